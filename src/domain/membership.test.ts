@@ -1,0 +1,66 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Membership, PeerState, DEFAULT_MEMBERSHIP } from './membership.js';
+import type { Heartbeat } from '../codecs/coord.js';
+
+const hb = (node: string, inc: number, seq: number, over: Partial<Heartbeat> = {}): Heartbeat => ({ v: 1, node, inc, seq, intervalMs: 100, l2Ready: true, draining: false, ...over });
+
+// Sequential table: each row is a step on the same table (MetalLB TestAssignment style).
+test('alive → suspect → dead → alive, with incarnations and sequence numbers', () => {
+  const m = new Membership('me');
+  const steps: Array<{ desc: string; at: number; hb?: Heartbeat; want: string[]; state?: PeerState }> = [
+    { desc: 'first heartbeat: up', at: 0, hb: hb('b', 5, 1), want: ['peer.up:b'], state: 'alive' },
+    { desc: 'own heartbeat ignored', at: 0, hb: hb('me', 1, 1), want: [] },
+    { desc: 'next heartbeat: nothing new', at: 100, hb: hb('b', 5, 2), want: [], state: 'alive' },
+    { desc: 'duplicate seq dropped', at: 110, hb: hb('b', 5, 2), want: [] },
+    { desc: 'sweep inside the window', at: 240, want: [], state: 'alive' },
+    { desc: 'suspect after 1.5 intervals of silence', at: 260, want: ['peer.suspect:b'], state: 'suspect' },
+    { desc: 'suspect is still live', at: 270, want: [], state: 'suspect' },
+    { desc: 'dead after misses × interval', at: 400, want: ['peer.dead:b'], state: 'dead' },
+    { desc: 'stale incarnation dropped', at: 410, hb: hb('b', 4, 99), want: [], state: 'dead' },
+    { desc: 'same incarnation returns: up from dead', at: 420, hb: hb('b', 5, 3), want: ['peer.up:b'], state: 'alive' },
+    { desc: 'restart: higher incarnation, seq restarts', at: 430, hb: hb('b', 6, 1), want: ['peer.up:b'], state: 'alive' },
+    { desc: 'flags change reported', at: 440, hb: hb('b', 6, 2, { draining: true }), want: ['peer.flags:b'], state: 'alive' },
+  ];
+  for (const s of steps) {
+    const ev = s.hb ? m.heartbeat(s.hb, s.at) : m.sweep(s.at);
+    assert.deepEqual(ev.map((e) => `${e.type}:${e.node}`), s.want, s.desc);
+    if (s.state) assert.equal(m.state('b'), s.state, s.desc);
+  }
+  assert.equal(m.draining('b'), true);
+  assert.equal(m.peer('b')?.inc, 6);
+});
+
+test('restart is flagged so claims of the old life can be dropped', () => {
+  const m = new Membership('me');
+  m.heartbeat(hb('b', 1, 1), 0);
+  const ev = m.heartbeat(hb('b', 2, 1), 50);
+  assert.deepEqual(ev, [{ type: 'peer.up', node: 'b', inc: 2, restarted: true, from: 'alive' }]);
+});
+
+test('default detection: a peer that dies right before its next heartbeat is dead ≤ 300 ms later', () => {
+  const m = new Membership('me', DEFAULT_MEMBERSHIP);
+  m.heartbeat(hb('b', 1, 1), 0);
+  const deathAt = 99; // just before the next heartbeat at 100
+  let declared: number | undefined;
+  for (let t = 0; t <= 1000 && declared === undefined; t += m.sweepEveryMs()) {
+    if (m.sweep(t).some((e) => e.type === 'peer.dead')) declared = t;
+  }
+  assert.ok(declared !== undefined);
+  assert.ok(declared - deathAt <= 300, `declared ${declared - deathAt} ms after death`);
+});
+
+test('reconnect after our own NATS outage gives peers a fresh window', () => {
+  const m = new Membership('me');
+  m.heartbeat(hb('b', 1, 1), 0);
+  m.reconnected(5000);
+  assert.deepEqual(m.sweep(5100), []);
+  assert.equal(m.isLive('b'), true);
+  assert.deepEqual(m.sweep(5300).map((e) => e.type), ['peer.dead']);
+});
+
+test('self is always live; unknown peers are not', () => {
+  const m = new Membership('me');
+  assert.equal(m.isLive('me'), true);
+  assert.equal(m.isLive('x'), false);
+});

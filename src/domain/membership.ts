@@ -1,0 +1,133 @@
+// Membership (pure): one table per speaker of every peer it has heard, each peer in
+// `alive → suspect → dead`, fed by per-node heartbeats and swept by the caller's clock. A table
+// rather than one XState actor per peer: heartbeats arrive at N×(1000/interval) per second per
+// speaker, and a 1,000-node simulation holds 10^6 peer entries, which an actor per entry cannot
+// (DESIGN.md scale note). Time is passed in (`now`); nothing here reads a clock.
+//
+// Incarnations: a heartbeat carries `inc` (strictly greater after a restart) and `seq`. A lower
+// `inc` is a message from a previous life and is dropped; a higher one is a restart, reported so
+// that claims of the old life are forgotten. Within an incarnation a non-increasing `seq` is a
+// duplicate or reordering and is dropped.
+import type { Heartbeat } from '../codecs/coord.js';
+
+export const PeerState = { alive: 'alive', suspect: 'suspect', dead: 'dead' } as const;
+export type PeerState = (typeof PeerState)[keyof typeof PeerState];
+
+export interface MembershipConfig {
+  /** Our heartbeat interval; peers are judged on the interval they advertise. */
+  readonly intervalMs: number;
+  /** Missed intervals before a peer is dead (suspect after one). */
+  readonly misses: number;
+}
+
+/** Defaults: a peer that stops is declared dead ≤ 300 ms later (see docs/coordination.md). */
+export const DEFAULT_MEMBERSHIP: MembershipConfig = { intervalMs: 100, misses: 3 };
+
+export interface Peer {
+  readonly node: string;
+  inc: number;
+  seq: number;
+  intervalMs: number;
+  lastSeen: number;
+  state: PeerState;
+  l2Ready: boolean;
+  draining: boolean;
+}
+
+export type MembershipEvent =
+  | { readonly type: 'peer.up'; readonly node: string; readonly inc: number; readonly restarted: boolean; readonly from: PeerState | 'unknown' }
+  | { readonly type: 'peer.suspect'; readonly node: string }
+  | { readonly type: 'peer.dead'; readonly node: string; readonly silentMs: number }
+  | { readonly type: 'peer.flags'; readonly node: string };
+
+export class Membership {
+  private readonly peers = new Map<string, Peer>();
+
+  constructor(readonly self: string, readonly config: MembershipConfig = DEFAULT_MEMBERSHIP) {}
+
+  /** Records a heartbeat received at `now`; returns the transitions it caused. */
+  heartbeat(hb: Heartbeat, now: number): MembershipEvent[] {
+    if (hb.node === this.self) return [];
+    const p = this.peers.get(hb.node);
+    if (!p) {
+      this.peers.set(hb.node, { node: hb.node, inc: hb.inc, seq: hb.seq, intervalMs: hb.intervalMs, lastSeen: now, state: PeerState.alive, l2Ready: hb.l2Ready, draining: hb.draining });
+      return [{ type: 'peer.up', node: hb.node, inc: hb.inc, restarted: false, from: 'unknown' }];
+    }
+    if (hb.inc < p.inc) return [];
+    const restarted = hb.inc > p.inc;
+    if (!restarted && hb.seq <= p.seq) return [];
+    const out: MembershipEvent[] = [];
+    const from = p.state;
+    const flagsChanged = p.l2Ready !== hb.l2Ready || p.draining !== hb.draining;
+    p.inc = hb.inc;
+    p.seq = hb.seq;
+    p.intervalMs = hb.intervalMs;
+    p.lastSeen = now;
+    p.l2Ready = hb.l2Ready;
+    p.draining = hb.draining;
+    if (restarted || from !== PeerState.alive) {
+      p.state = PeerState.alive;
+      // suspect → alive is not news to the election (a suspect peer still counts as live).
+      if (restarted || from === PeerState.dead) out.push({ type: 'peer.up', node: hb.node, inc: hb.inc, restarted, from });
+    }
+    if (flagsChanged) out.push({ type: 'peer.flags', node: hb.node });
+    return out;
+  }
+
+  /** Ages every peer to `now`; returns the suspect/dead transitions. */
+  sweep(now: number): MembershipEvent[] {
+    const out: MembershipEvent[] = [];
+    for (const p of this.peers.values()) {
+      if (p.state === PeerState.dead) continue;
+      const silent = now - p.lastSeen;
+      if (silent >= p.intervalMs * this.config.misses) {
+        p.state = PeerState.dead;
+        out.push({ type: 'peer.dead', node: p.node, silentMs: silent });
+      } else if (p.state === PeerState.alive && silent > p.intervalMs * 1.5) {
+        p.state = PeerState.suspect;
+        out.push({ type: 'peer.suspect', node: p.node });
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Our NATS connection came back at `now`: silence while we were cut off says nothing about the
+   * peers, so every live peer gets a fresh detection window instead of being declared dead.
+   */
+  reconnected(now: number): void {
+    for (const p of this.peers.values()) if (p.state !== PeerState.dead) p.lastSeen = Math.max(p.lastSeen, now);
+  }
+
+  /** Live = alive or suspect (a suspect peer keeps its IPs until declared dead). */
+  isLive(node: string): boolean {
+    if (node === this.self) return true;
+    const s = this.peers.get(node)?.state;
+    return s === PeerState.alive || s === PeerState.suspect;
+  }
+
+  state(node: string): PeerState | undefined {
+    return this.peers.get(node)?.state;
+  }
+
+  peer(node: string): Readonly<Peer> | undefined {
+    return this.peers.get(node);
+  }
+
+  l2Ready(node: string): boolean {
+    return this.peers.get(node)?.l2Ready ?? false;
+  }
+
+  draining(node: string): boolean {
+    return this.peers.get(node)?.draining ?? false;
+  }
+
+  *all(): IterableIterator<Readonly<Peer>> {
+    yield* this.peers.values();
+  }
+
+  /** Sweep period the caller should use: a quarter interval bounds the detection error. */
+  sweepEveryMs(): number {
+    return Math.max(1, Math.floor(this.config.intervalMs / 4));
+  }
+}

@@ -1,0 +1,91 @@
+// NATS subject and KV naming for coordination: the one place that builds them
+// (`mooring.v1.<cluster>.<kind>.<id>…`). Node names are DNS subdomains and may contain '.',
+// which NATS treats as a token separator, so ids are encoded into a single token ('.' → '_';
+// '_' never occurs in a Kubernetes node name, so the mapping is reversible).
+
+export const SUBJECT_ROOT = 'mooring';
+export const SUBJECT_VERSION = 'v1';
+
+export const Kind = {
+  /** Per-node heartbeat (membership). Never per IP. */
+  heartbeat: 'hb',
+  /** A node's ownership claims (full list of IPs it announces, with epochs). */
+  claims: 'claims',
+} as const;
+export type Kind = (typeof Kind)[keyof typeof Kind];
+
+const TOKEN_RE = /^[A-Za-z0-9_:-]+$/;
+
+/** Encodes a node name, cluster name or IP as one NATS subject token. */
+export function token(id: string): string {
+  const t = id.replace(/\./g, '_');
+  if (!TOKEN_RE.test(t)) throw new RangeError(`not encodable as a subject token: ${JSON.stringify(id)}`);
+  return t;
+}
+
+/** Inverse of `token`. */
+export function untoken(t: string): string {
+  return t.replace(/_/g, '.');
+}
+
+function prefix(cluster: string): string {
+  return `${SUBJECT_ROOT}.${SUBJECT_VERSION}.${token(cluster)}`;
+}
+
+export function subject(cluster: string, kind: Kind, id: string): string {
+  return `${prefix(cluster)}.${kind}.${token(id)}`;
+}
+
+export const heartbeatSubject = (cluster: string, node: string): string => subject(cluster, Kind.heartbeat, node);
+export const claimsSubject = (cluster: string, node: string): string => subject(cluster, Kind.claims, node);
+
+/** Wildcard matching one kind for every node of the cluster. */
+export function allOf(cluster: string, kind: Kind): string {
+  return `${prefix(cluster)}.${kind}.*`;
+}
+
+export interface ParsedSubject {
+  readonly cluster: string;
+  readonly kind: Kind;
+  readonly id: string;
+}
+
+const KINDS: readonly string[] = Object.values(Kind);
+
+/** Parses a coordination subject; undefined for anything else (foreign or other version). */
+export function parseSubject(s: string): ParsedSubject | undefined {
+  const parts = s.split('.');
+  if (parts.length !== 5 || parts[0] !== SUBJECT_ROOT || parts[1] !== SUBJECT_VERSION) return undefined;
+  const [, , cluster, kind, id] = parts as [string, string, string, string, string];
+  if (!KINDS.includes(kind) || !TOKEN_RE.test(id) || !TOKEN_RE.test(cluster)) return undefined;
+  return { cluster: untoken(cluster), kind: kind as Kind, id: untoken(id) };
+}
+
+/**
+ * Subjects a node's NATS user may publish to: every kind, but only under its own id. Used to
+ * generate the server's permission blocks (deploy/nats) and checked by the integration test.
+ */
+export function nodePublishAllow(cluster: string, node: string): string[] {
+  return [`${prefix(cluster)}.*.${token(node)}`];
+}
+
+/** Subjects every node subscribes to. */
+export function nodeSubscribeAllow(cluster: string): string[] {
+  return [`${prefix(cluster)}.>`];
+}
+
+/** JetStream KV bucket holding the per-IP epochs (bucket names allow [A-Za-z0-9_-]). */
+export function epochBucket(cluster: string): string {
+  return `mooring-${SUBJECT_VERSION}-${token(cluster).replace(/[:]/g, '-')}-epochs`;
+}
+
+/** KV key for an IP: KV keys allow [-/_=.A-Za-z0-9], so IPv6 ':' becomes '_'. */
+export function epochKey(ip: string): string {
+  const k = ip.replace(/:/g, '_');
+  if (!/^[-/_=.A-Za-z0-9]+$/.test(k)) throw new RangeError(`not encodable as a KV key: ${JSON.stringify(ip)}`);
+  return k;
+}
+
+export function ipFromEpochKey(k: string): string {
+  return k.includes('_') ? k.replace(/_/g, ':') : k;
+}

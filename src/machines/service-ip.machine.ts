@@ -1,0 +1,170 @@
+// serviceIp: one per service IP per speaker (DESIGN.md "The machines").
+//   idle → standby | announcing → withdrawing → standby
+// The coordinator feeds it facts (election result, NATS status, claims seen, L2 conflicts) and
+// the machine decides; every non-announcing state carries a typed `reason`. Side effects are
+// named actions bound by the coordinator with `machine.provide`: `announce`/`withdraw` drive the
+// L2AnnouncerPort, `claimsChanged` makes the coordinator republish its claims and record the epoch.
+// Rules (docs/coordination.md):
+//   - take over only when elected, NATS is up and no live higher-epoch claim fences us;
+//   - when NATS is down keep announcing what we own, yield only to an L2 conflict;
+//   - a claim with a higher epoch (equal epoch: lower election hash) from another node fences us;
+//   - a planned handover (drain) keeps answering until the new owner claims, or `handoverTimeout`.
+import { assign, setup } from 'xstate';
+import { Reason } from '../domain/election.js';
+
+export interface ServiceIpInput {
+  readonly ip: string;
+  readonly node: string;
+  /** electionHash(node, firstIp): breaks epoch ties the way the election would. */
+  readonly tieBreak: string;
+  readonly natsUp: boolean;
+  readonly handoverTimeoutMs?: number;
+}
+
+export interface ServiceIpContext {
+  readonly ip: string;
+  readonly node: string;
+  readonly tieBreak: string;
+  /** Why we are not announcing (undefined while announcing). */
+  reason: Reason | undefined;
+  /** Whether the last election made us the owner, and why not otherwise. */
+  elected: boolean;
+  electedReason: Reason;
+  natsUp: boolean;
+  /** Our epoch for the current (or last) announcement. */
+  epoch: number;
+  /** Highest epoch known for this IP from claims and the KV. */
+  knownEpoch: number;
+  /** Node whose higher-epoch claim fenced us; cleared when it releases or dies. */
+  fencedBy: string | undefined;
+  handover: boolean;
+  handoverTimeoutMs: number;
+  conflictsIgnored: number;
+}
+
+export type ServiceIpEvent =
+  | { type: 'election.changed'; owner: boolean; reason?: Reason; knownEpoch?: number; handover?: boolean }
+  | { type: 'nats.up' }
+  | { type: 'nats.down' }
+  | { type: 'l2.conflict'; mac: string }
+  | { type: 'claim.seen'; node: string; epoch: number; tieBreak: string }
+  | { type: 'claim.released'; node: string }
+  | { type: 'epoch.recorded'; epoch: number }
+  | { type: 'ip.remove' };
+
+export const serviceIpMachine = setup({
+  types: {
+    context: {} as ServiceIpContext,
+    events: {} as ServiceIpEvent,
+    input: {} as ServiceIpInput,
+  },
+  actions: {
+    // Bound by the coordinator (provide); no-ops here keep the definition pure.
+    announce: () => {},
+    withdraw: () => {},
+    claimsChanged: () => {},
+    recordElection: assign(({ context, event }) => {
+      if (event.type !== 'election.changed') return {};
+      return {
+        elected: event.owner,
+        electedReason: event.owner ? context.electedReason : (event.reason ?? Reason.notOwner),
+        knownEpoch: Math.max(context.knownEpoch, event.knownEpoch ?? 0),
+        handover: event.owner ? false : (event.handover ?? false),
+      };
+    }),
+    standbyReason: assign(({ context }) => ({
+      reason: !context.elected ? context.electedReason
+        : context.fencedBy !== undefined ? Reason.fencedByEpoch
+        : !context.natsUp ? Reason.natsDisconnected
+        : context.reason,
+    })),
+    nextEpoch: assign(({ context }) => ({ epoch: Math.max(context.epoch, context.knownEpoch) + 1, reason: undefined, fencedBy: undefined })),
+  },
+  guards: {
+    canTakeOver: ({ context }) => context.elected && context.natsUp && context.fencedBy === undefined,
+    lostElection: ({ context }) => !context.elected,
+    fencesUs: ({ context, event }) => event.type === 'claim.seen' && event.node !== context.node
+      && (event.epoch > context.epoch || (event.epoch === context.epoch && event.tieBreak < context.tieBreak)),
+    natsDown: ({ context }) => !context.natsUp,
+    handingOver: ({ context }) => context.handover,
+    releasesFence: ({ context, event }) => event.type === 'claim.released' && event.node === context.fencedBy,
+  },
+  delays: {
+    handoverTimeout: ({ context }) => context.handoverTimeoutMs,
+  },
+}).createMachine({
+  id: 'serviceIp',
+  context: ({ input }) => ({
+    ip: input.ip,
+    node: input.node,
+    tieBreak: input.tieBreak,
+    reason: Reason.notConfigured,
+    elected: false,
+    electedReason: Reason.notConfigured,
+    natsUp: input.natsUp,
+    epoch: 0,
+    knownEpoch: 0,
+    fencedBy: undefined,
+    handover: false,
+    handoverTimeoutMs: input.handoverTimeoutMs ?? 2000,
+    conflictsIgnored: 0,
+  }),
+  initial: 'idle',
+  on: {
+    'nats.up': { actions: assign({ natsUp: true }) },
+    'nats.down': { actions: assign({ natsUp: false }) },
+    'epoch.recorded': { actions: assign(({ context, event }) => ({ epoch: Math.max(context.epoch, event.epoch), knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
+  },
+  states: {
+    idle: {
+      on: {
+        'election.changed': [
+          { guard: ({ event }) => event.owner, actions: 'recordElection', target: 'standby' },
+          { actions: 'recordElection', target: 'standby' },
+        ],
+      },
+    },
+    standby: {
+      entry: 'standbyReason',
+      always: { guard: 'canTakeOver', target: 'announcing' },
+      on: {
+        'election.changed': { actions: ['recordElection', 'standbyReason'] },
+        'nats.up': { actions: [assign({ natsUp: true }), 'standbyReason'] },
+        'nats.down': { actions: [assign({ natsUp: false }), 'standbyReason'] },
+        'claim.seen': { actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
+        'claim.released': { guard: 'releasesFence', actions: [assign({ fencedBy: undefined }), 'standbyReason'] },
+      },
+    },
+    announcing: {
+      entry: ['nextEpoch', 'announce', 'claimsChanged'],
+      always: { guard: 'lostElection', target: 'withdrawing' },
+      on: {
+        'election.changed': { actions: 'recordElection' },
+        'l2.conflict': [
+          // Cut off from NATS we cannot tell who should own the IP: the other answerer wins (RFC 5227 defence yields).
+          { guard: 'natsDown', target: 'withdrawing', actions: assign({ electedReason: Reason.conflictDetected, elected: false }) },
+          // With NATS up, claims and epochs settle it; the overlap is a takeover in flight.
+          { actions: assign(({ context }) => ({ conflictsIgnored: context.conflictsIgnored + 1 })) },
+        ],
+        'claim.seen': [
+          { guard: 'fencesUs', target: 'withdrawing', actions: assign(({ context, event }) => ({ fencedBy: event.node, knownEpoch: Math.max(context.knownEpoch, event.epoch), electedReason: Reason.fencedByEpoch, handover: false })) },
+          { actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
+        ],
+        'ip.remove': { target: 'withdrawing', actions: assign({ elected: false, electedReason: Reason.notConfigured, handover: false }) },
+      },
+    },
+    withdrawing: {
+      exit: ['withdraw', 'claimsChanged'],
+      always: { guard: ({ context }) => !context.handover, target: 'standby' },
+      after: { handoverTimeout: 'standby' },
+      on: {
+        'election.changed': { actions: 'recordElection' },
+        // Make-before-break: the new owner's claim is our cue to stop.
+        'claim.seen': { guard: ({ context, event }) => event.node !== context.node, target: 'standby', actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
+        'ip.remove': { target: 'standby', actions: assign({ elected: false, electedReason: Reason.notConfigured }) },
+      },
+    },
+  },
+});
+
+export type ServiceIpState = 'idle' | 'standby' | 'announcing' | 'withdrawing';
