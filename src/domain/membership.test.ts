@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Membership, PeerState, DEFAULT_MEMBERSHIP } from './membership.js';
+import type { PeerState} from './membership.js';
+import { Membership, DEFAULT_MEMBERSHIP } from './membership.js';
 import type { Heartbeat } from '../codecs/coord.js';
 
 const hb = (node: string, inc: number, seq: number, over: Partial<Heartbeat> = {}): Heartbeat => ({ v: 1, node, inc, seq, intervalMs: 100, l2Ready: true, draining: false, ...over });
