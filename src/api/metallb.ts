@@ -9,7 +9,7 @@ export const DEFAULT_NAMESPACE = 'metallb-system';
 // ---- shared pieces -------------------------------------------------------------------------
 const labelSelectorRequirement = t.object({
   key: t.required(t.string({ description: 'key is the label key that the selector applies to.' })),
-  operator: t.required(t.string({ description: "operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist." })),
+  operator: t.required(t.enumOf(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const, { description: "operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist." })),
   values: t.array(t.string(), { listType: 'atomic', description: 'values is an array of string values. Required for In and NotIn, empty for Exists and DoesNotExist.' }),
 });
 export const labelSelector = t.object({
@@ -45,6 +45,11 @@ export const l2AdvertisementSpec = t.object({
   ipAddressPoolSelectors: selectors('A selector for the IPAddressPools which would get advertised via this advertisement. If no IPAddressPool is selected by this or by the list, the advertisement is applied to all the IPAddressPools.'),
   nodeSelectors: selectors('NodeSelectors allows to limit the nodes to announce as next hops for the LoadBalancer IP. When empty, all the nodes are announced as next hops.'),
   interfaces: t.array(t.string(), { description: 'A list of interfaces to announce from. The LB IP will be announced only from these interfaces. If the field is not set, we advertise from all the interfaces on the host.' }),
+  serviceSelectors: selectors('A selector for the services this advertisement applies to. When empty, the advertisement applies to all the services.'),
+  preferredNodeSelectors: t.array(t.object({
+    weight: t.required(t.int32({ minimum: 1, maximum: 100, description: 'Weight associated with matching the corresponding preference, in the range 1-100.' })),
+    preference: t.required(labelSelector),
+  }), { description: 'Nodes matching these selectors are preferred as the announcing node: the eligible node with the highest summed weight wins, then the usual hash order.' }),
 });
 
 // ---- BGPAdvertisement (v1beta1) ------------------------------------------------------------
@@ -56,6 +61,7 @@ export const bgpAdvertisementSpec = t.object({
   ipAddressPools: t.array(t.string(), { description: 'The list of IPAddressPools to advertise via this advertisement, selected by name.' }),
   ipAddressPoolSelectors: selectors('A selector for the IPAddressPools which would get advertised via this advertisement. If no IPAddressPool is selected by this or by the list, the advertisement is applied to all the IPAddressPools.'),
   nodeSelectors: selectors('NodeSelectors allows to limit the nodes to announce as next hops for the LoadBalancer IP. When empty, all the nodes are announced as next hops.'),
+  serviceSelectors: selectors('A selector for the services this advertisement applies to. When empty, the advertisement applies to all the services. Mutually exclusive with a non-default aggregationLength.'),
   peers: t.array(t.string(), { description: 'Peers limits the bgppeer to advertise the ips of the selected pools to. When empty, the loadbalancer IP is announced to all the BGPPeers configured.' }),
 });
 
@@ -81,7 +87,7 @@ export const bgpPeerSpecV1beta1 = t.object({
     matchLabels: t.map(t.string()),
     matchExpressions: t.array(t.object({
       key: t.required(t.string()),
-      operator: t.required(t.string({ pattern: '^(In|NotIn|Exists|DoesNotExist)$' })),
+      operator: t.required(t.enumOf(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const)),
       values: t.required(t.array(t.string(), { minItems: 1 })),
     })),
   }), { description: 'Only connect to this peer on nodes that match one of these selectors.' }),

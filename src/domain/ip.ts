@@ -1,0 +1,71 @@
+// IP parsing for config: CIDRs and start-end ranges as bigint intervals, formatting in the
+// usual short form (ipaddr.js). Pure.
+import ipaddr from 'ipaddr.js';
+
+export type Family = 4 | 6;
+export interface IpInterval { family: Family; first: bigint; last: bigint }
+
+export function parseIp(s: string): { family: Family; value: bigint } | undefined {
+  const txt = s.trim();
+  if (!ipaddr.isValid(txt)) return undefined;
+  // ipaddr.isValid accepts shorthand IPv4 like "10.1"; Kubernetes does not.
+  if (!txt.includes(':') && !ipaddr.IPv4.isValidFourPartDecimal(txt)) return undefined;
+  const a = ipaddr.parse(txt);
+  const bytes = a.toByteArray();
+  let v = 0n;
+  for (const b of bytes) v = (v << 8n) | BigInt(b);
+  return { family: a.kind() === 'ipv4' ? 4 : 6, value: v };
+}
+
+export function formatIp(family: Family, v: bigint): string {
+  const n = family === 4 ? 4 : 16;
+  const bytes: number[] = [];
+  for (let i = n - 1; i >= 0; i--) bytes.push(Number((v >> BigInt(i * 8)) & 0xffn));
+  return ipaddr.fromByteArray(bytes).toString();
+}
+
+export const familyBits = (f: Family): number => (f === 4 ? 32 : 128);
+
+export type ParsedRange =
+  | { ok: true; interval: IpInterval; prefixLen?: number; /** the range as CIDRs (MetalLB summarises ranges) */ minPrefixLen: number }
+  | { ok: false; message: string };
+
+/** Smallest prefix length among the CIDRs that summarise [first, last]. */
+function minPrefixOf(family: Family, first: bigint, last: bigint): number {
+  const bits = familyBits(family);
+  let best = bits;
+  let cur = first;
+  while (cur <= last) {
+    let size = 0;
+    while (size < bits && (cur & ((1n << BigInt(size + 1)) - 1n)) === 0n && cur + (1n << BigInt(size + 1)) - 1n <= last) size++;
+    best = Math.min(best, bits - size);
+    cur += 1n << BigInt(size);
+    if (size === bits) break;
+  }
+  return best;
+}
+
+/** Parses "198.51.100.0/24" or "198.51.100.10-198.51.100.20" (MetalLB's ParseCIDR messages). */
+export function parseRange(text: string): ParsedRange {
+  if (!text.includes('-')) {
+    const m = /^([^/]+)\/(\d{1,3})$/.exec(text.trim());
+    const ip = m ? parseIp(m[1] as string) : undefined;
+    const len = m ? Number(m[2]) : NaN;
+    if (!m || !ip || len > familyBits(ip.family)) return { ok: false, message: `invalid CIDR ${JSON.stringify(text)}` };
+    const host = BigInt(familyBits(ip.family) - len);
+    const first = (ip.value >> host) << host;
+    return { ok: true, interval: { family: ip.family, first, last: first + (1n << host) - 1n }, prefixLen: len, minPrefixLen: len };
+  }
+  const [a = '', b = ''] = text.split('-', 2).length === 2 ? [text.slice(0, text.indexOf('-')), text.slice(text.indexOf('-') + 1)] : [];
+  const start = parseIp(a);
+  if (!start) return { ok: false, message: `invalid IP range ${JSON.stringify(text)}: invalid start IP ${JSON.stringify(a)}` };
+  const end = parseIp(b);
+  if (!end) return { ok: false, message: `invalid IP range ${JSON.stringify(text)}: invalid end IP ${JSON.stringify(b)}` };
+  if (start.family !== end.family) return { ok: false, message: `invalid IP range ${JSON.stringify(text)}: start and end IPs are of different families` };
+  if (start.value > end.value) {
+    return { ok: false, message: `invalid IP range ${JSON.stringify(text)}: start IP ${JSON.stringify(a.trim())} is after the end IP ${JSON.stringify(b.trim())}` };
+  }
+  return { ok: true, interval: { family: start.family, first: start.value, last: end.value }, minPrefixLen: minPrefixOf(start.family, start.value, end.value) };
+}
+
+export const overlaps = (x: IpInterval, y: IpInterval): boolean => x.family === y.family && x.first <= y.last && y.first <= x.last;
