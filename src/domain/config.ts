@@ -409,7 +409,7 @@ function bgpAdvertisements(b: Buckets, snap: ConfigSnapshot, all: Pool[], comms:
       const r = parseCommunity(c);
       if (r.ok) communities.push(r.value);
       else if (r.format) errs.transient(K, name, f, `invalid community ${JSON.stringify(c)}: not a community value and no Community alias with that name exists (yet)`, c);
-      else errs.add(K, name, f, `invalid community ${JSON.stringify(c)}: ${r.message}`, c);
+      else errs.add(K, name, f, r.message, c);
     });
     (spec.peers ?? []).forEach((p, i) => {
       if (!peerNames.has(p)) errs.transient(K, name, `spec.peers[${i}]`, `BGPPeer ${JSON.stringify(p)} does not exist (yet)`, p);
