@@ -1,0 +1,46 @@
+// BFD timer negotiation (RFC 5880 §6.8.2–§6.8.4, §6.8.7) and the seeded jitter source the
+// session machine uses. Pure: the session machine keeps the PRNG state in its context, so a run
+// is reproducible from its seed and snapshots stay serialisable.
+
+/** §6.8.3: while a session is not Up, bfd.DesiredMinTxInterval is at least one second. */
+export const BFD_SLOW_TX_US = 1_000_000;
+
+/** The DesiredMinTxInterval a system advertises: the configured one once Up, else ≥ 1 s. */
+export function advertisedTxUs(configuredUs: number, up: boolean): number {
+  return up ? configuredUs : Math.max(BFD_SLOW_TX_US, configuredUs);
+}
+
+/**
+ * §6.8.7: periodic transmission interval before jitter: the larger of our DesiredMinTxInterval
+ * and the remote's RequiredMinRxInterval ("the system reporting the slower rate determines the
+ * transmission rate").
+ */
+export function txIntervalUs(desiredMinTxUs: number, remoteMinRxUs: number): number {
+  return Math.max(desiredMinTxUs, remoteMinRxUs);
+}
+
+/**
+ * §6.8.4 (Asynchronous mode): Detection Time = the remote's Detect Mult × the larger of our
+ * RequiredMinRxInterval and the remote's last received DesiredMinTxInterval.
+ */
+export function detectTimeUs(remoteDetectMult: number, requiredMinRxUs: number, remoteDesiredMinTxUs: number): number {
+  return remoteDetectMult * Math.max(requiredMinRxUs, remoteDesiredMinTxUs);
+}
+
+/**
+ * §6.8.7 jitter: each interval is reduced randomly by 0–25 % (75–100 % of the interval), or by
+ * 10–25 % (75–90 %) when our own Detect Mult is 1. `r` is uniform in [0, 1).
+ */
+export function jitteredMs(intervalUs: number, detectMult: number, r: number): number {
+  const span = detectMult === 1 ? 0.15 : 0.25;
+  return (intervalUs / 1000) * (0.75 + span * r);
+}
+
+/** mulberry32: one step of a small, fast, seedable 32-bit PRNG. Returns [value in [0,1), next state]. */
+export function nextRandom(state: number): [number, number] {
+  const s = (state + 0x6d2b79f5) >>> 0;
+  let t = s;
+  t = Math.imul(t ^ (t >>> 15), t | 1);
+  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+  return [((t ^ (t >>> 14)) >>> 0) / 4294967296, s];
+}
