@@ -1,0 +1,226 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { L2Announcer, canonicalIp, type L2Clock, type L2Host, type L2Link } from './l2-announcer.js';
+import { IFF, type IfaceFacts } from '../domain/l2-interfaces.js';
+import { decodeEthernet, encodeEthernet, EtherType } from '../codecs/ethernet.js';
+import { decodeArp, encodeArp, ArpOp } from '../codecs/arp.js';
+import { decodeIpv6, decodeNdp, encodeNdp } from '../codecs/ndp.js';
+import type { L2Conflict, CarrierChange } from './l2-port.js';
+
+const UP = IFF.up | IFF.broadcast | IFF.multicast;
+
+/** Virtual time: timers fire only when the test advances the clock. */
+class FakeClock implements L2Clock {
+  t = 0;
+  private q: Array<{ at: number; fn: () => void; id: number }> = [];
+  private n = 0;
+  now() { return this.t; }
+  setTimeout(fn: () => void, ms: number) { const id = ++this.n; this.q.push({ at: this.t + ms, fn, id }); return id; }
+  clearTimeout(h: unknown) { this.q = this.q.filter((e) => e.id !== h); }
+  advance(ms: number) {
+    const end = this.t + ms;
+    for (;;) {
+      this.q.sort((a, b) => a.at - b.at || a.id - b.id);
+      const e = this.q[0];
+      if (!e || e.at > end) break;
+      this.q.shift();
+      this.t = e.at;
+      e.fn();
+    }
+    this.t = end;
+  }
+  pending() { return this.q.length; }
+}
+
+class FakeLink implements L2Link {
+  sent: Uint8Array[] = [];
+  cb: ((f: Uint8Array) => void) | undefined;
+  closed = false;
+  constructor(readonly iface: string, readonly mac: string) {}
+  send(f: Uint8Array) { this.sent.push(f); }
+  onFrame(cb: (f: Uint8Array) => void) { this.cb = cb; }
+  close() { this.closed = true; }
+  deliver(f: Uint8Array) { this.cb?.(f); }
+}
+
+class FakeHost implements L2Host {
+  links = new Map<string, FakeLink>();
+  maddr = new Map<string, Set<string>>();
+  allmulti = new Set<string>();
+  carriers = new Map<string, boolean | undefined>([['eth0', true], ['eth1', true]]);
+  facts: IfaceFacts[] = [{ name: 'eth0', flags: UP }, { name: 'eth1', flags: UP }, { name: 'docker0', flags: UP }];
+  interfaces() { return this.facts; }
+  open(iface: string) {
+    const l = new FakeLink(iface, iface === 'eth0' ? '02:00:00:00:00:01' : '02:00:00:00:01:01');
+    this.links.set(iface, l);
+    return l;
+  }
+  joinMulticast(iface: string, mac: string) { const s = this.maddr.get(iface) ?? new Set(); s.add(mac); this.maddr.set(iface, s); }
+  leaveMulticast(iface: string, mac: string) { this.maddr.get(iface)?.delete(mac); }
+  setAllMulticast(iface: string, on: boolean) { if (on) this.allmulti.add(iface); else this.allmulti.delete(iface); }
+  carrier(iface: string) { return this.carriers.get(iface); }
+}
+
+function setup(opts: ConstructorParameters<typeof L2Announcer>[1] = {}) {
+  const host = new FakeHost();
+  const clock = new FakeClock();
+  const a = new L2Announcer(host, { clock, ...opts });
+  return { host, clock, a };
+}
+
+function kinds(frames: Uint8Array[]): string[] {
+  return frames.map((f) => {
+    const e = decodeEthernet(f);
+    assert.ok(e.ok);
+    if (e.value.etherType === EtherType.arp) {
+      const a = decodeArp(e.value.payload);
+      assert.ok(a.ok);
+      if (a.value.senderIp === '0.0.0.0') return `probe ${a.value.targetIp}`;
+      return `${a.value.op === ArpOp.request ? 'garp-req' : 'garp-rep'} ${a.value.senderIp}`;
+    }
+    const ip = decodeIpv6(e.value.payload);
+    assert.ok(ip.ok);
+    const m = decodeNdp(ip.value);
+    assert.ok(m.ok);
+    assert.notEqual(m.value.kind, 'other');
+    return `${m.value.kind === 'ns' ? 'dad-ns' : 'una'} ${m.value.kind === 'other' ? '' : m.value.target}`;
+  });
+}
+
+test('announce: takeover burst on every eligible interface, repeated, then refresh with probe', () => {
+  const { host, clock, a } = setup({ burstRounds: 2, burstSpacingMs: 100, refreshMs: 1000 });
+  a.announce('203.0.113.50');
+  assert.deepEqual(a.announced(), ['203.0.113.50']);
+  assert.deepEqual([...host.links.keys()], ['eth0', 'eth1']); // docker0 excluded by default
+  const eth0 = host.links.get('eth0')!;
+  assert.deepEqual(kinds(eth0.sent), ['garp-req 203.0.113.50', 'garp-rep 203.0.113.50']);
+  clock.advance(100);
+  assert.equal(eth0.sent.length, 4);
+  clock.advance(899);
+  assert.equal(eth0.sent.length, 4);
+  clock.advance(1);
+  assert.deepEqual(kinds(eth0.sent.slice(4)), ['garp-req 203.0.113.50', 'garp-rep 203.0.113.50', 'probe 203.0.113.50']);
+  // 2 interfaces x (2 burst rounds + 1 refresh) x (request + reply).
+  assert.equal(a.stats().byIp.get('203.0.113.50')?.gratuitousSent, 12);
+});
+
+test('announce is idempotent and honours an explicit interface list', () => {
+  const { host, a } = setup({ burstRounds: 1 });
+  a.announce('203.0.113.50', ['eth1']);
+  a.announce('203.0.113.50', ['eth1']);
+  assert.deepEqual([...host.links.keys()], ['eth1']);
+  assert.equal(host.links.get('eth1')!.sent.length, 2);
+  a.announce('203.0.113.50', ['docker0']); // excluded: nothing happens
+  assert.equal(host.links.has('docker0'), false);
+});
+
+test('IPv6: unsolicited NA burst, solicited-node group joined once per group and left on withdraw', () => {
+  const { host, a } = setup({ burstRounds: 1, interfaces: ['eth0'] });
+  a.announce('2001:DB8:6:0::50');
+  a.announce('2001:db8:7::50'); // same low 24 bits: same solicited-node group
+  assert.deepEqual(a.announced(), ['2001:db8:6::50', '2001:db8:7::50']);
+  assert.deepEqual(kinds(host.links.get('eth0')!.sent), ['una 2001:db8:6::50', 'una 2001:db8:7::50']);
+  assert.deepEqual([...host.maddr.get('eth0')!], ['33:33:ff:00:00:50']);
+  a.withdraw('2001:db8:6::50');
+  assert.deepEqual([...host.maddr.get('eth0')!], ['33:33:ff:00:00:50']);
+  a.withdraw('2001:db8:7::50');
+  assert.deepEqual([...host.maddr.get('eth0')!], []);
+});
+
+test('IPv6: past maxMulticastGroups the NIC goes all-multicast instead', () => {
+  const { host, a } = setup({ burstRounds: 1, interfaces: ['eth0'], maxMulticastGroups: 2 });
+  for (const n of [1, 2, 3, 4]) a.announce(`2001:db8:6::${n}`);
+  assert.equal(host.maddr.get('eth0')!.size, 2);
+  assert.ok(host.allmulti.has('eth0'));
+  void a.close();
+  assert.ok(!host.allmulti.has('eth0'));
+});
+
+test('answers ARP and NS for owned IPs only, counting requests and responses', () => {
+  const { host, a } = setup({ burstRounds: 1, interfaces: ['eth0'] });
+  a.announce('203.0.113.50');
+  a.announce('2001:db8:6::50');
+  const eth0 = host.links.get('eth0')!;
+  eth0.sent = [];
+  const req = (tip: string) => encodeEthernet({ dst: 'ff:ff:ff:ff:ff:ff', src: '02:00:00:00:00:0c', etherType: EtherType.arp,
+    payload: encodeArp({ op: ArpOp.request, senderMac: '02:00:00:00:00:0c', senderIp: '203.0.113.10', targetMac: '00:00:00:00:00:00', targetIp: tip }) });
+  eth0.deliver(req('203.0.113.50'));
+  eth0.deliver(req('203.0.113.51'));
+  eth0.deliver(encodeEthernet({ dst: '33:33:ff:00:00:50', src: '02:00:00:00:00:0c', etherType: EtherType.ipv6,
+    payload: encodeNdp('2001:db8:6::10', 'ff02::1:ff00:50', { kind: 'ns', target: '2001:db8:6::50', sourceLinkAddr: '02:00:00:00:00:0c' }) }));
+  eth0.deliver(new Uint8Array([1, 2, 3]));
+  assert.equal(eth0.sent.length, 2);
+  assert.deepEqual(a.stats().byIp.get('203.0.113.50'), { requestsReceived: 1, responsesSent: 1, gratuitousSent: 2 });
+  assert.deepEqual(a.stats().byIp.get('2001:db8:6::50'), { requestsReceived: 1, responsesSent: 1, gratuitousSent: 1 });
+  assert.equal(a.stats().byIp.get('203.0.113.51'), undefined);
+  assert.equal(a.stats().malformed, 1);
+  a.withdraw('203.0.113.50');
+  eth0.deliver(req('203.0.113.50'));
+  assert.equal(eth0.sent.length, 2);
+});
+
+test('conflict: another MAC claiming an announced or probed IP is reported, deduplicated per hold period', () => {
+  const { host, clock, a } = setup({ burstRounds: 1, interfaces: ['eth0'], conflictHoldMs: 1000 });
+  const seen: L2Conflict[] = [];
+  const off = a.onConflict((c) => seen.push(c));
+  a.announce('203.0.113.50');
+  const eth0 = host.links.get('eth0')!;
+  const garp = encodeEthernet({ dst: 'ff:ff:ff:ff:ff:ff', src: '02:00:00:00:00:0e', etherType: EtherType.arp,
+    payload: encodeArp({ op: ArpOp.reply, senderMac: '02:00:00:00:00:0e', senderIp: '203.0.113.50', targetMac: 'ff:ff:ff:ff:ff:ff', targetIp: '203.0.113.50' }) });
+  eth0.deliver(garp);
+  eth0.deliver(garp);
+  assert.deepEqual(seen, [{ ip: '203.0.113.50', mac: '02:00:00:00:00:0e', iface: 'eth0' }]);
+  clock.advance(1000);
+  eth0.deliver(garp);
+  assert.equal(seen.length, 2);
+  // Probing an IP someone else holds.
+  a.probe('203.0.113.52');
+  assert.deepEqual(kinds(eth0.sent.slice(-1)), ['probe 203.0.113.52']);
+  eth0.deliver(encodeEthernet({ dst: '02:00:00:00:00:01', src: '02:00:00:00:00:0f', etherType: EtherType.arp,
+    payload: encodeArp({ op: ArpOp.reply, senderMac: '02:00:00:00:00:0f', senderIp: '203.0.113.52', targetMac: '02:00:00:00:00:01', targetIp: '0.0.0.0' }) }));
+  assert.deepEqual(seen[2], { ip: '203.0.113.52', mac: '02:00:00:00:00:0f', iface: 'eth0' });
+  off();
+  clock.advance(1000);
+  eth0.deliver(garp);
+  assert.equal(seen.length, 3);
+  assert.equal(a.stats().conflicts, 4);
+});
+
+test('carrier: down and up are reported; up re-announces', () => {
+  const { host, clock, a } = setup({ burstRounds: 1, interfaces: ['eth0'], carrierPollMs: 100, refreshMs: 0 });
+  const seen: CarrierChange[] = [];
+  a.onCarrier((c) => seen.push(c));
+  a.announce('203.0.113.50');
+  const eth0 = host.links.get('eth0')!;
+  clock.advance(300);
+  assert.deepEqual(seen, []);
+  host.carriers.set('eth0', false);
+  clock.advance(100);
+  assert.deepEqual(seen, [{ iface: 'eth0', up: false }]);
+  const before = eth0.sent.length;
+  host.carriers.set('eth0', true);
+  clock.advance(100);
+  assert.deepEqual(seen, [{ iface: 'eth0', up: false }, { iface: 'eth0', up: true }]);
+  assert.equal(eth0.sent.length, before + 2);
+  host.carriers.set('eth0', undefined); // interface removed
+  clock.advance(100);
+  assert.deepEqual(seen.at(-1), { iface: 'eth0', up: false });
+});
+
+test('close: withdraws everything, closes links, stops timers', async () => {
+  const { host, clock, a } = setup({ interfaces: ['eth0'] });
+  a.announce('2001:db8:6::50');
+  await a.close();
+  assert.deepEqual(a.announced(), []);
+  assert.ok(host.links.get('eth0')!.closed);
+  assert.deepEqual([...host.maddr.get('eth0')!], []);
+  assert.equal(clock.pending(), 0);
+  a.announce('203.0.113.50');
+  assert.deepEqual(a.announced(), []);
+});
+
+test('canonicalIp', () => {
+  assert.equal(canonicalIp('203.0.113.050'), '203.0.113.50');
+  assert.equal(canonicalIp('2001:0DB8:6::0050'), '2001:db8:6::50');
+  assert.equal(canonicalIp('nope'), undefined);
+});
