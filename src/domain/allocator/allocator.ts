@@ -172,7 +172,12 @@ export class Allocator {
     }
     const res = this.allocate(req, want);
     if (!res.ok) return res;
-    return { ...res, changed: !sameList(before, res.ips) };
+    const m = want.mode;
+    const only = res.ips.length === 1 ? this.allocs.get(req.key)?.ips[0] : undefined;
+    const warning = m.kind === 'dual' && !m.require && only
+      ? `PreferDualStack: pool "${res.pool}" has no free ${only.family === 'IPv4' ? 'IPv6' : 'IPv4'} address, serving ${only.family} only`
+      : undefined;
+    return { ...res, changed: !sameList(before, res.ips), ...(warning ? { warning } : {}) };
   }
 
   /** Frees the service's addresses; false when it held none. */
