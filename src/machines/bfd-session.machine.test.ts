@@ -4,7 +4,7 @@ import { createActor, fromCallback, SimulatedClock } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import { BfdDiag, BfdState, type BfdControlPacket, type BfdStateCode } from '../codecs/bfd/control-packet.js';
 import {
-  bfdSessionMachine, sessionStateOf, type BfdSessionEvent, type BfdSessionInput, type BfdTransportCommand,
+  bfdSessionMachine, sessionStateOf, type BfdSessionEvent, type BfdSessionInput, type BfdTransportCommand, type BfdTransportInput,
 } from './bfd-session.machine.js';
 
 const LOCAL = 0x1001;
@@ -17,7 +17,7 @@ function harness(input: Partial<BfdSessionInput> = {}) {
   const sent: Sent[] = [];
   const machine = bfdSessionMachine.provide({
     actors: {
-      bfdTransport: fromCallback<BfdTransportCommand, { localDiscr: number }>(({ receive }) => {
+      bfdTransport: fromCallback<BfdTransportCommand, BfdTransportInput>(({ receive }) => {
         receive((cmd) => { sent.push({ t: clock.now(), p: cmd.packet }); });
       }),
     },

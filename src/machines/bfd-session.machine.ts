@@ -18,6 +18,8 @@ import { advertisedTxUs, detectTimeUs, jitteredMs, nextRandom, txIntervalUs } fr
 export type BfdDownReason = 'detectTimeExpired' | 'neighborDown' | 'neighborAdminDown' | 'adminDown';
 
 export interface BfdSessionInput {
+  /** The peer's address, handed to the transport (opaque to the machine). */
+  readonly peer?: string;
   /** bfd.LocalDiscr: nonzero, unique per system (§6.8.1). */
   readonly localDiscr: number;
   /** Configured DesiredMinTxInterval (µs). */
@@ -35,6 +37,7 @@ export interface BfdSessionInput {
 }
 
 export interface BfdSessionContext {
+  readonly peer: string;
   readonly localDiscr: number;
   remoteDiscr: number;
   /** The session state code carried in our packets (mirrors the `session` region). */
@@ -78,7 +81,7 @@ export type BfdSessionEvent =
 
 /** What the transport actor receives from the machine. */
 export type BfdTransportCommand = { type: 'bfd.send'; packet: BfdControlPacket };
-export interface BfdTransportInput { readonly localDiscr: number }
+export interface BfdTransportInput { readonly localDiscr: number; readonly peer: string }
 
 /** Builds the packet the session would send now (§6.8.7 contents). */
 export function packetFor(c: BfdSessionContext, flags: { poll: boolean; final: boolean }): BfdControlPacket {
@@ -236,6 +239,7 @@ export const bfdSessionMachine = setup({
   context: ({ input }) => {
     const slow = advertisedTxUs(input.desiredMinTxUs, false);
     return {
+      peer: input.peer ?? '',
       localDiscr: input.localDiscr,
       remoteDiscr: 0,
       sessionState: input.adminDown ? BfdState.adminDown : BfdState.down,
@@ -259,7 +263,7 @@ export const bfdSessionMachine = setup({
       downReason: null,
     };
   },
-  invoke: { id: 'transport', src: 'bfdTransport', input: ({ context }) => ({ localDiscr: context.localDiscr }) },
+  invoke: { id: 'transport', src: 'bfdTransport', input: ({ context }) => ({ localDiscr: context.localDiscr, peer: context.peer }) },
   on: {
     'bfd.packet.received': { actions: 'absorbPacket' },
     'bfd.config.changed': { actions: 'applyConfig' },

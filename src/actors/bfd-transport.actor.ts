@@ -1,0 +1,110 @@
+// The BFD transport: one hub per speaker shares a datagram port (UDP 3784, see
+// adapters/bfd-udp.ts) among all bfdSession machines. Incoming datagrams are decoded (codec,
+// §6.8.6 packet checks) and demultiplexed per RFC 5880 §6.8.6: a nonzero Your Discriminator
+// selects the session; a zero one selects it by source address (single hop, RFC 5881 §3).
+// `hub.logic` is the `bfdTransport` actor the session machine invokes.
+import { fromCallback } from 'xstate';
+import { decodeControl, encodeControl, type BfdControlPacket } from '../codecs/bfd/control-packet.js';
+import type { BfdTransportCommand, BfdTransportInput } from '../machines/bfd-session.machine.js';
+
+export interface BfdDatagram {
+  readonly data: Uint8Array;
+  /** Source address and port. */
+  readonly address: string;
+  readonly port: number;
+  /** Local address the socket is bound to. */
+  readonly local: string;
+}
+
+/** What the hub needs from the network (the UDP adapter; fakes in tests). */
+export interface BfdDatagramPort {
+  send(data: Uint8Array, address: string): void;
+  onDatagram(cb: (d: BfdDatagram) => void): () => void;
+  close(): Promise<void>;
+}
+
+/** Per-peer packet counters (MetalLB: metallb_bfd_control_packet_input/output). */
+export interface BfdPeerCounters { input: number; output: number; discarded: number }
+
+export type BfdDiscardReason = 'decode' | 'unknownSession' | 'sourceMismatch';
+
+interface Registration { localDiscr: number; peer: string; deliver: (p: BfdControlPacket) => void }
+
+/** Canonical text form so `2001:db8::1` and `2001:DB8:0::1` meet; IPv4-mapped IPv6 folded to IPv4. */
+export function canonicalAddress(a: string): string {
+  const s = a.toLowerCase().replace(/%.*$/, '');
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(s);
+  if (mapped) return mapped[1]!;
+  if (!s.includes(':')) return s;
+  // Expand and re-compress IPv6 (RFC 5952 is not needed for equality, only a stable form).
+  const [head, tail = ''] = s.split('::') as [string, string?];
+  const h = head ? head.split(':') : [];
+  const t = s.includes('::') && tail ? tail.split(':') : [];
+  const fill = s.includes('::') ? new Array(8 - h.length - t.length).fill('0') : [];
+  return [...h, ...fill, ...t].map((x) => parseInt(x, 16).toString(16)).join(':');
+}
+
+export class BfdHub {
+  private readonly byDiscr = new Map<number, Registration>();
+  private readonly byPeer = new Map<string, Registration>();
+  private readonly counters = new Map<string, BfdPeerCounters>();
+  private readonly off: () => void;
+  /** Called for every datagram we drop, with the reason (for logs and metrics). */
+  onDiscard: (reason: BfdDiscardReason, from: string, detail?: string) => void = () => undefined;
+
+  constructor(private readonly port: BfdDatagramPort) {
+    this.off = port.onDatagram((d) => this.receive(d));
+  }
+
+  /** The `bfdTransport` actor logic for `bfdSessionMachine.provide({ actors: { bfdTransport } })`. */
+  readonly logic = fromCallback<BfdTransportCommand, BfdTransportInput>(({ input, receive, sendBack }) => {
+    const unregister = this.register(input.localDiscr, input.peer, (packet) => sendBack({ type: 'bfd.packet.received', packet }));
+    receive((cmd) => this.send(input.peer, cmd.packet));
+    return unregister;
+  });
+
+  register(localDiscr: number, peer: string, deliver: (p: BfdControlPacket) => void): () => void {
+    const r: Registration = { localDiscr, peer: canonicalAddress(peer), deliver };
+    this.byDiscr.set(localDiscr, r);
+    this.byPeer.set(r.peer, r);
+    return () => {
+      if (this.byDiscr.get(localDiscr) === r) this.byDiscr.delete(localDiscr);
+      if (this.byPeer.get(r.peer) === r) this.byPeer.delete(r.peer);
+    };
+  }
+
+  send(peer: string, packet: BfdControlPacket): void {
+    this.count(canonicalAddress(peer)).output++;
+    this.port.send(encodeControl(packet), peer);
+  }
+
+  countersFor(peer: string): BfdPeerCounters { return { ...this.count(canonicalAddress(peer)) }; }
+
+  private count(peer: string): BfdPeerCounters {
+    let c = this.counters.get(peer);
+    if (!c) { c = { input: 0, output: 0, discarded: 0 }; this.counters.set(peer, c); }
+    return c;
+  }
+
+  private receive(d: BfdDatagram): void {
+    const from = canonicalAddress(d.address);
+    const r = decodeControl(d.data);
+    if (!r.ok) { this.discard('decode', from, r.error.code); return; }
+    const p = r.value;
+    const reg = p.yourDiscr !== 0 ? this.byDiscr.get(p.yourDiscr) : this.byPeer.get(from);
+    // §6.8.6: no session for a nonzero Your Discriminator (or for a zero one, no session with
+    // that peer address): discard.
+    if (!reg) { this.discard('unknownSession', from); return; }
+    // Single hop: a session's packets come from its peer address only.
+    if (reg.peer !== from) { this.discard('sourceMismatch', from); return; }
+    this.count(from).input++;
+    reg.deliver(p);
+  }
+
+  private discard(reason: BfdDiscardReason, from: string, detail?: string): void {
+    this.count(from).discarded++;
+    this.onDiscard(reason, from, detail);
+  }
+
+  close(): void { this.off(); }
+}

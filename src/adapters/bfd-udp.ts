@@ -1,0 +1,105 @@
+// BFD single-hop datagrams over UDP (RFC 5881). Two sockets per address family: a receive socket
+// bound to port 3784 and a send socket bound to one source port in 49152–65535 (§4: "The source
+// port MUST be in the range 49152 through 65535"; one port for all our sessions keeps it constant
+// per session). Every packet leaves with TTL/Hop Limit 255 (§5).
+//
+// Gap (documented in docs/bfd.md): §5 also asks the receiver to discard packets whose received
+// TTL/Hop Limit is not 255 (GTSM). Node's dgram does not expose IP_RECVTTL/IPV6_RECVHOPLIMIT
+// ancillary data, so the check is not made here.
+import { createSocket, type Socket } from 'node:dgram';
+import { isIPv6 } from 'node:net';
+import type { BfdDatagram, BfdDatagramPort } from '../actors/bfd-transport.actor.js';
+
+export const BFD_CONTROL_PORT = 3784;
+export const BFD_SOURCE_PORT_MIN = 49152;
+export const BFD_SOURCE_PORT_MAX = 65535;
+export const BFD_TTL = 255;
+
+export interface BfdUdpOptions {
+  /** Local addresses to listen on (one per family at most is typical); `0.0.0.0`/`::` for any. */
+  readonly localAddresses: readonly string[];
+  /** Receive port and peers' destination port; 3784 unless a test needs another. */
+  readonly port?: number;
+  /** Fixed source port; by default one is picked at random in 49152–65535 (retrying on EADDRINUSE). */
+  readonly sourcePort?: number;
+  /** Random source for the source-port pick (defaults to Math.random; adapters may use it). */
+  readonly random?: () => number;
+}
+
+function bind(sock: Socket, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (e: Error): void => { sock.off('listening', onListening); reject(e); };
+    const onListening = (): void => { sock.off('error', onError); resolve(); };
+    sock.once('error', onError);
+    sock.once('listening', onListening);
+    sock.bind({ port, address, exclusive: true });
+  });
+}
+
+interface Family { rx: Socket; tx: Socket; address: string }
+
+export class BfdUdpPort implements BfdDatagramPort {
+  private readonly handlers = new Set<(d: BfdDatagram) => void>();
+  private constructor(private readonly families: Family[], readonly sourcePort: number, private readonly destPort: number) {}
+
+  static async open(opts: BfdUdpOptions): Promise<BfdUdpPort> {
+    const random = opts.random ?? Math.random;
+    const families: Family[] = [];
+    let sourcePort = opts.sourcePort ?? 0;
+    try {
+      for (const address of opts.localAddresses) {
+        const type = isIPv6(address) ? 'udp6' : 'udp4';
+        const rx = createSocket({ type, reuseAddr: false, ipv6Only: type === 'udp6' });
+        const tx = createSocket({ type, ipv6Only: type === 'udp6' });
+        families.push({ rx, tx, address });
+        await bind(rx, opts.port ?? BFD_CONTROL_PORT, address);
+        for (let attempt = 0; ; attempt++) {
+          const p = opts.sourcePort ?? (sourcePort || BFD_SOURCE_PORT_MIN + Math.floor(random() * (BFD_SOURCE_PORT_MAX - BFD_SOURCE_PORT_MIN + 1)));
+          try {
+            await bind(tx, p, address);
+            sourcePort = p;
+            break;
+          } catch (e) {
+            if (opts.sourcePort !== undefined || attempt > 20 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+            sourcePort = 0;
+          }
+        }
+        tx.setTTL(BFD_TTL);
+      }
+    } catch (e) {
+      for (const f of families) { f.rx.close(); f.tx.close(); }
+      throw e;
+    }
+    const port = new BfdUdpPort(families, sourcePort, opts.port ?? BFD_CONTROL_PORT);
+    for (const f of families) {
+      f.rx.on('message', (msg, rinfo) => port.deliver({ data: msg, address: rinfo.address, port: rinfo.port, local: f.address }));
+      // The send socket also receives nothing useful; errors on either are transient (ICMP
+      // unreachable surfaces as an error event on some kernels): keep running.
+      f.rx.on('error', () => undefined);
+      f.tx.on('error', () => undefined);
+    }
+    return port;
+  }
+
+  private deliver(d: BfdDatagram): void {
+    for (const h of this.handlers) h(d);
+  }
+
+  send(data: Uint8Array, address: string): void {
+    const v6 = isIPv6(address);
+    const f = this.families.find((x) => isIPv6(x.address) === v6);
+    if (!f) return;
+    // Errors (no route, unreachable) are the detection timer's business, not ours.
+    f.tx.send(data, this.destPort, address, () => undefined);
+  }
+
+  onDatagram(cb: (d: BfdDatagram) => void): () => void {
+    this.handlers.add(cb);
+    return () => { this.handlers.delete(cb); };
+  }
+
+  async close(): Promise<void> {
+    this.handlers.clear();
+    await Promise.all(this.families.flatMap((f) => [f.rx, f.tx]).map((s) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } })));
+  }
+}

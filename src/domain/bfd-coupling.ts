@@ -1,0 +1,23 @@
+// BFD → BGP coupling (RFC 5882). A bfdSession leaving Up because the path failed (detection time
+// expired, or the neighbor signalled Down) takes its bgpSession down at once: `{type:'bfd.down'}`
+// (the BGP machine's reason `bfdDown`). Entering Up sends `{type:'bfd.up'}` (a BGPPeer with a
+// bfdProfile does not establish before it). An AdminDown on either side is not a path failure:
+// RFC 5882 §3.2 says the client must not be taken down for it, so nothing is sent.
+import type { BfdDownReason, BfdSessionStateName } from '../machines/bfd-session.machine.js';
+
+export type BgpBfdEvent = { type: 'bfd.up' } | { type: 'bfd.down' };
+
+export interface BfdView {
+  readonly state: BfdSessionStateName;
+  readonly downReason: BfdDownReason | null;
+}
+
+const PATH_FAILURES: ReadonlySet<BfdDownReason> = new Set(['detectTimeExpired', 'neighborDown']);
+
+/** The event for the BGP session when a BFD session moves from `prev` (undefined at start) to `next`. */
+export function bgpEventForBfd(prev: BfdView | undefined, next: BfdView): BgpBfdEvent | undefined {
+  const wasUp = prev?.state === 'up';
+  if (next.state === 'up') return wasUp ? undefined : { type: 'bfd.up' };
+  if (wasUp && next.downReason !== null && PATH_FAILURES.has(next.downReason)) return { type: 'bfd.down' };
+  return undefined;
+}
