@@ -99,6 +99,17 @@ export class Membership {
     for (const p of this.peers.values()) if (p.state !== PeerState.dead) p.lastSeen = Math.max(p.lastSeen, now);
   }
 
+  /** Earliest time at which a sweep can change some peer's state (undefined: no live peer). */
+  nextDeadline(): number | undefined {
+    let next: number | undefined;
+    for (const p of this.peers.values()) {
+      if (p.state === PeerState.dead) continue;
+      const d = p.lastSeen + (p.state === PeerState.alive ? Math.floor(p.intervalMs * 1.5) + 1 : p.intervalMs * this.config.misses);
+      if (next === undefined || d < next) next = d;
+    }
+    return next;
+  }
+
   /** Live = alive or suspect (a suspect peer keeps its IPs until declared dead). */
   isLive(node: string): boolean {
     if (node === this.self) return true;

@@ -1,0 +1,207 @@
+// Coordination scenarios on the deterministic simulator (real Coordinators, election and
+// serviceIp machines; in-memory NATS, KV and L2). Invariants are checked on every clock step.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SimCluster, services } from './lib/cluster.js';
+
+const NODES = ['node-a', 'node-b', 'node-c', 'node-d', 'node-e'];
+
+async function cluster(seed = 1, over: Partial<ConstructorParameters<typeof SimCluster>[0]> = {}) {
+  const c = new SimCluster({ seed, nodes: NODES.map((name) => ({ name })), services: services(20, {}, NODES), ...over });
+  await c.start();
+  return c;
+}
+
+function ownersOf(c: SimCluster, node: string): string[] {
+  return c.allIps().filter((ip) => c.announcers(ip).includes(node));
+}
+
+function assertClean(c: SimCluster): void {
+  assert.deepEqual(c.violations, [], c.violations.join('\n'));
+}
+
+test('steady start: every IP announced once, by the MetalLB election winner', async () => {
+  const c = await cluster();
+  for (const ip of c.allIps()) assert.deepEqual(c.announcers(ip), [c.expectedOwner(ip)]);
+  const before = c.transitions.length;
+  await c.run(5000);
+  assert.equal(c.transitions.length, before, 'nothing moves when nothing changes');
+  assertClean(c);
+});
+
+test('owner killed: its IPs move to the next node in election order within the detection budget', async () => {
+  for (const seed of [1, 2, 3]) {
+    const c = await cluster(seed);
+    const victim = NODES[seed % NODES.length] as string;
+    const lost = ownersOf(c, victim);
+    assert.ok(lost.length > 0, 'victim owns something');
+    c.kill(victim);
+    await c.run(3000);
+    for (const ip of lost) {
+      const now = c.announcers(ip);
+      assert.equal(now.length, 1);
+      assert.notEqual(now[0], victim);
+      assert.equal(now[0], c.expectedOwner(ip));
+    }
+    const moves = c.failovers.filter((f) => f.cause === `kill ${victim}`);
+    assert.equal(moves.length, lost.length, 'only the victim’s IPs move');
+    for (const f of moves) assert.ok(f.afterMs <= 500, `${f.ip} failed over after ${f.afterMs} ms`);
+    assertClean(c);
+  }
+});
+
+test('node isolated from NATS but still on L2: no dual announcement past the window, it yields', async () => {
+  const c = await cluster(4);
+  const victim = 'node-b';
+  const lost = ownersOf(c, victim);
+  c.setLink(victim, false);
+  await c.run(3000);
+  for (const ip of lost) assert.deepEqual(c.announcers(ip), [c.expectedOwner(ip)]);
+  const st = c.coordinator(victim)?.stateOf(lost[0] as string);
+  assert.equal(st?.state, 'standby');
+  assert.equal(st?.reason, 'conflictDetected');
+  // Back on NATS: it is a live node again and wins its IPs back (a cause), then all is steady.
+  c.setLink(victim, true);
+  await c.run(4000);
+  for (const ip of lost) assert.deepEqual(c.announcers(ip), [victim]);
+  assertClean(c);
+});
+
+test('whole NATS down: everyone keeps what it owns, nothing moves; an owner killed meanwhile is not replaced', async () => {
+  const c = await cluster(5);
+  const snapshot = new Map(c.allIps().map((ip) => [ip, c.announcers(ip)]));
+  c.setNats(false);
+  await c.run(3000);
+  for (const ip of c.allIps()) assert.deepEqual(c.announcers(ip), snapshot.get(ip));
+  c.kill('node-c');
+  await c.run(2000);
+  for (const ip of c.allIps()) {
+    const was = snapshot.get(ip) ?? [];
+    assert.deepEqual(c.announcers(ip), was[0] === 'node-c' ? [] : was, 'takes nothing new while cut off');
+  }
+  c.setNats(true);
+  await c.run(4000);
+  for (const ip of c.allIps()) assert.deepEqual(c.announcers(ip), [c.expectedOwner(ip)]);
+  assertClean(c);
+});
+
+test('KV outage moves and drops nothing; takeovers still happen', async () => {
+  const c = await cluster(6);
+  const snapshot = new Map(c.allIps().map((ip) => [ip, c.announcers(ip)]));
+  c.setKv(false);
+  await c.run(5000);
+  for (const ip of c.allIps()) assert.deepEqual(c.announcers(ip), snapshot.get(ip));
+  c.kill('node-a');
+  await c.run(2000);
+  for (const ip of c.allIps()) assert.deepEqual(c.announcers(ip), [c.expectedOwner(ip)]);
+  c.setKv(true);
+  await c.run(7000);
+  assertClean(c);
+});
+
+test('flapping node: link toggles faster and slower than detection; invariants hold throughout', async () => {
+  const c = await cluster(7);
+  for (let i = 0; i < 12; i++) {
+    c.setLink('node-d', i % 2 === 1);
+    await c.run(i < 6 ? 150 : 700);
+  }
+  c.setLink('node-d', true);
+  await c.run(5000);
+  assertClean(c);
+  for (const ip of c.allIps()) assert.deepEqual(c.announcers(ip), [c.expectedOwner(ip)]);
+});
+
+test('preferred node returns: its IPs move back to it (a cause), then nothing moves', async () => {
+  const c = new SimCluster({
+    seed: 8,
+    nodes: NODES.map((name) => ({ name, labels: (name === 'node-e' ? { edge: 'true' } : {}) as Record<string, string> })),
+    services: services(20, { ads: [{ name: 'l2', preferredNodeSelectors: [{ weight: 100, preference: { matchLabels: { edge: 'true' } } }] }] }, NODES),
+  });
+  await c.start();
+  assert.deepEqual(ownersOf(c, 'node-e').length, 20, 'preferred node owns everything');
+  c.kill('node-e');
+  await c.run(3000);
+  assert.equal(ownersOf(c, 'node-e').length, 0);
+  c.restart('node-e');
+  await c.run(4000);
+  assert.equal(ownersOf(c, 'node-e').length, 20);
+  assertClean(c);
+});
+
+test('ETP=Local: the IP follows its endpoint', async () => {
+  const c = new SimCluster({ seed: 9, nodes: NODES.map((name) => ({ name })), services: services(3, { etpLocal: true, endpointNodes: new Set(['node-b']) }) });
+  await c.start();
+  for (const ip of c.allIps()) assert.deepEqual(c.announcers(ip), ['node-b']);
+  c.setEndpoints('default/svc-1', ['node-d']);
+  await c.run(2000);
+  assert.deepEqual(c.announcers('203.0.113.2'), ['node-d']);
+  assert.deepEqual(c.announcers('203.0.113.1'), ['node-b'], 'other services do not move');
+  c.setEndpoints('default/svc-1', []);
+  await c.run(2000);
+  assert.deepEqual(c.announcers('203.0.113.2'), []);
+  assert.equal(c.coordinator('node-d')?.stateOf('203.0.113.2').reason, 'noServingEndpoints');
+  assertClean(c);
+});
+
+test('planned handover (drain): make-before-break, no instant without an announcer', async () => {
+  const c = await cluster(10);
+  const victim = 'node-a';
+  const lost = ownersOf(c, victim);
+  let gaps = 0;
+  c.drain(victim);
+  for (let t = 0; t < 3000; t += 5) {
+    await c.run(5);
+    for (const ip of lost) if (c.announcers(ip).length === 0) gaps++;
+  }
+  assert.equal(gaps, 0, 'an IP had no announcer during the handover');
+  assert.equal(ownersOf(c, victim).length, 0);
+  assert.equal(c.coordinator(victim)?.stateOf(lost[0] as string).reason, 'draining');
+  assertClean(c);
+});
+
+test('restarted node (new incarnation) is not confused with its previous life', async () => {
+  const c = await cluster(11);
+  c.kill('node-c');
+  await c.run(200); // restart before the others declare it dead
+  c.restart('node-c');
+  await c.run(4000);
+  for (const ip of c.allIps()) assert.deepEqual(c.announcers(ip), [c.expectedOwner(ip)]);
+  assertClean(c);
+});
+
+test('same seed, same run: transitions are identical', async () => {
+  const run = async () => {
+    const c = await cluster(12);
+    c.kill('node-b');
+    c.setLink('node-c', false);
+    await c.run(3000);
+    return c.transitions.map((t) => `${t.at}:${t.node}:${t.ip}:${t.to}:${t.reason ?? ''}:${t.epoch}`);
+  };
+  assert.deepEqual(await run(), await run());
+});
+
+test('seeded chaos: random kills, restarts, isolations, NATS and KV outages; invariants hold after every step', async () => {
+  for (const seed of [21, 22, 23, 24]) {
+    const c = await cluster(seed);
+    const r = c.random;
+    const pick = () => NODES[Math.floor(r() * NODES.length)] as string;
+    for (let step = 0; step < 25; step++) {
+      const x = r();
+      const n = pick();
+      if (x < 0.2) c.kill(n);
+      else if (x < 0.4) c.restart(n);
+      else if (x < 0.55) c.setLink(n, false);
+      else if (x < 0.7) c.setLink(n, true);
+      else if (x < 0.75) c.setNats(false);
+      else if (x < 0.85) c.setNats(true);
+      else if (x < 0.9) c.setKv(r() < 0.5);
+      else c.setEndpoints(`default/svc-${Math.floor(r() * 20)}`, NODES.filter(() => r() < 0.7));
+      await c.run(Math.floor(50 + r() * 1500));
+    }
+    c.setNats(true);
+    c.setKv(true);
+    for (const n of NODES) { c.restart(n); c.setLink(n, true); }
+    await c.run(6000);
+    assert.deepEqual(c.violations, [], `seed ${seed}:\n${c.violations.join('\n')}\n${c.log.map((l) => `${l.at} ${l.text}`).join('\n')}`);
+  }
+});

@@ -1,0 +1,327 @@
+// The deterministic simulated cluster: real Coordinators (membership, election, serviceIp
+// machines) on one SimClock, an in-memory NATS and KV, a fake L2 segment. Scenario steps are
+// timelines of faults; invariants are checked on every clock tick batch:
+//   I1 at most one announcer per IP, except for at most `dualWindowMs` (the detection window);
+//   I2 in steady state (no fault for `settleMs`, NATS up) every IP is announced by exactly the
+//      node the election picks over the nodes that are really up; when none is eligible, only a
+//      node cut off from NATS (keeping what it owned) may announce it;
+//   I3 in steady state nothing moves (no announce/withdraw without a cause).
+import { Coordinator, type ServiceSpec, type Transition } from '../../src/actors/coordinator.js';
+import { decide, HashOrder, type ElectionNode, type LiveView } from '../../src/domain/election.js';
+import type { Labels } from '../../src/domain/label-selector.js';
+import { DEFAULT_MEMBERSHIP, type MembershipConfig } from '../../src/domain/membership.js';
+import { SimClock, rng } from './clock.js';
+import { SimKv, SimNats, type SimConn } from './bus.js';
+import { SimSegment, type SimL2 } from './l2.js';
+
+export interface SimNodeSpec {
+  readonly name: string;
+  readonly labels?: Labels;
+}
+
+export interface SimOptions {
+  readonly seed: number;
+  readonly nodes: readonly SimNodeSpec[];
+  readonly services: readonly ServiceSpec[];
+  readonly membership?: MembershipConfig;
+  readonly latencyMs?: number;
+  readonly kv?: boolean;
+  /** Invariant I1 tolerance; default: detection window + resync + 100 ms. */
+  readonly dualWindowMs?: number;
+  /** Quiet time after a fault before I2/I3 apply. */
+  readonly settleMs?: number;
+  /** How often I2 is checked (it runs the election for every IP). */
+  readonly steadyCheckEveryMs?: number;
+  readonly claimsRefreshMs?: number;
+}
+
+interface SimNode {
+  spec: ElectionNode;
+  coord?: Coordinator;
+  conn?: SimConn;
+  l2?: SimL2;
+  inc: number;
+  running: boolean;
+  linkUp: boolean;
+  carrier: boolean;
+  draining: boolean;
+}
+
+export interface Failover {
+  readonly ip: string;
+  readonly from: string | undefined;
+  readonly to: string;
+  readonly at: number;
+  /** Since the last fault (kill, isolation, …). */
+  readonly afterMs: number;
+  readonly cause: string;
+}
+
+export class SimCluster {
+  readonly clock = new SimClock();
+  readonly nats: SimNats;
+  readonly kv: SimKv;
+  readonly seg: SimSegment;
+  readonly order = new HashOrder();
+  readonly random: () => number;
+  readonly nodes = new Map<string, SimNode>();
+  services: ServiceSpec[];
+  readonly violations: string[] = [];
+  readonly failovers: Failover[] = [];
+  readonly transitions: Transition[] = [];
+  readonly log: Array<{ at: number; text: string }> = [];
+  keepTransitions = true;
+  private readonly m: MembershipConfig;
+  private readonly dualWindowMs: number;
+  private readonly settleMs: number;
+  private readonly steadyEvery: number;
+  private lastCauseAt = 0;
+  private lastCause = 'start';
+  private lastSteadyCheck = -Infinity;
+  private readonly dualSince = new Map<string, number>();
+  private readonly lastAnnouncer = new Map<string, string>();
+  private names: string[] = [];
+
+  constructor(private readonly opts: SimOptions) {
+    this.random = rng(opts.seed);
+    this.m = opts.membership ?? DEFAULT_MEMBERSHIP;
+    this.nats = new SimNats(this.clock, opts.latencyMs ?? 1);
+    this.kv = new SimKv(this.clock);
+    this.seg = new SimSegment(this.clock);
+    const detect = this.m.intervalMs * this.m.misses;
+    this.dualWindowMs = opts.dualWindowMs ?? 2 * detect + 100;
+    this.settleMs = opts.settleMs ?? 3 * detect + 500;
+    this.steadyEvery = opts.steadyCheckEveryMs ?? 50;
+    this.services = [...opts.services];
+    for (const n of opts.nodes) {
+      this.nodes.set(n.name, { spec: { name: n.name, labels: n.labels ?? {} }, inc: 1, running: false, linkUp: true, carrier: true, draining: false });
+    }
+    this.names = [...this.nodes.keys()];
+  }
+
+  /** Starts every speaker at a seeded offset inside one heartbeat interval, then runs `warmupMs`. */
+  async start(warmupMs = 2000): Promise<void> {
+    for (const name of this.names) {
+      const delay = Math.floor(this.random() * this.m.intervalMs);
+      this.clock.setTimeout(() => this.boot(name), delay);
+    }
+    this.cause('start');
+    await this.run(warmupMs);
+  }
+
+  private boot(name: string): void {
+    const n = this.node(name);
+    const conn = this.nats.connect(name);
+    conn.setLink(n.linkUp);
+    const l2 = this.seg.port(name);
+    const coord = new Coordinator({
+      cluster: 'sim', node: name, inc: n.inc, clock: this.clock, bus: conn, l2,
+      epochs: this.opts.kv === false ? undefined : this.kv.store(conn),
+      membership: this.m, hashOrder: this.order, claimsRefreshMs: this.opts.claimsRefreshMs ?? 5000,
+    });
+    coord.onTransition((t) => this.onTransition(t));
+    coord.setCluster(this.clusterSpec());
+    coord.setDraining(n.draining);
+    coord.start();
+    if (!n.carrier) l2.setCarrier(false);
+    Object.assign(n, { coord, conn, l2, running: true });
+  }
+
+  private clusterSpec() {
+    return { nodes: [...this.nodes.values()].map((n) => n.spec), services: this.services };
+  }
+
+  private node(name: string): SimNode {
+    const n = this.nodes.get(name);
+    if (!n) throw new Error(`no such node ${name}`);
+    return n;
+  }
+
+  private cause(text: string): void {
+    this.lastCauseAt = this.clock.now();
+    this.lastCause = text;
+    this.log.push({ at: this.clock.now(), text });
+  }
+
+  // --- faults and changes ------------------------------------------------------------------------
+
+  /** SIGKILL: the process stops; its ARP replies stop; nobody is told. */
+  kill(name: string): void {
+    const n = this.node(name);
+    if (!n.running) return;
+    this.cause(`kill ${name}`);
+    n.coord?.halt();
+    n.l2?.crash();
+    n.conn?.close();
+    n.running = false;
+  }
+
+  /** Restart after a kill: a new incarnation. */
+  restart(name: string): void {
+    const n = this.node(name);
+    if (n.running) return;
+    this.cause(`restart ${name}`);
+    n.inc += 1;
+    this.boot(name);
+  }
+
+  /** Cut (or restore) one node's path to NATS; it stays on the L2 segment. */
+  setLink(name: string, up: boolean): void {
+    const n = this.node(name);
+    this.cause(`${up ? 'heal' : 'isolate'} ${name} from NATS`);
+    n.linkUp = up;
+    n.conn?.setLink(up);
+  }
+
+  setNats(up: boolean): void {
+    this.cause(`NATS ${up ? 'up' : 'down'}`);
+    this.nats.setServerUp(up);
+  }
+
+  setKv(up: boolean): void {
+    this.cause(`KV ${up ? 'up' : 'down'}`);
+    this.kv.available = up;
+  }
+
+  setCarrier(name: string, up: boolean): void {
+    const n = this.node(name);
+    this.cause(`carrier ${up ? 'up' : 'down'} on ${name}`);
+    n.carrier = up;
+    n.l2?.setCarrier(up);
+  }
+
+  drain(name: string, on = true): void {
+    const n = this.node(name);
+    this.cause(`${on ? 'drain' : 'undrain'} ${name}`);
+    n.draining = on;
+    n.coord?.setDraining(on);
+  }
+
+  setLabels(name: string, labels: Labels): void {
+    const n = this.node(name);
+    this.cause(`labels of ${name}`);
+    n.spec = { ...n.spec, labels };
+    this.pushConfig();
+  }
+
+  setEndpoints(service: string, nodes: readonly string[]): void {
+    this.cause(`endpoints of ${service} → ${nodes.join(',') || 'none'}`);
+    this.services = this.services.map((s) => (s.key === service ? { ...s, endpointNodes: new Set(nodes) } : s));
+    this.pushConfig();
+  }
+
+  private pushConfig(): void {
+    // Informers on every speaker see the change at about the same time.
+    for (const n of this.nodes.values()) if (n.running) n.coord?.setCluster(this.clusterSpec());
+  }
+
+  // --- running and checking ------------------------------------------------------------------------
+
+  async run(ms: number): Promise<void> {
+    await this.clock.advance(ms, (now) => this.check(now));
+    this.check(this.clock.now());
+  }
+
+  announcers(ip: string): string[] {
+    return this.seg.announcersOf(ip);
+  }
+
+  allIps(): string[] {
+    return this.services.flatMap((s) => s.ips);
+  }
+
+  /** The owner the election picks over the nodes that are really up (running, on NATS, carrier). */
+  expectedOwner(ip: string): string | undefined {
+    const svc = this.services.find((s) => s.ips.includes(ip));
+    if (!svc || svc.ips[0] === undefined) return undefined;
+    return this.expectedFor(svc);
+  }
+
+  private truthLive(): LiveView {
+    return {
+      isLive: (x) => { const n = this.nodes.get(x); return !!n && n.running && n.linkUp; },
+      carrierUp: (x) => this.nodes.get(x)?.carrier ?? false,
+      draining: (x) => this.nodes.get(x)?.draining ?? false,
+    };
+  }
+
+  private expectedFor(svc: ServiceSpec, live = this.truthLive(), nodes = new Map([...this.nodes].map(([k, v]) => [k, v.spec]))): string | undefined {
+    const view = { firstIp: svc.ips[0] as string, ads: svc.ads, etpLocal: svc.etpLocal, endpointNodes: svc.endpointNodes };
+    // `me` = a name that is no node, so the result is purely the owner.
+    const d = decide(view, nodes, live, '\u0000', this.order, this.names);
+    return d.owner;
+  }
+
+  steady(now = this.clock.now()): boolean {
+    return this.nats.isServerUp() && now - this.lastCauseAt >= this.settleMs;
+  }
+
+  private onTransition(t: Transition): void {
+    if (this.keepTransitions) this.transitions.push(t);
+    if (this.steady(t.at) && (t.to === 'announcing' || t.from === 'announcing')) {
+      this.violate(`I3 ${t.ip} moved without cause on ${t.node}: ${t.from} → ${t.to} (${t.reason ?? ''})`);
+    }
+    if (t.to === 'announcing') {
+      const from = this.lastAnnouncer.get(t.ip);
+      if (from !== t.node) this.failovers.push({ ip: t.ip, from, to: t.node, at: t.at, afterMs: t.at - this.lastCauseAt, cause: this.lastCause });
+      this.lastAnnouncer.set(t.ip, t.node);
+    }
+  }
+
+  private violate(msg: string): void {
+    if (this.violations.length < 50) this.violations.push(`t=${this.clock.now()}ms ${msg}`);
+  }
+
+  check(now: number): void {
+    // I1: dual announcers only inside the window.
+    for (const [ip, set] of this.seg.answering) {
+      if (set.size > 1) {
+        const since = this.dualSince.get(ip) ?? now;
+        this.dualSince.set(ip, since);
+        if (now - since > this.dualWindowMs) this.violate(`I1 ${ip} announced by ${[...set].join(',')} for ${now - since} ms`);
+      } else this.dualSince.delete(ip);
+    }
+    for (const ip of [...this.dualSince.keys()]) if ((this.seg.answering.get(ip)?.size ?? 0) <= 1) this.dualSince.delete(ip);
+    // I2: steady state = the truthful election.
+    if (!this.steady(now) || now - this.lastSteadyCheck < this.steadyEvery) return;
+    this.lastSteadyCheck = now;
+    const live = this.truthLive();
+    const nodes = new Map([...this.nodes].map(([k, v]) => [k, v.spec]));
+    for (const svc of this.services) {
+      const want = this.expectedFor(svc, live, nodes);
+      for (const ip of svc.ips) {
+        const got = this.seg.announcersOf(ip);
+        // With no connected eligible node, a node cut off from NATS may keep what it owned.
+        const ok = want === undefined
+          ? got.every((n) => { const x = this.nodes.get(n); return !!x && x.running && !x.linkUp; })
+          : got.length === 1 && got[0] === want;
+        if (!ok) this.violate(`I2 ${ip} announced by [${got.join(',')}], election says ${want ?? 'nobody'}`);
+      }
+    }
+  }
+
+  /** ip → announcing nodes, for reports. */
+  table(): Array<{ service: string; ip: string; announcers: string[] }> {
+    return this.services.flatMap((s) => s.ips.map((ip) => ({ service: s.key, ip, announcers: this.announcers(ip) })));
+  }
+
+  isRunning(name: string): boolean {
+    return this.node(name).running;
+  }
+
+  coordinator(name: string): Coordinator | undefined {
+    return this.node(name).coord;
+  }
+}
+
+/** One service per IP: 203.0.113.0/24 for small runs, 2001:db8:5::/48 for scale runs (documentation ranges only). */
+export function services(count: number, over: Partial<ServiceSpec> = {}, allNodes: readonly string[] = []): ServiceSpec[] {
+  return Array.from({ length: count }, (_, i) => ({
+    key: `default/svc-${i}`,
+    ips: [count <= 250 ? `203.0.113.${i + 1}` : `2001:db8:5::${(i + 1).toString(16)}`],
+    ads: [{ name: 'l2' }],
+    etpLocal: false,
+    endpointNodes: new Set(allNodes),
+    ...over,
+  }));
+}

@@ -1,0 +1,105 @@
+// Fake L2 segment: which node answers ARP for which IP. A second announcer for an IP on the
+// segment is seen by the other (its gratuitous ARP, or an answer to the conflict probe), which
+// the fake reports as `onConflict` to both, one latency later, like the pcap announcer would.
+import type { CarrierChange, L2AnnouncerPort, L2Conflict } from '../../src/actors/l2-port.js';
+import type { SimClock } from './clock.js';
+
+export class SimSegment {
+  /** ip → nodes answering for it */
+  readonly answering = new Map<string, Set<string>>();
+  /** ip → [node, time] of the last takeover burst (first GARP) */
+  readonly lastGarp = new Map<string, { node: string; at: number }>();
+  private readonly ports = new Map<string, SimL2>();
+
+  constructor(readonly clock: SimClock, readonly latencyMs = 1) {}
+
+  port(node: string): SimL2 {
+    const p = new SimL2(this, node);
+    this.ports.set(node, p);
+    return p;
+  }
+
+  macOf(node: string): string {
+    let h = 0;
+    for (const ch of node) h = (h * 31 + ch.charCodeAt(0)) >>> 0;
+    return `02:00:${[24, 16, 8, 0].map((s) => ((h >>> s) & 0xff).toString(16).padStart(2, '0')).join(':')}`;
+  }
+
+  announce(node: string, ip: string): void {
+    const set = this.answering.get(ip) ?? new Set<string>();
+    if (set.has(node)) return;
+    set.add(node);
+    this.answering.set(ip, set);
+    this.lastGarp.set(ip, { node, at: this.clock.now() });
+    for (const other of set) {
+      if (other === node) continue;
+      // each sees the other's frames
+      this.clock.setTimeout(() => this.ports.get(other)?.conflict({ ip, mac: this.macOf(node), iface: 'eth0' }), this.latencyMs);
+      this.clock.setTimeout(() => this.ports.get(node)?.conflict({ ip, mac: this.macOf(other), iface: 'eth0' }), this.latencyMs);
+    }
+  }
+
+  withdraw(node: string, ip: string): void {
+    const set = this.answering.get(ip);
+    if (!set) return;
+    set.delete(node);
+    if (set.size === 0) this.answering.delete(ip);
+  }
+
+  announcersOf(ip: string): string[] {
+    return [...(this.answering.get(ip) ?? [])].sort();
+  }
+}
+
+export class SimL2 implements L2AnnouncerPort {
+  private readonly mine = new Set<string>();
+  private readonly conflictCbs: Array<(ev: L2Conflict) => void> = [];
+  private readonly carrierCbs: Array<(ev: CarrierChange) => void> = [];
+  crashed = false;
+
+  constructor(private readonly seg: SimSegment, readonly node: string) {}
+
+  announce(ip: string): void {
+    if (this.crashed) return;
+    this.mine.add(ip);
+    this.seg.announce(this.node, ip);
+  }
+
+  withdraw(ip: string): void {
+    this.mine.delete(ip);
+    this.seg.withdraw(this.node, ip);
+  }
+
+  announced(): readonly string[] { return [...this.mine]; }
+
+  onConflict(cb: (ev: L2Conflict) => void): () => void {
+    this.conflictCbs.push(cb);
+    return () => { const i = this.conflictCbs.indexOf(cb); if (i >= 0) this.conflictCbs.splice(i, 1); };
+  }
+
+  onCarrier(cb: (ev: CarrierChange) => void): () => void {
+    this.carrierCbs.push(cb);
+    return () => { const i = this.carrierCbs.indexOf(cb); if (i >= 0) this.carrierCbs.splice(i, 1); };
+  }
+
+  conflict(ev: L2Conflict): void {
+    if (this.crashed || !this.mine.has(ev.ip)) return;
+    for (const cb of [...this.conflictCbs]) cb(ev);
+  }
+
+  setCarrier(up: boolean): void {
+    for (const cb of [...this.carrierCbs]) cb({ iface: 'eth0', up });
+  }
+
+  /** Process killed: it stops answering at once, without telling anyone. */
+  crash(): void {
+    this.crashed = true;
+    for (const ip of this.mine) this.seg.withdraw(this.node, ip);
+    this.mine.clear();
+  }
+
+  close(): Promise<void> {
+    this.crash();
+    return Promise.resolve();
+  }
+}
