@@ -1,0 +1,35 @@
+// deploy/: every manifest parses, the kustomization lists files that exist, workloads use the
+// ServiceAccounts the RBAC files define, and RBAC stays least-privilege (no wildcards, no
+// cluster-wide Secret access). The apiserver tests (test/integration/kube) apply them for real.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync, existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse, parseAllDocuments } from 'yaml';
+
+const deploy = join(import.meta.dirname, '..', '..', 'deploy');
+type Obj = { kind: string; metadata: { name: string; namespace?: string }; rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>; spec?: { template?: { spec?: { serviceAccountName?: string } } } };
+const kustomization = parse(readFileSync(join(deploy, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
+const docs: Obj[] = kustomization.resources.flatMap((f) => parseAllDocuments(readFileSync(join(deploy, f), 'utf8')).map((d) => d.toJS() as Obj)).filter(Boolean);
+
+test('kustomization resources exist and parse', () => {
+  for (const f of kustomization.resources) assert.ok(existsSync(join(deploy, f)), f);
+  assert.ok(docs.length > 15);
+});
+
+test('workloads run as the ServiceAccounts that RBAC binds', () => {
+  const sas = new Set(docs.filter((d) => d.kind === 'ServiceAccount').map((d) => d.metadata.name));
+  for (const w of docs.filter((d) => d.kind === 'Deployment' || d.kind === 'DaemonSet')) {
+    const sa = w.spec?.template?.spec?.serviceAccountName ?? '';
+    assert.ok(sas.has(sa), `${w.kind}/${w.metadata.name} uses ServiceAccount ${sa}`);
+  }
+});
+
+test('RBAC: no wildcards, Secrets only namespaced', () => {
+  for (const r of docs.filter((d) => d.kind === 'ClusterRole' || d.kind === 'Role')) {
+    for (const rule of r.rules ?? []) {
+      for (const f of [rule.apiGroups, rule.resources, rule.verbs]) assert.ok(!f.includes('*'), `${r.kind}/${r.metadata.name} has a wildcard`);
+      if (r.kind === 'ClusterRole') assert.ok(!rule.resources.includes('secrets'), `${r.metadata.name} grants Secrets cluster-wide`);
+    }
+  }
+});
