@@ -1,0 +1,28 @@
+// The monitoring endpoint every process serves: /metrics (Prometheus text), /healthz (the
+// process is alive), /readyz (caches synced / config loaded; 503 with the reason otherwise).
+import { createServer, type Server } from 'node:http';
+import type { Telemetry } from './telemetry.js';
+
+export interface Health { ready(): { ok: boolean; reason?: string } }
+
+export function serveMonitoring(telemetry: Telemetry, health: Health, port: number, host = '0.0.0.0'): Promise<Server> {
+  const server = createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/metrics') {
+      telemetry.render().then((body) => {
+        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
+      }, (e: unknown) => { res.writeHead(500).end(String(e)); });
+    } else if (path === '/healthz') {
+      res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
+    } else if (path === '/readyz') {
+      const r = health.ready();
+      res.writeHead(r.ok ? 200 : 503, { 'content-type': 'text/plain' }).end(r.ok ? 'ok\n' : `not ready: ${r.reason ?? 'starting'}\n`);
+    } else {
+      res.writeHead(404).end('not found\n');
+    }
+  });
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve(server));
+  });
+}
