@@ -19,7 +19,8 @@ export function subjectMatches(pattern: string, subject: string): boolean {
 interface Sub { pattern: string; cb: (subject: string, data: Uint8Array) => void; conn: SimConn }
 
 export class SimNats {
-  private readonly subs: Sub[] = [];
+  /** Subscriptions grouped by pattern: a publish tests each distinct pattern once. */
+  private readonly subs = new Map<string, Sub[]>();
   private serverUp = true;
   readonly conns = new Map<string, SimConn>();
   published = 0;
@@ -41,8 +42,10 @@ export class SimNats {
   isServerUp(): boolean { return this.serverUp; }
 
   addSub(s: Sub): () => void {
-    this.subs.push(s);
-    return () => { const i = this.subs.indexOf(s); if (i >= 0) this.subs.splice(i, 1); };
+    const list = this.subs.get(s.pattern) ?? [];
+    list.push(s);
+    this.subs.set(s.pattern, list);
+    return () => { const i = list.indexOf(s); if (i >= 0) list.splice(i, 1); };
   }
 
   deliver(from: SimConn, subject: string, data: Uint8Array): void {
@@ -50,7 +53,10 @@ export class SimNats {
     this.published++;
     // One timer per publish (not per subscriber): fan-out at scale stays cheap.
     this.clock.setTimeout(() => {
-      for (const s of [...this.subs]) if (s.conn.isUp() && subjectMatches(s.pattern, subject)) s.cb(subject, data);
+      for (const [pattern, list] of this.subs) {
+        if (!subjectMatches(pattern, subject)) continue;
+        for (const s of [...list]) if (s.conn.isUp()) s.cb(subject, data);
+      }
     }, this.latencyMs);
   }
 }

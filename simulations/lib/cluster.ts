@@ -274,14 +274,12 @@ export class SimCluster {
 
   check(now: number): void {
     // I1: dual announcers only inside the window.
-    for (const [ip, set] of this.seg.answering) {
-      if (set.size > 1) {
-        const since = this.dualSince.get(ip) ?? now;
-        this.dualSince.set(ip, since);
-        if (now - since > this.dualWindowMs) this.violate(`I1 ${ip} announced by ${[...set].join(',')} for ${now - since} ms`);
-      } else this.dualSince.delete(ip);
+    for (const ip of this.seg.multi) {
+      const since = this.dualSince.get(ip) ?? now;
+      this.dualSince.set(ip, since);
+      if (now - since > this.dualWindowMs) this.violate(`I1 ${ip} announced by ${this.announcers(ip).join(',')} for ${now - since} ms`);
     }
-    for (const ip of [...this.dualSince.keys()]) if ((this.seg.answering.get(ip)?.size ?? 0) <= 1) this.dualSince.delete(ip);
+    for (const ip of this.dualSince.keys()) if (!this.seg.multi.has(ip)) this.dualSince.delete(ip);
     // I2: steady state = the truthful election.
     if (!this.steady(now) || now - this.lastSteadyCheck < this.steadyEvery) return;
     this.lastSteadyCheck = now;

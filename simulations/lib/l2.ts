@@ -9,6 +9,8 @@ export class SimSegment {
   readonly answering = new Map<string, Set<string>>();
   /** ip → [node, time] of the last takeover burst (first GARP) */
   readonly lastGarp = new Map<string, { node: string; at: number }>();
+  /** IPs answered by more than one node right now (kept incrementally for cheap invariant checks). */
+  readonly multi = new Set<string>();
   private readonly ports = new Map<string, SimL2>();
 
   constructor(readonly clock: SimClock, readonly latencyMs = 1) {}
@@ -30,6 +32,7 @@ export class SimSegment {
     if (set.has(node)) return;
     set.add(node);
     this.answering.set(ip, set);
+    if (set.size > 1) this.multi.add(ip);
     this.lastGarp.set(ip, { node, at: this.clock.now() });
     for (const other of set) {
       if (other === node) continue;
@@ -43,6 +46,7 @@ export class SimSegment {
     const set = this.answering.get(ip);
     if (!set) return;
     set.delete(node);
+    if (set.size <= 1) this.multi.delete(ip);
     if (set.size === 0) this.answering.delete(ip);
   }
 

@@ -69,6 +69,8 @@ interface IpEntry {
   readonly view: ServiceIpView;
   actor?: Actor<typeof serviceIpMachine>;
   state: ServiceIpState;
+  /** Owner in our last decision (for targeted re-election when a node dies). */
+  lastOwner?: string;
 }
 
 export class Coordinator {
@@ -94,6 +96,9 @@ export class Coordinator {
   private localCarrier = true;
   private draining = false;
   private reconcilePending = false;
+  /** Nodes declared dead since the last reconcile: only their IPs need a new election. */
+  private readonly deadSince = new Set<string>();
+  private fullReconcile = true;
   private claimsPending = false;
   private readonly pendingEpochs = new Set<string>();
   private readonly listeners: Array<(t: Transition) => void> = [];
@@ -277,7 +282,9 @@ export class Coordinator {
     this.once(0, () => { this.claimsPending = false; this.publishClaims(); });
   }
 
-  private scheduleReconcile(): void {
+  private scheduleReconcile(onlyDead?: string): void {
+    if (onlyDead === undefined) this.fullReconcile = true;
+    else this.deadSince.add(onlyDead);
     if (this.reconcilePending) return;
     this.reconcilePending = true;
     this.once(0, () => { this.reconcilePending = false; this.reconcile(); });
@@ -285,8 +292,16 @@ export class Coordinator {
 
   private reconcile(): void {
     const live = this.liveView();
+    const full = this.fullReconcile;
+    const dead = new Set(this.deadSince);
+    this.fullReconcile = false;
+    this.deadSince.clear();
     for (const e of this.ips.values()) {
+      // Until settled nothing new is taken, so only IPs we hold need deciding; a death only
+      // concerns the IPs the dead node owned (cost per death grows with its IPs, not all IPs).
+      if (!e.actor && (!this.natsSettled || (!full && !(e.lastOwner !== undefined && dead.has(e.lastOwner))))) continue;
       const d = this.decideFor(e, live);
+      e.lastOwner = d.owner;
       const mine = d.owner === this.node;
       if (!mine && !e.actor) continue;
       const actor = e.actor ?? this.spawn(e);
@@ -355,10 +370,11 @@ export class Coordinator {
     let reconcile = false;
     for (const ev of events) {
       if (ev.type === 'peer.suspect') continue;
-      reconcile = true;
       this.o.log?.({ component: 'coordinator', node: this.node, event: ev.type, peer: ev.node });
       if (ev.type === 'peer.dead' || (ev.type === 'peer.up' && ev.restarted)) this.forgetClaims(ev.node);
       if (ev.type === 'peer.up') this.scheduleClaims(); // let the newcomer learn what we hold
+      if (ev.type === 'peer.dead') this.scheduleReconcile(ev.node);
+      else reconcile = true;
     }
     if (reconcile) this.scheduleReconcile();
   }
