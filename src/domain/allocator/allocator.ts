@@ -245,11 +245,13 @@ export class Allocator {
 
   /** Per pool (sorted by name): services, and per family addresses assigned / total / available. */
   stats(): PoolStats[] {
+    // `available` is read from the free-space sets themselves, not derived from `assigned`.
+    const free = (p: PoolState, f: IpFamily) => p.ranges.reduce((n, r) => (r.family === f ? n + r.free.count : n), 0n);
     return this.pools.map((p) => ({
       pool: p.name,
       services: p.services,
-      ipv4: { assigned: p.inUse.IPv4, total: p.total.IPv4, available: p.total.IPv4 - BigInt(p.inUse.IPv4) },
-      ipv6: { assigned: p.inUse.IPv6, total: p.total.IPv6, available: p.total.IPv6 - BigInt(p.inUse.IPv6) },
+      ipv4: { assigned: p.inUse.IPv4, total: p.total.IPv4, available: free(p, 'IPv4') },
+      ipv6: { assigned: p.inUse.IPv6, total: p.total.IPv6, available: free(p, 'IPv6') },
     }));
   }
 
