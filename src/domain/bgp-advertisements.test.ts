@@ -1,0 +1,91 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { desiredRoutes, diffRoutes, attrsKey, type AdvPeer, type AdvService, type AdvSpec, type RouteAttrs } from './bgp-advertisements.js';
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object') { for (const v of Object.values(o)) deepFreeze(v); Object.freeze(o); }
+  return o;
+}
+
+const node = { name: 'node-a', labels: { zone: 'a' } };
+const ebgp: AdvPeer = { name: 'r-ebgp', myAsn: 64512, peerAsn: 64513 };
+const ibgp: AdvPeer = { name: 'r-ibgp', myAsn: 64512, peerAsn: 64512 };
+const web: AdvService = { key: 'default/web', ips: ['203.0.113.129', '2001:db8:4:ff::1'], pool: 'p1' };
+
+test('desired routes table', () => {
+  const cases: Array<{ desc: string; peers?: AdvPeer[]; advs: AdvSpec[]; services?: AdvService[]; want: Record<string, Record<string, RouteAttrs>> }> = [
+    {
+      desc: 'default /32 and /128, no attributes',
+      advs: [{ name: 'a' }],
+      want: { 'r-ebgp': { '203.0.113.129/32': { communities: [], largeCommunities: [] }, '2001:db8:4:ff::1/128': { communities: [], largeCommunities: [] } } },
+    },
+    {
+      desc: 'aggregation lengths',
+      advs: [{ name: 'a', aggregationLength: 27, aggregationLengthV6: 64 }],
+      want: { 'r-ebgp': { '203.0.113.128/27': { communities: [], largeCommunities: [] }, '2001:db8:4:ff::/64': { communities: [], largeCommunities: [] } } },
+    },
+    {
+      desc: 'localPref only on iBGP, communities on both',
+      peers: [ebgp, ibgp],
+      advs: [{ name: 'a', localPref: 150, communities: ['65000:100', 'NO_ADVERTISE', 'large:1:2:3'] }],
+      services: [{ ...web, ips: ['203.0.113.129'] }],
+      want: {
+        'r-ebgp': { '203.0.113.129/32': { communities: [65000 * 65536 + 100, 0xffffff02], largeCommunities: [[1, 2, 3]] } },
+        'r-ibgp': { '203.0.113.129/32': { localPref: 150, communities: [65000 * 65536 + 100, 0xffffff02], largeCommunities: [[1, 2, 3]] } },
+      },
+    },
+    {
+      desc: 'peers list restricts; pools restrict; communities merge across advertisements',
+      peers: [ebgp, ibgp],
+      advs: [{ name: 'a', peers: ['r-ibgp'], communities: ['1:1'] }, { name: 'b', peers: ['r-ibgp'], communities: ['2:2'] }, { name: 'c', pools: ['other'] }],
+      services: [{ ...web, ips: ['203.0.113.129'] }],
+      want: { 'r-ebgp': {}, 'r-ibgp': { '203.0.113.129/32': { communities: [65537, 131074], largeCommunities: [] } } },
+    },
+    {
+      desc: 'nodeSelectors on the advertisement and on the peer',
+      peers: [ebgp, { ...ibgp, nodeSelectors: [{ matchLabels: { zone: 'b' } }] }],
+      advs: [{ name: 'a', nodeSelectors: [{ matchLabels: { zone: 'a' } }] }, { name: 'b', nodeSelectors: [{ matchLabels: { zone: 'b' } }], communities: ['9:9'] }],
+      services: [{ ...web, ips: ['203.0.113.129'] }],
+      want: { 'r-ebgp': { '203.0.113.129/32': { communities: [], largeCommunities: [] } }, 'r-ibgp': {} },
+    },
+    {
+      desc: 'ETP=Local without local endpoints is not announced; serviceSelectors',
+      advs: [{ name: 'a', serviceSelectors: [{ matchLabels: { tier: 'front' } }] }],
+      services: [
+        { key: 'ns/local-none', ips: ['203.0.113.130'], pool: 'p1', labels: { tier: 'front' }, externalTrafficPolicyLocal: true, hasLocalEndpoints: false },
+        { key: 'ns/local-yes', ips: ['203.0.113.131'], pool: 'p1', labels: { tier: 'front' }, externalTrafficPolicyLocal: true, hasLocalEndpoints: true },
+        { key: 'ns/back', ips: ['203.0.113.132'], pool: 'p1', labels: { tier: 'back' } },
+      ],
+      want: { 'r-ebgp': { '203.0.113.131/32': { communities: [], largeCommunities: [] } } },
+    },
+  ];
+  for (const c of cases) {
+    const input = deepFreeze({ node, peers: c.peers ?? [ebgp], advertisements: c.advs, services: c.services ?? [web] });
+    const got = desiredRoutes(input);
+    const asObj = Object.fromEntries([...got].map(([p, m]) => [p, Object.fromEntries(m)]));
+    assert.deepEqual(asObj, c.want, c.desc);
+  }
+});
+
+test('diff: sequential steps on one peer (announce, change attributes, withdraw), deterministic under shuffling', () => {
+  const A: RouteAttrs = { communities: [], largeCommunities: [] };
+  const B: RouteAttrs = { communities: [1], largeCommunities: [] };
+  const sent = new Map<string, string>();
+  const apply = (d: ReturnType<typeof diffRoutes>) => {
+    for (const g of d.announce) for (const p of g.prefixes) sent.set(p, attrsKey(g.attrs));
+    for (const p of d.withdraw) sent.delete(p);
+  };
+  const steps: Array<{ desc: string; desired: Array<[string, RouteAttrs]>; want: { announce: Array<[RouteAttrs, string[]]>; withdraw: string[] } }> = [
+    { desc: 'initial', desired: [['203.0.113.130/32', A], ['203.0.113.129/32', A], ['203.0.113.131/32', B]], want: { announce: [[B, ['203.0.113.131/32']], [A, ['203.0.113.129/32', '203.0.113.130/32']]], withdraw: [] } },
+    { desc: 'nothing changed', desired: [['203.0.113.129/32', A], ['203.0.113.130/32', A], ['203.0.113.131/32', B]], want: { announce: [], withdraw: [] } },
+    { desc: 'attribute change re-announces', desired: [['203.0.113.129/32', B], ['203.0.113.130/32', A], ['203.0.113.131/32', B]], want: { announce: [[B, ['203.0.113.129/32']]], withdraw: [] } },
+    { desc: 'withdraw', desired: [['203.0.113.131/32', B]], want: { announce: [], withdraw: ['203.0.113.129/32', '203.0.113.130/32'] } },
+  ];
+  for (const s of steps) {
+    const d1 = diffRoutes(sent, new Map(s.desired));
+    const d2 = diffRoutes(sent, new Map([...s.desired].reverse()));
+    assert.deepEqual(d1, d2, `${s.desc}: order independent`);
+    assert.deepEqual({ announce: d1.announce.map((g) => [g.attrs, g.prefixes]), withdraw: d1.withdraw }, s.want, s.desc);
+    apply(d1);
+  }
+});
