@@ -31,12 +31,13 @@ class Announcer {
 }
 
 let lab: Lab;
-let nodeA: Netns, nodeB: Netns, client: Netns;
+let nodeA: Netns, nodeB: Netns, client: Netns, bridgeNs: Netns;
+const peers: Record<string, string> = {};
 const announcers: Announcer[] = [];
 
 function node(name: 'a' | 'b', br: Netns, addr4: string, addr6: string): Netns {
   const ns = lab.netns(name);
-  lab.link(ns, 'eth0', br, 'br0', [`${addr4}/26`, `${addr6}/64`], MAC[name]);
+  peers[name] = lab.link(ns, 'eth0', br, 'br0', [`${addr4}/26`, `${addr6}/64`], MAC[name]);
   // The kernel must not answer ARP for addresses that are not on the receiving interface, nor
   // use a VIP as ARP source: the announcer alone answers for the VIPs.
   ns.exec('sysctl', ['-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2']);
@@ -66,6 +67,7 @@ before(async () => {
   requireTools('ip', 'arping', 'ndisc6', 'ping');
   lab = new Lab('l2');
   const br = lab.netns('br');
+  bridgeNs = br;
   lab.bridge(br, 'br0');
   nodeA = node('a', br, '203.0.113.2', '2001:db8:6::2');
   nodeB = node('b', br, '203.0.113.3', '2001:db8:6::3');
@@ -139,6 +141,14 @@ test('two announcers for one IP detect each other as a conflict', async () => {
   await waitFor(`B sees A on ${CONFLICT6}`, saw(b, CONFLICT6, MAC.a), 20000);
   // No conflict was ever reported for the cleanly handed-over VIP.
   assert.equal(a.find((l) => l.event === 'l2.conflict' && l.ip === VIP4), undefined);
+});
+
+test('carrier: the bridge port going down and up is reported as carrier events', async () => {
+  const a = announcers[0]!;
+  bridgeNs.exec('ip', ['link', 'set', peers.a!, 'down']);
+  await waitFor(`carrier down\n${a.dump()}`, () => a.find((l) => l.event === 'l2.carrier' && l.iface === 'eth0' && l.up === false), 15000);
+  bridgeNs.exec('ip', ['link', 'set', peers.a!, 'up']);
+  await waitFor(`carrier up\n${a.dump()}`, () => a.find((l) => l.event === 'l2.carrier' && l.iface === 'eth0' && l.up === true), 15000);
 });
 
 test('SIGTERM: the announcer withdraws, leaves its multicast groups and exits 0', async () => {
