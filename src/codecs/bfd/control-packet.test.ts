@@ -52,6 +52,37 @@ const finalAuth = hex(`
   73656372  # Password "secr"
 `);
 
+// Captured from FRR bfdd 8.4.4 in the interop lab (test/integration/bfd): tcpdump -x on the
+// bridge, UDP payload only. Peer configured with receive/transmit 100 ms, multiplier 3.
+const frr = {
+  // Down, diag 3, still carrying our previous (restarted) discriminator: we must discard it
+  // (§6.8.6 Your Discriminator selects no session); both intervals slow (1 s) while not Up.
+  downStale: hex('23 40 03 18 8a8fe918 d59ed591 000f4240 000f4240 0000c350'),
+  // Init (10), diag 3 left over, our new discriminator.
+  init: hex('23 80 03 18 8a8fe918 6b3eb550 000f4240 000f4240 0000c350'),
+  // Up (11) + Poll (P): FRR moves to its profile intervals (100,000 us).
+  upPoll: hex('20 e0 03 18 8a8fe918 6b3eb550 000186a0 000186a0 0000c350'),
+  // Up + Final: answers our Poll.
+  upFinal: hex('20 d0 03 18 8a8fe918 6b3eb550 000186a0 000186a0 0000c350'),
+  // Up, steady state.
+  up: hex('20 c0 03 18 8a8fe918 6b3eb550 000186a0 000186a0 0000c350'),
+};
+
+test('decode: packets captured from FRR bfdd', () => {
+  const d = (b: Uint8Array) => { const r = decodeControl(b); assert.ok(r.ok); return r.value; };
+  assert.deepEqual(
+    [frr.downStale, frr.init, frr.upPoll, frr.upFinal, frr.up].map((b) => { const v = d(b); return [v.state, v.diag, v.poll, v.final, v.desiredMinTxUs]; }),
+    [[BfdState.down, 3, false, false, 1_000_000], [BfdState.init, 3, false, false, 1_000_000], [BfdState.up, 0, true, false, 100_000],
+      [BfdState.up, 0, false, true, 100_000], [BfdState.up, 0, false, false, 100_000]],
+  );
+  const up = d(frr.up);
+  assert.equal(up.myDiscr, 0x8a8fe918);
+  assert.equal(up.yourDiscr, 0x6b3eb550);
+  assert.equal(up.requiredMinEchoRxUs, 50_000);
+  assert.equal(checkForSession(d(frr.downStale), { localDiscr: 0x6b3eb550, authType: 0 }), 'yourDiscrMismatch');
+  for (const b of Object.values(frr)) assert.equal(toHex(encodeControl(d(b))), toHex(b));
+});
+
 test('decode: FRR-style Down hello, every field', () => {
   const r = decodeControl(downHello);
   assert.ok(r.ok);

@@ -1,0 +1,124 @@
+// bfd-probe: runs N BFD sessions from a JSON config as one process (integration tests, the
+// benchmark, and a field tool). Prints one JSON object per line on stdout:
+//   {"event":"ready","sourcePort":51234,"sessions":2}
+//   {"event":"state","peer":"198.51.100.65","from":"init","to":"up","diag":0,"reason":null,"at":1764151234567.123}
+//   {"event":"stats",...}                     (answer to the `stats` command)
+// `at` is epoch milliseconds with sub-millisecond precision (performance.timeOrigin + now()), so
+// another process on the same host can compare it with its own clock.
+// Commands, one JSON object per line on stdin:
+//   {"cmd":"adminDown","peer":"…"}  {"cmd":"adminUp","peer":"…"}  (peer omitted: all sessions)
+//   {"cmd":"stats"}
+// SIGTERM/SIGINT: every session goes AdminDown (so the peer does not see a failure, RFC 5882
+// §3.2), one AdminDown packet is flushed, sockets close, exit 0.
+//
+// Config (argv[2], a file path):
+//   { "listen": ["198.51.100.66"], "port": 3784,
+//     "sessions": [ { "peer": "198.51.100.65",
+//                     "profile": { "receiveIntervalMs": 100, "transmitIntervalMs": 100,
+//                                  "detectMultiplier": 3, "passiveMode": false },
+//                     "adminDown": false } ] }
+import { readFileSync } from 'node:fs';
+import { randomInt } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { performance } from 'node:perf_hooks';
+import { createActor, type Actor } from 'xstate';
+import { BfdUdpPort } from '../adapters/bfd-udp.js';
+import { BfdHub } from '../actors/bfd-transport.actor.js';
+import { bfdSessionSettings, type BfdProfileSettings } from '../domain/bfd-profile.js';
+import { bfdSessionMachine, packetFor, sessionStateOf, type BfdSessionMachine } from '../machines/bfd-session.machine.js';
+
+interface ProbeConfig {
+  listen: string[];
+  port?: number;
+  sessions: Array<{ peer: string; profile?: BfdProfileSettings; adminDown?: boolean }>;
+}
+
+const out = (o: Record<string, unknown>): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
+const at = (): number => performance.timeOrigin + performance.now();
+
+function fail(message: string): never {
+  out({ event: 'error', message });
+  process.exit(2);
+}
+
+async function main(): Promise<void> {
+  const path = process.argv[2];
+  if (!path) fail('usage: bfd-probe CONFIG.json');
+  let cfg: ProbeConfig;
+  try {
+    cfg = JSON.parse(readFileSync(path, 'utf8')) as ProbeConfig;
+  } catch (e) {
+    fail(`cannot read config ${path}: ${(e as Error).message}`);
+  }
+  if (!Array.isArray(cfg.listen) || !Array.isArray(cfg.sessions)) fail('config needs "listen" and "sessions" arrays');
+
+  const port = await BfdUdpPort.open({ localAddresses: cfg.listen, ...(cfg.port ? { port: cfg.port } : {}) })
+    .catch((e: Error) => fail(`cannot open BFD sockets: ${e.message}`));
+  const hub = new BfdHub(port);
+  const machine = bfdSessionMachine.provide({ actors: { bfdTransport: hub.logic } });
+  const sessions = new Map<string, Actor<BfdSessionMachine>>();
+  const used = new Set<number>();
+
+  for (const s of cfg.sessions) {
+    const settings = bfdSessionSettings(s.profile);
+    if (!settings.ok) fail(`session ${s.peer}: ${settings.errors.map((e) => `${e.field} ${e.message}`).join('; ')}`);
+    for (const w of settings.warnings) out({ event: 'warning', peer: s.peer, field: w.field, message: w.message });
+    let localDiscr = 0;
+    while (localDiscr === 0 || used.has(localDiscr)) localDiscr = randomInt(1, 0xffffffff);
+    used.add(localDiscr);
+    const actor = createActor(machine, {
+      input: { peer: s.peer, localDiscr, seed: randomInt(0, 0xffffffff), adminDown: s.adminDown ?? false, ...settings.value },
+    });
+    let prev = 'down';
+    actor.subscribe((snap) => {
+      const to = sessionStateOf(snap.value);
+      if (to === prev) return;
+      out({ event: 'state', peer: s.peer, localDiscr, from: prev, to, diag: snap.context.localDiag, reason: snap.context.downReason, at: at() });
+      prev = to;
+    });
+    sessions.set(s.peer, actor);
+  }
+  for (const a of sessions.values()) a.start();
+  out({ event: 'ready', sourcePort: port.sourcePort, sessions: sessions.size });
+
+  const targets = (peer: unknown): Array<Actor<BfdSessionMachine>> =>
+    typeof peer === 'string' ? [sessions.get(peer)].filter((a): a is Actor<BfdSessionMachine> => a !== undefined) : [...sessions.values()];
+  createInterface({ input: process.stdin }).on('line', (line) => {
+    let cmd: { cmd?: string; peer?: unknown };
+    try { cmd = JSON.parse(line) as typeof cmd; } catch { out({ event: 'error', message: `bad command: ${line}` }); return; }
+    switch (cmd.cmd) {
+      case 'adminDown': for (const a of targets(cmd.peer)) a.send({ type: 'bfd.admin.down' }); break;
+      case 'adminUp': for (const a of targets(cmd.peer)) a.send({ type: 'bfd.admin.up' }); break;
+      case 'stats': {
+        const cpu = process.cpuUsage();
+        out({
+          event: 'stats', at: at(), cpuUserUs: cpu.user, cpuSystemUs: cpu.system,
+          sessions: [...sessions].map(([peer, a]) => ({ peer, state: sessionStateOf(a.getSnapshot().value), ...hub.countersFor(peer) })),
+        });
+        break;
+      }
+      default: out({ event: 'error', message: `unknown command: ${line}` });
+    }
+  });
+
+  let stopping = false;
+  const stop = (): void => {
+    if (stopping) return;
+    stopping = true;
+    for (const a of sessions.values()) a.send({ type: 'bfd.admin.down' });
+    // One AdminDown packet per session now, so the peer learns it was administrative.
+    for (const a of sessions.values()) {
+      const c = a.getSnapshot().context;
+      if (c.remoteDiscr !== 0 || !c.passive) hub.send(c.peer, packetFor(c, { poll: false, final: false }));
+    }
+    setTimeout(() => {
+      for (const a of sessions.values()) a.stop();
+      hub.close();
+      void port.close().then(() => process.exit(0));
+    }, 50);
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+}
+
+void main();

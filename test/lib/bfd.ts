@@ -1,0 +1,143 @@
+// BFD lab helpers shared by test/integration/bfd and bench/bfd.bench.ts: FRR bfdd started as a
+// plain process in a namespace (own vty socket dir, control socket and pid file, so parallel
+// labs never meet), and our bfd-probe process with its JSON-lines output parsed.
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { createInterface } from 'node:readline';
+import { sh, type Lab, type Netns } from './netns.js';
+import { frrDaemon, requireTools } from './prereq.js';
+
+const REPO = resolve(import.meta.dirname, '..', '..');
+
+export interface FrrPeer {
+  readonly peer: string;
+  readonly receiveMs?: number;
+  readonly transmitMs?: number;
+  readonly multiplier?: number;
+  readonly passive?: boolean;
+  readonly shutdown?: boolean;
+}
+
+export interface FrrPeerStatus {
+  peer: string;
+  status: string;
+  diagnostic: string;
+  'remote-diagnostic': string;
+  id: number;
+  'remote-id': number;
+  uptime?: number;
+  'transmit-interval': number;
+  'remote-transmit-interval': number;
+  'remote-receive-interval': number;
+}
+
+export class Bfdd {
+  private constructor(readonly dir: string, readonly proc: ChildProcess) {}
+
+  /** Starts bfdd in `ns` with one `peer` block per entry. Registered with the lab for cleanup. */
+  static start(lab: Lab, ns: Netns, peers: readonly FrrPeer[]): Bfdd {
+    requireTools('vtysh');
+    const bin = frrDaemon('bfdd');
+    // bfdd drops to the frr user: its directory must be writable by it.
+    const dir = mkdtempSync(join(tmpdir(), `${lab.id}-frr-`));
+    chmodSync(dir, 0o777);
+    lab.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    const conf = ['bfd', ...peers.flatMap((p) => [
+      ` peer ${p.peer}`,
+      `  receive-interval ${p.receiveMs ?? 100}`,
+      `  transmit-interval ${p.transmitMs ?? 100}`,
+      `  detect-multiplier ${p.multiplier ?? 3}`,
+      ...(p.passive ? ['  passive-mode'] : []),
+      p.shutdown ? '  shutdown' : '  no shutdown',
+      ' !',
+    ]), '!', ''].join('\n');
+    writeFileSync(join(dir, 'bfdd.conf'), conf, { mode: 0o644 });
+    const proc = ns.spawn(bin, [
+      '-f', join(dir, 'bfdd.conf'), '--vty_socket', dir, '-i', join(dir, 'bfdd.pid'),
+      '--bfdctl', join(dir, 'bfdd.sock'), '--log', 'stdout',
+    ]);
+    proc.stdout?.resume();
+    proc.stderr?.resume();
+    return new Bfdd(dir, proc);
+  }
+
+  vtysh(...cmds: string[]): string {
+    return sh('vtysh', ['--vty_socket', this.dir, ...cmds.flatMap((c) => ['-c', c])]);
+  }
+
+  /** `show bfd peers json`, or undefined while the vty is not up yet. */
+  peers(): FrrPeerStatus[] | undefined {
+    try {
+      return JSON.parse(this.vtysh('show bfd peers json')) as FrrPeerStatus[];
+    } catch {
+      return undefined;
+    }
+  }
+
+  peer(addr: string): FrrPeerStatus | undefined {
+    return this.peers()?.find((p) => p.peer === addr);
+  }
+}
+
+export interface ProbeEvent {
+  event: string;
+  peer?: string;
+  from?: string;
+  to?: string;
+  diag?: number;
+  reason?: string | null;
+  at?: number;
+  [k: string]: unknown;
+}
+
+export interface ProbeSession {
+  peer: string;
+  profile?: { receiveIntervalMs?: number; transmitIntervalMs?: number; detectMultiplier?: number; passiveMode?: boolean };
+  adminDown?: boolean;
+}
+
+/** Our src/bin/bfd-probe.ts running in `ns`; every stdout line parsed into `events`. */
+export class Probe {
+  readonly events: ProbeEvent[] = [];
+  private constructor(readonly proc: ChildProcess) {
+    createInterface({ input: proc.stdout! }).on('line', (line) => {
+      try { this.events.push(JSON.parse(line) as ProbeEvent); } catch { this.events.push({ event: 'raw', line }); }
+    });
+    proc.stderr?.on('data', (d: Buffer) => { this.events.push({ event: 'stderr', line: d.toString() }); });
+  }
+
+  static start(lab: Lab, ns: Netns, cfg: { listen: string[]; sessions: ProbeSession[] }): Probe {
+    const dir = mkdtempSync(join(tmpdir(), `${lab.id}-probe-`));
+    lab.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, 'probe.json');
+    writeFileSync(file, JSON.stringify(cfg));
+    const proc = ns.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/bin/bfd-probe.ts'), file], {
+      cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    return new Probe(proc);
+  }
+
+  command(cmd: Record<string, unknown>): void {
+    this.proc.stdin?.write(`${JSON.stringify(cmd)}\n`);
+  }
+
+  /** The last state event for `peer` (its current state as reported). */
+  state(peer: string): ProbeEvent | undefined {
+    for (let i = this.events.length - 1; i >= 0; i--) {
+      const e = this.events[i]!;
+      if (e.event === 'state' && e.peer === peer) return e;
+    }
+    return undefined;
+  }
+
+  stateEvents(peer: string): ProbeEvent[] {
+    return this.events.filter((e) => e.event === 'state' && e.peer === peer);
+  }
+
+  /** Diagnostic text for assertion messages. */
+  tail(n = 10): string {
+    return this.events.slice(-n).map((e) => JSON.stringify(e)).join('\n');
+  }
+}
