@@ -1,0 +1,84 @@
+// Informers: list+watch one resource kind into a cache, restarting with backoff after any watch
+// or list error (client-node's ListWatch stops on errors). Consumers get `changed` callbacks and
+// read the cache; `synced` resolves after the first successful list.
+import { KubeConfig, ListWatch, Watch, type KubernetesObject, type KubernetesListObject } from '@kubernetes/client-node';
+import { backoffDelay } from '../../domain/backoff.js';
+import type { Logger } from '../log.js';
+
+export interface InformerSpec<T extends KubernetesObject> {
+  /** For logs and metrics: "services", "ipaddresspools", ... */
+  name: string;
+  /** Watch path, e.g. /api/v1/services or /apis/metallb.io/v1beta1/namespaces/metallb-system/ipaddresspools */
+  path: string;
+  list: () => Promise<KubernetesListObject<T>>;
+}
+
+export interface Informer<T extends KubernetesObject> {
+  readonly name: string;
+  readonly synced: Promise<void>;
+  isSynced(): boolean;
+  list(): readonly T[];
+  get(name: string, namespace?: string): T | undefined;
+  /** Called after any add/update/delete (and after each relist). */
+  onChange(cb: (ev: { type: 'add' | 'update' | 'delete'; obj: T }) => void): void;
+  /** Number of restarts after errors (for metrics/tests). */
+  restarts(): number;
+  stop(): Promise<void>;
+}
+
+export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: InformerSpec<T>, log: Logger): Informer<T> {
+  const lw = new ListWatch<T>(spec.path, new Watch(kc), spec.list, false);
+  const listeners: Array<(ev: { type: 'add' | 'update' | 'delete'; obj: T }) => void> = [];
+  let synced = false;
+  let stopped = false;
+  let attempt = 0;
+  let restarts = 0;
+  let timer: NodeJS.Timeout | undefined;
+  let resolveSynced: () => void = () => {};
+  const syncedP = new Promise<void>((r) => { resolveSynced = r; });
+  const emit = (type: 'add' | 'update' | 'delete') => (obj: T) => { for (const l of listeners) l({ type, obj }); };
+  lw.on('add', emit('add'));
+  lw.on('update', emit('update'));
+  lw.on('delete', emit('delete'));
+  lw.on('connect', () => {
+    if (attempt > 0) log.info('watch reconnected', { event: 'informer.connected', resource: spec.name, attempt });
+  });
+  let failed = false;
+  const begin = () => {
+    failed = false;
+    // start() lists then watches; a list error is reported through 'error', not a rejection.
+    lw.start().then(() => {
+      if (failed || stopped) return;
+      attempt = 0;
+      if (!synced) { synced = true; resolveSynced(); }
+    }, (err: unknown) => { schedule(err); });
+  };
+  const schedule = (err: unknown) => {
+    failed = true;
+    if (stopped || timer) return;
+    const delay = backoffDelay(attempt++, Math.random);
+    restarts++;
+    log.warn('watch failed, restarting', { event: 'informer.error', resource: spec.name, err: err instanceof Error ? err : String(err), retryInMs: delay });
+    timer = setTimeout(() => { timer = undefined; begin(); }, delay);
+  };
+  lw.on('error', (err) => { schedule(err); });
+  begin();
+  return {
+    name: spec.name,
+    synced: syncedP,
+    isSynced: () => synced,
+    list: () => lw.list(),
+    get: (n, ns) => lw.get(n, ns),
+    onChange: (cb) => { listeners.push(cb); },
+    restarts: () => restarts,
+    async stop() { stopped = true; if (timer) clearTimeout(timer); await lw.stop(); },
+  };
+}
+
+/** KUBECONFIG (or ~/.kube/config) when set, otherwise the in-cluster ServiceAccount. */
+export function loadKubeConfig(path = process.env.KUBECONFIG): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else kc.loadFromDefault();
+  return kc;
+}
