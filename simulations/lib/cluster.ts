@@ -73,7 +73,7 @@ export class SimCluster {
   keepTransitions = true;
   private readonly m: MembershipConfig;
   private readonly dualWindowMs: number;
-  private readonly settleMs: number;
+  readonly settleMs: number;
   private readonly steadyEvery: number;
   private lastCauseAt = 0;
   private lastCause = 'start';

@@ -90,6 +90,7 @@ export class Coordinator {
   private readonly timers = new Set<unknown>();
   private hbSeq = 0;
   private claimsSeq = 0;
+  private lastClaimsCount = 0;
   private natsUp: boolean;
   /** NATS is up and the resync window after reconnecting has passed. */
   private natsSettled: boolean;
@@ -273,13 +274,14 @@ export class Coordinator {
     for (const e of this.ips.values()) {
       if (e.state === 'announcing' || e.state === 'withdrawing') claims.push({ ip: e.ip, epoch: e.actor?.getSnapshot().context.epoch ?? 0 });
     }
+    this.lastClaimsCount = claims.length;
     this.o.bus.publish(claimsSubject(this.o.cluster, this.node), encodeClaims({ v: 1, node: this.node, inc: this.o.inc, seq: ++this.claimsSeq, claims }));
   }
 
-  private scheduleClaims(): void {
+  private scheduleClaims(delayMs = 0): void {
     if (this.claimsPending) return;
     this.claimsPending = true;
-    this.once(0, () => { this.claimsPending = false; this.publishClaims(); });
+    this.once(delayMs, () => { this.claimsPending = false; this.publishClaims(); });
   }
 
   private scheduleReconcile(onlyDead?: string): void {
@@ -352,8 +354,9 @@ export class Coordinator {
   }
 
   /**
-   * Sweeps exactly when the next peer deadline falls (capped at one interval), so a dead peer is
-   * declared `intervalMs × misses` after its last heartbeat arrived, with no sweep-period slack.
+   * Sweeps when the next peer deadline falls, but not more often than every interval/20: a dead
+   * peer is declared between `intervalMs × misses` and that plus interval/20 after its last
+   * heartbeat arrived.
    */
   private scheduleSweep(inMs: number): void {
     this.once(Math.max(1, inMs), () => {
@@ -361,7 +364,8 @@ export class Coordinator {
       // Cut off from NATS, silence tells us nothing about peers: membership is frozen.
       if (this.natsUp) this.onMembership(this.membership.sweep(now));
       const next = this.membership.nextDeadline();
-      this.scheduleSweep(Math.min(this.cfg.intervalMs, next === undefined ? Infinity : Math.ceil(next - now)));
+      const wait = next === undefined ? this.cfg.intervalMs : Math.ceil(next - now);
+      this.scheduleSweep(Math.min(this.cfg.intervalMs, Math.max(this.membership.sweepEveryMs(), wait)));
     });
   }
 
@@ -372,7 +376,8 @@ export class Coordinator {
       if (ev.type === 'peer.suspect') continue;
       this.o.log?.({ component: 'coordinator', node: this.node, event: ev.type, peer: ev.node });
       if (ev.type === 'peer.dead' || (ev.type === 'peer.up' && ev.restarted)) this.forgetClaims(ev.node);
-      if (ev.type === 'peer.up') this.scheduleClaims(); // let the newcomer learn what we hold
+      // Let a newcomer learn what we hold; coalesced, since a rolling start brings many newcomers.
+      if (ev.type === 'peer.up' && this.lastClaimsCount > 0) this.scheduleClaims(Math.floor(this.cfg.intervalMs / 2));
       if (ev.type === 'peer.dead') this.scheduleReconcile(ev.node);
       else reconcile = true;
     }

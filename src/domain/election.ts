@@ -83,16 +83,29 @@ export function electionHash(node: string, ip: string): string {
  * one instance may be shared by many speakers in a simulation.
  */
 export class HashOrder {
-  private readonly memo = new Map<string, { names: readonly string[]; order: readonly string[] }>();
+  /** (node-list fingerprint + ip) → order. Speakers with equal node lists share entries. */
+  private readonly memo = new Map<string, readonly string[]>();
+  private readonly prints = new WeakMap<readonly string[], string>();
 
   ranked(ip: string, names: readonly string[]): readonly string[] {
-    const hit = this.memo.get(ip);
-    if (hit && hit.names === names) return hit.order;
+    const key = `${this.fingerprint(names)}|${ip}`;
+    const hit = this.memo.get(key);
+    if (hit) return hit;
     const keyed = names.map((n) => ({ n, h: electionHash(n, ip) }));
     keyed.sort((a, b) => (a.h < b.h ? -1 : a.h > b.h ? 1 : a.n < b.n ? -1 : a.n > b.n ? 1 : 0));
     const order = keyed.map((k) => k.n);
-    this.memo.set(ip, { names, order });
+    this.memo.set(key, order);
     return order;
+  }
+
+  private fingerprint(names: readonly string[]): string {
+    let fp = this.prints.get(names);
+    if (fp === undefined) {
+      // Order-independent: the same set of nodes in any order shares one entry.
+      fp = createHash('sha256').update([...names].sort().join('\n')).digest('base64');
+      this.prints.set(names, fp);
+    }
+    return fp;
   }
 
   clear(): void {

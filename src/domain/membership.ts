@@ -40,8 +40,16 @@ export type MembershipEvent =
   | { readonly type: 'peer.dead'; readonly node: string; readonly silentMs: number }
   | { readonly type: 'peer.flags'; readonly node: string };
 
+interface Deadline { at: number; node: string; seen: number; kind: 'suspect' | 'dead' }
+
 export class Membership {
   private readonly peers = new Map<string, Peer>();
+  /**
+   * Min-heap of suspect/dead deadlines, one pair pushed per heartbeat; entries made stale by a
+   * later heartbeat are skipped when popped. A sweep costs O(expired · log n), not O(peers), so
+   * a 1,000-node table is cheap to sweep often.
+   */
+  private readonly heap: Deadline[] = [];
 
   constructor(readonly self: string, readonly config: MembershipConfig = DEFAULT_MEMBERSHIP) {}
 
@@ -51,6 +59,7 @@ export class Membership {
     const p = this.peers.get(hb.node);
     if (!p) {
       this.peers.set(hb.node, { node: hb.node, inc: hb.inc, seq: hb.seq, intervalMs: hb.intervalMs, lastSeen: now, state: PeerState.alive, l2Ready: hb.l2Ready, draining: hb.draining });
+      this.arm(hb.node, now, hb.intervalMs);
       return [{ type: 'peer.up', node: hb.node, inc: hb.inc, restarted: false, from: 'unknown' }];
     }
     if (hb.inc < p.inc) return [];
@@ -63,6 +72,7 @@ export class Membership {
     p.seq = hb.seq;
     p.intervalMs = hb.intervalMs;
     p.lastSeen = now;
+    this.arm(hb.node, now, hb.intervalMs);
     p.l2Ready = hb.l2Ready;
     p.draining = hb.draining;
     if (restarted || from !== PeerState.alive) {
@@ -77,13 +87,14 @@ export class Membership {
   /** Ages every peer to `now`; returns the suspect/dead transitions. */
   sweep(now: number): MembershipEvent[] {
     const out: MembershipEvent[] = [];
-    for (const p of this.peers.values()) {
-      if (p.state === PeerState.dead) continue;
-      const silent = now - p.lastSeen;
-      if (silent >= p.intervalMs * this.config.misses) {
+    for (let top = this.heap[0]; top && top.at <= now; top = this.heap[0]) {
+      this.pop();
+      const p = this.peers.get(top.node);
+      if (!p || p.lastSeen !== top.seen || p.state === PeerState.dead) continue; // stale
+      if (top.kind === 'dead') {
         p.state = PeerState.dead;
-        out.push({ type: 'peer.dead', node: p.node, silentMs: silent });
-      } else if (p.state === PeerState.alive && silent > p.intervalMs * 1.5) {
+        out.push({ type: 'peer.dead', node: p.node, silentMs: now - p.lastSeen });
+      } else if (p.state === PeerState.alive) {
         p.state = PeerState.suspect;
         out.push({ type: 'peer.suspect', node: p.node });
       }
@@ -91,23 +102,54 @@ export class Membership {
     return out;
   }
 
+  private arm(node: string, seen: number, intervalMs: number): void {
+    this.push({ at: seen + Math.floor(intervalMs * 1.5) + 1, node, seen, kind: 'suspect' });
+    this.push({ at: seen + intervalMs * this.config.misses, node, seen, kind: 'dead' });
+  }
+
+  private push(x: Deadline): void {
+    const h = this.heap;
+    h.push(x);
+    for (let i = h.length - 1; i > 0;) {
+      const parent = (i - 1) >> 1;
+      if ((h[parent] as Deadline).at <= x.at) break;
+      h[i] = h[parent] as Deadline;
+      h[parent] = x;
+      i = parent;
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop();
+    if (!last || h.length === 0) return;
+    h[0] = last;
+    for (let i = 0; ;) {
+      const l = 2 * i + 1, r = l + 1;
+      let m = i;
+      if (l < h.length && (h[l] as Deadline).at < (h[m] as Deadline).at) m = l;
+      if (r < h.length && (h[r] as Deadline).at < (h[m] as Deadline).at) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m] as Deadline, h[i] as Deadline];
+      i = m;
+    }
+  }
+
   /**
    * Our NATS connection came back at `now`: silence while we were cut off says nothing about the
    * peers, so every live peer gets a fresh detection window instead of being declared dead.
    */
   reconnected(now: number): void {
-    for (const p of this.peers.values()) if (p.state !== PeerState.dead) p.lastSeen = Math.max(p.lastSeen, now);
+    for (const p of this.peers.values()) {
+      if (p.state === PeerState.dead || p.lastSeen >= now) continue;
+      p.lastSeen = now;
+      this.arm(p.node, now, p.intervalMs);
+    }
   }
 
-  /** Earliest time at which a sweep can change some peer's state (undefined: no live peer). */
+  /** Earliest pending deadline (possibly stale: sweeping then is merely early), or undefined. */
   nextDeadline(): number | undefined {
-    let next: number | undefined;
-    for (const p of this.peers.values()) {
-      if (p.state === PeerState.dead) continue;
-      const d = p.lastSeen + (p.state === PeerState.alive ? Math.floor(p.intervalMs * 1.5) + 1 : p.intervalMs * this.config.misses);
-      if (next === undefined || d < next) next = d;
-    }
-    return next;
+    return this.heap[0]?.at;
   }
 
   /** Live = alive or suspect (a suspect peer keeps its IPs until declared dead). */
@@ -137,8 +179,8 @@ export class Membership {
     yield* this.peers.values();
   }
 
-  /** Sweep period the caller should use: a quarter interval bounds the detection error. */
+  /** Finest sweep spacing the caller should use: bounds the detection error to interval/20. */
   sweepEveryMs(): number {
-    return Math.max(1, Math.floor(this.config.intervalMs / 4));
+    return Math.max(1, Math.floor(this.config.intervalMs / 20));
   }
 }
