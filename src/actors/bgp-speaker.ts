@@ -1,0 +1,238 @@
+// The BGP speaker of one node: one bgpSession actor per peer, plus the Adj-RIB-Out of each
+// session (what was sent), fed by desired routes from domain/bgp-advertisements.ts. On
+// Established it sends the whole table packed into as few UPDATEs as fit, then End-of-RIB per
+// family (RFC 4724); on a change it sends the diff; on ROUTE-REFRESH it re-sends the family; on
+// down it forgets what was sent. Metrics are plain counters here (MetalLB names); the OpenTelemetry
+// wiring reads `metrics()`.
+import { createActor, type Actor, type AnyActorLogic } from 'xstate';
+import {
+  Afi, AsSegment, Origin, buildAnnouncements, buildWithdrawals, canonicalPrefix, endOfRib,
+} from '../codecs/bgp/index.js';
+import { bgpSessionMachine, type BgpSessionInput, type Family, type Negotiated } from '../machines/bgp-session.machine.js';
+import { attrsKey, diffRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';
+
+export interface SpeakerPeerConfig {
+  readonly name: string;
+  readonly peerAddress: string;
+  readonly peerPort?: number;
+  readonly myAsn: number;
+  readonly peerAsn: number;
+  /** Seconds (MetalLB default 90). */
+  readonly holdTime?: number;
+  readonly keepaliveTime?: number;
+  readonly routerId?: string;
+  readonly sourceAddress?: string;
+  readonly password?: string;
+  readonly ebgpMultiHop?: boolean;
+  /** GTSM (RFC 5082): TTL 255 out, minimum TTL 254 in. */
+  readonly gtsm?: boolean;
+  readonly enableGracefulRestart?: boolean;
+  readonly restartTime?: number;
+  readonly families?: readonly Family[];
+  /** Next hops for a family the session's own address cannot serve (e.g. IPv6 routes over IPv4). */
+  readonly nextHopIpv4?: string;
+  readonly nextHopIpv6?: string;
+  readonly connectTimeMs?: number;
+  readonly retryInitialMs?: number;
+  readonly retryMaxMs?: number;
+  readonly bfdRequired?: boolean;
+}
+
+export type SpeakerEvent =
+  | { event: 'sessionUp'; peer: string; negotiated: Negotiated }
+  | { event: 'sessionDown'; peer: string; reason: string; detail: string }
+  | { event: 'stateChanged'; peer: string; from: string; to: string }
+  | { event: 'routesSent'; peer: string; updates: number; announced: number; withdrawn: number; nlriPerUpdate: number }
+  | { event: 'endOfRib'; peer: string; family: Family }
+  | { event: 'routeRefresh'; peer: string; afi: number }
+  | { event: 'nextHopMissing'; peer: string; family: Family };
+
+export interface PeerMetrics {
+  metallb_bgp_session_up: number;
+  metallb_bgp_updates_total: number;
+  metallb_bgp_announced_prefixes_total: number;
+  mooring_bgp_session_state: string;
+  mooring_bgp_nlri_total: number;
+}
+
+/** Maps MetalLB-style peer fields onto the machine's input (TTL rules as MetalLB + GTSM). */
+export function sessionInput(p: SpeakerPeerConfig, nodeName: string): BgpSessionInput {
+  const ebgp = p.myAsn !== p.peerAsn;
+  const ttl = p.gtsm ? 255 : ebgp ? (p.ebgpMultiHop ? 255 : 1) : undefined;
+  return {
+    peer: p.name, localAsn: p.myAsn, peerAsn: p.peerAsn, nodeName, holdTime: p.holdTime ?? 90,
+    ...(p.keepaliveTime !== undefined ? { keepaliveTime: p.keepaliveTime } : {}),
+    ...(p.routerId ? { routerId: p.routerId } : {}),
+    families: p.families ?? (p.peerAddress.includes(':') ? ['ipv6'] : ['ipv4']),
+    transport: {
+      peerAddress: p.peerAddress, peerPort: p.peerPort ?? 179,
+      ...(p.sourceAddress ? { sourceAddress: p.sourceAddress } : {}),
+      ...(p.password ? { password: p.password } : {}),
+      ...(ttl !== undefined ? { ttl } : {}),
+      ...(p.gtsm ? { minTtl: 254 } : {}),
+    },
+    ...(p.connectTimeMs !== undefined ? { connectTimeoutMs: p.connectTimeMs } : {}),
+    ...(p.retryInitialMs !== undefined ? { retryInitialMs: p.retryInitialMs } : {}),
+    ...(p.retryMaxMs !== undefined ? { retryMaxMs: p.retryMaxMs } : {}),
+    ...(p.bfdRequired ? { bfdRequired: true } : {}),
+    ...(p.enableGracefulRestart ? { gracefulRestart: { restartTime: p.restartTime ?? 120 } } : {}),
+  };
+}
+
+const familyOf = (prefix: string): Family => (prefix.includes(':') ? 'ipv6' : 'ipv4');
+const AFI: Record<Family, Afi> = { ipv4: Afi.ipv4, ipv6: Afi.ipv6 };
+
+interface PeerState {
+  readonly cfg: SpeakerPeerConfig;
+  readonly actor: Actor<typeof bgpSessionMachine>;
+  /** Adj-RIB-Out: prefix → attrsKey, only while Established. */
+  readonly sent: Map<string, string>;
+  negotiated: Negotiated | undefined;
+  readonly metrics: PeerMetrics;
+}
+
+export class BgpSpeaker {
+  private readonly peers = new Map<string, PeerState>();
+  private desired = new Map<string, Map<string, RouteAttrs>>();
+
+  constructor(private readonly opts: {
+    nodeName: string;
+    peers: readonly SpeakerPeerConfig[];
+    transport: AnyActorLogic;
+    onEvent?: (e: SpeakerEvent) => void;
+  }) {
+    for (const cfg of opts.peers) {
+      const machine = bgpSessionMachine.provide({ actors: { bgpTransport: opts.transport as never } });
+      const actor = createActor(machine, { input: sessionInput(cfg, opts.nodeName) });
+      const st: PeerState = {
+        cfg, actor, sent: new Map(), negotiated: undefined,
+        metrics: { metallb_bgp_session_up: 0, metallb_bgp_updates_total: 0, metallb_bgp_announced_prefixes_total: 0, mooring_bgp_session_state: 'idle', mooring_bgp_nlri_total: 0 },
+      };
+      this.peers.set(cfg.name, st);
+      actor.on('session.established', (e) => {
+        st.negotiated = e.negotiated;
+        st.sent.clear();
+        st.metrics.metallb_bgp_session_up = 1;
+        this.emit({ event: 'sessionUp', peer: cfg.name, negotiated: e.negotiated });
+        this.sync(st, true);
+      });
+      actor.on('session.down', (e) => {
+        st.negotiated = undefined;
+        st.sent.clear();
+        st.metrics.metallb_bgp_session_up = 0;
+        st.metrics.metallb_bgp_announced_prefixes_total = 0;
+        this.emit({ event: 'sessionDown', peer: cfg.name, reason: e.reason, detail: e.detail });
+      });
+      actor.on('session.routeRefresh', (e) => {
+        this.emit({ event: 'routeRefresh', peer: cfg.name, afi: e.afi });
+        const fam = e.afi === Afi.ipv6 ? 'ipv6' : 'ipv4';
+        for (const p of [...st.sent.keys()]) if (familyOf(p) === fam) st.sent.delete(p);
+        this.sync(st, false);
+      });
+      let prev = 'idle';
+      actor.subscribe((s) => {
+        const v = s.value;
+        const top = typeof v === 'string' ? v : Object.keys(v)[0] ?? '';
+        const inner = top === 'tcp' && typeof v === 'object' ? Object.keys((v as Record<string, unknown>).tcp as object)[0] ?? top : top;
+        const state = inner === 'closing' ? prev : inner;
+        if (state !== prev) {
+          this.emit({ event: 'stateChanged', peer: cfg.name, from: prev, to: state });
+          prev = state;
+          st.metrics.mooring_bgp_session_state = state;
+        }
+      });
+    }
+  }
+
+  start(): void { for (const p of this.peers.values()) p.actor.start(); }
+
+  /** Replaces the desired routes (peer name → prefix → attributes) and sends the differences. */
+  setRoutes(desired: Map<string, Map<string, RouteAttrs>>): void {
+    this.desired = desired;
+    for (const st of this.peers.values()) this.sync(st, false);
+  }
+
+  /** Forwards BFD state to a peer's session (issue 5 couples its bfdSession here). */
+  bfd(peer: string, up: boolean): void { this.peers.get(peer)?.actor.send({ type: up ? 'bfd.up' : 'bfd.down' }); }
+
+  /**
+   * Stops every session: CEASE, or — for peers with graceful restart when `graceful` — close
+   * without NOTIFICATION so the router keeps our routes for the restart time (RFC 4724).
+   */
+  stop(graceful: boolean): void {
+    for (const st of this.peers.values()) {
+      st.actor.send({ type: 'admin.down', graceful: graceful && st.cfg.enableGracefulRestart === true });
+      st.actor.stop();
+    }
+  }
+
+  metrics(): Record<string, PeerMetrics> {
+    return Object.fromEntries([...this.peers].map(([k, v]) => [k, { ...v.metrics }]));
+  }
+
+  state(peer: string): string | undefined { return this.peers.get(peer)?.metrics.mooring_bgp_session_state; }
+
+  private emit(e: SpeakerEvent): void { this.opts.onEvent?.(e); }
+
+  private nextHop(st: PeerState, fam: Family): string | undefined {
+    const n = st.negotiated;
+    if (!n) return undefined;
+    const local = n.localAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+    const localFam: Family = local.includes(':') ? 'ipv6' : 'ipv4';
+    if (fam === 'ipv4') return st.cfg.nextHopIpv4 ?? (localFam === 'ipv4' ? local : undefined);
+    return st.cfg.nextHopIpv6 ?? (localFam === 'ipv6' ? local : undefined);
+  }
+
+  private sync(st: PeerState, initial: boolean): void {
+    const n = st.negotiated;
+    if (!n) return;
+    const desired = new Map<string, RouteAttrs>();
+    const usable = new Map<Family, string>();
+    for (const fam of n.families) {
+      const nh = this.nextHop(st, fam);
+      if (nh) usable.set(fam, nh);
+      else if (initial) this.emit({ event: 'nextHopMissing', peer: st.cfg.name, family: fam });
+    }
+    for (const [p, a] of this.desired.get(st.cfg.name) ?? []) if (usable.has(familyOf(p))) desired.set(p, a);
+    const diff = diffRoutes(st.sent, desired);
+    const messages: Uint8Array[] = [];
+    const ebgp = n.ebgp;
+    let announced = 0;
+    for (const fam of usable.keys()) {
+      const wd = diff.withdraw.filter((p) => familyOf(p) === fam);
+      if (wd.length > 0) messages.push(...buildWithdrawals(AFI[fam], wd));
+      for (const g of diff.announce) {
+        const prefixes = g.prefixes.filter((p) => familyOf(p) === fam);
+        if (prefixes.length === 0) continue;
+        messages.push(...buildAnnouncements(AFI[fam], prefixes, {
+          origin: Origin.igp,
+          asPath: ebgp ? [{ type: AsSegment.sequence, asns: [st.cfg.myAsn] }] : [],
+          nextHop: usable.get(fam) as string,
+          ...(!ebgp ? { localPref: g.attrs.localPref ?? 100 } : {}),
+          ...(g.attrs.communities.length > 0 ? { communities: g.attrs.communities } : {}),
+          ...(g.attrs.largeCommunities.length > 0 ? { largeCommunities: g.attrs.largeCommunities } : {}),
+        }, { as4: n.as4 }));
+        announced += prefixes.length;
+      }
+    }
+    for (const p of diff.withdraw) st.sent.delete(p);
+    for (const g of diff.announce) for (const p of g.prefixes) if (usable.has(familyOf(p))) st.sent.set(p, attrsKey(g.attrs));
+    const updates = messages.length;
+    if (initial) for (const fam of n.families) { messages.push(endOfRib(AFI[fam])); }
+    if (messages.length > 0) st.actor.send({ type: 'routes.send', messages });
+    st.metrics.metallb_bgp_updates_total += updates;
+    st.metrics.mooring_bgp_nlri_total += announced + diff.withdraw.length;
+    st.metrics.metallb_bgp_announced_prefixes_total = st.sent.size;
+    if (updates > 0) {
+      this.emit({ event: 'routesSent', peer: st.cfg.name, updates, announced, withdrawn: diff.withdraw.length, nlriPerUpdate: Math.round((announced + diff.withdraw.length) / updates) });
+    }
+    if (initial) for (const fam of n.families) this.emit({ event: 'endOfRib', peer: st.cfg.name, family: fam });
+  }
+}
+
+/** Prefix list → desired routes for every peer with the same attributes (bench/test shortcut). */
+export function uniformRoutes(peers: readonly string[], prefixes: readonly string[], attrs: RouteAttrs): Map<string, Map<string, RouteAttrs>> {
+  const m = new Map<string, RouteAttrs>();
+  for (const p of prefixes) { const c = canonicalPrefix(p); if (c) m.set(c, attrs); }
+  return new Map(peers.map((p) => [p, m]));
+}
