@@ -108,6 +108,7 @@ export class L2Announcer implements L2AnnouncerPort {
   private readonly carrierCbs = new Set<(ev: CarrierChange) => void>();
   private readonly timers = new Set<unknown>();
   private eligible: readonly string[] = [];
+  private facts: readonly IfaceFacts[] = [];
   private closed = false;
   private readonly clock: L2Clock;
   private readonly o: Required<Omit<L2AnnouncerOptions, 'interfaces' | 'exclude' | 'clock' | 'log'>>;
@@ -229,16 +230,16 @@ export class L2Announcer implements L2AnnouncerPort {
     return k;
   }
 
-  private targets(ifaces: readonly string[] | undefined): string[] {
-    if (!ifaces || ifaces.length === 0) {
-      if (this.opts.interfaces && this.opts.interfaces.length > 0) return selectInterfaces(this.host.interfaces(), this.opts.interfaces, this.opts.exclude).selected.slice();
-      return this.eligible.slice();
-    }
-    return selectInterfaces(this.host.interfaces(), ifaces, this.opts.exclude).selected.slice();
+  private targets(ifaces: readonly string[] | undefined): readonly string[] {
+    if (!ifaces || ifaces.length === 0) return this.eligible;
+    // Interface facts are re-read at each carrier poll, not per announce: announcing thousands
+    // of IPs must not read /sys thousands of times.
+    return selectInterfaces(this.facts, ifaces, this.opts.exclude).selected;
   }
 
   private refreshEligible(): void {
-    this.eligible = selectInterfaces(this.host.interfaces(), this.opts.interfaces, this.opts.exclude).selected;
+    this.facts = this.host.interfaces();
+    this.eligible = selectInterfaces(this.facts, this.opts.interfaces, this.opts.exclude).selected;
   }
 
   private iface(name: string): IfaceState | undefined {

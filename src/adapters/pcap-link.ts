@@ -96,10 +96,24 @@ export function linuxCarrier(iface: string): boolean | undefined {
  */
 export async function createLinuxL2Host(log: (ev: Record<string, unknown>) => void = () => {}): Promise<L2Host> {
   const pcap = await loadPcap();
-  const ip = (args: string[]): void => {
-    execFile('ip', args, (err, _o, stderr) => {
-      if (err) log({ event: 'l2.ipCommandFailed', args: args.join(' '), err: stderr.trim() || String(err) });
+  // Commands are queued and run through one `ip -force -batch -` at a time: announcing thousands
+  // of IPv6 addresses must not fork thousands of processes.
+  const queue: string[] = [];
+  let running = false;
+  const flush = (): void => {
+    if (running || queue.length === 0) return;
+    running = true;
+    const lines = queue.splice(0);
+    const child = execFile('ip', ['-force', '-batch', '-'], (err, _o, stderr) => {
+      running = false;
+      if (err) log({ event: 'l2.ipCommandFailed', commands: lines.length, err: stderr.trim() || String(err) });
+      flush();
     });
+    child.stdin?.end(`${lines.join('\n')}\n`);
+  };
+  const ip = (args: string[]): void => {
+    queue.push(args.join(' '));
+    flush();
   };
   return {
     interfaces: linuxInterfaces,

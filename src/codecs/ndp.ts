@@ -14,7 +14,6 @@
 // | destination address (16) |        | options ...      |            | options ...      |
 // +--------------------------+        +------------------+            +------------------+
 // Option: type (1 source / 2 target link-layer address), length in units of 8 octets, value.
-import ipaddr from 'ipaddr.js';
 import { macAt, putMac, type Decoded } from './ethernet.js';
 
 export const IPV6_HEADER_LEN = 40;
@@ -50,20 +49,70 @@ export type NdpMessage =
   /** Any other ICMPv6 message: well formed, not ours. */
   | { readonly kind: 'other'; readonly type: number };
 
-/** RFC 5952 text form of a 16-byte address. */
-export function ipv6At(b: Uint8Array, off: number): string {
-  return ipaddr.fromByteArray(Array.from(b.subarray(off, off + 16))).toString();
+const HEX4 = /^[0-9a-fA-F]{1,4}$/;
+
+// Module-level helpers, not closures: this runs per frame and per announced IP.
+function hexGroups(g: readonly number[], from: number, to: number): string {
+  let out = '';
+  for (let i = from; i < to; i++) out += i === from ? g[i]!.toString(16) : `:${g[i]!.toString(16)}`;
+  return out;
 }
 
-/** IPv6 text to 16 bytes, or undefined when the text is not an IPv6 address. */
+function parseGroups(h: string): number[] | undefined {
+  if (h === '') return [];
+  const parts = h.split(':');
+  const out: number[] = [];
+  for (const p of parts) {
+    if (!HEX4.test(p)) return undefined;
+    out.push(parseInt(p, 16));
+  }
+  return out;
+}
+
+/** RFC 5952 text form of a 16-byte address (hex only, longest zero run compressed). */
+export function ipv6At(b: Uint8Array, off: number): string {
+  const g: number[] = [];
+  for (let i = 0; i < 8; i++) g.push((b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!);
+  let best = -1, bestLen = 1, run = -1;
+  for (let i = 0; i <= 8; i++) {
+    if (i < 8 && g[i] === 0) { if (run < 0) run = i; continue; }
+    if (run >= 0 && i - run > bestLen) { best = run; bestLen = i - run; }
+    run = -1;
+  }
+  return best < 0 ? hexGroups(g, 0, 8) : `${hexGroups(g, 0, best)}::${hexGroups(g, best + bestLen, 8)}`;
+}
+
+/** IPv6 text (RFC 4291 §2.2, with `::` and a dotted-quad tail) to 16 bytes, or undefined. */
 export function parseIpv6(s: string): Uint8Array | undefined {
-  if (!ipaddr.IPv6.isValid(s)) return undefined;
-  return Uint8Array.from(ipaddr.IPv6.parse(s).toByteArray());
+  if (s.length > 45 || s.length < 2) return undefined;
+  let text = s;
+  const tail: number[] = [];
+  const lastColon = text.lastIndexOf(':');
+  if (text.indexOf('.', lastColon) >= 0) {
+    const q = text.slice(lastColon + 1).split('.');
+    if (q.length !== 4 || q.some((x) => !/^\d{1,3}$/.test(x) || Number(x) > 255)) return undefined;
+    const n = q.map(Number);
+    tail.push((n[0]! << 8) | n[1]!, (n[2]! << 8) | n[3]!);
+    text = `${text.slice(0, lastColon + 1)}0`; // placeholder group, dropped below
+  }
+  const halves = text.split('::');
+  if (halves.length > 2) return undefined;
+  const head = parseGroups(halves[0]!);
+  const rest = halves.length === 2 ? parseGroups(halves[1]!) : [];
+  if (!head || !rest) return undefined;
+  if (tail.length) (halves.length === 2 ? rest : head).pop();
+  const given = head.length + rest.length + tail.length;
+  if (halves.length === 1 ? given !== 8 : given > 7) return undefined;
+  const groups = [...head, ...new Array<number>(8 - given).fill(0), ...rest, ...tail];
+  const out = new Uint8Array(16);
+  groups.forEach((x, i) => { out[2 * i] = x >> 8; out[2 * i + 1] = x & 0xff; });
+  return out;
 }
 
 /** Canonical (RFC 5952) text of an IPv6 address, or undefined. */
 export function normalizeIpv6(s: string): string | undefined {
-  return ipaddr.IPv6.isValid(s) ? ipaddr.IPv6.parse(s).toRFC5952String() : undefined;
+  const b = parseIpv6(s);
+  return b ? ipv6At(b, 0) : undefined;
 }
 
 /** Solicited-node multicast address ff02::1:ffXX:XXXX of an address (RFC 4291 §2.7.1). */
