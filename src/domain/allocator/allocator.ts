@@ -27,8 +27,9 @@ interface IpUse {
   readonly value: bigint;
   range: RangeState;
   idx: bigint;
-  /** Holders, in assignment order. */
-  readonly users: Alloc[];
+  /** Holders in assignment order: the first inline (almost every address has exactly one), the rest only when shared. */
+  owner: Alloc | undefined;
+  more: Alloc[] | undefined;
   /** The allow-shared-ip key and backend key every holder agrees on. */
   sharing: string;
   backend: string;
@@ -37,6 +38,8 @@ interface IpUse {
 interface Alloc {
   readonly key: ServiceKey;
   req: ServiceRequest;
+  /** The config epoch at which `req` was last found valid for these addresses. */
+  epoch: number;
   pool: PoolState;
   ips: IpUse[];
   ports: readonly string[];
@@ -60,6 +63,11 @@ const MAX_LISTED = 8;
 
 export class Allocator {
   private pools: PoolState[] = [];
+  /** Pools with a serviceAllocation that selects something, and the general auto-assign pools. */
+  private pinnable: PoolState[] = [];
+  private general: PoolState[] = [];
+  /** Bumped by every pool or namespace change: an allocation validated at this epoch is still valid. */
+  private epoch = 0;
   private byName = new Map<string, PoolState>();
   private lookup = new RangeLookup([]);
   private readonly uses = new Map<string, IpUse>();
@@ -67,6 +75,8 @@ export class Allocator {
   /** allow-shared-ip key -> addresses held under it, to find shareable addresses fast. */
   private readonly shared = new Map<string, Set<IpUse>>();
   private namespaces = new Map<string, Labels>();
+  /** Port lists are shared between services with the same ports (most services look alike). */
+  private readonly portLists = new Map<string, readonly string[]>();
   private readonly nsLookup = (ns: string): Labels | undefined => this.namespaces.get(ns);
 
   // ---------------------------------------------------------------- configuration
@@ -101,11 +111,14 @@ export class Allocator {
     for (const alloc of evicted) this.detach(alloc, false);
 
     this.pools = built.pools;
+    this.pinnable = built.pools.filter((p) => p.autoAssign && isPinnable(p));
+    this.general = built.pools.filter((p) => p.autoAssign && !p.def.serviceAllocation);
     this.byName = byName;
     this.lookup = built.lookup;
+    this.epoch++;
     for (const use of [...this.uses.values()]) {
       const h = home.get(use);
-      if (!h || use.users.length === 0) {
+      if (!h || !use.owner) {
         this.forget(use);
         continue;
       }
@@ -126,6 +139,7 @@ export class Allocator {
   /** Replaces the namespace labels used by namespaceSelectors; re-checks every allocation. */
   setNamespaces(labelsByName: Readonly<Record<string, Labels>>): ChangeReport {
     this.namespaces = new Map(Object.entries(labelsByName));
+    this.epoch++;
     return this.recheck(() => true);
   }
 
@@ -133,6 +147,7 @@ export class Allocator {
   setNamespaceLabels(name: string, labels: Labels | undefined): ChangeReport {
     if (labels) this.namespaces.set(name, labels);
     else this.namespaces.delete(name);
+    this.epoch++;
     return this.recheck((a) => a.req.namespace === name);
   }
 
@@ -145,6 +160,11 @@ export class Allocator {
    */
   assign(req: ServiceRequest): AssignResult {
     const cur = this.allocs.get(req.key);
+    // Fast path (controller resyncs): the very same request object, no config change since it was
+    // validated, and nothing left to try (a PreferDualStack service missing a family retries).
+    if (cur && cur.req === req && cur.epoch === this.epoch && !this.missingFamily(cur)) {
+      return { ok: true, ips: cur.ips.map((u) => u.ip), pool: cur.pool.name, changed: false };
+    }
     const before = cur ? cur.ips.map((u) => u.ip) : [];
     if (this.pools.length === 0) {
       if (cur) this.detach(cur, true);
@@ -164,6 +184,7 @@ export class Allocator {
       const ok = this.check(req, want, cur.ips, false);
       if (ok.ok) {
         this.update(cur, req, want);
+        cur.epoch = this.epoch;
         const warning = this.completeDualStack(cur, want);
         const ips = cur.ips.map((u) => u.ip);
         return { ok: true, ips, pool: cur.pool.name, changed: !sameList(before, ips), ...(warning ? { warning } : {}) };
@@ -173,11 +194,13 @@ export class Allocator {
     const res = this.allocate(req, want);
     if (!res.ok) return res;
     const m = want.mode;
-    const only = res.ips.length === 1 ? this.allocs.get(req.key)?.ips[0] : undefined;
-    const warning = m.kind === 'dual' && !m.require && only
-      ? `PreferDualStack: pool "${res.pool}" has no free ${only.family === 'IPv4' ? 'IPv6' : 'IPv4'} address, serving ${only.family} only`
-      : undefined;
-    return { ...res, changed: !sameList(before, res.ips), ...(warning ? { warning } : {}) };
+    const only = res.ips.length === 1 && m.kind === 'dual' && !m.require ? this.allocs.get(req.key)?.ips[0] : undefined;
+    if (only) {
+      const warning = `PreferDualStack: pool "${res.pool}" has no free ${only.family === 'IPv4' ? 'IPv6' : 'IPv4'} address, serving ${only.family} only`;
+      return { ok: true, ips: res.ips, pool: res.pool, changed: !sameList(before, res.ips), warning };
+    }
+    if (before.length > 0 && sameList(before, res.ips)) return { ok: true, ips: res.ips, pool: res.pool, changed: false };
+    return res;
   }
 
   /** Frees the service's addresses; false when it held none. */
@@ -232,7 +255,7 @@ export class Allocator {
   servicesOn(ip: string): ServiceKey[] {
     const p = parseIp(ip);
     const use = p ? this.uses.get(formatIp(p.family, p.value)) : undefined;
-    return use ? use.users.map((u) => u.key).sort(cmp) : [];
+    return use ? holders(use).map((u) => u.key).sort(cmp) : [];
   }
 
   /** The pool an address belongs to (usable addresses only), or undefined. */
@@ -246,12 +269,11 @@ export class Allocator {
   /** Per pool (sorted by name): services, and per family addresses assigned / total / available. */
   stats(): PoolStats[] {
     // `available` is read from the free-space sets themselves, not derived from `assigned`.
-    const free = (p: PoolState, f: IpFamily) => p.ranges.reduce((n, r) => (r.family === f ? n + r.free.count : n), 0n);
     return this.pools.map((p) => ({
       pool: p.name,
       services: p.services,
-      ipv4: { assigned: p.inUse.IPv4, total: p.total.IPv4, available: free(p, 'IPv4') },
-      ipv6: { assigned: p.inUse.IPv6, total: p.total.IPv6, available: free(p, 'IPv6') },
+      ipv4: { assigned: p.inUse.IPv4, total: p.total.IPv4, available: freeCount(p, 'IPv4') },
+      ipv6: { assigned: p.inUse.IPv6, total: p.total.IPv6, available: freeCount(p, 'IPv6') },
     }));
   }
 
@@ -274,13 +296,12 @@ export class Allocator {
       if (!pick) return refused('exhausted', `pool "${pool.name}" has no free ${this.wanted(want)} address for this service (${this.poolState(pool, want)})`, []);
       return this.commit(req, want, pick.pool, pick.targets);
     }
-    const pinned = this.pools
-      .filter((p) => p.autoAssign && isPinnable(p) && !poolRefusal(p, req, this.nsLookup))
-      .sort(comparePinned);
-    const general = this.pools.filter((p) => p.autoAssign && !p.def.serviceAllocation);
-    const pick = this.pick(pinned, req.key, want) ?? this.pick(general, req.key, want);
+    const pinned = this.pinnable.length === 0
+      ? this.pinnable
+      : this.pinnable.filter((p) => !poolRefusal(p, req, this.nsLookup)).sort(comparePinned);
+    const pick = (pinned.length > 0 ? this.pick(pinned, req.key, want) : undefined) ?? this.pick(this.general, req.key, want);
     if (pick) return this.commit(req, want, pick.pool, pick.targets);
-    return refused('exhausted', this.exhaustedReason(req, want, [...pinned, ...general]), []);
+    return refused('exhausted', this.exhaustedReason(req, want, [...pinned, ...this.general]), []);
   }
 
   /** MetalLB's findBestPoolForService, over pools in the given order. */
@@ -342,7 +363,8 @@ export class Allocator {
     const targets: Target[] = [];
     let pool: PoolState | undefined;
     for (const p of ips) {
-      const text = formatIp(p.family, p.value);
+      const known = 'ip' in p ? p : undefined;
+      const text = known ? known.ip : formatIp(p.family, p.value);
       const range = this.lookup.find(p.family, p.value);
       if (!range) return refusal('notInPool', `IP ${text} is not in any pool: add it to an IPAddressPool or request another address`);
       const idx = range.index.indexOf(p.value);
@@ -353,7 +375,7 @@ export class Allocator {
         return refusal('notInPool', `IPs ${ips.map((x) => formatIp(x.family, x.value)).join(', ')} are in different pools ("${pool.name}", "${range.pool.name}"): a service's addresses must come from one pool`);
       }
       pool = range.pool;
-      targets.push({ range, idx, family: p.family, value: p.value, use: this.uses.get(text) });
+      targets.push({ range, idx, family: p.family, value: p.value, use: known ?? this.uses.get(text) });
     }
     if (!pool) return refusal('invalidRequest', 'no address given');
     if (!requested) {
@@ -387,11 +409,11 @@ export class Allocator {
 
   /** Why `key` may not hold this address next to its current holders (MetalLB checkSharing). */
   private shareRefusal(use: IpUse, key: ServiceKey, want: ServiceIntent): string | undefined {
-    const others = use.users.filter((u) => u.key !== key);
+    if (!use.owner || (!use.more && use.owner.key === key)) return undefined; // free, or a sole owner (which may change its key)
+    const others = holders(use).filter((u) => u.key !== key);
     const first = others[0];
-    if (!first) return undefined; // free, or a sole owner (which may change its key)
-    const holders = list(others.map((o) => o.key));
-    const head = `IP ${use.ip} in use by ${holders} and not shareable`;
+    if (!first) return undefined;
+    const head = `IP ${use.ip} in use by ${list(others.map((o) => o.key))} and not shareable`;
     if (use.sharing === '') return `${head}: ${first.key} has no ${Annotation.allowSharedIP} annotation`;
     if (want.sharing === '') return `${head}: this service has no ${Annotation.allowSharedIP} annotation (theirs is "${use.sharing}")`;
     if (want.sharing !== use.sharing) return `${head}: allow-shared-ip key "${want.sharing}" does not match "${use.sharing}"`;
@@ -407,7 +429,7 @@ export class Allocator {
   }
 
   private commit(req: ServiceRequest, want: ServiceIntent, pool: PoolState, targets: readonly Target[]): AssignResult {
-    const alloc: Alloc = { key: req.key, req, pool, ips: [], ports: want.ports, sharing: want.sharing, backend: want.backend };
+    const alloc: Alloc = { key: req.key, req, epoch: this.epoch, pool, ips: [], ports: this.internPorts(want.ports), sharing: want.sharing, backend: want.backend };
     for (const t of targets) alloc.ips.push(this.attach(alloc, t));
     this.allocs.set(req.key, alloc);
     pool.services++;
@@ -417,22 +439,22 @@ export class Allocator {
   private attach(alloc: Alloc, t: Target): IpUse {
     let use = t.use ?? this.uses.get(formatIp(t.family, t.value));
     if (!use) {
-      use = { ip: formatIp(t.family, t.value), family: t.family, value: t.value, range: t.range, idx: t.idx, users: [], sharing: alloc.sharing, backend: alloc.backend };
+      use = { ip: formatIp(t.family, t.value), family: t.family, value: t.value, range: t.range, idx: t.idx, owner: undefined, more: undefined, sharing: alloc.sharing, backend: alloc.backend };
       t.range.free.take(t.idx);
       t.range.pool.inUse[t.family]++;
       this.uses.set(use.ip, use);
       this.index(use);
     }
-    use.users.push(alloc);
+    if (!use.owner) use.owner = alloc;
+    else (use.more ??= []).push(alloc);
     return use;
   }
 
   /** Removes a service from its addresses; `free` returns unheld addresses to their range. */
   private detach(alloc: Alloc, free: boolean): void {
     for (const use of alloc.ips) {
-      const i = use.users.indexOf(alloc);
-      if (i >= 0) use.users.splice(i, 1);
-      if (free && use.users.length === 0) {
+      removeHolder(use, alloc);
+      if (free && !use.owner) {
         use.range.free.give(use.idx);
         use.range.pool.inUse[use.family]--;
         this.forget(use);
@@ -450,17 +472,30 @@ export class Allocator {
   /** A valid allocation takes the request's new ports and keys; a sole owner re-keys its addresses. */
   private update(cur: Alloc, req: ServiceRequest, want: ServiceIntent): void {
     cur.req = req;
-    cur.ports = want.ports;
+    cur.ports = this.internPorts(want.ports);
     cur.sharing = want.sharing;
     cur.backend = want.backend;
     for (const use of cur.ips) {
-      if (use.users.length === 1 && (use.sharing !== want.sharing || use.backend !== want.backend)) {
+      if (!use.more && (use.sharing !== want.sharing || use.backend !== want.backend)) {
         this.unindex(use);
         use.sharing = want.sharing;
         use.backend = want.backend;
         this.index(use);
       }
     }
+  }
+
+  private internPorts(ports: readonly string[]): readonly string[] {
+    const sig = ports.join(',');
+    const hit = this.portLists.get(sig);
+    if (hit) return hit;
+    if (this.portLists.size < 4096) this.portLists.set(sig, ports);
+    return ports;
+  }
+
+  /** A PreferDualStack dual-family service holding one address (it retries the other family). */
+  private missingFamily(cur: Alloc): boolean {
+    return cur.ips.length === 1 && cur.req.ipFamilyPolicy === 'PreferDualStack' && cur.req.ipFamilies.length === 2;
   }
 
   /** PreferDualStack with one address: try the missing family from the same pool. */
@@ -536,6 +571,27 @@ export class Allocator {
       : 'no pool is eligible for this service';
     return skipped.length > 0 ? `${head}; ${t}; not eligible: ${list(skipped)}` : `${head}; ${t}`;
   }
+}
+
+function holders(use: IpUse): Alloc[] {
+  if (!use.owner) return [];
+  return use.more ? [use.owner, ...use.more] : [use.owner];
+}
+
+function removeHolder(use: IpUse, a: Alloc): void {
+  if (use.owner === a) {
+    use.owner = use.more?.shift();
+  } else if (use.more) {
+    const i = use.more.indexOf(a);
+    if (i >= 0) use.more.splice(i, 1);
+  }
+  if (use.more?.length === 0) use.more = undefined;
+}
+
+function freeCount(p: PoolState, f: IpFamily): bigint {
+  let n = 0n;
+  for (const r of p.ranges) if (r.family === f) n += r.free.count;
+  return n;
 }
 
 function refused(code: RefusalCode, reason: string, ips: readonly string[]): AssignResult {

@@ -57,6 +57,16 @@ function portKey(protocol: string, port: number): string {
   return `${protocol.toUpperCase()}/${port}`;
 }
 
+function unreadable(base: ServiceIntent, reason: string): IntentResult {
+  return { ok: false, code: 'invalidRequest', reason, fallback: base };
+}
+
+function portKeys(req: ServiceRequest): string[] {
+  const out: string[] = [];
+  for (const p of req.ports ?? []) out.push(portKey(p.protocol, p.port));
+  return out;
+}
+
 /** labels.Set(selector).String() from apimachinery: sorted `k=v` joined by commas. */
 export function selectorString(sel: Readonly<Record<string, string>> | undefined): string {
   if (!sel) return '';
@@ -94,9 +104,8 @@ export function readIntent(req: ServiceRequest): IntentResult {
     pool: annotation(req, Annotation.addressPool, Annotation.deprecatedAddressPool)?.value ?? '',
     sharing: annotation(req, Annotation.allowSharedIP, Annotation.deprecatedAllowSharedIP)?.value ?? '',
     backend: req.externalTrafficPolicy === 'Local' ? selectorString(req.selector) : '',
-    ports: (req.ports ?? []).map((p) => portKey(p.protocol, p.port)),
+    ports: portKeys(req),
   };
-  const unreadable = (reason: string): IntentResult => ({ ok: false, code: 'invalidRequest', reason, fallback: base });
 
   // Requested addresses: annotation or spec.loadBalancerIP, never both.
   const lbIPs = annotation(req, Annotation.loadBalancerIPs, Annotation.deprecatedLoadBalancerIPs);
@@ -104,19 +113,19 @@ export function readIntent(req: ServiceRequest): IntentResult {
   const requested: ParsedIp[] = [];
   let requestedFrom: string | undefined;
   if (lbIPs && lbIPs.value !== '' && specIP !== '') {
-    return unreadable(`service can not have both ${lbIPs.name} and spec.loadBalancerIP: remove one of them`);
+    return unreadable(base, `service can not have both ${lbIPs.name} and spec.loadBalancerIP: remove one of them`);
   }
   if (lbIPs && lbIPs.value !== '') {
     requestedFrom = lbIPs.name;
     for (const part of lbIPs.value.split(',')) {
       const ip = parseIp(part);
-      if (!ip) return unreadable(`invalid ${lbIPs.name} "${lbIPs.value}": "${part.trim()}" is not an IP address`);
+      if (!ip) return unreadable(base, `invalid ${lbIPs.name} "${lbIPs.value}": "${part.trim()}" is not an IP address`);
       requested.push(ip);
     }
   } else if (specIP !== '') {
     requestedFrom = 'spec.loadBalancerIP';
     const ip = parseIp(specIP);
-    if (!ip) return unreadable(`invalid spec.loadBalancerIP "${specIP}"`);
+    if (!ip) return unreadable(base, `invalid spec.loadBalancerIP "${specIP}"`);
     requested.push(ip);
   }
   if (requested.length > 0) {
@@ -124,7 +133,7 @@ export function readIntent(req: ServiceRequest): IntentResult {
     const r0 = requested[0];
     const r1 = requested[1];
     if (requested.length > 2 || (r0 && r1 && r0.family === r1.family)) {
-      return unreadable(`${requestedFrom} "${text}": give at most one IPv4 and one IPv6 address`);
+      return unreadable(base, `${requestedFrom} "${text}": give at most one IPv4 and one IPv6 address`);
     }
     const wantDual = mode.kind === 'dual';
     const gotDual = requested.length === 2;
@@ -134,5 +143,6 @@ export function readIntent(req: ServiceRequest): IntentResult {
     }
   }
 
+  if (requested.length === 0) return { ok: true, value: base };
   return { ok: true, value: { ...base, requested, ...(requestedFrom ? { requestedFrom } : {}) } };
 }
