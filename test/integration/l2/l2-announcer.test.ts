@@ -86,9 +86,9 @@ after(async () => {
 test('node A answers arping and ndisc6 for its VIPs with its MAC; the client pings the VIPs', async () => {
   const a = startAnnouncer(nodeA, [VIP4, VIP6]);
   await ready(a);
-  const arp = await waitFor('arping reply', () => client.exec('arping', ['-c', '1', '-w', '3', '-I', 'eth0', VIP4], { allowFail: true }).match(/reply from .*\[([0-9A-F:]{17})\]/i)?.[1]);
+  const arp = await waitFor('arping reply', () => client.exec('arping', ['-c', '1', '-w', '3', '-I', 'eth0', VIP4], { allowFail: true }).match(/reply from .*\[([0-9A-F:]{17})\]/i)?.[1], 30000);
   assert.equal(arp.toLowerCase(), MAC.a);
-  const nd = await waitFor('ndisc6 answer', () => client.exec('ndisc6', ['-1', '-r', '2', '-w', '1000', VIP6, 'eth0'], { allowFail: true }).match(/Target link-layer address: ([0-9A-F:]{17})/i)?.[1]);
+  const nd = await waitFor('ndisc6 answer', () => client.exec('ndisc6', ['-1', '-r', '2', '-w', '1000', VIP6, 'eth0'], { allowFail: true }).match(/Target link-layer address: ([0-9A-F:]{17})/i)?.[1], 30000);
   assert.equal(nd.toLowerCase(), MAC.a);
   // The solicited-node group of the VIP is in eth0's multicast filter.
   assert.match(nodeA.exec('ip', ['maddr', 'show', 'dev', 'eth0']), /33:33:ff:00:00:50/);
@@ -141,6 +141,24 @@ test('two announcers for one IP detect each other as a conflict', async () => {
   await waitFor(`B sees A on ${CONFLICT6}`, saw(b, CONFLICT6, MAC.a), 20000);
   // No conflict was ever reported for the cleanly handed-over VIP.
   assert.equal(a.find((l) => l.event === 'l2.conflict' && l.ip === VIP4), undefined);
+});
+
+test('RFC 5227: a plain host (the client\'s kernel) holding an announced or probed IP is detected', async () => {
+  const a = announcers[0]!;
+  client.exec('ip', ['addr', 'add', '203.0.113.53/26', 'dev', 'eth0']);
+  client.exec('ip', ['addr', 'add', '2001:db8:6::53/64', 'dev', 'eth0', 'nodad']);
+  client.exec('ip', ['addr', 'add', '203.0.113.54/26', 'dev', 'eth0']);
+  // Announced: the refresh probe (ARP from 0.0.0.0, NS from ::) makes the kernel defend its address.
+  a.send({ cmd: 'announce', ip: '203.0.113.53' });
+  a.send({ cmd: 'announce', ip: '2001:db8:6::53' });
+  // Probed only: nothing is announced, the kernel's answer is still a conflict.
+  a.send({ cmd: 'probe', ip: '203.0.113.54' });
+  for (const ip of ['203.0.113.53', '2001:db8:6::53', '203.0.113.54']) {
+    await waitFor(`conflict on ${ip} with the client\n${a.dump()}`, () => a.find((l) => l.event === 'l2.conflict' && l.ip === ip && l.mac === MAC.c), 20000);
+  }
+  a.send({ cmd: 'withdraw', ip: '203.0.113.53' });
+  a.send({ cmd: 'withdraw', ip: '2001:db8:6::53' });
+  a.send({ cmd: 'withdraw', ip: '203.0.113.54' });
 });
 
 test('carrier: the bridge port going down and up is reported as carrier events', async () => {
