@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 export const TOOL_PACKAGES = {
   ip: 'iproute2', 'nats-server': 'nats-server', arping: 'iputils-arping', ndisc6: 'ndisc6',
   ping: 'iputils-ping', tcpdump: 'tcpdump', gobgpd: 'gobgpd', gobgp: 'gobgpd', bird: 'bird2',
-  birdc: 'bird2', vtysh: 'frr', openssl: 'openssl', socat: 'socat', go: 'golang (https://go.dev/dl)',
+  birdc: 'bird2', vtysh: 'frr', nft: 'nftables', openssl: 'openssl', socat: 'socat', go: 'golang (https://go.dev/dl)',
 } as const;
 export type Tool = keyof typeof TOOL_PACKAGES;
 
