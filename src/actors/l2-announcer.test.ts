@@ -224,3 +224,28 @@ test('canonicalIp', () => {
   assert.equal(canonicalIp('2001:0DB8:6::0050'), '2001:db8:6::50');
   assert.equal(canonicalIp('nope'), undefined);
 });
+
+test('interface facts are rescanned periodically: a new eligible interface is used, a downed one dropped', () => {
+  const { host, clock, a } = setup({ interfaceScanMs: 1000, carrierPollMs: 0, refreshMs: 0 });
+  assert.deepEqual(a.eligibleInterfaces(), ['eth0', 'eth1']);
+  host.facts = [{ name: 'eth0', flags: UP }, { name: 'eth1', flags: IFF.broadcast }, { name: 'eth2', flags: UP }];
+  clock.advance(999);
+  assert.deepEqual(a.eligibleInterfaces(), ['eth0', 'eth1']);
+  clock.advance(1);
+  assert.deepEqual(a.eligibleInterfaces(), ['eth0', 'eth2']);
+  a.announce('203.0.113.50');
+  assert.deepEqual([...host.links.keys()], ['eth0', 'eth2']);
+});
+
+test('a link whose send fails does not break the announcer', () => {
+  const { host, a } = setup({ burstRounds: 1, interfaces: ['eth0'] });
+  const logs: Array<Record<string, unknown>> = [];
+  const b = new L2Announcer(host, { clock: new FakeClock(), burstRounds: 1, interfaces: ['eth1'], log: (e) => logs.push(e) });
+  b.announce('203.0.113.50');
+  host.links.get('eth1')!.send = () => { throw new Error('ENETDOWN'); };
+  b.announce('203.0.113.51');
+  assert.deepEqual(b.announced(), ['203.0.113.50', '203.0.113.51']);
+  assert.ok(logs.some((l) => l.event === 'l2.sendFailed'));
+  void a.close();
+  void b.close();
+});

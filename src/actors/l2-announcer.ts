@@ -55,6 +55,8 @@ export interface L2AnnouncerOptions {
   /** Send an RFC 5227 probe for every announced IP at each refresh. */
   readonly probeOnRefresh?: boolean;
   readonly carrierPollMs?: number;
+  /** How often interface facts (flags, masters) are re-read for eligibility; carrier is polled faster. */
+  readonly interfaceScanMs?: number;
   /** The same (ip, mac) conflict is reported at most once per this period. */
   readonly conflictHoldMs?: number;
   /** Beyond this many solicited-node groups on one NIC, switch it to all-multicast instead. */
@@ -121,11 +123,13 @@ export class L2Announcer implements L2AnnouncerPort {
       refreshMs: opts.refreshMs ?? 10_000,
       probeOnRefresh: opts.probeOnRefresh ?? true,
       carrierPollMs: opts.carrierPollMs ?? 200,
+      interfaceScanMs: opts.interfaceScanMs ?? 2000,
       conflictHoldMs: opts.conflictHoldMs ?? 1000,
       maxMulticastGroups: opts.maxMulticastGroups ?? 256,
     };
     this.refreshEligible();
     if (this.o.carrierPollMs > 0) this.every(this.o.carrierPollMs, () => this.pollCarrier());
+    if (this.o.interfaceScanMs > 0) this.every(this.o.interfaceScanMs, () => this.refreshEligible());
     if (this.o.refreshMs > 0) this.every(this.o.refreshMs, () => this.refresh());
   }
 
@@ -254,7 +258,14 @@ export class L2Announcer implements L2AnnouncerPort {
     }
     const st: IfaceState = { link, owned: new Set(), probing: new Set(), groups: new Map(), allMulti: false, carrier: this.host.carrier(name) };
     const view: ResponderView = { mac: link.mac, owned: st.owned, probing: st.probing };
-    link.onFrame((frame) => this.onFrame(st, view, frame));
+    link.onFrame((frame) => {
+      // The callback runs inside the capture library's read loop: nothing may escape it.
+      try {
+        this.onFrame(st, view, frame);
+      } catch (e) {
+        this.opts.log?.({ event: 'l2.frameFailed', iface: name, err: String(e), bug: true });
+      }
+    });
     this.ifaces.set(name, st);
     return st;
   }
@@ -358,7 +369,6 @@ export class L2Announcer implements L2AnnouncerPort {
   }
 
   private pollCarrier(): void {
-    this.refreshEligible();
     for (const st of this.ifaces.values()) {
       const now = this.host.carrier(st.link.iface);
       const wasUp = st.carrier === true;
