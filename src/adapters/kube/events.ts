@@ -1,0 +1,51 @@
+// Kubernetes Events (core/v1) with MetalLB's reasons (IPAllocated, AllocationFailed,
+// nodeAssigned, announceFailed, ...). Identical events for the same object within the
+// aggregation window are counted, not re-created, like client-go's recorder.
+import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import type { Logger } from '../log.js';
+
+export interface EventTarget { kind: string; name: string; namespace: string; uid?: string; apiVersion?: string; resourceVersion?: string }
+export type EventType = 'Normal' | 'Warning';
+
+export interface EventRecorder {
+  record(target: EventTarget, type: EventType, reason: string, message: string): void;
+  /** Waits for writes in flight (tests, shutdown). */
+  flush(): Promise<void>;
+}
+
+export function createEventRecorder(kc: KubeConfig, component: string, host: string, log: Logger, windowMs = 600_000): EventRecorder {
+  const core = kc.makeApiClient(CoreV1Api);
+  const seen = new Map<string, { name: string; namespace: string; count: number; first: string; at: number }>();
+  const inflight = new Set<Promise<unknown>>();
+  const track = (p: Promise<unknown>) => { inflight.add(p); void p.finally(() => inflight.delete(p)); };
+  return {
+    record(target, type, reason, message) {
+      const key = `${target.namespace}/${target.kind}/${target.name}/${type}/${reason}/${message}`;
+      const now = new Date();
+      const prev = seen.get(key);
+      if (prev && now.getTime() - prev.at < windowMs) {
+        prev.count++;
+        prev.at = now.getTime();
+        track(core.patchNamespacedEvent({
+          name: prev.name, namespace: prev.namespace,
+          body: [{ op: 'replace', path: '/count', value: prev.count }, { op: 'replace', path: '/lastTimestamp', value: now.toISOString() }],
+        }).catch((err: unknown) => log.debug('event patch failed', { event: 'event.error', err: String(err) })));
+        return;
+      }
+      const name = `${target.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
+      seen.set(key, { name, namespace: target.namespace, count: 1, first: now.toISOString(), at: now.getTime() });
+      track(core.createNamespacedEvent({
+        namespace: target.namespace,
+        body: {
+          metadata: { name, namespace: target.namespace },
+          involvedObject: { kind: target.kind, name: target.name, namespace: target.namespace, ...(target.uid ? { uid: target.uid } : {}), ...(target.apiVersion ? { apiVersion: target.apiVersion } : {}) },
+          type, reason, message, count: 1,
+          firstTimestamp: now, lastTimestamp: now,
+          source: { component, host },
+          reportingComponent: component, reportingInstance: host,
+        },
+      }).catch((err: unknown) => log.warn('event create failed', { event: 'event.error', reason, err: String(err) })));
+    },
+    async flush() { await Promise.allSettled([...inflight]); },
+  };
+}
