@@ -142,3 +142,117 @@ export class Speaker {
     clearTimeout(t);
   }
 }
+
+/** A router namespace with a bridge and three node namespaces on it (link 198.51.100.0/26, 2001:db8:4::/64). */
+export const ROUTER4 = '198.51.100.1';
+export const ROUTER6 = '2001:db8:4::1';
+export const LAB_NODES = [11, 12, 13].map((n) => ({ v4: `198.51.100.${n}`, v6: `2001:db8:4::${n}`, name: `node-${n}` }));
+export type LabNode = (typeof LAB_NODES)[number];
+
+export function threeNodeTopology(lab: Lab): { r: Netns; nodes: Netns[] } {
+  const r = lab.netns('r');
+  lab.bridge(r, 'br0');
+  r.exec('ip', ['addr', 'add', `${ROUTER4}/26`, 'dev', 'br0']);
+  r.exec('ip', ['addr', 'add', `${ROUTER6}/64`, 'dev', 'br0', 'nodad']);
+  r.exec('sysctl', ['-qw', 'net.ipv6.conf.all.forwarding=1']);
+  const nodes = LAB_NODES.map((n, i) => {
+    const ns = lab.netns(`n${i + 1}`);
+    lab.link(ns, 'eth0', r, 'br0', [`${n.v4}/26`, `${n.v6}/64`]);
+    return ns;
+  });
+  return { r, nodes };
+}
+
+/** Speaker config for one lab node: eBGP 64512 → 64513, an IPv4 and an IPv6 peer, `ips` announced. */
+export function labSpeakerConfig(n: LabNode, ips: string[], extra: { communities?: string[] } = {}) {
+  const peer = { myAsn: 64512, peerAsn: 64513, holdTime: 9, retryInitialMs: 500, retryMaxMs: 2000 };
+  return {
+    node: { name: n.name },
+    peers: [
+      { ...peer, name: 'r4', peerAddress: ROUTER4, families: ['ipv4'] },
+      { ...peer, name: 'r6', peerAddress: ROUTER6, families: ['ipv6'] },
+    ],
+    advertisements: [{ name: 'all', ...(extra.communities ? { communities: extra.communities } : {}) }],
+    services: ips.length > 0 ? [{ key: 'default/web', ips, pool: 'p1' }] : [],
+  };
+}
+
+/** gobgpd with a TOML config in a temp dir; API on 127.0.0.1:50051 inside the namespace. */
+export class GoBgp {
+  private constructor(readonly ns: Netns, readonly proc: ChildProcess, readonly log: string[]) {}
+
+  static start(lab: Lab, ns: Netns, toml: string): GoBgp {
+    requireTools('gobgpd', 'gobgp');
+    const dir = mkdtempSync(join(tmpdir(), `${lab.id}-gobgp-`));
+    lab.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'gobgpd.toml'), toml);
+    const p = ns.spawn('gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-t', 'toml', '--api-hosts', '127.0.0.1:50051', '--disable-stdlog']);
+    const log: string[] = [];
+    for (const s of [p.stdout, p.stderr]) if (s) createInterface({ input: s }).on('line', (l) => { if (log.length < 2000) log.push(l); });
+    return new GoBgp(ns, p, log);
+  }
+
+  cli(...args: string[]): string {
+    return this.ns.exec('gobgp', ['-u', '127.0.0.1', '-p', '50051', ...args]);
+  }
+
+  json<T>(...args: string[]): T | undefined {
+    try { return JSON.parse(this.cli(...args, '-j')) as T; } catch { return undefined; }
+  }
+
+  /** neighbor address → session state (e.g. "established"). */
+  states(): Record<string, string> {
+    const ns = this.json<Array<{ state?: { neighbor_address?: string; session_state?: number | string } }>>('neighbor') ?? [];
+    const names: Record<number, string> = { 1: 'idle', 2: 'connect', 3: 'active', 4: 'opensent', 5: 'openconfirm', 6: 'established' };
+    return Object.fromEntries(ns.map((n) => {
+      const s = n.state?.session_state;
+      return [n.state?.neighbor_address ?? '', typeof s === 'number' ? names[s] ?? String(s) : String(s ?? '').toLowerCase()];
+    }));
+  }
+
+  /** Next hops of the paths gobgpd holds for a prefix. */
+  nextHops(afi: 'ipv4' | 'ipv6', prefix: string): string[] {
+    const rib = this.json<Record<string, Array<{ attrs?: Array<{ type: number; nexthop?: string; value?: unknown }> ; 'source-id'?: string; neighbor?: string }>>>('global', 'rib', '-a', afi) ?? {};
+    const paths = rib[prefix] ?? [];
+    const hops = paths.map((p) => {
+      const nh = p.attrs?.find((a) => a.type === 3)?.nexthop ?? (p.attrs?.find((a) => a.type === 14) as { nexthop?: string } | undefined)?.nexthop;
+      return nh ?? '';
+    });
+    return hops.filter(Boolean).sort();
+  }
+
+  /** Number of prefixes in gobgpd's global RIB for a family. */
+  ribCount(afi: 'ipv4' | 'ipv6'): number {
+    const out = this.cli('global', 'rib', 'summary', '-a', afi);
+    const m = /Destination:\s*(\d+)/.exec(out);
+    return m ? Number(m[1]) : 0;
+  }
+}
+
+/** BIRD 2 in a namespace with its own control socket. */
+export class Bird {
+  private constructor(readonly ns: Netns, readonly sock: string, readonly proc: ChildProcess, readonly log: string[]) {}
+
+  static start(lab: Lab, ns: Netns, conf: string): Bird {
+    requireTools('bird', 'birdc');
+    const dir = mkdtempSync(join(tmpdir(), `${lab.id}-bird-`));
+    lab.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
+    writeFileSync(join(dir, 'bird.conf'), conf);
+    const sock = join(dir, 'bird.ctl');
+    const p = ns.spawn('bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', sock, '-P', join(dir, 'bird.pid')]);
+    const log: string[] = [];
+    for (const s of [p.stdout, p.stderr]) if (s) createInterface({ input: s }).on('line', (l) => { if (log.length < 2000) log.push(l); });
+    return new Bird(ns, sock, p, log);
+  }
+
+  birdc(...args: string[]): string {
+    return this.ns.exec('birdc', ['-s', this.sock, ...args], { allowFail: true });
+  }
+
+  /** protocol name → BGP state ("Established", "Active", ...). */
+  states(): Record<string, string> {
+    const out = this.birdc('show', 'protocols');
+    const rows = out.split('\n').map((l) => l.trim().split(/\s+/)).filter((c) => c[1] === 'BGP');
+    return Object.fromEntries(rows.map((c) => [c[0] as string, c.slice(5).join(' ')]));
+  }
+}
