@@ -249,3 +249,11 @@ test('a link whose send fails does not break the announcer', () => {
   void a.close();
   void b.close();
 });
+
+test('announce with no usable interface is logged, not silently dropped', () => {
+  const logs: Array<Record<string, unknown>> = [];
+  const { a } = setup({ interfaces: ['eth9'], log: (e) => logs.push(e) });
+  a.announce('203.0.113.50');
+  assert.deepEqual(a.announced(), []);
+  assert.deepEqual(logs.find((l) => l.event === 'l2.noInterface'), { event: 'l2.noInterface', ip: '203.0.113.50', wanted: ['eth9'], eligible: [] });
+});

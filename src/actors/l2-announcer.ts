@@ -144,7 +144,10 @@ export class L2Announcer implements L2AnnouncerPort {
     const targets = this.targets(ifaces);
     const had = this.ips.get(key) ?? new Set<string>();
     const fresh = targets.filter((i) => !had.has(i));
-    if (fresh.length === 0) return;
+    if (fresh.length === 0) {
+      if (had.size === 0) this.opts.log?.({ event: 'l2.noInterface', ip: key, wanted: ifaces ?? this.opts.interfaces ?? [], eligible: this.eligible });
+      return;
+    }
     for (const name of fresh) {
       const st = this.iface(name);
       if (!st) continue;
@@ -153,7 +156,10 @@ export class L2Announcer implements L2AnnouncerPort {
       had.add(name);
       if (isIpv6(key)) this.join(st, key);
     }
-    if (had.size === 0) return;
+    if (had.size === 0) {
+      this.opts.log?.({ event: 'l2.noInterface', ip: key, wanted: ifaces ?? this.opts.interfaces ?? [], eligible: this.eligible });
+      return;
+    }
     this.ips.set(key, had);
     this.opts.log?.({ event: 'l2.announce', ip: key, ifaces: [...had] });
     this.burst(key, fresh.filter((n) => had.has(n)));
@@ -290,6 +296,9 @@ export class L2Announcer implements L2AnnouncerPort {
     const now = this.clock.now();
     const last = this.conflictSeen.get(k);
     if (last !== undefined && now - last < this.o.conflictHoldMs) return;
+    if (this.conflictSeen.size >= 4096) {
+      for (const [key, at] of this.conflictSeen) if (now - at >= this.o.conflictHoldMs) this.conflictSeen.delete(key);
+    }
     this.conflictSeen.set(k, now);
     this.conflictCount++;
     this.opts.log?.({ event: 'l2.conflict', ip: ev.ip, mac: ev.mac, iface: ev.iface });
