@@ -1,0 +1,167 @@
+// NATS adapter: the coordination bus (core NATS) and the epoch store (JetStream KV) over
+// @nats-io/transport-node. Authenticates with user/password or an nkey seed, optional TLS,
+// reconnects across every server of the cluster forever, and turns client status into
+// up/down events. Secrets are never logged.
+import { connect, nkeyAuthenticator, usernamePasswordAuthenticator, type NatsConnection, type ConnectionOptions } from '@nats-io/transport-node';
+import { Kvm, type KV } from '@nats-io/kv';
+import type { CoordBus, EpochStore, KvEntry } from '../actors/coord-ports.js';
+
+export interface NatsAuth {
+  readonly user?: string;
+  readonly pass?: string;
+  /** nkey seed (`SU…`), e.g. from a Secret. */
+  readonly nkeySeed?: string;
+}
+
+export interface NatsTls {
+  readonly caFile?: string;
+  readonly certFile?: string;
+  readonly keyFile?: string;
+}
+
+export interface NatsOptions {
+  /** e.g. ["nats://198.51.100.130:4222", …]: all servers of the cluster. */
+  readonly servers: readonly string[];
+  readonly auth?: NatsAuth;
+  readonly tls?: NatsTls;
+  /** Client name shown by the server (the node name). */
+  readonly name?: string;
+  /** Try servers in the given order instead of shuffling them. */
+  readonly noRandomize?: boolean;
+  readonly log?: (rec: Record<string, unknown>) => void;
+}
+
+export class NatsBusError extends Error {
+  override name = 'NatsBusError';
+  constructor(readonly code: 'connect' | 'kv', message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+export class NatsBus implements CoordBus {
+  private up = true;
+  private readonly statusCbs = new Set<(up: boolean) => void>();
+  private readonly enc = new TextEncoder();
+
+  private constructor(readonly nc: NatsConnection, private readonly log: (rec: Record<string, unknown>) => void) {
+    void this.watch();
+  }
+
+  static async connect(o: NatsOptions): Promise<NatsBus> {
+    const log = o.log ?? (() => {});
+    const opts: ConnectionOptions = {
+      servers: [...o.servers],
+      name: o.name,
+      // Never give up, and move to another server at once: detection is 300 ms, a reconnect must
+      // beat it (docs/coordination.md, "one NATS server of three dies").
+      reconnect: true,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 100,
+      reconnectJitter: 0,
+      reconnectJitterTLS: 0,
+      pingInterval: 2000,
+      maxPingOut: 2,
+      noRandomize: o.noRandomize ?? false,
+      ignoreClusterUpdates: false,
+      timeout: 2000,
+    };
+    if (o.auth?.nkeySeed) opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(o.auth.nkeySeed));
+    else if (o.auth?.user) opts.authenticator = usernamePasswordAuthenticator(o.auth.user, o.auth.pass);
+    if (o.tls) opts.tls = { caFile: o.tls.caFile, certFile: o.tls.certFile, keyFile: o.tls.keyFile };
+    try {
+      const nc = await connect(opts);
+      log({ component: 'nats', event: 'connected', server: nc.getServer() });
+      return new NatsBus(nc, log);
+    } catch (err) {
+      throw new NatsBusError('connect', `cannot connect to NATS (${o.servers.join(', ')}): ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  private async watch(): Promise<void> {
+    for await (const s of this.nc.status()) {
+      switch (s.type) {
+        case 'disconnect':
+          this.log({ component: 'nats', event: 'disconnected', server: s.server });
+          this.set(false);
+          break;
+        case 'reconnect':
+          this.log({ component: 'nats', event: 'reconnected', server: s.server });
+          this.set(true);
+          break;
+        case 'error':
+          this.log({ component: 'nats', event: 'error', err: String(s.error) });
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  private set(up: boolean): void {
+    if (this.up === up) return;
+    this.up = up;
+    for (const cb of this.statusCbs) cb(up);
+  }
+
+  isUp(): boolean {
+    return this.up && !this.nc.isClosed();
+  }
+
+  publish(subject: string, data: Uint8Array): void {
+    try {
+      this.nc.publish(subject, data);
+    } catch (err) {
+      // Closed or draining: heartbeats simply stop, which is what peers must see.
+      this.log({ component: 'nats', event: 'publish.failed', subject, err: String(err) });
+    }
+  }
+
+  subscribe(subject: string, cb: (subject: string, data: Uint8Array) => void): () => void {
+    const sub = this.nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err) { this.log({ component: 'nats', event: 'subscription.error', subject, err: String(err) }); return; }
+        cb(msg.subject, msg.data);
+      },
+    });
+    return () => sub.unsubscribe();
+  }
+
+  onStatus(cb: (up: boolean) => void): () => void {
+    this.statusCbs.add(cb);
+    return () => this.statusCbs.delete(cb);
+  }
+
+  /** Opens (or creates, replicated over `replicas` servers) the epoch bucket. */
+  async epochStore(bucket: string, replicas = 3): Promise<EpochStore> {
+    const kvm = new Kvm(this.nc);
+    let kv: KV;
+    try {
+      kv = await kvm.create(bucket, { history: 1, replicas });
+    } catch (err) {
+      throw new NatsBusError('kv', `cannot open KV bucket ${bucket}: ${(err as Error).message}`, { cause: err });
+    }
+    return {
+      get: async (key): Promise<KvEntry | null> => {
+        const e = await kv.get(key);
+        if (!e || e.operation !== 'PUT') return null;
+        return { value: e.value, revision: e.revision };
+      },
+      create: (key, value) => kv.create(key, value),
+      update: (key, value, revision) => kv.update(key, value, revision),
+    };
+  }
+
+  /** Publishes raw text (tests, tools). */
+  publishText(subject: string, text: string): void {
+    this.publish(subject, this.enc.encode(text));
+  }
+
+  async flush(): Promise<void> {
+    await this.nc.flush();
+  }
+
+  async close(): Promise<void> {
+    if (this.nc.isClosed()) return;
+    await this.nc.drain().catch(() => this.nc.close());
+  }
+}

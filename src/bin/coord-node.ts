@@ -1,0 +1,112 @@
+// A speaker's coordination process without Kubernetes: the node list and services come from the
+// command line (the full speaker gets them from informers). Runs the real Coordinator over NATS
+// (with the JetStream KV epoch store) and the pcap L2 announcer, or a logging announcer.
+// Output: one JSON line per event on stdout (`ready`, `transition`, `announce`, `withdraw`, nats
+// status, `conflict`). Used by test/integration/coord and bench/coord.bench.ts.
+//
+//   tsx src/bin/coord-node.ts --node n1 --nodes n1,n2,n3 --servers nats://198.51.100.129:4222,…
+//     --ips 203.0.113.65,203.0.113.66 [--cluster co] [--iface eth0] [--announcer pcap|log]
+//     [--user U --pass-file F | --nkey-file F] [--tls-ca F] [--interval 100] [--misses 3] [--no-kv]
+//     [--no-randomize]   (try servers in the given order: tests pin each node to one server)
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { Coordinator, type ServiceSpec } from '../actors/coordinator.js';
+import { realClock } from '../actors/coord-ports.js';
+import type { CarrierChange, L2AnnouncerPort, L2Conflict } from '../actors/l2-port.js';
+import { NatsBus } from '../adapters/nats.js';
+import { epochBucket } from '../domain/subjects.js';
+
+const { values: a } = parseArgs({
+  options: {
+    node: { type: 'string' }, nodes: { type: 'string' }, servers: { type: 'string' }, ips: { type: 'string' },
+    cluster: { type: 'string', default: 'co' }, iface: { type: 'string', default: 'eth0' },
+    announcer: { type: 'string', default: 'pcap' }, user: { type: 'string' }, 'pass-file': { type: 'string' },
+    'nkey-file': { type: 'string' }, 'tls-ca': { type: 'string' }, interval: { type: 'string', default: '100' },
+    misses: { type: 'string', default: '3' }, 'no-randomize': { type: 'boolean', default: false }, 'no-kv': { type: 'boolean', default: false }, replicas: { type: 'string', default: '3' },
+  },
+});
+
+function need(v: string | undefined, name: string): string {
+  if (!v) { console.error(`coord-node: --${name} is required`); process.exit(2); }
+  return v;
+}
+const node = need(a.node, 'node');
+const nodes = need(a.nodes, 'nodes').split(',');
+const servers = need(a.servers, 'servers').split(',');
+const ips = need(a.ips, 'ips').split(',');
+const out = (rec: Record<string, unknown>): void => { process.stdout.write(`${JSON.stringify({ t: Date.now(), node, ...rec })}\n`); };
+
+/** Announcer that only logs (when pcap is unavailable or not wanted). */
+class LogAnnouncer implements L2AnnouncerPort {
+  private readonly mine = new Set<string>();
+  announce(ip: string): void { if (!this.mine.has(ip)) { this.mine.add(ip); out({ event: 'announce', ip }); } }
+  withdraw(ip: string): void { if (this.mine.delete(ip)) out({ event: 'withdraw', ip }); }
+  announced(): readonly string[] { return [...this.mine]; }
+  onConflict(_cb: (ev: L2Conflict) => void): () => void { return () => {}; }
+  onCarrier(_cb: (ev: CarrierChange) => void): () => void { return () => {}; }
+  close(): Promise<void> { this.mine.clear(); return Promise.resolve(); }
+}
+
+async function announcer(): Promise<L2AnnouncerPort> {
+  if (a.announcer === 'log') return new LogAnnouncer();
+  const { L2Announcer } = await import('../actors/l2-announcer.js');
+  const { createLinuxL2Host } = await import('../adapters/pcap-link.js');
+  const host = await createLinuxL2Host((ev) => out({ event: 'l2', ...ev }));
+  const l2 = new L2Announcer(host, { interfaces: [a.iface], log: (ev) => out({ event: 'l2', ...ev }) });
+  // Wrap to log announce/withdraw as the test and the bench read them.
+  return {
+    announce: (ip, ifs) => { l2.announce(ip, ifs); out({ event: 'announce', ip }); },
+    withdraw: (ip) => { l2.withdraw(ip); out({ event: 'withdraw', ip }); },
+    announced: () => l2.announced(),
+    onConflict: (cb) => l2.onConflict((ev) => { out({ event: 'conflict', ...ev }); cb(ev); }),
+    onCarrier: (cb) => l2.onCarrier(cb),
+    close: () => l2.close(),
+  };
+}
+
+const bus = await NatsBus.connect({
+  servers, name: node, noRandomize: a['no-randomize'],
+  auth: a['nkey-file'] ? { nkeySeed: readFileSync(a['nkey-file'], 'utf8').trim() }
+    : a.user ? { user: a.user, pass: a['pass-file'] ? readFileSync(a['pass-file'], 'utf8').trim() : undefined } : undefined,
+  tls: a['tls-ca'] ? { caFile: a['tls-ca'] } : undefined,
+  log: out,
+});
+/** JetStream needs a meta leader before the bucket can be created: retry for up to 60 s. */
+async function openEpochs() {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await bus.epochStore(epochBucket(a.cluster), Number(a.replicas));
+    } catch (err) {
+      if (attempt >= 120) throw err;
+      out({ event: 'kv.retry', attempt, err: String(err) });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+const epochs = a['no-kv'] ? undefined : await openEpochs();
+const l2 = await announcer();
+const services: ServiceSpec[] = ips.map((ip, i) => ({
+  key: `default/svc-${i}`, ips: [ip], ads: [{ name: 'l2' }], etpLocal: false, endpointNodes: new Set(nodes),
+}));
+const coord = new Coordinator({
+  cluster: a.cluster, node, inc: Date.now(), clock: realClock, bus, l2, epochs,
+  membership: { intervalMs: Number(a.interval), misses: Number(a.misses) },
+  log: (rec) => { if (rec.event !== undefined && rec.event !== 'hb.dropped') out(rec); },
+});
+coord.onTransition((t) => out({ event: 'transition', ip: t.ip, from: t.from, to: t.to, reason: t.reason, epoch: t.epoch }));
+coord.setCluster({ nodes: nodes.map((name) => ({ name, labels: {} })), services });
+coord.start();
+out({ event: 'ready' });
+
+let stopping = false;
+const stop = async (): Promise<void> => {
+  if (stopping) return;
+  stopping = true;
+  coord.shutdown();
+  await bus.flush().catch(() => {});
+  await l2.close();
+  await bus.close();
+  process.exit(0);
+};
+process.on('SIGTERM', () => { void stop(); });
+process.on('SIGINT', () => { void stop(); });

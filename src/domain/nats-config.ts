@@ -1,0 +1,33 @@
+// NATS server authorization for coordination (deploy/nats, tests): one user per node, allowed
+// to publish only under its own node's subjects (plus what JetStream KV needs), subscribe to the
+// cluster's coordination subjects and its inboxes. Pure text generation from subjects.ts.
+import { epochBucket, nodePublishAllow, nodeSubscribeAllow } from './subjects.js';
+
+export interface NodeUser {
+  readonly node: string;
+  readonly user: string;
+  /** Plain password or a bcrypt hash (`$2a$…`); the server accepts both. */
+  readonly password: string;
+}
+
+const q = (s: string): string => JSON.stringify(s);
+
+/** Publish permissions of a node user. KV writes are per IP, so fencing relies on CAS, not on permissions. */
+export function nodePublishPermissions(cluster: string, node: string): string[] {
+  const bucket = epochBucket(cluster);
+  return [...nodePublishAllow(cluster, node), '$JS.API.>', `$KV.${bucket}.>`, '_INBOX.>'];
+}
+
+export function nodeSubscribePermissions(cluster: string): string[] {
+  return [...nodeSubscribeAllow(cluster), '_INBOX.>'];
+}
+
+/** An `accounts { … }` block with JetStream enabled and one user per node. */
+export function natsAccountsBlock(cluster: string, users: readonly NodeUser[], account = 'MOORING'): string {
+  const lines = users.map((u) => [
+    `      { user: ${q(u.user)}, password: ${q(u.password)}, permissions: {`,
+    `          publish: { allow: [${nodePublishPermissions(cluster, u.node).map(q).join(', ')}] },`,
+    `          subscribe: { allow: [${nodeSubscribePermissions(cluster).map(q).join(', ')}] } } }`,
+  ].join('\n'));
+  return `accounts {\n  ${account}: {\n    jetstream: enabled\n    users: [\n${lines.join(',\n')}\n    ]\n  }\n}\n`;
+}

@@ -1,0 +1,79 @@
+// Real processes: a 3-server nats-server cluster (JetStream, per-node users) and three
+// coordination processes with the pcap L2 announcer, each in its own namespace on one bridge; a
+// client namespace ARPs for the VIPs. Behaviour only, no timing assertions (generous waits).
+// The detection window is widened to 200 ms × 5 here: a reconnect after a NATS server kill must
+// beat it, and this shared 2-core machine can stall a process for a few hundred ms.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { requireRoot, requireTools } from '../../lib/prereq.js';
+import { waitFor } from '../../lib/netns.js';
+import { CoordLab } from './coord-lab.js';
+
+const VIPS = ['203.0.113.65', '203.0.113.66', '203.0.113.67', '203.0.113.68', '203.0.113.69', '203.0.113.70'];
+let lab: CoordLab;
+
+before(async () => {
+  requireRoot();
+  requireTools('ip', 'nats-server', 'arping');
+  lab = new CoordLab({ vips: VIPS, announcer: 'pcap', intervalMs: 200, misses: 5 });
+  await lab.setup();
+  for (let i = 0; i < 3; i++) lab.startNode(i);
+  await waitFor('every VIP announced by exactly one node', () => lab.settled(), 90000, 200).catch((e: unknown) => {
+    throw new Error(`${String(e)}\n${lab.nodes.map((n) => `${n.name}: ${n.stderr}\n${n.events.slice(-5).map((x) => JSON.stringify(x)).join('\n')}`).join('\n')}`);
+  });
+});
+
+after(async () => {
+  await lab?.cleanup();
+});
+
+function macOf(node: string): string {
+  return lab.nodes.find((n) => n.name === node)?.mac as string;
+}
+
+test('the client resolves every VIP to the MAC of its single owner', async () => {
+  for (const ip of VIPS) {
+    const owner = lab.ownership().get(ip)?.[0] as string;
+    const mac = await waitFor(`ARP reply for ${ip}`, () => lab.arp(ip), 20000, 200);
+    assert.equal(mac, macOf(owner), `${ip} owned by ${owner}`);
+  }
+});
+
+test('killing one NATS server moves no IP', async () => {
+  const before = JSON.stringify([...lab.ownership()]);
+  const transitionsBefore = lab.nodes.map((n) => n.events.filter((e) => e.event === 'transition').length);
+  lab.killNats(0);
+  // Let clients on that server notice, reconnect elsewhere and settle; watch for any move.
+  const deadline = Date.now() + 8000;
+  while (Date.now() < deadline) {
+    assert.equal(JSON.stringify([...lab.ownership()]), before, 'ownership changed after a NATS server kill');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const moved = lab.nodes.map((n, i) => n.events.filter((e) => e.event === 'transition').slice(transitionsBefore[i]).filter((e) => e.to === 'announcing' || e.from === 'announcing'));
+  assert.deepEqual(moved.flat(), []);
+  // n1 was pinned to the killed server: it really lost its connection and reconnected elsewhere.
+  const n1 = lab.nodes[0];
+  assert.ok(n1);
+  assert.ok(n1?.events.some((e) => e.event === 'disconnected'), 'n1 never saw its server go');
+  await waitFor('n1 reconnected to another server', () => n1.events.some((e) => e.event === 'reconnected'), 20000);
+  lab.startNats(0);
+});
+
+test('SIGKILL of an owner: its IPs move to the survivors and the client follows the new MAC', async () => {
+  const own = lab.ownership();
+  const victim = lab.nodes.find((n) => [...own.values()].some((o) => o[0] === n.name)) ?? lab.nodes[0];
+  assert.ok(victim);
+  const lost = VIPS.filter((ip) => own.get(ip)?.[0] === victim.name);
+  assert.ok(lost.length > 0);
+  lab.killNode(victim.index);
+  await waitFor('victim dead', () => !victim.alive(), 10000);
+  await waitFor(`${lost.join(',')} taken over`, () => lost.every((ip) => (lab.ownership().get(ip) ?? []).length === 1), 30000, 50);
+  for (const ip of lost) {
+    const owner = lab.ownership().get(ip)?.[0] as string;
+    assert.notEqual(owner, victim.name);
+    const mac = await waitFor(`client sees the new owner of ${ip}`, () => { const m = lab.arp(ip); return m === macOf(owner) ? m : undefined; }, 20000, 200);
+    assert.equal(mac, macOf(owner));
+  }
+  // IPs that the victim did not own did not move.
+  for (const ip of VIPS.filter((x) => !lost.includes(x))) assert.deepEqual(lab.ownership().get(ip), own.get(ip));
+});
