@@ -12,6 +12,7 @@
 // Inside a pool, ranges in the order listed and the lowest usable address first, where "usable"
 // includes an address already shared under the same allow-shared-ip key with no port overlap.
 import type { Labels } from '../label-selector.js';
+import { ChurnMap } from './churn-map.js';
 import { formatIp, type IpFamily, type ParsedIp, parseIp } from './ip.js';
 import { buildPools, comparePinned, isPinnable, poolRefusal, RangeLookup, type PoolState, type RangeState } from './pool.js';
 import { Annotation, readIntent, type ServiceIntent } from './service.js';
@@ -70,8 +71,9 @@ export class Allocator {
   private epoch = 0;
   private byName = new Map<string, PoolState>();
   private lookup = new RangeLookup([]);
-  private readonly uses = new Map<string, IpUse>();
-  private readonly allocs = new Map<ServiceKey, Alloc>();
+  // Addresses and services are released and re-added under the same keys all the time.
+  private readonly uses = new ChurnMap<string, IpUse>();
+  private readonly allocs = new ChurnMap<ServiceKey, Alloc>();
   /** allow-shared-ip key -> addresses held under it, to find shareable addresses fast. */
   private readonly shared = new Map<string, Set<IpUse>>();
   private namespaces = new Map<string, Labels>();
