@@ -4,6 +4,7 @@
 //  - arpP50Us / arpP99Us: ARP request→reply latency seen by a client (raw pcap on its eth0) while
 //    the node owns 10,000 IPs
 //  - repliesPerSec: replies received by the client with 32 requests outstanding
+//  - (table only) NS→NA latency for IPv6 VIPs at the same 10,000 owned IPs
 // Owned set: only documentation ranges are allowed in the lab, so the 10,000 are 480 IPv4
 // (203.0.113.32-255, 198.51.100.0-255) and 9,520 IPv6 (2001:db8:6::1:0 upwards); the lookup is one
 // Set membership either way. Prints a table, then one JSON line. Never asserts times.
@@ -73,6 +74,10 @@ async function main(): Promise<void> {
     const cl = client.spawn(process.execPath, ['--import', 'tsx', 'bench/l2-client.ts', 'arp', 'eth0', '203.0.113.10', probeIps.join(','), '3000', '3000'], { cwd: REPO });
     const clOut = jsonLines(cl);
     const arp = await waitFor('client measurements', () => clOut.find((l) => 'p50Us' in l), 120000);
+    const nd = client.spawn(process.execPath, ['--import', 'tsx', 'bench/l2-client.ts', 'ndp', 'eth0', '2001:db8:6::10',
+      rest.filter((_, i) => i % 97 === 0).join(','), '1000'], { cwd: REPO });
+    const ndOut = jsonLines(nd);
+    const ndpRes = await waitFor('client NDP measurements', () => ndOut.find((l) => 'p50Us' in l), 120000);
     ann.stdin!.write(`${JSON.stringify({ cmd: 'stats' })}\n`);
     const stats = await waitFor('announcer stats', () => annOut.find((l) => l.event === 'l2.stats'), 10000);
 
@@ -87,6 +92,8 @@ async function main(): Promise<void> {
       ['ARP latency p99 (µs)', arp.p99Us],
       ['ARP latency max (µs)', arp.maxUs],
       ['replies/s (32 outstanding)', arp.repliesPerSec],
+      ['NS→NA samples (lost)', `${String(ndpRes.samples)} (${String(ndpRes.lost)})`],
+      ['NS→NA latency p50 / p99 (µs)', `${String(ndpRes.p50Us)} / ${String(ndpRes.p99Us)}`],
       ['announcer requests / responses', `${String(stats.metallb_layer2_requests_received)} / ${String(stats.metallb_layer2_responses_sent)}`],
       ['malformed frames', stats.malformed],
     ];
