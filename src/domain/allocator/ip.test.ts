@@ -22,6 +22,18 @@ test('parseIp / canonicalIp', () => {
   for (const c of cases) assert.equal(canonicalIp(c.input), c.want, c.desc);
 });
 
+test('IPv4 parsing agrees with ipaddr.js strict four-part decimal on any string', () => {
+  const v4ish = fc.oneof(
+    fc.stringMatching(/^[0-9.]{0,16}$/),
+    fc.tuple(fc.nat(300), fc.nat(300), fc.nat(300), fc.nat(300)).map((t) => t.join('.')),
+    fc.ipV4(),
+  );
+  fc.assert(fc.property(v4ish, (s) => {
+    const want = ipaddr.IPv4.isValidFourPartDecimal(s) ? ipaddr.IPv4.parse(s).toByteArray().reduce((v, b) => (v << 8n) | BigInt(b), 0n) : undefined;
+    assert.equal(parseIp(s)?.value, want, s);
+  }), { numRuns: 3000 });
+});
+
 test('formatIp matches ipaddr.js RFC 5952 output for any IPv6 address', () => {
   const group = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
   fc.assert(fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (groups) => {
