@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor, SimulatedClock } from 'xstate';
-import { BfdDiag, BfdState, encodeControl, type BfdControlPacket } from '../codecs/bfd/control-packet.js';
+import { BfdDiag, BfdState, decodeControl, encodeControl, type BfdControlPacket } from '../codecs/bfd/control-packet.js';
 import { bfdSessionMachine, sessionStateOf } from '../machines/bfd-session.machine.js';
 import { BfdHub, canonicalAddress, type BfdDatagram, type BfdDatagramPort } from './bfd-transport.actor.js';
 
@@ -111,6 +111,26 @@ test('demultiplexing per §6.8.6: by Your Discriminator, else by source address;
   assert.equal(hub.countersFor('198.51.100.66').input, 2);
   assert.equal(hub.countersFor('198.51.100.66').discarded, 3);
 });
+
+test('demultiplexing by (local, peer): one peer address, sessions from several of our addresses', () => {
+  const clock = new SimulatedClock();
+  const net = new FakeNet(clock);
+  const port = net.port('2001:db8:5::100:1');
+  const hub = new BfdHub(port);
+  const got: string[] = [];
+  hub.register(1, '2001:db8:5::1', () => got.push('a'), '2001:db8:5::100:1');
+  hub.register(2, '2001:db8:5::1', () => got.push('b'), '2001:db8:5::100:2');
+  const from = (local: string, data: Uint8Array) => port.inject({ data, address: '2001:db8:5::1', port: 50000, local });
+  from('2001:db8:5::100:2', pkt({}));
+  from('2001:db8:5::100:1', pkt({}));
+  from('2001:db8:5::100:1', pkt({ yourDiscr: 2, state: BfdState.up })); // b's discriminator on a's address
+  from('2001:db8:5::100:9', pkt({}));
+  assert.deepEqual(got, ['b', 'a']);
+  hub.send('2001:db8:5::1', decodeOk(pkt({})), '2001:db8:5::100:2');
+  assert.equal(port.sent.length, 1);
+});
+
+const decodeOk = (b: Uint8Array): BfdControlPacket => { const r = decodeControl(b); assert.ok(r.ok); return r.value; };
 
 test('canonicalAddress folds case, zero runs and v4-mapped forms', () => {
   assert.equal(canonicalAddress('2001:DB8:5:0::1'), canonicalAddress('2001:db8:5::1'));

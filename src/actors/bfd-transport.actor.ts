@@ -18,7 +18,8 @@ export interface BfdDatagram {
 
 /** What the hub needs from the network (the UDP adapter; fakes in tests). */
 export interface BfdDatagramPort {
-  send(data: Uint8Array, address: string): void;
+  /** Sends to `address` port 3784, from `local` when given (else the family's first address). */
+  send(data: Uint8Array, address: string, local?: string): void;
   onDatagram(cb: (d: BfdDatagram) => void): () => void;
   close(): Promise<void>;
 }
@@ -28,10 +29,22 @@ export interface BfdPeerCounters { input: number; output: number; discarded: num
 
 export type BfdDiscardReason = 'decode' | 'unknownSession' | 'sourceMismatch';
 
-interface Registration { localDiscr: number; peer: string; deliver: (p: BfdControlPacket) => void }
+interface Registration { localDiscr: number; peer: string; local: string | undefined; key: string; deliver: (p: BfdControlPacket) => void }
 
 /** Canonical text form so `2001:db8::1` and `2001:DB8:0::1` meet; IPv4-mapped IPv6 folded to IPv4. */
+const canonicalCache = new Map<string, string>();
 export function canonicalAddress(a: string): string {
+  let c = canonicalCache.get(a);
+  if (c === undefined) {
+    c = canonicalize(a);
+    // Bounded: addresses come from config and from datagrams; forget all if it grows odd.
+    if (canonicalCache.size > 10_000) canonicalCache.clear();
+    canonicalCache.set(a, c);
+  }
+  return c;
+}
+
+function canonicalize(a: string): string {
   const s = a.toLowerCase().replace(/%.*$/, '');
   const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(s);
   if (mapped) return mapped[1]!;
@@ -58,24 +71,30 @@ export class BfdHub {
 
   /** The `bfdTransport` actor logic for `bfdSessionMachine.provide({ actors: { bfdTransport } })`. */
   readonly logic = fromCallback<BfdTransportCommand, BfdTransportInput>(({ input, receive, sendBack }) => {
-    const unregister = this.register(input.localDiscr, input.peer, (packet) => sendBack({ type: 'bfd.packet.received', packet }));
-    receive((cmd) => this.send(input.peer, cmd.packet));
+    const unregister = this.register(input.localDiscr, input.peer, (packet) => sendBack({ type: 'bfd.packet.received', packet }), input.local);
+    receive((cmd) => this.send(input.peer, cmd.packet, input.local));
     return unregister;
   });
 
-  register(localDiscr: number, peer: string, deliver: (p: BfdControlPacket) => void): () => void {
-    const r: Registration = { localDiscr, peer: canonicalAddress(peer), deliver };
+  /**
+   * Registers a session. Sessions are told apart by (local, peer) when a local address is given,
+   * so one peer address can have sessions from several of our addresses; otherwise by peer.
+   */
+  register(localDiscr: number, peer: string, deliver: (p: BfdControlPacket) => void, local?: string): () => void {
+    const p = canonicalAddress(peer);
+    const l = local === undefined ? undefined : canonicalAddress(local);
+    const r: Registration = { localDiscr, peer: p, local: l, key: l === undefined ? p : `${l}|${p}`, deliver };
     this.byDiscr.set(localDiscr, r);
-    this.byPeer.set(r.peer, r);
+    this.byPeer.set(r.key, r);
     return () => {
       if (this.byDiscr.get(localDiscr) === r) this.byDiscr.delete(localDiscr);
-      if (this.byPeer.get(r.peer) === r) this.byPeer.delete(r.peer);
+      if (this.byPeer.get(r.key) === r) this.byPeer.delete(r.key);
     };
   }
 
-  send(peer: string, packet: BfdControlPacket): void {
+  send(peer: string, packet: BfdControlPacket, local?: string): void {
     this.count(canonicalAddress(peer)).output++;
-    this.port.send(encodeControl(packet), peer);
+    this.port.send(encodeControl(packet), peer, local);
   }
 
   countersFor(peer: string): BfdPeerCounters { return { ...this.count(canonicalAddress(peer)) }; }
@@ -91,12 +110,13 @@ export class BfdHub {
     const r = decodeControl(d.data);
     if (!r.ok) { this.discard('decode', from, r.error.code); return; }
     const p = r.value;
-    const reg = p.yourDiscr !== 0 ? this.byDiscr.get(p.yourDiscr) : this.byPeer.get(from);
+    const local = canonicalAddress(d.local);
+    const reg = p.yourDiscr !== 0 ? this.byDiscr.get(p.yourDiscr) : this.byPeer.get(`${local}|${from}`) ?? this.byPeer.get(from);
     // §6.8.6: no session for a nonzero Your Discriminator (or for a zero one, no session with
     // that peer address): discard.
     if (!reg) { this.discard('unknownSession', from); return; }
-    // Single hop: a session's packets come from its peer address only.
-    if (reg.peer !== from) { this.discard('sourceMismatch', from); return; }
+    // Single hop: a session's packets come from its peer address (to its local address) only.
+    if (reg.peer !== from || (reg.local !== undefined && reg.local !== local)) { this.discard('sourceMismatch', from); return; }
     this.count(from).input++;
     reg.deliver(p);
   }

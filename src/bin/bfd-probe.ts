@@ -3,8 +3,8 @@
 //   {"event":"ready","sourcePort":51234,"sessions":2}
 //   {"event":"state","peer":"198.51.100.65","from":"init","to":"up","diag":0,"reason":null,"at":1764151234567.123}
 //   {"event":"stats",...}                     (answer to the `stats` command)
-// `at` is epoch milliseconds with sub-millisecond precision (performance.timeOrigin + now()), so
-// another process on the same host can compare it with its own clock.
+// `at` is epoch milliseconds (performance.timeOrigin + now()); `mono` is CLOCK_MONOTONIC in ms
+// (process.hrtime), shared by every process on the host: the benchmark compares it with its own.
 // Commands, one JSON object per line on stdin:
 //   {"cmd":"adminDown","peer":"…"}  {"cmd":"adminUp","peer":"…"}  (peer omitted: all sessions)
 //   {"cmd":"stats"}
@@ -13,7 +13,7 @@
 //
 // Config (argv[2], a file path):
 //   { "listen": ["198.51.100.66"], "port": 3784,
-//     "sessions": [ { "peer": "198.51.100.65",
+//     "sessions": [ { "peer": "198.51.100.65", "local": "198.51.100.66" (optional),
 //                     "profile": { "receiveIntervalMs": 100, "transmitIntervalMs": 100,
 //                                  "detectMultiplier": 3, "passiveMode": false },
 //                     "adminDown": false } ] }
@@ -30,11 +30,12 @@ import { bfdSessionMachine, packetFor, sessionStateOf, type BfdSessionMachine } 
 interface ProbeConfig {
   listen: string[];
   port?: number;
-  sessions: Array<{ peer: string; profile?: BfdProfileSettings; adminDown?: boolean }>;
+  sessions: Array<{ peer: string; local?: string; profile?: BfdProfileSettings; adminDown?: boolean }>;
 }
 
 const out = (o: Record<string, unknown>): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
 const at = (): number => performance.timeOrigin + performance.now();
+const mono = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 function fail(message: string): never {
   out({ event: 'error', message });
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
     .catch((e: Error) => fail(`cannot open BFD sockets: ${e.message}`));
   const hub = new BfdHub(port);
   const machine = bfdSessionMachine.provide({ actors: { bfdTransport: hub.logic } });
-  const sessions = new Map<string, Actor<BfdSessionMachine>>();
+  const sessions: Array<{ peer: string; local: string | undefined; actor: Actor<BfdSessionMachine> }> = [];
   const used = new Set<number>();
 
   for (const s of cfg.sessions) {
@@ -67,22 +68,22 @@ async function main(): Promise<void> {
     while (localDiscr === 0 || used.has(localDiscr)) localDiscr = randomInt(1, 0xffffffff);
     used.add(localDiscr);
     const actor = createActor(machine, {
-      input: { peer: s.peer, localDiscr, seed: randomInt(0, 0xffffffff), adminDown: s.adminDown ?? false, ...settings.value },
+      input: { peer: s.peer, ...(s.local ? { local: s.local } : {}), localDiscr, seed: randomInt(0, 0xffffffff), adminDown: s.adminDown ?? false, ...settings.value },
     });
     let prev = 'down';
     actor.subscribe((snap) => {
       const to = sessionStateOf(snap.value);
       if (to === prev) return;
-      out({ event: 'state', peer: s.peer, localDiscr, from: prev, to, diag: snap.context.localDiag, reason: snap.context.downReason, at: at() });
+      out({ event: 'state', peer: s.peer, ...(s.local ? { local: s.local } : {}), localDiscr, from: prev, to, diag: snap.context.localDiag, reason: snap.context.downReason, at: at(), mono: mono() });
       prev = to;
     });
-    sessions.set(s.peer, actor);
+    sessions.push({ peer: s.peer, local: s.local, actor });
   }
-  for (const a of sessions.values()) a.start();
-  out({ event: 'ready', sourcePort: port.sourcePort, sessions: sessions.size });
+  for (const { actor } of sessions) actor.start();
+  out({ event: 'ready', sourcePort: port.sourcePort, sessions: sessions.length });
 
   const targets = (peer: unknown): Array<Actor<BfdSessionMachine>> =>
-    typeof peer === 'string' ? [sessions.get(peer)].filter((a): a is Actor<BfdSessionMachine> => a !== undefined) : [...sessions.values()];
+    sessions.filter((x) => typeof peer !== 'string' || x.peer === peer).map((x) => x.actor);
   createInterface({ input: process.stdin }).on('line', (line) => {
     let cmd: { cmd?: string; peer?: unknown };
     try { cmd = JSON.parse(line) as typeof cmd; } catch { out({ event: 'error', message: `bad command: ${line}` }); return; }
@@ -92,8 +93,8 @@ async function main(): Promise<void> {
       case 'stats': {
         const cpu = process.cpuUsage();
         out({
-          event: 'stats', at: at(), cpuUserUs: cpu.user, cpuSystemUs: cpu.system,
-          sessions: [...sessions].map(([peer, a]) => ({ peer, state: sessionStateOf(a.getSnapshot().value), ...hub.countersFor(peer) })),
+          event: 'stats', at: at(), mono: mono(), cpuUserUs: cpu.user, cpuSystemUs: cpu.system,
+          sessions: sessions.map(({ peer, local, actor }) => ({ peer, local, state: sessionStateOf(actor.getSnapshot().value), ...hub.countersFor(peer) })),
         });
         break;
       }
@@ -105,14 +106,14 @@ async function main(): Promise<void> {
   const stop = (): void => {
     if (stopping) return;
     stopping = true;
-    for (const a of sessions.values()) a.send({ type: 'bfd.admin.down' });
+    for (const { actor } of sessions) actor.send({ type: 'bfd.admin.down' });
     // One AdminDown packet per session now, so the peer learns it was administrative.
-    for (const a of sessions.values()) {
-      const c = a.getSnapshot().context;
-      if (c.remoteDiscr !== 0 || !c.passive) hub.send(c.peer, packetFor(c, { poll: false, final: false }));
+    for (const { actor } of sessions) {
+      const c = actor.getSnapshot().context;
+      if (c.remoteDiscr !== 0 || !c.passive) hub.send(c.peer, packetFor(c, { poll: false, final: false }), c.local);
     }
     setTimeout(() => {
-      for (const a of sessions.values()) a.stop();
+      for (const { actor } of sessions) actor.stop();
       hub.close();
       void port.close().then(() => process.exit(0));
     }, 50);

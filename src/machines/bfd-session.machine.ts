@@ -4,10 +4,12 @@
 //   tx       the periodic transmit timer (§6.8.7), re-armed on every send, jittered from a
 //            seeded PRNG kept in context;
 //   detect   the detection timer (§6.8.4), reset by every accepted packet.
-// A received packet is absorbed by one root transition (§6.8.6 in RFC order: update the remote
-// variables, terminate a Poll on Final, then raise `bfd.rx` for the state table, `bfd.tx.now` to
-// answer a Poll with a Final at once, and `bfd.detect.reset`). Packets leave through the invoked
-// `bfdTransport` actor as `{ type: 'bfd.send', packet }`.
+// A received packet is absorbed by the detect region in one microstep (§6.8.6 in RFC order:
+// update the remote variables, terminate a Poll on Final, re-arm the detection timer), which
+// raises `bfd.rx` for the state table only when the state could change and `bfd.tx.now` to answer
+// a Poll with a Final at once. The steady state (Up, peer Up) is one microstep per packet each
+// way: the hot path of 100 sessions at 50 ms. Packets leave through the invoked `bfdTransport`
+// actor as `{ type: 'bfd.send', packet }`.
 import { assign, enqueueActions, fromCallback, raise, setup } from 'xstate';
 import {
   BfdDiag, BfdState, checkForSession, type BfdControlPacket, type BfdStateCode,
@@ -20,6 +22,8 @@ export type BfdDownReason = 'detectTimeExpired' | 'neighborDown' | 'neighborAdmi
 export interface BfdSessionInput {
   /** The peer's address, handed to the transport (opaque to the machine). */
   readonly peer?: string;
+  /** Our source address for this session when several local addresses are in use (opaque). */
+  readonly local?: string;
   /** bfd.LocalDiscr: nonzero, unique per system (§6.8.1). */
   readonly localDiscr: number;
   /** Configured DesiredMinTxInterval (µs). */
@@ -38,6 +42,7 @@ export interface BfdSessionInput {
 
 export interface BfdSessionContext {
   readonly peer: string;
+  readonly local: string | undefined;
   readonly localDiscr: number;
   remoteDiscr: number;
   /** The session state code carried in our packets (mirrors the `session` region). */
@@ -75,13 +80,12 @@ export type BfdSessionEvent =
   | { type: 'bfd.rx'; state: BfdStateCode }
   | { type: 'bfd.tx.now'; final: boolean }
   | { type: 'bfd.tx.rearm' }
-  | { type: 'bfd.detect.reset' }
   | { type: 'bfd.detect.stop' }
   | { type: 'bfd.detect.expired' };
 
 /** What the transport actor receives from the machine. */
 export type BfdTransportCommand = { type: 'bfd.send'; packet: BfdControlPacket };
-export interface BfdTransportInput { readonly localDiscr: number; readonly peer: string }
+export interface BfdTransportInput { readonly localDiscr: number; readonly peer: string; readonly local?: string | undefined }
 
 /** Builds the packet the session would send now (§6.8.7 contents). */
 export function packetFor(c: BfdSessionContext, flags: { poll: boolean; final: boolean }): BfdControlPacket {
@@ -146,17 +150,37 @@ export const bfdSessionMachine = setup({
     detectTime: ({ context }) => detectTimeMs(context),
   },
   guards: {
+    /** §6.8.6 session-level rules: Your Discriminator, authentication (none in use). */
+    accepted: ({ context, event }) => event.type === 'bfd.packet.received'
+      && checkForSession(event.packet, { localDiscr: context.localDiscr, authType: 0 }) === undefined,
+    /** §6.8.6: in AdminDown the remote variables are updated, then the packet is discarded. */
+    /**
+     * The steady state: Up, peer Up, no Poll/Final, nothing the peer says differs from what we
+     * hold. Absorbing it would assign equal values and change no state, so only the detection
+     * timer is re-armed (no context copy on the hot path).
+     */
+    steady: ({ context: c, event }) => {
+      if (event.type !== 'bfd.packet.received') return false;
+      const p = event.packet;
+      return c.sessionState === BfdState.up && p.state === BfdState.up && !p.poll && !p.final && p.auth === undefined
+        && p.myDiscr === c.remoteDiscr && p.yourDiscr === c.localDiscr && c.remoteState === BfdState.up
+        && p.requiredMinRxUs === c.remoteMinRxUs && p.desiredMinTxUs === c.remoteDesiredMinTxUs && p.detectMult === c.remoteDetectMult;
+    },
+    acceptedInAdminDown: ({ context, event }) => context.sessionState === BfdState.adminDown && event.type === 'bfd.packet.received'
+      && checkForSession(event.packet, { localDiscr: context.localDiscr, authType: 0 }) === undefined,
     rxAdminDown: isRx(BfdState.adminDown),
     rxDown: isRx(BfdState.down),
     rxInit: isRx(BfdState.init),
     rxInitOrUp: ({ event }) => event.type === 'bfd.rx' && (event.state === BfdState.init || event.state === BfdState.up),
   },
   actions: {
-    /** RFC 5880 §6.8.6, after the packet-level checks the codec already made. */
+    /**
+     * RFC 5880 §6.8.6, after the packet-level checks the codec already made and the
+     * session-level ones (guard `accepted`). The detection timer is re-armed by the transition.
+     */
     absorbPacket: enqueueActions(({ context: c, event, enqueue }) => {
       if (event.type !== 'bfd.packet.received') return;
       const p = event.packet;
-      if (checkForSession(p, { localDiscr: c.localDiscr, authType: 0 }) !== undefined) return;
       const next: Partial<BfdSessionContext> = {
         remoteDiscr: p.myDiscr,
         remoteState: p.state,
@@ -171,10 +195,12 @@ export const bfdSessionMachine = setup({
       enqueue.assign(next);
       // §6.8.6: "If bfd.SessionState is AdminDown: Discard the packet."
       if (c.sessionState === BfdState.adminDown) return;
-      enqueue.raise({ type: 'bfd.rx', state: p.state });
+      // The state table changes nothing for Up + remote Up/Init: skip the microstep.
+      if (!(c.sessionState === BfdState.up && (p.state === BfdState.up || p.state === BfdState.init))) {
+        enqueue.raise({ type: 'bfd.rx', state: p.state });
+      }
       // §6.8.6: a Poll is answered with a Final at once, not at the next periodic transmission.
       if (p.poll) enqueue.raise({ type: 'bfd.tx.now', final: true });
-      enqueue.raise({ type: 'bfd.detect.reset' });
     }),
     /** Periodic or immediate transmission (§6.8.7). */
     transmit: enqueueActions(({ context: c, event, enqueue }) => {
@@ -240,6 +266,7 @@ export const bfdSessionMachine = setup({
     const slow = advertisedTxUs(input.desiredMinTxUs, false);
     return {
       peer: input.peer ?? '',
+      local: input.local,
       localDiscr: input.localDiscr,
       remoteDiscr: 0,
       sessionState: input.adminDown ? BfdState.adminDown : BfdState.down,
@@ -263,23 +290,20 @@ export const bfdSessionMachine = setup({
       downReason: null,
     };
   },
-  invoke: { id: 'transport', src: 'bfdTransport', input: ({ context }) => ({ localDiscr: context.localDiscr, peer: context.peer }) },
+  // Root entry runs before the regions' entries: context.sessionState still holds the input.
+  entry: enqueueActions(({ context, enqueue }) => {
+    if (context.sessionState === BfdState.adminDown) enqueue.raise({ type: 'bfd.admin.down' });
+  }),
+  invoke: { id: 'transport', src: 'bfdTransport', input: ({ context }) => ({ localDiscr: context.localDiscr, peer: context.peer, local: context.local }) },
   on: {
-    'bfd.packet.received': { actions: 'absorbPacket' },
     'bfd.config.changed': { actions: 'applyConfig' },
   },
   states: {
     session: {
-      initial: 'start',
+      // A session configured AdminDown passes through `down` to `adminDown` in its first macrostep.
+      initial: 'down',
       on: { 'bfd.admin.down': '.adminDown' },
       states: {
-        // Transient: picks the initial RFC state from the input.
-        start: {
-          always: [
-            { guard: ({ context }) => context.sessionState === BfdState.adminDown, target: 'adminDown' },
-            { target: 'down' },
-          ],
-        },
         adminDown: {
           entry: ['enterAdminDown', raise({ type: 'bfd.detect.stop' })],
           on: {
@@ -339,10 +363,21 @@ export const bfdSessionMachine = setup({
     detect: {
       initial: 'idle',
       states: {
-        idle: { on: { 'bfd.detect.reset': 'armed' } },
+        idle: {
+          on: {
+            'bfd.packet.received': [
+              { guard: 'acceptedInAdminDown', actions: 'absorbPacket' },
+              { guard: 'accepted', target: 'armed', actions: 'absorbPacket' },
+            ],
+          },
+        },
         armed: {
           on: {
-            'bfd.detect.reset': { target: 'armed', reenter: true },
+            // §6.8.4: every accepted packet restarts the detection timer.
+            'bfd.packet.received': [
+              { guard: 'steady', target: 'armed', reenter: true },
+              { guard: 'accepted', target: 'armed', reenter: true, actions: 'absorbPacket' },
+            ],
             'bfd.detect.stop': 'idle',
           },
           after: {
@@ -358,6 +393,5 @@ export type BfdSessionMachine = typeof bfdSessionMachine;
 /** The RFC state of a snapshot's `session` region. */
 export type BfdSessionStateName = 'adminDown' | 'down' | 'init' | 'up';
 export function sessionStateOf(value: unknown): BfdSessionStateName {
-  const v = (value as { session?: string }).session;
-  return v === 'start' || v === undefined ? 'down' : (v as BfdSessionStateName);
+  return ((value as { session?: BfdSessionStateName }).session) ?? 'down';
 }

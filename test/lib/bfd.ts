@@ -13,6 +13,8 @@ const REPO = resolve(import.meta.dirname, '..', '..');
 
 export interface FrrPeer {
   readonly peer: string;
+  /** `local-address`: needed when several sessions share one peer address. */
+  readonly local?: string;
   readonly receiveMs?: number;
   readonly transmitMs?: number;
   readonly multiplier?: number;
@@ -45,7 +47,7 @@ export class Bfdd {
     chmodSync(dir, 0o777);
     lab.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
     const conf = ['bfd', ...peers.flatMap((p) => [
-      ` peer ${p.peer}`,
+      ` peer ${p.peer}${p.local ? ` local-address ${p.local}` : ''}`,
       `  receive-interval ${p.receiveMs ?? 100}`,
       `  transmit-interval ${p.transmitMs ?? 100}`,
       `  detect-multiplier ${p.multiplier ?? 3}`,
@@ -79,7 +81,24 @@ export class Bfdd {
   peer(addr: string): FrrPeerStatus | undefined {
     return this.peers()?.find((p) => p.peer === addr);
   }
+
+  /** Stops this bfdd (by PID) and waits for it to exit. */
+  async stop(): Promise<void> {
+    await stopProc(this.proc);
+  }
 }
+
+async function stopProc(p: ChildProcess): Promise<void> {
+  if (p.exitCode !== null || p.signalCode !== null) return;
+  const exited = new Promise<void>((r) => p.once('exit', () => r()));
+  p.kill('SIGTERM');
+  const t = setTimeout(() => p.kill('SIGKILL'), 3000);
+  await exited;
+  clearTimeout(t);
+}
+
+/** CLOCK_MONOTONIC in ms, comparable with bfd-probe's `mono` field. */
+export const mono = (): number => Number(process.hrtime.bigint()) / 1e6;
 
 export interface ProbeEvent {
   event: string;
@@ -89,11 +108,13 @@ export interface ProbeEvent {
   diag?: number;
   reason?: string | null;
   at?: number;
+  mono?: number;
   [k: string]: unknown;
 }
 
 export interface ProbeSession {
   peer: string;
+  local?: string;
   profile?: { receiveIntervalMs?: number; transmitIntervalMs?: number; detectMultiplier?: number; passiveMode?: boolean };
   adminDown?: boolean;
 }
@@ -113,10 +134,29 @@ export class Probe {
     lab.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'probe.json');
     writeFileSync(file, JSON.stringify(cfg));
-    const proc = ns.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/bin/bfd-probe.ts'), file], {
+    // BFD_PROBE_NODE_ARGS: extra node flags for the probe (e.g. --cpu-prof when profiling).
+    const extra = (process.env.BFD_PROBE_NODE_ARGS ?? '').split(' ').filter(Boolean);
+    const proc = ns.spawn(process.execPath, [...extra, '--import', 'tsx', join(REPO, 'src/bin/bfd-probe.ts'), file], {
       cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'],
     });
     return new Probe(proc);
+  }
+
+  /** Asks for process CPU and per-session counters; resolves with the answer. */
+  async stats(): Promise<ProbeEvent> {
+    const n = this.events.length;
+    this.command({ cmd: 'stats' });
+    const deadline = Date.now() + 10_000;
+    while (Date.now() < deadline) {
+      const e = this.events.slice(n).find((x) => x.event === 'stats');
+      if (e) return e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    throw new Error('bfd-probe did not answer stats');
+  }
+
+  async stop(): Promise<void> {
+    await stopProc(this.proc);
   }
 
   command(cmd: Record<string, unknown>): void {

@@ -1,0 +1,143 @@
+// `npm run bench:bfd`: BFD failure detection against FRR bfdd, and the CPU cost of many sessions.
+// Runs as root in namespaces it creates (test/lib/netns.ts), like the integration tests:
+//   router r (FRR bfdd): 198.51.100.65/26, 2001:db8:5::1/64        bridge b: br0
+//   node n (our bfd-probe): 198.51.100.66/26, 2001:db8:5::2/64 (+ 2001:db8:5::100:1..N for phase 2)
+// Phase 1, detection: one IPv4 session at 100 ms × 3, then 50 ms × 3. Each trial waits for Up on
+// both sides (Poll done), cuts the node's bridge port (a long-lived `ip -batch -` in the bridge
+// namespace, so the cut is one netlink call, not a process start) and measures CLOCK_MONOTONIC
+// from the cut to our session leaving Up (bfd-probe's `mono`). Expected range: detection time
+// minus up to one transmit interval (the detection timer started at the last packet received
+// before the cut), i.e. [detect − interval, detect] plus scheduling delay.
+// Phase 2, CPU: one bfd-probe process with N sessions (default 100) at 50 ms × 3 against FRR
+// (one FRR peer per node address), measured with process.cpuUsage over a steady window.
+// Never asserts a time. Env: BFD_BENCH_TRIALS (default 50), BFD_BENCH_SESSIONS (100),
+// BFD_BENCH_CPU_SECONDS (20).
+import { Lab, waitFor, type Netns } from '../test/lib/netns.js';
+import { requireRoot, requireTools } from '../test/lib/prereq.js';
+import { Bfdd, Probe, mono } from '../test/lib/bfd.js';
+
+const TRIALS = Number(process.env.BFD_BENCH_TRIALS ?? 50);
+const SESSIONS = Number(process.env.BFD_BENCH_SESSIONS ?? 100);
+const CPU_SECONDS = Number(process.env.BFD_BENCH_CPU_SECONDS ?? 20);
+const R4 = '198.51.100.65';
+const N4 = '198.51.100.66';
+const R6 = '2001:db8:5::1';
+const N6 = '2001:db8:5::2';
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+function pct(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}
+const r1 = (x: number) => Math.round(x * 10) / 10;
+
+interface DetectResult { intervalMs: number; detectMs: number; samples: number[]; p50: number; p99: number; min: number; max: number; lost: number }
+
+async function detectTrials(lab: Lab, r: Netns, n: Netns, cutter: { cut(up: boolean): void }, intervalMs: number): Promise<DetectResult> {
+  const frr = Bfdd.start(lab, r, [{ peer: N4, receiveMs: intervalMs, transmitMs: intervalMs, multiplier: 3 }]);
+  await waitFor('bfdd vty', () => frr.peers()?.length === 1, 15_000);
+  const profile = { receiveIntervalMs: intervalMs, transmitIntervalMs: intervalMs, detectMultiplier: 3 };
+  const probe = Probe.start(lab, n, { listen: [N4], sessions: [{ peer: R4, profile }] });
+  await waitFor('probe ready', () => probe.events.some((e) => e.event === 'ready'), 20_000);
+  const samples: number[] = [];
+  let lost = 0;
+  for (let i = 0; i < TRIALS; i++) {
+    await waitFor(`Up at ${intervalMs} ms\n${probe.tail()}`, () =>
+      probe.state(R4)?.to === 'up' && frr.peer(N4)?.status === 'up' && frr.peer(N4)?.['remote-transmit-interval'] === intervalMs
+      && frr.peer(N4)?.['transmit-interval'] === intervalMs, 30_000, 20);
+    // Let the Poll sequences settle and randomise the phase against the transmit timers.
+    await sleep(300 + Math.random() * intervalMs);
+    const mark = probe.events.length;
+    if (probe.state(R4)?.to !== 'up') { i--; continue; }
+    const t0 = mono();
+    cutter.cut(false);
+    try {
+      const ev = await waitFor('down after cut', () => probe.events.slice(mark).find((e) => e.event === 'state' && e.peer === R4 && e.from === 'up'), 10_000, 5);
+      samples.push((ev.mono ?? NaN) - t0);
+    } catch {
+      lost++;
+    } finally {
+      cutter.cut(true);
+    }
+    process.stderr.write(`\r${intervalMs} ms × 3: trial ${i + 1}/${TRIALS}   `);
+  }
+  process.stderr.write('\n');
+  await probe.stop();
+  await frr.stop();
+  const s = [...samples].sort((a, b) => a - b);
+  return { intervalMs, detectMs: 3 * intervalMs, samples, p50: pct(s, 50), p99: pct(s, 99), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, lost };
+}
+
+async function cpuPhase(lab: Lab, r: Netns, n: Netns): Promise<{ cpuPct: number; up: number; flaps: number; seconds: number }> {
+  // FRR (and RFC 5881 single hop) tell sessions apart by peer address: our node gets one
+  // address per session and each of our sessions sends from its own (`local`).
+  const locals = Array.from({ length: SESSIONS }, (_, i) => `2001:db8:5::100:${(i + 1).toString(16)}`);
+  n.exec('ip', ['-batch', '-'], { input: locals.map((a) => `addr add ${a}/64 dev eth0 nodad`).join('\n') + '\n' });
+  const frr = Bfdd.start(lab, r, locals.map((peer) => ({ peer, receiveMs: 50, transmitMs: 50, multiplier: 3 })));
+  await waitFor('bfdd vty', () => frr.peers()?.length === SESSIONS, 20_000);
+  const profile = { receiveIntervalMs: 50, transmitIntervalMs: 50, detectMultiplier: 3 };
+  const probe = Probe.start(lab, n, { listen: locals, sessions: locals.map((local) => ({ peer: R6, local, profile })) });
+  await waitFor('probe ready', () => probe.events.some((e) => e.event === 'ready'), 20_000);
+  await waitFor(`${SESSIONS} sessions Up at 50 ms`, () => {
+    const ps = frr.peers() ?? [];
+    return ps.filter((p) => p.status === 'up' && p['remote-transmit-interval'] === 50).length === SESSIONS;
+  }, 60_000, 500);
+  await sleep(2000);
+  const mark = probe.events.length;
+  const a = await probe.stats();
+  await sleep(CPU_SECONDS * 1000);
+  const b = await probe.stats();
+  const cpuUs = (Number(b.cpuUserUs) + Number(b.cpuSystemUs)) - (Number(a.cpuUserUs) + Number(a.cpuSystemUs));
+  const wallMs = (b.mono ?? 0) - (a.mono ?? 0);
+  const flapEvents = probe.events.slice(mark).filter((e) => e.event === 'state' && e.from === 'up');
+  const flaps = flapEvents.length;
+  if (flaps > 0) {
+    const byReason = new Map<string, number>();
+    for (const e of flapEvents) byReason.set(String(e.reason), (byReason.get(String(e.reason)) ?? 0) + 1);
+    const t = flapEvents.map((e) => (e.mono ?? 0) - (a.mono ?? 0));
+    process.stderr.write(`flaps by reason: ${JSON.stringify(Object.fromEntries(byReason))}; first at +${r1(Math.min(...t))} ms, last at +${r1(Math.max(...t))} ms\n`);
+  }
+  const up = (b.sessions as Array<{ state: string }>).filter((s) => s.state === 'up').length;
+  await probe.stop();
+  await frr.stop();
+  return { cpuPct: (cpuUs / 1000 / wallMs) * 100, up, flaps, seconds: wallMs / 1000 };
+}
+
+async function main(): Promise<void> {
+  requireRoot();
+  requireTools('ip', 'vtysh');
+  const lab = new Lab('bf');
+  try {
+    const r = lab.netns('r');
+    const n = lab.netns('n');
+    const b = lab.netns('b');
+    lab.bridge(b, 'br0');
+    lab.link(r, 'eth0', b, 'br0', [`${R4}/26`, `${R6}/64`]);
+    const nodePort = lab.link(n, 'eth0', b, 'br0', [`${N4}/26`, `${N6}/64`]);
+    const batch = b.spawn('ip', ['-batch', '-'], { stdio: ['pipe', 'ignore', 'ignore'] });
+    const cutter = { cut: (up: boolean) => { batch.stdin!.write(`link set ${nodePort} ${up ? 'up' : 'down'}\n`); } };
+
+    const d100 = await detectTrials(lab, r, n, cutter, 100);
+    const d50 = await detectTrials(lab, r, n, cutter, 50);
+    const cpu = await cpuPhase(lab, r, n);
+
+    const rows = [
+      ['measure', 'configured', 'p50', 'p99', 'min', 'max', 'samples', 'lost'],
+      ...[d100, d50].map((d) => [`cut → leave Up, ${d.intervalMs} ms × 3`, `${d.detectMs} ms`, `${r1(d.p50)} ms`, `${r1(d.p99)} ms`, `${r1(d.min)} ms`, `${r1(d.max)} ms`, String(d.samples.length), String(d.lost)]),
+      [`CPU, ${SESSIONS} sessions at 50 ms × 3`, '', `${r1(cpu.cpuPct)} % of a core`, '', '', '', `${r1(cpu.seconds)} s`, `${cpu.flaps} flaps, ${cpu.up} up`],
+    ];
+    const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
+    for (const row of rows) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
+    console.log(JSON.stringify({
+      detect100x3: { p50: r1(d100.p50), p99: r1(d100.p99), configuredMs: d100.detectMs, samples: d100.samples.length, lost: d100.lost },
+      detect50x3: { p50: r1(d50.p50), p99: r1(d50.p99), configuredMs: d50.detectMs, samples: d50.samples.length, lost: d50.lost },
+      cpuPct100Sessions: r1(cpu.cpuPct),
+      cpuSessions: SESSIONS, cpuSessionsUp: cpu.up, cpuFlaps: cpu.flaps,
+    }));
+  } finally {
+    await lab.cleanup();
+  }
+}
+
+void main();
