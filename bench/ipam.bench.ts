@@ -68,7 +68,8 @@ function median(xs: number[]): number {
 function perOpNs(live: number, rounds: number, opsPerRound: number): [number, number] {
   const a = new Allocator();
   a.setPools(V4_POOLS);
-  fill(a, Array.from({ length: live }, (_, i) => request(i)));
+  const held = Array.from({ length: live }, (_, i) => request(i));
+  fill(a, held);
   const extra = Array.from({ length: opsPerRound }, (_, i) => request(1_000_000 + i));
   const r = rng(7);
   const samples: number[] = [];
@@ -80,7 +81,7 @@ function perOpNs(live: number, rounds: number, opsPerRound: number): [number, nu
       a.assign(req);
       // Release a random live service now and then so holes appear and get refilled.
       if (r() < 0.5) {
-        const victim = request(Math.floor(r() * live));
+        const victim = held[Math.floor(r() * live)] as ServiceRequest;
         a.release(victim.key);
         a.assign(victim);
       }

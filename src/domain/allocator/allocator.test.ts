@@ -219,6 +219,7 @@ test('dual-stack: SingleStack, PreferDualStack, RequireDualStack, primary family
 });
 
 test('requested IPs and annotations: stable prefix wins, conflicts, typos keep the IP', () => {
+  const TYPO = svc('s1', { annotations: { 'metallb.io/loadBalancerIPs': '198.51.100.5x' } });
   run([
     { desc: 'pools', pools: [{ name: 'a', addresses: ['198.51.100.0/29'] }, { name: 'b', addresses: ['203.0.113.0/29'] }] },
     {
@@ -229,8 +230,10 @@ test('requested IPs and annotations: stable prefix wins, conflicts, typos keep t
     { desc: 'deprecated alone works', svc: svc('s2', { annotations: { 'metallb.universe.tf/loadBalancerIPs': '198.51.100.6' } }), want: ['198.51.100.6'] },
     { desc: 'spec.loadBalancerIP', svc: svc('s3', { lbIP: '198.51.100.7' }), want: ['198.51.100.7'] },
     { desc: 'both forms at once', svc: svc('s4', { lbIP: '198.51.100.1', lbIPs: '198.51.100.2' }), want: 'invalidRequest', reason: /can not have both metallb.io\/loadBalancerIPs and spec.loadBalancerIP/ },
-    { desc: 'a typo in the annotation keeps the held IP', svc: svc('s1', { annotations: { 'metallb.io/loadBalancerIPs': '198.51.100.5x' } }), want: 'invalidRequest', reason: /is not an IP address.*keeping 198\.51\.100\.5/, kept: ['198.51.100.5'] },
+    { desc: 'a typo in the annotation keeps the held IP', svc: TYPO, want: 'invalidRequest', reason: /is not an IP address.*keeping 198\.51\.100\.5/, kept: ['198.51.100.5'] },
     { desc: 's1 still holds it', holds: { 'default/s1': ['198.51.100.5'] } },
+    { desc: 'the same unreadable request again is still refused (no fast path)', svc: TYPO, want: 'invalidRequest', kept: ['198.51.100.5'] },
+    { desc: 'and again', svc: TYPO, want: 'invalidRequest', kept: ['198.51.100.5'] },
     { desc: 'requested IP and pool agree', svc: svc('s5', { lbIP: '203.0.113.3', pool: 'b' }), want: ['203.0.113.3'] },
     { desc: 'requested IP outside the requested pool', svc: svc('s6', { lbIP: '203.0.113.4', pool: 'a' }), want: 'poolIncompatible', reason: /in pool "b", not in pool "a" requested by metallb.io\/address-pool/ },
     { desc: 'changing the requested IP moves the service', svc: svc('s3', { lbIP: '198.51.100.1' }), want: ['198.51.100.1'], changed: true },
@@ -241,6 +244,19 @@ test('requested IPs and annotations: stable prefix wins, conflicts, typos keep t
     { desc: 'stable allow-shared-ip wins even when empty', svc: svc('s9', { lbIP: '198.51.100.7', share: '', annotations: { 'metallb.universe.tf/allow-shared-ip': 'k' } }), want: ['198.51.100.7'] },
     { desc: 'so nothing can share with s9', svc: svc('s10', { lbIP: '198.51.100.7', ports: ['TCP/81'], share: 'k' }), want: 'notShareable', reason: /default\/s9 has no metallb.io\/allow-shared-ip annotation/ },
   ]);
+});
+
+test('reclaim with an unreadable annotation keeps the address but reports the refusal, every time', () => {
+  const a = new Allocator();
+  assert.ok(a.setPools([{ name: 'a', addresses: ['198.51.100.0/30'] }]).ok);
+  const typo = deepFreeze(svc('t', { lbIP: '198.51.100.2', lbIPs: '198.51.100.2' }));
+  const rep = a.reclaim([{ service: typo, ips: ['198.51.100.2'] }]);
+  const r = rep.results[0];
+  assert.ok(r);
+  assert.equal(r.kept, true);
+  assert.deepEqual([r.result.ok, r.result.ips], [false, ['198.51.100.2']]);
+  const again = a.assign(typo);
+  assert.deepEqual([again.ok, again.ips], [false, ['198.51.100.2']]);
 });
 
 test('reclaim at start-up: restores holdings before new allocations, lower key wins conflicts', () => {

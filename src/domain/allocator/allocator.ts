@@ -39,7 +39,7 @@ interface IpUse {
 interface Alloc {
   readonly key: ServiceKey;
   req: ServiceRequest;
-  /** The config epoch at which `req` was last found valid for these addresses. */
+  /** The config epoch at which `req` was last found valid for these addresses; -1 = `req` itself was refused. */
   epoch: number;
   pool: PoolState;
   ips: IpUse[];
@@ -176,6 +176,7 @@ export class Allocator {
     if (!intent.ok) {
       if (cur && intent.fallback && this.check(req, intent.fallback, cur.ips, false).ok) {
         this.update(cur, req, intent.fallback);
+        cur.epoch = -1; // the request is unreadable: never take the fast path on it
         return refused(intent.code, `${intent.reason} (keeping ${before.join(', ')})`, before);
       }
       if (cur) this.detach(cur, true);
@@ -234,6 +235,7 @@ export class Allocator {
         const ok = this.check(e.service, want, parsed as ParsedIp[], false);
         if (!ok.ok) continue;
         this.commit(e.service, want, ok.pool, ok.targets);
+        if (!intent.ok) (this.allocs.get(e.service.key) as Alloc).epoch = -1;
         kept.add(e.service.key);
       }
     }
