@@ -257,3 +257,13 @@ test('announce with no usable interface is logged, not silently dropped', () => 
   assert.deepEqual(a.announced(), []);
   assert.deepEqual(logs.find((l) => l.event === 'l2.noInterface'), { event: 'l2.noInterface', ip: '203.0.113.50', wanted: ['eth9'], eligible: [] });
 });
+
+test('per family: IPv4 only on broadcast-capable, IPv6 only on multicast-capable interfaces', () => {
+  const host = new FakeHost();
+  host.facts = [{ name: 'eth0', flags: IFF.up | IFF.multicast }, { name: 'eth1', flags: IFF.up | IFF.broadcast }];
+  const a = new L2Announcer(host, { clock: new FakeClock(), burstRounds: 1 });
+  a.announce('203.0.113.50');
+  a.announce('2001:db8:6::50');
+  assert.deepEqual(kinds(host.links.get('eth1')!.sent), ['garp-req 203.0.113.50', 'garp-rep 203.0.113.50']);
+  assert.deepEqual(kinds(host.links.get('eth0')!.sent), ['una 2001:db8:6::50']);
+});

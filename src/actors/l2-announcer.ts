@@ -110,6 +110,8 @@ export class L2Announcer implements L2AnnouncerPort {
   private readonly carrierCbs = new Set<(ev: CarrierChange) => void>();
   private readonly timers = new Set<unknown>();
   private eligible: readonly string[] = [];
+  private eligible4: readonly string[] = [];
+  private eligible6: readonly string[] = [];
   private facts: readonly IfaceFacts[] = [];
   private closed = false;
   private readonly clock: L2Clock;
@@ -141,7 +143,7 @@ export class L2Announcer implements L2AnnouncerPort {
   announce(ip: string, ifaces?: readonly string[]): void {
     const key = this.key(ip);
     if (this.closed || key === undefined) return;
-    const targets = this.targets(ifaces);
+    const targets = this.targets(ifaces, isIpv6(key) ? 6 : 4);
     const had = this.ips.get(key) ?? new Set<string>();
     const fresh = targets.filter((i) => !had.has(i));
     if (fresh.length === 0) {
@@ -188,7 +190,7 @@ export class L2Announcer implements L2AnnouncerPort {
   probe(ip: string, ifaces?: readonly string[]): void {
     const key = this.key(ip);
     if (this.closed || key === undefined || this.ips.has(key)) return;
-    for (const name of this.targets(ifaces)) {
+    for (const name of this.targets(ifaces, isIpv6(key) ? 6 : 4)) {
       const st = this.iface(name);
       if (!st) continue;
       st.probing.add(key);
@@ -240,16 +242,18 @@ export class L2Announcer implements L2AnnouncerPort {
     return k;
   }
 
-  private targets(ifaces: readonly string[] | undefined): readonly string[] {
-    if (!ifaces || ifaces.length === 0) return this.eligible;
-    // Interface facts are re-read at each carrier poll, not per announce: announcing thousands
+  private targets(ifaces: readonly string[] | undefined, family: 4 | 6): readonly string[] {
+    if (!ifaces || ifaces.length === 0) return family === 4 ? this.eligible4 : this.eligible6;
+    // Interface facts are re-read every interfaceScanMs, not per announce: announcing thousands
     // of IPs must not read /sys thousands of times.
-    return selectInterfaces(this.facts, ifaces, this.opts.exclude).selected;
+    return selectInterfaces(this.facts, ifaces, this.opts.exclude, family).selected;
   }
 
   private refreshEligible(): void {
     this.facts = this.host.interfaces();
     this.eligible = selectInterfaces(this.facts, this.opts.interfaces, this.opts.exclude).selected;
+    this.eligible4 = selectInterfaces(this.facts, this.opts.interfaces, this.opts.exclude, 4).selected;
+    this.eligible6 = selectInterfaces(this.facts, this.opts.interfaces, this.opts.exclude, 6).selected;
   }
 
   private iface(name: string): IfaceState | undefined {

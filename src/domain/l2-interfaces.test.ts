@@ -41,3 +41,15 @@ test('selectInterfaces: input order does not matter', () => {
   const rev = [...facts].reverse();
   assert.deepEqual(selectInterfaces(rev), selectInterfaces(facts));
 });
+
+test('selectInterfaces: per family, ARP needs broadcast and NDP multicast', () => {
+  const f: IfaceFacts[] = [
+    { name: 'p2p0', flags: IFF.up | IFF.multicast },
+    { name: 'nomc0', flags: IFF.up | IFF.broadcast },
+    { name: 'eth0', flags: UP },
+  ];
+  assert.deepEqual(selectInterfaces(f).selected, ['eth0', 'nomc0', 'p2p0']);
+  assert.deepEqual(selectInterfaces(f, undefined, undefined, 4).selected, ['eth0', 'nomc0']);
+  assert.deepEqual(selectInterfaces(f, undefined, undefined, 6).selected, ['eth0', 'p2p0']);
+  assert.deepEqual(selectInterfaces(f, undefined, undefined, 4).excluded, [{ name: 'p2p0', reason: 'noBroadcast' }]);
+});

@@ -21,7 +21,7 @@ export const DEFAULT_EXCLUDE: readonly string[] = [
 
 export const IfaceExclusion = {
   notListed: 'notListed', excludedByName: 'excludedByName', down: 'down', noArp: 'noArp',
-  loopback: 'loopback', member: 'bondOrBridgeMember',
+  loopback: 'loopback', member: 'bondOrBridgeMember', noBroadcast: 'noBroadcast', noMulticast: 'noMulticast',
 } as const;
 export type IfaceExclusion = (typeof IfaceExclusion)[keyof typeof IfaceExclusion];
 
@@ -34,30 +34,34 @@ export interface IfaceSelection {
  * Picks the interfaces to answer on, sorted by name. `wanted` is the L2Advertisement
  * `interfaces` list (undefined or empty = every interface); `exclude` is a list of regular
  * expressions (default: MetalLB's). Exclusions apply even to listed interfaces, as in MetalLB,
- * where an excluded interface is never listened on.
+ * where an excluded interface is never listened on. With `family`, also as MetalLB: ARP (4) needs
+ * a broadcast-capable interface, NDP (6) a multicast-capable one.
  */
 export function selectInterfaces(
   facts: readonly IfaceFacts[],
   wanted?: readonly string[],
   exclude: readonly string[] = DEFAULT_EXCLUDE,
+  family?: 4 | 6,
 ): IfaceSelection {
   const res = exclude.map((e) => new RegExp(e));
   const selected: string[] = [];
   const excluded: Array<{ name: string; reason: IfaceExclusion }> = [];
   for (const f of [...facts].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0))) {
-    const reason = exclusion(f, wanted, res);
+    const reason = exclusion(f, wanted, res, family);
     if (reason) excluded.push({ name: f.name, reason });
     else selected.push(f.name);
   }
   return { selected, excluded };
 }
 
-function exclusion(f: IfaceFacts, wanted: readonly string[] | undefined, res: readonly RegExp[]): IfaceExclusion | undefined {
+function exclusion(f: IfaceFacts, wanted: readonly string[] | undefined, res: readonly RegExp[], family: 4 | 6 | undefined): IfaceExclusion | undefined {
   if (wanted && wanted.length > 0 && !wanted.includes(f.name)) return IfaceExclusion.notListed;
   if (res.some((r) => r.test(f.name))) return IfaceExclusion.excludedByName;
   if (f.flags & IFF.loopback) return IfaceExclusion.loopback;
   if (!(f.flags & IFF.up)) return IfaceExclusion.down;
   if (f.flags & IFF.noarp) return IfaceExclusion.noArp;
   if (f.master !== undefined) return IfaceExclusion.member;
+  if (family === 4 && !(f.flags & IFF.broadcast)) return IfaceExclusion.noBroadcast;
+  if (family === 6 && !(f.flags & IFF.multicast)) return IfaceExclusion.noMulticast;
   return undefined;
 }
