@@ -67,6 +67,22 @@ test('node isolated from NATS but still on L2: no dual announcement past the win
   assertClean(c);
 });
 
+test('node cut from NATS without its client noticing: its own echo stops, it yields, nobody is dual', async () => {
+  const c = await cluster(13);
+  const victim = 'node-c';
+  const lost = ownersOf(c, victim);
+  assert.ok(lost.length > 0);
+  c.setLink(victim, false, true);
+  await c.run(3000);
+  for (const ip of lost) assert.deepEqual(c.announcers(ip), [c.expectedOwner(ip)]);
+  // It did not take over anyone else's IPs although it hears no heartbeats at all.
+  assert.equal(ownersOf(c, victim).length, 0);
+  c.setLink(victim, true, true);
+  await c.run(4000);
+  for (const ip of c.allIps()) assert.deepEqual(c.announcers(ip), [c.expectedOwner(ip)]);
+  assertClean(c);
+});
+
 test('whole NATS down: everyone keeps what it owns, nothing moves; an owner killed meanwhile is not replaced', async () => {
   const c = await cluster(5);
   const snapshot = new Map(c.allIps().map((ip) => [ip, c.announcers(ip)]));

@@ -73,8 +73,15 @@ export class SimConn implements CoordBus {
 
   isUp(): boolean { return !this.closed && this.linkUp && this.nats.isServerUp(); }
 
-  /** Cut or restore this node's path to NATS (the L2 segment is unaffected). */
-  setLink(up: boolean): void { this.linkUp = up; this.refresh(); }
+  /**
+   * Cut or restore this node's path to NATS (the L2 segment is unaffected). `silent`: the client
+   * is not told (a cut without RST, before pings time out); only the traffic stops.
+   */
+  setLink(up: boolean, silent = false): void {
+    this.linkUp = up;
+    if (silent) this.lastUp = this.isUp();
+    else this.refresh();
+  }
 
   refresh(): void {
     const up = this.isUp();

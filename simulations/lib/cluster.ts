@@ -166,11 +166,11 @@ export class SimCluster {
   }
 
   /** Cut (or restore) one node's path to NATS; it stays on the L2 segment. */
-  setLink(name: string, up: boolean): void {
+  setLink(name: string, up: boolean, silent = false): void {
     const n = this.node(name);
-    this.cause(`${up ? 'heal' : 'isolate'} ${name} from NATS`);
+    this.cause(`${up ? 'heal' : 'isolate'} ${name} from NATS${silent ? ' (client not told)' : ''}`);
     n.linkUp = up;
-    n.conn?.setLink(up);
+    n.conn?.setLink(up, silent);
   }
 
   setNats(up: boolean): void {

@@ -91,7 +91,11 @@ export class Coordinator {
   private hbSeq = 0;
   private claimsSeq = 0;
   private lastClaimsCount = 0;
+  /** Our NATS path works: the client is connected AND our own heartbeats come back to us. */
   private natsUp: boolean;
+  private busUp: boolean;
+  private echoOk = true;
+  private lastEcho: number;
   /** NATS is up and the resync window after reconnecting has passed. */
   private natsSettled: boolean;
   private localCarrier = true;
@@ -111,7 +115,9 @@ export class Coordinator {
     this.clock = opts.clock;
     this.order = opts.hashOrder ?? new HashOrder();
     this.membership = new Membership(opts.node, opts.membership ?? DEFAULT_MEMBERSHIP);
-    this.natsUp = opts.bus.isUp();
+    this.busUp = opts.bus.isUp();
+    this.natsUp = this.busUp;
+    this.lastEcho = opts.clock.now();
     // A starting speaker hears its peers for one resync window before taking anything over, so a
     // rolling start does not make the first speaker up claim every IP for a moment.
     this.natsSettled = false;
@@ -130,7 +136,7 @@ export class Coordinator {
     const { bus, cluster } = this.o;
     this.unsubs.push(bus.subscribe(allOf(cluster, Kind.heartbeat), (_s, d) => this.onHeartbeat(d)));
     this.unsubs.push(bus.subscribe(allOf(cluster, Kind.claims), (_s, d) => this.onClaims(d)));
-    this.unsubs.push(bus.onStatus((up) => this.onNatsStatus(up)));
+    this.unsubs.push(bus.onStatus((up) => this.onBusStatus(up)));
     this.unsubs.push(this.o.l2.onConflict((c) => this.send(c.ip, { type: 'l2.conflict', mac: c.mac })));
     this.unsubs.push(this.o.l2.onCarrier((c) => this.setCarrier(c.up)));
     this.every(this.cfg.intervalMs, () => this.publishHeartbeat());
@@ -350,6 +356,14 @@ export class Coordinator {
     if (this.stopped) return;
     const r = decodeHeartbeat(data);
     if (!r.ok) { this.o.log?.({ component: 'coordinator', node: this.node, event: 'hb.dropped', err: r.error }); return; }
+    if (r.value.node === this.node) {
+      // Our own heartbeat came back through the servers: our path to NATS works.
+      if (r.value.inc === this.o.inc) {
+        this.lastEcho = this.clock.now();
+        if (!this.echoOk) { this.echoOk = true; this.applyPath(); }
+      }
+      return;
+    }
     this.onMembership(this.membership.heartbeat(r.value, this.clock.now()));
   }
 
@@ -361,8 +375,16 @@ export class Coordinator {
   private scheduleSweep(inMs: number): void {
     this.once(Math.max(1, inMs), () => {
       const now = this.clock.now();
-      // Cut off from NATS, silence tells us nothing about peers: membership is frozen.
-      if (this.natsUp) this.onMembership(this.membership.sweep(now));
+      // A client can believe it is connected while its path is cut (no RST, pings not yet
+      // overdue): our own heartbeats stop coming back first. Treat that as NATS down.
+      if (this.natsUp && now - this.lastEcho > this.cfg.intervalMs * this.cfg.misses) {
+        this.echoOk = false;
+        this.o.log?.({ component: 'coordinator', node: this.node, event: 'nats.echo.lost', silentMs: now - this.lastEcho });
+        this.applyPath();
+      }
+      // Cut off from NATS, silence tells us nothing about peers: membership is frozen. A peer is
+      // only declared dead once we heard our own echo after it went silent (Membership.sweep).
+      if (this.natsUp) this.onMembership(this.membership.sweep(now, this.lastEcho));
       const next = this.membership.nextDeadline();
       const wait = next === undefined ? this.cfg.intervalMs : Math.ceil(next - now);
       this.scheduleSweep(Math.min(this.cfg.intervalMs, Math.max(this.membership.sweepEveryMs(), wait)));
@@ -413,7 +435,14 @@ export class Coordinator {
     for (const ip of before.keys()) if (!now.has(ip)) this.send(ip, { type: 'claim.released', node: c.node });
   }
 
-  private onNatsStatus(up: boolean): void {
+  private onBusStatus(up: boolean): void {
+    this.busUp = up;
+    if (up) { this.lastEcho = this.clock.now(); this.echoOk = true; } // fresh window for the echo
+    this.applyPath();
+  }
+
+  private applyPath(): void {
+    const up = this.busUp && this.echoOk;
     if (this.stopped || up === this.natsUp) return;
     this.natsUp = up;
     this.o.log?.({ component: 'coordinator', node: this.node, event: up ? 'nats.up' : 'nats.down' });

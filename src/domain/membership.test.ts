@@ -65,3 +65,14 @@ test('self is always live; unknown peers are not', () => {
   assert.equal(m.isLive('me'), true);
   assert.equal(m.isLive('x'), false);
 });
+
+test('a peer is not declared dead while our own heartbeats are not coming back either', () => {
+  const m = new Membership('me');
+  m.heartbeat(hb('b', 1, 1), 0);
+  // Our path was cut at ~0: our last echo is from t=0, so b's silence may be ours.
+  assert.deepEqual(m.sweep(300, 0).map((e) => e.type), ['peer.suspect']);
+  assert.equal(m.isLive('b'), true);
+  assert.deepEqual(m.sweep(600, 0), []);
+  // Our echo is fresh (heard ourselves at 280, well after b went silent at 0): b is dead.
+  assert.deepEqual(m.sweep(700, 280).map((e) => e.type), ['peer.dead']);
+});

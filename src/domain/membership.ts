@@ -84,14 +84,22 @@ export class Membership {
     return out;
   }
 
-  /** Ages every peer to `now`; returns the suspect/dead transitions. */
-  sweep(now: number): MembershipEvent[] {
+  /**
+   * Ages every peer to `now`; returns the suspect/dead transitions. With `selfEcho` (when our own
+   * last heartbeat came back through NATS), a peer is declared dead only if we heard ourselves
+   * well after it went silent; otherwise the silence may be ours and the verdict is deferred.
+   */
+  sweep(now: number, selfEcho?: number): MembershipEvent[] {
     const out: MembershipEvent[] = [];
     for (let top = this.heap[0]; top && top.at <= now; top = this.heap[0]) {
       this.pop();
       const p = this.peers.get(top.node);
       if (!p || p.lastSeen !== top.seen || p.state === PeerState.dead) continue; // stale
       if (top.kind === 'dead') {
+        if (selfEcho !== undefined && selfEcho < p.lastSeen + p.intervalMs * this.config.misses - 1.5 * this.config.intervalMs) {
+          this.push({ ...top, at: now + Math.max(1, Math.floor(this.config.intervalMs / 4)) });
+          continue;
+        }
         p.state = PeerState.dead;
         out.push({ type: 'peer.dead', node: p.node, silentMs: now - p.lastSeen });
       } else if (p.state === PeerState.alive) {
