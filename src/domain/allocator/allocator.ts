@@ -337,7 +337,7 @@ export class Allocator {
     if (want.sharing !== '') {
       for (const use of this.shared.get(want.sharing) ?? []) {
         if (use.range.pool !== pool || use.family !== family) continue;
-        if (this.shareRefusal(use, key, want)) continue;
+        if (!canShare(use, key, want)) continue;
         (shareable ??= []).push(use);
       }
     }
@@ -575,6 +575,17 @@ export class Allocator {
       : 'no pool is eligible for this service';
     return skipped.length > 0 ? `${head}; ${t}; not eligible: ${list(skipped)}` : `${head}; ${t}`;
   }
+}
+
+/** shareRefusal(...) === undefined, without building messages or arrays (the probe's hot loop). */
+function canShare(use: IpUse, key: ServiceKey, want: ServiceIntent): boolean {
+  const others = use.more;
+  if (!use.owner || (!others && use.owner.key === key)) return true;
+  // Incompatible keys are fine only for a sole holder, handled above.
+  if (use.sharing === '' || want.sharing !== use.sharing || want.backend !== use.backend) return false;
+  const clash = (o: Alloc): boolean => o.key !== key && want.ports.some((p) => o.ports.includes(p));
+  if (clash(use.owner)) return false;
+  return !others || !others.some(clash);
 }
 
 function holders(use: IpUse): Alloc[] {
