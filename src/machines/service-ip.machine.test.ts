@@ -142,3 +142,19 @@ test('every non-announcing state has a reason', () => {
     else assert.equal(s.reason, undefined);
   }
 });
+
+test('a conflict seen just before NATS turns out to be down makes us yield; an old one does not', () => {
+  const m = start();
+  m.send({ type: 'election.changed', owner: true });
+  m.send({ type: 'l2.conflict', mac: '02:00:00:00:00:02' });
+  m.clock.increment(1000);
+  m.send({ type: 'nats.down' });
+  assert.deepEqual(m.view(), { state: 'standby', reason: Reason.conflictDetected, epoch: 1 });
+
+  const old = start();
+  old.send({ type: 'election.changed', owner: true });
+  old.send({ type: 'l2.conflict', mac: '02:00:00:00:00:02' });
+  old.clock.increment(3000);
+  old.send({ type: 'nats.down' });
+  assert.equal(old.view().state, 'announcing');
+});

@@ -9,7 +9,7 @@
 //   - when NATS is down keep announcing what we own, yield only to an L2 conflict;
 //   - a claim with a higher epoch (equal epoch: lower election hash) from another node fences us;
 //   - a planned handover (drain) keeps answering until the new owner claims, or `handoverTimeout`.
-import { assign, setup } from 'xstate';
+import { assign, cancel, raise, setup } from 'xstate';
 import { Reason } from '../domain/election.js';
 
 export interface ServiceIpInput {
@@ -19,6 +19,8 @@ export interface ServiceIpInput {
   readonly tieBreak: string;
   readonly natsUp: boolean;
   readonly handoverTimeoutMs?: number;
+  /** How long an L2 conflict seen while NATS was up is remembered (see `nats.down`). */
+  readonly conflictMemoryMs?: number;
 }
 
 export interface ServiceIpContext {
@@ -40,6 +42,9 @@ export interface ServiceIpContext {
   handover: boolean;
   handoverTimeoutMs: number;
   conflictsIgnored: number;
+  conflictMemoryMs: number;
+  /** Another station answered for our IP within `conflictMemoryMs`. */
+  conflictRecent: boolean;
 }
 
 export type ServiceIpEvent =
@@ -50,7 +55,8 @@ export type ServiceIpEvent =
   | { type: 'claim.seen'; node: string; epoch: number; tieBreak: string }
   | { type: 'claim.released'; node: string }
   | { type: 'epoch.recorded'; epoch: number }
-  | { type: 'ip.remove' };
+  | { type: 'ip.remove' }
+  | { type: 'conflict.expire' };
 
 export const serviceIpMachine = setup({
   types: {
@@ -91,6 +97,7 @@ export const serviceIpMachine = setup({
   },
   delays: {
     handoverTimeout: ({ context }) => context.handoverTimeoutMs,
+    conflictMemory: ({ context }) => context.conflictMemoryMs,
   },
 }).createMachine({
   id: 'serviceIp',
@@ -108,6 +115,8 @@ export const serviceIpMachine = setup({
     handover: false,
     handoverTimeoutMs: input.handoverTimeoutMs ?? 2000,
     conflictsIgnored: 0,
+    conflictMemoryMs: input.conflictMemoryMs ?? 3000,
+    conflictRecent: false,
   }),
   initial: 'idle',
   on: {
@@ -143,8 +152,20 @@ export const serviceIpMachine = setup({
         'l2.conflict': [
           // Cut off from NATS we cannot tell who should own the IP: the other answerer wins (RFC 5227 defence yields).
           { guard: 'natsDown', target: 'withdrawing', actions: assign({ electedReason: Reason.conflictDetected, elected: false }) },
-          // With NATS up, claims and epochs settle it; the overlap is a takeover in flight.
-          { actions: assign(({ context }) => ({ conflictsIgnored: context.conflictsIgnored + 1 })) },
+          // With NATS up, claims and epochs settle it; the overlap is a takeover in flight. It is
+          // remembered for a while: if NATS turns out to be gone, the other station was right.
+          {
+            actions: [
+              assign(({ context }) => ({ conflictsIgnored: context.conflictsIgnored + 1, conflictRecent: true })),
+              cancel('conflictExpire'),
+              raise({ type: 'conflict.expire' }, { delay: 'conflictMemory', id: 'conflictExpire' }),
+            ],
+          },
+        ],
+        'conflict.expire': { actions: assign({ conflictRecent: false }) },
+        'nats.down': [
+          { guard: ({ context }) => context.conflictRecent, target: 'withdrawing', actions: assign({ natsUp: false, electedReason: Reason.conflictDetected, elected: false, handover: false }) },
+          { actions: assign({ natsUp: false }) },
         ],
         'claim.seen': [
           { guard: 'fencesUs', target: 'withdrawing', actions: assign(({ context, event }) => ({ fencedBy: event.node, knownEpoch: Math.max(context.knownEpoch, event.epoch), electedReason: Reason.fencedByEpoch, handover: false })) },
