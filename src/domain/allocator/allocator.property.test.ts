@@ -105,6 +105,7 @@ function apply(a: Allocator, op: Op, w: World): void {
 
 /** The invariants that must hold after every step. */
 function checkInvariants(a: Allocator, w: World): void {
+  assert.deepEqual(a.audit(), [], 'internal indexes agree with the holdings');
   const latest = w.latest;
   const all = a.list();
   // Every holder is accepted by its pool's serviceAllocation under the current namespaces.

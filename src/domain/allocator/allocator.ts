@@ -74,8 +74,12 @@ export class Allocator {
   // Addresses and services are released and re-added under the same keys all the time.
   private readonly uses = new ChurnMap<string, IpUse>();
   private readonly allocs = new ChurnMap<ServiceKey, Alloc>();
-  /** allow-shared-ip key -> addresses held under it, to find shareable addresses fast. */
-  private readonly shared = new Map<string, Set<IpUse>>();
+  /**
+   * Addresses held under each (allow-shared-ip key, backend key), with, per port, how many of
+   * them have that port taken: when one of a service's ports is taken on every address of its
+   * group, none can be shared and the probe skips the scan (many services, one key, same port).
+   */
+  private readonly shared = new Map<string, ShareGroup>();
   private namespaces = new Map<string, Labels>();
   /** Port lists are shared between services with the same ports (most services look alike). */
   private readonly portLists = new Map<string, readonly string[]>();
@@ -281,6 +285,52 @@ export class Allocator {
     }));
   }
 
+  /**
+   * Recomputes every index from scratch and lists disagreements ([] when consistent). For tests
+   * and debugging (`mooringctl`); O(n).
+   */
+  audit(): string[] {
+    const errs: string[] = [];
+    const groups = new Map<string, { ips: Set<IpUse>; ports: Map<string, number> }>();
+    const inUse = new Map<PoolState, Record<IpFamily, number>>();
+    for (const use of this.uses.values()) {
+      if (!use.owner) errs.push(`${use.ip}: held by nobody`);
+      if (use.range.free.has(use.idx)) errs.push(`${use.ip}: held but free in its range`);
+      if (this.lookup.find(use.family, use.value) !== use.range) errs.push(`${use.ip}: stale range`);
+      const c = inUse.get(use.range.pool) ?? { IPv4: 0, IPv6: 0 };
+      c[use.family]++;
+      inUse.set(use.range.pool, c);
+      if (use.sharing === '') continue;
+      const k = groupKey(use.sharing, use.backend);
+      const g = groups.get(k) ?? { ips: new Set<IpUse>(), ports: new Map<string, number>() };
+      groups.set(k, g);
+      g.ips.add(use);
+      for (const h of holders(use)) for (const p of h.ports) g.ports.set(p, (g.ports.get(p) ?? 0) + 1);
+    }
+    for (const p of this.pools) {
+      const c = inUse.get(p) ?? { IPv4: 0, IPv6: 0 };
+      if (c.IPv4 !== p.inUse.IPv4 || c.IPv6 !== p.inUse.IPv6) errs.push(`pool ${p.name}: inUse ${JSON.stringify(p.inUse)}, counted ${JSON.stringify(c)}`);
+      const services = [...this.allocs.values()].filter((a) => a.pool === p).length;
+      if (services !== p.services) errs.push(`pool ${p.name}: services ${p.services}, counted ${services}`);
+    }
+    const keys = new Set([...groups.keys(), ...this.shared.keys()]);
+    for (const k of keys) {
+      const want = groups.get(k);
+      const got = this.shared.get(k);
+      const name = JSON.stringify(k);
+      if (!want || !got) {
+        errs.push(`share group ${name}: ${want ? 'missing' : 'stale'}`);
+        continue;
+      }
+      if (want.ips.size !== got.ips.size || [...want.ips].some((u) => !got.ips.has(u))) errs.push(`share group ${name}: addresses differ`);
+      const ports = new Set([...want.ports.keys(), ...got.ports.keys()]);
+      for (const p of ports) {
+        if (want.ports.get(p) !== got.ports.get(p)) errs.push(`share group ${name}: port ${p} counted ${got.ports.get(p)}, expected ${want.ports.get(p)}`);
+      }
+    }
+    return errs;
+  }
+
   // ---------------------------------------------------------------- allocation
 
   private allocate(req: ServiceRequest, want: ServiceIntent): AssignResult {
@@ -334,8 +384,9 @@ export class Allocator {
   /** The first usable address of a family in a pool: ranges in listed order, lowest first. */
   private probe(pool: PoolState, family: IpFamily, key: ServiceKey, want: ServiceIntent): Target | undefined {
     let shareable: IpUse[] | undefined;
-    if (want.sharing !== '') {
-      for (const use of this.shared.get(want.sharing) ?? []) {
+    const group = want.sharing !== '' ? this.shared.get(groupKey(want.sharing, want.backend)) : undefined;
+    if (group && !want.ports.some((p) => group.ports.get(p) === group.ips.size)) {
+      for (const use of group.ips) {
         if (use.range.pool !== pool || use.family !== family) continue;
         if (!canShare(use, key, want)) continue;
         (shareable ??= []).push(use);
@@ -447,16 +498,20 @@ export class Allocator {
       t.range.free.take(t.idx);
       t.range.pool.inUse[t.family]++;
       this.uses.set(use.ip, use);
+      use.owner = alloc;
       this.index(use);
+      return use;
     }
     if (!use.owner) use.owner = alloc;
     else (use.more ??= []).push(alloc);
+    this.countPorts(use, alloc.ports, 1);
     return use;
   }
 
   /** Removes a service from its addresses; `free` returns unheld addresses to their range. */
   private detach(alloc: Alloc, free: boolean): void {
     for (const use of alloc.ips) {
+      this.countPorts(use, alloc.ports, -1);
       removeHolder(use, alloc);
       if (free && !use.owner) {
         use.range.free.give(use.idx);
@@ -475,18 +530,26 @@ export class Allocator {
 
   /** A valid allocation takes the request's new ports and keys; a sole owner re-keys its addresses. */
   private update(cur: Alloc, req: ServiceRequest, want: ServiceIntent): void {
-    cur.req = req;
-    cur.ports = this.internPorts(want.ports);
-    cur.sharing = want.sharing;
-    cur.backend = want.backend;
+    const moving: IpUse[] = [];
     for (const use of cur.ips) {
-      if (!use.more && (use.sharing !== want.sharing || use.backend !== want.backend)) {
-        this.unindex(use);
+      if (!use.more && (use.sharing !== want.sharing || use.backend !== want.backend)) moving.push(use);
+    }
+    // Take this service's old ports out of the port counts, switch, put the new ones in.
+    for (const use of cur.ips) {
+      if (moving.includes(use)) this.unindex(use);
+      else this.countPorts(use, cur.ports, -1);
+    }
+    cur.ports = this.internPorts(want.ports);
+    for (const use of cur.ips) {
+      if (moving.includes(use)) {
         use.sharing = want.sharing;
         use.backend = want.backend;
         this.index(use);
-      }
+      } else this.countPorts(use, cur.ports, 1);
     }
+    cur.req = req;
+    cur.sharing = want.sharing;
+    cur.backend = want.backend;
   }
 
   private internPorts(ports: readonly string[]): readonly string[] {
@@ -517,16 +580,32 @@ export class Allocator {
 
   private index(use: IpUse): void {
     if (use.sharing === '') return;
-    let set = this.shared.get(use.sharing);
-    if (!set) this.shared.set(use.sharing, (set = new Set()));
-    set.add(use);
+    const k = groupKey(use.sharing, use.backend);
+    let group = this.shared.get(k);
+    if (!group) this.shared.set(k, (group = { ips: new Set(), ports: new Map() }));
+    group.ips.add(use);
+    for (const h of holders(use)) this.countPorts(use, h.ports, 1);
   }
 
   private unindex(use: IpUse): void {
-    const set = this.shared.get(use.sharing);
-    if (!set) return;
-    set.delete(use);
-    if (set.size === 0) this.shared.delete(use.sharing);
+    const k = groupKey(use.sharing, use.backend);
+    const group = this.shared.get(k);
+    if (!group || !group.ips.has(use)) return;
+    for (const h of holders(use)) this.countPorts(use, h.ports, -1);
+    group.ips.delete(use);
+    if (group.ips.size === 0) this.shared.delete(k);
+  }
+
+  /** Ports of one holder taken (+1) or given back (-1) on an address, in its share group. */
+  private countPorts(use: IpUse, ports: readonly string[], delta: 1 | -1): void {
+    if (use.sharing === '' || ports.length === 0) return;
+    const group = this.shared.get(groupKey(use.sharing, use.backend));
+    if (!group || !group.ips.has(use)) return;
+    for (const p of ports) {
+      const n = (group.ports.get(p) ?? 0) + delta;
+      if (n === 0) group.ports.delete(p);
+      else group.ports.set(p, n);
+    }
   }
 
   /** Releases allocations that fail `check` (in scope), then allocates them again in key order. */
@@ -575,6 +654,16 @@ export class Allocator {
       : 'no pool is eligible for this service';
     return skipped.length > 0 ? `${head}; ${t}; not eligible: ${list(skipped)}` : `${head}; ${t}`;
   }
+}
+
+interface ShareGroup {
+  readonly ips: Set<IpUse>;
+  /** port -> number of addresses in the group where a holder uses it (holders never overlap). */
+  readonly ports: Map<string, number>;
+}
+
+function groupKey(sharing: string, backend: string): string {
+  return `${sharing}\u0000${backend}`;
 }
 
 /** shareRefusal(...) === undefined, without building messages or arrays (the probe's hot loop). */
