@@ -20,6 +20,7 @@ import { Lab, waitFor, type Netns } from './netns.js';
 import { kubeconfig, runTs, startKube, type Kube, type RunResult } from './kube.js';
 import { NatsCluster, type NatsUser } from './nats.js';
 import { Frr } from './bgp.js';
+import { Bfdd, type FrrPeer } from './bfd.js';
 import { requireRoot, requireTools } from './prereq.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
@@ -205,6 +206,8 @@ export interface ClusterOptions {
   readonly noFrr?: boolean;
   /** Do not start NATS. */
   readonly noNats?: boolean;
+  /** Start FRR bfdd in the router (coupled to bgpd through zebra) with these peers. */
+  readonly bfdPeers?: readonly FrrPeer[];
 }
 
 /** The router's default bgpd configuration: eBGP with the three nodes on both families, 8-way ECMP. */
@@ -248,6 +251,7 @@ export class Cluster {
   kube!: Kube;
   nats: NatsCluster | undefined;
   frr: Frr | undefined;
+  bfdd: Bfdd | undefined;
   /** Admin client (system:masters), running in the control namespace. */
   admin!: KubeClient;
   /** kubeconfig files for the ServiceAccounts of deploy/rbac (TokenRequest tokens). */
@@ -274,6 +278,7 @@ export class Cluster {
         c.nats = await NatsCluster.start(c.ctl, { ips: NET.nats, cluster: NATS_CLUSTER, users: c.natsUsers, dir: join(c.dir, 'nats') });
       }
       if (!o.noFrr) c.frr = Frr.start(c.lab, c.router, o.frrConf ?? defaultFrrConf());
+      if (c.frr && o.bfdPeers) c.bfdd = Bfdd.start(c.lab, c.router, o.bfdPeers, { zserv: join(c.frr.dir, 'zserv.api') });
       c.kube = await kubeP;
       c.admin = await c.kubeClient(c.ctl, c.kube.kubeconfigPath, 'admin');
       await c.bootstrap();
@@ -387,18 +392,37 @@ export class Cluster {
 
   // -- processes ------------------------------------------------------------------------------
 
-  /** Environment of a speaker on node i: its ServiceAccount kubeconfig, NODE_NAME and NATS credentials. */
+  /**
+   * Environment of a speaker on node i: its ServiceAccount kubeconfig, NODE_NAME and NATS
+   * credentials (servers listed from the node's own one). Flags for src/bin/speaker.ts are in
+   * `speakerArgs(i)`.
+   */
   nodeEnv(i: number): Record<string, string> {
     const n = NET.nodes[i];
     const u = this.natsUsers[i];
     if (!n || !u) throw new RangeError(`no node ${i}`);
-    const passFile = join(this.dir, `${n.name}.nats-pass`);
-    writeFileSync(passFile, u.password, { mode: 0o600 });
+    const servers = this.nats ? this.nats.urls(i).join(',') : '';
     return {
-      KUBECONFIG: this.kubeconfigs.speaker, NODE_NAME: n.name, METALLB_NODE_NAME: n.name, METALLB_ML_NAMESPACE: MOORING_NS,
-      NATS_SERVERS: this.nats ? this.nats.urls(i).join(',') : '', NATS_USER: u.user, NATS_PASSWORD_FILE: passFile, NATS_CLUSTER: NATS_CLUSTER,
+      KUBECONFIG: this.kubeconfigs.speaker, NODE_NAME: n.name, METALLB_NODE_NAME: n.name,
+      METALLB_NAMESPACE: MOORING_NS, METALLB_ML_NAMESPACE: MOORING_NS,
+      NATS_URL: servers, NATS_SERVERS: servers, NATS_USER: u.user, NATS_PASSWORD_FILE: this.natsPassFile(i), NATS_CLUSTER,
       MOORING_INTERFACE: 'eth0',
     };
+  }
+
+  /** A file holding node i's NATS password (mode 0600, removed at cleanup). */
+  natsPassFile(i: number): string {
+    const n = NET.nodes[i];
+    const u = this.natsUsers[i];
+    if (!n || !u) throw new RangeError(`no node ${i}`);
+    const f = join(this.dir, `${n.name}.nats-pass`);
+    writeFileSync(f, u.password, { mode: 0o600 });
+    return f;
+  }
+
+  /** Flags of src/bin/speaker.ts on node i (NATS cluster name and credentials of this lab). */
+  speakerArgs(i: number): string[] {
+    return ['--cluster', NATS_CLUSTER, '--nats-pass-file', this.natsPassFile(i), '--metrics-host', NET.nodes[i]?.v4 ?? '127.0.0.1'];
   }
 
   /** Environment of the controller: its ServiceAccount kubeconfig. */
@@ -505,6 +529,45 @@ export class Cluster {
 
   // -- network helpers ------------------------------------------------------------------------
 
+  /**
+   * Stands in for kube-proxy in IPVS mode with `strictARP` (what MetalLB's L2 mode asks of a
+   * cluster): every node accepts traffic to the pools (`ip route add local <pool> dev lo`) but its
+   * kernel never answers ARP/NDP for them (arp_ignore=1, arp_announce=2; NDP only answers for
+   * addresses on the receiving interface), so only the speaker's announcements make an IP
+   * reachable. A TCP server on port `port` of every node writes the node's name as its first line
+   * and then echoes, so a client learns which node it reached and can hold a connection open.
+   */
+  serveOnNodes(prefixes: readonly string[] = Object.values(NET.pools), port = 80): Proc[] {
+    requireTools('socat');
+    return this.nodes.map((ns, i) => {
+      const n = NET.nodes[i] as LabNode;
+      ns.exec('sysctl', ['-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2',
+        'net.ipv4.conf.eth0.arp_ignore=1', 'net.ipv4.conf.eth0.arp_announce=2']);
+      for (const p of prefixes) ns.exec('ip', [...(p.includes(':') ? ['-6'] : []), 'route', 'replace', 'local', p, 'dev', 'lo']);
+      const p = ns.spawn('socat', [`TCP6-LISTEN:${port},ipv6only=0,reuseaddr,fork`, `SYSTEM:echo ${n.name}; exec cat`]);
+      const proc = new Proc(`${n.name}:backend`, p);
+      this.procs.push(proc);
+      return proc;
+    });
+  }
+
+  /**
+   * Opens a TCP connection from `ns` to ip:port and returns the first line (the serving node's
+   * name with serveOnNodes), or undefined when nothing answers within `waitS` seconds.
+   */
+  reach(ns: Netns, ip: string, port = 80, waitS = 2): string | undefined {
+    const out = ns.exec('timeout', [String(waitS + 1), 'socat', '-t', String(waitS), '-', `TCP:${ip.includes(':') ? `[${ip}]` : ip}:${port},connect-timeout=${waitS}`], { allowFail: true, input: '' });
+    return out.split('\n')[0]?.trim() || undefined;
+  }
+
+  /** A long-lived connection from `ns` (socat); `lines` collects what comes back. */
+  connect(ns: Netns, ip: string, port = 80): Conn {
+    requireTools('socat');
+    const p = ns.spawn('socat', ['-', `TCP:${ip.includes(':') ? `[${ip}]` : ip}:${port},connect-timeout=5`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    return new Conn(new Proc(`conn ${ns.name}->${ip}:${port}`, p));
+  }
+
+
   /** MAC answering an ARP request for `ip` from the segment client, or undefined. */
   arping(ip: string, waitS = 2): string | undefined {
     const out = this.client.exec('arping', ['-c', '1', '-w', String(waitS), '-I', 'eth0', ip], { allowFail: true });
@@ -547,6 +610,24 @@ export class Cluster {
       try { await this.lab.cleanup(); } finally { rmSync(this.dir, { recursive: true, force: true }); }
     }
   }
+}
+
+/** A client connection: `send` a line, `lines` are what the server sent (first: its node name). */
+export class Conn {
+  constructor(readonly p: Proc) {}
+  get lines(): string[] { return this.p.text; }
+  open(): boolean { return this.p.alive(); }
+  send(line: string): void { this.p.proc.stdin?.write(`${line}\n`); }
+  /** Sends `line` and waits for its echo (throws if the connection closes or nothing comes back). */
+  async roundTrip(line: string, timeoutMs = 5000): Promise<void> {
+    const before = this.lines.filter((l) => l === line).length;
+    this.send(line);
+    await waitFor(`echo of ${line}`, () => {
+      if (!this.open()) throw new Error(`connection closed; got: ${this.lines.join(' | ')}`);
+      return this.lines.filter((l) => l === line).length > before;
+    }, timeoutMs, 20);
+  }
+  close(): void { this.p.proc.stdin?.end(); this.p.kill('SIGTERM'); }
 }
 
 function matchesService(s: KObject, namespace: string, service: string): boolean {

@@ -144,4 +144,39 @@ describe('e2e lab: apiserver, deploy/ RBAC, Nodes, NATS cluster, FRR, segment', 
       assert.ok(ok);
     }
   });
+
+  it('stands in for kube-proxy (strictARP): nodes serve pool IPs, yet no kernel answers ARP/NDP for them', async () => {
+    assert.ok(c);
+    const cl = c;
+    const [n1, n2, n3] = NET.nodes as unknown as [typeof NET.nodes[0], typeof NET.nodes[1], typeof NET.nodes[2]];
+    cl.serveOnNodes();
+    assert.equal(await cl.waitFor('backend on n1', () => cl.reach(cl.client, n1.v4)), 'n1');
+    // Without a speaker, a pool address is served by every node but announced by none.
+    assert.equal(cl.arping('203.0.113.49', 1), undefined, 'a node kernel answered ARP for a pool IP');
+    assert.equal(cl.ndisc6('2001:db8:20::101', 1), undefined, 'a node kernel answered NDP for a pool IP');
+    // Steered by hand to one node, the segment client reaches it there, on both families...
+    for (const [vip, via] of [['203.0.113.49', n2.v4], ['2001:db8:20::101', n2.v6]] as const) {
+      const v6 = vip.includes(':');
+      cl.client.exec('ip', [...(v6 ? ['-6'] : []), 'route', 'add', vip, 'via', via]);
+      assert.equal(await cl.waitFor(`client reaches ${vip} on n2`, () => cl.reach(cl.client, vip)), 'n2');
+      cl.client.exec('ip', [...(v6 ? ['-6'] : []), 'route', 'del', vip, 'via', via]);
+    }
+    // ...and so does the external client through the router (the way BGP routes will steer it).
+    for (const [vip, via] of [['203.0.113.130', n3.v4], ['2001:db8:21::5', n3.v6]] as const) {
+      const v6 = vip.includes(':');
+      cl.router.exec('ip', [...(v6 ? ['-6'] : []), 'route', 'add', vip, 'via', via]);
+      assert.equal(await cl.waitFor(`ext reaches ${vip} on n3`, () => cl.reach(cl.ext, vip)), 'n3');
+      cl.router.exec('ip', [...(v6 ? ['-6'] : []), 'route', 'del', vip, 'via', via]);
+      assert.equal(cl.reach(cl.ext, vip, 80, 1), undefined, `${vip} still reachable without a route`);
+    }
+    // A held connection echoes (what the SIGTERM hand-over test will watch).
+    const conn = cl.connect(cl.client, n1.v4);
+    try {
+      await conn.roundTrip('ping-1');
+      await conn.roundTrip('ping-2');
+      assert.equal(conn.lines[0], 'n1');
+    } finally {
+      conn.close();
+    }
+  });
 });
