@@ -608,7 +608,7 @@ export class Allocator {
     }
   }
 
-  /** Releases allocations that fail `check` (in scope), then allocates them again in key order. */
+  /** Releases allocations (in scope) that their pool no longer accepts, then allocates them again in key order. */
   private recheck(scope: (a: Alloc) => boolean): ChangeReport {
     const bad: Alloc[] = [];
     for (const a of this.allocs.values()) {
