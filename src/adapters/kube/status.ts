@@ -1,0 +1,113 @@
+// Writes the status objects a speaker owns: ServiceL2Status (per service it announces by L2),
+// ServiceBGPStatus (per service it advertises by BGP) and ConfigurationState/<component>.
+// Objects are named deterministically per (node, service) and labelled with the node, so each
+// speaker reconciles exactly its own set: create what is missing, patch what changed, delete
+// what is no longer true. Reconciles are serialized and coalesced (the last desired set wins).
+import { createHash } from 'node:crypto';
+import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import { GROUP } from '../../api/metallb.js';
+import type { Logger } from '../log.js';
+
+export const NODE_LABEL = 'metallb.io/node';
+export const SERVICE_NAME_LABEL = 'metallb.io/service-name';
+export const SERVICE_NAMESPACE_LABEL = 'metallb.io/service-namespace';
+
+type Obj = { metadata: { name: string; labels?: Record<string, string> }; status?: Record<string, unknown> };
+export interface DesiredStatus { serviceKey: string; status: Record<string, unknown> }
+
+const statusName = (prefix: string, node: string, key: string): string =>
+  `${prefix}-${createHash('sha256').update(`${node}/${key}`).digest('hex').slice(0, 16)}`;
+const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
+
+export class StatusWriter {
+  private readonly api: CustomObjectsApi;
+  private readonly queues = new Map<string, { running: boolean; failures?: number; next?: () => Promise<void> }>();
+
+  constructor(kc: KubeConfig, private readonly namespace: string, private readonly log: Logger) {
+    this.api = kc.makeApiClient(CustomObjectsApi);
+  }
+
+  /** Runs `job` after the current one for `key`; a newer job replaces a waiting one. */
+  private enqueue(key: string, job: () => Promise<void>): Promise<void> {
+    const q = this.queues.get(key) ?? { running: false };
+    this.queues.set(key, q);
+    q.next = job;
+    if (q.running) return Promise.resolve();
+    q.running = true;
+    return (async () => {
+      while (q.next) {
+        const j = q.next;
+        q.next = undefined;
+        try {
+          await j();
+          q.failures = 0;
+        } catch (err) {
+          q.failures = (q.failures ?? 0) + 1;
+          this.log.warn('status write failed, will retry', { event: 'status.error', kind: key, attempt: q.failures, err: err instanceof Error ? err.message.split('\n')[0] : String(err) });
+          // Retry the same job after a backoff unless a newer one arrived meanwhile.
+          if (!q.next && q.failures < 20) {
+            await new Promise((r) => setTimeout(r, Math.min(10_000, 200 * 2 ** q.failures!)));
+            q.next ??= j;
+          }
+        }
+      }
+      q.running = false;
+    })();
+  }
+
+  private async setStatus(plural: string, name: string, status: Record<string, unknown>): Promise<void> {
+    await this.api.patchNamespacedCustomObjectStatus({
+      group: GROUP, version: 'v1beta1', namespace: this.namespace, plural, name,
+      body: [{ op: 'add', path: '/status', value: status }],
+    });
+  }
+
+  /** Makes the set of `plural` objects labelled with `node` equal `desired`. */
+  reconcile(plural: 'servicel2statuses' | 'servicebgpstatuses', node: string, desired: readonly DesiredStatus[]): Promise<void> {
+    const kind = plural === 'servicel2statuses' ? 'ServiceL2Status' : 'ServiceBGPStatus';
+    const prefix = plural === 'servicel2statuses' ? 'l2' : 'bgp';
+    return this.enqueue(plural, async () => {
+      const list = await this.api.listNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: this.namespace, plural, labelSelector: `${NODE_LABEL}=${node}` }) as { items: Obj[] };
+      const have = new Map(list.items.map((o) => [o.metadata.name, o]));
+      const want = new Map(desired.map((d) => [statusName(prefix, node, d.serviceKey), d]));
+      for (const [name, d] of want) {
+        const cur = have.get(name);
+        if (!cur) {
+          const [ns = '', svc = ''] = d.serviceKey.split('/');
+          await this.api.createNamespacedCustomObject({
+            group: GROUP, version: 'v1beta1', namespace: this.namespace, plural,
+            body: { apiVersion: `${GROUP}/v1beta1`, kind, metadata: { name, namespace: this.namespace, labels: { [NODE_LABEL]: node, [SERVICE_NAME_LABEL]: svc.slice(0, 63), [SERVICE_NAMESPACE_LABEL]: ns.slice(0, 63), 'app.kubernetes.io/managed-by': 'mooring' } }, spec: {} },
+          });
+          await this.setStatus(plural, name, d.status);
+        } else if (!same(cur.status, d.status)) {
+          await this.setStatus(plural, name, d.status);
+        }
+      }
+      for (const name of have.keys()) {
+        if (!want.has(name)) await this.api.deleteNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: this.namespace, plural, name }).catch(() => undefined);
+      }
+    });
+  }
+
+  /** ConfigurationState/<name>: Valid or Invalid with the error summary and a condition. */
+  configurationState(name: string, valid: boolean, errorSummary: string): Promise<void> {
+    return this.enqueue(`configurationstate/${name}`, async () => {
+      const status = {
+        result: valid ? 'Valid' : 'Invalid', errorSummary,
+        conditions: [{ type: 'ConfigurationValid', status: valid ? 'True' : 'False', reason: valid ? 'ConfigurationLoaded' : 'InvalidConfiguration', message: valid ? 'configuration loaded' : errorSummary.slice(0, 32000), lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }],
+      };
+      let cur: Obj | undefined;
+      try {
+        cur = await this.api.getNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: this.namespace, plural: 'configurationstates', name }) as Obj;
+      } catch {
+        await this.api.createNamespacedCustomObject({
+          group: GROUP, version: 'v1beta1', namespace: this.namespace, plural: 'configurationstates',
+          body: { apiVersion: `${GROUP}/v1beta1`, kind: 'ConfigurationState', metadata: { name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'mooring' } }, spec: {} },
+        });
+      }
+      const prev = cur?.status as { result?: string; errorSummary?: string } | undefined;
+      if (prev?.result === status.result && prev.errorSummary === errorSummary) return;
+      await this.setStatus('configurationstates', name, status);
+    });
+  }
+}

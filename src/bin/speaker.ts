@@ -1,0 +1,357 @@
+// The speaker (DaemonSet, one per node): watches Services, EndpointSlices, Nodes, the metallb.io
+// config kinds and the Secrets they reference; turns them into a plan with the same pure config
+// function as everything else (src/domain/config.ts, speaker-plan.ts); and drives
+//   - L2: the Coordinator (NATS membership, election, fenced serviceIp machines) and the pcap
+//     ARP/NDP announcer;
+//   - BGP: one session machine per BGPPeer selecting this node, routes from the advertisements
+//     (a BGPPeer edit restarts only that peer's session);
+// and writes ServiceL2Status / ServiceBGPStatus / ConfigurationState/speaker-<node>, Events
+// (nodeAssigned, notAnnounced) and /metrics. Invalid config keeps the last good one in force.
+//
+//   NODE_NAME=n1 KUBECONFIG=... tsx src/bin/speaker.ts --nats-url nats://a:4222,nats://b:4222
+//     [--namespace metallb-system] [--cluster mooring] [--metrics-port 7472] [--metrics-host 0.0.0.0]
+//     [--lb-class NAME] [--nats-user U --nats-pass-file F] [--announcer pcap|log] [--ignore-exclude-lb]
+//
+// SIGTERM: drain (peers take our L2 IPs make-before-break), stop BGP (graceful restart peers
+// keep our routes, others get CEASE), close NATS, exit.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import type { KubernetesObject } from '@kubernetes/client-node';
+import { Coordinator } from '../actors/coordinator.js';
+import { realClock } from '../actors/coord-ports.js';
+import type { CarrierChange, L2AnnouncerPort, L2Conflict } from '../actors/l2-port.js';
+import { BgpSpeaker, type SpeakerPeerConfig } from '../actors/bgp-speaker.js';
+import { createBgpTransport } from '../actors/bgp-transport.actor.js';
+import { bgpSocketPort } from '../adapters/bgp-socket.js';
+import { NatsBus } from '../adapters/nats.js';
+import { createLogger } from '../adapters/log.js';
+import { createTelemetry } from '../adapters/telemetry.js';
+import { serveMonitoring } from '../adapters/http.js';
+import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/informer.js';
+import { coreSpecs, metallbSpec } from '../adapters/kube/resources.js';
+import { createEventRecorder } from '../adapters/kube/events.js';
+import { StatusWriter } from '../adapters/kube/status.js';
+import { CONFIG_KINDS, DEFAULT_NAMESPACE } from '../api/metallb.js';
+import { parseConfig, formatConfigError, type Config, type Peer, type RawObject, type SecretInfo } from '../domain/config.js';
+import { planSpeaker, type SpeakerPlan, type ServiceObj, type EndpointSliceObj, type NodeObj } from '../domain/speaker-plan.js';
+import { desiredRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';
+import { epochBucket } from '../domain/subjects.js';
+import { Reason } from '../domain/election.js';
+
+const { values: a } = parseArgs({
+  options: {
+    node: { type: 'string', default: process.env.NODE_NAME },
+    namespace: { type: 'string', default: process.env.METALLB_NAMESPACE ?? DEFAULT_NAMESPACE },
+    cluster: { type: 'string', default: 'mooring' },
+    'nats-url': { type: 'string', default: process.env.NATS_URL },
+    'nats-user': { type: 'string', default: process.env.NATS_USER },
+    'nats-pass-file': { type: 'string' },
+    'metrics-port': { type: 'string', default: '7472' },
+    'metrics-host': { type: 'string', default: '0.0.0.0' },
+    'lb-class': { type: 'string' },
+    announcer: { type: 'string', default: 'pcap' },
+    'ignore-exclude-lb': { type: 'boolean', default: false },
+    'kv-replicas': { type: 'string', default: '3' },
+  },
+});
+
+const node = a.node;
+const log = createLogger({ component: 'speaker', node });
+if (!node) { log.error('NODE_NAME (or --node) is required'); process.exit(2); }
+if (!a['nats-url']) { log.error('--nats-url (or NATS_URL) is required'); process.exit(2); }
+const ns = a.namespace as string;
+
+// ---- telemetry ---------------------------------------------------------------------------
+const telemetry = createTelemetry('speaker');
+const meter = telemetry.meter;
+const announcedGauge = meter.createObservableGauge('metallb_speaker_announced', { description: 'Services being announced from this node. This is desired state, it does not guarantee that the routing protocols have converged.' });
+const staleGauge = meter.createObservableGauge('metallb_k8s_client_config_stale_bool', { description: '1 if running on a stale configuration, because the latest config failed to load.' });
+const loadedGauge = meter.createObservableGauge('metallb_k8s_client_config_loaded_bool', { description: '1 if the MetalLB configuration was successfully loaded at least once.' });
+const machinesGauge = meter.createObservableGauge('mooring_machines', { description: 'serviceIp and bgpSession machines on this node, by kind and state.' });
+const failoverHist = meter.createHistogram('mooring_l2_takeover_seconds', { description: 'Time from leaving standby to announcing an IP (claim and burst start), per takeover.', unit: 's' });
+
+// ---- L2 announcer ------------------------------------------------------------------------
+class LogAnnouncer implements L2AnnouncerPort {
+  private readonly mine = new Set<string>();
+  announce(ip: string): void { if (!this.mine.has(ip)) { this.mine.add(ip); log.info('announce', { event: 'l2.announce', ip }); } }
+  withdraw(ip: string): void { if (this.mine.delete(ip)) log.info('withdraw', { event: 'l2.withdraw', ip }); }
+  announced(): readonly string[] { return [...this.mine]; }
+  onConflict(_cb: (ev: L2Conflict) => void): () => void { return () => {}; }
+  onCarrier(_cb: (ev: CarrierChange) => void): () => void { return () => {}; }
+  close(): Promise<void> { this.mine.clear(); return Promise.resolve(); }
+}
+let l2Stats: (() => { byIp: Record<string, { requestsReceived: number; responsesSent: number; gratuitousSent: number }> } | undefined) = () => undefined;
+async function makeAnnouncer(): Promise<L2AnnouncerPort> {
+  if (a.announcer === 'log') return new LogAnnouncer();
+  const { L2Announcer } = await import('../actors/l2-announcer.js');
+  const { createLinuxL2Host } = await import('../adapters/pcap-link.js');
+  const host = await createLinuxL2Host((ev) => log.debug('l2', { ...ev, event: `l2.${String(ev.event ?? 'host')}` }));
+  const l2 = new L2Announcer(host, { log: (ev) => log.info('l2', { ...ev, event: `l2.${String(ev.event ?? 'event')}` }) });
+  l2Stats = () => l2.stats() as unknown as ReturnType<typeof l2Stats>;
+  return l2;
+}
+const realL2 = await makeAnnouncer();
+/** The interfaces each IP's L2Advertisements restrict it to (from the plan). */
+let ifacesFor = new Map<string, string[]>();
+const l2: L2AnnouncerPort = {
+  announce: (ip) => { const i = ifacesFor.get(ip); realL2.announce(ip, i && i.length > 0 ? i : undefined); },
+  withdraw: (ip) => realL2.withdraw(ip),
+  announced: () => realL2.announced(),
+  onConflict: (cb) => realL2.onConflict(cb),
+  onCarrier: (cb) => realL2.onCarrier(cb),
+  close: () => realL2.close(),
+};
+for (const [name, cb] of [['layer2_requests_received', 'requestsReceived'], ['layer2_responses_sent', 'responsesSent'], ['layer2_gratuitous_sent', 'gratuitousSent']] as const) {
+  meter.createObservableCounter(`metallb_${name}`, { description: `Number of layer2 ${name.replace('layer2_', '').replace('_', ' ')}` })
+    .addCallback((r) => { for (const [ip, c] of Object.entries(l2Stats()?.byIp ?? {})) r.observe(c[cb], { ip }); });
+}
+
+// ---- NATS + coordinator --------------------------------------------------------------------
+const bus = await connectNats();
+async function connectNats(): Promise<NatsBus> {
+  const pass = a['nats-pass-file'] ? readFileSync(a['nats-pass-file'], 'utf8').trim() : process.env.NATS_PASSWORD;
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await NatsBus.connect({
+        servers: (a['nats-url'] as string).split(','), name: `speaker-${node}`,
+        ...(a['nats-user'] ? { auth: { user: a['nats-user'], ...(pass ? { pass } : {}) } } : {}),
+        log: (rec) => log.info('nats', { ...rec, event: `nats.${String(rec.event ?? 'status')}` }),
+      });
+    } catch (err) {
+      log.warn('cannot connect to NATS, retrying', { event: 'nats.connectFailed', err: err instanceof Error ? err : String(err), attempt });
+      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
+    }
+  }
+}
+async function openEpochs() {
+  for (let attempt = 1; attempt <= 120; attempt++) {
+    try { return await bus.epochStore(epochBucket(a.cluster as string), Number(a['kv-replicas'])); } catch (err) {
+      if (attempt % 10 === 1) log.warn('epoch bucket not available yet', { event: 'kv.retry', attempt, err: String(err) });
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  log.warn('running without the epoch store: takeovers are fenced by heartbeats and claims only', { event: 'kv.unavailable' });
+  return undefined;
+}
+const epochs = await openEpochs();
+const coord = new Coordinator({
+  cluster: a.cluster as string, node, inc: Date.now(), clock: realClock, bus, l2, ...(epochs ? { epochs } : {}),
+  log: (rec) => { if (rec.event !== 'hb.dropped') log.debug('coord', rec); },
+});
+
+// ---- Kubernetes ------------------------------------------------------------------------------
+const kc = loadKubeConfig();
+const core = coreSpecs(kc, ns);
+const inf = {
+  services: startInformer(kc, core.services, log),
+  endpointSlices: startInformer(kc, core.endpointSlices, log),
+  nodes: startInformer(kc, core.nodes, log),
+  namespaces: startInformer(kc, core.namespaces, log),
+  secrets: startInformer(kc, core.secrets, log),
+};
+const configInf: Informer<KubernetesObject>[] = CONFIG_KINDS.map((k) => startInformer(kc, metallbSpec(kc, ns, k), log));
+const events = createEventRecorder(kc, 'metallb-speaker', node, log);
+const statusWriter = new StatusWriter(kc, ns, log);
+
+let lastGood: Config | undefined;
+let stale = false;
+let plan: SpeakerPlan | undefined;
+staleGauge.addCallback((r) => r.observe(stale ? 1 : 0));
+loadedGauge.addCallback((r) => r.observe(lastGood ? 1 : 0));
+const allInformers = [...Object.values(inf), ...configInf] as Array<Informer<KubernetesObject>>;
+const synced = () => allInformers.every((i) => i.isSynced());
+
+function snapshotObjects(): RawObject[] {
+  return configInf.flatMap((i) => i.list()).map((o) => o as unknown as RawObject);
+}
+function secrets(): SecretInfo[] {
+  return inf.secrets.list().map((s) => ({ name: s.metadata?.name ?? '', namespace: s.metadata?.namespace ?? ns, ...(s.type ? { type: s.type } : {}), ...(s.data ? { data: s.data } : {}) }));
+}
+
+// ---- BGP: one BgpSpeaker per peer, keyed by its configuration ------------------------------
+interface PeerRun { key: string; speaker: BgpSpeaker; peer: Peer }
+const bgpPeers = new Map<string, PeerRun>();
+function peerConfig(p: Peer): SpeakerPeerConfig {
+  return {
+    name: p.name, peerAddress: p.address ?? '', peerPort: p.port, myAsn: p.myASN, peerAsn: p.peerASN ?? p.myASN,
+    holdTime: p.holdTimeMs / 1000, keepaliveTime: p.keepaliveTimeMs / 1000,
+    ...(p.routerID ? { routerId: p.routerID } : {}), ...(p.sourceAddress ? { sourceAddress: p.sourceAddress } : {}),
+    ...(p.password ? { password: p.password } : {}), ebgpMultiHop: p.ebgpMultiHop, enableGracefulRestart: p.enableGracefulRestart,
+    ...(p.connectTimeMs !== undefined ? { connectTimeMs: p.connectTimeMs } : {}),
+    ...(p.dualStackAddressFamily ? { families: ['ipv4', 'ipv6'] as const } : {}),
+  };
+}
+function reconcileBgp(p: SpeakerPlan): Map<string, Map<string, RouteAttrs>> {
+  const want = new Map(p.bgp.peers.filter((x) => x.address).map((x) => [x.name, x]));
+  for (const [name, run] of bgpPeers) {
+    const w = want.get(name);
+    if (!w || JSON.stringify(peerConfig(w)) !== run.key) {
+      log.info('stopping BGP session', { event: 'bgp.peerRemoved', peer: name, reason: w ? 'configChanged' : 'peerRemoved' });
+      run.speaker.stop(false);
+      bgpPeers.delete(name);
+    }
+  }
+  for (const [name, peer] of want) {
+    if (bgpPeers.has(name)) continue;
+    const cfg = peerConfig(peer);
+    const speaker = new BgpSpeaker({
+      nodeName: node as string, peers: [cfg], transport: createBgpTransport(bgpSocketPort),
+      onEvent: (e) => log.info('bgp', { ...e, event: `bgp.${e.event}` }),
+    });
+    speaker.start();
+    bgpPeers.set(name, { key: JSON.stringify(cfg), speaker, peer });
+  }
+  const self = inf.nodes.list().find((n) => n.metadata?.name === node);
+  const routes = desiredRoutes({ node: { name: node as string, labels: self?.metadata?.labels ?? {} }, peers: p.bgp.advPeers, advertisements: p.bgp.advertisements, services: p.bgp.services });
+  for (const [name, run] of bgpPeers) run.speaker.setRoutes(new Map([[name, routes.get(name) ?? new Map()]]));
+  return routes;
+}
+meter.createObservableGauge('metallb_bgp_session_up', { description: 'BGP session state (1 is up, 0 is down)' })
+  .addCallback((r) => { for (const [name, run] of bgpPeers) r.observe(run.speaker.metrics()[name]?.metallb_bgp_session_up ?? 0, { peer: `${run.peer.address}:${run.peer.port}` }); });
+meter.createObservableCounter('metallb_bgp_updates_total', { description: 'Number of BGP UPDATE messages sent' })
+  .addCallback((r) => { for (const [name, run] of bgpPeers) r.observe(run.speaker.metrics()[name]?.metallb_bgp_updates_total ?? 0, { peer: `${run.peer.address}:${run.peer.port}` }); });
+meter.createObservableGauge('metallb_bgp_announced_prefixes_total', { description: 'Number of prefixes currently being advertised on the BGP session' })
+  .addCallback((r) => { for (const [name, run] of bgpPeers) r.observe(run.speaker.metrics()[name]?.metallb_bgp_announced_prefixes_total ?? 0, { peer: `${run.peer.address}:${run.peer.port}` }); });
+
+// ---- reconcile -----------------------------------------------------------------------------
+let lastErrors = '';
+const reported = new Set<string>();
+function reconcile(): void {
+  if (!synced()) return;
+  const r = parseConfig({
+    objects: snapshotObjects(), secrets: secrets(), namespace: ns,
+    nodes: inf.nodes.list().map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} })),
+    namespaces: inf.namespaces.list().map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} })),
+  });
+  if (r.ok) {
+    lastGood = r.config;
+    stale = false;
+    if (lastErrors !== '') log.info('configuration valid again', { event: 'config.loaded' });
+    lastErrors = '';
+    void statusWriter.configurationState(`speaker-${node}`, true, '');
+  } else {
+    const summary = r.errors.map(formatConfigError).join('; ');
+    stale = lastGood !== undefined;
+    if (summary !== lastErrors) log.error('invalid configuration, keeping the last good one', { event: 'config.invalid', err: summary, stale });
+    lastErrors = summary;
+    void statusWriter.configurationState(`speaker-${node}`, false, summary);
+  }
+  if (!lastGood) return;
+  plan = planSpeaker({
+    node: node as string, config: lastGood,
+    services: inf.services.list() as unknown as ServiceObj[],
+    endpointSlices: inf.endpointSlices.list() as unknown as EndpointSliceObj[],
+    nodes: inf.nodes.list() as unknown as NodeObj[],
+    ...(a['lb-class'] ? { loadBalancerClass: a['lb-class'] } : {}),
+    ignoreExcludeLB: a['ignore-exclude-lb'] === true,
+  });
+  ifacesFor = new Map(plan.services.flatMap((s) => s.ips.map((ip) => [ip, s.l2Interfaces] as const)));
+  coord.setCluster(plan.l2);
+  const routes = reconcileBgp(plan);
+  // ServiceBGPStatus: services this node advertises, with the peers it advertises them to.
+  const bgpStatus = plan.bgp.services.flatMap((s) => {
+    const peers = [...routes].filter(([, m]) => s.ips.some((ip) => [...m.keys()].some((pfx) => covers(pfx, ip)))).map(([p]) => p).sort();
+    if (peers.length === 0) return [];
+    const [sns = '', sname = ''] = s.key.split('/');
+    return [{ serviceKey: s.key, status: { node, serviceName: sname, serviceNamespace: sns, peers } }];
+  });
+  void statusWriter.reconcile('servicebgpstatuses', node as string, bgpStatus);
+  writeL2Status();
+  // Why an IP is not announced from here: an Event on the Service, once per (ip, reason). Service-
+  // level reasons from the plan, and the election's reasons about this node (not "notOwner",
+  // which is the normal state of every other node).
+  const electionReasons = plan.l2.services.flatMap((s) => s.ips.map((ip) => ({ s, ip, ex: coord.explain(ip) })))
+    .filter(({ ex }) => ex.state !== 'announcing' && ex.reason !== undefined && STABLE_REASONS.has(ex.reason))
+    .map(({ s, ip, ex }) => ({ service: s.key, ip, mode: 'l2' as const, reason: ex.reason as string, detail: `the layer2 election excludes node ${node}${ex.owner ? ` (owner: ${ex.owner})` : ' (no eligible node)'}` }));
+  for (const n of [...plan.notAnnounced, ...electionReasons]) {
+    const k = `${n.service}/${n.ip}/${n.mode}/${n.reason}`;
+    if (reported.has(k)) continue;
+    reported.add(k);
+    const [sns = '', sname = ''] = n.service.split('/');
+    events.record({ kind: 'Service', namespace: sns, name: sname, apiVersion: 'v1' }, 'Warning', 'notAnnounced', `node ${node} does not announce ${n.ip}${n.mode === 'any' ? '' : ` by ${n.mode === 'l2' ? 'layer2' : 'BGP'}`}: ${n.reason}: ${n.detail}`);
+  }
+}
+/** Whether prefix "a.b.c.d/len" (or v6) contains ip: exact-string fast path, else numeric. */
+function covers(prefix: string, ip: string): boolean {
+  if (prefix === `${ip}/32` || prefix === `${ip}/128`) return true;
+  const [net = '', lenS = '0'] = prefix.split('/');
+  const toBig = (s: string): bigint | undefined => {
+    if (s.includes(':')) return undefined;
+    const p = s.split('.').map(Number);
+    return p.length === 4 ? BigInt(((p[0]! << 24) >>> 0) + (p[1]! << 16) + (p[2]! << 8) + p[3]!) : undefined;
+  };
+  const n = toBig(net); const i = toBig(ip);
+  if (n === undefined || i === undefined) return false;
+  const host = 32n - BigInt(Number(lenS));
+  return (n >> host) === (i >> host);
+}
+function writeL2Status(): void {
+  if (!plan) return;
+  const owned = new Set(coord.owned());
+  const desired = plan.services.filter((s) => s.ips.some((ip) => owned.has(ip))).map((s) => {
+    const [sns = '', sname = ''] = s.key.split('/');
+    return { serviceKey: s.key, status: { node, serviceName: sname, serviceNamespace: sns, interfaces: s.l2Interfaces.map((name) => ({ name })) } };
+  });
+  void statusWriter.reconcile('servicel2statuses', node as string, desired);
+}
+
+/** Election reasons that describe config or cluster facts (not transient NATS or ownership states). */
+const STABLE_REASONS = new Set<string>([Reason.noServingEndpoints, Reason.noLocalEndpoints, Reason.noMatchingAdvertisement, Reason.nodeExcluded, Reason.networkUnavailable, Reason.carrierDown]);
+const startedAt = new Map<string, number>();
+coord.onTransition((t) => {
+  log.info('serviceIp transition', { event: 'serviceIp.transition', machine: 'serviceIp', ip: t.ip, service: t.service, from: t.from, to: t.to, reason: t.reason, epoch: t.epoch });
+  if (t.from !== 'announcing' && t.to !== 'announcing') startedAt.set(t.ip, Date.now());
+  if (t.to === 'announcing') {
+    const since = startedAt.get(t.ip);
+    if (since !== undefined) failoverHist.record((Date.now() - since) / 1000, { ip: t.ip });
+    const [sns = '', sname = ''] = t.service.split('/');
+    events.record({ kind: 'Service', namespace: sns, name: sname, apiVersion: 'v1' }, 'Normal', 'nodeAssigned', `announcing from node "${node}" with protocol "layer2"`);
+  }
+  if (t.to === 'announcing' || t.from === 'announcing') writeL2Status();
+});
+announcedGauge.addCallback((r) => {
+  for (const ip of coord.owned()) {
+    const svc = plan?.services.find((s) => s.ips.includes(ip));
+    r.observe(1, { ip, node, protocol: 'layer2', service: svc?.key ?? '' });
+  }
+  for (const s of plan?.bgp.services ?? []) for (const ip of s.ips) r.observe(1, { ip, node, protocol: 'bgp', service: s.key });
+});
+machinesGauge.addCallback((r) => {
+  const counts = new Map<string, number>();
+  for (const s of plan?.l2.services ?? []) for (const ip of s.ips) { const st = coord.stateOf(ip).state; counts.set(`serviceIp/${st}`, (counts.get(`serviceIp/${st}`) ?? 0) + 1); }
+  for (const [name, run] of bgpPeers) { const st = run.speaker.state(name) ?? 'idle'; counts.set(`bgpSession/${st}`, (counts.get(`bgpSession/${st}`) ?? 0) + 1); }
+  for (const [k, v] of counts) { const [kind, state] = k.split('/'); r.observe(v, { kind: kind ?? '', state: state ?? '' }); }
+});
+
+let pending: NodeJS.Timeout | undefined;
+const schedule = () => { if (!pending) pending = setTimeout(() => { pending = undefined; try { reconcile(); } catch (err) { log.error('reconcile failed', { event: 'reconcile.error', bug: true, err: err instanceof Error ? err : String(err) }); } }, 30); };
+for (const i of allInformers) i.onChange(schedule);
+void Promise.all(allInformers.map((i) => i.synced)).then(() => { log.info('caches synced', { event: 'informers.synced' }); schedule(); });
+
+coord.start();
+const server = await serveMonitoring(telemetry, {
+  ready: () => (!synced() ? { ok: false, reason: 'informers not synced' } : !lastGood ? { ok: false, reason: 'no valid configuration yet' } : !bus.isUp() ? { ok: false, reason: 'NATS disconnected' } : { ok: true }),
+}, Number(a['metrics-port']), a['metrics-host'] as string);
+log.info('speaker started', { event: 'started', namespace: ns, cluster: a.cluster, metricsPort: Number(a['metrics-port']) });
+
+// ---- shutdown ------------------------------------------------------------------------------
+let stopping = false;
+async function shutdown(sig: string): Promise<void> {
+  if (stopping) return;
+  stopping = true;
+  log.info('shutting down', { event: 'stopping', signal: sig });
+  coord.setDraining(true);
+  const deadline = Date.now() + 3000;
+  while (coord.owned().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+  for (const run of bgpPeers.values()) run.speaker.stop(true);
+  coord.shutdown();
+  await statusWriter.reconcile('servicel2statuses', node as string, []).catch(() => undefined);
+  await Promise.allSettled([bus.flush(), events.flush(), ...allInformers.map((i) => i.stop())]);
+  await l2.close();
+  await bus.close().catch(() => undefined);
+  server.close();
+  log.info('stopped', { event: 'stopped' });
+  setTimeout(() => process.exit(0), 200).unref();
+}
+process.on('SIGTERM', () => { void shutdown('SIGTERM'); });
+process.on('SIGINT', () => { void shutdown('SIGINT'); });
