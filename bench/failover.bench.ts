@@ -70,6 +70,8 @@ async function allUp(): Promise<void> {
 const failovers: number[] = [];
 const rows: string[] = [];
 let natsChanges = 0;
+const natsRows: string[] = [];
+const reconnectGaps: number[] = [];
 try {
   await lab.setup();
   startCapture();
@@ -95,11 +97,21 @@ try {
   for (let t = 0; t < NATS_TRIALS; t++) {
     const before = lab.nodes.map((n) => n.events.filter((e) => e.event === 'transition').length);
     const s = t % 3;
+    const killAt = Date.now();
     lab.killNats(s);
     await new Promise((r) => setTimeout(r, 3000));
     const changes = lab.nodes.reduce((acc, n, i) => acc + n.events.filter((e) => e.event === 'transition').slice(before[i]).filter((e) => e.to === 'announcing' || e.from === 'announcing').length, 0);
     natsChanges += changes;
-    console.error(`  NATS trial ${t + 1}: killed s${s + 1}, ownership changes: ${changes}`);
+    // How long the clients of the killed server were without NATS (disconnect → reconnect).
+    const gaps = lab.nodes.map((n) => {
+      const evs = n.events.filter((e) => e.t >= killAt);
+      const d = evs.find((e) => e.event === 'disconnected');
+      const r = d && evs.find((e) => e.event === 'reconnected' && e.t >= d.t);
+      return d && r ? r.t - d.t : undefined;
+    }).filter((g): g is number => g !== undefined);
+    reconnectGaps.push(...gaps);
+    natsRows.push(`  NATS trial ${String(t + 1).padStart(2)}: SIGKILL s${s + 1}, ownership changes ${changes}, client reconnect gap ${gaps.map((g) => `${g} ms`).join(', ') || 'n/a'}`);
+    console.error(natsRows[natsRows.length - 1]);
     lab.startNats(s);
     await new Promise((r) => setTimeout(r, 2000));
   }
@@ -113,13 +125,15 @@ console.log(`  heartbeat ${INTERVAL} ms × ${MISSES} misses, 3 speakers, 3 NATS 
 console.log('  trial VIP           move        failover');
 for (const r of rows) console.log(r);
 console.log(`  p50 ${pct(failovers, 50)} ms   p99 ${pct(failovers, 99)} ms   max ${Math.max(...failovers)} ms   (${failovers.length} trials)`);
-console.log(`  NATS server SIGKILL trials: ${NATS_TRIALS}, ownership changes: ${natsChanges}`);
+for (const r of natsRows) console.log(r);
+console.log(`  NATS server SIGKILL trials: ${NATS_TRIALS}, ownership changes: ${natsChanges}, max client reconnect gap ${reconnectGaps.length ? Math.max(...reconnectGaps) : 'n/a'} ms`);
 console.log(JSON.stringify({
   trials: failovers.length,
   failoverP50Ms: pct(failovers, 50),
   failoverP99Ms: pct(failovers, 99),
   natsKillTrials: NATS_TRIALS,
   natsKillOwnershipChanges: natsChanges,
+  natsReconnectGapMaxMs: reconnectGaps.length ? Math.max(...reconnectGaps) : null,
   // By construction: one heartbeat per node per interval (claims excluded; they go on change).
   heartbeatMsgsPerSecPerNode: 1000 / INTERVAL,
 }));
