@@ -1,27 +1,18 @@
-// IP parsing for config: CIDRs and start-end ranges as bigint intervals, formatting in the
-// usual short form (ipaddr.js). Pure.
-import ipaddr from 'ipaddr.js';
+// IP parsing for config: CIDRs and start-end ranges as bigint intervals with MetalLB's messages
+// and the smallest covering prefix (for aggregation checks). Addresses are parsed and formatted by
+// the allocator's codec (strict dotted quad, RFC 5952), so config and allocation agree. Pure.
+import { parseIp as parseAddress, formatIp as formatAddress } from './allocator/ip.js';
 
 export type Family = 4 | 6;
 export interface IpInterval { family: Family; first: bigint; last: bigint }
 
 export function parseIp(s: string): { family: Family; value: bigint } | undefined {
-  const txt = s.trim();
-  if (!ipaddr.isValid(txt)) return undefined;
-  // ipaddr.isValid accepts shorthand IPv4 like "10.1"; Kubernetes does not.
-  if (!txt.includes(':') && !ipaddr.IPv4.isValidFourPartDecimal(txt)) return undefined;
-  const a = ipaddr.parse(txt);
-  const bytes = a.toByteArray();
-  let v = 0n;
-  for (const b of bytes) v = (v << 8n) | BigInt(b);
-  return { family: a.kind() === 'ipv4' ? 4 : 6, value: v };
+  const p = parseAddress(s);
+  return p ? { family: p.family === 'IPv4' ? 4 : 6, value: p.value } : undefined;
 }
 
 export function formatIp(family: Family, v: bigint): string {
-  const n = family === 4 ? 4 : 16;
-  const bytes: number[] = [];
-  for (let i = n - 1; i >= 0; i--) bytes.push(Number((v >> BigInt(i * 8)) & 0xffn));
-  return ipaddr.fromByteArray(bytes).toString();
+  return formatAddress(family === 4 ? 'IPv4' : 'IPv6', v);
 }
 
 export const familyBits = (f: Family): number => (f === 4 ? 32 : 128);
