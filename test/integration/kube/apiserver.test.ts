@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import ipaddr from 'ipaddr.js';
 import { Lab, type Netns } from '../../lib/netns.js';
 import { requireRoot, requireTools } from '../../lib/prereq.js';
-import { runTs, startKube, type Kube } from '../../lib/kube.js';
+import { ensureKubeBinary, runTs, startKube, type Kube } from '../../lib/kube.js';
 
 const CLIENT = new URL('./apiserver.client.ts', import.meta.url).pathname;
 
@@ -24,7 +24,8 @@ async function client(ns: Netns, kube: Kube, step: string, k8sNs: string): Promi
   return JSON.parse(last) as Record<string, unknown>;
 }
 
-describe('test control plane: real kube-apiserver in a namespace', { timeout: 600_000 }, () => {
+// The timeout covers a cold build of the apiserver (tens of minutes on a busy 2-core machine).
+describe('test control plane: real kube-apiserver in a namespace', { timeout: 75 * 60_000 }, () => {
   const lab = new Lab('kb');
   let kube: Kube | undefined;
   let cl: Netns;
@@ -33,6 +34,7 @@ describe('test control plane: real kube-apiserver in a namespace', { timeout: 60
   before(async () => {
     requireRoot();
     requireTools('ip');
+    await ensureKubeBinary();
     const sw = lab.netns('sw');
     const api = lab.netns('api');
     cl = lab.netns('cl');

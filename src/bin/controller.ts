@@ -1,0 +1,190 @@
+// The controller (issue 8), first slice: informers for Services, Namespaces and the metallb.io
+// config kinds; the last valid config (domain/config.ts) feeds the pure allocator; every
+// LoadBalancer Service of our class gets status.loadBalancer.ingress (through the status
+// subresource) and the metallb.io/ip-allocated-from-pool annotation; addresses are re-claimed from
+// status at start so a restart moves nothing; IPAllocated / AllocationFailed Events.
+// Not yet: webhook, Lease HA, metrics, ConfigurationState, pool status (docs/test-control-plane.md
+// lists what remains). Usage: controller.ts [--lb-class C] [--namespace metallb-system]
+import { hostname } from 'node:os';
+import { parseArgs } from 'node:util';
+import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Service } from '@kubernetes/client-node';
+import { CONFIG_KINDS } from '../api/metallb.js';
+import { Allocator } from '../domain/allocator/index.js';
+import { formatConfigError, parseConfig, type RawObject } from '../domain/config.js';
+import {
+  POOL_ANNOTATION, ingressIps, isManaged, serviceKey, toAllocatorPools, toServiceRequest, writesFor,
+  type ServiceLike, type ServiceWrites,
+} from '../domain/lb-service.js';
+import type { ServiceRequest } from '../domain/allocator/index.js';
+import { createLogger } from '../adapters/log.js';
+import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/informer.js';
+import { coreSpecs, metallbSpec, storageVersion } from '../adapters/kube/resources.js';
+import { createEventRecorder } from '../adapters/kube/events.js';
+
+const { values: opts } = parseArgs({
+  options: {
+    'lb-class': { type: 'string' },
+    namespace: { type: 'string', default: 'metallb-system' },
+  },
+});
+const namespace = opts.namespace ?? 'metallb-system';
+const lbClass = opts['lb-class'];
+const log = createLogger({ component: 'controller' });
+const kc = loadKubeConfig();
+const core = kc.makeApiClient(CoreV1Api);
+const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
+const events = createEventRecorder(kc, 'metallb-controller', hostname(), log);
+
+const specs = coreSpecs(kc, namespace);
+const services = startInformer(kc, specs.services, log);
+const namespaces = startInformer(kc, specs.namespaces, log);
+const configInformers = CONFIG_KINDS.map((kind) => ({ kind, inf: startInformer(kc, metallbSpec(kc, namespace, kind), log) }));
+const informers: Array<Informer<KubernetesObject>> = [services, namespaces, ...configInformers.map((c) => c.inf)];
+
+const allocator = new Allocator();
+let configValid = false;
+let reclaimed = false;
+let lastConfigError = '';
+/** Requests cached per resourceVersion: the allocator's fast path wants the very same object. */
+const requests = new Map<string, { rv: string | undefined; req: ServiceRequest }>();
+/** Writes issued for a resourceVersion: not repeated until the informer shows the result. */
+const issued = new Map<string, string>();
+
+function requestFor(s: ServiceLike & KubernetesObject): ServiceRequest {
+  const key = serviceKey(s);
+  const c = requests.get(key);
+  if (c && c.rv === s.metadata?.resourceVersion) return c.req;
+  const req = toServiceRequest(s);
+  requests.set(key, { rv: s.metadata?.resourceVersion, req });
+  return req;
+}
+
+function applyConfig(): void {
+  const objects: RawObject[] = configInformers.flatMap(({ kind, inf }) => inf.list().map((o) => ({ ...o, apiVersion: o.apiVersion ?? `metallb.io/${storageVersion(kind)}`, kind })));
+  const ns = namespaces.list().map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} }));
+  allocator.setNamespaces(Object.fromEntries(ns.map((n) => [n.name, n.labels])));
+  const res = parseConfig({ objects, namespaces: ns, namespace });
+  if (!res.ok) {
+    const msg = res.errors.map(formatConfigError).join('; ');
+    if (msg !== lastConfigError) log.error('configuration invalid, keeping the last valid one', { event: 'config.invalid', err: msg });
+    lastConfigError = msg;
+    return;
+  }
+  const set = allocator.setPools(toAllocatorPools(res.config));
+  if (!set.ok) {
+    if (set.reason !== lastConfigError) log.error('pools refused by the allocator, keeping the last valid ones', { event: 'config.invalid', err: set.reason });
+    lastConfigError = set.reason;
+    return;
+  }
+  if (lastConfigError || !configValid) log.info('configuration loaded', { event: 'config.loaded', pools: res.config.pools.length });
+  lastConfigError = '';
+  configValid = true;
+}
+
+async function write(s: V1Service, w: ServiceWrites): Promise<void> {
+  const name = s.metadata?.name ?? '';
+  const ns = s.metadata?.namespace ?? '';
+  const key = serviceKey(s);
+  const sig = `${s.metadata?.resourceVersion ?? ''}:${JSON.stringify(w)}`;
+  if (issued.get(key) === sig) return;
+  issued.set(key, sig);
+  try {
+    if (w.poolAnnotation !== undefined) {
+      await core.patchNamespacedService({ name, namespace: ns, body: { metadata: { annotations: { [POOL_ANNOTATION]: w.poolAnnotation } } } }, mergePatch);
+    }
+    if (w.ingress !== undefined) {
+      const ingress = w.ingress.map((ip) => ({ ip, ipMode: 'VIP' }));
+      await core.patchNamespacedServiceStatus({ name, namespace: ns, body: { status: { loadBalancer: { ingress } } } }, mergePatch);
+    }
+  } catch (err) {
+    issued.delete(key);
+    log.warn('service write failed, will retry', { event: 'service.write.failed', service: key, err: err instanceof Error ? err : String(err) });
+    retrySoon();
+  }
+}
+
+async function reconcile(): Promise<void> {
+  applyConfig();
+  if (!configValid) return;
+  const all = services.list() as V1Service[];
+  if (!reclaimed) {
+    const entries = all.filter((s) => isManaged(s, lbClass)).map((s) => ({ service: requestFor(s), ips: ingressIps(s) }));
+    const report = allocator.reclaim(entries);
+    log.info('re-claimed addresses from service status', { event: 'reclaim', services: report.results.length, kept: report.results.filter((r) => r.kept).length });
+    reclaimed = true;
+  }
+  const present = new Set<string>();
+  for (const s of all) {
+    const key = serviceKey(s);
+    const target = { kind: 'Service', name: s.metadata?.name ?? '', namespace: s.metadata?.namespace ?? '', uid: s.metadata?.uid, apiVersion: 'v1' };
+    if (!isManaged(s, lbClass)) {
+      if (allocator.release(key)) log.info('released: no longer ours', { event: 'service.released', service: key });
+      if (s.metadata?.annotations?.[POOL_ANNOTATION] !== undefined) await write(s, writesFor(s, [], undefined));
+      continue;
+    }
+    present.add(key);
+    const r = allocator.assign(requestFor(s));
+    if (r.ok) {
+      if (r.changed) events.record(target, 'Normal', 'IPAllocated', `Assigned IP ${JSON.stringify(r.ips)}`);
+      const w = writesFor(s, r.ips, r.pool);
+      if (w.ingress || w.poolAnnotation !== undefined) {
+        log.info('service converged', { event: 'service.assigned', service: key, ip: r.ips, pool: r.pool });
+        await write(s, w);
+      }
+    } else {
+      const w = writesFor(s, r.ips, r.ips.length > 0 ? allocator.get(key)?.pool : undefined);
+      if (w.ingress || w.poolAnnotation !== undefined) {
+        events.record(target, 'Warning', 'AllocationFailed', `Failed to allocate IP for "${key}": ${r.reason}`);
+        log.warn('allocation failed', { event: 'service.allocationFailed', service: key, reason: r.code, err: r.reason });
+        await write(s, w);
+      }
+    }
+  }
+  for (const a of allocator.list()) {
+    if (!present.has(a.key)) {
+      allocator.release(a.key);
+      requests.delete(a.key);
+      issued.delete(a.key);
+      log.info('released: service deleted', { event: 'service.released', service: a.key });
+    }
+  }
+}
+
+// One reconcile at a time; changes during a run cause exactly one more run.
+let running = false;
+let dirty = false;
+let retryTimer: NodeJS.Timeout | undefined;
+function kick(): void {
+  dirty = true;
+  if (running) return;
+  running = true;
+  void (async () => {
+    while (dirty) {
+      dirty = false;
+      try { await reconcile(); } catch (err) {
+        log.error('reconcile failed', { event: 'reconcile.error', bug: true, err: err instanceof Error ? err : String(err) });
+        retrySoon();
+      }
+    }
+    running = false;
+  })();
+}
+function retrySoon(): void {
+  if (retryTimer) return;
+  retryTimer = setTimeout(() => { retryTimer = undefined; kick(); }, 1000);
+}
+
+await Promise.all(informers.map((i) => i.synced));
+log.info('informers synced', { event: 'controller.synced', lbClass: lbClass ?? null, namespace });
+for (const i of informers) i.onChange(() => kick());
+kick();
+
+async function shutdown(): Promise<void> {
+  log.info('shutting down', { event: 'controller.shutdown' });
+  if (retryTimer) clearTimeout(retryTimer);
+  await Promise.allSettled(informers.map((i) => i.stop()));
+  await events.flush();
+  process.exit(0);
+}
+process.once('SIGTERM', () => { void shutdown(); });
+process.once('SIGINT', () => { void shutdown(); });

@@ -1,0 +1,52 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { POOL_ANNOTATION, ingressIps, isManaged, toServiceRequest, writesFor, type ServiceLike } from './lb-service.js';
+
+const lb = (extra: Partial<NonNullable<ServiceLike['spec']>> = {}, status: string[] = [], ann: Record<string, string> = {}): ServiceLike => ({
+  metadata: { name: 'web', namespace: 'team', labels: { app: 'web' }, annotations: ann },
+  spec: { type: 'LoadBalancer', ipFamilies: ['IPv4'], ports: [{ port: 80 }], ...extra },
+  status: { loadBalancer: { ingress: status.map((ip) => ({ ip })) } },
+});
+
+describe('lb-service: isManaged', () => {
+  const cases: Array<{ desc: string; svc: ServiceLike; lbClass?: string; want: boolean }> = [
+    { desc: 'LoadBalancer, no class, none configured', svc: lb(), want: true },
+    { desc: 'ClusterIP', svc: lb({ type: 'ClusterIP' }), want: false },
+    { desc: 'another class, none configured', svc: lb({ loadBalancerClass: 'other.io/lb' }), want: false },
+    { desc: 'our class configured, service has none', svc: lb(), lbClass: 'mooring.io/lb', want: false },
+    { desc: 'our class on both', svc: lb({ loadBalancerClass: 'mooring.io/lb' }), lbClass: 'mooring.io/lb', want: true },
+    { desc: 'empty --lb-class means none', svc: lb(), lbClass: '', want: true },
+  ];
+  for (const c of cases) it(c.desc, () => assert.equal(isManaged(c.svc, c.lbClass), c.want));
+});
+
+describe('lb-service: toServiceRequest', () => {
+  it('maps the fields the allocator reads', () => {
+    const r = toServiceRequest(lb({ ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv6', 'IPv4'], externalTrafficPolicy: 'Local', selector: { app: 'web' }, loadBalancerIP: '198.51.100.7' }, [], { 'metallb.io/address-pool': 'p' }));
+    assert.deepEqual(r, {
+      key: 'team/web', namespace: 'team', labels: { app: 'web' }, annotations: { 'metallb.io/address-pool': 'p' },
+      ports: [{ protocol: 'TCP', port: 80 }], ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv6', 'IPv4'],
+      loadBalancerIP: '198.51.100.7', externalTrafficPolicy: 'Local', selector: { app: 'web' },
+    });
+  });
+  it('defaults: IPv4 when the apiserver has not set families yet, unknown policy dropped', () => {
+    const r = toServiceRequest({ metadata: { name: 'a', namespace: 'b' }, spec: { type: 'LoadBalancer', ipFamilyPolicy: 'Bogus' } });
+    assert.deepEqual(r.ipFamilies, ['IPv4']);
+    assert.equal(r.ipFamilyPolicy, undefined);
+  });
+});
+
+describe('lb-service: writesFor', () => {
+  const cases: Array<{ desc: string; svc: ServiceLike; ips: string[]; pool?: string; want: object }> = [
+    { desc: 'fresh allocation: ingress and annotation', svc: lb(), ips: ['198.51.100.1'], pool: 'p', want: { ingress: ['198.51.100.1'], poolAnnotation: 'p' } },
+    { desc: 'already converged: nothing', svc: lb({}, ['198.51.100.1'], { [POOL_ANNOTATION]: 'p' }), ips: ['198.51.100.1'], pool: 'p', want: {} },
+    { desc: 'pool renamed: annotation only', svc: lb({}, ['198.51.100.1'], { [POOL_ANNOTATION]: 'old' }), ips: ['198.51.100.1'], pool: 'p', want: { poolAnnotation: 'p' } },
+    { desc: 'released: clear both', svc: lb({}, ['198.51.100.1'], { [POOL_ANNOTATION]: 'p' }), ips: [], want: { ingress: [], poolAnnotation: null } },
+    { desc: 'released, nothing shown: nothing', svc: lb(), ips: [], want: {} },
+    { desc: 'order matters (primary family first)', svc: lb({}, ['2001:db8::1', '198.51.100.1'], { [POOL_ANNOTATION]: 'p' }), ips: ['198.51.100.1', '2001:db8::1'], pool: 'p', want: { ingress: ['198.51.100.1', '2001:db8::1'] } },
+  ];
+  for (const c of cases) it(c.desc, () => assert.deepEqual(writesFor(c.svc, c.ips, c.pool), c.want));
+  it('ingressIps ignores hostname-only entries', () => {
+    assert.deepEqual(ingressIps({ status: { loadBalancer: { ingress: [{ ip: '198.51.100.1' }, {}] } } }), ['198.51.100.1']);
+  });
+});

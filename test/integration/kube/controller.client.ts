@@ -1,0 +1,115 @@
+// Admin-side half of controller.test.ts, run INSIDE the test's client namespace (`runTs`).
+// Steps (argv[2]); each prints one JSON line of observations, the test asserts:
+//   setup          install deploy/crds, deploy/namespace.yaml, deploy/rbac/controller.yaml, a pool;
+//                  print a TokenRequest token for the controller's ServiceAccount
+//   assign         LoadBalancer services: IP + annotation + Event; LB -> ClusterIP -> LB; delete frees
+//   after-restart  the IPs are unchanged after a controller restart; a new service gets a fresh IP
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject, type V1Service,
+} from '@kubernetes/client-node';
+
+const step = process.argv[2];
+const ns = process.argv[3] ?? 'kb-apps';
+const REPO = new URL('../../../', import.meta.url).pathname;
+const POOL_NS = 'metallb-system';
+const ANN = 'metallb.io/ip-allocated-from-pool';
+
+const kc = new KubeConfig();
+kc.loadFromFile(process.env.KUBECONFIG ?? '');
+const core = kc.makeApiClient(CoreV1Api);
+const objects = KubernetesObjectApi.makeApiClient(kc);
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+async function poll<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
+  const end = Date.now() + ms;
+  let last: unknown;
+  while (Date.now() < end) {
+    try { const v = await fn(); if (v !== undefined) return v; } catch (e) { last = e; }
+    await sleep(200);
+  }
+  throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
+}
+
+async function apply(yamlText: string): Promise<void> {
+  // loadAllYaml maps YAML keys to the client's model names (a plain parse would lose `default`).
+  for (const obj of loadAllYaml(yamlText) as KubernetesObject[]) {
+    // CRDs just created may not be served yet: retry 404s.
+    await poll(`create ${obj.kind}/${obj.metadata?.name}`, async () => {
+      try { await objects.create(obj); return true; } catch (e) {
+        if (e instanceof ApiException && e.code === 409) return true;
+        if (e instanceof ApiException && e.code === 404) return undefined;
+        throw e;
+      }
+    }, 30_000);
+  }
+}
+
+const svcBody = (name: string, type = 'LoadBalancer'): V1Service => ({
+  metadata: { name, namespace: ns },
+  spec: { type, selector: { app: name }, ports: [{ name: 'http', port: 80, protocol: 'TCP' }] },
+});
+
+async function view(name: string): Promise<{ ips: string[]; pool?: string; rv?: string }> {
+  const s = await core.readNamespacedService({ name, namespace: ns });
+  const ann = s.metadata?.annotations?.[ANN];
+  return { ips: (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? ''), ...(ann ? { pool: ann } : {}) };
+}
+const hasIp = (name: string) => poll(`an IP on ${name}`, async () => { const v = await view(name); return v.ips.length > 0 && v.pool ? v : undefined; });
+
+async function setType(name: string, type: string): Promise<void> {
+  const s = await core.readNamespacedService({ name, namespace: ns });
+  if (!s.spec) throw new Error('no spec');
+  s.spec.type = type;
+  if (type === 'ClusterIP') { delete s.spec.ports?.[0]?.nodePort; s.spec.allocateLoadBalancerNodePorts = undefined; s.spec.externalTrafficPolicy = undefined; }
+  await core.replaceNamespacedService({ name, namespace: ns, body: s });
+}
+
+async function setup(): Promise<Record<string, unknown>> {
+  const crdDir = join(REPO, 'deploy/crds');
+  const read = (f: string) => readFileSync(join(REPO, f), 'utf8');
+  for (const f of readdirSync(crdDir).filter((x) => x.endsWith('.yaml')).sort()) await apply(read(`deploy/crds/${f}`));
+  await apply(read('deploy/namespace.yaml'));
+  await apply(read('deploy/rbac/controller.yaml'));
+  await core.createNamespace({ body: { metadata: { name: ns } } });
+  await apply(`apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: kb-pool, namespace: ${POOL_NS} }\nspec:\n  addresses: ['198.51.100.240/29']\n`);
+  const tr = await core.createNamespacedServiceAccountToken({ name: 'controller', namespace: POOL_NS, body: { spec: { audiences: [], expirationSeconds: 7200 } } });
+  return { token: tr.status?.token };
+}
+
+async function assign(): Promise<Record<string, unknown>> {
+  await core.createNamespacedService({ namespace: ns, body: svcBody('a') });
+  const a1 = await hasIp('a');
+  const events = await poll('an IPAllocated event for a', async () => {
+    const list = await core.listNamespacedEvent({ namespace: ns, fieldSelector: 'involvedObject.name=a' });
+    const e = list.items.find((x) => x.reason === 'IPAllocated');
+    return e ? { reason: e.reason, message: e.message, type: e.type } : undefined;
+  });
+  // LoadBalancer -> ClusterIP: the IP and the annotation go.
+  await setType('a', 'ClusterIP');
+  const aCluster = await poll('a cleared', async () => { const v = await view('a'); return v.ips.length === 0 && !v.pool ? v : undefined; });
+  // A second service takes the lowest free address, i.e. the one a just released.
+  await core.createNamespacedService({ namespace: ns, body: svcBody('b') });
+  const b = await hasIp('b');
+  // a back to LoadBalancer: a new IP, not b's.
+  await setType('a', 'LoadBalancer');
+  const a2 = await hasIp('a');
+  // Deleting b frees its IP for the next service.
+  await core.deleteNamespacedService({ name: 'b', namespace: ns });
+  await sleep(500);
+  await core.createNamespacedService({ namespace: ns, body: svcBody('c') });
+  const c = await hasIp('c');
+  return { a1, events, aCluster, b, a2, c };
+}
+
+async function afterRestart(): Promise<Record<string, unknown>> {
+  const a = await view('a');
+  const c = await view('c');
+  await core.createNamespacedService({ namespace: ns, body: svcBody('d') });
+  const d = await hasIp('d');
+  return { a, c, d };
+}
+
+const out = step === 'setup' ? await setup() : step === 'assign' ? await assign() : await afterRestart();
+process.stdout.write(`${JSON.stringify(out)}\n`);
