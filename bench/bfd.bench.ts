@@ -79,10 +79,12 @@ async function cpuPhase(lab: Lab, r: Netns, n: Netns): Promise<{ cpuPct: number;
   const profile = { receiveIntervalMs: 50, transmitIntervalMs: 50, detectMultiplier: 3 };
   const probe = Probe.start(lab, n, { listen: locals, sessions: locals.map((local) => ({ peer: R6, local, profile })) });
   await waitFor('probe ready', () => probe.events.some((e) => e.event === 'ready'), 20_000);
+  // On a loaded machine some sessions may flap while coming up: measure anyway after 60 s and
+  // report how many were Up and how many flapped.
   await waitFor(`${SESSIONS} sessions Up at 50 ms`, () => {
     const ps = frr.peers() ?? [];
     return ps.filter((p) => p.status === 'up' && p['remote-transmit-interval'] === 50).length === SESSIONS;
-  }, 60_000, 500);
+  }, 60_000, 500).catch(() => process.stderr.write(`not every session Up after 60 s: measuring anyway\n`));
   await sleep(2000);
   const mark = probe.events.length;
   const a = await probe.stats();
@@ -119,7 +121,9 @@ async function main(): Promise<void> {
     const cutter = { cut: (up: boolean) => { batch.stdin!.write(`link set ${nodePort} ${up ? 'up' : 'down'}\n`); } };
 
     const d100 = await detectTrials(lab, r, n, cutter, 100);
+    process.stderr.write(`100x3: ${JSON.stringify({ p50: d100.p50, p99: d100.p99, n: d100.samples.length })}\n`);
     const d50 = await detectTrials(lab, r, n, cutter, 50);
+    process.stderr.write(`50x3: ${JSON.stringify({ p50: d50.p50, p99: d50.p99, n: d50.samples.length })}\n`);
     const cpu = await cpuPhase(lab, r, n);
 
     const rows = [
@@ -140,4 +144,7 @@ async function main(): Promise<void> {
   }
 }
 
-void main();
+main().catch((e: unknown) => {
+  process.stderr.write(`bench:bfd failed: ${String(e)}\n`);
+  process.exitCode = 1;
+});

@@ -163,6 +163,22 @@ test('§6.8.4 detection time expiry: Up → Down with diag 1, remote discriminat
   assert.equal(h.last()?.diag, BfdDiag.controlDetectionTimeExpired);
 });
 
+test('§6.8.4 a packet delivered at the deadline (before the I/O grace turn) keeps the session Up', () => {
+  // ioGrace is 0 in production (one event-loop turn); 1 ms here so the test can land a packet in it.
+  const clock = new SimulatedClock();
+  const machine = bfdSessionMachine.provide({ delays: { ioGrace: 1 }, actors: { bfdTransport: fromCallback(() => undefined) } });
+  const actor = createActor(machine, { clock, input: { localDiscr: LOCAL, desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3, seed: 1 } });
+  actor.start();
+  actor.send({ type: 'bfd.packet.received', packet: peerPacket({ state: BfdState.init }) });
+  for (let i = 0; i < 300; i++) clock.increment(1);
+  assert.equal((actor.getSnapshot().value as { detect: string }).detect, 'expiring');
+  actor.send({ type: 'bfd.packet.received', packet: peerPacket({ state: BfdState.up }) });
+  for (let i = 0; i < 5; i++) clock.increment(1);
+  assert.equal(sessionStateOf(actor.getSnapshot().value), 'up');
+  for (let i = 0; i < 302; i++) clock.increment(1);
+  assert.equal(sessionStateOf(actor.getSnapshot().value), 'down', 'and expires normally when nothing arrives');
+});
+
 test('§6.8.4 every accepted packet resets the detection timer', () => {
   const h = harness();
   h.bringUp();

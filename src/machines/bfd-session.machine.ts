@@ -148,6 +148,8 @@ export const bfdSessionMachine = setup({
   delays: {
     txInterval: ({ context }) => context.nextTxDelayMs,
     detectTime: ({ context }) => detectTimeMs(context),
+    /** Zero: fires after the I/O already pending when the detection time passed (see `expiring`). */
+    ioGrace: 0,
   },
   guards: {
     /** §6.8.6 session-level rules: Your Discriminator, authentication (none in use). */
@@ -380,8 +382,22 @@ export const bfdSessionMachine = setup({
             ],
             'bfd.detect.stop': 'idle',
           },
+          after: { detectTime: 'expiring' },
+        },
+        // The detection time has passed. A packet that reached the host before the deadline was
+        // received in time even if our process had not read it yet (a scheduling stall runs
+        // expired timers before pending I/O): one more turn of the event loop (`ioGrace`, zero
+        // delay, i.e. after the pending I/O) lets it count before the session is declared down.
+        expiring: {
+          on: {
+            'bfd.packet.received': [
+              { guard: 'steady', target: 'armed' },
+              { guard: 'accepted', target: 'armed', actions: 'absorbPacket' },
+            ],
+            'bfd.detect.stop': 'idle',
+          },
           after: {
-            detectTime: { target: 'idle', actions: ['forgetRemote', raise({ type: 'bfd.detect.expired' })] },
+            ioGrace: { target: 'idle', actions: ['forgetRemote', raise({ type: 'bfd.detect.expired' })] },
           },
         },
       },
