@@ -4,6 +4,8 @@
 //                  print a TokenRequest token for the controller's ServiceAccount
 //   assign         LoadBalancer services: IP + annotation + Event; LB -> ClusterIP -> LB; delete frees
 //   after-restart  the IPs are unchanged after a controller restart; a new service gets a fresh IP
+//   features       address-pool / loadBalancerIPs annotations, RequireDualStack, another loadBalancerClass
+//   view           a, c, d as they are;  after-api-restart  everything kept, a new service served
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -73,7 +75,8 @@ async function setup(): Promise<Record<string, unknown>> {
   await apply(read('deploy/namespace.yaml'));
   await apply(read('deploy/rbac/controller.yaml'));
   await core.createNamespace({ body: { metadata: { name: ns } } });
-  await apply(`apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: kb-pool, namespace: ${POOL_NS} }\nspec:\n  addresses: ['198.51.100.240/29']\n`);
+  await apply(`apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: kb-pool, namespace: ${POOL_NS} }\nspec:\n  addresses: ['198.51.100.240/29', '2001:db8:40::/125']\n`);
+  await apply(`apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: kb-manual, namespace: ${POOL_NS} }\nspec:\n  addresses: ['198.51.100.232/30']\n  autoAssign: false\n`);
   const tr = await core.createNamespacedServiceAccountToken({ name: 'controller', namespace: POOL_NS, body: { spec: { audiences: [], expirationSeconds: 7200 } } });
   return { token: tr.status?.token };
 }
@@ -111,5 +114,37 @@ async function afterRestart(): Promise<Record<string, unknown>> {
   return { a, c, d };
 }
 
-const out = step === 'setup' ? await setup() : step === 'assign' ? await assign() : await afterRestart();
+/** MetalLB's annotations, dual-stack and loadBalancerClass through the controller. */
+async function features(): Promise<Record<string, unknown>> {
+  const mk = (name: string, annotations: Record<string, string>, spec: Partial<NonNullable<V1Service['spec']>> = {}) => {
+    const b = svcBody(name);
+    b.metadata = { ...b.metadata, annotations };
+    b.spec = { ...b.spec, ...spec };
+    return core.createNamespacedService({ namespace: ns, body: b });
+  };
+  await mk('other-class', {}, { loadBalancerClass: 'other.example/lb' });
+  await mk('manual', { 'metallb.io/address-pool': 'kb-manual' });
+  await mk('requested', { 'metallb.io/loadBalancerIPs': '198.51.100.246' });
+  await mk('dual', {}, { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] });
+  const manual = await hasIp('manual');
+  const requested = await hasIp('requested');
+  const dual = await poll('two IPs on dual', async () => { const v = await view('dual'); return v.ips.length === 2 ? v : undefined; });
+  // Every service is converged in the same pass, so other-class has been seen by now.
+  const otherClass = await view('other-class');
+  return { manual, requested, dual, otherClass };
+}
+
+/** After an apiserver restart: nothing lost, and the controller still serves new services. */
+async function afterApiRestart(): Promise<Record<string, unknown>> {
+  const names = ['a', 'c', 'd', 'manual', 'requested', 'dual'];
+  const before = Object.fromEntries(await Promise.all(names.map(async (n) => [n, await view(n)] as const)));
+  await core.createNamespacedService({ namespace: ns, body: svcBody('e') });
+  const e = await hasIp('e');
+  return { ...before, e };
+}
+
+const out = step === 'setup' ? await setup() : step === 'assign' ? await assign() : step === 'features' ? await features()
+  : step === 'after-api-restart' ? await afterApiRestart()
+  : step === 'view' ? Object.fromEntries(await Promise.all(['a', 'c', 'd'].map(async (n) => [n, await view(n)] as const)))
+  : await afterRestart();
 process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -107,4 +107,24 @@ describe('controller against the real apiserver, with the RBAC from deploy/', { 
     assert.deepEqual(r.d, { ips: [POOL[2]], pool: 'kb-pool' });
     assert.match(ctlLog, /"event":"reclaim"[^\n]*"kept":2/);
   });
+
+  let feats: Record<string, View>;
+
+  it('honours address-pool, loadBalancerIPs, RequireDualStack and loadBalancerClass', async () => {
+    feats = await client('features') as Record<string, View>;
+    assert.deepEqual(feats.manual, { ips: ['198.51.100.232'], pool: 'kb-manual' });
+    assert.deepEqual(feats.requested, { ips: ['198.51.100.246'], pool: 'kb-pool' });
+    assert.deepEqual(feats.dual, { ips: [POOL[3], '2001:db8:40::'], pool: 'kb-pool' });
+    assert.deepEqual(feats.otherClass, { ips: [] });
+  });
+
+  it('survives an apiserver restart on the same data: nothing lost, new services still served', async () => {
+    assert.ok(kube && feats);
+    const before = await client('view');
+    await kube.restart();
+    const r = await client('after-api-restart') as Record<string, View>;
+    for (const n of ['a', 'c', 'd']) assert.deepEqual(r[n], (before as Record<string, View>)[n], n);
+    for (const n of ['manual', 'requested', 'dual']) assert.deepEqual(r[n], feats[n], n);
+    assert.deepEqual(r.e, { ips: [POOL[4]], pool: 'kb-pool' });
+  });
 });
