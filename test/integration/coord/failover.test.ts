@@ -7,7 +7,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { requireRoot, requireTools } from '../../lib/prereq.js';
 import { waitFor } from '../../lib/netns.js';
-import { CoordLab } from './coord-lab.js';
+import { CoordLab, CLUSTER, NATS_IPS } from './coord-lab.js';
 
 const VIPS = ['203.0.113.65', '203.0.113.66', '203.0.113.67', '203.0.113.68', '203.0.113.69', '203.0.113.70'];
 let lab: CoordLab;
@@ -76,4 +76,18 @@ test('SIGKILL of an owner: its IPs move to the survivors and the client follows 
   }
   // IPs that the victim did not own did not move.
   for (const ip of VIPS.filter((x) => !lost.includes(x))) assert.deepEqual(lab.ownership().get(ip), own.get(ip));
+});
+
+test('takeovers are recorded in the JetStream KV with a higher epoch, by the new owner', async () => {
+  const root = new URL('../../../', import.meta.url).pathname;
+  const read = () => lab.natsNs.exec(process.execPath, ['--import', 'tsx', `${root}test/integration/coord/kv-read.ts`,
+    `nats://${NATS_IPS[1]}:4222`, 'n1', lab.passwords[0] as string, CLUSTER, ...VIPS], { allowFail: true })
+    .split('\n').filter(Boolean).map((l) => JSON.parse(l) as { ip: string; record: { epoch: number; node: string } | null });
+  // The previous test killed an owner: its IPs were taken over, so some record has epoch ≥ 2.
+  await waitFor('KV records match the owners', () => {
+    const recs = read();
+    return recs.length === VIPS.length && recs.every((r) => r.record !== null && r.record.node === lab.ownership().get(r.ip)?.[0]) ? recs : undefined;
+  }, 30000, 1000).then((recs) => {
+    assert.ok(recs.some((r) => (r.record?.epoch ?? 0) >= 2), JSON.stringify(recs));
+  });
 });
