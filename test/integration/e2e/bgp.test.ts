@@ -1,0 +1,78 @@
+// End to end, BGP (issue 9; MetalLB e2e "BGP" group, first case): the real controller and three
+// real speakers (src/bin) with deploy/rbac's ServiceAccounts peer with FRR in the router
+// (test/lib/cluster.ts). A LoadBalancer Service's IP is routed by the router's kernel over 3-way
+// ECMP to the nodes, the external client behind the router reaches it, and every node reports a
+// ServiceBGPStatus. SIGKILL of one speaker removes exactly its path; the client still reaches the IP.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cluster, MOORING_NS, NET, type Proc } from '../../lib/cluster.js';
+
+const NS = 'e2e-bgp';
+const ALL_HOPS = NET.nodes.map((n) => n.v4).sort();
+
+describe('e2e BGP: 3-way ECMP at the router, SIGKILL of a speaker removes its path', { timeout: 300_000 }, () => {
+  let c: Cluster | undefined;
+  const speakers: Proc[] = [];
+  let controller: Proc;
+
+  before(async () => {
+    c = await Cluster.start();
+    c.serveOnNodes();
+    controller = c.spawn(c.ctl, 'src/bin/controller.ts', [], c.controllerEnv(), 'controller');
+    for (let i = 0; i < 3; i++) speakers.push(c.spawn(c.nodes[i]!, 'src/bin/speaker.ts', c.speakerArgs(i), c.nodeEnv(i), `speaker-${NET.nodes[i]!.name}`));
+    await c.admin.apply(`
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: bgp, namespace: ${MOORING_NS} }
+spec: { addresses: ["${NET.pools.bgpv4}"] }
+---
+apiVersion: metallb.io/v1beta1
+kind: BGPAdvertisement
+metadata: { name: bgp, namespace: ${MOORING_NS} }
+spec: { ipAddressPools: [bgp] }
+---
+apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: { name: router, namespace: ${MOORING_NS} }
+spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.router.seg4}, holdTime: 9s }
+`);
+  });
+
+  after(async () => { await c?.cleanup(); });
+
+  const dump = () => c?.dump() ?? '';
+  let ip = '';
+
+  it('routes the service IP over the three nodes and the external client reaches it', async () => {
+    assert.ok(c);
+    const cl = c;
+    await cl.createLbService(NS, 'web');
+    await cl.createEndpointSlice(NS, 'web', [{ ip: '198.51.100.201', node: NET.nodes[0]!.name }]);
+    [ip = ''] = await cl.waitLbIngress(NS, 'web', 1, 90_000).catch((e: Error) => { throw new Error(`${e.message}\n${dump()}`); });
+    assert.ok(ip.startsWith('203.0.113.1') && Number(ip.split('.')[3]) >= 128 && Number(ip.split('.')[3]) < 160, `${ip} not in ${NET.pools.bgpv4}`);
+    await cl.waitFor(`3 next hops for ${ip} in the router's kernel`, () => cl.routerNextHops(ip).join() === ALL_HOPS.join(), 90_000, 200)
+      .catch((e: Error) => { throw new Error(`${e.message}; hops now ${JSON.stringify(cl.routerNextHops(ip))}\nFRR: ${JSON.stringify(cl.vtyshJson('show bgp ipv4 unicast summary json'))}\n${dump()}`); });
+    const paths = cl.frr?.paths('ipv4', `${ip}/32`) ?? [];
+    assert.equal(paths.length, 3);
+    assert.ok(paths.every((p) => p.aspath?.string === String(NET.nodeAsn)), JSON.stringify(paths.map((p) => p.aspath)));
+    const served = await cl.waitFor(`ext reaches ${ip}`, () => cl.reach(cl.ext, ip));
+    assert.ok(NET.nodes.some((n) => n.name === served), `served by ${served}`);
+    await cl.waitFor(`ServiceBGPStatus of ${NS}/web on all nodes`, async () => {
+      const nodes = (await cl.bgpStatuses(NS, 'web')).map((s) => (s as { status?: { node?: string } }).status?.node).sort();
+      return nodes.join() === NET.nodes.map((n) => n.name).join();
+    }, 30_000, 200);
+  });
+
+  it('drops the path of a SIGKILLed speaker and keeps serving through the others', async () => {
+    assert.ok(c && ip);
+    const cl = c;
+    speakers[0]!.kill('SIGKILL');
+    await speakers[0]!.exited;
+    const rest = ALL_HOPS.filter((h) => h !== NET.nodes[0]!.v4);
+    await cl.waitFor(`router drops ${NET.nodes[0]!.v4} for ${ip}`, () => cl.routerNextHops(ip).join() === rest.join(), 60_000, 200)
+      .catch((e: Error) => { throw new Error(`${e.message}; hops now ${JSON.stringify(cl.routerNextHops(ip))}\n${dump()}`); });
+    const served = await cl.waitFor(`ext reaches ${ip}`, () => cl.reach(cl.ext, ip));
+    assert.ok(['n2', 'n3'].includes(served), `served by ${served}`);
+    assert.ok(controller.alive(), `controller exited:\n${controller.tail()}`);
+  });
+});

@@ -1,0 +1,95 @@
+// End to end, Layer 2 (issue 9; MetalLB e2e "L2" group, first case): the real controller and three
+// real speakers (src/bin) run with deploy/rbac's ServiceAccounts against the real apiserver and a
+// 3-server NATS cluster (test/lib/cluster.ts). A LoadBalancer Service gets an IP from the pool; one
+// speaker answers ARP for it with its node's MAC, the segment client reaches that node, and the
+// Kubernetes side says so (ServiceL2Status, nodeAssigned). SIGKILL of that speaker moves the IP:
+// another node's MAC answers, the client reaches the new node, and its ServiceL2Status appears.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cluster, MOORING_NS, NET, type Proc } from '../../lib/cluster.js';
+
+const NS = 'e2e-l2';
+const POOL = NET.pools.l2v4;
+
+function inPool(ip: string): boolean {
+  const last = Number(ip.split('.')[3]);
+  return ip.startsWith('203.0.113.') && last >= 48 && last < 64;
+}
+
+describe('e2e L2: controller allocates, speakers announce, SIGKILL of the owner fails over', { timeout: 300_000 }, () => {
+  let c: Cluster | undefined;
+  const speakers: Proc[] = [];
+  let controller: Proc;
+
+  before(async () => {
+    c = await Cluster.start({ noFrr: true });
+    c.serveOnNodes();
+    controller = c.spawn(c.ctl, 'src/bin/controller.ts', [], c.controllerEnv(), 'controller');
+    for (let i = 0; i < 3; i++) speakers.push(c.spawn(c.nodes[i]!, 'src/bin/speaker.ts', c.speakerArgs(i), c.nodeEnv(i), `speaker-${NET.nodes[i]!.name}`));
+    await c.admin.apply(`
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: l2, namespace: ${MOORING_NS} }
+spec: { addresses: ["${POOL}"] }
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: { name: l2, namespace: ${MOORING_NS} }
+spec: { ipAddressPools: [l2] }
+`);
+  });
+
+  after(async () => { await c?.cleanup(); });
+
+  let svcEvents = '';
+  const dump = () => `${c?.dump() ?? ''}\nService events: ${svcEvents}`;
+  let ip = '';
+  let owner = -1;
+
+  it('allocates an IP from the pool and one speaker announces it (ARP, reachability, ServiceL2Status, nodeAssigned)', async () => {
+    assert.ok(c);
+    const cl = c;
+    await cl.createLbService(NS, 'web');
+    // A ready endpoint (MetalLB announces nothing for a service without one). No pod exists:
+    // the address is only data; the node backends answer for the IP.
+    await cl.createEndpointSlice(NS, 'web', [{ ip: '198.51.100.201', node: NET.nodes[0]!.name }]);
+    [ip = ''] = await cl.waitLbIngress(NS, 'web', 1, 90_000).catch((e: Error) => { throw new Error(`${e.message}\n${dump()}`); });
+    assert.ok(inPool(ip), `${ip} not in ${POOL}`);
+    const mac = await cl.waitFor(`an ARP answer for ${ip}`, () => cl.arping(ip), 90_000, 200)
+      .catch(async (e: Error) => {
+        svcEvents = JSON.stringify((await cl.events(NS, 'Service', 'web')).map((x) => `${String(x.reason)}: ${String(x.message)}`));
+        throw new Error(`${e.message}\n${dump()}`);
+      });
+    owner = NET.nodes.findIndex((n) => n.mac === mac);
+    assert.ok(owner >= 0, `ARP answer ${mac} is not a node's MAC`);
+    const name = NET.nodes[owner]!.name;
+    assert.equal(await cl.waitFor(`client reaches ${ip}`, () => cl.reach(cl.client, ip)), name);
+    const st = await cl.waitFor(`ServiceL2Status of ${NS}/web on ${name}`, async () =>
+      (await cl.l2Statuses(NS, 'web')).find((s) => (s as { status?: { node?: string } }).status?.node === name), 30_000, 200);
+    assert.ok(st);
+    const ev = await cl.waitFor('nodeAssigned Event', async () =>
+      (await cl.events(NS, 'Service', 'web')).find((e) => e.reason === 'nodeAssigned' && String(e.message).includes(name)), 30_000, 200);
+    assert.ok(ev);
+    // Exactly one node answers: the other speakers stay silent.
+    assert.equal(cl.arping(ip), mac);
+  });
+
+  it('moves the IP to another node when the owner speaker is SIGKILLed', async () => {
+    assert.ok(c && ip && owner >= 0);
+    const cl = c;
+    const oldMac = NET.nodes[owner]!.mac;
+    speakers[owner]!.kill('SIGKILL');
+    await speakers[owner]!.exited;
+    const mac = await cl.waitFor(`a new ARP owner for ${ip}`, () => {
+      const m = cl.arping(ip, 1);
+      return m && m !== oldMac ? m : undefined;
+    }, 60_000, 100).catch((e: Error) => { throw new Error(`${e.message}\n${dump()}`); });
+    const next = NET.nodes.findIndex((n) => n.mac === mac);
+    assert.ok(next >= 0 && next !== owner, `new ARP answer ${mac} is not another node's MAC`);
+    const name = NET.nodes[next]!.name;
+    assert.equal(await cl.waitFor(`client reaches ${ip} on ${name}`, () => cl.reach(cl.client, ip)), name);
+    await cl.waitFor(`ServiceL2Status of ${NS}/web on ${name}`, async () =>
+      (await cl.l2Statuses(NS, 'web')).some((s) => (s as { status?: { node?: string } }).status?.node === name), 30_000, 200);
+    assert.ok(controller.alive(), `controller exited:\n${controller.tail()}`);
+  });
+});
