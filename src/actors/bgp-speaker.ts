@@ -4,7 +4,7 @@
 // family (RFC 4724); on a change it sends the diff; on ROUTE-REFRESH it re-sends the family; on
 // down it forgets what was sent. Metrics are plain counters here (MetalLB names); the OpenTelemetry
 // wiring reads `metrics()`.
-import { createActor, type Actor, type AnyActorLogic } from 'xstate';
+import { createActor, type Actor, type ActorOptions, type AnyActorLogic } from 'xstate';
 import {
   Afi, AsSegment, Origin, buildAnnouncements, buildWithdrawals, canonicalPrefix, endOfRib,
 } from '../codecs/bgp/index.js';
@@ -100,10 +100,12 @@ export class BgpSpeaker {
     peers: readonly SpeakerPeerConfig[];
     transport: AnyActorLogic;
     onEvent?: (e: SpeakerEvent) => void;
+    /** XState clock (a SimulatedClock in tests). */
+    clock?: ActorOptions<AnyActorLogic>['clock'];
   }) {
     for (const cfg of opts.peers) {
       const machine = bgpSessionMachine.provide({ actors: { bgpTransport: opts.transport as never } });
-      const actor = createActor(machine, { input: sessionInput(cfg, opts.nodeName) });
+      const actor = createActor(machine, { input: sessionInput(cfg, opts.nodeName), ...(opts.clock ? { clock: opts.clock } : {}) });
       const st: PeerState = {
         cfg, actor, sent: new Map(), negotiated: undefined,
         metrics: { metallb_bgp_session_up: 0, metallb_bgp_updates_total: 0, metallb_bgp_announced_prefixes_total: 0, mooring_bgp_session_state: 'idle', mooring_bgp_nlri_total: 0 },
