@@ -4,7 +4,8 @@
 //   - L2: the Coordinator (NATS membership, election, fenced serviceIp machines) and the pcap
 //     ARP/NDP announcer;
 //   - BGP: one session machine per BGPPeer selecting this node, routes from the advertisements
-//     (a BGPPeer edit restarts only that peer's session);
+//     (a BGPPeer edit restarts only that peer's session), coupled to a BFD session machine when
+//     the peer has a bfdProfile (BFD down takes BGP down at once: reason bfdDown);
 // and writes ServiceL2Status / ServiceBGPStatus / ConfigurationState/speaker-<node>, Events
 // (nodeAssigned, notAnnounced) and /metrics. Invalid config keeps the last good one in force.
 //
@@ -37,6 +38,14 @@ import { planSpeaker, type SpeakerPlan, type ServiceObj, type EndpointSliceObj, 
 import { desiredRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';
 import { epochBucket } from '../domain/subjects.js';
 import { Reason } from '../domain/election.js';
+import { randomInt } from 'node:crypto';
+import { createActor, type Actor } from 'xstate';
+import { BfdUdpPort } from '../adapters/bfd-udp.js';
+import { BfdHub } from '../actors/bfd-transport.actor.js';
+import { coupleBfdToBgp } from '../actors/bfd-bgp-coupling.js';
+import { BfdSessionTracker, registerBfdMetrics, sampleBfd } from '../actors/bfd-metrics.js';
+import { bfdSessionSettings } from '../domain/bfd-profile.js';
+import { bfdSessionMachine, sessionStateOf, type BfdSessionMachine } from '../machines/bfd-session.machine.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -168,8 +177,48 @@ function secrets(): SecretInfo[] {
   return inf.secrets.list().map((s) => ({ name: s.metadata?.name ?? '', namespace: s.metadata?.namespace ?? ns, ...(s.type ? { type: s.type } : {}), ...(s.data ? { data: s.data } : {}) }));
 }
 
+// ---- BFD: one UDP port (opened on first use), one session per peer with a bfdProfile ---------
+let bfd: { port: BfdUdpPort; hub: BfdHub; machine: ReturnType<typeof bfdSessionMachine.provide> } | undefined;
+const bfdTrackers = new Set<BfdSessionTracker>();
+async function bfdRuntime() {
+  if (!bfd) {
+    const port = await BfdUdpPort.open({ localAddresses: ['0.0.0.0', '::'] });
+    const hub = new BfdHub(port);
+    bfd = { port, hub, machine: bfdSessionMachine.provide({ actors: { bfdTransport: hub.logic } }) };
+    registerBfdMetrics(meter, () => (bfd ? sampleBfd(bfd.hub, bfdTrackers) : []));
+  }
+  return bfd;
+}
+interface BfdRun { actor: Actor<BfdSessionMachine>; tracker: BfdSessionTracker; uncouple: () => void }
+async function startBfd(peerName: string, address: string, profileName: string, speaker: BgpSpeaker): Promise<BfdRun | undefined> {
+  const profile = lastGood?.bfdProfiles.find((p) => p.name === profileName);
+  const settings = bfdSessionSettings(profile);
+  if (!settings.ok) { log.error('invalid BFD profile', { event: 'bfd.invalidProfile', peer: peerName, err: JSON.stringify(settings.errors) }); return undefined; }
+  const rt = await bfdRuntime();
+  const actor = createActor(rt.machine, { input: { peer: address, localDiscr: randomInt(1, 0xffffffff), seed: randomInt(0, 0xffffffff), ...settings.value } });
+  let prev = 'down';
+  actor.subscribe((snap) => {
+    const to = sessionStateOf(snap.value);
+    if (to !== prev) log.info('bfd session', { event: 'bfd.transition', machine: 'bfdSession', peer: peerName, from: prev, to, reason: snap.context.downReason });
+    prev = to;
+  });
+  const uncouple = coupleBfdToBgp(actor, (ev) => speaker.bfd(peerName, ev.type === 'bfd.up'));
+  const tracker = new BfdSessionTracker(address, actor);
+  bfdTrackers.add(tracker);
+  actor.start();
+  return { actor, tracker, uncouple };
+}
+function stopBfd(run: BfdRun | undefined): void {
+  if (!run) return;
+  run.actor.send({ type: 'bfd.admin.down' });
+  run.uncouple();
+  run.tracker.stop();
+  bfdTrackers.delete(run.tracker);
+  setTimeout(() => run.actor.stop(), 300).unref();
+}
+
 // ---- BGP: one BgpSpeaker per peer, keyed by its configuration ------------------------------
-interface PeerRun { key: string; speaker: BgpSpeaker; peer: Peer }
+interface PeerRun { key: string; speaker: BgpSpeaker; peer: Peer; bfd?: BfdRun }
 const bgpPeers = new Map<string, PeerRun>();
 function peerConfig(p: Peer): SpeakerPeerConfig {
   return {
@@ -179,15 +228,23 @@ function peerConfig(p: Peer): SpeakerPeerConfig {
     ...(p.password ? { password: p.password } : {}), ebgpMultiHop: p.ebgpMultiHop, enableGracefulRestart: p.enableGracefulRestart,
     ...(p.connectTimeMs !== undefined ? { connectTimeMs: p.connectTimeMs } : {}),
     ...(p.dualStackAddressFamily ? { families: ['ipv4', 'ipv6'] as const } : {}),
+    // With a BFD profile, the session does not come up while BFD is down (and drops with it).
+    ...(p.bfdProfile ? { bfdRequired: true } : {}),
   };
+}
+/** A peer's session restarts when its BGP settings or its BFD profile's settings change. */
+function peerKey(p: Peer): string {
+  const profile = p.bfdProfile ? lastGood?.bfdProfiles.find((b) => b.name === p.bfdProfile) : undefined;
+  return JSON.stringify([peerConfig(p), profile ?? null]);
 }
 function reconcileBgp(p: SpeakerPlan): Map<string, Map<string, RouteAttrs>> {
   const want = new Map(p.bgp.peers.filter((x) => x.address).map((x) => [x.name, x]));
   for (const [name, run] of bgpPeers) {
     const w = want.get(name);
-    if (!w || JSON.stringify(peerConfig(w)) !== run.key) {
+    if (!w || peerKey(w) !== run.key) {
       log.info('stopping BGP session', { event: 'bgp.peerRemoved', peer: name, reason: w ? 'configChanged' : 'peerRemoved' });
       run.speaker.stop(false);
+      stopBfd(run.bfd);
       bgpPeers.delete(name);
     }
   }
@@ -199,7 +256,13 @@ function reconcileBgp(p: SpeakerPlan): Map<string, Map<string, RouteAttrs>> {
       onEvent: (e) => log.info('bgp', { ...e, event: `bgp.${e.event}` }),
     });
     speaker.start();
-    bgpPeers.set(name, { key: JSON.stringify(cfg), speaker, peer });
+    const run: PeerRun = { key: peerKey(peer), speaker, peer };
+    bgpPeers.set(name, run);
+    if (peer.bfdProfile && peer.address) {
+      void startBfd(name, peer.address, peer.bfdProfile, speaker).then((b) => {
+        if (bgpPeers.get(name) === run) run.bfd = b; else stopBfd(b);
+      }, (err: unknown) => log.error('cannot start BFD', { event: 'bfd.error', peer: name, err: err instanceof Error ? err : String(err) }));
+    }
   }
   const self = inf.nodes.list().find((n) => n.metadata?.name === node);
   const routes = desiredRoutes({ node: { name: node as string, labels: self?.metadata?.labels ?? {} }, peers: p.bgp.advPeers, advertisements: p.bgp.advertisements, services: p.bgp.services });
@@ -343,11 +406,12 @@ async function shutdown(sig: string): Promise<void> {
   coord.setDraining(true);
   const deadline = Date.now() + 3000;
   while (coord.owned().length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  for (const run of bgpPeers.values()) run.speaker.stop(true);
+  for (const run of bgpPeers.values()) { run.speaker.stop(true); stopBfd(run.bfd); }
   coord.shutdown();
   await statusWriter.reconcile('servicel2statuses', node as string, []).catch(() => undefined);
   await Promise.allSettled([bus.flush(), events.flush(), ...allInformers.map((i) => i.stop())]);
   await l2.close();
+  if (bfd) { await new Promise((r) => setTimeout(r, 350)); bfd.hub.close(); await bfd.port.close().catch(() => undefined); }
   await bus.close().catch(() => undefined);
   server.close();
   log.info('stopped', { event: 'stopped' });
