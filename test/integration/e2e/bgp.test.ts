@@ -75,4 +75,13 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.ro
     assert.ok(['n2', 'n3'].includes(served), `served by ${served}`);
     assert.ok(controller.alive(), `controller exited:\n${controller.tail()}`);
   });
+
+  it('withdraws the route everywhere when the Service is deleted', async () => {
+    assert.ok(c && ip);
+    const cl = c;
+    await cl.deleteService(NS, 'web');
+    await cl.waitFor(`router has no route for ${ip}`, () => cl.routerNextHops(ip).length === 0 && (cl.frr?.paths('ipv4', `${ip}/32`) ?? []).length === 0, 30_000, 100)
+      .catch((e: Error) => { throw new Error(`${e.message}; hops now ${JSON.stringify(cl.routerNextHops(ip))}\n${dump()}`); });
+    assert.equal(cl.reach(cl.ext, ip, 80, 1), undefined, `${ip} still reachable from outside`);
+  });
 });

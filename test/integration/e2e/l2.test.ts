@@ -92,4 +92,35 @@ spec: { ipAddressPools: [l2] }
       (await cl.l2Statuses(NS, 'web')).some((s) => (s as { status?: { node?: string } }).status?.node === name), 30_000, 200);
     assert.ok(controller.alive(), `controller exited:\n${controller.tail()}`);
   });
+
+  it('with externalTrafficPolicy Local, announces from the node of the ready endpoint, and follows it', async () => {
+    assert.ok(c && owner >= 0);
+    const cl = c;
+    const live = [0, 1, 2].filter((i) => speakers[i]!.alive());
+    assert.equal(live.length, 2);
+    const [a, b] = live as [number, number];
+    await cl.createLbService(NS, 'local', { externalTrafficPolicy: 'Local' });
+    const slice = await cl.createEndpointSlice(NS, 'local', [{ ip: '198.51.100.202', node: NET.nodes[a]!.name }]);
+    const [lip = ''] = await cl.waitLbIngress(NS, 'local', 1, 60_000);
+    assert.notEqual(lip, ip);
+    await cl.waitFor(`${lip} answered by ${NET.nodes[a]!.name}`, () => cl.arping(lip, 1) === NET.nodes[a]!.mac, 60_000, 100)
+      .catch((e: Error) => { throw new Error(`${e.message}; ARP now ${cl.arping(lip, 1)}\n${dump()}`); });
+    // The endpoint moves to the other live node: so does the IP.
+    await cl.admin.delete({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', name: slice.metadata.name, namespace: NS });
+    await cl.createEndpointSlice(NS, 'local', [{ ip: '198.51.100.203', node: NET.nodes[b]!.name }]);
+    await cl.waitFor(`${lip} answered by ${NET.nodes[b]!.name}`, () => cl.arping(lip, 1) === NET.nodes[b]!.mac, 60_000, 100)
+      .catch((e: Error) => { throw new Error(`${e.message}; ARP now ${cl.arping(lip, 1)}\n${dump()}`); });
+    assert.equal(await cl.waitFor(`client reaches ${lip}`, () => cl.reach(cl.client, lip)), NET.nodes[b]!.name);
+  });
+
+  it('withdraws the IP when the Service is deleted', async () => {
+    assert.ok(c && ip);
+    const cl = c;
+    assert.ok(cl.arping(ip), `${ip} not announced before the delete`);
+    await cl.deleteService(NS, 'web');
+    await cl.waitFor(`${ip} no longer answered`, () => cl.arping(ip, 1) === undefined, 30_000, 100);
+    const live = new Set([0, 1, 2].filter((i) => speakers[i]!.alive()).map((i) => NET.nodes[i]!.name));
+    await cl.waitFor('no live speaker keeps a ServiceL2Status for the deleted Service', async () =>
+      !(await cl.l2Statuses(NS, 'web')).some((s) => live.has(String((s as { status?: { node?: string } }).status?.node))), 30_000, 200);
+  });
 });
