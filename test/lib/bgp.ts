@@ -165,7 +165,7 @@ export function threeNodeTopology(lab: Lab): { r: Netns; nodes: Netns[] } {
 
 /** Speaker config for one lab node: eBGP 64512 → 64513, an IPv4 and an IPv6 peer, `ips` announced. */
 export function labSpeakerConfig(n: LabNode, ips: string[], extra: { communities?: string[] } = {}) {
-  const peer = { myAsn: 64512, peerAsn: 64513, holdTime: 9, retryInitialMs: 500, retryMaxMs: 2000 };
+  const peer = { myAsn: 64512, peerAsn: 64513, holdTime: 30, retryInitialMs: 500, retryMaxMs: 2000 };
   return {
     node: { name: n.name },
     peers: [

@@ -22,11 +22,11 @@ before(() => {
   r = topo.r;
   const peers = LAB_NODES.map((n, i) => `
 protocol bgp n${i}v4 {
-  local as 64513; neighbor ${n.v4} as 64512; hold time 9; direct;
+  local as 64513; neighbor ${n.v4} as 64512; hold time 30; direct;
   ipv4 { import all; export none; };
 }
 protocol bgp n${i}v6 {
-  local as 64513; neighbor ${n.v6} as 64512; hold time 9; direct;
+  local as 64513; neighbor ${n.v6} as 64512; hold time 30; direct;
   ipv6 { import all; export none; };
 }`).join('\n');
   bird = Bird.start(lab, r, `
@@ -48,7 +48,7 @@ test('BIRD: all six sessions Established', async () => {
     await waitFor('BIRD sees 6 Established sessions', () => {
       const s = Object.values(bird.states());
       return s.length === 6 && s.every((x) => x.startsWith('Established'));
-    }, 60_000, 500);
+    }, 120_000, 500);
   } catch (e) {
     console.error(bird.log.slice(-30).join('\n'), JSON.stringify(bird.states()), speakers.map((s) => s.events.slice(-6).map((x) => JSON.stringify(x)).join('\n')).join('\n---\n'));
     throw e;

@@ -24,8 +24,8 @@ before(() => {
     neighbor-address = "${addr}"
     peer-as = 64512
   [neighbors.timers.config]
-    hold-time = 9
-    keepalive-interval = 3
+    hold-time = 30
+    keepalive-interval = 10
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "${afi}"
@@ -50,7 +50,7 @@ test('GoBGP: all six sessions established', async () => {
     await waitFor('gobgpd sees 6 established sessions', () => {
       const s = gobgp.states();
       return LAB_NODES.every((n) => s[n.v4] === 'established' && s[n.v6] === 'established');
-    }, 60_000, 500);
+    }, 120_000, 500);
   } catch (e) {
     console.error(gobgp.log.slice(-30).join('\n'), JSON.stringify(gobgp.states()), speakers.map((s) => s.events.slice(-6).map((x) => JSON.stringify(x)).join('\n')).join('\n---\n'));
     throw e;
