@@ -2,7 +2,8 @@
 // bridge: iBGP LOCAL_PREF, TCP-MD5 with the right and a wrong password, a wrong peer ASN
 // (NOTIFICATION with a clear reason), the hold timer when the router goes silent (its packets
 // dropped with nftables inside the node namespace), and graceful restart (the router keeps our
-// route while the speaker restarts, and clears the stale mark after End-of-RIB).
+// route while the speaker restarts, and clears the stale mark after End-of-RIB), and GTSM (FRR
+// `ttl-security hops 1` only accepts our segments because we send TTL 255).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Lab, waitFor, type Netns } from '../../lib/netns.js';
@@ -22,6 +23,7 @@ const CASES = {
   badasn: { ip: '198.51.100.24', myAsn: 64520, vip: '203.0.113.143' },
   hold: { ip: '198.51.100.25', myAsn: 64520, vip: '203.0.113.144' },
   gr: { ip: '198.51.100.26', myAsn: 64520, vip: '203.0.113.145' },
+  gtsm: { ip: '198.51.100.27', myAsn: 64520, vip: '203.0.113.146' },
 } as const;
 type Case = keyof typeof CASES;
 
@@ -54,7 +56,7 @@ before(() => {
     ' bgp graceful-restart',
     ' bgp log-neighbor-changes',
     ...n('ibgp', 64512), ...n('md5ok', 64520, ['password s3cret-key']), ...n('md5bad', 64520, ['password s3cret-key']),
-    ...n('badasn', 64520), ...n('hold', 64520), ...n('gr', 64520),
+    ...n('badasn', 64520), ...n('hold', 64520), ...n('gr', 64520), ...n('gtsm', 64520, ['ttl-security hops 1']),
     ' address-family ipv4 unicast',
     ...Object.values(CASES).map((c) => `  neighbor ${c.ip} activate`),
     ' exit-address-family',
@@ -145,4 +147,13 @@ test('graceful restart: the route stays installed while the speaker restarts, th
   // The speaker's log line may trail FRR's view by a moment.
   await waitFor('speaker logged End-of-RIB', () => s2.find((e) => e.event === 'endOfRib'), 10_000, 50);
   await s2.stop();
+});
+
+test('GTSM: a router with ttl-security accepts the session because the speaker sends TTL 255', async () => {
+  const s = Speaker.start(lab, ns.gtsm as Netns, config('gtsm', { gtsm: true }));
+  try {
+    await waitFor('GTSM session Established', () => frr.peerState(CASES.gtsm.ip) === 'Established', 60_000, 250);
+    await waitFor('route over the GTSM session', () => r.exec('ip', ['route', 'show', `${CASES.gtsm.vip}/32`]).includes(CASES.gtsm.ip), 20_000, 250);
+  } catch (e) { console.error(dump(s)); throw e; }
+  await s.stop();
 });
