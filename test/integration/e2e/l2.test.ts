@@ -30,7 +30,7 @@ describe('e2e L2: controller allocates, speakers announce, SIGKILL of the owner 
 apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: { name: l2, namespace: ${MOORING_NS} }
-spec: { addresses: ["${POOL}"] }
+spec: { addresses: ["${POOL}", "${NET.pools.l2v6}"] }
 ---
 apiVersion: metallb.io/v1beta1
 kind: L2Advertisement
@@ -111,6 +111,26 @@ spec: { ipAddressPools: [l2] }
     await cl.waitFor(`${lip} answered by ${NET.nodes[b]!.name}`, () => cl.arping(lip, 1) === NET.nodes[b]!.mac, 60_000, 100)
       .catch((e: Error) => { throw new Error(`${e.message}; ARP now ${cl.arping(lip, 1)}\n${dump()}`); });
     assert.equal(await cl.waitFor(`client reaches ${lip}`, () => cl.reach(cl.client, lip)), NET.nodes[b]!.name);
+  });
+
+  it('announces both families of a dual-stack Service (ARP and NDP), reachable on both', async () => {
+    assert.ok(c);
+    const cl = c;
+    await cl.createLbService(NS, 'dual', { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] });
+    await cl.createEndpointSlice(NS, 'dual', [{ ip: '198.51.100.204', node: NET.nodes[0]!.name }]);
+    const ips = await cl.waitLbIngress(NS, 'dual', 2, 60_000);
+    const v4 = ips.find((x) => !x.includes(':'));
+    const v6 = ips.find((x) => x.includes(':'));
+    assert.ok(v4 && inPool(v4), `no IPv4 from ${POOL}: ${ips.join(', ')}`);
+    assert.ok(v6 && v6.startsWith('2001:db8:20::1'), `no IPv6 from ${NET.pools.l2v6}: ${ips.join(', ')}`);
+    const live = new Map([0, 1, 2].filter((i) => speakers[i]!.alive()).map((i) => [NET.nodes[i]!.mac as string, NET.nodes[i]!.name as string]));
+    const mac4 = await cl.waitFor(`ARP answer for ${v4}`, () => cl.arping(v4, 1), 60_000, 100);
+    const mac6 = await cl.waitFor(`NA for ${v6}`, () => cl.ndisc6(v6), 60_000, 100)
+      .catch((e: Error) => { throw new Error(`${e.message}\n${dump()}`); });
+    assert.ok(live.has(mac4), `${v4} answered by ${mac4}, not a live node`);
+    assert.ok(live.has(mac6), `${v6} answered by ${mac6}, not a live node`);
+    assert.equal(await cl.waitFor(`client reaches ${v4}`, () => cl.reach(cl.client, v4)), live.get(mac4));
+    assert.equal(await cl.waitFor(`client reaches ${v6}`, () => cl.reach(cl.client, v6)), live.get(mac6));
   });
 
   it('withdraws the IP when the Service is deleted', async () => {
