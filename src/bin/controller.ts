@@ -49,6 +49,11 @@ let lastConfigError = '';
 const requests = new Map<string, { rv: string | undefined; req: ServiceRequest }>();
 /** Writes issued for a resourceVersion: not repeated until the informer shows the result. */
 const issued = new Map<string, string>();
+/** Services the allocator refused: converged again after any release. */
+const failed = new Set<string>();
+const dirtyKeys = new Set<string>();
+let fullDirty = true;
+let released = false;
 
 function requestFor(s: ServiceLike & KubernetesObject): ServiceRequest {
   const key = serviceKey(s);
@@ -103,51 +108,77 @@ async function write(s: V1Service, w: ServiceWrites): Promise<void> {
   }
 }
 
+/** Converges one service; returns false when the allocator refused it (retried after releases). */
+async function converge(s: V1Service): Promise<boolean> {
+  const key = serviceKey(s);
+  const target = { kind: 'Service', name: s.metadata?.name ?? '', namespace: s.metadata?.namespace ?? '', uid: s.metadata?.uid, apiVersion: 'v1' };
+  if (!isManaged(s, lbClass)) {
+    if (allocator.release(key)) { log.info('released: no longer ours', { event: 'service.released', service: key }); released = true; }
+    if (s.metadata?.annotations?.[POOL_ANNOTATION] !== undefined) await write(s, writesFor(s, [], undefined));
+    return true;
+  }
+  const r = allocator.assign(requestFor(s));
+  if (r.ok) {
+    if (r.changed) events.record(target, 'Normal', 'IPAllocated', `Assigned IP ${JSON.stringify(r.ips)}`);
+    const w = writesFor(s, r.ips, r.pool);
+    if (w.ingress || w.poolAnnotation !== undefined) {
+      log.info('service converged', { event: 'service.assigned', service: key, ip: r.ips, pool: r.pool });
+      await write(s, w);
+    }
+    return true;
+  }
+  const w = writesFor(s, r.ips, r.ips.length > 0 ? allocator.get(key)?.pool : undefined);
+  if (w.ingress || w.poolAnnotation !== undefined || !failed.has(key)) {
+    events.record(target, 'Warning', 'AllocationFailed', `Failed to allocate IP for "${key}": ${r.reason}`);
+    log.warn('allocation failed', { event: 'service.allocationFailed', service: key, reason: r.code, err: r.reason });
+    await write(s, w);
+  }
+  return false;
+}
+
+function forget(key: string): void {
+  if (allocator.release(key)) { log.info('released: service deleted', { event: 'service.released', service: key }); released = true; }
+  requests.delete(key);
+  issued.delete(key);
+  failed.delete(key);
+}
+
+/**
+ * A full pass (config or namespace change, start) parses the config and converges every service;
+ * otherwise only the services that changed are converged. Refused services are retried whenever
+ * an address was released.
+ */
 async function reconcile(): Promise<void> {
-  applyConfig();
+  const full = fullDirty;
+  fullDirty = false;
+  released = false;
+  const keys = [...dirtyKeys];
+  dirtyKeys.clear();
+  if (full) applyConfig();
   if (!configValid) return;
-  const all = services.list() as V1Service[];
   if (!reclaimed) {
-    const entries = all.filter((s) => isManaged(s, lbClass)).map((s) => ({ service: requestFor(s), ips: ingressIps(s) }));
+    const entries = (services.list() as V1Service[]).filter((s) => isManaged(s, lbClass)).map((s) => ({ service: requestFor(s), ips: ingressIps(s) }));
     const report = allocator.reclaim(entries);
     log.info('re-claimed addresses from service status', { event: 'reclaim', services: report.results.length, kept: report.results.filter((r) => r.kept).length });
     reclaimed = true;
   }
-  const present = new Set<string>();
-  for (const s of all) {
-    const key = serviceKey(s);
-    const target = { kind: 'Service', name: s.metadata?.name ?? '', namespace: s.metadata?.namespace ?? '', uid: s.metadata?.uid, apiVersion: 'v1' };
-    if (!isManaged(s, lbClass)) {
-      if (allocator.release(key)) log.info('released: no longer ours', { event: 'service.released', service: key });
-      if (s.metadata?.annotations?.[POOL_ANNOTATION] !== undefined) await write(s, writesFor(s, [], undefined));
-      continue;
-    }
-    present.add(key);
-    const r = allocator.assign(requestFor(s));
-    if (r.ok) {
-      if (r.changed) events.record(target, 'Normal', 'IPAllocated', `Assigned IP ${JSON.stringify(r.ips)}`);
-      const w = writesFor(s, r.ips, r.pool);
-      if (w.ingress || w.poolAnnotation !== undefined) {
-        log.info('service converged', { event: 'service.assigned', service: key, ip: r.ips, pool: r.pool });
-        await write(s, w);
-      }
-    } else {
-      const w = writesFor(s, r.ips, r.ips.length > 0 ? allocator.get(key)?.pool : undefined);
-      if (w.ingress || w.poolAnnotation !== undefined) {
-        events.record(target, 'Warning', 'AllocationFailed', `Failed to allocate IP for "${key}": ${r.reason}`);
-        log.warn('allocation failed', { event: 'service.allocationFailed', service: key, reason: r.code, err: r.reason });
-        await write(s, w);
-      }
+  const todo: V1Service[] = [];
+  if (full) {
+    const present = new Set<string>();
+    for (const s of services.list() as V1Service[]) { present.add(serviceKey(s)); todo.push(s); }
+    for (const a of allocator.list()) if (!present.has(a.key)) forget(a.key);
+  } else {
+    for (const key of keys) {
+      const [ns, name] = key.split('/') as [string, string];
+      const s = services.get(name, ns) as V1Service | undefined;
+      if (s) todo.push(s); else forget(key);
     }
   }
-  for (const a of allocator.list()) {
-    if (!present.has(a.key)) {
-      allocator.release(a.key);
-      requests.delete(a.key);
-      issued.delete(a.key);
-      log.info('released: service deleted', { event: 'service.released', service: a.key });
-    }
+  for (const s of todo) {
+    if (await converge(s)) failed.delete(serviceKey(s)); else failed.add(serviceKey(s));
   }
+  if (released) for (const k of failed) dirtyKeys.add(k);
+  if (dirtyKeys.size > 0) dirty = true;
 }
 
 // One reconcile at a time; changes during a run cause exactly one more run.
@@ -170,13 +201,15 @@ function kick(): void {
   })();
 }
 function retrySoon(): void {
+  fullDirty = true;
   if (retryTimer) return;
   retryTimer = setTimeout(() => { retryTimer = undefined; kick(); }, 1000);
 }
 
 await Promise.all(informers.map((i) => i.synced));
 log.info('informers synced', { event: 'controller.synced', lbClass: lbClass ?? null, namespace });
-for (const i of informers) i.onChange(() => kick());
+services.onChange((ev) => { dirtyKeys.add(serviceKey(ev.obj as V1Service)); kick(); });
+for (const i of informers) if (i !== services) i.onChange(() => { fullDirty = true; kick(); });
 kick();
 
 async function shutdown(): Promise<void> {

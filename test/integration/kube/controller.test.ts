@@ -46,6 +46,14 @@ describe('controller against the real apiserver, with the RBAC from deploy/', { 
     }, 120_000, 100);
   }
 
+  /** Runs a test body; on failure the controller's log tail goes into the error (flakes are diagnosable). */
+  const withLog = (fn: () => Promise<void>) => async () => {
+    try { await fn(); } catch (e) {
+      if (e instanceof Error) e.message += `\n--- controller log (tail) ---\n${ctlLog.slice(-6000)}`;
+      throw e;
+    }
+  };
+
   async function stopController(): Promise<void> {
     const p = ctl;
     ctl = undefined;
@@ -81,7 +89,7 @@ describe('controller against the real apiserver, with the RBAC from deploy/', { 
 
   let first: Record<string, View>;
 
-  it('assigns, clears on ClusterIP, reuses a deleted service\'s IP (deploy/ RBAC is enough)', async () => {
+  it('assigns, clears on ClusterIP, reuses a deleted service\'s IP (deploy/ RBAC is enough)', withLog(async () => {
     const r = await client('assign');
     first = r as Record<string, View>;
     const a1 = r.a1 as View;
@@ -95,9 +103,9 @@ describe('controller against the real apiserver, with the RBAC from deploy/', { 
     assert.deepEqual(r.c, { ips: [POOL[0]], pool: 'kb-pool' });
     // Nothing was refused by RBAC along the way.
     assert.doesNotMatch(ctlLog, /"code":403|forbidden/i);
-  });
+  }));
 
-  it('a controller restart moves nothing', async () => {
+  it('a controller restart moves nothing', withLog(async () => {
     assert.ok(first);
     await stopController();
     await startController();
@@ -106,19 +114,19 @@ describe('controller against the real apiserver, with the RBAC from deploy/', { 
     assert.deepEqual(r.c, first.c);
     assert.deepEqual(r.d, { ips: [POOL[2]], pool: 'kb-pool' });
     assert.match(ctlLog, /"event":"reclaim"[^\n]*"kept":2/);
-  });
+  }));
 
   let feats: Record<string, View>;
 
-  it('honours address-pool, loadBalancerIPs, RequireDualStack and loadBalancerClass', async () => {
+  it('honours address-pool, loadBalancerIPs, RequireDualStack and loadBalancerClass', withLog(async () => {
     feats = await client('features') as Record<string, View>;
     assert.deepEqual(feats.manual, { ips: ['198.51.100.232'], pool: 'kb-manual' });
     assert.deepEqual(feats.requested, { ips: ['198.51.100.246'], pool: 'kb-pool' });
     assert.deepEqual(feats.dual, { ips: [POOL[3], '2001:db8:40::'], pool: 'kb-pool' });
     assert.deepEqual(feats.otherClass, { ips: [] });
-  });
+  }));
 
-  it('survives an apiserver restart on the same data: nothing lost, new services still served', async () => {
+  it('survives an apiserver restart on the same data: nothing lost, new services still served', withLog(async () => {
     assert.ok(kube && feats);
     const before = await client('view');
     await kube.restart();
@@ -126,5 +134,5 @@ describe('controller against the real apiserver, with the RBAC from deploy/', { 
     for (const n of ['a', 'c', 'd']) assert.deepEqual(r[n], (before as Record<string, View>)[n], n);
     for (const n of ['manual', 'requested', 'dual']) assert.deepEqual(r[n], feats[n], n);
     assert.deepEqual(r.e, { ips: [POOL[4]], pool: 'kb-pool' });
-  });
+  }));
 });

@@ -1,0 +1,115 @@
+// Client half of bench/controller.bench.ts, run INSIDE the bench's client namespace.
+//   setup         CRDs, deploy/namespace.yaml, deploy/rbac/controller.yaml, an IPv6 pool of 65,536
+//                 addresses; prints {token} for the controller's ServiceAccount
+//   run N M       creates N LoadBalancer services in bulk (32 in flight), then M one by one; a
+//                 watch records when each first shows an IP. Prints one JSON line of timings.
+// IPv6 single-stack services with allocateLoadBalancerNodePorts: false: the documentation IPv4
+// ranges hold 512 addresses and the NodePort range 2,768 ports, both fewer than 5,000.
+import { readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import {
+  ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, Watch, loadAllYaml, type KubernetesObject, type V1Service,
+} from '@kubernetes/client-node';
+
+const REPO = new URL('../', import.meta.url).pathname;
+const NS = 'bench';
+const kc = new KubeConfig();
+kc.loadFromFile(process.env.KUBECONFIG ?? '');
+const core = kc.makeApiClient(CoreV1Api);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+async function apply(text: string): Promise<void> {
+  const api = KubernetesObjectApi.makeApiClient(kc);
+  for (const obj of loadAllYaml(text) as KubernetesObject[]) {
+    for (let i = 0; ; i++) {
+      try { await api.create(obj); break; } catch (e) {
+        if (e instanceof ApiException && e.code === 409) break;
+        if (e instanceof ApiException && e.code === 404 && i < 100) { await sleep(200); continue; }
+        throw e;
+      }
+    }
+  }
+}
+
+async function setup(): Promise<Record<string, unknown>> {
+  const read = (f: string) => readFileSync(join(REPO, f), 'utf8');
+  for (const f of readdirSync(join(REPO, 'deploy/crds')).filter((x) => x.endsWith('.yaml')).sort()) await apply(read(`deploy/crds/${f}`));
+  await apply(read('deploy/namespace.yaml'));
+  await apply(read('deploy/rbac/controller.yaml'));
+  await core.createNamespace({ body: { metadata: { name: NS } } });
+  await apply("apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: bench, namespace: metallb-system }\nspec:\n  addresses: ['2001:db8:100::/112']\n");
+  const tr = await core.createNamespacedServiceAccountToken({ name: 'controller', namespace: 'metallb-system', body: { spec: { audiences: [], expirationSeconds: 7200 } } });
+  return { token: tr.status?.token };
+}
+
+const body = (name: string): V1Service => ({
+  metadata: { name, namespace: NS },
+  spec: {
+    type: 'LoadBalancer', ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv6'], allocateLoadBalancerNodePorts: false,
+    selector: { app: name }, ports: [{ port: 80, protocol: 'TCP' }],
+  },
+});
+
+function pct(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] ?? NaN;
+}
+
+async function run(n: number, m: number): Promise<Record<string, unknown>> {
+  const created = new Map<string, number>();
+  const gotIp = new Map<string, number>();
+  const waiters = new Map<string, () => void>();
+  const w = new Watch(kc);
+  const req = await w.watch(`/api/v1/namespaces/${NS}/services`, {}, (_type, obj: V1Service) => {
+    const name = obj.metadata?.name ?? '';
+    if (!gotIp.has(name) && (obj.status?.loadBalancer?.ingress?.length ?? 0) > 0) {
+      gotIp.set(name, performance.now());
+      waiters.get(name)?.();
+    }
+  }, (err) => { if (err) process.stderr.write(`watch ended: ${String(err)}\n`); });
+
+  // Bulk: N creates, 32 in flight.
+  const t0 = performance.now();
+  let next = 0;
+  const createOne = async (name: string) => {
+    created.set(name, performance.now());
+    for (let i = 0; ; i++) {
+      try { await core.createNamespacedService({ namespace: NS, body: body(name) }); return; } catch (e) {
+        if (e instanceof ApiException && e.code === 429 && i < 50) { await sleep(100); continue; }
+        throw e;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: 32 }, async () => {
+    while (next < n) await createOne(`bulk-${next++}`);
+  }));
+  const createdAll = performance.now();
+  const deadline = Date.now() + 20 * 60_000;
+  while ([...created.keys()].some((k) => !gotIp.has(k)) && Date.now() < deadline) await sleep(100);
+  const allIp = performance.now();
+  const missing = [...created.keys()].filter((k) => !gotIp.has(k)).length;
+
+  // One by one: create, wait for the IP, next.
+  const lat: number[] = [];
+  for (let i = 0; i < m; i++) {
+    const name = `one-${i}`;
+    const seen = new Promise<void>((r) => waiters.set(name, r));
+    const t = performance.now();
+    created.set(name, t);
+    await core.createNamespacedService({ namespace: NS, body: body(name) });
+    await Promise.race([seen, sleep(60_000)]);
+    const at = gotIp.get(name);
+    if (at !== undefined) lat.push(at - t);
+  }
+  (req as { abort?: () => void }).abort?.();
+  lat.sort((a, b) => a - b);
+  return {
+    services: n, bulkCreateSec: (createdAll - t0) / 1000, bulkAllIpSec: (allIp - t0) / 1000, missing,
+    bulkPerSec: n / ((allIp - t0) / 1000), createPerSec: n / ((createdAll - t0) / 1000),
+    oneByOne: lat.length, createToIpP50Ms: pct(lat, 50), createToIpP99Ms: pct(lat, 99),
+  };
+}
+
+const [step, a, b] = process.argv.slice(2);
+const out = step === 'setup' ? await setup() : await run(Number(a ?? 5000), Number(b ?? 200));
+process.stdout.write(`${JSON.stringify(out)}\n`);
+process.exit(0);
