@@ -24,7 +24,7 @@ describe('e2e BGP: 3-way ECMP at the router, SIGKILL of a speaker removes its pa
 apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: { name: bgp, namespace: ${MOORING_NS} }
-spec: { addresses: ["${NET.pools.bgpv4}"] }
+spec: { addresses: ["${NET.pools.bgpv4}", "${NET.pools.bgpv6}"] }
 ---
 apiVersion: metallb.io/v1beta1
 kind: BGPAdvertisement
@@ -35,6 +35,11 @@ apiVersion: metallb.io/v1beta2
 kind: BGPPeer
 metadata: { name: router, namespace: ${MOORING_NS} }
 spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.router.seg4}, holdTime: 9s }
+---
+apiVersion: metallb.io/v1beta2
+kind: BGPPeer
+metadata: { name: router6, namespace: ${MOORING_NS} }
+spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.router.seg6}", holdTime: 9s }
 `);
   });
 
@@ -61,6 +66,27 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.ro
       const nodes = (await cl.bgpStatuses(NS, 'web')).map((s) => (s as { status?: { node?: string } }).status?.node).sort();
       return nodes.join() === NET.nodes.map((n) => n.name).join();
     }, 30_000, 200);
+  });
+
+  it('routes a dual-stack Service over the IPv4 and IPv6 sessions, 3-way on both families', async () => {
+    assert.ok(c);
+    const cl = c;
+    await cl.createLbService(NS, 'dual', { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] });
+    await cl.createEndpointSlice(NS, 'dual', [{ ip: '198.51.100.204', node: NET.nodes[0]!.name }]);
+    const ips = await cl.waitLbIngress(NS, 'dual', 2, 60_000);
+    const v4 = ips.find((x) => !x.includes(':'));
+    const v6 = ips.find((x) => x.includes(':'));
+    assert.ok(v4 && v6 && v6.startsWith('2001:db8:21::'), `not one address per family from the pool: ${ips.join(', ')}`);
+    await cl.waitFor(`3 next hops for ${v4}`, () => cl.routerNextHops(v4).join() === ALL_HOPS.join(), 60_000, 200);
+    // IPv6 next hops may be the nodes' link-local addresses: count paths and hops, and check the
+    // paths come from the three v6 sessions.
+    await cl.waitFor(`3 paths and next hops for ${v6}`, () => cl.routerNextHops(v6).length === 3 && (cl.frr?.paths('ipv6', `${v6}/128`) ?? []).length === 3, 60_000, 200)
+      .catch((e: Error) => { throw new Error(`${e.message}; hops ${JSON.stringify(cl.routerNextHops(v6))}; FRR v6: ${JSON.stringify(cl.vtyshJson('show bgp ipv6 unicast summary json'))}\n${dump()}`); });
+    const peers = (cl.frr?.paths('ipv6', `${v6}/128`) ?? []).map((p) => p.peer?.peerId).sort();
+    assert.deepEqual(peers, NET.nodes.map((n) => n.v6).sort());
+    const served4 = await cl.waitFor(`ext reaches ${v4}`, () => cl.reach(cl.ext, v4));
+    const served6 = await cl.waitFor(`ext reaches ${v6}`, () => cl.reach(cl.ext, v6));
+    assert.ok(NET.nodes.some((n) => n.name === served4) && NET.nodes.some((n) => n.name === served6), `${served4} ${served6}`);
   });
 
   it('drops the path of a SIGKILLed speaker and keeps serving through the others', async () => {
