@@ -133,6 +133,24 @@ spec: { ipAddressPools: [l2] }
     assert.equal(await cl.waitFor(`client reaches ${v6}`, () => cl.reach(cl.client, v6)), live.get(mac6));
   });
 
+  it('takes a node out on NetworkUnavailable=True and on the exclude-from-external-load-balancers label', async () => {
+    assert.ok(c && ip);
+    const cl = c;
+    const live = [0, 1, 2].filter((i) => speakers[i]!.alive());
+    const macNow = await cl.waitFor(`${ip} answered`, () => cl.arping(ip, 1), 30_000, 100);
+    const cur = live.find((i) => NET.nodes[i]!.mac === macNow);
+    assert.ok(cur !== undefined, `${ip} answered by ${macNow}, not a live node`);
+    const other = live.find((i) => i !== cur) as number;
+    await cl.setNodeCondition(NET.nodes[cur]!.name, 'NetworkUnavailable', 'True');
+    await cl.waitFor(`${ip} moves to ${NET.nodes[other]!.name} (NetworkUnavailable)`, () => cl.arping(ip, 1) === NET.nodes[other]!.mac, 60_000, 100)
+      .catch((e: Error) => { throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`); });
+    await cl.setNodeCondition(NET.nodes[cur]!.name, 'NetworkUnavailable', 'False');
+    await cl.labelNode(NET.nodes[other]!.name, 'node.kubernetes.io/exclude-from-external-load-balancers', '');
+    await cl.waitFor(`${ip} moves back to ${NET.nodes[cur]!.name} (exclude label)`, () => cl.arping(ip, 1) === NET.nodes[cur]!.mac, 60_000, 100)
+      .catch((e: Error) => { throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`); });
+    await cl.labelNode(NET.nodes[other]!.name, 'node.kubernetes.io/exclude-from-external-load-balancers', null);
+  });
+
   it('withdraws the IP when the Service is deleted', async () => {
     assert.ok(c && ip);
     const cl = c;
