@@ -14,7 +14,7 @@ let lab: CoordLab;
 before(async () => {
   requireRoot();
   requireTools('ip', 'nats-server', 'arping');
-  lab = new CoordLab({ vips: VIPS, announcer: 'pcap', intervalMs: 200, misses: 5 });
+  lab = new CoordLab({ vips: VIPS, announcer: 'pcap', intervalMs: 250, misses: 12 });
   await lab.setup();
   for (let i = 0; i < 3; i++) lab.startNode(i);
   await waitFor('every VIP announced by exactly one node', () => lab.settled(), 90000, 200);
