@@ -1,7 +1,6 @@
 // A 3-server nats-server cluster with JetStream, run inside one namespace (one address per server),
 // with one user per node and the per-node publish permissions from src/domain/nats-config.ts.
-// Same configuration as test/integration/coord/coord-lab.ts (whose builder is a CoordLab method,
-// so it is not importable); used by test/lib/cluster.ts.
+// Used by test/lib/cluster.ts (e2e) and test/integration/coord/coord-lab.ts.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';

@@ -2,12 +2,12 @@
 // a NATS namespace running a 3-server JetStream cluster (one address per server), three node
 // namespaces running src/bin/coord-node.ts, and a client namespace that ARPs for the VIPs.
 // Addresses: 198.51.100.128/26 on the segment, VIPs in 203.0.113.64/27 (on-link for the client).
-import { mkdtempSync, writeFileSync, rmSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Lab, waitFor, type Netns } from '../../lib/netns.js';
-import { natsAccountsBlock } from '../../../src/domain/nats-config.js';
+import { natsServerConfig } from '../../lib/nats.js';
 
 export const NATS_IPS = ['198.51.100.129', '198.51.100.130', '198.51.100.131'];
 export const NODE_IPS = ['198.51.100.141', '198.51.100.142', '198.51.100.143'];
@@ -79,18 +79,8 @@ export class CoordLab {
   }
 
   natsConfig(i: number): string {
-    const ip = NATS_IPS[i] as string;
-    const routes = NATS_IPS.filter((x) => x !== ip).map((x) => `nats-route://${x}:6222`);
-    const store = join(this.dir, `s${i + 1}`);
-    mkdirSync(store, { recursive: true });
     const users = NODE_NAMES.map((n, k) => ({ node: n, user: n, password: this.passwords[k] as string }));
-    return [
-      `server_name: s${i + 1}`,
-      `listen: "${ip}:4222"`,
-      `jetstream { store_dir: "${store}", max_memory_store: 64MB, max_file_store: 256MB }`,
-      `cluster { name: ${CLUSTER}, listen: "${ip}:6222", routes: [${routes.map((r) => `"${r}"`).join(', ')}] }`,
-      natsAccountsBlock(CLUSTER, users),
-    ].join('\n');
+    return natsServerConfig({ ips: NATS_IPS, cluster: CLUSTER, users, dir: this.dir }, i);
   }
 
   startNats(i: number): void {
