@@ -11,7 +11,8 @@
 //
 //   NODE_NAME=n1 KUBECONFIG=... tsx src/bin/speaker.ts --nats-url nats://a:4222,nats://b:4222
 //     [--namespace metallb-system] [--cluster mooring] [--metrics-port 7472] [--metrics-host 0.0.0.0]
-//     [--lb-class NAME] [--nats-user U --nats-pass-file F] [--announcer pcap|log] [--ignore-exclude-lb]
+//     [--lb-class NAME] [--nats-user U --nats-pass-file F | --nats-pass-dir D] [--announcer pcap|log]
+//     [--ignore-exclude-lb]
 //
 // SIGTERM: drain (peers take our L2 IPs make-before-break), stop BGP (graceful restart peers
 // keep our routes, others get CEASE), close NATS, exit.
@@ -55,6 +56,8 @@ const { values: a } = parseArgs({
     'nats-url': { type: 'string', default: process.env.NATS_URL },
     'nats-user': { type: 'string', default: process.env.NATS_USER },
     'nats-pass-file': { type: 'string' },
+    /** A directory with one password file per node (a mounted Secret): <dir>/<node>; the user is the node name. */
+    'nats-pass-dir': { type: 'string', default: process.env.NATS_PASS_DIR },
     'metrics-port': { type: 'string', default: '7472' },
     'metrics-host': { type: 'string', default: '0.0.0.0' },
     'lb-class': { type: 'string' },
@@ -118,12 +121,14 @@ for (const [name, cb] of [['layer2_requests_received', 'requestsReceived'], ['la
 // ---- NATS + coordinator --------------------------------------------------------------------
 const bus = await connectNats();
 async function connectNats(): Promise<NatsBus> {
-  const pass = a['nats-pass-file'] ? readFileSync(a['nats-pass-file'], 'utf8').trim() : process.env.NATS_PASSWORD;
+  const passFile = a['nats-pass-file'] ?? (a['nats-pass-dir'] ? `${a['nats-pass-dir']}/${node}` : undefined);
+  const pass = passFile ? readFileSync(passFile, 'utf8').trim() : process.env.NATS_PASSWORD;
+  const user = a['nats-user'] ?? (a['nats-pass-dir'] ? node : undefined);
   for (let attempt = 0; ; attempt++) {
     try {
       return await NatsBus.connect({
         servers: (a['nats-url'] as string).split(','), name: `speaker-${node}`,
-        ...(a['nats-user'] ? { auth: { user: a['nats-user'], ...(pass ? { pass } : {}) } } : {}),
+        ...(user ? { auth: { user, ...(pass ? { pass } : {}) } } : {}),
         log: (rec) => log.info('nats', { ...rec, event: `nats.${String(rec.event ?? 'status')}` }),
       });
     } catch (err) {
