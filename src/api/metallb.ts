@@ -197,6 +197,22 @@ const peerColumns: PrinterColumn[] = [
   age,
 ];
 
+/** The two per-service status kinds: empty spec, status written by the speakers. */
+function serviceStatusKind(kind: string, plural: string, singular: string, nodeColumn: string, description: string, status: JsonSchema): KindDef {
+  return {
+    kind, plural, singular, description,
+    versions: [{
+      name: 'v1beta1', served: true, storage: true, spec: t.object({}).schema, status,
+      columns: [
+        { name: nodeColumn, type: 'string', jsonPath: '.status.node' },
+        { name: 'Service Name', type: 'string', jsonPath: '.status.serviceName' },
+        { name: 'Service Namespace', type: 'string', jsonPath: '.status.serviceNamespace' },
+        age,
+      ],
+    }],
+  };
+}
+
 export const KINDS: readonly KindDef[] = [
   {
     kind: 'IPAddressPool', plural: 'ipaddresspools', singular: 'ipaddresspool',
@@ -259,32 +275,10 @@ export const KINDS: readonly KindDef[] = [
     description: 'Community is a collection of aliases for communities. Users can define named aliases to be used in the BGPPeer CRD.',
     versions: [{ name: 'v1beta1', served: true, storage: true, spec: communitySpec.schema, columns: [age] }],
   },
-  {
-    kind: 'ServiceL2Status', plural: 'servicel2statuses', singular: 'servicel2status',
-    description: 'ServiceL2Status reveals the actual traffic status of loadbalancer services in layer2 mode.',
-    versions: [{
-      name: 'v1beta1', served: true, storage: true, spec: t.object({}).schema, status: serviceL2StatusStatus.schema,
-      columns: [
-        { name: 'Allocated Node', type: 'string', jsonPath: '.status.node' },
-        { name: 'Service Name', type: 'string', jsonPath: '.status.serviceName' },
-        { name: 'Service Namespace', type: 'string', jsonPath: '.status.serviceNamespace' },
-        age,
-      ],
-    }],
-  },
-  {
-    kind: 'ServiceBGPStatus', plural: 'servicebgpstatuses', singular: 'servicebgpstatus',
-    description: 'ServiceBGPStatus exposes the BGP peers a service is configured to be advertised to, per relevant node.',
-    versions: [{
-      name: 'v1beta1', served: true, storage: true, spec: t.object({}).schema, status: serviceBGPStatusStatus.schema,
-      columns: [
-        { name: 'Node', type: 'string', jsonPath: '.status.node' },
-        { name: 'Service Name', type: 'string', jsonPath: '.status.serviceName' },
-        { name: 'Service Namespace', type: 'string', jsonPath: '.status.serviceNamespace' },
-        age,
-      ],
-    }],
-  },
+  serviceStatusKind('ServiceL2Status', 'servicel2statuses', 'servicel2status', 'Allocated Node',
+    'ServiceL2Status reveals the actual traffic status of loadbalancer services in layer2 mode.', serviceL2StatusStatus.schema),
+  serviceStatusKind('ServiceBGPStatus', 'servicebgpstatuses', 'servicebgpstatus', 'Node',
+    'ServiceBGPStatus exposes the BGP peers a service is configured to be advertised to, per relevant node.', serviceBGPStatusStatus.schema),
   {
     kind: 'ConfigurationState', plural: 'configurationstates', singular: 'configurationstate',
     description: 'ConfigurationState reports whether the configuration a component loaded is valid (one object per component: controller, speaker-<node>).',
