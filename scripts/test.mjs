@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // `npm test`: the one test command (README, .ci/run). Runs, in order:
 //   1. prerequisites: Debian packages (installed when run as root, else a clear list of what is
-//      missing), the native pcap addon;
+//      missing), the native pcap addon, the kube-apiserver binary for the integration tier;
 //   2. typecheck and lint (the purity fences);
 //   3. the test tiers that exist: unit (src/**), simulation (simulations/**), integration (test/**).
 // Usage: node scripts/test.mjs [unit|simulation|integration ...] [--no-static]
@@ -47,6 +47,9 @@ function find(dir) {
 const needIntegration = tiers.some((t) => t.name === 'integration');
 if (needIntegration) run('prerequisites', 'bash', ['scripts/install-deps.sh']);
 if (needIntegration) run('native addons', process.execPath, ['scripts/native.mjs']);
+// The real kube-apiserver of the integration tests is built from Go once (cached in
+// ~/.cache/mooring; 10-35 min cold on 2 cores) as its own step, so no test's timeout has to cover it.
+if (needIntegration) run('test control plane (kube-apiserver build, cached)', 'bash', ['test/kube/start', '--build-only']);
 if (!noStatic && wanted.length === 0) {
   run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
   run('lint', 'npx', ['eslint', '.']);
