@@ -3,8 +3,10 @@
 // LoadBalancer Service of our class gets status.loadBalancer.ingress (through the status
 // subresource) and the metallb.io/ip-allocated-from-pool annotation; addresses are re-claimed from
 // status at start so a restart moves nothing; IPAllocated / AllocationFailed Events.
-// Not yet: webhook, Lease HA, metrics, ConfigurationState, pool status (docs/test-control-plane.md
-// lists what remains). Usage: controller.ts [--lb-class C] [--namespace metallb-system]
+// ConfigurationState/controller says whether the config is valid (the last valid one stays in force),
+// and /metrics (MetalLB's allocator and config metrics), /healthz, /readyz are served.
+// Not yet: webhook, Lease HA, pool status (docs/test-control-plane.md lists what remains).
+// Usage: controller.ts [--lb-class C] [--namespace metallb-system] [--metrics-port 7472] [--metrics-host 0.0.0.0]
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Service } from '@kubernetes/client-node';
@@ -20,11 +22,16 @@ import { createLogger } from '../adapters/log.js';
 import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/informer.js';
 import { coreSpecs, metallbSpec, storageVersion } from '../adapters/kube/resources.js';
 import { createEventRecorder } from '../adapters/kube/events.js';
+import { StatusWriter } from '../adapters/kube/status.js';
+import { createTelemetry } from '../adapters/telemetry.js';
+import { serveMonitoring } from '../adapters/http.js';
 
 const { values: opts } = parseArgs({
   options: {
     'lb-class': { type: 'string' },
     namespace: { type: 'string', default: 'metallb-system' },
+    'metrics-port': { type: 'string', default: '7472' },
+    'metrics-host': { type: 'string', default: '0.0.0.0' },
   },
 });
 const namespace = opts.namespace ?? 'metallb-system';
@@ -42,6 +49,19 @@ const configInformers = CONFIG_KINDS.map((kind) => ({ kind, inf: startInformer(k
 const informers: Array<Informer<KubernetesObject>> = [services, namespaces, ...configInformers.map((c) => c.inf)];
 
 const allocator = new Allocator();
+const statusWriter = new StatusWriter(kc, namespace, log);
+
+// ---- metrics (MetalLB's names) -------------------------------------------------------------
+const telemetry = createTelemetry('controller');
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+telemetry.meter.createObservableGauge('metallb_allocator_addresses_in_use_total', { description: 'Number of IP addresses in use, per pool' })
+  .addCallback((r) => { for (const p of allocator.stats()) r.observe(p.ipv4.assigned + p.ipv6.assigned, { pool: p.pool }); });
+telemetry.meter.createObservableGauge('metallb_allocator_addresses_total', { description: 'Number of usable IP addresses, per pool (saturates at 2^53 for IPv6)' })
+  .addCallback((r) => { for (const p of allocator.stats()) { const t = p.ipv4.total + p.ipv6.total; r.observe(Number(t > SAFE ? SAFE : t), { pool: p.pool }); } });
+telemetry.meter.createObservableGauge('metallb_k8s_client_config_loaded_bool', { description: '1 if the MetalLB configuration was successfully loaded at least once.' })
+  .addCallback((r) => r.observe(configValid ? 1 : 0));
+telemetry.meter.createObservableGauge('metallb_k8s_client_config_stale_bool', { description: '1 if running on a stale configuration, because the latest config failed to load.' })
+  .addCallback((r) => r.observe(configValid && lastConfigError !== '' ? 1 : 0));
 let configValid = false;
 let reclaimed = false;
 let lastConfigError = '';
@@ -73,14 +93,17 @@ function applyConfig(): void {
     const msg = res.errors.map(formatConfigError).join('; ');
     if (msg !== lastConfigError) log.error('configuration invalid, keeping the last valid one', { event: 'config.invalid', err: msg });
     lastConfigError = msg;
+    void statusWriter.configurationState('controller', false, msg);
     return;
   }
   const set = allocator.setPools(toAllocatorPools(res.config));
   if (!set.ok) {
     if (set.reason !== lastConfigError) log.error('pools refused by the allocator, keeping the last valid ones', { event: 'config.invalid', err: set.reason });
     lastConfigError = set.reason;
+    void statusWriter.configurationState('controller', false, set.reason);
     return;
   }
+  void statusWriter.configurationState('controller', true, '');
   if (lastConfigError || !configValid) log.info('configuration loaded', { event: 'config.loaded', pools: res.config.pools.length });
   lastConfigError = '';
   configValid = true;
@@ -206,6 +229,9 @@ function retrySoon(): void {
   retryTimer = setTimeout(() => { retryTimer = undefined; kick(); }, 1000);
 }
 
+const monitoring = await serveMonitoring(telemetry, {
+  ready: () => (!informers.every((i) => i.isSynced()) ? { ok: false, reason: 'informers not synced' } : !configValid ? { ok: false, reason: 'no valid configuration yet' } : { ok: true }),
+}, Number(opts['metrics-port']), opts['metrics-host'] ?? '0.0.0.0');
 await Promise.all(informers.map((i) => i.synced));
 log.info('informers synced', { event: 'controller.synced', lbClass: lbClass ?? null, namespace });
 services.onChange((ev) => { dirtyKeys.add(serviceKey(ev.obj as V1Service)); kick(); });
@@ -217,6 +243,7 @@ async function shutdown(): Promise<void> {
   if (retryTimer) clearTimeout(retryTimer);
   await Promise.allSettled(informers.map((i) => i.stop()));
   await events.flush();
+  monitoring.close();
   process.exit(0);
 }
 process.once('SIGTERM', () => { void shutdown(); });

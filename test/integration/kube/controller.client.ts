@@ -6,10 +6,13 @@
 //   after-restart  the IPs are unchanged after a controller restart; a new service gets a fresh IP
 //   features       address-pool / loadBalancerIPs annotations, RequireDualStack, another loadBalancerClass
 //   view           a, c, d as they are;  after-api-restart  everything kept, a new service served
+//   config-state   ConfigurationState/controller and /metrics: Valid, then Invalid (with the reason)
+//                  while an overlapping pool exists, a new service still served from the last valid
+//                  config, Valid again once the bad pool is gone
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject, type V1Service,
+  ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject, type V1Service,
 } from '@kubernetes/client-node';
 
 const step = process.argv[2];
@@ -143,7 +146,36 @@ async function afterApiRestart(): Promise<Record<string, unknown>> {
   return { ...before, e };
 }
 
-const out = step === 'setup' ? await setup() : step === 'assign' ? await assign() : step === 'features' ? await features()
+async function configState(): Promise<Record<string, unknown>> {
+  const custom = kc.makeApiClient(CustomObjectsApi);
+  const state = async () => {
+    const o = await custom.getNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: POOL_NS, plural: 'configurationstates', name: 'controller' }) as { status?: { result?: string; errorSummary?: string } };
+    return o.status;
+  };
+  const metrics = async () => (await fetch('http://127.0.0.1:7472/metrics')).text();
+  const metric = (text: string, name: string, labels = '') => {
+    const m = new RegExp(`^${name}${labels.replace(/[{}]/g, (c) => `\\${c}`)} (\\S+)$`, 'm').exec(text);
+    return m ? Number(m[1]) : undefined;
+  };
+  const valid = await poll('ConfigurationState Valid', async () => ((await state())?.result === 'Valid' ? await state() : undefined));
+  const before = await metrics();
+  await apply(`apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: kb-overlap, namespace: ${POOL_NS} }\nspec:\n  addresses: ['198.51.100.244/30']\n`);
+  const invalid = await poll('ConfigurationState Invalid', async () => ((await state())?.result === 'Invalid' ? await state() : undefined));
+  const during = await metrics();
+  await core.createNamespacedService({ namespace: ns, body: svcBody('f') });
+  const f = await hasIp('f');
+  await objects.delete({ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'kb-overlap', namespace: POOL_NS } });
+  const again = await poll('ConfigurationState Valid again', async () => ((await state())?.result === 'Valid' ? await state() : undefined));
+  return {
+    valid, invalid, again, f,
+    inUse: metric(before, 'metallb_allocator_addresses_in_use_total', '{pool="kb-pool"}'),
+    loaded: metric(before, 'metallb_k8s_client_config_loaded_bool'),
+    staleBefore: metric(before, 'metallb_k8s_client_config_stale_bool'),
+    staleDuring: metric(during, 'metallb_k8s_client_config_stale_bool'),
+  };
+}
+
+const out = step === 'config-state' ? await configState() : step === 'setup' ? await setup() : step === 'assign' ? await assign() : step === 'features' ? await features()
   : step === 'after-api-restart' ? await afterApiRestart()
   : step === 'view' ? Object.fromEntries(await Promise.all(['a', 'c', 'd'].map(async (n) => [n, await view(n)] as const)))
   : await afterRestart();

@@ -135,4 +135,18 @@ describe('controller against the real apiserver, with the RBAC from deploy/', { 
     for (const n of ['manual', 'requested', 'dual']) assert.deepEqual(r[n], feats[n], n);
     assert.deepEqual(r.e, { ips: [POOL[4]], pool: 'kb-pool' });
   }));
+
+  it('reports an invalid config in ConfigurationState and /metrics, keeps serving from the last valid one', withLog(async () => {
+    const r = await client('config-state') as Record<string, { result?: string; errorSummary?: string } | View | number | undefined>;
+    assert.deepEqual(r.valid, { result: 'Valid', errorSummary: '', conditions: (r.valid as { conditions?: unknown }).conditions });
+    const invalid = r.invalid as { result?: string; errorSummary?: string };
+    assert.equal(invalid.result, 'Invalid');
+    assert.match(invalid.errorSummary ?? '', /IPAddressPool\/kb-pool: spec\.addresses\[0\]: CIDR "198\.51\.100\.240\/29" in pool "kb-pool" overlaps with already defined CIDR "198\.51\.100\.244\/30" in pool "kb-overlap"/);
+    assert.deepEqual(r.f, { ips: [POOL[5]], pool: 'kb-pool' });
+    assert.equal((r.again as { result?: string }).result, 'Valid');
+    assert.ok(typeof r.inUse === 'number' && r.inUse >= 5, `addresses in use: ${String(r.inUse)}`);
+    assert.equal(r.loaded, 1);
+    assert.equal(r.staleBefore, 0);
+    assert.equal(r.staleDuring, 1);
+  }));
 });
