@@ -6,6 +6,7 @@
 import { performance } from 'node:perf_hooks';
 import { availableParallelism, loadavg } from 'node:os';
 import { Allocator, type AllocatorPool, type ServiceRequest } from '../src/domain/allocator/index.js';
+import { rng } from '../src/domain/prng.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
 
@@ -24,16 +25,6 @@ const heapMB = (): number => {
 };
 
 // Deterministic PRNG (mulberry32) so every run does the same operations.
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const V4_POOLS: AllocatorPool[] = [
   { name: 'pool-a', addresses: ['10.0.0.0/16'] },

@@ -12,8 +12,9 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Coordinator, type ServiceSpec } from '../actors/coordinator.js';
 import { realClock } from '../actors/coord-ports.js';
-import type { CarrierChange, L2AnnouncerPort, L2Conflict } from '../actors/l2-port.js';
+import type { L2AnnouncerPort } from '../actors/l2-port.js';
 import { NatsBus } from '../adapters/nats.js';
+import { LogAnnouncer } from '../actors/log-announcer.js';
 import { epochBucket } from '../domain/subjects.js';
 
 const { values: a } = parseArgs({
@@ -36,19 +37,9 @@ const servers = need(a.servers, 'servers').split(',');
 const ips = need(a.ips, 'ips').split(',');
 const out = (rec: Record<string, unknown>): void => { process.stdout.write(`${JSON.stringify({ t: Date.now(), node, ...rec })}\n`); };
 
-/** Announcer that only logs (when pcap is unavailable or not wanted). */
-class LogAnnouncer implements L2AnnouncerPort {
-  private readonly mine = new Set<string>();
-  announce(ip: string): void { if (!this.mine.has(ip)) { this.mine.add(ip); out({ event: 'announce', ip }); } }
-  withdraw(ip: string): void { if (this.mine.delete(ip)) out({ event: 'withdraw', ip }); }
-  announced(): readonly string[] { return [...this.mine]; }
-  onConflict(_cb: (ev: L2Conflict) => void): () => void { return () => {}; }
-  onCarrier(_cb: (ev: CarrierChange) => void): () => void { return () => {}; }
-  close(): Promise<void> { this.mine.clear(); return Promise.resolve(); }
-}
 
 async function announcer(): Promise<L2AnnouncerPort> {
-  if (a.announcer === 'log') return new LogAnnouncer();
+  if (a.announcer === 'log') return new LogAnnouncer((event, ip) => out({ event, ip }));
   const { L2Announcer } = await import('../actors/l2-announcer.js');
   const { createLinuxL2Host } = await import('../adapters/pcap-link.js');
   const host = await createLinuxL2Host((ev) => out({ event: 'l2', ...ev }));

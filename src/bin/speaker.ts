@@ -21,11 +21,12 @@ import { parseArgs } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Coordinator } from '../actors/coordinator.js';
 import { realClock } from '../actors/coord-ports.js';
-import type { CarrierChange, L2AnnouncerPort, L2Conflict } from '../actors/l2-port.js';
+import type { L2AnnouncerPort } from '../actors/l2-port.js';
 import { BgpSpeaker, type SpeakerPeerConfig } from '../actors/bgp-speaker.js';
 import { createBgpTransport } from '../actors/bgp-transport.actor.js';
 import { bgpSocketPort } from '../adapters/bgp-socket.js';
 import { NatsBus } from '../adapters/nats.js';
+import { LogAnnouncer } from '../actors/log-announcer.js';
 import { createLogger } from '../adapters/log.js';
 import { createTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
@@ -38,6 +39,7 @@ import { parseConfig, formatConfigError, type Config, type Peer, type RawObject,
 import { planSpeaker, type SpeakerPlan, type ServiceObj, type EndpointSliceObj, type NodeObj } from '../domain/speaker-plan.js';
 import { desiredRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';
 import { epochBucket } from '../domain/subjects.js';
+import { prefixContains } from '../domain/ip.js';
 import { Reason } from '../domain/election.js';
 import { randomInt } from 'node:crypto';
 import { createActor, type Actor } from 'xstate';
@@ -83,18 +85,9 @@ const machinesGauge = meter.createObservableGauge('mooring_machines', { descript
 const failoverHist = meter.createHistogram('mooring_l2_takeover_seconds', { description: 'Time from leaving standby to announcing an IP (claim and burst start), per takeover.', unit: 's' });
 
 // ---- L2 announcer ------------------------------------------------------------------------
-class LogAnnouncer implements L2AnnouncerPort {
-  private readonly mine = new Set<string>();
-  announce(ip: string): void { if (!this.mine.has(ip)) { this.mine.add(ip); log.info('announce', { event: 'l2.announce', ip }); } }
-  withdraw(ip: string): void { if (this.mine.delete(ip)) log.info('withdraw', { event: 'l2.withdraw', ip }); }
-  announced(): readonly string[] { return [...this.mine]; }
-  onConflict(_cb: (ev: L2Conflict) => void): () => void { return () => {}; }
-  onCarrier(_cb: (ev: CarrierChange) => void): () => void { return () => {}; }
-  close(): Promise<void> { this.mine.clear(); return Promise.resolve(); }
-}
 let l2Stats: (() => { byIp: Record<string, { requestsReceived: number; responsesSent: number; gratuitousSent: number }> } | undefined) = () => undefined;
 async function makeAnnouncer(): Promise<L2AnnouncerPort> {
-  if (a.announcer === 'log') return new LogAnnouncer();
+  if (a.announcer === 'log') return new LogAnnouncer((event, ip) => log.info(event, { event: `l2.${event}`, ip }));
   const { L2Announcer } = await import('../actors/l2-announcer.js');
   const { createLinuxL2Host } = await import('../adapters/pcap-link.js');
   const host = await createLinuxL2Host((ev) => log.debug('l2', { ...ev, event: `l2.${String(ev.event ?? 'host')}` }));
@@ -318,7 +311,7 @@ function reconcile(): void {
   const routes = reconcileBgp(plan);
   // ServiceBGPStatus: services this node advertises, with the peers it advertises them to.
   const bgpStatus = plan.bgp.services.flatMap((s) => {
-    const peers = [...routes].filter(([, m]) => s.ips.some((ip) => [...m.keys()].some((pfx) => covers(pfx, ip)))).map(([p]) => p).sort();
+    const peers = [...routes].filter(([, m]) => s.ips.some((ip) => [...m.keys()].some((pfx) => prefixContains(pfx, ip)))).map(([p]) => p).sort();
     if (peers.length === 0) return [];
     const [sns = '', sname = ''] = s.key.split('/');
     return [{ serviceKey: s.key, status: { node, serviceName: sname, serviceNamespace: sns, peers } }];
@@ -338,20 +331,6 @@ function reconcile(): void {
     const [sns = '', sname = ''] = n.service.split('/');
     events.record({ kind: 'Service', namespace: sns, name: sname, apiVersion: 'v1' }, 'Warning', 'notAnnounced', `node ${node} does not announce ${n.ip}${n.mode === 'any' ? '' : ` by ${n.mode === 'l2' ? 'layer2' : 'BGP'}`}: ${n.reason}: ${n.detail}`);
   }
-}
-/** Whether prefix "a.b.c.d/len" (or v6) contains ip: exact-string fast path, else numeric. */
-function covers(prefix: string, ip: string): boolean {
-  if (prefix === `${ip}/32` || prefix === `${ip}/128`) return true;
-  const [net = '', lenS = '0'] = prefix.split('/');
-  const toBig = (s: string): bigint | undefined => {
-    if (s.includes(':')) return undefined;
-    const p = s.split('.').map(Number);
-    return p.length === 4 ? BigInt(((p[0]! << 24) >>> 0) + (p[1]! << 16) + (p[2]! << 8) + p[3]!) : undefined;
-  };
-  const n = toBig(net); const i = toBig(ip);
-  if (n === undefined || i === undefined) return false;
-  const host = 32n - BigInt(Number(lenS));
-  return (n >> host) === (i >> host);
 }
 function writeL2Status(): void {
   if (!plan) return;

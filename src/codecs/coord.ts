@@ -68,26 +68,32 @@ function parse(bytes: Uint8Array): Decoded<Record<string, unknown>> {
 const isCount = (x: unknown): x is number => typeof x === 'number' && Number.isSafeInteger(x) && x >= 0;
 const isName = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= 253;
 
+/** The sender fields every payload carries (node, incarnation, sequence). */
+function sender(o: Record<string, unknown>): Decoded<{ node: string; inc: number; seq: number }> {
+  if (!isName(o.node)) return { ok: false, error: 'node: missing or not a name' };
+  if (!isCount(o.inc)) return { ok: false, error: 'inc: not a non-negative integer' };
+  if (!isCount(o.seq)) return { ok: false, error: 'seq: not a non-negative integer' };
+  return { ok: true, value: { node: o.node, inc: o.inc, seq: o.seq } };
+}
+
 export function decodeHeartbeat(bytes: Uint8Array): Decoded<Heartbeat> {
   const p = parse(bytes);
   if (!p.ok) return p;
   const o = p.value;
-  if (!isName(o.node)) return { ok: false, error: 'node: missing or not a name' };
-  if (!isCount(o.inc)) return { ok: false, error: 'inc: not a non-negative integer' };
-  if (!isCount(o.seq)) return { ok: false, error: 'seq: not a non-negative integer' };
+  const from = sender(o);
+  if (!from.ok) return from;
   if (!isCount(o.intervalMs) || o.intervalMs === 0) return { ok: false, error: 'intervalMs: not a positive integer' };
   if (typeof o.l2Ready !== 'boolean') return { ok: false, error: 'l2Ready: not a boolean' };
   if (typeof o.draining !== 'boolean') return { ok: false, error: 'draining: not a boolean' };
-  return { ok: true, value: { v: 1, node: o.node, inc: o.inc, seq: o.seq, intervalMs: o.intervalMs, l2Ready: o.l2Ready, draining: o.draining } };
+  return { ok: true, value: { v: 1, ...from.value, intervalMs: o.intervalMs, l2Ready: o.l2Ready, draining: o.draining } };
 }
 
 export function decodeClaims(bytes: Uint8Array): Decoded<Claims> {
   const p = parse(bytes);
   if (!p.ok) return p;
   const o = p.value;
-  if (!isName(o.node)) return { ok: false, error: 'node: missing or not a name' };
-  if (!isCount(o.inc)) return { ok: false, error: 'inc: not a non-negative integer' };
-  if (!isCount(o.seq)) return { ok: false, error: 'seq: not a non-negative integer' };
+  const from = sender(o);
+  if (!from.ok) return from;
   if (!Array.isArray(o.claims)) return { ok: false, error: 'claims: not an array' };
   const claims: Claim[] = [];
   for (const [i, c] of (o.claims as unknown[]).entries()) {
@@ -97,7 +103,7 @@ export function decodeClaims(bytes: Uint8Array): Decoded<Claims> {
     if (!isCount(epoch)) return { ok: false, error: `claims[${i}].epoch: not a non-negative integer` };
     claims.push({ ip, epoch });
   }
-  return { ok: true, value: { v: 1, node: o.node, inc: o.inc, seq: o.seq, claims } };
+  return { ok: true, value: { v: 1, ...from.value, claims } };
 }
 
 /** KV value of an IP's epoch record: who took it over last, at which epoch. */

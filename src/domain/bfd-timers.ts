@@ -36,11 +36,4 @@ export function jitteredMs(intervalUs: number, detectMult: number, r: number): n
   return (intervalUs / 1000) * (0.75 + span * r);
 }
 
-/** mulberry32: one step of a small, fast, seedable 32-bit PRNG. Returns [value in [0,1), next state]. */
-export function nextRandom(state: number): [number, number] {
-  const s = (state + 0x6d2b79f5) >>> 0;
-  let t = s;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return [((t ^ (t >>> 14)) >>> 0) / 4294967296, s];
-}
+export { nextRandom } from './prng.js';

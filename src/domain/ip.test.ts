@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { parseIp, formatIp, parseRange } from './ip.js';
+import { parseIp, formatIp, parseRange, prefixContains } from './ip.js';
 import { parseDuration, formatDuration } from './duration.js';
 import { parseCommunity } from './community.js';
 
@@ -40,4 +40,12 @@ test('communities: standard, large, format errors vs value errors', () => {
   assert.equal(!a.ok && a.format, true);
   const v = parseCommunity('1:65536');
   assert.equal(!v.ok && v.format, false);
+});
+
+test('prefixContains: aggregated v4 and v6 prefixes, family mismatch', () => {
+  assert.equal(prefixContains('203.0.113.0/24', '203.0.113.77'), true);
+  assert.equal(prefixContains('203.0.113.0/25', '203.0.113.200'), false);
+  assert.equal(prefixContains('2001:db8:4::/64', '2001:db8:4::1'), true);
+  assert.equal(prefixContains('2001:db8:4::/64', '2001:db8:5::1'), false);
+  assert.equal(prefixContains('203.0.113.0/24', '2001:db8::1'), false);
 });

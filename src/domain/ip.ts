@@ -60,3 +60,10 @@ export function parseRange(text: string): ParsedRange {
 }
 
 export const overlaps = (x: IpInterval, y: IpInterval): boolean => x.family === y.family && x.first <= y.last && y.first <= x.last;
+
+/** Whether the CIDR or range `prefix` contains the address `ip` (IPv4 and IPv6). */
+export function prefixContains(prefix: string, ip: string): boolean {
+  const r = parseRange(prefix);
+  const a = parseIp(ip);
+  return r.ok && a !== undefined && r.interval.family === a.family && r.interval.first <= a.value && a.value <= r.interval.last;
+}

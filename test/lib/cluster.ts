@@ -430,6 +430,13 @@ export class Cluster {
     return { KUBECONFIG: this.kubeconfigs.controller, METALLB_ML_NAMESPACE: MOORING_NS };
   }
 
+  /** Starts the product: the controller in the control namespace and one speaker per node. */
+  startMooring(): { controller: Proc; speakers: Proc[] } {
+    const controller = this.spawn(this.ctl, 'src/bin/controller.ts', [], this.controllerEnv(), 'controller');
+    const speakers = this.nodes.map((ns, i) => this.spawn(ns, 'src/bin/speaker.ts', this.speakerArgs(i), this.nodeEnv(i), `speaker-${NET.nodes[i]?.name ?? i}`));
+    return { controller, speakers };
+  }
+
   /**
    * Starts a TypeScript entry point (path relative to the repo) with tsx inside `ns` with `env`
    * added to this process's environment. Killed by PID at cleanup; `Proc.kill()` before that.

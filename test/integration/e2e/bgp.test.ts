@@ -18,8 +18,9 @@ describe('e2e BGP: 3-way ECMP at the router, SIGKILL of a speaker removes its pa
   before(async () => {
     c = await Cluster.start();
     c.serveOnNodes();
-    controller = c.spawn(c.ctl, 'src/bin/controller.ts', [], c.controllerEnv(), 'controller');
-    for (let i = 0; i < 3; i++) speakers.push(c.spawn(c.nodes[i]!, 'src/bin/speaker.ts', c.speakerArgs(i), c.nodeEnv(i), `speaker-${NET.nodes[i]!.name}`));
+    const started = c.startMooring();
+    controller = started.controller;
+    speakers.push(...started.speakers);
     await c.admin.apply(`
 apiVersion: metallb.io/v1beta1
 kind: IPAddressPool

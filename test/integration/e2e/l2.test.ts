@@ -24,8 +24,9 @@ describe('e2e L2: controller allocates, speakers announce, SIGKILL of the owner 
   before(async () => {
     c = await Cluster.start({ noFrr: true });
     c.serveOnNodes();
-    controller = c.spawn(c.ctl, 'src/bin/controller.ts', [], c.controllerEnv(), 'controller');
-    for (let i = 0; i < 3; i++) speakers.push(c.spawn(c.nodes[i]!, 'src/bin/speaker.ts', c.speakerArgs(i), c.nodeEnv(i), `speaker-${NET.nodes[i]!.name}`));
+    const started = c.startMooring();
+    controller = started.controller;
+    speakers.push(...started.speakers);
     await c.admin.apply(`
 apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
