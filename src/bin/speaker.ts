@@ -306,7 +306,19 @@ function reconcile(): void {
     ...(a['lb-class'] ? { loadBalancerClass: a['lb-class'] } : {}),
     ignoreExcludeLB: a['ignore-exclude-lb'] === true,
   });
+  const prevIfaces = ifacesFor;
   ifacesFor = new Map(plan.services.flatMap((s) => s.ips.map((ip) => [ip, s.l2Interfaces] as const)));
+  // An L2Advertisement's interfaces changed for an IP we announce: re-announce on the new set
+  // (same tick, so no request goes unanswered on an interface that stays).
+  for (const ip of coord.owned()) {
+    const was = prevIfaces.get(ip) ?? [];
+    const now = ifacesFor.get(ip) ?? [];
+    if (was.join() !== now.join() && ifacesFor.has(ip)) {
+      log.info('announcing interfaces changed', { event: 'l2.interfacesChanged', ip, from: was, to: now });
+      realL2.withdraw(ip);
+      l2.announce(ip);
+    }
+  }
   coord.setCluster(plan.l2);
   const routes = reconcileBgp(plan);
   // ServiceBGPStatus: services this node advertises, with the peers it advertises them to.

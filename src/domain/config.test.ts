@@ -111,8 +111,8 @@ const cases: Case[] = [
     want: (c) => { assert.deepEqual(c.l2Advertisements[0]?.pools, ['q']); assert.deepEqual(c.pools[0]?.l2Advertisements, []); } },
   { desc: 'L2 advertisement by pool selector', objects: [pool('p', { addresses: ['198.51.100.0/24'] }, { zone: 'a' }), pool('q', { addresses: ['203.0.113.0/24'] }, { zone: 'b' }), l2('a', { ipAddressPoolSelectors: [{ matchLabels: { zone: 'b' } }] })],
     want: (c) => assert.deepEqual(c.l2Advertisements[0]?.pools, ['q']) },
-  { desc: 'L2 advertisement referencing a missing pool is transient', objects: [v4pool, l2('a', { ipAddressPools: ['later'] })],
-    wantErr: [['L2Advertisement', 'a', 'spec.ipAddressPools[0]', 'IPAddressPool "later" does not exist (yet)', 'transient']] },
+  { desc: 'L2 advertisement referencing a missing pool ignores it (MetalLB), so deleting a pool keeps the config valid', objects: [v4pool, l2('a', { ipAddressPools: ['p', 'gone'] })],
+    want: (c) => { assert.deepEqual(c.l2Advertisements[0]?.pools, ['p']); assert.deepEqual(c.pools[0]?.l2Advertisements, ['a']); } },
   { desc: 'L2 advertisement duplicate pools', objects: [v4pool, l2('a', { ipAddressPools: ['p', 'p'] })],
     wantErr: [['L2Advertisement', 'a', 'spec.ipAddressPools[1]', 'duplicate definition of ipAddressPools "p"']] },
   { desc: 'L2 advertisement duplicate node selectors', objects: [l2('a', { nodeSelectors: [{ matchLabels: { r: 'x' } }, { matchLabels: { r: 'x' } }] })],
@@ -297,6 +297,12 @@ test('parseConfig: echoMode is accepted with a warning (unsupported by native BF
   const r = parseConfig({ objects: [bfd('b', { echoMode: true })] });
   assert.equal(r.ok, true);
   assert.deepEqual(r.warnings.map((w) => [w.kind, w.name, w.field]), [['BFDProfile', 'b', 'spec.echoMode']]);
+});
+
+test('parseConfig: an advertisement naming a missing pool is valid, with a warning naming it', () => {
+  const r = parseConfig({ objects: [{ apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name: 'l', namespace: 'metallb-system' }, spec: { ipAddressPools: ['gone'] } }] });
+  assert.equal(r.ok, true);
+  assert.deepEqual(r.warnings.map((w) => [w.kind, w.name, w.field, w.message]), [['L2Advertisement', 'l', 'spec.ipAddressPools[0]', 'IPAddressPool "gone" does not exist: ignored']]);
 });
 
 test('formatConfigError marks transient errors', () => {

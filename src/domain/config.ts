@@ -349,7 +349,9 @@ function selectPools(kind: string, name: string, spec: { ipAddressPools?: string
   const names = new Set<string>();
   (spec.ipAddressPools ?? []).forEach((p, i) => {
     if (all.some((x) => x.name === p)) names.add(p);
-    else errs.transient(kind, name, `spec.ipAddressPools[${i}]`, `IPAddressPool ${JSON.stringify(p)} does not exist (yet)`, p);
+    // MetalLB ignores a name that matches no pool (so deleting a pool never invalidates the
+    // advertisements naming it); say so as a warning.
+    else errs.warn(kind, name, `spec.ipAddressPools[${i}]`, `IPAddressPool ${JSON.stringify(p)} does not exist: ignored`);
   });
   for (const p of all) if ((spec.ipAddressPoolSelectors ?? []).some((s) => matchesSelector(s, p.labels))) names.add(p.name);
   return [...names].sort();

@@ -20,7 +20,7 @@ import { Lab, waitFor, type Netns } from './netns.js';
 import { kubeconfig, runTs, startKube, type Kube, type RunResult } from './kube.js';
 import { NatsCluster, type NatsUser } from './nats.js';
 import { Frr } from './bgp.js';
-import { Bfdd, type FrrPeer } from './bfd.js';
+import { Bfdd } from './bfd.js';
 import { requireRoot, requireTools } from './prereq.js';
 
 export const REPO = resolve(import.meta.dirname, '..', '..');
@@ -42,7 +42,15 @@ export const NET = {
   client: { v4: '203.0.113.20', v6: '2001:db8:20::20', mac: '02:00:00:20:00:20' },
   ext: { v4: '198.51.100.2', v6: '2001:db8:30::2' },
   /** Suggested pools: L2 inside the segment (on-link for the client), BGP outside it. */
-  pools: { l2v4: '203.0.113.48/28', l2v6: '2001:db8:20::100/120', bgpv4: '203.0.113.128/27', bgpv6: '2001:db8:21::/120' },
+  pools: {
+    l2v4: '203.0.113.48/28', l2v6: '2001:db8:20::100/120', bgpv4: '203.0.113.128/27', bgpv6: '2001:db8:21::/120',
+    /** A second on-segment pool (node selectors, pool deletion). */
+    l2b: '203.0.113.32/28',
+    /** Announced by L2 and BGP at once; and a BGP pool for advertisement options. */
+    both: '203.0.113.160/28', bgpb: '203.0.113.176/28',
+    /** Large IPv6 pools for bench:e2e (1,000+ services). */
+    benchL2: '2001:db8:20::1:0/112', benchBgp: '2001:db8:22::/112',
+  },
 } as const;
 export type LabNode = (typeof NET.nodes)[number];
 
@@ -206,8 +214,12 @@ export interface ClusterOptions {
   readonly noFrr?: boolean;
   /** Do not start NATS. */
   readonly noNats?: boolean;
-  /** Start FRR bfdd in the router (coupled to bgpd through zebra) with these peers. */
-  readonly bfdPeers?: readonly FrrPeer[];
+  /**
+   * Start FRR bfdd in the router, coupled to bgpd through zebra: the IPv4 node sessions (peer
+   * group NODES) get `bfd profile mooring` with these timers (what a BGPPeer's bfdProfile asks of
+   * the nodes' side).
+   */
+  readonly bfd?: { readonly receiveMs: number; readonly transmitMs: number; readonly multiplier: number };
 }
 
 /** The router's default bgpd configuration: eBGP with the three nodes on both families, 8-way ECMP. */
@@ -243,6 +255,8 @@ export class Cluster {
   /** apiserver, NATS servers, controller. */
   ctl!: Netns;
   nodes: Netns[] = [];
+  /** Each node's veth port on the bridge (in `sw`): `setNodeLink` cuts and restores it. */
+  nodePorts: string[] = [];
   router!: Netns;
   /** Client on the segment (arping, ndisc6, L2 reachability). */
   client!: Netns;
@@ -278,7 +292,18 @@ export class Cluster {
         c.nats = await NatsCluster.start(c.ctl, { ips: NET.nats, cluster: NATS_CLUSTER, users: c.natsUsers, dir: join(c.dir, 'nats') });
       }
       if (!o.noFrr) c.frr = Frr.start(c.lab, c.router, o.frrConf ?? defaultFrrConf());
-      if (c.frr && o.bfdPeers) c.bfdd = Bfdd.start(c.lab, c.router, o.bfdPeers, { zserv: join(c.frr.dir, 'zserv.api') });
+      if (c.frr && o.bfd) {
+        const frr = c.frr;
+        const bfdd = Bfdd.start(c.lab, c.router, [], {
+          zserv: join(frr.dir, 'zserv.api'),
+          extraConf: [' profile mooring', `  receive-interval ${o.bfd.receiveMs}`, `  transmit-interval ${o.bfd.transmitMs}`, `  detect-multiplier ${o.bfd.multiplier}`, ' !'].join('\n'),
+        });
+        c.bfdd = bfdd;
+        // bgpd registers its neighbours' BFD sessions through zebra: only once bfdd is connected
+        // to zebra, or the registration is lost in the start-up race.
+        await waitFor('bfdd connected to zebra', () => /bfd/i.test(frr.vtysh('show zebra client summary')), 30_000, 200);
+        frr.vtysh('configure terminal', `router bgp ${NET.router.asn}`, 'neighbor NODES bfd profile mooring');
+      }
       c.kube = await kubeP;
       c.admin = await c.kubeClient(c.ctl, c.kube.kubeconfigPath, 'admin');
       await c.bootstrap();
@@ -300,7 +325,7 @@ export class Cluster {
     lab.link(this.router, 'eth0', this.sw, br, [`${NET.router.seg4}/26`, `${NET.router.seg6}/64`]);
     this.nodes = NET.nodes.map((n) => {
       const ns = lab.netns(n.name);
-      lab.link(ns, 'eth0', this.sw, br, [`${n.v4}/26`, `${n.v6}/64`], n.mac);
+      this.nodePorts.push(lab.link(ns, 'eth0', this.sw, br, [`${n.v4}/26`, `${n.v6}/64`], n.mac));
       return ns;
     });
     this.client = lab.netns('cl');
@@ -375,6 +400,13 @@ export class Cluster {
     conds.push({ type, status: value, reason: 'e2e', message: 'set by the e2e lab', lastHeartbeatTime: now, lastTransitionTime: now });
     const a = await this.admin.patch(ref, { status: { conditions: conds } }, { subresource: 'status' });
     if (a.code !== 200) throw new KubeApiError(a.code, `condition ${type} of Node ${node}`, a.body);
+  }
+
+  /** Cuts (false) or restores (true) node i's link to the segment, at its bridge port. */
+  setNodeLink(i: number, up: boolean): void {
+    const port = this.nodePorts[i];
+    if (!port) throw new RangeError(`no node ${i}`);
+    this.sw.exec('ip', ['link', 'set', port, up ? 'up' : 'down']);
   }
 
   /** Sets (value) or removes (null) a label on a Node. */

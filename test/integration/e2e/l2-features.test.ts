@@ -1,0 +1,165 @@
+// End to end, Layer 2 beyond the first case (issue 9; MetalLB e2e "L2" group): two Services sharing
+// one IP are announced from the same node; an L2Advertisement's node selectors and interfaces
+// decide who announces (and a config edit moves the IP); deleting a pool re-allocates from another
+// and the new IP is announced while the old one goes silent; SIGTERM of the announcing speaker
+// hands the IP over make-before-break, so a client opening connections all along loses none.
+// Real controller, three real speakers, real apiserver and NATS cluster (test/lib/cluster.ts).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { Cluster, MOORING_NS, NET, type Proc } from '../../lib/cluster.js';
+
+const NS = 'e2e-l2f';
+const SEL = '203.0.113.32/29'; // pool "sel": .32-.39, only the nodes its L2Advertisement selects
+const TMP = '203.0.113.40/29'; // pool "tmp": .40-.47, priority for services labelled pool=tmp
+const lastOctet = (ip: string) => Number(ip.split('.')[3]);
+const macOf = (i: number) => NET.nodes[i]!.mac as string;
+const nodeOfMac = (mac: string | undefined) => NET.nodes.findIndex((n) => n.mac === mac);
+type Status = { status?: { node?: string; interfaces?: Array<{ name: string }> } };
+
+function selAdvertisement(host: string, interfaces: string[]): string {
+  return `
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: { name: sel, namespace: ${MOORING_NS} }
+spec:
+  ipAddressPools: [sel]
+  interfaces: ${JSON.stringify(interfaces)}
+  nodeSelectors: [{ matchLabels: { kubernetes.io/hostname: ${host} } }]
+`;
+}
+
+describe('e2e L2 features: shared IPs, advertisement selectors, pool deletion, SIGTERM handover', { timeout: 420_000 }, () => {
+  let c: Cluster | undefined;
+  let speakers: Proc[] = [];
+  const dump = () => c?.dump() ?? '';
+  const annotate = (e: Error) => { throw new Error(`${e.message}\n${dump()}`); };
+
+  before(async () => {
+    c = await Cluster.start({ noFrr: true });
+    c.serveOnNodes();
+    speakers = c.startMooring().speakers;
+    await c.admin.apply(`
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: l2, namespace: ${MOORING_NS} }
+spec: { addresses: ["${NET.pools.l2v4}"] }
+---
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: sel, namespace: ${MOORING_NS} }
+spec: { addresses: ["${SEL}"], autoAssign: false }
+---
+apiVersion: metallb.io/v1beta1
+kind: IPAddressPool
+metadata: { name: tmp, namespace: ${MOORING_NS} }
+spec:
+  addresses: ["${TMP}"]
+  serviceAllocation: { priority: 10, serviceSelectors: [{ matchLabels: { pool: tmp } }] }
+---
+apiVersion: metallb.io/v1beta1
+kind: L2Advertisement
+metadata: { name: l2, namespace: ${MOORING_NS} }
+spec: { ipAddressPools: [l2, tmp] }
+${'---'}${selAdvertisement('n3', ['eth0'])}`);
+  });
+
+  after(async () => { await c?.cleanup(); });
+
+  it('announces two Services sharing one IP (allow-shared-ip) from the same node', async () => {
+    assert.ok(c);
+    const cl = c;
+    const shared = '203.0.113.50';
+    const ann = { 'metallb.io/allow-shared-ip': 'web-key', 'metallb.io/loadBalancerIPs': shared };
+    await cl.createLbService(NS, 'sa', { ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }] }, { annotations: ann });
+    await cl.createLbService(NS, 'sb', { ports: [{ name: 'alt', port: 81, protocol: 'TCP', targetPort: 8081 }] }, { annotations: ann });
+    await cl.createEndpointSlice(NS, 'sa', [{ ip: '198.51.100.210', node: 'n1' }]);
+    await cl.createEndpointSlice(NS, 'sb', [{ ip: '198.51.100.211', node: 'n2' }]);
+    assert.deepEqual(await cl.waitLbIngress(NS, 'sa', 1, 90_000).catch(annotate), [shared]);
+    assert.deepEqual(await cl.waitLbIngress(NS, 'sb', 1, 30_000).catch(annotate), [shared]);
+    const mac = await cl.waitFor(`an ARP answer for ${shared}`, () => cl.arping(shared), 90_000, 200).catch(annotate);
+    const owner = nodeOfMac(mac);
+    assert.ok(owner >= 0, `${mac} is not a node's MAC`);
+    const name = NET.nodes[owner]!.name;
+    // Both Services report the same announcing node (one IP has one owner).
+    for (const svc of ['sa', 'sb']) {
+      await cl.waitFor(`ServiceL2Status of ${NS}/${svc} on ${name} only`, async () => {
+        const nodes = (await cl.l2Statuses(NS, svc)).map((s) => (s as Status).status?.node);
+        return nodes.length === 1 && nodes[0] === name;
+      }, 30_000, 200).catch(annotate);
+    }
+    assert.equal(await cl.waitFor(`client reaches ${shared}`, () => cl.reach(cl.client, shared)), name);
+  });
+
+  it("follows an L2Advertisement's node selectors and interfaces, and moves when they change", async () => {
+    assert.ok(c);
+    const cl = c;
+    await cl.createLbService(NS, 'selected', {}, { annotations: { 'metallb.io/address-pool': 'sel' } });
+    await cl.createEndpointSlice(NS, 'selected', [{ ip: '198.51.100.212', node: 'n1' }]);
+    const [ip = ''] = await cl.waitLbIngress(NS, 'selected', 1, 60_000).catch(annotate);
+    assert.ok(lastOctet(ip) >= 32 && lastOctet(ip) < 40, `${ip} not in ${SEL}`);
+    await cl.waitFor(`${ip} answered by n3 (the only selected node)`, () => cl.arping(ip, 1) === macOf(2), 60_000, 100)
+      .catch((e: Error) => { throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`); });
+    const st = await cl.waitFor(`ServiceL2Status of ${NS}/selected on n3`, async () =>
+      (await cl.l2Statuses(NS, 'selected')).find((s) => (s as Status).status?.node === 'n3'), 30_000, 200);
+    assert.deepEqual((st as Status).status?.interfaces, [{ name: 'eth0' }]);
+    // Why n1 does not announce it is readable from the cluster: a notAnnounced Event.
+    const why = await cl.waitFor('notAnnounced Event from n1', async () =>
+      (await cl.events(NS, 'Service', 'selected')).find((e) => e.reason === 'notAnnounced' && String(e.message).includes('node n1')), 30_000, 200);
+    assert.match(String(why.message), /noMatchingAdvertisement/);
+    // The advertisement now selects n2: the IP moves there.
+    await cl.admin.apply(selAdvertisement('n2', ['eth0']));
+    await cl.waitFor(`${ip} answered by n2 after the selector edit`, () => cl.arping(ip, 1) === macOf(1), 60_000, 100)
+      .catch((e: Error) => { throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`); });
+    // An interface the node does not have: nobody announces.
+    await cl.admin.apply(selAdvertisement('n2', ['eth7']));
+    await cl.waitFor(`${ip} silent (no node has eth7)`, () => cl.arping(ip, 1) === undefined, 60_000, 100).catch(annotate);
+  });
+
+  it('re-allocates from another pool when the pool is deleted, and announces the new IP', async () => {
+    assert.ok(c);
+    const cl = c;
+    await cl.createLbService(NS, 'mover', {}, { labels: { pool: 'tmp' } });
+    await cl.createEndpointSlice(NS, 'mover', [{ ip: '198.51.100.213', node: 'n1' }]);
+    const [old = ''] = await cl.waitLbIngress(NS, 'mover', 1, 60_000).catch(annotate);
+    assert.ok(lastOctet(old) >= 40 && lastOctet(old) < 48, `${old} not from the priority pool ${TMP}`);
+    await cl.waitFor(`${old} answered`, () => cl.arping(old, 1), 60_000, 100).catch(annotate);
+    const del = await cl.admin.delete({ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', name: 'tmp', namespace: MOORING_NS });
+    assert.equal(del.code, 200, JSON.stringify(del.body));
+    const fresh = await cl.waitFor(`${NS}/mover re-allocated from pool l2`, async () => {
+      const ips = await cl.lbIngress(NS, 'mover');
+      return ips.length === 1 && ips[0] !== old ? ips[0] : undefined;
+    }, 60_000, 200).catch(annotate);
+    assert.ok(lastOctet(fresh) >= 48 && lastOctet(fresh) < 64, `${fresh} not in ${NET.pools.l2v4}`);
+    await cl.waitFor(`new IP ${fresh} answered`, () => cl.arping(fresh, 1), 60_000, 100).catch(annotate);
+    await cl.waitFor(`old IP ${old} silent`, () => cl.arping(old, 1) === undefined, 30_000, 100).catch(annotate);
+    const svc = await cl.admin.read<{ metadata: { annotations?: Record<string, string> } }>({ apiVersion: 'v1', kind: 'Service', name: 'mover', namespace: NS });
+    assert.equal(svc?.metadata.annotations?.['metallb.io/ip-allocated-from-pool'], 'l2');
+  });
+
+  it('SIGTERM of the announcing speaker hands the IP over make-before-break: no connection attempt lost', async () => {
+    assert.ok(c);
+    const cl = c;
+    await cl.createLbService(NS, 'ho');
+    await cl.createEndpointSlice(NS, 'ho', [{ ip: '198.51.100.214', node: 'n1' }]);
+    const [ip = ''] = await cl.waitLbIngress(NS, 'ho', 1, 60_000).catch(annotate);
+    const owner = nodeOfMac(await cl.waitFor(`${ip} answered`, () => cl.arping(ip, 1), 60_000, 100).catch(annotate));
+    assert.ok(owner >= 0);
+    assert.equal(await cl.waitFor(`client reaches ${ip}`, () => cl.reach(cl.client, ip)), NET.nodes[owner]!.name);
+    // A new connection every 50 ms for 12 s from the segment client; the owner's speaker gets
+    // SIGTERM after 3 s. Its node keeps serving (only the speaker stops), so every attempt must
+    // succeed: first on the old node, then on the new one, never on nobody.
+    const loop = cl.spawn(cl.client, 'test/lib/reach-loop.ts', [ip, '80', '12000', '50', '2000'], {}, 'reach-loop');
+    await loop.waitEvent('first attempts', (e) => e.event === 'attempt' && Number(e.i) >= 20, 30_000);
+    speakers[owner]!.kill('SIGTERM');
+    const exit = await speakers[owner]!.exited;
+    assert.equal(exit.code, 0, `speaker exit ${JSON.stringify(exit)}:\n${speakers[owner]!.tail()}`);
+    const sum = await loop.waitEvent('summary', (e) => e.event === 'summary', 60_000);
+    const failed = loop.events.filter((e) => e.event === 'attempt' && e.ok !== true);
+    assert.equal(sum.failures, 0, `lost attempts: ${JSON.stringify(failed.slice(0, 10))}`);
+    const byNode = sum.byNode as Record<string, number>;
+    const others = Object.keys(byNode).filter((n) => n !== NET.nodes[owner]!.name);
+    const order = loop.events.filter((e) => e.event === 'attempt').map((e) => String(e.node)).filter((n, i, all) => i === 0 || all[i - 1] !== n);
+    assert.ok((byNode[NET.nodes[owner]!.name] ?? 0) > 0 && others.length === 1, `served by ${JSON.stringify(byNode)} in order ${order.join(' → ')}: expected the old owner, then one new node\n${dump()}`);
+    assert.equal(nodeOfMac(cl.arping(ip, 1)), NET.nodes.findIndex((n) => n.name === others[0]));
+  });
+});

@@ -1,0 +1,52 @@
+// Run inside a client namespace (Cluster.spawn): opens a new TCP connection to ip:port every
+// `everyMs` for `durationMs`, reads the first line (the serving node's name with
+// Cluster.serveOnNodes) and prints one JSON line per attempt, then a summary line:
+//   {"event":"attempt","i":3,"ok":true,"node":"n2","ms":1.2}
+//   {"event":"summary","attempts":250,"failures":0,"byNode":{"n1":120,"n2":130}}
+// Used by the e2e tests to show that a handover loses no connection attempt.
+//   tsx test/lib/reach-loop.ts <ip> <port> <durationMs> <everyMs> [timeoutMs]
+import { connect } from 'node:net';
+
+const [ip = '', portS = '80', durS = '10000', everyS = '50', timeoutS = '1000'] = process.argv.slice(2);
+const port = Number(portS);
+const timeoutMs = Number(timeoutS);
+
+function attempt(): Promise<{ ok: boolean; node?: string; err?: string; ms: number }> {
+  const t0 = performance.now();
+  return new Promise((resolve) => {
+    let buf = '';
+    let done = false;
+    const finish = (r: { ok: boolean; node?: string; err?: string }) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      s.destroy();
+      resolve({ ...r, ms: Math.round((performance.now() - t0) * 10) / 10 });
+    };
+    const s = connect({ host: ip, port });
+    const timer = setTimeout(() => finish({ ok: false, err: 'timeout' }), timeoutMs);
+    s.setEncoding('utf8');
+    s.on('data', (d: string) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) finish({ ok: true, node: buf.slice(0, nl).trim() });
+    });
+    s.on('error', (e: NodeJS.ErrnoException) => finish({ ok: false, err: e.code ?? e.message }));
+    s.on('close', () => finish({ ok: false, err: 'closed before the first line' }));
+  });
+}
+
+const end = Date.now() + Number(durS);
+const byNode: Record<string, number> = {};
+let attempts = 0;
+let failures = 0;
+while (Date.now() < end) {
+  const next = Date.now() + Number(everyS);
+  const r = await attempt();
+  attempts++;
+  if (r.ok && r.node) byNode[r.node] = (byNode[r.node] ?? 0) + 1; else failures++;
+  process.stdout.write(`${JSON.stringify({ event: 'attempt', i: attempts, ...r })}\n`);
+  const wait = next - Date.now();
+  if (wait > 0) await new Promise((res) => setTimeout(res, wait));
+}
+process.stdout.write(`${JSON.stringify({ event: 'summary', attempts, failures, byNode })}\n`);
