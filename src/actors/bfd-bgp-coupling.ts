@@ -1,11 +1,11 @@
 // Wires a running bfdSession actor to its bgpSession (or anything accepting the two events):
 // every BFD snapshot is mapped by domain/bfd-coupling.ts, synchronously, so a BFD down reaches
 // BGP in the same tick as the detection timer firing.
-import type { Actor } from 'xstate';
 import { bgpEventForBfd, type BfdView, type BgpBfdEvent } from '../domain/bfd-coupling.js';
-import { sessionStateOf, type BfdSessionMachine } from '../machines/bfd-session.machine.js';
+import { sessionStateOf } from '../machines/bfd-session.machine.js';
+import type { BfdSessionRef } from './bfd-session-runner.js';
 
-export function coupleBfdToBgp(bfd: Actor<BfdSessionMachine>, send: (ev: BgpBfdEvent) => void): () => void {
+export function coupleBfdToBgp(bfd: Pick<BfdSessionRef, 'getSnapshot' | 'subscribe'>, send: (ev: BgpBfdEvent) => void): () => void {
   const view = (): BfdView => {
     const s = bfd.getSnapshot();
     return { state: sessionStateOf(s.value), downReason: s.context.downReason };

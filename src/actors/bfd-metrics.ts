@@ -7,8 +7,8 @@
 // serializer appends `_total` to every monotonic sum, which would break MetalLB's names (and the
 // dashboards and alerts written for them). The values are still monotonic; rate() works.
 import type { Meter } from '@opentelemetry/api';
-import type { Actor } from 'xstate';
-import { sessionStateOf, type BfdSessionMachine } from '../machines/bfd-session.machine.js';
+import { sessionStateOf } from '../machines/bfd-session.machine.js';
+import type { BfdSessionRef } from './bfd-session-runner.js';
 import type { BfdHub } from './bfd-transport.actor.js';
 
 export interface BfdSessionSample {
@@ -27,7 +27,7 @@ export class BfdSessionTracker {
   private prev: string | undefined;
   private readonly sub: { unsubscribe(): void };
 
-  constructor(readonly peer: string, readonly actor: Actor<BfdSessionMachine>) {
+  constructor(readonly peer: string, readonly actor: Pick<BfdSessionRef, 'getSnapshot' | 'subscribe'>) {
     const step = (): void => {
       const s = sessionStateOf(actor.getSnapshot().value);
       if (s === this.prev) return;

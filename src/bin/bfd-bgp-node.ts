@@ -8,7 +8,6 @@
 import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
-import { createActor, type Actor } from 'xstate';
 import { BgpSpeaker, type SpeakerPeerConfig } from '../actors/bgp-speaker.js';
 import { createBgpTransport, type TransportStats } from '../actors/bgp-transport.actor.js';
 import { bgpSocketPort } from '../adapters/bgp-socket.js';
@@ -17,7 +16,9 @@ import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { coupleBfdToBgp } from '../actors/bfd-bgp-coupling.js';
 import { desiredRoutes, type AdvService, type AdvSpec } from '../domain/bgp-advertisements.js';
 import { bfdSessionSettings, type BfdProfileSettings } from '../domain/bfd-profile.js';
-import { bfdSessionMachine, sessionStateOf, type BfdSessionMachine } from '../machines/bfd-session.machine.js';
+import { createBfdSession, type BfdSession } from '../actors/bfd-session-runner.js';
+import { TimerQueue } from '../actors/timer-queue.js';
+import { sessionStateOf } from '../machines/bfd-session.machine.js';
 
 interface NodeFile {
   node: { name: string };
@@ -47,13 +48,13 @@ async function main(): Promise<void> {
 
   const port = await BfdUdpPort.open({ localAddresses: cfg.bfd.listen });
   const hub = new BfdHub(port);
-  const machine = bfdSessionMachine.provide({ actors: { bfdTransport: hub.logic } });
-  const sessions: Array<Actor<BfdSessionMachine>> = [];
+  const timers = new TimerQueue();
+  const sessions: BfdSession[] = [];
   for (const s of cfg.bfd.sessions) {
     const settings = bfdSessionSettings(s.profile);
     if (!settings.ok) { out({ event: 'error', message: JSON.stringify(settings.errors) }); process.exit(2); }
-    const actor = createActor(machine, {
-      input: { peer: s.peer, ...(s.local ? { local: s.local } : {}), localDiscr: randomInt(1, 0xffffffff), seed: randomInt(0, 0xffffffff), ...settings.value },
+    const actor = createBfdSession(hub, timers, {
+      peer: s.peer, ...(s.local ? { local: s.local } : {}), localDiscr: randomInt(1, 0xffffffff), seed: randomInt(0, 0xffffffff), ...settings.value,
     });
     let prev = 'down';
     actor.subscribe((snap) => {
@@ -76,7 +77,7 @@ async function main(): Promise<void> {
     for (const a of sessions) a.send({ type: 'bfd.admin.down' });
     speaker.stop(false);
     setTimeout(() => {
-      for (const a of sessions) a.stop();
+      for (const a of sessions) a.close();
       hub.close();
       void port.close().then(() => process.exit(0));
     }, 300);

@@ -21,11 +21,12 @@ import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { performance } from 'node:perf_hooks';
-import { createActor, type Actor } from 'xstate';
 import { BfdUdpPort } from '../adapters/bfd-udp.js';
 import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { bfdSessionSettings, type BfdProfileSettings } from '../domain/bfd-profile.js';
-import { bfdSessionMachine, packetFor, sessionStateOf, type BfdSessionMachine } from '../machines/bfd-session.machine.js';
+import { createBfdSession, type BfdSession } from '../actors/bfd-session-runner.js';
+import { TimerQueue } from '../actors/timer-queue.js';
+import { packetFor, sessionStateOf } from '../machines/bfd-session.machine.js';
 
 interface ProbeConfig {
   listen: string[];
@@ -56,8 +57,9 @@ async function main(): Promise<void> {
   const port = await BfdUdpPort.open({ localAddresses: cfg.listen, ...(cfg.port ? { port: cfg.port } : {}) })
     .catch((e: Error) => fail(`cannot open BFD sockets: ${e.message}`));
   const hub = new BfdHub(port);
-  const machine = bfdSessionMachine.provide({ actors: { bfdTransport: hub.logic } });
-  const sessions: Array<{ peer: string; local: string | undefined; actor: Actor<BfdSessionMachine> }> = [];
+  // One timer queue for every session's transmit and detection timers (actors/timer-queue.ts).
+  const timers = new TimerQueue();
+  const sessions: Array<{ peer: string; local: string | undefined; actor: BfdSession }> = [];
   const used = new Set<number>();
 
   for (const s of cfg.sessions) {
@@ -67,8 +69,8 @@ async function main(): Promise<void> {
     let localDiscr = 0;
     while (localDiscr === 0 || used.has(localDiscr)) localDiscr = randomInt(1, 0xffffffff);
     used.add(localDiscr);
-    const actor = createActor(machine, {
-      input: { peer: s.peer, ...(s.local ? { local: s.local } : {}), localDiscr, seed: randomInt(0, 0xffffffff), adminDown: s.adminDown ?? false, ...settings.value },
+    const actor = createBfdSession(hub, timers, {
+      peer: s.peer, ...(s.local ? { local: s.local } : {}), localDiscr, seed: randomInt(0, 0xffffffff), adminDown: s.adminDown ?? false, ...settings.value,
     });
     let prev = 'down';
     actor.subscribe((snap) => {
@@ -82,7 +84,7 @@ async function main(): Promise<void> {
   for (const { actor } of sessions) actor.start();
   out({ event: 'ready', sourcePort: port.sourcePort, sessions: sessions.length });
 
-  const targets = (peer: unknown): Array<Actor<BfdSessionMachine>> =>
+  const targets = (peer: unknown): BfdSession[] =>
     sessions.filter((x) => typeof peer !== 'string' || x.peer === peer).map((x) => x.actor);
   createInterface({ input: process.stdin }).on('line', (line) => {
     let cmd: { cmd?: string; peer?: unknown };
@@ -113,7 +115,7 @@ async function main(): Promise<void> {
       if (c.remoteDiscr !== 0 || !c.passive) hub.send(c.peer, packetFor(c, { poll: false, final: false }), c.local);
     }
     setTimeout(() => {
-      for (const { actor } of sessions) actor.stop();
+      for (const { actor } of sessions) actor.close();
       hub.close();
       void port.close().then(() => process.exit(0));
     }, 50);

@@ -42,13 +42,14 @@ import { epochBucket } from '../domain/subjects.js';
 import { prefixContains } from '../domain/ip.js';
 import { Reason } from '../domain/election.js';
 import { randomInt } from 'node:crypto';
-import { createActor, type Actor } from 'xstate';
 import { BfdUdpPort } from '../adapters/bfd-udp.js';
 import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { coupleBfdToBgp } from '../actors/bfd-bgp-coupling.js';
 import { BfdSessionTracker, registerBfdMetrics, sampleBfd } from '../actors/bfd-metrics.js';
 import { bfdSessionSettings } from '../domain/bfd-profile.js';
-import { bfdSessionMachine, sessionStateOf, type BfdSessionMachine } from '../machines/bfd-session.machine.js';
+import { sessionStateOf } from '../machines/bfd-session.machine.js';
+import { createBfdSession, type BfdSession } from '../actors/bfd-session-runner.js';
+import { TimerQueue } from '../actors/timer-queue.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -176,24 +177,25 @@ function secrets(): SecretInfo[] {
 }
 
 // ---- BFD: one UDP port (opened on first use), one session per peer with a bfdProfile ---------
-let bfd: { port: BfdUdpPort; hub: BfdHub; machine: ReturnType<typeof bfdSessionMachine.provide> } | undefined;
+let bfd: { port: BfdUdpPort; hub: BfdHub; timers: TimerQueue } | undefined;
 const bfdTrackers = new Set<BfdSessionTracker>();
 async function bfdRuntime() {
   if (!bfd) {
     const port = await BfdUdpPort.open({ localAddresses: ['0.0.0.0', '::'] });
     const hub = new BfdHub(port);
-    bfd = { port, hub, machine: bfdSessionMachine.provide({ actors: { bfdTransport: hub.logic } }) };
+    // One timer queue for every session's transmit and detection timers (actors/timer-queue.ts).
+    bfd = { port, hub, timers: new TimerQueue() };
     registerBfdMetrics(meter, () => (bfd ? sampleBfd(bfd.hub, bfdTrackers) : []));
   }
   return bfd;
 }
-interface BfdRun { actor: Actor<BfdSessionMachine>; tracker: BfdSessionTracker; uncouple: () => void }
+interface BfdRun { actor: BfdSession; tracker: BfdSessionTracker; uncouple: () => void }
 async function startBfd(peerName: string, address: string, profileName: string, speaker: BgpSpeaker): Promise<BfdRun | undefined> {
   const profile = lastGood?.bfdProfiles.find((p) => p.name === profileName);
   const settings = bfdSessionSettings(profile);
   if (!settings.ok) { log.error('invalid BFD profile', { event: 'bfd.invalidProfile', peer: peerName, err: JSON.stringify(settings.errors) }); return undefined; }
   const rt = await bfdRuntime();
-  const actor = createActor(rt.machine, { input: { peer: address, localDiscr: randomInt(1, 0xffffffff), seed: randomInt(0, 0xffffffff), ...settings.value } });
+  const actor = createBfdSession(rt.hub, rt.timers, { peer: address, localDiscr: randomInt(1, 0xffffffff), seed: randomInt(0, 0xffffffff), ...settings.value });
   let prev = 'down';
   actor.subscribe((snap) => {
     const to = sessionStateOf(snap.value);
@@ -212,7 +214,7 @@ function stopBfd(run: BfdRun | undefined): void {
   run.uncouple();
   run.tracker.stop();
   bfdTrackers.delete(run.tracker);
-  setTimeout(() => run.actor.stop(), 300).unref();
+  setTimeout(() => run.actor.close(), 300).unref();
 }
 
 // ---- BGP: one BgpSpeaker per peer, keyed by its configuration ------------------------------

@@ -133,6 +133,43 @@ function retime(c: BfdSessionContext, desiredMinTxUs: number, requiredMinRxUs: n
   };
 }
 
+/**
+ * The steady state receive (guard `steady`): Up, peer Up, no Poll/Final, nothing the peer says
+ * differs from what we hold. The machine's only reaction is to re-arm the detection timer; the
+ * session runner (actors/bfd-session-runner.ts) takes the same decision from this function.
+ */
+export function isSteadyRx(c: BfdSessionContext, p: BfdControlPacket): boolean {
+  return c.sessionState === BfdState.up && p.state === BfdState.up && !p.poll && !p.final && p.auth === undefined
+    && p.myDiscr === c.remoteDiscr && p.yourDiscr === c.localDiscr && c.remoteState === BfdState.up
+    && p.requiredMinRxUs === c.remoteMinRxUs && p.desiredMinTxUs === c.remoteDesiredMinTxUs && p.detectMult === c.remoteDetectMult;
+}
+
+/**
+ * What a transmission sends now (§6.8.7), or undefined when nothing may go: a passive system
+ * sends nothing until it knows the remote discriminator; no periodic packets while the remote's
+ * RequiredMinRxInterval is zero (a Final still goes); Poll and Final are never both set.
+ * `pollSent`: this packet carries the first Poll of the sequence.
+ */
+export function transmission(c: BfdSessionContext, final: boolean): { packet: BfdControlPacket; pollSent: boolean } | undefined {
+  if (c.passive && c.remoteDiscr === 0) return undefined;
+  if (!final && c.remoteMinRxUs === 0) return undefined;
+  const poll = c.pollActive && !final;
+  return { packet: packetFor(c, { poll, final }), pollSent: poll && !c.pollSent };
+}
+
+/** The next jittered transmit delay and the PRNG step that drew it (action `scheduleTx`). */
+export function nextTxSchedule(c: BfdSessionContext): { rng: number; nextTxDelayMs: number } {
+  const [r, rng] = nextRandom(c.rng);
+  return { rng, nextTxDelayMs: jitteredMs(txIntervalUs(c.txInEffectUs, c.remoteMinRxUs), c.detectMult, r) };
+}
+
+/** XState's event types for the `after` delays (`xstate.after.<delay>.<state id>`). */
+export const BFD_AFTER = {
+  tx: 'xstate.after.txInterval.bfdSession.tx.waiting',
+  detect: 'xstate.after.detectTime.bfdSession.detect.armed',
+  ioGrace: 'xstate.after.ioGrace.bfdSession.detect.expiring',
+} as const;
+
 const isRx = (state: BfdStateCode) => ({ event }: { event: BfdSessionEvent }) => event.type === 'bfd.rx' && event.state === state;
 
 export const bfdSessionMachine = setup({
@@ -155,19 +192,13 @@ export const bfdSessionMachine = setup({
     /** §6.8.6 session-level rules: Your Discriminator, authentication (none in use). */
     accepted: ({ context, event }) => event.type === 'bfd.packet.received'
       && checkForSession(event.packet, { localDiscr: context.localDiscr, authType: 0 }) === undefined,
-    /** §6.8.6: in AdminDown the remote variables are updated, then the packet is discarded. */
     /**
      * The steady state: Up, peer Up, no Poll/Final, nothing the peer says differs from what we
      * hold. Absorbing it would assign equal values and change no state, so only the detection
      * timer is re-armed (no context copy on the hot path).
      */
-    steady: ({ context: c, event }) => {
-      if (event.type !== 'bfd.packet.received') return false;
-      const p = event.packet;
-      return c.sessionState === BfdState.up && p.state === BfdState.up && !p.poll && !p.final && p.auth === undefined
-        && p.myDiscr === c.remoteDiscr && p.yourDiscr === c.localDiscr && c.remoteState === BfdState.up
-        && p.requiredMinRxUs === c.remoteMinRxUs && p.desiredMinTxUs === c.remoteDesiredMinTxUs && p.detectMult === c.remoteDetectMult;
-    },
+    steady: ({ context, event }) => event.type === 'bfd.packet.received' && isSteadyRx(context, event.packet),
+    /** §6.8.6: in AdminDown the remote variables are updated, then the packet is discarded. */
     acceptedInAdminDown: ({ context, event }) => context.sessionState === BfdState.adminDown && event.type === 'bfd.packet.received'
       && checkForSession(event.packet, { localDiscr: context.localDiscr, authType: 0 }) === undefined,
     rxAdminDown: isRx(BfdState.adminDown),
@@ -206,20 +237,12 @@ export const bfdSessionMachine = setup({
     }),
     /** Periodic or immediate transmission (§6.8.7). */
     transmit: enqueueActions(({ context: c, event, enqueue }) => {
-      const final = event.type === 'bfd.tx.now' && event.final;
-      // §6.8.7: a passive system sends nothing until it knows the remote discriminator.
-      if (c.passive && c.remoteDiscr === 0) return;
-      // §6.8.7: no periodic packets when the remote's RequiredMinRxInterval is zero.
-      if (!final && c.remoteMinRxUs === 0) return;
-      // §6.8.7: Poll and Final are never both set; a Final answers a Poll, it does not carry one.
-      const poll = c.pollActive && !final;
-      enqueue.sendTo('transport', { type: 'bfd.send', packet: packetFor(c, { poll, final }) } satisfies BfdTransportCommand);
-      if (poll && !c.pollSent) enqueue.assign({ pollSent: true });
+      const t = transmission(c, event.type === 'bfd.tx.now' && event.final);
+      if (!t) return;
+      enqueue.sendTo('transport', { type: 'bfd.send', packet: t.packet } satisfies BfdTransportCommand);
+      if (t.pollSent) enqueue.assign({ pollSent: true });
     }),
-    scheduleTx: assign(({ context: c }) => {
-      const [r, rng] = nextRandom(c.rng);
-      return { rng, nextTxDelayMs: jitteredMs(txIntervalUs(c.txInEffectUs, c.remoteMinRxUs), c.detectMult, r) };
-    }),
+    scheduleTx: assign(({ context: c }) => nextTxSchedule(c)),
     enterDown: assign(({ context: c }) => ({
       sessionState: BfdState.down,
       ...retime(c, advertisedTxUs(c.configDesiredMinTxUs, false), c.configRequiredMinRxUs, false),

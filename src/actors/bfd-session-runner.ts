@@ -1,0 +1,213 @@
+// Runs a bfdSession machine (machines/bfd-session.machine.ts) without an XState actor per
+// session: the snapshot is stepped with the machine's own `transition` (the same macrostep an
+// actor runs), the actions it returns are executed here (delayed raises → a shared TimerQueue,
+// cancels, `bfd.send` → the transport), and observers are told of every new snapshot.
+//
+// Two fast paths skip the macrostep for the steady state, each the exact effect the machine
+// would have had (bfd-session-runner.test.ts runs the machine's clause tests through this runner
+// and compares it, event for event, with the fast paths switched off):
+//   - a received packet for which `isSteadyRx` holds while the detection timer is armed: the
+//     machine re-enters `detect.armed` (cancel + re-raise the detection timer, no other action),
+//     so only the detection timer is re-armed (§6.8.4);
+//   - the periodic transmit timer with no Poll Sequence in progress: the machine runs `transmit`
+//     (one packet, §6.8.7) and `scheduleTx` (one PRNG step, the next jittered delay), so the
+//     runner does the same with the machine's functions and writes the two PRNG fields of the
+//     current context in place (nothing else can change; no state changes, so no observer call).
+// Every state change, Poll/Final, timer expiry, admin and config event goes through the machine.
+import { createActor, fromCallback, type Actor, type AnyActorScope, type SnapshotFrom } from 'xstate';
+import type { BfdControlPacket } from '../codecs/bfd/control-packet.js';
+import {
+  BFD_AFTER, bfdSessionMachine, detectTimeMs, isSteadyRx, nextTxSchedule, transmission,
+  type BfdSessionEvent, type BfdSessionInput, type BfdSessionMachine, type BfdTransportCommand, type BfdTransportInput,
+} from '../machines/bfd-session.machine.js';
+import { TimerEntry, type TimerQueue } from './timer-queue.js';
+
+export type BfdSessionSnapshot = SnapshotFrom<BfdSessionMachine>;
+
+/** What the rest of the system needs of a running session (an XState actor also fits). */
+export interface BfdSessionRef {
+  getSnapshot(): BfdSessionSnapshot;
+  send(event: BfdSessionEvent): void;
+  subscribe(observer: (s: BfdSessionSnapshot) => void): { unsubscribe(): void };
+}
+
+export interface BfdSessionRunnerOptions {
+  readonly input: BfdSessionInput;
+  /** Sends one packet to the peer (the hub's `send`, bound to the session's peer and local address). */
+  readonly send: (packet: BfdControlPacket) => void;
+  /** Shared by all sessions of a process. */
+  readonly timers: TimerQueue;
+  /** The machine, e.g. with `provide({ delays })` in tests; the `bfdTransport` actor is not used. */
+  readonly machine?: BfdSessionMachine;
+  /** false: every event through the machine (tests compare both). */
+  readonly fastPath?: boolean;
+}
+
+interface ExecutableAction { type: string; params?: unknown }
+
+const inertTransport = fromCallback<BfdTransportCommand, BfdTransportInput>(() => undefined);
+/** `provide` builds a new machine (measurable with hundreds of sessions): once per machine. */
+const provided = new WeakMap<BfdSessionMachine, BfdSessionMachine>();
+function withInertTransport(m: BfdSessionMachine): BfdSessionMachine {
+  let p = provided.get(m);
+  if (!p) { p = m.provide({ actors: { bfdTransport: inertTransport } }) as BfdSessionMachine; provided.set(m, p); }
+  return p;
+}
+
+export class BfdSessionRunner implements BfdSessionRef {
+  private snapshot: BfdSessionSnapshot;
+  private readonly machine: BfdSessionMachine;
+  private readonly scope: AnyActorScope;
+  private readonly timers = new Map<string, { entry: TimerEntry; event: BfdSessionEvent }>();
+  private readonly observers = new Set<(s: BfdSessionSnapshot) => void>();
+  private readonly queue: BfdSessionEvent[] = [];
+  private readonly initial: ExecutableAction[] = [];
+  private busy = false;
+  private started = false;
+  private stopped = false;
+  private readonly fast: boolean;
+  /** Transitions taken through the machine and fast-path events, for tests and the benchmark. */
+  readonly counts = { machine: 0, fastRx: 0, fastTx: 0 };
+
+  constructor(private readonly opts: BfdSessionRunnerOptions) {
+    this.machine = withInertTransport(opts.machine ?? bfdSessionMachine);
+    this.fast = opts.fastPath ?? true;
+    // The scope a macrostep runs in: XState's inert scope (what `transition()` builds per call),
+    // built once, with our action executor.
+    const self = createActor(this.machine, { input: opts.input }) as Actor<BfdSessionMachine>;
+    this.scope = {
+      self, defer: () => undefined, id: '', logger: () => undefined, sessionId: '', stopChild: () => undefined,
+      system: self.system, emit: () => undefined,
+      actionExecutor: (a: ExecutableAction) => { if (this.started) this.execute(a); else this.initial.push(a); },
+    } as unknown as AnyActorScope;
+    // As an actor: the initial snapshot exists before start, its actions run at start.
+    this.snapshot = this.machine.getInitialSnapshot(this.scope, opts.input) as BfdSessionSnapshot;
+  }
+
+  start(): this {
+    if (this.started) return this;
+    this.started = true;
+    for (const a of this.initial.splice(0)) this.execute(a);
+    this.notify();
+    this.drain();
+    return this;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const t of this.timers.values()) this.opts.timers.disarm(t.entry);
+    this.timers.clear();
+    this.observers.clear();
+  }
+
+  getSnapshot(): BfdSessionSnapshot { return this.snapshot; }
+
+  subscribe(observer: (s: BfdSessionSnapshot) => void): { unsubscribe(): void } {
+    this.observers.add(observer);
+    return { unsubscribe: () => { this.observers.delete(observer); } };
+  }
+
+  /** A received packet (the hub's delivery callback). */
+  receive(packet: BfdControlPacket): void { this.send({ type: 'bfd.packet.received', packet }); }
+
+  send(event: BfdSessionEvent): void {
+    if (!this.started || this.stopped) return;
+    this.queue.push(event);
+    if (!this.busy) this.drain();
+  }
+
+  private drain(): void {
+    this.busy = true;
+    try {
+      for (let ev = this.queue.shift(); ev !== undefined && !this.stopped; ev = this.queue.shift()) this.step(ev);
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private step(ev: BfdSessionEvent | { type: string }): void {
+    const c = this.snapshot.context;
+    if (this.fast) {
+      const detect = (this.snapshot.value as { detect?: string }).detect;
+      if (ev.type === 'bfd.packet.received' && detect === 'armed' && isSteadyRx(c, (ev as { packet: BfdControlPacket }).packet)) {
+        // `armed` re-entered: the detection timer restarts (§6.8.4), nothing else.
+        this.counts.fastRx++;
+        this.schedule(BFD_AFTER.detect, { type: BFD_AFTER.detect } as unknown as BfdSessionEvent, detectTimeMs(c));
+        return;
+      }
+      if (ev.type === BFD_AFTER.tx && !c.pollActive) {
+        this.counts.fastTx++;
+        const t = transmission(c, false);
+        if (t) this.opts.send(t.packet);
+        const next = nextTxSchedule(c);
+        // The two fields `scheduleTx` assigns; the snapshot is ours alone to advance.
+        const m = c as { rng: number; nextTxDelayMs: number };
+        m.rng = next.rng;
+        m.nextTxDelayMs = next.nextTxDelayMs;
+        this.schedule(BFD_AFTER.tx, ev as BfdSessionEvent, next.nextTxDelayMs);
+        return;
+      }
+    }
+    this.counts.machine++;
+    const prev = this.snapshot;
+    this.snapshot = this.machine.transition(this.snapshot, ev as BfdSessionEvent, this.scope) as BfdSessionSnapshot;
+    if (this.snapshot !== prev) this.notify();
+  }
+
+  private notify(): void {
+    for (const o of this.observers) o(this.snapshot);
+  }
+
+  private execute(a: ExecutableAction): void {
+    switch (a.type) {
+      case 'xstate.raise': {
+        const p = a.params as { event: BfdSessionEvent; id?: string; delay?: number };
+        // Undelayed raises were already queued inside the macrostep.
+        if (typeof p.delay === 'number') this.schedule(p.id ?? p.event.type, p.event, p.delay);
+        return;
+      }
+      case 'xstate.cancel': {
+        const t = this.timers.get((a.params as { sendId: string }).sendId);
+        if (t) this.opts.timers.disarm(t.entry);
+        return;
+      }
+      case 'xstate.sendTo': {
+        const p = a.params as { event: { type: string; packet?: BfdControlPacket } };
+        if (p.event.type === 'bfd.send' && p.event.packet) this.opts.send(p.event.packet);
+        return;
+      }
+      default:
+        // Child spawn/stop (the inert transport) and resolved built-ins: nothing to run.
+        return;
+    }
+  }
+
+  private schedule(id: string, event: BfdSessionEvent, delayMs: number): void {
+    let t = this.timers.get(id);
+    if (!t) {
+      const slot: { entry: TimerEntry; event: BfdSessionEvent } = { entry: new TimerEntry(() => this.send(slot.event)), event };
+      t = slot;
+      this.timers.set(id, t);
+    }
+    t.event = event;
+    this.opts.timers.arm(t.entry, delayMs);
+  }
+}
+
+/** The hub side of a runner: registration for demultiplexed packets, sends through the hub. */
+export interface BfdSessionHub {
+  register(localDiscr: number, peer: string, deliver: (p: BfdControlPacket) => void, local?: string): () => void;
+  send(peer: string, packet: BfdControlPacket, local?: string): void;
+}
+
+/**
+ * Starts one session on `hub` (its packets in and out) and the shared `timers`; `stop()` ends it
+ * and unregisters it. Observers subscribed before `start` see the first snapshot.
+ */
+export type BfdSession = BfdSessionRunner & { close(): void };
+export function createBfdSession(hub: BfdSessionHub, timers: TimerQueue, input: BfdSessionInput, machine?: BfdSessionMachine): BfdSession {
+  const peer = input.peer ?? '';
+  const runner = new BfdSessionRunner({ input, timers, send: (p) => hub.send(peer, p, input.local), ...(machine ? { machine } : {}) });
+  const unregister = hub.register(input.localDiscr, peer, (p) => runner.receive(p), input.local);
+  return Object.assign(runner, { close: () => { runner.stop(); unregister(); } });
+}

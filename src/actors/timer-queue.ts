@@ -1,0 +1,142 @@
+// One timer for many deadlines: a min-heap of timer entries driven by a single host timer, for
+// the BFD sessions of a process (two deadlines each, re-armed thousands of times a second at
+// 100 sessions × 50 ms). Re-arming an entry to a later deadline is a field write: its heap node
+// keeps the old key and is pushed again at the new deadline when it surfaces (lazy re-arm), so
+// the steady-state "packet received, restart the detection timer" costs no heap operation and no
+// host timer call.
+//
+// Ordering: due entries fire in deadline order, ties in the order they were armed. An entry armed
+// while the queue is firing never fires in the same pass, even at a zero delay: it waits for the
+// next host timer callback, i.e. the next turn of the event loop (after pending I/O), which is
+// what the BFD session's zero `ioGrace` delay relies on.
+
+/** The host clock and timer: `performance.now`/`setTimeout` in production, XState's SimulatedClock in tests. */
+export interface TimerBackend {
+  now(): number;
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(handle: unknown): void;
+}
+
+export const realTimers: TimerBackend = {
+  now: () => performance.now(),
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+};
+
+interface HeapNode { key: number; seq: number; entry: TimerEntry }
+
+/** A re-armable timer owned by one user; `fire` runs when its deadline passes. */
+export class TimerEntry {
+  /** Current deadline (backend ms), Infinity when disarmed. */
+  deadline = Infinity;
+  /** The heap node that stands for this entry (older nodes are stale). */
+  node: HeapNode | undefined;
+  constructor(readonly fire: () => void) {}
+  get armed(): boolean { return this.deadline !== Infinity; }
+}
+
+export class TimerQueue {
+  private readonly heap: HeapNode[] = [];
+  private seq = 0;
+  private handle: unknown;
+  /** Key the host timer is set for (Infinity: none). */
+  private timerAt = Infinity;
+  private running = false;
+
+  constructor(readonly backend: TimerBackend = realTimers) {}
+
+  now(): number { return this.backend.now(); }
+
+  /** Arms (or re-arms) `e` to fire `delayMs` from now. */
+  arm(e: TimerEntry, delayMs: number): void {
+    const deadline = this.backend.now() + Math.max(0, delayMs);
+    e.deadline = deadline;
+    // A live node at or before the new deadline re-pushes itself when it surfaces.
+    if (e.node !== undefined && e.node.key <= deadline) return;
+    const node: HeapNode = { key: deadline, seq: this.seq++, entry: e };
+    e.node = node;
+    this.push(node);
+    if (!this.running && deadline < this.timerAt) this.setTimer(deadline);
+  }
+
+  disarm(e: TimerEntry): void {
+    e.deadline = Infinity;
+    // The node, if any, is dropped when it surfaces.
+  }
+
+  /** Entries in the heap (stale nodes included): for tests and diagnostics. */
+  get size(): number { return this.heap.length; }
+
+  private setTimer(at: number): void {
+    if (this.handle !== undefined) this.backend.clearTimeout(this.handle);
+    this.timerAt = at;
+    this.handle = this.backend.setTimeout(() => this.run(), Math.max(0, at - this.backend.now()));
+  }
+
+  private run(): void {
+    this.handle = undefined;
+    this.timerAt = Infinity;
+    this.running = true;
+    const now = this.backend.now();
+    // Nodes pushed from here on (by the callbacks) wait for the next host timer callback.
+    const limit = this.seq;
+    try {
+      for (;;) {
+        const top = this.heap[0];
+        if (top === undefined || top.key > now || top.seq >= limit) break;
+        this.pop();
+        const e = top.entry;
+        if (e.node !== top) continue;
+        if (e.deadline > now) {
+          if (e.deadline === Infinity) { e.node = undefined; continue; }
+          // Re-armed later since this node was pushed: stand again at the new deadline.
+          const node: HeapNode = { key: e.deadline, seq: this.seq++, entry: e };
+          e.node = node;
+          this.push(node);
+          continue;
+        }
+        e.node = undefined;
+        e.deadline = Infinity;
+        e.fire();
+      }
+    } finally {
+      this.running = false;
+      const top = this.heap[0];
+      if (top !== undefined) this.setTimer(top.key);
+    }
+  }
+
+  private less(a: HeapNode, b: HeapNode): boolean {
+    return a.key < b.key || (a.key === b.key && a.seq < b.seq);
+  }
+
+  private push(n: HeapNode): void {
+    const h = this.heap;
+    h.push(n);
+    let i = h.length - 1;
+    while (i > 0) {
+      const p = (i - 1) >> 1;
+      if (!this.less(h[i]!, h[p]!)) break;
+      [h[i], h[p]] = [h[p]!, h[i]!];
+      i = p;
+    }
+  }
+
+  private pop(): void {
+    const h = this.heap;
+    const last = h.pop()!;
+    if (h.length === 0) return;
+    h[0] = last;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      const r = l + 1;
+      let m = i;
+      if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
+      if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
+      if (m === i) break;
+      [h[i], h[m]] = [h[m]!, h[i]!];
+      i = m;
+    }
+  }
+}
