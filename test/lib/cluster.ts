@@ -473,9 +473,9 @@ export class Cluster {
    * Starts a TypeScript entry point (path relative to the repo) with tsx inside `ns` with `env`
    * added to this process's environment. Killed by PID at cleanup; `Proc.kill()` before that.
    */
-  spawn(ns: Netns, script: string, args: string[] = [], env: Record<string, string> = {}, name = `${ns.name}:${script}`): Proc {
+  spawn(ns: Netns, script: string, args: string[] = [], env: Record<string, string> = {}, name = `${ns.name}:${script}`, stdin: 'ignore' | 'pipe' = 'ignore'): Proc {
     const p = ns.spawn(process.execPath, ['--import', 'tsx', resolve(REPO, script), ...args], {
-      cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+      cwd: REPO, stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, ...env },
     });
     const proc = new Proc(name, p);
     this.procs.push(proc);

@@ -157,9 +157,14 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
     const failed = loop.events.filter((e) => e.event === 'attempt' && e.ok !== true);
     assert.equal(sum.failures, 0, `lost attempts: ${JSON.stringify(failed.slice(0, 10))}`);
     const byNode = sum.byNode as Record<string, number>;
-    const others = Object.keys(byNode).filter((n) => n !== NET.nodes[owner]!.name);
     const order = loop.events.filter((e) => e.event === 'attempt').map((e) => String(e.node)).filter((n, i, all) => i === 0 || all[i - 1] !== n);
-    assert.ok((byNode[NET.nodes[owner]!.name] ?? 0) > 0 && others.length === 1, `served by ${JSON.stringify(byNode)} in order ${order.join(' → ')}: expected the old owner, then one new node\n${dump()}`);
-    assert.equal(nodeOfMac(cl.arping(ip, 1)), NET.nodes.findIndex((n) => n.name === others[0]));
+    const oldName = NET.nodes[owner]!.name;
+    // Served by the old owner first, then by live nodes only. (On a heavily loaded machine a
+    // starved speaker can be suspected for a moment and the IP can move once more between the
+    // live nodes; what must never happen is an attempt that nobody serves.)
+    assert.equal(order[0], oldName, `served by ${JSON.stringify(byNode)} in order ${order.join(' → ')}`);
+    assert.ok(order.length >= 2 && order.slice(1).every((n) => n !== oldName), `served by ${JSON.stringify(byNode)} in order ${order.join(' → ')}: the IP did not leave ${oldName}`);
+    const final = nodeOfMac(cl.arping(ip, 1));
+    assert.equal(NET.nodes[final]?.name, order[order.length - 1], `ARP now answered by ${NET.nodes[final]?.name}; order ${order.join(' → ')}`);
   });
 });
