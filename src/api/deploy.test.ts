@@ -33,3 +33,14 @@ test('RBAC: no wildcards, Secrets only namespaced', () => {
     }
   }
 });
+
+test('controller: two replicas, Lease access get/create/update in its namespace only, no Secret or webhook-config access', () => {
+  const dep = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'controller') as (Obj & { spec?: { replicas?: number } }) | undefined;
+  assert.equal(dep?.spec?.replicas, 2);
+  const roles = docs.filter((d) => (d.kind === 'Role' || d.kind === 'ClusterRole') && (d.metadata.name === 'controller' || d.metadata.name === 'mooring:controller'));
+  const leaseRules = roles.flatMap((r) => (r.rules ?? []).filter((x) => x.resources.includes('leases')).map((x) => ({ kind: r.kind, verbs: x.verbs })));
+  assert.deepEqual(leaseRules, [{ kind: 'Role', verbs: ['get', 'create', 'update'] }]);
+  for (const r of roles) for (const rule of r.rules ?? []) {
+    assert.ok(!rule.resources.includes('secrets') && !rule.resources.includes('validatingwebhookconfigurations'), `${r.kind}/${r.metadata.name}: ${rule.resources.join(',')}`);
+  }
+});

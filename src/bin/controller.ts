@@ -5,8 +5,18 @@
 // status at start so a restart moves nothing; IPAllocated / AllocationFailed Events.
 // ConfigurationState/controller says whether the config is valid (the last valid one stays in force),
 // and /metrics (MetalLB's allocator and config metrics), /healthz, /readyz are served.
-// Not yet: webhook, Lease HA, pool status (docs/test-control-plane.md lists what remains).
+// High availability: replicas elect a leader through the Lease `--lease-name`; only the leader
+// reconciles and writes, a standby keeps its informers warm (and serves the webhook) and takes
+// over when the lease expires or is released (SIGTERM releases it). A leader that cannot renew
+// within the renew deadline (before the lease can expire for the others) stops writing at once
+// and becomes a standby; if it leads again it starts from the cluster (re-claim from status).
+// Validating admission webhook (--webhook-port, --webhook-cert/--webhook-key): every replica
+// serves it, from its informers, through the same parseConfig (domain/admission.ts).
+// Not yet: pool status (docs/test-control-plane.md lists what remains).
 // Usage: controller.ts [--lb-class C] [--namespace metallb-system] [--metrics-port 7472] [--metrics-host 0.0.0.0]
+//          [--webhook-port 9443 --webhook-cert tls.crt --webhook-key tls.key] [--webhook-host 0.0.0.0]
+//          [--lease-name mooring-controller] [--lease-duration 15s] [--lease-renew-deadline 10s] [--lease-retry 2s]
+import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
 import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Service } from '@kubernetes/client-node';
@@ -25,6 +35,9 @@ import { createEventRecorder } from '../adapters/kube/events.js';
 import { StatusWriter } from '../adapters/kube/status.js';
 import { createTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
+import { serveWebhook } from '../adapters/kube/webhook.js';
+import { startLeaderElection, type LeaderElector } from '../adapters/kube/lease.js';
+import { parseDuration } from '../domain/duration.js';
 
 const { values: opts } = parseArgs({
   options: {
@@ -32,8 +45,27 @@ const { values: opts } = parseArgs({
     namespace: { type: 'string', default: 'metallb-system' },
     'metrics-port': { type: 'string', default: '7472' },
     'metrics-host': { type: 'string', default: '0.0.0.0' },
+    'webhook-port': { type: 'string' },
+    'webhook-host': { type: 'string', default: '0.0.0.0' },
+    'webhook-cert': { type: 'string', default: '/tmp/k8s-webhook-server/serving-certs/tls.crt' },
+    'webhook-key': { type: 'string', default: '/tmp/k8s-webhook-server/serving-certs/tls.key' },
+    'lease-name': { type: 'string', default: 'mooring-controller' },
+    'lease-duration': { type: 'string', default: '15s' },
+    'lease-renew-deadline': { type: 'string', default: '10s' },
+    'lease-retry': { type: 'string', default: '2s' },
   },
 });
+const durationOpt = (name: 'lease-duration' | 'lease-renew-deadline' | 'lease-retry'): number => {
+  const ms = parseDuration(opts[name] ?? '');
+  if (ms === undefined || ms <= 0) { process.stderr.write(`--${name}: not a duration: ${opts[name]}\n`); process.exit(2); }
+  return ms;
+};
+const lease = { durationMs: durationOpt('lease-duration'), renewDeadlineMs: durationOpt('lease-renew-deadline'), retryMs: durationOpt('lease-retry') };
+if (!(lease.retryMs < lease.renewDeadlineMs && lease.renewDeadlineMs < lease.durationMs)) {
+  process.stderr.write('lease timings: need --lease-retry < --lease-renew-deadline < --lease-duration\n');
+  process.exit(2);
+}
+const identity = `${process.env.POD_NAME ?? hostname()}_${randomUUID()}`;
 const namespace = opts.namespace ?? 'metallb-system';
 const lbClass = opts['lb-class'];
 const log = createLogger({ component: 'controller' });
@@ -48,7 +80,7 @@ const namespaces = startInformer(kc, specs.namespaces, log);
 const configInformers = CONFIG_KINDS.map((kind) => ({ kind, inf: startInformer(kc, metallbSpec(kc, namespace, kind), log) }));
 const informers: Array<Informer<KubernetesObject>> = [services, namespaces, ...configInformers.map((c) => c.inf)];
 
-const allocator = new Allocator();
+let allocator = new Allocator();
 const statusWriter = new StatusWriter(kc, namespace, log);
 
 // ---- metrics (MetalLB's names) -------------------------------------------------------------
@@ -74,6 +106,8 @@ const failed = new Set<string>();
 const dirtyKeys = new Set<string>();
 let fullDirty = true;
 let released = false;
+/** Set on losing the lease: the next reconcile (as leader again) starts from the cluster. */
+let resetPending = false;
 
 function requestFor(s: ServiceLike & KubernetesObject): ServiceRequest {
   const key = serviceKey(s);
@@ -84,9 +118,16 @@ function requestFor(s: ServiceLike & KubernetesObject): ServiceRequest {
   return req;
 }
 
+/** The config objects the informers hold (apiVersion and kind set), and the namespaces: parseConfig's input. */
+function snapshot(): { objects: RawObject[]; ns: Array<{ name: string; labels: Record<string, string> }> } {
+  return {
+    objects: configInformers.flatMap(({ kind, inf }) => inf.list().map((o) => ({ ...o, apiVersion: o.apiVersion ?? `metallb.io/${storageVersion(kind)}`, kind }))),
+    ns: namespaces.list().map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} })),
+  };
+}
+
 function applyConfig(): void {
-  const objects: RawObject[] = configInformers.flatMap(({ kind, inf }) => inf.list().map((o) => ({ ...o, apiVersion: o.apiVersion ?? `metallb.io/${storageVersion(kind)}`, kind })));
-  const ns = namespaces.list().map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} }));
+  const { objects, ns } = snapshot();
   allocator.setNamespaces(Object.fromEntries(ns.map((n) => [n.name, n.labels])));
   const res = parseConfig({ objects, namespaces: ns, namespace });
   if (!res.ok) {
@@ -114,7 +155,8 @@ async function write(s: V1Service, w: ServiceWrites): Promise<void> {
   const ns = s.metadata?.namespace ?? '';
   const key = serviceKey(s);
   const sig = `${s.metadata?.resourceVersion ?? ''}:${JSON.stringify(w)}`;
-  if (issued.get(key) === sig) return;
+  // A pass still running when the lease was lost must not write any more.
+  if (!leading || issued.get(key) === sig) return;
   issued.set(key, sig);
   try {
     if (w.poolAnnotation !== undefined) {
@@ -172,6 +214,15 @@ function forget(key: string): void {
  * an address was released.
  */
 async function reconcile(): Promise<void> {
+  if (resetPending) {
+    resetPending = false;
+    allocator = new Allocator();
+    reclaimed = false;
+    requests.clear();
+    issued.clear();
+    failed.clear();
+    fullDirty = true;
+  }
   const full = fullDirty;
   fullDirty = false;
   released = false;
@@ -204,23 +255,23 @@ async function reconcile(): Promise<void> {
   if (dirtyKeys.size > 0) dirty = true;
 }
 
-// One reconcile at a time; changes during a run cause exactly one more run.
-let running = false;
+// One reconcile at a time; changes during a run cause exactly one more run. Only the leader runs.
+let running: Promise<void> | undefined;
 let dirty = false;
+let leading = false;
 let retryTimer: NodeJS.Timeout | undefined;
 function kick(): void {
   dirty = true;
-  if (running) return;
-  running = true;
-  void (async () => {
-    while (dirty) {
+  if (running || !leading) return;
+  running = (async () => {
+    while (dirty && leading) {
       dirty = false;
       try { await reconcile(); } catch (err) {
         log.error('reconcile failed', { event: 'reconcile.error', bug: true, err: err instanceof Error ? err : String(err) });
         retrySoon();
       }
     }
-    running = false;
+    running = undefined;
   })();
 }
 function retrySoon(): void {
@@ -229,21 +280,55 @@ function retrySoon(): void {
   retryTimer = setTimeout(() => { retryTimer = undefined; kick(); }, 1000);
 }
 
+// A standby is ready once its caches are synced (it serves the webhook); the leader also needs a valid config.
 const monitoring = await serveMonitoring(telemetry, {
-  ready: () => (!informers.every((i) => i.isSynced()) ? { ok: false, reason: 'informers not synced' } : !configValid ? { ok: false, reason: 'no valid configuration yet' } : { ok: true }),
+  ready: () => (!informers.every((i) => i.isSynced()) ? { ok: false, reason: 'informers not synced' } : leading && !configValid ? { ok: false, reason: 'no valid configuration yet' } : { ok: true }),
 }, Number(opts['metrics-port']), opts['metrics-host'] ?? '0.0.0.0');
+const synced = () => informers.every((i) => i.isSynced());
+const webhook = opts['webhook-port'] ? await serveWebhook({
+  port: Number(opts['webhook-port']), host: opts['webhook-host'] ?? '0.0.0.0',
+  certFile: opts['webhook-cert'] ?? '', keyFile: opts['webhook-key'] ?? '',
+  context: () => {
+    if (!synced()) return undefined;
+    const { objects, ns } = snapshot();
+    return { objects, namespaces: ns, namespace };
+  },
+}, log) : undefined;
+if (webhook) log.info('webhook serving', { event: 'webhook.listening', port: Number(opts['webhook-port']) });
 await Promise.all(informers.map((i) => i.synced));
-log.info('informers synced', { event: 'controller.synced', lbClass: lbClass ?? null, namespace });
+log.info('informers synced', { event: 'controller.synced', lbClass: lbClass ?? null, namespace, identity });
 services.onChange((ev) => { dirtyKeys.add(serviceKey(ev.obj as V1Service)); kick(); });
 for (const i of informers) if (i !== services) i.onChange(() => { fullDirty = true; kick(); });
-kick();
 
+let shuttingDown = false;
+const elector: LeaderElector = startLeaderElection(kc, {
+  name: opts['lease-name'] ?? 'mooring-controller', namespace, identity, ...lease,
+  onStarted: () => {
+    if (shuttingDown) return;
+    leading = true;
+    // A new leader starts from the cluster as it is: re-claim from status, then a full pass.
+    fullDirty = true;
+    kick();
+  },
+  onStopped: (reason) => {
+    leading = false;
+    resetPending = true;
+    log.warn('stopped leading: standing by', { event: 'controller.standby', reason });
+  },
+}, log);
+
+/** SIGTERM: stop taking work, let the reconcile in flight finish, flush Events, release the lease, exit. */
 async function shutdown(): Promise<void> {
+  shuttingDown = true;
   log.info('shutting down', { event: 'controller.shutdown' });
+  leading = false;
   if (retryTimer) clearTimeout(retryTimer);
-  await Promise.allSettled(informers.map((i) => i.stop()));
+  await running;
   await events.flush();
+  await elector.release();
+  await Promise.allSettled(informers.map((i) => i.stop()));
   monitoring.close();
+  webhook?.close();
   process.exit(0);
 }
 process.once('SIGTERM', () => { void shutdown(); });

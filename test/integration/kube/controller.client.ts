@@ -9,10 +9,17 @@
 //   config-state   ConfigurationState/controller and /metrics: Valid, then Invalid (with the reason)
 //                  while an overlapping pool exists, a new service still served from the last valid
 //                  config, Valid again once the bad pool is gone
+//   webhook-register URL CAFILE  create deploy/controller/webhook.yaml with clientConfig {url, caBundle};
+//                  wait until the apiserver calls it (a malformed probe pool is refused)
+//   webhook        bad pools refused with the formatted errors and nothing changed; a good one admitted;
+//                  an update breaking a pool refused; a pool outside metallb-system refused; a BFDProfile
+//                  in use by a BGPPeer cannot be deleted
+//   lease          the controller Lease's spec;  snapshot  every service's IPs and pool
+//   ha-new NAME    a new LoadBalancer service gets an IP; returns it, the snapshot and the Lease
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ApiException, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject, type V1Service,
+  ApiException, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject, type V1Service,
 } from '@kubernetes/client-node';
 
 const step = process.argv[2];
@@ -21,6 +28,7 @@ const REPO = new URL('../../../', import.meta.url).pathname;
 const POOL_NS = 'metallb-system';
 const ANN = 'metallb.io/ip-allocated-from-pool';
 
+const extra = process.argv.slice(4);
 const kc = new KubeConfig();
 kc.loadFromFile(process.env.KUBECONFIG ?? '');
 const core = kc.makeApiClient(CoreV1Api);
@@ -147,7 +155,6 @@ async function afterApiRestart(): Promise<Record<string, unknown>> {
 }
 
 async function configState(): Promise<Record<string, unknown>> {
-  const custom = kc.makeApiClient(CustomObjectsApi);
   const state = async () => {
     const o = await custom.getNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: POOL_NS, plural: 'configurationstates', name: 'controller' }) as { status?: { result?: string; errorSummary?: string } };
     return o.status;
@@ -175,7 +182,85 @@ async function configState(): Promise<Record<string, unknown>> {
   };
 }
 
-const out = step === 'config-state' ? await configState() : step === 'setup' ? await setup() : step === 'assign' ? await assign() : step === 'features' ? await features()
+const custom = kc.makeApiClient(CustomObjectsApi);
+const poolRef = (name: string, namespace = POOL_NS) => ({ group: 'metallb.io', version: 'v1beta1', namespace, plural: 'ipaddresspools', name });
+const poolBody = (name: string, addresses: string[], namespace = POOL_NS) => ({ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name, namespace }, spec: { addresses } });
+/** The apiserver's refusal message, or 'admitted'. */
+async function attempt(fn: () => Promise<unknown>): Promise<string> {
+  try { await fn(); return 'admitted'; } catch (e) {
+    if (e instanceof ApiException) {
+      const body = typeof e.body === 'string' ? JSON.parse(e.body) as { message?: string } : e.body as { message?: string };
+      return `${e.code}: ${body?.message ?? ''}`;
+    }
+    throw e;
+  }
+}
+const poolNames = async () => ((await custom.listNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: POOL_NS, plural: 'ipaddresspools' })) as { items: KubernetesObject[] }).items.map((o) => o.metadata?.name ?? '').sort();
+
+async function webhookRegister(): Promise<Record<string, unknown>> {
+  const [url = '', caFile = ''] = extra;
+  const [cfg] = loadAllYaml(readFileSync(join(REPO, 'deploy/controller/webhook.yaml'), 'utf8')) as Array<KubernetesObject & { webhooks: Array<{ clientConfig: unknown }> }>;
+  if (!cfg) throw new Error('no webhook configuration in deploy/controller/webhook.yaml');
+  for (const w of cfg.webhooks) w.clientConfig = { url, caBundle: Buffer.from(readFileSync(caFile)).toString('base64') };
+  await objects.create(cfg);
+  // The apiserver picks the configuration up asynchronously: probe until a malformed pool is refused.
+  let probes = 0;
+  const refused = await poll('the webhook in force', async () => {
+    probes++;
+    const r = await attempt(() => custom.createNamespacedCustomObject({ ...poolRef('kb-probe'), body: poolBody('kb-probe', ['198.51.100.0/33']) }));
+    if (r === 'admitted') { await custom.deleteNamespacedCustomObject(poolRef('kb-probe')); return undefined; }
+    return r;
+  });
+  return { probes, refused };
+}
+
+async function webhook(): Promise<Record<string, unknown>> {
+  const before = await poolNames();
+  const overlap = await attempt(() => custom.createNamespacedCustomObject({ ...poolRef('kb-wh-overlap'), body: poolBody('kb-wh-overlap', ['198.51.100.244/30']) }));
+  const malformed = await attempt(() => custom.createNamespacedCustomObject({ ...poolRef('kb-wh-bad'), body: poolBody('kb-wh-bad', ['198.51.100.0/33']) }));
+  const manual = await custom.getNamespacedCustomObject(poolRef('kb-manual')) as KubernetesObject & { spec: { addresses: string[] } };
+  const manualBefore = manual.spec.addresses;
+  manual.spec.addresses = ['198.51.100.232/30', '198.51.100.242/31'];
+  const update = await attempt(() => custom.replaceNamespacedCustomObject({ ...poolRef('kb-manual'), body: manual }));
+  const elsewhere = await attempt(() => custom.createNamespacedCustomObject({ ...poolRef('kb-wh-ns', ns), body: poolBody('kb-wh-ns', ['198.51.100.228/30'], ns) }));
+  const after = await poolNames();
+  const manualAfter = (await custom.getNamespacedCustomObject(poolRef('kb-manual')) as { spec: { addresses: string[] } }).spec.addresses;
+  const state = (await custom.getNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: POOL_NS, plural: 'configurationstates', name: 'controller' }) as { status?: { result?: string } }).status?.result;
+  const good = await attempt(() => custom.createNamespacedCustomObject({ ...poolRef('kb-wh-good'), body: poolBody('kb-wh-good', ['198.51.100.224/30']) }));
+  // A BFDProfile in use cannot go (MetalLB); once the peer is gone it can.
+  const v1b1 = { group: 'metallb.io', version: 'v1beta1', namespace: POOL_NS };
+  await custom.createNamespacedCustomObject({ ...v1b1, plural: 'bfdprofiles', body: { apiVersion: 'metallb.io/v1beta1', kind: 'BFDProfile', metadata: { name: 'kb-bfd', namespace: POOL_NS }, spec: {} } });
+  await custom.createNamespacedCustomObject({ ...v1b1, version: 'v1beta2', plural: 'bgppeers', body: { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'kb-peer', namespace: POOL_NS }, spec: { myASN: 64512, peerASN: 64500, peerAddress: '198.51.100.1', bfdProfile: 'kb-bfd' } } });
+  const bfdInUse = await attempt(() => custom.deleteNamespacedCustomObject({ ...v1b1, plural: 'bfdprofiles', name: 'kb-bfd' }));
+  await custom.deleteNamespacedCustomObject({ ...v1b1, version: 'v1beta2', plural: 'bgppeers', name: 'kb-peer' });
+  const bfdFree = await poll('BFDProfile deletable once the peer is gone', async () => {
+    const r = await attempt(() => custom.deleteNamespacedCustomObject({ ...v1b1, plural: 'bfdprofiles', name: 'kb-bfd' }));
+    return r === 'admitted' ? r : undefined;
+  });
+  return { before, after, overlap, malformed, update, elsewhere, manualBefore, manualAfter, state, good, bfdInUse, bfdFree };
+}
+
+async function snapshot(): Promise<Record<string, { ips: string[]; pool?: string }>> {
+  const list = await core.listNamespacedService({ namespace: ns });
+  return Object.fromEntries(list.items.map((s) => {
+    const ann = s.metadata?.annotations?.[ANN];
+    return [s.metadata?.name ?? '', { ips: (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? ''), ...(ann ? { pool: ann } : {}) }];
+  }));
+}
+const lease = async () => {
+  const l = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: 'mooring-controller', namespace: POOL_NS });
+  return { holderIdentity: l.spec?.holderIdentity, leaseTransitions: l.spec?.leaseTransitions, leaseDurationSeconds: l.spec?.leaseDurationSeconds };
+};
+async function haNew(): Promise<Record<string, unknown>> {
+  const name = extra[0] ?? 'h';
+  await core.createNamespacedService({ namespace: ns, body: svcBody(name) });
+  const svc = await hasIp(name);
+  return { svc, all: await snapshot(), lease: await lease() };
+}
+
+const out = step === 'webhook-register' ? await webhookRegister() : step === 'webhook' ? await webhook()
+  : step === 'lease' ? await lease() : step === 'snapshot' ? await snapshot() : step === 'ha-new' ? await haNew()
+  : step === 'config-state' ? await configState() : step === 'setup' ? await setup() : step === 'assign' ? await assign() : step === 'features' ? await features()
   : step === 'after-api-restart' ? await afterApiRestart()
   : step === 'view' ? Object.fromEntries(await Promise.all(['a', 'c', 'd'].map(async (n) => [n, await view(n)] as const)))
   : await afterRestart();

@@ -1,11 +1,15 @@
 // The controller (src/bin/controller.ts) against the real apiserver, running with the
 // ServiceAccount token and RBAC from deploy/ (deploy/rbac/controller.yaml): IP assignment, the
 // pool annotation and Event, LB -> ClusterIP -> LB, a deleted service's IP reused, and a
-// controller restart that moves nothing. The apiserver runs in one namespace; the controller and
-// the admin client in another, across a bridge (never from the root namespace).
+// controller restart that moves nothing; the validating webhook registered in the apiserver
+// (url + caBundle, certificate made with openssl for the controller's address); two replicas
+// under the Lease: SIGKILL of the leader, the standby takes over and moves nothing; SIGTERM
+// releases the lease. The apiserver runs in one namespace; the controllers and the admin client
+// in another, across a bridge (never from the root namespace).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Lab, waitFor, type Netns } from '../../lib/netns.js';
@@ -18,54 +22,75 @@ const APPS = 'kb-apps';
 const POOL = ['198.51.100.240', '198.51.100.241', '198.51.100.242', '198.51.100.243', '198.51.100.244', '198.51.100.245', '198.51.100.246', '198.51.100.247'];
 
 type View = { ips: string[]; pool?: string };
+const CL_IP = '198.51.100.194';
+/** Short lease timings for the test (the defaults are client-go's 15 s / 10 s / 2 s). */
+const LEASE = ['--lease-duration', '8s', '--lease-renew-deadline', '6s', '--lease-retry', '1s'];
+
+/** A CA and a serving certificate for `ip` (the webhook's address as the apiserver dials it). */
+function makeWebhookCert(dir: string, ip: string): { ca: string; cert: string; key: string } {
+  const f = (n: string) => join(dir, n);
+  const ossl = (...args: string[]) => execFileSync('openssl', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  ossl('req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1', '-subj', '/CN=mooring-test-webhook-ca',
+    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign', '-keyout', f('wh-ca.key'), '-out', f('wh-ca.crt'));
+  ossl('req', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-subj', '/CN=mooring-webhook', '-keyout', f('wh-tls.key'), '-out', f('wh-tls.csr'));
+  writeFileSync(f('wh-ext.cnf'), `subjectAltName=IP:${ip}\nextendedKeyUsage=serverAuth\n`);
+  ossl('x509', '-req', '-in', f('wh-tls.csr'), '-CA', f('wh-ca.crt'), '-CAkey', f('wh-ca.key'), '-CAcreateserial', '-days', '1', '-extfile', f('wh-ext.cnf'), '-out', f('wh-tls.crt'));
+  return { ca: f('wh-ca.crt'), cert: f('wh-tls.crt'), key: f('wh-tls.key') };
+}
 
 describe('controller against the real apiserver, with the RBAC from deploy/', { timeout: 75 * 60_000 }, () => {
   const lab = new Lab('kb');
   let kube: Kube | undefined;
   let cl: Netns;
   let ctlConfig = '';
-  let ctl: ChildProcess | undefined;
+  let certs: { ca: string; cert: string; key: string };
+  /** Controller replicas by name; `main` is the one most tests use. */
+  const ctls = new Map<string, { p: ChildProcess; log: string }>();
+  const logOf = (name: string) => ctls.get(name)?.log ?? '';
   let ctlLog = '';
+  const allLogs = (n: number) => [...ctls].map(([name, c]) => `--- controller ${name} (tail) ---\n${c.log.slice(-n)}`).join('\n') || ctlLog.slice(-n);
 
-  async function client(step: string): Promise<Record<string, unknown>> {
+  async function client(step: string, ...args: string[]): Promise<Record<string, unknown>> {
     assert.ok(kube);
-    const r = await runTs(cl, CLIENT, [step, APPS], kube.env, 240_000);
-    assert.equal(r.code, 0, `client ${step} failed:\n${r.stderr}\n${r.stdout}\n--- controller log ---\n${ctlLog.slice(-4000)}`);
+    const r = await runTs(cl, CLIENT, [step, APPS, ...args], kube.env, 240_000);
+    assert.equal(r.code, 0, `client ${step} failed:\n${r.stderr}\n${r.stdout}\n${allLogs(4000)}`);
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? '') as Record<string, unknown>;
   }
 
-  async function startController(): Promise<void> {
-    const p = cl.spawn(process.execPath, ['--import', 'tsx', CONTROLLER], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: ctlConfig },
+  /** Starts a replica; `main` serves metrics on 7472 and the webhook on 9443, others on the next ports. */
+  async function startController(name = 'main', index = 0): Promise<void> {
+    const p = cl.spawn(process.execPath, ['--import', 'tsx', CONTROLLER,
+      '--metrics-port', String(7472 + index), '--webhook-port', String(9443 + index), '--webhook-cert', certs.cert, '--webhook-key', certs.key, ...LEASE], {
+      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: ctlConfig, POD_NAME: `controller-${name}` },
     });
-    p.stderr?.setEncoding('utf8').on('data', (d: string) => { ctlLog += d; });
-    ctl = p;
-    await waitFor('controller informers synced', () => {
-      if (p.exitCode !== null) throw new Error(`controller exited ${p.exitCode}:\n${ctlLog.slice(-3000)}`);
-      return ctlLog.includes('"controller.synced"');
+    const c = { p, log: '' };
+    ctls.set(name, c);
+    p.stderr?.setEncoding('utf8').on('data', (d: string) => { c.log += d; if (name === 'main') ctlLog += d; });
+    await waitFor(`controller ${name} informers synced`, () => {
+      if (p.exitCode !== null) throw new Error(`controller ${name} exited ${p.exitCode}:\n${c.log.slice(-3000)}`);
+      return c.log.includes('"controller.synced"');
     }, 120_000, 100);
   }
 
-  /** Runs a test body; on failure the controller's log tail goes into the error (flakes are diagnosable). */
+  /** Runs a test body; on failure the controllers' log tails go into the error (flakes are diagnosable). */
   const withLog = (fn: () => Promise<void>) => async () => {
     try { await fn(); } catch (e) {
-      if (e instanceof Error) e.message += `\n--- controller log (tail) ---\n${ctlLog.slice(-6000)}`;
+      if (e instanceof Error) e.message += `\n${allLogs(6000)}`;
       throw e;
     }
   };
 
-  async function stopController(): Promise<void> {
-    const p = ctl;
-    ctl = undefined;
-    if (!p || p.exitCode !== null) return;
-    const done = new Promise((r) => p.once('exit', r));
-    p.kill('SIGTERM');
+  async function stopController(name = 'main', signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const c = ctls.get(name);
+    if (!c || c.p.exitCode !== null || c.p.signalCode !== null) return;
+    const done = new Promise((r) => c.p.once('exit', r));
+    c.p.kill(signal);
     await done;
   }
 
   before(async () => {
     requireRoot();
-    requireTools('ip');
+    requireTools('ip', 'openssl');
     await ensureKubeBinary();
     const sw = lab.netns('sw');
     const api = lab.netns('api');
@@ -78,11 +103,12 @@ describe('controller against the real apiserver, with the RBAC from deploy/', { 
     assert.equal(typeof setup.token, 'string', 'no controller token');
     ctlConfig = join(kube.dataDir, 'controller.kubeconfig');
     writeFileSync(ctlConfig, kubeconfig(kube.url, kube.caPem, setup.token as string, 'controller'), { mode: 0o600 });
+    certs = makeWebhookCert(kube.dataDir, CL_IP);
     await startController();
   });
 
   after(async () => {
-    try { await stopController(); } finally {
+    try { for (const name of ctls.keys()) await stopController(name); } finally {
       try { await kube?.destroy(); } finally { await lab.cleanup(); }
     }
   });
@@ -148,5 +174,51 @@ describe('controller against the real apiserver, with the RBAC from deploy/', { 
     assert.equal(r.loaded, 1);
     assert.equal(r.staleBefore, 0);
     assert.equal(r.staleDuring, 1);
+  }));
+  it('validating webhook: bad config refused with the formatted error and nothing changes; good config admitted', withLog(async () => {
+    const reg = await client('webhook-register', `https://${CL_IP}:9443/validate-metallb-io`, certs.ca);
+    assert.match(reg.refused as string, /^403: admission webhook "config\.mooring\.io" denied the request: IPAddressPool\/kb-probe: spec\.addresses\[0\]: invalid CIDR "198\.51\.100\.0\/33"$/);
+    const r = await client('webhook') as Record<string, string | string[] | undefined>;
+    const denied = (msg: string) => `403: admission webhook "config.mooring.io" denied the request: ${msg}`;
+    assert.equal(r.overlap, denied('IPAddressPool/kb-wh-overlap: spec.addresses[0]: CIDR "198.51.100.244/30" in pool "kb-wh-overlap" overlaps with already defined CIDR "198.51.100.240/29" in pool "kb-pool"'));
+    assert.equal(r.malformed, denied('IPAddressPool/kb-wh-bad: spec.addresses[0]: invalid CIDR "198.51.100.0/33"'));
+    assert.equal(r.update, denied('IPAddressPool/kb-pool: spec.addresses[0]: CIDR "198.51.100.240/29" in pool "kb-pool" overlaps with already defined CIDR "198.51.100.242/31" in pool "kb-manual"'));
+    assert.equal(r.elsewhere, denied('resource must be created in metallb-system namespace'));
+    // Nothing changed: same pools, kb-manual as it was, the config still valid.
+    assert.deepEqual(r.after, r.before);
+    assert.deepEqual(r.manualAfter, r.manualBefore);
+    assert.equal(r.state, 'Valid');
+    assert.equal(r.good, 'admitted');
+    assert.equal(r.bfdInUse, denied('failed to delete BFDProfile kb-bfd, used by BGPPeer kb-peer'));
+    assert.equal(r.bfdFree, 'admitted');
+    assert.match(ctlLog, /"event":"webhook\.refused"/);
+  }));
+
+  it('HA: two replicas under the Lease; SIGKILL of the leader, the standby takes over, moves nothing; SIGTERM releases the lease', withLog(async () => {
+    const lease0 = await client('lease');
+    assert.match(String(lease0.holderIdentity), /^controller-main_/);
+    await startController('b', 1);
+    const before = await client('snapshot') as Record<string, View>;
+    await stopController('main', 'SIGKILL');
+    const r = await client('ha-new', 'h1') as { svc: View; all: Record<string, View>; lease: { holderIdentity?: string; leaseTransitions?: number } };
+    assert.match(String(r.lease.holderIdentity), /^controller-b_/);
+    assert.equal(r.lease.leaseTransitions, Number(lease0.leaseTransitions) + 1);
+    // The standby took over by expiry (the killed holder could not release), from the old holder.
+    assert.match(logOf('b'), new RegExp(`"event":"lease.acquired"[^\\n]*"how":"acquire"[^\\n]*"from":"${String(lease0.holderIdentity)}"`));
+    const used = new Set(Object.values(before).flatMap((v) => v.ips));
+    assert.equal(r.svc.ips.length, 1);
+    assert.ok(!used.has(r.svc.ips[0] ?? ''), `h1 got ${r.svc.ips[0]}, already in use`);
+    for (const [name, v] of Object.entries(before)) assert.deepEqual(r.all[name], v, `${name} moved`);
+
+    // A graceful stop releases the lease: the next standby acquires a released lease (from "").
+    await startController('c', 2);
+    await stopController('b');
+    assert.match(logOf('b'), /"event":"lease\.released"/);
+    const r2 = await client('ha-new', 'h2') as { svc: View; all: Record<string, View>; lease: { holderIdentity?: string } };
+    assert.match(String(r2.lease.holderIdentity), /^controller-c_/);
+    assert.match(logOf('c'), /"event":"lease\.acquired"[^\n]*"how":"acquire"[^\n]*"from":""/);
+    assert.equal(r2.svc.ips.length, 1);
+    for (const [name, v] of Object.entries(r.all)) assert.deepEqual(r2.all[name], v, `${name} moved`);
+    assert.doesNotMatch(allLogs(1_000_000), /"code":403|forbidden/i);
   }));
 });

@@ -1,0 +1,68 @@
+// The validating admission webhook's HTTPS endpoint: POST /validate-metallb-io with an
+// AdmissionReview v1, answered by the pure domain/admission.ts against the informers' objects.
+// The serving certificate and key are files (in deploy/, a mounted Secret); they are re-read when
+// they change, so a rotated Secret needs no restart.
+import { createServer, type Server } from 'node:https';
+import { readFileSync, statSync } from 'node:fs';
+import { decodeAdmissionReview, review, type AdmissionContext } from '../../domain/admission.js';
+import type { Logger } from '../log.js';
+
+export const WEBHOOK_PATH = '/validate-metallb-io';
+const MAX_BODY = 3 << 20;
+
+export interface WebhookOptions {
+  port: number;
+  host: string;
+  certFile: string;
+  keyFile: string;
+  /** The objects to validate against; undefined while the informers are not synced (refused, retried by the client). */
+  context: () => AdmissionContext | undefined;
+}
+
+export function serveWebhook(o: WebhookOptions, log: Logger): Promise<{ server: Server; close: () => void }> {
+  const load = () => ({ cert: readFileSync(o.certFile), key: readFileSync(o.keyFile) });
+  const mtimes = () => `${statSync(o.certFile).mtimeMs}:${statSync(o.keyFile).mtimeMs}`;
+  let stamp = mtimes();
+  const server = createServer(load(), (req, res) => {
+    const reply = (code: number, body: unknown) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+    if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== WEBHOOK_PATH) { reply(404, { error: 'not found' }); return; }
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (c: Buffer) => { size += c.length; if (size <= MAX_BODY) chunks.push(c); });
+    req.on('end', () => {
+      if (size > MAX_BODY) { reply(413, { error: 'request too large' }); return; }
+      let body: unknown;
+      try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { reply(400, { error: 'body is not JSON' }); return; }
+      const d = decodeAdmissionReview(body);
+      if (!d.ok) { reply(400, { error: d.error }); return; }
+      const ctx = o.context();
+      const r = d.request;
+      const out = ctx
+        ? review(r, ctx)
+        : { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: r.uid, allowed: false, status: { code: 503, reason: 'ServiceUnavailable', message: 'mooring controller: caches not synced yet, retry' } } };
+      const resp = out.response;
+      log.info(resp.allowed ? 'admitted' : 'refused', {
+        event: resp.allowed ? 'webhook.admitted' : 'webhook.refused', kind: r.kind.kind, name: r.name ?? '', operation: r.operation,
+        ...(resp.allowed ? {} : { reason: resp.status?.message ?? '' }),
+      });
+      reply(200, out);
+    });
+  });
+  // A rotated Secret shows up as new files in the mounted volume: swap the TLS context.
+  const watch = setInterval(() => {
+    try {
+      const now = mtimes();
+      if (now === stamp) return;
+      server.setSecureContext(load());
+      stamp = now;
+      log.info('webhook certificate reloaded', { event: 'webhook.cert.reloaded' });
+    } catch (e) {
+      log.warn('webhook certificate reload failed', { event: 'webhook.cert.error', err: e instanceof Error ? e.message : String(e) });
+    }
+  }, 30_000);
+  watch.unref();
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => resolve({ server, close: () => { clearInterval(watch); server.close(); } }));
+  });
+}
