@@ -106,10 +106,12 @@ test('demultiplexing per §6.8.6: by Your Discriminator, else by source address;
   from('198.51.100.66', pkt({ yourDiscr: 12, state: BfdState.up }));      // right discr, wrong source
   from('198.51.100.66', new Uint8Array([1, 2, 3]));                       // undecodable
   from('::ffff:198.51.100.66', pkt({ myDiscr: 6 }));                      // v4-mapped source
+  from('198.51.100.66', new Uint8Array([0x20]));                          // GTSM mark: TTL was not 255
   assert.deepEqual(got, [['s11', 5], ['s12', 5], ['s11', 6]]);
-  assert.deepEqual(discards, ['unknownSession', 'unknownSession', 'sourceMismatch', 'decode']);
+  assert.deepEqual(discards, ['unknownSession', 'unknownSession', 'sourceMismatch', 'decode', 'ttl']);
   assert.equal(hub.countersFor('198.51.100.66').input, 2);
-  assert.equal(hub.countersFor('198.51.100.66').discarded, 3);
+  assert.equal(hub.countersFor('198.51.100.66').discarded, 4);
+  assert.deepEqual(hub.discards, { ttl: 1, decode: 1, unknownSession: 2, sourceMismatch: 1 });
 });
 
 test('demultiplexing by (local, peer): one peer address, sessions from several of our addresses', () => {

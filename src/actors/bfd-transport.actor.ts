@@ -5,6 +5,7 @@
 // `hub.logic` is the `bfdTransport` actor the session machine invokes.
 import { fromCallback } from 'xstate';
 import { decodeControl, encodeControl, type BfdControlPacket } from '../codecs/bfd/control-packet.js';
+import { isGtsmMark } from '../codecs/bfd/gtsm-filter.js';
 import type { BfdTransportCommand, BfdTransportInput } from '../machines/bfd-session.machine.js';
 
 export interface BfdDatagram {
@@ -27,7 +28,8 @@ export interface BfdDatagramPort {
 /** Per-peer packet counters (MetalLB: metallb_bfd_control_packet_input/output). */
 export interface BfdPeerCounters { input: number; output: number; discarded: number }
 
-export type BfdDiscardReason = 'decode' | 'unknownSession' | 'sourceMismatch';
+/** `ttl`: received TTL/Hop Limit not 255 (RFC 5881 §5), marked by the receive socket's filter. */
+export type BfdDiscardReason = 'ttl' | 'decode' | 'unknownSession' | 'sourceMismatch';
 
 interface Registration { localDiscr: number; peer: string; local: string | undefined; key: string; deliver: (p: BfdControlPacket) => void }
 
@@ -61,6 +63,8 @@ export class BfdHub {
   private readonly byDiscr = new Map<number, Registration>();
   private readonly byPeer = new Map<string, Registration>();
   private readonly counters = new Map<string, BfdPeerCounters>();
+  /** Discarded datagrams by reason, all peers. */
+  readonly discards: Record<BfdDiscardReason, number> = { ttl: 0, decode: 0, unknownSession: 0, sourceMismatch: 0 };
   private readonly off: () => void;
   /** Called for every datagram we drop, with the reason (for logs and metrics). */
   onDiscard: (reason: BfdDiscardReason, from: string, detail?: string) => void = () => undefined;
@@ -107,6 +111,8 @@ export class BfdHub {
 
   private receive(d: BfdDatagram): void {
     const from = canonicalAddress(d.address);
+    // RFC 5881 §5: "received with a TTL or Hop Limit other than 255" → discard (adapters/bfd-udp.ts).
+    if (isGtsmMark(d.data)) { this.discard('ttl', from); return; }
     const r = decodeControl(d.data);
     if (!r.ok) { this.discard('decode', from, r.error.code); return; }
     const p = r.value;
@@ -123,6 +129,7 @@ export class BfdHub {
 
   private discard(reason: BfdDiscardReason, from: string, detail?: string): void {
     this.count(from).discarded++;
+    this.discards[reason]++;
     this.onDiscard(reason, from, detail);
   }
 

@@ -3,11 +3,17 @@
 // port MUST be in the range 49152 through 65535"; one port for all our sessions keeps it constant
 // per session). Every packet leaves with TTL/Hop Limit 255 (§5).
 //
-// Gap (documented in docs/bfd.md): §5 also asks the receiver to discard packets whose received
-// TTL/Hop Limit is not 255 (GTSM). Node's dgram does not expose IP_RECVTTL/IPV6_RECVHOPLIMIT
-// ancillary data, so the check is not made here.
+// §5 also makes the receiver discard packets whose TTL/Hop Limit is not 255 (GTSM). Node's dgram
+// does not expose IP_RECVTTL/IPV6_RECVHOPLIMIT ancillary data, so the kernel checks it: a
+// classic BPF filter (codecs/bfd/gtsm-filter.ts) attached to each receive socket with
+// setsockopt(SO_ATTACH_FILTER) through koffi trims such a datagram to a 1-byte mark, which the
+// hub discards and counts (reason `ttl`). Without koffi (optional dependency) the check is off
+// and `gtsm` says so.
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
+import { createRequire } from 'node:module';
+import { endianness } from 'node:os';
+import { encodeBpf, gtsmFilter } from '../codecs/bfd/gtsm-filter.js';
 import type { BfdDatagram, BfdDatagramPort } from '../actors/bfd-transport.actor.js';
 
 export const BFD_CONTROL_PORT = 3784;
@@ -41,17 +47,61 @@ function bind(sock: Socket, port: number, address: string): Promise<void> {
   });
 }
 
+const SOL_SOCKET = 1;
+const SO_ATTACH_FILTER = 26;
+type AttachFilter = (fd: number, family: 4 | 6) => boolean;
+let attachFilter: AttachFilter | null | undefined;
+function loadAttachFilter(): AttachFilter | undefined {
+  if (attachFilter !== undefined) return attachFilter ?? undefined;
+  try {
+    const require = createRequire(import.meta.url);
+    const koffi = require('koffi') as {
+      load(name: string): { func(sig: string): (...a: unknown[]) => number };
+      struct(name: string, def: Record<string, string>): unknown;
+      sizeof(t: unknown): number;
+    };
+    // struct sock_fprog { unsigned short len; struct sock_filter *filter; }
+    const fprog = koffi.struct('mooring_sock_fprog', { len: 'uint16', filter: 'void *' });
+    const setsockopt = koffi.load('libc.so.6').func('int setsockopt(int, int, int, _In_ mooring_sock_fprog *, uint32_t)');
+    const le = endianness() === 'LE';
+    const programs = { 4: Buffer.from(encodeBpf(gtsmFilter(4), le)), 6: Buffer.from(encodeBpf(gtsmFilter(6), le)) };
+    attachFilter = (fd, family) => setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, { len: programs[family].length / 8, filter: programs[family] }, koffi.sizeof(fprog)) === 0;
+  } catch {
+    attachFilter = null;
+  }
+  return attachFilter ?? undefined;
+}
+
+/** The file descriptor under a bound dgram socket (Node keeps its handle behind a symbol). */
+function socketFd(sock: Socket): number | undefined {
+  const sym = Object.getOwnPropertySymbols(sock).find((s) => s.description === 'state symbol');
+  const fd = sym ? (sock as unknown as Record<symbol, { handle?: { fd?: number } }>)[sym]?.handle?.fd : undefined;
+  return typeof fd === 'number' && fd >= 0 ? fd : undefined;
+}
+
+/** RFC 5881 §5 on a bound receive socket; false when it cannot be attached. */
+function attachGtsm(sock: Socket, family: 4 | 6): boolean {
+  const attach = loadAttachFilter();
+  const fd = socketFd(sock);
+  return attach !== undefined && fd !== undefined && attach(fd, family);
+}
+
 /** One receive and one send socket per local address. */
 interface Family { rx: Socket; tx: Socket; address: string }
 
 export class BfdUdpPort implements BfdDatagramPort {
   private readonly handlers = new Set<(d: BfdDatagram) => void>();
-  private constructor(private readonly families: Family[], readonly sourcePort: number, private readonly destPort: number) {}
+  private constructor(
+    private readonly families: Family[], readonly sourcePort: number, private readonly destPort: number,
+    /** The received-TTL check (RFC 5881 §5) is made on every receive socket. */
+    readonly gtsm: boolean,
+  ) {}
 
   static async open(opts: BfdUdpOptions): Promise<BfdUdpPort> {
     const random = opts.random ?? Math.random;
     const families: Family[] = [];
     let sourcePort = opts.sourcePort ?? 0;
+    let gtsm = true;
     try {
       for (const address of opts.localAddresses) {
         const type = isIPv6(address) ? 'udp6' : 'udp4';
@@ -61,6 +111,8 @@ export class BfdUdpPort implements BfdDatagramPort {
         const tx = createSocket({ type, ipv6Only: type === 'udp6', lookup: literalLookup });
         families.push({ rx, tx, address });
         await bind(rx, opts.port ?? BFD_CONTROL_PORT, address);
+        // Before the first packet can be read (the 'message' handler is added below).
+        if (!attachGtsm(rx, type === 'udp6' ? 6 : 4)) gtsm = false;
         for (let attempt = 0; ; attempt++) {
           const p = opts.sourcePort ?? (sourcePort || BFD_SOURCE_PORT_MIN + Math.floor(random() * (BFD_SOURCE_PORT_MAX - BFD_SOURCE_PORT_MIN + 1)));
           try {
@@ -78,7 +130,7 @@ export class BfdUdpPort implements BfdDatagramPort {
       for (const f of families) { f.rx.close(); f.tx.close(); }
       throw e;
     }
-    const port = new BfdUdpPort(families, sourcePort, opts.port ?? BFD_CONTROL_PORT);
+    const port = new BfdUdpPort(families, sourcePort, opts.port ?? BFD_CONTROL_PORT, gtsm);
     for (const f of families) {
       f.rx.on('message', (msg, rinfo) => port.deliver({ data: msg, address: rinfo.address, port: rinfo.port, local: f.address }));
       // The send socket also receives nothing useful; errors on either are transient (ICMP

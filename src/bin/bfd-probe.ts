@@ -20,7 +20,7 @@
 import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { BfdUdpPort } from '../adapters/bfd-udp.js';
 import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { bfdSessionSettings, type BfdProfileSettings } from '../domain/bfd-profile.js';
@@ -82,7 +82,10 @@ async function main(): Promise<void> {
     sessions.push({ peer: s.peer, local: s.local, actor });
   }
   for (const { actor } of sessions) actor.start();
-  out({ event: 'ready', sourcePort: port.sourcePort, sessions: sessions.length });
+  // Event-loop delay (timers and I/O served late): tells a starved process from a BFD fault.
+  const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+  loopDelay.enable();
+  out({ event: 'ready', sourcePort: port.sourcePort, sessions: sessions.length, gtsm: port.gtsm });
 
   const targets = (peer: unknown): BfdSession[] =>
     sessions.filter((x) => typeof peer !== 'string' || x.peer === peer).map((x) => x.actor);
@@ -96,8 +99,12 @@ async function main(): Promise<void> {
         const cpu = process.cpuUsage();
         out({
           event: 'stats', at: at(), mono: mono(), cpuUserUs: cpu.user, cpuSystemUs: cpu.system,
+          // Since the previous stats (ms): p50/p99/max of how late the event loop ran.
+          loopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
+          discards: hub.discards, gtsm: port.gtsm,
           sessions: sessions.map(({ peer, local, actor }) => ({ peer, local, state: sessionStateOf(actor.getSnapshot().value), ...hub.countersFor(peer) })),
         });
+        loopDelay.reset();
         break;
       }
       default: out({ event: 'error', message: `unknown command: ${line}` });
