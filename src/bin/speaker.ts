@@ -183,6 +183,8 @@ async function bfdRuntime() {
   if (!bfd) {
     const port = await BfdUdpPort.open({ localAddresses: ['0.0.0.0', '::'] });
     const hub = new BfdHub(port);
+    // RFC 5881 §5 received-TTL check: a kernel socket filter attached through koffi (optional).
+    if (!port.gtsm) log.warn('BFD received-TTL check (GTSM) not available: koffi did not load', { event: 'bfd.noGtsm' });
     // One timer queue for every session's transmit and detection timers (actors/timer-queue.ts).
     bfd = { port, hub, timers: new TimerQueue() };
     registerBfdMetrics(meter, () => (bfd ? sampleBfd(bfd.hub, bfdTrackers) : []));
