@@ -4,30 +4,43 @@ import { SimCluster, services } from './lib/cluster.js';
 
 export interface ScaleResult {
   nodes: number; ips: number; simulatedMs: number; wallMs: number; violations: string[];
-  moved: number; lostByVictim: number; maxFailoverMs: number; published: number; heapMb: number;
+  moved: number; lostByVictim: number; maxFailoverMs: number; published: number; heapMb: number; rssMaxMb: number;
+  /** Full I2 checks (every IP against the truthful election) before and after the kill. */
+  steadyChecksBefore: number; steadyChecksAfter: number;
 }
 
 export async function scaleRun(nodeCount: number, ipCount: number, intervalMs = 1000): Promise<ScaleResult> {
   const t0 = performance.now();
+  // The run never yields to the event loop (simulated time), so RSS is sampled between phases.
+  let rssMax = 0;
+  const sample = (): void => { rssMax = Math.max(rssMax, process.memoryUsage.rss()); };
+  const detect = 3 * intervalMs;
   const names = Array.from({ length: nodeCount }, (_, i) => `node-${String(i).padStart(4, '0')}`);
   const c = new SimCluster({
     seed: 1000 + nodeCount, nodes: names.map((name) => ({ name })), services: services(ipCount, {}, names),
-    membership: { intervalMs, misses: 3 }, steadyCheckEveryMs: 2 * intervalMs, claimsRefreshMs: 30000,
+    membership: { intervalMs, misses: 3 }, steadyCheckEveryMs: intervalMs, claimsRefreshMs: 30000,
+    // Steady (I2/I3 apply) once two detection windows passed without a fault: the takeover after a
+    // kill is done within one window plus a sweep.
+    settleMs: 2 * detect,
   });
   c.keepTransitions = false;
-  await c.start(5 * intervalMs);
+  // Warm-up: boot within one interval, resync, elect; steady (and checked) for its last interval.
+  await c.start(c.settleMs + intervalMs);
+  sample();
+  const steadyChecksBefore = c.steadyChecks;
   const victim = names[Math.floor(nodeCount / 2)] as string;
   const lost = c.allIps().filter((ip) => c.announcers(ip).includes(victim));
   c.kill(victim);
-  await c.run(4 * intervalMs);
-  // Steady window so I2/I3 get checked after the move.
+  // Detection and takeover, then the steady window so I2/I3 get checked after the move.
   await c.run(c.settleMs + intervalMs);
+  sample();
   const moved = c.failovers.filter((f) => f.cause === `kill ${victim}`);
   return {
     nodes: nodeCount, ips: ipCount, simulatedMs: c.clock.now(), wallMs: Math.round(performance.now() - t0),
     violations: c.violations, moved: moved.length, lostByVictim: lost.length,
     maxFailoverMs: Math.max(0, ...moved.map((f) => f.afterMs)), published: c.nats.published,
-    heapMb: Math.round(process.memoryUsage().heapUsed / 1e6),
+    heapMb: Math.round(process.memoryUsage().heapUsed / 1e6), rssMaxMb: Math.round(rssMax / 1e6),
+    steadyChecksBefore, steadyChecksAfter: c.steadyChecks - steadyChecksBefore,
   };
 }
 

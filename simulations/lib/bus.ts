@@ -1,7 +1,10 @@
 // In-memory NATS for the simulator: subjects with `*`/`>` wildcards, per-node connections that
 // can be cut (node isolated from NATS) or all cut (NATS down), delivery after a seeded latency on
-// the simulated clock, in publish order per connection. And a KV with compare-and-set that can be
-// made unavailable.
+// the simulated clock, in publish order per connection. Servers: each connection sits on one of
+// `servers`; killing a server drops its connections for a reconnect gap, after which they come
+// back on another server (what nats.js does). A connection may have a publish-only mirror on
+// another server, as the NatsBus adapter opens (src/adapters/nats.ts). And a KV with
+// compare-and-set that can be made unavailable.
 import type { CoordBus, EpochStore, KvEntry } from '../../src/actors/coord-ports.js';
 import type { SimClock } from './clock.js';
 
@@ -23,14 +26,47 @@ export class SimNats {
   private readonly subs = new Map<string, Sub[]>();
   private serverUp = true;
   readonly conns = new Map<string, SimConn>();
+  private readonly all: SimConn[] = [];
+  private readonly serverAlive: boolean[];
   published = 0;
 
-  constructor(readonly clock: SimClock, readonly latencyMs = 1) {}
+  constructor(readonly clock: SimClock, readonly latencyMs = 1, readonly servers = 1) {
+    this.serverAlive = Array.from({ length: servers }, () => true);
+  }
 
-  connect(node: string): SimConn {
-    const c = new SimConn(this, node);
+  /** A node's connection on `server`; with `mirror`, plus a publish-only one on the next server. */
+  connect(node: string, server = 0, mirror = false): SimConn {
+    const c = new SimConn(this, node, server % this.servers);
     this.conns.set(node, c);
+    this.all.push(c);
+    if (mirror && this.servers > 1) {
+      c.mirror = new SimConn(this, node, (server + 1) % this.servers);
+      this.all.push(c.mirror);
+    }
     return c;
+  }
+
+  /**
+   * SIGKILL of one server: its clients lose their connection and, `reconnectGapMs` later, are
+   * connected to the next live server. Nothing they publish in between gets through.
+   */
+  killServer(i: number, reconnectGapMs: number): void {
+    this.serverAlive[i] = false;
+    for (const c of this.all) {
+      if (c.server !== i || c.closed) continue;
+      c.reconnecting = true;
+      c.refresh();
+      this.clock.setTimeout(() => {
+        const next = this.serverAlive.findIndex((up, k) => up && k !== i);
+        if (next >= 0) c.server = next;
+        c.reconnecting = false;
+        c.refresh();
+      }, reconnectGapMs);
+    }
+  }
+
+  restartServer(i: number): void {
+    this.serverAlive[i] = true;
   }
 
   /** Whole NATS cluster down / back. */
@@ -65,19 +101,23 @@ export class SimConn implements CoordBus {
   private linkUp = true;
   private lastUp: boolean;
   closed = false;
+  reconnecting = false;
+  /** Publish-only second connection (NatsBus mirror). */
+  mirror: SimConn | undefined;
   private readonly statusCbs: Array<(up: boolean) => void> = [];
 
-  constructor(private readonly nats: SimNats, readonly node: string) {
+  constructor(private readonly nats: SimNats, readonly node: string, public server = 0) {
     this.lastUp = this.isUp();
   }
 
-  isUp(): boolean { return !this.closed && this.linkUp && this.nats.isServerUp(); }
+  isUp(): boolean { return !this.closed && !this.reconnecting && this.linkUp && this.nats.isServerUp(); }
 
   /**
    * Cut or restore this node's path to NATS (the L2 segment is unaffected). `silent`: the client
    * is not told (a cut without RST, before pings time out); only the traffic stops.
    */
   setLink(up: boolean, silent = false): void {
+    this.mirror?.setLink(up, silent);
     this.linkUp = up;
     if (silent) this.lastUp = this.isUp();
     else this.refresh();
@@ -91,9 +131,12 @@ export class SimConn implements CoordBus {
     this.nats.clock.setTimeout(() => { if (this.isUp() === up) for (const cb of [...this.statusCbs]) cb(up); }, 1);
   }
 
-  close(): void { this.closed = true; this.refresh(); }
+  close(): void { this.mirror?.close(); this.closed = true; this.refresh(); }
 
-  publish(subject: string, data: Uint8Array): void { this.nats.deliver(this, subject, data); }
+  publish(subject: string, data: Uint8Array): void {
+    this.nats.deliver(this, subject, data);
+    if (this.mirror) this.nats.deliver(this.mirror, subject, data);
+  }
 
   subscribe(subject: string, cb: (subject: string, data: Uint8Array) => void): () => void {
     return this.nats.addSub({ pattern: subject, cb, conn: this });

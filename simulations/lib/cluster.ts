@@ -6,7 +6,9 @@
 //      node the election picks over the nodes that are really up; when none is eligible, only a
 //      node cut off from NATS (keeping what it owned) may announce it;
 //   I3 in steady state nothing moves (no announce/withdraw without a cause).
-import { Coordinator, type ServiceSpec, type Transition } from '../../src/actors/coordinator.js';
+import { Coordinator, type ClusterSpec, type CoordDecoders, type ServiceSpec, type Transition } from '../../src/actors/coordinator.js';
+import { decodeClaims, decodeHeartbeat, encodeDrain, type Claims, type Decoded, type Heartbeat } from '../../src/codecs/coord.js';
+import { drainSubject } from '../../src/domain/subjects.js';
 import { decide, HashOrder, type ElectionNode, type LiveView } from '../../src/domain/election.js';
 import type { Labels } from '../../src/domain/label-selector.js';
 import { DEFAULT_MEMBERSHIP, type MembershipConfig } from '../../src/domain/membership.js';
@@ -33,6 +35,10 @@ export interface SimOptions {
   /** How often I2 is checked (it runs the election for every IP). */
   readonly steadyCheckEveryMs?: number;
   readonly claimsRefreshMs?: number;
+  /** NATS servers (default 1); nodes are spread over them round-robin. */
+  readonly natsServers?: number;
+  /** Each node also publishes through a mirror connection on the next server (NatsBus does). */
+  readonly mirror?: boolean;
 }
 
 interface SimNode {
@@ -71,6 +77,8 @@ export class SimCluster {
   readonly transitions: Transition[] = [];
   readonly log: Array<{ at: number; text: string }> = [];
   keepTransitions = true;
+  /** How many times I2 was checked over every IP (a run must show some, or I2 proved nothing). */
+  steadyChecks = 0;
   private readonly m: MembershipConfig;
   private readonly dualWindowMs: number;
   readonly settleMs: number;
@@ -81,11 +89,15 @@ export class SimCluster {
   private readonly dualSince = new Map<string, number>();
   private readonly lastAnnouncer = new Map<string, string>();
   private names: string[] = [];
+  /** One spec object while nothing changes, so every speaker shares the derived IP table. */
+  private spec: ClusterSpec | undefined;
+  private readonly codec: CoordDecoders;
+  private admin: SimConn | undefined;
 
   constructor(private readonly opts: SimOptions) {
     this.random = rng(opts.seed);
     this.m = opts.membership ?? DEFAULT_MEMBERSHIP;
-    this.nats = new SimNats(this.clock, opts.latencyMs ?? 1);
+    this.nats = new SimNats(this.clock, opts.latencyMs ?? 1, opts.natsServers ?? 1);
     this.kv = new SimKv(this.clock);
     this.seg = new SimSegment(this.clock);
     const detect = this.m.intervalMs * this.m.misses;
@@ -97,6 +109,10 @@ export class SimCluster {
       this.nodes.set(n.name, { spec: { name: n.name, labels: n.labels ?? {} }, inc: 1, running: false, linkUp: true, carrier: true, draining: false });
     }
     this.names = [...this.nodes.keys()];
+    const intern = new Map<string, string>();
+    for (const n of this.names) intern.set(n, n);
+    for (const svc of this.services) for (const ip of svc.ips) intern.set(ip, ip);
+    this.codec = sharedDecoders(intern);
   }
 
   /** Starts every speaker at a seeded offset inside one heartbeat interval, then runs `warmupMs`. */
@@ -111,13 +127,13 @@ export class SimCluster {
 
   private boot(name: string): void {
     const n = this.node(name);
-    const conn = this.nats.connect(name);
+    const conn = this.nats.connect(name, this.names.indexOf(name), this.opts.mirror ?? false);
     conn.setLink(n.linkUp);
     const l2 = this.seg.port(name);
     const coord = new Coordinator({
       cluster: 'sim', node: name, inc: n.inc, clock: this.clock, bus: conn, l2,
       epochs: this.opts.kv === false ? undefined : this.kv.store(conn),
-      membership: this.m, hashOrder: this.order, claimsRefreshMs: this.opts.claimsRefreshMs ?? 5000,
+      membership: this.m, hashOrder: this.order, claimsRefreshMs: this.opts.claimsRefreshMs ?? 5000, codec: this.codec,
     });
     coord.onTransition((t) => this.onTransition(t));
     coord.setCluster(this.clusterSpec());
@@ -127,8 +143,9 @@ export class SimCluster {
     Object.assign(n, { coord, conn, l2, running: true });
   }
 
-  private clusterSpec() {
-    return { nodes: [...this.nodes.values()].map((n) => n.spec), services: this.services };
+  private clusterSpec(): ClusterSpec {
+    this.spec ??= { nodes: [...this.nodes.values()].map((n) => n.spec), services: this.services };
+    return this.spec;
   }
 
   private node(name: string): SimNode {
@@ -178,6 +195,16 @@ export class SimCluster {
     this.nats.setServerUp(up);
   }
 
+  /** SIGKILL of one NATS server; its clients reconnect to another one after `reconnectGapMs`. */
+  killNatsServer(i: number, reconnectGapMs: number): void {
+    this.cause(`kill NATS server ${i}`);
+    this.nats.killServer(i, reconnectGapMs);
+  }
+
+  restartNatsServer(i: number): void {
+    this.nats.restartServer(i);
+  }
+
   setKv(up: boolean): void {
     this.cause(`KV ${up ? 'up' : 'down'}`);
     this.kv.available = up;
@@ -197,6 +224,18 @@ export class SimCluster {
     n.coord?.setDraining(on);
   }
 
+  /**
+   * `mooringctl drain|undrain <node>`: the command goes over the bus to the node's coordinator
+   * (subject `drain.<node>`, an admin connection), like the real CLI.
+   */
+  adminDrain(name: string, on = true): void {
+    const n = this.node(name);
+    this.cause(`mooringctl ${on ? 'drain' : 'undrain'} ${name}`);
+    n.draining = on; // the truth the invariants compare against
+    this.admin ??= this.nats.connect('mooringctl');
+    this.admin.publish(drainSubject('sim', name), encodeDrain({ v: 1, node: name, draining: on }));
+  }
+
   setLabels(name: string, labels: Labels): void {
     const n = this.node(name);
     this.cause(`labels of ${name}`);
@@ -211,6 +250,7 @@ export class SimCluster {
   }
 
   private pushConfig(): void {
+    this.spec = undefined;
     // Informers on every speaker see the change at about the same time.
     for (const n of this.nodes.values()) if (n.running) n.coord?.setCluster(this.clusterSpec());
   }
@@ -283,6 +323,7 @@ export class SimCluster {
     // I2: steady state = the truthful election.
     if (!this.steady(now) || now - this.lastSteadyCheck < this.steadyEvery) return;
     this.lastSteadyCheck = now;
+    this.steadyChecks++;
     const live = this.truthLive();
     const nodes = new Map([...this.nodes].map(([k, v]) => [k, v.spec]));
     for (const svc of this.services) {
@@ -310,6 +351,34 @@ export class SimCluster {
   coordinator(name: string): Coordinator | undefined {
     return this.node(name).coord;
   }
+}
+
+/**
+ * The in-memory bus hands every subscriber the same bytes, so a message is decoded once for all
+ * speakers (the coordinators treat decoded payloads as read-only). Node names and IPs in decoded
+ * payloads are interned to the spec's strings: map lookups then compare pointers, not contents,
+ * which matters when 1,000 speakers each look up every heartbeat's sender.
+ */
+export function sharedDecoders(intern: Map<string, string>): CoordDecoders {
+  const one = (x: string): string => { const c = intern.get(x); if (c !== undefined) return c; intern.set(x, x); return x; };
+  const hbMemo = new WeakMap<Uint8Array, Decoded<Heartbeat>>();
+  const claimsMemo = new WeakMap<Uint8Array, Decoded<Claims>>();
+  return {
+    heartbeat: (d) => {
+      let r = hbMemo.get(d);
+      if (!r) { r = decodeHeartbeat(d); if (r.ok) r = { ok: true, value: { ...r.value, node: one(r.value.node) } }; hbMemo.set(d, r); }
+      return r;
+    },
+    claims: (d) => {
+      let r = claimsMemo.get(d);
+      if (!r) {
+        r = decodeClaims(d);
+        if (r.ok) r = { ok: true, value: { ...r.value, node: one(r.value.node), claims: r.value.claims.map((c) => ({ ip: one(c.ip), epoch: c.epoch })) } };
+        claimsMemo.set(d, r);
+      }
+      return r;
+    },
+  };
 }
 
 /** One service per IP: 203.0.113.0/24 for small runs, 2001:db8:5::/48 for scale runs (documentation ranges only). */

@@ -6,14 +6,17 @@
 //
 // serviceIp actors are created lazily, the first time this node is elected for an IP: a node
 // never elected for an IP is in `standby` with the reason the election gives (`explain`), and a
-// 10,000-IP cluster does not cost 10,000 actors per speaker.
+// 10,000-IP cluster does not cost 10,000 actors per speaker. The rest of the per-IP state is
+// compact: the static IP table is derived once per services list (and shared by coordinators
+// given the same list, as in the simulator), the last elected owner and highest known epoch
+// are typed arrays indexed by IP, and peers' claims are kept as the decoded lists.
 import { createActor, type Actor } from 'xstate';
 import type { L2AnnouncerPort } from './l2-port.js';
 import type { Clock, CoordBus, EpochStore } from './coord-ports.js';
-import { decodeClaims, decodeEpochRecord, decodeHeartbeat, encodeClaims, encodeEpochRecord, encodeHeartbeat, type Claim } from '../codecs/coord.js';
-import { decide, electionHash, HashOrder, Reason, type ElectionNode, type ElectionOptions, type L2AdView, type LiveView, type ServiceIpView } from '../domain/election.js';
+import { decodeClaims, decodeDrain, decodeEpochRecord, decodeHeartbeat, encodeClaims, encodeEpochRecord, encodeHeartbeat, type Claim, type Claims, type Decoded, type Heartbeat } from '../codecs/coord.js';
+import { decide, electionHash, electOwner, HashOrder, Reason, reasonFor, type ElectionNode, type ElectionOptions, type L2AdView, type LiveView, type ServiceIpView } from '../domain/election.js';
 import { DEFAULT_MEMBERSHIP, Membership, type MembershipConfig, type MembershipEvent } from '../domain/membership.js';
-import { allOf, claimsSubject, epochKey, heartbeatSubject, Kind } from '../domain/subjects.js';
+import { allOf, claimsSubject, drainSubject, epochKey, heartbeatSubject, Kind } from '../domain/subjects.js';
 import { serviceIpMachine, type ServiceIpEvent, type ServiceIpState } from '../machines/service-ip.machine.js';
 
 export interface ServiceSpec {
@@ -60,17 +63,72 @@ export interface CoordinatorOptions {
   readonly election?: ElectionOptions;
   /** Shared memo of the hash order (the simulator shares one across speakers). */
   readonly hashOrder?: HashOrder;
+  /**
+   * Payload decoders (default: src/codecs/coord.ts). The simulator passes memoised ones, so a
+   * message delivered to 1,000 speakers is decoded once; results are treated as read-only.
+   */
+  readonly codec?: CoordDecoders;
   readonly log?: (rec: Record<string, unknown>) => void;
 }
 
-interface IpEntry {
+export interface CoordDecoders {
+  heartbeat(data: Uint8Array): Decoded<Heartbeat>;
+  claims(data: Uint8Array): Decoded<Claims>;
+}
+
+const DECODERS: CoordDecoders = { heartbeat: decodeHeartbeat, claims: decodeClaims };
+
+/** One service IP, static: derived from the services list only. */
+interface IpInfo {
   readonly ip: string;
+  /** Position in the table: index into the per-coordinator typed arrays. */
+  readonly index: number;
   readonly svc: ServiceSpec;
   readonly view: ServiceIpView;
-  actor?: Actor<typeof serviceIpMachine>;
+}
+
+interface IpTable {
+  readonly list: readonly IpInfo[];
+  readonly byIp: ReadonlyMap<string, IpInfo>;
+}
+
+/** Tables by services list: coordinators handed the same list (the simulator) share one. */
+const tables = new WeakMap<readonly ServiceSpec[], IpTable>();
+
+function ipTable(services: readonly ServiceSpec[]): IpTable {
+  const hit = tables.get(services);
+  if (hit) return hit;
+  const list: IpInfo[] = [];
+  const byIp = new Map<string, IpInfo>();
+  for (const svc of services) {
+    const firstIp = svc.ips[0];
+    if (firstIp === undefined) continue;
+    const view: ServiceIpView = { firstIp, ads: svc.ads, etpLocal: svc.etpLocal, endpointNodes: svc.endpointNodes };
+    for (const ip of svc.ips) {
+      if (byIp.has(ip)) continue;
+      const info = { ip, index: list.length, svc, view };
+      list.push(info);
+      byIp.set(ip, info);
+    }
+  }
+  const t = { list, byIp };
+  tables.set(services, t);
+  return t;
+}
+
+/** An IP this node has been elected for at least once: it has a serviceIp actor. */
+interface Held {
+  info: IpInfo;
+  readonly actor: Actor<typeof serviceIpMachine>;
   state: ServiceIpState;
-  /** Owner in our last decision (for targeted re-election when a node dies). */
-  lastOwner?: string;
+}
+
+/** A peer's last claims: the decoded list, indexed on demand. */
+interface PeerClaims {
+  readonly inc: number;
+  readonly seq: number;
+  readonly list: readonly Claim[];
+  index?: Map<string, number>;
 }
 
 export class Coordinator {
@@ -79,13 +137,20 @@ export class Coordinator {
   private readonly o: CoordinatorOptions;
   private readonly clock: Clock;
   private readonly order: HashOrder;
+  private readonly decode: CoordDecoders;
   private nodes = new Map<string, ElectionNode>();
   private names: readonly string[] = [];
-  private ips = new Map<string, IpEntry>();
-  /** Claims last heard from each peer: node → ip → epoch. */
-  private readonly peerClaims = new Map<string, Map<string, number>>();
-  /** Highest epoch known per IP (claims and KV). */
-  private readonly knownEpoch = new Map<string, number>();
+  private nodeIndex = new Map<string, number>();
+  private table: IpTable = { list: [], byIp: new Map() };
+  /** IPs with a serviceIp actor (elected here at least once), by IP. */
+  private readonly held = new Map<string, Held>();
+  /** Owner in our last decision per IP (index into `names`, -1 none): targeted re-election on a death. */
+  private lastOwner = new Int32Array(0);
+  /** Highest epoch known per IP (claims and KV), by table index. */
+  private knownEpoch = new Float64Array(0);
+  /** Claims last heard from each peer. */
+  private readonly peerClaims = new Map<string, PeerClaims>();
+  private logic: typeof serviceIpMachine | undefined;
   private readonly unsubs: Array<() => void> = [];
   private readonly timers = new Set<unknown>();
   private hbSeq = 0;
@@ -114,6 +179,7 @@ export class Coordinator {
     this.node = opts.node;
     this.clock = opts.clock;
     this.order = opts.hashOrder ?? new HashOrder();
+    this.decode = opts.codec ?? DECODERS;
     this.membership = new Membership(opts.node, opts.membership ?? DEFAULT_MEMBERSHIP);
     this.busUp = opts.bus.isUp();
     this.natsUp = this.busUp;
@@ -136,6 +202,8 @@ export class Coordinator {
     const { bus, cluster } = this.o;
     this.unsubs.push(bus.subscribe(allOf(cluster, Kind.heartbeat), (_s, d) => this.onHeartbeat(d)));
     this.unsubs.push(bus.subscribe(allOf(cluster, Kind.claims), (_s, d) => this.onClaims(d)));
+    // Operator commands (mooringctl drain/undrain <node>); only an admin user may publish them.
+    this.unsubs.push(bus.subscribe(drainSubject(cluster, this.node), (_s, d) => this.onDrain(d)));
     this.unsubs.push(bus.onStatus((up) => this.onBusStatus(up)));
     this.unsubs.push(this.o.l2.onConflict((c) => this.send(c.ip, { type: 'l2.conflict', mac: c.mac })));
     this.unsubs.push(this.o.l2.onCarrier((c) => this.setCarrier(c.up)));
@@ -153,7 +221,7 @@ export class Coordinator {
   private settle(): void {
     if (!this.natsUp || this.natsSettled) return;
     this.natsSettled = true;
-    for (const e of this.ips.values()) e.actor?.send({ type: 'nats.up' });
+    for (const h of this.held.values()) h.actor.send({ type: 'nats.up' });
     this.scheduleReconcile();
     this.retryEpochs();
   }
@@ -164,12 +232,12 @@ export class Coordinator {
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     for (const u of this.unsubs.splice(0)) u();
-    for (const e of this.ips.values()) e.actor?.stop();
+    for (const h of this.held.values()) h.actor.stop();
   }
 
   /** Graceful stop (SIGTERM): withdraw everything, publish empty claims, then halt. */
   shutdown(): void {
-    for (const e of this.ips.values()) e.actor?.send({ type: 'ip.remove' });
+    for (const h of this.held.values()) h.actor.send({ type: 'ip.remove' });
     this.publishClaims();
     this.halt();
   }
@@ -177,23 +245,28 @@ export class Coordinator {
   setCluster(spec: ClusterSpec): void {
     this.nodes = new Map(spec.nodes.map((n) => [n.name, n]));
     this.names = spec.nodes.map((n) => n.name);
-    const next = new Map<string, IpEntry>();
-    for (const svc of spec.services) {
-      const firstIp = svc.ips[0];
-      if (firstIp === undefined) continue;
-      const view: ServiceIpView = { firstIp, ads: svc.ads, etpLocal: svc.etpLocal, endpointNodes: svc.endpointNodes };
-      for (const ip of svc.ips) {
-        const old = this.ips.get(ip);
-        next.set(ip, { ip, svc, view, actor: old?.actor, state: old?.state ?? 'idle' });
+    this.nodeIndex = new Map(this.names.map((n, i) => [n, i]));
+    const old = this.table;
+    const next = ipTable(spec.services);
+    if (next !== old) {
+      const known = new Float64Array(next.list.length);
+      for (const info of old.list) {
+        const e = this.knownEpoch[info.index] ?? 0;
+        const to = e > 0 ? next.byIp.get(info.ip) : undefined;
+        if (to) known[to.index] = e;
+      }
+      this.knownEpoch = known;
+      this.table = next;
+      for (const [ip, h] of this.held) {
+        const info = next.byIp.get(ip);
+        if (info) { h.info = info; continue; }
+        h.actor.send({ type: 'ip.remove' });
+        h.actor.stop();
+        this.held.delete(ip);
       }
     }
-    for (const [ip, e] of this.ips) {
-      if (!next.has(ip) && e.actor) {
-        e.actor.send({ type: 'ip.remove' });
-        e.actor.stop();
-      }
-    }
-    this.ips = next;
+    // Node indices may have changed: owners are recomputed by the full reconcile this schedules.
+    this.lastOwner = new Int32Array(next.list.length).fill(-1);
     this.scheduleReconcile();
   }
 
@@ -214,23 +287,26 @@ export class Coordinator {
 
   /** IPs this node announces now. */
   owned(): string[] {
-    return [...this.ips.values()].filter((e) => e.state === 'announcing').map((e) => e.ip);
+    const out: string[] = [];
+    for (const h of this.held.values()) if (h.state === 'announcing') out.push(h.info.ip);
+    return out;
   }
 
   stateOf(ip: string): { state: ServiceIpState; reason: Reason | undefined; epoch: number } {
-    const e = this.ips.get(ip);
-    if (!e) return { state: 'idle', reason: Reason.notConfigured, epoch: 0 };
-    if (e.actor) {
-      const s = e.actor.getSnapshot();
+    const info = this.table.byIp.get(ip);
+    if (!info) return { state: 'idle', reason: Reason.notConfigured, epoch: 0 };
+    const h = this.held.get(ip);
+    if (h) {
+      const s = h.actor.getSnapshot();
       return { state: s.value as ServiceIpState, reason: s.context.reason, epoch: s.context.epoch };
     }
-    return { state: 'standby', reason: this.decideFor(e).reason ?? Reason.notOwner, epoch: 0 };
+    return { state: 'standby', reason: this.decideFor(info).reason ?? Reason.notOwner, epoch: 0 };
   }
 
   /** Why this node does or does not announce `ip`, and who the election picks. */
   explain(ip: string): { owner: string | undefined; state: ServiceIpState; reason: Reason | undefined } {
-    const e = this.ips.get(ip);
-    const owner = e ? this.decideFor(e).owner : undefined;
+    const info = this.table.byIp.get(ip);
+    const owner = info ? this.decideFor(info).owner : undefined;
     return { owner, ...this.stateOf(ip) };
   }
 
@@ -263,8 +339,8 @@ export class Coordinator {
     };
   }
 
-  private decideFor(e: IpEntry, live = this.liveView()) {
-    return decide(e.view, this.nodes, live, this.node, this.order, this.names, this.o.election);
+  private decideFor(info: IpInfo, live = this.liveView()) {
+    return decide(info.view, this.nodes, live, this.node, this.order, this.names, this.o.election);
   }
 
   private publishHeartbeat(): void {
@@ -277,8 +353,8 @@ export class Coordinator {
   private publishClaims(): void {
     if (this.stopped) return;
     const claims: Claim[] = [];
-    for (const e of this.ips.values()) {
-      if (e.state === 'announcing' || e.state === 'withdrawing') claims.push({ ip: e.ip, epoch: e.actor?.getSnapshot().context.epoch ?? 0 });
+    for (const h of this.held.values()) {
+      if (h.state === 'announcing' || h.state === 'withdrawing') claims.push({ ip: h.info.ip, epoch: h.actor.getSnapshot().context.epoch });
     }
     this.lastClaimsCount = claims.length;
     this.o.bus.publish(claimsSubject(this.o.cluster, this.node), encodeClaims({ v: 1, node: this.node, inc: this.o.inc, seq: ++this.claimsSeq, claims }));
@@ -300,61 +376,95 @@ export class Coordinator {
 
   private reconcile(): void {
     const live = this.liveView();
-    const full = this.fullReconcile;
-    const dead = new Set(this.deadSince);
+    const full = this.fullReconcile && this.natsSettled;
     this.fullReconcile = false;
-    this.deadSince.clear();
-    for (const e of this.ips.values()) {
-      // Until settled nothing new is taken, so only IPs we hold need deciding; a death only
-      // concerns the IPs the dead node owned (cost per death grows with its IPs, not all IPs).
-      if (!e.actor && (!this.natsSettled || (!full && !(e.lastOwner !== undefined && dead.has(e.lastOwner))))) continue;
-      const d = this.decideFor(e, live);
-      e.lastOwner = d.owner;
-      const mine = d.owner === this.node;
-      if (!mine && !e.actor) continue;
-      const actor = e.actor ?? this.spawn(e);
-      // A fence only holds while the fencing node still claims the IP.
-      const fencer = actor.getSnapshot().context.fencedBy;
-      if (fencer !== undefined && !this.peerClaims.get(fencer)?.has(e.ip)) actor.send({ type: 'claim.released', node: fencer });
-      actor.send({
-        type: 'election.changed', owner: mine, reason: d.reason, knownEpoch: this.knownEpoch.get(e.ip) ?? 0,
-        handover: !mine && d.reason === Reason.draining,
-      });
+    if (full) {
+      for (const info of this.table.list) this.reconcileIp(info, live);
+      this.deadSince.clear();
+      return;
     }
+    // Until settled nothing new is taken, so only IPs we hold need deciding; a death only
+    // concerns the IPs the dead node owned (cost per death grows with its IPs, not all IPs;
+    // finding them is a scan of a typed array).
+    const todo: IpInfo[] = [];
+    for (const h of this.held.values()) todo.push(h.info);
+    if (this.natsSettled && this.deadSince.size > 0) {
+      const dead = new Set<number>();
+      for (const n of this.deadSince) { const i = this.nodeIndex.get(n); if (i !== undefined) dead.add(i); }
+      const owners = this.lastOwner;
+      for (let i = 0; i < owners.length; i++) {
+        const info = this.table.list[i];
+        if (info && dead.has(owners[i] as number) && !this.held.has(info.ip)) todo.push(info);
+      }
+      todo.sort((a, b) => a.index - b.index);
+    }
+    this.deadSince.clear();
+    for (const info of todo) this.reconcileIp(info, live);
   }
 
-  private spawn(e: IpEntry): Actor<typeof serviceIpMachine> {
-    const logic = serviceIpMachine.provide({
+  private reconcileIp(info: IpInfo, live: LiveView): void {
+    const owner = electOwner(info.view, this.nodes, live, this.node, this.order, this.names, this.o.election);
+    this.lastOwner[info.index] = owner === undefined ? -1 : (this.nodeIndex.get(owner) ?? -1);
+    const mine = owner === this.node;
+    let h = this.held.get(info.ip);
+    if (!mine && !h) return;
+    h ??= this.spawn(info);
+    const d = { owner, reason: reasonFor(info.view, this.nodes, live, this.node, owner, this.o.election) };
+    // A fence only holds while the fencing node still claims the IP.
+    const fencer = h.actor.getSnapshot().context.fencedBy;
+    if (fencer !== undefined && !this.claimsOf(fencer)?.has(info.ip)) h.actor.send({ type: 'claim.released', node: fencer });
+    h.actor.send({
+      type: 'election.changed', owner: mine, reason: d.reason, knownEpoch: this.knownEpoch[info.index] ?? 0,
+      handover: !mine && d.reason === Reason.draining,
+    });
+  }
+
+  /** The machine with this coordinator's side effects bound: provided once, shared by its actors. */
+  private machine(): typeof serviceIpMachine {
+    this.logic ??= serviceIpMachine.provide({
       actions: {
         announce: ({ context }) => this.o.l2.announce(context.ip),
         withdraw: ({ context }) => this.o.l2.withdraw(context.ip),
-        claimsChanged: () => { this.scheduleClaims(); this.pendingEpochs.add(e.ip); this.once(0, () => this.retryEpochs()); },
+        claimsChanged: ({ context }) => { this.scheduleClaims(); this.pendingEpochs.add(context.ip); this.once(0, () => this.retryEpochs()); },
       },
     });
-    const actor = createActor(logic, {
+    return this.logic;
+  }
+
+  private spawn(info: IpInfo): Held {
+    const actor = createActor(this.machine(), {
       clock: this.clock,
-      input: { ip: e.ip, node: this.node, tieBreak: electionHash(this.node, e.view.firstIp), natsUp: this.natsSettled, handoverTimeoutMs: this.o.handoverTimeoutMs },
+      input: { ip: info.ip, node: this.node, tieBreak: electionHash(this.node, info.view.firstIp), natsUp: this.natsSettled, handoverTimeoutMs: this.o.handoverTimeoutMs },
     });
-    e.actor = actor;
+    const h: Held = { info, actor, state: 'idle' };
+    this.held.set(info.ip, h);
     actor.subscribe((snap) => {
       const to = snap.value as ServiceIpState;
-      if (to === e.state) return;
-      const t: Transition = { at: this.clock.now(), node: this.node, ip: e.ip, service: e.svc.key, from: e.state, to, reason: snap.context.reason, epoch: snap.context.epoch };
-      e.state = to;
-      this.o.log?.({ component: 'coordinator', node: this.node, ip: e.ip, service: e.svc.key, machine: 'serviceIp', from: t.from, to, reason: t.reason, epoch: t.epoch });
+      if (to === h.state) return;
+      const t: Transition = { at: this.clock.now(), node: this.node, ip: h.info.ip, service: h.info.svc.key, from: h.state, to, reason: snap.context.reason, epoch: snap.context.epoch };
+      h.state = to;
+      this.o.log?.({ component: 'coordinator', node: this.node, ip: t.ip, service: t.service, machine: 'serviceIp', from: t.from, to, reason: t.reason, epoch: t.epoch });
       for (const l of this.listeners) l(t);
     });
     actor.start();
-    return actor;
+    return h;
   }
 
   private send(ip: string, ev: ServiceIpEvent): void {
-    this.ips.get(ip)?.actor?.send(ev);
+    this.held.get(ip)?.actor.send(ev);
+  }
+
+  /** A peer's claims as ip → epoch (indexed on first use). */
+  private claimsOf(node: string): ReadonlyMap<string, number> | undefined {
+    const pc = this.peerClaims.get(node);
+    if (!pc) return undefined;
+    pc.index ??= new Map(pc.list.map((c) => [c.ip, c.epoch]));
+    return pc.index;
   }
 
   private onHeartbeat(data: Uint8Array): void {
     if (this.stopped) return;
-    const r = decodeHeartbeat(data);
+    const r = this.decode.heartbeat(data);
     if (!r.ok) { this.o.log?.({ component: 'coordinator', node: this.node, event: 'hb.dropped', err: r.error }); return; }
     if (r.value.node === this.node) {
       // Our own heartbeat came back through the servers: our path to NATS works.
@@ -391,7 +501,7 @@ export class Coordinator {
     });
   }
 
-  private onMembership(events: MembershipEvent[]): void {
+  private onMembership(events: readonly MembershipEvent[]): void {
     if (events.length === 0) return;
     let reconcile = false;
     for (const ev of events) {
@@ -406,33 +516,50 @@ export class Coordinator {
     if (reconcile) this.scheduleReconcile();
   }
 
+  private onDrain(data: Uint8Array): void {
+    if (this.stopped) return;
+    const r = decodeDrain(data);
+    if (!r.ok || r.value.node !== this.node) { this.o.log?.({ component: 'coordinator', node: this.node, event: 'drain.dropped', err: r.ok ? 'other node' : r.error }); return; }
+    this.o.log?.({ component: 'coordinator', node: this.node, event: r.value.draining ? 'drain' : 'undrain' });
+    this.setDraining(r.value.draining);
+  }
+
   private forgetClaims(node: string): void {
     const held = this.peerClaims.get(node);
     if (!held) return;
     this.peerClaims.delete(node);
-    for (const ip of held.keys()) this.send(ip, { type: 'claim.released', node });
+    for (const c of held.list) this.send(c.ip, { type: 'claim.released', node });
   }
 
   private onClaims(data: Uint8Array): void {
     if (this.stopped) return;
-    const r = decodeClaims(data);
+    const r = this.decode.claims(data);
     if (!r.ok) { this.o.log?.({ component: 'coordinator', node: this.node, event: 'claims.dropped', err: r.error }); return; }
     const c = r.value;
     if (c.node === this.node) return;
     const peer = this.membership.peer(c.node);
     if (peer && c.inc < peer.inc) return; // previous life
-    const before = this.peerClaims.get(c.node) ?? new Map<string, number>();
-    const now = new Map<string, number>();
+    // Heartbeats and claims are published over two connections (NatsBus mirror): a copy arriving
+    // after a newer message (or twice) must not roll the list back.
+    const prev = this.peerClaims.get(c.node);
+    if (prev && (c.inc < prev.inc || (c.inc === prev.inc && c.seq <= prev.seq))) return;
+    const before = prev ? this.claimsOf(c.node) : undefined;
     for (const { ip, epoch } of c.claims) {
-      now.set(ip, epoch);
-      if ((this.knownEpoch.get(ip) ?? 0) < epoch) this.knownEpoch.set(ip, epoch);
-      const e = this.ips.get(ip);
-      if (e?.actor && before.get(ip) !== epoch) {
-        e.actor.send({ type: 'claim.seen', node: c.node, epoch, tieBreak: electionHash(c.node, e.view.firstIp) });
+      const info = this.table.byIp.get(ip);
+      if (info && (this.knownEpoch[info.index] ?? 0) < epoch) this.knownEpoch[info.index] = epoch;
+      const h = this.held.get(ip);
+      if (h && before?.get(ip) !== epoch) {
+        h.actor.send({ type: 'claim.seen', node: c.node, epoch, tieBreak: electionHash(c.node, h.info.view.firstIp) });
       }
     }
-    this.peerClaims.set(c.node, now);
-    for (const ip of before.keys()) if (!now.has(ip)) this.send(ip, { type: 'claim.released', node: c.node });
+    this.peerClaims.set(c.node, { inc: c.inc, seq: c.seq, list: c.claims });
+    if (!before || this.held.size === 0) return;
+    let now: Set<string> | undefined;
+    for (const ip of before.keys()) {
+      if (!this.held.has(ip)) continue;
+      now ??= new Set(c.claims.map((x) => x.ip));
+      if (!now.has(ip)) this.send(ip, { type: 'claim.released', node: c.node });
+    }
   }
 
   private onBusStatus(up: boolean): void {
@@ -448,7 +575,7 @@ export class Coordinator {
     this.o.log?.({ component: 'coordinator', node: this.node, event: up ? 'nats.up' : 'nats.down' });
     if (!up) {
       this.natsSettled = false;
-      for (const e of this.ips.values()) e.actor?.send({ type: 'nats.down' });
+      for (const h of this.held.values()) h.actor.send({ type: 'nats.down' });
       return;
     }
     this.membership.reconnected(this.clock.now());
@@ -465,9 +592,8 @@ export class Coordinator {
     if (!this.natsUp) return;
     for (const ip of [...this.pendingEpochs]) {
       this.pendingEpochs.delete(ip);
-      const e = this.ips.get(ip);
-      const snap = e?.actor?.getSnapshot();
-      if (!e || !snap || snap.value !== 'announcing') continue;
+      const snap = this.held.get(ip)?.actor.getSnapshot();
+      if (!snap || snap.value !== 'announcing') continue;
       this.recordEpoch(store, ip, snap.context.epoch).catch((err: unknown) => {
         // KV unavailable (e.g. a NATS server restarting): keep announcing, retry on the next refresh.
         this.pendingEpochs.add(ip);
@@ -490,10 +616,10 @@ export class Coordinator {
       const recEpoch = rec.ok ? rec.value.epoch : 0;
       const recNode = rec.ok ? rec.value.node : '';
       if (recNode === this.node && recEpoch >= epoch) return;
-      if (recNode !== this.node && recEpoch >= epoch && this.membership.isLive(recNode) && this.peerClaims.get(recNode)?.has(ip)) {
+      if (recNode !== this.node && recEpoch >= epoch && this.membership.isLive(recNode) && this.claimsOf(recNode)?.has(ip)) {
         // A live node recorded a takeover at least as recent as ours: present it as a claim.
-        const e = this.ips.get(ip);
-        if (e) this.send(ip, { type: 'claim.seen', node: recNode, epoch: recEpoch, tieBreak: electionHash(recNode, e.view.firstIp) });
+        const h = this.held.get(ip);
+        if (h) h.actor.send({ type: 'claim.seen', node: recNode, epoch: recEpoch, tieBreak: electionHash(recNode, h.info.view.firstIp) });
         return;
       }
       const next = Math.max(epoch, recEpoch + 1);

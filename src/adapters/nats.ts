@@ -2,6 +2,15 @@
 // @nats-io/transport-node. Authenticates with user/password or an nkey seed, optional TLS,
 // reconnects across every server of the cluster forever, and turns client status into
 // up/down events. Secrets are never logged.
+//
+// Mirror connection: with more than one server, a second, publish-only connection is opened to a
+// different server and every message is published on both. When a NATS server dies, its clients
+// need a reconnect (≥ 100 ms, seconds on a loaded host) during which nothing they publish gets
+// through; peers that hear no heartbeat for the detection window (300 ms) would declare them dead
+// and take their IPs. With the mirror, a node's heartbeats keep flowing through the other server,
+// so one server's death moves nothing (docs/coordination.md). Receivers drop the duplicate copies
+// by sequence number. Subscriptions stay on the primary connection: while it reconnects, the node
+// itself hears nothing (its own echo stops), so it freezes its membership view and takes nothing.
 import { connect, nkeyAuthenticator, usernamePasswordAuthenticator, type NatsConnection, type ConnectionOptions } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { CoordBus, EpochStore, KvEntry } from '../actors/coord-ports.js';
@@ -28,6 +37,8 @@ export interface NatsOptions {
   readonly name?: string;
   /** Try servers in the given order instead of shuffling them. */
   readonly noRandomize?: boolean;
+  /** Also publish through a second connection to another server (default: when ≥ 2 servers). */
+  readonly mirror?: boolean;
   readonly log?: (rec: Record<string, unknown>) => void;
 }
 
@@ -40,6 +51,8 @@ export class NatsBusError extends Error {
 
 export class NatsBus implements CoordBus {
   private up = true;
+  /** Publish-only second connection to another server (see the header). */
+  private mirror: NatsBus | undefined;
   private readonly statusCbs = new Set<(up: boolean) => void>();
   private readonly enc = new TextEncoder();
 
@@ -48,6 +61,23 @@ export class NatsBus implements CoordBus {
   }
 
   static async connect(o: NatsOptions): Promise<NatsBus> {
+    const bus = await NatsBus.open(o);
+    if (o.mirror ?? o.servers.length > 1) {
+      // Prefer any server but the primary's: put the one it is connected to last, keep the order.
+      const cur = bus.nc.getServer();
+      const servers = [...o.servers.filter((u) => !u.endsWith(cur)), ...o.servers.filter((u) => u.endsWith(cur))];
+      const log = o.log ?? (() => {});
+      try {
+        bus.mirror = await NatsBus.open({ ...o, servers, noRandomize: true, name: o.name ? `${o.name}-mirror` : undefined, log: (rec) => log({ ...rec, connection: 'mirror' }) });
+      } catch (err) {
+        // Coordination works without it (a server's death may then move IPs): keep going.
+        log({ component: 'nats', event: 'mirror.failed', err: String(err) });
+      }
+    }
+    return bus;
+  }
+
+  private static async open(o: NatsOptions): Promise<NatsBus> {
     const log = o.log ?? (() => {});
     const opts: ConnectionOptions = {
       servers: [...o.servers],
@@ -108,6 +138,11 @@ export class NatsBus implements CoordBus {
   }
 
   publish(subject: string, data: Uint8Array): void {
+    this.publishOwn(subject, data);
+    this.mirror?.publishOwn(subject, data);
+  }
+
+  private publishOwn(subject: string, data: Uint8Array): void {
     try {
       this.nc.publish(subject, data);
     } catch (err) {
@@ -157,10 +192,11 @@ export class NatsBus implements CoordBus {
   }
 
   async flush(): Promise<void> {
-    await this.nc.flush();
+    await Promise.all([this.nc.flush(), this.mirror?.nc.flush().catch(() => {})]);
   }
 
   async close(): Promise<void> {
+    await this.mirror?.close();
     if (this.nc.isClosed()) return;
     await this.nc.drain().catch(() => this.nc.close());
   }

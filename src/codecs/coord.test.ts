@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeClaims, decodeEpochRecord, decodeHeartbeat, encodeClaims, encodeEpochRecord, encodeHeartbeat, type Heartbeat } from './coord.js';
+import { decodeClaims, decodeDrain, decodeEpochRecord, decodeHeartbeat, encodeClaims, encodeDrain, encodeEpochRecord, encodeHeartbeat, type Heartbeat } from './coord.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
@@ -56,4 +56,11 @@ test('decoders never throw on arbitrary bytes or JSON', () => {
   fc.assert(fc.property(fc.json(), (j) => {
     for (const d of [decodeHeartbeat, decodeClaims, decodeEpochRecord]) assert.equal(typeof d(utf8(j)).ok, 'boolean');
   }));
+});
+
+test('drain command: round trip, malformed dropped', () => {
+  const cmd = { v: 1 as const, node: 'node-a.example.org', draining: true };
+  assert.deepEqual(decodeDrain(encodeDrain(cmd)), { ok: true, value: cmd });
+  assert.equal(decodeDrain(new TextEncoder().encode('{"v":1,"node":"a","draining":"yes"}')).ok, false);
+  assert.equal(decodeDrain(new TextEncoder().encode('{"v":2,"node":"a","draining":true}')).ok, false);
 });

@@ -106,6 +106,26 @@ export function decodeClaims(bytes: Uint8Array): Decoded<Claims> {
   return { ok: true, value: { v: 1, ...from.value, claims } };
 }
 
+/** Operator command (mooringctl drain/undrain) on `drain.<node>`. */
+export interface DrainCommand {
+  readonly v: 1;
+  readonly node: string;
+  readonly draining: boolean;
+}
+
+export function encodeDrain(d: DrainCommand): Uint8Array {
+  return enc.encode(JSON.stringify(d));
+}
+
+export function decodeDrain(bytes: Uint8Array): Decoded<DrainCommand> {
+  const p = parse(bytes);
+  if (!p.ok) return p;
+  const { node, draining } = p.value;
+  if (!isName(node)) return { ok: false, error: 'node: missing or not a name' };
+  if (typeof draining !== 'boolean') return { ok: false, error: 'draining: not a boolean' };
+  return { ok: true, value: { v: 1, node, draining } };
+}
+
 /** KV value of an IP's epoch record: who took it over last, at which epoch. */
 export interface EpochRecord {
   readonly epoch: number;

@@ -150,3 +150,17 @@ test('HashOrder memoises per IP and recomputes when the node list changes', () =
   assert.equal(o.ranked('203.0.113.1', b).length, 4);
   assert.deepEqual([...r1], byHash(a, '203.0.113.1'));
 });
+
+test('HashOrder keeps the best few in one pass and walks past them on demand', () => {
+  const names = Array.from({ length: 40 }, (_, i) => `node-${i}`);
+  for (const ip of ['203.0.113.7', '2001:db8::7']) {
+    const full = byHash(names, ip);
+    assert.deepEqual([...new HashOrder().ranked(ip, names, 1)], full.slice(0, 8));
+    assert.deepEqual([...new HashOrder().ranked(ip, names)], full);
+    // Only the 20th node in hash order is live: the election walks past the kept prefix.
+    const only = full[19] as string;
+    const live: LiveView = { ...allLive, isLive: (n) => n === only };
+    const d = decide(svc({ firstIp: ip }), nodesOf(names.map((n) => plain(n))), live, 'nobody', new HashOrder(), names);
+    assert.equal(d.owner, only);
+  }
+});

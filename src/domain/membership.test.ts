@@ -76,3 +76,17 @@ test('a peer is not declared dead while our own heartbeats are not coming back e
   // Our echo is fresh (heard ourselves at 280, well after b went silent at 0): b is dead.
   assert.deepEqual(m.sweep(700, 280).map((e) => e.type), ['peer.dead']);
 });
+
+test('a heartbeat costs no heap entry: the deadline heap stays O(peers) under steady traffic', () => {
+  const m = new Membership('me');
+  const peers = Array.from({ length: 50 }, (_, i) => `p${i}`);
+  for (let k = 1; k <= 200; k++) {
+    for (const [i, p] of peers.entries()) m.heartbeat(hb(p, 1, k), k * 100 + i);
+    assert.deepEqual(m.sweep(k * 100 + 60), []);
+    assert.ok(m.pendingDeadlines() <= 2 * peers.length, `${m.pendingDeadlines()} entries after round ${k}`);
+  }
+  // And detection is unchanged: silence from now on, every peer dead 300 ms after its last beat.
+  const last = 200 * 100;
+  assert.deepEqual(m.sweep(last + 299).filter((e) => e.type === 'peer.dead'), []);
+  assert.equal(m.sweep(last + 349).filter((e) => e.type === 'peer.dead').length, peers.length);
+});

@@ -40,47 +40,60 @@ export type MembershipEvent =
   | { readonly type: 'peer.dead'; readonly node: string; readonly silentMs: number }
   | { readonly type: 'peer.flags'; readonly node: string };
 
-interface Deadline { at: number; node: string; seen: number; kind: 'suspect' | 'dead' }
+interface Deadline { at: number; node: string }
+
+/** A peer as the table holds it: `due` is the time of its one live heap entry (undefined: none). */
+interface PeerEntry extends Peer { due: number | undefined }
+
+const NONE: readonly MembershipEvent[] = Object.freeze([]);
 
 export class Membership {
-  private readonly peers = new Map<string, Peer>();
+  private readonly peers = new Map<string, PeerEntry>();
   /**
-   * Min-heap of suspect/dead deadlines, one pair pushed per heartbeat; entries made stale by a
-   * later heartbeat are skipped when popped. A sweep costs O(expired · log n), not O(peers), so
-   * a 1,000-node table is cheap to sweep often.
+   * Min-heap of deadlines with at most one live entry per peer (`PeerEntry.due`). A heartbeat only
+   * moves `lastSeen` (O(1), no push); when an entry falls due, the peer's real deadline is
+   * recomputed from `lastSeen` and the entry re-pushed if it is still ahead. So the heap holds
+   * O(peers) entries, a heartbeat costs a map lookup, and a sweep costs O(expired · log n): a
+   * 1,000-node table is cheap to feed and to sweep often.
    */
   private readonly heap: Deadline[] = [];
 
   constructor(readonly self: string, readonly config: MembershipConfig = DEFAULT_MEMBERSHIP) {}
 
-  /** Records a heartbeat received at `now`; returns the transitions it caused. */
-  heartbeat(hb: Heartbeat, now: number): MembershipEvent[] {
-    if (hb.node === this.self) return [];
+  /** Records a heartbeat received at `now`; returns the transitions it caused (usually none). */
+  heartbeat(hb: Heartbeat, now: number): readonly MembershipEvent[] {
+    if (hb.node === this.self) return NONE;
     const p = this.peers.get(hb.node);
     if (!p) {
-      this.peers.set(hb.node, { node: hb.node, inc: hb.inc, seq: hb.seq, intervalMs: hb.intervalMs, lastSeen: now, state: PeerState.alive, l2Ready: hb.l2Ready, draining: hb.draining });
-      this.arm(hb.node, now, hb.intervalMs);
+      const q: PeerEntry = { node: hb.node, inc: hb.inc, seq: hb.seq, intervalMs: hb.intervalMs, lastSeen: now, state: PeerState.alive, l2Ready: hb.l2Ready, draining: hb.draining, due: undefined };
+      this.peers.set(hb.node, q);
+      this.arm(q);
       return [{ type: 'peer.up', node: hb.node, inc: hb.inc, restarted: false, from: 'unknown' }];
     }
-    if (hb.inc < p.inc) return [];
+    if (hb.inc < p.inc) return NONE;
     const restarted = hb.inc > p.inc;
-    if (!restarted && hb.seq <= p.seq) return [];
-    const out: MembershipEvent[] = [];
+    if (!restarted && hb.seq <= p.seq) return NONE;
     const from = p.state;
     const flagsChanged = p.l2Ready !== hb.l2Ready || p.draining !== hb.draining;
     p.inc = hb.inc;
     p.seq = hb.seq;
     p.intervalMs = hb.intervalMs;
     p.lastSeen = now;
-    this.arm(hb.node, now, hb.intervalMs);
     p.l2Ready = hb.l2Ready;
     p.draining = hb.draining;
+    if (!restarted && from === PeerState.alive && !flagsChanged) {
+      // The common case: the pending entry (if any) is early now and is re-armed when it falls due.
+      if (p.due === undefined || p.due > this.suspectAt(p)) this.arm(p);
+      return NONE;
+    }
+    const out: MembershipEvent[] = [];
     if (restarted || from !== PeerState.alive) {
       p.state = PeerState.alive;
       // suspect → alive is not news to the election (a suspect peer still counts as live).
       if (restarted || from === PeerState.dead) out.push({ type: 'peer.up', node: hb.node, inc: hb.inc, restarted, from });
     }
     if (flagsChanged) out.push({ type: 'peer.flags', node: hb.node });
+    this.arm(p);
     return out;
   }
 
@@ -89,30 +102,48 @@ export class Membership {
    * last heartbeat came back through NATS), a peer is declared dead only if we heard ourselves
    * well after it went silent; otherwise the silence may be ours and the verdict is deferred.
    */
-  sweep(now: number, selfEcho?: number): MembershipEvent[] {
-    const out: MembershipEvent[] = [];
+  sweep(now: number, selfEcho?: number): readonly MembershipEvent[] {
+    let out: MembershipEvent[] | undefined;
     for (let top = this.heap[0]; top && top.at <= now; top = this.heap[0]) {
       this.pop();
       const p = this.peers.get(top.node);
-      if (!p || p.lastSeen !== top.seen || p.state === PeerState.dead) continue; // stale
-      if (top.kind === 'dead') {
-        if (selfEcho !== undefined && selfEcho < p.lastSeen + p.intervalMs * this.config.misses - 1.5 * this.config.intervalMs) {
-          this.push({ ...top, at: now + Math.max(1, Math.floor(this.config.intervalMs / 4)) });
-          continue;
-        }
-        p.state = PeerState.dead;
-        out.push({ type: 'peer.dead', node: p.node, silentMs: now - p.lastSeen });
-      } else if (p.state === PeerState.alive) {
+      if (!p || p.due !== top.at) continue; // superseded entry
+      p.due = undefined;
+      if (p.state === PeerState.dead) continue; // re-armed by its next heartbeat
+      if (p.state === PeerState.alive) {
+        const s = this.suspectAt(p);
+        if (s > now) { this.schedule(p, s); continue; }
         p.state = PeerState.suspect;
-        out.push({ type: 'peer.suspect', node: p.node });
+        (out ??= []).push({ type: 'peer.suspect', node: p.node });
       }
+      const d = this.deadAt(p);
+      if (d > now) { this.schedule(p, d); continue; }
+      if (selfEcho !== undefined && selfEcho < d - 1.5 * this.config.intervalMs) {
+        this.schedule(p, now + Math.max(1, Math.floor(this.config.intervalMs / 4)));
+        continue;
+      }
+      p.state = PeerState.dead;
+      (out ??= []).push({ type: 'peer.dead', node: p.node, silentMs: now - p.lastSeen });
     }
-    return out;
+    return out ?? NONE;
   }
 
-  private arm(node: string, seen: number, intervalMs: number): void {
-    this.push({ at: seen + Math.floor(intervalMs * 1.5) + 1, node, seen, kind: 'suspect' });
-    this.push({ at: seen + intervalMs * this.config.misses, node, seen, kind: 'dead' });
+  private suspectAt(p: Peer): number {
+    return p.lastSeen + Math.floor(p.intervalMs * 1.5) + 1;
+  }
+
+  private deadAt(p: Peer): number {
+    return p.lastSeen + p.intervalMs * this.config.misses;
+  }
+
+  /** (Re)arms the peer's next deadline from its state and `lastSeen`. */
+  private arm(p: PeerEntry): void {
+    this.schedule(p, p.state === PeerState.alive ? this.suspectAt(p) : this.deadAt(p));
+  }
+
+  private schedule(p: PeerEntry, at: number): void {
+    p.due = at;
+    this.push({ at, node: p.node });
   }
 
   private push(x: Deadline): void {
@@ -151,8 +182,13 @@ export class Membership {
     for (const p of this.peers.values()) {
       if (p.state === PeerState.dead || p.lastSeen >= now) continue;
       p.lastSeen = now;
-      this.arm(p.node, now, p.intervalMs);
+      if (p.due === undefined) this.arm(p); // else re-armed from lastSeen when it falls due
     }
+  }
+
+  /** Heap entries pending (at most one live entry per peer; for tests and metrics). */
+  pendingDeadlines(): number {
+    return this.heap.length;
   }
 
   /** Earliest pending deadline (possibly stale: sweeping then is merely early), or undefined. */

@@ -13,3 +13,10 @@ test('accounts block lists every user with its own permissions', () => {
   assert.match(conf, /user: "n2", password: "p2"[\s\S]*"mooring\.v1\.co\.\*\.n2"/);
   assert.doesNotMatch(conf.split('user: "n2"')[0] ?? '', /\*\.n2"/);
 });
+
+test('an admin (mooringctl) may publish drain commands for any node and nothing else', () => {
+  const conf = natsAccountsBlock('co', [{ node: 'n1', user: 'n1', password: 'p1' }], 'MOORING', [{ user: 'ops', password: 'px' }]);
+  const admin = conf.split('user: "ops"')[1] ?? '';
+  assert.match(admin, /publish: \{ allow: \["mooring\.v1\.co\.drain\.\*"\] \}/);
+  assert.match(admin, /subscribe: \{ allow: \["mooring\.v1\.co\.>", "_INBOX\.>"\] \}/);
+});

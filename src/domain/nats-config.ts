@@ -1,7 +1,7 @@
 // NATS server authorization for coordination (deploy/nats, tests): one user per node, allowed
 // to publish only under its own node's subjects (plus what JetStream KV needs), subscribe to the
 // cluster's coordination subjects and its inboxes. Pure text generation from subjects.ts.
-import { epochBucket, nodePublishAllow, nodeSubscribeAllow } from './subjects.js';
+import { adminPublishAllow, epochBucket, nodePublishAllow, nodeSubscribeAllow } from './subjects.js';
 
 export interface NodeUser {
   readonly node: string;
@@ -22,12 +22,30 @@ export function nodeSubscribePermissions(cluster: string): string[] {
   return [...nodeSubscribeAllow(cluster), '_INBOX.>'];
 }
 
-/** An `accounts { … }` block with JetStream enabled and one user per node. */
-export function natsAccountsBlock(cluster: string, users: readonly NodeUser[], account = 'MOORING'): string {
-  const lines = users.map((u) => [
+/** An operator user (mooringctl drain/undrain): publishes drain commands, reads coordination traffic. */
+export interface AdminUser {
+  readonly user: string;
+  readonly password: string;
+}
+
+export function adminPublishPermissions(cluster: string): string[] {
+  return adminPublishAllow(cluster);
+}
+
+export function adminSubscribePermissions(cluster: string): string[] {
+  return [...nodeSubscribeAllow(cluster), '_INBOX.>'];
+}
+
+/** An `accounts { … }` block with JetStream enabled, one user per node and the operator users. */
+export function natsAccountsBlock(cluster: string, users: readonly NodeUser[], account = 'MOORING', admins: readonly AdminUser[] = []): string {
+  const entry = (u: { user: string; password: string }, pub: string[], sub: string[]): string => [
     `      { user: ${q(u.user)}, password: ${q(u.password)}, permissions: {`,
-    `          publish: { allow: [${nodePublishPermissions(cluster, u.node).map(q).join(', ')}] },`,
-    `          subscribe: { allow: [${nodeSubscribePermissions(cluster).map(q).join(', ')}] } } }`,
-  ].join('\n'));
+    `          publish: { allow: [${pub.map(q).join(', ')}] },`,
+    `          subscribe: { allow: [${sub.map(q).join(', ')}] } } }`,
+  ].join('\n');
+  const lines = [
+    ...users.map((u) => entry(u, nodePublishPermissions(cluster, u.node), nodeSubscribePermissions(cluster))),
+    ...admins.map((a) => entry(a, adminPublishPermissions(cluster), adminSubscribePermissions(cluster))),
+  ];
   return `accounts {\n  ${account}: {\n    jetstream: enabled\n    users: [\n${lines.join(',\n')}\n    ]\n  }\n}\n`;
 }

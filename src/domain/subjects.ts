@@ -11,6 +11,8 @@ export const Kind = {
   heartbeat: 'hb',
   /** A node's ownership claims (full list of IPs it announces, with epochs). */
   claims: 'claims',
+  /** Operator command to a node: drain (planned handover) or undrain. Published by an admin user. */
+  drain: 'drain',
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
@@ -38,6 +40,7 @@ export function subject(cluster: string, kind: Kind, id: string): string {
 
 export const heartbeatSubject = (cluster: string, node: string): string => subject(cluster, Kind.heartbeat, node);
 export const claimsSubject = (cluster: string, node: string): string => subject(cluster, Kind.claims, node);
+export const drainSubject = (cluster: string, node: string): string => subject(cluster, Kind.drain, node);
 
 /** Wildcard matching one kind for every node of the cluster. */
 export function allOf(cluster: string, kind: Kind): string {
@@ -67,6 +70,15 @@ export function parseSubject(s: string): ParsedSubject | undefined {
  */
 export function nodePublishAllow(cluster: string, node: string): string[] {
   return [`${prefix(cluster)}.*.${token(node)}`];
+}
+
+/**
+ * Subjects an operator (mooringctl) may publish to: drain commands for any node. Nothing else:
+ * an admin cannot forge heartbeats or claims. (A node may drain itself: `drain.<own id>` is
+ * under its own subjects.)
+ */
+export function adminPublishAllow(cluster: string): string[] {
+  return [`${prefix(cluster)}.${Kind.drain}.*`];
 }
 
 /** Subjects every node subscribes to. */
