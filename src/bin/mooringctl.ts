@@ -1,9 +1,21 @@
 // mooringctl: the operator's CLI. `validate` checks manifests offline with the same pure config
-// function the controller, speakers and admission webhook use.
+// function the controller, speakers and admission webhook use. `drain`/`undrain` hand a node's L2
+// IPs over (planned handover) through NATS (src/bin/mooringctl-drain.ts).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, formatConfigError } from '../domain/config.js';
 import { loadManifests } from '../domain/manifests.js';
+
+const DRAIN_USAGE = `  drain <node> --servers URL[,URL…] [--cluster NAME] [--user U --pass-file F | --nkey-file F]
+        [--tls-ca F] [--timeout SECONDS] [--no-wait]
+      Planned handover: the node's L2 IPs move to the next node in election order, new owner
+      first, then the node stops answering (make-before-break). Needs an admin NATS user (publish
+      on mooring.v1.<cluster>.drain.*). Waits until the node acknowledges (its heartbeat says
+      draining) and, unless --no-wait, until it announces nothing. Env: MOORING_NATS_URL,
+      MOORING_NATS_USER, MOORING_NATS_PASS_FILE.
+  undrain <node> [same options]
+      The node is eligible again; where it wins the election it takes its IPs back.
+`;
 
 const USAGE = `usage: mooringctl <command>
 
@@ -12,7 +24,7 @@ commands:
       Validate metallb.io manifests (multi-document YAML; directories are read recursively for
       *.yaml/*.yml). Secrets, Nodes and Namespaces in the files are used to resolve references.
       Prints one line per problem (file:document: Kind/name: field: message); exit 1 on any error.
-`;
+${DRAIN_USAGE}`;
 
 function collect(path: string): string[] {
   const st = statSync(path);
@@ -64,17 +76,21 @@ function validate(args: string[]): number {
   return 0;
 }
 
-function main(argv: string[]): number {
+async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
     case 'validate': return validate(rest);
+    case 'drain': case 'undrain': {
+      const { drainCommand } = await import('./mooringctl-drain.js');
+      return drainCommand(rest, cmd === 'drain');
+    }
     case undefined: case '-h': case '--help': case 'help': console.log(USAGE); return cmd === undefined ? 2 : 0;
     default: console.error(`mooringctl: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`); return 2;
   }
 }
 
 try {
-  process.exitCode = main(process.argv.slice(2));
+  process.exitCode = await main(process.argv.slice(2));
 } catch (e) {
   console.error(`mooringctl: internal error (bug): ${(e as Error).message}`);
   process.exitCode = 3;
