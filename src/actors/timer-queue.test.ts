@@ -1,0 +1,60 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { SimulatedClock } from 'xstate';
+import { TimerEntry, TimerQueue } from './timer-queue.js';
+
+const step = (clock: SimulatedClock, ms: number) => { for (let i = 0; i < ms; i++) clock.increment(1); };
+
+test('entries fire at their deadlines, in deadline order, ties in arming order', () => {
+  const clock = new SimulatedClock();
+  const q = new TimerQueue(clock);
+  const fired: Array<[string, number]> = [];
+  const e = (name: string) => new TimerEntry(() => fired.push([name, clock.now()]));
+  const a = e('a'); const b = e('b'); const c = e('c');
+  q.arm(a, 30); q.arm(b, 10); q.arm(c, 10);
+  step(clock, 50);
+  assert.deepEqual(fired, [['b', 10], ['c', 10], ['a', 30]]);
+});
+
+test('re-arming later moves the deadline (lazily), earlier too; disarm stops it', () => {
+  const clock = new SimulatedClock();
+  const q = new TimerQueue(clock);
+  const fired: number[] = [];
+  const d = new TimerEntry(() => fired.push(clock.now()));
+  q.arm(d, 100);
+  for (let t = 0; t < 5; t++) { step(clock, 60); q.arm(d, 100); } // re-armed every 60 ms: never fires
+  assert.deepEqual(fired, []);
+  step(clock, 100);
+  assert.deepEqual(fired, [400]);
+  q.arm(d, 100);
+  q.arm(d, 20);
+  step(clock, 30);
+  assert.deepEqual(fired, [400, 420]);
+  q.arm(d, 10);
+  q.disarm(d);
+  step(clock, 200);
+  assert.deepEqual(fired, [400, 420]);
+  assert.ok(!d.armed);
+});
+
+test('an entry armed while the queue fires waits for the next host timer callback, even at delay 0', () => {
+  const clock = new SimulatedClock();
+  const q = new TimerQueue(clock);
+  const order: string[] = [];
+  const later = new TimerEntry(() => order.push('zero-delay'));
+  const first = new TimerEntry(() => { order.push('first'); q.arm(later, 0); });
+  const second = new TimerEntry(() => order.push('second'));
+  q.arm(first, 5); q.arm(second, 5);
+  // Run the queue's host callback by hand to see one pass: both due entries, not the new one.
+  step(clock, 4);
+  const pending = (clock as unknown as { timeouts: Map<number, { fn: () => void }> }).timeouts;
+  assert.equal(pending.size, 1);
+  (clock as unknown as { _now: number })._now = 5;
+  const [id, t] = [...pending][0]!;
+  pending.delete(id);
+  t.fn();
+  assert.deepEqual(order, ['first', 'second']);
+  assert.equal(pending.size, 1, 'a new host timer for the zero-delay entry');
+  [...pending][0]![1].fn();
+  assert.deepEqual(order, ['first', 'second', 'zero-delay']);
+});
