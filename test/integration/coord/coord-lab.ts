@@ -55,6 +55,8 @@ export class CoordLab {
   readonly nats: Array<ChildProcess | undefined> = [];
   readonly nodes: CoordNode[] = [];
   readonly passwords = NODE_NAMES.map((n, i) => `pw-${n}-${i}-${Math.random().toString(36).slice(2)}`);
+  /** Operator user `ops` (mooringctl drain/undrain). */
+  readonly adminPassword = `pw-ops-${Math.random().toString(36).slice(2)}`;
 
   constructor(readonly o: CoordLabOptions) {}
 
@@ -80,7 +82,7 @@ export class CoordLab {
 
   natsConfig(i: number): string {
     const users = NODE_NAMES.map((n, k) => ({ node: n, user: n, password: this.passwords[k] as string }));
-    return natsServerConfig({ ips: NATS_IPS, cluster: CLUSTER, users, dir: this.dir }, i);
+    return natsServerConfig({ ips: NATS_IPS, cluster: CLUSTER, users, admins: [{ user: 'ops', password: this.adminPassword }], dir: this.dir }, i);
   }
 
   startNats(i: number): void {
@@ -129,6 +131,19 @@ export class CoordLab {
     p.stderr?.on('data', (d: Buffer) => { n.stderr = (n.stderr + d.toString()).slice(-4000); });
     n.proc = p;
     return n;
+  }
+
+  /** Runs `mooringctl <args>` as the admin user from the NATS namespace; resolves with status and output. */
+  mooringctl(...args: string[]): Promise<{ status: number | null; out: string }> {
+    const root = new URL('../../../', import.meta.url).pathname;
+    const passFile = join(this.dir, 'ops.pass');
+    writeFileSync(passFile, this.adminPassword, { mode: 0o600 });
+    const p = this.natsNs.spawn(process.execPath, ['--import', 'tsx', join(root, 'src/bin/mooringctl.ts'), ...args,
+      '--servers', this.serverUrls(0), '--cluster', CLUSTER, '--user', 'ops', '--pass-file', passFile], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    p.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
+    p.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+    return new Promise((resolve) => p.on('close', (status) => resolve({ status, out })));
   }
 
   killNode(i: number): void {

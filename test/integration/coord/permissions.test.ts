@@ -1,5 +1,5 @@
 // NATS subject permissions (deploy/nats, src/domain/nats-config.ts): a node user may publish only
-// under its own node's subjects. A real nats-server in a namespace, clients in another.
+// under its own node's subjects (it cannot drain another node either). A real nats-server in a namespace, clients in another.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
@@ -45,7 +45,7 @@ test('a node user cannot publish under another node’s subject', async () => {
 
   const pubOut = { s: '' };
   const pub = cl.spawn(process.execPath, ['--import', 'tsx', client, server, 'n1', 'p1', 'pub',
-    'mooring.v1.co.hb.n2', 'mooring.v1.co.claims.n2', 'mooring.v1.co.hb.n1'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    'mooring.v1.co.hb.n2', 'mooring.v1.co.claims.n2', 'mooring.v1.co.drain.n2', 'mooring.v1.co.hb.n1'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   pub.stdout?.on('data', (d: Buffer) => { pubOut.s += d.toString(); });
   await waitFor('publisher done', () => lines(pubOut).some((l) => l.event === 'published'), 30000);
   // The allowed subject is delivered; it is the marker that everything before it was processed.
