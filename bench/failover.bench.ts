@@ -104,7 +104,7 @@ try {
     natsChanges += changes;
     // How long the clients of the killed server were without NATS (disconnect → reconnect).
     const gaps = lab.nodes.map((n) => {
-      const evs = n.events.filter((e) => e.t >= killAt);
+      const evs = n.events.filter((e) => e.t >= killAt && e.connection === undefined); // primary connection
       const d = evs.find((e) => e.event === 'disconnected');
       const r = d && evs.find((e) => e.event === 'reconnected' && e.t >= d.t);
       return d && r ? r.t - d.t : undefined;

@@ -22,8 +22,10 @@ export function subjectMatches(pattern: string, subject: string): boolean {
 interface Sub { pattern: string; cb: (subject: string, data: Uint8Array) => void; conn: SimConn }
 
 export class SimNats {
-  /** Subscriptions grouped by pattern: a publish tests each distinct pattern once. */
+  /** Wildcard subscriptions grouped by pattern: a publish tests each distinct pattern once. */
   private readonly subs = new Map<string, Sub[]>();
+  /** Subscriptions without wildcards (e.g. every node's own drain subject), by subject. */
+  private readonly exact = new Map<string, Sub[]>();
   private serverUp = true;
   readonly conns = new Map<string, SimConn>();
   private readonly all: SimConn[] = [];
@@ -78,9 +80,10 @@ export class SimNats {
   isServerUp(): boolean { return this.serverUp; }
 
   addSub(s: Sub): () => void {
-    const list = this.subs.get(s.pattern) ?? [];
+    const index = /(^|\.)(\*|>)(\.|$)/.test(s.pattern) ? this.subs : this.exact;
+    const list = index.get(s.pattern) ?? [];
     list.push(s);
-    this.subs.set(s.pattern, list);
+    index.set(s.pattern, list);
     return () => { const i = list.indexOf(s); if (i >= 0) list.splice(i, 1); };
   }
 
@@ -89,6 +92,8 @@ export class SimNats {
     this.published++;
     // One timer per publish (not per subscriber): fan-out at scale stays cheap.
     this.clock.setTimeout(() => {
+      const exact = this.exact.get(subject);
+      if (exact) for (const s of [...exact]) if (s.conn.isUp()) s.cb(subject, data);
       for (const [pattern, list] of this.subs) {
         if (!subjectMatches(pattern, subject)) continue;
         for (const s of [...list]) if (s.conn.isUp()) s.cb(subject, data);

@@ -11,6 +11,8 @@
 // so one server's death moves nothing (docs/coordination.md). Receivers drop the duplicate copies
 // by sequence number. Subscriptions stay on the primary connection: while it reconnects, the node
 // itself hears nothing (its own echo stops), so it freezes its membership view and takes nothing.
+// After either connection reconnects, if both ended up on the same server, the mirror is reopened
+// on another one (else the next death of that server would silence the node again).
 import { connect, nkeyAuthenticator, usernamePasswordAuthenticator, type NatsConnection, type ConnectionOptions } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { CoordBus, EpochStore, KvEntry } from '../actors/coord-ports.js';
@@ -53,6 +55,8 @@ export class NatsBus implements CoordBus {
   private up = true;
   /** Publish-only second connection to another server (see the header). */
   private mirror: NatsBus | undefined;
+  private onReconnect: (() => void) | undefined;
+  private closing = false;
   private readonly statusCbs = new Set<(up: boolean) => void>();
   private readonly enc = new TextEncoder();
 
@@ -62,17 +66,36 @@ export class NatsBus implements CoordBus {
 
   static async connect(o: NatsOptions): Promise<NatsBus> {
     const bus = await NatsBus.open(o);
-    if (o.mirror ?? o.servers.length > 1) {
-      // Prefer any server but the primary's: put the one it is connected to last, keep the order.
+    if (!(o.mirror ?? o.servers.length > 1)) return bus;
+    const log = o.log ?? (() => {});
+    // Prefer any server but the primary's: put the one it is connected to last, keep the order.
+    const openMirror = (): Promise<NatsBus> => {
       const cur = bus.nc.getServer();
       const servers = [...o.servers.filter((u) => !u.endsWith(cur)), ...o.servers.filter((u) => u.endsWith(cur))];
-      const log = o.log ?? (() => {});
-      try {
-        bus.mirror = await NatsBus.open({ ...o, servers, noRandomize: true, name: o.name ? `${o.name}-mirror` : undefined, log: (rec) => log({ ...rec, connection: 'mirror' }) });
-      } catch (err) {
-        // Coordination works without it (a server's death may then move IPs): keep going.
-        log({ component: 'nats', event: 'mirror.failed', err: String(err) });
-      }
+      return NatsBus.open({ ...o, servers, noRandomize: true, name: o.name ? `${o.name}-mirror` : undefined, log: (rec) => log({ ...rec, connection: 'mirror' }) });
+    };
+    let moving = false;
+    const spread = (): void => {
+      const m = bus.mirror;
+      if (!m || moving || bus.closing || m.nc.getServer() !== bus.nc.getServer()) return;
+      moving = true;
+      log({ component: 'nats', event: 'mirror.move', server: m.nc.getServer() });
+      openMirror().then(async (fresh) => {
+        const old = bus.mirror;
+        bus.mirror = fresh;
+        fresh.onReconnect = spread;
+        await old?.close();
+        if (bus.closing) await fresh.close();
+      }).catch((err: unknown) => log({ component: 'nats', event: 'mirror.failed', err: String(err) }))
+        .finally(() => { moving = false; });
+    };
+    try {
+      bus.mirror = await openMirror();
+      bus.mirror.onReconnect = spread;
+      bus.onReconnect = spread;
+    } catch (err) {
+      // Coordination works without it (a server's death may then move IPs): keep going.
+      log({ component: 'nats', event: 'mirror.failed', err: String(err) });
     }
     return bus;
   }
@@ -117,6 +140,7 @@ export class NatsBus implements CoordBus {
         case 'reconnect':
           this.log({ component: 'nats', event: 'reconnected', server: s.server });
           this.set(true);
+          this.onReconnect?.();
           break;
         case 'error':
           this.log({ component: 'nats', event: 'error', err: String(s.error) });
@@ -196,6 +220,7 @@ export class NatsBus implements CoordBus {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.mirror?.close();
     if (this.nc.isClosed()) return;
     await this.nc.drain().catch(() => this.nc.close());

@@ -56,6 +56,10 @@ test('killing one NATS server moves no IP', async () => {
   assert.ok(n1);
   assert.ok(n1?.events.some((e) => e.event === 'disconnected'), 'n1 never saw its server go');
   await waitFor('n1 reconnected to another server', () => n1.events.some((e) => e.event === 'reconnected'), 20000);
+  // n1's primary moved to s2, where its mirror was: the mirror is reopened on another server, so
+  // the next server death cannot silence n1 either.
+  await waitFor('n1 moved its mirror off its primary server', () => n1.events.some((e) => e.event === 'mirror.move'), 20000);
+  await waitFor('n1 mirror connected again', () => n1.events.some((e) => e.event === 'connected' && e.connection === 'mirror' && e.t >= (n1.events.find((x) => x.event === 'mirror.move')?.t ?? Infinity)), 20000);
   lab.startNats(0);
 });
 
