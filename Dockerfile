@@ -9,9 +9,12 @@ COPY package.json package-lock.json .npmrc ./
 ENV npm_config_nodedir=/usr/local
 RUN npm ci
 COPY . .
+# Compiled output (dist/): the components run with plain node, not through tsx.
+RUN npm run build
 
 FROM node:20-bookworm-slim
 RUN apt-get update && apt-get install -y --no-install-recommends libpcap0.8 iproute2 && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY --from=build /app /app
+ENV MOORING_DIST=1
 ENTRYPOINT ["/app/bin/mooring"]

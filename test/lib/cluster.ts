@@ -462,11 +462,24 @@ export class Cluster {
     return { KUBECONFIG: this.kubeconfigs.controller, METALLB_ML_NAMESPACE: MOORING_NS };
   }
 
-  /** Starts the product: the controller in the control namespace and one speaker per node. */
-  startMooring(): { controller: Proc; speakers: Proc[] } {
-    const controller = this.spawn(this.ctl, 'src/bin/controller.ts', [], this.controllerEnv(), 'controller');
-    const speakers = this.nodes.map((ns, i) => this.spawn(ns, 'src/bin/speaker.ts', this.speakerArgs(i), this.nodeEnv(i), `speaker-${NET.nodes[i]?.name ?? i}`));
+  /**
+   * Starts the product: the controller in the control namespace and one speaker per node. With
+   * `compiled`, from `npm run build`'s output (dist/, what the image runs) instead of through tsx.
+   */
+  startMooring(o: { compiled?: boolean } = {}): { controller: Proc; speakers: Proc[] } {
+    const run = (ns: Netns, bin: string, args: string[], env: Record<string, string>, name: string) =>
+      (o.compiled ? this.spawnJs(ns, `dist/src/bin/${bin}.js`, args, env, name) : this.spawn(ns, `src/bin/${bin}.ts`, args, env, name));
+    const controller = run(this.ctl, 'controller', [], this.controllerEnv(), 'controller');
+    const speakers = this.nodes.map((ns, i) => run(ns, 'speaker', this.speakerArgs(i), this.nodeEnv(i), `speaker-${NET.nodes[i]?.name ?? i}`));
     return { controller, speakers };
+  }
+
+  /** Starts a JavaScript entry point (path relative to the repo) with plain node inside `ns`. */
+  spawnJs(ns: Netns, script: string, args: string[] = [], env: Record<string, string> = {}, name = `${ns.name}:${script}`): Proc {
+    const p = ns.spawn(process.execPath, [resolve(REPO, script), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const proc = new Proc(name, p);
+    this.procs.push(proc);
+    return proc;
   }
 
   /**

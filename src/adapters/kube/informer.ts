@@ -80,5 +80,31 @@ export function loadKubeConfig(path = process.env.KUBECONFIG): KubeConfig {
   const kc = new KubeConfig();
   if (path) kc.loadFromFile(path);
   else kc.loadFromDefault();
+  return reuseConnections(kc);
+}
+
+/**
+ * @kubernetes/client-node 2.0.1 builds a new undici Agent for every request, so every call pays a
+ * fresh TCP + TLS handshake (measured: a speaker with 50 services spent most of its idle CPU in
+ * TLS setup). The dispatcher depends only on the cluster and the TLS material, so it is kept and
+ * reused while those stay the same (a rotated client certificate gets a new one).
+ */
+export function reuseConnections(kc: KubeConfig): KubeConfig {
+  type Create = (cluster: unknown, opts: Record<string, unknown>) => unknown;
+  const target = kc as unknown as { createDispatcher?: Create };
+  const orig = target.createDispatcher?.bind(kc);
+  if (!orig) return kc;
+  const cache = new Map<string, unknown>();
+  target.createDispatcher = (cluster, opts) => {
+    const c = cluster as { server?: string; name?: string } | null | undefined;
+    const key = JSON.stringify([c?.name, c?.server, opts.ca, opts.cert, opts.key, opts.pfx, opts.rejectUnauthorized, opts.servername]);
+    let d = cache.get(key);
+    if (d === undefined) {
+      d = orig(cluster, opts);
+      if (cache.size > 8) cache.clear();
+      cache.set(key, d);
+    }
+    return d;
+  };
   return kc;
 }

@@ -17,7 +17,6 @@ export interface DesiredStatus { serviceKey: string; status: Record<string, unkn
 
 const statusName = (prefix: string, node: string, key: string): string =>
   `${prefix}-${createHash('sha256').update(`${node}/${key}`).digest('hex').slice(0, 16)}`;
-const same = (a: unknown, b: unknown): boolean => JSON.stringify(a) === JSON.stringify(b);
 
 export class StatusWriter {
   private readonly api: CustomObjectsApi;
@@ -62,35 +61,66 @@ export class StatusWriter {
     });
   }
 
+  /**
+   * What the server holds of our objects, per plural (name → status JSON), as of the last list
+   * and our own writes since: a reconcile that changes nothing sends nothing. Cleared on any
+   * failure (the next attempt lists again) and re-listed every RESYNC_MS, so objects changed or
+   * deleted behind our back are repaired.
+   */
+  private readonly lastState = new Map<string, { key: string; at: number }>();
+  private readonly known = new Map<string, { at: number; objects: Map<string, string> }>();
+  static RESYNC_MS = 300_000;
+
   /** Makes the set of `plural` objects labelled with `node` equal `desired`. */
   reconcile(plural: 'servicel2statuses' | 'servicebgpstatuses', node: string, desired: readonly DesiredStatus[]): Promise<void> {
     const kind = plural === 'servicel2statuses' ? 'ServiceL2Status' : 'ServiceBGPStatus';
     const prefix = plural === 'servicel2statuses' ? 'l2' : 'bgp';
     return this.enqueue(plural, async () => {
-      const list = await this.api.listNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: this.namespace, plural, labelSelector: `${NODE_LABEL}=${node}` }) as { items: Obj[] };
-      const have = new Map(list.items.map((o) => [o.metadata.name, o]));
-      const want = new Map(desired.map((d) => [statusName(prefix, node, d.serviceKey), d]));
-      for (const [name, d] of want) {
-        const cur = have.get(name);
-        if (!cur) {
-          const [ns = '', svc = ''] = d.serviceKey.split('/');
-          await this.api.createNamespacedCustomObject({
-            group: GROUP, version: 'v1beta1', namespace: this.namespace, plural,
-            body: { apiVersion: `${GROUP}/v1beta1`, kind, metadata: { name, namespace: this.namespace, labels: { [NODE_LABEL]: node, [SERVICE_NAME_LABEL]: svc.slice(0, 63), [SERVICE_NAMESPACE_LABEL]: ns.slice(0, 63), 'app.kubernetes.io/managed-by': 'mooring' } }, spec: {} },
-          });
-          await this.setStatus(plural, name, d.status);
-        } else if (!same(cur.status, d.status)) {
-          await this.setStatus(plural, name, d.status);
-        }
+      let k = this.known.get(plural);
+      if (!k || Date.now() - k.at > StatusWriter.RESYNC_MS) {
+        const list = await this.api.listNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: this.namespace, plural, labelSelector: `${NODE_LABEL}=${node}` }) as { items: Obj[] };
+        k = { at: Date.now(), objects: new Map(list.items.map((o) => [o.metadata.name, JSON.stringify(o.status ?? null)])) };
+        this.known.set(plural, k);
       }
-      for (const name of have.keys()) {
-        if (!want.has(name)) await this.api.deleteNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: this.namespace, plural, name }).catch(() => undefined);
+      const have = k.objects;
+      const want = new Map(desired.map((d) => [statusName(prefix, node, d.serviceKey), d]));
+      try {
+        for (const [name, d] of want) {
+          const cur = have.get(name);
+          const json = JSON.stringify(d.status);
+          if (cur === undefined) {
+            const [ns = '', svc = ''] = d.serviceKey.split('/');
+            await this.api.createNamespacedCustomObject({
+              group: GROUP, version: 'v1beta1', namespace: this.namespace, plural,
+              body: { apiVersion: `${GROUP}/v1beta1`, kind, metadata: { name, namespace: this.namespace, labels: { [NODE_LABEL]: node, [SERVICE_NAME_LABEL]: svc.slice(0, 63), [SERVICE_NAMESPACE_LABEL]: ns.slice(0, 63), 'app.kubernetes.io/managed-by': 'mooring' } }, spec: {} },
+            });
+            have.set(name, 'null');
+            await this.setStatus(plural, name, d.status);
+            have.set(name, json);
+          } else if (cur !== json) {
+            await this.setStatus(plural, name, d.status);
+            have.set(name, json);
+          }
+        }
+        for (const name of [...have.keys()]) {
+          if (want.has(name)) continue;
+          await this.api.deleteNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: this.namespace, plural, name }).catch((e: unknown) => {
+            if ((e as { code?: number }).code !== 404) throw e;
+          });
+          have.delete(name);
+        }
+      } catch (err) {
+        this.known.delete(plural);
+        throw err;
       }
     });
   }
 
   /** ConfigurationState/<name>: Valid or Invalid with the error summary and a condition. */
   configurationState(name: string, valid: boolean, errorSummary: string): Promise<void> {
+    // Unchanged since our last successful write: nothing to send (every reconcile calls this).
+    const last = this.lastState.get(name);
+    if (last && last.key === `${valid ? 'Valid' : 'Invalid'}\n${errorSummary}` && Date.now() - last.at < StatusWriter.RESYNC_MS) return Promise.resolve();
     return this.enqueue(`configurationstate/${name}`, async () => {
       const status = {
         result: valid ? 'Valid' : 'Invalid', errorSummary,
@@ -106,8 +136,8 @@ export class StatusWriter {
         });
       }
       const prev = cur?.status as { result?: string; errorSummary?: string } | undefined;
-      if (prev?.result === status.result && prev.errorSummary === errorSummary) return;
-      await this.setStatus('configurationstates', name, status);
+      if (prev?.result !== status.result || prev.errorSummary !== errorSummary) await this.setStatus('configurationstates', name, status);
+      this.lastState.set(name, { key: `${status.result}\n${errorSummary}`, at: Date.now() });
     });
   }
 }
