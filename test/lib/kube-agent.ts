@@ -98,7 +98,7 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 async function apply(objects: Obj[]): Promise<HttpAnswer> {
   const results: Array<{ ref: string; code: number }> = [];
   for (const o of objects) {
-    const path = await pathOf(refOf(o), undefined, '?fieldManager=mooring-e2e&force=true');
+    const path = await pathOf(refOf(o), undefined, '?fieldManager=mooring-e2e&force=true&fieldValidation=Strict');
     const r = await call('PATCH', path, o, 'application/apply-patch+yaml');
     results.push({ ref: `${o.kind}/${o.metadata.namespace ? `${o.metadata.namespace}/` : ''}${o.metadata.name}`, code: r.code });
     if (r.code >= 300) return { code: r.code, body: { results, failed: r.body } };

@@ -6,7 +6,10 @@
 // external client reach the nodes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Cluster, MOORING_NS, NATS_CLUSTER, NET, type KObject, type KubeClient } from '../../lib/cluster.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { Cluster, MOORING_NS, NATS_CLUSTER, NET, REPO, parseYaml, type KObject, type KubeClient } from '../../lib/cluster.js';
 
 const CRDS = [
   'bfdprofiles', 'bgpadvertisements', 'bgppeers', 'communities', 'configurationstates', 'ipaddresspools',
@@ -178,5 +181,32 @@ describe('e2e lab: apiserver, deploy/ RBAC, Nodes, NATS cluster, FRR, segment', 
     } finally {
       conn.close();
     }
+  });
+
+  // Last: the webhook configuration it installs would intercept later metallb.io writes here.
+  it('accepts the whole of deploy/ in kustomization order (strict field validation): controller ×2, speaker DaemonSet, NATS ×3, webhook', async () => {
+    assert.ok(c);
+    const cl = c;
+    const deploy = join(REPO, 'deploy');
+    const files = (parse(readFileSync(join(deploy, 'kustomization.yaml'), 'utf8')) as { resources: string[] }).resources;
+    const objects = files.flatMap((f) => parseYaml(readFileSync(join(deploy, f), 'utf8')));
+    const applied = await cl.admin.apply(objects);
+    assert.equal(applied.length, objects.length);
+    const kinds = new Set(objects.map((o) => o.kind));
+    for (const k of ['Deployment', 'DaemonSet', 'StatefulSet', 'ValidatingWebhookConfiguration']) assert.ok(kinds.has(k), `deploy/ has no ${k}`);
+    type Pod = { hostNetwork?: boolean; serviceAccountName?: string; containers: Array<{ env?: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath?: string } } }>; securityContext?: { capabilities?: { add?: string[] } } }> };
+    type Workload = KObject & { spec: { replicas?: number; template: { spec: Pod } } };
+    const get = async (o: KObject) => (await cl.admin.read<Workload>({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace }));
+    const ds = await get(objects.find((o) => o.kind === 'DaemonSet')!);
+    const pod = ds?.spec.template.spec;
+    assert.equal(pod?.hostNetwork, true);
+    assert.equal(pod?.serviceAccountName, 'speaker');
+    assert.deepEqual([...(pod?.containers[0]?.securityContext?.capabilities?.add ?? [])].sort(), ['NET_ADMIN', 'NET_RAW']);
+    assert.equal(pod?.containers[0]?.env?.find((e) => e.name === 'NODE_NAME')?.valueFrom?.fieldRef?.fieldPath, 'spec.nodeName');
+    const ctl = await get(objects.find((o) => o.kind === 'Deployment')!);
+    assert.equal(ctl?.spec.replicas, 2);
+    assert.equal(ctl?.spec.template.spec.serviceAccountName, 'controller');
+    const nats = await get(objects.find((o) => o.kind === 'StatefulSet')!);
+    assert.equal(nats?.spec.replicas, 3);
   });
 });
