@@ -159,8 +159,10 @@ export class BfdUdpPort implements BfdDatagramPort {
       this.route.set(key, f);
     }
     if (!f) return;
-    // Errors (no route, unreachable) are the detection timer's business, not ours.
-    f.tx.send(data, this.destPort, address, () => undefined);
+    // Errors (no route, unreachable) are the detection timer's business, not ours: without a
+    // callback they surface as the socket's 'error' event (ignored above), and a send that
+    // completes at once costs no process.nextTick for the callback.
+    f.tx.send(data, this.destPort, address);
   }
 
   onDatagram(cb: (d: BfdDatagram) => void): () => void {

@@ -18,6 +18,20 @@ const REPO = resolve(import.meta.dirname, '..', '..');
  */
 export const NICE = ['-n', '-10'];
 
+/**
+ * `nice` alone does not reach across sessions: with autogroup scheduling
+ * (/proc/sys/kernel/sched_autogroup_enabled = 1, as on the CI host) CPU is first shared between
+ * sessions, and other workers' sessions weigh as much as ours whatever our nice value (measured:
+ * event-loop stalls of 250–600 ms in a nice -10 probe with two sessions at load 10+). So a BFD
+ * end is started in its own session (`detached`, setsid without a fork: the PID is unchanged)
+ * and that session's autogroup gets nice -10 too. Spawn options and the follow-up call:
+ */
+export const OWN_SESSION = { detached: true } as const;
+export function prioritize(p: ChildProcess): void {
+  if (p.pid === undefined) return;
+  try { writeFileSync(`/proc/${p.pid}/autogroup`, NICE[1]!); } catch { /* no autogroup support: nice still applies */ }
+}
+
 export interface FrrPeer {
   readonly peer: string;
   /** `local-address`: needed when several sessions share one peer address. */
@@ -71,7 +85,8 @@ export class Bfdd {
       '--bfdctl', join(dir, 'bfdd.sock'), '--log', 'stdout',
       // With zebra's socket, bgpd can register its neighbors' BFD sessions (`neighbor X bfd`).
       ...(opts.zserv ? ['-z', opts.zserv] : []),
-    ]);
+    ], OWN_SESSION);
+    prioritize(proc);
     proc.stdout?.resume();
     proc.stderr?.resume();
     return new Bfdd(dir, proc);
@@ -149,8 +164,9 @@ export class Probe {
     // BFD_PROBE_NODE_ARGS: extra node flags for the probe (e.g. --cpu-prof when profiling).
     const extra = (process.env.BFD_PROBE_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const proc = ns.spawn('nice', [...NICE, process.execPath, ...extra, '--import', 'tsx', join(REPO, 'src/bin/bfd-probe.ts'), file], {
-      cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'],
+      cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'], ...OWN_SESSION,
     });
+    prioritize(proc);
     return new Probe(proc);
   }
 

@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Lab, waitFor, type Netns } from '../../lib/netns.js';
 import { requireRoot, requireTools } from '../../lib/prereq.js';
-import { Bfdd, NICE } from '../../lib/bfd.js';
+import { Bfdd, NICE, OWN_SESSION, prioritize } from '../../lib/bfd.js';
 import { Frr, REPO, kernelNextHops } from '../../lib/bgp.js';
 
 const R4 = '198.51.100.65';
@@ -77,7 +77,8 @@ before(async () => {
     services: [{ key: 'default/web', ips: [VIP], pool: 'p1' }],
     bfd: { listen: [N4], sessions: [{ bgpPeer: 'r4', peer: R4, profile: { receiveIntervalMs: 100, transmitIntervalMs: 100, detectMultiplier: 3 } }] },
   }));
-  const p = n.spawn('nice', [...NICE, process.execPath, '--import', 'tsx', join(REPO, 'src/bin/bfd-bgp-node.ts'), cfgPath], { cwd: REPO });
+  const p = n.spawn('nice', [...NICE, process.execPath, '--import', 'tsx', join(REPO, 'src/bin/bfd-bgp-node.ts'), cfgPath], { cwd: REPO, ...OWN_SESSION });
+  prioritize(p);
   createInterface({ input: p.stdout! }).on('line', (l) => { try { events.push(JSON.parse(l) as Record<string, unknown>); } catch { events.push({ raw: l }); } });
   createInterface({ input: p.stderr! }).on('line', (l) => { events.push({ stderr: l }); });
 });
