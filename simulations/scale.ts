@@ -18,21 +18,23 @@ export async function scaleRun(nodeCount: number, ipCount: number, intervalMs = 
   const names = Array.from({ length: nodeCount }, (_, i) => `node-${String(i).padStart(4, '0')}`);
   const c = new SimCluster({
     seed: 1000 + nodeCount, nodes: names.map((name) => ({ name })), services: services(ipCount, {}, names),
-    membership: { intervalMs, misses: 3 }, steadyCheckEveryMs: intervalMs, claimsRefreshMs: 30000,
-    // Steady (I2/I3 apply) once two detection windows passed without a fault: the takeover after a
-    // kill is done within one window plus a sweep.
-    settleMs: 2 * detect,
+    membership: { intervalMs, misses: 3 }, steadyCheckEveryMs: intervalMs / 2, claimsRefreshMs: 30000,
+    // Steady (I2/I3 apply) 1.5 intervals after a detection window without a fault: every speaker
+    // boots within one interval and elects after its resync window (= detection window); a kill
+    // is detected within the window (+ one sweep) and taken over at once. Every simulated
+    // interval costs N² heartbeat deliveries, so the run is kept to ten.
+    settleMs: detect + 1.5 * intervalMs,
   });
   c.keepTransitions = false;
-  // Warm-up: boot within one interval, resync, elect; steady (and checked) for its last interval.
-  await c.start(c.settleMs + intervalMs);
+  // Warm-up: boot within one interval, resync, elect; steady (and checked) at its end.
+  await c.start(c.settleMs + intervalMs / 2);
   sample();
   const steadyChecksBefore = c.steadyChecks;
   const victim = names[Math.floor(nodeCount / 2)] as string;
   const lost = c.allIps().filter((ip) => c.announcers(ip).includes(victim));
   c.kill(victim);
   // Detection and takeover, then the steady window so I2/I3 get checked after the move.
-  await c.run(c.settleMs + intervalMs);
+  await c.run(c.settleMs + intervalMs / 2);
   sample();
   const moved = c.failovers.filter((f) => f.cause === `kill ${victim}`);
   return {

@@ -383,12 +383,14 @@ export function sharedDecoders(intern: Map<string, string>): CoordDecoders {
 
 /** One service per IP: 203.0.113.0/24 for small runs, 2001:db8:5::/48 for scale runs (documentation ranges only). */
 export function services(count: number, over: Partial<ServiceSpec> = {}, allNodes: readonly string[] = []): ServiceSpec[] {
+  // One endpoint set for all (read-only): 10,000 services × 1,000 nodes would be 10⁷ set entries.
+  const everywhere: ReadonlySet<string> = new Set(allNodes);
   return Array.from({ length: count }, (_, i) => ({
     key: `default/svc-${i}`,
     ips: [count <= 250 ? `203.0.113.${i + 1}` : `2001:db8:5::${(i + 1).toString(16)}`],
     ads: [{ name: 'l2' }],
     etpLocal: false,
-    endpointNodes: new Set(allNodes),
+    endpointNodes: everywhere,
     ...over,
   }));
 }

@@ -543,19 +543,21 @@ export class Coordinator {
     // after a newer message (or twice) must not roll the list back.
     const prev = this.peerClaims.get(c.node);
     if (prev && (c.inc < prev.inc || (c.inc === prev.inc && c.seq <= prev.seq))) return;
-    const before = prev ? this.claimsOf(c.node) : undefined;
+    // Only IPs we hold an actor for need the previous list indexed (a speaker holds a few; a peer
+    // list indexed for every peer by every speaker would be N² maps at scale).
+    const before = (): ReadonlyMap<string, number> | undefined => (prev ? this.claimsOf(c.node) : undefined);
     for (const { ip, epoch } of c.claims) {
       const info = this.table.byIp.get(ip);
       if (info && (this.knownEpoch[info.index] ?? 0) < epoch) this.knownEpoch[info.index] = epoch;
       const h = this.held.get(ip);
-      if (h && before?.get(ip) !== epoch) {
+      if (h && before()?.get(ip) !== epoch) {
         h.actor.send({ type: 'claim.seen', node: c.node, epoch, tieBreak: electionHash(c.node, h.info.view.firstIp) });
       }
     }
     this.peerClaims.set(c.node, { inc: c.inc, seq: c.seq, list: c.claims });
-    if (!before || this.held.size === 0) return;
+    if (!prev || this.held.size === 0) return;
     let now: Set<string> | undefined;
-    for (const ip of before.keys()) {
+    for (const { ip } of prev.list) {
       if (!this.held.has(ip)) continue;
       now ??= new Set(c.claims.map((x) => x.ip));
       if (!now.has(ip)) this.send(ip, { type: 'claim.released', node: c.node });

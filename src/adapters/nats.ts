@@ -39,7 +39,7 @@ export interface NatsOptions {
   readonly name?: string;
   /** Try servers in the given order instead of shuffling them. */
   readonly noRandomize?: boolean;
-  /** Also publish through a second connection to another server (default: when ≥ 2 servers). */
+  /** Also publish through a second connection to another server (default: when the cluster has ≥ 2). */
   readonly mirror?: boolean;
   readonly log?: (rec: Record<string, unknown>) => void;
 }
@@ -66,14 +66,20 @@ export class NatsBus implements CoordBus {
 
   static async connect(o: NatsOptions): Promise<NatsBus> {
     const bus = await NatsBus.open(o);
-    if (!(o.mirror ?? o.servers.length > 1)) return bus;
     const log = o.log ?? (() => {});
-    // Prefer any server but the primary's: put the one it is connected to last, keep the order.
-    const openMirror = (): Promise<NatsBus> => {
+    // Any server but the primary's, the primary's last: the servers the cluster advertises
+    // (gossiped, e.g. the pods behind one Service URL) first, then the configured ones.
+    const pool = (): string[] => {
       const cur = bus.nc.getServer();
-      const servers = [...o.servers.filter((u) => !u.endsWith(cur)), ...o.servers.filter((u) => u.endsWith(cur))];
-      return NatsBus.open({ ...o, servers, noRandomize: true, name: o.name ? `${o.name}-mirror` : undefined, log: (rec) => log({ ...rec, connection: 'mirror' }) });
+      const key = (u: string): string => u.replace(/^[a-z]+:\/\//, '');
+      const seen = new Map<string, string>();
+      for (const u of [...bus.nc.getServers().map((x) => x.listen), ...o.servers]) if (!seen.has(key(u))) seen.set(key(u), u);
+      const all = [...seen.values()];
+      return [...all.filter((u) => key(u) !== cur), ...all.filter((u) => key(u) === cur)];
     };
+    if (!(o.mirror ?? pool().length > 1)) return bus;
+    const openMirror = (): Promise<NatsBus> =>
+      NatsBus.open({ ...o, servers: pool(), noRandomize: true, name: o.name ? `${o.name}-mirror` : undefined, log: (rec) => log({ ...rec, connection: 'mirror' }) });
     let moving = false;
     const spread = (): void => {
       const m = bus.mirror;

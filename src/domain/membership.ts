@@ -112,14 +112,14 @@ export class Membership {
       if (p.state === PeerState.dead) continue; // re-armed by its next heartbeat
       if (p.state === PeerState.alive) {
         const s = this.suspectAt(p);
-        if (s > now) { this.schedule(p, s); continue; }
+        if (s > now) { this.reschedule(p, top, s); continue; }
         p.state = PeerState.suspect;
         (out ??= []).push({ type: 'peer.suspect', node: p.node });
       }
       const d = this.deadAt(p);
-      if (d > now) { this.schedule(p, d); continue; }
+      if (d > now) { this.reschedule(p, top, d); continue; }
       if (selfEcho !== undefined && selfEcho < d - 1.5 * this.config.intervalMs) {
-        this.schedule(p, now + Math.max(1, Math.floor(this.config.intervalMs / 4)));
+        this.reschedule(p, top, now + Math.max(1, Math.floor(this.config.intervalMs / 4)));
         continue;
       }
       p.state = PeerState.dead;
@@ -144,6 +144,13 @@ export class Membership {
   private schedule(p: PeerEntry, at: number): void {
     p.due = at;
     this.push({ at, node: p.node });
+  }
+
+  /** Re-pushes a just-popped entry (no allocation: sweeps re-arm about one entry per heartbeat). */
+  private reschedule(p: PeerEntry, popped: Deadline, at: number): void {
+    p.due = at;
+    popped.at = at;
+    this.push(popped);
   }
 
   private push(x: Deadline): void {
