@@ -2,7 +2,9 @@
 // config kinds; the last valid config (domain/config.ts) feeds the pure allocator; every
 // LoadBalancer Service of our class gets status.loadBalancer.ingress (through the status
 // subresource) and the metallb.io/ip-allocated-from-pool annotation; addresses are re-claimed from
-// status at start so a restart moves nothing; IPAllocated / AllocationFailed Events.
+// status at start so a restart moves nothing; Events with MetalLB's reasons (IPAllocated,
+// AllocationFailed, ClearAssignment, LoadBalancerFailed, AdditionalAssignFailed,
+// deprecatedAnnotation); IPAddressPool status (assigned/available per family, rate-limited).
 // ConfigurationState/controller says whether the config is valid (the last valid one stays in force),
 // and /metrics (MetalLB's allocator and config metrics), /healthz, /readyz are served.
 // High availability: replicas elect a leader through the Lease `--lease-name`; only the leader
@@ -12,20 +14,19 @@
 // and becomes a standby; if it leads again it starts from the cluster (re-claim from status).
 // Validating admission webhook (--webhook-port, --webhook-cert/--webhook-key): every replica
 // serves it, from its informers, through the same parseConfig (domain/admission.ts).
-// Not yet: pool status (docs/test-control-plane.md lists what remains).
 // Usage: controller.ts [--lb-class C] [--namespace metallb-system] [--metrics-port 7472] [--metrics-host 0.0.0.0]
 //          [--webhook-port 9443 --webhook-cert tls.crt --webhook-key tls.key] [--webhook-host 0.0.0.0]
 //          [--lease-name mooring-controller] [--lease-duration 15s] [--lease-renew-deadline 10s] [--lease-retry 2s]
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
-import { CoreV1Api, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Service } from '@kubernetes/client-node';
+import { CoreV1Api, CustomObjectsApi, PatchStrategy, setHeaderOptions, type KubernetesObject, type V1Service } from '@kubernetes/client-node';
 import { CONFIG_KINDS } from '../api/metallb.js';
 import { Allocator } from '../domain/allocator/index.js';
 import { formatConfigError, parseConfig, type RawObject } from '../domain/config.js';
 import {
-  POOL_ANNOTATION, ingressIps, isManaged, serviceKey, toAllocatorPools, toServiceRequest, writesFor,
-  type ServiceLike, type ServiceWrites,
+  POOL_ANNOTATION, clearedByConfigEvent, clearedNotOursEvent, deprecatedAnnotationEvents, ingressIps, isManaged, poolStatus, refusalEvent,
+  serviceKey, toAllocatorPools, toServiceRequest, writesFor, type ServiceEvent, type ServiceLike, type ServiceWrites,
 } from '../domain/lb-service.js';
 import type { ServiceRequest } from '../domain/allocator/index.js';
 import { createLogger } from '../adapters/log.js';
@@ -77,7 +78,8 @@ const events = createEventRecorder(kc, 'metallb-controller', hostname(), log);
 const specs = coreSpecs(kc, namespace);
 const services = startInformer(kc, specs.services, log);
 const namespaces = startInformer(kc, specs.namespaces, log);
-const configInformers = CONFIG_KINDS.map((kind) => ({ kind, inf: startInformer(kc, metallbSpec(kc, namespace, kind), log) }));
+const configSpecs = CONFIG_KINDS.map((kind) => ({ kind, spec: metallbSpec(kc, namespace, kind) }));
+const configInformers = configSpecs.map(({ kind, spec }) => ({ kind, inf: startInformer(kc, spec, log) }));
 const informers: Array<Informer<KubernetesObject>> = [services, namespaces, ...configInformers.map((c) => c.inf)];
 
 let allocator = new Allocator();
@@ -138,6 +140,16 @@ function applyConfig(): void {
     return;
   }
   const set = allocator.setPools(toAllocatorPools(res.config));
+  if (set.ok) {
+    for (const m of set.moved) {
+      const [ns = '', name = ''] = m.key.split('/');
+      const svc = services.get(name, ns) as V1Service | undefined;
+      if (!svc) continue;
+      emit(svc, clearedByConfigEvent(m.key, m.from));
+      if (m.result.ok) emit(svc, { type: 'Normal', reason: 'IPAllocated', message: `Assigned IP ${JSON.stringify(m.result.ips)}` });
+      log.info('address no longer allowed by config: moved', { event: 'service.moved', service: m.key, from: [...m.from], ip: m.result.ok ? [...m.result.ips] : [] });
+    }
+  }
   if (!set.ok) {
     if (set.reason !== lastConfigError) log.error('pools refused by the allocator, keeping the last valid ones', { event: 'config.invalid', err: set.reason });
     lastConfigError = set.reason;
@@ -150,6 +162,18 @@ function applyConfig(): void {
   configValid = true;
 }
 
+/**
+ * A request the apiserver never answers (one caught in an apiserver restart) must not stall the
+ * reconcile loop or the pool status writer for good: after `ms` it counts as failed and is retried
+ * (the writes are idempotent merge/JSON patches, a late success is harmless).
+ */
+const WRITE_TIMEOUT_MS = 15_000;
+function withTimeout<T>(p: Promise<T>, what: string, ms = WRITE_TIMEOUT_MS): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms); });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(t));
+}
+
 async function write(s: V1Service, w: ServiceWrites): Promise<void> {
   const name = s.metadata?.name ?? '';
   const ns = s.metadata?.namespace ?? '';
@@ -160,11 +184,11 @@ async function write(s: V1Service, w: ServiceWrites): Promise<void> {
   issued.set(key, sig);
   try {
     if (w.poolAnnotation !== undefined) {
-      await core.patchNamespacedService({ name, namespace: ns, body: { metadata: { annotations: { [POOL_ANNOTATION]: w.poolAnnotation } } } }, mergePatch);
+      await withTimeout(core.patchNamespacedService({ name, namespace: ns, body: { metadata: { annotations: { [POOL_ANNOTATION]: w.poolAnnotation } } } }, mergePatch), `patch service ${key}`);
     }
     if (w.ingress !== undefined) {
       const ingress = w.ingress.map((ip) => ({ ip, ipMode: 'VIP' }));
-      await core.patchNamespacedServiceStatus({ name, namespace: ns, body: { status: { loadBalancer: { ingress } } } }, mergePatch);
+      await withTimeout(core.patchNamespacedServiceStatus({ name, namespace: ns, body: { status: { loadBalancer: { ingress } } } }, mergePatch), `patch service status ${key}`);
     }
   } catch (err) {
     issued.delete(key);
@@ -173,32 +197,80 @@ async function write(s: V1Service, w: ServiceWrites): Promise<void> {
   }
 }
 
+function emit(s: V1Service, e: ServiceEvent): void {
+  if (!leading) return;
+  events.record({ kind: 'Service', name: s.metadata?.name ?? '', namespace: s.metadata?.namespace ?? '', uid: s.metadata?.uid, apiVersion: 'v1' }, e.type, e.reason, e.message);
+}
+const hasWrites = (w: ServiceWrites) => w.ingress !== undefined || w.poolAnnotation !== undefined;
+
 /** Converges one service; returns false when the allocator refused it (retried after releases). */
 async function converge(s: V1Service): Promise<boolean> {
   const key = serviceKey(s);
-  const target = { kind: 'Service', name: s.metadata?.name ?? '', namespace: s.metadata?.namespace ?? '', uid: s.metadata?.uid, apiVersion: 'v1' };
   if (!isManaged(s, lbClass)) {
-    if (allocator.release(key)) { log.info('released: no longer ours', { event: 'service.released', service: key }); released = true; }
+    const held = allocator.get(key)?.ips ?? [];
+    if (allocator.release(key)) {
+      log.info('released: no longer ours', { event: 'service.released', service: key });
+      released = true;
+      const cleared = clearedNotOursEvent(s, held, lbClass);
+      if (cleared) emit(s, cleared);
+    }
     if (s.metadata?.annotations?.[POOL_ANNOTATION] !== undefined) await write(s, writesFor(s, [], undefined));
     return true;
   }
   const r = allocator.assign(requestFor(s));
   if (r.ok) {
-    if (r.changed) events.record(target, 'Normal', 'IPAllocated', `Assigned IP ${JSON.stringify(r.ips)}`);
+    if (r.changed) emit(s, { type: 'Normal', reason: 'IPAllocated', message: `Assigned IP ${JSON.stringify(r.ips)}` });
+    if (r.changed && r.warning) emit(s, { type: 'Normal', reason: 'AdditionalAssignFailed', message: `cannot assign additional IP in PreferDualStack: ${r.warning}` });
     const w = writesFor(s, r.ips, r.pool);
-    if (w.ingress || w.poolAnnotation !== undefined) {
+    if (hasWrites(w)) {
+      for (const e of deprecatedAnnotationEvents(s)) emit(s, e);
       log.info('service converged', { event: 'service.assigned', service: key, ip: r.ips, pool: r.pool });
       await write(s, w);
     }
     return true;
   }
   const w = writesFor(s, r.ips, r.ips.length > 0 ? allocator.get(key)?.pool : undefined);
-  if (w.ingress || w.poolAnnotation !== undefined || !failed.has(key)) {
-    events.record(target, 'Warning', 'AllocationFailed', `Failed to allocate IP for "${key}": ${r.reason}`);
+  if (hasWrites(w) || !failed.has(key)) {
+    emit(s, refusalEvent(key, r.code, r.reason, r.ips));
     log.warn('allocation failed', { event: 'service.allocationFailed', service: key, reason: r.code, err: r.reason });
     await write(s, w);
   }
   return false;
+}
+
+// ---- IPAddressPool status: assigned/available per family, at most one round of writes per second.
+const custom = kc.makeApiClient(CustomObjectsApi);
+const POOL_STATUS_INTERVAL_MS = 1000;
+const poolStatusWritten = new Map<string, string>();
+let poolStatusTimer: NodeJS.Timeout | undefined;
+let poolStatusAt = 0;
+function schedulePoolStatus(): void {
+  if (poolStatusTimer || !leading) return;
+  const wait = Math.max(0, poolStatusAt + POOL_STATUS_INTERVAL_MS - Date.now());
+  poolStatusTimer = setTimeout(() => {
+    poolStatusAt = Date.now();
+    void writePoolStatus().finally(() => { poolStatusTimer = undefined; });
+  }, wait);
+}
+async function writePoolStatus(): Promise<void> {
+  let failures = 0;
+  for (const st of allocator.stats()) {
+    if (!leading) return;
+    const status = poolStatus(st);
+    const sig = JSON.stringify(status);
+    if (poolStatusWritten.get(st.pool) === sig) continue;
+    try {
+      await withTimeout(custom.patchNamespacedCustomObjectStatus({
+        group: 'metallb.io', version: 'v1beta1', namespace, plural: 'ipaddresspools', name: st.pool,
+        body: [{ op: 'add', path: '/status', value: status }],
+      }), `patch pool status ${st.pool}`);
+      poolStatusWritten.set(st.pool, sig);
+    } catch (err) {
+      failures++;
+      log.warn('pool status write failed, will retry', { event: 'pool.status.failed', pool: st.pool, err: err instanceof Error ? err.message.split('\n')[0] : String(err) });
+    }
+  }
+  if (failures > 0) setTimeout(schedulePoolStatus, POOL_STATUS_INTERVAL_MS);
 }
 
 function forget(key: string): void {
@@ -221,6 +293,7 @@ async function reconcile(): Promise<void> {
     requests.clear();
     issued.clear();
     failed.clear();
+    poolStatusWritten.clear();
     fullDirty = true;
   }
   const full = fullDirty;
@@ -253,6 +326,7 @@ async function reconcile(): Promise<void> {
   }
   if (released) for (const k of failed) dirtyKeys.add(k);
   if (dirtyKeys.size > 0) dirty = true;
+  schedulePoolStatus();
 }
 
 // One reconcile at a time; changes during a run cause exactly one more run. Only the leader runs.
@@ -288,17 +362,44 @@ const synced = () => informers.every((i) => i.isSynced());
 const webhook = opts['webhook-port'] ? await serveWebhook({
   port: Number(opts['webhook-port']), host: opts['webhook-host'] ?? '0.0.0.0',
   certFile: opts['webhook-cert'] ?? '', keyFile: opts['webhook-key'] ?? '',
-  context: () => {
-    if (!synced()) return undefined;
-    const { objects, ns } = snapshot();
-    return { objects, namespaces: ns, namespace };
+  // Admission reads the config live, not from the informers: a cache whose watch is in a backoff
+  // (after an apiserver restart, a 429) may miss an object created a moment ago, and admitting
+  // against a stale view is how a BFDProfile in use gets deleted. Config changes are rare; seven
+  // lists per admission are cheap. If a list fails, the caches answer (when synced).
+  context: async () => {
+    try {
+      const lists = await Promise.all(configSpecs.map(async ({ kind, spec }) => (await spec.list()).items.map((o) => ({ ...o, apiVersion: o.apiVersion ?? `metallb.io/${storageVersion(kind)}`, kind }))));
+      const nsList = (await specs.namespaces.list()).items.map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} }));
+      return { objects: lists.flat(), namespaces: nsList, namespace };
+    } catch (err) {
+      log.warn('webhook: live list failed, using the caches', { event: 'webhook.list.failed', err: err instanceof Error ? err.message.split('\n')[0] : String(err) });
+      if (!synced()) return undefined;
+      const { objects, ns } = snapshot();
+      return { objects, namespaces: ns, namespace };
+    }
   },
 }, log) : undefined;
 if (webhook) log.info('webhook serving', { event: 'webhook.listening', port: Number(opts['webhook-port']) });
 await Promise.all(informers.map((i) => i.synced));
 log.info('informers synced', { event: 'controller.synced', lbClass: lbClass ?? null, namespace, identity });
 services.onChange((ev) => { dirtyKeys.add(serviceKey(ev.obj as V1Service)); kick(); });
-for (const i of informers) if (i !== services) i.onChange(() => { fullDirty = true; kick(); });
+// A status-only write (our own pool status, ConfigurationState is not watched) changes neither the
+// generation nor the metadata the config reads: no full pass for it.
+const configSeen = new Map<string, string>();
+for (const i of informers) {
+  if (i === services) continue;
+  i.onChange((ev) => {
+    const m = ev.obj.metadata;
+    const k = `${i.name}/${m?.namespace ?? ''}/${m?.name ?? ''}`;
+    const sig = JSON.stringify([m?.generation, m?.labels, m?.annotations]);
+    if (ev.type === 'update' && m?.generation !== undefined && configSeen.get(k) === sig) return;
+    if (ev.type === 'delete') configSeen.delete(k); else configSeen.set(k, sig);
+    // A pool created again under an old name starts without status: write it again.
+    if (i.name === 'ipaddresspools' && ev.type !== 'update') poolStatusWritten.delete(m?.name ?? '');
+    fullDirty = true;
+    kick();
+  });
+}
 
 let shuttingDown = false;
 const elector: LeaderElector = startLeaderElection(kc, {

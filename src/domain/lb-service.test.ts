@@ -1,6 +1,8 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { POOL_ANNOTATION, ingressIps, isManaged, toServiceRequest, writesFor, type ServiceLike } from './lb-service.js';
+import {
+  POOL_ANNOTATION, clearedByConfigEvent, clearedNotOursEvent, deprecatedAnnotationEvents, ingressIps, isManaged, poolStatus, refusalEvent, toServiceRequest, writesFor, type ServiceLike,
+} from './lb-service.js';
 
 const lb = (extra: Partial<NonNullable<ServiceLike['spec']>> = {}, status: string[] = [], ann: Record<string, string> = {}): ServiceLike => ({
   metadata: { name: 'web', namespace: 'team', labels: { app: 'web' }, annotations: ann },
@@ -48,5 +50,31 @@ describe('lb-service: writesFor', () => {
   for (const c of cases) it(c.desc, () => assert.deepEqual(writesFor(c.svc, c.ips, c.pool), c.want));
   it('ingressIps ignores hostname-only entries', () => {
     assert.deepEqual(ingressIps({ status: { loadBalancer: { ingress: [{ ip: '198.51.100.1' }, {}] } } }), ['198.51.100.1']);
+  });
+});
+
+describe('lb-service: events with MetalLB reasons', () => {
+  it('deprecatedAnnotation per metallb.universe.tf/* key, sorted', () => {
+    assert.deepEqual(deprecatedAnnotationEvents(lb({}, [], { 'metallb.universe.tf/loadBalancerIPs': '198.51.100.7', 'metallb.io/address-pool': 'p', 'metallb.universe.tf/address-pool': 'p' })), [
+      { type: 'Warning', reason: 'deprecatedAnnotation', message: 'Service uses deprecated annotation metallb.universe.tf/address-pool' },
+      { type: 'Warning', reason: 'deprecatedAnnotation', message: 'Service uses deprecated annotation metallb.universe.tf/loadBalancerIPs' },
+    ]);
+    assert.deepEqual(deprecatedAnnotationEvents(lb()), []);
+  });
+  it('ClearAssignment when a service stops being ours, only if it held an IP', () => {
+    assert.deepEqual(clearedNotOursEvent(lb({ type: 'ClusterIP' }), ['198.51.100.7']),
+      { type: 'Normal', reason: 'ClearAssignment', message: 'cleared IP ["198.51.100.7"] for "team/web": not a LoadBalancer (type ClusterIP)' });
+    assert.deepEqual(clearedNotOursEvent(lb({ loadBalancerClass: 'other.io/lb' }), ['198.51.100.7']),
+      { type: 'Normal', reason: 'ClearAssignment', message: 'cleared IP ["198.51.100.7"] for "team/web": loadBalancerClass "other.io/lb" is not unset' });
+    assert.equal(clearedNotOursEvent(lb({ type: 'ClusterIP' }), []), undefined);
+    assert.match(clearedByConfigEvent('team/web', ['198.51.100.7']).message, /^current IP for "team\/web" not allowed by config, will attempt for new IP assignment: /);
+  });
+  it('a refusal that keeps the IPs is LoadBalancerFailed, otherwise AllocationFailed', () => {
+    assert.deepEqual(refusalEvent('team/web', 'invalidRequest', 'bad', ['198.51.100.7']), { type: 'Warning', reason: 'LoadBalancerFailed', message: 'invalid requested loadbalancer IPs: bad' });
+    assert.deepEqual(refusalEvent('team/web', 'exhausted', 'no IPs', []), { type: 'Warning', reason: 'AllocationFailed', message: 'Failed to allocate IP for "team/web": no IPs' });
+  });
+  it('pool status counts, IPv6 available saturating at 2^53-1', () => {
+    assert.deepEqual(poolStatus({ ipv4: { assigned: 2, available: 6n }, ipv6: { assigned: 1, available: 2n ** 64n } }),
+      { assignedIPv4: 2, assignedIPv6: 1, availableIPv4: 6, availableIPv6: Number.MAX_SAFE_INTEGER });
   });
 });

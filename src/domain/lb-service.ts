@@ -89,3 +89,51 @@ export function writesFor(s: ServiceLike, ips: readonly string[], pool: string |
   if (want === undefined && ann !== undefined) out.poolAnnotation = null;
   return out;
 }
+
+// ---- Events with MetalLB's reasons (controller/service.go, controller/main.go) -----------------
+export interface ServiceEvent { type: 'Normal' | 'Warning'; reason: string; message: string }
+
+export const DEPRECATED_ANNOTATION_PREFIX = 'metallb.universe.tf/';
+
+/** `deprecatedAnnotation` (Warning) per metallb.universe.tf/* annotation; MetalLB emits them only when it writes the service. */
+export function deprecatedAnnotationEvents(s: ServiceLike): ServiceEvent[] {
+  return Object.keys(s.metadata?.annotations ?? {}).filter((k) => k.startsWith(DEPRECATED_ANNOTATION_PREFIX)).sort()
+    .map((k) => ({ type: 'Warning', reason: 'deprecatedAnnotation', message: `Service uses deprecated annotation ${k}` }));
+}
+
+/**
+ * The IP(s) a service held were taken away because it is no longer ours (type or class changed).
+ * `ips` are the ones the allocator held: the apiserver itself empties status.loadBalancer when the
+ * type changes, so the object may no longer show them.
+ */
+export function clearedNotOursEvent(s: ServiceLike, ips: readonly string[], lbClass?: string): ServiceEvent | undefined {
+  if (ips.length === 0) return undefined;
+  const why = s.spec?.type !== 'LoadBalancer'
+    ? `not a LoadBalancer (type ${s.spec?.type ?? 'unset'})`
+    : `loadBalancerClass ${JSON.stringify(s.spec.loadBalancerClass ?? '')} is not ${lbClass ? JSON.stringify(lbClass) : 'unset'}`;
+  return { type: 'Normal', reason: 'ClearAssignment', message: `cleared IP ${JSON.stringify(ips)} for ${JSON.stringify(serviceKey(s))}: ${why}` };
+}
+
+/** A config change made the service's address invalid and the allocator moved it (MetalLB's wording). */
+export function clearedByConfigEvent(key: string, from: readonly string[]): ServiceEvent {
+  return { type: 'Normal', reason: 'ClearAssignment', message: `current IP for ${JSON.stringify(key)} not allowed by config, will attempt for new IP assignment: ${JSON.stringify(from)} is no longer in an eligible pool` };
+}
+
+/**
+ * A refusal becomes `LoadBalancerFailed` when the service keeps its addresses because only its
+ * requested-IP annotation is unreadable (MetalLB), `AllocationFailed` otherwise.
+ */
+export function refusalEvent(key: string, code: string, reason: string, keptIps: readonly string[]): ServiceEvent {
+  return code === 'invalidRequest' && keptIps.length > 0
+    ? { type: 'Warning', reason: 'LoadBalancerFailed', message: `invalid requested loadbalancer IPs: ${reason}` }
+    : { type: 'Warning', reason: 'AllocationFailed', message: `Failed to allocate IP for ${JSON.stringify(key)}: ${reason}` };
+}
+
+// ---- IPAddressPool status (MetalLB v0.15: assigned/available per family) ----------------------
+export interface PoolStatus { assignedIPv4: number; assignedIPv6: number; availableIPv4: number; availableIPv6: number }
+const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** Counts for status; an IPv6 pool's available count saturates at 2^53-1 (JSON numbers). */
+export function poolStatus(st: { ipv4: { assigned: number; available: bigint }; ipv6: { assigned: number; available: bigint } }): PoolStatus {
+  const n = (b: bigint) => Number(b > SAFE ? SAFE : b);
+  return { assignedIPv4: st.ipv4.assigned, assignedIPv6: st.ipv6.assigned, availableIPv4: n(st.ipv4.available), availableIPv6: n(st.ipv6.available) };
+}

@@ -102,9 +102,16 @@ export function startLeaderElection(kc: KubeConfig, o: LeaderElectionOptions, lo
     becomeLeader(d.action, d.action === 'acquire' ? d.from : undefined);
   };
 
+  // A request the apiserver never answers must not freeze the election (a leader stuck in a read
+  // would keep writing after its lease expired for the others): each poll is bounded.
+  const bounded = (): Promise<void> => {
+    let t: NodeJS.Timeout | undefined;
+    const limit = new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`lease poll: no answer within ${o.renewDeadlineMs} ms`)), o.renewDeadlineMs); });
+    return Promise.race([once(), limit]).finally(() => clearTimeout(t));
+  };
   const loop = () => {
     if (stopped) return;
-    tick = once().catch((e: unknown) => {
+    tick = bounded().catch((e: unknown) => {
       log.warn('lease poll failed', { event: 'lease.error', ...ctx, err: e instanceof Error ? e.message.split('\n')[0] : String(e) });
     }).finally(() => {
       if (leader && !stillLeading(lastRenewed, Date.now(), o.renewDeadlineMs)) lose(`no successful renewal within ${o.renewDeadlineMs} ms`);

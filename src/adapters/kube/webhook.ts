@@ -1,10 +1,10 @@
 // The validating admission webhook's HTTPS endpoint: POST /validate-metallb-io with an
-// AdmissionReview v1, answered by the pure domain/admission.ts against the informers' objects.
+// AdmissionReview v1, answered by the pure domain/admission.ts against the current config objects.
 // The serving certificate and key are files (in deploy/, a mounted Secret); they are re-read when
 // they change, so a rotated Secret needs no restart.
 import { createServer, type Server } from 'node:https';
 import { readFileSync, statSync } from 'node:fs';
-import { decodeAdmissionReview, review, type AdmissionContext } from '../../domain/admission.js';
+import { decodeAdmissionReview, review, type AdmissionContext, type AdmissionRequest } from '../../domain/admission.js';
 import type { Logger } from '../log.js';
 
 export const WEBHOOK_PATH = '/validate-metallb-io';
@@ -15,8 +15,8 @@ export interface WebhookOptions {
   host: string;
   certFile: string;
   keyFile: string;
-  /** The objects to validate against; undefined while the informers are not synced (refused, retried by the client). */
-  context: () => AdmissionContext | undefined;
+  /** The objects to validate against; undefined when they cannot be read (refused, retried by the client). */
+  context: () => Promise<AdmissionContext | undefined>;
 }
 
 export function serveWebhook(o: WebhookOptions, log: Logger): Promise<{ server: Server; close: () => void }> {
@@ -35,19 +35,21 @@ export function serveWebhook(o: WebhookOptions, log: Logger): Promise<{ server: 
       try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { reply(400, { error: 'body is not JSON' }); return; }
       const d = decodeAdmissionReview(body);
       if (!d.ok) { reply(400, { error: d.error }); return; }
-      const ctx = o.context();
-      const r = d.request;
-      const out = ctx
-        ? review(r, ctx)
-        : { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: r.uid, allowed: false, status: { code: 503, reason: 'ServiceUnavailable', message: 'mooring controller: caches not synced yet, retry' } } };
-      const resp = out.response;
-      log.info(resp.allowed ? 'admitted' : 'refused', {
-        event: resp.allowed ? 'webhook.admitted' : 'webhook.refused', kind: r.kind.kind, name: r.name ?? '', operation: r.operation,
-        ...(resp.allowed ? {} : { reason: resp.status?.message ?? '' }),
-      });
-      reply(200, out);
+      void answer(d.request).then((out) => reply(200, out));
     });
   });
+  const answer = async (r: AdmissionRequest) => {
+    const ctx = await o.context().catch(() => undefined);
+    const out = ctx
+      ? review(r, ctx)
+      : { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: r.uid, allowed: false, status: { code: 503, reason: 'ServiceUnavailable', message: 'mooring controller: cannot read the current configuration yet, retry' } } };
+    const resp = out.response;
+    log.info(resp.allowed ? 'admitted' : 'refused', {
+      event: resp.allowed ? 'webhook.admitted' : 'webhook.refused', kind: r.kind.kind, name: r.name ?? '', operation: r.operation,
+      ...(resp.allowed ? {} : { reason: resp.status?.message ?? '' }),
+    });
+    return out;
+  };
   // A rotated Secret shows up as new files in the mounted volume: swap the TLS context.
   const watch = setInterval(() => {
     try {

@@ -16,6 +16,10 @@
 //                  in use by a BGPPeer cannot be deleted
 //   lease          the controller Lease's spec;  snapshot  every service's IPs and pool
 //   ha-new NAME    a new LoadBalancer service gets an IP; returns it, the snapshot and the Lease
+//   assignment     MetalLB's "IP Assignment" e2e group in namespace kb-ipa: pool priority with namespace
+//                  and service selectors, autoAssign: false skipped, shared IPs (allow-shared-ip),
+//                  PreferDualStack, a deleted pool's services re-allocated from another pool; Events
+//                  (ClearAssignment, deprecatedAnnotation, LoadBalancerFailed) and IPAddressPool status
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -258,7 +262,78 @@ async function haNew(): Promise<Record<string, unknown>> {
   return { svc, all: await snapshot(), lease: await lease() };
 }
 
-const out = step === 'webhook-register' ? await webhookRegister() : step === 'webhook' ? await webhook()
+async function assignment(): Promise<Record<string, unknown>> {
+  const ipa = 'kb-ipa';
+  await core.createNamespace({ body: { metadata: { name: ipa, labels: { team: 'ipa' } } } });
+  const pool = (name: string, addresses: string[], sa: Record<string, unknown>, autoAssign = true) => custom.createNamespacedCustomObject({
+    ...poolRef(name), body: { ...poolBody(name, addresses), spec: { addresses, autoAssign, serviceAllocation: sa } },
+  });
+  await pool('ipa-low', ['198.51.100.208/30'], { priority: 20, namespaces: [ipa] });
+  await pool('ipa-high', ['198.51.100.212/30'], { priority: 10, namespaceSelectors: [{ matchLabels: { team: 'ipa' } }] });
+  await pool('ipa-svc', ['198.51.100.216/30'], { priority: 5, serviceSelectors: [{ matchLabels: { app: 'special' } }] });
+  await pool('ipa-dual', ['198.51.100.220/30', '2001:db8:41::/125'], { priority: 1, serviceSelectors: [{ matchLabels: { app: 'dual' } }] });
+  await pool('ipa-noauto', ['198.51.100.204/30'], { priority: 0, serviceSelectors: [{ matchLabels: { app: 'noauto' } }] }, false);
+  // The controller writes every pool's status once it holds the pool: then all five are in force.
+  await poll('the new pools in force (status written)', async () =>
+    ((await custom.getNamespacedCustomObject(poolRef('ipa-noauto'))) as { status?: unknown }).status ?? undefined);
+  const viewIn = async (name: string) => {
+    const s = await core.readNamespacedService({ name, namespace: ipa });
+    const ann = s.metadata?.annotations?.[ANN];
+    return { ips: (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? ''), ...(ann ? { pool: ann } : {}) };
+  };
+  const ipIn = (name: string, n = 1) => poll(`${n} IP(s) on ${ipa}/${name}`, async () => { const v = await viewIn(name); return v.ips.length >= n && v.pool ? v : undefined; });
+  const mk = async (name: string, o: { annotations?: Record<string, string>; port?: number; spec?: Partial<NonNullable<V1Service['spec']>> } = {}) => {
+    const b = svcBody(name);
+    b.metadata = { name, namespace: ipa, labels: { app: name }, annotations: o.annotations ?? {} };
+    b.spec = { ...b.spec, ports: [{ name: 'p', port: o.port ?? 80, protocol: 'TCP' }], ...o.spec };
+    await core.createNamespacedService({ namespace: ipa, body: b });
+  };
+  const eventsOf = async (name: string) => (await core.listNamespacedEvent({ namespace: ipa, fieldSelector: `involvedObject.name=${name}` })).items
+    .map((e) => ({ type: e.type, reason: e.reason, message: e.message }));
+  const eventFor = (name: string, reason: string) => poll(`a ${reason} event for ${name}`, async () => (await eventsOf(name)).find((e) => e.reason === reason));
+  const shared = 'metallb.io/allow-shared-ip';
+
+  // Priority and selectors: the namespace-selected pool (10) beats the namespace-listed one (20),
+  // a service selector (5) beats both; an autoAssign: false pool is never chosen automatically.
+  await mk('p1'); const p1 = await ipIn('p1');
+  await mk('special'); const special = await ipIn('special');
+  await mk('noauto'); const noauto = await ipIn('noauto');
+  // Shared IPs: same key, no port overlap -> same IP; same key, same port -> another IP.
+  await mk('sh1', { annotations: { [shared]: 'k1' } }); const sh1 = await ipIn('sh1');
+  await mk('sh2', { annotations: { [shared]: 'k1' }, port: 81 }); const sh2 = await ipIn('sh2');
+  await mk('sh3', { annotations: { [shared]: 'k1' } }); const sh3 = await ipIn('sh3');
+  // PreferDualStack: both families from the one pool that has both.
+  await mk('dual', { spec: { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] } }); const dual = await ipIn('dual', 2);
+  // A deprecated annotation still works, and is reported.
+  await mk('dep', { annotations: { 'metallb.universe.tf/address-pool': 'ipa-low' } }); const dep = await ipIn('dep');
+  const depEvent = await eventFor('dep', 'deprecatedAnnotation');
+  // Deleting a pool: its service is re-allocated from the next pool (ipa-high is full: ipa-low).
+  await custom.deleteNamespacedCustomObject(poolRef('ipa-svc'));
+  const moved = await poll('special re-allocated', async () => { const v = await viewIn('special'); return v.pool === 'ipa-low' && v.ips.length === 1 ? v : undefined; });
+  const clearEvent = await eventFor('special', 'ClearAssignment');
+  // An unreadable requested IP on a service that has one: LoadBalancerFailed, the IP is kept.
+  const s1 = await core.readNamespacedService({ name: 'p1', namespace: ipa });
+  s1.metadata = { ...s1.metadata, annotations: { ...s1.metadata?.annotations, 'metallb.io/loadBalancerIPs': 'not-an-ip' } };
+  await core.replaceNamespacedService({ name: 'p1', namespace: ipa, body: s1 });
+  const lbFailed = await eventFor('p1', 'LoadBalancerFailed');
+  const p1After = await viewIn('p1');
+  // LoadBalancer -> ClusterIP: ClearAssignment.
+  const s2 = await core.readNamespacedService({ name: 'noauto', namespace: ipa });
+  if (s2.spec) { s2.spec.type = 'ClusterIP'; delete s2.spec.ports?.[0]?.nodePort; s2.spec.allocateLoadBalancerNodePorts = undefined; s2.spec.externalTrafficPolicy = undefined; }
+  await core.replaceNamespacedService({ name: 'noauto', namespace: ipa, body: s2 });
+  const typeEvent = await eventFor('noauto', 'ClearAssignment');
+  // Pool status through the status subresource: ipa-high 212 (p1), 214 (sh1+sh2), 215 (sh3) after noauto's 213 went.
+  const status = (name: string) => custom.getNamespacedCustomObject(poolRef(name)).then((o) => (o as { status?: Record<string, number> }).status);
+  const want = { high: { assignedIPv4: 3, assignedIPv6: 0, availableIPv4: 1, availableIPv6: 0 }, low: { assignedIPv4: 2, assignedIPv6: 0, availableIPv4: 2, availableIPv6: 0 } };
+  const poolStatus = await poll('pool status counts', async () => {
+    const high = await status('ipa-high');
+    const low = await status('ipa-low');
+    return JSON.stringify({ high, low }) === JSON.stringify(want) ? { high, low } : undefined;
+  }, 30_000).catch(async (e: unknown) => ({ error: String(e), high: await status('ipa-high'), low: await status('ipa-low') }));
+  return { p1, special, noauto, sh1, sh2, sh3, dual, dep, depEvent, moved, clearEvent, lbFailed, p1After, typeEvent, poolStatus };
+}
+
+const out = step === 'assignment' ? await assignment() : step === 'webhook-register' ? await webhookRegister() : step === 'webhook' ? await webhook()
   : step === 'lease' ? await lease() : step === 'snapshot' ? await snapshot() : step === 'ha-new' ? await haNew()
   : step === 'config-state' ? await configState() : step === 'setup' ? await setup() : step === 'assign' ? await assign() : step === 'features' ? await features()
   : step === 'after-api-restart' ? await afterApiRestart()
