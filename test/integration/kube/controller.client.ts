@@ -229,7 +229,11 @@ async function webhook(): Promise<Record<string, unknown>> {
   const elsewhere = await attempt(() => custom.createNamespacedCustomObject({ ...poolRef('kb-wh-ns', ns), body: poolBody('kb-wh-ns', ['198.51.100.228/30'], ns) }));
   const after = await poolNames();
   const manualAfter = (await custom.getNamespacedCustomObject(poolRef('kb-manual')) as { spec: { addresses: string[] } }).spec.addresses;
-  const state = (await custom.getNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: POOL_NS, plural: 'configurationstates', name: 'controller' }) as { status?: { result?: string } }).status?.result;
+  // Valid (again, if the registration's probe pool was admitted for a moment before the webhook was in force).
+  const state = await poll('ConfigurationState Valid', async () => {
+    const r = (await custom.getNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: POOL_NS, plural: 'configurationstates', name: 'controller' }) as { status?: { result?: string } }).status?.result;
+    return r === 'Valid' ? r : undefined;
+  });
   const good = await attempt(() => custom.createNamespacedCustomObject({ ...poolRef('kb-wh-good'), body: poolBody('kb-wh-good', ['198.51.100.224/30']) }));
   // A BFDProfile in use cannot go (MetalLB); once the peer is gone it can.
   const v1b1 = { group: 'metallb.io', version: 'v1beta1', namespace: POOL_NS };
