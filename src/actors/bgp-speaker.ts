@@ -17,6 +17,8 @@ export interface SpeakerPeerConfig {
   readonly peerPort?: number;
   readonly myAsn: number;
   readonly peerAsn: number;
+  /** MetalLB's dynamicASN (then peerAsn is ignored). */
+  readonly dynamicAsn?: 'internal' | 'external';
   /** Seconds (MetalLB default 90). */
   readonly holdTime?: number;
   readonly keepaliveTime?: number;
@@ -57,10 +59,10 @@ export interface PeerMetrics {
 
 /** Maps MetalLB-style peer fields onto the machine's input (TTL rules as MetalLB + GTSM). */
 export function sessionInput(p: SpeakerPeerConfig, nodeName: string): BgpSessionInput {
-  const ebgp = p.myAsn !== p.peerAsn;
+  const ebgp = p.dynamicAsn ? p.dynamicAsn === 'external' : p.myAsn !== p.peerAsn;
   const ttl = p.gtsm ? 255 : ebgp ? (p.ebgpMultiHop ? 255 : 1) : undefined;
   return {
-    peer: p.name, localAsn: p.myAsn, peerAsn: p.peerAsn, nodeName, holdTime: p.holdTime ?? 90,
+    peer: p.name, localAsn: p.myAsn, peerAsn: p.peerAsn, ...(p.dynamicAsn ? { dynamicAsn: p.dynamicAsn } : {}), nodeName, holdTime: p.holdTime ?? 90,
     ...(p.keepaliveTime !== undefined ? { keepaliveTime: p.keepaliveTime } : {}),
     ...(p.routerId ? { routerId: p.routerId } : {}),
     families: p.families ?? (p.peerAddress.includes(':') ? ['ipv6'] : ['ipv4']),

@@ -224,7 +224,9 @@ interface PeerRun { key: string; speaker: BgpSpeaker; peer: Peer; bfd?: BfdRun }
 const bgpPeers = new Map<string, PeerRun>();
 function peerConfig(p: Peer): SpeakerPeerConfig {
   return {
-    name: p.name, peerAddress: p.address ?? '', peerPort: p.port, myAsn: p.myASN, peerAsn: p.peerASN ?? p.myASN,
+    name: p.name, peerAddress: p.address ?? '', peerPort: p.port, myAsn: p.myASN,
+    // dynamicASN: the peer's ASN comes from its OPEN (same as ours for internal, any other for external).
+    peerAsn: p.peerASN ?? (p.dynamicASN === 'internal' ? p.myASN : 0), ...(p.dynamicASN ? { dynamicAsn: p.dynamicASN } : {}),
     holdTime: p.holdTimeMs / 1000, keepaliveTime: p.keepaliveTimeMs / 1000,
     ...(p.routerID ? { routerId: p.routerID } : {}), ...(p.sourceAddress ? { sourceAddress: p.sourceAddress } : {}),
     ...(p.password ? { password: p.password } : {}), ebgpMultiHop: p.ebgpMultiHop, enableGracefulRestart: p.enableGracefulRestart,

@@ -152,6 +152,37 @@ test('wrong peer ASN: NOTIFICATION 2/2 and reason badPeerAs', () => {
   assert.match(ld?.detail ?? '', /65001 does not match the configured 64513/);
 });
 
+test('dynamicASN internal: a peer in our AS is accepted as iBGP; another AS is refused with badPeerAs', () => {
+  const ok = harness({ peerAsn: 0, dynamicAsn: 'internal' });
+  ok.clock.increment(0);
+  ok.tcp({ type: 'tcp.connected', localAddress: '198.51.100.2' });
+  ok.fromPeer(peerOpen({ asn: 64512, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, fourOctetAs: 64512 } }));
+  ok.fromPeer(keepalive());
+  assert.match(ok.value(), /established/);
+  assert.equal(ok.actor.getSnapshot().context.negotiated?.ebgp, false);
+  const bad = harness({ peerAsn: 0, dynamicAsn: 'internal' });
+  bad.clock.increment(0);
+  bad.tcp({ type: 'tcp.connected', localAddress: '198.51.100.2' });
+  bad.fromPeer(peerOpen({ asn: 64513 }));
+  assert.equal(bad.actor.getSnapshot().context.lastDown?.reason, 'badPeerAs');
+  assert.match(bad.actor.getSnapshot().context.lastDown?.detail ?? '', /64513 is not our 64512 \(dynamicASN internal\)/);
+});
+
+test('dynamicASN external: any other AS is accepted as eBGP; our own AS is refused', () => {
+  const ok = harness({ peerAsn: 0, dynamicAsn: 'external' });
+  ok.clock.increment(0);
+  ok.tcp({ type: 'tcp.connected', localAddress: '198.51.100.2' });
+  ok.fromPeer(peerOpen({ asn: 65010, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, fourOctetAs: 65010 } }));
+  ok.fromPeer(keepalive());
+  assert.match(ok.value(), /established/);
+  assert.equal(ok.actor.getSnapshot().context.negotiated?.ebgp, true);
+  const bad = harness({ peerAsn: 0, dynamicAsn: 'external' });
+  bad.clock.increment(0);
+  bad.tcp({ type: 'tcp.connected', localAddress: '198.51.100.2' });
+  bad.fromPeer(peerOpen({ asn: 64512, capabilities: { multiprotocol: [], routeRefresh: false, fourOctetAs: 64512 } }));
+  assert.equal(bad.actor.getSnapshot().context.lastDown?.reason, 'badPeerAs');
+});
+
 test('NOTIFICATION from the peer: reason notificationReceived with the decoded text', () => {
   const h = harness();
   establish(h);

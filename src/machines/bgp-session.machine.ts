@@ -53,11 +53,21 @@ export interface BgpTransportInput {
   readonly minTtl?: number;
 }
 
+/** Whether an OPEN's ASN is the one configured (or, with dynamicASN, within its rule). */
+export function peerAsAccepted(input: Pick<BgpSessionInput, 'localAsn' | 'peerAsn' | 'dynamicAsn'>, asn: number): boolean {
+  if (input.dynamicAsn === 'internal') return asn === input.localAsn;
+  if (input.dynamicAsn === 'external') return asn !== input.localAsn;
+  return asn === input.peerAsn;
+}
+
 export interface BgpSessionInput {
   /** Label used in logs and metrics (MetalLB labels by peer address). */
   readonly peer: string;
   readonly localAsn: number;
+  /** The peer's ASN; ignored when `dynamicAsn` is set (the OPEN's ASN is taken, within its rule). */
   readonly peerAsn: number;
+  /** MetalLB's dynamicASN: accept the peer's ASN from its OPEN if equal to ours (internal) or different (external). */
+  readonly dynamicAsn?: 'internal' | 'external';
   /** Configured router ID; when absent MetalLB's fallback applies at connect time. */
   readonly routerId?: string;
   readonly nodeName: string;
@@ -228,8 +238,8 @@ export const bgpSessionMachine = setup({
     downToActive: ({ context }) => context.pendingDown?.next === 'active',
     holdEnabled: ({ context }) => (context.negotiated?.holdTime ?? 0) > 0,
     gracefulStop: ({ event }) => event.type === 'admin.down' && event.graceful === true,
-    wrongPeerAs: ({ context, event }) => event.type === 'bgp.open' && event.open.asn !== context.input.peerAsn,
-    sameRouterId: ({ context, event }) => event.type === 'bgp.open' && context.input.localAsn === context.input.peerAsn && event.open.routerId === context.routerId,
+    wrongPeerAs: ({ context, event }) => event.type === 'bgp.open' && !peerAsAccepted(context.input, event.open.asn),
+    sameRouterId: ({ context, event }) => event.type === 'bgp.open' && context.input.localAsn === event.open.asn && event.open.routerId === context.routerId,
     peerLacksAs4: ({ context, event }) => event.type === 'bgp.open' && context.input.localAsn > 0xffff && event.open.capabilities.fourOctetAs === undefined,
   },
   actions: {
@@ -284,7 +294,7 @@ export const bgpSessionMachine = setup({
       return {
         negotiated: {
           ...t, as4: o.capabilities.fourOctetAs !== undefined, families, peerRouterId: o.routerId,
-          routerId: context.routerId ?? '0.0.0.0', ebgp: context.input.localAsn !== context.input.peerAsn,
+          routerId: context.routerId ?? '0.0.0.0', ebgp: context.input.localAsn !== o.asn,
           peerGracefulRestart: o.capabilities.gracefulRestart !== undefined, routeRefresh: o.capabilities.routeRefresh,
           localAddress: context.localAddress ?? '',
         },
@@ -393,7 +403,7 @@ export const bgpSessionMachine = setup({
             'bgp.open': [
               {
                 guard: 'wrongPeerAs', target: '#bgpSession.tcp.closing',
-                actions: { type: 'down', params: ({ context, event }) => ({ reason: DownReason.badPeerAs, detail: `peer ASN ${event.open.asn} does not match the configured ${context.input.peerAsn}`, notify: { code: ErrorCode.open, subcode: OpenSubcode.badPeerAs } }) },
+                actions: { type: 'down', params: ({ context, event }) => ({ reason: DownReason.badPeerAs, detail: context.input.dynamicAsn ? `peer ASN ${event.open.asn} is ${context.input.dynamicAsn === 'internal' ? 'not' : 'equal to'} our ${context.input.localAsn} (dynamicASN ${context.input.dynamicAsn})` : `peer ASN ${event.open.asn} does not match the configured ${context.input.peerAsn}`, notify: { code: ErrorCode.open, subcode: OpenSubcode.badPeerAs } }) },
               },
               {
                 guard: 'sameRouterId', target: '#bgpSession.tcp.closing',

@@ -3,7 +3,8 @@
 // advertised only from nodes with a ready endpoint and follows new endpoints; one pool announced
 // by Layer 2 and BGP at once; and BFD: with a BFDProfile on the BGPPeer, cutting a node's link
 // makes the router drop that node's path through BFD (the hold time is 90 s, so nothing else
-// could), and restoring it brings the path back. Real controller, three real speakers, FRR
+// could), and restoring it brings the path back. The peer is configured with dynamicASN: external
+// (the router's AS is learned from its OPEN). Real controller, three real speakers, FRR
 // (bgpd + bfdd) in the router, real apiserver and NATS cluster (test/lib/cluster.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -33,7 +34,7 @@ spec: { receiveInterval: 300, transmitInterval: 300, detectMultiplier: 5 }
 apiVersion: metallb.io/v1beta2
 kind: BGPPeer
 metadata: { name: router, namespace: ${MOORING_NS} }
-spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.router.seg4}, holdTime: 90s, keepaliveTime: 30s, bfdProfile: steady }
+spec: { myASN: ${NET.nodeAsn}, dynamicASN: external, peerAddress: ${NET.router.seg4}, holdTime: 90s, keepaliveTime: 30s, bfdProfile: steady }
 ---
 apiVersion: metallb.io/v1beta1
 kind: Community
