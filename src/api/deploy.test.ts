@@ -44,3 +44,17 @@ test('controller: two replicas, Lease access get/create/update in its namespace 
     assert.ok(!rule.resources.includes('secrets') && !rule.resources.includes('validatingwebhookconfigurations'), `${r.kind}/${r.metadata.name}: ${rule.resources.join(',')}`);
   }
 });
+
+test('webhook configuration: our path, the six config kinds, CREATE/UPDATE/DELETE, the controller\'s Service', async () => {
+  const { WEBHOOK_PATH } = await import('../domain/admission.js');
+  const { KINDS } = await import('./metallb.js');
+  const { CONFIG_KIND_NAMES } = await import('../domain/config.js');
+  type Hook = { clientConfig: { service: { name: string; namespace: string; path: string } }; rules: Array<{ apiGroups: string[]; operations: string[]; resources: string[] }> };
+  const cfg = docs.find((d) => d.kind === 'ValidatingWebhookConfiguration') as (Obj & { webhooks: Hook[] }) | undefined;
+  const hook = cfg?.webhooks[0];
+  assert.equal(hook?.clientConfig.service.path, WEBHOOK_PATH);
+  assert.ok(docs.some((d) => d.kind === 'Service' && d.metadata.name === hook?.clientConfig.service.name && d.metadata.namespace === hook.clientConfig.service.namespace));
+  const plurals = CONFIG_KIND_NAMES.map((k) => KINDS.find((x) => x.kind === k)?.plural).sort();
+  assert.deepEqual([...(hook?.rules[0]?.resources ?? [])].sort(), plurals);
+  assert.deepEqual(hook?.rules[0]?.operations, ['CREATE', 'UPDATE', 'DELETE']);
+});

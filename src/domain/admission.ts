@@ -14,6 +14,9 @@
 //     as MetalLB); other deletions are admitted (MetalLB admits them; references become transient).
 import { CONFIG_KIND_NAMES, formatConfigError, parseConfig, type ConfigError, type NamespaceInfo, type RawObject } from './config.js';
 
+/** Where the controller serves the webhook; deploy/controller/webhook.yaml points here. */
+export const WEBHOOK_PATH = '/validate-metallb-io';
+
 export interface AdmissionRequest {
   uid: string;
   kind: { group: string; version: string; kind: string };

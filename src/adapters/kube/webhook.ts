@@ -4,10 +4,9 @@
 // they change, so a rotated Secret needs no restart.
 import { createServer, type Server } from 'node:https';
 import { readFileSync, statSync } from 'node:fs';
-import { decodeAdmissionReview, review, type AdmissionContext, type AdmissionRequest } from '../../domain/admission.js';
+import { WEBHOOK_PATH, decodeAdmissionReview, review, type AdmissionContext, type AdmissionRequest } from '../../domain/admission.js';
 import type { Logger } from '../log.js';
 
-export const WEBHOOK_PATH = '/validate-metallb-io';
 const MAX_BODY = 3 << 20;
 
 export interface WebhookOptions {
