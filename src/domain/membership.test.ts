@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import type { PeerState} from './membership.js';
+import type { PeerState } from './membership.js';
+import fc from 'fast-check';
 import { Membership, DEFAULT_MEMBERSHIP } from './membership.js';
 import type { Heartbeat } from '../codecs/coord.js';
 
@@ -89,4 +90,59 @@ test('a heartbeat costs no heap entry: the deadline heap stays O(peers) under st
   const last = 200 * 100;
   assert.deepEqual(m.sweep(last + 299).filter((e) => e.type === 'peer.dead'), []);
   assert.equal(m.sweep(last + 349).filter((e) => e.type === 'peer.dead').length, peers.length);
+});
+
+// Reference model: every sweep scans every peer (what the lazy heap must be equivalent to).
+function naive(self: string, cfg = DEFAULT_MEMBERSHIP) {
+  const peers = new Map<string, { inc: number; seq: number; iv: number; seen: number; state: PeerState; l2: boolean; dr: boolean }>();
+  return {
+    heartbeat(h: Heartbeat, now: number): string[] {
+      if (h.node === self) return [];
+      const p = peers.get(h.node);
+      if (!p) { peers.set(h.node, { inc: h.inc, seq: h.seq, iv: h.intervalMs, seen: now, state: 'alive', l2: h.l2Ready, dr: h.draining }); return [`peer.up:${h.node}`]; }
+      if (h.inc < p.inc || (h.inc === p.inc && h.seq <= p.seq)) return [];
+      const out: string[] = [];
+      const restarted = h.inc > p.inc;
+      const flags = p.l2 !== h.l2Ready || p.dr !== h.draining;
+      if (restarted || p.state === 'dead') out.push(`peer.up:${h.node}`);
+      if (flags) out.push(`peer.flags:${h.node}`);
+      Object.assign(p, { inc: h.inc, seq: h.seq, iv: h.intervalMs, seen: now, state: 'alive', l2: h.l2Ready, dr: h.draining });
+      return out;
+    },
+    sweep(now: number): string[] {
+      const out: string[] = [];
+      for (const [n, p] of peers) {
+        if (p.state === 'alive' && now >= p.seen + Math.floor(p.iv * 1.5) + 1) { p.state = 'suspect'; out.push(`peer.suspect:${n}`); }
+        if (p.state === 'suspect' && now >= p.seen + p.iv * cfg.misses) { p.state = 'dead'; out.push(`peer.dead:${n}`); }
+      }
+      return out;
+    },
+    state: (n: string) => peers.get(n)?.state,
+  };
+}
+
+test('property: the lazily re-armed heap reports what a full scan of every peer would', () => {
+  const step = fc.oneof(
+    fc.record({ kind: fc.constant('hb' as const), node: fc.constantFrom('a', 'b', 'c', 'me'), incUp: fc.boolean(), seqStep: fc.integer({ min: -1, max: 3 }), iv: fc.constantFrom(50, 100, 200), l2: fc.boolean(), dt: fc.integer({ min: 0, max: 120 }) }),
+    fc.record({ kind: fc.constant('sweep' as const), dt: fc.integer({ min: 0, max: 400 }) }),
+  );
+  fc.assert(fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
+    const m = new Membership('me');
+    const ref = naive('me');
+    const last = new Map<string, { inc: number; seq: number }>();
+    let now = 0;
+    for (const s of steps) {
+      now += s.dt;
+      if (s.kind === 'hb') {
+        const l = last.get(s.node) ?? { inc: 1, seq: 0 };
+        const next = s.incUp ? { inc: l.inc + 1, seq: 1 } : { inc: l.inc, seq: Math.max(0, l.seq + s.seqStep) };
+        last.set(s.node, next);
+        const h = hb(s.node, next.inc, next.seq, { intervalMs: s.iv, l2Ready: s.l2 });
+        assert.deepEqual(m.heartbeat(h, now).map((e) => `${e.type}:${e.node}`).sort(), ref.heartbeat(h, now).sort());
+      } else {
+        assert.deepEqual(m.sweep(now).map((e) => `${e.type}:${e.node}`).sort(), ref.sweep(now).sort());
+      }
+      for (const n of ['a', 'b', 'c']) assert.equal(m.state(n), ref.state(n), `${n} at ${now}`);
+    }
+  }), { numRuns: 300 });
 });
