@@ -17,7 +17,7 @@ export async function drainCommand(argv: string[], on: boolean): Promise<number>
     a = parseArgs({
       args: argv, allowPositionals: true,
       options: {
-        servers: { type: 'string' }, cluster: { type: 'string', default: 'default' }, user: { type: 'string' },
+        servers: { type: 'string' }, cluster: { type: 'string', default: process.env.MOORING_CLUSTER ?? 'mooring' }, user: { type: 'string' },
         'pass-file': { type: 'string' }, 'nkey-file': { type: 'string' }, 'tls-ca': { type: 'string' },
         timeout: { type: 'string', default: '30' }, 'no-wait': { type: 'boolean', default: false },
       },

@@ -42,3 +42,16 @@ test('usage errors exit 2, a missing file exits 1', () => {
   assert.equal(r.status, 1);
   assert.match(r.stderr, /does\/not\/exist\.yaml: no such file or directory/);
 });
+
+test('drain/undrain: usage errors exit 2 before any connection', () => {
+  const noNode = run('drain');
+  assert.equal(noNode.status, 2);
+  assert.match(noNode.stderr, /exactly one node name expected/);
+  const env = { ...process.env, MOORING_NATS_URL: '' };
+  const noServers = spawnSync(join(root, 'bin', 'mooringctl'), ['undrain', 'n1'], { cwd: root, encoding: 'utf8', env });
+  assert.equal(noServers.status, 2);
+  assert.match(noServers.stderr, /--servers \(or MOORING_NATS_URL\) is required/);
+  const badTimeout = run('drain', 'n1', '--servers', 'nats://198.51.100.1:4222', '--timeout', 'soon');
+  assert.equal(badTimeout.status, 2);
+  assert.match(badTimeout.stderr, /--timeout must be a positive number/);
+});

@@ -6,13 +6,14 @@ import { join } from 'node:path';
 import { parseConfig, formatConfigError } from '../domain/config.js';
 import { loadManifests } from '../domain/manifests.js';
 
-const DRAIN_USAGE = `  drain <node> --servers URL[,URL…] [--cluster NAME] [--user U --pass-file F | --nkey-file F]
+const DRAIN_USAGE = `  drain <node> --servers URL[,URL…] [--cluster NAME (default mooring, as the speaker)]
+        [--user U --pass-file F | --nkey-file F]
         [--tls-ca F] [--timeout SECONDS] [--no-wait]
       Planned handover: the node's L2 IPs move to the next node in election order, new owner
       first, then the node stops answering (make-before-break). Needs an admin NATS user (publish
       on mooring.v1.<cluster>.drain.*). Waits until the node acknowledges (its heartbeat says
       draining) and, unless --no-wait, until it announces nothing. Env: MOORING_NATS_URL,
-      MOORING_NATS_USER, MOORING_NATS_PASS_FILE.
+      MOORING_NATS_USER, MOORING_NATS_PASS_FILE, MOORING_CLUSTER.
   undrain <node> [same options]
       The node is eligible again; where it wins the election it takes its IPs back.
 `;
