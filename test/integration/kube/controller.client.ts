@@ -313,7 +313,8 @@ async function assignment(): Promise<Record<string, unknown>> {
   const depEvent = await eventFor('dep', 'deprecatedAnnotation');
   // Deleting a pool: its service is re-allocated from the next pool (ipa-high is full: ipa-low).
   await custom.deleteNamespacedCustomObject(poolRef('ipa-svc'));
-  const moved = await poll('special re-allocated', async () => { const v = await viewIn('special'); return v.pool === 'ipa-low' && v.ips.length === 1 ? v : undefined; });
+  // (The annotation and the status are two writes: wait for both, not just the new pool name.)
+  const moved = await poll('special re-allocated', async () => { const v = await viewIn('special'); return v.pool === 'ipa-low' && v.ips.length === 1 && v.ips[0] !== special.ips[0] ? v : undefined; });
   const clearEvent = await eventFor('special', 'ClearAssignment');
   // An unreadable requested IP on a service that has one: LoadBalancerFailed, the IP is kept.
   const s1 = await core.readNamespacedService({ name: 'p1', namespace: ipa });

@@ -226,6 +226,8 @@ describe('controller against the real apiserver, with the RBAC from deploy/', { 
     assert.match(String(lease0.holderIdentity), /^controller-main_/);
     await startController('b', 1);
     const before = await client('snapshot') as Record<string, View>;
+    // The standby has not led nor written anything.
+    assert.doesNotMatch(logOf('b'), /"event":"(lease\.acquired|service\.assigned|service\.released|service\.moved)"/);
     await stopController('main', 'SIGKILL');
     const r = await client('ha-new', 'h1') as { svc: View; all: Record<string, View>; lease: { holderIdentity?: string; leaseTransitions?: number } };
     assert.match(String(r.lease.holderIdentity), /^controller-b_/);
