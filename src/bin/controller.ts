@@ -359,7 +359,7 @@ const monitoring = await serveMonitoring(telemetry, {
   ready: () => (!informers.every((i) => i.isSynced()) ? { ok: false, reason: 'informers not synced' } : leading && !configValid ? { ok: false, reason: 'no valid configuration yet' } : { ok: true }),
 }, Number(opts['metrics-port']), opts['metrics-host'] ?? '0.0.0.0');
 const synced = () => informers.every((i) => i.isSynced());
-const webhook = opts['webhook-port'] ? await serveWebhook({
+const webhookOptions = opts['webhook-port'] ? {
   port: Number(opts['webhook-port']), host: opts['webhook-host'] ?? '0.0.0.0',
   certFile: opts['webhook-cert'] ?? '', keyFile: opts['webhook-key'] ?? '',
   // Admission reads the config live, not from the informers: a cache whose watch is in a backoff
@@ -378,8 +378,25 @@ const webhook = opts['webhook-port'] ? await serveWebhook({
       return { objects, namespaces: ns, namespace };
     }
   },
-}, log) : undefined;
-if (webhook) log.info('webhook serving', { event: 'webhook.listening', port: Number(opts['webhook-port']) });
+} : undefined;
+// The certificate comes from a Secret someone else fills (cert-manager, or by hand): until its
+// files are there the controller runs without the webhook and tries again every 10 s, rather than
+// crash-looping (with failurePolicy Fail, config changes are refused meanwhile, with the reason).
+let webhook: { close: () => void } | undefined;
+let webhookRetry: NodeJS.Timeout | undefined;
+async function startWebhook(): Promise<void> {
+  if (!webhookOptions) return;
+  try {
+    webhook = await serveWebhook(webhookOptions, log);
+    log.info('webhook serving', { event: 'webhook.listening', port: webhookOptions.port });
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'EACCES') throw err;
+    log.error('webhook certificate not readable yet, retrying in 10 s', { event: 'webhook.cert.missing', err: err instanceof Error ? err.message : String(err) });
+    webhookRetry = setTimeout(() => { void startWebhook(); }, 10_000);
+  }
+}
+await startWebhook();
 await Promise.all(informers.map((i) => i.synced));
 log.info('informers synced', { event: 'controller.synced', lbClass: lbClass ?? null, namespace, identity });
 services.onChange((ev) => { dirtyKeys.add(serviceKey(ev.obj as V1Service)); kick(); });
@@ -429,6 +446,7 @@ async function shutdown(): Promise<void> {
   await elector.release();
   await Promise.allSettled(informers.map((i) => i.stop()));
   monitoring.close();
+  if (webhookRetry) clearTimeout(webhookRetry);
   webhook?.close();
   process.exit(0);
 }
