@@ -90,8 +90,10 @@ export class NatsBus implements CoordBus {
         const old = bus.mirror;
         bus.mirror = fresh;
         fresh.onReconnect = spread;
-        await old?.close();
-        if (bus.closing) await fresh.close();
+        // Closed, not drained: it only duplicates what the primary sends, and a drain would wait
+        // for a connection that may be reconnecting.
+        await old?.nc.close().catch(() => {});
+        if (bus.closing) await fresh.nc.close().catch(() => {});
       }).catch((err: unknown) => log({ component: 'nats', event: 'mirror.failed', err: String(err) }))
         .finally(() => { moving = false; });
     };
@@ -222,12 +224,12 @@ export class NatsBus implements CoordBus {
   }
 
   async flush(): Promise<void> {
-    await Promise.all([this.nc.flush(), this.mirror?.nc.flush().catch(() => {})]);
+    await this.nc.flush();
   }
 
   async close(): Promise<void> {
     this.closing = true;
-    await this.mirror?.close();
+    await this.mirror?.nc.close().catch(() => {}); // see spread() in connect
     if (this.nc.isClosed()) return;
     await this.nc.drain().catch(() => this.nc.close());
   }
