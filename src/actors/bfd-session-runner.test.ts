@@ -51,13 +51,13 @@ function script(seed: number): Array<{ at: number; ev: BfdSessionEvent }> {
   return out;
 }
 
-function run(seed: number, fastPath: boolean) {
+function run(seed: number, fastPath: boolean, txSlotMs = 0) {
   const clock = new SimulatedClock();
   const sent: Array<{ t: number; p: BfdControlPacket }> = [];
   const states: Array<{ t: number; v: string }> = [];
   const r = new BfdSessionRunner({
     input: { localDiscr: LOCAL, desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3, seed },
-    send: (p) => sent.push({ t: clock.now(), p }), timers: new TimerQueue(clock), fastPath,
+    send: (p) => sent.push({ t: clock.now(), p }), timers: new TimerQueue(clock), fastPath, txSlotMs,
   });
   r.subscribe((s) => { const v = JSON.stringify(s.value); if (states[states.length - 1]?.v !== v) states.push({ t: clock.now(), v }); });
   r.start();
@@ -99,4 +99,37 @@ test('one host timer for many sessions; stopped sessions fall silent', () => {
   const before = [...sent.values()].reduce((a, b) => a + b, 0);
   for (let i = 0; i < 3000; i++) clock.increment(1);
   assert.equal([...sent.values()].reduce((a, b) => a + b, 0), before);
+});
+
+test('txSlotMs: the same session states; periodic transmissions on the slot grid within 75–100 % of the interval', () => {
+  for (const seed of [1, 2, 42]) {
+    const plain = run(seed, true);
+    const slotted = run(seed, true, 5);
+    assert.deepEqual(slotted.states, plain.states, `seed ${seed}: states`);
+  }
+  const clock = new SimulatedClock();
+  const sent: Array<{ t: number; p: BfdControlPacket }> = [];
+  let polled = false;
+  const r = new BfdSessionRunner({
+    input: { localDiscr: LOCAL, desiredMinTxUs: 50_000, requiredMinRxUs: 50_000, detectMult: 3, seed: 7 },
+    send: (p) => { sent.push({ t: clock.now(), p }); if (p.poll) polled = true; }, timers: new TimerQueue(clock), txSlotMs: 2,
+  }).start();
+  const advance = (ms: number) => { for (let i = 0; i < ms; i++) clock.increment(1); };
+  advance(10);
+  r.receive(peerPacket({ state: BfdState.down, yourDiscr: 0, desiredMinTxUs: 50_000, requiredMinRxUs: 50_000 }));
+  advance(10);
+  r.receive(peerPacket({ state: BfdState.up, final: true, desiredMinTxUs: 50_000, requiredMinRxUs: 50_000 }));
+  for (let t = 0; t < 5000; t += 40) {
+    advance(40);
+    // The peer answers our Poll (the 50 ms timers installed on Up) with a Final.
+    r.receive(peerPacket({ state: BfdState.up, final: polled, desiredMinTxUs: 50_000, requiredMinRxUs: 50_000 }));
+    polled = false;
+  }
+  assert.ok(r.counts.fastTx > 80, `fast transmissions: ${r.counts.fastTx}`);
+  const periodic = sent.filter((x) => x.t > 2000 && !x.p.poll && !x.p.final);
+  for (let i = 1; i < periodic.length; i++) {
+    const gap = periodic[i]!.t - periodic[i - 1]!.t;
+    assert.ok(gap >= 37.5 && gap <= 50, `gap ${gap} ms at ${periodic[i]!.t}`);
+    assert.equal(periodic[i]!.t % 2, 0, `on the grid: ${periodic[i]!.t}`);
+  }
 });

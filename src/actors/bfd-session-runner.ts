@@ -20,6 +20,7 @@ import {
   BFD_AFTER, bfdSessionMachine, detectTimeMs, isSteadyRx, nextTxSchedule, transmission,
   type BfdSessionEvent, type BfdSessionInput, type BfdSessionMachine, type BfdTransportCommand, type BfdTransportInput,
 } from '../machines/bfd-session.machine.js';
+import { slotDeadline, txIntervalUs, txJitterBoundsMs } from '../domain/bfd-timers.js';
 import { TimerEntry, type TimerQueue } from './timer-queue.js';
 
 export type BfdSessionSnapshot = SnapshotFrom<BfdSessionMachine>;
@@ -41,6 +42,12 @@ export interface BfdSessionRunnerOptions {
   readonly machine?: BfdSessionMachine;
   /** false: every event through the machine (tests compare both). */
   readonly fastPath?: boolean;
+  /**
+   * Periodic transmissions due on a grid of this many ms (within the §6.8.7 jitter bounds,
+   * domain/bfd-timers.ts `slotDeadline`), so sessions due in the same slot send in one batch.
+   * 0 (default): the drawn delay as is.
+   */
+  readonly txSlotMs?: number;
 }
 
 interface ExecutableAction { type: string; params?: unknown }
@@ -66,12 +73,14 @@ export class BfdSessionRunner implements BfdSessionRef {
   private started = false;
   private stopped = false;
   private readonly fast: boolean;
+  private readonly txSlotMs: number;
   /** Transitions taken through the machine and fast-path events, for tests and the benchmark. */
   readonly counts = { machine: 0, fastRx: 0, fastTx: 0 };
 
   constructor(private readonly opts: BfdSessionRunnerOptions) {
     this.machine = withInertTransport(opts.machine ?? bfdSessionMachine);
     this.fast = opts.fastPath ?? true;
+    this.txSlotMs = opts.txSlotMs ?? 0;
     // The scope a macrostep runs in: XState's inert scope (what `transition()` builds per call),
     // built once, with our action executor.
     const self = createActor(this.machine, { input: opts.input }) as Actor<BfdSessionMachine>;
@@ -144,7 +153,13 @@ export class BfdSessionRunner implements BfdSessionRef {
         const m = c as { rng: number; nextTxDelayMs: number };
         m.rng = next.rng;
         m.nextTxDelayMs = next.nextTxDelayMs;
-        this.schedule(BFD_AFTER.tx, ev as BfdSessionEvent, next.nextTxDelayMs);
+        if (this.txSlotMs > 0) {
+          const { lo, hi } = txJitterBoundsMs(txIntervalUs(c.txInEffectUs, c.remoteMinRxUs), c.detectMult);
+          const now = this.opts.timers.now();
+          this.scheduleAt(BFD_AFTER.tx, ev as BfdSessionEvent, slotDeadline(now, next.nextTxDelayMs, lo, hi, this.txSlotMs));
+        } else {
+          this.schedule(BFD_AFTER.tx, ev as BfdSessionEvent, next.nextTxDelayMs);
+        }
         return;
       }
     }
@@ -183,6 +198,10 @@ export class BfdSessionRunner implements BfdSessionRef {
   }
 
   private schedule(id: string, event: BfdSessionEvent, delayMs: number): void {
+    this.scheduleAt(id, event, this.opts.timers.now() + Math.max(0, delayMs));
+  }
+
+  private scheduleAt(id: string, event: BfdSessionEvent, deadline: number): void {
     let t = this.timers.get(id);
     if (!t) {
       const slot: { entry: TimerEntry; event: BfdSessionEvent } = { entry: new TimerEntry(() => this.send(slot.event)), event };
@@ -190,7 +209,7 @@ export class BfdSessionRunner implements BfdSessionRef {
       this.timers.set(id, t);
     }
     t.event = event;
-    this.opts.timers.arm(t.entry, delayMs);
+    this.opts.timers.armAt(t.entry, deadline);
   }
 }
 
@@ -198,6 +217,8 @@ export class BfdSessionRunner implements BfdSessionRef {
 export interface BfdSessionHub {
   register(localDiscr: number, peer: string, deliver: (p: BfdControlPacket) => void, local?: string): () => void;
   send(peer: string, packet: BfdControlPacket, local?: string): void;
+  /** Optional: `send` bound to one peer and local address, resolved once per session. */
+  sender?(peer: string, local?: string): (packet: BfdControlPacket) => void;
 }
 
 /**
@@ -205,9 +226,12 @@ export interface BfdSessionHub {
  * and unregisters it. Observers subscribed before `start` see the first snapshot.
  */
 export type BfdSession = BfdSessionRunner & { close(): void };
-export function createBfdSession(hub: BfdSessionHub, timers: TimerQueue, input: BfdSessionInput, machine?: BfdSessionMachine): BfdSession {
+export function createBfdSession(
+  hub: BfdSessionHub, timers: TimerQueue, input: BfdSessionInput, machine?: BfdSessionMachine, opts: { txSlotMs?: number } = {},
+): BfdSession {
   const peer = input.peer ?? '';
-  const runner = new BfdSessionRunner({ input, timers, send: (p) => hub.send(peer, p, input.local), ...(machine ? { machine } : {}) });
+  const send = hub.sender ? hub.sender(peer, input.local) : (p: BfdControlPacket) => hub.send(peer, p, input.local);
+  const runner = new BfdSessionRunner({ input, timers, send, ...(machine ? { machine } : {}), ...opts });
   const unregister = hub.register(input.localDiscr, peer, (p) => runner.receive(p), input.local);
   return Object.assign(runner, { close: () => { runner.stop(); unregister(); } });
 }

@@ -21,6 +21,8 @@ export interface BfdDatagram {
 export interface BfdDatagramPort {
   /** Sends to `address` port 3784, from `local` when given (else the family's first address). */
   send(data: Uint8Array, address: string, local?: string): void;
+  /** Optional: `send` bound to one destination, its route resolved once (a session's packets). */
+  sender?(address: string, local?: string): (data: Uint8Array) => void;
   onDatagram(cb: (d: BfdDatagram) => void): () => void;
   close(): Promise<void>;
 }
@@ -31,7 +33,11 @@ export interface BfdPeerCounters { input: number; output: number; discarded: num
 /** `ttl`: received TTL/Hop Limit not 255 (RFC 5881 §5), marked by the receive socket's filter. */
 export type BfdDiscardReason = 'ttl' | 'decode' | 'unknownSession' | 'sourceMismatch';
 
-interface Registration { localDiscr: number; peer: string; local: string | undefined; key: string; deliver: (p: BfdControlPacket) => void }
+interface Registration {
+  localDiscr: number; peer: string; local: string | undefined; key: string; deliver: (p: BfdControlPacket) => void;
+  /** The peer's counters, resolved once. */
+  counters: BfdPeerCounters;
+}
 
 /** Canonical text form so `2001:db8::1` and `2001:DB8:0::1` meet; IPv4-mapped IPv6 folded to IPv4. */
 const canonicalCache = new Map<string, string>();
@@ -41,6 +47,9 @@ export function canonicalAddress(a: string): string {
     c = canonicalize(a);
     // Bounded: addresses come from config and from datagrams; forget all if it grows odd.
     if (canonicalCache.size > 10_000) canonicalCache.clear();
+    // One string object per canonical address: the per-packet comparisons are then identity checks.
+    const known = canonicalCache.get(c);
+    if (known !== undefined) c = known; else canonicalCache.set(c, c);
     canonicalCache.set(a, c);
   }
   return c;
@@ -87,7 +96,7 @@ export class BfdHub {
   register(localDiscr: number, peer: string, deliver: (p: BfdControlPacket) => void, local?: string): () => void {
     const p = canonicalAddress(peer);
     const l = local === undefined ? undefined : canonicalAddress(local);
-    const r: Registration = { localDiscr, peer: p, local: l, key: l === undefined ? p : `${l}|${p}`, deliver };
+    const r: Registration = { localDiscr, peer: p, local: l, key: l === undefined ? p : `${l}|${p}`, deliver, counters: this.count(p) };
     this.byDiscr.set(localDiscr, r);
     this.byPeer.set(r.key, r);
     return () => {
@@ -99,6 +108,14 @@ export class BfdHub {
   send(peer: string, packet: BfdControlPacket, local?: string): void {
     this.count(canonicalAddress(peer)).output++;
     this.port.send(encodeControl(packet), peer, local);
+  }
+
+  /** `send` bound to one session's peer and local address (counters and route resolved once). */
+  sender(peer: string, local?: string): (packet: BfdControlPacket) => void {
+    const c = this.count(canonicalAddress(peer));
+    const out = this.port.sender?.(peer, local);
+    if (!out) return (packet) => { c.output++; this.port.send(encodeControl(packet), peer, local); };
+    return (packet) => { c.output++; out(encodeControl(packet)); };
   }
 
   countersFor(peer: string): BfdPeerCounters { return { ...this.count(canonicalAddress(peer)) }; }
@@ -123,7 +140,7 @@ export class BfdHub {
     if (!reg) { this.discard('unknownSession', from); return; }
     // Single hop: a session's packets come from its peer address (to its local address) only.
     if (reg.peer !== from || (reg.local !== undefined && reg.local !== local)) { this.discard('sourceMismatch', from); return; }
-    this.count(from).input++;
+    reg.counters.input++;
     reg.deliver(p);
   }
 

@@ -58,3 +58,39 @@ test('an entry armed while the queue fires waits for the next host timer callbac
   [...pending][0]![1].fn();
   assert.deepEqual(order, ['first', 'second', 'zero-delay']);
 });
+
+test('armAt: absolute deadlines; pollers run before any due entry, entries they arm wait for the next pass', () => {
+  const clock = new SimulatedClock();
+  const q = new TimerQueue(clock);
+  const log: string[] = [];
+  const late = new TimerEntry(() => log.push(`late@${clock.now()}`));
+  const d = new TimerEntry(() => log.push(`d@${clock.now()}`));
+  q.armAt(d, 10);
+  let polls = 0;
+  const remove = q.addPoller(() => {
+    polls++;
+    log.push(`poll@${clock.now()}`);
+    // A poller that re-arms to the same instant (a packet read just before the deadline):
+    if (polls === 1) q.armAt(late, clock.now());
+  });
+  step(clock, 10);
+  assert.deepEqual(log, ['poll@10', 'd@10']);
+  step(clock, 1);
+  assert.deepEqual(log, ['poll@10', 'd@10', 'poll@11', 'late@11']);
+  remove();
+  q.armAt(d, 20);
+  step(clock, 10);
+  assert.deepEqual(log.slice(4), ['d@20']);
+});
+
+test('a poller that re-arms the entry about to fire to a later deadline keeps it from firing', () => {
+  const clock = new SimulatedClock();
+  const q = new TimerQueue(clock);
+  const fired: number[] = [];
+  const detect = new TimerEntry(() => fired.push(clock.now()));
+  q.arm(detect, 30);
+  let packet = true;
+  q.addPoller(() => { if (packet) { packet = false; q.arm(detect, 30); } });
+  step(clock, 100);
+  assert.deepEqual(fired, [60]);
+});

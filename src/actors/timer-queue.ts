@@ -49,7 +49,11 @@ export class TimerQueue {
 
   /** Arms (or re-arms) `e` to fire `delayMs` from now. */
   arm(e: TimerEntry, delayMs: number): void {
-    const deadline = this.backend.now() + Math.max(0, delayMs);
+    this.armAt(e, this.backend.now() + Math.max(0, delayMs));
+  }
+
+  /** Arms (or re-arms) `e` to fire at `deadline` (backend ms; a past deadline fires on the next run). */
+  armAt(e: TimerEntry, deadline: number): void {
     e.deadline = deadline;
     // A live node at or before the new deadline re-pushes itself when it surfaces.
     if (e.node !== undefined && e.node.key <= deadline) return;
@@ -58,6 +62,18 @@ export class TimerQueue {
     this.push(node);
     if (!this.running && deadline < this.timerAt) this.setTimer(deadline);
   }
+
+  /**
+   * Runs `fn` at the start of every pass over due entries, before any of them fires (a socket
+   * read without readability events drains what arrived before a detection deadline fires).
+   * Entries it arms wait for the next pass. Returns the removal function.
+   */
+  addPoller(fn: () => void): () => void {
+    this.pollers.push(fn);
+    return () => { const i = this.pollers.indexOf(fn); if (i >= 0) this.pollers.splice(i, 1); };
+  }
+
+  private readonly pollers: Array<() => void> = [];
 
   disarm(e: TimerEntry): void {
     e.deadline = Infinity;
@@ -77,11 +93,12 @@ export class TimerQueue {
     this.handle = undefined;
     this.timerAt = Infinity;
     this.running = true;
-    const now = this.backend.now();
-    // Nodes pushed from here on (by the callbacks) wait for the next host timer callback.
+    // Nodes pushed from here on (by the pollers and callbacks) wait for the next host timer callback.
     const limit = this.seq;
     const deferred: HeapNode[] = [];
     try {
+      for (const p of this.pollers) p();
+      const now = this.backend.now();
       for (;;) {
         const top = this.heap[0];
         if (top === undefined || top.key > now) break;

@@ -37,7 +37,7 @@ function literalLookup(host: string, _opts: unknown, cb: LookupCb): void {
   cb(null, host, isIPv6(host) ? 6 : 4);
 }
 
-function bind(sock: Socket, port: number, address: string): Promise<void> {
+export function bind(sock: Socket, port: number, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (e: Error): void => { sock.off('listening', onListening); reject(e); };
     const onListening = (): void => { sock.off('error', onError); resolve(); };
@@ -73,14 +73,14 @@ function loadAttachFilter(): AttachFilter | undefined {
 }
 
 /** The file descriptor under a bound dgram socket (Node keeps its handle behind a symbol). */
-function socketFd(sock: Socket): number | undefined {
+export function socketFd(sock: Socket): number | undefined {
   const sym = Object.getOwnPropertySymbols(sock).find((s) => s.description === 'state symbol');
   const fd = sym ? (sock as unknown as Record<symbol, { handle?: { fd?: number } }>)[sym]?.handle?.fd : undefined;
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
 /** RFC 5881 §5 on a bound receive socket; false when it cannot be attached. */
-function attachGtsm(sock: Socket, family: 4 | 6): boolean {
+export function attachGtsm(sock: Socket, family: 4 | 6): boolean {
   const attach = loadAttachFilter();
   const fd = socketFd(sock);
   return attach !== undefined && fd !== undefined && attach(fd, family);

@@ -22,6 +22,7 @@ import { randomInt } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { BfdUdpPort } from '../adapters/bfd-udp.js';
+import { BfdMmsgPort } from '../adapters/bfd-mmsg.js';
 import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { bfdSessionSettings, type BfdProfileSettings } from '../domain/bfd-profile.js';
 import { createBfdSession, type BfdSession, type BfdSessionHub } from '../actors/bfd-session-runner.js';
@@ -34,6 +35,8 @@ interface ProbeConfig {
   sessions: Array<{ peer: string; local?: string; profile?: BfdProfileSettings; adminDown?: boolean }>;
 }
 
+/** Receive poll period and transmit slot (ms) with batched I/O. */
+const POLL_MS = 2;
 const out = (o: Record<string, unknown>): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
 const at = (): number => performance.timeOrigin + performance.now();
 const mono = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -54,22 +57,44 @@ async function main(): Promise<void> {
   }
   if (!Array.isArray(cfg.listen) || !Array.isArray(cfg.sessions)) fail('config needs "listen" and "sessions" arrays');
 
-  const port = await BfdUdpPort.open({ localAddresses: cfg.listen, ...(cfg.port ? { port: cfg.port } : {}) })
-    .catch((e: Error) => fail(`cannot open BFD sockets: ${e.message}`));
-  const hub = new BfdHub(port);
   // One timer queue for every session's transmit and detection timers (actors/timer-queue.ts).
   const timers = new TimerQueue();
+  // Batched socket I/O (sendmmsg/recvmmsg through koffi, adapters/bfd-mmsg.ts) unless
+  // BFD_IO=dgram or unavailable; periodic transmissions then fall on the port's poll grid.
+  const portOpts = { localAddresses: cfg.listen, ...(cfg.port ? { port: cfg.port } : {}) };
+  const mmsg = process.env.BFD_IO === 'dgram' ? undefined
+    : await BfdMmsgPort.open({ ...portOpts, timers, pollMs: POLL_MS }).catch((e: Error) => fail(`cannot open BFD sockets: ${e.message}`));
+  const port = mmsg ?? await BfdUdpPort.open(portOpts).catch((e: Error) => fail(`cannot open BFD sockets: ${e.message}`));
+  const txSlotMs = mmsg ? POLL_MS : 0;
+  const hub = new BfdHub(port);
   // The hub as the sessions see it, plus the longest gap between two of a session's packets
   // (reported by `stats`): whether our transmissions were timely when a peer declares us down.
   const txGap = new Map<string, { last: number; max: number }>();
+  const gapOf = (peer: string, local: string | undefined): { last: number; max: number } => {
+    const key = `${local ?? ''}|${peer}`;
+    let g = txGap.get(key);
+    if (!g) { g = { last: NaN, max: 0 }; txGap.set(key, g); }
+    return g;
+  };
   const sessionHub: BfdSessionHub = {
     register: (d, peer, deliver, local) => hub.register(d, peer, deliver, local),
     send: (peer, packet, local) => {
-      const key = `${local ?? ''}|${peer}`;
+      const g = gapOf(peer, local);
       const now = performance.now();
-      const g = txGap.get(key);
-      if (g) { g.max = Math.max(g.max, now - g.last); g.last = now; } else txGap.set(key, { last: now, max: 0 });
+      if (now - g.last > g.max) g.max = now - g.last;
+      g.last = now;
       hub.send(peer, packet, local);
+    },
+    // Per session: the gap record and the hub's bound sender resolved once.
+    sender: (peer, local) => {
+      const g = gapOf(peer, local);
+      const send = hub.sender(peer, local);
+      return (packet) => {
+        const now = performance.now();
+        if (now - g.last > g.max) g.max = now - g.last;
+        g.last = now;
+        send(packet);
+      };
     },
   };
   const sessions: Array<{ peer: string; local: string | undefined; actor: BfdSession }> = [];
@@ -84,7 +109,7 @@ async function main(): Promise<void> {
     used.add(localDiscr);
     const actor = createBfdSession(sessionHub, timers, {
       peer: s.peer, ...(s.local ? { local: s.local } : {}), localDiscr, seed: randomInt(0, 0xffffffff), adminDown: s.adminDown ?? false, ...settings.value,
-    });
+    }, undefined, { txSlotMs });
     let prev = 'down';
     actor.subscribe((snap) => {
       const to = sessionStateOf(snap.value);
@@ -98,7 +123,7 @@ async function main(): Promise<void> {
   // Event-loop delay (timers and I/O served late): tells a starved process from a BFD fault.
   const loopDelay = monitorEventLoopDelay({ resolution: 5 });
   loopDelay.enable();
-  out({ event: 'ready', sourcePort: port.sourcePort, sessions: sessions.length, gtsm: port.gtsm });
+  out({ event: 'ready', sourcePort: port.sourcePort, sessions: sessions.length, gtsm: port.gtsm, io: mmsg ? 'mmsg' : 'dgram' });
 
   const targets = (peer: unknown): BfdSession[] =>
     sessions.filter((x) => typeof peer !== 'string' || x.peer === peer).map((x) => x.actor);
@@ -114,7 +139,7 @@ async function main(): Promise<void> {
           event: 'stats', at: at(), mono: mono(), cpuUserUs: cpu.user, cpuSystemUs: cpu.system,
           // Since the previous stats (ms): p50/p99/max of how late the event loop ran.
           loopDelayMs: { p50: loopDelay.percentile(50) / 1e6, p99: loopDelay.percentile(99) / 1e6, max: loopDelay.max / 1e6 },
-          discards: hub.discards, gtsm: port.gtsm,
+          discards: hub.discards, gtsm: port.gtsm, ...(mmsg ? { io: mmsg.stats } : {}),
           sessions: sessions.map(({ peer, local, actor }) => ({
             peer, local, state: sessionStateOf(actor.getSnapshot().value), ...hub.countersFor(peer),
             maxTxGapMs: Math.round((txGap.get(`${local ?? ''}|${peer}`)?.max ?? 0) * 10) / 10,

@@ -37,3 +37,26 @@ export function jitteredMs(intervalUs: number, detectMult: number, r: number): n
 }
 
 export { nextRandom } from './prng.js';
+
+/**
+ * §6.8.7 bounds (ms) of a jittered transmit delay: 75–100 % of the interval, 75–90 % with
+ * Detect Mult 1.
+ */
+export function txJitterBoundsMs(intervalUs: number, detectMult: number): { lo: number; hi: number } {
+  const ms = intervalUs / 1000;
+  return { lo: 0.75 * ms, hi: (detectMult === 1 ? 0.9 : 1) * ms };
+}
+
+/**
+ * Moves the deadline `now + delayMs` onto a multiple of `slotMs` (so that transmissions due in
+ * the same slot leave in one batch) while keeping the delay within [loMs, hiMs]: the slot start
+ * at or before it, else the next one; unchanged when no slot boundary lies in the bounds or
+ * `slotMs` is not positive. Returns the absolute deadline.
+ */
+export function slotDeadline(now: number, delayMs: number, loMs: number, hiMs: number, slotMs: number): number {
+  const target = now + delayMs;
+  if (!(slotMs > 0)) return target;
+  let at = Math.floor(target / slotMs) * slotMs;
+  if (at < now + loMs) at += slotMs;
+  return at >= now + loMs && at <= now + hiMs ? at : target;
+}

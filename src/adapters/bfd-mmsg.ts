@@ -1,0 +1,393 @@
+// BFD single-hop datagrams (RFC 5881) with batched socket I/O: sendmmsg(2) and recvmmsg(2)
+// through koffi on the fds of node:dgram sockets, one syscall per batch instead of Node's
+// per-datagram work (a 64 KiB receive buffer, a wake-up and a second read to EAGAIN per
+// received packet; a SendWrap and a callback chain per sent packet).
+//
+// - One receive and one send socket per address family. With one local address of a family
+//   they are bound to it; with several (or a wildcard) to the wildcard, and IP_PKTINFO /
+//   IPV6_PKTINFO tell the local address of each received datagram (datagrams to addresses we do
+//   not listen on are dropped) and choose the source of each sent one. Source port: one in
+//   49152–65535 for all sessions (§4); TTL/Hop Limit 255 (§5); the GTSM filter as in bfd-udp.ts.
+// - Receiving: Node does not read these sockets (recvStop on the handle); the port reads
+//   everything pending with recvmmsg(MSG_DONTWAIT) from a TimerQueue poller, i.e. at the start
+//   of every pass of the shared timer queue (before any detection timer can fire, so a packet
+//   that arrived before a deadline is always seen before it), and at least every `pollMs` (a
+//   queue entry on a `pollMs` grid; with `txSlotMs` equal to it, transmissions fall on the same
+//   grid and a 100-session process wakes once per slot). A packet waits at most `pollMs` before
+//   it is processed.
+// - Sending: `send` copies the packet into the next slot of a native batch; the batch leaves
+//   with one sendmmsg when the current task ends (a microtask), or when it is full.
+// Linux, 64-bit little-endian only; `BfdMmsgPort.open` returns undefined when koffi or the
+// platform is missing (use BfdUdpPort then).
+import { createSocket, type Socket } from 'node:dgram';
+import { createRequire } from 'node:module';
+import { endianness } from 'node:os';
+import {
+  findPktinfoAddr, formatAddress, parseAddress, readU32, sockaddrAddrOffset, sockaddrFamily, sockaddrPort,
+  writePktinfo, writeSockaddr, writeU32, IP_PKTINFO, IPV6_RECVPKTINFO, SOL_IP, SOL_IPV6,
+} from '../codecs/bfd/socket-layout.js';
+import type { BfdDatagram, BfdDatagramPort } from '../actors/bfd-transport.actor.js';
+import { TimerEntry, type TimerQueue } from '../actors/timer-queue.js';
+import { attachGtsm, bind, socketFd, BFD_CONTROL_PORT, BFD_SOURCE_PORT_MAX, BFD_SOURCE_PORT_MIN, BFD_TTL } from './bfd-udp.js';
+
+export interface BfdMmsgOptions {
+  readonly localAddresses: readonly string[];
+  readonly port?: number;
+  readonly sourcePort?: number;
+  readonly random?: () => number;
+  /** The process's shared timer queue: the receive poll runs on it. */
+  readonly timers: TimerQueue;
+  /** Longest wait of a received packet before it is read (ms); default 2. */
+  readonly pollMs?: number;
+}
+
+interface Libc {
+  sendmmsg(fd: number, vec: bigint, n: number, flags: number): number;
+  recvmmsg(fd: number, vec: bigint, n: number, flags: number, timeout: null): number;
+  setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
+  alloc(bytes: number): { ptr: bigint; view: ArrayBuffer };
+  free(ptr: bigint): void;
+}
+let libc: Libc | null | undefined;
+function loadLibc(): Libc | undefined {
+  if (libc !== undefined) return libc ?? undefined;
+  libc = null;
+  if (process.platform !== 'linux' || endianness() !== 'LE' || !['x64', 'arm64'].includes(process.arch)) return undefined;
+  try {
+    const require = createRequire(import.meta.url);
+    const koffi = require('koffi') as {
+      load(name: string): { func(sig: string): (...a: unknown[]) => number };
+      alloc(type: string, n: number): bigint;
+      view(ptr: bigint, n: number): ArrayBuffer;
+      free(ptr: bigint): void;
+    };
+    const lib = koffi.load('libc.so.6');
+    const sendmmsg = lib.func('int sendmmsg(int, void *, uint32_t, int)');
+    const recvmmsg = lib.func('int recvmmsg(int, void *, uint32_t, int, void *)');
+    const setsockopt = lib.func('int setsockopt(int, int, int, void *, uint32_t)');
+    libc = {
+      sendmmsg: (fd, vec, n, flags) => sendmmsg(fd, vec, n, flags),
+      recvmmsg: (fd, vec, n, flags, timeout) => recvmmsg(fd, vec, n, flags, timeout),
+      setsockopt: (fd, level, name, val, len) => setsockopt(fd, level, name, val, len),
+      alloc: (bytes) => { const ptr = koffi.alloc('uint8_t', bytes); return { ptr, view: koffi.view(ptr, bytes) }; },
+      free: (ptr) => koffi.free(ptr),
+    };
+  } catch {
+    libc = null;
+  }
+  return libc ?? undefined;
+}
+
+const MSG_DONTWAIT = 0x40;
+/** Messages per batch (one recvmmsg/sendmmsg call handles up to this many). */
+const BATCH = 64;
+// struct mmsghdr (64 bytes): msghdr { name@0, namelen@8, iov@16, iovlen@24, control@32,
+// controllen@40, flags@48 }, msg_len@56. struct iovec (16): base@0, len@8.
+const HDR = 64;
+const IOV = 16;
+const NAME = 32;
+const DATA = 256;
+const CTRL = 64;
+const SLOT = HDR + IOV + NAME + DATA + CTRL;
+
+/** A native array of BATCH mmsghdrs with their iovecs, addresses, payloads and control bytes. */
+class Batch {
+  readonly u8: Uint8Array;
+  readonly ptr: bigint;
+  /** Pointer to the mmsghdr of slot i (for a call that starts past a failed message). */
+  readonly at: bigint[] = [];
+  constructor(lib: Libc) {
+    const { ptr, view } = lib.alloc(BATCH * SLOT);
+    this.ptr = ptr;
+    this.u8 = new Uint8Array(view);
+    this.u8.fill(0);
+    const dv = new DataView(view);
+    for (let i = 0; i < BATCH; i++) {
+      const hdr = this.hdr(i);
+      dv.setBigUint64(hdr, ptr + BigInt(this.name(i)), true);
+      dv.setBigUint64(hdr + 16, ptr + BigInt(this.iov(i)), true);
+      dv.setBigUint64(hdr + 24, 1n, true);
+      dv.setBigUint64(hdr + 32, ptr + BigInt(this.ctrl(i)), true);
+      dv.setBigUint64(this.iov(i), ptr + BigInt(this.data(i)), true);
+      this.at.push(ptr + BigInt(hdr));
+    }
+  }
+  hdr(i: number): number { return i * HDR; }
+  iov(i: number): number { return BATCH * HDR + i * IOV; }
+  name(i: number): number { return BATCH * (HDR + IOV) + i * NAME; }
+  data(i: number): number { return BATCH * (HDR + IOV + NAME) + i * DATA; }
+  ctrl(i: number): number { return BATCH * (HDR + IOV + NAME + DATA) + i * CTRL; }
+}
+
+interface Family {
+  family: 4 | 6;
+  rx: Socket; tx: Socket; rxFd: number; txFd: number;
+  /** Bound address (canonical text); a wildcard when `pktinfo`. */
+  bound: string;
+  /** Several local addresses (or a wildcard): packet info chooses/tells the local address. */
+  pktinfo: boolean;
+  /** Addresses we listen on (canonical); undefined: any. */
+  accept: Set<string> | undefined;
+  rxBatch: Batch; txBatch: Batch;
+  pending: number;
+}
+
+interface Route { f: Family; name: Uint8Array; nameLen: number; src: Uint8Array | undefined }
+
+const isWildcard = (a: string): boolean => a === '0.0.0.0' || a === '::';
+
+function stopReading(sock: Socket): void {
+  const sym = Object.getOwnPropertySymbols(sock).find((s) => s.description === 'state symbol');
+  const handle = sym ? (sock as unknown as Record<symbol, { handle?: { recvStop?: () => number } }>)[sym]?.handle : undefined;
+  if (typeof handle?.recvStop !== 'function') throw new Error('dgram handle has no recvStop');
+  handle.recvStop();
+}
+
+export class BfdMmsgPort implements BfdDatagramPort {
+  private readonly handlers = new Set<(d: BfdDatagram) => void>();
+  private readonly route = new Map<string, Route | null>();
+  private readonly removePoller: () => void;
+  private readonly tick: TimerEntry;
+  private flushQueued = false;
+  private closed = false;
+  /** Datagrams read and syscalls made (recvmmsg, sendmmsg), for the benchmark. */
+  readonly stats = { rx: 0, tx: 0, recvCalls: 0, sendCalls: 0, sendErrors: 0 };
+
+  private constructor(
+    private readonly lib: Libc, private readonly families: Family[], readonly sourcePort: number,
+    private readonly destPort: number, readonly gtsm: boolean, private readonly timers: TimerQueue, private readonly pollMs: number,
+  ) {
+    this.removePoller = timers.addPoller(() => this.poll());
+    this.tick = new TimerEntry(() => this.armTick());
+    this.armTick();
+  }
+
+  /** Opens the sockets; undefined when batched I/O is not available here (no koffi, platform). */
+  static async open(opts: BfdMmsgOptions): Promise<BfdMmsgPort | undefined> {
+    const lib = loadLibc();
+    if (!lib) return undefined;
+    const random = opts.random ?? Math.random;
+    const families: Family[] = [];
+    const sockets: Socket[] = [];
+    let sourcePort = opts.sourcePort ?? 0;
+    let gtsm = true;
+    try {
+      for (const family of [4, 6] as const) {
+        const addrs = opts.localAddresses.filter((a) => (family === 6) === a.includes(':'));
+        if (addrs.length === 0) continue;
+        const canon = addrs.map((a) => { const b = parseAddress(a); if (!b) throw new Error(`not an IP address: ${a}`); return formatAddress(b, 0, family); });
+        const pktinfo = addrs.length > 1 || isWildcard(addrs[0]!);
+        const bound = pktinfo ? (family === 4 ? '0.0.0.0' : '::') : addrs[0]!;
+        const type = family === 6 ? 'udp6' : 'udp4';
+        const rx = createSocket({ type, reuseAddr: false, ipv6Only: family === 6 });
+        const tx = createSocket({ type, ipv6Only: family === 6 });
+        sockets.push(rx, tx);
+        rx.on('error', () => undefined);
+        tx.on('error', () => undefined);
+        await bind(rx, opts.port ?? BFD_CONTROL_PORT, bound);
+        if (!attachGtsm(rx, family)) gtsm = false;
+        for (let attempt = 0; ; attempt++) {
+          const p = opts.sourcePort ?? (sourcePort || BFD_SOURCE_PORT_MIN + Math.floor(random() * (BFD_SOURCE_PORT_MAX - BFD_SOURCE_PORT_MIN + 1)));
+          try {
+            await bind(tx, p, bound);
+            sourcePort = p;
+            break;
+          } catch (e) {
+            if (opts.sourcePort !== undefined || attempt > 20 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+            sourcePort = 0;
+          }
+        }
+        tx.setTTL(BFD_TTL);
+        const rxFd = socketFd(rx);
+        const txFd = socketFd(tx);
+        if (rxFd === undefined || txFd === undefined) throw new Error('no fd under the dgram socket');
+        if (pktinfo) {
+          const one = Buffer.alloc(4);
+          one.writeInt32LE(1);
+          const ok = family === 4 ? lib.setsockopt(rxFd, SOL_IP, IP_PKTINFO, one, 4) : lib.setsockopt(rxFd, SOL_IPV6, IPV6_RECVPKTINFO, one, 4);
+          if (ok !== 0) throw new Error('setsockopt(PKTINFO) failed');
+        }
+        stopReading(rx);
+        stopReading(tx);
+        const accept = canon.some(isWildcard) || canon.some((c) => c === '0:0:0:0:0:0:0:0') ? undefined : new Set(canon);
+        families.push({ family, rx, tx, rxFd, txFd, bound, pktinfo, accept, rxBatch: new Batch(lib), txBatch: new Batch(lib), pending: 0 });
+      }
+    } catch (e) {
+      for (const s of sockets) { try { s.close(); } catch { /* closed */ } }
+      throw e;
+    }
+    return new BfdMmsgPort(lib, families, sourcePort, opts.port ?? BFD_CONTROL_PORT, gtsm, opts.timers, opts.pollMs ?? 2);
+  }
+
+  /** Re-arms the poll entry on the next `pollMs` boundary (the poll itself runs as the queue's poller). */
+  private armTick(): void {
+    if (this.closed) return;
+    const now = this.timers.now();
+    this.timers.armAt(this.tick, (Math.floor(now / this.pollMs) + 1) * this.pollMs);
+  }
+
+  /** Reads every pending datagram of every receive socket and delivers it. */
+  poll(): void {
+    if (this.closed) return;
+    for (const f of this.families) {
+      const b = f.rxBatch;
+      const u8 = b.u8;
+      for (;;) {
+        for (let i = 0; i < BATCH; i++) {
+          const h = b.hdr(i);
+          writeU32(u8, h + 8, NAME);
+          writeU32(u8, h + 40, CTRL);
+          writeU32(u8, h + 44, 0);
+          writeU32(u8, b.iov(i) + 8, DATA);
+        }
+        const n = this.lib.recvmmsg(f.rxFd, b.ptr, BATCH, MSG_DONTWAIT, null);
+        this.stats.recvCalls++;
+        if (n <= 0) break;
+        this.stats.rx += n;
+        for (let i = 0; i < n; i++) this.receiveSlot(f, i);
+        if (n < BATCH) break;
+      }
+    }
+  }
+
+  private receiveSlot(f: Family, i: number): void {
+    const b = f.rxBatch;
+    const u8 = b.u8;
+    const h = b.hdr(i);
+    const len = readU32(u8, h + 56);
+    const nameOff = b.name(i);
+    const fam = sockaddrFamily(u8, nameOff);
+    if (fam === undefined) return;
+    let local = f.bound;
+    if (f.pktinfo) {
+      const at = findPktinfoAddr(u8, b.ctrl(i), readU32(u8, h + 40), f.family);
+      if (at < 0) return;
+      local = this.addressAt(u8, at, f.family);
+      if (f.accept !== undefined && !f.accept.has(local)) return;
+    }
+    const dataOff = b.data(i);
+    const d: BfdDatagram = {
+      data: u8.subarray(dataOff, dataOff + Math.min(len, DATA)),
+      address: this.addressAt(u8, nameOff + sockaddrAddrOffset(fam), fam),
+      port: sockaddrPort(u8, nameOff),
+      local,
+    };
+    for (const cb of this.handlers) cb(d);
+  }
+
+  /**
+   * The canonical text of the address at `u8[off..]`, interned: the same few peers and local
+   * addresses arrive thousands of times a second, and one string per address (hash computed
+   * once) keeps the hub's map lookups and comparisons cheap.
+   */
+  private addressAt(u8: Uint8Array, off: number, family: 4 | 6): string {
+    if (family === 4) {
+      const k = readU32(u8, off);
+      let s = this.names4.get(k);
+      if (s === undefined) {
+        if (this.names4.size > 10_000) this.names4.clear();
+        s = formatAddress(u8, off, 4);
+        this.names4.set(k, s);
+      }
+      return s;
+    }
+    const w0 = readU32(u8, off), w1 = readU32(u8, off + 4), w2 = readU32(u8, off + 8), w3 = readU32(u8, off + 12);
+    const k = Math.imul(Math.imul(Math.imul(w0, 0x9e3779b1) ^ w1, 0x9e3779b1) ^ w2, 0x9e3779b1) ^ w3;
+    const e = this.names6.get(k);
+    if (e !== undefined && e.w0 === w0 && e.w1 === w1 && e.w2 === w2 && e.w3 === w3) return e.s;
+    if (this.names6.size > 10_000) this.names6.clear();
+    const s = formatAddress(u8, off, 6);
+    this.names6.set(k, { w0, w1, w2, w3, s });
+    return s;
+  }
+
+  private readonly names4 = new Map<number, string>();
+  private readonly names6 = new Map<number, { w0: number; w1: number; w2: number; w3: number; s: string }>();
+
+  send(data: Uint8Array, address: string, local?: string): void {
+    const key = local === undefined ? address : `${local}|${address}`;
+    let r = this.route.get(key);
+    if (r === undefined) {
+      r = this.routeFor(address, local);
+      if (this.route.size > 10_000) this.route.clear();
+      this.route.set(key, r);
+    }
+    if (r) this.enqueue(r, data);
+  }
+
+  sender(address: string, local?: string): (data: Uint8Array) => void {
+    const r = this.routeFor(address, local);
+    return r ? (data) => this.enqueue(r, data) : () => undefined;
+  }
+
+  private enqueue(r: Route, data: Uint8Array): void {
+    if (this.closed || data.length > DATA) return;
+    const f = r.f;
+    if (f.pending === BATCH) this.flushFamily(f);
+    const b = f.txBatch;
+    const u8 = b.u8;
+    const i = f.pending++;
+    const h = b.hdr(i);
+    u8.set(data, b.data(i));
+    writeU32(u8, b.iov(i) + 8, data.length);
+    u8.set(r.name, b.name(i));
+    writeU32(u8, h + 8, r.nameLen);
+    writeU32(u8, h + 40, r.src ? writePktinfo(u8, b.ctrl(i), r.src) : 0);
+    if (!this.flushQueued) {
+      this.flushQueued = true;
+      queueMicrotask(this.flushTask);
+    }
+  }
+
+  private readonly flushTask = (): void => this.flush();
+
+  private routeFor(address: string, local: string | undefined): Route | null {
+    const dst = parseAddress(address);
+    if (!dst) return null;
+    const family = dst.length === 4 ? 4 : 6;
+    const f = this.families.find((x) => x.family === family);
+    if (!f) return null;
+    const name = new Uint8Array(NAME);
+    const nameLen = writeSockaddr(name, 0, dst, this.destPort);
+    let src: Uint8Array | undefined;
+    if (local !== undefined && f.pktinfo && !isWildcard(local)) {
+      src = parseAddress(local);
+      if (!src || src.length !== dst.length) return null;
+    }
+    return { f, name, nameLen, src };
+  }
+
+  /** Sends every queued packet (one sendmmsg per family and batch). */
+  flush(): void {
+    this.flushQueued = false;
+    for (const f of this.families) if (f.pending > 0) this.flushFamily(f);
+  }
+
+  private flushFamily(f: Family): void {
+    const n = f.pending;
+    f.pending = 0;
+    let i = 0;
+    // sendmmsg stops at the first message that fails (no route, unreachable, a full buffer):
+    // that one is dropped (the detection timers deal with loss), the rest go on.
+    while (i < n) {
+      const r = this.lib.sendmmsg(f.txFd, f.txBatch.at[i]!, n - i, MSG_DONTWAIT);
+      this.stats.sendCalls++;
+      if (r > 0) { this.stats.tx += r; i += r; } else { this.stats.sendErrors++; i++; }
+    }
+  }
+
+  onDatagram(cb: (d: BfdDatagram) => void): () => void {
+    this.handlers.add(cb);
+    return () => { this.handlers.delete(cb); };
+  }
+
+  async close(): Promise<void> {
+    if (!this.closed) this.flush();
+    this.closed = true;
+    this.handlers.clear();
+    this.removePoller();
+    this.timers.disarm(this.tick);
+    await Promise.all(this.families.flatMap((f) => [f.rx, f.tx]).map((s) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } })));
+    for (const f of this.families) { this.lib.free(f.rxBatch.ptr); this.lib.free(f.txBatch.ptr); }
+  }
+}
