@@ -94,6 +94,11 @@ export class CoordLab {
     this.nats[i] = p;
   }
 
+  /** SIGSTOP / SIGCONT one NATS server by PID: it stalls without closing any connection. */
+  stallNats(i: number, stalled: boolean): void {
+    this.nats[i]?.kill(stalled ? 'SIGSTOP' : 'SIGCONT');
+  }
+
   /** SIGKILL one NATS server by PID. */
   killNats(i: number): void {
     this.nats[i]?.kill('SIGKILL');

@@ -63,6 +63,32 @@ test('killing one NATS server moves no IP', async () => {
   lab.startNats(0);
 });
 
+test('a NATS server stalled (SIGSTOP) for longer than the detection window moves no IP', async () => {
+  // Its clients hear nothing and get nothing through it, without any disconnect. Their heartbeats
+  // reach the others through their mirror connections on other servers (without them the others
+  // would declare them dead after 3 s and take their IPs); they themselves freeze their view
+  // (own echo lost) and take nothing.
+  await waitFor('ownership settled', () => lab.settled(), 30000, 100);
+  const before = JSON.stringify([...lab.ownership()]);
+  const transitionsBefore = lab.nodes.map((n) => n.events.filter((e) => e.event === 'transition').length);
+  const echoLostBefore = lab.nodes.map((n) => n.events.filter((e) => e.event === 'nats.echo.lost').length);
+  lab.stallNats(1, true);
+  try {
+    const deadline = Date.now() + 5000; // detection window: 250 ms × 12 = 3 s
+    while (Date.now() < deadline) {
+      assert.equal(JSON.stringify([...lab.ownership()]), before, 'ownership changed while a NATS server stalled');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  } finally {
+    lab.stallNats(1, false);
+  }
+  await new Promise((r) => setTimeout(r, 4000)); // resync after the stall
+  const moved = lab.nodes.map((n, i) => n.events.filter((e) => e.event === 'transition').slice(transitionsBefore[i]).filter((e) => e.to === 'announcing' || e.from === 'announcing'));
+  assert.deepEqual(moved.flat(), []);
+  // The stall was real: some node lost its own echo (its subscriptions were on the stalled server).
+  assert.ok(lab.nodes.some((n, i) => n.events.filter((e) => e.event === 'nats.echo.lost').length > (echoLostBefore[i] ?? 0)), 'no node noticed the stall');
+});
+
 test('SIGKILL of an owner: its IPs move to the survivors and the client follows the new MAC', async () => {
   const own = lab.ownership();
   const victim = lab.nodes.find((n) => [...own.values()].some((o) => o[0] === n.name)) ?? lab.nodes[0];
