@@ -3,9 +3,12 @@
 // client capturing ARP with tcpdump.
 //   - SIGKILL trials: kill the speaker owning a VIP, measure kill → first gratuitous ARP from the
 //     new owner seen by the client (tcpdump timestamps vs. the kill time, same host clock);
-//   - NATS trials: SIGKILL one NATS server, count ownership changes within 3 s.
+//   - NATS trials: SIGKILL one NATS server, count ownership changes within 3 s;
+//   - stall trials: SIGSTOP one NATS server for STALL_MS (default 1 s, over three detection
+//     windows: no disconnect, its clients' heartbeats only get out through their mirror
+//     connections), SIGCONT, count ownership changes until 3 s later.
 // Prints a table, then one JSON line. Never asserts a time.
-//   TRIALS=30 NATS_TRIALS=10 INTERVAL=100 MISSES=3
+//   TRIALS=30 NATS_TRIALS=10 STALL_TRIALS=6 STALL_MS=1000 INTERVAL=100 MISSES=3
 import type { ChildProcess } from 'node:child_process';
 import { requireRoot, requireTools } from '../test/lib/prereq.js';
 import { waitFor } from '../test/lib/netns.js';
@@ -13,6 +16,8 @@ import { CoordLab, type CoordNode } from '../test/integration/coord/coord-lab.js
 
 const TRIALS = Number(process.env.TRIALS ?? 30);
 const NATS_TRIALS = Number(process.env.NATS_TRIALS ?? 10);
+const STALL_TRIALS = Number(process.env.STALL_TRIALS ?? 6);
+const STALL_MS = Number(process.env.STALL_MS ?? 1000);
 const INTERVAL = Number(process.env.INTERVAL ?? 100);
 const MISSES = Number(process.env.MISSES ?? 3);
 const VIPS = ['203.0.113.65', '203.0.113.66', '203.0.113.67', '203.0.113.68', '203.0.113.69', '203.0.113.70'];
@@ -70,6 +75,7 @@ async function allUp(): Promise<void> {
 const failovers: number[] = [];
 const rows: string[] = [];
 let natsChanges = 0;
+let stallChanges = 0;
 const natsRows: string[] = [];
 const reconnectGaps: number[] = [];
 try {
@@ -115,6 +121,19 @@ try {
     lab.startNats(s);
     await new Promise((r) => setTimeout(r, 2000));
   }
+  await allUp();
+  for (let t = 0; t < STALL_TRIALS; t++) {
+    const before = lab.nodes.map((n) => n.events.filter((e) => e.event === 'transition').length);
+    const s = t % 3;
+    lab.stallNats(s, true);
+    await new Promise((r) => setTimeout(r, STALL_MS));
+    lab.stallNats(s, false);
+    await new Promise((r) => setTimeout(r, 3000));
+    const changes = lab.nodes.reduce((acc, n, i) => acc + n.events.filter((e) => e.event === 'transition').slice(before[i]).filter((e) => e.to === 'announcing' || e.from === 'announcing').length, 0);
+    stallChanges += changes;
+    natsRows.push(`  stall trial ${String(t + 1).padStart(2)}: SIGSTOP s${s + 1} for ${STALL_MS} ms, ownership changes ${changes}`);
+    console.error(natsRows[natsRows.length - 1]);
+  }
 } finally {
   tcpdump?.kill('SIGTERM');
   await lab.cleanup();
@@ -127,6 +146,7 @@ for (const r of rows) console.log(r);
 console.log(`  p50 ${pct(failovers, 50)} ms   p99 ${pct(failovers, 99)} ms   max ${Math.max(...failovers)} ms   (${failovers.length} trials)`);
 for (const r of natsRows) console.log(r);
 console.log(`  NATS server SIGKILL trials: ${NATS_TRIALS}, ownership changes: ${natsChanges}, max client reconnect gap ${reconnectGaps.length ? Math.max(...reconnectGaps) : 'n/a'} ms`);
+console.log(`  NATS server SIGSTOP trials: ${STALL_TRIALS} × ${STALL_MS} ms, ownership changes: ${stallChanges}`);
 console.log(JSON.stringify({
   trials: failovers.length,
   failoverP50Ms: pct(failovers, 50),
@@ -134,6 +154,10 @@ console.log(JSON.stringify({
   natsKillTrials: NATS_TRIALS,
   natsKillOwnershipChanges: natsChanges,
   natsReconnectGapMaxMs: reconnectGaps.length ? Math.max(...reconnectGaps) : null,
-  // By construction: one heartbeat per node per interval (claims excluded; they go on change).
-  heartbeatMsgsPerSecPerNode: 1000 / INTERVAL,
+  natsStallTrials: STALL_TRIALS,
+  natsStallMs: STALL_MS,
+  natsStallOwnershipChanges: stallChanges,
+  // By construction: one heartbeat per node per interval (claims excluded; they go on change),
+  // published on the primary and the mirror connection.
+  heartbeatMsgsPerSecPerNode: 2 * 1000 / INTERVAL,
 }));
