@@ -1,8 +1,9 @@
 // The only pcap importer: raw Ethernet capture and injection per interface, plus the Linux host
-// facts the L2 announcer needs (/sys/class/net flags, MAC, carrier; `ip maddr` for solicited-node
+// facts the L2 announcer needs (/sys/class/net flags, MAC, carrier; IPv6 group membership for solicited-node
 // groups). Loaded lazily so a node without the native addon fails with one clear error.
 import { readFileSync, readdirSync, existsSync, readlinkSync } from 'node:fs';
 import { execFile } from 'node:child_process';
+import { createSocket, type Socket } from 'node:dgram';
 import type { L2Host, L2Link } from '../actors/l2-announcer.js';
 import type { IfaceFacts } from '../domain/l2-interfaces.js';
 
@@ -92,34 +93,50 @@ export function linuxCarrier(iface: string): boolean | undefined {
 
 /**
  * The production L2Host. Solicited-node groups are added to the NIC's multicast filter with
- * `ip maddr add 33:33:ff:xx:xx:xx dev IF` (asynchronous; failures reported through `log`).
+ * an IPv6 socket's group membership (failures reported through `log`).
  */
 export async function createLinuxL2Host(log: (ev: Record<string, unknown>) => void = () => {}): Promise<L2Host> {
   const pcap = await loadPcap();
-  // Commands are queued and run through one `ip -force -batch -` at a time: announcing thousands
-  // of IPv6 addresses must not fork thousands of processes.
-  const queue: string[] = [];
-  let running = false;
-  const flush = (): void => {
-    if (running || queue.length === 0) return;
-    running = true;
-    const lines = queue.splice(0);
-    const child = execFile('ip', ['-force', '-batch', '-'], (err, _o, stderr) => {
-      running = false;
-      if (err) log({ event: 'l2.ipCommandFailed', commands: lines.length, err: stderr.trim() || String(err) });
-      flush();
-    });
-    child.stdin?.end(`${lines.join('\n')}\n`);
+  // Solicited-node groups are joined through an IPv6 UDP socket's group membership (one socket
+  // per interface, IPV6_JOIN_GROUP): the kernel then puts 33:33:ff:xx:xx:xx in the NIC's filter.
+  // (`ip maddr add` was used before: in `ip -batch` only its first command takes effect, and a
+  // process per change cost 9 % of a churning speaker's CPU.)
+  const sockets = new Map<string, Socket>();
+  const socketFor = (iface: string): Socket => {
+    let s = sockets.get(iface);
+    if (!s) {
+      s = createSocket({ type: 'udp6', reuseAddr: true });
+      s.on('error', (err) => log({ event: 'l2.multicastFailed', iface, err: String(err) }));
+      s.bind(0, '::');
+      s.unref();
+      sockets.set(iface, s);
+    }
+    return s;
+  };
+  const group = (mac: string): string => {
+    const b = mac.split(':').slice(3);
+    return `ff02::1:ff${b[0] ?? '00'}:${b[1] ?? '00'}${b[2] ?? '00'}`;
+  };
+  const membership = (iface: string, mac: string, join: boolean): void => {
+    const s = socketFor(iface);
+    const run = () => {
+      try {
+        if (join) s.addMembership(group(mac), `::%${iface}`); else s.dropMembership(group(mac), `::%${iface}`);
+      } catch (err) {
+        log({ event: 'l2.multicastFailed', iface, mac, join, err: String(err) });
+      }
+    };
+    // addMembership needs a bound socket: before 'listening', wait for it.
+    try { s.address(); run(); } catch { s.once('listening', run); }
   };
   const ip = (args: string[]): void => {
-    queue.push(args.join(' '));
-    flush();
+    execFile('ip', args, (err, _o, stderr) => { if (err) log({ event: 'l2.ipCommandFailed', command: args.join(' '), err: stderr.trim() || String(err) }); });
   };
   return {
     interfaces: linuxInterfaces,
     open: (iface) => openPcapLink(pcap, iface),
-    joinMulticast: (iface, mac) => ip(['maddr', 'add', mac, 'dev', iface]),
-    leaveMulticast: (iface, mac) => ip(['maddr', 'del', mac, 'dev', iface]),
+    joinMulticast: (iface, mac) => membership(iface, mac, true),
+    leaveMulticast: (iface, mac) => membership(iface, mac, false),
     setAllMulticast: (iface, on) => ip(['link', 'set', 'dev', iface, 'allmulticast', on ? 'on' : 'off']),
     carrier: linuxCarrier,
   };

@@ -17,6 +17,7 @@
 // SIGTERM: drain (peers take our L2 IPs make-before-break), stop BGP (graceful restart peers
 // keep our routes, others get CEASE), close NATS, exit.
 import { readFileSync } from 'node:fs';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Coordinator } from '../actors/coordinator.js';
@@ -84,6 +85,19 @@ const staleGauge = meter.createObservableGauge('metallb_k8s_client_config_stale_
 const loadedGauge = meter.createObservableGauge('metallb_k8s_client_config_loaded_bool', { description: '1 if the MetalLB configuration was successfully loaded at least once.' });
 const machinesGauge = meter.createObservableGauge('mooring_machines', { description: 'serviceIp and bgpSession machines on this node, by kind and state.' });
 const failoverHist = meter.createHistogram('mooring_l2_takeover_seconds', { description: 'Time from leaving standby to announcing an IP (claim and burst start), per takeover.', unit: 's' });
+// Event-loop stalls delay heartbeats: a stall near the detection time makes peers take this node's
+// IPs. Exported, and logged when a second holds one over 150 ms, so a failover can be explained.
+const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+loopDelay.enable();
+let loopMaxMs = 0;
+setInterval(() => {
+  const max = loopDelay.max / 1e6;
+  loopDelay.reset();
+  loopMaxMs = Math.max(loopMaxMs, max);
+  if (max > 150) log.warn('event loop stalled', { event: 'loop.stall', maxMs: Math.round(max) });
+}, 1000).unref();
+meter.createObservableGauge('mooring_event_loop_delay_max_seconds', { description: 'Longest event-loop delay since the last scrape (heartbeats and ARP/NDP answers wait that long).', unit: 's' })
+  .addCallback((r) => { r.observe(loopMaxMs / 1000); loopMaxMs = 0; });
 
 // ---- L2 announcer ------------------------------------------------------------------------
 let l2Stats: (() => { byIp: Record<string, { requestsReceived: number; responsesSent: number; gratuitousSent: number }> } | undefined) = () => undefined;
@@ -390,7 +404,26 @@ machinesGauge.addCallback((r) => {
 
 let pending: NodeJS.Timeout | undefined;
 const schedule = () => { if (!pending) pending = setTimeout(() => { pending = undefined; try { reconcile(); } catch (err) { log.error('reconcile failed', { event: 'reconcile.error', bug: true, err: err instanceof Error ? err : String(err) }); } }, 30); };
-for (const i of allInformers) i.onChange(schedule);
+// Updates that change nothing the speaker reads are skipped: the controller writes IPAddressPool
+// status counts every second and kubelets refresh Node heartbeats every 10 s, and each used to
+// cost a full reconcile (config parse, plan and election over every service).
+const relevant = new Map<string, string>();
+function onlyRelevant(keyOf: (o: KubernetesObject) => string) {
+  return (ev: { type: 'add' | 'update' | 'delete'; obj: KubernetesObject }) => {
+    const id = ev.obj.metadata?.uid ?? `${ev.obj.kind ?? ''}/${ev.obj.metadata?.namespace ?? ''}/${ev.obj.metadata?.name ?? ''}`;
+    if (ev.type === 'delete') { relevant.delete(id); schedule(); return; }
+    const k = keyOf(ev.obj);
+    if (ev.type === 'update' && relevant.get(id) === k) return;
+    relevant.set(id, k);
+    schedule();
+  };
+}
+const specKey = (o: KubernetesObject) => JSON.stringify([o.metadata?.generation, o.metadata?.labels, o.metadata?.annotations, (o as { spec?: unknown }).spec]);
+const nodeKey = (o: KubernetesObject) => JSON.stringify([o.metadata?.labels, ((o as { status?: { conditions?: Array<{ type: string; status: string }> } }).status?.conditions ?? []).map((c) => [c.type, c.status]), (o as { spec?: { unschedulable?: boolean } }).spec?.unschedulable]);
+for (const i of configInf) i.onChange(onlyRelevant(specKey));
+inf.nodes.onChange(onlyRelevant(nodeKey));
+inf.namespaces.onChange(onlyRelevant((o) => JSON.stringify(o.metadata?.labels ?? {})));
+for (const i of [inf.services, inf.endpointSlices, inf.secrets] as Array<Informer<KubernetesObject>>) i.onChange(schedule);
 void Promise.all(allInformers.map((i) => i.synced)).then(() => { log.info('caches synced', { event: 'informers.synced' }); schedule(); });
 
 coord.start();

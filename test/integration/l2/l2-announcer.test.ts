@@ -84,14 +84,18 @@ after(async () => {
 });
 
 test('node A answers arping and ndisc6 for its VIPs with its MAC; the client pings the VIPs', async () => {
-  const a = startAnnouncer(nodeA, [VIP4, VIP6]);
+  const a = startAnnouncer(nodeA, [VIP4, VIP6, '2001:db8:6::1:152', '2001:db8:6::2:153']);
   await ready(a);
   const arp = await waitFor('arping reply', () => client.exec('arping', ['-c', '1', '-w', '3', '-I', 'eth0', VIP4], { allowFail: true }).match(/reply from .*\[([0-9A-F:]{17})\]/i)?.[1], 30000);
   assert.equal(arp.toLowerCase(), MAC.a);
   const nd = await waitFor('ndisc6 answer', () => client.exec('ndisc6', ['-1', '-r', '2', '-w', '1000', VIP6, 'eth0'], { allowFail: true }).match(/Target link-layer address: ([0-9A-F:]{17})/i)?.[1], 30000);
   assert.equal(nd.toLowerCase(), MAC.a);
   // The solicited-node group of the VIP is in eth0's multicast filter.
-  assert.match(nodeA.exec('ip', ['maddr', 'show', 'dev', 'eth0']), /33:33:ff:00:00:50/);
+  // ...and so are those of the other IPv6 VIPs (one group per solicited-node address).
+  await waitFor('all solicited-node groups joined', () => {
+    const m = nodeA.exec('ip', ['maddr', 'show', 'dev', 'eth0']);
+    return /33:33:ff:00:00:50/.test(m) && /33:33:ff:01:01:52/.test(m) && /33:33:ff:02:01:53/.test(m);
+  }, 10_000);
   client.exec('ping', ['-c', '1', '-W', '3', VIP4]);
   client.exec('ping', ['-6', '-c', '1', '-W', '3', VIP6]);
   assert.equal(neighMac(VIP4), MAC.a);
