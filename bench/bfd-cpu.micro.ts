@@ -58,5 +58,6 @@ const c0 = process.cpuUsage(); const t0 = performance.now(); const s0 = sent; co
 await new Promise((r) => setTimeout(r, SECONDS * 1000));
 const c1 = process.cpuUsage(c0); const wall = performance.now() - t0;
 clearInterval(pump);
-console.log(JSON.stringify({ mode: MODE, sessions: N, up: up(), cpuPct: Math.round(((c1.user + c1.system) / 1000 / wall) * 1000) / 10, txPerS: Math.round((sent - s0) / wall * 1000), rxPerS: Math.round((rx - r0) / wall * 1000) }));
+const counts = MODE === 'runner' ? (actors as unknown as BfdSessionRunner[]).reduce((a, r) => ({ machine: a.machine + r.counts.machine, fastRx: a.fastRx + r.counts.fastRx, fastTx: a.fastTx + r.counts.fastTx }), { machine: 0, fastRx: 0, fastTx: 0 }) : undefined;
+console.log(JSON.stringify({ mode: MODE, sessions: N, up: up(), ...(counts ? { counts } : {}), cpuPct: Math.round(((c1.user + c1.system) / 1000 / wall) * 1000) / 10, txPerS: Math.round((sent - s0) / wall * 1000), rxPerS: Math.round((rx - r0) / wall * 1000) }));
 for (const a of actors) a.stop();

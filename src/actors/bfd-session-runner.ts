@@ -17,8 +17,8 @@
 import { createActor, fromCallback, type Actor, type AnyActorScope, type SnapshotFrom } from 'xstate';
 import type { BfdControlPacket } from '../codecs/bfd/control-packet.js';
 import {
-  BFD_AFTER, bfdSessionMachine, detectTimeMs, isSteadyRx, nextTxSchedule, transmission,
-  type BfdSessionEvent, type BfdSessionInput, type BfdSessionMachine, type BfdTransportCommand, type BfdTransportInput,
+  BFD_AFTER, bfdSessionMachine, detectTimeMs, matchesSteadyRx, nextTxScheduleFor, steadyRxExpectation, transmission,
+  type SteadyRxExpectation, type BfdSessionEvent, type BfdSessionInput, type BfdSessionMachine, type BfdTransportCommand, type BfdTransportInput,
 } from '../machines/bfd-session.machine.js';
 import { slotDeadline, txIntervalUs, txJitterBoundsMs } from '../domain/bfd-timers.js';
 import { TimerEntry, type TimerQueue } from './timer-queue.js';
@@ -52,6 +52,22 @@ export interface BfdSessionRunnerOptions {
 
 interface ExecutableAction { type: string; params?: unknown }
 
+interface SteadyView {
+  of: BfdSessionSnapshot | undefined;
+  detectArmed: boolean;
+  rx: SteadyRxExpectation | undefined;
+  detectMs: number;
+  pollActive: boolean;
+  /** The periodic packet (no Poll, no Final), undefined when none may go (§6.8.7). */
+  txPacket: BfdControlPacket | undefined;
+  txIntervalUs: number;
+  detectMult: number;
+  txLoMs: number;
+  txHiMs: number;
+}
+
+const DETECT_EVENT = { type: BFD_AFTER.detect } as unknown as BfdSessionEvent;
+
 const inertTransport = fromCallback<BfdTransportCommand, BfdTransportInput>(() => undefined);
 /** `provide` builds a new machine (measurable with hundreds of sessions): once per machine. */
 const provided = new WeakMap<BfdSessionMachine, BfdSessionMachine>();
@@ -66,6 +82,8 @@ export class BfdSessionRunner implements BfdSessionRef {
   private readonly machine: BfdSessionMachine;
   private readonly scope: AnyActorScope;
   private readonly timers = new Map<string, { entry: TimerEntry; event: BfdSessionEvent }>();
+  private detectSlot: { entry: TimerEntry; event: BfdSessionEvent } | undefined;
+  private txSlot: { entry: TimerEntry; event: BfdSessionEvent } | undefined;
   private readonly observers = new Set<(s: BfdSessionSnapshot) => void>();
   private readonly queue: BfdSessionEvent[] = [];
   private readonly initial: ExecutableAction[] = [];
@@ -106,6 +124,8 @@ export class BfdSessionRunner implements BfdSessionRef {
     this.stopped = true;
     for (const t of this.timers.values()) this.opts.timers.disarm(t.entry);
     this.timers.clear();
+    this.detectSlot = undefined;
+    this.txSlot = undefined;
     this.observers.clear();
   }
 
@@ -117,7 +137,19 @@ export class BfdSessionRunner implements BfdSessionRef {
   }
 
   /** A received packet (the hub's delivery callback). */
-  receive(packet: BfdControlPacket): void { this.send({ type: 'bfd.packet.received', packet }); }
+  receive(packet: BfdControlPacket): void {
+    // The steady-state packet without an event object or the queue: what `send` + `step` do
+    // when nothing else is queued (not busy means the queue is empty).
+    if (this.fast && !this.busy && this.started && !this.stopped) {
+      const v = this.steadyView();
+      if (v.detectArmed && v.rx !== undefined && matchesSteadyRx(v.rx, packet)) {
+        this.counts.fastRx++;
+        this.scheduleAt(BFD_AFTER.detect, DETECT_EVENT, this.opts.timers.now() + v.detectMs);
+        return;
+      }
+    }
+    this.send({ type: 'bfd.packet.received', packet });
+  }
 
   send(event: BfdSessionEvent): void {
     if (!this.started || this.stopped) return;
@@ -135,31 +167,26 @@ export class BfdSessionRunner implements BfdSessionRef {
   }
 
   private step(ev: BfdSessionEvent | { type: string }): void {
-    const c = this.snapshot.context;
     if (this.fast) {
-      const detect = (this.snapshot.value as { detect?: string }).detect;
-      if (ev.type === 'bfd.packet.received' && detect === 'armed' && isSteadyRx(c, (ev as { packet: BfdControlPacket }).packet)) {
+      const v = this.steadyView();
+      if (ev.type === 'bfd.packet.received' && v.detectArmed && v.rx !== undefined && matchesSteadyRx(v.rx, (ev as { packet: BfdControlPacket }).packet)) {
         // `armed` re-entered: the detection timer restarts (§6.8.4), nothing else.
         this.counts.fastRx++;
-        this.schedule(BFD_AFTER.detect, { type: BFD_AFTER.detect } as unknown as BfdSessionEvent, detectTimeMs(c));
+        this.scheduleAt(BFD_AFTER.detect, DETECT_EVENT, this.opts.timers.now() + v.detectMs);
         return;
       }
-      if (ev.type === BFD_AFTER.tx && !c.pollActive) {
+      if (ev.type === BFD_AFTER.tx && !v.pollActive) {
         this.counts.fastTx++;
-        const t = transmission(c, false);
-        if (t) this.opts.send(t.packet);
-        const next = nextTxSchedule(c);
+        if (v.txPacket) this.opts.send(v.txPacket);
+        const c = this.snapshot.context as { rng: number; nextTxDelayMs: number };
+        const next = nextTxScheduleFor(c.rng, v.txIntervalUs, v.detectMult);
         // The two fields `scheduleTx` assigns; the snapshot is ours alone to advance.
-        const m = c as { rng: number; nextTxDelayMs: number };
-        m.rng = next.rng;
-        m.nextTxDelayMs = next.nextTxDelayMs;
-        if (this.txSlotMs > 0) {
-          const { lo, hi } = txJitterBoundsMs(txIntervalUs(c.txInEffectUs, c.remoteMinRxUs), c.detectMult);
-          const now = this.opts.timers.now();
-          this.scheduleAt(BFD_AFTER.tx, ev as BfdSessionEvent, slotDeadline(now, next.nextTxDelayMs, lo, hi, this.txSlotMs));
-        } else {
-          this.schedule(BFD_AFTER.tx, ev as BfdSessionEvent, next.nextTxDelayMs);
-        }
+        c.rng = next.rng;
+        c.nextTxDelayMs = next.nextTxDelayMs;
+        const now = this.opts.timers.now();
+        this.scheduleAt(BFD_AFTER.tx, ev as BfdSessionEvent, this.txSlotMs > 0
+          ? slotDeadline(now, next.nextTxDelayMs, v.txLoMs, v.txHiMs, this.txSlotMs)
+          : now + Math.max(0, next.nextTxDelayMs));
         return;
       }
     }
@@ -168,6 +195,34 @@ export class BfdSessionRunner implements BfdSessionRef {
     this.snapshot = this.machine.transition(this.snapshot, ev as BfdSessionEvent, this.scope) as BfdSessionSnapshot;
     if (this.snapshot !== prev) this.notify();
   }
+
+  /**
+   * What the fast paths read of the current snapshot, computed once per snapshot (the machine's
+   * contexts come in many object shapes; reading them per packet is slow). The fast paths
+   * themselves change only the PRNG fields, which none of this depends on.
+   */
+  private steadyView(): SteadyView {
+    const v = this.view;
+    if (v.of === this.snapshot) return v;
+    const c = this.snapshot.context;
+    v.of = this.snapshot;
+    v.detectArmed = (this.snapshot.value as { detect?: string }).detect === 'armed';
+    v.rx = steadyRxExpectation(c);
+    v.detectMs = detectTimeMs(c);
+    v.pollActive = c.pollActive;
+    v.txPacket = c.pollActive ? undefined : transmission(c, false)?.packet;
+    v.txIntervalUs = txIntervalUs(c.txInEffectUs, c.remoteMinRxUs);
+    v.detectMult = c.detectMult;
+    const { lo, hi } = txJitterBoundsMs(v.txIntervalUs, c.detectMult);
+    v.txLoMs = lo;
+    v.txHiMs = hi;
+    return v;
+  }
+
+  private readonly view: SteadyView = {
+    of: undefined, detectArmed: false, rx: undefined, detectMs: 0, pollActive: true, txPacket: undefined,
+    txIntervalUs: 0, detectMult: 0, txLoMs: 0, txHiMs: 0,
+  };
 
   private notify(): void {
     for (const o of this.observers) o(this.snapshot);
@@ -202,11 +257,14 @@ export class BfdSessionRunner implements BfdSessionRef {
   }
 
   private scheduleAt(id: string, event: BfdSessionEvent, deadline: number): void {
-    let t = this.timers.get(id);
+    // The two steady-state timers without a map lookup.
+    let t = id === BFD_AFTER.detect ? this.detectSlot : id === BFD_AFTER.tx ? this.txSlot : undefined;
+    if (!t) t = this.timers.get(id);
     if (!t) {
       const slot: { entry: TimerEntry; event: BfdSessionEvent } = { entry: new TimerEntry(() => this.send(slot.event)), event };
       t = slot;
       this.timers.set(id, t);
+      if (id === BFD_AFTER.detect) this.detectSlot = t; else if (id === BFD_AFTER.tx) this.txSlot = t;
     }
     t.event = event;
     this.opts.timers.armAt(t.entry, deadline);

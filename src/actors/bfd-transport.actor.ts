@@ -23,6 +23,7 @@ export interface BfdDatagramPort {
   send(data: Uint8Array, address: string, local?: string): void;
   /** Optional: `send` bound to one destination, its route resolved once (a session's packets). */
   sender?(address: string, local?: string): (data: Uint8Array) => void;
+  /** `d` (and `d.data`) may be reused by the port after the callback returns: copy what is kept. */
   onDatagram(cb: (d: BfdDatagram) => void): () => void;
   close(): Promise<void>;
 }
@@ -37,6 +38,18 @@ interface Registration {
   localDiscr: number; peer: string; local: string | undefined; key: string; deliver: (p: BfdControlPacket) => void;
   /** The peer's counters, resolved once. */
   counters: BfdPeerCounters;
+  /** Source and local address strings of the last accepted datagram, as the port gave them. */
+  seenFrom: string | undefined; seenLocal: string | undefined;
+  /** The last accepted datagram's bytes and its decoded packet (a steady peer repeats itself). */
+  lastBytes: Uint8Array; lastPacket: BfdControlPacket | undefined;
+}
+
+/** a[0..n) equals b[0..n) (n = both lengths). */
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  const n = a.length;
+  if (n !== b.length) return false;
+  for (let i = 0; i < n; i++) if (a[i] !== b[i]) return false;
+  return true;
 }
 
 /** Canonical text form so `2001:db8::1` and `2001:DB8:0::1` meet; IPv4-mapped IPv6 folded to IPv4. */
@@ -96,7 +109,7 @@ export class BfdHub {
   register(localDiscr: number, peer: string, deliver: (p: BfdControlPacket) => void, local?: string): () => void {
     const p = canonicalAddress(peer);
     const l = local === undefined ? undefined : canonicalAddress(local);
-    const r: Registration = { localDiscr, peer: p, local: l, key: l === undefined ? p : `${l}|${p}`, deliver, counters: this.count(p) };
+    const r: Registration = { localDiscr, peer: p, local: l, key: l === undefined ? p : `${l}|${p}`, deliver, counters: this.count(p), seenFrom: undefined, seenLocal: undefined, lastBytes: new Uint8Array(0), lastPacket: undefined };
     this.byDiscr.set(localDiscr, r);
     this.byPeer.set(r.key, r);
     return () => {
@@ -113,9 +126,15 @@ export class BfdHub {
   /** `send` bound to one session's peer and local address (counters and route resolved once). */
   sender(peer: string, local?: string): (packet: BfdControlPacket) => void {
     const c = this.count(canonicalAddress(peer));
-    const out = this.port.sender?.(peer, local);
-    if (!out) return (packet) => { c.output++; this.port.send(encodeControl(packet), peer, local); };
-    return (packet) => { c.output++; out(encodeControl(packet)); };
+    const out = this.port.sender?.(peer, local) ?? ((data: Uint8Array) => this.port.send(data, peer, local));
+    // A session sends the same (immutable) packet object until its state changes: encode once.
+    let last: BfdControlPacket | undefined;
+    let bytes: Uint8Array = new Uint8Array(0);
+    return (packet) => {
+      c.output++;
+      if (packet !== last) { last = packet; bytes = encodeControl(packet); }
+      out(bytes);
+    };
   }
 
   countersFor(peer: string): BfdPeerCounters { return { ...this.count(canonicalAddress(peer)) }; }
@@ -127,6 +146,19 @@ export class BfdHub {
   }
 
   private receive(d: BfdDatagram): void {
+    // Steady state: a session's packets keep coming from the address texts its last accepted one
+    // came from, so the address checks below already passed for them (no canonical-form lookups;
+    // ports that hand out one string per address make the comparisons identity checks).
+    if (d.data.length >= 24) {
+      const yourDiscr = ((d.data[8]! << 24) | (d.data[9]! << 16) | (d.data[10]! << 8) | d.data[11]!) >>> 0;
+      const reg = yourDiscr !== 0 ? this.byDiscr.get(yourDiscr) : undefined;
+      if (reg !== undefined && reg.seenFrom === d.address && reg.seenLocal === d.local) {
+        // The same bytes decode to the same (immutable) packet: no decode, no allocation.
+        if (reg.lastPacket !== undefined && sameBytes(d.data, reg.lastBytes)) { reg.counters.input++; reg.deliver(reg.lastPacket); return; }
+        const r = decodeControl(d.data);
+        if (r.ok) { this.accepted(reg, d, r.value); return; }
+      }
+    }
     const from = canonicalAddress(d.address);
     // RFC 5881 §5: "received with a TTL or Hop Limit other than 255" → discard (adapters/bfd-udp.ts).
     if (isGtsmMark(d.data)) { this.discard('ttl', from); return; }
@@ -140,7 +172,18 @@ export class BfdHub {
     if (!reg) { this.discard('unknownSession', from); return; }
     // Single hop: a session's packets come from its peer address (to its local address) only.
     if (reg.peer !== from || (reg.local !== undefined && reg.local !== local)) { this.discard('sourceMismatch', from); return; }
+    if (p.yourDiscr !== 0) { this.accepted(reg, d, p); return; }
     reg.counters.input++;
+    reg.deliver(p);
+  }
+
+  private accepted(reg: Registration, d: BfdDatagram, p: BfdControlPacket): void {
+    reg.counters.input++;
+    reg.seenFrom = d.address;
+    reg.seenLocal = d.local;
+    if (reg.lastBytes.length !== d.data.length) reg.lastBytes = new Uint8Array(d.data.length);
+    reg.lastBytes.set(d.data);
+    reg.lastPacket = p;
     reg.deliver(p);
   }
 

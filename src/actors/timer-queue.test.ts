@@ -94,3 +94,24 @@ test('a poller that re-arms the entry about to fire to a later deadline keeps it
   step(clock, 100);
   assert.deepEqual(fired, [60]);
 });
+
+test('a lazily re-armed entry costs no host wake-up at its old deadline', () => {
+  const clock = new SimulatedClock();
+  let wakes = 0;
+  const q = new TimerQueue({
+    now: () => clock.now(),
+    setTimeout: (fn, ms) => clock.setTimeout(() => { wakes++; fn(); }, ms),
+    clearTimeout: (h) => clock.clearTimeout(h as number),
+  });
+  let detectFired = 0;
+  const detect = new TimerEntry(() => detectFired++);
+  let txFired = 0;
+  // The transmit timer fires every 50 ms; each time a "packet" re-arms detection to 120 ms.
+  const tx: TimerEntry = new TimerEntry(() => { txFired++; q.arm(detect, 120); q.arm(tx, 50); });
+  q.arm(tx, 50);
+  q.arm(detect, 120);
+  step(clock, 1000);
+  assert.equal(detectFired, 0);
+  assert.equal(txFired, 20);
+  assert.equal(wakes, 20, 'one wake-up per transmission, none for the detection timer');
+});

@@ -121,8 +121,29 @@ export class TimerQueue {
     } finally {
       for (const n of deferred) this.push(n);
       this.running = false;
-      const top = this.heap[0];
+      const top = this.settle();
       if (top !== undefined) this.setTimer(top.key);
+    }
+  }
+
+  /**
+   * Brings the heap's top to a live node at its entry's current deadline (dropping stale and
+   * disarmed nodes, re-pushing lazily re-armed ones) and returns it, so the host timer is set for
+   * a deadline that is due: a detection timer re-armed by every received packet would otherwise
+   * wake the process at each of its old deadlines only to be re-pushed.
+   */
+  private settle(): HeapNode | undefined {
+    for (;;) {
+      const top = this.heap[0];
+      if (top === undefined) return undefined;
+      const e = top.entry;
+      if (e.node === top && e.deadline === top.key) return top;
+      this.pop();
+      if (e.node !== top) continue;
+      if (e.deadline === Infinity) { e.node = undefined; continue; }
+      const node: HeapNode = { key: e.deadline, seq: this.seq++, entry: e };
+      e.node = node;
+      this.push(node);
     }
   }
 
@@ -137,7 +158,7 @@ export class TimerQueue {
     while (i > 0) {
       const p = (i - 1) >> 1;
       if (!this.less(h[i]!, h[p]!)) break;
-      [h[i], h[p]] = [h[p]!, h[i]!];
+      const t = h[i]!; h[i] = h[p]!; h[p] = t;
       i = p;
     }
   }
@@ -155,7 +176,7 @@ export class TimerQueue {
       if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
       if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
       if (m === i) break;
-      [h[i], h[m]] = [h[m]!, h[i]!];
+      const t = h[i]!; h[i] = h[m]!; h[m] = t;
       i = m;
     }
   }

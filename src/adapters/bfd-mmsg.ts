@@ -96,6 +96,8 @@ class Batch {
   readonly ptr: bigint;
   /** Pointer to the mmsghdr of slot i (for a call that starts past a failed message). */
   readonly at: bigint[] = [];
+  /** The first 24 payload bytes of slot i. */
+  readonly view24: Uint8Array[] = [];
   constructor(lib: Libc) {
     const { ptr, view } = lib.alloc(BATCH * SLOT);
     this.ptr = ptr;
@@ -110,6 +112,7 @@ class Batch {
       dv.setBigUint64(hdr + 32, ptr + BigInt(this.ctrl(i)), true);
       dv.setBigUint64(this.iov(i), ptr + BigInt(this.data(i)), true);
       this.at.push(ptr + BigInt(hdr));
+      this.view24.push(this.u8.subarray(this.data(i), this.data(i) + 24));
     }
   }
   hdr(i: number): number { return i * HDR; }
@@ -132,7 +135,8 @@ interface Family {
   pending: number;
 }
 
-interface Route { f: Family; name: Uint8Array; nameLen: number; src: Uint8Array | undefined }
+/** Destination sockaddr bytes and, when the source is chosen per packet, the control bytes. */
+interface Route { f: Family; name: Uint8Array; nameLen: number; ctrl: Uint8Array | undefined }
 
 const isWildcard = (a: string): boolean => a === '0.0.0.0' || a === '::';
 
@@ -265,15 +269,18 @@ export class BfdMmsgPort implements BfdDatagramPort {
       local = this.addressAt(u8, at, f.family);
       if (f.accept !== undefined && !f.accept.has(local)) return;
     }
-    const dataOff = b.data(i);
-    const d: BfdDatagram = {
-      data: u8.subarray(dataOff, dataOff + Math.min(len, DATA)),
-      address: this.addressAt(u8, nameOff + sockaddrAddrOffset(fam), fam),
-      port: sockaddrPort(u8, nameOff),
-      local,
-    };
+    const d = this.datagram;
+    const n = Math.min(len, DATA);
+    // A Control packet without authentication is 24 bytes: one view per slot, made once.
+    d.data = n === 24 ? b.view24[i]! : u8.subarray(b.data(i), b.data(i) + n);
+    d.address = this.addressAt(u8, nameOff + sockaddrAddrOffset(fam), fam);
+    d.port = sockaddrPort(u8, nameOff);
+    d.local = local;
     for (const cb of this.handlers) cb(d);
   }
+
+  /** Handed to every handler in turn (BfdDatagramPort: valid during the call only). */
+  private readonly datagram: { -readonly [K in keyof BfdDatagram]: BfdDatagram[K] } = { data: new Uint8Array(0), address: '', port: 0, local: '' };
 
   /**
    * The canonical text of the address at `u8[off..]`, interned: the same few peers and local
@@ -332,7 +339,8 @@ export class BfdMmsgPort implements BfdDatagramPort {
     writeU32(u8, b.iov(i) + 8, data.length);
     u8.set(r.name, b.name(i));
     writeU32(u8, h + 8, r.nameLen);
-    writeU32(u8, h + 40, r.src ? writePktinfo(u8, b.ctrl(i), r.src) : 0);
+    if (r.ctrl) u8.set(r.ctrl, b.ctrl(i));
+    writeU32(u8, h + 40, r.ctrl ? r.ctrl.length : 0);
     if (!this.flushQueued) {
       this.flushQueued = true;
       queueMicrotask(this.flushTask);
@@ -349,12 +357,14 @@ export class BfdMmsgPort implements BfdDatagramPort {
     if (!f) return null;
     const name = new Uint8Array(NAME);
     const nameLen = writeSockaddr(name, 0, dst, this.destPort);
-    let src: Uint8Array | undefined;
+    let ctrl: Uint8Array | undefined;
     if (local !== undefined && f.pktinfo && !isWildcard(local)) {
-      src = parseAddress(local);
+      const src = parseAddress(local);
       if (!src || src.length !== dst.length) return null;
+      const buf = new Uint8Array(CTRL);
+      ctrl = buf.slice(0, writePktinfo(buf, 0, src));
     }
-    return { f, name, nameLen, src };
+    return { f, name, nameLen, ctrl };
   }
 
   /** Sends every queued packet (one sendmmsg per family and batch). */

@@ -35,8 +35,8 @@ interface ProbeConfig {
   sessions: Array<{ peer: string; local?: string; profile?: BfdProfileSettings; adminDown?: boolean }>;
 }
 
-/** Receive poll period and transmit slot (ms) with batched I/O. */
-const POLL_MS = 2;
+/** Receive poll period and transmit slot (ms) with batched I/O (env BFD_POLL_MS). */
+const POLL_MS = Number(process.env.BFD_POLL_MS ?? 2);
 const out = (o: Record<string, unknown>): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
 const at = (): number => performance.timeOrigin + performance.now();
 const mono = (): number => Number(process.hrtime.bigint()) / 1e6;

@@ -139,9 +139,27 @@ function retime(c: BfdSessionContext, desiredMinTxUs: number, requiredMinRxUs: n
  * session runner (actors/bfd-session-runner.ts) takes the same decision from this function.
  */
 export function isSteadyRx(c: BfdSessionContext, p: BfdControlPacket): boolean {
-  return c.sessionState === BfdState.up && p.state === BfdState.up && !p.poll && !p.final && p.auth === undefined
-    && p.myDiscr === c.remoteDiscr && p.yourDiscr === c.localDiscr && c.remoteState === BfdState.up
-    && p.requiredMinRxUs === c.remoteMinRxUs && p.desiredMinTxUs === c.remoteDesiredMinTxUs && p.detectMult === c.remoteDetectMult;
+  const e = steadyRxExpectation(c);
+  return e !== undefined && matchesSteadyRx(e, p);
+}
+
+/** What a steady packet must carry, given the context; undefined when none is steady (not both Up). */
+export interface SteadyRxExpectation {
+  readonly remoteDiscr: number; readonly localDiscr: number;
+  readonly remoteMinRxUs: number; readonly remoteDesiredMinTxUs: number; readonly remoteDetectMult: number;
+}
+export function steadyRxExpectation(c: BfdSessionContext): SteadyRxExpectation | undefined {
+  if (c.sessionState !== BfdState.up || c.remoteState !== BfdState.up) return undefined;
+  return {
+    remoteDiscr: c.remoteDiscr, localDiscr: c.localDiscr,
+    remoteMinRxUs: c.remoteMinRxUs, remoteDesiredMinTxUs: c.remoteDesiredMinTxUs, remoteDetectMult: c.remoteDetectMult,
+  };
+}
+/** `isSteadyRx` with the context's part computed once (the runner keeps it per snapshot). */
+export function matchesSteadyRx(e: SteadyRxExpectation, p: BfdControlPacket): boolean {
+  return p.state === BfdState.up && !p.poll && !p.final && p.auth === undefined
+    && p.myDiscr === e.remoteDiscr && p.yourDiscr === e.localDiscr
+    && p.requiredMinRxUs === e.remoteMinRxUs && p.desiredMinTxUs === e.remoteDesiredMinTxUs && p.detectMult === e.remoteDetectMult;
 }
 
 /**
@@ -159,8 +177,12 @@ export function transmission(c: BfdSessionContext, final: boolean): { packet: Bf
 
 /** The next jittered transmit delay and the PRNG step that drew it (action `scheduleTx`). */
 export function nextTxSchedule(c: BfdSessionContext): { rng: number; nextTxDelayMs: number } {
-  const [r, rng] = nextRandom(c.rng);
-  return { rng, nextTxDelayMs: jitteredMs(txIntervalUs(c.txInEffectUs, c.remoteMinRxUs), c.detectMult, r) };
+  return nextTxScheduleFor(c.rng, txIntervalUs(c.txInEffectUs, c.remoteMinRxUs), c.detectMult);
+}
+/** `nextTxSchedule` from the PRNG state, the transmit interval in effect and our Detect Mult. */
+export function nextTxScheduleFor(rngState: number, intervalUs: number, detectMult: number): { rng: number; nextTxDelayMs: number } {
+  const [r, rng] = nextRandom(rngState);
+  return { rng, nextTxDelayMs: jitteredMs(intervalUs, detectMult, r) };
 }
 
 /** XState's event types for the `after` delays (`xstate.after.<delay>.<state id>`). */
