@@ -32,7 +32,7 @@ import type { ServiceRequest } from '../domain/allocator/index.js';
 import { createLogger } from '../adapters/log.js';
 import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/informer.js';
 import { coreSpecs, metallbSpec, storageVersion } from '../adapters/kube/resources.js';
-import { createEventRecorder } from '../adapters/kube/events.js';
+import { createEventRecorder, type Limiter } from '../adapters/kube/events.js';
 import { StatusWriter } from '../adapters/kube/status.js';
 import { createTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
@@ -73,7 +73,23 @@ const log = createLogger({ component: 'controller' });
 const kc = loadKubeConfig();
 const core = kc.makeApiClient(CoreV1Api);
 const mergePatch = setHeaderOptions('Content-Type', PatchStrategy.MergePatch);
-const events = createEventRecorder(kc, 'metallb-controller', hostname(), log);
+
+/**
+ * Service writes and Events go out concurrently, at most WRITE_CONCURRENCY requests in flight,
+ * in the order they were issued (FIFO): a pass over thousands of services does not wait for each
+ * round trip in turn, and does not flood the apiserver (its inflight limits answer 429) either.
+ */
+const WRITE_CONCURRENCY = 16;
+let writeSlots = WRITE_CONCURRENCY;
+const slotWaiters: Array<() => void> = [];
+const limit: Limiter = async (request) => {
+  if (writeSlots > 0) writeSlots--; else await new Promise<void>((r) => slotWaiters.push(r));
+  try { return await request(); } finally {
+    const next = slotWaiters.shift();
+    if (next) next(); else writeSlots++; // the slot passes straight to the next in line
+  }
+};
+const events = createEventRecorder(kc, 'metallb-controller', hostname(), log, undefined, limit);
 
 const specs = coreSpecs(kc, namespace);
 const services = startInformer(kc, specs.services, log);
@@ -174,14 +190,38 @@ function withTimeout<T>(p: Promise<T>, what: string, ms = WRITE_TIMEOUT_MS): Pro
   return Promise.race([p, timeout]).finally(() => clearTimeout(t));
 }
 
-async function write(s: V1Service, w: ServiceWrites): Promise<void> {
-  const name = s.metadata?.name ?? '';
-  const ns = s.metadata?.namespace ?? '';
+/**
+ * Per service, one write (annotation patch, then status patch) in flight at a time; a newer write
+ * for a service replaces its queued one (it carries the whole wanted state). The queued write is
+ * picked when a slot is free, so a write waiting for its turn is never sent stale.
+ */
+interface QueuedWrite { s: V1Service; w: ServiceWrites; sig: string }
+const queuedWrites = new Map<string, QueuedWrite>();
+const writers = new Map<string, Promise<void>>();
+
+function write(s: V1Service, w: ServiceWrites): void {
   const key = serviceKey(s);
   const sig = `${s.metadata?.resourceVersion ?? ''}:${JSON.stringify(w)}`;
   // A pass still running when the lease was lost must not write any more.
   if (!leading || issued.get(key) === sig) return;
   issued.set(key, sig);
+  queuedWrites.set(key, { s, w, sig });
+  if (writers.has(key)) return; // its writer picks the newest one up
+  writers.set(key, (async () => {
+    while (queuedWrites.has(key)) {
+      await limit(async () => {
+        const q = queuedWrites.get(key);
+        queuedWrites.delete(key);
+        if (q && leading) await send(key, q);
+      });
+    }
+    writers.delete(key);
+  })());
+}
+
+async function send(key: string, { s, w, sig }: QueuedWrite): Promise<void> {
+  const name = s.metadata?.name ?? '';
+  const ns = s.metadata?.namespace ?? '';
   try {
     if (w.poolAnnotation !== undefined) {
       await withTimeout(core.patchNamespacedService({ name, namespace: ns, body: { metadata: { annotations: { [POOL_ANNOTATION]: w.poolAnnotation } } } }, mergePatch), `patch service ${key}`);
@@ -191,7 +231,7 @@ async function write(s: V1Service, w: ServiceWrites): Promise<void> {
       await withTimeout(core.patchNamespacedServiceStatus({ name, namespace: ns, body: { status: { loadBalancer: { ingress } } } }, mergePatch), `patch service status ${key}`);
     }
   } catch (err) {
-    issued.delete(key);
+    if (issued.get(key) === sig) issued.delete(key);
     log.warn('service write failed, will retry', { event: 'service.write.failed', service: key, err: err instanceof Error ? err : String(err) });
     retrySoon();
   }
@@ -203,8 +243,8 @@ function emit(s: V1Service, e: ServiceEvent): void {
 }
 const hasWrites = (w: ServiceWrites) => w.ingress !== undefined || w.poolAnnotation !== undefined;
 
-/** Converges one service; returns false when the allocator refused it (retried after releases). */
-async function converge(s: V1Service): Promise<boolean> {
+/** Converges one service (its writes are queued); returns false when the allocator refused it (retried after releases). */
+function converge(s: V1Service): boolean {
   const key = serviceKey(s);
   if (!isManaged(s, lbClass)) {
     const held = allocator.get(key)?.ips ?? [];
@@ -214,7 +254,7 @@ async function converge(s: V1Service): Promise<boolean> {
       const cleared = clearedNotOursEvent(s, held, lbClass);
       if (cleared) emit(s, cleared);
     }
-    if (s.metadata?.annotations?.[POOL_ANNOTATION] !== undefined) await write(s, writesFor(s, [], undefined));
+    if (s.metadata?.annotations?.[POOL_ANNOTATION] !== undefined) write(s, writesFor(s, [], undefined));
     return true;
   }
   const r = allocator.assign(requestFor(s));
@@ -225,7 +265,7 @@ async function converge(s: V1Service): Promise<boolean> {
     if (hasWrites(w)) {
       for (const e of deprecatedAnnotationEvents(s)) emit(s, e);
       log.info('service converged', { event: 'service.assigned', service: key, ip: r.ips, pool: r.pool });
-      await write(s, w);
+      write(s, w);
     }
     return true;
   }
@@ -233,7 +273,7 @@ async function converge(s: V1Service): Promise<boolean> {
   if (hasWrites(w) || !failed.has(key)) {
     emit(s, refusalEvent(key, r.code, r.reason, r.ips));
     log.warn('allocation failed', { event: 'service.allocationFailed', service: key, reason: r.code, err: r.reason });
-    await write(s, w);
+    write(s, w);
   }
   return false;
 }
@@ -277,6 +317,7 @@ function forget(key: string): void {
   if (allocator.release(key)) { log.info('released: service deleted', { event: 'service.released', service: key }); released = true; }
   requests.delete(key);
   issued.delete(key);
+  queuedWrites.delete(key);
   failed.delete(key);
 }
 
@@ -292,6 +333,7 @@ async function reconcile(): Promise<void> {
     reclaimed = false;
     requests.clear();
     issued.clear();
+    queuedWrites.clear();
     failed.clear();
     poolStatusWritten.clear();
     fullDirty = true;
@@ -321,8 +363,9 @@ async function reconcile(): Promise<void> {
       if (s) todo.push(s); else forget(key);
     }
   }
-  for (const s of todo) {
-    if (await converge(s)) failed.delete(serviceKey(s)); else failed.add(serviceKey(s));
+  for (const [i, s] of todo.entries()) {
+    if (converge(s)) failed.delete(serviceKey(s)); else failed.add(serviceKey(s));
+    if (i % 500 === 499) await new Promise(setImmediate); // a long pass lets timers (lease renewal) and I/O in
   }
   if (released) for (const k of failed) dirtyKeys.add(k);
   if (dirtyKeys.size > 0) dirty = true;
@@ -442,6 +485,7 @@ async function shutdown(): Promise<void> {
   leading = false;
   if (retryTimer) clearTimeout(retryTimer);
   await running;
+  await Promise.allSettled([...writers.values()]);
   await events.flush();
   await elector.release();
   await Promise.allSettled(informers.map((i) => i.stop()));

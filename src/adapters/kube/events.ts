@@ -13,7 +13,10 @@ export interface EventRecorder {
   flush(): Promise<void>;
 }
 
-export function createEventRecorder(kc: KubeConfig, component: string, host: string, log: Logger, windowMs = 600_000): EventRecorder {
+/** Runs a request when its turn comes (a bound on requests in flight shared with other writes). */
+export type Limiter = <T>(request: () => Promise<T>) => Promise<T>;
+
+export function createEventRecorder(kc: KubeConfig, component: string, host: string, log: Logger, windowMs = 600_000, limit: Limiter = (f) => f()): EventRecorder {
   const core = kc.makeApiClient(CoreV1Api);
   const seen = new Map<string, { name: string; namespace: string; count: number; first: string; at: number }>();
   const inflight = new Set<Promise<unknown>>();
@@ -26,15 +29,16 @@ export function createEventRecorder(kc: KubeConfig, component: string, host: str
       if (prev && now.getTime() - prev.at < windowMs) {
         prev.count++;
         prev.at = now.getTime();
-        track(core.patchNamespacedEvent({
+        const count = prev.count;
+        track(limit(() => core.patchNamespacedEvent({
           name: prev.name, namespace: prev.namespace,
-          body: [{ op: 'replace', path: '/count', value: prev.count }, { op: 'replace', path: '/lastTimestamp', value: now.toISOString() }],
-        }).catch((err: unknown) => log.debug('event patch failed', { event: 'event.error', err: String(err) })));
+          body: [{ op: 'replace', path: '/count', value: count }, { op: 'replace', path: '/lastTimestamp', value: now.toISOString() }],
+        })).catch((err: unknown) => log.debug('event patch failed', { event: 'event.error', err: String(err) })));
         return;
       }
       const name = `${target.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
       seen.set(key, { name, namespace: target.namespace, count: 1, first: now.toISOString(), at: now.getTime() });
-      track(core.createNamespacedEvent({
+      track(limit(() => core.createNamespacedEvent({
         namespace: target.namespace,
         body: {
           metadata: { name, namespace: target.namespace },
@@ -44,7 +48,7 @@ export function createEventRecorder(kc: KubeConfig, component: string, host: str
           source: { component, host },
           reportingComponent: component, reportingInstance: host,
         },
-      }).catch((err: unknown) => log.warn('event create failed', { event: 'event.error', reason, err: String(err) })));
+      })).catch((err: unknown) => log.warn('event create failed', { event: 'event.error', reason, err: String(err) })));
     },
     async flush() { await Promise.allSettled([...inflight]); },
   };
