@@ -12,6 +12,7 @@ import { BgpSpeaker, type SpeakerPeerConfig } from '../actors/bgp-speaker.js';
 import { createBgpTransport, type TransportStats } from '../actors/bgp-transport.actor.js';
 import { bgpSocketPort } from '../adapters/bgp-socket.js';
 import { BfdUdpPort } from '../adapters/bfd-udp.js';
+import { BfdMmsgPort } from '../adapters/bfd-mmsg.js';
 import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { coupleBfdToBgp } from '../actors/bfd-bgp-coupling.js';
 import { desiredRoutes, type AdvService, type AdvSpec } from '../domain/bgp-advertisements.js';
@@ -46,16 +47,18 @@ async function main(): Promise<void> {
     advertisements: cfg.advertisements ?? [{ name: 'default' }], services: cfg.services ?? [],
   }));
 
-  const port = await BfdUdpPort.open({ localAddresses: cfg.bfd.listen });
-  const hub = new BfdHub(port);
   const timers = new TimerQueue();
+  // Batched BFD socket I/O when koffi is there (adapters/bfd-mmsg.ts), else node:dgram.
+  const mmsg = process.env.BFD_IO === 'dgram' ? undefined : await BfdMmsgPort.open({ localAddresses: cfg.bfd.listen, timers, pollMs: 2 });
+  const port = mmsg ?? await BfdUdpPort.open({ localAddresses: cfg.bfd.listen });
+  const hub = new BfdHub(port);
   const sessions: BfdSession[] = [];
   for (const s of cfg.bfd.sessions) {
     const settings = bfdSessionSettings(s.profile);
     if (!settings.ok) { out({ event: 'error', message: JSON.stringify(settings.errors) }); process.exit(2); }
     const actor = createBfdSession(hub, timers, {
       peer: s.peer, ...(s.local ? { local: s.local } : {}), localDiscr: randomInt(1, 0xffffffff), seed: randomInt(0, 0xffffffff), ...settings.value,
-    });
+    }, undefined, { txSlotMs: mmsg ? 2 : 0 });
     let prev = 'down';
     actor.subscribe((snap) => {
       const to = sessionStateOf(snap.value);
