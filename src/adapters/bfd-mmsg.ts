@@ -276,7 +276,8 @@ export class BfdMmsgPort implements BfdDatagramPort {
     d.address = this.addressAt(u8, nameOff + sockaddrAddrOffset(fam), fam);
     d.port = sockaddrPort(u8, nameOff);
     d.local = local;
-    for (const cb of this.handlers) cb(d);
+    const hs = this.handlerList;
+    for (let k = 0; k < hs.length; k++) hs[k]!(d);
   }
 
   /** Handed to every handler in turn (BfdDatagramPort: valid during the call only). */
@@ -388,13 +389,17 @@ export class BfdMmsgPort implements BfdDatagramPort {
 
   onDatagram(cb: (d: BfdDatagram) => void): () => void {
     this.handlers.add(cb);
-    return () => { this.handlers.delete(cb); };
+    this.handlerList = [...this.handlers];
+    return () => { this.handlers.delete(cb); this.handlerList = [...this.handlers]; };
   }
+
+  private handlerList: Array<(d: BfdDatagram) => void> = [];
 
   async close(): Promise<void> {
     if (!this.closed) this.flush();
     this.closed = true;
     this.handlers.clear();
+    this.handlerList = [];
     this.removePoller();
     this.timers.disarm(this.tick);
     await Promise.all(this.families.flatMap((f) => [f.rx, f.tx]).map((s) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } })));
