@@ -108,7 +108,12 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
   // Warm-up (first informer events, first BGP UPDATEs, JIT): not counted.
   progress('warm-up');
   await one('bench-l2', l2Probe);
-  await cl.waitFor('BGP sessions up (a route at the router)', () => cl.vtyshJson<{ ipv6Unicast?: { peers?: Record<string, { state?: string }> } }>('show bgp ipv6 unicast summary json')?.ipv6Unicast?.peers?.[NET.nodes[0]!.v6]?.state === 'Established', 120_000, 500).catch(() => undefined);
+  type Summary = { peers?: Record<string, { state?: string }> };
+  await cl.waitFor('IPv6 BGP sessions Established', () => {
+    const j = cl.vtyshJson<Summary & { ipv6Unicast?: Summary }>('show bgp ipv6 unicast summary json');
+    const peers = (j?.ipv6Unicast ?? j)?.peers ?? {};
+    return NET.nodes.every((n) => peers[n.v6]?.state === 'Established');
+  }, 120_000, 500);
   await one('bench-bgp', bgpProbe);
   const l2Ms: number[] = [];
   const bgpMs: number[] = [];
@@ -136,9 +141,15 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
     }
   }));
   const l2Total = TOTAL - N - 1;
+  // Speaker health while it converges: event-loop stalls and serviceIp transitions seen so far.
+  const jsonLines = (p: Proc) => [...p.events, ...p.text.filter((l) => l.startsWith('{')).map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return {}; } })];
+  const health = () => speakers.map((p: Proc) => {
+    const e = jsonLines(p);
+    return `${p.name}: stalls>150ms ${e.filter((x) => x.event === 'loop.stall').length}, transitions ${e.filter((x) => x.event === 'serviceIp.transition').length}`;
+  }).join('; ');
   await cl.waitFor(`${l2Total} ServiceL2Status objects (every L2 service announced)`, async () => {
     const n = (await cl.admin.items('metallb.io/v1beta1', 'ServiceL2Status', { namespace: MOORING_NS })).length;
-    progress(`announced (L2): ${n}/${l2Total}`);
+    progress(`announced (L2): ${n}/${l2Total} (${health()})`);
     return n >= l2Total;
   }, 600_000, 5000);
   // Spot-check: the last 10 bulk services are reachable.
@@ -160,7 +171,7 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
   console.log('  path                               p50 ms   p99 ms   max ms');
   console.log(`  L2  (segment client, NDP)       ${String(l2.p50).padStart(8)} ${String(l2.p99).padStart(8)} ${String(l2.max).padStart(8)}`);
   console.log(`  BGP (client behind the router)  ${String(bgp.p50).padStart(8)} ${String(bgp.p99).padStart(8)} ${String(bgp.max).padStart(8)}`);
-  console.log(`\nSpeakers with ${TOTAL} services announced (${l2Total} L2 + ${N + 1} BGP), idle ${IDLE_S} s:`);
+  console.log(`\nSpeakers with ${TOTAL} services announced (${l2Total} L2 + ${N + 1} BGP), idle ${IDLE_S} s (heartbeat 200 ms × 5, the lab's setting):`);
   console.log('  node   RSS MB   CPU % of one core');
   NET.nodes.forEach((n, i) => console.log(`  ${n.name.padEnd(6)} ${String(rss[i]).padStart(7)} ${String(cpuPct[i]).padStart(8)}`));
   console.log(JSON.stringify({

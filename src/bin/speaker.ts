@@ -12,7 +12,7 @@
 //   NODE_NAME=n1 KUBECONFIG=... tsx src/bin/speaker.ts --nats-url nats://a:4222,nats://b:4222
 //     [--namespace metallb-system] [--cluster mooring] [--metrics-port 7472] [--metrics-host 0.0.0.0]
 //     [--lb-class NAME] [--nats-user U --nats-pass-file F | --nats-pass-dir D] [--announcer pcap|log]
-//     [--ignore-exclude-lb]
+//     [--ignore-exclude-lb] [--heartbeat-interval 100ms] [--heartbeat-misses 3]
 //
 // SIGTERM: drain (peers take our L2 IPs make-before-break), stop BGP (graceful restart peers
 // keep our routes, others get CEASE), close NATS, exit.
@@ -41,6 +41,7 @@ import { planSpeaker, type SpeakerPlan, type ServiceObj, type EndpointSliceObj, 
 import { desiredRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';
 import { epochBucket } from '../domain/subjects.js';
 import { prefixContains } from '../domain/ip.js';
+import { parseDuration } from '../domain/duration.js';
 import { Reason } from '../domain/election.js';
 import { randomInt } from 'node:crypto';
 import { BfdUdpPort } from '../adapters/bfd-udp.js';
@@ -68,6 +69,9 @@ const { values: a } = parseArgs({
     announcer: { type: 'string', default: 'pcap' },
     'ignore-exclude-lb': { type: 'boolean', default: false },
     'kv-replicas': { type: 'string', default: '3' },
+    /** Heartbeat period and missed beats before a peer is dead (default 100 ms × 3: sub-second failover). */
+    'heartbeat-interval': { type: 'string', default: '100ms' },
+    'heartbeat-misses': { type: 'string', default: '3' },
   },
 });
 
@@ -76,6 +80,12 @@ const log = createLogger({ component: 'speaker', node });
 if (!node) { log.error('NODE_NAME (or --node) is required'); process.exit(2); }
 if (!a['nats-url']) { log.error('--nats-url (or NATS_URL) is required'); process.exit(2); }
 const ns = a.namespace as string;
+const hbInterval = parseDuration(a['heartbeat-interval'] as string);
+const hbMisses = Number(a['heartbeat-misses']);
+if (hbInterval === undefined || hbInterval < 10 || !Number.isInteger(hbMisses) || hbMisses < 2) {
+  log.error('invalid heartbeat settings', { event: 'config.flags', interval: a['heartbeat-interval'], misses: a['heartbeat-misses'], err: 'interval must be a duration >= 10ms, misses an integer >= 2' });
+  process.exit(2);
+}
 
 // ---- telemetry ---------------------------------------------------------------------------
 const telemetry = createTelemetry('speaker');
@@ -158,6 +168,7 @@ async function openEpochs() {
 const epochs = await openEpochs();
 const coord = new Coordinator({
   cluster: a.cluster as string, node, inc: Date.now(), clock: realClock, bus, l2, ...(epochs ? { epochs } : {}),
+  membership: { intervalMs: Math.round(hbInterval), misses: hbMisses },
   log: (rec) => { if (rec.event !== 'hb.dropped') log.debug('coord', rec); },
 });
 

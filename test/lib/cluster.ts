@@ -220,6 +220,8 @@ export interface ClusterOptions {
    * the nodes' side).
    */
   readonly bfd?: { readonly receiveMs: number; readonly transmitMs: number; readonly multiplier: number };
+  /** Speakers' heartbeat period and misses (default 200ms × 5, see `speakerArgs`). */
+  readonly heartbeat?: { readonly interval: string; readonly misses: number };
 }
 
 /** The router's default bgpd configuration: eBGP with the three nodes on both families, 8-way ECMP. */
@@ -452,9 +454,16 @@ export class Cluster {
     return f;
   }
 
-  /** Flags of src/bin/speaker.ts on node i (NATS cluster name and credentials of this lab). */
+  /**
+   * Flags of src/bin/speaker.ts on node i (NATS cluster name and credentials of this lab). The
+   * lab's speakers detect a dead peer after 200 ms × 5 (the product default is 100 ms × 3): on a
+   * shared 2-core CI machine a starved process can miss 300 ms of heartbeats, and these tests are
+   * about behaviour, not failover time (bench:failover measures that with the default).
+   */
   speakerArgs(i: number): string[] {
-    return ['--cluster', NATS_CLUSTER, '--nats-pass-file', this.natsPassFile(i), '--metrics-host', NET.nodes[i]?.v4 ?? '127.0.0.1'];
+    const hb = this.o.heartbeat ?? { interval: '200ms', misses: 5 };
+    return ['--cluster', NATS_CLUSTER, '--nats-pass-file', this.natsPassFile(i), '--metrics-host', NET.nodes[i]?.v4 ?? '127.0.0.1',
+      '--heartbeat-interval', hb.interval, '--heartbeat-misses', String(hb.misses)];
   }
 
   /** Environment of the controller: its ServiceAccount kubeconfig. */
