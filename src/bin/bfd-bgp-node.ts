@@ -17,6 +17,7 @@ import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { coupleBfdToBgp } from '../actors/bfd-bgp-coupling.js';
 import { desiredRoutes, type AdvService, type AdvSpec } from '../domain/bgp-advertisements.js';
 import { bfdSessionSettings, type BfdProfileSettings } from '../domain/bfd-profile.js';
+import { ioPollPeriodMs } from '../domain/bfd-timers.js';
 import { createBfdSession, type BfdSession } from '../actors/bfd-session-runner.js';
 import { TimerQueue } from '../actors/timer-queue.js';
 import { sessionStateOf } from '../machines/bfd-session.machine.js';
@@ -49,7 +50,9 @@ async function main(): Promise<void> {
 
   const timers = new TimerQueue();
   // Batched BFD socket I/O when koffi is there (adapters/bfd-mmsg.ts), else node:dgram.
-  const mmsg = process.env.BFD_IO === 'dgram' ? undefined : await BfdMmsgPort.open({ localAddresses: cfg.bfd.listen, timers, pollMs: 2 });
+  const shortest = Math.min(...cfg.bfd.sessions.flatMap((s) => [s.profile?.receiveIntervalMs ?? 300, s.profile?.transmitIntervalMs ?? 300]));
+  const pollMs = ioPollPeriodMs(shortest);
+  const mmsg = process.env.BFD_IO === 'dgram' ? undefined : await BfdMmsgPort.open({ localAddresses: cfg.bfd.listen, timers, pollMs });
   const port = mmsg ?? await BfdUdpPort.open({ localAddresses: cfg.bfd.listen });
   const hub = new BfdHub(port);
   const sessions: BfdSession[] = [];
@@ -58,7 +61,7 @@ async function main(): Promise<void> {
     if (!settings.ok) { out({ event: 'error', message: JSON.stringify(settings.errors) }); process.exit(2); }
     const actor = createBfdSession(hub, timers, {
       peer: s.peer, ...(s.local ? { local: s.local } : {}), localDiscr: randomInt(1, 0xffffffff), seed: randomInt(0, 0xffffffff), ...settings.value,
-    }, undefined, { txSlotMs: mmsg ? 2 : 0 });
+    }, undefined, { txSlotMs: mmsg ? pollMs : 0 });
     let prev = 'down';
     actor.subscribe((snap) => {
       const to = sessionStateOf(snap.value);

@@ -25,6 +25,7 @@ import { BfdUdpPort } from '../adapters/bfd-udp.js';
 import { BfdMmsgPort } from '../adapters/bfd-mmsg.js';
 import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { bfdSessionSettings, type BfdProfileSettings } from '../domain/bfd-profile.js';
+import { ioPollPeriodMs } from '../domain/bfd-timers.js';
 import { createBfdSession, type BfdSession, type BfdSessionHub } from '../actors/bfd-session-runner.js';
 import { TimerQueue } from '../actors/timer-queue.js';
 import { packetFor, sessionStateOf } from '../machines/bfd-session.machine.js';
@@ -35,8 +36,6 @@ interface ProbeConfig {
   sessions: Array<{ peer: string; local?: string; profile?: BfdProfileSettings; adminDown?: boolean }>;
 }
 
-/** Receive poll period and transmit slot (ms) with batched I/O (env BFD_POLL_MS). */
-const POLL_MS = Number(process.env.BFD_POLL_MS ?? 2);
 const out = (o: Record<string, unknown>): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
 const at = (): number => performance.timeOrigin + performance.now();
 const mono = (): number => Number(process.hrtime.bigint()) / 1e6;
@@ -66,6 +65,9 @@ async function main(): Promise<void> {
   // Batched socket I/O (sendmmsg/recvmmsg through koffi, adapters/bfd-mmsg.ts) unless
   // BFD_IO=dgram or unavailable; periodic transmissions then fall on the port's poll grid.
   const portOpts = { localAddresses: cfg.listen, ...(cfg.port ? { port: cfg.port } : {}) };
+  // Receive poll period and transmit slot: from the sessions' shortest interval (env BFD_POLL_MS).
+  const shortest = Math.min(...cfg.sessions.flatMap((s) => [s.profile?.receiveIntervalMs ?? 300, s.profile?.transmitIntervalMs ?? 300]));
+  const POLL_MS = process.env.BFD_POLL_MS ? Number(process.env.BFD_POLL_MS) : ioPollPeriodMs(shortest);
   const mmsg = process.env.BFD_IO === 'dgram' ? undefined
     : await BfdMmsgPort.open({ ...portOpts, timers, pollMs: POLL_MS }).catch((e: Error) => fail(`cannot open BFD sockets: ${e.message}`));
   const port = mmsg ?? await BfdUdpPort.open(portOpts).catch((e: Error) => fail(`cannot open BFD sockets: ${e.message}`));

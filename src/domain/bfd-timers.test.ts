@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { advertisedTxUs, detectTimeUs, jitteredMs, nextRandom, slotDeadline, txIntervalUs, txJitterBoundsMs } from './bfd-timers.js';
+import { advertisedTxUs, detectTimeUs, ioPollPeriodMs, jitteredMs, nextRandom, slotDeadline, txIntervalUs, txJitterBoundsMs } from './bfd-timers.js';
 
 test('§6.8.3 advertised DesiredMinTx is at least 1 s until Up', () => {
   assert.equal(advertisedTxUs(100_000, false), 1_000_000);
@@ -73,4 +73,13 @@ test('slotDeadline keeps every transmit delay within the §6.8.7 bounds and on t
       if (at !== now + delay) assert.equal(at % slot, 0);
     },
   ));
+});
+
+test('ioPollPeriodMs: a fiftieth of the shortest interval, 2–20 ms', () => {
+  assert.equal(ioPollPeriodMs(10), 2);
+  assert.equal(ioPollPeriodMs(50), 2);
+  assert.equal(ioPollPeriodMs(100), 2);
+  assert.equal(ioPollPeriodMs(300), 6);
+  assert.equal(ioPollPeriodMs(60_000), 20);
+  assert.equal(ioPollPeriodMs(NaN), 20);
 });

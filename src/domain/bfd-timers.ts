@@ -60,3 +60,14 @@ export function slotDeadline(now: number, delayMs: number, loMs: number, hiMs: n
   if (at < now + loMs) at += slotMs;
   return at >= now + loMs && at <= now + hiMs ? at : target;
 }
+
+/**
+ * Receive poll period and transmit slot (ms) for batched socket I/O, from the shortest
+ * receive/transmit interval (ms) of a process's sessions: a fiftieth of it, 2–20 ms. A packet
+ * waits at most this long to be read (it re-arms the detection timer that much later), and an
+ * idle process wakes once per period.
+ */
+export function ioPollPeriodMs(shortestIntervalMs: number): number {
+  if (!(shortestIntervalMs > 0)) return 20;
+  return Math.min(20, Math.max(2, Math.floor(shortestIntervalMs / 50)));
+}
