@@ -476,11 +476,19 @@ export class Cluster {
    * `compiled`, from `npm run build`'s output (dist/, what the image runs) instead of through tsx.
    */
   startMooring(o: { compiled?: boolean } = {}): { controller: Proc; speakers: Proc[] } {
-    const run = (ns: Netns, bin: string, args: string[], env: Record<string, string>, name: string) =>
-      (o.compiled ? this.spawnJs(ns, `dist/src/bin/${bin}.js`, args, env, name) : this.spawn(ns, `src/bin/${bin}.ts`, args, env, name));
+    const run = (ns: Netns, bin: 'controller' | 'speaker', args: string[], env: Record<string, string>, name: string) =>
+      (o.compiled ? this.spawnImage(ns, bin, args, env, name) : this.spawn(ns, `src/bin/${bin}.ts`, args, env, name));
     const controller = run(this.ctl, 'controller', [], this.controllerEnv(), 'controller');
     const speakers = this.nodes.map((ns, i) => run(ns, 'speaker', this.speakerArgs(i), this.nodeEnv(i), `speaker-${NET.nodes[i]?.name ?? i}`));
     return { controller, speakers };
+  }
+
+  /** Starts a component the way the image does: `bin/mooring <component>` with MOORING_DIST=1 (dist/, its node flags). */
+  spawnImage(ns: Netns, component: 'controller' | 'speaker', args: string[] = [], env: Record<string, string> = {}, name: string = component): Proc {
+    const p = ns.spawn(resolve(REPO, 'bin/mooring'), [component, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, MOORING_DIST: '1' } });
+    const proc = new Proc(name, p);
+    this.procs.push(proc);
+    return proc;
   }
 
   /** Starts a JavaScript entry point (path relative to the repo) with plain node inside `ns`. */
