@@ -28,7 +28,7 @@ import {
 } from '../codecs/bfd/socket-layout.js';
 import type { BfdDatagram, BfdDatagramPort } from '../actors/bfd-transport.actor.js';
 import { TimerEntry, type TimerQueue } from '../actors/timer-queue.js';
-import { attachGtsm, bind, socketFd, BFD_CONTROL_PORT, BFD_SOURCE_PORT_MAX, BFD_SOURCE_PORT_MIN, BFD_TTL } from './bfd-udp.js';
+import { attachGtsm, bind, bindSourcePort, socketFd, BFD_CONTROL_PORT, BFD_TTL } from './bfd-udp.js';
 
 export interface BfdMmsgOptions {
   readonly localAddresses: readonly string[];
@@ -190,17 +190,7 @@ export class BfdMmsgPort implements BfdDatagramPort {
         tx.on('error', () => undefined);
         await bind(rx, opts.port ?? BFD_CONTROL_PORT, bound);
         if (!attachGtsm(rx, family)) gtsm = false;
-        for (let attempt = 0; ; attempt++) {
-          const p = opts.sourcePort ?? (sourcePort || BFD_SOURCE_PORT_MIN + Math.floor(random() * (BFD_SOURCE_PORT_MAX - BFD_SOURCE_PORT_MIN + 1)));
-          try {
-            await bind(tx, p, bound);
-            sourcePort = p;
-            break;
-          } catch (e) {
-            if (opts.sourcePort !== undefined || attempt > 20 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
-            sourcePort = 0;
-          }
-        }
+        sourcePort = await bindSourcePort(tx, bound, sourcePort, opts.sourcePort, random);
         tx.setTTL(BFD_TTL);
         const rxFd = socketFd(rx);
         const txFd = socketFd(tx);

@@ -72,6 +72,25 @@ function loadAttachFilter(): AttachFilter | undefined {
   return attachFilter ?? undefined;
 }
 
+/**
+ * Binds a sending socket to the session source port (RFC 5881 §4: 49152–65535): `fixed` when
+ * given, else the port already used for the other family, else a random free one (up to 20
+ * retries on EADDRINUSE). Returns the port bound.
+ */
+export async function bindSourcePort(sock: Socket, address: string, current: number, fixed: number | undefined, random: () => number): Promise<number> {
+  let port = current;
+  for (let attempt = 0; ; attempt++) {
+    const p = fixed ?? (port || BFD_SOURCE_PORT_MIN + Math.floor(random() * (BFD_SOURCE_PORT_MAX - BFD_SOURCE_PORT_MIN + 1)));
+    try {
+      await bind(sock, p, address);
+      return p;
+    } catch (e) {
+      if (fixed !== undefined || attempt > 20 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
+      port = 0;
+    }
+  }
+}
+
 /** The file descriptor under a bound dgram socket (Node keeps its handle behind a symbol). */
 export function socketFd(sock: Socket): number | undefined {
   const sym = Object.getOwnPropertySymbols(sock).find((s) => s.description === 'state symbol');
@@ -113,17 +132,7 @@ export class BfdUdpPort implements BfdDatagramPort {
         await bind(rx, opts.port ?? BFD_CONTROL_PORT, address);
         // Before the first packet can be read (the 'message' handler is added below).
         if (!attachGtsm(rx, type === 'udp6' ? 6 : 4)) gtsm = false;
-        for (let attempt = 0; ; attempt++) {
-          const p = opts.sourcePort ?? (sourcePort || BFD_SOURCE_PORT_MIN + Math.floor(random() * (BFD_SOURCE_PORT_MAX - BFD_SOURCE_PORT_MIN + 1)));
-          try {
-            await bind(tx, p, address);
-            sourcePort = p;
-            break;
-          } catch (e) {
-            if (opts.sourcePort !== undefined || attempt > 20 || (e as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw e;
-            sourcePort = 0;
-          }
-        }
+        sourcePort = await bindSourcePort(tx, address, sourcePort, opts.sourcePort, random);
         tx.setTTL(BFD_TTL);
       }
     } catch (e) {
