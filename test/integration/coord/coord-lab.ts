@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Lab, waitFor, type Netns } from '../../lib/netns.js';
 import { natsServerConfig } from '../../lib/nats.js';
+import { requireRoot, requireTools } from '../../lib/prereq.js';
 
 export const NATS_IPS = ['198.51.100.129', '198.51.100.130', '198.51.100.131'];
 export const NODE_IPS = ['198.51.100.141', '198.51.100.142', '198.51.100.143'];
@@ -59,6 +60,22 @@ export class CoordLab {
   readonly adminPassword = `pw-ops-${Math.random().toString(36).slice(2)}`;
 
   constructor(readonly o: CoordLabOptions) {}
+
+  /**
+   * The integration tests' common start: root and tools checked, the lab built, the three nodes
+   * started, and every VIP announced by exactly one node (the nodes' output in the error if not).
+   */
+  static async startSettled(o: CoordLabOptions): Promise<CoordLab> {
+    requireRoot();
+    requireTools('ip', 'nats-server', 'arping');
+    const lab = new CoordLab(o);
+    await lab.setup();
+    for (let i = 0; i < 3; i++) lab.startNode(i);
+    await waitFor('every VIP announced by exactly one node', () => lab.settled(), 90000, 200).catch((e: unknown) => {
+      throw new Error(`${String(e)}\n${lab.nodes.map((n) => `${n.name}: ${n.stderr}\n${n.events.slice(-5).map((x) => JSON.stringify(x)).join('\n')}`).join('\n')}`);
+    });
+    return lab;
+  }
 
   async setup(): Promise<void> {
     this.sw = this.lab.netns('sw');

@@ -5,7 +5,6 @@
 // Behaviour only, no timing assertions.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { requireRoot, requireTools } from '../../lib/prereq.js';
 import { waitFor } from '../../lib/netns.js';
 import { CoordLab, type NodeEvent } from './coord-lab.js';
 
@@ -13,12 +12,7 @@ const VIPS = ['203.0.113.65', '203.0.113.66', '203.0.113.67', '203.0.113.68', '2
 let lab: CoordLab;
 
 before(async () => {
-  requireRoot();
-  requireTools('ip', 'nats-server', 'arping');
-  lab = new CoordLab({ vips: VIPS, announcer: 'pcap', intervalMs: 250, misses: 12 });
-  await lab.setup();
-  for (let i = 0; i < 3; i++) lab.startNode(i);
-  await waitFor('every VIP announced by exactly one node', () => lab.settled(), 90000, 200);
+  lab = await CoordLab.startSettled({ vips: VIPS, announcer: 'pcap', intervalMs: 250, misses: 12 });
 });
 
 after(async () => {

@@ -4,7 +4,6 @@
 // answered by one MAC only. Heals afterwards: the node returns and the cluster settles again.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { requireRoot, requireTools } from '../../lib/prereq.js';
 import { waitFor } from '../../lib/netns.js';
 import { CoordLab, NATS_IPS } from './coord-lab.js';
 
@@ -12,12 +11,7 @@ const VIPS = ['203.0.113.71', '203.0.113.72', '203.0.113.73', '203.0.113.74', '2
 let lab: CoordLab;
 
 before(async () => {
-  requireRoot();
-  requireTools('ip', 'nats-server', 'arping');
-  lab = new CoordLab({ vips: VIPS, announcer: 'pcap', intervalMs: 250, misses: 12 });
-  await lab.setup();
-  for (let i = 0; i < 3; i++) lab.startNode(i);
-  await waitFor('every VIP announced by exactly one node', () => lab.settled(), 90000, 200);
+  lab = await CoordLab.startSettled({ vips: VIPS, announcer: 'pcap', intervalMs: 250, misses: 12 });
 });
 
 after(async () => {
