@@ -31,6 +31,7 @@ import {
 import type { ServiceRequest } from '../domain/allocator/index.js';
 import { createLogger } from '../adapters/log.js';
 import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/informer.js';
+import { kubeRest, restSupported } from '../adapters/kube/rest.js';
 import { coreSpecs, metallbSpec, storageVersion } from '../adapters/kube/resources.js';
 import { createEventRecorder, type Limiter } from '../adapters/kube/events.js';
 import { StatusWriter } from '../adapters/kube/status.js';
@@ -219,16 +220,40 @@ function write(s: V1Service, w: ServiceWrites): void {
   })());
 }
 
+// The per-service writes go as plain JSON through rest.ts (client-node's typed path was most of
+// the controller's CPU per service in bulk); client-node's typed API behind a proxy.
+const rest = restSupported(kc) ? kubeRest(kc) : undefined;
+const svcPath = (ns: string, name: string) => `/api/v1/namespaces/${encodeURIComponent(ns)}/services/${encodeURIComponent(name)}`;
+type Patch = { metadata?: { annotations: Record<string, string | null> }; status?: { loadBalancer: { ingress: Array<{ ip: string; ipMode: string }> } } };
+function patchService(ns: string, name: string, body: Patch, subresource: '' | '/status', what: string): Promise<V1Service> {
+  if (rest) return rest.request<V1Service>('PATCH', `${svcPath(ns, name)}${subresource}`, { body, contentType: 'application/merge-patch+json', timeoutMs: WRITE_TIMEOUT_MS });
+  return withTimeout(subresource
+    ? core.patchNamespacedServiceStatus({ name, namespace: ns, body }, mergePatch)
+    : core.patchNamespacedService({ name, namespace: ns, body }, mergePatch), what);
+}
+
+/**
+ * The annotation and the status in one request when both change: a merge patch on
+ * services/status carrying both (the Service status strategy keeps metadata changes and resets
+ * only spec), so a service gets its IP and the annotation saying which pool it came from
+ * together, in one round trip and one resourceVersion, instead of MetalLB's update then status
+ * update. Should an apiserver ever drop metadata on /status, the answer shows it and the
+ * annotation is written on the object as MetalLB does. An annotation change alone (the service
+ * is no longer ours) is a patch of the object.
+ */
 async function send(key: string, { s, w, sig }: QueuedWrite): Promise<void> {
   const name = s.metadata?.name ?? '';
   const ns = s.metadata?.namespace ?? '';
+  const annotation = w.poolAnnotation !== undefined ? { annotations: { [POOL_ANNOTATION]: w.poolAnnotation } } : undefined;
   try {
-    if (w.poolAnnotation !== undefined) {
-      await withTimeout(core.patchNamespacedService({ name, namespace: ns, body: { metadata: { annotations: { [POOL_ANNOTATION]: w.poolAnnotation } } } }, mergePatch), `patch service ${key}`);
-    }
     if (w.ingress !== undefined) {
       const ingress = w.ingress.map((ip) => ({ ip, ipMode: 'VIP' }));
-      await withTimeout(core.patchNamespacedServiceStatus({ name, namespace: ns, body: { status: { loadBalancer: { ingress } } } }, mergePatch), `patch service status ${key}`);
+      const got = await patchService(ns, name, { ...(annotation ? { metadata: annotation } : {}), status: { loadBalancer: { ingress } } }, '/status', `patch service status ${key}`);
+      if (annotation && (got.metadata?.annotations?.[POOL_ANNOTATION] ?? null) !== w.poolAnnotation) {
+        await patchService(ns, name, { metadata: annotation }, '', `patch service ${key}`);
+      }
+    } else if (annotation) {
+      await patchService(ns, name, { metadata: annotation }, '', `patch service ${key}`);
     }
   } catch (err) {
     if (issued.get(key) === sig) issued.delete(key);

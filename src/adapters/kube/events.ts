@@ -1,8 +1,9 @@
 // Kubernetes Events (core/v1) with MetalLB's reasons (IPAllocated, AllocationFailed,
 // nodeAssigned, announceFailed, ...). Identical events for the same object within the
 // aggregation window are counted, not re-created, like client-go's recorder.
-import { CoreV1Api, type KubeConfig } from '@kubernetes/client-node';
+import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
+import { kubeRest, restSupported } from './rest.js';
 
 export interface EventTarget { kind: string; name: string; namespace: string; uid?: string; apiVersion?: string; resourceVersion?: string }
 export type EventType = 'Normal' | 'Warning';
@@ -17,7 +18,16 @@ export interface EventRecorder {
 export type Limiter = <T>(request: () => Promise<T>) => Promise<T>;
 
 export function createEventRecorder(kc: KubeConfig, component: string, host: string, log: Logger, windowMs = 600_000, limit: Limiter = (f) => f()): EventRecorder {
-  const core = kc.makeApiClient(CoreV1Api);
+  // Plain JSON through rest.ts (one Event per allocation: a hot path in bulk); client-node behind a proxy.
+  const rest = restSupported(kc) ? kubeRest(kc) : undefined;
+  const core = rest ? undefined : kc.makeApiClient(CoreV1Api);
+  const enc = encodeURIComponent;
+  const patchEvent = (name: string, namespace: string, body: unknown[]) => (rest
+    ? rest.request('PATCH', `/api/v1/namespaces/${enc(namespace)}/events/${enc(name)}`, { body, contentType: 'application/json-patch+json', discard: true })
+    : core!.patchNamespacedEvent({ name, namespace, body }));
+  const createEvent = (namespace: string, body: CoreV1Event) => (rest
+    ? rest.request('POST', `/api/v1/namespaces/${enc(namespace)}/events`, { body: { apiVersion: 'v1', kind: 'Event', ...body }, discard: true })
+    : core!.createNamespacedEvent({ namespace, body }));
   const seen = new Map<string, { name: string; namespace: string; count: number; first: string; at: number }>();
   const inflight = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => { inflight.add(p); void p.finally(() => inflight.delete(p)); };
@@ -30,24 +40,20 @@ export function createEventRecorder(kc: KubeConfig, component: string, host: str
         prev.count++;
         prev.at = now.getTime();
         const count = prev.count;
-        track(limit(() => core.patchNamespacedEvent({
-          name: prev.name, namespace: prev.namespace,
-          body: [{ op: 'replace', path: '/count', value: count }, { op: 'replace', path: '/lastTimestamp', value: now.toISOString() }],
-        })).catch((err: unknown) => log.debug('event patch failed', { event: 'event.error', err: String(err) })));
+        track(limit(() => patchEvent(prev.name, prev.namespace, [
+          { op: 'replace', path: '/count', value: count }, { op: 'replace', path: '/lastTimestamp', value: now.toISOString() },
+        ])).catch((err: unknown) => log.debug('event patch failed', { event: 'event.error', err: String(err) })));
         return;
       }
       const name = `${target.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
       seen.set(key, { name, namespace: target.namespace, count: 1, first: now.toISOString(), at: now.getTime() });
-      track(limit(() => core.createNamespacedEvent({
-        namespace: target.namespace,
-        body: {
-          metadata: { name, namespace: target.namespace },
-          involvedObject: { kind: target.kind, name: target.name, namespace: target.namespace, ...(target.uid ? { uid: target.uid } : {}), ...(target.apiVersion ? { apiVersion: target.apiVersion } : {}) },
-          type, reason, message, count: 1,
-          firstTimestamp: now, lastTimestamp: now,
-          source: { component, host },
-          reportingComponent: component, reportingInstance: host,
-        },
+      track(limit(() => createEvent(target.namespace, {
+        metadata: { name, namespace: target.namespace },
+        involvedObject: { kind: target.kind, name: target.name, namespace: target.namespace, ...(target.uid ? { uid: target.uid } : {}), ...(target.apiVersion ? { apiVersion: target.apiVersion } : {}) },
+        type, reason, message, count: 1,
+        firstTimestamp: now, lastTimestamp: now, // JSON.stringify writes them as ISO strings, as the client does
+        source: { component, host },
+        reportingComponent: component, reportingInstance: host,
       })).catch((err: unknown) => log.warn('event create failed', { event: 'event.error', reason, err: String(err) })));
     },
     async flush() { await Promise.allSettled([...inflight]); },

@@ -4,6 +4,7 @@
 import { KubeConfig, ListWatch, Watch, type KubernetesObject, type KubernetesListObject } from '@kubernetes/client-node';
 import { backoffDelay } from '../../domain/backoff.js';
 import type { Logger } from '../log.js';
+import { kubeRest, restSupported } from './rest.js';
 
 export interface InformerSpec<T extends KubernetesObject> {
   /** For logs and metrics: "services", "ipaddresspools", ... */
@@ -27,7 +28,10 @@ export interface Informer<T extends KubernetesObject> {
 }
 
 export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: InformerSpec<T>, log: Logger): Informer<T> {
-  const lw = new ListWatch<T>(spec.path, new Watch(kc), spec.list, false);
+  // The watch stream through the plain REST client (rest.ts: no WHATWG streams or readline per
+  // event); client-node's Watch for clusters behind a proxy.
+  const watch = restSupported(kc) ? ({ watch: kubeRest(kc).watch } as unknown as Watch) : new Watch(kc);
+  const lw = new ListWatch<T>(spec.path, watch, spec.list, false);
   const listeners: Array<(ev: { type: 'add' | 'update' | 'delete'; obj: T }) => void> = [];
   let synced = false;
   let stopped = false;
