@@ -4,7 +4,11 @@
 // the apiserver (with etcd) and the controller each spent, to show whose time it is.
 // Everything runs in namespaces (apiserver in one, controller and client in another).
 // Usage: tsx bench/controller.bench.ts [N=5000] [M=200]. Prints a table, then one JSON line.
-import { readFileSync, writeFileSync } from 'node:fs';
+// Profiles: MOORING_BENCH_PROFILE=<dir> turns the apiserver's profiling on and saves a CPU profile
+// of it (<dir>/apiserver.pprof, MOORING_BENCH_PROFILE_SEC=30 s, starting 5 s into the bulk phase;
+// read it with `go tool pprof -top`), and runs the controller with `node --cpu-prof` into <dir>
+// (written when it exits at the end).
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Lab, waitFor } from '../test/lib/netns.js';
 import { requireRoot, requireTools } from '../test/lib/prereq.js';
@@ -14,6 +18,8 @@ const N = Number(process.argv[2] ?? 5000);
 const M = Number(process.argv[3] ?? 200);
 const DRIVER = new URL('./controller.driver.ts', import.meta.url).pathname;
 const CONTROLLER = new URL('../src/bin/controller.ts', import.meta.url).pathname;
+const PROFILE = process.env.MOORING_BENCH_PROFILE;
+const PROFILE_SEC = Number(process.env.MOORING_BENCH_PROFILE_SEC ?? 30);
 
 function cpuSec(pid: number | undefined): number {
   if (!pid) return NaN;
@@ -42,14 +48,18 @@ try {
   const br = lab.bridge(sw, 'br0');
   lab.link(api, 'eth0', sw, br, ['198.51.100.193/27']);
   lab.link(cl, 'eth0', sw, br, ['198.51.100.194/27']);
-  kube = await startKube({ netns: api, host: '198.51.100.193', extraArgs: ['--max-requests-inflight=800', '--max-mutating-requests-inflight=400'] });
+  if (PROFILE) mkdirSync(PROFILE, { recursive: true });
+  kube = await startKube({
+    netns: api, host: '198.51.100.193',
+    extraArgs: ['--max-requests-inflight=800', '--max-mutating-requests-inflight=400', ...(PROFILE ? ['--profiling=true'] : [])],
+  });
   const setup = await runTs(cl, DRIVER, ['setup'], kube.env);
   if (setup.code !== 0) throw new Error(`setup failed: ${setup.stderr}`);
   const token = (JSON.parse(setup.stdout.trim().split('\n').pop() ?? '{}') as { token?: string }).token ?? '';
   const ctlConfig = join(kube.dataDir, 'controller.kubeconfig');
   writeFileSync(ctlConfig, kubeconfig(kube.url, kube.caPem, token, 'controller'), { mode: 0o600 });
   let log = '';
-  const ctl = cl.spawn(process.execPath, ['--import', 'tsx', CONTROLLER], {
+  const ctl = cl.spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), '--import', 'tsx', CONTROLLER], {
     stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBECONFIG: ctlConfig, MOORING_LOG_LEVEL: 'warn' },
   });
   ctl.stderr?.setEncoding('utf8').on('data', (d: string) => { log = (log + d).slice(-20_000); });
@@ -61,9 +71,24 @@ try {
   let peak = 0;
   const sampler = setInterval(() => { peak = Math.max(peak, rssMB(ctl.pid)); }, 500);
   const cpu0 = { api: cpuSec(kube.pid), ctl: cpuSec(ctl.pid) };
-  const run = await runTs(cl, DRIVER, ['run', String(N), String(M)], kube.env, 40 * 60_000);
+  const running = runTs(cl, DRIVER, ['run', String(N), String(M)], kube.env, 40 * 60_000);
+  // The apiserver's CPU profile, fetched from inside its namespace (no test traffic from the root one).
+  const k = kube;
+  const profiled = PROFILE ? new Promise<void>((ok) => setTimeout(() => {
+    const curl = api.spawn('curl', ['-sS', '--fail', '--cacert', join(k.dataDir, 'pki', 'ca.crt'), '-H', `Authorization: Bearer ${k.adminToken}`,
+      '-o', join(PROFILE, 'apiserver.pprof'), `${k.url}/debug/pprof/profile?seconds=${PROFILE_SEC}`], { stdio: ['ignore', 'ignore', 'inherit'] });
+    curl.on('exit', (code) => { if (code !== 0) process.stderr.write(`apiserver profile: curl exited ${code}\n`); ok(); });
+  }, 5000)) : Promise.resolve();
+  const run = await running;
+  await profiled;
   const cpu1 = { api: cpuSec(kube.pid), ctl: cpuSec(ctl.pid) };
   clearInterval(sampler);
+  if (PROFILE) {
+    // --cpu-prof writes when the process exits: stop it while the apiserver still answers.
+    const exited = new Promise((r) => ctl.once('exit', r));
+    ctl.kill('SIGTERM');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 15_000))]);
+  }
   if (run.code !== 0) throw new Error(`run failed: ${run.stderr}\n--- controller ---\n${log}`);
   const r = JSON.parse(run.stdout.trim().split('\n').pop() ?? '{}') as Record<string, number>;
   const apiCpu = cpu1.api - cpu0.api;
@@ -81,13 +106,16 @@ try {
     ['controller peak RSS (MB)', String(round(peak))],
     ['CPU s during the run: apiserver+etcd', String(round(apiCpu))],
     ['CPU s during the run: controller', String(round(ctlCpu))],
-    ['apiserver share of CPU', `${round((100 * apiCpu) / (apiCpu + ctlCpu))}%`],
+    ['CPU s during the run: driver (client)', String(round(r.driverCpuSec ?? NaN))],
+    ['CPU ms per service: apiserver / controller', `${round((1000 * apiCpu) / (N + M))} / ${round((1000 * ctlCpu) / (N + M))}`],
+    ['apiserver share of CPU (apiserver+controller)', `${round((100 * apiCpu) / (apiCpu + ctlCpu))}%`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
   process.stdout.write(`controller bench (real kube-apiserver + etcd, 2-core shared machine)\n${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n`);
   process.stdout.write(`${JSON.stringify({
     services: N, bulkPerSec: round(r.bulkPerSec ?? NaN), createToIpP50Ms: round(r.createToIpP50Ms ?? NaN), createToIpP99Ms: round(r.createToIpP99Ms ?? NaN),
-    rssMB: round(peak), apiserverCpuSec: round(apiCpu), controllerCpuSec: round(ctlCpu), missing: r.missing,
+    rssMB: round(peak), apiserverCpuSec: round(apiCpu), controllerCpuSec: round(ctlCpu), driverCpuSec: round(r.driverCpuSec ?? NaN),
+    apiserverMsPerService: round((1000 * apiCpu) / (N + M)), controllerMsPerService: round((1000 * ctlCpu) / (N + M)), missing: r.missing,
   })}\n`);
 } finally {
   await kube?.destroy();
