@@ -267,3 +267,39 @@ test('mooringctl drain over NATS: make-before-break handover, no instant without
   assert.equal(c.failovers.filter((f) => f.cause.startsWith('mooringctl')).length, 2 * lost.length, 'only the drained node’s IPs moved, once each way');
   assertClean(c);
 });
+
+test('a node whose event loop stalls past the detection window judges nobody by its own silence: no NATS-down, no peer declared dead, nothing of theirs taken', async () => {
+  // Node runs overdue timers before it reads the sockets: a sweep that fires right after a stall
+  // sees neither the peers' heartbeats nor the echo of our last heartbeat yet. The coordinator
+  // judges its own path by heartbeats it sent and did not hear back (none are sent while
+  // stalled), and defers a late sweep until the waiting I/O is read (Clock.afterIo).
+  // NATS latency 40 ms keeps an echo in flight 40 % of the time; the stall starts at five
+  // offsets, so some stalls begin with our last heartbeat unheard.
+  const run = async (stallAware: boolean, offsetMs: number) => {
+    const c = await cluster(7, { stallAware, latencyMs: 40 });
+    const victim = 'node-c';
+    const before = new Map(c.allIps().map((ip) => [ip, c.announcers(ip)]));
+    await c.run(offsetMs);
+    const t0 = c.clock.now();
+    // Detection is 100 ms × 3 here: three times over (and under the simulator's dual-announcement
+    // window, since the simulated segment still hears a stalled node's announcements).
+    c.stall(victim, 900);
+    await c.run(6000);
+    const judged = c.coordEvents.filter((e) => e.node === victim && e.at >= t0);
+    const tookOver = c.transitions.filter((t) => t.at >= t0 && t.node === victim && t.to === 'announcing' && !(before.get(t.ip) ?? []).includes(victim));
+    return { c, judged, tookOver, victim, t0 };
+  };
+  let naiveJudged = 0;
+  for (const offset of [0, 20, 40, 60, 80]) {
+    const aware = await run(true, offset);
+    assert.deepEqual(aware.judged, [], `offset ${offset}: the stalled node judged: ${JSON.stringify(aware.judged)}`);
+    assert.deepEqual(aware.tookOver.map((t) => t.ip), [], 'it took over nothing that was not its own');
+    // Its peers did hear silence from it (that verdict is right), and it gets its IPs back after.
+    assert.ok(aware.c.coordEvents.some((e) => e.at >= aware.t0 && e.node !== aware.victim && e.event === 'peer.dead' && e.peer === aware.victim), 'peers declared the silent node dead');
+    for (const ip of aware.c.allIps()) assert.deepEqual(aware.c.announcers(ip), [aware.c.expectedOwner(ip)]);
+    assertClean(aware.c);
+    // The same stall when the late sweep is not deferred.
+    if ((await run(false, offset)).judged.some((e) => e.event === 'nats.down')) naiveJudged++;
+  }
+  assert.ok(naiveJudged > 0, 'without afterIo, some stall should make the node call NATS down (else this test shows nothing)');
+});

@@ -6,7 +6,7 @@
 // another server, as the NatsBus adapter opens (src/adapters/nats.ts). And a KV with
 // compare-and-set that can be made unavailable.
 import type { CoordBus, EpochStore, KvEntry } from '../../src/actors/coord-ports.js';
-import type { SimClock } from './clock.js';
+import type { NodeClock, SimClock } from './clock.js';
 
 export function subjectMatches(pattern: string, subject: string): boolean {
   const p = pattern.split('.');
@@ -37,8 +37,8 @@ export class SimNats {
   }
 
   /** A node's connection on `server`; with `mirror`, plus a publish-only one on the next server. */
-  connect(node: string, server = 0, mirror = false): SimConn {
-    const c = new SimConn(this, node, server % this.servers);
+  connect(node: string, server = 0, mirror = false, clock?: NodeClock): SimConn {
+    const c = new SimConn(this, node, server % this.servers, clock);
     this.conns.set(node, c);
     this.all.push(c);
     if (mirror && this.servers > 1) {
@@ -111,7 +111,7 @@ export class SimConn implements CoordBus {
   mirror: SimConn | undefined;
   private readonly statusCbs: Array<(up: boolean) => void> = [];
 
-  constructor(private readonly nats: SimNats, readonly node: string, public server = 0) {
+  constructor(private readonly nats: SimNats, readonly node: string, public server = 0, private readonly clock?: NodeClock) {
     this.lastUp = this.isUp();
   }
 
@@ -144,7 +144,8 @@ export class SimConn implements CoordBus {
   }
 
   subscribe(subject: string, cb: (subject: string, data: Uint8Array) => void): () => void {
-    return this.nats.addSub({ pattern: subject, cb, conn: this });
+    // A stalled node reads its messages when its stall ends.
+    return this.nats.addSub({ pattern: subject, cb: this.clock ? this.clock.input(cb) : cb, conn: this });
   }
 
   onStatus(cb: (up: boolean) => void): () => void {

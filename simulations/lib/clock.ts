@@ -88,3 +88,54 @@ export async function drainMicrotasks(): Promise<void> {
 
 /** Seeded PRNG (mulberry32): the simulator never uses Math.random. */
 export { rng } from '../../src/domain/prng.js';
+
+/**
+ * One node's view of the shared clock, able to stall like a blocked Node event loop: while
+ * stalled, the node's timers and its incoming messages wait; at the end of the stall they run in
+ * Node's order: due timers first, then the I/O that arrived meanwhile, then `afterIo` callbacks
+ * (setImmediate, the check phase).
+ */
+export class NodeClock implements Clock {
+  private until = -Infinity;
+  private readonly timers: Array<() => void> = [];
+  private readonly io: Array<() => void> = [];
+  private immediates: Array<() => void> = [];
+  /** `afterIo` is offered only when the node models Node's phases (with it off, code that would use it cannot). */
+  readonly afterIo: ((fn: () => void) => void) | undefined;
+
+  constructor(private readonly shared: SimClock, withAfterIo = true) {
+    this.afterIo = withAfterIo ? (fn) => { this.immediates.push(fn); if (this.immediates.length === 1 && !this.stalled()) this.shared.setTimeout(() => this.runImmediates(), 0); } : undefined;
+  }
+
+  now(): number { return this.shared.now(); }
+  stalled(): boolean { return this.shared.now() < this.until; }
+
+  setTimeout(fn: () => void, ms: number): unknown {
+    return this.shared.setTimeout(() => { if (this.stalled()) this.timers.push(fn); else fn(); }, ms);
+  }
+
+  clearTimeout(id: unknown): void { this.shared.clearTimeout(id); }
+
+  /** Wraps a message handler: while stalled, messages wait for the end of the stall. */
+  input<A extends unknown[]>(fn: (...a: A) => void): (...a: A) => void {
+    return (...a) => { if (this.stalled()) this.io.push(() => fn(...a)); else fn(...a); };
+  }
+
+  /** Blocks this node's event loop for `ms`. */
+  stall(ms: number): void {
+    this.until = this.shared.now() + ms;
+    this.shared.setTimeout(() => {
+      for (const fn of this.timers.splice(0)) fn();
+      for (const fn of this.io.splice(0)) fn();
+      this.runImmediates();
+    }, ms);
+  }
+
+  private runImmediates(): void {
+    while (this.immediates.length > 0) {
+      const batch = this.immediates;
+      this.immediates = [];
+      for (const fn of batch) fn();
+    }
+  }
+}

@@ -12,7 +12,7 @@ import { drainSubject } from '../../src/domain/subjects.js';
 import { decide, HashOrder, type ElectionNode, type LiveView } from '../../src/domain/election.js';
 import type { Labels } from '../../src/domain/label-selector.js';
 import { DEFAULT_MEMBERSHIP, type MembershipConfig } from '../../src/domain/membership.js';
-import { SimClock, rng } from './clock.js';
+import { NodeClock, SimClock, rng } from './clock.js';
 import { SimKv, SimNats, type SimConn } from './bus.js';
 import { SimSegment, type SimL2 } from './l2.js';
 
@@ -28,6 +28,8 @@ export interface SimOptions {
   readonly membership?: MembershipConfig;
   readonly latencyMs?: number;
   readonly kv?: boolean;
+  /** Nodes' clocks offer `afterIo` (Node's setImmediate); default true. */
+  readonly stallAware?: boolean;
   /** Invariant I1 tolerance; default: detection window + resync + 100 ms. */
   readonly dualWindowMs?: number;
   /** Quiet time after a fault before I2/I3 apply. */
@@ -51,6 +53,7 @@ interface SimNode {
   linkUp: boolean;
   carrier: boolean;
   draining: boolean;
+  clock?: NodeClock;
 }
 
 export interface Failover {
@@ -76,6 +79,8 @@ export class SimCluster {
   readonly failovers: Failover[] = [];
   readonly transitions: Transition[] = [];
   readonly log: Array<{ at: number; text: string }> = [];
+  /** Coordinators' verdicts: a node saw NATS down, or declared a peer dead. */
+  readonly coordEvents: Array<{ at: number; node: string; event: string; peer?: string | undefined }> = [];
   keepTransitions = true;
   /** How many times I2 was checked over every IP (a run must show some, or I2 proved nothing). */
   steadyChecks = 0;
@@ -127,12 +132,14 @@ export class SimCluster {
 
   private boot(name: string): void {
     const n = this.node(name);
-    const conn = this.nats.connect(name, this.names.indexOf(name), this.opts.mirror ?? false);
+    const clock = new NodeClock(this.clock, this.opts.stallAware ?? true);
+    const conn = this.nats.connect(name, this.names.indexOf(name), this.opts.mirror ?? false, clock);
     conn.setLink(n.linkUp);
     const l2 = this.seg.port(name);
     const coord = new Coordinator({
-      cluster: 'sim', node: name, inc: n.inc, clock: this.clock, bus: conn, l2,
+      cluster: 'sim', node: name, inc: n.inc, clock, bus: conn, l2,
       epochs: this.opts.kv === false ? undefined : this.kv.store(conn),
+      log: (ev) => { if (ev.event === 'nats.down' || ev.event === 'peer.dead') this.coordEvents.push({ at: this.clock.now(), node: name, event: String(ev.event), peer: ev.peer as string | undefined }); },
       membership: this.m, hashOrder: this.order, claimsRefreshMs: this.opts.claimsRefreshMs ?? 5000, codec: this.codec,
     });
     coord.onTransition((t) => this.onTransition(t));
@@ -140,7 +147,7 @@ export class SimCluster {
     coord.setDraining(n.draining);
     coord.start();
     if (!n.carrier) l2.setCarrier(false);
-    Object.assign(n, { coord, conn, l2, running: true });
+    Object.assign(n, { coord, conn, l2, clock, running: true });
   }
 
   private clusterSpec(): ClusterSpec {
@@ -161,6 +168,16 @@ export class SimCluster {
   }
 
   // --- faults and changes ------------------------------------------------------------------------
+
+  /**
+   * The node's event loop blocks for `ms` (GC, a burst of work, a starved CPU): it sends no
+   * heartbeat and reads nothing; then its late timers run before the messages that waited.
+   */
+  stall(name: string, ms: number): void {
+    const n = this.node(name);
+    this.cause(`stall ${name} ${ms} ms`);
+    n.clock?.stall(ms);
+  }
 
   /** SIGKILL: the process stops; its ARP replies stop; nobody is told. */
   kill(name: string): void {

@@ -7,12 +7,18 @@ export interface Clock {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(id: unknown): void;
+  /**
+   * Runs `fn` once the I/O that is already waiting has been delivered (Node: setImmediate, which
+   * runs after the poll phase). Optional: a simulated clock has no pending I/O.
+   */
+  afterIo?(fn: () => void): void;
 }
 
 export const realClock: Clock = {
   now: () => performance.timeOrigin + performance.now(),
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
+  afterIo: (fn) => { setImmediate(fn); },
 };
 
 export interface CoordBus {

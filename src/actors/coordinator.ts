@@ -161,6 +161,8 @@ export class Coordinator {
   private busUp: boolean;
   private echoOk = true;
   private lastEcho: number;
+  /** Publish time of each of our heartbeats not yet heard back, by seq (oldest first). */
+  private readonly unechoed = new Map<number, number>();
   /** NATS is up and the resync window after reconnecting has passed. */
   private natsSettled: boolean;
   private localCarrier = true;
@@ -345,6 +347,8 @@ export class Coordinator {
 
   private publishHeartbeat(): void {
     if (this.stopped) return;
+    this.unechoed.set(this.hbSeq + 1, this.clock.now());
+    if (this.unechoed.size > 64) this.unechoed.delete(this.unechoed.keys().next().value as number);
     this.o.bus.publish(heartbeatSubject(this.o.cluster, this.node), encodeHeartbeat({
       v: 1, node: this.node, inc: this.o.inc, seq: ++this.hbSeq, intervalMs: this.cfg.intervalMs, l2Ready: this.localCarrier, draining: this.draining,
     }));
@@ -470,6 +474,7 @@ export class Coordinator {
       // Our own heartbeat came back through the servers: our path to NATS works.
       if (r.value.inc === this.o.inc) {
         this.lastEcho = this.clock.now();
+        for (const seq of this.unechoed.keys()) { if (seq > r.value.seq) break; this.unechoed.delete(seq); }
         if (!this.echoOk) { this.echoOk = true; this.applyPath(); }
       }
       return;
@@ -483,22 +488,44 @@ export class Coordinator {
    * heartbeat arrived.
    */
   private scheduleSweep(inMs: number): void {
-    this.once(Math.max(1, inMs), () => {
-      const now = this.clock.now();
-      // A client can believe it is connected while its path is cut (no RST, pings not yet
-      // overdue): our own heartbeats stop coming back first. Treat that as NATS down.
-      if (this.natsUp && now - this.lastEcho > this.cfg.intervalMs * this.cfg.misses) {
-        this.echoOk = false;
-        this.o.log?.({ component: 'coordinator', node: this.node, event: 'nats.echo.lost', silentMs: now - this.lastEcho });
-        this.applyPath();
+    const ms = Math.max(1, inMs);
+    const due = this.clock.now() + ms;
+    this.once(ms, () => {
+      // A sweep that fires late means our own event loop stalled: the heartbeats (and our own
+      // echo) that arrived meanwhile are still unread, since Node runs timers before it reads
+      // sockets. Judging now would declare live peers dead and take their IPs because of our
+      // own stall; sweep once the waiting I/O has been delivered instead.
+      const late = this.clock.now() - due;
+      if (late > this.cfg.intervalMs / 2 && this.clock.afterIo) {
+        this.stallsDeferred++;
+        this.clock.afterIo(() => { if (!this.stopped) this.sweepNow(); });
+        return;
       }
-      // Cut off from NATS, silence tells us nothing about peers: membership is frozen. A peer is
-      // only declared dead once we heard our own echo after it went silent (Membership.sweep).
-      if (this.natsUp) this.onMembership(this.membership.sweep(now, this.lastEcho));
-      const next = this.membership.nextDeadline();
-      const wait = next === undefined ? this.cfg.intervalMs : Math.ceil(next - now);
-      this.scheduleSweep(Math.min(this.cfg.intervalMs, Math.max(this.membership.sweepEveryMs(), wait)));
+      this.sweepNow();
     });
+  }
+
+  /** Sweeps deferred because the sweep timer fired late (our own event loop stalled). */
+  stallsDeferred = 0;
+
+  private sweepNow(): void {
+    const now = this.clock.now();
+    // A client can believe it is connected while its path is cut (no RST, pings not yet
+    // overdue): our own heartbeats stop coming back first. Treat that as NATS down.
+    // Silence is judged from what we sent: a heartbeat of ours unheard for the detection time
+    // (after our own stall, nothing was sent, so nothing is missing).
+    const oldest = this.unechoed.values().next().value;
+    if (this.natsUp && oldest !== undefined && now - oldest > this.cfg.intervalMs * this.cfg.misses) {
+      this.echoOk = false;
+      this.o.log?.({ component: 'coordinator', node: this.node, event: 'nats.echo.lost', silentMs: now - this.lastEcho, unheardMs: now - oldest });
+      this.applyPath();
+    }
+    // Cut off from NATS, silence tells us nothing about peers: membership is frozen. A peer is
+    // only declared dead once we heard our own echo after it went silent (Membership.sweep).
+    if (this.natsUp) this.onMembership(this.membership.sweep(now, this.lastEcho));
+    const next = this.membership.nextDeadline();
+    const wait = next === undefined ? this.cfg.intervalMs : Math.ceil(next - now);
+    this.scheduleSweep(Math.min(this.cfg.intervalMs, Math.max(this.membership.sweepEveryMs(), wait)));
   }
 
   private onMembership(events: readonly MembershipEvent[]): void {
@@ -566,7 +593,7 @@ export class Coordinator {
 
   private onBusStatus(up: boolean): void {
     this.busUp = up;
-    if (up) { this.lastEcho = this.clock.now(); this.echoOk = true; } // fresh window for the echo
+    if (up) { this.lastEcho = this.clock.now(); this.echoOk = true; this.unechoed.clear(); } // fresh window for the echo
     this.applyPath();
   }
 
