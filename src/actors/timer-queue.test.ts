@@ -115,3 +115,40 @@ test('a lazily re-armed entry costs no host wake-up at its old deadline', () => 
   assert.equal(txFired, 20);
   assert.equal(wakes, 20, 'one wake-up per transmission, none for the detection timer');
 });
+
+test('after-pass functions run once per pass, after the due entries, with `passing` true', () => {
+  const clock = new SimulatedClock();
+  const q = new TimerQueue(clock);
+  const log: string[] = [];
+  const a = new TimerEntry(() => log.push(`a@${clock.now()} passing=${q.passing}`));
+  const b = new TimerEntry(() => log.push(`b@${clock.now()}`));
+  const remove = q.addAfterPass(() => log.push(`after@${clock.now()} passing=${q.passing}`));
+  q.arm(a, 10); q.arm(b, 10);
+  assert.equal(q.passing, false);
+  step(clock, 10);
+  assert.deepEqual(log, ['a@10 passing=true', 'b@10', 'after@10 passing=true']);
+  assert.equal(q.passing, false);
+  remove();
+  q.arm(a, 5);
+  step(clock, 5);
+  assert.deepEqual(log.slice(3), ['a@15 passing=true']);
+});
+
+test('a backend with setTimeoutAt is given the absolute deadline; entries re-armed from their own callbacks keep their order', () => {
+  const clock = new SimulatedClock();
+  const asked: number[] = [];
+  const q = new TimerQueue({
+    now: () => clock.now(),
+    setTimeout: () => { throw new Error('setTimeoutAt is preferred'); },
+    clearTimeout: (h) => clock.clearTimeout(h as string),
+    setTimeoutAt: (fn, at) => { asked.push(at); return clock.setTimeout(fn, at - clock.now()); },
+  });
+  const fired: Array<[string, number]> = [];
+  const x = new TimerEntry(() => { fired.push(['x', clock.now()]); q.armAt(x, clock.now() + 7); });
+  const y = new TimerEntry(() => { fired.push(['y', clock.now()]); q.armAt(y, clock.now() + 5); });
+  q.armAt(x, 7); q.armAt(y, 5);
+  step(clock, 21);
+  assert.deepEqual(fired, [['y', 5], ['x', 7], ['y', 10], ['x', 14], ['y', 15], ['y', 20], ['x', 21]]);
+  assert.deepEqual(asked.slice(0, 3), [7, 5, 7]);
+  assert.equal(q.size, 2);
+});

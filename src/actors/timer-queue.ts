@@ -15,12 +15,28 @@ export interface TimerBackend {
   now(): number;
   setTimeout(fn: () => void, ms: number): unknown;
   clearTimeout(handle: unknown): void;
+  /** Optional: calls `fn` once `now()` has reached `at` (not before, when the host allows). */
+  setTimeoutAt?(fn: () => void, at: number): unknown;
 }
 
+/**
+ * The event loop's clock: Node's timers count whole milliseconds of libuv's loop time (`uv_now`,
+ * `uv_hrtime` truncated to ms when the loop iteration starts) and truncate a delay to whole
+ * milliseconds. performance.now() runs on the same hrtime with a different origin, so its
+ * millisecond boundaries are not the loop's: `setTimeout(fn, at - performance.now())` can fire up
+ * to a millisecond before `at`, and the queue would wake once early, find nothing due and wait
+ * again (a third more wake-ups on a 2 ms I/O grid). So `now()` is hrtime in ms (fractional, from
+ * performance.now() plus the constant offset), and a deadline `at` is waited for with the delay
+ * from the loop's current millisecond to the first one not before `at`: a timer on a
+ * whole-millisecond deadline (the I/O grid's) fires in the loop iteration that reaches it.
+ */
+const hrOffsetMs = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+
 export const realTimers: TimerBackend = {
-  now: () => performance.now(),
+  now: () => performance.now() + hrOffsetMs,
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+  setTimeoutAt: (fn, at) => setTimeout(fn, Math.max(1, Math.ceil(at) - Math.floor(performance.now() + hrOffsetMs))),
 };
 
 interface HeapNode { key: number; seq: number; entry: TimerEntry }
@@ -31,6 +47,8 @@ export class TimerEntry {
   deadline = Infinity;
   /** The heap node that stands for this entry (older nodes are stale). */
   node: HeapNode | undefined;
+  /** A node of this entry's that left the heap, for its next push (no allocation per re-arm). */
+  spare: HeapNode | undefined;
   constructor(readonly fire: () => void) {}
   get armed(): boolean { return this.deadline !== Infinity; }
 }
@@ -57,7 +75,8 @@ export class TimerQueue {
     e.deadline = deadline;
     // A live node at or before the new deadline re-pushes itself when it surfaces.
     if (e.node !== undefined && e.node.key <= deadline) return;
-    const node: HeapNode = { key: deadline, seq: this.seq++, entry: e };
+    let node = e.spare;
+    if (node !== undefined) { e.spare = undefined; node.key = deadline; node.seq = this.seq++; } else node = { key: deadline, seq: this.seq++, entry: e };
     e.node = node;
     this.push(node);
     if (!this.running && deadline < this.timerAt) this.setTimer(deadline);
@@ -75,6 +94,20 @@ export class TimerQueue {
 
   private readonly pollers: Array<() => void> = [];
 
+  /**
+   * Runs `fn` at the end of every pass, after the due entries fired (a batched send of what they
+   * queued). Returns the removal function.
+   */
+  addAfterPass(fn: () => void): () => void {
+    this.afterPass.push(fn);
+    return () => { const i = this.afterPass.indexOf(fn); if (i >= 0) this.afterPass.splice(i, 1); };
+  }
+
+  private readonly afterPass: Array<() => void> = [];
+
+  /** True while a pass runs (pollers, due entries, after-pass functions). */
+  get passing(): boolean { return this.running; }
+
   disarm(e: TimerEntry): void {
     e.deadline = Infinity;
     // The node, if any, is dropped when it surfaces.
@@ -86,8 +119,11 @@ export class TimerQueue {
   private setTimer(at: number): void {
     if (this.handle !== undefined) this.backend.clearTimeout(this.handle);
     this.timerAt = at;
-    this.handle = this.backend.setTimeout(() => this.run(), Math.max(0, at - this.backend.now()));
+    this.handle = this.backend.setTimeoutAt !== undefined ? this.backend.setTimeoutAt(this.runTask, at)
+      : this.backend.setTimeout(this.runTask, Math.max(0, at - this.backend.now()));
   }
+
+  private readonly runTask = (): void => this.run();
 
   private run(): void {
     this.handle = undefined;
@@ -105,22 +141,27 @@ export class TimerQueue {
         this.pop();
         if (top.seq >= limit) { deferred.push(top); continue; }
         const e = top.entry;
-        if (e.node !== top) continue;
+        if (e.node !== top) { if (e.spare === undefined) e.spare = top; continue; }
         if (e.deadline > now) {
-          if (e.deadline === Infinity) { e.node = undefined; continue; }
+          if (e.deadline === Infinity) { e.node = undefined; e.spare = top; continue; }
           // Re-armed later since this node was pushed: stand again at the new deadline.
-          const node: HeapNode = { key: e.deadline, seq: this.seq++, entry: e };
-          e.node = node;
-          this.push(node);
+          top.key = e.deadline;
+          top.seq = this.seq++;
+          this.push(top);
           continue;
         }
         e.node = undefined;
+        e.spare = top;
         e.deadline = Infinity;
         e.fire();
       }
     } finally {
       for (const n of deferred) this.push(n);
-      this.running = false;
+      try {
+        for (const f of this.afterPass) f();
+      } finally {
+        this.running = false;
+      }
       const top = this.settle();
       if (top !== undefined) this.setTimer(top.key);
     }
@@ -139,11 +180,11 @@ export class TimerQueue {
       const e = top.entry;
       if (e.node === top && e.deadline === top.key) return top;
       this.pop();
-      if (e.node !== top) continue;
-      if (e.deadline === Infinity) { e.node = undefined; continue; }
-      const node: HeapNode = { key: e.deadline, seq: this.seq++, entry: e };
-      e.node = node;
-      this.push(node);
+      if (e.node !== top) { if (e.spare === undefined) e.spare = top; continue; }
+      if (e.deadline === Infinity) { e.node = undefined; e.spare = top; continue; }
+      top.key = e.deadline;
+      top.seq = this.seq++;
+      this.push(top);
     }
   }
 
