@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { createActor, SimulatedClock } from 'xstate';
 import { BfdDiag, BfdState, decodeControl, encodeControl, type BfdControlPacket } from '../codecs/bfd/control-packet.js';
 import { bfdSessionMachine, sessionStateOf } from '../machines/bfd-session.machine.js';
-import { BfdHub, canonicalAddress, type BfdDatagram, type BfdDatagramPort } from './bfd-transport.actor.js';
+import { BfdHub, canonicalAddress, type BfdDatagram, type BfdDatagramPort, type BfdRepeat } from './bfd-transport.actor.js';
 
 /** An in-memory segment: datagrams arrive 1 ms later on the simulated clock; `cut` drops all. */
 class FakeNet {
@@ -140,4 +140,48 @@ test('canonicalAddress folds case, zero runs and v4-mapped forms', () => {
   assert.equal(canonicalAddress('::1'), canonicalAddress('0:0:0:0:0:0:0:1'));
   assert.equal(canonicalAddress('::ffff:198.51.100.1'), '198.51.100.1');
   assert.notEqual(canonicalAddress('2001:db8::1'), canonicalAddress('2001:db8::2'));
+});
+
+test('repeat functions: handed out for datagrams accepted by Your Discriminator, they deliver the same packet until the session is gone', () => {
+  const handlers: Array<(d: BfdDatagram) => BfdRepeat | void> = [];
+  const port: BfdDatagramPort = {
+    send: () => undefined,
+    onDatagram: (cb) => { handlers.push(cb); return () => undefined; },
+    close: async () => undefined,
+  };
+  const hub = new BfdHub(port);
+  const got: BfdControlPacket[] = [];
+  const off = hub.register(12, '198.51.100.67', (p) => got.push(p));
+  const d = (data: Uint8Array, address = '198.51.100.67'): BfdDatagram => ({ data, address, port: 50000, local: '198.51.100.65' });
+  const up = pkt({ yourDiscr: 12, state: BfdState.up });
+  // Zero Your Discriminator (selected by address), discards: nothing to repeat.
+  assert.equal(handlers[0]!(d(pkt({}))), undefined);
+  assert.equal(handlers[0]!(d(up, '198.51.100.68')), undefined);
+  assert.equal(handlers[0]!(d(new Uint8Array([1, 2, 3]))), undefined);
+  const rep = handlers[0]!(d(up));
+  assert.equal(typeof rep, 'function');
+  // The same bytes again through the hub: the same function, the same packet object.
+  assert.equal(handlers[0]!(d(up)), rep);
+  assert.equal(got.length, 3);
+  assert.equal(got[2], got[1]);
+  const input = hub.countersFor('198.51.100.67').input;
+  assert.equal((rep as BfdRepeat)(), true);
+  assert.equal(got.length, 4);
+  assert.equal(got[3], got[1], 'the last accepted packet, as the hub would decode it');
+  assert.equal(hub.countersFor('198.51.100.67').input, input + 1);
+  // A newer packet becomes what is repeated.
+  handlers[0]!(d(pkt({ yourDiscr: 12, state: BfdState.up, detectMult: 5 })));
+  (rep as BfdRepeat)();
+  assert.equal(got[got.length - 1]!.detectMult, 5);
+  // A session registered again under the same discriminator: the old function declines.
+  const got2: BfdControlPacket[] = [];
+  const off2 = hub.register(12, '198.51.100.67', (p) => got2.push(p));
+  const n = got.length;
+  assert.equal((rep as BfdRepeat)(), false);
+  assert.equal(got.length, n);
+  const rep2 = handlers[0]!(d(up)) as BfdRepeat;
+  off2();
+  assert.equal(rep2(), false, 'unregistered');
+  off();
+  assert.equal(got2.length, 1);
 });

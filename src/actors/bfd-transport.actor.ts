@@ -21,12 +21,27 @@ export interface BfdDatagram {
 export interface BfdDatagramPort {
   /** Sends to `address` port 3784, from `local` when given (else the family's first address). */
   send(data: Uint8Array, address: string, local?: string): void;
-  /** Optional: `send` bound to one destination, its route resolved once (a session's packets). */
+  /**
+   * Optional: `send` bound to one destination, its route resolved once (a session's packets). The
+   * bytes handed to it are not changed afterwards (the port may keep what it derived from them).
+   */
   sender?(address: string, local?: string): (data: Uint8Array) => void;
-  /** `d` (and `d.data`) may be reused by the port after the callback returns: copy what is kept. */
-  onDatagram(cb: (d: BfdDatagram) => void): () => void;
+  /**
+   * `d` (and `d.data`) may be reused by the port after the callback returns: copy what is kept.
+   * The callback may return a `BfdRepeat` for `d`: the port may then call it instead of the
+   * callback for a later datagram identical to `d` (same payload bytes, same source address and
+   * port, same local address), as long as no other datagram with the same Your Discriminator
+   * (payload bytes 8–11) was delivered in between.
+   */
+  onDatagram(cb: (d: BfdDatagram) => BfdRepeat | void): () => void;
   close(): Promise<void>;
 }
+
+/**
+ * Handles a repeat of an accepted datagram exactly as the callback would have; false when it no
+ * longer may (the session is gone): the port then delivers the datagram through the callback.
+ */
+export type BfdRepeat = () => boolean;
 
 /** Per-peer packet counters (MetalLB: metallb_bfd_control_packet_input/output). */
 export interface BfdPeerCounters { input: number; output: number; discarded: number }
@@ -42,6 +57,10 @@ interface Registration {
   seenFrom: string | undefined; seenLocal: string | undefined;
   /** The last accepted datagram's bytes and its decoded packet (a steady peer repeats itself). */
   lastBytes: Uint8Array; lastPacket: BfdControlPacket | undefined;
+  /** Still the hub's session for its discriminator. */
+  live: boolean;
+  /** A repeat of the last accepted datagram (handed to the port, see `BfdDatagramPort.onDatagram`). */
+  repeat: BfdRepeat;
 }
 
 /** a[0..n) equals b[0..n) (n = both lengths). */
@@ -109,10 +128,23 @@ export class BfdHub {
   register(localDiscr: number, peer: string, deliver: (p: BfdControlPacket) => void, local?: string): () => void {
     const p = canonicalAddress(peer);
     const l = local === undefined ? undefined : canonicalAddress(local);
-    const r: Registration = { localDiscr, peer: p, local: l, key: l === undefined ? p : `${l}|${p}`, deliver, counters: this.count(p), seenFrom: undefined, seenLocal: undefined, lastBytes: new Uint8Array(0), lastPacket: undefined };
+    const r: Registration = {
+      localDiscr, peer: p, local: l, key: l === undefined ? p : `${l}|${p}`, deliver, counters: this.count(p), seenFrom: undefined, seenLocal: undefined,
+      lastBytes: new Uint8Array(0), lastPacket: undefined, live: true,
+      // What `receive` does for the same bytes from the same addresses (the steady path below).
+      repeat: () => {
+        if (!r.live || r.lastPacket === undefined) return false;
+        r.counters.input++;
+        r.deliver(r.lastPacket);
+        return true;
+      },
+    };
+    const before = this.byDiscr.get(localDiscr);
+    if (before !== undefined) before.live = false;
     this.byDiscr.set(localDiscr, r);
     this.byPeer.set(r.key, r);
     return () => {
+      r.live = false;
       if (this.byDiscr.get(localDiscr) === r) this.byDiscr.delete(localDiscr);
       if (this.byPeer.get(r.key) === r) this.byPeer.delete(r.key);
     };
@@ -145,7 +177,8 @@ export class BfdHub {
     return c;
   }
 
-  private receive(d: BfdDatagram): void {
+  /** Returns the session's repeat handler when `d` was accepted by Your Discriminator. */
+  private receive(d: BfdDatagram): BfdRepeat | undefined {
     // Steady state: a session's packets keep coming from the address texts its last accepted one
     // came from, so the address checks below already passed for them (no canonical-form lookups;
     // ports that hand out one string per address make the comparisons identity checks).
@@ -154,27 +187,28 @@ export class BfdHub {
       const reg = yourDiscr !== 0 ? this.byDiscr.get(yourDiscr) : undefined;
       if (reg !== undefined && reg.seenFrom === d.address && reg.seenLocal === d.local) {
         // The same bytes decode to the same (immutable) packet: no decode, no allocation.
-        if (reg.lastPacket !== undefined && sameBytes(d.data, reg.lastBytes)) { reg.counters.input++; reg.deliver(reg.lastPacket); return; }
+        if (reg.lastPacket !== undefined && sameBytes(d.data, reg.lastBytes)) { reg.counters.input++; reg.deliver(reg.lastPacket); return reg.repeat; }
         const r = decodeControl(d.data);
-        if (r.ok) { this.accepted(reg, d, r.value); return; }
+        if (r.ok) { this.accepted(reg, d, r.value); return reg.repeat; }
       }
     }
     const from = canonicalAddress(d.address);
     // RFC 5881 §5: "received with a TTL or Hop Limit other than 255" → discard (adapters/bfd-udp.ts).
-    if (isGtsmMark(d.data)) { this.discard('ttl', from); return; }
+    if (isGtsmMark(d.data)) { this.discard('ttl', from); return undefined; }
     const r = decodeControl(d.data);
-    if (!r.ok) { this.discard('decode', from, r.error.code); return; }
+    if (!r.ok) { this.discard('decode', from, r.error.code); return undefined; }
     const p = r.value;
     const local = canonicalAddress(d.local);
     const reg = p.yourDiscr !== 0 ? this.byDiscr.get(p.yourDiscr) : this.byPeer.get(`${local}|${from}`) ?? this.byPeer.get(from);
     // §6.8.6: no session for a nonzero Your Discriminator (or for a zero one, no session with
     // that peer address): discard.
-    if (!reg) { this.discard('unknownSession', from); return; }
+    if (!reg) { this.discard('unknownSession', from); return undefined; }
     // Single hop: a session's packets come from its peer address (to its local address) only.
-    if (reg.peer !== from || (reg.local !== undefined && reg.local !== local)) { this.discard('sourceMismatch', from); return; }
-    if (p.yourDiscr !== 0) { this.accepted(reg, d, p); return; }
+    if (reg.peer !== from || (reg.local !== undefined && reg.local !== local)) { this.discard('sourceMismatch', from); return undefined; }
+    if (p.yourDiscr !== 0) { this.accepted(reg, d, p); return reg.repeat; }
     reg.counters.input++;
     reg.deliver(p);
+    return undefined;
   }
 
   private accepted(reg: Registration, d: BfdDatagram, p: BfdControlPacket): void {

@@ -23,10 +23,10 @@ import { createSocket, type Socket } from 'node:dgram';
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 import {
-  findPktinfoAddr, formatAddress, parseAddress, readU32, sockaddrAddrOffset, sockaddrFamily, sockaddrPort,
-  writePktinfo, writeSockaddr, writeU32, IP_PKTINFO, IPV6_RECVPKTINFO, SOL_IP, SOL_IPV6,
+  findPktinfoAddr, formatAddress, CMSG_HEADER, IPV6_PKTINFO, parseAddress, readU32, sockaddrAddrOffset, sockaddrFamily, sockaddrPort,
+  writePktinfo, writeSockaddr, IP_PKTINFO, IPV6_RECVPKTINFO, SOL_IP, SOL_IPV6,
 } from '../codecs/bfd/socket-layout.js';
-import type { BfdDatagram, BfdDatagramPort } from '../actors/bfd-transport.actor.js';
+import type { BfdDatagram, BfdDatagramPort, BfdRepeat } from '../actors/bfd-transport.actor.js';
 import { TimerEntry, type TimerQueue } from '../actors/timer-queue.js';
 import { attachGtsm, bind, bindSourcePort, socketFd, BFD_CONTROL_PORT, BFD_TTL } from './bfd-udp.js';
 
@@ -93,6 +93,8 @@ const SLOT = HDR + IOV + NAME + DATA + CTRL;
 /** A native array of BATCH mmsghdrs with their iovecs, addresses, payloads and control bytes. */
 class Batch {
   readonly u8: Uint8Array;
+  /** The same memory as 32-bit words (little-endian platforms only, see loadLibc). */
+  readonly i32: Int32Array;
   readonly ptr: bigint;
   /** Pointer to the mmsghdr of slot i (for a call that starts past a failed message). */
   readonly at: bigint[] = [];
@@ -102,6 +104,7 @@ class Batch {
     const { ptr, view } = lib.alloc(BATCH * SLOT);
     this.ptr = ptr;
     this.u8 = new Uint8Array(view);
+    this.i32 = new Int32Array(view);
     this.u8.fill(0);
     const dv = new DataView(view);
     for (let i = 0; i < BATCH; i++) {
@@ -111,6 +114,10 @@ class Batch {
       dv.setBigUint64(hdr + 24, 1n, true);
       dv.setBigUint64(hdr + 32, ptr + BigInt(this.ctrl(i)), true);
       dv.setBigUint64(this.iov(i), ptr + BigInt(this.data(i)), true);
+      // Receive buffer sizes (the kernel rewrites namelen and controllen of the slots it fills).
+      dv.setUint32(hdr + 8, NAME, true);
+      dv.setBigUint64(hdr + 40, BigInt(CTRL), true);
+      dv.setBigUint64(this.iov(i) + 8, BigInt(DATA), true);
       this.at.push(ptr + BigInt(hdr));
       this.view24.push(this.u8.subarray(this.data(i), this.data(i) + 24));
     }
@@ -133,10 +140,29 @@ interface Family {
   accept: Set<string> | undefined;
   rxBatch: Batch; txBatch: Batch;
   pending: number;
+  /** Datagrams the handler accepted, by Your Discriminator (payload word 2 as read): see `receiveSlot`. */
+  repeats: Repeats;
 }
 
-/** Destination sockaddr bytes and, when the source is chosen per packet, the control bytes. */
-interface Route { f: Family; name: Uint8Array; nameLen: number; ctrl: Uint8Array | undefined }
+/**
+ * Datagrams the handler accepted and may be told again (`BfdRepeat`), one row each, keyed by
+ * Your Discriminator. A row holds, as 32-bit words: the 24 payload bytes, the source sockaddr,
+ * the local address (packet info), the sockaddr length and the local address's word count. The
+ * rows of all sessions share one typed array (a steady packet touches its row and its repeat
+ * function, not a handful of objects of its own).
+ */
+interface Repeats { row: Map<number, number>; words: Int32Array; rep: Array<BfdRepeat | undefined>; free: number[] }
+const ROW = 6 + NAME / 4 + 4 + 2;
+const R_NAME = 6;
+const R_LOCAL = 6 + NAME / 4;
+const R_NAMELEN = ROW - 2;
+const R_LOCALWORDS = ROW - 1;
+/** Bounded: one row per session that receives. */
+const MAX_REPEATS = 10_000;
+const newRepeats = (): Repeats => ({ row: new Map(), words: new Int32Array(16 * ROW), rep: [], free: [] });
+
+/** Destination sockaddr bytes and, when the source is chosen per packet, the control bytes (also as words). */
+interface Route { f: Family; name: Uint8Array; nameLen: number; ctrl: Uint8Array | undefined; nameW: Int32Array; ctrlW: Int32Array | undefined }
 
 const isWildcard = (a: string): boolean => a === '0.0.0.0' || a === '::';
 
@@ -148,20 +174,22 @@ function stopReading(sock: Socket): void {
 }
 
 export class BfdMmsgPort implements BfdDatagramPort {
-  private readonly handlers = new Set<(d: BfdDatagram) => void>();
+  private readonly handlers = new Set<(d: BfdDatagram) => BfdRepeat | void>();
   private readonly route = new Map<string, Route | null>();
   private readonly removePoller: () => void;
+  private readonly removeAfterPass: () => void;
   private readonly tick: TimerEntry;
   private flushQueued = false;
   private closed = false;
   /** Datagrams read and syscalls made (recvmmsg, sendmmsg), for the benchmark. */
-  readonly stats = { rx: 0, tx: 0, recvCalls: 0, sendCalls: 0, sendErrors: 0 };
+  readonly stats = { rx: 0, tx: 0, recvCalls: 0, sendCalls: 0, sendErrors: 0, rxRepeats: 0 };
 
   private constructor(
     private readonly lib: Libc, private readonly families: Family[], readonly sourcePort: number,
     private readonly destPort: number, readonly gtsm: boolean, private readonly timers: TimerQueue, private readonly pollMs: number,
   ) {
     this.removePoller = timers.addPoller(() => this.poll());
+    this.removeAfterPass = timers.addAfterPass(() => { if (this.flushQueued) this.flush(); });
     this.tick = new TimerEntry(() => this.armTick());
     this.armTick();
   }
@@ -204,7 +232,7 @@ export class BfdMmsgPort implements BfdDatagramPort {
         stopReading(rx);
         stopReading(tx);
         const accept = canon.some(isWildcard) || canon.some((c) => c === '0:0:0:0:0:0:0:0') ? undefined : new Set(canon);
-        families.push({ family, rx, tx, rxFd, txFd, bound, pktinfo, accept, rxBatch: new Batch(lib), txBatch: new Batch(lib), pending: 0 });
+        families.push({ family, rx, tx, rxFd, txFd, bound, pktinfo, accept, rxBatch: new Batch(lib), txBatch: new Batch(lib), pending: 0, repeats: newRepeats() });
       }
     } catch (e) {
       for (const s of sockets) { try { s.close(); } catch { /* closed */ } }
@@ -225,20 +253,20 @@ export class BfdMmsgPort implements BfdDatagramPort {
     if (this.closed) return;
     for (const f of this.families) {
       const b = f.rxBatch;
-      const u8 = b.u8;
+      const i32 = b.i32;
       for (;;) {
-        for (let i = 0; i < BATCH; i++) {
-          const h = b.hdr(i);
-          writeU32(u8, h + 8, NAME);
-          writeU32(u8, h + 40, CTRL);
-          writeU32(u8, h + 44, 0);
-          writeU32(u8, b.iov(i) + 8, DATA);
-        }
         const n = this.lib.recvmmsg(f.rxFd, b.ptr, BATCH, MSG_DONTWAIT, null);
         this.stats.recvCalls++;
         if (n <= 0) break;
         this.stats.rx += n;
-        for (let i = 0; i < n; i++) this.receiveSlot(f, i);
+        for (let i = 0; i < n; i++) {
+          this.receiveSlot(f, i);
+          // Buffer sizes back for the next call (the kernel wrote namelen and controllen).
+          const hw = b.hdr(i) >> 2;
+          i32[hw + 2] = NAME;
+          i32[hw + 10] = CTRL;
+          i32[hw + 11] = 0;
+        }
         if (n < BATCH) break;
       }
     }
@@ -247,16 +275,28 @@ export class BfdMmsgPort implements BfdDatagramPort {
   private receiveSlot(f: Family, i: number): void {
     const b = f.rxBatch;
     const u8 = b.u8;
+    const i32 = b.i32;
     const h = b.hdr(i);
-    const len = readU32(u8, h + 56);
+    const len = i32[(h >> 2) + 14]!;
     const nameOff = b.name(i);
+    const localAt = f.pktinfo ? this.pktinfoAt(f, b, i) : -1;
+    if (f.pktinfo && localAt < 0) return;
+    // Steady state: a peer repeats its last datagram, byte for byte, from the same address and
+    // port to the same local address. Such a repeat of a datagram the handler accepted goes to
+    // the handler's repeat function (BfdDatagramPort.onDatagram): no address texts, no decode.
+    const key = len === 24 ? i32[(b.data(i) >> 2) + 2]! : 0;
+    if (key !== 0) {
+      const row = f.repeats.row.get(key);
+      if (row !== undefined && this.isRepeat(f.repeats.words, row * ROW, i32, b.data(i) >> 2, nameOff, i32[(h >> 2) + 2]!, localAt) && f.repeats.rep[row]!()) {
+        this.stats.rxRepeats++;
+        return;
+      }
+    }
     const fam = sockaddrFamily(u8, nameOff);
     if (fam === undefined) return;
     let local = f.bound;
     if (f.pktinfo) {
-      const at = findPktinfoAddr(u8, b.ctrl(i), readU32(u8, h + 40), f.family);
-      if (at < 0) return;
-      local = this.addressAt(u8, at, f.family);
+      local = this.addressAt(u8, localAt, f.family);
       if (f.accept !== undefined && !f.accept.has(local)) return;
     }
     const d = this.datagram;
@@ -267,7 +307,81 @@ export class BfdMmsgPort implements BfdDatagramPort {
     d.port = sockaddrPort(u8, nameOff);
     d.local = local;
     const hs = this.handlerList;
-    for (let k = 0; k < hs.length; k++) hs[k]!(d);
+    let rep: BfdRepeat | void = undefined;
+    for (let k = 0; k < hs.length; k++) rep = hs[k]!(d);
+    if (key === 0) return;
+    // What may be repeated is the last datagram of this discriminator, if its (only) handler says so.
+    if (rep === undefined || hs.length !== 1) { this.forget(f.repeats, key); return; }
+    this.remember(f, key, rep, i32, b.data(i) >> 2, nameOff, i32[(h >> 2) + 2]!, localAt);
+  }
+
+  private forget(rs: Repeats, key: number): void {
+    const row = rs.row.get(key);
+    if (row === undefined) return;
+    rs.row.delete(key);
+    rs.rep[row] = undefined;
+    rs.free.push(row);
+  }
+
+  /** Offset of the local address in slot i's packet info, -1 when there is none. */
+  private pktinfoAt(f: Family, b: Batch, i: number): number {
+    const i32 = b.i32;
+    const c = b.ctrl(i);
+    const cw = c >> 2;
+    const len = i32[(b.hdr(i) >> 2) + 10]!;
+    // The kernel puts the one control message we asked for first: check it in words.
+    if (f.family === 6) {
+      if (len >= CMSG_HEADER + 20 && i32[cw]! >= CMSG_HEADER + 20 && i32[cw + 2] === SOL_IPV6 && i32[cw + 3] === IPV6_PKTINFO) return c + CMSG_HEADER;
+    } else if (len >= CMSG_HEADER + 12 && i32[cw]! >= CMSG_HEADER + 12 && i32[cw + 2] === SOL_IP && i32[cw + 3] === IP_PKTINFO) {
+      return c + CMSG_HEADER + 8;
+    }
+    return findPktinfoAddr(b.u8, c, readU32(b.u8, b.hdr(i) + 40), f.family);
+  }
+
+  /** The datagram in the slot is the one in row `o` (word offset): same payload, source sockaddr and local address. */
+  private isRepeat(w: Int32Array, o: number, i32: Int32Array, dw: number, nameOff: number, nameLen: number, localAt: number): boolean {
+    if (nameLen !== w[o + R_NAMELEN]) return false;
+    for (let k = 0; k < 6; k++) if (i32[dw + k] !== w[o + k]) return false;
+    const nw = nameOff >> 2;
+    const nameWords = nameLen >> 2;
+    for (let k = 0; k < nameWords; k++) if (i32[nw + k] !== w[o + R_NAME + k]) return false;
+    const localWords = w[o + R_LOCALWORDS]!;
+    if (localWords > 0) {
+      // The pktinfo address is 4-byte aligned (cmsg data at 8-byte boundaries).
+      if ((localAt & 3) !== 0) return false;
+      const lw = localAt >> 2;
+      for (let k = 0; k < localWords; k++) if (i32[lw + k] !== w[o + R_LOCAL + k]) return false;
+    }
+    return true;
+  }
+
+  private remember(f: Family, key: number, rep: BfdRepeat, i32: Int32Array, dw: number, nameOff: number, nameLen: number, localAt: number): void {
+    const rs = f.repeats;
+    if (nameLen > NAME || (nameLen & 3) !== 0 || (localAt >= 0 && (localAt & 3) !== 0)) { this.forget(rs, key); return; }
+    let row = rs.row.get(key);
+    if (row === undefined) {
+      if (rs.row.size >= MAX_REPEATS) f.repeats = newRepeats();
+      const t = f.repeats;
+      row = t.free.pop() ?? t.rep.length;
+      if ((row + 1) * ROW > t.words.length) {
+        const grown = new Int32Array(t.words.length * 2);
+        grown.set(t.words);
+        t.words = grown;
+      }
+      t.row.set(key, row);
+    }
+    const t = f.repeats;
+    t.rep[row] = rep;
+    const w = t.words;
+    const o = row * ROW;
+    for (let k = 0; k < 6; k++) w[o + k] = i32[dw + k]!;
+    w[o + R_NAMELEN] = nameLen;
+    const nw = nameOff >> 2;
+    for (let k = 0; k < nameLen >> 2; k++) w[o + R_NAME + k] = i32[nw + k]!;
+    const localWords = localAt >= 0 ? (f.family === 4 ? 1 : 4) : 0;
+    w[o + R_LOCALWORDS] = localWords;
+    const lw = localAt >> 2;
+    for (let k = 0; k < localWords; k++) w[o + R_LOCAL + k] = i32[lw + k]!;
   }
 
   /** Handed to every handler in turn (BfdDatagramPort: valid during the call only). */
@@ -315,7 +429,19 @@ export class BfdMmsgPort implements BfdDatagramPort {
 
   sender(address: string, local?: string): (data: Uint8Array) => void {
     const r = this.routeFor(address, local);
-    return r ? (data) => this.enqueue(r, data) : () => undefined;
+    if (!r) return () => undefined;
+    // A session hands over the same bytes until its packet changes: their words are kept.
+    let last: Uint8Array | undefined;
+    const words = new Int32Array(DATA / 4);
+    return (data) => {
+      if (data !== last) {
+        if (data.length > DATA) return;
+        last = data;
+        words.fill(0);
+        new Uint8Array(words.buffer).set(data);
+      }
+      this.enqueueWords(r, words, data.length);
+    };
   }
 
   private enqueue(r: Route, data: Uint8Array): void {
@@ -323,18 +449,47 @@ export class BfdMmsgPort implements BfdDatagramPort {
     const f = r.f;
     if (f.pending === BATCH) this.flushFamily(f);
     const b = f.txBatch;
-    const u8 = b.u8;
     const i = f.pending++;
-    const h = b.hdr(i);
-    u8.set(data, b.data(i));
-    writeU32(u8, b.iov(i) + 8, data.length);
-    u8.set(r.name, b.name(i));
-    writeU32(u8, h + 8, r.nameLen);
-    if (r.ctrl) u8.set(r.ctrl, b.ctrl(i));
-    writeU32(u8, h + 40, r.ctrl ? r.ctrl.length : 0);
+    b.u8.set(data, b.data(i));
+    this.fillSlot(r, b, i, data.length);
+  }
+
+  /** `enqueue` of a payload given as words (`len` bytes of them). */
+  private enqueueWords(r: Route, words: Int32Array, len: number): void {
+    if (this.closed) return;
+    const f = r.f;
+    if (f.pending === BATCH) this.flushFamily(f);
+    const b = f.txBatch;
+    const i = f.pending++;
+    const i32 = b.i32;
+    const dw = b.data(i) >> 2;
+    const n = (len + 3) >> 2;
+    for (let k = 0; k < n; k++) i32[dw + k] = words[k]!;
+    this.fillSlot(r, b, i, len);
+  }
+
+  /** Slot i's payload length, destination and control bytes; the flush queued. */
+  private fillSlot(r: Route, b: Batch, i: number, len: number): void {
+    const i32 = b.i32;
+    const hw = b.hdr(i) >> 2;
+    i32[(b.iov(i) >> 2) + 2] = len;
+    const nw = b.name(i) >> 2;
+    const name = r.nameW;
+    for (let k = 0; k < name.length; k++) i32[nw + k] = name[k]!;
+    i32[hw + 2] = r.nameLen;
+    const ctrl = r.ctrlW;
+    if (ctrl !== undefined) {
+      const cw = b.ctrl(i) >> 2;
+      for (let k = 0; k < ctrl.length; k++) i32[cw + k] = ctrl[k]!;
+      i32[hw + 10] = ctrl.length * 4;
+    } else {
+      i32[hw + 10] = 0;
+    }
+    i32[hw + 11] = 0;
     if (!this.flushQueued) {
       this.flushQueued = true;
-      queueMicrotask(this.flushTask);
+      // Within a timer-queue pass the pass's end sends the batch; otherwise the task's end.
+      if (!this.timers.passing) queueMicrotask(this.flushTask);
     }
   }
 
@@ -353,9 +508,11 @@ export class BfdMmsgPort implements BfdDatagramPort {
       const src = parseAddress(local);
       if (!src || src.length !== dst.length) return null;
       const buf = new Uint8Array(CTRL);
-      ctrl = buf.slice(0, writePktinfo(buf, 0, src));
+      ctrl = buf.slice(0, (writePktinfo(buf, 0, src) + 3) & ~3);
     }
-    return { f, name, nameLen, ctrl };
+    const nameW = new Int32Array(name.buffer.slice(0, (nameLen + 3) & ~3));
+    const ctrlW = ctrl ? new Int32Array(ctrl.buffer.slice(ctrl.byteOffset, ctrl.byteOffset + ctrl.length)) : undefined;
+    return { f, name, nameLen, ctrl, nameW, ctrlW };
   }
 
   /** Sends every queued packet (one sendmmsg per family and batch). */
@@ -377,20 +534,27 @@ export class BfdMmsgPort implements BfdDatagramPort {
     }
   }
 
-  onDatagram(cb: (d: BfdDatagram) => void): () => void {
+  onDatagram(cb: (d: BfdDatagram) => BfdRepeat | void): () => void {
     this.handlers.add(cb);
-    this.handlerList = [...this.handlers];
-    return () => { this.handlers.delete(cb); this.handlerList = [...this.handlers]; };
+    this.handlersChanged();
+    return () => { this.handlers.delete(cb); this.handlersChanged(); };
   }
 
-  private handlerList: Array<(d: BfdDatagram) => void> = [];
+  private handlersChanged(): void {
+    this.handlerList = [...this.handlers];
+    // Repeat functions belong to the handler that returned them.
+    for (const f of this.families) f.repeats = newRepeats();
+  }
+
+  private handlerList: Array<(d: BfdDatagram) => BfdRepeat | void> = [];
 
   async close(): Promise<void> {
     if (!this.closed) this.flush();
     this.closed = true;
     this.handlers.clear();
-    this.handlerList = [];
+    this.handlersChanged();
     this.removePoller();
+    this.removeAfterPass();
     this.timers.disarm(this.tick);
     await Promise.all(this.families.flatMap((f) => [f.rx, f.tx]).map((s) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } })));
     for (const f of this.families) { this.lib.free(f.rxBatch.ptr); this.lib.free(f.txBatch.ptr); }
