@@ -64,9 +64,16 @@ interface SteadyView {
   detectMult: number;
   txLoMs: number;
   txHiMs: number;
+  /** The context's `rng` / `nextTxDelayMs` as the fast path advanced them (dirty: not written back yet). */
+  rng: number;
+  nextTxDelayMs: number;
+  rngDirty: boolean;
 }
 
 const DETECT_EVENT = { type: BFD_AFTER.detect } as unknown as BfdSessionEvent;
+// The periodic transmit timer's event as the fast path re-arms it: the same type as XState's
+// (whose type text is built at run time, so every comparison with it is a character compare).
+const TX_EVENT = { type: BFD_AFTER.tx } as unknown as BfdSessionEvent;
 
 const inertTransport = fromCallback<BfdTransportCommand, BfdTransportInput>(() => undefined);
 /** `provide` builds a new machine (measurable with hundreds of sessions): once per machine. */
@@ -129,7 +136,21 @@ export class BfdSessionRunner implements BfdSessionRef {
     this.observers.clear();
   }
 
-  getSnapshot(): BfdSessionSnapshot { return this.snapshot; }
+  getSnapshot(): BfdSessionSnapshot { this.syncRng(); return this.snapshot; }
+
+  /**
+   * The fast transmit path keeps the two PRNG fields of `scheduleTx` in the view (one object
+   * shape, not the context's many) and writes them into the current context before anyone
+   * reads it: before a machine transition and when the snapshot is handed out.
+   */
+  private syncRng(): void {
+    const v = this.view;
+    if (!v.rngDirty) return;
+    v.rngDirty = false;
+    const c = this.snapshot.context as { rng: number; nextTxDelayMs: number };
+    c.rng = v.rng;
+    c.nextTxDelayMs = v.nextTxDelayMs;
+  }
 
   subscribe(observer: (s: BfdSessionSnapshot) => void): { unsubscribe(): void } {
     this.observers.add(observer);
@@ -153,8 +174,15 @@ export class BfdSessionRunner implements BfdSessionRef {
 
   send(event: BfdSessionEvent): void {
     if (!this.started || this.stopped) return;
-    this.queue.push(event);
-    if (!this.busy) this.drain();
+    if (this.busy) { this.queue.push(event); return; }
+    // Not busy: the queue is empty (a drain empties it unless stopped); step this one first.
+    this.busy = true;
+    try {
+      this.step(event);
+    } finally {
+      this.busy = false;
+    }
+    if (this.queue.length > 0) this.drain();
   }
 
   private drain(): void {
@@ -178,19 +206,21 @@ export class BfdSessionRunner implements BfdSessionRef {
       if (ev.type === BFD_AFTER.tx && !v.pollActive) {
         this.counts.fastTx++;
         if (v.txPacket) this.opts.send(v.txPacket);
-        const c = this.snapshot.context as { rng: number; nextTxDelayMs: number };
-        const next = nextTxScheduleFor(c.rng, v.txIntervalUs, v.detectMult);
-        // The two fields `scheduleTx` assigns; the snapshot is ours alone to advance.
-        c.rng = next.rng;
-        c.nextTxDelayMs = next.nextTxDelayMs;
+        const next = nextTxScheduleFor(v.rng, v.txIntervalUs, v.detectMult);
+        // The two fields `scheduleTx` assigns (written into the context by syncRng; the
+        // snapshot is ours alone to advance).
+        v.rng = next.rng;
+        v.nextTxDelayMs = next.nextTxDelayMs;
+        v.rngDirty = true;
         const now = this.opts.timers.now();
-        this.scheduleAt(BFD_AFTER.tx, ev as BfdSessionEvent, this.txSlotMs > 0
+        this.scheduleAt(BFD_AFTER.tx, TX_EVENT, this.txSlotMs > 0
           ? slotDeadline(now, next.nextTxDelayMs, v.txLoMs, v.txHiMs, this.txSlotMs)
           : now + Math.max(0, next.nextTxDelayMs));
         return;
       }
     }
     this.counts.machine++;
+    this.syncRng();
     const prev = this.snapshot;
     this.snapshot = this.machine.transition(this.snapshot, ev as BfdSessionEvent, this.scope) as BfdSessionSnapshot;
     if (this.snapshot !== prev) this.notify();
@@ -216,15 +246,19 @@ export class BfdSessionRunner implements BfdSessionRef {
     const { lo, hi } = txJitterBoundsMs(v.txIntervalUs, c.detectMult);
     v.txLoMs = lo;
     v.txHiMs = hi;
+    v.rng = c.rng;
+    v.nextTxDelayMs = c.nextTxDelayMs;
+    v.rngDirty = false;
     return v;
   }
 
   private readonly view: SteadyView = {
     of: undefined, detectArmed: false, rx: undefined, detectMs: 0, pollActive: true, txPacket: undefined,
-    txIntervalUs: 0, detectMult: 0, txLoMs: 0, txHiMs: 0,
+    txIntervalUs: 0, detectMult: 0, txLoMs: 0, txHiMs: 0, rng: 0, nextTxDelayMs: 0, rngDirty: false,
   };
 
   private notify(): void {
+    this.syncRng();
     for (const o of this.observers) o(this.snapshot);
   }
 
