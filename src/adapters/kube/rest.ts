@@ -14,6 +14,7 @@
 // `restSupported` says so and callers keep the client-node path for them.
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type RequestOptions } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { createSecureContext } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
 
 /** An HTTP error answer; `code` is the status, as on client-node's ApiException. */
@@ -47,6 +48,9 @@ export interface KubeRest {
 }
 
 const AUTH_TTL_MS = 10_000;
+/** Connections for requests (not watches) per client, and idle ones kept. */
+const MAX_SOCKETS = 16;
+const MAX_FREE_SOCKETS = 4;
 
 /** False when the current cluster is reached through a proxy (use client-node for it). */
 export function restSupported(kc: KubeConfig): boolean {
@@ -54,7 +58,7 @@ export function restSupported(kc: KubeConfig): boolean {
   return !!c && !c.proxyUrl;
 }
 
-interface Prepared { base: URL; headers: Record<string, string>; agent: HttpAgent; at: number }
+interface Prepared { base: URL; headers: Record<string, string>; agent: HttpAgent; watchAgent: HttpAgent; at: number }
 
 const shared = new WeakMap<KubeConfig, KubeRest>();
 /** One client (one connection pool) per KubeConfig. */
@@ -65,7 +69,7 @@ export function kubeRest(kc: KubeConfig): KubeRest {
 }
 
 export function createKubeRest(kc: KubeConfig): KubeRest {
-  const agents = new Map<string, HttpAgent>();
+  const agents = new Map<string, { agent: HttpAgent; watchAgent: HttpAgent }>();
   let prepared: Prepared | undefined;
   let preparing: Promise<Prepared> | undefined;
 
@@ -81,24 +85,31 @@ export function createKubeRest(kc: KubeConfig): KubeRest {
     if (o.auth) headers.Authorization = `Basic ${Buffer.from(o.auth).toString('base64')}`;
     const b64 = (v: unknown) => (Buffer.isBuffer(v) ? v.toString('base64') : v);
     const key = JSON.stringify([base.protocol, b64(o.ca), b64(o.cert), b64(o.key), b64(o.pfx), o.passphrase, o.rejectUnauthorized, o.servername]);
-    let agent = agents.get(key);
-    if (!agent) {
-      // Connections stay open between requests (client-go keeps them too); idle ones are closed
-      // by the apiserver or after the socket timeout.
-      agent = base.protocol === 'http:'
-        ? new HttpAgent({ keepAlive: true, keepAliveMsecs: 30_000 })
-        : new HttpsAgent({
-          keepAlive: true, keepAliveMsecs: 30_000,
+    let pair = agents.get(key);
+    if (!pair) {
+      // Connections stay open between requests (client-go keeps them too). Requests share at
+      // most MAX_SOCKETS connections (a burst of writes, e.g. the statuses and Events of a
+      // failover that moves hundreds of IPs, used to open one TLS connection per request: 584
+      // from one speaker, each with its own parsed CA and TLS buffers, in the speaker and in the
+      // apiserver); watches hold one connection each, on their own agent so they never starve
+      // requests. One SecureContext serves every connection (no CA parsing per connection).
+      const tlsOpts = base.protocol === 'http:' ? {} : {
+        secureContext: createSecureContext({
           ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert } : {}), ...(o.key ? { key: o.key } : {}),
           ...(o.pfx ? { pfx: o.pfx } : {}), ...(o.passphrase ? { passphrase: o.passphrase } : {}),
-          ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}),
-          ...(o.servername ? { servername: o.servername } : {}),
-        });
-      for (const old of agents.values()) old.destroy(); // rotated material: the old sockets go
+        }),
+        ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}),
+        ...(o.servername ? { servername: o.servername } : {}),
+      };
+      const make = (limit: boolean): HttpAgent => (base.protocol === 'http:'
+        ? new HttpAgent({ keepAlive: true, keepAliveMsecs: 30_000, ...(limit ? { maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_FREE_SOCKETS } : { maxFreeSockets: 1 }) })
+        : new HttpsAgent({ keepAlive: true, keepAliveMsecs: 30_000, ...tlsOpts, ...(limit ? { maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_FREE_SOCKETS } : { maxFreeSockets: 1 }) }));
+      pair = { agent: make(true), watchAgent: make(false) };
+      for (const old of agents.values()) { old.agent.destroy(); old.watchAgent.destroy(); } // rotated material: the old sockets go
       agents.clear();
-      agents.set(key, agent);
+      agents.set(key, pair);
     }
-    return { base, headers, agent, at: Date.now() };
+    return { base, headers, agent: pair.agent, watchAgent: pair.watchAgent, at: Date.now() };
   };
   const auth = (): Promise<Prepared> => {
     if (prepared && Date.now() - prepared.at < AUTH_TTL_MS) return Promise.resolve(prepared);
@@ -106,12 +117,12 @@ export function createKubeRest(kc: KubeConfig): KubeRest {
     return preparing;
   };
 
-  const open = (p: Prepared, method: string, path: string, headers: Record<string, string>) => {
+  const open = (p: Prepared, method: string, path: string, headers: Record<string, string>, watch = false) => {
     const basePath = p.base.pathname.replace(/\/$/, '');
     const send = p.base.protocol === 'http:' ? httpRequest : httpsRequest;
     return send({
       protocol: p.base.protocol, hostname: p.base.hostname.replace(/^\[|\]$/g, ''), port: p.base.port || (p.base.protocol === 'http:' ? 80 : 443),
-      method, path: `${basePath}${path}`, agent: p.agent, headers: { ...p.headers, ...headers },
+      method, path: `${basePath}${path}`, agent: watch ? p.watchAgent : p.agent, headers: { ...p.headers, ...headers },
     });
   };
   const readBody = (res: IncomingMessage): Promise<string> => new Promise((ok, fail) => {
@@ -168,7 +179,7 @@ export function createKubeRest(kc: KubeConfig): KubeRest {
       const qs = new URLSearchParams({ watch: 'true' });
       for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null) qs.set(k, String(v));
       idle();
-      const req = open(p, 'GET', `${path}?${qs.toString()}`, { Accept: 'application/json' });
+      const req = open(p, 'GET', `${path}?${qs.toString()}`, { Accept: 'application/json' }, true);
       conn.req = req;
       req.on('error', (err) => finish(err));
       req.on('response', (res) => {
