@@ -397,13 +397,18 @@ coord.onTransition((t) => {
     const [sns = '', sname = ''] = t.service.split('/');
     events.record({ kind: 'Service', namespace: sns, name: sname, apiVersion: 'v1' }, 'Normal', 'nodeAssigned', `announcing from node "${node}" with protocol "layer2"`);
   }
-  if (t.to === 'announcing' || t.from === 'announcing') writeL2Status();
+  if (t.to === 'announcing' || t.from === 'announcing') scheduleL2Status();
 });
+// Coalesced: a takeover or a re-election moves hundreds of IPs in one burst, and each write
+// walks every service (at 1,000 services, one per transition made the burst quadratic and
+// stalled the event loop past the heartbeat window).
+let l2StatusTimer: NodeJS.Timeout | undefined;
+function scheduleL2Status(): void {
+  l2StatusTimer ??= setTimeout(() => { l2StatusTimer = undefined; writeL2Status(); }, 20);
+}
 announcedGauge.addCallback((r) => {
-  for (const ip of coord.owned()) {
-    const svc = plan?.services.find((s) => s.ips.includes(ip));
-    r.observe(1, { ip, node, protocol: 'layer2', service: svc?.key ?? '' });
-  }
+  const serviceOf = new Map((plan?.services ?? []).flatMap((s) => s.ips.map((ip) => [ip, s.key] as const)));
+  for (const ip of coord.owned()) r.observe(1, { ip, node, protocol: 'layer2', service: serviceOf.get(ip) ?? '' });
   for (const s of plan?.bgp.services ?? []) for (const ip of s.ips) r.observe(1, { ip, node, protocol: 'bgp', service: s.key });
 });
 machinesGauge.addCallback((r) => {
