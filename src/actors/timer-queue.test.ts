@@ -140,7 +140,7 @@ test('a backend with setTimeoutAt is given the absolute deadline; entries re-arm
   const q = new TimerQueue({
     now: () => clock.now(),
     setTimeout: () => { throw new Error('setTimeoutAt is preferred'); },
-    clearTimeout: (h) => clock.clearTimeout(h as string),
+    clearTimeout: (h) => clock.clearTimeout(h as Parameters<SimulatedClock['clearTimeout']>[0]),
     setTimeoutAt: (fn, at) => { asked.push(at); return clock.setTimeout(fn, at - clock.now()); },
   });
   const fired: Array<[string, number]> = [];

@@ -108,6 +108,11 @@ export class TimerQueue {
   /** True while a pass runs (pollers, due entries, after-pass functions). */
   get passing(): boolean { return this.running; }
 
+  /** The deadline the host timer of the current (or last) pass was set for: `now() - passDueAt` is how late it ran. */
+  get passDueAt(): number { return this.dueAt; }
+
+  private dueAt = NaN;
+
   disarm(e: TimerEntry): void {
     e.deadline = Infinity;
     // The node, if any, is dropped when it surfaces.
@@ -126,6 +131,7 @@ export class TimerQueue {
   private readonly runTask = (): void => this.run();
 
   private run(): void {
+    this.dueAt = this.timerAt;
     this.handle = undefined;
     this.timerAt = Infinity;
     this.running = true;
