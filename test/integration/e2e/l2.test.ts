@@ -4,6 +4,9 @@
 // speaker answers ARP for it with its node's MAC, the segment client reaches that node, and the
 // Kubernetes side says so (ServiceL2Status, nodeAssigned). SIGKILL of that speaker moves the IP:
 // another node's MAC answers, the client reaches the new node, and its ServiceL2Status appears.
+// The controller and speakers here run as the image runs them: bin/mooring with MOORING_DIST=1,
+// i.e. the esbuild bundles of scripts/bundle.mjs (pcap and koffi loaded from node_modules).
+import { spawnSync } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster, MOORING_NS, NET, type Proc } from '../../lib/cluster.js';
@@ -22,9 +25,11 @@ describe('e2e L2: controller allocates, speakers announce, SIGKILL of the owner 
   let controller: Proc;
 
   before(async () => {
+    const b = spawnSync(process.execPath, ['scripts/bundle.mjs'], { encoding: 'utf8', cwd: new URL('../../..', import.meta.url).pathname });
+    assert.equal(b.status, 0, `node scripts/bundle.mjs failed:\n${b.stdout}${b.stderr}`);
     c = await Cluster.start({ noFrr: true });
     c.serveOnNodes();
-    const started = c.startMooring();
+    const started = c.startMooring({ compiled: true });
     controller = started.controller;
     speakers.push(...started.speakers);
     await c.admin.apply(`
