@@ -310,7 +310,9 @@ export class BfdMmsgPort implements BfdDatagramPort {
     let rep: BfdRepeat | void = undefined;
     for (let k = 0; k < hs.length; k++) rep = hs[k]!(d);
     if (key === 0) return;
-    // What may be repeated is the last datagram of this discriminator, if its (only) handler says so.
+    // What may be repeated is the last datagram of this discriminator (of either family), if its
+    // (only) handler says so.
+    for (const g of this.families) if (g !== f) this.forget(g.repeats, key);
     if (rep === undefined || hs.length !== 1) { this.forget(f.repeats, key); return; }
     this.remember(f, key, rep, i32, b.data(i) >> 2, nameOff, i32[(h >> 2) + 2]!, localAt);
   }
