@@ -225,8 +225,9 @@ function write(s: V1Service, w: ServiceWrites): void {
 const rest = restSupported(kc) ? kubeRest(kc) : undefined;
 const svcPath = (ns: string, name: string) => `/api/v1/namespaces/${encodeURIComponent(ns)}/services/${encodeURIComponent(name)}`;
 type Patch = { metadata?: { annotations: Record<string, string | null> }; status?: { loadBalancer: { ingress: Array<{ ip: string; ipMode: string }> } } };
-function patchService(ns: string, name: string, body: Patch, subresource: '' | '/status', what: string): Promise<V1Service> {
-  if (rest) return rest.request<V1Service>('PATCH', `${svcPath(ns, name)}${subresource}`, { body, contentType: 'application/merge-patch+json', timeoutMs: WRITE_TIMEOUT_MS });
+function patchService(ns: string, name: string, body: Patch, subresource: '' | '/status', what: string): Promise<unknown> {
+  // The answer is not needed: the informer brings the result (and the next converge reacts to it).
+  if (rest) return rest.request('PATCH', `${svcPath(ns, name)}${subresource}`, { body, contentType: 'application/merge-patch+json', timeoutMs: WRITE_TIMEOUT_MS, discard: true });
   return withTimeout(subresource
     ? core.patchNamespacedServiceStatus({ name, namespace: ns, body }, mergePatch)
     : core.patchNamespacedService({ name, namespace: ns, body }, mergePatch), what);
@@ -237,23 +238,20 @@ function patchService(ns: string, name: string, body: Patch, subresource: '' | '
  * services/status carrying both (the Service status strategy keeps metadata changes and resets
  * only spec), so a service gets its IP and the annotation saying which pool it came from
  * together, in one round trip and one resourceVersion, instead of MetalLB's update then status
- * update. Should an apiserver ever drop metadata on /status, the answer shows it and the
- * annotation is written on the object as MetalLB does. An annotation change alone (the service
- * is no longer ours) is a patch of the object.
+ * update. Should an apiserver ever drop metadata on /status, the informer shows the status
+ * without the annotation, and the next converge writes the annotation alone, which is a patch
+ * of the object as MetalLB does.
  */
 async function send(key: string, { s, w, sig }: QueuedWrite): Promise<void> {
   const name = s.metadata?.name ?? '';
   const ns = s.metadata?.namespace ?? '';
-  const annotation = w.poolAnnotation !== undefined ? { annotations: { [POOL_ANNOTATION]: w.poolAnnotation } } : undefined;
+  const metadata = w.poolAnnotation !== undefined ? { annotations: { [POOL_ANNOTATION]: w.poolAnnotation } } : undefined;
   try {
     if (w.ingress !== undefined) {
       const ingress = w.ingress.map((ip) => ({ ip, ipMode: 'VIP' }));
-      const got = await patchService(ns, name, { ...(annotation ? { metadata: annotation } : {}), status: { loadBalancer: { ingress } } }, '/status', `patch service status ${key}`);
-      if (annotation && (got.metadata?.annotations?.[POOL_ANNOTATION] ?? null) !== w.poolAnnotation) {
-        await patchService(ns, name, { metadata: annotation }, '', `patch service ${key}`);
-      }
-    } else if (annotation) {
-      await patchService(ns, name, { metadata: annotation }, '', `patch service ${key}`);
+      await patchService(ns, name, { ...(metadata ? { metadata } : {}), status: { loadBalancer: { ingress } } }, '/status', `patch service status ${key}`);
+    } else if (metadata) {
+      await patchService(ns, name, { metadata }, '', `patch service ${key}`);
     }
   } catch (err) {
     if (issued.get(key) === sig) issued.delete(key);
