@@ -5,7 +5,7 @@
 // Everything runs in namespaces (apiserver in one, controller and client in another).
 // Usage: tsx bench/controller.bench.ts [N=5000] [M=200]. Prints a table, then one JSON line.
 // Profiles: MOORING_BENCH_PROFILE=<dir> turns the apiserver's profiling on and saves a CPU profile
-// of it (<dir>/apiserver.pprof, MOORING_BENCH_PROFILE_SEC=30 s, starting 5 s into the bulk phase;
+// of it (<dir>/apiserver.pprof, MOORING_BENCH_PROFILE_SEC=30 s, starting MOORING_BENCH_PROFILE_DELAY_SEC=5 s into the bulk phase;
 // read it with `go tool pprof -top`), and runs the controller with `node --cpu-prof` into <dir>
 // (written when it exits at the end).
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
@@ -20,6 +20,7 @@ const DRIVER = new URL('./controller.driver.ts', import.meta.url).pathname;
 const CONTROLLER = new URL('../src/bin/controller.ts', import.meta.url).pathname;
 const PROFILE = process.env.MOORING_BENCH_PROFILE;
 const PROFILE_SEC = Number(process.env.MOORING_BENCH_PROFILE_SEC ?? 30);
+const PROFILE_DELAY_SEC = Number(process.env.MOORING_BENCH_PROFILE_DELAY_SEC ?? 5);
 
 function cpuSec(pid: number | undefined): number {
   if (!pid) return NaN;
@@ -78,7 +79,7 @@ try {
     const curl = api.spawn('curl', ['-sS', '--fail', '--cacert', join(k.dataDir, 'pki', 'ca.crt'), '-H', `Authorization: Bearer ${k.adminToken}`,
       '-o', join(PROFILE, 'apiserver.pprof'), `${k.url}/debug/pprof/profile?seconds=${PROFILE_SEC}`], { stdio: ['ignore', 'ignore', 'inherit'] });
     curl.on('exit', (code) => { if (code !== 0) process.stderr.write(`apiserver profile: curl exited ${code}\n`); ok(); });
-  }, 5000)) : Promise.resolve();
+  }, PROFILE_DELAY_SEC * 1000)) : Promise.resolve();
   const run = await running;
   await profiled;
   const cpu1 = { api: cpuSec(kube.pid), ctl: cpuSec(ctl.pid) };

@@ -66,14 +66,29 @@ async function run(n: number, m: number): Promise<Record<string, unknown>> {
   const gotIp = new Map<string, number>();
   const waiters = new Map<string, () => void>();
   const cpu0 = process.cpuUsage();
-  const req = await rest.watch(`/api/v1/namespaces/${NS}/services`, {}, (_type, o) => {
-    const obj = o as V1Service;
-    const name = obj.metadata?.name ?? '';
-    if (!gotIp.has(name) && (obj.status?.loadBalancer?.ingress?.length ?? 0) > 0) {
-      gotIp.set(name, performance.now());
-      waiters.get(name)?.();
-    }
-  }, (err) => { if (err) process.stderr.write(`watch ended: ${String(err)}\n`); });
+  // A watch ends now and then (an idle timeout, the apiserver's own timeout): it resumes from the
+  // last resourceVersion seen (from the start after a 410), so no IP goes unnoticed.
+  let rv = '';
+  let stopped = false;
+  let handle: { abort: () => void } | undefined;
+  const startWatch = async (): Promise<void> => {
+    handle = await rest.watch(`/api/v1/namespaces/${NS}/services`, rv ? { resourceVersion: rv } : {}, (type, o) => {
+      const obj = o as V1Service;
+      if (type === 'ERROR') { if ((o as { code?: number }).code === 410) rv = ''; return; }
+      rv = obj.metadata?.resourceVersion ?? rv;
+      const name = obj.metadata?.name ?? '';
+      if (!gotIp.has(name) && (obj.status?.loadBalancer?.ingress?.length ?? 0) > 0) {
+        gotIp.set(name, performance.now());
+        waiters.get(name)?.();
+      }
+    }, (err) => {
+      if (stopped) return;
+      if (err && (err as { name?: string }).name !== 'TimeoutError') process.stderr.write(`watch ended, resuming: ${String(err)}\n`);
+      if ((err as { statusCode?: number } | null)?.statusCode === 410) rv = '';
+      setTimeout(() => { void startWatch(); }, err && (err as { name?: string }).name !== 'TimeoutError' ? 500 : 0);
+    });
+  };
+  await startWatch();
 
   // Bulk: N creates, 32 in flight.
   const t0 = performance.now();
@@ -108,7 +123,8 @@ async function run(n: number, m: number): Promise<Record<string, unknown>> {
     const at = gotIp.get(name);
     if (at !== undefined) lat.push(at - t);
   }
-  req.abort();
+  stopped = true;
+  handle?.abort();
   const cpu = process.cpuUsage(cpu0);
   lat.sort((a, b) => a - b);
   return {
