@@ -110,7 +110,7 @@ meter.createObservableGauge('mooring_event_loop_delay_max_seconds', { descriptio
   .addCallback((r) => { r.observe(loopMaxMs / 1000); loopMaxMs = 0; });
 
 // ---- L2 announcer ------------------------------------------------------------------------
-let l2Stats: (() => { byIp: Record<string, { requestsReceived: number; responsesSent: number; gratuitousSent: number }> } | undefined) = () => undefined;
+let l2Stats: (() => { byIp: ReadonlyMap<string, { requestsReceived: number; responsesSent: number; gratuitousSent: number }> } | undefined) = () => undefined;
 async function makeAnnouncer(): Promise<L2AnnouncerPort> {
   if (a.announcer === 'log') return new LogAnnouncer((event, ip) => log.info(event, { event: `l2.${event}`, ip }));
   const { L2Announcer } = await import('../actors/l2-announcer.js');
@@ -133,7 +133,7 @@ const l2: L2AnnouncerPort = {
 };
 for (const [name, cb] of [['layer2_requests_received', 'requestsReceived'], ['layer2_responses_sent', 'responsesSent'], ['layer2_gratuitous_sent', 'gratuitousSent']] as const) {
   meter.createObservableCounter(`metallb_${name}`, { description: `Number of layer2 ${name.replace('layer2_', '').replace('_', ' ')}` })
-    .addCallback((r) => { for (const [ip, c] of Object.entries(l2Stats()?.byIp ?? {})) r.observe(c[cb], { ip }); });
+    .addCallback((r) => { for (const [ip, c] of l2Stats()?.byIp ?? []) r.observe(c[cb], { ip }); });
 }
 
 // ---- NATS + coordinator --------------------------------------------------------------------

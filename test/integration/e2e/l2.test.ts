@@ -78,6 +78,13 @@ spec: { ipAddressPools: [l2] }
     assert.ok(ev);
     // Exactly one node answers: the other speakers stay silent.
     assert.equal(cl.arping(ip), mac);
+    // MetalLB's layer2 counters on the owner's /metrics (scraped from the segment client).
+    const metrics = cl.client.exec('curl', ['-s', '--max-time', '10', `http://${NET.nodes[owner]!.v4}:7472/metrics`]);
+    const counter = (n: string) => Number(new RegExp(`^metallb_${n}(?:_total)?\\{[^}]*ip="${ip.replace(/\./g, '\\.')}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN);
+    assert.ok(counter('layer2_requests_received') >= 2, `layer2_requests_received for ${ip}:\n${metrics.split('\n').filter((l) => l.includes('layer2')).join('\n')}`);
+    assert.ok(counter('layer2_responses_sent') >= 2);
+    assert.ok(counter('layer2_gratuitous_sent') >= 1);
+    assert.match(metrics, new RegExp(`^metallb_speaker_announced\\{[^}]*ip="${ip.replace(/\./g, '\\.')}"[^}]*\\} 1`, 'm'));
   });
 
   it('moves the IP to another node when the owner speaker is SIGKILLed', async () => {
