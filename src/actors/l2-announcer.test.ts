@@ -104,6 +104,30 @@ test('announce: takeover burst on every eligible interface, repeated, then refre
   assert.equal(a.stats().byIp.get('203.0.113.50')?.gratuitousSent, 12);
 });
 
+test('refresh re-sends the takeover frames byte for byte, each interface with its own MAC, for every announced IP', () => {
+  const { host, clock, a } = setup({ burstRounds: 1, refreshMs: 1000, probeOnRefresh: false });
+  const ips = ['203.0.113.50', '203.0.113.51', '2001:db8:6::50'];
+  for (const ip of ips) a.announce(ip);
+  const burst = new Map([...host.links].map(([n, l]) => [n, l.sent.map((f) => Buffer.from(f).toString('hex'))]));
+  for (const l of host.links.values()) l.sent = [];
+  clock.advance(1000);
+  clock.advance(1000);
+  for (const [name, l] of host.links) {
+    const once = burst.get(name)!;
+    assert.deepEqual(l.sent.map((f) => Buffer.from(f).toString('hex')), [...once, ...once], `${name}: refresh = burst, twice`);
+    for (const f of l.sent) {
+      const e = decodeEthernet(f);
+      assert.ok(e.ok);
+      assert.equal(e.value.src, l.mac, `${name} sends with its own MAC`);
+    }
+  }
+  // A withdrawn IP is not re-announced; one announced again is announced as before.
+  a.withdraw('203.0.113.51');
+  for (const l of host.links.values()) l.sent = [];
+  clock.advance(1000);
+  assert.deepEqual(kinds(host.links.get('eth0')!.sent), ['garp-req 203.0.113.50', 'garp-rep 203.0.113.50', 'una 2001:db8:6::50']);
+});
+
 test('announce is idempotent and honours an explicit interface list', () => {
   const { host, a } = setup({ burstRounds: 1 });
   a.announce('203.0.113.50', ['eth1']);

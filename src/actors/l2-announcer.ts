@@ -102,6 +102,12 @@ export class L2Announcer implements L2AnnouncerPort {
   private readonly ifaces = new Map<string, IfaceState>();
   /** ip → interfaces it is announced on. */
   private readonly ips = new Map<string, Set<string>>();
+  /**
+   * Encoded announcement frames per announced IP (for the MAC they were built with): the refresh
+   * re-sends every IP every `refreshMs`, and encoding from text each time was most of an idle
+   * speaker's CPU at 1,000 IPs. Dropped on withdraw.
+   */
+  private readonly frameCache = new Map<string, Map<string, { gratuitous: Uint8Array[]; probe?: Uint8Array }>>();
   private readonly counters = new Map<string, L2IpCounters>();
   private malformed = 0;
   private conflictCount = 0;
@@ -174,6 +180,7 @@ export class L2Announcer implements L2AnnouncerPort {
     for (const st of this.ifaces.values()) st.probing.delete(key);
     if (!on) return;
     this.ips.delete(key);
+    this.frameCache.delete(key);
     for (const name of on) {
       const st = this.ifaces.get(name);
       if (!st) continue;
@@ -329,9 +336,22 @@ export class L2Announcer implements L2AnnouncerPort {
   private sendGratuitous(ip: string, name: string): void {
     const st = this.ifaces.get(name);
     if (!st) return;
-    const frames = gratuitousFrames(ip, st.link.mac);
+    const frames = this.cachedFrames(ip, st.link.mac).gratuitous;
     for (const f of frames) this.send(st, f);
     this.count(ip).gratuitousSent += frames.length;
+  }
+
+  /** The frames announcing `ip` from `mac` (per interface MAC: one IP may be on several links). */
+  private cachedFrames(ip: string, mac: string): { gratuitous: Uint8Array[]; probe?: Uint8Array } {
+    let byMac = this.frameCache.get(ip);
+    let c = byMac?.get(mac);
+    if (!c) {
+      c = { gratuitous: gratuitousFrames(ip, mac) };
+      if (!this.ips.has(ip)) return c; // only announced IPs are kept
+      if (!byMac) this.frameCache.set(ip, (byMac = new Map()));
+      byMac.set(mac, c);
+    }
+    return c;
   }
 
   private burst(ip: string, names: readonly string[]): void {
@@ -350,7 +370,9 @@ export class L2Announcer implements L2AnnouncerPort {
     for (const [ip, on] of this.ips) {
       for (const name of on) {
         const st = this.ifaces.get(name);
-        if (st) this.send(st, probeFrame(ip, st.link.mac));
+        if (!st) continue;
+        const c = this.cachedFrames(ip, st.link.mac);
+        this.send(st, (c.probe ??= probeFrame(ip, st.link.mac)));
       }
     }
   }
