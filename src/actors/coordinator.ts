@@ -497,16 +497,12 @@ export class Coordinator {
       // own stall; sweep once the waiting I/O has been delivered instead.
       const late = this.clock.now() - due;
       if (late > this.cfg.intervalMs / 2 && this.clock.afterIo) {
-        this.stallsDeferred++;
         this.clock.afterIo(() => { if (!this.stopped) this.sweepNow(); });
         return;
       }
       this.sweepNow();
     });
   }
-
-  /** Sweeps deferred because the sweep timer fired late (our own event loop stalled). */
-  stallsDeferred = 0;
 
   private sweepNow(): void {
     const now = this.clock.now();

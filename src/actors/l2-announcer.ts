@@ -104,8 +104,8 @@ export class L2Announcer implements L2AnnouncerPort {
   private readonly ips = new Map<string, Set<string>>();
   /**
    * Encoded announcement frames per announced IP (for the MAC they were built with): the refresh
-   * re-sends every IP every `refreshMs`, and encoding from text each time was most of an idle
-   * speaker's CPU at 1,000 IPs. Dropped on withdraw.
+   * re-sends every IP every `refreshMs`, and encoding from text each time topped an idle
+   * speaker's profile at 1,000 IPs (idle CPU 4.0–5.3 % → 3.3–3.4 %, docs/e2e-lab.md). Dropped on withdraw.
    */
   private readonly frameCache = new Map<string, Map<string, { gratuitous: Uint8Array[]; probe?: Uint8Array }>>();
   private readonly counters = new Map<string, L2IpCounters>();

@@ -31,8 +31,8 @@ export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: 
   // The watch stream through the plain REST client (rest.ts: no WHATWG streams or readline per
   // event); client-node's Watch for clusters behind a proxy.
   const inner = restSupported(kc) ? ({ watch: kubeRest(kc).watch } as unknown as Watch) : new Watch(kc);
-  // Cached objects drop metadata.managedFields (nothing here reads it; it is often the largest
-  // part of an object: ~40 % of a Service), as controller-runtime's default cache transform does.
+  // Cached objects drop metadata.managedFields (nothing here reads it, and it grows with every
+  // writer of an object), as controller-runtime's default cache transform does.
   const watch = {
     watch: (path: string, query: Record<string, string | number | boolean | undefined>, cb: (type: string, obj: unknown, ev: unknown) => void, done: (err: unknown) => void) =>
       inner.watch(path, query, (type, obj, ev) => { stripManagedFields(obj); cb(type, obj, ev); }, done),
