@@ -66,6 +66,11 @@ export class Lab {
     // No STP/forward delay: ports forward at once.
     host.exec('ip', ['link', 'set', name, 'type', 'bridge', 'forward_delay', '0', 'stp_state', '0']);
     host.exec('ip', ['link', 'set', name, 'up']);
+    // A switch, not a firewall: where the host loaded br_netfilter (Docker and Kubernetes hosts
+    // do), bridged frames would also pass this namespace's (empty) iptables/ip6tables/arptables
+    // hooks, work a real switch does not do, charged to whichever test process sent the frame
+    // (veth delivers on the sender's CPU). The sysctls are per namespace; absent without the module.
+    host.exec('sysctl', ['-qew', ...['iptables', 'ip6tables', 'arptables'].map((t) => `net.bridge.bridge-nf-call-${t}=0`)], { allowFail: true });
     return name;
   }
 
