@@ -103,7 +103,7 @@ async function detectTrials(lab: Lab, r: Netns, n: Netns, cutter: { cut(up: bool
 interface LoopDelay { p50: number; p99: number; max: number }
 interface CpuResult {
   cpuPct: number; userPct: number; systemPct: number; billedWithPeerRxPct: number; billedWithPeerRxSystemPct: number;
-  frrPct: number; frrBilledWithPeerRxPct: number; up: number; flaps: number; seconds: number; loopDelayMs: LoopDelay; load: number[];
+  frrPct: number; frrBilledWithPeerRxPct: number; wakeupsPerSec: number; up: number; flaps: number; seconds: number; loopDelayMs: LoopDelay; load: number[];
 }
 
 /** utime + stime of a process (all its threads), in clock ticks. */
@@ -150,8 +150,8 @@ async function cpuPhase(lab: Lab, r: Netns, n: Netns): Promise<CpuResult> {
   // Windows of CPU_SECONDS / 2; with the lab setting, alternating on/off/on/off so both
   // attributions are measured under the same load. FRR's bfdd over the same windows.
   const modes: boolean[] = PEER_RX === 'off' ? [false, false] : [true, false, true, false];
-  const acc = new Map<boolean, { us: number; userUs: number; ms: number; frrTicks: number; ld: LoopDelay[] }>(
-    [true, false].map((m) => [m, { us: 0, userUs: 0, ms: 0, frrTicks: 0, ld: [] }]));
+  const acc = new Map<boolean, { us: number; userUs: number; ms: number; frrTicks: number; passes: number; ld: LoopDelay[] }>(
+    [true, false].map((m) => [m, { us: 0, userUs: 0, ms: 0, frrTicks: 0, passes: 0, ld: [] }]));
   let b: Awaited<ReturnType<typeof probe.stats>> | undefined;
   let a: typeof b;
   for (const m of modes) {
@@ -169,6 +169,7 @@ async function cpuPhase(lab: Lab, r: Netns, n: Netns): Promise<CpuResult> {
     w.us += (Number(cur.cpuUserUs) + Number(cur.cpuSystemUs)) - (Number(prev.cpuUserUs) + Number(prev.cpuSystemUs));
     w.userUs += Number(cur.cpuUserUs) - Number(prev.cpuUserUs);
     w.ms += (cur.mono ?? 0) - (prev.mono ?? 0);
+    w.passes += Number(cur.passes ?? 0) - Number(prev.passes ?? 0);
     w.frrTicks += ticks - prevTicks;
     w.ld.push(cur.loopDelayMs as LoopDelay);
   }
@@ -201,7 +202,7 @@ async function cpuPhase(lab: Lab, r: Netns, n: Netns): Promise<CpuResult> {
     cpuPct: (cpuUs / 1000 / wallMs) * 100, userPct: r1((userUs / 1000 / wallMs) * 100), systemPct: r1(((cpuUs - userUs) / 1000 / wallMs) * 100),
     billedWithPeerRxPct: (old.us / 1000 / old.ms) * 100, billedWithPeerRxSystemPct: r1(((old.us - old.userUs) / 1000 / old.ms) * 100),
     frrPct, frrBilledWithPeerRxPct: (old.frrTicks / tck) * 1000 / old.ms * 100,
-    up, flaps, seconds: wallMs / 1000, loopDelayMs: { p50: r1(ld.p50), p99: r1(ld.p99), max: r1(ld.max) }, load: loadavg().map(r1),
+    wakeupsPerSec: Math.round(main.passes / wallMs * 1000), up, flaps, seconds: wallMs / 1000, loopDelayMs: { p50: r1(ld.p50), p99: r1(ld.p99), max: r1(ld.max) }, load: loadavg().map(r1),
   };
 }
 
@@ -234,7 +235,7 @@ async function main(): Promise<void> {
     const rows = [
       ['measure', 'configured', 'p50', 'p99', 'min', 'max', 'samples', 'lost'],
       ...[d100, d50].map((d) => [`cut → leave Up, ${d.intervalMs} ms × 3`, `${d.detectMs} ms`, `${r1(d.p50)} ms`, `${r1(d.p99)} ms`, `${r1(d.min)} ms`, `${r1(d.max)} ms`, String(d.samples.length), String(d.lost)]),
-      [`CPU, ${SESSIONS} sessions at 50 ms × 3${PEER_RX === 'off' ? '' : ', peer rx by RPS'}`, '', `${r1(cpu.cpuPct)} % of a core (user ${cpu.userPct}, sys ${cpu.systemPct})`, '', '', '', `${r1(cpu.seconds)} s`, `${cpu.flaps} flaps, ${cpu.up} up`],
+      [`CPU, ${SESSIONS} sessions at 50 ms × 3${PEER_RX === 'off' ? '' : ', peer rx by RPS'}`, '', `${r1(cpu.cpuPct)} % of a core (user ${cpu.userPct}, sys ${cpu.systemPct})`, '', '', '', `${r1(cpu.seconds)} s`, `${cpu.flaps} flaps, ${cpu.up} up, ${cpu.wakeupsPerSec} timer wake-ups/s`],
       ...(PEER_RX === 'off' ? [] : [[`CPU, same, billed with peer rx (old)`, '', `${r1(cpu.billedWithPeerRxPct)} % of a core (sys ${cpu.billedWithPeerRxSystemPct})`, '', '', '', '', '']]),
       [`FRR bfdd CPU, same ${SESSIONS} sessions`, '', `${r1(cpu.frrPct)} % of a core (ratio ours/FRR ${r2(cpu.cpuPct / cpu.frrPct)})`, '', '', '', '', ''],
     ];
@@ -248,7 +249,7 @@ async function main(): Promise<void> {
       frrCpuPct100Sessions: r1(cpu.frrPct), cpuRatioVsFrr: r2(cpu.cpuPct / cpu.frrPct),
       frrCpuPctBilledWithPeerRx: PEER_RX === 'off' ? undefined : r1(cpu.frrBilledWithPeerRxPct),
       cpuPeerRx: PEER_RX,
-      cpuSessions: SESSIONS, cpuSessionsUp: cpu.up, cpuFlaps: cpu.flaps, cpuLoopDelayMs: cpu.loopDelayMs,
+      cpuSessions: SESSIONS, cpuWakeupsPerSec: cpu.wakeupsPerSec, cpuSessionsUp: cpu.up, cpuFlaps: cpu.flaps, cpuLoopDelayMs: cpu.loopDelayMs,
       loadAvg: { start: load0, cpuPhase: cpu.load, end: loadavg().map(r1) },
     }));
   } finally {

@@ -130,7 +130,11 @@ export class TimerQueue {
 
   private readonly runTask = (): void => this.run();
 
+  /** Passes run (host timer callbacks): the process's wake-ups for its timers. */
+  passes = 0;
+
   private run(): void {
+    this.passes++;
     this.dueAt = this.timerAt;
     this.handle = undefined;
     this.timerAt = Infinity;

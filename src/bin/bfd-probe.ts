@@ -146,7 +146,7 @@ async function main(): Promise<void> {
       case 'stats': {
         const cpu = process.cpuUsage();
         out({
-          event: 'stats', at: at(), mono: mono(), cpuUserUs: cpu.user, cpuSystemUs: cpu.system,
+          event: 'stats', at: at(), mono: mono(), cpuUserUs: cpu.user, cpuSystemUs: cpu.system, passes: timers.passes,
           // Since the previous stats (ms): p50/p99/max of how late the timer queue's passes ran.
           loopDelayMs: { p50: passLate.percentile(50) / 1e6, p99: passLate.percentile(99) / 1e6, max: passLate.max / 1e6 },
           discards: hub.discards, gtsm: port.gtsm, ...(mmsg ? { io: mmsg.stats } : {}),
