@@ -49,21 +49,36 @@ test('§6.8.7 jitter bounds: 75–100 % of the interval, 75–90 % with Detect M
   assert.deepEqual(txJitterBoundsMs(100_000, 1), { lo: 75, hi: 90 });
 });
 
-test('slotDeadline: on the slot grid at or before the drawn deadline, else the next slot', () => {
-  // now 1000.3, drawn 40 ms → 1040.3 → slot 1040 (delay 39.7, within 37.5–50).
-  assert.equal(slotDeadline(1000.3, 40, 37.5, 50, 2), 1040);
-  // drawn 37.6 → 1037.9 → 1036 is below the lower bound (1037.8): next slot 1038.
-  assert.equal(slotDeadline(1000.3, 37.6, 37.5, 50, 2), 1038);
+test('slotDeadline: one of the slot boundaries inside the bounds, chosen by the draw', () => {
+  // now 1000.3, bounds 37.5–50 → [1037.8, 1050.3]; 2 ms slots: 1038, 1040, …, 1050 (7 boundaries).
+  assert.equal(slotDeadline(1000.3, 37.5, 37.5, 50, 2), 1038); // the lowest draw: the first
+  assert.equal(slotDeadline(1000.3, 49.99, 37.5, 50, 2), 1050); // the highest: the last
+  assert.equal(slotDeadline(1000.3, 43.75, 37.5, 50, 2), 1044); // the middle: the middle one
+  // 10 ms slots from a pass on the grid: 40 or 50 ms, half the draws each.
+  assert.equal(slotDeadline(1000, 40, 37.5, 50, 10), 1040);
+  assert.equal(slotDeadline(1000, 44, 37.5, 50, 10), 1050);
+  // one boundary inside (now off the grid): that one.
+  assert.equal(slotDeadline(1005, 38, 37.5, 50, 10), 1050);
   // no slot in the bounds (slot wider than the jitter span): unchanged.
   assert.equal(slotDeadline(1000.3, 40, 39.8, 40.5, 5), 1040.3);
   // slot 0: unchanged.
   assert.equal(slotDeadline(1000.3, 40, 37.5, 50, 0), 1040.3);
 });
 
+test('slotDeadline keeps the jitter random: uniform draws spread evenly over the boundaries', () => {
+  const counts = new Map<number, number>();
+  for (let i = 0; i < 1000; i++) {
+    const at = slotDeadline(2000, jitteredMs(50_000, 3, i / 1000), 37.5, 50, 10) - 2000;
+    counts.set(at, (counts.get(at) ?? 0) + 1);
+  }
+  assert.deepEqual([...counts.keys()].sort((a, b) => a - b), [40, 50]);
+  assert.equal(counts.get(40), 500);
+});
+
 test('slotDeadline keeps every transmit delay within the §6.8.7 bounds and on the grid when it moves it', () => {
   fc.assert(fc.property(
     fc.double({ min: 0, max: 1e7, noNaN: true }), fc.integer({ min: 10_000, max: 1_000_000 }), fc.integer({ min: 1, max: 3 }),
-    fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(1, 2, 5),
+    fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(1, 2, 5, 10),
     (now, intervalUs, mult, r, slot) => {
       const { lo, hi } = txJitterBoundsMs(intervalUs, mult);
       const delay = jitteredMs(intervalUs, mult, r);
@@ -75,11 +90,11 @@ test('slotDeadline keeps every transmit delay within the §6.8.7 bounds and on t
   ));
 });
 
-test('ioPollPeriodMs: a fiftieth of the shortest interval, 2–20 ms', () => {
+test('ioPollPeriodMs: a fifth of the shortest interval, 2–10 ms', () => {
   assert.equal(ioPollPeriodMs(10), 2);
-  assert.equal(ioPollPeriodMs(50), 2);
-  assert.equal(ioPollPeriodMs(100), 2);
-  assert.equal(ioPollPeriodMs(300), 6);
-  assert.equal(ioPollPeriodMs(60_000), 20);
-  assert.equal(ioPollPeriodMs(NaN), 20);
+  assert.equal(ioPollPeriodMs(20), 4);
+  assert.equal(ioPollPeriodMs(50), 10);
+  assert.equal(ioPollPeriodMs(300), 10);
+  assert.equal(ioPollPeriodMs(60_000), 10);
+  assert.equal(ioPollPeriodMs(NaN), 10);
 });

@@ -49,25 +49,33 @@ export function txJitterBoundsMs(intervalUs: number, detectMult: number): { lo: 
 
 /**
  * Moves the deadline `now + delayMs` onto a multiple of `slotMs` (so that transmissions due in
- * the same slot leave in one batch) while keeping the delay within [loMs, hiMs]: the slot start
- * at or before it, else the next one; unchanged when no slot boundary lies in the bounds or
- * `slotMs` is not positive. Returns the absolute deadline.
+ * the same slot leave in one batch) while keeping the delay within [loMs, hiMs] and random per
+ * packet (§6.8.7): `delayMs` is the jittered draw, uniform in [loMs, hiMs], and its position in
+ * that range picks one of the slot boundaries inside the bounds with equal chances (with 10 ms
+ * slots and a 50 ms interval, 40 or 50 ms; flooring the draw would give 40 ms nearly always).
+ * One boundary inside: that one. None, or `slotMs` not positive: the drawn deadline unchanged.
+ * Returns the absolute deadline.
  */
 export function slotDeadline(now: number, delayMs: number, loMs: number, hiMs: number, slotMs: number): number {
   const target = now + delayMs;
   if (!(slotMs > 0)) return target;
-  let at = Math.floor(target / slotMs) * slotMs;
-  if (at < now + loMs) at += slotMs;
-  return at >= now + loMs && at <= now + hiMs ? at : target;
+  const first = Math.ceil((now + loMs) / slotMs);
+  const last = Math.floor((now + hiMs) / slotMs);
+  if (last < first) return target;
+  const span = hiMs - loMs;
+  const p = span > 0 ? Math.min(Math.max((delayMs - loMs) / span, 0), 0.999999) : 0;
+  return (first + Math.floor(p * (last - first + 1))) * slotMs;
 }
 
 /**
  * Receive poll period and transmit slot (ms) for batched socket I/O, from the shortest
- * receive/transmit interval (ms) of a process's sessions: a fiftieth of it, 2–20 ms. A packet
- * waits at most this long to be read (it re-arms the detection timer that much later), and an
- * idle process wakes once per period.
+ * receive/transmit interval (ms) of a process's sessions: a fifth of it, 2–10 ms (10 ms at
+ * 50 ms and at MetalLB's default 300 ms). A packet waits at most this long to be read, so it
+ * re-arms the detection timer up to that much later (detection is late by at most this, never
+ * early), and a process wakes about once per period: on a virtual machine each wake-up of a
+ * Node process costs tens of µs, more than the packets of a slot (docs/bfd.md).
  */
 export function ioPollPeriodMs(shortestIntervalMs: number): number {
-  if (!(shortestIntervalMs > 0)) return 20;
-  return Math.min(20, Math.max(2, Math.floor(shortestIntervalMs / 50)));
+  if (!(shortestIntervalMs > 0)) return 10;
+  return Math.min(10, Math.max(2, Math.floor(shortestIntervalMs / 5)));
 }
