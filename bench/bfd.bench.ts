@@ -21,11 +21,19 @@
 // alternating windows with and without it: a flow hashed to the other CPU is then received in
 // that CPU's softirq, not ours. Measured on the 2-core host it did not clearly move our figure
 // (docs/bfd.md), so the default is off (`cpuPct100Sessions` billed as before).
+// Phase 3, BFD coupled to BGP (test/lib/bfd-bgp.ts: FRR zebra + bgpd + bfdd with `neighbor … bfd
+// profile fast` at 100 ms × 3, our bfd-bgp-node announcing one service IP): each trial waits for
+// BFD Up, BGP Established and the route in the router's kernel table, cuts the node's bridge port
+// and measures CLOCK_MONOTONIC from the cut to the route's deletion as `ip monitor route` in the
+// router namespace reports it (the line's arrival here). The router's BFD (detection 300 ms)
+// tells bgpd, which withdraws; without BFD it would wait for the 9 s hold timer.
 // Never asserts a time. Env: BFD_BENCH_TRIALS (default 50), BFD_BENCH_SESSIONS (100),
-// BFD_BENCH_CPU_SECONDS (20), BFD_BENCH_PEER_RX (off | rps).
+// BFD_BENCH_CPU_SECONDS (20), BFD_BENCH_PEER_RX (off | rps), BFD_BENCH_ROUTE_TRIALS (10).
 import { Lab, waitFor, type Netns } from '../test/lib/netns.js';
 import { requireRoot, requireTools } from '../test/lib/prereq.js';
 import { Bfdd, NICE, OWN_SESSION, Probe, mono, prioritize } from '../test/lib/bfd.js';
+import { COUPLED_N4, COUPLED_VIP, startCoupledLab } from '../test/lib/bfd-bgp.js';
+import { createInterface } from 'node:readline';
 import { availableParallelism, loadavg } from 'node:os';
 import { readFileSync } from 'node:fs';
 import { execFile } from 'node:child_process';
@@ -36,6 +44,7 @@ const execFileP = promisify(execFile);
 const TRIALS = Number(process.env.BFD_BENCH_TRIALS ?? 50);
 const SESSIONS = Number(process.env.BFD_BENCH_SESSIONS ?? 100);
 const CPU_SECONDS = Number(process.env.BFD_BENCH_CPU_SECONDS ?? 20);
+const ROUTE_TRIALS = Number(process.env.BFD_BENCH_ROUTE_TRIALS ?? 10);
 const PEER_RX = (process.env.BFD_BENCH_PEER_RX ?? 'off') as 'rps' | 'off';
 if (PEER_RX !== 'rps' && PEER_RX !== 'off') throw new Error(`BFD_BENCH_PEER_RX: off or rps, not ${String(PEER_RX)}`);
 const R4 = '198.51.100.65';
@@ -98,6 +107,55 @@ async function detectTrials(lab: Lab, r: Netns, n: Netns, cutter: { cut(up: bool
   await frr.stop();
   const s = [...samples].sort((a, b) => a - b);
   return { intervalMs, detectMs: 3 * intervalMs, samples, p50: pct(s, 50), p99: pct(s, 99), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, lost, late };
+}
+
+/** Cuts and restores `port` of the bridge namespace through a long-lived `ip -batch -` at the BFD ends' priority. */
+function cutterIn(b: Netns, port: string): { cut(up: boolean): void } {
+  // On a loaded host an unniced `ip` can sit on the cut for tens of ms after t0, which the
+  // measurement would charge to detection.
+  const batch = b.spawn('nice', [...NICE, 'ip', '-batch', '-'], { stdio: ['pipe', 'ignore', 'ignore'], ...OWN_SESSION });
+  prioritize(batch);
+  return { cut: (up: boolean) => { batch.stdin!.write(`link set ${port} ${up ? 'up' : 'down'}\n`); } };
+}
+
+interface RouteResult { samples: number[]; p50: number; p99: number; min: number; max: number; lost: number }
+
+/** Phase 3: link cut → the service route leaves the router's kernel table (BFD coupled to BGP). */
+async function routeTrials(): Promise<RouteResult> {
+  const lab = new Lab('bg');
+  const samples: number[] = [];
+  let lost = 0;
+  try {
+    const c = await startCoupledLab(lab);
+    const cutter = cutterIn(c.b, c.nodePort);
+    const deleted: number[] = [];
+    const mon = c.r.spawn('ip', ['-4', 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    createInterface({ input: mon.stdout! }).on('line', (l) => { if (l.startsWith('Deleted') && l.includes(COUPLED_VIP)) deleted.push(mono()); });
+    const lastBfd = () => [...c.events].reverse().find((e) => e.event === 'bfdState')?.to;
+    for (let i = 0; i < ROUTE_TRIALS; i++) {
+      await waitFor('BFD Up, BGP Established, route installed', () =>
+        c.frr.peerState(COUPLED_N4) === 'Established' && c.routeUp() && lastBfd() === 'up' && c.bfdd.peer(COUPLED_N4)?.status === 'up', 90_000, 50)
+        .catch((e: Error) => { throw new Error(`${e.message}\n${c.describe()}`); });
+      await sleep(500 + Math.random() * 100);
+      const mark = deleted.length;
+      const t0 = mono();
+      cutter.cut(false);
+      try {
+        await waitFor('route deleted after cut', () => deleted.length > mark, 20_000, 5);
+        samples.push(deleted[mark]! - t0);
+      } catch {
+        lost++;
+      } finally {
+        cutter.cut(true);
+      }
+      process.stderr.write(`\rBFD+BGP route withdrawal: trial ${i + 1}/${ROUTE_TRIALS}   `);
+    }
+    process.stderr.write('\n');
+  } finally {
+    await lab.cleanup();
+  }
+  const s = [...samples].sort((a, b) => a - b);
+  return { samples, p50: pct(s, 50), p99: pct(s, 99), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, lost };
 }
 
 interface LoopDelay { p50: number; p99: number; max: number }
@@ -220,17 +278,16 @@ async function main(): Promise<void> {
     const nodePort = lab.link(n, 'eth0', b, 'br0', [`${N4}/26`, `${N6}/64`]);
     rxEnds.push([b, nodePort], [r, 'eth0'], [b, routerPort], [n, 'eth0']);
     await peerRx(PEER_RX !== 'off');
-    // At the BFD ends' priority: on a loaded host an unniced `ip` can sit on the cut for tens of
-    // ms after t0, which the measurement would charge to detection.
-    const batch = b.spawn('nice', [...NICE, 'ip', '-batch', '-'], { stdio: ['pipe', 'ignore', 'ignore'], ...OWN_SESSION });
-    prioritize(batch);
-    const cutter = { cut: (up: boolean) => { batch.stdin!.write(`link set ${nodePort} ${up ? 'up' : 'down'}\n`); } };
+    const cutter = cutterIn(b, nodePort);
 
     const d100 = await detectTrials(lab, r, n, cutter, 100);
     process.stderr.write(`100x3: ${JSON.stringify({ p50: d100.p50, p99: d100.p99, n: d100.samples.length })}\n`);
     const d50 = await detectTrials(lab, r, n, cutter, 50);
     process.stderr.write(`50x3: ${JSON.stringify({ p50: d50.p50, p99: d50.p99, n: d50.samples.length })}\n`);
     const cpu = await cpuPhase(lab, r, n);
+    await lab.cleanup();
+    const route = await routeTrials();
+    process.stderr.write(`route: ${JSON.stringify({ p50: route.p50, p99: route.p99, n: route.samples.length })}\n`);
 
     const rows = [
       ['measure', 'configured', 'p50', 'p99', 'min', 'max', 'samples', 'lost'],
@@ -238,6 +295,7 @@ async function main(): Promise<void> {
       [`CPU, ${SESSIONS} sessions at 50 ms × 3${PEER_RX === 'off' ? '' : ', peer rx by RPS'}`, '', `${r1(cpu.cpuPct)} % of a core (user ${cpu.userPct}, sys ${cpu.systemPct})`, '', '', '', `${r1(cpu.seconds)} s`, `${cpu.flaps} flaps, ${cpu.up} up, ${cpu.wakeupsPerSec} timer wake-ups/s`],
       ...(PEER_RX === 'off' ? [] : [[`CPU, same, billed with peer rx (old)`, '', `${r1(cpu.billedWithPeerRxPct)} % of a core (sys ${cpu.billedWithPeerRxSystemPct})`, '', '', '', '', '']]),
       [`FRR bfdd CPU, same ${SESSIONS} sessions`, '', `${r1(cpu.frrPct)} % of a core (ratio ours/FRR ${r2(cpu.cpuPct / cpu.frrPct)})`, '', '', '', '', ''],
+      ['cut → route gone from router kernel, BFD 100 ms × 3 + BGP', '300 ms (BFD)', `${r1(route.p50)} ms`, `${r1(route.p99)} ms`, `${r1(route.min)} ms`, `${r1(route.max)} ms`, String(route.samples.length), String(route.lost)],
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
     for (const row of rows) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
@@ -249,6 +307,7 @@ async function main(): Promise<void> {
       frrCpuPct100Sessions: r1(cpu.frrPct), cpuRatioVsFrr: r2(cpu.cpuPct / cpu.frrPct),
       frrCpuPctBilledWithPeerRx: PEER_RX === 'off' ? undefined : r1(cpu.frrBilledWithPeerRxPct),
       cpuPeerRx: PEER_RX,
+      routeGoneAfterCut: { p50: r1(route.p50), p99: r1(route.p99), max: r1(route.max), bfdDetectMs: 300, samples: route.samples.length, lost: route.lost },
       cpuSessions: SESSIONS, cpuWakeupsPerSec: cpu.wakeupsPerSec, cpuSessionsUp: cpu.up, cpuFlaps: cpu.flaps, cpuLoopDelayMs: cpu.loopDelayMs,
       loadAvg: { start: load0, cpuPhase: cpu.load, end: loadavg().map(r1) },
     }));
