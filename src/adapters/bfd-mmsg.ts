@@ -7,7 +7,8 @@
 //   they are bound to it; with several (or a wildcard) to the wildcard, and IP_PKTINFO /
 //   IPV6_PKTINFO tell the local address of each received datagram (datagrams to addresses we do
 //   not listen on are dropped) and choose the source of each sent one. Source port: one in
-//   49152–65535 for all sessions (§4); TTL/Hop Limit 255 (§5); the GTSM filter as in bfd-udp.ts.
+//   49152–65535 for all sessions (§4); TTL/Hop Limit 255 (§5); the GTSM filter and DSCP CS6 as in
+//   bfd-udp.ts.
 // - Receiving: Node does not read these sockets (recvStop on the handle); the port reads
 //   everything pending with recvmmsg(MSG_DONTWAIT) from a TimerQueue poller, i.e. at the start
 //   of every pass of the shared timer queue (before any detection timer can fire, so a packet
@@ -28,7 +29,7 @@ import {
 } from '../codecs/bfd/socket-layout.js';
 import type { BfdDatagram, BfdDatagramPort, BfdRepeat } from '../actors/bfd-transport.actor.js';
 import { TimerEntry, type TimerQueue } from '../actors/timer-queue.js';
-import { attachGtsm, bind, bindSourcePort, socketFd, BFD_CONTROL_PORT, BFD_TTL } from './bfd-udp.js';
+import { attachGtsm, bind, bindSourcePort, markNetworkControl, socketFd, BFD_CONTROL_PORT, BFD_TTL } from './bfd-udp.js';
 
 export interface BfdMmsgOptions {
   readonly localAddresses: readonly string[];
@@ -186,7 +187,7 @@ export class BfdMmsgPort implements BfdDatagramPort {
 
   private constructor(
     private readonly lib: Libc, private readonly families: Family[], readonly sourcePort: number,
-    private readonly destPort: number, readonly gtsm: boolean, private readonly timers: TimerQueue, private readonly pollMs: number,
+    private readonly destPort: number, readonly gtsm: boolean, readonly dscp: boolean, private readonly timers: TimerQueue, private readonly pollMs: number,
   ) {
     this.removePoller = timers.addPoller(() => this.poll());
     this.removeAfterPass = timers.addAfterPass(() => { if (this.flushQueued) this.flush(); });
@@ -203,6 +204,7 @@ export class BfdMmsgPort implements BfdDatagramPort {
     const sockets: Socket[] = [];
     let sourcePort = opts.sourcePort ?? 0;
     let gtsm = true;
+    let dscp = true;
     try {
       for (const family of [4, 6] as const) {
         const addrs = opts.localAddresses.filter((a) => (family === 6) === a.includes(':'));
@@ -220,6 +222,7 @@ export class BfdMmsgPort implements BfdDatagramPort {
         if (!attachGtsm(rx, family)) gtsm = false;
         sourcePort = await bindSourcePort(tx, bound, sourcePort, opts.sourcePort, random);
         tx.setTTL(BFD_TTL);
+        if (!markNetworkControl(tx, family)) dscp = false;
         const rxFd = socketFd(rx);
         const txFd = socketFd(tx);
         if (rxFd === undefined || txFd === undefined) throw new Error('no fd under the dgram socket');
@@ -238,7 +241,7 @@ export class BfdMmsgPort implements BfdDatagramPort {
       for (const s of sockets) { try { s.close(); } catch { /* closed */ } }
       throw e;
     }
-    return new BfdMmsgPort(lib, families, sourcePort, opts.port ?? BFD_CONTROL_PORT, gtsm, opts.timers, opts.pollMs ?? 2);
+    return new BfdMmsgPort(lib, families, sourcePort, opts.port ?? BFD_CONTROL_PORT, gtsm, dscp, opts.timers, opts.pollMs ?? 2);
   }
 
   /** Re-arms the poll entry on the next `pollMs` boundary (the poll itself runs as the queue's poller). */

@@ -9,6 +9,11 @@
 // setsockopt(SO_ATTACH_FILTER) through koffi trims such a datagram to a 1-byte mark, which the
 // hub discards and counts (reason `ttl`). Without koffi (optional dependency) the check is off
 // and `gtsm` says so.
+//
+// Sent packets carry DSCP CS6 (network control, RFC 4594: TOS / Traffic Class byte 0xc0), as FRR's
+// bfdd sends them, so routers that queue by class do not drop BFD behind bulk traffic: IP_TOS /
+// IPV6_TCLASS through koffi on the send socket (Node's dgram has no setter); `dscp` says whether
+// it was set.
 import { createSocket, type Socket } from 'node:dgram';
 import { isIPv6 } from 'node:net';
 import { createRequire } from 'node:module';
@@ -20,6 +25,8 @@ export const BFD_CONTROL_PORT = 3784;
 export const BFD_SOURCE_PORT_MIN = 49152;
 export const BFD_SOURCE_PORT_MAX = 65535;
 export const BFD_TTL = 255;
+/** DSCP CS6 in the TOS / Traffic Class byte. */
+export const BFD_TOS = 0xc0;
 
 export interface BfdUdpOptions {
   /** Local addresses to listen on (one per family at most is typical); `0.0.0.0`/`::` for any. */
@@ -98,6 +105,38 @@ export function socketFd(sock: Socket): number | undefined {
   return typeof fd === 'number' && fd >= 0 ? fd : undefined;
 }
 
+const IPPROTO_IP = 0;
+const IP_TOS = 1;
+const IPPROTO_IPV6 = 41;
+const IPV6_TCLASS = 67;
+type SetIntOption = (fd: number, level: number, name: number, value: number) => boolean;
+let setIntOption: SetIntOption | null | undefined;
+function loadSetIntOption(): SetIntOption | undefined {
+  if (setIntOption !== undefined) return setIntOption ?? undefined;
+  try {
+    const require = createRequire(import.meta.url);
+    const koffi = require('koffi') as { load(name: string): { func(sig: string): (...a: unknown[]) => number } };
+    const setsockopt = koffi.load('libc.so.6').func('int setsockopt(int, int, int, void *, uint32_t)');
+    const le = endianness() === 'LE';
+    setIntOption = (fd, level, name, value) => {
+      const v = Buffer.alloc(4);
+      if (le) v.writeInt32LE(value); else v.writeInt32BE(value);
+      return setsockopt(fd, level, name, v, 4) === 0;
+    };
+  } catch {
+    setIntOption = null;
+  }
+  return setIntOption ?? undefined;
+}
+
+/** DSCP CS6 on a bound send socket (`BFD_TOS`); false when it cannot be set. */
+export function markNetworkControl(sock: Socket, family: 4 | 6): boolean {
+  const set = loadSetIntOption();
+  const fd = socketFd(sock);
+  if (set === undefined || fd === undefined) return false;
+  return family === 4 ? set(fd, IPPROTO_IP, IP_TOS, BFD_TOS) : set(fd, IPPROTO_IPV6, IPV6_TCLASS, BFD_TOS);
+}
+
 /** RFC 5881 §5 on a bound receive socket; false when it cannot be attached. */
 export function attachGtsm(sock: Socket, family: 4 | 6): boolean {
   const attach = loadAttachFilter();
@@ -114,6 +153,8 @@ export class BfdUdpPort implements BfdDatagramPort {
     private readonly families: Family[], readonly sourcePort: number, private readonly destPort: number,
     /** The received-TTL check (RFC 5881 §5) is made on every receive socket. */
     readonly gtsm: boolean,
+    /** Sent packets carry DSCP CS6 (`BFD_TOS`). */
+    readonly dscp: boolean,
   ) {}
 
   static async open(opts: BfdUdpOptions): Promise<BfdUdpPort> {
@@ -121,6 +162,7 @@ export class BfdUdpPort implements BfdDatagramPort {
     const families: Family[] = [];
     let sourcePort = opts.sourcePort ?? 0;
     let gtsm = true;
+    let dscp = true;
     try {
       for (const address of opts.localAddresses) {
         const type = isIPv6(address) ? 'udp6' : 'udp4';
@@ -134,12 +176,13 @@ export class BfdUdpPort implements BfdDatagramPort {
         if (!attachGtsm(rx, type === 'udp6' ? 6 : 4)) gtsm = false;
         sourcePort = await bindSourcePort(tx, address, sourcePort, opts.sourcePort, random);
         tx.setTTL(BFD_TTL);
+        if (!markNetworkControl(tx, type === 'udp6' ? 6 : 4)) dscp = false;
       }
     } catch (e) {
       for (const f of families) { f.rx.close(); f.tx.close(); }
       throw e;
     }
-    const port = new BfdUdpPort(families, sourcePort, opts.port ?? BFD_CONTROL_PORT, gtsm);
+    const port = new BfdUdpPort(families, sourcePort, opts.port ?? BFD_CONTROL_PORT, gtsm, dscp);
     for (const f of families) {
       f.rx.on('message', (msg, rinfo) => port.deliver({ data: msg, address: rinfo.address, port: rinfo.port, local: f.address }));
       // The send socket also receives nothing useful; errors on either are transient (ICMP

@@ -133,7 +133,7 @@ async function main(): Promise<void> {
     sessions.push({ peer: s.peer, local: s.local, actor });
   }
   for (const { actor } of sessions) actor.start();
-  out({ event: 'ready', sourcePort: port.sourcePort, sessions: sessions.length, gtsm: port.gtsm, io: mmsg ? 'mmsg' : 'dgram' });
+  out({ event: 'ready', sourcePort: port.sourcePort, sessions: sessions.length, gtsm: port.gtsm, dscp: port.dscp, io: mmsg ? 'mmsg' : 'dgram' });
 
   const targets = (peer: unknown): BfdSession[] =>
     sessions.filter((x) => typeof peer !== 'string' || x.peer === peer).map((x) => x.actor);

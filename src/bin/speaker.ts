@@ -210,6 +210,7 @@ async function bfdRuntime() {
     const hub = new BfdHub(port);
     // RFC 5881 §5 received-TTL check: a kernel socket filter attached through koffi (optional).
     if (!port.gtsm) log.warn('BFD received-TTL check (GTSM) not available: koffi did not load', { event: 'bfd.noGtsm' });
+    if (!port.dscp) log.warn('BFD packets sent without DSCP CS6: koffi did not load', { event: 'bfd.noDscp' });
     // One timer queue for every session's transmit and detection timers (actors/timer-queue.ts).
     bfd = { port, hub, timers: new TimerQueue() };
     registerBfdMetrics(meter, () => (bfd ? sampleBfd(bfd.hub, bfdTrackers) : []));

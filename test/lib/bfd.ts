@@ -156,7 +156,8 @@ export class Probe {
     proc.stderr?.on('data', (d: Buffer) => { this.events.push({ event: 'stderr', line: d.toString() }); });
   }
 
-  static start(lab: Lab, ns: Netns, cfg: { listen: string[]; sessions: ProbeSession[] }): Probe {
+  /** `env`: extra environment for the probe (e.g. `BFD_IO`). */
+  static start(lab: Lab, ns: Netns, cfg: { listen: string[]; sessions: ProbeSession[] }, env: Record<string, string> = {}): Probe {
     const dir = mkdtempSync(join(tmpdir(), `${lab.id}-probe-`));
     lab.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'probe.json');
@@ -164,7 +165,7 @@ export class Probe {
     // BFD_PROBE_NODE_ARGS: extra node flags for the probe (e.g. --cpu-prof when profiling).
     const extra = (process.env.BFD_PROBE_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const proc = ns.spawn('nice', [...NICE, process.execPath, ...extra, '--import', 'tsx', join(REPO, 'src/bin/bfd-probe.ts'), file], {
-      cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'], ...OWN_SESSION,
+      cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'], ...OWN_SESSION, env: { ...process.env, ...env },
     });
     prioritize(proc);
     return new Probe(proc);
