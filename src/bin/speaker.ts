@@ -47,6 +47,7 @@ import { randomInt } from 'node:crypto';
 import { BfdUdpPort } from '../adapters/bfd-udp.js';
 import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { coupleBfdToBgp } from '../actors/bfd-bgp-coupling.js';
+import { peerUsesBfd } from '../domain/bfd-coupling.js';
 import { BfdSessionTracker, registerBfdMetrics, sampleBfd } from '../actors/bfd-metrics.js';
 import { bfdSessionSettings } from '../domain/bfd-profile.js';
 import { sessionStateOf } from '../machines/bfd-session.machine.js';
@@ -258,13 +259,14 @@ function peerConfig(p: Peer): SpeakerPeerConfig {
     ...(p.password ? { password: p.password } : {}), ebgpMultiHop: p.ebgpMultiHop, enableGracefulRestart: p.enableGracefulRestart,
     ...(p.connectTimeMs !== undefined ? { connectTimeMs: p.connectTimeMs } : {}),
     ...(p.dualStackAddressFamily ? { families: ['ipv4', 'ipv6'] as const } : {}),
-    // With a BFD profile, the session does not come up while BFD is down (and drops with it).
-    ...(p.bfdProfile ? { bfdRequired: true } : {}),
+    // With a BFD profile, the session does not come up while BFD is down (and drops with it);
+    // not for a multi-hop peer (peerUsesBfd: single-hop BFD only).
+    ...(peerUsesBfd(p) ? { bfdRequired: true } : {}),
   };
 }
 /** A peer's session restarts when its BGP settings or its BFD profile's settings change. */
 function peerKey(p: Peer): string {
-  const profile = p.bfdProfile ? lastGood?.bfdProfiles.find((b) => b.name === p.bfdProfile) : undefined;
+  const profile = peerUsesBfd(p) ? lastGood?.bfdProfiles.find((b) => b.name === p.bfdProfile) : undefined;
   return JSON.stringify([peerConfig(p), profile ?? null]);
 }
 function reconcileBgp(p: SpeakerPlan): Map<string, Map<string, RouteAttrs>> {
@@ -288,7 +290,10 @@ function reconcileBgp(p: SpeakerPlan): Map<string, Map<string, RouteAttrs>> {
     speaker.start();
     const run: PeerRun = { key: peerKey(peer), speaker, peer };
     bgpPeers.set(name, run);
-    if (peer.bfdProfile && peer.address) {
+    if (peer.bfdProfile && !peerUsesBfd(peer)) {
+      log.warn('BFD not started: multi-hop BFD (RFC 5883) is not supported; BGP runs without BFD', { event: 'bfd.multihopUnsupported', peer: name, profile: peer.bfdProfile });
+    }
+    if (peerUsesBfd(peer) && peer.address) {
       void startBfd(name, peer.address, peer.bfdProfile, speaker).then((b) => {
         if (bgpPeers.get(name) === run) run.bfd = b; else stopBfd(b);
       }, (err: unknown) => log.error('cannot start BFD', { event: 'bfd.error', peer: name, err: err instanceof Error ? err : String(err) }));

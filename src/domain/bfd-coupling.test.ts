@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bgpEventForBfd, type BfdView } from './bfd-coupling.js';
+import { bgpEventForBfd, peerUsesBfd, type BfdView } from './bfd-coupling.js';
 
 const v = (state: BfdView['state'], downReason: BfdView['downReason'] = null): BfdView => ({ state, downReason });
 const cases: Array<{ desc: string; prev: BfdView | undefined; next: BfdView; want: string | undefined }> = [
@@ -17,3 +17,10 @@ const cases: Array<{ desc: string; prev: BfdView | undefined; next: BfdView; wan
 for (const c of cases) {
   test(`bgpEventForBfd: ${c.desc}`, () => assert.equal(bgpEventForBfd(c.prev, c.next)?.type, c.want));
 }
+
+test('peerUsesBfd: a single-hop peer with a bfdProfile; not a multi-hop one (RFC 5883 is not implemented), not one without a profile', () => {
+  assert.equal(peerUsesBfd({ bfdProfile: 'fast', ebgpMultiHop: false }), true);
+  assert.equal(peerUsesBfd({ bfdProfile: 'fast', ebgpMultiHop: true }), false);
+  assert.equal(peerUsesBfd({ ebgpMultiHop: false }), false);
+  assert.equal(peerUsesBfd({ bfdProfile: '', ebgpMultiHop: false }), false);
+});

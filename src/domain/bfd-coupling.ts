@@ -7,6 +7,15 @@ import type { BfdDownReason, BfdSessionStateName } from '../machines/bfd-session
 
 export type BgpBfdEvent = { type: 'bfd.up' } | { type: 'bfd.down' };
 
+/**
+ * Whether a BGPPeer gets a BFD session (and waits for it): it names a bfdProfile and is single
+ * hop. Multi-hop BFD (RFC 5883) is not implemented, so an `ebgpMultiHop` peer runs BGP without
+ * BFD rather than waiting for a session its router would never answer (config.ts warns).
+ */
+export function peerUsesBfd<P extends { bfdProfile?: string | undefined; ebgpMultiHop: boolean }>(p: P): p is P & { bfdProfile: string } {
+  return p.bfdProfile !== undefined && p.bfdProfile !== '' && !p.ebgpMultiHop;
+}
+
 export interface BfdView {
   readonly state: BfdSessionStateName;
   readonly downReason: BfdDownReason | null;
