@@ -40,6 +40,8 @@ export interface BfdMmsgOptions {
   readonly timers: TimerQueue;
   /** Longest wait of a received packet before it is read (ms); default 2. */
   readonly pollMs?: number;
+  /** Received TTL/Hop Limit floor, as in BfdUdpOptions (255: single hop). */
+  readonly minTtl?: number;
 }
 
 interface Libc {
@@ -219,7 +221,7 @@ export class BfdMmsgPort implements BfdDatagramPort {
         rx.on('error', () => undefined);
         tx.on('error', () => undefined);
         await bind(rx, opts.port ?? BFD_CONTROL_PORT, bound);
-        if (!attachGtsm(rx, family)) gtsm = false;
+        if (!attachGtsm(rx, family, opts.minTtl)) gtsm = false;
         sourcePort = await bindSourcePort(tx, bound, sourcePort, opts.sourcePort, random);
         tx.setTTL(BFD_TTL);
         if (!markNetworkControl(tx, family)) dscp = false;

@@ -22,6 +22,8 @@ import { encodeBpf, gtsmFilter } from '../codecs/bfd/gtsm-filter.js';
 import type { BfdDatagram, BfdDatagramPort } from '../actors/bfd-transport.actor.js';
 
 export const BFD_CONTROL_PORT = 3784;
+/** RFC 5883 §2: multi-hop Control packets go to UDP 4784. */
+export const BFD_MULTIHOP_PORT = 4784;
 export const BFD_SOURCE_PORT_MIN = 49152;
 export const BFD_SOURCE_PORT_MAX = 65535;
 export const BFD_TTL = 255;
@@ -37,6 +39,11 @@ export interface BfdUdpOptions {
   readonly sourcePort?: number;
   /** Random source for the source-port pick (defaults to Math.random; adapters may use it). */
   readonly random?: () => number;
+  /**
+   * Received TTL/Hop Limit floor: 255 (default) for single hop (RFC 5881 §5); a multi-hop port
+   * (RFC 5883 §5) takes the configured minimum (MetalLB's BFDProfile minimumTtl).
+   */
+  readonly minTtl?: number;
 }
 
 type LookupCb = (err: NodeJS.ErrnoException | null, address: string, family: number) => void;
@@ -56,7 +63,7 @@ export function bind(sock: Socket, port: number, address: string): Promise<void>
 
 const SOL_SOCKET = 1;
 const SO_ATTACH_FILTER = 26;
-type AttachFilter = (fd: number, family: 4 | 6) => boolean;
+type AttachFilter = (fd: number, family: 4 | 6, minTtl: number) => boolean;
 let attachFilter: AttachFilter | null | undefined;
 function loadAttachFilter(): AttachFilter | undefined {
   if (attachFilter !== undefined) return attachFilter ?? undefined;
@@ -71,8 +78,10 @@ function loadAttachFilter(): AttachFilter | undefined {
     const fprog = koffi.struct('mooring_sock_fprog', { len: 'uint16', filter: 'void *' });
     const setsockopt = koffi.load('libc.so.6').func('int setsockopt(int, int, int, _In_ mooring_sock_fprog *, uint32_t)');
     const le = endianness() === 'LE';
-    const programs = { 4: Buffer.from(encodeBpf(gtsmFilter(4), le)), 6: Buffer.from(encodeBpf(gtsmFilter(6), le)) };
-    attachFilter = (fd, family) => setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, { len: programs[family].length / 8, filter: programs[family] }, koffi.sizeof(fprog)) === 0;
+    attachFilter = (fd, family, minTtl) => {
+      const program = Buffer.from(encodeBpf(gtsmFilter(family, minTtl), le));
+      return setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, { len: program.length / 8, filter: program }, koffi.sizeof(fprog)) === 0;
+    };
   } catch {
     attachFilter = null;
   }
@@ -137,15 +146,18 @@ export function markNetworkControl(sock: Socket, family: 4 | 6): boolean {
   return family === 4 ? set(fd, IPPROTO_IP, IP_TOS, BFD_TOS) : set(fd, IPPROTO_IPV6, IPV6_TCLASS, BFD_TOS);
 }
 
-/** RFC 5881 §5 on a bound receive socket; false when it cannot be attached. */
-export function attachGtsm(sock: Socket, family: 4 | 6): boolean {
+/**
+ * RFC 5881 §5 on a bound receive socket (TTL/Hop Limit 255), or RFC 5883 §5 with a lower
+ * `minTtl`; attaching again replaces the filter. False when it cannot be attached.
+ */
+export function attachGtsm(sock: Socket, family: 4 | 6, minTtl = BFD_TTL): boolean {
   const attach = loadAttachFilter();
   const fd = socketFd(sock);
-  return attach !== undefined && fd !== undefined && attach(fd, family);
+  return attach !== undefined && fd !== undefined && attach(fd, family, minTtl);
 }
 
 /** One receive and one send socket per local address. */
-interface Family { rx: Socket; tx: Socket; address: string }
+interface Family { rx: Socket; tx: Socket; address: string; family: 4 | 6 }
 
 export class BfdUdpPort implements BfdDatagramPort {
   private readonly handlers = new Set<(d: BfdDatagram) => void>();
@@ -170,10 +182,10 @@ export class BfdUdpPort implements BfdDatagramPort {
         // Peers are IP literals: a synchronous lookup skips dns.lookup and its nextTick per send
         // (measured: a fifth of the probe's CPU at 100 sessions × 50 ms).
         const tx = createSocket({ type, ipv6Only: type === 'udp6', lookup: literalLookup });
-        families.push({ rx, tx, address });
+        families.push({ rx, tx, address, family: type === 'udp6' ? 6 : 4 });
         await bind(rx, opts.port ?? BFD_CONTROL_PORT, address);
         // Before the first packet can be read (the 'message' handler is added below).
-        if (!attachGtsm(rx, type === 'udp6' ? 6 : 4)) gtsm = false;
+        if (!attachGtsm(rx, type === 'udp6' ? 6 : 4, opts.minTtl)) gtsm = false;
         sourcePort = await bindSourcePort(tx, address, sourcePort, opts.sourcePort, random);
         tx.setTTL(BFD_TTL);
         if (!markNetworkControl(tx, type === 'udp6' ? 6 : 4)) dscp = false;
@@ -191,6 +203,13 @@ export class BfdUdpPort implements BfdDatagramPort {
       f.tx.on('error', () => undefined);
     }
     return port;
+  }
+
+  /** Replaces the received-TTL floor of every receive socket (multi-hop: the profiles' lowest minimumTtl). */
+  setMinTtl(minTtl: number): boolean {
+    let ok = true;
+    for (const f of this.families) if (!attachGtsm(f.rx, f.family, minTtl)) ok = false;
+    return ok;
   }
 
   private deliver(d: BfdDatagram): void {

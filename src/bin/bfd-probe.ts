@@ -17,6 +17,8 @@
 //                     "profile": { "receiveIntervalMs": 100, "transmitIntervalMs": 100,
 //                                  "detectMultiplier": 3, "passiveMode": false },
 //                     "adminDown": false } ] }
+// Multi-hop (RFC 5883): "port": 4784 and "minTtl": the received TTL/Hop Limit floor (default 255,
+// single hop; MetalLB's minimumTtl default is 254).
 import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { createInterface } from 'node:readline';
@@ -33,6 +35,7 @@ import { packetFor, sessionStateOf } from '../machines/bfd-session.machine.js';
 interface ProbeConfig {
   listen: string[];
   port?: number;
+  minTtl?: number;
   sessions: Array<{ peer: string; local?: string; profile?: BfdProfileSettings; adminDown?: boolean }>;
 }
 
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
   });
   // Batched socket I/O (sendmmsg/recvmmsg through koffi, adapters/bfd-mmsg.ts) unless
   // BFD_IO=dgram or unavailable; periodic transmissions then fall on the port's poll grid.
-  const portOpts = { localAddresses: cfg.listen, ...(cfg.port ? { port: cfg.port } : {}) };
+  const portOpts = { localAddresses: cfg.listen, ...(cfg.port ? { port: cfg.port } : {}), ...(cfg.minTtl ? { minTtl: cfg.minTtl } : {}) };
   // Receive poll period and transmit slot: from the sessions' shortest interval (env BFD_POLL_MS).
   const shortest = Math.min(...cfg.sessions.flatMap((s) => [s.profile?.receiveIntervalMs ?? 300, s.profile?.transmitIntervalMs ?? 300]));
   const POLL_MS = process.env.BFD_POLL_MS ? Number(process.env.BFD_POLL_MS) : ioPollPeriodMs(shortest);

@@ -44,7 +44,7 @@ import { prefixContains } from '../domain/ip.js';
 import { parseDuration } from '../domain/duration.js';
 import { Reason } from '../domain/election.js';
 import { randomInt } from 'node:crypto';
-import { BfdUdpPort } from '../adapters/bfd-udp.js';
+import { BfdUdpPort, BFD_MULTIHOP_PORT } from '../adapters/bfd-udp.js';
 import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { coupleBfdToBgp } from '../actors/bfd-bgp-coupling.js';
 import { peerUsesBfd } from '../domain/bfd-coupling.js';
@@ -202,38 +202,58 @@ function secrets(): SecretInfo[] {
   return inf.secrets.list().map((s) => ({ name: s.metadata?.name ?? '', namespace: s.metadata?.namespace ?? ns, ...(s.type ? { type: s.type } : {}), ...(s.data ? { data: s.data } : {}) }));
 }
 
-// ---- BFD: one UDP port (opened on first use), one session per peer with a bfdProfile ---------
-let bfd: { port: BfdUdpPort; hub: BfdHub; timers: TimerQueue } | undefined;
-const bfdTrackers = new Set<BfdSessionTracker>();
-async function bfdRuntime() {
-  if (!bfd) {
-    const port = await BfdUdpPort.open({ localAddresses: ['0.0.0.0', '::'] });
-    const hub = new BfdHub(port);
-    // RFC 5881 §5 received-TTL check: a kernel socket filter attached through koffi (optional).
-    if (!port.gtsm) log.warn('BFD received-TTL check (GTSM) not available: koffi did not load', { event: 'bfd.noGtsm' });
-    if (!port.dscp) log.warn('BFD packets sent without DSCP CS6: koffi did not load', { event: 'bfd.noDscp' });
-    // One timer queue for every session's transmit and detection timers (actors/timer-queue.ts).
-    bfd = { port, hub, timers: new TimerQueue() };
-    registerBfdMetrics(meter, () => (bfd ? sampleBfd(bfd.hub, bfdTrackers) : []));
+// ---- BFD: UDP ports opened on first use, one session per peer with a bfdProfile -------------
+// Single-hop sessions (RFC 5881) on UDP 3784, received TTL 255; multi-hop ones (RFC 5883, an
+// ebgpMultiHop peer) on UDP 4784, received TTL at least the lowest minimumTtl of their profiles.
+interface BfdRuntime { port: BfdUdpPort; hub: BfdHub }
+const bfdTimers = new TimerQueue(); // every session's transmit and detection timers (actors/timer-queue.ts)
+const bfdRuntimes = new Map<boolean, Promise<BfdRuntime>>(); // by multihop; one open per port, however many peers start at once
+const bfdTrackers = new Map<BfdSessionTracker, BfdHub>();
+const multihopMinTtl = new Map<BfdSessionTracker, number>();
+let bfdMetrics = false;
+function bfdRuntime(multihop: boolean, minTtl: number): Promise<BfdRuntime> {
+  let rt = bfdRuntimes.get(multihop);
+  if (!rt) {
+    rt = BfdUdpPort.open({ localAddresses: ['0.0.0.0', '::'], ...(multihop ? { port: BFD_MULTIHOP_PORT, minTtl } : {}) }).then((port) => {
+      // The received-TTL check: a kernel socket filter attached through koffi (optional).
+      if (!port.gtsm) log.warn('BFD received-TTL check (GTSM) not available: koffi did not load', { event: 'bfd.noGtsm', multihop });
+      if (!port.dscp) log.warn('BFD packets sent without DSCP CS6: koffi did not load', { event: 'bfd.noDscp', multihop });
+      if (!bfdMetrics) {
+        bfdMetrics = true;
+        registerBfdMetrics(meter, () => [...bfdTrackers].flatMap(([t, hub]) => sampleBfd(hub, [t])));
+      }
+      return { port, hub: new BfdHub(port) };
+    });
+    bfdRuntimes.set(multihop, rt);
+    rt.catch(() => bfdRuntimes.delete(multihop));
   }
-  return bfd;
+  return rt;
+}
+/** The multi-hop port's TTL floor: the lowest minimumTtl of the live multi-hop sessions. */
+function applyMultihopMinTtl(): void {
+  const rt = bfdRuntimes.get(true);
+  if (!rt || multihopMinTtl.size === 0) return;
+  const floor = Math.min(...multihopMinTtl.values());
+  void rt.then((r) => { if (!r.port.setMinTtl(floor)) log.warn('cannot set the multi-hop BFD TTL floor', { event: 'bfd.noGtsm', minTtl: floor }); }, () => undefined);
 }
 interface BfdRun { actor: BfdSession; tracker: BfdSessionTracker; uncouple: () => void }
-async function startBfd(peerName: string, address: string, profileName: string, speaker: BgpSpeaker): Promise<BfdRun | undefined> {
+async function startBfd(peerName: string, address: string, profileName: string, multihop: boolean, speaker: BgpSpeaker): Promise<BfdRun | undefined> {
   const profile = lastGood?.bfdProfiles.find((p) => p.name === profileName);
   const settings = bfdSessionSettings(profile);
   if (!settings.ok) { log.error('invalid BFD profile', { event: 'bfd.invalidProfile', peer: peerName, err: JSON.stringify(settings.errors) }); return undefined; }
-  const rt = await bfdRuntime();
-  const actor = createBfdSession(rt.hub, rt.timers, { peer: address, localDiscr: randomInt(1, 0xffffffff), seed: randomInt(0, 0xffffffff), ...settings.value });
+  const minTtl = settings.value.minimumTtl;
+  const rt = await bfdRuntime(multihop, minTtl);
+  const actor = createBfdSession(rt.hub, bfdTimers, { peer: address, localDiscr: randomInt(1, 0xffffffff), seed: randomInt(0, 0xffffffff), ...settings.value });
   let prev = 'down';
   actor.subscribe((snap) => {
     const to = sessionStateOf(snap.value);
-    if (to !== prev) log.info('bfd session', { event: 'bfd.transition', machine: 'bfdSession', peer: peerName, from: prev, to, reason: snap.context.downReason });
+    if (to !== prev) log.info('bfd session', { event: 'bfd.transition', machine: 'bfdSession', peer: peerName, multihop, from: prev, to, reason: snap.context.downReason });
     prev = to;
   });
   const uncouple = coupleBfdToBgp(actor, (ev) => speaker.bfd(peerName, ev.type === 'bfd.up'));
   const tracker = new BfdSessionTracker(address, actor);
-  bfdTrackers.add(tracker);
+  bfdTrackers.set(tracker, rt.hub);
+  if (multihop) { multihopMinTtl.set(tracker, minTtl); applyMultihopMinTtl(); }
   actor.start();
   return { actor, tracker, uncouple };
 }
@@ -243,6 +263,7 @@ function stopBfd(run: BfdRun | undefined): void {
   run.uncouple();
   run.tracker.stop();
   bfdTrackers.delete(run.tracker);
+  if (multihopMinTtl.delete(run.tracker)) applyMultihopMinTtl();
   setTimeout(() => run.actor.close(), 300).unref();
 }
 
@@ -259,8 +280,7 @@ function peerConfig(p: Peer): SpeakerPeerConfig {
     ...(p.password ? { password: p.password } : {}), ebgpMultiHop: p.ebgpMultiHop, enableGracefulRestart: p.enableGracefulRestart,
     ...(p.connectTimeMs !== undefined ? { connectTimeMs: p.connectTimeMs } : {}),
     ...(p.dualStackAddressFamily ? { families: ['ipv4', 'ipv6'] as const } : {}),
-    // With a BFD profile, the session does not come up while BFD is down (and drops with it);
-    // not for a multi-hop peer (peerUsesBfd: single-hop BFD only).
+    // With a BFD profile, the session does not come up while BFD is down (and drops with it).
     ...(peerUsesBfd(p) ? { bfdRequired: true } : {}),
   };
 }
@@ -290,11 +310,8 @@ function reconcileBgp(p: SpeakerPlan): Map<string, Map<string, RouteAttrs>> {
     speaker.start();
     const run: PeerRun = { key: peerKey(peer), speaker, peer };
     bgpPeers.set(name, run);
-    if (peer.bfdProfile && !peerUsesBfd(peer)) {
-      log.warn('BFD not started: multi-hop BFD (RFC 5883) is not supported; BGP runs without BFD', { event: 'bfd.multihopUnsupported', peer: name, profile: peer.bfdProfile });
-    }
     if (peerUsesBfd(peer) && peer.address) {
-      void startBfd(name, peer.address, peer.bfdProfile, speaker).then((b) => {
+      void startBfd(name, peer.address, peer.bfdProfile, peer.ebgpMultiHop, speaker).then((b) => {
         if (bgpPeers.get(name) === run) run.bfd = b; else stopBfd(b);
       }, (err: unknown) => log.error('cannot start BFD', { event: 'bfd.error', peer: name, err: err instanceof Error ? err : String(err) }));
     }
@@ -468,7 +485,13 @@ async function shutdown(sig: string): Promise<void> {
   await statusWriter.reconcile('servicel2statuses', node as string, []).catch(() => undefined);
   await Promise.allSettled([bus.flush(), events.flush(), ...allInformers.map((i) => i.stop())]);
   await l2.close();
-  if (bfd) { await new Promise((r) => setTimeout(r, 350)); bfd.hub.close(); await bfd.port.close().catch(() => undefined); }
+  if (bfdRuntimes.size > 0) {
+    await new Promise((r) => setTimeout(r, 350));
+    for (const rt of bfdRuntimes.values()) {
+      const r = await rt.catch(() => undefined);
+      if (r) { r.hub.close(); await r.port.close().catch(() => undefined); }
+    }
+  }
   await bus.close().catch(() => undefined);
   server.close();
   log.info('stopped', { event: 'stopped' });

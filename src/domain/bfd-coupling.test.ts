@@ -18,9 +18,9 @@ for (const c of cases) {
   test(`bgpEventForBfd: ${c.desc}`, () => assert.equal(bgpEventForBfd(c.prev, c.next)?.type, c.want));
 }
 
-test('peerUsesBfd: a single-hop peer with a bfdProfile; not a multi-hop one (RFC 5883 is not implemented), not one without a profile', () => {
+test('peerUsesBfd: a peer with a bfdProfile, single or multi-hop; not one without a profile', () => {
   assert.equal(peerUsesBfd({ bfdProfile: 'fast', ebgpMultiHop: false }), true);
-  assert.equal(peerUsesBfd({ bfdProfile: 'fast', ebgpMultiHop: true }), false);
+  assert.equal(peerUsesBfd({ bfdProfile: 'fast', ebgpMultiHop: true }), true);
   assert.equal(peerUsesBfd({ ebgpMultiHop: false }), false);
   assert.equal(peerUsesBfd({ bfdProfile: '', ebgpMultiHop: false }), false);
 });

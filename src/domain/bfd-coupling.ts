@@ -8,12 +8,12 @@ import type { BfdDownReason, BfdSessionStateName } from '../machines/bfd-session
 export type BgpBfdEvent = { type: 'bfd.up' } | { type: 'bfd.down' };
 
 /**
- * Whether a BGPPeer gets a BFD session (and waits for it): it names a bfdProfile and is single
- * hop. Multi-hop BFD (RFC 5883) is not implemented, so an `ebgpMultiHop` peer runs BGP without
- * BFD rather than waiting for a session its router would never answer (config.ts warns).
+ * Whether a BGPPeer gets a BFD session (and its BGP session waits for it): it names a
+ * bfdProfile. An `ebgpMultiHop` peer's session is multi-hop (RFC 5883, UDP 4784), as FRR gives it
+ * in MetalLB's FRR mode; any other single hop (RFC 5881).
  */
 export function peerUsesBfd<P extends { bfdProfile?: string | undefined; ebgpMultiHop: boolean }>(p: P): p is P & { bfdProfile: string } {
-  return p.bfdProfile !== undefined && p.bfdProfile !== '' && !p.ebgpMultiHop;
+  return p.bfdProfile !== undefined && p.bfdProfile !== '';
 }
 
 export interface BfdView {

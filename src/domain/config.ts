@@ -533,12 +533,6 @@ function peers(b: Buckets, snap: ConfigSnapshot, bfd: BfdProfile[], errs: Errors
     if (spec.bfdProfile && !bfd.some((p) => p.name === spec.bfdProfile)) {
       errs.transient(K, name, 'spec.bfdProfile', `peer ${name} referencing non existing bfd profile ${spec.bfdProfile}`, spec.bfdProfile);
     }
-    // MetalLB's FRR mode runs multi-hop BFD (RFC 5883, UDP 4784) for such a peer; ours is single
-    // hop only. Requiring a BFD session the router cannot answer would keep BGP down for good, so
-    // the peer runs without BFD (peerUsesBfd), and the user is told at apply time.
-    if (spec.bfdProfile && spec.ebgpMultiHop) {
-      errs.warn(K, name, 'spec.bfdProfile', 'BFD for multi-hop peers (RFC 5883) is not supported by the native BFD implementation: this peer runs BGP without BFD (its hold timer detects failures)');
-    }
     if (errs.list.length > before) continue;
     const peer: Peer = {
       name, myASN: spec.myASN,

@@ -36,6 +36,8 @@ export interface FrrPeer {
   readonly peer: string;
   /** `local-address`: needed when several sessions share one peer address. */
   readonly local?: string;
+  /** A multi-hop session (RFC 5883, UDP 4784); FRR needs `local` for it. */
+  readonly multihop?: boolean;
   readonly receiveMs?: number;
   readonly transmitMs?: number;
   readonly multiplier?: number;
@@ -71,7 +73,7 @@ export class Bfdd {
     chmodSync(dir, 0o777);
     lab.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
     const conf = ['bfd', ...peers.flatMap((p) => [
-      ` peer ${p.peer}${p.local ? ` local-address ${p.local}` : ''}`,
+      ` peer ${p.peer}${p.multihop ? ' multihop' : ''}${p.local ? ` local-address ${p.local}` : ''}`,
       `  receive-interval ${p.receiveMs ?? 100}`,
       `  transmit-interval ${p.transmitMs ?? 100}`,
       `  detect-multiplier ${p.multiplier ?? 3}`,
@@ -157,7 +159,7 @@ export class Probe {
   }
 
   /** `env`: extra environment for the probe (e.g. `BFD_IO`). */
-  static start(lab: Lab, ns: Netns, cfg: { listen: string[]; sessions: ProbeSession[] }, env: Record<string, string> = {}): Probe {
+  static start(lab: Lab, ns: Netns, cfg: { listen: string[]; port?: number; minTtl?: number; sessions: ProbeSession[] }, env: Record<string, string> = {}): Probe {
     const dir = mkdtempSync(join(tmpdir(), `${lab.id}-probe-`));
     lab.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'probe.json');

@@ -21,6 +21,7 @@ function runBpf(prog: readonly BpfInsn[], network: Uint8Array, transport: Uint8A
         break;
       }
       case 0x15: pc += a === k ? jt : jf; break; // jeq #k
+      case 0x35: pc += a >= k ? jt : jf; break; // jge #k
       case 0x06: return k; // ret #k
       default: throw new Error(`opcode ${code.toString(16)} not modelled`);
     }
@@ -52,6 +53,18 @@ test('property: delivered whole exactly when the TTL byte is 255', () => {
     const keep = runBpf(gtsmFilter(v6 ? 6 : 4), v6 ? ipv6(ttl) : ipv4(ttl), udpBfd);
     return (delivered(keep) === 24) === (ttl === 255) && (ttl === 255 || delivered(keep) === GTSM_MARK_LENGTH);
   }));
+});
+
+test('RFC 5883 §5 (multi-hop): TTL/Hop Limit at or above the configured floor kept, below it marked', () => {
+  fc.assert(fc.property(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 254 }), fc.boolean(), (ttl, floor, v6) => {
+    const keep = runBpf(gtsmFilter(v6 ? 6 : 4, floor), v6 ? ipv6(ttl) : ipv4(ttl), udpBfd);
+    return delivered(keep) === (ttl >= floor ? 24 : GTSM_MARK_LENGTH);
+  }));
+  // MetalLB's default minimumTtl 254: one routed hop (254) passes, two (253) do not.
+  assert.equal(delivered(runBpf(gtsmFilter(4, 254), ipv4(254), udpBfd)), 24);
+  assert.equal(delivered(runBpf(gtsmFilter(4, 254), ipv4(253), udpBfd)), GTSM_MARK_LENGTH);
+  // 255 is the single-hop program (jeq), byte for byte.
+  assert.deepEqual(gtsmFilter(6, 255), gtsmFilter(6));
 });
 
 test('struct sock_filter encoding: code, jt, jf, k in host byte order', () => {

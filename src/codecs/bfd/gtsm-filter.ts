@@ -8,12 +8,15 @@
 // A 1-byte BFD datagram cannot be a Control packet (24 bytes at least), so the trimmed datagram
 // still reaches us as a *mark*: the transport discards and counts it (reason `ttl`) without any
 // per-packet cost for the good ones. Pure: the program as bytes; the adapter attaches it.
+// Multi-hop sessions (RFC 5883 §5) cannot expect 255; there the floor is configured (MetalLB's
+// BFDProfile minimumTtl, default 254): the filter keeps TTL/Hop Limit ≥ that floor instead.
 
 /** One classic BPF instruction (struct sock_filter). */
 export interface BpfInsn { readonly code: number; readonly jt: number; readonly jf: number; readonly k: number }
 
 const BPF_LD_B_ABS = 0x30; // BPF_LD | BPF_B | BPF_ABS
 const BPF_JEQ_K = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
+const BPF_JGE_K = 0x35; // BPF_JMP | BPF_JGE | BPF_K
 const BPF_RET_K = 0x06; // BPF_RET | BPF_K
 /** SKF_NET_OFF (linux/filter.h): loads at this offset + n read byte n of the network header. */
 export const SKF_NET_OFF = -0x100000;
@@ -25,11 +28,15 @@ export const GTSM_TTL = 255;
 /** Offset of TTL (IPv4 header byte 8) or Hop Limit (IPv6 header byte 7). */
 export function ttlOffset(family: 4 | 6): number { return family === 4 ? 8 : 7; }
 
-/** The filter for a receive socket of `family`. */
-export function gtsmFilter(family: 4 | 6): BpfInsn[] {
+/**
+ * The filter for a receive socket of `family`: TTL/Hop Limit exactly 255 (single hop), or at
+ * least `minTtl` (multi-hop, 1–254).
+ */
+export function gtsmFilter(family: 4 | 6, minTtl: number = GTSM_TTL): BpfInsn[] {
+  const floor = Math.min(GTSM_TTL, Math.max(1, Math.trunc(minTtl)));
   return [
     { code: BPF_LD_B_ABS, jt: 0, jf: 0, k: (SKF_NET_OFF + ttlOffset(family)) >>> 0 },
-    { code: BPF_JEQ_K, jt: 0, jf: 1, k: GTSM_TTL },
+    floor === GTSM_TTL ? { code: BPF_JEQ_K, jt: 0, jf: 1, k: GTSM_TTL } : { code: BPF_JGE_K, jt: 0, jf: 1, k: floor },
     { code: BPF_RET_K, jt: 0, jf: 0, k: 0xffffffff },
     { code: BPF_RET_K, jt: 0, jf: 0, k: UDP_HEADER + GTSM_MARK_LENGTH },
   ];
