@@ -47,7 +47,7 @@ import { randomInt } from 'node:crypto';
 import { BfdUdpPort, BFD_MULTIHOP_PORT } from '../adapters/bfd-udp.js';
 import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { coupleBfdToBgp } from '../actors/bfd-bgp-coupling.js';
-import { peerUsesBfd } from '../domain/bfd-coupling.js';
+import { bgpWaitsForBfd, peerUsesBfd } from '../domain/bfd-coupling.js';
 import { BfdSessionTracker, registerBfdMetrics, sampleBfd } from '../actors/bfd-metrics.js';
 import { bfdSessionSettings } from '../domain/bfd-profile.js';
 import { sessionStateOf } from '../machines/bfd-session.machine.js';
@@ -280,8 +280,9 @@ function peerConfig(p: Peer): SpeakerPeerConfig {
     ...(p.password ? { password: p.password } : {}), ebgpMultiHop: p.ebgpMultiHop, enableGracefulRestart: p.enableGracefulRestart,
     ...(p.connectTimeMs !== undefined ? { connectTimeMs: p.connectTimeMs } : {}),
     ...(p.dualStackAddressFamily ? { families: ['ipv4', 'ipv6'] as const } : {}),
-    // With a BFD profile, the session does not come up while BFD is down (and drops with it).
-    ...(peerUsesBfd(p) ? { bfdRequired: true } : {}),
+    // With a BFD profile, the session drops when BFD does; a single-hop one also does not come up
+    // while BFD is down (bgpWaitsForBfd: a multi-hop router may register BFD only after BGP).
+    ...(bgpWaitsForBfd(p) ? { bfdRequired: true } : {}),
   };
 }
 /** A peer's session restarts when its BGP settings or its BFD profile's settings change. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { bgpEventForBfd, peerUsesBfd, type BfdView } from './bfd-coupling.js';
+import { bgpEventForBfd, bgpWaitsForBfd, peerUsesBfd, type BfdView } from './bfd-coupling.js';
 
 const v = (state: BfdView['state'], downReason: BfdView['downReason'] = null): BfdView => ({ state, downReason });
 const cases: Array<{ desc: string; prev: BfdView | undefined; next: BfdView; want: string | undefined }> = [
@@ -23,4 +23,10 @@ test('peerUsesBfd: a peer with a bfdProfile, single or multi-hop; not one withou
   assert.equal(peerUsesBfd({ bfdProfile: 'fast', ebgpMultiHop: true }), true);
   assert.equal(peerUsesBfd({ ebgpMultiHop: false }), false);
   assert.equal(peerUsesBfd({ bfdProfile: '', ebgpMultiHop: false }), false);
+});
+
+test('bgpWaitsForBfd: a single-hop peer with a profile waits for BFD Up; a multi-hop one does not (its router registers BFD after BGP)', () => {
+  assert.equal(bgpWaitsForBfd({ bfdProfile: 'fast', ebgpMultiHop: false }), true);
+  assert.equal(bgpWaitsForBfd({ bfdProfile: 'fast', ebgpMultiHop: true }), false);
+  assert.equal(bgpWaitsForBfd({ ebgpMultiHop: false }), false);
 });

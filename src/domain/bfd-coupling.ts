@@ -16,6 +16,17 @@ export function peerUsesBfd<P extends { bfdProfile?: string | undefined; ebgpMul
   return p.bfdProfile !== undefined && p.bfdProfile !== '';
 }
 
+/**
+ * Whether the peer's BGP session waits for BFD Up before it starts: single hop only. A multi-hop
+ * peer's BFD can follow BGP: FRR's bgpd (8.4, measured) registers a multi-hop BFD session only
+ * once the BGP session has a local address ("_bfd_sess_valid: multi hop but no local address
+ * provided", even with `update-source`), so waiting for BFD first would keep both down. BFD
+ * going down still takes an established multi-hop session down (reason bfdDown).
+ */
+export function bgpWaitsForBfd(p: { bfdProfile?: string | undefined; ebgpMultiHop: boolean }): boolean {
+  return peerUsesBfd(p) && !p.ebgpMultiHop;
+}
+
 export interface BfdView {
   readonly state: BfdSessionStateName;
   readonly downReason: BfdDownReason | null;
