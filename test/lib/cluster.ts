@@ -224,8 +224,11 @@ export interface ClusterOptions {
   readonly heartbeat?: { readonly interval: string; readonly misses: number };
 }
 
-/** The router's default bgpd configuration: eBGP with the three nodes on both families, 8-way ECMP. */
-export function defaultFrrConf(): string {
+/**
+ * The router's default bgpd configuration: eBGP with the three nodes on both families, 8-way ECMP.
+ * `nodes4`: more lines for the IPv4 node peer group NODES (e.g. `neighbor NODES ebgp-multihop 2`).
+ */
+export function defaultFrrConf(o: { nodes4?: readonly string[] } = {}): string {
   const r = NET.router;
   return [
     `router bgp ${r.asn}`,
@@ -235,6 +238,7 @@ export function defaultFrrConf(): string {
     ' bgp bestpath as-path multipath-relax',
     ' neighbor NODES peer-group',
     ` neighbor NODES remote-as ${NET.nodeAsn}`,
+    ...(o.nodes4 ?? []),
     ' neighbor NODES6 peer-group',
     ` neighbor NODES6 remote-as ${NET.nodeAsn}`,
     ...NET.nodes.map((n) => ` neighbor ${n.v4} peer-group NODES`),
@@ -409,6 +413,30 @@ export class Cluster {
     const port = this.nodePorts[i];
     if (!port) throw new RangeError(`no node ${i}`);
     this.sw.exec('ip', ['link', 'set', port, up ? 'up' : 'down']);
+  }
+
+  /**
+   * BFD at work: cuts node i's link, waits up to `withinMs` for the router to drop that node's
+   * path for `ip` (the tests' BGP hold time is far longer, so only BFD can do it in time) and
+   * checks FRR's BFD session with the node is down; restores the link and waits for the path to
+   * return. Failure messages carry the next hops, FRR's BFD peers and the processes' output.
+   */
+  async bfdLinkCut(ip: string, i: number, withinMs = 30_000): Promise<void> {
+    const node = NET.nodes[i]!.v4;
+    const before = this.routerNextHops(ip);
+    if (!before.includes(node)) throw new Error(`${ip} is not routed via ${node} before the cut: ${JSON.stringify(before)}`);
+    const context = () => `hops now ${JSON.stringify(this.routerNextHops(ip))}; bfdd: ${JSON.stringify(this.bfdd?.peers())}\n${this.dump()}`;
+    this.setNodeLink(i, false);
+    try {
+      const without = before.filter((h) => h !== node).join();
+      await this.waitFor(`router drops ${node}'s path for ${ip}`, () => this.routerNextHops(ip).join() === without, withinMs, 100)
+        .catch((e: Error) => { throw new Error(`${e.message}; ${context()}`); });
+      if (this.bfdd?.peer(node)?.status !== 'down') throw new Error(`FRR's BFD session with ${node} is not down; ${context()}`);
+    } finally {
+      this.setNodeLink(i, true);
+    }
+    await this.waitFor(`${node}'s path for ${ip} is back`, () => this.routerNextHops(ip).join() === before.join(), 90_000, 200)
+      .catch((e: Error) => { throw new Error(`${e.message}; ${context()}`); });
   }
 
   /** Sets (value) or removes (null) a label on a Node. */
