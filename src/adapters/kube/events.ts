@@ -5,14 +5,11 @@ import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client
 import type { Logger } from '../log.js';
 import { kubeRest, restSupported } from './rest.js';
 
-export interface EventTarget { kind: string; name: string; namespace: string; uid?: string; apiVersion?: string; resourceVersion?: string }
-export type EventType = 'Normal' | 'Warning';
+import type { EventSink, EventTarget, EventType } from '../../actors/kube-ports.js';
 
-export interface EventRecorder {
-  record(target: EventTarget, type: EventType, reason: string, message: string): void;
-  /** Waits for writes in flight (tests, shutdown). */
-  flush(): Promise<void>;
-}
+export type { EventTarget, EventType };
+/** The EventSink port (actors/kube-ports.ts) against the apiserver. */
+export type EventRecorder = EventSink;
 
 /** Runs a request when its turn comes (a bound on requests in flight shared with other writes). */
 export type Limiter = <T>(request: () => Promise<T>) => Promise<T>;

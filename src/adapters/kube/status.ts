@@ -13,12 +13,14 @@ export const SERVICE_NAME_LABEL = 'metallb.io/service-name';
 export const SERVICE_NAMESPACE_LABEL = 'metallb.io/service-namespace';
 
 type Obj = { metadata: { name: string; labels?: Record<string, string> }; status?: Record<string, unknown> };
-export interface DesiredStatus { serviceKey: string; status: Record<string, unknown> }
+import type { DesiredStatus, StatusSink } from '../../actors/kube-ports.js';
+
+export type { DesiredStatus };
 
 const statusName = (prefix: string, node: string, key: string): string =>
   `${prefix}-${createHash('sha256').update(`${node}/${key}`).digest('hex').slice(0, 16)}`;
 
-export class StatusWriter {
+export class StatusWriter implements StatusSink {
   private readonly api: CustomObjectsApi;
   private readonly queues = new Map<string, { running: boolean; failures?: number; next?: () => Promise<void> }>();
 
