@@ -6,6 +6,7 @@
 // ending in .0 or .255 (the "buggy" ones that confuse smurf protection in old CPE firmware), so
 // the free-space structure never has to hold or step over those holes.
 import ipaddr from 'ipaddr.js';
+import type { Result } from '../result.js';
 
 export type IpFamily = 'IPv4' | 'IPv6';
 
@@ -104,7 +105,7 @@ export interface AddressRange {
   readonly source: string;
 }
 
-export type ParseRangeResult = { ok: true; value: AddressRange } | { ok: false; error: string };
+export type ParseRangeResult = Result<AddressRange>;
 
 /**
  * Parses a CIDR (host bits are masked, as Go's net.ParseCIDR does) or a `start-end` range
