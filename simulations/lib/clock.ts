@@ -5,7 +5,7 @@
 // callback sets a timer, which is quadratic at simulator scale (thousands of periodic timers).
 // Async continuations (KV promises) run between timers: `advance` awaits the microtask queue
 // after each callback, so the interleaving is fixed and runs are reproducible.
-import type { Clock } from '../../src/actors/coord-ports.js';
+import type { Clock } from '../../src/actors/clock.js';
 
 interface Timer { due: number; seq: number; fn: () => void; live: boolean }
 

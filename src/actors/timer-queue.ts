@@ -10,34 +10,7 @@
 // next host timer callback, i.e. the next turn of the event loop (after pending I/O), which is
 // what the BFD session's zero `ioGrace` delay relies on.
 
-/** The host clock and timer: `performance.now`/`setTimeout` in production, XState's SimulatedClock in tests. */
-export interface TimerBackend {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  /** Optional: calls `fn` once `now()` has reached `at` (not before, when the host allows). */
-  setTimeoutAt?(fn: () => void, at: number): unknown;
-}
-
-/**
- * The event loop's clock: Node's timers count whole milliseconds of libuv's loop time (`uv_now`,
- * `uv_hrtime` truncated to ms when the loop iteration starts) and truncate a delay to whole
- * milliseconds. performance.now() runs on the same hrtime with a different origin, so its
- * millisecond boundaries are not the loop's: `setTimeout(fn, at - performance.now())` can fire up
- * to a millisecond before `at`, and the queue would wake once early, find nothing due and wait
- * again (a third more wake-ups on a 2 ms I/O grid). So `now()` is hrtime in ms (fractional, from
- * performance.now() plus the constant offset), and a deadline `at` is waited for with the delay
- * from the loop's current millisecond to the first one not before `at`: a timer on a
- * whole-millisecond deadline (the I/O grid's) fires in the loop iteration that reaches it.
- */
-const hrOffsetMs = Number(process.hrtime.bigint()) / 1e6 - performance.now();
-
-export const realTimers: TimerBackend = {
-  now: () => performance.now() + hrOffsetMs,
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-  setTimeoutAt: (fn, at) => setTimeout(fn, Math.max(1, Math.ceil(at) - Math.floor(performance.now() + hrOffsetMs))),
-};
+import { realClock, type Clock } from './clock.js';
 
 interface HeapNode { key: number; seq: number; entry: TimerEntry }
 
@@ -61,7 +34,8 @@ export class TimerQueue {
   private timerAt = Infinity;
   private running = false;
 
-  constructor(readonly backend: TimerBackend = realTimers) {}
+  /** `backend`: realClock in production, XState's SimulatedClock in tests (both monotonic ms, see Clock). */
+  constructor(readonly backend: Clock = realClock) {}
 
   now(): number { return this.backend.now(); }
 
