@@ -50,6 +50,13 @@ export interface BgpError {
 export type Result<T, E = BgpError> = AnyResult<T, E>;
 
 export { ok };
+
+/**
+ * Why a message could not be encoded: `message` names the offending input; `prefixes` lists every
+ * prefix refused (empty when the fault is elsewhere, e.g. a next hop), so a caller can drop those
+ * and encode the rest.
+ */
+export interface EncodeError { readonly message: string; readonly prefixes: readonly string[] }
 export const fail = (code: number, subcode: number, message: string, data: Uint8Array = new Uint8Array(0), treatment: Treatment = Treatment.sessionReset): { ok: false; error: BgpError } =>
   ({ ok: false, error: { code, subcode, data, treatment, message } });
 
