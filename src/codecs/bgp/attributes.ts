@@ -300,10 +300,10 @@ export function encodeAttributes(a: PathAttributes, ctx: EncodeContext): Result<
   if (a.med !== undefined) writeAttr(w, O, AttrType.med, new Writer(4).u32(a.med).finish());
   if (a.localPref !== undefined) writeAttr(w, T, AttrType.localPref, new Writer(4).u32(a.localPref).finish());
   if (a.atomicAggregate) writeAttr(w, T, AttrType.atomicAggregate, new Uint8Array(0));
-  if (a.aggregator) {
+  if (a.aggregator && aggregator) {
     const x = new Writer(8);
     if (ctx.as4) x.u32(a.aggregator.asn); else x.u16(a.aggregator.asn > 0xffff ? 23456 : a.aggregator.asn);
-    writeAttr(w, O | T, AttrType.aggregator, x.bytes(aggregator ?? new Uint8Array(4)).finish());
+    writeAttr(w, O | T, AttrType.aggregator, x.bytes(aggregator).finish());
   }
   if (a.communities && a.communities.length > 0) {
     const x = new Writer(a.communities.length * 4);
