@@ -8,6 +8,7 @@ import { respond, gratuitousFrames, probeFrame, solicitedNodeMac, isIpv6, type R
 import { selectInterfaces, type IfaceFacts } from '../domain/l2-interfaces.js';
 import { parseIpv4 } from '../codecs/arp.js';
 import { normalizeIpv6 } from '../codecs/ndp.js';
+import type { IpFamily } from '../domain/ip-family.js';
 
 /** One interface's raw frame I/O. `onFrame` receives a buffer the callee may keep. */
 export interface L2Link {
@@ -238,7 +239,7 @@ export class L2Announcer implements L2AnnouncerPort {
     return k;
   }
 
-  private targets(ifaces: readonly string[] | undefined, family: 4 | 6): readonly string[] {
+  private targets(ifaces: readonly string[] | undefined, family: IpFamily): readonly string[] {
     if (!ifaces || ifaces.length === 0) return family === 4 ? this.eligible4 : this.eligible6;
     // Interface facts are re-read every interfaceScanMs, not per announce: announcing thousands
     // of IPs must not read /sys thousands of times.
