@@ -44,7 +44,7 @@ test('sessionInput maps MetalLB fields: eBGP TTL 1, multihop 255, GTSM min TTL, 
   assert.equal(sessionInput({ ...base, peerAsn: 64512 }, 'n').transport.ttl, undefined);
   assert.deepEqual([sessionInput({ ...base, gtsm: true }, 'n').transport.ttl, sessionInput({ ...base, gtsm: true }, 'n').transport.minTtl], [255, 254]);
   assert.deepEqual(sessionInput({ ...base, enableGracefulRestart: true }, 'n').gracefulRestart, { restartTime: 120 });
-  assert.deepEqual(sessionInput({ ...base, peerAddress: '2001:db8:4::1' }, 'n').families, ['ipv6']);
+  assert.deepEqual(sessionInput({ ...base, peerAddress: '2001:db8:4::1' }, 'n').families, [6]);
 });
 
 test('full table then End-of-RIB per family on Established; diffs afterwards; re-send on ROUTE-REFRESH', () => {

@@ -10,6 +10,7 @@ import {
 } from '../codecs/bgp/index.js';
 import { bgpSessionMachine, type BgpSessionInput, type Family, type Negotiated } from '../machines/bgp-session.machine.js';
 import { attrsKey, diffRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';
+import { familyOfText, fromBgpFamily, type BgpIpFamily } from '../domain/ip-family.js';
 
 export interface SpeakerPeerConfig {
   readonly name: string;
@@ -30,7 +31,8 @@ export interface SpeakerPeerConfig {
   readonly gtsm?: boolean;
   readonly enableGracefulRestart?: boolean;
   readonly restartTime?: number;
-  readonly families?: readonly Family[];
+  /** Address families, as BGP configuration spells them (the config files' format). */
+  readonly families?: readonly BgpIpFamily[];
   /** Next hops for a family the session's own address cannot serve (e.g. IPv6 routes over IPv4). */
   readonly nextHopIpv4?: string;
   readonly nextHopIpv6?: string;
@@ -69,7 +71,7 @@ export function sessionInput(p: SpeakerPeerConfig, nodeName: string): BgpSession
     peer: p.name, localAsn: p.myAsn, peerAsn: p.peerAsn, ...(p.dynamicAsn ? { dynamicAsn: p.dynamicAsn } : {}), nodeName, holdTime: p.holdTime ?? 90,
     ...(p.keepaliveTime !== undefined ? { keepaliveTime: p.keepaliveTime } : {}),
     ...(p.routerId ? { routerId: p.routerId } : {}),
-    families: p.families ?? (p.peerAddress.includes(':') ? ['ipv6'] : ['ipv4']),
+    families: p.families ? p.families.map(fromBgpFamily).filter((f) => f !== undefined) : [familyOfText(p.peerAddress)],
     transport: {
       peerAddress: p.peerAddress, peerPort: p.peerPort ?? 179,
       ...(p.sourceAddress ? { sourceAddress: p.sourceAddress } : {}),
@@ -85,8 +87,8 @@ export function sessionInput(p: SpeakerPeerConfig, nodeName: string): BgpSession
   };
 }
 
-const familyOf = (prefix: string): Family => (prefix.includes(':') ? 'ipv6' : 'ipv4');
-const AFI: Record<Family, Afi> = { ipv4: Afi.ipv4, ipv6: Afi.ipv6 };
+const familyOf = familyOfText;
+const AFI: Record<Family, Afi> = { 4: Afi.ipv4, 6: Afi.ipv6 };
 
 interface PeerState {
   readonly cfg: SpeakerPeerConfig;
@@ -133,7 +135,7 @@ export class BgpSpeaker {
       });
       actor.on('session.routeRefresh', (e) => {
         this.emit({ event: 'routeRefresh', peer: cfg.name, afi: e.afi });
-        const fam = e.afi === Afi.ipv6 ? 'ipv6' : 'ipv4';
+        const fam: Family = e.afi === Afi.ipv6 ? 6 : 4;
         for (const p of [...st.sent.keys()]) if (familyOf(p) === fam) st.sent.delete(p);
         this.sync(st, false);
       });
@@ -186,9 +188,9 @@ export class BgpSpeaker {
     const n = st.negotiated;
     if (!n) return undefined;
     const local = n.localAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
-    const localFam: Family = local.includes(':') ? 'ipv6' : 'ipv4';
-    if (fam === 'ipv4') return st.cfg.nextHopIpv4 ?? (localFam === 'ipv4' ? local : undefined);
-    return st.cfg.nextHopIpv6 ?? (localFam === 'ipv6' ? local : undefined);
+    const localFam = familyOfText(local);
+    if (fam === 4) return st.cfg.nextHopIpv4 ?? (localFam === 4 ? local : undefined);
+    return st.cfg.nextHopIpv6 ?? (localFam === 6 ? local : undefined);
   }
 
   private sync(st: PeerState, initial: boolean): void {
