@@ -5,7 +5,7 @@
 // keeps (one per service), as it would in the controller.
 import { performance } from 'node:perf_hooks';
 import { availableParallelism, loadavg } from 'node:os';
-import { Allocator, type AllocatorPool, type ServiceRequest } from '../src/domain/allocator/index.js';
+import { Allocator, type AllocatorPool, type IpFamily, type ServiceRequest } from '../src/domain/allocator/index.js';
 import { rng } from '../src/domain/prng.js';
 
 const gc = (globalThis as { gc?: () => void }).gc;
@@ -32,7 +32,7 @@ const V4_POOLS: AllocatorPool[] = [
 ];
 const V6_POOL: AllocatorPool[] = [{ name: 'v6', addresses: ['2001:db8:0:1::/64'] }];
 
-function request(i: number, family: 'IPv4' | 'IPv6' = 'IPv4'): ServiceRequest {
+function request(i: number, family: IpFamily = 4): ServiceRequest {
   return {
     key: `ns${i % 100}/svc-${i}`,
     namespace: `ns${i % 100}`,
@@ -137,7 +137,7 @@ row('per op at 100k live', `${ns100k.toFixed(0)} ns wall, ${cpu100k.toFixed(0)} 
 // 4. 100,000 from one IPv6 /64.
 const v6 = new Allocator();
 v6.setPools(V6_POOL);
-const v6reqs = Array.from({ length: N }, (_, i) => request(i, 'IPv6'));
+const v6reqs = Array.from({ length: N }, (_, i) => request(i, 6));
 const fv6 = timed(() => fill(v6, v6reqs));
 const v6ok = fv6.value;
 const v6Ms = fv6.wallMs;

@@ -1,83 +1,50 @@
 // The simulator's single clock: deterministic virtual time for every speaker, XState actor, bus
 // delivery and KV call. Same interface as xstate's SimulatedClock (setTimeout/clearTimeout/
-// increment), but timers sit in a binary heap ordered by (due time, creation order): xstate's
+// increment), but timers sit in a binary heap ordered by (due time, creation order) (the
+// TimerHeap of src/domain/timer-heap.ts, shared with the BFD TimerQueue): xstate's
 // SimulatedClock re-sorts every pending timer on each flush and restarts the flush whenever a
 // callback sets a timer, which is quadratic at simulator scale (thousands of periodic timers).
 // Async continuations (KV promises) run between timers: `advance` awaits the microtask queue
 // after each callback, so the interleaving is fixed and runs are reproducible.
-import type { Clock } from '../../src/actors/coord-ports.js';
+import type { Clock } from '../../src/actors/clock.js';
+import { TimerHeap, type TimerNode } from '../../src/domain/timer-heap.js';
 
-interface Timer { due: number; seq: number; fn: () => void; live: boolean }
+interface Timer extends TimerNode { readonly fn: () => void }
 
+/** Virtual time: monotonic ms from 0, the time base of every Clock (src/actors/clock.ts). */
 export class SimClock implements Clock {
   private t = 0;
-  private seq = 0;
-  private heap: Timer[] = [];
-  private readonly byId = new Map<number, Timer>();
+  private readonly heap = new TimerHeap<Timer>();
 
   now(): number { return this.t; }
 
-  setTimeout(fn: () => void, ms: number): number {
-    const timer: Timer = { due: this.t + Math.max(0, ms), seq: this.seq++, fn, live: true };
-    this.byId.set(timer.seq, timer);
-    this.push(timer);
-    return timer.seq;
+  /** Returns the timer itself as the handle (`clearTimeout` removes it from the heap). */
+  setTimeout(fn: () => void, ms: number): unknown {
+    const timer: Timer = { key: 0, seq: 0, pos: -1, fn };
+    this.heap.push(timer, this.t + Math.max(0, ms));
+    return timer;
   }
 
   clearTimeout(id: unknown): void {
-    const timer = this.byId.get(id as number);
-    if (timer) { timer.live = false; this.byId.delete(id as number); }
+    if (typeof id === 'object' && id !== null && 'fn' in id) this.heap.remove(id as Timer);
   }
 
-  pending(): number { return this.byId.size; }
+  pending(): number { return this.heap.size; }
 
   /** Runs every timer due up to `now + ms`, in order, awaiting microtasks after each one. */
   async advance(ms: number, onTick?: (now: number) => void): Promise<void> {
     const until = this.t + ms;
     for (;;) {
-      const top = this.heap[0];
-      if (!top || top.due > until) break;
-      this.pop();
-      if (!top.live) continue;
-      this.byId.delete(top.seq);
-      this.t = top.due;
+      const top = this.heap.peek();
+      if (!top || top.key > until) break;
+      this.heap.pop();
+      this.t = top.key;
       top.fn();
       await drainMicrotasks();
       onTick?.(this.t);
     }
     this.t = until;
     await drainMicrotasks();
-  }
-
-  private less(a: Timer, b: Timer): boolean { return a.due < b.due || (a.due === b.due && a.seq < b.seq); }
-
-  private push(x: Timer): void {
-    const h = this.heap;
-    h.push(x);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(h[i] as Timer, h[p] as Timer)) break;
-      [h[i], h[p]] = [h[p] as Timer, h[i] as Timer];
-      i = p;
-    }
-  }
-
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop();
-    if (h.length === 0 || !last) return;
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1, r = l + 1;
-      let m = i;
-      if (l < h.length && this.less(h[l] as Timer, h[m] as Timer)) m = l;
-      if (r < h.length && this.less(h[r] as Timer, h[m] as Timer)) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m] as Timer, h[i] as Timer];
-      i = m;
-    }
   }
 }
 

@@ -305,7 +305,7 @@ export class SimCluster {
   private expectedFor(svc: ServiceSpec, live = this.truthLive(), nodes = new Map([...this.nodes].map(([k, v]) => [k, v.spec]))): string | undefined {
     const view = { firstIp: svc.ips[0] as string, ads: svc.ads, etpLocal: svc.etpLocal, endpointNodes: svc.endpointNodes };
     // `me` = a name that is no node, so the result is purely the owner.
-    const d = decide(view, nodes, live, '\u0000', this.order, this.names);
+    const d = decide({ svc: view, nodes, live, me: '\u0000', order: this.order, names: this.names });
     return d.owner;
   }
 

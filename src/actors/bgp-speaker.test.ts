@@ -44,7 +44,7 @@ test('sessionInput maps MetalLB fields: eBGP TTL 1, multihop 255, GTSM min TTL, 
   assert.equal(sessionInput({ ...base, peerAsn: 64512 }, 'n').transport.ttl, undefined);
   assert.deepEqual([sessionInput({ ...base, gtsm: true }, 'n').transport.ttl, sessionInput({ ...base, gtsm: true }, 'n').transport.minTtl], [255, 254]);
   assert.deepEqual(sessionInput({ ...base, enableGracefulRestart: true }, 'n').gracefulRestart, { restartTime: 120 });
-  assert.deepEqual(sessionInput({ ...base, peerAddress: '2001:db8:4::1' }, 'n').families, ['ipv6']);
+  assert.deepEqual(sessionInput({ ...base, peerAddress: '2001:db8:4::1' }, 'n').families, [6]);
 });
 
 test('full table then End-of-RIB per family on Established; diffs afterwards; re-send on ROUTE-REFRESH', () => {
@@ -62,7 +62,7 @@ test('full table then End-of-RIB per family on Established; diffs afterwards; re
   assert.deepEqual(ann[0]?.attrs.asPath, [{ type: 2, asns: [64512] }]);
   assert.equal(ann[0]?.attrs.localPref, undefined, 'no LOCAL_PREF on eBGP');
   assert.deepEqual(ann[1]?.attrs.mpReach?.nextHops, ['2001:db8:4::11']);
-  assert.deepEqual(h.speaker.metrics().r, { metallb_bgp_session_up: 1, metallb_bgp_updates_total: 2, metallb_bgp_announced_prefixes_total: 257, mooring_bgp_session_state: 'established', mooring_bgp_nlri_total: 257 });
+  assert.deepEqual(h.speaker.metrics().r, { metallb_bgp_session_up: 1, metallb_bgp_updates_total: 2, metallb_bgp_announced_prefixes_total: 257, mooring_bgp_session_state: 'established', mooring_bgp_nlri_total: 257, mooring_bgp_encode_errors_total: 0 });
   // A change sends only the difference.
   h.wire.length = 0;
   h.speaker.setRoutes(new Map([['r', new Map(v4.slice(1).map((p) => [p, A] as const))]]));
@@ -75,6 +75,20 @@ test('full table then End-of-RIB per family on Established; diffs afterwards; re
   assert.equal(rr.length, 1);
   assert.equal(rr[0]?.nlri.length, 255);
   assert.ok(h.events.some((e) => e.event === 'routeRefresh'));
+});
+
+test('a prefix the encoder refuses is reported and counted, never sent; the others still go out', () => {
+  const h = harness();
+  h.speaker.setRoutes(new Map([['r', new Map([['203.0.113.7/32', A], ['203.0.113.300/32', A], ['2001:db8:4:ff::1/128', A]])]]));
+  h.up();
+  const ann = h.updates().filter((x) => endOfRibFamily(x) === undefined);
+  assert.deepEqual(ann.map((x) => [...x.nlri, ...(x.attrs.mpReach?.nlri ?? [])]), [['203.0.113.7/32'], ['2001:db8:4:ff::1/128']]);
+  const refused = h.events.filter((e) => e.event === 'routesRefused');
+  assert.equal(refused.length, 1);
+  assert.match(refused[0]?.event === 'routesRefused' ? refused[0].error : '', /"203\.0\.113\.300\/32"/);
+  const m = h.speaker.metrics().r;
+  assert.equal(m?.mooring_bgp_encode_errors_total, 1);
+  assert.equal(m?.metallb_bgp_announced_prefixes_total, 2, 'the refused prefix is not in the Adj-RIB-Out');
 });
 
 test('session down clears the Adj-RIB-Out and the session_up metric', () => {

@@ -6,10 +6,11 @@
 // wiring reads `metrics()`.
 import { createActor, type Actor, type ActorOptions, type AnyActorLogic } from 'xstate';
 import {
-  Afi, AsSegment, Origin, buildAnnouncements, buildWithdrawals, canonicalPrefix, endOfRib,
+  Afi, AsSegment, Origin, buildAnnouncements, buildWithdrawals, canonicalPrefix, endOfRib, type EncodeError, type Result,
 } from '../codecs/bgp/index.js';
 import { bgpSessionMachine, type BgpSessionInput, type Family, type Negotiated } from '../machines/bgp-session.machine.js';
 import { attrsKey, diffRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';
+import { familyOfText, fromBgpFamily, type BgpIpFamily } from '../domain/ip-family.js';
 
 export interface SpeakerPeerConfig {
   readonly name: string;
@@ -30,7 +31,8 @@ export interface SpeakerPeerConfig {
   readonly gtsm?: boolean;
   readonly enableGracefulRestart?: boolean;
   readonly restartTime?: number;
-  readonly families?: readonly Family[];
+  /** Address families, as BGP configuration spells them (the config files' format). */
+  readonly families?: readonly BgpIpFamily[];
   /** Next hops for a family the session's own address cannot serve (e.g. IPv6 routes over IPv4). */
   readonly nextHopIpv4?: string;
   readonly nextHopIpv6?: string;
@@ -47,7 +49,9 @@ export type SpeakerEvent =
   | { event: 'routesSent'; peer: string; updates: number; announced: number; withdrawn: number; nlriPerUpdate: number }
   | { event: 'endOfRib'; peer: string; family: Family }
   | { event: 'routeRefresh'; peer: string; afi: number }
-  | { event: 'nextHopMissing'; peer: string; family: Family };
+  | { event: 'nextHopMissing'; peer: string; family: Family }
+  /** Prefixes the UPDATE encoder refused (`error` names them): left out of what is sent. */
+  | { event: 'routesRefused'; peer: string; family: Family; prefixes: number; error: string };
 
 export interface PeerMetrics {
   metallb_bgp_session_up: number;
@@ -55,6 +59,8 @@ export interface PeerMetrics {
   metallb_bgp_announced_prefixes_total: number;
   mooring_bgp_session_state: string;
   mooring_bgp_nlri_total: number;
+  /** Prefixes the UPDATE encoder refused (they do not parse or are of another family). */
+  mooring_bgp_encode_errors_total: number;
 }
 
 /** Maps MetalLB-style peer fields onto the machine's input (TTL rules as MetalLB + GTSM). */
@@ -65,7 +71,7 @@ export function sessionInput(p: SpeakerPeerConfig, nodeName: string): BgpSession
     peer: p.name, localAsn: p.myAsn, peerAsn: p.peerAsn, ...(p.dynamicAsn ? { dynamicAsn: p.dynamicAsn } : {}), nodeName, holdTime: p.holdTime ?? 90,
     ...(p.keepaliveTime !== undefined ? { keepaliveTime: p.keepaliveTime } : {}),
     ...(p.routerId ? { routerId: p.routerId } : {}),
-    families: p.families ?? (p.peerAddress.includes(':') ? ['ipv6'] : ['ipv4']),
+    families: p.families ? p.families.map(fromBgpFamily).filter((f) => f !== undefined) : [familyOfText(p.peerAddress)],
     transport: {
       peerAddress: p.peerAddress, peerPort: p.peerPort ?? 179,
       ...(p.sourceAddress ? { sourceAddress: p.sourceAddress } : {}),
@@ -81,8 +87,8 @@ export function sessionInput(p: SpeakerPeerConfig, nodeName: string): BgpSession
   };
 }
 
-const familyOf = (prefix: string): Family => (prefix.includes(':') ? 'ipv6' : 'ipv4');
-const AFI: Record<Family, Afi> = { ipv4: Afi.ipv4, ipv6: Afi.ipv6 };
+const familyOf = familyOfText;
+const AFI: Record<Family, Afi> = { 4: Afi.ipv4, 6: Afi.ipv6 };
 
 interface PeerState {
   readonly cfg: SpeakerPeerConfig;
@@ -110,7 +116,7 @@ export class BgpSpeaker {
       const actor = createActor(machine, { input: sessionInput(cfg, opts.nodeName), ...(opts.clock ? { clock: opts.clock } : {}) });
       const st: PeerState = {
         cfg, actor, sent: new Map(), negotiated: undefined,
-        metrics: { metallb_bgp_session_up: 0, metallb_bgp_updates_total: 0, metallb_bgp_announced_prefixes_total: 0, mooring_bgp_session_state: 'idle', mooring_bgp_nlri_total: 0 },
+        metrics: { metallb_bgp_session_up: 0, metallb_bgp_updates_total: 0, metallb_bgp_announced_prefixes_total: 0, mooring_bgp_session_state: 'idle', mooring_bgp_nlri_total: 0, mooring_bgp_encode_errors_total: 0 },
       };
       this.peers.set(cfg.name, st);
       actor.on('session.established', (e) => {
@@ -129,7 +135,7 @@ export class BgpSpeaker {
       });
       actor.on('session.routeRefresh', (e) => {
         this.emit({ event: 'routeRefresh', peer: cfg.name, afi: e.afi });
-        const fam = e.afi === Afi.ipv6 ? 'ipv6' : 'ipv4';
+        const fam: Family = e.afi === Afi.ipv6 ? 6 : 4;
         for (const p of [...st.sent.keys()]) if (familyOf(p) === fam) st.sent.delete(p);
         this.sync(st, false);
       });
@@ -182,9 +188,9 @@ export class BgpSpeaker {
     const n = st.negotiated;
     if (!n) return undefined;
     const local = n.localAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
-    const localFam: Family = local.includes(':') ? 'ipv6' : 'ipv4';
-    if (fam === 'ipv4') return st.cfg.nextHopIpv4 ?? (localFam === 'ipv4' ? local : undefined);
-    return st.cfg.nextHopIpv6 ?? (localFam === 'ipv6' ? local : undefined);
+    const localFam = familyOfText(local);
+    if (fam === 4) return st.cfg.nextHopIpv4 ?? (localFam === 4 ? local : undefined);
+    return st.cfg.nextHopIpv6 ?? (localFam === 6 ? local : undefined);
   }
 
   private sync(st: PeerState, initial: boolean): void {
@@ -202,25 +208,27 @@ export class BgpSpeaker {
     const messages: Uint8Array[] = [];
     const ebgp = n.ebgp;
     let announced = 0;
+    const refused = new Set<string>();
     for (const fam of usable.keys()) {
       const wd = diff.withdraw.filter((p) => familyOf(p) === fam);
-      if (wd.length > 0) messages.push(...buildWithdrawals(AFI[fam], wd));
+      if (wd.length > 0) messages.push(...this.encode(st, fam, wd, refused, (ps) => buildWithdrawals(AFI[fam], ps)));
       for (const g of diff.announce) {
         const prefixes = g.prefixes.filter((p) => familyOf(p) === fam);
         if (prefixes.length === 0) continue;
-        messages.push(...buildAnnouncements(AFI[fam], prefixes, {
+        const before = refused.size;
+        messages.push(...this.encode(st, fam, prefixes, refused, (ps) => buildAnnouncements(AFI[fam], ps, {
           origin: Origin.igp,
           asPath: ebgp ? [{ type: AsSegment.sequence, asns: [st.cfg.myAsn] }] : [],
           nextHop: usable.get(fam) as string,
           ...(!ebgp ? { localPref: g.attrs.localPref ?? 100 } : {}),
           ...(g.attrs.communities.length > 0 ? { communities: g.attrs.communities } : {}),
           ...(g.attrs.largeCommunities.length > 0 ? { largeCommunities: g.attrs.largeCommunities } : {}),
-        }, { as4: n.as4 }));
-        announced += prefixes.length;
+        }, { as4: n.as4 })));
+        announced += prefixes.length - (refused.size - before);
       }
     }
-    for (const p of diff.withdraw) st.sent.delete(p);
-    for (const g of diff.announce) for (const p of g.prefixes) if (usable.has(familyOf(p))) st.sent.set(p, attrsKey(g.attrs));
+    for (const p of diff.withdraw) if (!refused.has(p)) st.sent.delete(p);
+    for (const g of diff.announce) for (const p of g.prefixes) if (usable.has(familyOf(p)) && !refused.has(p)) st.sent.set(p, attrsKey(g.attrs));
     const updates = messages.length;
     if (initial) for (const fam of n.families) { messages.push(endOfRib(AFI[fam])); }
     if (messages.length > 0) st.actor.send({ type: 'routes.send', messages });
@@ -231,6 +239,31 @@ export class BgpSpeaker {
       this.emit({ event: 'routesSent', peer: st.cfg.name, updates, announced, withdrawn: diff.withdraw.length, nlriPerUpdate: Math.round((announced + diff.withdraw.length) / updates) });
     }
     if (initial) for (const fam of n.families) this.emit({ event: 'endOfRib', peer: st.cfg.name, family: fam });
+  }
+
+  /**
+   * Runs an UPDATE builder over `prefixes`. Prefixes it refuses (they do not parse, or are of
+   * another family) are reported, counted, added to `refused` and left out; the rest are built. A
+   * fault that is not a prefix's (a bad next hop) refuses them all.
+   */
+  private encode(st: PeerState, fam: Family, prefixes: readonly string[], refused: Set<string>, build: (ps: readonly string[]) => Result<Uint8Array[], EncodeError>): Uint8Array[] {
+    let r = build(prefixes);
+    if (!r.ok && r.error.prefixes.length > 0) {
+      this.refuse(st, fam, r.error.prefixes, r.error.message, refused);
+      const bad = new Set(r.error.prefixes);
+      const rest = prefixes.filter((p) => !bad.has(p));
+      if (rest.length === 0) return [];
+      r = build(rest);
+    }
+    if (r.ok) return r.value;
+    this.refuse(st, fam, prefixes.filter((p) => !refused.has(p)), r.error.message, refused);
+    return [];
+  }
+
+  private refuse(st: PeerState, fam: Family, prefixes: readonly string[], error: string, refused: Set<string>): void {
+    for (const p of prefixes) refused.add(p);
+    st.metrics.mooring_bgp_encode_errors_total += prefixes.length;
+    this.emit({ event: 'routesRefused', peer: st.cfg.name, family: fam, prefixes: prefixes.length, error });
   }
 }
 

@@ -2,24 +2,8 @@
 // store (JetStream KV). The NATS adapter implements the bus and the store for real; the
 // simulator implements them in memory on one simulated clock.
 
-/** Timers and time. XState's `clock` option takes the same setTimeout/clearTimeout pair. */
-export interface Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(id: unknown): void;
-  /**
-   * Runs `fn` once the I/O that is already waiting has been delivered (Node: setImmediate, which
-   * runs after the poll phase). Optional: a simulated clock has no pending I/O.
-   */
-  afterIo?(fn: () => void): void;
-}
-
-export const realClock: Clock = {
-  now: () => performance.timeOrigin + performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
-  afterIo: (fn) => { setImmediate(fn); },
-};
+/** The clock port lives in clock.ts (monotonic ms); re-exported for the coordinator's importers. */
+export { realClock, type Clock } from './clock.js';
 
 export interface CoordBus {
   publish(subject: string, data: Uint8Array): void;

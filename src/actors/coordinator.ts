@@ -342,7 +342,7 @@ export class Coordinator {
   }
 
   private decideFor(info: IpInfo, live = this.liveView()) {
-    return decide(info.view, this.nodes, live, this.node, this.order, this.names, this.o.election);
+    return decide({ svc: info.view, nodes: this.nodes, live, me: this.node, order: this.order, names: this.names, opts: this.o.election });
   }
 
   private publishHeartbeat(): void {
@@ -407,13 +407,13 @@ export class Coordinator {
   }
 
   private reconcileIp(info: IpInfo, live: LiveView): void {
-    const owner = electOwner(info.view, this.nodes, live, this.node, this.order, this.names, this.o.election);
+    const owner = electOwner({ svc: info.view, nodes: this.nodes, live, me: this.node, order: this.order, names: this.names, opts: this.o.election });
     this.lastOwner[info.index] = owner === undefined ? -1 : (this.nodeIndex.get(owner) ?? -1);
     const mine = owner === this.node;
     let h = this.held.get(info.ip);
     if (!mine && !h) return;
     h ??= this.spawn(info);
-    const d = { owner, reason: reasonFor(info.view, this.nodes, live, this.node, owner, this.o.election) };
+    const d = { owner, reason: reasonFor({ svc: info.view, nodes: this.nodes, live, me: this.node, opts: this.o.election }, owner) };
     // A fence only holds while the fencing node still claims the IP.
     const fencer = h.actor.getSnapshot().context.fencedBy;
     if (fencer !== undefined && !this.claimsOf(fencer)?.has(info.ip)) h.actor.send({ type: 'claim.released', node: fencer });

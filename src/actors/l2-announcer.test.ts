@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { L2Announcer, canonicalIp, type L2Clock, type L2Host, type L2Link } from './l2-announcer.js';
+import type { Clock } from './clock.js';
+import { L2Announcer, canonicalIp, type L2Host, type L2Link } from './l2-announcer.js';
 import { IFF, type IfaceFacts } from '../domain/l2-interfaces.js';
 import { decodeEthernet, encodeEthernet, EtherType } from '../codecs/ethernet.js';
 import { decodeArp, encodeArp, ArpOp } from '../codecs/arp.js';
@@ -10,7 +11,7 @@ import type { L2Conflict, CarrierChange } from './l2-port.js';
 const UP = IFF.up | IFF.broadcast | IFF.multicast;
 
 /** Virtual time: timers fire only when the test advances the clock. */
-class FakeClock implements L2Clock {
+class FakeClock implements Clock {
   t = 0;
   private q: Array<{ at: number; fn: () => void; id: number }> = [];
   private n = 0;

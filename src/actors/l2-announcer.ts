@@ -3,10 +3,12 @@
 // burst, the periodic refresh and conflict probe, solicited-node multicast membership, carrier
 // polling and MetalLB's layer2 counters. Every protocol decision is in domain/l2-responder.ts.
 import type { L2AnnouncerPort, L2Conflict, CarrierChange } from './l2-port.js';
+import { realClock, type Clock } from './clock.js';
 import { respond, gratuitousFrames, probeFrame, solicitedNodeMac, isIpv6, type ResponderView } from '../domain/l2-responder.js';
 import { selectInterfaces, type IfaceFacts } from '../domain/l2-interfaces.js';
 import { parseIpv4 } from '../codecs/arp.js';
 import { normalizeIpv6 } from '../codecs/ndp.js';
+import type { IpFamily } from '../domain/ip-family.js';
 
 /** One interface's raw frame I/O. `onFrame` receives a buffer the callee may keep. */
 export interface L2Link {
@@ -30,18 +32,6 @@ export interface L2Host {
   carrier(iface: string): boolean | undefined;
 }
 
-export interface L2Clock {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(h: unknown): void;
-}
-
-export const realClock: L2Clock = {
-  now: () => performance.now(),
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-};
-
 export interface L2AnnouncerOptions {
   /** L2Advertisement `interfaces` used when announce() names none (empty/undefined = all eligible). */
   readonly interfaces?: readonly string[];
@@ -61,7 +51,7 @@ export interface L2AnnouncerOptions {
   readonly conflictHoldMs?: number;
   /** Beyond this many solicited-node groups on one NIC, switch it to all-multicast instead. */
   readonly maxMulticastGroups?: number;
-  readonly clock?: L2Clock;
+  readonly clock?: Clock;
   /** Diagnostic hook (the bin logs these as JSON lines). */
   readonly log?: (ev: Record<string, unknown>) => void;
 }
@@ -120,7 +110,7 @@ export class L2Announcer implements L2AnnouncerPort {
   private eligible6: readonly string[] = [];
   private facts: readonly IfaceFacts[] = [];
   private closed = false;
-  private readonly clock: L2Clock;
+  private readonly clock: Clock;
   private readonly o: Required<Omit<L2AnnouncerOptions, 'interfaces' | 'exclude' | 'clock' | 'log'>>;
 
   constructor(private readonly host: L2Host, private readonly opts: L2AnnouncerOptions = {}) {
@@ -249,7 +239,7 @@ export class L2Announcer implements L2AnnouncerPort {
     return k;
   }
 
-  private targets(ifaces: readonly string[] | undefined, family: 4 | 6): readonly string[] {
+  private targets(ifaces: readonly string[] | undefined, family: IpFamily): readonly string[] {
     if (!ifaces || ifaces.length === 0) return family === 4 ? this.eligible4 : this.eligible6;
     // Interface facts are re-read every interfaceScanMs, not per announce: announcing thousands
     // of IPs must not read /sys thousands of times.

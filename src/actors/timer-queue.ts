@@ -10,36 +10,10 @@
 // next host timer callback, i.e. the next turn of the event loop (after pending I/O), which is
 // what the BFD session's zero `ioGrace` delay relies on.
 
-/** The host clock and timer: `performance.now`/`setTimeout` in production, XState's SimulatedClock in tests. */
-export interface TimerBackend {
-  now(): number;
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-  /** Optional: calls `fn` once `now()` has reached `at` (not before, when the host allows). */
-  setTimeoutAt?(fn: () => void, at: number): unknown;
-}
+import { realClock, type Clock } from './clock.js';
+import { TimerHeap, type TimerNode } from '../domain/timer-heap.js';
 
-/**
- * The event loop's clock: Node's timers count whole milliseconds of libuv's loop time (`uv_now`,
- * `uv_hrtime` truncated to ms when the loop iteration starts) and truncate a delay to whole
- * milliseconds. performance.now() runs on the same hrtime with a different origin, so its
- * millisecond boundaries are not the loop's: `setTimeout(fn, at - performance.now())` can fire up
- * to a millisecond before `at`, and the queue would wake once early, find nothing due and wait
- * again (a third more wake-ups on a 2 ms I/O grid). So `now()` is hrtime in ms (fractional, from
- * performance.now() plus the constant offset), and a deadline `at` is waited for with the delay
- * from the loop's current millisecond to the first one not before `at`: a timer on a
- * whole-millisecond deadline (the I/O grid's) fires in the loop iteration that reaches it.
- */
-const hrOffsetMs = Number(process.hrtime.bigint()) / 1e6 - performance.now();
-
-export const realTimers: TimerBackend = {
-  now: () => performance.now() + hrOffsetMs,
-  setTimeout: (fn, ms) => setTimeout(fn, ms),
-  clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
-  setTimeoutAt: (fn, at) => setTimeout(fn, Math.max(1, Math.ceil(at) - Math.floor(performance.now() + hrOffsetMs))),
-};
-
-interface HeapNode { key: number; seq: number; entry: TimerEntry }
+interface HeapNode extends TimerNode { readonly entry: TimerEntry }
 
 /** A re-armable timer owned by one user; `fire` runs when its deadline passes. */
 export class TimerEntry {
@@ -54,14 +28,14 @@ export class TimerEntry {
 }
 
 export class TimerQueue {
-  private readonly heap: HeapNode[] = [];
-  private seq = 0;
+  private readonly heap = new TimerHeap<HeapNode>();
   private handle: unknown;
   /** Key the host timer is set for (Infinity: none). */
   private timerAt = Infinity;
   private running = false;
 
-  constructor(readonly backend: TimerBackend = realTimers) {}
+  /** `backend`: realClock in production, XState's SimulatedClock in tests (both monotonic ms, see Clock). */
+  constructor(readonly backend: Clock = realClock) {}
 
   now(): number { return this.backend.now(); }
 
@@ -76,9 +50,9 @@ export class TimerQueue {
     // A live node at or before the new deadline re-pushes itself when it surfaces.
     if (e.node !== undefined && e.node.key <= deadline) return;
     let node = e.spare;
-    if (node !== undefined) { e.spare = undefined; node.key = deadline; node.seq = this.seq++; } else node = { key: deadline, seq: this.seq++, entry: e };
+    if (node !== undefined) e.spare = undefined; else node = { key: deadline, seq: 0, pos: -1, entry: e };
     e.node = node;
-    this.push(node);
+    this.heap.push(node, deadline);
     if (!this.running && deadline < this.timerAt) this.setTimer(deadline);
   }
 
@@ -119,7 +93,7 @@ export class TimerQueue {
   }
 
   /** Entries in the heap (stale nodes included): for tests and diagnostics. */
-  get size(): number { return this.heap.length; }
+  get size(): number { return this.heap.size; }
 
   private setTimer(at: number): void {
     if (this.handle !== undefined) this.backend.clearTimeout(this.handle);
@@ -140,24 +114,22 @@ export class TimerQueue {
     this.timerAt = Infinity;
     this.running = true;
     // Nodes pushed from here on (by the pollers and callbacks) wait for the next host timer callback.
-    const limit = this.seq;
+    const limit = this.heap.nextSeq;
     const deferred: HeapNode[] = [];
     try {
       for (const p of this.pollers) p();
       const now = this.backend.now();
       for (;;) {
-        const top = this.heap[0];
+        const top = this.heap.peek();
         if (top === undefined || top.key > now) break;
-        this.pop();
+        this.heap.pop();
         if (top.seq >= limit) { deferred.push(top); continue; }
         const e = top.entry;
         if (e.node !== top) { if (e.spare === undefined) e.spare = top; continue; }
         if (e.deadline > now) {
           if (e.deadline === Infinity) { e.node = undefined; e.spare = top; continue; }
           // Re-armed later since this node was pushed: stand again at the new deadline.
-          top.key = e.deadline;
-          top.seq = this.seq++;
-          this.push(top);
+          this.heap.push(top, e.deadline);
           continue;
         }
         e.node = undefined;
@@ -166,7 +138,7 @@ export class TimerQueue {
         e.fire();
       }
     } finally {
-      for (const n of deferred) this.push(n);
+      for (const n of deferred) this.heap.push(n, n.key); // re-stamped in pop order: ties keep their order
       try {
         for (const f of this.afterPass) f();
       } finally {
@@ -185,50 +157,14 @@ export class TimerQueue {
    */
   private settle(): HeapNode | undefined {
     for (;;) {
-      const top = this.heap[0];
+      const top = this.heap.peek();
       if (top === undefined) return undefined;
       const e = top.entry;
       if (e.node === top && e.deadline === top.key) return top;
-      this.pop();
+      this.heap.pop();
       if (e.node !== top) { if (e.spare === undefined) e.spare = top; continue; }
       if (e.deadline === Infinity) { e.node = undefined; e.spare = top; continue; }
-      top.key = e.deadline;
-      top.seq = this.seq++;
-      this.push(top);
-    }
-  }
-
-  private less(a: HeapNode, b: HeapNode): boolean {
-    return a.key < b.key || (a.key === b.key && a.seq < b.seq);
-  }
-
-  private push(n: HeapNode): void {
-    const h = this.heap;
-    h.push(n);
-    let i = h.length - 1;
-    while (i > 0) {
-      const p = (i - 1) >> 1;
-      if (!this.less(h[i]!, h[p]!)) break;
-      const t = h[i]!; h[i] = h[p]!; h[p] = t;
-      i = p;
-    }
-  }
-
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop()!;
-    if (h.length === 0) return;
-    h[0] = last;
-    let i = 0;
-    for (;;) {
-      const l = 2 * i + 1;
-      const r = l + 1;
-      let m = i;
-      if (l < h.length && this.less(h[l]!, h[m]!)) m = l;
-      if (r < h.length && this.less(h[r]!, h[m]!)) m = r;
-      if (m === i) break;
-      const t = h[i]!; h[i] = h[m]!; h[m] = t;
-      i = m;
+      this.heap.push(top, e.deadline);
     }
   }
 }

@@ -6,7 +6,8 @@
 //  | htype | ptype |hln|pln|  op   | sender MAC      | sender IP | target MAC      |tgt IP|
 //  +-------+-------+---+---+-------+-----------------+-----------+-----------------+------+
 //  htype 1 (Ethernet), ptype 0x0800, hln 6, pln 4; op 1 request, 2 reply.
-import { macAt, putMac, type Decoded } from './ethernet.js';
+import { macAt, putMac } from './ethernet.js';
+import type { Result } from '../domain/result.js';
 
 export const ArpOp = { request: 1, reply: 2 } as const;
 export type ArpOp = (typeof ArpOp)[keyof typeof ArpOp];
@@ -41,7 +42,7 @@ export function parseIpv4(s: string): Uint8Array | undefined {
   return out;
 }
 
-export function decodeArp(b: Uint8Array): Decoded<ArpPacket> {
+export function decodeArp(b: Uint8Array): Result<ArpPacket> {
   // Ethernet pads short frames to 60 bytes: trailing bytes after the 28 are padding, not errors.
   if (b.length < ARP_LEN) return { ok: false, error: `arp: ${b.length} bytes, need ${ARP_LEN}` };
   const htype = (b[0]! << 8) | b[1]!;

@@ -1,6 +1,7 @@
 // Coordination payloads on core NATS (docs/coordination.md): heartbeats and ownership claims,
 // JSON in UTF-8. Decode never throws: anything malformed is `{ ok: false, error }` and the
 // receiver drops it (a peer on a different version must not crash us).
+import type { Result } from '../domain/result.js';
 
 export const COORD_VERSION = 1;
 
@@ -33,7 +34,8 @@ export interface Claims {
   readonly claims: readonly Claim[];
 }
 
-export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
+/** A decoded payload or why it does not decode (the one Result; the name stays for its importers). */
+export type Decoded<T> = Result<T>;
 
 const enc = new TextEncoder();
 const dec = new TextDecoder('utf-8', { fatal: true });

@@ -6,8 +6,7 @@
 //  | destination MAC   | source MAC        | type  | payload ...
 //  +-------------------+-------------------+-------+---------------------------
 //  With an 802.1Q tag, `type` is 0x8100 followed by TCI (PCP/DEI/VID) and the real EtherType.
-
-export type Decoded<T> = { ok: true; value: T } | { ok: false; error: string };
+import type { Result } from '../domain/result.js';
 
 export const EtherType = { ipv4: 0x0800, arp: 0x0806, vlan: 0x8100, ipv6: 0x86dd } as const;
 
@@ -42,7 +41,7 @@ export function putMac(b: Uint8Array, off: number, mac: string): void {
   for (let i = 0; i < 6; i++) b[off + i] = parseInt(mac.slice(i * 3, i * 3 + 2), 16);
 }
 
-export function decodeEthernet(b: Uint8Array): Decoded<EthernetFrame> {
+export function decodeEthernet(b: Uint8Array): Result<EthernetFrame> {
   if (b.length < 14) return { ok: false, error: `ethernet: ${b.length} bytes, need 14` };
   let type = (b[12]! << 8) | b[13]!;
   let off = 14;

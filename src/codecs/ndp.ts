@@ -14,7 +14,8 @@
 // | destination address (16) |        | options ...      |            | options ...      |
 // +--------------------------+        +------------------+            +------------------+
 // Option: type (1 source / 2 target link-layer address), length in units of 8 octets, value.
-import { macAt, putMac, type Decoded } from './ethernet.js';
+import { macAt, putMac } from './ethernet.js';
+import type { Result } from '../domain/result.js';
 
 export const IPV6_HEADER_LEN = 40;
 export const NEXT_HEADER_ICMPV6 = 58;
@@ -131,7 +132,7 @@ export function multicastMac(addr: Uint8Array): string {
   return macAt(m, 0);
 }
 
-export function decodeIpv6(b: Uint8Array): Decoded<Ipv6Packet> {
+export function decodeIpv6(b: Uint8Array): Result<Ipv6Packet> {
   if (b.length < IPV6_HEADER_LEN) return { ok: false, error: `ipv6: ${b.length} bytes, need ${IPV6_HEADER_LEN}` };
   if (b[0]! >> 4 !== 6) return { ok: false, error: `ipv6: version ${b[0]! >> 4}` };
   const plen = (b[4]! << 8) | b[5]!;
@@ -167,7 +168,7 @@ function isUnspecified(a: Uint8Array): boolean {
  * validity checks (hop limit 255, code 0, checksum, length, option lengths, no source link-layer
  * option from the unspecified address, target not multicast). Any other ICMPv6 type is `other`.
  */
-export function decodeNdp(ip: Ipv6Packet): Decoded<NdpMessage> {
+export function decodeNdp(ip: Ipv6Packet): Result<NdpMessage> {
   if (ip.nextHeader !== NEXT_HEADER_ICMPV6) return { ok: false, error: `ndp: next header ${ip.nextHeader}, want 58` };
   const m = ip.payload;
   if (m.length < 4) return { ok: false, error: `icmpv6: ${m.length} bytes` };

@@ -87,7 +87,7 @@ for (const c of cases) {
   test(`decide: ${c.desc}`, () => {
     const nodes = nodesOf(c.nodes);
     const ns = c.nodes.map((n) => n.name);
-    const d = decide(c.svc, nodes, c.live, 'n1', new HashOrder(), ns);
+    const d = decide({ svc: c.svc, nodes, live: c.live, me: 'n1', order: new HashOrder(), names: ns });
     assert.equal(d.owner, c.want);
     assert.equal(d.reason === undefined, c.want === 'n1');
     // The full order agrees with the fast path.
@@ -105,7 +105,7 @@ test('reasons for my own node, first failing check wins', () => {
   assert.equal(ineligibility(svc(), me, allLive, { ignoreExcludeLB: true }), undefined);
   assert.equal(ineligibility(svc({ etpLocal: true, endpointNodes: new Set(['n2']) }), plain('n1'), allLive), Reason.noLocalEndpoints);
   assert.equal(ineligibility(svc(), plain('n1'), { ...allLive, carrierUp: () => false }), Reason.carrierDown);
-  const d = decide(svc(), nodesOf(names.map((n) => plain(n))), allLive, first === 'n1' ? 'n2' : 'n1', new HashOrder(), names);
+  const d = decide({ svc: svc(), nodes: nodesOf(names.map((n) => plain(n))), live: allLive, me: first === 'n1' ? 'n2' : 'n1', order: new HashOrder(), names });
   assert.equal(d.reason, Reason.notOwner);
 });
 
@@ -127,14 +127,14 @@ test('determinism: shuffled node lists and map orders give the same owner for ev
     endpointNodes: new Set(all.map((n) => n.name)),
   });
   const live = liveExcept(['node-3.example.org', 'node-7.example.org']);
-  const ref = Array.from({ length: 50 }, (_, i) => decide(s(i), nodesOf(all), live, 'node-0.example.org', new HashOrder(), all.map((n) => n.name)).owner);
+  const ref = Array.from({ length: 50 }, (_, i) => decide({ svc: s(i), nodes: nodesOf(all), live, me: 'node-0.example.org', order: new HashOrder(), names: all.map((n) => n.name) }).owner);
   for (let round = 0; round < 10; round++) {
     const shuffled = [...all];
     for (let i = shuffled.length - 1; i > 0; i--) {
       const j = Math.floor(rnd() * (i + 1));
       [shuffled[i], shuffled[j]] = [shuffled[j] as ElectionNode, shuffled[i] as ElectionNode];
     }
-    const got = Array.from({ length: 50 }, (_, i) => decide(s(i), nodesOf(shuffled), live, 'node-0.example.org', new HashOrder(), shuffled.map((n) => n.name)).owner);
+    const got = Array.from({ length: 50 }, (_, i) => decide({ svc: s(i), nodes: nodesOf(shuffled), live, me: 'node-0.example.org', order: new HashOrder(), names: shuffled.map((n) => n.name) }).owner);
     assert.deepEqual(got, ref);
   }
   // Spread: with 38 live eligible nodes (z0/z1 only), more than a few distinct owners over 50 IPs.
@@ -160,7 +160,7 @@ test('HashOrder keeps the best few in one pass and walks past them on demand', (
     // Only the 20th node in hash order is live: the election walks past the kept prefix.
     const only = full[19] as string;
     const live: LiveView = { ...allLive, isLive: (n) => n === only };
-    const d = decide(svc({ firstIp: ip }), nodesOf(names.map((n) => plain(n))), live, 'nobody', new HashOrder(), names);
+    const d = decide({ svc: svc({ firstIp: ip }), nodes: nodesOf(names.map((n) => plain(n))), live, me: 'nobody', order: new HashOrder(), names });
     assert.equal(d.owner, only);
   }
 });

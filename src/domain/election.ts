@@ -185,19 +185,24 @@ export interface Decision {
   readonly reason: Reason | undefined;
 }
 
-/**
- * The elected owner of a service IP among `nodes` (all known nodes, in any order), if any node is
- * eligible and live. `order` supplies the hash order (share one to memoise across calls).
- */
-export function electOwner(
-  svc: ServiceIpView,
-  nodes: ReadonlyMap<string, ElectionNode>,
-  live: LiveView,
-  me: string,
-  order: HashOrder,
-  names: readonly string[],
-  opts: ElectionOptions = {},
-): string | undefined {
+/** One election's inputs (one object: seven positional parameters were too easy to swap). */
+export interface Election {
+  /** The service IP being elected. */
+  readonly svc: ServiceIpView;
+  /** All known nodes, in any order. */
+  readonly nodes: ReadonlyMap<string, ElectionNode>;
+  readonly live: LiveView;
+  /** The node asking: it counts as live for itself. */
+  readonly me: string;
+  /** Supplies the hash order (share one to memoise across calls). */
+  readonly order: HashOrder;
+  /** The names of `nodes`, the order's input. */
+  readonly names: readonly string[];
+  readonly opts?: ElectionOptions;
+}
+
+/** The elected owner of a service IP, if any node is eligible and live. */
+export function electOwner({ svc, nodes, live, me, order, names, opts = {} }: Election): string | undefined {
   let scored = false;
   for (const ad of svc.ads) if ((ad.preferredNodeSelectors?.length ?? 0) > 0) { scored = true; break; }
   // Without preferences the first eligible node in hash order wins: usually among the top few.
@@ -224,28 +229,17 @@ export function electOwner(
 }
 
 /** Why `me` does not announce the service, given the elected `owner`. */
-export function reasonFor(svc: ServiceIpView, nodes: ReadonlyMap<string, ElectionNode>, live: LiveView, me: string, owner: string | undefined, opts: ElectionOptions = {}): Reason | undefined {
+export function reasonFor({ svc, nodes, live, me, opts = {} }: Omit<Election, 'order' | 'names'>, owner: string | undefined): Reason | undefined {
   if (owner === me) return undefined;
   const self = nodes.get(me);
   const why = self ? ineligibility(svc, self, live, opts) : Reason.noMatchingAdvertisement;
   return why ?? Reason.notOwner;
 }
 
-/**
- * Elects the owner of a service IP among `nodes` (all known nodes, in any order) and says why `me`
- * is not it. `order` supplies the hash order (share one to memoise across calls).
- */
-export function decide(
-  svc: ServiceIpView,
-  nodes: ReadonlyMap<string, ElectionNode>,
-  live: LiveView,
-  me: string,
-  order: HashOrder,
-  names: readonly string[],
-  opts: ElectionOptions = {},
-): Decision {
-  const owner = electOwner(svc, nodes, live, me, order, names, opts);
-  return { owner, reason: reasonFor(svc, nodes, live, me, owner, opts) };
+/** Elects the owner of a service IP and says why `me` is not it. */
+export function decide(e: Election): Decision {
+  const owner = electOwner(e);
+  return { owner, reason: reasonFor(e, owner) };
 }
 
 /** The full election order (eligible live nodes, best first): for explain/status and tests. */

@@ -1,21 +1,14 @@
 // IP parsing for config: CIDRs and start-end ranges as bigint intervals with MetalLB's messages
 // and the smallest covering prefix (for aggregation checks). Addresses are parsed and formatted by
 // the allocator's codec (strict dotted quad, RFC 5952), so config and allocation agree. Pure.
-import { parseIp as parseAddress, formatIp as formatAddress } from './allocator/ip.js';
+import { parseIp, formatIp } from './allocator/ip.js';
+import { familyBits, type IpFamily } from './ip-family.js';
 
-export type Family = 4 | 6;
+/** The one IP family type (ip-family.ts), under the name this module's importers use. */
+export type Family = IpFamily;
 export interface IpInterval { family: Family; first: bigint; last: bigint }
 
-export function parseIp(s: string): { family: Family; value: bigint } | undefined {
-  const p = parseAddress(s);
-  return p ? { family: p.family === 'IPv4' ? 4 : 6, value: p.value } : undefined;
-}
-
-export function formatIp(family: Family, v: bigint): string {
-  return formatAddress(family === 4 ? 'IPv4' : 'IPv6', v);
-}
-
-export const familyBits = (f: Family): number => (f === 4 ? 32 : 128);
+export { parseIp, formatIp, familyBits };
 
 export type ParsedRange =
   | { ok: true; interval: IpInterval; prefixLen?: number; /** the range as CIDRs (MetalLB summarises ranges) */ minPrefixLen: number }

@@ -2,6 +2,7 @@
 // all) minus MetalLB's default exclusions (its `announcedInterfacesToExclude` list) and the
 // interfaces MetalLB's speaker skips by their state: down, NOARP, members of a bond or bridge
 // (their master answers instead). Pure: the adapter reads the facts from /sys/class/net.
+import type { IpFamily } from './ip-family.js';
 
 export interface IfaceFacts {
   readonly name: string;
@@ -41,7 +42,7 @@ export function selectInterfaces(
   facts: readonly IfaceFacts[],
   wanted?: readonly string[],
   exclude: readonly string[] = DEFAULT_EXCLUDE,
-  family?: 4 | 6,
+  family?: IpFamily,
 ): IfaceSelection {
   const res = exclude.map((e) => new RegExp(e));
   const selected: string[] = [];
@@ -54,7 +55,7 @@ export function selectInterfaces(
   return { selected, excluded };
 }
 
-function exclusion(f: IfaceFacts, wanted: readonly string[] | undefined, res: readonly RegExp[], family: 4 | 6 | undefined): IfaceExclusion | undefined {
+function exclusion(f: IfaceFacts, wanted: readonly string[] | undefined, res: readonly RegExp[], family: IpFamily | undefined): IfaceExclusion | undefined {
   if (wanted && wanted.length > 0 && !wanted.includes(f.name)) return IfaceExclusion.notListed;
   if (res.some((r) => r.test(f.name))) return IfaceExclusion.excludedByName;
   if (f.flags & IFF.loopback) return IfaceExclusion.loopback;

@@ -27,13 +27,13 @@ describe('lb-service: toServiceRequest', () => {
     const r = toServiceRequest(lb({ ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv6', 'IPv4'], externalTrafficPolicy: 'Local', selector: { app: 'web' }, loadBalancerIP: '198.51.100.7' }, [], { 'metallb.io/address-pool': 'p' }));
     assert.deepEqual(r, {
       key: 'team/web', namespace: 'team', labels: { app: 'web' }, annotations: { 'metallb.io/address-pool': 'p' },
-      ports: [{ protocol: 'TCP', port: 80 }], ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv6', 'IPv4'],
+      ports: [{ protocol: 'TCP', port: 80 }], ipFamilyPolicy: 'RequireDualStack', ipFamilies: [6, 4],
       loadBalancerIP: '198.51.100.7', externalTrafficPolicy: 'Local', selector: { app: 'web' },
     });
   });
   it('defaults: IPv4 when the apiserver has not set families yet, unknown policy dropped', () => {
     const r = toServiceRequest({ metadata: { name: 'a', namespace: 'b' }, spec: { type: 'LoadBalancer', ipFamilyPolicy: 'Bogus' } });
-    assert.deepEqual(r.ipFamilies, ['IPv4']);
+    assert.deepEqual(r.ipFamilies, [4]);
     assert.equal(r.ipFamilyPolicy, undefined);
   });
 });

@@ -4,6 +4,7 @@
 // object to the allocator's answer. src/bin/controller.ts performs those writes.
 import type { Config } from './config.js';
 import type { AllocatorPool, IpFamily, IpFamilyPolicy, ServiceRequest } from './allocator/index.js';
+import { fromKubeFamily } from './ip-family.js';
 
 export const POOL_ANNOTATION = 'metallb.io/ip-allocated-from-pool';
 
@@ -39,7 +40,7 @@ const POLICIES: readonly string[] = ['SingleStack', 'PreferDualStack', 'RequireD
 
 export function toServiceRequest(s: ServiceLike): ServiceRequest {
   const spec = s.spec ?? {};
-  const fam = (spec.ipFamilies ?? []).filter((f): f is IpFamily => f === 'IPv4' || f === 'IPv6');
+  const fam = (spec.ipFamilies ?? []).map(fromKubeFamily).filter((f): f is IpFamily => f !== undefined);
   return {
     key: serviceKey(s),
     namespace: s.metadata?.namespace ?? '',
@@ -47,7 +48,7 @@ export function toServiceRequest(s: ServiceLike): ServiceRequest {
     annotations: s.metadata?.annotations ?? {},
     ports: (spec.ports ?? []).map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port })),
     ...(spec.ipFamilyPolicy && POLICIES.includes(spec.ipFamilyPolicy) ? { ipFamilyPolicy: spec.ipFamilyPolicy as IpFamilyPolicy } : {}),
-    ipFamilies: fam.length > 0 ? fam : ['IPv4'],
+    ipFamilies: fam.length > 0 ? fam : [4],
     ...(spec.loadBalancerIP ? { loadBalancerIP: spec.loadBalancerIP } : {}),
     ...(spec.externalTrafficPolicy === 'Local' || spec.externalTrafficPolicy === 'Cluster' ? { externalTrafficPolicy: spec.externalTrafficPolicy } : {}),
     ...(spec.selector ? { selector: spec.selector } : {}),

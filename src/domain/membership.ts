@@ -9,6 +9,7 @@
 // that claims of the old life are forgotten. Within an incarnation a non-increasing `seq` is a
 // duplicate or reordering and is dropped.
 import type { Heartbeat } from '../codecs/coord.js';
+import { TimerHeap, type TimerNode } from './timer-heap.js';
 
 export const PeerState = { alive: 'alive', suspect: 'suspect', dead: 'dead' } as const;
 export type PeerState = (typeof PeerState)[keyof typeof PeerState];
@@ -40,7 +41,8 @@ export type MembershipEvent =
   | { readonly type: 'peer.dead'; readonly node: string; readonly silentMs: number }
   | { readonly type: 'peer.flags'; readonly node: string };
 
-interface Deadline { at: number; node: string }
+/** A heap entry: `key` is the deadline. */
+interface Deadline extends TimerNode { readonly node: string }
 
 /** A peer as the table holds it: `due` is the time of its one live heap entry (undefined: none). */
 interface PeerEntry extends Peer { due: number | undefined }
@@ -50,13 +52,13 @@ const NONE: readonly MembershipEvent[] = Object.freeze([]);
 export class Membership {
   private readonly peers = new Map<string, PeerEntry>();
   /**
-   * Min-heap of deadlines with at most one live entry per peer (`PeerEntry.due`). A heartbeat only
-   * moves `lastSeen` (O(1), no push); when an entry falls due, the peer's real deadline is
+   * Min-heap of deadlines (the shared TimerHeap) with at most one live entry per peer
+   * (`PeerEntry.due`). A heartbeat only moves `lastSeen` (O(1), no push); when an entry falls due, the peer's real deadline is
    * recomputed from `lastSeen` and the entry re-pushed if it is still ahead. So the heap holds
    * O(peers) entries, a heartbeat costs a map lookup, and a sweep costs O(expired · log n): a
    * 1,000-node table is cheap to feed and to sweep often.
    */
-  private readonly heap: Deadline[] = [];
+  private readonly heap = new TimerHeap<Deadline>();
 
   constructor(readonly self: string, readonly config: MembershipConfig = DEFAULT_MEMBERSHIP) {}
 
@@ -104,10 +106,10 @@ export class Membership {
    */
   sweep(now: number, selfEcho?: number): readonly MembershipEvent[] {
     let out: MembershipEvent[] | undefined;
-    for (let top = this.heap[0]; top && top.at <= now; top = this.heap[0]) {
-      this.pop();
+    for (let top = this.heap.peek(); top && top.key <= now; top = this.heap.peek()) {
+      this.heap.pop();
       const p = this.peers.get(top.node);
-      if (!p || p.due !== top.at) continue; // superseded entry
+      if (!p || p.due !== top.key) continue; // superseded entry
       p.due = undefined;
       if (p.state === PeerState.dead) continue; // re-armed by its next heartbeat
       if (p.state === PeerState.alive) {
@@ -143,42 +145,13 @@ export class Membership {
 
   private schedule(p: PeerEntry, at: number): void {
     p.due = at;
-    this.push({ at, node: p.node });
+    this.heap.push({ key: at, seq: 0, pos: -1, node: p.node }, at);
   }
 
   /** Re-pushes a just-popped entry (no allocation: sweeps re-arm about one entry per heartbeat). */
   private reschedule(p: PeerEntry, popped: Deadline, at: number): void {
     p.due = at;
-    popped.at = at;
-    this.push(popped);
-  }
-
-  private push(x: Deadline): void {
-    const h = this.heap;
-    h.push(x);
-    for (let i = h.length - 1; i > 0;) {
-      const parent = (i - 1) >> 1;
-      if ((h[parent] as Deadline).at <= x.at) break;
-      h[i] = h[parent] as Deadline;
-      h[parent] = x;
-      i = parent;
-    }
-  }
-
-  private pop(): void {
-    const h = this.heap;
-    const last = h.pop();
-    if (!last || h.length === 0) return;
-    h[0] = last;
-    for (let i = 0; ;) {
-      const l = 2 * i + 1, r = l + 1;
-      let m = i;
-      if (l < h.length && (h[l] as Deadline).at < (h[m] as Deadline).at) m = l;
-      if (r < h.length && (h[r] as Deadline).at < (h[m] as Deadline).at) m = r;
-      if (m === i) break;
-      [h[i], h[m]] = [h[m] as Deadline, h[i] as Deadline];
-      i = m;
-    }
+    this.heap.push(popped, at);
   }
 
   /**
@@ -195,12 +168,12 @@ export class Membership {
 
   /** Heap entries pending (at most one live entry per peer; for tests and metrics). */
   pendingDeadlines(): number {
-    return this.heap.length;
+    return this.heap.size;
   }
 
   /** Earliest pending deadline (possibly stale: sweeping then is merely early), or undefined. */
   nextDeadline(): number | undefined {
-    return this.heap[0]?.at;
+    return this.heap.peek()?.key;
   }
 
   /** Live = alive or suspect (a suspect peer keeps its IPs until declared dead). */

@@ -13,7 +13,7 @@ import {
 
 const INPUT: BgpSessionInput = {
   peer: '198.51.100.1', localAsn: 64512, peerAsn: 64513, nodeName: 'node-a', holdTime: 90,
-  families: ['ipv4', 'ipv6'], transport: { peerAddress: '198.51.100.1', peerPort: 179 },
+  families: [4, 6], transport: { peerAddress: '198.51.100.1', peerPort: 179 },
   retryInitialMs: 1000, retryMaxMs: 8000, connectTimeoutMs: 5000,
 };
 
@@ -93,7 +93,7 @@ test('happy path: connect, OPEN with our capabilities, OpenConfirm, Established 
   assert.ok(est?.type === 'session.established');
   assert.equal(est.negotiated.holdTime, 9);
   assert.equal(est.negotiated.keepaliveTime, 3);
-  assert.deepEqual(est.negotiated.families, ['ipv4', 'ipv6']);
+  assert.deepEqual(est.negotiated.families, [4, 6]);
   assert.equal(est.negotiated.ebgp, true);
 });
 

@@ -23,6 +23,7 @@ import {
   decodeMessage, describeNotification, encodeNotification, encodeOpen, frame, keepalive, MessageType,
   type BgpError, type Frame, type Open, type Update,
 } from '../codecs/bgp/index.js';
+import type { IpFamily } from '../domain/ip-family.js';
 
 export const DownReason = {
   adminDown: 'adminDown',
@@ -38,7 +39,8 @@ export const DownReason = {
 } as const;
 export type DownReason = (typeof DownReason)[keyof typeof DownReason];
 
-export type Family = 'ipv4' | 'ipv6';
+/** An address family of the session (BGP config's 'ipv4'/'ipv6' convert at the edge: domain/ip-family.ts). */
+export type Family = IpFamily;
 
 /** What the transport needs to open the connection (bound in src/bin). */
 export interface BgpTransportInput {
@@ -187,7 +189,7 @@ export function fallbackRouterId(localAddress: string, localIpv4OnInterface: str
   return `${h & 0xff}.${(h >>> 8) & 0xff}.${(h >>> 16) & 0xff}.${h >>> 24}`;
 }
 
-const FAMILY_AFI: Record<Family, number> = { ipv4: Afi.ipv4, ipv6: Afi.ipv6 };
+const FAMILY_AFI: Record<Family, number> = { 4: Afi.ipv4, 6: Afi.ipv6 };
 
 function buildOpen(ctx: BgpSessionContext): Uint8Array {
   const i = ctx.input;

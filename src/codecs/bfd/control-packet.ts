@@ -22,6 +22,7 @@
 //   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //
 // Intervals are in microseconds on the wire and here.
+import type { Result } from '../../domain/result.js';
 
 /** Session states as carried in the Sta field (RFC 5880 §4.1). */
 export const BfdState = { adminDown: 0, down: 1, init: 2, up: 3 } as const;
@@ -90,7 +91,7 @@ export interface BfdDecodeError {
   readonly message: string;
 }
 
-export type BfdDecodeResult = { ok: true; value: BfdControlPacket } | { ok: false; error: BfdDecodeError };
+export type BfdDecodeResult = Result<BfdControlPacket, BfdDecodeError>;
 
 function fail(code: BfdDecodeErrorCode, message: string): BfdDecodeResult {
   return { ok: false, error: { code, rfc: 'RFC 5880 §6.8.6', message } };

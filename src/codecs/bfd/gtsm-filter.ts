@@ -10,6 +10,7 @@
 // per-packet cost for the good ones. Pure: the program as bytes; the adapter attaches it.
 // Multi-hop sessions (RFC 5883 §5) cannot expect 255; there the floor is configured (MetalLB's
 // BFDProfile minimumTtl, default 254): the filter keeps TTL/Hop Limit ≥ that floor instead.
+import type { IpFamily } from '../../domain/ip-family.js';
 
 /** One classic BPF instruction (struct sock_filter). */
 export interface BpfInsn { readonly code: number; readonly jt: number; readonly jf: number; readonly k: number }
@@ -26,13 +27,13 @@ export const GTSM_MARK_LENGTH = 1;
 export const GTSM_TTL = 255;
 
 /** Offset of TTL (IPv4 header byte 8) or Hop Limit (IPv6 header byte 7). */
-export function ttlOffset(family: 4 | 6): number { return family === 4 ? 8 : 7; }
+export function ttlOffset(family: IpFamily): number { return family === 4 ? 8 : 7; }
 
 /**
  * The filter for a receive socket of `family`: TTL/Hop Limit exactly 255 (single hop), or at
  * least `minTtl` (multi-hop, 1–254).
  */
-export function gtsmFilter(family: 4 | 6, minTtl: number = GTSM_TTL): BpfInsn[] {
+export function gtsmFilter(family: IpFamily, minTtl: number = GTSM_TTL): BpfInsn[] {
   const floor = Math.min(GTSM_TTL, Math.max(1, Math.trunc(minTtl)));
   return [
     { code: BPF_LD_B_ABS, jt: 0, jf: 0, k: (SKF_NET_OFF + ttlOffset(family)) >>> 0 },

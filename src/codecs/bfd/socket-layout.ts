@@ -10,6 +10,7 @@
 //   struct in6_pktinfo   { u8 addr[16]; int ifindex; }                      IPPROTO_IPV6, IPV6_PKTINFO 50
 // Received: in_pktinfo.addr / in6_pktinfo.addr is the datagram's destination (our local address).
 // Sent: in_pktinfo.spec_dst / in6_pktinfo.addr chooses the source address.
+import type { IpFamily } from '../../domain/ip-family.js';
 
 export const AF_INET = 2;
 export const AF_INET6 = 10;
@@ -21,7 +22,7 @@ export const IPV6_PKTINFO = 50;
 export const CMSG_HEADER = 16;
 export const cmsgSpace = (n: number): number => CMSG_HEADER + ((n + 7) & ~7);
 /** Control bytes one packet-info message takes when sending. */
-export const pktinfoSpace = (family: 4 | 6): number => cmsgSpace(family === 4 ? 12 : 20);
+export const pktinfoSpace = (family: IpFamily): number => cmsgSpace(family === 4 ? 12 : 20);
 
 /** Address text → bytes (4 or 16), or undefined when it is not an IP literal. Scope ids dropped. */
 export function parseAddress(text: string): Uint8Array | undefined {
@@ -81,7 +82,7 @@ function parseV4(s: string): Uint8Array | undefined {
  * (actors/bfd-transport.actor.ts `canonicalAddress`): dotted IPv4, IPv4-mapped IPv6 folded to
  * IPv4, otherwise eight lowercase hex groups without leading zeros and without `::`.
  */
-export function formatAddress(u8: Uint8Array, off: number, family: 4 | 6): string {
+export function formatAddress(u8: Uint8Array, off: number, family: IpFamily): string {
   if (family === 4) return `${u8[off]}.${u8[off + 1]}.${u8[off + 2]}.${u8[off + 3]}`;
   let mapped = u8[off + 10] === 0xff && u8[off + 11] === 0xff;
   for (let i = 0; mapped && i < 10; i++) if (u8[off + i] !== 0) mapped = false;
@@ -108,13 +109,13 @@ export function writeSockaddr(u8: Uint8Array, off: number, addr: Uint8Array, por
 }
 
 /** Family and port of the sockaddr at `off` (family undefined when neither AF_INET nor AF_INET6). */
-export function sockaddrFamily(u8: Uint8Array, off: number): 4 | 6 | undefined {
+export function sockaddrFamily(u8: Uint8Array, off: number): IpFamily | undefined {
   const f = u8[off]! | (u8[off + 1]! << 8);
   return f === AF_INET ? 4 : f === AF_INET6 ? 6 : undefined;
 }
 export function sockaddrPort(u8: Uint8Array, off: number): number { return (u8[off + 2]! << 8) | u8[off + 3]!; }
 /** Offset of the address bytes inside a sockaddr of `family`. */
-export function sockaddrAddrOffset(family: 4 | 6): number { return family === 4 ? 4 : 8; }
+export function sockaddrAddrOffset(family: IpFamily): number { return family === 4 ? 4 : 8; }
 
 /** Writes one packet-info control message choosing the source `addr`; returns its length (space). */
 export function writePktinfo(u8: Uint8Array, off: number, addr: Uint8Array): number {
@@ -134,7 +135,7 @@ export function writePktinfo(u8: Uint8Array, off: number, addr: Uint8Array): num
  * Offset of the destination address in the received control bytes `u8[off, off+len)`, from
  * IP_PKTINFO / IPV6_PKTINFO, or -1 when there is none.
  */
-export function findPktinfoAddr(u8: Uint8Array, off: number, len: number, family: 4 | 6): number {
+export function findPktinfoAddr(u8: Uint8Array, off: number, len: number, family: IpFamily): number {
   let p = off;
   const end = off + len;
   while (p + CMSG_HEADER <= end) {

@@ -7,7 +7,7 @@
 //   | Value ...
 import { bytesToIp, ipToBytes, u16, u32, Writer } from './bytes.js';
 import { readPrefixes, writePrefix, type ParsedPrefix } from './prefix.js';
-import { Afi, ErrorCode, Treatment, UpdateSubcode, type BgpError, type Result, fail, ok } from './types.js';
+import { Afi, ErrorCode, Treatment, UpdateSubcode, type BgpError, type EncodeError, type Result, fail, ok } from './types.js';
 
 export const AttrFlag = { optional: 0x80, transitive: 0x40, partial: 0x20, extendedLength: 0x10 } as const;
 export const AttrType = {
@@ -287,19 +287,23 @@ export interface EncodeContext { readonly as4: boolean }
  * Encodes every attribute except MP_REACH/MP_UNREACH (those carry NLRI and are laid out by the
  * UPDATE builder), in type-code order as RFC 4271 §5 recommends.
  */
-export function encodeAttributes(a: PathAttributes, ctx: EncodeContext): Uint8Array {
+export function encodeAttributes(a: PathAttributes, ctx: EncodeContext): Result<Uint8Array, EncodeError> {
+  const nextHop = a.nextHop === undefined ? undefined : ipv4Bytes(a.nextHop);
+  if (nextHop === null) return encodeFail(`NEXT_HOP: not an IPv4 address: ${JSON.stringify(a.nextHop)}`);
+  const aggregator = a.aggregator ? ipv4Bytes(a.aggregator.address) : undefined;
+  if (aggregator === null) return encodeFail(`AGGREGATOR: not an IPv4 address: ${JSON.stringify(a.aggregator?.address)}`);
   const w = new Writer(64);
   const T = AttrFlag.transitive; const O = AttrFlag.optional;
   if (a.origin !== undefined) writeAttr(w, T, AttrType.origin, Uint8Array.of(a.origin));
   if (a.asPath !== undefined) writeAttr(w, T, AttrType.asPath, encodeAsPath(a.asPath, ctx.as4 ? 4 : 2));
-  if (a.nextHop !== undefined) writeAttr(w, T, AttrType.nextHop, ipToBytes(a.nextHop) ?? new Uint8Array(4));
+  if (nextHop !== undefined) writeAttr(w, T, AttrType.nextHop, nextHop);
   if (a.med !== undefined) writeAttr(w, O, AttrType.med, new Writer(4).u32(a.med).finish());
   if (a.localPref !== undefined) writeAttr(w, T, AttrType.localPref, new Writer(4).u32(a.localPref).finish());
   if (a.atomicAggregate) writeAttr(w, T, AttrType.atomicAggregate, new Uint8Array(0));
-  if (a.aggregator) {
+  if (a.aggregator && aggregator) {
     const x = new Writer(8);
     if (ctx.as4) x.u32(a.aggregator.asn); else x.u16(a.aggregator.asn > 0xffff ? 23456 : a.aggregator.asn);
-    writeAttr(w, O | T, AttrType.aggregator, x.bytes(ipToBytes(a.aggregator.address) ?? new Uint8Array(4)).finish());
+    writeAttr(w, O | T, AttrType.aggregator, x.bytes(aggregator).finish());
   }
   if (a.communities && a.communities.length > 0) {
     const x = new Writer(a.communities.length * 4);
@@ -315,18 +319,31 @@ export function encodeAttributes(a: PathAttributes, ctx: EncodeContext): Uint8Ar
     writeAttr(w, O | T, AttrType.largeCommunity, x.finish());
   }
   for (const u of a.unknown ?? []) writeAttr(w, u.flags, u.type, u.value);
-  return w.finish();
+  return ok(w.finish());
+}
+
+const encodeFail = (message: string): { ok: false; error: EncodeError } => ({ ok: false, error: { message, prefixes: [] } });
+
+/** The 4 octets of an IPv4 address, null when `s` is not one. */
+function ipv4Bytes(s: string): Uint8Array | null {
+  const b = ipToBytes(s);
+  return b !== undefined && b.length === 4 ? b : null;
 }
 
 /** MP_REACH_NLRI with the given prefixes (already parsed) — used by the UPDATE builder. */
-export function mpReachValue(afi: number, safi: number, nextHops: readonly string[], nlri: readonly ParsedPrefix[]): Uint8Array {
+export function mpReachValue(afi: number, safi: number, nextHops: readonly string[], nlri: readonly ParsedPrefix[]): Result<Uint8Array, EncodeError> {
+  const nh: Uint8Array[] = [];
+  for (const n of nextHops) {
+    const b = ipToBytes(n);
+    if (b === undefined) return encodeFail(`MP_REACH_NLRI next hop: not an IP address: ${JSON.stringify(n)}`);
+    nh.push(b);
+  }
   const w = new Writer(64).u16(afi).u8(safi);
-  const nh = nextHops.map((n) => ipToBytes(n) ?? new Uint8Array(afi === Afi.ipv6 ? 16 : 4));
   w.u8(nh.reduce((s, x) => s + x.length, 0));
   for (const x of nh) w.bytes(x);
   w.u8(0); // Reserved (RFC 4760 §3).
   for (const p of nlri) writePrefix(w, p);
-  return w.finish();
+  return ok(w.finish());
 }
 
 export function mpUnreachValue(afi: number, safi: number, withdrawn: readonly ParsedPrefix[]): Uint8Array {

@@ -8,12 +8,13 @@ import { decodeUpdate, buildAnnouncements, endOfRib } from './update.js';
 import { decodeOpen, encodeOpen } from './open.js';
 import { keepalive, encodeNotification, encodeRouteRefresh } from './simple.js';
 import { Afi } from './types.js';
+import { must } from './test-helpers.js';
 
 const valid: Uint8Array[] = [
   keepalive(), encodeNotification({ code: 6, subcode: 4 }), encodeRouteRefresh({ afi: 1, safi: 1 }),
   endOfRib(Afi.ipv4), endOfRib(Afi.ipv6),
-  ...buildAnnouncements(Afi.ipv4, ['203.0.113.129/32', '203.0.113.128/27'], { origin: 0, asPath: [{ type: 2, asns: [64512, 4200000001] }], nextHop: '198.51.100.2', localPref: 50, communities: [1], largeCommunities: [[1, 2, 3]] }, { as4: true }),
-  ...buildAnnouncements(Afi.ipv6, ['2001:db8:4:ff::1/128'], { origin: 0, asPath: [], nextHop: '2001:db8:4::2' }, { as4: false }),
+  ...must(buildAnnouncements(Afi.ipv4, ['203.0.113.129/32', '203.0.113.128/27'], { origin: 0, asPath: [{ type: 2, asns: [64512, 4200000001] }], nextHop: '198.51.100.2', localPref: 50, communities: [1], largeCommunities: [[1, 2, 3]] }, { as4: true })),
+  ...must(buildAnnouncements(Afi.ipv6, ['2001:db8:4:ff::1/128'], { origin: 0, asPath: [], nextHop: '2001:db8:4::2' }, { as4: false })),
 ];
 const openBody = encodeOpen({ asn: 64512, holdTime: 90, routerId: '198.51.100.2', capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, gracefulRestart: { restarting: false, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: false }] } } });
 

@@ -5,6 +5,7 @@ import { Framer, unframe } from './header.js';
 import { keepalive, encodeNotification, encodeRouteRefresh } from './simple.js';
 import { buildAnnouncements } from './update.js';
 import { ErrorCode, HeaderSubcode, MessageType } from './types.js';
+import { must } from './test-helpers.js';
 
 const KEEPALIVE = fromHex(`
   ffffffffffffffffffffffffffffffff  # marker
@@ -21,7 +22,7 @@ test('framer returns the same messages whatever the chunking, byte at a time inc
     keepalive(),
     encodeNotification({ code: 6, subcode: 2, data: Uint8Array.of(1, 2, 3) }),
     encodeRouteRefresh({ afi: 2, safi: 1 }),
-    ...buildAnnouncements(1, Array.from({ length: 1500 }, (_, i) => `203.0.${(i >> 8) & 0xff}.${i & 0xff}/32`), { origin: 0, asPath: [{ type: 2, asns: [64512] }], nextHop: '198.51.100.2' }, { as4: true }),
+    ...must(buildAnnouncements(1, Array.from({ length: 1500 }, (_, i) => `203.0.${(i >> 8) & 0xff}.${i & 0xff}/32`), { origin: 0, asPath: [{ type: 2, asns: [64512] }], nextHop: '198.51.100.2' }, { as4: true })),
   ];
   const stream = Uint8Array.from(msgs.flatMap((m) => Array.from(m)));
   const expected = msgs.map((m) => ({ type: m[18], len: m.length - 19 }));

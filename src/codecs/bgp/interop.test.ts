@@ -7,6 +7,7 @@ import { fromHex } from './bytes.js';
 import { Framer } from './header.js';
 import { decodeMessage, type BgpMessage } from './message.js';
 import { encodeUpdate } from './update.js';
+import { must } from './test-helpers.js';
 
 const FRR = fromHex(`
   ffffffffffffffffffffffffffffffff 005e 01  # header: length 94, OPEN
@@ -105,7 +106,7 @@ test('GoBGP: OPEN, KEEPALIVE, UPDATE (ORIGIN INCOMPLETE) that re-encodes to the 
   assert.deepEqual(upd.nlri, ['203.0.113.161/32']);
   assert.equal(upd.attrs.origin, 2);
   const { type: _t, ...u } = upd;
-  assert.deepEqual(encodeUpdate(u, { as4: true }), GOBGP.subarray(GOBGP.length - 48 + 19));
+  assert.deepEqual(must(encodeUpdate(u, { as4: true })), GOBGP.subarray(GOBGP.length - 48 + 19));
 });
 
 test('BIRD: OPEN with graceful restart and long-lived GR, KEEPALIVE', () => {

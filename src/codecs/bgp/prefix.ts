@@ -10,7 +10,7 @@
 // advertisement diff can use them as map keys.
 import type { Writer } from './bytes.js';
 import { bytesToIp, ipToBytes } from './bytes.js';
-import { Afi, type Result, ok, fail, ErrorCode, UpdateSubcode } from './types.js';
+import { Afi, type EncodeError, type Result, ok, fail, ErrorCode, UpdateSubcode } from './types.js';
 
 export interface ParsedPrefix { readonly afi: Afi; readonly bytes: Uint8Array; readonly len: number }
 
@@ -25,6 +25,23 @@ export function parsePrefix(p: string): ParsedPrefix | undefined {
   if (!Number.isInteger(len) || len < 0 || len > max) return undefined;
   maskBytes(bytes, len);
   return { afi: bytes.length === 4 ? Afi.ipv4 : Afi.ipv6, bytes, len };
+}
+
+/**
+ * Parses prefixes for encoding into `field` ("NLRI", "withdrawn routes", ...): all of them, of
+ * family `afi` when given, or an error naming every prefix that is not.
+ */
+export function parsePrefixes(prefixes: readonly string[], afi: Afi | undefined, field: string): Result<ParsedPrefix[], EncodeError> {
+  const out: ParsedPrefix[] = [];
+  let bad: string[] | undefined;
+  for (const p of prefixes) {
+    const pp = parsePrefix(p);
+    if (pp && (afi === undefined || pp.afi === afi)) out.push(pp);
+    else (bad ??= []).push(p);
+  }
+  if (bad === undefined) return ok(out);
+  const what = afi === undefined ? 'a prefix' : afi === Afi.ipv4 ? 'an IPv4 prefix' : 'an IPv6 prefix';
+  return { ok: false, error: { message: `${field}: not ${what}: ${bad.map((p) => JSON.stringify(p)).join(', ')}`, prefixes: bad } };
 }
 
 function maskBytes(bytes: Uint8Array, len: number): void {

@@ -1,6 +1,7 @@
 // BGP-4 wire constants and the codec's error model (RFC 4271 §4, §6; RFC 7606 treatments).
 // A decode error already says which NOTIFICATION to send (code/subcode/data) and how the session
 // must react, so callers never re-derive RFC 7606 rules.
+import { ok, type Result as AnyResult } from '../../domain/result.js';
 
 export const MessageType = { open: 1, update: 2, notification: 3, keepalive: 4, routeRefresh: 5 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
@@ -45,9 +46,17 @@ export interface BgpError {
   readonly message: string;
 }
 
-export type Result<T, E = BgpError> = { readonly ok: true; readonly value: T } | { readonly ok: false; readonly error: E };
+/** The one Result (domain/result.ts), failing with a BgpError unless told otherwise. */
+export type Result<T, E = BgpError> = AnyResult<T, E>;
 
-export const ok = <T>(value: T): Result<T, never> => ({ ok: true, value });
+export { ok };
+
+/**
+ * Why a message could not be encoded: `message` names the offending input; `prefixes` lists every
+ * prefix refused (empty when the fault is elsewhere, e.g. a next hop), so a caller can drop those
+ * and encode the rest.
+ */
+export interface EncodeError { readonly message: string; readonly prefixes: readonly string[] }
 export const fail = (code: number, subcode: number, message: string, data: Uint8Array = new Uint8Array(0), treatment: Treatment = Treatment.sessionReset): { ok: false; error: BgpError } =>
   ({ ok: false, error: { code, subcode, data, treatment, message } });
 

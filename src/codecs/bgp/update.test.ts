@@ -6,6 +6,7 @@ import { decodeMessage } from './message.js';
 import { decodeUpdate, encodeUpdate, buildAnnouncements, buildWithdrawals, endOfRib, endOfRibFamily, type Update } from './update.js';
 import { parseCommunity, parseLargeCommunity } from './attributes.js';
 import { Afi, ErrorCode, Treatment, UpdateSubcode } from './types.js';
+import { must } from './test-helpers.js';
 
 const V4_UPDATE = fromHex(`
   ffffffffffffffffffffffffffffffff  # marker
@@ -33,7 +34,7 @@ test('decodes an IPv4 UPDATE field by field', () => {
     communities: [parseCommunity('65000:100')], largeCommunities: [[65000, 1, 2]],
   });
   // Re-encoding gives the same bytes.
-  assert.deepEqual(encodeUpdate(m.value, { as4: true }), f.value.body);
+  assert.deepEqual(must(encodeUpdate(m.value, { as4: true })), f.value.body);
 });
 
 const V6_UPDATE = fromHex(`
@@ -60,7 +61,7 @@ test('decodes an IPv6 UPDATE with MP_REACH (two next hops) and MP_UNREACH', () =
 
 test('2-octet AS_PATH when 4-octet AS was not negotiated, AS4_PATH round trip', () => {
   const u: Update = { withdrawn: [], nlri: ['203.0.113.130/32'], attrs: { origin: 0, asPath: [{ type: 2, asns: [4200000001] }], nextHop: '198.51.100.3' } };
-  const body = encodeUpdate(u, { as4: false });
+  const body = must(encodeUpdate(u, { as4: false }));
   const r = decodeUpdate(body, { as4: false });
   assert.ok(r.ok);
   assert.deepEqual(r.value.attrs.asPath, [{ type: 2, asns: [23456] }]);
@@ -118,7 +119,7 @@ test('builder packs many prefixes per UPDATE under 4096 bytes, and every prefix 
   const v6 = Array.from({ length: 3000 }, (_, i) => `2001:db8:4:ff::${(i + 1).toString(16)}/128`);
   const attrs = { origin: 0, asPath: [{ type: 2, asns: [64512] }], localPref: 100, communities: [parseCommunity('65000:1') as number], largeCommunities: [parseLargeCommunity('large:1:2:3')!] };
   for (const [afi, list, nh] of [[Afi.ipv4, v4, '198.51.100.2'], [Afi.ipv6, v6, '2001:db8:4::2']] as const) {
-    const msgs = buildAnnouncements(afi, list, { ...attrs, nextHop: nh }, { as4: true });
+    const msgs = must(buildAnnouncements(afi, list, { ...attrs, nextHop: nh }, { as4: true }));
     const got: string[] = [];
     for (const m of msgs) {
       assert.ok(m.length <= 4096);
@@ -135,7 +136,7 @@ test('builder packs many prefixes per UPDATE under 4096 bytes, and every prefix 
     const perMsg = list.length / msgs.length;
     // /32: 5 bytes each -> ~800 per message; /128: 17 bytes -> ~235.
     assert.ok(perMsg >= (afi === Afi.ipv4 ? 700 : 200), `${perMsg} per UPDATE`);
-    const wd = buildWithdrawals(afi, list);
+    const wd = must(buildWithdrawals(afi, list));
     const back: string[] = [];
     for (const m of wd) {
       assert.ok(m.length <= 4096);
@@ -144,5 +145,33 @@ test('builder packs many prefixes per UPDATE under 4096 bytes, and every prefix 
       back.push(...r.value.withdrawn, ...(r.value.attrs.mpUnreach?.withdrawn ?? []));
     }
     assert.deepEqual(back, list);
+  }
+});
+
+test('encoders refuse a prefix that does not parse or is of the wrong family, and name it', () => {
+  const attrs = { origin: 0, asPath: [], nextHop: '198.51.100.2' };
+  const a = buildAnnouncements(Afi.ipv4, ['203.0.113.7/32', '203.0.113.300/32', '2001:db8::1/128', '203.0.113.0/33'], attrs, { as4: true });
+  assert.equal(a.ok, false);
+  if (!a.ok) {
+    assert.deepEqual(a.error.prefixes, ['203.0.113.300/32', '2001:db8::1/128', '203.0.113.0/33']);
+    for (const p of a.error.prefixes) assert.ok(a.error.message.includes(`"${p}"`), a.error.message);
+  }
+  const w = buildWithdrawals(Afi.ipv6, ['2001:db8:4::/64', 'bogus']);
+  assert.equal(w.ok, false);
+  if (!w.ok) { assert.deepEqual(w.error.prefixes, ['bogus']); assert.match(w.error.message, /withdrawn routes: not an IPv6 prefix: "bogus"/); }
+
+  const base: Update = { withdrawn: [], nlri: ['203.0.113.130/32'], attrs: { origin: 0, asPath: [], nextHop: '198.51.100.3' } };
+  const cases: Array<[Update, RegExp]> = [
+    [{ ...base, nlri: ['203.0.113.130/40'] }, /NLRI: not an IPv4 prefix: "203\.0\.113\.130\/40"/],
+    [{ ...base, withdrawn: ['2001:db8::/32'] }, /withdrawn routes: not an IPv4 prefix: "2001:db8::\/32"/],
+    [{ ...base, attrs: { ...base.attrs, nextHop: '198.51.100.256' } }, /NEXT_HOP: not an IPv4 address: "198\.51\.100\.256"/],
+    [{ withdrawn: [], nlri: [], attrs: { origin: 0, asPath: [], mpReach: { afi: Afi.ipv6, safi: 1, nextHops: ['2001:db8:4::2'], nlri: ['2001:db8:4::/64', '203.0.113.0/24'] } } }, /MP_REACH_NLRI: not an IPv6 prefix: "203\.0\.113\.0\/24"/],
+    [{ withdrawn: [], nlri: [], attrs: { origin: 0, asPath: [], mpReach: { afi: Afi.ipv6, safi: 1, nextHops: ['2001:db8:4::zz'], nlri: ['2001:db8:4::/64'] } } }, /MP_REACH_NLRI next hop: not an IP address: "2001:db8:4::zz"/],
+    [{ withdrawn: [], nlri: [], attrs: { mpUnreach: { afi: Afi.ipv6, safi: 1, withdrawn: ['2001:db8:4::/129'] } } }, /MP_UNREACH_NLRI: not an IPv6 prefix: "2001:db8:4::\/129"/],
+  ];
+  for (const [u, re] of cases) {
+    const r = encodeUpdate(u, { as4: true });
+    assert.equal(r.ok, false, `${re}`);
+    if (!r.ok) assert.match(r.error.message, re);
   }
 });

@@ -15,8 +15,8 @@
 import { u16, Writer } from './bytes.js';
 import { AttrFlag, AttrType, decodeAttributes, encodeAttributes, mpReachValue, mpUnreachValue, writeAttr, type DecodeContext, type EncodeContext, type PathAttributes } from './attributes.js';
 import { frame } from './header.js';
-import { parsePrefix, prefixWireLen, readPrefixes, writePrefix, type ParsedPrefix } from './prefix.js';
-import { Afi, ErrorCode, HEADER_LEN, MAX_MESSAGE_LEN, MessageType, Safi, Treatment, UpdateSubcode, type BgpError, type Result, fail, ok } from './types.js';
+import { parsePrefixes, prefixWireLen, readPrefixes, writePrefix, type ParsedPrefix } from './prefix.js';
+import { Afi, ErrorCode, HEADER_LEN, MAX_MESSAGE_LEN, MessageType, Safi, Treatment, UpdateSubcode, type BgpError, type EncodeError, type Result, fail, ok } from './types.js';
 
 export interface Update {
   /** IPv4 withdrawn routes (the classic field). */
@@ -79,27 +79,46 @@ export function endOfRibFamily(u: Update): Afi | undefined {
   return undefined;
 }
 
-/** Encodes a single UPDATE body from its parts (no size check: use the builders for NLRI packing). */
-export function encodeUpdate(u: Update, ctx: EncodeContext): Uint8Array {
+/**
+ * Encodes a single UPDATE body from its parts (no size check: use the builders for NLRI packing),
+ * or says which input it cannot encode (a prefix that does not parse or is of the wrong family,
+ * a next hop that is not an address): nothing is dropped silently.
+ */
+export function encodeUpdate(u: Update, ctx: EncodeContext): Result<Uint8Array, EncodeError> {
+  const withdrawn = parsePrefixes(u.withdrawn, Afi.ipv4, 'withdrawn routes');
+  if (!withdrawn.ok) return withdrawn;
+  const nlri = parsePrefixes(u.nlri, Afi.ipv4, 'NLRI');
+  if (!nlri.ok) return nlri;
+  const attrs = encodeAttributes(u.attrs, ctx);
+  if (!attrs.ok) return attrs;
   const w = new Writer(256);
   const wd = new Writer(64);
-  for (const p of u.withdrawn) { const pp = parsePrefix(p); if (pp) writePrefix(wd, pp); }
+  for (const p of withdrawn.value) writePrefix(wd, p);
   w.u16(wd.length).bytes(wd.finish());
   const at = new Writer(128);
-  at.bytes(encodeAttributes(u.attrs, ctx));
+  at.bytes(attrs.value);
   const T = AttrFlag.optional;
   if (u.attrs.mpReach) {
     const m = u.attrs.mpReach;
-    writeAttr(at, T, AttrType.mpReach, mpReachValue(m.afi, m.safi, m.nextHops, m.nlri.map(parsePrefix).filter((x): x is ParsedPrefix => !!x)));
+    const reach = parsePrefixes(m.nlri, knownAfi(m.afi), 'MP_REACH_NLRI');
+    if (!reach.ok) return reach;
+    const v = mpReachValue(m.afi, m.safi, m.nextHops, reach.value);
+    if (!v.ok) return v;
+    writeAttr(at, T, AttrType.mpReach, v.value);
   }
   if (u.attrs.mpUnreach) {
     const m = u.attrs.mpUnreach;
-    writeAttr(at, T, AttrType.mpUnreach, mpUnreachValue(m.afi, m.safi, m.withdrawn.map(parsePrefix).filter((x): x is ParsedPrefix => !!x)));
+    const unreach = parsePrefixes(m.withdrawn, knownAfi(m.afi), 'MP_UNREACH_NLRI');
+    if (!unreach.ok) return unreach;
+    writeAttr(at, T, AttrType.mpUnreach, mpUnreachValue(m.afi, m.safi, unreach.value));
   }
   w.u16(at.length).bytes(at.finish());
-  for (const p of u.nlri) { const pp = parsePrefix(p); if (pp) writePrefix(w, pp); }
-  return w.finish();
+  for (const p of nlri.value) writePrefix(w, p);
+  return ok(w.finish());
 }
+
+/** The AFI if it is one whose prefixes parsePrefix knows (IPv4, IPv6). */
+const knownAfi = (afi: number): Afi | undefined => (afi === Afi.ipv4 || afi === Afi.ipv6 ? afi : undefined);
 
 const MAX_BODY = MAX_MESSAGE_LEN - HEADER_LEN;
 
@@ -118,61 +137,63 @@ function chunkByBytes(prefixes: readonly ParsedPrefix[], budget: number): Parsed
   return out;
 }
 
-function parseAll(prefixes: readonly string[], afi: Afi): ParsedPrefix[] {
-  const out: ParsedPrefix[] = [];
-  for (const p of prefixes) { const pp = parsePrefix(p); if (pp && pp.afi === afi) out.push(pp); }
-  return out;
-}
-
 /**
  * Framed UPDATEs announcing `prefixes` (one family) with shared attributes, packed into as few
  * 4096-byte messages as fit. IPv4 uses the NLRI field and NEXT_HOP; IPv6 uses MP_REACH_NLRI.
+ * Every prefix must parse and be of family `afi`: otherwise the error names those that are not
+ * (`error.prefixes`) and nothing is built.
  */
-export function buildAnnouncements(afi: Afi, prefixes: readonly string[], attrs: Omit<PathAttributes, 'mpReach' | 'mpUnreach'>, ctx: EncodeContext): Uint8Array[] {
-  const parsed = parseAll(prefixes, afi);
-  if (parsed.length === 0) return [];
+export function buildAnnouncements(afi: Afi, prefixes: readonly string[], attrs: Omit<PathAttributes, 'mpReach' | 'mpUnreach'>, ctx: EncodeContext): Result<Uint8Array[], EncodeError> {
+  const parsed = parsePrefixes(prefixes, afi, 'NLRI');
+  if (!parsed.ok) return parsed;
+  if (parsed.value.length === 0) return ok([]);
   const out: Uint8Array[] = [];
   if (afi === Afi.ipv4) {
     const at = encodeAttributes(attrs, ctx);
-    for (const run of chunkByBytes(parsed, MAX_BODY - 4 - at.length)) {
-      const w = new Writer(MAX_BODY).u16(0).u16(at.length).bytes(at);
+    if (!at.ok) return at;
+    for (const run of chunkByBytes(parsed.value, MAX_BODY - 4 - at.value.length)) {
+      const w = new Writer(MAX_BODY).u16(0).u16(at.value.length).bytes(at.value);
       for (const p of run) writePrefix(w, p);
       out.push(frame(MessageType.update, w.finish()));
     }
-    return out;
+    return ok(out);
   }
   const { nextHop, ...rest } = attrs;
   const at = encodeAttributes(rest, ctx);
+  if (!at.ok) return at;
   const nextHops = nextHop ? [nextHop] : [];
   const mpFixed = 4 /* ext attr header */ + 5 + 16 * nextHops.length;
-  for (const run of chunkByBytes(parsed, MAX_BODY - 4 - at.length - mpFixed)) {
+  for (const run of chunkByBytes(parsed.value, MAX_BODY - 4 - at.value.length - mpFixed)) {
+    const v = mpReachValue(afi, Safi.unicast, nextHops, run);
+    if (!v.ok) return v;
     const mp = new Writer(MAX_BODY);
-    writeAttr(mp, AttrFlag.optional | AttrFlag.extendedLength, AttrType.mpReach, mpReachValue(afi, Safi.unicast, nextHops, run));
-    const attrBytes = at.length + mp.length;
-    const w = new Writer(MAX_BODY).u16(0).u16(attrBytes).bytes(at).bytes(mp.finish());
+    writeAttr(mp, AttrFlag.optional | AttrFlag.extendedLength, AttrType.mpReach, v.value);
+    const attrBytes = at.value.length + mp.length;
+    const w = new Writer(MAX_BODY).u16(0).u16(attrBytes).bytes(at.value).bytes(mp.finish());
     out.push(frame(MessageType.update, w.finish()));
   }
-  return out;
+  return ok(out);
 }
 
-/** Framed UPDATEs withdrawing `prefixes` (one family), packed. */
-export function buildWithdrawals(afi: Afi, prefixes: readonly string[]): Uint8Array[] {
-  const parsed = parseAll(prefixes, afi);
+/** Framed UPDATEs withdrawing `prefixes` (one family), packed; errors as buildAnnouncements. */
+export function buildWithdrawals(afi: Afi, prefixes: readonly string[]): Result<Uint8Array[], EncodeError> {
+  const parsed = parsePrefixes(prefixes, afi, 'withdrawn routes');
+  if (!parsed.ok) return parsed;
   const out: Uint8Array[] = [];
   if (afi === Afi.ipv4) {
-    for (const run of chunkByBytes(parsed, MAX_BODY - 4)) {
+    for (const run of chunkByBytes(parsed.value, MAX_BODY - 4)) {
       const wd = new Writer(MAX_BODY);
       for (const p of run) writePrefix(wd, p);
       out.push(frame(MessageType.update, new Writer(MAX_BODY).u16(wd.length).bytes(wd.finish()).u16(0).finish()));
     }
-    return out;
+    return ok(out);
   }
-  for (const run of chunkByBytes(parsed, MAX_BODY - 4 - 4 - 3)) {
+  for (const run of chunkByBytes(parsed.value, MAX_BODY - 4 - 4 - 3)) {
     const mp = new Writer(MAX_BODY);
     writeAttr(mp, AttrFlag.optional | AttrFlag.extendedLength, AttrType.mpUnreach, mpUnreachValue(afi, Safi.unicast, run));
     out.push(frame(MessageType.update, new Writer(MAX_BODY).u16(0).u16(mp.length).bytes(mp.finish()).finish()));
   }
-  return out;
+  return ok(out);
 }
 
 /** End-of-RIB marker for a family (RFC 4724 §2). */

@@ -29,10 +29,10 @@ const POOLS: AllocatorPool[][] = deepFreeze([
 ]);
 
 const FAMILIES = [
-  { families: ['IPv4'] as const },
-  { families: ['IPv6'] as const },
-  { families: ['IPv4', 'IPv6'] as const, policy: 'PreferDualStack' as const },
-  { families: ['IPv6', 'IPv4'] as const, policy: 'RequireDualStack' as const },
+  { families: [4] as const },
+  { families: [6] as const },
+  { families: [4, 6] as const, policy: 'PreferDualStack' as const },
+  { families: [6, 4] as const, policy: 'RequireDualStack' as const },
 ];
 const REQUESTABLE = ['198.51.100.1', '198.51.100.2', '2001:db8::1', '203.0.113.9', '198.51.101.0'];
 

@@ -14,6 +14,7 @@
 import type { Labels } from '../label-selector.js';
 import { ChurnMap } from './churn-map.js';
 import { formatIp, type IpFamily, type ParsedIp, parseIp } from './ip.js';
+import { IP_FAMILIES, kubeFamily, otherFamily } from '../ip-family.js';
 import { buildPools, comparePinned, isPinnable, poolRefusal, RangeLookup, type PoolState, type RangeState } from './pool.js';
 import { Annotation, readIntent, type ServiceIntent } from './service.js';
 import type {
@@ -203,7 +204,7 @@ export class Allocator {
     const m = want.mode;
     const only = res.ips.length === 1 && m.kind === 'dual' && !m.require ? this.allocs.get(req.key)?.ips[0] : undefined;
     if (only) {
-      const warning = `PreferDualStack: pool "${res.pool}" has no free ${only.family === 'IPv4' ? 'IPv6' : 'IPv4'} address, serving ${only.family} only`;
+      const warning = `PreferDualStack: pool "${res.pool}" has no free ${kubeFamily(otherFamily(only.family))} address, serving ${kubeFamily(only.family)} only`;
       return { ok: true, ips: res.ips, pool: res.pool, changed: !sameList(before, res.ips), warning };
     }
     if (before.length > 0 && sameList(before, res.ips)) return { ok: true, ips: res.ips, pool: res.pool, changed: false };
@@ -280,8 +281,8 @@ export class Allocator {
     return this.pools.map((p) => ({
       pool: p.name,
       services: p.services,
-      ipv4: { assigned: p.inUse.IPv4, total: p.total.IPv4, available: freeCount(p, 'IPv4') },
-      ipv6: { assigned: p.inUse.IPv6, total: p.total.IPv6, available: freeCount(p, 'IPv6') },
+      ipv4: { assigned: p.inUse[4], total: p.total[4], available: freeCount(p, 4) },
+      ipv6: { assigned: p.inUse[6], total: p.total[6], available: freeCount(p, 6) },
     }));
   }
 
@@ -297,7 +298,7 @@ export class Allocator {
       if (!use.owner) errs.push(`${use.ip}: held by nobody`);
       if (use.range.free.has(use.idx)) errs.push(`${use.ip}: held but free in its range`);
       if (this.lookup.find(use.family, use.value) !== use.range) errs.push(`${use.ip}: stale range`);
-      const c = inUse.get(use.range.pool) ?? { IPv4: 0, IPv6: 0 };
+      const c = inUse.get(use.range.pool) ?? { 4: 0, 6: 0 };
       c[use.family]++;
       inUse.set(use.range.pool, c);
       if (use.sharing === '') continue;
@@ -308,8 +309,8 @@ export class Allocator {
       for (const h of holders(use)) for (const p of h.ports) g.ports.set(p, (g.ports.get(p) ?? 0) + 1);
     }
     for (const p of this.pools) {
-      const c = inUse.get(p) ?? { IPv4: 0, IPv6: 0 };
-      if (c.IPv4 !== p.inUse.IPv4 || c.IPv6 !== p.inUse.IPv6) errs.push(`pool ${p.name}: inUse ${JSON.stringify(p.inUse)}, counted ${JSON.stringify(c)}`);
+      const c = inUse.get(p) ?? { 4: 0, 6: 0 };
+      if (c[4] !== p.inUse[4] || c[6] !== p.inUse[6]) errs.push(`pool ${p.name}: inUse ${JSON.stringify(p.inUse)}, counted ${JSON.stringify(c)}`);
       const services = [...this.allocs.values()].filter((a) => a.pool === p).length;
       if (services !== p.services) errs.push(`pool ${p.name}: services ${p.services}, counted ${services}`);
     }
@@ -570,9 +571,9 @@ export class Allocator {
     const m = want.mode;
     const only = cur.ips[0];
     if (m.kind !== 'dual' || m.require || cur.ips.length !== 1 || !only) return undefined;
-    const missing: IpFamily = only.family === 'IPv4' ? 'IPv6' : 'IPv4';
+    const missing = otherFamily(only.family);
     const t = this.probe(cur.pool, missing, cur.key, want);
-    if (!t) return `PreferDualStack: pool "${cur.pool.name}" has no free ${missing} address, serving ${only.family} only`;
+    if (!t) return `PreferDualStack: pool "${cur.pool.name}" has no free ${kubeFamily(missing)} address, serving ${kubeFamily(only.family)} only`;
     const use = this.attach(cur, t);
     cur.ips = m.primary === missing ? [use, only] : [only, use];
     return undefined;
@@ -628,14 +629,14 @@ export class Allocator {
 
   private wanted(want: ServiceIntent): string {
     const m = want.mode;
-    if (m.kind === 'single') return m.family;
-    return m.require ? 'IPv4+IPv6 pair of' : `${m.primary} or ${m.secondary}`;
+    if (m.kind === 'single') return kubeFamily(m.family);
+    return m.require ? 'IPv4+IPv6 pair of' : `${kubeFamily(m.primary)} or ${kubeFamily(m.secondary)}`;
   }
 
   private poolState(pool: PoolState, want: ServiceIntent): string {
-    const fams: IpFamily[] = want.mode.kind === 'single' ? [want.mode.family] : ['IPv4', 'IPv6'];
+    const fams: readonly IpFamily[] = want.mode.kind === 'single' ? [want.mode.family] : IP_FAMILIES;
     return fams
-      .map((f) => (pool.total[f] === 0n ? `no ${f} range` : `${f} ${pool.inUse[f]}/${pool.total[f]} in use`))
+      .map((f) => (pool.total[f] === 0n ? `no ${kubeFamily(f)} range` : `${kubeFamily(f)} ${pool.inUse[f]}/${pool.total[f]} in use`))
       .join(', ');
   }
 

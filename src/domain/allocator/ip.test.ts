@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
-import { canonicalIp, formatIp, isBuggyIp, parseAddressEntry, parseIp, RangeIndex } from './ip.js';
+import { canonicalIp, formatIp, isBuggyIp, parseAddressEntry, parseIp, RangeIndex, type IpFamily } from './ip.js';
 
 test('parseIp / canonicalIp', () => {
   const cases: Array<{ desc: string; input: string; want: string | undefined }> = [
@@ -40,21 +40,21 @@ test('formatIp matches ipaddr.js RFC 5952 output for any IPv6 address', () => {
     let v = 0n;
     for (const g of groups) v = (v << 16n) | BigInt(g);
     const want = new ipaddr.IPv6(groups).toRFC5952String();
-    assert.equal(formatIp('IPv6', v), want);
+    assert.equal(formatIp(6, v), want);
     // Round trip, except IPv4-mapped addresses, which parse as IPv4 on purpose.
     if (!want.startsWith('::ffff:')) assert.equal(parseIp(want)?.value, v);
   }), { numRuns: 500 });
 });
 
 test('parseAddressEntry', () => {
-  const cases: Array<{ desc: string; input: string; want?: [string, string, string]; wantErr?: RegExp }> = [
-    { desc: 'IPv4 CIDR', input: '198.51.100.0/24', want: ['IPv4', '198.51.100.0', '198.51.100.255'] },
-    { desc: 'host bits masked', input: '198.51.100.77/30', want: ['IPv4', '198.51.100.76', '198.51.100.79'] },
-    { desc: '/32', input: '198.51.100.9/32', want: ['IPv4', '198.51.100.9', '198.51.100.9'] },
-    { desc: 'range', input: '198.51.100.10-198.51.100.20', want: ['IPv4', '198.51.100.10', '198.51.100.20'] },
-    { desc: 'range with spaces', input: '198.51.100.10 - 198.51.100.20', want: ['IPv4', '198.51.100.10', '198.51.100.20'] },
-    { desc: 'IPv6 /64', input: '2001:db8:1::/64', want: ['IPv6', '2001:db8:1::', '2001:db8:1:0:ffff:ffff:ffff:ffff'] },
-    { desc: 'IPv6 range', input: '2001:db8::1-2001:db8::ff', want: ['IPv6', '2001:db8::1', '2001:db8::ff'] },
+  const cases: Array<{ desc: string; input: string; want?: [IpFamily, string, string]; wantErr?: RegExp }> = [
+    { desc: 'IPv4 CIDR', input: '198.51.100.0/24', want: [4, '198.51.100.0', '198.51.100.255'] },
+    { desc: 'host bits masked', input: '198.51.100.77/30', want: [4, '198.51.100.76', '198.51.100.79'] },
+    { desc: '/32', input: '198.51.100.9/32', want: [4, '198.51.100.9', '198.51.100.9'] },
+    { desc: 'range', input: '198.51.100.10-198.51.100.20', want: [4, '198.51.100.10', '198.51.100.20'] },
+    { desc: 'range with spaces', input: '198.51.100.10 - 198.51.100.20', want: [4, '198.51.100.10', '198.51.100.20'] },
+    { desc: 'IPv6 /64', input: '2001:db8:1::/64', want: [6, '2001:db8:1::', '2001:db8:1:0:ffff:ffff:ffff:ffff'] },
+    { desc: 'IPv6 range', input: '2001:db8::1-2001:db8::ff', want: [6, '2001:db8::1', '2001:db8::ff'] },
     { desc: 'reversed range', input: '198.51.100.20-198.51.100.10', wantErr: /start IP is after the end IP/ },
     { desc: 'mixed families', input: '198.51.100.1-2001:db8::1', wantErr: /different families/ },
     { desc: 'bad start', input: 'x-198.51.100.1', wantErr: /invalid start IP "x"/ },
@@ -86,11 +86,11 @@ test('RangeIndex with avoidBuggyIPs: indexes exactly the non-.0/.255 addresses, 
   fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 32 - 2000 }), fc.integer({ min: 0, max: 1500 }), (start, len) => {
     const first = BigInt(start);
     const last = first + BigInt(len);
-    const idx = new RangeIndex({ family: 'IPv4', first, last, source: 't' }, true);
+    const idx = new RangeIndex({ family: 4, first, last, source: 't' }, true);
     let n = 0n;
     for (let v = first; v <= last; v++) {
       const i = idx.indexOf(v);
-      if (isBuggyIp('IPv4', v)) {
+      if (isBuggyIp(4, v)) {
         assert.equal(i, undefined);
         continue;
       }
@@ -103,6 +103,6 @@ test('RangeIndex with avoidBuggyIPs: indexes exactly the non-.0/.255 addresses, 
 });
 
 test('RangeIndex of a range holding only buggy addresses is empty', () => {
-  const idx = new RangeIndex({ family: 'IPv4', first: parseIp('198.51.100.255')!.value, last: parseIp('198.51.101.0')!.value, source: 't' }, true);
+  const idx = new RangeIndex({ family: 4, first: parseIp('198.51.100.255')!.value, last: parseIp('198.51.101.0')!.value, source: 't' }, true);
   assert.equal(idx.size, 0n);
 });

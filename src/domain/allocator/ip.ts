@@ -6,8 +6,10 @@
 // ending in .0 or .255 (the "buggy" ones that confuse smurf protection in old CPE firmware), so
 // the free-space structure never has to hold or step over those holes.
 import ipaddr from 'ipaddr.js';
+import type { Result } from '../result.js';
+import type { IpFamily } from '../ip-family.js';
 
-export type IpFamily = 'IPv4' | 'IPv6';
+export type { IpFamily };
 
 export interface ParsedIp {
   readonly family: IpFamily;
@@ -47,7 +49,7 @@ export function parseIp(text: string): ParsedIp | undefined {
   const s = text.trim();
   if (!s.includes(':')) {
     const v = parseV4(s);
-    return v === undefined ? undefined : { family: 'IPv4', value: v };
+    return v === undefined ? undefined : { family: 4, value: v };
   }
   if (s === '' || s.includes('%') || s.includes('/')) return undefined;
   if (!ipaddr.isValid(s)) return undefined;
@@ -58,11 +60,11 @@ export function parseIp(text: string): ParsedIp | undefined {
   }
   let v = 0n;
   for (const b of addr.toByteArray()) v = (v << 8n) | BigInt(b);
-  return { family: addr.kind() === 'ipv4' ? 'IPv4' : 'IPv6', value: v };
+  return { family: addr.kind() === 'ipv4' ? 4 : 6, value: v };
 }
 
 export function formatIp(family: IpFamily, value: bigint): string {
-  if (family === 'IPv4') {
+  if (family === 4) {
     const n = Number(value);
     return `${(n >>> 24) & 255}.${(n >>> 16) & 255}.${(n >>> 8) & 255}.${n & 255}`;
   }
@@ -90,7 +92,7 @@ export function canonicalIp(text: string): string | undefined {
 
 /** An IPv4 address ending in .0 or .255 (MetalLB `ipConfusesBuggyFirmwares`); never IPv6. */
 export function isBuggyIp(family: IpFamily, value: bigint): boolean {
-  if (family !== 'IPv4') return false;
+  if (family !== 4) return false;
   const last = value & 255n;
   return last === 0n || last === 255n;
 }
@@ -104,7 +106,7 @@ export interface AddressRange {
   readonly source: string;
 }
 
-export type ParseRangeResult = { ok: true; value: AddressRange } | { ok: false; error: string };
+export type ParseRangeResult = Result<AddressRange>;
 
 /**
  * Parses a CIDR (host bits are masked, as Go's net.ParseCIDR does) or a `start-end` range
@@ -128,11 +130,11 @@ export function parseAddressEntry(entry: string): ParseRangeResult {
   const ip = parseIp(s.slice(0, slash));
   const lenText = s.slice(slash + 1);
   if (!ip || !/^\d{1,3}$/.test(lenText)) return { ok: false, error: `invalid CIDR "${entry}"` };
-  const bits = ip.family === 'IPv4' ? 32 : 128;
+  const bits = ip.family === 4 ? 32 : 128;
   const len = Number(lenText);
   if (len > bits) return { ok: false, error: `invalid CIDR "${entry}": prefix length ${len} is longer than ${bits}` };
   const hostBits = BigInt(bits - len);
-  const max = ip.family === 'IPv4' ? V4_MAX : V6_MAX;
+  const max = ip.family === 4 ? V4_MAX : V6_MAX;
   const hostMask = (1n << hostBits) - 1n;
   const first = ip.value & (max ^ hostMask);
   return { ok: true, value: { family: ip.family, first, last: first | hostMask, source: s } };
@@ -156,16 +158,16 @@ export class RangeIndex {
   private readonly dense: boolean;
 
   constructor(readonly range: AddressRange, avoidBuggy: boolean) {
-    this.dense = avoidBuggy && range.family === 'IPv4';
+    this.dense = avoidBuggy && range.family === 4;
     if (!this.dense) {
       this.base = range.first;
       this.size = range.last - range.first + 1n;
       return;
     }
     let lo = range.first;
-    if (isBuggyIp('IPv4', lo)) lo += (lo & 255n) === 0n ? 1n : 2n;
+    if (isBuggyIp(4, lo)) lo += (lo & 255n) === 0n ? 1n : 2n;
     let hi = range.last;
-    if (isBuggyIp('IPv4', hi)) hi -= (hi & 255n) === 255n ? 1n : 2n;
+    if (isBuggyIp(4, hi)) hi -= (hi & 255n) === 255n ? 1n : 2n;
     this.base = denseOf(lo);
     this.size = lo > hi ? 0n : denseOf(hi) - this.base + 1n;
   }
@@ -174,7 +176,7 @@ export class RangeIndex {
   indexOf(value: bigint): bigint | undefined {
     if (value < this.range.first || value > this.range.last) return undefined;
     if (!this.dense) return value - this.base;
-    if (isBuggyIp('IPv4', value)) return undefined;
+    if (isBuggyIp(4, value)) return undefined;
     return denseOf(value) - this.base;
   }
 

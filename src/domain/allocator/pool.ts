@@ -3,6 +3,7 @@
 import { matchesAny, type Labels } from '../label-selector.js';
 import { IntervalSet } from './interval-set.js';
 import { parseAddressEntry, RangeIndex, formatIp, type IpFamily } from './ip.js';
+import { IP_FAMILIES } from '../ip-family.js';
 import type { AllocatorPool, ServiceRequest } from './types.js';
 
 export interface RangeState {
@@ -25,11 +26,11 @@ export interface PoolState {
 
 /** All ranges of one family across pools, sorted, for address -> range lookups. */
 export class RangeLookup {
-  private readonly byFamily: Record<IpFamily, RangeState[]> = { IPv4: [], IPv6: [] };
+  private readonly byFamily: Record<IpFamily, RangeState[]> = { 4: [], 6: [] };
 
   constructor(pools: readonly PoolState[]) {
     for (const p of pools) for (const r of p.ranges) this.byFamily[r.family].push(r);
-    for (const f of ['IPv4', 'IPv6'] as const) {
+    for (const f of IP_FAMILIES) {
       this.byFamily[f].sort((a, b) => (a.index.range.first < b.index.range.first ? -1 : 1));
     }
   }
@@ -50,7 +51,7 @@ export class RangeLookup {
 
   /** Overlap check: the first pair of ranges that share an address, as a message. */
   overlap(): string | undefined {
-    for (const f of ['IPv4', 'IPv6'] as const) {
+    for (const f of IP_FAMILIES) {
       const rs = this.byFamily[f];
       for (let i = 1; i < rs.length; i++) {
         const a = rs[i - 1] as RangeState;
@@ -80,8 +81,8 @@ export function buildPools(defs: readonly AllocatorPool[]): BuildResult {
       def,
       autoAssign: def.autoAssign ?? true,
       ranges: [],
-      total: { IPv4: 0n, IPv6: 0n },
-      inUse: { IPv4: 0, IPv6: 0 },
+      total: { 4: 0n, 6: 0n },
+      inUse: { 4: 0, 6: 0 },
       services: 0,
     };
     for (const entry of def.addresses) {

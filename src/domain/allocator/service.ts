@@ -3,6 +3,7 @@
 // the address-pool annotation, the sharing key and the backend key, the ports and the family mode.
 // In every annotation pair the stable metallb.io key wins when it is present, even if empty.
 import { parseIp, formatIp, type IpFamily, type ParsedIp } from './ip.js';
+import { kubeFamily } from '../ip-family.js';
 import type { ServiceRequest } from './types.js';
 
 export const Annotation = {
@@ -83,12 +84,12 @@ export function readIntent(req: ServiceRequest): IntentResult {
     return { ok: false, code: 'invalidRequest', reason: `service ${req.key} has no spec.ipFamilies yet (no ClusterIP assigned), so its address family is unknown` };
   }
   if (fams.length > 2 || (f1 !== undefined && f1 === f0)) {
-    return { ok: false, code: 'invalidRequest', reason: `service ${req.key} has invalid spec.ipFamilies [${fams.join(', ')}]` };
+    return { ok: false, code: 'invalidRequest', reason: `service ${req.key} has invalid spec.ipFamilies [${fams.map(kubeFamily).join(', ')}]` };
   }
   let mode: FamilyMode;
   if (f1 === undefined) {
     if (policy === 'RequireDualStack') {
-      return { ok: false, code: 'invalidRequest', reason: `service ${req.key} requires dual stack but has only the ${f0} family (spec.ipFamilies); the cluster must give it two ClusterIPs` };
+      return { ok: false, code: 'invalidRequest', reason: `service ${req.key} requires dual stack but has only the ${kubeFamily(f0)} family (spec.ipFamilies); the cluster must give it two ClusterIPs` };
     }
     mode = { kind: 'single', family: f0 };
   } else {
@@ -138,7 +139,7 @@ export function readIntent(req: ServiceRequest): IntentResult {
     const wantDual = mode.kind === 'dual';
     const gotDual = requested.length === 2;
     if (wantDual !== gotDual || (mode.kind === 'single' && r0 && r0.family !== mode.family)) {
-      const fam = mode.kind === 'single' ? mode.family : 'dual-stack (IPv4 and IPv6)';
+      const fam = mode.kind === 'single' ? kubeFamily(mode.family) : 'dual-stack (IPv4 and IPv6)';
       return { ok: false, code: 'familyMismatch', reason: `requested loadBalancer IP(s) ${text} do not match the ipFamily of the service (${fam})` };
     }
   }

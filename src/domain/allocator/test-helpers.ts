@@ -44,7 +44,7 @@ export function svc(name: string, o: SvcOpts = {}): ServiceRequest {
       const [protocol, port] = p.split('/');
       return { protocol: protocol ?? 'TCP', port: Number(port) };
     }),
-    ipFamilies: o.families ?? ['IPv4'],
+    ipFamilies: o.families ?? [4],
     ...(o.policy ? { ipFamilyPolicy: o.policy } : {}),
     ...(o.lbIP ? { loadBalancerIP: o.lbIP } : {}),
     ...(o.local ? { externalTrafficPolicy: 'Local' as const, selector: o.local } : { externalTrafficPolicy: 'Cluster' as const }),
