@@ -72,5 +72,9 @@ test('no-cycle: a module importing its own importer is reported', async () => {
   // bfd-timers.ts re-exports prng.ts; the probe stands in for prng.ts and imports bfd-timers.ts.
   const code = "import { detectTimeUs } from './bfd-timers.js';\nexport const x = detectTimeUs;\n";
   const messages = await lint('src/domain/prng.ts', code);
-  assert.deepEqual(messages.map((m) => m.ruleId), ['import-x/no-cycle'], JSON.stringify(messages));
+  assert.deepEqual(
+    messages.map((m) => m.ruleId),
+    ['import-x/no-cycle'],
+    JSON.stringify(messages),
+  );
 });
