@@ -29,7 +29,7 @@ const layerZones = [
   {
     target: './src/machines',
     from: ['./src/actors', './src/adapters', './src/bin'],
-    message: 'machines name the actors they invoke; the real ones are bound in src/bin with machine.provide (docs/architecture.md "Layers")',
+    message: 'machines name the actors they invoke; the real ones are bound with machine.provide where the machine runs (docs/architecture.md "Layers")',
   },
   {
     target: './src/actors',
