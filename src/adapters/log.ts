@@ -1,4 +1,4 @@
-// JSON logs, one object per line on stderr, with the stable keys of STYLE.md
+// JSON logs, one object per line on stderr, with the same stable keys everywhere
 // (component, node, service, ip, pool, peer, machine, from, to, event, reason, err). Values under
 // keys that look secret are never written.
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';

@@ -3,7 +3,7 @@
 // (the BGP machine's reason `bfdDown`). Entering Up sends `{type:'bfd.up'}` (a BGPPeer with a
 // bfdProfile does not establish before it). An AdminDown on either side is not a path failure:
 // RFC 5882 §3.2 says the client must not be taken down for it, so nothing is sent.
-import type { BfdDownReason, BfdSessionStateName } from '../machines/bfd-session.machine.js';
+import type { BfdDownReason, BfdSessionStateName } from './bfd-session-state.js';
 
 export type BgpBfdEvent = { type: 'bfd.up' } | { type: 'bfd.down' };
 

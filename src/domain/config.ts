@@ -1,4 +1,4 @@
-// The one config function (STYLE.md "MetalLB's config.For"): a snapshot of every metallb.io
+// The one config function (as MetalLB's `config.For(resources)`): a snapshot of every metallb.io
 // object (plus the Nodes, Namespaces and Secrets it needs) becomes either a validated internal
 // config with every default applied, or the complete list of errors. No I/O: the controller,
 // the speaker, the admission webhook and `mooringctl validate` all call it.

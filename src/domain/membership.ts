@@ -2,7 +2,7 @@
 // `alive → suspect → dead`, fed by per-node heartbeats and swept by the caller's clock. A table
 // rather than one XState actor per peer: heartbeats arrive at N×(1000/interval) per second per
 // speaker, and a 1,000-node simulation holds 10^6 peer entries, which an actor per entry cannot
-// (DESIGN.md scale note). Time is passed in (`now`); nothing here reads a clock.
+// (docs/architecture.md "The machines"). Time is passed in (`now`); nothing here reads a clock.
 //
 // Incarnations: a heartbeat carries `inc` (strictly greater after a restart) and `seq`. A lower
 // `inc` is a message from a previous life and is dropped; a higher one is a restart, reported so

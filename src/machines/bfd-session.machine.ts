@@ -15,9 +15,9 @@ import {
   BfdDiag, BfdState, checkForSession, type BfdControlPacket, type BfdStateCode,
 } from '../codecs/bfd/control-packet.js';
 import { advertisedTxUs, detectTimeUs, jitteredMs, nextRandom, txIntervalUs } from '../domain/bfd-timers.js';
+import type { BfdDownReason, BfdSessionStateName } from '../domain/bfd-session-state.js';
 
-/** Why the session last left Up/Init (or is not up); read by BGP coupling, logs and metrics. */
-export type BfdDownReason = 'detectTimeExpired' | 'neighborDown' | 'neighborAdminDown' | 'adminDown';
+export type { BfdDownReason, BfdSessionStateName };
 
 export interface BfdSessionInput {
   /** The peer's address, handed to the transport (opaque to the machine). */
@@ -452,7 +452,6 @@ export const bfdSessionMachine = setup({
 
 export type BfdSessionMachine = typeof bfdSessionMachine;
 /** The RFC state of a snapshot's `session` region. */
-export type BfdSessionStateName = 'adminDown' | 'down' | 'init' | 'up';
 export function sessionStateOf(value: unknown): BfdSessionStateName {
   return ((value as { session?: BfdSessionStateName }).session) ?? 'down';
 }

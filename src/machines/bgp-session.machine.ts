@@ -9,11 +9,13 @@
 //
 // Timers are named `after` delays computed from context (`connectRetry`, `idleHold`,
 // `connectTimeout`, `openHoldTime`, `holdTime`, `keepaliveInterval`). Hold and keepalive run in
-// parallel regions so that a received message re-arms only the hold timer. Bytes leave through the
-// invoked `bgpTransport` actor (`{ type: 'send', data }`), which reports `tcp.*` events and
-// `bgp.frame`s; frames are decoded here (the codec needs the negotiated 4-octet AS flag) and
-// re-raised as `bgp.open`, `bgp.keepalive`, `bgp.update`, `bgp.notification`,
-// `bgp.routeRefresh` or `bgp.error`.
+// parallel regions so that a received message re-arms only the hold timer; one definition
+// (`timerRegions`) serves OpenConfirm and Established. Guards and actions are named in `setup()`;
+// the reasons and details of the down transitions are in `DOWN` and the functions at the end of
+// the file. Bytes leave through the invoked `bgpTransport` actor (`{ type: 'send', data }`),
+// which reports `tcp.*` events and `bgp.frame`s; frames are decoded here (the codec needs the
+// negotiated 4-octet AS flag) and re-raised as `bgp.open`, `bgp.keepalive`, `bgp.update`,
+// `bgp.notification`, `bgp.routeRefresh` or `bgp.error`.
 //
 // The Adj-RIB-Out lives outside (the session runner): it listens to the emitted
 // `session.established` / `session.down` / `session.routeRefresh` and pushes `routes.send`.
@@ -163,7 +165,8 @@ export function negotiateTimers(ours: number, theirs: number, keepaliveConfigure
   const holdTime = Math.min(ours, theirs);
   if (holdTime === 0) return { holdTime: 0, keepaliveTime: 0 };
   const third = Math.max(1, Math.floor(holdTime / 3));
-  return { holdTime, keepaliveTime: keepaliveConfigured !== undefined && keepaliveConfigured > 0 ? Math.min(keepaliveConfigured, third) : third };
+  const keepaliveTime = keepaliveConfigured !== undefined && keepaliveConfigured > 0 ? Math.min(keepaliveConfigured, third) : third;
+  return { holdTime, keepaliveTime };
 }
 
 /** crc32 (IEEE) for MetalLB's hashed router ID. */
@@ -214,9 +217,39 @@ function buildOpen(ctx: BgpSessionContext): Uint8Array {
 }
 
 /** The shape of down-transition actions: reason + detail (+ optional NOTIFICATION sent first). */
-export type DownSpec = { reason: DownReason; detail: string; notify?: { code: number; subcode: number; data?: Uint8Array }; next?: 'active' };
+export type DownSpec = {
+  reason: DownReason;
+  detail: string;
+  notify?: { code: number; subcode: number; data?: Uint8Array };
+  next?: 'active';
+};
 
-export const bgpSessionMachine = setup({
+// The down transitions that carry no event data (those that do are built by the functions at the
+// end of this file). `next: 'active'` ends in Active (RFC 4271 §8.2.2: a TCP failure before the
+// peer's OPEN retries after ConnectRetry); the others go to Idle.
+const CEASE_ADMIN_RESET = { code: ErrorCode.cease, subcode: CeaseSubcode.adminReset };
+const CEASE_ADMIN_SHUTDOWN = { code: ErrorCode.cease, subcode: CeaseSubcode.adminShutdown };
+const DOWN = {
+  bfd: { reason: DownReason.bfdDown, detail: 'BFD session down' },
+  bfdOnConnection: { reason: DownReason.bfdDown, detail: 'BFD session down', notify: CEASE_ADMIN_RESET },
+  admin: { reason: DownReason.adminDown, detail: 'administratively down' },
+  adminOnConnection: { reason: DownReason.adminDown, detail: 'administratively down', notify: CEASE_ADMIN_SHUTDOWN },
+  adminGraceful: { reason: DownReason.adminDown, detail: 'administratively down (graceful restart: no NOTIFICATION)' },
+  connectTimeout: { reason: DownReason.connectTimeout, detail: 'TCP connect timed out', next: 'active' },
+  closedWhileConnecting: { reason: DownReason.connectFailed, detail: 'connection closed while connecting', next: 'active' },
+  openHoldExpired: {
+    reason: DownReason.holdTimerExpired,
+    detail: 'no OPEN from the peer within 240 s',
+    notify: { code: ErrorCode.holdTimerExpired, subcode: 0 },
+  },
+  peerLacksAs4: {
+    reason: DownReason.notificationSent,
+    detail: 'peer does not support 4-octet ASNs, ours needs them',
+    notify: { code: ErrorCode.open, subcode: OpenSubcode.unsupportedCapability },
+  },
+} as const satisfies Record<string, DownSpec>;
+
+const bgpSetup = setup({
   types: {
     context: {} as BgpSessionContext,
     events: {} as BgpSessionEvent,
@@ -241,10 +274,24 @@ export const bgpSessionMachine = setup({
     holdEnabled: ({ context }) => (context.negotiated?.holdTime ?? 0) > 0,
     gracefulStop: ({ event }) => event.type === 'admin.down' && event.graceful === true,
     wrongPeerAs: ({ context, event }) => event.type === 'bgp.open' && !peerAsAccepted(context.input, event.open.asn),
-    sameRouterId: ({ context, event }) => event.type === 'bgp.open' && context.input.localAsn === event.open.asn && event.open.routerId === context.routerId,
-    peerLacksAs4: ({ context, event }) => event.type === 'bgp.open' && context.input.localAsn > 0xffff && event.open.capabilities.fourOctetAs === undefined,
+    sameRouterId: ({ context, event }) =>
+      event.type === 'bgp.open' && context.input.localAsn === event.open.asn && event.open.routerId === context.routerId,
+    peerLacksAs4: ({ context, event }) =>
+      event.type === 'bgp.open' && context.input.localAsn > 0xffff && event.open.capabilities.fourOctetAs === undefined,
   },
   actions: {
+    markBfdUp: assign({ bfdUp: true }),
+    markBfdDown: assign({ bfdUp: false }),
+    markAdminUp: assign({ adminUp: true }),
+    markAdminDown: assign({ adminUp: false }),
+    markEstablished: assign({ failures: 0, lastDown: undefined, established: true }),
+    emitEstablished: emit(({ context }) => ({ type: 'session.established' as const, negotiated: context.negotiated as Negotiated })),
+    emitUpdateReceived: enqueueActions(({ event, enqueue }) => {
+      if (event.type === 'bgp.update') enqueue.emit({ type: 'session.updateReceived', update: event.update });
+    }),
+    emitRouteRefresh: enqueueActions(({ event, enqueue }) => {
+      if (event.type === 'bgp.routeRefresh') enqueue.emit({ type: 'session.routeRefresh', afi: event.afi, safi: event.safi });
+    }),
     decodeFrame: enqueueActions(({ context, event, enqueue }) => {
       if (event.type !== 'bgp.frame') return;
       const r = decodeMessage(event.frame, { as4: context.negotiated?.as4 ?? true, ebgp: context.negotiated?.ebgp ?? true });
@@ -258,11 +305,25 @@ export const bgpSessionMachine = setup({
       }
       const m = r.value;
       switch (m.type) {
-        case 'open': { const { type: _t, ...open } = m; enqueue.raise({ type: 'bgp.open', open }); break; }
-        case 'keepalive': enqueue.raise({ type: 'bgp.keepalive' }); break;
-        case 'update': { const { type: _t, ...update } = m; enqueue.raise({ type: 'bgp.update', update }); break; }
-        case 'notification': enqueue.raise({ type: 'bgp.notification', code: m.code, subcode: m.subcode, data: m.data }); break;
-        case 'routeRefresh': enqueue.raise({ type: 'bgp.routeRefresh', afi: m.afi, safi: m.safi, subtype: m.subtype }); break;
+        case 'open': {
+          const { type: _t, ...open } = m;
+          enqueue.raise({ type: 'bgp.open', open });
+          break;
+        }
+        case 'keepalive':
+          enqueue.raise({ type: 'bgp.keepalive' });
+          break;
+        case 'update': {
+          const { type: _t, ...update } = m;
+          enqueue.raise({ type: 'bgp.update', update });
+          break;
+        }
+        case 'notification':
+          enqueue.raise({ type: 'bgp.notification', code: m.code, subcode: m.subcode, data: m.data });
+          break;
+        case 'routeRefresh':
+          enqueue.raise({ type: 'bgp.routeRefresh', afi: m.afi, safi: m.safi, subtype: m.subtype });
+          break;
       }
     }),
     /** Every down transition records its reason first; `commitDown` then acts on it. */
@@ -272,7 +333,12 @@ export const bgpSessionMachine = setup({
       const s = context.pendingDown;
       if (!s) return;
       if (s.notify) enqueue.sendTo('transport', { type: 'send', data: encodeNotification(s.notify) } satisfies TransportCommand);
-      enqueue.assign({ failures: context.failures + 1, lastDown: { reason: s.reason, detail: s.detail }, negotiated: undefined, established: false });
+      enqueue.assign({
+        failures: context.failures + 1,
+        lastDown: { reason: s.reason, detail: s.detail },
+        negotiated: undefined,
+        established: false,
+      });
       enqueue.emit({ type: 'session.down', reason: s.reason, detail: s.detail, wasEstablished: context.established });
     }),
     sendOpen: enqueueActions(({ context, enqueue }) => {
@@ -291,37 +357,96 @@ export const bgpSessionMachine = setup({
       const o = event.open;
       const t = negotiateTimers(context.input.holdTime, o.holdTime, context.input.keepaliveTime);
       // No MP capability from the peer means IPv4 unicast only (RFC 4760 §8).
-      const peerFams = o.capabilities.multiprotocol.length === 0 ? [{ afi: Afi.ipv4, safi: Safi.unicast }] : o.capabilities.multiprotocol;
+      const mp = o.capabilities.multiprotocol;
+      const peerFams = mp.length === 0 ? [{ afi: Afi.ipv4, safi: Safi.unicast }] : mp;
       const families = context.input.families.filter((f) => peerFams.some((p) => p.afi === FAMILY_AFI[f] && p.safi === Safi.unicast));
       return {
         negotiated: {
-          ...t, as4: o.capabilities.fourOctetAs !== undefined, families, peerRouterId: o.routerId,
-          routerId: context.routerId ?? '0.0.0.0', ebgp: context.input.localAsn !== o.asn,
-          peerGracefulRestart: o.capabilities.gracefulRestart !== undefined, routeRefresh: o.capabilities.routeRefresh,
+          ...t,
+          as4: o.capabilities.fourOctetAs !== undefined,
+          families,
+          peerRouterId: o.routerId,
+          routerId: context.routerId ?? '0.0.0.0',
+          ebgp: context.input.localAsn !== o.asn,
+          peerGracefulRestart: o.capabilities.gracefulRestart !== undefined,
+          routeRefresh: o.capabilities.routeRefresh,
           localAddress: context.localAddress ?? '',
         },
       };
     }),
     connected: assign(({ context, event }) => {
       if (event.type !== 'tcp.connected') return {};
+      const { localAddress, localIpv4OnInterface } = event;
       return {
-        localAddress: event.localAddress,
-        routerId: context.input.routerId ?? fallbackRouterId(event.localAddress, event.localIpv4OnInterface, context.input.nodeName),
+        localAddress,
+        routerId: context.input.routerId ?? fallbackRouterId(localAddress, localIpv4OnInterface, context.input.nodeName),
       };
     }),
   },
-}).createMachine({
+});
+
+const CLOSING = '#bgpSession.tcp.closing';
+
+/**
+ * The timers of a session past OPEN, one definition for OpenConfirm and Established (RFC 4271
+ * §8.2.2), in parallel regions so that a received message re-arms only the hold timer:
+ *   hold       expires into a NOTIFICATION and down (holdTimerExpired); in Established every
+ *              message from the peer re-arms it (`rearmOnMessages`). In OpenConfirm the only
+ *              acceptable message, KEEPALIVE, leaves for Established, which arms it afresh;
+ *   keepalive  sends a KEEPALIVE every interval.
+ * Both are off when the negotiated hold time is 0.
+ */
+function timerRegions(rearmOnMessages: boolean) {
+  const rearm = { target: 'armed', reenter: true } as const;
+  return {
+    hold: bgpSetup.createStateConfig({
+      initial: 'armed',
+      states: {
+        armed: {
+          // A self-transition on the atomic state re-arms only this region's timer.
+          on: rearmOnMessages
+            ? {
+                'bgp.keepalive': rearm,
+                'bgp.update': { ...rearm, actions: 'emitUpdateReceived' },
+                'bgp.routeRefresh': { ...rearm, actions: 'emitRouteRefresh' },
+              }
+            : {},
+          after: {
+            holdTime: { guard: 'holdEnabled', target: CLOSING, actions: { type: 'down', params: ({ context }) => holdExpired(context) } },
+          },
+        },
+      },
+    }),
+    keepalive: bgpSetup.createStateConfig({
+      initial: 'armed',
+      states: {
+        armed: { after: { keepaliveInterval: { guard: 'holdEnabled', target: 'armed', reenter: true, actions: 'sendKeepalive' } } },
+      },
+    }),
+  };
+}
+
+export const bgpSessionMachine = bgpSetup.createMachine({
   id: 'bgpSession',
   context: ({ input }) => ({
-    input, routerId: input.routerId, localAddress: undefined, negotiated: undefined, failures: 0,
-    bfdUp: false, adminUp: !input.adminDown, lastDown: undefined, openCount: 0, established: false, pendingDown: undefined,
+    input,
+    routerId: input.routerId,
+    localAddress: undefined,
+    negotiated: undefined,
+    failures: 0,
+    bfdUp: false,
+    adminUp: !input.adminDown,
+    lastDown: undefined,
+    openCount: 0,
+    established: false,
+    pendingDown: undefined,
   }),
   initial: 'idle',
   on: {
-    'bfd.up': { actions: assign({ bfdUp: true }) },
-    'bfd.down': { actions: assign({ bfdUp: false }) },
-    'admin.up': { actions: assign({ adminUp: true }) },
-    'admin.down': { actions: assign({ adminUp: false }) },
+    'bfd.up': { actions: 'markBfdUp' },
+    'bfd.down': { actions: 'markBfdDown' },
+    'admin.up': { actions: 'markAdminUp' },
+    'admin.down': { actions: 'markAdminDown' },
   },
   states: {
     idle: {
@@ -336,8 +461,8 @@ export const bgpSessionMachine = setup({
       // TCP failed: wait ConnectRetry (with backoff), then try again.
       after: { connectRetry: [{ guard: 'canStart', target: 'tcp' }, { target: 'idle' }] },
       on: {
-        'bfd.down': { target: 'idle', actions: [assign({ bfdUp: false }), { type: 'down', params: { reason: DownReason.bfdDown, detail: 'BFD session down' } }, 'commitDown'] },
-        'admin.down': { target: 'idle', actions: [assign({ adminUp: false }), { type: 'down', params: { reason: DownReason.adminDown, detail: 'administratively down' } }, 'commitDown'] },
+        'bfd.down': { target: 'idle', actions: ['markBfdDown', { type: 'down', params: DOWN.bfd }, 'commitDown'] },
+        'admin.down': { target: 'idle', actions: ['markAdminDown', { type: 'down', params: DOWN.admin }, 'commitDown'] },
       },
     },
     tcp: {
@@ -346,31 +471,16 @@ export const bgpSessionMachine = setup({
       initial: 'connect',
       on: {
         'bgp.frame': { actions: 'decodeFrame' },
-        'bgp.error': {
-          target: '.closing',
-          actions: { type: 'down', params: ({ event }) => ({ reason: DownReason.notificationSent, detail: `malformed message from the peer: ${event.error.message}`, notify: event.error }) },
-        },
+        'bgp.error': { target: '.closing', actions: { type: 'down', params: ({ event }) => malformed(event.error) } },
         'bgp.notification': {
           target: '.closing',
-          actions: { type: 'down', params: ({ event }) => ({ reason: DownReason.notificationReceived, detail: `peer sent NOTIFICATION ${event.code}/${event.subcode}: ${describeNotification(event.code, event.subcode)}` }) },
+          actions: { type: 'down', params: ({ event }) => notificationReceived(event.code, event.subcode) },
         },
-        'tcp.closed': {
-          target: '.closing',
-          actions: { type: 'down', params: ({ event }) => ({ reason: DownReason.connectionClosed, detail: `connection closed by the peer${event.error ? `: ${event.error}` : ''}` }) },
-        },
-        'bfd.down': {
-          target: '.closing',
-          actions: [assign({ bfdUp: false }), { type: 'down', params: { reason: DownReason.bfdDown, detail: 'BFD session down', notify: { code: ErrorCode.cease, subcode: CeaseSubcode.adminReset } } }],
-        },
+        'tcp.closed': { target: '.closing', actions: { type: 'down', params: ({ event }) => connectionClosed(event.error) } },
+        'bfd.down': { target: '.closing', actions: ['markBfdDown', { type: 'down', params: DOWN.bfdOnConnection }] },
         'admin.down': [
-          {
-            guard: 'gracefulStop', target: '.closing',
-            actions: [assign({ adminUp: false }), { type: 'down', params: { reason: DownReason.adminDown, detail: 'administratively down (graceful restart: no NOTIFICATION)' } }],
-          },
-          {
-            target: '.closing',
-            actions: [assign({ adminUp: false }), { type: 'down', params: { reason: DownReason.adminDown, detail: 'administratively down', notify: { code: ErrorCode.cease, subcode: CeaseSubcode.adminShutdown } } }],
-          },
+          { guard: 'gracefulStop', target: '.closing', actions: ['markAdminDown', { type: 'down', params: DOWN.adminGraceful }] },
+          { target: '.closing', actions: ['markAdminDown', { type: 'down', params: DOWN.adminOnConnection }] },
         ],
       },
       states: {
@@ -381,124 +491,108 @@ export const bgpSessionMachine = setup({
           always: [{ guard: 'downToActive', target: '#bgpSession.active' }, { target: '#bgpSession.idle' }],
         },
         connect: {
-          after: { connectTimeout: { target: '#bgpSession.tcp.closing', actions: { type: 'down', params: { reason: DownReason.connectTimeout, detail: 'TCP connect timed out', next: 'active' } } } },
+          after: { connectTimeout: { target: CLOSING, actions: { type: 'down', params: DOWN.connectTimeout } } },
           on: {
             'tcp.connected': { target: 'openSent', actions: 'connected' },
-            'tcp.failed': { target: '#bgpSession.tcp.closing', actions: { type: 'down', params: ({ event }) => ({ reason: DownReason.connectFailed, detail: `TCP connect failed: ${event.error}`, next: 'active' }) } },
-            'tcp.closed': { target: '#bgpSession.tcp.closing', actions: { type: 'down', params: { reason: DownReason.connectFailed, detail: 'connection closed while connecting', next: 'active' } } },
+            'tcp.failed': { target: CLOSING, actions: { type: 'down', params: ({ event }) => connectFailed(event.error) } },
+            'tcp.closed': { target: CLOSING, actions: { type: 'down', params: DOWN.closedWhileConnecting } },
           },
         },
         openSent: {
           entry: 'sendOpen',
-          after: {
-            openHoldTime: {
-              target: '#bgpSession.tcp.closing',
-              actions: { type: 'down', params: { reason: DownReason.holdTimerExpired, detail: 'no OPEN from the peer within 240 s', notify: { code: ErrorCode.holdTimerExpired, subcode: 0 } } },
-            },
-          },
+          after: { openHoldTime: { target: CLOSING, actions: { type: 'down', params: DOWN.openHoldExpired } } },
           on: {
             // RFC 4271 §8.2.2: a TCP failure in OpenSent goes to Active.
-            'tcp.closed': {
-              target: '#bgpSession.tcp.closing',
-              actions: { type: 'down', params: ({ event }) => ({ reason: DownReason.connectionClosed, detail: `connection closed before the peer's OPEN${event.error ? `: ${event.error}` : ''}`, next: 'active' as const }) },
-            },
+            'tcp.closed': { target: CLOSING, actions: { type: 'down', params: ({ event }) => closedBeforeOpen(event.error) } },
             'bgp.open': [
               {
-                guard: 'wrongPeerAs', target: '#bgpSession.tcp.closing',
-                actions: { type: 'down', params: ({ context, event }) => ({ reason: DownReason.badPeerAs, detail: context.input.dynamicAsn ? `peer ASN ${event.open.asn} is ${context.input.dynamicAsn === 'internal' ? 'not' : 'equal to'} our ${context.input.localAsn} (dynamicASN ${context.input.dynamicAsn})` : `peer ASN ${event.open.asn} does not match the configured ${context.input.peerAsn}`, notify: { code: ErrorCode.open, subcode: OpenSubcode.badPeerAs } }) },
+                guard: 'wrongPeerAs',
+                target: CLOSING,
+                actions: { type: 'down', params: ({ context, event }) => badPeerAs(context.input, event.open.asn) },
               },
               {
-                guard: 'sameRouterId', target: '#bgpSession.tcp.closing',
-                actions: { type: 'down', params: ({ event }) => ({ reason: DownReason.notificationSent, detail: `peer router ID ${event.open.routerId} equals ours`, notify: { code: ErrorCode.open, subcode: OpenSubcode.badBgpIdentifier } }) },
+                guard: 'sameRouterId',
+                target: CLOSING,
+                actions: { type: 'down', params: ({ event }) => sameRouterId(event.open.routerId) },
               },
-              {
-                guard: 'peerLacksAs4', target: '#bgpSession.tcp.closing',
-                actions: { type: 'down', params: { reason: DownReason.notificationSent, detail: 'peer does not support 4-octet ASNs, ours needs them', notify: { code: ErrorCode.open, subcode: OpenSubcode.unsupportedCapability } } },
-              },
+              { guard: 'peerLacksAs4', target: CLOSING, actions: { type: 'down', params: DOWN.peerLacksAs4 } },
               { target: 'openConfirm', actions: ['negotiate', 'sendKeepalive'] },
             ],
-            'bgp.keepalive': { target: '#bgpSession.tcp.closing', actions: { type: 'down', params: fsm(FsmSubcode.unexpectedInOpenSent, 'KEEPALIVE before OPEN') } },
-            'bgp.update': { target: '#bgpSession.tcp.closing', actions: { type: 'down', params: fsm(FsmSubcode.unexpectedInOpenSent, 'UPDATE before OPEN') } },
-            'bgp.routeRefresh': { target: '#bgpSession.tcp.closing', actions: { type: 'down', params: fsm(FsmSubcode.unexpectedInOpenSent, 'ROUTE-REFRESH before OPEN') } },
+            'bgp.keepalive': unexpected(FsmSubcode.unexpectedInOpenSent, 'KEEPALIVE before OPEN'),
+            'bgp.update': unexpected(FsmSubcode.unexpectedInOpenSent, 'UPDATE before OPEN'),
+            'bgp.routeRefresh': unexpected(FsmSubcode.unexpectedInOpenSent, 'ROUTE-REFRESH before OPEN'),
           },
         },
         openConfirm: {
           type: 'parallel',
           on: {
             'bgp.keepalive': { target: 'established' },
-            'bgp.open': { target: '#bgpSession.tcp.closing', actions: { type: 'down', params: fsm(FsmSubcode.unexpectedInOpenConfirm, 'second OPEN') } },
-            'bgp.update': { target: '#bgpSession.tcp.closing', actions: { type: 'down', params: fsm(FsmSubcode.unexpectedInOpenConfirm, 'UPDATE before KEEPALIVE') } },
-            'bgp.routeRefresh': { target: '#bgpSession.tcp.closing', actions: { type: 'down', params: fsm(FsmSubcode.unexpectedInOpenConfirm, 'ROUTE-REFRESH before KEEPALIVE') } },
+            'bgp.open': unexpected(FsmSubcode.unexpectedInOpenConfirm, 'second OPEN'),
+            'bgp.update': unexpected(FsmSubcode.unexpectedInOpenConfirm, 'UPDATE before KEEPALIVE'),
+            'bgp.routeRefresh': unexpected(FsmSubcode.unexpectedInOpenConfirm, 'ROUTE-REFRESH before KEEPALIVE'),
           },
-          states: {
-            hold: {
-              initial: 'armed',
-              states: {
-                armed: {
-                  after: {
-                    holdTime: {
-                      guard: 'holdEnabled', target: '#bgpSession.tcp.closing',
-                      actions: { type: 'down', params: ({ context }) => holdExpired(context) },
-                    },
-                  },
-                },
-              },
-            },
-            keepalive: {
-              initial: 'armed',
-              states: { armed: { after: { keepaliveInterval: { guard: 'holdEnabled', target: 'armed', reenter: true, actions: 'sendKeepalive' } } } },
-            },
-          },
+          states: timerRegions(false),
         },
         established: {
           type: 'parallel',
-          entry: [
-            assign({ failures: 0, lastDown: undefined, established: true }),
-            emit(({ context }) => ({ type: 'session.established' as const, negotiated: context.negotiated as Negotiated })),
-          ],
+          entry: ['markEstablished', 'emitEstablished'],
           on: {
-            'bgp.open': { target: '#bgpSession.tcp.closing', actions: { type: 'down', params: fsm(FsmSubcode.unexpectedInEstablished, 'OPEN in Established') } },
+            'bgp.open': unexpected(FsmSubcode.unexpectedInEstablished, 'OPEN in Established'),
             'routes.send': { actions: 'forwardRoutes' },
           },
-          states: {
-            // Hold: re-armed by every message from the peer (RFC 4271 §8.2.2 Established).
-            hold: {
-              initial: 'armed',
-              states: {
-                armed: {
-                  // A self-transition on the atomic state re-arms only this region's timer.
-                  on: {
-                    'bgp.keepalive': { target: 'armed', reenter: true },
-                    'bgp.update': { target: 'armed', reenter: true, actions: emit(({ event }) => ({ type: 'session.updateReceived' as const, update: event.update })) },
-                    'bgp.routeRefresh': {
-                      target: 'armed', reenter: true,
-                      actions: emit(({ event }) => ({ type: 'session.routeRefresh' as const, afi: event.afi, safi: event.safi })),
-                    },
-                  },
-                  after: {
-                    holdTime: {
-                      guard: 'holdEnabled', target: '#bgpSession.tcp.closing',
-                      actions: { type: 'down', params: ({ context }) => holdExpired(context) },
-                    },
-                  },
-                },
-              },
-            },
-            keepalive: {
-              initial: 'armed',
-              states: { armed: { after: { keepaliveInterval: { guard: 'holdEnabled', target: 'armed', reenter: true, actions: 'sendKeepalive' } } } },
-            },
-          },
+          // Hold: re-armed by every message from the peer (RFC 4271 §8.2.2 Established).
+          states: timerRegions(true),
         },
       },
     },
   },
 });
 
-function fsm(subcode: number, detail: string): DownSpec {
-  return { reason: DownReason.fsmError, detail, notify: { code: ErrorCode.fsm, subcode } };
+/** A message the state does not accept: NOTIFICATION (FSM error, RFC 6608 subcode) and down. */
+function unexpected(subcode: number, detail: string) {
+  const params: DownSpec = { reason: DownReason.fsmError, detail, notify: { code: ErrorCode.fsm, subcode } };
+  return { target: CLOSING, actions: { type: 'down', params } } as const;
 }
 
 function holdExpired(context: BgpSessionContext): DownSpec {
-  return { reason: DownReason.holdTimerExpired, detail: `no message from the peer for ${context.negotiated?.holdTime ?? 0} s`, notify: { code: ErrorCode.holdTimerExpired, subcode: 0 } };
+  return {
+    reason: DownReason.holdTimerExpired,
+    detail: `no message from the peer for ${context.negotiated?.holdTime ?? 0} s`,
+    notify: { code: ErrorCode.holdTimerExpired, subcode: 0 },
+  };
+}
+
+function malformed(error: BgpError): DownSpec {
+  return { reason: DownReason.notificationSent, detail: `malformed message from the peer: ${error.message}`, notify: error };
+}
+
+function notificationReceived(code: number, subcode: number): DownSpec {
+  const detail = `peer sent NOTIFICATION ${code}/${subcode}: ${describeNotification(code, subcode)}`;
+  return { reason: DownReason.notificationReceived, detail };
+}
+
+function connectionClosed(error: string | undefined): DownSpec {
+  return { reason: DownReason.connectionClosed, detail: `connection closed by the peer${error ? `: ${error}` : ''}` };
+}
+
+function connectFailed(error: string): DownSpec {
+  return { reason: DownReason.connectFailed, detail: `TCP connect failed: ${error}`, next: 'active' };
+}
+
+function closedBeforeOpen(error: string | undefined): DownSpec {
+  const detail = `connection closed before the peer's OPEN${error ? `: ${error}` : ''}`;
+  return { reason: DownReason.connectionClosed, detail, next: 'active' };
+}
+
+function badPeerAs(input: BgpSessionInput, asn: number): DownSpec {
+  const rule = input.dynamicAsn;
+  const detail = rule
+    ? `peer ASN ${asn} is ${rule === 'internal' ? 'not' : 'equal to'} our ${input.localAsn} (dynamicASN ${rule})`
+    : `peer ASN ${asn} does not match the configured ${input.peerAsn}`;
+  return { reason: DownReason.badPeerAs, detail, notify: { code: ErrorCode.open, subcode: OpenSubcode.badPeerAs } };
+}
+
+function sameRouterId(routerId: string): DownSpec {
+  const notify = { code: ErrorCode.open, subcode: OpenSubcode.badBgpIdentifier };
+  return { reason: DownReason.notificationSent, detail: `peer router ID ${routerId} equals ours`, notify };
 }

@@ -1,4 +1,4 @@
-// serviceIp: one per service IP per speaker (DESIGN.md "The machines").
+// serviceIp: one per service IP per speaker (docs/architecture.md "The machines").
 //   idle → standby | announcing → withdrawing → standby
 // The coordinator feeds it facts (election result, NATS status, claims seen, L2 conflicts) and
 // the machine decides; every non-announcing state carries a typed `reason`. Side effects are

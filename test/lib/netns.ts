@@ -1,4 +1,4 @@
-// Test networks in namespaces (DESIGN.md "Test networks: rules"): everything a test creates is
+// Test networks in namespaces (README "Run the tests"): everything a test creates is
 // named with a per-run prefix, registered for cleanup, and removed even when the test fails.
 // Processes are killed by PID, never by name. Only documentation ranges are used
 // (198.51.100.0/24, 203.0.113.0/24, 2001:db8::/32).
