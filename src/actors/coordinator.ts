@@ -18,6 +18,7 @@ import { decide, electionHash, electOwner, HashOrder, Reason, reasonFor, type El
 import { DEFAULT_MEMBERSHIP, Membership, type MembershipConfig, type MembershipEvent } from '../domain/membership.js';
 import { allOf, claimsSubject, drainSubject, epochKey, heartbeatSubject, Kind } from '../domain/subjects.js';
 import { serviceIpMachine, type ServiceIpEvent, type ServiceIpState } from '../machines/service-ip.machine.js';
+import { natsPathConnected, natsPathMachine, type NatsPathState } from '../machines/nats-path.machine.js';
 
 export interface ServiceSpec {
   /** namespace/name */
@@ -156,15 +157,9 @@ export class Coordinator {
   private hbSeq = 0;
   private claimsSeq = 0;
   private lastClaimsCount = 0;
-  /** Our NATS path works: the client is connected AND our own heartbeats come back to us. */
-  private natsUp: boolean;
-  private busUp: boolean;
-  private echoOk = true;
-  private lastEcho: number;
-  /** Publish time of each of our heartbeats not yet heard back, by seq (oldest first). */
-  private readonly unechoed = new Map<number, number>();
-  /** NATS is up and the resync window after reconnecting has passed. */
-  private natsSettled: boolean;
+  /** The health of our path to NATS (src/machines/nats-path.machine.ts). */
+  private readonly path: Actor<typeof natsPathMachine>;
+  private pathState: NatsPathState;
   private localCarrier = true;
   private draining = false;
   private reconcilePending = false;
@@ -183,12 +178,29 @@ export class Coordinator {
     this.order = opts.hashOrder ?? new HashOrder();
     this.decode = opts.codec ?? DECODERS;
     this.membership = new Membership(opts.node, opts.membership ?? DEFAULT_MEMBERSHIP);
-    this.busUp = opts.bus.isUp();
-    this.natsUp = this.busUp;
-    this.lastEcho = opts.clock.now();
     // A starting speaker hears its peers for one resync window before taking anything over, so a
     // rolling start does not make the first speaker up claim every IP for a moment.
-    this.natsSettled = false;
+    this.path = createActor(natsPathMachine, {
+      clock: this.clock,
+      input: { connected: opts.bus.isUp(), now: opts.clock.now(), detectMs: this.cfg.intervalMs * this.cfg.misses, resyncMs: opts.resyncMs ?? this.cfg.intervalMs * this.cfg.misses },
+    });
+    this.pathState = this.path.getSnapshot().value as NatsPathState;
+    this.path.subscribe((snap) => this.onPath(snap.value as NatsPathState));
+  }
+
+  /** Our NATS path works: the client is connected AND our own heartbeats come back to us. */
+  private get natsUp(): boolean {
+    return natsPathConnected(this.pathState);
+  }
+
+  /** NATS is up and the resync window after (re)connecting has passed. */
+  private get natsSettled(): boolean {
+    return this.pathState === 'up';
+  }
+
+  /** The NATS path machine's state (connecting, resyncing, up, down, echoLost). */
+  natsPath(): NatsPathState {
+    return this.pathState;
   }
 
   private get cfg(): MembershipConfig {
@@ -213,19 +225,7 @@ export class Coordinator {
     this.scheduleSweep(this.cfg.intervalMs);
     this.every(this.o.claimsRefreshMs ?? 5000, () => { this.publishClaims(); this.retryEpochs(); });
     this.publishHeartbeat();
-    this.once(this.resyncMs(), () => this.settle());
-  }
-
-  private resyncMs(): number {
-    return this.o.resyncMs ?? this.cfg.intervalMs * this.cfg.misses;
-  }
-
-  private settle(): void {
-    if (!this.natsUp || this.natsSettled) return;
-    this.natsSettled = true;
-    for (const h of this.held.values()) h.actor.send({ type: 'nats.up' });
-    this.scheduleReconcile();
-    this.retryEpochs();
+    this.path.start();
   }
 
   /** Stops timers and actors without withdrawing (a crash, as the simulator models it). */
@@ -234,6 +234,7 @@ export class Coordinator {
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     for (const u of this.unsubs.splice(0)) u();
+    this.path.stop();
     for (const h of this.held.values()) h.actor.stop();
   }
 
@@ -347,8 +348,7 @@ export class Coordinator {
 
   private publishHeartbeat(): void {
     if (this.stopped) return;
-    this.unechoed.set(this.hbSeq + 1, this.clock.now());
-    if (this.unechoed.size > 64) this.unechoed.delete(this.unechoed.keys().next().value as number);
+    this.path.send({ type: 'hb.sent', seq: this.hbSeq + 1, at: this.clock.now() });
     this.o.bus.publish(heartbeatSubject(this.o.cluster, this.node), encodeHeartbeat({
       v: 1, node: this.node, inc: this.o.inc, seq: ++this.hbSeq, intervalMs: this.cfg.intervalMs, l2Ready: this.localCarrier, draining: this.draining,
     }));
@@ -472,11 +472,7 @@ export class Coordinator {
     if (!r.ok) { this.o.log?.({ component: 'coordinator', node: this.node, event: 'hb.dropped', err: r.error }); return; }
     if (r.value.node === this.node) {
       // Our own heartbeat came back through the servers: our path to NATS works.
-      if (r.value.inc === this.o.inc) {
-        this.lastEcho = this.clock.now();
-        for (const seq of this.unechoed.keys()) { if (seq > r.value.seq) break; this.unechoed.delete(seq); }
-        if (!this.echoOk) { this.echoOk = true; this.applyPath(); }
-      }
+      if (r.value.inc === this.o.inc) this.path.send({ type: 'echo.heard', seq: r.value.seq, at: this.clock.now() });
       return;
     }
     this.onMembership(this.membership.heartbeat(r.value, this.clock.now()));
@@ -507,18 +503,13 @@ export class Coordinator {
   private sweepNow(): void {
     const now = this.clock.now();
     // A client can believe it is connected while its path is cut (no RST, pings not yet
-    // overdue): our own heartbeats stop coming back first. Treat that as NATS down.
-    // Silence is judged from what we sent: a heartbeat of ours unheard for the detection time
-    // (after our own stall, nothing was sent, so nothing is missing).
-    const oldest = this.unechoed.values().next().value;
-    if (this.natsUp && oldest !== undefined && now - oldest > this.cfg.intervalMs * this.cfg.misses) {
-      this.echoOk = false;
-      this.o.log?.({ component: 'coordinator', node: this.node, event: 'nats.echo.lost', silentMs: now - this.lastEcho, unheardMs: now - oldest });
-      this.applyPath();
-    }
+    // overdue): our own heartbeats stop coming back first. The path machine treats that as NATS
+    // down, judging silence from what we sent (after our own stall nothing was sent, so nothing
+    // is missing).
+    this.path.send({ type: 'echo.check', at: now });
     // Cut off from NATS, silence tells us nothing about peers: membership is frozen. A peer is
     // only declared dead once we heard our own echo after it went silent (Membership.sweep).
-    if (this.natsUp) this.onMembership(this.membership.sweep(now, this.lastEcho));
+    if (this.natsUp) this.onMembership(this.membership.sweep(now, this.path.getSnapshot().context.lastEcho));
     const next = this.membership.nextDeadline();
     const wait = next === undefined ? this.cfg.intervalMs : Math.ceil(next - now);
     this.scheduleSweep(Math.min(this.cfg.intervalMs, Math.max(this.membership.sweepEveryMs(), wait)));
@@ -588,26 +579,35 @@ export class Coordinator {
   }
 
   private onBusStatus(up: boolean): void {
-    this.busUp = up;
-    if (up) { this.lastEcho = this.clock.now(); this.echoOk = true; this.unechoed.clear(); } // fresh window for the echo
-    this.applyPath();
+    this.path.send(up ? { type: 'bus.up', at: this.clock.now() } : { type: 'bus.down' });
   }
 
-  private applyPath(): void {
-    const up = this.busUp && this.echoOk;
-    if (this.stopped || up === this.natsUp) return;
-    this.natsUp = up;
-    this.o.log?.({ component: 'coordinator', node: this.node, event: up ? 'nats.up' : 'nats.down' });
-    if (!up) {
-      this.natsSettled = false;
+  /** Acts on a NATS path transition (after the machine committed it). */
+  private onPath(to: NatsPathState): void {
+    const from = this.pathState;
+    if (to === from) return;
+    this.pathState = to;
+    const ctx = this.path.getSnapshot().context;
+    const wasUp = natsPathConnected(from);
+    const up = natsPathConnected(to);
+    if (to === 'echoLost' && ctx.lost) this.o.log?.({ component: 'coordinator', node: this.node, event: 'nats.echo.lost', silentMs: ctx.lost.silentMs, unheardMs: ctx.lost.unheardMs });
+    const event = wasUp && !up ? 'nats.down' : !wasUp && up ? 'nats.up' : to === 'up' ? 'nats.settled' : 'nats.path';
+    this.o.log?.({ component: 'coordinator', node: this.node, machine: 'natsPath', event, from, to, reason: ctx.reason });
+    if (this.stopped) return;
+    if (wasUp && !up) {
       for (const h of this.held.values()) h.actor.send({ type: 'nats.down' });
-      return;
+    } else if (!wasUp && up) {
+      // Back: hear peers' heartbeats and claims for one resync window (the machine's `resync`
+      // delay) before taking anything over.
+      this.membership.reconnected(this.clock.now());
+      this.publishHeartbeat();
+      this.publishClaims();
     }
-    this.membership.reconnected(this.clock.now());
-    this.publishHeartbeat();
-    this.publishClaims();
-    // Hear peers' heartbeats and claims for one detection window before taking anything over.
-    this.once(this.resyncMs(), () => this.settle());
+    if (to === 'up') {
+      for (const h of this.held.values()) h.actor.send({ type: 'nats.up' });
+      this.scheduleReconcile();
+      this.retryEpochs();
+    }
   }
 
   /** Records epochs of IPs we announce in the KV (compare-and-set). Failures only defer. */
