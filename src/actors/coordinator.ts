@@ -12,7 +12,7 @@
 // are typed arrays indexed by IP, and peers' claims are kept as the decoded lists.
 import { createActor, type Actor } from 'xstate';
 import type { L2AnnouncerPort } from './l2-port.js';
-import type { Clock, CoordBus, EpochStore } from './coord-ports.js';
+import type { Clock, CoordBus, EpochStore, KvFailure } from './coord-ports.js';
 import { decodeClaims, decodeDrain, decodeEpochRecord, decodeHeartbeat, encodeClaims, encodeEpochRecord, encodeHeartbeat, type Claim, type Claims, type Decoded, type Heartbeat } from '../codecs/coord.js';
 import { decide, electionHash, electOwner, HashOrder, Reason, reasonFor, type ElectionNode, type ElectionOptions, type L2AdView, type LiveView, type ServiceIpView } from '../domain/election.js';
 import { DEFAULT_MEMBERSHIP, Membership, type MembershipConfig, type MembershipEvent } from '../domain/membership.js';
@@ -168,6 +168,8 @@ export class Coordinator {
   private fullReconcile = true;
   private claimsPending = false;
   private readonly pendingEpochs = new Set<string>();
+  /** Epoch store failures: compare-and-sets lost to another writer, and writes deferred because the KV was unavailable. */
+  private readonly kvCounts = { racesLost: 0, outages: 0 };
   private readonly listeners: Array<(t: Transition) => void> = [];
   private stopped = false;
 
@@ -286,6 +288,11 @@ export class Coordinator {
     this.draining = on;
     this.publishHeartbeat();
     this.scheduleReconcile();
+  }
+
+  /** Epoch store failures so far: CAS races lost (someone wrote first) and KV outages (write deferred). */
+  kvFailures(): Readonly<{ racesLost: number; outages: number }> {
+    return { ...this.kvCounts };
   }
 
   /** IPs this node announces now. */
@@ -610,7 +617,11 @@ export class Coordinator {
     }
   }
 
-  /** Records epochs of IPs we announce in the KV (compare-and-set). Failures only defer. */
+  /**
+   * Records epochs of IPs we announce in the KV (compare-and-set). Failures only defer: a KV
+   * outage (4.5–8.4 s when a replicated server dies) never moves or drops an IP, and the write is
+   * retried on the next claims refresh.
+   */
   private retryEpochs(): void {
     const store = this.o.epochs;
     if (!store) { this.pendingEpochs.clear(); return; }
@@ -619,41 +630,61 @@ export class Coordinator {
       this.pendingEpochs.delete(ip);
       const snap = this.held.get(ip)?.actor.getSnapshot();
       if (!snap || snap.value !== 'announcing') continue;
-      this.recordEpoch(store, ip, snap.context.epoch).catch((err: unknown) => {
-        // KV unavailable (e.g. a NATS server restarting): keep announcing, retry on the next refresh.
+      this.recordEpoch(store, ip, snap.context.epoch).then((fail) => {
+        if (!fail) return;
         this.pendingEpochs.add(ip);
-        this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'epoch.deferred', err: String(err) });
+        // `unavailable`: an outage, not a race; `conflict`: every attempt lost to another writer.
+        if (fail.kind === 'unavailable') this.kvCounts.outages++;
+        this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'epoch.deferred', kind: fail.kind, err: fail.error });
+      }, (err: unknown) => {
+        // The store broke its contract (it resolves failures): a bug, retried all the same.
+        this.pendingEpochs.add(ip);
+        this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'epoch.deferred', err: String(err), bug: true });
       });
     }
   }
 
-  private async recordEpoch(store: EpochStore, ip: string, epoch: number): Promise<void> {
+  /**
+   * One compare-and-set round for `ip`: resolves undefined when settled (recorded, or a live
+   * claimer's newer record was presented to the machine), or the failure that defers it.
+   */
+  private async recordEpoch(store: EpochStore, ip: string, epoch: number): Promise<KvFailure | undefined> {
     const key = epochKey(ip);
+    let lost: KvFailure | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const cur = await store.get(key);
+      const read = await store.get(key);
+      if (!read.ok) return read;
+      const cur = read.entry;
       if (cur === null) {
-        try {
-          await store.create(key, encodeEpochRecord({ epoch, node: this.node }));
-          return;
-        } catch { continue; } // someone created it first: re-read
+        const w = await store.create(key, encodeEpochRecord({ epoch, node: this.node }));
+        if (w.ok) return undefined;
+        if (w.kind === 'unavailable') return w;
+        // Someone created it first: re-read; a newer epoch there fences us through the machine.
+        this.kvCounts.racesLost++;
+        lost = w;
+        continue;
       }
       const rec = decodeEpochRecord(cur.value);
       const recEpoch = rec.ok ? rec.value.epoch : 0;
       const recNode = rec.ok ? rec.value.node : '';
-      if (recNode === this.node && recEpoch >= epoch) return;
+      if (recNode === this.node && recEpoch >= epoch) return undefined;
       if (recNode !== this.node && recEpoch >= epoch && this.membership.isLive(recNode) && this.claimsOf(recNode)?.has(ip)) {
         // A live node recorded a takeover at least as recent as ours: present it as a claim.
         const h = this.held.get(ip);
         if (h) h.actor.send({ type: 'claim.seen', node: recNode, epoch: recEpoch, tieBreak: electionHash(recNode, h.info.view.firstIp) });
-        return;
+        return undefined;
       }
       const next = Math.max(epoch, recEpoch + 1);
-      try {
-        await store.update(key, encodeEpochRecord({ epoch: next, node: this.node }), cur.revision);
-      } catch { continue; } // lost the race: re-read
+      const w = await store.update(key, encodeEpochRecord({ epoch: next, node: this.node }), cur.revision);
+      if (!w.ok) {
+        if (w.kind === 'unavailable') return w;
+        this.kvCounts.racesLost++;
+        lost = w;
+        continue; // lost the race: re-read
+      }
       if (next !== epoch) { this.send(ip, { type: 'epoch.recorded', epoch: next }); this.scheduleClaims(); }
-      return;
+      return undefined;
     }
-    throw new Error(`epoch CAS for ${ip} lost 3 races`);
+    return lost;
   }
 }
