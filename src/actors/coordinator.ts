@@ -28,6 +28,7 @@ export interface ServiceSpec {
   readonly ads: readonly L2AdView[];
   readonly etpLocal: boolean;
   readonly endpointNodes: ReadonlySet<string>;
+  readonly interfaces?: readonly string[];
 }
 
 export interface ClusterSpec {
@@ -115,6 +116,17 @@ function ipTable(services: readonly ServiceSpec[]): IpTable {
   const t = { list, byIp };
   tables.set(services, t);
   return t;
+}
+
+/** The L2Advertisement interfaces a service is announced on; undefined (none listed) = every eligible one. */
+function interfacesOf(svc: ServiceSpec): readonly string[] | undefined {
+  return svc.interfaces && svc.interfaces.length > 0 ? svc.interfaces : undefined;
+}
+
+function sameInterfaces(a: ServiceSpec, b: ServiceSpec): boolean {
+  const x = interfacesOf(a) ?? [];
+  const y = new Set(interfacesOf(b) ?? []);
+  return new Set(x).size === y.size && x.every((i) => y.has(i));
 }
 
 /** An IP this node has been elected for at least once: it has a serviceIp actor. */
@@ -264,6 +276,7 @@ export class Coordinator {
       this.table = next;
       for (const [ip, h] of this.held) {
         const info = next.byIp.get(ip);
+        if (info && !sameInterfaces(h.info.svc, info.svc)) h.actor.send({ type: 'ip.interfacesChanged', interfaces: interfacesOf(info.svc) });
         if (info) { h.info = info; continue; }
         h.actor.send({ type: 'ip.remove' });
         h.actor.stop();
@@ -434,7 +447,7 @@ export class Coordinator {
   private machine(): typeof serviceIpMachine {
     this.logic ??= serviceIpMachine.provide({
       actions: {
-        announce: ({ context }) => this.o.l2.announce(context.ip),
+        announce: ({ context }) => this.o.l2.announce(context.ip, context.interfaces),
         withdraw: ({ context }) => this.o.l2.withdraw(context.ip),
         claimsChanged: ({ context }) => { this.scheduleClaims(); this.pendingEpochs.add(context.ip); this.once(0, () => this.retryEpochs()); },
       },
@@ -445,7 +458,7 @@ export class Coordinator {
   private spawn(info: IpInfo): Held {
     const actor = createActor(this.machine(), {
       clock: this.clock,
-      input: { ip: info.ip, node: this.node, tieBreak: electionHash(this.node, info.view.firstIp), natsUp: this.natsSettled, handoverTimeoutMs: this.o.handoverTimeoutMs },
+      input: { ip: info.ip, node: this.node, tieBreak: electionHash(this.node, info.view.firstIp), natsUp: this.natsSettled, handoverTimeoutMs: this.o.handoverTimeoutMs, interfaces: interfacesOf(info.svc) },
     });
     const h: Held = { info, actor, state: 'idle' };
     this.held.set(info.ip, h);
