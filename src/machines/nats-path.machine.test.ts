@@ -65,9 +65,12 @@ test('up → down when the client disconnects, down → resyncing → up when it
   assert.equal(m.state(), 'down');
   assert.equal(m.ctx().reason, NatsPathReason.busDisconnected);
   // Cut off, our heartbeats are not heard: that says nothing new, the path is already down.
-  m.sent();
+  const unheard = m.sent();
   m.clock.increment(10 * DETECT);
   m.check();
+  assert.equal(m.state(), 'down');
+  // A late echo (delivered before the client reported the reconnect) does not bring it back.
+  m.heard(unheard);
   assert.equal(m.state(), 'down');
   m.send({ type: 'bus.up', at: m.clock.now() });
   assert.equal(m.state(), 'resyncing');
@@ -105,6 +108,20 @@ test('up → echoLost when a heartbeat of ours goes unheard past the detection t
   assert.deepEqual(m.ctx().unheard, [], 'an echo clears every heartbeat up to its seq');
   m.clock.increment(RESYNC);
   assert.equal(m.state(), 'up');
+});
+
+test('up: a repeated connected status opens a fresh echo window without leaving up', () => {
+  const m = start();
+  m.clock.increment(RESYNC);
+  m.sent();
+  m.clock.increment(DETECT);
+  m.send({ type: 'bus.up', at: m.clock.now() });
+  assert.equal(m.state(), 'up');
+  assert.deepEqual(m.ctx().unheard, []);
+  m.clock.increment(1);
+  m.check();
+  assert.equal(m.state(), 'up', 'the heartbeat sent before the fresh window is not expected back');
+  assert.equal(m.seen.length, 1);
 });
 
 test('our own stall is not NATS down: silence is judged from heartbeats we sent, and none were sent', () => {

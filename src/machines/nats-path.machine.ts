@@ -81,6 +81,8 @@ export const natsPathMachine = setup({
     input: {} as NatsPathInput,
   },
   actions: {
+    /** Leaving `resyncing`/`up`: the reason is one of the down reasons, by type. */
+    wentDown: assign((_, params: { reason: NatsPathDownReason }) => ({ reason: params.reason })),
     recordSent: assign(({ context, event }) => {
       if (event.type !== 'hb.sent') return {};
       const unheard = [...context.unheard, { seq: event.seq, at: event.at }];
@@ -97,7 +99,8 @@ export const natsPathMachine = setup({
     recordLost: assign(({ context, event }) => {
       if (event.type !== 'echo.check') return {};
       const oldest = context.unheard[0];
-      return { reason: NatsPathReason.echoLost, lost: { silentMs: event.at - context.lastEcho, unheardMs: oldest ? event.at - oldest.at : 0 } };
+      const reason: NatsPathDownReason = NatsPathReason.echoLost;
+      return { reason, lost: { silentMs: event.at - context.lastEcho, unheardMs: oldest ? event.at - oldest.at : 0 } };
     }),
   },
   guards: {
@@ -142,7 +145,7 @@ export const natsPathMachine = setup({
       after: { resync: { target: 'up', actions: assign({ reason: NatsPathReason.resynced }) } },
       on: {
         'bus.up': { actions: 'openEchoWindow' },
-        'bus.down': { target: 'down', actions: assign({ reason: NatsPathReason.busDisconnected }) },
+        'bus.down': { target: 'down', actions: { type: 'wentDown', params: { reason: NatsPathReason.busDisconnected } } },
         'echo.check': { guard: 'echoOverdue', target: 'echoLost', actions: 'recordLost' },
       },
     },
@@ -150,7 +153,7 @@ export const natsPathMachine = setup({
     up: {
       on: {
         'bus.up': { actions: 'openEchoWindow' },
-        'bus.down': { target: 'down', actions: assign({ reason: NatsPathReason.busDisconnected }) },
+        'bus.down': { target: 'down', actions: { type: 'wentDown', params: { reason: NatsPathReason.busDisconnected } } },
         'echo.check': { guard: 'echoOverdue', target: 'echoLost', actions: 'recordLost' },
       },
     },
@@ -165,7 +168,7 @@ export const natsPathMachine = setup({
       on: {
         'echo.heard': { target: 'resyncing', actions: ['recordEcho', assign({ reason: NatsPathReason.echoHeard })] },
         'bus.up': { target: 'resyncing', actions: ['openEchoWindow', assign({ reason: NatsPathReason.busConnected })] },
-        'bus.down': { target: 'down', actions: assign({ reason: NatsPathReason.busDisconnected }) },
+        'bus.down': { target: 'down', actions: { type: 'wentDown', params: { reason: NatsPathReason.busDisconnected } } },
       },
     },
   },
