@@ -112,6 +112,10 @@ test('KV outage moves and drops nothing; takeovers still happen', async () => {
   for (const ip of c.allIps()) assert.deepEqual(c.announcers(ip), [c.expectedOwner(ip)]);
   c.setKv(true);
   await c.run(7000);
+  // Read as outages, never as lost compare-and-set races (nobody else wrote those keys).
+  const kv = NODES.map((n) => c.coordinator(n)?.kvFailures() ?? { racesLost: 0, outages: 0 });
+  assert.ok(kv.some((k) => k.outages > 0) && c.kv.failures.unavailable > 0, 'the outage was seen');
+  assert.deepEqual(kv.map((k) => k.racesLost), NODES.map(() => 0));
   assertClean(c);
 });
 

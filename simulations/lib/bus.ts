@@ -5,7 +5,7 @@
 // back on another server (what nats.js does). A connection may have a publish-only mirror on
 // another server, as the NatsBus adapter opens (src/adapters/nats.ts). And a KV with
 // compare-and-set that can be made unavailable.
-import type { CoordBus, EpochStore, KvEntry } from '../../src/actors/coord-ports.js';
+import { KvErrorKind, type CoordBus, type EpochStore, type KvEntry, type KvFailure, type KvRead, type KvWrite } from '../../src/actors/coord-ports.js';
 import type { NodeClock, SimClock } from './clock.js';
 
 export function subjectMatches(pattern: string, subject: string): boolean {
@@ -154,41 +154,45 @@ export class SimConn implements CoordBus {
   }
 }
 
-/** JetStream KV stand-in: revisions, create/update CAS, and an outage switch. */
+/**
+ * JetStream KV stand-in: revisions, create/update CAS (`conflict` when it loses), and an outage
+ * switch (`unavailable` while off, or while the node's connection is down).
+ */
 export class SimKv {
   private readonly data = new Map<string, KvEntry>();
   private rev = 0;
   available = true;
   ops = 0;
+  /** Failures handed out, by kind. */
+  readonly failures = { conflict: 0, unavailable: 0 };
 
   constructor(private readonly clock: SimClock, private readonly latencyMs = 2) {}
 
-  private later<T>(fn: () => T): Promise<T> {
+  private later<R>(conn: SimConn, fn: () => R): Promise<R | KvFailure<'unavailable'>> {
     this.ops++;
-    return new Promise<T>((resolve, reject) => {
+    return new Promise((resolve) => {
       this.clock.setTimeout(() => {
-        if (!this.available) { reject(new Error('kv unavailable')); return; }
-        try { resolve(fn()); } catch (e) { reject(e instanceof Error ? e : new Error(String(e))); }
+        if (!this.available) resolve(this.fail(KvErrorKind.unavailable, 'kv unavailable'));
+        else if (!conn.isUp()) resolve(this.fail(KvErrorKind.unavailable, 'not connected'));
+        else resolve(fn());
       }, this.latencyMs);
     });
   }
 
+  private fail<K extends KvErrorKind>(kind: K, error: string): KvFailure<K> {
+    this.failures[kind]++;
+    return { ok: false, kind, error };
+  }
+
   store(conn: SimConn): EpochStore {
-    const guard = (): void => { if (!conn.isUp()) throw new Error('not connected'); };
+    const put = (key: string, value: Uint8Array): KvWrite => {
+      this.data.set(key, { value, revision: ++this.rev });
+      return { ok: true, revision: this.rev };
+    };
     return {
-      get: (key) => this.later(() => { guard(); return this.data.get(key) ?? null; }),
-      create: (key, value) => this.later(() => {
-        guard();
-        if (this.data.has(key)) throw new Error('wrong last sequence: key exists');
-        this.data.set(key, { value, revision: ++this.rev });
-        return this.rev;
-      }),
-      update: (key, value, revision) => this.later(() => {
-        guard();
-        if (this.data.get(key)?.revision !== revision) throw new Error('wrong last sequence');
-        this.data.set(key, { value, revision: ++this.rev });
-        return this.rev;
-      }),
+      get: (key) => this.later(conn, (): KvRead => ({ ok: true, entry: this.data.get(key) ?? null })),
+      create: (key, value) => this.later(conn, (): KvWrite => (this.data.has(key) ? this.fail(KvErrorKind.conflict, 'wrong last sequence: key exists') : put(key, value))),
+      update: (key, value, revision) => this.later(conn, (): KvWrite => (this.data.get(key)?.revision !== revision ? this.fail(KvErrorKind.conflict, 'wrong last sequence') : put(key, value))),
     };
   }
 

@@ -19,11 +19,28 @@ export interface KvEntry {
   readonly revision: number;
 }
 
-/** Compare-and-set store. Every method may reject (KV unavailable): callers treat that as transient. */
+/**
+ * Why a KV operation failed. `conflict`: a compare-and-set lost (the key exists, or is no longer at
+ * the expected revision): someone else wrote first, re-read it. `unavailable`: the KV did not
+ * answer (timeout, no responders, connection lost, a replica set without a leader): transient.
+ */
+export const KvErrorKind = { conflict: 'conflict', unavailable: 'unavailable' } as const;
+export type KvErrorKind = (typeof KvErrorKind)[keyof typeof KvErrorKind];
+
+export interface KvFailure<K extends KvErrorKind = KvErrorKind> {
+  readonly ok: false;
+  readonly kind: K;
+  readonly error: string;
+}
+
+export type KvRead = { readonly ok: true; readonly entry: KvEntry | null } | KvFailure<'unavailable'>;
+export type KvWrite = { readonly ok: true; readonly revision: number } | KvFailure;
+
+/** Compare-and-set store. Failures are values, never rejections (an adapter bug may still reject). */
 export interface EpochStore {
-  get(key: string): Promise<KvEntry | null>;
-  /** Creates the key; rejects if it exists. Returns the new revision. */
-  create(key: string, value: Uint8Array): Promise<number>;
-  /** Writes only if the key is still at `revision`; rejects otherwise. Returns the new revision. */
-  update(key: string, value: Uint8Array, revision: number): Promise<number>;
+  get(key: string): Promise<KvRead>;
+  /** Creates the key; `conflict` if it exists. */
+  create(key: string, value: Uint8Array): Promise<KvWrite>;
+  /** Writes only if the key is still at `revision`; `conflict` otherwise. */
+  update(key: string, value: Uint8Array, revision: number): Promise<KvWrite>;
 }

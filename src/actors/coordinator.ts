@@ -12,12 +12,13 @@
 // are typed arrays indexed by IP, and peers' claims are kept as the decoded lists.
 import { createActor, type Actor } from 'xstate';
 import type { L2AnnouncerPort } from './l2-port.js';
-import type { Clock, CoordBus, EpochStore } from './coord-ports.js';
+import type { Clock, CoordBus, EpochStore, KvFailure } from './coord-ports.js';
 import { decodeClaims, decodeDrain, decodeEpochRecord, decodeHeartbeat, encodeClaims, encodeEpochRecord, encodeHeartbeat, type Claim, type Claims, type Decoded, type Heartbeat } from '../codecs/coord.js';
 import { decide, electionHash, electOwner, HashOrder, Reason, reasonFor, type ElectionNode, type ElectionOptions, type L2AdView, type LiveView, type ServiceIpView } from '../domain/election.js';
 import { DEFAULT_MEMBERSHIP, Membership, type MembershipConfig, type MembershipEvent } from '../domain/membership.js';
 import { allOf, claimsSubject, drainSubject, epochKey, heartbeatSubject, Kind } from '../domain/subjects.js';
 import { serviceIpMachine, type ServiceIpEvent, type ServiceIpState } from '../machines/service-ip.machine.js';
+import { natsPathConnected, natsPathMachine, type NatsPathState } from '../machines/nats-path.machine.js';
 
 export interface ServiceSpec {
   /** namespace/name */
@@ -27,6 +28,7 @@ export interface ServiceSpec {
   readonly ads: readonly L2AdView[];
   readonly etpLocal: boolean;
   readonly endpointNodes: ReadonlySet<string>;
+  readonly interfaces?: readonly string[];
 }
 
 export interface ClusterSpec {
@@ -116,6 +118,17 @@ function ipTable(services: readonly ServiceSpec[]): IpTable {
   return t;
 }
 
+/** The L2Advertisement interfaces a service is announced on; undefined (none listed) = every eligible one. */
+function interfacesOf(svc: ServiceSpec): readonly string[] | undefined {
+  return svc.interfaces && svc.interfaces.length > 0 ? svc.interfaces : undefined;
+}
+
+function sameInterfaces(a: ServiceSpec, b: ServiceSpec): boolean {
+  const x = interfacesOf(a) ?? [];
+  const y = new Set(interfacesOf(b) ?? []);
+  return new Set(x).size === y.size && x.every((i) => y.has(i));
+}
+
 /** An IP this node has been elected for at least once: it has a serviceIp actor. */
 interface Held {
   info: IpInfo;
@@ -156,15 +169,9 @@ export class Coordinator {
   private hbSeq = 0;
   private claimsSeq = 0;
   private lastClaimsCount = 0;
-  /** Our NATS path works: the client is connected AND our own heartbeats come back to us. */
-  private natsUp: boolean;
-  private busUp: boolean;
-  private echoOk = true;
-  private lastEcho: number;
-  /** Publish time of each of our heartbeats not yet heard back, by seq (oldest first). */
-  private readonly unechoed = new Map<number, number>();
-  /** NATS is up and the resync window after reconnecting has passed. */
-  private natsSettled: boolean;
+  /** The health of our path to NATS (src/machines/nats-path.machine.ts). */
+  private readonly path: Actor<typeof natsPathMachine>;
+  private pathState: NatsPathState;
   private localCarrier = true;
   private draining = false;
   private reconcilePending = false;
@@ -173,6 +180,8 @@ export class Coordinator {
   private fullReconcile = true;
   private claimsPending = false;
   private readonly pendingEpochs = new Set<string>();
+  /** Epoch store failures: compare-and-sets lost to another writer, and writes deferred because the KV was unavailable. */
+  private readonly kvCounts = { racesLost: 0, outages: 0 };
   private readonly listeners: Array<(t: Transition) => void> = [];
   private stopped = false;
 
@@ -183,12 +192,29 @@ export class Coordinator {
     this.order = opts.hashOrder ?? new HashOrder();
     this.decode = opts.codec ?? DECODERS;
     this.membership = new Membership(opts.node, opts.membership ?? DEFAULT_MEMBERSHIP);
-    this.busUp = opts.bus.isUp();
-    this.natsUp = this.busUp;
-    this.lastEcho = opts.clock.now();
     // A starting speaker hears its peers for one resync window before taking anything over, so a
     // rolling start does not make the first speaker up claim every IP for a moment.
-    this.natsSettled = false;
+    this.path = createActor(natsPathMachine, {
+      clock: this.clock,
+      input: { connected: opts.bus.isUp(), now: opts.clock.now(), detectMs: this.cfg.intervalMs * this.cfg.misses, resyncMs: opts.resyncMs ?? this.cfg.intervalMs * this.cfg.misses },
+    });
+    this.pathState = this.path.getSnapshot().value as NatsPathState;
+    this.path.subscribe((snap) => this.onPath(snap.value as NatsPathState));
+  }
+
+  /** Our NATS path works: the client is connected AND our own heartbeats come back to us. */
+  private get natsUp(): boolean {
+    return natsPathConnected(this.pathState);
+  }
+
+  /** NATS is up and the resync window after (re)connecting has passed. */
+  private get natsSettled(): boolean {
+    return this.pathState === 'up';
+  }
+
+  /** The NATS path machine's state (connecting, resyncing, up, down, echoLost). */
+  natsPath(): NatsPathState {
+    return this.pathState;
   }
 
   private get cfg(): MembershipConfig {
@@ -213,19 +239,7 @@ export class Coordinator {
     this.scheduleSweep(this.cfg.intervalMs);
     this.every(this.o.claimsRefreshMs ?? 5000, () => { this.publishClaims(); this.retryEpochs(); });
     this.publishHeartbeat();
-    this.once(this.resyncMs(), () => this.settle());
-  }
-
-  private resyncMs(): number {
-    return this.o.resyncMs ?? this.cfg.intervalMs * this.cfg.misses;
-  }
-
-  private settle(): void {
-    if (!this.natsUp || this.natsSettled) return;
-    this.natsSettled = true;
-    for (const h of this.held.values()) h.actor.send({ type: 'nats.up' });
-    this.scheduleReconcile();
-    this.retryEpochs();
+    this.path.start();
   }
 
   /** Stops timers and actors without withdrawing (a crash, as the simulator models it). */
@@ -234,6 +248,7 @@ export class Coordinator {
     for (const t of this.timers) this.clock.clearTimeout(t);
     this.timers.clear();
     for (const u of this.unsubs.splice(0)) u();
+    this.path.stop();
     for (const h of this.held.values()) h.actor.stop();
   }
 
@@ -261,6 +276,7 @@ export class Coordinator {
       this.table = next;
       for (const [ip, h] of this.held) {
         const info = next.byIp.get(ip);
+        if (info && !sameInterfaces(h.info.svc, info.svc)) h.actor.send({ type: 'ip.interfacesChanged', interfaces: interfacesOf(info.svc) });
         if (info) { h.info = info; continue; }
         h.actor.send({ type: 'ip.remove' });
         h.actor.stop();
@@ -285,6 +301,11 @@ export class Coordinator {
     this.draining = on;
     this.publishHeartbeat();
     this.scheduleReconcile();
+  }
+
+  /** Epoch store failures so far: CAS races lost (someone wrote first) and KV outages (write deferred). */
+  kvFailures(): Readonly<{ racesLost: number; outages: number }> {
+    return { ...this.kvCounts };
   }
 
   /** IPs this node announces now. */
@@ -347,8 +368,7 @@ export class Coordinator {
 
   private publishHeartbeat(): void {
     if (this.stopped) return;
-    this.unechoed.set(this.hbSeq + 1, this.clock.now());
-    if (this.unechoed.size > 64) this.unechoed.delete(this.unechoed.keys().next().value as number);
+    this.path.send({ type: 'hb.sent', seq: this.hbSeq + 1, at: this.clock.now() });
     this.o.bus.publish(heartbeatSubject(this.o.cluster, this.node), encodeHeartbeat({
       v: 1, node: this.node, inc: this.o.inc, seq: ++this.hbSeq, intervalMs: this.cfg.intervalMs, l2Ready: this.localCarrier, draining: this.draining,
     }));
@@ -427,7 +447,7 @@ export class Coordinator {
   private machine(): typeof serviceIpMachine {
     this.logic ??= serviceIpMachine.provide({
       actions: {
-        announce: ({ context }) => this.o.l2.announce(context.ip),
+        announce: ({ context }) => this.o.l2.announce(context.ip, context.interfaces),
         withdraw: ({ context }) => this.o.l2.withdraw(context.ip),
         claimsChanged: ({ context }) => { this.scheduleClaims(); this.pendingEpochs.add(context.ip); this.once(0, () => this.retryEpochs()); },
       },
@@ -438,7 +458,7 @@ export class Coordinator {
   private spawn(info: IpInfo): Held {
     const actor = createActor(this.machine(), {
       clock: this.clock,
-      input: { ip: info.ip, node: this.node, tieBreak: electionHash(this.node, info.view.firstIp), natsUp: this.natsSettled, handoverTimeoutMs: this.o.handoverTimeoutMs },
+      input: { ip: info.ip, node: this.node, tieBreak: electionHash(this.node, info.view.firstIp), natsUp: this.natsSettled, handoverTimeoutMs: this.o.handoverTimeoutMs, interfaces: interfacesOf(info.svc) },
     });
     const h: Held = { info, actor, state: 'idle' };
     this.held.set(info.ip, h);
@@ -472,11 +492,7 @@ export class Coordinator {
     if (!r.ok) { this.o.log?.({ component: 'coordinator', node: this.node, event: 'hb.dropped', err: r.error }); return; }
     if (r.value.node === this.node) {
       // Our own heartbeat came back through the servers: our path to NATS works.
-      if (r.value.inc === this.o.inc) {
-        this.lastEcho = this.clock.now();
-        for (const seq of this.unechoed.keys()) { if (seq > r.value.seq) break; this.unechoed.delete(seq); }
-        if (!this.echoOk) { this.echoOk = true; this.applyPath(); }
-      }
+      if (r.value.inc === this.o.inc) this.path.send({ type: 'echo.heard', seq: r.value.seq, at: this.clock.now() });
       return;
     }
     this.onMembership(this.membership.heartbeat(r.value, this.clock.now()));
@@ -507,18 +523,13 @@ export class Coordinator {
   private sweepNow(): void {
     const now = this.clock.now();
     // A client can believe it is connected while its path is cut (no RST, pings not yet
-    // overdue): our own heartbeats stop coming back first. Treat that as NATS down.
-    // Silence is judged from what we sent: a heartbeat of ours unheard for the detection time
-    // (after our own stall, nothing was sent, so nothing is missing).
-    const oldest = this.unechoed.values().next().value;
-    if (this.natsUp && oldest !== undefined && now - oldest > this.cfg.intervalMs * this.cfg.misses) {
-      this.echoOk = false;
-      this.o.log?.({ component: 'coordinator', node: this.node, event: 'nats.echo.lost', silentMs: now - this.lastEcho, unheardMs: now - oldest });
-      this.applyPath();
-    }
+    // overdue): our own heartbeats stop coming back first. The path machine treats that as NATS
+    // down, judging silence from what we sent (after our own stall nothing was sent, so nothing
+    // is missing).
+    this.path.send({ type: 'echo.check', at: now });
     // Cut off from NATS, silence tells us nothing about peers: membership is frozen. A peer is
     // only declared dead once we heard our own echo after it went silent (Membership.sweep).
-    if (this.natsUp) this.onMembership(this.membership.sweep(now, this.lastEcho));
+    if (this.natsUp) this.onMembership(this.membership.sweep(now, this.path.getSnapshot().context.lastEcho));
     const next = this.membership.nextDeadline();
     const wait = next === undefined ? this.cfg.intervalMs : Math.ceil(next - now);
     this.scheduleSweep(Math.min(this.cfg.intervalMs, Math.max(this.membership.sweepEveryMs(), wait)));
@@ -588,29 +599,42 @@ export class Coordinator {
   }
 
   private onBusStatus(up: boolean): void {
-    this.busUp = up;
-    if (up) { this.lastEcho = this.clock.now(); this.echoOk = true; this.unechoed.clear(); } // fresh window for the echo
-    this.applyPath();
+    this.path.send(up ? { type: 'bus.up', at: this.clock.now() } : { type: 'bus.down' });
   }
 
-  private applyPath(): void {
-    const up = this.busUp && this.echoOk;
-    if (this.stopped || up === this.natsUp) return;
-    this.natsUp = up;
-    this.o.log?.({ component: 'coordinator', node: this.node, event: up ? 'nats.up' : 'nats.down' });
-    if (!up) {
-      this.natsSettled = false;
+  /** Acts on a NATS path transition (after the machine committed it). */
+  private onPath(to: NatsPathState): void {
+    const from = this.pathState;
+    if (to === from) return;
+    this.pathState = to;
+    const ctx = this.path.getSnapshot().context;
+    const wasUp = natsPathConnected(from);
+    const up = natsPathConnected(to);
+    if (to === 'echoLost' && ctx.lost) this.o.log?.({ component: 'coordinator', node: this.node, event: 'nats.echo.lost', silentMs: ctx.lost.silentMs, unheardMs: ctx.lost.unheardMs });
+    const event = wasUp && !up ? 'nats.down' : !wasUp && up ? 'nats.up' : to === 'up' ? 'nats.settled' : 'nats.path';
+    this.o.log?.({ component: 'coordinator', node: this.node, machine: 'natsPath', event, from, to, reason: ctx.reason });
+    if (this.stopped) return;
+    if (wasUp && !up) {
       for (const h of this.held.values()) h.actor.send({ type: 'nats.down' });
-      return;
+    } else if (!wasUp && up) {
+      // Back: hear peers' heartbeats and claims for one resync window (the machine's `resync`
+      // delay) before taking anything over.
+      this.membership.reconnected(this.clock.now());
+      this.publishHeartbeat();
+      this.publishClaims();
     }
-    this.membership.reconnected(this.clock.now());
-    this.publishHeartbeat();
-    this.publishClaims();
-    // Hear peers' heartbeats and claims for one detection window before taking anything over.
-    this.once(this.resyncMs(), () => this.settle());
+    if (to === 'up') {
+      for (const h of this.held.values()) h.actor.send({ type: 'nats.up' });
+      this.scheduleReconcile();
+      this.retryEpochs();
+    }
   }
 
-  /** Records epochs of IPs we announce in the KV (compare-and-set). Failures only defer. */
+  /**
+   * Records epochs of IPs we announce in the KV (compare-and-set). Failures only defer: a KV
+   * outage (4.5–8.4 s when a replicated server dies) never moves or drops an IP, and the write is
+   * retried on the next claims refresh.
+   */
   private retryEpochs(): void {
     const store = this.o.epochs;
     if (!store) { this.pendingEpochs.clear(); return; }
@@ -619,41 +643,61 @@ export class Coordinator {
       this.pendingEpochs.delete(ip);
       const snap = this.held.get(ip)?.actor.getSnapshot();
       if (!snap || snap.value !== 'announcing') continue;
-      this.recordEpoch(store, ip, snap.context.epoch).catch((err: unknown) => {
-        // KV unavailable (e.g. a NATS server restarting): keep announcing, retry on the next refresh.
+      this.recordEpoch(store, ip, snap.context.epoch).then((fail) => {
+        if (!fail) return;
         this.pendingEpochs.add(ip);
-        this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'epoch.deferred', err: String(err) });
+        // `unavailable`: an outage, not a race; `conflict`: every attempt lost to another writer.
+        if (fail.kind === 'unavailable') this.kvCounts.outages++;
+        this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'epoch.deferred', kind: fail.kind, err: fail.error });
+      }, (err: unknown) => {
+        // The store broke its contract (it resolves failures): a bug, retried all the same.
+        this.pendingEpochs.add(ip);
+        this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'epoch.deferred', err: String(err), bug: true });
       });
     }
   }
 
-  private async recordEpoch(store: EpochStore, ip: string, epoch: number): Promise<void> {
+  /**
+   * One compare-and-set round for `ip`: resolves undefined when settled (recorded, or a live
+   * claimer's newer record was presented to the machine), or the failure that defers it.
+   */
+  private async recordEpoch(store: EpochStore, ip: string, epoch: number): Promise<KvFailure | undefined> {
     const key = epochKey(ip);
+    let lost: KvFailure | undefined;
     for (let attempt = 0; attempt < 3; attempt++) {
-      const cur = await store.get(key);
+      const read = await store.get(key);
+      if (!read.ok) return read;
+      const cur = read.entry;
       if (cur === null) {
-        try {
-          await store.create(key, encodeEpochRecord({ epoch, node: this.node }));
-          return;
-        } catch { continue; } // someone created it first: re-read
+        const w = await store.create(key, encodeEpochRecord({ epoch, node: this.node }));
+        if (w.ok) return undefined;
+        if (w.kind === 'unavailable') return w;
+        // Someone created it first: re-read; a newer epoch there fences us through the machine.
+        this.kvCounts.racesLost++;
+        lost = w;
+        continue;
       }
       const rec = decodeEpochRecord(cur.value);
       const recEpoch = rec.ok ? rec.value.epoch : 0;
       const recNode = rec.ok ? rec.value.node : '';
-      if (recNode === this.node && recEpoch >= epoch) return;
+      if (recNode === this.node && recEpoch >= epoch) return undefined;
       if (recNode !== this.node && recEpoch >= epoch && this.membership.isLive(recNode) && this.claimsOf(recNode)?.has(ip)) {
         // A live node recorded a takeover at least as recent as ours: present it as a claim.
         const h = this.held.get(ip);
         if (h) h.actor.send({ type: 'claim.seen', node: recNode, epoch: recEpoch, tieBreak: electionHash(recNode, h.info.view.firstIp) });
-        return;
+        return undefined;
       }
       const next = Math.max(epoch, recEpoch + 1);
-      try {
-        await store.update(key, encodeEpochRecord({ epoch: next, node: this.node }), cur.revision);
-      } catch { continue; } // lost the race: re-read
+      const w = await store.update(key, encodeEpochRecord({ epoch: next, node: this.node }), cur.revision);
+      if (!w.ok) {
+        if (w.kind === 'unavailable') return w;
+        this.kvCounts.racesLost++;
+        lost = w;
+        continue; // lost the race: re-read
+      }
       if (next !== epoch) { this.send(ip, { type: 'epoch.recorded', epoch: next }); this.scheduleClaims(); }
-      return;
+      return undefined;
     }
-    throw new Error(`epoch CAS for ${ip} lost 3 races`);
+    return lost;
   }
 }

@@ -139,6 +139,47 @@ test('announce is idempotent and honours an explicit interface list', () => {
   assert.equal(host.links.has('docker0'), false);
 });
 
+test('announce with another interface set replaces the set: added ones answer (burst), dropped ones stop, kept ones never pause', () => {
+  const { host, a } = setup({ burstRounds: 1 });
+  const req = (tip: string) => encodeEthernet({ dst: 'ff:ff:ff:ff:ff:ff', src: '02:00:00:00:00:0c', etherType: EtherType.arp,
+    payload: encodeArp({ op: ArpOp.request, senderMac: '02:00:00:00:00:0c', senderIp: '203.0.113.10', targetMac: '00:00:00:00:00:00', targetIp: tip }) });
+  /** Whether `iface` answers an ARP request for the IP now. */
+  const answers = (iface: string): boolean => {
+    const l = host.links.get(iface);
+    if (!l) return false;
+    const before = l.sent.length;
+    l.deliver(req('203.0.113.50'));
+    return l.sent.length > before;
+  };
+  a.announce('203.0.113.50', ['eth0']);
+  assert.deepEqual([answers('eth0'), answers('eth1')], [true, false]);
+  a.announce('203.0.113.50', ['eth0', 'eth1']);
+  assert.deepEqual([answers('eth0'), answers('eth1')], [true, true]);
+  assert.deepEqual(kinds(host.links.get('eth1')!.sent.slice(0, 2)), ['garp-req 203.0.113.50', 'garp-rep 203.0.113.50'], 'takeover burst on the added interface');
+  const eth0Sent = host.links.get('eth0')!.sent.length;
+  a.announce('203.0.113.50', ['eth1']);
+  assert.deepEqual([answers('eth0'), answers('eth1')], [false, true]);
+  assert.equal(host.links.get('eth0')!.sent.length, eth0Sent, 'nothing sent on the dropped interface');
+  assert.deepEqual(a.announced(), ['203.0.113.50']);
+  // A set that selects nothing here (excluded interface) keeps the current one.
+  a.announce('203.0.113.50', ['docker0']);
+  assert.deepEqual([answers('eth0'), answers('eth1')], [false, true]);
+  // Back to every eligible interface.
+  a.announce('203.0.113.50');
+  assert.deepEqual([answers('eth0'), answers('eth1')], [true, true]);
+  a.withdraw('203.0.113.50');
+  assert.deepEqual([answers('eth0'), answers('eth1')], [false, false]);
+});
+
+test('IPv6: a replaced interface set leaves the solicited-node group on the dropped interface only', () => {
+  const { host, a } = setup({ burstRounds: 1 });
+  a.announce('2001:db8:6::50', ['eth0']);
+  assert.deepEqual([...host.maddr.get('eth0')!], ['33:33:ff:00:00:50']);
+  a.announce('2001:db8:6::50', ['eth1']);
+  assert.deepEqual([...host.maddr.get('eth0')!], []);
+  assert.deepEqual([...host.maddr.get('eth1')!], ['33:33:ff:00:00:50']);
+});
+
 test('IPv6: unsolicited NA burst, solicited-node group joined once per group and left on withdraw', () => {
   const { host, a } = setup({ burstRounds: 1, interfaces: ['eth0'] });
   a.announce('2001:DB8:6:0::50');

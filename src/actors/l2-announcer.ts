@@ -142,7 +142,10 @@ export class L2Announcer implements L2AnnouncerPort {
     const targets = this.targets(ifaces, isIpv6(key) ? 6 : 4);
     const had = this.ips.get(key) ?? new Set<string>();
     const fresh = targets.filter((i) => !had.has(i));
-    if (fresh.length === 0) {
+    // A new set replaces the old one (L2AnnouncerPort.announce): interfaces no longer in it stop
+    // answering, after the added ones started. An empty selection keeps what we have.
+    const stale = targets.length > 0 ? [...had].filter((i) => !targets.includes(i)) : [];
+    if (fresh.length === 0 && stale.length === 0) {
       if (had.size === 0) this.opts.log?.({ event: 'l2.noInterface', ip: key, wanted: ifaces ?? this.opts.interfaces ?? [], eligible: this.eligible });
       return;
     }
@@ -158,8 +161,18 @@ export class L2Announcer implements L2AnnouncerPort {
       this.opts.log?.({ event: 'l2.noInterface', ip: key, wanted: ifaces ?? this.opts.interfaces ?? [], eligible: this.eligible });
       return;
     }
+    // Only once a wanted interface answers (one that failed to open leaves the old set in place).
+    if (targets.some((i) => had.has(i))) {
+      for (const name of stale) {
+        had.delete(name);
+        const st = this.ifaces.get(name);
+        if (!st) continue;
+        st.owned.delete(key);
+        if (isIpv6(key)) this.leave(st, key);
+      }
+    }
     this.ips.set(key, had);
-    this.opts.log?.({ event: 'l2.announce', ip: key, ifaces: [...had] });
+    this.opts.log?.({ event: 'l2.announce', ip: key, ifaces: [...had], ...(stale.length > 0 ? { dropped: stale.filter((n) => !had.has(n)) } : {}) });
     this.burst(key, fresh.filter((n) => had.has(n)));
   }
 

@@ -16,7 +16,13 @@ export interface CarrierChange {
 }
 
 export interface L2AnnouncerPort {
-  /** Start answering ARP/NS for `ip` on the given interfaces (all eligible when omitted) and send the takeover burst. Idempotent. */
+  /**
+   * Start answering ARP/NS for `ip` on the given interfaces (all eligible when omitted) and send
+   * the takeover burst on each interface it was not answered on yet. Idempotent. Called again with
+   * another set, the new set replaces the old one in the same call: answering starts on the added
+   * interfaces first, then stops on the dropped ones (no request goes unanswered on an interface
+   * that stays). A set that selects no interface on this host keeps the current one.
+   */
   announce(ip: string, ifaces?: readonly string[]): void;
   /** Stop answering for `ip`. Idempotent. */
   withdraw(ip: string): void;

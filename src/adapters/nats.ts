@@ -15,7 +15,8 @@
 // on another one (else the next death of that server would silence the node again).
 import { connect, nkeyAuthenticator, usernamePasswordAuthenticator, type NatsConnection, type ConnectionOptions } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
-import type { CoordBus, EpochStore, KvEntry } from '../actors/coord-ports.js';
+import { JetStreamApiCodes } from '@nats-io/jetstream';
+import { KvErrorKind, type CoordBus, type EpochStore, type KvFailure, type KvRead, type KvWrite } from '../actors/coord-ports.js';
 
 export interface NatsAuth {
   readonly user?: string;
@@ -48,6 +49,36 @@ export class NatsBusError extends Error {
   override name = 'NatsBusError';
   constructor(readonly code: 'connect' | 'kv', message: string, options?: { cause?: unknown }) {
     super(message, options);
+  }
+}
+
+/** JetStream's "wrong last sequence" answers: the expected revision (0 on create) was not the key's. */
+const WRONG_LAST_SEQUENCE: ReadonlySet<number> = new Set([JetStreamApiCodes.StreamWrongLastSequence, JetStreamApiCodes.StreamWrongLastSequenceUnknown]);
+
+/**
+ * Classifies a KV write failure: a lost compare-and-set is a `conflict`; anything else (timeout,
+ * no responders while a stream has no leader, connection closed or reconnecting, other API errors)
+ * means the KV is `unavailable`. Matched by name and code, not `instanceof`, so a second copy of
+ * the library in node_modules classifies the same.
+ */
+export function kvErrorKind(err: unknown): KvErrorKind {
+  if (err instanceof Error && err.name === 'JetStreamApiError') {
+    const code = (err as Error & { code?: unknown }).code;
+    if (typeof code === 'number' && WRONG_LAST_SEQUENCE.has(code)) return KvErrorKind.conflict;
+  }
+  return KvErrorKind.unavailable;
+}
+
+function kvFailure<K extends KvErrorKind>(kind: K, err: unknown): KvFailure<K> {
+  return { ok: false, kind, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) };
+}
+
+/** A KV write as a result value (see `kvErrorKind`). */
+export async function kvWrite(op: () => Promise<number>): Promise<KvWrite> {
+  try {
+    return { ok: true, revision: await op() };
+  } catch (err) {
+    return kvFailure(kvErrorKind(err), err);
   }
 }
 
@@ -208,13 +239,16 @@ export class NatsBus implements CoordBus {
       throw new NatsBusError('kv', `cannot open KV bucket ${bucket}: ${(err as Error).message}`, { cause: err });
     }
     return {
-      get: async (key): Promise<KvEntry | null> => {
-        const e = await kv.get(key);
-        if (!e || e.operation !== 'PUT') return null;
-        return { value: e.value, revision: e.revision };
+      get: async (key): Promise<KvRead> => {
+        try {
+          const e = await kv.get(key);
+          return { ok: true, entry: e && e.operation === 'PUT' ? { value: e.value, revision: e.revision } : null };
+        } catch (err) {
+          return kvFailure(KvErrorKind.unavailable, err);
+        }
       },
-      create: (key, value) => kv.create(key, value),
-      update: (key, value, revision) => kv.update(key, value, revision),
+      create: (key, value) => kvWrite(() => kv.create(key, value)),
+      update: (key, value, revision) => kvWrite(() => kv.update(key, value, revision)),
     };
   }
 

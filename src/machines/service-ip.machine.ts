@@ -4,6 +4,8 @@
 // the machine decides; every non-announcing state carries a typed `reason`. Side effects are
 // named actions bound by the coordinator with `machine.provide`: `announce`/`withdraw` drive the
 // L2AnnouncerPort, `claimsChanged` makes the coordinator republish its claims and record the epoch.
+// `announce` answers on the context's `interfaces` (undefined: every eligible one); when they change
+// while announcing, `announce` runs again with the new set, which replaces the old one in the port.
 // Rules (docs/coordination.md):
 //   - take over only when elected, NATS is up and no live higher-epoch claim fences us;
 //   - when NATS is down keep announcing what we own, yield only to an L2 conflict;
@@ -21,6 +23,8 @@ export interface ServiceIpInput {
   readonly handoverTimeoutMs?: number;
   /** How long an L2 conflict seen while NATS was up is remembered (see `nats.down`). */
   readonly conflictMemoryMs?: number;
+  /** L2Advertisement interfaces to answer on (undefined: every eligible interface). */
+  readonly interfaces?: readonly string[];
 }
 
 export interface ServiceIpContext {
@@ -45,6 +49,8 @@ export interface ServiceIpContext {
   conflictMemoryMs: number;
   /** Another station answered for our IP within `conflictMemoryMs`. */
   conflictRecent: boolean;
+  /** L2Advertisement interfaces to answer on (undefined: every eligible interface). */
+  interfaces: readonly string[] | undefined;
 }
 
 export type ServiceIpEvent =
@@ -56,7 +62,8 @@ export type ServiceIpEvent =
   | { type: 'claim.released'; node: string }
   | { type: 'epoch.recorded'; epoch: number }
   | { type: 'ip.remove' }
-  | { type: 'conflict.expire' };
+  | { type: 'conflict.expire' }
+  | { type: 'ip.interfacesChanged'; interfaces: readonly string[] | undefined };
 
 export const serviceIpMachine = setup({
   types: {
@@ -117,12 +124,14 @@ export const serviceIpMachine = setup({
     conflictsIgnored: 0,
     conflictMemoryMs: input.conflictMemoryMs ?? 3000,
     conflictRecent: false,
+    interfaces: input.interfaces,
   }),
   initial: 'idle',
   on: {
     'nats.up': { actions: assign({ natsUp: true }) },
     'nats.down': { actions: assign({ natsUp: false }) },
     'epoch.recorded': { actions: assign(({ context, event }) => ({ epoch: Math.max(context.epoch, event.epoch), knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
+    'ip.interfacesChanged': { actions: assign(({ event }) => ({ interfaces: event.interfaces })) },
   },
   states: {
     idle: {
@@ -172,6 +181,9 @@ export const serviceIpMachine = setup({
           { actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
         ],
         'ip.remove': { target: 'withdrawing', actions: assign({ elected: false, electedReason: Reason.notConfigured, handover: false }) },
+        // Re-announce on the new set at once (same epoch, same claim): the port starts answering on
+        // the new interfaces and stops on the dropped ones in one call.
+        'ip.interfacesChanged': { actions: [assign(({ event }) => ({ interfaces: event.interfaces })), 'announce'] },
       },
     },
     withdrawing: {

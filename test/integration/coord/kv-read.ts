@@ -8,7 +8,9 @@ const [server, user, pass, cluster, ...ips] = process.argv.slice(2);
 const bus = await NatsBus.connect({ servers: [server as string], auth: { user, pass } });
 const kv = await bus.epochStore(epochBucket(cluster as string));
 for (const ip of ips) {
-  const e = await kv.get(epochKey(ip));
+  const r = await kv.get(epochKey(ip));
+  if (!r.ok) throw new Error(`KV ${r.kind}: ${r.error}`);
+  const e = r.entry;
   const rec = e ? decodeEpochRecord(e.value) : undefined;
   process.stdout.write(`${JSON.stringify({ ip, record: rec?.ok ? rec.value : null, revision: e?.revision ?? null })}\n`);
 }
