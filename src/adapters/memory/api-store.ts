@@ -1,6 +1,7 @@
 // An in-memory Kubernetes API for unit tests and the simulator: objects of any kind by
 // namespace/name, one resourceVersion counter for the whole store (as etcd's revision),
-// metadata.generation bumped on spec changes, watchers called synchronously on every change.
+// metadata.generation bumped on spec changes, watchers called synchronously on every change
+// (an update or patch that changes nothing is a no-op, as on an apiserver).
 // It implements the actors' Kubernetes ports: `source(kind)` is an ObjectSource (synced at once),
 // `serviceWriter()` the controller's ServiceWriter (merge patches of annotations and status that
 // land on a microtask, bump resourceVersion and notify, like a real apiserver; failures and
@@ -20,6 +21,15 @@ const clone = <T>(o: T): T => structuredClone(o);
 const specOf = (o: KubeObject): string => {
   const { metadata: _m, status: _s, ...rest } = o as StoredObject;
   return JSON.stringify(rest);
+};
+
+/** Equal apart from the fields the server sets (resourceVersion, generation, uid). */
+const sameObject = (a: KubeObject, b: KubeObject): boolean => {
+  const strip = (o: KubeObject) => {
+    const { resourceVersion: _r, generation: _g, uid: _u, ...m } = o.metadata ?? {};
+    return JSON.stringify({ ...o, metadata: m });
+  };
+  return strip(a) === strip(b);
 };
 
 /** A default plural name for a kind, as an informer names its source ("Service" -> "services"). */
@@ -74,6 +84,8 @@ export class ApiStore {
     const prev = m.get(key);
     const next = clone(obj) as StoredObject;
     if (prev && next.status === undefined && prev.status !== undefined) next.status = clone(prev.status);
+    // An update that changes nothing is a no-op, as on an apiserver: no new resourceVersion, no event.
+    if (prev && sameObject(prev, next)) return prev as unknown as T;
     const generation = prev ? (specOf(prev) === specOf(next) ? prev.metadata?.generation ?? 1 : (prev.metadata?.generation ?? 1) + 1) : 1;
     next.metadata = {
       ...next.metadata,
@@ -115,8 +127,10 @@ export class ApiStore {
     };
     const annotations = merge(prev.metadata?.annotations, p.annotations);
     const labels = merge(prev.metadata?.labels, p.labels);
-    next.metadata = { ...next.metadata, ...(annotations ? { annotations } : {}), ...(labels ? { labels } : {}), resourceVersion: String(++this.revision) };
+    next.metadata = { ...next.metadata, ...(annotations ? { annotations } : {}), ...(labels ? { labels } : {}) };
     if (p.status !== undefined) next.status = clone(p.status);
+    if (sameObject(prev, next)) return prev; // a patch that changes nothing: no new resourceVersion, no event
+    next.metadata.resourceVersion = String(++this.revision);
     this.objects.get(kind)!.set(key, next);
     this.notify(kind, 'update', next);
     return next;
