@@ -196,6 +196,7 @@ describe('ServiceReconciler', () => {
     await h.settle(second);
     assert.deepEqual(h.view().late, { ips: ['198.51.100.11'], pool: 'pool-a' });
     await second.stop();
+    assert.equal(h.store.listenerCount('Service'), 1, 'terms share one subscription per source');
   });
 
   it('a lost lease stops writes at once: queued writes dropped, no Events; the next term picks up', async () => {

@@ -95,6 +95,25 @@ export function configSnapshot(config: ServiceReconcilerOptions['config'], names
   };
 }
 
+type Listener = (ev: { type: ChangeType; obj: KubeObject }) => void;
+/**
+ * ObjectSource has no unsubscribe, and a source outlives the lease terms: one dispatcher per
+ * source, to which each term adds its listener and from which stop() removes it.
+ */
+const hubs = new WeakMap<object, Set<Listener>>();
+function listen<T extends KubeObject>(source: ObjectSource<T>, cb: (ev: { type: ChangeType; obj: T }) => void): () => void {
+  let hub = hubs.get(source);
+  if (!hub) {
+    const h = new Set<Listener>();
+    hubs.set(source, h);
+    source.onChange((ev) => { for (const l of [...h]) l(ev); });
+    hub = h;
+  }
+  const l = cb as Listener;
+  hub.add(l);
+  return () => { hub.delete(l); };
+}
+
 interface QueuedWrite { s: Service; w: ServiceWrites; sig: string }
 const hasWrites = (w: ServiceWrites) => w.ingress !== undefined || w.poolAnnotation !== undefined;
 const errText = (err: unknown) => (err instanceof Error ? err.message.split('\n')[0] : String(err));
@@ -104,6 +123,7 @@ export class ServiceReconciler {
   private readonly limit: Limiter;
   private readonly allocator = new Allocator();
   private started = false;
+  private readonly unsubscribe: Array<() => void> = [];
   private stopped = false;
   private configValid = false;
   private lastConfigError = '';
@@ -141,15 +161,14 @@ export class ServiceReconciler {
     if (this.started) return;
     this.started = true;
     const { services, namespaces, config } = this.o;
-    // ObjectSource has no unsubscribe: after stop() these listeners are no-ops.
-    services.onChange((ev) => {
+    this.unsubscribe.push(listen(services, (ev) => {
       if (this.stopped) return;
       this.dirtyKeys.add(serviceKey(ev.obj));
       this.kick();
-    });
+    }));
     for (const { kind, source } of [{ kind: 'Namespace', source: namespaces }, ...config]) {
       for (const obj of source.list()) this.configChanged(kind, source.name, 'add', obj);
-      source.onChange((ev) => { if (!this.stopped && this.configChanged(kind, source.name, ev.type, ev.obj)) { this.fullDirty = true; this.kick(); } });
+      this.unsubscribe.push(listen(source, (ev) => { if (!this.stopped && this.configChanged(kind, source.name, ev.type, ev.obj)) { this.fullDirty = true; this.kick(); } }));
     }
     this.fullDirty = true;
     this.kick();
@@ -161,6 +180,7 @@ export class ServiceReconciler {
    */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const off of this.unsubscribe.splice(0)) off();
     this.queuedWrites.clear();
     for (const t of [this.retryTimer, this.poolStatusTimer, this.poolRetryTimer]) if (t !== undefined) this.o.clock.clearTimeout(t);
     this.retryTimer = this.poolStatusTimer = this.poolRetryTimer = undefined;

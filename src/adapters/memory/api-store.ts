@@ -136,6 +136,9 @@ export class ApiStore {
     return next;
   }
 
+  /** How many listeners watch a kind (tests: no leak across lease terms). */
+  listenerCount(kind: string): number { return this.listeners.get(kind)?.length ?? 0; }
+
   /** An ObjectSource over one kind: synced at once, sees every later change synchronously. */
   source<T extends KubeObject = StoredObject>(kind: string, name = pluralOf(kind)): ObjectSource<T> {
     return {
