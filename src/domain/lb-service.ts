@@ -1,7 +1,7 @@
 // What the controller does to one Service, without I/O: whether Mooring manages it, the allocator
 // request it stands for, the pools a parsed config gives the allocator, and the writes
 // (status.loadBalancer.ingress, the metallb.io/ip-allocated-from-pool annotation) that bring the
-// object to the allocator's answer. src/bin/controller.ts performs those writes.
+// object to the allocator's answer. The controller's ServiceReconciler (src/actors/service-reconciler.ts) performs those writes.
 import type { Config } from './config.js';
 import type { AllocatorPool, IpFamily, IpFamilyPolicy, ServiceRequest } from './allocator/index.js';
 import { fromKubeFamily } from './ip-family.js';
