@@ -27,6 +27,8 @@ export interface ServiceSpec {
   readonly ads: readonly L2AdView[];
   readonly etpLocal: boolean;
   readonly endpointNodes: ReadonlySet<string>;
+  /** Interfaces the L2Advertisements restrict announcing to (absent: every eligible interface). */
+  readonly interfaces?: readonly string[];
 }
 
 export interface ClusterSpec {

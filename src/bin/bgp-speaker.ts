@@ -7,12 +7,15 @@
 // Config: { node: {name, labels?}, peers: SpeakerPeerConfig[], advertisements?: AdvSpec[]
 //           (default: one advertisement for every peer), services?: AdvService[],
 //           prefixes?: string[] (announced as-is to every peer, for benchmarks) }
-// SIGHUP re-reads the file and sends the differences. SIGTERM/SIGINT stop every session (CEASE,
+// SIGHUP re-reads the file: a changed peer restarts, a removed one stops, and the route
+// differences are sent. Peers run under the node's peer supervisor (actors/bgp-peers.ts, the
+// speaker's). SIGTERM/SIGINT stop every session (CEASE,
 // or a silent close for graceful-restart peers so the router keeps the routes) and exit.
 // Logs: one JSON object per line on stdout (`event`, `peer`, `reason`, ...).
 import { readFileSync } from 'node:fs';
 import { parse as parseYaml } from 'yaml';
-import { BgpSpeaker, uniformRoutes, type SpeakerPeerConfig } from '../actors/bgp-speaker.js';
+import { uniformRoutes, type SpeakerPeerConfig } from '../actors/bgp-speaker.js';
+import { BgpPeers } from '../actors/bgp-peers.js';
 import { createBgpTransport, type TransportStats } from '../actors/bgp-transport.actor.js';
 import { bgpSocketPort } from '../adapters/bgp-socket.js';
 import { desiredRoutes, type AdvService, type AdvSpec, type RouteAttrs } from '../domain/bgp-advertisements.js';
@@ -76,20 +79,26 @@ try {
 }
 
 const stats: TransportStats = { bytesOut: 0, bytesIn: 0, messagesOut: 0 };
-const speaker = new BgpSpeaker({
+const logAt = (level: string) => (msg: string, f?: Record<string, unknown>) => out({ level, msg, ...f });
+const peers = new BgpPeers({
   nodeName: cfg.node.name,
-  peers: cfg.peers,
-  transport: createBgpTransport(bgpSocketPort, { stats }),
+  transport: () => createBgpTransport(bgpSocketPort, { stats }),
+  bfdPort: () => Promise.reject(new Error('bgp-speaker runs no BFD')),
+  log: { info: logAt('info'), warn: logAt('warn'), error: logAt('error') },
   onEvent: (e) => out({ ...e }),
 });
-speaker.setRoutes(routesOf(cfg));
-speaker.start();
+const apply = (c: SpeakerFile): void => {
+  peers.setRoutes(routesOf(c));
+  peers.reconcile(c.peers.map((bgp) => ({ bgp })));
+};
+apply(cfg);
 out({ event: 'started', node: cfg.node.name, peers: cfg.peers.map((p) => p.name) });
+const metrics = () => Object.fromEntries(peers.metrics().map((p) => [p.peer, p.metrics]));
 
 process.on('SIGHUP', () => {
   try {
     cfg = load();
-    speaker.setRoutes(routesOf(cfg));
+    apply(cfg);
     out({ event: 'reloaded' });
   } catch (e) {
     out({ level: 'error', event: 'configError', err: (e as Error).message });
@@ -100,12 +109,12 @@ let stopping = false;
 const shutdown = (sig: string): void => {
   if (stopping) return;
   stopping = true;
-  out({ event: 'stopping', signal: sig, metrics: speaker.metrics(), stats });
-  speaker.stop(true);
+  out({ event: 'stopping', signal: sig, metrics: metrics(), stats });
+  void peers.stop(true);
   // Give the sockets a moment to flush the NOTIFICATION / FIN.
   setTimeout(() => process.exit(0), 300).unref();
   setTimeout(() => process.exit(0), 1500);
 };
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
-process.on('SIGUSR1', () => out({ event: 'metrics', metrics: speaker.metrics(), stats }));
+process.on('SIGUSR1', () => out({ event: 'metrics', metrics: metrics(), stats }));

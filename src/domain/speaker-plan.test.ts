@@ -59,8 +59,15 @@ test('pool from the annotation, else from the ranges; an IP in no pool is a reas
 test('L2 advertisements by pool and service selectors; interfaces union', () => {
   const p = plan([svc('api', ['198.51.100.1']), svc('web', ['198.51.100.2'], {}, { app: 'web' })]);
   assert.deepEqual(p.services.map((s) => [s.key, s.l2Ads.map((a) => a.name), s.l2Interfaces]), [['ns/api', ['l2'], ['eth1']], ['ns/web', ['l2', 'l2-web'], ['eth1', 'eth2']]]);
-  assert.deepEqual(p.l2.services.map((s) => s.key), ['ns/api', 'ns/web']);
+  assert.deepEqual(p.l2.services.map((s) => [s.key, s.interfaces]), [['ns/api', ['eth1']], ['ns/web', ['eth1', 'eth2']]]);
   assert.deepEqual(p.l2.nodes.map((n) => [n.name, n.networkUnavailable]), [['n1', false], ['n2', false], ['n3', false], ['n4', true]]);
+});
+
+test('an L2 advertisement without interfaces allows all: the coordinator spec has none', () => {
+  const all = [...base.filter((x) => x.kind !== 'L2Advertisement'), o('L2Advertisement', 'l2', { ipAddressPools: ['l2pool'] }), o('L2Advertisement', 'l2-eth', { ipAddressPools: ['l2pool'], interfaces: ['eth1'] })];
+  const p = planSpeaker({ node: 'n1', config: config(all), services: [svc('api', ['198.51.100.1'])], endpointSlices: [], nodes });
+  assert.deepEqual(p.services[0]?.l2Interfaces, []);
+  assert.equal(p.l2.services[0]?.interfaces, undefined);
 });
 
 test('ETP=Local endpoint nodes from EndpointSlices (ready=false excluded, unset counts as ready)', () => {

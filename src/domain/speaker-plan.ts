@@ -58,7 +58,8 @@ export interface NotAnnounced { service: string; ip: string; mode: 'l2' | 'bgp' 
 export interface SpeakerPlan {
   node: string;
   services: PlanService[];
-  l2: { nodes: ElectionNode[]; services: Array<{ key: string; ips: string[]; ads: L2AdView[]; etpLocal: boolean; endpointNodes: Set<string> }> };
+  /** `interfaces`: the L2 ads' interfaces, absent when they allow every interface. */
+  l2: { nodes: ElectionNode[]; services: Array<{ key: string; ips: string[]; ads: L2AdView[]; etpLocal: boolean; endpointNodes: Set<string>; interfaces?: string[] }> };
   bgp: { peers: Peer[]; advPeers: AdvPeer[]; advertisements: AdvSpec[]; services: AdvService[] };
   notAnnounced: NotAnnounced[];
 }
@@ -160,7 +161,9 @@ export function planSpeaker(input: PlanInput): SpeakerPlan {
     l2: {
       nodes: input.nodes.map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {}, networkUnavailable: networkUnavailable(n) }))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-      services: services.filter((s) => s.l2Ads.length > 0).map((s) => ({ key: s.key, ips: s.ips, ads: s.l2Ads, etpLocal: s.etpLocal, endpointNodes: new Set(s.endpointNodes) })),
+      services: services.filter((s) => s.l2Ads.length > 0).map((s) => ({ key: s.key, ips: s.ips, ads: s.l2Ads, etpLocal: s.etpLocal, endpointNodes: new Set(s.endpointNodes),
+        ...(s.l2Interfaces.length > 0 ? { interfaces: s.l2Interfaces } : {}),
+      })),
     },
     bgp: { peers, advPeers, advertisements, services: bgpServices },
     notAnnounced,
