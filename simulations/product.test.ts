@@ -113,3 +113,46 @@ test('a LoadBalancer Service from creation to an announced IP and through the ow
   assert.deepEqual(b.log, a.log, 'same seed, same run');
   assert.ok(a.log.some((e) => e.kind === 'transition' && e.to === 'announcing'), 'the record holds transitions');
 });
+
+test('BGP: every speaker advertises the Service IP to the router, a killed one’s path goes with its session, the restarted one’s comes back', async () => {
+  const ROUTER = '198.51.100.1';
+  const p = new SimProduct({ seed: 11, nodes: NODES, router: { address: ROUTER, asn: 64513 } });
+  const router = p.router;
+  assert.ok(router);
+  p.start();
+  for (const n of ['default', p.namespace]) p.apply(objects.namespace(n));
+  for (const n of NODES) p.apply(objects.node(n));
+  p.apply(objects.pool('pool-b', ['203.0.113.32/28']));
+  p.apply(objects.bgpPeer('router', 64512, 64513, ROUTER));
+  p.apply(objects.bgpAdvertisement('bgp-b', ['pool-b']));
+  p.apply(objects.loadBalancer('web'));
+  p.apply(objects.endpointSlice('web', NODES));
+  const statusAt = await p.runUntil(() => p.ingress('web').length > 0, 2000);
+  assert.notEqual(statusAt, undefined, 'the reconciler writes status.loadBalancer.ingress');
+  const [ip] = p.ingress('web');
+  assert.ok(ip !== undefined && /^203\.0\.113\.(3[2-9]|4[0-7])$/.test(ip), `an IP of the pool: ${String(ip)}`);
+  const prefix = `${ip}/32`;
+  const all = await p.runUntil(() => router.nextHops(prefix).length === NODES.length, 5000);
+  assert.notEqual(all, undefined, `every node advertises ${prefix} (now: [${router.nextHops(prefix).join(',')}])`);
+  for (const n of NODES) {
+    assert.equal(p.speakerNode(n)?.plan()?.bgp.peers.length, 1, `${n} peers with the router`);
+    const bgp = p.speakerStatus.statuses.get(`servicebgpstatuses/${n}`) ?? [];
+    assert.deepEqual(bgp.map((s) => s.serviceKey), [SVC], `ServiceBGPStatus from ${n}`);
+  }
+  await p.run(p.settleMs + 500);
+  assert.deepEqual(p.announcers(ip), [], 'no L2Advertisement: nobody answers ARP for it');
+  clean(p, 'advertised');
+
+  p.kill('node-b');
+  const gone = await p.runUntil(() => !router.nextHops(prefix).includes('node-b'), 100, 1);
+  assert.notEqual(gone, undefined, 'the killed node’s path goes with its session');
+  assert.deepEqual(router.nextHops(prefix), ['node-a', 'node-c']);
+  p.restart('node-b');
+  const back = await p.runUntil(() => router.nextHops(prefix).length === NODES.length, 5000);
+  assert.notEqual(back, undefined, 'the restarted node advertises again');
+  await p.run(p.settleMs + 500);
+  assert.deepEqual(router.nextHops(prefix), NODES);
+  clean(p, 'restart');
+  console.log(`product BGP: ${prefix} from [${NODES.join(',')}] ${(all as number) - (statusAt as number)} simulated ms after the status; `
+    + `back from the restarted node after ${(back as number) - (gone as number)} ms; ${router.established} sessions established`);
+});

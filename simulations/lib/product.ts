@@ -12,8 +12,9 @@
 //   P1 at most one announcer per IP on the segment, except for at most `dualWindowMs`;
 //   P2 an IP is in the status of at most one Service;
 //   P3 settled (no change for `settleMs`): every IP in a Service's status whose Service has a ready
-//      endpoint is answered for by exactly one node, the one the election picks over the speakers
-//      that are really running; and nothing moves (no take-over or release without a cause);
+//      endpoint and an L2Advertisement is answered for by exactly one node, the one the election
+//      picks over the speakers that are really running (without an L2Advertisement: by none); and
+//      nothing moves (no take-over or release without a cause);
 //   P4 no actor logged a bug (`bug: true`).
 import { Coordinator, type Transition } from '../../src/actors/coordinator.js';
 import type { Clock } from '../../src/actors/coord-ports.js';
@@ -22,16 +23,17 @@ import { ServiceReconciler, type Service } from '../../src/actors/service-reconc
 import { SpeakerNode } from '../../src/actors/speaker-node.js';
 import { BgpPeers, type BfdPortFactory, type LogPort } from '../../src/actors/bgp-peers.js';
 import { TimerQueue } from '../../src/actors/timer-queue.js';
+import { createBgpTransport } from '../../src/actors/bgp-transport.actor.js';
 import { ApiStore, MemoryEventSink, MemoryStatusSink, type MemoryServiceWriter, type StoredObject } from '../../src/adapters/memory/api-store.js';
 import { createLogger, type Logger } from '../../src/adapters/log.js';
 import { CONFIG_KINDS, DEFAULT_NAMESPACE } from '../../src/api/metallb.js';
 import { decide, HashOrder, type ElectionNode, type LiveView } from '../../src/domain/election.js';
 import { DEFAULT_MEMBERSHIP, type MembershipConfig } from '../../src/domain/membership.js';
 import { SERVICE_NAME_LABEL } from '../../src/domain/speaker-plan.js';
-import type { AnyActorLogic } from 'xstate';
 import { NodeClock, SimClock, rng } from './clock.js';
 import { SimKv, SimNats, type SimConn } from './bus.js';
 import { SimSegment, type SimL2 } from './l2.js';
+import { SimRouter } from './bgp-router.js';
 
 export interface ProductOptions {
   readonly seed: number;
@@ -43,8 +45,11 @@ export interface ProductOptions {
   readonly settleMs?: number;
   /** Namespace of the config objects (the speakers' and the controller's --namespace). */
   readonly namespace?: string;
-  /** A BGP transport per session (default: none; a peer that is configured anyway fails to connect). */
-  readonly bgpTransport?: (node: string) => AnyActorLogic;
+  /**
+   * A fake BGP router (lib/bgp-router.ts) the speakers' real transports connect to; without it, a
+   * configured BGPPeer cannot be reached (the transport fails to connect).
+   */
+  readonly router?: { readonly address: string; readonly asn: number };
 }
 
 /** One line of the run's record: what the test compares between two runs of one seed. */
@@ -123,6 +128,7 @@ export class SimProduct {
   readonly nats: SimNats;
   readonly kv: SimKv;
   readonly seg: SimSegment;
+  readonly router: SimRouter | undefined;
   readonly store = new ApiStore();
   readonly writer: MemoryServiceWriter;
   readonly namespace: string;
@@ -160,6 +166,7 @@ export class SimProduct {
     this.nats = new SimNats(this.clock);
     this.kv = new SimKv(this.clock);
     this.seg = new SimSegment(this.clock);
+    this.router = opts.router ? new SimRouter(this.clock, opts.router.address, opts.router.asn, (n) => this.nodeAddress(n)) : undefined;
     this.writer = this.store.serviceWriter();
     this.controllerEvents = new TimedEventSink('controller', this);
     const detect = this.membership.intervalMs * this.membership.misses;
@@ -169,6 +176,9 @@ export class SimProduct {
     // The store's own record of Service status, to log status changes as they land.
     this.store.source('Service').onChange(() => this.noteStatus());
   }
+
+  /** A node's address (198.51.100.11, .12, ...: the BGP sessions' local address). */
+  nodeAddress(node: string): string { return `198.51.100.${11 + this.opts.nodes.indexOf(node)}`; }
 
   /** Detection window of the membership: heartbeat interval × misses (ms). */
   detectionMs(): number { return this.membership.intervalMs * this.membership.misses; }
@@ -238,10 +248,13 @@ export class SimProduct {
       log: (rec) => { if (rec.event !== 'hb.dropped') log.debug('coord', rec); },
     });
     coord.onTransition((t) => this.onTransition(t));
-    const transport = this.opts.bgpTransport;
+    const router = this.router;
     const peers = new BgpPeers({
       nodeName: name, log: log as LogPort, clock, timers: new TimerQueue(clock), random: () => Math.floor(this.random() * 0xfffffffe) + 1,
-      transport: transport ? () => transport(name) : () => { throw new Error('no BGP transport in this simulation'); },
+      // A dead process opens no connection (its old ones were closed by the kernel: kill()).
+      transport: () => createBgpTransport({
+        connect: (o, signal) => (router && proc.alive ? router.port(name).connect(o, signal) : Promise.reject(new Error(router ? 'process dead' : 'no BGP router in this simulation'))),
+      }),
       bfdPort: noBfd,
       onEvent: (e) => { if (e.event !== 'bfdCoupling') log.info('bgp', { ...e, event: `bgp.${e.event}` }); },
     });
@@ -279,6 +292,7 @@ export class SimProduct {
     sp.coord?.halt();
     sp.l2?.crash();
     sp.conn?.close();
+    this.router?.dropNode(name);
     this.noteSegment();
   }
 
@@ -401,13 +415,18 @@ export class SimProduct {
    * L2 view, the advertisements and endpoint nodes, as a running speaker's plan has it).
    */
   expectedOwner(ip: string): string | undefined {
+    return this.l2Election(ip)?.owner;
+  }
+
+  /** The election for `ip`, or undefined when no running speaker's plan has it in layer 2. */
+  private l2Election(ip: string): { owner: string | undefined } | undefined {
     const plan = [...this.speakers.values()].find((s) => s.proc?.alive && s.speaker?.plan())?.speaker?.plan();
     const svc = plan?.l2.services.find((s) => s.ips.includes(ip));
     if (!plan || !svc || svc.ips[0] === undefined) return undefined;
     const nodes = new Map<string, ElectionNode>(plan.l2.nodes.map((n) => [n.name, n]));
     const names = [...nodes.keys()];
     const view = { firstIp: svc.ips[0], ads: svc.ads, etpLocal: svc.etpLocal, endpointNodes: svc.endpointNodes };
-    return decide(view, nodes, this.truthLive(), '\u0000', this.order, names).owner;
+    return { owner: decide(view, nodes, this.truthLive(), '\u0000', this.order, names).owner };
   }
 
   /** Services with a ready endpoint on some node (the ones whose IPs must be announced). */
@@ -443,14 +462,16 @@ export class SimProduct {
         holder.set(ip, key);
       }
     }
-    // P3: settled, every served IP is answered for once, by the election's pick.
+    // P3: settled, every served layer-2 IP is answered for once, by the election's pick; an IP
+    // not in layer 2 (no L2Advertisement) by nobody.
     if (!this.settled(now) || now - this.lastSettledCheck < 50) return;
     this.lastSettledCheck = now;
     this.settledChecks++;
     for (const [ip, svc] of this.servedIps()) {
       const got = this.announcers(ip);
-      const want = this.expectedOwner(ip);
-      if (want === undefined || got.length !== 1 || got[0] !== want) this.violate(`P3 ${ip} (${svc}) answered by [${got.join(',')}], election says ${want ?? 'nobody'}`);
+      const e = this.l2Election(ip);
+      const ok = e === undefined ? got.length === 0 : e.owner !== undefined && got.length === 1 && got[0] === e.owner;
+      if (!ok) this.violate(`P3 ${ip} (${svc}) answered by [${got.join(',')}], election says ${e ? e.owner ?? 'nobody' : 'not in layer 2'}`);
     }
   }
 }
@@ -472,6 +493,12 @@ export const objects = {
   loadBalancer: (name: string, namespace = 'default'): KubeObject => ({
     apiVersion: 'v1', kind: 'Service', metadata: { name, namespace },
     spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack' },
+  } as KubeObject),
+  bgpPeer: (name: string, myASN: number, peerASN: number, peerAddress: string, namespace = DEFAULT_NAMESPACE): KubeObject => ({
+    apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name, namespace }, spec: { myASN, peerASN, peerAddress },
+  } as KubeObject),
+  bgpAdvertisement: (name: string, pools: string[], namespace = DEFAULT_NAMESPACE): KubeObject => ({
+    apiVersion: 'metallb.io/v1beta1', kind: 'BGPAdvertisement', metadata: { name, namespace }, spec: { ipAddressPools: pools },
   } as KubeObject),
   /** An EndpointSlice with one ready endpoint per node. */
   endpointSlice: (service: string, nodes: readonly string[], namespace = 'default'): KubeObject => ({
