@@ -4,7 +4,9 @@
 // Coordinator and a real BgpPeers), wired as src/bin/controller.ts and src/bin/speaker.ts wire
 // them; only the adapters differ: the API store instead of informers and REST writers, the
 // simulated NATS and KV (bus.ts) instead of NatsBus, the fake L2 segment (l2.ts) instead of pcap,
-// a node clock on the shared SimClock instead of the process timers.
+// a fake router (bgp-router.ts) behind the real BGP transport instead of TCP sockets, a node clock
+// on the shared SimClock instead of the process timers. Not simulated: the controller's lease
+// (one term runs from the start), BFD (no port), metrics and the monitoring server.
 //
 // A speaker process is killable: every port it was given (clock, object sources, status and Event
 // sinks, bus connection, L2 port) goes dead at once and nothing graceful runs, like SIGKILL.
