@@ -1,0 +1,512 @@
+// The whole product on one simulated clock: an in-memory Kubernetes API (src/adapters/memory/
+// api-store.ts) feeds the real controller reconcile (ServiceReconciler, leading, writing Service
+// status through the store's ServiceWriter) and whole real speakers (SpeakerNode driving a real
+// Coordinator and a real BgpPeers), wired as src/bin/controller.ts and src/bin/speaker.ts wire
+// them; only the adapters differ: the API store instead of informers and REST writers, the
+// simulated NATS and KV (bus.ts) instead of NatsBus, the fake L2 segment (l2.ts) instead of pcap,
+// a fake router (bgp-router.ts) behind the real BGP transport instead of TCP sockets, a node clock
+// on the shared SimClock instead of the process timers. Not simulated: the controller's lease
+// (one term runs from the start), BFD (no port), metrics and the monitoring server.
+//
+// A speaker process is killable: every port it was given (clock, object sources, status and Event
+// sinks, bus connection, L2 port) goes dead at once and nothing graceful runs, like SIGKILL.
+// Invariants, checked after every timer:
+//   P1 at most one announcer per IP on the segment, except for at most `dualWindowMs`;
+//   P2 an IP is in the status of at most one Service;
+//   P3 settled (no change for `settleMs`): every IP in a Service's status whose Service has a ready
+//      endpoint and an L2Advertisement is answered for by exactly one node, the one the election
+//      picks over the speakers that are really running (without an L2Advertisement: by none); and
+//      nothing moves (no take-over or release without a cause);
+//   P4 no actor logged a bug (`bug: true`).
+import { Coordinator, type Transition } from '../../src/actors/coordinator.js';
+import type { Clock } from '../../src/actors/coord-ports.js';
+import type { DesiredStatus, EventSink, EventTarget, EventType, KubeObject, ObjectSource, StatusSink } from '../../src/actors/kube-ports.js';
+import { ServiceReconciler, type Service } from '../../src/actors/service-reconciler.js';
+import { SpeakerNode } from '../../src/actors/speaker-node.js';
+import { BgpPeers, type BfdPortFactory, type LogPort } from '../../src/actors/bgp-peers.js';
+import { TimerQueue } from '../../src/actors/timer-queue.js';
+import { createBgpTransport } from '../../src/actors/bgp-transport.actor.js';
+import { ApiStore, MemoryEventSink, MemoryStatusSink, type MemoryServiceWriter, type StoredObject } from '../../src/adapters/memory/api-store.js';
+import { createLogger, type Logger } from '../../src/adapters/log.js';
+import { CONFIG_KINDS, DEFAULT_NAMESPACE } from '../../src/api/metallb.js';
+import { decide, HashOrder, type ElectionNode, type LiveView } from '../../src/domain/election.js';
+import { DEFAULT_MEMBERSHIP, type MembershipConfig } from '../../src/domain/membership.js';
+import { SERVICE_NAME_LABEL } from '../../src/domain/speaker-plan.js';
+import { NodeClock, SimClock, rng } from './clock.js';
+import { SimKv, SimNats, type SimConn } from './bus.js';
+import { SimSegment, type SimL2 } from './l2.js';
+import { SimRouter } from './bgp-router.js';
+
+export interface ProductOptions {
+  readonly seed: number;
+  readonly nodes: readonly string[];
+  readonly membership?: MembershipConfig;
+  /** P1 tolerance; default: 2 × detection window + 100 ms (as the coordination simulator). */
+  readonly dualWindowMs?: number;
+  /** Quiet time after a change before P3 applies; default 3 × detection window + 500 ms. */
+  readonly settleMs?: number;
+  /** Namespace of the config objects (the speakers' and the controller's --namespace). */
+  readonly namespace?: string;
+  /**
+   * A fake BGP router (lib/bgp-router.ts) the speakers' real transports connect to; without it, a
+   * configured BGPPeer cannot be reached (the transport fails to connect).
+   */
+  readonly router?: { readonly address: string; readonly asn: number };
+}
+
+/** One line of the run's record: what the test compares between two runs of one seed. */
+export type LogEntry =
+  | { at: number; kind: 'cause'; text: string }
+  | { at: number; kind: 'transition'; node: string; ip: string; from: string; to: string; reason: string | undefined; epoch: number }
+  | { at: number; kind: 'segment'; ip: string; announcers: string[] }
+  | { at: number; kind: 'serviceStatus'; service: string; ingress: string[] }
+  | { at: number; kind: 'event'; source: string; object: string; type: EventType; reason: string; message: string };
+
+export interface TimedEvent { at: number; source: string; target: EventTarget; type: EventType; reason: string; message: string }
+
+/** A speaker or controller process: every port it holds dies with it. */
+class Process {
+  alive = true;
+  constructor(readonly name: string, readonly clock: NodeClock) {}
+
+  /** The node clock, silenced once the process is dead (its timers never fire again). */
+  gatedClock(): Clock {
+    const c = this.clock;
+    const live = (fn: () => void) => () => { if (this.alive) fn(); };
+    const afterIo = c.afterIo;
+    return {
+      now: () => c.now(),
+      setTimeout: (fn, ms) => c.setTimeout(live(fn), ms),
+      clearTimeout: (id) => c.clearTimeout(id),
+      ...(afterIo ? { afterIo: (fn: () => void) => afterIo(live(fn)) } : {}),
+    };
+  }
+
+  /** An informer's view of one kind: a dead process's watch is gone. */
+  source<T extends KubeObject>(store: ApiStore, kind: string): ObjectSource<T> {
+    const s = store.source<T>(kind);
+    return {
+      name: s.name, synced: s.synced, isSynced: () => s.isSynced(), list: () => s.list(), get: (n, ns) => s.get(n, ns),
+      onChange: (cb) => s.onChange((ev) => { if (this.alive) cb(ev); }),
+    };
+  }
+
+  events(sink: EventSink): EventSink {
+    return { record: (...a) => { if (this.alive) sink.record(...a); }, flush: () => sink.flush() };
+  }
+
+  status(sink: StatusSink): StatusSink {
+    return {
+      configurationState: (n, v, e) => (this.alive ? sink.configurationState(n, v, e) : Promise.resolve()),
+      reconcile: (p, node, d) => (this.alive ? sink.reconcile(p, node, d) : Promise.resolve()),
+    };
+  }
+}
+
+interface Speaker {
+  readonly name: string;
+  inc: number;
+  proc?: Process;
+  coord?: Coordinator;
+  speaker?: SpeakerNode;
+  peers?: BgpPeers;
+  conn?: SimConn;
+  l2?: SimL2;
+}
+
+/** Events with the simulated time and who recorded them; also kept in a MemoryEventSink per source. */
+class TimedEventSink extends MemoryEventSink {
+  constructor(private readonly source: string, private readonly p: SimProduct) { super(); }
+  override record(target: EventTarget, type: EventType, reason: string, message: string): void {
+    super.record(target, type, reason, message);
+    this.p.recordEvent({ at: this.p.clock.now(), source: this.source, target: { ...target }, type, reason, message });
+  }
+}
+
+const noBfd: BfdPortFactory = () => Promise.reject(new Error('no BFD in this simulation'));
+
+export class SimProduct {
+  readonly clock = new SimClock();
+  readonly nats: SimNats;
+  readonly kv: SimKv;
+  readonly seg: SimSegment;
+  readonly router: SimRouter | undefined;
+  readonly store = new ApiStore();
+  readonly writer: MemoryServiceWriter;
+  readonly namespace: string;
+  readonly membership: MembershipConfig;
+  readonly order = new HashOrder();
+  /** The controller's Events and status objects. */
+  readonly controllerEvents: MemoryEventSink;
+  readonly controllerStatus = new MemoryStatusSink();
+  /** Every speaker's status objects (keyed by plural/node, as the StatusSink writes them). */
+  readonly speakerStatus = new MemoryStatusSink();
+  readonly speakerEvents = new Map<string, MemoryEventSink>();
+  readonly events: TimedEvent[] = [];
+  readonly log: LogEntry[] = [];
+  readonly violations: string[] = [];
+  /** Log lines (JSON) of every actor, for diagnosis. */
+  readonly logLines: string[] = [];
+  /** How many times P3 was checked while settled (a run must show some, or P3 proved nothing). */
+  settledChecks = 0;
+  reconciler: ServiceReconciler | undefined;
+  private controller: Process | undefined;
+  private readonly speakers = new Map<string, Speaker>();
+  private readonly random: () => number;
+  private readonly dualWindowMs: number;
+  readonly settleMs: number;
+  private lastCauseAt = 0;
+  private readonly dualSince = new Map<string, number>();
+  private readonly lastSegment = new Map<string, string>();
+  private lastStatus = new Map<string, string>();
+  private lastSettledCheck = -Infinity;
+
+  constructor(private readonly opts: ProductOptions) {
+    this.random = rng(opts.seed);
+    this.membership = opts.membership ?? DEFAULT_MEMBERSHIP;
+    this.namespace = opts.namespace ?? DEFAULT_NAMESPACE;
+    this.nats = new SimNats(this.clock);
+    this.kv = new SimKv(this.clock);
+    this.seg = new SimSegment(this.clock);
+    this.router = opts.router ? new SimRouter(this.clock, opts.router.address, opts.router.asn, (n) => this.nodeAddress(n)) : undefined;
+    this.writer = this.store.serviceWriter();
+    this.controllerEvents = new TimedEventSink('controller', this);
+    const detect = this.membership.intervalMs * this.membership.misses;
+    this.dualWindowMs = opts.dualWindowMs ?? 2 * detect + 100;
+    this.settleMs = opts.settleMs ?? 3 * detect + 500;
+    for (const name of opts.nodes) this.speakers.set(name, { name, inc: 0 });
+    // The store's own record of Service status, to log status changes as they land.
+    this.store.source('Service').onChange(() => this.noteStatus());
+  }
+
+  /** A node's address (198.51.100.11, .12, ...: the BGP sessions' local address). */
+  nodeAddress(node: string): string { return `198.51.100.${11 + this.opts.nodes.indexOf(node)}`; }
+
+  /** Detection window of the membership: heartbeat interval × misses (ms). */
+  detectionMs(): number { return this.membership.intervalMs * this.membership.misses; }
+
+  recordEvent(e: TimedEvent): void {
+    this.events.push(e);
+    this.log.push({ at: e.at, kind: 'event', source: e.source, object: `${e.target.namespace}/${e.target.name}`, type: e.type, reason: e.reason, message: e.message });
+  }
+
+  private logger(component: string, node?: string): Logger {
+    return createLogger({ component, ...(node ? { node } : {}) }, {
+      level: 'info',
+      now: () => new Date(this.clock.now()),
+      write: (line) => {
+        this.logLines.push(line);
+        if (line.includes('"bug":true')) this.violate(`P4 ${component}${node ? ` on ${node}` : ''} logged a bug: ${line}`);
+      },
+    });
+  }
+
+  // --- processes -------------------------------------------------------------------------------
+
+  /**
+   * Starts the leading controller now and every speaker at a seeded offset inside one heartbeat
+   * interval (their node objects need not exist yet: they come through the store like any other).
+   */
+  start(): void {
+    this.cause('start');
+    this.startController();
+    for (const name of this.speakers.keys()) {
+      const delay = Math.floor(this.random() * this.membership.intervalMs);
+      this.clock.setTimeout(() => this.boot(name), delay);
+    }
+  }
+
+  /** The controller's term, wired as src/bin/controller.ts wires a leader's ServiceReconciler. */
+  private startController(): void {
+    const proc = new Process('controller', new NodeClock(this.clock));
+    this.controller = proc;
+    const log = this.logger('controller');
+    this.reconciler = new ServiceReconciler({
+      services: proc.source<Service>(this.store, 'Service'),
+      namespaces: proc.source(this.store, 'Namespace'),
+      config: CONFIG_KINDS.map((kind) => ({ kind, source: proc.source(this.store, kind) })),
+      writer: this.writer,
+      events: proc.events(this.controllerEvents),
+      status: proc.status(this.controllerStatus),
+      clock: proc.gatedClock(),
+      log,
+      namespace: this.namespace,
+    });
+    this.reconciler.start();
+  }
+
+  /** One speaker process, wired as src/bin/speaker.ts wires it (adapters aside). */
+  private boot(name: string): void {
+    const sp = this.speaker(name);
+    sp.inc += 1;
+    const proc = new Process(name, new NodeClock(this.clock));
+    const clock = proc.gatedClock();
+    const log = this.logger('speaker', name);
+    const conn = this.nats.connect(name, 0, false, proc.clock);
+    const l2 = this.seg.port(name);
+    const coord = new Coordinator({
+      cluster: 'sim', node: name, inc: sp.inc, clock, bus: conn, l2, epochs: this.kv.store(conn),
+      membership: this.membership, hashOrder: this.order,
+      log: (rec) => { if (rec.event !== 'hb.dropped') log.debug('coord', rec); },
+    });
+    coord.onTransition((t) => this.onTransition(t));
+    const router = this.router;
+    const peers = new BgpPeers({
+      nodeName: name, log: log as LogPort, clock, timers: new TimerQueue(clock), random: () => Math.floor(this.random() * 0xfffffffe) + 1,
+      // A dead process opens no connection (its old ones were closed by the kernel: kill()).
+      transport: () => createBgpTransport({
+        connect: (o, signal) => (router && proc.alive ? router.port(name).connect(o, signal) : Promise.reject(new Error(router ? 'process dead' : 'no BGP router in this simulation'))),
+      }),
+      bfdPort: noBfd,
+      onEvent: (e) => { if (e.event !== 'bfdCoupling') log.info('bgp', { ...e, event: `bgp.${e.event}` }); },
+    });
+    let events = this.speakerEvents.get(name);
+    if (!events) { events = new TimedEventSink(`speaker-${name}`, this); this.speakerEvents.set(name, events); }
+    const store = this.store;
+    const speaker = new SpeakerNode({
+      node: name, namespace: this.namespace,
+      sources: {
+        services: proc.source(store, 'Service'),
+        endpointSlices: proc.source(store, 'EndpointSlice'),
+        nodes: proc.source(store, 'Node'),
+        namespaces: proc.source(store, 'Namespace'),
+        secrets: proc.source(store, 'Secret'),
+        config: CONFIG_KINDS.map((kind) => proc.source(store, kind)),
+      },
+      coordinator: coord, peers, events: proc.events(events), status: proc.status(this.speakerStatus), clock, log,
+    });
+    speaker.start();
+    Object.assign(sp, { proc, coord, speaker, peers, conn, l2 });
+  }
+
+  private speaker(name: string): Speaker {
+    const sp = this.speakers.get(name);
+    if (!sp) throw new Error(`no such node ${name}`);
+    return sp;
+  }
+
+  /** SIGKILL: every port of the process dies at once; its ARP answers stop; nobody is told. */
+  kill(name: string): void {
+    const sp = this.speaker(name);
+    if (!sp.proc?.alive) return;
+    this.cause(`kill ${name}`);
+    sp.proc.alive = false;
+    sp.coord?.halt();
+    sp.l2?.crash();
+    sp.conn?.close();
+    this.router?.dropNode(name);
+    this.noteSegment();
+  }
+
+  /** A new process on the node (a new incarnation), from scratch: it lists everything again. */
+  restart(name: string): void {
+    const sp = this.speaker(name);
+    if (sp.proc?.alive) return;
+    this.cause(`restart ${name}`);
+    this.boot(name);
+  }
+
+  isRunning(name: string): boolean { return this.speakers.get(name)?.proc?.alive === true; }
+  speakerNode(name: string): SpeakerNode | undefined { return this.speakers.get(name)?.speaker; }
+  coordinator(name: string): Coordinator | undefined { return this.speakers.get(name)?.coord; }
+  nodeNames(): string[] { return [...this.speakers.keys()]; }
+
+  // --- the API --------------------------------------------------------------------------------
+
+  /** kubectl apply (create or replace; a replace without status keeps the status). */
+  apply<T extends KubeObject>(obj: T): T {
+    this.cause(`apply ${obj.kind ?? '?'} ${obj.metadata?.namespace ? `${obj.metadata.namespace}/` : ''}${obj.metadata?.name ?? '?'}`);
+    return this.store.apply(obj);
+  }
+
+  /** kubectl delete. */
+  delete(kind: string, name: string, namespace?: string): boolean {
+    this.cause(`delete ${kind} ${namespace ? `${namespace}/` : ''}${name}`);
+    return this.store.delete(kind, name, namespace);
+  }
+
+  service(name: string, namespace = 'default'): StoredObject | undefined { return this.store.get('Service', name, namespace); }
+
+  /** status.loadBalancer.ingress IPs of a Service. */
+  ingress(name: string, namespace = 'default'): string[] {
+    const s = this.service(name, namespace) as { status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } } } | undefined;
+    return (s?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((x): x is string => typeof x === 'string');
+  }
+
+  /** Who answers ARP for `ip` on the segment now. */
+  announcers(ip: string): string[] { return this.seg.announcersOf(ip); }
+
+  /** A node's ServiceL2Status objects as its speaker last wrote them. */
+  l2Statuses(node: string): readonly DesiredStatus[] { return this.speakerStatus.statuses.get(`servicel2statuses/${node}`) ?? []; }
+
+  // --- time -------------------------------------------------------------------------------------
+
+  async run(ms: number): Promise<void> {
+    await this.clock.advance(ms, (now) => this.check(now));
+    this.check(this.clock.now());
+  }
+
+  /**
+   * Runs the clock until `cond` holds (checked after every timer), at most `boundMs` of simulated
+   * time. Returns the simulated time at which it first held, or undefined when it did not.
+   */
+  async runUntil(cond: () => boolean, boundMs: number, stepMs = 10): Promise<number | undefined> {
+    if (cond()) return this.clock.now();
+    const deadline = this.clock.now() + boundMs;
+    let hit: number | undefined;
+    while (hit === undefined && this.clock.now() < deadline) {
+      await this.clock.advance(Math.min(stepMs, deadline - this.clock.now()), (now) => {
+        this.check(now);
+        if (hit === undefined && cond()) hit = now;
+      });
+      this.check(this.clock.now());
+      if (hit === undefined && cond()) hit = this.clock.now();
+    }
+    return hit;
+  }
+
+  // --- invariants and records -------------------------------------------------------------------
+
+  private cause(text: string): void {
+    this.lastCauseAt = this.clock.now();
+    this.log.push({ at: this.clock.now(), kind: 'cause', text });
+  }
+
+  settled(now = this.clock.now()): boolean { return now - this.lastCauseAt >= this.settleMs; }
+
+  private violate(msg: string): void {
+    if (this.violations.length < 50) this.violations.push(`t=${this.clock.now()}ms ${msg}`);
+  }
+
+  private onTransition(t: Transition): void {
+    this.log.push({ at: t.at, kind: 'transition', node: t.node, ip: t.ip, from: t.from, to: t.to, reason: t.reason, epoch: t.epoch });
+    if (this.settled(t.at) && (t.to === 'announcing' || t.from === 'announcing')) {
+      this.violate(`P3 ${t.ip} moved without cause on ${t.node}: ${t.from} → ${t.to} (${t.reason ?? ''})`);
+    }
+  }
+
+  private noteSegment(): void {
+    const ips = new Set([...this.seg.answering.keys(), ...this.lastSegment.keys()]);
+    for (const ip of [...ips].sort()) {
+      const now = this.announcers(ip).join(',');
+      if ((this.lastSegment.get(ip) ?? '') === now) continue;
+      if (now === '') this.lastSegment.delete(ip); else this.lastSegment.set(ip, now);
+      this.log.push({ at: this.clock.now(), kind: 'segment', ip, announcers: this.announcers(ip) });
+    }
+  }
+
+  private noteStatus(): void {
+    const next = new Map<string, string>();
+    for (const s of this.store.list<Service>('Service')) {
+      const key = `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
+      next.set(key, this.ingress(s.metadata?.name ?? '', s.metadata?.namespace ?? '').join(','));
+    }
+    for (const [key, ingress] of next) {
+      if (this.lastStatus.get(key) !== ingress) this.log.push({ at: this.clock.now(), kind: 'serviceStatus', service: key, ingress: ingress === '' ? [] : ingress.split(',') });
+    }
+    this.lastStatus = next;
+  }
+
+  /** The ground truth the election runs over: a node is live when its speaker process runs. */
+  private truthLive(): LiveView {
+    return { isLive: (n) => this.isRunning(n), carrierUp: () => true, draining: () => false };
+  }
+
+  /**
+   * The node the MetalLB election picks for `ip` over the speakers that really run (the service's
+   * L2 view, the advertisements and endpoint nodes, as a running speaker's plan has it).
+   */
+  expectedOwner(ip: string): string | undefined {
+    return this.l2Election(ip)?.owner;
+  }
+
+  /** The election for `ip`, or undefined when no running speaker's plan has it in layer 2. */
+  private l2Election(ip: string): { owner: string | undefined } | undefined {
+    const plan = [...this.speakers.values()].find((s) => s.proc?.alive && s.speaker?.plan())?.speaker?.plan();
+    const svc = plan?.l2.services.find((s) => s.ips.includes(ip));
+    if (!plan || !svc || svc.ips[0] === undefined) return undefined;
+    const nodes = new Map<string, ElectionNode>(plan.l2.nodes.map((n) => [n.name, n]));
+    const names = [...nodes.keys()];
+    const view = { firstIp: svc.ips[0], ads: svc.ads, etpLocal: svc.etpLocal, endpointNodes: svc.endpointNodes };
+    return { owner: decide(view, nodes, this.truthLive(), '\u0000', this.order, names).owner };
+  }
+
+  /** Services with a ready endpoint on some node (the ones whose IPs must be announced). */
+  private servedIps(): Map<string, string> {
+    const out = new Map<string, string>();
+    const slices = this.store.list<KubeObject & { endpoints?: Array<{ nodeName?: string; conditions?: { ready?: boolean } }> }>('EndpointSlice');
+    for (const s of this.store.list<Service>('Service')) {
+      const ns = s.metadata?.namespace ?? '';
+      const name = s.metadata?.name ?? '';
+      const ready = slices.some((e) => e.metadata?.namespace === ns && e.metadata.labels?.[SERVICE_NAME_LABEL] === name
+        && (e.endpoints ?? []).some((x) => x.nodeName !== undefined && x.conditions?.ready !== false));
+      if (ready) for (const ip of this.ingress(name, ns)) out.set(ip, `${ns}/${name}`);
+    }
+    return out;
+  }
+
+  check(now: number): void {
+    this.noteSegment();
+    // P1: two answering nodes only inside the window.
+    for (const ip of this.seg.multi) {
+      const since = this.dualSince.get(ip) ?? now;
+      this.dualSince.set(ip, since);
+      if (now - since > this.dualWindowMs) this.violate(`P1 ${ip} answered by ${this.announcers(ip).join(',')} for ${now - since} ms`);
+    }
+    for (const ip of this.dualSince.keys()) if (!this.seg.multi.has(ip)) this.dualSince.delete(ip);
+    // P2: an IP is in one Service's status at most.
+    const holder = new Map<string, string>();
+    for (const s of this.store.list<Service>('Service')) {
+      const key = `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
+      for (const ip of this.ingress(s.metadata?.name ?? '', s.metadata?.namespace ?? '')) {
+        const other = holder.get(ip);
+        if (other !== undefined) this.violate(`P2 ${ip} in the status of ${other} and ${key}`);
+        holder.set(ip, key);
+      }
+    }
+    // P3: settled, every served layer-2 IP is answered for once, by the election's pick; an IP
+    // not in layer 2 (no L2Advertisement) by nobody.
+    if (!this.settled(now) || now - this.lastSettledCheck < 50) return;
+    this.lastSettledCheck = now;
+    this.settledChecks++;
+    for (const [ip, svc] of this.servedIps()) {
+      const got = this.announcers(ip);
+      const e = this.l2Election(ip);
+      const ok = e === undefined ? got.length === 0 : e.owner !== undefined && got.length === 1 && got[0] === e.owner;
+      if (!ok) this.violate(`P3 ${ip} (${svc}) answered by [${got.join(',')}], election says ${e ? e.owner ?? 'nobody' : 'not in layer 2'}`);
+    }
+  }
+}
+
+// --- objects -----------------------------------------------------------------------------------
+
+export const objects = {
+  namespace: (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } }),
+  node: (name: string): KubeObject => ({
+    apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+    status: { conditions: [{ type: 'Ready', status: 'True' }, { type: 'NetworkUnavailable', status: 'False' }] },
+  } as KubeObject),
+  pool: (name: string, addresses: string[], namespace = DEFAULT_NAMESPACE): KubeObject => ({
+    apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name, namespace }, spec: { addresses },
+  } as KubeObject),
+  l2Advertisement: (name: string, pools: string[], namespace = DEFAULT_NAMESPACE): KubeObject => ({
+    apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name, namespace }, spec: { ipAddressPools: pools },
+  } as KubeObject),
+  loadBalancer: (name: string, namespace = 'default'): KubeObject => ({
+    apiVersion: 'v1', kind: 'Service', metadata: { name, namespace },
+    spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack' },
+  } as KubeObject),
+  bgpPeer: (name: string, myASN: number, peerASN: number, peerAddress: string, namespace = DEFAULT_NAMESPACE): KubeObject => ({
+    apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name, namespace }, spec: { myASN, peerASN, peerAddress },
+  } as KubeObject),
+  bgpAdvertisement: (name: string, pools: string[], namespace = DEFAULT_NAMESPACE): KubeObject => ({
+    apiVersion: 'metallb.io/v1beta1', kind: 'BGPAdvertisement', metadata: { name, namespace }, spec: { ipAddressPools: pools },
+  } as KubeObject),
+  /** An EndpointSlice with one ready endpoint per node. */
+  endpointSlice: (service: string, nodes: readonly string[], namespace = 'default'): KubeObject => ({
+    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `${service}-1`, namespace, labels: { [SERVICE_NAME_LABEL]: service } },
+    addressType: 'IPv4',
+    endpoints: nodes.map((n, i) => ({ addresses: [`198.51.100.${i + 10}`], nodeName: n, conditions: { ready: true, serving: true, terminating: false } })),
+    ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
+  } as KubeObject),
+};
