@@ -428,7 +428,7 @@ export class SimProduct {
     const nodes = new Map<string, ElectionNode>(plan.l2.nodes.map((n) => [n.name, n]));
     const names = [...nodes.keys()];
     const view = { firstIp: svc.ips[0], ads: svc.ads, etpLocal: svc.etpLocal, endpointNodes: svc.endpointNodes };
-    return { owner: decide(view, nodes, this.truthLive(), '\u0000', this.order, names).owner };
+    return { owner: decide({ svc: view, nodes, live: this.truthLive(), me: '\u0000', order: this.order, names }).owner };
   }
 
   /** Services with a ready endpoint on some node (the ones whose IPs must be announced). */
