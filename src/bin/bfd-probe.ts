@@ -8,6 +8,7 @@
 // Commands, one JSON object per line on stdin:
 //   {"cmd":"adminDown","peer":"…"}  {"cmd":"adminUp","peer":"…"}  (peer omitted: all sessions)
 //   {"cmd":"stats"}
+//   {"cmd":"setMinTtl","minTtl":254}  → {"event":"minTtl","minTtl":254,"ok":true}  (the port's received-TTL floor, as the speaker sets it)
 // SIGTERM/SIGINT: every session goes AdminDown (so the peer does not see a failure, RFC 5882
 // §3.2), one AdminDown packet is flushed, sockets close, exit 0.
 //
@@ -144,7 +145,7 @@ async function main(): Promise<void> {
   const targets = (peer: unknown): BfdSession[] =>
     sessions.filter((x) => typeof peer !== 'string' || x.peer === peer).map((x) => x.actor);
   createInterface({ input: process.stdin }).on('line', (line) => {
-    let cmd: { cmd?: string; peer?: unknown };
+    let cmd: { cmd?: string; peer?: unknown; minTtl?: unknown };
     try { cmd = JSON.parse(line) as typeof cmd; } catch { out({ event: 'error', message: `bad command: ${line}` }); return; }
     switch (cmd.cmd) {
       case 'adminDown': for (const a of targets(cmd.peer)) a.send({ type: 'bfd.admin.down' }); break;
@@ -163,6 +164,12 @@ async function main(): Promise<void> {
         });
         passLate.reset();
         for (const g of txGap.values()) g.max = 0;
+        break;
+      }
+      case 'setMinTtl': {
+        const minTtl = Number(cmd.minTtl);
+        if (!Number.isInteger(minTtl) || minTtl < 1 || minTtl > 255) { out({ event: 'error', message: `bad minTtl: ${line}` }); break; }
+        out({ event: 'minTtl', minTtl, ok: port.setMinTtl(minTtl) });
         break;
       }
       default: out({ event: 'error', message: `unknown command: ${line}` });
