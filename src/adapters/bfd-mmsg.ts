@@ -29,6 +29,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import {
   findPktinfoAddr, formatAddress, CMSG_HEADER, IPV6_PKTINFO, parseAddress, readU32, sockaddrAddrOffset, sockaddrFamily, sockaddrPort,
   writePktinfo, writeSockaddr, IP_PKTINFO, IPV6_RECVPKTINFO, SOL_IP, SOL_IPV6,
@@ -47,7 +48,7 @@ export interface BfdMmsgOptions {
   readonly timers: TimerQueue;
   /** Longest wait of a received packet before it is read in tick mode, and the transmit slot (ms); default 2. */
   readonly pollMs?: number;
-  /** Read on readiness (SIGIO) while packets are few (default true); false: always on the `pollMs` tick. */
+  /** Read on readiness (SIGIO) while packets are few (default true; main thread only); false: always on the `pollMs` tick. */
   readonly readiness?: boolean;
   /** Received TTL/Hop Limit floor, as in BfdUdpOptions (255: single hop). */
   readonly minTtl?: number;
@@ -341,7 +342,10 @@ export class BfdMmsgPort implements BfdPort {
       for (const s of sockets) { try { s.close(); } catch { /* closed */ } }
       throw e;
     }
-    return new BfdMmsgPort(lib, families, sourcePort, opts.port ?? BFD_CONTROL_PORT, gtsm, dscp, opts.timers, opts.pollMs ?? 2, opts.readiness ?? true);
+    // Signals reach only the main thread's listeners: elsewhere an O_ASYNC socket's SIGIO would
+    // find none and end the process.
+    const readiness = (opts.readiness ?? true) && isMainThread;
+    return new BfdMmsgPort(lib, families, sourcePort, opts.port ?? BFD_CONTROL_PORT, gtsm, dscp, opts.timers, opts.pollMs ?? 2, readiness);
   }
 
   /** Re-arms the poll entry on the next `pollMs` boundary (the poll itself runs as the queue's poller). */
