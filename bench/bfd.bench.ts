@@ -28,7 +28,9 @@
 // router namespace reports it (the line's arrival here). The router's BFD (detection 300 ms)
 // tells bgpd, which withdraws; without BFD it would wait for the 9 s hold timer.
 // Never asserts a time. Env: BFD_BENCH_TRIALS (default 50), BFD_BENCH_SESSIONS (100),
-// BFD_BENCH_CPU_SECONDS (20), BFD_BENCH_PEER_RX (off | rps), BFD_BENCH_ROUTE_TRIALS (10).
+// BFD_BENCH_CPU_SECONDS (20), BFD_BENCH_PEER_RX (off | rps), BFD_BENCH_ROUTE_TRIALS (10; 0 skips
+// phase 3); for the probe: BFD_IO=dgram (node:dgram), BFD_IO_MODE=tick (the batched port never on
+// readiness, as before 2026-12-07).
 import { Lab, waitFor, type Netns } from '../test/lib/netns.js';
 import { requireRoot, requireTools } from '../test/lib/prereq.js';
 import { Bfdd, NICE, OWN_SESSION, Probe, mono, prioritize } from '../test/lib/bfd.js';
@@ -122,6 +124,7 @@ interface RouteResult { samples: number[]; p50: number; p99: number; min: number
 
 /** Phase 3: link cut → the service route leaves the router's kernel table (BFD coupled to BGP). */
 async function routeTrials(): Promise<RouteResult> {
+  if (ROUTE_TRIALS <= 0) return { samples: [], p50: NaN, p99: NaN, min: NaN, max: NaN, lost: 0 };
   const lab = new Lab('bg');
   const samples: number[] = [];
   let lost = 0;
@@ -161,7 +164,7 @@ async function routeTrials(): Promise<RouteResult> {
 interface LoopDelay { p50: number; p99: number; max: number }
 interface CpuResult {
   cpuPct: number; userPct: number; systemPct: number; billedWithPeerRxPct: number; billedWithPeerRxSystemPct: number;
-  frrPct: number; frrBilledWithPeerRxPct: number; wakeupsPerSec: number; up: number; flaps: number; seconds: number; loopDelayMs: LoopDelay; load: number[];
+  frrPct: number; frrBilledWithPeerRxPct: number; wakeupsPerSec: number; readinessWakeupsPerSec: number; ioMode: string; ioModeChanges: number; up: number; flaps: number; seconds: number; loopDelayMs: LoopDelay; load: number[];
 }
 
 /** utime + stime of a process (all its threads), in clock ticks. */
@@ -246,6 +249,9 @@ async function cpuPhase(lab: Lab, r: Netns, n: Netns): Promise<CpuResult> {
     process.stderr.write(`flaps by reason: ${JSON.stringify(Object.fromEntries(byReason))}; first at +${r1(Math.min(...t))} ms, last at +${r1(Math.max(...t))} ms\n`);
   }
   const up = (b.sessions as Array<{ state: string }>).filter((s) => s.state === 'up').length;
+  // The batched port's SIGIO wake-ups over the whole measured span (0 in tick mode and with dgram).
+  const readiness = (Number((b.io as { readinessWakeups?: number } | undefined)?.readinessWakeups ?? 0)
+    - Number((a.io as { readinessWakeups?: number } | undefined)?.readinessWakeups ?? 0)) / ((b.mono ?? 0) - (a.mono ?? 0)) * 1000;
   await probe.stop();
   await frr.stop();
   // Worst window of the reported setting.
@@ -260,7 +266,8 @@ async function cpuPhase(lab: Lab, r: Netns, n: Netns): Promise<CpuResult> {
     cpuPct: (cpuUs / 1000 / wallMs) * 100, userPct: r1((userUs / 1000 / wallMs) * 100), systemPct: r1(((cpuUs - userUs) / 1000 / wallMs) * 100),
     billedWithPeerRxPct: (old.us / 1000 / old.ms) * 100, billedWithPeerRxSystemPct: r1(((old.us - old.userUs) / 1000 / old.ms) * 100),
     frrPct, frrBilledWithPeerRxPct: (old.frrTicks / tck) * 1000 / old.ms * 100,
-    wakeupsPerSec: Math.round(main.passes / wallMs * 1000), up, flaps, seconds: wallMs / 1000, loopDelayMs: { p50: r1(ld.p50), p99: r1(ld.p99), max: r1(ld.max) }, load: loadavg().map(r1),
+    wakeupsPerSec: Math.round(main.passes / wallMs * 1000), readinessWakeupsPerSec: r1(readiness), ioMode: String(b.mode ?? (b.io ? 'tick' : 'dgram')),
+    ioModeChanges: Number((b.io as { modeChanges?: number } | undefined)?.modeChanges ?? 0), up, flaps, seconds: wallMs / 1000, loopDelayMs: { p50: r1(ld.p50), p99: r1(ld.p99), max: r1(ld.max) }, load: loadavg().map(r1),
   };
 }
 
@@ -308,7 +315,8 @@ async function main(): Promise<void> {
       frrCpuPctBilledWithPeerRx: PEER_RX === 'off' ? undefined : r1(cpu.frrBilledWithPeerRxPct),
       cpuPeerRx: PEER_RX,
       routeGoneAfterCut: { p50: r1(route.p50), p99: r1(route.p99), max: r1(route.max), bfdDetectMs: 300, samples: route.samples.length, lost: route.lost },
-      cpuSessions: SESSIONS, cpuWakeupsPerSec: cpu.wakeupsPerSec, cpuSessionsUp: cpu.up, cpuFlaps: cpu.flaps, cpuLoopDelayMs: cpu.loopDelayMs,
+      cpuSessions: SESSIONS, cpuWakeupsPerSec: cpu.wakeupsPerSec, cpuReadinessWakeupsPerSec: cpu.readinessWakeupsPerSec, cpuIoMode: cpu.ioMode, cpuIoModeChanges: cpu.ioModeChanges,
+      cpuIo: process.env.BFD_IO === 'dgram' ? 'dgram' : process.env.BFD_IO_MODE === 'tick' ? 'mmsg (tick only)' : 'mmsg', cpuSessionsUp: cpu.up, cpuFlaps: cpu.flaps, cpuLoopDelayMs: cpu.loopDelayMs,
       loadAvg: { start: load0, cpuPhase: cpu.load, end: loadavg().map(r1) },
     }));
   } finally {

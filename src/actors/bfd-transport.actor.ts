@@ -38,6 +38,27 @@ export interface BfdDatagramPort {
 }
 
 /**
+ * A BFD datagram port as a speaker uses it (adapters/bfd-port.ts `openBfdPort`: the batched port,
+ * adapters/bfd-mmsg.ts, or node:dgram, adapters/bfd-udp.ts).
+ */
+export interface BfdPort extends BfdDatagramPort {
+  /** Which implementation: batched sendmmsg/recvmmsg, or node:dgram. */
+  readonly io: 'mmsg' | 'dgram';
+  /** The source port of every session (RFC 5881 §4). */
+  readonly sourcePort: number;
+  /** The received-TTL check (GTSM socket filter) is attached to every receive socket. */
+  readonly gtsm: boolean;
+  /** Sent packets carry DSCP CS6. */
+  readonly dscp: boolean;
+  /** The transmit slot (ms) sessions on this port should use (createBfdSession's `txSlotMs`); 0: none. */
+  readonly txSlotMs: number;
+  /** Changes the batched port's poll period and transmit slot (ms); the dgram port ignores it. */
+  setPollMs(ms: number): void;
+  /** Replaces the received TTL/Hop Limit floor (multi-hop: the lowest minimumTtl); false when it cannot. */
+  setMinTtl(minTtl: number): boolean;
+}
+
+/**
  * Handles a repeat of an accepted datagram exactly as the callback would have; false when it no
  * longer may (the session is gone): the port then delivers the datagram through the callback.
  */

@@ -12,10 +12,16 @@
 // - Receiving: Node does not read these sockets (recvStop on the handle); the port reads
 //   everything pending with recvmmsg(MSG_DONTWAIT) from a TimerQueue poller, i.e. at the start
 //   of every pass of the shared timer queue (before any detection timer can fire, so a packet
-//   that arrived before a deadline is always seen before it), and at least every `pollMs` (a
-//   queue entry on a `pollMs` grid; with `txSlotMs` equal to it, transmissions fall on the same
-//   grid and a 100-session process wakes once per slot). A packet waits at most `pollMs` before
-//   it is processed.
+//   that arrived before a deadline is always seen before it), and besides in one of two modes
+//   (domain/bfd-io-mode.ts decides, from wake-ups and datagrams per window):
+//   - readiness (idle and light load): the receive sockets are O_ASYNC, owned by this process;
+//     the kernel raises SIGIO when a datagram arrives, libuv turns it into an event-loop event
+//     (its signal pipe), and the port reads at once. Nothing but packets and the sessions' own
+//     timers wakes the process.
+//   - tick (many packets): O_ASYNC off, a queue entry on a `pollMs` grid guarantees a pass at
+//     least that often; with `txSlotMs` equal to it, transmissions fall on the same grid and a
+//     100-session process wakes once per slot. A packet waits at most `pollMs` to be read.
+//   Without fcntl (koffi refusing it) the port stays in tick mode.
 // - Sending: `send` copies the packet into the next slot of a native batch; the batch leaves
 //   with one sendmmsg when the current task ends (a microtask), or when it is full.
 // Linux, 64-bit little-endian only; `BfdMmsgPort.open` returns undefined when koffi or the
@@ -23,12 +29,14 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
+import { isMainThread } from 'node:worker_threads';
 import {
   findPktinfoAddr, formatAddress, CMSG_HEADER, IPV6_PKTINFO, parseAddress, readU32, sockaddrAddrOffset, sockaddrFamily, sockaddrPort,
   writePktinfo, writeSockaddr, IP_PKTINFO, IPV6_RECVPKTINFO, SOL_IP, SOL_IPV6,
 } from '../codecs/bfd/socket-layout.js';
-import type { BfdDatagram, BfdDatagramPort, BfdRepeat } from '../actors/bfd-transport.actor.js';
+import type { BfdDatagram, BfdPort, BfdRepeat } from '../actors/bfd-transport.actor.js';
 import { TimerEntry, type TimerQueue } from '../actors/timer-queue.js';
+import { ioModeAfterPoll, ioModeStart, type BfdIoMode, type BfdIoModeState } from '../domain/bfd-io-mode.js';
 import { attachGtsm, bind, bindSourcePort, markNetworkControl, socketFd, BFD_CONTROL_PORT, BFD_TTL } from './bfd-udp.js';
 
 export interface BfdMmsgOptions {
@@ -38,8 +46,10 @@ export interface BfdMmsgOptions {
   readonly random?: () => number;
   /** The process's shared timer queue: the receive poll runs on it. */
   readonly timers: TimerQueue;
-  /** Longest wait of a received packet before it is read (ms); default 2. */
+  /** Longest wait of a received packet before it is read in tick mode, and the transmit slot (ms); default 2. */
   readonly pollMs?: number;
+  /** Read on readiness (SIGIO) while packets are few (default true; main thread only); false: always on the `pollMs` tick. */
+  readonly readiness?: boolean;
   /** Received TTL/Hop Limit floor, as in BfdUdpOptions (255: single hop). */
   readonly minTtl?: number;
 }
@@ -48,6 +58,8 @@ interface Libc {
   sendmmsg(fd: number, vec: bigint, n: number, flags: number): number;
   recvmmsg(fd: number, vec: bigint, n: number, flags: number, timeout: null): number;
   setsockopt(fd: number, level: number, name: number, val: Buffer, len: number): number;
+  /** fcntl with no argument or one int argument; undefined when koffi could not declare it. */
+  fcntl: ((fd: number, cmd: number, arg?: number) => number) | undefined;
   alloc(bytes: number): { ptr: bigint; view: ArrayBuffer };
   free(ptr: bigint): void;
 }
@@ -68,7 +80,10 @@ function loadLibc(): Libc | undefined {
     const sendmmsg = lib.func('int sendmmsg(int, void *, uint32_t, int)');
     const recvmmsg = lib.func('int recvmmsg(int, void *, uint32_t, int, void *)');
     const setsockopt = lib.func('int setsockopt(int, int, int, void *, uint32_t)');
+    let fcntl: ((...a: unknown[]) => number) | undefined;
+    try { fcntl = lib.func('int fcntl(int, int, ...)'); } catch { fcntl = undefined; }
     libc = {
+      fcntl: fcntl && ((fd, cmd, arg) => (arg === undefined ? fcntl(fd, cmd) : fcntl(fd, cmd, 'int', arg))),
       sendmmsg: (fd, vec, n, flags) => sendmmsg(fd, vec, n, flags),
       recvmmsg: (fd, vec, n, flags, timeout) => recvmmsg(fd, vec, n, flags, timeout),
       setsockopt: (fd, level, name, val, len) => setsockopt(fd, level, name, val, len),
@@ -82,6 +97,24 @@ function loadLibc(): Libc | undefined {
 }
 
 const MSG_DONTWAIT = 0x40;
+const F_GETFL = 3;
+const F_SETFL = 4;
+const F_SETOWN = 8;
+/** O_ASYNC (FASYNC) on x86-64 and arm64 (asm-generic). */
+const O_ASYNC = 0o20000;
+
+/**
+ * Ports in readiness mode, read on every SIGIO. One listener for the process, added on first use
+ * and never removed: SIGIO's default action ends the process, so a listener must exist for as long
+ * as any socket may still be O_ASYNC (Node's signal handles do not keep the loop alive).
+ */
+const readinessPorts = new Set<BfdMmsgPort>();
+let sigioListening = false;
+function listenSigio(): void {
+  if (sigioListening) return;
+  sigioListening = true;
+  process.on('SIGIO', () => { for (const p of readinessPorts) p.readable(); });
+}
 /** Messages per batch (one recvmmsg/sendmmsg call handles up to this many). */
 const BATCH = 64;
 // struct mmsghdr (64 bytes): msghdr { name@0, namelen@8, iov@16, iovlen@24, control@32,
@@ -176,7 +209,7 @@ function stopReading(sock: Socket): void {
   handle.recvStop();
 }
 
-export class BfdMmsgPort implements BfdDatagramPort {
+export class BfdMmsgPort implements BfdPort {
   private readonly handlers = new Set<(d: BfdDatagram) => BfdRepeat | void>();
   private readonly route = new Map<string, Route | null>();
   private readonly removePoller: () => void;
@@ -184,17 +217,83 @@ export class BfdMmsgPort implements BfdDatagramPort {
   private readonly tick: TimerEntry;
   private flushQueued = false;
   private closed = false;
-  /** Datagrams read and syscalls made (recvmmsg, sendmmsg), for the benchmark. */
-  readonly stats = { rx: 0, tx: 0, recvCalls: 0, sendCalls: 0, sendErrors: 0, rxRepeats: 0 };
+  /** Which way the sockets are read (domain/bfd-io-mode.ts). */
+  private modeState: BfdIoModeState;
+  /**
+   * Datagrams read and syscalls made (recvmmsg, sendmmsg); readiness wake-ups (SIGIO events that
+   * made a poll) and mode changes: for the benchmark and diagnostics.
+   */
+  readonly stats = { rx: 0, tx: 0, recvCalls: 0, sendCalls: 0, sendErrors: 0, rxRepeats: 0, readinessWakeups: 0, modeChanges: 0 };
+  readonly io = 'mmsg' as const;
 
   private constructor(
     private readonly lib: Libc, private readonly families: Family[], readonly sourcePort: number,
-    private readonly destPort: number, readonly gtsm: boolean, readonly dscp: boolean, private readonly timers: TimerQueue, private readonly pollMs: number,
+    private readonly destPort: number, readonly gtsm: boolean, readonly dscp: boolean, private readonly timers: TimerQueue, private pollMs: number,
+    private readonly readinessAllowed: boolean,
   ) {
-    this.removePoller = timers.addPoller(() => this.poll());
+    this.removePoller = timers.addPoller(() => this.poll(false));
     this.removeAfterPass = timers.addAfterPass(() => { if (this.flushQueued) this.flush(); });
     this.tick = new TimerEntry(() => this.armTick());
+    this.modeState = ioModeStart('tick', timers.now());
+    if (!readinessAllowed || !this.enterReadiness()) this.armTick();
+  }
+
+  /** The current read mode. */
+  get mode(): BfdIoMode { return this.modeState.mode; }
+
+  /** The transmit slot sessions should use (`txSlotMs` of createBfdSession): the tick period. */
+  get txSlotMs(): number { return this.pollMs; }
+
+  /** Changes the tick period and transmit slot (sessions created afterwards take the new slot). */
+  setPollMs(ms: number): void {
+    if (!(ms > 0) || ms === this.pollMs) return;
+    this.pollMs = ms;
+    if (this.modeState.mode === 'tick') this.armTick();
+  }
+
+  /** Replaces the received-TTL floor of every receive socket (multi-hop: the profiles' lowest minimumTtl). */
+  setMinTtl(minTtl: number): boolean {
+    let ok = true;
+    for (const f of this.families) if (!attachGtsm(f.rx, f.family, minTtl)) ok = false;
+    return ok;
+  }
+
+  /** O_ASYNC on or off on every receive socket; false (and off everywhere) when fcntl fails. */
+  private setAsync(on: boolean): boolean {
+    const fcntl = this.lib.fcntl;
+    if (fcntl === undefined) return false;
+    let ok = true;
+    for (const f of this.families) {
+      const fl = fcntl(f.rxFd, F_GETFL);
+      if (fl < 0 || (on && fcntl(f.rxFd, F_SETOWN, process.pid) < 0) || fcntl(f.rxFd, F_SETFL, on ? fl | O_ASYNC : fl & ~O_ASYNC) < 0) ok = false;
+    }
+    if (on && !ok) this.setAsync(false);
+    return ok;
+  }
+
+  /** Readiness mode: SIGIO on arrival, no tick. False when the sockets cannot be made O_ASYNC. */
+  private enterReadiness(): boolean {
+    listenSigio();
+    if (!this.setAsync(true)) return false;
+    readinessPorts.add(this);
+    this.timers.disarm(this.tick);
+    this.modeState = ioModeStart('readiness', this.timers.now());
+    // What arrived before O_ASYNC raised no signal.
+    this.read();
+    return true;
+  }
+
+  private enterTick(): void {
+    readinessPorts.delete(this);
+    this.setAsync(false);
+    this.modeState = ioModeStart('tick', this.timers.now());
     this.armTick();
+  }
+
+  /** SIGIO: a receive socket (of this port or another) has datagrams. */
+  readable(): void {
+    if (this.closed || this.modeState.mode !== 'readiness') return;
+    this.poll(true);
   }
 
   /** Opens the sockets; undefined when batched I/O is not available here (no koffi, platform). */
@@ -243,19 +342,40 @@ export class BfdMmsgPort implements BfdDatagramPort {
       for (const s of sockets) { try { s.close(); } catch { /* closed */ } }
       throw e;
     }
-    return new BfdMmsgPort(lib, families, sourcePort, opts.port ?? BFD_CONTROL_PORT, gtsm, dscp, opts.timers, opts.pollMs ?? 2);
+    // Signals reach only the main thread's listeners: elsewhere an O_ASYNC socket's SIGIO would
+    // find none and end the process.
+    const readiness = (opts.readiness ?? true) && isMainThread;
+    return new BfdMmsgPort(lib, families, sourcePort, opts.port ?? BFD_CONTROL_PORT, gtsm, dscp, opts.timers, opts.pollMs ?? 2, readiness);
   }
 
   /** Re-arms the poll entry on the next `pollMs` boundary (the poll itself runs as the queue's poller). */
   private armTick(): void {
-    if (this.closed) return;
+    if (this.closed || this.modeState.mode !== 'tick') return;
     const now = this.timers.now();
     this.timers.armAt(this.tick, (Math.floor(now / this.pollMs) + 1) * this.pollMs);
   }
 
-  /** Reads every pending datagram of every receive socket and delivers it. */
-  poll(): void {
+  /**
+   * Reads every pending datagram of every receive socket and delivers it; `readiness`: woken by
+   * SIGIO (not a timer pass). Then changes the read mode when domain/bfd-io-mode.ts says so.
+   */
+  poll(readiness = false): void {
     if (this.closed) return;
+    const n = this.read();
+    // A SIGIO that finds nothing (a pass read the datagram in between, or it was another port's)
+    // is a wake-up all the same.
+    if (readiness) this.stats.readinessWakeups++;
+    if (!this.readinessAllowed) return;
+    const s = ioModeAfterPoll(this.modeState, this.timers.now(), this.pollMs, { readiness, datagrams: n });
+    if (s.mode === this.modeState.mode) { this.modeState = s; return; }
+    this.stats.modeChanges++;
+    if (s.mode === 'tick') this.enterTick();
+    else if (!this.enterReadiness()) this.modeState = ioModeStart('tick', this.timers.now());
+  }
+
+  /** Reads and delivers every pending datagram; returns how many. */
+  private read(): number {
+    let total = 0;
     for (const f of this.families) {
       const b = f.rxBatch;
       const i32 = b.i32;
@@ -264,6 +384,7 @@ export class BfdMmsgPort implements BfdDatagramPort {
         this.stats.recvCalls++;
         if (n <= 0) break;
         this.stats.rx += n;
+        total += n;
         for (let i = 0; i < n; i++) {
           this.receiveSlot(f, i);
           // Buffer sizes back for the next call (the kernel wrote namelen and controllen).
@@ -275,6 +396,7 @@ export class BfdMmsgPort implements BfdDatagramPort {
         if (n < BATCH) break;
       }
     }
+    return total;
   }
 
   private receiveSlot(f: Family, i: number): void {
@@ -558,6 +680,8 @@ export class BfdMmsgPort implements BfdDatagramPort {
   async close(): Promise<void> {
     if (!this.closed) this.flush();
     this.closed = true;
+    readinessPorts.delete(this);
+    this.setAsync(false);
     this.handlers.clear();
     this.handlersChanged();
     this.removePoller();

@@ -19,7 +19,7 @@ import { isIPv6 } from 'node:net';
 import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 import { encodeBpf, gtsmFilter } from '../codecs/bfd/gtsm-filter.js';
-import type { BfdDatagram, BfdDatagramPort } from '../actors/bfd-transport.actor.js';
+import type { BfdDatagram, BfdPort } from '../actors/bfd-transport.actor.js';
 
 export const BFD_CONTROL_PORT = 3784;
 /** RFC 5883 §2: multi-hop Control packets go to UDP 4784. */
@@ -159,8 +159,11 @@ export function attachGtsm(sock: Socket, family: 4 | 6, minTtl = BFD_TTL): boole
 /** One receive and one send socket per local address. */
 interface Family { rx: Socket; tx: Socket; address: string; family: 4 | 6 }
 
-export class BfdUdpPort implements BfdDatagramPort {
+export class BfdUdpPort implements BfdPort {
   private readonly handlers = new Set<(d: BfdDatagram) => void>();
+  readonly io = 'dgram' as const;
+  /** No transmit slots: Node reads each datagram when it arrives. */
+  readonly txSlotMs = 0;
   private constructor(
     private readonly families: Family[], readonly sourcePort: number, private readonly destPort: number,
     /** The received-TTL check (RFC 5881 §5) is made on every receive socket. */
@@ -211,6 +214,9 @@ export class BfdUdpPort implements BfdDatagramPort {
     for (const f of this.families) if (!attachGtsm(f.rx, f.family, minTtl)) ok = false;
     return ok;
   }
+
+  /** Nothing to do: this port does not poll. */
+  setPollMs(): void { /* no period */ }
 
   private deliver(d: BfdDatagram): void {
     for (const h of this.handlers) h(d);

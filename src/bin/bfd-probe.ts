@@ -8,6 +8,7 @@
 // Commands, one JSON object per line on stdin:
 //   {"cmd":"adminDown","peer":"…"}  {"cmd":"adminUp","peer":"…"}  (peer omitted: all sessions)
 //   {"cmd":"stats"}
+//   {"cmd":"setMinTtl","minTtl":254}  → {"event":"minTtl","minTtl":254,"ok":true}  (the port's received-TTL floor, as the speaker sets it)
 // SIGTERM/SIGINT: every session goes AdminDown (so the peer does not see a failure, RFC 5882
 // §3.2), one AdminDown packet is flushed, sockets close, exit 0.
 //
@@ -23,7 +24,7 @@ import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { createHistogram, performance } from 'node:perf_hooks';
-import { BfdUdpPort } from '../adapters/bfd-udp.js';
+import { openBfdPort } from '../adapters/bfd-port.js';
 import { BfdMmsgPort } from '../adapters/bfd-mmsg.js';
 import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { bfdSessionSettings, type BfdProfileSettings } from '../domain/bfd-profile.js';
@@ -72,16 +73,19 @@ async function main(): Promise<void> {
     const late = passNow - timers.passDueAt;
     if (late >= 0) passLate.record(Math.max(1, Math.round(late * 1e6)));
   });
-  // Batched socket I/O (sendmmsg/recvmmsg through koffi, adapters/bfd-mmsg.ts) unless
-  // BFD_IO=dgram or unavailable; periodic transmissions then fall on the port's poll grid.
+  // The speaker's port (adapters/bfd-port.ts): batched socket I/O (sendmmsg/recvmmsg through
+  // koffi, adapters/bfd-mmsg.ts) unless BFD_IO=dgram (or MOORING_BFD_IO=dgram) or unavailable;
+  // periodic transmissions then fall on the port's poll grid. BFD_IO_MODE=tick: the batched port
+  // polls on its grid even when idle (no readiness mode; as before 2026-12-07).
   const portOpts = { localAddresses: cfg.listen, ...(cfg.port ? { port: cfg.port } : {}), ...(cfg.minTtl ? { minTtl: cfg.minTtl } : {}) };
   // Receive poll period and transmit slot: from the sessions' shortest interval (env BFD_POLL_MS).
   const shortest = Math.min(...cfg.sessions.flatMap((s) => [s.profile?.receiveIntervalMs ?? 300, s.profile?.transmitIntervalMs ?? 300]));
   const POLL_MS = process.env.BFD_POLL_MS ? Number(process.env.BFD_POLL_MS) : ioPollPeriodMs(shortest);
-  const mmsg = process.env.BFD_IO === 'dgram' ? undefined
-    : await BfdMmsgPort.open({ ...portOpts, timers, pollMs: POLL_MS }).catch((e: Error) => fail(`cannot open BFD sockets: ${e.message}`));
-  const port = mmsg ?? await BfdUdpPort.open(portOpts).catch((e: Error) => fail(`cannot open BFD sockets: ${e.message}`));
-  const txSlotMs = mmsg ? POLL_MS : 0;
+  const io = process.env.BFD_IO === 'dgram' || process.env.MOORING_BFD_IO === 'dgram' ? 'dgram' : 'mmsg';
+  const port = await openBfdPort({ ...portOpts, timers, io, pollMs: POLL_MS, readiness: process.env.BFD_IO_MODE !== 'tick' })
+    .catch((e: Error) => fail(`cannot open BFD sockets: ${e.message}`));
+  const mmsg = port instanceof BfdMmsgPort ? port : undefined;
+  const txSlotMs = port.txSlotMs;
   const hub = new BfdHub(port);
   // The hub as the sessions see it, plus the longest gap between two of a session's packets
   // (reported by `stats`): whether our transmissions were timely when a peer declares us down.
@@ -136,12 +140,12 @@ async function main(): Promise<void> {
     sessions.push({ peer: s.peer, local: s.local, actor });
   }
   for (const { actor } of sessions) actor.start();
-  out({ event: 'ready', sourcePort: port.sourcePort, sessions: sessions.length, gtsm: port.gtsm, dscp: port.dscp, io: mmsg ? 'mmsg' : 'dgram' });
+  out({ event: 'ready', sourcePort: port.sourcePort, sessions: sessions.length, gtsm: port.gtsm, dscp: port.dscp, io: port.io, ...(mmsg ? { mode: mmsg.mode } : {}) });
 
   const targets = (peer: unknown): BfdSession[] =>
     sessions.filter((x) => typeof peer !== 'string' || x.peer === peer).map((x) => x.actor);
   createInterface({ input: process.stdin }).on('line', (line) => {
-    let cmd: { cmd?: string; peer?: unknown };
+    let cmd: { cmd?: string; peer?: unknown; minTtl?: unknown };
     try { cmd = JSON.parse(line) as typeof cmd; } catch { out({ event: 'error', message: `bad command: ${line}` }); return; }
     switch (cmd.cmd) {
       case 'adminDown': for (const a of targets(cmd.peer)) a.send({ type: 'bfd.admin.down' }); break;
@@ -152,7 +156,7 @@ async function main(): Promise<void> {
           event: 'stats', at: at(), mono: mono(), cpuUserUs: cpu.user, cpuSystemUs: cpu.system, passes: timers.passes,
           // Since the previous stats (ms): p50/p99/max of how late the timer queue's passes ran.
           loopDelayMs: { p50: passLate.percentile(50) / 1e6, p99: passLate.percentile(99) / 1e6, max: passLate.max / 1e6 },
-          discards: hub.discards, gtsm: port.gtsm, ...(mmsg ? { io: mmsg.stats } : {}),
+          discards: hub.discards, gtsm: port.gtsm, ...(mmsg ? { io: mmsg.stats, mode: mmsg.mode } : {}),
           sessions: sessions.map(({ peer, local, actor }) => ({
             peer, local, state: sessionStateOf(actor.getSnapshot().value), ...hub.countersFor(peer),
             maxTxGapMs: Math.round((txGap.get(`${local ?? ''}|${peer}`)?.max ?? 0) * 10) / 10,
@@ -160,6 +164,12 @@ async function main(): Promise<void> {
         });
         passLate.reset();
         for (const g of txGap.values()) g.max = 0;
+        break;
+      }
+      case 'setMinTtl': {
+        const minTtl = Number(cmd.minTtl);
+        if (!Number.isInteger(minTtl) || minTtl < 1 || minTtl > 255) { out({ event: 'error', message: `bad minTtl: ${line}` }); break; }
+        out({ event: 'minTtl', minTtl, ok: port.setMinTtl(minTtl) });
         break;
       }
       default: out({ event: 'error', message: `unknown command: ${line}` });

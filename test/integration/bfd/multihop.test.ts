@@ -2,7 +2,9 @@
 // received with a TTL floor (MetalLB's BFDProfile minimumTtl, default 254) checked by the receive
 // socket's filter. With the floor at 254 the session comes Up on both sides (packets arrive with
 // 254 after the hop); a floor of 255 (the single-hop rule) discards FRR's packets as `ttl`. Both
-// datagram ports: the batched one and node:dgram (BFD_IO=dgram, the speaker's).
+// datagram ports: the batched one and node:dgram (BFD_IO=dgram). The floor can be changed on an
+// open port (`setMinTtl`, as the speaker does when its multi-hop profiles change): raised to 255
+// the Up session goes down, lowered back to 254 it comes Up again.
 //   node n (bfd-probe): 198.51.100.130/26 ── m (forwards) ── 203.0.113.130/26 router r (FRR bfdd)
 //   m: 198.51.100.129/26, 203.0.113.129/26
 import { after, before, test } from 'node:test';
@@ -69,6 +71,31 @@ for (const io of ['mmsg', 'dgram'] as const) {
       }, 20_000, 500);
       assert.ok((st.discards as { ttl: number }).ttl >= 2);
       assert.notEqual(probe.state(R4)?.to, 'up');
+    } finally {
+      await probe.stop();
+    }
+  });
+
+  test(`${io} port: setMinTtl on the open port: 255 takes the Up session down (ttl discards), 254 brings it back`, async () => {
+    await waitFor('FRR back to Down after our AdminDown', () => frr.peer(N4)?.status !== 'up', 15_000, 100);
+    const probe = Probe.start(lab, n, { listen: [N4], port: 4784, minTtl: 254, sessions: [{ peer: R4, local: N4, profile }] }, { BFD_IO: io });
+    try {
+      await waitFor(`Up on both sides\n${probe.tail()}`, () => probe.state(R4)?.to === 'up' && frr.peer(N4)?.status === 'up', 30_000, 100);
+      const set = async (minTtl: number): Promise<void> => {
+        const mark = probe.events.length;
+        probe.command({ cmd: 'setMinTtl', minTtl });
+        const ev = await waitFor('minTtl answer', () => probe.events.slice(mark).find((e) => e.event === 'minTtl'), 10_000, 20);
+        assert.equal((ev as { ok?: boolean }).ok, true);
+      };
+      await set(255);
+      const down = await waitFor(`our session leaves Up\n${probe.tail()}`, () => {
+        const s = probe.state(R4);
+        return s?.from === 'up' ? s : undefined;
+      }, 20_000, 50);
+      assert.equal(down.reason, 'detectTimeExpired');
+      assert.ok(((await probe.stats()).discards as { ttl: number }).ttl >= 1);
+      await set(254);
+      await waitFor(`Up again\n${probe.tail()}`, () => probe.state(R4)?.to === 'up' && frr.peer(N4)?.status === 'up', 30_000, 100);
     } finally {
       await probe.stop();
     }
