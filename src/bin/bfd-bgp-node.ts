@@ -14,8 +14,7 @@ import type { SpeakerPeerConfig } from '../actors/bgp-speaker.js';
 import { BgpPeers, type BfdPortFactory, type PeerSpec } from '../actors/bgp-peers.js';
 import { createBgpTransport, type TransportStats } from '../actors/bgp-transport.actor.js';
 import { bgpSocketPort } from '../adapters/bgp-socket.js';
-import { BfdUdpPort } from '../adapters/bfd-udp.js';
-import { BfdMmsgPort } from '../adapters/bfd-mmsg.js';
+import { openBfdPort } from '../adapters/bfd-port.js';
 import { desiredRoutes, type AdvService, type AdvSpec } from '../domain/bgp-advertisements.js';
 import { bfdSessionSettings, type BfdProfileSettings } from '../domain/bfd-profile.js';
 import { ioPollPeriodMs } from '../domain/bfd-timers.js';
@@ -48,9 +47,10 @@ function main(): void {
   // Batched I/O polls on the sessions' timer queue, at a period from the shortest interval.
   const shortest = Math.min(...cfg.bfd.sessions.flatMap((s) => [s.profile?.receiveIntervalMs ?? 300, s.profile?.transmitIntervalMs ?? 300]));
   const pollMs = ioPollPeriodMs(shortest);
+  // The speaker's port (adapters/bfd-port.ts); BFD_IO=dgram (or MOORING_BFD_IO=dgram) for node:dgram.
   const bfdPort: BfdPortFactory = async ({ timers }) => {
-    const mmsg = process.env.BFD_IO === 'dgram' ? undefined : await BfdMmsgPort.open({ localAddresses: cfg.bfd.listen, timers, pollMs });
-    return mmsg ? { port: mmsg, txSlotMs: pollMs } : { port: await BfdUdpPort.open({ localAddresses: cfg.bfd.listen }) };
+    const port = await openBfdPort({ localAddresses: cfg.bfd.listen, timers, pollMs, ...(process.env.BFD_IO === 'dgram' ? { io: 'dgram' as const } : {}) });
+    return { port, txSlotMs: port.txSlotMs };
   };
   const stats: TransportStats = { bytesOut: 0, bytesIn: 0, messagesOut: 0 };
   const logAt = (level: string) => (msg: string, f?: Record<string, unknown>) => out({ level, msg, ...f });

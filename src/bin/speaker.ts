@@ -31,7 +31,8 @@ import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/i
 import { coreSpecs, metallbSpec } from '../adapters/kube/resources.js';
 import { createEventRecorder } from '../adapters/kube/events.js';
 import { StatusWriter } from '../adapters/kube/status.js';
-import { BfdUdpPort, BFD_MULTIHOP_PORT } from '../adapters/bfd-udp.js';
+import { BFD_MULTIHOP_PORT } from '../adapters/bfd-udp.js';
+import { openBfdPort } from '../adapters/bfd-port.js';
 import { registerBfdMetrics } from '../actors/bfd-metrics.js';
 import { CONFIG_KINDS, DEFAULT_NAMESPACE } from '../api/metallb.js';
 import { epochBucket } from '../domain/subjects.js';
@@ -124,9 +125,13 @@ const coord = new Coordinator({
 // ---- BGP + BFD -------------------------------------------------------------------------------
 // BFD: single-hop sessions (RFC 5881) on UDP 3784, received TTL 255; multi-hop ones (RFC 5883,
 // ebgpMultiHop peers) on UDP 4784, received TTL at least the lowest minimumTtl of their profiles.
+// The batched port (sendmmsg/recvmmsg, reading on readiness while idle), MOORING_BFD_IO=dgram for node:dgram.
 const peers = new BgpPeers({
   nodeName: node, transport: () => createBgpTransport(bgpSocketPort), log,
-  bfdPort: async ({ multihop, minTtl }) => ({ port: await BfdUdpPort.open({ localAddresses: ['0.0.0.0', '::'], ...(multihop ? { port: BFD_MULTIHOP_PORT, minTtl } : {}) }) }),
+  bfdPort: async ({ multihop, minTtl, timers }) => {
+    const port = await openBfdPort({ localAddresses: ['0.0.0.0', '::'], timers, ...(multihop ? { port: BFD_MULTIHOP_PORT, minTtl } : {}) });
+    return { port, txSlotMs: port.txSlotMs };
+  },
   onBfdReady: (samples) => registerBfdMetrics(telemetry.meter, samples),
   onEvent: (e) => {
     if (e.event === 'bfdState') log.info('bfd session', { event: 'bfd.transition', machine: 'bfdSession', peer: e.peer, multihop: e.multihop, from: e.from, to: e.to, reason: e.reason });
