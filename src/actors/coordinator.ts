@@ -148,6 +148,11 @@ export class Coordinator {
   private lastOwner = new Int32Array(0);
   /** Highest epoch known per IP (claims and KV), by table index. */
   private knownEpoch = new Float64Array(0);
+  /**
+   * Last peer heard claiming each IP (index into `names`, -1 none): the incumbent a newly
+   * elected node waits for to hand the IP over (failback), without indexing every peer's claims.
+   */
+  private claimer = new Int32Array(0);
   /** Claims last heard from each peer. */
   private readonly peerClaims = new Map<string, PeerClaims>();
   private logic: typeof serviceIpMachine | undefined;
@@ -223,6 +228,8 @@ export class Coordinator {
   private settle(): void {
     if (!this.natsUp || this.natsSettled) return;
     this.natsSettled = true;
+    // Owners of IPs we win back hand them over once they hear this (failback).
+    this.publishHeartbeat();
     for (const h of this.held.values()) h.actor.send({ type: 'nats.up' });
     this.scheduleReconcile();
     this.retryEpochs();
@@ -269,6 +276,8 @@ export class Coordinator {
     }
     // Node indices may have changed: owners are recomputed by the full reconcile this schedules.
     this.lastOwner = new Int32Array(next.list.length).fill(-1);
+    this.claimer = new Int32Array(next.list.length).fill(-1);
+    for (const [node, pc] of this.peerClaims) for (const c of pc.list) this.setClaimer(c.ip, node, true);
     this.scheduleReconcile();
   }
 
@@ -350,7 +359,7 @@ export class Coordinator {
     this.unechoed.set(this.hbSeq + 1, this.clock.now());
     if (this.unechoed.size > 64) this.unechoed.delete(this.unechoed.keys().next().value as number);
     this.o.bus.publish(heartbeatSubject(this.o.cluster, this.node), encodeHeartbeat({
-      v: 1, node: this.node, inc: this.o.inc, seq: ++this.hbSeq, intervalMs: this.cfg.intervalMs, l2Ready: this.localCarrier, draining: this.draining,
+      v: 1, node: this.node, inc: this.o.inc, seq: ++this.hbSeq, intervalMs: this.cfg.intervalMs, l2Ready: this.localCarrier, draining: this.draining, settled: this.natsSettled,
     }));
   }
 
@@ -417,9 +426,16 @@ export class Coordinator {
     // A fence only holds while the fencing node still claims the IP.
     const fencer = h.actor.getSnapshot().context.fencedBy;
     if (fencer !== undefined && !this.claimsOf(fencer)?.has(info.ip)) h.actor.send({ type: 'claim.released', node: fencer });
+    // Failback: elected while a live peer (not draining: a drain is make-before-break) still
+    // announces the IP, we wait for its release; outranked by a live peer still in its resync
+    // window, we keep answering until it is ready to take over.
+    const c = this.claimer[info.index] ?? -1;
+    const claimer = c >= 0 ? this.names[c] : undefined;
+    const incumbent = mine && claimer !== undefined && claimer !== this.node && this.membership.isLive(claimer) && !this.membership.draining(claimer) ? claimer : undefined;
+    const successorPending = !mine && owner !== undefined && d.reason === Reason.notOwner && this.membership.isLive(owner) && !this.membership.settled(owner);
     h.actor.send({
       type: 'election.changed', owner: mine, reason: d.reason, knownEpoch: this.knownEpoch[info.index] ?? 0,
-      handover: !mine && d.reason === Reason.draining,
+      handover: !mine && d.reason === Reason.draining, incumbent, successorPending,
     });
   }
 
@@ -551,7 +567,16 @@ export class Coordinator {
     const held = this.peerClaims.get(node);
     if (!held) return;
     this.peerClaims.delete(node);
-    for (const c of held.list) this.send(c.ip, { type: 'claim.released', node });
+    for (const c of held.list) { this.setClaimer(c.ip, node, false); this.send(c.ip, { type: 'claim.released', node }); }
+  }
+
+  /** Records (or clears, if it is still the recorded one) `node` as the last claimer of `ip`. */
+  private setClaimer(ip: string, node: string, claims: boolean): void {
+    const info = this.table.byIp.get(ip);
+    const n = this.nodeIndex.get(node);
+    if (!info || n === undefined) return;
+    if (claims) this.claimer[info.index] = n;
+    else if (this.claimer[info.index] === n) this.claimer[info.index] = -1;
   }
 
   private onClaims(data: Uint8Array): void {
@@ -569,9 +594,11 @@ export class Coordinator {
     // Only IPs we hold an actor for need the previous list indexed (a speaker holds a few; a peer
     // list indexed for every peer by every speaker would be N² maps at scale).
     const before = (): ReadonlyMap<string, number> | undefined => (prev ? this.claimsOf(c.node) : undefined);
+    if (prev) for (const { ip } of prev.list) this.setClaimer(ip, c.node, false);
     for (const { ip, epoch } of c.claims) {
       const info = this.table.byIp.get(ip);
       if (info && (this.knownEpoch[info.index] ?? 0) < epoch) this.knownEpoch[info.index] = epoch;
+      this.setClaimer(ip, c.node, true);
       const h = this.held.get(ip);
       if (h && before()?.get(ip) !== epoch) {
         h.actor.send({ type: 'claim.seen', node: c.node, epoch, tieBreak: electionHash(c.node, h.info.view.firstIp) });
