@@ -15,6 +15,8 @@
 // Prints a table, then one JSON line. Never asserts a time.
 //   TRIALS=30 NATS_TRIALS=10 STALL_TRIALS=6 STALL_MS=1000 INTERVAL=100 MISSES=3 PROBE_MS=10
 import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { requireRoot, requireTools } from '../test/lib/prereq.js';
 import { waitFor } from '../test/lib/netns.js';
@@ -163,6 +165,14 @@ try {
       await new Promise((r) => setTimeout(r, 300));
     });
     const gap = Math.max(0, ...lost.map((ip) => longestGap(probes.filter((p) => p.ip === ip && p.t >= restartAt - 10 * PROBE_MS))));
+    // FAILBACK_LOG=dir: every node's events and the probes of this restart, for diagnosis.
+    if (process.env.FAILBACK_LOG) {
+      writeFileSync(join(process.env.FAILBACK_LOG, `failback-${t + 1}.json`), JSON.stringify({
+        restartAt, victim: victim.name, lost,
+        events: lab.nodes.flatMap((n) => n.events.filter((e) => e.t >= restartAt - 1000)).sort((a, b) => a.t - b.t),
+        probes: probes.filter((p) => p.t >= restartAt - 10 * PROBE_MS).map((p) => [p.ip, p.t, p.macs.join('+')]),
+      }, null, 1));
+    }
     const dual = probes.filter((p) => p.macs.length > 1).length;
     failbackGaps.push(gap);
     failbackDual += dual;

@@ -228,10 +228,14 @@ export class Coordinator {
   private settle(): void {
     if (!this.natsUp || this.natsSettled) return;
     this.natsSettled = true;
-    // Owners of IPs we win back hand them over once they hear this (failback).
-    this.publishHeartbeat();
     for (const h of this.held.values()) h.actor.send({ type: 'nats.up' });
-    this.scheduleReconcile();
+    // Decide now rather than on the next turn, then say we are settled: the owners of IPs we win
+    // back release them when they hear it (failback), and by then we wait in awaitingRelease
+    // with our actors made (a fresh process is slow at that the first time: the owner keeps
+    // answering meanwhile, instead of the IP going dark).
+    this.fullReconcile = true;
+    this.reconcile();
+    this.publishHeartbeat();
     this.retryEpochs();
   }
 
@@ -376,7 +380,14 @@ export class Coordinator {
   private scheduleClaims(delayMs = 0): void {
     if (this.claimsPending) return;
     this.claimsPending = true;
-    this.once(delayMs, () => { this.claimsPending = false; this.publishClaims(); });
+    this.once(delayMs, () => this.flushClaims());
+  }
+
+  /** Publishes scheduled claims now (a no-op if none are pending). */
+  private flushClaims(): void {
+    if (!this.claimsPending) return;
+    this.claimsPending = false;
+    this.publishClaims();
   }
 
   private scheduleReconcile(onlyDead?: string): void {
@@ -394,6 +405,7 @@ export class Coordinator {
     if (full) {
       for (const info of this.table.list) this.reconcileIp(info, live);
       this.deadSince.clear();
+      this.flushClaims();
       return;
     }
     // Until settled nothing new is taken, so only IPs we hold need deciding; a death only
@@ -413,6 +425,9 @@ export class Coordinator {
     }
     this.deadSince.clear();
     for (const info of todo) this.reconcileIp(info, live);
+    // What changed goes out now, not a timer turn later: a release is the next owner's cue to
+    // announce, so this turn is part of the failback gap.
+    this.flushClaims();
   }
 
   private reconcileIp(info: IpInfo, live: LiveView): void {
