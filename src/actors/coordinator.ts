@@ -170,6 +170,11 @@ export class Coordinator {
   private readonly unechoed = new Map<number, number>();
   /** NATS is up and the resync window after reconnecting has passed. */
   private natsSettled: boolean;
+  /**
+   * Settled and done with the work settling brings (heartbeat `settled`): only then do owners
+   * release the IPs we win back to us, so the release finds us idle (failback).
+   */
+  private handoverReady = false;
   private localCarrier = true;
   private draining = false;
   private reconcilePending = false;
@@ -229,14 +234,20 @@ export class Coordinator {
     if (!this.natsUp || this.natsSettled) return;
     this.natsSettled = true;
     for (const h of this.held.values()) h.actor.send({ type: 'nats.up' });
-    // Decide now rather than on the next turn, then say we are settled: the owners of IPs we win
-    // back release them when they hear it (failback), and by then we wait in awaitingRelease
-    // with our actors made (a fresh process is slow at that the first time: the owner keeps
-    // answering meanwhile, instead of the IP going dark).
+    // Decide now, then say we are settled half an interval later: the owners of IPs we win back
+    // release them when they hear it (failback), and by then we wait in awaitingRelease with
+    // our actors made and the work settling started (epoch writes, claims) done. A fresh process
+    // is slow at all that the first time; the owner keeps answering meanwhile, so the release
+    // finds us idle and the IP dark only for its delivery.
+    this.handoverReady = false;
     this.fullReconcile = true;
     this.reconcile();
-    this.publishHeartbeat();
     this.retryEpochs();
+    this.once(Math.floor(this.cfg.intervalMs / 2), () => {
+      if (!this.natsSettled || this.handoverReady) return;
+      this.handoverReady = true;
+      this.publishHeartbeat();
+    });
   }
 
   /** Stops timers and actors without withdrawing (a crash, as the simulator models it). */
@@ -363,7 +374,7 @@ export class Coordinator {
     this.unechoed.set(this.hbSeq + 1, this.clock.now());
     if (this.unechoed.size > 64) this.unechoed.delete(this.unechoed.keys().next().value as number);
     this.o.bus.publish(heartbeatSubject(this.o.cluster, this.node), encodeHeartbeat({
-      v: 1, node: this.node, inc: this.o.inc, seq: ++this.hbSeq, intervalMs: this.cfg.intervalMs, l2Ready: this.localCarrier, draining: this.draining, settled: this.natsSettled,
+      v: 1, node: this.node, inc: this.o.inc, seq: ++this.hbSeq, intervalMs: this.cfg.intervalMs, l2Ready: this.localCarrier, draining: this.draining, settled: this.natsSettled && this.handoverReady,
     }));
   }
 
@@ -563,7 +574,13 @@ export class Coordinator {
       this.o.log?.({ component: 'coordinator', node: this.node, event: ev.type, peer: ev.node });
       if (ev.type === 'peer.dead' || (ev.type === 'peer.up' && ev.restarted)) this.forgetClaims(ev.node);
       // Let a newcomer learn what we hold; coalesced, since a rolling start brings many newcomers.
-      if (ev.type === 'peer.up' && this.lastClaimsCount > 0) this.scheduleClaims(Math.floor(this.cfg.intervalMs / 2));
+      // Twice within its resync window: the first copy can beat the newcomer's subscription
+      // interest to our server (NATS routes propagate it asynchronously) and be dropped, and a
+      // newcomer that does not know we hold an IP it wins back announces beside us (failback).
+      if (ev.type === 'peer.up' && this.lastClaimsCount > 0) {
+        this.scheduleClaims(Math.floor(this.cfg.intervalMs / 2));
+        this.once(2 * this.cfg.intervalMs, () => { if (this.lastClaimsCount > 0) this.scheduleClaims(); });
+      }
       if (ev.type === 'peer.dead') this.scheduleReconcile(ev.node);
       else reconcile = true;
     }
