@@ -240,6 +240,9 @@ export class Coordinator {
     // is slow at all that the first time; the owner keeps answering meanwhile, so the release
     // finds us idle and the IP dark only for its delivery.
     this.handoverReady = false;
+    // Open the L2 interfaces now: in a fresh process the first announce would otherwise open the
+    // capture first (measured 10-50 ms on a loaded host), all of it inside the failback gap.
+    this.o.l2.prepare?.();
     this.fullReconcile = true;
     this.reconcile();
     this.retryEpochs();
@@ -642,7 +645,9 @@ export class Coordinator {
     for (const { ip } of prev.list) {
       if (!this.held.has(ip)) continue;
       now ??= new Set(c.claims.map((x) => x.ip));
-      if (!now.has(ip)) this.send(ip, { type: 'claim.released', node: c.node });
+      if (now.has(ip)) continue;
+      if (this.held.get(ip)?.state === 'awaitingRelease') this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'handover.released', peer: c.node });
+      this.send(ip, { type: 'claim.released', node: c.node });
     }
   }
 

@@ -18,6 +18,12 @@ export interface CarrierChange {
 export interface L2AnnouncerPort {
   /** Start answering ARP/NS for `ip` on the given interfaces (all eligible when omitted) and send the takeover burst. Idempotent. */
   announce(ip: string, ifaces?: readonly string[]): void;
+  /**
+   * Open now the interfaces `announce()` without a list would use (capture, responder), so the
+   * next first announce is not slowed by opening them: the coordinator calls it before it lets
+   * an owner hand it an IP (failback). Optional; idempotent.
+   */
+  prepare?(): void;
   /** Stop answering for `ip`. Idempotent. */
   withdraw(ip: string): void;
   /** IPs currently answered for. */

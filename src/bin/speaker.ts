@@ -127,6 +127,7 @@ let ifacesFor = new Map<string, string[]>();
 const l2: L2AnnouncerPort = {
   announce: (ip) => { const i = ifacesFor.get(ip); realL2.announce(ip, i && i.length > 0 ? i : undefined); },
   withdraw: (ip) => realL2.withdraw(ip),
+  prepare: () => realL2.prepare?.(),
   announced: () => realL2.announced(),
   onConflict: (cb) => realL2.onConflict(cb),
   onCarrier: (cb) => realL2.onCarrier(cb),
