@@ -404,9 +404,10 @@ export class Coordinator {
     this.publishClaims();
   }
 
-  private scheduleReconcile(onlyDead?: string): void {
-    if (onlyDead === undefined) this.fullReconcile = true;
-    else this.deadSince.add(onlyDead);
+  /** Re-decides soon: every IP (`full`), or those we hold plus those a dead node owned. */
+  private scheduleReconcile(onlyDead?: string, full = onlyDead === undefined): void {
+    if (full) this.fullReconcile = true;
+    if (onlyDead !== undefined) this.deadSince.add(onlyDead);
     if (this.reconcilePending) return;
     this.reconcilePending = true;
     this.once(0, () => { this.reconcilePending = false; this.reconcile(); });
@@ -574,6 +575,10 @@ export class Coordinator {
     let reconcile = false;
     for (const ev of events) {
       if (ev.type === 'peer.suspect') continue;
+      // A peer settling only concerns IPs we announce (we hand them over to it): re-deciding
+      // only those keeps a cluster start (every node settles once) from costing every speaker a
+      // full election per peer.
+      if (ev.type === 'peer.settled') { this.o.log?.({ component: 'coordinator', node: this.node, event: ev.type, peer: ev.node, settled: ev.settled }); this.scheduleReconcile(undefined, false); continue; }
       this.o.log?.({ component: 'coordinator', node: this.node, event: ev.type, peer: ev.node });
       if (ev.type === 'peer.dead' || (ev.type === 'peer.up' && ev.restarted)) this.forgetClaims(ev.node);
       // Let a newcomer learn what we hold; coalesced, since a rolling start brings many newcomers.

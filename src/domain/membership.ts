@@ -40,7 +40,9 @@ export type MembershipEvent =
   | { readonly type: 'peer.up'; readonly node: string; readonly inc: number; readonly restarted: boolean; readonly from: PeerState | 'unknown' }
   | { readonly type: 'peer.suspect'; readonly node: string }
   | { readonly type: 'peer.dead'; readonly node: string; readonly silentMs: number }
-  | { readonly type: 'peer.flags'; readonly node: string };
+  | { readonly type: 'peer.flags'; readonly node: string }
+  /** Only `settled` changed: it concerns the IPs the receiver announces, not the election. */
+  | { readonly type: 'peer.settled'; readonly node: string; readonly settled: boolean };
 
 interface Deadline { at: number; node: string }
 
@@ -77,7 +79,8 @@ export class Membership {
     if (!restarted && hb.seq <= p.seq) return NONE;
     const from = p.state;
     const settled = hb.settled ?? true;
-    const flagsChanged = p.l2Ready !== hb.l2Ready || p.draining !== hb.draining || p.settled !== settled;
+    const electionFlags = p.l2Ready !== hb.l2Ready || p.draining !== hb.draining;
+    const flagsChanged = electionFlags || p.settled !== settled;
     p.inc = hb.inc;
     p.seq = hb.seq;
     p.intervalMs = hb.intervalMs;
@@ -96,7 +99,8 @@ export class Membership {
       // suspect → alive is not news to the election (a suspect peer still counts as live).
       if (restarted || from === PeerState.dead) out.push({ type: 'peer.up', node: hb.node, inc: hb.inc, restarted, from });
     }
-    if (flagsChanged) out.push({ type: 'peer.flags', node: hb.node });
+    if (electionFlags) out.push({ type: 'peer.flags', node: hb.node });
+    else if (flagsChanged) out.push({ type: 'peer.settled', node: hb.node, settled });
     this.arm(p);
     return out;
   }
