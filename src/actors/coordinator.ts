@@ -404,10 +404,9 @@ export class Coordinator {
     this.publishClaims();
   }
 
-  /** Re-decides soon: every IP (`full`), or those we hold plus those a dead node owned. */
-  private scheduleReconcile(onlyDead?: string, full = onlyDead === undefined): void {
-    if (full) this.fullReconcile = true;
-    if (onlyDead !== undefined) this.deadSince.add(onlyDead);
+  private scheduleReconcile(onlyDead?: string): void {
+    if (onlyDead === undefined) this.fullReconcile = true;
+    else this.deadSince.add(onlyDead);
     if (this.reconcilePending) return;
     this.reconcilePending = true;
     this.once(0, () => { this.reconcilePending = false; this.reconcile(); });
@@ -575,10 +574,7 @@ export class Coordinator {
     let reconcile = false;
     for (const ev of events) {
       if (ev.type === 'peer.suspect') continue;
-      // A peer settling only concerns IPs we announce (we hand them over to it): re-deciding
-      // only those keeps a cluster start (every node settles once) from costing every speaker a
-      // full election per peer.
-      if (ev.type === 'peer.settled') { this.o.log?.({ component: 'coordinator', node: this.node, event: ev.type, peer: ev.node, settled: ev.settled }); this.scheduleReconcile(undefined, false); continue; }
+      if (ev.type === 'peer.settled') { this.onPeerSettled(ev.node, ev.settled); continue; }
       this.o.log?.({ component: 'coordinator', node: this.node, event: ev.type, peer: ev.node });
       if (ev.type === 'peer.dead' || (ev.type === 'peer.up' && ev.restarted)) this.forgetClaims(ev.node);
       // Let a newcomer learn what we hold; coalesced, since a rolling start brings many newcomers.
@@ -593,6 +589,23 @@ export class Coordinator {
       else reconcile = true;
     }
     if (reconcile) this.scheduleReconcile();
+  }
+
+  /**
+   * A peer's `settled` changed. It only concerns IPs we hold whose election it wins (we keep
+   * answering them until it is settled, then hand them over): re-deciding just those keeps a
+   * cluster start (every node settles once, after it holds its IPs) from costing every speaker
+   * a pass over its IPs per peer.
+   */
+  private onPeerSettled(node: string, settled: boolean): void {
+    this.o.log?.({ component: 'coordinator', node: this.node, event: 'peer.settled', peer: node, settled });
+    const n = this.nodeIndex.get(node);
+    if (n === undefined) return;
+    let live: LiveView | undefined;
+    for (const h of this.held.values()) {
+      if (this.lastOwner[h.info.index] === n) this.reconcileIp(h.info, (live ??= this.liveView()));
+    }
+    if (live) this.flushClaims();
   }
 
   private onDrain(data: Uint8Array): void {
