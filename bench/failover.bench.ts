@@ -3,13 +3,21 @@
 // client capturing ARP with tcpdump.
 //   - SIGKILL trials: kill the speaker owning a VIP, measure kill → first gratuitous ARP from the
 //     new owner seen by the client (tcpdump timestamps vs. the kill time, same host clock);
+//   - restart (failback) trials, after each SIGKILL trial's takeover: the client probes the
+//     killed node's VIPs by ARP every PROBE_MS (bench/arp-probe.ts), the killed node is started
+//     again and wins its VIPs back; per restart, the longest time with no answer (from the first
+//     unanswered probe to the next answered one, 0 if every probe was answered) over its VIPs,
+//     and the probes answered by two different MACs (dual answers);
 //   - NATS trials: SIGKILL one NATS server, count ownership changes within 3 s;
 //   - stall trials: SIGSTOP one NATS server for STALL_MS (default 1 s, over three detection
 //     windows: no disconnect, its clients' heartbeats only get out through their mirror
 //     connections), SIGCONT, count ownership changes until 3 s later.
 // Prints a table, then one JSON line. Never asserts a time.
-//   TRIALS=30 NATS_TRIALS=10 STALL_TRIALS=6 STALL_MS=1000 INTERVAL=100 MISSES=3
+//   TRIALS=30 NATS_TRIALS=10 STALL_TRIALS=6 STALL_MS=1000 INTERVAL=100 MISSES=3 PROBE_MS=10
 import type { ChildProcess } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { requireRoot, requireTools } from '../test/lib/prereq.js';
 import { waitFor } from '../test/lib/netns.js';
 import { CoordLab, type CoordNode } from '../test/integration/coord/coord-lab.js';
@@ -20,6 +28,7 @@ const STALL_TRIALS = Number(process.env.STALL_TRIALS ?? 6);
 const STALL_MS = Number(process.env.STALL_MS ?? 1000);
 const INTERVAL = Number(process.env.INTERVAL ?? 100);
 const MISSES = Number(process.env.MISSES ?? 3);
+const PROBE_MS = Number(process.env.PROBE_MS ?? 10);
 const VIPS = ['203.0.113.65', '203.0.113.66', '203.0.113.67', '203.0.113.68', '203.0.113.69', '203.0.113.70'];
 
 requireRoot();
@@ -53,6 +62,48 @@ function startCapture(): void {
   });
 }
 
+interface Probe { ip: string; t: number; macs: string[] }
+let prober: ChildProcess | undefined;
+let proberLines: Array<Probe | { done: true } | { listening: true } | { answering: string }> = [];
+
+function startProber(): void {
+  prober = lab.client.spawn(process.execPath, ['--import', 'tsx', 'bench/arp-probe.ts', 'eth0', String(PROBE_MS)],
+    { cwd: new URL('../', import.meta.url).pathname, stdio: ['pipe', 'pipe', 'pipe'] });
+  prober.stderr?.on('data', (d: Buffer) => { if (process.env.DEBUG) console.error(`arp-probe: ${d.toString().trim()}`); });
+  createInterface({ input: prober.stdout! }).on('line', (l) => { try { proberLines.push(JSON.parse(l)); } catch { /* not JSON */ } });
+}
+
+/** Probes `ips` until `during` resolves; returns every probe sent. */
+async function probing(ips: string[], during: () => Promise<void>): Promise<Probe[]> {
+  proberLines = [];
+  prober?.stdin?.write(`start ${ips.join(',')}\n`);
+  try {
+    await during();
+  } finally {
+    prober?.stdin?.write('stop\n');
+  }
+  await waitFor('probe results', () => proberLines.some((l) => 'done' in l), 10000, 10);
+  return proberLines.filter((l): l is Probe => 'ip' in l);
+}
+
+/**
+ * Longest time without an answer for one IP: from the send time of the first unanswered probe
+ * of a run to the send time of the next answered one (the run's length at the probe period's
+ * resolution); 0 when every probe was answered. A run still open at the end counts to the end.
+ */
+function longestGap(probes: readonly Probe[]): number {
+  let worst = 0;
+  let since: number | undefined;
+  for (const p of probes) {
+    if (p.macs.length === 0) { since ??= p.t; continue; }
+    if (since !== undefined) worst = Math.max(worst, p.t - since);
+    since = undefined;
+  }
+  const last = probes.at(-1);
+  if (since !== undefined && last) worst = Math.max(worst, last.t - since + PROBE_MS);
+  return worst;
+}
+
 const pct = (xs: number[], p: number): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))] ?? NaN;
@@ -73,6 +124,10 @@ async function allUp(): Promise<void> {
 }
 
 const failovers: number[] = [];
+const failbackGaps: number[] = [];
+let failbackDual = 0;
+let failbackProbes = 0;
+const failbackRows: string[] = [];
 const rows: string[] = [];
 let natsChanges = 0;
 let stallChanges = 0;
@@ -81,6 +136,8 @@ const reconnectGaps: number[] = [];
 try {
   await lab.setup();
   startCapture();
+  startProber();
+  await waitFor('ARP prober listening', () => proberLines.some((l) => 'listening' in l), 30000, 10);
   await allUp();
   for (let t = 0; t < TRIALS; t++) {
     const vip = VIPS[t % VIPS.length] as string;
@@ -98,6 +155,30 @@ try {
     failovers.push(ms);
     rows.push(`  ${String(t + 1).padStart(2)}  ${vip.padEnd(13)} ${victim.name} → ${newOwner}  ${ms.toFixed(1).padStart(7)} ms`);
     console.error(rows[rows.length - 1]);
+    // Failback: probe the victim's VIPs from the client while it comes back and wins them back.
+    let restartAt = 0;
+    const probes = await probing(lost, async () => {
+      await waitFor('every VIP answered before the restart', () => lost.every((ip) => proberLines.some((l) => 'answering' in l && l.answering === ip)), 10000, 10);
+      restartAt = Date.now();
+      lab.startNode(victim.index);
+      await waitFor('VIPs back on the restarted node', () => lost.every((ip) => { const o = lab.ownership().get(ip) ?? []; return o.length === 1 && o[0] === victim.name; }), 30000, 10);
+      await new Promise((r) => setTimeout(r, 300));
+    });
+    const gap = Math.max(0, ...lost.map((ip) => longestGap(probes.filter((p) => p.ip === ip && p.t >= restartAt - 10 * PROBE_MS))));
+    // FAILBACK_LOG=dir: every node's events and the probes of this restart, for diagnosis.
+    if (process.env.FAILBACK_LOG) {
+      writeFileSync(join(process.env.FAILBACK_LOG, `failback-${t + 1}.json`), JSON.stringify({
+        restartAt, victim: victim.name, lost,
+        events: lab.nodes.flatMap((n) => n.events.filter((e) => e.t >= restartAt - 1000)).sort((a, b) => a.t - b.t),
+        probes: probes.filter((p) => p.t >= restartAt - 10 * PROBE_MS).map((p) => [p.ip, p.t, p.macs.join('+')]),
+      }, null, 1));
+    }
+    const dual = probes.filter((p) => p.macs.length > 1).length;
+    failbackGaps.push(gap);
+    failbackDual += dual;
+    failbackProbes += probes.length;
+    failbackRows.push(`  ${String(t + 1).padStart(2)}  ${newOwner} → ${victim.name} (${lost.length} VIPs)  gap ${String(gap).padStart(4)} ms  dual answers ${dual}  (${probes.length} probes)`);
+    console.error(failbackRows[failbackRows.length - 1]);
     await allUp();
   }
   for (let t = 0; t < NATS_TRIALS; t++) {
@@ -135,6 +216,8 @@ try {
     console.error(natsRows[natsRows.length - 1]);
   }
 } finally {
+  prober?.stdin?.write('quit\n');
+  prober?.kill('SIGTERM');
   tcpdump?.kill('SIGTERM');
   await lab.cleanup();
 }
@@ -144,6 +227,9 @@ console.log(`  heartbeat ${INTERVAL} ms × ${MISSES} misses, 3 speakers, 3 NATS 
 console.log('  trial VIP           move        failover');
 for (const r of rows) console.log(r);
 console.log(`  p50 ${pct(failovers, 50)} ms   p99 ${pct(failovers, 99)} ms   max ${Math.max(...failovers)} ms   (${failovers.length} trials)`);
+console.log(`Failback (the killed speaker restarts and wins its VIPs back; ARP probe every ${PROBE_MS} ms from the client)`);
+for (const r of failbackRows) console.log(r);
+console.log(`  longest gap without an ARP answer: p50 ${pct(failbackGaps, 50)} ms   p99 ${pct(failbackGaps, 99)} ms   max ${Math.max(...failbackGaps)} ms   dual answers ${failbackDual} of ${failbackProbes} probes   (${failbackGaps.length} restarts)`);
 for (const r of natsRows) console.log(r);
 console.log(`  NATS server SIGKILL trials: ${NATS_TRIALS}, ownership changes: ${natsChanges}, max client reconnect gap ${reconnectGaps.length ? Math.max(...reconnectGaps) : 'n/a'} ms`);
 console.log(`  NATS server SIGSTOP trials: ${STALL_TRIALS} × ${STALL_MS} ms, ownership changes: ${stallChanges}`);
@@ -151,6 +237,12 @@ console.log(JSON.stringify({
   trials: failovers.length,
   failoverP50Ms: pct(failovers, 50),
   failoverP99Ms: pct(failovers, 99),
+  failbackTrials: failbackGaps.length,
+  failbackProbeMs: PROBE_MS,
+  failbackGapP50Ms: pct(failbackGaps, 50),
+  failbackGapP99Ms: pct(failbackGaps, 99),
+  failbackGapMaxMs: failbackGaps.length ? Math.max(...failbackGaps) : null,
+  failbackDualAnswers: failbackDual,
   natsKillTrials: NATS_TRIALS,
   natsKillOwnershipChanges: natsChanges,
   natsReconnectGapMaxMs: reconnectGaps.length ? Math.max(...reconnectGaps) : null,

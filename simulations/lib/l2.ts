@@ -12,6 +12,7 @@ export class SimSegment {
   /** IPs answered by more than one node right now (kept incrementally for cheap invariant checks). */
   readonly multi = new Set<string>();
   private readonly ports = new Map<string, SimL2>();
+  private readonly watchers: Array<(ip: string, answering: number, at: number) => void> = [];
 
   constructor(readonly clock: SimClock, readonly latencyMs = 1) {}
 
@@ -27,12 +28,23 @@ export class SimSegment {
     return `02:00:${[24, 16, 8, 0].map((s) => ((h >>> s) & 0xff).toString(16).padStart(2, '0')).join(':')}`;
   }
 
+  /** Calls `cb` on every change of an IP's announcers (count after the change, time): exact gaps and overlaps. */
+  watch(cb: (ip: string, answering: number, at: number) => void): () => void {
+    this.watchers.push(cb);
+    return () => { const i = this.watchers.indexOf(cb); if (i >= 0) this.watchers.splice(i, 1); };
+  }
+
+  private changed(ip: string, answering: number): void {
+    for (const cb of this.watchers) cb(ip, answering, this.clock.now());
+  }
+
   announce(node: string, ip: string): void {
     const set = this.answering.get(ip) ?? new Set<string>();
     if (set.has(node)) return;
     set.add(node);
     this.answering.set(ip, set);
     if (set.size > 1) this.multi.add(ip);
+    this.changed(ip, set.size);
     this.lastGarp.set(ip, { node, at: this.clock.now() });
     for (const other of set) {
       if (other === node) continue;
@@ -44,10 +56,10 @@ export class SimSegment {
 
   withdraw(node: string, ip: string): void {
     const set = this.answering.get(ip);
-    if (!set) return;
-    set.delete(node);
+    if (!set?.delete(node)) return;
     if (set.size <= 1) this.multi.delete(ip);
     if (set.size === 0) this.answering.delete(ip);
+    this.changed(ip, set.size);
   }
 
   announcersOf(ip: string): string[] {

@@ -178,7 +178,9 @@ test('lost race to a live claimer with a newer epoch: stand down (fenced)', asyn
   beat();
   t.bClaim([{ ip: IP, epoch: 0 }]);
   t.kv.rival = (key) => t.kv.put(key, encodeEpochRecord({ epoch: 7, node: 'b' }));
-  await t.run(400);
+  // a wins the election but b claims the IP: a waits for b's release (failback handover), which
+  // never comes, and takes over when the handover times out (2 s), then loses the KV race.
+  await t.run(2600);
   assert.deepEqual(t.kv.ops.slice(0, 3), ['get', 'create', 'get']);
   assert.deepEqual(t.record(), { epoch: 7, node: 'b' }, 'b’s newer record stands');
   assert.deepEqual(t.coord.owned(), []);

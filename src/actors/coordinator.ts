@@ -162,6 +162,11 @@ export class Coordinator {
   private lastOwner = new Int32Array(0);
   /** Highest epoch known per IP (claims and KV), by table index. */
   private knownEpoch = new Float64Array(0);
+  /**
+   * Last peer heard claiming each IP (index into `names`, -1 none): the incumbent a newly
+   * elected node waits for to hand the IP over (failback), without indexing every peer's claims.
+   */
+  private claimer = new Int32Array(0);
   /** Claims last heard from each peer. */
   private readonly peerClaims = new Map<string, PeerClaims>();
   private logic: typeof serviceIpMachine | undefined;
@@ -173,6 +178,11 @@ export class Coordinator {
   /** The health of our path to NATS (src/machines/nats-path.machine.ts). */
   private readonly path: Actor<typeof natsPathMachine>;
   private pathState: NatsPathState;
+  /**
+   * Settled and done with the work settling brings (heartbeat `settled`): only then do owners
+   * release the IPs we win back to us, so the release finds us idle (failback).
+   */
+  private handoverReady = false;
   private localCarrier = true;
   private draining = false;
   private reconcilePending = false;
@@ -286,6 +296,8 @@ export class Coordinator {
     }
     // Node indices may have changed: owners are recomputed by the full reconcile this schedules.
     this.lastOwner = new Int32Array(next.list.length).fill(-1);
+    this.claimer = new Int32Array(next.list.length).fill(-1);
+    for (const [node, pc] of this.peerClaims) for (const c of pc.list) this.setClaimer(c.ip, node, true);
     this.scheduleReconcile();
   }
 
@@ -371,7 +383,7 @@ export class Coordinator {
     if (this.stopped) return;
     this.path.send({ type: 'hb.sent', seq: this.hbSeq + 1, at: this.clock.now() });
     this.o.bus.publish(heartbeatSubject(this.o.cluster, this.node), encodeHeartbeat({
-      v: 1, node: this.node, inc: this.o.inc, seq: ++this.hbSeq, intervalMs: this.cfg.intervalMs, l2Ready: this.localCarrier, draining: this.draining,
+      v: 1, node: this.node, inc: this.o.inc, seq: ++this.hbSeq, intervalMs: this.cfg.intervalMs, l2Ready: this.localCarrier, draining: this.draining, settled: this.natsSettled && this.handoverReady,
     }));
   }
 
@@ -388,7 +400,14 @@ export class Coordinator {
   private scheduleClaims(delayMs = 0): void {
     if (this.claimsPending) return;
     this.claimsPending = true;
-    this.once(delayMs, () => { this.claimsPending = false; this.publishClaims(); });
+    this.once(delayMs, () => this.flushClaims());
+  }
+
+  /** Publishes scheduled claims now (a no-op if none are pending). */
+  private flushClaims(): void {
+    if (!this.claimsPending) return;
+    this.claimsPending = false;
+    this.publishClaims();
   }
 
   private scheduleReconcile(onlyDead?: string): void {
@@ -406,6 +425,7 @@ export class Coordinator {
     if (full) {
       for (const info of this.table.list) this.reconcileIp(info, live);
       this.deadSince.clear();
+      this.flushClaims();
       return;
     }
     // Until settled nothing new is taken, so only IPs we hold need deciding; a death only
@@ -425,6 +445,9 @@ export class Coordinator {
     }
     this.deadSince.clear();
     for (const info of todo) this.reconcileIp(info, live);
+    // What changed goes out now, not a timer turn later: a release is the next owner's cue to
+    // announce, so this turn is part of the failback gap.
+    this.flushClaims();
   }
 
   private reconcileIp(info: IpInfo, live: LiveView): void {
@@ -438,9 +461,16 @@ export class Coordinator {
     // A fence only holds while the fencing node still claims the IP.
     const fencer = h.actor.getSnapshot().context.fencedBy;
     if (fencer !== undefined && !this.claimsOf(fencer)?.has(info.ip)) h.actor.send({ type: 'claim.released', node: fencer });
+    // Failback: elected while a live peer (not draining: a drain is make-before-break) still
+    // announces the IP, we wait for its release; outranked by a live peer still in its resync
+    // window, we keep answering until it is ready to take over.
+    const c = this.claimer[info.index] ?? -1;
+    const claimer = c >= 0 ? this.names[c] : undefined;
+    const incumbent = mine && claimer !== undefined && claimer !== this.node && this.membership.isLive(claimer) && !this.membership.draining(claimer) ? claimer : undefined;
+    const successorPending = !mine && owner !== undefined && d.reason === Reason.notOwner && this.membership.isLive(owner) && !this.membership.settled(owner);
     h.actor.send({
       type: 'election.changed', owner: mine, reason: d.reason, knownEpoch: this.knownEpoch[info.index] ?? 0,
-      handover: !mine && d.reason === Reason.draining,
+      handover: !mine && d.reason === Reason.draining, incumbent, successorPending,
     });
   }
 
@@ -541,14 +571,38 @@ export class Coordinator {
     let reconcile = false;
     for (const ev of events) {
       if (ev.type === 'peer.suspect') continue;
+      if (ev.type === 'peer.settled') { this.onPeerSettled(ev.node, ev.settled); continue; }
       this.o.log?.({ component: 'coordinator', node: this.node, event: ev.type, peer: ev.node });
       if (ev.type === 'peer.dead' || (ev.type === 'peer.up' && ev.restarted)) this.forgetClaims(ev.node);
       // Let a newcomer learn what we hold; coalesced, since a rolling start brings many newcomers.
-      if (ev.type === 'peer.up' && this.lastClaimsCount > 0) this.scheduleClaims(Math.floor(this.cfg.intervalMs / 2));
+      // Twice within its resync window: the first copy can beat the newcomer's subscription
+      // interest to our server (NATS routes propagate it asynchronously) and be dropped, and a
+      // newcomer that does not know we hold an IP it wins back announces beside us (failback).
+      if (ev.type === 'peer.up' && this.lastClaimsCount > 0) {
+        this.scheduleClaims(Math.floor(this.cfg.intervalMs / 2));
+        this.once(2 * this.cfg.intervalMs, () => { if (this.lastClaimsCount > 0) this.scheduleClaims(); });
+      }
       if (ev.type === 'peer.dead') this.scheduleReconcile(ev.node);
       else reconcile = true;
     }
     if (reconcile) this.scheduleReconcile();
+  }
+
+  /**
+   * A peer's `settled` changed. It only concerns IPs we hold whose election it wins (we keep
+   * answering them until it is settled, then hand them over): re-deciding just those keeps a
+   * cluster start (every node settles once, after it holds its IPs) from costing every speaker
+   * a pass over its IPs per peer.
+   */
+  private onPeerSettled(node: string, settled: boolean): void {
+    this.o.log?.({ component: 'coordinator', node: this.node, event: 'peer.settled', peer: node, settled });
+    const n = this.nodeIndex.get(node);
+    if (n === undefined) return;
+    let live: LiveView | undefined;
+    for (const h of this.held.values()) {
+      if (this.lastOwner[h.info.index] === n) this.reconcileIp(h.info, (live ??= this.liveView()));
+    }
+    if (live) this.flushClaims();
   }
 
   private onDrain(data: Uint8Array): void {
@@ -563,7 +617,16 @@ export class Coordinator {
     const held = this.peerClaims.get(node);
     if (!held) return;
     this.peerClaims.delete(node);
-    for (const c of held.list) this.send(c.ip, { type: 'claim.released', node });
+    for (const c of held.list) { this.setClaimer(c.ip, node, false); this.send(c.ip, { type: 'claim.released', node }); }
+  }
+
+  /** Records (or clears, if it is still the recorded one) `node` as the last claimer of `ip`. */
+  private setClaimer(ip: string, node: string, claims: boolean): void {
+    const info = this.table.byIp.get(ip);
+    const n = this.nodeIndex.get(node);
+    if (!info || n === undefined) return;
+    if (claims) this.claimer[info.index] = n;
+    else if (this.claimer[info.index] === n) this.claimer[info.index] = -1;
   }
 
   private onClaims(data: Uint8Array): void {
@@ -581,9 +644,11 @@ export class Coordinator {
     // Only IPs we hold an actor for need the previous list indexed (a speaker holds a few; a peer
     // list indexed for every peer by every speaker would be N² maps at scale).
     const before = (): ReadonlyMap<string, number> | undefined => (prev ? this.claimsOf(c.node) : undefined);
+    if (prev) for (const { ip } of prev.list) this.setClaimer(ip, c.node, false);
     for (const { ip, epoch } of c.claims) {
       const info = this.table.byIp.get(ip);
       if (info && (this.knownEpoch[info.index] ?? 0) < epoch) this.knownEpoch[info.index] = epoch;
+      this.setClaimer(ip, c.node, true);
       const h = this.held.get(ip);
       if (h && before()?.get(ip) !== epoch) {
         h.actor.send({ type: 'claim.seen', node: c.node, epoch, tieBreak: electionHash(c.node, h.info.view.firstIp) });
@@ -595,7 +660,9 @@ export class Coordinator {
     for (const { ip } of prev.list) {
       if (!this.held.has(ip)) continue;
       now ??= new Set(c.claims.map((x) => x.ip));
-      if (!now.has(ip)) this.send(ip, { type: 'claim.released', node: c.node });
+      if (now.has(ip)) continue;
+      if (this.held.get(ip)?.state === 'awaitingRelease') this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'handover.released', peer: c.node });
+      this.send(ip, { type: 'claim.released', node: c.node });
     }
   }
 
@@ -626,8 +693,23 @@ export class Coordinator {
     }
     if (to === 'up') {
       for (const h of this.held.values()) h.actor.send({ type: 'nats.up' });
-      this.scheduleReconcile();
+      // Decide now, then say we are settled half an interval later: the owners of IPs we win back
+      // release them when they hear it (failback), and by then we wait in awaitingRelease with
+      // our actors made and the work settling started (epoch writes, claims) done. A fresh process
+      // is slow at all that the first time; the owner keeps answering meanwhile, so the release
+      // finds us idle and the IP dark only for its delivery.
+      this.handoverReady = false;
+      // Open the L2 interfaces now: in a fresh process the first announce would otherwise open the
+      // capture first (measured 10-50 ms on a loaded host), all of it inside the failback gap.
+      this.o.l2.prepare?.();
+      this.fullReconcile = true;
+      this.reconcile();
       this.retryEpochs();
+      this.once(Math.floor(this.cfg.intervalMs / 2), () => {
+        if (!this.natsSettled || this.handoverReady) return;
+        this.handoverReady = true;
+        this.publishHeartbeat();
+      });
     }
   }
 

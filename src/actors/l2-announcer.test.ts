@@ -105,6 +105,19 @@ test('announce: takeover burst on every eligible interface, repeated, then refre
   assert.equal(a.stats().byIp.get('203.0.113.50')?.gratuitousSent, 12);
 });
 
+test('prepare opens the eligible interfaces before any announce, and announce then reuses them', () => {
+  const { host, a } = setup();
+  assert.equal(host.links.size, 0);
+  a.prepare();
+  assert.deepEqual([...host.links.keys()], ['eth0', 'eth1']);
+  const eth0 = host.links.get('eth0');
+  a.prepare();
+  a.announce('203.0.113.50');
+  assert.equal(host.links.get('eth0'), eth0, 'not reopened');
+  assert.deepEqual(kinds(eth0!.sent), ['garp-req 203.0.113.50', 'garp-rep 203.0.113.50']);
+  assert.deepEqual(a.announced(), ['203.0.113.50'], 'prepare announces nothing');
+});
+
 test('refresh re-sends the takeover frames byte for byte, each interface with its own MAC, for every announced IP', () => {
   const { host, clock, a } = setup({ burstRounds: 1, refreshMs: 1000, probeOnRefresh: false });
   const ips = ['203.0.113.50', '203.0.113.51', '2001:db8:6::50'];

@@ -176,6 +176,12 @@ export class L2Announcer implements L2AnnouncerPort {
     this.burst(key, fresh.filter((n) => had.has(n)));
   }
 
+  /** Opens every eligible interface now (L2AnnouncerPort.prepare): opening a capture takes tens of ms. */
+  prepare(): void {
+    if (this.closed) return;
+    for (const name of this.eligible) this.iface(name);
+  }
+
   withdraw(ip: string): void {
     const key = this.key(ip);
     if (key === undefined) return;

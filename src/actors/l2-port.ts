@@ -24,6 +24,12 @@ export interface L2AnnouncerPort {
    * that stays). A set that selects no interface on this host keeps the current one.
    */
   announce(ip: string, ifaces?: readonly string[]): void;
+  /**
+   * Open now the interfaces `announce()` without a list would use (capture, responder), so the
+   * next first announce is not slowed by opening them: the coordinator calls it before it lets
+   * an owner hand it an IP (failback). Optional; idempotent.
+   */
+  prepare?(): void;
   /** Stop answering for `ip`. Idempotent. */
   withdraw(ip: string): void;
   /** IPs currently answered for. */

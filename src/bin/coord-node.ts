@@ -48,6 +48,7 @@ async function announcer(): Promise<L2AnnouncerPort> {
   return {
     announce: (ip, ifs) => { l2.announce(ip, ifs); out({ event: 'announce', ip }); },
     withdraw: (ip) => { l2.withdraw(ip); out({ event: 'withdraw', ip }); },
+    prepare: () => l2.prepare(),
     announced: () => l2.announced(),
     onConflict: (cb) => l2.onConflict((ev) => { out({ event: 'conflict', ...ev }); cb(ev); }),
     onCarrier: (cb) => l2.onCarrier(cb),

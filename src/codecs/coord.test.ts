@@ -14,8 +14,13 @@ test('heartbeat fixture decodes field by field', () => {
     intervalMs: 100,  // sender's heartbeat interval
     l2Ready: true,    // carrier up on an announcing interface
     draining: false,  // planned handover in progress
+    settled: false,   // still in its resync window: not ready to take IPs over
   }));
-  assert.deepEqual(decodeHeartbeat(wire), { ok: true, value: { v: 1, node: 'node-a.example.org', inc: 1764150000123, seq: 42, intervalMs: 100, l2Ready: true, draining: false } });
+  assert.deepEqual(decodeHeartbeat(wire), { ok: true, value: { v: 1, node: 'node-a.example.org', inc: 1764150000123, seq: 42, intervalMs: 100, l2Ready: true, draining: false, settled: false } });
+  // A sender without the field (before failback handovers) decodes without it: peers treat it as settled.
+  assert.deepEqual(decodeHeartbeat(utf8('{"v":1,"node":"a","inc":1,"seq":1,"intervalMs":100,"l2Ready":true,"draining":false}')),
+    { ok: true, value: { v: 1, node: 'a', inc: 1, seq: 1, intervalMs: 100, l2Ready: true, draining: false } });
+  assert.equal(decodeHeartbeat(utf8('{"v":1,"node":"a","inc":1,"seq":1,"intervalMs":100,"l2Ready":true,"draining":false,"settled":1}')).ok, false);
 });
 
 test('claims fixture and round trip', () => {
@@ -27,7 +32,7 @@ test('claims fixture and round trip', () => {
 
 test('heartbeat round trip (property)', () => {
   fc.assert(fc.property(fc.record({
-    node: fc.string({ minLength: 1, maxLength: 60 }), inc: fc.nat(), seq: fc.nat(), intervalMs: fc.integer({ min: 1, max: 60000 }), l2Ready: fc.boolean(), draining: fc.boolean(),
+    node: fc.string({ minLength: 1, maxLength: 60 }), inc: fc.nat(), seq: fc.nat(), intervalMs: fc.integer({ min: 1, max: 60000 }), l2Ready: fc.boolean(), draining: fc.boolean(), settled: fc.boolean(),
   }), (r) => {
     const h: Heartbeat = { v: 1, ...r };
     assert.deepEqual(decodeHeartbeat(encodeHeartbeat(h)), { ok: true, value: h });

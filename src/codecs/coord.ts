@@ -18,6 +18,12 @@ export interface Heartbeat {
   readonly l2Ready: boolean;
   /** Planned handover in progress: peers elect around this node. */
   readonly draining: boolean;
+  /**
+   * The sender has heard its peers for a resync window since it (re)connected and may take IPs
+   * over: an owner hands an IP to a returning node only once this is true (failback). Absent
+   * (a sender before this field) = settled, which is how such a sender was treated.
+   */
+  readonly settled?: boolean;
 }
 
 export interface Claim {
@@ -87,7 +93,9 @@ export function decodeHeartbeat(bytes: Uint8Array): Decoded<Heartbeat> {
   if (!isCount(o.intervalMs) || o.intervalMs === 0) return { ok: false, error: 'intervalMs: not a positive integer' };
   if (typeof o.l2Ready !== 'boolean') return { ok: false, error: 'l2Ready: not a boolean' };
   if (typeof o.draining !== 'boolean') return { ok: false, error: 'draining: not a boolean' };
-  return { ok: true, value: { v: 1, ...from.value, intervalMs: o.intervalMs, l2Ready: o.l2Ready, draining: o.draining } };
+  if (o.settled !== undefined && typeof o.settled !== 'boolean') return { ok: false, error: 'settled: not a boolean' };
+  const base = { v: 1 as const, ...from.value, intervalMs: o.intervalMs, l2Ready: o.l2Ready, draining: o.draining };
+  return { ok: true, value: o.settled === undefined ? base : { ...base, settled: o.settled } };
 }
 
 export function decodeClaims(bytes: Uint8Array): Decoded<Claims> {

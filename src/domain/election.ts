@@ -27,6 +27,8 @@ export const Reason = {
   natsDisconnected: 'natsDisconnected',
   conflictDetected: 'conflictDetected',
   fencedByEpoch: 'fencedByEpoch',
+  /** Elected, waiting for the live current owner to hand the IP over (failback, config moves). */
+  handoverPending: 'handoverPending',
   notConfigured: 'notConfigured',
 } as const;
 export type Reason = (typeof Reason)[keyof typeof Reason];

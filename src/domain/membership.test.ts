@@ -23,6 +23,9 @@ test('alive → suspect → dead → alive, with incarnations and sequence numbe
     { desc: 'same incarnation returns: up from dead', at: 420, hb: hb('b', 5, 3), want: ['peer.up:b'], state: 'alive' },
     { desc: 'restart: higher incarnation, seq restarts', at: 430, hb: hb('b', 6, 1), want: ['peer.up:b'], state: 'alive' },
     { desc: 'flags change reported', at: 440, hb: hb('b', 6, 2, { draining: true }), want: ['peer.flags:b'], state: 'alive' },
+    { desc: 'settled change reported on its own', at: 450, hb: hb('b', 6, 3, { draining: true, settled: false }), want: ['peer.settled:b'], state: 'alive' },
+    { desc: 'absent settled = settled', at: 460, hb: hb('b', 6, 4, { draining: true }), want: ['peer.settled:b'], state: 'alive' },
+    { desc: 'with an election flag: peer.flags', at: 470, hb: hb('b', 6, 5, { draining: true, l2Ready: false, settled: false }), want: ['peer.flags:b'], state: 'alive' },
   ];
   for (const s of steps) {
     const ev = s.hb ? m.heartbeat(s.hb, s.at) : m.sweep(s.at);

@@ -33,13 +33,17 @@ export interface Peer {
   state: PeerState;
   l2Ready: boolean;
   draining: boolean;
+  /** Past its resync window (heartbeat `settled`; absent = true): ready to take IPs over. */
+  settled: boolean;
 }
 
 export type MembershipEvent =
   | { readonly type: 'peer.up'; readonly node: string; readonly inc: number; readonly restarted: boolean; readonly from: PeerState | 'unknown' }
   | { readonly type: 'peer.suspect'; readonly node: string }
   | { readonly type: 'peer.dead'; readonly node: string; readonly silentMs: number }
-  | { readonly type: 'peer.flags'; readonly node: string };
+  | { readonly type: 'peer.flags'; readonly node: string }
+  /** Only `settled` changed: it concerns the IPs the receiver announces, not the election. */
+  | { readonly type: 'peer.settled'; readonly node: string; readonly settled: boolean };
 
 /** A heap entry: `key` is the deadline. */
 interface Deadline extends TimerNode { readonly node: string }
@@ -67,7 +71,7 @@ export class Membership {
     if (hb.node === this.self) return NONE;
     const p = this.peers.get(hb.node);
     if (!p) {
-      const q: PeerEntry = { node: hb.node, inc: hb.inc, seq: hb.seq, intervalMs: hb.intervalMs, lastSeen: now, state: PeerState.alive, l2Ready: hb.l2Ready, draining: hb.draining, due: undefined };
+      const q: PeerEntry = { node: hb.node, inc: hb.inc, seq: hb.seq, intervalMs: hb.intervalMs, lastSeen: now, state: PeerState.alive, l2Ready: hb.l2Ready, draining: hb.draining, settled: hb.settled ?? true, due: undefined };
       this.peers.set(hb.node, q);
       this.arm(q);
       return [{ type: 'peer.up', node: hb.node, inc: hb.inc, restarted: false, from: 'unknown' }];
@@ -76,13 +80,16 @@ export class Membership {
     const restarted = hb.inc > p.inc;
     if (!restarted && hb.seq <= p.seq) return NONE;
     const from = p.state;
-    const flagsChanged = p.l2Ready !== hb.l2Ready || p.draining !== hb.draining;
+    const settled = hb.settled ?? true;
+    const electionFlags = p.l2Ready !== hb.l2Ready || p.draining !== hb.draining;
+    const flagsChanged = electionFlags || p.settled !== settled;
     p.inc = hb.inc;
     p.seq = hb.seq;
     p.intervalMs = hb.intervalMs;
     p.lastSeen = now;
     p.l2Ready = hb.l2Ready;
     p.draining = hb.draining;
+    p.settled = settled;
     if (!restarted && from === PeerState.alive && !flagsChanged) {
       // The common case: the pending entry (if any) is early now and is re-armed when it falls due.
       if (p.due === undefined || p.due > this.suspectAt(p)) this.arm(p);
@@ -94,7 +101,8 @@ export class Membership {
       // suspect → alive is not news to the election (a suspect peer still counts as live).
       if (restarted || from === PeerState.dead) out.push({ type: 'peer.up', node: hb.node, inc: hb.inc, restarted, from });
     }
-    if (flagsChanged) out.push({ type: 'peer.flags', node: hb.node });
+    if (electionFlags) out.push({ type: 'peer.flags', node: hb.node });
+    else if (flagsChanged) out.push({ type: 'peer.settled', node: hb.node, settled });
     this.arm(p);
     return out;
   }
@@ -197,6 +205,11 @@ export class Membership {
 
   draining(node: string): boolean {
     return this.peers.get(node)?.draining ?? false;
+  }
+
+  /** Whether the peer says it is past its resync window (unknown peers: true). */
+  settled(node: string): boolean {
+    return this.peers.get(node)?.settled ?? true;
   }
 
   *all(): IterableIterator<Readonly<Peer>> {

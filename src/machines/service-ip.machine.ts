@@ -1,5 +1,5 @@
 // serviceIp: one per service IP per speaker (docs/architecture.md "The machines").
-//   idle → standby | announcing → withdrawing → standby
+//   idle → standby | awaitingRelease | announcing → withdrawing → standby
 // The coordinator feeds it facts (election result, NATS status, claims seen, L2 conflicts) and
 // the machine decides; every non-announcing state carries a typed `reason`. Side effects are
 // named actions bound by the coordinator with `machine.provide`: `announce`/`withdraw` drive the
@@ -10,7 +10,13 @@
 //   - take over only when elected, NATS is up and no live higher-epoch claim fences us;
 //   - when NATS is down keep announcing what we own, yield only to an L2 conflict;
 //   - a claim with a higher epoch (equal epoch: lower election hash) from another node fences us;
-//   - a planned handover (drain) keeps answering until the new owner claims, or `handoverTimeout`.
+//   - a planned handover (drain) keeps answering until the new owner claims, or `handoverTimeout`;
+//   - a move that is not a failure (a returning node wins its IP back, a config change) is
+//     break-before-make in one step: the owner keeps answering while the winner is not settled
+//     (`successorPending`), then stops and releases its claim; the winner waits in
+//     `awaitingRelease` for that release from the live `incumbent` (or its death, or
+//     `handoverTimeout`, after which the epoch fence settles it) and announces. The only window
+//     is the release's delivery; nobody answers twice.
 import { assign, cancel, raise, setup } from 'xstate';
 import { Reason } from '../domain/election.js';
 
@@ -44,6 +50,10 @@ export interface ServiceIpContext {
   /** Node whose higher-epoch claim fenced us; cleared when it releases or dies. */
   fencedBy: string | undefined;
   handover: boolean;
+  /** Live peer (not draining) announcing this IP: elected, we wait for it to release (failback). */
+  incumbent: string | undefined;
+  /** We lost the election to a live peer that is not settled yet: keep announcing until it is. */
+  successorPending: boolean;
   handoverTimeoutMs: number;
   conflictsIgnored: number;
   conflictMemoryMs: number;
@@ -54,7 +64,7 @@ export interface ServiceIpContext {
 }
 
 export type ServiceIpEvent =
-  | { type: 'election.changed'; owner: boolean; reason?: Reason; knownEpoch?: number; handover?: boolean }
+  | { type: 'election.changed'; owner: boolean; reason?: Reason; knownEpoch?: number; handover?: boolean; incumbent?: string; successorPending?: boolean }
   | { type: 'nats.up' }
   | { type: 'nats.down' }
   | { type: 'l2.conflict'; mac: string }
@@ -83,6 +93,8 @@ export const serviceIpMachine = setup({
         electedReason: event.owner ? context.electedReason : (event.reason ?? Reason.notOwner),
         knownEpoch: Math.max(context.knownEpoch, event.knownEpoch ?? 0),
         handover: event.owner ? false : (event.handover ?? false),
+        incumbent: event.owner ? event.incumbent : undefined,
+        successorPending: !event.owner && (event.successorPending ?? false),
       };
     }),
     standbyReason: assign(({ context }) => ({
@@ -91,16 +103,20 @@ export const serviceIpMachine = setup({
         : !context.natsUp ? Reason.natsDisconnected
         : context.reason,
     })),
-    nextEpoch: assign(({ context }) => ({ epoch: Math.max(context.epoch, context.knownEpoch) + 1, reason: undefined, fencedBy: undefined })),
+    nextEpoch: assign(({ context }) => ({ epoch: Math.max(context.epoch, context.knownEpoch) + 1, reason: undefined, fencedBy: undefined, incumbent: undefined })),
   },
   guards: {
-    canTakeOver: ({ context }) => context.elected && context.natsUp && context.fencedBy === undefined,
-    lostElection: ({ context }) => !context.elected,
+    canTakeOver: ({ context }) => context.elected && context.natsUp && context.fencedBy === undefined && context.incumbent === undefined,
+    /** Could take over but for a live owner: wait for its release. */
+    mustAwaitRelease: ({ context }) => context.elected && context.natsUp && context.fencedBy === undefined && context.incumbent !== undefined,
+    /** Lost the election and the winner is ready to take over (or it is not a handover). */
+    yields: ({ context }) => !context.elected && !context.successorPending,
     fencesUs: ({ context, event }) => event.type === 'claim.seen' && event.node !== context.node
       && (event.epoch > context.epoch || (event.epoch === context.epoch && event.tieBreak < context.tieBreak)),
     natsDown: ({ context }) => !context.natsUp,
     handingOver: ({ context }) => context.handover,
     releasesFence: ({ context, event }) => event.type === 'claim.released' && event.node === context.fencedBy,
+    releasesIncumbent: ({ context, event }) => event.type === 'claim.released' && event.node === context.incumbent,
   },
   delays: {
     handoverTimeout: ({ context }) => context.handoverTimeoutMs,
@@ -120,6 +136,8 @@ export const serviceIpMachine = setup({
     knownEpoch: 0,
     fencedBy: undefined,
     handover: false,
+    incumbent: undefined,
+    successorPending: false,
     handoverTimeoutMs: input.handoverTimeoutMs ?? 2000,
     conflictsIgnored: 0,
     conflictMemoryMs: input.conflictMemoryMs ?? 3000,
@@ -144,18 +162,46 @@ export const serviceIpMachine = setup({
     },
     standby: {
       entry: 'standbyReason',
-      always: { guard: 'canTakeOver', target: 'announcing' },
+      always: [
+        { guard: 'canTakeOver', target: 'announcing' },
+        { guard: 'mustAwaitRelease', target: 'awaitingRelease' },
+      ],
       on: {
         'election.changed': { actions: ['recordElection', 'standbyReason'] },
         'nats.up': { actions: [assign({ natsUp: true }), 'standbyReason'] },
         'nats.down': { actions: [assign({ natsUp: false }), 'standbyReason'] },
         'claim.seen': { actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
-        'claim.released': { guard: 'releasesFence', actions: [assign({ fencedBy: undefined }), 'standbyReason'] },
+        'claim.released': [
+          { guard: 'releasesFence', actions: [assign(({ context, event }) => ({ fencedBy: undefined, incumbent: context.incumbent === event.node ? undefined : context.incumbent })), 'standbyReason'] },
+          { guard: 'releasesIncumbent', actions: assign({ incumbent: undefined }) },
+        ],
+      },
+    },
+    // Elected, but a live peer still announces the IP: it stops and releases its claim as soon as
+    // it sees us settled (failback), so we take over on the release, one delivery after it
+    // stopped, never while it answers. If it dies, its claims are forgotten (a release); if it
+    // never releases (its view differs), we take over after `handoverTimeout` with a higher epoch,
+    // which fences it.
+    awaitingRelease: {
+      entry: assign({ reason: Reason.handoverPending }),
+      always: [
+        { guard: 'canTakeOver', target: 'announcing' },
+        { guard: ({ context }) => !(context.elected && context.natsUp && context.fencedBy === undefined), target: 'standby' },
+      ],
+      after: { handoverTimeout: 'announcing' },
+      on: {
+        'election.changed': { actions: 'recordElection' },
+        'nats.down': { actions: assign({ natsUp: false }) },
+        'claim.seen': { actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
+        'claim.released': { guard: 'releasesIncumbent', actions: assign({ incumbent: undefined }) },
+        'ip.remove': { target: 'standby', actions: assign({ elected: false, electedReason: Reason.notConfigured }) },
       },
     },
     announcing: {
       entry: ['nextEpoch', 'announce', 'claimsChanged'],
-      always: { guard: 'lostElection', target: 'withdrawing' },
+      // Lost the election: withdraw at once, unless the winner is a live peer not settled yet
+      // (a restarting node in its resync window): then keep answering until it is ready.
+      always: { guard: 'yields', target: 'withdrawing' },
       on: {
         'election.changed': { actions: 'recordElection' },
         'l2.conflict': [
@@ -180,7 +226,7 @@ export const serviceIpMachine = setup({
           { guard: 'fencesUs', target: 'withdrawing', actions: assign(({ context, event }) => ({ fencedBy: event.node, knownEpoch: Math.max(context.knownEpoch, event.epoch), electedReason: Reason.fencedByEpoch, handover: false })) },
           { actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
         ],
-        'ip.remove': { target: 'withdrawing', actions: assign({ elected: false, electedReason: Reason.notConfigured, handover: false }) },
+        'ip.remove': { target: 'withdrawing', actions: assign({ elected: false, electedReason: Reason.notConfigured, handover: false, successorPending: false }) },
         // Re-announce on the new set at once (same epoch, same claim): the port starts answering on
         // the new interfaces and stops on the dropped ones in one call.
         'ip.interfacesChanged': { actions: [assign(({ event }) => ({ interfaces: event.interfaces })), 'announce'] },
@@ -200,4 +246,4 @@ export const serviceIpMachine = setup({
   },
 });
 
-export type ServiceIpState = 'idle' | 'standby' | 'announcing' | 'withdrawing';
+export type ServiceIpState = 'idle' | 'standby' | 'awaitingRelease' | 'announcing' | 'withdrawing';
