@@ -174,9 +174,11 @@ test('announce with another interface set replaces the set: added ones answer (b
   assert.deepEqual([answers('eth0'), answers('eth1')], [false, true]);
   assert.equal(host.links.get('eth0')!.sent.length, eth0Sent, 'nothing sent on the dropped interface');
   assert.deepEqual(a.announced(), ['203.0.113.50']);
-  // A set that selects nothing here (excluded interface) keeps the current one.
+  // A set that selects nothing here (an excluded or absent interface) answers on none, as an
+  // L2Advertisement naming only interfaces the node does not have.
   a.announce('203.0.113.50', ['docker0']);
-  assert.deepEqual([answers('eth0'), answers('eth1')], [false, true]);
+  assert.deepEqual([answers('eth0'), answers('eth1')], [false, false]);
+  assert.deepEqual(a.announced(), []);
   // Back to every eligible interface.
   a.announce('203.0.113.50');
   assert.deepEqual([answers('eth0'), answers('eth1')], [true, true]);

@@ -141,9 +141,21 @@ export class L2Announcer implements L2AnnouncerPort {
     if (this.closed || key === undefined) return;
     const targets = this.targets(ifaces, isIpv6(key) ? 6 : 4);
     const had = this.ips.get(key) ?? new Set<string>();
+    if (targets.length === 0 && ifaces !== undefined && ifaces.length > 0 && had.size > 0) {
+      // The new set names only interfaces this host does not have (or cannot use): answer on none.
+      for (const name of had) {
+        const st = this.ifaces.get(name);
+        if (!st) continue;
+        st.owned.delete(key);
+        if (isIpv6(key)) this.leave(st, key);
+      }
+      this.ips.delete(key);
+      this.opts.log?.({ event: 'l2.noInterface', ip: key, wanted: ifaces, eligible: this.eligible, dropped: [...had] });
+      return;
+    }
     const fresh = targets.filter((i) => !had.has(i));
     // A new set replaces the old one (L2AnnouncerPort.announce): interfaces no longer in it stop
-    // answering, after the added ones started. An empty selection keeps what we have.
+    // answering, after the added ones started. A set naming only absent interfaces answers on none (above).
     const stale = targets.length > 0 ? [...had].filter((i) => !targets.includes(i)) : [];
     if (fresh.length === 0 && stale.length === 0) {
       if (had.size === 0) this.opts.log?.({ event: 'l2.noInterface', ip: key, wanted: ifaces ?? this.opts.interfaces ?? [], eligible: this.eligible });

@@ -21,7 +21,7 @@ export interface L2AnnouncerPort {
    * the takeover burst on each interface it was not answered on yet. Idempotent. Called again with
    * another set, the new set replaces the old one in the same call: answering starts on the added
    * interfaces first, then stops on the dropped ones (no request goes unanswered on an interface
-   * that stays). A set that selects no interface on this host keeps the current one.
+   * that stays). A set that selects no interface on this host answers on none.
    */
   announce(ip: string, ifaces?: readonly string[]): void;
   /**
