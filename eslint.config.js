@@ -9,10 +9,33 @@ import tseslint from 'typescript-eslint';
 import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
 const ioModules = [
-  'net', 'node:net', 'dgram', 'node:dgram', 'fs', 'node:fs', 'fs/promises', 'node:fs/promises',
-  'child_process', 'node:child_process', 'http', 'node:http', 'https', 'node:https',
-  'http2', 'node:http2', 'tls', 'node:tls', 'os', 'node:os', 'worker_threads', 'node:worker_threads',
-  '@kubernetes/client-node', 'pcap', 'koffi', 'nats', 'undici',
+  'net',
+  'node:net',
+  'dgram',
+  'node:dgram',
+  'fs',
+  'node:fs',
+  'fs/promises',
+  'node:fs/promises',
+  'child_process',
+  'node:child_process',
+  'http',
+  'node:http',
+  'https',
+  'node:https',
+  'http2',
+  'node:http2',
+  'tls',
+  'node:tls',
+  'os',
+  'node:os',
+  'worker_threads',
+  'node:worker_threads',
+  '@kubernetes/client-node',
+  'pcap',
+  'koffi',
+  'nats',
+  'undici',
 ];
 
 // Layer fences (import-x/no-restricted-paths resolves every import, so `../../actors/x.js`
@@ -29,7 +52,8 @@ const layerZones = [
   {
     target: './src/machines',
     from: ['./src/actors', './src/adapters', './src/bin'],
-    message: 'machines name the actors they invoke; the real ones are bound with machine.provide where the machine runs (docs/architecture.md "Layers")',
+    message:
+      'machines name the actors they invoke; the real ones are bound with machine.provide where the machine runs (docs/architecture.md "Layers")',
   },
   {
     target: './src/actors',
@@ -48,9 +72,12 @@ export default tseslint.config(
       parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
     },
     rules: {
-      '@typescript-eslint/no-floating-promises': ['error', {
-        allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }],
-      }],
+      '@typescript-eslint/no-floating-promises': [
+        'error',
+        {
+          allowForKnownSafeCalls: [{ from: 'package', package: 'node:test', name: ['test', 'it', 'describe', 'suite'] }],
+        },
+      ],
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/consistent-type-imports': 'error',
       'no-constant-condition': ['error', { checkLoops: false }],
@@ -65,10 +92,12 @@ export default tseslint.config(
       'import-x/parsers': { '@typescript-eslint/parser': ['.ts'] },
       'import-x/external-module-folders': ['node_modules', 'node_modules/@types'],
       // Sources import `./x.js` for `./x.ts` (NodeNext); resolve that the way TypeScript does.
-      'import-x/resolver-next': [createNodeResolver({
-        extensions: ['.ts', '.js', '.mjs', '.json', '.node'],
-        extensionAlias: { '.js': ['.ts', '.js'] },
-      })],
+      'import-x/resolver-next': [
+        createNodeResolver({
+          extensions: ['.ts', '.js', '.mjs', '.json', '.node'],
+          extensionAlias: { '.js': ['.ts', '.js'] },
+        }),
+      ],
     },
     rules: {
       'import-x/no-cycle': ['error', { ignoreExternal: true }],
@@ -85,17 +114,22 @@ export default tseslint.config(
     files: ['src/machines/**/*.ts', 'src/domain/**/*.ts', 'src/codecs/**/*.ts', 'src/api/**/*.ts'],
     ignores: ['**/*.test.ts'],
     rules: {
-      'no-restricted-imports': ['error', {
-        paths: ioModules.map((name) => ({ name, message: 'pure layer: put I/O behind a port in src/actors or src/adapters' })),
-        patterns: [{ group: ['@nats-io/*'], message: 'pure layer: NATS lives in src/adapters' }],
-      }],
-      'no-restricted-globals': ['error',
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: ioModules.map((name) => ({ name, message: 'pure layer: put I/O behind a port in src/actors or src/adapters' })),
+          patterns: [{ group: ['@nats-io/*'], message: 'pure layer: NATS lives in src/adapters' }],
+        },
+      ],
+      'no-restricted-globals': [
+        'error',
         { name: 'setTimeout', message: 'pure layer: use an XState `after` delay' },
         { name: 'setInterval', message: 'pure layer: use an XState `after` delay' },
         { name: 'process', message: 'pure layer: pass configuration in' },
         { name: 'fetch', message: 'pure layer: I/O belongs in adapters' },
       ],
-      'no-restricted-properties': ['error',
+      'no-restricted-properties': [
+        'error',
         { object: 'Date', property: 'now', message: 'pure layer: time comes from the caller or the XState clock' },
         { object: 'Math', property: 'random', message: 'pure layer: pass a seeded random source' },
         { object: 'performance', property: 'now', message: 'pure layer: time comes from the caller' },

@@ -25,7 +25,11 @@ const GRACE_MS = 300;
 const mac = readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
 const senderIp = (slot: number): string => `198.51.100.${192 + slot}`;
 
-interface Probe { ip: string; t: number; macs: string[] }
+interface Probe {
+  ip: string;
+  t: number;
+  macs: string[];
+}
 let probes: Probe[] = [];
 /** `${vip}|${senderIp}` → the probe last sent with that pair. */
 const bySlot = new Map<string, Probe>();
@@ -42,12 +46,21 @@ s.on('packet', (p: { buf: Buffer; header: Buffer }) => {
   const probe = bySlot.get(`${a.value.senderIp}|${a.value.targetIp}`);
   if (!probe || probe.macs.includes(a.value.senderMac)) return;
   probe.macs.push(a.value.senderMac);
-  if (!answering.has(probe.ip)) { answering.add(probe.ip); process.stdout.write(`${JSON.stringify({ answering: probe.ip })}\n`); }
+  if (!answering.has(probe.ip)) {
+    answering.add(probe.ip);
+    process.stdout.write(`${JSON.stringify({ answering: probe.ip })}\n`);
+  }
 });
 
 function frame(ip: string, slot: number): Buffer {
-  const b = Buffer.from(encodeEthernet({ dst: BROADCAST_MAC, src: mac, etherType: EtherType.arp,
-    payload: encodeArp({ op: ArpOp.request, senderMac: mac, senderIp: senderIp(slot), targetMac: ZERO_MAC, targetIp: ip }) }));
+  const b = Buffer.from(
+    encodeEthernet({
+      dst: BROADCAST_MAC,
+      src: mac,
+      etherType: EtherType.arp,
+      payload: encodeArp({ op: ArpOp.request, senderMac: mac, senderIp: senderIp(slot), targetMac: ZERO_MAC, targetIp: ip }),
+    }),
+  );
   const o = Buffer.alloc(Math.max(60, b.length));
   b.copy(o);
   return o;
@@ -92,5 +105,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
       process.stdout.write(`${JSON.stringify({ done: true })}\n`);
       probes = [];
     }, GRACE_MS);
-  } else if (cmd === 'quit') { stop(); s.close(); process.exit(0); }
+  } else if (cmd === 'quit') {
+    stop();
+    s.close();
+    process.exit(0);
+  }
 });

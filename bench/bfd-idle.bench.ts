@@ -30,7 +30,13 @@ const profile = { receiveIntervalMs: 300, transmitIntervalMs: 300, detectMultipl
 const env = (io: 'dgram' | 'tick' | 'mmsg'): Record<string, string> =>
   io === 'dgram' ? { BFD_IO: 'dgram' } : io === 'tick' ? { BFD_IO: 'mmsg', BFD_IO_MODE: 'tick' } : { BFD_IO: 'mmsg' };
 
-interface Run { cpuPct: number; passesPerSec: number; readinessPerSec: number; mode: string; load1: number }
+interface Run {
+  cpuPct: number;
+  passesPerSec: number;
+  readinessPerSec: number;
+  mode: string;
+  load1: number;
+}
 
 async function measure(lab: Lab, r: Netns, n: Netns, kind: 'none' | 'noPeer' | 'up', io: 'dgram' | 'tick' | 'mmsg'): Promise<Run> {
   const frr = kind === 'up' ? Bfdd.start(lab, r, [{ peer: N4, receiveMs: 300, transmitMs: 300, multiplier: 3 }]) : undefined;
@@ -40,21 +46,29 @@ async function measure(lab: Lab, r: Netns, n: Netns, kind: 'none' | 'noPeer' | '
   try {
     await waitFor('probe ready', () => probe.events.some((e) => e.event === 'ready'), 20_000);
     if (frr) {
-      await waitFor(`Up at 300 ms\n${probe.tail()}`, () => probe.state(R4)?.to === 'up' && frr.peer(N4)?.status === 'up'
-        && frr.peer(N4)?.['remote-transmit-interval'] === 300 && frr.peer(N4)?.['transmit-interval'] === 300, 30_000, 50);
+      await waitFor(
+        `Up at 300 ms\n${probe.tail()}`,
+        () =>
+          probe.state(R4)?.to === 'up' &&
+          frr.peer(N4)?.status === 'up' &&
+          frr.peer(N4)?.['remote-transmit-interval'] === 300 &&
+          frr.peer(N4)?.['transmit-interval'] === 300,
+        30_000,
+        50,
+      );
     }
     await sleep(3000);
     const a = await probe.stats();
     await sleep(SECONDS * 1000);
     const b = await probe.stats();
     const ms = (b.mono ?? 0) - (a.mono ?? 0);
-    const us = (Number(b.cpuUserUs) + Number(b.cpuSystemUs)) - (Number(a.cpuUserUs) + Number(a.cpuSystemUs));
+    const us = Number(b.cpuUserUs) + Number(b.cpuSystemUs) - (Number(a.cpuUserUs) + Number(a.cpuSystemUs));
     const ioA = (a.io ?? {}) as { readinessWakeups?: number };
     const ioB = (b.io ?? {}) as { readinessWakeups?: number };
     return {
       cpuPct: (us / 1000 / ms) * 100,
-      passesPerSec: (Number(b.passes) - Number(a.passes)) / ms * 1000,
-      readinessPerSec: ((ioB.readinessWakeups ?? 0) - (ioA.readinessWakeups ?? 0)) / ms * 1000,
+      passesPerSec: ((Number(b.passes) - Number(a.passes)) / ms) * 1000,
+      readinessPerSec: (((ioB.readinessWakeups ?? 0) - (ioA.readinessWakeups ?? 0)) / ms) * 1000,
       mode: String(b.mode ?? '-'),
       load1: loadavg()[0]!,
     };
@@ -84,7 +98,9 @@ async function main(): Promise<void> {
           const run = await measure(lab, r, n, kind, io);
           const key = `${kind}/${io}`;
           runs.set(key, [...(runs.get(key) ?? []), run]);
-          process.stderr.write(`${key}: ${r2(run.cpuPct)} % (${r1(run.passesPerSec)} passes/s, ${r1(run.readinessPerSec)} readiness/s, mode ${run.mode}, load ${r1(run.load1)})\n`);
+          process.stderr.write(
+            `${key}: ${r2(run.cpuPct)} % (${r1(run.passesPerSec)} passes/s, ${r1(run.readinessPerSec)} readiness/s, mode ${run.mode}, load ${r1(run.load1)})\n`,
+          );
         }
       }
     }
@@ -96,10 +112,22 @@ async function main(): Promise<void> {
   for (const [key, rs] of runs) {
     const mean = rs.reduce((s, x) => s + x.cpuPct, 0) / rs.length;
     const [kind, io] = key.split('/') as [string, string];
-    rows.push([kind, io, rs.map((x) => r2(x.cpuPct)).join(', '), String(r2(mean)), String(r1(rs.reduce((s, x) => s + x.passesPerSec, 0) / rs.length)),
-      String(r1(rs.reduce((s, x) => s + x.readinessPerSec, 0) / rs.length)), rs.map((x) => x.mode).join(',')]);
-    result[key] = { cpuPct: rs.map((x) => r2(x.cpuPct)), meanPct: r2(mean), passesPerSec: r1(rs.reduce((s, x) => s + x.passesPerSec, 0) / rs.length),
-      readinessPerSec: r1(rs.reduce((s, x) => s + x.readinessPerSec, 0) / rs.length), mode: rs.map((x) => x.mode) };
+    rows.push([
+      kind,
+      io,
+      rs.map((x) => r2(x.cpuPct)).join(', '),
+      String(r2(mean)),
+      String(r1(rs.reduce((s, x) => s + x.passesPerSec, 0) / rs.length)),
+      String(r1(rs.reduce((s, x) => s + x.readinessPerSec, 0) / rs.length)),
+      rs.map((x) => x.mode).join(','),
+    ]);
+    result[key] = {
+      cpuPct: rs.map((x) => r2(x.cpuPct)),
+      meanPct: r2(mean),
+      passesPerSec: r1(rs.reduce((s, x) => s + x.passesPerSec, 0) / rs.length),
+      readinessPerSec: r1(rs.reduce((s, x) => s + x.readinessPerSec, 0) / rs.length),
+      mode: rs.map((x) => x.mode),
+    };
   }
   const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
   for (const row of rows) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));

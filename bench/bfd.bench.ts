@@ -64,7 +64,14 @@ const r1 = (x: number) => Math.round(x * 10) / 10;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
 interface DetectResult {
-  intervalMs: number; detectMs: number; samples: number[]; p50: number; p99: number; min: number; max: number; lost: number;
+  intervalMs: number;
+  detectMs: number;
+  samples: number[];
+  p50: number;
+  p99: number;
+  min: number;
+  max: number;
+  lost: number;
   /** Samples above the configured detection time, with our event loop's worst delay during that trial. */
   late: Array<{ ms: number; loopDelayMaxMs: number }>;
 }
@@ -79,18 +86,33 @@ async function detectTrials(lab: Lab, r: Netns, n: Netns, cutter: { cut(up: bool
   const late: DetectResult['late'] = [];
   let lost = 0;
   for (let i = 0; i < TRIALS; i++) {
-    await waitFor(`Up at ${intervalMs} ms\n${probe.tail()}`, () =>
-      probe.state(R4)?.to === 'up' && frr.peer(N4)?.status === 'up' && frr.peer(N4)?.['remote-transmit-interval'] === intervalMs
-      && frr.peer(N4)?.['transmit-interval'] === intervalMs, 30_000, 20);
+    await waitFor(
+      `Up at ${intervalMs} ms\n${probe.tail()}`,
+      () =>
+        probe.state(R4)?.to === 'up' &&
+        frr.peer(N4)?.status === 'up' &&
+        frr.peer(N4)?.['remote-transmit-interval'] === intervalMs &&
+        frr.peer(N4)?.['transmit-interval'] === intervalMs,
+      30_000,
+      20,
+    );
     // Let the Poll sequences settle and randomise the phase against the transmit timers.
     await sleep(300 + Math.random() * intervalMs);
     await probe.stats(); // opens the loop-delay window of this trial
     const mark = probe.events.length;
-    if (probe.state(R4)?.to !== 'up') { i--; continue; }
+    if (probe.state(R4)?.to !== 'up') {
+      i--;
+      continue;
+    }
     const t0 = mono();
     cutter.cut(false);
     try {
-      const ev = await waitFor('down after cut', () => probe.events.slice(mark).find((e) => e.event === 'state' && e.peer === R4 && e.from === 'up'), 10_000, 5);
+      const ev = await waitFor(
+        'down after cut',
+        () => probe.events.slice(mark).find((e) => e.event === 'state' && e.peer === R4 && e.from === 'up'),
+        10_000,
+        5,
+      );
       const ms = (ev.mono ?? NaN) - t0;
       samples.push(ms);
       if (ms > 3 * intervalMs) {
@@ -108,7 +130,17 @@ async function detectTrials(lab: Lab, r: Netns, n: Netns, cutter: { cut(up: bool
   await probe.stop();
   await frr.stop();
   const s = [...samples].sort((a, b) => a - b);
-  return { intervalMs, detectMs: 3 * intervalMs, samples, p50: pct(s, 50), p99: pct(s, 99), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, lost, late };
+  return {
+    intervalMs,
+    detectMs: 3 * intervalMs,
+    samples,
+    p50: pct(s, 50),
+    p99: pct(s, 99),
+    min: s[0] ?? NaN,
+    max: s[s.length - 1] ?? NaN,
+    lost,
+    late,
+  };
 }
 
 /** Cuts and restores `port` of the bridge namespace through a long-lived `ip -batch -` at the BFD ends' priority. */
@@ -117,10 +149,21 @@ function cutterIn(b: Netns, port: string): { cut(up: boolean): void } {
   // measurement would charge to detection.
   const batch = b.spawn('nice', [...NICE, 'ip', '-batch', '-'], { stdio: ['pipe', 'ignore', 'ignore'], ...OWN_SESSION });
   prioritize(batch);
-  return { cut: (up: boolean) => { batch.stdin!.write(`link set ${port} ${up ? 'up' : 'down'}\n`); } };
+  return {
+    cut: (up: boolean) => {
+      batch.stdin!.write(`link set ${port} ${up ? 'up' : 'down'}\n`);
+    },
+  };
 }
 
-interface RouteResult { samples: number[]; p50: number; p99: number; min: number; max: number; lost: number }
+interface RouteResult {
+  samples: number[];
+  p50: number;
+  p99: number;
+  min: number;
+  max: number;
+  lost: number;
+}
 
 /** Phase 3: link cut → the service route leaves the router's kernel table (BFD coupled to BGP). */
 async function routeTrials(): Promise<RouteResult> {
@@ -133,12 +176,20 @@ async function routeTrials(): Promise<RouteResult> {
     const cutter = cutterIn(c.b, c.nodePort);
     const deleted: number[] = [];
     const mon = c.r.spawn('ip', ['-4', 'monitor', 'route'], { stdio: ['ignore', 'pipe', 'ignore'] });
-    createInterface({ input: mon.stdout! }).on('line', (l) => { if (l.startsWith('Deleted') && l.includes(COUPLED_VIP)) deleted.push(mono()); });
+    createInterface({ input: mon.stdout! }).on('line', (l) => {
+      if (l.startsWith('Deleted') && l.includes(COUPLED_VIP)) deleted.push(mono());
+    });
     const lastBfd = () => [...c.events].reverse().find((e) => e.event === 'bfdState')?.to;
     for (let i = 0; i < ROUTE_TRIALS; i++) {
-      await waitFor('BFD Up, BGP Established, route installed', () =>
-        c.frr.peerState(COUPLED_N4) === 'Established' && c.routeUp() && lastBfd() === 'up' && c.bfdd.peer(COUPLED_N4)?.status === 'up', 90_000, 50)
-        .catch((e: Error) => { throw new Error(`${e.message}\n${c.describe()}`); });
+      await waitFor(
+        'BFD Up, BGP Established, route installed',
+        () =>
+          c.frr.peerState(COUPLED_N4) === 'Established' && c.routeUp() && lastBfd() === 'up' && c.bfdd.peer(COUPLED_N4)?.status === 'up',
+        90_000,
+        50,
+      ).catch((e: Error) => {
+        throw new Error(`${e.message}\n${c.describe()}`);
+      });
       await sleep(500 + Math.random() * 100);
       const mark = deleted.length;
       const t0 = mono();
@@ -161,10 +212,28 @@ async function routeTrials(): Promise<RouteResult> {
   return { samples, p50: pct(s, 50), p99: pct(s, 99), min: s[0] ?? NaN, max: s[s.length - 1] ?? NaN, lost };
 }
 
-interface LoopDelay { p50: number; p99: number; max: number }
+interface LoopDelay {
+  p50: number;
+  p99: number;
+  max: number;
+}
 interface CpuResult {
-  cpuPct: number; userPct: number; systemPct: number; billedWithPeerRxPct: number; billedWithPeerRxSystemPct: number;
-  frrPct: number; frrBilledWithPeerRxPct: number; wakeupsPerSec: number; readinessWakeupsPerSec: number; ioMode: string; ioModeChanges: number; up: number; flaps: number; seconds: number; loopDelayMs: LoopDelay; load: number[];
+  cpuPct: number;
+  userPct: number;
+  systemPct: number;
+  billedWithPeerRxPct: number;
+  billedWithPeerRxSystemPct: number;
+  frrPct: number;
+  frrBilledWithPeerRxPct: number;
+  wakeupsPerSec: number;
+  readinessWakeupsPerSec: number;
+  ioMode: string;
+  ioModeChanges: number;
+  up: number;
+  flaps: number;
+  seconds: number;
+  loopDelayMs: LoopDelay;
+  load: number[];
 }
 
 /** utime + stime of a process (all its threads), in clock ticks. */
@@ -182,8 +251,9 @@ const ALL_CPUS = ((1 << availableParallelism()) - 1).toString(16);
  * child process, awaited (the bench's own loop keeps reading the probe's and FRR's output).
  */
 async function peerRx(on: boolean): Promise<void> {
-  const script = rxEnds.map(([ns, dev]) =>
-    `ip netns exec ${ns.name} sh -c 'echo ${on ? ALL_CPUS : 0} > /sys/class/net/${dev}/queues/rx-0/rps_cpus'`).join(' && ');
+  const script = rxEnds
+    .map(([ns, dev]) => `ip netns exec ${ns.name} sh -c 'echo ${on ? ALL_CPUS : 0} > /sys/class/net/${dev}/queues/rx-0/rps_cpus'`)
+    .join(' && ');
   await execFileP('sh', ['-c', script]);
 }
 
@@ -192,7 +262,11 @@ async function cpuPhase(lab: Lab, r: Netns, n: Netns): Promise<CpuResult> {
   // address per session and each of our sessions sends from its own (`local`).
   const locals = Array.from({ length: SESSIONS }, (_, i) => `2001:db8:5::100:${(i + 1).toString(16)}`);
   n.exec('ip', ['-batch', '-'], { input: locals.map((a) => `addr add ${a}/64 dev eth0 nodad`).join('\n') + '\n' });
-  const frr = Bfdd.start(lab, r, locals.map((peer) => ({ peer, receiveMs: 50, transmitMs: 50, multiplier: 3 })));
+  const frr = Bfdd.start(
+    lab,
+    r,
+    locals.map((peer) => ({ peer, receiveMs: 50, transmitMs: 50, multiplier: 3 })),
+  );
   await waitFor('bfdd vty', () => frr.peers()?.length === SESSIONS, 20_000);
   // `ip netns exec` and `nice` exec, so the spawned PID is bfdd's own.
   const comm = readFileSync(`/proc/${frr.proc.pid}/comm`, 'utf8').trim();
@@ -202,17 +276,23 @@ async function cpuPhase(lab: Lab, r: Netns, n: Netns): Promise<CpuResult> {
   await waitFor('probe ready', () => probe.events.some((e) => e.event === 'ready'), 20_000);
   // On a loaded machine some sessions may flap while coming up: measure anyway after 60 s and
   // report how many were Up and how many flapped.
-  await waitFor(`${SESSIONS} sessions Up at 50 ms`, () => {
-    const ps = frr.peers() ?? [];
-    return ps.filter((p) => p.status === 'up' && p['remote-transmit-interval'] === 50).length === SESSIONS;
-  }, 60_000, 500).catch(() => process.stderr.write(`not every session Up after 60 s: measuring anyway\n`));
+  await waitFor(
+    `${SESSIONS} sessions Up at 50 ms`,
+    () => {
+      const ps = frr.peers() ?? [];
+      return ps.filter((p) => p.status === 'up' && p['remote-transmit-interval'] === 50).length === SESSIONS;
+    },
+    60_000,
+    500,
+  ).catch(() => process.stderr.write(`not every session Up after 60 s: measuring anyway\n`));
   await sleep(2000);
   const mark = probe.events.length;
   // Windows of CPU_SECONDS / 2; with the lab setting, alternating on/off/on/off so both
   // attributions are measured under the same load. FRR's bfdd over the same windows.
   const modes: boolean[] = PEER_RX === 'off' ? [false, false] : [true, false, true, false];
   const acc = new Map<boolean, { us: number; userUs: number; ms: number; frrTicks: number; passes: number; ld: LoopDelay[] }>(
-    [true, false].map((m) => [m, { us: 0, userUs: 0, ms: 0, frrTicks: 0, passes: 0, ld: [] }]));
+    [true, false].map((m) => [m, { us: 0, userUs: 0, ms: 0, frrTicks: 0, passes: 0, ld: [] }]),
+  );
   let b: Awaited<ReturnType<typeof probe.stats>> | undefined;
   let a: typeof b;
   for (const m of modes) {
@@ -227,7 +307,7 @@ async function cpuPhase(lab: Lab, r: Netns, n: Netns): Promise<CpuResult> {
     const ticks = procTicks(frr.proc.pid!);
     b = cur;
     const w = acc.get(m)!;
-    w.us += (Number(cur.cpuUserUs) + Number(cur.cpuSystemUs)) - (Number(prev.cpuUserUs) + Number(prev.cpuSystemUs));
+    w.us += Number(cur.cpuUserUs) + Number(cur.cpuSystemUs) - (Number(prev.cpuUserUs) + Number(prev.cpuSystemUs));
     w.userUs += Number(cur.cpuUserUs) - Number(prev.cpuUserUs);
     w.ms += (cur.mono ?? 0) - (prev.mono ?? 0);
     w.passes += Number(cur.passes ?? 0) - Number(prev.passes ?? 0);
@@ -246,12 +326,17 @@ async function cpuPhase(lab: Lab, r: Netns, n: Netns): Promise<CpuResult> {
     const byReason = new Map<string, number>();
     for (const e of flapEvents) byReason.set(String(e.reason), (byReason.get(String(e.reason)) ?? 0) + 1);
     const t = flapEvents.map((e) => (e.mono ?? 0) - (a.mono ?? 0));
-    process.stderr.write(`flaps by reason: ${JSON.stringify(Object.fromEntries(byReason))}; first at +${r1(Math.min(...t))} ms, last at +${r1(Math.max(...t))} ms\n`);
+    process.stderr.write(
+      `flaps by reason: ${JSON.stringify(Object.fromEntries(byReason))}; first at +${r1(Math.min(...t))} ms, last at +${r1(Math.max(...t))} ms\n`,
+    );
   }
   const up = (b.sessions as Array<{ state: string }>).filter((s) => s.state === 'up').length;
   // The batched port's SIGIO wake-ups over the whole measured span (0 in tick mode and with dgram).
-  const readiness = (Number((b.io as { readinessWakeups?: number } | undefined)?.readinessWakeups ?? 0)
-    - Number((a.io as { readinessWakeups?: number } | undefined)?.readinessWakeups ?? 0)) / ((b.mono ?? 0) - (a.mono ?? 0)) * 1000;
+  const readiness =
+    ((Number((b.io as { readinessWakeups?: number } | undefined)?.readinessWakeups ?? 0) -
+      Number((a.io as { readinessWakeups?: number } | undefined)?.readinessWakeups ?? 0)) /
+      ((b.mono ?? 0) - (a.mono ?? 0))) *
+    1000;
   await probe.stop();
   await frr.stop();
   // Worst window of the reported setting.
@@ -261,13 +346,24 @@ async function cpuPhase(lab: Lab, r: Netns, n: Netns): Promise<CpuResult> {
   // the sender, see the header).
   const userUs = main.userUs;
   const tck = 100; // USER_HZ: /proc/<pid>/stat counts in 1/100 s on Linux
-  const frrPct = (main.frrTicks / tck) * 1000 / wallMs * 100;
+  const frrPct = (((main.frrTicks / tck) * 1000) / wallMs) * 100;
   return {
-    cpuPct: (cpuUs / 1000 / wallMs) * 100, userPct: r1((userUs / 1000 / wallMs) * 100), systemPct: r1(((cpuUs - userUs) / 1000 / wallMs) * 100),
-    billedWithPeerRxPct: (old.us / 1000 / old.ms) * 100, billedWithPeerRxSystemPct: r1(((old.us - old.userUs) / 1000 / old.ms) * 100),
-    frrPct, frrBilledWithPeerRxPct: (old.frrTicks / tck) * 1000 / old.ms * 100,
-    wakeupsPerSec: Math.round(main.passes / wallMs * 1000), readinessWakeupsPerSec: r1(readiness), ioMode: String(b.mode ?? (b.io ? 'tick' : 'dgram')),
-    ioModeChanges: Number((b.io as { modeChanges?: number } | undefined)?.modeChanges ?? 0), up, flaps, seconds: wallMs / 1000, loopDelayMs: { p50: r1(ld.p50), p99: r1(ld.p99), max: r1(ld.max) }, load: loadavg().map(r1),
+    cpuPct: (cpuUs / 1000 / wallMs) * 100,
+    userPct: r1((userUs / 1000 / wallMs) * 100),
+    systemPct: r1(((cpuUs - userUs) / 1000 / wallMs) * 100),
+    billedWithPeerRxPct: (old.us / 1000 / old.ms) * 100,
+    billedWithPeerRxSystemPct: r1(((old.us - old.userUs) / 1000 / old.ms) * 100),
+    frrPct,
+    frrBilledWithPeerRxPct: (((old.frrTicks / tck) * 1000) / old.ms) * 100,
+    wakeupsPerSec: Math.round((main.passes / wallMs) * 1000),
+    readinessWakeupsPerSec: r1(readiness),
+    ioMode: String(b.mode ?? (b.io ? 'tick' : 'dgram')),
+    ioModeChanges: Number((b.io as { modeChanges?: number } | undefined)?.modeChanges ?? 0),
+    up,
+    flaps,
+    seconds: wallMs / 1000,
+    loopDelayMs: { p50: r1(ld.p50), p99: r1(ld.p99), max: r1(ld.max) },
+    load: loadavg().map(r1),
   };
 }
 
@@ -298,27 +394,109 @@ async function main(): Promise<void> {
 
     const rows = [
       ['measure', 'configured', 'p50', 'p99', 'min', 'max', 'samples', 'lost'],
-      ...[d100, d50].map((d) => [`cut → leave Up, ${d.intervalMs} ms × 3`, `${d.detectMs} ms`, `${r1(d.p50)} ms`, `${r1(d.p99)} ms`, `${r1(d.min)} ms`, `${r1(d.max)} ms`, String(d.samples.length), String(d.lost)]),
-      [`CPU, ${SESSIONS} sessions at 50 ms × 3${PEER_RX === 'off' ? '' : ', peer rx by RPS'}`, '', `${r1(cpu.cpuPct)} % of a core (user ${cpu.userPct}, sys ${cpu.systemPct})`, '', '', '', `${r1(cpu.seconds)} s`, `${cpu.flaps} flaps, ${cpu.up} up, ${cpu.wakeupsPerSec} timer wake-ups/s`],
-      ...(PEER_RX === 'off' ? [] : [[`CPU, same, billed with peer rx (old)`, '', `${r1(cpu.billedWithPeerRxPct)} % of a core (sys ${cpu.billedWithPeerRxSystemPct})`, '', '', '', '', '']]),
-      [`FRR bfdd CPU, same ${SESSIONS} sessions`, '', `${r1(cpu.frrPct)} % of a core (ratio ours/FRR ${r2(cpu.cpuPct / cpu.frrPct)})`, '', '', '', '', ''],
-      ['cut → route gone from router kernel, BFD 100 ms × 3 + BGP', '300 ms (BFD)', `${r1(route.p50)} ms`, `${r1(route.p99)} ms`, `${r1(route.min)} ms`, `${r1(route.max)} ms`, String(route.samples.length), String(route.lost)],
+      ...[d100, d50].map((d) => [
+        `cut → leave Up, ${d.intervalMs} ms × 3`,
+        `${d.detectMs} ms`,
+        `${r1(d.p50)} ms`,
+        `${r1(d.p99)} ms`,
+        `${r1(d.min)} ms`,
+        `${r1(d.max)} ms`,
+        String(d.samples.length),
+        String(d.lost),
+      ]),
+      [
+        `CPU, ${SESSIONS} sessions at 50 ms × 3${PEER_RX === 'off' ? '' : ', peer rx by RPS'}`,
+        '',
+        `${r1(cpu.cpuPct)} % of a core (user ${cpu.userPct}, sys ${cpu.systemPct})`,
+        '',
+        '',
+        '',
+        `${r1(cpu.seconds)} s`,
+        `${cpu.flaps} flaps, ${cpu.up} up, ${cpu.wakeupsPerSec} timer wake-ups/s`,
+      ],
+      ...(PEER_RX === 'off'
+        ? []
+        : [
+            [
+              `CPU, same, billed with peer rx (old)`,
+              '',
+              `${r1(cpu.billedWithPeerRxPct)} % of a core (sys ${cpu.billedWithPeerRxSystemPct})`,
+              '',
+              '',
+              '',
+              '',
+              '',
+            ],
+          ]),
+      [
+        `FRR bfdd CPU, same ${SESSIONS} sessions`,
+        '',
+        `${r1(cpu.frrPct)} % of a core (ratio ours/FRR ${r2(cpu.cpuPct / cpu.frrPct)})`,
+        '',
+        '',
+        '',
+        '',
+        '',
+      ],
+      [
+        'cut → route gone from router kernel, BFD 100 ms × 3 + BGP',
+        '300 ms (BFD)',
+        `${r1(route.p50)} ms`,
+        `${r1(route.p99)} ms`,
+        `${r1(route.min)} ms`,
+        `${r1(route.max)} ms`,
+        String(route.samples.length),
+        String(route.lost),
+      ],
     ];
     const widths = rows[0]!.map((_, i) => Math.max(...rows.map((row) => row[i]!.length)));
     for (const row of rows) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
-    console.log(JSON.stringify({
-      detect100x3: { p50: r1(d100.p50), p99: r1(d100.p99), configuredMs: d100.detectMs, samples: d100.samples.length, lost: d100.lost, late: d100.late },
-      detect50x3: { p50: r1(d50.p50), p99: r1(d50.p99), configuredMs: d50.detectMs, samples: d50.samples.length, lost: d50.lost, late: d50.late },
-      cpuPct100Sessions: r1(cpu.cpuPct), cpuUserPct: cpu.userPct, cpuSystemPct: cpu.systemPct,
-      cpuPctBilledWithPeerRx: PEER_RX === 'off' ? undefined : r1(cpu.billedWithPeerRxPct),
-      frrCpuPct100Sessions: r1(cpu.frrPct), cpuRatioVsFrr: r2(cpu.cpuPct / cpu.frrPct),
-      frrCpuPctBilledWithPeerRx: PEER_RX === 'off' ? undefined : r1(cpu.frrBilledWithPeerRxPct),
-      cpuPeerRx: PEER_RX,
-      routeGoneAfterCut: { p50: r1(route.p50), p99: r1(route.p99), max: r1(route.max), bfdDetectMs: 300, samples: route.samples.length, lost: route.lost },
-      cpuSessions: SESSIONS, cpuWakeupsPerSec: cpu.wakeupsPerSec, cpuReadinessWakeupsPerSec: cpu.readinessWakeupsPerSec, cpuIoMode: cpu.ioMode, cpuIoModeChanges: cpu.ioModeChanges,
-      cpuIo: process.env.BFD_IO === 'dgram' ? 'dgram' : process.env.BFD_IO_MODE === 'tick' ? 'mmsg (tick only)' : 'mmsg', cpuSessionsUp: cpu.up, cpuFlaps: cpu.flaps, cpuLoopDelayMs: cpu.loopDelayMs,
-      loadAvg: { start: load0, cpuPhase: cpu.load, end: loadavg().map(r1) },
-    }));
+    console.log(
+      JSON.stringify({
+        detect100x3: {
+          p50: r1(d100.p50),
+          p99: r1(d100.p99),
+          configuredMs: d100.detectMs,
+          samples: d100.samples.length,
+          lost: d100.lost,
+          late: d100.late,
+        },
+        detect50x3: {
+          p50: r1(d50.p50),
+          p99: r1(d50.p99),
+          configuredMs: d50.detectMs,
+          samples: d50.samples.length,
+          lost: d50.lost,
+          late: d50.late,
+        },
+        cpuPct100Sessions: r1(cpu.cpuPct),
+        cpuUserPct: cpu.userPct,
+        cpuSystemPct: cpu.systemPct,
+        cpuPctBilledWithPeerRx: PEER_RX === 'off' ? undefined : r1(cpu.billedWithPeerRxPct),
+        frrCpuPct100Sessions: r1(cpu.frrPct),
+        cpuRatioVsFrr: r2(cpu.cpuPct / cpu.frrPct),
+        frrCpuPctBilledWithPeerRx: PEER_RX === 'off' ? undefined : r1(cpu.frrBilledWithPeerRxPct),
+        cpuPeerRx: PEER_RX,
+        routeGoneAfterCut: {
+          p50: r1(route.p50),
+          p99: r1(route.p99),
+          max: r1(route.max),
+          bfdDetectMs: 300,
+          samples: route.samples.length,
+          lost: route.lost,
+        },
+        cpuSessions: SESSIONS,
+        cpuWakeupsPerSec: cpu.wakeupsPerSec,
+        cpuReadinessWakeupsPerSec: cpu.readinessWakeupsPerSec,
+        cpuIoMode: cpu.ioMode,
+        cpuIoModeChanges: cpu.ioModeChanges,
+        cpuIo: process.env.BFD_IO === 'dgram' ? 'dgram' : process.env.BFD_IO_MODE === 'tick' ? 'mmsg (tick only)' : 'mmsg',
+        cpuSessionsUp: cpu.up,
+        cpuFlaps: cpu.flaps,
+        cpuLoopDelayMs: cpu.loopDelayMs,
+        loadAvg: { start: load0, cpuPhase: cpu.load, end: loadavg().map(r1) },
+      }),
+    );
   } finally {
     await lab.cleanup();
   }

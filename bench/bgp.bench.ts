@@ -43,7 +43,9 @@ function procStats(pid: number): { cpuS: number; rssMB: number } {
   return { cpuS: ticks / 100, rssMB: hwm ? Number(hwm[1]) / 1024 : 0 };
 }
 
-interface Summary { peers?: Record<string, { state?: string; pfxRcd?: number }> }
+interface Summary {
+  peers?: Record<string, { state?: string; pfxRcd?: number }>;
+}
 
 /** Un-shuts `peer` in FRR and measures until all `n` prefixes are received. */
 async function measure(frr: Frr, peer: string, n: number): Promise<{ totalMs: number }> {
@@ -56,7 +58,8 @@ async function measure(frr: Frr, peer: string, n: number): Promise<{ totalMs: nu
     const now = performance.now();
     if (tEst === undefined && s?.state === 'Established') tEst = now;
     if (tEst !== undefined && (s?.pfxRcd ?? 0) >= n) return { totalMs: now - t0 };
-    if (Math.floor((now - t0) / 2000) !== Math.floor((now - t0 - 25) / 2000)) progress(`waiting: ${JSON.stringify(s)} ${frr.vtysh('show bgp ipv4 unicast summary json').slice(0, 300)}`);
+    if (Math.floor((now - t0) / 2000) !== Math.floor((now - t0 - 25) / 2000))
+      progress(`waiting: ${JSON.stringify(s)} ${frr.vtysh('show bgp ipv4 unicast summary json').slice(0, 300)}`);
     if (now - t0 > 300_000) throw new Error(`timed out: ${peer} ${JSON.stringify(s)}`);
     await new Promise((r) => setTimeout(r, 20));
   }
@@ -64,10 +67,17 @@ async function measure(frr: Frr, peer: string, n: number): Promise<{ totalMs: nu
 
 async function shut(frr: Frr, peer: string): Promise<void> {
   frr.vtysh('configure terminal', 'router bgp 64513', `neighbor ${peer} shutdown`);
-  await waitFor('FRR table empty', () => (frr.json<Summary>('show bgp ipv4 unicast summary json')?.peers?.[peer]?.pfxRcd ?? 0) === 0, 60_000, 100);
+  await waitFor(
+    'FRR table empty',
+    () => (frr.json<Summary>('show bgp ipv4 unicast summary json')?.peers?.[peer]?.pfxRcd ?? 0) === 0,
+    60_000,
+    100,
+  );
 }
 
-const progress = (m: string): void => { process.stderr.write(`bench:bgp: ${m}\n`); };
+const progress = (m: string): void => {
+  process.stderr.write(`bench:bgp: ${m}\n`);
+};
 
 async function main(): Promise<void> {
   requireRoot();
@@ -75,7 +85,15 @@ async function main(): Promise<void> {
   const lab = new Lab('bg');
   cleanupHook = () => lab.cleanup();
   const dir = mkdtempSync(join(tmpdir(), `${lab.id}-bench-`));
-  const rows: Array<{ prefixes: number; oursMs: number; gobgpMs: number; ratio: number; rssMB: number; cpuS: number; nlriPerUpdate: number }> = [];
+  const rows: Array<{
+    prefixes: number;
+    oursMs: number;
+    gobgpMs: number;
+    ratio: number;
+    rssMB: number;
+    cpuS: number;
+    nlriPerUpdate: number;
+  }> = [];
   try {
     const r = lab.netns('r');
     lab.bridge(r, 'br0');
@@ -84,35 +102,59 @@ async function main(): Promise<void> {
     const n2 = lab.netns('n2');
     lab.link(n1, 'eth0', r, 'br0', [`${OURS}/26`]);
     lab.link(n2, 'eth0', r, 'br0', [`${GOBGP}/26`]);
-    const frr = Frr.start(lab, r, [
-      'router bgp 64513', ` bgp router-id ${R}`, ' no bgp ebgp-requires-policy', ' no bgp default ipv4-unicast',
-      ` neighbor ${OURS} remote-as 64512`, ` neighbor ${OURS} shutdown`,
-      ` neighbor ${GOBGP} remote-as 64514`, ` neighbor ${GOBGP} shutdown`,
-      ' address-family ipv4 unicast', `  neighbor ${OURS} activate`, `  neighbor ${GOBGP} activate`, '  table-map NOINSTALL', ' exit-address-family',
-      // Keep the benchmark routes in the BGP table only: nothing is handed to zebra/the kernel.
-      'route-map NOINSTALL deny 10',
-    ].join('\n'));
+    const frr = Frr.start(
+      lab,
+      r,
+      [
+        'router bgp 64513',
+        ` bgp router-id ${R}`,
+        ' no bgp ebgp-requires-policy',
+        ' no bgp default ipv4-unicast',
+        ` neighbor ${OURS} remote-as 64512`,
+        ` neighbor ${OURS} shutdown`,
+        ` neighbor ${GOBGP} remote-as 64514`,
+        ` neighbor ${GOBGP} shutdown`,
+        ' address-family ipv4 unicast',
+        `  neighbor ${OURS} activate`,
+        `  neighbor ${GOBGP} activate`,
+        '  table-map NOINSTALL',
+        ' exit-address-family',
+        // Keep the benchmark routes in the BGP table only: nothing is handed to zebra/the kernel.
+        'route-map NOINSTALL deny 10',
+      ].join('\n'),
+    );
     progress('FRR starting');
     await waitFor('FRR vty', () => frr.json('show bgp ipv4 unicast summary json') !== undefined, 20_000, 100);
     for (const n of SIZES) {
       const list = prefixes(n);
       // --- ours
       progress(`${n} prefixes: our speaker`);
-      const spk = Speaker.start(lab, n1 as Netns, {
-        node: { name: 'bench' },
-        peers: [{ name: 'r', peerAddress: R, myAsn: 64512, peerAsn: 64513, holdTime: 90, retryInitialMs: 20, retryMaxMs: 50 }],
-        prefixes: list,
-      }, `ours-${n}`);
+      const spk = Speaker.start(
+        lab,
+        n1 as Netns,
+        {
+          node: { name: 'bench' },
+          peers: [{ name: 'r', peerAddress: R, myAsn: 64512, peerAsn: 64513, holdTime: 90, retryInitialMs: 20, retryMaxMs: 50 }],
+          prefixes: list,
+        },
+        `ours-${n}`,
+      );
       await waitFor('speaker started', () => spk.find((e) => e.event === 'started'), 60_000, 50);
       progress('speaker started');
       const ours = await measure(frr, OURS, n);
       progress(`ours: ${Math.round(ours.totalMs)} ms`);
-      const sent = await waitFor('routesSent logged', () => spk.find((e) => e.event === 'routesSent'), 10_000, 50) as { nlriPerUpdate?: number; updates?: number };
+      const sent = (await waitFor('routesSent logged', () => spk.find((e) => e.event === 'routesSent'), 10_000, 50)) as {
+        nlriPerUpdate?: number;
+        updates?: number;
+      };
       const ps = procStats(spk.proc.pid as number);
       await spk.stop();
       await shut(frr, OURS);
       // --- gobgpd
-      const gobgp = GoBgp.start(lab, n2 as Netns, `
+      const gobgp = GoBgp.start(
+        lab,
+        n2 as Netns,
+        `
 [global.config]
   as = 64514
   router-id = "${GOBGP}"
@@ -135,13 +177,42 @@ async function main(): Promise<void> {
   [[neighbors.afi-safis]]
     [neighbors.afi-safis.config]
       afi-safi-name = "ipv4-unicast"
-`);
-      await waitFor('gobgpd API', () => { try { gobgp.cli('global'); return true; } catch { return false; } }, 20_000, 100);
-      const feeder = Speaker.start(lab, n2 as Netns, {
-        node: { name: 'feeder' },
-        peers: [{ name: 'g', peerAddress: '127.0.0.1', myAsn: 64600, peerAsn: 64514, holdTime: 90, retryInitialMs: 200, retryMaxMs: 500, nextHopIpv4: GOBGP }],
-        prefixes: list,
-      }, `feeder-${n}`);
+`,
+      );
+      await waitFor(
+        'gobgpd API',
+        () => {
+          try {
+            gobgp.cli('global');
+            return true;
+          } catch {
+            return false;
+          }
+        },
+        20_000,
+        100,
+      );
+      const feeder = Speaker.start(
+        lab,
+        n2 as Netns,
+        {
+          node: { name: 'feeder' },
+          peers: [
+            {
+              name: 'g',
+              peerAddress: '127.0.0.1',
+              myAsn: 64600,
+              peerAsn: 64514,
+              holdTime: 90,
+              retryInitialMs: 200,
+              retryMaxMs: 500,
+              nextHopIpv4: GOBGP,
+            },
+          ],
+          prefixes: list,
+        },
+        `feeder-${n}`,
+      );
       progress('gobgpd: feeding its RIB');
       await waitFor('gobgpd RIB loaded', () => gobgp.ribCount('ipv4') >= n, 180_000, 500);
       progress('gobgpd: RIB loaded');
@@ -151,8 +222,13 @@ async function main(): Promise<void> {
       await new Promise((res) => gobgp.proc.once('exit', res));
       await shut(frr, GOBGP);
       rows.push({
-        prefixes: n, oursMs: Math.round(ours.totalMs), gobgpMs: Math.round(theirs.totalMs), ratio: Number((ours.totalMs / theirs.totalMs).toFixed(2)),
-        rssMB: Number(ps.rssMB.toFixed(1)), cpuS: Number(ps.cpuS.toFixed(2)), nlriPerUpdate: sent.nlriPerUpdate ?? 0,
+        prefixes: n,
+        oursMs: Math.round(ours.totalMs),
+        gobgpMs: Math.round(theirs.totalMs),
+        ratio: Number((ours.totalMs / theirs.totalMs).toFixed(2)),
+        rssMB: Number(ps.rssMB.toFixed(1)),
+        cpuS: Number(ps.cpuS.toFixed(2)),
+        nlriPerUpdate: sent.nlriPerUpdate ?? 0,
       });
     }
   } finally {
@@ -160,11 +236,18 @@ async function main(): Promise<void> {
     rmSync(dir, { recursive: true, force: true });
   }
   console.log('prefixes | ours ms (un-shut→all in FRR) | gobgpd ms | ratio | our peak RSS MB | our CPU s | NLRI/UPDATE');
-  for (const x of rows) console.log(`${String(x.prefixes).padStart(8)} | ${String(x.oursMs).padStart(30)} | ${String(x.gobgpMs).padStart(9)} | ${x.ratio.toFixed(2).padStart(5)} | ${x.rssMB.toFixed(1).padStart(15)} | ${x.cpuS.toFixed(2).padStart(9)} | ${x.nlriPerUpdate}`);
+  for (const x of rows)
+    console.log(
+      `${String(x.prefixes).padStart(8)} | ${String(x.oursMs).padStart(30)} | ${String(x.gobgpMs).padStart(9)} | ${x.ratio.toFixed(2).padStart(5)} | ${x.rssMB.toFixed(1).padStart(15)} | ${x.cpuS.toFixed(2).padStart(9)} | ${x.nlriPerUpdate}`,
+    );
   const last = rows.at(-1);
   if (last) console.log(JSON.stringify(last));
 }
 
-for (const sig of ['SIGTERM', 'SIGINT'] as const) process.on(sig, () => { progress(`${sig}: cleaning up`); void cleanupHook?.().then(() => process.exit(130)); });
+for (const sig of ['SIGTERM', 'SIGINT'] as const)
+  process.on(sig, () => {
+    progress(`${sig}: cleaning up`);
+    void cleanupHook?.().then(() => process.exit(130));
+  });
 let cleanupHook: (() => Promise<void>) | undefined;
 await main();

@@ -28,14 +28,18 @@ function cpuSec(pid: number | undefined): number {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / 100; // utime + stime, clock ticks (USER_HZ 100)
-  } catch { return NaN; }
+  } catch {
+    return NaN;
+  }
 }
 function rssMB(pid: number | undefined): number {
   if (!pid) return NaN;
   try {
     const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
     return m ? Number(m[1]) / 1024 : NaN;
-  } catch { return NaN; }
+  } catch {
+    return NaN;
+  }
 }
 
 requireRoot();
@@ -51,7 +55,8 @@ try {
   lab.link(cl, 'eth0', sw, br, ['198.51.100.194/27']);
   if (PROFILE) mkdirSync(PROFILE, { recursive: true });
   kube = await startKube({
-    netns: api, host: '198.51.100.193',
+    netns: api,
+    host: '198.51.100.193',
     extraArgs: ['--max-requests-inflight=800', '--max-mutating-requests-inflight=400', ...(PROFILE ? ['--profiling=true'] : [])],
   });
   const setup = await runTs(cl, DRIVER, ['setup'], kube.env);
@@ -61,25 +66,50 @@ try {
   writeFileSync(ctlConfig, kubeconfig(kube.url, kube.caPem, token, 'controller'), { mode: 0o600 });
   let log = '';
   const ctl = cl.spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), '--import', 'tsx', CONTROLLER], {
-    stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, KUBECONFIG: ctlConfig, MOORING_LOG_LEVEL: 'warn' },
+    stdio: ['ignore', 'ignore', 'pipe'],
+    env: { ...process.env, KUBECONFIG: ctlConfig, MOORING_LOG_LEVEL: 'warn' },
   });
-  ctl.stderr?.setEncoding('utf8').on('data', (d: string) => { log = (log + d).slice(-20_000); });
+  ctl.stderr?.setEncoding('utf8').on('data', (d: string) => {
+    log = (log + d).slice(-20_000);
+  });
   // The controller logs at warn here; it is ready once its informers hold the pool (no log line
   // at warn), so give it a moment by waiting for its RSS to settle above a baseline.
   await waitFor('controller up', () => rssMB(ctl.pid) > 50, 60_000, 200);
   await new Promise((r) => setTimeout(r, 3000));
 
   let peak = 0;
-  const sampler = setInterval(() => { peak = Math.max(peak, rssMB(ctl.pid)); }, 500);
+  const sampler = setInterval(() => {
+    peak = Math.max(peak, rssMB(ctl.pid));
+  }, 500);
   const cpu0 = { api: cpuSec(kube.pid), ctl: cpuSec(ctl.pid) };
   const running = runTs(cl, DRIVER, ['run', String(N), String(M)], kube.env, 40 * 60_000);
   // The apiserver's CPU profile, fetched from inside its namespace (no test traffic from the root one).
   const k = kube;
-  const profiled = PROFILE ? new Promise<void>((ok) => setTimeout(() => {
-    const curl = api.spawn('curl', ['-sS', '--fail', '--cacert', join(k.dataDir, 'pki', 'ca.crt'), '-H', `Authorization: Bearer ${k.adminToken}`,
-      '-o', join(PROFILE, 'apiserver.pprof'), `${k.url}/debug/pprof/profile?seconds=${PROFILE_SEC}`], { stdio: ['ignore', 'ignore', 'inherit'] });
-    curl.on('exit', (code) => { if (code !== 0) process.stderr.write(`apiserver profile: curl exited ${code}\n`); ok(); });
-  }, PROFILE_DELAY_SEC * 1000)) : Promise.resolve();
+  const profiled = PROFILE
+    ? new Promise<void>((ok) =>
+        setTimeout(() => {
+          const curl = api.spawn(
+            'curl',
+            [
+              '-sS',
+              '--fail',
+              '--cacert',
+              join(k.dataDir, 'pki', 'ca.crt'),
+              '-H',
+              `Authorization: Bearer ${k.adminToken}`,
+              '-o',
+              join(PROFILE, 'apiserver.pprof'),
+              `${k.url}/debug/pprof/profile?seconds=${PROFILE_SEC}`,
+            ],
+            { stdio: ['ignore', 'ignore', 'inherit'] },
+          );
+          curl.on('exit', (code) => {
+            if (code !== 0) process.stderr.write(`apiserver profile: curl exited ${code}\n`);
+            ok();
+          });
+        }, PROFILE_DELAY_SEC * 1000),
+      )
+    : Promise.resolve();
   const run = await running;
   await profiled;
   const cpu1 = { api: cpuSec(kube.pid), ctl: cpuSec(ctl.pid) };
@@ -112,12 +142,24 @@ try {
     ['apiserver share of CPU (apiserver+controller)', `${round((100 * apiCpu) / (apiCpu + ctlCpu))}%`],
   ];
   const w = Math.max(...rows.map(([k]) => k.length));
-  process.stdout.write(`controller bench (real kube-apiserver + etcd, 2-core shared machine)\n${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n`);
-  process.stdout.write(`${JSON.stringify({
-    services: N, bulkPerSec: round(r.bulkPerSec ?? NaN), createToIpP50Ms: round(r.createToIpP50Ms ?? NaN), createToIpP99Ms: round(r.createToIpP99Ms ?? NaN),
-    rssMB: round(peak), apiserverCpuSec: round(apiCpu), controllerCpuSec: round(ctlCpu), driverCpuSec: round(r.driverCpuSec ?? NaN),
-    apiserverMsPerService: round((1000 * apiCpu) / (N + M)), controllerMsPerService: round((1000 * ctlCpu) / (N + M)), missing: r.missing,
-  })}\n`);
+  process.stdout.write(
+    `controller bench (real kube-apiserver + etcd, 2-core shared machine)\n${rows.map(([k, v]) => `${k.padEnd(w)}  ${v}`).join('\n')}\n`,
+  );
+  process.stdout.write(
+    `${JSON.stringify({
+      services: N,
+      bulkPerSec: round(r.bulkPerSec ?? NaN),
+      createToIpP50Ms: round(r.createToIpP50Ms ?? NaN),
+      createToIpP99Ms: round(r.createToIpP99Ms ?? NaN),
+      rssMB: round(peak),
+      apiserverCpuSec: round(apiCpu),
+      controllerCpuSec: round(ctlCpu),
+      driverCpuSec: round(r.driverCpuSec ?? NaN),
+      apiserverMsPerService: round((1000 * apiCpu) / (N + M)),
+      controllerMsPerService: round((1000 * ctlCpu) / (N + M)),
+      missing: r.missing,
+    })}\n`,
+  );
 } finally {
   await kube?.destroy();
   await lab.cleanup();

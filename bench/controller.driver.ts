@@ -12,7 +12,13 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ApiException, CoreV1Api, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject, type V1Service,
+  ApiException,
+  CoreV1Api,
+  KubeConfig,
+  KubernetesObjectApi,
+  loadAllYaml,
+  type KubernetesObject,
+  type V1Service,
 } from '@kubernetes/client-node';
 import { KubeRestError, kubeRest } from '../src/adapters/kube/rest.js';
 
@@ -28,9 +34,15 @@ async function apply(text: string): Promise<void> {
   const api = KubernetesObjectApi.makeApiClient(kc);
   for (const obj of loadAllYaml(text) as KubernetesObject[]) {
     for (let i = 0; ; i++) {
-      try { await api.create(obj); break; } catch (e) {
+      try {
+        await api.create(obj);
+        break;
+      } catch (e) {
         if (e instanceof ApiException && e.code === 409) break;
-        if (e instanceof ApiException && e.code === 404 && i < 100) { await sleep(200); continue; }
+        if (e instanceof ApiException && e.code === 404 && i < 100) {
+          await sleep(200);
+          continue;
+        }
         throw e;
       }
     }
@@ -39,21 +51,35 @@ async function apply(text: string): Promise<void> {
 
 async function setup(): Promise<Record<string, unknown>> {
   const read = (f: string) => readFileSync(join(REPO, f), 'utf8');
-  for (const f of readdirSync(join(REPO, 'deploy/crds')).filter((x) => x.endsWith('.yaml')).sort()) await apply(read(`deploy/crds/${f}`));
+  for (const f of readdirSync(join(REPO, 'deploy/crds'))
+    .filter((x) => x.endsWith('.yaml'))
+    .sort())
+    await apply(read(`deploy/crds/${f}`));
   await apply(read('deploy/namespace.yaml'));
   await apply(read('deploy/rbac/controller.yaml'));
   await core.createNamespace({ body: { metadata: { name: NS } } });
-  await apply("apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: bench, namespace: metallb-system }\nspec:\n  addresses: ['2001:db8:100::/112']\n");
-  const tr = await core.createNamespacedServiceAccountToken({ name: 'controller', namespace: 'metallb-system', body: { spec: { audiences: [], expirationSeconds: 7200 } } });
+  await apply(
+    "apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: bench, namespace: metallb-system }\nspec:\n  addresses: ['2001:db8:100::/112']\n",
+  );
+  const tr = await core.createNamespacedServiceAccountToken({
+    name: 'controller',
+    namespace: 'metallb-system',
+    body: { spec: { audiences: [], expirationSeconds: 7200 } },
+  });
   return { token: tr.status?.token };
 }
 
 const body = (name: string): V1Service & { apiVersion: string; kind: string } => ({
-  apiVersion: 'v1', kind: 'Service',
+  apiVersion: 'v1',
+  kind: 'Service',
   metadata: { name, namespace: NS },
   spec: {
-    type: 'LoadBalancer', ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv6'], allocateLoadBalancerNodePorts: false,
-    selector: { app: name }, ports: [{ port: 80, protocol: 'TCP' }],
+    type: 'LoadBalancer',
+    ipFamilyPolicy: 'SingleStack',
+    ipFamilies: ['IPv6'],
+    allocateLoadBalancerNodePorts: false,
+    selector: { app: name },
+    ports: [{ port: 80, protocol: 'TCP' }],
   },
 });
 
@@ -72,21 +98,34 @@ async function run(n: number, m: number): Promise<Record<string, unknown>> {
   let stopped = false;
   let handle: { abort: () => void } | undefined;
   const startWatch = async (): Promise<void> => {
-    handle = await rest.watch(`/api/v1/namespaces/${NS}/services`, rv ? { resourceVersion: rv } : {}, (type, o) => {
-      const obj = o as V1Service;
-      if (type === 'ERROR') { if ((o as { code?: number }).code === 410) rv = ''; return; }
-      rv = obj.metadata?.resourceVersion ?? rv;
-      const name = obj.metadata?.name ?? '';
-      if (!gotIp.has(name) && (obj.status?.loadBalancer?.ingress?.length ?? 0) > 0) {
-        gotIp.set(name, performance.now());
-        waiters.get(name)?.();
-      }
-    }, (err) => {
-      if (stopped) return;
-      if (err && (err as { name?: string }).name !== 'TimeoutError') process.stderr.write(`watch ended, resuming: ${String(err)}\n`);
-      if ((err as { statusCode?: number } | null)?.statusCode === 410) rv = '';
-      setTimeout(() => { void startWatch(); }, err && (err as { name?: string }).name !== 'TimeoutError' ? 500 : 0);
-    });
+    handle = await rest.watch(
+      `/api/v1/namespaces/${NS}/services`,
+      rv ? { resourceVersion: rv } : {},
+      (type, o) => {
+        const obj = o as V1Service;
+        if (type === 'ERROR') {
+          if ((o as { code?: number }).code === 410) rv = '';
+          return;
+        }
+        rv = obj.metadata?.resourceVersion ?? rv;
+        const name = obj.metadata?.name ?? '';
+        if (!gotIp.has(name) && (obj.status?.loadBalancer?.ingress?.length ?? 0) > 0) {
+          gotIp.set(name, performance.now());
+          waiters.get(name)?.();
+        }
+      },
+      (err) => {
+        if (stopped) return;
+        if (err && (err as { name?: string }).name !== 'TimeoutError') process.stderr.write(`watch ended, resuming: ${String(err)}\n`);
+        if ((err as { statusCode?: number } | null)?.statusCode === 410) rv = '';
+        setTimeout(
+          () => {
+            void startWatch();
+          },
+          err && (err as { name?: string }).name !== 'TimeoutError' ? 500 : 0,
+        );
+      },
+    );
   };
   await startWatch();
 
@@ -96,15 +135,23 @@ async function run(n: number, m: number): Promise<Record<string, unknown>> {
   const createOne = async (name: string) => {
     created.set(name, performance.now());
     for (let i = 0; ; i++) {
-      try { await rest.request('POST', `/api/v1/namespaces/${NS}/services`, { body: body(name) }); return; } catch (e) {
-        if (e instanceof KubeRestError && e.code === 429 && i < 50) { await sleep(100); continue; }
+      try {
+        await rest.request('POST', `/api/v1/namespaces/${NS}/services`, { body: body(name) });
+        return;
+      } catch (e) {
+        if (e instanceof KubeRestError && e.code === 429 && i < 50) {
+          await sleep(100);
+          continue;
+        }
         throw e;
       }
     }
   };
-  await Promise.all(Array.from({ length: 32 }, async () => {
-    while (next < n) await createOne(`bulk-${next++}`);
-  }));
+  await Promise.all(
+    Array.from({ length: 32 }, async () => {
+      while (next < n) await createOne(`bulk-${next++}`);
+    }),
+  );
   const createdAll = performance.now();
   const deadline = Date.now() + 20 * 60_000;
   while ([...created.keys()].some((k) => !gotIp.has(k)) && Date.now() < deadline) await sleep(100);
@@ -128,9 +175,15 @@ async function run(n: number, m: number): Promise<Record<string, unknown>> {
   const cpu = process.cpuUsage(cpu0);
   lat.sort((a, b) => a - b);
   return {
-    services: n, bulkCreateSec: (createdAll - t0) / 1000, bulkAllIpSec: (allIp - t0) / 1000, missing,
-    bulkPerSec: n / ((allIp - t0) / 1000), createPerSec: n / ((createdAll - t0) / 1000),
-    oneByOne: lat.length, createToIpP50Ms: pct(lat, 50), createToIpP99Ms: pct(lat, 99),
+    services: n,
+    bulkCreateSec: (createdAll - t0) / 1000,
+    bulkAllIpSec: (allIp - t0) / 1000,
+    missing,
+    bulkPerSec: n / ((allIp - t0) / 1000),
+    createPerSec: n / ((createdAll - t0) / 1000),
+    oneByOne: lat.length,
+    createToIpP50Ms: pct(lat, 50),
+    createToIpP99Ms: pct(lat, 99),
     driverCpuSec: (cpu.user + cpu.system) / 1e6,
   };
 }

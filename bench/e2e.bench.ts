@@ -22,7 +22,10 @@ function pct(sorted: number[], p: number): number {
   if (sorted.length === 0) return NaN;
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))]!;
 }
-const stats = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return { p50: r1(pct(s, 50)), p99: r1(pct(s, 99)), max: r1(s[s.length - 1] ?? NaN), n: s.length }; };
+const stats = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return { p50: r1(pct(s, 50)), p99: r1(pct(s, 99)), max: r1(s[s.length - 1] ?? NaN), n: s.length };
+};
 const v6spec = { ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv6'], allocateLoadBalancerNodePorts: false };
 
 /** A reach prober (test/lib/reach-probe.ts) in a namespace: `reach(ip)` resolves when a TCP connection to ip:80 succeeds. */
@@ -39,7 +42,9 @@ function prober(c: Cluster, ns: Parameters<Cluster['spawn']>[0], name: string) {
       if (e.ok !== true) throw new Error(`${ip} never reachable from ${name}`);
       return { at: Number(e.at), node: String(e.node) };
     },
-    get count() { return seen; },
+    get count() {
+      return seen;
+    },
   };
 }
 
@@ -109,11 +114,16 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
   progress('warm-up');
   await one('bench-l2', l2Probe);
   type Summary = { peers?: Record<string, { state?: string }> };
-  await cl.waitFor('IPv6 BGP sessions Established', () => {
-    const j = cl.vtyshJson<Summary & { ipv6Unicast?: Summary }>('show bgp ipv6 unicast summary json');
-    const peers = (j?.ipv6Unicast ?? j)?.peers ?? {};
-    return NET.nodes.every((n) => peers[n.v6]?.state === 'Established');
-  }, 120_000, 500);
+  await cl.waitFor(
+    'IPv6 BGP sessions Established',
+    () => {
+      const j = cl.vtyshJson<Summary & { ipv6Unicast?: Summary }>('show bgp ipv6 unicast summary json');
+      const peers = (j?.ipv6Unicast ?? j)?.peers ?? {};
+      return NET.nodes.every((n) => peers[n.v6]?.state === 'Established');
+    },
+    120_000,
+    500,
+  );
   await one('bench-bgp', bgpProbe);
   const l2Ms: number[] = [];
   const bgpMs: number[] = [];
@@ -132,26 +142,47 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
   progress(`creating ${more} more L2 services (${TOTAL} in all)`);
   const names = Array.from({ length: more }, (_, i) => `bulk-${i}`);
   let next = 0;
-  await Promise.all(Array.from({ length: 8 }, async () => {
-    while (next < names.length) {
-      const name = names[next++]!;
-      await cl.createLbService(NS, name, v6spec, { annotations: { 'metallb.io/address-pool': 'bench-l2' } });
-      await cl.createEndpointSlice(NS, name, [{ ip: '2001:db8:99::1', node: NET.nodes[next % 3]!.name }], name);
-      if (next % 200 === 0) progress(`${next}/${more} created`);
-    }
-  }));
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next < names.length) {
+        const name = names[next++]!;
+        await cl.createLbService(NS, name, v6spec, { annotations: { 'metallb.io/address-pool': 'bench-l2' } });
+        await cl.createEndpointSlice(NS, name, [{ ip: '2001:db8:99::1', node: NET.nodes[next % 3]!.name }], name);
+        if (next % 200 === 0) progress(`${next}/${more} created`);
+      }
+    }),
+  );
   const l2Total = TOTAL - N - 1;
   // Speaker health while it converges: event-loop stalls and serviceIp transitions seen so far.
-  const jsonLines = (p: Proc) => [...p.events, ...p.text.filter((l) => l.startsWith('{')).map((l) => { try { return JSON.parse(l) as Record<string, unknown>; } catch { return {}; } })];
-  const health = () => speakers.map((p: Proc) => {
-    const e = jsonLines(p);
-    return `${p.name}: stalls>150ms ${e.filter((x) => x.event === 'loop.stall').length}, transitions ${e.filter((x) => x.event === 'serviceIp.transition').length}`;
-  }).join('; ');
-  await cl.waitFor(`${l2Total} ServiceL2Status objects (every L2 service announced)`, async () => {
-    const n = (await cl.admin.items('metallb.io/v1beta1', 'ServiceL2Status', { namespace: MOORING_NS })).length;
-    progress(`announced (L2): ${n}/${l2Total} (${health()})`);
-    return n >= l2Total;
-  }, 600_000, 5000);
+  const jsonLines = (p: Proc) => [
+    ...p.events,
+    ...p.text
+      .filter((l) => l.startsWith('{'))
+      .map((l) => {
+        try {
+          return JSON.parse(l) as Record<string, unknown>;
+        } catch {
+          return {};
+        }
+      }),
+  ];
+  const health = () =>
+    speakers
+      .map((p: Proc) => {
+        const e = jsonLines(p);
+        return `${p.name}: stalls>150ms ${e.filter((x) => x.event === 'loop.stall').length}, transitions ${e.filter((x) => x.event === 'serviceIp.transition').length}`;
+      })
+      .join('; ');
+  await cl.waitFor(
+    `${l2Total} ServiceL2Status objects (every L2 service announced)`,
+    async () => {
+      const n = (await cl.admin.items('metallb.io/v1beta1', 'ServiceL2Status', { namespace: MOORING_NS })).length;
+      progress(`announced (L2): ${n}/${l2Total} (${health()})`);
+      return n >= l2Total;
+    },
+    600_000,
+    5000,
+  );
   // Spot-check: the last 10 bulk services are reachable.
   const bulkIps = await Promise.all(names.slice(-10).map((n) => cl.waitLbIngress(NS, n, 1, 60_000).then((x) => x[0] ?? '')));
   for (const ip of bulkIps) await l2Probe.reach(ip);
@@ -167,17 +198,33 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
 
   const l2 = stats(l2Ms);
   const bgp = stats(bgpMs);
-  console.log(`\nEnd to end: Service created → reachable (${N} one by one, IPv6; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`);
+  console.log(
+    `\nEnd to end: Service created → reachable (${N} one by one, IPv6; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
+  );
   console.log('  path                               p50 ms   p99 ms   max ms');
-  console.log(`  L2  (segment client, NDP)       ${String(l2.p50).padStart(8)} ${String(l2.p99).padStart(8)} ${String(l2.max).padStart(8)}`);
-  console.log(`  BGP (client behind the router)  ${String(bgp.p50).padStart(8)} ${String(bgp.p99).padStart(8)} ${String(bgp.max).padStart(8)}`);
-  console.log(`\nSpeakers with ${TOTAL} services announced (${l2Total} L2 + ${N + 1} BGP), idle ${IDLE_S} s (heartbeat 200 ms × 5, the lab's setting):`);
+  console.log(
+    `  L2  (segment client, NDP)       ${String(l2.p50).padStart(8)} ${String(l2.p99).padStart(8)} ${String(l2.max).padStart(8)}`,
+  );
+  console.log(
+    `  BGP (client behind the router)  ${String(bgp.p50).padStart(8)} ${String(bgp.p99).padStart(8)} ${String(bgp.max).padStart(8)}`,
+  );
+  console.log(
+    `\nSpeakers with ${TOTAL} services announced (${l2Total} L2 + ${N + 1} BGP), idle ${IDLE_S} s (heartbeat 200 ms × 5, the lab's setting):`,
+  );
   console.log('  node   RSS MB   CPU % of one core');
   NET.nodes.forEach((n, i) => console.log(`  ${n.name.padEnd(6)} ${String(rss[i]).padStart(7)} ${String(cpuPct[i]).padStart(8)}`));
-  console.log(JSON.stringify({
-    l2CreateToReachP50Ms: l2.p50, l2CreateToReachP99Ms: l2.p99, bgpCreateToRouteP50Ms: bgp.p50, bgpCreateToRouteP99Ms: bgp.p99,
-    speakerRssMB1000: Math.max(...rss), speakerCpuPctIdle1000: Math.max(...cpuPct), services: TOTAL, trials: N,
-  }));
+  console.log(
+    JSON.stringify({
+      l2CreateToReachP50Ms: l2.p50,
+      l2CreateToReachP99Ms: l2.p99,
+      bgpCreateToRouteP50Ms: bgp.p50,
+      bgpCreateToRouteP99Ms: bgp.p99,
+      speakerRssMB1000: Math.max(...rss),
+      speakerCpuPctIdle1000: Math.max(...cpuPct),
+      services: TOTAL,
+      trials: N,
+    }),
+  );
 } finally {
   await c?.cleanup();
 }

@@ -35,14 +35,20 @@ requireRoot();
 requireTools('ip', 'nats-server', 'tcpdump', 'arping');
 const lab = new CoordLab({ vips: VIPS, announcer: 'pcap', intervalMs: INTERVAL, misses: MISSES });
 
-interface Frame { ts: number; mac: string; ip: string }
+interface Frame {
+  ts: number;
+  mac: string;
+  ip: string;
+}
 const frames: Frame[] = [];
 let tcpdump: ChildProcess | undefined;
 
 function startCapture(): void {
   // -tt: epoch seconds with µs; -e: link-level header (source MAC); ARP only.
   tcpdump = lab.client.spawn('tcpdump', ['-i', 'eth0', '-l', '-n', '-e', '-tt', 'arp']);
-  tcpdump.stderr?.on('data', (d: Buffer) => { if (process.env.DEBUG) console.error(`tcpdump: ${d.toString().trim()}`); });
+  tcpdump.stderr?.on('data', (d: Buffer) => {
+    if (process.env.DEBUG) console.error(`tcpdump: ${d.toString().trim()}`);
+  });
   let buf = '';
   tcpdump.stdout?.on('data', (d: Buffer) => {
     buf += d.toString();
@@ -52,7 +58,9 @@ function startCapture(): void {
       buf = buf.slice(nl + 1);
       if (process.env.DEBUG) console.error(`tcpdump: ${line}`);
       // Gratuitous ARP: a request or reply whose sender protocol address is the VIP.
-      const m = /^(\d+\.\d+) ([0-9a-f:]{17}) > .*?(?:Request who-has ([^\s,]+)(?: \([^)]*\))? tell ([^\s,]+)|Reply ([^\s,]+) is-at)/.exec(line);
+      const m = /^(\d+\.\d+) ([0-9a-f:]{17}) > .*?(?:Request who-has ([^\s,]+)(?: \([^)]*\))? tell ([^\s,]+)|Reply ([^\s,]+) is-at)/.exec(
+        line,
+      );
       if (!m) continue;
       const sender = m[4] ?? m[5];
       const target = m[3];
@@ -62,15 +70,29 @@ function startCapture(): void {
   });
 }
 
-interface Probe { ip: string; t: number; macs: string[] }
+interface Probe {
+  ip: string;
+  t: number;
+  macs: string[];
+}
 let prober: ChildProcess | undefined;
 let proberLines: Array<Probe | { done: true } | { listening: true } | { answering: string }> = [];
 
 function startProber(): void {
-  prober = lab.client.spawn(process.execPath, ['--import', 'tsx', 'bench/arp-probe.ts', 'eth0', String(PROBE_MS)],
-    { cwd: new URL('../', import.meta.url).pathname, stdio: ['pipe', 'pipe', 'pipe'] });
-  prober.stderr?.on('data', (d: Buffer) => { if (process.env.DEBUG) console.error(`arp-probe: ${d.toString().trim()}`); });
-  createInterface({ input: prober.stdout! }).on('line', (l) => { try { proberLines.push(JSON.parse(l)); } catch { /* not JSON */ } });
+  prober = lab.client.spawn(process.execPath, ['--import', 'tsx', 'bench/arp-probe.ts', 'eth0', String(PROBE_MS)], {
+    cwd: new URL('../', import.meta.url).pathname,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  prober.stderr?.on('data', (d: Buffer) => {
+    if (process.env.DEBUG) console.error(`arp-probe: ${d.toString().trim()}`);
+  });
+  createInterface({ input: prober.stdout! }).on('line', (l) => {
+    try {
+      proberLines.push(JSON.parse(l));
+    } catch {
+      /* not JSON */
+    }
+  });
 }
 
 /** Probes `ips` until `during` resolves; returns every probe sent. */
@@ -95,7 +117,10 @@ function longestGap(probes: readonly Probe[]): number {
   let worst = 0;
   let since: number | undefined;
   for (const p of probes) {
-    if (p.macs.length === 0) { since ??= p.t; continue; }
+    if (p.macs.length === 0) {
+      since ??= p.t;
+      continue;
+    }
     if (since !== undefined) worst = Math.max(worst, p.t - since);
     since = undefined;
   }
@@ -111,16 +136,26 @@ const pct = (xs: number[], p: number): number => {
 
 async function allUp(): Promise<void> {
   for (const n of lab.nodes) if (!n.alive()) lab.startNode(n.index);
-  await waitFor('every VIP announced once', () => lab.settled() && lab.nodes.every((n) => n.alive() && n.events.some((e) => e.event === 'ready')), 90000, 100);
+  await waitFor(
+    'every VIP announced once',
+    () => lab.settled() && lab.nodes.every((n) => n.alive() && n.events.some((e) => e.event === 'ready')),
+    90000,
+    100,
+  );
   // Let restarted nodes take their IPs back and the cluster go quiet.
   let last = '';
-  await waitFor('ownership stable for 1.5 s', async () => {
-    const now = JSON.stringify([...lab.ownership()]);
-    const same = now === last && lab.settled();
-    last = now;
-    if (!same) await new Promise((r) => setTimeout(r, 1500));
-    return same;
-  }, 60000, 0);
+  await waitFor(
+    'ownership stable for 1.5 s',
+    async () => {
+      const now = JSON.stringify([...lab.ownership()]);
+      const same = now === last && lab.settled();
+      last = now;
+      if (!same) await new Promise((r) => setTimeout(r, 1500));
+      return same;
+    },
+    60000,
+    0,
+  );
 }
 
 const failovers: number[] = [];
@@ -147,10 +182,24 @@ try {
     const killAt = Date.now();
     lab.killNode(victim.index);
     await waitFor('victim exited', () => !victim.alive(), 10000, 5);
-    await waitFor('takeover', () => lost.every((ip) => { const o = lab.ownership().get(ip) ?? []; return o.length === 1 && o[0] !== victim.name; }), 30000, 10);
+    await waitFor(
+      'takeover',
+      () =>
+        lost.every((ip) => {
+          const o = lab.ownership().get(ip) ?? [];
+          return o.length === 1 && o[0] !== victim.name;
+        }),
+      30000,
+      10,
+    );
     const newOwner = lab.ownership().get(vip)?.[0] as string;
     const mac = lab.nodes.find((n) => n.name === newOwner)?.mac;
-    const g = await waitFor('GARP seen by the client', () => frames.find((f) => f.ip === vip && f.mac === mac && f.ts >= killAt), 10000, 10);
+    const g = await waitFor(
+      'GARP seen by the client',
+      () => frames.find((f) => f.ip === vip && f.mac === mac && f.ts >= killAt),
+      10000,
+      10,
+    );
     const ms = Math.round((g.ts - killAt) * 10) / 10;
     failovers.push(ms);
     rows.push(`  ${String(t + 1).padStart(2)}  ${vip.padEnd(13)} ${victim.name} → ${newOwner}  ${ms.toFixed(1).padStart(7)} ms`);
@@ -158,26 +207,51 @@ try {
     // Failback: probe the victim's VIPs from the client while it comes back and wins them back.
     let restartAt = 0;
     const probes = await probing(lost, async () => {
-      await waitFor('every VIP answered before the restart', () => lost.every((ip) => proberLines.some((l) => 'answering' in l && l.answering === ip)), 10000, 10);
+      await waitFor(
+        'every VIP answered before the restart',
+        () => lost.every((ip) => proberLines.some((l) => 'answering' in l && l.answering === ip)),
+        10000,
+        10,
+      );
       restartAt = Date.now();
       lab.startNode(victim.index);
-      await waitFor('VIPs back on the restarted node', () => lost.every((ip) => { const o = lab.ownership().get(ip) ?? []; return o.length === 1 && o[0] === victim.name; }), 30000, 10);
+      await waitFor(
+        'VIPs back on the restarted node',
+        () =>
+          lost.every((ip) => {
+            const o = lab.ownership().get(ip) ?? [];
+            return o.length === 1 && o[0] === victim.name;
+          }),
+        30000,
+        10,
+      );
       await new Promise((r) => setTimeout(r, 300));
     });
     const gap = Math.max(0, ...lost.map((ip) => longestGap(probes.filter((p) => p.ip === ip && p.t >= restartAt - 10 * PROBE_MS))));
     // FAILBACK_LOG=dir: every node's events and the probes of this restart, for diagnosis.
     if (process.env.FAILBACK_LOG) {
-      writeFileSync(join(process.env.FAILBACK_LOG, `failback-${t + 1}.json`), JSON.stringify({
-        restartAt, victim: victim.name, lost,
-        events: lab.nodes.flatMap((n) => n.events.filter((e) => e.t >= restartAt - 1000)).sort((a, b) => a.t - b.t),
-        probes: probes.filter((p) => p.t >= restartAt - 10 * PROBE_MS).map((p) => [p.ip, p.t, p.macs.join('+')]),
-      }, null, 1));
+      writeFileSync(
+        join(process.env.FAILBACK_LOG, `failback-${t + 1}.json`),
+        JSON.stringify(
+          {
+            restartAt,
+            victim: victim.name,
+            lost,
+            events: lab.nodes.flatMap((n) => n.events.filter((e) => e.t >= restartAt - 1000)).sort((a, b) => a.t - b.t),
+            probes: probes.filter((p) => p.t >= restartAt - 10 * PROBE_MS).map((p) => [p.ip, p.t, p.macs.join('+')]),
+          },
+          null,
+          1,
+        ),
+      );
     }
     const dual = probes.filter((p) => p.macs.length > 1).length;
     failbackGaps.push(gap);
     failbackDual += dual;
     failbackProbes += probes.length;
-    failbackRows.push(`  ${String(t + 1).padStart(2)}  ${newOwner} → ${victim.name} (${lost.length} VIPs)  gap ${String(gap).padStart(4)} ms  dual answers ${dual}  (${probes.length} probes)`);
+    failbackRows.push(
+      `  ${String(t + 1).padStart(2)}  ${newOwner} → ${victim.name} (${lost.length} VIPs)  gap ${String(gap).padStart(4)} ms  dual answers ${dual}  (${probes.length} probes)`,
+    );
     console.error(failbackRows[failbackRows.length - 1]);
     await allUp();
   }
@@ -187,17 +261,29 @@ try {
     const killAt = Date.now();
     lab.killNats(s);
     await new Promise((r) => setTimeout(r, 3000));
-    const changes = lab.nodes.reduce((acc, n, i) => acc + n.events.filter((e) => e.event === 'transition').slice(before[i]).filter((e) => e.to === 'announcing' || e.from === 'announcing').length, 0);
+    const changes = lab.nodes.reduce(
+      (acc, n, i) =>
+        acc +
+        n.events
+          .filter((e) => e.event === 'transition')
+          .slice(before[i])
+          .filter((e) => e.to === 'announcing' || e.from === 'announcing').length,
+      0,
+    );
     natsChanges += changes;
     // How long the clients of the killed server were without NATS (disconnect → reconnect).
-    const gaps = lab.nodes.map((n) => {
-      const evs = n.events.filter((e) => e.t >= killAt && e.connection === undefined); // primary connection
-      const d = evs.find((e) => e.event === 'disconnected');
-      const r = d && evs.find((e) => e.event === 'reconnected' && e.t >= d.t);
-      return d && r ? r.t - d.t : undefined;
-    }).filter((g): g is number => g !== undefined);
+    const gaps = lab.nodes
+      .map((n) => {
+        const evs = n.events.filter((e) => e.t >= killAt && e.connection === undefined); // primary connection
+        const d = evs.find((e) => e.event === 'disconnected');
+        const r = d && evs.find((e) => e.event === 'reconnected' && e.t >= d.t);
+        return d && r ? r.t - d.t : undefined;
+      })
+      .filter((g): g is number => g !== undefined);
     reconnectGaps.push(...gaps);
-    natsRows.push(`  NATS trial ${String(t + 1).padStart(2)}: SIGKILL s${s + 1}, ownership changes ${changes}, client reconnect gap ${gaps.map((g) => `${g} ms`).join(', ') || 'n/a'}`);
+    natsRows.push(
+      `  NATS trial ${String(t + 1).padStart(2)}: SIGKILL s${s + 1}, ownership changes ${changes}, client reconnect gap ${gaps.map((g) => `${g} ms`).join(', ') || 'n/a'}`,
+    );
     console.error(natsRows[natsRows.length - 1]);
     lab.startNats(s);
     await new Promise((r) => setTimeout(r, 2000));
@@ -210,7 +296,15 @@ try {
     await new Promise((r) => setTimeout(r, STALL_MS));
     lab.stallNats(s, false);
     await new Promise((r) => setTimeout(r, 3000));
-    const changes = lab.nodes.reduce((acc, n, i) => acc + n.events.filter((e) => e.event === 'transition').slice(before[i]).filter((e) => e.to === 'announcing' || e.from === 'announcing').length, 0);
+    const changes = lab.nodes.reduce(
+      (acc, n, i) =>
+        acc +
+        n.events
+          .filter((e) => e.event === 'transition')
+          .slice(before[i])
+          .filter((e) => e.to === 'announcing' || e.from === 'announcing').length,
+      0,
+    );
     stallChanges += changes;
     natsRows.push(`  stall trial ${String(t + 1).padStart(2)}: SIGSTOP s${s + 1} for ${STALL_MS} ms, ownership changes ${changes}`);
     console.error(natsRows[natsRows.length - 1]);
@@ -226,30 +320,38 @@ console.log('\nL2 failover over NATS (SIGKILL of the owner speaker → first GAR
 console.log(`  heartbeat ${INTERVAL} ms × ${MISSES} misses, 3 speakers, 3 NATS servers (JetStream R3 KV), ${VIPS.length} VIPs`);
 console.log('  trial VIP           move        failover');
 for (const r of rows) console.log(r);
-console.log(`  p50 ${pct(failovers, 50)} ms   p99 ${pct(failovers, 99)} ms   max ${Math.max(...failovers)} ms   (${failovers.length} trials)`);
+console.log(
+  `  p50 ${pct(failovers, 50)} ms   p99 ${pct(failovers, 99)} ms   max ${Math.max(...failovers)} ms   (${failovers.length} trials)`,
+);
 console.log(`Failback (the killed speaker restarts and wins its VIPs back; ARP probe every ${PROBE_MS} ms from the client)`);
 for (const r of failbackRows) console.log(r);
-console.log(`  longest gap without an ARP answer: p50 ${pct(failbackGaps, 50)} ms   p99 ${pct(failbackGaps, 99)} ms   max ${Math.max(...failbackGaps)} ms   dual answers ${failbackDual} of ${failbackProbes} probes   (${failbackGaps.length} restarts)`);
+console.log(
+  `  longest gap without an ARP answer: p50 ${pct(failbackGaps, 50)} ms   p99 ${pct(failbackGaps, 99)} ms   max ${Math.max(...failbackGaps)} ms   dual answers ${failbackDual} of ${failbackProbes} probes   (${failbackGaps.length} restarts)`,
+);
 for (const r of natsRows) console.log(r);
-console.log(`  NATS server SIGKILL trials: ${NATS_TRIALS}, ownership changes: ${natsChanges}, max client reconnect gap ${reconnectGaps.length ? Math.max(...reconnectGaps) : 'n/a'} ms`);
+console.log(
+  `  NATS server SIGKILL trials: ${NATS_TRIALS}, ownership changes: ${natsChanges}, max client reconnect gap ${reconnectGaps.length ? Math.max(...reconnectGaps) : 'n/a'} ms`,
+);
 console.log(`  NATS server SIGSTOP trials: ${STALL_TRIALS} × ${STALL_MS} ms, ownership changes: ${stallChanges}`);
-console.log(JSON.stringify({
-  trials: failovers.length,
-  failoverP50Ms: pct(failovers, 50),
-  failoverP99Ms: pct(failovers, 99),
-  failbackTrials: failbackGaps.length,
-  failbackProbeMs: PROBE_MS,
-  failbackGapP50Ms: pct(failbackGaps, 50),
-  failbackGapP99Ms: pct(failbackGaps, 99),
-  failbackGapMaxMs: failbackGaps.length ? Math.max(...failbackGaps) : null,
-  failbackDualAnswers: failbackDual,
-  natsKillTrials: NATS_TRIALS,
-  natsKillOwnershipChanges: natsChanges,
-  natsReconnectGapMaxMs: reconnectGaps.length ? Math.max(...reconnectGaps) : null,
-  natsStallTrials: STALL_TRIALS,
-  natsStallMs: STALL_MS,
-  natsStallOwnershipChanges: stallChanges,
-  // By construction: one heartbeat per node per interval (claims excluded; they go on change),
-  // published on the primary and the mirror connection.
-  heartbeatMsgsPerSecPerNode: 2 * 1000 / INTERVAL,
-}));
+console.log(
+  JSON.stringify({
+    trials: failovers.length,
+    failoverP50Ms: pct(failovers, 50),
+    failoverP99Ms: pct(failovers, 99),
+    failbackTrials: failbackGaps.length,
+    failbackProbeMs: PROBE_MS,
+    failbackGapP50Ms: pct(failbackGaps, 50),
+    failbackGapP99Ms: pct(failbackGaps, 99),
+    failbackGapMaxMs: failbackGaps.length ? Math.max(...failbackGaps) : null,
+    failbackDualAnswers: failbackDual,
+    natsKillTrials: NATS_TRIALS,
+    natsKillOwnershipChanges: natsChanges,
+    natsReconnectGapMaxMs: reconnectGaps.length ? Math.max(...reconnectGaps) : null,
+    natsStallTrials: STALL_TRIALS,
+    natsStallMs: STALL_MS,
+    natsStallOwnershipChanges: stallChanges,
+    // By construction: one heartbeat per node per interval (claims excluded; they go on change),
+    // published on the primary and the mirror connection.
+    heartbeatMsgsPerSecPerNode: (2 * 1000) / INTERVAL,
+  }),
+);

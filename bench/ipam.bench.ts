@@ -38,7 +38,10 @@ function request(i: number, family: IpFamily = 4): ServiceRequest {
     namespace: `ns${i % 100}`,
     labels: { app: `app-${i % 50}` },
     annotations: {},
-    ports: [{ protocol: 'TCP', port: 80 }, { protocol: 'TCP', port: 443 }],
+    ports: [
+      { protocol: 'TCP', port: 80 },
+      { protocol: 'TCP', port: 443 },
+    ],
     ipFamilies: [family],
     externalTrafficPolicy: 'Cluster',
   };
@@ -106,7 +109,10 @@ const ok100k = f100k.value;
 const allocPerSec = Math.round((N / f100k.wallMs) * 1000);
 const allocPerSecCpu = Math.round((N / f100k.cpuMs) * 1000);
 const heapMB100k = heapMB();
-row('allocate 100k (IPv4, /15)', `${ok100k} ok in ${f100k.wallMs.toFixed(0)} ms wall = ${allocPerSec.toLocaleString('en')} alloc/s (CPU ${f100k.cpuMs.toFixed(0)} ms = ${allocPerSecCpu.toLocaleString('en')} alloc/s)`);
+row(
+  'allocate 100k (IPv4, /15)',
+  `${ok100k} ok in ${f100k.wallMs.toFixed(0)} ms wall = ${allocPerSec.toLocaleString('en')} alloc/s (CPU ${f100k.cpuMs.toFixed(0)} ms = ${allocPerSecCpu.toLocaleString('en')} alloc/s)`,
+);
 row('heap with 100k allocations', `${heapMB100k.toFixed(1)} MB (before: ${heapBefore.toFixed(1)} MB)`);
 const st = alloc.stats();
 row('stats', st.map((s) => `${s.pool}: ${s.ipv4.assigned} used, ${s.ipv4.available} free`).join('; '));
@@ -132,7 +138,10 @@ const [ns100k, cpu100k] = perOpNs(100_000, 11, 10_000);
 const perOpRatio100kVs10k = Number((ns100k / ns10k).toFixed(2));
 const perOpRatioCpu = Number((cpu100k / cpu10k).toFixed(2));
 row('per op at 10k live', `${ns10k.toFixed(0)} ns wall, ${cpu10k.toFixed(0)} ns CPU`);
-row('per op at 100k live', `${ns100k.toFixed(0)} ns wall, ${cpu100k.toFixed(0)} ns CPU (ratio wall ${perOpRatio100kVs10k}, CPU ${perOpRatioCpu})`);
+row(
+  'per op at 100k live',
+  `${ns100k.toFixed(0)} ns wall, ${cpu100k.toFixed(0)} ns CPU (ratio wall ${perOpRatio100kVs10k}, CPU ${perOpRatioCpu})`,
+);
 
 // 4. 100,000 from one IPv6 /64.
 const v6 = new Allocator();
@@ -144,7 +153,10 @@ const v6Ms = fv6.wallMs;
 const v6stats = v6.stats()[0];
 const v6Distinct = new Set(v6.list().flatMap((x) => x.ips)).size;
 const v6Pool64 = v6ok === N && v6Distinct === N && v6stats?.ipv6.available === (1n << 64n) - BigInt(N);
-row('allocate 100k from one IPv6 /64', `${v6ok} ok, ${v6Distinct} distinct, in ${v6Ms.toFixed(0)} ms; available ${v6stats?.ipv6.available}`);
+row(
+  'allocate 100k from one IPv6 /64',
+  `${v6ok} ok, ${v6Distinct} distinct, in ${v6Ms.toFixed(0)} ms; available ${v6stats?.ipv6.available}`,
+);
 
 // 5. Churn: 1,000,000 random allocate/release operations on 50,000 live services.
 const churn = new Allocator();
@@ -176,7 +188,10 @@ const churnMs = performance.now() - t0;
 const churnCpu = process.cpuUsage(c0);
 const churnOpsPerSec = Math.round((OPS / churnMs) * 1000);
 const churnOpsPerSecCpu = Math.round((OPS / ((churnCpu.user + churnCpu.system) / 1000)) * 1000);
-row('churn 1M ops on 50k live', `${churnMs.toFixed(0)} ms wall = ${churnOpsPerSec.toLocaleString('en')} ops/s (CPU: ${churnOpsPerSecCpu.toLocaleString('en')} ops/s), ${refused} refused`);
+row(
+  'churn 1M ops on 50k live',
+  `${churnMs.toFixed(0)} ms wall = ${churnOpsPerSec.toLocaleString('en')} ops/s (CPU: ${churnOpsPerSecCpu.toLocaleString('en')} ops/s), ${refused} refused`,
+);
 row('load average (1 min) at start / end', `${load0.toFixed(1)} / ${(loadavg()[0] ?? 0).toFixed(1)} on ${availableParallelism()} cores`);
 
 const width = Math.max(...rows.map(([k]) => k.length));
@@ -185,18 +200,20 @@ console.log('-'.repeat(width + 60));
 for (const [k, v] of rows) console.log(`${k.padEnd(width)}  ${v}`);
 console.log('-'.repeat(width + 60));
 if (!gc) console.log('note: run with --expose-gc for exact heap figures (npm run bench:ipam does)');
-console.log(JSON.stringify({
-  allocPerSec,
-  perOpRatio100kVs10k,
-  heapMB100k: Number(heapMB100k.toFixed(1)),
-  v6Pool64,
-  churnOpsPerSec,
-  reclaim100kMs,
-  reclaimKeptAll: keptAll,
-  allocPerSecCpu,
-  perOpRatioCpu,
-  churnOpsPerSecCpu,
-  ns10k: Math.round(ns10k),
-  ns100k: Math.round(ns100k),
-  loadAvg1m: Number(load0.toFixed(1)),
-}));
+console.log(
+  JSON.stringify({
+    allocPerSec,
+    perOpRatio100kVs10k,
+    heapMB100k: Number(heapMB100k.toFixed(1)),
+    v6Pool64,
+    churnOpsPerSec,
+    reclaim100kMs,
+    reclaimKeptAll: keptAll,
+    allocPerSecCpu,
+    perOpRatioCpu,
+    churnOpsPerSecCpu,
+    ns10k: Math.round(ns10k),
+    ns100k: Math.round(ns100k),
+    loadAvg1m: Number(load0.toFixed(1)),
+  }),
+);

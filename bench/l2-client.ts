@@ -36,24 +36,54 @@ async function arp(senderIp: string, ips: string[], samples: number, blastMs: nu
     if (!e.ok || e.value.etherType !== EtherType.arp) return;
     const a = decodeArp(e.value.payload);
     if (!a.ok || a.value.op !== ArpOp.reply || a.value.targetMac !== mac) return;
-    if (blasting) { blastReplies++; inflight--; return; }
-    if (waiting && a.value.senderIp === waiting.ip) { const w = waiting; waiting = undefined; w.done(t - w.t0); }
+    if (blasting) {
+      blastReplies++;
+      inflight--;
+      return;
+    }
+    if (waiting && a.value.senderIp === waiting.ip) {
+      const w = waiting;
+      waiting = undefined;
+      w.done(t - w.t0);
+    }
   });
-  const frame = (ip: string) => Buffer.from(encodeEthernet({ dst: BROADCAST_MAC, src: mac, etherType: EtherType.arp,
-    payload: encodeArp({ op: ArpOp.request, senderMac: mac, senderIp, targetMac: ZERO_MAC, targetIp: ip }) }));
+  const frame = (ip: string) =>
+    Buffer.from(
+      encodeEthernet({
+        dst: BROADCAST_MAC,
+        src: mac,
+        etherType: EtherType.arp,
+        payload: encodeArp({ op: ArpOp.request, senderMac: mac, senderIp, targetMac: ZERO_MAC, targetIp: ip }),
+      }),
+    );
   const frames = ips.map(frame);
-  const pad = (b: Buffer) => { const o = Buffer.alloc(Math.max(60, b.length)); b.copy(o); return o; };
+  const pad = (b: Buffer) => {
+    const o = Buffer.alloc(Math.max(60, b.length));
+    b.copy(o);
+    return o;
+  };
   const padded = frames.map(pad);
   const lat: number[] = [];
   let lost = 0;
   for (let i = 0; i < samples; i++) {
     const k = i % ips.length;
     const us = await new Promise<number | undefined>((resolve) => {
-      const timer = setTimeout(() => { waiting = undefined; resolve(undefined); }, 200);
-      waiting = { ip: ips[k]!, t0: nowUs(), done: (v) => { clearTimeout(timer); resolve(v); } };
+      const timer = setTimeout(() => {
+        waiting = undefined;
+        resolve(undefined);
+      }, 200);
+      waiting = {
+        ip: ips[k]!,
+        t0: nowUs(),
+        done: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+      };
       s.inject(padded[k]!);
     });
-    if (us === undefined) lost++; else lat.push(us);
+    if (us === undefined) lost++;
+    else lat.push(us);
   }
   // Throughput: keep up to `window` requests outstanding for blastMs.
   blasting = true;
@@ -63,10 +93,17 @@ async function arp(senderIp: string, ips: string[], samples: number, blastMs: nu
   await new Promise<void>((resolve) => {
     const pump = (): void => {
       const el = nowUs() - t0;
-      if (el >= blastMs * 1000) { resolve(); return; }
+      if (el >= blastMs * 1000) {
+        resolve();
+        return;
+      }
       // A lost reply must not stall the window forever.
       if (inflight >= window) inflight = Math.max(0, inflight - 1);
-      while (inflight < window) { s.inject(padded[sent % padded.length]!); sent++; inflight++; }
+      while (inflight < window) {
+        s.inject(padded[sent % padded.length]!);
+        sent++;
+        inflight++;
+      }
       setImmediate(pump);
     };
     pump();
@@ -75,13 +112,15 @@ async function arp(senderIp: string, ips: string[], samples: number, blastMs: nu
   await new Promise((r) => setTimeout(r, 200));
   s.close();
   lat.sort((a, b) => a - b);
-  const q = (p: number) => lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : null;
-  process.stdout.write(`${JSON.stringify({ samples: lat.length, lost, p50Us: q(0.5), p99Us: q(0.99), maxUs: lat.at(-1) ?? null, blastSent: sent, blastReplies, repliesPerSec: Math.round(blastReplies / secs) })}\n`);
+  const q = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : null);
+  process.stdout.write(
+    `${JSON.stringify({ samples: lat.length, lost, p50Us: q(0.5), p99Us: q(0.99), maxUs: lat.at(-1) ?? null, blastSent: sent, blastReplies, repliesPerSec: Math.round(blastReplies / secs) })}\n`,
+  );
 }
 
 function quantiles(lat: number[]): { p50Us: number | null; p99Us: number | null; maxUs: number | null } {
   lat.sort((a, b) => a - b);
-  const q = (p: number) => lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : null;
+  const q = (p: number) => (lat.length ? lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]! : null);
   return { p50Us: q(0.5), p99Us: q(0.99), maxUs: lat.at(-1) ?? null };
 }
 
@@ -95,23 +134,44 @@ async function ndp(src: string, ips: string[], samples: number): Promise<void> {
     const ip = decodeIpv6(e.value.payload);
     if (!ip.ok) return;
     const m = decodeNdp(ip.value);
-    if (m.ok && m.value.kind === 'na' && waiting && m.value.target === waiting.ip) { const w = waiting; waiting = undefined; w.done(t - w.t0); }
+    if (m.ok && m.value.kind === 'na' && waiting && m.value.target === waiting.ip) {
+      const w = waiting;
+      waiting = undefined;
+      w.done(t - w.t0);
+    }
   });
   const frames = ips.map((ip) => {
     const sn = solicitedNodeBytes(parseIpv6(ip)!);
-    return Buffer.from(encodeEthernet({ dst: multicastMac(sn), src: mac, etherType: EtherType.ipv6,
-      payload: encodeNdp(src, ipv6At(sn, 0), { kind: 'ns', target: ip, sourceLinkAddr: mac }) }));
+    return Buffer.from(
+      encodeEthernet({
+        dst: multicastMac(sn),
+        src: mac,
+        etherType: EtherType.ipv6,
+        payload: encodeNdp(src, ipv6At(sn, 0), { kind: 'ns', target: ip, sourceLinkAddr: mac }),
+      }),
+    );
   });
   const lat: number[] = [];
   let lost = 0;
   for (let i = 0; i < samples; i++) {
     const k = i % ips.length;
     const us = await new Promise<number | undefined>((resolve) => {
-      const timer = setTimeout(() => { waiting = undefined; resolve(undefined); }, 200);
-      waiting = { ip: ips[k]!, t0: nowUs(), done: (v) => { clearTimeout(timer); resolve(v); } };
+      const timer = setTimeout(() => {
+        waiting = undefined;
+        resolve(undefined);
+      }, 200);
+      waiting = {
+        ip: ips[k]!,
+        t0: nowUs(),
+        done: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+      };
       s.inject(frames[k]!);
     });
-    if (us === undefined) lost++; else lat.push(us);
+    if (us === undefined) lost++;
+    else lat.push(us);
   }
   s.close();
   process.stdout.write(`${JSON.stringify({ samples: lat.length, lost, ...quantiles(lat) })}\n`);
@@ -119,7 +179,9 @@ async function ndp(src: string, ips: string[], samples: number): Promise<void> {
 
 async function burst(frames: number, timeoutMs: number): Promise<void> {
   const s = session('arp or (icmp6 and ip6[40] == 136)');
-  let n = 0; let first = 0; let last = 0;
+  let n = 0;
+  let first = 0;
+  let last = 0;
   process.stdout.write(`${JSON.stringify({ listening: true })}\n`);
   await new Promise<void>((resolve) => {
     const timer = setTimeout(resolve, timeoutMs);
@@ -127,7 +189,10 @@ async function burst(frames: number, timeoutMs: number): Promise<void> {
       const t = nowUs();
       if (n === 0) first = t;
       last = t;
-      if (++n >= frames) { clearTimeout(timer); resolve(); }
+      if (++n >= frames) {
+        clearTimeout(timer);
+        resolve();
+      }
     });
   });
   s.close();

@@ -19,7 +19,13 @@ const CLIENT_MAC = '02:00:00:06:b0:0c';
 
 function jsonLines(p: ChildProcess): Array<Record<string, unknown>> {
   const out: Array<Record<string, unknown>> = [];
-  createInterface({ input: p.stdout! }).on('line', (l) => { try { out.push(JSON.parse(l) as Record<string, unknown>); } catch { /* not ours */ } });
+  createInterface({ input: p.stdout! }).on('line', (l) => {
+    try {
+      out.push(JSON.parse(l) as Record<string, unknown>);
+    } catch {
+      /* not ours */
+    }
+  });
   p.stderr!.on('data', (d: Buffer) => process.stderr.write(d));
   return out;
 }
@@ -51,14 +57,21 @@ async function main(): Promise<void> {
     const burstSet = [...v4, ...ipv6s(1000 - v4.length)];
     const rest = ipv6s(10_000 - burstSet.length, 0x10000 + (1000 - v4.length));
 
-    const ann = node.spawn(process.execPath, ['--import', 'tsx', 'src/bin/l2-announcer.ts', '--iface', 'eth0', '--refresh-ms', '0', '--burst-rounds', '1'],
-      { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] });
+    const ann = node.spawn(
+      process.execPath,
+      ['--import', 'tsx', 'src/bin/l2-announcer.ts', '--iface', 'eth0', '--refresh-ms', '0', '--burst-rounds', '1'],
+      { cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'] },
+    );
     const annOut = jsonLines(ann);
     await waitFor('announcer ready', () => annOut.find((l) => l.event === 'l2.ready'), 30000);
 
     // Burst: the client listens first, then 1,000 IPs are announced at once.
     const expectFrames = v4.length * 2 + (burstSet.length - v4.length);
-    const watcher = client.spawn(process.execPath, ['--import', 'tsx', 'bench/l2-client.ts', 'burst', 'eth0', String(expectFrames), '15000'], { cwd: REPO });
+    const watcher = client.spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bench/l2-client.ts', 'burst', 'eth0', String(expectFrames), '15000'],
+      { cwd: REPO },
+    );
     const watchOut = jsonLines(watcher);
     await waitFor('burst watcher listening', () => watchOut.find((l) => l.listening), 30000);
     ann.stdin!.write(`${JSON.stringify({ cmd: 'announceMany', ips: burstSet })}\n`);
@@ -71,11 +84,18 @@ async function main(): Promise<void> {
     await new Promise((r) => setTimeout(r, 1000));
 
     const probeIps = v4.filter((_, i) => i % 7 === 0);
-    const cl = client.spawn(process.execPath, ['--import', 'tsx', 'bench/l2-client.ts', 'arp', 'eth0', '203.0.113.10', probeIps.join(','), '3000', '3000'], { cwd: REPO });
+    const cl = client.spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bench/l2-client.ts', 'arp', 'eth0', '203.0.113.10', probeIps.join(','), '3000', '3000'],
+      { cwd: REPO },
+    );
     const clOut = jsonLines(cl);
     const arp = await waitFor('client measurements', () => clOut.find((l) => 'p50Us' in l), 120000);
-    const nd = client.spawn(process.execPath, ['--import', 'tsx', 'bench/l2-client.ts', 'ndp', 'eth0', '2001:db8:6::10',
-      rest.filter((_, i) => i % 97 === 0).join(','), '1000'], { cwd: REPO });
+    const nd = client.spawn(
+      process.execPath,
+      ['--import', 'tsx', 'bench/l2-client.ts', 'ndp', 'eth0', '2001:db8:6::10', rest.filter((_, i) => i % 97 === 0).join(','), '1000'],
+      { cwd: REPO },
+    );
     const ndOut = jsonLines(nd);
     const ndpRes = await waitFor('client NDP measurements', () => ndOut.find((l) => 'p50Us' in l), 120000);
     ann.stdin!.write(`${JSON.stringify({ cmd: 'stats' })}\n`);
@@ -94,7 +114,10 @@ async function main(): Promise<void> {
       ['replies/s (32 outstanding)', arp.repliesPerSec],
       ['NS→NA samples (lost)', `${String(ndpRes.samples)} (${String(ndpRes.lost)})`],
       ['NS→NA latency p50 / p99 (µs)', `${String(ndpRes.p50Us)} / ${String(ndpRes.p99Us)}`],
-      ['announcer requests / responses', `${String(stats.metallb_layer2_requests_received)} / ${String(stats.metallb_layer2_responses_sent)}`],
+      [
+        'announcer requests / responses',
+        `${String(stats.metallb_layer2_requests_received)} / ${String(stats.metallb_layer2_responses_sent)}`,
+      ],
       ['malformed frames', stats.malformed],
     ];
     for (const [k, v] of rows) console.log(`${k.padEnd(40)} ${String(v)}`);

@@ -10,12 +10,19 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 
-const PERIODS = (process.env.WAKEUP_PERIODS_MS ?? '1,2,5,10,20').split(',').map(Number).filter((x) => x > 0);
+const PERIODS = (process.env.WAKEUP_PERIODS_MS ?? '1,2,5,10,20')
+  .split(',')
+  .map(Number)
+  .filter((x) => x > 0);
 const SECONDS = Number(process.env.WAKEUP_SECONDS ?? 8);
 const r1 = (x: number) => Math.round(x * 10) / 10;
 const r2 = (x: number) => Math.round(x * 100) / 100;
 
-interface Row { wakesPerSec: number; cpuPct: number; usPerWake: number }
+interface Row {
+  wakesPerSec: number;
+  cpuPct: number;
+  usPerWake: number;
+}
 
 // Prints `wakes cpuUs wallUs` after running for the given seconds.
 const NODE_CHILD = `
@@ -53,7 +60,10 @@ function main(): void {
   try {
     let cBin: string | undefined = join(dir, 'wake');
     const cc = spawnSync('cc', ['-O2', '-x', 'c', '-o', cBin, '-'], { input: C_SOURCE });
-    if (cc.status !== 0) { process.stderr.write('cc not available or failed: C loop skipped\n'); cBin = undefined; }
+    if (cc.status !== 0) {
+      process.stderr.write('cc not available or failed: C loop skipped\n');
+      cBin = undefined;
+    }
     const rows: Array<{ periodMs: number; node: Row; c?: Row }> = [];
     for (const ms of PERIODS) {
       process.stderr.write(`\rperiod ${ms} ms   `);
@@ -62,9 +72,18 @@ function main(): void {
       rows.push({ periodMs: ms, node, ...(c ? { c } : {}) });
     }
     process.stderr.write('\n');
-    const table = [['period', 'Node wake-ups/s', 'Node CPU %', 'Node µs/wake-up', 'C wake-ups/s', 'C CPU %', 'C µs/wake-up'],
-      ...rows.map((r) => [`${r.periodMs} ms`, String(r.node.wakesPerSec), String(r.node.cpuPct), String(r.node.usPerWake),
-        r.c ? String(r.c.wakesPerSec) : '-', r.c ? String(r.c.cpuPct) : '-', r.c ? String(r.c.usPerWake) : '-'])];
+    const table = [
+      ['period', 'Node wake-ups/s', 'Node CPU %', 'Node µs/wake-up', 'C wake-ups/s', 'C CPU %', 'C µs/wake-up'],
+      ...rows.map((r) => [
+        `${r.periodMs} ms`,
+        String(r.node.wakesPerSec),
+        String(r.node.cpuPct),
+        String(r.node.usPerWake),
+        r.c ? String(r.c.wakesPerSec) : '-',
+        r.c ? String(r.c.cpuPct) : '-',
+        r.c ? String(r.c.usPerWake) : '-',
+      ]),
+    ];
     const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
     for (const row of table) console.log(row.map((c, i) => c.padEnd(widths[i]!)).join('  '));
     console.log(JSON.stringify({ seconds: SECONDS, rows, loadAvg: { start: load0, end: loadavg().map(r1) } }));

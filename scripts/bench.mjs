@@ -12,6 +12,10 @@ for (const b of benches.filter((x) => only.length === 0 || only.includes(x))) {
   const r = spawnSync('npm', ['run', '--silent', `bench:${b}`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
   process.stdout.write(r.stdout);
   const last = r.stdout.trim().split('\n').pop() ?? '';
-  try { summary[b] = JSON.parse(last); } catch { summary[b] = { error: `exit ${r.status}`, last }; }
+  try {
+    summary[b] = JSON.parse(last);
+  } catch {
+    summary[b] = { error: `exit ${r.status}`, last };
+  }
 }
 console.log(JSON.stringify(summary));

@@ -15,14 +15,23 @@ for (const [name, text] of files) {
   if (old === text) continue;
   stale++;
   if (check) console.error(`gen:crds: ${p} is out of date`);
-  else { writeFileSync(p, text); console.log(`gen:crds: wrote ${p}`); }
+  else {
+    writeFileSync(p, text);
+    console.log(`gen:crds: wrote ${p}`);
+  }
 }
 for (const f of readdirSync(dir)) {
   if (f.endsWith('.yaml') && !files.has(f)) {
     stale++;
     if (check) console.error(`gen:crds: ${join(dir, f)} is not generated`);
-    else { unlinkSync(join(dir, f)); console.log(`gen:crds: removed ${f}`); }
+    else {
+      unlinkSync(join(dir, f));
+      console.log(`gen:crds: removed ${f}`);
+    }
   }
 }
-if (check && stale > 0) { console.error('gen:crds: run `npm run gen:crds` and commit the result'); process.exit(1); }
+if (check && stale > 0) {
+  console.error('gen:crds: run `npm run gen:crds` and commit the result');
+  process.exit(1);
+}
 console.log(`gen:crds: ${files.size} CRDs ${check ? 'up to date' : 'in ' + dir}`);

@@ -8,9 +8,17 @@ import { existsSync } from 'node:fs';
 
 const require = createRequire(import.meta.url);
 function loads() {
-  try { require('pcap'); return true; } catch { return false; }
+  try {
+    require('pcap');
+    return true;
+  } catch {
+    return false;
+  }
 }
-if (loads()) { console.log('native: pcap addon loads'); process.exit(0); }
+if (loads()) {
+  console.log('native: pcap addon loads');
+  process.exit(0);
+}
 if (!existsSync('/usr/include/pcap.h') && !existsSync('/usr/include/pcap/pcap.h')) {
   console.error('native: libpcap headers missing: apt-get install libpcap-dev (scripts/install-deps.sh), then npm run native');
   process.exit(1);

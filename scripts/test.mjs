@@ -61,6 +61,10 @@ for (const tier of tiers) {
     continue;
   }
   run(`${tier.name} tests (${files.length} files)`, process.execPath, [
-    '--import', 'tsx', '--test', `--test-concurrency=${tier.concurrency}`, ...files,
+    '--import',
+    'tsx',
+    '--test',
+    `--test-concurrency=${tier.concurrency}`,
+    ...files,
   ]);
 }

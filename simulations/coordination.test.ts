@@ -115,7 +115,10 @@ test('KV outage moves and drops nothing; takeovers still happen', async () => {
   // Read as outages, never as lost compare-and-set races (nobody else wrote those keys).
   const kv = NODES.map((n) => c.coordinator(n)?.kvFailures() ?? { racesLost: 0, outages: 0 });
   assert.ok(kv.some((k) => k.outages > 0) && c.kv.failures.unavailable > 0, 'the outage was seen');
-  assert.deepEqual(kv.map((k) => k.racesLost), NODES.map(() => 0));
+  assert.deepEqual(
+    kv.map((k) => k.racesLost),
+    NODES.map(() => 0),
+  );
   assertClean(c);
 });
 
@@ -135,7 +138,11 @@ test('preferred node returns: its IPs move back to it (a cause), then nothing mo
   const c = new SimCluster({
     seed: 8,
     nodes: NODES.map((name) => ({ name, labels: (name === 'node-e' ? { edge: 'true' } : {}) as Record<string, string> })),
-    services: services(20, { ads: [{ name: 'l2', preferredNodeSelectors: [{ weight: 100, preference: { matchLabels: { edge: 'true' } } }] }] }, NODES),
+    services: services(
+      20,
+      { ads: [{ name: 'l2', preferredNodeSelectors: [{ weight: 100, preference: { matchLabels: { edge: 'true' } } }] }] },
+      NODES,
+    ),
   });
   await c.start();
   assert.deepEqual(ownersOf(c, 'node-e').length, 20, 'preferred node owns everything');
@@ -149,7 +156,11 @@ test('preferred node returns: its IPs move back to it (a cause), then nothing mo
 });
 
 test('ETP=Local: the IP follows its endpoint', async () => {
-  const c = new SimCluster({ seed: 9, nodes: NODES.map((name) => ({ name })), services: services(3, { etpLocal: true, endpointNodes: new Set(['node-b']) }) });
+  const c = new SimCluster({
+    seed: 9,
+    nodes: NODES.map((name) => ({ name })),
+    services: services(3, { etpLocal: true, endpointNodes: new Set(['node-b']) }),
+  });
   await c.start();
   for (const ip of c.allIps()) assert.deepEqual(c.announcers(ip), ['node-b']);
   c.setEndpoints('default/svc-1', ['node-d']);
@@ -215,12 +226,19 @@ test('seeded chaos: random kills, restarts, isolations, NATS and KV outages; inv
       else if (x < 0.75) c.setNats(false);
       else if (x < 0.85) c.setNats(true);
       else if (x < 0.9) c.setKv(r() < 0.5);
-      else c.setEndpoints(`default/svc-${Math.floor(r() * 20)}`, NODES.filter(() => r() < 0.7));
+      else
+        c.setEndpoints(
+          `default/svc-${Math.floor(r() * 20)}`,
+          NODES.filter(() => r() < 0.7),
+        );
       await c.run(Math.floor(50 + r() * 1500));
     }
     c.setNats(true);
     c.setKv(true);
-    for (const n of NODES) { c.restart(n); c.setLink(n, true); }
+    for (const n of NODES) {
+      c.restart(n);
+      c.setLink(n, true);
+    }
     await c.run(6000);
     assert.deepEqual(c.violations, [], `seed ${seed}:\n${c.violations.join('\n')}\n${c.log.map((l) => `${l.at} ${l.text}`).join('\n')}`);
   }
@@ -240,7 +258,7 @@ test('NATS server killed, clients reconnect slower than the detection window: wi
     assertClean(c);
     return c.failovers.filter((f) => f.cause === 'kill NATS server 0').length;
   };
-  assert.ok(await moves(false) > 0, 'the scenario does not reproduce the problem');
+  assert.ok((await moves(false)) > 0, 'the scenario does not reproduce the problem');
   assert.equal(await moves(true), 0, 'a NATS server kill moved IPs');
 });
 
@@ -268,7 +286,11 @@ test('mooringctl drain over NATS: make-before-break handover, no instant without
   await watch(3000);
   assert.equal(gaps, 0, 'an IP had no announcer when taken back');
   assert.deepEqual(ownersOf(c, victim).sort(), [...lost].sort());
-  assert.equal(c.failovers.filter((f) => f.cause.startsWith('mooringctl')).length, 2 * lost.length, 'only the drained node’s IPs moved, once each way');
+  assert.equal(
+    c.failovers.filter((f) => f.cause.startsWith('mooringctl')).length,
+    2 * lost.length,
+    'only the drained node’s IPs moved, once each way',
+  );
   assertClean(c);
 });
 
@@ -290,16 +312,25 @@ test('a node whose event loop stalls past the detection window judges nobody by 
     c.stall(victim, 900);
     await c.run(6000);
     const judged = c.coordEvents.filter((e) => e.node === victim && e.at >= t0);
-    const tookOver = c.transitions.filter((t) => t.at >= t0 && t.node === victim && t.to === 'announcing' && !(before.get(t.ip) ?? []).includes(victim));
+    const tookOver = c.transitions.filter(
+      (t) => t.at >= t0 && t.node === victim && t.to === 'announcing' && !(before.get(t.ip) ?? []).includes(victim),
+    );
     return { c, judged, tookOver, victim, t0 };
   };
   let naiveJudged = 0;
   for (const offset of [0, 20, 40, 60, 80]) {
     const aware = await run(true, offset);
     assert.deepEqual(aware.judged, [], `offset ${offset}: the stalled node judged: ${JSON.stringify(aware.judged)}`);
-    assert.deepEqual(aware.tookOver.map((t) => t.ip), [], 'it took over nothing that was not its own');
+    assert.deepEqual(
+      aware.tookOver.map((t) => t.ip),
+      [],
+      'it took over nothing that was not its own',
+    );
     // Its peers did hear silence from it (that verdict is right), and it gets its IPs back after.
-    assert.ok(aware.c.coordEvents.some((e) => e.at >= aware.t0 && e.node !== aware.victim && e.event === 'peer.dead' && e.peer === aware.victim), 'peers declared the silent node dead');
+    assert.ok(
+      aware.c.coordEvents.some((e) => e.at >= aware.t0 && e.node !== aware.victim && e.event === 'peer.dead' && e.peer === aware.victim),
+      'peers declared the silent node dead',
+    );
     for (const ip of aware.c.allIps()) assert.deepEqual(aware.c.announcers(ip), [aware.c.expectedOwner(ip)]);
     assertClean(aware.c);
     // The same stall when the late sweep is not deferred.

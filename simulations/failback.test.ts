@@ -39,8 +39,14 @@ function watch(c: SimCluster, ips: readonly string[]) {
     if (!set.has(ip)) return;
     maxAnnouncers = Math.max(maxAnnouncers, n);
     const since = zeroSince.get(ip);
-    if (n === 0) { if (since === undefined) zeroSince.set(ip, at); return; }
-    if (since !== undefined) { maxGap = Math.max(maxGap, at - since); zeroSince.delete(ip); }
+    if (n === 0) {
+      if (since === undefined) zeroSince.set(ip, at);
+      return;
+    }
+    if (since !== undefined) {
+      maxGap = Math.max(maxGap, at - since);
+      zeroSince.delete(ip);
+    }
   });
   return {
     result: () => {

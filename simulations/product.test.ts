@@ -60,20 +60,36 @@ async function scenario(seed: number): Promise<Outcome> {
   assert.ok(ip !== undefined, 'an IP');
   const last = Number(ip.split('.')[3]);
   assert.ok(ip.startsWith('203.0.113.') && last >= first && last <= first + 10, `an IP of the pool: ${ip}`);
-  assert.ok(p.controllerEvents.for(SVC).some((e) => e.reason === 'IPAllocated' && e.message.includes(ip)), 'IPAllocated Event');
+  assert.ok(
+    p.controllerEvents.for(SVC).some((e) => e.reason === 'IPAllocated' && e.message.includes(ip)),
+    'IPAllocated Event',
+  );
   const announcedAt = await p.runUntil(() => answeredByElected(p, ip), 2000);
-  assert.notEqual(announcedAt, undefined, `the elected node answers for ${ip} (answering: [${p.announcers(ip).join(',')}], elected: ${String(p.expectedOwner(ip))})`);
+  assert.notEqual(
+    announcedAt,
+    undefined,
+    `the elected node answers for ${ip} (answering: [${p.announcers(ip).join(',')}], elected: ${String(p.expectedOwner(ip))})`,
+  );
   const owner = p.announcers(ip)[0] as string;
   // Settle (P3 applies from here on), then the status objects and Events the speakers wrote.
   await p.run(p.settleMs + 500);
   assert.deepEqual(p.announcers(ip), [owner], 'the owner keeps the IP while nothing changes');
   clean(p, 'announced');
-  assert.deepEqual(p.l2Statuses(owner).map((s) => [s.serviceKey, s.status.node]), [[SVC, owner]], 'ServiceL2Status from the owner');
+  assert.deepEqual(
+    p.l2Statuses(owner).map((s) => [s.serviceKey, s.status.node]),
+    [[SVC, owner]],
+    'ServiceL2Status from the owner',
+  );
   for (const n of NODES) if (n !== owner) assert.deepEqual(p.l2Statuses(n), [], `no ServiceL2Status from ${n}`);
   const assigned = p.events.filter((e) => e.reason === 'nodeAssigned');
-  assert.deepEqual(assigned.map((e) => [e.source, `${e.target.namespace}/${e.target.name}`]), [[`speaker-${owner}`, SVC]], 'one nodeAssigned Event, from the owner');
+  assert.deepEqual(
+    assigned.map((e) => [e.source, `${e.target.namespace}/${e.target.name}`]),
+    [[`speaker-${owner}`, SVC]],
+    'one nodeAssigned Event, from the owner',
+  );
   assert.equal(p.controllerStatus.configurationStates.get('controller')?.valid, true);
-  for (const n of NODES) assert.equal(p.speakerStatus.configurationStates.get(`speaker-${n}`)?.valid, true, `ConfigurationState speaker-${n}`);
+  for (const n of NODES)
+    assert.equal(p.speakerStatus.configurationStates.get(`speaker-${n}`)?.valid, true, `ConfigurationState speaker-${n}`);
 
   // 3. SIGKILL of the owner: another node answers within heartbeats Ã— misses + one interval + 50 ms.
   const killedAt = p.clock.now();
@@ -87,24 +103,44 @@ async function scenario(seed: number): Promise<Outcome> {
   await p.run(p.settleMs + 500);
   assert.deepEqual(p.announcers(ip), [successor]);
   assert.deepEqual(p.ingress('web'), [ip], 'the Service keeps its IP through the failover');
-  assert.deepEqual(p.l2Statuses(successor).map((s) => [s.serviceKey, s.status.node]), [[SVC, successor]], 'ServiceL2Status from the successor');
-  assert.ok(p.events.some((e) => e.reason === 'nodeAssigned' && e.source === `speaker-${successor}` && (e.at as number) >= killedAt), 'nodeAssigned from the successor');
+  assert.deepEqual(
+    p.l2Statuses(successor).map((s) => [s.serviceKey, s.status.node]),
+    [[SVC, successor]],
+    'ServiceL2Status from the successor',
+  );
+  assert.ok(
+    p.events.some((e) => e.reason === 'nodeAssigned' && e.source === `speaker-${successor}` && (e.at as number) >= killedAt),
+    'nodeAssigned from the successor',
+  );
   clean(p, 'failover');
 
   // 4. The killed node's speaker comes back (a new incarnation): the election's pick answers again, once.
   p.restart(owner);
   const backAt = await p.runUntil(() => answeredByElected(p, ip) && p.settled(), p.settleMs + 3000);
-  assert.notEqual(backAt, undefined, `after the restart, ${ip} is answered for by the election's pick only ([${p.announcers(ip).join(',')}])`);
+  assert.notEqual(
+    backAt,
+    undefined,
+    `after the restart, ${ip} is answered for by the election's pick only ([${p.announcers(ip).join(',')}])`,
+  );
   assert.equal(p.announcers(ip)[0], owner, 'the restarted node is the hash winner again');
   await p.run(1000);
-  assert.deepEqual(p.l2Statuses(owner).map((s) => s.serviceKey), [SVC], 'ServiceL2Status from the restarted owner');
+  assert.deepEqual(
+    p.l2Statuses(owner).map((s) => s.serviceKey),
+    [SVC],
+    'ServiceL2Status from the restarted owner',
+  );
   assert.deepEqual(p.l2Statuses(successor), [], 'the successor removed its ServiceL2Status');
   clean(p, 'restart');
   assert.ok(p.settledChecks > 0, 'the settled-state invariant was checked');
 
   return {
-    log: p.log, ip, owner, successor, settledChecks: p.settledChecks,
-    announcedAfterMs: (announcedAt as number) - createdAt, failoverMs: (tookOverAt as number) - killedAt,
+    log: p.log,
+    ip,
+    owner,
+    successor,
+    settledChecks: p.settledChecks,
+    announcedAfterMs: (announcedAt as number) - createdAt,
+    failoverMs: (tookOverAt as number) - killedAt,
   };
 }
 
@@ -114,13 +150,18 @@ test('a LoadBalancer Service from creation to an announced IP and through the ow
     const t0 = performance.now();
     const r = await scenario(seed);
     runs.push(r);
-    console.log(`product scenario seed ${seed}: ${r.ip} announced by ${r.owner} ${r.announcedAfterMs} simulated ms after the Service was created; `
-      + `failover to ${r.successor} ${r.failoverMs} simulated ms after the kill; ${r.log.length} log entries, ${r.settledChecks} settled checks; wall ${(performance.now() - t0).toFixed(0)} ms`);
+    console.log(
+      `product scenario seed ${seed}: ${r.ip} announced by ${r.owner} ${r.announcedAfterMs} simulated ms after the Service was created; ` +
+        `failover to ${r.successor} ${r.failoverMs} simulated ms after the kill; ${r.log.length} log entries, ${r.settledChecks} settled checks; wall ${(performance.now() - t0).toFixed(0)} ms`,
+    );
   }
   // Deterministic: the same seed gives the same run, transition for transition.
   const again = await scenario(7);
   assert.deepEqual(again.log, runs[0]?.log, 'same seed, same run');
-  assert.ok(again.log.some((e) => e.kind === 'transition' && e.to === 'announcing'), 'the record holds transitions');
+  assert.ok(
+    again.log.some((e) => e.kind === 'transition' && e.to === 'announcing'),
+    'the record holds transitions',
+  );
 });
 
 test('BGP: every speaker advertises the Service IP to the router, a killed oneâ€™s path goes with its session, the restarted oneâ€™s comes back', async () => {
@@ -146,7 +187,11 @@ test('BGP: every speaker advertises the Service IP to the router, a killed oneâ€
   for (const n of NODES) {
     assert.equal(p.speakerNode(n)?.plan()?.bgp.peers.length, 1, `${n} peers with the router`);
     const bgp = p.speakerStatus.statuses.get(`servicebgpstatuses/${n}`) ?? [];
-    assert.deepEqual(bgp.map((s) => s.serviceKey), [SVC], `ServiceBGPStatus from ${n}`);
+    assert.deepEqual(
+      bgp.map((s) => s.serviceKey),
+      [SVC],
+      `ServiceBGPStatus from ${n}`,
+    );
   }
   await p.run(p.settleMs + 500);
   assert.deepEqual(p.announcers(ip), [], 'no L2Advertisement: nobody answers ARP for it');
@@ -162,6 +207,8 @@ test('BGP: every speaker advertises the Service IP to the router, a killed oneâ€
   await p.run(p.settleMs + 500);
   assert.deepEqual(router.nextHops(prefix), NODES);
   clean(p, 'restart');
-  console.log(`product BGP: ${prefix} from [${NODES.join(',')}] ${(all as number) - (statusAt as number)} simulated ms after the status; `
-    + `back from the restarted node after ${(back as number) - (gone as number)} ms; ${router.established} sessions established`);
+  console.log(
+    `product BGP: ${prefix} from [${NODES.join(',')}] ${(all as number) - (statusAt as number)} simulated ms after the status; ` +
+      `back from the restarted node after ${(back as number) - (gone as number)} ms; ${router.established} sessions established`,
+  );
 });

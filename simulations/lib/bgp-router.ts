@@ -9,7 +9,11 @@ import type { BgpConnection, BgpSocketPort } from '../../src/actors/bgp-transpor
 import { Framer, MessageType, decodeMessage, encodeOpen, frame, keepalive } from '../../src/codecs/bgp/index.js';
 import type { SimClock } from './clock.js';
 
-interface Session { node: string; routes: Set<string>; close: () => void }
+interface Session {
+  node: string;
+  routes: Set<string>;
+  close: () => void;
+}
 
 export class SimRouter {
   private readonly sessions = new Set<Session>();
@@ -33,7 +37,10 @@ export class SimRouter {
 
   /** The nodes that advertise `prefix` now. */
   nextHops(prefix: string): string[] {
-    return [...this.sessions].filter((s) => s.routes.has(prefix)).map((s) => s.node).sort();
+    return [...this.sessions]
+      .filter((s) => s.routes.has(prefix))
+      .map((s) => s.node)
+      .sort();
   }
 
   /** The node's sockets close (its process died: the kernel sends FIN/RST). */
@@ -57,7 +64,8 @@ export class SimRouter {
     let onClose: ((error?: string) => void) | undefined;
     let open = true;
     const session: Session = {
-      node, routes: new Set(),
+      node,
+      routes: new Set(),
       close: () => {
         if (!open) return;
         open = false;
@@ -65,21 +73,40 @@ export class SimRouter {
         clock.setTimeout(() => onClose?.(), this.latencyMs);
       },
     };
-    const toSpeaker = (data: Uint8Array) => clock.setTimeout(() => { if (open) onData?.(data); }, this.latencyMs);
+    const toSpeaker = (data: Uint8Array) =>
+      clock.setTimeout(() => {
+        if (open) onData?.(data);
+      }, this.latencyMs);
     const fromSpeaker = (chunk: Uint8Array): void => {
       for (const r of framer.push(chunk)) {
-        if (!r.ok) { session.close(); return; }
+        if (!r.ok) {
+          session.close();
+          return;
+        }
         const m = decodeMessage(r.value, { as4: true });
-        if (!m.ok) { session.close(); return; }
+        if (!m.ok) {
+          session.close();
+          return;
+        }
         const msg = m.value;
         if (msg.type === 'open') {
-          toSpeaker(frame(MessageType.open, encodeOpen({
-            asn: this.asn, holdTime: msg.holdTime, routerId: this.address,
-            capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, fourOctetAs: this.asn },
-          })));
+          toSpeaker(
+            frame(
+              MessageType.open,
+              encodeOpen({
+                asn: this.asn,
+                holdTime: msg.holdTime,
+                routerId: this.address,
+                capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, fourOctetAs: this.asn },
+              }),
+            ),
+          );
           toSpeaker(keepalive());
         } else if (msg.type === 'keepalive') {
-          if (!this.sessions.has(session)) { this.sessions.add(session); this.established++; }
+          if (!this.sessions.has(session)) {
+            this.sessions.add(session);
+            this.established++;
+          }
           toSpeaker(keepalive());
         } else if (msg.type === 'update') {
           for (const p of [...msg.withdrawn, ...(msg.attrs.mpUnreach?.withdrawn ?? [])]) session.routes.delete(p);
@@ -92,9 +119,18 @@ export class SimRouter {
     return {
       localAddress: this.nodeAddress(node),
       localIpv4OnInterface: this.nodeAddress(node),
-      write: (data) => { const copy = data.slice(); clock.setTimeout(() => { if (open) fromSpeaker(copy); }, this.latencyMs); },
-      onData: (cb) => { onData = cb; },
-      onClose: (cb) => { onClose = cb; },
+      write: (data) => {
+        const copy = data.slice();
+        clock.setTimeout(() => {
+          if (open) fromSpeaker(copy);
+        }, this.latencyMs);
+      },
+      onData: (cb) => {
+        onData = cb;
+      },
+      onClose: (cb) => {
+        onClose = cb;
+      },
       close: () => session.close(),
     };
   }

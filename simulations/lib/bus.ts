@@ -5,7 +5,15 @@
 // back on another server (what nats.js does). A connection may have a publish-only mirror on
 // another server, as the NatsBus adapter opens (src/adapters/nats.ts). And a KV with
 // compare-and-set that can be made unavailable.
-import { KvErrorKind, type CoordBus, type EpochStore, type KvEntry, type KvFailure, type KvRead, type KvWrite } from '../../src/actors/coord-ports.js';
+import {
+  KvErrorKind,
+  type CoordBus,
+  type EpochStore,
+  type KvEntry,
+  type KvFailure,
+  type KvRead,
+  type KvWrite,
+} from '../../src/actors/coord-ports.js';
 import type { NodeClock, SimClock } from './clock.js';
 
 export function subjectMatches(pattern: string, subject: string): boolean {
@@ -19,7 +27,11 @@ export function subjectMatches(pattern: string, subject: string): boolean {
   return p.length === s.length;
 }
 
-interface Sub { pattern: string; cb: (subject: string, data: Uint8Array) => void; conn: SimConn }
+interface Sub {
+  pattern: string;
+  cb: (subject: string, data: Uint8Array) => void;
+  conn: SimConn;
+}
 
 export class SimNats {
   /** Wildcard subscriptions grouped by pattern: a publish tests each distinct pattern once. */
@@ -32,7 +44,11 @@ export class SimNats {
   private readonly serverAlive: boolean[];
   published = 0;
 
-  constructor(readonly clock: SimClock, readonly latencyMs = 1, readonly servers = 1) {
+  constructor(
+    readonly clock: SimClock,
+    readonly latencyMs = 1,
+    readonly servers = 1,
+  ) {
     this.serverAlive = Array.from({ length: servers }, () => true);
   }
 
@@ -77,14 +93,19 @@ export class SimNats {
     for (const c of this.conns.values()) c.refresh();
   }
 
-  isServerUp(): boolean { return this.serverUp; }
+  isServerUp(): boolean {
+    return this.serverUp;
+  }
 
   addSub(s: Sub): () => void {
     const index = /(^|\.)(\*|>)(\.|$)/.test(s.pattern) ? this.subs : this.exact;
     const list = index.get(s.pattern) ?? [];
     list.push(s);
     index.set(s.pattern, list);
-    return () => { const i = list.indexOf(s); if (i >= 0) list.splice(i, 1); };
+    return () => {
+      const i = list.indexOf(s);
+      if (i >= 0) list.splice(i, 1);
+    };
   }
 
   deliver(from: SimConn, subject: string, data: Uint8Array): void {
@@ -111,11 +132,18 @@ export class SimConn implements CoordBus {
   mirror: SimConn | undefined;
   private readonly statusCbs: Array<(up: boolean) => void> = [];
 
-  constructor(private readonly nats: SimNats, readonly node: string, public server = 0, private readonly clock?: NodeClock) {
+  constructor(
+    private readonly nats: SimNats,
+    readonly node: string,
+    public server = 0,
+    private readonly clock?: NodeClock,
+  ) {
     this.lastUp = this.isUp();
   }
 
-  isUp(): boolean { return !this.closed && !this.reconnecting && this.linkUp && this.nats.isServerUp(); }
+  isUp(): boolean {
+    return !this.closed && !this.reconnecting && this.linkUp && this.nats.isServerUp();
+  }
 
   /**
    * Cut or restore this node's path to NATS (the L2 segment is unaffected). `silent`: the client
@@ -133,10 +161,16 @@ export class SimConn implements CoordBus {
     if (up === this.lastUp) return;
     this.lastUp = up;
     // The client notices a dead connection a little later than the cut (ping/TCP), here 1 ms.
-    this.nats.clock.setTimeout(() => { if (this.isUp() === up) for (const cb of [...this.statusCbs]) cb(up); }, 1);
+    this.nats.clock.setTimeout(() => {
+      if (this.isUp() === up) for (const cb of [...this.statusCbs]) cb(up);
+    }, 1);
   }
 
-  close(): void { this.mirror?.close(); this.closed = true; this.refresh(); }
+  close(): void {
+    this.mirror?.close();
+    this.closed = true;
+    this.refresh();
+  }
 
   publish(subject: string, data: Uint8Array): void {
     this.nats.deliver(this, subject, data);
@@ -150,7 +184,10 @@ export class SimConn implements CoordBus {
 
   onStatus(cb: (up: boolean) => void): () => void {
     this.statusCbs.push(cb);
-    return () => { const i = this.statusCbs.indexOf(cb); if (i >= 0) this.statusCbs.splice(i, 1); };
+    return () => {
+      const i = this.statusCbs.indexOf(cb);
+      if (i >= 0) this.statusCbs.splice(i, 1);
+    };
   }
 }
 
@@ -166,7 +203,10 @@ export class SimKv {
   /** Failures handed out, by kind. */
   readonly failures = { conflict: 0, unavailable: 0 };
 
-  constructor(private readonly clock: SimClock, private readonly latencyMs = 2) {}
+  constructor(
+    private readonly clock: SimClock,
+    private readonly latencyMs = 2,
+  ) {}
 
   private later<R>(conn: SimConn, fn: () => R): Promise<R | KvFailure<'unavailable'>> {
     this.ops++;
@@ -191,10 +231,18 @@ export class SimKv {
     };
     return {
       get: (key) => this.later(conn, (): KvRead => ({ ok: true, entry: this.data.get(key) ?? null })),
-      create: (key, value) => this.later(conn, (): KvWrite => (this.data.has(key) ? this.fail(KvErrorKind.conflict, 'wrong last sequence: key exists') : put(key, value))),
-      update: (key, value, revision) => this.later(conn, (): KvWrite => (this.data.get(key)?.revision !== revision ? this.fail(KvErrorKind.conflict, 'wrong last sequence') : put(key, value))),
+      create: (key, value) =>
+        this.later(conn, (): KvWrite =>
+          this.data.has(key) ? this.fail(KvErrorKind.conflict, 'wrong last sequence: key exists') : put(key, value),
+        ),
+      update: (key, value, revision) =>
+        this.later(conn, (): KvWrite =>
+          this.data.get(key)?.revision !== revision ? this.fail(KvErrorKind.conflict, 'wrong last sequence') : put(key, value),
+        ),
     };
   }
 
-  peek(key: string): KvEntry | undefined { return this.data.get(key); }
+  peek(key: string): KvEntry | undefined {
+    return this.data.get(key);
+  }
 }

@@ -9,14 +9,18 @@
 import type { Clock } from '../../src/actors/clock.js';
 import { TimerHeap, type TimerNode } from '../../src/domain/timer-heap.js';
 
-interface Timer extends TimerNode { readonly fn: () => void }
+interface Timer extends TimerNode {
+  readonly fn: () => void;
+}
 
 /** Virtual time: monotonic ms from 0, the time base of every Clock (src/actors/clock.ts). */
 export class SimClock implements Clock {
   private t = 0;
   private readonly heap = new TimerHeap<Timer>();
 
-  now(): number { return this.t; }
+  now(): number {
+    return this.t;
+  }
 
   /** Returns the timer itself as the handle (`clearTimeout` removes it from the heap). */
   setTimeout(fn: () => void, ms: number): unknown {
@@ -29,7 +33,9 @@ export class SimClock implements Clock {
     if (typeof id === 'object' && id !== null && 'fn' in id) this.heap.remove(id as Timer);
   }
 
-  pending(): number { return this.heap.size; }
+  pending(): number {
+    return this.heap.size;
+  }
 
   /** Runs every timer due up to `now + ms`, in order, awaiting microtasks after each one. */
   async advance(ms: number, onTick?: (now: number) => void): Promise<void> {
@@ -70,22 +76,42 @@ export class NodeClock implements Clock {
   /** `afterIo` is offered only when the node models Node's phases (with it off, code that would use it cannot). */
   readonly afterIo: ((fn: () => void) => void) | undefined;
 
-  constructor(private readonly shared: SimClock, withAfterIo = true) {
-    this.afterIo = withAfterIo ? (fn) => { this.immediates.push(fn); if (this.immediates.length === 1 && !this.stalled()) this.shared.setTimeout(() => this.runImmediates(), 0); } : undefined;
+  constructor(
+    private readonly shared: SimClock,
+    withAfterIo = true,
+  ) {
+    this.afterIo = withAfterIo
+      ? (fn) => {
+          this.immediates.push(fn);
+          if (this.immediates.length === 1 && !this.stalled()) this.shared.setTimeout(() => this.runImmediates(), 0);
+        }
+      : undefined;
   }
 
-  now(): number { return this.shared.now(); }
-  stalled(): boolean { return this.shared.now() < this.until; }
+  now(): number {
+    return this.shared.now();
+  }
+  stalled(): boolean {
+    return this.shared.now() < this.until;
+  }
 
   setTimeout(fn: () => void, ms: number): unknown {
-    return this.shared.setTimeout(() => { if (this.stalled()) this.timers.push(fn); else fn(); }, ms);
+    return this.shared.setTimeout(() => {
+      if (this.stalled()) this.timers.push(fn);
+      else fn();
+    }, ms);
   }
 
-  clearTimeout(id: unknown): void { this.shared.clearTimeout(id); }
+  clearTimeout(id: unknown): void {
+    this.shared.clearTimeout(id);
+  }
 
   /** Wraps a message handler: while stalled, messages wait for the end of the stall. */
   input<A extends unknown[]>(fn: (...a: A) => void): (...a: A) => void {
-    return (...a) => { if (this.stalled()) this.io.push(() => fn(...a)); else fn(...a); };
+    return (...a) => {
+      if (this.stalled()) this.io.push(() => fn(...a));
+      else fn(...a);
+    };
   }
 
   /** Blocks this node's event loop for `ms`. */

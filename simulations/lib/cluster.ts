@@ -111,7 +111,14 @@ export class SimCluster {
     this.steadyEvery = opts.steadyCheckEveryMs ?? 50;
     this.services = [...opts.services];
     for (const n of opts.nodes) {
-      this.nodes.set(n.name, { spec: { name: n.name, labels: n.labels ?? {} }, inc: 1, running: false, linkUp: true, carrier: true, draining: false });
+      this.nodes.set(n.name, {
+        spec: { name: n.name, labels: n.labels ?? {} },
+        inc: 1,
+        running: false,
+        linkUp: true,
+        carrier: true,
+        draining: false,
+      });
     }
     this.names = [...this.nodes.keys()];
     const intern = new Map<string, string>();
@@ -137,10 +144,21 @@ export class SimCluster {
     conn.setLink(n.linkUp);
     const l2 = this.seg.port(name);
     const coord = new Coordinator({
-      cluster: 'sim', node: name, inc: n.inc, clock, bus: conn, l2,
+      cluster: 'sim',
+      node: name,
+      inc: n.inc,
+      clock,
+      bus: conn,
+      l2,
       epochs: this.opts.kv === false ? undefined : this.kv.store(conn),
-      log: (ev) => { if (ev.event === 'nats.down' || ev.event === 'peer.dead') this.coordEvents.push({ at: this.clock.now(), node: name, event: String(ev.event), peer: ev.peer as string | undefined }); },
-      membership: this.m, hashOrder: this.order, claimsRefreshMs: this.opts.claimsRefreshMs ?? 5000, codec: this.codec,
+      log: (ev) => {
+        if (ev.event === 'nats.down' || ev.event === 'peer.dead')
+          this.coordEvents.push({ at: this.clock.now(), node: name, event: String(ev.event), peer: ev.peer as string | undefined });
+      },
+      membership: this.m,
+      hashOrder: this.order,
+      claimsRefreshMs: this.opts.claimsRefreshMs ?? 5000,
+      codec: this.codec,
     });
     coord.onTransition((t) => this.onTransition(t));
     coord.setCluster(this.clusterSpec());
@@ -296,13 +314,20 @@ export class SimCluster {
 
   private truthLive(): LiveView {
     return {
-      isLive: (x) => { const n = this.nodes.get(x); return !!n && n.running && n.linkUp; },
+      isLive: (x) => {
+        const n = this.nodes.get(x);
+        return !!n && n.running && n.linkUp;
+      },
       carrierUp: (x) => this.nodes.get(x)?.carrier ?? false,
       draining: (x) => this.nodes.get(x)?.draining ?? false,
     };
   }
 
-  private expectedFor(svc: ServiceSpec, live = this.truthLive(), nodes = new Map([...this.nodes].map(([k, v]) => [k, v.spec]))): string | undefined {
+  private expectedFor(
+    svc: ServiceSpec,
+    live = this.truthLive(),
+    nodes = new Map([...this.nodes].map(([k, v]) => [k, v.spec])),
+  ): string | undefined {
     const view = { firstIp: svc.ips[0] as string, ads: svc.ads, etpLocal: svc.etpLocal, endpointNodes: svc.endpointNodes };
     // `me` = a name that is no node, so the result is purely the owner.
     const d = decide({ svc: view, nodes, live, me: '\u0000', order: this.order, names: this.names });
@@ -320,7 +345,8 @@ export class SimCluster {
     }
     if (t.to === 'announcing') {
       const from = this.lastAnnouncer.get(t.ip);
-      if (from !== t.node) this.failovers.push({ ip: t.ip, from, to: t.node, at: t.at, afterMs: t.at - this.lastCauseAt, cause: this.lastCause });
+      if (from !== t.node)
+        this.failovers.push({ ip: t.ip, from, to: t.node, at: t.at, afterMs: t.at - this.lastCauseAt, cause: this.lastCause });
       this.lastAnnouncer.set(t.ip, t.node);
     }
   }
@@ -348,9 +374,13 @@ export class SimCluster {
       for (const ip of svc.ips) {
         const got = this.seg.announcersOf(ip);
         // With no connected eligible node, a node cut off from NATS may keep what it owned.
-        const ok = want === undefined
-          ? got.every((n) => { const x = this.nodes.get(n); return !!x && x.running && !x.linkUp; })
-          : got.length === 1 && got[0] === want;
+        const ok =
+          want === undefined
+            ? got.every((n) => {
+                const x = this.nodes.get(n);
+                return !!x && x.running && !x.linkUp;
+              })
+            : got.length === 1 && got[0] === want;
         if (!ok) this.violate(`I2 ${ip} announced by [${got.join(',')}], election says ${want ?? 'nobody'}`);
       }
     }
@@ -377,20 +407,33 @@ export class SimCluster {
  * which matters when 1,000 speakers each look up every heartbeat's sender.
  */
 export function sharedDecoders(intern: Map<string, string>): CoordDecoders {
-  const one = (x: string): string => { const c = intern.get(x); if (c !== undefined) return c; intern.set(x, x); return x; };
+  const one = (x: string): string => {
+    const c = intern.get(x);
+    if (c !== undefined) return c;
+    intern.set(x, x);
+    return x;
+  };
   const hbMemo = new WeakMap<Uint8Array, Decoded<Heartbeat>>();
   const claimsMemo = new WeakMap<Uint8Array, Decoded<Claims>>();
   return {
     heartbeat: (d) => {
       let r = hbMemo.get(d);
-      if (!r) { r = decodeHeartbeat(d); if (r.ok) r = { ok: true, value: { ...r.value, node: one(r.value.node) } }; hbMemo.set(d, r); }
+      if (!r) {
+        r = decodeHeartbeat(d);
+        if (r.ok) r = { ok: true, value: { ...r.value, node: one(r.value.node) } };
+        hbMemo.set(d, r);
+      }
       return r;
     },
     claims: (d) => {
       let r = claimsMemo.get(d);
       if (!r) {
         r = decodeClaims(d);
-        if (r.ok) r = { ok: true, value: { ...r.value, node: one(r.value.node), claims: r.value.claims.map((c) => ({ ip: one(c.ip), epoch: c.epoch })) } };
+        if (r.ok)
+          r = {
+            ok: true,
+            value: { ...r.value, node: one(r.value.node), claims: r.value.claims.map((c) => ({ ip: one(c.ip), epoch: c.epoch })) },
+          };
         claimsMemo.set(d, r);
       }
       return r;

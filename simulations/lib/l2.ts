@@ -14,7 +14,10 @@ export class SimSegment {
   private readonly ports = new Map<string, SimL2>();
   private readonly watchers: Array<(ip: string, answering: number, at: number) => void> = [];
 
-  constructor(readonly clock: SimClock, readonly latencyMs = 1) {}
+  constructor(
+    readonly clock: SimClock,
+    readonly latencyMs = 1,
+  ) {}
 
   port(node: string): SimL2 {
     const p = new SimL2(this, node);
@@ -31,7 +34,10 @@ export class SimSegment {
   /** Calls `cb` on every change of an IP's announcers (count after the change, time): exact gaps and overlaps. */
   watch(cb: (ip: string, answering: number, at: number) => void): () => void {
     this.watchers.push(cb);
-    return () => { const i = this.watchers.indexOf(cb); if (i >= 0) this.watchers.splice(i, 1); };
+    return () => {
+      const i = this.watchers.indexOf(cb);
+      if (i >= 0) this.watchers.splice(i, 1);
+    };
   }
 
   private changed(ip: string, answering: number): void {
@@ -73,7 +79,10 @@ export class SimL2 implements L2AnnouncerPort {
   private readonly carrierCbs: Array<(ev: CarrierChange) => void> = [];
   crashed = false;
 
-  constructor(private readonly seg: SimSegment, readonly node: string) {}
+  constructor(
+    private readonly seg: SimSegment,
+    readonly node: string,
+  ) {}
 
   announce(ip: string): void {
     if (this.crashed) return;
@@ -86,16 +95,24 @@ export class SimL2 implements L2AnnouncerPort {
     this.seg.withdraw(this.node, ip);
   }
 
-  announced(): readonly string[] { return [...this.mine]; }
+  announced(): readonly string[] {
+    return [...this.mine];
+  }
 
   onConflict(cb: (ev: L2Conflict) => void): () => void {
     this.conflictCbs.push(cb);
-    return () => { const i = this.conflictCbs.indexOf(cb); if (i >= 0) this.conflictCbs.splice(i, 1); };
+    return () => {
+      const i = this.conflictCbs.indexOf(cb);
+      if (i >= 0) this.conflictCbs.splice(i, 1);
+    };
   }
 
   onCarrier(cb: (ev: CarrierChange) => void): () => void {
     this.carrierCbs.push(cb);
-    return () => { const i = this.carrierCbs.indexOf(cb); if (i >= 0) this.carrierCbs.splice(i, 1); };
+    return () => {
+      const i = this.carrierCbs.indexOf(cb);
+      if (i >= 0) this.carrierCbs.splice(i, 1);
+    };
   }
 
   conflict(ev: L2Conflict): void {

@@ -20,13 +20,27 @@
 //   P4 no actor logged a bug (`bug: true`).
 import { Coordinator, type Transition } from '../../src/actors/coordinator.js';
 import type { Clock } from '../../src/actors/coord-ports.js';
-import type { DesiredStatus, EventSink, EventTarget, EventType, KubeObject, ObjectSource, StatusSink } from '../../src/actors/kube-ports.js';
+import type {
+  DesiredStatus,
+  EventSink,
+  EventTarget,
+  EventType,
+  KubeObject,
+  ObjectSource,
+  StatusSink,
+} from '../../src/actors/kube-ports.js';
 import { ServiceReconciler, type Service } from '../../src/actors/service-reconciler.js';
 import { SpeakerNode } from '../../src/actors/speaker-node.js';
 import { BgpPeers, type BfdPortFactory, type LogPort } from '../../src/actors/bgp-peers.js';
 import { TimerQueue } from '../../src/actors/timer-queue.js';
 import { createBgpTransport } from '../../src/actors/bgp-transport.actor.js';
-import { ApiStore, MemoryEventSink, MemoryStatusSink, type MemoryServiceWriter, type StoredObject } from '../../src/adapters/memory/api-store.js';
+import {
+  ApiStore,
+  MemoryEventSink,
+  MemoryStatusSink,
+  type MemoryServiceWriter,
+  type StoredObject,
+} from '../../src/adapters/memory/api-store.js';
 import { createLogger, type Logger } from '../../src/adapters/log.js';
 import { CONFIG_KINDS, DEFAULT_NAMESPACE } from '../../src/api/metallb.js';
 import { decide, HashOrder, type ElectionNode, type LiveView } from '../../src/domain/election.js';
@@ -62,17 +76,29 @@ export type LogEntry =
   | { at: number; kind: 'serviceStatus'; service: string; ingress: string[] }
   | { at: number; kind: 'event'; source: string; object: string; type: EventType; reason: string; message: string };
 
-export interface TimedEvent { at: number; source: string; target: EventTarget; type: EventType; reason: string; message: string }
+export interface TimedEvent {
+  at: number;
+  source: string;
+  target: EventTarget;
+  type: EventType;
+  reason: string;
+  message: string;
+}
 
 /** A speaker or controller process: every port it holds dies with it. */
 class Process {
   alive = true;
-  constructor(readonly name: string, readonly clock: NodeClock) {}
+  constructor(
+    readonly name: string,
+    readonly clock: NodeClock,
+  ) {}
 
   /** The node clock, silenced once the process is dead (its timers never fire again). */
   gatedClock(): Clock {
     const c = this.clock;
-    const live = (fn: () => void) => () => { if (this.alive) fn(); };
+    const live = (fn: () => void) => () => {
+      if (this.alive) fn();
+    };
     const afterIo = c.afterIo;
     return {
       now: () => c.now(),
@@ -86,13 +112,25 @@ class Process {
   source<T extends KubeObject>(store: ApiStore, kind: string): ObjectSource<T> {
     const s = store.source<T>(kind);
     return {
-      name: s.name, synced: s.synced, isSynced: () => s.isSynced(), list: () => s.list(), get: (n, ns) => s.get(n, ns),
-      onChange: (cb) => s.onChange((ev) => { if (this.alive) cb(ev); }),
+      name: s.name,
+      synced: s.synced,
+      isSynced: () => s.isSynced(),
+      list: () => s.list(),
+      get: (n, ns) => s.get(n, ns),
+      onChange: (cb) =>
+        s.onChange((ev) => {
+          if (this.alive) cb(ev);
+        }),
     };
   }
 
   events(sink: EventSink): EventSink {
-    return { record: (...a) => { if (this.alive) sink.record(...a); }, flush: () => sink.flush() };
+    return {
+      record: (...a) => {
+        if (this.alive) sink.record(...a);
+      },
+      flush: () => sink.flush(),
+    };
   }
 
   status(sink: StatusSink): StatusSink {
@@ -116,7 +154,12 @@ interface Speaker {
 
 /** Events with the simulated time and who recorded them; also kept in a MemoryEventSink per source. */
 class TimedEventSink extends MemoryEventSink {
-  constructor(private readonly source: string, private readonly p: SimProduct) { super(); }
+  constructor(
+    private readonly source: string,
+    private readonly p: SimProduct,
+  ) {
+    super();
+  }
   override record(target: EventTarget, type: EventType, reason: string, message: string): void {
     super.record(target, type, reason, message);
     this.p.recordEvent({ at: this.p.clock.now(), source: this.source, target: { ...target }, type, reason, message });
@@ -180,25 +223,40 @@ export class SimProduct {
   }
 
   /** A node's address (198.51.100.11, .12, ...: the BGP sessions' local address). */
-  nodeAddress(node: string): string { return `198.51.100.${11 + this.opts.nodes.indexOf(node)}`; }
+  nodeAddress(node: string): string {
+    return `198.51.100.${11 + this.opts.nodes.indexOf(node)}`;
+  }
 
   /** Detection window of the membership: heartbeat interval × misses (ms). */
-  detectionMs(): number { return this.membership.intervalMs * this.membership.misses; }
+  detectionMs(): number {
+    return this.membership.intervalMs * this.membership.misses;
+  }
 
   recordEvent(e: TimedEvent): void {
     this.events.push(e);
-    this.log.push({ at: e.at, kind: 'event', source: e.source, object: `${e.target.namespace}/${e.target.name}`, type: e.type, reason: e.reason, message: e.message });
+    this.log.push({
+      at: e.at,
+      kind: 'event',
+      source: e.source,
+      object: `${e.target.namespace}/${e.target.name}`,
+      type: e.type,
+      reason: e.reason,
+      message: e.message,
+    });
   }
 
   private logger(component: string, node?: string): Logger {
-    return createLogger({ component, ...(node ? { node } : {}) }, {
-      level: 'info',
-      now: () => new Date(this.clock.now()),
-      write: (line) => {
-        this.logLines.push(line);
-        if (line.includes('"bug":true')) this.violate(`P4 ${component}${node ? ` on ${node}` : ''} logged a bug: ${line}`);
+    return createLogger(
+      { component, ...(node ? { node } : {}) },
+      {
+        level: 'info',
+        now: () => new Date(this.clock.now()),
+        write: (line) => {
+          this.logLines.push(line);
+          if (line.includes('"bug":true')) this.violate(`P4 ${component}${node ? ` on ${node}` : ''} logged a bug: ${line}`);
+        },
       },
-    });
+    );
   }
 
   // --- processes -------------------------------------------------------------------------------
@@ -245,26 +303,49 @@ export class SimProduct {
     const conn = this.nats.connect(name, 0, false, proc.clock);
     const l2 = this.seg.port(name);
     const coord = new Coordinator({
-      cluster: 'sim', node: name, inc: sp.inc, clock, bus: conn, l2, epochs: this.kv.store(conn),
-      membership: this.membership, hashOrder: this.order,
-      log: (rec) => { if (rec.event !== 'hb.dropped') log.debug('coord', rec); },
+      cluster: 'sim',
+      node: name,
+      inc: sp.inc,
+      clock,
+      bus: conn,
+      l2,
+      epochs: this.kv.store(conn),
+      membership: this.membership,
+      hashOrder: this.order,
+      log: (rec) => {
+        if (rec.event !== 'hb.dropped') log.debug('coord', rec);
+      },
     });
     coord.onTransition((t) => this.onTransition(t));
     const router = this.router;
     const peers = new BgpPeers({
-      nodeName: name, log: log as LogPort, clock, timers: new TimerQueue(clock), random: () => Math.floor(this.random() * 0xfffffffe) + 1,
+      nodeName: name,
+      log: log as LogPort,
+      clock,
+      timers: new TimerQueue(clock),
+      random: () => Math.floor(this.random() * 0xfffffffe) + 1,
       // A dead process opens no connection (its old ones were closed by the kernel: kill()).
-      transport: () => createBgpTransport({
-        connect: (o, signal) => (router && proc.alive ? router.port(name).connect(o, signal) : Promise.reject(new Error(router ? 'process dead' : 'no BGP router in this simulation'))),
-      }),
+      transport: () =>
+        createBgpTransport({
+          connect: (o, signal) =>
+            router && proc.alive
+              ? router.port(name).connect(o, signal)
+              : Promise.reject(new Error(router ? 'process dead' : 'no BGP router in this simulation')),
+        }),
       bfdPort: noBfd,
-      onEvent: (e) => { if (e.event !== 'bfdCoupling') log.info('bgp', { ...e, event: `bgp.${e.event}` }); },
+      onEvent: (e) => {
+        if (e.event !== 'bfdCoupling') log.info('bgp', { ...e, event: `bgp.${e.event}` });
+      },
     });
     let events = this.speakerEvents.get(name);
-    if (!events) { events = new TimedEventSink(`speaker-${name}`, this); this.speakerEvents.set(name, events); }
+    if (!events) {
+      events = new TimedEventSink(`speaker-${name}`, this);
+      this.speakerEvents.set(name, events);
+    }
     const store = this.store;
     const speaker = new SpeakerNode({
-      node: name, namespace: this.namespace,
+      node: name,
+      namespace: this.namespace,
       sources: {
         services: proc.source(store, 'Service'),
         endpointSlices: proc.source(store, 'EndpointSlice'),
@@ -273,7 +354,12 @@ export class SimProduct {
         secrets: proc.source(store, 'Secret'),
         config: CONFIG_KINDS.map((kind) => proc.source(store, kind)),
       },
-      coordinator: coord, peers, events: proc.events(events), status: proc.status(this.speakerStatus), clock, log,
+      coordinator: coord,
+      peers,
+      events: proc.events(events),
+      status: proc.status(this.speakerStatus),
+      clock,
+      log,
     });
     speaker.start();
     Object.assign(sp, { proc, coord, speaker, peers, conn, l2 });
@@ -306,10 +392,18 @@ export class SimProduct {
     this.boot(name);
   }
 
-  isRunning(name: string): boolean { return this.speakers.get(name)?.proc?.alive === true; }
-  speakerNode(name: string): SpeakerNode | undefined { return this.speakers.get(name)?.speaker; }
-  coordinator(name: string): Coordinator | undefined { return this.speakers.get(name)?.coord; }
-  nodeNames(): string[] { return [...this.speakers.keys()]; }
+  isRunning(name: string): boolean {
+    return this.speakers.get(name)?.proc?.alive === true;
+  }
+  speakerNode(name: string): SpeakerNode | undefined {
+    return this.speakers.get(name)?.speaker;
+  }
+  coordinator(name: string): Coordinator | undefined {
+    return this.speakers.get(name)?.coord;
+  }
+  nodeNames(): string[] {
+    return [...this.speakers.keys()];
+  }
 
   // --- the API --------------------------------------------------------------------------------
 
@@ -325,7 +419,9 @@ export class SimProduct {
     return this.store.delete(kind, name, namespace);
   }
 
-  service(name: string, namespace = 'default'): StoredObject | undefined { return this.store.get('Service', name, namespace); }
+  service(name: string, namespace = 'default'): StoredObject | undefined {
+    return this.store.get('Service', name, namespace);
+  }
 
   /** status.loadBalancer.ingress IPs of a Service. */
   ingress(name: string, namespace = 'default'): string[] {
@@ -334,10 +430,14 @@ export class SimProduct {
   }
 
   /** Who answers ARP for `ip` on the segment now. */
-  announcers(ip: string): string[] { return this.seg.announcersOf(ip); }
+  announcers(ip: string): string[] {
+    return this.seg.announcersOf(ip);
+  }
 
   /** A node's ServiceL2Status objects as its speaker last wrote them. */
-  l2Statuses(node: string): readonly DesiredStatus[] { return this.speakerStatus.statuses.get(`servicel2statuses/${node}`) ?? []; }
+  l2Statuses(node: string): readonly DesiredStatus[] {
+    return this.speakerStatus.statuses.get(`servicel2statuses/${node}`) ?? [];
+  }
 
   // --- time -------------------------------------------------------------------------------------
 
@@ -372,7 +472,9 @@ export class SimProduct {
     this.log.push({ at: this.clock.now(), kind: 'cause', text });
   }
 
-  settled(now = this.clock.now()): boolean { return now - this.lastCauseAt >= this.settleMs; }
+  settled(now = this.clock.now()): boolean {
+    return now - this.lastCauseAt >= this.settleMs;
+  }
 
   private violate(msg: string): void {
     if (this.violations.length < 50) this.violations.push(`t=${this.clock.now()}ms ${msg}`);
@@ -390,7 +492,8 @@ export class SimProduct {
     for (const ip of [...ips].sort()) {
       const now = this.announcers(ip).join(',');
       if ((this.lastSegment.get(ip) ?? '') === now) continue;
-      if (now === '') this.lastSegment.delete(ip); else this.lastSegment.set(ip, now);
+      if (now === '') this.lastSegment.delete(ip);
+      else this.lastSegment.set(ip, now);
       this.log.push({ at: this.clock.now(), kind: 'segment', ip, announcers: this.announcers(ip) });
     }
   }
@@ -402,7 +505,8 @@ export class SimProduct {
       next.set(key, this.ingress(s.metadata?.name ?? '', s.metadata?.namespace ?? '').join(','));
     }
     for (const [key, ingress] of next) {
-      if (this.lastStatus.get(key) !== ingress) this.log.push({ at: this.clock.now(), kind: 'serviceStatus', service: key, ingress: ingress === '' ? [] : ingress.split(',') });
+      if (this.lastStatus.get(key) !== ingress)
+        this.log.push({ at: this.clock.now(), kind: 'serviceStatus', service: key, ingress: ingress === '' ? [] : ingress.split(',') });
     }
     this.lastStatus = next;
   }
@@ -434,12 +538,18 @@ export class SimProduct {
   /** Services with a ready endpoint on some node (the ones whose IPs must be announced). */
   private servedIps(): Map<string, string> {
     const out = new Map<string, string>();
-    const slices = this.store.list<KubeObject & { endpoints?: Array<{ nodeName?: string; conditions?: { ready?: boolean } }> }>('EndpointSlice');
+    const slices = this.store.list<KubeObject & { endpoints?: Array<{ nodeName?: string; conditions?: { ready?: boolean } }> }>(
+      'EndpointSlice',
+    );
     for (const s of this.store.list<Service>('Service')) {
       const ns = s.metadata?.namespace ?? '';
       const name = s.metadata?.name ?? '';
-      const ready = slices.some((e) => e.metadata?.namespace === ns && e.metadata.labels?.[SERVICE_NAME_LABEL] === name
-        && (e.endpoints ?? []).some((x) => x.nodeName !== undefined && x.conditions?.ready !== false));
+      const ready = slices.some(
+        (e) =>
+          e.metadata?.namespace === ns &&
+          e.metadata.labels?.[SERVICE_NAME_LABEL] === name &&
+          (e.endpoints ?? []).some((x) => x.nodeName !== undefined && x.conditions?.ready !== false),
+      );
       if (ready) for (const ip of this.ingress(name, ns)) out.set(ip, `${ns}/${name}`);
     }
     return out;
@@ -473,7 +583,8 @@ export class SimProduct {
       const got = this.announcers(ip);
       const e = this.l2Election(ip);
       const ok = e === undefined ? got.length === 0 : e.owner !== undefined && got.length === 1 && got[0] === e.owner;
-      if (!ok) this.violate(`P3 ${ip} (${svc}) answered by [${got.join(',')}], election says ${e ? e.owner ?? 'nobody' : 'not in layer 2'}`);
+      if (!ok)
+        this.violate(`P3 ${ip} (${svc}) answered by [${got.join(',')}], election says ${e ? (e.owner ?? 'nobody') : 'not in layer 2'}`);
     }
   }
 }
@@ -481,32 +592,76 @@ export class SimProduct {
 // --- objects -----------------------------------------------------------------------------------
 
 export const objects = {
-  namespace: (name: string): KubeObject => ({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels: { 'kubernetes.io/metadata.name': name } } }),
-  node: (name: string): KubeObject => ({
-    apiVersion: 'v1', kind: 'Node', metadata: { name, labels: { 'kubernetes.io/hostname': name } },
-    status: { conditions: [{ type: 'Ready', status: 'True' }, { type: 'NetworkUnavailable', status: 'False' }] },
-  } as KubeObject),
-  pool: (name: string, addresses: string[], namespace = DEFAULT_NAMESPACE): KubeObject => ({
-    apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name, namespace }, spec: { addresses },
-  } as KubeObject),
-  l2Advertisement: (name: string, pools: string[], namespace = DEFAULT_NAMESPACE): KubeObject => ({
-    apiVersion: 'metallb.io/v1beta1', kind: 'L2Advertisement', metadata: { name, namespace }, spec: { ipAddressPools: pools },
-  } as KubeObject),
-  loadBalancer: (name: string, namespace = 'default'): KubeObject => ({
-    apiVersion: 'v1', kind: 'Service', metadata: { name, namespace },
-    spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }], ipFamilies: ['IPv4'], ipFamilyPolicy: 'SingleStack' },
-  } as KubeObject),
-  bgpPeer: (name: string, myASN: number, peerASN: number, peerAddress: string, namespace = DEFAULT_NAMESPACE): KubeObject => ({
-    apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name, namespace }, spec: { myASN, peerASN, peerAddress },
-  } as KubeObject),
-  bgpAdvertisement: (name: string, pools: string[], namespace = DEFAULT_NAMESPACE): KubeObject => ({
-    apiVersion: 'metallb.io/v1beta1', kind: 'BGPAdvertisement', metadata: { name, namespace }, spec: { ipAddressPools: pools },
-  } as KubeObject),
+  namespace: (name: string): KubeObject => ({
+    apiVersion: 'v1',
+    kind: 'Namespace',
+    metadata: { name, labels: { 'kubernetes.io/metadata.name': name } },
+  }),
+  node: (name: string): KubeObject =>
+    ({
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: { name, labels: { 'kubernetes.io/hostname': name } },
+      status: {
+        conditions: [
+          { type: 'Ready', status: 'True' },
+          { type: 'NetworkUnavailable', status: 'False' },
+        ],
+      },
+    }) as KubeObject,
+  pool: (name: string, addresses: string[], namespace = DEFAULT_NAMESPACE): KubeObject =>
+    ({
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name, namespace },
+      spec: { addresses },
+    }) as KubeObject,
+  l2Advertisement: (name: string, pools: string[], namespace = DEFAULT_NAMESPACE): KubeObject =>
+    ({
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'L2Advertisement',
+      metadata: { name, namespace },
+      spec: { ipAddressPools: pools },
+    }) as KubeObject,
+  loadBalancer: (name: string, namespace = 'default'): KubeObject =>
+    ({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace },
+      spec: {
+        type: 'LoadBalancer',
+        selector: { app: name },
+        ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }],
+        ipFamilies: ['IPv4'],
+        ipFamilyPolicy: 'SingleStack',
+      },
+    }) as KubeObject,
+  bgpPeer: (name: string, myASN: number, peerASN: number, peerAddress: string, namespace = DEFAULT_NAMESPACE): KubeObject =>
+    ({
+      apiVersion: 'metallb.io/v1beta2',
+      kind: 'BGPPeer',
+      metadata: { name, namespace },
+      spec: { myASN, peerASN, peerAddress },
+    }) as KubeObject,
+  bgpAdvertisement: (name: string, pools: string[], namespace = DEFAULT_NAMESPACE): KubeObject =>
+    ({
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'BGPAdvertisement',
+      metadata: { name, namespace },
+      spec: { ipAddressPools: pools },
+    }) as KubeObject,
   /** An EndpointSlice with one ready endpoint per node. */
-  endpointSlice: (service: string, nodes: readonly string[], namespace = 'default'): KubeObject => ({
-    apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', metadata: { name: `${service}-1`, namespace, labels: { [SERVICE_NAME_LABEL]: service } },
-    addressType: 'IPv4',
-    endpoints: nodes.map((n, i) => ({ addresses: [`198.51.100.${i + 10}`], nodeName: n, conditions: { ready: true, serving: true, terminating: false } })),
-    ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
-  } as KubeObject),
+  endpointSlice: (service: string, nodes: readonly string[], namespace = 'default'): KubeObject =>
+    ({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: `${service}-1`, namespace, labels: { [SERVICE_NAME_LABEL]: service } },
+      addressType: 'IPv4',
+      endpoints: nodes.map((n, i) => ({
+        addresses: [`198.51.100.${i + 10}`],
+        nodeName: n,
+        conditions: { ready: true, serving: true, terminating: false },
+      })),
+      ports: [{ name: 'http', protocol: 'TCP', port: 8080 }],
+    }) as KubeObject,
 };

@@ -27,7 +27,10 @@ export class BfdSessionTracker {
   private prev: string | undefined;
   private readonly sub: { unsubscribe(): void };
 
-  constructor(readonly peer: string, readonly actor: Pick<BfdSessionRef, 'getSnapshot' | 'subscribe'>) {
+  constructor(
+    readonly peer: string,
+    readonly actor: Pick<BfdSessionRef, 'getSnapshot' | 'subscribe'>,
+  ) {
     const step = (): void => {
       const s = sessionStateOf(actor.getSnapshot().value);
       if (s === this.prev) return;
@@ -39,8 +42,12 @@ export class BfdSessionTracker {
     this.sub = actor.subscribe(step);
   }
 
-  get up(): boolean { return this.prev === 'up'; }
-  stop(): void { this.sub.unsubscribe(); }
+  get up(): boolean {
+    return this.prev === 'up';
+  }
+  stop(): void {
+    this.sub.unsubscribe();
+  }
 }
 
 /** Samples every tracked session with the hub's packet counters. */
@@ -55,20 +62,27 @@ export function registerBfdMetrics(meter: Meter, samples: () => readonly BfdSess
   const up = meter.createObservableGauge('metallb_bfd_session_up', { description: 'BFD session state (1 up, 0 down)' });
   const input = meter.createObservableGauge('metallb_bfd_control_packet_input', { description: 'Number of received BFD control packets' });
   const output = meter.createObservableGauge('metallb_bfd_control_packet_output', { description: 'Number of sent BFD control packets' });
-  const echoIn = meter.createObservableGauge('metallb_bfd_echo_packet_input', { description: 'Number of received BFD echo packets (echo mode not implemented: 0)' });
-  const echoOut = meter.createObservableGauge('metallb_bfd_echo_packet_output', { description: 'Number of sent BFD echo packets (echo mode not implemented: 0)' });
+  const echoIn = meter.createObservableGauge('metallb_bfd_echo_packet_input', {
+    description: 'Number of received BFD echo packets (echo mode not implemented: 0)',
+  });
+  const echoOut = meter.createObservableGauge('metallb_bfd_echo_packet_output', {
+    description: 'Number of sent BFD echo packets (echo mode not implemented: 0)',
+  });
   const upEv = meter.createObservableGauge('metallb_bfd_session_up_events', { description: 'Number of BFD session up events' });
   const downEv = meter.createObservableGauge('metallb_bfd_session_down_events', { description: 'Number of BFD session down events' });
-  meter.addBatchObservableCallback((r) => {
-    for (const s of samples()) {
-      const attrs = { peer: s.peer };
-      r.observe(up, s.up ? 1 : 0, attrs);
-      r.observe(input, s.input, attrs);
-      r.observe(output, s.output, attrs);
-      r.observe(echoIn, 0, attrs);
-      r.observe(echoOut, 0, attrs);
-      r.observe(upEv, s.upEvents, attrs);
-      r.observe(downEv, s.downEvents, attrs);
-    }
-  }, [up, input, output, echoIn, echoOut, upEv, downEv]);
+  meter.addBatchObservableCallback(
+    (r) => {
+      for (const s of samples()) {
+        const attrs = { peer: s.peer };
+        r.observe(up, s.up ? 1 : 0, attrs);
+        r.observe(input, s.input, attrs);
+        r.observe(output, s.output, attrs);
+        r.observe(echoIn, 0, attrs);
+        r.observe(echoOut, 0, attrs);
+        r.observe(upEv, s.upEvents, attrs);
+        r.observe(downEv, s.downEvents, attrs);
+      }
+    },
+    [up, input, output, echoIn, echoOut, upEv, downEv],
+  );
 }

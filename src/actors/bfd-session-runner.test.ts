@@ -10,9 +10,10 @@ import { nextRandom } from '../domain/prng.js';
 
 // Every clause test of the machine, with the session driven by the runner (fast paths on).
 bfdSessionCases((clock, input, onSend, machine) =>
-  new BfdSessionRunner({ input, send: onSend, timers: new TimerQueue(clock), machine }).start());
+  new BfdSessionRunner({ input, send: onSend, timers: new TimerQueue(clock), machine }).start(),
+);
 
-test('the after-event names the runner relies on are the machine\'s', () => {
+test("the after-event names the runner relies on are the machine's", () => {
   const after = (id: string) => (bfdSessionMachine.getStateNodeById(id).after as Array<{ eventType: string }>).map((t) => t.eventType);
   assert.deepEqual(after('bfdSession.tx.waiting'), [BFD_AFTER.tx]);
   assert.deepEqual(after('bfdSession.detect.armed'), [BFD_AFTER.detect]);
@@ -25,10 +26,15 @@ test('the after-event names the runner relies on are the machine\'s', () => {
  */
 function script(seed: number): Array<{ at: number; ev: BfdSessionEvent }> {
   let rng = seed >>> 0;
-  const rand = (): number => { const [r, n] = nextRandom(rng); rng = n; return r; };
+  const rand = (): number => {
+    const [r, n] = nextRandom(rng);
+    rng = n;
+    return r;
+  };
   const out: Array<{ at: number; ev: BfdSessionEvent }> = [];
   let t = 10;
-  const rx = (p: Partial<BfdControlPacket> & { state: 0 | 1 | 2 | 3 }) => out.push({ at: t, ev: { type: 'bfd.packet.received', packet: peerPacket(p) } });
+  const rx = (p: Partial<BfdControlPacket> & { state: 0 | 1 | 2 | 3 }) =>
+    out.push({ at: t, ev: { type: 'bfd.packet.received', packet: peerPacket(p) } });
   for (let round = 0; round < 4; round++) {
     rx({ state: BfdState.down, yourDiscr: 0 });
     t += 20;
@@ -40,13 +46,27 @@ function script(seed: number): Array<{ at: number; ev: BfdSessionEvent }> {
       if (k < 0.03) rx({ state: BfdState.up, poll: true });
       else if (k < 0.05) rx({ state: BfdState.up, final: true });
       else if (k < 0.06) rx({ state: BfdState.up, desiredMinTxUs: 50_000 });
-      else if (k < 0.065) out.push({ at: t, ev: { type: 'bfd.config.changed', desiredMinTxUs: 80_000, requiredMinRxUs: 120_000, detectMult: 4, passive: false } });
+      else if (k < 0.065)
+        out.push({
+          at: t,
+          ev: { type: 'bfd.config.changed', desiredMinTxUs: 80_000, requiredMinRxUs: 120_000, detectMult: 4, passive: false },
+        });
       else rx({ state: BfdState.up });
     }
     const end = rand();
-    if (end < 0.4) t += 1000; // silence: detection expires
-    else if (end < 0.7) { t += 50; rx({ state: BfdState.adminDown }); t += 500; }
-    else { t += 50; out.push({ at: t, ev: { type: 'bfd.admin.down' } }); t += 700; out.push({ at: t, ev: { type: 'bfd.admin.up' } }); t += 100; }
+    if (end < 0.4)
+      t += 1000; // silence: detection expires
+    else if (end < 0.7) {
+      t += 50;
+      rx({ state: BfdState.adminDown });
+      t += 500;
+    } else {
+      t += 50;
+      out.push({ at: t, ev: { type: 'bfd.admin.down' } });
+      t += 700;
+      out.push({ at: t, ev: { type: 'bfd.admin.up' } });
+      t += 100;
+    }
   }
   return out;
 }
@@ -57,9 +77,15 @@ function run(seed: number, fastPath: boolean, txSlotMs = 0) {
   const states: Array<{ t: number; v: string }> = [];
   const r = new BfdSessionRunner({
     input: { localDiscr: LOCAL, desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3, seed },
-    send: (p) => sent.push({ t: clock.now(), p }), timers: new TimerQueue(clock), fastPath, txSlotMs,
+    send: (p) => sent.push({ t: clock.now(), p }),
+    timers: new TimerQueue(clock),
+    fastPath,
+    txSlotMs,
   });
-  r.subscribe((s) => { const v = JSON.stringify(s.value); if (states[states.length - 1]?.v !== v) states.push({ t: clock.now(), v }); });
+  r.subscribe((s) => {
+    const v = JSON.stringify(s.value);
+    if (states[states.length - 1]?.v !== v) states.push({ t: clock.now(), v });
+  });
   r.start();
   const evs = script(seed);
   for (const { at, ev } of evs) {
@@ -88,17 +114,23 @@ test('one host timer for many sessions; stopped sessions fall silent', () => {
   const clock = new SimulatedClock();
   const timers = new TimerQueue(clock);
   const sent = new Map<number, number>();
-  const runners = Array.from({ length: 50 }, (_, i) => new BfdSessionRunner({
-    input: { localDiscr: i + 1, desiredMinTxUs: 50_000, requiredMinRxUs: 50_000, detectMult: 3, seed: i },
-    send: () => sent.set(i, (sent.get(i) ?? 0) + 1), timers,
-  }).start());
+  const runners = Array.from({ length: 50 }, (_, i) =>
+    new BfdSessionRunner({
+      input: { localDiscr: i + 1, desiredMinTxUs: 50_000, requiredMinRxUs: 50_000, detectMult: 3, seed: i },
+      send: () => sent.set(i, (sent.get(i) ?? 0) + 1),
+      timers,
+    }).start(),
+  );
   for (let i = 0; i < 3000; i++) clock.increment(1);
   assert.equal((clock as unknown as { timeouts: Map<number, unknown> }).timeouts.size, 1, 'one pending host timer');
   for (let i = 0; i < 50; i++) assert.ok((sent.get(i) ?? 0) >= 3, `session ${i} sent ${sent.get(i)}`);
   for (const r of runners) r.stop();
   const before = [...sent.values()].reduce((a, b) => a + b, 0);
   for (let i = 0; i < 3000; i++) clock.increment(1);
-  assert.equal([...sent.values()].reduce((a, b) => a + b, 0), before);
+  assert.equal(
+    [...sent.values()].reduce((a, b) => a + b, 0),
+    before,
+  );
 });
 
 test('txSlotMs: the same session states; periodic transmissions on the slot grid within 75–100 % of the interval', () => {
@@ -112,9 +144,16 @@ test('txSlotMs: the same session states; periodic transmissions on the slot grid
   let polled = false;
   const r = new BfdSessionRunner({
     input: { localDiscr: LOCAL, desiredMinTxUs: 50_000, requiredMinRxUs: 50_000, detectMult: 3, seed: 7 },
-    send: (p) => { sent.push({ t: clock.now(), p }); if (p.poll) polled = true; }, timers: new TimerQueue(clock), txSlotMs: 2,
+    send: (p) => {
+      sent.push({ t: clock.now(), p });
+      if (p.poll) polled = true;
+    },
+    timers: new TimerQueue(clock),
+    txSlotMs: 2,
   }).start();
-  const advance = (ms: number) => { for (let i = 0; i < ms; i++) clock.increment(1); };
+  const advance = (ms: number) => {
+    for (let i = 0; i < ms; i++) clock.increment(1);
+  };
   advance(10);
   r.receive(peerPacket({ state: BfdState.down, yourDiscr: 0, desiredMinTxUs: 50_000, requiredMinRxUs: 50_000 }));
   advance(10);

@@ -17,8 +17,19 @@
 import { createActor, fromCallback, type Actor, type AnyActorScope, type SnapshotFrom } from 'xstate';
 import type { BfdControlPacket } from '../codecs/bfd/control-packet.js';
 import {
-  BFD_AFTER, bfdSessionMachine, detectTimeMs, matchesSteadyRx, nextTxScheduleFor, steadyRxExpectation, transmission,
-  type SteadyRxExpectation, type BfdSessionEvent, type BfdSessionInput, type BfdSessionMachine, type BfdTransportCommand, type BfdTransportInput,
+  BFD_AFTER,
+  bfdSessionMachine,
+  detectTimeMs,
+  matchesSteadyRx,
+  nextTxScheduleFor,
+  steadyRxExpectation,
+  transmission,
+  type SteadyRxExpectation,
+  type BfdSessionEvent,
+  type BfdSessionInput,
+  type BfdSessionMachine,
+  type BfdTransportCommand,
+  type BfdTransportInput,
 } from '../machines/bfd-session.machine.js';
 import { slotDeadline, txIntervalUs, txJitterBoundsMs } from '../domain/bfd-timers.js';
 import { TimerEntry, type TimerQueue } from './timer-queue.js';
@@ -50,7 +61,10 @@ export interface BfdSessionRunnerOptions {
   readonly txSlotMs?: number;
 }
 
-interface ExecutableAction { type: string; params?: unknown }
+interface ExecutableAction {
+  type: string;
+  params?: unknown;
+}
 
 interface SteadyView {
   of: BfdSessionSnapshot | undefined;
@@ -80,7 +94,10 @@ const inertTransport = fromCallback<BfdTransportCommand, BfdTransportInput>(() =
 const provided = new WeakMap<BfdSessionMachine, BfdSessionMachine>();
 function withInertTransport(m: BfdSessionMachine): BfdSessionMachine {
   let p = provided.get(m);
-  if (!p) { p = m.provide({ actors: { bfdTransport: inertTransport } }) as BfdSessionMachine; provided.set(m, p); }
+  if (!p) {
+    p = m.provide({ actors: { bfdTransport: inertTransport } }) as BfdSessionMachine;
+    provided.set(m, p);
+  }
   return p;
 }
 
@@ -110,9 +127,18 @@ export class BfdSessionRunner implements BfdSessionRef {
     // built once, with our action executor.
     const self = createActor(this.machine, { input: opts.input }) as Actor<BfdSessionMachine>;
     this.scope = {
-      self, defer: () => undefined, id: '', logger: () => undefined, sessionId: '', stopChild: () => undefined,
-      system: self.system, emit: () => undefined,
-      actionExecutor: (a: ExecutableAction) => { if (this.started) this.execute(a); else this.initial.push(a); },
+      self,
+      defer: () => undefined,
+      id: '',
+      logger: () => undefined,
+      sessionId: '',
+      stopChild: () => undefined,
+      system: self.system,
+      emit: () => undefined,
+      actionExecutor: (a: ExecutableAction) => {
+        if (this.started) this.execute(a);
+        else this.initial.push(a);
+      },
     } as unknown as AnyActorScope;
     // As an actor: the initial snapshot exists before start, its actions run at start.
     this.snapshot = this.machine.getInitialSnapshot(this.scope, opts.input) as BfdSessionSnapshot;
@@ -136,7 +162,10 @@ export class BfdSessionRunner implements BfdSessionRef {
     this.observers.clear();
   }
 
-  getSnapshot(): BfdSessionSnapshot { this.syncRng(); return this.snapshot; }
+  getSnapshot(): BfdSessionSnapshot {
+    this.syncRng();
+    return this.snapshot;
+  }
 
   /**
    * The fast transmit path keeps the two PRNG fields of `scheduleTx` in the view (one object
@@ -154,7 +183,11 @@ export class BfdSessionRunner implements BfdSessionRef {
 
   subscribe(observer: (s: BfdSessionSnapshot) => void): { unsubscribe(): void } {
     this.observers.add(observer);
-    return { unsubscribe: () => { this.observers.delete(observer); } };
+    return {
+      unsubscribe: () => {
+        this.observers.delete(observer);
+      },
+    };
   }
 
   /** A received packet (the hub's delivery callback). */
@@ -174,7 +207,10 @@ export class BfdSessionRunner implements BfdSessionRef {
 
   send(event: BfdSessionEvent): void {
     if (!this.started || this.stopped) return;
-    if (this.busy) { this.queue.push(event); return; }
+    if (this.busy) {
+      this.queue.push(event);
+      return;
+    }
     // Not busy: the queue is empty (a drain empties it unless stopped); step this one first.
     this.busy = true;
     try {
@@ -197,7 +233,12 @@ export class BfdSessionRunner implements BfdSessionRef {
   private step(ev: BfdSessionEvent | { type: string }): void {
     if (this.fast) {
       const v = this.steadyView();
-      if (ev.type === 'bfd.packet.received' && v.detectArmed && v.rx !== undefined && matchesSteadyRx(v.rx, (ev as { packet: BfdControlPacket }).packet)) {
+      if (
+        ev.type === 'bfd.packet.received' &&
+        v.detectArmed &&
+        v.rx !== undefined &&
+        matchesSteadyRx(v.rx, (ev as { packet: BfdControlPacket }).packet)
+      ) {
         // `armed` re-entered: the detection timer restarts (§6.8.4), nothing else.
         this.counts.fastRx++;
         this.scheduleAt(BFD_AFTER.detect, DETECT_EVENT, this.opts.timers.now() + v.detectMs);
@@ -213,9 +254,13 @@ export class BfdSessionRunner implements BfdSessionRef {
         v.nextTxDelayMs = next.nextTxDelayMs;
         v.rngDirty = true;
         const now = this.opts.timers.now();
-        this.scheduleAt(BFD_AFTER.tx, TX_EVENT, this.txSlotMs > 0
-          ? slotDeadline(now, next.nextTxDelayMs, v.txLoMs, v.txHiMs, this.txSlotMs)
-          : now + Math.max(0, next.nextTxDelayMs));
+        this.scheduleAt(
+          BFD_AFTER.tx,
+          TX_EVENT,
+          this.txSlotMs > 0
+            ? slotDeadline(now, next.nextTxDelayMs, v.txLoMs, v.txHiMs, this.txSlotMs)
+            : now + Math.max(0, next.nextTxDelayMs),
+        );
         return;
       }
     }
@@ -253,8 +298,19 @@ export class BfdSessionRunner implements BfdSessionRef {
   }
 
   private readonly view: SteadyView = {
-    of: undefined, detectArmed: false, rx: undefined, detectMs: 0, pollActive: true, txPacket: undefined,
-    txIntervalUs: 0, detectMult: 0, txLoMs: 0, txHiMs: 0, rng: 0, nextTxDelayMs: 0, rngDirty: false,
+    of: undefined,
+    detectArmed: false,
+    rx: undefined,
+    detectMs: 0,
+    pollActive: true,
+    txPacket: undefined,
+    txIntervalUs: 0,
+    detectMult: 0,
+    txLoMs: 0,
+    txHiMs: 0,
+    rng: 0,
+    nextTxDelayMs: 0,
+    rngDirty: false,
   };
 
   private notify(): void {
@@ -298,7 +354,8 @@ export class BfdSessionRunner implements BfdSessionRef {
       const slot: { entry: TimerEntry; event: BfdSessionEvent } = { entry: new TimerEntry(() => this.send(slot.event)), event };
       t = slot;
       this.timers.set(id, t);
-      if (id === BFD_AFTER.detect) this.detectSlot = t; else if (id === BFD_AFTER.tx) this.txSlot = t;
+      if (id === BFD_AFTER.detect) this.detectSlot = t;
+      else if (id === BFD_AFTER.tx) this.txSlot = t;
     }
     t.event = event;
     this.opts.timers.armAt(t.entry, deadline);
@@ -319,11 +376,20 @@ export interface BfdSessionHub {
  */
 export type BfdSession = BfdSessionRunner & { close(): void };
 export function createBfdSession(
-  hub: BfdSessionHub, timers: TimerQueue, input: BfdSessionInput, machine?: BfdSessionMachine, opts: { txSlotMs?: number } = {},
+  hub: BfdSessionHub,
+  timers: TimerQueue,
+  input: BfdSessionInput,
+  machine?: BfdSessionMachine,
+  opts: { txSlotMs?: number } = {},
 ): BfdSession {
   const peer = input.peer ?? '';
   const send = hub.sender ? hub.sender(peer, input.local) : (p: BfdControlPacket) => hub.send(peer, p, input.local);
   const runner = new BfdSessionRunner({ input, timers, send, ...(machine ? { machine } : {}), ...opts });
   const unregister = hub.register(input.localDiscr, peer, (p) => runner.receive(p), input.local);
-  return Object.assign(runner, { close: () => { runner.stop(); unregister(); } });
+  return Object.assign(runner, {
+    close: () => {
+      runner.stop();
+      unregister();
+    },
+  });
 }

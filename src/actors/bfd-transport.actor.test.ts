@@ -10,28 +10,45 @@ class FakeNet {
   readonly ports = new Map<string, FakePort>();
   cut = false;
   constructor(readonly clock: SimulatedClock) {}
-  port(address: string): FakePort { const p = new FakePort(this, address); this.ports.set(canonicalAddress(address), p); return p; }
+  port(address: string): FakePort {
+    const p = new FakePort(this, address);
+    this.ports.set(canonicalAddress(address), p);
+    return p;
+  }
 }
 class FakePort implements BfdDatagramPort {
   readonly handlers = new Set<(d: BfdDatagram) => void>();
   readonly sent: Array<{ data: Uint8Array; to: string }> = [];
-  constructor(private readonly net: FakeNet, readonly address: string) {}
+  constructor(
+    private readonly net: FakeNet,
+    readonly address: string,
+  ) {}
   send(data: Uint8Array, to: string): void {
     this.sent.push({ data, to });
     if (this.net.cut) return;
     const dst = this.net.ports.get(canonicalAddress(to));
     this.net.clock.setTimeout(() => dst?.inject({ data, address: this.address, port: 49200, local: to }), 1);
   }
-  inject(d: BfdDatagram): void { for (const h of this.handlers) h(d); }
-  onDatagram(cb: (d: BfdDatagram) => void): () => void { this.handlers.add(cb); return () => this.handlers.delete(cb); }
-  async close(): Promise<void> { this.handlers.clear(); }
+  inject(d: BfdDatagram): void {
+    for (const h of this.handlers) h(d);
+  }
+  onDatagram(cb: (d: BfdDatagram) => void): () => void {
+    this.handlers.add(cb);
+    return () => this.handlers.delete(cb);
+  }
+  async close(): Promise<void> {
+    this.handlers.clear();
+  }
 }
 
-const advance = (clock: SimulatedClock, ms: number) => { for (let i = 0; i < ms; i++) clock.increment(1); };
+const advance = (clock: SimulatedClock, ms: number) => {
+  for (let i = 0; i < ms; i++) clock.increment(1);
+};
 
 function session(hub: BfdHub, clock: SimulatedClock, peer: string, localDiscr: number, seed: number) {
   const actor = createActor(bfdSessionMachine.provide({ actors: { bfdTransport: hub.logic } }), {
-    clock, input: { peer, localDiscr, desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3, seed },
+    clock,
+    input: { peer, localDiscr, desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3, seed },
   });
   actor.start();
   return actor;
@@ -64,7 +81,8 @@ test('two of our sessions over the hub reach Up, stay Up, then detect a cut', ()
   net.cut = false;
   advance(clock, 5000);
   assert.equal(sessionStateOf(a.getSnapshot().value), 'up');
-  a.stop(); b.stop();
+  a.stop();
+  b.stop();
 });
 
 test('admin down on one side: the other sees neighborAdminDown', () => {
@@ -80,13 +98,28 @@ test('admin down on one side: the other sees neighborAdminDown', () => {
   advance(clock, 1100);
   assert.equal(sessionStateOf(b.getSnapshot().value), 'down');
   assert.equal(b.getSnapshot().context.downReason, 'neighborAdminDown');
-  a.stop(); b.stop();
+  a.stop();
+  b.stop();
 });
 
-const pkt = (p: Partial<BfdControlPacket>): Uint8Array => encodeControl({
-  version: 1, diag: 0, state: BfdState.down, poll: false, final: false, cpi: false, demand: false, multipoint: false,
-  detectMult: 3, myDiscr: 5, yourDiscr: 0, desiredMinTxUs: 1_000_000, requiredMinRxUs: 100_000, requiredMinEchoRxUs: 0, ...p,
-});
+const pkt = (p: Partial<BfdControlPacket>): Uint8Array =>
+  encodeControl({
+    version: 1,
+    diag: 0,
+    state: BfdState.down,
+    poll: false,
+    final: false,
+    cpi: false,
+    demand: false,
+    multipoint: false,
+    detectMult: 3,
+    myDiscr: 5,
+    yourDiscr: 0,
+    desiredMinTxUs: 1_000_000,
+    requiredMinRxUs: 100_000,
+    requiredMinEchoRxUs: 0,
+    ...p,
+  });
 
 test('demultiplexing per §6.8.6: by Your Discriminator, else by source address; discards counted', () => {
   const clock = new SimulatedClock();
@@ -99,15 +132,19 @@ test('demultiplexing per §6.8.6: by Your Discriminator, else by source address;
   hub.register(11, '198.51.100.66', (p) => got.push(['s11', p.myDiscr]));
   hub.register(12, '198.51.100.67', (p) => got.push(['s12', p.myDiscr]));
   const from = (address: string, data: Uint8Array) => port.inject({ data, address, port: 50000, local: '198.51.100.65' });
-  from('198.51.100.66', pkt({}));                                         // zero discr: by source
-  from('198.51.100.67', pkt({ yourDiscr: 12, state: BfdState.up }));      // by discriminator
-  from('198.51.100.68', pkt({}));                                         // unknown peer
-  from('198.51.100.66', pkt({ yourDiscr: 99, state: BfdState.up }));      // unknown discriminator
-  from('198.51.100.66', pkt({ yourDiscr: 12, state: BfdState.up }));      // right discr, wrong source
-  from('198.51.100.66', new Uint8Array([1, 2, 3]));                       // undecodable
-  from('::ffff:198.51.100.66', pkt({ myDiscr: 6 }));                      // v4-mapped source
-  from('198.51.100.66', new Uint8Array([0x20]));                          // GTSM mark: TTL was not 255
-  assert.deepEqual(got, [['s11', 5], ['s12', 5], ['s11', 6]]);
+  from('198.51.100.66', pkt({})); // zero discr: by source
+  from('198.51.100.67', pkt({ yourDiscr: 12, state: BfdState.up })); // by discriminator
+  from('198.51.100.68', pkt({})); // unknown peer
+  from('198.51.100.66', pkt({ yourDiscr: 99, state: BfdState.up })); // unknown discriminator
+  from('198.51.100.66', pkt({ yourDiscr: 12, state: BfdState.up })); // right discr, wrong source
+  from('198.51.100.66', new Uint8Array([1, 2, 3])); // undecodable
+  from('::ffff:198.51.100.66', pkt({ myDiscr: 6 })); // v4-mapped source
+  from('198.51.100.66', new Uint8Array([0x20])); // GTSM mark: TTL was not 255
+  assert.deepEqual(got, [
+    ['s11', 5],
+    ['s12', 5],
+    ['s11', 6],
+  ]);
   assert.deepEqual(discards, ['unknownSession', 'unknownSession', 'sourceMismatch', 'decode', 'ttl']);
   assert.equal(hub.countersFor('198.51.100.66').input, 2);
   assert.equal(hub.countersFor('198.51.100.66').discarded, 4);
@@ -132,7 +169,11 @@ test('demultiplexing by (local, peer): one peer address, sessions from several o
   assert.equal(port.sent.length, 1);
 });
 
-const decodeOk = (b: Uint8Array): BfdControlPacket => { const r = decodeControl(b); assert.ok(r.ok); return r.value; };
+const decodeOk = (b: Uint8Array): BfdControlPacket => {
+  const r = decodeControl(b);
+  assert.ok(r.ok);
+  return r.value;
+};
 
 test('canonicalAddress folds case, zero runs and v4-mapped forms', () => {
   assert.equal(canonicalAddress('2001:DB8:5:0::1'), canonicalAddress('2001:db8:5::1'));
@@ -146,7 +187,10 @@ test('repeat functions: handed out for datagrams accepted by Your Discriminator,
   const handlers: Array<(d: BfdDatagram) => BfdRepeat | void> = [];
   const port: BfdDatagramPort = {
     send: () => undefined,
-    onDatagram: (cb) => { handlers.push(cb); return () => undefined; },
+    onDatagram: (cb) => {
+      handlers.push(cb);
+      return () => undefined;
+    },
     close: async () => undefined,
   };
   const hub = new BfdHub(port);

@@ -65,19 +65,29 @@ export interface BfdPort extends BfdDatagramPort {
 export type BfdRepeat = () => boolean;
 
 /** Per-peer packet counters (MetalLB: metallb_bfd_control_packet_input/output). */
-export interface BfdPeerCounters { input: number; output: number; discarded: number }
+export interface BfdPeerCounters {
+  input: number;
+  output: number;
+  discarded: number;
+}
 
 /** `ttl`: received TTL/Hop Limit not 255 (RFC 5881 §5), marked by the receive socket's filter. */
 export type BfdDiscardReason = 'ttl' | 'decode' | 'unknownSession' | 'sourceMismatch';
 
 interface Registration {
-  localDiscr: number; peer: string; local: string | undefined; key: string; deliver: (p: BfdControlPacket) => void;
+  localDiscr: number;
+  peer: string;
+  local: string | undefined;
+  key: string;
+  deliver: (p: BfdControlPacket) => void;
   /** The peer's counters, resolved once. */
   counters: BfdPeerCounters;
   /** Source and local address strings of the last accepted datagram, as the port gave them. */
-  seenFrom: string | undefined; seenLocal: string | undefined;
+  seenFrom: string | undefined;
+  seenLocal: string | undefined;
   /** The last accepted datagram's bytes and its decoded packet (a steady peer repeats itself). */
-  lastBytes: Uint8Array; lastPacket: BfdControlPacket | undefined;
+  lastBytes: Uint8Array;
+  lastPacket: BfdControlPacket | undefined;
   /** Still the hub's session for its discriminator. */
   live: boolean;
   /** A repeat of the last accepted datagram (handed to the port, see `BfdDatagramPort.onDatagram`). */
@@ -102,7 +112,8 @@ export function canonicalAddress(a: string): string {
     if (canonicalCache.size > 10_000) canonicalCache.clear();
     // One string object per canonical address: the per-packet comparisons are then identity checks.
     const known = canonicalCache.get(c);
-    if (known !== undefined) c = known; else canonicalCache.set(c, c);
+    if (known !== undefined) c = known;
+    else canonicalCache.set(c, c);
     canonicalCache.set(a, c);
   }
   return c;
@@ -137,7 +148,12 @@ export class BfdHub {
 
   /** The `bfdTransport` actor logic for `bfdSessionMachine.provide({ actors: { bfdTransport } })`. */
   readonly logic = fromCallback<BfdTransportCommand, BfdTransportInput>(({ input, receive, sendBack }) => {
-    const unregister = this.register(input.localDiscr, input.peer, (packet) => sendBack({ type: 'bfd.packet.received', packet }), input.local);
+    const unregister = this.register(
+      input.localDiscr,
+      input.peer,
+      (packet) => sendBack({ type: 'bfd.packet.received', packet }),
+      input.local,
+    );
     receive((cmd) => this.send(input.peer, cmd.packet, input.local));
     return unregister;
   });
@@ -150,8 +166,17 @@ export class BfdHub {
     const p = canonicalAddress(peer);
     const l = local === undefined ? undefined : canonicalAddress(local);
     const r: Registration = {
-      localDiscr, peer: p, local: l, key: l === undefined ? p : `${l}|${p}`, deliver, counters: this.count(p), seenFrom: undefined, seenLocal: undefined,
-      lastBytes: new Uint8Array(0), lastPacket: undefined, live: true,
+      localDiscr,
+      peer: p,
+      local: l,
+      key: l === undefined ? p : `${l}|${p}`,
+      deliver,
+      counters: this.count(p),
+      seenFrom: undefined,
+      seenLocal: undefined,
+      lastBytes: new Uint8Array(0),
+      lastPacket: undefined,
+      live: true,
       // What `receive` does for the same bytes from the same addresses (the steady path below).
       repeat: () => {
         if (!r.live || r.lastPacket === undefined) return false;
@@ -185,16 +210,24 @@ export class BfdHub {
     let bytes: Uint8Array = new Uint8Array(0);
     return (packet) => {
       c.output++;
-      if (packet !== last) { last = packet; bytes = encodeControl(packet); }
+      if (packet !== last) {
+        last = packet;
+        bytes = encodeControl(packet);
+      }
       out(bytes);
     };
   }
 
-  countersFor(peer: string): BfdPeerCounters { return { ...this.count(canonicalAddress(peer)) }; }
+  countersFor(peer: string): BfdPeerCounters {
+    return { ...this.count(canonicalAddress(peer)) };
+  }
 
   private count(peer: string): BfdPeerCounters {
     let c = this.counters.get(peer);
-    if (!c) { c = { input: 0, output: 0, discarded: 0 }; this.counters.set(peer, c); }
+    if (!c) {
+      c = { input: 0, output: 0, discarded: 0 };
+      this.counters.set(peer, c);
+    }
     return c;
   }
 
@@ -208,25 +241,47 @@ export class BfdHub {
       const reg = yourDiscr !== 0 ? this.byDiscr.get(yourDiscr) : undefined;
       if (reg !== undefined && reg.seenFrom === d.address && reg.seenLocal === d.local) {
         // The same bytes decode to the same (immutable) packet: no decode, no allocation.
-        if (reg.lastPacket !== undefined && sameBytes(d.data, reg.lastBytes)) { reg.counters.input++; reg.deliver(reg.lastPacket); return reg.repeat; }
+        if (reg.lastPacket !== undefined && sameBytes(d.data, reg.lastBytes)) {
+          reg.counters.input++;
+          reg.deliver(reg.lastPacket);
+          return reg.repeat;
+        }
         const r = decodeControl(d.data);
-        if (r.ok) { this.accepted(reg, d, r.value); return reg.repeat; }
+        if (r.ok) {
+          this.accepted(reg, d, r.value);
+          return reg.repeat;
+        }
       }
     }
     const from = canonicalAddress(d.address);
     // RFC 5881 §5: "received with a TTL or Hop Limit other than 255" → discard (adapters/bfd-udp.ts).
-    if (isGtsmMark(d.data)) { this.discard('ttl', from); return undefined; }
+    if (isGtsmMark(d.data)) {
+      this.discard('ttl', from);
+      return undefined;
+    }
     const r = decodeControl(d.data);
-    if (!r.ok) { this.discard('decode', from, r.error.code); return undefined; }
+    if (!r.ok) {
+      this.discard('decode', from, r.error.code);
+      return undefined;
+    }
     const p = r.value;
     const local = canonicalAddress(d.local);
-    const reg = p.yourDiscr !== 0 ? this.byDiscr.get(p.yourDiscr) : this.byPeer.get(`${local}|${from}`) ?? this.byPeer.get(from);
+    const reg = p.yourDiscr !== 0 ? this.byDiscr.get(p.yourDiscr) : (this.byPeer.get(`${local}|${from}`) ?? this.byPeer.get(from));
     // §6.8.6: no session for a nonzero Your Discriminator (or for a zero one, no session with
     // that peer address): discard.
-    if (!reg) { this.discard('unknownSession', from); return undefined; }
+    if (!reg) {
+      this.discard('unknownSession', from);
+      return undefined;
+    }
     // Single hop: a session's packets come from its peer address (to its local address) only.
-    if (reg.peer !== from || (reg.local !== undefined && reg.local !== local)) { this.discard('sourceMismatch', from); return undefined; }
-    if (p.yourDiscr !== 0) { this.accepted(reg, d, p); return reg.repeat; }
+    if (reg.peer !== from || (reg.local !== undefined && reg.local !== local)) {
+      this.discard('sourceMismatch', from);
+      return undefined;
+    }
+    if (p.yourDiscr !== 0) {
+      this.accepted(reg, d, p);
+      return reg.repeat;
+    }
     reg.counters.input++;
     reg.deliver(p);
     return undefined;
@@ -248,5 +303,7 @@ export class BfdHub {
     this.onDiscard(reason, from, detail);
   }
 
-  close(): void { this.off(); }
+  close(): void {
+    this.off();
+  }
 }

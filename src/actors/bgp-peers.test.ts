@@ -11,7 +11,12 @@ import type { BgpSessionEvent, BgpTransportInput, TransportCommand } from '../ma
 import type { BfdProfile, Peer } from '../domain/config.js';
 
 /** One fake TCP connection per started transport: what it was started for, what it sent, whether it was closed. */
-interface Conn { input: BgpTransportInput; sent: Uint8Array[]; closed: boolean; push: (e: BgpSessionEvent) => void }
+interface Conn {
+  input: BgpTransportInput;
+  sent: Uint8Array[];
+  closed: boolean;
+  push: (e: BgpSessionEvent) => void;
+}
 
 class FakeBfdPort implements BfdPort {
   readonly sent: Array<{ data: Uint8Array; to: string }> = [];
@@ -19,23 +24,43 @@ class FakeBfdPort implements BfdPort {
   readonly minTtls: number[] = [];
   closed = false;
   constructor(readonly multihop: boolean) {}
-  send(data: Uint8Array, to: string): void { this.sent.push({ data, to }); }
-  onDatagram(cb: (d: BfdDatagram) => void): () => void { this.handlers.add(cb); return () => this.handlers.delete(cb); }
-  setMinTtl(minTtl: number): boolean { this.minTtls.push(minTtl); return true; }
-  async close(): Promise<void> { this.closed = true; }
-  inject(d: BfdDatagram): void { for (const h of this.handlers) h(d); }
+  send(data: Uint8Array, to: string): void {
+    this.sent.push({ data, to });
+  }
+  onDatagram(cb: (d: BfdDatagram) => void): () => void {
+    this.handlers.add(cb);
+    return () => this.handlers.delete(cb);
+  }
+  setMinTtl(minTtl: number): boolean {
+    this.minTtls.push(minTtl);
+    return true;
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+  inject(d: BfdDatagram): void {
+    for (const h of this.handlers) h(d);
+  }
 }
 
 function harness() {
   const sim = new SimulatedClock();
-  const clock: Clock = { now: () => sim.now(), setTimeout: (fn, ms) => sim.setTimeout(fn, ms), clearTimeout: (id) => sim.clearTimeout(id as never) };
+  const clock: Clock = {
+    now: () => sim.now(),
+    setTimeout: (fn, ms) => sim.setTimeout(fn, ms),
+    clearTimeout: (id) => sim.clearTimeout(id as never),
+  };
   const timers = new TimerQueue(clock);
   const conns: Conn[] = [];
   const transport = fromCallback<TransportCommand, BgpTransportInput>(({ input, sendBack, receive }) => {
     const c: Conn = { input, sent: [], closed: false, push: (e) => sendBack(e) };
     conns.push(c);
-    receive((cmd) => { if (cmd.type === 'send') c.sent.push(cmd.data); });
-    return () => { c.closed = true; };
+    receive((cmd) => {
+      if (cmd.type === 'send') c.sent.push(cmd.data);
+    });
+    return () => {
+      c.closed = true;
+    };
   });
   const ports: FakeBfdPort[] = [];
   const opens: Array<{ multihop: boolean; minTtl: number }> = [];
@@ -46,20 +71,46 @@ function harness() {
     return { port: p };
   };
   const logs: Array<Record<string, unknown>> = [];
-  const log = { info: (_m: string, f?: Record<string, unknown>) => logs.push({ ...f }), warn: (_m: string, f?: Record<string, unknown>) => logs.push({ ...f }), error: (_m: string, f?: Record<string, unknown>) => logs.push({ ...f }) };
+  const log = {
+    info: (_m: string, f?: Record<string, unknown>) => logs.push({ ...f }),
+    warn: (_m: string, f?: Record<string, unknown>) => logs.push({ ...f }),
+    error: (_m: string, f?: Record<string, unknown>) => logs.push({ ...f }),
+  };
   const events: Array<Record<string, unknown>> = [];
   let seq = 1;
-  const peers = new BgpPeers({ nodeName: 'n1', transport: () => transport, bfdPort, log, clock, timers, random: () => seq++, onEvent: (e) => events.push({ ...e }) });
+  const peers = new BgpPeers({
+    nodeName: 'n1',
+    transport: () => transport,
+    bfdPort,
+    log,
+    clock,
+    timers,
+    random: () => seq++,
+    onEvent: (e) => events.push({ ...e }),
+  });
   /** Settles pending promises (the fake port factory's), then runs `ms` of simulated time. */
   const settle = () => new Promise<void>((r) => setImmediate(r));
-  const advance = async (ms: number) => { await settle(); for (let i = 0; i < ms; i++) { sim.increment(1); await Promise.resolve(); } await settle(); };
+  const advance = async (ms: number) => {
+    await settle();
+    for (let i = 0; i < ms; i++) {
+      sim.increment(1);
+      await Promise.resolve();
+    }
+    await settle();
+  };
   const live = (addr: string) => conns.filter((c) => c.input.peerAddress === addr && !c.closed);
   return { sim, conns, ports, opens, logs, events, peers, advance, live };
 }
 
-const spec = (name: string, addr: string, extra: Partial<PeerSpec['bgp']> = {}, bfd?: PeerSpec['bfd']): PeerSpec =>
-  ({ bgp: { name, peerAddress: addr, myAsn: 64512, peerAsn: 64513, holdTime: 90, ...extra }, ...(bfd ? { bfd } : {}) });
-const f = (b: Uint8Array): Frame => { const r = unframe(b); assert.ok(r.ok); return r.value; };
+const spec = (name: string, addr: string, extra: Partial<PeerSpec['bgp']> = {}, bfd?: PeerSpec['bfd']): PeerSpec => ({
+  bgp: { name, peerAddress: addr, myAsn: 64512, peerAsn: 64513, holdTime: 90, ...extra },
+  ...(bfd ? { bfd } : {}),
+});
+const f = (b: Uint8Array): Frame => {
+  const r = unframe(b);
+  assert.ok(r.ok);
+  return r.value;
+};
 const A = '198.51.100.1';
 const B = '198.51.100.2';
 
@@ -110,11 +161,26 @@ test('routes set before a peer starts are sent once it is established', async ()
   const c = h.live(A)[0];
   assert.ok(c);
   c.push({ type: 'tcp.connected', localAddress: '198.51.100.11' });
-  c.push({ type: 'bgp.frame', frame: f(frame(MessageType.open, encodeOpen({ asn: 64513, holdTime: 90, routerId: A, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, fourOctetAs: 64513 } }))) });
+  c.push({
+    type: 'bgp.frame',
+    frame: f(
+      frame(
+        MessageType.open,
+        encodeOpen({
+          asn: 64513,
+          holdTime: 90,
+          routerId: A,
+          capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, fourOctetAs: 64513 },
+        }),
+      ),
+    ),
+  });
   c.push({ type: 'bgp.frame', frame: f(keepalive()) });
   await h.advance(1);
   assert.equal(h.peers.states().get('a'), 'established');
-  const nlri = c.sent.map((b) => decodeMessage(f(b), { as4: true })).flatMap((m) => (m.ok && m.value.type === 'update' ? m.value.nlri : []));
+  const nlri = c.sent
+    .map((b) => decodeMessage(f(b), { as4: true }))
+    .flatMap((m) => (m.ok && m.value.type === 'update' ? m.value.nlri : []));
   assert.deepEqual(nlri, ['203.0.113.1/32']);
   assert.equal(h.peers.metrics()[0]?.metrics?.metallb_bgp_announced_prefixes_total, 1);
 });
@@ -143,7 +209,13 @@ test('a BFD profile change restarts the peer and replaces its BFD session on the
   await h.advance(3000);
   const port = h.ports[0];
   assert.ok(port);
-  const discrs = (from: number) => new Set(port.sent.slice(from).map((s) => decodeControl(s.data)).flatMap((r) => (r.ok ? [r.value.myDiscr] : [])));
+  const discrs = (from: number) =>
+    new Set(
+      port.sent
+        .slice(from)
+        .map((s) => decodeControl(s.data))
+        .flatMap((r) => (r.ok ? [r.value.myDiscr] : [])),
+    );
   assert.deepEqual(discrs(0), new Set([1]));
   h.peers.reconcile([spec('a', A, {}, { address: A, multihop: false, profile: { transmitIntervalMs: 100 } })]);
   await h.advance(400); // the old session is closed 300 ms after its AdminDown
@@ -157,7 +229,8 @@ test('a BFD profile change restarts the peer and replaces its BFD session on the
 
 test('multi-hop TTL floor: the lowest minimumTtl of the live multi-hop sessions', async () => {
   const h = harness();
-  const mh = (name: string, addr: string, minimumTtl: number) => spec(name, addr, { ebgpMultiHop: true }, { address: addr, multihop: true, profile: { minimumTtl } });
+  const mh = (name: string, addr: string, minimumTtl: number) =>
+    spec(name, addr, { ebgpMultiHop: true }, { address: addr, multihop: true, profile: { minimumTtl } });
   h.peers.reconcile([mh('m1', '203.0.113.7', 250), mh('m2', '203.0.113.8', 240)]);
   await h.advance(1);
   const port = h.ports[0];
@@ -170,15 +243,30 @@ test('multi-hop TTL floor: the lowest minimumTtl of the live multi-hop sessions'
 
 test('BFD down (detection time expired) takes the coupled BGP session down; stop closes the ports', async () => {
   const h = harness();
-  h.peers.reconcile([spec('a', A, { bfdRequired: true }, { address: A, multihop: false, profile: { receiveIntervalMs: 100, transmitIntervalMs: 100 } })]);
+  h.peers.reconcile([
+    spec('a', A, { bfdRequired: true }, { address: A, multihop: false, profile: { receiveIntervalMs: 100, transmitIntervalMs: 100 } }),
+  ]);
   await h.advance(1);
   const port = h.ports[0];
   assert.ok(port);
   // The peer's BFD (our discriminator is 1): Down, then Up (three-way handshake), then silence.
-  const peerPacket = (state: BfdControlPacket['state']) => encodeControl({
-    version: 1, diag: BfdDiag.none, state, poll: false, final: false, cpi: false, demand: false, multipoint: false,
-    detectMult: 3, myDiscr: 99, yourDiscr: 1, desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, requiredMinEchoRxUs: 0,
-  });
+  const peerPacket = (state: BfdControlPacket['state']) =>
+    encodeControl({
+      version: 1,
+      diag: BfdDiag.none,
+      state,
+      poll: false,
+      final: false,
+      cpi: false,
+      demand: false,
+      multipoint: false,
+      detectMult: 3,
+      myDiscr: 99,
+      yourDiscr: 1,
+      desiredMinTxUs: 100_000,
+      requiredMinRxUs: 100_000,
+      requiredMinEchoRxUs: 0,
+    });
   await h.advance(500);
   port.inject({ data: peerPacket(BfdState.down), address: A, port: 49152, local: '198.51.100.11' });
   await h.advance(5);
@@ -191,7 +279,20 @@ test('BFD down (detection time expired) takes the coupled BGP session down; stop
   const c = h.live(A)[0];
   assert.ok(c, 'BGP connects once BFD is up');
   c.push({ type: 'tcp.connected', localAddress: '198.51.100.11' });
-  c.push({ type: 'bgp.frame', frame: f(frame(MessageType.open, encodeOpen({ asn: 64513, holdTime: 90, routerId: A, capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, fourOctetAs: 64513 } }))) });
+  c.push({
+    type: 'bgp.frame',
+    frame: f(
+      frame(
+        MessageType.open,
+        encodeOpen({
+          asn: 64513,
+          holdTime: 90,
+          routerId: A,
+          capabilities: { multiprotocol: [{ afi: 1, safi: 1 }], routeRefresh: true, fourOctetAs: 64513 },
+        }),
+      ),
+    ),
+  });
   c.push({ type: 'bgp.frame', frame: f(keepalive()) });
   await h.advance(1);
   assert.equal(h.peers.states().get('a'), 'established');
@@ -207,13 +308,48 @@ test('BFD down (detection time expired) takes the coupled BGP session down; stop
 
 test('peerSpecs: BGPPeers with a bfdProfile get BFD with the profile (multi-hop for ebgpMultiHop)', () => {
   const peer = (name: string, extra: Partial<Peer>): Peer => ({
-    name, myASN: 64512, peerASN: 64513, address: A, port: 179, holdTimeMs: 90_000, keepaliveTimeMs: 30_000, nodeSelectors: [],
-    passwordSource: 'none', enableGracefulRestart: false, ebgpMultiHop: false, vrf: '', disableMP: false, dualStackAddressFamily: false, ...extra,
+    name,
+    myASN: 64512,
+    peerASN: 64513,
+    address: A,
+    port: 179,
+    holdTimeMs: 90_000,
+    keepaliveTimeMs: 30_000,
+    nodeSelectors: [],
+    passwordSource: 'none',
+    enableGracefulRestart: false,
+    ebgpMultiHop: false,
+    vrf: '',
+    disableMP: false,
+    dualStackAddressFamily: false,
+    ...extra,
   });
-  const fast: BfdProfile = { name: 'fast', receiveIntervalMs: 100, transmitIntervalMs: 100, detectMultiplier: 3, echoIntervalMs: 50, echoMode: false, passiveMode: false, minimumTtl: 254 };
-  const got = peerSpecs([peer('plain', {}), peer('single', { bfdProfile: 'fast' }), peer('multi', { bfdProfile: 'fast', ebgpMultiHop: true }), peer('none', { address: undefined })], [fast]);
-  assert.deepEqual(got.map((s) => [s.bgp.name, s.bgp.bfdRequired ?? false, s.bfd?.multihop, s.bfd?.profile]), [
-    ['plain', false, undefined, undefined], ['single', true, false, fast], ['multi', false, true, fast],
-  ]);
+  const fast: BfdProfile = {
+    name: 'fast',
+    receiveIntervalMs: 100,
+    transmitIntervalMs: 100,
+    detectMultiplier: 3,
+    echoIntervalMs: 50,
+    echoMode: false,
+    passiveMode: false,
+    minimumTtl: 254,
+  };
+  const got = peerSpecs(
+    [
+      peer('plain', {}),
+      peer('single', { bfdProfile: 'fast' }),
+      peer('multi', { bfdProfile: 'fast', ebgpMultiHop: true }),
+      peer('none', { address: undefined }),
+    ],
+    [fast],
+  );
+  assert.deepEqual(
+    got.map((s) => [s.bgp.name, s.bgp.bfdRequired ?? false, s.bfd?.multihop, s.bfd?.profile]),
+    [
+      ['plain', false, undefined, undefined],
+      ['single', true, false, fast],
+      ['multi', false, true, fast],
+    ],
+  );
   assert.equal(got[0]?.bgp.holdTime, 90);
 });

@@ -82,9 +82,23 @@ export interface BgpPeersOptions {
   readonly onBfdReady?: (samples: () => readonly BfdSessionSample[]) => void;
 }
 
-interface BfdRuntime { port: BfdPort; hub: BfdHub; txSlotMs: number }
-interface BfdRun { actor: BfdSession; tracker: BfdSessionTracker; hub: BfdHub; uncouple: () => void }
-interface PeerRun { key: string; spec: PeerSpec; speaker: BgpSpeaker; bfd?: BfdRun }
+interface BfdRuntime {
+  port: BfdPort;
+  hub: BfdHub;
+  txSlotMs: number;
+}
+interface BfdRun {
+  actor: BfdSession;
+  tracker: BfdSessionTracker;
+  hub: BfdHub;
+  uncouple: () => void;
+}
+interface PeerRun {
+  key: string;
+  spec: PeerSpec;
+  speaker: BgpSpeaker;
+  bfd?: BfdRun;
+}
 
 /** Time left for a stopped BFD session's AdminDown packets before its registration goes. */
 const BFD_CLOSE_DELAY_MS = 300;
@@ -145,7 +159,12 @@ export class BgpPeers {
 
   /** BGP counters per peer, with the peer's address and port. */
   metrics(): Array<{ peer: string; address: string; port: number; metrics: PeerMetrics | undefined }> {
-    return [...this.runs].map(([n, r]) => ({ peer: n, address: r.spec.bgp.peerAddress, port: r.spec.bgp.peerPort ?? 179, metrics: r.speaker.metrics()[n] }));
+    return [...this.runs].map(([n, r]) => ({
+      peer: n,
+      address: r.spec.bgp.peerAddress,
+      port: r.spec.bgp.peerPort ?? 179,
+      metrics: r.speaker.metrics()[n],
+    }));
   }
 
   /** BFD session states per peer (peers with a running BFD session). */
@@ -159,7 +178,9 @@ export class BgpPeers {
   }
 
   /** Forwards a BFD state by hand (tests, a BFD implemented elsewhere). */
-  bfd(peer: string, up: boolean): void { this.runs.get(peer)?.speaker.bfd(peer, up); }
+  bfd(peer: string, up: boolean): void {
+    this.runs.get(peer)?.speaker.bfd(peer, up);
+  }
 
   /**
    * Stops every peer (graceful: peers with graceful restart keep our routes) and its BFD session
@@ -168,20 +189,30 @@ export class BgpPeers {
   async stop(graceful: boolean): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
-    for (const run of this.runs.values()) { run.speaker.stop(graceful); this.stopBfd(run.bfd); }
+    for (const run of this.runs.values()) {
+      run.speaker.stop(graceful);
+      this.stopBfd(run.bfd);
+    }
     this.runs.clear();
     if (this.runtimes.size === 0) return;
-    await new Promise<void>((r) => { this.clock.setTimeout(r, BFD_CLOSE_DELAY_MS + 50); });
+    await new Promise<void>((r) => {
+      this.clock.setTimeout(r, BFD_CLOSE_DELAY_MS + 50);
+    });
     for (const rt of this.runtimes.values()) {
       const r = await rt.catch(() => undefined);
-      if (r) { r.hub.close(); await r.port.close().catch(() => undefined); }
+      if (r) {
+        r.hub.close();
+        await r.port.close().catch(() => undefined);
+      }
     }
     this.runtimes.clear();
   }
 
   private startPeer(name: string, spec: PeerSpec): void {
     const speaker = new BgpSpeaker({
-      nodeName: this.o.nodeName, peers: [spec.bgp], transport: this.o.transport(),
+      nodeName: this.o.nodeName,
+      peers: [spec.bgp],
+      transport: this.o.transport(),
       onEvent: (e) => this.o.onEvent?.(e),
       ...(this.o.clock ? { clock: this.o.clock } : {}),
     });
@@ -191,18 +222,28 @@ export class BgpPeers {
     speaker.start();
     const bfd = spec.bfd;
     if (!bfd) return;
-    void this.startBfd(name, bfd, speaker).then((b) => {
-      if (this.runs.get(name) === run) run.bfd = b; else this.stopBfd(b);
-    }, (err: unknown) => this.o.log.error('cannot start BFD', { event: 'bfd.error', peer: name, err: err instanceof Error ? err : String(err) }));
+    void this.startBfd(name, bfd, speaker).then(
+      (b) => {
+        if (this.runs.get(name) === run) run.bfd = b;
+        else this.stopBfd(b);
+      },
+      (err: unknown) =>
+        this.o.log.error('cannot start BFD', { event: 'bfd.error', peer: name, err: err instanceof Error ? err : String(err) }),
+    );
   }
 
   private runtime(multihop: boolean, minTtl: number): Promise<BfdRuntime> {
     let rt = this.runtimes.get(multihop);
     if (!rt) {
       rt = this.o.bfdPort({ multihop, minTtl, timers: this.timers }).then(({ port, txSlotMs }) => {
-        if (port.gtsm === false) this.o.log.warn('BFD received-TTL check (GTSM) not available: koffi did not load', { event: 'bfd.noGtsm', multihop });
-        if (port.dscp === false) this.o.log.warn('BFD packets sent without DSCP CS6: koffi did not load', { event: 'bfd.noDscp', multihop });
-        if (!this.bfdReady) { this.bfdReady = true; this.o.onBfdReady?.(() => this.bfdSamples()); }
+        if (port.gtsm === false)
+          this.o.log.warn('BFD received-TTL check (GTSM) not available: koffi did not load', { event: 'bfd.noGtsm', multihop });
+        if (port.dscp === false)
+          this.o.log.warn('BFD packets sent without DSCP CS6: koffi did not load', { event: 'bfd.noDscp', multihop });
+        if (!this.bfdReady) {
+          this.bfdReady = true;
+          this.o.onBfdReady?.(() => this.bfdSamples());
+        }
         return { port, hub: new BfdHub(port), txSlotMs: txSlotMs ?? 0 };
       });
       this.runtimes.set(multihop, rt);
@@ -216,30 +257,62 @@ export class BgpPeers {
     const rt = this.runtimes.get(true);
     if (!rt || this.multihopMinTtl.size === 0) return;
     const floor = Math.min(...this.multihopMinTtl.values());
-    void rt.then((r) => {
-      if (!r.port.setMinTtl?.(floor)) this.o.log.warn('cannot set the multi-hop BFD TTL floor', { event: 'bfd.noGtsm', minTtl: floor });
-    }, () => undefined);
+    void rt.then(
+      (r) => {
+        if (!r.port.setMinTtl?.(floor)) this.o.log.warn('cannot set the multi-hop BFD TTL floor', { event: 'bfd.noGtsm', minTtl: floor });
+      },
+      () => undefined,
+    );
   }
 
   private async startBfd(name: string, bfd: NonNullable<PeerSpec['bfd']>, speaker: BgpSpeaker): Promise<BfdRun | undefined> {
     const settings = bfdSessionSettings(bfd.profile);
-    if (!settings.ok) { this.o.log.error('invalid BFD profile', { event: 'bfd.invalidProfile', peer: name, err: JSON.stringify(settings.errors) }); return undefined; }
+    if (!settings.ok) {
+      this.o.log.error('invalid BFD profile', { event: 'bfd.invalidProfile', peer: name, err: JSON.stringify(settings.errors) });
+      return undefined;
+    }
     const minTtl = settings.value.minimumTtl;
     const rt = await this.runtime(bfd.multihop, minTtl);
-    const actor = createBfdSession(rt.hub, this.timers, {
-      peer: bfd.address, ...(bfd.local ? { local: bfd.local } : {}), localDiscr: this.random(), seed: this.random(), ...settings.value,
-    }, undefined, { txSlotMs: rt.txSlotMs });
+    const actor = createBfdSession(
+      rt.hub,
+      this.timers,
+      {
+        peer: bfd.address,
+        ...(bfd.local ? { local: bfd.local } : {}),
+        localDiscr: this.random(),
+        seed: this.random(),
+        ...settings.value,
+      },
+      undefined,
+      { txSlotMs: rt.txSlotMs },
+    );
     let prev = 'down';
     actor.subscribe((snap) => {
       const to = sessionStateOf(snap.value);
-      if (to !== prev) this.o.onEvent?.({ event: 'bfdState', peer: name, address: bfd.address, multihop: bfd.multihop, from: prev, to, diag: snap.context.localDiag, reason: snap.context.downReason });
+      if (to !== prev)
+        this.o.onEvent?.({
+          event: 'bfdState',
+          peer: name,
+          address: bfd.address,
+          multihop: bfd.multihop,
+          from: prev,
+          to,
+          diag: snap.context.localDiag,
+          reason: snap.context.downReason,
+        });
       prev = to;
     });
     // Subscribed before start so the first Up is never missed.
-    const uncouple = coupleBfdToBgp(actor, (ev) => { this.o.onEvent?.({ event: 'bfdCoupling', peer: name, send: ev.type }); speaker.bfd(name, ev.type === 'bfd.up'); });
+    const uncouple = coupleBfdToBgp(actor, (ev) => {
+      this.o.onEvent?.({ event: 'bfdCoupling', peer: name, send: ev.type });
+      speaker.bfd(name, ev.type === 'bfd.up');
+    });
     const tracker = new BfdSessionTracker(bfd.address, actor);
     this.trackers.set(tracker, rt.hub);
-    if (bfd.multihop) { this.multihopMinTtl.set(tracker, minTtl); this.applyMultihopMinTtl(); }
+    if (bfd.multihop) {
+      this.multihopMinTtl.set(tracker, minTtl);
+      this.applyMultihopMinTtl();
+    }
     actor.start();
     return { actor, tracker, hub: rt.hub, uncouple };
   }
@@ -258,12 +331,20 @@ export class BgpPeers {
 /** A BGPPeer of the config → the session settings (MetalLB semantics). */
 export function peerConfig(p: Peer): SpeakerPeerConfig {
   return {
-    name: p.name, peerAddress: p.address ?? '', peerPort: p.port, myAsn: p.myASN,
+    name: p.name,
+    peerAddress: p.address ?? '',
+    peerPort: p.port,
+    myAsn: p.myASN,
     // dynamicASN: the peer's ASN comes from its OPEN (same as ours for internal, any other for external).
-    peerAsn: p.peerASN ?? (p.dynamicASN === 'internal' ? p.myASN : 0), ...(p.dynamicASN ? { dynamicAsn: p.dynamicASN } : {}),
-    holdTime: p.holdTimeMs / 1000, keepaliveTime: p.keepaliveTimeMs / 1000,
-    ...(p.routerID ? { routerId: p.routerID } : {}), ...(p.sourceAddress ? { sourceAddress: p.sourceAddress } : {}),
-    ...(p.password ? { password: p.password } : {}), ebgpMultiHop: p.ebgpMultiHop, enableGracefulRestart: p.enableGracefulRestart,
+    peerAsn: p.peerASN ?? (p.dynamicASN === 'internal' ? p.myASN : 0),
+    ...(p.dynamicASN ? { dynamicAsn: p.dynamicASN } : {}),
+    holdTime: p.holdTimeMs / 1000,
+    keepaliveTime: p.keepaliveTimeMs / 1000,
+    ...(p.routerID ? { routerId: p.routerID } : {}),
+    ...(p.sourceAddress ? { sourceAddress: p.sourceAddress } : {}),
+    ...(p.password ? { password: p.password } : {}),
+    ebgpMultiHop: p.ebgpMultiHop,
+    enableGracefulRestart: p.enableGracefulRestart,
     ...(p.connectTimeMs !== undefined ? { connectTimeMs: p.connectTimeMs } : {}),
     ...(p.dualStackAddressFamily ? { families: ['ipv4', 'ipv6'] as const } : {}),
     // With a BFD profile, the session drops when BFD does; a single-hop one also does not come up
@@ -278,10 +359,12 @@ export function peerConfig(p: Peer): SpeakerPeerConfig {
  * not exist gives the defaults, as before.
  */
 export function peerSpecs(peers: readonly Peer[], profiles: readonly BfdProfile[]): PeerSpec[] {
-  return peers.filter((p) => p.address).map((p) => {
-    const bgp = peerConfig(p);
-    if (!peerUsesBfd(p) || !p.address) return { bgp };
-    const profile = profiles.find((b) => b.name === p.bfdProfile);
-    return { bgp, bfd: { address: p.address, multihop: p.ebgpMultiHop, profile: profile ?? {} } };
-  });
+  return peers
+    .filter((p) => p.address)
+    .map((p) => {
+      const bgp = peerConfig(p);
+      if (!peerUsesBfd(p) || !p.address) return { bgp };
+      const profile = profiles.find((b) => b.name === p.bfdProfile);
+      return { bgp, bfd: { address: p.address, multihop: p.ebgpMultiHop, profile: profile ?? {} } };
+    });
 }

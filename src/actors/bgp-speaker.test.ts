@@ -3,13 +3,25 @@ import assert from 'node:assert/strict';
 import { fromCallback, SimulatedClock } from 'xstate';
 import { BgpSpeaker, sessionInput, type SpeakerEvent } from './bgp-speaker.js';
 import {
-  decodeMessage, encodeOpen, encodeRouteRefresh, endOfRibFamily, frame, keepalive, unframe, MessageType, type Frame,
+  decodeMessage,
+  encodeOpen,
+  encodeRouteRefresh,
+  endOfRibFamily,
+  frame,
+  keepalive,
+  unframe,
+  MessageType,
+  type Frame,
 } from '../codecs/bgp/index.js';
 import type { BgpSessionEvent, BgpTransportInput, TransportCommand } from '../machines/bgp-session.machine.js';
 import type { RouteAttrs } from '../domain/bgp-advertisements.js';
 
 const A: RouteAttrs = { communities: [65000 * 65536 + 100], largeCommunities: [] };
-const f = (b: Uint8Array): Frame => { const r = unframe(b); assert.ok(r.ok); return r.value; };
+const f = (b: Uint8Array): Frame => {
+  const r = unframe(b);
+  assert.ok(r.ok);
+  return r.value;
+};
 
 function harness() {
   const clock = new SimulatedClock();
@@ -17,23 +29,61 @@ function harness() {
   let push: ((e: BgpSessionEvent) => void) | undefined;
   const transport = fromCallback<TransportCommand, BgpTransportInput>(({ sendBack, receive }) => {
     push = (e) => sendBack(e);
-    receive((c) => { if (c.type === 'send') wire.push(c.data); });
-    return () => { push = undefined; };
+    receive((c) => {
+      if (c.type === 'send') wire.push(c.data);
+    });
+    return () => {
+      push = undefined;
+    };
   });
   const events: SpeakerEvent[] = [];
   const speaker = new BgpSpeaker({
-    nodeName: 'node-a', clock, transport, onEvent: (e) => events.push(e),
-    peers: [{ name: 'r', peerAddress: '198.51.100.1', myAsn: 64512, peerAsn: 64513, holdTime: 90, families: ['ipv4', 'ipv6'], nextHopIpv6: '2001:db8:4::11' }],
+    nodeName: 'node-a',
+    clock,
+    transport,
+    onEvent: (e) => events.push(e),
+    peers: [
+      {
+        name: 'r',
+        peerAddress: '198.51.100.1',
+        myAsn: 64512,
+        peerAsn: 64513,
+        holdTime: 90,
+        families: ['ipv4', 'ipv6'],
+        nextHopIpv6: '2001:db8:4::11',
+      },
+    ],
   });
   const up = () => {
     speaker.start();
     clock.increment(0);
     assert.ok(push);
     push({ type: 'tcp.connected', localAddress: '198.51.100.11' });
-    push({ type: 'bgp.frame', frame: f(frame(MessageType.open, encodeOpen({ asn: 64513, holdTime: 90, routerId: '198.51.100.1', capabilities: { multiprotocol: [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }], routeRefresh: true, fourOctetAs: 64513 } }))) });
+    push({
+      type: 'bgp.frame',
+      frame: f(
+        frame(
+          MessageType.open,
+          encodeOpen({
+            asn: 64513,
+            holdTime: 90,
+            routerId: '198.51.100.1',
+            capabilities: {
+              multiprotocol: [
+                { afi: 1, safi: 1 },
+                { afi: 2, safi: 1 },
+              ],
+              routeRefresh: true,
+              fourOctetAs: 64513,
+            },
+          }),
+        ),
+      ),
+    });
     push({ type: 'bgp.frame', frame: f(keepalive()) });
   };
-  const updates = () => wire.map((b) => decodeMessage(f(b), { as4: true })).flatMap((m) => (m.ok && m.value.type === 'update' ? [m.value] : []));
+  const updates = () =>
+    wire.map((b) => decodeMessage(f(b), { as4: true })).flatMap((m) => (m.ok && m.value.type === 'update' ? [m.value] : []));
   return { clock, wire, speaker, events, up, updates, peer: (e: BgpSessionEvent) => push?.(e) };
 }
 
@@ -42,7 +92,10 @@ test('sessionInput maps MetalLB fields: eBGP TTL 1, multihop 255, GTSM min TTL, 
   assert.equal(sessionInput(base, 'n').transport.ttl, 1);
   assert.equal(sessionInput({ ...base, ebgpMultiHop: true }, 'n').transport.ttl, 255);
   assert.equal(sessionInput({ ...base, peerAsn: 64512 }, 'n').transport.ttl, undefined);
-  assert.deepEqual([sessionInput({ ...base, gtsm: true }, 'n').transport.ttl, sessionInput({ ...base, gtsm: true }, 'n').transport.minTtl], [255, 254]);
+  assert.deepEqual(
+    [sessionInput({ ...base, gtsm: true }, 'n').transport.ttl, sessionInput({ ...base, gtsm: true }, 'n').transport.minTtl],
+    [255, 254],
+  );
   assert.deepEqual(sessionInput({ ...base, enableGracefulRestart: true }, 'n').gracefulRestart, { restartTime: 120 });
   assert.deepEqual(sessionInput({ ...base, peerAddress: '2001:db8:4::1' }, 'n').families, [6]);
 });
@@ -62,12 +115,25 @@ test('full table then End-of-RIB per family on Established; diffs afterwards; re
   assert.deepEqual(ann[0]?.attrs.asPath, [{ type: 2, asns: [64512] }]);
   assert.equal(ann[0]?.attrs.localPref, undefined, 'no LOCAL_PREF on eBGP');
   assert.deepEqual(ann[1]?.attrs.mpReach?.nextHops, ['2001:db8:4::11']);
-  assert.deepEqual(h.speaker.metrics().r, { metallb_bgp_session_up: 1, metallb_bgp_updates_total: 2, metallb_bgp_announced_prefixes_total: 257, mooring_bgp_session_state: 'established', mooring_bgp_nlri_total: 257, mooring_bgp_encode_errors_total: 0 });
+  assert.deepEqual(h.speaker.metrics().r, {
+    metallb_bgp_session_up: 1,
+    metallb_bgp_updates_total: 2,
+    metallb_bgp_announced_prefixes_total: 257,
+    mooring_bgp_session_state: 'established',
+    mooring_bgp_nlri_total: 257,
+    mooring_bgp_encode_errors_total: 0,
+  });
   // A change sends only the difference.
   h.wire.length = 0;
   h.speaker.setRoutes(new Map([['r', new Map(v4.slice(1).map((p) => [p, A] as const))]]));
   const d = h.updates();
-  assert.deepEqual(d.map((x) => [x.withdrawn, x.attrs.mpUnreach?.withdrawn ?? []]), [[['203.0.113.0/32'], []], [[], ['2001:db8:4:ff::1/128']]]);
+  assert.deepEqual(
+    d.map((x) => [x.withdrawn, x.attrs.mpUnreach?.withdrawn ?? []]),
+    [
+      [['203.0.113.0/32'], []],
+      [[], ['2001:db8:4:ff::1/128']],
+    ],
+  );
   // ROUTE-REFRESH for IPv4: the family is sent again (no End-of-RIB).
   h.wire.length = 0;
   h.peer({ type: 'bgp.frame', frame: f(encodeRouteRefresh({ afi: 1, safi: 1 })) });
@@ -79,10 +145,24 @@ test('full table then End-of-RIB per family on Established; diffs afterwards; re
 
 test('a prefix the encoder refuses is reported and counted, never sent; the others still go out', () => {
   const h = harness();
-  h.speaker.setRoutes(new Map([['r', new Map([['203.0.113.7/32', A], ['203.0.113.300/32', A], ['2001:db8:4:ff::1/128', A]])]]));
+  h.speaker.setRoutes(
+    new Map([
+      [
+        'r',
+        new Map([
+          ['203.0.113.7/32', A],
+          ['203.0.113.300/32', A],
+          ['2001:db8:4:ff::1/128', A],
+        ]),
+      ],
+    ]),
+  );
   h.up();
   const ann = h.updates().filter((x) => endOfRibFamily(x) === undefined);
-  assert.deepEqual(ann.map((x) => [...x.nlri, ...(x.attrs.mpReach?.nlri ?? [])]), [['203.0.113.7/32'], ['2001:db8:4:ff::1/128']]);
+  assert.deepEqual(
+    ann.map((x) => [...x.nlri, ...(x.attrs.mpReach?.nlri ?? [])]),
+    [['203.0.113.7/32'], ['2001:db8:4:ff::1/128']],
+  );
   const refused = h.events.filter((e) => e.event === 'routesRefused');
   assert.equal(refused.length, 1);
   assert.match(refused[0]?.event === 'routesRefused' ? refused[0].error : '', /"203\.0\.113\.300\/32"/);

@@ -6,7 +6,15 @@
 // wiring reads `metrics()`.
 import { createActor, type Actor, type ActorOptions, type AnyActorLogic } from 'xstate';
 import {
-  Afi, AsSegment, Origin, buildAnnouncements, buildWithdrawals, canonicalPrefix, endOfRib, type EncodeError, type Result,
+  Afi,
+  AsSegment,
+  Origin,
+  buildAnnouncements,
+  buildWithdrawals,
+  canonicalPrefix,
+  endOfRib,
+  type EncodeError,
+  type Result,
 } from '../codecs/bgp/index.js';
 import { bgpSessionMachine, type BgpSessionInput, type Family, type Negotiated } from '../machines/bgp-session.machine.js';
 import { attrsKey, diffRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';
@@ -68,12 +76,18 @@ export function sessionInput(p: SpeakerPeerConfig, nodeName: string): BgpSession
   const ebgp = p.dynamicAsn ? p.dynamicAsn === 'external' : p.myAsn !== p.peerAsn;
   const ttl = p.gtsm ? 255 : ebgp ? (p.ebgpMultiHop ? 255 : 1) : undefined;
   return {
-    peer: p.name, localAsn: p.myAsn, peerAsn: p.peerAsn, ...(p.dynamicAsn ? { dynamicAsn: p.dynamicAsn } : {}), nodeName, holdTime: p.holdTime ?? 90,
+    peer: p.name,
+    localAsn: p.myAsn,
+    peerAsn: p.peerAsn,
+    ...(p.dynamicAsn ? { dynamicAsn: p.dynamicAsn } : {}),
+    nodeName,
+    holdTime: p.holdTime ?? 90,
     ...(p.keepaliveTime !== undefined ? { keepaliveTime: p.keepaliveTime } : {}),
     ...(p.routerId ? { routerId: p.routerId } : {}),
     families: p.families ? p.families.map(fromBgpFamily).filter((f) => f !== undefined) : [familyOfText(p.peerAddress)],
     transport: {
-      peerAddress: p.peerAddress, peerPort: p.peerPort ?? 179,
+      peerAddress: p.peerAddress,
+      peerPort: p.peerPort ?? 179,
       ...(p.sourceAddress ? { sourceAddress: p.sourceAddress } : {}),
       ...(p.password ? { password: p.password } : {}),
       ...(ttl !== undefined ? { ttl } : {}),
@@ -103,20 +117,32 @@ export class BgpSpeaker {
   private readonly peers = new Map<string, PeerState>();
   private desired = new Map<string, Map<string, RouteAttrs>>();
 
-  constructor(private readonly opts: {
-    nodeName: string;
-    peers: readonly SpeakerPeerConfig[];
-    transport: AnyActorLogic;
-    onEvent?: (e: SpeakerEvent) => void;
-    /** XState clock (a SimulatedClock in tests). */
-    clock?: ActorOptions<AnyActorLogic>['clock'];
-  }) {
+  constructor(
+    private readonly opts: {
+      nodeName: string;
+      peers: readonly SpeakerPeerConfig[];
+      transport: AnyActorLogic;
+      onEvent?: (e: SpeakerEvent) => void;
+      /** XState clock (a SimulatedClock in tests). */
+      clock?: ActorOptions<AnyActorLogic>['clock'];
+    },
+  ) {
     for (const cfg of opts.peers) {
       const machine = bgpSessionMachine.provide({ actors: { bgpTransport: opts.transport as never } });
       const actor = createActor(machine, { input: sessionInput(cfg, opts.nodeName), ...(opts.clock ? { clock: opts.clock } : {}) });
       const st: PeerState = {
-        cfg, actor, sent: new Map(), negotiated: undefined,
-        metrics: { metallb_bgp_session_up: 0, metallb_bgp_updates_total: 0, metallb_bgp_announced_prefixes_total: 0, mooring_bgp_session_state: 'idle', mooring_bgp_nlri_total: 0, mooring_bgp_encode_errors_total: 0 },
+        cfg,
+        actor,
+        sent: new Map(),
+        negotiated: undefined,
+        metrics: {
+          metallb_bgp_session_up: 0,
+          metallb_bgp_updates_total: 0,
+          metallb_bgp_announced_prefixes_total: 0,
+          mooring_bgp_session_state: 'idle',
+          mooring_bgp_nlri_total: 0,
+          mooring_bgp_encode_errors_total: 0,
+        },
       };
       this.peers.set(cfg.name, st);
       actor.on('session.established', (e) => {
@@ -142,8 +168,8 @@ export class BgpSpeaker {
       let prev = 'idle';
       actor.subscribe((s) => {
         const v = s.value;
-        const top = typeof v === 'string' ? v : Object.keys(v)[0] ?? '';
-        const inner = top === 'tcp' && typeof v === 'object' ? Object.keys((v as Record<string, unknown>).tcp as object)[0] ?? top : top;
+        const top = typeof v === 'string' ? v : (Object.keys(v)[0] ?? '');
+        const inner = top === 'tcp' && typeof v === 'object' ? (Object.keys((v as Record<string, unknown>).tcp as object)[0] ?? top) : top;
         const state = inner === 'closing' ? prev : inner;
         if (state !== prev) {
           this.emit({ event: 'stateChanged', peer: cfg.name, from: prev, to: state });
@@ -154,7 +180,9 @@ export class BgpSpeaker {
     }
   }
 
-  start(): void { for (const p of this.peers.values()) p.actor.start(); }
+  start(): void {
+    for (const p of this.peers.values()) p.actor.start();
+  }
 
   /** Replaces the desired routes (peer name → prefix → attributes) and sends the differences. */
   setRoutes(desired: Map<string, Map<string, RouteAttrs>>): void {
@@ -163,7 +191,9 @@ export class BgpSpeaker {
   }
 
   /** Forwards BFD state to a peer's session (issue 5 couples its bfdSession here). */
-  bfd(peer: string, up: boolean): void { this.peers.get(peer)?.actor.send({ type: up ? 'bfd.up' : 'bfd.down' }); }
+  bfd(peer: string, up: boolean): void {
+    this.peers.get(peer)?.actor.send({ type: up ? 'bfd.up' : 'bfd.down' });
+  }
 
   /**
    * Stops every session: CEASE, or — for peers with graceful restart when `graceful` — close
@@ -180,9 +210,13 @@ export class BgpSpeaker {
     return Object.fromEntries([...this.peers].map(([k, v]) => [k, { ...v.metrics }]));
   }
 
-  state(peer: string): string | undefined { return this.peers.get(peer)?.metrics.mooring_bgp_session_state; }
+  state(peer: string): string | undefined {
+    return this.peers.get(peer)?.metrics.mooring_bgp_session_state;
+  }
 
-  private emit(e: SpeakerEvent): void { this.opts.onEvent?.(e); }
+  private emit(e: SpeakerEvent): void {
+    this.opts.onEvent?.(e);
+  }
 
   private nextHop(st: PeerState, fam: Family): string | undefined {
     const n = st.negotiated;
@@ -216,27 +250,47 @@ export class BgpSpeaker {
         const prefixes = g.prefixes.filter((p) => familyOf(p) === fam);
         if (prefixes.length === 0) continue;
         const before = refused.size;
-        messages.push(...this.encode(st, fam, prefixes, refused, (ps) => buildAnnouncements(AFI[fam], ps, {
-          origin: Origin.igp,
-          asPath: ebgp ? [{ type: AsSegment.sequence, asns: [st.cfg.myAsn] }] : [],
-          nextHop: usable.get(fam) as string,
-          ...(!ebgp ? { localPref: g.attrs.localPref ?? 100 } : {}),
-          ...(g.attrs.communities.length > 0 ? { communities: g.attrs.communities } : {}),
-          ...(g.attrs.largeCommunities.length > 0 ? { largeCommunities: g.attrs.largeCommunities } : {}),
-        }, { as4: n.as4 })));
+        messages.push(
+          ...this.encode(st, fam, prefixes, refused, (ps) =>
+            buildAnnouncements(
+              AFI[fam],
+              ps,
+              {
+                origin: Origin.igp,
+                asPath: ebgp ? [{ type: AsSegment.sequence, asns: [st.cfg.myAsn] }] : [],
+                nextHop: usable.get(fam) as string,
+                ...(!ebgp ? { localPref: g.attrs.localPref ?? 100 } : {}),
+                ...(g.attrs.communities.length > 0 ? { communities: g.attrs.communities } : {}),
+                ...(g.attrs.largeCommunities.length > 0 ? { largeCommunities: g.attrs.largeCommunities } : {}),
+              },
+              { as4: n.as4 },
+            ),
+          ),
+        );
         announced += prefixes.length - (refused.size - before);
       }
     }
     for (const p of diff.withdraw) if (!refused.has(p)) st.sent.delete(p);
-    for (const g of diff.announce) for (const p of g.prefixes) if (usable.has(familyOf(p)) && !refused.has(p)) st.sent.set(p, attrsKey(g.attrs));
+    for (const g of diff.announce)
+      for (const p of g.prefixes) if (usable.has(familyOf(p)) && !refused.has(p)) st.sent.set(p, attrsKey(g.attrs));
     const updates = messages.length;
-    if (initial) for (const fam of n.families) { messages.push(endOfRib(AFI[fam])); }
+    if (initial)
+      for (const fam of n.families) {
+        messages.push(endOfRib(AFI[fam]));
+      }
     if (messages.length > 0) st.actor.send({ type: 'routes.send', messages });
     st.metrics.metallb_bgp_updates_total += updates;
     st.metrics.mooring_bgp_nlri_total += announced + diff.withdraw.length;
     st.metrics.metallb_bgp_announced_prefixes_total = st.sent.size;
     if (updates > 0) {
-      this.emit({ event: 'routesSent', peer: st.cfg.name, updates, announced, withdrawn: diff.withdraw.length, nlriPerUpdate: Math.round((announced + diff.withdraw.length) / updates) });
+      this.emit({
+        event: 'routesSent',
+        peer: st.cfg.name,
+        updates,
+        announced,
+        withdrawn: diff.withdraw.length,
+        nlriPerUpdate: Math.round((announced + diff.withdraw.length) / updates),
+      });
     }
     if (initial) for (const fam of n.families) this.emit({ event: 'endOfRib', peer: st.cfg.name, family: fam });
   }
@@ -246,7 +300,13 @@ export class BgpSpeaker {
    * another family) are reported, counted, added to `refused` and left out; the rest are built. A
    * fault that is not a prefix's (a bad next hop) refuses them all.
    */
-  private encode(st: PeerState, fam: Family, prefixes: readonly string[], refused: Set<string>, build: (ps: readonly string[]) => Result<Uint8Array[], EncodeError>): Uint8Array[] {
+  private encode(
+    st: PeerState,
+    fam: Family,
+    prefixes: readonly string[],
+    refused: Set<string>,
+    build: (ps: readonly string[]) => Result<Uint8Array[], EncodeError>,
+  ): Uint8Array[] {
     let r = build(prefixes);
     if (!r.ok && r.error.prefixes.length > 0) {
       this.refuse(st, fam, r.error.prefixes, r.error.message, refused);
@@ -256,7 +316,13 @@ export class BgpSpeaker {
       r = build(rest);
     }
     if (r.ok) return r.value;
-    this.refuse(st, fam, prefixes.filter((p) => !refused.has(p)), r.error.message, refused);
+    this.refuse(
+      st,
+      fam,
+      prefixes.filter((p) => !refused.has(p)),
+      r.error.message,
+      refused,
+    );
     return [];
   }
 
@@ -268,8 +334,15 @@ export class BgpSpeaker {
 }
 
 /** Prefix list → desired routes for every peer with the same attributes (bench/test shortcut). */
-export function uniformRoutes(peers: readonly string[], prefixes: readonly string[], attrs: RouteAttrs): Map<string, Map<string, RouteAttrs>> {
+export function uniformRoutes(
+  peers: readonly string[],
+  prefixes: readonly string[],
+  attrs: RouteAttrs,
+): Map<string, Map<string, RouteAttrs>> {
   const m = new Map<string, RouteAttrs>();
-  for (const p of prefixes) { const c = canonicalPrefix(p); if (c) m.set(c, attrs); }
+  for (const p of prefixes) {
+    const c = canonicalPrefix(p);
+    if (c) m.set(c, attrs);
+  }
   return new Map(peers.map((p) => [p, m]));
 }

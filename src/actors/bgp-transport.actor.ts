@@ -7,7 +7,9 @@ import { fromCallback } from 'xstate';
 import { Framer } from '../codecs/bgp/index.js';
 import type { BgpSessionEvent, BgpTransportInput, TransportCommand } from '../machines/bgp-session.machine.js';
 
-export interface BgpConnectOptions extends BgpTransportInput { readonly timeoutMs: number }
+export interface BgpConnectOptions extends BgpTransportInput {
+  readonly timeoutMs: number;
+}
 
 export interface BgpConnection {
   readonly localAddress: string;
@@ -24,34 +26,56 @@ export interface BgpSocketPort {
 }
 
 /** Byte counters the speaker exposes as metrics. */
-export interface TransportStats { bytesOut: number; bytesIn: number; messagesOut: number }
+export interface TransportStats {
+  bytesOut: number;
+  bytesIn: number;
+  messagesOut: number;
+}
 
 export function createBgpTransport(port: BgpSocketPort, opts: { connectTimeoutMs?: number; stats?: TransportStats } = {}) {
   return fromCallback<TransportCommand, BgpTransportInput>(({ input, sendBack, receive }) => {
     const signal = { aborted: false };
     let conn: BgpConnection | undefined;
-    const send = (e: BgpSessionEvent): void => { if (!signal.aborted) sendBack(e); };
+    const send = (e: BgpSessionEvent): void => {
+      if (!signal.aborted) sendBack(e);
+    };
     receive((cmd) => {
       if (!conn) return;
       if (cmd.type === 'send') {
         conn.write(cmd.data);
-        if (opts.stats) { opts.stats.bytesOut += cmd.data.length; opts.stats.messagesOut++; }
+        if (opts.stats) {
+          opts.stats.bytesOut += cmd.data.length;
+          opts.stats.messagesOut++;
+        }
       } else conn.close();
     });
-    port.connect({ ...input, timeoutMs: opts.connectTimeoutMs ?? 10_000 }, signal).then((c) => {
-      if (signal.aborted) { c.close(); return; }
-      conn = c;
-      const framer = new Framer();
-      c.onData((chunk) => {
-        if (opts.stats) opts.stats.bytesIn += chunk.length;
-        for (const r of framer.push(chunk)) {
-          if (r.ok) send({ type: 'bgp.frame', frame: r.value });
-          else { send({ type: 'bgp.error', error: r.error }); return; }
+    port.connect({ ...input, timeoutMs: opts.connectTimeoutMs ?? 10_000 }, signal).then(
+      (c) => {
+        if (signal.aborted) {
+          c.close();
+          return;
         }
-      });
-      c.onClose((error) => send({ type: 'tcp.closed', ...(error ? { error } : {}) }));
-      send({ type: 'tcp.connected', localAddress: c.localAddress, ...(c.localIpv4OnInterface ? { localIpv4OnInterface: c.localIpv4OnInterface } : {}) });
-    }, (e: unknown) => send({ type: 'tcp.failed', error: e instanceof Error ? e.message : String(e) }));
+        conn = c;
+        const framer = new Framer();
+        c.onData((chunk) => {
+          if (opts.stats) opts.stats.bytesIn += chunk.length;
+          for (const r of framer.push(chunk)) {
+            if (r.ok) send({ type: 'bgp.frame', frame: r.value });
+            else {
+              send({ type: 'bgp.error', error: r.error });
+              return;
+            }
+          }
+        });
+        c.onClose((error) => send({ type: 'tcp.closed', ...(error ? { error } : {}) }));
+        send({
+          type: 'tcp.connected',
+          localAddress: c.localAddress,
+          ...(c.localIpv4OnInterface ? { localIpv4OnInterface: c.localIpv4OnInterface } : {}),
+        });
+      },
+      (e: unknown) => send({ type: 'tcp.failed', error: e instanceof Error ? e.message : String(e) }),
+    );
     return () => {
       signal.aborted = true;
       conn?.close();

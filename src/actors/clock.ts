@@ -43,5 +43,7 @@ export const realClock: Clock = {
   setTimeout: (fn, ms) => setTimeout(fn, ms),
   clearTimeout: (id) => clearTimeout(id as ReturnType<typeof setTimeout>),
   setTimeoutAt: (fn, at) => setTimeout(fn, Math.max(1, Math.ceil(at) - Math.floor(performance.now() + hrOffsetMs))),
-  afterIo: (fn) => { setImmediate(fn); },
+  afterIo: (fn) => {
+    setImmediate(fn);
+  },
 };

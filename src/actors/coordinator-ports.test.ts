@@ -25,25 +25,45 @@ class LoopBus implements CoordBus {
   private readonly subs: Array<{ pattern: string; cb: (subject: string, data: Uint8Array) => void }> = [];
   constructor(private readonly clock: SimulatedClock) {}
   publish(subject: string, data: Uint8Array): void {
-    this.clock.setTimeout(() => { for (const s of [...this.subs]) if (matches(s.pattern, subject)) s.cb(subject, data); }, 1);
+    this.clock.setTimeout(() => {
+      for (const s of [...this.subs]) if (matches(s.pattern, subject)) s.cb(subject, data);
+    }, 1);
   }
   subscribe(pattern: string, cb: (subject: string, data: Uint8Array) => void): () => void {
     const s = { pattern, cb };
     this.subs.push(s);
-    return () => { this.subs.splice(this.subs.indexOf(s), 1); };
+    return () => {
+      this.subs.splice(this.subs.indexOf(s), 1);
+    };
   }
-  onStatus(): () => void { return () => {}; }
-  isUp(): boolean { return true; }
+  onStatus(): () => void {
+    return () => {};
+  }
+  isUp(): boolean {
+    return true;
+  }
 }
 
 class FakeL2 implements L2AnnouncerPort {
   readonly calls: string[] = [];
   private readonly on = new Set<string>();
-  announce(ip: string, ifaces?: readonly string[]): void { this.on.add(ip); this.calls.push(`announce ${ip} ${ifaces?.join(',') ?? '*'}`); }
-  withdraw(ip: string): void { this.on.delete(ip); this.calls.push(`withdraw ${ip}`); }
-  announced(): readonly string[] { return [...this.on]; }
-  onConflict(_cb: (ev: L2Conflict) => void): () => void { return () => {}; }
-  onCarrier(_cb: (ev: CarrierChange) => void): () => void { return () => {}; }
+  announce(ip: string, ifaces?: readonly string[]): void {
+    this.on.add(ip);
+    this.calls.push(`announce ${ip} ${ifaces?.join(',') ?? '*'}`);
+  }
+  withdraw(ip: string): void {
+    this.on.delete(ip);
+    this.calls.push(`withdraw ${ip}`);
+  }
+  announced(): readonly string[] {
+    return [...this.on];
+  }
+  onConflict(_cb: (ev: L2Conflict) => void): () => void {
+    return () => {};
+  }
+  onCarrier(_cb: (ev: CarrierChange) => void): () => void {
+    return () => {};
+  }
   async close(): Promise<void> {}
 }
 
@@ -68,20 +88,30 @@ class ScriptedKv implements EpochStore {
     this.ops.push('update');
     return this.write(key, value, revision);
   }
-  put(key: string, value: Uint8Array): void { this.data.set(key, { value, revision: ++this.rev }); }
+  put(key: string, value: Uint8Array): void {
+    this.data.set(key, { value, revision: ++this.rev });
+  }
   private write(key: string, value: Uint8Array, revision: number): KvWrite {
     if (!this.available) return { ok: false, kind: 'unavailable', error: 'NoRespondersError: no responders' };
     const rival = this.rival;
     this.rival = undefined;
     rival?.(key);
-    if ((this.data.get(key)?.revision ?? 0) !== revision) return { ok: false, kind: 'conflict', error: 'JetStreamApiError: wrong last sequence' };
+    if ((this.data.get(key)?.revision ?? 0) !== revision)
+      return { ok: false, kind: 'conflict', error: 'JetStreamApiError: wrong last sequence' };
     this.put(key, value);
     return { ok: true, revision: this.rev };
   }
 }
 
 function svc(interfaces?: readonly string[]): ServiceSpec {
-  return { key: 'default/web', ips: [IP], ads: [{ name: 'l2' }], etpLocal: false, endpointNodes: new Set(['a', 'b']), ...(interfaces ? { interfaces } : {}) };
+  return {
+    key: 'default/web',
+    ips: [IP],
+    ads: [{ name: 'l2' }],
+    etpLocal: false,
+    endpointNodes: new Set(['a', 'b']),
+    ...(interfaces ? { interfaces } : {}),
+  };
 }
 
 /** Node `a` (eligible) and `b` (NetworkUnavailable: never elected, but it may still claim). */
@@ -91,8 +121,24 @@ function setup(interfaces?: readonly string[]) {
   const l2 = new FakeL2();
   const kv = new ScriptedKv();
   const logs: Array<Record<string, unknown>> = [];
-  const coord = new Coordinator({ cluster: 'c', node: 'a', inc: 1, clock, bus, l2, epochs: kv, claimsRefreshMs: 1000, log: (r) => logs.push(r) });
-  const spec = (ifs?: readonly string[]): ClusterSpec => ({ nodes: [{ name: 'a', labels: {} }, { name: 'b', labels: {}, networkUnavailable: true }], services: [svc(ifs)] });
+  const coord = new Coordinator({
+    cluster: 'c',
+    node: 'a',
+    inc: 1,
+    clock,
+    bus,
+    l2,
+    epochs: kv,
+    claimsRefreshMs: 1000,
+    log: (r) => logs.push(r),
+  });
+  const spec = (ifs?: readonly string[]): ClusterSpec => ({
+    nodes: [
+      { name: 'a', labels: {} },
+      { name: 'b', labels: {}, networkUnavailable: true },
+    ],
+    services: [svc(ifs)],
+  });
   coord.setCluster(spec(interfaces));
   coord.start();
   /** Runs virtual time 1 ms at a time, letting the store's promises settle in between. */
@@ -105,9 +151,18 @@ function setup(interfaces?: readonly string[]) {
   let bSeq = 0;
   let bClaims = 0;
   /** Node b: alive (one heartbeat now), and its claims. */
-  const bBeats = () => bus.publish(heartbeatSubject('c', 'b'), encodeHeartbeat({ v: 1, node: 'b', inc: 1, seq: ++bSeq, intervalMs: 100, l2Ready: true, draining: false }));
-  const bClaim = (claims: Array<{ ip: string; epoch: number }>) => bus.publish(claimsSubject('c', 'b'), encodeClaims({ v: 1, node: 'b', inc: 1, seq: ++bClaims, claims }));
-  const record = () => { const e = kv.data.get(epochKey(IP)); const r = e ? decodeEpochRecord(e.value) : undefined; return r?.ok ? r.value : undefined; };
+  const bBeats = () =>
+    bus.publish(
+      heartbeatSubject('c', 'b'),
+      encodeHeartbeat({ v: 1, node: 'b', inc: 1, seq: ++bSeq, intervalMs: 100, l2Ready: true, draining: false }),
+    );
+  const bClaim = (claims: Array<{ ip: string; epoch: number }>) =>
+    bus.publish(claimsSubject('c', 'b'), encodeClaims({ v: 1, node: 'b', inc: 1, seq: ++bClaims, claims }));
+  const record = () => {
+    const e = kv.data.get(epochKey(IP));
+    const r = e ? decodeEpochRecord(e.value) : undefined;
+    return r?.ok ? r.value : undefined;
+  };
   return { clock, bus, l2, kv, logs, coord, spec, run, bBeats, bClaim, record };
 }
 
@@ -118,7 +173,10 @@ test('settles, announces and records its epoch in the KV', async () => {
   assert.deepEqual(t.coord.owned(), [IP]);
   assert.deepEqual(t.record(), { epoch: 1, node: 'a' });
   assert.deepEqual(t.coord.kvFailures(), { racesLost: 0, outages: 0 });
-  assert.deepEqual(t.logs.filter((l) => l.machine === 'natsPath').map((l) => `${l.from}>${l.to}:${l.reason}:${l.event}`), ['resyncing>up:resynced:nats.settled']);
+  assert.deepEqual(
+    t.logs.filter((l) => l.machine === 'natsPath').map((l) => `${l.from}>${l.to}:${l.reason}:${l.event}`),
+    ['resyncing>up:resynced:nats.settled'],
+  );
 });
 
 test('KV unavailable: the IP stays announced, the write is deferred as an outage (not a race) and retried', async () => {
@@ -174,7 +232,10 @@ test('lost race to a dead writer: re-read, then overwrite with a higher epoch (a
 test('lost race to a live claimer with a newer epoch: stand down (fenced)', async () => {
   const t = setup();
   // b is live and claims the IP (a stale claim, epoch 0: it does not fence us by itself).
-  const beat = () => { t.bBeats(); t.clock.setTimeout(beat, 100); };
+  const beat = () => {
+    t.bBeats();
+    t.clock.setTimeout(beat, 100);
+  };
   beat();
   t.bClaim([{ ip: IP, epoch: 0 }]);
   t.kv.rival = (key) => t.kv.put(key, encodeEpochRecord({ epoch: 7, node: 'b' }));
@@ -194,12 +255,22 @@ test('every attempt loses the race: deferred as contention, still announcing, re
   // A writer that always gets there first and deletes again (so every read sees an empty key).
   const create = t.kv.create.bind(t.kv);
   let races = 0;
-  t.kv.create = async (k, v) => { if (races < 3) { races++; t.kv.ops.push('create'); return { ok: false, kind: 'conflict', error: 'JetStreamApiError: wrong last sequence' }; } return create(k, v); };
+  t.kv.create = async (k, v) => {
+    if (races < 3) {
+      races++;
+      t.kv.ops.push('create');
+      return { ok: false, kind: 'conflict', error: 'JetStreamApiError: wrong last sequence' };
+    }
+    return create(k, v);
+  };
   await t.run(400);
   assert.deepEqual(t.kv.ops, ['get', 'create', 'get', 'create', 'get', 'create']);
   assert.deepEqual(t.coord.kvFailures(), { racesLost: 3, outages: 0 });
   const deferred = t.logs.filter((l) => l.event === 'epoch.deferred');
-  assert.deepEqual(deferred.map((l) => l.kind), ['conflict']);
+  assert.deepEqual(
+    deferred.map((l) => l.kind),
+    ['conflict'],
+  );
   assert.deepEqual(t.coord.owned(), [IP]);
   await t.run(1000);
   assert.deepEqual(t.record(), { epoch: 1, node: 'a' });

@@ -13,8 +13,32 @@
 import { createActor, type Actor } from 'xstate';
 import type { L2AnnouncerPort } from './l2-port.js';
 import type { Clock, CoordBus, EpochStore, KvFailure } from './coord-ports.js';
-import { decodeClaims, decodeDrain, decodeEpochRecord, decodeHeartbeat, encodeClaims, encodeEpochRecord, encodeHeartbeat, type Claim, type Claims, type Decoded, type Heartbeat } from '../codecs/coord.js';
-import { decide, electionHash, electOwner, HashOrder, Reason, reasonFor, type ElectionNode, type ElectionOptions, type L2AdView, type LiveView, type ServiceIpView } from '../domain/election.js';
+import {
+  decodeClaims,
+  decodeDrain,
+  decodeEpochRecord,
+  decodeHeartbeat,
+  encodeClaims,
+  encodeEpochRecord,
+  encodeHeartbeat,
+  type Claim,
+  type Claims,
+  type Decoded,
+  type Heartbeat,
+} from '../codecs/coord.js';
+import {
+  decide,
+  electionHash,
+  electOwner,
+  HashOrder,
+  Reason,
+  reasonFor,
+  type ElectionNode,
+  type ElectionOptions,
+  type L2AdView,
+  type LiveView,
+  type ServiceIpView,
+} from '../domain/election.js';
 import { DEFAULT_MEMBERSHIP, Membership, type MembershipConfig, type MembershipEvent } from '../domain/membership.js';
 import { allOf, claimsSubject, drainSubject, epochKey, heartbeatSubject, Kind } from '../domain/subjects.js';
 import { serviceIpMachine, type ServiceIpEvent, type ServiceIpState } from '../machines/service-ip.machine.js';
@@ -207,7 +231,12 @@ export class Coordinator {
     // rolling start does not make the first speaker up claim every IP for a moment.
     this.path = createActor(natsPathMachine, {
       clock: this.clock,
-      input: { connected: opts.bus.isUp(), now: opts.clock.now(), detectMs: this.cfg.intervalMs * this.cfg.misses, resyncMs: opts.resyncMs ?? this.cfg.intervalMs * this.cfg.misses },
+      input: {
+        connected: opts.bus.isUp(),
+        now: opts.clock.now(),
+        detectMs: this.cfg.intervalMs * this.cfg.misses,
+        resyncMs: opts.resyncMs ?? this.cfg.intervalMs * this.cfg.misses,
+      },
     });
     this.pathState = this.path.getSnapshot().value as NatsPathState;
     this.path.subscribe((snap) => this.onPath(snap.value as NatsPathState));
@@ -234,7 +263,10 @@ export class Coordinator {
 
   onTransition(cb: (t: Transition) => void): () => void {
     this.listeners.push(cb);
-    return () => { const i = this.listeners.indexOf(cb); if (i >= 0) this.listeners.splice(i, 1); };
+    return () => {
+      const i = this.listeners.indexOf(cb);
+      if (i >= 0) this.listeners.splice(i, 1);
+    };
   }
 
   start(): void {
@@ -248,7 +280,10 @@ export class Coordinator {
     this.unsubs.push(this.o.l2.onCarrier((c) => this.setCarrier(c.up)));
     this.every(this.cfg.intervalMs, () => this.publishHeartbeat());
     this.scheduleSweep(this.cfg.intervalMs);
-    this.every(this.o.claimsRefreshMs ?? 5000, () => { this.publishClaims(); this.retryEpochs(); });
+    this.every(this.o.claimsRefreshMs ?? 5000, () => {
+      this.publishClaims();
+      this.retryEpochs();
+    });
     this.publishHeartbeat();
     this.path.start();
   }
@@ -287,8 +322,12 @@ export class Coordinator {
       this.table = next;
       for (const [ip, h] of this.held) {
         const info = next.byIp.get(ip);
-        if (info && !sameInterfaces(h.info.svc, info.svc)) h.actor.send({ type: 'ip.interfacesChanged', interfaces: interfacesOf(info.svc) });
-        if (info) { h.info = info; continue; }
+        if (info && !sameInterfaces(h.info.svc, info.svc))
+          h.actor.send({ type: 'ip.interfacesChanged', interfaces: interfacesOf(info.svc) });
+        if (info) {
+          h.info = info;
+          continue;
+        }
         h.actor.send({ type: 'ip.remove' });
         h.actor.stop();
         this.held.delete(ip);
@@ -361,7 +400,10 @@ export class Coordinator {
   }
 
   private once(ms: number, fn: () => void): void {
-    const id = this.clock.setTimeout(() => { this.timers.delete(id); if (!this.stopped) fn(); }, ms);
+    const id = this.clock.setTimeout(() => {
+      this.timers.delete(id);
+      if (!this.stopped) fn();
+    }, ms);
     this.timers.add(id);
   }
 
@@ -382,9 +424,19 @@ export class Coordinator {
   private publishHeartbeat(): void {
     if (this.stopped) return;
     this.path.send({ type: 'hb.sent', seq: this.hbSeq + 1, at: this.clock.now() });
-    this.o.bus.publish(heartbeatSubject(this.o.cluster, this.node), encodeHeartbeat({
-      v: 1, node: this.node, inc: this.o.inc, seq: ++this.hbSeq, intervalMs: this.cfg.intervalMs, l2Ready: this.localCarrier, draining: this.draining, settled: this.natsSettled && this.handoverReady,
-    }));
+    this.o.bus.publish(
+      heartbeatSubject(this.o.cluster, this.node),
+      encodeHeartbeat({
+        v: 1,
+        node: this.node,
+        inc: this.o.inc,
+        seq: ++this.hbSeq,
+        intervalMs: this.cfg.intervalMs,
+        l2Ready: this.localCarrier,
+        draining: this.draining,
+        settled: this.natsSettled && this.handoverReady,
+      }),
+    );
   }
 
   private publishClaims(): void {
@@ -394,7 +446,10 @@ export class Coordinator {
       if (h.state === 'announcing' || h.state === 'withdrawing') claims.push({ ip: h.info.ip, epoch: h.actor.getSnapshot().context.epoch });
     }
     this.lastClaimsCount = claims.length;
-    this.o.bus.publish(claimsSubject(this.o.cluster, this.node), encodeClaims({ v: 1, node: this.node, inc: this.o.inc, seq: ++this.claimsSeq, claims }));
+    this.o.bus.publish(
+      claimsSubject(this.o.cluster, this.node),
+      encodeClaims({ v: 1, node: this.node, inc: this.o.inc, seq: ++this.claimsSeq, claims }),
+    );
   }
 
   private scheduleClaims(delayMs = 0): void {
@@ -415,7 +470,10 @@ export class Coordinator {
     else this.deadSince.add(onlyDead);
     if (this.reconcilePending) return;
     this.reconcilePending = true;
-    this.once(0, () => { this.reconcilePending = false; this.reconcile(); });
+    this.once(0, () => {
+      this.reconcilePending = false;
+      this.reconcile();
+    });
   }
 
   private reconcile(): void {
@@ -435,7 +493,10 @@ export class Coordinator {
     for (const h of this.held.values()) todo.push(h.info);
     if (this.natsSettled && this.deadSince.size > 0) {
       const dead = new Set<number>();
-      for (const n of this.deadSince) { const i = this.nodeIndex.get(n); if (i !== undefined) dead.add(i); }
+      for (const n of this.deadSince) {
+        const i = this.nodeIndex.get(n);
+        if (i !== undefined) dead.add(i);
+      }
       const owners = this.lastOwner;
       for (let i = 0; i < owners.length; i++) {
         const info = this.table.list[i];
@@ -451,7 +512,15 @@ export class Coordinator {
   }
 
   private reconcileIp(info: IpInfo, live: LiveView): void {
-    const owner = electOwner({ svc: info.view, nodes: this.nodes, live, me: this.node, order: this.order, names: this.names, opts: this.o.election });
+    const owner = electOwner({
+      svc: info.view,
+      nodes: this.nodes,
+      live,
+      me: this.node,
+      order: this.order,
+      names: this.names,
+      opts: this.o.election,
+    });
     this.lastOwner[info.index] = owner === undefined ? -1 : (this.nodeIndex.get(owner) ?? -1);
     const mine = owner === this.node;
     let h = this.held.get(info.ip);
@@ -466,11 +535,20 @@ export class Coordinator {
     // window, we keep answering until it is ready to take over.
     const c = this.claimer[info.index] ?? -1;
     const claimer = c >= 0 ? this.names[c] : undefined;
-    const incumbent = mine && claimer !== undefined && claimer !== this.node && this.membership.isLive(claimer) && !this.membership.draining(claimer) ? claimer : undefined;
-    const successorPending = !mine && owner !== undefined && d.reason === Reason.notOwner && this.membership.isLive(owner) && !this.membership.settled(owner);
+    const incumbent =
+      mine && claimer !== undefined && claimer !== this.node && this.membership.isLive(claimer) && !this.membership.draining(claimer)
+        ? claimer
+        : undefined;
+    const successorPending =
+      !mine && owner !== undefined && d.reason === Reason.notOwner && this.membership.isLive(owner) && !this.membership.settled(owner);
     h.actor.send({
-      type: 'election.changed', owner: mine, reason: d.reason, knownEpoch: this.knownEpoch[info.index] ?? 0,
-      handover: !mine && d.reason === Reason.draining, incumbent, successorPending,
+      type: 'election.changed',
+      owner: mine,
+      reason: d.reason,
+      knownEpoch: this.knownEpoch[info.index] ?? 0,
+      handover: !mine && d.reason === Reason.draining,
+      incumbent,
+      successorPending,
     });
   }
 
@@ -480,7 +558,11 @@ export class Coordinator {
       actions: {
         announce: ({ context }) => this.o.l2.announce(context.ip, context.interfaces),
         withdraw: ({ context }) => this.o.l2.withdraw(context.ip),
-        claimsChanged: ({ context }) => { this.scheduleClaims(); this.pendingEpochs.add(context.ip); this.once(0, () => this.retryEpochs()); },
+        claimsChanged: ({ context }) => {
+          this.scheduleClaims();
+          this.pendingEpochs.add(context.ip);
+          this.once(0, () => this.retryEpochs());
+        },
       },
     });
     return this.logic;
@@ -489,16 +571,42 @@ export class Coordinator {
   private spawn(info: IpInfo): Held {
     const actor = createActor(this.machine(), {
       clock: this.clock,
-      input: { ip: info.ip, node: this.node, tieBreak: electionHash(this.node, info.view.firstIp), natsUp: this.natsSettled, handoverTimeoutMs: this.o.handoverTimeoutMs, interfaces: interfacesOf(info.svc) },
+      input: {
+        ip: info.ip,
+        node: this.node,
+        tieBreak: electionHash(this.node, info.view.firstIp),
+        natsUp: this.natsSettled,
+        handoverTimeoutMs: this.o.handoverTimeoutMs,
+        interfaces: interfacesOf(info.svc),
+      },
     });
     const h: Held = { info, actor, state: 'idle' };
     this.held.set(info.ip, h);
     actor.subscribe((snap) => {
       const to = snap.value as ServiceIpState;
       if (to === h.state) return;
-      const t: Transition = { at: this.clock.now(), node: this.node, ip: h.info.ip, service: h.info.svc.key, from: h.state, to, reason: snap.context.reason, epoch: snap.context.epoch };
+      const t: Transition = {
+        at: this.clock.now(),
+        node: this.node,
+        ip: h.info.ip,
+        service: h.info.svc.key,
+        from: h.state,
+        to,
+        reason: snap.context.reason,
+        epoch: snap.context.epoch,
+      };
       h.state = to;
-      this.o.log?.({ component: 'coordinator', node: this.node, ip: t.ip, service: t.service, machine: 'serviceIp', from: t.from, to, reason: t.reason, epoch: t.epoch });
+      this.o.log?.({
+        component: 'coordinator',
+        node: this.node,
+        ip: t.ip,
+        service: t.service,
+        machine: 'serviceIp',
+        from: t.from,
+        to,
+        reason: t.reason,
+        epoch: t.epoch,
+      });
       for (const l of this.listeners) l(t);
     });
     actor.start();
@@ -520,7 +628,10 @@ export class Coordinator {
   private onHeartbeat(data: Uint8Array): void {
     if (this.stopped) return;
     const r = this.decode.heartbeat(data);
-    if (!r.ok) { this.o.log?.({ component: 'coordinator', node: this.node, event: 'hb.dropped', err: r.error }); return; }
+    if (!r.ok) {
+      this.o.log?.({ component: 'coordinator', node: this.node, event: 'hb.dropped', err: r.error });
+      return;
+    }
     if (r.value.node === this.node) {
       // Our own heartbeat came back through the servers: our path to NATS works.
       if (r.value.inc === this.o.inc) this.path.send({ type: 'echo.heard', seq: r.value.seq, at: this.clock.now() });
@@ -544,7 +655,9 @@ export class Coordinator {
       // own stall; sweep once the waiting I/O has been delivered instead.
       const late = this.clock.now() - due;
       if (late > this.cfg.intervalMs / 2 && this.clock.afterIo) {
-        this.clock.afterIo(() => { if (!this.stopped) this.sweepNow(); });
+        this.clock.afterIo(() => {
+          if (!this.stopped) this.sweepNow();
+        });
         return;
       }
       this.sweepNow();
@@ -571,7 +684,10 @@ export class Coordinator {
     let reconcile = false;
     for (const ev of events) {
       if (ev.type === 'peer.suspect') continue;
-      if (ev.type === 'peer.settled') { this.onPeerSettled(ev.node, ev.settled); continue; }
+      if (ev.type === 'peer.settled') {
+        this.onPeerSettled(ev.node, ev.settled);
+        continue;
+      }
       this.o.log?.({ component: 'coordinator', node: this.node, event: ev.type, peer: ev.node });
       if (ev.type === 'peer.dead' || (ev.type === 'peer.up' && ev.restarted)) this.forgetClaims(ev.node);
       // Let a newcomer learn what we hold; coalesced, since a rolling start brings many newcomers.
@@ -580,7 +696,9 @@ export class Coordinator {
       // newcomer that does not know we hold an IP it wins back announces beside us (failback).
       if (ev.type === 'peer.up' && this.lastClaimsCount > 0) {
         this.scheduleClaims(Math.floor(this.cfg.intervalMs / 2));
-        this.once(2 * this.cfg.intervalMs, () => { if (this.lastClaimsCount > 0) this.scheduleClaims(); });
+        this.once(2 * this.cfg.intervalMs, () => {
+          if (this.lastClaimsCount > 0) this.scheduleClaims();
+        });
       }
       if (ev.type === 'peer.dead') this.scheduleReconcile(ev.node);
       else reconcile = true;
@@ -608,7 +726,10 @@ export class Coordinator {
   private onDrain(data: Uint8Array): void {
     if (this.stopped) return;
     const r = decodeDrain(data);
-    if (!r.ok || r.value.node !== this.node) { this.o.log?.({ component: 'coordinator', node: this.node, event: 'drain.dropped', err: r.ok ? 'other node' : r.error }); return; }
+    if (!r.ok || r.value.node !== this.node) {
+      this.o.log?.({ component: 'coordinator', node: this.node, event: 'drain.dropped', err: r.ok ? 'other node' : r.error });
+      return;
+    }
     this.o.log?.({ component: 'coordinator', node: this.node, event: r.value.draining ? 'drain' : 'undrain' });
     this.setDraining(r.value.draining);
   }
@@ -617,7 +738,10 @@ export class Coordinator {
     const held = this.peerClaims.get(node);
     if (!held) return;
     this.peerClaims.delete(node);
-    for (const c of held.list) { this.setClaimer(c.ip, node, false); this.send(c.ip, { type: 'claim.released', node }); }
+    for (const c of held.list) {
+      this.setClaimer(c.ip, node, false);
+      this.send(c.ip, { type: 'claim.released', node });
+    }
   }
 
   /** Records (or clears, if it is still the recorded one) `node` as the last claimer of `ip`. */
@@ -632,7 +756,10 @@ export class Coordinator {
   private onClaims(data: Uint8Array): void {
     if (this.stopped) return;
     const r = this.decode.claims(data);
-    if (!r.ok) { this.o.log?.({ component: 'coordinator', node: this.node, event: 'claims.dropped', err: r.error }); return; }
+    if (!r.ok) {
+      this.o.log?.({ component: 'coordinator', node: this.node, event: 'claims.dropped', err: r.error });
+      return;
+    }
     const c = r.value;
     if (c.node === this.node) return;
     const peer = this.membership.peer(c.node);
@@ -661,7 +788,8 @@ export class Coordinator {
       if (!this.held.has(ip)) continue;
       now ??= new Set(c.claims.map((x) => x.ip));
       if (now.has(ip)) continue;
-      if (this.held.get(ip)?.state === 'awaitingRelease') this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'handover.released', peer: c.node });
+      if (this.held.get(ip)?.state === 'awaitingRelease')
+        this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'handover.released', peer: c.node });
       this.send(ip, { type: 'claim.released', node: c.node });
     }
   }
@@ -678,7 +806,14 @@ export class Coordinator {
     const ctx = this.path.getSnapshot().context;
     const wasUp = natsPathConnected(from);
     const up = natsPathConnected(to);
-    if (to === 'echoLost' && ctx.lost) this.o.log?.({ component: 'coordinator', node: this.node, event: 'nats.echo.lost', silentMs: ctx.lost.silentMs, unheardMs: ctx.lost.unheardMs });
+    if (to === 'echoLost' && ctx.lost)
+      this.o.log?.({
+        component: 'coordinator',
+        node: this.node,
+        event: 'nats.echo.lost',
+        silentMs: ctx.lost.silentMs,
+        unheardMs: ctx.lost.unheardMs,
+      });
     const event = wasUp && !up ? 'nats.down' : !wasUp && up ? 'nats.up' : to === 'up' ? 'nats.settled' : 'nats.path';
     this.o.log?.({ component: 'coordinator', node: this.node, machine: 'natsPath', event, from, to, reason: ctx.reason });
     if (this.stopped) return;
@@ -720,23 +855,29 @@ export class Coordinator {
    */
   private retryEpochs(): void {
     const store = this.o.epochs;
-    if (!store) { this.pendingEpochs.clear(); return; }
+    if (!store) {
+      this.pendingEpochs.clear();
+      return;
+    }
     if (!this.natsUp) return;
     for (const ip of [...this.pendingEpochs]) {
       this.pendingEpochs.delete(ip);
       const snap = this.held.get(ip)?.actor.getSnapshot();
       if (!snap || snap.value !== 'announcing') continue;
-      this.recordEpoch(store, ip, snap.context.epoch).then((fail) => {
-        if (!fail) return;
-        this.pendingEpochs.add(ip);
-        // `unavailable`: an outage, not a race; `conflict`: every attempt lost to another writer.
-        if (fail.kind === 'unavailable') this.kvCounts.outages++;
-        this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'epoch.deferred', kind: fail.kind, err: fail.error });
-      }, (err: unknown) => {
-        // The store broke its contract (it resolves failures): a bug, retried all the same.
-        this.pendingEpochs.add(ip);
-        this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'epoch.deferred', err: String(err), bug: true });
-      });
+      this.recordEpoch(store, ip, snap.context.epoch).then(
+        (fail) => {
+          if (!fail) return;
+          this.pendingEpochs.add(ip);
+          // `unavailable`: an outage, not a race; `conflict`: every attempt lost to another writer.
+          if (fail.kind === 'unavailable') this.kvCounts.outages++;
+          this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'epoch.deferred', kind: fail.kind, err: fail.error });
+        },
+        (err: unknown) => {
+          // The store broke its contract (it resolves failures): a bug, retried all the same.
+          this.pendingEpochs.add(ip);
+          this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'epoch.deferred', err: String(err), bug: true });
+        },
+      );
     }
   }
 
@@ -778,7 +919,10 @@ export class Coordinator {
         lost = w;
         continue; // lost the race: re-read
       }
-      if (next !== epoch) { this.send(ip, { type: 'epoch.recorded', epoch: next }); this.scheduleClaims(); }
+      if (next !== epoch) {
+        this.send(ip, { type: 'epoch.recorded', epoch: next });
+        this.scheduleClaims();
+      }
       return undefined;
     }
     return lost;

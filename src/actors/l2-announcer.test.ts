@@ -15,9 +15,17 @@ class FakeClock implements Clock {
   t = 0;
   private q: Array<{ at: number; fn: () => void; id: number }> = [];
   private n = 0;
-  now() { return this.t; }
-  setTimeout(fn: () => void, ms: number) { const id = ++this.n; this.q.push({ at: this.t + ms, fn, id }); return id; }
-  clearTimeout(h: unknown) { this.q = this.q.filter((e) => e.id !== h); }
+  now() {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number) {
+    const id = ++this.n;
+    this.q.push({ at: this.t + ms, fn, id });
+    return id;
+  }
+  clearTimeout(h: unknown) {
+    this.q = this.q.filter((e) => e.id !== h);
+  }
   advance(ms: number) {
     const end = this.t + ms;
     for (;;) {
@@ -30,36 +38,69 @@ class FakeClock implements Clock {
     }
     this.t = end;
   }
-  pending() { return this.q.length; }
+  pending() {
+    return this.q.length;
+  }
 }
 
 class FakeLink implements L2Link {
   sent: Uint8Array[] = [];
   cb: ((f: Uint8Array) => void) | undefined;
   closed = false;
-  constructor(readonly iface: string, readonly mac: string) {}
-  send(f: Uint8Array) { this.sent.push(f); }
-  onFrame(cb: (f: Uint8Array) => void) { this.cb = cb; }
-  close() { this.closed = true; }
-  deliver(f: Uint8Array) { this.cb?.(f); }
+  constructor(
+    readonly iface: string,
+    readonly mac: string,
+  ) {}
+  send(f: Uint8Array) {
+    this.sent.push(f);
+  }
+  onFrame(cb: (f: Uint8Array) => void) {
+    this.cb = cb;
+  }
+  close() {
+    this.closed = true;
+  }
+  deliver(f: Uint8Array) {
+    this.cb?.(f);
+  }
 }
 
 class FakeHost implements L2Host {
   links = new Map<string, FakeLink>();
   maddr = new Map<string, Set<string>>();
   allmulti = new Set<string>();
-  carriers = new Map<string, boolean | undefined>([['eth0', true], ['eth1', true]]);
-  facts: IfaceFacts[] = [{ name: 'eth0', flags: UP }, { name: 'eth1', flags: UP }, { name: 'docker0', flags: UP }];
-  interfaces() { return this.facts; }
+  carriers = new Map<string, boolean | undefined>([
+    ['eth0', true],
+    ['eth1', true],
+  ]);
+  facts: IfaceFacts[] = [
+    { name: 'eth0', flags: UP },
+    { name: 'eth1', flags: UP },
+    { name: 'docker0', flags: UP },
+  ];
+  interfaces() {
+    return this.facts;
+  }
   open(iface: string) {
     const l = new FakeLink(iface, iface === 'eth0' ? '02:00:00:00:00:01' : '02:00:00:00:01:01');
     this.links.set(iface, l);
     return l;
   }
-  joinMulticast(iface: string, mac: string) { const s = this.maddr.get(iface) ?? new Set(); s.add(mac); this.maddr.set(iface, s); }
-  leaveMulticast(iface: string, mac: string) { this.maddr.get(iface)?.delete(mac); }
-  setAllMulticast(iface: string, on: boolean) { if (on) this.allmulti.add(iface); else this.allmulti.delete(iface); }
-  carrier(iface: string) { return this.carriers.get(iface); }
+  joinMulticast(iface: string, mac: string) {
+    const s = this.maddr.get(iface) ?? new Set();
+    s.add(mac);
+    this.maddr.set(iface, s);
+  }
+  leaveMulticast(iface: string, mac: string) {
+    this.maddr.get(iface)?.delete(mac);
+  }
+  setAllMulticast(iface: string, on: boolean) {
+    if (on) this.allmulti.add(iface);
+    else this.allmulti.delete(iface);
+  }
+  carrier(iface: string) {
+    return this.carriers.get(iface);
+  }
 }
 
 function setup(opts: ConstructorParameters<typeof L2Announcer>[1] = {}) {
@@ -128,7 +169,11 @@ test('refresh re-sends the takeover frames byte for byte, each interface with it
   clock.advance(1000);
   for (const [name, l] of host.links) {
     const once = burst.get(name)!;
-    assert.deepEqual(l.sent.map((f) => Buffer.from(f).toString('hex')), [...once, ...once], `${name}: refresh = burst, twice`);
+    assert.deepEqual(
+      l.sent.map((f) => Buffer.from(f).toString('hex')),
+      [...once, ...once],
+      `${name}: refresh = burst, twice`,
+    );
     for (const f of l.sent) {
       const e = decodeEthernet(f);
       assert.ok(e.ok);
@@ -154,8 +199,19 @@ test('announce is idempotent and honours an explicit interface list', () => {
 
 test('announce with another interface set replaces the set: added ones answer (burst), dropped ones stop, kept ones never pause', () => {
   const { host, a } = setup({ burstRounds: 1 });
-  const req = (tip: string) => encodeEthernet({ dst: 'ff:ff:ff:ff:ff:ff', src: '02:00:00:00:00:0c', etherType: EtherType.arp,
-    payload: encodeArp({ op: ArpOp.request, senderMac: '02:00:00:00:00:0c', senderIp: '203.0.113.10', targetMac: '00:00:00:00:00:00', targetIp: tip }) });
+  const req = (tip: string) =>
+    encodeEthernet({
+      dst: 'ff:ff:ff:ff:ff:ff',
+      src: '02:00:00:00:00:0c',
+      etherType: EtherType.arp,
+      payload: encodeArp({
+        op: ArpOp.request,
+        senderMac: '02:00:00:00:00:0c',
+        senderIp: '203.0.113.10',
+        targetMac: '00:00:00:00:00:00',
+        targetIp: tip,
+      }),
+    });
   /** Whether `iface` answers an ARP request for the IP now. */
   const answers = (iface: string): boolean => {
     const l = host.links.get(iface);
@@ -168,7 +224,11 @@ test('announce with another interface set replaces the set: added ones answer (b
   assert.deepEqual([answers('eth0'), answers('eth1')], [true, false]);
   a.announce('203.0.113.50', ['eth0', 'eth1']);
   assert.deepEqual([answers('eth0'), answers('eth1')], [true, true]);
-  assert.deepEqual(kinds(host.links.get('eth1')!.sent.slice(0, 2)), ['garp-req 203.0.113.50', 'garp-rep 203.0.113.50'], 'takeover burst on the added interface');
+  assert.deepEqual(
+    kinds(host.links.get('eth1')!.sent.slice(0, 2)),
+    ['garp-req 203.0.113.50', 'garp-rep 203.0.113.50'],
+    'takeover burst on the added interface',
+  );
   const eth0Sent = host.links.get('eth0')!.sent.length;
   a.announce('203.0.113.50', ['eth1']);
   assert.deepEqual([answers('eth0'), answers('eth1')], [false, true]);
@@ -223,12 +283,33 @@ test('answers ARP and NS for owned IPs only, counting requests and responses', (
   a.announce('2001:db8:6::50');
   const eth0 = host.links.get('eth0')!;
   eth0.sent = [];
-  const req = (tip: string) => encodeEthernet({ dst: 'ff:ff:ff:ff:ff:ff', src: '02:00:00:00:00:0c', etherType: EtherType.arp,
-    payload: encodeArp({ op: ArpOp.request, senderMac: '02:00:00:00:00:0c', senderIp: '203.0.113.10', targetMac: '00:00:00:00:00:00', targetIp: tip }) });
+  const req = (tip: string) =>
+    encodeEthernet({
+      dst: 'ff:ff:ff:ff:ff:ff',
+      src: '02:00:00:00:00:0c',
+      etherType: EtherType.arp,
+      payload: encodeArp({
+        op: ArpOp.request,
+        senderMac: '02:00:00:00:00:0c',
+        senderIp: '203.0.113.10',
+        targetMac: '00:00:00:00:00:00',
+        targetIp: tip,
+      }),
+    });
   eth0.deliver(req('203.0.113.50'));
   eth0.deliver(req('203.0.113.51'));
-  eth0.deliver(encodeEthernet({ dst: '33:33:ff:00:00:50', src: '02:00:00:00:00:0c', etherType: EtherType.ipv6,
-    payload: encodeNdp('2001:db8:6::10', 'ff02::1:ff00:50', { kind: 'ns', target: '2001:db8:6::50', sourceLinkAddr: '02:00:00:00:00:0c' }) }));
+  eth0.deliver(
+    encodeEthernet({
+      dst: '33:33:ff:00:00:50',
+      src: '02:00:00:00:00:0c',
+      etherType: EtherType.ipv6,
+      payload: encodeNdp('2001:db8:6::10', 'ff02::1:ff00:50', {
+        kind: 'ns',
+        target: '2001:db8:6::50',
+        sourceLinkAddr: '02:00:00:00:00:0c',
+      }),
+    }),
+  );
   eth0.deliver(new Uint8Array([1, 2, 3]));
   assert.equal(eth0.sent.length, 2);
   assert.deepEqual(a.stats().byIp.get('203.0.113.50'), { requestsReceived: 1, responsesSent: 1, gratuitousSent: 2 });
@@ -246,8 +327,18 @@ test('conflict: another MAC claiming an announced or probed IP is reported, dedu
   const off = a.onConflict((c) => seen.push(c));
   a.announce('203.0.113.50');
   const eth0 = host.links.get('eth0')!;
-  const garp = encodeEthernet({ dst: 'ff:ff:ff:ff:ff:ff', src: '02:00:00:00:00:0e', etherType: EtherType.arp,
-    payload: encodeArp({ op: ArpOp.reply, senderMac: '02:00:00:00:00:0e', senderIp: '203.0.113.50', targetMac: 'ff:ff:ff:ff:ff:ff', targetIp: '203.0.113.50' }) });
+  const garp = encodeEthernet({
+    dst: 'ff:ff:ff:ff:ff:ff',
+    src: '02:00:00:00:00:0e',
+    etherType: EtherType.arp,
+    payload: encodeArp({
+      op: ArpOp.reply,
+      senderMac: '02:00:00:00:00:0e',
+      senderIp: '203.0.113.50',
+      targetMac: 'ff:ff:ff:ff:ff:ff',
+      targetIp: '203.0.113.50',
+    }),
+  });
   eth0.deliver(garp);
   eth0.deliver(garp);
   assert.deepEqual(seen, [{ ip: '203.0.113.50', mac: '02:00:00:00:00:0e', iface: 'eth0' }]);
@@ -257,8 +348,20 @@ test('conflict: another MAC claiming an announced or probed IP is reported, dedu
   // Probing an IP someone else holds.
   a.probe('203.0.113.52');
   assert.deepEqual(kinds(eth0.sent.slice(-1)), ['probe 203.0.113.52']);
-  eth0.deliver(encodeEthernet({ dst: '02:00:00:00:00:01', src: '02:00:00:00:00:0f', etherType: EtherType.arp,
-    payload: encodeArp({ op: ArpOp.reply, senderMac: '02:00:00:00:00:0f', senderIp: '203.0.113.52', targetMac: '02:00:00:00:00:01', targetIp: '0.0.0.0' }) }));
+  eth0.deliver(
+    encodeEthernet({
+      dst: '02:00:00:00:00:01',
+      src: '02:00:00:00:00:0f',
+      etherType: EtherType.arp,
+      payload: encodeArp({
+        op: ArpOp.reply,
+        senderMac: '02:00:00:00:00:0f',
+        senderIp: '203.0.113.52',
+        targetMac: '02:00:00:00:00:01',
+        targetIp: '0.0.0.0',
+      }),
+    }),
+  );
   assert.deepEqual(seen[2], { ip: '203.0.113.52', mac: '02:00:00:00:00:0f', iface: 'eth0' });
   off();
   clock.advance(1000);
@@ -281,7 +384,10 @@ test('carrier: down and up are reported; up re-announces', () => {
   const before = eth0.sent.length;
   host.carriers.set('eth0', true);
   clock.advance(100);
-  assert.deepEqual(seen, [{ iface: 'eth0', up: false }, { iface: 'eth0', up: true }]);
+  assert.deepEqual(seen, [
+    { iface: 'eth0', up: false },
+    { iface: 'eth0', up: true },
+  ]);
   assert.equal(eth0.sent.length, before + 2);
   host.carriers.set('eth0', undefined); // interface removed
   clock.advance(100);
@@ -309,7 +415,11 @@ test('canonicalIp', () => {
 test('interface facts are rescanned periodically: a new eligible interface is used, a downed one dropped', () => {
   const { host, clock, a } = setup({ interfaceScanMs: 1000, carrierPollMs: 0, refreshMs: 0 });
   assert.deepEqual(a.eligibleInterfaces(), ['eth0', 'eth1']);
-  host.facts = [{ name: 'eth0', flags: UP }, { name: 'eth1', flags: IFF.broadcast }, { name: 'eth2', flags: UP }];
+  host.facts = [
+    { name: 'eth0', flags: UP },
+    { name: 'eth1', flags: IFF.broadcast },
+    { name: 'eth2', flags: UP },
+  ];
   clock.advance(999);
   assert.deepEqual(a.eligibleInterfaces(), ['eth0', 'eth1']);
   clock.advance(1);
@@ -323,7 +433,9 @@ test('a link whose send fails does not break the announcer', () => {
   const logs: Array<Record<string, unknown>> = [];
   const b = new L2Announcer(host, { clock: new FakeClock(), burstRounds: 1, interfaces: ['eth1'], log: (e) => logs.push(e) });
   b.announce('203.0.113.50');
-  host.links.get('eth1')!.send = () => { throw new Error('ENETDOWN'); };
+  host.links.get('eth1')!.send = () => {
+    throw new Error('ENETDOWN');
+  };
   b.announce('203.0.113.51');
   assert.deepEqual(b.announced(), ['203.0.113.50', '203.0.113.51']);
   assert.ok(logs.some((l) => l.event === 'l2.sendFailed'));
@@ -336,12 +448,18 @@ test('announce with no usable interface is logged, not silently dropped', () => 
   const { a } = setup({ interfaces: ['eth9'], log: (e) => logs.push(e) });
   a.announce('203.0.113.50');
   assert.deepEqual(a.announced(), []);
-  assert.deepEqual(logs.find((l) => l.event === 'l2.noInterface'), { event: 'l2.noInterface', ip: '203.0.113.50', wanted: ['eth9'], eligible: [] });
+  assert.deepEqual(
+    logs.find((l) => l.event === 'l2.noInterface'),
+    { event: 'l2.noInterface', ip: '203.0.113.50', wanted: ['eth9'], eligible: [] },
+  );
 });
 
 test('per family: IPv4 only on broadcast-capable, IPv6 only on multicast-capable interfaces', () => {
   const host = new FakeHost();
-  host.facts = [{ name: 'eth0', flags: IFF.up | IFF.multicast }, { name: 'eth1', flags: IFF.up | IFF.broadcast }];
+  host.facts = [
+    { name: 'eth0', flags: IFF.up | IFF.multicast },
+    { name: 'eth1', flags: IFF.up | IFF.broadcast },
+  ];
   const a = new L2Announcer(host, { clock: new FakeClock(), burstRounds: 1 });
   a.announce('203.0.113.50');
   a.announce('2001:db8:6::50');

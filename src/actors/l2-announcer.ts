@@ -113,7 +113,10 @@ export class L2Announcer implements L2AnnouncerPort {
   private readonly clock: Clock;
   private readonly o: Required<Omit<L2AnnouncerOptions, 'interfaces' | 'exclude' | 'clock' | 'log'>>;
 
-  constructor(private readonly host: L2Host, private readonly opts: L2AnnouncerOptions = {}) {
+  constructor(
+    private readonly host: L2Host,
+    private readonly opts: L2AnnouncerOptions = {},
+  ) {
     this.clock = opts.clock ?? realClock;
     this.o = {
       burstRounds: opts.burstRounds ?? 3,
@@ -158,7 +161,8 @@ export class L2Announcer implements L2AnnouncerPort {
     // answering, after the added ones started. A set naming only absent interfaces answers on none (above).
     const stale = targets.length > 0 ? [...had].filter((i) => !targets.includes(i)) : [];
     if (fresh.length === 0 && stale.length === 0) {
-      if (had.size === 0) this.opts.log?.({ event: 'l2.noInterface', ip: key, wanted: ifaces ?? this.opts.interfaces ?? [], eligible: this.eligible });
+      if (had.size === 0)
+        this.opts.log?.({ event: 'l2.noInterface', ip: key, wanted: ifaces ?? this.opts.interfaces ?? [], eligible: this.eligible });
       return;
     }
     for (const name of fresh) {
@@ -184,8 +188,16 @@ export class L2Announcer implements L2AnnouncerPort {
       }
     }
     this.ips.set(key, had);
-    this.opts.log?.({ event: 'l2.announce', ip: key, ifaces: [...had], ...(stale.length > 0 ? { dropped: stale.filter((n) => !had.has(n)) } : {}) });
-    this.burst(key, fresh.filter((n) => had.has(n)));
+    this.opts.log?.({
+      event: 'l2.announce',
+      ip: key,
+      ifaces: [...had],
+      ...(stale.length > 0 ? { dropped: stale.filter((n) => !had.has(n)) } : {}),
+    });
+    this.burst(
+      key,
+      fresh.filter((n) => had.has(n)),
+    );
   }
 
   /** Opens every eligible interface now (L2AnnouncerPort.prepare): opening a capture takes tens of ms. */
@@ -294,7 +306,14 @@ export class L2Announcer implements L2AnnouncerPort {
       this.opts.log?.({ event: 'l2.openFailed', iface: name, err: String(e) });
       return undefined;
     }
-    const st: IfaceState = { link, owned: new Set(), probing: new Set(), groups: new Map(), allMulti: false, carrier: this.host.carrier(name) };
+    const st: IfaceState = {
+      link,
+      owned: new Set(),
+      probing: new Set(),
+      groups: new Map(),
+      allMulti: false,
+      carrier: this.host.carrier(name),
+    };
     const view: ResponderView = { mac: link.mac, owned: st.owned, probing: st.probing };
     link.onFrame((frame) => {
       // The callback runs inside the capture library's read loop: nothing may escape it.

@@ -19,9 +19,16 @@ class FakeClock implements Clock {
   private t = 0;
   private seq = 0;
   private readonly timers = new Map<number, { due: number; fn: () => void }>();
-  now(): number { return this.t; }
-  setTimeout(fn: () => void, ms: number): number { this.timers.set(++this.seq, { due: this.t + Math.max(0, ms), fn }); return this.seq; }
-  clearTimeout(id: unknown): void { this.timers.delete(id as number); }
+  now(): number {
+    return this.t;
+  }
+  setTimeout(fn: () => void, ms: number): number {
+    this.timers.set(++this.seq, { due: this.t + Math.max(0, ms), fn });
+    return this.seq;
+  }
+  clearTimeout(id: unknown): void {
+    this.timers.delete(id as number);
+  }
   async advance(ms: number): Promise<void> {
     const until = this.t + ms;
     for (;;) {
@@ -38,12 +45,24 @@ class FakeClock implements Clock {
 }
 
 const pool = (name: string, addresses: string[], labels?: Record<string, string>): StoredObject => ({
-  apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name, namespace: NS, ...(labels ? { labels } : {}) }, spec: { addresses },
+  apiVersion: 'metallb.io/v1beta1',
+  kind: 'IPAddressPool',
+  metadata: { name, namespace: NS, ...(labels ? { labels } : {}) },
+  spec: { addresses },
 });
-const svc = (name: string, o: { annotations?: Record<string, string>; type?: string; lbClass?: string; ingress?: string[]; ipv6?: boolean } = {}): StoredObject => ({
-  apiVersion: 'v1', kind: 'Service',
+const svc = (
+  name: string,
+  o: { annotations?: Record<string, string>; type?: string; lbClass?: string; ingress?: string[]; ipv6?: boolean } = {},
+): StoredObject => ({
+  apiVersion: 'v1',
+  kind: 'Service',
   metadata: { name, namespace: 'apps', ...(o.annotations ? { annotations: o.annotations } : {}) },
-  spec: { type: o.type ?? 'LoadBalancer', ports: [{ port: 80, protocol: 'TCP' }], ...(o.lbClass ? { loadBalancerClass: o.lbClass } : {}), ...(o.ipv6 ? { ipFamilies: ['IPv6'] } : {}) },
+  spec: {
+    type: o.type ?? 'LoadBalancer',
+    ports: [{ port: 80, protocol: 'TCP' }],
+    ...(o.lbClass ? { loadBalancerClass: o.lbClass } : {}),
+    ...(o.ipv6 ? { ipFamilies: ['IPv6'] } : {}),
+  },
   ...(o.ingress ? { status: { loadBalancer: { ingress: o.ingress.map((ip) => ({ ip, ipMode: 'VIP' })) } } } : {}),
 });
 
@@ -57,10 +76,27 @@ function harness(o: { limit?: Limiter } = {}) {
   const namespaces = store.source('Namespace');
   const config = CONFIG_KINDS.map((kind) => ({ kind, source: store.source(kind) }));
   const log = createLogger({ component: 'controller' }, { write: () => {} });
-  const make = () => new ServiceReconciler({ services, namespaces, config, writer, events, status, clock, log, namespace: NS, ...(o.limit ? { limit: o.limit } : {}) });
+  const make = () =>
+    new ServiceReconciler({
+      services,
+      namespaces,
+      config,
+      writer,
+      events,
+      status,
+      clock,
+      log,
+      namespace: NS,
+      ...(o.limit ? { limit: o.limit } : {}),
+    });
   let seen = 0;
   const h = {
-    store, clock, writer, events, status, make,
+    store,
+    clock,
+    writer,
+    events,
+    status,
+    make,
     /** Lets the reconciler finish everything due now (passes, writes, timers at the current time). */
     async settle(r: ServiceReconciler): Promise<void> {
       await r.idle();
@@ -69,10 +105,12 @@ function harness(o: { limit?: Limiter } = {}) {
     },
     /** Every Service: its ingress IPs and pool annotation. */
     view(): Record<string, { ips: string[]; pool?: string }> {
-      return Object.fromEntries(store.list<Service>('Service').map((s) => {
-        const p = s.metadata?.annotations?.[POOL_ANNOTATION];
-        return [s.metadata?.name ?? '', { ips: ingressIps(s), ...(p !== undefined ? { pool: p } : {}) }];
-      }));
+      return Object.fromEntries(
+        store.list<Service>('Service').map((s) => {
+          const p = s.metadata?.annotations?.[POOL_ANNOTATION];
+          return [s.metadata?.name ?? '', { ips: ingressIps(s), ...(p !== undefined ? { pool: p } : {}) }];
+        }),
+      );
     },
     /** Events since the last call, as "name Type Reason". */
     newEvents(): string[] {
@@ -106,7 +144,10 @@ async function runRows(h: H, r: ServiceReconciler, rows: Row[]): Promise<void> {
     assert.deepEqual(h.newEvents(), row.events ?? [], `${row.desc}: events`);
     for (const [k, msg] of Object.entries(row.messages ?? {})) {
       const [name, reason] = k.split(' ');
-      const e = h.events.events.slice(0, from).reverse().find((x) => x.target.name === name && x.reason === reason);
+      const e = h.events.events
+        .slice(0, from)
+        .reverse()
+        .find((x) => x.target.name === name && x.reason === reason);
       assert.equal(e?.message, msg, `${row.desc}: message of ${k}`);
     }
     if (row.config) {
@@ -121,48 +162,71 @@ async function runRows(h: H, r: ServiceReconciler, rows: Row[]): Promise<void> {
 const BASE: Row[] = [
   { desc: 'config: one pool, no services', apply: [pool('pool-a', ['198.51.100.10/31'])], want: {}, config: { valid: true } },
   {
-    desc: 'allocate from the pool', apply: [svc('a')], want: { a: { ips: ['198.51.100.10'], pool: 'pool-a' } },
-    events: ['a Normal IPAllocated'], messages: { 'a IPAllocated': 'Assigned IP ["198.51.100.10"]' },
+    desc: 'allocate from the pool',
+    apply: [svc('a')],
+    want: { a: { ips: ['198.51.100.10'], pool: 'pool-a' } },
+    events: ['a Normal IPAllocated'],
+    messages: { 'a IPAllocated': 'Assigned IP ["198.51.100.10"]' },
   },
   {
-    desc: 'requested IP annotation', apply: [svc('b', { annotations: { 'metallb.io/loadBalancerIPs': '198.51.100.11' } })],
-    want: { a: { ips: ['198.51.100.10'], pool: 'pool-a' }, b: { ips: ['198.51.100.11'], pool: 'pool-a' } }, events: ['b Normal IPAllocated'],
+    desc: 'requested IP annotation',
+    apply: [svc('b', { annotations: { 'metallb.io/loadBalancerIPs': '198.51.100.11' } })],
+    want: { a: { ips: ['198.51.100.10'], pool: 'pool-a' }, b: { ips: ['198.51.100.11'], pool: 'pool-a' } },
+    events: ['b Normal IPAllocated'],
   },
   {
-    desc: 'pool exhausted: AllocationFailed, nothing written', apply: [svc('c')],
+    desc: 'pool exhausted: AllocationFailed, nothing written',
+    apply: [svc('c')],
     want: { a: { ips: ['198.51.100.10'], pool: 'pool-a' }, b: { ips: ['198.51.100.11'], pool: 'pool-a' }, c: { ips: [] } },
     events: ['c Warning AllocationFailed'],
   },
   {
-    desc: 'a deleted: its address is released and c gets it', remove: [['Service', 'a', 'apps']],
-    want: { b: { ips: ['198.51.100.11'], pool: 'pool-a' }, c: { ips: ['198.51.100.10'], pool: 'pool-a' } }, events: ['c Normal IPAllocated'],
+    desc: 'a deleted: its address is released and c gets it',
+    remove: [['Service', 'a', 'apps']],
+    want: { b: { ips: ['198.51.100.11'], pool: 'pool-a' }, c: { ips: ['198.51.100.10'], pool: 'pool-a' } },
+    events: ['c Normal IPAllocated'],
   },
   {
-    desc: 'invalid config (overlapping pools): ConfigurationState invalid, services kept', apply: [pool('pool-b', ['198.51.100.10/32'])],
+    desc: 'invalid config (overlapping pools): ConfigurationState invalid, services kept',
+    apply: [pool('pool-b', ['198.51.100.10/32'])],
     want: { b: { ips: ['198.51.100.11'], pool: 'pool-a' }, c: { ips: ['198.51.100.10'], pool: 'pool-a' } },
     config: { valid: false, error: /IPAddressPool\/pool-b: .*overlaps with already defined CIDR "198\.51\.100\.10\/31" in pool "pool-a"/ },
   },
   {
-    desc: 'while invalid, the last valid config serves: b deleted, d gets .11 from pool-a', remove: [['Service', 'b', 'apps']], apply: [svc('d')],
-    want: { c: { ips: ['198.51.100.10'], pool: 'pool-a' }, d: { ips: ['198.51.100.11'], pool: 'pool-a' } }, events: ['d Normal IPAllocated'],
+    desc: 'while invalid, the last valid config serves: b deleted, d gets .11 from pool-a',
+    remove: [['Service', 'b', 'apps']],
+    apply: [svc('d')],
+    want: { c: { ips: ['198.51.100.10'], pool: 'pool-a' }, d: { ips: ['198.51.100.11'], pool: 'pool-a' } },
+    events: ['d Normal IPAllocated'],
     config: { valid: false },
   },
   {
-    desc: 'config fixed: valid again, nothing moves', remove: [['IPAddressPool', 'pool-b', NS]],
-    want: { c: { ips: ['198.51.100.10'], pool: 'pool-a' }, d: { ips: ['198.51.100.11'], pool: 'pool-a' } }, config: { valid: true },
+    desc: 'config fixed: valid again, nothing moves',
+    remove: [['IPAddressPool', 'pool-b', NS]],
+    want: { c: { ips: ['198.51.100.10'], pool: 'pool-a' }, d: { ips: ['198.51.100.11'], pool: 'pool-a' } },
+    config: { valid: true },
   },
   {
-    desc: 'c becomes ClusterIP: released with ClearAssignment, status and annotation cleared', apply: [svc('c', { type: 'ClusterIP', ingress: ['198.51.100.10'], annotations: { [POOL_ANNOTATION]: 'pool-a' } })],
-    want: { c: { ips: [] }, d: { ips: ['198.51.100.11'], pool: 'pool-a' } }, events: ['c Normal ClearAssignment'],
+    desc: 'c becomes ClusterIP: released with ClearAssignment, status and annotation cleared',
+    apply: [svc('c', { type: 'ClusterIP', ingress: ['198.51.100.10'], annotations: { [POOL_ANNOTATION]: 'pool-a' } })],
+    want: { c: { ips: [] }, d: { ips: ['198.51.100.11'], pool: 'pool-a' } },
+    events: ['c Normal ClearAssignment'],
     messages: { 'c ClearAssignment': 'cleared IP ["198.51.100.10"] for "apps/c": not a LoadBalancer (type ClusterIP)' },
   },
   {
-    desc: 'another loadBalancerClass: not ours, untouched', apply: [svc('other', { lbClass: 'example.com/other' })],
+    desc: 'another loadBalancerClass: not ours, untouched',
+    apply: [svc('other', { lbClass: 'example.com/other' })],
     want: { c: { ips: [] }, d: { ips: ['198.51.100.11'], pool: 'pool-a' }, other: { ips: [] } },
   },
   {
-    desc: 'deprecated annotation: IPAllocated and deprecatedAnnotation', apply: [svc('e', { annotations: { 'metallb.universe.tf/address-pool': 'pool-a' } })],
-    want: { c: { ips: [] }, d: { ips: ['198.51.100.11'], pool: 'pool-a' }, e: { ips: ['198.51.100.10'], pool: 'pool-a' }, other: { ips: [] } },
+    desc: 'deprecated annotation: IPAllocated and deprecatedAnnotation',
+    apply: [svc('e', { annotations: { 'metallb.universe.tf/address-pool': 'pool-a' } })],
+    want: {
+      c: { ips: [] },
+      d: { ips: ['198.51.100.11'], pool: 'pool-a' },
+      e: { ips: ['198.51.100.10'], pool: 'pool-a' },
+      other: { ips: [] },
+    },
     events: ['e Normal IPAllocated', 'e Warning deprecatedAnnotation'],
     messages: { 'e deprecatedAnnotation': 'Service uses deprecated annotation metallb.universe.tf/address-pool' },
   },
@@ -191,7 +255,11 @@ describe('ServiceReconciler', () => {
     await h.settle(second);
     assert.deepEqual(h.view(), { ...before, late: { ips: [] } }, 'nothing moved, the pool is full');
     assert.deepEqual(h.newEvents(), ['late Warning AllocationFailed']);
-    assert.deepEqual(h.writer.ops.slice(writes).filter((o) => o.op !== 'poolStatus'), [], 'no Service written');
+    assert.deepEqual(
+      h.writer.ops.slice(writes).filter((o) => o.op !== 'poolStatus'),
+      [],
+      'no Service written',
+    );
     h.store.delete('Service', 'd', 'apps');
     await h.settle(second);
     assert.deepEqual(h.view().late, { ips: ['198.51.100.11'], pool: 'pool-a' });
@@ -222,11 +290,16 @@ describe('ServiceReconciler', () => {
     b.start();
     await h.settle(b);
     assert.deepEqual(h.view(), {
-      x: { ips: ['198.51.100.8'], pool: 'pool-a' }, y: { ips: ['198.51.100.9'], pool: 'pool-a' }, z: { ips: ['198.51.100.10'], pool: 'pool-a' },
+      x: { ips: ['198.51.100.8'], pool: 'pool-a' },
+      y: { ips: ['198.51.100.9'], pool: 'pool-a' },
+      z: { ips: ['198.51.100.10'], pool: 'pool-a' },
     });
     // Services that wait for an address when a term starts get it in the start-up re-claim, which
     // records no Event (as the controller always did): only x's is checked, it must not move.
-    assert.deepEqual(h.newEvents().filter((e) => e.startsWith('x ')), []);
+    assert.deepEqual(
+      h.newEvents().filter((e) => e.startsWith('x ')),
+      [],
+    );
     await b.stop();
   });
 
@@ -247,7 +320,10 @@ describe('ServiceReconciler', () => {
     await h.clock.advance(1000);
     await h.settle(r);
     assert.deepEqual(h.view(), { s: { ips: ['198.51.100.8'], pool: 'pool-a' } });
-    assert.deepEqual(h.writer.ops.filter((o) => o.op === 'serviceStatus').map((o) => o.ok), [false, false, true]);
+    assert.deepEqual(
+      h.writer.ops.filter((o) => o.op === 'serviceStatus').map((o) => o.ok),
+      [false, false, true],
+    );
     assert.deepEqual(h.newEvents(), ['s Normal IPAllocated']);
     await r.stop();
   });
@@ -261,7 +337,12 @@ describe('ServiceReconciler', () => {
     await h.settle(r);
     const assigned = () => (h.store.get('IPAddressPool', 'pool-a', NS)?.status as { assignedIPv4?: number } | undefined)?.assignedIPv4;
     assert.equal(assigned(), 1);
-    assert.deepEqual(h.store.get('IPAddressPool', 'pool-a', NS)?.status, { assignedIPv4: 1, assignedIPv6: 0, availableIPv4: 3, availableIPv6: 0 });
+    assert.deepEqual(h.store.get('IPAddressPool', 'pool-a', NS)?.status, {
+      assignedIPv4: 1,
+      assignedIPv6: 0,
+      availableIPv4: 3,
+      availableIPv6: 0,
+    });
     const passes = h.status.configurationCalls.length;
     h.store.apply(svc('s2'));
     await h.settle(r);
@@ -292,7 +373,12 @@ describe('ServiceReconciler', () => {
     assert.equal(h.store.get('IPAddressPool', 'pool-a', NS)?.status, undefined);
     await h.clock.advance(1000);
     await h.settle(r);
-    assert.deepEqual(h.store.get('IPAddressPool', 'pool-a', NS)?.status, { assignedIPv4: 1, assignedIPv6: 0, availableIPv4: 3, availableIPv6: 0 });
+    assert.deepEqual(h.store.get('IPAddressPool', 'pool-a', NS)?.status, {
+      assignedIPv4: 1,
+      assignedIPv6: 0,
+      availableIPv4: 3,
+      availableIPv6: 0,
+    });
     await r.stop();
   });
 
@@ -326,7 +412,10 @@ describe('ServiceReconciler', () => {
     h.writer.resume();
     await h.settle(r);
     const ys = h.writer.ops.filter((o) => o.op === 'serviceStatus' && o.name === 'y');
-    assert.deepEqual(ys.map((o) => o.op === 'serviceStatus' && o.ingress.map((i) => i.ip)), [['198.51.100.11']]);
+    assert.deepEqual(
+      ys.map((o) => o.op === 'serviceStatus' && o.ingress.map((i) => i.ip)),
+      [['198.51.100.11']],
+    );
     assert.deepEqual(h.view(), { x: { ips: ['198.51.100.8'], pool: 'pool-a' }, y: { ips: ['198.51.100.11'], pool: 'pool-a' } });
     await r.stop();
   });

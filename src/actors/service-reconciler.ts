@@ -12,8 +12,22 @@ import { KINDS } from '../api/metallb.js';
 import { Allocator, type ServiceRequest } from '../domain/allocator/index.js';
 import { formatConfigError, parseConfig, type RawObject } from '../domain/config.js';
 import {
-  POOL_ANNOTATION, clearedByConfigEvent, clearedNotOursEvent, deprecatedAnnotationEvents, ingressIps, isManaged, poolStatus, refusalEvent,
-  serviceKey, toAllocatorPools, toServiceRequest, writesFor, type PoolStatus, type ServiceEvent, type ServiceLike, type ServiceWrites,
+  POOL_ANNOTATION,
+  clearedByConfigEvent,
+  clearedNotOursEvent,
+  deprecatedAnnotationEvents,
+  ingressIps,
+  isManaged,
+  poolStatus,
+  refusalEvent,
+  serviceKey,
+  toAllocatorPools,
+  toServiceRequest,
+  writesFor,
+  type PoolStatus,
+  type ServiceEvent,
+  type ServiceLike,
+  type ServiceWrites,
 } from '../domain/lb-service.js';
 import type { Logger } from '../adapters/log.js';
 import type { Clock } from './coord-ports.js';
@@ -22,7 +36,10 @@ import type { ChangeType, EventSink, KubeObject, ObjectSource, StatusSink } from
 /** A core/v1 Service as the reconciler reads it. */
 export type Service = ServiceLike & KubeObject;
 
-export interface LbIngress { ip: string; ipMode?: string }
+export interface LbIngress {
+  ip: string;
+  ipMode?: string;
+}
 
 /** The writes the reconciler makes besides Events and ConfigurationState. Each may reject (retried). */
 export interface ServiceWriter {
@@ -30,7 +47,12 @@ export interface ServiceWriter {
    * Merge patch on services/<name>/status: status.loadBalancer.ingress, and metadata.annotations
    * in the same request when given (null removes one).
    */
-  patchServiceStatus(namespace: string, name: string, ingress: readonly LbIngress[], annotations?: Readonly<Record<string, string | null>>): Promise<void>;
+  patchServiceStatus(
+    namespace: string,
+    name: string,
+    ingress: readonly LbIngress[],
+    annotations?: Readonly<Record<string, string | null>>,
+  ): Promise<void>;
   /** Merge patch of the Service's metadata.annotations (null removes one). */
   patchServiceAnnotations(namespace: string, name: string, annotations: Readonly<Record<string, string | null>>): Promise<void>;
   /** Replaces IPAddressPool <namespace>/<name>'s status. */
@@ -45,10 +67,14 @@ export function fifoLimiter(n: number): Limiter {
   let slots = n;
   const waiters: Array<() => void> = [];
   return async (request) => {
-    if (slots > 0) slots--; else await new Promise<void>((r) => waiters.push(r));
-    try { return await request(); } finally {
+    if (slots > 0) slots--;
+    else await new Promise<void>((r) => waiters.push(r));
+    try {
+      return await request();
+    } finally {
       const next = waiters.shift();
-      if (next) next(); else slots++; // the slot passes straight to the next in line
+      if (next) next();
+      else slots++; // the slot passes straight to the next in line
     }
   };
 }
@@ -86,11 +112,17 @@ const apiVersionOf = (kind: string): string => {
 };
 
 /** The config objects (apiVersion and kind set) and namespaces the sources hold: parseConfig's input. */
-export function configSnapshot(config: ServiceReconcilerOptions['config'], namespaces: ObjectSource): {
-  objects: RawObject[]; namespaces: Array<{ name: string; labels: Record<string, string> }>;
+export function configSnapshot(
+  config: ServiceReconcilerOptions['config'],
+  namespaces: ObjectSource,
+): {
+  objects: RawObject[];
+  namespaces: Array<{ name: string; labels: Record<string, string> }>;
 } {
   return {
-    objects: config.flatMap(({ kind, source }) => source.list().map((o) => ({ ...o, apiVersion: o.apiVersion ?? apiVersionOf(kind), kind }))),
+    objects: config.flatMap(({ kind, source }) =>
+      source.list().map((o) => ({ ...o, apiVersion: o.apiVersion ?? apiVersionOf(kind), kind })),
+    ),
     namespaces: namespaces.list().map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} })),
   };
 }
@@ -106,15 +138,23 @@ function listen<T extends KubeObject>(source: ObjectSource<T>, cb: (ev: { type: 
   if (!hub) {
     const h = new Set<Listener>();
     hubs.set(source, h);
-    source.onChange((ev) => { for (const l of [...h]) l(ev); });
+    source.onChange((ev) => {
+      for (const l of [...h]) l(ev);
+    });
     hub = h;
   }
   const l = cb as Listener;
   hub.add(l);
-  return () => { hub.delete(l); };
+  return () => {
+    hub.delete(l);
+  };
 }
 
-interface QueuedWrite { s: Service; w: ServiceWrites; sig: string }
+interface QueuedWrite {
+  s: Service;
+  w: ServiceWrites;
+  sig: string;
+}
 const hasWrites = (w: ServiceWrites) => w.ingress !== undefined || w.poolAnnotation !== undefined;
 const errText = (err: unknown) => (err instanceof Error ? err.message.split('\n')[0] : String(err));
 
@@ -161,14 +201,23 @@ export class ServiceReconciler {
     if (this.started) return;
     this.started = true;
     const { services, namespaces, config } = this.o;
-    this.unsubscribe.push(listen(services, (ev) => {
-      if (this.stopped) return;
-      this.dirtyKeys.add(serviceKey(ev.obj));
-      this.kick();
-    }));
+    this.unsubscribe.push(
+      listen(services, (ev) => {
+        if (this.stopped) return;
+        this.dirtyKeys.add(serviceKey(ev.obj));
+        this.kick();
+      }),
+    );
     for (const { kind, source } of [{ kind: 'Namespace', source: namespaces }, ...config]) {
       for (const obj of source.list()) this.configChanged(kind, source.name, 'add', obj);
-      this.unsubscribe.push(listen(source, (ev) => { if (!this.stopped && this.configChanged(kind, source.name, ev.type, ev.obj)) { this.fullDirty = true; this.kick(); } }));
+      this.unsubscribe.push(
+        listen(source, (ev) => {
+          if (!this.stopped && this.configChanged(kind, source.name, ev.type, ev.obj)) {
+            this.fullDirty = true;
+            this.kick();
+          }
+        }),
+      );
     }
     this.fullDirty = true;
     this.kick();
@@ -203,11 +252,17 @@ export class ServiceReconciler {
   }
 
   /** The allocator's per-pool counts (metrics). */
-  stats(): ReturnType<Allocator['stats']> { return this.allocator.stats(); }
+  stats(): ReturnType<Allocator['stats']> {
+    return this.allocator.stats();
+  }
   /** A valid config was loaded in this term. */
-  configLoaded(): boolean { return this.configValid; }
+  configLoaded(): boolean {
+    return this.configValid;
+  }
   /** Running on an older config because the latest one is invalid. */
-  configStale(): boolean { return this.configValid && this.lastConfigError !== ''; }
+  configStale(): boolean {
+    return this.configValid && this.lastConfigError !== '';
+  }
 
   /** Whether a config (or namespace) change needs a full pass: not for status-only updates. */
   private configChanged(kind: string, sourceName: string, type: ChangeType, obj: KubeObject): boolean {
@@ -215,7 +270,8 @@ export class ServiceReconciler {
     const k = `${sourceName}/${m?.namespace ?? ''}/${m?.name ?? ''}`;
     const sig = JSON.stringify([m?.generation, m?.labels, m?.annotations]);
     if (type === 'update' && m?.generation !== undefined && this.configSeen.get(k) === sig) return false;
-    if (type === 'delete') this.configSeen.delete(k); else this.configSeen.set(k, sig);
+    if (type === 'delete') this.configSeen.delete(k);
+    else this.configSeen.set(k, sig);
     // A pool created again under an old name starts without status: write it again.
     if (kind === 'IPAddressPool' && type !== 'update') this.poolStatusWritten.delete(m?.name ?? '');
     return true;
@@ -229,7 +285,9 @@ export class ServiceReconciler {
       await Promise.resolve(); // `running` is set before the pass starts (a source may call back synchronously)
       while (this.dirty && !this.stopped) {
         this.dirty = false;
-        try { await this.pass(); } catch (err) {
+        try {
+          await this.pass();
+        } catch (err) {
           this.o.log.error('reconcile failed', { event: 'reconcile.error', bug: true, err: err instanceof Error ? err : String(err) });
           this.retrySoon();
         }
@@ -241,7 +299,10 @@ export class ServiceReconciler {
   private retrySoon(): void {
     this.fullDirty = true;
     if (this.retryTimer !== undefined || this.stopped) return;
-    this.retryTimer = this.o.clock.setTimeout(() => { this.retryTimer = undefined; this.kick(); }, RETRY_MS);
+    this.retryTimer = this.o.clock.setTimeout(() => {
+      this.retryTimer = undefined;
+      this.kick();
+    }, RETRY_MS);
   }
 
   private yieldToIo(): Promise<void> {
@@ -264,26 +325,38 @@ export class ServiceReconciler {
     if (full) this.applyConfig();
     if (!this.configValid) return;
     if (!this.reclaimed) {
-      const entries = services.list().filter((s) => isManaged(s, lbClass)).map((s) => ({ service: this.requestFor(s), ips: ingressIps(s) }));
+      const entries = services
+        .list()
+        .filter((s) => isManaged(s, lbClass))
+        .map((s) => ({ service: this.requestFor(s), ips: ingressIps(s) }));
       const report = this.allocator.reclaim(entries);
-      log.info('re-claimed addresses from service status', { event: 'reclaim', services: report.results.length, kept: report.results.filter((r) => r.kept).length });
+      log.info('re-claimed addresses from service status', {
+        event: 'reclaim',
+        services: report.results.length,
+        kept: report.results.filter((r) => r.kept).length,
+      });
       this.reclaimed = true;
     }
     const todo: Service[] = [];
     if (full) {
       const present = new Set<string>();
-      for (const s of services.list()) { present.add(serviceKey(s)); todo.push(s); }
+      for (const s of services.list()) {
+        present.add(serviceKey(s));
+        todo.push(s);
+      }
       for (const a of this.allocator.list()) if (!present.has(a.key)) this.forget(a.key);
     } else {
       for (const key of keys) {
         const [ns, name] = key.split('/') as [string, string];
         const s = services.get(name, ns);
-        if (s) todo.push(s); else this.forget(key);
+        if (s) todo.push(s);
+        else this.forget(key);
       }
     }
     for (const [i, s] of todo.entries()) {
       if (this.stopped) return;
-      if (this.converge(s)) this.failed.delete(serviceKey(s)); else this.failed.add(serviceKey(s));
+      if (this.converge(s)) this.failed.delete(serviceKey(s));
+      else this.failed.add(serviceKey(s));
       if (i % YIELD_EVERY === YIELD_EVERY - 1) await this.yieldToIo();
     }
     if (this.released) for (const k of this.failed) this.dirtyKeys.add(k);
@@ -314,14 +387,16 @@ export class ServiceReconciler {
     const res = parseConfig({ objects, namespaces: ns, namespace: this.o.namespace });
     if (!res.ok) {
       const msg = res.errors.map(formatConfigError).join('; ');
-      if (msg !== this.lastConfigError) log.error('configuration invalid, keeping the last valid one', { event: 'config.invalid', err: msg });
+      if (msg !== this.lastConfigError)
+        log.error('configuration invalid, keeping the last valid one', { event: 'config.invalid', err: msg });
       this.lastConfigError = msg;
       this.configState(false, msg);
       return;
     }
     const set = this.allocator.setPools(toAllocatorPools(res.config));
     if (!set.ok) {
-      if (set.reason !== this.lastConfigError) log.error('pools refused by the allocator, keeping the last valid ones', { event: 'config.invalid', err: set.reason });
+      if (set.reason !== this.lastConfigError)
+        log.error('pools refused by the allocator, keeping the last valid ones', { event: 'config.invalid', err: set.reason });
       this.lastConfigError = set.reason;
       this.configState(false, set.reason);
       return;
@@ -332,16 +407,25 @@ export class ServiceReconciler {
       if (!svc) continue;
       this.emit(svc, clearedByConfigEvent(m.key, m.from));
       if (m.result.ok) this.emit(svc, { type: 'Normal', reason: 'IPAllocated', message: `Assigned IP ${JSON.stringify(m.result.ips)}` });
-      log.info('address no longer allowed by config: moved', { event: 'service.moved', service: m.key, from: [...m.from], ip: m.result.ok ? [...m.result.ips] : [] });
+      log.info('address no longer allowed by config: moved', {
+        event: 'service.moved',
+        service: m.key,
+        from: [...m.from],
+        ip: m.result.ok ? [...m.result.ips] : [],
+      });
     }
     this.configState(true, '');
-    if (this.lastConfigError || !this.configValid) log.info('configuration loaded', { event: 'config.loaded', pools: res.config.pools.length });
+    if (this.lastConfigError || !this.configValid)
+      log.info('configuration loaded', { event: 'config.loaded', pools: res.config.pools.length });
     this.lastConfigError = '';
     this.configValid = true;
   }
 
   private forget(key: string): void {
-    if (this.allocator.release(key)) { this.o.log.info('released: service deleted', { event: 'service.released', service: key }); this.released = true; }
+    if (this.allocator.release(key)) {
+      this.o.log.info('released: service deleted', { event: 'service.released', service: key });
+      this.released = true;
+    }
     this.requests.delete(key);
     this.issued.delete(key);
     this.queuedWrites.delete(key);
@@ -350,7 +434,12 @@ export class ServiceReconciler {
 
   private emit(s: Service, e: ServiceEvent): void {
     if (this.stopped) return;
-    this.o.events.record({ kind: 'Service', name: s.metadata?.name ?? '', namespace: s.metadata?.namespace ?? '', uid: s.metadata?.uid, apiVersion: 'v1' }, e.type, e.reason, e.message);
+    this.o.events.record(
+      { kind: 'Service', name: s.metadata?.name ?? '', namespace: s.metadata?.namespace ?? '', uid: s.metadata?.uid, apiVersion: 'v1' },
+      e.type,
+      e.reason,
+      e.message,
+    );
   }
 
   /** Converges one service (its writes are queued); returns false when the allocator refused it (retried after releases). */
@@ -371,7 +460,12 @@ export class ServiceReconciler {
     const r = this.allocator.assign(this.requestFor(s));
     if (r.ok) {
       if (r.changed) this.emit(s, { type: 'Normal', reason: 'IPAllocated', message: `Assigned IP ${JSON.stringify(r.ips)}` });
-      if (r.changed && r.warning) this.emit(s, { type: 'Normal', reason: 'AdditionalAssignFailed', message: `cannot assign additional IP in PreferDualStack: ${r.warning}` });
+      if (r.changed && r.warning)
+        this.emit(s, {
+          type: 'Normal',
+          reason: 'AdditionalAssignFailed',
+          message: `cannot assign additional IP in PreferDualStack: ${r.warning}`,
+        });
       const w = writesFor(s, r.ips, r.pool);
       if (hasWrites(w)) {
         for (const e of deprecatedAnnotationEvents(s)) this.emit(s, e);
@@ -402,16 +496,19 @@ export class ServiceReconciler {
     this.issued.set(key, sig);
     this.queuedWrites.set(key, { s, w, sig });
     if (this.writers.has(key)) return; // its writer picks the newest one up
-    this.writers.set(key, (async () => {
-      while (this.queuedWrites.has(key)) {
-        await this.limit(async () => {
-          const q = this.queuedWrites.get(key);
-          this.queuedWrites.delete(key);
-          if (q && !this.stopped) await this.send(key, q);
-        });
-      }
-      this.writers.delete(key);
-    })());
+    this.writers.set(
+      key,
+      (async () => {
+        while (this.queuedWrites.has(key)) {
+          await this.limit(async () => {
+            const q = this.queuedWrites.get(key);
+            this.queuedWrites.delete(key);
+            if (q && !this.stopped) await this.send(key, q);
+          });
+        }
+        this.writers.delete(key);
+      })(),
+    );
   }
 
   /**
@@ -427,13 +524,22 @@ export class ServiceReconciler {
     const annotations = w.poolAnnotation !== undefined ? { [POOL_ANNOTATION]: w.poolAnnotation } : undefined;
     try {
       if (w.ingress !== undefined) {
-        await this.o.writer.patchServiceStatus(ns, name, w.ingress.map((ip) => ({ ip, ipMode: 'VIP' })), annotations);
+        await this.o.writer.patchServiceStatus(
+          ns,
+          name,
+          w.ingress.map((ip) => ({ ip, ipMode: 'VIP' })),
+          annotations,
+        );
       } else if (annotations) {
         await this.o.writer.patchServiceAnnotations(ns, name, annotations);
       }
     } catch (err) {
       if (this.issued.get(key) === sig) this.issued.delete(key);
-      this.o.log.warn('service write failed, will retry', { event: 'service.write.failed', service: key, err: err instanceof Error ? err : String(err) });
+      this.o.log.warn('service write failed, will retry', {
+        event: 'service.write.failed',
+        service: key,
+        err: err instanceof Error ? err : String(err),
+      });
       this.retrySoon();
     }
   }
@@ -445,7 +551,10 @@ export class ServiceReconciler {
     const wait = Math.max(0, this.poolStatusAt + POOL_STATUS_INTERVAL_MS - clock.now());
     this.poolStatusTimer = clock.setTimeout(() => {
       this.poolStatusAt = clock.now();
-      this.poolRound = this.writePoolStatus().finally(() => { this.poolStatusTimer = undefined; this.poolRound = undefined; });
+      this.poolRound = this.writePoolStatus().finally(() => {
+        this.poolStatusTimer = undefined;
+        this.poolRound = undefined;
+      });
     }, wait);
   }
 
@@ -465,7 +574,10 @@ export class ServiceReconciler {
       }
     }
     if (failures > 0 && !this.stopped && this.poolRetryTimer === undefined) {
-      this.poolRetryTimer = this.o.clock.setTimeout(() => { this.poolRetryTimer = undefined; this.schedulePoolStatus(); }, POOL_STATUS_INTERVAL_MS);
+      this.poolRetryTimer = this.o.clock.setTimeout(() => {
+        this.poolRetryTimer = undefined;
+        this.schedulePoolStatus();
+      }, POOL_STATUS_INTERVAL_MS);
     }
   }
 }

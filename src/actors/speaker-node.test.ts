@@ -14,31 +14,62 @@ class Source implements ObjectSource {
   private readonly cbs: Array<(ev: { type: ChangeType; obj: KubeObject }) => void> = [];
   readonly synced = Promise.resolve();
   constructor(readonly name: string) {}
-  isSynced(): boolean { return true; }
-  list(): readonly KubeObject[] { return [...this.items.values()]; }
-  get(name: string, namespace?: string): KubeObject | undefined { return this.items.get(`${namespace ?? ''}/${name}`); }
-  onChange(cb: (ev: { type: ChangeType; obj: KubeObject }) => void): void { this.cbs.push(cb); }
+  isSynced(): boolean {
+    return true;
+  }
+  list(): readonly KubeObject[] {
+    return [...this.items.values()];
+  }
+  get(name: string, namespace?: string): KubeObject | undefined {
+    return this.items.get(`${namespace ?? ''}/${name}`);
+  }
+  onChange(cb: (ev: { type: ChangeType; obj: KubeObject }) => void): void {
+    this.cbs.push(cb);
+  }
   put(o: KubeObject): void {
     const type = this.items.has(this.key(o)) ? 'update' : 'add';
     this.items.set(this.key(o), o);
     for (const cb of this.cbs) cb({ type, obj: o });
   }
-  private key(o: KubeObject): string { return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`; }
+  private key(o: KubeObject): string {
+    return `${o.metadata?.namespace ?? ''}/${o.metadata?.name ?? ''}`;
+  }
 }
 
-const mlb = (kind: string, name: string, spec: Record<string, unknown>, v = 'v1beta1'): KubeObject & { spec: unknown } =>
-  ({ apiVersion: `metallb.io/${v}`, kind, metadata: { name, namespace: 'metallb-system', uid: `${kind}/${name}`, generation: 1 }, spec });
+const mlb = (kind: string, name: string, spec: Record<string, unknown>, v = 'v1beta1'): KubeObject & { spec: unknown } => ({
+  apiVersion: `metallb.io/${v}`,
+  kind,
+  metadata: { name, namespace: 'metallb-system', uid: `${kind}/${name}`, generation: 1 },
+  spec,
+});
 const svc = (name: string, ip: string): KubeObject =>
-  ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'web', uid: `svc/${name}` }, spec: { type: 'LoadBalancer' }, status: { loadBalancer: { ingress: [{ ip }] } } } as KubeObject);
+  ({
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name, namespace: 'web', uid: `svc/${name}` },
+    spec: { type: 'LoadBalancer' },
+    status: { loadBalancer: { ingress: [{ ip }] } },
+  }) as KubeObject;
 
 function harness() {
   const sim = new SimulatedClock();
-  const clock: Clock = { now: () => sim.now(), setTimeout: (fn, ms) => sim.setTimeout(fn, ms), clearTimeout: (id) => sim.clearTimeout(id as never) };
+  const clock: Clock = {
+    now: () => sim.now(),
+    setTimeout: (fn, ms) => sim.setTimeout(fn, ms),
+    clearTimeout: (id) => sim.clearTimeout(id as never),
+  };
   const pools = new Source('ipaddresspools');
   const ads = new Source('l2advertisements');
   const services = new Source('services');
   const nodes = new Source('nodes');
-  const sources = { services, endpointSlices: new Source('endpointslices'), nodes, namespaces: new Source('namespaces'), secrets: new Source('secrets'), config: [pools, ads] };
+  const sources = {
+    services,
+    endpointSlices: new Source('endpointslices'),
+    nodes,
+    namespaces: new Source('namespaces'),
+    secrets: new Source('secrets'),
+    config: [pools, ads],
+  };
 
   const owned = new Set<string>();
   const transitions: Array<(t: Transition) => void> = [];
@@ -48,32 +79,73 @@ function harness() {
     start: () => calls.push('coord.start'),
     setCluster: (spec) => clusters.push(spec),
     owned: () => [...owned],
-    explain: (ip) => (owned.has(ip) ? { owner: 'n1', state: 'announcing', reason: undefined } : { owner: 'n2', state: 'standby', reason: 'notOwner' }),
+    explain: (ip) =>
+      owned.has(ip) ? { owner: 'n1', state: 'announcing', reason: undefined } : { owner: 'n2', state: 'standby', reason: 'notOwner' },
     stateOf: (ip) => ({ state: owned.has(ip) ? 'announcing' : 'standby' }),
-    onTransition: (cb) => { transitions.push(cb); return () => undefined; },
-    setDraining: (on) => { calls.push(`drain ${on}`); sim.setTimeout(() => owned.clear(), 120); },
+    onTransition: (cb) => {
+      transitions.push(cb);
+      return () => undefined;
+    },
+    setDraining: (on) => {
+      calls.push(`drain ${on}`);
+      sim.setTimeout(() => owned.clear(), 120);
+    },
     shutdown: () => calls.push('coord.shutdown'),
   };
   const reconciled: PeerSpec[][] = [];
   const routes: Array<Map<string, Map<string, RouteAttrs>>> = [];
   const peers: SpeakerPeers = {
-    reconcile: (s) => { reconciled.push([...s]); },
-    setRoutes: (r) => { routes.push(r); },
-    stop: async (graceful) => { calls.push(`peers.stop ${graceful}`); },
+    reconcile: (s) => {
+      reconciled.push([...s]);
+    },
+    setRoutes: (r) => {
+      routes.push(r);
+    },
+    stop: async (graceful) => {
+      calls.push(`peers.stop ${graceful}`);
+    },
   };
   const events: Array<{ name: string; type: string; reason: string; message: string }> = [];
-  const sink: EventSink = { record: (t, type, reason, message) => events.push({ name: t.name, type, reason, message }), flush: async () => undefined };
+  const sink: EventSink = {
+    record: (t, type, reason, message) => events.push({ name: t.name, type, reason, message }),
+    flush: async () => undefined,
+  };
   const configStates: Array<[string, boolean, string]> = [];
   const writes: Array<[string, DesiredStatus[]]> = [];
   const status: StatusSink = {
-    configurationState: async (name, valid, err) => { configStates.push([name, valid, err]); },
-    reconcile: async (plural, _node, desired) => { writes.push([plural, [...desired]]); },
+    configurationState: async (name, valid, err) => {
+      configStates.push([name, valid, err]);
+    },
+    reconcile: async (plural, _node, desired) => {
+      writes.push([plural, [...desired]]);
+    },
   };
   const logs: Array<Record<string, unknown>> = [];
-  const log = { info: (_m: string, f?: Record<string, unknown>) => logs.push({ ...f }), warn: (_m: string, f?: Record<string, unknown>) => logs.push({ ...f }), error: (_m: string, f?: Record<string, unknown>) => logs.push({ ...f }) };
-  const speaker = new SpeakerNode({ node: 'n1', namespace: 'metallb-system', sources, coordinator, peers, events: sink, status, clock, log });
+  const log = {
+    info: (_m: string, f?: Record<string, unknown>) => logs.push({ ...f }),
+    warn: (_m: string, f?: Record<string, unknown>) => logs.push({ ...f }),
+    error: (_m: string, f?: Record<string, unknown>) => logs.push({ ...f }),
+  };
+  const speaker = new SpeakerNode({
+    node: 'n1',
+    namespace: 'metallb-system',
+    sources,
+    coordinator,
+    peers,
+    events: sink,
+    status,
+    clock,
+    log,
+  });
   const settle = () => new Promise<void>((r) => setImmediate(r));
-  const advance = async (ms: number) => { await settle(); for (let i = 0; i < ms; i++) { sim.increment(1); await Promise.resolve(); } await settle(); };
+  const advance = async (ms: number) => {
+    await settle();
+    for (let i = 0; i < ms; i++) {
+      sim.increment(1);
+      await Promise.resolve();
+    }
+    await settle();
+  };
   const transition = (t: Partial<Transition> & { ip: string; from: Transition['from']; to: Transition['to'] }) => {
     for (const cb of transitions) cb({ at: sim.now(), node: 'n1', service: 'web/web', reason: undefined, epoch: 1, ...t });
   };
@@ -87,23 +159,51 @@ function harness() {
     services.put(svc('lost', '192.0.2.9'));
     nodes.put({ metadata: { name: 'n1', uid: 'n1', labels: {} } });
   };
-  return { start, sim, speaker, sources, pools, services, owned, clusters, calls, reconciled, routes, events, configStates, writes, logs, advance, transition, lastWrite };
+  return {
+    start,
+    sim,
+    speaker,
+    sources,
+    pools,
+    services,
+    owned,
+    clusters,
+    calls,
+    reconciled,
+    routes,
+    events,
+    configStates,
+    writes,
+    logs,
+    advance,
+    transition,
+    lastWrite,
+  };
 }
 
-test('reconciles once synced: the coordinator gets the L2 view with the ads\' interfaces; ConfigurationState valid; notAnnounced once', async () => {
+test("reconciles once synced: the coordinator gets the L2 view with the ads' interfaces; ConfigurationState valid; notAnnounced once", async () => {
   const h = harness();
   h.start();
   await h.advance(50);
   assert.deepEqual(h.calls, ['coord.start']);
-  assert.deepEqual(h.clusters.at(-1)?.services.map((s) => [s.key, s.ips, s.interfaces]), [['web/web', ['198.51.100.1'], ['eth1']]]);
+  assert.deepEqual(
+    h.clusters.at(-1)?.services.map((s) => [s.key, s.ips, s.interfaces]),
+    [['web/web', ['198.51.100.1'], ['eth1']]],
+  );
   assert.deepEqual(h.configStates, [['speaker-n1', true, '']]);
-  assert.deepEqual(h.events.map((e) => [e.name, e.reason]), [['lost', 'notAnnounced']]);
+  assert.deepEqual(
+    h.events.map((e) => [e.name, e.reason]),
+    [['lost', 'notAnnounced']],
+  );
   assert.match(h.events[0]?.message ?? '', /node n1 does not announce 192\.0\.2\.9: noPool/);
   assert.deepEqual(h.reconciled.at(-1), []);
   // A change that matters reconciles again; the same reason is not reported twice.
   h.services.put(svc('web', '198.51.100.2'));
   await h.advance(50);
-  assert.deepEqual(h.clusters.at(-1)?.services.map((s) => s.ips), [['198.51.100.2']]);
+  assert.deepEqual(
+    h.clusters.at(-1)?.services.map((s) => s.ips),
+    [['198.51.100.2']],
+  );
   assert.equal(h.events.length, 1);
 });
 
@@ -132,7 +232,11 @@ test('an invalid config keeps the last good one and says why', async () => {
   assert.ok(err && err.length > 0);
   assert.equal(h.speaker.isStale(), true);
   assert.ok(h.logs.some((l) => l.event === 'config.invalid' && l.stale === true));
-  assert.deepEqual(h.clusters.at(-1)?.services.map((s) => s.ips), [['198.51.100.1']], 'still the last good plan');
+  assert.deepEqual(
+    h.clusters.at(-1)?.services.map((s) => s.ips),
+    [['198.51.100.1']],
+    'still the last good plan',
+  );
 });
 
 test('a take-over: nodeAssigned, L2 status written once for a burst; stop drains, stops peers, withdraws, clears status', async () => {
@@ -145,9 +249,17 @@ test('a take-over: nodeAssigned, L2 status written once for a burst; stop drains
   h.transition({ ip: '198.51.100.1', from: 'standby', to: 'announcing' });
   h.transition({ ip: '198.51.100.1', from: 'standby', to: 'announcing' });
   await h.advance(30);
-  assert.deepEqual(h.events.filter((e) => e.reason === 'nodeAssigned').map((e) => [e.name, e.message]), [['web', 'announcing from node "n1" with protocol "layer2"'], ['web', 'announcing from node "n1" with protocol "layer2"']]);
+  assert.deepEqual(
+    h.events.filter((e) => e.reason === 'nodeAssigned').map((e) => [e.name, e.message]),
+    [
+      ['web', 'announcing from node "n1" with protocol "layer2"'],
+      ['web', 'announcing from node "n1" with protocol "layer2"'],
+    ],
+  );
   assert.equal(h.writes.filter(([p]) => p === 'servicel2statuses').length, before + 1);
-  assert.deepEqual(h.lastWrite('servicel2statuses'), [{ serviceKey: 'web/web', status: { node: 'n1', serviceName: 'web', serviceNamespace: 'web', interfaces: [{ name: 'eth1' }] } }]);
+  assert.deepEqual(h.lastWrite('servicel2statuses'), [
+    { serviceKey: 'web/web', status: { node: 'n1', serviceName: 'web', serviceNamespace: 'web', interfaces: [{ name: 'eth1' }] } },
+  ]);
   const stopped = h.speaker.stop();
   await h.advance(400);
   await stopped;

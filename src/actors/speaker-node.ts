@@ -72,12 +72,14 @@ const DRAIN_POLL_MS = 50;
 
 type Change = { type: 'add' | 'update' | 'delete'; obj: KubeObject };
 
-const specKey = (o: KubeObject) => JSON.stringify([o.metadata?.generation, o.metadata?.labels, o.metadata?.annotations, (o as { spec?: unknown }).spec]);
-const nodeKey = (o: KubeObject) => JSON.stringify([
-  o.metadata?.labels,
-  ((o as { status?: { conditions?: Array<{ type: string; status: string }> } }).status?.conditions ?? []).map((c) => [c.type, c.status]),
-  (o as { spec?: { unschedulable?: boolean } }).spec?.unschedulable,
-]);
+const specKey = (o: KubeObject) =>
+  JSON.stringify([o.metadata?.generation, o.metadata?.labels, o.metadata?.annotations, (o as { spec?: unknown }).spec]);
+const nodeKey = (o: KubeObject) =>
+  JSON.stringify([
+    o.metadata?.labels,
+    ((o as { status?: { conditions?: Array<{ type: string; status: string }> } }).status?.conditions ?? []).map((c) => [c.type, c.status]),
+    (o as { spec?: { unschedulable?: boolean } }).spec?.unschedulable,
+  ]);
 const labelsKey = (o: KubeObject) => JSON.stringify(o.metadata?.labels ?? {});
 const nameLabels = (o: KubeObject) => ({ name: o.metadata?.name ?? '', labels: o.metadata?.labels ?? {} });
 
@@ -119,16 +121,26 @@ export class SpeakerNode {
   }
 
   /** Every source has listed once. */
-  synced(): boolean { return this.all.every((x) => x.isSynced()); }
+  synced(): boolean {
+    return this.all.every((x) => x.isSynced());
+  }
   /** A valid configuration was loaded at least once. */
-  loaded(): boolean { return this.lastGood !== undefined; }
+  loaded(): boolean {
+    return this.lastGood !== undefined;
+  }
   /** Running on the last good configuration because the latest one is invalid. */
-  isStale(): boolean { return this.stale; }
+  isStale(): boolean {
+    return this.stale;
+  }
   /** The current plan (undefined before the first valid configuration). */
-  plan(): SpeakerPlan | undefined { return this.current; }
+  plan(): SpeakerPlan | undefined {
+    return this.current;
+  }
 
   /** Called on every take-over of an IP, with the time from leaving standby to announcing. */
-  onTakeover(cb: (ip: string, seconds: number) => void): void { this.takeoverListeners.push(cb); }
+  onTakeover(cb: (ip: string, seconds: number) => void): void {
+    this.takeoverListeners.push(cb);
+  }
 
   /** Reconciles now (the debounced path calls this; the simulator may too). */
   reconcile(): void {
@@ -150,14 +162,16 @@ export class SpeakerNode {
     } else {
       const summary = r.errors.map(formatConfigError).join('; ');
       this.stale = this.lastGood !== undefined;
-      if (summary !== this.lastErrors) log.error('invalid configuration, keeping the last good one', { event: 'config.invalid', err: summary, stale: this.stale });
+      if (summary !== this.lastErrors)
+        log.error('invalid configuration, keeping the last good one', { event: 'config.invalid', err: summary, stale: this.stale });
       this.lastErrors = summary;
       void status.configurationState(`speaker-${node}`, false, summary).catch(() => undefined);
     }
     if (!this.lastGood) return;
     const nodes = s.nodes.list();
     const plan = planSpeaker({
-      node, config: this.lastGood,
+      node,
+      config: this.lastGood,
       services: s.services.list() as unknown as ServiceObj[],
       endpointSlices: s.endpointSlices.list() as unknown as EndpointSliceObj[],
       nodes: nodes as unknown as NodeObj[],
@@ -168,7 +182,12 @@ export class SpeakerNode {
     this.o.coordinator.setCluster(plan.l2);
     this.o.peers.reconcile(peerSpecs(plan.bgp.peers, this.lastGood.bfdProfiles));
     const self = nodes.find((n) => n.metadata?.name === node);
-    const routes = desiredRoutes({ node: { name: node, labels: self?.metadata?.labels ?? {} }, peers: plan.bgp.advPeers, advertisements: plan.bgp.advertisements, services: plan.bgp.services });
+    const routes = desiredRoutes({
+      node: { name: node, labels: self?.metadata?.labels ?? {} },
+      peers: plan.bgp.advPeers,
+      advertisements: plan.bgp.advertisements,
+      services: plan.bgp.services,
+    });
     this.o.peers.setRoutes(routes);
     const coord = this.o.coordinator;
     const explained = new Map(plan.l2.services.flatMap((x) => x.ips.map((ip) => [ip, coord.explain(ip)] as const)));
@@ -177,7 +196,12 @@ export class SpeakerNode {
     void status.reconcile('servicebgpstatuses', node, out.bgp).catch(() => undefined);
     void status.reconcile('servicel2statuses', node, out.l2).catch(() => undefined);
     for (const e of out.events) {
-      this.o.events.record({ kind: 'Service', namespace: e.namespace, name: e.name, apiVersion: 'v1' }, 'Warning', 'notAnnounced', e.message);
+      this.o.events.record(
+        { kind: 'Service', namespace: e.namespace, name: e.name, apiVersion: 'v1' },
+        'Warning',
+        'notAnnounced',
+        e.message,
+      );
     }
   }
 
@@ -189,28 +213,44 @@ export class SpeakerNode {
     if (this.stopping) return;
     this.stopping = true;
     const { clock, coordinator: coord, node } = this.o;
-    if (this.pending !== undefined) { clock.clearTimeout(this.pending); this.pending = undefined; }
+    if (this.pending !== undefined) {
+      clock.clearTimeout(this.pending);
+      this.pending = undefined;
+    }
     coord.setDraining(true);
     const deadline = clock.now() + (this.o.drainTimeoutMs ?? 3000);
-    while (coord.owned().length > 0 && clock.now() < deadline) await new Promise<void>((r) => { clock.setTimeout(r, DRAIN_POLL_MS); });
+    while (coord.owned().length > 0 && clock.now() < deadline)
+      await new Promise<void>((r) => {
+        clock.setTimeout(r, DRAIN_POLL_MS);
+      });
     const peersStopped = this.o.peers.stop(true);
     coord.shutdown();
     this.unsubscribe?.();
-    if (this.l2StatusTimer !== undefined) { clock.clearTimeout(this.l2StatusTimer); this.l2StatusTimer = undefined; }
+    if (this.l2StatusTimer !== undefined) {
+      clock.clearTimeout(this.l2StatusTimer);
+      this.l2StatusTimer = undefined;
+    }
     await this.o.status.reconcile('servicel2statuses', node, []).catch(() => undefined);
     await Promise.allSettled([this.o.events.flush(), peersStopped]);
   }
 
   private secretInfo(x: KubeObject): SecretInfo {
     const s = x as KubeObject & { type?: string; data?: Record<string, string> };
-    return { name: s.metadata?.name ?? '', namespace: s.metadata?.namespace ?? this.o.namespace, ...(s.type ? { type: s.type } : {}), ...(s.data ? { data: s.data } : {}) };
+    return {
+      name: s.metadata?.name ?? '',
+      namespace: s.metadata?.namespace ?? this.o.namespace,
+      ...(s.type ? { type: s.type } : {}),
+      ...(s.data ? { data: s.data } : {}),
+    };
   }
 
   private schedule(): void {
     if (this.pending !== undefined || this.stopping) return;
     this.pending = this.o.clock.setTimeout(() => {
       this.pending = undefined;
-      try { this.reconcile(); } catch (err) {
+      try {
+        this.reconcile();
+      } catch (err) {
         this.o.log.error('reconcile failed', { event: 'reconcile.error', bug: true, err: err instanceof Error ? err : String(err) });
       }
     }, RECONCILE_DEBOUNCE_MS);
@@ -224,7 +264,11 @@ export class SpeakerNode {
   private onlyRelevant(keyOf: (o: KubeObject) => string): (ev: Change) => void {
     return (ev) => {
       const id = ev.obj.metadata?.uid ?? `${ev.obj.kind ?? ''}/${ev.obj.metadata?.namespace ?? ''}/${ev.obj.metadata?.name ?? ''}`;
-      if (ev.type === 'delete') { this.relevant.delete(id); this.schedule(); return; }
+      if (ev.type === 'delete') {
+        this.relevant.delete(id);
+        this.schedule();
+        return;
+      }
       const k = keyOf(ev.obj);
       if (ev.type === 'update' && this.relevant.get(id) === k) return;
       this.relevant.set(id, k);
@@ -234,13 +278,27 @@ export class SpeakerNode {
 
   private onTransition(t: Transition): void {
     const { clock, node } = this.o;
-    this.o.log.info('serviceIp transition', { event: 'serviceIp.transition', machine: 'serviceIp', ip: t.ip, service: t.service, from: t.from, to: t.to, reason: t.reason, epoch: t.epoch });
+    this.o.log.info('serviceIp transition', {
+      event: 'serviceIp.transition',
+      machine: 'serviceIp',
+      ip: t.ip,
+      service: t.service,
+      from: t.from,
+      to: t.to,
+      reason: t.reason,
+      epoch: t.epoch,
+    });
     if (t.from !== 'announcing' && t.to !== 'announcing') this.startedAt.set(t.ip, clock.now());
     if (t.to === 'announcing') {
       const since = this.startedAt.get(t.ip);
       if (since !== undefined) for (const cb of this.takeoverListeners) cb(t.ip, (clock.now() - since) / 1000);
       const [ns = '', name = ''] = t.service.split('/');
-      this.o.events.record({ kind: 'Service', namespace: ns, name, apiVersion: 'v1' }, 'Normal', 'nodeAssigned', `announcing from node "${node}" with protocol "layer2"`);
+      this.o.events.record(
+        { kind: 'Service', namespace: ns, name, apiVersion: 'v1' },
+        'Normal',
+        'nodeAssigned',
+        `announcing from node "${node}" with protocol "layer2"`,
+      );
     }
     if (t.to === 'announcing' || t.from === 'announcing') this.scheduleL2Status();
   }
@@ -255,7 +313,9 @@ export class SpeakerNode {
       this.l2StatusTimer = undefined;
       const plan = this.current;
       if (!plan || this.stopping) return;
-      void this.o.status.reconcile('servicel2statuses', this.o.node, l2Statuses(this.o.node, plan, new Set(this.o.coordinator.owned()))).catch(() => undefined);
+      void this.o.status
+        .reconcile('servicel2statuses', this.o.node, l2Statuses(this.o.node, plan, new Set(this.o.coordinator.owned())))
+        .catch(() => undefined);
     }, L2_STATUS_COALESCE_MS);
   }
 }

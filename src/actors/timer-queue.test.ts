@@ -3,17 +3,27 @@ import assert from 'node:assert/strict';
 import { SimulatedClock } from 'xstate';
 import { TimerEntry, TimerQueue } from './timer-queue.js';
 
-const step = (clock: SimulatedClock, ms: number) => { for (let i = 0; i < ms; i++) clock.increment(1); };
+const step = (clock: SimulatedClock, ms: number) => {
+  for (let i = 0; i < ms; i++) clock.increment(1);
+};
 
 test('entries fire at their deadlines, in deadline order, ties in arming order', () => {
   const clock = new SimulatedClock();
   const q = new TimerQueue(clock);
   const fired: Array<[string, number]> = [];
   const e = (name: string) => new TimerEntry(() => fired.push([name, clock.now()]));
-  const a = e('a'); const b = e('b'); const c = e('c');
-  q.arm(a, 30); q.arm(b, 10); q.arm(c, 10);
+  const a = e('a');
+  const b = e('b');
+  const c = e('c');
+  q.arm(a, 30);
+  q.arm(b, 10);
+  q.arm(c, 10);
   step(clock, 50);
-  assert.deepEqual(fired, [['b', 10], ['c', 10], ['a', 30]]);
+  assert.deepEqual(fired, [
+    ['b', 10],
+    ['c', 10],
+    ['a', 30],
+  ]);
 });
 
 test('re-arming later moves the deadline (lazily), earlier too; disarm stops it', () => {
@@ -22,7 +32,10 @@ test('re-arming later moves the deadline (lazily), earlier too; disarm stops it'
   const fired: number[] = [];
   const d = new TimerEntry(() => fired.push(clock.now()));
   q.arm(d, 100);
-  for (let t = 0; t < 5; t++) { step(clock, 60); q.arm(d, 100); } // re-armed every 60 ms: never fires
+  for (let t = 0; t < 5; t++) {
+    step(clock, 60);
+    q.arm(d, 100);
+  } // re-armed every 60 ms: never fires
   assert.deepEqual(fired, []);
   step(clock, 100);
   assert.deepEqual(fired, [400]);
@@ -42,9 +55,13 @@ test('an entry armed while the queue fires waits for the next host timer callbac
   const q = new TimerQueue(clock);
   const order: string[] = [];
   const later = new TimerEntry(() => order.push('zero-delay'));
-  const first = new TimerEntry(() => { order.push('first'); q.arm(later, 0); });
+  const first = new TimerEntry(() => {
+    order.push('first');
+    q.arm(later, 0);
+  });
   const second = new TimerEntry(() => order.push('second'));
-  q.arm(first, 5); q.arm(second, 5);
+  q.arm(first, 5);
+  q.arm(second, 5);
   // Run the queue's host callback by hand to see one pass: both due entries, not the new one.
   step(clock, 4);
   const pending = (clock as unknown as { timeouts: Map<number, { fn: () => void }> }).timeouts;
@@ -90,7 +107,12 @@ test('a poller that re-arms the entry about to fire to a later deadline keeps it
   const detect = new TimerEntry(() => fired.push(clock.now()));
   q.arm(detect, 30);
   let packet = true;
-  q.addPoller(() => { if (packet) { packet = false; q.arm(detect, 30); } });
+  q.addPoller(() => {
+    if (packet) {
+      packet = false;
+      q.arm(detect, 30);
+    }
+  });
   step(clock, 100);
   assert.deepEqual(fired, [60]);
 });
@@ -100,14 +122,22 @@ test('a lazily re-armed entry costs no host wake-up at its old deadline', () => 
   let wakes = 0;
   const q = new TimerQueue({
     now: () => clock.now(),
-    setTimeout: (fn, ms) => clock.setTimeout(() => { wakes++; fn(); }, ms),
+    setTimeout: (fn, ms) =>
+      clock.setTimeout(() => {
+        wakes++;
+        fn();
+      }, ms),
     clearTimeout: (h) => clock.clearTimeout(h as number),
   });
   let detectFired = 0;
   const detect = new TimerEntry(() => detectFired++);
   let txFired = 0;
   // The transmit timer fires every 50 ms; each time a "packet" re-arms detection to 120 ms.
-  const tx: TimerEntry = new TimerEntry(() => { txFired++; q.arm(detect, 120); q.arm(tx, 50); });
+  const tx: TimerEntry = new TimerEntry(() => {
+    txFired++;
+    q.arm(detect, 120);
+    q.arm(tx, 50);
+  });
   q.arm(tx, 50);
   q.arm(detect, 120);
   step(clock, 1000);
@@ -123,7 +153,8 @@ test('after-pass functions run once per pass, after the due entries, with `passi
   const a = new TimerEntry(() => log.push(`a@${clock.now()} passing=${q.passing}`));
   const b = new TimerEntry(() => log.push(`b@${clock.now()}`));
   const remove = q.addAfterPass(() => log.push(`after@${clock.now()} passing=${q.passing}`));
-  q.arm(a, 10); q.arm(b, 10);
+  q.arm(a, 10);
+  q.arm(b, 10);
   assert.equal(q.passing, false);
   step(clock, 10);
   assert.deepEqual(log, ['a@10 passing=true', 'b@10', 'after@10 passing=true']);
@@ -139,16 +170,36 @@ test('a backend with setTimeoutAt is given the absolute deadline; entries re-arm
   const asked: number[] = [];
   const q = new TimerQueue({
     now: () => clock.now(),
-    setTimeout: () => { throw new Error('setTimeoutAt is preferred'); },
+    setTimeout: () => {
+      throw new Error('setTimeoutAt is preferred');
+    },
     clearTimeout: (h) => clock.clearTimeout(h as Parameters<SimulatedClock['clearTimeout']>[0]),
-    setTimeoutAt: (fn, at) => { asked.push(at); return clock.setTimeout(fn, at - clock.now()); },
+    setTimeoutAt: (fn, at) => {
+      asked.push(at);
+      return clock.setTimeout(fn, at - clock.now());
+    },
   });
   const fired: Array<[string, number]> = [];
-  const x = new TimerEntry(() => { fired.push(['x', clock.now()]); q.armAt(x, clock.now() + 7); });
-  const y = new TimerEntry(() => { fired.push(['y', clock.now()]); q.armAt(y, clock.now() + 5); });
-  q.armAt(x, 7); q.armAt(y, 5);
+  const x = new TimerEntry(() => {
+    fired.push(['x', clock.now()]);
+    q.armAt(x, clock.now() + 7);
+  });
+  const y = new TimerEntry(() => {
+    fired.push(['y', clock.now()]);
+    q.armAt(y, clock.now() + 5);
+  });
+  q.armAt(x, 7);
+  q.armAt(y, 5);
   step(clock, 21);
-  assert.deepEqual(fired, [['y', 5], ['x', 7], ['y', 10], ['x', 14], ['y', 15], ['y', 20], ['x', 21]]);
+  assert.deepEqual(fired, [
+    ['y', 5],
+    ['x', 7],
+    ['y', 10],
+    ['x', 14],
+    ['y', 15],
+    ['y', 20],
+    ['x', 21],
+  ]);
   assert.deepEqual(asked.slice(0, 3), [7, 5, 7]);
   assert.equal(q.size, 2);
 });

@@ -13,7 +13,9 @@
 import { realClock, type Clock } from './clock.js';
 import { TimerHeap, type TimerNode } from '../domain/timer-heap.js';
 
-interface HeapNode extends TimerNode { readonly entry: TimerEntry }
+interface HeapNode extends TimerNode {
+  readonly entry: TimerEntry;
+}
 
 /** A re-armable timer owned by one user; `fire` runs when its deadline passes. */
 export class TimerEntry {
@@ -24,7 +26,9 @@ export class TimerEntry {
   /** A node of this entry's that left the heap, for its next push (no allocation per re-arm). */
   spare: HeapNode | undefined;
   constructor(readonly fire: () => void) {}
-  get armed(): boolean { return this.deadline !== Infinity; }
+  get armed(): boolean {
+    return this.deadline !== Infinity;
+  }
 }
 
 export class TimerQueue {
@@ -37,7 +41,9 @@ export class TimerQueue {
   /** `backend`: realClock in production, XState's SimulatedClock in tests (both monotonic ms, see Clock). */
   constructor(readonly backend: Clock = realClock) {}
 
-  now(): number { return this.backend.now(); }
+  now(): number {
+    return this.backend.now();
+  }
 
   /** Arms (or re-arms) `e` to fire `delayMs` from now. */
   arm(e: TimerEntry, delayMs: number): void {
@@ -50,7 +56,8 @@ export class TimerQueue {
     // A live node at or before the new deadline re-pushes itself when it surfaces.
     if (e.node !== undefined && e.node.key <= deadline) return;
     let node = e.spare;
-    if (node !== undefined) e.spare = undefined; else node = { key: deadline, seq: 0, pos: -1, entry: e };
+    if (node !== undefined) e.spare = undefined;
+    else node = { key: deadline, seq: 0, pos: -1, entry: e };
     e.node = node;
     this.heap.push(node, deadline);
     if (!this.running && deadline < this.timerAt) this.setTimer(deadline);
@@ -63,7 +70,10 @@ export class TimerQueue {
    */
   addPoller(fn: () => void): () => void {
     this.pollers.push(fn);
-    return () => { const i = this.pollers.indexOf(fn); if (i >= 0) this.pollers.splice(i, 1); };
+    return () => {
+      const i = this.pollers.indexOf(fn);
+      if (i >= 0) this.pollers.splice(i, 1);
+    };
   }
 
   private readonly pollers: Array<() => void> = [];
@@ -74,16 +84,23 @@ export class TimerQueue {
    */
   addAfterPass(fn: () => void): () => void {
     this.afterPass.push(fn);
-    return () => { const i = this.afterPass.indexOf(fn); if (i >= 0) this.afterPass.splice(i, 1); };
+    return () => {
+      const i = this.afterPass.indexOf(fn);
+      if (i >= 0) this.afterPass.splice(i, 1);
+    };
   }
 
   private readonly afterPass: Array<() => void> = [];
 
   /** True while a pass runs (pollers, due entries, after-pass functions). */
-  get passing(): boolean { return this.running; }
+  get passing(): boolean {
+    return this.running;
+  }
 
   /** The deadline the host timer of the current (or last) pass was set for: `now() - passDueAt` is how late it ran. */
-  get passDueAt(): number { return this.dueAt; }
+  get passDueAt(): number {
+    return this.dueAt;
+  }
 
   private dueAt = NaN;
 
@@ -93,13 +110,17 @@ export class TimerQueue {
   }
 
   /** Entries in the heap (stale nodes included): for tests and diagnostics. */
-  get size(): number { return this.heap.size; }
+  get size(): number {
+    return this.heap.size;
+  }
 
   private setTimer(at: number): void {
     if (this.handle !== undefined) this.backend.clearTimeout(this.handle);
     this.timerAt = at;
-    this.handle = this.backend.setTimeoutAt !== undefined ? this.backend.setTimeoutAt(this.runTask, at)
-      : this.backend.setTimeout(this.runTask, Math.max(0, at - this.backend.now()));
+    this.handle =
+      this.backend.setTimeoutAt !== undefined
+        ? this.backend.setTimeoutAt(this.runTask, at)
+        : this.backend.setTimeout(this.runTask, Math.max(0, at - this.backend.now()));
   }
 
   private readonly runTask = (): void => this.run();
@@ -123,11 +144,21 @@ export class TimerQueue {
         const top = this.heap.peek();
         if (top === undefined || top.key > now) break;
         this.heap.pop();
-        if (top.seq >= limit) { deferred.push(top); continue; }
+        if (top.seq >= limit) {
+          deferred.push(top);
+          continue;
+        }
         const e = top.entry;
-        if (e.node !== top) { if (e.spare === undefined) e.spare = top; continue; }
+        if (e.node !== top) {
+          if (e.spare === undefined) e.spare = top;
+          continue;
+        }
         if (e.deadline > now) {
-          if (e.deadline === Infinity) { e.node = undefined; e.spare = top; continue; }
+          if (e.deadline === Infinity) {
+            e.node = undefined;
+            e.spare = top;
+            continue;
+          }
           // Re-armed later since this node was pushed: stand again at the new deadline.
           this.heap.push(top, e.deadline);
           continue;
@@ -162,8 +193,15 @@ export class TimerQueue {
       const e = top.entry;
       if (e.node === top && e.deadline === top.key) return top;
       this.heap.pop();
-      if (e.node !== top) { if (e.spare === undefined) e.spare = top; continue; }
-      if (e.deadline === Infinity) { e.node = undefined; e.spare = top; continue; }
+      if (e.node !== top) {
+        if (e.spare === undefined) e.spare = top;
+        continue;
+      }
+      if (e.deadline === Infinity) {
+        e.node = undefined;
+        e.spare = top;
+        continue;
+      }
       this.heap.push(top, e.deadline);
     }
   }

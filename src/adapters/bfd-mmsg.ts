@@ -31,8 +31,21 @@ import { createRequire } from 'node:module';
 import { endianness } from 'node:os';
 import { isMainThread } from 'node:worker_threads';
 import {
-  findPktinfoAddr, formatAddress, CMSG_HEADER, IPV6_PKTINFO, parseAddress, readU32, sockaddrAddrOffset, sockaddrFamily, sockaddrPort,
-  writePktinfo, writeSockaddr, IP_PKTINFO, IPV6_RECVPKTINFO, SOL_IP, SOL_IPV6,
+  findPktinfoAddr,
+  formatAddress,
+  CMSG_HEADER,
+  IPV6_PKTINFO,
+  parseAddress,
+  readU32,
+  sockaddrAddrOffset,
+  sockaddrFamily,
+  sockaddrPort,
+  writePktinfo,
+  writeSockaddr,
+  IP_PKTINFO,
+  IPV6_RECVPKTINFO,
+  SOL_IP,
+  SOL_IPV6,
 } from '../codecs/bfd/socket-layout.js';
 import type { BfdDatagram, BfdPort, BfdRepeat } from '../actors/bfd-transport.actor.js';
 import { TimerEntry, type TimerQueue } from '../actors/timer-queue.js';
@@ -81,13 +94,20 @@ function loadLibc(): Libc | undefined {
     const recvmmsg = lib.func('int recvmmsg(int, void *, uint32_t, int, void *)');
     const setsockopt = lib.func('int setsockopt(int, int, int, void *, uint32_t)');
     let fcntl: ((...a: unknown[]) => number) | undefined;
-    try { fcntl = lib.func('int fcntl(int, int, ...)'); } catch { fcntl = undefined; }
+    try {
+      fcntl = lib.func('int fcntl(int, int, ...)');
+    } catch {
+      fcntl = undefined;
+    }
     libc = {
       fcntl: fcntl && ((fd, cmd, arg) => (arg === undefined ? fcntl(fd, cmd) : fcntl(fd, cmd, 'int', arg))),
       sendmmsg: (fd, vec, n, flags) => sendmmsg(fd, vec, n, flags),
       recvmmsg: (fd, vec, n, flags, timeout) => recvmmsg(fd, vec, n, flags, timeout),
       setsockopt: (fd, level, name, val, len) => setsockopt(fd, level, name, val, len),
-      alloc: (bytes) => { const ptr = koffi.alloc('uint8_t', bytes); return { ptr, view: koffi.view(ptr, bytes) }; },
+      alloc: (bytes) => {
+        const ptr = koffi.alloc('uint8_t', bytes);
+        return { ptr, view: koffi.view(ptr, bytes) };
+      },
       free: (ptr) => koffi.free(ptr),
     };
   } catch {
@@ -113,7 +133,9 @@ let sigioListening = false;
 function listenSigio(): void {
   if (sigioListening) return;
   sigioListening = true;
-  process.on('SIGIO', () => { for (const p of readinessPorts) p.readable(); });
+  process.on('SIGIO', () => {
+    for (const p of readinessPorts) p.readable();
+  });
 }
 /** Messages per batch (one recvmmsg/sendmmsg call handles up to this many). */
 const BATCH = 64;
@@ -158,23 +180,37 @@ class Batch {
       this.view24.push(this.u8.subarray(this.data(i), this.data(i) + 24));
     }
   }
-  hdr(i: number): number { return i * HDR; }
-  iov(i: number): number { return BATCH * HDR + i * IOV; }
-  name(i: number): number { return BATCH * (HDR + IOV) + i * NAME; }
-  data(i: number): number { return BATCH * (HDR + IOV + NAME) + i * DATA; }
-  ctrl(i: number): number { return BATCH * (HDR + IOV + NAME + DATA) + i * CTRL; }
+  hdr(i: number): number {
+    return i * HDR;
+  }
+  iov(i: number): number {
+    return BATCH * HDR + i * IOV;
+  }
+  name(i: number): number {
+    return BATCH * (HDR + IOV) + i * NAME;
+  }
+  data(i: number): number {
+    return BATCH * (HDR + IOV + NAME) + i * DATA;
+  }
+  ctrl(i: number): number {
+    return BATCH * (HDR + IOV + NAME + DATA) + i * CTRL;
+  }
 }
 
 interface Family {
   family: 4 | 6;
-  rx: Socket; tx: Socket; rxFd: number; txFd: number;
+  rx: Socket;
+  tx: Socket;
+  rxFd: number;
+  txFd: number;
   /** Bound address (canonical text); a wildcard when `pktinfo`. */
   bound: string;
   /** Several local addresses (or a wildcard): packet info chooses/tells the local address. */
   pktinfo: boolean;
   /** Addresses we listen on (canonical); undefined: any. */
   accept: Set<string> | undefined;
-  rxBatch: Batch; txBatch: Batch;
+  rxBatch: Batch;
+  txBatch: Batch;
   pending: number;
   /** Datagrams the handler accepted, by Your Discriminator (payload word 2 as read): see `receiveSlot`. */
   repeats: Repeats;
@@ -187,7 +223,12 @@ interface Family {
  * rows of all sessions share one typed array (a steady packet touches its row and its repeat
  * function, not a handful of objects of its own).
  */
-interface Repeats { row: Map<number, number>; words: Int32Array; rep: Array<BfdRepeat | undefined>; free: number[] }
+interface Repeats {
+  row: Map<number, number>;
+  words: Int32Array;
+  rep: Array<BfdRepeat | undefined>;
+  free: number[];
+}
 const ROW = 6 + NAME / 4 + 4 + 2;
 const R_NAME = 6;
 const R_LOCAL = 6 + NAME / 4;
@@ -198,7 +239,14 @@ const MAX_REPEATS = 10_000;
 const newRepeats = (): Repeats => ({ row: new Map(), words: new Int32Array(16 * ROW), rep: [], free: [] });
 
 /** Destination sockaddr bytes and, when the source is chosen per packet, the control bytes (also as words). */
-interface Route { f: Family; name: Uint8Array; nameLen: number; ctrl: Uint8Array | undefined; nameW: Int32Array; ctrlW: Int32Array | undefined }
+interface Route {
+  f: Family;
+  name: Uint8Array;
+  nameLen: number;
+  ctrl: Uint8Array | undefined;
+  nameW: Int32Array;
+  ctrlW: Int32Array | undefined;
+}
 
 const isWildcard = (a: string): boolean => a === '0.0.0.0' || a === '::';
 
@@ -227,22 +275,34 @@ export class BfdMmsgPort implements BfdPort {
   readonly io = 'mmsg' as const;
 
   private constructor(
-    private readonly lib: Libc, private readonly families: Family[], readonly sourcePort: number,
-    private readonly destPort: number, readonly gtsm: boolean, readonly dscp: boolean, private readonly timers: TimerQueue, private pollMs: number,
+    private readonly lib: Libc,
+    private readonly families: Family[],
+    readonly sourcePort: number,
+    private readonly destPort: number,
+    readonly gtsm: boolean,
+    readonly dscp: boolean,
+    private readonly timers: TimerQueue,
+    private pollMs: number,
     private readonly readinessAllowed: boolean,
   ) {
     this.removePoller = timers.addPoller(() => this.poll(false));
-    this.removeAfterPass = timers.addAfterPass(() => { if (this.flushQueued) this.flush(); });
+    this.removeAfterPass = timers.addAfterPass(() => {
+      if (this.flushQueued) this.flush();
+    });
     this.tick = new TimerEntry(() => this.armTick());
     this.modeState = ioModeStart('tick', timers.now());
     if (!readinessAllowed || !this.enterReadiness()) this.armTick();
   }
 
   /** The current read mode. */
-  get mode(): BfdIoMode { return this.modeState.mode; }
+  get mode(): BfdIoMode {
+    return this.modeState.mode;
+  }
 
   /** The transmit slot sessions should use (`txSlotMs` of createBfdSession): the tick period. */
-  get txSlotMs(): number { return this.pollMs; }
+  get txSlotMs(): number {
+    return this.pollMs;
+  }
 
   /** Changes the tick period and transmit slot (sessions created afterwards take the new slot). */
   setPollMs(ms: number): void {
@@ -265,7 +325,8 @@ export class BfdMmsgPort implements BfdPort {
     let ok = true;
     for (const f of this.families) {
       const fl = fcntl(f.rxFd, F_GETFL);
-      if (fl < 0 || (on && fcntl(f.rxFd, F_SETOWN, process.pid) < 0) || fcntl(f.rxFd, F_SETFL, on ? fl | O_ASYNC : fl & ~O_ASYNC) < 0) ok = false;
+      if (fl < 0 || (on && fcntl(f.rxFd, F_SETOWN, process.pid) < 0) || fcntl(f.rxFd, F_SETFL, on ? fl | O_ASYNC : fl & ~O_ASYNC) < 0)
+        ok = false;
     }
     if (on && !ok) this.setAsync(false);
     return ok;
@@ -310,7 +371,11 @@ export class BfdMmsgPort implements BfdPort {
       for (const family of [4, 6] as const) {
         const addrs = opts.localAddresses.filter((a) => (family === 6) === a.includes(':'));
         if (addrs.length === 0) continue;
-        const canon = addrs.map((a) => { const b = parseAddress(a); if (!b) throw new Error(`not an IP address: ${a}`); return formatAddress(b, 0, family); });
+        const canon = addrs.map((a) => {
+          const b = parseAddress(a);
+          if (!b) throw new Error(`not an IP address: ${a}`);
+          return formatAddress(b, 0, family);
+        });
         const pktinfo = addrs.length > 1 || isWildcard(addrs[0]!);
         const bound = pktinfo ? (family === 4 ? '0.0.0.0' : '::') : addrs[0]!;
         const type = family === 6 ? 'udp6' : 'udp4';
@@ -330,16 +395,36 @@ export class BfdMmsgPort implements BfdPort {
         if (pktinfo) {
           const one = Buffer.alloc(4);
           one.writeInt32LE(1);
-          const ok = family === 4 ? lib.setsockopt(rxFd, SOL_IP, IP_PKTINFO, one, 4) : lib.setsockopt(rxFd, SOL_IPV6, IPV6_RECVPKTINFO, one, 4);
+          const ok =
+            family === 4 ? lib.setsockopt(rxFd, SOL_IP, IP_PKTINFO, one, 4) : lib.setsockopt(rxFd, SOL_IPV6, IPV6_RECVPKTINFO, one, 4);
           if (ok !== 0) throw new Error('setsockopt(PKTINFO) failed');
         }
         stopReading(rx);
         stopReading(tx);
         const accept = canon.some(isWildcard) || canon.some((c) => c === '0:0:0:0:0:0:0:0') ? undefined : new Set(canon);
-        families.push({ family, rx, tx, rxFd, txFd, bound, pktinfo, accept, rxBatch: new Batch(lib), txBatch: new Batch(lib), pending: 0, repeats: newRepeats() });
+        families.push({
+          family,
+          rx,
+          tx,
+          rxFd,
+          txFd,
+          bound,
+          pktinfo,
+          accept,
+          rxBatch: new Batch(lib),
+          txBatch: new Batch(lib),
+          pending: 0,
+          repeats: newRepeats(),
+        });
       }
     } catch (e) {
-      for (const s of sockets) { try { s.close(); } catch { /* closed */ } }
+      for (const s of sockets) {
+        try {
+          s.close();
+        } catch {
+          /* closed */
+        }
+      }
       throw e;
     }
     // Signals reach only the main thread's listeners: elsewhere an O_ASYNC socket's SIGIO would
@@ -367,7 +452,10 @@ export class BfdMmsgPort implements BfdPort {
     if (readiness) this.stats.readinessWakeups++;
     if (!this.readinessAllowed) return;
     const s = ioModeAfterPoll(this.modeState, this.timers.now(), this.pollMs, { readiness, datagrams: n });
-    if (s.mode === this.modeState.mode) { this.modeState = s; return; }
+    if (s.mode === this.modeState.mode) {
+      this.modeState = s;
+      return;
+    }
     this.stats.modeChanges++;
     if (s.mode === 'tick') this.enterTick();
     else if (!this.enterReadiness()) this.modeState = ioModeStart('tick', this.timers.now());
@@ -414,7 +502,11 @@ export class BfdMmsgPort implements BfdPort {
     const key = len === 24 ? i32[(b.data(i) >> 2) + 2]! : 0;
     if (key !== 0) {
       const row = f.repeats.row.get(key);
-      if (row !== undefined && this.isRepeat(f.repeats.words, row * ROW, i32, b.data(i) >> 2, nameOff, i32[(h >> 2) + 2]!, localAt) && f.repeats.rep[row]!()) {
+      if (
+        row !== undefined &&
+        this.isRepeat(f.repeats.words, row * ROW, i32, b.data(i) >> 2, nameOff, i32[(h >> 2) + 2]!, localAt) &&
+        f.repeats.rep[row]!()
+      ) {
         this.stats.rxRepeats++;
         return;
       }
@@ -440,7 +532,10 @@ export class BfdMmsgPort implements BfdPort {
     // What may be repeated is the last datagram of this discriminator (of either family), if its
     // (only) handler says so.
     for (const g of this.families) if (g !== f) this.forget(g.repeats, key);
-    if (rep === undefined || hs.length !== 1) { this.forget(f.repeats, key); return; }
+    if (rep === undefined || hs.length !== 1) {
+      this.forget(f.repeats, key);
+      return;
+    }
     this.remember(f, key, rep, i32, b.data(i) >> 2, nameOff, i32[(h >> 2) + 2]!, localAt);
   }
 
@@ -460,7 +555,8 @@ export class BfdMmsgPort implements BfdPort {
     const len = i32[(b.hdr(i) >> 2) + 10]!;
     // The kernel puts the one control message we asked for first: check it in words.
     if (f.family === 6) {
-      if (len >= CMSG_HEADER + 20 && i32[cw]! >= CMSG_HEADER + 20 && i32[cw + 2] === SOL_IPV6 && i32[cw + 3] === IPV6_PKTINFO) return c + CMSG_HEADER;
+      if (len >= CMSG_HEADER + 20 && i32[cw]! >= CMSG_HEADER + 20 && i32[cw + 2] === SOL_IPV6 && i32[cw + 3] === IPV6_PKTINFO)
+        return c + CMSG_HEADER;
     } else if (len >= CMSG_HEADER + 12 && i32[cw]! >= CMSG_HEADER + 12 && i32[cw + 2] === SOL_IP && i32[cw + 3] === IP_PKTINFO) {
       return c + CMSG_HEADER + 8;
     }
@@ -484,9 +580,21 @@ export class BfdMmsgPort implements BfdPort {
     return true;
   }
 
-  private remember(f: Family, key: number, rep: BfdRepeat, i32: Int32Array, dw: number, nameOff: number, nameLen: number, localAt: number): void {
+  private remember(
+    f: Family,
+    key: number,
+    rep: BfdRepeat,
+    i32: Int32Array,
+    dw: number,
+    nameOff: number,
+    nameLen: number,
+    localAt: number,
+  ): void {
     const rs = f.repeats;
-    if (nameLen > NAME || (nameLen & 3) !== 0 || (localAt >= 0 && (localAt & 3) !== 0)) { this.forget(rs, key); return; }
+    if (nameLen > NAME || (nameLen & 3) !== 0 || (localAt >= 0 && (localAt & 3) !== 0)) {
+      this.forget(rs, key);
+      return;
+    }
     let row = rs.row.get(key);
     if (row === undefined) {
       if (rs.row.size >= MAX_REPEATS) f.repeats = newRepeats();
@@ -514,7 +622,12 @@ export class BfdMmsgPort implements BfdPort {
   }
 
   /** Handed to every handler in turn (BfdDatagramPort: valid during the call only). */
-  private readonly datagram: { -readonly [K in keyof BfdDatagram]: BfdDatagram[K] } = { data: new Uint8Array(0), address: '', port: 0, local: '' };
+  private readonly datagram: { -readonly [K in keyof BfdDatagram]: BfdDatagram[K] } = {
+    data: new Uint8Array(0),
+    address: '',
+    port: 0,
+    local: '',
+  };
 
   /**
    * The canonical text of the address at `u8[off..]`, interned: the same few peers and local
@@ -532,7 +645,10 @@ export class BfdMmsgPort implements BfdPort {
       }
       return s;
     }
-    const w0 = readU32(u8, off), w1 = readU32(u8, off + 4), w2 = readU32(u8, off + 8), w3 = readU32(u8, off + 12);
+    const w0 = readU32(u8, off),
+      w1 = readU32(u8, off + 4),
+      w2 = readU32(u8, off + 8),
+      w3 = readU32(u8, off + 12);
     const k = Math.imul(Math.imul(Math.imul(w0, 0x9e3779b1) ^ w1, 0x9e3779b1) ^ w2, 0x9e3779b1) ^ w3;
     const e = this.names6.get(k);
     if (e !== undefined && e.w0 === w0 && e.w1 === w1 && e.w2 === w2 && e.w3 === w3) return e.s;
@@ -659,14 +775,23 @@ export class BfdMmsgPort implements BfdPort {
     while (i < n) {
       const r = this.lib.sendmmsg(f.txFd, f.txBatch.at[i]!, n - i, MSG_DONTWAIT);
       this.stats.sendCalls++;
-      if (r > 0) { this.stats.tx += r; i += r; } else { this.stats.sendErrors++; i++; }
+      if (r > 0) {
+        this.stats.tx += r;
+        i += r;
+      } else {
+        this.stats.sendErrors++;
+        i++;
+      }
     }
   }
 
   onDatagram(cb: (d: BfdDatagram) => BfdRepeat | void): () => void {
     this.handlers.add(cb);
     this.handlersChanged();
-    return () => { this.handlers.delete(cb); this.handlersChanged(); };
+    return () => {
+      this.handlers.delete(cb);
+      this.handlersChanged();
+    };
   }
 
   private handlersChanged(): void {
@@ -687,7 +812,23 @@ export class BfdMmsgPort implements BfdPort {
     this.removePoller();
     this.removeAfterPass();
     this.timers.disarm(this.tick);
-    await Promise.all(this.families.flatMap((f) => [f.rx, f.tx]).map((s) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } })));
-    for (const f of this.families) { this.lib.free(f.rxBatch.ptr); this.lib.free(f.txBatch.ptr); }
+    await Promise.all(
+      this.families
+        .flatMap((f) => [f.rx, f.tx])
+        .map(
+          (s) =>
+            new Promise<void>((r) => {
+              try {
+                s.close(() => r());
+              } catch {
+                r();
+              }
+            }),
+        ),
+    );
+    for (const f of this.families) {
+      this.lib.free(f.rxBatch.ptr);
+      this.lib.free(f.txBatch.ptr);
+    }
   }
 }

@@ -7,5 +7,5 @@ test('MOORING_BFD_IO=dgram selects node:dgram; unset or anything else the batche
   assert.equal(bfdIoFromEnv({}), 'mmsg');
   assert.equal(bfdIoFromEnv({ MOORING_BFD_IO: 'mmsg' }), 'mmsg');
   assert.equal(bfdIoFromEnv({ MOORING_BFD_IO: 'DGRAM' }), 'mmsg');
-  assert.equal(bfdIoFromEnv({ BFD_IO: 'dgram' }), 'mmsg', 'the probe\'s variable is not the speaker\'s');
+  assert.equal(bfdIoFromEnv({ BFD_IO: 'dgram' }), 'mmsg', "the probe's variable is not the speaker's");
 });

@@ -53,8 +53,14 @@ function literalLookup(host: string, _opts: unknown, cb: LookupCb): void {
 
 export function bind(sock: Socket, port: number, address: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const onError = (e: Error): void => { sock.off('listening', onListening); reject(e); };
-    const onListening = (): void => { sock.off('error', onError); resolve(); };
+    const onError = (e: Error): void => {
+      sock.off('listening', onListening);
+      reject(e);
+    };
+    const onListening = (): void => {
+      sock.off('error', onError);
+      resolve();
+    };
     sock.once('error', onError);
     sock.once('listening', onListening);
     sock.bind({ port, address, exclusive: true });
@@ -93,7 +99,13 @@ function loadAttachFilter(): AttachFilter | undefined {
  * given, else the port already used for the other family, else a random free one (up to 20
  * retries on EADDRINUSE). Returns the port bound.
  */
-export async function bindSourcePort(sock: Socket, address: string, current: number, fixed: number | undefined, random: () => number): Promise<number> {
+export async function bindSourcePort(
+  sock: Socket,
+  address: string,
+  current: number,
+  fixed: number | undefined,
+  random: () => number,
+): Promise<number> {
   let port = current;
   for (let attempt = 0; ; attempt++) {
     const p = fixed ?? (port || BFD_SOURCE_PORT_MIN + Math.floor(random() * (BFD_SOURCE_PORT_MAX - BFD_SOURCE_PORT_MIN + 1)));
@@ -129,7 +141,8 @@ function loadSetIntOption(): SetIntOption | undefined {
     const le = endianness() === 'LE';
     setIntOption = (fd, level, name, value) => {
       const v = Buffer.alloc(4);
-      if (le) v.writeInt32LE(value); else v.writeInt32BE(value);
+      if (le) v.writeInt32LE(value);
+      else v.writeInt32BE(value);
       return setsockopt(fd, level, name, v, 4) === 0;
     };
   } catch {
@@ -157,7 +170,12 @@ export function attachGtsm(sock: Socket, family: 4 | 6, minTtl = BFD_TTL): boole
 }
 
 /** One receive and one send socket per local address. */
-interface Family { rx: Socket; tx: Socket; address: string; family: 4 | 6 }
+interface Family {
+  rx: Socket;
+  tx: Socket;
+  address: string;
+  family: 4 | 6;
+}
 
 export class BfdUdpPort implements BfdPort {
   private readonly handlers = new Set<(d: BfdDatagram) => void>();
@@ -165,7 +183,9 @@ export class BfdUdpPort implements BfdPort {
   /** No transmit slots: Node reads each datagram when it arrives. */
   readonly txSlotMs = 0;
   private constructor(
-    private readonly families: Family[], readonly sourcePort: number, private readonly destPort: number,
+    private readonly families: Family[],
+    readonly sourcePort: number,
+    private readonly destPort: number,
     /** The received-TTL check (RFC 5881 §5) is made on every receive socket. */
     readonly gtsm: boolean,
     /** Sent packets carry DSCP CS6 (`BFD_TOS`). */
@@ -194,7 +214,10 @@ export class BfdUdpPort implements BfdPort {
         if (!markNetworkControl(tx, type === 'udp6' ? 6 : 4)) dscp = false;
       }
     } catch (e) {
-      for (const f of families) { f.rx.close(); f.tx.close(); }
+      for (const f of families) {
+        f.rx.close();
+        f.tx.close();
+      }
       throw e;
     }
     const port = new BfdUdpPort(families, sourcePort, opts.port ?? BFD_CONTROL_PORT, gtsm, dscp);
@@ -216,7 +239,9 @@ export class BfdUdpPort implements BfdPort {
   }
 
   /** Nothing to do: this port does not poll. */
-  setPollMs(): void { /* no period */ }
+  setPollMs(): void {
+    /* no period */
+  }
 
   private deliver(d: BfdDatagram): void {
     for (const h of this.handlers) h(d);
@@ -230,8 +255,10 @@ export class BfdUdpPort implements BfdPort {
     let f = this.route.get(key);
     if (f === undefined) {
       const v6 = isIPv6(address);
-      f = (local !== undefined ? this.families.find((x) => x.address === local) : undefined)
-        ?? this.families.find((x) => isIPv6(x.address) === v6) ?? null;
+      f =
+        (local !== undefined ? this.families.find((x) => x.address === local) : undefined) ??
+        this.families.find((x) => isIPv6(x.address) === v6) ??
+        null;
       if (this.route.size > 10_000) this.route.clear();
       this.route.set(key, f);
     }
@@ -244,11 +271,26 @@ export class BfdUdpPort implements BfdPort {
 
   onDatagram(cb: (d: BfdDatagram) => void): () => void {
     this.handlers.add(cb);
-    return () => { this.handlers.delete(cb); };
+    return () => {
+      this.handlers.delete(cb);
+    };
   }
 
   async close(): Promise<void> {
     this.handlers.clear();
-    await Promise.all(this.families.flatMap((f) => [f.rx, f.tx]).map((s) => new Promise<void>((r) => { try { s.close(() => r()); } catch { r(); } })));
+    await Promise.all(
+      this.families
+        .flatMap((f) => [f.rx, f.tx])
+        .map(
+          (s) =>
+            new Promise<void>((r) => {
+              try {
+                s.close(() => r());
+              } catch {
+                r();
+              }
+            }),
+        ),
+    );
   }
 }

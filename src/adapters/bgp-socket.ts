@@ -9,13 +9,24 @@ import os from 'node:os';
 import { createRequire } from 'node:module';
 import type { BgpConnection, BgpSocketPort, BgpConnectOptions } from '../actors/bgp-transport.actor.js';
 
-const AF_INET = 2; const AF_INET6 = 10;
-const SOCK_STREAM = 1; const SOCK_NONBLOCK = 0x800; const SOCK_CLOEXEC = 0x80000;
-const SOL_SOCKET = 1; const SO_ERROR = 4;
-const IPPROTO_IP = 0; const IP_TTL = 2; const IP_MINTTL = 21;
-const IPPROTO_IPV6 = 41; const IPV6_UNICAST_HOPS = 16; const IPV6_MINHOPCOUNT = 73;
-const IPPROTO_TCP = 6; const TCP_MD5SIG = 14; const TCP_MD5SIG_MAXKEYLEN = 80;
-const EINPROGRESS = 115; const POLLOUT = 4;
+const AF_INET = 2;
+const AF_INET6 = 10;
+const SOCK_STREAM = 1;
+const SOCK_NONBLOCK = 0x800;
+const SOCK_CLOEXEC = 0x80000;
+const SOL_SOCKET = 1;
+const SO_ERROR = 4;
+const IPPROTO_IP = 0;
+const IP_TTL = 2;
+const IP_MINTTL = 21;
+const IPPROTO_IPV6 = 41;
+const IPV6_UNICAST_HOPS = 16;
+const IPV6_MINHOPCOUNT = 73;
+const IPPROTO_TCP = 6;
+const TCP_MD5SIG = 14;
+const TCP_MD5SIG_MAXKEYLEN = 80;
+const EINPROGRESS = 115;
+const POLLOUT = 4;
 
 interface Libc {
   socket(domain: number, type: number, proto: number): number;
@@ -47,7 +58,11 @@ function loadLibc(): Libc | undefined {
       bind: f('int bind(int, void *, uint32_t)') as Libc['bind'],
       connect: f('int connect(int, void *, uint32_t)') as Libc['connect'],
       close: f('int close(int)') as Libc['close'],
-      poll: { async: (fds, n, timeout, cb) => { pollFn.async(fds, n, timeout, cb); } },
+      poll: {
+        async: (fds, n, timeout, cb) => {
+          pollFn.async(fds, n, timeout, cb);
+        },
+      },
       errno: () => koffi.errno(),
     };
   } catch {
@@ -75,7 +90,8 @@ export function sockaddr(ip: string, port: number): Buffer {
 function ipv6Bytes(ip: string): Buffer {
   const [head, tail] = ip.split('::') as [string, string | undefined];
   const parse = (s: string | undefined) => (s ? s.split(':').filter(Boolean) : []);
-  const h = parse(head); const t = parse(tail);
+  const h = parse(head);
+  const t = parse(tail);
   const groups = tail === undefined ? h : [...h, ...Array(8 - h.length - t.length).fill('0'), ...t];
   const b = Buffer.alloc(16);
   groups.forEach((g, i) => b.writeUInt16BE(parseInt(g, 16), i * 2));
@@ -93,7 +109,11 @@ export function tcpMd5sig(peer: string, key: string): Buffer {
   return b;
 }
 
-function intOpt(v: number): Buffer { const b = Buffer.alloc(4); b.writeInt32LE(v, 0); return b; }
+function intOpt(v: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(v, 0);
+  return b;
+}
 
 /** The first IPv4 address on the interface holding `local` (MetalLB's router-ID fallback). */
 export function ipv4OnSameInterface(local: string): string | undefined {
@@ -110,11 +130,17 @@ function wrap(socket: net.Socket): BgpConnection {
   return {
     localAddress: local,
     localIpv4OnInterface: ipv4OnSameInterface(local),
-    write: (data) => { if (!socket.destroyed) socket.write(data); },
-    onData: (cb) => { socket.on('data', (d: Buffer) => cb(new Uint8Array(d.buffer, d.byteOffset, d.length))); },
+    write: (data) => {
+      if (!socket.destroyed) socket.write(data);
+    },
+    onData: (cb) => {
+      socket.on('data', (d: Buffer) => cb(new Uint8Array(d.buffer, d.byteOffset, d.length)));
+    },
     onClose: (cb) => {
       let err: Error | undefined;
-      socket.on('error', (e) => { err = e; });
+      socket.on('error', (e) => {
+        err = e;
+      });
       socket.on('close', () => cb(err?.message));
     },
     close: () => {
@@ -131,9 +157,19 @@ function wrap(socket: net.Socket): BgpConnection {
 function plainConnect(o: BgpConnectOptions): Promise<BgpConnection> {
   return new Promise((resolve, reject) => {
     const s = net.connect({ host: o.peerAddress, port: o.peerPort, ...(o.sourceAddress ? { localAddress: o.sourceAddress } : {}) });
-    const timer = setTimeout(() => { s.destroy(); reject(new Error(`connect timeout after ${o.timeoutMs} ms`)); }, o.timeoutMs);
-    s.once('connect', () => { clearTimeout(timer); resolve(wrap(s)); });
-    s.once('error', (e) => { clearTimeout(timer); s.destroy(); reject(e); });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`connect timeout after ${o.timeoutMs} ms`));
+    }, o.timeoutMs);
+    s.once('connect', () => {
+      clearTimeout(timer);
+      resolve(wrap(s));
+    });
+    s.once('error', (e) => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(e);
+    });
   });
 }
 
@@ -151,10 +187,12 @@ function nativeConnect(o: BgpConnectOptions, c: Libc, signal: { aborted: boolean
     if (c.setsockopt(fd, IPPROTO_TCP, TCP_MD5SIG, sig, sig.length) !== 0) return fail('setsockopt(TCP_MD5SIG)');
   }
   if (o.ttl !== undefined) {
-    if (c.setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, intOpt(o.ttl), 4) !== 0) return fail('setsockopt(TTL)');
+    if (c.setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_UNICAST_HOPS : IP_TTL, intOpt(o.ttl), 4) !== 0)
+      return fail('setsockopt(TTL)');
   }
   if (o.minTtl !== undefined) {
-    if (c.setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MINHOPCOUNT : IP_MINTTL, intOpt(o.minTtl), 4) !== 0) return fail('setsockopt(MINTTL)');
+    if (c.setsockopt(fd, v6 ? IPPROTO_IPV6 : IPPROTO_IP, v6 ? IPV6_MINHOPCOUNT : IP_MINTTL, intOpt(o.minTtl), 4) !== 0)
+      return fail('setsockopt(MINTTL)');
   }
   if (o.sourceAddress) {
     const sa = sockaddr(o.sourceAddress, 0);
@@ -167,13 +205,31 @@ function nativeConnect(o: BgpConnectOptions, c: Libc, signal: { aborted: boolean
     pfd.writeInt32LE(fd, 0);
     pfd.writeInt16LE(POLLOUT, 4);
     c.poll.async(pfd, 1, o.timeoutMs, (err, n) => {
-      if (err || n < 0) { c.close(fd); reject(new Error(`poll() failed: ${String(err ?? n)}`)); return; }
-      if (n === 0) { c.close(fd); reject(new Error(`connect timeout after ${o.timeoutMs} ms`)); return; }
-      const val = Buffer.alloc(4); const len = Buffer.alloc(4); len.writeUInt32LE(4, 0);
+      if (err || n < 0) {
+        c.close(fd);
+        reject(new Error(`poll() failed: ${String(err ?? n)}`));
+        return;
+      }
+      if (n === 0) {
+        c.close(fd);
+        reject(new Error(`connect timeout after ${o.timeoutMs} ms`));
+        return;
+      }
+      const val = Buffer.alloc(4);
+      const len = Buffer.alloc(4);
+      len.writeUInt32LE(4, 0);
       c.getsockopt(fd, SOL_SOCKET, SO_ERROR, val, len);
       const soErr = val.readInt32LE(0);
-      if (soErr !== 0) { c.close(fd); reject(new Error(`connect failed: errno ${soErr}${soErr === 111 ? ' (ECONNREFUSED)' : soErr === 110 ? ' (ETIMEDOUT)' : ''}`)); return; }
-      if (signal.aborted) { c.close(fd); reject(new Error('aborted')); return; }
+      if (soErr !== 0) {
+        c.close(fd);
+        reject(new Error(`connect failed: errno ${soErr}${soErr === 111 ? ' (ECONNREFUSED)' : soErr === 110 ? ' (ETIMEDOUT)' : ''}`));
+        return;
+      }
+      if (signal.aborted) {
+        c.close(fd);
+        reject(new Error('aborted'));
+        return;
+      }
       resolve(wrap(new net.Socket({ fd, readable: true, writable: true })));
     });
   });

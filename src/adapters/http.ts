@@ -3,15 +3,22 @@
 import { createServer, type Server } from 'node:http';
 import type { Telemetry } from './telemetry.js';
 
-export interface Health { ready(): { ok: boolean; reason?: string } }
+export interface Health {
+  ready(): { ok: boolean; reason?: string };
+}
 
 export function serveMonitoring(telemetry: Telemetry, health: Health, port: number, host = '0.0.0.0'): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
-      telemetry.render().then((body) => {
-        res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
-      }, (e: unknown) => { res.writeHead(500).end(String(e)); });
+      telemetry.render().then(
+        (body) => {
+          res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }).end(body);
+        },
+        (e: unknown) => {
+          res.writeHead(500).end(String(e));
+        },
+      );
     } else if (path === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {

@@ -13,7 +13,13 @@
 // itself hears nothing (its own echo stops), so it freezes its membership view and takes nothing.
 // After either connection reconnects, if both ended up on the same server, the mirror is reopened
 // on another one (else the next death of that server would silence the node again).
-import { connect, nkeyAuthenticator, usernamePasswordAuthenticator, type NatsConnection, type ConnectionOptions } from '@nats-io/transport-node';
+import {
+  connect,
+  nkeyAuthenticator,
+  usernamePasswordAuthenticator,
+  type NatsConnection,
+  type ConnectionOptions,
+} from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import { JetStreamApiCodes } from '@nats-io/jetstream';
 import { KvErrorKind, type CoordBus, type EpochStore, type KvFailure, type KvRead, type KvWrite } from '../actors/coord-ports.js';
@@ -47,13 +53,20 @@ export interface NatsOptions {
 
 export class NatsBusError extends Error {
   override name = 'NatsBusError';
-  constructor(readonly code: 'connect' | 'kv', message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly code: 'connect' | 'kv',
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }
 
 /** JetStream's "wrong last sequence" answers: the expected revision (0 on create) was not the key's. */
-const WRONG_LAST_SEQUENCE: ReadonlySet<number> = new Set([JetStreamApiCodes.StreamWrongLastSequence, JetStreamApiCodes.StreamWrongLastSequenceUnknown]);
+const WRONG_LAST_SEQUENCE: ReadonlySet<number> = new Set([
+  JetStreamApiCodes.StreamWrongLastSequence,
+  JetStreamApiCodes.StreamWrongLastSequenceUnknown,
+]);
 
 /**
  * Classifies a KV write failure: a lost compare-and-set is a `conflict`; anything else (timeout,
@@ -91,7 +104,10 @@ export class NatsBus implements CoordBus {
   private readonly statusCbs = new Set<(up: boolean) => void>();
   private readonly enc = new TextEncoder();
 
-  private constructor(readonly nc: NatsConnection, private readonly log: (rec: Record<string, unknown>) => void) {
+  private constructor(
+    readonly nc: NatsConnection,
+    private readonly log: (rec: Record<string, unknown>) => void,
+  ) {
     void this.watch();
   }
 
@@ -110,23 +126,33 @@ export class NatsBus implements CoordBus {
     };
     if (!(o.mirror ?? pool().length > 1)) return bus;
     const openMirror = (): Promise<NatsBus> =>
-      NatsBus.open({ ...o, servers: pool(), noRandomize: true, name: o.name ? `${o.name}-mirror` : undefined, log: (rec) => log({ ...rec, connection: 'mirror' }) });
+      NatsBus.open({
+        ...o,
+        servers: pool(),
+        noRandomize: true,
+        name: o.name ? `${o.name}-mirror` : undefined,
+        log: (rec) => log({ ...rec, connection: 'mirror' }),
+      });
     let moving = false;
     const spread = (): void => {
       const m = bus.mirror;
       if (!m || moving || bus.closing || m.nc.getServer() !== bus.nc.getServer()) return;
       moving = true;
       log({ component: 'nats', event: 'mirror.move', server: m.nc.getServer() });
-      openMirror().then(async (fresh) => {
-        const old = bus.mirror;
-        bus.mirror = fresh;
-        fresh.onReconnect = spread;
-        // Closed, not drained: it only duplicates what the primary sends, and a drain would wait
-        // for a connection that may be reconnecting.
-        await old?.nc.close().catch(() => {});
-        if (bus.closing) await fresh.nc.close().catch(() => {});
-      }).catch((err: unknown) => log({ component: 'nats', event: 'mirror.failed', err: String(err) }))
-        .finally(() => { moving = false; });
+      openMirror()
+        .then(async (fresh) => {
+          const old = bus.mirror;
+          bus.mirror = fresh;
+          fresh.onReconnect = spread;
+          // Closed, not drained: it only duplicates what the primary sends, and a drain would wait
+          // for a connection that may be reconnecting.
+          await old?.nc.close().catch(() => {});
+          if (bus.closing) await fresh.nc.close().catch(() => {});
+        })
+        .catch((err: unknown) => log({ component: 'nats', event: 'mirror.failed', err: String(err) }))
+        .finally(() => {
+          moving = false;
+        });
     };
     try {
       bus.mirror = await openMirror();
@@ -217,7 +243,10 @@ export class NatsBus implements CoordBus {
   subscribe(subject: string, cb: (subject: string, data: Uint8Array) => void): () => void {
     const sub = this.nc.subscribe(subject, {
       callback: (err, msg) => {
-        if (err) { this.log({ component: 'nats', event: 'subscription.error', subject, err: String(err) }); return; }
+        if (err) {
+          this.log({ component: 'nats', event: 'subscription.error', subject, err: String(err) });
+          return;
+        }
         cb(msg.subject, msg.data);
       },
     });

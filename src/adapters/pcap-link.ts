@@ -58,7 +58,9 @@ export function openPcapLink(pcap: PcapModule, iface: string): L2Link {
       out.set(frame);
       session.inject(out);
     },
-    onFrame(f) { cb = f; },
+    onFrame(f) {
+      cb = f;
+    },
     close() {
       cb = undefined;
       session.close();
@@ -78,7 +80,11 @@ export function linuxInterfaces(): IfaceFacts[] {
     const flags = parseInt(readSys(name, 'flags') ?? '0', 16);
     let master: string | undefined;
     if (existsSync(`${SYS}/${name}/master`)) {
-      try { master = readlinkSync(`${SYS}/${name}/master`).split('/').pop(); } catch { master = '?'; }
+      try {
+        master = readlinkSync(`${SYS}/${name}/master`).split('/').pop();
+      } catch {
+        master = '?';
+      }
     }
     out.push(master === undefined ? { name, flags } : { name, flags, master });
   }
@@ -121,16 +127,24 @@ export async function createLinuxL2Host(log: (ev: Record<string, unknown>) => vo
     const s = socketFor(iface);
     const run = () => {
       try {
-        if (join) s.addMembership(group(mac), `::%${iface}`); else s.dropMembership(group(mac), `::%${iface}`);
+        if (join) s.addMembership(group(mac), `::%${iface}`);
+        else s.dropMembership(group(mac), `::%${iface}`);
       } catch (err) {
         log({ event: 'l2.multicastFailed', iface, mac, join, err: String(err) });
       }
     };
     // addMembership needs a bound socket: before 'listening', wait for it.
-    try { s.address(); run(); } catch { s.once('listening', run); }
+    try {
+      s.address();
+      run();
+    } catch {
+      s.once('listening', run);
+    }
   };
   const ip = (args: string[]): void => {
-    execFile('ip', args, (err, _o, stderr) => { if (err) log({ event: 'l2.ipCommandFailed', command: args.join(' '), err: stderr.trim() || String(err) }); });
+    execFile('ip', args, (err, _o, stderr) => {
+      if (err) log({ event: 'l2.ipCommandFailed', command: args.join(' '), err: stderr.trim() || String(err) });
+    });
   };
   return {
     interfaces: linuxInterfaces,

@@ -23,7 +23,14 @@ test('logs are JSON lines with stable keys and no secrets', () => {
   log.debug('hidden');
   assert.equal(lines.length, 1);
   assert.deepEqual(JSON.parse(lines[0] ?? '{}'), {
-    ts: '1970-01-01T00:00:00.000Z', level: 'warn', msg: 'session down', component: 'speaker', node: 'n1', peer: 'tor-a',
-    reason: 'holdTimerExpired', password: '[redacted]', err: { name: 'Error', message: 'boom' },
+    ts: '1970-01-01T00:00:00.000Z',
+    level: 'warn',
+    msg: 'session down',
+    component: 'speaker',
+    node: 'n1',
+    peer: 'tor-a',
+    reason: 'holdTimerExpired',
+    password: '[redacted]',
+    err: { name: 'Error', message: 'boom' },
   });
 });

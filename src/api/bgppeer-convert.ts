@@ -5,8 +5,20 @@
 import type { BGPPeer, BGPPeerV1beta1, BGPPeerSpec, BGPPeerSpecV1beta1 } from './metallb.js';
 
 export const V1BETA2_FIELDS_ANNOTATION = 'mooring.io/v1beta2-fields';
-const COMMON = ['myASN', 'peerASN', 'peerAddress', 'sourceAddress', 'peerPort', 'holdTime', 'keepaliveTime',
-  'routerID', 'password', 'bfdProfile', 'ebgpMultiHop', 'nodeSelectors'] as const;
+const COMMON = [
+  'myASN',
+  'peerASN',
+  'peerAddress',
+  'sourceAddress',
+  'peerPort',
+  'holdTime',
+  'keepaliveTime',
+  'routerID',
+  'password',
+  'bfdProfile',
+  'ebgpMultiHop',
+  'nodeSelectors',
+] as const;
 
 function pick(spec: Record<string, unknown>, keys: readonly string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -21,12 +33,18 @@ export function bgpPeerToV1beta2(p: BGPPeerV1beta1): BGPPeer {
   delete annotations[V1BETA2_FIELDS_ANNOTATION];
   let restored: Record<string, unknown> = {};
   if (extra) {
-    try { restored = JSON.parse(extra) as Record<string, unknown>; } catch { restored = {}; }
+    try {
+      restored = JSON.parse(extra) as Record<string, unknown>;
+    } catch {
+      restored = {};
+    }
   }
   const metadata = { ...p.metadata, annotations };
   if (Object.keys(annotations).length === 0) delete (metadata as { annotations?: unknown }).annotations;
   return {
-    apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata,
+    apiVersion: 'metallb.io/v1beta2',
+    kind: 'BGPPeer',
+    metadata,
     spec: { ...pick(spec, COMMON), ...restored } as BGPPeerSpec,
   };
 }
@@ -34,7 +52,10 @@ export function bgpPeerToV1beta2(p: BGPPeerV1beta1): BGPPeer {
 export function bgpPeerToV1beta1(p: BGPPeer): BGPPeerV1beta1 {
   const spec = (p.spec ?? {}) as Record<string, unknown>;
   const common = pick(spec, COMMON);
-  const rest = pick(spec, Object.keys(spec).filter((k) => !(COMMON as readonly string[]).includes(k)));
+  const rest = pick(
+    spec,
+    Object.keys(spec).filter((k) => !(COMMON as readonly string[]).includes(k)),
+  );
   const annotations = { ...(p.metadata.annotations ?? {}) };
   if (Object.keys(rest).length > 0) annotations[V1BETA2_FIELDS_ANNOTATION] = JSON.stringify(rest);
   const metadata = { ...p.metadata, ...(Object.keys(annotations).length ? { annotations } : {}) };

@@ -28,7 +28,10 @@ export function renderCrd(k: KindDef): Record<string, unknown> {
     spec: {
       group: GROUP,
       names: {
-        kind: k.kind, listKind: `${k.kind}List`, plural: k.plural, singular: k.singular,
+        kind: k.kind,
+        listKind: `${k.kind}List`,
+        plural: k.plural,
+        singular: k.singular,
         ...(k.shortNames ? { shortNames: k.shortNames } : {}),
         categories: ['metallb', 'mooring'],
       },
@@ -40,7 +43,9 @@ export function renderCrd(k: KindDef): Record<string, unknown> {
         name: v.name,
         served: v.served,
         storage: v.storage,
-        ...(v.deprecated ? { deprecated: true, deprecationWarning: `${GROUP}/${v.name} ${k.kind} is deprecated, use a newer version` } : {}),
+        ...(v.deprecated
+          ? { deprecated: true, deprecationWarning: `${GROUP}/${v.name} ${k.kind} is deprecated, use a newer version` }
+          : {}),
         additionalPrinterColumns: v.columns,
         schema: { openAPIV3Schema: { description: k.description, ...versionSchema(v) } },
         ...(hasStatus(v) ? { subresources: { status: {} } } : {}),

@@ -8,9 +8,16 @@ import { join } from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 
 const deploy = join(import.meta.dirname, '..', '..', 'deploy');
-type Obj = { kind: string; metadata: { name: string; namespace?: string }; rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>; spec?: { template?: { spec?: { serviceAccountName?: string } } } };
+type Obj = {
+  kind: string;
+  metadata: { name: string; namespace?: string };
+  rules?: Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+  spec?: { template?: { spec?: { serviceAccountName?: string } } };
+};
 const kustomization = parse(readFileSync(join(deploy, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
-const docs: Obj[] = kustomization.resources.flatMap((f) => parseAllDocuments(readFileSync(join(deploy, f), 'utf8')).map((d) => d.toJS() as Obj)).filter(Boolean);
+const docs: Obj[] = kustomization.resources
+  .flatMap((f) => parseAllDocuments(readFileSync(join(deploy, f), 'utf8')).map((d) => d.toJS() as Obj))
+  .filter(Boolean);
 
 test('kustomization resources exist and parse', () => {
   for (const f of kustomization.resources) assert.ok(existsSync(join(deploy, f)), f);
@@ -28,32 +35,53 @@ test('workloads run as the ServiceAccounts that RBAC binds', () => {
 test('RBAC: no wildcards, Secrets only namespaced', () => {
   for (const r of docs.filter((d) => d.kind === 'ClusterRole' || d.kind === 'Role')) {
     for (const rule of r.rules ?? []) {
-      for (const f of [rule.apiGroups, rule.resources, rule.verbs]) assert.ok(!f.includes('*'), `${r.kind}/${r.metadata.name} has a wildcard`);
+      for (const f of [rule.apiGroups, rule.resources, rule.verbs])
+        assert.ok(!f.includes('*'), `${r.kind}/${r.metadata.name} has a wildcard`);
       if (r.kind === 'ClusterRole') assert.ok(!rule.resources.includes('secrets'), `${r.metadata.name} grants Secrets cluster-wide`);
     }
   }
 });
 
 test('controller: two replicas, Lease access get/create/update in its namespace only, no Secret or webhook-config access', () => {
-  const dep = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'controller') as (Obj & { spec?: { replicas?: number } }) | undefined;
+  const dep = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'controller') as
+    (Obj & { spec?: { replicas?: number } }) | undefined;
   assert.equal(dep?.spec?.replicas, 2);
-  const roles = docs.filter((d) => (d.kind === 'Role' || d.kind === 'ClusterRole') && (d.metadata.name === 'controller' || d.metadata.name === 'mooring:controller'));
-  const leaseRules = roles.flatMap((r) => (r.rules ?? []).filter((x) => x.resources.includes('leases')).map((x) => ({ kind: r.kind, verbs: x.verbs })));
+  const roles = docs.filter(
+    (d) =>
+      (d.kind === 'Role' || d.kind === 'ClusterRole') && (d.metadata.name === 'controller' || d.metadata.name === 'mooring:controller'),
+  );
+  const leaseRules = roles.flatMap((r) =>
+    (r.rules ?? []).filter((x) => x.resources.includes('leases')).map((x) => ({ kind: r.kind, verbs: x.verbs })),
+  );
   assert.deepEqual(leaseRules, [{ kind: 'Role', verbs: ['get', 'create', 'update'] }]);
-  for (const r of roles) for (const rule of r.rules ?? []) {
-    assert.ok(!rule.resources.includes('secrets') && !rule.resources.includes('validatingwebhookconfigurations'), `${r.kind}/${r.metadata.name}: ${rule.resources.join(',')}`);
-  }
+  for (const r of roles)
+    for (const rule of r.rules ?? []) {
+      assert.ok(
+        !rule.resources.includes('secrets') && !rule.resources.includes('validatingwebhookconfigurations'),
+        `${r.kind}/${r.metadata.name}: ${rule.resources.join(',')}`,
+      );
+    }
 });
 
-test('webhook configuration: our path, the six config kinds, CREATE/UPDATE/DELETE, the controller\'s Service', async () => {
+test("webhook configuration: our path, the six config kinds, CREATE/UPDATE/DELETE, the controller's Service", async () => {
   const { WEBHOOK_PATH } = await import('../domain/admission.js');
   const { KINDS } = await import('./metallb.js');
   const { CONFIG_KIND_NAMES } = await import('../domain/config.js');
-  type Hook = { clientConfig: { service: { name: string; namespace: string; path: string } }; rules: Array<{ apiGroups: string[]; operations: string[]; resources: string[] }> };
+  type Hook = {
+    clientConfig: { service: { name: string; namespace: string; path: string } };
+    rules: Array<{ apiGroups: string[]; operations: string[]; resources: string[] }>;
+  };
   const cfg = docs.find((d) => d.kind === 'ValidatingWebhookConfiguration') as (Obj & { webhooks: Hook[] }) | undefined;
   const hook = cfg?.webhooks[0];
   assert.equal(hook?.clientConfig.service.path, WEBHOOK_PATH);
-  assert.ok(docs.some((d) => d.kind === 'Service' && d.metadata.name === hook?.clientConfig.service.name && d.metadata.namespace === hook.clientConfig.service.namespace));
+  assert.ok(
+    docs.some(
+      (d) =>
+        d.kind === 'Service' &&
+        d.metadata.name === hook?.clientConfig.service.name &&
+        d.metadata.namespace === hook.clientConfig.service.namespace,
+    ),
+  );
   const plurals = CONFIG_KIND_NAMES.map((k) => KINDS.find((x) => x.kind === k)?.plural).sort();
   assert.deepEqual([...(hook?.rules[0]?.resources ?? [])].sort(), plurals);
   assert.deepEqual(hook?.rules[0]?.operations, ['CREATE', 'UPDATE', 'DELETE']);

@@ -9,29 +9,64 @@ export const DEFAULT_NAMESPACE = 'metallb-system';
 // ---- shared pieces -------------------------------------------------------------------------
 const labelSelectorRequirement = t.object({
   key: t.required(t.string({ description: 'key is the label key that the selector applies to.' })),
-  operator: t.required(t.enumOf(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const, { description: "operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist." })),
-  values: t.array(t.string(), { listType: 'atomic', description: 'values is an array of string values. Required for In and NotIn, empty for Exists and DoesNotExist.' }),
+  operator: t.required(
+    t.enumOf(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const, {
+      description: "operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist.",
+    }),
+  ),
+  values: t.array(t.string(), {
+    listType: 'atomic',
+    description: 'values is an array of string values. Required for In and NotIn, empty for Exists and DoesNotExist.',
+  }),
 });
-export const labelSelector = t.object({
-  matchExpressions: t.array(labelSelectorRequirement, { listType: 'atomic' }),
-  matchLabels: t.map(t.string()),
-}, { atomic: true, description: 'A label selector (metav1.LabelSelector): matchLabels and matchExpressions are ANDed; empty matches everything.' });
+export const labelSelector = t.object(
+  {
+    matchExpressions: t.array(labelSelectorRequirement, { listType: 'atomic' }),
+    matchLabels: t.map(t.string()),
+  },
+  {
+    atomic: true,
+    description: 'A label selector (metav1.LabelSelector): matchLabels and matchExpressions are ANDed; empty matches everything.',
+  },
+);
 const selectors = (description: string) => t.array(labelSelector, { description });
 
 // ---- IPAddressPool (v1beta1) ---------------------------------------------------------------
-export const ipAddressPoolSpec = t.object({
-  addresses: t.required(t.array(t.string(), {
-    description: 'A list of IP address ranges over which Mooring has authority. Each range is a CIDR prefix or an explicit start-end range of IPs.',
-  })),
-  autoAssign: t.bool({ default: true, description: 'AutoAssign flag used to prevent MetalLB from automatic allocation for a pool.' }),
-  avoidBuggyIPs: t.bool({ default: false, description: 'AvoidBuggyIPs prevents addresses ending with .0 and .255 to be used by a pool.' }),
-  serviceAllocation: t.object({
-    priority: t.int({ description: 'Priority of this pool for the selected namespaces/services; lower numbers come first. Pools without priority come last.' }),
-    namespaces: t.array(t.string(), { description: 'Namespaces list of namespace(s) on which ip pool can be attached.' }),
-    namespaceSelectors: selectors('NamespaceSelectors list of label selectors to select namespace(s) for ip pool, an alternative to using namespace list.'),
-    serviceSelectors: selectors('ServiceSelectors list of label selector to select service(s) for which ip pool can be used for ip allocation.'),
-  }, { description: 'AllocateTo makes ip pool allocation to specific namespace and/or service. The controller will use the pool with lowest value of priority in case of multiple matches.' }),
-}, { description: 'IPAddressPoolSpec defines the desired state of IPAddressPool.' });
+export const ipAddressPoolSpec = t.object(
+  {
+    addresses: t.required(
+      t.array(t.string(), {
+        description:
+          'A list of IP address ranges over which Mooring has authority. Each range is a CIDR prefix or an explicit start-end range of IPs.',
+      }),
+    ),
+    autoAssign: t.bool({ default: true, description: 'AutoAssign flag used to prevent MetalLB from automatic allocation for a pool.' }),
+    avoidBuggyIPs: t.bool({
+      default: false,
+      description: 'AvoidBuggyIPs prevents addresses ending with .0 and .255 to be used by a pool.',
+    }),
+    serviceAllocation: t.object(
+      {
+        priority: t.int({
+          description:
+            'Priority of this pool for the selected namespaces/services; lower numbers come first. Pools without priority come last.',
+        }),
+        namespaces: t.array(t.string(), { description: 'Namespaces list of namespace(s) on which ip pool can be attached.' }),
+        namespaceSelectors: selectors(
+          'NamespaceSelectors list of label selectors to select namespace(s) for ip pool, an alternative to using namespace list.',
+        ),
+        serviceSelectors: selectors(
+          'ServiceSelectors list of label selector to select service(s) for which ip pool can be used for ip allocation.',
+        ),
+      },
+      {
+        description:
+          'AllocateTo makes ip pool allocation to specific namespace and/or service. The controller will use the pool with lowest value of priority in case of multiple matches.',
+      },
+    ),
+  },
+  { description: 'IPAddressPoolSpec defines the desired state of IPAddressPool.' },
+);
 export const ipAddressPoolStatus = t.object({
   assignedIPv4: t.int64({ description: 'Number of assigned IPv4 addresses.' }),
   assignedIPv6: t.int64({ description: 'Number of assigned IPv6 addresses.' }),
@@ -42,27 +77,75 @@ export const ipAddressPoolStatus = t.object({
 // ---- L2Advertisement (v1beta1) -------------------------------------------------------------
 export const l2AdvertisementSpec = t.object({
   ipAddressPools: t.array(t.string(), { description: 'The list of IPAddressPools to advertise via this advertisement, selected by name.' }),
-  ipAddressPoolSelectors: selectors('A selector for the IPAddressPools which would get advertised via this advertisement. If no IPAddressPool is selected by this or by the list, the advertisement is applied to all the IPAddressPools.'),
-  nodeSelectors: selectors('NodeSelectors allows to limit the nodes to announce as next hops for the LoadBalancer IP. When empty, all the nodes are announced as next hops.'),
-  interfaces: t.array(t.string(), { description: 'A list of interfaces to announce from. The LB IP will be announced only from these interfaces. If the field is not set, we advertise from all the interfaces on the host.' }),
-  serviceSelectors: selectors('A selector for the services this advertisement applies to. When empty, the advertisement applies to all the services.'),
-  preferredNodeSelectors: t.array(t.object({
-    weight: t.required(t.int32({ minimum: 1, maximum: 100, description: 'Weight associated with matching the corresponding preference, in the range 1-100.' })),
-    preference: t.required(labelSelector),
-  }), { description: 'Nodes matching these selectors are preferred as the announcing node: the eligible node with the highest summed weight wins, then the usual hash order.' }),
+  ipAddressPoolSelectors: selectors(
+    'A selector for the IPAddressPools which would get advertised via this advertisement. If no IPAddressPool is selected by this or by the list, the advertisement is applied to all the IPAddressPools.',
+  ),
+  nodeSelectors: selectors(
+    'NodeSelectors allows to limit the nodes to announce as next hops for the LoadBalancer IP. When empty, all the nodes are announced as next hops.',
+  ),
+  interfaces: t.array(t.string(), {
+    description:
+      'A list of interfaces to announce from. The LB IP will be announced only from these interfaces. If the field is not set, we advertise from all the interfaces on the host.',
+  }),
+  serviceSelectors: selectors(
+    'A selector for the services this advertisement applies to. When empty, the advertisement applies to all the services.',
+  ),
+  preferredNodeSelectors: t.array(
+    t.object({
+      weight: t.required(
+        t.int32({
+          minimum: 1,
+          maximum: 100,
+          description: 'Weight associated with matching the corresponding preference, in the range 1-100.',
+        }),
+      ),
+      preference: t.required(labelSelector),
+    }),
+    {
+      description:
+        'Nodes matching these selectors are preferred as the announcing node: the eligible node with the highest summed weight wins, then the usual hash order.',
+    },
+  ),
 });
 
 // ---- BGPAdvertisement (v1beta1) ------------------------------------------------------------
 export const bgpAdvertisementSpec = t.object({
-  aggregationLength: t.int32({ default: 32, minimum: 0, description: 'The aggregation-length advertisement option lets you “roll up” the /32s into a larger prefix. Defaults to 32. Works for IPv4 addresses.' }),
-  aggregationLengthV6: t.int32({ default: 128, minimum: 0, description: 'The aggregation-length advertisement option lets you “roll up” the /128s into a larger prefix. Defaults to 128. Works for IPv6 addresses.' }),
-  localPref: t.int64({ minimum: 0, maximum: 4294967295, description: 'The BGP LOCAL_PREF attribute which is used by BGP best path algorithm, Path with higher localpref is preferred over one with lower localpref.' }),
-  communities: t.array(t.string(), { description: 'The BGP communities to be associated with the announcement. Each item can be a standard community of the form 1234:1234, a large community of the form large:1234:1234:1234 or the name of an alias defined in the Community CRD.' }),
+  aggregationLength: t.int32({
+    default: 32,
+    minimum: 0,
+    description:
+      'The aggregation-length advertisement option lets you “roll up” the /32s into a larger prefix. Defaults to 32. Works for IPv4 addresses.',
+  }),
+  aggregationLengthV6: t.int32({
+    default: 128,
+    minimum: 0,
+    description:
+      'The aggregation-length advertisement option lets you “roll up” the /128s into a larger prefix. Defaults to 128. Works for IPv6 addresses.',
+  }),
+  localPref: t.int64({
+    minimum: 0,
+    maximum: 4294967295,
+    description:
+      'The BGP LOCAL_PREF attribute which is used by BGP best path algorithm, Path with higher localpref is preferred over one with lower localpref.',
+  }),
+  communities: t.array(t.string(), {
+    description:
+      'The BGP communities to be associated with the announcement. Each item can be a standard community of the form 1234:1234, a large community of the form large:1234:1234:1234 or the name of an alias defined in the Community CRD.',
+  }),
   ipAddressPools: t.array(t.string(), { description: 'The list of IPAddressPools to advertise via this advertisement, selected by name.' }),
-  ipAddressPoolSelectors: selectors('A selector for the IPAddressPools which would get advertised via this advertisement. If no IPAddressPool is selected by this or by the list, the advertisement is applied to all the IPAddressPools.'),
-  nodeSelectors: selectors('NodeSelectors allows to limit the nodes to announce as next hops for the LoadBalancer IP. When empty, all the nodes are announced as next hops.'),
-  serviceSelectors: selectors('A selector for the services this advertisement applies to. When empty, the advertisement applies to all the services. Mutually exclusive with a non-default aggregationLength.'),
-  peers: t.array(t.string(), { description: 'Peers limits the bgppeer to advertise the ips of the selected pools to. When empty, the loadbalancer IP is announced to all the BGPPeers configured.' }),
+  ipAddressPoolSelectors: selectors(
+    'A selector for the IPAddressPools which would get advertised via this advertisement. If no IPAddressPool is selected by this or by the list, the advertisement is applied to all the IPAddressPools.',
+  ),
+  nodeSelectors: selectors(
+    'NodeSelectors allows to limit the nodes to announce as next hops for the LoadBalancer IP. When empty, all the nodes are announced as next hops.',
+  ),
+  serviceSelectors: selectors(
+    'A selector for the services this advertisement applies to. When empty, the advertisement applies to all the services. Mutually exclusive with a non-default aggregationLength.',
+  ),
+  peers: t.array(t.string(), {
+    description:
+      'Peers limits the bgppeer to advertise the ips of the selected pools to. When empty, the loadbalancer IP is announced to all the BGPPeers configured.',
+  }),
 });
 
 // ---- BGPPeer (v1beta1 served, v1beta2 stored) ----------------------------------------------
@@ -76,62 +159,123 @@ const commonPeer = {
   keepaliveTime: t.duration({ description: 'Requested BGP keepalive time, per RFC4271. Defaults to holdTime / 3.' }),
   routerID: t.string({ description: 'BGP router ID to advertise to the peer.' }),
   password: t.string({ description: 'Authentication password for routers enforcing TCP MD5 authenticated sessions.' }),
-  bfdProfile: t.string({ description: 'The name of the BFD Profile to be used for the BFD session associated to the BGP session. If not set, the BFD session won\'t be set up.' }),
+  bfdProfile: t.string({
+    description:
+      "The name of the BFD Profile to be used for the BFD session associated to the BGP session. If not set, the BFD session won't be set up.",
+  }),
   ebgpMultiHop: t.bool({ description: 'To set if the BGPPeer is multi-hops away. Needed for FRR mode only.' }),
 };
 export const bgpPeerSpecV1beta1 = t.object({
   ...commonPeer,
   peerASN: t.required(asn('AS number to expect from the remote end of the session.')),
   peerAddress: t.required(t.string({ description: 'Address to dial when establishing the session.' })),
-  nodeSelectors: t.array(t.object({
-    matchLabels: t.map(t.string()),
-    matchExpressions: t.array(t.object({
-      key: t.required(t.string()),
-      operator: t.required(t.enumOf(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const)),
-      values: t.required(t.array(t.string(), { minItems: 1 })),
-    })),
-  }), { description: 'Only connect to this peer on nodes that match one of these selectors.' }),
+  nodeSelectors: t.array(
+    t.object({
+      matchLabels: t.map(t.string()),
+      matchExpressions: t.array(
+        t.object({
+          key: t.required(t.string()),
+          operator: t.required(t.enumOf(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const)),
+          values: t.required(t.array(t.string(), { minItems: 1 })),
+        }),
+      ),
+    }),
+    { description: 'Only connect to this peer on nodes that match one of these selectors.' },
+  ),
 });
 export const bgpPeerSpecV1beta2 = t.object({
   ...commonPeer,
-  peerASN: asn('AS number to expect from the remote end of the session. ASN and DynamicASN are mutually exclusive and one of them must be specified.'),
-  dynamicASN: t.enumOf(['internal', 'external'] as const, { description: 'DynamicASN detects the AS number to use for the remote end of the session without explicitly setting it via the ASN field. Limited to: internal - if the neighbor\'s ASN is different than MyASN connection is denied. external - if the neighbor\'s ASN is the same as MyASN the connection is denied. ASN and DynamicASN are mutually exclusive and one of them must be specified.' }),
-  interface: t.string({ description: 'Interface name to use when establishing an unnumbered BGP session. PeerAddress and Interface are mutually exclusive and one of them must be specified.' }),
-  connectTime: t.cel(t.duration({ description: 'Requested BGP connect time, controls how long BGP waits between connection attempts to a neighbor.' }), [
-    { rule: 'duration(self).getSeconds() >= 1 && duration(self).getSeconds() <= 65535', message: 'connect time should be between 1 seconds to 65535' },
-    { rule: 'duration(self).getMilliseconds() % 1000 == 0', message: 'connect time should contain a whole number of seconds' },
-  ]),
+  peerASN: asn(
+    'AS number to expect from the remote end of the session. ASN and DynamicASN are mutually exclusive and one of them must be specified.',
+  ),
+  dynamicASN: t.enumOf(['internal', 'external'] as const, {
+    description:
+      "DynamicASN detects the AS number to use for the remote end of the session without explicitly setting it via the ASN field. Limited to: internal - if the neighbor's ASN is different than MyASN connection is denied. external - if the neighbor's ASN is the same as MyASN the connection is denied. ASN and DynamicASN are mutually exclusive and one of them must be specified.",
+  }),
+  interface: t.string({
+    description:
+      'Interface name to use when establishing an unnumbered BGP session. PeerAddress and Interface are mutually exclusive and one of them must be specified.',
+  }),
+  connectTime: t.cel(
+    t.duration({ description: 'Requested BGP connect time, controls how long BGP waits between connection attempts to a neighbor.' }),
+    [
+      {
+        rule: 'duration(self).getSeconds() >= 1 && duration(self).getSeconds() <= 65535',
+        message: 'connect time should be between 1 seconds to 65535',
+      },
+      { rule: 'duration(self).getMilliseconds() % 1000 == 0', message: 'connect time should contain a whole number of seconds' },
+    ],
+  ),
   nodeSelectors: selectors('Only connect to this peer on nodes that match one of these selectors.'),
-  passwordSecret: t.object({
-    name: t.string({ description: 'name is unique within a namespace to reference a secret resource.' }),
-    namespace: t.string({ description: 'namespace defines the space within which the secret name must be unique.' }),
-  }, { atomic: true, description: 'passwordSecret is name of the authentication secret for BGP Peer. the secret must be of type "kubernetes.io/basic-auth", and created in the same namespace as the MetalLB deployment. The password is stored in the secret as the key "password".' }),
-  enableGracefulRestart: t.cel(t.bool({ description: 'EnableGracefulRestart allows BGP peer to continue to forward data packets along known routes while the routing protocol information is being restored.' }), [
-    { rule: 'self == oldSelf', message: 'EnableGracefulRestart cannot be changed after creation' },
-  ]),
+  passwordSecret: t.object(
+    {
+      name: t.string({ description: 'name is unique within a namespace to reference a secret resource.' }),
+      namespace: t.string({ description: 'namespace defines the space within which the secret name must be unique.' }),
+    },
+    {
+      atomic: true,
+      description:
+        'passwordSecret is name of the authentication secret for BGP Peer. the secret must be of type "kubernetes.io/basic-auth", and created in the same namespace as the MetalLB deployment. The password is stored in the secret as the key "password".',
+    },
+  ),
+  enableGracefulRestart: t.cel(
+    t.bool({
+      description:
+        'EnableGracefulRestart allows BGP peer to continue to forward data packets along known routes while the routing protocol information is being restored.',
+    }),
+    [{ rule: 'self == oldSelf', message: 'EnableGracefulRestart cannot be changed after creation' }],
+  ),
   vrf: t.string({ description: 'To set if we want to peer with the BGPPeer using an interface belonging to a host vrf.' }),
-  disableMP: t.bool({ default: false, description: 'To set if we want to disable MP BGP that will separate IPv4 and IPv6 route exchanges into distinct BGP sessions. Deprecated: use dualStackAddressFamily.' }),
-  dualStackAddressFamily: t.bool({ default: false, description: 'To set if we want to enable the neighbor not only for the ipfamily related to its session, but also the other one.' }),
+  disableMP: t.bool({
+    default: false,
+    description:
+      'To set if we want to disable MP BGP that will separate IPv4 and IPv6 route exchanges into distinct BGP sessions. Deprecated: use dualStackAddressFamily.',
+  }),
+  dualStackAddressFamily: t.bool({
+    default: false,
+    description: 'To set if we want to enable the neighbor not only for the ipfamily related to its session, but also the other one.',
+  }),
 });
 
 // ---- BFDProfile (v1beta1) ------------------------------------------------------------------
 const ms = (description: string) => t.int64({ minimum: 10, maximum: 60000, description });
 export const bfdProfileSpec = t.object({
   receiveInterval: ms('The minimum interval that this system is capable of receiving control packets in milliseconds. Defaults to 300ms.'),
-  transmitInterval: ms('The minimum transmission interval (less jitter) that this system wants to use to send BFD control packets in milliseconds. Defaults to 300ms.'),
-  detectMultiplier: t.int64({ minimum: 2, maximum: 255, description: 'Configures the detection multiplier to determine packet loss. The remote transmission interval will be multiplied by this value to determine the connection loss detection timer.' }),
-  echoInterval: ms('Configures the minimal echo receive transmission interval that this system is capable of handling in milliseconds. Defaults to 50ms. Echo mode is not supported by Mooring\'s native BFD (accepted, ignored, reported).'),
-  echoMode: t.bool({ description: 'Enables or disables the echo transmission mode. Not supported by Mooring\'s native BFD.' }),
-  passiveMode: t.bool({ description: 'Mark session as passive: a passive session will not attempt to start the connection and will wait for control packets from peer before it begins replying.' }),
-  minimumTtl: t.int64({ minimum: 1, maximum: 254, description: 'For multi hop sessions only: configure the minimum expected TTL for an incoming BFD control packet.' }),
+  transmitInterval: ms(
+    'The minimum transmission interval (less jitter) that this system wants to use to send BFD control packets in milliseconds. Defaults to 300ms.',
+  ),
+  detectMultiplier: t.int64({
+    minimum: 2,
+    maximum: 255,
+    description:
+      'Configures the detection multiplier to determine packet loss. The remote transmission interval will be multiplied by this value to determine the connection loss detection timer.',
+  }),
+  echoInterval: ms(
+    "Configures the minimal echo receive transmission interval that this system is capable of handling in milliseconds. Defaults to 50ms. Echo mode is not supported by Mooring's native BFD (accepted, ignored, reported).",
+  ),
+  echoMode: t.bool({ description: "Enables or disables the echo transmission mode. Not supported by Mooring's native BFD." }),
+  passiveMode: t.bool({
+    description:
+      'Mark session as passive: a passive session will not attempt to start the connection and will wait for control packets from peer before it begins replying.',
+  }),
+  minimumTtl: t.int64({
+    minimum: 1,
+    maximum: 254,
+    description: 'For multi hop sessions only: configure the minimum expected TTL for an incoming BFD control packet.',
+  }),
 });
 
 // ---- Community (v1beta1) -------------------------------------------------------------------
 export const communitySpec = t.object({
-  communities: t.array(t.object({
-    name: t.string({ description: 'The name of the alias for the community.' }),
-    value: t.string({ description: 'The BGP community value corresponding to the given name. Can be a standard community of the form 1234:1234 or a large community of the form large:1234:1234:1234.' }),
-  })),
+  communities: t.array(
+    t.object({
+      name: t.string({ description: 'The name of the alias for the community.' }),
+      value: t.string({
+        description:
+          'The BGP community value corresponding to the given name. Can be a standard community of the form 1234:1234 or a large community of the form large:1234:1234:1234.',
+      }),
+    }),
+  ),
 });
 
 // ---- status kinds --------------------------------------------------------------------------
@@ -139,13 +283,18 @@ export const serviceL2StatusStatus = t.object({
   node: t.string({ description: 'Node indicates the node that receives the directed traffic.' }),
   serviceName: t.string({ description: 'ServiceName indicates the service this status represents.' }),
   serviceNamespace: t.string({ description: 'ServiceNamespace indicates the namespace of the service.' }),
-  interfaces: t.array(t.object({ name: t.string() }), { description: 'Interfaces indicates the interfaces that receive the directed traffic.' }),
+  interfaces: t.array(t.object({ name: t.string() }), {
+    description: 'Interfaces indicates the interfaces that receive the directed traffic.',
+  }),
 });
 export const serviceBGPStatusStatus = t.object({
   node: t.string({ description: 'Node indicates the node announcing the service.' }),
   serviceName: t.string({ description: 'ServiceName indicates the service this status represents.' }),
   serviceNamespace: t.string({ description: 'ServiceNamespace indicates the namespace of the service.' }),
-  peers: t.array(t.string(), { description: 'Peers indicate the BGP peers for which the service is configured to be advertised to. The service being actually advertised to a given peer depends on the session state and is not indicated here.' }),
+  peers: t.array(t.string(), {
+    description:
+      'Peers indicate the BGP peers for which the service is configured to be advertised to. The service being actually advertised to a given peer depends on the session state and is not indicated here.',
+  }),
 });
 const condition = t.object({
   type: t.required(t.string()),
@@ -162,7 +311,12 @@ export const configurationStateStatus = t.object({
 });
 
 // ---- the kinds -----------------------------------------------------------------------------
-export interface PrinterColumn { name: string; type: 'string' | 'integer' | 'boolean' | 'date'; jsonPath: string; priority?: number }
+export interface PrinterColumn {
+  name: string;
+  type: 'string' | 'integer' | 'boolean' | 'date';
+  jsonPath: string;
+  priority?: number;
+}
 export interface VersionDef {
   name: 'v1beta1' | 'v1beta2';
   served: boolean;
@@ -185,7 +339,9 @@ const age: PrinterColumn = { name: 'Age', type: 'date', jsonPath: '.metadata.cre
 const advColumns = (withPeers: boolean): PrinterColumn[] => [
   { name: 'IPAddressPools', type: 'string', jsonPath: '.spec.ipAddressPools' },
   { name: 'IPAddressPool Selectors', type: 'string', jsonPath: '.spec.ipAddressPoolSelectors' },
-  ...(withPeers ? [{ name: 'Peers', type: 'string' as const, jsonPath: '.spec.peers' }] : [{ name: 'Interfaces', type: 'string' as const, jsonPath: '.spec.interfaces' }]),
+  ...(withPeers
+    ? [{ name: 'Peers', type: 'string' as const, jsonPath: '.spec.peers' }]
+    : [{ name: 'Interfaces', type: 'string' as const, jsonPath: '.spec.interfaces' }]),
   { name: 'Node Selectors', type: 'string', jsonPath: '.spec.nodeSelectors', priority: 10 },
   age,
 ];
@@ -198,58 +354,94 @@ const peerColumns: PrinterColumn[] = [
 ];
 
 /** The two per-service status kinds: empty spec, status written by the speakers. */
-function serviceStatusKind(kind: string, plural: string, singular: string, nodeColumn: string, description: string, status: JsonSchema): KindDef {
+function serviceStatusKind(
+  kind: string,
+  plural: string,
+  singular: string,
+  nodeColumn: string,
+  description: string,
+  status: JsonSchema,
+): KindDef {
   return {
-    kind, plural, singular, description,
-    versions: [{
-      name: 'v1beta1', served: true, storage: true, spec: t.object({}).schema, status,
-      columns: [
-        { name: nodeColumn, type: 'string', jsonPath: '.status.node' },
-        { name: 'Service Name', type: 'string', jsonPath: '.status.serviceName' },
-        { name: 'Service Namespace', type: 'string', jsonPath: '.status.serviceNamespace' },
-        age,
-      ],
-    }],
+    kind,
+    plural,
+    singular,
+    description,
+    versions: [
+      {
+        name: 'v1beta1',
+        served: true,
+        storage: true,
+        spec: t.object({}).schema,
+        status,
+        columns: [
+          { name: nodeColumn, type: 'string', jsonPath: '.status.node' },
+          { name: 'Service Name', type: 'string', jsonPath: '.status.serviceName' },
+          { name: 'Service Namespace', type: 'string', jsonPath: '.status.serviceNamespace' },
+          age,
+        ],
+      },
+    ],
   };
 }
 
 export const KINDS: readonly KindDef[] = [
   {
-    kind: 'IPAddressPool', plural: 'ipaddresspools', singular: 'ipaddresspool',
+    kind: 'IPAddressPool',
+    plural: 'ipaddresspools',
+    singular: 'ipaddresspool',
     description: 'IPAddressPool represents a pool of IP addresses that can be allocated to LoadBalancer services.',
-    versions: [{
-      name: 'v1beta1', served: true, storage: true, spec: ipAddressPoolSpec.schema, status: ipAddressPoolStatus.schema,
-      columns: [
-        { name: 'Auto Assign', type: 'boolean', jsonPath: '.spec.autoAssign' },
-        { name: 'Avoid Buggy IPs', type: 'boolean', jsonPath: '.spec.avoidBuggyIPs' },
-        { name: 'Addresses', type: 'string', jsonPath: '.spec.addresses' },
-        { name: 'Assigned IPv4', type: 'integer', jsonPath: '.status.assignedIPv4', priority: 10 },
-        { name: 'Available IPv4', type: 'integer', jsonPath: '.status.availableIPv4', priority: 10 },
-        age,
-      ],
-    }],
+    versions: [
+      {
+        name: 'v1beta1',
+        served: true,
+        storage: true,
+        spec: ipAddressPoolSpec.schema,
+        status: ipAddressPoolStatus.schema,
+        columns: [
+          { name: 'Auto Assign', type: 'boolean', jsonPath: '.spec.autoAssign' },
+          { name: 'Avoid Buggy IPs', type: 'boolean', jsonPath: '.spec.avoidBuggyIPs' },
+          { name: 'Addresses', type: 'string', jsonPath: '.spec.addresses' },
+          { name: 'Assigned IPv4', type: 'integer', jsonPath: '.status.assignedIPv4', priority: 10 },
+          { name: 'Available IPv4', type: 'integer', jsonPath: '.status.availableIPv4', priority: 10 },
+          age,
+        ],
+      },
+    ],
   },
   {
-    kind: 'L2Advertisement', plural: 'l2advertisements', singular: 'l2advertisement',
+    kind: 'L2Advertisement',
+    plural: 'l2advertisements',
+    singular: 'l2advertisement',
     description: 'L2Advertisement allows to advertise the LoadBalancer IPs provided by the selected pools via L2.',
     versions: [{ name: 'v1beta1', served: true, storage: true, spec: l2AdvertisementSpec.schema, columns: advColumns(false) }],
   },
   {
-    kind: 'BGPAdvertisement', plural: 'bgpadvertisements', singular: 'bgpadvertisement',
-    description: 'BGPAdvertisement allows to advertise the IPs coming from the selected IPAddressPools via BGP, setting the parameters of the BGP Advertisement.',
-    versions: [{
-      name: 'v1beta1', served: true, storage: true, spec: bgpAdvertisementSpec.schema,
-      columns: [
-        { name: 'IPAddressPools', type: 'string', jsonPath: '.spec.ipAddressPools' },
-        { name: 'IPAddressPool Selectors', type: 'string', jsonPath: '.spec.ipAddressPoolSelectors' },
-        { name: 'Peers', type: 'string', jsonPath: '.spec.peers' },
-        { name: 'Node Selectors', type: 'string', jsonPath: '.spec.nodeSelectors', priority: 10 },
-        age,
-      ],
-    }],
+    kind: 'BGPAdvertisement',
+    plural: 'bgpadvertisements',
+    singular: 'bgpadvertisement',
+    description:
+      'BGPAdvertisement allows to advertise the IPs coming from the selected IPAddressPools via BGP, setting the parameters of the BGP Advertisement.',
+    versions: [
+      {
+        name: 'v1beta1',
+        served: true,
+        storage: true,
+        spec: bgpAdvertisementSpec.schema,
+        columns: [
+          { name: 'IPAddressPools', type: 'string', jsonPath: '.spec.ipAddressPools' },
+          { name: 'IPAddressPool Selectors', type: 'string', jsonPath: '.spec.ipAddressPoolSelectors' },
+          { name: 'Peers', type: 'string', jsonPath: '.spec.peers' },
+          { name: 'Node Selectors', type: 'string', jsonPath: '.spec.nodeSelectors', priority: 10 },
+          age,
+        ],
+      },
+    ],
   },
   {
-    kind: 'BGPPeer', plural: 'bgppeers', singular: 'bgppeer',
+    kind: 'BGPPeer',
+    plural: 'bgppeers',
+    singular: 'bgppeer',
     description: 'BGPPeer is the Schema for the peers API.',
     versions: [
       { name: 'v1beta1', served: true, storage: false, deprecated: true, spec: bgpPeerSpecV1beta1.schema, columns: peerColumns },
@@ -257,39 +449,69 @@ export const KINDS: readonly KindDef[] = [
     ],
   },
   {
-    kind: 'BFDProfile', plural: 'bfdprofiles', singular: 'bfdprofile',
+    kind: 'BFDProfile',
+    plural: 'bfdprofiles',
+    singular: 'bfdprofile',
     description: 'BFDProfile represents the settings of the bfd session that can be optionally associated with a BGP session.',
-    versions: [{
-      name: 'v1beta1', served: true, storage: true, spec: bfdProfileSpec.schema,
-      columns: [
-        { name: 'Passive Mode', type: 'boolean', jsonPath: '.spec.passiveMode' },
-        { name: 'Transmit Interval', type: 'integer', jsonPath: '.spec.transmitInterval' },
-        { name: 'Receive Interval', type: 'integer', jsonPath: '.spec.receiveInterval' },
-        { name: 'Multiplier', type: 'integer', jsonPath: '.spec.detectMultiplier' },
-        age,
-      ],
-    }],
+    versions: [
+      {
+        name: 'v1beta1',
+        served: true,
+        storage: true,
+        spec: bfdProfileSpec.schema,
+        columns: [
+          { name: 'Passive Mode', type: 'boolean', jsonPath: '.spec.passiveMode' },
+          { name: 'Transmit Interval', type: 'integer', jsonPath: '.spec.transmitInterval' },
+          { name: 'Receive Interval', type: 'integer', jsonPath: '.spec.receiveInterval' },
+          { name: 'Multiplier', type: 'integer', jsonPath: '.spec.detectMultiplier' },
+          age,
+        ],
+      },
+    ],
   },
   {
-    kind: 'Community', plural: 'communities', singular: 'community',
+    kind: 'Community',
+    plural: 'communities',
+    singular: 'community',
     description: 'Community is a collection of aliases for communities. Users can define named aliases to be used in the BGPPeer CRD.',
     versions: [{ name: 'v1beta1', served: true, storage: true, spec: communitySpec.schema, columns: [age] }],
   },
-  serviceStatusKind('ServiceL2Status', 'servicel2statuses', 'servicel2status', 'Allocated Node',
-    'ServiceL2Status reveals the actual traffic status of loadbalancer services in layer2 mode.', serviceL2StatusStatus.schema),
-  serviceStatusKind('ServiceBGPStatus', 'servicebgpstatuses', 'servicebgpstatus', 'Node',
-    'ServiceBGPStatus exposes the BGP peers a service is configured to be advertised to, per relevant node.', serviceBGPStatusStatus.schema),
+  serviceStatusKind(
+    'ServiceL2Status',
+    'servicel2statuses',
+    'servicel2status',
+    'Allocated Node',
+    'ServiceL2Status reveals the actual traffic status of loadbalancer services in layer2 mode.',
+    serviceL2StatusStatus.schema,
+  ),
+  serviceStatusKind(
+    'ServiceBGPStatus',
+    'servicebgpstatuses',
+    'servicebgpstatus',
+    'Node',
+    'ServiceBGPStatus exposes the BGP peers a service is configured to be advertised to, per relevant node.',
+    serviceBGPStatusStatus.schema,
+  ),
   {
-    kind: 'ConfigurationState', plural: 'configurationstates', singular: 'configurationstate',
-    description: 'ConfigurationState reports whether the configuration a component loaded is valid (one object per component: controller, speaker-<node>).',
-    versions: [{
-      name: 'v1beta1', served: true, storage: true, spec: t.object({}).schema, status: configurationStateStatus.schema,
-      columns: [
-        { name: 'Result', type: 'string', jsonPath: '.status.result' },
-        { name: 'ErrorSummary', type: 'string', jsonPath: '.status.errorSummary' },
-        age,
-      ],
-    }],
+    kind: 'ConfigurationState',
+    plural: 'configurationstates',
+    singular: 'configurationstate',
+    description:
+      'ConfigurationState reports whether the configuration a component loaded is valid (one object per component: controller, speaker-<node>).',
+    versions: [
+      {
+        name: 'v1beta1',
+        served: true,
+        storage: true,
+        spec: t.object({}).schema,
+        status: configurationStateStatus.schema,
+        columns: [
+          { name: 'Result', type: 'string', jsonPath: '.status.result' },
+          { name: 'ErrorSummary', type: 'string', jsonPath: '.status.errorSummary' },
+          age,
+        ],
+      },
+    ],
   },
 ];
 

@@ -63,21 +63,23 @@ export const t = {
       if (!v.optional) required.push(k);
     }
     return node({
-      type: 'object', properties, ...(required.length ? { required } : {}),
-      ...(atomic ? { 'x-kubernetes-map-type': 'atomic' as const } : {}), ...rest,
+      type: 'object',
+      properties,
+      ...(required.length ? { required } : {}),
+      ...(atomic ? { 'x-kubernetes-map-type': 'atomic' as const } : {}),
+      ...rest,
     });
   },
   /** Marks a property required (present in `required`, non-optional in the type). */
   required: <T>(s: S<T>): S<T> & { readonly optional: false } => ({ ...s, optional: false }),
   /** Adds CEL rules (x-kubernetes-validations). */
   cel: <T>(s: S<T>, rules: Array<{ rule: string; message: string }>): S<T> => ({
-    ...s, schema: { ...s.schema, 'x-kubernetes-validations': rules },
+    ...s,
+    schema: { ...s.schema, 'x-kubernetes-validations': rules },
   }),
 };
 
 type RequiredKeys<P> = { [K in keyof P]: P[K] extends { readonly optional: false } ? K : never }[keyof P];
 type OptionalKeys<P> = Exclude<keyof P, RequiredKeys<P>>;
 type Simplify<T> = { [K in keyof T]: T[K] } & {};
-export type ObjOf<P> = Simplify<
-  { [K in RequiredKeys<P>]: Infer<P[K]> } & { [K in OptionalKeys<P>]?: Infer<P[K]> }
->;
+export type ObjOf<P> = Simplify<{ [K in RequiredKeys<P>]: Infer<P[K]> } & { [K in OptionalKeys<P>]?: Infer<P[K]> }>;

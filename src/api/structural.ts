@@ -3,9 +3,13 @@
 // by the config parser so `mooringctl validate` reports what `kubectl apply` would refuse.
 import type { JsonSchema } from './schema.js';
 
-export interface StructuralIssue { path: string; value: unknown; message: string }
+export interface StructuralIssue {
+  path: string;
+  value: unknown;
+  message: string;
+}
 
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : JSON.stringify(v) ?? String(v));
+const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v)));
 
 function typeOf(v: unknown): string {
   if (v === null) return 'null';
@@ -24,17 +28,24 @@ export function checkStructure(schema: JsonSchema, value: unknown, path: string,
     return value;
   }
   if (schema.enum && !schema.enum.includes(value as string)) {
-    issues.push({ path, value, message: `unsupported value ${show(value)}: supported values: ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}` });
+    issues.push({
+      path,
+      value,
+      message: `unsupported value ${show(value)}: supported values: ${schema.enum.map((e) => JSON.stringify(e)).join(', ')}`,
+    });
   }
   if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) issues.push({ path, value, message: `must be greater than or equal to ${schema.minimum}, got ${value}` });
-    if (schema.maximum !== undefined && value > schema.maximum) issues.push({ path, value, message: `must be less than or equal to ${schema.maximum}, got ${value}` });
+    if (schema.minimum !== undefined && value < schema.minimum)
+      issues.push({ path, value, message: `must be greater than or equal to ${schema.minimum}, got ${value}` });
+    if (schema.maximum !== undefined && value > schema.maximum)
+      issues.push({ path, value, message: `must be less than or equal to ${schema.maximum}, got ${value}` });
   }
   if (typeof value === 'string' && schema.pattern && !new RegExp(schema.pattern).test(value)) {
     issues.push({ path, value, message: `must match ${schema.pattern}, got ${show(value)}` });
   }
   if (Array.isArray(value)) {
-    if (schema.minItems !== undefined && value.length < schema.minItems) issues.push({ path, value, message: `must have at least ${schema.minItems} items` });
+    if (schema.minItems !== undefined && value.length < schema.minItems)
+      issues.push({ path, value, message: `must have at least ${schema.minItems} items` });
     return schema.items ? value.map((v, i) => checkStructure(schema.items as JsonSchema, v, `${path}[${i}]`, issues)) : value;
   }
   if (got === 'object') {

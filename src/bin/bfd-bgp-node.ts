@@ -33,36 +33,57 @@ const out = (o: Record<string, unknown>): void => {
 
 function main(): void {
   const path = process.argv[2];
-  if (!path) { out({ event: 'error', message: 'usage: bfd-bgp-node CONFIG.json' }); process.exit(2); }
+  if (!path) {
+    out({ event: 'error', message: 'usage: bfd-bgp-node CONFIG.json' });
+    process.exit(2);
+  }
   const cfg = JSON.parse(readFileSync(path, 'utf8')) as NodeFile;
   for (const s of cfg.bfd.sessions) {
     const settings = bfdSessionSettings(s.profile);
-    if (!settings.ok) { out({ event: 'error', message: JSON.stringify(settings.errors) }); process.exit(2); }
+    if (!settings.ok) {
+      out({ event: 'error', message: JSON.stringify(settings.errors) });
+      process.exit(2);
+    }
   }
   const specs: PeerSpec[] = cfg.peers.map((bgp) => {
     const s = cfg.bfd.sessions.find((x) => x.bgpPeer === bgp.name);
-    return s ? { bgp, bfd: { address: s.peer, ...(s.local ? { local: s.local } : {}), multihop: false, profile: s.profile ?? {} } } : { bgp };
+    return s
+      ? { bgp, bfd: { address: s.peer, ...(s.local ? { local: s.local } : {}), multihop: false, profile: s.profile ?? {} } }
+      : { bgp };
   });
 
   // Batched I/O polls on the sessions' timer queue, at a period from the shortest interval.
-  const shortest = Math.min(...cfg.bfd.sessions.flatMap((s) => [s.profile?.receiveIntervalMs ?? 300, s.profile?.transmitIntervalMs ?? 300]));
+  const shortest = Math.min(
+    ...cfg.bfd.sessions.flatMap((s) => [s.profile?.receiveIntervalMs ?? 300, s.profile?.transmitIntervalMs ?? 300]),
+  );
   const pollMs = ioPollPeriodMs(shortest);
   // The speaker's port (adapters/bfd-port.ts); BFD_IO=dgram (or MOORING_BFD_IO=dgram) for node:dgram.
   const bfdPort: BfdPortFactory = async ({ timers }) => {
-    const port = await openBfdPort({ localAddresses: cfg.bfd.listen, timers, pollMs, ...(process.env.BFD_IO === 'dgram' ? { io: 'dgram' as const } : {}) });
+    const port = await openBfdPort({
+      localAddresses: cfg.bfd.listen,
+      timers,
+      pollMs,
+      ...(process.env.BFD_IO === 'dgram' ? { io: 'dgram' as const } : {}),
+    });
     return { port, txSlotMs: port.txSlotMs };
   };
   const stats: TransportStats = { bytesOut: 0, bytesIn: 0, messagesOut: 0 };
   const logAt = (level: string) => (msg: string, f?: Record<string, unknown>) => out({ level, msg, ...f });
   const peers = new BgpPeers({
-    nodeName: cfg.node.name, transport: () => createBgpTransport(bgpSocketPort, { stats }), bfdPort,
+    nodeName: cfg.node.name,
+    transport: () => createBgpTransport(bgpSocketPort, { stats }),
+    bfdPort,
     log: { info: logAt('info'), warn: logAt('warn'), error: logAt('error') },
     onEvent: (e) => out({ ...e }),
   });
-  peers.setRoutes(desiredRoutes({
-    node: cfg.node, peers: cfg.peers.map((p) => ({ name: p.name, myAsn: p.myAsn, peerAsn: p.peerAsn })),
-    advertisements: cfg.advertisements ?? [{ name: 'default' }], services: cfg.services ?? [],
-  }));
+  peers.setRoutes(
+    desiredRoutes({
+      node: cfg.node,
+      peers: cfg.peers.map((p) => ({ name: p.name, myAsn: p.myAsn, peerAsn: p.peerAsn })),
+      advertisements: cfg.advertisements ?? [{ name: 'default' }],
+      services: cfg.services ?? [],
+    }),
+  );
   peers.reconcile(specs);
   out({ event: 'started', node: cfg.node.name });
 

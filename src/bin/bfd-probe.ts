@@ -40,7 +40,9 @@ interface ProbeConfig {
   sessions: Array<{ peer: string; local?: string; profile?: BfdProfileSettings; adminDown?: boolean }>;
 }
 
-const out = (o: Record<string, unknown>): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
+const out = (o: Record<string, unknown>): void => {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+};
 const at = (): number => performance.timeOrigin + performance.now();
 const mono = (): number => Number(process.hrtime.bigint()) / 1e6;
 
@@ -82,8 +84,9 @@ async function main(): Promise<void> {
   const shortest = Math.min(...cfg.sessions.flatMap((s) => [s.profile?.receiveIntervalMs ?? 300, s.profile?.transmitIntervalMs ?? 300]));
   const POLL_MS = process.env.BFD_POLL_MS ? Number(process.env.BFD_POLL_MS) : ioPollPeriodMs(shortest);
   const io = process.env.BFD_IO === 'dgram' || process.env.MOORING_BFD_IO === 'dgram' ? 'dgram' : 'mmsg';
-  const port = await openBfdPort({ ...portOpts, timers, io, pollMs: POLL_MS, readiness: process.env.BFD_IO_MODE !== 'tick' })
-    .catch((e: Error) => fail(`cannot open BFD sockets: ${e.message}`));
+  const port = await openBfdPort({ ...portOpts, timers, io, pollMs: POLL_MS, readiness: process.env.BFD_IO_MODE !== 'tick' }).catch(
+    (e: Error) => fail(`cannot open BFD sockets: ${e.message}`),
+  );
   const mmsg = port instanceof BfdMmsgPort ? port : undefined;
   const txSlotMs = port.txSlotMs;
   const hub = new BfdHub(port);
@@ -93,7 +96,10 @@ async function main(): Promise<void> {
   const gapOf = (peer: string, local: string | undefined): { last: number; max: number } => {
     const key = `${local ?? ''}|${peer}`;
     let g = txGap.get(key);
-    if (!g) { g = { last: NaN, max: 0 }; txGap.set(key, g); }
+    if (!g) {
+      g = { last: NaN, max: 0 };
+      txGap.set(key, g);
+    }
     return g;
   };
   const sessionHub: BfdSessionHub = {
@@ -127,38 +133,86 @@ async function main(): Promise<void> {
     let localDiscr = 0;
     while (localDiscr === 0 || used.has(localDiscr)) localDiscr = randomInt(1, 0xffffffff);
     used.add(localDiscr);
-    const actor = createBfdSession(sessionHub, timers, {
-      peer: s.peer, ...(s.local ? { local: s.local } : {}), localDiscr, seed: randomInt(0, 0xffffffff), adminDown: s.adminDown ?? false, ...settings.value,
-    }, undefined, { txSlotMs });
+    const actor = createBfdSession(
+      sessionHub,
+      timers,
+      {
+        peer: s.peer,
+        ...(s.local ? { local: s.local } : {}),
+        localDiscr,
+        seed: randomInt(0, 0xffffffff),
+        adminDown: s.adminDown ?? false,
+        ...settings.value,
+      },
+      undefined,
+      { txSlotMs },
+    );
     let prev = 'down';
     actor.subscribe((snap) => {
       const to = sessionStateOf(snap.value);
       if (to === prev) return;
-      out({ event: 'state', peer: s.peer, ...(s.local ? { local: s.local } : {}), localDiscr, from: prev, to, diag: snap.context.localDiag, reason: snap.context.downReason, at: at(), mono: mono() });
+      out({
+        event: 'state',
+        peer: s.peer,
+        ...(s.local ? { local: s.local } : {}),
+        localDiscr,
+        from: prev,
+        to,
+        diag: snap.context.localDiag,
+        reason: snap.context.downReason,
+        at: at(),
+        mono: mono(),
+      });
       prev = to;
     });
     sessions.push({ peer: s.peer, local: s.local, actor });
   }
   for (const { actor } of sessions) actor.start();
-  out({ event: 'ready', sourcePort: port.sourcePort, sessions: sessions.length, gtsm: port.gtsm, dscp: port.dscp, io: port.io, ...(mmsg ? { mode: mmsg.mode } : {}) });
+  out({
+    event: 'ready',
+    sourcePort: port.sourcePort,
+    sessions: sessions.length,
+    gtsm: port.gtsm,
+    dscp: port.dscp,
+    io: port.io,
+    ...(mmsg ? { mode: mmsg.mode } : {}),
+  });
 
-  const targets = (peer: unknown): BfdSession[] =>
-    sessions.filter((x) => typeof peer !== 'string' || x.peer === peer).map((x) => x.actor);
+  const targets = (peer: unknown): BfdSession[] => sessions.filter((x) => typeof peer !== 'string' || x.peer === peer).map((x) => x.actor);
   createInterface({ input: process.stdin }).on('line', (line) => {
     let cmd: { cmd?: string; peer?: unknown; minTtl?: unknown };
-    try { cmd = JSON.parse(line) as typeof cmd; } catch { out({ event: 'error', message: `bad command: ${line}` }); return; }
+    try {
+      cmd = JSON.parse(line) as typeof cmd;
+    } catch {
+      out({ event: 'error', message: `bad command: ${line}` });
+      return;
+    }
     switch (cmd.cmd) {
-      case 'adminDown': for (const a of targets(cmd.peer)) a.send({ type: 'bfd.admin.down' }); break;
-      case 'adminUp': for (const a of targets(cmd.peer)) a.send({ type: 'bfd.admin.up' }); break;
+      case 'adminDown':
+        for (const a of targets(cmd.peer)) a.send({ type: 'bfd.admin.down' });
+        break;
+      case 'adminUp':
+        for (const a of targets(cmd.peer)) a.send({ type: 'bfd.admin.up' });
+        break;
       case 'stats': {
         const cpu = process.cpuUsage();
         out({
-          event: 'stats', at: at(), mono: mono(), cpuUserUs: cpu.user, cpuSystemUs: cpu.system, passes: timers.passes,
+          event: 'stats',
+          at: at(),
+          mono: mono(),
+          cpuUserUs: cpu.user,
+          cpuSystemUs: cpu.system,
+          passes: timers.passes,
           // Since the previous stats (ms): p50/p99/max of how late the timer queue's passes ran.
           loopDelayMs: { p50: passLate.percentile(50) / 1e6, p99: passLate.percentile(99) / 1e6, max: passLate.max / 1e6 },
-          discards: hub.discards, gtsm: port.gtsm, ...(mmsg ? { io: mmsg.stats, mode: mmsg.mode } : {}),
+          discards: hub.discards,
+          gtsm: port.gtsm,
+          ...(mmsg ? { io: mmsg.stats, mode: mmsg.mode } : {}),
           sessions: sessions.map(({ peer, local, actor }) => ({
-            peer, local, state: sessionStateOf(actor.getSnapshot().value), ...hub.countersFor(peer),
+            peer,
+            local,
+            state: sessionStateOf(actor.getSnapshot().value),
+            ...hub.countersFor(peer),
             maxTxGapMs: Math.round((txGap.get(`${local ?? ''}|${peer}`)?.max ?? 0) * 10) / 10,
           })),
         });
@@ -168,11 +222,15 @@ async function main(): Promise<void> {
       }
       case 'setMinTtl': {
         const minTtl = Number(cmd.minTtl);
-        if (!Number.isInteger(minTtl) || minTtl < 1 || minTtl > 255) { out({ event: 'error', message: `bad minTtl: ${line}` }); break; }
+        if (!Number.isInteger(minTtl) || minTtl < 1 || minTtl > 255) {
+          out({ event: 'error', message: `bad minTtl: ${line}` });
+          break;
+        }
         out({ event: 'minTtl', minTtl, ok: port.setMinTtl(minTtl) });
         break;
       }
-      default: out({ event: 'error', message: `unknown command: ${line}` });
+      default:
+        out({ event: 'error', message: `unknown command: ${line}` });
     }
   });
 

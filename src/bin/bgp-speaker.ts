@@ -44,23 +44,33 @@ if (!path) {
 
 function load(): SpeakerFile {
   const text = readFileSync(path as string, 'utf8');
-  const cfg = (path as string).endsWith('.json') ? JSON.parse(text) as SpeakerFile : parseYaml(text) as SpeakerFile;
+  const cfg = (path as string).endsWith('.json') ? (JSON.parse(text) as SpeakerFile) : (parseYaml(text) as SpeakerFile);
   if (!cfg?.node?.name || !Array.isArray(cfg.peers)) throw new Error(`${path}: needs node.name and peers[]`);
   return cfg;
 }
 
-const out = (o: Record<string, unknown>): void => { process.stdout.write(JSON.stringify({ ts: new Date().toISOString(), component: 'bgp-speaker', ...o }) + '\n'); };
+const out = (o: Record<string, unknown>): void => {
+  process.stdout.write(JSON.stringify({ ts: new Date().toISOString(), component: 'bgp-speaker', ...o }) + '\n');
+};
 
 function routesOf(cfg: SpeakerFile): Map<string, Map<string, RouteAttrs>> {
   const peers = cfg.peers.map((p) => ({ name: p.name, myAsn: p.myAsn, peerAsn: p.peerAsn }));
   const routes = desiredRoutes({
-    node: cfg.node, peers, advertisements: cfg.advertisements ?? [{ name: 'default' }], services: cfg.services ?? [],
+    node: cfg.node,
+    peers,
+    advertisements: cfg.advertisements ?? [{ name: 'default' }],
+    services: cfg.services ?? [],
   });
   if (cfg.prefixes && cfg.prefixes.length > 0) {
-    const extra = uniformRoutes(peers.map((p) => p.name), cfg.prefixes, {
-      ...(cfg.prefixAttrs?.localPref !== undefined ? { localPref: cfg.prefixAttrs.localPref } : {}),
-      communities: cfg.prefixAttrs?.communities ?? [], largeCommunities: [],
-    });
+    const extra = uniformRoutes(
+      peers.map((p) => p.name),
+      cfg.prefixes,
+      {
+        ...(cfg.prefixAttrs?.localPref !== undefined ? { localPref: cfg.prefixAttrs.localPref } : {}),
+        communities: cfg.prefixAttrs?.communities ?? [],
+        largeCommunities: [],
+      },
+    );
     for (const [peer, m] of extra) {
       const r = routes.get(peer) ?? new Map<string, RouteAttrs>();
       for (const [p, a] of m) r.set(p, a);

@@ -52,10 +52,17 @@ const { values: opts } = parseArgs({
 });
 const durationOpt = (name: 'lease-duration' | 'lease-renew-deadline' | 'lease-retry'): number => {
   const ms = parseDuration(opts[name] ?? '');
-  if (ms === undefined || ms <= 0) { process.stderr.write(`--${name}: not a duration: ${opts[name]}\n`); process.exit(2); }
+  if (ms === undefined || ms <= 0) {
+    process.stderr.write(`--${name}: not a duration: ${opts[name]}\n`);
+    process.exit(2);
+  }
   return ms;
 };
-const lease = { durationMs: durationOpt('lease-duration'), renewDeadlineMs: durationOpt('lease-renew-deadline'), retryMs: durationOpt('lease-retry') };
+const lease = {
+  durationMs: durationOpt('lease-duration'),
+  renewDeadlineMs: durationOpt('lease-renew-deadline'),
+  retryMs: durationOpt('lease-retry'),
+};
 if (!(lease.retryMs < lease.renewDeadlineMs && lease.renewDeadlineMs < lease.durationMs)) {
   process.stderr.write('lease timings: need --lease-retry < --lease-renew-deadline < --lease-duration\n');
   process.exit(2);
@@ -87,36 +94,72 @@ let lastTerm: ServiceReconciler | undefined;
 const telemetry = createTelemetry('controller');
 registerControllerMetrics(telemetry, () => lastTerm);
 // A standby is ready once its caches are synced (it serves the webhook); the leader also needs a valid config.
-const monitoring = await serveMonitoring(telemetry, {
-  ready: () => (!synced() ? { ok: false, reason: 'informers not synced' } : term && !term.configLoaded() ? { ok: false, reason: 'no valid configuration yet' } : { ok: true }),
-}, Number(opts['metrics-port']), opts['metrics-host'] ?? '0.0.0.0');
+const monitoring = await serveMonitoring(
+  telemetry,
+  {
+    ready: () =>
+      !synced()
+        ? { ok: false, reason: 'informers not synced' }
+        : term && !term.configLoaded()
+          ? { ok: false, reason: 'no valid configuration yet' }
+          : { ok: true },
+  },
+  Number(opts['metrics-port']),
+  opts['metrics-host'] ?? '0.0.0.0',
+);
 
-const webhook = opts['webhook-port'] ? await startControllerWebhook({
-  port: Number(opts['webhook-port']), host: opts['webhook-host'] ?? '0.0.0.0',
-  certFile: opts['webhook-cert'] ?? '', keyFile: opts['webhook-key'] ?? '',
-  namespace, config: configSpecs, namespaces: specs.namespaces,
-  fromCaches: () => (synced() ? { ...configSnapshot(config, namespaces), namespace } : undefined),
-}, log) : undefined;
+const webhook = opts['webhook-port']
+  ? await startControllerWebhook(
+      {
+        port: Number(opts['webhook-port']),
+        host: opts['webhook-host'] ?? '0.0.0.0',
+        certFile: opts['webhook-cert'] ?? '',
+        keyFile: opts['webhook-key'] ?? '',
+        namespace,
+        config: configSpecs,
+        namespaces: specs.namespaces,
+        fromCaches: () => (synced() ? { ...configSnapshot(config, namespaces), namespace } : undefined),
+      },
+      log,
+    )
+  : undefined;
 await Promise.all(informers.map((i) => i.synced));
 log.info('informers synced', { event: 'controller.synced', lbClass: lbClass ?? null, namespace, identity });
 
 let shuttingDown = false;
-const elector = startLeaderElection(kc, {
-  name: opts['lease-name'] ?? 'mooring-controller', namespace, identity, ...lease,
-  onStarted: () => {
-    if (shuttingDown) return;
-    // A new term starts from the cluster as it is: re-claim from status, then a full pass.
-    term = lastTerm = new ServiceReconciler({
-      services, namespaces, config, writer, events, status: statusWriter, clock: realClock, log, namespace, limit, ...(lbClass ? { lbClass } : {}),
-    });
-    term.start();
+const elector = startLeaderElection(
+  kc,
+  {
+    name: opts['lease-name'] ?? 'mooring-controller',
+    namespace,
+    identity,
+    ...lease,
+    onStarted: () => {
+      if (shuttingDown) return;
+      // A new term starts from the cluster as it is: re-claim from status, then a full pass.
+      term = lastTerm = new ServiceReconciler({
+        services,
+        namespaces,
+        config,
+        writer,
+        events,
+        status: statusWriter,
+        clock: realClock,
+        log,
+        namespace,
+        limit,
+        ...(lbClass ? { lbClass } : {}),
+      });
+      term.start();
+    },
+    onStopped: (reason) => {
+      void term?.stop();
+      term = undefined;
+      log.warn('stopped leading: standing by', { event: 'controller.standby', reason });
+    },
   },
-  onStopped: (reason) => {
-    void term?.stop();
-    term = undefined;
-    log.warn('stopped leading: standing by', { event: 'controller.standby', reason });
-  },
-}, log);
+  log,
+);
 
 /** SIGTERM: stop taking work, let the writes in flight finish, flush Events, release the lease, exit. */
 async function shutdown(): Promise<void> {
@@ -132,5 +175,9 @@ async function shutdown(): Promise<void> {
   webhook?.close();
   process.exit(0);
 }
-process.once('SIGTERM', () => { void shutdown(); });
-process.once('SIGINT', () => { void shutdown(); });
+process.once('SIGTERM', () => {
+  void shutdown();
+});
+process.once('SIGINT', () => {
+  void shutdown();
+});

@@ -19,24 +19,39 @@ import { epochBucket } from '../domain/subjects.js';
 
 const { values: a } = parseArgs({
   options: {
-    node: { type: 'string' }, nodes: { type: 'string' }, servers: { type: 'string' }, ips: { type: 'string' },
-    cluster: { type: 'string', default: 'co' }, iface: { type: 'string', default: 'eth0' },
-    announcer: { type: 'string', default: 'pcap' }, user: { type: 'string' }, 'pass-file': { type: 'string' },
-    'nkey-file': { type: 'string' }, 'tls-ca': { type: 'string' }, interval: { type: 'string', default: '100' },
-    misses: { type: 'string', default: '3' }, 'no-randomize': { type: 'boolean', default: false }, 'no-kv': { type: 'boolean', default: false }, replicas: { type: 'string', default: '3' },
+    node: { type: 'string' },
+    nodes: { type: 'string' },
+    servers: { type: 'string' },
+    ips: { type: 'string' },
+    cluster: { type: 'string', default: 'co' },
+    iface: { type: 'string', default: 'eth0' },
+    announcer: { type: 'string', default: 'pcap' },
+    user: { type: 'string' },
+    'pass-file': { type: 'string' },
+    'nkey-file': { type: 'string' },
+    'tls-ca': { type: 'string' },
+    interval: { type: 'string', default: '100' },
+    misses: { type: 'string', default: '3' },
+    'no-randomize': { type: 'boolean', default: false },
+    'no-kv': { type: 'boolean', default: false },
+    replicas: { type: 'string', default: '3' },
   },
 });
 
 function need(v: string | undefined, name: string): string {
-  if (!v) { console.error(`coord-node: --${name} is required`); process.exit(2); }
+  if (!v) {
+    console.error(`coord-node: --${name} is required`);
+    process.exit(2);
+  }
   return v;
 }
 const node = need(a.node, 'node');
 const nodes = need(a.nodes, 'nodes').split(',');
 const servers = need(a.servers, 'servers').split(',');
 const ips = need(a.ips, 'ips').split(',');
-const out = (rec: Record<string, unknown>): void => { process.stdout.write(`${JSON.stringify({ t: Date.now(), node, ...rec })}\n`); };
-
+const out = (rec: Record<string, unknown>): void => {
+  process.stdout.write(`${JSON.stringify({ t: Date.now(), node, ...rec })}\n`);
+};
 
 async function announcer(): Promise<L2AnnouncerPort> {
   if (a.announcer === 'log') return new LogAnnouncer((event, ip) => out({ event, ip }));
@@ -46,20 +61,35 @@ async function announcer(): Promise<L2AnnouncerPort> {
   const l2 = new L2Announcer(host, { interfaces: [a.iface], log: (ev) => out({ event: 'l2', ...ev }) });
   // Wrap to log announce/withdraw as the test and the bench read them.
   return {
-    announce: (ip, ifs) => { l2.announce(ip, ifs); out({ event: 'announce', ip }); },
-    withdraw: (ip) => { l2.withdraw(ip); out({ event: 'withdraw', ip }); },
+    announce: (ip, ifs) => {
+      l2.announce(ip, ifs);
+      out({ event: 'announce', ip });
+    },
+    withdraw: (ip) => {
+      l2.withdraw(ip);
+      out({ event: 'withdraw', ip });
+    },
     prepare: () => l2.prepare(),
     announced: () => l2.announced(),
-    onConflict: (cb) => l2.onConflict((ev) => { out({ event: 'conflict', ...ev }); cb(ev); }),
+    onConflict: (cb) =>
+      l2.onConflict((ev) => {
+        out({ event: 'conflict', ...ev });
+        cb(ev);
+      }),
     onCarrier: (cb) => l2.onCarrier(cb),
     close: () => l2.close(),
   };
 }
 
 const bus = await NatsBus.connect({
-  servers, name: node, noRandomize: a['no-randomize'],
-  auth: a['nkey-file'] ? { nkeySeed: readFileSync(a['nkey-file'], 'utf8').trim() }
-    : a.user ? { user: a.user, pass: a['pass-file'] ? readFileSync(a['pass-file'], 'utf8').trim() : undefined } : undefined,
+  servers,
+  name: node,
+  noRandomize: a['no-randomize'],
+  auth: a['nkey-file']
+    ? { nkeySeed: readFileSync(a['nkey-file'], 'utf8').trim() }
+    : a.user
+      ? { user: a.user, pass: a['pass-file'] ? readFileSync(a['pass-file'], 'utf8').trim() : undefined }
+      : undefined,
   tls: a['tls-ca'] ? { caFile: a['tls-ca'] } : undefined,
   log: out,
 });
@@ -78,12 +108,24 @@ async function openEpochs() {
 const epochs = a['no-kv'] ? undefined : await openEpochs();
 const l2 = await announcer();
 const services: ServiceSpec[] = ips.map((ip, i) => ({
-  key: `default/svc-${i}`, ips: [ip], ads: [{ name: 'l2' }], etpLocal: false, endpointNodes: new Set(nodes),
+  key: `default/svc-${i}`,
+  ips: [ip],
+  ads: [{ name: 'l2' }],
+  etpLocal: false,
+  endpointNodes: new Set(nodes),
 }));
 const coord = new Coordinator({
-  cluster: a.cluster, node, inc: Date.now(), clock: realClock, bus, l2, epochs,
+  cluster: a.cluster,
+  node,
+  inc: Date.now(),
+  clock: realClock,
+  bus,
+  l2,
+  epochs,
   membership: { intervalMs: Number(a.interval), misses: Number(a.misses) },
-  log: (rec) => { if (rec.event !== undefined && rec.event !== 'hb.dropped') out(rec); },
+  log: (rec) => {
+    if (rec.event !== undefined && rec.event !== 'hb.dropped') out(rec);
+  },
 });
 coord.onTransition((t) => out({ event: 'transition', ip: t.ip, from: t.from, to: t.to, reason: t.reason, epoch: t.epoch }));
 coord.setCluster({ nodes: nodes.map((name) => ({ name, labels: {} })), services });
@@ -100,5 +142,9 @@ const stop = async (): Promise<void> => {
   await bus.close();
   process.exit(0);
 };
-process.on('SIGTERM', () => { void stop(); });
-process.on('SIGINT', () => { void stop(); });
+process.on('SIGTERM', () => {
+  void stop();
+});
+process.on('SIGINT', () => {
+  void stop();
+});

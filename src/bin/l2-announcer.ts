@@ -40,17 +40,47 @@ function parseArgs(argv: string[]): Config {
     const a = argv[i];
     const v = argv[i + 1];
     switch (a) {
-      case '--config': Object.assign(c, JSON.parse(readFileSync(String(v), 'utf8')) as Config); i++; break;
-      case '--iface': (c.interfaces ??= []).push(String(v)); i++; break;
-      case '--ip': (c.ips ??= []).push(String(v)); i++; break;
-      case '--exclude': (c.exclude ??= []).push(String(v)); i++; break;
-      case '--refresh-ms': c.refreshMs = num(v, a); i++; break;
-      case '--burst-rounds': c.burstRounds = num(v, a); i++; break;
-      case '--burst-spacing-ms': c.burstSpacingMs = num(v, a); i++; break;
-      case '--carrier-poll-ms': c.carrierPollMs = num(v, a); i++; break;
-      case '--stats-ms': c.statsMs = num(v, a); i++; break;
-      case '--no-probe': c.probeOnRefresh = false; break;
-      default: throw new Error(`unknown argument ${a}`);
+      case '--config':
+        Object.assign(c, JSON.parse(readFileSync(String(v), 'utf8')) as Config);
+        i++;
+        break;
+      case '--iface':
+        (c.interfaces ??= []).push(String(v));
+        i++;
+        break;
+      case '--ip':
+        (c.ips ??= []).push(String(v));
+        i++;
+        break;
+      case '--exclude':
+        (c.exclude ??= []).push(String(v));
+        i++;
+        break;
+      case '--refresh-ms':
+        c.refreshMs = num(v, a);
+        i++;
+        break;
+      case '--burst-rounds':
+        c.burstRounds = num(v, a);
+        i++;
+        break;
+      case '--burst-spacing-ms':
+        c.burstSpacingMs = num(v, a);
+        i++;
+        break;
+      case '--carrier-poll-ms':
+        c.carrierPollMs = num(v, a);
+        i++;
+        break;
+      case '--stats-ms':
+        c.statsMs = num(v, a);
+        i++;
+        break;
+      case '--no-probe':
+        c.probeOnRefresh = false;
+        break;
+      default:
+        throw new Error(`unknown argument ${a}`);
     }
   }
   return c;
@@ -58,11 +88,22 @@ function parseArgs(argv: string[]): Config {
 
 function totals(a: L2Announcer, only?: string): Record<string, unknown> {
   const s = a.stats();
-  let req = 0, resp = 0, grat = 0;
-  for (const c of s.byIp.values()) { req += c.requestsReceived; resp += c.responsesSent; grat += c.gratuitousSent; }
+  let req = 0,
+    resp = 0,
+    grat = 0;
+  for (const c of s.byIp.values()) {
+    req += c.requestsReceived;
+    resp += c.responsesSent;
+    grat += c.gratuitousSent;
+  }
   const out: Record<string, unknown> = {
-    event: 'l2.stats', announced: a.announced().length, malformed: s.malformed, conflicts: s.conflicts,
-    metallb_layer2_requests_received: req, metallb_layer2_responses_sent: resp, metallb_layer2_gratuitous_sent: grat,
+    event: 'l2.stats',
+    announced: a.announced().length,
+    malformed: s.malformed,
+    conflicts: s.conflicts,
+    metallb_layer2_requests_received: req,
+    metallb_layer2_responses_sent: resp,
+    metallb_layer2_gratuitous_sent: grat,
   };
   if (only !== undefined) out.byIp = { [only]: s.byIp.get(only) ?? null };
   return out;
@@ -80,11 +121,17 @@ async function main(): Promise<void> {
     ...(cfg.burstSpacingMs !== undefined ? { burstSpacingMs: cfg.burstSpacingMs } : {}),
     ...(cfg.probeOnRefresh !== undefined ? { probeOnRefresh: cfg.probeOnRefresh } : {}),
     ...(cfg.carrierPollMs !== undefined ? { carrierPollMs: cfg.carrierPollMs } : {}),
-    log: (ev) => { if (!(quiet && ev.event === 'l2.announce')) log(ev); },
+    log: (ev) => {
+      if (!(quiet && ev.event === 'l2.announce')) log(ev);
+    },
   };
   const a = new L2Announcer(host, opts);
-  a.onConflict(() => { /* logged by the announcer's log hook */ });
-  a.onCarrier(() => { /* logged by the announcer's log hook */ });
+  a.onConflict(() => {
+    /* logged by the announcer's log hook */
+  });
+  a.onCarrier(() => {
+    /* logged by the announcer's log hook */
+  });
   const many = (ips: readonly string[]): void => {
     quiet = true;
     const t0 = performance.now();
@@ -111,12 +158,23 @@ async function main(): Promise<void> {
       return;
     }
     switch (cmd.cmd) {
-      case 'announce': if (cmd.ip) a.announce(cmd.ip, cmd.ifaces); break;
-      case 'announceMany': many(cmd.ips ?? []); break;
-      case 'withdraw': if (cmd.ip) a.withdraw(cmd.ip); break;
-      case 'probe': if (cmd.ip) a.probe(cmd.ip, cmd.ifaces); break;
-      case 'stats': log(totals(a, cmd.ip)); break;
-      default: log({ event: 'l2.badCommand', line });
+      case 'announce':
+        if (cmd.ip) a.announce(cmd.ip, cmd.ifaces);
+        break;
+      case 'announceMany':
+        many(cmd.ips ?? []);
+        break;
+      case 'withdraw':
+        if (cmd.ip) a.withdraw(cmd.ip);
+        break;
+      case 'probe':
+        if (cmd.ip) a.probe(cmd.ip, cmd.ifaces);
+        break;
+      case 'stats':
+        log(totals(a, cmd.ip));
+        break;
+      default:
+        log({ event: 'l2.badCommand', line });
     }
   });
 

@@ -41,22 +41,30 @@ function printTable(title: string): void {
   const width = 16;
   console.log(dim(`  ${'node'.padEnd(8)} ${'status'.padEnd(tty ? 17 : 8)} IPs announced`));
   for (const n of NODES) {
-    const ips = sim.allIps().filter((ip) => sim.announcers(ip).includes(n)).map((ip) => ip.replace('203.0.113.', '.'));
+    const ips = sim
+      .allIps()
+      .filter((ip) => sim.announcers(ip).includes(n))
+      .map((ip) => ip.replace('203.0.113.', '.'));
     console.log(`  ${n.padEnd(8)} ${nodeStatus(n).padEnd(tty ? 17 : 8)} ${ips.length.toString().padStart(2)}  ${dim(ips.join(' '))}`);
   }
   const rows = sim.table();
   const orphan = rows.filter((r) => r.announcers.length === 0);
   const dual = rows.filter((r) => r.announcers.length > 1);
-  console.log(`  ${rows.length - orphan.length}/${rows.length} IPs announced` +
-    (orphan.length ? red(`, ${orphan.length} with no announcer (${orphan.map((r) => r.ip).join(' ')})`) : '') +
-    (dual.length ? red(`, ${dual.length} announced twice`) : '') + ' '.repeat(width - 16));
+  console.log(
+    `  ${rows.length - orphan.length}/${rows.length} IPs announced` +
+      (orphan.length ? red(`, ${orphan.length} with no announcer (${orphan.map((r) => r.ip).join(' ')})`) : '') +
+      (dual.length ? red(`, ${dual.length} announced twice`) : '') +
+      ' '.repeat(width - 16),
+  );
 }
 
 function printFailovers(): void {
   for (const f of sim.failovers.slice(shownFailovers)) {
     if (f.cause === 'start') continue;
     const label = f.cause.startsWith('kill') || f.cause.includes('isolate') ? 'failover' : 'move    ';
-    console.log(`  ${cyan(label)} ${f.ip.padEnd(14)} ${(f.from ?? '-').padEnd(7)} → ${f.to.padEnd(7)} at t=${secs(f.at)}  ${bold(`${f.afterMs} ms`)} after "${f.cause}"`);
+    console.log(
+      `  ${cyan(label)} ${f.ip.padEnd(14)} ${(f.from ?? '-').padEnd(7)} → ${f.to.padEnd(7)} at t=${secs(f.at)}  ${bold(`${f.afterMs} ms`)} after "${f.cause}"`,
+    );
   }
   shownFailovers = sim.failovers.length;
 }
@@ -75,13 +83,22 @@ function ownerOfMost(): string {
   let n = -1;
   for (const name of NODES) {
     const k = sim.allIps().filter((ip) => sim.announcers(ip).includes(name)).length;
-    if (k > n) { n = k; best = name; }
+    if (k > n) {
+      n = k;
+      best = name;
+    }
   }
   return best;
 }
 
-console.log(bold('Mooring') + ' — simulated L2 cluster: 5 speakers, 20 LoadBalancer services, NATS heartbeats every 100 ms (dead after 3 missed)');
-console.log(dim('Real coordination code (membership, MetalLB election order, serviceIp machines, epochs) on a simulated clock, NATS, KV and L2 segment.'));
+console.log(
+  bold('Mooring') + ' — simulated L2 cluster: 5 speakers, 20 LoadBalancer services, NATS heartbeats every 100 ms (dead after 3 missed)',
+);
+console.log(
+  dim(
+    'Real coordination code (membership, MetalLB election order, serviceIp machines, epochs) on a simulated clock, NATS, KV and L2 segment.',
+  ),
+);
 await sim.start(2000);
 shownFailovers = sim.failovers.length;
 printTable('cluster settled: each IP on the node MetalLB would pick (sha256(node#ip) order)');
@@ -92,9 +109,20 @@ await scene(`SIGKILL ${first} (the speaker owning the most IPs)`, () => sim.kill
 const second = ownerOfMost();
 await scene(`SIGKILL ${second} as well`, () => sim.kill(second), 1500);
 const isolated = ownerOfMost();
-await scene(`cut ${isolated} off from NATS (still on the L2 segment): others take over, it yields on the ARP conflict`, () => sim.setLink(isolated, false), 2000);
+await scene(
+  `cut ${isolated} off from NATS (still on the L2 segment): others take over, it yields on the ARP conflict`,
+  () => sim.setLink(isolated, false),
+  2000,
+);
 await scene(`${isolated} reconnects to NATS`, () => sim.setLink(isolated, true), 3000);
-await scene(`restart ${first} and ${second}: they win their IPs back (same election as before)`, () => { sim.restart(first); sim.restart(second); }, 3000);
+await scene(
+  `restart ${first} and ${second}: they win their IPs back (same election as before)`,
+  () => {
+    sim.restart(first);
+    sim.restart(second);
+  },
+  3000,
+);
 await scene('the whole NATS cluster goes down: nothing moves', () => sim.setNats(false), 3000);
 await scene('NATS is back', () => sim.setNats(true), 3000);
 
@@ -113,10 +141,17 @@ if (forever) {
 
 const moves: Failover[] = sim.failovers.filter((f) => f.cause.startsWith('kill'));
 const times = moves.map((f) => f.afterMs).sort((a, b) => a - b);
-console.log(`\n${bold('Summary')}: ${moves.length} IPs failed over after a SIGKILL` +
-  (times.length ? `, failover (kill → new owner announcing, simulated) min ${times[0]} ms, median ${times[Math.floor(times.length / 2)]} ms, max ${times[times.length - 1]} ms` : ''));
+console.log(
+  `\n${bold('Summary')}: ${moves.length} IPs failed over after a SIGKILL` +
+    (times.length
+      ? `, failover (kill → new owner announcing, simulated) min ${times[0]} ms, median ${times[Math.floor(times.length / 2)]} ms, max ${times[times.length - 1]} ms`
+      : ''),
+);
 if (sim.violations.length === 0) {
-  console.log(green('Invariants held at every step') + ': at most one announcer per IP after the detection window, every IP with an eligible node announced, nothing moved without a cause.');
+  console.log(
+    green('Invariants held at every step') +
+      ': at most one announcer per IP after the detection window, every IP with an eligible node announced, nothing moved without a cause.',
+  );
 } else {
   console.log(red(`${sim.violations.length} invariant violations:`));
   for (const v of sim.violations) console.log('  ' + v);

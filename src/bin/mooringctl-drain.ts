@@ -15,11 +15,17 @@ export async function drainCommand(argv: string[], on: boolean): Promise<number>
   let a;
   try {
     a = parseArgs({
-      args: argv, allowPositionals: true,
+      args: argv,
+      allowPositionals: true,
       options: {
-        servers: { type: 'string' }, cluster: { type: 'string', default: process.env.MOORING_CLUSTER ?? 'mooring' }, user: { type: 'string' },
-        'pass-file': { type: 'string' }, 'nkey-file': { type: 'string' }, 'tls-ca': { type: 'string' },
-        timeout: { type: 'string', default: '30' }, 'no-wait': { type: 'boolean', default: false },
+        servers: { type: 'string' },
+        cluster: { type: 'string', default: process.env.MOORING_CLUSTER ?? 'mooring' },
+        user: { type: 'string' },
+        'pass-file': { type: 'string' },
+        'nkey-file': { type: 'string' },
+        'tls-ca': { type: 'string' },
+        timeout: { type: 'string', default: '30' },
+        'no-wait': { type: 'boolean', default: false },
       },
     });
   } catch (e) {
@@ -29,23 +35,41 @@ export async function drainCommand(argv: string[], on: boolean): Promise<number>
   const { values: o, positionals } = a;
   const node = positionals[0];
   const servers = o.servers ?? process.env.MOORING_NATS_URL;
-  if (!node || positionals.length > 1) { console.error(`mooringctl ${cmd}: exactly one node name expected`); return 2; }
-  if (!servers) { console.error(`mooringctl ${cmd}: --servers (or MOORING_NATS_URL) is required`); return 2; }
+  if (!node || positionals.length > 1) {
+    console.error(`mooringctl ${cmd}: exactly one node name expected`);
+    return 2;
+  }
+  if (!servers) {
+    console.error(`mooringctl ${cmd}: --servers (or MOORING_NATS_URL) is required`);
+    return 2;
+  }
   const timeoutMs = Number(o.timeout) * 1000;
-  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) { console.error(`mooringctl ${cmd}: --timeout must be a positive number of seconds`); return 2; }
+  if (!Number.isFinite(timeoutMs) || timeoutMs <= 0) {
+    console.error(`mooringctl ${cmd}: --timeout must be a positive number of seconds`);
+    return 2;
+  }
   const user = o.user ?? process.env.MOORING_NATS_USER;
   const passFile = o['pass-file'] ?? process.env.MOORING_NATS_PASS_FILE;
   let auth;
   try {
-    auth = o['nkey-file'] ? { nkeySeed: readFileSync(o['nkey-file'], 'utf8').trim() }
-      : user ? { user, pass: passFile ? readFileSync(passFile, 'utf8').trim() : undefined } : undefined;
+    auth = o['nkey-file']
+      ? { nkeySeed: readFileSync(o['nkey-file'], 'utf8').trim() }
+      : user
+        ? { user, pass: passFile ? readFileSync(passFile, 'utf8').trim() : undefined }
+        : undefined;
   } catch (e) {
     console.error(`mooringctl ${cmd}: cannot read credentials: ${(e as Error).message}`);
     return 1;
   }
   let bus: NatsBus;
   try {
-    bus = await NatsBus.connect({ servers: servers.split(','), name: `mooringctl-${cmd}`, mirror: false, auth, tls: o['tls-ca'] ? { caFile: o['tls-ca'] } : undefined });
+    bus = await NatsBus.connect({
+      servers: servers.split(','),
+      name: `mooringctl-${cmd}`,
+      mirror: false,
+      auth,
+      tls: o['tls-ca'] ? { caFile: o['tls-ca'] } : undefined,
+    });
   } catch (e) {
     console.error(`mooringctl ${cmd}: ${(e as Error).message}`);
     return 1;
@@ -58,7 +82,10 @@ export async function drainCommand(argv: string[], on: boolean): Promise<number>
     let wake: () => void = () => {};
     bus.subscribe(heartbeatSubject(cluster, node), (_s, d) => {
       const hb = decodeHeartbeat(d);
-      if (hb.ok && hb.value.node === node && hb.value.draining === on && !acked) { acked = true; wake(); }
+      if (hb.ok && hb.value.node === node && hb.value.draining === on && !acked) {
+        acked = true;
+        wake();
+      }
     });
     bus.subscribe(claimsSubject(cluster, node), (_s, d) => {
       const c = decodeClaims(d);
@@ -75,12 +102,20 @@ export async function drainCommand(argv: string[], on: boolean): Promise<number>
       while (!cond()) {
         const left = deadline - Date.now();
         if (left <= 0) return false;
-        await new Promise<void>((r) => { const t = setTimeout(r, Math.min(left, 250)); wake = () => { clearTimeout(t); r(); }; });
+        await new Promise<void>((r) => {
+          const t = setTimeout(r, Math.min(left, 250));
+          wake = () => {
+            clearTimeout(t);
+            r();
+          };
+        });
       }
       return true;
     };
     if (!(await until(() => acked))) {
-      console.error(`mooringctl ${cmd}: ${node} did not acknowledge within ${o.timeout} s (no heartbeat with draining=${on}): is its speaker running, and is the cluster name right (--cluster ${cluster})?`);
+      console.error(
+        `mooringctl ${cmd}: ${node} did not acknowledge within ${o.timeout} s (no heartbeat with draining=${on}): is its speaker running, and is the cluster name right (--cluster ${cluster})?`,
+      );
       return 1;
     }
     console.log(`${node}: ${on ? 'draining' : 'undrained'} (acknowledged by its heartbeat)`);

@@ -30,8 +30,14 @@ test('malformed YAML, unknown kinds and wrong apiVersions get one clear line eac
   const lines = r.stdout.trim().split('\n');
   assert.equal(lines.length, 3);
   assert.match(lines[0] ?? '', /^test\/fixtures\/validate\/malformed\.yaml:1: malformed YAML at line 7: /);
-  assert.equal(lines[1], 'test/fixtures/validate/malformed.yaml:2: IPAddressPool/old: apiVersion: unsupported apiVersion "metallb.io/v1alpha1" for IPAddressPool: expected metallb.io/v1beta1');
-  assert.equal(lines[2], 'test/fixtures/validate/malformed.yaml:3: Gadget/what: kind: unknown kind "Gadget": expected one of IPAddressPool, L2Advertisement, BGPAdvertisement, BGPPeer, BFDProfile, Community');
+  assert.equal(
+    lines[1],
+    'test/fixtures/validate/malformed.yaml:2: IPAddressPool/old: apiVersion: unsupported apiVersion "metallb.io/v1alpha1" for IPAddressPool: expected metallb.io/v1beta1',
+  );
+  assert.equal(
+    lines[2],
+    'test/fixtures/validate/malformed.yaml:3: Gadget/what: kind: unknown kind "Gadget": expected one of IPAddressPool, L2Advertisement, BGPAdvertisement, BGPPeer, BFDProfile, Community',
+  );
   assert.doesNotMatch(r.stdout + r.stderr, /\n\s+at /);
 });
 

@@ -30,10 +30,12 @@ ${DRAIN_USAGE}`;
 function collect(path: string): string[] {
   const st = statSync(path);
   if (!st.isDirectory()) return [path];
-  return readdirSync(path).sort().flatMap((e) => {
-    const p = join(path, e);
-    return statSync(p).isDirectory() ? collect(p) : /\.ya?ml$/.test(e) ? [p] : [];
-  });
+  return readdirSync(path)
+    .sort()
+    .flatMap((e) => {
+      const p = join(path, e);
+      return statSync(p).isDirectory() ? collect(p) : /\.ya?ml$/.test(e) ? [p] : [];
+    });
 }
 
 function validate(args: string[]): number {
@@ -41,36 +43,66 @@ function validate(args: string[]): number {
   let namespace: string | undefined;
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    if (a === '-f' || a === '--filename') { const v = args[++i]; if (!v) { console.error('mooringctl validate: -f needs a file or directory'); return 2; } paths.push(v); }
-    else if (a === '-n' || a === '--namespace') { namespace = args[++i]; }
-    else if (a.startsWith('-')) { console.error(`mooringctl validate: unknown flag ${a}\n\n${USAGE}`); return 2; }
-    else paths.push(a);
+    if (a === '-f' || a === '--filename') {
+      const v = args[++i];
+      if (!v) {
+        console.error('mooringctl validate: -f needs a file or directory');
+        return 2;
+      }
+      paths.push(v);
+    } else if (a === '-n' || a === '--namespace') {
+      namespace = args[++i];
+    } else if (a.startsWith('-')) {
+      console.error(`mooringctl validate: unknown flag ${a}\n\n${USAGE}`);
+      return 2;
+    } else paths.push(a);
   }
-  if (paths.length === 0) { console.error(`mooringctl validate: no files given\n\n${USAGE}`); return 2; }
+  if (paths.length === 0) {
+    console.error(`mooringctl validate: no files given\n\n${USAGE}`);
+    return 2;
+  }
   const files: Array<{ file: string; text: string }> = [];
   for (const p of paths) {
     let list: string[];
-    try { list = collect(p); } catch { console.error(`${p}: no such file or directory`); return 1; }
+    try {
+      list = collect(p);
+    } catch {
+      console.error(`${p}: no such file or directory`);
+      return 1;
+    }
     for (const f of list) {
-      try { files.push({ file: f, text: readFileSync(f, 'utf8') }); } catch (e) { console.error(`${f}: cannot read: ${(e as Error).message}`); return 1; }
+      try {
+        files.push({ file: f, text: readFileSync(f, 'utf8') });
+      } catch (e) {
+        console.error(`${f}: cannot read: ${(e as Error).message}`);
+        return 1;
+      }
     }
   }
   const loaded = loadManifests(files, namespace);
   let problems = 0;
   // Lines sorted by file and document, so output follows the files.
   const lines: Array<{ file: string; doc: number; text: string }> = [];
-  for (const p of loaded.problems) { lines.push({ file: p.file, doc: p.doc, text: p.message }); problems++; }
+  for (const p of loaded.problems) {
+    lines.push({ file: p.file, doc: p.doc, text: p.message });
+    problems++;
+  }
   const result = parseConfig(loaded.snapshot);
   const at = (kind: string, name: string) => loaded.origin.get(`${kind}/${name}`) ?? { file: '-', doc: 0 };
   for (const w of result.warnings) lines.push({ ...at(w.kind, w.name), text: `warning: ${w.kind}/${w.name}: ${w.field}: ${w.message}` });
   if (!result.ok) {
-    for (const e of result.errors) { lines.push({ ...at(e.kind, e.name), text: formatConfigError(e) }); problems++; }
+    for (const e of result.errors) {
+      lines.push({ ...at(e.kind, e.name), text: formatConfigError(e) });
+      problems++;
+    }
   }
   lines.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.doc - b.doc));
   for (const l of lines) console.log(`${l.file}:${l.doc}: ${l.text}`);
   const n = loaded.snapshot.objects.length;
   if (problems > 0) {
-    console.error(`mooringctl validate: ${problems} problem${problems === 1 ? '' : 's'} in ${files.length} file${files.length === 1 ? '' : 's'}`);
+    console.error(
+      `mooringctl validate: ${problems} problem${problems === 1 ? '' : 's'} in ${files.length} file${files.length === 1 ? '' : 's'}`,
+    );
     return 1;
   }
   console.log(`mooringctl validate: ${n} object${n === 1 ? '' : 's'} in ${files.length} file${files.length === 1 ? '' : 's'}: valid`);
@@ -80,13 +112,22 @@ function validate(args: string[]): number {
 async function main(argv: string[]): Promise<number> {
   const [cmd, ...rest] = argv;
   switch (cmd) {
-    case 'validate': return validate(rest);
-    case 'drain': case 'undrain': {
+    case 'validate':
+      return validate(rest);
+    case 'drain':
+    case 'undrain': {
       const { drainCommand } = await import('./mooringctl-drain.js');
       return drainCommand(rest, cmd === 'drain');
     }
-    case undefined: case '-h': case '--help': case 'help': console.log(USAGE); return cmd === undefined ? 2 : 0;
-    default: console.error(`mooringctl: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`); return 2;
+    case undefined:
+    case '-h':
+    case '--help':
+    case 'help':
+      console.log(USAGE);
+      return cmd === undefined ? 2 : 0;
+    default:
+      console.error(`mooringctl: unknown command ${JSON.stringify(cmd)}\n\n${USAGE}`);
+      return 2;
   }
 }
 

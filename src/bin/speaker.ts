@@ -62,13 +62,24 @@ const { values: a } = parseArgs({
 
 const node = a.node;
 const log = createLogger({ component: 'speaker', node });
-if (!node) { log.error('NODE_NAME (or --node) is required'); process.exit(2); }
-if (!a['nats-url']) { log.error('--nats-url (or NATS_URL) is required'); process.exit(2); }
+if (!node) {
+  log.error('NODE_NAME (or --node) is required');
+  process.exit(2);
+}
+if (!a['nats-url']) {
+  log.error('--nats-url (or NATS_URL) is required');
+  process.exit(2);
+}
 const ns = a.namespace as string;
 const hbInterval = parseDuration(a['heartbeat-interval'] as string);
 const hbMisses = Number(a['heartbeat-misses']);
 if (hbInterval === undefined || hbInterval < 10 || !Number.isInteger(hbMisses) || hbMisses < 2) {
-  log.error('invalid heartbeat settings', { event: 'config.flags', interval: a['heartbeat-interval'], misses: a['heartbeat-misses'], err: 'interval must be a duration >= 10ms, misses an integer >= 2' });
+  log.error('invalid heartbeat settings', {
+    event: 'config.flags',
+    interval: a['heartbeat-interval'],
+    misses: a['heartbeat-misses'],
+    err: 'interval must be a duration >= 10ms, misses an integer >= 2',
+  });
   process.exit(2);
 }
 const telemetry = createTelemetry('speaker');
@@ -94,7 +105,8 @@ async function connectNats(): Promise<NatsBus> {
   for (let attempt = 0; ; attempt++) {
     try {
       return await NatsBus.connect({
-        servers: (a['nats-url'] as string).split(','), name: `speaker-${node}`,
+        servers: (a['nats-url'] as string).split(','),
+        name: `speaker-${node}`,
         ...(user ? { auth: { user, ...(pass ? { pass } : {}) } } : {}),
         log: (rec) => log.info('nats', { ...rec, event: `nats.${String(rec.event ?? 'status')}` }),
       });
@@ -107,7 +119,9 @@ async function connectNats(): Promise<NatsBus> {
 const bus = await connectNats();
 async function openEpochs() {
   for (let attempt = 1; attempt <= 120; attempt++) {
-    try { return await bus.epochStore(epochBucket(a.cluster as string), Number(a['kv-replicas'])); } catch (err) {
+    try {
+      return await bus.epochStore(epochBucket(a.cluster as string), Number(a['kv-replicas']));
+    } catch (err) {
       if (attempt % 10 === 1) log.warn('epoch bucket not available yet', { event: 'kv.retry', attempt, err: String(err) });
       await new Promise((r) => setTimeout(r, 500));
     }
@@ -117,9 +131,17 @@ async function openEpochs() {
 }
 const epochs = await openEpochs();
 const coord = new Coordinator({
-  cluster: a.cluster as string, node, inc: Date.now(), clock: realClock, bus, l2, ...(epochs ? { epochs } : {}),
+  cluster: a.cluster as string,
+  node,
+  inc: Date.now(),
+  clock: realClock,
+  bus,
+  l2,
+  ...(epochs ? { epochs } : {}),
   membership: { intervalMs: Math.round(hbInterval), misses: hbMisses },
-  log: (rec) => { if (rec.event !== 'hb.dropped') log.debug('coord', rec); },
+  log: (rec) => {
+    if (rec.event !== 'hb.dropped') log.debug('coord', rec);
+  },
 });
 
 // ---- BGP + BFD -------------------------------------------------------------------------------
@@ -127,14 +149,25 @@ const coord = new Coordinator({
 // ebgpMultiHop peers) on UDP 4784, received TTL at least the lowest minimumTtl of their profiles.
 // The batched port (sendmmsg/recvmmsg, reading on readiness while idle), MOORING_BFD_IO=dgram for node:dgram.
 const peers = new BgpPeers({
-  nodeName: node, transport: () => createBgpTransport(bgpSocketPort), log,
+  nodeName: node,
+  transport: () => createBgpTransport(bgpSocketPort),
+  log,
   bfdPort: async ({ multihop, minTtl, timers }) => {
     const port = await openBfdPort({ localAddresses: ['0.0.0.0', '::'], timers, ...(multihop ? { port: BFD_MULTIHOP_PORT, minTtl } : {}) });
     return { port, txSlotMs: port.txSlotMs };
   },
   onBfdReady: (samples) => registerBfdMetrics(telemetry.meter, samples),
   onEvent: (e) => {
-    if (e.event === 'bfdState') log.info('bfd session', { event: 'bfd.transition', machine: 'bfdSession', peer: e.peer, multihop: e.multihop, from: e.from, to: e.to, reason: e.reason });
+    if (e.event === 'bfdState')
+      log.info('bfd session', {
+        event: 'bfd.transition',
+        machine: 'bfdSession',
+        peer: e.peer,
+        multihop: e.multihop,
+        from: e.from,
+        to: e.to,
+        reason: e.reason,
+      });
     else if (e.event !== 'bfdCoupling') log.info('bgp', { ...e, event: `bgp.${e.event}` });
   },
 });
@@ -154,14 +187,35 @@ const allInformers = [...Object.values(inf), ...configInf] as Array<Informer<Kub
 const events = createEventRecorder(kc, 'metallb-speaker', node, log);
 
 const speaker = new SpeakerNode({
-  node, namespace: ns, ...(a['lb-class'] ? { loadBalancerClass: a['lb-class'] } : {}), ignoreExcludeLB: a['ignore-exclude-lb'] === true,
-  sources: { ...inf, config: configInf }, coordinator: coord, peers, events, status: new StatusWriter(kc, ns, log), clock: realClock, log,
+  node,
+  namespace: ns,
+  ...(a['lb-class'] ? { loadBalancerClass: a['lb-class'] } : {}),
+  ignoreExcludeLB: a['ignore-exclude-lb'] === true,
+  sources: { ...inf, config: configInf },
+  coordinator: coord,
+  peers,
+  events,
+  status: new StatusWriter(kc, ns, log),
+  clock: realClock,
+  log,
 });
 registerSpeakerMetrics(telemetry.meter, { node, speaker, coordinator: coord, peers, l2Stats: () => l2Stats(), log });
 speaker.start();
-const server = await serveMonitoring(telemetry, {
-  ready: () => (!speaker.synced() ? { ok: false, reason: 'informers not synced' } : !speaker.loaded() ? { ok: false, reason: 'no valid configuration yet' } : !bus.isUp() ? { ok: false, reason: 'NATS disconnected' } : { ok: true }),
-}, Number(a['metrics-port']), a['metrics-host'] as string);
+const server = await serveMonitoring(
+  telemetry,
+  {
+    ready: () =>
+      !speaker.synced()
+        ? { ok: false, reason: 'informers not synced' }
+        : !speaker.loaded()
+          ? { ok: false, reason: 'no valid configuration yet' }
+          : !bus.isUp()
+            ? { ok: false, reason: 'NATS disconnected' }
+            : { ok: true },
+  },
+  Number(a['metrics-port']),
+  a['metrics-host'] as string,
+);
 log.info('speaker started', { event: 'started', namespace: ns, cluster: a.cluster, metricsPort: Number(a['metrics-port']) });
 
 // ---- shutdown: drain, stop BGP (graceful restart peers keep our routes), close NATS, exit -----
@@ -178,5 +232,9 @@ async function shutdown(sig: string): Promise<void> {
   log.info('stopped', { event: 'stopped' });
   setTimeout(() => process.exit(0), 200).unref();
 }
-process.on('SIGTERM', () => { void shutdown('SIGTERM'); });
-process.on('SIGINT', () => { void shutdown('SIGINT'); });
+process.on('SIGTERM', () => {
+  void shutdown('SIGTERM');
+});
+process.on('SIGINT', () => {
+  void shutdown('SIGINT');
+});

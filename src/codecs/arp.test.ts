@@ -27,11 +27,26 @@ const REPLY = `
 
 test('arp: decodes a captured request', () => {
   const r = decodeArp(fromHex(REQUEST));
-  assert.deepEqual(r, { ok: true, value: { op: ArpOp.request, senderMac: '02:00:00:00:00:0a', senderIp: '203.0.113.1', targetMac: '00:00:00:00:00:00', targetIp: '203.0.113.2' } });
+  assert.deepEqual(r, {
+    ok: true,
+    value: {
+      op: ArpOp.request,
+      senderMac: '02:00:00:00:00:0a',
+      senderIp: '203.0.113.1',
+      targetMac: '00:00:00:00:00:00',
+      targetIp: '203.0.113.2',
+    },
+  });
 });
 
 test('arp: encodes the captured reply byte for byte', () => {
-  const p: ArpPacket = { op: ArpOp.reply, senderMac: '02:00:00:00:00:0b', senderIp: '203.0.113.2', targetMac: '02:00:00:00:00:0a', targetIp: '203.0.113.1' };
+  const p: ArpPacket = {
+    op: ArpOp.reply,
+    senderMac: '02:00:00:00:00:0b',
+    senderIp: '203.0.113.2',
+    targetMac: '02:00:00:00:00:0a',
+    targetIp: '203.0.113.1',
+  };
   assert.equal(toHex(encodeArp(p)), toHex(fromHex(REPLY)));
 });
 
@@ -65,22 +80,29 @@ test('arp: parseIpv4', () => {
 test('arp: round trip (property)', () => {
   const mac = fc.uint8Array({ minLength: 6, maxLength: 6 }).map((b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':'));
   const ip = fc.ipV4();
-  fc.assert(fc.property(fc.constantFrom(ArpOp.request, ArpOp.reply), mac, ip, mac, ip, (op, senderMac, senderIp, targetMac, targetIp) => {
-    const p: ArpPacket = { op, senderMac, senderIp, targetMac, targetIp };
-    assert.deepEqual(decodeArp(encodeArp(p)), { ok: true, value: p });
-  }));
+  fc.assert(
+    fc.property(fc.constantFrom(ArpOp.request, ArpOp.reply), mac, ip, mac, ip, (op, senderMac, senderIp, targetMac, targetIp) => {
+      const p: ArpPacket = { op, senderMac, senderIp, targetMac, targetIp };
+      assert.deepEqual(decodeArp(encodeArp(p)), { ok: true, value: p });
+    }),
+  );
 });
 
 test('arp: decode never throws (property)', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
-    const r = decodeArp(b);
-    assert.equal(typeof r.ok, 'boolean');
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 64 }), (b) => {
+      const r = decodeArp(b);
+      assert.equal(typeof r.ok, 'boolean');
+    }),
+    { numRuns: 2000 },
+  );
   // Mostly valid headers with random tails reach the deeper checks.
-  fc.assert(fc.property(fc.uint8Array({ minLength: 20, maxLength: 40 }), (tail) => {
-    const b = new Uint8Array(8 + tail.length);
-    b.set(fromHex('0001 0800 0604 0001'));
-    b.set(tail, 8);
-    assert.equal(typeof decodeArp(b).ok, 'boolean');
-  }));
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 20, maxLength: 40 }), (tail) => {
+      const b = new Uint8Array(8 + tail.length);
+      b.set(fromHex('0001 0800 0604 0001'));
+      b.set(tail, 8);
+      assert.equal(typeof decodeArp(b).ok, 'boolean');
+    }),
+  );
 });

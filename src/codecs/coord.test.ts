@@ -1,42 +1,94 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { decodeClaims, decodeDrain, decodeEpochRecord, decodeHeartbeat, encodeClaims, encodeDrain, encodeEpochRecord, encodeHeartbeat, type Heartbeat } from './coord.js';
+import {
+  decodeClaims,
+  decodeDrain,
+  decodeEpochRecord,
+  decodeHeartbeat,
+  encodeClaims,
+  encodeDrain,
+  encodeEpochRecord,
+  encodeHeartbeat,
+  type Heartbeat,
+} from './coord.js';
 
 const utf8 = (s: string) => new TextEncoder().encode(s);
 
 test('heartbeat fixture decodes field by field', () => {
-  const wire = utf8(JSON.stringify({
-    v: 1,             // payload version
-    node: 'node-a.example.org', // sender (Kubernetes node name)
-    inc: 1764150000123, // incarnation (process start, ms)
-    seq: 42,          // sequence within the incarnation
-    intervalMs: 100,  // sender's heartbeat interval
-    l2Ready: true,    // carrier up on an announcing interface
-    draining: false,  // planned handover in progress
-    settled: false,   // still in its resync window: not ready to take IPs over
-  }));
-  assert.deepEqual(decodeHeartbeat(wire), { ok: true, value: { v: 1, node: 'node-a.example.org', inc: 1764150000123, seq: 42, intervalMs: 100, l2Ready: true, draining: false, settled: false } });
+  const wire = utf8(
+    JSON.stringify({
+      v: 1, // payload version
+      node: 'node-a.example.org', // sender (Kubernetes node name)
+      inc: 1764150000123, // incarnation (process start, ms)
+      seq: 42, // sequence within the incarnation
+      intervalMs: 100, // sender's heartbeat interval
+      l2Ready: true, // carrier up on an announcing interface
+      draining: false, // planned handover in progress
+      settled: false, // still in its resync window: not ready to take IPs over
+    }),
+  );
+  assert.deepEqual(decodeHeartbeat(wire), {
+    ok: true,
+    value: {
+      v: 1,
+      node: 'node-a.example.org',
+      inc: 1764150000123,
+      seq: 42,
+      intervalMs: 100,
+      l2Ready: true,
+      draining: false,
+      settled: false,
+    },
+  });
   // A sender without the field (before failback handovers) decodes without it: peers treat it as settled.
-  assert.deepEqual(decodeHeartbeat(utf8('{"v":1,"node":"a","inc":1,"seq":1,"intervalMs":100,"l2Ready":true,"draining":false}')),
-    { ok: true, value: { v: 1, node: 'a', inc: 1, seq: 1, intervalMs: 100, l2Ready: true, draining: false } });
-  assert.equal(decodeHeartbeat(utf8('{"v":1,"node":"a","inc":1,"seq":1,"intervalMs":100,"l2Ready":true,"draining":false,"settled":1}')).ok, false);
+  assert.deepEqual(decodeHeartbeat(utf8('{"v":1,"node":"a","inc":1,"seq":1,"intervalMs":100,"l2Ready":true,"draining":false}')), {
+    ok: true,
+    value: { v: 1, node: 'a', inc: 1, seq: 1, intervalMs: 100, l2Ready: true, draining: false },
+  });
+  assert.equal(
+    decodeHeartbeat(utf8('{"v":1,"node":"a","inc":1,"seq":1,"intervalMs":100,"l2Ready":true,"draining":false,"settled":1}')).ok,
+    false,
+  );
 });
 
 test('claims fixture and round trip', () => {
-  const c = { v: 1 as const, node: 'n1', inc: 7, seq: 3, claims: [{ ip: '203.0.113.64', epoch: 12 }, { ip: '2001:db8::40', epoch: 1 }] };
-  assert.deepEqual(decodeClaims(utf8('{"v":1,"node":"n1","inc":7,"seq":3,"claims":[{"ip":"203.0.113.64","epoch":12},{"ip":"2001:db8::40","epoch":1}]}')), { ok: true, value: c });
+  const c = {
+    v: 1 as const,
+    node: 'n1',
+    inc: 7,
+    seq: 3,
+    claims: [
+      { ip: '203.0.113.64', epoch: 12 },
+      { ip: '2001:db8::40', epoch: 1 },
+    ],
+  };
+  assert.deepEqual(
+    decodeClaims(utf8('{"v":1,"node":"n1","inc":7,"seq":3,"claims":[{"ip":"203.0.113.64","epoch":12},{"ip":"2001:db8::40","epoch":1}]}')),
+    { ok: true, value: c },
+  );
   assert.deepEqual(decodeClaims(encodeClaims(c)), { ok: true, value: c });
   assert.deepEqual(decodeEpochRecord(encodeEpochRecord({ epoch: 3, node: 'n2' })), { ok: true, value: { epoch: 3, node: 'n2' } });
 });
 
 test('heartbeat round trip (property)', () => {
-  fc.assert(fc.property(fc.record({
-    node: fc.string({ minLength: 1, maxLength: 60 }), inc: fc.nat(), seq: fc.nat(), intervalMs: fc.integer({ min: 1, max: 60000 }), l2Ready: fc.boolean(), draining: fc.boolean(), settled: fc.boolean(),
-  }), (r) => {
-    const h: Heartbeat = { v: 1, ...r };
-    assert.deepEqual(decodeHeartbeat(encodeHeartbeat(h)), { ok: true, value: h });
-  }));
+  fc.assert(
+    fc.property(
+      fc.record({
+        node: fc.string({ minLength: 1, maxLength: 60 }),
+        inc: fc.nat(),
+        seq: fc.nat(),
+        intervalMs: fc.integer({ min: 1, max: 60000 }),
+        l2Ready: fc.boolean(),
+        draining: fc.boolean(),
+        settled: fc.boolean(),
+      }),
+      (r) => {
+        const h: Heartbeat = { v: 1, ...r };
+        assert.deepEqual(decodeHeartbeat(encodeHeartbeat(h)), { ok: true, value: h });
+      },
+    ),
+  );
 });
 
 test('malformed input is an error, never a throw', () => {
@@ -55,12 +107,16 @@ test('malformed input is an error, never a throw', () => {
 });
 
 test('decoders never throw on arbitrary bytes or JSON', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
-    for (const d of [decodeHeartbeat, decodeClaims, decodeEpochRecord]) assert.equal(typeof d(b).ok, 'boolean');
-  }));
-  fc.assert(fc.property(fc.json(), (j) => {
-    for (const d of [decodeHeartbeat, decodeClaims, decodeEpochRecord]) assert.equal(typeof d(utf8(j)).ok, 'boolean');
-  }));
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 200 }), (b) => {
+      for (const d of [decodeHeartbeat, decodeClaims, decodeEpochRecord]) assert.equal(typeof d(b).ok, 'boolean');
+    }),
+  );
+  fc.assert(
+    fc.property(fc.json(), (j) => {
+      for (const d of [decodeHeartbeat, decodeClaims, decodeEpochRecord]) assert.equal(typeof d(utf8(j)).ok, 'boolean');
+    }),
+  );
 });
 
 test('drain command: round trip, malformed dropped', () => {

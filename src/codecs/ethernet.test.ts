@@ -43,18 +43,28 @@ test('ethernet: errors, not throws, on short and 802.3 frames', () => {
 
 test('ethernet: encode/decode round trip (property)', () => {
   const mac = fc.uint8Array({ minLength: 6, maxLength: 6 }).map((b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':'));
-  fc.assert(fc.property(mac, mac, fc.integer({ min: 0x0600, max: 0xffff }).filter((t) => t !== 0x8100), fc.uint8Array({ maxLength: 64 }),
-    (dst, src, etherType, payload) => {
-      assert.ok(isMac(dst));
-      const r = decodeEthernet(encodeEthernet({ dst, src, etherType, payload }));
-      assert.ok(r.ok);
-      assert.deepEqual({ ...r.value, payload: Array.from(r.value.payload) }, { dst, src, etherType, payload: Array.from(payload) });
-    }));
+  fc.assert(
+    fc.property(
+      mac,
+      mac,
+      fc.integer({ min: 0x0600, max: 0xffff }).filter((t) => t !== 0x8100),
+      fc.uint8Array({ maxLength: 64 }),
+      (dst, src, etherType, payload) => {
+        assert.ok(isMac(dst));
+        const r = decodeEthernet(encodeEthernet({ dst, src, etherType, payload }));
+        assert.ok(r.ok);
+        assert.deepEqual({ ...r.value, payload: Array.from(r.value.payload) }, { dst, src, etherType, payload: Array.from(payload) });
+      },
+    ),
+  );
 });
 
 test('ethernet: decode never throws (property)', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 80 }), (b) => {
-    const r = decodeEthernet(b);
-    assert.equal(typeof r.ok, 'boolean');
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 80 }), (b) => {
+      const r = decodeEthernet(b);
+      assert.equal(typeof r.ok, 'boolean');
+    }),
+    { numRuns: 2000 },
+  );
 });

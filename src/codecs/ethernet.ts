@@ -64,8 +64,10 @@ export function encodeEthernet(f: { dst: string; src: string; etherType: number;
   putMac(out, 0, f.dst);
   putMac(out, 6, f.src);
   if (f.vlan !== undefined) {
-    out[12] = 0x81; out[13] = 0x00;
-    out[14] = (f.vlan >> 8) & 0x0f; out[15] = f.vlan & 0xff;
+    out[12] = 0x81;
+    out[13] = 0x00;
+    out[14] = (f.vlan >> 8) & 0x0f;
+    out[15] = f.vlan & 0xff;
   }
   out[hdr - 2] = (f.etherType >> 8) & 0xff;
   out[hdr - 1] = f.etherType & 0xff;

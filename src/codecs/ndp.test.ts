@@ -4,8 +4,16 @@ import fc from 'fast-check';
 import ipaddr from 'ipaddr.js';
 import { fromHex, toHex, decodeEthernet } from './ethernet.js';
 import {
-  decodeIpv6, decodeNdp, encodeNdp, icmpv6Checksum, multicastMac, normalizeIpv6, parseIpv6, solicitedNodeBytes,
-  ALL_NODES, type NdpOut,
+  decodeIpv6,
+  decodeNdp,
+  encodeNdp,
+  icmpv6Checksum,
+  multicastMac,
+  normalizeIpv6,
+  parseIpv6,
+  solicitedNodeBytes,
+  ALL_NODES,
+  type NdpOut,
 } from './ndp.js';
 
 // All three captured with tcpdump between two Linux namespaces (02:..:0a = fe80::ff:fe00:a,
@@ -61,7 +69,10 @@ test('ndp: decodes the captured NS with its source link-layer option', () => {
 
 test('ndp: decodes the captured kernel NA (solicited, override)', () => {
   const { msg } = ndp(NA_PACKET);
-  assert.deepEqual(msg, { ok: true, value: { kind: 'na', target: '2001:db8:6::2', router: false, solicited: true, override: true, targetLinkAddr: '02:00:00:00:00:0b' } });
+  assert.deepEqual(msg, {
+    ok: true,
+    value: { kind: 'na', target: '2001:db8:6::2', router: false, solicited: true, override: true, targetLinkAddr: '02:00:00:00:00:0b' },
+  });
 });
 
 test('ndp: decodes a DAD NS from :: and skips the nonce option', () => {
@@ -71,14 +82,21 @@ test('ndp: decodes a DAD NS from :: and skips the nonce option', () => {
 });
 
 test('ndp: encodes the kernel NA byte for byte (checksum included)', () => {
-  const out = encodeNdp('2001:db8:6::2', 'fe80::ff:fe00:a', { kind: 'na', target: '2001:db8:6::2', solicited: true, override: true, targetLinkAddr: '02:00:00:00:00:0b' });
+  const out = encodeNdp('2001:db8:6::2', 'fe80::ff:fe00:a', {
+    kind: 'na',
+    target: '2001:db8:6::2',
+    solicited: true,
+    override: true,
+    targetLinkAddr: '02:00:00:00:00:0b',
+  });
   assert.equal(toHex(out), toHex(fromHex(NA_PACKET)));
 });
 
 test('ndp: checksum matches the captured NS', () => {
   const b = fromHex(NS_PACKET);
   const body = b.slice(40);
-  body[2] = 0; body[3] = 0;
+  body[2] = 0;
+  body[3] = 0;
   assert.equal(icmpv6Checksum(b.subarray(8, 24), b.subarray(24, 40), body), 0x4c47);
 });
 
@@ -114,9 +132,11 @@ function zeroSource(b: Uint8Array): Uint8Array {
 }
 function fixSum(b: Uint8Array): Uint8Array {
   const body = b.subarray(40);
-  body[2] = 0; body[3] = 0;
+  body[2] = 0;
+  body[3] = 0;
   const ck = icmpv6Checksum(b.subarray(8, 24), b.subarray(24, 40), body);
-  body[2] = ck >> 8; body[3] = ck & 0xff;
+  body[2] = ck >> 8;
+  body[3] = ck & 0xff;
   return b;
 }
 
@@ -159,49 +179,90 @@ test('ndp: solicited-node address and multicast MAC', () => {
 
 test('ndp: NS and NA round trip (property)', () => {
   const mac = fc.uint8Array({ minLength: 6, maxLength: 6 }).map((b) => Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':'));
-  const unicast = fc.ipV6().map((s) => normalizeIpv6(s)!).filter((s) => !s.startsWith('ff'));
+  const unicast = fc
+    .ipV6()
+    .map((s) => normalizeIpv6(s)!)
+    .filter((s) => !s.startsWith('ff'));
   const msg: fc.Arbitrary<NdpOut> = fc.oneof(
     fc.record({ kind: fc.constant('ns' as const), target: unicast, sourceLinkAddr: mac }),
-    fc.record({ kind: fc.constant('na' as const), target: unicast, router: fc.boolean(), solicited: fc.constant(false), override: fc.boolean(), targetLinkAddr: mac }),
+    fc.record({
+      kind: fc.constant('na' as const),
+      target: unicast,
+      router: fc.boolean(),
+      solicited: fc.constant(false),
+      override: fc.boolean(),
+      targetLinkAddr: mac,
+    }),
   );
   // A source of :: with a link-layer option is invalid by RFC 4861 §7.1.1 (covered above).
-  fc.assert(fc.property(unicast.filter((s) => s !== '::'), msg, (src, m) => {
-    const ip = decodeIpv6(encodeNdp(src, ALL_NODES, m));
-    assert.ok(ip.ok);
-    assert.equal(ip.value.src, src);
-    const r = decodeNdp(ip.value);
-    assert.deepEqual(r, { ok: true, value: m.kind === 'na' ? { ...m, router: m.router ?? false } : { ...m } });
-  }));
+  fc.assert(
+    fc.property(
+      unicast.filter((s) => s !== '::'),
+      msg,
+      (src, m) => {
+        const ip = decodeIpv6(encodeNdp(src, ALL_NODES, m));
+        assert.ok(ip.ok);
+        assert.equal(ip.value.src, src);
+        const r = decodeNdp(ip.value);
+        assert.deepEqual(r, { ok: true, value: m.kind === 'na' ? { ...m, router: m.router ?? false } : { ...m } });
+      },
+    ),
+  );
 });
 
 test('ndp: decode never throws (property)', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 120 }), (b) => {
-    const ip = decodeIpv6(b);
-    if (ip.ok) assert.equal(typeof decodeNdp(ip.value).ok, 'boolean');
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 120 }), (b) => {
+      const ip = decodeIpv6(b);
+      if (ip.ok) assert.equal(typeof decodeNdp(ip.value).ok, 'boolean');
+    }),
+    { numRuns: 2000 },
+  );
   // Valid headers with random ICMPv6 bodies and fixed checksums reach the option parser.
-  fc.assert(fc.property(fc.constantFrom(135, 136), fc.uint8Array({ minLength: 0, maxLength: 80 }), (type, tail) => {
-    const b = new Uint8Array(40 + 4 + tail.length);
-    b.set(fromHex(NS_PACKET).subarray(0, 40));
-    b[4] = (4 + tail.length) >> 8; b[5] = (4 + tail.length) & 0xff;
-    b[40] = type;
-    b.set(tail, 44);
-    const ip = decodeIpv6(fixSum(b));
-    assert.ok(ip.ok);
-    assert.equal(typeof decodeNdp(ip.value).ok, 'boolean');
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.constantFrom(135, 136), fc.uint8Array({ minLength: 0, maxLength: 80 }), (type, tail) => {
+      const b = new Uint8Array(40 + 4 + tail.length);
+      b.set(fromHex(NS_PACKET).subarray(0, 40));
+      b[4] = (4 + tail.length) >> 8;
+      b[5] = (4 + tail.length) & 0xff;
+      b[40] = type;
+      b.set(tail, 44);
+      const ip = decodeIpv6(fixSum(b));
+      assert.ok(ip.ok);
+      assert.equal(typeof decodeNdp(ip.value).ok, 'boolean');
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test('ipv6 text: parse and RFC 5952 format agree with ipaddr.js (property)', () => {
   // Dotted-quad tails are left out: ipaddr.js reads every one as IPv4-mapped (::0.0.0.0 becomes
   // ::ffff:0:0), RFC 4291 §2.2 does not; they are checked by hand below.
-  fc.assert(fc.property(fc.ipV6().filter((s) => !s.includes('.')), (s) => {
-    const ref = ipaddr.IPv6.parse(s);
-    const b = parseIpv6(s);
-    assert.deepEqual(Array.from(b ?? []), ref.toByteArray());
-    assert.equal(normalizeIpv6(s), ref.toRFC5952String());
-  }), { numRuns: 3000 });
-  for (const bad of ['', ':', '1:2:3:4:5:6:7:8:9', '1::2::3', 'g::1', '12345::1', '1:2:3:4:5:6:7', '::1.2.3.256', '203.0.113.1', '1:2:3:4:5:6:7:8::', '::ffff:1.2.3']) {
+  fc.assert(
+    fc.property(
+      fc.ipV6().filter((s) => !s.includes('.')),
+      (s) => {
+        const ref = ipaddr.IPv6.parse(s);
+        const b = parseIpv6(s);
+        assert.deepEqual(Array.from(b ?? []), ref.toByteArray());
+        assert.equal(normalizeIpv6(s), ref.toRFC5952String());
+      },
+    ),
+    { numRuns: 3000 },
+  );
+  for (const bad of [
+    '',
+    ':',
+    '1:2:3:4:5:6:7:8:9',
+    '1::2::3',
+    'g::1',
+    '12345::1',
+    '1:2:3:4:5:6:7',
+    '::1.2.3.256',
+    '203.0.113.1',
+    '1:2:3:4:5:6:7:8::',
+    '::ffff:1.2.3',
+  ]) {
     assert.equal(parseIpv6(bad), undefined, bad);
   }
   assert.equal(normalizeIpv6('::0.0.0.0'), '::');

@@ -74,10 +74,18 @@ function parseGroups(h: string): number[] | undefined {
 export function ipv6At(b: Uint8Array, off: number): string {
   const g: number[] = [];
   for (let i = 0; i < 8; i++) g.push((b[off + 2 * i]! << 8) | b[off + 2 * i + 1]!);
-  let best = -1, bestLen = 1, run = -1;
+  let best = -1,
+    bestLen = 1,
+    run = -1;
   for (let i = 0; i <= 8; i++) {
-    if (i < 8 && g[i] === 0) { if (run < 0) run = i; continue; }
-    if (run >= 0 && i - run > bestLen) { best = run; bestLen = i - run; }
+    if (i < 8 && g[i] === 0) {
+      if (run < 0) run = i;
+      continue;
+    }
+    if (run >= 0 && i - run > bestLen) {
+      best = run;
+      bestLen = i - run;
+    }
     run = -1;
   }
   return best < 0 ? hexGroups(g, 0, 8) : `${hexGroups(g, 0, best)}::${hexGroups(g, best + bestLen, 8)}`;
@@ -106,7 +114,10 @@ export function parseIpv6(s: string): Uint8Array | undefined {
   if (halves.length === 1 ? given !== 8 : given > 7) return undefined;
   const groups = [...head, ...new Array<number>(8 - given).fill(0), ...rest, ...tail];
   const out = new Uint8Array(16);
-  groups.forEach((x, i) => { out[2 * i] = x >> 8; out[2 * i + 1] = x & 0xff; });
+  groups.forEach((x, i) => {
+    out[2 * i] = x >> 8;
+    out[2 * i + 1] = x & 0xff;
+  });
   return out;
 }
 
@@ -119,15 +130,21 @@ export function normalizeIpv6(s: string): string | undefined {
 /** Solicited-node multicast address ff02::1:ffXX:XXXX of an address (RFC 4291 §2.7.1). */
 export function solicitedNodeBytes(addr: Uint8Array): Uint8Array {
   const out = new Uint8Array(16);
-  out[0] = 0xff; out[1] = 0x02; out[11] = 0x01; out[12] = 0xff;
-  out[13] = addr[13]!; out[14] = addr[14]!; out[15] = addr[15]!;
+  out[0] = 0xff;
+  out[1] = 0x02;
+  out[11] = 0x01;
+  out[12] = 0xff;
+  out[13] = addr[13]!;
+  out[14] = addr[14]!;
+  out[15] = addr[15]!;
   return out;
 }
 
 /** Ethernet MAC of an IPv6 multicast address: 33:33 + its last 32 bits (RFC 2464 §7). */
 export function multicastMac(addr: Uint8Array): string {
   const m = new Uint8Array(6);
-  m[0] = 0x33; m[1] = 0x33;
+  m[0] = 0x33;
+  m[1] = 0x33;
   m.set(addr.subarray(12, 16), 2);
   return macAt(m, 0);
 }
@@ -136,14 +153,20 @@ export function decodeIpv6(b: Uint8Array): Result<Ipv6Packet> {
   if (b.length < IPV6_HEADER_LEN) return { ok: false, error: `ipv6: ${b.length} bytes, need ${IPV6_HEADER_LEN}` };
   if (b[0]! >> 4 !== 6) return { ok: false, error: `ipv6: version ${b[0]! >> 4}` };
   const plen = (b[4]! << 8) | b[5]!;
-  if (IPV6_HEADER_LEN + plen > b.length) return { ok: false, error: `ipv6: payload length ${plen} exceeds ${b.length - IPV6_HEADER_LEN} bytes` };
+  if (IPV6_HEADER_LEN + plen > b.length)
+    return { ok: false, error: `ipv6: payload length ${plen} exceeds ${b.length - IPV6_HEADER_LEN} bytes` };
   const srcBytes = b.subarray(8, 24);
   const dstBytes = b.subarray(24, 40);
   return {
     ok: true,
     value: {
-      src: ipv6At(b, 8), dst: ipv6At(b, 24), nextHeader: b[6]!, hopLimit: b[7]!,
-      payload: b.subarray(IPV6_HEADER_LEN, IPV6_HEADER_LEN + plen), srcBytes, dstBytes,
+      src: ipv6At(b, 8),
+      dst: ipv6At(b, 24),
+      nextHeader: b[6]!,
+      hopLimit: b[7]!,
+      payload: b.subarray(IPV6_HEADER_LEN, IPV6_HEADER_LEN + plen),
+      srcBytes,
+      dstBytes,
     },
   };
 }
@@ -174,7 +197,8 @@ export function decodeNdp(ip: Ipv6Packet): Result<NdpMessage> {
   if (m.length < 4) return { ok: false, error: `icmpv6: ${m.length} bytes` };
   if (icmpv6Checksum(ip.srcBytes, ip.dstBytes, m) !== 0) return { ok: false, error: 'icmpv6: bad checksum' };
   const type = m[0]!;
-  if (type !== Icmpv6Type.neighborSolicitation && type !== Icmpv6Type.neighborAdvertisement) return { ok: true, value: { kind: 'other', type } };
+  if (type !== Icmpv6Type.neighborSolicitation && type !== Icmpv6Type.neighborAdvertisement)
+    return { ok: true, value: { kind: 'other', type } };
   if (ip.hopLimit !== 255) return { ok: false, error: `ndp: hop limit ${ip.hopLimit}, must be 255` };
   if (m[1] !== 0) return { ok: false, error: `ndp: code ${m[1]}` };
   if (m.length < 24) return { ok: false, error: `ndp: ${m.length} bytes, need 24` };
@@ -191,7 +215,10 @@ export function decodeNdp(ip: Ipv6Packet): Result<NdpMessage> {
     if ((otype === NdpOption.sourceLinkAddr || otype === NdpOption.targetLinkAddr) && olen >= 8) {
       // Ethernet link-layer address options are 8 bytes; the first one of the expected kind wins.
       const want = type === Icmpv6Type.neighborSolicitation ? NdpOption.sourceLinkAddr : NdpOption.targetLinkAddr;
-      if (otype === want && lladdr === undefined) { lladdr = macAt(m, off + 2); llopt = otype; }
+      if (otype === want && lladdr === undefined) {
+        lladdr = macAt(m, off + 2);
+        llopt = otype;
+      }
     }
     off += olen;
   }
@@ -208,7 +235,14 @@ export function decodeNdp(ip: Ipv6Packet): Result<NdpMessage> {
 
 export type NdpOut =
   | { readonly kind: 'ns'; readonly target: string; readonly sourceLinkAddr?: string }
-  | { readonly kind: 'na'; readonly target: string; readonly router?: boolean; readonly solicited: boolean; readonly override: boolean; readonly targetLinkAddr?: string };
+  | {
+      readonly kind: 'na';
+      readonly target: string;
+      readonly router?: boolean;
+      readonly solicited: boolean;
+      readonly override: boolean;
+      readonly targetLinkAddr?: string;
+    };
 
 /**
  * Encodes an IPv6 packet carrying an NS or NA with hop limit 255 and a correct checksum. Throws
@@ -223,7 +257,8 @@ export function encodeNdp(src: string, dst: string, msg: NdpOut): Uint8Array {
   const bodyLen = 24 + (ll === undefined ? 0 : 8);
   const out = new Uint8Array(IPV6_HEADER_LEN + bodyLen);
   out[0] = 0x60;
-  out[4] = bodyLen >> 8; out[5] = bodyLen & 0xff;
+  out[4] = bodyLen >> 8;
+  out[5] = bodyLen & 0xff;
   out[6] = NEXT_HEADER_ICMPV6;
   out[7] = 255;
   out.set(s, 8);
@@ -242,6 +277,7 @@ export function encodeNdp(src: string, dst: string, msg: NdpOut): Uint8Array {
     putMac(m, 26, ll);
   }
   const ck = icmpv6Checksum(s, d, m);
-  m[2] = ck >> 8; m[3] = ck & 0xff;
+  m[2] = ck >> 8;
+  m[3] = ck & 0xff;
   return out;
 }

@@ -34,7 +34,11 @@ export interface AdmissionResponse {
   warnings?: string[];
 }
 
-export interface AdmissionReview { apiVersion: 'admission.k8s.io/v1'; kind: 'AdmissionReview'; response: AdmissionResponse }
+export interface AdmissionReview {
+  apiVersion: 'admission.k8s.io/v1';
+  kind: 'AdmissionReview';
+  response: AdmissionResponse;
+}
 
 export interface AdmissionContext {
   /** Every config object the informers hold (any kind of CONFIG_KIND_NAMES), with apiVersion and kind set. */
@@ -51,16 +55,22 @@ const isObj = (v: unknown): v is Record<string, unknown> => typeof v === 'object
 
 export function decodeAdmissionReview(body: unknown): DecodeResult {
   if (!isObj(body) || body.kind !== 'AdmissionReview') return { ok: false, error: 'not an AdmissionReview' };
-  if (body.apiVersion !== 'admission.k8s.io/v1') return { ok: false, error: `unsupported AdmissionReview version ${JSON.stringify(body.apiVersion)} (v1 only)` };
+  if (body.apiVersion !== 'admission.k8s.io/v1')
+    return { ok: false, error: `unsupported AdmissionReview version ${JSON.stringify(body.apiVersion)} (v1 only)` };
   const r = body.request;
-  if (!isObj(r) || typeof r.uid !== 'string' || !isObj(r.kind) || typeof r.operation !== 'string') return { ok: false, error: 'AdmissionReview without a valid request' };
+  if (!isObj(r) || typeof r.uid !== 'string' || !isObj(r.kind) || typeof r.operation !== 'string')
+    return { ok: false, error: 'AdmissionReview without a valid request' };
   const k = r.kind;
-  if (typeof k.kind !== 'string' || typeof k.group !== 'string' || typeof k.version !== 'string') return { ok: false, error: 'request.kind is not a GroupVersionKind' };
-  if (!['CREATE', 'UPDATE', 'DELETE', 'CONNECT'].includes(r.operation)) return { ok: false, error: `unknown operation ${JSON.stringify(r.operation)}` };
+  if (typeof k.kind !== 'string' || typeof k.group !== 'string' || typeof k.version !== 'string')
+    return { ok: false, error: 'request.kind is not a GroupVersionKind' };
+  if (!['CREATE', 'UPDATE', 'DELETE', 'CONNECT'].includes(r.operation))
+    return { ok: false, error: `unknown operation ${JSON.stringify(r.operation)}` };
   return {
     ok: true,
     request: {
-      uid: r.uid, kind: { group: k.group, version: k.version, kind: k.kind }, operation: r.operation as AdmissionRequest['operation'],
+      uid: r.uid,
+      kind: { group: k.group, version: k.version, kind: k.kind },
+      operation: r.operation as AdmissionRequest['operation'],
       ...(typeof r.name === 'string' ? { name: r.name } : {}),
       ...(typeof r.namespace === 'string' ? { namespace: r.namespace } : {}),
       object: isObj(r.object) ? r.object : null,
@@ -76,13 +86,18 @@ const key = (e: ConfigError): string => formatConfigError(e);
 /** The decision for one request; `review()` wraps it into the AdmissionReview to send back. */
 export function admit(req: AdmissionRequest, ctx: AdmissionContext): AdmissionResponse {
   const allow = (warnings: string[] = []): AdmissionResponse => ({ uid: req.uid, allowed: true, ...(warnings.length ? { warnings } : {}) });
-  const deny = (message: string): AdmissionResponse => ({ uid: req.uid, allowed: false, status: { code: 403, reason: 'Forbidden', message } });
+  const deny = (message: string): AdmissionResponse => ({
+    uid: req.uid,
+    allowed: false,
+    status: { code: 403, reason: 'Forbidden', message },
+  });
   const kind = req.kind.kind;
   if (req.kind.group !== 'metallb.io' || !CONFIG_KIND_NAMES.includes(kind) || req.operation === 'CONNECT') return allow();
   const incoming = req.operation === 'DELETE' ? req.oldObject : req.object;
   const name = req.name ?? (incoming ? nameOf(incoming) : '');
 
-  if (req.operation === 'CREATE' && (req.namespace ?? '') !== ctx.namespace) return deny(`resource must be created in ${ctx.namespace} namespace`);
+  if (req.operation === 'CREATE' && (req.namespace ?? '') !== ctx.namespace)
+    return deny(`resource must be created in ${ctx.namespace} namespace`);
   // Objects outside our namespace are not part of the config: nothing to check beyond the above.
   if ((req.namespace ?? '') !== ctx.namespace) return allow();
 
@@ -90,7 +105,8 @@ export function admit(req: AdmissionRequest, ctx: AdmissionContext): AdmissionRe
     if (kind === 'BFDProfile') {
       const user = ctx.objects
         .filter((o) => kindOf(o) === 'BGPPeer' && isObj(o.spec) && o.spec.bfdProfile === name)
-        .map(nameOf).sort()[0];
+        .map(nameOf)
+        .sort()[0];
       if (user !== undefined) return deny(`failed to delete BFDProfile ${name}, used by BGPPeer ${user}`);
     }
     return allow();

@@ -9,7 +9,10 @@ const P = 10; // period (ms)
 function run(s0: BfdIoModeState, polls: Array<[number, boolean, number]>): BfdIoModeState[] {
   const out: BfdIoModeState[] = [];
   let s = s0;
-  for (const [t, readiness, datagrams] of polls) { s = ioModeAfterPoll(s, t, P, { readiness, datagrams }); out.push(s); }
+  for (const [t, readiness, datagrams] of polls) {
+    s = ioModeAfterPoll(s, t, P, { readiness, datagrams });
+    out.push(s);
+  }
   return out;
 }
 
@@ -49,7 +52,10 @@ test('tick → readiness when a window closes with at most a quarter of the grid
   for (let t = P; t <= w; t += P) polls.push([t, false, t % 40 === 0 ? 1 : 0]);
   const states = run(ioModeStart('tick', 0), polls);
   assert.equal(states.at(-1)!.mode, 'readiness');
-  assert.ok(states.slice(0, -1).every((s) => s.mode === 'tick'), 'not before the window closes');
+  assert.ok(
+    states.slice(0, -1).every((s) => s.mode === 'tick'),
+    'not before the window closes',
+  );
 });
 
 test('tick stays while the datagrams are above a quarter of the grid rate', () => {
@@ -61,33 +67,42 @@ test('tick stays while the datagrams are above a quarter of the grid rate', () =
 test('tick: the threshold is inclusive and the closing poll counts', () => {
   const w = ioModeWindowMs(P);
   const q = Math.floor(WINDOW_PERIODS / 4);
-  const at = (extra: number) => run(ioModeStart('tick', 0), [[1, false, q - 1], [w, false, extra]]).at(-1)!.mode;
+  const at = (extra: number) =>
+    run(ioModeStart('tick', 0), [
+      [1, false, q - 1],
+      [w, false, extra],
+    ]).at(-1)!.mode;
   assert.equal(at(1), 'readiness');
   assert.equal(at(2), 'tick');
 });
 
 test('a steady packet rate does not flap between the modes (hysteresis)', () => {
-  fc.assert(fc.property(fc.integer({ min: 1, max: 4000 }), fc.constantFrom<'readiness' | 'tick'>('readiness', 'tick'), (perSecond, start) => {
-    // Readiness: one wake-up per packet (the worst case); tick: the packets land in the ticks.
-    const gap = 1000 / perSecond;
-    let s = ioModeStart(start, 0);
-    let switches = 0;
-    let nextPacket = 0;
-    let t = 0;
-    while (t < 5000) {
-      const prev = s.mode;
-      if (s.mode === 'readiness') {
-        t = nextPacket;
-        nextPacket += gap;
-        s = ioModeAfterPoll(s, t, P, { readiness: true, datagrams: 1 });
-      } else {
-        t += P;
-        let n = 0;
-        while (nextPacket <= t) { n++; nextPacket += gap; }
-        s = ioModeAfterPoll(s, t, P, { readiness: false, datagrams: n });
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 4000 }), fc.constantFrom<'readiness' | 'tick'>('readiness', 'tick'), (perSecond, start) => {
+      // Readiness: one wake-up per packet (the worst case); tick: the packets land in the ticks.
+      const gap = 1000 / perSecond;
+      let s = ioModeStart(start, 0);
+      let switches = 0;
+      let nextPacket = 0;
+      let t = 0;
+      while (t < 5000) {
+        const prev = s.mode;
+        if (s.mode === 'readiness') {
+          t = nextPacket;
+          nextPacket += gap;
+          s = ioModeAfterPoll(s, t, P, { readiness: true, datagrams: 1 });
+        } else {
+          t += P;
+          let n = 0;
+          while (nextPacket <= t) {
+            n++;
+            nextPacket += gap;
+          }
+          s = ioModeAfterPoll(s, t, P, { readiness: false, datagrams: n });
+        }
+        if (s.mode !== prev) switches++;
       }
-      if (s.mode !== prev) switches++;
-    }
-    return switches <= 1;
-  }));
+      return switches <= 1;
+    }),
+  );
 });

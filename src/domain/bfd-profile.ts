@@ -27,19 +27,28 @@ export interface BfdSessionSettings {
 }
 
 export const BFD_PROFILE_DEFAULTS = {
-  receiveIntervalMs: 300, transmitIntervalMs: 300, detectMultiplier: 3, minimumTtl: 254, echoIntervalMs: 50,
+  receiveIntervalMs: 300,
+  transmitIntervalMs: 300,
+  detectMultiplier: 3,
+  minimumTtl: 254,
+  echoIntervalMs: 50,
 } as const;
 
 const RANGES = {
-  receiveIntervalMs: [10, 60000], transmitIntervalMs: [10, 60000], detectMultiplier: [2, 255], minimumTtl: [1, 254],
+  receiveIntervalMs: [10, 60000],
+  transmitIntervalMs: [10, 60000],
+  detectMultiplier: [2, 255],
+  minimumTtl: [1, 254],
   echoIntervalMs: [10, 60000],
 } as const satisfies Record<string, readonly [number, number]>;
 
-export interface BfdProfileIssue { readonly field: string; readonly message: string }
+export interface BfdProfileIssue {
+  readonly field: string;
+  readonly message: string;
+}
 
 export type BfdSettingsResult =
-  | { ok: true; value: BfdSessionSettings; warnings: BfdProfileIssue[] }
-  | { ok: false; errors: BfdProfileIssue[] };
+  { ok: true; value: BfdSessionSettings; warnings: BfdProfileIssue[] } | { ok: false; errors: BfdProfileIssue[] };
 
 export function bfdSessionSettings(p: BfdProfileSettings = {}): BfdSettingsResult {
   const errors: BfdProfileIssue[] = [];
@@ -47,9 +56,14 @@ export function bfdSessionSettings(p: BfdProfileSettings = {}): BfdSettingsResul
   for (const [field, [min, max]] of Object.entries(RANGES)) {
     const v = p[field as keyof typeof RANGES];
     if (v === undefined) continue;
-    if (!Number.isInteger(v) || v < min || v > max) errors.push({ field, message: `must be an integer in ${min}..${max}, got ${String(v)}` });
+    if (!Number.isInteger(v) || v < min || v > max)
+      errors.push({ field, message: `must be an integer in ${min}..${max}, got ${String(v)}` });
   }
-  if (p.echoMode) warnings.push({ field: 'echoMode', message: 'echo mode is not supported by the native BFD; the session runs in asynchronous mode only' });
+  if (p.echoMode)
+    warnings.push({
+      field: 'echoMode',
+      message: 'echo mode is not supported by the native BFD; the session runs in asynchronous mode only',
+    });
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,

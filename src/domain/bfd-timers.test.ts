@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { advertisedTxUs, detectTimeUs, ioPollPeriodMs, jitteredMs, nextRandom, slotDeadline, txIntervalUs, txJitterBoundsMs } from './bfd-timers.js';
+import {
+  advertisedTxUs,
+  detectTimeUs,
+  ioPollPeriodMs,
+  jitteredMs,
+  nextRandom,
+  slotDeadline,
+  txIntervalUs,
+  txJitterBoundsMs,
+} from './bfd-timers.js';
 
 test('§6.8.3 advertised DesiredMinTx is at least 1 s until Up', () => {
   assert.equal(advertisedTxUs(100_000, false), 1_000_000);
@@ -71,23 +80,31 @@ test('slotDeadline keeps the jitter random: uniform draws spread evenly over the
     const at = slotDeadline(2000, jitteredMs(50_000, 3, i / 1000), 37.5, 50, 10) - 2000;
     counts.set(at, (counts.get(at) ?? 0) + 1);
   }
-  assert.deepEqual([...counts.keys()].sort((a, b) => a - b), [40, 50]);
+  assert.deepEqual(
+    [...counts.keys()].sort((a, b) => a - b),
+    [40, 50],
+  );
   assert.equal(counts.get(40), 500);
 });
 
 test('slotDeadline keeps every transmit delay within the §6.8.7 bounds and on the grid when it moves it', () => {
-  fc.assert(fc.property(
-    fc.double({ min: 0, max: 1e7, noNaN: true }), fc.integer({ min: 10_000, max: 1_000_000 }), fc.integer({ min: 1, max: 3 }),
-    fc.double({ min: 0, max: 1, noNaN: true }), fc.constantFrom(1, 2, 5, 10),
-    (now, intervalUs, mult, r, slot) => {
-      const { lo, hi } = txJitterBoundsMs(intervalUs, mult);
-      const delay = jitteredMs(intervalUs, mult, r);
-      const at = slotDeadline(now, delay, lo, hi, slot);
-      const d = at - now;
-      assert.ok(d >= lo - 1e-6 && d <= hi + 1e-6, `delay ${d} outside [${lo}, ${hi}]`);
-      if (at !== now + delay) assert.equal(at % slot, 0);
-    },
-  ));
+  fc.assert(
+    fc.property(
+      fc.double({ min: 0, max: 1e7, noNaN: true }),
+      fc.integer({ min: 10_000, max: 1_000_000 }),
+      fc.integer({ min: 1, max: 3 }),
+      fc.double({ min: 0, max: 1, noNaN: true }),
+      fc.constantFrom(1, 2, 5, 10),
+      (now, intervalUs, mult, r, slot) => {
+        const { lo, hi } = txJitterBoundsMs(intervalUs, mult);
+        const delay = jitteredMs(intervalUs, mult, r);
+        const at = slotDeadline(now, delay, lo, hi, slot);
+        const d = at - now;
+        assert.ok(d >= lo - 1e-6 && d <= hi + 1e-6, `delay ${d} outside [${lo}, ${hi}]`);
+        if (at !== now + delay) assert.equal(at % slot, 0);
+      },
+    ),
+  );
 });
 
 test('ioPollPeriodMs: a fifth of the shortest interval, 2–10 ms', () => {

@@ -3,7 +3,10 @@ import assert from 'node:assert/strict';
 import { desiredRoutes, diffRoutes, attrsKey, type AdvPeer, type AdvService, type AdvSpec, type RouteAttrs } from './bgp-advertisements.js';
 
 function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object') { for (const v of Object.values(o)) deepFreeze(v); Object.freeze(o); }
+  if (o && typeof o === 'object') {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
   return o;
 }
 
@@ -13,16 +16,32 @@ const ibgp: AdvPeer = { name: 'r-ibgp', myAsn: 64512, peerAsn: 64512 };
 const web: AdvService = { key: 'default/web', ips: ['203.0.113.129', '2001:db8:4:ff::1'], pool: 'p1' };
 
 test('desired routes table', () => {
-  const cases: Array<{ desc: string; peers?: AdvPeer[]; advs: AdvSpec[]; services?: AdvService[]; want: Record<string, Record<string, RouteAttrs>> }> = [
+  const cases: Array<{
+    desc: string;
+    peers?: AdvPeer[];
+    advs: AdvSpec[];
+    services?: AdvService[];
+    want: Record<string, Record<string, RouteAttrs>>;
+  }> = [
     {
       desc: 'default /32 and /128, no attributes',
       advs: [{ name: 'a' }],
-      want: { 'r-ebgp': { '203.0.113.129/32': { communities: [], largeCommunities: [] }, '2001:db8:4:ff::1/128': { communities: [], largeCommunities: [] } } },
+      want: {
+        'r-ebgp': {
+          '203.0.113.129/32': { communities: [], largeCommunities: [] },
+          '2001:db8:4:ff::1/128': { communities: [], largeCommunities: [] },
+        },
+      },
     },
     {
       desc: 'aggregation lengths',
       advs: [{ name: 'a', aggregationLength: 27, aggregationLengthV6: 64 }],
-      want: { 'r-ebgp': { '203.0.113.128/27': { communities: [], largeCommunities: [] }, '2001:db8:4:ff::/64': { communities: [], largeCommunities: [] } } },
+      want: {
+        'r-ebgp': {
+          '203.0.113.128/27': { communities: [], largeCommunities: [] },
+          '2001:db8:4:ff::/64': { communities: [], largeCommunities: [] },
+        },
+      },
     },
     {
       desc: 'localPref only on iBGP, communities on both',
@@ -37,14 +56,21 @@ test('desired routes table', () => {
     {
       desc: 'peers list restricts; pools restrict; communities merge across advertisements',
       peers: [ebgp, ibgp],
-      advs: [{ name: 'a', peers: ['r-ibgp'], communities: ['1:1'] }, { name: 'b', peers: ['r-ibgp'], communities: ['2:2'] }, { name: 'c', pools: ['other'] }],
+      advs: [
+        { name: 'a', peers: ['r-ibgp'], communities: ['1:1'] },
+        { name: 'b', peers: ['r-ibgp'], communities: ['2:2'] },
+        { name: 'c', pools: ['other'] },
+      ],
       services: [{ ...web, ips: ['203.0.113.129'] }],
       want: { 'r-ebgp': {}, 'r-ibgp': { '203.0.113.129/32': { communities: [65537, 131074], largeCommunities: [] } } },
     },
     {
       desc: 'nodeSelectors on the advertisement and on the peer',
       peers: [ebgp, { ...ibgp, nodeSelectors: [{ matchLabels: { zone: 'b' } }] }],
-      advs: [{ name: 'a', nodeSelectors: [{ matchLabels: { zone: 'a' } }] }, { name: 'b', nodeSelectors: [{ matchLabels: { zone: 'b' } }], communities: ['9:9'] }],
+      advs: [
+        { name: 'a', nodeSelectors: [{ matchLabels: { zone: 'a' } }] },
+        { name: 'b', nodeSelectors: [{ matchLabels: { zone: 'b' } }], communities: ['9:9'] },
+      ],
       services: [{ ...web, ips: ['203.0.113.129'] }],
       want: { 'r-ebgp': { '203.0.113.129/32': { communities: [], largeCommunities: [] } }, 'r-ibgp': {} },
     },
@@ -52,8 +78,22 @@ test('desired routes table', () => {
       desc: 'ETP=Local without local endpoints is not announced; serviceSelectors',
       advs: [{ name: 'a', serviceSelectors: [{ matchLabels: { tier: 'front' } }] }],
       services: [
-        { key: 'ns/local-none', ips: ['203.0.113.130'], pool: 'p1', labels: { tier: 'front' }, externalTrafficPolicyLocal: true, hasLocalEndpoints: false },
-        { key: 'ns/local-yes', ips: ['203.0.113.131'], pool: 'p1', labels: { tier: 'front' }, externalTrafficPolicyLocal: true, hasLocalEndpoints: true },
+        {
+          key: 'ns/local-none',
+          ips: ['203.0.113.130'],
+          pool: 'p1',
+          labels: { tier: 'front' },
+          externalTrafficPolicyLocal: true,
+          hasLocalEndpoints: false,
+        },
+        {
+          key: 'ns/local-yes',
+          ips: ['203.0.113.131'],
+          pool: 'p1',
+          labels: { tier: 'front' },
+          externalTrafficPolicyLocal: true,
+          hasLocalEndpoints: true,
+        },
         { key: 'ns/back', ips: ['203.0.113.132'], pool: 'p1', labels: { tier: 'back' } },
       ],
       want: { 'r-ebgp': { '203.0.113.131/32': { communities: [], largeCommunities: [] } } },
@@ -75,10 +115,44 @@ test('diff: sequential steps on one peer (announce, change attributes, withdraw)
     for (const g of d.announce) for (const p of g.prefixes) sent.set(p, attrsKey(g.attrs));
     for (const p of d.withdraw) sent.delete(p);
   };
-  const steps: Array<{ desc: string; desired: Array<[string, RouteAttrs]>; want: { announce: Array<[RouteAttrs, string[]]>; withdraw: string[] } }> = [
-    { desc: 'initial', desired: [['203.0.113.130/32', A], ['203.0.113.129/32', A], ['203.0.113.131/32', B]], want: { announce: [[B, ['203.0.113.131/32']], [A, ['203.0.113.129/32', '203.0.113.130/32']]], withdraw: [] } },
-    { desc: 'nothing changed', desired: [['203.0.113.129/32', A], ['203.0.113.130/32', A], ['203.0.113.131/32', B]], want: { announce: [], withdraw: [] } },
-    { desc: 'attribute change re-announces', desired: [['203.0.113.129/32', B], ['203.0.113.130/32', A], ['203.0.113.131/32', B]], want: { announce: [[B, ['203.0.113.129/32']]], withdraw: [] } },
+  const steps: Array<{
+    desc: string;
+    desired: Array<[string, RouteAttrs]>;
+    want: { announce: Array<[RouteAttrs, string[]]>; withdraw: string[] };
+  }> = [
+    {
+      desc: 'initial',
+      desired: [
+        ['203.0.113.130/32', A],
+        ['203.0.113.129/32', A],
+        ['203.0.113.131/32', B],
+      ],
+      want: {
+        announce: [
+          [B, ['203.0.113.131/32']],
+          [A, ['203.0.113.129/32', '203.0.113.130/32']],
+        ],
+        withdraw: [],
+      },
+    },
+    {
+      desc: 'nothing changed',
+      desired: [
+        ['203.0.113.129/32', A],
+        ['203.0.113.130/32', A],
+        ['203.0.113.131/32', B],
+      ],
+      want: { announce: [], withdraw: [] },
+    },
+    {
+      desc: 'attribute change re-announces',
+      desired: [
+        ['203.0.113.129/32', B],
+        ['203.0.113.130/32', A],
+        ['203.0.113.131/32', B],
+      ],
+      want: { announce: [[B, ['203.0.113.129/32']]], withdraw: [] },
+    },
     { desc: 'withdraw', desired: [['203.0.113.131/32', B]], want: { announce: [], withdraw: ['203.0.113.129/32', '203.0.113.130/32'] } },
   ];
   for (const s of steps) {

@@ -43,7 +43,10 @@ export interface AdvService {
   readonly hasLocalEndpoints?: boolean;
 }
 
-export interface AdvNode { readonly name: string; readonly labels?: Labels }
+export interface AdvNode {
+  readonly name: string;
+  readonly labels?: Labels;
+}
 
 export interface RouteAttrs {
   readonly localPref?: number;
@@ -57,7 +60,7 @@ export type DesiredRoutes = Map<string, Map<string, RouteAttrs>>;
 
 function aggregate(ip: string, spec: AdvSpec): string | undefined {
   const v6 = ip.includes(':');
-  const len = v6 ? spec.aggregationLengthV6 ?? 128 : spec.aggregationLength ?? 32;
+  const len = v6 ? (spec.aggregationLengthV6 ?? 128) : (spec.aggregationLength ?? 32);
   return canonicalPrefix(`${ip}/${len}`);
 }
 
@@ -76,18 +79,27 @@ export function attrsOf(spec: AdvSpec, ibgp: boolean): RouteAttrs {
   const communities: number[] = [];
   const largeCommunities: LargeCommunity[] = [];
   for (const c of spec.communities ?? []) {
-    if (c.startsWith('large:')) { const l = parseLargeCommunity(c); if (l) largeCommunities.push(l); } else {
+    if (c.startsWith('large:')) {
+      const l = parseLargeCommunity(c);
+      if (l) largeCommunities.push(l);
+    } else {
       const n = parseCommunity(c);
       if (n !== undefined) communities.push(n);
     }
   }
   return merge(undefined, {
     ...(ibgp && spec.localPref !== undefined ? { localPref: spec.localPref } : {}),
-    communities: [...new Set(communities)].sort((x, y) => x - y), largeCommunities,
+    communities: [...new Set(communities)].sort((x, y) => x - y),
+    largeCommunities,
   });
 }
 
-export function desiredRoutes(input: { node: AdvNode; peers: readonly AdvPeer[]; advertisements: readonly AdvSpec[]; services: readonly AdvService[] }): DesiredRoutes {
+export function desiredRoutes(input: {
+  node: AdvNode;
+  peers: readonly AdvPeer[];
+  advertisements: readonly AdvSpec[];
+  services: readonly AdvService[];
+}): DesiredRoutes {
   const out: DesiredRoutes = new Map();
   for (const peer of input.peers) {
     const routes = new Map<string, RouteAttrs>();
@@ -131,10 +143,15 @@ export function diffRoutes(sent: ReadonlyMap<string, string>, desired: ReadonlyM
     const k = attrsKey(a);
     if (sent.get(p) === k) continue;
     let g = groups.get(k);
-    if (!g) { g = { attrs: a, prefixes: [] }; groups.set(k, g); }
+    if (!g) {
+      g = { attrs: a, prefixes: [] };
+      groups.set(k, g);
+    }
     g.prefixes.push(p);
   }
   const withdraw = [...sent.keys()].filter((p) => !desired.has(p)).sort();
-  const announce = [...groups.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, g]) => ({ attrs: g.attrs, prefixes: g.prefixes.sort() }));
+  const announce = [...groups.entries()]
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([, g]) => ({ attrs: g.attrs, prefixes: g.prefixes.sort() }));
   return { announce, withdraw };
 }

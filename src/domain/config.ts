@@ -9,10 +9,23 @@
 import { checkStructure, type StructuralIssue } from '../api/structural.js';
 import { bgpPeerToV1beta2 } from '../api/bgppeer-convert.js';
 import {
-  bfdProfileSpec, bgpAdvertisementSpec, bgpPeerSpecV1beta1, bgpPeerSpecV1beta2, communitySpec, DEFAULT_NAMESPACE,
-  GROUP, ipAddressPoolSpec, l2AdvertisementSpec,
-  type BFDProfileSpec, type BGPAdvertisementSpec, type BGPPeerSpec, type BGPPeerV1beta1, type CommunitySpec,
-  type IPAddressPoolSpec, type L2AdvertisementSpec, type ObjectMeta,
+  bfdProfileSpec,
+  bgpAdvertisementSpec,
+  bgpPeerSpecV1beta1,
+  bgpPeerSpecV1beta2,
+  communitySpec,
+  DEFAULT_NAMESPACE,
+  GROUP,
+  ipAddressPoolSpec,
+  l2AdvertisementSpec,
+  type BFDProfileSpec,
+  type BGPAdvertisementSpec,
+  type BGPPeerSpec,
+  type BGPPeerV1beta1,
+  type CommunitySpec,
+  type IPAddressPoolSpec,
+  type L2AdvertisementSpec,
+  type ObjectMeta,
 } from '../api/metallb.js';
 import type { JsonSchema } from '../api/schema.js';
 import { matchesAny, matchesSelector, validateSelector, type LabelSelector, type Labels } from './label-selector.js';
@@ -21,10 +34,28 @@ import { parseDuration } from './duration.js';
 import { parseCommunity, type BgpCommunity } from './community.js';
 
 // ---- inputs ----------------------------------------------------------------------------------
-export interface RawObject { apiVersion?: unknown; kind?: unknown; metadata?: unknown; spec?: unknown; [k: string]: unknown }
-export interface NodeInfo { name: string; labels?: Labels }
-export interface NamespaceInfo { name: string; labels?: Labels }
-export interface SecretInfo { name: string; namespace: string; type?: string; /** base64 values, as in the API */ data?: Record<string, string>; stringData?: Record<string, string> }
+export interface RawObject {
+  apiVersion?: unknown;
+  kind?: unknown;
+  metadata?: unknown;
+  spec?: unknown;
+  [k: string]: unknown;
+}
+export interface NodeInfo {
+  name: string;
+  labels?: Labels;
+}
+export interface NamespaceInfo {
+  name: string;
+  labels?: Labels;
+}
+export interface SecretInfo {
+  name: string;
+  namespace: string;
+  type?: string;
+  /** base64 values, as in the API */ data?: Record<string, string>;
+  stringData?: Record<string, string>;
+}
 export interface ConfigSnapshot {
   objects: readonly RawObject[];
   nodes?: readonly NodeInfo[];
@@ -45,7 +76,13 @@ export interface ConfigError {
   class: ErrorClass;
 }
 
-export interface PoolRange { text: string; family: Family; first: bigint; last: bigint; minPrefixLen: number }
+export interface PoolRange {
+  text: string;
+  family: Family;
+  first: bigint;
+  last: bigint;
+  minPrefixLen: number;
+}
 export interface Pool {
   name: string;
   labels: Labels;
@@ -62,7 +99,10 @@ export interface Pool {
   l2Advertisements: string[];
   bgpAdvertisements: string[];
 }
-export interface PreferredNodeSelector { weight: number; preference: LabelSelector }
+export interface PreferredNodeSelector {
+  weight: number;
+  preference: LabelSelector;
+}
 export interface L2Adv {
   name: string;
   pools: string[];
@@ -128,10 +168,14 @@ export interface Config {
   bfdProfiles: BfdProfile[];
   communities: Record<string, BgpCommunity>;
 }
-export interface ConfigWarning { kind: string; name: string; field: string; message: string }
+export interface ConfigWarning {
+  kind: string;
+  name: string;
+  field: string;
+  message: string;
+}
 export type ConfigResult =
-  | { ok: true; config: Config; warnings: ConfigWarning[] }
-  | { ok: false; errors: ConfigError[]; warnings: ConfigWarning[] };
+  { ok: true; config: Config; warnings: ConfigWarning[] } | { ok: false; errors: ConfigError[]; warnings: ConfigWarning[] };
 
 /** MetalLB's defaults, in one place. */
 export const DEFAULTS = {
@@ -152,7 +196,11 @@ const SPEC_SCHEMAS: Record<string, Record<string, JsonSchema>> = {
 };
 export const CONFIG_KIND_NAMES = Object.keys(SPEC_SCHEMAS);
 
-interface Parsed<S> { name: string; meta: ObjectMeta; spec: S }
+interface Parsed<S> {
+  name: string;
+  meta: ObjectMeta;
+  spec: S;
+}
 
 class Errors {
   readonly list: ConfigError[] = [];
@@ -169,13 +217,21 @@ class Errors {
 }
 
 const cmpStr = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
-const stable = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (x && typeof x === 'object' && !Array.isArray(x)
-  ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => cmpStr(a, b))) : x));
+const stable = (v: unknown): string =>
+  JSON.stringify(v, (_k, x: unknown) =>
+    x && typeof x === 'object' && !Array.isArray(x)
+      ? Object.fromEntries(Object.entries(x as Record<string, unknown>).sort(([a], [b]) => cmpStr(a, b)))
+      : x,
+  );
 /** Canonical text of a selector (values sorted), for duplicate detection. */
-const selectorKey = (s: LabelSelector): string => stable({
-  l: s.matchLabels ?? {},
-  e: [...(s.matchExpressions ?? [])].map((e) => ({ ...e, values: [...(e.values ?? [])].sort() })).map(stable).sort(),
-});
+const selectorKey = (s: LabelSelector): string =>
+  stable({
+    l: s.matchLabels ?? {},
+    e: [...(s.matchExpressions ?? [])]
+      .map((e) => ({ ...e, values: [...(e.values ?? [])].sort() }))
+      .map(stable)
+      .sort(),
+  });
 
 function checkDuplicates(errs: Errors, kind: string, name: string, field: string, list: readonly string[] | undefined, what: string): void {
   const seen = new Set<string>();
@@ -189,9 +245,19 @@ function checkSelectors(errs: Errors, kind: string, name: string, field: string,
   const seen = new Set<string>();
   (sels ?? []).forEach((s, i) => {
     for (const e of validateSelector(s)) errs.add(kind, name, `${field}[${i}].${e.path}`, e.message);
-    (s.matchExpressions ?? []).forEach((e, j) => checkDuplicates(errs, kind, name, `${field}[${i}].matchExpressions[${j}].values`, e.values, 'match expression value in label selector'));
+    (s.matchExpressions ?? []).forEach((e, j) =>
+      checkDuplicates(
+        errs,
+        kind,
+        name,
+        `${field}[${i}].matchExpressions[${j}].values`,
+        e.values,
+        'match expression value in label selector',
+      ),
+    );
     const k = selectorKey(s);
-    if (seen.has(k)) errs.add(kind, name, `${field}[${i}]`, `duplicate definition of ${field.split('.').pop() ?? field} ${JSON.stringify(s)}`);
+    if (seen.has(k))
+      errs.add(kind, name, `${field}[${i}]`, `duplicate definition of ${field.split('.').pop() ?? field} ${JSON.stringify(s)}`);
     seen.add(k);
   });
 }
@@ -225,15 +291,41 @@ function envelope(snapshot: ConfigSnapshot, errs: Errors): Buckets {
     const meta = (o.metadata && typeof o.metadata === 'object' ? o.metadata : {}) as ObjectMeta;
     const name = typeof meta.name === 'string' ? meta.name : '';
     const schemas = SPEC_SCHEMAS[kind];
-    if (!schemas) { errs.add(kind || '(none)', name, 'kind', `unknown kind ${JSON.stringify(o.kind)}: expected one of ${CONFIG_KIND_NAMES.join(', ')}`, o.kind); continue; }
-    const [group, version] = typeof o.apiVersion === 'string' ? o.apiVersion.split('/') : [];
-    if (group !== GROUP || !version || !schemas[version]) {
-      errs.add(kind, name, 'apiVersion', `unsupported apiVersion ${JSON.stringify(o.apiVersion)} for ${kind}: expected ${Object.keys(schemas).map((v) => `${GROUP}/${v}`).join(' or ')}`, o.apiVersion);
+    if (!schemas) {
+      errs.add(
+        kind || '(none)',
+        name,
+        'kind',
+        `unknown kind ${JSON.stringify(o.kind)}: expected one of ${CONFIG_KIND_NAMES.join(', ')}`,
+        o.kind,
+      );
       continue;
     }
-    if (!name) { errs.add(kind, name, 'metadata.name', 'Required value: every object needs a name'); continue; }
+    const [group, version] = typeof o.apiVersion === 'string' ? o.apiVersion.split('/') : [];
+    if (group !== GROUP || !version || !schemas[version]) {
+      errs.add(
+        kind,
+        name,
+        'apiVersion',
+        `unsupported apiVersion ${JSON.stringify(o.apiVersion)} for ${kind}: expected ${Object.keys(schemas)
+          .map((v) => `${GROUP}/${v}`)
+          .join(' or ')}`,
+        o.apiVersion,
+      );
+      continue;
+    }
+    if (!name) {
+      errs.add(kind, name, 'metadata.name', 'Required value: every object needs a name');
+      continue;
+    }
     if (meta.namespace !== undefined && meta.namespace !== ns) {
-      errs.add(kind, name, 'metadata.namespace', `config objects must be in namespace ${JSON.stringify(ns)}, found ${JSON.stringify(meta.namespace)}`, meta.namespace);
+      errs.add(
+        kind,
+        name,
+        'metadata.namespace',
+        `config objects must be in namespace ${JSON.stringify(ns)}, found ${JSON.stringify(meta.namespace)}`,
+        meta.namespace,
+      );
       continue;
     }
     const issues: StructuralIssue[] = [];
@@ -260,7 +352,13 @@ function envelope(snapshot: ConfigSnapshot, errs: Errors): Buckets {
 // ---- stage 2: each kind --------------------------------------------------------------------
 function bfdProfiles(b: Buckets, errs: Errors): BfdProfile[] {
   return b.BFDProfile.map(({ name, spec }) => {
-    if (spec.echoMode) errs.warn('BFDProfile', name, 'spec.echoMode', 'echo mode is not supported by the native BFD implementation; the session runs in asynchronous mode only');
+    if (spec.echoMode)
+      errs.warn(
+        'BFDProfile',
+        name,
+        'spec.echoMode',
+        'echo mode is not supported by the native BFD implementation; the session runs in asynchronous mode only',
+      );
     return {
       name,
       receiveIntervalMs: spec.receiveInterval ?? DEFAULTS.bfd.receiveIntervalMs,
@@ -280,12 +378,25 @@ function communities(b: Buckets, errs: Errors): Record<string, BgpCommunity> {
   for (const { name, spec } of b.Community) {
     (spec.communities ?? []).forEach((c, i) => {
       const f = `spec.communities[${i}]`;
-      if (!c.name) { errs.add('Community', name, `${f}.name`, 'Required value: an alias needs a name'); return; }
-      if (c.name.includes(':')) errs.add('Community', name, `${f}.name`, `invalid alias ${JSON.stringify(c.name)}: an alias must not contain ':'`, c.name);
+      if (!c.name) {
+        errs.add('Community', name, `${f}.name`, 'Required value: an alias needs a name');
+        return;
+      }
+      if (c.name.includes(':'))
+        errs.add('Community', name, `${f}.name`, `invalid alias ${JSON.stringify(c.name)}: an alias must not contain ':'`, c.name);
       const r = parseCommunity(c.value ?? '');
-      if (!r.ok) { errs.add('Community', name, `${f}.value`, `parsing community ${JSON.stringify(c.name)}: ${r.message}`, c.value); return; }
+      if (!r.ok) {
+        errs.add('Community', name, `${f}.value`, `parsing community ${JSON.stringify(c.name)}: ${r.message}`, c.value);
+        return;
+      }
       if (owner[c.name] !== undefined) {
-        errs.add('Community', name, `${f}.name`, `duplicate definition of community ${JSON.stringify(c.name)} (also in Community ${JSON.stringify(owner[c.name])})`, c.name);
+        errs.add(
+          'Community',
+          name,
+          `${f}.name`,
+          `duplicate definition of community ${JSON.stringify(c.name)} (also in Community ${JSON.stringify(owner[c.name])})`,
+          c.name,
+        );
         return;
       }
       owner[c.name] = name;
@@ -300,18 +411,37 @@ function pools(b: Buckets, snap: ConfigSnapshot, errs: Errors): Pool[] {
   const all: Array<{ pool: string; range: PoolRange }> = [];
   for (const { name, meta, spec } of b.IPAddressPool) {
     const K = 'IPAddressPool';
-    if (spec.addresses.length === 0) { errs.add(K, name, 'spec.addresses', 'pool has no prefixes defined'); continue; }
+    if (spec.addresses.length === 0) {
+      errs.add(K, name, 'spec.addresses', 'pool has no prefixes defined');
+      continue;
+    }
     const ranges: PoolRange[] = [];
     spec.addresses.forEach((text, i) => {
       const r = parseRange(text);
-      if (!r.ok) { errs.add(K, name, `spec.addresses[${i}]`, r.message, text); return; }
+      if (!r.ok) {
+        errs.add(K, name, `spec.addresses[${i}]`, r.message, text);
+        return;
+      }
       const range: PoolRange = { text, ...r.interval, minPrefixLen: r.minPrefixLen };
       for (const prev of ranges) {
-        if (overlaps(prev, range)) errs.add(K, name, `spec.addresses[${i}]`, `CIDR ${JSON.stringify(text)} overlaps with CIDR ${JSON.stringify(prev.text)} in the same pool`, text);
+        if (overlaps(prev, range))
+          errs.add(
+            K,
+            name,
+            `spec.addresses[${i}]`,
+            `CIDR ${JSON.stringify(text)} overlaps with CIDR ${JSON.stringify(prev.text)} in the same pool`,
+            text,
+          );
       }
       for (const prev of all) {
         if (prev.pool !== name && overlaps(prev.range, range)) {
-          errs.add(K, name, `spec.addresses[${i}]`, `CIDR ${JSON.stringify(text)} in pool ${JSON.stringify(name)} overlaps with already defined CIDR ${JSON.stringify(prev.range.text)} in pool ${JSON.stringify(prev.pool)}`, text);
+          errs.add(
+            K,
+            name,
+            `spec.addresses[${i}]`,
+            `CIDR ${JSON.stringify(text)} in pool ${JSON.stringify(name)} overlaps with already defined CIDR ${JSON.stringify(prev.range.text)} in pool ${JSON.stringify(prev.pool)}`,
+            text,
+          );
         }
       }
       ranges.push(range);
@@ -335,16 +465,27 @@ function pools(b: Buckets, snap: ConfigSnapshot, errs: Errors): Pool[] {
       };
     }
     out.push({
-      name, labels: meta.labels ?? {}, addresses: [...spec.addresses], ranges,
-      autoAssign: spec.autoAssign ?? true, avoidBuggyIPs: spec.avoidBuggyIPs ?? false,
+      name,
+      labels: meta.labels ?? {},
+      addresses: [...spec.addresses],
+      ranges,
+      autoAssign: spec.autoAssign ?? true,
+      avoidBuggyIPs: spec.avoidBuggyIPs ?? false,
       ...(serviceAllocation ? { serviceAllocation } : {}),
-      l2Advertisements: [], bgpAdvertisements: [],
+      l2Advertisements: [],
+      bgpAdvertisements: [],
     });
   }
   return out;
 }
 
-function selectPools(kind: string, name: string, spec: { ipAddressPools?: string[]; ipAddressPoolSelectors?: LabelSelector[] }, all: Pool[], errs: Errors): string[] {
+function selectPools(
+  kind: string,
+  name: string,
+  spec: { ipAddressPools?: string[]; ipAddressPoolSelectors?: LabelSelector[] },
+  all: Pool[],
+  errs: Errors,
+): string[] {
   if ((spec.ipAddressPools ?? []).length === 0 && (spec.ipAddressPoolSelectors ?? []).length === 0) return all.map((p) => p.name);
   const names = new Set<string>();
   (spec.ipAddressPools ?? []).forEach((p, i) => {
@@ -358,7 +499,10 @@ function selectPools(kind: string, name: string, spec: { ipAddressPools?: string
 }
 
 const selectNodes = (sels: LabelSelector[], nodes: readonly NodeInfo[]): string[] =>
-  nodes.filter((n) => matchesAny(sels, n.labels)).map((n) => n.name).sort();
+  nodes
+    .filter((n) => matchesAny(sels, n.labels))
+    .map((n) => n.name)
+    .sort();
 
 function l2Advertisements(b: Buckets, snap: ConfigSnapshot, all: Pool[], errs: Errors): L2Adv[] {
   return b.L2Advertisement.map(({ name, spec }) => {
@@ -369,26 +513,52 @@ function l2Advertisements(b: Buckets, snap: ConfigSnapshot, all: Pool[], errs: E
     checkSelectors(errs, K, name, 'spec.nodeSelectors', spec.nodeSelectors);
     checkSelectors(errs, K, name, 'spec.serviceSelectors', spec.serviceSelectors);
     (spec.interfaces ?? []).forEach((ifn, i) => {
-      if (!validIfName(ifn)) errs.add(K, name, `spec.interfaces[${i}]`, `invalid interface name ${JSON.stringify(ifn)}: 1-15 characters, no '/', ':' or whitespace`, ifn);
+      if (!validIfName(ifn))
+        errs.add(
+          K,
+          name,
+          `spec.interfaces[${i}]`,
+          `invalid interface name ${JSON.stringify(ifn)}: 1-15 characters, no '/', ':' or whitespace`,
+          ifn,
+        );
     });
     (spec.preferredNodeSelectors ?? []).forEach((p, i) => {
-      for (const e of validateSelector(p.preference)) errs.add(K, name, `spec.preferredNodeSelectors[${i}].preference.${e.path}`, e.message);
+      for (const e of validateSelector(p.preference))
+        errs.add(K, name, `spec.preferredNodeSelectors[${i}].preference.${e.path}`, e.message);
     });
     const nodeSelectors = spec.nodeSelectors ?? [];
     return {
-      name, pools: selectPools(K, name, spec, all, errs), nodeSelectors, nodes: selectNodes(nodeSelectors, snap.nodes ?? []),
-      interfaces: [...(spec.interfaces ?? [])], allInterfaces: (spec.interfaces ?? []).length === 0,
-      serviceSelectors: spec.serviceSelectors ?? [], preferredNodeSelectors: spec.preferredNodeSelectors ?? [],
+      name,
+      pools: selectPools(K, name, spec, all, errs),
+      nodeSelectors,
+      nodes: selectNodes(nodeSelectors, snap.nodes ?? []),
+      interfaces: [...(spec.interfaces ?? [])],
+      allInterfaces: (spec.interfaces ?? []).length === 0,
+      serviceSelectors: spec.serviceSelectors ?? [],
+      preferredNodeSelectors: spec.preferredNodeSelectors ?? [],
     };
   });
 }
 
-function bgpAdvertisements(b: Buckets, snap: ConfigSnapshot, all: Pool[], comms: Record<string, BgpCommunity>, peerNames: Set<string>, errs: Errors): BgpAdv[] {
+function bgpAdvertisements(
+  b: Buckets,
+  snap: ConfigSnapshot,
+  all: Pool[],
+  comms: Record<string, BgpCommunity>,
+  peerNames: Set<string>,
+  errs: Errors,
+): BgpAdv[] {
   const K = 'BGPAdvertisement';
   const seenSpecs = new Map<string, string>();
   const out = b.BGPAdvertisement.map(({ name, spec }) => {
     const key = stable(spec);
-    if (seenSpecs.has(key)) errs.add(K, name, 'spec', `duplicate definition of bgpadvertisements: ${JSON.stringify(name)} is equal to ${JSON.stringify(seenSpecs.get(key))}`);
+    if (seenSpecs.has(key))
+      errs.add(
+        K,
+        name,
+        'spec',
+        `duplicate definition of bgpadvertisements: ${JSON.stringify(name)} is equal to ${JSON.stringify(seenSpecs.get(key))}`,
+      );
     else seenSpecs.set(key, name);
     checkDuplicates(errs, K, name, 'spec.ipAddressPools', spec.ipAddressPools, 'ipAddressPools');
     checkDuplicates(errs, K, name, 'spec.communities', spec.communities, 'community');
@@ -398,19 +568,57 @@ function bgpAdvertisements(b: Buckets, snap: ConfigSnapshot, all: Pool[], comms:
     checkSelectors(errs, K, name, 'spec.serviceSelectors', spec.serviceSelectors);
     const aggregationLength = spec.aggregationLength ?? DEFAULTS.aggregationLength;
     const aggregationLengthV6 = spec.aggregationLengthV6 ?? DEFAULTS.aggregationLengthV6;
-    if (aggregationLength > 32) errs.add(K, name, 'spec.aggregationLength', `invalid aggregation length ${aggregationLength} for IPv4: must be 0-32`, aggregationLength);
-    if (aggregationLengthV6 > 128) errs.add(K, name, 'spec.aggregationLengthV6', `invalid aggregation length ${aggregationLengthV6} for IPv6: must be 0-128`, aggregationLengthV6);
+    if (aggregationLength > 32)
+      errs.add(
+        K,
+        name,
+        'spec.aggregationLength',
+        `invalid aggregation length ${aggregationLength} for IPv4: must be 0-32`,
+        aggregationLength,
+      );
+    if (aggregationLengthV6 > 128)
+      errs.add(
+        K,
+        name,
+        'spec.aggregationLengthV6',
+        `invalid aggregation length ${aggregationLengthV6} for IPv6: must be 0-128`,
+        aggregationLengthV6,
+      );
     if ((spec.serviceSelectors ?? []).length > 0) {
-      if (aggregationLength !== 32) errs.add(K, name, 'spec.aggregationLength', 'serviceSelectors and aggregationLength are mutually exclusive, both cannot be set', aggregationLength);
-      if (aggregationLengthV6 !== 128) errs.add(K, name, 'spec.aggregationLengthV6', 'serviceSelectors and aggregationLengthV6 are mutually exclusive, both cannot be set', aggregationLengthV6);
+      if (aggregationLength !== 32)
+        errs.add(
+          K,
+          name,
+          'spec.aggregationLength',
+          'serviceSelectors and aggregationLength are mutually exclusive, both cannot be set',
+          aggregationLength,
+        );
+      if (aggregationLengthV6 !== 128)
+        errs.add(
+          K,
+          name,
+          'spec.aggregationLengthV6',
+          'serviceSelectors and aggregationLengthV6 are mutually exclusive, both cannot be set',
+          aggregationLengthV6,
+        );
     }
     const communities: BgpCommunity[] = [];
     (spec.communities ?? []).forEach((c, i) => {
       const f = `spec.communities[${i}]`;
-      if (comms[c]) { communities.push(comms[c]); return; }
+      if (comms[c]) {
+        communities.push(comms[c]);
+        return;
+      }
       const r = parseCommunity(c);
       if (r.ok) communities.push(r.value);
-      else if (r.format) errs.transient(K, name, f, `invalid community ${JSON.stringify(c)}: not a community value and no Community alias with that name exists (yet)`, c);
+      else if (r.format)
+        errs.transient(
+          K,
+          name,
+          f,
+          `invalid community ${JSON.stringify(c)}: not a community value and no Community alias with that name exists (yet)`,
+          c,
+        );
       else errs.add(K, name, f, r.message, c);
     });
     (spec.peers ?? []).forEach((p, i) => {
@@ -418,9 +626,15 @@ function bgpAdvertisements(b: Buckets, snap: ConfigSnapshot, all: Pool[], comms:
     });
     const nodeSelectors = spec.nodeSelectors ?? [];
     const adv: BgpAdv = {
-      name, pools: selectPools(K, name, spec, all, errs), aggregationLength, aggregationLengthV6,
+      name,
+      pools: selectPools(K, name, spec, all, errs),
+      aggregationLength,
+      aggregationLengthV6,
       ...(spec.localPref !== undefined ? { localPref: spec.localPref } : {}),
-      communities, peers: [...(spec.peers ?? [])].sort(), nodeSelectors, nodes: selectNodes(nodeSelectors, snap.nodes ?? []),
+      communities,
+      peers: [...(spec.peers ?? [])].sort(),
+      nodeSelectors,
+      nodes: selectNodes(nodeSelectors, snap.nodes ?? []),
       serviceSelectors: spec.serviceSelectors ?? [],
     };
     // Aggregation must not announce addresses outside the pool (MetalLB validateBGPAdvPerPool).
@@ -429,8 +643,13 @@ function bgpAdvertisements(b: Buckets, snap: ConfigSnapshot, all: Pool[], comms:
       for (const r of pool?.ranges ?? []) {
         const max = r.family === 4 ? aggregationLength : aggregationLengthV6;
         if (max < r.minPrefixLen && max <= familyBits(r.family)) {
-          errs.add(K, name, r.family === 4 ? 'spec.aggregationLength' : 'spec.aggregationLengthV6',
-            `invalid aggregation length ${max}: prefix /${r.minPrefixLen} of ${JSON.stringify(r.text)} in pool ${JSON.stringify(poolName)} is more specific than the aggregation length`, max);
+          errs.add(
+            K,
+            name,
+            r.family === 4 ? 'spec.aggregationLength' : 'spec.aggregationLengthV6',
+            `invalid aggregation length ${max}: prefix /${r.minPrefixLen} of ${JSON.stringify(r.text)} in pool ${JSON.stringify(poolName)} is more specific than the aggregation length`,
+            max,
+          );
         }
       }
     }
@@ -440,7 +659,8 @@ function bgpAdvertisements(b: Buckets, snap: ConfigSnapshot, all: Pool[], comms:
   // aggregation, must agree on LOCAL_PREF (MetalLB BGPAdvertisementsHaveCompatibleLocalPref).
   for (let i = 0; i < out.length; i++) {
     for (let j = i + 1; j < out.length; j++) {
-      const a = out[i] as BgpAdv; const c = out[j] as BgpAdv;
+      const a = out[i] as BgpAdv;
+      const c = out[j] as BgpAdv;
       if ((a.localPref ?? 0) === (c.localPref ?? 0) || a.serviceSelectors.length > 0 || c.serviceSelectors.length > 0) continue;
       const common = a.pools.filter((p) => c.pools.includes(p));
       const peersDisjoint = a.peers.length > 0 && c.peers.length > 0 && !a.peers.some((p) => c.peers.includes(p));
@@ -449,11 +669,18 @@ function bgpAdvertisements(b: Buckets, snap: ConfigSnapshot, all: Pool[], comms:
         const pool = all.find((p) => p.name === pn);
         const hasV4 = pool?.ranges.some((r) => r.family === 4) ?? false;
         const hasV6 = pool?.ranges.some((r) => r.family === 6) ?? false;
-        const aggrDiffers = (hasV4 && !hasV6 && a.aggregationLength !== c.aggregationLength)
-          || (hasV6 && !hasV4 && a.aggregationLengthV6 !== c.aggregationLengthV6)
-          || (a.aggregationLength !== c.aggregationLength && a.aggregationLengthV6 !== c.aggregationLengthV6);
+        const aggrDiffers =
+          (hasV4 && !hasV6 && a.aggregationLength !== c.aggregationLength) ||
+          (hasV6 && !hasV4 && a.aggregationLengthV6 !== c.aggregationLengthV6) ||
+          (a.aggregationLength !== c.aggregationLength && a.aggregationLengthV6 !== c.aggregationLengthV6);
         if (!aggrDiffers && !peersDisjoint && nodesShared) {
-          errs.add(K, c.name, 'spec.localPref', `invalid local preference ${c.localPref ?? 0}: BGPAdvertisement ${JSON.stringify(a.name)} sets local preference ${a.localPref ?? 0} for the same pool ${JSON.stringify(pn)}, peers, nodes and aggregation length`, c.localPref ?? 0);
+          errs.add(
+            K,
+            c.name,
+            'spec.localPref',
+            `invalid local preference ${c.localPref ?? 0}: BGPAdvertisement ${JSON.stringify(a.name)} sets local preference ${a.localPref ?? 0} for the same pool ${JSON.stringify(pn)}, peers, nodes and aggregation length`,
+            c.localPref ?? 0,
+          );
           break;
         }
       }
@@ -480,14 +707,20 @@ function peers(b: Buckets, snap: ConfigSnapshot, bfd: BfdProfile[], errs: Errors
     if (!spec.myASN) bad('spec.myASN', 'missing local ASN', spec.myASN);
     if (!spec.peerASN && !spec.dynamicASN) bad('spec.peerASN', 'missing peer ASN and dynamicASN: set exactly one');
     if (spec.peerASN && spec.dynamicASN) bad('spec.dynamicASN', 'both peer ASN and dynamicASN specified: set exactly one', spec.dynamicASN);
-    if (spec.peerASN && spec.peerASN === spec.myASN && spec.ebgpMultiHop) bad('spec.ebgpMultiHop', 'invalid ebgp-multihop parameter set for an ibgp peer', true);
-    if (spec.dynamicASN === 'internal' && spec.ebgpMultiHop) bad('spec.ebgpMultiHop', 'invalid ebgp-multihop parameter set for an ibgp peer', true);
+    if (spec.peerASN && spec.peerASN === spec.myASN && spec.ebgpMultiHop)
+      bad('spec.ebgpMultiHop', 'invalid ebgp-multihop parameter set for an ibgp peer', true);
+    if (spec.dynamicASN === 'internal' && spec.ebgpMultiHop)
+      bad('spec.ebgpMultiHop', 'invalid ebgp-multihop parameter set for an ibgp peer', true);
     if (!spec.peerAddress && !spec.interface) bad('spec.peerAddress', 'peer has no Address or Interface specified');
     if (spec.peerAddress && spec.interface) bad('spec.interface', 'peer has both Address and Interface specified', spec.interface);
-    if (spec.peerAddress && !parseIp(spec.peerAddress)) bad('spec.peerAddress', `invalid BGPPeer address ${JSON.stringify(spec.peerAddress)}`, spec.peerAddress);
-    if (spec.interface && !validIfName(spec.interface)) bad('spec.interface', `invalid interface name ${JSON.stringify(spec.interface)}`, spec.interface);
-    if (spec.sourceAddress && !parseIp(spec.sourceAddress)) bad('spec.sourceAddress', `invalid source IP ${JSON.stringify(spec.sourceAddress)}`, spec.sourceAddress);
-    if (spec.routerID && parseIp(spec.routerID)?.family !== 4) bad('spec.routerID', `invalid router ID ${JSON.stringify(spec.routerID)}: must be an IPv4 address`, spec.routerID);
+    if (spec.peerAddress && !parseIp(spec.peerAddress))
+      bad('spec.peerAddress', `invalid BGPPeer address ${JSON.stringify(spec.peerAddress)}`, spec.peerAddress);
+    if (spec.interface && !validIfName(spec.interface))
+      bad('spec.interface', `invalid interface name ${JSON.stringify(spec.interface)}`, spec.interface);
+    if (spec.sourceAddress && !parseIp(spec.sourceAddress))
+      bad('spec.sourceAddress', `invalid source IP ${JSON.stringify(spec.sourceAddress)}`, spec.sourceAddress);
+    if (spec.routerID && parseIp(spec.routerID)?.family !== 4)
+      bad('spec.routerID', `invalid router ID ${JSON.stringify(spec.routerID)}: must be an IPv4 address`, spec.routerID);
     for (const f of ['password', 'vrf'] as const) {
       if (/[\n\r]/.test(spec[f] ?? '')) bad(`spec.${f}`, `${f} for peer ${JSON.stringify(name)} contains invalid characters (newline)`);
     }
@@ -496,7 +729,10 @@ function peers(b: Buckets, snap: ConfigSnapshot, bfd: BfdProfile[], errs: Errors
       const v = spec[f];
       if (v === undefined) return undefined;
       const ms = parseDuration(v);
-      if (ms === undefined || ms < 0) { bad(`spec.${f}`, `invalid duration ${JSON.stringify(v)}: want a Go duration such as "90s" or "1m30s"`, v); return undefined; }
+      if (ms === undefined || ms < 0) {
+        bad(`spec.${f}`, `invalid duration ${JSON.stringify(v)}: want a Go duration such as "90s" or "1m30s"`, v);
+        return undefined;
+      }
       return ms;
     };
     const ht = timer('holdTime');
@@ -505,28 +741,65 @@ function peers(b: Buckets, snap: ConfigSnapshot, bfd: BfdProfile[], errs: Errors
     const holdTimeMs = ht ?? (ka !== undefined ? ka * 3 : DEFAULTS.holdTimeMs);
     const keepaliveTimeMs = ka ?? holdTimeMs / 3;
     const holdSecs = Math.floor(holdTimeMs / 1000);
-    if (holdSecs !== 0 && holdSecs < 3) bad('spec.holdTime', `invalid hold time ${JSON.stringify(spec.holdTime ?? `${holdTimeMs}ms`)}: must be 0 or >=3s`, spec.holdTime);
-    if (keepaliveTimeMs > holdTimeMs) bad('spec.keepaliveTime', `invalid keepaliveTime ${JSON.stringify(spec.keepaliveTime)}, must be lower than holdTime ${JSON.stringify(spec.holdTime ?? `${holdTimeMs / 1000}s`)}`, spec.keepaliveTime);
-    if (ct !== undefined && (ct < 1000 || ct > 65_535_000)) bad('spec.connectTime', 'connect time should be between 1 seconds to 65535', spec.connectTime);
-    else if (ct !== undefined && ct % 1000 !== 0) bad('spec.connectTime', 'connect time should contain a whole number of seconds', spec.connectTime);
+    if (holdSecs !== 0 && holdSecs < 3)
+      bad('spec.holdTime', `invalid hold time ${JSON.stringify(spec.holdTime ?? `${holdTimeMs}ms`)}: must be 0 or >=3s`, spec.holdTime);
+    if (keepaliveTimeMs > holdTimeMs)
+      bad(
+        'spec.keepaliveTime',
+        `invalid keepaliveTime ${JSON.stringify(spec.keepaliveTime)}, must be lower than holdTime ${JSON.stringify(spec.holdTime ?? `${holdTimeMs / 1000}s`)}`,
+        spec.keepaliveTime,
+      );
+    if (ct !== undefined && (ct < 1000 || ct > 65_535_000))
+      bad('spec.connectTime', 'connect time should be between 1 seconds to 65535', spec.connectTime);
+    else if (ct !== undefined && ct % 1000 !== 0)
+      bad('spec.connectTime', 'connect time should contain a whole number of seconds', spec.connectTime);
     checkSelectors(errs, K, name, 'spec.nodeSelectors', spec.nodeSelectors);
     // Password: inline or from a basic-auth Secret in our namespace, never both.
     let password: string | undefined;
     let passwordSource: Peer['passwordSource'] = 'none';
     const ref = spec.passwordSecret;
-    if (spec.password && ref?.name) bad('spec.passwordSecret', `can not have both password and secret ref set in peer config ${JSON.stringify(`${ns}/${name}`)}`);
-    else if (spec.password) { password = spec.password; passwordSource = 'inline'; }
-    else if (ref?.name) {
-      if (ref.namespace && ref.namespace !== ns) bad('spec.passwordSecret.namespace', `the password secret must be in namespace ${JSON.stringify(ns)}, found ${JSON.stringify(ref.namespace)}`, ref.namespace);
+    if (spec.password && ref?.name)
+      bad('spec.passwordSecret', `can not have both password and secret ref set in peer config ${JSON.stringify(`${ns}/${name}`)}`);
+    else if (spec.password) {
+      password = spec.password;
+      passwordSource = 'inline';
+    } else if (ref?.name) {
+      if (ref.namespace && ref.namespace !== ns)
+        bad(
+          'spec.passwordSecret.namespace',
+          `the password secret must be in namespace ${JSON.stringify(ns)}, found ${JSON.stringify(ref.namespace)}`,
+          ref.namespace,
+        );
       else {
         const secret = (snap.secrets ?? []).find((s) => s.name === ref.name && s.namespace === ns);
-        if (!secret) errs.transient(K, name, 'spec.passwordSecret.name', `secret ref not found for peer config: Secret ${JSON.stringify(`${ns}/${ref.name}`)} does not exist (yet)`, ref.name);
-        else if (secret.type !== 'kubernetes.io/basic-auth') bad('spec.passwordSecret.name', `secret type mismatch on ${JSON.stringify(`${ns}/${ref.name}`)}: type "kubernetes.io/basic-auth" is expected, found ${JSON.stringify(secret.type ?? 'Opaque')}`, ref.name);
+        if (!secret)
+          errs.transient(
+            K,
+            name,
+            'spec.passwordSecret.name',
+            `secret ref not found for peer config: Secret ${JSON.stringify(`${ns}/${ref.name}`)} does not exist (yet)`,
+            ref.name,
+          );
+        else if (secret.type !== 'kubernetes.io/basic-auth')
+          bad(
+            'spec.passwordSecret.name',
+            `secret type mismatch on ${JSON.stringify(`${ns}/${ref.name}`)}: type "kubernetes.io/basic-auth" is expected, found ${JSON.stringify(secret.type ?? 'Opaque')}`,
+            ref.name,
+          );
         else {
           const v = decodeSecretValue(secret, 'password');
-          if (v === undefined) bad('spec.passwordSecret.name', `password not specified in the secret ${JSON.stringify(`${ns}/${ref.name}`)}: key "password" is missing`, ref.name);
-          else if (/[\n\r]/.test(v)) bad('spec.passwordSecret.name', `password secret for peer ${JSON.stringify(name)} contains invalid characters (newline)`);
-          else { password = v; passwordSource = 'secret'; }
+          if (v === undefined)
+            bad(
+              'spec.passwordSecret.name',
+              `password not specified in the secret ${JSON.stringify(`${ns}/${ref.name}`)}: key "password" is missing`,
+              ref.name,
+            );
+          else if (/[\n\r]/.test(v))
+            bad('spec.passwordSecret.name', `password secret for peer ${JSON.stringify(name)} contains invalid characters (newline)`);
+          else {
+            password = v;
+            passwordSource = 'secret';
+          }
         }
       }
     }
@@ -535,25 +808,35 @@ function peers(b: Buckets, snap: ConfigSnapshot, bfd: BfdProfile[], errs: Errors
     }
     if (errs.list.length > before) continue;
     const peer: Peer = {
-      name, myASN: spec.myASN,
+      name,
+      myASN: spec.myASN,
       ...(spec.peerASN ? { peerASN: spec.peerASN } : {}),
       ...(spec.dynamicASN ? { dynamicASN: spec.dynamicASN } : {}),
       ...(spec.peerAddress ? { address: spec.peerAddress } : {}),
       ...(spec.interface ? { interface: spec.interface } : {}),
       ...(spec.sourceAddress ? { sourceAddress: spec.sourceAddress } : {}),
-      port: spec.peerPort ?? DEFAULTS.peerPort, holdTimeMs, keepaliveTimeMs,
+      port: spec.peerPort ?? DEFAULTS.peerPort,
+      holdTimeMs,
+      keepaliveTimeMs,
       ...(ct !== undefined ? { connectTimeMs: ct } : {}),
       ...(spec.routerID ? { routerID: spec.routerID } : {}),
       nodeSelectors: spec.nodeSelectors ?? [],
-      ...(password !== undefined ? { password } : {}), passwordSource,
+      ...(password !== undefined ? { password } : {}),
+      passwordSource,
       ...(spec.bfdProfile ? { bfdProfile: spec.bfdProfile } : {}),
-      enableGracefulRestart: spec.enableGracefulRestart ?? false, ebgpMultiHop: spec.ebgpMultiHop ?? false,
-      vrf: spec.vrf ?? '', disableMP: spec.disableMP ?? false, dualStackAddressFamily: spec.dualStackAddressFamily ?? false,
+      enableGracefulRestart: spec.enableGracefulRestart ?? false,
+      ebgpMultiHop: spec.ebgpMultiHop ?? false,
+      vrf: spec.vrf ?? '',
+      disableMP: spec.disableMP ?? false,
+      dualStackAddressFamily: spec.dualStackAddressFamily ?? false,
     };
     // Two peers describing the same session (MetalLB "peer already exists").
     const sessionKey = stable({ ...peer, name: '' });
     if (seen.has(sessionKey)) bad('spec', `peer ${name} already exists: identical to BGPPeer ${JSON.stringify(seen.get(sessionKey))}`);
-    else { seen.set(sessionKey, name); out.push(peer); }
+    else {
+      seen.set(sessionKey, name);
+      out.push(peer);
+    }
   }
   return out;
 }
@@ -578,7 +861,11 @@ export function parseConfig(snapshot: ConfigSnapshot): ConfigResult {
     const key = (e: ConfigError) => `${e.kind}\u0000${e.name}\u0000${e.field}\u0000${e.message}`;
     return { ok: false, errors: errs.list.sort((x, y) => cmpStr(key(x), key(y))), warnings };
   }
-  return { ok: true, config: { pools: allPools, l2Advertisements: l2, bgpAdvertisements: bgp, peers: ps, bfdProfiles: bfd, communities: comms }, warnings };
+  return {
+    ok: true,
+    config: { pools: allPools, l2Advertisements: l2, bgpAdvertisements: bgp, peers: ps, bfdProfiles: bfd, communities: comms },
+    warnings,
+  };
 }
 
 /** One line per error, as `mooringctl validate`, Events and ConfigurationState show them. */
@@ -586,4 +873,5 @@ export function formatConfigError(e: ConfigError): string {
   return `${e.kind}/${e.name || '(unnamed)'}: ${e.field}: ${e.message}${e.class === 'transient' ? ' (transient: waiting for the referenced object)' : ''}`;
 }
 
-export const isTransientOnly = (errors: readonly ConfigError[]): boolean => errors.length > 0 && errors.every((e) => e.class === 'transient');
+export const isTransientOnly = (errors: readonly ConfigError[]): boolean =>
+  errors.length > 0 && errors.every((e) => e.class === 'transient');

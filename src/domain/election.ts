@@ -83,7 +83,10 @@ export function electionHash(node: string, ip: string): string {
 /** How many best-ranked nodes are kept per IP; the full order is computed only if a walk needs more. */
 const TOP = 8;
 
-interface Ranking { top: readonly string[]; full?: readonly string[] }
+interface Ranking {
+  top: readonly string[];
+  full?: readonly string[];
+}
 
 /**
  * Node names sorted by electionHash for one IP, memoised. Pure (a cache of a pure function);
@@ -116,7 +119,10 @@ export class HashOrder {
       // Order-independent: the same set of nodes in any order shares one table.
       const fp = hash('sha256', [...names].sort().join('\n'), 'base64');
       t = this.memo.get(fp);
-      if (t === undefined) { t = new Map(); this.memo.set(fp, t); }
+      if (t === undefined) {
+        t = new Map();
+        this.memo.set(fp, t);
+      }
       this.prints.set(names, t);
     }
     return t;
@@ -146,7 +152,11 @@ function topByHash(ip: string, names: readonly string[], k: number): string[] {
     const h = hash('sha256', `${n}#${ip}`, 'binary');
     if (hs.length === k && !before(h, n, hs[k - 1] as string, ns[k - 1] as string)) continue;
     let i = hs.length === k ? k - 1 : hs.length;
-    while (i > 0 && before(h, n, hs[i - 1] as string, ns[i - 1] as string)) { hs[i] = hs[i - 1] as string; ns[i] = ns[i - 1] as string; i--; }
+    while (i > 0 && before(h, n, hs[i - 1] as string, ns[i - 1] as string)) {
+      hs[i] = hs[i - 1] as string;
+      ns[i] = ns[i - 1] as string;
+      i--;
+    }
     hs[i] = h;
     ns[i] = n;
   }
@@ -170,7 +180,11 @@ export function preferenceScore(svc: ServiceIpView, node: ElectionNode): number 
 export function ineligibility(svc: ServiceIpView, node: ElectionNode, live: LiveView, opts: ElectionOptions = {}): Reason | undefined {
   if (svc.endpointNodes.size === 0) return Reason.noServingEndpoints;
   let selected = false;
-  for (const ad of svc.ads) if (matchesAny(ad.nodeSelectors, node.labels)) { selected = true; break; }
+  for (const ad of svc.ads)
+    if (matchesAny(ad.nodeSelectors, node.labels)) {
+      selected = true;
+      break;
+    }
   if (!selected) return Reason.noMatchingAdvertisement;
   if (node.networkUnavailable) return Reason.networkUnavailable;
   if (!opts.ignoreExcludeLB && Object.prototype.hasOwnProperty.call(node.labels, EXCLUDE_LB_LABEL)) return Reason.nodeExcluded;
@@ -206,7 +220,11 @@ export interface Election {
 /** The elected owner of a service IP, if any node is eligible and live. */
 export function electOwner({ svc, nodes, live, me, order, names, opts = {} }: Election): string | undefined {
   let scored = false;
-  for (const ad of svc.ads) if ((ad.preferredNodeSelectors?.length ?? 0) > 0) { scored = true; break; }
+  for (const ad of svc.ads)
+    if ((ad.preferredNodeSelectors?.length ?? 0) > 0) {
+      scored = true;
+      break;
+    }
   // Without preferences the first eligible node in hash order wins: usually among the top few.
   if (!scored) {
     let ranked = order.ranked(svc.firstIp, names, 1);
@@ -225,13 +243,19 @@ export function electOwner({ svc, nodes, live, me, order, names, opts = {} }: El
     const n = nodes.get(name);
     if (!n || (name !== me && !live.isLive(name)) || ineligibility(svc, n, live, opts) !== undefined) continue;
     const s = preferenceScore(svc, n);
-    if (s > best) { best = s; owner = name; }
+    if (s > best) {
+      best = s;
+      owner = name;
+    }
   }
   return owner;
 }
 
 /** Why `me` does not announce the service, given the elected `owner`. */
-export function reasonFor({ svc, nodes, live, me, opts = {} }: Omit<Election, 'order' | 'names'>, owner: string | undefined): Reason | undefined {
+export function reasonFor(
+  { svc, nodes, live, me, opts = {} }: Omit<Election, 'order' | 'names'>,
+  owner: string | undefined,
+): Reason | undefined {
   if (owner === me) return undefined;
   const self = nodes.get(me);
   const why = self ? ineligibility(svc, self, live, opts) : Reason.noMatchingAdvertisement;

@@ -27,7 +27,17 @@ test('parseRange: CIDR and range bounds', () => {
 });
 
 test('Go durations', () => {
-  const cases: Array<[string, number | undefined]> = [['90s', 90000], ['1m30s', 90000], ['1.5h', 5400000], ['500ms', 500], ['0', 0], ['90', undefined], ['', undefined], ['1x', undefined], ['-3s', -3000]];
+  const cases: Array<[string, number | undefined]> = [
+    ['90s', 90000],
+    ['1m30s', 90000],
+    ['1.5h', 5400000],
+    ['500ms', 500],
+    ['0', 0],
+    ['90', undefined],
+    ['', undefined],
+    ['1x', undefined],
+    ['-3s', -3000],
+  ];
   for (const [s, want] of cases) assert.equal(parseDuration(s), want, s);
   assert.equal(formatDuration(90000), '1m30s');
   assert.equal(formatDuration(1500), '1500ms');

@@ -6,7 +6,11 @@ import { familyBits, type IpFamily } from './ip-family.js';
 
 /** The one IP family type (ip-family.ts), under the name this module's importers use. */
 export type Family = IpFamily;
-export interface IpInterval { family: Family; first: bigint; last: bigint }
+export interface IpInterval {
+  family: Family;
+  first: bigint;
+  last: bigint;
+}
 
 export { parseIp, formatIp, familyBits };
 
@@ -45,11 +49,19 @@ export function parseRange(text: string): ParsedRange {
   if (!start) return { ok: false, message: `invalid IP range ${JSON.stringify(text)}: invalid start IP ${JSON.stringify(a)}` };
   const end = parseIp(b);
   if (!end) return { ok: false, message: `invalid IP range ${JSON.stringify(text)}: invalid end IP ${JSON.stringify(b)}` };
-  if (start.family !== end.family) return { ok: false, message: `invalid IP range ${JSON.stringify(text)}: start and end IPs are of different families` };
+  if (start.family !== end.family)
+    return { ok: false, message: `invalid IP range ${JSON.stringify(text)}: start and end IPs are of different families` };
   if (start.value > end.value) {
-    return { ok: false, message: `invalid IP range ${JSON.stringify(text)}: start IP ${JSON.stringify(a.trim())} is after the end IP ${JSON.stringify(b.trim())}` };
+    return {
+      ok: false,
+      message: `invalid IP range ${JSON.stringify(text)}: start IP ${JSON.stringify(a.trim())} is after the end IP ${JSON.stringify(b.trim())}`,
+    };
   }
-  return { ok: true, interval: { family: start.family, first: start.value, last: end.value }, minPrefixLen: minPrefixOf(start.family, start.value, end.value) };
+  return {
+    ok: true,
+    interval: { family: start.family, first: start.value, last: end.value },
+    minPrefixLen: minPrefixOf(start.family, start.value, end.value),
+  };
 }
 
 export const overlaps = (x: IpInterval, y: IpInterval): boolean => x.family === y.family && x.first <= y.last && y.first <= x.last;

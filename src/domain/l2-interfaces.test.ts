@@ -3,19 +3,21 @@ import assert from 'node:assert/strict';
 import { selectInterfaces, IFF, type IfaceFacts } from './l2-interfaces.js';
 
 const UP = IFF.up | IFF.broadcast | IFF.multicast;
-const facts: readonly IfaceFacts[] = Object.freeze([
-  { name: 'eth1', flags: UP },
-  { name: 'eth0', flags: UP },
-  { name: 'lo', flags: IFF.up | IFF.loopback },
-  { name: 'docker0', flags: UP },
-  { name: 'veth12ab', flags: UP },
-  { name: 'cali123', flags: UP },
-  { name: 'eth2', flags: IFF.broadcast | IFF.multicast },
-  { name: 'wg0', flags: IFF.up | IFF.noarp },
-  { name: 'ens3', flags: UP, master: 'bond0' },
-  { name: 'bond0', flags: UP },
-  { name: 'lo2', flags: IFF.up | IFF.loopback },
-].map((f) => Object.freeze(f)));
+const facts: readonly IfaceFacts[] = Object.freeze(
+  [
+    { name: 'eth1', flags: UP },
+    { name: 'eth0', flags: UP },
+    { name: 'lo', flags: IFF.up | IFF.loopback },
+    { name: 'docker0', flags: UP },
+    { name: 'veth12ab', flags: UP },
+    { name: 'cali123', flags: UP },
+    { name: 'eth2', flags: IFF.broadcast | IFF.multicast },
+    { name: 'wg0', flags: IFF.up | IFF.noarp },
+    { name: 'ens3', flags: UP, master: 'bond0' },
+    { name: 'bond0', flags: UP },
+    { name: 'lo2', flags: IFF.up | IFF.loopback },
+  ].map((f) => Object.freeze(f)),
+);
 
 const cases: Array<{ desc: string; wanted?: string[]; exclude?: string[]; want: string[] }> = [
   { desc: 'default: all healthy, non-excluded, sorted', want: ['bond0', 'eth0', 'eth1'] },
@@ -32,8 +34,14 @@ for (const c of cases) {
 test('selectInterfaces: every exclusion carries a reason', () => {
   const ex = Object.fromEntries(selectInterfaces(facts).excluded.map((e) => [e.name, e.reason]));
   assert.deepEqual(ex, {
-    cali123: 'excludedByName', docker0: 'excludedByName', ens3: 'bondOrBridgeMember', eth2: 'down',
-    lo: 'excludedByName', lo2: 'loopback', veth12ab: 'excludedByName', wg0: 'noArp',
+    cali123: 'excludedByName',
+    docker0: 'excludedByName',
+    ens3: 'bondOrBridgeMember',
+    eth2: 'down',
+    lo: 'excludedByName',
+    lo2: 'loopback',
+    veth12ab: 'excludedByName',
+    wg0: 'noArp',
   });
 });
 

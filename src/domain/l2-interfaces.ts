@@ -16,13 +16,30 @@ export const IFF = { up: 0x1, broadcast: 0x2, loopback: 0x8, noarp: 0x80, multic
 
 /** MetalLB's default `announcedInterfacesToExclude`. */
 export const DEFAULT_EXCLUDE: readonly string[] = [
-  '^docker.*', '^cbr.*', '^dummy.*', '^virbr.*', '^lxcbr.*', '^veth.*', '^lo$', '^cali.*', '^tunl.*',
-  '^flannel.*', '^kube-ipvs.*', '^cni.*', '^nodelocaldns.*',
+  '^docker.*',
+  '^cbr.*',
+  '^dummy.*',
+  '^virbr.*',
+  '^lxcbr.*',
+  '^veth.*',
+  '^lo$',
+  '^cali.*',
+  '^tunl.*',
+  '^flannel.*',
+  '^kube-ipvs.*',
+  '^cni.*',
+  '^nodelocaldns.*',
 ];
 
 export const IfaceExclusion = {
-  notListed: 'notListed', excludedByName: 'excludedByName', down: 'down', noArp: 'noArp',
-  loopback: 'loopback', member: 'bondOrBridgeMember', noBroadcast: 'noBroadcast', noMulticast: 'noMulticast',
+  notListed: 'notListed',
+  excludedByName: 'excludedByName',
+  down: 'down',
+  noArp: 'noArp',
+  loopback: 'loopback',
+  member: 'bondOrBridgeMember',
+  noBroadcast: 'noBroadcast',
+  noMulticast: 'noMulticast',
 } as const;
 export type IfaceExclusion = (typeof IfaceExclusion)[keyof typeof IfaceExclusion];
 
@@ -55,7 +72,12 @@ export function selectInterfaces(
   return { selected, excluded };
 }
 
-function exclusion(f: IfaceFacts, wanted: readonly string[] | undefined, res: readonly RegExp[], family: IpFamily | undefined): IfaceExclusion | undefined {
+function exclusion(
+  f: IfaceFacts,
+  wanted: readonly string[] | undefined,
+  res: readonly RegExp[],
+  family: IpFamily | undefined,
+): IfaceExclusion | undefined {
   if (wanted && wanted.length > 0 && !wanted.includes(f.name)) return IfaceExclusion.notListed;
   if (res.some((r) => r.test(f.name))) return IfaceExclusion.excludedByName;
   if (f.flags & IFF.loopback) return IfaceExclusion.loopback;

@@ -16,7 +16,14 @@ const view: ResponderView = Object.freeze({
 });
 
 function arpFrame(p: Partial<ArpPacket>, ethSrc = p.senderMac ?? CLIENT, dst = 'ff:ff:ff:ff:ff:ff', vlan?: number): Uint8Array {
-  const a: ArpPacket = { op: ArpOp.request, senderMac: CLIENT, senderIp: '203.0.113.10', targetMac: '00:00:00:00:00:00', targetIp: '203.0.113.50', ...p };
+  const a: ArpPacket = {
+    op: ArpOp.request,
+    senderMac: CLIENT,
+    senderIp: '203.0.113.10',
+    targetMac: '00:00:00:00:00:00',
+    targetIp: '203.0.113.50',
+    ...p,
+  };
   return encodeEthernet({ dst, src: ethSrc, etherType: EtherType.arp, payload: encodeArp(a), ...(vlan === undefined ? {} : { vlan }) });
 }
 function ndpFrame(src: string, dst: string, msg: NdpOut, ethSrc = CLIENT, ethDst = '33:33:ff:00:00:50'): Uint8Array {
@@ -48,7 +55,13 @@ test('ARP request for an owned IP: unicast reply with our MAC', () => {
   assert.equal(out.replies.length, 1);
   assert.equal(eth(out.replies[0]).dst, CLIENT);
   assert.equal(eth(out.replies[0]).src, OURS);
-  assert.deepEqual(arpOf(out.replies[0]), { op: ArpOp.reply, senderMac: OURS, senderIp: '203.0.113.50', targetMac: CLIENT, targetIp: '203.0.113.10' });
+  assert.deepEqual(arpOf(out.replies[0]), {
+    op: ArpOp.reply,
+    senderMac: OURS,
+    senderIp: '203.0.113.50',
+    targetMac: CLIENT,
+    targetIp: '203.0.113.10',
+  });
 });
 
 test('ARP reply keeps the request VLAN tag', () => {
@@ -56,16 +69,48 @@ test('ARP reply keeps the request VLAN tag', () => {
   assert.equal(eth(out.replies[0]).vlan, 42);
 });
 
-const arpCases: Array<{ desc: string; frame: Uint8Array; want: { replies: number; requestFor?: string; conflict?: { ip: string; mac: string } } }> = [
+const arpCases: Array<{
+  desc: string;
+  frame: Uint8Array;
+  want: { replies: number; requestFor?: string; conflict?: { ip: string; mac: string } };
+}> = [
   { desc: 'request for an IP we do not own', frame: arpFrame({ targetIp: '203.0.113.60' }), want: { replies: 0 } },
   { desc: 'request for a probed (not owned) IP', frame: arpFrame({ targetIp: '203.0.113.51' }), want: { replies: 0 } },
-  { desc: 'RFC 5227 probe for an owned IP is defended', frame: arpFrame({ senderIp: '0.0.0.0' }), want: { replies: 1, requestFor: '203.0.113.50' } },
-  { desc: 'another MAC replies for an owned IP', frame: arpFrame({ op: ArpOp.reply, senderMac: OTHER, senderIp: '203.0.113.50', targetIp: '203.0.113.10' }), want: { replies: 0, conflict: { ip: '203.0.113.50', mac: OTHER } } },
-  { desc: 'another MAC sends gratuitous ARP for an owned IP', frame: arpFrame({ senderMac: OTHER, senderIp: '203.0.113.50', targetIp: '203.0.113.50' }), want: { replies: 0, conflict: { ip: '203.0.113.50', mac: OTHER } } },
-  { desc: 'another MAC answers for a probed IP', frame: arpFrame({ op: ArpOp.reply, senderMac: OTHER, senderIp: '203.0.113.51' }), want: { replies: 0, conflict: { ip: '203.0.113.51', mac: OTHER } } },
-  { desc: 'another MAC asks from an owned IP: answered and a conflict', frame: arpFrame({ senderMac: OTHER, senderIp: '203.0.113.51', targetIp: '203.0.113.50' }), want: { replies: 1, requestFor: '203.0.113.50', conflict: { ip: '203.0.113.51', mac: OTHER } } },
-  { desc: 'our own frames (kernel or injected) are ignored', frame: arpFrame({ senderMac: OURS, senderIp: '203.0.113.50', targetIp: '203.0.113.50' }), want: { replies: 0 } },
-  { desc: 'an IPv4 frame is ignored', frame: encodeEthernet({ dst: OURS, src: CLIENT, etherType: EtherType.ipv4, payload: new Uint8Array(20) }), want: { replies: 0 } },
+  {
+    desc: 'RFC 5227 probe for an owned IP is defended',
+    frame: arpFrame({ senderIp: '0.0.0.0' }),
+    want: { replies: 1, requestFor: '203.0.113.50' },
+  },
+  {
+    desc: 'another MAC replies for an owned IP',
+    frame: arpFrame({ op: ArpOp.reply, senderMac: OTHER, senderIp: '203.0.113.50', targetIp: '203.0.113.10' }),
+    want: { replies: 0, conflict: { ip: '203.0.113.50', mac: OTHER } },
+  },
+  {
+    desc: 'another MAC sends gratuitous ARP for an owned IP',
+    frame: arpFrame({ senderMac: OTHER, senderIp: '203.0.113.50', targetIp: '203.0.113.50' }),
+    want: { replies: 0, conflict: { ip: '203.0.113.50', mac: OTHER } },
+  },
+  {
+    desc: 'another MAC answers for a probed IP',
+    frame: arpFrame({ op: ArpOp.reply, senderMac: OTHER, senderIp: '203.0.113.51' }),
+    want: { replies: 0, conflict: { ip: '203.0.113.51', mac: OTHER } },
+  },
+  {
+    desc: 'another MAC asks from an owned IP: answered and a conflict',
+    frame: arpFrame({ senderMac: OTHER, senderIp: '203.0.113.51', targetIp: '203.0.113.50' }),
+    want: { replies: 1, requestFor: '203.0.113.50', conflict: { ip: '203.0.113.51', mac: OTHER } },
+  },
+  {
+    desc: 'our own frames (kernel or injected) are ignored',
+    frame: arpFrame({ senderMac: OURS, senderIp: '203.0.113.50', targetIp: '203.0.113.50' }),
+    want: { replies: 0 },
+  },
+  {
+    desc: 'an IPv4 frame is ignored',
+    frame: encodeEthernet({ dst: OURS, src: CLIENT, etherType: EtherType.ipv4, payload: new Uint8Array(20) }),
+    want: { replies: 0 },
+  },
 ];
 for (const c of arpCases) {
   test(`ARP: ${c.desc}`, () => {
@@ -78,7 +123,10 @@ for (const c of arpCases) {
 }
 
 test('NS for an owned IPv6 target: solicited NA (S+O) to the soliciting source', () => {
-  const out = respond(ndpFrame('2001:db8:6::10', 'ff02::1:ff00:50', { kind: 'ns', target: '2001:db8:6::50', sourceLinkAddr: CLIENT }), view);
+  const out = respond(
+    ndpFrame('2001:db8:6::10', 'ff02::1:ff00:50', { kind: 'ns', target: '2001:db8:6::50', sourceLinkAddr: CLIENT }),
+    view,
+  );
   assert.equal(out.requestFor, '2001:db8:6::50');
   assert.equal(eth(out.replies[0]).dst, CLIENT);
   const { ip, msg } = ndpOf(out.replies[0]);
@@ -98,11 +146,41 @@ test('DAD NS (source ::) for an owned target: NA to all-nodes, S=0, O=1', () => 
 });
 
 const ndpCases: Array<{ desc: string; frame: Uint8Array; want: { replies: number; conflict?: { ip: string; mac: string } } }> = [
-  { desc: 'NS for a target we do not own', frame: ndpFrame('2001:db8:6::10', 'ff02::1:ff00:60', { kind: 'ns', target: '2001:db8:6::60', sourceLinkAddr: CLIENT }), want: { replies: 0 } },
-  { desc: 'another MAC advertises an owned IP', frame: ndpFrame('2001:db8:6::50', 'ff02::1', { kind: 'na', target: '2001:db8:6::50', solicited: false, override: true, targetLinkAddr: OTHER }, OTHER), want: { replies: 0, conflict: { ip: '2001:db8:6::50', mac: OTHER } } },
-  { desc: 'NA for an owned IP without option: the Ethernet source is the claimant', frame: ndpFrame('2001:db8:6::50', 'ff02::1', { kind: 'na', target: '2001:db8:6::50', solicited: false, override: true }, OTHER), want: { replies: 0, conflict: { ip: '2001:db8:6::50', mac: OTHER } } },
-  { desc: 'NA from another IP is not ours to judge', frame: ndpFrame('2001:db8:6::70', 'ff02::1', { kind: 'na', target: '2001:db8:6::70', solicited: false, override: true, targetLinkAddr: OTHER }, OTHER), want: { replies: 0 } },
-  { desc: 'NS sourced from an owned IP by another MAC', frame: ndpFrame('2001:db8:6::50', 'ff02::1:ff00:99', { kind: 'ns', target: '2001:db8:6::99', sourceLinkAddr: OTHER }, OTHER), want: { replies: 0, conflict: { ip: '2001:db8:6::50', mac: OTHER } } },
+  {
+    desc: 'NS for a target we do not own',
+    frame: ndpFrame('2001:db8:6::10', 'ff02::1:ff00:60', { kind: 'ns', target: '2001:db8:6::60', sourceLinkAddr: CLIENT }),
+    want: { replies: 0 },
+  },
+  {
+    desc: 'another MAC advertises an owned IP',
+    frame: ndpFrame(
+      '2001:db8:6::50',
+      'ff02::1',
+      { kind: 'na', target: '2001:db8:6::50', solicited: false, override: true, targetLinkAddr: OTHER },
+      OTHER,
+    ),
+    want: { replies: 0, conflict: { ip: '2001:db8:6::50', mac: OTHER } },
+  },
+  {
+    desc: 'NA for an owned IP without option: the Ethernet source is the claimant',
+    frame: ndpFrame('2001:db8:6::50', 'ff02::1', { kind: 'na', target: '2001:db8:6::50', solicited: false, override: true }, OTHER),
+    want: { replies: 0, conflict: { ip: '2001:db8:6::50', mac: OTHER } },
+  },
+  {
+    desc: 'NA from another IP is not ours to judge',
+    frame: ndpFrame(
+      '2001:db8:6::70',
+      'ff02::1',
+      { kind: 'na', target: '2001:db8:6::70', solicited: false, override: true, targetLinkAddr: OTHER },
+      OTHER,
+    ),
+    want: { replies: 0 },
+  },
+  {
+    desc: 'NS sourced from an owned IP by another MAC',
+    frame: ndpFrame('2001:db8:6::50', 'ff02::1:ff00:99', { kind: 'ns', target: '2001:db8:6::99', sourceLinkAddr: OTHER }, OTHER),
+    want: { replies: 0, conflict: { ip: '2001:db8:6::50', mac: OTHER } },
+  },
 ];
 for (const c of ndpCases) {
   test(`NDP: ${c.desc}`, () => {
@@ -121,23 +199,35 @@ test('malformed frames are reported, not thrown', () => {
 });
 
 test('respond never throws and only answers owned IPs (property)', () => {
-  fc.assert(fc.property(fc.uint8Array({ maxLength: 100 }), (b) => {
-    const out = respond(b, view);
-    assert.ok(Array.isArray(out.replies));
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ maxLength: 100 }), (b) => {
+      const out = respond(b, view);
+      assert.ok(Array.isArray(out.replies));
+    }),
+    { numRuns: 3000 },
+  );
   const ip = fc.constantFrom('203.0.113.50', '203.0.113.51', '203.0.113.60', '0.0.0.0');
-  fc.assert(fc.property(fc.constantFrom(ArpOp.request, ArpOp.reply), ip, ip, (op, senderIp, targetIp) => {
-    const out = respond(arpFrame({ op, senderIp, targetIp }), view);
-    if (out.replies.length > 0) assert.ok(view.owned.has(targetIp));
-  }));
+  fc.assert(
+    fc.property(fc.constantFrom(ArpOp.request, ArpOp.reply), ip, ip, (op, senderIp, targetIp) => {
+      const out = respond(arpFrame({ op, senderIp, targetIp }), view);
+      if (out.replies.length > 0) assert.ok(view.owned.has(targetIp));
+    }),
+  );
 });
 
 test('gratuitous ARP: request and reply, broadcast, sender = target = VIP', () => {
   const frames = gratuitousFrames('203.0.113.50', OURS);
   assert.equal(frames.length, 2);
-  assert.deepEqual(frames.map((f) => arpOf(f)), [ArpOp.request, ArpOp.reply].map((op) => ({
-    op, senderMac: OURS, senderIp: '203.0.113.50', targetMac: 'ff:ff:ff:ff:ff:ff', targetIp: '203.0.113.50',
-  })));
+  assert.deepEqual(
+    frames.map((f) => arpOf(f)),
+    [ArpOp.request, ArpOp.reply].map((op) => ({
+      op,
+      senderMac: OURS,
+      senderIp: '203.0.113.50',
+      targetMac: 'ff:ff:ff:ff:ff:ff',
+      targetIp: '203.0.113.50',
+    })),
+  );
   for (const f of frames) assert.equal(eth(f).dst, 'ff:ff:ff:ff:ff:ff');
 });
 
@@ -150,7 +240,13 @@ test('unsolicited NA: Override, not Solicited, to ff02::1', () => {
 });
 
 test('probes: ARP probe from 0.0.0.0, DAD NS from :: to the solicited-node group', () => {
-  assert.deepEqual(arpOf(probeFrame('203.0.113.51', OURS)), { op: ArpOp.request, senderMac: OURS, senderIp: '0.0.0.0', targetMac: '00:00:00:00:00:00', targetIp: '203.0.113.51' });
+  assert.deepEqual(arpOf(probeFrame('203.0.113.51', OURS)), {
+    op: ArpOp.request,
+    senderMac: OURS,
+    senderIp: '0.0.0.0',
+    targetMac: '00:00:00:00:00:00',
+    targetIp: '203.0.113.51',
+  });
   const f = probeFrame('2001:db8:6::51', OURS);
   assert.equal(eth(f).dst, '33:33:ff:00:00:51');
   const { ip, msg } = ndpOf(f);
@@ -160,7 +256,7 @@ test('probes: ARP probe from 0.0.0.0, DAD NS from :: to the solicited-node group
   assert.equal(solicitedNodeMac('2001:db8:6::1:2345'), '33:33:ff:01:23:45');
 });
 
-test('another announcer\'s burst and probe replies are conflicts for us (two-responder loop)', () => {
+test("another announcer's burst and probe replies are conflicts for us (two-responder loop)", () => {
   const theirs: ResponderView = { mac: OTHER, owned: new Set(['203.0.113.50']) };
   for (const f of gratuitousFrames('203.0.113.50', OTHER)) assert.deepEqual(respond(f, view).conflict, { ip: '203.0.113.50', mac: OTHER });
   const answer = respond(probeFrame('203.0.113.50', OURS), theirs);

@@ -5,8 +5,16 @@
 import { decodeEthernet, encodeEthernet, EtherType, BROADCAST_MAC, ZERO_MAC } from '../codecs/ethernet.js';
 import { decodeArp, encodeArp, ArpOp } from '../codecs/arp.js';
 import {
-  decodeIpv6, decodeNdp, encodeNdp, multicastMac, parseIpv6, solicitedNodeBytes, ipv6At,
-  ALL_NODES, UNSPECIFIED, NEXT_HEADER_ICMPV6,
+  decodeIpv6,
+  decodeNdp,
+  encodeNdp,
+  multicastMac,
+  parseIpv6,
+  solicitedNodeBytes,
+  ipv6At,
+  ALL_NODES,
+  UNSPECIFIED,
+  NEXT_HEADER_ICMPV6,
 } from '../codecs/ndp.js';
 
 export interface ResponderView {
@@ -59,14 +67,20 @@ function respondArp(payload: Uint8Array, ethSrc: string, vlan: number | undefine
   const a = r.value;
   // A sender that is not us using an IP we own (reply, gratuitous ARP or an ordinary request) is
   // a conflict (RFC 5227 §2.1.1, §2.4). A probe (sender 0.0.0.0) claims nothing: it is answered.
-  const conflict = a.senderIp !== '0.0.0.0' && a.senderMac !== v.mac && claimed(v, a.senderIp)
-    ? { ip: a.senderIp, mac: a.senderMac } : undefined;
+  const conflict =
+    a.senderIp !== '0.0.0.0' && a.senderMac !== v.mac && claimed(v, a.senderIp) ? { ip: a.senderIp, mac: a.senderMac } : undefined;
   // Gratuitous ARP (sender == target) announces, it does not ask.
   if (a.op !== ArpOp.request || a.senderIp === a.targetIp || !v.owned.has(a.targetIp)) {
     return conflict ? { replies: [], conflict } : NOTHING;
   }
   const reply = encodeArp({ op: ArpOp.reply, senderMac: v.mac, senderIp: a.targetIp, targetMac: a.senderMac, targetIp: a.senderIp });
-  const frame = encodeEthernet({ dst: ethSrc, src: v.mac, etherType: EtherType.arp, payload: reply, ...(vlan === undefined ? {} : { vlan }) });
+  const frame = encodeEthernet({
+    dst: ethSrc,
+    src: v.mac,
+    etherType: EtherType.arp,
+    payload: reply,
+    ...(vlan === undefined ? {} : { vlan }),
+  });
   return conflict ? { replies: [frame], requestFor: a.targetIp, conflict } : { replies: [frame], requestFor: a.targetIp };
 }
 
@@ -84,15 +98,21 @@ function respondNdp(payload: Uint8Array, ethSrc: string, vlan: number | undefine
   }
   // NS. A solicitation *from* an address we own is another station using it.
   const srcMac = m.sourceLinkAddr ?? ethSrc;
-  const conflict = ip.value.src !== UNSPECIFIED && srcMac !== v.mac && claimed(v, ip.value.src)
-    ? { ip: ip.value.src, mac: srcMac } : undefined;
+  const conflict =
+    ip.value.src !== UNSPECIFIED && srcMac !== v.mac && claimed(v, ip.value.src) ? { ip: ip.value.src, mac: srcMac } : undefined;
   if (!v.owned.has(m.target)) return conflict ? { replies: [], conflict } : NOTHING;
   // RFC 4861 §7.2.4: to the soliciting unicast source with S=1; a DAD probe (source ::) gets a
   // multicast answer to all-nodes with S=0. Override is set: we are the authority for the VIP.
   const dad = ip.value.src === UNSPECIFIED;
   const dst = dad ? ALL_NODES : ip.value.src;
   const na = encodeNdp(m.target, dst, { kind: 'na', target: m.target, solicited: !dad, override: true, targetLinkAddr: v.mac });
-  const frame = encodeEthernet({ dst: dad ? ALL_NODES_MAC : srcMac, src: v.mac, etherType: EtherType.ipv6, payload: na, ...(vlan === undefined ? {} : { vlan }) });
+  const frame = encodeEthernet({
+    dst: dad ? ALL_NODES_MAC : srcMac,
+    src: v.mac,
+    etherType: EtherType.ipv6,
+    payload: na,
+    ...(vlan === undefined ? {} : { vlan }),
+  });
   return conflict ? { replies: [frame], requestFor: m.target, conflict } : { replies: [frame], requestFor: m.target };
 }
 
@@ -109,10 +129,14 @@ export function gratuitousFrames(ip: string, mac: string): Uint8Array[] {
     const na = encodeNdp(ip, ALL_NODES, { kind: 'na', target: ip, solicited: false, override: true, targetLinkAddr: mac });
     return [encodeEthernet({ dst: ALL_NODES_MAC, src: mac, etherType: EtherType.ipv6, payload: na })];
   }
-  return [ArpOp.request, ArpOp.reply].map((op) => encodeEthernet({
-    dst: BROADCAST_MAC, src: mac, etherType: EtherType.arp,
-    payload: encodeArp({ op, senderMac: mac, senderIp: ip, targetMac: BROADCAST_MAC, targetIp: ip }),
-  }));
+  return [ArpOp.request, ArpOp.reply].map((op) =>
+    encodeEthernet({
+      dst: BROADCAST_MAC,
+      src: mac,
+      etherType: EtherType.arp,
+      payload: encodeArp({ op, senderMac: mac, senderIp: ip, targetMac: BROADCAST_MAC, targetIp: ip }),
+    }),
+  );
 }
 
 /**
@@ -126,7 +150,9 @@ export function probeFrame(ip: string, mac: string): Uint8Array {
     return encodeEthernet({ dst: multicastMac(sn), src: mac, etherType: EtherType.ipv6, payload: ns });
   }
   return encodeEthernet({
-    dst: BROADCAST_MAC, src: mac, etherType: EtherType.arp,
+    dst: BROADCAST_MAC,
+    src: mac,
+    etherType: EtherType.arp,
     payload: encodeArp({ op: ArpOp.request, senderMac: mac, senderIp: '0.0.0.0', targetMac: ZERO_MAC, targetIp: ip }),
   });
 }

@@ -9,11 +9,26 @@ const cases: Array<{ desc: string; sel: LabelSelector | undefined; labels: Recor
   { desc: 'matchLabels value differs', sel: { matchLabels: { a: '1' } }, labels: { a: '2' }, want: false },
   { desc: 'In hit', sel: { matchExpressions: [{ key: 'z', operator: 'In', values: ['x', 'y'] }] }, labels: { z: 'y' }, want: true },
   { desc: 'In missing key', sel: { matchExpressions: [{ key: 'z', operator: 'In', values: ['x'] }] }, labels: {}, want: false },
-  { desc: 'NotIn missing key matches', sel: { matchExpressions: [{ key: 'z', operator: 'NotIn', values: ['x'] }] }, labels: {}, want: true },
-  { desc: 'NotIn listed value', sel: { matchExpressions: [{ key: 'z', operator: 'NotIn', values: ['x'] }] }, labels: { z: 'x' }, want: false },
+  {
+    desc: 'NotIn missing key matches',
+    sel: { matchExpressions: [{ key: 'z', operator: 'NotIn', values: ['x'] }] },
+    labels: {},
+    want: true,
+  },
+  {
+    desc: 'NotIn listed value',
+    sel: { matchExpressions: [{ key: 'z', operator: 'NotIn', values: ['x'] }] },
+    labels: { z: 'x' },
+    want: false,
+  },
   { desc: 'Exists', sel: { matchExpressions: [{ key: 'z', operator: 'Exists' }] }, labels: { z: '' }, want: true },
   { desc: 'DoesNotExist', sel: { matchExpressions: [{ key: 'z', operator: 'DoesNotExist' }] }, labels: { z: '' }, want: false },
-  { desc: 'labels AND expressions', sel: { matchLabels: { a: '1' }, matchExpressions: [{ key: 'b', operator: 'Exists' }] }, labels: { a: '1' }, want: false },
+  {
+    desc: 'labels AND expressions',
+    sel: { matchLabels: { a: '1' }, matchExpressions: [{ key: 'b', operator: 'Exists' }] },
+    labels: { a: '1' },
+    want: false,
+  },
 ];
 for (const c of cases) {
   test(`matchesSelector: ${c.desc}`, () => assert.equal(matchesSelector(c.sel, c.labels), c.want));
@@ -26,11 +41,14 @@ test('matchesAny: empty list matches, otherwise any', () => {
 });
 
 test('validateSelector: operator/value rules', () => {
-  assert.deepEqual(validateSelector({ matchExpressions: [{ key: 'k', operator: 'In', values: [] }] }),
-    [{ path: 'matchExpressions[0].values', message: 'must be specified when operator is In' }]);
-  assert.deepEqual(validateSelector({ matchExpressions: [{ key: 'k', operator: 'Exists', values: ['x'] }] }),
-    [{ path: 'matchExpressions[0].values', message: 'may not be specified when operator is Exists' }]);
-  assert.deepEqual(validateSelector({ matchExpressions: [{ key: 'k', operator: 'Bogus' as never }] }),
-    [{ path: 'matchExpressions[0].operator', message: 'not a valid selector operator: "Bogus"' }]);
+  assert.deepEqual(validateSelector({ matchExpressions: [{ key: 'k', operator: 'In', values: [] }] }), [
+    { path: 'matchExpressions[0].values', message: 'must be specified when operator is In' },
+  ]);
+  assert.deepEqual(validateSelector({ matchExpressions: [{ key: 'k', operator: 'Exists', values: ['x'] }] }), [
+    { path: 'matchExpressions[0].values', message: 'may not be specified when operator is Exists' },
+  ]);
+  assert.deepEqual(validateSelector({ matchExpressions: [{ key: 'k', operator: 'Bogus' as never }] }), [
+    { path: 'matchExpressions[0].operator', message: 'not a valid selector operator: "Bogus"' },
+  ]);
   assert.deepEqual(validateSelector({ matchLabels: { a: 'b' } }), []);
 });

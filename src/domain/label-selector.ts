@@ -30,10 +30,18 @@ export function matchesSelector(sel: LabelSelector | undefined, labels: Labels |
     const has = Object.prototype.hasOwnProperty.call(l, req.key);
     const val = l[req.key];
     switch (req.operator) {
-      case 'In': if (!has || !(req.values ?? []).includes(val as string)) return false; break;
-      case 'NotIn': if (has && (req.values ?? []).includes(val as string)) return false; break;
-      case 'Exists': if (!has) return false; break;
-      case 'DoesNotExist': if (has) return false; break;
+      case 'In':
+        if (!has || !(req.values ?? []).includes(val as string)) return false;
+        break;
+      case 'NotIn':
+        if (has && (req.values ?? []).includes(val as string)) return false;
+        break;
+      case 'Exists':
+        if (!has) return false;
+        break;
+      case 'DoesNotExist':
+        if (has) return false;
+        break;
     }
   }
   return true;

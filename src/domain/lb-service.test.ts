@@ -1,10 +1,24 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  POOL_ANNOTATION, clearedByConfigEvent, clearedNotOursEvent, deprecatedAnnotationEvents, ingressIps, isManaged, poolStatus, refusalEvent, toServiceRequest, writesFor, type ServiceLike,
+  POOL_ANNOTATION,
+  clearedByConfigEvent,
+  clearedNotOursEvent,
+  deprecatedAnnotationEvents,
+  ingressIps,
+  isManaged,
+  poolStatus,
+  refusalEvent,
+  toServiceRequest,
+  writesFor,
+  type ServiceLike,
 } from './lb-service.js';
 
-const lb = (extra: Partial<NonNullable<ServiceLike['spec']>> = {}, status: string[] = [], ann: Record<string, string> = {}): ServiceLike => ({
+const lb = (
+  extra: Partial<NonNullable<ServiceLike['spec']>> = {},
+  status: string[] = [],
+  ann: Record<string, string> = {},
+): ServiceLike => ({
   metadata: { name: 'web', namespace: 'team', labels: { app: 'web' }, annotations: ann },
   spec: { type: 'LoadBalancer', ipFamilies: ['IPv4'], ports: [{ port: 80 }], ...extra },
   status: { loadBalancer: { ingress: status.map((ip) => ({ ip })) } },
@@ -24,11 +38,30 @@ describe('lb-service: isManaged', () => {
 
 describe('lb-service: toServiceRequest', () => {
   it('maps the fields the allocator reads', () => {
-    const r = toServiceRequest(lb({ ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv6', 'IPv4'], externalTrafficPolicy: 'Local', selector: { app: 'web' }, loadBalancerIP: '198.51.100.7' }, [], { 'metallb.io/address-pool': 'p' }));
+    const r = toServiceRequest(
+      lb(
+        {
+          ipFamilyPolicy: 'RequireDualStack',
+          ipFamilies: ['IPv6', 'IPv4'],
+          externalTrafficPolicy: 'Local',
+          selector: { app: 'web' },
+          loadBalancerIP: '198.51.100.7',
+        },
+        [],
+        { 'metallb.io/address-pool': 'p' },
+      ),
+    );
     assert.deepEqual(r, {
-      key: 'team/web', namespace: 'team', labels: { app: 'web' }, annotations: { 'metallb.io/address-pool': 'p' },
-      ports: [{ protocol: 'TCP', port: 80 }], ipFamilyPolicy: 'RequireDualStack', ipFamilies: [6, 4],
-      loadBalancerIP: '198.51.100.7', externalTrafficPolicy: 'Local', selector: { app: 'web' },
+      key: 'team/web',
+      namespace: 'team',
+      labels: { app: 'web' },
+      annotations: { 'metallb.io/address-pool': 'p' },
+      ports: [{ protocol: 'TCP', port: 80 }],
+      ipFamilyPolicy: 'RequireDualStack',
+      ipFamilies: [6, 4],
+      loadBalancerIP: '198.51.100.7',
+      externalTrafficPolicy: 'Local',
+      selector: { app: 'web' },
     });
   });
   it('defaults: IPv4 when the apiserver has not set families yet, unknown policy dropped', () => {
@@ -40,12 +73,41 @@ describe('lb-service: toServiceRequest', () => {
 
 describe('lb-service: writesFor', () => {
   const cases: Array<{ desc: string; svc: ServiceLike; ips: string[]; pool?: string; want: object }> = [
-    { desc: 'fresh allocation: ingress and annotation', svc: lb(), ips: ['198.51.100.1'], pool: 'p', want: { ingress: ['198.51.100.1'], poolAnnotation: 'p' } },
-    { desc: 'already converged: nothing', svc: lb({}, ['198.51.100.1'], { [POOL_ANNOTATION]: 'p' }), ips: ['198.51.100.1'], pool: 'p', want: {} },
-    { desc: 'pool renamed: annotation only', svc: lb({}, ['198.51.100.1'], { [POOL_ANNOTATION]: 'old' }), ips: ['198.51.100.1'], pool: 'p', want: { poolAnnotation: 'p' } },
-    { desc: 'released: clear both', svc: lb({}, ['198.51.100.1'], { [POOL_ANNOTATION]: 'p' }), ips: [], want: { ingress: [], poolAnnotation: null } },
+    {
+      desc: 'fresh allocation: ingress and annotation',
+      svc: lb(),
+      ips: ['198.51.100.1'],
+      pool: 'p',
+      want: { ingress: ['198.51.100.1'], poolAnnotation: 'p' },
+    },
+    {
+      desc: 'already converged: nothing',
+      svc: lb({}, ['198.51.100.1'], { [POOL_ANNOTATION]: 'p' }),
+      ips: ['198.51.100.1'],
+      pool: 'p',
+      want: {},
+    },
+    {
+      desc: 'pool renamed: annotation only',
+      svc: lb({}, ['198.51.100.1'], { [POOL_ANNOTATION]: 'old' }),
+      ips: ['198.51.100.1'],
+      pool: 'p',
+      want: { poolAnnotation: 'p' },
+    },
+    {
+      desc: 'released: clear both',
+      svc: lb({}, ['198.51.100.1'], { [POOL_ANNOTATION]: 'p' }),
+      ips: [],
+      want: { ingress: [], poolAnnotation: null },
+    },
     { desc: 'released, nothing shown: nothing', svc: lb(), ips: [], want: {} },
-    { desc: 'order matters (primary family first)', svc: lb({}, ['2001:db8::1', '198.51.100.1'], { [POOL_ANNOTATION]: 'p' }), ips: ['198.51.100.1', '2001:db8::1'], pool: 'p', want: { ingress: ['198.51.100.1', '2001:db8::1'] } },
+    {
+      desc: 'order matters (primary family first)',
+      svc: lb({}, ['2001:db8::1', '198.51.100.1'], { [POOL_ANNOTATION]: 'p' }),
+      ips: ['198.51.100.1', '2001:db8::1'],
+      pool: 'p',
+      want: { ingress: ['198.51.100.1', '2001:db8::1'] },
+    },
   ];
   for (const c of cases) it(c.desc, () => assert.deepEqual(writesFor(c.svc, c.ips, c.pool), c.want));
   it('ingressIps ignores hostname-only entries', () => {
@@ -55,26 +117,60 @@ describe('lb-service: writesFor', () => {
 
 describe('lb-service: events with MetalLB reasons', () => {
   it('deprecatedAnnotation per metallb.universe.tf/* key, sorted', () => {
-    assert.deepEqual(deprecatedAnnotationEvents(lb({}, [], { 'metallb.universe.tf/loadBalancerIPs': '198.51.100.7', 'metallb.io/address-pool': 'p', 'metallb.universe.tf/address-pool': 'p' })), [
-      { type: 'Warning', reason: 'deprecatedAnnotation', message: 'Service uses deprecated annotation metallb.universe.tf/address-pool' },
-      { type: 'Warning', reason: 'deprecatedAnnotation', message: 'Service uses deprecated annotation metallb.universe.tf/loadBalancerIPs' },
-    ]);
+    assert.deepEqual(
+      deprecatedAnnotationEvents(
+        lb({}, [], {
+          'metallb.universe.tf/loadBalancerIPs': '198.51.100.7',
+          'metallb.io/address-pool': 'p',
+          'metallb.universe.tf/address-pool': 'p',
+        }),
+      ),
+      [
+        { type: 'Warning', reason: 'deprecatedAnnotation', message: 'Service uses deprecated annotation metallb.universe.tf/address-pool' },
+        {
+          type: 'Warning',
+          reason: 'deprecatedAnnotation',
+          message: 'Service uses deprecated annotation metallb.universe.tf/loadBalancerIPs',
+        },
+      ],
+    );
     assert.deepEqual(deprecatedAnnotationEvents(lb()), []);
   });
   it('ClearAssignment when a service stops being ours, only if it held an IP', () => {
-    assert.deepEqual(clearedNotOursEvent(lb({ type: 'ClusterIP' }), ['198.51.100.7']),
-      { type: 'Normal', reason: 'ClearAssignment', message: 'cleared IP ["198.51.100.7"] for "team/web": not a LoadBalancer (type ClusterIP)' });
-    assert.deepEqual(clearedNotOursEvent(lb({ loadBalancerClass: 'other.io/lb' }), ['198.51.100.7']),
-      { type: 'Normal', reason: 'ClearAssignment', message: 'cleared IP ["198.51.100.7"] for "team/web": loadBalancerClass "other.io/lb" is not unset' });
+    assert.deepEqual(clearedNotOursEvent(lb({ type: 'ClusterIP' }), ['198.51.100.7']), {
+      type: 'Normal',
+      reason: 'ClearAssignment',
+      message: 'cleared IP ["198.51.100.7"] for "team/web": not a LoadBalancer (type ClusterIP)',
+    });
+    assert.deepEqual(clearedNotOursEvent(lb({ loadBalancerClass: 'other.io/lb' }), ['198.51.100.7']), {
+      type: 'Normal',
+      reason: 'ClearAssignment',
+      message: 'cleared IP ["198.51.100.7"] for "team/web": loadBalancerClass "other.io/lb" is not unset',
+    });
     assert.equal(clearedNotOursEvent(lb({ type: 'ClusterIP' }), []), undefined);
-    assert.match(clearedByConfigEvent('team/web', ['198.51.100.7']).message, /^current IP for "team\/web" not allowed by config, will attempt for new IP assignment: /);
+    assert.match(
+      clearedByConfigEvent('team/web', ['198.51.100.7']).message,
+      /^current IP for "team\/web" not allowed by config, will attempt for new IP assignment: /,
+    );
   });
   it('a refusal that keeps the IPs is LoadBalancerFailed, otherwise AllocationFailed', () => {
-    assert.deepEqual(refusalEvent('team/web', 'invalidRequest', 'bad', ['198.51.100.7']), { type: 'Warning', reason: 'LoadBalancerFailed', message: 'invalid requested loadbalancer IPs: bad' });
-    assert.deepEqual(refusalEvent('team/web', 'exhausted', 'no IPs', []), { type: 'Warning', reason: 'AllocationFailed', message: 'Failed to allocate IP for "team/web": no IPs' });
+    assert.deepEqual(refusalEvent('team/web', 'invalidRequest', 'bad', ['198.51.100.7']), {
+      type: 'Warning',
+      reason: 'LoadBalancerFailed',
+      message: 'invalid requested loadbalancer IPs: bad',
+    });
+    assert.deepEqual(refusalEvent('team/web', 'exhausted', 'no IPs', []), {
+      type: 'Warning',
+      reason: 'AllocationFailed',
+      message: 'Failed to allocate IP for "team/web": no IPs',
+    });
   });
   it('pool status counts, IPv6 available saturating at 2^53-1', () => {
-    assert.deepEqual(poolStatus({ ipv4: { assigned: 2, available: 6n }, ipv6: { assigned: 1, available: 2n ** 64n } }),
-      { assignedIPv4: 2, assignedIPv6: 1, availableIPv4: 6, availableIPv6: Number.MAX_SAFE_INTEGER });
+    assert.deepEqual(poolStatus({ ipv4: { assigned: 2, available: 6n }, ipv6: { assigned: 1, available: 2n ** 64n } }), {
+      assignedIPv4: 2,
+      assignedIPv6: 1,
+      availableIPv4: 6,
+      availableIPv6: Number.MAX_SAFE_INTEGER,
+    });
   });
 });

@@ -50,7 +50,9 @@ export function toServiceRequest(s: ServiceLike): ServiceRequest {
     ...(spec.ipFamilyPolicy && POLICIES.includes(spec.ipFamilyPolicy) ? { ipFamilyPolicy: spec.ipFamilyPolicy as IpFamilyPolicy } : {}),
     ipFamilies: fam.length > 0 ? fam : [4],
     ...(spec.loadBalancerIP ? { loadBalancerIP: spec.loadBalancerIP } : {}),
-    ...(spec.externalTrafficPolicy === 'Local' || spec.externalTrafficPolicy === 'Cluster' ? { externalTrafficPolicy: spec.externalTrafficPolicy } : {}),
+    ...(spec.externalTrafficPolicy === 'Local' || spec.externalTrafficPolicy === 'Cluster'
+      ? { externalTrafficPolicy: spec.externalTrafficPolicy }
+      : {}),
     ...(spec.selector ? { selector: spec.selector } : {}),
   };
 }
@@ -61,14 +63,16 @@ export function toAllocatorPools(cfg: Config): AllocatorPool[] {
     addresses: p.addresses,
     avoidBuggyIPs: p.avoidBuggyIPs,
     autoAssign: p.autoAssign,
-    ...(p.serviceAllocation ? {
-      serviceAllocation: {
-        ...(p.serviceAllocation.priority !== undefined ? { priority: p.serviceAllocation.priority } : {}),
-        namespaces: p.serviceAllocation.namespaces,
-        namespaceSelectors: p.serviceAllocation.namespaceSelectors,
-        serviceSelectors: p.serviceAllocation.serviceSelectors,
-      },
-    } : {}),
+    ...(p.serviceAllocation
+      ? {
+          serviceAllocation: {
+            ...(p.serviceAllocation.priority !== undefined ? { priority: p.serviceAllocation.priority } : {}),
+            namespaces: p.serviceAllocation.namespaces,
+            namespaceSelectors: p.serviceAllocation.namespaceSelectors,
+            serviceSelectors: p.serviceAllocation.serviceSelectors,
+          },
+        }
+      : {}),
   }));
 }
 
@@ -92,13 +96,19 @@ export function writesFor(s: ServiceLike, ips: readonly string[], pool: string |
 }
 
 // ---- Events with MetalLB's reasons (controller/service.go, controller/main.go) -----------------
-export interface ServiceEvent { type: 'Normal' | 'Warning'; reason: string; message: string }
+export interface ServiceEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+}
 
 export const DEPRECATED_ANNOTATION_PREFIX = 'metallb.universe.tf/';
 
 /** `deprecatedAnnotation` (Warning) per metallb.universe.tf/* annotation; MetalLB emits them only when it writes the service. */
 export function deprecatedAnnotationEvents(s: ServiceLike): ServiceEvent[] {
-  return Object.keys(s.metadata?.annotations ?? {}).filter((k) => k.startsWith(DEPRECATED_ANNOTATION_PREFIX)).sort()
+  return Object.keys(s.metadata?.annotations ?? {})
+    .filter((k) => k.startsWith(DEPRECATED_ANNOTATION_PREFIX))
+    .sort()
     .map((k) => ({ type: 'Warning', reason: 'deprecatedAnnotation', message: `Service uses deprecated annotation ${k}` }));
 }
 
@@ -109,15 +119,24 @@ export function deprecatedAnnotationEvents(s: ServiceLike): ServiceEvent[] {
  */
 export function clearedNotOursEvent(s: ServiceLike, ips: readonly string[], lbClass?: string): ServiceEvent | undefined {
   if (ips.length === 0) return undefined;
-  const why = s.spec?.type !== 'LoadBalancer'
-    ? `not a LoadBalancer (type ${s.spec?.type ?? 'unset'})`
-    : `loadBalancerClass ${JSON.stringify(s.spec.loadBalancerClass ?? '')} is not ${lbClass ? JSON.stringify(lbClass) : 'unset'}`;
-  return { type: 'Normal', reason: 'ClearAssignment', message: `cleared IP ${JSON.stringify(ips)} for ${JSON.stringify(serviceKey(s))}: ${why}` };
+  const why =
+    s.spec?.type !== 'LoadBalancer'
+      ? `not a LoadBalancer (type ${s.spec?.type ?? 'unset'})`
+      : `loadBalancerClass ${JSON.stringify(s.spec.loadBalancerClass ?? '')} is not ${lbClass ? JSON.stringify(lbClass) : 'unset'}`;
+  return {
+    type: 'Normal',
+    reason: 'ClearAssignment',
+    message: `cleared IP ${JSON.stringify(ips)} for ${JSON.stringify(serviceKey(s))}: ${why}`,
+  };
 }
 
 /** A config change made the service's address invalid and the allocator moved it (MetalLB's wording). */
 export function clearedByConfigEvent(key: string, from: readonly string[]): ServiceEvent {
-  return { type: 'Normal', reason: 'ClearAssignment', message: `current IP for ${JSON.stringify(key)} not allowed by config, will attempt for new IP assignment: ${JSON.stringify(from)} is no longer in an eligible pool` };
+  return {
+    type: 'Normal',
+    reason: 'ClearAssignment',
+    message: `current IP for ${JSON.stringify(key)} not allowed by config, will attempt for new IP assignment: ${JSON.stringify(from)} is no longer in an eligible pool`,
+  };
 }
 
 /**
@@ -131,10 +150,23 @@ export function refusalEvent(key: string, code: string, reason: string, keptIps:
 }
 
 // ---- IPAddressPool status (MetalLB v0.15: assigned/available per family) ----------------------
-export interface PoolStatus { assignedIPv4: number; assignedIPv6: number; availableIPv4: number; availableIPv6: number }
+export interface PoolStatus {
+  assignedIPv4: number;
+  assignedIPv6: number;
+  availableIPv4: number;
+  availableIPv6: number;
+}
 const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
 /** Counts for status; an IPv6 pool's available count saturates at 2^53-1 (JSON numbers). */
-export function poolStatus(st: { ipv4: { assigned: number; available: bigint }; ipv6: { assigned: number; available: bigint } }): PoolStatus {
+export function poolStatus(st: {
+  ipv4: { assigned: number; available: bigint };
+  ipv6: { assigned: number; available: bigint };
+}): PoolStatus {
   const n = (b: bigint) => Number(b > SAFE ? SAFE : b);
-  return { assignedIPv4: st.ipv4.assigned, assignedIPv6: st.ipv6.assigned, availableIPv4: n(st.ipv4.available), availableIPv6: n(st.ipv6.available) };
+  return {
+    assignedIPv4: st.ipv4.assigned,
+    assignedIPv6: st.ipv6.assigned,
+    availableIPv4: n(st.ipv4.available),
+    availableIPv6: n(st.ipv6.available),
+  };
 }

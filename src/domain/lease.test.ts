@@ -6,19 +6,45 @@ import { decideLease, microTime, releasedSpec, stillLeading, type LeaseObservati
 
 const T0 = Date.UTC(2026, 10, 26, 12, 0, 0);
 const P = { identity: 'b', durationMs: 15_000 };
-const held = (holder: string, renew: number, transitions = 0): LeaseSpec =>
-  ({ holderIdentity: holder, leaseDurationSeconds: 15, acquireTime: microTime(T0), renewTime: microTime(renew), leaseTransitions: transitions });
+const held = (holder: string, renew: number, transitions = 0): LeaseSpec => ({
+  holderIdentity: holder,
+  leaseDurationSeconds: 15,
+  acquireTime: microTime(T0),
+  renewTime: microTime(renew),
+  leaseTransitions: transitions,
+});
 
-interface Step { desc: string; lease: LeaseSpec | undefined; at: number; want: string; holder?: string; transitions?: number; expiresAt?: number }
+interface Step {
+  desc: string;
+  lease: LeaseSpec | undefined;
+  at: number;
+  want: string;
+  holder?: string;
+  transitions?: number;
+  expiresAt?: number;
+}
 
 test('lease: a standby waits for expiry counted on its own clock, then acquires', () => {
   const steps: Step[] = [
     { desc: 'no lease: create it', lease: undefined, at: T0, want: 'create', holder: 'b', transitions: 0 },
     { desc: 'a holds it: wait 15 s from first sight', lease: held('a', T0), at: T0 + 1000, want: 'wait', expiresAt: T0 + 16_000 },
-    { desc: 'a renews: the record changed, expiry moves', lease: held('a', T0 + 2000), at: T0 + 3000, want: 'wait', expiresAt: T0 + 18_000 },
+    {
+      desc: 'a renews: the record changed, expiry moves',
+      lease: held('a', T0 + 2000),
+      at: T0 + 3000,
+      want: 'wait',
+      expiresAt: T0 + 18_000,
+    },
     // a's clock is far ahead: its renewTime says nothing to us, only the change counts.
     { desc: 'same record 14.9 s later: still wait', lease: held('a', T0 + 2000), at: T0 + 17_900, want: 'wait', expiresAt: T0 + 18_000 },
-    { desc: 'same record 15 s later: acquire, one more transition', lease: held('a', T0 + 2000), at: T0 + 18_000, want: 'acquire', holder: 'b', transitions: 1 },
+    {
+      desc: 'same record 15 s later: acquire, one more transition',
+      lease: held('a', T0 + 2000),
+      at: T0 + 18_000,
+      want: 'acquire',
+      holder: 'b',
+      transitions: 1,
+    },
   ];
   let seen: LeaseObservation | undefined;
   for (const s of steps) {
@@ -38,12 +64,27 @@ test('lease: a standby waits for expiry counted on its own clock, then acquires'
 
 test('lease: the holder renews, keeping acquireTime and the transition count', () => {
   const r = decideLease(held('b', T0, 3), undefined, T0 + 5000, P);
-  assert.deepEqual(r.decision, { action: 'renew', spec: { holderIdentity: 'b', leaseDurationSeconds: 15, acquireTime: microTime(T0), renewTime: microTime(T0 + 5000), leaseTransitions: 3 } });
+  assert.deepEqual(r.decision, {
+    action: 'renew',
+    spec: {
+      holderIdentity: 'b',
+      leaseDurationSeconds: 15,
+      acquireTime: microTime(T0),
+      renewTime: microTime(T0 + 5000),
+      leaseTransitions: 3,
+    },
+  });
 });
 
 test('lease: a released lease (empty holder) is taken at once', () => {
   const rel = releasedSpec(held('a', T0, 2), T0 + 100);
-  assert.deepEqual(rel, { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: microTime(T0 + 100), renewTime: microTime(T0 + 100), leaseTransitions: 2 });
+  assert.deepEqual(rel, {
+    holderIdentity: '',
+    leaseDurationSeconds: 1,
+    acquireTime: microTime(T0 + 100),
+    renewTime: microTime(T0 + 100),
+    leaseTransitions: 2,
+  });
   const r = decideLease(rel, undefined, T0 + 101, P);
   assert.equal(r.decision.action, 'acquire');
   assert.equal(r.decision.action === 'acquire' && r.decision.spec.leaseTransitions, 3);

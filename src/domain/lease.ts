@@ -18,9 +18,15 @@ export interface LeaseSpec {
 }
 
 /** What this replica last saw: the record, and the local time at which it last changed. */
-export interface LeaseObservation { record: string; at: number }
+export interface LeaseObservation {
+  record: string;
+  at: number;
+}
 
-export interface LeaseParams { identity: string; durationMs: number }
+export interface LeaseParams {
+  identity: string;
+  durationMs: number;
+}
 
 export type LeaseDecision =
   | { action: 'create'; spec: LeaseSpec }
@@ -39,10 +45,19 @@ const recordKey = (s: LeaseSpec): string =>
  * keep for the next call (unchanged record → unchanged time, so expiry counts from the first
  * sighting of the current record).
  */
-export function decideLease(lease: LeaseSpec | undefined, seen: LeaseObservation | undefined, now: number, p: LeaseParams): { decision: LeaseDecision; seen: LeaseObservation | undefined } {
+export function decideLease(
+  lease: LeaseSpec | undefined,
+  seen: LeaseObservation | undefined,
+  now: number,
+  p: LeaseParams,
+): { decision: LeaseDecision; seen: LeaseObservation | undefined } {
   const durationS = Math.max(1, Math.round(p.durationMs / 1000));
   const fresh = (transitions: number, acquire: string): LeaseSpec => ({
-    holderIdentity: p.identity, leaseDurationSeconds: durationS, acquireTime: acquire, renewTime: microTime(now), leaseTransitions: transitions,
+    holderIdentity: p.identity,
+    leaseDurationSeconds: durationS,
+    acquireTime: acquire,
+    renewTime: microTime(now),
+    leaseTransitions: transitions,
   });
   if (!lease) return { decision: { action: 'create', spec: fresh(0, microTime(now)) }, seen: undefined };
   const key = recordKey(lease);
@@ -59,7 +74,13 @@ export function decideLease(lease: LeaseSpec | undefined, seen: LeaseObservation
 
 /** The spec a holder writes on a graceful stop (client-go `release`): no holder, 1 s duration. */
 export function releasedSpec(lease: LeaseSpec, now: number): LeaseSpec {
-  return { holderIdentity: '', leaseDurationSeconds: 1, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: lease.leaseTransitions ?? 0 };
+  return {
+    holderIdentity: '',
+    leaseDurationSeconds: 1,
+    acquireTime: microTime(now),
+    renewTime: microTime(now),
+    leaseTransitions: lease.leaseTransitions ?? 0,
+  };
 }
 
 /** The holder keeps leading only while its last successful renewal is within the renew deadline. */

@@ -5,7 +5,16 @@ import fc from 'fast-check';
 import { Membership, DEFAULT_MEMBERSHIP } from './membership.js';
 import type { Heartbeat } from '../codecs/coord.js';
 
-const hb = (node: string, inc: number, seq: number, over: Partial<Heartbeat> = {}): Heartbeat => ({ v: 1, node, inc, seq, intervalMs: 100, l2Ready: true, draining: false, ...over });
+const hb = (node: string, inc: number, seq: number, over: Partial<Heartbeat> = {}): Heartbeat => ({
+  v: 1,
+  node,
+  inc,
+  seq,
+  intervalMs: 100,
+  l2Ready: true,
+  draining: false,
+  ...over,
+});
 
 // Sequential table: each row is a step on the same table (MetalLB TestAssignment style).
 test('alive → suspect → dead → alive, with incarnations and sequence numbers', () => {
@@ -23,13 +32,29 @@ test('alive → suspect → dead → alive, with incarnations and sequence numbe
     { desc: 'same incarnation returns: up from dead', at: 420, hb: hb('b', 5, 3), want: ['peer.up:b'], state: 'alive' },
     { desc: 'restart: higher incarnation, seq restarts', at: 430, hb: hb('b', 6, 1), want: ['peer.up:b'], state: 'alive' },
     { desc: 'flags change reported', at: 440, hb: hb('b', 6, 2, { draining: true }), want: ['peer.flags:b'], state: 'alive' },
-    { desc: 'settled change reported on its own', at: 450, hb: hb('b', 6, 3, { draining: true, settled: false }), want: ['peer.settled:b'], state: 'alive' },
+    {
+      desc: 'settled change reported on its own',
+      at: 450,
+      hb: hb('b', 6, 3, { draining: true, settled: false }),
+      want: ['peer.settled:b'],
+      state: 'alive',
+    },
     { desc: 'absent settled = settled', at: 460, hb: hb('b', 6, 4, { draining: true }), want: ['peer.settled:b'], state: 'alive' },
-    { desc: 'with an election flag: peer.flags', at: 470, hb: hb('b', 6, 5, { draining: true, l2Ready: false, settled: false }), want: ['peer.flags:b'], state: 'alive' },
+    {
+      desc: 'with an election flag: peer.flags',
+      at: 470,
+      hb: hb('b', 6, 5, { draining: true, l2Ready: false, settled: false }),
+      want: ['peer.flags:b'],
+      state: 'alive',
+    },
   ];
   for (const s of steps) {
     const ev = s.hb ? m.heartbeat(s.hb, s.at) : m.sweep(s.at);
-    assert.deepEqual(ev.map((e) => `${e.type}:${e.node}`), s.want, s.desc);
+    assert.deepEqual(
+      ev.map((e) => `${e.type}:${e.node}`),
+      s.want,
+      s.desc,
+    );
     if (s.state) assert.equal(m.state('b'), s.state, s.desc);
   }
   assert.equal(m.draining('b'), true);
@@ -61,7 +86,10 @@ test('reconnect after our own NATS outage gives peers a fresh window', () => {
   m.reconnected(5000);
   assert.deepEqual(m.sweep(5100), []);
   assert.equal(m.isLive('b'), true);
-  assert.deepEqual(m.sweep(5300).map((e) => e.type), ['peer.suspect', 'peer.dead']);
+  assert.deepEqual(
+    m.sweep(5300).map((e) => e.type),
+    ['peer.suspect', 'peer.dead'],
+  );
 });
 
 test('self is always live; unknown peers are not', () => {
@@ -74,11 +102,17 @@ test('a peer is not declared dead while our own heartbeats are not coming back e
   const m = new Membership('me');
   m.heartbeat(hb('b', 1, 1), 0);
   // Our path was cut at ~0: our last echo is from t=0, so b's silence may be ours.
-  assert.deepEqual(m.sweep(300, 0).map((e) => e.type), ['peer.suspect']);
+  assert.deepEqual(
+    m.sweep(300, 0).map((e) => e.type),
+    ['peer.suspect'],
+  );
   assert.equal(m.isLive('b'), true);
   assert.deepEqual(m.sweep(600, 0), []);
   // Our echo is fresh (heard ourselves at 280, well after b went silent at 0): b is dead.
-  assert.deepEqual(m.sweep(700, 280).map((e) => e.type), ['peer.dead']);
+  assert.deepEqual(
+    m.sweep(700, 280).map((e) => e.type),
+    ['peer.dead'],
+  );
 });
 
 test('a heartbeat costs no heap entry: the deadline heap stays O(peers) under steady traffic', () => {
@@ -91,7 +125,10 @@ test('a heartbeat costs no heap entry: the deadline heap stays O(peers) under st
   }
   // And detection is unchanged: silence from now on, every peer dead 300 ms after its last beat.
   const last = 200 * 100;
-  assert.deepEqual(m.sweep(last + 299).filter((e) => e.type === 'peer.dead'), []);
+  assert.deepEqual(
+    m.sweep(last + 299).filter((e) => e.type === 'peer.dead'),
+    [],
+  );
   assert.equal(m.sweep(last + 349).filter((e) => e.type === 'peer.dead').length, peers.length);
 });
 
@@ -102,7 +139,10 @@ function naive(self: string, cfg = DEFAULT_MEMBERSHIP) {
     heartbeat(h: Heartbeat, now: number): string[] {
       if (h.node === self) return [];
       const p = peers.get(h.node);
-      if (!p) { peers.set(h.node, { inc: h.inc, seq: h.seq, iv: h.intervalMs, seen: now, state: 'alive', l2: h.l2Ready, dr: h.draining }); return [`peer.up:${h.node}`]; }
+      if (!p) {
+        peers.set(h.node, { inc: h.inc, seq: h.seq, iv: h.intervalMs, seen: now, state: 'alive', l2: h.l2Ready, dr: h.draining });
+        return [`peer.up:${h.node}`];
+      }
       if (h.inc < p.inc || (h.inc === p.inc && h.seq <= p.seq)) return [];
       const out: string[] = [];
       const restarted = h.inc > p.inc;
@@ -115,8 +155,14 @@ function naive(self: string, cfg = DEFAULT_MEMBERSHIP) {
     sweep(now: number): string[] {
       const out: string[] = [];
       for (const [n, p] of peers) {
-        if (p.state === 'alive' && now >= p.seen + Math.floor(p.iv * 1.5) + 1) { p.state = 'suspect'; out.push(`peer.suspect:${n}`); }
-        if (p.state === 'suspect' && now >= p.seen + p.iv * cfg.misses) { p.state = 'dead'; out.push(`peer.dead:${n}`); }
+        if (p.state === 'alive' && now >= p.seen + Math.floor(p.iv * 1.5) + 1) {
+          p.state = 'suspect';
+          out.push(`peer.suspect:${n}`);
+        }
+        if (p.state === 'suspect' && now >= p.seen + p.iv * cfg.misses) {
+          p.state = 'dead';
+          out.push(`peer.dead:${n}`);
+        }
       }
       return out;
     },
@@ -126,26 +172,49 @@ function naive(self: string, cfg = DEFAULT_MEMBERSHIP) {
 
 test('property: the lazily re-armed heap reports what a full scan of every peer would', () => {
   const step = fc.oneof(
-    fc.record({ kind: fc.constant('hb' as const), node: fc.constantFrom('a', 'b', 'c', 'me'), incUp: fc.boolean(), seqStep: fc.integer({ min: -1, max: 3 }), iv: fc.constantFrom(50, 100, 200), l2: fc.boolean(), dt: fc.integer({ min: 0, max: 120 }) }),
+    fc.record({
+      kind: fc.constant('hb' as const),
+      node: fc.constantFrom('a', 'b', 'c', 'me'),
+      incUp: fc.boolean(),
+      seqStep: fc.integer({ min: -1, max: 3 }),
+      iv: fc.constantFrom(50, 100, 200),
+      l2: fc.boolean(),
+      dt: fc.integer({ min: 0, max: 120 }),
+    }),
     fc.record({ kind: fc.constant('sweep' as const), dt: fc.integer({ min: 0, max: 400 }) }),
   );
-  fc.assert(fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
-    const m = new Membership('me');
-    const ref = naive('me');
-    const last = new Map<string, { inc: number; seq: number }>();
-    let now = 0;
-    for (const s of steps) {
-      now += s.dt;
-      if (s.kind === 'hb') {
-        const l = last.get(s.node) ?? { inc: 1, seq: 0 };
-        const next = s.incUp ? { inc: l.inc + 1, seq: 1 } : { inc: l.inc, seq: Math.max(0, l.seq + s.seqStep) };
-        last.set(s.node, next);
-        const h = hb(s.node, next.inc, next.seq, { intervalMs: s.iv, l2Ready: s.l2 });
-        assert.deepEqual(m.heartbeat(h, now).map((e) => `${e.type}:${e.node}`).sort(), ref.heartbeat(h, now).sort());
-      } else {
-        assert.deepEqual(m.sweep(now).map((e) => `${e.type}:${e.node}`).sort(), ref.sweep(now).sort());
+  fc.assert(
+    fc.property(fc.array(step, { maxLength: 80 }), (steps) => {
+      const m = new Membership('me');
+      const ref = naive('me');
+      const last = new Map<string, { inc: number; seq: number }>();
+      let now = 0;
+      for (const s of steps) {
+        now += s.dt;
+        if (s.kind === 'hb') {
+          const l = last.get(s.node) ?? { inc: 1, seq: 0 };
+          const next = s.incUp ? { inc: l.inc + 1, seq: 1 } : { inc: l.inc, seq: Math.max(0, l.seq + s.seqStep) };
+          last.set(s.node, next);
+          const h = hb(s.node, next.inc, next.seq, { intervalMs: s.iv, l2Ready: s.l2 });
+          assert.deepEqual(
+            m
+              .heartbeat(h, now)
+              .map((e) => `${e.type}:${e.node}`)
+              .sort(),
+            ref.heartbeat(h, now).sort(),
+          );
+        } else {
+          assert.deepEqual(
+            m
+              .sweep(now)
+              .map((e) => `${e.type}:${e.node}`)
+              .sort(),
+            ref.sweep(now).sort(),
+          );
+        }
+        for (const n of ['a', 'b', 'c']) assert.equal(m.state(n), ref.state(n), `${n} at ${now}`);
       }
-      for (const n of ['a', 'b', 'c']) assert.equal(m.state(n), ref.state(n), `${n} at ${now}`);
-    }
-  }), { numRuns: 300 });
+    }),
+    { numRuns: 300 },
+  );
 });

@@ -38,7 +38,13 @@ export interface Peer {
 }
 
 export type MembershipEvent =
-  | { readonly type: 'peer.up'; readonly node: string; readonly inc: number; readonly restarted: boolean; readonly from: PeerState | 'unknown' }
+  | {
+      readonly type: 'peer.up';
+      readonly node: string;
+      readonly inc: number;
+      readonly restarted: boolean;
+      readonly from: PeerState | 'unknown';
+    }
   | { readonly type: 'peer.suspect'; readonly node: string }
   | { readonly type: 'peer.dead'; readonly node: string; readonly silentMs: number }
   | { readonly type: 'peer.flags'; readonly node: string }
@@ -46,10 +52,14 @@ export type MembershipEvent =
   | { readonly type: 'peer.settled'; readonly node: string; readonly settled: boolean };
 
 /** A heap entry: `key` is the deadline. */
-interface Deadline extends TimerNode { readonly node: string }
+interface Deadline extends TimerNode {
+  readonly node: string;
+}
 
 /** A peer as the table holds it: `due` is the time of its one live heap entry (undefined: none). */
-interface PeerEntry extends Peer { due: number | undefined }
+interface PeerEntry extends Peer {
+  due: number | undefined;
+}
 
 const NONE: readonly MembershipEvent[] = Object.freeze([]);
 
@@ -64,14 +74,28 @@ export class Membership {
    */
   private readonly heap = new TimerHeap<Deadline>();
 
-  constructor(readonly self: string, readonly config: MembershipConfig = DEFAULT_MEMBERSHIP) {}
+  constructor(
+    readonly self: string,
+    readonly config: MembershipConfig = DEFAULT_MEMBERSHIP,
+  ) {}
 
   /** Records a heartbeat received at `now`; returns the transitions it caused (usually none). */
   heartbeat(hb: Heartbeat, now: number): readonly MembershipEvent[] {
     if (hb.node === this.self) return NONE;
     const p = this.peers.get(hb.node);
     if (!p) {
-      const q: PeerEntry = { node: hb.node, inc: hb.inc, seq: hb.seq, intervalMs: hb.intervalMs, lastSeen: now, state: PeerState.alive, l2Ready: hb.l2Ready, draining: hb.draining, settled: hb.settled ?? true, due: undefined };
+      const q: PeerEntry = {
+        node: hb.node,
+        inc: hb.inc,
+        seq: hb.seq,
+        intervalMs: hb.intervalMs,
+        lastSeen: now,
+        state: PeerState.alive,
+        l2Ready: hb.l2Ready,
+        draining: hb.draining,
+        settled: hb.settled ?? true,
+        due: undefined,
+      };
       this.peers.set(hb.node, q);
       this.arm(q);
       return [{ type: 'peer.up', node: hb.node, inc: hb.inc, restarted: false, from: 'unknown' }];
@@ -122,12 +146,18 @@ export class Membership {
       if (p.state === PeerState.dead) continue; // re-armed by its next heartbeat
       if (p.state === PeerState.alive) {
         const s = this.suspectAt(p);
-        if (s > now) { this.reschedule(p, top, s); continue; }
+        if (s > now) {
+          this.reschedule(p, top, s);
+          continue;
+        }
         p.state = PeerState.suspect;
         (out ??= []).push({ type: 'peer.suspect', node: p.node });
       }
       const d = this.deadAt(p);
-      if (d > now) { this.reschedule(p, top, d); continue; }
+      if (d > now) {
+        this.reschedule(p, top, d);
+        continue;
+      }
       if (selfEcho !== undefined && selfEcho < d - 1.5 * this.config.intervalMs) {
         this.reschedule(p, top, now + Math.max(1, Math.floor(this.config.intervalMs / 4)));
         continue;

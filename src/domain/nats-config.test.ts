@@ -3,11 +3,19 @@ import assert from 'node:assert/strict';
 import { natsAccountsBlock, nodePublishPermissions } from './nats-config.js';
 
 test('a node user publishes only under its own id (plus JetStream KV plumbing)', () => {
-  assert.deepEqual(nodePublishPermissions('co', 'n1.example'), ['mooring.v1.co.*.n1_example', '$JS.API.>', '$KV.mooring-v1-co-epochs.>', '_INBOX.>']);
+  assert.deepEqual(nodePublishPermissions('co', 'n1.example'), [
+    'mooring.v1.co.*.n1_example',
+    '$JS.API.>',
+    '$KV.mooring-v1-co-epochs.>',
+    '_INBOX.>',
+  ]);
 });
 
 test('accounts block lists every user with its own permissions', () => {
-  const conf = natsAccountsBlock('co', [{ node: 'n1', user: 'n1', password: 'p1' }, { node: 'n2', user: 'n2', password: 'p2' }]);
+  const conf = natsAccountsBlock('co', [
+    { node: 'n1', user: 'n1', password: 'p1' },
+    { node: 'n2', user: 'n2', password: 'p2' },
+  ]);
   assert.match(conf, /jetstream: enabled/);
   assert.match(conf, /user: "n1", password: "p1"[\s\S]*"mooring\.v1\.co\.\*\.n1"/);
   assert.match(conf, /user: "n2", password: "p2"[\s\S]*"mooring\.v1\.co\.\*\.n2"/);

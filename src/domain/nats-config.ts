@@ -37,12 +37,18 @@ export function adminSubscribePermissions(cluster: string): string[] {
 }
 
 /** An `accounts { … }` block with JetStream enabled, one user per node and the operator users. */
-export function natsAccountsBlock(cluster: string, users: readonly NodeUser[], account = 'MOORING', admins: readonly AdminUser[] = []): string {
-  const entry = (u: { user: string; password: string }, pub: string[], sub: string[]): string => [
-    `      { user: ${q(u.user)}, password: ${q(u.password)}, permissions: {`,
-    `          publish: { allow: [${pub.map(q).join(', ')}] },`,
-    `          subscribe: { allow: [${sub.map(q).join(', ')}] } } }`,
-  ].join('\n');
+export function natsAccountsBlock(
+  cluster: string,
+  users: readonly NodeUser[],
+  account = 'MOORING',
+  admins: readonly AdminUser[] = [],
+): string {
+  const entry = (u: { user: string; password: string }, pub: string[], sub: string[]): string =>
+    [
+      `      { user: ${q(u.user)}, password: ${q(u.password)}, permissions: {`,
+      `          publish: { allow: [${pub.map(q).join(', ')}] },`,
+      `          subscribe: { allow: [${sub.map(q).join(', ')}] } } }`,
+    ].join('\n');
   const lines = [
     ...users.map((u) => entry(u, nodePublishPermissions(cluster, u.node), nodeSubscribePermissions(cluster))),
     ...admins.map((a) => entry(a, adminPublishPermissions(cluster), adminSubscribePermissions(cluster))),

@@ -53,13 +53,22 @@ export interface PlanService {
   l2Interfaces: string[];
   bgpAds: string[];
 }
-export interface NotAnnounced { service: string; ip: string; mode: 'l2' | 'bgp' | 'any'; reason: PlanReason; detail: string }
+export interface NotAnnounced {
+  service: string;
+  ip: string;
+  mode: 'l2' | 'bgp' | 'any';
+  reason: PlanReason;
+  detail: string;
+}
 
 export interface SpeakerPlan {
   node: string;
   services: PlanService[];
   /** `interfaces`: the L2 ads' interfaces, absent when they allow every interface. */
-  l2: { nodes: ElectionNode[]; services: Array<{ key: string; ips: string[]; ads: L2AdView[]; etpLocal: boolean; endpointNodes: Set<string>; interfaces?: string[] }> };
+  l2: {
+    nodes: ElectionNode[];
+    services: Array<{ key: string; ips: string[]; ads: L2AdView[]; etpLocal: boolean; endpointNodes: Set<string>; interfaces?: string[] }>;
+  };
   bgp: { peers: Peer[]; advPeers: AdvPeer[]; advertisements: AdvSpec[]; services: AdvService[] };
   notAnnounced: NotAnnounced[];
 }
@@ -99,7 +108,8 @@ function endpointNodesOf(slices: readonly EndpointSliceObj[], key: string): stri
   return [...out].sort();
 }
 
-const networkUnavailable = (n: NodeObj | undefined) => (n?.status?.conditions ?? []).some((c) => c.type === 'NetworkUnavailable' && c.status === 'True');
+const networkUnavailable = (n: NodeObj | undefined) =>
+  (n?.status?.conditions ?? []).some((c) => c.type === 'NetworkUnavailable' && c.status === 'True');
 
 export function planSpeaker(input: PlanInput): SpeakerPlan {
   const { config: cfg, node } = input;
@@ -112,23 +122,47 @@ export function planSpeaker(input: PlanInput): SpeakerPlan {
     const key = keyOf(svc);
     const ips = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((x): x is string => !!x);
     if (ips.length === 0) continue;
-    const miss = (reason: PlanReason, detail: string, mode: NotAnnounced['mode'] = 'any') => { for (const ip of ips) notAnnounced.push({ service: key, ip, mode, reason, detail }); };
-    if (svc.spec?.type !== 'LoadBalancer') { miss(PlanReason.notLoadBalancer, `service type is ${svc.spec?.type ?? 'ClusterIP'}`); continue; }
+    const miss = (reason: PlanReason, detail: string, mode: NotAnnounced['mode'] = 'any') => {
+      for (const ip of ips) notAnnounced.push({ service: key, ip, mode, reason, detail });
+    };
+    if (svc.spec?.type !== 'LoadBalancer') {
+      miss(PlanReason.notLoadBalancer, `service type is ${svc.spec?.type ?? 'ClusterIP'}`);
+      continue;
+    }
     if ((svc.spec.loadBalancerClass ?? undefined) !== input.loadBalancerClass) {
-      miss(PlanReason.otherLoadBalancerClass, `loadBalancerClass ${JSON.stringify(svc.spec.loadBalancerClass ?? null)} is not ours (${JSON.stringify(input.loadBalancerClass ?? null)})`);
+      miss(
+        PlanReason.otherLoadBalancerClass,
+        `loadBalancerClass ${JSON.stringify(svc.spec.loadBalancerClass ?? null)} is not ours (${JSON.stringify(input.loadBalancerClass ?? null)})`,
+      );
       continue;
     }
     const pool = poolOf(cfg, svc, ips[0] as string);
-    if (!pool) { miss(PlanReason.noPool, `IP ${ips[0]} is in no configured IPAddressPool`); continue; }
+    if (!pool) {
+      miss(PlanReason.noPool, `IP ${ips[0]} is in no configured IPAddressPool`);
+      continue;
+    }
     const labels = svc.metadata.labels ?? {};
     const l2 = cfg.l2Advertisements.filter((a) => a.pools.includes(pool) && matchesAny(a.serviceSelectors, labels));
     const bgp = cfg.bgpAdvertisements.filter((a) => a.pools.includes(pool) && matchesAny(a.serviceSelectors, labels));
-    if (l2.length === 0 && bgp.length === 0) { miss(PlanReason.noMatchingAdvertisement, `no L2Advertisement or BGPAdvertisement selects pool ${JSON.stringify(pool)} for this service`); continue; }
+    if (l2.length === 0 && bgp.length === 0) {
+      miss(
+        PlanReason.noMatchingAdvertisement,
+        `no L2Advertisement or BGPAdvertisement selects pool ${JSON.stringify(pool)} for this service`,
+      );
+      continue;
+    }
     services.push({
-      key, ips, pool, labels,
+      key,
+      ips,
+      pool,
+      labels,
       etpLocal: svc.spec.externalTrafficPolicy === 'Local',
       endpointNodes: endpointNodesOf(input.endpointSlices, key),
-      l2Ads: l2.map((a) => ({ name: a.name, nodeSelectors: a.nodeSelectors as LabelSelector[], preferredNodeSelectors: a.preferredNodeSelectors })),
+      l2Ads: l2.map((a) => ({
+        name: a.name,
+        nodeSelectors: a.nodeSelectors as LabelSelector[],
+        preferredNodeSelectors: a.preferredNodeSelectors,
+      })),
       l2Interfaces: l2.some((a) => a.allInterfaces) ? [] : [...new Set(l2.flatMap((a) => a.interfaces))].sort(),
       bgpAds: bgp.map((a) => a.name),
     });
@@ -140,30 +174,64 @@ export function planSpeaker(input: PlanInput): SpeakerPlan {
   const unavailable = networkUnavailable(self);
   const bgpServices: AdvService[] = [];
   for (const s of services.filter((x) => x.bgpAds.length > 0)) {
-    const miss = (reason: PlanReason, detail: string) => { for (const ip of s.ips) notAnnounced.push({ service: s.key, ip, mode: 'bgp', reason, detail }); };
-    if (excluded) { miss(PlanReason.nodeExcluded, `node ${node} has label ${EXCLUDE_LB_LABEL}`); continue; }
-    if (unavailable) { miss(PlanReason.networkUnavailable, `node ${node} has condition NetworkUnavailable=True`); continue; }
+    const miss = (reason: PlanReason, detail: string) => {
+      for (const ip of s.ips) notAnnounced.push({ service: s.key, ip, mode: 'bgp', reason, detail });
+    };
+    if (excluded) {
+      miss(PlanReason.nodeExcluded, `node ${node} has label ${EXCLUDE_LB_LABEL}`);
+      continue;
+    }
+    if (unavailable) {
+      miss(PlanReason.networkUnavailable, `node ${node} has condition NetworkUnavailable=True`);
+      continue;
+    }
     const local = s.endpointNodes.includes(node);
     if (s.etpLocal && !local) miss(PlanReason.noLocalEndpoints, `externalTrafficPolicy=Local and no ready endpoint on node ${node}`);
     else if (peers.length === 0) miss(PlanReason.noMatchingPeer, `no BGPPeer selects node ${node}`);
-    bgpServices.push({ key: s.key, ips: s.ips, pool: s.pool, labels: s.labels, externalTrafficPolicyLocal: s.etpLocal, hasLocalEndpoints: local });
+    bgpServices.push({
+      key: s.key,
+      ips: s.ips,
+      pool: s.pool,
+      labels: s.labels,
+      externalTrafficPolicyLocal: s.etpLocal,
+      hasLocalEndpoints: local,
+    });
   }
   const advertisements: AdvSpec[] = cfg.bgpAdvertisements.map((a) => ({
-    name: a.name, pools: a.pools, aggregationLength: a.aggregationLength, aggregationLengthV6: a.aggregationLengthV6,
+    name: a.name,
+    pools: a.pools,
+    aggregationLength: a.aggregationLength,
+    aggregationLengthV6: a.aggregationLengthV6,
     ...(a.localPref !== undefined ? { localPref: a.localPref } : {}),
-    communities: a.communities.map((c) => c.text), peers: a.peers, nodeSelectors: a.nodeSelectors, serviceSelectors: a.serviceSelectors,
+    communities: a.communities.map((c) => c.text),
+    peers: a.peers,
+    nodeSelectors: a.nodeSelectors,
+    serviceSelectors: a.serviceSelectors,
   }));
-  const advPeers: AdvPeer[] = peers.map((p) => ({ name: p.name, myAsn: p.myASN, peerAsn: p.peerASN ?? (p.dynamicASN === 'internal' ? p.myASN : 0), nodeSelectors: p.nodeSelectors }));
+  const advPeers: AdvPeer[] = peers.map((p) => ({
+    name: p.name,
+    myAsn: p.myASN,
+    peerAsn: p.peerASN ?? (p.dynamicASN === 'internal' ? p.myASN : 0),
+    nodeSelectors: p.nodeSelectors,
+  }));
 
   return {
     node,
     services,
     l2: {
-      nodes: input.nodes.map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {}, networkUnavailable: networkUnavailable(n) }))
+      nodes: input.nodes
+        .map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {}, networkUnavailable: networkUnavailable(n) }))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
-      services: services.filter((s) => s.l2Ads.length > 0).map((s) => ({ key: s.key, ips: s.ips, ads: s.l2Ads, etpLocal: s.etpLocal, endpointNodes: new Set(s.endpointNodes),
-        ...(s.l2Interfaces.length > 0 ? { interfaces: s.l2Interfaces } : {}),
-      })),
+      services: services
+        .filter((s) => s.l2Ads.length > 0)
+        .map((s) => ({
+          key: s.key,
+          ips: s.ips,
+          ads: s.l2Ads,
+          etpLocal: s.etpLocal,
+          endpointNodes: new Set(s.endpointNodes),
+          ...(s.l2Interfaces.length > 0 ? { interfaces: s.l2Interfaces } : {}),
+        })),
     },
     bgp: { peers, advPeers, advertisements, services: bgpServices },
     notAnnounced,

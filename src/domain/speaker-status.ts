@@ -37,7 +37,12 @@ export type ReportedReasons = ReadonlyMap<string, string>;
  * (notOwner is the normal state of every node but one) are not reported.
  */
 export const STABLE_REASONS: ReadonlySet<string> = new Set<string>([
-  Reason.noServingEndpoints, Reason.noLocalEndpoints, Reason.noMatchingAdvertisement, Reason.nodeExcluded, Reason.networkUnavailable, Reason.carrierDown,
+  Reason.noServingEndpoints,
+  Reason.noLocalEndpoints,
+  Reason.noMatchingAdvertisement,
+  Reason.nodeExcluded,
+  Reason.networkUnavailable,
+  Reason.carrierDown,
 ]);
 
 const split = (key: string): [string, string] => {
@@ -48,7 +53,10 @@ const split = (key: string): [string, string] => {
 /** ServiceBGPStatus: services this node advertises to at least one peer, with those peers (sorted). */
 export function bgpStatuses(node: string, plan: SpeakerPlan, routes: ReadonlyMap<string, ReadonlyMap<string, RouteAttrs>>): StatusObject[] {
   return plan.bgp.services.flatMap((s) => {
-    const peers = [...routes].filter(([, m]) => s.ips.some((ip) => [...m.keys()].some((pfx) => prefixContains(pfx, ip)))).map(([p]) => p).sort();
+    const peers = [...routes]
+      .filter(([, m]) => s.ips.some((ip) => [...m.keys()].some((pfx) => prefixContains(pfx, ip))))
+      .map(([p]) => p)
+      .sort();
     if (peers.length === 0) return [];
     const [ns, name] = split(s.key);
     return [{ serviceKey: s.key, status: { node, serviceName: name, serviceNamespace: ns, peers } }];
@@ -57,10 +65,15 @@ export function bgpStatuses(node: string, plan: SpeakerPlan, routes: ReadonlyMap
 
 /** ServiceL2Status: services with an IP in `owned`, with the interfaces their L2 ads allow. */
 export function l2Statuses(node: string, plan: SpeakerPlan, owned: ReadonlySet<string>): StatusObject[] {
-  return plan.services.filter((s) => s.ips.some((ip) => owned.has(ip))).map((s) => {
-    const [ns, name] = split(s.key);
-    return { serviceKey: s.key, status: { node, serviceName: name, serviceNamespace: ns, interfaces: s.l2Interfaces.map((i) => ({ name: i })) } };
-  });
+  return plan.services
+    .filter((s) => s.ips.some((ip) => owned.has(ip)))
+    .map((s) => {
+      const [ns, name] = split(s.key);
+      return {
+        serviceKey: s.key,
+        status: { node, serviceName: name, serviceNamespace: ns, interfaces: s.l2Interfaces.map((i) => ({ name: i })) },
+      };
+    });
 }
 
 /** Why IPs are not announced from `node` now: the plan's reasons and the election's stable ones. */
@@ -71,7 +84,10 @@ export function currentReasons(node: string, plan: SpeakerPlan, explained: Reado
       const ex = explained.get(ip);
       if (!ex || ex.state === 'announcing' || ex.reason === undefined || !STABLE_REASONS.has(ex.reason)) continue;
       election.push({
-        service: s.key, ip, mode: 'l2', reason: ex.reason as NotAnnounced['reason'],
+        service: s.key,
+        ip,
+        mode: 'l2',
+        reason: ex.reason as NotAnnounced['reason'],
         detail: `the layer2 election excludes node ${node}${ex.owner ? ` (owner: ${ex.owner})` : ' (no eligible node)'}`,
       });
     }
@@ -85,7 +101,11 @@ const reasonKey = (n: NotAnnounced): string => `${n.service}\n${n.ip}\n${n.mode}
  * The Events for reasons that differ from the ones reported before, and the reasons to compare
  * the next call with (only the current ones: a reason that is gone is forgotten).
  */
-export function notAnnouncedEvents(node: string, reasons: readonly NotAnnounced[], reported: ReportedReasons): { events: NotAnnouncedEvent[]; reported: Map<string, string> } {
+export function notAnnouncedEvents(
+  node: string,
+  reasons: readonly NotAnnounced[],
+  reported: ReportedReasons,
+): { events: NotAnnouncedEvent[]; reported: Map<string, string> } {
   const events: NotAnnouncedEvent[] = [];
   const next = new Map<string, string>();
   for (const n of reasons) {
@@ -95,7 +115,8 @@ export function notAnnouncedEvents(node: string, reasons: readonly NotAnnounced[
     if (reported.get(k) === n.reason) continue;
     const [ns, name] = split(n.service);
     events.push({
-      namespace: ns, name,
+      namespace: ns,
+      name,
       message: `node ${node} does not announce ${n.ip}${n.mode === 'any' ? '' : ` by ${n.mode === 'l2' ? 'layer2' : 'BGP'}`}: ${n.reason}: ${n.detail}`,
     });
   }

@@ -1,6 +1,17 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { allOf, claimsSubject, epochBucket, epochKey, heartbeatSubject, ipFromEpochKey, Kind, nodePublishAllow, parseSubject, token } from './subjects.js';
+import {
+  allOf,
+  claimsSubject,
+  epochBucket,
+  epochKey,
+  heartbeatSubject,
+  ipFromEpochKey,
+  Kind,
+  nodePublishAllow,
+  parseSubject,
+  token,
+} from './subjects.js';
 
 test('subjects are versioned and one token per id', () => {
   assert.equal(heartbeatSubject('prod', 'node-1.example.org'), 'mooring.v1.prod.hb.node-1_example_org');
@@ -10,7 +21,13 @@ test('subjects are versioned and one token per id', () => {
 });
 
 test('foreign, other-version and malformed subjects do not parse', () => {
-  for (const s of ['mooring.v2.prod.hb.n1', 'other.v1.prod.hb.n1', 'mooring.v1.prod.zz.n1', 'mooring.v1.prod.hb', 'mooring.v1.prod.hb.n1.x']) {
+  for (const s of [
+    'mooring.v2.prod.hb.n1',
+    'other.v1.prod.hb.n1',
+    'mooring.v1.prod.zz.n1',
+    'mooring.v1.prod.hb',
+    'mooring.v1.prod.hb.n1.x',
+  ]) {
     assert.equal(parseSubject(s), undefined, s);
   }
 });

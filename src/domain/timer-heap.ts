@@ -21,16 +21,24 @@ export class TimerHeap<N extends TimerNode> {
   private readonly h: N[] = [];
   private next = 0;
 
-  get size(): number { return this.h.length; }
+  get size(): number {
+    return this.h.length;
+  }
 
   /** The stamp the next `push` will give: every node pushed from now on has `seq >= nextSeq`. */
-  get nextSeq(): number { return this.next; }
+  get nextSeq(): number {
+    return this.next;
+  }
 
   /** The node with the earliest deadline (first inserted among equals), without removing it. */
-  peek(): N | undefined { return this.h[0]; }
+  peek(): N | undefined {
+    return this.h[0];
+  }
 
   /** Whether `n` is in this heap. */
-  has(n: N): boolean { return n.pos >= 0 && this.h[n.pos] === n; }
+  has(n: N): boolean {
+    return n.pos >= 0 && this.h[n.pos] === n;
+  }
 
   /** Inserts `n` (not already in the heap) at deadline `key`, after every node already at `key`. */
   push(n: N, key: number): void {
@@ -76,10 +84,12 @@ export class TimerHeap<N extends TimerNode> {
       const p = (i - 1) >> 1;
       const parent = h[p] as N;
       if (!less(n, parent)) break;
-      h[i] = parent; parent.pos = i;
+      h[i] = parent;
+      parent.pos = i;
       i = p;
     }
-    h[i] = n; n.pos = i;
+    h[i] = n;
+    n.pos = i;
   }
 
   private down(i: number): void {
@@ -92,12 +102,17 @@ export class TimerHeap<N extends TimerNode> {
       const r = l + 1;
       let c = h[l] as N;
       let ci = l;
-      if (r < len && less(h[r] as N, c)) { c = h[r] as N; ci = r; }
+      if (r < len && less(h[r] as N, c)) {
+        c = h[r] as N;
+        ci = r;
+      }
       if (!less(c, n)) break;
-      h[i] = c; c.pos = i;
+      h[i] = c;
+      c.pos = i;
       i = ci;
     }
-    h[i] = n; n.pos = i;
+    h[i] = n;
+    n.pos = i;
   }
 }
 

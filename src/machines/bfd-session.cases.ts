@@ -6,13 +6,20 @@ import assert from 'node:assert/strict';
 import { SimulatedClock } from 'xstate';
 import { BfdDiag, BfdState, type BfdControlPacket, type BfdStateCode } from '../codecs/bfd/control-packet.js';
 import {
-  bfdSessionMachine, sessionStateOf, type BfdSessionEvent, type BfdSessionInput, type BfdSessionMachine,
+  bfdSessionMachine,
+  sessionStateOf,
+  type BfdSessionEvent,
+  type BfdSessionInput,
+  type BfdSessionMachine,
 } from './bfd-session.machine.js';
 
 export const LOCAL = 0x1001;
 export const REMOTE = 0x2002;
 
-interface Sent { t: number; p: BfdControlPacket }
+interface Sent {
+  t: number;
+  p: BfdControlPacket;
+}
 
 /** A running session as the cases drive it. */
 export interface SessionUnderTest {
@@ -21,13 +28,28 @@ export interface SessionUnderTest {
 }
 
 /** Starts `machine` with `input` on `clock`; every packet the session sends goes to `onSend`. */
-export type StartSession = (clock: SimulatedClock, input: BfdSessionInput, onSend: (p: BfdControlPacket) => void, machine: BfdSessionMachine) => SessionUnderTest;
+export type StartSession = (
+  clock: SimulatedClock,
+  input: BfdSessionInput,
+  onSend: (p: BfdControlPacket) => void,
+  machine: BfdSessionMachine,
+) => SessionUnderTest;
 
 export function peerPacket(p: Partial<BfdControlPacket> & { state: BfdStateCode }): BfdControlPacket {
   return {
-    version: 1, diag: 0, poll: false, final: false, cpi: false, demand: false, multipoint: false,
-    detectMult: 3, myDiscr: REMOTE, yourDiscr: LOCAL,
-    desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, requiredMinEchoRxUs: 0,
+    version: 1,
+    diag: 0,
+    poll: false,
+    final: false,
+    cpi: false,
+    demand: false,
+    multipoint: false,
+    detectMult: 3,
+    myDiscr: REMOTE,
+    yourDiscr: LOCAL,
+    desiredMinTxUs: 100_000,
+    requiredMinRxUs: 100_000,
+    requiredMinEchoRxUs: 0,
     ...p,
   };
 }
@@ -36,14 +58,24 @@ export function bfdSessionCases(start: StartSession): void {
   function harness(input: Partial<BfdSessionInput> = {}, machine: BfdSessionMachine = bfdSessionMachine) {
     const clock = new SimulatedClock();
     const sent: Sent[] = [];
-    const actor = start(clock, { localDiscr: LOCAL, desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3, seed: 7, ...input },
-      (packet) => { sent.push({ t: clock.now(), p: packet }); }, machine);
+    const actor = start(
+      clock,
+      { localDiscr: LOCAL, desiredMinTxUs: 100_000, requiredMinRxUs: 100_000, detectMult: 3, seed: 7, ...input },
+      (packet) => {
+        sent.push({ t: clock.now(), p: packet });
+      },
+      machine,
+    );
     const h = {
-      clock, sent, actor,
+      clock,
+      sent,
+      actor,
       state: () => sessionStateOf(actor.getSnapshot().value),
       ctx: () => actor.getSnapshot().context,
       /** Advances simulated time in 1 ms steps so timers re-armed on the way fire on time. */
-      advance(ms: number) { for (let i = 0; i < ms; i++) clock.increment(1); },
+      advance(ms: number) {
+        for (let i = 0; i < ms; i++) clock.increment(1);
+      },
       rx(p: Partial<BfdControlPacket> & { state: BfdStateCode }) {
         actor.send({ type: 'bfd.packet.received', packet: peerPacket(p) });
       },
@@ -58,7 +90,6 @@ export function bfdSessionCases(start: StartSession): void {
     };
     return h;
   }
-
 
   test('§6.8.3 starts Down and transmits slowly (≥ 1 s advertised, 750–1000 ms apart)', () => {
     const h = harness();
@@ -122,11 +153,17 @@ export function bfdSessionCases(start: StartSession): void {
     h.rx({ state: BfdState.up, final: true });
     assert.equal(h.ctx().pollActive, false);
     const n = h.sent.length;
-    for (let i = 0; i < 5; i++) { h.advance(100); h.rx({ state: BfdState.up }); }
+    for (let i = 0; i < 5; i++) {
+      h.advance(100);
+      h.rx({ state: BfdState.up });
+    }
     assert.equal(h.state(), 'up');
     const after = h.sent.slice(n);
     assert.ok(after.length >= 5, `sent ${after.length} in 500 ms`);
-    assert.ok(after.every((s) => !s.p.poll), 'no Poll after the Final');
+    assert.ok(
+      after.every((s) => !s.p.poll),
+      'no Poll after the Final',
+    );
   });
 
   test('§6.8.6 a Poll is answered with a Final at once (no time passes) and the TX timer re-armed', () => {
@@ -313,7 +350,10 @@ export function bfdSessionCases(start: StartSession): void {
     h.rx({ state: BfdState.up, final: true });
     // Keep the session alive; record our gaps at 100 ms.
     const start = h.sent.length;
-    for (let i = 0; i < 40; i++) { h.advance(50); h.rx({ state: BfdState.up }); }
+    for (let i = 0; i < 40; i++) {
+      h.advance(50);
+      h.rx({ state: BfdState.up });
+    }
     const s = h.sent.slice(start + 1);
     const gaps = s.slice(1).map((x, i) => x.t - s[i]!.t);
     assert.ok(gaps.length >= 15);
@@ -326,7 +366,10 @@ export function bfdSessionCases(start: StartSession): void {
     h.bringUp();
     h.rx({ state: BfdState.up, final: true });
     const start = h.sent.length;
-    for (let i = 0; i < 40; i++) { h.advance(50); h.rx({ state: BfdState.up }); }
+    for (let i = 0; i < 40; i++) {
+      h.advance(50);
+      h.rx({ state: BfdState.up });
+    }
     const s = h.sent.slice(start + 1);
     const gaps = s.slice(1).map((x, i) => x.t - s[i]!.t);
     assert.ok(gaps.length >= 15);
@@ -334,7 +377,11 @@ export function bfdSessionCases(start: StartSession): void {
   });
 
   test('jitter is reproducible from the seed', () => {
-    const times = (seed: number) => { const h = harness({ seed }); h.advance(10_000); return h.sent.map((s) => s.t); };
+    const times = (seed: number) => {
+      const h = harness({ seed });
+      h.advance(10_000);
+      return h.sent.map((s) => s.t);
+    };
     assert.deepEqual(times(5), times(5));
     assert.notDeepEqual(times(5), times(6));
   });

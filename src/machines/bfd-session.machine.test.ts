@@ -8,21 +8,32 @@ import { bfdSessionCases, LOCAL, peerPacket } from './bfd-session.cases.js';
 
 // Every clause test, with the machine run as an XState actor.
 bfdSessionCases((clock, input, onSend, machine) => {
-  const actor = createActor(machine.provide({
-    actors: {
-      bfdTransport: fromCallback<BfdTransportCommand, BfdTransportInput>(({ receive }) => { receive((cmd) => onSend(cmd.packet)); }),
-    },
-  }), { clock, input });
+  const actor = createActor(
+    machine.provide({
+      actors: {
+        bfdTransport: fromCallback<BfdTransportCommand, BfdTransportInput>(({ receive }) => {
+          receive((cmd) => onSend(cmd.packet));
+        }),
+      },
+    }),
+    { clock, input },
+  );
   actor.start();
   return actor;
 });
 
 test('xstate/graph: shortest paths reach every RFC state of the session region', () => {
-  const p = (state: BfdStateCode, extra: Partial<BfdControlPacket> = {}): BfdSessionEvent =>
-    ({ type: 'bfd.packet.received', packet: peerPacket({ state, yourDiscr: state === BfdState.down || state === BfdState.adminDown ? 0 : LOCAL, ...extra }) });
+  const p = (state: BfdStateCode, extra: Partial<BfdControlPacket> = {}): BfdSessionEvent => ({
+    type: 'bfd.packet.received',
+    packet: peerPacket({ state, yourDiscr: state === BfdState.down || state === BfdState.adminDown ? 0 : LOCAL, ...extra }),
+  });
   const events: BfdSessionEvent[] = [
-    p(BfdState.down), p(BfdState.init), p(BfdState.up), p(BfdState.adminDown),
-    { type: 'bfd.admin.down' }, { type: 'bfd.admin.up' },
+    p(BfdState.down),
+    p(BfdState.init),
+    p(BfdState.up),
+    p(BfdState.adminDown),
+    { type: 'bfd.admin.down' },
+    { type: 'bfd.admin.up' },
   ];
   const machine = bfdSessionMachine.provide({ actors: { bfdTransport: fromCallback(() => undefined) } });
   const paths = getShortestPaths(machine, {
@@ -36,5 +47,8 @@ test('xstate/graph: shortest paths reach every RFC state of the session region',
   const toUp = paths.find((x) => (x.state.value as { session: string }).session === 'up');
   assert.ok(toUp);
   // Down → Up takes one packet (remote Init), per the §6.8.6 table (steps[0] is xstate.init).
-  assert.deepEqual(toUp.steps.map((st) => st.event.type), ['xstate.init', 'bfd.packet.received']);
+  assert.deepEqual(
+    toUp.steps.map((st) => st.event.type),
+    ['xstate.init', 'bfd.packet.received'],
+  );
 });

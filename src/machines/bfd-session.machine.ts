@@ -11,9 +11,7 @@
 // way: the hot path of 100 sessions at 50 ms. Packets leave through the invoked `bfdTransport`
 // actor as `{ type: 'bfd.send', packet }`.
 import { assign, enqueueActions, fromCallback, raise, setup } from 'xstate';
-import {
-  BfdDiag, BfdState, checkForSession, type BfdControlPacket, type BfdStateCode,
-} from '../codecs/bfd/control-packet.js';
+import { BfdDiag, BfdState, checkForSession, type BfdControlPacket, type BfdStateCode } from '../codecs/bfd/control-packet.js';
 import { advertisedTxUs, detectTimeUs, jitteredMs, nextRandom, txIntervalUs } from '../domain/bfd-timers.js';
 import type { BfdDownReason, BfdSessionStateName } from '../domain/bfd-session-state.js';
 
@@ -85,7 +83,11 @@ export type BfdSessionEvent =
 
 /** What the transport actor receives from the machine. */
 export type BfdTransportCommand = { type: 'bfd.send'; packet: BfdControlPacket };
-export interface BfdTransportInput { readonly localDiscr: number; readonly peer: string; readonly local?: string | undefined }
+export interface BfdTransportInput {
+  readonly localDiscr: number;
+  readonly peer: string;
+  readonly local?: string | undefined;
+}
 
 /** Builds the packet the session would send now (§6.8.7 contents). */
 export function packetFor(c: BfdSessionContext, flags: { poll: boolean; final: boolean }): BfdControlPacket {
@@ -121,7 +123,14 @@ export function detectTimeMs(c: BfdSessionContext): number {
 function retime(c: BfdSessionContext, desiredMinTxUs: number, requiredMinRxUs: number, up: boolean): Partial<BfdSessionContext> {
   if (desiredMinTxUs === c.desiredMinTxUs && requiredMinRxUs === c.requiredMinRxUs) return {};
   if (!up) {
-    return { desiredMinTxUs, requiredMinRxUs, txInEffectUs: desiredMinTxUs, rxInEffectUs: requiredMinRxUs, pollActive: false, pollSent: false };
+    return {
+      desiredMinTxUs,
+      requiredMinRxUs,
+      txInEffectUs: desiredMinTxUs,
+      rxInEffectUs: requiredMinRxUs,
+      pollActive: false,
+      pollSent: false,
+    };
   }
   return {
     desiredMinTxUs,
@@ -145,21 +154,35 @@ export function isSteadyRx(c: BfdSessionContext, p: BfdControlPacket): boolean {
 
 /** What a steady packet must carry, given the context; undefined when none is steady (not both Up). */
 export interface SteadyRxExpectation {
-  readonly remoteDiscr: number; readonly localDiscr: number;
-  readonly remoteMinRxUs: number; readonly remoteDesiredMinTxUs: number; readonly remoteDetectMult: number;
+  readonly remoteDiscr: number;
+  readonly localDiscr: number;
+  readonly remoteMinRxUs: number;
+  readonly remoteDesiredMinTxUs: number;
+  readonly remoteDetectMult: number;
 }
 export function steadyRxExpectation(c: BfdSessionContext): SteadyRxExpectation | undefined {
   if (c.sessionState !== BfdState.up || c.remoteState !== BfdState.up) return undefined;
   return {
-    remoteDiscr: c.remoteDiscr, localDiscr: c.localDiscr,
-    remoteMinRxUs: c.remoteMinRxUs, remoteDesiredMinTxUs: c.remoteDesiredMinTxUs, remoteDetectMult: c.remoteDetectMult,
+    remoteDiscr: c.remoteDiscr,
+    localDiscr: c.localDiscr,
+    remoteMinRxUs: c.remoteMinRxUs,
+    remoteDesiredMinTxUs: c.remoteDesiredMinTxUs,
+    remoteDetectMult: c.remoteDetectMult,
   };
 }
 /** `isSteadyRx` with the context's part computed once (the runner keeps it per snapshot). */
 export function matchesSteadyRx(e: SteadyRxExpectation, p: BfdControlPacket): boolean {
-  return p.state === BfdState.up && !p.poll && !p.final && p.auth === undefined
-    && p.myDiscr === e.remoteDiscr && p.yourDiscr === e.localDiscr
-    && p.requiredMinRxUs === e.remoteMinRxUs && p.desiredMinTxUs === e.remoteDesiredMinTxUs && p.detectMult === e.remoteDetectMult;
+  return (
+    p.state === BfdState.up &&
+    !p.poll &&
+    !p.final &&
+    p.auth === undefined &&
+    p.myDiscr === e.remoteDiscr &&
+    p.yourDiscr === e.localDiscr &&
+    p.requiredMinRxUs === e.remoteMinRxUs &&
+    p.desiredMinTxUs === e.remoteDesiredMinTxUs &&
+    p.detectMult === e.remoteDetectMult
+  );
 }
 
 /**
@@ -192,7 +215,10 @@ export const BFD_AFTER = {
   ioGrace: 'xstate.after.ioGrace.bfdSession.detect.expiring',
 } as const;
 
-const isRx = (state: BfdStateCode) => ({ event }: { event: BfdSessionEvent }) => event.type === 'bfd.rx' && event.state === state;
+const isRx =
+  (state: BfdStateCode) =>
+  ({ event }: { event: BfdSessionEvent }) =>
+    event.type === 'bfd.rx' && event.state === state;
 
 export const bfdSessionMachine = setup({
   types: {
@@ -212,8 +238,8 @@ export const bfdSessionMachine = setup({
   },
   guards: {
     /** §6.8.6 session-level rules: Your Discriminator, authentication (none in use). */
-    accepted: ({ context, event }) => event.type === 'bfd.packet.received'
-      && checkForSession(event.packet, { localDiscr: context.localDiscr, authType: 0 }) === undefined,
+    accepted: ({ context, event }) =>
+      event.type === 'bfd.packet.received' && checkForSession(event.packet, { localDiscr: context.localDiscr, authType: 0 }) === undefined,
     /**
      * The steady state: Up, peer Up, no Poll/Final, nothing the peer says differs from what we
      * hold. Absorbing it would assign equal values and change no state, so only the detection
@@ -221,8 +247,10 @@ export const bfdSessionMachine = setup({
      */
     steady: ({ context, event }) => event.type === 'bfd.packet.received' && isSteadyRx(context, event.packet),
     /** §6.8.6: in AdminDown the remote variables are updated, then the packet is discarded. */
-    acceptedInAdminDown: ({ context, event }) => context.sessionState === BfdState.adminDown && event.type === 'bfd.packet.received'
-      && checkForSession(event.packet, { localDiscr: context.localDiscr, authType: 0 }) === undefined,
+    acceptedInAdminDown: ({ context, event }) =>
+      context.sessionState === BfdState.adminDown &&
+      event.type === 'bfd.packet.received' &&
+      checkForSession(event.packet, { localDiscr: context.localDiscr, authType: 0 }) === undefined,
     rxAdminDown: isRx(BfdState.adminDown),
     rxDown: isRx(BfdState.down),
     rxInit: isRx(BfdState.init),
@@ -341,7 +369,11 @@ export const bfdSessionMachine = setup({
   entry: enqueueActions(({ context, enqueue }) => {
     if (context.sessionState === BfdState.adminDown) enqueue.raise({ type: 'bfd.admin.down' });
   }),
-  invoke: { id: 'transport', src: 'bfdTransport', input: ({ context }) => ({ localDiscr: context.localDiscr, peer: context.peer, local: context.local }) },
+  invoke: {
+    id: 'transport',
+    src: 'bfdTransport',
+    input: ({ context }) => ({ localDiscr: context.localDiscr, peer: context.peer, local: context.local }),
+  },
   on: {
     'bfd.config.changed': { actions: 'applyConfig' },
   },
@@ -453,5 +485,5 @@ export const bfdSessionMachine = setup({
 export type BfdSessionMachine = typeof bfdSessionMachine;
 /** The RFC state of a snapshot's `session` region. */
 export function sessionStateOf(value: unknown): BfdSessionStateName {
-  return ((value as { session?: BfdSessionStateName }).session) ?? 'down';
+  return (value as { session?: BfdSessionStateName }).session ?? 'down';
 }

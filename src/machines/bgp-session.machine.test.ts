@@ -3,25 +3,59 @@ import assert from 'node:assert/strict';
 import { createActor, fromCallback, SimulatedClock, type EventObject } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
 import {
-  bgpSessionMachine, fallbackRouterId, negotiateTimers, type BgpSessionEmitted, type BgpSessionEvent, type BgpSessionInput,
-  type BgpTransportInput, type TransportCommand,
+  bgpSessionMachine,
+  fallbackRouterId,
+  negotiateTimers,
+  type BgpSessionEmitted,
+  type BgpSessionEvent,
+  type BgpSessionInput,
+  type BgpTransportInput,
+  type TransportCommand,
 } from './bgp-session.machine.js';
 import {
-  decodeMessage, encodeOpen, encodeNotification, encodeRouteRefresh, frame, keepalive, unframe, MessageType,
-  type BgpMessage, type Open,
+  decodeMessage,
+  encodeOpen,
+  encodeNotification,
+  encodeRouteRefresh,
+  frame,
+  keepalive,
+  unframe,
+  MessageType,
+  type BgpMessage,
+  type Open,
 } from '../codecs/bgp/index.js';
 
 const INPUT: BgpSessionInput = {
-  peer: '198.51.100.1', localAsn: 64512, peerAsn: 64513, nodeName: 'node-a', holdTime: 90,
-  families: [4, 6], transport: { peerAddress: '198.51.100.1', peerPort: 179 },
-  retryInitialMs: 1000, retryMaxMs: 8000, connectTimeoutMs: 5000,
+  peer: '198.51.100.1',
+  localAsn: 64512,
+  peerAsn: 64513,
+  nodeName: 'node-a',
+  holdTime: 90,
+  families: [4, 6],
+  transport: { peerAddress: '198.51.100.1', peerPort: 179 },
+  retryInitialMs: 1000,
+  retryMaxMs: 8000,
+  connectTimeoutMs: 5000,
 };
 
-const peerOpen = (over: Partial<Open> = {}): Uint8Array => frame(MessageType.open, encodeOpen({
-  asn: 64513, holdTime: 9, routerId: '198.51.100.1',
-  capabilities: { multiprotocol: [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }], routeRefresh: true, fourOctetAs: 64513 },
-  ...over,
-}));
+const peerOpen = (over: Partial<Open> = {}): Uint8Array =>
+  frame(
+    MessageType.open,
+    encodeOpen({
+      asn: 64513,
+      holdTime: 9,
+      routerId: '198.51.100.1',
+      capabilities: {
+        multiprotocol: [
+          { afi: 1, safi: 1 },
+          { afi: 2, safi: 1 },
+        ],
+        routeRefresh: true,
+        fourOctetAs: 64513,
+      },
+      ...over,
+    }),
+  );
 
 /** A harness: the machine with a fake transport that records what it sends and lets the test feed it. */
 function harness(input: Partial<BgpSessionInput> = {}) {
@@ -41,7 +75,10 @@ function harness(input: Partial<BgpSessionInput> = {}) {
       assert.ok(m.ok);
       sent.push(m.value);
     });
-    return () => { stops++; push = undefined; };
+    return () => {
+      stops++;
+      push = undefined;
+    };
   });
   const emitted: BgpSessionEmitted[] = [];
   const actor = createActor(bgpSessionMachine.provide({ actors: { bgpTransport: fake } }), { clock, input: { ...INPUT, ...input } });
@@ -54,9 +91,19 @@ function harness(input: Partial<BgpSessionInput> = {}) {
     push({ type: 'bgp.frame', frame: f.value });
   };
   return {
-    clock, actor, sent, emitted, starts, fromPeer,
-    get stops() { return stops; },
-    tcp: (e: BgpSessionEvent) => { assert.ok(push, 'transport is running'); push(e); },
+    clock,
+    actor,
+    sent,
+    emitted,
+    starts,
+    fromPeer,
+    get stops() {
+      return stops;
+    },
+    tcp: (e: BgpSessionEvent) => {
+      assert.ok(push, 'transport is running');
+      push(e);
+    },
     value: () => JSON.stringify(actor.getSnapshot().value),
     types: () => sent.map((m) => m.type),
   };
@@ -81,7 +128,10 @@ test('happy path: connect, OPEN with our capabilities, OpenConfirm, Established 
   assert.equal(open.asn, 64512);
   assert.equal(open.holdTime, 90);
   assert.equal(open.routerId, '198.51.100.2', 'router ID falls back to the local IPv4 address');
-  assert.deepEqual(open.capabilities.multiprotocol, [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }]);
+  assert.deepEqual(open.capabilities.multiprotocol, [
+    { afi: 1, safi: 1 },
+    { afi: 2, safi: 1 },
+  ]);
   assert.equal(open.capabilities.gracefulRestart?.restarting, true);
   assert.equal(open.capabilities.gracefulRestart?.restartTime, 120);
   h.fromPeer(peerOpen());
@@ -103,7 +153,10 @@ test('keepalive cadence is hold/3 and the hold timer is re-armed only by peer tr
   const n0 = h.sent.length;
   // Peer keeps talking every 2 s for 30 s: we send a KEEPALIVE every 3 s, the session stays up.
   // (1 s steps: SimulatedClock fires a due timer at the end of an increment.)
-  for (let t = 1; t <= 30; t++) { h.clock.increment(1000); if (t % 2 === 0) h.fromPeer(keepalive()); }
+  for (let t = 1; t <= 30; t++) {
+    h.clock.increment(1000);
+    if (t % 2 === 0) h.fromPeer(keepalive());
+  }
   assert.match(h.value(), /established/);
   assert.equal(h.sent.length - n0, 10, 'one KEEPALIVE per 3 s over 30 s');
   // Peer goes silent: hold (9 s) expires, NOTIFICATION 4/0 goes out, the transport is closed.
@@ -267,7 +320,10 @@ test('admin.down: CEASE admin shutdown, or no NOTIFICATION when graceful', () =>
     assert.match(h.value(), /idle/);
     assert.equal(h.actor.getSnapshot().context.lastDown?.reason, 'adminDown');
     if (graceful) assert.equal(h.sent.length, n0);
-    else { const n = h.sent.at(-1); assert.ok(n?.type === 'notification' && n.code === 6 && n.subcode === 2); }
+    else {
+      const n = h.sent.at(-1);
+      assert.ok(n?.type === 'notification' && n.code === 6 && n.subcode === 2);
+    }
     h.clock.increment(60_000);
     assert.equal(h.starts.length, 1, 'stays down');
     h.actor.send({ type: 'admin.up' });
@@ -298,25 +354,42 @@ test('router ID fallback follows MetalLB: IPv4 local address, IPv4 on the interf
 });
 
 test('xstate/graph: shortest paths reach every RFC 4271 state', () => {
-  const after = (delay: string, id: string): BgpSessionEvent => ({ type: `xstate.after.${delay}.${id}` } as unknown as BgpSessionEvent);
-  const f = (b: Uint8Array) => { const r = unframe(b); assert.ok(r.ok); return r.value; };
+  const after = (delay: string, id: string): BgpSessionEvent => ({ type: `xstate.after.${delay}.${id}` }) as unknown as BgpSessionEvent;
+  const f = (b: Uint8Array) => {
+    const r = unframe(b);
+    assert.ok(r.ok);
+    return r.value;
+  };
   const events: BgpSessionEvent[] = [
-    after('idleHold', 'bgpSession.idle.holding'), after('connectRetry', 'bgpSession.active'),
-    { type: 'tcp.connected', localAddress: '198.51.100.2' }, { type: 'tcp.failed', error: 'x' }, { type: 'tcp.closed' },
-    { type: 'bgp.frame', frame: f(peerOpen()) }, { type: 'bgp.frame', frame: f(keepalive()) },
+    after('idleHold', 'bgpSession.idle.holding'),
+    after('connectRetry', 'bgpSession.active'),
+    { type: 'tcp.connected', localAddress: '198.51.100.2' },
+    { type: 'tcp.failed', error: 'x' },
+    { type: 'tcp.closed' },
+    { type: 'bgp.frame', frame: f(peerOpen()) },
+    { type: 'bgp.frame', frame: f(keepalive()) },
     { type: 'bgp.frame', frame: f(encodeNotification({ code: 6, subcode: 2 })) },
-    { type: 'bfd.down' }, { type: 'bfd.up' }, { type: 'admin.down' }, { type: 'admin.up' },
+    { type: 'bfd.down' },
+    { type: 'bfd.up' },
+    { type: 'admin.down' },
+    { type: 'admin.up' },
   ];
   const paths = getShortestPaths(bgpSessionMachine, {
     events: events as EventObject[] as BgpSessionEvent[],
     input: INPUT,
     serializeState: (s) => JSON.stringify({ v: s.value, bfd: s.context.bfdUp, admin: s.context.adminUp, r: s.context.lastDown?.reason }),
   });
-  const leaf = (v: unknown): string => typeof v === 'string' ? v : Object.entries(v as object).map(([k, x]) => `${k}.${typeof x === 'string' ? x : Object.keys(x as object)[0]}`).join(',');
+  const leaf = (v: unknown): string =>
+    typeof v === 'string'
+      ? v
+      : Object.entries(v as object)
+          .map(([k, x]) => `${k}.${typeof x === 'string' ? x : Object.keys(x as object)[0]}`)
+          .join(',');
   const reached = new Set(paths.map((p) => leaf(p.state.value).split('.').slice(0, 2).join('.')));
   for (const st of ['idle.holding', 'idle.ready', 'active', 'tcp.connect', 'tcp.openSent', 'tcp.openConfirm', 'tcp.established']) {
     assert.ok(reached.has(st), `reached ${st} (got ${[...reached].join(' ')})`);
   }
   const reasons = new Set(paths.map((p) => p.state.context.lastDown?.reason).filter(Boolean));
-  for (const r of ['connectFailed', 'connectionClosed', 'notificationReceived', 'bfdDown', 'adminDown']) assert.ok(reasons.has(r as never), `reason ${r}`);
+  for (const r of ['connectFailed', 'connectionClosed', 'notificationReceived', 'bfdDown', 'adminDown'])
+    assert.ok(reasons.has(r as never), `reason ${r}`);
 });

@@ -21,9 +21,24 @@
 // `session.established` / `session.down` / `session.routeRefresh` and pushes `routes.send`.
 import { assign, emit, enqueueActions, fromCallback, setup } from 'xstate';
 import {
-  Afi, CeaseSubcode, ErrorCode, FsmSubcode, OpenSubcode, Treatment, Safi,
-  decodeMessage, describeNotification, encodeNotification, encodeOpen, frame, keepalive, MessageType,
-  type BgpError, type Frame, type Open, type Update,
+  Afi,
+  CeaseSubcode,
+  ErrorCode,
+  FsmSubcode,
+  OpenSubcode,
+  Treatment,
+  Safi,
+  decodeMessage,
+  describeNotification,
+  encodeNotification,
+  encodeOpen,
+  frame,
+  keepalive,
+  MessageType,
+  type BgpError,
+  type Frame,
+  type Open,
+  type Update,
 } from '../codecs/bgp/index.js';
 import type { IpFamily } from '../domain/ip-family.js';
 
@@ -197,23 +212,30 @@ const FAMILY_AFI: Record<Family, number> = { 4: Afi.ipv4, 6: Afi.ipv6 };
 function buildOpen(ctx: BgpSessionContext): Uint8Array {
   const i = ctx.input;
   const gr = i.gracefulRestart;
-  return frame(MessageType.open, encodeOpen({
-    asn: i.localAsn, holdTime: i.holdTime, routerId: ctx.routerId ?? '0.0.0.0',
-    capabilities: {
-      multiprotocol: i.families.map((f) => ({ afi: FAMILY_AFI[f], safi: Safi.unicast })),
-      routeRefresh: true,
-      fourOctetAs: i.localAsn,
-      ...(gr ? {
-        gracefulRestart: {
-          // R bit on the first OPEN of this process: we may have restarted (RFC 4724 §3).
-          restarting: ctx.openCount === 0,
-          restartTime: gr.restartTime,
-          // Forwarding state is the kernel's on the router side; ours is stateless: F set.
-          families: i.families.map((f) => ({ afi: FAMILY_AFI[f], safi: Safi.unicast, forwardingPreserved: true })),
-        },
-      } : {}),
-    },
-  }));
+  return frame(
+    MessageType.open,
+    encodeOpen({
+      asn: i.localAsn,
+      holdTime: i.holdTime,
+      routerId: ctx.routerId ?? '0.0.0.0',
+      capabilities: {
+        multiprotocol: i.families.map((f) => ({ afi: FAMILY_AFI[f], safi: Safi.unicast })),
+        routeRefresh: true,
+        fourOctetAs: i.localAsn,
+        ...(gr
+          ? {
+              gracefulRestart: {
+                // R bit on the first OPEN of this process: we may have restarted (RFC 4724 §3).
+                restarting: ctx.openCount === 0,
+                restartTime: gr.restartTime,
+                // Forwarding state is the kernel's on the router side; ours is stateless: F set.
+                families: i.families.map((f) => ({ afi: FAMILY_AFI[f], safi: Safi.unicast, forwardingPreserved: true })),
+              },
+            }
+          : {}),
+      },
+    }),
+  );
 }
 
 /** The shape of down-transition actions: reason + detail (+ optional NOTIFICATION sent first). */

@@ -2,7 +2,14 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createActor, SimulatedClock } from 'xstate';
 import { getShortestPaths } from 'xstate/graph';
-import { MAX_UNHEARD, natsPathConnected, natsPathMachine, NatsPathReason, type NatsPathEvent, type NatsPathState } from './nats-path.machine.js';
+import {
+  MAX_UNHEARD,
+  natsPathConnected,
+  natsPathMachine,
+  NatsPathReason,
+  type NatsPathEvent,
+  type NatsPathState,
+} from './nats-path.machine.js';
 
 const DETECT = 300;
 const RESYNC = 300;
@@ -23,7 +30,10 @@ function start(connected = true, resyncMs = RESYNC) {
   const state = () => actor.getSnapshot().value as NatsPathState;
   const ctx = () => actor.getSnapshot().context;
   /** Publishes one heartbeat of ours now; returns its seq. */
-  const sent = () => { send({ type: 'hb.sent', seq: ++seq, at: clock.now() }); return seq; };
+  const sent = () => {
+    send({ type: 'hb.sent', seq: ++seq, at: clock.now() });
+    return seq;
+  };
   const heard = (s: number) => send({ type: 'echo.heard', seq: s, at: clock.now() });
   const check = () => send({ type: 'echo.check', at: clock.now() });
   return { actor, clock, send, state, ctx, sent, heard, check, seen };
@@ -77,9 +87,10 @@ test('up → down when the client disconnects, down → resyncing → up when it
   assert.equal(m.ctx().reason, NatsPathReason.busConnected);
   m.clock.increment(RESYNC);
   assert.equal(m.state(), 'up');
-  assert.deepEqual(m.seen.map((t) => `${t.from}>${t.to}:${t.reason}`), [
-    'resyncing>up:resynced', 'up>down:busDisconnected', 'down>resyncing:busConnected', 'resyncing>up:resynced',
-  ]);
+  assert.deepEqual(
+    m.seen.map((t) => `${t.from}>${t.to}:${t.reason}`),
+    ['resyncing>up:resynced', 'up>down:busDisconnected', 'down>resyncing:busConnected', 'resyncing>up:resynced'],
+  );
 });
 
 test('up → echoLost when a heartbeat of ours goes unheard past the detection time; its echo brings it back', () => {
@@ -158,7 +169,10 @@ test('resyncing → echoLost and resyncing → down; echoLost → down, echoLost
   c.clock.increment(1);
   c.check();
   assert.equal(c.state(), 'echoLost');
-  assert.deepEqual(c.seen.map((t) => `${t.from}>${t.to}:${t.reason}`), ['connecting>resyncing:busConnected', 'resyncing>echoLost:echoLost']);
+  assert.deepEqual(
+    c.seen.map((t) => `${t.from}>${t.to}:${t.reason}`),
+    ['connecting>resyncing:busConnected', 'resyncing>echoLost:echoLost'],
+  );
   c.clock.increment(3 * DETECT);
   assert.equal(c.state(), 'echoLost', 'the resync timer left with the state');
   c.send({ type: 'bus.down' });
@@ -208,8 +222,10 @@ test('natsPathConnected: resyncing and up are connected, the rest are not', () =
 
 test('xstate/graph: every state is reachable and every transition out of up carries a down reason', () => {
   const events: NatsPathEvent[] = [
-    { type: 'bus.up', at: 0 }, { type: 'bus.down' },
-    { type: 'hb.sent', seq: 1, at: 0 }, { type: 'echo.heard', seq: 1, at: 0 },
+    { type: 'bus.up', at: 0 },
+    { type: 'bus.down' },
+    { type: 'hb.sent', seq: 1, at: 0 },
+    { type: 'echo.heard', seq: 1, at: 0 },
     { type: 'echo.check', at: DETECT + 1 },
   ];
   for (const connected of [true, false]) {

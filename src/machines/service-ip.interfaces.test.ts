@@ -10,12 +10,21 @@ function start(interfaces?: readonly string[]) {
   const calls: string[] = [];
   const logic = serviceIpMachine.provide({
     actions: {
-      announce: ({ context }) => { calls.push(`announce:${context.interfaces?.join(',') ?? '*'}:${context.epoch}`); },
-      withdraw: () => { calls.push('withdraw'); },
-      claimsChanged: () => { calls.push('claims'); },
+      announce: ({ context }) => {
+        calls.push(`announce:${context.interfaces?.join(',') ?? '*'}:${context.epoch}`);
+      },
+      withdraw: () => {
+        calls.push('withdraw');
+      },
+      claimsChanged: () => {
+        calls.push('claims');
+      },
     },
   });
-  const actor = createActor(logic, { clock: new SimulatedClock(), input: { ip: '203.0.113.10', node: 'a', tieBreak: '5', natsUp: true, ...(interfaces ? { interfaces } : {}) } });
+  const actor = createActor(logic, {
+    clock: new SimulatedClock(),
+    input: { ip: '203.0.113.10', node: 'a', tieBreak: '5', natsUp: true, ...(interfaces ? { interfaces } : {}) },
+  });
   actor.start();
   const send = (e: ServiceIpEvent) => actor.send(e);
   const state = () => actor.getSnapshot().value as string;

@@ -9,15 +9,28 @@ function start(over: { natsUp?: boolean; tieBreak?: string } = {}) {
   const clock = new SimulatedClock();
   const logic = serviceIpMachine.provide({
     actions: {
-      announce: ({ context }) => { calls.push(`announce:${context.ip}:${context.epoch}`); },
-      withdraw: ({ context }) => { calls.push(`withdraw:${context.ip}`); },
-      claimsChanged: () => { calls.push('claims'); },
+      announce: ({ context }) => {
+        calls.push(`announce:${context.ip}:${context.epoch}`);
+      },
+      withdraw: ({ context }) => {
+        calls.push(`withdraw:${context.ip}`);
+      },
+      claimsChanged: () => {
+        calls.push('claims');
+      },
     },
   });
-  const actor = createActor(logic, { clock, input: { ip: '203.0.113.10', node: 'a', tieBreak: over.tieBreak ?? '5', natsUp: over.natsUp ?? true, handoverTimeoutMs: 2000 } });
+  const actor = createActor(logic, {
+    clock,
+    input: { ip: '203.0.113.10', node: 'a', tieBreak: over.tieBreak ?? '5', natsUp: over.natsUp ?? true, handoverTimeoutMs: 2000 },
+  });
   actor.start();
   const send = (e: ServiceIpEvent) => actor.send(e);
-  const view = () => ({ state: actor.getSnapshot().value as string, reason: actor.getSnapshot().context.reason, epoch: actor.getSnapshot().context.epoch });
+  const view = () => ({
+    state: actor.getSnapshot().value as string,
+    reason: actor.getSnapshot().context.reason,
+    epoch: actor.getSnapshot().context.epoch,
+  });
   return { actor, clock, calls, send, view };
 }
 

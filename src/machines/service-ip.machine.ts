@@ -64,7 +64,15 @@ export interface ServiceIpContext {
 }
 
 export type ServiceIpEvent =
-  | { type: 'election.changed'; owner: boolean; reason?: Reason; knownEpoch?: number; handover?: boolean; incumbent?: string; successorPending?: boolean }
+  | {
+      type: 'election.changed';
+      owner: boolean;
+      reason?: Reason;
+      knownEpoch?: number;
+      handover?: boolean;
+      incumbent?: string;
+      successorPending?: boolean;
+    }
   | { type: 'nats.up' }
   | { type: 'nats.down' }
   | { type: 'l2.conflict'; mac: string }
@@ -98,21 +106,32 @@ export const serviceIpMachine = setup({
       };
     }),
     standbyReason: assign(({ context }) => ({
-      reason: !context.elected ? context.electedReason
-        : context.fencedBy !== undefined ? Reason.fencedByEpoch
-        : !context.natsUp ? Reason.natsDisconnected
-        : context.reason,
+      reason: !context.elected
+        ? context.electedReason
+        : context.fencedBy !== undefined
+          ? Reason.fencedByEpoch
+          : !context.natsUp
+            ? Reason.natsDisconnected
+            : context.reason,
     })),
-    nextEpoch: assign(({ context }) => ({ epoch: Math.max(context.epoch, context.knownEpoch) + 1, reason: undefined, fencedBy: undefined, incumbent: undefined })),
+    nextEpoch: assign(({ context }) => ({
+      epoch: Math.max(context.epoch, context.knownEpoch) + 1,
+      reason: undefined,
+      fencedBy: undefined,
+      incumbent: undefined,
+    })),
   },
   guards: {
     canTakeOver: ({ context }) => context.elected && context.natsUp && context.fencedBy === undefined && context.incumbent === undefined,
     /** Could take over but for a live owner: wait for its release. */
-    mustAwaitRelease: ({ context }) => context.elected && context.natsUp && context.fencedBy === undefined && context.incumbent !== undefined,
+    mustAwaitRelease: ({ context }) =>
+      context.elected && context.natsUp && context.fencedBy === undefined && context.incumbent !== undefined,
     /** Lost the election and the winner is ready to take over (or it is not a handover). */
     yields: ({ context }) => !context.elected && !context.successorPending,
-    fencesUs: ({ context, event }) => event.type === 'claim.seen' && event.node !== context.node
-      && (event.epoch > context.epoch || (event.epoch === context.epoch && event.tieBreak < context.tieBreak)),
+    fencesUs: ({ context, event }) =>
+      event.type === 'claim.seen' &&
+      event.node !== context.node &&
+      (event.epoch > context.epoch || (event.epoch === context.epoch && event.tieBreak < context.tieBreak)),
     natsDown: ({ context }) => !context.natsUp,
     handingOver: ({ context }) => context.handover,
     releasesFence: ({ context, event }) => event.type === 'claim.released' && event.node === context.fencedBy,
@@ -148,7 +167,12 @@ export const serviceIpMachine = setup({
   on: {
     'nats.up': { actions: assign({ natsUp: true }) },
     'nats.down': { actions: assign({ natsUp: false }) },
-    'epoch.recorded': { actions: assign(({ context, event }) => ({ epoch: Math.max(context.epoch, event.epoch), knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
+    'epoch.recorded': {
+      actions: assign(({ context, event }) => ({
+        epoch: Math.max(context.epoch, event.epoch),
+        knownEpoch: Math.max(context.knownEpoch, event.epoch),
+      })),
+    },
     'ip.interfacesChanged': { actions: assign(({ event }) => ({ interfaces: event.interfaces })) },
   },
   states: {
@@ -172,7 +196,16 @@ export const serviceIpMachine = setup({
         'nats.down': { actions: [assign({ natsUp: false }), 'standbyReason'] },
         'claim.seen': { actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
         'claim.released': [
-          { guard: 'releasesFence', actions: [assign(({ context, event }) => ({ fencedBy: undefined, incumbent: context.incumbent === event.node ? undefined : context.incumbent })), 'standbyReason'] },
+          {
+            guard: 'releasesFence',
+            actions: [
+              assign(({ context, event }) => ({
+                fencedBy: undefined,
+                incumbent: context.incumbent === event.node ? undefined : context.incumbent,
+              })),
+              'standbyReason',
+            ],
+          },
           { guard: 'releasesIncumbent', actions: assign({ incumbent: undefined }) },
         ],
       },
@@ -219,14 +252,30 @@ export const serviceIpMachine = setup({
         ],
         'conflict.expire': { actions: assign({ conflictRecent: false }) },
         'nats.down': [
-          { guard: ({ context }) => context.conflictRecent, target: 'withdrawing', actions: assign({ natsUp: false, electedReason: Reason.conflictDetected, elected: false, handover: false }) },
+          {
+            guard: ({ context }) => context.conflictRecent,
+            target: 'withdrawing',
+            actions: assign({ natsUp: false, electedReason: Reason.conflictDetected, elected: false, handover: false }),
+          },
           { actions: assign({ natsUp: false }) },
         ],
         'claim.seen': [
-          { guard: 'fencesUs', target: 'withdrawing', actions: assign(({ context, event }) => ({ fencedBy: event.node, knownEpoch: Math.max(context.knownEpoch, event.epoch), electedReason: Reason.fencedByEpoch, handover: false })) },
+          {
+            guard: 'fencesUs',
+            target: 'withdrawing',
+            actions: assign(({ context, event }) => ({
+              fencedBy: event.node,
+              knownEpoch: Math.max(context.knownEpoch, event.epoch),
+              electedReason: Reason.fencedByEpoch,
+              handover: false,
+            })),
+          },
           { actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
         ],
-        'ip.remove': { target: 'withdrawing', actions: assign({ elected: false, electedReason: Reason.notConfigured, handover: false, successorPending: false }) },
+        'ip.remove': {
+          target: 'withdrawing',
+          actions: assign({ elected: false, electedReason: Reason.notConfigured, handover: false, successorPending: false }),
+        },
         // Re-announce on the new set at once (same epoch, same claim): the port starts answering on
         // the new interfaces and stops on the dropped ones in one call.
         'ip.interfacesChanged': { actions: [assign(({ event }) => ({ interfaces: event.interfaces })), 'announce'] },
@@ -239,7 +288,11 @@ export const serviceIpMachine = setup({
       on: {
         'election.changed': { actions: 'recordElection' },
         // Make-before-break: the new owner's claim is our cue to stop.
-        'claim.seen': { guard: ({ context, event }) => event.node !== context.node, target: 'standby', actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
+        'claim.seen': {
+          guard: ({ context, event }) => event.node !== context.node,
+          target: 'standby',
+          actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })),
+        },
         'ip.remove': { target: 'standby', actions: assign({ elected: false, electedReason: Reason.notConfigured }) },
       },
     },

@@ -36,12 +36,14 @@ if (values['build-only']) {
     ...(values.port ? { port: Number(values.port) } : {}),
     extraArgs: positionals,
   });
-  process.stdout.write([
-    `kube-apiserver ready: ${kube.url} (pid ${kube.pid ?? '?'})`,
-    `  export KUBECONFIG=${kube.kubeconfigPath}`,
-    `  data: ${kube.dataDir}  log: ${kube.logPath}`,
-    '  Ctrl-C stops it.',
-  ].join('\n') + '\n');
+  process.stdout.write(
+    [
+      `kube-apiserver ready: ${kube.url} (pid ${kube.pid ?? '?'})`,
+      `  export KUBECONFIG=${kube.kubeconfigPath}`,
+      `  data: ${kube.dataDir}  log: ${kube.logPath}`,
+      '  Ctrl-C stops it.',
+    ].join('\n') + '\n',
+  );
   const stop = (): void => {
     void (values['data-dir'] ? kube.stop() : kube.destroy()).then(() => process.exit(0));
   };

@@ -29,7 +29,11 @@ export const NICE = ['-n', '-10'];
 export const OWN_SESSION = { detached: true } as const;
 export function prioritize(p: ChildProcess): void {
   if (p.pid === undefined) return;
-  try { writeFileSync(`/proc/${p.pid}/autogroup`, NICE[1]!); } catch { /* no autogroup support: nice still applies */ }
+  try {
+    writeFileSync(`/proc/${p.pid}/autogroup`, NICE[1]!);
+  } catch {
+    /* no autogroup support: nice still applies */
+  }
 }
 
 export interface FrrPeer {
@@ -59,7 +63,10 @@ export interface FrrPeerStatus {
 }
 
 export class Bfdd {
-  private constructor(readonly dir: string, readonly proc: ChildProcess) {}
+  private constructor(
+    readonly dir: string,
+    readonly proc: ChildProcess,
+  ) {}
 
   /**
    * Starts bfdd in `ns` with one `peer` block per entry (plus `extraConf` inside the `bfd` block,
@@ -72,22 +79,42 @@ export class Bfdd {
     const dir = mkdtempSync(join(tmpdir(), `${lab.id}-frr-`));
     chmodSync(dir, 0o777);
     lab.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
-    const conf = ['bfd', ...peers.flatMap((p) => [
-      ` peer ${p.peer}${p.multihop ? ' multihop' : ''}${p.local ? ` local-address ${p.local}` : ''}`,
-      `  receive-interval ${p.receiveMs ?? 100}`,
-      `  transmit-interval ${p.transmitMs ?? 100}`,
-      `  detect-multiplier ${p.multiplier ?? 3}`,
-      ...(p.passive ? ['  passive-mode'] : []),
-      p.shutdown ? '  shutdown' : '  no shutdown',
-      ' !',
-    ]), ...(opts.extraConf ? [opts.extraConf] : []), '!', ''].join('\n');
+    const conf = [
+      'bfd',
+      ...peers.flatMap((p) => [
+        ` peer ${p.peer}${p.multihop ? ' multihop' : ''}${p.local ? ` local-address ${p.local}` : ''}`,
+        `  receive-interval ${p.receiveMs ?? 100}`,
+        `  transmit-interval ${p.transmitMs ?? 100}`,
+        `  detect-multiplier ${p.multiplier ?? 3}`,
+        ...(p.passive ? ['  passive-mode'] : []),
+        p.shutdown ? '  shutdown' : '  no shutdown',
+        ' !',
+      ]),
+      ...(opts.extraConf ? [opts.extraConf] : []),
+      '!',
+      '',
+    ].join('\n');
     writeFileSync(join(dir, 'bfdd.conf'), conf, { mode: 0o644 });
-    const proc = ns.spawn('nice', [...NICE, bin,
-      '-f', join(dir, 'bfdd.conf'), '--vty_socket', dir, '-i', join(dir, 'bfdd.pid'),
-      '--bfdctl', join(dir, 'bfdd.sock'), '--log', 'stdout',
-      // With zebra's socket, bgpd can register its neighbors' BFD sessions (`neighbor X bfd`).
-      ...(opts.zserv ? ['-z', opts.zserv] : []),
-    ], OWN_SESSION);
+    const proc = ns.spawn(
+      'nice',
+      [
+        ...NICE,
+        bin,
+        '-f',
+        join(dir, 'bfdd.conf'),
+        '--vty_socket',
+        dir,
+        '-i',
+        join(dir, 'bfdd.pid'),
+        '--bfdctl',
+        join(dir, 'bfdd.sock'),
+        '--log',
+        'stdout',
+        // With zebra's socket, bgpd can register its neighbors' BFD sessions (`neighbor X bfd`).
+        ...(opts.zserv ? ['-z', opts.zserv] : []),
+      ],
+      OWN_SESSION,
+    );
     prioritize(proc);
     proc.stdout?.resume();
     proc.stderr?.resume();
@@ -153,13 +180,24 @@ export class Probe {
   readonly events: ProbeEvent[] = [];
   private constructor(readonly proc: ChildProcess) {
     createInterface({ input: proc.stdout! }).on('line', (line) => {
-      try { this.events.push(JSON.parse(line) as ProbeEvent); } catch { this.events.push({ event: 'raw', line }); }
+      try {
+        this.events.push(JSON.parse(line) as ProbeEvent);
+      } catch {
+        this.events.push({ event: 'raw', line });
+      }
     });
-    proc.stderr?.on('data', (d: Buffer) => { this.events.push({ event: 'stderr', line: d.toString() }); });
+    proc.stderr?.on('data', (d: Buffer) => {
+      this.events.push({ event: 'stderr', line: d.toString() });
+    });
   }
 
   /** `env`: extra environment for the probe (e.g. `BFD_IO`). */
-  static start(lab: Lab, ns: Netns, cfg: { listen: string[]; port?: number; minTtl?: number; sessions: ProbeSession[] }, env: Record<string, string> = {}): Probe {
+  static start(
+    lab: Lab,
+    ns: Netns,
+    cfg: { listen: string[]; port?: number; minTtl?: number; sessions: ProbeSession[] },
+    env: Record<string, string> = {},
+  ): Probe {
     const dir = mkdtempSync(join(tmpdir(), `${lab.id}-probe-`));
     lab.onCleanup(() => rmSync(dir, { recursive: true, force: true }));
     const file = join(dir, 'probe.json');
@@ -167,7 +205,10 @@ export class Probe {
     // BFD_PROBE_NODE_ARGS: extra node flags for the probe (e.g. --cpu-prof when profiling).
     const extra = (process.env.BFD_PROBE_NODE_ARGS ?? '').split(' ').filter(Boolean);
     const proc = ns.spawn('nice', [...NICE, process.execPath, ...extra, '--import', 'tsx', join(REPO, 'src/bin/bfd-probe.ts'), file], {
-      cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'], ...OWN_SESSION, env: { ...process.env, ...env },
+      cwd: REPO,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      ...OWN_SESSION,
+      env: { ...process.env, ...env },
     });
     prioritize(proc);
     return new Probe(proc);
@@ -209,6 +250,9 @@ export class Probe {
 
   /** Diagnostic text for assertion messages. */
   tail(n = 10): string {
-    return this.events.slice(-n).map((e) => JSON.stringify(e)).join('\n');
+    return this.events
+      .slice(-n)
+      .map((e) => JSON.stringify(e))
+      .join('\n');
   }
 }

@@ -12,7 +12,11 @@ import { frrDaemon, requireTools } from './prereq.js';
 export const REPO = resolve(import.meta.dirname, '..', '..');
 
 export class Frr {
-  private constructor(readonly dir: string, readonly procs: ChildProcess[], readonly log: string[]) {}
+  private constructor(
+    readonly dir: string,
+    readonly procs: ChildProcess[],
+    readonly log: string[],
+  ) {}
 
   /**
    * Starts zebra (kernel routes, classic multipath rather than nexthop objects) and bgpd with
@@ -29,18 +33,42 @@ export class Frr {
     const procs: ChildProcess[] = [];
     const zserv = join(dir, 'zserv.api');
     const capture = (p: ChildProcess, tag: string) => {
-      for (const s of [p.stdout, p.stderr]) if (s) createInterface({ input: s }).on('line', (l) => { if (log.length < 5000) log.push(`${tag}: ${l}`); });
+      for (const s of [p.stdout, p.stderr])
+        if (s)
+          createInterface({ input: s }).on('line', (l) => {
+            if (log.length < 5000) log.push(`${tag}: ${l}`);
+          });
     };
     if (opts.zebra !== false) {
       const zebra = frrDaemon('zebra');
       writeFileSync(join(dir, 'zebra.conf'), 'no zebra nexthop kernel enable\n!\n', { mode: 0o644 });
-      const z = ns.spawn(zebra, ['-f', join(dir, 'zebra.conf'), '-i', join(dir, 'zebra.pid'), '-z', zserv, '--vty_socket', dir, '--log', 'stdout']);
+      const z = ns.spawn(zebra, [
+        '-f',
+        join(dir, 'zebra.conf'),
+        '-i',
+        join(dir, 'zebra.pid'),
+        '-z',
+        zserv,
+        '--vty_socket',
+        dir,
+        '--log',
+        'stdout',
+      ]);
       capture(z, 'zebra');
       procs.push(z);
     }
     writeFileSync(join(dir, 'bgpd.conf'), `frr defaults traditional\n${bgpConf}\n!\n`, { mode: 0o644 });
     const b = ns.spawn(bgpd, [
-      '-f', join(dir, 'bgpd.conf'), '-i', join(dir, 'bgpd.pid'), '-z', zserv, '--vty_socket', dir, '--log', 'stdout',
+      '-f',
+      join(dir, 'bgpd.conf'),
+      '-i',
+      join(dir, 'bgpd.pid'),
+      '-z',
+      zserv,
+      '--vty_socket',
+      dir,
+      '--log',
+      'stdout',
       ...(opts.zebra === false ? ['-Z'] : []),
     ]);
     capture(b, 'bgpd');
@@ -107,7 +135,10 @@ export function kernelNextHops(ns: Netns, prefix: string): string[] {
 export class Speaker {
   readonly events: Array<Record<string, unknown>> = [];
   readonly stderr: string[] = [];
-  private constructor(readonly proc: ChildProcess, readonly configPath: string) {}
+  private constructor(
+    readonly proc: ChildProcess,
+    readonly configPath: string,
+  ) {}
 
   static start(lab: Lab, ns: Netns, config: unknown, name = ns.name): Speaker {
     const dir = mkdtempSync(join(tmpdir(), `${lab.id}-spk-`));
@@ -116,8 +147,18 @@ export class Speaker {
     writeFileSync(configPath, JSON.stringify(config));
     const p = ns.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'src/bin/bgp-speaker.ts'), '--config', configPath], { cwd: REPO });
     const s = new Speaker(p, configPath);
-    if (p.stdout) createInterface({ input: p.stdout }).on('line', (l) => { try { s.events.push(JSON.parse(l) as Record<string, unknown>); } catch { s.stderr.push(l); } });
-    if (p.stderr) createInterface({ input: p.stderr }).on('line', (l) => { if (s.stderr.length < 500) s.stderr.push(l); });
+    if (p.stdout)
+      createInterface({ input: p.stdout }).on('line', (l) => {
+        try {
+          s.events.push(JSON.parse(l) as Record<string, unknown>);
+        } catch {
+          s.stderr.push(l);
+        }
+      });
+    if (p.stderr)
+      createInterface({ input: p.stderr }).on('line', (l) => {
+        if (s.stderr.length < 500) s.stderr.push(l);
+      });
     return s;
   }
 
@@ -179,7 +220,11 @@ export function labSpeakerConfig(n: LabNode, ips: string[], extra: { communities
 
 /** gobgpd with a TOML config in a temp dir; API on 127.0.0.1:50051 inside the namespace. */
 export class GoBgp {
-  private constructor(readonly ns: Netns, readonly proc: ChildProcess, readonly log: string[]) {}
+  private constructor(
+    readonly ns: Netns,
+    readonly proc: ChildProcess,
+    readonly log: string[],
+  ) {}
 
   static start(lab: Lab, ns: Netns, toml: string): GoBgp {
     requireTools('gobgpd', 'gobgp');
@@ -188,7 +233,11 @@ export class GoBgp {
     writeFileSync(join(dir, 'gobgpd.toml'), toml);
     const p = ns.spawn('gobgpd', ['-f', join(dir, 'gobgpd.toml'), '-t', 'toml', '--api-hosts', '127.0.0.1:50051', '--disable-stdlog']);
     const log: string[] = [];
-    for (const s of [p.stdout, p.stderr]) if (s) createInterface({ input: s }).on('line', (l) => { if (log.length < 2000) log.push(l); });
+    for (const s of [p.stdout, p.stderr])
+      if (s)
+        createInterface({ input: s }).on('line', (l) => {
+          if (log.length < 2000) log.push(l);
+        });
     return new GoBgp(ns, p, log);
   }
 
@@ -197,25 +246,38 @@ export class GoBgp {
   }
 
   json<T>(...args: string[]): T | undefined {
-    try { return JSON.parse(this.cli(...args, '-j')) as T; } catch { return undefined; }
+    try {
+      return JSON.parse(this.cli(...args, '-j')) as T;
+    } catch {
+      return undefined;
+    }
   }
 
   /** neighbor address → session state (e.g. "established"). */
   states(): Record<string, string> {
     const ns = this.json<Array<{ state?: { neighbor_address?: string; session_state?: number | string } }>>('neighbor') ?? [];
     const names: Record<number, string> = { 1: 'idle', 2: 'connect', 3: 'active', 4: 'opensent', 5: 'openconfirm', 6: 'established' };
-    return Object.fromEntries(ns.map((n) => {
-      const s = n.state?.session_state;
-      return [n.state?.neighbor_address ?? '', typeof s === 'number' ? names[s] ?? String(s) : String(s ?? '').toLowerCase()];
-    }));
+    return Object.fromEntries(
+      ns.map((n) => {
+        const s = n.state?.session_state;
+        return [n.state?.neighbor_address ?? '', typeof s === 'number' ? (names[s] ?? String(s)) : String(s ?? '').toLowerCase()];
+      }),
+    );
   }
 
   /** Next hops of the paths gobgpd holds for a prefix. */
   nextHops(afi: 'ipv4' | 'ipv6', prefix: string): string[] {
-    const rib = this.json<Record<string, Array<{ attrs?: Array<{ type: number; nexthop?: string; value?: unknown }> ; 'source-id'?: string; neighbor?: string }>>>('global', 'rib', '-a', afi) ?? {};
+    const rib =
+      this.json<
+        Record<
+          string,
+          Array<{ attrs?: Array<{ type: number; nexthop?: string; value?: unknown }>; 'source-id'?: string; neighbor?: string }>
+        >
+      >('global', 'rib', '-a', afi) ?? {};
     const paths = rib[prefix] ?? [];
     const hops = paths.map((p) => {
-      const nh = p.attrs?.find((a) => a.type === 3)?.nexthop ?? (p.attrs?.find((a) => a.type === 14) as { nexthop?: string } | undefined)?.nexthop;
+      const nh =
+        p.attrs?.find((a) => a.type === 3)?.nexthop ?? (p.attrs?.find((a) => a.type === 14) as { nexthop?: string } | undefined)?.nexthop;
       return nh ?? '';
     });
     return hops.filter(Boolean).sort();
@@ -231,7 +293,12 @@ export class GoBgp {
 
 /** BIRD 2 in a namespace with its own control socket. */
 export class Bird {
-  private constructor(readonly ns: Netns, readonly sock: string, readonly proc: ChildProcess, readonly log: string[]) {}
+  private constructor(
+    readonly ns: Netns,
+    readonly sock: string,
+    readonly proc: ChildProcess,
+    readonly log: string[],
+  ) {}
 
   static start(lab: Lab, ns: Netns, conf: string): Bird {
     requireTools('bird', 'birdc');
@@ -241,7 +308,11 @@ export class Bird {
     const sock = join(dir, 'bird.ctl');
     const p = ns.spawn('bird', ['-f', '-c', join(dir, 'bird.conf'), '-s', sock, '-P', join(dir, 'bird.pid')]);
     const log: string[] = [];
-    for (const s of [p.stdout, p.stderr]) if (s) createInterface({ input: s }).on('line', (l) => { if (log.length < 2000) log.push(l); });
+    for (const s of [p.stdout, p.stderr])
+      if (s)
+        createInterface({ input: s }).on('line', (l) => {
+          if (log.length < 2000) log.push(l);
+        });
     return new Bird(ns, sock, p, log);
   }
 
@@ -252,7 +323,10 @@ export class Bird {
   /** protocol name → BGP state ("Established", "Active", ...). */
   states(): Record<string, string> {
     const out = this.birdc('show', 'protocols');
-    const rows = out.split('\n').map((l) => l.trim().split(/\s+/)).filter((c) => c[1] === 'BGP');
+    const rows = out
+      .split('\n')
+      .map((l) => l.trim().split(/\s+/))
+      .filter((c) => c[1] === 'BGP');
     return Object.fromEntries(rows.map((c) => [c[0] as string, c.slice(5).join(' ')]));
   }
 }

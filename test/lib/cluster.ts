@@ -36,20 +36,28 @@ export const NET = {
   api6: '2001:db8:20::2',
   nats: ['203.0.113.3', '203.0.113.4', '203.0.113.5'],
   nodes: [1, 2, 3].map((i) => ({
-    name: `n${i}`, v4: `203.0.113.1${i}`, v6: `2001:db8:20::1${i}`, mac: `02:00:00:20:00:1${i}`,
+    name: `n${i}`,
+    v4: `203.0.113.1${i}`,
+    v6: `2001:db8:20::1${i}`,
+    mac: `02:00:00:20:00:1${i}`,
   })),
   nodeAsn: 64512,
   client: { v4: '203.0.113.20', v6: '2001:db8:20::20', mac: '02:00:00:20:00:20' },
   ext: { v4: '198.51.100.2', v6: '2001:db8:30::2' },
   /** Suggested pools: L2 inside the segment (on-link for the client), BGP outside it. */
   pools: {
-    l2v4: '203.0.113.48/28', l2v6: '2001:db8:20::100/120', bgpv4: '203.0.113.128/27', bgpv6: '2001:db8:21::/120',
+    l2v4: '203.0.113.48/28',
+    l2v6: '2001:db8:20::100/120',
+    bgpv4: '203.0.113.128/27',
+    bgpv6: '2001:db8:21::/120',
     /** A second on-segment pool (node selectors, pool deletion). */
     l2b: '203.0.113.32/28',
     /** Announced by L2 and BGP at once; and a BGP pool for advertisement options. */
-    both: '203.0.113.160/28', bgpb: '203.0.113.176/28',
+    both: '203.0.113.160/28',
+    bgpb: '203.0.113.176/28',
     /** Large IPv6 pools for bench:e2e (1,000+ services). */
-    benchL2: '2001:db8:20::1:0/112', benchBgp: '2001:db8:22::/112',
+    benchL2: '2001:db8:20::1:0/112',
+    benchBgp: '2001:db8:22::/112',
   },
 } as const;
 export type LabNode = (typeof NET.nodes)[number];
@@ -60,20 +68,41 @@ export const NATS_CLUSTER = 'e2e';
 // ---------------------------------------------------------------------------------------------
 // Kubernetes client: one long-lived agent process per identity, inside a namespace.
 
-export interface KRef { apiVersion: string; kind: string; name?: string; namespace?: string }
-export interface KAnswer<T = unknown> { code: number; body: T }
-export type KObject = { apiVersion: string; kind: string; metadata: { name: string; namespace?: string; [k: string]: unknown }; [k: string]: unknown };
+export interface KRef {
+  apiVersion: string;
+  kind: string;
+  name?: string;
+  namespace?: string;
+}
+export interface KAnswer<T = unknown> {
+  code: number;
+  body: T;
+}
+export type KObject = {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string; [k: string]: unknown };
+  [k: string]: unknown;
+};
 
 export class KubeApiError extends Error {
   override name = 'KubeApiError';
-  constructor(readonly code: number, readonly what: string, readonly body: unknown) {
-    super(`${what}: HTTP ${code}: ${typeof body === 'object' && body && 'message' in body ? String((body as { message: unknown }).message) : JSON.stringify(body)}`);
+  constructor(
+    readonly code: number,
+    readonly what: string,
+    readonly body: unknown,
+  ) {
+    super(
+      `${what}: HTTP ${code}: ${typeof body === 'object' && body && 'message' in body ? String((body as { message: unknown }).message) : JSON.stringify(body)}`,
+    );
   }
 }
 
 /** Parses a multi-document YAML text into objects (empty documents skipped). */
 export function parseYaml(text: string): KObject[] {
-  return parseAllDocuments(text).map((d) => d.toJSON() as KObject | null).filter((o): o is KObject => !!o);
+  return parseAllDocuments(text)
+    .map((d) => d.toJSON() as KObject | null)
+    .filter((o): o is KObject => !!o);
 }
 
 /**
@@ -86,40 +115,63 @@ export class KubeClient {
   private readonly pending = new Map<number, { ok: (a: KAnswer) => void; fail: (e: Error) => void }>();
   private stderr = '';
 
-  private constructor(readonly identity: string, private readonly proc: ChildProcess) {}
+  private constructor(
+    readonly identity: string,
+    private readonly proc: ChildProcess,
+  ) {}
 
   static async start(ns: Netns, kubeconfigPath: string, identity: string): Promise<KubeClient> {
     const p = ns.spawn(process.execPath, ['--import', 'tsx', AGENT], {
-      cwd: REPO, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, KUBECONFIG: kubeconfigPath },
+      cwd: REPO,
+      stdio: ['pipe', 'pipe', 'pipe'],
+      env: { ...process.env, KUBECONFIG: kubeconfigPath },
     });
     const c = new KubeClient(identity, p);
     let ready!: () => void;
-    const readyP = new Promise<void>((r) => { ready = r; });
-    p.stderr?.on('data', (d: Buffer) => { c.stderr = (c.stderr + d.toString()).slice(-4000); });
+    const readyP = new Promise<void>((r) => {
+      ready = r;
+    });
+    p.stderr?.on('data', (d: Buffer) => {
+      c.stderr = (c.stderr + d.toString()).slice(-4000);
+    });
     if (p.stdout) {
       createInterface({ input: p.stdout }).on('line', (l) => {
         let m: { id: number; ok: boolean; code?: number; body?: unknown; error?: string };
-        try { m = JSON.parse(l) as typeof m; } catch { return; }
-        if (m.id === 0) { ready(); return; }
+        try {
+          m = JSON.parse(l) as typeof m;
+        } catch {
+          return;
+        }
+        if (m.id === 0) {
+          ready();
+          return;
+        }
         const w = c.pending.get(m.id);
         if (!w) return;
         c.pending.delete(m.id);
-        if (m.ok) w.ok({ code: m.code ?? 0, body: m.body }); else w.fail(new Error(`kube client (${identity}): ${m.error}`));
+        if (m.ok) w.ok({ code: m.code ?? 0, body: m.body });
+        else w.fail(new Error(`kube client (${identity}): ${m.error}`));
       });
     }
     p.on('exit', (code, sig) => {
       for (const w of c.pending.values()) w.fail(new Error(`kube client (${identity}) exited (${code ?? sig}): ${c.stderr}`));
       c.pending.clear();
     });
-    await waitFor(`kube client (${identity}) ready`, async () => {
-      if (p.exitCode !== null) throw new Error(`exited ${p.exitCode}: ${c.stderr}`);
-      return Promise.race([readyP.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 200))]);
-    }, 60_000, 0);
+    await waitFor(
+      `kube client (${identity}) ready`,
+      async () => {
+        if (p.exitCode !== null) throw new Error(`exited ${p.exitCode}: ${c.stderr}`);
+        return Promise.race([readyP.then(() => true), new Promise<false>((r) => setTimeout(() => r(false), 200))]);
+      },
+      60_000,
+      0,
+    );
     return c;
   }
 
   private send<T>(q: Record<string, unknown>): Promise<KAnswer<T>> {
-    if (!this.proc.stdin || this.proc.exitCode !== null) return Promise.reject(new Error(`kube client (${this.identity}) is not running: ${this.stderr}`));
+    if (!this.proc.stdin || this.proc.exitCode !== null)
+      return Promise.reject(new Error(`kube client (${this.identity}) is not running: ${this.stderr}`));
     const id = this.nextId++;
     return new Promise<KAnswer<T>>((ok, fail) => {
       this.pending.set(id, { ok: ok as (a: KAnswer) => void, fail });
@@ -131,14 +183,30 @@ export class KubeClient {
   req<T = unknown>(method: string, path: string, body?: unknown, contentType?: string): Promise<KAnswer<T>> {
     return this.send<T>({ op: 'req', method, path, body, contentType });
   }
-  get<T = KObject>(ref: KRef): Promise<KAnswer<T>> { return this.send<T>({ op: 'get', ref }); }
-  delete(ref: KRef): Promise<KAnswer> { return this.send({ op: 'delete', ref }); }
-  create<T = KObject>(object: KObject, subresource?: string): Promise<KAnswer<T>> { return this.send<T>({ op: 'create', object, subresource }); }
-  put<T = KObject>(object: KObject, subresource?: string): Promise<KAnswer<T>> { return this.send<T>({ op: 'put', object, subresource }); }
-  patch<T = KObject>(ref: KRef, patch: unknown, opts: { patchType?: 'merge' | 'json' | 'strategic'; subresource?: string } = {}): Promise<KAnswer<T>> {
+  get<T = KObject>(ref: KRef): Promise<KAnswer<T>> {
+    return this.send<T>({ op: 'get', ref });
+  }
+  delete(ref: KRef): Promise<KAnswer> {
+    return this.send({ op: 'delete', ref });
+  }
+  create<T = KObject>(object: KObject, subresource?: string): Promise<KAnswer<T>> {
+    return this.send<T>({ op: 'create', object, subresource });
+  }
+  put<T = KObject>(object: KObject, subresource?: string): Promise<KAnswer<T>> {
+    return this.send<T>({ op: 'put', object, subresource });
+  }
+  patch<T = KObject>(
+    ref: KRef,
+    patch: unknown,
+    opts: { patchType?: 'merge' | 'json' | 'strategic'; subresource?: string } = {},
+  ): Promise<KAnswer<T>> {
     return this.send<T>({ op: 'patch', ref, patch, ...opts });
   }
-  list<T = KObject>(apiVersion: string, kind: string, opts: { namespace?: string; labelSelector?: string } = {}): Promise<KAnswer<{ items: T[] }>> {
+  list<T = KObject>(
+    apiVersion: string,
+    kind: string,
+    opts: { namespace?: string; labelSelector?: string } = {},
+  ): Promise<KAnswer<{ items: T[] }>> {
     return this.send<{ items: T[] }>({ op: 'list', apiVersion, kind, ...opts });
   }
 
@@ -166,7 +234,9 @@ export class KubeClient {
   }
 
   /** Closes stdin (the agent exits); the lab kills it by PID otherwise. */
-  close(): void { this.proc.stdin?.end(); }
+  close(): void {
+    this.proc.stdin?.end();
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -179,29 +249,56 @@ export class Proc {
   readonly text: string[] = [];
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 
-  constructor(readonly name: string, readonly proc: ChildProcess) {
+  constructor(
+    readonly name: string,
+    readonly proc: ChildProcess,
+  ) {
     this.exited = new Promise((r) => proc.once('exit', (code, signal) => r({ code, signal })));
-    const keep = (l: string) => { this.text.push(l); if (this.text.length > 1000) this.text.shift(); };
-    if (proc.stdout) createInterface({ input: proc.stdout }).on('line', (l) => {
-      if (l.startsWith('{')) { try { this.events.push(JSON.parse(l) as Record<string, unknown>); return; } catch { /* text */ } }
-      keep(l);
-    });
+    const keep = (l: string) => {
+      this.text.push(l);
+      if (this.text.length > 1000) this.text.shift();
+    };
+    if (proc.stdout)
+      createInterface({ input: proc.stdout }).on('line', (l) => {
+        if (l.startsWith('{')) {
+          try {
+            this.events.push(JSON.parse(l) as Record<string, unknown>);
+            return;
+          } catch {
+            /* text */
+          }
+        }
+        keep(l);
+      });
     if (proc.stderr) createInterface({ input: proc.stderr }).on('line', keep);
   }
 
-  get pid(): number | undefined { return this.proc.pid; }
-  alive(): boolean { return this.proc.exitCode === null && this.proc.signalCode === null; }
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+  alive(): boolean {
+    return this.proc.exitCode === null && this.proc.signalCode === null;
+  }
   /** Sends a signal by PID (SIGTERM: the documented shutdown; SIGKILL: a crash). */
-  kill(signal: NodeJS.Signals = 'SIGTERM'): void { if (this.alive()) this.proc.kill(signal); }
+  kill(signal: NodeJS.Signals = 'SIGTERM'): void {
+    if (this.alive()) this.proc.kill(signal);
+  }
   /** Waits for the first event matching `pred` (already received ones count). */
   waitEvent(what: string, pred: (e: Record<string, unknown>) => boolean, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-    return waitFor(`${this.name}: ${what}`, () => {
-      const e = this.events.find(pred);
-      if (!e && !this.alive()) throw new Error(`${this.name} exited; last output:\n${this.tail()}`);
-      return e;
-    }, timeoutMs, 50);
+    return waitFor(
+      `${this.name}: ${what}`,
+      () => {
+        const e = this.events.find(pred);
+        if (!e && !this.alive()) throw new Error(`${this.name} exited; last output:\n${this.tail()}`);
+        return e;
+      },
+      timeoutMs,
+      50,
+    );
   }
-  tail(n = 30): string { return this.text.slice(-n).join('\n'); }
+  tail(n = 30): string {
+    return this.text.slice(-n).join('\n');
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -276,9 +373,14 @@ export class Cluster {
   admin!: KubeClient;
   /** kubeconfig files for the ServiceAccounts of deploy/rbac (TokenRequest tokens). */
   readonly kubeconfigs: { controller: string; speaker: string } = {
-    controller: join(this.dir, 'controller.kubeconfig'), speaker: join(this.dir, 'speaker.kubeconfig'),
+    controller: join(this.dir, 'controller.kubeconfig'),
+    speaker: join(this.dir, 'speaker.kubeconfig'),
   };
-  readonly natsUsers: NatsUser[] = NET.nodes.map((n, i) => ({ node: n.name, user: n.name, password: `pw-${n.name}-${i}-${Math.random().toString(36).slice(2)}` }));
+  readonly natsUsers: NatsUser[] = NET.nodes.map((n, i) => ({
+    node: n.name,
+    user: n.name,
+    password: `pw-${n.name}-${i}-${Math.random().toString(36).slice(2)}`,
+  }));
   private readonly clients: KubeClient[] = [];
   private readonly procs: Proc[] = [];
 
@@ -302,7 +404,13 @@ export class Cluster {
         const frr = c.frr;
         const bfdd = Bfdd.start(c.lab, c.router, [], {
           zserv: join(frr.dir, 'zserv.api'),
-          extraConf: [' profile mooring', `  receive-interval ${o.bfd.receiveMs}`, `  transmit-interval ${o.bfd.transmitMs}`, `  detect-multiplier ${o.bfd.multiplier}`, ' !'].join('\n'),
+          extraConf: [
+            ' profile mooring',
+            `  receive-interval ${o.bfd.receiveMs}`,
+            `  transmit-interval ${o.bfd.transmitMs}`,
+            `  detect-multiplier ${o.bfd.multiplier}`,
+            ' !',
+          ].join('\n'),
         });
         c.bfdd = bfdd;
         // bgpd registers its neighbours' BFD sessions through zebra: only once bfdd is connected
@@ -360,40 +468,73 @@ export class Cluster {
     const deploy = join(REPO, 'deploy');
     const files = [
       join(deploy, 'namespace.yaml'),
-      ...readdirSync(join(deploy, 'crds')).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(deploy, 'crds', f)),
-      ...readdirSync(join(deploy, 'rbac')).filter((f) => f.endsWith('.yaml')).sort().map((f) => join(deploy, 'rbac', f)),
+      ...readdirSync(join(deploy, 'crds'))
+        .filter((f) => f.endsWith('.yaml'))
+        .sort()
+        .map((f) => join(deploy, 'crds', f)),
+      ...readdirSync(join(deploy, 'rbac'))
+        .filter((f) => f.endsWith('.yaml'))
+        .sort()
+        .map((f) => join(deploy, 'rbac', f)),
     ];
     await this.admin.apply(files.flatMap((f) => parseYaml(readFileSync(f, 'utf8'))));
     for (const n of NET.nodes) await this.createNode(n);
     for (const sa of ['controller', 'speaker'] as const) {
-      const tr = await this.admin.req<{ status?: { token?: string } }>('POST', `/api/v1/namespaces/${MOORING_NS}/serviceaccounts/${sa}/token`, {
-        apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 24 * 3600 },
-      });
+      const tr = await this.admin.req<{ status?: { token?: string } }>(
+        'POST',
+        `/api/v1/namespaces/${MOORING_NS}/serviceaccounts/${sa}/token`,
+        {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'TokenRequest',
+          spec: { expirationSeconds: 24 * 3600 },
+        },
+      );
       const token = tr.body.status?.token;
       if (tr.code !== 201 || !token) throw new KubeApiError(tr.code, `TokenRequest ${MOORING_NS}/${sa}`, tr.body);
-      writeFileSync(this.kubeconfigs[sa], kubeconfig(this.kube.url, this.kube.caPem, token, `system:serviceaccount:${MOORING_NS}:${sa}`), { mode: 0o600 });
+      writeFileSync(this.kubeconfigs[sa], kubeconfig(this.kube.url, this.kube.caPem, token, `system:serviceaccount:${MOORING_NS}:${sa}`), {
+        mode: 0o600,
+      });
     }
   }
 
   /** A Node object as a kubelet would register it (no kubelet runs here): labels, addresses, Ready. */
   async createNode(n: LabNode, labels: Record<string, string> = {}): Promise<void> {
     const body: KObject = {
-      apiVersion: 'v1', kind: 'Node',
-      metadata: { name: n.name, labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', ...labels } },
+      apiVersion: 'v1',
+      kind: 'Node',
+      metadata: {
+        name: n.name,
+        labels: { 'kubernetes.io/hostname': n.name, 'kubernetes.io/os': 'linux', 'kubernetes.io/arch': 'amd64', ...labels },
+      },
       spec: {},
     };
     const created = await this.admin.create(body);
     if (created.code !== 201) throw new KubeApiError(created.code, `create Node ${n.name}`, created.body);
     const now = new Date().toISOString();
-    const status = await this.admin.patch({ apiVersion: 'v1', kind: 'Node', name: n.name }, {
-      status: {
-        addresses: [{ type: 'InternalIP', address: n.v4 }, { type: 'InternalIP', address: n.v6 }, { type: 'Hostname', address: n.name }],
-        conditions: [
-          { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'e2e lab', lastHeartbeatTime: now, lastTransitionTime: now },
-          { type: 'NetworkUnavailable', status: 'False', reason: 'RouteCreated', message: 'e2e lab', lastHeartbeatTime: now, lastTransitionTime: now },
-        ],
+    const status = await this.admin.patch(
+      { apiVersion: 'v1', kind: 'Node', name: n.name },
+      {
+        status: {
+          addresses: [
+            { type: 'InternalIP', address: n.v4 },
+            { type: 'InternalIP', address: n.v6 },
+            { type: 'Hostname', address: n.name },
+          ],
+          conditions: [
+            { type: 'Ready', status: 'True', reason: 'KubeletReady', message: 'e2e lab', lastHeartbeatTime: now, lastTransitionTime: now },
+            {
+              type: 'NetworkUnavailable',
+              status: 'False',
+              reason: 'RouteCreated',
+              message: 'e2e lab',
+              lastHeartbeatTime: now,
+              lastTransitionTime: now,
+            },
+          ],
+        },
       },
-    }, { subresource: 'status' });
+      { subresource: 'status' },
+    );
     if (status.code !== 200) throw new KubeApiError(status.code, `status of Node ${n.name}`, status.body);
   }
 
@@ -425,18 +566,25 @@ export class Cluster {
     const node = NET.nodes[i]!.v4;
     const before = this.routerNextHops(ip);
     if (!before.includes(node)) throw new Error(`${ip} is not routed via ${node} before the cut: ${JSON.stringify(before)}`);
-    const context = () => `hops now ${JSON.stringify(this.routerNextHops(ip))}; bfdd: ${JSON.stringify(this.bfdd?.peers())}\n${this.dump()}`;
+    const context = () =>
+      `hops now ${JSON.stringify(this.routerNextHops(ip))}; bfdd: ${JSON.stringify(this.bfdd?.peers())}\n${this.dump()}`;
     this.setNodeLink(i, false);
     try {
       const without = before.filter((h) => h !== node).join();
-      await this.waitFor(`router drops ${node}'s path for ${ip}`, () => this.routerNextHops(ip).join() === without, withinMs, 100)
-        .catch((e: Error) => { throw new Error(`${e.message}; ${context()}`); });
+      await this.waitFor(`router drops ${node}'s path for ${ip}`, () => this.routerNextHops(ip).join() === without, withinMs, 100).catch(
+        (e: Error) => {
+          throw new Error(`${e.message}; ${context()}`);
+        },
+      );
       if (this.bfdd?.peer(node)?.status !== 'down') throw new Error(`FRR's BFD session with ${node} is not down; ${context()}`);
     } finally {
       this.setNodeLink(i, true);
     }
-    await this.waitFor(`${node}'s path for ${ip} is back`, () => this.routerNextHops(ip).join() === before.join(), 90_000, 200)
-      .catch((e: Error) => { throw new Error(`${e.message}; ${context()}`); });
+    await this.waitFor(`${node}'s path for ${ip} is back`, () => this.routerNextHops(ip).join() === before.join(), 90_000, 200).catch(
+      (e: Error) => {
+        throw new Error(`${e.message}; ${context()}`);
+      },
+    );
   }
 
   /** Sets (value) or removes (null) a label on a Node. */
@@ -465,9 +613,16 @@ export class Cluster {
     if (!n || !u) throw new RangeError(`no node ${i}`);
     const servers = this.nats ? this.nats.urls(i).join(',') : '';
     return {
-      KUBECONFIG: this.kubeconfigs.speaker, NODE_NAME: n.name, METALLB_NODE_NAME: n.name,
-      METALLB_NAMESPACE: MOORING_NS, METALLB_ML_NAMESPACE: MOORING_NS,
-      NATS_URL: servers, NATS_SERVERS: servers, NATS_USER: u.user, NATS_PASSWORD_FILE: this.natsPassFile(i), NATS_CLUSTER,
+      KUBECONFIG: this.kubeconfigs.speaker,
+      NODE_NAME: n.name,
+      METALLB_NODE_NAME: n.name,
+      METALLB_NAMESPACE: MOORING_NS,
+      METALLB_ML_NAMESPACE: MOORING_NS,
+      NATS_URL: servers,
+      NATS_SERVERS: servers,
+      NATS_USER: u.user,
+      NATS_PASSWORD_FILE: this.natsPassFile(i),
+      NATS_CLUSTER,
       MOORING_INTERFACE: 'eth0',
     };
   }
@@ -490,8 +645,18 @@ export class Cluster {
    */
   speakerArgs(i: number): string[] {
     const hb = this.o.heartbeat ?? { interval: '200ms', misses: 5 };
-    return ['--cluster', NATS_CLUSTER, '--nats-pass-file', this.natsPassFile(i), '--metrics-host', NET.nodes[i]?.v4 ?? '127.0.0.1',
-      '--heartbeat-interval', hb.interval, '--heartbeat-misses', String(hb.misses)];
+    return [
+      '--cluster',
+      NATS_CLUSTER,
+      '--nats-pass-file',
+      this.natsPassFile(i),
+      '--metrics-host',
+      NET.nodes[i]?.v4 ?? '127.0.0.1',
+      '--heartbeat-interval',
+      hb.interval,
+      '--heartbeat-misses',
+      String(hb.misses),
+    ];
   }
 
   /** Environment of the controller: its ServiceAccount kubeconfig. */
@@ -505,15 +670,27 @@ export class Cluster {
    */
   startMooring(o: { compiled?: boolean } = {}): { controller: Proc; speakers: Proc[] } {
     const run = (ns: Netns, bin: 'controller' | 'speaker', args: string[], env: Record<string, string>, name: string) =>
-      (o.compiled ? this.spawnImage(ns, bin, args, env, name) : this.spawn(ns, `src/bin/${bin}.ts`, args, env, name));
+      o.compiled ? this.spawnImage(ns, bin, args, env, name) : this.spawn(ns, `src/bin/${bin}.ts`, args, env, name);
     const controller = run(this.ctl, 'controller', [], this.controllerEnv(), 'controller');
-    const speakers = this.nodes.map((ns, i) => run(ns, 'speaker', this.speakerArgs(i), this.nodeEnv(i), `speaker-${NET.nodes[i]?.name ?? i}`));
+    const speakers = this.nodes.map((ns, i) =>
+      run(ns, 'speaker', this.speakerArgs(i), this.nodeEnv(i), `speaker-${NET.nodes[i]?.name ?? i}`),
+    );
     return { controller, speakers };
   }
 
   /** Starts a component the way the image does: `bin/mooring <component>` with MOORING_DIST=1 (dist/, its node flags). */
-  spawnImage(ns: Netns, component: 'controller' | 'speaker', args: string[] = [], env: Record<string, string> = {}, name: string = component): Proc {
-    const p = ns.spawn(resolve(REPO, 'bin/mooring'), [component, ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env, MOORING_DIST: '1' } });
+  spawnImage(
+    ns: Netns,
+    component: 'controller' | 'speaker',
+    args: string[] = [],
+    env: Record<string, string> = {},
+    name: string = component,
+  ): Proc {
+    const p = ns.spawn(resolve(REPO, 'bin/mooring'), [component, ...args], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env, MOORING_DIST: '1' },
+    });
     const proc = new Proc(name, p);
     this.procs.push(proc);
     return proc;
@@ -521,7 +698,11 @@ export class Cluster {
 
   /** Starts a JavaScript entry point (path relative to the repo) with plain node inside `ns`. */
   spawnJs(ns: Netns, script: string, args: string[] = [], env: Record<string, string> = {}, name = `${ns.name}:${script}`): Proc {
-    const p = ns.spawn(process.execPath, [resolve(REPO, script), ...args], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    const p = ns.spawn(process.execPath, [resolve(REPO, script), ...args], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
+    });
     const proc = new Proc(name, p);
     this.procs.push(proc);
     return proc;
@@ -531,9 +712,18 @@ export class Cluster {
    * Starts a TypeScript entry point (path relative to the repo) with tsx inside `ns` with `env`
    * added to this process's environment. Killed by PID at cleanup; `Proc.kill()` before that.
    */
-  spawn(ns: Netns, script: string, args: string[] = [], env: Record<string, string> = {}, name = `${ns.name}:${script}`, stdin: 'ignore' | 'pipe' = 'ignore'): Proc {
+  spawn(
+    ns: Netns,
+    script: string,
+    args: string[] = [],
+    env: Record<string, string> = {},
+    name = `${ns.name}:${script}`,
+    stdin: 'ignore' | 'pipe' = 'ignore',
+  ): Proc {
     const p = ns.spawn(process.execPath, ['--import', 'tsx', resolve(REPO, script), ...args], {
-      cwd: REPO, stdio: [stdin, 'pipe', 'pipe'], env: { ...process.env, ...env },
+      cwd: REPO,
+      stdio: [stdin, 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     const proc = new Proc(name, p);
     this.procs.push(proc);
@@ -548,16 +738,31 @@ export class Cluster {
   // -- Kubernetes helpers (admin) ------------------------------------------------------------
 
   /** Creates a Service of type LoadBalancer; `status` is written through /status when given. */
-  async createLbService(namespace: string, name: string, spec: Record<string, unknown> = {}, opts: { annotations?: Record<string, string>; labels?: Record<string, string>; status?: Record<string, unknown> } = {}): Promise<KObject> {
+  async createLbService(
+    namespace: string,
+    name: string,
+    spec: Record<string, unknown> = {},
+    opts: { annotations?: Record<string, string>; labels?: Record<string, string>; status?: Record<string, unknown> } = {},
+  ): Promise<KObject> {
     await this.ensureNamespace(namespace);
     const a = await this.admin.create({
-      apiVersion: 'v1', kind: 'Service',
+      apiVersion: 'v1',
+      kind: 'Service',
       metadata: { name, namespace, annotations: opts.annotations ?? {}, labels: opts.labels ?? {} },
-      spec: { type: 'LoadBalancer', selector: { app: name }, ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }], ...spec },
+      spec: {
+        type: 'LoadBalancer',
+        selector: { app: name },
+        ports: [{ name: 'http', port: 80, protocol: 'TCP', targetPort: 8080 }],
+        ...spec,
+      },
     });
     if (a.code !== 201) throw new KubeApiError(a.code, `create Service ${namespace}/${name}`, a.body);
     if (!opts.status) return a.body;
-    const s = await this.admin.patch({ apiVersion: 'v1', kind: 'Service', name, namespace }, { status: opts.status }, { subresource: 'status' });
+    const s = await this.admin.patch(
+      { apiVersion: 'v1', kind: 'Service', name, namespace },
+      { status: opts.status },
+      { subresource: 'status' },
+    );
     if (s.code !== 200) throw new KubeApiError(s.code, `status of Service ${namespace}/${name}`, s.body);
     return s.body;
   }
@@ -569,31 +774,52 @@ export class Cluster {
 
   /** The Service's `status.loadBalancer.ingress[].ip` (empty while none is assigned). */
   async lbIngress(namespace: string, name: string): Promise<string[]> {
-    const s = await this.admin.read<{ status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } } }>({ apiVersion: 'v1', kind: 'Service', name, namespace });
+    const s = await this.admin.read<{ status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } } }>({
+      apiVersion: 'v1',
+      kind: 'Service',
+      name,
+      namespace,
+    });
     return (s?.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => !!ip);
   }
 
   /** Waits until the Service has `count` ingress IPs (the controller allocated) and returns them. */
   waitLbIngress(namespace: string, name: string, count = 1, timeoutMs = 30_000): Promise<string[]> {
-    return waitFor(`Service ${namespace}/${name} to get ${count} ingress IP(s)`, async () => {
-      const ips = await this.lbIngress(namespace, name);
-      return ips.length >= count ? ips : undefined;
-    }, timeoutMs, 100);
+    return waitFor(
+      `Service ${namespace}/${name} to get ${count} ingress IP(s)`,
+      async () => {
+        const ips = await this.lbIngress(namespace, name);
+        return ips.length >= count ? ips : undefined;
+      },
+      timeoutMs,
+      100,
+    );
   }
 
   /**
    * An EndpointSlice for Service `service` with one ready endpoint per entry, on the given node
    * (ETP=Local needs `nodeName`). There are no pods: addresses are only data for the speaker.
    */
-  async createEndpointSlice(namespace: string, service: string, endpoints: Array<{ ip: string; node: string; ready?: boolean; serving?: boolean; terminating?: boolean }>, name = `${service}-${Math.random().toString(36).slice(2, 7)}`): Promise<KObject> {
+  async createEndpointSlice(
+    namespace: string,
+    service: string,
+    endpoints: Array<{ ip: string; node: string; ready?: boolean; serving?: boolean; terminating?: boolean }>,
+    name = `${service}-${Math.random().toString(36).slice(2, 7)}`,
+  ): Promise<KObject> {
     const v6 = endpoints.some((e) => e.ip.includes(':'));
     const a = await this.admin.create({
-      apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice',
-      metadata: { name, namespace, labels: { 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'mooring-e2e' } },
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name,
+        namespace,
+        labels: { 'kubernetes.io/service-name': service, 'endpointslice.kubernetes.io/managed-by': 'mooring-e2e' },
+      },
       addressType: v6 ? 'IPv6' : 'IPv4',
       ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
       endpoints: endpoints.map((e) => ({
-        addresses: [e.ip], nodeName: e.node,
+        addresses: [e.ip],
+        nodeName: e.node,
         conditions: { ready: e.ready ?? true, serving: e.serving ?? e.ready ?? true, terminating: e.terminating ?? false },
       })),
     });
@@ -603,19 +829,23 @@ export class Cluster {
 
   /** ServiceL2Status objects of a Service (MetalLB labels them with the service name and namespace). */
   async l2Statuses(namespace: string, service: string): Promise<KObject[]> {
-    return (await this.admin.items('metallb.io/v1beta1', 'ServiceL2Status', { namespace: MOORING_NS }))
-      .filter((s) => matchesService(s, namespace, service));
+    return (await this.admin.items('metallb.io/v1beta1', 'ServiceL2Status', { namespace: MOORING_NS })).filter((s) =>
+      matchesService(s, namespace, service),
+    );
   }
 
   /** ServiceBGPStatus objects of a Service (one per announcing node). */
   async bgpStatuses(namespace: string, service: string): Promise<KObject[]> {
-    return (await this.admin.items('metallb.io/v1beta1', 'ServiceBGPStatus', { namespace: MOORING_NS }))
-      .filter((s) => matchesService(s, namespace, service));
+    return (await this.admin.items('metallb.io/v1beta1', 'ServiceBGPStatus', { namespace: MOORING_NS })).filter((s) =>
+      matchesService(s, namespace, service),
+    );
   }
 
   /** Events whose involvedObject/regarding is the named object (core/v1 Events). */
   async events(namespace: string, kind: string, name: string): Promise<Array<Record<string, unknown>>> {
-    const evs = await this.admin.items<{ involvedObject?: { kind?: string; name?: string } } & Record<string, unknown>>('v1', 'Event', { namespace });
+    const evs = await this.admin.items<{ involvedObject?: { kind?: string; name?: string } } & Record<string, unknown>>('v1', 'Event', {
+      namespace,
+    });
     return evs.filter((e) => e.involvedObject?.kind === kind && e.involvedObject?.name === name);
   }
 
@@ -638,8 +868,13 @@ export class Cluster {
     requireTools('socat');
     return this.nodes.map((ns, i) => {
       const n = NET.nodes[i] as LabNode;
-      ns.exec('sysctl', ['-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2',
-        'net.ipv4.conf.eth0.arp_ignore=1', 'net.ipv4.conf.eth0.arp_announce=2']);
+      ns.exec('sysctl', [
+        '-qw',
+        'net.ipv4.conf.all.arp_ignore=1',
+        'net.ipv4.conf.all.arp_announce=2',
+        'net.ipv4.conf.eth0.arp_ignore=1',
+        'net.ipv4.conf.eth0.arp_announce=2',
+      ]);
       for (const p of prefixes) ns.exec('ip', [...(p.includes(':') ? ['-6'] : []), 'route', 'replace', 'local', p, 'dev', 'lo']);
       const p = ns.spawn('socat', [`TCP6-LISTEN:${port},ipv6only=0,reuseaddr,fork`, `SYSTEM:echo ${n.name}; exec cat`]);
       const proc = new Proc(`${n.name}:backend`, p);
@@ -653,17 +888,22 @@ export class Cluster {
    * name with serveOnNodes), or undefined when nothing answers within `waitS` seconds.
    */
   reach(ns: Netns, ip: string, port = 80, waitS = 2): string | undefined {
-    const out = ns.exec('timeout', [String(waitS + 1), 'socat', '-t', String(waitS), '-', `TCP:${ip.includes(':') ? `[${ip}]` : ip}:${port},connect-timeout=${waitS}`], { allowFail: true, input: '' });
+    const out = ns.exec(
+      'timeout',
+      [String(waitS + 1), 'socat', '-t', String(waitS), '-', `TCP:${ip.includes(':') ? `[${ip}]` : ip}:${port},connect-timeout=${waitS}`],
+      { allowFail: true, input: '' },
+    );
     return out.split('\n')[0]?.trim() || undefined;
   }
 
   /** A long-lived connection from `ns` (socat); `lines` collects what comes back. */
   connect(ns: Netns, ip: string, port = 80): Conn {
     requireTools('socat');
-    const p = ns.spawn('socat', ['-', `TCP:${ip.includes(':') ? `[${ip}]` : ip}:${port},connect-timeout=5`], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const p = ns.spawn('socat', ['-', `TCP:${ip.includes(':') ? `[${ip}]` : ip}:${port},connect-timeout=5`], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     return new Conn(new Proc(`conn ${ns.name}->${ip}:${port}`, p));
   }
-
 
   /** MAC answering an ARP request for `ip` from the segment client, or undefined. */
   arping(ip: string, waitS = 2): string | undefined {
@@ -695,7 +935,15 @@ export class Cluster {
 
   /** Output of every product process (for failure messages). */
   dump(): string {
-    return this.procs.map((p) => `--- ${p.name} (pid ${p.pid}, ${p.alive() ? 'running' : 'exited'})\n${p.tail(40)}\n${p.events.slice(-20).map((e) => JSON.stringify(e)).join('\n')}`).join('\n');
+    return this.procs
+      .map(
+        (p) =>
+          `--- ${p.name} (pid ${p.pid}, ${p.alive() ? 'running' : 'exited'})\n${p.tail(40)}\n${p.events
+            .slice(-20)
+            .map((e) => JSON.stringify(e))
+            .join('\n')}`,
+      )
+      .join('\n');
   }
 
   /** Stops every process (by PID), the apiserver, NATS, FRR; removes namespaces and files. Idempotent. */
@@ -704,7 +952,11 @@ export class Cluster {
     try {
       await this.kube?.destroy();
     } finally {
-      try { await this.lab.cleanup(); } finally { rmSync(this.dir, { recursive: true, force: true }); }
+      try {
+        await this.lab.cleanup();
+      } finally {
+        rmSync(this.dir, { recursive: true, force: true });
+      }
     }
   }
 }
@@ -712,19 +964,33 @@ export class Cluster {
 /** A client connection: `send` a line, `lines` are what the server sent (first: its node name). */
 export class Conn {
   constructor(readonly p: Proc) {}
-  get lines(): string[] { return this.p.text; }
-  open(): boolean { return this.p.alive(); }
-  send(line: string): void { this.p.proc.stdin?.write(`${line}\n`); }
+  get lines(): string[] {
+    return this.p.text;
+  }
+  open(): boolean {
+    return this.p.alive();
+  }
+  send(line: string): void {
+    this.p.proc.stdin?.write(`${line}\n`);
+  }
   /** Sends `line` and waits for its echo (throws if the connection closes or nothing comes back). */
   async roundTrip(line: string, timeoutMs = 5000): Promise<void> {
     const before = this.lines.filter((l) => l === line).length;
     this.send(line);
-    await waitFor(`echo of ${line}`, () => {
-      if (!this.open()) throw new Error(`connection closed; got: ${this.lines.join(' | ')}`);
-      return this.lines.filter((l) => l === line).length > before;
-    }, timeoutMs, 20);
+    await waitFor(
+      `echo of ${line}`,
+      () => {
+        if (!this.open()) throw new Error(`connection closed; got: ${this.lines.join(' | ')}`);
+        return this.lines.filter((l) => l === line).length > before;
+      },
+      timeoutMs,
+      20,
+    );
   }
-  close(): void { this.p.proc.stdin?.end(); this.p.kill('SIGTERM'); }
+  close(): void {
+    this.p.proc.stdin?.end();
+    this.p.kill('SIGTERM');
+  }
 }
 
 function matchesService(s: KObject, namespace: string, service: string): boolean {

@@ -30,30 +30,53 @@ const ca = Buffer.from(cfg.clusters?.[0]?.cluster?.['certificate-authority-data'
 const token = cfg.users?.[0]?.user?.token ?? '';
 const agent = new Agent({ keepAlive: true, ca, maxSockets: 8 });
 
-export interface Ref { apiVersion: string; kind: string; name?: string; namespace?: string }
-interface Resource { name: string; namespaced: boolean }
-interface HttpAnswer { code: number; body: unknown }
+export interface Ref {
+  apiVersion: string;
+  kind: string;
+  name?: string;
+  namespace?: string;
+}
+interface Resource {
+  name: string;
+  namespaced: boolean;
+}
+interface HttpAnswer {
+  code: number;
+  body: unknown;
+}
 
 function call(method: string, path: string, body?: unknown, contentType = 'application/json'): Promise<HttpAnswer> {
   const data = body === undefined ? undefined : Buffer.from(typeof body === 'string' ? body : JSON.stringify(body));
   return new Promise((ok, fail) => {
-    const req = request({
-      agent, method, host: server.hostname.replace(/^\[|\]$/g, ''), port: server.port, path,
-      headers: {
-        authorization: `Bearer ${token}`, accept: 'application/json',
-        ...(data ? { 'content-type': contentType, 'content-length': data.length } : {}),
+    const req = request(
+      {
+        agent,
+        method,
+        host: server.hostname.replace(/^\[|\]$/g, ''),
+        port: server.port,
+        path,
+        headers: {
+          authorization: `Bearer ${token}`,
+          accept: 'application/json',
+          ...(data ? { 'content-type': contentType, 'content-length': data.length } : {}),
+        },
+        timeout: 30_000,
       },
-      timeout: 30_000,
-    }, (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let parsed: unknown = text;
-        try { parsed = JSON.parse(text); } catch { /* not JSON */ }
-        ok({ code: res.statusCode ?? 0, body: parsed });
-      });
-    });
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => {
+          const text = Buffer.concat(chunks).toString('utf8');
+          let parsed: unknown = text;
+          try {
+            parsed = JSON.parse(text);
+          } catch {
+            /* not JSON */
+          }
+          ok({ code: res.statusCode ?? 0, body: parsed });
+        });
+      },
+    );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: timed out`)));
     req.on('error', fail);
     if (data) req.write(data);
@@ -91,7 +114,11 @@ async function pathOf(ref: Ref, subresource?: string, query = ''): Promise<strin
   return `${base}${ns}/${res.name}${name}${subresource ? `/${subresource}` : ''}${query}`;
 }
 
-interface Obj { apiVersion: string; kind: string; metadata: { name: string; namespace?: string } }
+interface Obj {
+  apiVersion: string;
+  kind: string;
+  metadata: { name: string; namespace?: string };
+}
 const refOf = (o: Obj): Ref => ({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace });
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -117,7 +144,9 @@ async function apply(objects: Obj[]): Promise<HttpAnswer> {
 }
 
 const PATCH_TYPES = {
-  merge: 'application/merge-patch+json', json: 'application/json-patch+json', strategic: 'application/strategic-merge-patch+json',
+  merge: 'application/merge-patch+json',
+  json: 'application/json-patch+json',
+  strategic: 'application/strategic-merge-patch+json',
 } as const;
 
 type Req =
@@ -130,32 +159,52 @@ type Req =
 
 async function handle(q: Req): Promise<HttpAnswer> {
   switch (q.op) {
-    case 'req': return call(q.method, q.path, q.body, q.contentType);
-    case 'apply': return apply(q.objects);
-    case 'get': return call('GET', await pathOf(q.ref));
-    case 'delete': return call('DELETE', await pathOf(q.ref));
-    case 'patch': return call('PATCH', await pathOf(q.ref, q.subresource), q.patch, PATCH_TYPES[q.patchType ?? 'merge']);
-    case 'create': return call('POST', await pathOf({ ...refOf(q.object), name: q.subresource ? q.object.metadata.name : undefined }, q.subresource), q.object);
-    case 'put': return call('PUT', await pathOf(refOf(q.object), q.subresource), q.object);
+    case 'req':
+      return call(q.method, q.path, q.body, q.contentType);
+    case 'apply':
+      return apply(q.objects);
+    case 'get':
+      return call('GET', await pathOf(q.ref));
+    case 'delete':
+      return call('DELETE', await pathOf(q.ref));
+    case 'patch':
+      return call('PATCH', await pathOf(q.ref, q.subresource), q.patch, PATCH_TYPES[q.patchType ?? 'merge']);
+    case 'create':
+      return call(
+        'POST',
+        await pathOf({ ...refOf(q.object), name: q.subresource ? q.object.metadata.name : undefined }, q.subresource),
+        q.object,
+      );
+    case 'put':
+      return call('PUT', await pathOf(refOf(q.object), q.subresource), q.object);
     case 'list': {
       const ref: Ref = { apiVersion: q.apiVersion, kind: q.kind, namespace: q.namespace };
       const res = await resource(q.apiVersion, q.kind);
       // Without a namespace, a namespaced kind is listed across all namespaces.
-      const path = res.namespaced && !q.namespace
-        ? `${q.apiVersion === 'v1' ? '/api/v1' : `/apis/${q.apiVersion}`}/${res.name}`
-        : await pathOf(ref);
+      const path =
+        res.namespaced && !q.namespace ? `${q.apiVersion === 'v1' ? '/api/v1' : `/apis/${q.apiVersion}`}/${res.name}` : await pathOf(ref);
       return call('GET', `${path}${q.labelSelector ? `?labelSelector=${encodeURIComponent(q.labelSelector)}` : ''}`);
     }
   }
 }
 
-createInterface({ input: process.stdin }).on('line', (line) => {
-  let q: Req;
-  try { q = JSON.parse(line) as Req; } catch { return; }
-  handle(q).then(
-    (a) => process.stdout.write(`${JSON.stringify({ id: q.id, ok: true, ...a })}\n`),
-    (e: unknown) => process.stdout.write(`${JSON.stringify({ id: q.id, ok: false, error: e instanceof Error ? e.message : String(e) })}\n`),
-  );
-}).on('close', () => { agent.destroy(); process.exit(0); });
+createInterface({ input: process.stdin })
+  .on('line', (line) => {
+    let q: Req;
+    try {
+      q = JSON.parse(line) as Req;
+    } catch {
+      return;
+    }
+    handle(q).then(
+      (a) => process.stdout.write(`${JSON.stringify({ id: q.id, ok: true, ...a })}\n`),
+      (e: unknown) =>
+        process.stdout.write(`${JSON.stringify({ id: q.id, ok: false, error: e instanceof Error ? e.message : String(e) })}\n`),
+    );
+  })
+  .on('close', () => {
+    agent.destroy();
+    process.exit(0);
+  });
 
 process.stdout.write(`${JSON.stringify({ id: 0, ok: true, code: 0, body: 'ready' })}\n`);

@@ -10,7 +10,18 @@
 // inside its namespace) and signals readiness with a file, so this module never connects to it.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync, openSync, closeSync, statSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+  openSync,
+  closeSync,
+  statSync,
+} from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,28 +86,45 @@ export async function ensureKubeBinary(log: (s: string) => void = (s) => process
   const bin = kubeBinaryPath();
   if (existsSync(bin)) return bin;
   if (spawnSync(GO, ['version']).status !== 0) {
-    throw new Error(`missing test prerequisite: go (${GO}); install Go ≥ 1.26 from https://go.dev/dl (the real kube-apiserver is built from source)`);
+    throw new Error(
+      `missing test prerequisite: go (${GO}); install Go ≥ 1.26 from https://go.dev/dl (the real kube-apiserver is built from source)`,
+    );
   }
   mkdirSync(CACHE_DIR, { recursive: true });
   const lock = `${bin}.lock`;
   // mkdir is atomic: the first caller builds, the others wait for the binary. A lock whose
   // builder process is gone is stale.
-  await waitFor('the kube-apiserver build lock', () => {
-    if (existsSync(bin)) return true;
-    try {
-      mkdirSync(lock);
-      writeFileSync(join(lock, 'pid'), String(process.pid));
-      return true;
-    } catch {
-      if (stale(lock)) rmSync(lock, { recursive: true, force: true });
-      return false;
-    }
-  }, 90 * 60_000, 1000);
-  if (existsSync(bin)) { rmSync(lock, { recursive: true, force: true }); return bin; }
+  await waitFor(
+    'the kube-apiserver build lock',
+    () => {
+      if (existsSync(bin)) return true;
+      try {
+        mkdirSync(lock);
+        writeFileSync(join(lock, 'pid'), String(process.pid));
+        return true;
+      } catch {
+        if (stale(lock)) rmSync(lock, { recursive: true, force: true });
+        return false;
+      }
+    },
+    90 * 60_000,
+    1000,
+  );
+  if (existsSync(bin)) {
+    rmSync(lock, { recursive: true, force: true });
+    return bin;
+  }
   try {
     const t0 = Date.now();
-    const total = Number(spawnSync(GO, ['list', '-deps', '.'], { cwd: KUBE_DIR, encoding: 'utf8', maxBuffer: 64 << 20 }).stdout.split('\n').filter(Boolean).length) || 0;
-    log(`kube: building kube-apiserver from test/kube (${total} packages; a cold build downloads modules and compiles for several minutes)`);
+    const total =
+      Number(
+        spawnSync(GO, ['list', '-deps', '.'], { cwd: KUBE_DIR, encoding: 'utf8', maxBuffer: 64 << 20 })
+          .stdout.split('\n')
+          .filter(Boolean).length,
+      ) || 0;
+    log(
+      `kube: building kube-apiserver from test/kube (${total} packages; a cold build downloads modules and compiles for several minutes)`,
+    );
     const tmp = `${bin}.tmp${process.pid}`;
     await new Promise<void>((ok, fail) => {
       const p = spawn(GO, ['build', '-v', '-o', tmp, '.'], { cwd: KUBE_DIR, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -123,7 +151,9 @@ export async function ensureKubeBinary(log: (s: string) => void = (s) => process
         }
       });
       p.on('error', fail);
-      p.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`go build failed (exit ${code}) in ${KUBE_DIR}:\n${errText.slice(-4000)}`))));
+      p.on('exit', (code) =>
+        code === 0 ? ok() : fail(new Error(`go build failed (exit ${code}) in ${KUBE_DIR}:\n${errText.slice(-4000)}`)),
+      );
     });
     renameSync(tmp, bin);
     log(`kube: built ${bin} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
@@ -133,7 +163,13 @@ export async function ensureKubeBinary(log: (s: string) => void = (s) => process
   }
 }
 
-interface Endpoint { url: string; host: string; port: number; etcd: string; pid: number }
+interface Endpoint {
+  url: string;
+  host: string;
+  port: number;
+  etcd: string;
+  pid: number;
+}
 
 /** Builds (if needed) and starts a kube-apiserver; resolves once /readyz answered ok. */
 export async function startKube(opts: StartKubeOptions = {}): Promise<Kube> {
@@ -149,25 +185,30 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<Kube> {
 
   const launch = async (): Promise<void> => {
     rmSync(join(dataDir, 'ready'), { force: true });
-    const args = ['--data-dir', dataDir, '--host', host, ...(opts.port ?? ep?.port ? ['--port', String(opts.port ?? ep?.port)] : [])];
+    const args = ['--data-dir', dataDir, '--host', host, ...((opts.port ?? ep?.port) ? ['--port', String(opts.port ?? ep?.port)] : [])];
     if (opts.extraArgs?.length) args.push('--', ...opts.extraArgs);
     const fd = openSync(logPath, 'a');
     try {
-      proc = opts.netns
-        ? opts.netns.spawn(bin, args, { stdio: ['ignore', fd, fd] })
-        : spawn(bin, args, { stdio: ['ignore', fd, fd] });
+      proc = opts.netns ? opts.netns.spawn(bin, args, { stdio: ['ignore', fd, fd] }) : spawn(bin, args, { stdio: ['ignore', fd, fd] });
     } finally {
       closeSync(fd);
     }
     const p = proc;
-    await waitFor('kube-apiserver /readyz', () => {
-      if (p.exitCode !== null || p.signalCode !== null) {
-        throw new Error(`kube-apiserver exited (${p.exitCode ?? p.signalCode}); last log lines:\n${tail(logPath, 30)}`);
-      }
-      return existsSync(join(dataDir, 'ready'));
-    }, timeout, 100).catch((e: unknown) => {
+    await waitFor(
+      'kube-apiserver /readyz',
+      () => {
+        if (p.exitCode !== null || p.signalCode !== null) {
+          throw new Error(`kube-apiserver exited (${p.exitCode ?? p.signalCode}); last log lines:\n${tail(logPath, 30)}`);
+        }
+        return existsSync(join(dataDir, 'ready'));
+      },
+      timeout,
+      100,
+    ).catch((e: unknown) => {
       if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
-      throw new Error(`${e instanceof Error ? e.message : String(e)}\n(log: ${logPath})${p.exitCode === null ? `\n${tail(logPath, 30)}` : ''}`);
+      throw new Error(
+        `${e instanceof Error ? e.message : String(e)}\n(log: ${logPath})${p.exitCode === null ? `\n${tail(logPath, 30)}` : ''}`,
+      );
     });
     ep = JSON.parse(readFileSync(join(dataDir, 'endpoint.json'), 'utf8')) as Endpoint;
   };
@@ -192,19 +233,36 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<Kube> {
   writeFileSync(kubeconfigPath, kubeconfig(endpoint.url, caPem, adminToken), { mode: 0o600 });
 
   return {
-    url: endpoint.url, host, port: endpoint.port, dataDir, kubeconfigPath, adminToken, caPem, logPath,
+    url: endpoint.url,
+    host,
+    port: endpoint.port,
+    dataDir,
+    kubeconfigPath,
+    adminToken,
+    caPem,
+    logPath,
     env: { KUBECONFIG: kubeconfigPath },
-    get pid() { return proc?.pid; },
+    get pid() {
+      return proc?.pid;
+    },
     stop,
-    async restart() { await stop(); await launch(); },
-    async destroy() { await stop(); if (ownDir) rmSync(dataDir, { recursive: true, force: true }); },
+    async restart() {
+      await stop();
+      await launch();
+    },
+    async destroy() {
+      await stop();
+      if (ownDir) rmSync(dataDir, { recursive: true, force: true });
+    },
   };
 }
 
 /** A kubeconfig (JSON is valid YAML) for `user` with a bearer token against `url`. */
 export function kubeconfig(url: string, caPem: string, token: string, user = 'mooring-admin'): string {
   const cfg = {
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'mooring-test',
+    apiVersion: 'v1',
+    kind: 'Config',
+    'current-context': 'mooring-test',
     clusters: [{ name: 'mooring-test', cluster: { server: url, 'certificate-authority-data': Buffer.from(caPem).toString('base64') } }],
     users: [{ name: user, user: { token } }],
     contexts: [{ name: 'mooring-test', context: { cluster: 'mooring-test', user } }],
@@ -212,25 +270,43 @@ export function kubeconfig(url: string, caPem: string, token: string, user = 'mo
   return `${JSON.stringify(cfg, null, 2)}\n`;
 }
 
-export interface RunResult { code: number | null; stdout: string; stderr: string }
+export interface RunResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
 
 /**
  * Runs a TypeScript file with tsx inside a namespace (clients must not run in the root namespace),
  * e.g. a @kubernetes/client-node script against the apiserver. Resolves with its exit code and
  * output; never rejects on a non-zero exit.
  */
-export function runTs(ns: Netns, script: string, args: string[] = [], env: Record<string, string> = {}, timeoutMs = 120_000): Promise<RunResult> {
+export function runTs(
+  ns: Netns,
+  script: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  timeoutMs = 120_000,
+): Promise<RunResult> {
   return new Promise((ok, fail) => {
     const p = ns.spawn(process.execPath, ['--import', 'tsx', script, ...args], {
-      stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { ...process.env, ...env },
     });
     let stdout = '';
     let stderr = '';
-    p.stdout?.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-    p.stderr?.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+    p.stdout?.setEncoding('utf8').on('data', (d: string) => {
+      stdout += d;
+    });
+    p.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      stderr += d;
+    });
     const timer = setTimeout(() => p.kill('SIGKILL'), timeoutMs);
     p.on('error', fail);
-    p.on('close', (code) => { clearTimeout(timer); ok({ code, stdout, stderr }); });
+    p.on('close', (code) => {
+      clearTimeout(timer);
+      ok({ code, stdout, stderr });
+    });
   });
 }
 
@@ -243,12 +319,20 @@ function stale(lock: string): boolean {
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'EPERM') return false;
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') {
-      try { return Date.now() - statSync(lock).mtimeMs > 60_000; } catch { return false; }
+      try {
+        return Date.now() - statSync(lock).mtimeMs > 60_000;
+      } catch {
+        return false;
+      }
     }
     return true;
   }
 }
 
 function tail(path: string, n: number): string {
-  try { return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-n).join('\n'); } catch { return '(no log)'; }
+  try {
+    return readFileSync(path, 'utf8').trimEnd().split('\n').slice(-n).join('\n');
+  } catch {
+    return '(no log)';
+  }
 }

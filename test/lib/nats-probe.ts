@@ -40,7 +40,9 @@ try {
   const sub = first.subscribe(subj, { max: 1 });
   await first.flush();
   let got: string | undefined;
-  const recv = (async () => { for await (const m of sub) got = m.string(); })();
+  const recv = (async () => {
+    for await (const m of sub) got = m.string();
+  })();
   for (let i = 0; i < 200 && got === undefined; i++) {
     last.publish(subj, `probe ${i}`);
     await last.flush();

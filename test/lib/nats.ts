@@ -9,7 +9,11 @@ import { waitFor, type Netns } from './netns.js';
 import { requireTools } from './prereq.js';
 import { natsAccountsBlock, type AdminUser } from '../../src/domain/nats-config.js';
 
-export interface NatsUser { readonly node: string; readonly user: string; readonly password: string }
+export interface NatsUser {
+  readonly node: string;
+  readonly user: string;
+  readonly password: string;
+}
 
 export interface NatsClusterOptions {
   /** One listen address per server (they must already exist in `ns`). */
@@ -44,7 +48,10 @@ export class NatsCluster {
   /** Last lines of each server's output (for failure messages). */
   readonly logs: string[][] = [];
 
-  private constructor(readonly ns: Netns, readonly o: NatsClusterOptions) {}
+  private constructor(
+    readonly ns: Netns,
+    readonly o: NatsClusterOptions,
+  ) {}
 
   /** Starts every server in `ns` and waits until each listens for clients. */
   static async start(ns: Netns, o: NatsClusterOptions): Promise<NatsCluster> {
@@ -52,10 +59,15 @@ export class NatsCluster {
     mkdirSync(o.dir, { recursive: true });
     const c = new NatsCluster(ns, o);
     for (let i = 0; i < o.ips.length; i++) c.startServer(i);
-    await waitFor('NATS servers listening', () => {
-      const out = ns.exec('ss', ['-ltn'], { allowFail: true });
-      return o.ips.every((ip) => out.includes(`${ip}:4222`));
-    }, 60_000, 100).catch((e: unknown) => {
+    await waitFor(
+      'NATS servers listening',
+      () => {
+        const out = ns.exec('ss', ['-ltn'], { allowFail: true });
+        return o.ips.every((ip) => out.includes(`${ip}:4222`));
+      },
+      60_000,
+      100,
+    ).catch((e: unknown) => {
       throw new Error(`${(e as Error).message}\n${c.logs.map((l, i) => `s${i + 1}:\n${l.slice(-10).join('\n')}`).join('\n')}`);
     });
     return c;
@@ -68,7 +80,11 @@ export class NatsCluster {
     const p = this.ns.spawn('nats-server', ['-c', conf]);
     const log: string[] = (this.logs[i] = []);
     for (const s of [p.stdout, p.stderr]) {
-      if (s) createInterface({ input: s }).on('line', (l) => { log.push(l); if (log.length > 200) log.shift(); });
+      if (s)
+        createInterface({ input: s }).on('line', (l) => {
+          log.push(l);
+          if (log.length > 200) log.shift();
+        });
     }
     this.procs[i] = p;
   }

@@ -7,7 +7,11 @@ import { randomBytes } from 'node:crypto';
 
 export class CmdError extends Error {
   override name = 'CmdError';
-  constructor(readonly cmd: string, readonly status: number | null, readonly stderr: string) {
+  constructor(
+    readonly cmd: string,
+    readonly status: number | null,
+    readonly stderr: string,
+  ) {
     super(`command failed (${status}): ${cmd}: ${stderr.trim()}`);
   }
 }
@@ -70,7 +74,9 @@ export class Lab {
     // do), bridged frames would also pass this namespace's (empty) iptables/ip6tables/arptables
     // hooks, work a real switch does not do, charged to whichever test process sent the frame
     // (veth delivers on the sender's CPU). The sysctls are per namespace; absent without the module.
-    host.exec('sysctl', ['-qew', ...['iptables', 'ip6tables', 'arptables'].map((t) => `net.bridge.bridge-nf-call-${t}=0`)], { allowFail: true });
+    host.exec('sysctl', ['-qew', ...['iptables', 'ip6tables', 'arptables'].map((t) => `net.bridge.bridge-nf-call-${t}=0`)], {
+      allowFail: true,
+    });
     return name;
   }
 
@@ -82,7 +88,9 @@ export class Lab {
     const peer = `${ifname.slice(0, 6)}${randomBytes(2).toString('hex')}p`;
     const tmp = `${this.id.slice(-4)}${randomBytes(3).toString('hex')}`;
     sh('ip', ['link', 'add', tmp, 'type', 'veth', 'peer', 'name', peer]);
-    this.cleanups.push(() => { sh('ip', ['link', 'del', tmp], { allowFail: true }); });
+    this.cleanups.push(() => {
+      sh('ip', ['link', 'del', tmp], { allowFail: true });
+    });
     sh('ip', ['link', 'set', tmp, 'netns', ns.name]);
     sh('ip', ['link', 'set', peer, 'netns', bridgeNs.name]);
     ns.exec('ip', ['link', 'set', tmp, 'name', ifname]);
@@ -95,8 +103,13 @@ export class Lab {
   }
 
   /** Registers a process started elsewhere for kill-by-PID at cleanup. */
-  adopt(p: ChildProcess): ChildProcess { this.procs.push(p); return p; }
-  onCleanup(fn: () => void): void { this.cleanups.push(fn); }
+  adopt(p: ChildProcess): ChildProcess {
+    this.procs.push(p);
+    return p;
+  }
+  onCleanup(fn: () => void): void {
+    this.cleanups.push(fn);
+  }
 
   /** Kills every process by PID (TERM, then KILL), deletes namespaces and links. Idempotent. */
   async cleanup(): Promise<void> {
@@ -108,7 +121,11 @@ export class Lab {
     for (const p of this.procs) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     this.procs.length = 0;
     for (const fn of this.cleanups.splice(0).reverse()) {
-      try { fn(); } catch { /* best effort: keep cleaning */ }
+      try {
+        fn();
+      } catch {
+        /* best effort: keep cleaning */
+      }
     }
     for (const ns of this.namespaces.splice(0)) {
       // Processes started with `ip netns exec` outside our spawn (daemons that fork) are found by
@@ -128,7 +145,9 @@ export async function waitFor<T>(what: string, fn: () => T | Promise<T>, timeout
     try {
       const v = await fn();
       if (v) return v as NonNullable<T>;
-    } catch (e) { last = e; }
+    } catch (e) {
+      last = e;
+    }
     await new Promise((r) => setTimeout(r, everyMs));
   }
   throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`);

@@ -4,9 +4,21 @@ import { spawnSync } from 'node:child_process';
 
 /** Debian package that provides each tool the integration tests use. */
 export const TOOL_PACKAGES = {
-  ip: 'iproute2', 'nats-server': 'nats-server', arping: 'iputils-arping', ndisc6: 'ndisc6',
-  ping: 'iputils-ping', tcpdump: 'tcpdump', gobgpd: 'gobgpd', gobgp: 'gobgpd', bird: 'bird2',
-  birdc: 'bird2', vtysh: 'frr', nft: 'nftables', openssl: 'openssl', socat: 'socat', go: 'golang (https://go.dev/dl)',
+  ip: 'iproute2',
+  'nats-server': 'nats-server',
+  arping: 'iputils-arping',
+  ndisc6: 'ndisc6',
+  ping: 'iputils-ping',
+  tcpdump: 'tcpdump',
+  gobgpd: 'gobgpd',
+  gobgp: 'gobgpd',
+  bird: 'bird2',
+  birdc: 'bird2',
+  vtysh: 'frr',
+  nft: 'nftables',
+  openssl: 'openssl',
+  socat: 'socat',
+  go: 'golang (https://go.dev/dl)',
 } as const;
 export type Tool = keyof typeof TOOL_PACKAGES;
 
@@ -23,7 +35,9 @@ export function requireTools(...tools: Tool[]): void {
   const missing = tools.filter((t) => !which(t));
   if (missing.length > 0) {
     const pkgs = [...new Set(missing.map((t) => TOOL_PACKAGES[t]))];
-    throw new Error(`missing test prerequisites: ${missing.join(', ')}; install with: apt-get install -y ${pkgs.join(' ')} (or run npm test as root: scripts/install-deps.sh)`);
+    throw new Error(
+      `missing test prerequisites: ${missing.join(', ')}; install with: apt-get install -y ${pkgs.join(' ')} (or run npm test as root: scripts/install-deps.sh)`,
+    );
   }
 }
 

@@ -44,7 +44,8 @@ while (Date.now() < end) {
   const next = Date.now() + Number(everyS);
   const r = await attempt();
   attempts++;
-  if (r.ok && r.node) byNode[r.node] = (byNode[r.node] ?? 0) + 1; else failures++;
+  if (r.ok && r.node) byNode[r.node] = (byNode[r.node] ?? 0) + 1;
+  else failures++;
   process.stdout.write(`${JSON.stringify({ event: 'attempt', i: attempts, ...r })}\n`);
   const wait = next - Date.now();
   if (wait > 0) await new Promise((res) => setTimeout(res, wait));

@@ -11,10 +11,20 @@ function once(ip: string, port: number, timeoutMs: number): Promise<string | und
     let buf = '';
     let done = false;
     const s = connect({ host: ip, port });
-    const finish = (v: string | undefined) => { if (done) return; done = true; clearTimeout(t); s.destroy(); resolve(v); };
+    const finish = (v: string | undefined) => {
+      if (done) return;
+      done = true;
+      clearTimeout(t);
+      s.destroy();
+      resolve(v);
+    };
     const t = setTimeout(() => finish(undefined), timeoutMs);
     s.setEncoding('utf8');
-    s.on('data', (d: string) => { buf += d; const nl = buf.indexOf('\n'); if (nl >= 0) finish(buf.slice(0, nl).trim()); });
+    s.on('data', (d: string) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) finish(buf.slice(0, nl).trim());
+    });
     s.on('error', () => finish(undefined));
     s.on('close', () => finish(undefined));
   });
@@ -60,6 +70,8 @@ createInterface({ input: process.stdin }).on('line', (l) => {
   try {
     const q = JSON.parse(l) as { ip: string; port?: number };
     void probe(q.ip, q.port ?? 80);
-  } catch { /* ignore malformed lines */ }
+  } catch {
+    /* ignore malformed lines */
+  }
 });
 process.stdout.write(`${JSON.stringify({ ready: true })}\n`);

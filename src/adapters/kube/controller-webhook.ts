@@ -33,11 +33,18 @@ export async function startControllerWebhook(o: ControllerWebhookOptions, log: L
   // lists per admission are cheap. If a list fails, the caches answer (when synced).
   const context = async (): Promise<AdmissionContext | undefined> => {
     try {
-      const lists = await Promise.all(o.config.map(async ({ kind, spec }) => (await spec.list()).items.map((x) => ({ ...x, apiVersion: x.apiVersion ?? `metallb.io/${storageVersion(kind)}`, kind }))));
+      const lists = await Promise.all(
+        o.config.map(async ({ kind, spec }) =>
+          (await spec.list()).items.map((x) => ({ ...x, apiVersion: x.apiVersion ?? `metallb.io/${storageVersion(kind)}`, kind })),
+        ),
+      );
       const namespaces = (await o.namespaces.list()).items.map((n) => ({ name: n.metadata?.name ?? '', labels: n.metadata?.labels ?? {} }));
       return { objects: lists.flat(), namespaces, namespace: o.namespace };
     } catch (err) {
-      log.warn('webhook: live list failed, using the caches', { event: 'webhook.list.failed', err: err instanceof Error ? err.message.split('\n')[0] : String(err) });
+      log.warn('webhook: live list failed, using the caches', {
+        event: 'webhook.list.failed',
+        err: err instanceof Error ? err.message.split('\n')[0] : String(err),
+      });
       return o.fromCaches();
     }
   };
@@ -52,10 +59,21 @@ export async function startControllerWebhook(o: ControllerWebhookOptions, log: L
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'EACCES') throw err;
-      log.error('webhook certificate not readable yet, retrying in 10 s', { event: 'webhook.cert.missing', err: err instanceof Error ? err.message : String(err) });
-      retry = setTimeout(() => { void start(); }, CERT_RETRY_MS);
+      log.error('webhook certificate not readable yet, retrying in 10 s', {
+        event: 'webhook.cert.missing',
+        err: err instanceof Error ? err.message : String(err),
+      });
+      retry = setTimeout(() => {
+        void start();
+      }, CERT_RETRY_MS);
     }
   };
   await start();
-  return { close: () => { closed = true; if (retry) clearTimeout(retry); server?.close(); } };
+  return {
+    close: () => {
+      closed = true;
+      if (retry) clearTimeout(retry);
+      server?.close();
+    },
+  };
 }

@@ -14,20 +14,39 @@ export type EventRecorder = EventSink;
 /** Runs a request when its turn comes (a bound on requests in flight shared with other writes). */
 export type Limiter = <T>(request: () => Promise<T>) => Promise<T>;
 
-export function createEventRecorder(kc: KubeConfig, component: string, host: string, log: Logger, windowMs = 600_000, limit: Limiter = (f) => f()): EventRecorder {
+export function createEventRecorder(
+  kc: KubeConfig,
+  component: string,
+  host: string,
+  log: Logger,
+  windowMs = 600_000,
+  limit: Limiter = (f) => f(),
+): EventRecorder {
   // Plain JSON through rest.ts (one Event per allocation: a hot path in bulk); client-node behind a proxy.
   const rest = restSupported(kc) ? kubeRest(kc) : undefined;
   const core = rest ? undefined : kc.makeApiClient(CoreV1Api);
   const enc = encodeURIComponent;
-  const patchEvent = (name: string, namespace: string, body: unknown[]) => (rest
-    ? rest.request('PATCH', `/api/v1/namespaces/${enc(namespace)}/events/${enc(name)}`, { body, contentType: 'application/json-patch+json', discard: true })
-    : core!.patchNamespacedEvent({ name, namespace, body }));
-  const createEvent = (namespace: string, body: CoreV1Event) => (rest
-    ? rest.request('POST', `/api/v1/namespaces/${enc(namespace)}/events`, { body: { apiVersion: 'v1', kind: 'Event', ...body }, discard: true })
-    : core!.createNamespacedEvent({ namespace, body }));
+  const patchEvent = (name: string, namespace: string, body: unknown[]) =>
+    rest
+      ? rest.request('PATCH', `/api/v1/namespaces/${enc(namespace)}/events/${enc(name)}`, {
+          body,
+          contentType: 'application/json-patch+json',
+          discard: true,
+        })
+      : core!.patchNamespacedEvent({ name, namespace, body });
+  const createEvent = (namespace: string, body: CoreV1Event) =>
+    rest
+      ? rest.request('POST', `/api/v1/namespaces/${enc(namespace)}/events`, {
+          body: { apiVersion: 'v1', kind: 'Event', ...body },
+          discard: true,
+        })
+      : core!.createNamespacedEvent({ namespace, body });
   const seen = new Map<string, { name: string; namespace: string; count: number; first: string; at: number }>();
   const inflight = new Set<Promise<unknown>>();
-  const track = (p: Promise<unknown>) => { inflight.add(p); void p.finally(() => inflight.delete(p)); };
+  const track = (p: Promise<unknown>) => {
+    inflight.add(p);
+    void p.finally(() => inflight.delete(p));
+  };
   return {
     record(target, type, reason, message) {
       const key = `${target.namespace}/${target.kind}/${target.name}/${type}/${reason}/${message}`;
@@ -37,22 +56,44 @@ export function createEventRecorder(kc: KubeConfig, component: string, host: str
         prev.count++;
         prev.at = now.getTime();
         const count = prev.count;
-        track(limit(() => patchEvent(prev.name, prev.namespace, [
-          { op: 'replace', path: '/count', value: count }, { op: 'replace', path: '/lastTimestamp', value: now.toISOString() },
-        ])).catch((err: unknown) => log.debug('event patch failed', { event: 'event.error', err: String(err) })));
+        track(
+          limit(() =>
+            patchEvent(prev.name, prev.namespace, [
+              { op: 'replace', path: '/count', value: count },
+              { op: 'replace', path: '/lastTimestamp', value: now.toISOString() },
+            ]),
+          ).catch((err: unknown) => log.debug('event patch failed', { event: 'event.error', err: String(err) })),
+        );
         return;
       }
       const name = `${target.name}.${now.getTime().toString(16)}${Math.floor(Math.random() * 0xffff).toString(16)}`;
       seen.set(key, { name, namespace: target.namespace, count: 1, first: now.toISOString(), at: now.getTime() });
-      track(limit(() => createEvent(target.namespace, {
-        metadata: { name, namespace: target.namespace },
-        involvedObject: { kind: target.kind, name: target.name, namespace: target.namespace, ...(target.uid ? { uid: target.uid } : {}), ...(target.apiVersion ? { apiVersion: target.apiVersion } : {}) },
-        type, reason, message, count: 1,
-        firstTimestamp: now, lastTimestamp: now, // JSON.stringify writes them as ISO strings, as the client does
-        source: { component, host },
-        reportingComponent: component, reportingInstance: host,
-      })).catch((err: unknown) => log.warn('event create failed', { event: 'event.error', reason, err: String(err) })));
+      track(
+        limit(() =>
+          createEvent(target.namespace, {
+            metadata: { name, namespace: target.namespace },
+            involvedObject: {
+              kind: target.kind,
+              name: target.name,
+              namespace: target.namespace,
+              ...(target.uid ? { uid: target.uid } : {}),
+              ...(target.apiVersion ? { apiVersion: target.apiVersion } : {}),
+            },
+            type,
+            reason,
+            message,
+            count: 1,
+            firstTimestamp: now,
+            lastTimestamp: now, // JSON.stringify writes them as ISO strings, as the client does
+            source: { component, host },
+            reportingComponent: component,
+            reportingInstance: host,
+          }),
+        ).catch((err: unknown) => log.warn('event create failed', { event: 'event.error', reason, err: String(err) })),
+      );
     },
-    async flush() { await Promise.allSettled([...inflight]); },
+    async flush() {
+      await Promise.allSettled([...inflight]);
+    },
   };
 }

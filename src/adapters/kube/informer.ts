@@ -34,10 +34,27 @@ export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: 
   // Cached objects drop metadata.managedFields (nothing here reads it, and it grows with every
   // writer of an object), as controller-runtime's default cache transform does.
   const watch = {
-    watch: (path: string, query: Record<string, string | number | boolean | undefined>, cb: (type: string, obj: unknown, ev: unknown) => void, done: (err: unknown) => void) =>
-      inner.watch(path, query, (type, obj, ev) => { stripManagedFields(obj); cb(type, obj, ev); }, done),
+    watch: (
+      path: string,
+      query: Record<string, string | number | boolean | undefined>,
+      cb: (type: string, obj: unknown, ev: unknown) => void,
+      done: (err: unknown) => void,
+    ) =>
+      inner.watch(
+        path,
+        query,
+        (type, obj, ev) => {
+          stripManagedFields(obj);
+          cb(type, obj, ev);
+        },
+        done,
+      ),
   } as unknown as Watch;
-  const list = async () => { const l = await spec.list(); for (const o of l.items) stripManagedFields(o); return l; };
+  const list = async () => {
+    const l = await spec.list();
+    for (const o of l.items) stripManagedFields(o);
+    return l;
+  };
   const lw = new ListWatch<T>(spec.path, watch, list, false);
   const listeners: Array<(ev: { type: 'add' | 'update' | 'delete'; obj: T }) => void> = [];
   let synced = false;
@@ -46,8 +63,12 @@ export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: 
   let restarts = 0;
   let timer: NodeJS.Timeout | undefined;
   let resolveSynced: () => void = () => {};
-  const syncedP = new Promise<void>((r) => { resolveSynced = r; });
-  const emit = (type: 'add' | 'update' | 'delete') => (obj: T) => { for (const l of listeners) l({ type, obj }); };
+  const syncedP = new Promise<void>((r) => {
+    resolveSynced = r;
+  });
+  const emit = (type: 'add' | 'update' | 'delete') => (obj: T) => {
+    for (const l of listeners) l({ type, obj });
+  };
   lw.on('add', emit('add'));
   lw.on('update', emit('update'));
   lw.on('delete', emit('delete'));
@@ -58,21 +79,39 @@ export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: 
   const begin = () => {
     failed = false;
     // start() lists then watches; a list error is reported through 'error', not a rejection.
-    lw.start().then(() => {
-      if (failed || stopped) return;
-      attempt = 0;
-      if (!synced) { synced = true; resolveSynced(); }
-    }, (err: unknown) => { schedule(err); });
+    lw.start().then(
+      () => {
+        if (failed || stopped) return;
+        attempt = 0;
+        if (!synced) {
+          synced = true;
+          resolveSynced();
+        }
+      },
+      (err: unknown) => {
+        schedule(err);
+      },
+    );
   };
   const schedule = (err: unknown) => {
     failed = true;
     if (stopped || timer) return;
     const delay = backoffDelay(attempt++, Math.random);
     restarts++;
-    log.warn('watch failed, restarting', { event: 'informer.error', resource: spec.name, err: err instanceof Error ? err : String(err), retryInMs: delay });
-    timer = setTimeout(() => { timer = undefined; begin(); }, delay);
+    log.warn('watch failed, restarting', {
+      event: 'informer.error',
+      resource: spec.name,
+      err: err instanceof Error ? err : String(err),
+      retryInMs: delay,
+    });
+    timer = setTimeout(() => {
+      timer = undefined;
+      begin();
+    }, delay);
   };
-  lw.on('error', (err) => { schedule(err); });
+  lw.on('error', (err) => {
+    schedule(err);
+  });
   begin();
   return {
     name: spec.name,
@@ -80,9 +119,15 @@ export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: 
     isSynced: () => synced,
     list: () => lw.list(),
     get: (n, ns) => lw.get(n, ns),
-    onChange: (cb) => { listeners.push(cb); },
+    onChange: (cb) => {
+      listeners.push(cb);
+    },
     restarts: () => restarts,
-    async stop() { stopped = true; if (timer) clearTimeout(timer); await lw.stop(); },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await lw.stop();
+    },
   };
 }
 
@@ -115,7 +160,16 @@ export function reuseConnections(kc: KubeConfig): KubeConfig {
     const c = cluster as { server?: string; name?: string } | null | undefined;
     // Per request: TLS material as base64 (JSON of a Buffer is an array of numbers, ~4× slower).
     const b64 = (v: unknown) => (Buffer.isBuffer(v) ? v.toString('base64') : v);
-    const key = JSON.stringify([c?.name, c?.server, b64(opts.ca), b64(opts.cert), b64(opts.key), b64(opts.pfx), opts.rejectUnauthorized, opts.servername]);
+    const key = JSON.stringify([
+      c?.name,
+      c?.server,
+      b64(opts.ca),
+      b64(opts.cert),
+      b64(opts.key),
+      b64(opts.pfx),
+      opts.rejectUnauthorized,
+      opts.servername,
+    ]);
     let d = cache.get(key);
     if (d === undefined) {
       d = orig(cluster, opts);

@@ -42,7 +42,9 @@ const toSpec = (l: V1Lease): LeaseSpec => {
 // MicroTime fields go to the API as the strings domain/lease.ts formats (the client passes
 // unknown model types through unchanged).
 const toApi = (s: LeaseSpec): V1Lease['spec'] => ({
-  ...s, acquireTime: s.acquireTime as unknown as V1MicroTime, renewTime: s.renewTime as unknown as V1MicroTime,
+  ...s,
+  acquireTime: s.acquireTime as unknown as V1MicroTime,
+  renewTime: s.renewTime as unknown as V1MicroTime,
 });
 
 export function startLeaderElection(kc: KubeConfig, o: LeaderElectionOptions, log: Logger): LeaderElector {
@@ -86,11 +88,17 @@ export function startLeaderElection(kc: KubeConfig, o: LeaderElectionOptions, lo
       if (leader) lose(`the lease is held by ${d.holder}`);
       return;
     }
-    const body: V1Lease = { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: { ...(read?.metadata ?? {}), name: o.name, namespace: o.namespace }, spec: toApi(d.spec) };
+    const body: V1Lease = {
+      apiVersion: 'coordination.k8s.io/v1',
+      kind: 'Lease',
+      metadata: { ...(read?.metadata ?? {}), name: o.name, namespace: o.namespace },
+      spec: toApi(d.spec),
+    };
     try {
-      current = d.action === 'create'
-        ? await api.createNamespacedLease({ namespace: o.namespace, body })
-        : await api.replaceNamespacedLease({ name: o.name, namespace: o.namespace, body });
+      current =
+        d.action === 'create'
+          ? await api.createNamespacedLease({ namespace: o.namespace, body })
+          : await api.replaceNamespacedLease({ name: o.name, namespace: o.namespace, body });
     } catch (e) {
       // Someone else wrote first: read again on the next tick.
       if (e instanceof ApiException && (e.code === 409 || (e.code === 404 && d.action !== 'create'))) {
@@ -106,17 +114,22 @@ export function startLeaderElection(kc: KubeConfig, o: LeaderElectionOptions, lo
   // would keep writing after its lease expired for the others): each poll is bounded.
   const bounded = (): Promise<void> => {
     let t: NodeJS.Timeout | undefined;
-    const limit = new Promise<never>((_, reject) => { t = setTimeout(() => reject(new Error(`lease poll: no answer within ${o.renewDeadlineMs} ms`)), o.renewDeadlineMs); });
+    const limit = new Promise<never>((_, reject) => {
+      t = setTimeout(() => reject(new Error(`lease poll: no answer within ${o.renewDeadlineMs} ms`)), o.renewDeadlineMs);
+    });
     return Promise.race([once(), limit]).finally(() => clearTimeout(t));
   };
   const loop = () => {
     if (stopped) return;
-    tick = bounded().catch((e: unknown) => {
-      log.warn('lease poll failed', { event: 'lease.error', ...ctx, err: e instanceof Error ? e.message.split('\n')[0] : String(e) });
-    }).finally(() => {
-      if (leader && !stillLeading(lastRenewed, Date.now(), o.renewDeadlineMs)) lose(`no successful renewal within ${o.renewDeadlineMs} ms`);
-      if (!stopped) timer = setTimeout(loop, o.retryMs);
-    });
+    tick = bounded()
+      .catch((e: unknown) => {
+        log.warn('lease poll failed', { event: 'lease.error', ...ctx, err: e instanceof Error ? e.message.split('\n')[0] : String(e) });
+      })
+      .finally(() => {
+        if (leader && !stillLeading(lastRenewed, Date.now(), o.renewDeadlineMs))
+          lose(`no successful renewal within ${o.renewDeadlineMs} ms`);
+        if (!stopped) timer = setTimeout(loop, o.retryMs);
+      });
   };
   loop();
 
@@ -130,12 +143,22 @@ export function startLeaderElection(kc: KubeConfig, o: LeaderElectionOptions, lo
       leader = false;
       try {
         await api.replaceNamespacedLease({
-          name: o.name, namespace: o.namespace,
-          body: { apiVersion: 'coordination.k8s.io/v1', kind: 'Lease', metadata: current.metadata ?? { name: o.name }, spec: toApi(releasedSpec(toSpec(current), Date.now())) },
+          name: o.name,
+          namespace: o.namespace,
+          body: {
+            apiVersion: 'coordination.k8s.io/v1',
+            kind: 'Lease',
+            metadata: current.metadata ?? { name: o.name },
+            spec: toApi(releasedSpec(toSpec(current), Date.now())),
+          },
         });
         log.info('released the lease', { event: 'lease.released', ...ctx });
       } catch (e) {
-        log.warn('lease release failed (the standby takes over at expiry)', { event: 'lease.error', ...ctx, err: e instanceof Error ? e.message.split('\n')[0] : String(e) });
+        log.warn('lease release failed (the standby takes over at expiry)', {
+          event: 'lease.error',
+          ...ctx,
+          err: e instanceof Error ? e.message.split('\n')[0] : String(e),
+        });
       }
     },
   };

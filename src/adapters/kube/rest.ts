@@ -19,7 +19,11 @@ import type { KubeConfig } from '@kubernetes/client-node';
 
 /** An HTTP error answer; `code` is the status, as on client-node's ApiException. */
 export class KubeRestError extends Error {
-  constructor(readonly code: number, readonly body: string, what: string) {
+  constructor(
+    readonly code: number,
+    readonly body: string,
+    what: string,
+  ) {
     super(`${what}: HTTP ${code}: ${body.slice(0, 500)}`);
     this.name = 'KubeRestError';
   }
@@ -44,7 +48,13 @@ export interface KubeRest {
    * fails (an HTTP error carries `statusCode`; no data for `idleTimeoutMs`, default 30 s as
    * client-node, is an error named TimeoutError). Resolves with the handle to abort it.
    */
-  watch(path: string, query: Record<string, unknown>, callback: (type: string, obj: unknown, event: unknown) => void, done: (err: unknown) => void, idleTimeoutMs?: number): Promise<{ abort: () => void }>;
+  watch(
+    path: string,
+    query: Record<string, unknown>,
+    callback: (type: string, obj: unknown, event: unknown) => void,
+    done: (err: unknown) => void,
+    idleTimeoutMs?: number,
+  ): Promise<{ abort: () => void }>;
 }
 
 const AUTH_TTL_MS = 10_000;
@@ -58,13 +68,22 @@ export function restSupported(kc: KubeConfig): boolean {
   return !!c && !c.proxyUrl;
 }
 
-interface Prepared { base: URL; headers: Record<string, string>; agent: HttpAgent; watchAgent: HttpAgent; at: number }
+interface Prepared {
+  base: URL;
+  headers: Record<string, string>;
+  agent: HttpAgent;
+  watchAgent: HttpAgent;
+  at: number;
+}
 
 const shared = new WeakMap<KubeConfig, KubeRest>();
 /** One client (one connection pool) per KubeConfig. */
 export function kubeRest(kc: KubeConfig): KubeRest {
   let r = shared.get(kc);
-  if (!r) { r = createKubeRest(kc); shared.set(kc, r); }
+  if (!r) {
+    r = createKubeRest(kc);
+    shared.set(kc, r);
+  }
   return r;
 }
 
@@ -77,14 +96,33 @@ export function createKubeRest(kc: KubeConfig): KubeRest {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error('kubeconfig: no current cluster');
     if (cluster.proxyUrl) throw new Error('kubeconfig: proxy-url is not supported by the REST client');
-    const o: RequestOptions & { ca?: Buffer; cert?: Buffer; key?: Buffer; pfx?: Buffer; passphrase?: string; rejectUnauthorized?: boolean; servername?: string; headers?: Record<string, string>; auth?: string } = {};
+    const o: RequestOptions & {
+      ca?: Buffer;
+      cert?: Buffer;
+      key?: Buffer;
+      pfx?: Buffer;
+      passphrase?: string;
+      rejectUnauthorized?: boolean;
+      servername?: string;
+      headers?: Record<string, string>;
+      auth?: string;
+    } = {};
     await kc.applyToHTTPSOptions(o);
     const base = new URL(cluster.server);
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(o.headers ?? {})) if (v !== undefined) headers[k] = String(v);
     if (o.auth) headers.Authorization = `Basic ${Buffer.from(o.auth).toString('base64')}`;
     const b64 = (v: unknown) => (Buffer.isBuffer(v) ? v.toString('base64') : v);
-    const key = JSON.stringify([base.protocol, b64(o.ca), b64(o.cert), b64(o.key), b64(o.pfx), o.passphrase, o.rejectUnauthorized, o.servername]);
+    const key = JSON.stringify([
+      base.protocol,
+      b64(o.ca),
+      b64(o.cert),
+      b64(o.key),
+      b64(o.pfx),
+      o.passphrase,
+      o.rejectUnauthorized,
+      o.servername,
+    ]);
     let pair = agents.get(key);
     if (!pair) {
       // Connections stay open between requests (client-go keeps them too). Requests share at
@@ -93,19 +131,38 @@ export function createKubeRest(kc: KubeConfig): KubeRest {
       // from one speaker, each with its own parsed CA and TLS buffers, in the speaker and in the
       // apiserver); watches hold one connection each, on their own agent so they never starve
       // requests. One SecureContext serves every connection (no CA parsing per connection).
-      const tlsOpts = base.protocol === 'http:' ? {} : {
-        secureContext: createSecureContext({
-          ...(o.ca ? { ca: o.ca } : {}), ...(o.cert ? { cert: o.cert } : {}), ...(o.key ? { key: o.key } : {}),
-          ...(o.pfx ? { pfx: o.pfx } : {}), ...(o.passphrase ? { passphrase: o.passphrase } : {}),
-        }),
-        ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}),
-        ...(o.servername ? { servername: o.servername } : {}),
-      };
-      const make = (limit: boolean): HttpAgent => (base.protocol === 'http:'
-        ? new HttpAgent({ keepAlive: true, keepAliveMsecs: 30_000, ...(limit ? { maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_FREE_SOCKETS } : { maxFreeSockets: 1 }) })
-        : new HttpsAgent({ keepAlive: true, keepAliveMsecs: 30_000, ...tlsOpts, ...(limit ? { maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_FREE_SOCKETS } : { maxFreeSockets: 1 }) }));
+      const tlsOpts =
+        base.protocol === 'http:'
+          ? {}
+          : {
+              secureContext: createSecureContext({
+                ...(o.ca ? { ca: o.ca } : {}),
+                ...(o.cert ? { cert: o.cert } : {}),
+                ...(o.key ? { key: o.key } : {}),
+                ...(o.pfx ? { pfx: o.pfx } : {}),
+                ...(o.passphrase ? { passphrase: o.passphrase } : {}),
+              }),
+              ...(o.rejectUnauthorized !== undefined ? { rejectUnauthorized: o.rejectUnauthorized } : {}),
+              ...(o.servername ? { servername: o.servername } : {}),
+            };
+      const make = (limit: boolean): HttpAgent =>
+        base.protocol === 'http:'
+          ? new HttpAgent({
+              keepAlive: true,
+              keepAliveMsecs: 30_000,
+              ...(limit ? { maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_FREE_SOCKETS } : { maxFreeSockets: 1 }),
+            })
+          : new HttpsAgent({
+              keepAlive: true,
+              keepAliveMsecs: 30_000,
+              ...tlsOpts,
+              ...(limit ? { maxSockets: MAX_SOCKETS, maxFreeSockets: MAX_FREE_SOCKETS } : { maxFreeSockets: 1 }),
+            });
       pair = { agent: make(true), watchAgent: make(false) };
-      for (const old of agents.values()) { old.agent.destroy(); old.watchAgent.destroy(); } // rotated material: the old sockets go
+      for (const old of agents.values()) {
+        old.agent.destroy();
+        old.watchAgent.destroy();
+      } // rotated material: the old sockets go
       agents.clear();
       agents.set(key, pair);
     }
@@ -113,7 +170,14 @@ export function createKubeRest(kc: KubeConfig): KubeRest {
   };
   const auth = (): Promise<Prepared> => {
     if (prepared && Date.now() - prepared.at < AUTH_TTL_MS) return Promise.resolve(prepared);
-    preparing ??= prepare().then((p) => { prepared = p; return p; }).finally(() => { preparing = undefined; });
+    preparing ??= prepare()
+      .then((p) => {
+        prepared = p;
+        return p;
+      })
+      .finally(() => {
+        preparing = undefined;
+      });
     return preparing;
   };
 
@@ -121,16 +185,22 @@ export function createKubeRest(kc: KubeConfig): KubeRest {
     const basePath = p.base.pathname.replace(/\/$/, '');
     const send = p.base.protocol === 'http:' ? httpRequest : httpsRequest;
     return send({
-      protocol: p.base.protocol, hostname: p.base.hostname.replace(/^\[|\]$/g, ''), port: p.base.port || (p.base.protocol === 'http:' ? 80 : 443),
-      method, path: `${basePath}${path}`, agent: watch ? p.watchAgent : p.agent, headers: { ...p.headers, ...headers },
+      protocol: p.base.protocol,
+      hostname: p.base.hostname.replace(/^\[|\]$/g, ''),
+      port: p.base.port || (p.base.protocol === 'http:' ? 80 : 443),
+      method,
+      path: `${basePath}${path}`,
+      agent: watch ? p.watchAgent : p.agent,
+      headers: { ...p.headers, ...headers },
     });
   };
-  const readBody = (res: IncomingMessage): Promise<string> => new Promise((ok, fail) => {
-    const chunks: Buffer[] = [];
-    res.on('data', (c: Buffer) => chunks.push(c));
-    res.on('end', () => ok(Buffer.concat(chunks).toString('utf8')));
-    res.on('error', fail);
-  });
+  const readBody = (res: IncomingMessage): Promise<string> =>
+    new Promise((ok, fail) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => ok(Buffer.concat(chunks).toString('utf8')));
+      res.on('error', fail);
+    });
 
   return {
     async request<T>(method: string, path: string, opts: RequestOpts = {}): Promise<T> {
@@ -148,8 +218,15 @@ export function createKubeRest(kc: KubeConfig): KubeRest {
           readBody(res).then((text) => {
             const status = res.statusCode ?? 0;
             if (status === 401) prepared = undefined; // maybe a rotated token: ask the KubeConfig again
-            if (status < 200 || status >= 300) { fail(new KubeRestError(status, text, what)); return; }
-            try { ok((text && !opts.discard ? JSON.parse(text) : undefined) as T); } catch (e) { fail(e); }
+            if (status < 200 || status >= 300) {
+              fail(new KubeRestError(status, text, what));
+              return;
+            }
+            try {
+              ok((text && !opts.discard ? JSON.parse(text) : undefined) as T);
+            } catch (e) {
+              fail(e);
+            }
           }, fail);
         });
         req.end(payload);
@@ -170,12 +247,20 @@ export function createKubeRest(kc: KubeConfig): KubeRest {
       };
       const idle = () => {
         if (timer) clearTimeout(timer);
-        timer = setTimeout(() => { timedOut = true; finish(new Error('timeout')); }, idleTimeoutMs);
+        timer = setTimeout(() => {
+          timedOut = true;
+          finish(new Error('timeout'));
+        }, idleTimeoutMs);
         timer.unref();
       };
       const handle = { abort: () => finish(null) };
       let p: Prepared;
-      try { p = await auth(); } catch (err) { finish(err); return handle; }
+      try {
+        p = await auth();
+      } catch (err) {
+        finish(err);
+        return handle;
+      }
       const qs = new URLSearchParams({ watch: 'true' });
       for (const [k, v] of Object.entries(query)) if (v !== undefined && v !== null) qs.set(k, String(v));
       idle();
@@ -186,7 +271,10 @@ export function createKubeRest(kc: KubeConfig): KubeRest {
         if (res.statusCode !== 200) {
           const status = res.statusCode ?? 0;
           if (status === 401) prepared = undefined;
-          void readBody(res).then((text) => finish(Object.assign(new Error(`watch ${path}: HTTP ${status}: ${text.slice(0, 300)}`), { statusCode: status })), finish);
+          void readBody(res).then(
+            (text) => finish(Object.assign(new Error(`watch ${path}: HTTP ${status}: ${text.slice(0, 300)}`), { statusCode: status })),
+            finish,
+          );
           return;
         }
         idle();
@@ -196,7 +284,11 @@ export function createKubeRest(kc: KubeConfig): KubeRest {
           idle();
           for (const line of lines(chunk)) {
             let ev: { type?: string; object?: unknown } | undefined;
-            try { ev = JSON.parse(line) as { type?: string; object?: unknown }; } catch { ev = undefined; } // as client-node: a bad line is skipped
+            try {
+              ev = JSON.parse(line) as { type?: string; object?: unknown };
+            } catch {
+              ev = undefined;
+            } // as client-node: a bad line is skipped
             if (ev && !finished) callback(ev.type ?? '', ev.object, ev);
           }
         });

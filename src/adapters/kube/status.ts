@@ -24,7 +24,11 @@ export class StatusWriter implements StatusSink {
   private readonly api: CustomObjectsApi;
   private readonly queues = new Map<string, { running: boolean; failures?: number; next?: () => Promise<void> }>();
 
-  constructor(kc: KubeConfig, private readonly namespace: string, private readonly log: Logger) {
+  constructor(
+    kc: KubeConfig,
+    private readonly namespace: string,
+    private readonly log: Logger,
+  ) {
     this.api = kc.makeApiClient(CustomObjectsApi);
   }
 
@@ -44,7 +48,12 @@ export class StatusWriter implements StatusSink {
           q.failures = 0;
         } catch (err) {
           q.failures = (q.failures ?? 0) + 1;
-          this.log.warn('status write failed, will retry', { event: 'status.error', kind: key, attempt: q.failures, err: err instanceof Error ? err.message.split('\n')[0] : String(err) });
+          this.log.warn('status write failed, will retry', {
+            event: 'status.error',
+            kind: key,
+            attempt: q.failures,
+            err: err instanceof Error ? err.message.split('\n')[0] : String(err),
+          });
           // Retry the same job after a backoff unless a newer one arrived meanwhile.
           if (!q.next && q.failures < 20) {
             await new Promise((r) => setTimeout(r, Math.min(10_000, 200 * 2 ** q.failures!)));
@@ -58,7 +67,11 @@ export class StatusWriter implements StatusSink {
 
   private async setStatus(plural: string, name: string, status: Record<string, unknown>): Promise<void> {
     await this.api.patchNamespacedCustomObjectStatus({
-      group: GROUP, version: 'v1beta1', namespace: this.namespace, plural, name,
+      group: GROUP,
+      version: 'v1beta1',
+      namespace: this.namespace,
+      plural,
+      name,
       body: [{ op: 'add', path: '/status', value: status }],
     });
   }
@@ -80,7 +93,13 @@ export class StatusWriter implements StatusSink {
     return this.enqueue(plural, async () => {
       let k = this.known.get(plural);
       if (!k || Date.now() - k.at > StatusWriter.RESYNC_MS) {
-        const list = await this.api.listNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: this.namespace, plural, labelSelector: `${NODE_LABEL}=${node}` }) as { items: Obj[] };
+        const list = (await this.api.listNamespacedCustomObject({
+          group: GROUP,
+          version: 'v1beta1',
+          namespace: this.namespace,
+          plural,
+          labelSelector: `${NODE_LABEL}=${node}`,
+        })) as { items: Obj[] };
         k = { at: Date.now(), objects: new Map(list.items.map((o) => [o.metadata.name, JSON.stringify(o.status ?? null)])) };
         this.known.set(plural, k);
       }
@@ -93,8 +112,25 @@ export class StatusWriter implements StatusSink {
           if (cur === undefined) {
             const [ns = '', svc = ''] = d.serviceKey.split('/');
             await this.api.createNamespacedCustomObject({
-              group: GROUP, version: 'v1beta1', namespace: this.namespace, plural,
-              body: { apiVersion: `${GROUP}/v1beta1`, kind, metadata: { name, namespace: this.namespace, labels: { [NODE_LABEL]: node, [SERVICE_NAME_LABEL]: svc.slice(0, 63), [SERVICE_NAMESPACE_LABEL]: ns.slice(0, 63), 'app.kubernetes.io/managed-by': 'mooring' } }, spec: {} },
+              group: GROUP,
+              version: 'v1beta1',
+              namespace: this.namespace,
+              plural,
+              body: {
+                apiVersion: `${GROUP}/v1beta1`,
+                kind,
+                metadata: {
+                  name,
+                  namespace: this.namespace,
+                  labels: {
+                    [NODE_LABEL]: node,
+                    [SERVICE_NAME_LABEL]: svc.slice(0, 63),
+                    [SERVICE_NAMESPACE_LABEL]: ns.slice(0, 63),
+                    'app.kubernetes.io/managed-by': 'mooring',
+                  },
+                },
+                spec: {},
+              },
             });
             have.set(name, 'null');
             await this.setStatus(plural, name, d.status);
@@ -106,9 +142,11 @@ export class StatusWriter implements StatusSink {
         }
         for (const name of [...have.keys()]) {
           if (want.has(name)) continue;
-          await this.api.deleteNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: this.namespace, plural, name }).catch((e: unknown) => {
-            if ((e as { code?: number }).code !== 404) throw e;
-          });
+          await this.api
+            .deleteNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: this.namespace, plural, name })
+            .catch((e: unknown) => {
+              if ((e as { code?: number }).code !== 404) throw e;
+            });
           have.delete(name);
         }
       } catch (err) {
@@ -122,19 +160,43 @@ export class StatusWriter implements StatusSink {
   configurationState(name: string, valid: boolean, errorSummary: string): Promise<void> {
     // Unchanged since our last successful write: nothing to send (every reconcile calls this).
     const last = this.lastState.get(name);
-    if (last && last.key === `${valid ? 'Valid' : 'Invalid'}\n${errorSummary}` && Date.now() - last.at < StatusWriter.RESYNC_MS) return Promise.resolve();
+    if (last && last.key === `${valid ? 'Valid' : 'Invalid'}\n${errorSummary}` && Date.now() - last.at < StatusWriter.RESYNC_MS)
+      return Promise.resolve();
     return this.enqueue(`configurationstate/${name}`, async () => {
       const status = {
-        result: valid ? 'Valid' : 'Invalid', errorSummary,
-        conditions: [{ type: 'ConfigurationValid', status: valid ? 'True' : 'False', reason: valid ? 'ConfigurationLoaded' : 'InvalidConfiguration', message: valid ? 'configuration loaded' : errorSummary.slice(0, 32000), lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z') }],
+        result: valid ? 'Valid' : 'Invalid',
+        errorSummary,
+        conditions: [
+          {
+            type: 'ConfigurationValid',
+            status: valid ? 'True' : 'False',
+            reason: valid ? 'ConfigurationLoaded' : 'InvalidConfiguration',
+            message: valid ? 'configuration loaded' : errorSummary.slice(0, 32000),
+            lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
+          },
+        ],
       };
       let cur: Obj | undefined;
       try {
-        cur = await this.api.getNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: this.namespace, plural: 'configurationstates', name }) as Obj;
+        cur = (await this.api.getNamespacedCustomObject({
+          group: GROUP,
+          version: 'v1beta1',
+          namespace: this.namespace,
+          plural: 'configurationstates',
+          name,
+        })) as Obj;
       } catch {
         await this.api.createNamespacedCustomObject({
-          group: GROUP, version: 'v1beta1', namespace: this.namespace, plural: 'configurationstates',
-          body: { apiVersion: `${GROUP}/v1beta1`, kind: 'ConfigurationState', metadata: { name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'mooring' } }, spec: {} },
+          group: GROUP,
+          version: 'v1beta1',
+          namespace: this.namespace,
+          plural: 'configurationstates',
+          body: {
+            apiVersion: `${GROUP}/v1beta1`,
+            kind: 'ConfigurationState',
+            metadata: { name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'mooring' } },
+            spec: {},
+          },
         });
       }
       const prev = cur?.status as { result?: string; errorSummary?: string } | undefined;

@@ -24,16 +24,33 @@ export function serveWebhook(o: WebhookOptions, log: Logger): Promise<{ server: 
   let stamp = mtimes();
   const server = createServer(load(), (req, res) => {
     const reply = (code: number, body: unknown) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== WEBHOOK_PATH) { reply(404, { error: 'not found' }); return; }
+    if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== WEBHOOK_PATH) {
+      reply(404, { error: 'not found' });
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on('data', (c: Buffer) => { size += c.length; if (size <= MAX_BODY) chunks.push(c); });
+    req.on('data', (c: Buffer) => {
+      size += c.length;
+      if (size <= MAX_BODY) chunks.push(c);
+    });
     req.on('end', () => {
-      if (size > MAX_BODY) { reply(413, { error: 'request too large' }); return; }
+      if (size > MAX_BODY) {
+        reply(413, { error: 'request too large' });
+        return;
+      }
       let body: unknown;
-      try { body = JSON.parse(Buffer.concat(chunks).toString('utf8')); } catch { reply(400, { error: 'body is not JSON' }); return; }
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        reply(400, { error: 'body is not JSON' });
+        return;
+      }
       const d = decodeAdmissionReview(body);
-      if (!d.ok) { reply(400, { error: d.error }); return; }
+      if (!d.ok) {
+        reply(400, { error: d.error });
+        return;
+      }
       void answer(d.request).then((out) => reply(200, out));
     });
   });
@@ -41,10 +58,25 @@ export function serveWebhook(o: WebhookOptions, log: Logger): Promise<{ server: 
     const ctx = await o.context().catch(() => undefined);
     const out = ctx
       ? review(r, ctx)
-      : { apiVersion: 'admission.k8s.io/v1', kind: 'AdmissionReview', response: { uid: r.uid, allowed: false, status: { code: 503, reason: 'ServiceUnavailable', message: 'mooring controller: cannot read the current configuration yet, retry' } } };
+      : {
+          apiVersion: 'admission.k8s.io/v1',
+          kind: 'AdmissionReview',
+          response: {
+            uid: r.uid,
+            allowed: false,
+            status: {
+              code: 503,
+              reason: 'ServiceUnavailable',
+              message: 'mooring controller: cannot read the current configuration yet, retry',
+            },
+          },
+        };
     const resp = out.response;
     log.info(resp.allowed ? 'admitted' : 'refused', {
-      event: resp.allowed ? 'webhook.admitted' : 'webhook.refused', kind: r.kind.kind, name: r.name ?? '', operation: r.operation,
+      event: resp.allowed ? 'webhook.admitted' : 'webhook.refused',
+      kind: r.kind.kind,
+      name: r.name ?? '',
+      operation: r.operation,
       ...(resp.allowed ? {} : { reason: resp.status?.message ?? '' }),
     });
     return out;
@@ -64,6 +96,14 @@ export function serveWebhook(o: WebhookOptions, log: Logger): Promise<{ server: 
   watch.unref();
   return new Promise((resolve, reject) => {
     server.once('error', reject);
-    server.listen(o.port, o.host, () => resolve({ server, close: () => { clearInterval(watch); server.close(); } }));
+    server.listen(o.port, o.host, () =>
+      resolve({
+        server,
+        close: () => {
+          clearInterval(watch);
+          server.close();
+        },
+      }),
+    );
   });
 }

@@ -4,7 +4,12 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ApiStore, NotFoundError, pluralOf } from './api-store.js';
 
-const svc = (name: string, port = 80) => ({ apiVersion: 'v1', kind: 'Service', metadata: { name, namespace: 'apps' }, spec: { type: 'LoadBalancer', ports: [{ port }] } });
+const svc = (name: string, port = 80) => ({
+  apiVersion: 'v1',
+  kind: 'Service',
+  metadata: { name, namespace: 'apps' },
+  spec: { type: 'LoadBalancer', ports: [{ port }] },
+});
 
 describe('ApiStore', () => {
   it('keeps objects by kind/namespace/name with one resourceVersion counter; generation follows the spec', () => {
@@ -13,14 +18,20 @@ describe('ApiStore', () => {
     const src = s.source('Service');
     assert.equal(src.name, 'services');
     assert.ok(src.isSynced());
-    src.onChange((ev) => seen.push(`${ev.type} ${ev.obj.metadata?.name} rv${ev.obj.metadata?.resourceVersion} g${ev.obj.metadata?.generation}`));
+    src.onChange((ev) =>
+      seen.push(`${ev.type} ${ev.obj.metadata?.name} rv${ev.obj.metadata?.resourceVersion} g${ev.obj.metadata?.generation}`),
+    );
     s.apply(svc('a'));
     s.apply({ kind: 'Namespace', metadata: { name: 'apps' } });
     s.apply(svc('a'));
     s.apply(svc('a', 81));
     s.patch('Service', 'a', 'apps', { annotations: { x: '1' }, status: { loadBalancer: { ingress: [{ ip: '198.51.100.1' }] } } });
     s.apply({ ...svc('a', 81), metadata: { name: 'a', namespace: 'apps', annotations: { x: '1' } } });
-    assert.deepEqual(src.get('a', 'apps')?.status, { loadBalancer: { ingress: [{ ip: '198.51.100.1' }] } }, 'a replace without status keeps it');
+    assert.deepEqual(
+      src.get('a', 'apps')?.status,
+      { loadBalancer: { ingress: [{ ip: '198.51.100.1' }] } },
+      'a replace without status keeps it',
+    );
     s.patch('Service', 'a', 'apps', { annotations: { x: '1' } });
     assert.equal(s.resourceVersion(), 4, 'no-op update and patch: no new resourceVersion');
     assert.ok(s.delete('Service', 'a', 'apps'));
@@ -46,16 +57,27 @@ describe('ApiStore', () => {
     w.fail = undefined;
     w.pause();
     let done = false;
-    const q = w.patchServiceAnnotations('apps', 'a', { x: '1' }).then(() => { done = true; });
+    const q = w.patchServiceAnnotations('apps', 'a', { x: '1' }).then(() => {
+      done = true;
+    });
     for (let i = 0; i < 5; i++) await new Promise(setImmediate);
     assert.equal(done, false, 'held while paused');
     w.resume();
     await q;
     assert.equal(s.get('Service', 'a', 'apps')?.metadata?.annotations?.x, '1');
-    assert.deepEqual(w.ops.map((o) => `${o.op} ${o.name} ${o.ok}`), ['serviceStatus a true', 'serviceAnnotations nope false', 'serviceAnnotations a false', 'serviceAnnotations a true']);
+    assert.deepEqual(
+      w.ops.map((o) => `${o.op} ${o.name} ${o.ok}`),
+      ['serviceStatus a true', 'serviceAnnotations nope false', 'serviceAnnotations a false', 'serviceAnnotations a true'],
+    );
   });
 
   it('names sources as informers do', () => {
-    assert.deepEqual(['Service', 'IPAddressPool', 'Community', 'BGPPeer', 'Namespace'].map(pluralOf), ['services', 'ipaddresspools', 'communities', 'bgppeers', 'namespaces']);
+    assert.deepEqual(['Service', 'IPAddressPool', 'Community', 'BGPPeer', 'Namespace'].map(pluralOf), [
+      'services',
+      'ipaddresspools',
+      'communities',
+      'bgppeers',
+      'namespaces',
+    ]);
   });
 });

@@ -9,7 +9,16 @@
 // StatusSink that keeps ConfigurationStates and per-node status sets. Deterministic: no clock,
 // no randomness.
 import type { ServiceWriter, LbIngress } from '../../actors/service-reconciler.js';
-import type { ChangeType, DesiredStatus, EventSink, EventTarget, EventType, KubeObject, ObjectSource, StatusSink } from '../../actors/kube-ports.js';
+import type {
+  ChangeType,
+  DesiredStatus,
+  EventSink,
+  EventTarget,
+  EventType,
+  KubeObject,
+  ObjectSource,
+  StatusSink,
+} from '../../actors/kube-ports.js';
 import type { PoolStatus } from '../../domain/lb-service.js';
 
 /** A stored object: anything with kind/metadata; spec, status and the rest are free-form. */
@@ -40,7 +49,9 @@ export function pluralOf(kind: string): string {
 
 export class NotFoundError extends Error {
   readonly code = 404;
-  constructor(kind: string, key: string) { super(`${kind} "${key}" not found`); }
+  constructor(kind: string, key: string) {
+    super(`${kind} "${key}" not found`);
+  }
 }
 
 export class ApiStore {
@@ -49,11 +60,16 @@ export class ApiStore {
   private readonly listeners = new Map<string, Listener[]>();
 
   /** The current resourceVersion of the store (the last write's). */
-  resourceVersion(): number { return this.revision; }
+  resourceVersion(): number {
+    return this.revision;
+  }
 
   private kindMap(kind: string): Map<string, StoredObject> {
     let m = this.objects.get(kind);
-    if (!m) { m = new Map(); this.objects.set(kind, m); }
+    if (!m) {
+      m = new Map();
+      this.objects.set(kind, m);
+    }
     return m;
   }
 
@@ -86,7 +102,7 @@ export class ApiStore {
     if (prev && next.status === undefined && prev.status !== undefined) next.status = clone(prev.status);
     // An update that changes nothing is a no-op, as on an apiserver: no new resourceVersion, no event.
     if (prev && sameObject(prev, next)) return prev as unknown as T;
-    const generation = prev ? (specOf(prev) === specOf(next) ? prev.metadata?.generation ?? 1 : (prev.metadata?.generation ?? 1) + 1) : 1;
+    const generation = prev ? (specOf(prev) === specOf(next) ? (prev.metadata?.generation ?? 1) : (prev.metadata?.generation ?? 1) + 1) : 1;
     next.metadata = {
       ...next.metadata,
       uid: prev?.metadata?.uid ?? next.metadata?.uid ?? `uid-${kind.toLowerCase()}-${key}`,
@@ -114,7 +130,12 @@ export class ApiStore {
    * A JSON merge patch of metadata.annotations / metadata.labels (null removes a key) and a
    * replacement of `status` when given; bumps resourceVersion (not generation) and notifies.
    */
-  patch(kind: string, name: string, namespace: string | undefined, p: { annotations?: Readonly<Record<string, string | null>>; labels?: Readonly<Record<string, string | null>>; status?: unknown }): StoredObject {
+  patch(
+    kind: string,
+    name: string,
+    namespace: string | undefined,
+    p: { annotations?: Readonly<Record<string, string | null>>; labels?: Readonly<Record<string, string | null>>; status?: unknown },
+  ): StoredObject {
     const key = keyOf(name, namespace);
     const prev = this.objects.get(kind)?.get(key);
     if (!prev) throw new NotFoundError(kind, key);
@@ -122,7 +143,10 @@ export class ApiStore {
     const merge = (cur: Record<string, string> | undefined, d: Readonly<Record<string, string | null>> | undefined) => {
       if (!d) return cur;
       const out = { ...(cur ?? {}) };
-      for (const [k, v] of Object.entries(d)) { if (v === null) delete out[k]; else out[k] = v; }
+      for (const [k, v] of Object.entries(d)) {
+        if (v === null) delete out[k];
+        else out[k] = v;
+      }
       return out;
     };
     const annotations = merge(prev.metadata?.annotations, p.annotations);
@@ -137,7 +161,9 @@ export class ApiStore {
   }
 
   /** How many listeners watch a kind (tests: no leak across lease terms). */
-  listenerCount(kind: string): number { return this.listeners.get(kind)?.length ?? 0; }
+  listenerCount(kind: string): number {
+    return this.listeners.get(kind)?.length ?? 0;
+  }
 
   /** An ObjectSource over one kind: synced at once, sees every later change synchronously. */
   source<T extends KubeObject = StoredObject>(kind: string, name = pluralOf(kind)): ObjectSource<T> {
@@ -156,9 +182,15 @@ export class ApiStore {
   }
 
   /** The controller's writes against this store. */
-  serviceWriter(): MemoryServiceWriter { return new MemoryServiceWriter(this); }
-  eventSink(): MemoryEventSink { return new MemoryEventSink(); }
-  statusSink(): MemoryStatusSink { return new MemoryStatusSink(); }
+  serviceWriter(): MemoryServiceWriter {
+    return new MemoryServiceWriter(this);
+  }
+  eventSink(): MemoryEventSink {
+    return new MemoryEventSink();
+  }
+  statusSink(): MemoryStatusSink {
+    return new MemoryStatusSink();
+  }
 }
 
 export type WriteOp =
@@ -180,25 +212,47 @@ export class MemoryServiceWriter implements ServiceWriter {
   pause(): void {
     if (this.gate) return;
     let open = () => {};
-    const p = new Promise<void>((r) => { open = r; });
+    const p = new Promise<void>((r) => {
+      open = r;
+    });
     this.gate = { p, open };
   }
 
-  resume(): void { const g = this.gate; this.gate = undefined; g?.open(); }
+  resume(): void {
+    const g = this.gate;
+    this.gate = undefined;
+    g?.open();
+  }
 
   private async run(op: WriteOp, apply: () => void): Promise<void> {
     await Promise.resolve(); // the answer comes later than the call, as over the wire
     while (this.gate) await this.gate.p;
     const err = this.fail?.(op);
     if (!err) {
-      try { apply(); } catch (e) { this.ops.push({ ...op, ok: false }); throw e; }
+      try {
+        apply();
+      } catch (e) {
+        this.ops.push({ ...op, ok: false });
+        throw e;
+      }
     }
     this.ops.push({ ...op, ok: !err });
     if (err) throw err;
   }
 
-  patchServiceStatus(namespace: string, name: string, ingress: readonly LbIngress[], annotations?: Readonly<Record<string, string | null>>): Promise<void> {
-    const op: WriteOp = { op: 'serviceStatus', namespace, name, ingress: clone([...ingress]), ...(annotations ? { annotations: { ...annotations } } : {}) };
+  patchServiceStatus(
+    namespace: string,
+    name: string,
+    ingress: readonly LbIngress[],
+    annotations?: Readonly<Record<string, string | null>>,
+  ): Promise<void> {
+    const op: WriteOp = {
+      op: 'serviceStatus',
+      namespace,
+      name,
+      ingress: clone([...ingress]),
+      ...(annotations ? { annotations: { ...annotations } } : {}),
+    };
     return this.run(op, () => {
       const prev = this.store.get('Service', name, namespace);
       const status = { ...(prev?.status as Record<string, unknown> | undefined), loadBalancer: { ingress: clone([...ingress]) } };
@@ -219,7 +273,12 @@ export class MemoryServiceWriter implements ServiceWriter {
   }
 }
 
-export interface RecordedEvent { target: EventTarget; type: EventType; reason: string; message: string }
+export interface RecordedEvent {
+  target: EventTarget;
+  type: EventType;
+  reason: string;
+  message: string;
+}
 
 /** Keeps every Event, in order (no aggregation: tests read them all). */
 export class MemoryEventSink implements EventSink {
@@ -231,7 +290,9 @@ export class MemoryEventSink implements EventSink {
   for(key: string): RecordedEvent[] {
     return this.events.filter((e) => `${e.target.namespace}/${e.target.name}` === key);
   }
-  flush(): Promise<void> { return Promise.resolve(); }
+  flush(): Promise<void> {
+    return Promise.resolve();
+  }
 }
 
 /** Keeps the last ConfigurationState per name, every call to it, and the last status set per (plural, node). */

@@ -1,9 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import {
-  BfdDiag, BfdState, checkForSession, decodeControl, encodeControl, type BfdControlPacket,
-} from './control-packet.js';
+import { BfdDiag, BfdState, checkForSession, decodeControl, encodeControl, type BfdControlPacket } from './control-packet.js';
 
 // Copies into a fresh Uint8Array: Buffer.slice is a view, and fixtures must stay pristine.
 const hex = (s: string): Uint8Array => new Uint8Array(Buffer.from(s.replace(/\s+|#[^\n]*/g, ''), 'hex'));
@@ -69,11 +67,23 @@ const frr = {
 };
 
 test('decode: packets captured from FRR bfdd', () => {
-  const d = (b: Uint8Array) => { const r = decodeControl(b); assert.ok(r.ok); return r.value; };
+  const d = (b: Uint8Array) => {
+    const r = decodeControl(b);
+    assert.ok(r.ok);
+    return r.value;
+  };
   assert.deepEqual(
-    [frr.downStale, frr.init, frr.upPoll, frr.upFinal, frr.up].map((b) => { const v = d(b); return [v.state, v.diag, v.poll, v.final, v.desiredMinTxUs]; }),
-    [[BfdState.down, 3, false, false, 1_000_000], [BfdState.init, 3, false, false, 1_000_000], [BfdState.up, 0, true, false, 100_000],
-      [BfdState.up, 0, false, true, 100_000], [BfdState.up, 0, false, false, 100_000]],
+    [frr.downStale, frr.init, frr.upPoll, frr.upFinal, frr.up].map((b) => {
+      const v = d(b);
+      return [v.state, v.diag, v.poll, v.final, v.desiredMinTxUs];
+    }),
+    [
+      [BfdState.down, 3, false, false, 1_000_000],
+      [BfdState.init, 3, false, false, 1_000_000],
+      [BfdState.up, 0, true, false, 100_000],
+      [BfdState.up, 0, false, true, 100_000],
+      [BfdState.up, 0, false, false, 100_000],
+    ],
   );
   const up = d(frr.up);
   assert.equal(up.myDiscr, 0x8a8fe918);
@@ -87,9 +97,20 @@ test('decode: FRR-style Down hello, every field', () => {
   const r = decodeControl(downHello);
   assert.ok(r.ok);
   assert.deepEqual(r.value, {
-    version: 1, diag: 0, state: BfdState.down, poll: false, final: false, cpi: false, demand: false,
-    multipoint: false, detectMult: 3, myDiscr: 1, yourDiscr: 0,
-    desiredMinTxUs: 1_000_000, requiredMinRxUs: 300_000, requiredMinEchoRxUs: 50_000,
+    version: 1,
+    diag: 0,
+    state: BfdState.down,
+    poll: false,
+    final: false,
+    cpi: false,
+    demand: false,
+    multipoint: false,
+    detectMult: 3,
+    myDiscr: 1,
+    yourDiscr: 0,
+    desiredMinTxUs: 1_000_000,
+    requiredMinRxUs: 300_000,
+    requiredMinEchoRxUs: 50_000,
   });
 });
 
@@ -129,20 +150,91 @@ test('decode: trailing bytes beyond Length are ignored', () => {
 });
 
 // §6.8.6 discard rules, each named after its clause.
-const mutate = (base: Uint8Array, f: (b: Uint8Array) => void): Uint8Array => { const b = base.slice(); f(b); return b; };
+const mutate = (base: Uint8Array, f: (b: Uint8Array) => void): Uint8Array => {
+  const b = base.slice();
+  f(b);
+  return b;
+};
 const discardCases: Array<{ desc: string; input: Uint8Array; wantErr: string }> = [
   { desc: 'payload shorter than the mandatory section', input: downHello.slice(0, 23), wantErr: 'short' },
-  { desc: '§6.8.6 version is not 1', input: mutate(downHello, (b) => { b[0] = 0x40; }), wantErr: 'version' },
-  { desc: '§6.8.6 version 0', input: mutate(downHello, (b) => { b[0] = 0x00; }), wantErr: 'version' },
-  { desc: '§6.8.6 Length < 24 with A clear', input: mutate(downHello, (b) => { b[3] = 23; }), wantErr: 'length' },
-  { desc: '§6.8.6 Length < 26 with A set', input: mutate(downHello, (b) => { b[1] = 0x44; b[3] = 25; }), wantErr: 'length' },
-  { desc: '§6.8.6 Length > payload', input: mutate(downHello, (b) => { b[3] = 25; }), wantErr: 'lengthExceedsPayload' },
-  { desc: '§6.8.6 Detect Mult zero', input: mutate(downHello, (b) => { b[2] = 0; }), wantErr: 'detectMultZero' },
-  { desc: '§6.8.6 Multipoint bit set', input: mutate(downHello, (b) => { b[1] = 0x41; }), wantErr: 'multipoint' },
-  { desc: '§6.8.6 My Discriminator zero', input: mutate(downHello, (b) => { b[7] = 0; }), wantErr: 'myDiscrZero' },
-  { desc: '§6.8.6 Your Discriminator zero in Init', input: mutate(downHello, (b) => { b[1] = 0x80; }), wantErr: 'yourDiscrZeroWithState' },
-  { desc: '§6.8.6 Your Discriminator zero in Up', input: mutate(downHello, (b) => { b[1] = 0xc0; }), wantErr: 'yourDiscrZeroWithState' },
-  { desc: '§4.2 Auth Len does not fit Length', input: mutate(finalAuth, (b) => { b[25] = 8; }), wantErr: 'authLength' },
+  {
+    desc: '§6.8.6 version is not 1',
+    input: mutate(downHello, (b) => {
+      b[0] = 0x40;
+    }),
+    wantErr: 'version',
+  },
+  {
+    desc: '§6.8.6 version 0',
+    input: mutate(downHello, (b) => {
+      b[0] = 0x00;
+    }),
+    wantErr: 'version',
+  },
+  {
+    desc: '§6.8.6 Length < 24 with A clear',
+    input: mutate(downHello, (b) => {
+      b[3] = 23;
+    }),
+    wantErr: 'length',
+  },
+  {
+    desc: '§6.8.6 Length < 26 with A set',
+    input: mutate(downHello, (b) => {
+      b[1] = 0x44;
+      b[3] = 25;
+    }),
+    wantErr: 'length',
+  },
+  {
+    desc: '§6.8.6 Length > payload',
+    input: mutate(downHello, (b) => {
+      b[3] = 25;
+    }),
+    wantErr: 'lengthExceedsPayload',
+  },
+  {
+    desc: '§6.8.6 Detect Mult zero',
+    input: mutate(downHello, (b) => {
+      b[2] = 0;
+    }),
+    wantErr: 'detectMultZero',
+  },
+  {
+    desc: '§6.8.6 Multipoint bit set',
+    input: mutate(downHello, (b) => {
+      b[1] = 0x41;
+    }),
+    wantErr: 'multipoint',
+  },
+  {
+    desc: '§6.8.6 My Discriminator zero',
+    input: mutate(downHello, (b) => {
+      b[7] = 0;
+    }),
+    wantErr: 'myDiscrZero',
+  },
+  {
+    desc: '§6.8.6 Your Discriminator zero in Init',
+    input: mutate(downHello, (b) => {
+      b[1] = 0x80;
+    }),
+    wantErr: 'yourDiscrZeroWithState',
+  },
+  {
+    desc: '§6.8.6 Your Discriminator zero in Up',
+    input: mutate(downHello, (b) => {
+      b[1] = 0xc0;
+    }),
+    wantErr: 'yourDiscrZeroWithState',
+  },
+  {
+    desc: '§4.2 Auth Len does not fit Length',
+    input: mutate(finalAuth, (b) => {
+      b[25] = 8;
+    }),
+    wantErr: 'authLength',
+  },
 ];
 for (const c of discardCases) {
   test(`decode discards: ${c.desc}`, () => {
@@ -153,7 +245,11 @@ for (const c of discardCases) {
 }
 
 test('decode accepts: §6.8.6 Your Discriminator zero in AdminDown', () => {
-  const r = decodeControl(mutate(downHello, (b) => { b[1] = 0x00; }));
+  const r = decodeControl(
+    mutate(downHello, (b) => {
+      b[1] = 0x00;
+    }),
+  );
   assert.ok(r.ok);
   assert.equal(r.value.state, BfdState.adminDown);
 });
@@ -179,7 +275,10 @@ const arbPacket: fc.Arbitrary<BfdControlPacket> = fc.record({
   version: fc.constant(1),
   diag: fc.integer({ min: 0, max: 31 }),
   state: fc.constantFrom(0, 1, 2, 3) as fc.Arbitrary<0 | 1 | 2 | 3>,
-  poll: fc.boolean(), final: fc.boolean(), cpi: fc.boolean(), demand: fc.boolean(),
+  poll: fc.boolean(),
+  final: fc.boolean(),
+  cpi: fc.boolean(),
+  demand: fc.boolean(),
   multipoint: fc.constant(false),
   detectMult: fc.integer({ min: 1, max: 255 }),
   myDiscr: fc.integer({ min: 1, max: 0xffffffff }),
@@ -190,23 +289,32 @@ const arbPacket: fc.Arbitrary<BfdControlPacket> = fc.record({
 });
 
 test('property: encode → decode round trip for valid packets', () => {
-  fc.assert(fc.property(arbPacket, (p) => {
-    const r = decodeControl(encodeControl(p));
-    assert.ok(r.ok);
-    assert.deepEqual(r.value, { ...p }); // fc.record builds null-prototype objects
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(arbPacket, (p) => {
+      const r = decodeControl(encodeControl(p));
+      assert.ok(r.ok);
+      assert.deepEqual(r.value, { ...p }); // fc.record builds null-prototype objects
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('property: decode never throws and returns a value or an error', () => {
-  fc.assert(fc.property(fc.uint8Array({ minLength: 0, maxLength: 80 }), (b) => {
-    const r = decodeControl(b);
-    assert.equal(typeof r.ok, 'boolean');
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.uint8Array({ minLength: 0, maxLength: 80 }), (b) => {
+      const r = decodeControl(b);
+      assert.equal(typeof r.ok, 'boolean');
+    }),
+    { numRuns: 2000 },
+  );
   // Near-valid inputs: flip bytes of a valid packet so the deeper rules are exercised.
-  fc.assert(fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), (flips) => {
-    const b = finalAuth.slice();
-    for (const [i, v] of flips) b[i] = v;
-    const r = decodeControl(b);
-    assert.equal(typeof r.ok, 'boolean');
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.array(fc.tuple(fc.integer({ min: 0, max: 30 }), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }), (flips) => {
+      const b = finalAuth.slice();
+      for (const [i, v] of flips) b[i] = v;
+      const r = decodeControl(b);
+      assert.equal(typeof r.ok, 'boolean');
+    }),
+    { numRuns: 2000 },
+  );
 });

@@ -81,8 +81,15 @@ export interface BfdControlPacket {
 }
 
 export type BfdDecodeErrorCode =
-  | 'short' | 'version' | 'length' | 'lengthExceedsPayload' | 'detectMultZero' | 'multipoint'
-  | 'myDiscrZero' | 'yourDiscrZeroWithState' | 'authLength';
+  | 'short'
+  | 'version'
+  | 'length'
+  | 'lengthExceedsPayload'
+  | 'detectMultZero'
+  | 'multipoint'
+  | 'myDiscrZero'
+  | 'yourDiscrZeroWithState'
+  | 'authLength';
 
 export interface BfdDecodeError {
   readonly code: BfdDecodeErrorCode;
@@ -134,7 +141,8 @@ export function decodeControl(buf: Uint8Array): BfdDecodeResult {
   if (authBit) {
     const authLen = buf[BFD_MIN_LENGTH + 1]!;
     // §4.2: Auth Len covers the whole section; it must fit in Length.
-    if (authLen < 2 || BFD_MIN_LENGTH + authLen > length) return fail('authLength', `auth length ${authLen} does not fit in packet length ${length}`);
+    if (authLen < 2 || BFD_MIN_LENGTH + authLen > length)
+      return fail('authLength', `auth length ${authLen} does not fit in packet length ${length}`);
     auth = {
       type: buf[BFD_MIN_LENGTH]!,
       length: authLen,
@@ -168,9 +176,14 @@ export function encodeControl(p: BfdControlPacket): Uint8Array {
   const buf = new Uint8Array(length);
   const dv = new DataView(buf.buffer);
   buf[0] = ((p.version & 0x07) << 5) | (p.diag & 0x1f);
-  buf[1] = ((p.state & 0x03) << 6)
-    | (p.poll ? 0x20 : 0) | (p.final ? 0x10 : 0) | (p.cpi ? 0x08 : 0)
-    | (p.auth ? 0x04 : 0) | (p.demand ? 0x02 : 0) | (p.multipoint ? 0x01 : 0);
+  buf[1] =
+    ((p.state & 0x03) << 6) |
+    (p.poll ? 0x20 : 0) |
+    (p.final ? 0x10 : 0) |
+    (p.cpi ? 0x08 : 0) |
+    (p.auth ? 0x04 : 0) |
+    (p.demand ? 0x02 : 0) |
+    (p.multipoint ? 0x01 : 0);
   buf[2] = p.detectMult & 0xff;
   buf[3] = length;
   dv.setUint32(4, p.myDiscr >>> 0);

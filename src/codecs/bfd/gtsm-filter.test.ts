@@ -13,24 +13,38 @@ function runBpf(prog: readonly BpfInsn[], network: Uint8Array, transport: Uint8A
   for (let pc = 0; pc < prog.length; pc++) {
     const { code, jt, jf, k } = prog[pc]!;
     switch (code) {
-      case 0x30: { // ld b [k]
+      case 0x30: {
+        // ld b [k]
         const off = k | 0;
         const byte = off >= SKF_NET_OFF && off < 0 ? network[off - SKF_NET_OFF] : transport[off];
         if (byte === undefined) return 0; // out of range: the kernel drops
         a = byte;
         break;
       }
-      case 0x15: pc += a === k ? jt : jf; break; // jeq #k
-      case 0x35: pc += a >= k ? jt : jf; break; // jge #k
-      case 0x06: return k; // ret #k
-      default: throw new Error(`opcode ${code.toString(16)} not modelled`);
+      case 0x15:
+        pc += a === k ? jt : jf;
+        break; // jeq #k
+      case 0x35:
+        pc += a >= k ? jt : jf;
+        break; // jge #k
+      case 0x06:
+        return k; // ret #k
+      default:
+        throw new Error(`opcode ${code.toString(16)} not modelled`);
     }
   }
   return 0;
 }
 
 const ipv4 = (ttl: number) => Uint8Array.from([0x45, 0, 0, 52, 0, 0, 0x40, 0, ttl, 17, 0, 0, 198, 51, 100, 65, 198, 51, 100, 66]);
-const ipv6 = (hops: number) => { const h = new Uint8Array(40); h[0] = 0x60; h[5] = 32; h[6] = 17; h[7] = hops; return h; };
+const ipv6 = (hops: number) => {
+  const h = new Uint8Array(40);
+  h[0] = 0x60;
+  h[5] = 32;
+  h[6] = 17;
+  h[7] = hops;
+  return h;
+};
 const udpBfd = new Uint8Array(8 + 24).fill(0x20);
 
 /** What the socket delivers: the UDP payload after trimming to the filter's answer. */
@@ -49,17 +63,21 @@ test('RFC 5881 §5: IPv6 Hop Limit 255 keeps the datagram, any other leaves a 1-
 });
 
 test('property: delivered whole exactly when the TTL byte is 255', () => {
-  fc.assert(fc.property(fc.integer({ min: 0, max: 255 }), fc.boolean(), (ttl, v6) => {
-    const keep = runBpf(gtsmFilter(v6 ? 6 : 4), v6 ? ipv6(ttl) : ipv4(ttl), udpBfd);
-    return (delivered(keep) === 24) === (ttl === 255) && (ttl === 255 || delivered(keep) === GTSM_MARK_LENGTH);
-  }));
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 255 }), fc.boolean(), (ttl, v6) => {
+      const keep = runBpf(gtsmFilter(v6 ? 6 : 4), v6 ? ipv6(ttl) : ipv4(ttl), udpBfd);
+      return (delivered(keep) === 24) === (ttl === 255) && (ttl === 255 || delivered(keep) === GTSM_MARK_LENGTH);
+    }),
+  );
 });
 
 test('RFC 5883 §5 (multi-hop): TTL/Hop Limit at or above the configured floor kept, below it marked', () => {
-  fc.assert(fc.property(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 254 }), fc.boolean(), (ttl, floor, v6) => {
-    const keep = runBpf(gtsmFilter(v6 ? 6 : 4, floor), v6 ? ipv6(ttl) : ipv4(ttl), udpBfd);
-    return delivered(keep) === (ttl >= floor ? 24 : GTSM_MARK_LENGTH);
-  }));
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 255 }), fc.integer({ min: 1, max: 254 }), fc.boolean(), (ttl, floor, v6) => {
+      const keep = runBpf(gtsmFilter(v6 ? 6 : 4, floor), v6 ? ipv6(ttl) : ipv4(ttl), udpBfd);
+      return delivered(keep) === (ttl >= floor ? 24 : GTSM_MARK_LENGTH);
+    }),
+  );
   // MetalLB's default minimumTtl 254: one routed hop (254) passes, two (253) do not.
   assert.equal(delivered(runBpf(gtsmFilter(4, 254), ipv4(254), udpBfd)), 24);
   assert.equal(delivered(runBpf(gtsmFilter(4, 254), ipv4(253), udpBfd)), GTSM_MARK_LENGTH);

@@ -13,7 +13,12 @@
 import type { IpFamily } from '../../domain/ip-family.js';
 
 /** One classic BPF instruction (struct sock_filter). */
-export interface BpfInsn { readonly code: number; readonly jt: number; readonly jf: number; readonly k: number }
+export interface BpfInsn {
+  readonly code: number;
+  readonly jt: number;
+  readonly jf: number;
+  readonly k: number;
+}
 
 const BPF_LD_B_ABS = 0x30; // BPF_LD | BPF_B | BPF_ABS
 const BPF_JEQ_K = 0x15; // BPF_JMP | BPF_JEQ | BPF_K
@@ -27,7 +32,9 @@ export const GTSM_MARK_LENGTH = 1;
 export const GTSM_TTL = 255;
 
 /** Offset of TTL (IPv4 header byte 8) or Hop Limit (IPv6 header byte 7). */
-export function ttlOffset(family: IpFamily): number { return family === 4 ? 8 : 7; }
+export function ttlOffset(family: IpFamily): number {
+  return family === 4 ? 8 : 7;
+}
 
 /**
  * The filter for a receive socket of `family`: TTL/Hop Limit exactly 255 (single hop), or at
@@ -57,4 +64,6 @@ export function encodeBpf(prog: readonly BpfInsn[], littleEndian: boolean): Uint
 }
 
 /** A datagram the filter trimmed: its sender was not on the link (or spoofs from afar). */
-export function isGtsmMark(payload: Uint8Array): boolean { return payload.length === GTSM_MARK_LENGTH; }
+export function isGtsmMark(payload: Uint8Array): boolean {
+  return payload.length === GTSM_MARK_LENGTH;
+}

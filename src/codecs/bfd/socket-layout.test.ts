@@ -3,8 +3,17 @@ import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { canonicalAddress } from '../../actors/bfd-transport.actor.js';
 import {
-  findPktinfoAddr, formatAddress, parseAddress, pktinfoSpace, readU32, sockaddrAddrOffset, sockaddrFamily, sockaddrPort,
-  writePktinfo, writeSockaddr, writeU32,
+  findPktinfoAddr,
+  formatAddress,
+  parseAddress,
+  pktinfoSpace,
+  readU32,
+  sockaddrAddrOffset,
+  sockaddrFamily,
+  sockaddrPort,
+  writePktinfo,
+  writeSockaddr,
+  writeU32,
 } from './socket-layout.js';
 
 const hex = (u8: Uint8Array) => Buffer.from(u8).toString('hex');
@@ -21,18 +30,24 @@ test('parseAddress: IPv4, IPv6 with and without ::, embedded IPv4, scope id; rej
   }
 });
 
-test('formatAddress gives the transport\'s canonical form (and round-trips parseAddress)', () => {
+test("formatAddress gives the transport's canonical form (and round-trips parseAddress)", () => {
   const v4 = parseAddress('198.51.100.65')!;
   assert.equal(formatAddress(v4, 0, 4), '198.51.100.65');
   assert.equal(formatAddress(parseAddress('2001:db8:5::1')!, 0, 6), '2001:db8:5:0:0:0:0:1');
   assert.equal(formatAddress(parseAddress('::ffff:198.51.100.65')!, 0, 6), '198.51.100.65');
-  fc.assert(fc.property(fc.ipV6(), (a) => {
-    const s = formatAddress(parseAddress(a)!, 0, 6);
-    // (canonicalAddress does not read an embedded dotted IPv4 suffix; ours does.)
-    if (!a.includes('.')) assert.equal(s, canonicalAddress(a));
-    assert.deepEqual(parseAddress(s), parseAddress(a));
-  }));
-  fc.assert(fc.property(fc.ipV4(), (a) => { assert.equal(formatAddress(parseAddress(a)!, 0, 4), a); }));
+  fc.assert(
+    fc.property(fc.ipV6(), (a) => {
+      const s = formatAddress(parseAddress(a)!, 0, 6);
+      // (canonicalAddress does not read an embedded dotted IPv4 suffix; ours does.)
+      if (!a.includes('.')) assert.equal(s, canonicalAddress(a));
+      assert.deepEqual(parseAddress(s), parseAddress(a));
+    }),
+  );
+  fc.assert(
+    fc.property(fc.ipV4(), (a) => {
+      assert.equal(formatAddress(parseAddress(a)!, 0, 4), a);
+    }),
+  );
 });
 
 test('sockaddr_in / sockaddr_in6 bytes', () => {
@@ -65,7 +80,9 @@ test('packet-info control messages: written for sending, found when receiving', 
   assert.equal(hex(u8.subarray(0, 36)), '2400000000000000' + '29000000' + '32000000' + '20010db8000500000000000000000002' + '00000000');
   // Received: the destination address of in6_pktinfo, after an unrelated message.
   const rx = new Uint8Array(96);
-  writeU32(rx, 0, 20); writeU32(rx, 8, 1); writeU32(rx, 12, 29); // SOL_SOCKET / SO_TIMESTAMPING-like, 4 data bytes
+  writeU32(rx, 0, 20);
+  writeU32(rx, 8, 1);
+  writeU32(rx, 12, 29); // SOL_SOCKET / SO_TIMESTAMPING-like, 4 data bytes
   writePktinfo(rx, 24, parseAddress('2001:db8:5::100:a')!);
   const at = findPktinfoAddr(rx, 0, 24 + 36, 6);
   assert.equal(formatAddress(rx, at, 6), '2001:db8:5:0:0:0:100:a');
@@ -73,7 +90,9 @@ test('packet-info control messages: written for sending, found when receiving', 
   assert.equal(findPktinfoAddr(rx, 0, 24 + 36, 4), -1, 'wrong family');
   // IPv4: in_pktinfo.ipi_addr (data bytes 8..12) is the header destination.
   const r4 = new Uint8Array(32);
-  writeU32(r4, 0, 28); writeU32(r4, 8, 0); writeU32(r4, 12, 8);
+  writeU32(r4, 0, 28);
+  writeU32(r4, 8, 0);
+  writeU32(r4, 12, 8);
   r4.set(parseAddress('198.51.100.1')!, 20); // spec_dst (the local address routing would pick)
   r4.set(parseAddress('198.51.100.66')!, 24); // addr (the datagram's destination)
   assert.equal(formatAddress(r4, findPktinfoAddr(r4, 0, 32, 4), 4), '198.51.100.66');

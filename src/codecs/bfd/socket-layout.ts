@@ -35,14 +35,15 @@ export function parseAddress(text: string): Uint8Array | undefined {
   const out = new Uint8Array(16);
   // An embedded IPv4 suffix takes the last two groups.
   let v4: Uint8Array | undefined;
-  const last = (dbl >= 0 ? tail : head);
+  const last = dbl >= 0 ? tail : head;
   const lastColon = last.lastIndexOf(':');
   const lastPart = last.slice(lastColon + 1);
   if (lastPart.includes('.')) {
     v4 = parseV4(lastPart);
     if (!v4) return undefined;
     const rest = lastColon >= 0 ? last.slice(0, lastColon) : '';
-    if (dbl >= 0) tail = rest; else head = rest;
+    if (dbl >= 0) tail = rest;
+    else head = rest;
   }
   const groups = (p: string): number[] | undefined => {
     if (p === '') return [];
@@ -59,7 +60,10 @@ export function parseAddress(text: string): Uint8Array | undefined {
   const total = h.length + t.length + (v4 ? 2 : 0);
   if (dbl < 0 ? total !== 8 : total > 7) return undefined;
   const all = [...h, ...new Array<number>(8 - total).fill(0), ...t];
-  for (let i = 0; i < all.length; i++) { out[2 * i] = all[i]! >> 8; out[2 * i + 1] = all[i]! & 0xff; }
+  for (let i = 0; i < all.length; i++) {
+    out[2 * i] = all[i]! >> 8;
+    out[2 * i + 1] = all[i]! & 0xff;
+  }
   if (v4) out.set(v4, 12);
   return out;
 }
@@ -113,9 +117,13 @@ export function sockaddrFamily(u8: Uint8Array, off: number): IpFamily | undefine
   const f = u8[off]! | (u8[off + 1]! << 8);
   return f === AF_INET ? 4 : f === AF_INET6 ? 6 : undefined;
 }
-export function sockaddrPort(u8: Uint8Array, off: number): number { return (u8[off + 2]! << 8) | u8[off + 3]!; }
+export function sockaddrPort(u8: Uint8Array, off: number): number {
+  return (u8[off + 2]! << 8) | u8[off + 3]!;
+}
 /** Offset of the address bytes inside a sockaddr of `family`. */
-export function sockaddrAddrOffset(family: IpFamily): number { return family === 4 ? 4 : 8; }
+export function sockaddrAddrOffset(family: IpFamily): number {
+  return family === 4 ? 4 : 8;
+}
 
 /** Writes one packet-info control message choosing the source `addr`; returns its length (space). */
 export function writePktinfo(u8: Uint8Array, off: number, addr: Uint8Array): number {
@@ -151,7 +159,10 @@ export function findPktinfoAddr(u8: Uint8Array, off: number, len: number, family
 }
 
 export function writeU32(u8: Uint8Array, off: number, v: number): void {
-  u8[off] = v & 0xff; u8[off + 1] = (v >>> 8) & 0xff; u8[off + 2] = (v >>> 16) & 0xff; u8[off + 3] = (v >>> 24) & 0xff;
+  u8[off] = v & 0xff;
+  u8[off + 1] = (v >>> 8) & 0xff;
+  u8[off + 2] = (v >>> 16) & 0xff;
+  u8[off + 3] = (v >>> 24) & 0xff;
 }
 export function readU32(u8: Uint8Array, off: number): number {
   return (u8[off]! | (u8[off + 1]! << 8) | (u8[off + 2]! << 16) | (u8[off + 3]! << 24)) >>> 0;

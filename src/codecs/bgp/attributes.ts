@@ -11,17 +11,44 @@ import { Afi, ErrorCode, Treatment, UpdateSubcode, type BgpError, type EncodeErr
 
 export const AttrFlag = { optional: 0x80, transitive: 0x40, partial: 0x20, extendedLength: 0x10 } as const;
 export const AttrType = {
-  origin: 1, asPath: 2, nextHop: 3, med: 4, localPref: 5, atomicAggregate: 6, aggregator: 7,
-  communities: 8, mpReach: 14, mpUnreach: 15, as4Path: 17, as4Aggregator: 18, largeCommunity: 32,
+  origin: 1,
+  asPath: 2,
+  nextHop: 3,
+  med: 4,
+  localPref: 5,
+  atomicAggregate: 6,
+  aggregator: 7,
+  communities: 8,
+  mpReach: 14,
+  mpUnreach: 15,
+  as4Path: 17,
+  as4Aggregator: 18,
+  largeCommunity: 32,
 } as const;
 export const Origin = { igp: 0, egp: 1, incomplete: 2 } as const;
 export const AsSegment = { set: 1, sequence: 2 } as const;
 
-export interface AsPathSegment { readonly type: number; readonly asns: readonly number[] }
+export interface AsPathSegment {
+  readonly type: number;
+  readonly asns: readonly number[];
+}
 export type LargeCommunity = readonly [number, number, number];
-export interface MpReach { readonly afi: number; readonly safi: number; readonly nextHops: readonly string[]; readonly nlri: readonly string[] }
-export interface MpUnreach { readonly afi: number; readonly safi: number; readonly withdrawn: readonly string[] }
-export interface RawAttribute { readonly flags: number; readonly type: number; readonly value: Uint8Array }
+export interface MpReach {
+  readonly afi: number;
+  readonly safi: number;
+  readonly nextHops: readonly string[];
+  readonly nlri: readonly string[];
+}
+export interface MpUnreach {
+  readonly afi: number;
+  readonly safi: number;
+  readonly withdrawn: readonly string[];
+}
+export interface RawAttribute {
+  readonly flags: number;
+  readonly type: number;
+  readonly value: Uint8Array;
+}
 
 export interface PathAttributes {
   readonly origin?: number;
@@ -50,12 +77,16 @@ export interface DecodeContext {
 
 /** Expected O/T flag bits for each well-known or known optional attribute (RFC 7606 §3 c). */
 const EXPECTED_FLAGS: Record<number, number> = {
-  [AttrType.origin]: AttrFlag.transitive, [AttrType.asPath]: AttrFlag.transitive,
-  [AttrType.nextHop]: AttrFlag.transitive, [AttrType.med]: AttrFlag.optional,
-  [AttrType.localPref]: AttrFlag.transitive, [AttrType.atomicAggregate]: AttrFlag.transitive,
+  [AttrType.origin]: AttrFlag.transitive,
+  [AttrType.asPath]: AttrFlag.transitive,
+  [AttrType.nextHop]: AttrFlag.transitive,
+  [AttrType.med]: AttrFlag.optional,
+  [AttrType.localPref]: AttrFlag.transitive,
+  [AttrType.atomicAggregate]: AttrFlag.transitive,
   [AttrType.aggregator]: AttrFlag.optional | AttrFlag.transitive,
   [AttrType.communities]: AttrFlag.optional | AttrFlag.transitive,
-  [AttrType.mpReach]: AttrFlag.optional, [AttrType.mpUnreach]: AttrFlag.optional,
+  [AttrType.mpReach]: AttrFlag.optional,
+  [AttrType.mpUnreach]: AttrFlag.optional,
   [AttrType.as4Path]: AttrFlag.optional | AttrFlag.transitive,
   [AttrType.as4Aggregator]: AttrFlag.optional | AttrFlag.transitive,
   [AttrType.largeCommunity]: AttrFlag.optional | AttrFlag.transitive,
@@ -63,24 +94,37 @@ const EXPECTED_FLAGS: Record<number, number> = {
 
 /** RFC 7606 §7: the treatment for a malformed instance of each attribute. */
 const TREATMENT: Record<number, Treatment> = {
-  [AttrType.origin]: Treatment.treatAsWithdraw, [AttrType.asPath]: Treatment.treatAsWithdraw,
-  [AttrType.nextHop]: Treatment.treatAsWithdraw, [AttrType.med]: Treatment.treatAsWithdraw,
-  [AttrType.localPref]: Treatment.treatAsWithdraw, [AttrType.atomicAggregate]: Treatment.attributeDiscard,
-  [AttrType.aggregator]: Treatment.attributeDiscard, [AttrType.communities]: Treatment.treatAsWithdraw,
-  [AttrType.mpReach]: Treatment.sessionReset, [AttrType.mpUnreach]: Treatment.sessionReset,
-  [AttrType.as4Path]: Treatment.attributeDiscard, [AttrType.as4Aggregator]: Treatment.attributeDiscard,
+  [AttrType.origin]: Treatment.treatAsWithdraw,
+  [AttrType.asPath]: Treatment.treatAsWithdraw,
+  [AttrType.nextHop]: Treatment.treatAsWithdraw,
+  [AttrType.med]: Treatment.treatAsWithdraw,
+  [AttrType.localPref]: Treatment.treatAsWithdraw,
+  [AttrType.atomicAggregate]: Treatment.attributeDiscard,
+  [AttrType.aggregator]: Treatment.attributeDiscard,
+  [AttrType.communities]: Treatment.treatAsWithdraw,
+  [AttrType.mpReach]: Treatment.sessionReset,
+  [AttrType.mpUnreach]: Treatment.sessionReset,
+  [AttrType.as4Path]: Treatment.attributeDiscard,
+  [AttrType.as4Aggregator]: Treatment.attributeDiscard,
   [AttrType.largeCommunity]: Treatment.treatAsWithdraw,
 };
 
 /** The attribute's own bytes (flags, type, length, value) as NOTIFICATION data (RFC 4271 §6.3). */
 function attrData(flags: number, type: number, value: Uint8Array): Uint8Array {
   const w = new Writer(value.length + 4).u8(flags).u8(type);
-  if (flags & AttrFlag.extendedLength) w.u16(value.length); else w.u8(value.length);
+  if (flags & AttrFlag.extendedLength) w.u16(value.length);
+  else w.u8(value.length);
   return w.bytes(value).finish();
 }
 
 function attrError(type: number, flags: number, value: Uint8Array, subcode: number, message: string): BgpError {
-  return { code: ErrorCode.update, subcode, data: attrData(flags, type, value), treatment: TREATMENT[type] ?? Treatment.sessionReset, message };
+  return {
+    code: ErrorCode.update,
+    subcode,
+    data: attrData(flags, type, value),
+    treatment: TREATMENT[type] ?? Treatment.sessionReset,
+    message,
+  };
 }
 
 function decodeAsPath(v: Uint8Array, width: 2 | 4): AsPathSegment[] | undefined {
@@ -104,7 +148,9 @@ function encodeAsPath(segs: readonly AsPathSegment[], width: 2 | 4): Uint8Array 
   const w = new Writer(16);
   for (const s of segs) {
     w.u8(s.type).u8(s.asns.length);
-    for (const a of s.asns) if (width === 4) w.u32(a); else w.u16(a > 0xffff ? 23456 : a);
+    for (const a of s.asns)
+      if (width === 4) w.u32(a);
+      else w.u16(a > 0xffff ? 23456 : a);
   }
   return w.finish();
 }
@@ -129,30 +175,53 @@ export function decodeAttributes(b: Uint8Array, ctx: DecodeContext): Result<Attr
   while (i < b.length) {
     if (i + 3 > b.length) {
       // §4: attribute boundaries lost; treat-as-withdraw (the NLRI field is still delimited).
-      errors.push({ code: ErrorCode.update, subcode: UpdateSubcode.attributeLength, data: new Uint8Array(0), treatment: Treatment.treatAsWithdraw, message: 'attribute header truncated' });
+      errors.push({
+        code: ErrorCode.update,
+        subcode: UpdateSubcode.attributeLength,
+        data: new Uint8Array(0),
+        treatment: Treatment.treatAsWithdraw,
+        message: 'attribute header truncated',
+      });
       break;
     }
     const flags = b[i] as number;
     const type = b[i + 1] as number;
     const ext = (flags & AttrFlag.extendedLength) !== 0;
     if (ext && i + 4 > b.length) {
-      errors.push({ code: ErrorCode.update, subcode: UpdateSubcode.attributeLength, data: new Uint8Array(0), treatment: Treatment.treatAsWithdraw, message: 'attribute header truncated' });
+      errors.push({
+        code: ErrorCode.update,
+        subcode: UpdateSubcode.attributeLength,
+        data: new Uint8Array(0),
+        treatment: Treatment.treatAsWithdraw,
+        message: 'attribute header truncated',
+      });
       break;
     }
     const len = ext ? u16(b, i + 2) : (b[i + 2] as number);
     const hdr = ext ? 4 : 3;
     if (i + hdr + len > b.length) {
       const t = type === AttrType.mpReach || type === AttrType.mpUnreach ? Treatment.sessionReset : Treatment.treatAsWithdraw;
-      if (t === Treatment.sessionReset) return fail(ErrorCode.update, UpdateSubcode.attributeLength, `attribute ${type} overruns the attribute field`, b.slice(i));
-      errors.push({ code: ErrorCode.update, subcode: UpdateSubcode.attributeLength, data: b.slice(i), treatment: t, message: `attribute ${type} overruns the attribute field` });
+      if (t === Treatment.sessionReset)
+        return fail(ErrorCode.update, UpdateSubcode.attributeLength, `attribute ${type} overruns the attribute field`, b.slice(i));
+      errors.push({
+        code: ErrorCode.update,
+        subcode: UpdateSubcode.attributeLength,
+        data: b.slice(i),
+        treatment: t,
+        message: `attribute ${type} overruns the attribute field`,
+      });
       break;
     }
     const v = b.subarray(i + hdr, i + hdr + len);
     i += hdr + len;
     // §3 g: a repeated MP attribute resets; other repeats are discarded.
     if (seen.has(type)) {
-      if (type === AttrType.mpReach || type === AttrType.mpUnreach) return fail(ErrorCode.update, UpdateSubcode.malformedAttributeList, `attribute ${type} repeated`);
-      errors.push({ ...attrError(type, flags, v, UpdateSubcode.malformedAttributeList, `attribute ${type} repeated`), treatment: Treatment.attributeDiscard });
+      if (type === AttrType.mpReach || type === AttrType.mpUnreach)
+        return fail(ErrorCode.update, UpdateSubcode.malformedAttributeList, `attribute ${type} repeated`);
+      errors.push({
+        ...attrError(type, flags, v, UpdateSubcode.malformedAttributeList, `attribute ${type} repeated`),
+        treatment: Treatment.attributeDiscard,
+      });
       continue;
     }
     seen.add(type);
@@ -171,54 +240,98 @@ export function decodeAttributes(b: Uint8Array, ctx: DecodeContext): Result<Attr
     };
     switch (type) {
       case AttrType.origin:
-        if (len !== 1) { const r = bad(UpdateSubcode.attributeLength, `ORIGIN length ${len}`); if (r) return r; break; }
-        if ((v[0] as number) > 2) { const r = bad(UpdateSubcode.invalidOrigin, `ORIGIN value ${v[0]}`); if (r) return r; break; }
+        if (len !== 1) {
+          const r = bad(UpdateSubcode.attributeLength, `ORIGIN length ${len}`);
+          if (r) return r;
+          break;
+        }
+        if ((v[0] as number) > 2) {
+          const r = bad(UpdateSubcode.invalidOrigin, `ORIGIN value ${v[0]}`);
+          if (r) return r;
+          break;
+        }
         a.origin = v[0] as number;
         break;
       case AttrType.asPath: {
         const segs = decodeAsPath(v, ctx.as4 ? 4 : 2);
-        if (!segs) { const r = bad(UpdateSubcode.malformedAsPath, 'AS_PATH malformed'); if (r) return r; break; }
+        if (!segs) {
+          const r = bad(UpdateSubcode.malformedAsPath, 'AS_PATH malformed');
+          if (r) return r;
+          break;
+        }
         a.asPath = segs;
         break;
       }
       case AttrType.as4Path: {
         const segs = decodeAsPath(v, 4);
-        if (!segs) { const r = bad(UpdateSubcode.optionalAttribute, 'AS4_PATH malformed'); if (r) return r; break; }
+        if (!segs) {
+          const r = bad(UpdateSubcode.optionalAttribute, 'AS4_PATH malformed');
+          if (r) return r;
+          break;
+        }
         a.as4Path = segs;
         break;
       }
       case AttrType.nextHop:
-        if (len !== 4) { const r = bad(UpdateSubcode.attributeLength, `NEXT_HOP length ${len}`); if (r) return r; break; }
+        if (len !== 4) {
+          const r = bad(UpdateSubcode.attributeLength, `NEXT_HOP length ${len}`);
+          if (r) return r;
+          break;
+        }
         a.nextHop = bytesToIp(v);
         break;
       case AttrType.med:
-        if (len !== 4) { const r = bad(UpdateSubcode.attributeLength, `MED length ${len}`); if (r) return r; break; }
+        if (len !== 4) {
+          const r = bad(UpdateSubcode.attributeLength, `MED length ${len}`);
+          if (r) return r;
+          break;
+        }
         a.med = u32(v, 0);
         break;
       case AttrType.localPref:
         if (ctx.ebgp) break; // §7.5: ignored from an external peer.
-        if (len !== 4) { const r = bad(UpdateSubcode.attributeLength, `LOCAL_PREF length ${len}`); if (r) return r; break; }
+        if (len !== 4) {
+          const r = bad(UpdateSubcode.attributeLength, `LOCAL_PREF length ${len}`);
+          if (r) return r;
+          break;
+        }
         a.localPref = u32(v, 0);
         break;
       case AttrType.atomicAggregate:
-        if (len !== 0) { const r = bad(UpdateSubcode.attributeLength, `ATOMIC_AGGREGATE length ${len}`); if (r) return r; break; }
+        if (len !== 0) {
+          const r = bad(UpdateSubcode.attributeLength, `ATOMIC_AGGREGATE length ${len}`);
+          if (r) return r;
+          break;
+        }
         a.atomicAggregate = true;
         break;
       case AttrType.aggregator: {
         const w = ctx.as4 ? 8 : 6;
-        if (len !== w) { const r = bad(UpdateSubcode.attributeLength, `AGGREGATOR length ${len}`); if (r) return r; break; }
+        if (len !== w) {
+          const r = bad(UpdateSubcode.attributeLength, `AGGREGATOR length ${len}`);
+          if (r) return r;
+          break;
+        }
         a.aggregator = { asn: ctx.as4 ? u32(v, 0) : u16(v, 0), address: bytesToIp(v.subarray(w - 4)) };
         break;
       }
       case AttrType.communities: {
-        if (len === 0 || len % 4 !== 0) { const r = bad(UpdateSubcode.optionalAttribute, `COMMUNITIES length ${len}`); if (r) return r; break; }
+        if (len === 0 || len % 4 !== 0) {
+          const r = bad(UpdateSubcode.optionalAttribute, `COMMUNITIES length ${len}`);
+          if (r) return r;
+          break;
+        }
         const cs: number[] = [];
         for (let k = 0; k < len; k += 4) cs.push(u32(v, k));
         a.communities = cs;
         break;
       }
       case AttrType.largeCommunity: {
-        if (len === 0 || len % 12 !== 0) { const r = bad(UpdateSubcode.optionalAttribute, `LARGE_COMMUNITY length ${len}`); if (r) return r; break; }
+        if (len === 0 || len % 12 !== 0) {
+          const r = bad(UpdateSubcode.optionalAttribute, `LARGE_COMMUNITY length ${len}`);
+          if (r) return r;
+          break;
+        }
         const cs: LargeCommunity[] = [];
         for (let k = 0; k < len; k += 12) cs.push([u32(v, k), u32(v, k + 4), u32(v, k + 8)]);
         a.largeCommunities = cs;
@@ -238,7 +351,13 @@ export function decodeAttributes(b: Uint8Array, ctx: DecodeContext): Result<Attr
       }
       default:
         // RFC 4271 §6.3: an unrecognized well-known attribute is an error.
-        if (!(flags & AttrFlag.optional)) return fail(ErrorCode.update, UpdateSubcode.unrecognizedWellKnown, `unrecognized well-known attribute ${type}`, attrData(flags, type, v));
+        if (!(flags & AttrFlag.optional))
+          return fail(
+            ErrorCode.update,
+            UpdateSubcode.unrecognizedWellKnown,
+            `unrecognized well-known attribute ${type}`,
+            attrData(flags, type, v),
+          );
         a.unknown.push({ flags, type, value: v.slice() });
     }
   }
@@ -257,7 +376,8 @@ function decodeMpReach(v: Uint8Array): Result<MpReach> {
   // IPv6: 16 (global) or 32 (global + link-local) octets (RFC 2545 §3).
   if (nhLen === 4 || nhLen === 16) nextHops.push(bytesToIp(nh));
   else if (nhLen === 32) nextHops.push(bytesToIp(nh.subarray(0, 16)), bytesToIp(nh.subarray(16)));
-  else if (afi === Afi.ipv4 || afi === Afi.ipv6) return fail(ErrorCode.update, UpdateSubcode.optionalAttribute, `MP_REACH_NLRI next hop length ${nhLen}`);
+  else if (afi === Afi.ipv4 || afi === Afi.ipv6)
+    return fail(ErrorCode.update, UpdateSubcode.optionalAttribute, `MP_REACH_NLRI next hop length ${nhLen}`);
   const nlriBytes = v.subarray(4 + nhLen + 1);
   if (afi !== Afi.ipv4 && afi !== Afi.ipv6) return ok({ afi, safi, nextHops, nlri: [] });
   const p = readPrefixes(nlriBytes, afi, 'MP_REACH_NLRI');
@@ -276,12 +396,20 @@ function decodeMpUnreach(v: Uint8Array): Result<MpUnreach> {
 }
 
 function writeAttr(w: Writer, flags: number, type: number, value: Uint8Array): void {
-  if (value.length > 255) w.u8(flags | AttrFlag.extendedLength).u8(type).u16(value.length);
-  else w.u8(flags & ~AttrFlag.extendedLength).u8(type).u8(value.length);
+  if (value.length > 255)
+    w.u8(flags | AttrFlag.extendedLength)
+      .u8(type)
+      .u16(value.length);
+  else
+    w.u8(flags & ~AttrFlag.extendedLength)
+      .u8(type)
+      .u8(value.length);
   w.bytes(value);
 }
 
-export interface EncodeContext { readonly as4: boolean }
+export interface EncodeContext {
+  readonly as4: boolean;
+}
 
 /**
  * Encodes every attribute except MP_REACH/MP_UNREACH (those carry NLRI and are laid out by the
@@ -293,7 +421,8 @@ export function encodeAttributes(a: PathAttributes, ctx: EncodeContext): Result<
   const aggregator = a.aggregator ? ipv4Bytes(a.aggregator.address) : undefined;
   if (aggregator === null) return encodeFail(`AGGREGATOR: not an IPv4 address: ${JSON.stringify(a.aggregator?.address)}`);
   const w = new Writer(64);
-  const T = AttrFlag.transitive; const O = AttrFlag.optional;
+  const T = AttrFlag.transitive;
+  const O = AttrFlag.optional;
   if (a.origin !== undefined) writeAttr(w, T, AttrType.origin, Uint8Array.of(a.origin));
   if (a.asPath !== undefined) writeAttr(w, T, AttrType.asPath, encodeAsPath(a.asPath, ctx.as4 ? 4 : 2));
   if (nextHop !== undefined) writeAttr(w, T, AttrType.nextHop, nextHop);
@@ -302,7 +431,8 @@ export function encodeAttributes(a: PathAttributes, ctx: EncodeContext): Result<
   if (a.atomicAggregate) writeAttr(w, T, AttrType.atomicAggregate, new Uint8Array(0));
   if (a.aggregator && aggregator) {
     const x = new Writer(8);
-    if (ctx.as4) x.u32(a.aggregator.asn); else x.u16(a.aggregator.asn > 0xffff ? 23456 : a.aggregator.asn);
+    if (ctx.as4) x.u32(a.aggregator.asn);
+    else x.u16(a.aggregator.asn > 0xffff ? 23456 : a.aggregator.asn);
     writeAttr(w, O | T, AttrType.aggregator, x.bytes(aggregator).finish());
   }
   if (a.communities && a.communities.length > 0) {
@@ -331,7 +461,12 @@ function ipv4Bytes(s: string): Uint8Array | null {
 }
 
 /** MP_REACH_NLRI with the given prefixes (already parsed) — used by the UPDATE builder. */
-export function mpReachValue(afi: number, safi: number, nextHops: readonly string[], nlri: readonly ParsedPrefix[]): Result<Uint8Array, EncodeError> {
+export function mpReachValue(
+  afi: number,
+  safi: number,
+  nextHops: readonly string[],
+  nlri: readonly ParsedPrefix[],
+): Result<Uint8Array, EncodeError> {
   const nh: Uint8Array[] = [];
   for (const n of nextHops) {
     const b = ipToBytes(n);
@@ -356,8 +491,12 @@ export { writeAttr };
 
 /** RFC 1997 community from "65000:100" or a well-known name. */
 export const WELL_KNOWN_COMMUNITIES: Readonly<Record<string, number>> = {
-  NO_EXPORT: 0xffffff01, NO_ADVERTISE: 0xffffff02, NO_EXPORT_SUBCONFED: 0xffffff03, NO_PEER: 0xffffff04,
-  GRACEFUL_SHUTDOWN: 0xffff0000, BLACKHOLE: 0xffff029a,
+  NO_EXPORT: 0xffffff01,
+  NO_ADVERTISE: 0xffffff02,
+  NO_EXPORT_SUBCONFED: 0xffffff03,
+  NO_PEER: 0xffffff04,
+  GRACEFUL_SHUTDOWN: 0xffff0000,
+  BLACKHOLE: 0xffff029a,
 };
 
 export function parseCommunity(s: string): number | undefined {
@@ -365,7 +504,8 @@ export function parseCommunity(s: string): number | undefined {
   if (wk !== undefined) return wk;
   const m = /^(\d+):(\d+)$/.exec(s);
   if (!m) return undefined;
-  const hi = Number(m[1]); const lo = Number(m[2]);
+  const hi = Number(m[1]);
+  const lo = Number(m[2]);
   if (hi > 0xffff || lo > 0xffff) return undefined;
   return ((hi << 16) | lo) >>> 0;
 }

@@ -18,13 +18,36 @@ export class Writer {
     this.buf = next;
     this.view = new DataView(next.buffer);
   }
-  u8(v: number): this { this.ensure(1); this.buf[this.length++] = v & 0xff; return this; }
-  u16(v: number): this { this.ensure(2); this.view.setUint16(this.length, v); this.length += 2; return this; }
-  u32(v: number): this { this.ensure(4); this.view.setUint32(this.length, v >>> 0); this.length += 4; return this; }
-  bytes(b: Uint8Array): this { this.ensure(b.length); this.buf.set(b, this.length); this.length += b.length; return this; }
+  u8(v: number): this {
+    this.ensure(1);
+    this.buf[this.length++] = v & 0xff;
+    return this;
+  }
+  u16(v: number): this {
+    this.ensure(2);
+    this.view.setUint16(this.length, v);
+    this.length += 2;
+    return this;
+  }
+  u32(v: number): this {
+    this.ensure(4);
+    this.view.setUint32(this.length, v >>> 0);
+    this.length += 4;
+    return this;
+  }
+  bytes(b: Uint8Array): this {
+    this.ensure(b.length);
+    this.buf.set(b, this.length);
+    this.length += b.length;
+    return this;
+  }
   /** Overwrites a u16 already written (length fields known only at the end). */
-  patchU16(at: number, v: number): void { this.view.setUint16(at, v); }
-  finish(): Uint8Array { return this.buf.slice(0, this.length); }
+  patchU16(at: number, v: number): void {
+    this.view.setUint16(at, v);
+  }
+  finish(): Uint8Array {
+    return this.buf.slice(0, this.length);
+  }
 }
 
 export const u16 = (b: Uint8Array, at: number): number => ((b[at] ?? 0) << 8) | (b[at + 1] ?? 0);

@@ -22,7 +22,14 @@ test('framer returns the same messages whatever the chunking, byte at a time inc
     keepalive(),
     encodeNotification({ code: 6, subcode: 2, data: Uint8Array.of(1, 2, 3) }),
     encodeRouteRefresh({ afi: 2, safi: 1 }),
-    ...must(buildAnnouncements(1, Array.from({ length: 1500 }, (_, i) => `203.0.${(i >> 8) & 0xff}.${i & 0xff}/32`), { origin: 0, asPath: [{ type: 2, asns: [64512] }], nextHop: '198.51.100.2' }, { as4: true })),
+    ...must(
+      buildAnnouncements(
+        1,
+        Array.from({ length: 1500 }, (_, i) => `203.0.${(i >> 8) & 0xff}.${i & 0xff}/32`),
+        { origin: 0, asPath: [{ type: 2, asns: [64512] }], nextHop: '198.51.100.2' },
+        { as4: true },
+      ),
+    ),
   ];
   const stream = Uint8Array.from(msgs.flatMap((m) => Array.from(m)));
   const expected = msgs.map((m) => ({ type: m[18], len: m.length - 19 }));

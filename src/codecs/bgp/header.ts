@@ -13,19 +13,27 @@
 import { u16, Writer } from './bytes.js';
 import { ErrorCode, HeaderSubcode, HEADER_LEN, MAX_MESSAGE_LEN, MessageType, type BgpError, type Result, fail, ok } from './types.js';
 
-export interface Frame { readonly type: number; readonly body: Uint8Array }
+export interface Frame {
+  readonly type: number;
+  readonly body: Uint8Array;
+}
 
 /** Minimum total length per type (§6.1: shorter is "Bad Message Length"). */
 const MIN_LEN: Record<number, number> = {
-  [MessageType.open]: 29, [MessageType.update]: 23, [MessageType.notification]: 21,
-  [MessageType.keepalive]: 19, [MessageType.routeRefresh]: 23,
+  [MessageType.open]: 29,
+  [MessageType.update]: 23,
+  [MessageType.notification]: 21,
+  [MessageType.keepalive]: 19,
+  [MessageType.routeRefresh]: 23,
 };
 
 /** Wraps a body in a header. */
 export function frame(type: MessageType, body: Uint8Array): Uint8Array {
   const w = new Writer(HEADER_LEN + body.length);
   for (let i = 0; i < 16; i++) w.u8(0xff);
-  w.u16(HEADER_LEN + body.length).u8(type).bytes(body);
+  w.u16(HEADER_LEN + body.length)
+    .u8(type)
+    .bytes(body);
   return w.finish();
 }
 
@@ -41,7 +49,8 @@ export function checkHeader(b: Uint8Array): Result<{ length: number; type: numbe
     return fail(ErrorCode.messageHeader, HeaderSubcode.badMessageLength, `length ${length} outside 19..4096`, lenData);
   }
   const min = MIN_LEN[type];
-  if (min === undefined) return fail(ErrorCode.messageHeader, HeaderSubcode.badMessageType, `unknown message type ${type}`, Uint8Array.of(type));
+  if (min === undefined)
+    return fail(ErrorCode.messageHeader, HeaderSubcode.badMessageType, `unknown message type ${type}`, Uint8Array.of(type));
   if (length < min || (type === MessageType.keepalive && length !== HEADER_LEN)) {
     return fail(ErrorCode.messageHeader, HeaderSubcode.badMessageLength, `length ${length} invalid for type ${type}`, lenData);
   }
@@ -54,7 +63,12 @@ export function unframe(b: Uint8Array): Result<Frame> {
   const h = checkHeader(b);
   if (!h.ok) return h;
   if (h.value.length !== b.length) {
-    return fail(ErrorCode.messageHeader, HeaderSubcode.badMessageLength, `length field ${h.value.length} != ${b.length} bytes`, b.slice(16, 18));
+    return fail(
+      ErrorCode.messageHeader,
+      HeaderSubcode.badMessageLength,
+      `length field ${h.value.length} != ${b.length} bytes`,
+      b.slice(16, 18),
+    );
   }
   return ok({ type: h.value.type, body: b.subarray(HEADER_LEN) });
 }
@@ -84,12 +98,17 @@ export class Framer {
       out.push(ok({ type: h.value.type, body: view.slice(HEADER_LEN, h.value.length) }));
       this.start += h.value.length;
     }
-    if (this.start === this.end) { this.start = 0; this.end = 0; }
+    if (this.start === this.end) {
+      this.start = 0;
+      this.end = 0;
+    }
     return out;
   }
 
   /** Bytes waiting for the rest of their message. */
-  get pending(): number { return this.end - this.start; }
+  get pending(): number {
+    return this.end - this.start;
+  }
 
   private append(chunk: Uint8Array): void {
     if (this.end + chunk.length > this.buf.length) {

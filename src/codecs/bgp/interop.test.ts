@@ -88,7 +88,10 @@ test('FRR: OPEN with ten capabilities, KEEPALIVE, UPDATE with an extended-length
   assert.equal(open.capabilities.routeRefresh, true);
   assert.equal(open.capabilities.enhancedRouteRefresh, true);
   assert.deepEqual(open.capabilities.gracefulRestart, { restarting: true, restartTime: 120, families: [] });
-  assert.deepEqual(open.capabilities.unknown?.map((u) => u.code), [128, 6, 69, 73, 71]);
+  assert.deepEqual(
+    open.capabilities.unknown?.map((u) => u.code),
+    [128, 6, 69, 73, 71],
+  );
   assert.equal(ka?.type, 'keepalive');
   assert.ok(upd?.type === 'update');
   assert.deepEqual(upd.nlri, ['203.0.113.160/32']);
@@ -100,7 +103,10 @@ test('GoBGP: OPEN, KEEPALIVE, UPDATE (ORIGIN INCOMPLETE) that re-encodes to the 
   assert.ok(open?.type === 'open');
   assert.equal(open.holdTime, 90);
   assert.equal(open.capabilities.fourOctetAs, 64513);
-  assert.deepEqual(open.capabilities.unknown?.map((u) => u.code), [73, 5]);
+  assert.deepEqual(
+    open.capabilities.unknown?.map((u) => u.code),
+    [73, 5],
+  );
   assert.equal(ka?.type, 'keepalive');
   assert.ok(upd?.type === 'update');
   assert.deepEqual(upd.nlri, ['203.0.113.161/32']);

@@ -15,12 +15,27 @@ export type BgpMessage =
 
 export function decodeMessage(f: Frame, ctx: DecodeContext): Result<BgpMessage, UpdateError> {
   switch (f.type) {
-    case MessageType.open: { const r = decodeOpen(f.body); return r.ok ? ok({ type: 'open', ...r.value }) : r; }
-    case MessageType.update: { const r = decodeUpdate(f.body, ctx); return r.ok ? ok({ type: 'update', ...r.value }) : r; }
-    case MessageType.notification: { const r = decodeNotification(f.body); return r.ok ? ok({ type: 'notification', ...r.value }) : r; }
+    case MessageType.open: {
+      const r = decodeOpen(f.body);
+      return r.ok ? ok({ type: 'open', ...r.value }) : r;
+    }
+    case MessageType.update: {
+      const r = decodeUpdate(f.body, ctx);
+      return r.ok ? ok({ type: 'update', ...r.value }) : r;
+    }
+    case MessageType.notification: {
+      const r = decodeNotification(f.body);
+      return r.ok ? ok({ type: 'notification', ...r.value }) : r;
+    }
     case MessageType.keepalive:
-      return f.body.length === 0 ? ok({ type: 'keepalive' }) : fail(ErrorCode.messageHeader, HeaderSubcode.badMessageLength, 'KEEPALIVE with a body');
-    case MessageType.routeRefresh: { const r = decodeRouteRefresh(f.body); return r.ok ? ok({ type: 'routeRefresh', ...r.value }) : r; }
-    default: return fail(ErrorCode.messageHeader, HeaderSubcode.badMessageType, `unknown message type ${f.type}`, Uint8Array.of(f.type));
+      return f.body.length === 0
+        ? ok({ type: 'keepalive' })
+        : fail(ErrorCode.messageHeader, HeaderSubcode.badMessageLength, 'KEEPALIVE with a body');
+    case MessageType.routeRefresh: {
+      const r = decodeRouteRefresh(f.body);
+      return r.ok ? ok({ type: 'routeRefresh', ...r.value }) : r;
+    }
+    default:
+      return fail(ErrorCode.messageHeader, HeaderSubcode.badMessageType, `unknown message type ${f.type}`, Uint8Array.of(f.type));
   }
 }

@@ -32,7 +32,10 @@ test('decodes an OPEN with capabilities, AS_TRANS resolved through the 4-octet A
   assert.equal(m.value.asn, 4200000001);
   assert.equal(m.value.holdTime, 180);
   assert.equal(m.value.routerId, '198.51.100.1');
-  assert.deepEqual(m.value.capabilities.multiprotocol, [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }]);
+  assert.deepEqual(m.value.capabilities.multiprotocol, [
+    { afi: 1, safi: 1 },
+    { afi: 2, safi: 1 },
+  ]);
   assert.equal(m.value.capabilities.routeRefresh, true);
   assert.deepEqual(m.value.capabilities.gracefulRestart, { restarting: false, restartTime: 120, families: [] });
 });
@@ -40,9 +43,16 @@ test('decodes an OPEN with capabilities, AS_TRANS resolved through the 4-octet A
 test('OPEN round trip (2-octet and 4-octet ASN, graceful restart families)', () => {
   for (const asn of [64512, 4200000001]) {
     const o = {
-      asn, holdTime: 90, routerId: '203.0.113.9',
+      asn,
+      holdTime: 90,
+      routerId: '203.0.113.9',
       capabilities: {
-        multiprotocol: [{ afi: 1, safi: 1 }, { afi: 2, safi: 1 }], routeRefresh: true, fourOctetAs: asn,
+        multiprotocol: [
+          { afi: 1, safi: 1 },
+          { afi: 2, safi: 1 },
+        ],
+        routeRefresh: true,
+        fourOctetAs: asn,
         gracefulRestart: { restarting: true, restartTime: 120, families: [{ afi: 1, safi: 1, forwardingPreserved: true }] },
       },
     };

@@ -13,10 +13,17 @@ import { u16, u32, Writer } from './bytes.js';
 import { AS_TRANS, ErrorCode, OpenSubcode, type Result, fail, ok } from './types.js';
 
 export const CapabilityCode = {
-  multiprotocol: 1, routeRefresh: 2, gracefulRestart: 64, fourOctetAs: 65, enhancedRouteRefresh: 70,
+  multiprotocol: 1,
+  routeRefresh: 2,
+  gracefulRestart: 64,
+  fourOctetAs: 65,
+  enhancedRouteRefresh: 70,
 } as const;
 
-export interface AfiSafi { readonly afi: number; readonly safi: number }
+export interface AfiSafi {
+  readonly afi: number;
+  readonly safi: number;
+}
 export interface GracefulRestartCap {
   /** R bit: the sender has restarted (RFC 4724 §3). */
   readonly restarting: boolean;
@@ -46,14 +53,19 @@ export interface Open {
 
 export function encodeOpen(o: Omit<Open, 'version'> & { version?: number }): Uint8Array {
   const caps = new Writer(64);
-  const cap = (code: number, value: Uint8Array): void => { caps.u8(code).u8(value.length).bytes(value); };
+  const cap = (code: number, value: Uint8Array): void => {
+    caps.u8(code).u8(value.length).bytes(value);
+  };
   for (const f of o.capabilities.multiprotocol) cap(CapabilityCode.multiprotocol, new Writer(4).u16(f.afi).u8(0).u8(f.safi).finish());
   if (o.capabilities.routeRefresh) cap(CapabilityCode.routeRefresh, new Uint8Array(0));
   if (o.capabilities.enhancedRouteRefresh) cap(CapabilityCode.enhancedRouteRefresh, new Uint8Array(0));
   const gr = o.capabilities.gracefulRestart;
   if (gr) {
     const w = new Writer(16).u16((gr.restarting ? 0x8000 : 0) | (gr.restartTime & 0x0fff));
-    for (const f of gr.families) w.u16(f.afi).u8(f.safi).u8(f.forwardingPreserved ? 0x80 : 0);
+    for (const f of gr.families)
+      w.u16(f.afi)
+        .u8(f.safi)
+        .u8(f.forwardingPreserved ? 0x80 : 0);
     cap(CapabilityCode.gracefulRestart, w.finish());
   }
   const as4 = o.capabilities.fourOctetAs ?? o.asn;
@@ -61,10 +73,16 @@ export function encodeOpen(o: Omit<Open, 'version'> & { version?: number }): Uin
   for (const u of o.capabilities.unknown ?? []) cap(u.code, u.value);
   const capBytes = caps.finish();
   const w = new Writer(29 + capBytes.length);
-  w.u8(o.version ?? 4).u16(o.asn > 0xffff ? AS_TRANS : o.asn).u16(o.holdTime);
+  w.u8(o.version ?? 4)
+    .u16(o.asn > 0xffff ? AS_TRANS : o.asn)
+    .u16(o.holdTime);
   for (const part of o.routerId.split('.')) w.u8(Number(part));
   // One optional parameter of type 2 holding every capability (RFC 5492 §4).
-  if (capBytes.length > 0) w.u8(capBytes.length + 2).u8(2).u8(capBytes.length).bytes(capBytes);
+  if (capBytes.length > 0)
+    w.u8(capBytes.length + 2)
+      .u8(2)
+      .u8(capBytes.length)
+      .bytes(capBytes);
   else w.u8(0);
   return w.finish();
 }
@@ -83,8 +101,12 @@ function decodeCapabilities(b: Uint8Array, acc: MutableCaps): Result<null> {
         if (len !== 4) return fail(ErrorCode.open, 0, `multiprotocol capability length ${len} != 4`);
         acc.multiprotocol.push({ afi: u16(v, 0), safi: v[3] as number });
         break;
-      case CapabilityCode.routeRefresh: acc.routeRefresh = true; break;
-      case CapabilityCode.enhancedRouteRefresh: acc.enhancedRouteRefresh = true; break;
+      case CapabilityCode.routeRefresh:
+        acc.routeRefresh = true;
+        break;
+      case CapabilityCode.enhancedRouteRefresh:
+        acc.enhancedRouteRefresh = true;
+        break;
       case CapabilityCode.fourOctetAs:
         if (len !== 4) return fail(ErrorCode.open, 0, `4-octet AS capability length ${len} != 4`);
         acc.fourOctetAs = u32(v, 0);
@@ -93,11 +115,13 @@ function decodeCapabilities(b: Uint8Array, acc: MutableCaps): Result<null> {
         if (len < 2 || (len - 2) % 4 !== 0) return fail(ErrorCode.open, 0, `graceful restart capability length ${len}`);
         const flags = u16(v, 0);
         const families: Array<AfiSafi & { forwardingPreserved: boolean }> = [];
-        for (let j = 2; j < len; j += 4) families.push({ afi: u16(v, j), safi: v[j + 2] as number, forwardingPreserved: ((v[j + 3] as number) & 0x80) !== 0 });
+        for (let j = 2; j < len; j += 4)
+          families.push({ afi: u16(v, j), safi: v[j + 2] as number, forwardingPreserved: ((v[j + 3] as number) & 0x80) !== 0 });
         acc.gracefulRestart = { restarting: (flags & 0x8000) !== 0, restartTime: flags & 0x0fff, families };
         break;
       }
-      default: acc.unknown.push({ code, value: v.slice() });
+      default:
+        acc.unknown.push({ code, value: v.slice() });
     }
   }
   return ok(null);
@@ -132,7 +156,8 @@ export function decodeOpen(b: Uint8Array): Result<Open> {
   }
   const asn = caps.fourOctetAs ?? as2;
   const capabilities: Capabilities = {
-    multiprotocol: caps.multiprotocol, routeRefresh: caps.routeRefresh,
+    multiprotocol: caps.multiprotocol,
+    routeRefresh: caps.routeRefresh,
     ...(caps.enhancedRouteRefresh ? { enhancedRouteRefresh: true } : {}),
     ...(caps.fourOctetAs !== undefined ? { fourOctetAs: caps.fourOctetAs } : {}),
     ...(caps.gracefulRestart ? { gracefulRestart: caps.gracefulRestart } : {}),

@@ -12,7 +12,11 @@ import type { Writer } from './bytes.js';
 import { bytesToIp, ipToBytes } from './bytes.js';
 import { Afi, type EncodeError, type Result, ok, fail, ErrorCode, UpdateSubcode } from './types.js';
 
-export interface ParsedPrefix { readonly afi: Afi; readonly bytes: Uint8Array; readonly len: number }
+export interface ParsedPrefix {
+  readonly afi: Afi;
+  readonly bytes: Uint8Array;
+  readonly len: number;
+}
 
 /** Parses "addr/len" (host bits are cleared). */
 export function parsePrefix(p: string): ParsedPrefix | undefined {

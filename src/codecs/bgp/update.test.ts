@@ -30,8 +30,12 @@ test('decodes an IPv4 UPDATE field by field', () => {
   assert.ok(m.ok && m.value.type === 'update');
   assert.deepEqual(m.value.nlri, ['203.0.113.129/32']);
   assert.deepEqual(m.value.attrs, {
-    origin: 0, asPath: [{ type: 2, asns: [65000] }], nextHop: '198.51.100.2', localPref: 100,
-    communities: [parseCommunity('65000:100')], largeCommunities: [[65000, 1, 2]],
+    origin: 0,
+    asPath: [{ type: 2, asns: [65000] }],
+    nextHop: '198.51.100.2',
+    localPref: 100,
+    communities: [parseCommunity('65000:100')],
+    largeCommunities: [[65000, 1, 2]],
   });
   // Re-encoding gives the same bytes.
   assert.deepEqual(must(encodeUpdate(m.value, { as4: true })), f.value.body);
@@ -60,7 +64,11 @@ test('decodes an IPv6 UPDATE with MP_REACH (two next hops) and MP_UNREACH', () =
 });
 
 test('2-octet AS_PATH when 4-octet AS was not negotiated, AS4_PATH round trip', () => {
-  const u: Update = { withdrawn: [], nlri: ['203.0.113.130/32'], attrs: { origin: 0, asPath: [{ type: 2, asns: [4200000001] }], nextHop: '198.51.100.3' } };
+  const u: Update = {
+    withdrawn: [],
+    nlri: ['203.0.113.130/32'],
+    attrs: { origin: 0, asPath: [{ type: 2, asns: [4200000001] }], nextHop: '198.51.100.3' },
+  };
   const body = must(encodeUpdate(u, { as4: false }));
   const r = decodeUpdate(body, { as4: false });
   assert.ok(r.ok);
@@ -69,24 +77,80 @@ test('2-octet AS_PATH when 4-octet AS was not negotiated, AS4_PATH round trip', 
 });
 
 test('RFC 7606 treatments', () => {
-  const base = (attrs: string, nlri = '20 cb007181') => fromHex(`0000 ${(fromHex(attrs).length).toString(16).padStart(4, '0')} ${attrs} ${nlri}`);
+  const base = (attrs: string, nlri = '20 cb007181') =>
+    fromHex(`0000 ${fromHex(attrs).length.toString(16).padStart(4, '0')} ${attrs} ${nlri}`);
   const ok = '40 01 01 00  40 02 00  40 03 04 c6336402';
   const cases: Array<{ desc: string; body: Uint8Array; treatment: Treatment | 'ok'; subcode?: number; discarded?: number }> = [
     { desc: 'well formed', body: base(ok), treatment: 'ok' },
-    { desc: 'ORIGIN value 3', body: base('40 01 01 03  40 02 00  40 03 04 c6336402'), treatment: Treatment.treatAsWithdraw, subcode: UpdateSubcode.invalidOrigin },
-    { desc: 'NEXT_HOP length 3', body: base('40 01 01 00  40 02 00  40 03 03 c63364'), treatment: Treatment.treatAsWithdraw, subcode: UpdateSubcode.attributeLength },
-    { desc: 'missing NEXT_HOP', body: base('40 01 01 00  40 02 00'), treatment: Treatment.treatAsWithdraw, subcode: UpdateSubcode.missingWellKnown },
-    { desc: 'AS_PATH segment overrun', body: base('40 01 01 00  40 02 04 02 05 fde8  40 03 04 c6336402'), treatment: Treatment.treatAsWithdraw, subcode: UpdateSubcode.malformedAsPath },
-    { desc: 'COMMUNITIES length 3', body: base(`${ok} c0 08 03 000000`), treatment: Treatment.treatAsWithdraw, subcode: UpdateSubcode.optionalAttribute },
-    { desc: 'ORIGIN with optional flag', body: base('c0 01 01 00  40 02 00  40 03 04 c6336402'), treatment: Treatment.treatAsWithdraw, subcode: UpdateSubcode.attributeFlags },
+    {
+      desc: 'ORIGIN value 3',
+      body: base('40 01 01 03  40 02 00  40 03 04 c6336402'),
+      treatment: Treatment.treatAsWithdraw,
+      subcode: UpdateSubcode.invalidOrigin,
+    },
+    {
+      desc: 'NEXT_HOP length 3',
+      body: base('40 01 01 00  40 02 00  40 03 03 c63364'),
+      treatment: Treatment.treatAsWithdraw,
+      subcode: UpdateSubcode.attributeLength,
+    },
+    {
+      desc: 'missing NEXT_HOP',
+      body: base('40 01 01 00  40 02 00'),
+      treatment: Treatment.treatAsWithdraw,
+      subcode: UpdateSubcode.missingWellKnown,
+    },
+    {
+      desc: 'AS_PATH segment overrun',
+      body: base('40 01 01 00  40 02 04 02 05 fde8  40 03 04 c6336402'),
+      treatment: Treatment.treatAsWithdraw,
+      subcode: UpdateSubcode.malformedAsPath,
+    },
+    {
+      desc: 'COMMUNITIES length 3',
+      body: base(`${ok} c0 08 03 000000`),
+      treatment: Treatment.treatAsWithdraw,
+      subcode: UpdateSubcode.optionalAttribute,
+    },
+    {
+      desc: 'ORIGIN with optional flag',
+      body: base('c0 01 01 00  40 02 00  40 03 04 c6336402'),
+      treatment: Treatment.treatAsWithdraw,
+      subcode: UpdateSubcode.attributeFlags,
+    },
     { desc: 'ATOMIC_AGGREGATE length 1', body: base(`${ok} 40 06 01 00`), treatment: 'ok', discarded: 1 },
     { desc: 'repeated COMMUNITIES', body: base(`${ok} c0 08 04 00000001 c0 08 04 00000002`), treatment: 'ok', discarded: 1 },
     { desc: 'MP_REACH next hop overrun', body: base(`${ok} 80 0e 05 0002 01 20 00`), treatment: Treatment.sessionReset },
-    { desc: 'repeated MP_UNREACH', body: base(`${ok} 80 0f 03 000201 80 0f 03 000201`), treatment: Treatment.sessionReset, subcode: UpdateSubcode.malformedAttributeList },
-    { desc: 'NLRI prefix length 33', body: base(ok, '21 cb007181 00'), treatment: Treatment.sessionReset, subcode: UpdateSubcode.invalidNetworkField },
-    { desc: 'attribute length beyond the field', body: base('40 01 01 00  40 02 00  40 03 09 c6336402'), treatment: Treatment.treatAsWithdraw, subcode: UpdateSubcode.attributeLength },
-    { desc: 'unknown well-known attribute', body: base(`${ok} 40 63 00`), treatment: Treatment.sessionReset, subcode: UpdateSubcode.unrecognizedWellKnown },
-    { desc: 'withdrawn length overruns', body: fromHex('0010 0000'), treatment: Treatment.sessionReset, subcode: UpdateSubcode.malformedAttributeList },
+    {
+      desc: 'repeated MP_UNREACH',
+      body: base(`${ok} 80 0f 03 000201 80 0f 03 000201`),
+      treatment: Treatment.sessionReset,
+      subcode: UpdateSubcode.malformedAttributeList,
+    },
+    {
+      desc: 'NLRI prefix length 33',
+      body: base(ok, '21 cb007181 00'),
+      treatment: Treatment.sessionReset,
+      subcode: UpdateSubcode.invalidNetworkField,
+    },
+    {
+      desc: 'attribute length beyond the field',
+      body: base('40 01 01 00  40 02 00  40 03 09 c6336402'),
+      treatment: Treatment.treatAsWithdraw,
+      subcode: UpdateSubcode.attributeLength,
+    },
+    {
+      desc: 'unknown well-known attribute',
+      body: base(`${ok} 40 63 00`),
+      treatment: Treatment.sessionReset,
+      subcode: UpdateSubcode.unrecognizedWellKnown,
+    },
+    {
+      desc: 'withdrawn length overruns',
+      body: fromHex('0010 0000'),
+      treatment: Treatment.sessionReset,
+      subcode: UpdateSubcode.malformedAttributeList,
+    },
   ];
   for (const c of cases) {
     const r = decodeUpdate(c.body, { as4: true });
@@ -117,8 +181,17 @@ test('End-of-RIB markers for both families', () => {
 test('builder packs many prefixes per UPDATE under 4096 bytes, and every prefix comes back once', () => {
   const v4 = Array.from({ length: 10000 }, (_, i) => `10.${(i >> 16) & 0xff}.${(i >> 8) & 0xff}.${i & 0xff}/32`);
   const v6 = Array.from({ length: 3000 }, (_, i) => `2001:db8:4:ff::${(i + 1).toString(16)}/128`);
-  const attrs = { origin: 0, asPath: [{ type: 2, asns: [64512] }], localPref: 100, communities: [parseCommunity('65000:1') as number], largeCommunities: [parseLargeCommunity('large:1:2:3')!] };
-  for (const [afi, list, nh] of [[Afi.ipv4, v4, '198.51.100.2'], [Afi.ipv6, v6, '2001:db8:4::2']] as const) {
+  const attrs = {
+    origin: 0,
+    asPath: [{ type: 2, asns: [64512] }],
+    localPref: 100,
+    communities: [parseCommunity('65000:1') as number],
+    largeCommunities: [parseLargeCommunity('large:1:2:3')!],
+  };
+  for (const [afi, list, nh] of [
+    [Afi.ipv4, v4, '198.51.100.2'],
+    [Afi.ipv6, v6, '2001:db8:4::2'],
+  ] as const) {
     const msgs = must(buildAnnouncements(afi, list, { ...attrs, nextHop: nh }, { as4: true }));
     const got: string[] = [];
     for (const m of msgs) {
@@ -140,8 +213,10 @@ test('builder packs many prefixes per UPDATE under 4096 bytes, and every prefix 
     const back: string[] = [];
     for (const m of wd) {
       assert.ok(m.length <= 4096);
-      const f = unframe(m); assert.ok(f.ok);
-      const r = decodeUpdate(f.value.body, { as4: true }); assert.ok(r.ok);
+      const f = unframe(m);
+      assert.ok(f.ok);
+      const r = decodeUpdate(f.value.body, { as4: true });
+      assert.ok(r.ok);
       back.push(...r.value.withdrawn, ...(r.value.attrs.mpUnreach?.withdrawn ?? []));
     }
     assert.deepEqual(back, list);
@@ -158,16 +233,40 @@ test('encoders refuse a prefix that does not parse or is of the wrong family, an
   }
   const w = buildWithdrawals(Afi.ipv6, ['2001:db8:4::/64', 'bogus']);
   assert.equal(w.ok, false);
-  if (!w.ok) { assert.deepEqual(w.error.prefixes, ['bogus']); assert.match(w.error.message, /withdrawn routes: not an IPv6 prefix: "bogus"/); }
+  if (!w.ok) {
+    assert.deepEqual(w.error.prefixes, ['bogus']);
+    assert.match(w.error.message, /withdrawn routes: not an IPv6 prefix: "bogus"/);
+  }
 
   const base: Update = { withdrawn: [], nlri: ['203.0.113.130/32'], attrs: { origin: 0, asPath: [], nextHop: '198.51.100.3' } };
   const cases: Array<[Update, RegExp]> = [
     [{ ...base, nlri: ['203.0.113.130/40'] }, /NLRI: not an IPv4 prefix: "203\.0\.113\.130\/40"/],
     [{ ...base, withdrawn: ['2001:db8::/32'] }, /withdrawn routes: not an IPv4 prefix: "2001:db8::\/32"/],
     [{ ...base, attrs: { ...base.attrs, nextHop: '198.51.100.256' } }, /NEXT_HOP: not an IPv4 address: "198\.51\.100\.256"/],
-    [{ withdrawn: [], nlri: [], attrs: { origin: 0, asPath: [], mpReach: { afi: Afi.ipv6, safi: 1, nextHops: ['2001:db8:4::2'], nlri: ['2001:db8:4::/64', '203.0.113.0/24'] } } }, /MP_REACH_NLRI: not an IPv6 prefix: "203\.0\.113\.0\/24"/],
-    [{ withdrawn: [], nlri: [], attrs: { origin: 0, asPath: [], mpReach: { afi: Afi.ipv6, safi: 1, nextHops: ['2001:db8:4::zz'], nlri: ['2001:db8:4::/64'] } } }, /MP_REACH_NLRI next hop: not an IP address: "2001:db8:4::zz"/],
-    [{ withdrawn: [], nlri: [], attrs: { mpUnreach: { afi: Afi.ipv6, safi: 1, withdrawn: ['2001:db8:4::/129'] } } }, /MP_UNREACH_NLRI: not an IPv6 prefix: "2001:db8:4::\/129"/],
+    [
+      {
+        withdrawn: [],
+        nlri: [],
+        attrs: {
+          origin: 0,
+          asPath: [],
+          mpReach: { afi: Afi.ipv6, safi: 1, nextHops: ['2001:db8:4::2'], nlri: ['2001:db8:4::/64', '203.0.113.0/24'] },
+        },
+      },
+      /MP_REACH_NLRI: not an IPv6 prefix: "203\.0\.113\.0\/24"/,
+    ],
+    [
+      {
+        withdrawn: [],
+        nlri: [],
+        attrs: { origin: 0, asPath: [], mpReach: { afi: Afi.ipv6, safi: 1, nextHops: ['2001:db8:4::zz'], nlri: ['2001:db8:4::/64'] } },
+      },
+      /MP_REACH_NLRI next hop: not an IP address: "2001:db8:4::zz"/,
+    ],
+    [
+      { withdrawn: [], nlri: [], attrs: { mpUnreach: { afi: Afi.ipv6, safi: 1, withdrawn: ['2001:db8:4::/129'] } } },
+      /MP_UNREACH_NLRI: not an IPv6 prefix: "2001:db8:4::\/129"/,
+    ],
   ];
   for (const [u, re] of cases) {
     const r = encodeUpdate(u, { as4: true });

@@ -13,10 +13,35 @@
 //   +-----------------------------------------------------+
 // IPv6 routes travel in MP_REACH_NLRI / MP_UNREACH_NLRI attributes (RFC 4760).
 import { u16, Writer } from './bytes.js';
-import { AttrFlag, AttrType, decodeAttributes, encodeAttributes, mpReachValue, mpUnreachValue, writeAttr, type DecodeContext, type EncodeContext, type PathAttributes } from './attributes.js';
+import {
+  AttrFlag,
+  AttrType,
+  decodeAttributes,
+  encodeAttributes,
+  mpReachValue,
+  mpUnreachValue,
+  writeAttr,
+  type DecodeContext,
+  type EncodeContext,
+  type PathAttributes,
+} from './attributes.js';
 import { frame } from './header.js';
 import { parsePrefixes, prefixWireLen, readPrefixes, writePrefix, type ParsedPrefix } from './prefix.js';
-import { Afi, ErrorCode, HEADER_LEN, MAX_MESSAGE_LEN, MessageType, Safi, Treatment, UpdateSubcode, type BgpError, type EncodeError, type Result, fail, ok } from './types.js';
+import {
+  Afi,
+  ErrorCode,
+  HEADER_LEN,
+  MAX_MESSAGE_LEN,
+  MessageType,
+  Safi,
+  Treatment,
+  UpdateSubcode,
+  type BgpError,
+  type EncodeError,
+  type Result,
+  fail,
+  ok,
+} from './types.js';
 
 export interface Update {
   /** IPv4 withdrawn routes (the classic field). */
@@ -34,12 +59,14 @@ export type UpdateError = BgpError & { readonly withdraw?: readonly string[] };
 export function decodeUpdate(b: Uint8Array, ctx: DecodeContext): Result<Update, UpdateError> {
   if (b.length < 4) return fail(ErrorCode.update, UpdateSubcode.malformedAttributeList, 'UPDATE shorter than 4 octets');
   const wLen = u16(b, 0);
-  if (2 + wLen + 2 > b.length) return fail(ErrorCode.update, UpdateSubcode.malformedAttributeList, `withdrawn length ${wLen} overruns the message`);
+  if (2 + wLen + 2 > b.length)
+    return fail(ErrorCode.update, UpdateSubcode.malformedAttributeList, `withdrawn length ${wLen} overruns the message`);
   const withdrawn = readPrefixes(b.subarray(2, 2 + wLen), Afi.ipv4, 'withdrawn routes');
   if (!withdrawn.ok) return withdrawn;
   const aLen = u16(b, 2 + wLen);
   const aStart = 4 + wLen;
-  if (aStart + aLen > b.length) return fail(ErrorCode.update, UpdateSubcode.malformedAttributeList, `path attribute length ${aLen} overruns the message`);
+  if (aStart + aLen > b.length)
+    return fail(ErrorCode.update, UpdateSubcode.malformedAttributeList, `path attribute length ${aLen} overruns the message`);
   const nlri = readPrefixes(b.subarray(aStart + aLen), Afi.ipv4, 'NLRI');
   if (!nlri.ok) return nlri;
   const dec = decodeAttributes(b.subarray(aStart, aStart + aLen), ctx);
@@ -54,7 +81,13 @@ export function decodeUpdate(b: Uint8Array, ctx: DecodeContext): Result<Update, 
     if (attrs.asPath === undefined) missing.push([AttrType.asPath, 'AS_PATH']);
     if (nlri.value.length > 0 && attrs.nextHop === undefined) missing.push([AttrType.nextHop, 'NEXT_HOP']);
     for (const [type, name] of missing) {
-      errors.push({ code: ErrorCode.update, subcode: UpdateSubcode.missingWellKnown, data: Uint8Array.of(type), treatment: Treatment.treatAsWithdraw, message: `missing well-known attribute ${name}` });
+      errors.push({
+        code: ErrorCode.update,
+        subcode: UpdateSubcode.missingWellKnown,
+        data: Uint8Array.of(type),
+        treatment: Treatment.treatAsWithdraw,
+        message: `missing well-known attribute ${name}`,
+      });
     }
   }
   const tw = errors.find((e) => e.treatment === Treatment.treatAsWithdraw);
@@ -63,7 +96,9 @@ export function decodeUpdate(b: Uint8Array, ctx: DecodeContext): Result<Update, 
     return { ok: false, error: { ...tw, withdraw: all } };
   }
   return ok({
-    withdrawn: withdrawn.value, attrs, nlri: nlri.value,
+    withdrawn: withdrawn.value,
+    attrs,
+    nlri: nlri.value,
     ...(errors.length > 0 ? { discarded: errors } : {}),
   });
 }
@@ -72,7 +107,13 @@ export function decodeUpdate(b: Uint8Array, ctx: DecodeContext): Result<Update, 
 export function endOfRibFamily(u: Update): Afi | undefined {
   const keys = Object.keys(u.attrs);
   if (u.withdrawn.length === 0 && u.nlri.length === 0 && keys.length === 0) return Afi.ipv4;
-  if (u.withdrawn.length === 0 && u.nlri.length === 0 && keys.length === 1 && u.attrs.mpUnreach && u.attrs.mpUnreach.withdrawn.length === 0) {
+  if (
+    u.withdrawn.length === 0 &&
+    u.nlri.length === 0 &&
+    keys.length === 1 &&
+    u.attrs.mpUnreach &&
+    u.attrs.mpUnreach.withdrawn.length === 0
+  ) {
     const afi = u.attrs.mpUnreach.afi;
     return afi === Afi.ipv4 || afi === Afi.ipv6 ? afi : undefined;
   }
@@ -129,7 +170,11 @@ function chunkByBytes(prefixes: readonly ParsedPrefix[], budget: number): Parsed
   let used = 0;
   for (const p of prefixes) {
     const n = prefixWireLen(p.len);
-    if (used + n > budget && cur.length > 0) { out.push(cur); cur = []; used = 0; }
+    if (used + n > budget && cur.length > 0) {
+      out.push(cur);
+      cur = [];
+      used = 0;
+    }
     cur.push(p);
     used += n;
   }
@@ -143,7 +188,12 @@ function chunkByBytes(prefixes: readonly ParsedPrefix[], budget: number): Parsed
  * Every prefix must parse and be of family `afi`: otherwise the error names those that are not
  * (`error.prefixes`) and nothing is built.
  */
-export function buildAnnouncements(afi: Afi, prefixes: readonly string[], attrs: Omit<PathAttributes, 'mpReach' | 'mpUnreach'>, ctx: EncodeContext): Result<Uint8Array[], EncodeError> {
+export function buildAnnouncements(
+  afi: Afi,
+  prefixes: readonly string[],
+  attrs: Omit<PathAttributes, 'mpReach' | 'mpUnreach'>,
+  ctx: EncodeContext,
+): Result<Uint8Array[], EncodeError> {
   const parsed = parsePrefixes(prefixes, afi, 'NLRI');
   if (!parsed.ok) return parsed;
   if (parsed.value.length === 0) return ok([]);

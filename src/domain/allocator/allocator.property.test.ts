@@ -19,7 +19,11 @@ const POOLS: AllocatorPool[][] = deepFreeze([
   [
     { name: 'a', addresses: ['198.51.100.1/32', '198.51.100.2/31'] },
     { name: 'c', addresses: ['2001:db8::2/127', '203.0.113.0/31'] },
-    { name: 'pin', serviceAllocation: { priority: 1, namespaceSelectors: [{ matchLabels: { pin: 'yes' } }] }, addresses: ['203.0.113.8/30', '2001:db8:1::/126'] },
+    {
+      name: 'pin',
+      serviceAllocation: { priority: 1, namespaceSelectors: [{ matchLabels: { pin: 'yes' } }] },
+      addresses: ['203.0.113.8/30', '2001:db8:1::/126'],
+    },
   ],
   [
     { name: 'a', autoAssign: false, addresses: ['198.51.100.0/30'] },
@@ -53,17 +57,21 @@ const serviceArb: fc.Arbitrary<ServiceRequest> = fc
     local: sometimes(fc.constantFrom({ app: 'x' }, { app: 'y' }), 25),
     web: fc.boolean(),
   })
-  .map((r) => deepFreeze(svc(r.name, {
-    ns: r.ns,
-    ports: r.ports,
-    families: [...r.fam.families],
-    ...(r.fam.policy ? { policy: r.fam.policy } : {}),
-    ...(r.share ? { share: r.share } : {}),
-    ...(r.lbIP ? { lbIP: r.lbIP } : {}),
-    ...(r.pool ? { pool: r.pool } : {}),
-    ...(r.local ? { local: r.local } : {}),
-    labels: r.web ? { app: 'web' } : {},
-  })));
+  .map((r) =>
+    deepFreeze(
+      svc(r.name, {
+        ns: r.ns,
+        ports: r.ports,
+        families: [...r.fam.families],
+        ...(r.fam.policy ? { policy: r.fam.policy } : {}),
+        ...(r.share ? { share: r.share } : {}),
+        ...(r.lbIP ? { lbIP: r.lbIP } : {}),
+        ...(r.pool ? { pool: r.pool } : {}),
+        ...(r.local ? { local: r.local } : {}),
+        labels: r.web ? { app: 'web' } : {},
+      }),
+    ),
+  );
 
 type Op =
   | { kind: 'assign'; svc: ServiceRequest }
@@ -158,97 +166,124 @@ function checkInvariants(a: Allocator, w: World): void {
 }
 
 test('invariants hold after every step of any operation sequence', () => {
-  fc.assert(fc.property(fc.integer({ min: 0, max: POOLS.length - 1 }), fc.boolean(), fc.array(opArb, { maxLength: 60 }), (p0, pinned, ops) => {
-    const a = new Allocator();
-    assert.ok(a.setPools(POOLS[p0] as AllocatorPool[]).ok);
-    const w = world(p0);
-    apply(a, { kind: 'ns', pinned }, w);
-    for (const op of ops) {
-      apply(a, op, w);
-      checkInvariants(a, w);
-    }
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: POOLS.length - 1 }), fc.boolean(), fc.array(opArb, { maxLength: 60 }), (p0, pinned, ops) => {
+      const a = new Allocator();
+      assert.ok(a.setPools(POOLS[p0] as AllocatorPool[]).ok);
+      const w = world(p0);
+      apply(a, { kind: 'ns', pinned }, w);
+      for (const op of ops) {
+        apply(a, op, w);
+        checkInvariants(a, w);
+      }
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('assigning the same request twice changes nothing', () => {
-  fc.assert(fc.property(fc.integer({ min: 0, max: POOLS.length - 1 }), fc.array(opArb, { maxLength: 40 }), serviceArb, (p0, ops, s) => {
-    const a = new Allocator();
-    assert.ok(a.setPools(POOLS[p0] as AllocatorPool[]).ok);
-    const w = world(p0);
-    for (const op of ops) apply(a, op, w);
-    const first = a.assign(s);
-    const snapshot = JSON.stringify([a.list(), a.stats()], (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
-    const second = a.assign(s);
-    assert.equal(JSON.stringify([a.list(), a.stats()], (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)), snapshot);
-    assert.deepEqual(second.ips, first.ips);
-    assert.equal(second.ok, first.ok);
-    if (second.ok) assert.equal(second.changed, false);
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: POOLS.length - 1 }), fc.array(opArb, { maxLength: 40 }), serviceArb, (p0, ops, s) => {
+      const a = new Allocator();
+      assert.ok(a.setPools(POOLS[p0] as AllocatorPool[]).ok);
+      const w = world(p0);
+      for (const op of ops) apply(a, op, w);
+      const first = a.assign(s);
+      const snapshot = JSON.stringify([a.list(), a.stats()], (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v));
+      const second = a.assign(s);
+      assert.equal(
+        JSON.stringify([a.list(), a.stats()], (_k, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v)),
+        snapshot,
+      );
+      assert.deepEqual(second.ips, first.ips);
+      assert.equal(second.ok, first.ok);
+      if (second.ok) assert.equal(second.changed, false);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('release restores the counts exactly', () => {
   const fresh = serviceArb.map((s) => deepFreeze({ ...s, key: `${s.namespace}/fresh` }));
-  fc.assert(fc.property(fc.integer({ min: 0, max: POOLS.length - 1 }), fc.array(opArb, { maxLength: 40 }), fresh, (p0, ops, s) => {
-    const a = new Allocator();
-    assert.ok(a.setPools(POOLS[p0] as AllocatorPool[]).ok);
-    const w = world(p0);
-    for (const op of ops) apply(a, op, w);
-    const before = a.stats();
-    const beforeList = a.list();
-    const r = a.assign(s);
-    assert.equal(a.release(s.key), r.ok);
-    assert.deepEqual(a.stats(), before);
-    assert.deepEqual(a.list(), beforeList);
-    // Nothing leaked: the same request gets the same answer again.
-    const again = a.assign(s);
-    assert.deepEqual([again.ok, again.ips], [r.ok, r.ips]);
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: POOLS.length - 1 }), fc.array(opArb, { maxLength: 40 }), fresh, (p0, ops, s) => {
+      const a = new Allocator();
+      assert.ok(a.setPools(POOLS[p0] as AllocatorPool[]).ok);
+      const w = world(p0);
+      for (const op of ops) apply(a, op, w);
+      const before = a.stats();
+      const beforeList = a.list();
+      const r = a.assign(s);
+      assert.equal(a.release(s.key), r.ok);
+      assert.deepEqual(a.stats(), before);
+      assert.deepEqual(a.list(), beforeList);
+      // Nothing leaked: the same request gets the same answer again.
+      const again = a.assign(s);
+      assert.deepEqual([again.ok, again.ips], [r.ok, r.ips]);
+    }),
+    { numRuns: 300 },
+  );
 });
 
 test('start-up: the outcome does not depend on the order services arrive in', () => {
   const entry = fc.record({
     svc: serviceArb,
-    ips: fc.subarray(['198.51.100.0', '198.51.100.1', '198.51.100.3', '198.51.101.1', '2001:db8::', '2001:db8::2', '203.0.113.9', '192.0.2.1'], { maxLength: 2 }),
+    ips: fc.subarray(
+      ['198.51.100.0', '198.51.100.1', '198.51.100.3', '198.51.101.1', '2001:db8::', '2001:db8::2', '203.0.113.9', '192.0.2.1'],
+      { maxLength: 2 },
+    ),
   });
-  fc.assert(fc.property(
-    fc.integer({ min: 0, max: POOLS.length - 1 }),
-    fc.uniqueArray(entry, { maxLength: 10, selector: (e) => e.svc.key }),
-    fc.boolean(),
-    (p0, entries, pinned) => {
-      const outcome = (order: typeof entries) => {
-        const a = new Allocator();
-        a.setNamespaces({ n1: pinned ? { pin: 'yes' } : {}, n2: {} });
-        assert.ok(a.setPools(POOLS[p0] as AllocatorPool[]).ok);
-        const rep = a.reclaim(deepFreeze(order.map((e) => ({ service: e.svc, ips: e.ips }))));
-        return { list: a.list(), results: rep.results };
-      };
-      const base = outcome(entries);
-      assert.deepEqual(outcome([...entries].reverse()), base);
-      const rotated = entries.length > 1 ? [...entries.slice(1), entries[0] as (typeof entries)[number]] : entries;
-      assert.deepEqual(outcome(rotated), base);
-    },
-  ), { numRuns: 300 });
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: POOLS.length - 1 }),
+      fc.uniqueArray(entry, { maxLength: 10, selector: (e) => e.svc.key }),
+      fc.boolean(),
+      (p0, entries, pinned) => {
+        const outcome = (order: typeof entries) => {
+          const a = new Allocator();
+          a.setNamespaces({ n1: pinned ? { pin: 'yes' } : {}, n2: {} });
+          assert.ok(a.setPools(POOLS[p0] as AllocatorPool[]).ok);
+          const rep = a.reclaim(deepFreeze(order.map((e) => ({ service: e.svc, ips: e.ips }))));
+          return { list: a.list(), results: rep.results };
+        };
+        const base = outcome(entries);
+        assert.deepEqual(outcome([...entries].reverse()), base);
+        const rotated = entries.length > 1 ? [...entries.slice(1), entries[0] as (typeof entries)[number]] : entries;
+        assert.deepEqual(outcome(rotated), base);
+      },
+    ),
+    { numRuns: 300 },
+  );
 });
 
 test('a restart re-claims exactly what was held (nothing moves)', () => {
-  fc.assert(fc.property(fc.integer({ min: 0, max: POOLS.length - 1 }), fc.array(opArb, { maxLength: 50 }), (p0, ops) => {
-    const a = new Allocator();
-    a.setNamespaces({ n1: {}, n2: {} });
-    assert.ok(a.setPools(POOLS[p0] as AllocatorPool[]).ok);
-    const w = world(p0);
-    for (const op of ops) apply(a, op, w);
-    const { latest, pools, pinned } = w;
-    const held = a.list();
-    // Services that hold an address and whose last request is satisfied by it.
-    const entries = held
-      .filter((h) => { const r = latest.get(h.key); return r && a.assign(r).ok; })
-      .map((h) => ({ service: latest.get(h.key) as ServiceRequest, ips: a.get(h.key)?.ips ?? [] }));
-    const want = a.list().filter((h) => entries.some((e) => e.service.key === h.key));
-    const b = new Allocator();
-    b.setNamespaces({ n1: pinned ? { pin: 'yes' } : {}, n2: {} });
-    assert.ok(b.setPools(POOLS[pools] as AllocatorPool[]).ok);
-    const rep = b.reclaim(deepFreeze([...entries].reverse()));
-    assert.ok(rep.results.every((r) => r.kept), JSON.stringify(rep.results.filter((r) => !r.kept)));
-    assert.deepEqual(b.list(), want);
-  }), { numRuns: 300 });
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: POOLS.length - 1 }), fc.array(opArb, { maxLength: 50 }), (p0, ops) => {
+      const a = new Allocator();
+      a.setNamespaces({ n1: {}, n2: {} });
+      assert.ok(a.setPools(POOLS[p0] as AllocatorPool[]).ok);
+      const w = world(p0);
+      for (const op of ops) apply(a, op, w);
+      const { latest, pools, pinned } = w;
+      const held = a.list();
+      // Services that hold an address and whose last request is satisfied by it.
+      const entries = held
+        .filter((h) => {
+          const r = latest.get(h.key);
+          return r && a.assign(r).ok;
+        })
+        .map((h) => ({ service: latest.get(h.key) as ServiceRequest, ips: a.get(h.key)?.ips ?? [] }));
+      const want = a.list().filter((h) => entries.some((e) => e.service.key === h.key));
+      const b = new Allocator();
+      b.setNamespaces({ n1: pinned ? { pin: 'yes' } : {}, n2: {} });
+      assert.ok(b.setPools(POOLS[pools] as AllocatorPool[]).ok);
+      const rep = b.reclaim(deepFreeze([...entries].reverse()));
+      assert.ok(
+        rep.results.every((r) => r.kept),
+        JSON.stringify(rep.results.filter((r) => !r.kept)),
+      );
+      assert.deepEqual(b.list(), want);
+    }),
+    { numRuns: 300 },
+  );
 });

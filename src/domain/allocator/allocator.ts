@@ -18,8 +18,17 @@ import { IP_FAMILIES, kubeFamily, otherFamily } from '../ip-family.js';
 import { buildPools, comparePinned, isPinnable, poolRefusal, RangeLookup, type PoolState, type RangeState } from './pool.js';
 import { Annotation, readIntent, type ServiceIntent } from './service.js';
 import type {
-  Allocation, AllocatorPool, AssignResult, ChangeReport, PoolStats, ReclaimEntry, ReclaimReport,
-  RefusalCode, ServiceKey, ServiceRequest, SetPoolsResult,
+  Allocation,
+  AllocatorPool,
+  AssignResult,
+  ChangeReport,
+  PoolStats,
+  ReclaimEntry,
+  ReclaimReport,
+  RefusalCode,
+  ServiceKey,
+  ServiceRequest,
+  SetPoolsResult,
 } from './types.js';
 
 /** One address in use, by one service or by several that share it. */
@@ -264,7 +273,11 @@ export class Allocator {
   servicesOn(ip: string): ServiceKey[] {
     const p = parseIp(ip);
     const use = p ? this.uses.get(formatIp(p.family, p.value)) : undefined;
-    return use ? holders(use).map((u) => u.key).sort(cmp) : [];
+    return use
+      ? holders(use)
+          .map((u) => u.key)
+          .sort(cmp)
+      : [];
   }
 
   /** The pool an address belongs to (usable addresses only), or undefined. */
@@ -310,7 +323,8 @@ export class Allocator {
     }
     for (const p of this.pools) {
       const c = inUse.get(p) ?? { 4: 0, 6: 0 };
-      if (c[4] !== p.inUse[4] || c[6] !== p.inUse[6]) errs.push(`pool ${p.name}: inUse ${JSON.stringify(p.inUse)}, counted ${JSON.stringify(c)}`);
+      if (c[4] !== p.inUse[4] || c[6] !== p.inUse[6])
+        errs.push(`pool ${p.name}: inUse ${JSON.stringify(p.inUse)}, counted ${JSON.stringify(c)}`);
       const services = [...this.allocs.values()].filter((a) => a.pool === p).length;
       if (services !== p.services) errs.push(`pool ${p.name}: services ${p.services}, counted ${services}`);
     }
@@ -326,7 +340,8 @@ export class Allocator {
       if (want.ips.size !== got.ips.size || [...want.ips].some((u) => !got.ips.has(u))) errs.push(`share group ${name}: addresses differ`);
       const ports = new Set([...want.ports.keys(), ...got.ports.keys()]);
       for (const p of ports) {
-        if (want.ports.get(p) !== got.ports.get(p)) errs.push(`share group ${name}: port ${p} counted ${got.ports.get(p)}, expected ${want.ports.get(p)}`);
+        if (want.ports.get(p) !== got.ports.get(p))
+          errs.push(`share group ${name}: port ${p} counted ${got.ports.get(p)}, expected ${want.ports.get(p)}`);
       }
     }
     return errs;
@@ -348,12 +363,16 @@ export class Allocator {
       const why = poolRefusal(pool, req, this.nsLookup);
       if (why) return refused('poolIncompatible', why, []);
       const pick = this.pick([pool], req.key, want);
-      if (!pick) return refused('exhausted', `pool "${pool.name}" has no free ${this.wanted(want)} address for this service (${this.poolState(pool, want)})`, []);
+      if (!pick)
+        return refused(
+          'exhausted',
+          `pool "${pool.name}" has no free ${this.wanted(want)} address for this service (${this.poolState(pool, want)})`,
+          [],
+        );
       return this.commit(req, want, pick.pool, pick.targets);
     }
-    const pinned = this.pinnable.length === 0
-      ? this.pinnable
-      : this.pinnable.filter((p) => !poolRefusal(p, req, this.nsLookup)).sort(comparePinned);
+    const pinned =
+      this.pinnable.length === 0 ? this.pinnable : this.pinnable.filter((p) => !poolRefusal(p, req, this.nsLookup)).sort(comparePinned);
     const pick = (pinned.length > 0 ? this.pick(pinned, req.key, want) : undefined) ?? this.pick(this.general, req.key, want);
     if (pick) return this.commit(req, want, pick.pool, pick.targets);
     return refused('exhausted', this.exhaustedReason(req, want, [...pinned, ...this.general]), []);
@@ -425,10 +444,16 @@ export class Allocator {
       if (!range) return refusal('notInPool', `IP ${text} is not in any pool: add it to an IPAddressPool or request another address`);
       const idx = range.index.indexOf(p.value);
       if (idx === undefined) {
-        return refusal('notInPool', `IP ${text} is in pool "${range.pool.name}", which sets avoidBuggyIPs and so never uses addresses ending in .0 or .255`);
+        return refusal(
+          'notInPool',
+          `IP ${text} is in pool "${range.pool.name}", which sets avoidBuggyIPs and so never uses addresses ending in .0 or .255`,
+        );
       }
       if (pool && pool !== range.pool) {
-        return refusal('notInPool', `IPs ${ips.map((x) => formatIp(x.family, x.value)).join(', ')} are in different pools ("${pool.name}", "${range.pool.name}"): a service's addresses must come from one pool`);
+        return refusal(
+          'notInPool',
+          `IPs ${ips.map((x) => formatIp(x.family, x.value)).join(', ')} are in different pools ("${pool.name}", "${range.pool.name}"): a service's addresses must come from one pool`,
+        );
       }
       pool = range.pool;
       targets.push({ range, idx, family: p.family, value: p.value, use: known ?? this.uses.get(text) });
@@ -437,11 +462,15 @@ export class Allocator {
     if (!requested) {
       const fams = targets.map((t) => t.family);
       const m = want.mode;
-      const fits = m.kind === 'single'
-        ? fams.length === 1 && fams[0] === m.family
-        : (fams.length === 2 && fams[0] !== fams[1]) || (!m.require && fams.length === 1);
+      const fits =
+        m.kind === 'single'
+          ? fams.length === 1 && fams[0] === m.family
+          : (fams.length === 2 && fams[0] !== fams[1]) || (!m.require && fams.length === 1);
       if (!fits) {
-        return refusal('familyMismatch', `addresses ${targets.map((t) => formatIp(t.family, t.value)).join(', ')} do not fit the service's ipFamilies/ipFamilyPolicy`);
+        return refusal(
+          'familyMismatch',
+          `addresses ${targets.map((t) => formatIp(t.family, t.value)).join(', ')} do not fit the service's ipFamilies/ipFamilyPolicy`,
+        );
       }
     }
     const why = poolRefusal(pool, req, this.nsLookup);
@@ -451,7 +480,10 @@ export class Allocator {
       if (share) return refusal('notShareable', share);
     }
     if (want.pool !== '' && want.pool !== pool.name) {
-      return refusal('poolIncompatible', `IP(s) ${targets.map((t) => formatIp(t.family, t.value)).join(', ')} are in pool "${pool.name}", not in pool "${want.pool}" requested by ${Annotation.addressPool}`);
+      return refusal(
+        'poolIncompatible',
+        `IP(s) ${targets.map((t) => formatIp(t.family, t.value)).join(', ')} are in pool "${pool.name}", not in pool "${want.pool}" requested by ${Annotation.addressPool}`,
+      );
     }
     if (!requested && want.requested.length > 0) {
       const have = new Set(targets.map((t) => formatIp(t.family, t.value)));
@@ -485,7 +517,16 @@ export class Allocator {
   }
 
   private commit(req: ServiceRequest, want: ServiceIntent, pool: PoolState, targets: readonly Target[]): AssignResult {
-    const alloc: Alloc = { key: req.key, req, epoch: this.epoch, pool, ips: [], ports: this.internPorts(want.ports), sharing: want.sharing, backend: want.backend };
+    const alloc: Alloc = {
+      key: req.key,
+      req,
+      epoch: this.epoch,
+      pool,
+      ips: [],
+      ports: this.internPorts(want.ports),
+      sharing: want.sharing,
+      backend: want.backend,
+    };
     for (const t of targets) alloc.ips.push(this.attach(alloc, t));
     this.allocs.set(req.key, alloc);
     pool.services++;
@@ -495,7 +536,17 @@ export class Allocator {
   private attach(alloc: Alloc, t: Target): IpUse {
     let use = t.use ?? this.uses.get(formatIp(t.family, t.value));
     if (!use) {
-      use = { ip: formatIp(t.family, t.value), family: t.family, value: t.value, range: t.range, idx: t.idx, owner: undefined, more: undefined, sharing: alloc.sharing, backend: alloc.backend };
+      use = {
+        ip: formatIp(t.family, t.value),
+        family: t.family,
+        value: t.value,
+        range: t.range,
+        idx: t.idx,
+        owner: undefined,
+        more: undefined,
+        sharing: alloc.sharing,
+        backend: alloc.backend,
+      };
       t.range.free.take(t.idx);
       t.range.pool.inUse[t.family]++;
       this.uses.set(use.ip, use);
@@ -573,7 +624,8 @@ export class Allocator {
     if (m.kind !== 'dual' || m.require || cur.ips.length !== 1 || !only) return undefined;
     const missing = otherFamily(only.family);
     const t = this.probe(cur.pool, missing, cur.key, want);
-    if (!t) return `PreferDualStack: pool "${cur.pool.name}" has no free ${kubeFamily(missing)} address, serving ${kubeFamily(only.family)} only`;
+    if (!t)
+      return `PreferDualStack: pool "${cur.pool.name}" has no free ${kubeFamily(missing)} address, serving ${kubeFamily(only.family)} only`;
     const use = this.attach(cur, t);
     cur.ips = m.primary === missing ? [use, only] : [only, use];
     return undefined;
@@ -646,13 +698,15 @@ export class Allocator {
     for (const p of this.pools) {
       if (triedSet.has(p)) continue;
       if (!p.autoAssign) skipped.push(`"${p.name}" (autoAssign: false)`);
-      else if (p.def.serviceAllocation && !isPinnable(p)) skipped.push(`"${p.name}" (serviceAllocation selects no namespace or service; use ${Annotation.addressPool})`);
+      else if (p.def.serviceAllocation && !isPinnable(p))
+        skipped.push(`"${p.name}" (serviceAllocation selects no namespace or service; use ${Annotation.addressPool})`);
       else skipped.push(`"${p.name}" (${poolRefusal(p, req, this.nsLookup) ?? 'not eligible'})`);
     }
     const head = `no available ${this.wanted(want)} address`;
-    const t = tried.length > 0
-      ? `pools tried: ${list(tried.map((p) => `"${p.name}" (${this.poolState(p, want)})`))}`
-      : 'no pool is eligible for this service';
+    const t =
+      tried.length > 0
+        ? `pools tried: ${list(tried.map((p) => `"${p.name}" (${this.poolState(p, want)})`))}`
+        : 'no pool is eligible for this service';
     return skipped.length > 0 ? `${head}; ${t}; not eligible: ${list(skipped)}` : `${head}; ${t}`;
   }
 }

@@ -6,6 +6,18 @@ export { canonicalIp, formatIp, parseIp, parseAddressEntry, isBuggyIp } from './
 export type { IpFamily, ParsedIp, AddressRange } from './ip.js';
 export { RefusalCode } from './types.js';
 export type {
-  Allocation, AllocatorPool, AssignResult, ChangeReport, FamilyStats, IpFamilyPolicy, PoolStats,
-  ReclaimEntry, ReclaimReport, ServiceAllocation, ServiceKey, ServicePort, ServiceRequest, SetPoolsResult,
+  Allocation,
+  AllocatorPool,
+  AssignResult,
+  ChangeReport,
+  FamilyStats,
+  IpFamilyPolicy,
+  PoolStats,
+  ReclaimEntry,
+  ReclaimReport,
+  ServiceAllocation,
+  ServiceKey,
+  ServicePort,
+  ServiceRequest,
+  SetPoolsResult,
 } from './types.js';

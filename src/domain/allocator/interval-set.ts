@@ -49,7 +49,8 @@ export class IntervalSet {
     const n = this.floor(i);
     if (!n || n.hi < i) return false;
     if (n.lo === n.hi) this.removeNode(n.lo);
-    else if (i === n.lo) n.lo = i + 1n; // order among starts is preserved: i+1 <= hi < next.lo
+    else if (i === n.lo)
+      n.lo = i + 1n; // order among starts is preserved: i+1 <= hi < next.lo
     else if (i === n.hi) n.hi = i - 1n;
     else {
       const hi = n.hi;
@@ -72,7 +73,8 @@ export class IntervalSet {
       this.removeNode(s.lo);
       p.hi = hi;
     } else if (joinsPrev) p.hi = i;
-    else if (joinsNext) s.lo = i; // still above p.hi + 1, so the order holds
+    else if (joinsNext)
+      s.lo = i; // still above p.hi + 1, so the order holds
     else this.insertNode(i, i);
     this.count += 1n;
     return true;

@@ -28,22 +28,32 @@ test('IPv4 parsing agrees with ipaddr.js strict four-part decimal on any string'
     fc.tuple(fc.nat(300), fc.nat(300), fc.nat(300), fc.nat(300)).map((t) => t.join('.')),
     fc.ipV4(),
   );
-  fc.assert(fc.property(v4ish, (s) => {
-    const want = ipaddr.IPv4.isValidFourPartDecimal(s) ? ipaddr.IPv4.parse(s).toByteArray().reduce((v, b) => (v << 8n) | BigInt(b), 0n) : undefined;
-    assert.equal(parseIp(s)?.value, want, s);
-  }), { numRuns: 3000 });
+  fc.assert(
+    fc.property(v4ish, (s) => {
+      const want = ipaddr.IPv4.isValidFourPartDecimal(s)
+        ? ipaddr.IPv4.parse(s)
+            .toByteArray()
+            .reduce((v, b) => (v << 8n) | BigInt(b), 0n)
+        : undefined;
+      assert.equal(parseIp(s)?.value, want, s);
+    }),
+    { numRuns: 3000 },
+  );
 });
 
 test('formatIp matches ipaddr.js RFC 5952 output for any IPv6 address', () => {
   const group = fc.oneof(fc.constant(0), fc.integer({ min: 0, max: 0xffff }));
-  fc.assert(fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (groups) => {
-    let v = 0n;
-    for (const g of groups) v = (v << 16n) | BigInt(g);
-    const want = new ipaddr.IPv6(groups).toRFC5952String();
-    assert.equal(formatIp(6, v), want);
-    // Round trip, except IPv4-mapped addresses, which parse as IPv4 on purpose.
-    if (!want.startsWith('::ffff:')) assert.equal(parseIp(want)?.value, v);
-  }), { numRuns: 500 });
+  fc.assert(
+    fc.property(fc.array(group, { minLength: 8, maxLength: 8 }), (groups) => {
+      let v = 0n;
+      for (const g of groups) v = (v << 16n) | BigInt(g);
+      const want = new ipaddr.IPv6(groups).toRFC5952String();
+      assert.equal(formatIp(6, v), want);
+      // Round trip, except IPv4-mapped addresses, which parse as IPv4 on purpose.
+      if (!want.startsWith('::ffff:')) assert.equal(parseIp(want)?.value, v);
+    }),
+    { numRuns: 500 },
+  );
 });
 
 test('parseAddressEntry', () => {
@@ -76,33 +86,42 @@ test('parseAddressEntry', () => {
 });
 
 test('parseAddressEntry never throws', () => {
-  fc.assert(fc.property(fc.string(), (s) => {
-    const r = parseAddressEntry(s);
-    assert.equal(typeof r.ok, 'boolean');
-  }), { numRuns: 2000 });
+  fc.assert(
+    fc.property(fc.string(), (s) => {
+      const r = parseAddressEntry(s);
+      assert.equal(typeof r.ok, 'boolean');
+    }),
+    { numRuns: 2000 },
+  );
 });
 
 test('RangeIndex with avoidBuggyIPs: indexes exactly the non-.0/.255 addresses, in order', () => {
-  fc.assert(fc.property(fc.integer({ min: 0, max: 2 ** 32 - 2000 }), fc.integer({ min: 0, max: 1500 }), (start, len) => {
-    const first = BigInt(start);
-    const last = first + BigInt(len);
-    const idx = new RangeIndex({ family: 4, first, last, source: 't' }, true);
-    let n = 0n;
-    for (let v = first; v <= last; v++) {
-      const i = idx.indexOf(v);
-      if (isBuggyIp(4, v)) {
-        assert.equal(i, undefined);
-        continue;
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 2 ** 32 - 2000 }), fc.integer({ min: 0, max: 1500 }), (start, len) => {
+      const first = BigInt(start);
+      const last = first + BigInt(len);
+      const idx = new RangeIndex({ family: 4, first, last, source: 't' }, true);
+      let n = 0n;
+      for (let v = first; v <= last; v++) {
+        const i = idx.indexOf(v);
+        if (isBuggyIp(4, v)) {
+          assert.equal(i, undefined);
+          continue;
+        }
+        assert.equal(i, n);
+        assert.equal(idx.addressAt(n), v);
+        n++;
       }
-      assert.equal(i, n);
-      assert.equal(idx.addressAt(n), v);
-      n++;
-    }
-    assert.equal(idx.size, n);
-  }), { numRuns: 200 });
+      assert.equal(idx.size, n);
+    }),
+    { numRuns: 200 },
+  );
 });
 
 test('RangeIndex of a range holding only buggy addresses is empty', () => {
-  const idx = new RangeIndex({ family: 4, first: parseIp('198.51.100.255')!.value, last: parseIp('198.51.101.0')!.value, source: 't' }, true);
+  const idx = new RangeIndex(
+    { family: 4, first: parseIp('198.51.100.255')!.value, last: parseIp('198.51.101.0')!.value, source: 't' },
+    true,
+  );
   assert.equal(idx.size, 0n);
 });

@@ -71,12 +71,19 @@ export function formatIp(family: IpFamily, value: bigint): string {
   const groups: number[] = [];
   for (let i = 7; i >= 0; i--) groups.push(Number((value >> BigInt(i * 16)) & 0xffffn));
   // RFC 5952 §4.2: compress the longest run (leftmost on ties) of two or more zero groups.
-  let bestStart = -1, bestLen = 0;
+  let bestStart = -1,
+    bestLen = 0;
   for (let i = 0; i < 8;) {
-    if (groups[i] !== 0) { i++; continue; }
+    if (groups[i] !== 0) {
+      i++;
+      continue;
+    }
     let j = i;
     while (j < 8 && groups[j] === 0) j++;
-    if (j - i > bestLen) { bestStart = i; bestLen = j - i; }
+    if (j - i > bestLen) {
+      bestStart = i;
+      bestLen = j - i;
+    }
     i = j;
   }
   const hex = (g: number[]) => g.map((x) => x.toString(16)).join(':');
@@ -126,7 +133,11 @@ export function parseAddressEntry(entry: string): ParseRangeResult {
     return { ok: true, value: { family: a.family, first: a.value, last: b.value, source: s } };
   }
   const slash = s.indexOf('/');
-  if (slash < 0) return { ok: false, error: `invalid CIDR "${entry}": expected a prefix like 198.51.100.0/24 or a range like 198.51.100.10-198.51.100.20` };
+  if (slash < 0)
+    return {
+      ok: false,
+      error: `invalid CIDR "${entry}": expected a prefix like 198.51.100.0/24 or a range like 198.51.100.10-198.51.100.20`,
+    };
   const ip = parseIp(s.slice(0, slash));
   const lenText = s.slice(slash + 1);
   if (!ip || !/^\d{1,3}$/.test(lenText)) return { ok: false, error: `invalid CIDR "${entry}"` };
@@ -157,7 +168,10 @@ export class RangeIndex {
   private readonly base: bigint;
   private readonly dense: boolean;
 
-  constructor(readonly range: AddressRange, avoidBuggy: boolean) {
+  constructor(
+    readonly range: AddressRange,
+    avoidBuggy: boolean,
+  ) {
     this.dense = avoidBuggy && range.family === 4;
     if (!this.dense) {
       this.base = range.first;

@@ -38,7 +38,8 @@ export class RangeLookup {
   /** The range that holds this address, whether or not the address is usable (buggy) there. */
   find(family: IpFamily, value: bigint): RangeState | undefined {
     const rs = this.byFamily[family];
-    let lo = 0, hi = rs.length - 1;
+    let lo = 0,
+      hi = rs.length - 1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
       const r = rs[mid] as RangeState;
@@ -93,7 +94,8 @@ export function buildPools(defs: readonly AllocatorPool[]): BuildResult {
       pool.total[r.value.family] += index.size;
     }
     const pr = def.serviceAllocation?.priority ?? 0;
-    if (!Number.isInteger(pr) || pr < 0) return { ok: false, reason: `pool "${def.name}": serviceAllocation.priority must be a non-negative integer` };
+    if (!Number.isInteger(pr) || pr < 0)
+      return { ok: false, reason: `pool "${def.name}": serviceAllocation.priority must be a non-negative integer` };
     pools.push(pool);
   }
   pools.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -71,7 +71,10 @@ function portKeys(req: ServiceRequest): string[] {
 /** labels.Set(selector).String() from apimachinery: sorted `k=v` joined by commas. */
 export function selectorString(sel: Readonly<Record<string, string>> | undefined): string {
   if (!sel) return '';
-  return Object.keys(sel).sort().map((k) => `${k}=${sel[k] ?? ''}`).join(',');
+  return Object.keys(sel)
+    .sort()
+    .map((k) => `${k}=${sel[k] ?? ''}`)
+    .join(',');
 }
 
 export function readIntent(req: ServiceRequest): IntentResult {
@@ -81,15 +84,27 @@ export function readIntent(req: ServiceRequest): IntentResult {
   const f0 = fams[0];
   const f1 = fams[1];
   if (f0 === undefined) {
-    return { ok: false, code: 'invalidRequest', reason: `service ${req.key} has no spec.ipFamilies yet (no ClusterIP assigned), so its address family is unknown` };
+    return {
+      ok: false,
+      code: 'invalidRequest',
+      reason: `service ${req.key} has no spec.ipFamilies yet (no ClusterIP assigned), so its address family is unknown`,
+    };
   }
   if (fams.length > 2 || (f1 !== undefined && f1 === f0)) {
-    return { ok: false, code: 'invalidRequest', reason: `service ${req.key} has invalid spec.ipFamilies [${fams.map(kubeFamily).join(', ')}]` };
+    return {
+      ok: false,
+      code: 'invalidRequest',
+      reason: `service ${req.key} has invalid spec.ipFamilies [${fams.map(kubeFamily).join(', ')}]`,
+    };
   }
   let mode: FamilyMode;
   if (f1 === undefined) {
     if (policy === 'RequireDualStack') {
-      return { ok: false, code: 'invalidRequest', reason: `service ${req.key} requires dual stack but has only the ${kubeFamily(f0)} family (spec.ipFamilies); the cluster must give it two ClusterIPs` };
+      return {
+        ok: false,
+        code: 'invalidRequest',
+        reason: `service ${req.key} requires dual stack but has only the ${kubeFamily(f0)} family (spec.ipFamilies); the cluster must give it two ClusterIPs`,
+      };
     }
     mode = { kind: 'single', family: f0 };
   } else {
@@ -140,7 +155,11 @@ export function readIntent(req: ServiceRequest): IntentResult {
     const gotDual = requested.length === 2;
     if (wantDual !== gotDual || (mode.kind === 'single' && r0 && r0.family !== mode.family)) {
       const fam = mode.kind === 'single' ? kubeFamily(mode.family) : 'dual-stack (IPv4 and IPv6)';
-      return { ok: false, code: 'familyMismatch', reason: `requested loadBalancer IP(s) ${text} do not match the ipFamily of the service (${fam})` };
+      return {
+        ok: false,
+        code: 'familyMismatch',
+        reason: `requested loadBalancer IP(s) ${text} do not match the ipFamily of the service (${fam})`,
+      };
     }
   }
 

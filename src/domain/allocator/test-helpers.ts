@@ -53,7 +53,16 @@ export function svc(name: string, o: SvcOpts = {}): ServiceRequest {
 
 export type Step =
   | { desc: string; pools: AllocatorPool[]; wantErr?: RegExp; moved?: Record<string, string[] | RefusalCode>; repooled?: string[] }
-  | { desc: string; svc: ServiceRequest; want: string[] | RefusalCode; reason?: RegExp; pool?: string; changed?: boolean; warning?: RegExp; kept?: string[] }
+  | {
+      desc: string;
+      svc: ServiceRequest;
+      want: string[] | RefusalCode;
+      reason?: RegExp;
+      pool?: string;
+      changed?: boolean;
+      warning?: RegExp;
+      kept?: string[];
+    }
   | { desc: string; release: string; want?: boolean }
   | { desc: string; namespaces: Record<string, Labels>; moved?: Record<string, string[] | RefusalCode> }
   | { desc: string; stats: Record<string, { v4?: [number, bigint]; v6?: [number, bigint]; services?: number }> }
@@ -69,8 +78,16 @@ function checkResult(desc: string, r: AssignResult, want: string[] | RefusalCode
   }
 }
 
-function checkMoved(desc: string, moved: ReadonlyArray<{ key: string; result: AssignResult }>, want: Record<string, string[] | RefusalCode>): void {
-  assert.deepEqual(moved.map((m) => m.key), Object.keys(want).sort(), `${desc}: moved services`);
+function checkMoved(
+  desc: string,
+  moved: ReadonlyArray<{ key: string; result: AssignResult }>,
+  want: Record<string, string[] | RefusalCode>,
+): void {
+  assert.deepEqual(
+    moved.map((m) => m.key),
+    Object.keys(want).sort(),
+    `${desc}: moved services`,
+  );
   for (const m of moved) checkResult(`${desc} (${m.key})`, m.result, want[m.key] as string[] | RefusalCode);
 }
 
@@ -87,7 +104,11 @@ export function run(steps: Step[], a: Allocator = new Allocator()): Allocator {
       assert.ok(r.ok, `${s.desc}: ${r.ok ? '' : r.reason}`);
       if (!r.ok) continue;
       checkMoved(s.desc, r.moved, s.moved ?? {});
-      assert.deepEqual(r.repooled.map((x) => x.key), s.repooled ?? [], `${s.desc}: repooled`);
+      assert.deepEqual(
+        r.repooled.map((x) => x.key),
+        s.repooled ?? [],
+        `${s.desc}: repooled`,
+      );
     } else if ('svc' in s) {
       const r = a.assign(s.svc);
       checkResult(s.desc, r, s.want);

@@ -19,9 +19,10 @@ let c: CoupledLab;
 const last = (pred: (e: Record<string, unknown>) => boolean) => [...c.events].reverse().find(pred);
 const routeUp = () => c.routeUp();
 /** waitFor whose failure message carries the node's last events and FRR's view, taken at failure time. */
-const wait = <T>(what: string, fn: () => T | Promise<T>, ms: number) => waitFor(what, fn, ms, 100).catch((e: Error) => {
-  throw new Error(`${e.message}\n${c?.describe()}`);
-});
+const wait = <T>(what: string, fn: () => T | Promise<T>, ms: number) =>
+  waitFor(what, fn, ms, 100).catch((e: Error) => {
+    throw new Error(`${e.message}\n${c?.describe()}`);
+  });
 
 before(async () => {
   requireRoot();
@@ -50,7 +51,11 @@ test('a cut link takes BFD down, then BGP with reason bfdDown; the router drops 
     const bfdDown = await wait('our BFD down', () => c.events.slice(mark).find((e) => e.event === 'bfdState' && e.from === 'up'), 10_000);
     assert.equal(bfdDown.to, 'down');
     assert.equal(bfdDown.reason, 'detectTimeExpired');
-    const bgpDown = await wait('our BGP down', () => c.events.slice(mark).find((e) => e.event === 'sessionDown' && e.peer === 'r4'), 10_000);
+    const bgpDown = await wait(
+      'our BGP down',
+      () => c.events.slice(mark).find((e) => e.event === 'sessionDown' && e.peer === 'r4'),
+      10_000,
+    );
     assert.equal(bgpDown.reason, 'bfdDown');
     // On the router: FRR's own BFD (peering with ours) goes down, bgpd sees it and the route
     // leaves the kernel table.
@@ -61,5 +66,9 @@ test('a cut link takes BFD down, then BGP with reason bfdDown; the router drops 
   } finally {
     c.b.exec('ip', ['link', 'set', c.nodePort, 'up']);
   }
-  await wait('BFD, BGP and the route back', () => c.frr.peerState(N4) === 'Established' && routeUp() && last((e) => e.event === 'bfdState')?.to === 'up', 60_000);
+  await wait(
+    'BFD, BGP and the route back',
+    () => c.frr.peerState(N4) === 'Established' && routeUp() && last((e) => e.event === 'bfdState')?.to === 'up',
+    60_000,
+  );
 });

@@ -37,20 +37,58 @@ after(async () => {
 
 /** tcpdump's verbose header lines of BFD Control packets from the node, one family each, as they arrive. */
 async function capture(io: 'mmsg' | 'dgram'): Promise<{ v4: string; v6: string; ready: Record<string, unknown> }> {
-  const dump = r.spawn('tcpdump', ['-i', 'eth0', '-n', '-v', '-l', 'udp', 'dst', 'port', '3784', 'and', '(', 'src', 'host', N4, 'or', 'src', 'host', N6, ')']);
+  const dump = r.spawn('tcpdump', [
+    '-i',
+    'eth0',
+    '-n',
+    '-v',
+    '-l',
+    'udp',
+    'dst',
+    'port',
+    '3784',
+    'and',
+    '(',
+    'src',
+    'host',
+    N4,
+    'or',
+    'src',
+    'host',
+    N6,
+    ')',
+  ]);
   const lines: string[] = [];
   let listening = false;
   createInterface({ input: dump.stdout! }).on('line', (l) => lines.push(l));
-  createInterface({ input: dump.stderr! }).on('line', (l) => { if (l.includes('listening on')) listening = true; });
+  createInterface({ input: dump.stderr! }).on('line', (l) => {
+    if (l.includes('listening on')) listening = true;
+  });
   await waitFor('tcpdump listening', () => listening, 10_000);
-  const probe = Probe.start(lab, n, {
-    listen: [N4, N6],
-    sessions: [{ peer: R4, local: N4 }, { peer: R6, local: N6 }],
-  }, { BFD_IO: io });
+  const probe = Probe.start(
+    lab,
+    n,
+    {
+      listen: [N4, N6],
+      sessions: [
+        { peer: R4, local: N4 },
+        { peer: R6, local: N6 },
+      ],
+    },
+    { BFD_IO: io },
+  );
   try {
     const ready = await waitFor(`probe ready\n${probe.tail()}`, () => probe.events.find((e) => e.event === 'ready'), 20_000);
-    const v4 = await waitFor(`an IPv4 BFD packet from ${N4} (${io})\n${lines.join('\n')}`, () => lines.find((l) => /^\S+ IP \(/.test(l)), 10_000);
-    const v6 = await waitFor(`an IPv6 BFD packet from ${N6} (${io})\n${lines.join('\n')}`, () => lines.find((l) => /^\S+ IP6 \(/.test(l)), 10_000);
+    const v4 = await waitFor(
+      `an IPv4 BFD packet from ${N4} (${io})\n${lines.join('\n')}`,
+      () => lines.find((l) => /^\S+ IP \(/.test(l)),
+      10_000,
+    );
+    const v6 = await waitFor(
+      `an IPv6 BFD packet from ${N6} (${io})\n${lines.join('\n')}`,
+      () => lines.find((l) => /^\S+ IP6 \(/.test(l)),
+      10_000,
+    );
     return { v4, v6, ready };
   } finally {
     await probe.stop();

@@ -36,9 +36,18 @@ before(async () => {
   nodePort = lab.link(n, 'eth0', b, 'br0', [`${N4}/26`, `${N6}/64`]);
   frr = Bfdd.start(lab, r, [{ peer: N4 }, { peer: N6 }]);
   await waitFor('bfdd vty', () => frr.peers()?.length === 2, 15_000);
-  probe = Probe.start(lab, n, { listen: [N4, N6], sessions: [{ peer: R4, profile: PROFILE }, { peer: R6, profile: PROFILE }] });
+  probe = Probe.start(lab, n, {
+    listen: [N4, N6],
+    sessions: [
+      { peer: R4, profile: PROFILE },
+      { peer: R6, profile: PROFILE },
+    ],
+  });
   await waitFor('probe ready', () => probe.events.some((e) => e.event === 'ready' || e.event === 'error'), 20_000);
-  assert.ok(probe.events.some((e) => e.event === 'ready'), probe.tail());
+  assert.ok(
+    probe.events.some((e) => e.event === 'ready'),
+    probe.tail(),
+  );
 });
 
 after(async () => {
@@ -48,7 +57,11 @@ after(async () => {
 test('sessions reach Up on both sides (IPv4 and IPv6) and move to the 100 ms profile', async () => {
   await waitFor(`both sessions Up on both sides\n${probe?.tail()}`, bothUp, 30_000);
   // FRR learned our profile through the Poll sequence.
-  await waitFor('FRR sees our 100 ms intervals', () => frr.peer(N4)?.['remote-transmit-interval'] === 100 && frr.peer(N6)?.['remote-receive-interval'] === 100, 10_000);
+  await waitFor(
+    'FRR sees our 100 ms intervals',
+    () => frr.peer(N4)?.['remote-transmit-interval'] === 100 && frr.peer(N6)?.['remote-receive-interval'] === 100,
+    10_000,
+  );
 });
 
 test('sessions stay Up for 10 s at 100 ms × 3', async (t) => {
@@ -65,16 +78,21 @@ test('sessions stay Up for 10 s at 100 ms × 3', async (t) => {
     const st = await probe.stats();
     const diag = `${what}\nFRR: ${JSON.stringify(frr.peers())}\nours: ${JSON.stringify(st)}\n${probe.tail()}`;
     const stalled = (st.loopDelayMs as { max: number }).max;
-    if (stalled >= 200) { t.skip(`host did not run our process for ${Math.round(stalled)} ms: ${diag}`); return true; }
+    if (stalled >= 200) {
+      t.skip(`host did not run our process for ${Math.round(stalled)} ms: ${diag}`);
+      return true;
+    }
     assert.fail(diag);
   };
   const until = Date.now() + 10_000;
   while (Date.now() < until) {
-    if (frr.peer(N4)?.status !== 'up' || frr.peer(N6)?.status !== 'up') { if (await flapped('FRR session left Up')) return; }
+    if (frr.peer(N4)?.status !== 'up' || frr.peer(N6)?.status !== 'up') {
+      if (await flapped('FRR session left Up')) return;
+    }
     await new Promise((res) => setTimeout(res, 500));
   }
   const changes = probe.events.slice(events).filter((e) => e.event === 'state');
-  if (changes.length > 0 && await flapped(`state changes on our side: ${JSON.stringify(changes)}`)) return;
+  if (changes.length > 0 && (await flapped(`state changes on our side: ${JSON.stringify(changes)}`))) return;
   assert.deepEqual([frr.peer(N4)?.id, frr.peer(N6)?.id], idBefore);
 });
 
@@ -83,10 +101,14 @@ test('cutting the link takes our sessions down (diag 1, detection time expired),
   b.exec('ip', ['link', 'set', nodePort, 'down']);
   try {
     for (const peer of [R4, R6]) {
-      const down = await waitFor(`our ${peer} session down after the cut\n${probe.tail()}`, () => {
-        const s = probe.state(peer);
-        return s?.to === 'down' ? s : undefined;
-      }, 10_000);
+      const down = await waitFor(
+        `our ${peer} session down after the cut\n${probe.tail()}`,
+        () => {
+          const s = probe.state(peer);
+          return s?.to === 'down' ? s : undefined;
+        },
+        10_000,
+      );
       assert.equal(down.from, 'up');
       assert.equal(down.diag, 1);
       assert.equal(down.reason, 'detectTimeExpired');
@@ -103,10 +125,14 @@ test('FRR sees our AdminDown, and the session returns after admin up', async () 
   await waitFor('both Up', bothUp, 30_000);
   probe.command({ cmd: 'adminDown', peer: R4 });
   await waitFor('our IPv4 session AdminDown', () => probe.state(R4)?.to === 'adminDown', 10_000);
-  const seen = await waitFor('FRR sees administratively down', () => {
-    const p = frr.peer(N4);
-    return p?.status === 'down' && p['remote-diagnostic'] === 'administratively down' ? p : undefined;
-  }, 10_000);
+  const seen = await waitFor(
+    'FRR sees administratively down',
+    () => {
+      const p = frr.peer(N4);
+      return p?.status === 'down' && p['remote-diagnostic'] === 'administratively down' ? p : undefined;
+    },
+    10_000,
+  );
   assert.equal(seen.diagnostic, 'neighbor signaled session down');
   // The other session is untouched.
   assert.equal(frr.peer(N6)?.status, 'up');
@@ -117,10 +143,14 @@ test('FRR sees our AdminDown, and the session returns after admin up', async () 
 test('FRR shutting its peer down is seen as neighborAdminDown (not a path failure)', async () => {
   await waitFor('both Up', bothUp, 30_000);
   frr.vtysh('configure terminal', 'bfd', `peer ${N6}`, 'shutdown');
-  const down = await waitFor(`our IPv6 session down\n${probe.tail()}`, () => {
-    const s = probe.state(R6);
-    return s?.to === 'down' ? s : undefined;
-  }, 10_000);
+  const down = await waitFor(
+    `our IPv6 session down\n${probe.tail()}`,
+    () => {
+      const s = probe.state(R6);
+      return s?.to === 'down' ? s : undefined;
+    },
+    10_000,
+  );
   assert.equal(down.diag, 3);
   assert.equal(down.reason, 'neighborAdminDown');
   frr.vtysh('configure terminal', 'bfd', `peer ${N6}`, 'no shutdown');

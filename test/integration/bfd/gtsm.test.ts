@@ -41,25 +41,44 @@ before(async () => {
   lab.link(n, 'eth0', b, 'br0', [`${N4}/26`, `${N6}/64`]);
   lab.link(x, 'eth0', b, 'br0', [`${X4}/26`, `${X6}/64`]);
   const profile = { receiveIntervalMs: 100, transmitIntervalMs: 100, detectMultiplier: 3 };
-  probe = Probe.start(lab, n, { listen: [N4, N6], sessions: [{ peer: X4, profile }, { peer: X6, profile }] });
+  probe = Probe.start(lab, n, {
+    listen: [N4, N6],
+    sessions: [
+      { peer: X4, profile },
+      { peer: X6, profile },
+    ],
+  });
   await waitFor('probe ready', () => probe.events.some((e) => e.event === 'ready' || e.event === 'error'), 20_000);
   const ready = probe.events.find((e) => e.event === 'ready');
   assert.ok(ready, probe.tail());
   assert.equal(ready.gtsm, true, 'the received-TTL filter is attached (koffi loads)');
   // IPv6 DAD on the sender's address would make its first sends fail.
-  await waitFor('sender IPv6 address usable', () => !x.exec('ip', ['-6', 'addr', 'show', 'dev', 'eth0', 'tentative']).includes('inet6'), 10_000, 100);
+  await waitFor(
+    'sender IPv6 address usable',
+    () => !x.exec('ip', ['-6', 'addr', 'show', 'dev', 'eth0', 'tentative']).includes('inet6'),
+    10_000,
+    100,
+  );
 });
 
 after(async () => {
   await lab?.cleanup();
 });
 
-for (const [family, from, to] of [['IPv4 TTL', X4, N4], ['IPv6 Hop Limit', X6, N6]] as const) {
+for (const [family, from, to] of [
+  ['IPv4 TTL', X4, N4],
+  ['IPv6 Hop Limit', X6, N6],
+] as const) {
   test(`${family} 254 is discarded and counted; 255 is accepted`, async () => {
     const before = await probe.stats();
     const ttlBefore = (before.discards as { ttl: number }).ttl;
     sendDown(from, to, 254);
-    await waitFor('the packet counted as a ttl discard', async () => ((await probe.stats()).discards as { ttl: number }).ttl === ttlBefore + 1, 10_000, 100);
+    await waitFor(
+      'the packet counted as a ttl discard',
+      async () => ((await probe.stats()).discards as { ttl: number }).ttl === ttlBefore + 1,
+      10_000,
+      100,
+    );
     const s = (await probe.stats()).sessions as Array<{ peer: string; state: string; input: number }>;
     const mine = s.find((e) => e.peer === from);
     assert.equal(mine?.state, 'down', 'not taken as a packet from the peer');

@@ -10,18 +10,35 @@ import { TimerQueue } from '../../../src/actors/timer-queue.js';
 const [local, src] = process.argv.slice(2) as [string, string];
 const timers = new TimerQueue();
 const port = await openBfdPort({ localAddresses: [local], timers, io: 'mmsg', pollMs: 10, port: 3784 });
-if (!(port instanceof BfdMmsgPort)) { console.log(JSON.stringify({ error: 'no batched I/O here' })); process.exit(0); }
+if (!(port instanceof BfdMmsgPort)) {
+  console.log(JSON.stringify({ error: 'no batched I/O here' }));
+  process.exit(0);
+}
 
 let received = 0;
-port.onDatagram(() => { received++; });
-const sock = await new Promise<ReturnType<typeof createSocket>>((res) => { const s = createSocket('udp4'); s.bind(0, src, () => { s.setTTL(255); res(s); }); });
+port.onDatagram(() => {
+  received++;
+});
+const sock = await new Promise<ReturnType<typeof createSocket>>((res) => {
+  const s = createSocket('udp4');
+  s.bind(0, src, () => {
+    s.setTTL(255);
+    res(s);
+  });
+});
 let sent = 0;
 const pkt = Buffer.alloc(24);
-const send = (): void => { sent++; sock.send(pkt, 3784, local); };
+const send = (): void => {
+  sent++;
+  sock.send(pkt, 3784, local);
+};
 const until = async (what: string, cond: () => boolean, ms = 20_000): Promise<void> => {
   const end = Date.now() + ms;
   while (!cond()) {
-    if (Date.now() > end) { console.log(JSON.stringify({ error: `timed out: ${what}`, mode: port.mode, sent, received, stats: port.stats })); process.exit(1); }
+    if (Date.now() > end) {
+      console.log(JSON.stringify({ error: `timed out: ${what}`, mode: port.mode, sent, received, stats: port.stats }));
+      process.exit(1);
+    }
     await new Promise((r) => setTimeout(r, 5));
   }
 };

@@ -26,10 +26,22 @@ after(async () => {
 });
 
 test('readiness when idle, tick under load, readiness again; every datagram delivered', () => {
-  const text = n.exec(process.execPath, ['--import', 'tsx', join(REPO, 'test/integration/bfd/mmsg-mode.fixture.ts'), '198.51.100.93', '198.51.100.94']);
+  const text = n.exec(process.execPath, [
+    '--import',
+    'tsx',
+    join(REPO, 'test/integration/bfd/mmsg-mode.fixture.ts'),
+    '198.51.100.93',
+    '198.51.100.94',
+  ]);
   const out = JSON.parse(text.trim().split('\n').pop()!) as {
-    error?: string; opened: { mode: string; txSlotMs: number; io: string }; first: { mode: string; passes: number; readinessWakeups: number };
-    underLoad: { mode: string; modeChanges: number }; quiet: { mode: string; modeChanges: number; ticked: boolean }; sent: number; received: number; rx: number;
+    error?: string;
+    opened: { mode: string; txSlotMs: number; io: string };
+    first: { mode: string; passes: number; readinessWakeups: number };
+    underLoad: { mode: string; modeChanges: number };
+    quiet: { mode: string; modeChanges: number; ticked: boolean };
+    sent: number;
+    received: number;
+    rx: number;
   };
   assert.equal(out.error, undefined, text);
   assert.deepEqual(out.opened, { mode: 'readiness', txSlotMs: 10, io: 'mmsg' });

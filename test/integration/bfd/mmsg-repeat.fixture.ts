@@ -10,7 +10,10 @@ const [family, l1, l2, src] = process.argv.slice(2) as ['4' | '6', string, strin
 const type = family === '6' ? 'udp6' : 'udp4';
 const timers = new TimerQueue();
 const port = await BfdMmsgPort.open({ localAddresses: [l1, l2], timers, pollMs: 2, port: 3784 });
-if (!port) { console.log(JSON.stringify({ error: 'no batched I/O here' })); process.exit(0); }
+if (!port) {
+  console.log(JSON.stringify({ error: 'no batched I/O here' }));
+  process.exit(0);
+}
 
 const calls: string[] = [];
 let mode: 'repeat' | 'none' | 'false' = 'repeat';
@@ -20,22 +23,36 @@ port.onDatagram((d) => {
   // Addresses as the port gives them (canonical text): told apart by their last group.
   calls.push(`h:${d.data[23]}:${d.local.endsWith(l1.slice(-2)) ? 'l1' : d.local.endsWith(l2.slice(-2)) ? 'l2' : d.local}`);
   if (mode === 'none') return undefined;
-  return () => { calls.push(`r:${i}`); return mode !== 'false'; };
+  return () => {
+    calls.push(`r:${i}`);
+    return mode !== 'false';
+  };
 });
 
 const pkt = (discr: number, last: number): Buffer => {
   const b = Buffer.alloc(24);
-  b[0] = 0x20; b[1] = 0xc0; b[2] = 3; b[3] = 24;
+  b[0] = 0x20;
+  b[1] = 0xc0;
+  b[2] = 3;
+  b[3] = 24;
   b.writeUInt32BE(0x1234, 4);
   b.writeUInt32BE(discr, 8);
   b[23] = last;
   return b;
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const sockets = await Promise.all([50001, 50002].map((p) => new Promise<ReturnType<typeof createSocket>>((res) => {
-  const s = createSocket(type);
-  s.bind(p, src, () => { s.setTTL(255); res(s); });
-})));
+const sockets = await Promise.all(
+  [50001, 50002].map(
+    (p) =>
+      new Promise<ReturnType<typeof createSocket>>((res) => {
+        const s = createSocket(type);
+        s.bind(p, src, () => {
+          s.setTTL(255);
+          res(s);
+        });
+      }),
+  ),
+);
 const send = async (sock: number, data: Buffer, to: string): Promise<void> => {
   await new Promise<void>((res, rej) => sockets[sock]!.send(data, 3784, to, (e) => (e ? rej(e) : res())));
   // Read by the next poll (every 2 ms).

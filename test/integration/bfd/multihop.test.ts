@@ -50,10 +50,19 @@ after(async () => {
 for (const io of ['mmsg', 'dgram'] as const) {
   test(`${io} port: a multi-hop session across a routed hop reaches Up on both sides (TTL floor 254)`, async () => {
     await waitFor('FRR not Up (a previous probe sent AdminDown)', () => frr.peer(N4)?.status !== 'up', 15_000, 100);
-    const probe = Probe.start(lab, n, { listen: [N4], port: 4784, minTtl: 254, sessions: [{ peer: R4, local: N4, profile }] }, { BFD_IO: io });
+    const probe = Probe.start(
+      lab,
+      n,
+      { listen: [N4], port: 4784, minTtl: 254, sessions: [{ peer: R4, local: N4, profile }] },
+      { BFD_IO: io },
+    );
     try {
-      await waitFor(`Up on both sides\n${probe.tail()}\nFRR: ${JSON.stringify(frr.peer(N4))}`,
-        () => probe.state(R4)?.to === 'up' && frr.peer(N4)?.status === 'up', 30_000, 100);
+      await waitFor(
+        `Up on both sides\n${probe.tail()}\nFRR: ${JSON.stringify(frr.peer(N4))}`,
+        () => probe.state(R4)?.to === 'up' && frr.peer(N4)?.status === 'up',
+        30_000,
+        100,
+      );
       const st = await probe.stats();
       assert.equal((st.discards as { ttl: number }).ttl, 0);
     } finally {
@@ -63,12 +72,22 @@ for (const io of ['mmsg', 'dgram'] as const) {
 
   test(`${io} port: with the single-hop floor (255) the packets that crossed a hop are discarded as ttl (RFC 5883 §5)`, async () => {
     await waitFor('FRR back to Down after our AdminDown', () => frr.peer(N4)?.status !== 'up', 15_000, 100);
-    const probe = Probe.start(lab, n, { listen: [N4], port: 4784, minTtl: 255, sessions: [{ peer: R4, local: N4, profile }] }, { BFD_IO: io });
+    const probe = Probe.start(
+      lab,
+      n,
+      { listen: [N4], port: 4784, minTtl: 255, sessions: [{ peer: R4, local: N4, profile }] },
+      { BFD_IO: io },
+    );
     try {
-      const st = await waitFor(`FRR's packets counted as ttl discards\n${probe.tail()}`, async () => {
-        const s = await probe.stats();
-        return (s.discards as { ttl: number }).ttl >= 2 ? s : undefined;
-      }, 20_000, 500);
+      const st = await waitFor(
+        `FRR's packets counted as ttl discards\n${probe.tail()}`,
+        async () => {
+          const s = await probe.stats();
+          return (s.discards as { ttl: number }).ttl >= 2 ? s : undefined;
+        },
+        20_000,
+        500,
+      );
       assert.ok((st.discards as { ttl: number }).ttl >= 2);
       assert.notEqual(probe.state(R4)?.to, 'up');
     } finally {
@@ -78,7 +97,12 @@ for (const io of ['mmsg', 'dgram'] as const) {
 
   test(`${io} port: setMinTtl on the open port: 255 takes the Up session down (ttl discards), 254 brings it back`, async () => {
     await waitFor('FRR back to Down after our AdminDown', () => frr.peer(N4)?.status !== 'up', 15_000, 100);
-    const probe = Probe.start(lab, n, { listen: [N4], port: 4784, minTtl: 254, sessions: [{ peer: R4, local: N4, profile }] }, { BFD_IO: io });
+    const probe = Probe.start(
+      lab,
+      n,
+      { listen: [N4], port: 4784, minTtl: 254, sessions: [{ peer: R4, local: N4, profile }] },
+      { BFD_IO: io },
+    );
     try {
       await waitFor(`Up on both sides\n${probe.tail()}`, () => probe.state(R4)?.to === 'up' && frr.peer(N4)?.status === 'up', 30_000, 100);
       const set = async (minTtl: number): Promise<void> => {
@@ -88,10 +112,15 @@ for (const io of ['mmsg', 'dgram'] as const) {
         assert.equal((ev as { ok?: boolean }).ok, true);
       };
       await set(255);
-      const down = await waitFor(`our session leaves Up\n${probe.tail()}`, () => {
-        const s = probe.state(R4);
-        return s?.from === 'up' ? s : undefined;
-      }, 20_000, 50);
+      const down = await waitFor(
+        `our session leaves Up\n${probe.tail()}`,
+        () => {
+          const s = probe.state(R4);
+          return s?.from === 'up' ? s : undefined;
+        },
+        20_000,
+        50,
+      );
       assert.equal(down.reason, 'detectTimeExpired');
       assert.ok(((await probe.stats()).discards as { ttl: number }).ttl >= 1);
       await set(254);

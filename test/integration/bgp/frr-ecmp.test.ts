@@ -48,7 +48,12 @@ before(async () => {
     ' no bgp ebgp-requires-policy',
     ' no bgp default ipv4-unicast',
     ' no bgp network import-check',
-    ...NODES.flatMap((n) => [` neighbor ${n.v4} remote-as 64512`, ` neighbor ${n.v4} timers 10 30`, ` neighbor ${n.v6} remote-as 64512`, ` neighbor ${n.v6} timers 10 30`]),
+    ...NODES.flatMap((n) => [
+      ` neighbor ${n.v4} remote-as 64512`,
+      ` neighbor ${n.v4} timers 10 30`,
+      ` neighbor ${n.v6} remote-as 64512`,
+      ` neighbor ${n.v6} timers 10 30`,
+    ]),
     ' address-family ipv4 unicast',
     '  maximum-paths 8',
     ...NODES.map((n) => `  neighbor ${n.v4} activate`),
@@ -72,15 +77,30 @@ after(async () => {
 
 test('sessions reach Established for IPv4 and IPv6 peers on all three nodes', async () => {
   try {
-    await waitFor('FRR sees 6 Established sessions', () => NODES.every((n) => frr.peerState(n.v4) === 'Established' && frr.peerState(n.v6) === 'Established'), 120_000, 250);
+    await waitFor(
+      'FRR sees 6 Established sessions',
+      () => NODES.every((n) => frr.peerState(n.v4) === 'Established' && frr.peerState(n.v6) === 'Established'),
+      120_000,
+      250,
+    );
   } catch (e) {
-    console.error(frr.log.slice(-40).join('\n'), '\n', speakers.map((s) => [...s.events.slice(-8).map((x) => JSON.stringify(x)), ...s.stderr.slice(-10)].join('\n')).join('\n---\n'));
+    console.error(
+      frr.log.slice(-40).join('\n'),
+      '\n',
+      speakers.map((s) => [...s.events.slice(-8).map((x) => JSON.stringify(x)), ...s.stderr.slice(-10)].join('\n')).join('\n---\n'),
+    );
     throw e;
   }
   for (const s of speakers) {
-    await waitFor('speaker logs sessionUp for both peers', () => ['r4', 'r6'].every((p) => s.find((e) => e.event === 'sessionUp' && e.peer === p)), 10_000);
+    await waitFor(
+      'speaker logs sessionUp for both peers',
+      () => ['r4', 'r6'].every((p) => s.find((e) => e.event === 'sessionUp' && e.peer === p)),
+      10_000,
+    );
   }
-  const up = speakers[0]?.find((e) => e.event === 'sessionUp' && e.peer === 'r4') as { negotiated: { holdTime: number; routerId: string; as4: boolean } };
+  const up = speakers[0]?.find((e) => e.event === 'sessionUp' && e.peer === 'r4') as {
+    negotiated: { holdTime: number; routerId: string; as4: boolean };
+  };
   assert.equal(up.negotiated.holdTime, 30);
   assert.equal(up.negotiated.routerId, NODES[0]?.v4, 'router ID falls back to the local IPv4 address');
   assert.equal(up.negotiated.as4, true);
@@ -89,15 +109,31 @@ test('sessions reach Established for IPv4 and IPv6 peers on all three nodes', as
 test('a /32 and a /128 from all three nodes are installed as 3-way ECMP in the router kernel', async () => {
   const want4 = NODES.map((n) => n.v4).sort();
   const want6 = NODES.map((n) => n.v6).sort();
-  await waitFor('3 IPv4 next hops in the kernel', () => JSON.stringify(kernelNextHops(r, `${VIP4}/32`)) === JSON.stringify(want4), 30_000, 250);
-  await waitFor('3 IPv6 next hops in the kernel', () => JSON.stringify(kernelNextHops(r, `${VIP6}/128`)) === JSON.stringify(want6), 30_000, 250);
+  await waitFor(
+    '3 IPv4 next hops in the kernel',
+    () => JSON.stringify(kernelNextHops(r, `${VIP4}/32`)) === JSON.stringify(want4),
+    30_000,
+    250,
+  );
+  await waitFor(
+    '3 IPv6 next hops in the kernel',
+    () => JSON.stringify(kernelNextHops(r, `${VIP6}/128`)) === JSON.stringify(want6),
+    30_000,
+    250,
+  );
   const paths = frr.paths('ipv4', `${VIP4}/32`);
   assert.equal(paths.length, 3);
-  assert.ok(paths.every((p) => p.multipath || p.bestpath?.overall), 'all three paths are used');
+  assert.ok(
+    paths.every((p) => p.multipath || p.bestpath?.overall),
+    'all three paths are used',
+  );
 });
 
 test('communities and large communities are visible on the paths', () => {
-  for (const [afi, pfx] of [['ipv4', `${VIP4}/32`], ['ipv6', `${VIP6}/128`]] as const) {
+  for (const [afi, pfx] of [
+    ['ipv4', `${VIP4}/32`],
+    ['ipv6', `${VIP6}/128`],
+  ] as const) {
     const paths = frr.paths(afi, pfx);
     assert.equal(paths.length, 3, `${pfx}: 3 paths`);
     for (const p of paths) {
@@ -113,7 +149,12 @@ test('ROUTE-REFRESH from the router: the speaker re-sends its routes, the ECMP s
   const s = speakers[0] as Speaker;
   const before = s.events.filter((e) => e.event === 'routesSent' && e.peer === 'r4').length;
   frr.vtysh(`clear bgp ipv4 unicast ${n.v4} soft in`);
-  await waitFor('speaker answered the ROUTE-REFRESH', () => s.find((e) => e.event === 'routeRefresh' && e.peer === 'r4' && e.afi === 1), 15_000, 100);
+  await waitFor(
+    'speaker answered the ROUTE-REFRESH',
+    () => s.find((e) => e.event === 'routeRefresh' && e.peer === 'r4' && e.afi === 1),
+    15_000,
+    100,
+  );
   await waitFor('routes re-sent', () => s.events.filter((e) => e.event === 'routesSent' && e.peer === 'r4').length > before, 15_000, 100);
   assert.equal(frr.peerState(n.v4), 'Established');
   assert.equal(kernelNextHops(r, `${VIP4}/32`).length, 3);
@@ -122,13 +163,22 @@ test('ROUTE-REFRESH from the router: the speaker re-sends its routes, the ECMP s
 test('withdrawal: one node drops to 2-way ECMP, then all nodes remove the route', async () => {
   const [s1, s2, s3] = speakers as [Speaker, Speaker, Speaker];
   s1.reconfigure(speakerConfig(NODES[0] as (typeof NODES)[number], []));
-  const rest4 = NODES.slice(1).map((n) => n.v4).sort();
-  const rest6 = NODES.slice(1).map((n) => n.v6).sort();
+  const rest4 = NODES.slice(1)
+    .map((n) => n.v4)
+    .sort();
+  const rest6 = NODES.slice(1)
+    .map((n) => n.v6)
+    .sort();
   await waitFor('2 IPv4 next hops left', () => JSON.stringify(kernelNextHops(r, `${VIP4}/32`)) === JSON.stringify(rest4), 15_000, 100);
   await waitFor('2 IPv6 next hops left', () => JSON.stringify(kernelNextHops(r, `${VIP6}/128`)) === JSON.stringify(rest6), 15_000, 100);
   s2.reconfigure(speakerConfig(NODES[1] as (typeof NODES)[number], []));
   s3.reconfigure(speakerConfig(NODES[2] as (typeof NODES)[number], []));
-  await waitFor('IPv4 route gone from the kernel', () => kernelNextHops(r, `${VIP4}/32`).length === 0 && !r.exec('ip', ['route', 'show', `${VIP4}/32`]).trim(), 15_000, 100);
+  await waitFor(
+    'IPv4 route gone from the kernel',
+    () => kernelNextHops(r, `${VIP4}/32`).length === 0 && !r.exec('ip', ['route', 'show', `${VIP4}/32`]).trim(),
+    15_000,
+    100,
+  );
   await waitFor('IPv6 route gone from the kernel', () => !r.exec('ip', ['-6', 'route', 'show', `${VIP6}/128`]).trim(), 15_000, 100);
   assert.equal(frr.paths('ipv4', `${VIP4}/32`).length, 0);
   // Sessions stay up through withdrawals.

@@ -31,14 +31,28 @@ function config(c: Case, peer: Record<string, unknown> = {}) {
   const k = CASES[c];
   return {
     node: { name: `node-${c}` },
-    peers: [{ name: 'r', peerAddress: R4, myAsn: k.myAsn, peerAsn: 64512, holdTime: c === 'hold' ? 9 : 30, retryInitialMs: 500, retryMaxMs: 2000, ...peer }],
+    peers: [
+      {
+        name: 'r',
+        peerAddress: R4,
+        myAsn: k.myAsn,
+        peerAsn: 64512,
+        holdTime: c === 'hold' ? 9 : 30,
+        retryInitialMs: 500,
+        retryMaxMs: 2000,
+        ...peer,
+      },
+    ],
     advertisements: [{ name: 'a', localPref: 150 }],
     services: [{ key: `default/${c}`, ips: [k.vip], pool: 'p1' }],
   };
 }
 
 function dump(...s: Speaker[]): string {
-  return [frr.log.slice(-30).join('\n'), ...s.map((x) => [...x.events.slice(-10).map((e) => JSON.stringify(e)), ...x.stderr.slice(-10)].join('\n'))].join('\n---\n');
+  return [
+    frr.log.slice(-30).join('\n'),
+    ...s.map((x) => [...x.events.slice(-10).map((e) => JSON.stringify(e)), ...x.stderr.slice(-10)].join('\n')),
+  ].join('\n---\n');
 }
 
 before(() => {
@@ -47,20 +61,33 @@ before(() => {
   r = lab.netns('r');
   lab.bridge(r, 'br0');
   r.exec('ip', ['addr', 'add', `${R4}/26`, 'dev', 'br0']);
-  const n = (c: Case, asn: number, extra: string[] = []) => [` neighbor ${CASES[c].ip} remote-as ${asn}`, ` neighbor ${CASES[c].ip} timers ${c === 'hold' ? '3 9' : '10 30'}`, ...extra.map((x) => ` neighbor ${CASES[c].ip} ${x}`)];
-  frr = Frr.start(lab, r, [
-    'router bgp 64512',
-    ` bgp router-id ${R4}`,
-    ' no bgp ebgp-requires-policy',
-    ' no bgp default ipv4-unicast',
-    ' bgp graceful-restart',
-    ' bgp log-neighbor-changes',
-    ...n('ibgp', 64512), ...n('md5ok', 64520, ['password s3cret-key']), ...n('md5bad', 64520, ['password s3cret-key']),
-    ...n('badasn', 64520), ...n('hold', 64520), ...n('gr', 64520), ...n('gtsm', 64520, ['ttl-security hops 1']),
-    ' address-family ipv4 unicast',
-    ...Object.values(CASES).map((c) => `  neighbor ${c.ip} activate`),
-    ' exit-address-family',
-  ].join('\n'));
+  const n = (c: Case, asn: number, extra: string[] = []) => [
+    ` neighbor ${CASES[c].ip} remote-as ${asn}`,
+    ` neighbor ${CASES[c].ip} timers ${c === 'hold' ? '3 9' : '10 30'}`,
+    ...extra.map((x) => ` neighbor ${CASES[c].ip} ${x}`),
+  ];
+  frr = Frr.start(
+    lab,
+    r,
+    [
+      'router bgp 64512',
+      ` bgp router-id ${R4}`,
+      ' no bgp ebgp-requires-policy',
+      ' no bgp default ipv4-unicast',
+      ' bgp graceful-restart',
+      ' bgp log-neighbor-changes',
+      ...n('ibgp', 64512),
+      ...n('md5ok', 64520, ['password s3cret-key']),
+      ...n('md5bad', 64520, ['password s3cret-key']),
+      ...n('badasn', 64520),
+      ...n('hold', 64520),
+      ...n('gr', 64520),
+      ...n('gtsm', 64520, ['ttl-security hops 1']),
+      ' address-family ipv4 unicast',
+      ...Object.values(CASES).map((c) => `  neighbor ${c.ip} activate`),
+      ' exit-address-family',
+    ].join('\n'),
+  );
   for (const c of Object.keys(CASES) as Case[]) {
     ns[c] = lab.netns(c.slice(0, 6));
     lab.link(ns[c] as Netns, 'eth0', r, 'br0', [`${CASES[c].ip}/26`]);
@@ -75,7 +102,10 @@ test('iBGP: LOCAL_PREF from the advertisement reaches the router, and no AS is p
   const s = Speaker.start(lab, ns.ibgp as Netns, config('ibgp'));
   try {
     await waitFor('iBGP route with local preference', () => frr.paths('ipv4', `${CASES.ibgp.vip}/32`)[0]?.locPrf === 150, 60_000, 250);
-  } catch (e) { console.error(dump(s)); throw e; }
+  } catch (e) {
+    console.error(dump(s));
+    throw e;
+  }
   // FRR shows an empty AS_PATH as "Local" with length 0.
   assert.equal((frr.paths('ipv4', `${CASES.ibgp.vip}/32`)[0]?.aspath as { length?: number } | undefined)?.length, 0);
 });
@@ -85,12 +115,31 @@ test('TCP-MD5: the right password comes up, a wrong one does not', async () => {
   const bad = Speaker.start(lab, ns.md5bad as Netns, config('md5bad', { password: 'wrong-key', connectTimeMs: 2000 }));
   try {
     await waitFor('MD5 session Established', () => frr.peerState(CASES.md5ok.ip) === 'Established', 60_000, 250);
-    await waitFor('route over the MD5 session', () => kernelNextHops(r, `${CASES.md5ok.vip}/32`).length === 1 || r.exec('ip', ['route', 'show', `${CASES.md5ok.vip}/32`]).includes(CASES.md5ok.ip), 20_000, 250);
+    await waitFor(
+      'route over the MD5 session',
+      () =>
+        kernelNextHops(r, `${CASES.md5ok.vip}/32`).length === 1 ||
+        r.exec('ip', ['route', 'show', `${CASES.md5ok.vip}/32`]).includes(CASES.md5ok.ip),
+      20_000,
+      250,
+    );
     // The wrong key: the router drops our SYNs (bad signature), the speaker keeps failing to connect.
-    await waitFor('wrong-key speaker reports connect failures', () => bad.events.filter((e) => e.event === 'sessionDown' && (e.reason === 'connectTimeout' || e.reason === 'connectFailed')).length >= 2, 30_000, 250);
-  } catch (e) { console.error(dump(good, bad)); throw e; }
+    await waitFor(
+      'wrong-key speaker reports connect failures',
+      () =>
+        bad.events.filter((e) => e.event === 'sessionDown' && (e.reason === 'connectTimeout' || e.reason === 'connectFailed')).length >= 2,
+      30_000,
+      250,
+    );
+  } catch (e) {
+    console.error(dump(good, bad));
+    throw e;
+  }
   assert.notEqual(frr.peerState(CASES.md5bad.ip), 'Established');
-  assert.equal(bad.find((e) => e.event === 'sessionUp'), undefined);
+  assert.equal(
+    bad.find((e) => e.event === 'sessionUp'),
+    undefined,
+  );
   await bad.stop();
 });
 
@@ -99,11 +148,19 @@ test('wrong peer ASN: the speaker sends a NOTIFICATION and reports badPeerAs wit
   let down: Record<string, unknown> | undefined;
   try {
     down = await waitFor('sessionDown badPeerAs', () => s.find((e) => e.event === 'sessionDown' && e.reason === 'badPeerAs'), 60_000, 250);
-  } catch (e) { console.error(dump(s)); throw e; }
+  } catch (e) {
+    console.error(dump(s));
+    throw e;
+  }
   assert.match(String(down.detail), /peer ASN 64512 does not match the configured 65099/);
   // FRR received our OPEN error NOTIFICATION (2/2).
   // FRR logs the NOTIFICATION it received (log-neighbor-changes).
-  await waitFor('FRR logged the NOTIFICATION', () => frr.log.some((l) => l.includes(CASES.badasn.ip) && /NOTIFICATION/i.test(l) && /Bad Peer AS/i.test(l)), 20_000, 250);
+  await waitFor(
+    'FRR logged the NOTIFICATION',
+    () => frr.log.some((l) => l.includes(CASES.badasn.ip) && /NOTIFICATION/i.test(l) && /Bad Peer AS/i.test(l)),
+    20_000,
+    250,
+  );
   await s.stop();
 });
 
@@ -112,14 +169,27 @@ test('hold timer: when the router goes silent the speaker drops the session with
   const s = Speaker.start(lab, n, config('hold'));
   try {
     await waitFor('session Established', () => s.find((e) => e.event === 'sessionUp'), 60_000, 250);
-  } catch (e) { console.error(dump(s)); throw e; }
+  } catch (e) {
+    console.error(dump(s));
+    throw e;
+  }
   n.exec('nft', ['add', 'table', 'inet', 'bghold']);
   n.exec('nft', ['add', 'chain', 'inet', 'bghold', 'in', '{ type filter hook input priority 0 ; }']);
   n.exec('nft', ['add', 'rule', 'inet', 'bghold', 'in', 'ip', 'saddr', R4, 'tcp', 'sport', '179', 'drop']);
-  const down = await waitFor('sessionDown holdTimerExpired', () => s.find((e) => e.event === 'sessionDown' && e.reason === 'holdTimerExpired'), 60_000, 250);
+  const down = await waitFor(
+    'sessionDown holdTimerExpired',
+    () => s.find((e) => e.event === 'sessionDown' && e.reason === 'holdTimerExpired'),
+    60_000,
+    250,
+  );
   assert.match(String(down.detail), /no message from the peer for 9 s/);
   n.exec('nft', ['delete', 'table', 'inet', 'bghold']);
-  await waitFor('session comes back after the drop is lifted', () => s.events.filter((e) => e.event === 'sessionUp').length >= 2, 60_000, 250);
+  await waitFor(
+    'session comes back after the drop is lifted',
+    () => s.events.filter((e) => e.event === 'sessionUp').length >= 2,
+    60_000,
+    250,
+  );
   await s.stop();
 });
 
@@ -132,7 +202,10 @@ test('graceful restart: the route stays installed while the speaker restarts, th
     await waitFor('route installed', () => r.exec('ip', ['route', 'show', vip]).includes(CASES.gr.ip), 60_000, 250);
     const nb = frr.neighbor(CASES.gr.ip) as { gracefulRestartInfo?: unknown } | undefined;
     assert.ok(JSON.stringify(nb ?? {}).match(/gracefulRestart/i), 'FRR negotiated graceful restart');
-  } catch (e) { console.error(dump(s1)); throw e; }
+  } catch (e) {
+    console.error(dump(s1));
+    throw e;
+  }
   await s1.stop('SIGTERM');
   await waitFor('FRR sees the session drop', () => frr.peerState(CASES.gr.ip) !== 'Established', 30_000, 100);
   // Helper mode: the path is kept (stale) and the kernel route stays.
@@ -141,8 +214,19 @@ test('graceful restart: the route stays installed while the speaker restarts, th
   const s2 = Speaker.start(lab, n, cfg, 'gr2');
   try {
     await waitFor('session back', () => frr.peerState(CASES.gr.ip) === 'Established', 60_000, 250);
-    await waitFor('stale mark cleared after End-of-RIB', () => { const p = frr.paths('ipv4', vip); return p.length === 1 && !p[0]?.stale; }, 30_000, 250);
-  } catch (e) { console.error(dump(s2)); throw e; }
+    await waitFor(
+      'stale mark cleared after End-of-RIB',
+      () => {
+        const p = frr.paths('ipv4', vip);
+        return p.length === 1 && !p[0]?.stale;
+      },
+      30_000,
+      250,
+    );
+  } catch (e) {
+    console.error(dump(s2));
+    throw e;
+  }
   assert.ok(r.exec('ip', ['route', 'show', vip]).includes(CASES.gr.ip));
   // The speaker's log line may trail FRR's view by a moment.
   await waitFor('speaker logged End-of-RIB', () => s2.find((e) => e.event === 'endOfRib'), 10_000, 50);
@@ -153,7 +237,15 @@ test('GTSM: a router with ttl-security accepts the session because the speaker s
   const s = Speaker.start(lab, ns.gtsm as Netns, config('gtsm', { gtsm: true }));
   try {
     await waitFor('GTSM session Established', () => frr.peerState(CASES.gtsm.ip) === 'Established', 60_000, 250);
-    await waitFor('route over the GTSM session', () => r.exec('ip', ['route', 'show', `${CASES.gtsm.vip}/32`]).includes(CASES.gtsm.ip), 20_000, 250);
-  } catch (e) { console.error(dump(s)); throw e; }
+    await waitFor(
+      'route over the GTSM session',
+      () => r.exec('ip', ['route', 'show', `${CASES.gtsm.vip}/32`]).includes(CASES.gtsm.ip),
+      20_000,
+      250,
+    );
+  } catch (e) {
+    console.error(dump(s));
+    throw e;
+  }
   await s.stop();
 });

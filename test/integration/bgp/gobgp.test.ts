@@ -30,15 +30,21 @@ before(() => {
     [neighbors.afi-safis.config]
       afi-safi-name = "${afi}"
 `;
-  gobgp = GoBgp.start(lab, r, `
+  gobgp = GoBgp.start(
+    lab,
+    r,
+    `
 [global.config]
   as = 64513
   router-id = "${ROUTER4}"
   port = 179
   local-address-list = ["${ROUTER4}", "${ROUTER6}"]
 ${LAB_NODES.map((n) => neighbor(n.v4, 'ipv4-unicast') + neighbor(n.v6, 'ipv6-unicast')).join('')}
-`);
-  LAB_NODES.forEach((n, i) => speakers.push(Speaker.start(lab, nodes[i] as never, labSpeakerConfig(n, [VIP4, VIP6], { communities: ['65000:100'] }))));
+`,
+  );
+  LAB_NODES.forEach((n, i) =>
+    speakers.push(Speaker.start(lab, nodes[i] as never, labSpeakerConfig(n, [VIP4, VIP6], { communities: ['65000:100'] }))),
+  );
 });
 
 after(async () => {
@@ -47,12 +53,28 @@ after(async () => {
 
 test('GoBGP: all six sessions established', async () => {
   try {
-    await waitFor('gobgpd sees 6 established sessions', () => {
-      const s = gobgp.states();
-      return LAB_NODES.every((n) => s[n.v4] === 'established' && s[n.v6] === 'established');
-    }, 120_000, 500);
+    await waitFor(
+      'gobgpd sees 6 established sessions',
+      () => {
+        const s = gobgp.states();
+        return LAB_NODES.every((n) => s[n.v4] === 'established' && s[n.v6] === 'established');
+      },
+      120_000,
+      500,
+    );
   } catch (e) {
-    console.error(gobgp.log.slice(-30).join('\n'), JSON.stringify(gobgp.states()), speakers.map((s) => s.events.slice(-6).map((x) => JSON.stringify(x)).join('\n')).join('\n---\n'));
+    console.error(
+      gobgp.log.slice(-30).join('\n'),
+      JSON.stringify(gobgp.states()),
+      speakers
+        .map((s) =>
+          s.events
+            .slice(-6)
+            .map((x) => JSON.stringify(x))
+            .join('\n'),
+        )
+        .join('\n---\n'),
+    );
     throw e;
   }
 });
@@ -74,7 +96,15 @@ test('GoBGP: withdrawal from one node, then all', async () => {
   await waitFor('2 IPv6 paths left', () => gobgp.nextHops('ipv6', `${VIP6}/128`).length === 2, 15_000, 100);
   s2.reconfigure(labSpeakerConfig(LAB_NODES[1] as never, []));
   s3.reconfigure(labSpeakerConfig(LAB_NODES[2] as never, []));
-  await waitFor('no paths left', () => gobgp.nextHops('ipv4', `${VIP4}/32`).length === 0 && gobgp.nextHops('ipv6', `${VIP6}/128`).length === 0, 15_000, 100);
+  await waitFor(
+    'no paths left',
+    () => gobgp.nextHops('ipv4', `${VIP4}/32`).length === 0 && gobgp.nextHops('ipv6', `${VIP6}/128`).length === 0,
+    15_000,
+    100,
+  );
   const s = gobgp.states();
-  assert.ok(LAB_NODES.every((n) => s[n.v4] === 'established' && s[n.v6] === 'established'), 'sessions stay up');
+  assert.ok(
+    LAB_NODES.every((n) => s[n.v4] === 'established' && s[n.v6] === 'established'),
+    'sessions stay up',
+  );
 });

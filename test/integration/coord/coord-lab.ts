@@ -17,26 +17,45 @@ export const NODE_MACS = ['02:00:5e:c0:00:01', '02:00:5e:c0:00:02', '02:00:5e:c0
 export const NODE_NAMES = ['n1', 'n2', 'n3'];
 export const CLUSTER = 'co';
 
-export interface NodeEvent { t: number; node: string; event: string; ip?: string; from?: string; to?: string; reason?: string; [k: string]: unknown }
+export interface NodeEvent {
+  t: number;
+  node: string;
+  event: string;
+  ip?: string;
+  from?: string;
+  to?: string;
+  reason?: string;
+  [k: string]: unknown;
+}
 
 export class CoordNode {
   events: NodeEvent[] = [];
   proc: ChildProcess | undefined;
   stderr = '';
-  constructor(readonly index: number, readonly ns: Netns) {}
-  get name(): string { return NODE_NAMES[this.index] as string; }
-  get mac(): string { return NODE_MACS[this.index] as string; }
+  constructor(
+    readonly index: number,
+    readonly ns: Netns,
+  ) {}
+  get name(): string {
+    return NODE_NAMES[this.index] as string;
+  }
+  get mac(): string {
+    return NODE_MACS[this.index] as string;
+  }
   /** IPs this node announces now, from its own event stream. */
   owned(): Set<string> {
     const s = new Set<string>();
     for (const e of this.events) {
       if (e.event === 'transition' && e.ip) {
-        if (e.to === 'announcing') s.add(e.ip); else if (e.from === 'announcing') s.delete(e.ip);
+        if (e.to === 'announcing') s.add(e.ip);
+        else if (e.from === 'announcing') s.delete(e.ip);
       }
     }
     return s;
   }
-  alive(): boolean { return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null; }
+  alive(): boolean {
+    return !!this.proc && this.proc.exitCode === null && this.proc.signalCode === null;
+  }
 }
 
 export interface CoordLabOptions {
@@ -72,7 +91,17 @@ export class CoordLab {
     await lab.setup();
     for (let i = 0; i < 3; i++) lab.startNode(i);
     await waitFor('every VIP announced by exactly one node', () => lab.settled(), 90000, 200).catch((e: unknown) => {
-      throw new Error(`${String(e)}\n${lab.nodes.map((n) => `${n.name}: ${n.stderr}\n${n.events.slice(-5).map((x) => JSON.stringify(x)).join('\n')}`).join('\n')}`);
+      throw new Error(
+        `${String(e)}\n${lab.nodes
+          .map(
+            (n) =>
+              `${n.name}: ${n.stderr}\n${n.events
+                .slice(-5)
+                .map((x) => JSON.stringify(x))
+                .join('\n')}`,
+          )
+          .join('\n')}`,
+      );
     });
     return lab;
   }
@@ -81,7 +110,13 @@ export class CoordLab {
     this.sw = this.lab.netns('sw');
     this.lab.bridge(this.sw, 'br0');
     this.natsNs = this.lab.netns('nats');
-    this.lab.link(this.natsNs, 'eth0', this.sw, 'br0', NATS_IPS.map((ip) => `${ip}/26`));
+    this.lab.link(
+      this.natsNs,
+      'eth0',
+      this.sw,
+      'br0',
+      NATS_IPS.map((ip) => `${ip}/26`),
+    );
     this.client = this.lab.netns('cl');
     this.lab.link(this.client, 'eth0', this.sw, 'br0', [`${CLIENT_IP}/26`]);
     this.client.exec('ip', ['route', 'add', '203.0.113.64/27', 'dev', 'eth0']);
@@ -91,15 +126,22 @@ export class CoordLab {
       this.nodes.push(new CoordNode(i, ns));
     }
     for (let i = 0; i < 3; i++) this.startNats(i);
-    await waitFor('NATS servers listening', () => {
-      const out = this.natsNs.exec('ss', ['-ltn'], { allowFail: true });
-      return NATS_IPS.every((ip) => out.includes(`${ip}:4222`));
-    }, 30000);
+    await waitFor(
+      'NATS servers listening',
+      () => {
+        const out = this.natsNs.exec('ss', ['-ltn'], { allowFail: true });
+        return NATS_IPS.every((ip) => out.includes(`${ip}:4222`));
+      },
+      30000,
+    );
   }
 
   natsConfig(i: number): string {
     const users = NODE_NAMES.map((n, k) => ({ node: n, user: n, password: this.passwords[k] as string }));
-    return natsServerConfig({ ips: NATS_IPS, cluster: CLUSTER, users, admins: [{ user: 'ops', password: this.adminPassword }], dir: this.dir }, i);
+    return natsServerConfig(
+      { ips: NATS_IPS, cluster: CLUSTER, users, admins: [{ user: 'ops', password: this.adminPassword }], dir: this.dir },
+      i,
+    );
   }
 
   startNats(i: number): void {
@@ -134,12 +176,38 @@ export class CoordLab {
     n.events = [];
     n.stderr = '';
     const root = new URL('../../../', import.meta.url).pathname;
-    const p = n.ns.spawn(process.execPath, [
-      '--import', 'tsx', join(root, 'src/bin/coord-node.ts'),
-      '--node', n.name, '--nodes', NODE_NAMES.join(','), '--servers', this.serverUrls(i), '--no-randomize', '--ips', this.o.vips.join(','),
-      '--cluster', CLUSTER, '--iface', 'eth0', '--announcer', this.o.announcer, '--user', n.name, '--pass-file', passFile,
-      '--interval', String(this.o.intervalMs), '--misses', String(this.o.misses),
-    ], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = n.ns.spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'src/bin/coord-node.ts'),
+        '--node',
+        n.name,
+        '--nodes',
+        NODE_NAMES.join(','),
+        '--servers',
+        this.serverUrls(i),
+        '--no-randomize',
+        '--ips',
+        this.o.vips.join(','),
+        '--cluster',
+        CLUSTER,
+        '--iface',
+        'eth0',
+        '--announcer',
+        this.o.announcer,
+        '--user',
+        n.name,
+        '--pass-file',
+        passFile,
+        '--interval',
+        String(this.o.intervalMs),
+        '--misses',
+        String(this.o.misses),
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let buf = '';
     p.stdout?.on('data', (d: Buffer) => {
       buf += d.toString();
@@ -147,10 +215,16 @@ export class CoordLab {
       while ((nl = buf.indexOf('\n')) >= 0) {
         const line = buf.slice(0, nl);
         buf = buf.slice(nl + 1);
-        try { n.events.push(JSON.parse(line) as NodeEvent); } catch { /* not JSON */ }
+        try {
+          n.events.push(JSON.parse(line) as NodeEvent);
+        } catch {
+          /* not JSON */
+        }
       }
     });
-    p.stderr?.on('data', (d: Buffer) => { n.stderr = (n.stderr + d.toString()).slice(-4000); });
+    p.stderr?.on('data', (d: Buffer) => {
+      n.stderr = (n.stderr + d.toString()).slice(-4000);
+    });
     n.proc = p;
     return n;
   }
@@ -160,11 +234,31 @@ export class CoordLab {
     const root = new URL('../../../', import.meta.url).pathname;
     const passFile = join(this.dir, 'ops.pass');
     writeFileSync(passFile, this.adminPassword, { mode: 0o600 });
-    const p = this.natsNs.spawn(process.execPath, ['--import', 'tsx', join(root, 'src/bin/mooringctl.ts'), ...args,
-      '--servers', this.serverUrls(0), '--cluster', CLUSTER, '--user', 'ops', '--pass-file', passFile], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = this.natsNs.spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(root, 'src/bin/mooringctl.ts'),
+        ...args,
+        '--servers',
+        this.serverUrls(0),
+        '--cluster',
+        CLUSTER,
+        '--user',
+        'ops',
+        '--pass-file',
+        passFile,
+      ],
+      { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     let out = '';
-    p.stdout?.on('data', (d: Buffer) => { out += d.toString(); });
-    p.stderr?.on('data', (d: Buffer) => { out += d.toString(); });
+    p.stdout?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
+    p.stderr?.on('data', (d: Buffer) => {
+      out += d.toString();
+    });
     return new Promise((resolve) => p.on('close', (status) => resolve({ status, out })));
   }
 

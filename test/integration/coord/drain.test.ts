@@ -31,7 +31,16 @@ test('drain hands every IP over make-before-break; undrain takes them back', asy
   assert.equal(r.status, 0, r.out);
   assert.match(r.out, new RegExp(`${victim.name}: draining \\(acknowledged`));
   assert.match(r.out, /every IP handed over/);
-  await waitFor('drained IPs owned by others', () => lost.every((ip) => { const o = lab.ownership().get(ip) ?? []; return o.length === 1 && o[0] !== victim.name; }), 30000, 100);
+  await waitFor(
+    'drained IPs owned by others',
+    () =>
+      lost.every((ip) => {
+        const o = lab.ownership().get(ip) ?? [];
+        return o.length === 1 && o[0] !== victim.name;
+      }),
+    30000,
+    100,
+  );
   const fresh = (i: number) => lab.nodes[i]?.events.slice(marks[i]) ?? [];
   for (const ip of lost) {
     const to = lab.ownership().get(ip)?.[0] as string;
@@ -41,7 +50,15 @@ test('drain hands every IP over make-before-break; undrain takes them back', asy
     const withdrawn = at(fresh(victim.index), (e) => e.event === 'transition' && e.ip === ip && e.from === 'withdrawing');
     assert.ok(announced !== undefined && withdrawn !== undefined, `${ip}: ${announced} ${withdrawn}`);
     assert.ok(announced <= withdrawn, `${ip}: ${to} announced at ${announced}, ${victim.name} stopped at ${withdrawn}: break before make`);
-    const mac = await waitFor(`client resolves ${ip} to ${to}`, () => { const m = lab.arp(ip); return m === newOwner.mac ? m : undefined; }, 20000, 200);
+    const mac = await waitFor(
+      `client resolves ${ip} to ${to}`,
+      () => {
+        const m = lab.arp(ip);
+        return m === newOwner.mac ? m : undefined;
+      },
+      20000,
+      200,
+    );
     assert.equal(mac, newOwner.mac);
   }
   // IPs the victim did not own did not move.
@@ -49,7 +66,12 @@ test('drain hands every IP over make-before-break; undrain takes them back', asy
 
   const u = await lab.mooringctl('undrain', victim.name, '--timeout', '60');
   assert.equal(u.status, 0, u.out);
-  await waitFor('IPs back on the undrained node', () => lost.every((ip) => JSON.stringify(lab.ownership().get(ip)) === JSON.stringify([victim.name])), 30000, 100);
+  await waitFor(
+    'IPs back on the undrained node',
+    () => lost.every((ip) => JSON.stringify(lab.ownership().get(ip)) === JSON.stringify([victim.name])),
+    30000,
+    100,
+  );
 });
 
 test('drain of a node that does not run a speaker fails with a clear message', async () => {

@@ -41,17 +41,33 @@ test('killing one NATS server moves no IP', async () => {
     assert.equal(JSON.stringify([...lab.ownership()]), before, 'ownership changed after a NATS server kill');
     await new Promise((r) => setTimeout(r, 100));
   }
-  const moved = lab.nodes.map((n, i) => n.events.filter((e) => e.event === 'transition').slice(transitionsBefore[i]).filter((e) => e.to === 'announcing' || e.from === 'announcing'));
+  const moved = lab.nodes.map((n, i) =>
+    n.events
+      .filter((e) => e.event === 'transition')
+      .slice(transitionsBefore[i])
+      .filter((e) => e.to === 'announcing' || e.from === 'announcing'),
+  );
   assert.deepEqual(moved.flat(), []);
   // n1 was pinned to the killed server: it really lost its connection and reconnected elsewhere.
   const n1 = lab.nodes[0];
   assert.ok(n1);
-  assert.ok(n1?.events.some((e) => e.event === 'disconnected'), 'n1 never saw its server go');
+  assert.ok(
+    n1?.events.some((e) => e.event === 'disconnected'),
+    'n1 never saw its server go',
+  );
   await waitFor('n1 reconnected to another server', () => n1.events.some((e) => e.event === 'reconnected'), 20000);
   // n1's primary moved to s2, where its mirror was: the mirror is reopened on another server, so
   // the next server death cannot silence n1 either.
   await waitFor('n1 moved its mirror off its primary server', () => n1.events.some((e) => e.event === 'mirror.move'), 20000);
-  await waitFor('n1 mirror connected again', () => n1.events.some((e) => e.event === 'connected' && e.connection === 'mirror' && e.t >= (n1.events.find((x) => x.event === 'mirror.move')?.t ?? Infinity)), 20000);
+  await waitFor(
+    'n1 mirror connected again',
+    () =>
+      n1.events.some(
+        (e) =>
+          e.event === 'connected' && e.connection === 'mirror' && e.t >= (n1.events.find((x) => x.event === 'mirror.move')?.t ?? Infinity),
+      ),
+    20000,
+  );
   lab.startNats(0);
 });
 
@@ -75,10 +91,18 @@ test('a NATS server stalled (SIGSTOP) for longer than the detection window moves
     lab.stallNats(1, false);
   }
   await new Promise((r) => setTimeout(r, 4000)); // resync after the stall
-  const moved = lab.nodes.map((n, i) => n.events.filter((e) => e.event === 'transition').slice(transitionsBefore[i]).filter((e) => e.to === 'announcing' || e.from === 'announcing'));
+  const moved = lab.nodes.map((n, i) =>
+    n.events
+      .filter((e) => e.event === 'transition')
+      .slice(transitionsBefore[i])
+      .filter((e) => e.to === 'announcing' || e.from === 'announcing'),
+  );
   assert.deepEqual(moved.flat(), []);
   // The stall was real: some node lost its own echo (its subscriptions were on the stalled server).
-  assert.ok(lab.nodes.some((n, i) => n.events.filter((e) => e.event === 'nats.echo.lost').length > (echoLostBefore[i] ?? 0)), 'no node noticed the stall');
+  assert.ok(
+    lab.nodes.some((n, i) => n.events.filter((e) => e.event === 'nats.echo.lost').length > (echoLostBefore[i] ?? 0)),
+    'no node noticed the stall',
+  );
 });
 
 test('SIGKILL of an owner: its IPs move to the survivors and the client follows the new MAC', async () => {
@@ -93,7 +117,15 @@ test('SIGKILL of an owner: its IPs move to the survivors and the client follows 
   for (const ip of lost) {
     const owner = lab.ownership().get(ip)?.[0] as string;
     assert.notEqual(owner, victim.name);
-    const mac = await waitFor(`client sees the new owner of ${ip}`, () => { const m = lab.arp(ip); return m === macOf(owner) ? m : undefined; }, 20000, 200);
+    const mac = await waitFor(
+      `client sees the new owner of ${ip}`,
+      () => {
+        const m = lab.arp(ip);
+        return m === macOf(owner) ? m : undefined;
+      },
+      20000,
+      200,
+    );
     assert.equal(mac, macOf(owner));
   }
   // IPs that the victim did not own did not move.
@@ -102,14 +134,40 @@ test('SIGKILL of an owner: its IPs move to the survivors and the client follows 
 
 test('takeovers are recorded in the JetStream KV with a higher epoch, by the new owner', async () => {
   const root = new URL('../../../', import.meta.url).pathname;
-  const read = () => lab.natsNs.exec(process.execPath, ['--import', 'tsx', `${root}test/integration/coord/kv-read.ts`,
-    `nats://${NATS_IPS[1]}:4222`, 'n1', lab.passwords[0] as string, CLUSTER, ...VIPS], { allowFail: true })
-    .split('\n').filter(Boolean).map((l) => JSON.parse(l) as { ip: string; record: { epoch: number; node: string } | null });
+  const read = () =>
+    lab.natsNs
+      .exec(
+        process.execPath,
+        [
+          '--import',
+          'tsx',
+          `${root}test/integration/coord/kv-read.ts`,
+          `nats://${NATS_IPS[1]}:4222`,
+          'n1',
+          lab.passwords[0] as string,
+          CLUSTER,
+          ...VIPS,
+        ],
+        { allowFail: true },
+      )
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => JSON.parse(l) as { ip: string; record: { epoch: number; node: string } | null });
   // The previous test killed an owner: its IPs were taken over, so some record has epoch ≥ 2.
-  await waitFor('KV records match the owners', () => {
-    const recs = read();
-    return recs.length === VIPS.length && recs.every((r) => r.record !== null && r.record.node === lab.ownership().get(r.ip)?.[0]) ? recs : undefined;
-  }, 30000, 1000).then((recs) => {
-    assert.ok(recs.some((r) => (r.record?.epoch ?? 0) >= 2), JSON.stringify(recs));
+  await waitFor(
+    'KV records match the owners',
+    () => {
+      const recs = read();
+      return recs.length === VIPS.length && recs.every((r) => r.record !== null && r.record.node === lab.ownership().get(r.ip)?.[0])
+        ? recs
+        : undefined;
+    },
+    30000,
+    1000,
+  ).then((recs) => {
+    assert.ok(
+      recs.some((r) => (r.record?.epoch ?? 0) >= 2),
+      JSON.stringify(recs),
+    );
   });
 });

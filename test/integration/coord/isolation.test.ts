@@ -54,9 +54,14 @@ test('node isolated from NATS by nftables: its IPs move, it yields, one answer p
   // The healed node wins back what the election gives it (after its resync window), so the owner
   // is re-read on every poll: one MAC answers, and it is the current owner's.
   for (const ip of VIPS) {
-    await waitFor(`${ip} answered by its owner only`, () => {
-      const owner = lab.nodes.find((n) => n.alive() && n.owned().has(ip));
-      return owner !== undefined && lab.settled() && JSON.stringify(answerers(ip)) === JSON.stringify([owner.mac]);
-    }, 30000, 200);
+    await waitFor(
+      `${ip} answered by its owner only`,
+      () => {
+        const owner = lab.nodes.find((n) => n.alive() && n.owned().has(ip));
+        return owner !== undefined && lab.settled() && JSON.stringify(answerers(ip)) === JSON.stringify([owner.mac]);
+      },
+      30000,
+      200,
+    );
   }
 });

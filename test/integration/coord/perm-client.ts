@@ -5,7 +5,9 @@
 import { NatsBus } from '../../../src/adapters/nats.js';
 
 const [server, user, pass, mode, ...subjects] = process.argv.slice(2);
-const say = (o: Record<string, unknown>): void => { process.stdout.write(`${JSON.stringify(o)}\n`); };
+const say = (o: Record<string, unknown>): void => {
+  process.stdout.write(`${JSON.stringify(o)}\n`);
+};
 const bus = await NatsBus.connect({ servers: [server as string], auth: { user, pass }, log: (r) => say(r) });
 if (mode === 'sub') {
   bus.subscribe('mooring.v1.co.>', (subject) => say({ event: 'received', subject }));

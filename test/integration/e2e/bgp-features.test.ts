@@ -76,24 +76,36 @@ spec: { ipAddressPools: [both] }
 `);
   });
 
-  after(async () => { await c?.cleanup(); });
+  after(async () => {
+    await c?.cleanup();
+  });
 
   it("sends the advertisement's communities (literal and alias) from the selected nodes only", async () => {
     assert.ok(c);
     const cl = c;
     await cl.createLbService(NS, 'tagged', {}, { annotations: { 'metallb.io/address-pool': 'tagged' } });
     await cl.createEndpointSlice(NS, 'tagged', [{ ip: '198.51.100.220', node: 'n1' }]);
-    const [ip = ''] = await cl.waitLbIngress(NS, 'tagged', 1, 90_000).catch((e: Error) => { throw new Error(`${e.message}\n${dump()}`); });
+    const [ip = ''] = await cl.waitLbIngress(NS, 'tagged', 1, 90_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${dump()}`);
+    });
     assert.ok(lastOctet(ip) >= 176 && lastOctet(ip) < 192, `${ip} not in ${NET.pools.bgpb}`);
-    await cl.waitFor(`${ip} routed via n2 and n3 only`, () => cl.routerNextHops(ip).join() === hops(1, 2).join(), 90_000, 200)
-      .catch((e: Error) => { throw new Error(`${e.message}; hops now ${hopsNow(ip)}\n${dump()}`); });
+    await cl
+      .waitFor(`${ip} routed via n2 and n3 only`, () => cl.routerNextHops(ip).join() === hops(1, 2).join(), 90_000, 200)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; hops now ${hopsNow(ip)}\n${dump()}`);
+      });
     const paths = cl.frr?.paths('ipv4', `${ip}/32`) ?? [];
     assert.equal(paths.length, 2);
     for (const p of paths) assert.equal(p.community?.string, '64500:100 64500:200', JSON.stringify(p));
-    const statusNodes = await cl.waitFor('ServiceBGPStatus on n2 and n3', async () => {
-      const n = (await cl.bgpStatuses(NS, 'tagged')).map((s) => (s as { status?: { node?: string } }).status?.node).sort();
-      return n.join() === 'n2,n3' ? n : undefined;
-    }, 30_000, 200);
+    const statusNodes = await cl.waitFor(
+      'ServiceBGPStatus on n2 and n3',
+      async () => {
+        const n = (await cl.bgpStatuses(NS, 'tagged')).map((s) => (s as { status?: { node?: string } }).status?.node).sort();
+        return n.join() === 'n2,n3' ? n : undefined;
+      },
+      30_000,
+      200,
+    );
     assert.deepEqual(statusNodes, ['n2', 'n3']);
   });
 
@@ -103,14 +115,20 @@ spec: { ipAddressPools: [both] }
     await cl.createLbService(NS, 'local', { externalTrafficPolicy: 'Local' });
     await cl.createEndpointSlice(NS, 'local', [{ ip: '198.51.100.221', node: 'n2' }]);
     const [ip = ''] = await cl.waitLbIngress(NS, 'local', 1, 60_000);
-    await cl.waitFor(`${ip} routed via n2 only`, () => cl.routerNextHops(ip).join() === hops(1).join(), 60_000, 200)
-      .catch((e: Error) => { throw new Error(`${e.message}; hops now ${hopsNow(ip)}\n${dump()}`); });
+    await cl
+      .waitFor(`${ip} routed via n2 only`, () => cl.routerNextHops(ip).join() === hops(1).join(), 60_000, 200)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; hops now ${hopsNow(ip)}\n${dump()}`);
+      });
     assert.equal(await cl.waitFor(`ext reaches ${ip}`, () => cl.reach(cl.ext, ip)), 'n2');
     // A second endpoint on n3 (not ready first: it does not count until it is).
     await cl.createEndpointSlice(NS, 'local', [{ ip: '198.51.100.222', node: 'n3', ready: false, serving: false }], 'local-n3');
     await cl.createEndpointSlice(NS, 'local', [{ ip: '198.51.100.223', node: 'n1', ready: true }], 'local-n1');
-    await cl.waitFor(`${ip} routed via n1 and n2`, () => cl.routerNextHops(ip).join() === hops(0, 1).join(), 60_000, 200)
-      .catch((e: Error) => { throw new Error(`${e.message}; hops now ${hopsNow(ip)}\n${dump()}`); });
+    await cl
+      .waitFor(`${ip} routed via n1 and n2`, () => cl.routerNextHops(ip).join() === hops(0, 1).join(), 60_000, 200)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; hops now ${hopsNow(ip)}\n${dump()}`);
+      });
   });
 
   it('announces one pool by Layer 2 and BGP at once', async () => {
@@ -120,12 +138,22 @@ spec: { ipAddressPools: [both] }
     await cl.createEndpointSlice(NS, 'both', [{ ip: '198.51.100.224', node: 'n1' }]);
     const [ip = ''] = await cl.waitLbIngress(NS, 'both', 1, 60_000);
     assert.ok(lastOctet(ip) >= 160 && lastOctet(ip) < 176, `${ip} not in ${NET.pools.both}`);
-    await cl.waitFor(`${ip} routed via all three nodes`, () => cl.routerNextHops(ip).join() === hops(0, 1, 2).join(), 60_000, 200)
-      .catch((e: Error) => { throw new Error(`${e.message}; hops now ${hopsNow(ip)}\n${dump()}`); });
+    await cl
+      .waitFor(`${ip} routed via all three nodes`, () => cl.routerNextHops(ip).join() === hops(0, 1, 2).join(), 60_000, 200)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; hops now ${hopsNow(ip)}\n${dump()}`);
+      });
     const mac = await cl.waitFor(`ARP answer for ${ip} on the segment`, () => cl.arping(ip, 1), 60_000, 100);
-    assert.ok(NET.nodes.some((n) => n.mac === mac), `${mac} is not a node's MAC`);
-    await cl.waitFor('ServiceL2Status and three ServiceBGPStatus', async () =>
-      (await cl.l2Statuses(NS, 'both')).length === 1 && (await cl.bgpStatuses(NS, 'both')).length === 3, 30_000, 200);
+    assert.ok(
+      NET.nodes.some((n) => n.mac === mac),
+      `${mac} is not a node's MAC`,
+    );
+    await cl.waitFor(
+      'ServiceL2Status and three ServiceBGPStatus',
+      async () => (await cl.l2Statuses(NS, 'both')).length === 1 && (await cl.bgpStatuses(NS, 'both')).length === 3,
+      30_000,
+      200,
+    );
     assert.ok(await cl.waitFor(`ext reaches ${ip}`, () => cl.reach(cl.ext, ip)));
   });
 
@@ -133,8 +161,11 @@ spec: { ipAddressPools: [both] }
     assert.ok(c);
     const cl = c;
     const [ip = ''] = await cl.waitLbIngress(NS, 'both', 1, 10_000);
-    await cl.waitFor('BFD Up with all three nodes', () => NET.nodes.every((n) => cl.bfdd?.peer(n.v4)?.status === 'up'), 60_000, 200)
-      .catch((e: Error) => { throw new Error(`${e.message}; bfdd: ${JSON.stringify(cl.bfdd?.peers())}\n${dump()}`); });
+    await cl
+      .waitFor('BFD Up with all three nodes', () => NET.nodes.every((n) => cl.bfdd?.peer(n.v4)?.status === 'up'), 60_000, 200)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; bfdd: ${JSON.stringify(cl.bfdd?.peers())}\n${dump()}`);
+      });
     await cl.bfdLinkCut(ip, 0);
   });
 });

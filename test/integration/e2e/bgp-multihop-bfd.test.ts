@@ -20,7 +20,8 @@ describe('e2e multi-hop BGP peer with BFD (RFC 5883)', { timeout: 420_000 }, () 
   let c: Cluster | undefined;
   const dump = () => c?.dump() ?? '';
   const hopsNow = (ip: string) => JSON.stringify(c?.routerNextHops(ip));
-  const bfdPeers = () => JSON.stringify(c?.bfdd?.peers()?.map((p) => ({ peer: p.peer, status: p.status, multihop: (p as { multihop?: boolean }).multihop })));
+  const bfdPeers = () =>
+    JSON.stringify(c?.bfdd?.peers()?.map((p) => ({ peer: p.peer, status: p.status, multihop: (p as { multihop?: boolean }).multihop })));
 
   before(async () => {
     c = await Cluster.start({
@@ -53,19 +54,32 @@ spec: { ipAddressPools: [plain] }
 `);
   });
 
-  after(async () => { await c?.cleanup(); });
+  after(async () => {
+    await c?.cleanup();
+  });
 
   it('the route goes out via all three nodes, and BFD comes Up on multi-hop sessions with each', async () => {
     assert.ok(c);
     const cl = c;
     await cl.createLbService(NS, 'web');
     await cl.createEndpointSlice(NS, 'web', [{ ip: '198.51.100.230', node: 'n1' }]);
-    const [ip = ''] = await cl.waitLbIngress(NS, 'web', 1, 90_000).catch((e: Error) => { throw new Error(`${e.message}\n${dump()}`); });
-    await cl.waitFor(`${ip} routed via all three nodes`, () => cl.routerNextHops(ip).join() === hops(0, 1, 2).join(), 90_000, 200)
-      .catch((e: Error) => { throw new Error(`${e.message}; hops now ${hopsNow(ip)}; bfdd: ${bfdPeers()}\n${dump()}`); });
-    await cl.waitFor('FRR BFD Up with all three nodes', () => NET.nodes.every((n) => cl.bfdd?.peer(n.v4)?.status === 'up'), 90_000, 200)
-      .catch((e: Error) => { throw new Error(`${e.message}; bfdd: ${bfdPeers()}\n${dump()}`); });
-    assert.ok(cl.bfdd?.peers()?.every((p) => (p as { multihop?: boolean }).multihop === true), `FRR's sessions are multi-hop: ${bfdPeers()}`);
+    const [ip = ''] = await cl.waitLbIngress(NS, 'web', 1, 90_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${dump()}`);
+    });
+    await cl
+      .waitFor(`${ip} routed via all three nodes`, () => cl.routerNextHops(ip).join() === hops(0, 1, 2).join(), 90_000, 200)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; hops now ${hopsNow(ip)}; bfdd: ${bfdPeers()}\n${dump()}`);
+      });
+    await cl
+      .waitFor('FRR BFD Up with all three nodes', () => NET.nodes.every((n) => cl.bfdd?.peer(n.v4)?.status === 'up'), 90_000, 200)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; bfdd: ${bfdPeers()}\n${dump()}`);
+      });
+    assert.ok(
+      cl.bfdd?.peers()?.every((p) => (p as { multihop?: boolean }).multihop === true),
+      `FRR's sessions are multi-hop: ${bfdPeers()}`,
+    );
   });
 
   it("a cut link drops that node's path through multi-hop BFD, long before the 90 s hold time; back with the link", async () => {

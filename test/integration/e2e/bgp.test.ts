@@ -44,7 +44,9 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
 `);
   });
 
-  after(async () => { await c?.cleanup(); });
+  after(async () => {
+    await c?.cleanup();
+  });
 
   const dump = () => c?.dump() ?? '';
   let ip = '';
@@ -54,19 +56,40 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
     const cl = c;
     await cl.createLbService(NS, 'web');
     await cl.createEndpointSlice(NS, 'web', [{ ip: '198.51.100.201', node: NET.nodes[0]!.name }]);
-    [ip = ''] = await cl.waitLbIngress(NS, 'web', 1, 90_000).catch((e: Error) => { throw new Error(`${e.message}\n${dump()}`); });
-    assert.ok(ip.startsWith('203.0.113.1') && Number(ip.split('.')[3]) >= 128 && Number(ip.split('.')[3]) < 160, `${ip} not in ${NET.pools.bgpv4}`);
-    await cl.waitFor(`3 next hops for ${ip} in the router's kernel`, () => cl.routerNextHops(ip).join() === ALL_HOPS.join(), 90_000, 200)
-      .catch((e: Error) => { throw new Error(`${e.message}; hops now ${JSON.stringify(cl.routerNextHops(ip))}\nFRR: ${JSON.stringify(cl.vtyshJson('show bgp ipv4 unicast summary json'))}\n${dump()}`); });
+    [ip = ''] = await cl.waitLbIngress(NS, 'web', 1, 90_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${dump()}`);
+    });
+    assert.ok(
+      ip.startsWith('203.0.113.1') && Number(ip.split('.')[3]) >= 128 && Number(ip.split('.')[3]) < 160,
+      `${ip} not in ${NET.pools.bgpv4}`,
+    );
+    await cl
+      .waitFor(`3 next hops for ${ip} in the router's kernel`, () => cl.routerNextHops(ip).join() === ALL_HOPS.join(), 90_000, 200)
+      .catch((e: Error) => {
+        throw new Error(
+          `${e.message}; hops now ${JSON.stringify(cl.routerNextHops(ip))}\nFRR: ${JSON.stringify(cl.vtyshJson('show bgp ipv4 unicast summary json'))}\n${dump()}`,
+        );
+      });
     const paths = cl.frr?.paths('ipv4', `${ip}/32`) ?? [];
     assert.equal(paths.length, 3);
-    assert.ok(paths.every((p) => p.aspath?.string === String(NET.nodeAsn)), JSON.stringify(paths.map((p) => p.aspath)));
+    assert.ok(
+      paths.every((p) => p.aspath?.string === String(NET.nodeAsn)),
+      JSON.stringify(paths.map((p) => p.aspath)),
+    );
     const served = await cl.waitFor(`ext reaches ${ip}`, () => cl.reach(cl.ext, ip));
-    assert.ok(NET.nodes.some((n) => n.name === served), `served by ${served}`);
-    await cl.waitFor(`ServiceBGPStatus of ${NS}/web on all nodes`, async () => {
-      const nodes = (await cl.bgpStatuses(NS, 'web')).map((s) => (s as { status?: { node?: string } }).status?.node).sort();
-      return nodes.join() === NET.nodes.map((n) => n.name).join();
-    }, 30_000, 200);
+    assert.ok(
+      NET.nodes.some((n) => n.name === served),
+      `served by ${served}`,
+    );
+    await cl.waitFor(
+      `ServiceBGPStatus of ${NS}/web on all nodes`,
+      async () => {
+        const nodes = (await cl.bgpStatuses(NS, 'web')).map((s) => (s as { status?: { node?: string } }).status?.node).sort();
+        return nodes.join() === NET.nodes.map((n) => n.name).join();
+      },
+      30_000,
+      200,
+    );
   });
 
   it('routes a dual-stack Service over the IPv4 and IPv6 sessions, 3-way on both families', async () => {
@@ -81,8 +104,18 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
     await cl.waitFor(`3 next hops for ${v4}`, () => cl.routerNextHops(v4).join() === ALL_HOPS.join(), 60_000, 200);
     // IPv6 next hops may be the nodes' link-local addresses: count paths and hops, and check the
     // paths come from the three v6 sessions.
-    await cl.waitFor(`3 paths and next hops for ${v6}`, () => cl.routerNextHops(v6).length === 3 && (cl.frr?.paths('ipv6', `${v6}/128`) ?? []).length === 3, 60_000, 200)
-      .catch((e: Error) => { throw new Error(`${e.message}; hops ${JSON.stringify(cl.routerNextHops(v6))}; FRR v6: ${JSON.stringify(cl.vtyshJson('show bgp ipv6 unicast summary json'))}\n${dump()}`); });
+    await cl
+      .waitFor(
+        `3 paths and next hops for ${v6}`,
+        () => cl.routerNextHops(v6).length === 3 && (cl.frr?.paths('ipv6', `${v6}/128`) ?? []).length === 3,
+        60_000,
+        200,
+      )
+      .catch((e: Error) => {
+        throw new Error(
+          `${e.message}; hops ${JSON.stringify(cl.routerNextHops(v6))}; FRR v6: ${JSON.stringify(cl.vtyshJson('show bgp ipv6 unicast summary json'))}\n${dump()}`,
+        );
+      });
     const peers = (cl.frr?.paths('ipv6', `${v6}/128`) ?? []).map((p) => p.peer?.peerId).sort();
     assert.deepEqual(peers, NET.nodes.map((n) => n.v6).sort());
     const served4 = await cl.waitFor(`ext reaches ${v4}`, () => cl.reach(cl.ext, v4));
@@ -96,8 +129,11 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
     speakers[0]!.kill('SIGKILL');
     await speakers[0]!.exited;
     const rest = ALL_HOPS.filter((h) => h !== NET.nodes[0]!.v4);
-    await cl.waitFor(`router drops ${NET.nodes[0]!.v4} for ${ip}`, () => cl.routerNextHops(ip).join() === rest.join(), 60_000, 200)
-      .catch((e: Error) => { throw new Error(`${e.message}; hops now ${JSON.stringify(cl.routerNextHops(ip))}\n${dump()}`); });
+    await cl
+      .waitFor(`router drops ${NET.nodes[0]!.v4} for ${ip}`, () => cl.routerNextHops(ip).join() === rest.join(), 60_000, 200)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; hops now ${JSON.stringify(cl.routerNextHops(ip))}\n${dump()}`);
+      });
     const served = await cl.waitFor(`ext reaches ${ip}`, () => cl.reach(cl.ext, ip));
     assert.ok(['n2', 'n3'].includes(served), `served by ${served}`);
     assert.ok(controller.alive(), `controller exited:\n${controller.tail()}`);
@@ -107,8 +143,16 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
     assert.ok(c && ip);
     const cl = c;
     await cl.deleteService(NS, 'web');
-    await cl.waitFor(`router has no route for ${ip}`, () => cl.routerNextHops(ip).length === 0 && (cl.frr?.paths('ipv4', `${ip}/32`) ?? []).length === 0, 30_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}; hops now ${JSON.stringify(cl.routerNextHops(ip))}\n${dump()}`); });
+    await cl
+      .waitFor(
+        `router has no route for ${ip}`,
+        () => cl.routerNextHops(ip).length === 0 && (cl.frr?.paths('ipv4', `${ip}/32`) ?? []).length === 0,
+        30_000,
+        100,
+      )
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; hops now ${JSON.stringify(cl.routerNextHops(ip))}\n${dump()}`);
+      });
     assert.equal(cl.reach(cl.ext, ip, 80, 1), undefined, `${ip} still reachable from outside`);
   });
 });

@@ -32,7 +32,9 @@ describe('e2e L2 features: shared IPs, advertisement selectors, pool deletion, S
   let c: Cluster | undefined;
   let speakers: Proc[] = [];
   const dump = () => c?.dump() ?? '';
-  const annotate = (e: Error) => { throw new Error(`${e.message}\n${dump()}`); };
+  const annotate = (e: Error) => {
+    throw new Error(`${e.message}\n${dump()}`);
+  };
 
   before(async () => {
     c = await Cluster.start({ noFrr: true });
@@ -63,7 +65,9 @@ spec: { ipAddressPools: [l2, tmp] }
 ${'---'}${selAdvertisement('n3', ['eth0'])}`);
   });
 
-  after(async () => { await c?.cleanup(); });
+  after(async () => {
+    await c?.cleanup();
+  });
 
   it('announces two Services sharing one IP (allow-shared-ip) from the same node', async () => {
     assert.ok(c);
@@ -82,10 +86,17 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
     const name = NET.nodes[owner]!.name;
     // Both Services report the same announcing node (one IP has one owner).
     for (const svc of ['sa', 'sb']) {
-      await cl.waitFor(`ServiceL2Status of ${NS}/${svc} on ${name} only`, async () => {
-        const nodes = (await cl.l2Statuses(NS, svc)).map((s) => (s as Status).status?.node);
-        return nodes.length === 1 && nodes[0] === name;
-      }, 30_000, 200).catch(annotate);
+      await cl
+        .waitFor(
+          `ServiceL2Status of ${NS}/${svc} on ${name} only`,
+          async () => {
+            const nodes = (await cl.l2Statuses(NS, svc)).map((s) => (s as Status).status?.node);
+            return nodes.length === 1 && nodes[0] === name;
+          },
+          30_000,
+          200,
+        )
+        .catch(annotate);
     }
     assert.equal(await cl.waitFor(`client reaches ${shared}`, () => cl.reach(cl.client, shared)), name);
   });
@@ -97,19 +108,34 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
     await cl.createEndpointSlice(NS, 'selected', [{ ip: '198.51.100.212', node: 'n1' }]);
     const [ip = ''] = await cl.waitLbIngress(NS, 'selected', 1, 60_000).catch(annotate);
     assert.ok(lastOctet(ip) >= 32 && lastOctet(ip) < 40, `${ip} not in ${SEL}`);
-    await cl.waitFor(`${ip} answered by n3 (the only selected node)`, () => cl.arping(ip, 1) === macOf(2), 60_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`); });
-    const st = await cl.waitFor(`ServiceL2Status of ${NS}/selected on n3`, async () =>
-      (await cl.l2Statuses(NS, 'selected')).find((s) => (s as Status).status?.node === 'n3'), 30_000, 200);
+    await cl
+      .waitFor(`${ip} answered by n3 (the only selected node)`, () => cl.arping(ip, 1) === macOf(2), 60_000, 100)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`);
+      });
+    const st = await cl.waitFor(
+      `ServiceL2Status of ${NS}/selected on n3`,
+      async () => (await cl.l2Statuses(NS, 'selected')).find((s) => (s as Status).status?.node === 'n3'),
+      30_000,
+      200,
+    );
     assert.deepEqual((st as Status).status?.interfaces, [{ name: 'eth0' }]);
     // Why n1 does not announce it is readable from the cluster: a notAnnounced Event.
-    const why = await cl.waitFor('notAnnounced Event from n1', async () =>
-      (await cl.events(NS, 'Service', 'selected')).find((e) => e.reason === 'notAnnounced' && String(e.message).includes('node n1')), 30_000, 200);
+    const why = await cl.waitFor(
+      'notAnnounced Event from n1',
+      async () =>
+        (await cl.events(NS, 'Service', 'selected')).find((e) => e.reason === 'notAnnounced' && String(e.message).includes('node n1')),
+      30_000,
+      200,
+    );
     assert.match(String(why.message), /noMatchingAdvertisement/);
     // The advertisement now selects n2: the IP moves there.
     await cl.admin.apply(selAdvertisement('n2', ['eth0']));
-    await cl.waitFor(`${ip} answered by n2 after the selector edit`, () => cl.arping(ip, 1) === macOf(1), 60_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`); });
+    await cl
+      .waitFor(`${ip} answered by n2 after the selector edit`, () => cl.arping(ip, 1) === macOf(1), 60_000, 100)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`);
+      });
     // An interface the node does not have: nobody announces.
     await cl.admin.apply(selAdvertisement('n2', ['eth7']));
     await cl.waitFor(`${ip} silent (no node has eth7)`, () => cl.arping(ip, 1) === undefined, 60_000, 100).catch(annotate);
@@ -125,14 +151,26 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
     await cl.waitFor(`${old} answered`, () => cl.arping(old, 1), 60_000, 100).catch(annotate);
     const del = await cl.admin.delete({ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', name: 'tmp', namespace: MOORING_NS });
     assert.equal(del.code, 200, JSON.stringify(del.body));
-    const fresh = await cl.waitFor(`${NS}/mover re-allocated from pool l2`, async () => {
-      const ips = await cl.lbIngress(NS, 'mover');
-      return ips.length === 1 && ips[0] !== old ? ips[0] : undefined;
-    }, 60_000, 200).catch(annotate);
+    const fresh = await cl
+      .waitFor(
+        `${NS}/mover re-allocated from pool l2`,
+        async () => {
+          const ips = await cl.lbIngress(NS, 'mover');
+          return ips.length === 1 && ips[0] !== old ? ips[0] : undefined;
+        },
+        60_000,
+        200,
+      )
+      .catch(annotate);
     assert.ok(lastOctet(fresh) >= 48 && lastOctet(fresh) < 64, `${fresh} not in ${NET.pools.l2v4}`);
     await cl.waitFor(`new IP ${fresh} answered`, () => cl.arping(fresh, 1), 60_000, 100).catch(annotate);
     await cl.waitFor(`old IP ${old} silent`, () => cl.arping(old, 1) === undefined, 30_000, 100).catch(annotate);
-    const svc = await cl.admin.read<{ metadata: { annotations?: Record<string, string> } }>({ apiVersion: 'v1', kind: 'Service', name: 'mover', namespace: NS });
+    const svc = await cl.admin.read<{ metadata: { annotations?: Record<string, string> } }>({
+      apiVersion: 'v1',
+      kind: 'Service',
+      name: 'mover',
+      namespace: NS,
+    });
     assert.equal(svc?.metadata.annotations?.['metallb.io/ip-allocated-from-pool'], 'l2');
   });
 
@@ -157,14 +195,24 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
     const failed = loop.events.filter((e) => e.event === 'attempt' && e.ok !== true);
     assert.equal(sum.failures, 0, `lost attempts: ${JSON.stringify(failed.slice(0, 10))}`);
     const byNode = sum.byNode as Record<string, number>;
-    const order = loop.events.filter((e) => e.event === 'attempt').map((e) => String(e.node)).filter((n, i, all) => i === 0 || all[i - 1] !== n);
+    const order = loop.events
+      .filter((e) => e.event === 'attempt')
+      .map((e) => String(e.node))
+      .filter((n, i, all) => i === 0 || all[i - 1] !== n);
     const oldName = NET.nodes[owner]!.name;
     // Served by the old owner first, then by live nodes only. (On a heavily loaded machine a
     // starved speaker can be suspected for a moment and the IP can move once more between the
     // live nodes; what must never happen is an attempt that nobody serves.)
     assert.equal(order[0], oldName, `served by ${JSON.stringify(byNode)} in order ${order.join(' → ')}`);
-    assert.ok(order.length >= 2 && order.slice(1).every((n) => n !== oldName), `served by ${JSON.stringify(byNode)} in order ${order.join(' → ')}: the IP did not leave ${oldName}`);
+    assert.ok(
+      order.length >= 2 && order.slice(1).every((n) => n !== oldName),
+      `served by ${JSON.stringify(byNode)} in order ${order.join(' → ')}: the IP did not leave ${oldName}`,
+    );
     const final = nodeOfMac(cl.arping(ip, 1));
-    assert.equal(NET.nodes[final]?.name, order[order.length - 1], `ARP now answered by ${NET.nodes[final]?.name}; order ${order.join(' → ')}`);
+    assert.equal(
+      NET.nodes[final]?.name,
+      order[order.length - 1],
+      `ARP now answered by ${NET.nodes[final]?.name}; order ${order.join(' → ')}`,
+    );
   });
 });

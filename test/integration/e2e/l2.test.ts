@@ -45,7 +45,9 @@ spec: { ipAddressPools: [l2] }
 `);
   });
 
-  after(async () => { await c?.cleanup(); });
+  after(async () => {
+    await c?.cleanup();
+  });
 
   let svcEvents = '';
   const dump = () => `${c?.dump() ?? ''}\nService events: ${svcEvents}`;
@@ -59,9 +61,12 @@ spec: { ipAddressPools: [l2] }
     // A ready endpoint (MetalLB announces nothing for a service without one). No pod exists:
     // the address is only data; the node backends answer for the IP.
     await cl.createEndpointSlice(NS, 'web', [{ ip: '198.51.100.201', node: NET.nodes[0]!.name }]);
-    [ip = ''] = await cl.waitLbIngress(NS, 'web', 1, 90_000).catch((e: Error) => { throw new Error(`${e.message}\n${dump()}`); });
+    [ip = ''] = await cl.waitLbIngress(NS, 'web', 1, 90_000).catch((e: Error) => {
+      throw new Error(`${e.message}\n${dump()}`);
+    });
     assert.ok(inPool(ip), `${ip} not in ${POOL}`);
-    const mac = await cl.waitFor(`an ARP answer for ${ip}`, () => cl.arping(ip), 90_000, 200)
+    const mac = await cl
+      .waitFor(`an ARP answer for ${ip}`, () => cl.arping(ip), 90_000, 200)
       .catch(async (e: Error) => {
         svcEvents = JSON.stringify((await cl.events(NS, 'Service', 'web')).map((x) => `${String(x.reason)}: ${String(x.message)}`));
         throw new Error(`${e.message}\n${dump()}`);
@@ -70,18 +75,33 @@ spec: { ipAddressPools: [l2] }
     assert.ok(owner >= 0, `ARP answer ${mac} is not a node's MAC`);
     const name = NET.nodes[owner]!.name;
     assert.equal(await cl.waitFor(`client reaches ${ip}`, () => cl.reach(cl.client, ip)), name);
-    const st = await cl.waitFor(`ServiceL2Status of ${NS}/web on ${name}`, async () =>
-      (await cl.l2Statuses(NS, 'web')).find((s) => (s as { status?: { node?: string } }).status?.node === name), 30_000, 200);
+    const st = await cl.waitFor(
+      `ServiceL2Status of ${NS}/web on ${name}`,
+      async () => (await cl.l2Statuses(NS, 'web')).find((s) => (s as { status?: { node?: string } }).status?.node === name),
+      30_000,
+      200,
+    );
     assert.ok(st);
-    const ev = await cl.waitFor('nodeAssigned Event', async () =>
-      (await cl.events(NS, 'Service', 'web')).find((e) => e.reason === 'nodeAssigned' && String(e.message).includes(name)), 30_000, 200);
+    const ev = await cl.waitFor(
+      'nodeAssigned Event',
+      async () => (await cl.events(NS, 'Service', 'web')).find((e) => e.reason === 'nodeAssigned' && String(e.message).includes(name)),
+      30_000,
+      200,
+    );
     assert.ok(ev);
     // Exactly one node answers: the other speakers stay silent.
     assert.equal(cl.arping(ip), mac);
     // MetalLB's layer2 counters on the owner's /metrics (scraped from the segment client).
     const metrics = cl.client.exec('curl', ['-s', '--max-time', '10', `http://${NET.nodes[owner]!.v4}:7472/metrics`]);
-    const counter = (n: string) => Number(new RegExp(`^metallb_${n}(?:_total)?\\{[^}]*ip="${ip.replace(/\./g, '\\.')}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN);
-    assert.ok(counter('layer2_requests_received') >= 2, `layer2_requests_received for ${ip}:\n${metrics.split('\n').filter((l) => l.includes('layer2')).join('\n')}`);
+    const counter = (n: string) =>
+      Number(new RegExp(`^metallb_${n}(?:_total)?\\{[^}]*ip="${ip.replace(/\./g, '\\.')}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN);
+    assert.ok(
+      counter('layer2_requests_received') >= 2,
+      `layer2_requests_received for ${ip}:\n${metrics
+        .split('\n')
+        .filter((l) => l.includes('layer2'))
+        .join('\n')}`,
+    );
     assert.ok(counter('layer2_responses_sent') >= 2);
     assert.ok(counter('layer2_gratuitous_sent') >= 1);
     assert.match(metrics, new RegExp(`^metallb_speaker_announced\\{[^}]*ip="${ip.replace(/\./g, '\\.')}"[^}]*\\} 1`, 'm'));
@@ -93,16 +113,29 @@ spec: { ipAddressPools: [l2] }
     const oldMac = NET.nodes[owner]!.mac;
     speakers[owner]!.kill('SIGKILL');
     await speakers[owner]!.exited;
-    const mac = await cl.waitFor(`a new ARP owner for ${ip}`, () => {
-      const m = cl.arping(ip, 1);
-      return m && m !== oldMac ? m : undefined;
-    }, 60_000, 100).catch((e: Error) => { throw new Error(`${e.message}\n${dump()}`); });
+    const mac = await cl
+      .waitFor(
+        `a new ARP owner for ${ip}`,
+        () => {
+          const m = cl.arping(ip, 1);
+          return m && m !== oldMac ? m : undefined;
+        },
+        60_000,
+        100,
+      )
+      .catch((e: Error) => {
+        throw new Error(`${e.message}\n${dump()}`);
+      });
     const next = NET.nodes.findIndex((n) => n.mac === mac);
     assert.ok(next >= 0 && next !== owner, `new ARP answer ${mac} is not another node's MAC`);
     const name = NET.nodes[next]!.name;
     assert.equal(await cl.waitFor(`client reaches ${ip} on ${name}`, () => cl.reach(cl.client, ip)), name);
-    await cl.waitFor(`ServiceL2Status of ${NS}/web on ${name}`, async () =>
-      (await cl.l2Statuses(NS, 'web')).some((s) => (s as { status?: { node?: string } }).status?.node === name), 30_000, 200);
+    await cl.waitFor(
+      `ServiceL2Status of ${NS}/web on ${name}`,
+      async () => (await cl.l2Statuses(NS, 'web')).some((s) => (s as { status?: { node?: string } }).status?.node === name),
+      30_000,
+      200,
+    );
     assert.ok(controller.alive(), `controller exited:\n${controller.tail()}`);
   });
 
@@ -116,13 +149,19 @@ spec: { ipAddressPools: [l2] }
     const slice = await cl.createEndpointSlice(NS, 'local', [{ ip: '198.51.100.202', node: NET.nodes[a]!.name }]);
     const [lip = ''] = await cl.waitLbIngress(NS, 'local', 1, 60_000);
     assert.notEqual(lip, ip);
-    await cl.waitFor(`${lip} answered by ${NET.nodes[a]!.name}`, () => cl.arping(lip, 1) === NET.nodes[a]!.mac, 60_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}; ARP now ${cl.arping(lip, 1)}\n${dump()}`); });
+    await cl
+      .waitFor(`${lip} answered by ${NET.nodes[a]!.name}`, () => cl.arping(lip, 1) === NET.nodes[a]!.mac, 60_000, 100)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; ARP now ${cl.arping(lip, 1)}\n${dump()}`);
+      });
     // The endpoint moves to the other live node: so does the IP.
     await cl.admin.delete({ apiVersion: 'discovery.k8s.io/v1', kind: 'EndpointSlice', name: slice.metadata.name, namespace: NS });
     await cl.createEndpointSlice(NS, 'local', [{ ip: '198.51.100.203', node: NET.nodes[b]!.name }]);
-    await cl.waitFor(`${lip} answered by ${NET.nodes[b]!.name}`, () => cl.arping(lip, 1) === NET.nodes[b]!.mac, 60_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}; ARP now ${cl.arping(lip, 1)}\n${dump()}`); });
+    await cl
+      .waitFor(`${lip} answered by ${NET.nodes[b]!.name}`, () => cl.arping(lip, 1) === NET.nodes[b]!.mac, 60_000, 100)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; ARP now ${cl.arping(lip, 1)}\n${dump()}`);
+      });
     assert.equal(await cl.waitFor(`client reaches ${lip}`, () => cl.reach(cl.client, lip)), NET.nodes[b]!.name);
   });
 
@@ -136,10 +175,15 @@ spec: { ipAddressPools: [l2] }
     const v6 = ips.find((x) => x.includes(':'));
     assert.ok(v4 && inPool(v4), `no IPv4 from ${POOL}: ${ips.join(', ')}`);
     assert.ok(v6 && v6.startsWith('2001:db8:20::1'), `no IPv6 from ${NET.pools.l2v6}: ${ips.join(', ')}`);
-    const live = new Map([0, 1, 2].filter((i) => speakers[i]!.alive()).map((i) => [NET.nodes[i]!.mac as string, NET.nodes[i]!.name as string]));
+    const live = new Map(
+      [0, 1, 2].filter((i) => speakers[i]!.alive()).map((i) => [NET.nodes[i]!.mac as string, NET.nodes[i]!.name as string]),
+    );
     const mac4 = await cl.waitFor(`ARP answer for ${v4}`, () => cl.arping(v4, 1), 60_000, 100);
-    const mac6 = await cl.waitFor(`NA for ${v6}`, () => cl.ndisc6(v6), 60_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}\n${dump()}`); });
+    const mac6 = await cl
+      .waitFor(`NA for ${v6}`, () => cl.ndisc6(v6), 60_000, 100)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}\n${dump()}`);
+      });
     assert.ok(live.has(mac4), `${v4} answered by ${mac4}, not a live node`);
     assert.ok(live.has(mac6), `${v6} answered by ${mac6}, not a live node`);
     assert.equal(await cl.waitFor(`client reaches ${v4}`, () => cl.reach(cl.client, v4)), live.get(mac4));
@@ -155,12 +199,23 @@ spec: { ipAddressPools: [l2] }
     assert.ok(cur !== undefined, `${ip} answered by ${macNow}, not a live node`);
     const other = live.find((i) => i !== cur) as number;
     await cl.setNodeCondition(NET.nodes[cur]!.name, 'NetworkUnavailable', 'True');
-    await cl.waitFor(`${ip} moves to ${NET.nodes[other]!.name} (NetworkUnavailable)`, () => cl.arping(ip, 1) === NET.nodes[other]!.mac, 60_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`); });
+    await cl
+      .waitFor(
+        `${ip} moves to ${NET.nodes[other]!.name} (NetworkUnavailable)`,
+        () => cl.arping(ip, 1) === NET.nodes[other]!.mac,
+        60_000,
+        100,
+      )
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`);
+      });
     await cl.setNodeCondition(NET.nodes[cur]!.name, 'NetworkUnavailable', 'False');
     await cl.labelNode(NET.nodes[other]!.name, 'node.kubernetes.io/exclude-from-external-load-balancers', '');
-    await cl.waitFor(`${ip} moves back to ${NET.nodes[cur]!.name} (exclude label)`, () => cl.arping(ip, 1) === NET.nodes[cur]!.mac, 60_000, 100)
-      .catch((e: Error) => { throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`); });
+    await cl
+      .waitFor(`${ip} moves back to ${NET.nodes[cur]!.name} (exclude label)`, () => cl.arping(ip, 1) === NET.nodes[cur]!.mac, 60_000, 100)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`);
+      });
     await cl.labelNode(NET.nodes[other]!.name, 'node.kubernetes.io/exclude-from-external-load-balancers', null);
   });
 
@@ -171,7 +226,11 @@ spec: { ipAddressPools: [l2] }
     await cl.deleteService(NS, 'web');
     await cl.waitFor(`${ip} no longer answered`, () => cl.arping(ip, 1) === undefined, 30_000, 100);
     const live = new Set([0, 1, 2].filter((i) => speakers[i]!.alive()).map((i) => NET.nodes[i]!.name));
-    await cl.waitFor('no live speaker keeps a ServiceL2Status for the deleted Service', async () =>
-      !(await cl.l2Statuses(NS, 'web')).some((s) => live.has(String((s as { status?: { node?: string } }).status?.node))), 30_000, 200);
+    await cl.waitFor(
+      'no live speaker keeps a ServiceL2Status for the deleted Service',
+      async () => !(await cl.l2Statuses(NS, 'web')).some((s) => live.has(String((s as { status?: { node?: string } }).status?.node))),
+      30_000,
+      200,
+    );
   });
 });

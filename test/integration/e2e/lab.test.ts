@@ -12,8 +12,15 @@ import { parse } from 'yaml';
 import { Cluster, MOORING_NS, NATS_CLUSTER, NET, REPO, parseYaml, type KObject, type KubeClient } from '../../lib/cluster.js';
 
 const CRDS = [
-  'bfdprofiles', 'bgpadvertisements', 'bgppeers', 'communities', 'configurationstates', 'ipaddresspools',
-  'l2advertisements', 'servicebgpstatuses', 'servicel2statuses',
+  'bfdprofiles',
+  'bgpadvertisements',
+  'bgppeers',
+  'communities',
+  'configurationstates',
+  'ipaddresspools',
+  'l2advertisements',
+  'servicebgpstatuses',
+  'servicel2statuses',
 ].map((p) => `${p}.metallb.io`);
 
 describe('e2e lab: apiserver, deploy/ RBAC, Nodes, NATS cluster, FRR, segment', { timeout: 300_000 }, () => {
@@ -27,31 +34,50 @@ describe('e2e lab: apiserver, deploy/ RBAC, Nodes, NATS cluster, FRR, segment', 
     controller = await c.kubeClient(c.ctl, c.kubeconfigs.controller, 'controller');
   });
 
-  after(async () => { await c?.cleanup(); });
+  after(async () => {
+    await c?.cleanup();
+  });
 
   it('serves every deploy/crds CRD (Established) and the RBAC objects of deploy/rbac', async () => {
     assert.ok(c);
-    const crds = await c.admin.items<KObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>('apiextensions.k8s.io/v1', 'CustomResourceDefinition');
+    const crds = await c.admin.items<KObject & { status?: { conditions?: Array<{ type: string; status: string }> } }>(
+      'apiextensions.k8s.io/v1',
+      'CustomResourceDefinition',
+    );
     const established = crds
       .filter((x) => x.status?.conditions?.some((k) => k.type === 'Established' && k.status === 'True'))
-      .map((x) => x.metadata.name).filter((n) => n.endsWith('.metallb.io')).sort();
+      .map((x) => x.metadata.name)
+      .filter((n) => n.endsWith('.metallb.io'))
+      .sort();
     assert.deepEqual(established, CRDS);
     const sas = (await c.admin.items('v1', 'ServiceAccount', { namespace: MOORING_NS })).map((s) => s.metadata.name).sort();
     assert.deepEqual(sas, ['controller', 'speaker']);
     for (const cr of ['mooring:controller', 'mooring:speaker']) {
-      assert.ok(await c.admin.read({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: cr }), `ClusterRole ${cr} missing`);
+      assert.ok(
+        await c.admin.read({ apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', name: cr }),
+        `ClusterRole ${cr} missing`,
+      );
     }
   });
 
   it('registers the three Nodes with labels, InternalIPs and Ready', async () => {
     assert.ok(c);
-    type Node = KObject & { metadata: { labels?: Record<string, string> }; status?: { addresses?: Array<{ type: string; address: string }>; conditions?: Array<{ type: string; status: string }> } };
+    type Node = KObject & {
+      metadata: { labels?: Record<string, string> };
+      status?: { addresses?: Array<{ type: string; address: string }>; conditions?: Array<{ type: string; status: string }> };
+    };
     const nodes = await c.admin.items<Node>('v1', 'Node');
-    assert.deepEqual(nodes.map((n) => n.metadata.name).sort(), NET.nodes.map((n) => n.name));
+    assert.deepEqual(
+      nodes.map((n) => n.metadata.name).sort(),
+      NET.nodes.map((n) => n.name),
+    );
     for (const want of NET.nodes) {
       const n = nodes.find((x) => x.metadata.name === want.name);
       assert.equal(n?.metadata.labels?.['kubernetes.io/hostname'], want.name);
-      assert.deepEqual(n?.status?.addresses?.filter((a) => a.type === 'InternalIP').map((a) => a.address), [want.v4, want.v6]);
+      assert.deepEqual(
+        n?.status?.addresses?.filter((a) => a.type === 'InternalIP').map((a) => a.address),
+        [want.v4, want.v6],
+      );
       assert.equal(n?.status?.conditions?.find((k) => k.type === 'Ready')?.status, 'True');
       assert.equal(n?.status?.conditions?.find((k) => k.type === 'NetworkUnavailable')?.status, 'False');
     }
@@ -60,15 +86,20 @@ describe('e2e lab: apiserver, deploy/ RBAC, Nodes, NATS cluster, FRR, segment', 
   it("gives the speaker's and controller's ServiceAccounts exactly deploy/rbac's rights", async () => {
     assert.ok(c);
     const who = async (k: KubeClient) =>
-      (await k.req<{ status?: { userInfo?: { username?: string } } }>('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
-        apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview',
-      })).body.status?.userInfo?.username;
+      (
+        await k.req<{ status?: { userInfo?: { username?: string } } }>('POST', '/apis/authentication.k8s.io/v1/selfsubjectreviews', {
+          apiVersion: 'authentication.k8s.io/v1',
+          kind: 'SelfSubjectReview',
+        })
+      ).body.status?.userInfo?.username;
     assert.equal(await who(speaker), `system:serviceaccount:${MOORING_NS}:speaker`);
     assert.equal(await who(controller), `system:serviceaccount:${MOORING_NS}:controller`);
 
     const pool: KObject = {
-      apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool',
-      metadata: { name: 'lab-pool', namespace: MOORING_NS }, spec: { addresses: [NET.pools.l2v4] },
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'IPAddressPool',
+      metadata: { name: 'lab-pool', namespace: MOORING_NS },
+      spec: { addresses: [NET.pools.l2v4] },
     };
     await c.admin.apply([pool]);
     await c.createLbService('lab', 'rbac-probe');
@@ -81,30 +112,57 @@ describe('e2e lab: apiserver, deploy/ RBAC, Nodes, NATS cluster, FRR, segment', 
       const a = await speaker.list('metallb.io/v1beta1', 'IPAddressPool', { namespace: MOORING_NS });
       return a.code === 200 ? a.body.items : undefined;
     });
-    assert.deepEqual(pools.map((p) => p.metadata.name), ['lab-pool']);
+    assert.deepEqual(
+      pools.map((p) => p.metadata.name),
+      ['lab-pool'],
+    );
     const svc = await speaker.get(svcRef);
     assert.equal(svc.code, 200);
     assert.equal((await speaker.list('v1', 'Node')).code, 200);
     assert.equal((await speaker.list('discovery.k8s.io/v1', 'EndpointSlice')).code, 200);
     const l2 = await speaker.create({
-      apiVersion: 'metallb.io/v1beta1', kind: 'ServiceL2Status',
-      metadata: { name: 'l2-rbac-probe', namespace: MOORING_NS, labels: { 'metallb.io/node': 'n1', 'metallb.io/service-name': 'rbac-probe', 'metallb.io/service-namespace': 'lab' } },
+      apiVersion: 'metallb.io/v1beta1',
+      kind: 'ServiceL2Status',
+      metadata: {
+        name: 'l2-rbac-probe',
+        namespace: MOORING_NS,
+        labels: { 'metallb.io/node': 'n1', 'metallb.io/service-name': 'rbac-probe', 'metallb.io/service-namespace': 'lab' },
+      },
     });
     assert.equal(l2.code, 201, JSON.stringify(l2.body));
 
     // Denied to the speaker: any write to Services, pools, and Secrets outside metallb-system.
     const put = await speaker.put(svc.body);
     assert.equal(put.code, 403, `speaker updated a Service: ${JSON.stringify(put.body)}`);
-    assert.equal((await speaker.patch(svcRef, { status: { loadBalancer: { ingress: [{ ip: '203.0.113.49' }] } } }, { subresource: 'status' })).code, 403);
+    assert.equal(
+      (await speaker.patch(svcRef, { status: { loadBalancer: { ingress: [{ ip: '203.0.113.49' }] } } }, { subresource: 'status' })).code,
+      403,
+    );
     assert.equal((await speaker.delete(svcRef)).code, 403);
-    assert.equal((await speaker.patch({ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', name: 'lab-pool', namespace: MOORING_NS }, { spec: { autoAssign: false } })).code, 403);
+    assert.equal(
+      (
+        await speaker.patch(
+          { apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', name: 'lab-pool', namespace: MOORING_NS },
+          { spec: { autoAssign: false } },
+        )
+      ).code,
+      403,
+    );
     assert.equal((await speaker.list('v1', 'Secret', { namespace: 'lab' })).code, 403);
 
     // The controller writes Service status (what it exists for) but not the speaker's kinds.
-    const st = await controller.patch(svcRef, { status: { loadBalancer: { ingress: [{ ip: '203.0.113.49' }] } } }, { subresource: 'status' });
+    const st = await controller.patch(
+      svcRef,
+      { status: { loadBalancer: { ingress: [{ ip: '203.0.113.49' }] } } },
+      { subresource: 'status' },
+    );
     assert.equal(st.code, 200, JSON.stringify(st.body));
     assert.deepEqual(await c.lbIngress('lab', 'rbac-probe'), ['203.0.113.49']);
-    assert.equal((await controller.delete({ apiVersion: 'metallb.io/v1beta1', kind: 'ServiceL2Status', name: 'l2-rbac-probe', namespace: MOORING_NS })).code, 403);
+    assert.equal(
+      (await controller.delete({ apiVersion: 'metallb.io/v1beta1', kind: 'ServiceL2Status', name: 'l2-rbac-probe', namespace: MOORING_NS }))
+        .code,
+      403,
+    );
     assert.equal((await c.l2Statuses('lab', 'rbac-probe')).length, 1);
     await c.deleteService('lab', 'rbac-probe');
   });
@@ -128,8 +186,14 @@ describe('e2e lab: apiserver, deploy/ RBAC, Nodes, NATS cluster, FRR, segment', 
     type Summary = Record<string, { as?: number; peers?: Record<string, { remoteAs?: number }> }>;
     const s = await c.waitFor('FRR bgpd answering', () => c?.vtyshJson<Summary>('show bgp summary json'));
     assert.equal(s.ipv4Unicast?.as, NET.router.asn);
-    assert.deepEqual(Object.keys(s.ipv4Unicast?.peers ?? {}).sort(), NET.nodes.map((n) => n.v4));
-    assert.deepEqual(Object.keys(s.ipv6Unicast?.peers ?? {}).sort(), NET.nodes.map((n) => n.v6));
+    assert.deepEqual(
+      Object.keys(s.ipv4Unicast?.peers ?? {}).sort(),
+      NET.nodes.map((n) => n.v4),
+    );
+    assert.deepEqual(
+      Object.keys(s.ipv6Unicast?.peers ?? {}).sort(),
+      NET.nodes.map((n) => n.v6),
+    );
     assert.ok(Object.values(s.ipv4Unicast?.peers ?? {}).every((p) => p.remoteAs === NET.nodeAsn));
   });
 
@@ -143,7 +207,11 @@ describe('e2e lab: apiserver, deploy/ RBAC, Nodes, NATS cluster, FRR, segment', 
     assert.equal(cl.arping('203.0.113.50', 1), undefined, 'an unannounced segment address answered ARP');
     // External client → router → node (and back through the node's default route).
     for (const dst of [NET.nodes[2]!.v4, NET.nodes[2]!.v6]) {
-      const ok = await cl.waitFor(`ext pings ${dst}`, () => /\b1 received/.test(cl.ext.exec('ping', ['-c', '1', '-W', '2', dst], { allowFail: true })), 20_000);
+      const ok = await cl.waitFor(
+        `ext pings ${dst}`,
+        () => /\b1 received/.test(cl.ext.exec('ping', ['-c', '1', '-W', '2', dst], { allowFail: true })),
+        20_000,
+      );
       assert.ok(ok);
     }
   });
@@ -151,21 +219,27 @@ describe('e2e lab: apiserver, deploy/ RBAC, Nodes, NATS cluster, FRR, segment', 
   it('stands in for kube-proxy (strictARP): nodes serve pool IPs, yet no kernel answers ARP/NDP for them', async () => {
     assert.ok(c);
     const cl = c;
-    const [n1, n2, n3] = NET.nodes as unknown as [typeof NET.nodes[0], typeof NET.nodes[1], typeof NET.nodes[2]];
+    const [n1, n2, n3] = NET.nodes as unknown as [(typeof NET.nodes)[0], (typeof NET.nodes)[1], (typeof NET.nodes)[2]];
     cl.serveOnNodes();
     assert.equal(await cl.waitFor('backend on n1', () => cl.reach(cl.client, n1.v4)), 'n1');
     // Without a speaker, a pool address is served by every node but announced by none.
     assert.equal(cl.arping('203.0.113.49', 1), undefined, 'a node kernel answered ARP for a pool IP');
     assert.equal(cl.ndisc6('2001:db8:20::101', 1), undefined, 'a node kernel answered NDP for a pool IP');
     // Steered by hand to one node, the segment client reaches it there, on both families...
-    for (const [vip, via] of [['203.0.113.49', n2.v4], ['2001:db8:20::101', n2.v6]] as const) {
+    for (const [vip, via] of [
+      ['203.0.113.49', n2.v4],
+      ['2001:db8:20::101', n2.v6],
+    ] as const) {
       const v6 = vip.includes(':');
       cl.client.exec('ip', [...(v6 ? ['-6'] : []), 'route', 'add', vip, 'via', via]);
       assert.equal(await cl.waitFor(`client reaches ${vip} on n2`, () => cl.reach(cl.client, vip)), 'n2');
       cl.client.exec('ip', [...(v6 ? ['-6'] : []), 'route', 'del', vip, 'via', via]);
     }
     // ...and so does the external client through the router (the way BGP routes will steer it).
-    for (const [vip, via] of [['203.0.113.130', n3.v4], ['2001:db8:21::5', n3.v6]] as const) {
+    for (const [vip, via] of [
+      ['203.0.113.130', n3.v4],
+      ['2001:db8:21::5', n3.v6],
+    ] as const) {
       const v6 = vip.includes(':');
       cl.router.exec('ip', [...(v6 ? ['-6'] : []), 'route', 'add', vip, 'via', via]);
       assert.equal(await cl.waitFor(`ext reaches ${vip} on n3`, () => cl.reach(cl.ext, vip)), 'n3');
@@ -193,10 +267,19 @@ describe('e2e lab: apiserver, deploy/ RBAC, Nodes, NATS cluster, FRR, segment', 
     const applied = await cl.admin.apply(objects);
     assert.equal(applied.length, objects.length);
     const kinds = new Set(objects.map((o) => o.kind));
-    for (const k of ['Deployment', 'DaemonSet', 'StatefulSet', 'ValidatingWebhookConfiguration']) assert.ok(kinds.has(k), `deploy/ has no ${k}`);
-    type Pod = { hostNetwork?: boolean; serviceAccountName?: string; containers: Array<{ env?: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath?: string } } }>; securityContext?: { capabilities?: { add?: string[] } } }> };
+    for (const k of ['Deployment', 'DaemonSet', 'StatefulSet', 'ValidatingWebhookConfiguration'])
+      assert.ok(kinds.has(k), `deploy/ has no ${k}`);
+    type Pod = {
+      hostNetwork?: boolean;
+      serviceAccountName?: string;
+      containers: Array<{
+        env?: Array<{ name: string; valueFrom?: { fieldRef?: { fieldPath?: string } } }>;
+        securityContext?: { capabilities?: { add?: string[] } };
+      }>;
+    };
     type Workload = KObject & { spec: { replicas?: number; template: { spec: Pod } } };
-    const get = async (o: KObject) => (await cl.admin.read<Workload>({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace }));
+    const get = async (o: KObject) =>
+      await cl.admin.read<Workload>({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name, namespace: o.metadata.namespace });
     const ds = await get(objects.find((o) => o.kind === 'DaemonSet')!);
     const pod = ds?.spec.template.spec;
     assert.equal(pod?.hostNetwork, true);

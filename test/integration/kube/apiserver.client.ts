@@ -4,8 +4,15 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ApiException, ApiextensionsV1Api, AuthenticationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig,
-  RbacAuthorizationV1Api, loadYaml, type V1CustomResourceDefinition,
+  ApiException,
+  ApiextensionsV1Api,
+  AuthenticationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  RbacAuthorizationV1Api,
+  loadYaml,
+  type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 
 const [step, ns] = process.argv.slice(2);
@@ -28,7 +35,10 @@ function withToken(token: string): KubeConfig {
 
 /** HTTP status of a call: 200 when it succeeds, the ApiException code otherwise. */
 async function status(call: () => Promise<unknown>): Promise<number> {
-  try { await call(); return 200; } catch (e) {
+  try {
+    await call();
+    return 200;
+  } catch (e) {
     if (e instanceof ApiException) return e.code;
     throw e;
   }
@@ -37,7 +47,9 @@ async function status(call: () => Promise<unknown>): Promise<number> {
 async function saToken(name: string): Promise<string> {
   await core.createNamespacedServiceAccount({ namespace: ns as string, body: { metadata: { name } } });
   const tr = await core.createNamespacedServiceAccountToken({
-    name, namespace: ns as string, body: { spec: { audiences: [], expirationSeconds: 3600 } },
+    name,
+    namespace: ns as string,
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
   });
   const token = tr.status?.token;
   if (!token) throw new Error(`TokenRequest for ${name} returned no token`);
@@ -80,8 +92,11 @@ async function setup(): Promise<Record<string, unknown>> {
     body: {
       metadata: { name: 'web' },
       spec: {
-        type: 'LoadBalancer', ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'],
-        selector: { app: 'web' }, ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
+        type: 'LoadBalancer',
+        ipFamilyPolicy: 'RequireDualStack',
+        ipFamilies: ['IPv4', 'IPv6'],
+        selector: { app: 'web' },
+        ports: [{ name: 'http', port: 80, protocol: 'TCP' }],
       },
     },
   });
@@ -93,14 +108,21 @@ async function setup(): Promise<Record<string, unknown>> {
     unboundReadNamespace: await status(() => unbound.makeApiClient(CoreV1Api).readNamespace({ name: ns as string })),
     boundList,
     badTokenList: await listAs(withToken('not-a-valid-token')),
-    service: { type: svc.spec?.type, clusterIPs: svc.spec?.clusterIPs, ipFamilies: svc.spec?.ipFamilies, nodePort: svc.spec?.ports?.[0]?.nodePort },
+    service: {
+      type: svc.spec?.type,
+      clusterIPs: svc.spec?.clusterIPs,
+      ipFamilies: svc.spec?.ipFamilies,
+      nodePort: svc.spec?.ports?.[0]?.nodePort,
+    },
   };
 }
 
 /** Installs every deploy/crds file, waits until each is Established, creates and reads back a pool. */
 async function crds(): Promise<Record<string, unknown>> {
   const ext = admin.makeApiClient(ApiextensionsV1Api);
-  const files = readdirSync(CRD_DIR).filter((f) => f.endsWith('.yaml')).sort();
+  const files = readdirSync(CRD_DIR)
+    .filter((f) => f.endsWith('.yaml'))
+    .sort();
   const names: string[] = [];
   for (const f of files) {
     // loadYaml, not a plain YAML parse: the typed API serialises from its model names
@@ -114,14 +136,18 @@ async function crds(): Promise<Record<string, unknown>> {
   for (const name of names) {
     for (let i = 0; i < 300; i++) {
       const c = await ext.readCustomResourceDefinition({ name });
-      if (c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True')) { established.push(name); break; }
+      if (c.status?.conditions?.some((x) => x.type === 'Established' && x.status === 'True')) {
+        established.push(name);
+        break;
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   }
   await core.createNamespace({ body: { metadata: { name: POOL.namespace } } });
   const objects = admin.makeApiClient(CustomObjectsApi);
   const body = {
-    apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool',
+    apiVersion: 'metallb.io/v1beta1',
+    kind: 'IPAddressPool',
     metadata: { name: `pool-${ns}`, namespace: POOL.namespace },
     spec: { addresses: ['198.51.100.224/28', '2001:db8:1::/120'], autoAssign: false },
   };
@@ -132,11 +158,14 @@ async function crds(): Promise<Record<string, unknown>> {
     if (createStatus !== 404) break;
     await new Promise((r) => setTimeout(r, 100));
   }
-  const read = await objects.getNamespacedCustomObject({ ...POOL, name: `pool-${ns}` }) as { spec?: unknown };
+  const read = (await objects.getNamespacedCustomObject({ ...POOL, name: `pool-${ns}` })) as { spec?: unknown };
   // The schema is enforced: addresses must be a list of strings.
-  const invalidStatus = await status(() => objects.createNamespacedCustomObject({
-    ...POOL, body: { ...body, metadata: { name: `bad-${ns}`, namespace: POOL.namespace }, spec: { addresses: 'not-a-list' } },
-  }));
+  const invalidStatus = await status(() =>
+    objects.createNamespacedCustomObject({
+      ...POOL,
+      body: { ...body, metadata: { name: `bad-${ns}`, namespace: POOL.namespace }, spec: { addresses: 'not-a-list' } },
+    }),
+  );
   return { files: files.length, established, createStatus, spec: read.spec, invalidStatus };
 }
 
@@ -144,7 +173,7 @@ async function check(): Promise<Record<string, unknown>> {
   const n = await core.readNamespace({ name: ns as string });
   const svc = await core.readNamespacedService({ name: 'web', namespace: ns as string });
   const objects = admin.makeApiClient(CustomObjectsApi);
-  const pool = await objects.getNamespacedCustomObject({ ...POOL, name: `pool-${ns}` }) as { spec?: unknown };
+  const pool = (await objects.getNamespacedCustomObject({ ...POOL, name: `pool-${ns}` })) as { spec?: unknown };
   return { namespaceUid: n.metadata?.uid, phase: n.status?.phase, service: { clusterIPs: svc.spec?.clusterIPs }, poolSpec: pool.spec };
 }
 

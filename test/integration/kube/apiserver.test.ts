@@ -45,7 +45,11 @@ describe('test control plane: real kube-apiserver in a namespace', { timeout: 75
   });
 
   after(async () => {
-    try { await kube?.destroy(); } finally { await lab.cleanup(); }
+    try {
+      await kube?.destroy();
+    } finally {
+      await lab.cleanup();
+    }
   });
 
   let first: Record<string, unknown>;

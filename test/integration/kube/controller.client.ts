@@ -23,7 +23,15 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ApiException, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadAllYaml, type KubernetesObject, type V1Service,
+  ApiException,
+  CoordinationV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  loadAllYaml,
+  type KubernetesObject,
+  type V1Service,
 } from '@kubernetes/client-node';
 
 const step = process.argv[2];
@@ -43,7 +51,12 @@ async function poll<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_0
   const end = Date.now() + ms;
   let last: unknown;
   while (Date.now() < end) {
-    try { const v = await fn(); if (v !== undefined) return v; } catch (e) { last = e; }
+    try {
+      const v = await fn();
+      if (v !== undefined) return v;
+    } catch (e) {
+      last = e;
+    }
     await sleep(200);
   }
   throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ''}`);
@@ -53,13 +66,20 @@ async function apply(yamlText: string): Promise<void> {
   // loadAllYaml maps YAML keys to the client's model names (a plain parse would lose `default`).
   for (const obj of loadAllYaml(yamlText) as KubernetesObject[]) {
     // CRDs just created may not be served yet: retry 404s.
-    await poll(`create ${obj.kind}/${obj.metadata?.name}`, async () => {
-      try { await objects.create(obj); return true; } catch (e) {
-        if (e instanceof ApiException && e.code === 409) return true;
-        if (e instanceof ApiException && e.code === 404) return undefined;
-        throw e;
-      }
-    }, 30_000);
+    await poll(
+      `create ${obj.kind}/${obj.metadata?.name}`,
+      async () => {
+        try {
+          await objects.create(obj);
+          return true;
+        } catch (e) {
+          if (e instanceof ApiException && e.code === 409) return true;
+          if (e instanceof ApiException && e.code === 404) return undefined;
+          throw e;
+        }
+      },
+      30_000,
+    );
   }
 }
 
@@ -73,26 +93,45 @@ async function view(name: string): Promise<{ ips: string[]; pool?: string; rv?: 
   const ann = s.metadata?.annotations?.[ANN];
   return { ips: (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? ''), ...(ann ? { pool: ann } : {}) };
 }
-const hasIp = (name: string) => poll(`an IP on ${name}`, async () => { const v = await view(name); return v.ips.length > 0 && v.pool ? v : undefined; });
+const hasIp = (name: string) =>
+  poll(`an IP on ${name}`, async () => {
+    const v = await view(name);
+    return v.ips.length > 0 && v.pool ? v : undefined;
+  });
 
 async function setType(name: string, type: string): Promise<void> {
   const s = await core.readNamespacedService({ name, namespace: ns });
   if (!s.spec) throw new Error('no spec');
   s.spec.type = type;
-  if (type === 'ClusterIP') { delete s.spec.ports?.[0]?.nodePort; s.spec.allocateLoadBalancerNodePorts = undefined; s.spec.externalTrafficPolicy = undefined; }
+  if (type === 'ClusterIP') {
+    delete s.spec.ports?.[0]?.nodePort;
+    s.spec.allocateLoadBalancerNodePorts = undefined;
+    s.spec.externalTrafficPolicy = undefined;
+  }
   await core.replaceNamespacedService({ name, namespace: ns, body: s });
 }
 
 async function setup(): Promise<Record<string, unknown>> {
   const crdDir = join(REPO, 'deploy/crds');
   const read = (f: string) => readFileSync(join(REPO, f), 'utf8');
-  for (const f of readdirSync(crdDir).filter((x) => x.endsWith('.yaml')).sort()) await apply(read(`deploy/crds/${f}`));
+  for (const f of readdirSync(crdDir)
+    .filter((x) => x.endsWith('.yaml'))
+    .sort())
+    await apply(read(`deploy/crds/${f}`));
   await apply(read('deploy/namespace.yaml'));
   await apply(read('deploy/rbac/controller.yaml'));
   await core.createNamespace({ body: { metadata: { name: ns } } });
-  await apply(`apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: kb-pool, namespace: ${POOL_NS} }\nspec:\n  addresses: ['198.51.100.240/29', '2001:db8:40::/125']\n`);
-  await apply(`apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: kb-manual, namespace: ${POOL_NS} }\nspec:\n  addresses: ['198.51.100.232/30']\n  autoAssign: false\n`);
-  const tr = await core.createNamespacedServiceAccountToken({ name: 'controller', namespace: POOL_NS, body: { spec: { audiences: [], expirationSeconds: 7200 } } });
+  await apply(
+    `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: kb-pool, namespace: ${POOL_NS} }\nspec:\n  addresses: ['198.51.100.240/29', '2001:db8:40::/125']\n`,
+  );
+  await apply(
+    `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: kb-manual, namespace: ${POOL_NS} }\nspec:\n  addresses: ['198.51.100.232/30']\n  autoAssign: false\n`,
+  );
+  const tr = await core.createNamespacedServiceAccountToken({
+    name: 'controller',
+    namespace: POOL_NS,
+    body: { spec: { audiences: [], expirationSeconds: 7200 } },
+  });
   return { token: tr.status?.token };
 }
 
@@ -106,7 +145,10 @@ async function assign(): Promise<Record<string, unknown>> {
   });
   // LoadBalancer -> ClusterIP: the IP and the annotation go.
   await setType('a', 'ClusterIP');
-  const aCluster = await poll('a cleared', async () => { const v = await view('a'); return v.ips.length === 0 && !v.pool ? v : undefined; });
+  const aCluster = await poll('a cleared', async () => {
+    const v = await view('a');
+    return v.ips.length === 0 && !v.pool ? v : undefined;
+  });
   // A second service takes the lowest free address, i.e. the one a just released.
   await core.createNamespacedService({ namespace: ns, body: svcBody('b') });
   const b = await hasIp('b');
@@ -143,7 +185,10 @@ async function features(): Promise<Record<string, unknown>> {
   await mk('dual', {}, { ipFamilyPolicy: 'RequireDualStack', ipFamilies: ['IPv4', 'IPv6'] });
   const manual = await hasIp('manual');
   const requested = await hasIp('requested');
-  const dual = await poll('two IPs on dual', async () => { const v = await view('dual'); return v.ips.length === 2 ? v : undefined; });
+  const dual = await poll('two IPs on dual', async () => {
+    const v = await view('dual');
+    return v.ips.length === 2 ? v : undefined;
+  });
   // Every service is converged in the same pass, so other-class has been seen by now.
   const otherClass = await view('other-class');
   return { manual, requested, dual, otherClass };
@@ -160,7 +205,13 @@ async function afterApiRestart(): Promise<Record<string, unknown>> {
 
 async function configState(): Promise<Record<string, unknown>> {
   const state = async () => {
-    const o = await custom.getNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: POOL_NS, plural: 'configurationstates', name: 'controller' }) as { status?: { result?: string; errorSummary?: string } };
+    const o = (await custom.getNamespacedCustomObject({
+      group: 'metallb.io',
+      version: 'v1beta1',
+      namespace: POOL_NS,
+      plural: 'configurationstates',
+      name: 'controller',
+    })) as { status?: { result?: string; errorSummary?: string } };
     return o.status;
   };
   const metrics = async () => (await fetch('http://127.0.0.1:7472/metrics')).text();
@@ -170,7 +221,9 @@ async function configState(): Promise<Record<string, unknown>> {
   };
   const valid = await poll('ConfigurationState Valid', async () => ((await state())?.result === 'Valid' ? await state() : undefined));
   const before = await metrics();
-  await apply(`apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: kb-overlap, namespace: ${POOL_NS} }\nspec:\n  addresses: ['198.51.100.244/30']\n`);
+  await apply(
+    `apiVersion: metallb.io/v1beta1\nkind: IPAddressPool\nmetadata: { name: kb-overlap, namespace: ${POOL_NS} }\nspec:\n  addresses: ['198.51.100.244/30']\n`,
+  );
   const invalid = await poll('ConfigurationState Invalid', async () => ((await state())?.result === 'Invalid' ? await state() : undefined));
   const during = await metrics();
   await core.createNamespacedService({ namespace: ns, body: svcBody('f') });
@@ -178,7 +231,10 @@ async function configState(): Promise<Record<string, unknown>> {
   await objects.delete({ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name: 'kb-overlap', namespace: POOL_NS } });
   const again = await poll('ConfigurationState Valid again', async () => ((await state())?.result === 'Valid' ? await state() : undefined));
   return {
-    valid, invalid, again, f,
+    valid,
+    invalid,
+    again,
+    f,
     inUse: metric(before, 'metallb_allocator_addresses_in_use_total', '{pool="kb-pool"}'),
     loaded: metric(before, 'metallb_k8s_client_config_loaded_bool'),
     staleBefore: metric(before, 'metallb_k8s_client_config_stale_bool'),
@@ -187,23 +243,49 @@ async function configState(): Promise<Record<string, unknown>> {
 }
 
 const custom = kc.makeApiClient(CustomObjectsApi);
-const poolRef = (name: string, namespace = POOL_NS) => ({ group: 'metallb.io', version: 'v1beta1', namespace, plural: 'ipaddresspools', name });
-const poolBody = (name: string, addresses: string[], namespace = POOL_NS) => ({ apiVersion: 'metallb.io/v1beta1', kind: 'IPAddressPool', metadata: { name, namespace }, spec: { addresses } });
+const poolRef = (name: string, namespace = POOL_NS) => ({
+  group: 'metallb.io',
+  version: 'v1beta1',
+  namespace,
+  plural: 'ipaddresspools',
+  name,
+});
+const poolBody = (name: string, addresses: string[], namespace = POOL_NS) => ({
+  apiVersion: 'metallb.io/v1beta1',
+  kind: 'IPAddressPool',
+  metadata: { name, namespace },
+  spec: { addresses },
+});
 /** The apiserver's refusal message, or 'admitted'. */
 async function attempt(fn: () => Promise<unknown>): Promise<string> {
-  try { await fn(); return 'admitted'; } catch (e) {
+  try {
+    await fn();
+    return 'admitted';
+  } catch (e) {
     if (e instanceof ApiException) {
-      const body = typeof e.body === 'string' ? JSON.parse(e.body) as { message?: string } : e.body as { message?: string };
+      const body = typeof e.body === 'string' ? (JSON.parse(e.body) as { message?: string }) : (e.body as { message?: string });
       return `${e.code}: ${body?.message ?? ''}`;
     }
     throw e;
   }
 }
-const poolNames = async () => ((await custom.listNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: POOL_NS, plural: 'ipaddresspools' })) as { items: KubernetesObject[] }).items.map((o) => o.metadata?.name ?? '').sort();
+const poolNames = async () =>
+  (
+    (await custom.listNamespacedCustomObject({
+      group: 'metallb.io',
+      version: 'v1beta1',
+      namespace: POOL_NS,
+      plural: 'ipaddresspools',
+    })) as { items: KubernetesObject[] }
+  ).items
+    .map((o) => o.metadata?.name ?? '')
+    .sort();
 
 async function webhookRegister(): Promise<Record<string, unknown>> {
   const [url = '', caFile = ''] = extra;
-  const [cfg] = loadAllYaml(readFileSync(join(REPO, 'deploy/controller/webhook.yaml'), 'utf8')) as Array<KubernetesObject & { webhooks: Array<{ clientConfig: unknown }> }>;
+  const [cfg] = loadAllYaml(readFileSync(join(REPO, 'deploy/controller/webhook.yaml'), 'utf8')) as Array<
+    KubernetesObject & { webhooks: Array<{ clientConfig: unknown }> }
+  >;
   if (!cfg) throw new Error('no webhook configuration in deploy/controller/webhook.yaml');
   for (const w of cfg.webhooks) w.clientConfig = { url, caBundle: Buffer.from(readFileSync(caFile)).toString('base64') };
   await objects.create(cfg);
@@ -211,8 +293,13 @@ async function webhookRegister(): Promise<Record<string, unknown>> {
   let probes = 0;
   const refused = await poll('the webhook in force', async () => {
     probes++;
-    const r = await attempt(() => custom.createNamespacedCustomObject({ ...poolRef('kb-probe'), body: poolBody('kb-probe', ['198.51.100.0/33']) }));
-    if (r === 'admitted') { await custom.deleteNamespacedCustomObject(poolRef('kb-probe')); return undefined; }
+    const r = await attempt(() =>
+      custom.createNamespacedCustomObject({ ...poolRef('kb-probe'), body: poolBody('kb-probe', ['198.51.100.0/33']) }),
+    );
+    if (r === 'admitted') {
+      await custom.deleteNamespacedCustomObject(poolRef('kb-probe'));
+      return undefined;
+    }
     return r;
   });
   return { probes, refused };
@@ -220,25 +307,55 @@ async function webhookRegister(): Promise<Record<string, unknown>> {
 
 async function webhook(): Promise<Record<string, unknown>> {
   const before = await poolNames();
-  const overlap = await attempt(() => custom.createNamespacedCustomObject({ ...poolRef('kb-wh-overlap'), body: poolBody('kb-wh-overlap', ['198.51.100.244/30']) }));
-  const malformed = await attempt(() => custom.createNamespacedCustomObject({ ...poolRef('kb-wh-bad'), body: poolBody('kb-wh-bad', ['198.51.100.0/33']) }));
-  const manual = await custom.getNamespacedCustomObject(poolRef('kb-manual')) as KubernetesObject & { spec: { addresses: string[] } };
+  const overlap = await attempt(() =>
+    custom.createNamespacedCustomObject({ ...poolRef('kb-wh-overlap'), body: poolBody('kb-wh-overlap', ['198.51.100.244/30']) }),
+  );
+  const malformed = await attempt(() =>
+    custom.createNamespacedCustomObject({ ...poolRef('kb-wh-bad'), body: poolBody('kb-wh-bad', ['198.51.100.0/33']) }),
+  );
+  const manual = (await custom.getNamespacedCustomObject(poolRef('kb-manual'))) as KubernetesObject & { spec: { addresses: string[] } };
   const manualBefore = manual.spec.addresses;
   manual.spec.addresses = ['198.51.100.232/30', '198.51.100.242/31'];
   const update = await attempt(() => custom.replaceNamespacedCustomObject({ ...poolRef('kb-manual'), body: manual }));
-  const elsewhere = await attempt(() => custom.createNamespacedCustomObject({ ...poolRef('kb-wh-ns', ns), body: poolBody('kb-wh-ns', ['198.51.100.228/30'], ns) }));
+  const elsewhere = await attempt(() =>
+    custom.createNamespacedCustomObject({ ...poolRef('kb-wh-ns', ns), body: poolBody('kb-wh-ns', ['198.51.100.228/30'], ns) }),
+  );
   const after = await poolNames();
-  const manualAfter = (await custom.getNamespacedCustomObject(poolRef('kb-manual')) as { spec: { addresses: string[] } }).spec.addresses;
+  const manualAfter = ((await custom.getNamespacedCustomObject(poolRef('kb-manual'))) as { spec: { addresses: string[] } }).spec.addresses;
   // Valid (again, if the registration's probe pool was admitted for a moment before the webhook was in force).
   const state = await poll('ConfigurationState Valid', async () => {
-    const r = (await custom.getNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: POOL_NS, plural: 'configurationstates', name: 'controller' }) as { status?: { result?: string } }).status?.result;
+    const r = (
+      (await custom.getNamespacedCustomObject({
+        group: 'metallb.io',
+        version: 'v1beta1',
+        namespace: POOL_NS,
+        plural: 'configurationstates',
+        name: 'controller',
+      })) as { status?: { result?: string } }
+    ).status?.result;
     return r === 'Valid' ? r : undefined;
   });
-  const good = await attempt(() => custom.createNamespacedCustomObject({ ...poolRef('kb-wh-good'), body: poolBody('kb-wh-good', ['198.51.100.224/30']) }));
+  const good = await attempt(() =>
+    custom.createNamespacedCustomObject({ ...poolRef('kb-wh-good'), body: poolBody('kb-wh-good', ['198.51.100.224/30']) }),
+  );
   // A BFDProfile in use cannot go (MetalLB); once the peer is gone it can.
   const v1b1 = { group: 'metallb.io', version: 'v1beta1', namespace: POOL_NS };
-  await custom.createNamespacedCustomObject({ ...v1b1, plural: 'bfdprofiles', body: { apiVersion: 'metallb.io/v1beta1', kind: 'BFDProfile', metadata: { name: 'kb-bfd', namespace: POOL_NS }, spec: {} } });
-  await custom.createNamespacedCustomObject({ ...v1b1, version: 'v1beta2', plural: 'bgppeers', body: { apiVersion: 'metallb.io/v1beta2', kind: 'BGPPeer', metadata: { name: 'kb-peer', namespace: POOL_NS }, spec: { myASN: 64512, peerASN: 64500, peerAddress: '198.51.100.1', bfdProfile: 'kb-bfd' } } });
+  await custom.createNamespacedCustomObject({
+    ...v1b1,
+    plural: 'bfdprofiles',
+    body: { apiVersion: 'metallb.io/v1beta1', kind: 'BFDProfile', metadata: { name: 'kb-bfd', namespace: POOL_NS }, spec: {} },
+  });
+  await custom.createNamespacedCustomObject({
+    ...v1b1,
+    version: 'v1beta2',
+    plural: 'bgppeers',
+    body: {
+      apiVersion: 'metallb.io/v1beta2',
+      kind: 'BGPPeer',
+      metadata: { name: 'kb-peer', namespace: POOL_NS },
+      spec: { myASN: 64512, peerASN: 64500, peerAddress: '198.51.100.1', bfdProfile: 'kb-bfd' },
+    },
+  });
   const bfdInUse = await attempt(() => custom.deleteNamespacedCustomObject({ ...v1b1, plural: 'bfdprofiles', name: 'kb-bfd' }));
   await custom.deleteNamespacedCustomObject({ ...v1b1, version: 'v1beta2', plural: 'bgppeers', name: 'kb-peer' });
   const bfdFree = await poll('BFDProfile deletable once the peer is gone', async () => {
@@ -250,14 +367,23 @@ async function webhook(): Promise<Record<string, unknown>> {
 
 async function snapshot(): Promise<Record<string, { ips: string[]; pool?: string }>> {
   const list = await core.listNamespacedService({ namespace: ns });
-  return Object.fromEntries(list.items.map((s) => {
-    const ann = s.metadata?.annotations?.[ANN];
-    return [s.metadata?.name ?? '', { ips: (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? ''), ...(ann ? { pool: ann } : {}) }];
-  }));
+  return Object.fromEntries(
+    list.items.map((s) => {
+      const ann = s.metadata?.annotations?.[ANN];
+      return [
+        s.metadata?.name ?? '',
+        { ips: (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? ''), ...(ann ? { pool: ann } : {}) },
+      ];
+    }),
+  );
 }
 const lease = async () => {
   const l = await kc.makeApiClient(CoordinationV1Api).readNamespacedLease({ name: 'mooring-controller', namespace: POOL_NS });
-  return { holderIdentity: l.spec?.holderIdentity, leaseTransitions: l.spec?.leaseTransitions, leaseDurationSeconds: l.spec?.leaseDurationSeconds };
+  return {
+    holderIdentity: l.spec?.holderIdentity,
+    leaseTransitions: l.spec?.leaseTransitions,
+    leaseDurationSeconds: l.spec?.leaseDurationSeconds,
+  };
 };
 async function haNew(): Promise<Record<string, unknown>> {
   const name = extra[0] ?? 'h';
@@ -269,52 +395,79 @@ async function haNew(): Promise<Record<string, unknown>> {
 async function assignment(): Promise<Record<string, unknown>> {
   const ipa = 'kb-ipa';
   await core.createNamespace({ body: { metadata: { name: ipa, labels: { team: 'ipa' } } } });
-  const pool = (name: string, addresses: string[], sa: Record<string, unknown>, autoAssign = true) => custom.createNamespacedCustomObject({
-    ...poolRef(name), body: { ...poolBody(name, addresses), spec: { addresses, autoAssign, serviceAllocation: sa } },
-  });
+  const pool = (name: string, addresses: string[], sa: Record<string, unknown>, autoAssign = true) =>
+    custom.createNamespacedCustomObject({
+      ...poolRef(name),
+      body: { ...poolBody(name, addresses), spec: { addresses, autoAssign, serviceAllocation: sa } },
+    });
   await pool('ipa-low', ['198.51.100.208/30'], { priority: 20, namespaces: [ipa] });
   await pool('ipa-high', ['198.51.100.212/30'], { priority: 10, namespaceSelectors: [{ matchLabels: { team: 'ipa' } }] });
   await pool('ipa-svc', ['198.51.100.216/30'], { priority: 5, serviceSelectors: [{ matchLabels: { app: 'special' } }] });
   await pool('ipa-dual', ['198.51.100.220/30', '2001:db8:41::/125'], { priority: 1, serviceSelectors: [{ matchLabels: { app: 'dual' } }] });
   await pool('ipa-noauto', ['198.51.100.204/30'], { priority: 0, serviceSelectors: [{ matchLabels: { app: 'noauto' } }] }, false);
   // The controller writes every pool's status once it holds the pool: then all five are in force.
-  await poll('the new pools in force (status written)', async () =>
-    ((await custom.getNamespacedCustomObject(poolRef('ipa-noauto'))) as { status?: unknown }).status ?? undefined);
+  await poll(
+    'the new pools in force (status written)',
+    async () => ((await custom.getNamespacedCustomObject(poolRef('ipa-noauto'))) as { status?: unknown }).status ?? undefined,
+  );
   const viewIn = async (name: string) => {
     const s = await core.readNamespacedService({ name, namespace: ipa });
     const ann = s.metadata?.annotations?.[ANN];
     return { ips: (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip ?? ''), ...(ann ? { pool: ann } : {}) };
   };
-  const ipIn = (name: string, n = 1) => poll(`${n} IP(s) on ${ipa}/${name}`, async () => { const v = await viewIn(name); return v.ips.length >= n && v.pool ? v : undefined; });
-  const mk = async (name: string, o: { annotations?: Record<string, string>; port?: number; spec?: Partial<NonNullable<V1Service['spec']>> } = {}) => {
+  const ipIn = (name: string, n = 1) =>
+    poll(`${n} IP(s) on ${ipa}/${name}`, async () => {
+      const v = await viewIn(name);
+      return v.ips.length >= n && v.pool ? v : undefined;
+    });
+  const mk = async (
+    name: string,
+    o: { annotations?: Record<string, string>; port?: number; spec?: Partial<NonNullable<V1Service['spec']>> } = {},
+  ) => {
     const b = svcBody(name);
     b.metadata = { name, namespace: ipa, labels: { app: name }, annotations: o.annotations ?? {} };
     b.spec = { ...b.spec, ports: [{ name: 'p', port: o.port ?? 80, protocol: 'TCP' }], ...o.spec };
     await core.createNamespacedService({ namespace: ipa, body: b });
   };
-  const eventsOf = async (name: string) => (await core.listNamespacedEvent({ namespace: ipa, fieldSelector: `involvedObject.name=${name}` })).items
-    .map((e) => ({ type: e.type, reason: e.reason, message: e.message }));
-  const eventFor = (name: string, reason: string) => poll(`a ${reason} event for ${name}`, async () => (await eventsOf(name)).find((e) => e.reason === reason));
+  const eventsOf = async (name: string) =>
+    (await core.listNamespacedEvent({ namespace: ipa, fieldSelector: `involvedObject.name=${name}` })).items.map((e) => ({
+      type: e.type,
+      reason: e.reason,
+      message: e.message,
+    }));
+  const eventFor = (name: string, reason: string) =>
+    poll(`a ${reason} event for ${name}`, async () => (await eventsOf(name)).find((e) => e.reason === reason));
   const shared = 'metallb.io/allow-shared-ip';
 
   // Priority and selectors: the namespace-selected pool (10) beats the namespace-listed one (20),
   // a service selector (5) beats both; an autoAssign: false pool is never chosen automatically.
-  await mk('p1'); const p1 = await ipIn('p1');
-  await mk('special'); const special = await ipIn('special');
-  await mk('noauto'); const noauto = await ipIn('noauto');
+  await mk('p1');
+  const p1 = await ipIn('p1');
+  await mk('special');
+  const special = await ipIn('special');
+  await mk('noauto');
+  const noauto = await ipIn('noauto');
   // Shared IPs: same key, no port overlap -> same IP; same key, same port -> another IP.
-  await mk('sh1', { annotations: { [shared]: 'k1' } }); const sh1 = await ipIn('sh1');
-  await mk('sh2', { annotations: { [shared]: 'k1' }, port: 81 }); const sh2 = await ipIn('sh2');
-  await mk('sh3', { annotations: { [shared]: 'k1' } }); const sh3 = await ipIn('sh3');
+  await mk('sh1', { annotations: { [shared]: 'k1' } });
+  const sh1 = await ipIn('sh1');
+  await mk('sh2', { annotations: { [shared]: 'k1' }, port: 81 });
+  const sh2 = await ipIn('sh2');
+  await mk('sh3', { annotations: { [shared]: 'k1' } });
+  const sh3 = await ipIn('sh3');
   // PreferDualStack: both families from the one pool that has both.
-  await mk('dual', { spec: { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] } }); const dual = await ipIn('dual', 2);
+  await mk('dual', { spec: { ipFamilyPolicy: 'PreferDualStack', ipFamilies: ['IPv4', 'IPv6'] } });
+  const dual = await ipIn('dual', 2);
   // A deprecated annotation still works, and is reported.
-  await mk('dep', { annotations: { 'metallb.universe.tf/address-pool': 'ipa-low' } }); const dep = await ipIn('dep');
+  await mk('dep', { annotations: { 'metallb.universe.tf/address-pool': 'ipa-low' } });
+  const dep = await ipIn('dep');
   const depEvent = await eventFor('dep', 'deprecatedAnnotation');
   // Deleting a pool: its service is re-allocated from the next pool (ipa-high is full: ipa-low).
   await custom.deleteNamespacedCustomObject(poolRef('ipa-svc'));
   // (The annotation and the status are two writes: wait for both, not just the new pool name.)
-  const moved = await poll('special re-allocated', async () => { const v = await viewIn('special'); return v.pool === 'ipa-low' && v.ips.length === 1 && v.ips[0] !== special.ips[0] ? v : undefined; });
+  const moved = await poll('special re-allocated', async () => {
+    const v = await viewIn('special');
+    return v.pool === 'ipa-low' && v.ips.length === 1 && v.ips[0] !== special.ips[0] ? v : undefined;
+  });
   const clearEvent = await eventFor('special', 'ClearAssignment');
   // An unreadable requested IP on a service that has one: LoadBalancerFailed, the IP is kept.
   const s1 = await core.readNamespacedService({ name: 'p1', namespace: ipa });
@@ -324,24 +477,57 @@ async function assignment(): Promise<Record<string, unknown>> {
   const p1After = await viewIn('p1');
   // LoadBalancer -> ClusterIP: ClearAssignment.
   const s2 = await core.readNamespacedService({ name: 'noauto', namespace: ipa });
-  if (s2.spec) { s2.spec.type = 'ClusterIP'; delete s2.spec.ports?.[0]?.nodePort; s2.spec.allocateLoadBalancerNodePorts = undefined; s2.spec.externalTrafficPolicy = undefined; }
+  if (s2.spec) {
+    s2.spec.type = 'ClusterIP';
+    delete s2.spec.ports?.[0]?.nodePort;
+    s2.spec.allocateLoadBalancerNodePorts = undefined;
+    s2.spec.externalTrafficPolicy = undefined;
+  }
   await core.replaceNamespacedService({ name: 'noauto', namespace: ipa, body: s2 });
   const typeEvent = await eventFor('noauto', 'ClearAssignment');
   // Pool status through the status subresource: ipa-high 212 (p1), 214 (sh1+sh2), 215 (sh3) after noauto's 213 went.
-  const status = (name: string) => custom.getNamespacedCustomObject(poolRef(name)).then((o) => (o as { status?: Record<string, number> }).status);
-  const want = { high: { assignedIPv4: 3, assignedIPv6: 0, availableIPv4: 1, availableIPv6: 0 }, low: { assignedIPv4: 2, assignedIPv6: 0, availableIPv4: 2, availableIPv6: 0 } };
-  const poolStatus = await poll('pool status counts', async () => {
-    const high = await status('ipa-high');
-    const low = await status('ipa-low');
-    return JSON.stringify({ high, low }) === JSON.stringify(want) ? { high, low } : undefined;
-  }, 30_000).catch(async (e: unknown) => ({ error: String(e), high: await status('ipa-high'), low: await status('ipa-low') }));
+  const status = (name: string) =>
+    custom.getNamespacedCustomObject(poolRef(name)).then((o) => (o as { status?: Record<string, number> }).status);
+  const want = {
+    high: { assignedIPv4: 3, assignedIPv6: 0, availableIPv4: 1, availableIPv6: 0 },
+    low: { assignedIPv4: 2, assignedIPv6: 0, availableIPv4: 2, availableIPv6: 0 },
+  };
+  const poolStatus = await poll(
+    'pool status counts',
+    async () => {
+      const high = await status('ipa-high');
+      const low = await status('ipa-low');
+      return JSON.stringify({ high, low }) === JSON.stringify(want) ? { high, low } : undefined;
+    },
+    30_000,
+  ).catch(async (e: unknown) => ({ error: String(e), high: await status('ipa-high'), low: await status('ipa-low') }));
   return { p1, special, noauto, sh1, sh2, sh3, dual, dep, depEvent, moved, clearEvent, lbFailed, p1After, typeEvent, poolStatus };
 }
 
-const out = step === 'assignment' ? await assignment() : step === 'webhook-register' ? await webhookRegister() : step === 'webhook' ? await webhook()
-  : step === 'lease' ? await lease() : step === 'snapshot' ? await snapshot() : step === 'ha-new' ? await haNew()
-  : step === 'config-state' ? await configState() : step === 'setup' ? await setup() : step === 'assign' ? await assign() : step === 'features' ? await features()
-  : step === 'after-api-restart' ? await afterApiRestart()
-  : step === 'view' ? Object.fromEntries(await Promise.all(['a', 'c', 'd'].map(async (n) => [n, await view(n)] as const)))
-  : await afterRestart();
+const out =
+  step === 'assignment'
+    ? await assignment()
+    : step === 'webhook-register'
+      ? await webhookRegister()
+      : step === 'webhook'
+        ? await webhook()
+        : step === 'lease'
+          ? await lease()
+          : step === 'snapshot'
+            ? await snapshot()
+            : step === 'ha-new'
+              ? await haNew()
+              : step === 'config-state'
+                ? await configState()
+                : step === 'setup'
+                  ? await setup()
+                  : step === 'assign'
+                    ? await assign()
+                    : step === 'features'
+                      ? await features()
+                      : step === 'after-api-restart'
+                        ? await afterApiRestart()
+                        : step === 'view'
+                          ? Object.fromEntries(await Promise.all(['a', 'c', 'd'].map(async (n) => [n, await view(n)] as const)))
+                          : await afterRestart();
 process.stdout.write(`${JSON.stringify(out)}\n`);

@@ -21,13 +21,25 @@ class Announcer {
   readonly lines: Array<Record<string, unknown>> = [];
   constructor(readonly proc: ChildProcess) {
     createInterface({ input: proc.stdout! }).on('line', (l) => {
-      try { this.lines.push(JSON.parse(l) as Record<string, unknown>); } catch { this.lines.push({ raw: l }); }
+      try {
+        this.lines.push(JSON.parse(l) as Record<string, unknown>);
+      } catch {
+        this.lines.push({ raw: l });
+      }
     });
-    proc.stderr!.on('data', (d: Buffer) => { this.lines.push({ stderr: d.toString() }); });
+    proc.stderr!.on('data', (d: Buffer) => {
+      this.lines.push({ stderr: d.toString() });
+    });
   }
-  send(cmd: Record<string, unknown>): void { this.proc.stdin!.write(`${JSON.stringify(cmd)}\n`); }
-  find(pred: (l: Record<string, unknown>) => boolean): Record<string, unknown> | undefined { return this.lines.find(pred); }
-  dump(): string { return this.lines.map((l) => JSON.stringify(l)).join('\n'); }
+  send(cmd: Record<string, unknown>): void {
+    this.proc.stdin!.write(`${JSON.stringify(cmd)}\n`);
+  }
+  find(pred: (l: Record<string, unknown>) => boolean): Record<string, unknown> | undefined {
+    return this.lines.find(pred);
+  }
+  dump(): string {
+    return this.lines.map((l) => JSON.stringify(l)).join('\n');
+  }
 }
 
 let lab: Lab;
@@ -53,8 +65,16 @@ function startAnnouncer(ns: Netns, ips: string[]): Announcer {
 }
 
 async function ready(a: Announcer): Promise<void> {
-  await waitFor(`announcer ready\n${a.dump()}`, () => a.find((l) => l.event === 'l2.ready') ?? a.find((l) => l.event === 'l2.fatal'), 30000);
-  assert.equal(a.find((l) => l.event === 'l2.fatal'), undefined, a.dump());
+  await waitFor(
+    `announcer ready\n${a.dump()}`,
+    () => a.find((l) => l.event === 'l2.ready') ?? a.find((l) => l.event === 'l2.fatal'),
+    30000,
+  );
+  assert.equal(
+    a.find((l) => l.event === 'l2.fatal'),
+    undefined,
+    a.dump(),
+  );
 }
 
 function neighMac(ip: string): string | undefined {
@@ -86,16 +106,34 @@ after(async () => {
 test('node A answers arping and ndisc6 for its VIPs with its MAC; the client pings the VIPs', async () => {
   const a = startAnnouncer(nodeA, [VIP4, VIP6, '2001:db8:6::1:152', '2001:db8:6::2:153']);
   await ready(a);
-  const arp = await waitFor('arping reply', () => client.exec('arping', ['-c', '1', '-w', '3', '-I', 'eth0', VIP4], { allowFail: true }).match(/reply from .*\[([0-9A-F:]{17})\]/i)?.[1], 30000);
+  const arp = await waitFor(
+    'arping reply',
+    () =>
+      client
+        .exec('arping', ['-c', '1', '-w', '3', '-I', 'eth0', VIP4], { allowFail: true })
+        .match(/reply from .*\[([0-9A-F:]{17})\]/i)?.[1],
+    30000,
+  );
   assert.equal(arp.toLowerCase(), MAC.a);
-  const nd = await waitFor('ndisc6 answer', () => client.exec('ndisc6', ['-1', '-r', '2', '-w', '1000', VIP6, 'eth0'], { allowFail: true }).match(/Target link-layer address: ([0-9A-F:]{17})/i)?.[1], 30000);
+  const nd = await waitFor(
+    'ndisc6 answer',
+    () =>
+      client
+        .exec('ndisc6', ['-1', '-r', '2', '-w', '1000', VIP6, 'eth0'], { allowFail: true })
+        .match(/Target link-layer address: ([0-9A-F:]{17})/i)?.[1],
+    30000,
+  );
   assert.equal(nd.toLowerCase(), MAC.a);
   // The solicited-node group of the VIP is in eth0's multicast filter.
   // ...and so are those of the other IPv6 VIPs (one group per solicited-node address).
-  await waitFor('all solicited-node groups joined', () => {
-    const m = nodeA.exec('ip', ['maddr', 'show', 'dev', 'eth0']);
-    return /33:33:ff:00:00:50/.test(m) && /33:33:ff:01:01:52/.test(m) && /33:33:ff:02:01:53/.test(m);
-  }, 10_000);
+  await waitFor(
+    'all solicited-node groups joined',
+    () => {
+      const m = nodeA.exec('ip', ['maddr', 'show', 'dev', 'eth0']);
+      return /33:33:ff:00:00:50/.test(m) && /33:33:ff:01:01:52/.test(m) && /33:33:ff:02:01:53/.test(m);
+    },
+    10_000,
+  );
   client.exec('ping', ['-c', '1', '-W', '3', VIP4]);
   client.exec('ping', ['-6', '-c', '1', '-W', '3', VIP6]);
   assert.equal(neighMac(VIP4), MAC.a);
@@ -113,7 +151,7 @@ test('an IP the node holds but does not announce gets no answer, from the announ
   assert.doesNotMatch(nd, /Target link-layer address/);
 });
 
-test('takeover: node B\'s gratuitous ARP / unsolicited NA move the client\'s neighbour entries without new resolution', async () => {
+test("takeover: node B's gratuitous ARP / unsolicited NA move the client's neighbour entries without new resolution", async () => {
   const a = announcers[0]!;
   a.send({ cmd: 'withdraw', ip: VIP4 });
   a.send({ cmd: 'withdraw', ip: VIP6 });
@@ -144,10 +182,13 @@ test('two announcers for one IP detect each other as a conflict', async () => {
   await waitFor(`A sees B on ${CONFLICT6}`, saw(a, CONFLICT6, MAC.b), 20000);
   await waitFor(`B sees A on ${CONFLICT6}`, saw(b, CONFLICT6, MAC.a), 20000);
   // No conflict was ever reported for the cleanly handed-over VIP.
-  assert.equal(a.find((l) => l.event === 'l2.conflict' && l.ip === VIP4), undefined);
+  assert.equal(
+    a.find((l) => l.event === 'l2.conflict' && l.ip === VIP4),
+    undefined,
+  );
 });
 
-test('RFC 5227: a plain host (the client\'s kernel) holding an announced or probed IP is detected', async () => {
+test("RFC 5227: a plain host (the client's kernel) holding an announced or probed IP is detected", async () => {
   const a = announcers[0]!;
   client.exec('ip', ['addr', 'add', '203.0.113.53/26', 'dev', 'eth0']);
   client.exec('ip', ['addr', 'add', '2001:db8:6::53/64', 'dev', 'eth0', 'nodad']);
@@ -158,7 +199,11 @@ test('RFC 5227: a plain host (the client\'s kernel) holding an announced or prob
   // Probed only: nothing is announced, the kernel's answer is still a conflict.
   a.send({ cmd: 'probe', ip: '203.0.113.54' });
   for (const ip of ['203.0.113.53', '2001:db8:6::53', '203.0.113.54']) {
-    await waitFor(`conflict on ${ip} with the client\n${a.dump()}`, () => a.find((l) => l.event === 'l2.conflict' && l.ip === ip && l.mac === MAC.c), 20000);
+    await waitFor(
+      `conflict on ${ip} with the client\n${a.dump()}`,
+      () => a.find((l) => l.event === 'l2.conflict' && l.ip === ip && l.mac === MAC.c),
+      20000,
+    );
   }
   a.send({ cmd: 'withdraw', ip: '203.0.113.53' });
   a.send({ cmd: 'withdraw', ip: '2001:db8:6::53' });

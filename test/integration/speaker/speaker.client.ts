@@ -9,8 +9,16 @@
 import { readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import {
-  ApiException, ApiextensionsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, loadAllYaml, loadYaml,
-  type KubernetesObject, type V1CustomResourceDefinition,
+  ApiException,
+  ApiextensionsV1Api,
+  CoreV1Api,
+  CustomObjectsApi,
+  KubeConfig,
+  KubernetesObjectApi,
+  loadAllYaml,
+  loadYaml,
+  type KubernetesObject,
+  type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 
 const DEPLOY = new URL('../../../deploy/', import.meta.url).pathname;
@@ -30,12 +38,19 @@ async function upsert(o: KubernetesObject): Promise<void> {
       return;
     } catch (e) {
       if (e instanceof ApiException && e.code === 409) {
-        const cur = await objects.read({ apiVersion: o.apiVersion, kind: o.kind, metadata: { name: o.metadata?.name ?? '', namespace: o.metadata?.namespace ?? '' } } as never) as KubernetesObject;
+        const cur = (await objects.read({
+          apiVersion: o.apiVersion,
+          kind: o.kind,
+          metadata: { name: o.metadata?.name ?? '', namespace: o.metadata?.namespace ?? '' },
+        } as never)) as KubernetesObject;
         await objects.replace({ ...o, metadata: { ...o.metadata, resourceVersion: cur.metadata?.resourceVersion } } as KubernetesObject);
         return;
       }
       // A CRD just became Established: its REST mapping can lag a moment.
-      if (e instanceof ApiException && e.code === 404) { await sleep(100); continue; }
+      if (e instanceof ApiException && e.code === 404) {
+        await sleep(100);
+        continue;
+      }
       throw e;
     }
   }
@@ -43,7 +58,9 @@ async function upsert(o: KubernetesObject): Promise<void> {
 
 async function setup(kubeconfigOut: string, url: string): Promise<unknown> {
   const ext = admin.makeApiClient(ApiextensionsV1Api);
-  for (const f of readdirSync(join(DEPLOY, 'crds')).filter((x) => x.endsWith('.yaml')).sort()) {
+  for (const f of readdirSync(join(DEPLOY, 'crds'))
+    .filter((x) => x.endsWith('.yaml'))
+    .sort()) {
     const crd = loadYaml<V1CustomResourceDefinition>(readFileSync(join(DEPLOY, 'crds', f), 'utf8'));
     await ext.createCustomResourceDefinition({ body: crd });
     for (let i = 0; i < 300; i++) {
@@ -57,10 +74,16 @@ async function setup(kubeconfigOut: string, url: string): Promise<unknown> {
   }
   await core.createNode({ body: { metadata: { name: 'n1', labels: { 'kubernetes.io/hostname': 'n1' } } } });
   await core.createNamespace({ body: { metadata: { name: 'web' } } });
-  const tr = await core.createNamespacedServiceAccountToken({ name: 'speaker', namespace: 'metallb-system', body: { spec: { audiences: [], expirationSeconds: 3600 } } });
+  const tr = await core.createNamespacedServiceAccountToken({
+    name: 'speaker',
+    namespace: 'metallb-system',
+    body: { spec: { audiences: [], expirationSeconds: 3600 } },
+  });
   const cluster = admin.getCurrentCluster();
   const kc = {
-    apiVersion: 'v1', kind: 'Config', 'current-context': 'speaker',
+    apiVersion: 'v1',
+    kind: 'Config',
+    'current-context': 'speaker',
     clusters: [{ name: 'test', cluster: { server: url, 'certificate-authority-data': cluster?.caData } }],
     users: [{ name: 'speaker', user: { token: tr.status?.token } }],
     contexts: [{ name: 'speaker', context: { cluster: 'test', user: 'speaker' } }],
@@ -71,34 +94,61 @@ async function setup(kubeconfigOut: string, url: string): Promise<unknown> {
 
 async function main(): Promise<unknown> {
   switch (step) {
-    case 'setup': return setup(args[0] ?? '', args[1] ?? '');
+    case 'setup':
+      return setup(args[0] ?? '', args[1] ?? '');
     case 'apply': {
       for (const o of loadAllYaml(readFileSync(args[0] ?? '', 'utf8')) as KubernetesObject[]) await upsert(o);
       return { ok: true };
     }
     case 'lb-status': {
       const [ns = '', name = '', ip = ''] = args;
-      await core.patchNamespacedServiceStatus({ name, namespace: ns, body: [{ op: 'add', path: '/status/loadBalancer', value: { ingress: [{ ip }] } }] });
+      await core.patchNamespacedServiceStatus({
+        name,
+        namespace: ns,
+        body: [{ op: 'add', path: '/status/loadBalancer', value: { ingress: [{ ip }] } }],
+      });
       return { ok: true };
     }
     case 'get': {
       const [plural = '', labelSelector] = args;
-      const list = await custom.listNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: 'metallb-system', plural, ...(labelSelector ? { labelSelector } : {}) }) as { items: unknown[] };
+      const list = (await custom.listNamespacedCustomObject({
+        group: 'metallb.io',
+        version: 'v1beta1',
+        namespace: 'metallb-system',
+        plural,
+        ...(labelSelector ? { labelSelector } : {}),
+      })) as { items: unknown[] };
       return list.items;
     }
     case 'events': {
       const list = await core.listNamespacedEvent({ namespace: args[0] ?? '' });
-      return list.items.map((e) => ({ reason: e.reason, message: e.message, type: e.type, object: e.involvedObject.name, source: e.source?.component }));
+      return list.items.map((e) => ({
+        reason: e.reason,
+        message: e.message,
+        type: e.type,
+        object: e.involvedObject.name,
+        source: e.source?.component,
+      }));
     }
     case 'can-update-services': {
       const kc = new KubeConfig();
       kc.loadFromFile(args[0] ?? '');
       try {
-        await kc.makeApiClient(CoreV1Api).patchNamespacedServiceStatus({ name: 'web', namespace: 'web', body: [{ op: 'add', path: '/status/loadBalancer', value: { ingress: [] } }] });
+        await kc.makeApiClient(CoreV1Api).patchNamespacedServiceStatus({
+          name: 'web',
+          namespace: 'web',
+          body: [{ op: 'add', path: '/status/loadBalancer', value: { ingress: [] } }],
+        });
         return { code: 200 };
-      } catch (e) { return { code: e instanceof ApiException ? e.code : -1 }; }
+      } catch (e) {
+        return { code: e instanceof ApiException ? e.code : -1 };
+      }
     }
-    default: throw new Error(`unknown step ${String(step)}`);
+    default:
+      throw new Error(`unknown step ${String(step)}`);
   }
 }
-main().then(out, (e: unknown) => { process.stderr.write(`${e instanceof Error ? e.stack ?? e.message : String(e)}\n`); process.exit(1); });
+main().then(out, (e: unknown) => {
+  process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  process.exit(1);
+});

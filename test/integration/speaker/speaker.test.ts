@@ -36,7 +36,11 @@ describe('speaker against a real apiserver and NATS', { timeout: 600_000 }, () =
     assert.equal(r.code, 0, `client ${args[0]} failed:\n${r.stderr}`);
     return JSON.parse(r.stdout.trim().split('\n').pop() ?? 'null') as unknown;
   };
-  const apply = async (name: string, yaml: string) => { const f = join(dir, `${name}.yaml`); writeFileSync(f, yaml); await client('apply', f); };
+  const apply = async (name: string, yaml: string) => {
+    const f = join(dir, `${name}.yaml`);
+    writeFileSync(f, yaml);
+    await client('apply', f);
+  };
   const logged = (event: string, ip?: string) => logs.some((l) => l.event === event && (ip === undefined || l.ip === ip));
 
   before(async () => {
@@ -66,7 +70,9 @@ describe('speaker against a real apiserver and NATS', { timeout: 600_000 }, () =
   });
 
   it('announces an IP of a configured pool and writes ServiceL2Status and ConfigurationState', async () => {
-    await apply('config', `
+    await apply(
+      'config',
+      `
 apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: { name: pool, namespace: metallb-system }
@@ -92,69 +98,133 @@ apiVersion: v1
 kind: Service
 metadata: { name: lost, namespace: web }
 spec: { type: LoadBalancer, selector: { app: lost }, ports: [{ port: 80, protocol: TCP }] }
-`);
+`,
+    );
     await client('lb-status', 'web', 'web', VIP);
     await client('lb-status', 'web', 'lost', '198.51.100.250');
     assert.ok(kube);
-    speaker = n1.spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'src/bin/speaker.ts'),
-      '--nats-url', `nats://${API_IP}:4222`, '--kv-replicas', '1', '--announcer', 'log', '--cluster', 'sp',
-      '--metrics-host', NODE_IP, '--metrics-port', '7472'], {
-      env: { ...process.env, NODE_NAME: 'n1', KUBECONFIG: join(dir, 'speaker.kubeconfig'), MOORING_LOG_LEVEL: 'info' },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    speaker = n1.spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'src/bin/speaker.ts'),
+        '--nats-url',
+        `nats://${API_IP}:4222`,
+        '--kv-replicas',
+        '1',
+        '--announcer',
+        'log',
+        '--cluster',
+        'sp',
+        '--metrics-host',
+        NODE_IP,
+        '--metrics-port',
+        '7472',
+      ],
+      {
+        env: { ...process.env, NODE_NAME: 'n1', KUBECONFIG: join(dir, 'speaker.kubeconfig'), MOORING_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    speaker.on('exit', (code) => {
+      exitCode = code;
     });
-    speaker.on('exit', (code) => { exitCode = code; });
     let buf = '';
     speaker.stderr?.setEncoding('utf8').on('data', (d: string) => {
       buf += d;
       let i;
       while ((i = buf.indexOf('\n')) >= 0) {
-        const line = buf.slice(0, i); buf = buf.slice(i + 1);
-        try { logs.push(JSON.parse(line) as Record<string, unknown>); } catch { logs.push({ event: 'raw', line }); }
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        try {
+          logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          logs.push({ event: 'raw', line });
+        }
       }
     });
-    await waitFor(`speaker announces ${VIP}`, () => logged('l2.announce', VIP), 90_000, 200)
-      .catch((e: Error) => { throw new Error(`${e.message}\nspeaker log:\n${logs.slice(-40).map((l) => JSON.stringify(l)).join('\n')}`); });
-    const l2 = await waitFor('ServiceL2Status', async () => {
-      const items = await client('get', 'servicel2statuses') as Array<{ status?: Record<string, unknown> }>;
-      return items.length === 1 && items[0]?.status ? items : undefined;
-    }, 30_000, 500);
+    await waitFor(`speaker announces ${VIP}`, () => logged('l2.announce', VIP), 90_000, 200).catch((e: Error) => {
+      throw new Error(
+        `${e.message}\nspeaker log:\n${logs
+          .slice(-40)
+          .map((l) => JSON.stringify(l))
+          .join('\n')}`,
+      );
+    });
+    const l2 = await waitFor(
+      'ServiceL2Status',
+      async () => {
+        const items = (await client('get', 'servicel2statuses')) as Array<{ status?: Record<string, unknown> }>;
+        return items.length === 1 && items[0]?.status ? items : undefined;
+      },
+      30_000,
+      500,
+    );
     assert.deepEqual(l2[0]?.status, { node: 'n1', serviceName: 'web', serviceNamespace: 'web', interfaces: [] });
-    const cs = await waitFor('ConfigurationState', async () => {
-      const items = await client('get', 'configurationstates') as Array<{ metadata: { name: string }; status?: { result?: string } }>;
-      return items.find((x) => x.metadata.name === 'speaker-n1' && x.status?.result === 'Valid');
-    }, 30_000, 500);
+    const cs = await waitFor(
+      'ConfigurationState',
+      async () => {
+        const items = (await client('get', 'configurationstates')) as Array<{ metadata: { name: string }; status?: { result?: string } }>;
+        return items.find((x) => x.metadata.name === 'speaker-n1' && x.status?.result === 'Valid');
+      },
+      30_000,
+      500,
+    );
     assert.equal(cs.status?.result, 'Valid');
   });
 
   it('explains an IP in no pool with a notAnnounced Event on the Service', async () => {
-    const ev = await waitFor('notAnnounced event', async () => {
-      const events = await client('events', 'web') as Array<{ reason: string; message: string; object: string; source: string }>;
-      return events.find((e) => e.reason === 'notAnnounced' && e.object === 'lost');
-    }, 30_000, 500);
+    const ev = await waitFor(
+      'notAnnounced event',
+      async () => {
+        const events = (await client('events', 'web')) as Array<{ reason: string; message: string; object: string; source: string }>;
+        return events.find((e) => e.reason === 'notAnnounced' && e.object === 'lost');
+      },
+      30_000,
+      500,
+    );
     assert.match(ev.message, /node n1 does not announce 198\.51\.100\.250: noPool: IP 198\.51\.100\.250 is in no configured IPAddressPool/);
     assert.equal(ev.source, 'metallb-speaker');
-    const assigned = await client('events', 'web') as Array<{ reason: string; object: string; message: string }>;
-    assert.ok(assigned.some((e) => e.reason === 'nodeAssigned' && e.object === 'web' && e.message.includes('"n1"')), 'nodeAssigned event');
+    const assigned = (await client('events', 'web')) as Array<{ reason: string; object: string; message: string }>;
+    assert.ok(
+      assigned.some((e) => e.reason === 'nodeAssigned' && e.object === 'web' && e.message.includes('"n1"')),
+      'nodeAssigned event',
+    );
   });
 
   it('keeps the last good configuration when a new one is invalid, and says why', async () => {
-    await apply('bad', `
+    await apply(
+      'bad',
+      `
 apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
 metadata: { name: overlapping, namespace: metallb-system }
 spec: { addresses: [203.0.113.20/30] }
-`);
-    const cs = await waitFor('ConfigurationState Invalid', async () => {
-      const items = await client('get', 'configurationstates') as Array<{ metadata: { name: string }; status?: { result?: string; errorSummary?: string } }>;
-      return items.find((x) => x.metadata.name === 'speaker-n1' && x.status?.result === 'Invalid');
-    }, 30_000, 500);
-    assert.match(cs.status?.errorSummary ?? '', /IPAddressPool\/pool: spec\.addresses\[0\]: CIDR "203\.0\.113\.16\/28" in pool "pool" overlaps with already defined CIDR "203\.0\.113\.20\/30" in pool "overlapping"/);
+`,
+    );
+    const cs = await waitFor(
+      'ConfigurationState Invalid',
+      async () => {
+        const items = (await client('get', 'configurationstates')) as Array<{
+          metadata: { name: string };
+          status?: { result?: string; errorSummary?: string };
+        }>;
+        return items.find((x) => x.metadata.name === 'speaker-n1' && x.status?.result === 'Invalid');
+      },
+      30_000,
+      500,
+    );
+    assert.match(
+      cs.status?.errorSummary ?? '',
+      /IPAddressPool\/pool: spec\.addresses\[0\]: CIDR "203\.0\.113\.16\/28" in pool "pool" overlaps with already defined CIDR "203\.0\.113\.20\/30" in pool "overlapping"/,
+    );
     assert.equal(logged('l2.withdraw', VIP), false, 'the IP stays announced under the last good config');
     assert.ok(logs.some((l) => l.event === 'config.invalid' && l.stale === true));
   });
 
   it('runs with least privilege: its token cannot write Service status', async () => {
-    const r = await client('can-update-services', join(dir, 'speaker.kubeconfig')) as { code: number };
+    const r = (await client('can-update-services', join(dir, 'speaker.kubeconfig'))) as { code: number };
     assert.equal(r.code, 403);
   });
 
@@ -164,7 +234,7 @@ spec: { addresses: [203.0.113.20/30] }
     await waitFor('speaker exit', () => exitCode !== undefined, 30_000);
     assert.equal(exitCode, 0);
     assert.ok(logged('l2.withdraw', VIP));
-    const items = await client('get', 'servicel2statuses') as unknown[];
+    const items = (await client('get', 'servicel2statuses')) as unknown[];
     assert.deepEqual(items, []);
   });
 });
