@@ -53,6 +53,7 @@ if (needIntegration) run('test control plane (kube-apiserver build, cached)', 'b
 if (!noStatic && wanted.length === 0) {
   run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
   run('lint', 'npx', ['eslint', '.']);
+  run('format', 'npx', ['prettier', '--check', '.']);
 }
 for (const tier of tiers) {
   const files = tier.dirs.flatMap((d) => find(join(root, d))).map((f) => relative(root, f));

@@ -23,13 +23,14 @@
 import { readFileSync } from 'node:fs';
 import { randomInt } from 'node:crypto';
 import { createInterface } from 'node:readline';
-import { createHistogram, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { openBfdPort } from '../adapters/bfd-port.js';
 import { BfdMmsgPort } from '../adapters/bfd-mmsg.js';
 import { BfdHub } from '../actors/bfd-transport.actor.js';
 import { bfdSessionSettings, type BfdProfileSettings } from '../domain/bfd-profile.js';
 import { ioPollPeriodMs } from '../domain/bfd-timers.js';
-import { createBfdSession, type BfdSession, type BfdSessionHub } from '../actors/bfd-session-runner.js';
+import { createBfdSession, type BfdSession } from '../actors/bfd-session-runner.js';
+import { BfdProbeStats } from '../actors/bfd-probe-stats.js';
 import { TimerQueue } from '../actors/timer-queue.js';
 import { packetFor, sessionStateOf } from '../machines/bfd-session.machine.js';
 
@@ -64,17 +65,6 @@ async function main(): Promise<void> {
 
   // One timer queue for every session's transmit and detection timers (actors/timer-queue.ts).
   const timers = new TimerQueue();
-  // The time of the timer queue's current pass (periodic sends happen in passes; the gap
-  // statistics need no clock read per packet).
-  let passNow = timers.now();
-  // How late the timer queue's passes run (tells a starved process from a BFD fault), recorded in
-  // its own poller: no timer of its own (a loop-delay monitor is one more wake-up source).
-  const passLate = createHistogram();
-  timers.addPoller(() => {
-    passNow = timers.now();
-    const late = passNow - timers.passDueAt;
-    if (late >= 0) passLate.record(Math.max(1, Math.round(late * 1e6)));
-  });
   // The speaker's port (adapters/bfd-port.ts): batched socket I/O (sendmmsg/recvmmsg through
   // koffi, adapters/bfd-mmsg.ts) unless BFD_IO=dgram (or MOORING_BFD_IO=dgram) or unavailable;
   // periodic transmissions then fall on the port's poll grid. BFD_IO_MODE=tick: the batched port
@@ -90,39 +80,7 @@ async function main(): Promise<void> {
   const mmsg = port instanceof BfdMmsgPort ? port : undefined;
   const txSlotMs = port.txSlotMs;
   const hub = new BfdHub(port);
-  // The hub as the sessions see it, plus the longest gap between two of a session's packets
-  // (reported by `stats`): whether our transmissions were timely when a peer declares us down.
-  const txGap = new Map<string, { last: number; max: number }>();
-  const gapOf = (peer: string, local: string | undefined): { last: number; max: number } => {
-    const key = `${local ?? ''}|${peer}`;
-    let g = txGap.get(key);
-    if (!g) {
-      g = { last: NaN, max: 0 };
-      txGap.set(key, g);
-    }
-    return g;
-  };
-  const sessionHub: BfdSessionHub = {
-    register: (d, peer, deliver, local) => hub.register(d, peer, deliver, local),
-    send: (peer, packet, local) => {
-      const g = gapOf(peer, local);
-      const now = timers.now();
-      if (now - g.last > g.max) g.max = now - g.last;
-      g.last = now;
-      hub.send(peer, packet, local);
-    },
-    // Per session: the gap record and the hub's bound sender resolved once.
-    sender: (peer, local) => {
-      const g = gapOf(peer, local);
-      const send = hub.sender(peer, local);
-      return (packet) => {
-        const now = passNow;
-        if (now - g.last > g.max) g.max = now - g.last;
-        g.last = now;
-        send(packet);
-      };
-    },
-  };
+  const probe = new BfdProbeStats(hub, timers);
   const sessions: Array<{ peer: string; local: string | undefined; actor: BfdSession }> = [];
   const used = new Set<number>();
 
@@ -134,7 +92,7 @@ async function main(): Promise<void> {
     while (localDiscr === 0 || used.has(localDiscr)) localDiscr = randomInt(1, 0xffffffff);
     used.add(localDiscr);
     const actor = createBfdSession(
-      sessionHub,
+      probe.sessionHub,
       timers,
       {
         peer: s.peer,
@@ -194,32 +152,9 @@ async function main(): Promise<void> {
       case 'adminUp':
         for (const a of targets(cmd.peer)) a.send({ type: 'bfd.admin.up' });
         break;
-      case 'stats': {
-        const cpu = process.cpuUsage();
-        out({
-          event: 'stats',
-          at: at(),
-          mono: mono(),
-          cpuUserUs: cpu.user,
-          cpuSystemUs: cpu.system,
-          passes: timers.passes,
-          // Since the previous stats (ms): p50/p99/max of how late the timer queue's passes ran.
-          loopDelayMs: { p50: passLate.percentile(50) / 1e6, p99: passLate.percentile(99) / 1e6, max: passLate.max / 1e6 },
-          discards: hub.discards,
-          gtsm: port.gtsm,
-          ...(mmsg ? { io: mmsg.stats, mode: mmsg.mode } : {}),
-          sessions: sessions.map(({ peer, local, actor }) => ({
-            peer,
-            local,
-            state: sessionStateOf(actor.getSnapshot().value),
-            ...hub.countersFor(peer),
-            maxTxGapMs: Math.round((txGap.get(`${local ?? ''}|${peer}`)?.max ?? 0) * 10) / 10,
-          })),
-        });
-        passLate.reset();
-        for (const g of txGap.values()) g.max = 0;
+      case 'stats':
+        out({ event: 'stats', at: at(), mono: mono(), ...probe.stats(sessions, port.gtsm, mmsg) });
         break;
-      }
       case 'setMinTtl': {
         const minTtl = Number(cmd.minTtl);
         if (!Number.isInteger(minTtl) || minTtl < 1 || minTtl > 255) {

@@ -11,22 +11,19 @@
 //
 // SIGTERM: drain (peers take our L2 IPs make-before-break), stop BGP (graceful restart peers
 // keep our routes, others get CEASE), close NATS, exit.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Coordinator } from '../actors/coordinator.js';
 import { realClock } from '../actors/coord-ports.js';
-import type { L2AnnouncerPort } from '../actors/l2-port.js';
 import { BgpPeers } from '../actors/bgp-peers.js';
 import { SpeakerNode } from '../actors/speaker-node.js';
 import { createBgpTransport } from '../actors/bgp-transport.actor.js';
 import { bgpSocketPort } from '../adapters/bgp-socket.js';
-import { NatsBus } from '../adapters/nats.js';
-import { LogAnnouncer } from '../actors/log-announcer.js';
 import { createLogger } from '../adapters/log.js';
 import { createTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
-import { registerSpeakerMetrics, type L2Stats } from '../adapters/speaker-metrics.js';
+import { registerSpeakerMetrics } from '../adapters/speaker-metrics.js';
+import { connectSpeakerNats, openEpochStore, openL2Announcer } from '../adapters/speaker-io.js';
 import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/informer.js';
 import { coreSpecs, metallbSpec } from '../adapters/kube/resources.js';
 import { createEventRecorder } from '../adapters/kube/events.js';
@@ -62,12 +59,9 @@ const { values: a } = parseArgs({
 
 const node = a.node;
 const log = createLogger({ component: 'speaker', node });
-if (!node) {
-  log.error('NODE_NAME (or --node) is required');
-  process.exit(2);
-}
-if (!a['nats-url']) {
-  log.error('--nats-url (or NATS_URL) is required');
+const missing = !node ? 'NODE_NAME (or --node) is required' : !a['nats-url'] ? '--nats-url (or NATS_URL) is required' : undefined;
+if (missing || !node) {
+  log.error(missing ?? '');
   process.exit(2);
 }
 const ns = a.namespace as string;
@@ -84,52 +78,17 @@ if (hbInterval === undefined || hbInterval < 10 || !Number.isInteger(hbMisses) |
 }
 const telemetry = createTelemetry('speaker');
 
-// ---- L2 announcer ------------------------------------------------------------------------
-let l2Stats: L2Stats = () => undefined;
-async function makeAnnouncer(): Promise<L2AnnouncerPort> {
-  if (a.announcer === 'log') return new LogAnnouncer((event, ip) => log.info(event, { event: `l2.${event}`, ip }));
-  const { L2Announcer } = await import('../actors/l2-announcer.js');
-  const { createLinuxL2Host } = await import('../adapters/pcap-link.js');
-  const host = await createLinuxL2Host((ev) => log.debug('l2', { ...ev, event: `l2.${String(ev.event ?? 'host')}` }));
-  const l2 = new L2Announcer(host, { log: (ev) => log.info('l2', { ...ev, event: `l2.${String(ev.event ?? 'event')}` }) });
-  l2Stats = () => l2.stats() as unknown as ReturnType<L2Stats>;
-  return l2;
-}
-const l2 = await makeAnnouncer();
-
-// ---- NATS + coordinator --------------------------------------------------------------------
-async function connectNats(): Promise<NatsBus> {
-  const passFile = a['nats-pass-file'] ?? (a['nats-pass-dir'] ? `${a['nats-pass-dir']}/${node}` : undefined);
-  const pass = passFile ? readFileSync(passFile, 'utf8').trim() : process.env.NATS_PASSWORD;
-  const user = a['nats-user'] ?? (a['nats-pass-dir'] ? node : undefined);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await NatsBus.connect({
-        servers: (a['nats-url'] as string).split(','),
-        name: `speaker-${node}`,
-        ...(user ? { auth: { user, ...(pass ? { pass } : {}) } } : {}),
-        log: (rec) => log.info('nats', { ...rec, event: `nats.${String(rec.event ?? 'status')}` }),
-      });
-    } catch (err) {
-      log.warn('cannot connect to NATS, retrying', { event: 'nats.connectFailed', err: err instanceof Error ? err : String(err), attempt });
-      await new Promise((r) => setTimeout(r, Math.min(5000, 250 * 2 ** attempt)));
-    }
-  }
-}
-const bus = await connectNats();
-async function openEpochs() {
-  for (let attempt = 1; attempt <= 120; attempt++) {
-    try {
-      return await bus.epochStore(epochBucket(a.cluster as string), Number(a['kv-replicas']));
-    } catch (err) {
-      if (attempt % 10 === 1) log.warn('epoch bucket not available yet', { event: 'kv.retry', attempt, err: String(err) });
-      await new Promise((r) => setTimeout(r, 500));
-    }
-  }
-  log.warn('running without the epoch store: takeovers are fenced by heartbeats and claims only', { event: 'kv.unavailable' });
-  return undefined;
-}
-const epochs = await openEpochs();
+// ---- L2 announcer, NATS, epoch store ---------------------------------------------------------
+const { l2, stats: l2Stats } = await openL2Announcer(a.announcer as string, log);
+const natsOptions = {
+  urls: a['nats-url'] as string,
+  node,
+  user: a['nats-user'],
+  passFile: a['nats-pass-file'],
+  passDir: a['nats-pass-dir'],
+};
+const bus = await connectSpeakerNats(natsOptions, log);
+const epochs = await openEpochStore(bus, epochBucket(a.cluster as string), Number(a['kv-replicas']), log);
 const coord = new Coordinator({
   cluster: a.cluster as string,
   node,
@@ -199,7 +158,7 @@ const speaker = new SpeakerNode({
   clock: realClock,
   log,
 });
-registerSpeakerMetrics(telemetry.meter, { node, speaker, coordinator: coord, peers, l2Stats: () => l2Stats(), log });
+registerSpeakerMetrics(telemetry.meter, { node, speaker, coordinator: coord, peers, l2Stats, log });
 speaker.start();
 const server = await serveMonitoring(
   telemetry,
