@@ -119,6 +119,7 @@ test('full table then End-of-RIB per family on Established; diffs afterwards; re
     metallb_bgp_session_up: 1,
     metallb_bgp_updates_total: 2,
     metallb_bgp_announced_prefixes_total: 257,
+    metallb_bgp_pending_prefixes_total: 257,
     mooring_bgp_session_state: 'established',
     mooring_bgp_nlri_total: 257,
     mooring_bgp_encode_errors_total: 0,
@@ -179,6 +180,33 @@ test('session down clears the Adj-RIB-Out and the session_up metric', () => {
   const m = h.speaker.metrics().r;
   assert.equal(m?.metallb_bgp_session_up, 0);
   assert.equal(m?.metallb_bgp_announced_prefixes_total, 0);
+  assert.equal(m?.metallb_bgp_pending_prefixes_total, 1, 'still to be advertised (MetalLB: pending outlives the session)');
   const down = h.events.find((e) => e.event === 'sessionDown');
   assert.ok(down?.event === 'sessionDown' && down.reason === 'connectionClosed');
+});
+
+test('pending prefixes: what should be advertised to the peer, before the session is up and after a change', () => {
+  const h = harness();
+  assert.equal(h.speaker.metrics().r?.metallb_bgp_pending_prefixes_total, 0);
+  h.speaker.setRoutes(
+    new Map([
+      [
+        'r',
+        new Map([
+          ['203.0.113.1/32', A],
+          ['203.0.113.2/32', A],
+        ]),
+      ],
+      ['other', new Map([['203.0.113.3/32', A]])],
+    ]),
+  );
+  let m = h.speaker.metrics().r;
+  assert.equal(m?.metallb_bgp_pending_prefixes_total, 2, 'desired for this peer, session not up');
+  assert.equal(m?.metallb_bgp_announced_prefixes_total, 0);
+  h.up();
+  m = h.speaker.metrics().r;
+  assert.equal(m?.metallb_bgp_pending_prefixes_total, 2);
+  assert.equal(m?.metallb_bgp_announced_prefixes_total, 2);
+  h.speaker.setRoutes(new Map([['r', new Map([['203.0.113.1/32', A]])]]));
+  assert.equal(h.speaker.metrics().r?.metallb_bgp_pending_prefixes_total, 1);
 });

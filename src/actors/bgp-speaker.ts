@@ -65,6 +65,8 @@ export interface PeerMetrics {
   metallb_bgp_session_up: number;
   metallb_bgp_updates_total: number;
   metallb_bgp_announced_prefixes_total: number;
+  /** Prefixes that should be advertised on the session (desired for this peer), up or not: as MetalLB native. */
+  metallb_bgp_pending_prefixes_total: number;
   mooring_bgp_session_state: string;
   mooring_bgp_nlri_total: number;
   /** Prefixes the UPDATE encoder refused (they do not parse or are of another family). */
@@ -139,6 +141,7 @@ export class BgpSpeaker {
           metallb_bgp_session_up: 0,
           metallb_bgp_updates_total: 0,
           metallb_bgp_announced_prefixes_total: 0,
+          metallb_bgp_pending_prefixes_total: 0,
           mooring_bgp_session_state: 'idle',
           mooring_bgp_nlri_total: 0,
           mooring_bgp_encode_errors_total: 0,
@@ -187,7 +190,10 @@ export class BgpSpeaker {
   /** Replaces the desired routes (peer name → prefix → attributes) and sends the differences. */
   setRoutes(desired: Map<string, Map<string, RouteAttrs>>): void {
     this.desired = desired;
-    for (const st of this.peers.values()) this.sync(st, false);
+    for (const st of this.peers.values()) {
+      st.metrics.metallb_bgp_pending_prefixes_total = desired.get(st.cfg.name)?.size ?? 0;
+      this.sync(st, false);
+    }
   }
 
   /** Forwards BFD state to a peer's session (issue 5 couples its bfdSession here). */

@@ -7,6 +7,7 @@ import type { Meter } from '@opentelemetry/api';
 import type { BgpPeers } from '../actors/bgp-peers.js';
 import type { SpeakerCoordinator, SpeakerNode } from '../actors/speaker-node.js';
 import type { Logger } from './log.js';
+import { k8sClientStats } from './kube/informer.js';
 
 /** Per-IP packet counters of the L2 announcer (undefined: the log announcer). */
 export type L2Stats = () =>
@@ -21,6 +22,8 @@ export function registerSpeakerMetrics(
     peers: BgpPeers;
     l2Stats: L2Stats;
     log: Logger;
+    /** Object updates processed / failed by the informers (src/adapters/kube/informer.ts). */
+    k8sClient?: () => { readonly updates: number; readonly updateErrors: number };
   },
 ): void {
   const { node, speaker, coordinator: coord, peers } = o;
@@ -82,20 +85,26 @@ export function registerSpeakerMetrics(
       loopMaxMs = 0;
     });
 
-  for (const [name, cb] of [
-    ['layer2_requests_received', 'requestsReceived'],
-    ['layer2_responses_sent', 'responsesSent'],
-    ['layer2_gratuitous_sent', 'gratuitousSent'],
+  // MetalLB internal/layer2/stats.go: counters without `_total` (telemetry.ts keeps the name exact).
+  for (const [name, cb, help] of [
+    ['requests_received', 'requestsReceived', 'Number of layer2 requests received for owned IPs'],
+    ['responses_sent', 'responsesSent', 'Number of layer2 responses sent for owned IPs in response to requests'],
+    ['gratuitous_sent', 'gratuitousSent', 'Number of gratuitous layer2 packets sent for owned IPs as a result of failovers'],
   ] as const) {
-    meter
-      .createObservableCounter(`metallb_${name}`, { description: `Number of layer2 ${name.replace('layer2_', '').replace('_', ' ')}` })
-      .addCallback((r) => {
-        for (const [ip, c] of o.l2Stats()?.byIp ?? []) r.observe(c[cb], { ip });
-      });
+    meter.createObservableCounter(`metallb_layer2_${name}`, { description: help }).addCallback((r) => {
+      for (const [ip, c] of o.l2Stats()?.byIp ?? []) r.observe(c[cb], { ip });
+    });
   }
 
+  // MetalLB internal/bgp/native/stats.go (names from internal/bgp/metrics/metrics.go), label `peer`.
   const perPeer =
-    (key: 'metallb_bgp_session_up' | 'metallb_bgp_updates_total' | 'metallb_bgp_announced_prefixes_total') =>
+    (
+      key:
+        | 'metallb_bgp_session_up'
+        | 'metallb_bgp_updates_total'
+        | 'metallb_bgp_announced_prefixes_total'
+        | 'metallb_bgp_pending_prefixes_total',
+    ) =>
     (r: { observe(v: number, a: Record<string, string>): void }) => {
       for (const p of peers.metrics()) r.observe(p.metrics?.[key] ?? 0, { peer: `${p.address}:${p.port}` });
     };
@@ -110,4 +119,23 @@ export function registerSpeakerMetrics(
       description: 'Number of prefixes currently being advertised on the BGP session',
     })
     .addCallback(perPeer('metallb_bgp_announced_prefixes_total'));
+  meter
+    .createObservableGauge('metallb_bgp_pending_prefixes_total', {
+      description: 'Number of prefixes that should be advertised on the BGP session',
+    })
+    .addCallback(perPeer('metallb_bgp_pending_prefixes_total'));
+
+  registerK8sClientCounters(meter, o.k8sClient ?? k8sClientStats);
+}
+
+/** MetalLB internal/k8s/controllers/stats.go: object updates processed / failed (speaker and controller). */
+export function registerK8sClientCounters(meter: Meter, stats: () => { readonly updates: number; readonly updateErrors: number }): void {
+  meter
+    .createObservableCounter('metallb_k8s_client_updates_total', { description: 'Number of k8s object updates that have been processed.' })
+    .addCallback((r) => r.observe(stats().updates));
+  meter
+    .createObservableCounter('metallb_k8s_client_update_errors_total', {
+      description: 'Number of k8s object updates that failed for some reason.',
+    })
+    .addCallback((r) => r.observe(stats().updateErrors));
 }

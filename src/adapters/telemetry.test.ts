@@ -10,8 +10,12 @@ test('metrics render in Prometheus format under MetalLB names', async () => {
   const g = t.meter.createUpDownCounter('metallb_bgp_session_up');
   g.add(1, { peer: '198.51.100.1:179' });
   const text = await t.render();
-  assert.match(text, /# HELP metallb_layer2_gratuitous_sent(_total)? Number of gratuitous ARP packets sent for VIP/);
-  assert.match(text, /metallb_layer2_gratuitous_sent(_total)?\{ip="198.51.100.7"\} 3/);
+  assert.match(text, /^# HELP metallb_layer2_gratuitous_sent Number of gratuitous ARP packets sent for VIP$/m);
+  assert.match(text, /^# TYPE metallb_layer2_gratuitous_sent counter$/m, 'a counter, named exactly as the instrument (no _total)');
+  assert.match(text, /^metallb_layer2_gratuitous_sent\{ip="198.51.100.7"\} 3$/m);
+  const u = t.meter.createCounter('metallb_bgp_updates_total');
+  u.add(2, { peer: '198.51.100.1:179' });
+  assert.match(await t.render(), /^metallb_bgp_updates_total\{peer="198.51.100.1:179"\} 2$/m, 'a name with _total keeps it once');
   assert.match(text, /metallb_bgp_session_up\{peer="198.51.100.1:179"\} 1/);
   await t.shutdown();
 });

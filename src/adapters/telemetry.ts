@@ -2,8 +2,14 @@
 // MetalLB's metric names where MetalLB has the metric. One MeterProvider per process; the
 // composition roots (src/bin) create it and hand meters to actors. No server is started here:
 // http.ts serves `render()`.
+//
+// Names are exported exactly as the instrument is named: the OpenTelemetry serializer appends
+// `_total` to every counter (monotonic sum), which would turn MetalLB's
+// `metallb_layer2_requests_received` into `..._total` and break the dashboards and alerts written
+// for it. `render()` takes the suffix off again for counters whose name does not carry it (the
+// Prometheus client MetalLB uses does not append it either); the type stays `counter`.
 import { metrics, type Meter } from '@opentelemetry/api';
-import { MeterProvider } from '@opentelemetry/sdk-metrics';
+import { DataPointType, MeterProvider, type ResourceMetrics } from '@opentelemetry/sdk-metrics';
 import { PrometheusExporter, PrometheusSerializer } from '@opentelemetry/exporter-prometheus';
 
 export interface Telemetry {
@@ -22,9 +28,25 @@ export function createTelemetry(component: string): Telemetry {
     meter: provider.getMeter(`mooring-${component}`),
     async render() {
       const { resourceMetrics, errors } = await exporter.collect();
-      const text = serializer.serialize(resourceMetrics);
+      const text = exactCounterNames(serializer.serialize(resourceMetrics), resourceMetrics);
       return errors.length ? `${text}# collection errors: ${errors.length}\n` : text;
     },
     shutdown: () => provider.shutdown(),
   };
+}
+
+/** Renames `<name>_total` back to `<name>` for every counter whose instrument name has no `_total`. */
+export function exactCounterNames(text: string, rm: ResourceMetrics): string {
+  const names = new Set<string>();
+  for (const sm of rm.scopeMetrics)
+    for (const m of sm.metrics)
+      if (m.dataPointType === DataPointType.SUM && m.isMonotonic && !m.descriptor.name.endsWith('_total')) names.add(m.descriptor.name);
+  if (names.size === 0) return text;
+  return text
+    .split('\n')
+    .map((line) => {
+      const m = /^(# (?:HELP|TYPE|UNIT) )?([a-zA-Z_:][a-zA-Z0-9_:]*)_total(?=[ {]|$)/.exec(line);
+      return m && names.has(m[2] ?? '') ? `${m[1] ?? ''}${m[2] ?? ''}${line.slice(m[0].length)}` : line;
+    })
+    .join('\n');
 }

@@ -1,35 +1,51 @@
-// The controller's metrics, with MetalLB's names: addresses in use and usable per pool (from the
-// allocator), and whether a configuration was loaded and whether it is stale.
+// The controller's metrics, with MetalLB's names and labels: addresses usable and in use, per
+// pool and per family, and services allocated (MetalLB internal/allocator/stats.go, from the
+// allocator); whether a configuration was loaded and whether it is stale, and the object updates
+// processed / failed (internal/k8s/controllers/stats.go).
 import type { Telemetry } from '../telemetry.js';
+import { registerK8sClientCounters } from '../speaker-metrics.js';
+import { k8sClientStats } from './informer.js';
 
 /** What the gauges read; undefined before the first lease term (nothing observed). */
 export interface ControllerMetricsView {
-  stats(): ReadonlyArray<{ pool: string; ipv4: { assigned: number; total: bigint }; ipv6: { assigned: number; total: bigint } }>;
+  stats(): ReadonlyArray<{
+    pool: string;
+    services: number;
+    ipv4: { assigned: number; total: bigint };
+    ipv6: { assigned: number; total: bigint };
+  }>;
   configLoaded(): boolean;
   configStale(): boolean;
 }
 
-const SAFE = BigInt(Number.MAX_SAFE_INTEGER);
+/** MetalLB saturates a pool's size at math.MaxInt64 (an enormous IPv6 range). */
+const SAFE = 2n ** 63n - 1n;
+const num = (t: bigint) => Number(t > SAFE ? SAFE : t);
 
-export function registerControllerMetrics(telemetry: Telemetry, view: () => ControllerMetricsView | undefined): void {
+type Stat = ReturnType<ControllerMetricsView['stats']>[number];
+
+export function registerControllerMetrics(
+  telemetry: Telemetry,
+  view: () => ControllerMetricsView | undefined,
+  k8sClient: () => { readonly updates: number; readonly updateErrors: number } = k8sClientStats,
+): void {
   const m = telemetry.meter;
-  m.createObservableGauge('metallb_allocator_addresses_in_use_total', {
-    description: 'Number of IP addresses in use, per pool',
-  }).addCallback((r) => {
-    for (const p of view()?.stats() ?? []) r.observe(p.ipv4.assigned + p.ipv6.assigned, { pool: p.pool });
-  });
-  m.createObservableGauge('metallb_allocator_addresses_total', {
-    description: 'Number of usable IP addresses, per pool (saturates at 2^53 for IPv6)',
-  }).addCallback((r) => {
-    for (const p of view()?.stats() ?? []) {
-      const t = p.ipv4.total + p.ipv6.total;
-      r.observe(Number(t > SAFE ? SAFE : t), { pool: p.pool });
-    }
-  });
+  const perPool = (name: string, description: string, value: (p: Stat) => number) =>
+    m.createObservableGauge(name, { description }).addCallback((r) => {
+      for (const p of view()?.stats() ?? []) r.observe(value(p), { pool: p.pool });
+    });
+  perPool('metallb_allocator_addresses_total', 'Number of usable IP addresses, per pool', (p) => num(p.ipv4.total + p.ipv6.total));
+  perPool('metallb_allocator_ipv4_addresses_total', 'Number of usable IPV4 addresses, per pool', (p) => num(p.ipv4.total));
+  perPool('metallb_allocator_ipv6_addresses_total', 'Number of usable IPV6 addresses, per pool', (p) => num(p.ipv6.total));
+  perPool('metallb_allocator_addresses_in_use_total', 'Number of IP addresses in use, per pool', (p) => p.ipv4.assigned + p.ipv6.assigned);
+  perPool('metallb_allocator_ipv4_addresses_in_use_total', 'Number of IPV4 addresses in use, per pool', (p) => p.ipv4.assigned);
+  perPool('metallb_allocator_ipv6_addresses_in_use_total', 'Number of IPV6 addresses in use, per pool', (p) => p.ipv6.assigned);
+  perPool('metallb_allocator_services_allocated_total', 'Number of services allocated, per pool', (p) => p.services);
   m.createObservableGauge('metallb_k8s_client_config_loaded_bool', {
     description: '1 if the MetalLB configuration was successfully loaded at least once.',
   }).addCallback((r) => r.observe(view()?.configLoaded() ? 1 : 0));
   m.createObservableGauge('metallb_k8s_client_config_stale_bool', {
     description: '1 if running on a stale configuration, because the latest config failed to load.',
   }).addCallback((r) => r.observe(view()?.configStale() ? 1 : 0));
+  registerK8sClientCounters(m, k8sClient);
 }

@@ -27,6 +27,17 @@ export interface Informer<T extends KubernetesObject> {
   stop(): Promise<void>;
 }
 
+const k8sClient = { updates: 0, updateErrors: 0 };
+
+/**
+ * Object updates (add/update/delete) delivered by this process's informers, and those a handler
+ * failed on (it threw: logged, counted, the other handlers still run): MetalLB's
+ * metallb_k8s_client_updates_total / metallb_k8s_client_update_errors_total.
+ */
+export function k8sClientStats(): { readonly updates: number; readonly updateErrors: number } {
+  return { ...k8sClient };
+}
+
 export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: InformerSpec<T>, log: Logger): Informer<T> {
   // The watch stream through the plain REST client (rest.ts: no WHATWG streams or readline per
   // event); client-node's Watch for clusters behind a proxy.
@@ -67,7 +78,19 @@ export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: 
     resolveSynced = r;
   });
   const emit = (type: 'add' | 'update' | 'delete') => (obj: T) => {
-    for (const l of listeners) l({ type, obj });
+    k8sClient.updates++;
+    for (const l of listeners)
+      try {
+        l({ type, obj });
+      } catch (err) {
+        k8sClient.updateErrors++;
+        log.error('object update failed', {
+          event: 'informer.handlerError',
+          resource: spec.name,
+          type,
+          err: err instanceof Error ? err : String(err),
+        });
+      }
   };
   lw.on('add', emit('add'));
   lw.on('update', emit('update'));

@@ -94,7 +94,7 @@ spec: { ipAddressPools: [l2] }
     // MetalLB's layer2 counters on the owner's /metrics (scraped from the segment client).
     const metrics = cl.client.exec('curl', ['-s', '--max-time', '10', `http://${NET.nodes[owner]!.v4}:7472/metrics`]);
     const counter = (n: string) =>
-      Number(new RegExp(`^metallb_${n}(?:_total)?\\{[^}]*ip="${ip.replace(/\./g, '\\.')}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN);
+      Number(new RegExp(`^metallb_${n}\\{[^}]*ip="${ip.replace(/\./g, '\\.')}"[^}]*\\} (\\d+)`, 'm').exec(metrics)?.[1] ?? NaN);
     assert.ok(
       counter('layer2_requests_received') >= 2,
       `layer2_requests_received for ${ip}:\n${metrics
