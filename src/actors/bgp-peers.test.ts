@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromCallback, SimulatedClock } from 'xstate';
-import { BgpPeers, peerSpecs, type BfdPort, type BfdPortFactory, type PeerSpec } from './bgp-peers.js';
+import { BgpPeers, peerConfig, peerSpecs, refusedPeers, type BfdPort, type BfdPortFactory, type PeerSpec } from './bgp-peers.js';
 import type { BfdDatagram } from './bfd-transport.actor.js';
 import type { Clock } from './coord-ports.js';
 import { TimerQueue } from './timer-queue.js';
@@ -352,4 +352,55 @@ test('peerSpecs: BGPPeers with a bfdProfile get BFD with the profile (multi-hop 
     ],
   );
   assert.equal(got[0]?.bgp.holdTime, 90);
+});
+
+test('native backend limits: vrf and interface peers are refused (no spec); disableMP keeps the default families (table)', () => {
+  const peer = (name: string, extra: Partial<Peer>): Peer => ({
+    name,
+    myASN: 64512,
+    peerASN: 64513,
+    address: A,
+    port: 179,
+    holdTimeMs: 90_000,
+    keepaliveTimeMs: 30_000,
+    nodeSelectors: [],
+    passwordSource: 'none',
+    enableGracefulRestart: false,
+    ebgpMultiHop: false,
+    vrf: '',
+    disableMP: false,
+    dualStackAddressFamily: false,
+    ...extra,
+  });
+  const cases: Array<[Peer, Array<[string, string]>, readonly string[] | undefined]> = [
+    [peer('plain', {}), [], undefined],
+    [peer('vrf', { vrf: 'red' }), [['spec.vrf', 'red']], undefined],
+    [peer('unnumbered', { address: undefined, interface: 'eth1' }), [['spec.interface', 'eth1']], undefined],
+    [
+      peer('both', { address: undefined, interface: 'eth1', vrf: 'red' }),
+      [
+        ['spec.vrf', 'red'],
+        ['spec.interface', 'eth1'],
+      ],
+      undefined,
+    ],
+    // MetalLB 0.16: disableMP is the default behaviour (one family per session); dualStack still carries both.
+    [peer('nomp', { disableMP: true }), [], undefined],
+    [peer('nomp-dual', { disableMP: true, dualStackAddressFamily: true }), [], ['ipv4', 'ipv6']],
+  ];
+  const specs = peerSpecs(
+    cases.map(([p]) => p),
+    [],
+  );
+  for (const [p, want, families] of cases) {
+    assert.deepEqual(
+      refusedPeers([p]).map((r) => [r.field, r.value]),
+      want,
+      p.name,
+    );
+    const spec = specs.find((s) => s.bgp.name === p.name);
+    assert.equal(spec !== undefined, want.length === 0, `${p.name}: a session only when nothing is refused`);
+    if (spec) assert.deepEqual(spec.bgp.families, families, p.name);
+  }
+  assert.deepEqual(peerConfig(peer('x', { disableMP: true })), peerConfig(peer('x', {})), 'disableMP changes nothing in the session');
 });

@@ -18,7 +18,7 @@ import type { Clock } from './coord-ports.js';
 import { realClock } from './coord-ports.js';
 import { bfdSessionSettings, type BfdProfileSettings } from '../domain/bfd-profile.js';
 import { bgpWaitsForBfd, peerUsesBfd } from '../domain/bfd-coupling.js';
-import type { BfdProfile, Peer } from '../domain/config.js';
+import { nativePeerLimits, type BfdProfile, type Peer } from '../domain/config.js';
 import type { RouteAttrs } from '../domain/bgp-advertisements.js';
 import { sessionStateOf } from '../machines/bfd-session.machine.js';
 
@@ -353,14 +353,33 @@ export function peerConfig(p: Peer): SpeakerPeerConfig {
   };
 }
 
+/** A BGPPeer this node refuses: a field the native backend cannot honour (no session is started). */
+export interface PeerRefusal {
+  readonly kind: 'BGPPeer';
+  readonly name: string;
+  readonly field: string;
+  readonly value: string;
+  readonly message: string;
+}
+
+/** The peers selecting this node that it refuses, one entry per unsupported field (peerSpecs leaves them out). */
+export function refusedPeers(peers: readonly Peer[]): PeerRefusal[] {
+  return peers.flatMap((p) => nativePeerLimits(p).map((u) => ({ kind: 'BGPPeer' as const, name: p.name, ...u })));
+}
+
+/** One line per refusal, for ConfigurationState's errorSummary. */
+export function formatRefusals(rs: readonly PeerRefusal[]): string {
+  return rs.map((r) => `${r.kind}/${r.name}: ${r.field}: ${JSON.stringify(r.value)}: refused on this node: ${r.message}`).join('; ');
+}
+
 /**
- * The config's BGPPeers selecting this node → peer specs. A peer naming a bfdProfile gets a BFD
+ * The config's BGPPeers selecting this node → peer specs (peers refusedPeers names are left out). A peer naming a bfdProfile gets a BFD
  * session with that profile's settings (multi-hop for an ebgpMultiHop peer); a profile that does
  * not exist gives the defaults, as before.
  */
 export function peerSpecs(peers: readonly Peer[], profiles: readonly BfdProfile[]): PeerSpec[] {
   return peers
-    .filter((p) => p.address)
+    .filter((p) => p.address && nativePeerLimits(p).length === 0)
     .map((p) => {
       const bgp = peerConfig(p);
       if (!peerUsesBfd(p) || !p.address) return { bgp };

@@ -266,3 +266,51 @@ test('a take-over: nodeAssigned, L2 status written once for a burst; stop drains
   assert.deepEqual(h.calls, ['coord.start', 'drain true', 'peers.stop true', 'coord.shutdown']);
   assert.deepEqual(h.lastWrite('servicel2statuses'), []);
 });
+
+test('BGPPeers with fields the native backend cannot honour get no session: logged, and ConfigurationState says so (table)', async () => {
+  const base = { myASN: 64512, peerASN: 64500 };
+  const cases: Array<[string, Record<string, unknown>, string | undefined]> = [
+    ['ok', { ...base, peerAddress: '198.51.100.20' }, undefined],
+    ['in-vrf', { ...base, peerAddress: '198.51.100.21', vrf: 'red' }, 'spec.vrf'],
+    ['unnumbered', { ...base, interface: 'eth1' }, 'spec.interface'],
+  ];
+  const h = harness();
+  h.start();
+  for (const [name, spec] of cases) h.pools.put(mlb('BGPPeer', name, spec, 'v1beta2'));
+  await h.advance(50);
+  assert.deepEqual(
+    h.reconciled.at(-1)?.map((s) => s.bgp.name),
+    cases.filter(([, , f]) => !f).map(([n]) => n),
+  );
+  const [, valid, summary] = h.configStates.at(-1) ?? [];
+  assert.equal(valid, false);
+  const refusedLogs = h.logs.filter((l) => l.event === 'bgp.peerRefused');
+  for (const [name, spec, field] of cases) {
+    if (!field) {
+      assert.doesNotMatch(summary ?? '', new RegExp(`BGPPeer/${name}:`));
+      continue;
+    }
+    const value = String(spec[field.slice('spec.'.length)]);
+    assert.match(
+      summary ?? '',
+      new RegExp(`BGPPeer/${name}: ${field.replace('.', '\\.')}: "${value}": refused on this node: .*(FRR mode)`),
+    );
+    const l = refusedLogs.find((x) => x.name === name);
+    assert.deepEqual([l?.kind, l?.field, l?.value], ['BGPPeer', field, value], name);
+    assert.match(String(l?.reason), /not (supported|implemented) by the native BGP backend/);
+  }
+  assert.equal(refusedLogs.length, 2);
+  // The same refusals are not logged again; fixing the peers makes the state valid.
+  h.pools.put(mlb('BGPPeer', 'in-vrf', { ...base, peerAddress: '198.51.100.21' }, 'v1beta2'));
+  h.pools.put(mlb('BGPPeer', 'unnumbered', { ...base, peerAddress: '198.51.100.22' }, 'v1beta2'));
+  await h.advance(50);
+  assert.deepEqual(h.configStates.at(-1), ['speaker-n1', true, '']);
+  assert.deepEqual(
+    h.reconciled
+      .at(-1)
+      ?.map((s) => s.bgp.name)
+      .sort(),
+    ['in-vrf', 'ok', 'unnumbered'],
+  );
+  assert.equal(h.logs.filter((l) => l.event === 'bgp.peerRefused').length, 2);
+});

@@ -11,7 +11,7 @@ import type { ClusterSpec, Transition } from './coordinator.js';
 import type { Clock } from './coord-ports.js';
 import type { EventSink, KubeObject, ObjectSource, StatusSink } from './kube-ports.js';
 import type { LogPort, PeerSpec } from './bgp-peers.js';
-import { peerSpecs } from './bgp-peers.js';
+import { formatRefusals, peerSpecs, refusedPeers } from './bgp-peers.js';
 import { parseConfig, formatConfigError, type Config, type RawObject, type SecretInfo } from '../domain/config.js';
 import { planSpeaker, type EndpointSliceObj, type NodeObj, type ServiceObj, type SpeakerPlan } from '../domain/speaker-plan.js';
 import { desiredRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';
@@ -87,6 +87,7 @@ export class SpeakerNode {
   private lastGood: Config | undefined;
   private stale = false;
   private lastErrors = '';
+  private lastRefusals = '';
   private current: SpeakerPlan | undefined;
   private reported: ReportedReasons = new Map();
   private pending: unknown;
@@ -158,7 +159,6 @@ export class SpeakerNode {
       this.stale = false;
       if (this.lastErrors !== '') log.info('configuration valid again', { event: 'config.loaded' });
       this.lastErrors = '';
-      void status.configurationState(`speaker-${node}`, true, '').catch(() => undefined);
     } else {
       const summary = r.errors.map(formatConfigError).join('; ');
       this.stale = this.lastGood !== undefined;
@@ -180,6 +180,21 @@ export class SpeakerNode {
     });
     this.current = plan;
     this.o.coordinator.setCluster(plan.l2);
+    // Peers with fields the native backend cannot honour get no session: logged and reported, not dropped silently.
+    const refused = refusedPeers(plan.bgp.peers);
+    const refusals = formatRefusals(refused);
+    if (refusals !== this.lastRefusals)
+      for (const x of refused)
+        log.error('BGPPeer refused on this node', {
+          event: 'bgp.peerRefused',
+          kind: x.kind,
+          name: x.name,
+          field: x.field,
+          value: x.value,
+          reason: x.message,
+        });
+    this.lastRefusals = refusals;
+    if (r.ok) void status.configurationState(`speaker-${node}`, refused.length === 0, refusals).catch(() => undefined);
     this.o.peers.reconcile(peerSpecs(plan.bgp.peers, this.lastGood.bfdProfiles));
     const self = nodes.find((n) => n.metadata?.name === node);
     const routes = desiredRoutes({

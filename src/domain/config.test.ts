@@ -1113,6 +1113,48 @@ test('parseConfig: an advertisement naming a missing pool is valid, with a warni
   );
 });
 
+test('parseConfig: BGPPeer fields the native backend cannot honour are valid config, each with a warning (table)', () => {
+  const { peerAddress: _a, ...noAddr } = P;
+  void _a;
+  const cases: Array<[string, Record<string, unknown>, Array<[string, RegExp]>]> = [
+    ['plain', P, []],
+    [
+      'vrf',
+      { ...P, vrf: 'red' },
+      [['spec.vrf', /^"red": peering inside a VRF is not supported by the native BGP backend.*CONFIG_NET_VRF.*FRR mode/]],
+    ],
+    [
+      'unnumbered',
+      { ...noAddr, interface: 'eth1' },
+      [['spec.interface', /^"eth1": BGP unnumbered .* not implemented by the native BGP backend.*spec\.peerAddress/]],
+    ],
+    [
+      'both',
+      { ...noAddr, interface: 'eth1', vrf: 'red' },
+      [
+        ['spec.interface', /unnumbered/],
+        ['spec.vrf', /VRF/],
+      ],
+    ],
+    [
+      'disableMP',
+      { ...P, disableMP: true },
+      [['spec.disableMP', /^disable mp is deprecated and has no effect since it's the default behavior now/]],
+    ],
+    ['disableMP false', { ...P, disableMP: false }, []],
+  ];
+  for (const [name, spec, want] of cases) {
+    const r = parseConfig({ objects: [peer(name, spec)] });
+    assert.equal(r.ok, true, `${name}: ${r.ok ? '' : r.errors.map(formatConfigError).join('\n')}`);
+    assert.deepEqual(
+      r.warnings.map((w) => [w.kind, w.name, w.field]),
+      want.map(([f]) => ['BGPPeer', name, f]),
+      name,
+    );
+    want.forEach(([, re], i) => assert.match(r.warnings[i]?.message ?? '', re, name));
+  }
+});
+
 test('formatConfigError marks transient errors', () => {
   assert.equal(
     formatConfigError({ kind: 'BGPPeer', name: 'r', field: 'spec.bfdProfile', message: 'm', class: 'transient' }),

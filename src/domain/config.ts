@@ -830,6 +830,9 @@ function peers(b: Buckets, snap: ConfigSnapshot, bfd: BfdProfile[], errs: Errors
       disableMP: spec.disableMP ?? false,
       dualStackAddressFamily: spec.dualStackAddressFamily ?? false,
     };
+    // Fields the native backend cannot honour: the speaker refuses the peer on its nodes; say so here too.
+    for (const u of nativePeerLimits(peer)) errs.warn(K, name, u.field, `${JSON.stringify(u.value)}: ${u.message}`);
+    if (peer.disableMP) errs.warn(K, name, 'spec.disableMP', DISABLE_MP_WARNING);
     // Two peers describing the same session (MetalLB "peer already exists").
     const sessionKey = stable({ ...peer, name: '' });
     if (seen.has(sessionKey)) bad('spec', `peer ${name} already exists: identical to BGPPeer ${JSON.stringify(seen.get(sessionKey))}`);
@@ -869,6 +872,33 @@ export function parseConfig(snapshot: ConfigSnapshot): ConfigResult {
 }
 
 /** One line per error, as `mooringctl validate`, Events and ConfigurationState show them. */
+/** MetalLB 0.16's webhook warning: every session carries only its peer address's family by default. */
+export const DISABLE_MP_WARNING =
+  "disable mp is deprecated and has no effect since it's the default behavior now: a session carries only its peer address's family unless dualStackAddressFamily is set";
+
+/**
+ * BGPPeer fields the native BGP backend (the only one) cannot honour; a speaker refuses such a peer
+ * on its node rather than run it without them. [] when the peer is supported.
+ */
+export function nativePeerLimits(p: Pick<Peer, 'vrf' | 'interface'>): Array<{ field: string; value: string; message: string }> {
+  const out: Array<{ field: string; value: string; message: string }> = [];
+  if (p.vrf)
+    out.push({
+      field: 'spec.vrf',
+      value: p.vrf,
+      message:
+        'peering inside a VRF is not supported by the native BGP backend: it needs VRF devices in the kernel (CONFIG_NET_VRF) and a backend that binds the session to the VRF (MetalLB FRR mode)',
+    });
+  if (p.interface)
+    out.push({
+      field: 'spec.interface',
+      value: p.interface,
+      message:
+        'BGP unnumbered (peering over the interface, IPv6 link-local) is not implemented by the native BGP backend (MetalLB FRR mode has it); set spec.peerAddress instead',
+    });
+  return out;
+}
+
 export function formatConfigError(e: ConfigError): string {
   return `${e.kind}/${e.name || '(unnamed)'}: ${e.field}: ${e.message}${e.class === 'transient' ? ' (transient: waiting for the referenced object)' : ''}`;
 }
