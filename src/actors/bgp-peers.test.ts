@@ -385,6 +385,7 @@ test('native backend limits: vrf and interface peers are refused (no spec); disa
       undefined,
     ],
     // MetalLB 0.16: disableMP is the default behaviour (one family per session); dualStack still carries both.
+    [peer('local-as', { localASN: 64999 }), [['spec.localASN', '64999']], undefined],
     [peer('nomp', { disableMP: true }), [], undefined],
     [peer('nomp-dual', { disableMP: true, dualStackAddressFamily: true }), [], ['ipv4', 'ipv6']],
   ];

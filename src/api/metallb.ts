@@ -128,6 +128,12 @@ export const bgpAdvertisementSpec = t.object({
     description:
       'The BGP LOCAL_PREF attribute which is used by BGP best path algorithm, Path with higher localpref is preferred over one with lower localpref.',
   }),
+  asPathPrepend: t.int({
+    minimum: 1,
+    maximum: 10,
+    description:
+      'Specifies the number of times to prepend the ASN to the AS-path on outgoing BGP updates, artificially lengthening the path for traffic engineering. Supported only in frr-k8s mode.',
+  }),
   communities: t.array(t.string(), {
     description:
       'The BGP communities to be associated with the announcement. Each item can be a standard community of the form 1234:1234, a large community of the form large:1234:1234:1234 or the name of an alias defined in the Community CRD.',
@@ -188,6 +194,12 @@ export const bgpPeerSpecV1beta2 = t.object({
   peerASN: asn(
     'AS number to expect from the remote end of the session. ASN and DynamicASN are mutually exclusive and one of them must be specified.',
   ),
+  localASN: t.int64({
+    minimum: 1,
+    maximum: 4294967295,
+    description:
+      'LocalASN allows advertising a different AS number to the peer using BGP\'s local-as feature. When set, MetalLB will advertise this ASN to the peer via "neighbor <peer> local-as <ASN> no-prepend replace-as", overriding the router-level MyASN for this specific session. Not supported in native BGP mode.',
+  }),
   dynamicASN: t.enumOf(['internal', 'external'] as const, {
     description:
       "DynamicASN detects the AS number to use for the remote end of the session without explicitly setting it via the ASN field. Limited to: internal - if the neighbor's ASN is different than MyASN connection is denied. external - if the neighbor's ASN is the same as MyASN the connection is denied. ASN and DynamicASN are mutually exclusive and one of them must be specified.",

@@ -1142,6 +1142,7 @@ test('parseConfig: BGPPeer fields the native backend cannot honour are valid con
       [['spec.disableMP', /^disable mp is deprecated and has no effect since it's the default behavior now/]],
     ],
     ['disableMP false', { ...P, disableMP: false }, []],
+    ['localASN', { ...P, localASN: 64999 }, [['spec.localASN', /^"64999": BGP local-as .* not implemented by the native BGP backend/]]],
   ];
   for (const [name, spec, want] of cases) {
     const r = parseConfig({ objects: [peer(name, spec)] });
@@ -1152,6 +1153,51 @@ test('parseConfig: BGPPeer fields the native backend cannot honour are valid con
       name,
     );
     want.forEach(([, re], i) => assert.match(r.warnings[i]?.message ?? '', re, name));
+  }
+});
+
+test('parseConfig: BGPAdvertisement asPathPrepend (1-10 by the schema) is refused as MetalLB native mode refuses it (table)', () => {
+  const cases: Array<[string, unknown, Array<[string, RegExp]> | undefined]> = [
+    ['unset', undefined, undefined],
+    ['one', 1, [['spec.asPathPrepend', /^asPathPrepend is only supported by the frr-k8s backend$/]]],
+    ['ten', 10, [['spec.asPathPrepend', /^asPathPrepend is only supported by the frr-k8s backend$/]]],
+    ['eleven', 11, [['spec.asPathPrepend', /10|maximum/]]],
+    ['zero', 0, [['spec.asPathPrepend', /1|minimum/]]],
+  ];
+  for (const [name, n, wantErr] of cases) {
+    const r = parseConfig({
+      objects: [v4pool, bgpAdv(name, n === undefined ? { ipAddressPools: ['p'] } : { ipAddressPools: ['p'], asPathPrepend: n })],
+    });
+    if (!wantErr) {
+      assert.equal(r.ok, true, `${name}: ${r.ok ? '' : r.errors.map(formatConfigError).join('\n')}`);
+      continue;
+    }
+    assert.equal(r.ok, false, name);
+    if (r.ok) continue;
+    assert.deepEqual(
+      r.errors.map((e) => [e.kind, e.name, e.field]),
+      wantErr.map(([f]) => ['BGPAdvertisement', name, f]),
+      name,
+    );
+    wantErr.forEach(([, re], i) => assert.match(r.errors[i]?.message ?? '', re, name));
+  }
+});
+
+test('parseConfig: BGPPeer v1beta2 localASN 1..2^32-1 by the schema; kept on the peer (table)', () => {
+  for (const [n, ok] of [
+    [1, true],
+    [4294967295, true],
+    [0, false],
+    [4294967296, false],
+  ] as const) {
+    const r = parseConfig({ objects: [peer(`p${n}`, { ...P, localASN: n })] });
+    assert.equal(r.ok, ok, `${n}: ${r.ok ? '' : r.errors.map(formatConfigError).join('\n')}`);
+    if (r.ok) assert.equal(r.config.peers[0]?.localASN, n);
+    else
+      assert.deepEqual(
+        r.errors.map((e) => e.field),
+        ['spec.localASN'],
+      );
   }
 });
 

@@ -147,6 +147,8 @@ export interface Peer {
   enableGracefulRestart: boolean;
   ebgpMultiHop: boolean;
   vrf: string;
+  /** v1beta2 localASN (BGP local-as): not supported by the native backend (nativePeerLimits). */
+  localASN?: number;
   disableMP: boolean;
   dualStackAddressFamily: boolean;
 }
@@ -560,6 +562,9 @@ function bgpAdvertisements(
         `duplicate definition of bgpadvertisements: ${JSON.stringify(name)} is equal to ${JSON.stringify(seenSpecs.get(key))}`,
       );
     else seenSpecs.set(key, name);
+    // MetalLB internal/config/validation.go (native mode): refused, not ignored.
+    if (spec.asPathPrepend !== undefined && spec.asPathPrepend > 0)
+      errs.add(K, name, 'spec.asPathPrepend', 'asPathPrepend is only supported by the frr-k8s backend', spec.asPathPrepend);
     checkDuplicates(errs, K, name, 'spec.ipAddressPools', spec.ipAddressPools, 'ipAddressPools');
     checkDuplicates(errs, K, name, 'spec.communities', spec.communities, 'community');
     checkDuplicates(errs, K, name, 'spec.peers', spec.peers, 'peers');
@@ -827,6 +832,7 @@ function peers(b: Buckets, snap: ConfigSnapshot, bfd: BfdProfile[], errs: Errors
       enableGracefulRestart: spec.enableGracefulRestart ?? false,
       ebgpMultiHop: spec.ebgpMultiHop ?? false,
       vrf: spec.vrf ?? '',
+      ...(spec.localASN ? { localASN: spec.localASN } : {}),
       disableMP: spec.disableMP ?? false,
       dualStackAddressFamily: spec.dualStackAddressFamily ?? false,
     };
@@ -880,8 +886,17 @@ export const DISABLE_MP_WARNING =
  * BGPPeer fields the native BGP backend (the only one) cannot honour; a speaker refuses such a peer
  * on its node rather than run it without them. [] when the peer is supported.
  */
-export function nativePeerLimits(p: Pick<Peer, 'vrf' | 'interface'>): Array<{ field: string; value: string; message: string }> {
+export function nativePeerLimits(
+  p: Pick<Peer, 'vrf' | 'interface' | 'localASN'>,
+): Array<{ field: string; value: string; message: string }> {
   const out: Array<{ field: string; value: string; message: string }> = [];
+  if (p.localASN)
+    out.push({
+      field: 'spec.localASN',
+      value: String(p.localASN),
+      message:
+        'BGP local-as (a per-session ASN replacing myASN) is not implemented by the native BGP backend (MetalLB FRR and frr-k8s modes have it); native myASN is per session already: set myASN to it instead',
+    });
   if (p.vrf)
     out.push({
       field: 'spec.vrf',
