@@ -3,7 +3,7 @@
 // IPs over (planned handover) through NATS (src/bin/mooringctl-drain.ts).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig, formatConfigError, originKey, shortenValues } from '../domain/config.js';
+import { parseConfig, formatConfigError, originKey, shortenValues, shortText } from '../domain/config.js';
 import { loadManifests } from '../domain/manifests.js';
 
 const DRAIN_USAGE = `  drain <node> --servers URL[,URL…] [--cluster NAME (default mooring, as the speaker)]
@@ -91,7 +91,10 @@ function validate(args: string[]): number {
   const result = parseConfig(loaded.snapshot);
   const at = (kind: string, name: string) => loaded.origin.get(originKey(kind, name)) ?? { file: '(unknown file)', doc: 0 };
   for (const w of result.warnings)
-    lines.push({ ...at(w.kind, w.name), text: shortenValues(`warning: ${w.kind}/${w.name}: ${w.field}: ${w.message}`) });
+    lines.push({
+      ...at(w.kind, w.name),
+      text: shortenValues(`warning: ${shortText(w.kind)}/${shortText(w.name)}: ${w.field}: ${w.message}`),
+    });
   if (!result.ok) {
     for (const e of result.errors) {
       lines.push({ ...at(e.kind, e.name), text: formatConfigError(e) });

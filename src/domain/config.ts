@@ -921,9 +921,12 @@ export function parseConfig(snapshot: ConfigSnapshot): ConfigResult {
 /** One line per error, as `mooringctl validate`, Events and ConfigurationState show them (long values shortened). */
 export function formatConfigError(e: ConfigError): string {
   return shortenValues(
-    `${e.kind}/${e.name || '(unnamed)'}: ${e.field}: ${e.message}${e.class === 'transient' ? ' (transient: waiting for the referenced object)' : ''}`,
+    `${shortText(e.kind)}/${shortText(e.name) || '(unnamed)'}: ${e.field}: ${e.message}${e.class === 'transient' ? ' (transient: waiting for the referenced object)' : ''}`,
   );
 }
+
+/** A name or other bare value shortened to its first 80 characters and its length. */
+export const shortText = (s: string): string => (s.length > SHOW_CHARS ? `${s.slice(0, SHOW_CHARS)}… (${s.length} chars)` : s);
 
 /** How an object is named in errors (kind `(none)` when missing, name `` when not a string): the key to where it was defined. */
 export const originKey = (kind: unknown, name: unknown): string =>

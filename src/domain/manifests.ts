@@ -6,6 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import {
   originKey,
   shortenValues,
+  shortText,
   type ConfigSnapshot,
   type RawObject,
   type SecretInfo,
@@ -81,7 +82,10 @@ export function loadManifests(files: ReadonlyArray<{ file: string; text: string 
       if (typeof o.kind === 'string' && CONTEXT_KINDS.has(o.kind)) {
         const bad = contextProblem(o);
         if (bad) {
-          problems.push({ ...at, message: shortenValues(`${o.kind}/${typeof meta.name === 'string' ? meta.name : '(unnamed)'}: ${bad}`) });
+          problems.push({
+            ...at,
+            message: shortenValues(`${o.kind}/${typeof meta.name === 'string' ? shortText(meta.name) : '(unnamed)'}: ${bad}`),
+          });
           return;
         }
         if (o.kind === 'Secret') {
