@@ -276,14 +276,17 @@ interface Buckets {
 }
 
 function sortObjects(objs: readonly RawObject[]): RawObject[] {
-  const key = (o: RawObject) => {
+  const head = (o: RawObject) => {
     const m = (o.metadata ?? {}) as Partial<ObjectMeta>;
-    return `${String(o.kind)}\u0000${m.namespace ?? ''}\u0000${m.name ?? ''}\u0000${stable(o)}`;
+    return `${String(o.kind)}\u0000${m.namespace ?? ''}\u0000${m.name ?? ''}`;
   };
-  // Keys computed once per object (not per comparison: stable() is the costly part).
+  // Keys computed once per object, not per comparison; the whole object's canonical text (the
+  // costly part) only breaks ties between objects with one kind, namespace and name.
+  const full = new Map<RawObject, string>();
+  const body = (o: RawObject): string => full.get(o) ?? (full.set(o, stable(o)).get(o) as string);
   return objs
-    .map((o) => ({ o, k: key(o) }))
-    .sort((a, b) => cmpStr(a.k, b.k))
+    .map((o) => ({ o, k: head(o) }))
+    .sort((a, b) => cmpStr(a.k, b.k) || cmpStr(body(a.o), body(b.o)))
     .map(({ o }) => o);
 }
 
