@@ -47,6 +47,7 @@ test('malformed YAML, unknown kinds and wrong apiVersions get one clear line eac
 test('usage errors exit 2, a missing file exits 1', () => {
   assert.equal(run('validate').status, 2);
   assert.equal(run('frobnicate').status, 2);
+  assert.equal(run('validate', 'deploy/samples', '-n').status, 2);
   const r = run('validate', '-f', 'does/not/exist.yaml');
   assert.equal(r.status, 1);
   assert.match(r.stderr, /does\/not\/exist\.yaml: no such file or directory/);

@@ -53,6 +53,10 @@ function validate(args: string[]): number {
       paths.push(v);
     } else if (a === '-n' || a === '--namespace') {
       namespace = args[++i];
+      if (!namespace) {
+        console.error('mooringctl validate: -n needs a namespace');
+        return 2;
+      }
     } else if (a.startsWith('-')) {
       console.error(`mooringctl validate: unknown flag ${a}\n\n${USAGE}`);
       return 2;
