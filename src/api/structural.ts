@@ -9,7 +9,15 @@ export interface StructuralIssue {
   message: string;
 }
 
-const show = (v: unknown): string => (typeof v === 'string' ? JSON.stringify(v) : (JSON.stringify(v) ?? String(v)));
+// A number too large for a double (a 5,001-digit literal) decodes as ±Infinity, which JSON shows as null.
+const show = (v: unknown): string =>
+  typeof v === 'number' && !Number.isFinite(v)
+    ? Number.isNaN(v)
+      ? 'NaN'
+      : `${String(v)} (a number too large to represent)`
+    : typeof v === 'string'
+      ? JSON.stringify(v)
+      : (JSON.stringify(v) ?? String(v));
 
 function typeOf(v: unknown): string {
   if (v === null) return 'null';

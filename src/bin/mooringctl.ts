@@ -3,7 +3,7 @@
 // IPs over (planned handover) through NATS (src/bin/mooringctl-drain.ts).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseConfig, formatConfigError } from '../domain/config.js';
+import { parseConfig, formatConfigError, originKey, shortenValues, shortText } from '../domain/config.js';
 import { loadManifests } from '../domain/manifests.js';
 
 const DRAIN_USAGE = `  drain <node> --servers URL[,URL…] [--cluster NAME (default mooring, as the speaker)]
@@ -24,7 +24,8 @@ commands:
   validate [-n NAMESPACE] -f FILE|DIR [-f FILE|DIR ...]
       Validate metallb.io manifests (multi-document YAML; directories are read recursively for
       *.yaml/*.yml). Secrets, Nodes and Namespaces in the files are used to resolve references.
-      Prints one line per problem (file:document: Kind/name: field: message); exit 1 on any error.
+      Prints one line per problem (file#document: Kind/name: field: message; documents count
+      from 1, long values are shortened). Exit 0 valid, 1 problems, 2 usage, 3 internal bug.
 ${DRAIN_USAGE}`;
 
 function collect(path: string): string[] {
@@ -52,6 +53,10 @@ function validate(args: string[]): number {
       paths.push(v);
     } else if (a === '-n' || a === '--namespace') {
       namespace = args[++i];
+      if (!namespace) {
+        console.error('mooringctl validate: -n needs a namespace');
+        return 2;
+      }
     } else if (a.startsWith('-')) {
       console.error(`mooringctl validate: unknown flag ${a}\n\n${USAGE}`);
       return 2;
@@ -88,8 +93,12 @@ function validate(args: string[]): number {
     problems++;
   }
   const result = parseConfig(loaded.snapshot);
-  const at = (kind: string, name: string) => loaded.origin.get(`${kind}/${name}`) ?? { file: '-', doc: 0 };
-  for (const w of result.warnings) lines.push({ ...at(w.kind, w.name), text: `warning: ${w.kind}/${w.name}: ${w.field}: ${w.message}` });
+  const at = (kind: string, name: string) => loaded.origin.get(originKey(kind, name)) ?? { file: '(unknown file)', doc: 0 };
+  for (const w of result.warnings)
+    lines.push({
+      ...at(w.kind, w.name),
+      text: shortenValues(`warning: ${shortText(w.kind)}/${shortText(w.name)}: ${w.field}: ${w.message}`),
+    });
   if (!result.ok) {
     for (const e of result.errors) {
       lines.push({ ...at(e.kind, e.name), text: formatConfigError(e) });
@@ -97,7 +106,7 @@ function validate(args: string[]): number {
     }
   }
   lines.sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.doc - b.doc));
-  for (const l of lines) console.log(`${l.file}:${l.doc}: ${l.text}`);
+  for (const l of lines) console.log(`${l.file}#${l.doc}: ${shortenValues(l.text)}`);
   const n = loaded.snapshot.objects.length;
   if (problems > 0) {
     console.error(

@@ -29,7 +29,7 @@ import {
 } from '../api/metallb.js';
 import type { JsonSchema } from '../api/schema.js';
 import { matchesAny, matchesSelector, validateSelector, type LabelSelector, type Labels } from './label-selector.js';
-import { familyBits, overlaps, parseIp, parseRange, type Family } from './ip.js';
+import { familyBits, parseIp, parseRange, type Family } from './ip.js';
 import { parseDuration } from './duration.js';
 import { parseCommunity, type BgpCommunity } from './community.js';
 
@@ -278,11 +278,18 @@ interface Buckets {
 }
 
 function sortObjects(objs: readonly RawObject[]): RawObject[] {
-  const key = (o: RawObject) => {
+  const head = (o: RawObject) => {
     const m = (o.metadata ?? {}) as Partial<ObjectMeta>;
-    return `${String(o.kind)}\u0000${m.namespace ?? ''}\u0000${m.name ?? ''}\u0000${stable(o)}`;
+    return `${String(o.kind)}\u0000${m.namespace ?? ''}\u0000${m.name ?? ''}`;
   };
-  return [...objs].sort((a, b) => cmpStr(key(a), key(b)));
+  // Keys computed once per object, not per comparison; the whole object's canonical text (the
+  // costly part) only breaks ties between objects with one kind, namespace and name.
+  const full = new Map<RawObject, string>();
+  const body = (o: RawObject): string => full.get(o) ?? (full.set(o, stable(o)).get(o) as string);
+  return objs
+    .map((o) => ({ o, k: head(o) }))
+    .sort((a, b) => cmpStr(a.k, b.k) || cmpStr(body(a.o), body(b.o)))
+    .map(({ o }) => o);
 }
 
 function envelope(snapshot: ConfigSnapshot, errs: Errors): Buckets {
@@ -298,7 +305,7 @@ function envelope(snapshot: ConfigSnapshot, errs: Errors): Buckets {
         kind || '(none)',
         name,
         'kind',
-        `unknown kind ${JSON.stringify(o.kind)}: expected one of ${CONFIG_KIND_NAMES.join(', ')}`,
+        `${o.kind === undefined ? 'Required value: no kind' : `unknown kind ${JSON.stringify(o.kind)}`}: expected one of ${CONFIG_KIND_NAMES.join(', ')}`,
         o.kind,
       );
       continue;
@@ -408,14 +415,62 @@ function communities(b: Buckets, errs: Errors): Record<string, BgpCommunity> {
   return out;
 }
 
+/**
+ * Every overlapping pair of ranges, reported on the later-defined one, in O(n log n + pairs): a
+ * sweep over the ranges sorted by start, where every range still active (ends at or after the
+ * current start) overlaps the current one. Same object: "in the same pool"; another pool: "already
+ * defined"; two objects with one name (validate's files) are not compared, as before.
+ */
+function checkOverlaps(ranges: Array<{ pool: string; obj: number; seq: number; field: string; range: PoolRange }>, errs: Errors): void {
+  const K = 'IPAddressPool';
+  const sorted = [...ranges].sort((x, y) =>
+    x.range.family !== y.range.family
+      ? x.range.family - y.range.family
+      : x.range.first < y.range.first
+        ? -1
+        : x.range.first > y.range.first
+          ? 1
+          : x.seq - y.seq,
+  );
+  let active: typeof ranges = [];
+  let family: Family | undefined;
+  for (const cur of sorted) {
+    if (cur.range.family !== family) {
+      active = [];
+      family = cur.range.family;
+    }
+    active = active.filter((a) => a.range.last >= cur.range.first);
+    for (const other of active) {
+      const [prev, later] = other.seq < cur.seq ? [other, cur] : [cur, other];
+      if (prev.obj === later.obj)
+        errs.add(
+          K,
+          later.pool,
+          later.field,
+          `CIDR ${JSON.stringify(later.range.text)} overlaps with CIDR ${JSON.stringify(prev.range.text)} in the same pool`,
+          later.range.text,
+        );
+      else if (prev.pool !== later.pool)
+        errs.add(
+          K,
+          later.pool,
+          later.field,
+          `CIDR ${JSON.stringify(later.range.text)} in pool ${JSON.stringify(later.pool)} overlaps with already defined CIDR ${JSON.stringify(prev.range.text)} in pool ${JSON.stringify(prev.pool)}`,
+          later.range.text,
+        );
+    }
+    active.push(cur);
+  }
+}
+
 function pools(b: Buckets, snap: ConfigSnapshot, errs: Errors): Pool[] {
   const out: Pool[] = [];
-  const all: Array<{ pool: string; range: PoolRange }> = [];
-  for (const { name, meta, spec } of b.IPAddressPool) {
+  const all: Array<{ pool: string; obj: number; seq: number; field: string; range: PoolRange }> = [];
+  b.IPAddressPool.forEach(({ name, meta, spec }, obj) => {
     const K = 'IPAddressPool';
     if (spec.addresses.length === 0) {
       errs.add(K, name, 'spec.addresses', 'pool has no prefixes defined');
-      continue;
+      return;
     }
     const ranges: PoolRange[] = [];
     spec.addresses.forEach((text, i) => {
@@ -425,30 +480,9 @@ function pools(b: Buckets, snap: ConfigSnapshot, errs: Errors): Pool[] {
         return;
       }
       const range: PoolRange = { text, ...r.interval, minPrefixLen: r.minPrefixLen };
-      for (const prev of ranges) {
-        if (overlaps(prev, range))
-          errs.add(
-            K,
-            name,
-            `spec.addresses[${i}]`,
-            `CIDR ${JSON.stringify(text)} overlaps with CIDR ${JSON.stringify(prev.text)} in the same pool`,
-            text,
-          );
-      }
-      for (const prev of all) {
-        if (prev.pool !== name && overlaps(prev.range, range)) {
-          errs.add(
-            K,
-            name,
-            `spec.addresses[${i}]`,
-            `CIDR ${JSON.stringify(text)} in pool ${JSON.stringify(name)} overlaps with already defined CIDR ${JSON.stringify(prev.range.text)} in pool ${JSON.stringify(prev.pool)}`,
-            text,
-          );
-        }
-      }
+      all.push({ pool: name, obj, seq: all.length, field: `spec.addresses[${i}]`, range });
       ranges.push(range);
     });
-    for (const r of ranges) all.push({ pool: name, range: r });
     const sa = spec.serviceAllocation;
     let serviceAllocation: Pool['serviceAllocation'];
     if (sa) {
@@ -477,7 +511,8 @@ function pools(b: Buckets, snap: ConfigSnapshot, errs: Errors): Pool[] {
       l2Advertisements: [],
       bgpAdvertisements: [],
     });
-  }
+  });
+  checkOverlaps(all, errs);
   return out;
 }
 
@@ -490,8 +525,9 @@ function selectPools(
 ): string[] {
   if ((spec.ipAddressPools ?? []).length === 0 && (spec.ipAddressPoolSelectors ?? []).length === 0) return all.map((p) => p.name);
   const names = new Set<string>();
+  const known = new Set(all.map((x) => x.name));
   (spec.ipAddressPools ?? []).forEach((p, i) => {
-    if (all.some((x) => x.name === p)) names.add(p);
+    if (known.has(p)) names.add(p);
     // MetalLB ignores a name that matches no pool (so deleting a pool never invalidates the
     // advertisements naming it); say so as a warning.
     else errs.warn(kind, name, `spec.ipAddressPools[${i}]`, `IPAddressPool ${JSON.stringify(p)} does not exist: ignored`);
@@ -552,6 +588,8 @@ function bgpAdvertisements(
 ): BgpAdv[] {
   const K = 'BGPAdvertisement';
   const seenSpecs = new Map<string, string>();
+  const poolByName = new Map<string, Pool>();
+  for (const p of all) if (!poolByName.has(p.name)) poolByName.set(p.name, p);
   const out = b.BGPAdvertisement.map(({ name, spec }) => {
     const key = stable(spec);
     if (seenSpecs.has(key))
@@ -644,7 +682,7 @@ function bgpAdvertisements(
     };
     // Aggregation must not announce addresses outside the pool (MetalLB validateBGPAdvPerPool).
     for (const poolName of adv.pools) {
-      const pool = all.find((p) => p.name === poolName);
+      const pool = poolByName.get(poolName);
       for (const r of pool?.ranges ?? []) {
         const max = r.family === 4 ? aggregationLength : aggregationLengthV6;
         if (max < r.minPrefixLen && max <= familyBits(r.family)) {
@@ -667,11 +705,12 @@ function bgpAdvertisements(
       const a = out[i] as BgpAdv;
       const c = out[j] as BgpAdv;
       if ((a.localPref ?? 0) === (c.localPref ?? 0) || a.serviceSelectors.length > 0 || c.serviceSelectors.length > 0) continue;
-      const common = a.pools.filter((p) => c.pools.includes(p));
+      const cPools = new Set(c.pools);
+      const common = a.pools.filter((p) => cPools.has(p));
       const peersDisjoint = a.peers.length > 0 && c.peers.length > 0 && !a.peers.some((p) => c.peers.includes(p));
       const nodesShared = a.nodes.some((n) => c.nodes.includes(n)) || (snap.nodes ?? []).length === 0;
       for (const pn of common) {
-        const pool = all.find((p) => p.name === pn);
+        const pool = poolByName.get(pn);
         const hasV4 = pool?.ranges.some((r) => r.family === 4) ?? false;
         const hasV6 = pool?.ranges.some((r) => r.family === 6) ?? false;
         const aggrDiffers =
@@ -861,9 +900,23 @@ export function parseConfig(snapshot: ConfigSnapshot): ConfigResult {
   const l2 = l2Advertisements(b, snapshot, allPools, errs);
   const peerNames = new Set(b.BGPPeer.map((p) => p.name));
   const bgp = bgpAdvertisements(b, snapshot, allPools, comms, peerNames, errs);
+  // Each pool's advertisements, in advertisement order (one pass over every adv's pools).
+  const advsOf = (advs: ReadonlyArray<{ name: string; pools: string[] }>): Map<string, string[]> => {
+    const m = new Map<string, string[]>();
+    for (const a of advs) {
+      for (const pn of new Set(a.pools)) {
+        const list = m.get(pn);
+        if (list) list.push(a.name);
+        else m.set(pn, [a.name]);
+      }
+    }
+    return m;
+  };
+  const l2Of = advsOf(l2);
+  const bgpOf = advsOf(bgp);
   for (const p of allPools) {
-    p.l2Advertisements = l2.filter((a) => a.pools.includes(p.name)).map((a) => a.name);
-    p.bgpAdvertisements = bgp.filter((a) => a.pools.includes(p.name)).map((a) => a.name);
+    p.l2Advertisements = [...(l2Of.get(p.name) ?? [])];
+    p.bgpAdvertisements = [...(bgpOf.get(p.name) ?? [])];
   }
   const warnings = errs.warnings.sort((x, y) => cmpStr(stable(x), stable(y)));
   if (errs.list.length > 0) {
@@ -877,7 +930,6 @@ export function parseConfig(snapshot: ConfigSnapshot): ConfigResult {
   };
 }
 
-/** One line per error, as `mooringctl validate`, Events and ConfigurationState show them. */
 /** MetalLB 0.16's webhook warning: every session carries only its peer address's family by default. */
 export const DISABLE_MP_WARNING =
   "disable mp is deprecated and has no effect since it's the default behavior now: a session carries only its peer address's family unless dualStackAddressFamily is set";
@@ -914,8 +966,42 @@ export function nativePeerLimits(
   return out;
 }
 
+/** One line per error, as `mooringctl validate`, Events and ConfigurationState show them (long values shortened). */
 export function formatConfigError(e: ConfigError): string {
-  return `${e.kind}/${e.name || '(unnamed)'}: ${e.field}: ${e.message}${e.class === 'transient' ? ' (transient: waiting for the referenced object)' : ''}`;
+  return shortenValues(
+    `${shortText(e.kind)}/${shortText(e.name) || '(unnamed)'}: ${e.field}: ${e.message}${e.class === 'transient' ? ' (transient: waiting for the referenced object)' : ''}`,
+  );
+}
+
+/** A name or other bare value shortened to its first 80 characters and its length. */
+export const shortText = (s: string): string => (s.length > SHOW_CHARS ? `${s.slice(0, SHOW_CHARS)}… (${s.length} chars)` : s);
+
+/** How an object is named in errors (kind `(none)` when missing, name `` when not a string): the key to where it was defined. */
+export const originKey = (kind: unknown, name: unknown): string =>
+  `${typeof kind === 'string' && kind ? kind : '(none)'}/${typeof name === 'string' ? name : ''}`;
+
+const SHOW_CHARS = 80;
+const LONG_WORD = 200;
+/**
+ * A message with its long values shortened, on one line: a quoted string longer than 80
+ * characters keeps its first 80 (`"abc…" (5242880 chars)`), any other run of over 200 characters
+ * without spaces likewise, and line breaks become `\n`.
+ */
+export function shortenValues(text: string): string {
+  const cut = (s: string, n: number): string => `${s.slice(0, n)}…`;
+  return text
+    .replace(/\r?\n|\r/g, '\\n')
+    .replace(/"(?:[^"\\]|\\.)*"/g, (q) => {
+      if (q.length <= SHOW_CHARS + 3) return q; // up to 81 characters (also: already shortened)
+      let n = q.length - 2;
+      try {
+        n = (JSON.parse(q) as string).length;
+      } catch {
+        // not a JSON string literal: count the characters between the quotes
+      }
+      return `${cut(q, SHOW_CHARS + 1)}" (${n} chars)`;
+    })
+    .replace(new RegExp(`[^\\s"]{${LONG_WORD + 1},}`, 'g'), (w) => `${cut(w, SHOW_CHARS)} (${w.length} chars)`);
 }
 
 export const isTransientOnly = (errors: readonly ConfigError[]): boolean =>

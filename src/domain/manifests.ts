@@ -1,7 +1,18 @@
 // Multi-document YAML manifests → config snapshot, remembering where each object came from so
-// problems can be reported as `file:document`. Pure (the caller reads the files).
+// problems can be reported as `file#document`. Pure (the caller reads the files). Never throws on
+// input: whatever a document holds (malformed YAML, an alias bomb, huge values) becomes one problem
+// for that document and the other documents and files are still checked.
 import { parseAllDocuments } from 'yaml';
-import type { ConfigSnapshot, RawObject, SecretInfo, NodeInfo, NamespaceInfo } from './config.js';
+import {
+  originKey,
+  shortenValues,
+  shortText,
+  type ConfigSnapshot,
+  type RawObject,
+  type SecretInfo,
+  type NodeInfo,
+  type NamespaceInfo,
+} from './config.js';
 
 export interface Located {
   file: string;
@@ -9,7 +20,7 @@ export interface Located {
 }
 export interface LoadedManifests {
   snapshot: ConfigSnapshot;
-  /** `Kind/name` → where it was defined (first definition). */
+  /** `originKey(kind, name)` (as config errors name the object) → where it was defined (first definition). */
   origin: Map<string, Located>;
   /** Problems found before validation (malformed YAML, not an object, ...). */
   problems: Array<Located & { message: string }>;
@@ -25,20 +36,38 @@ export function loadManifests(files: ReadonlyArray<{ file: string; text: string 
   const origin = new Map<string, Located>();
   const problems: LoadedManifests['problems'] = [];
   for (const { file, text } of files) {
-    const docs = parseAllDocuments(text);
-    const list = Array.isArray(docs) ? docs : [docs];
-    list.forEach((d, i) => {
+    let list: ReturnType<typeof parseAllDocuments>;
+    try {
+      list = parseAllDocuments(text);
+    } catch (e) {
+      problems.push({ file, doc: 1, message: `malformed YAML: ${firstLine(e)}` });
+      continue;
+    }
+    (Array.isArray(list) ? list : [list]).forEach((d, i) => {
       const at = { file, doc: i + 1 };
       if (d.errors.length > 0) {
         const e = d.errors[0];
         const line = e?.linePos?.[0]?.line;
         problems.push({
           ...at,
-          message: `malformed YAML${line ? ` at line ${line}` : ''}: ${(e?.message ?? 'parse error').split('\n')[0]?.replace(/:\s*$/, '')}`,
+          message: `malformed YAML${line ? ` at line ${line}` : ''}: ${firstLine(e).replace(/:\s*$/, '')}`,
         });
         return;
       }
-      const v: unknown = d.toJS();
+      let v: unknown;
+      try {
+        v = d.toJS();
+      } catch (e) {
+        // yaml refuses to expand aliases past its limit (a "billion laughs" document).
+        const msg = firstLine(e);
+        problems.push({
+          ...at,
+          message: /alias/i.test(msg)
+            ? `YAML aliases expand too far (an alias bomb?): ${msg}`
+            : `YAML document cannot be converted to an object: ${msg}`,
+        });
+        return;
+      }
       if (v === null || v === undefined) return; // empty document
       if (typeof v !== 'object' || Array.isArray(v)) {
         problems.push({ ...at, message: 'not a Kubernetes object (expected a mapping with apiVersion and kind)' });
@@ -51,6 +80,14 @@ export function loadManifests(files: ReadonlyArray<{ file: string; text: string 
         return;
       }
       if (typeof o.kind === 'string' && CONTEXT_KINDS.has(o.kind)) {
+        const bad = contextProblem(o);
+        if (bad) {
+          problems.push({
+            ...at,
+            message: shortenValues(`${o.kind}/${typeof meta.name === 'string' ? shortText(meta.name) : '(unnamed)'}: ${bad}`),
+          });
+          return;
+        }
         if (o.kind === 'Secret') {
           secrets.push({
             name: meta.name ?? '',
@@ -63,10 +100,43 @@ export function loadManifests(files: ReadonlyArray<{ file: string; text: string 
         else namespaces.push({ name: meta.name ?? '', labels: meta.labels ?? {} });
         return;
       }
-      const key = `${String(o.kind)}/${meta.name ?? ''}`;
+      const key = originKey(o.kind, meta.name);
       if (!origin.has(key)) origin.set(key, at);
       objects.push(o);
     });
   }
   return { snapshot: { objects, secrets, nodes, namespaces, ...(namespace ? { namespace } : {}) }, origin, problems };
+}
+
+/** The first line of an error's message, with long values shortened. */
+const firstLine = (e: unknown): string =>
+  shortenValues(
+    (e instanceof Error || (typeof e === 'object' && e !== null && 'message' in e) ? String((e as Error).message) : String(e)).split(
+      '\n',
+    )[0] ?? '',
+  );
+
+const isStringMap = (v: unknown): boolean =>
+  v === undefined || (typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every((x) => typeof x === 'string'));
+
+/** What is wrong with a Secret, Node or Namespace that config resolution would trip over, if anything. */
+function contextProblem(o: RawObject): string | undefined {
+  const m = o.metadata;
+  if (typeof m !== 'object' || m === null || Array.isArray(m)) return 'metadata: must be a mapping with a name';
+  const meta = m as Record<string, unknown>;
+  if (typeof meta.name !== 'string' || meta.name === '') return 'metadata.name: Required value: must be a non-empty string';
+  if (meta.namespace !== undefined && typeof meta.namespace !== 'string') return 'metadata.namespace: must be a string';
+  if (!isStringMap(meta.labels)) return 'metadata.labels: must map label names to strings';
+  if (o.kind !== 'Secret') return undefined;
+  if (o.type !== undefined && typeof o.type !== 'string') return 'type: must be a string';
+  if (!isStringMap(o.stringData)) return 'stringData: must map keys to strings';
+  if (!isStringMap(o.data)) return 'data: must map keys to base64 strings';
+  for (const [k, v] of Object.entries((o.data ?? {}) as Record<string, string>)) {
+    try {
+      atob(v);
+    } catch {
+      return `data.${k}: not valid base64`;
+    }
+  }
+  return undefined;
 }

@@ -120,15 +120,27 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
       200,
     );
     assert.deepEqual((st as Status).status?.interfaces, [{ name: 'eth0' }]);
-    // Why n1 does not announce it is readable from the cluster: a notAnnounced Event.
-    const why = await cl.waitFor(
-      'notAnnounced Event from n1',
-      async () =>
-        (await cl.events(NS, 'Service', 'selected')).find((e) => e.reason === 'notAnnounced' && String(e.message).includes('node n1')),
-      30_000,
-      200,
-    );
-    assert.match(String(why.message), /noMatchingAdvertisement/);
+    // Why n1 does not announce it is readable from the cluster: a notAnnounced Event. Its reason
+    // follows what n1 sees (first perhaps noServingEndpoints, before the EndpointSlice reaches it):
+    // wait for the one that says noMatchingAdvertisement, with the others in the failure message.
+    let seen: string[] = [];
+    const why = await cl
+      .waitFor(
+        'notAnnounced Event from n1 with reason noMatchingAdvertisement',
+        async () => {
+          const fromN1 = (await cl.events(NS, 'Service', 'selected')).filter(
+            (e) => e.reason === 'notAnnounced' && String(e.message).includes('node n1'),
+          );
+          seen = fromN1.map((e) => String(e.message));
+          return fromN1.find((e) => /: noMatchingAdvertisement: /.test(String(e.message)));
+        },
+        30_000,
+        200,
+      )
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; notAnnounced Events from n1 so far: ${JSON.stringify(seen)}`);
+      });
+    assert.match(String(why.message), /node n1 does not announce .*: noMatchingAdvertisement: /);
     // The advertisement now selects n2: the IP moves there.
     await cl.admin.apply(selAdvertisement('n2', ['eth0']));
     await cl
