@@ -66,6 +66,11 @@ export interface ProductOptions {
    * configured BGPPeer cannot be reached (the transport fails to connect).
    */
   readonly router?: { readonly address: string; readonly asn: number };
+  /**
+   * Test-only: a planted fencing bug, to show the invariants catch one. `zombie-l2`: a killed
+   * speaker's L2 port keeps answering ARP for what it announced (its fencing never happens).
+   */
+  readonly plantedBug?: 'zombie-l2';
 }
 
 /** One line of the run's record: what the test compares between two runs of one seed. */
@@ -203,6 +208,8 @@ export class SimProduct {
   private readonly lastSegment = new Map<string, string>();
   private lastStatus = new Map<string, string>();
   private lastSettledCheck = -Infinity;
+  /** Nodes cut off from NATS (setLink). */
+  private readonly cutOff = new Set<string>();
 
   constructor(private readonly opts: ProductOptions) {
     this.random = rng(opts.seed);
@@ -301,6 +308,7 @@ export class SimProduct {
     const clock = proc.gatedClock();
     const log = this.logger('speaker', name);
     const conn = this.nats.connect(name, 0, false, proc.clock);
+    if (this.cutOff.has(name)) conn.setLink(false);
     const l2 = this.seg.port(name);
     const coord = new Coordinator({
       cluster: 'sim',
@@ -378,7 +386,7 @@ export class SimProduct {
     this.cause(`kill ${name}`);
     sp.proc.alive = false;
     sp.coord?.halt();
-    sp.l2?.crash();
+    if (this.opts.plantedBug !== 'zombie-l2') sp.l2?.crash();
     sp.conn?.close();
     this.router?.dropNode(name);
     this.noteSegment();
@@ -390,6 +398,37 @@ export class SimProduct {
     if (sp.proc?.alive) return;
     this.cause(`restart ${name}`);
     this.boot(name);
+  }
+
+  /**
+   * The node's event loop blocks for `ms` (GC, a burst of work, a starved CPU): it sends no
+   * heartbeat and reads nothing; then its late timers run before the messages that waited.
+   */
+  stall(name: string, ms: number): void {
+    const sp = this.speaker(name);
+    if (!sp.proc?.alive) return;
+    this.cause(`stall ${name} ${ms} ms`);
+    sp.proc.clock.stall(ms);
+  }
+
+  /** Cut (or restore) one node's path to NATS; it stays on the L2 segment. */
+  setLink(name: string, up: boolean): void {
+    const sp = this.speaker(name);
+    this.cause(`${up ? 'heal' : 'isolate'} ${name} from NATS`);
+    if (up) this.cutOff.delete(name);
+    else this.cutOff.add(name);
+    if (sp.proc?.alive) sp.conn?.setLink(up);
+  }
+
+  /** The whole NATS cluster down / back. */
+  setNats(up: boolean): void {
+    this.cause(`NATS ${up ? 'up' : 'down'}`);
+    this.nats.setServerUp(up);
+  }
+
+  /** A running speaker that is connected to NATS (the ones the election may pick). */
+  private connected(name: string): boolean {
+    return this.isRunning(name) && !this.cutOff.has(name) && this.nats.isServerUp();
   }
 
   isRunning(name: string): boolean {
@@ -511,9 +550,9 @@ export class SimProduct {
     this.lastStatus = next;
   }
 
-  /** The ground truth the election runs over: a node is live when its speaker process runs. */
+  /** The ground truth the election runs over: a node is live when its speaker runs and reaches NATS. */
   private truthLive(): LiveView {
-    return { isLive: (n) => this.isRunning(n), carrierUp: () => true, draining: () => false };
+    return { isLive: (n) => this.connected(n), carrierUp: () => true, draining: () => false };
   }
 
   /**
@@ -582,7 +621,13 @@ export class SimProduct {
     for (const [ip, svc] of this.servedIps()) {
       const got = this.announcers(ip);
       const e = this.l2Election(ip);
-      const ok = e === undefined ? got.length === 0 : e.owner !== undefined && got.length === 1 && got[0] === e.owner;
+      // With no connected eligible node, a running node cut off from NATS may keep what it owned.
+      const ok =
+        e === undefined
+          ? got.length === 0
+          : e.owner === undefined
+            ? got.every((n) => this.isRunning(n) && !this.connected(n))
+            : got.length === 1 && got[0] === e.owner;
       if (!ok)
         this.violate(`P3 ${ip} (${svc}) answered by [${got.join(',')}], election says ${e ? (e.owner ?? 'nobody') : 'not in layer 2'}`);
     }
