@@ -306,24 +306,26 @@ test('BFD down (detection time expired) takes the coupled BGP session down; stop
   assert.equal(port.closed, true);
 });
 
+/** A parsed BGPPeer (config.ts's Peer) with MetalLB's defaults, to A. */
+const peer = (name: string, extra: Partial<Peer>): Peer => ({
+  name,
+  myASN: 64512,
+  peerASN: 64513,
+  address: A,
+  port: 179,
+  holdTimeMs: 90_000,
+  keepaliveTimeMs: 30_000,
+  nodeSelectors: [],
+  passwordSource: 'none',
+  enableGracefulRestart: false,
+  ebgpMultiHop: false,
+  vrf: '',
+  disableMP: false,
+  dualStackAddressFamily: false,
+  ...extra,
+});
+
 test('peerSpecs: BGPPeers with a bfdProfile get BFD with the profile (multi-hop for ebgpMultiHop)', () => {
-  const peer = (name: string, extra: Partial<Peer>): Peer => ({
-    name,
-    myASN: 64512,
-    peerASN: 64513,
-    address: A,
-    port: 179,
-    holdTimeMs: 90_000,
-    keepaliveTimeMs: 30_000,
-    nodeSelectors: [],
-    passwordSource: 'none',
-    enableGracefulRestart: false,
-    ebgpMultiHop: false,
-    vrf: '',
-    disableMP: false,
-    dualStackAddressFamily: false,
-    ...extra,
-  });
   const fast: BfdProfile = {
     name: 'fast',
     receiveIntervalMs: 100,
@@ -355,23 +357,6 @@ test('peerSpecs: BGPPeers with a bfdProfile get BFD with the profile (multi-hop 
 });
 
 test('native backend limits: vrf and interface peers are refused (no spec); disableMP keeps the default families (table)', () => {
-  const peer = (name: string, extra: Partial<Peer>): Peer => ({
-    name,
-    myASN: 64512,
-    peerASN: 64513,
-    address: A,
-    port: 179,
-    holdTimeMs: 90_000,
-    keepaliveTimeMs: 30_000,
-    nodeSelectors: [],
-    passwordSource: 'none',
-    enableGracefulRestart: false,
-    ebgpMultiHop: false,
-    vrf: '',
-    disableMP: false,
-    dualStackAddressFamily: false,
-    ...extra,
-  });
   const cases: Array<[Peer, Array<[string, string]>, readonly string[] | undefined]> = [
     [peer('plain', {}), [], undefined],
     [peer('vrf', { vrf: 'red' }), [['spec.vrf', 'red']], undefined],

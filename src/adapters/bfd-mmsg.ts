@@ -50,7 +50,7 @@ import {
 import type { BfdDatagram, BfdPort, BfdRepeat } from '../actors/bfd-transport.actor.js';
 import { TimerEntry, type TimerQueue } from '../actors/timer-queue.js';
 import { ioModeAfterPoll, ioModeStart, type BfdIoMode, type BfdIoModeState } from '../domain/bfd-io-mode.js';
-import { attachGtsm, bind, bindSourcePort, markNetworkControl, socketFd, BFD_CONTROL_PORT, BFD_TTL } from './bfd-udp.js';
+import { attachGtsm, bind, bindSourcePort, closeSockets, markNetworkControl, socketFd, BFD_CONTROL_PORT, BFD_TTL } from './bfd-udp.js';
 
 export interface BfdMmsgOptions {
   readonly localAddresses: readonly string[];
@@ -812,20 +812,7 @@ export class BfdMmsgPort implements BfdPort {
     this.removePoller();
     this.removeAfterPass();
     this.timers.disarm(this.tick);
-    await Promise.all(
-      this.families
-        .flatMap((f) => [f.rx, f.tx])
-        .map(
-          (s) =>
-            new Promise<void>((r) => {
-              try {
-                s.close(() => r());
-              } catch {
-                r();
-              }
-            }),
-        ),
-    );
+    await closeSockets(this.families.flatMap((f) => [f.rx, f.tx]));
     for (const f of this.families) {
       this.lib.free(f.rxBatch.ptr);
       this.lib.free(f.txBatch.ptr);

@@ -120,6 +120,19 @@ export async function bindSourcePort(
 }
 
 /** The file descriptor under a bound dgram socket (Node keeps its handle behind a symbol). */
+/** Closes sockets, resolving once each is closed (or was closed already). */
+export function closeSockets(sockets: readonly Socket[]): Promise<void> {
+  const close = (s: Socket): Promise<void> =>
+    new Promise<void>((r) => {
+      try {
+        s.close(() => r());
+      } catch {
+        r(); // already closed
+      }
+    });
+  return Promise.all(sockets.map(close)).then(() => undefined);
+}
+
 export function socketFd(sock: Socket): number | undefined {
   const sym = Object.getOwnPropertySymbols(sock).find((s) => s.description === 'state symbol');
   const fd = sym ? (sock as unknown as Record<symbol, { handle?: { fd?: number } }>)[sym]?.handle?.fd : undefined;
@@ -278,19 +291,6 @@ export class BfdUdpPort implements BfdPort {
 
   async close(): Promise<void> {
     this.handlers.clear();
-    await Promise.all(
-      this.families
-        .flatMap((f) => [f.rx, f.tx])
-        .map(
-          (s) =>
-            new Promise<void>((r) => {
-              try {
-                s.close(() => r());
-              } catch {
-                r();
-              }
-            }),
-        ),
-    );
+    await closeSockets(this.families.flatMap((f) => [f.rx, f.tx]));
   }
 }

@@ -59,9 +59,8 @@ const { values: a } = parseArgs({
 
 const node = a.node;
 const log = createLogger({ component: 'speaker', node });
-const missing = !node ? 'NODE_NAME (or --node) is required' : !a['nats-url'] ? '--nats-url (or NATS_URL) is required' : undefined;
-if (missing || !node) {
-  log.error(missing ?? '');
+if (!node || !a['nats-url']) {
+  log.error(!node ? 'NODE_NAME (or --node) is required' : '--nats-url (or NATS_URL) is required');
   process.exit(2);
 }
 const ns = a.namespace as string;
