@@ -4,7 +4,9 @@
 // same kind of run reports violations, so a clean run means something.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FAULT_KINDS, quantile, runChaos, transitions, type ChaosOptions } from './lib/chaos.js';
+import { FAULT_KINDS, quantile, runChaos, schedule, transitions, type ChaosOptions } from './lib/chaos.js';
+import { invariantOf, shrink } from './lib/shrink.js';
+import { parseTrace, replayTrace, traceText, TRACE_VERSION } from './lib/trace.js';
 
 const OPTS: ChaosOptions = { seed: 3, nodes: 3, services: 10, durationMs: 120_000 };
 
@@ -47,4 +49,43 @@ test('a planted fencing bug (a killed speaker keeps answering on the segment) is
   // The same schedule without the bug is clean.
   const clean = await runChaos({ ...OPTS, kinds: ['kill'], durationMs: 30_000 }, r.schedule);
   assert.deepEqual(clean.result.violations, []);
+});
+
+test('a planted fencing bug: the failing schedule shrinks to a small one that fails the same way, and its trace replays exactly', async () => {
+  const opts: ChaosOptions = { seed: 3, nodes: 5, services: 20, durationMs: 120_000, plantedBug: 'zombie-l2' };
+  const faults = schedule(opts);
+  const full = await runChaos(opts, faults);
+  const first = full.result.violations[0];
+  assert.ok(first !== undefined, 'the planted bug fails the unshrunk run');
+  const MAX_FAULTS = 2;
+  assert.ok(faults.length > MAX_FAULTS, `the unshrunk schedule has more than ${MAX_FAULTS} faults (${faults.length})`);
+
+  const s = await shrink({ opts, faults });
+  assert.ok(s.faults.length <= MAX_FAULTS, `shrunk to ${s.faults.length} faults: ${JSON.stringify(s.faults)}`);
+  assert.ok(
+    s.faults.some((f) => f.kind === 'kill'),
+    'a kill remains (the bug is in fencing a killed speaker)',
+  );
+  assert.ok(s.opts.nodes < opts.nodes && s.opts.services < opts.services, `fewer nodes and Services: ${JSON.stringify(s.opts)}`);
+  assert.ok(s.opts.durationMs < opts.durationMs, 'a shorter run');
+  assert.equal(s.info.fromFaults, faults.length);
+  assert.ok(s.run.result.violations.length > 0);
+  assert.equal(invariantOf(s.run.result.violations[0] ?? ''), invariantOf(first), 'the same invariant breaks');
+
+  // The trace replays exactly: the same record and the same violations; the clean product passes it.
+  const text = traceText(s, s.run, s.info);
+  const t = parseTrace(text);
+  assert.equal(t.version, TRACE_VERSION);
+  assert.deepEqual(t.shrunk, s.info);
+  assert.deepEqual(t.faults, s.faults);
+  const r = await replayTrace(t);
+  assert.ok(r.same, `replay differs: ${JSON.stringify(r.diff)}`);
+  assert.deepEqual(r.run.result.violations, s.run.result.violations);
+  const fixed = await replayTrace({ ...t, opts: { ...t.opts, plantedBug: undefined } });
+  assert.deepEqual(fixed.run.result.violations, [], 'without the bug the shrunk schedule is clean');
+  assert.ok(!fixed.same, 'and its record differs from the failing one');
+  console.log(
+    `shrunk ${faults.length} faults × ${opts.nodes} nodes × ${opts.services} Services × ${opts.durationMs} ms → ` +
+      `${s.faults.length} × ${s.opts.nodes} × ${s.opts.services} × ${s.opts.durationMs} ms in ${s.info.runs} runs: ${s.run.result.violations[0]}`,
+  );
 });

@@ -34,6 +34,8 @@ export interface ChaosOptions {
   /** Called about every `progressEveryMs` simulated ms. */
   readonly onProgress?: (p: { simSeconds: number; faults: number; violations: number }) => void;
   readonly progressEveryMs?: number;
+  /** Stop at the first violation (within 100 simulated ms): what shrinking runs use. */
+  readonly stopOnViolation?: boolean;
 }
 
 export interface ChaosResult {
@@ -185,6 +187,8 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
     }
   }
   actions.sort((a, b) => a.at - b.at || a.seq - b.seq);
+  // Nothing after the end runs (a shrunk run ends at its violation, inside a fault).
+  while (actions.length > 0 && (actions[actions.length - 1]?.at ?? 0) > o.durationMs) actions.pop();
 
   // Failovers: a killed node's IPs, until someone answers for each again (or it is no longer served).
   const pending = new Map<string, number>();
@@ -208,8 +212,9 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
   const every = o.progressEveryMs ?? 10_000;
   let nextProgress = every;
   let i = 0;
+  let stopped = false;
   const step = async (until: number) => {
-    while (p.clock.now() < until) {
+    while (p.clock.now() < until && !stopped) {
       const to = Math.min(until, p.clock.now() + 100);
       await p.runUntil(
         () => {
@@ -223,12 +228,14 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
         nextProgress += every;
         o.onProgress({ simSeconds: p.clock.now() / 1000, faults: count(), violations: p.violations.length });
       }
+      if (o.stopOnViolation && p.violations.length > 0) stopped = true;
     }
   };
   const count = () => Object.values(byKind).reduce((a, b) => a + b, 0);
-  while (i < actions.length) {
+  while (i < actions.length && !stopped) {
     const a = actions[i] as (typeof actions)[number];
     await step(a.at);
+    if (stopped) break;
     a.run();
     i++;
   }

@@ -1,23 +1,19 @@
 // `mooring chaos`: seeded chaos over the whole product in simulation (simulations/lib/chaos.ts).
 //   sim     --seed N --nodes N --services N --duration 10m --faults kill,stall,partition,outage,churn
-//           [--trace FILE]   runs a seed's fault schedule; progress on stderr, a table of faults by
-//           kind and failover times, then one JSON line; exit 1 when an invariant broke.
-//   replay  FILE             re-runs a trace's schedule and compares the transition log.
+//           [--trace FILE] [--shrunk FILE] [--shrink off]   runs a seed's fault schedule; progress on
+//           stderr, a table of faults by kind and failover times, then one JSON line; exit 1 when an
+//           invariant broke, after shrinking the schedule and writing the shrunk trace.
+//   replay  FILE             re-runs a trace's schedule exactly and compares the record (exit 0 same
+//           and clean, 1 same violations, 3 a different record).
 import { readFileSync, writeFileSync } from 'node:fs';
-import {
-  FAULT_KINDS,
-  quantile,
-  runChaos,
-  transitions,
-  type ChaosOptions,
-  type ChaosRun,
-  type Fault,
-  type FaultKind,
-} from '../../simulations/lib/chaos.js';
-import type { LogEntry } from '../../simulations/lib/product.js';
+import { FAULT_KINDS, runChaos, schedule, type ChaosOptions, type ChaosRun, type FaultKind } from '../../simulations/lib/chaos.js';
+import { shrink } from '../../simulations/lib/shrink.js';
+import { parseTrace, replayTrace, traceText, type Trace, type TraceCase } from '../../simulations/lib/trace.js';
+import { summaryLines } from '../../simulations/lib/summary.js';
 
 const USAGE =
-  'usage: chaos sim [--seed N] [--nodes N] [--services N] [--duration 10m] [--faults kill,stall,partition,outage,churn] [--trace FILE]\n' +
+  'usage: chaos sim [--seed N] [--nodes N] [--services N] [--duration 10m] [--faults kill,stall,partition,outage,churn]\n' +
+  '                 [--trace FILE] [--shrunk FILE] [--shrink off]\n' +
   '       chaos replay FILE';
 
 function fail(msg: string): never {
@@ -67,26 +63,19 @@ const progress: ChaosOptions['onProgress'] = (p) =>
   process.stderr.write(`t=${p.simSeconds.toFixed(0)}s faults=${p.faults} violations=${p.violations}\n`);
 
 function report(run: ChaosRun): void {
-  const r = run.result;
-  const rows = Object.entries(r.faultsByKind).sort(([a], [b]) => a.localeCompare(b));
-  console.log('fault      count');
-  for (const [k, n] of rows) console.log(`${k.padEnd(10)} ${String(n).padStart(5)}`);
-  const f = r.failovers;
+  for (const l of summaryLines(run)) console.log(l);
+}
+
+/** Shrinks a failing run and writes the shrunk trace; returns its path. */
+async function shrinkTo(c: TraceCase, file: string): Promise<void> {
+  process.stderr.write('shrinking the failing schedule...\n');
+  const s = await shrink(c, { onStep: (m) => process.stderr.write(`shrink: ${m}\n`) });
+  writeFileSync(file, traceText(s, s.run, s.info));
   console.log(
-    `failovers  ${f.length}  p50 ${quantile(f, 0.5)} ms  p99 ${quantile(f, 0.99)} ms  max ${quantile(f, 1)} ms (simulated, SIGKILL → answered again)`,
+    `shrunk: ${s.faults.length} faults (from ${s.info.fromFaults}), ${s.opts.nodes} nodes, ${s.opts.services} Services, ` +
+      `${s.opts.durationMs} ms simulated, ${s.info.runs} runs; first violation: ${s.run.result.violations[0] ?? ''}`,
   );
-  if (r.violations.length > 0) {
-    console.log(`${r.violations.length} violations, the first ones:`);
-    for (const v of r.violations.slice(0, 10)) console.log(`  ${v}`);
-  }
-  console.log(
-    JSON.stringify({
-      simSeconds: r.simSeconds,
-      wallSeconds: Number(r.wallSeconds.toFixed(2)),
-      faults: r.faults,
-      violations: r.violations.length,
-    }),
-  );
+  console.log(`replay it: mooring chaos replay ${file}`);
 }
 
 async function sim(args: string[]): Promise<number> {
@@ -97,50 +86,42 @@ async function sim(args: string[]): Promise<number> {
     services: int(f.get('services'), 10, 'services'),
     durationMs: parseDuration(f.get('duration') ?? '2m'),
     kinds: parseKinds(f.get('faults') ?? 'kill,stall,partition,outage,churn'),
+    // Test-only: a planted fencing bug (to see a failing run shrink and replay).
+    ...(f.get('planted-bug') === 'zombie-l2' ? { plantedBug: 'zombie-l2' as const } : {}),
   };
   if (opts.services > 250) fail('--services: at most 250 (one /24 pool)');
   if (opts.nodes > 240) fail('--nodes: at most 240');
-  const run = await runChaos({ ...opts, onProgress: progress });
+  const faults = schedule(opts);
+  const run = await runChaos({ ...opts, onProgress: progress }, faults);
   const trace = f.get('trace');
   if (trace) {
-    const lines = [
-      { type: 'run', ...opts },
-      ...run.schedule.map((x) => ({ type: 'fault', ...x })),
-      ...transitions(run.log).map((e) => ({ type: 'log', ...e })),
-    ];
-    writeFileSync(trace, lines.map((l) => JSON.stringify(l)).join('\n') + '\n');
-    process.stderr.write(`trace: ${trace} (${lines.length} lines)\n`);
+    writeFileSync(trace, traceText({ opts, faults }, run));
+    process.stderr.write(`trace: ${trace}\n`);
   }
   report(run);
-  return run.result.violations.length > 0 ? 1 : 0;
+  if (run.result.violations.length === 0) return 0;
+  if (f.get('shrink') !== 'off') await shrinkTo({ opts, faults }, f.get('shrunk') ?? `chaos-seed${opts.seed}-shrunk.jsonl`);
+  return 1;
 }
 
 async function replay(file: string | undefined): Promise<number> {
   if (!file) fail('replay needs a trace file');
-  const lines = readFileSync(file, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim() !== '')
-    .map((l) => JSON.parse(l) as { type: string } & Record<string, unknown>);
-  const head = lines.find((l) => l.type === 'run');
-  if (!head) fail(`${file}: no run line`);
-  const strip = <T>(l: Record<string, unknown>): T => {
-    const { type: _type, ...rest } = l;
-    return rest as T;
-  };
-  const opts = strip<ChaosOptions>(head);
-  const faults = lines.filter((l) => l.type === 'fault').map((l) => strip<Fault>(l));
-  const want = lines.filter((l) => l.type === 'log').map((l) => strip<LogEntry>(l));
-  const run = await runChaos({ ...opts, onProgress: progress }, faults);
-  const got = transitions(run.log).map((e) => JSON.parse(JSON.stringify(e)) as LogEntry);
-  const at = want.findIndex((w, i) => JSON.stringify(w) !== JSON.stringify(got[i]));
-  const same = at < 0 && want.length === got.length;
-  report(run);
-  if (same) console.log(`replay: the same ${got.length} log entries`);
-  else {
-    const i = at < 0 ? Math.min(want.length, got.length) : at;
-    console.log(`replay: the logs differ at entry ${i}:\n  recorded ${JSON.stringify(want[i])}\n  now      ${JSON.stringify(got[i])}`);
+  let t: Trace;
+  try {
+    t = parseTrace(readFileSync(file, 'utf8'));
+  } catch (e) {
+    return fail(`${file}: ${(e as Error).message}`);
   }
-  return same && run.result.violations.length === 0 ? 0 : 1;
+  const r = await replayTrace(t, progress);
+  report(r.run);
+  const n = r.run.result.violations.length;
+  if (r.same) console.log(`replay: the same ${t.log.length} log entries and ${n === 0 ? 'no violation' : `the same ${n} violations`}`);
+  else if (r.diff)
+    console.log(
+      `replay: the logs differ at entry ${r.diff.index}:\n  recorded ${JSON.stringify(r.diff.recorded)}\n  now      ${JSON.stringify(r.diff.now)}`,
+    );
+  else console.log(`replay: the same log, other violations (recorded ${t.violations.length}, now ${n})`);
+  return r.same ? (n === 0 ? 0 : 1) : 3;
 }
 
 const [cmd, ...rest] = process.argv.slice(2);
