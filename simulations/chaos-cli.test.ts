@@ -45,8 +45,10 @@ test('chaos sim with a planted bug exits 1 and writes a shrunk trace that chaos 
   assert.ok(faults.length >= 1 && faults.length < run.shrunk.fromFaults, `${faults.length} of ${run.shrunk.fromFaults} faults`);
   assert.ok(lines.some((l) => l.type === 'violation'));
 
-  const again = chaos('replay', shrunk);
+  const html = join(dir, 'replay.html');
+  const again = chaos('replay', shrunk, '--report', html);
   assert.equal(again.status, 1, again.stdout);
+  assert.match(readFileSync(html, 'utf8'), /<td>P1<\/td><td>[^<]*<\/td><td class="bad">[1-9]/, 'the report shows the P1 violations');
   assert.match(again.stdout, /replay: the same \d+ log entries and the same \d+ violations/);
 
   // An edited schedule is another run: the replay says where the record differs.

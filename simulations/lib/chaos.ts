@@ -18,6 +18,8 @@ export interface Fault {
   readonly kind: FaultKind;
   readonly node?: string;
   readonly service?: string;
+  /** What a config fault changes (an object kind/name), for the kinds that name one. */
+  readonly target?: string;
   readonly durationMs: number;
 }
 

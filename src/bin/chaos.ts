@@ -10,11 +10,12 @@ import { FAULT_KINDS, runChaos, schedule, type ChaosOptions, type ChaosRun, type
 import { shrink } from '../../simulations/lib/shrink.js';
 import { parseTrace, replayTrace, traceText, type Trace, type TraceCase } from '../../simulations/lib/trace.js';
 import { summaryLines } from '../../simulations/lib/summary.js';
+import { renderReport, type ReportInput } from '../../simulations/lib/report.js';
 
 const USAGE =
   'usage: chaos sim [--seed N] [--nodes N] [--services N] [--duration 10m] [--faults kill,stall,partition,outage,churn]\n' +
-  '                 [--trace FILE] [--shrunk FILE] [--shrink off]\n' +
-  '       chaos replay FILE';
+  '                 [--trace FILE] [--shrunk FILE] [--shrink off] [--report FILE.html]\n' +
+  '       chaos replay FILE [--report FILE.html]';
 
 function fail(msg: string): never {
   process.stderr.write(`${msg}\n${USAGE}\n`);
@@ -78,6 +79,16 @@ async function shrinkTo(c: TraceCase, file: string): Promise<void> {
   console.log(`replay it: mooring chaos replay ${file}`);
 }
 
+function writeReport(file: string | undefined, input: ReportInput): void {
+  if (!file) return;
+  writeFileSync(file, renderReport(input));
+  process.stderr.write(`report: ${file}\n`);
+}
+
+const commandOf = (o: ChaosOptions) =>
+  `mooring chaos sim --seed ${o.seed} --nodes ${o.nodes} --services ${o.services} --duration ${o.durationMs}ms --faults ${(o.kinds ?? FAULT_KINDS).join(',')}` +
+  (o.plantedBug ? ` --planted-bug ${o.plantedBug}` : '');
+
 async function sim(args: string[]): Promise<number> {
   const f = flags(args);
   const opts: ChaosOptions = {
@@ -99,12 +110,13 @@ async function sim(args: string[]): Promise<number> {
     process.stderr.write(`trace: ${trace}\n`);
   }
   report(run);
+  writeReport(f.get('report'), { opts, faults, log: run.log, result: run.result, command: commandOf(opts) });
   if (run.result.violations.length === 0) return 0;
   if (f.get('shrink') !== 'off') await shrinkTo({ opts, faults }, f.get('shrunk') ?? `chaos-seed${opts.seed}-shrunk.jsonl`);
   return 1;
 }
 
-async function replay(file: string | undefined): Promise<number> {
+async function replay(file: string | undefined, out: string | undefined): Promise<number> {
   if (!file) fail('replay needs a trace file');
   let t: Trace;
   try {
@@ -114,6 +126,7 @@ async function replay(file: string | undefined): Promise<number> {
   }
   const r = await replayTrace(t, progress);
   report(r.run);
+  writeReport(out, { ...t, log: r.run.log, result: r.run.result, command: `mooring chaos replay ${file}` });
   const n = r.run.result.violations.length;
   if (r.same) console.log(`replay: the same ${t.log.length} log entries and ${n === 0 ? 'no violation' : `the same ${n} violations`}`);
   else if (r.diff)
@@ -125,5 +138,10 @@ async function replay(file: string | undefined): Promise<number> {
 }
 
 const [cmd, ...rest] = process.argv.slice(2);
-const code = cmd === 'sim' ? await sim(rest) : cmd === 'replay' ? await replay(rest[0]) : fail(`unknown command: ${cmd ?? ''}`);
+const code =
+  cmd === 'sim'
+    ? await sim(rest)
+    : cmd === 'replay'
+      ? await replay(rest[0], rest[1] === '--report' ? rest[2] : undefined)
+      : fail(`unknown command: ${cmd ?? ''}`);
 process.exit(code);
