@@ -45,7 +45,7 @@ import { createLogger, type Logger } from '../../src/adapters/log.js';
 import { CONFIG_KINDS, DEFAULT_NAMESPACE } from '../../src/api/metallb.js';
 import { decide, HashOrder, type ElectionNode, type LiveView } from '../../src/domain/election.js';
 import { DEFAULT_MEMBERSHIP, type MembershipConfig } from '../../src/domain/membership.js';
-import { SERVICE_NAME_LABEL } from '../../src/domain/speaker-plan.js';
+import { SERVICE_NAME_LABEL, type SpeakerPlan } from '../../src/domain/speaker-plan.js';
 import { NodeClock, SimClock, rng } from './clock.js';
 import { SimKv, SimNats, type SimConn } from './bus.js';
 import { SimSegment, type SimL2 } from './l2.js';
@@ -193,6 +193,7 @@ export class SimProduct {
   readonly events: TimedEvent[] = [];
   readonly log: LogEntry[] = [];
   readonly violations: string[] = [];
+  private readonly violationCount = new Map<string, number>();
   /** Log lines (JSON) of every actor, for diagnosis. */
   readonly logLines: string[] = [];
   /** How many times P3 was checked while settled (a run must show some, or P3 proved nothing). */
@@ -206,8 +207,27 @@ export class SimProduct {
   private lastCauseAt = 0;
   private readonly dualSince = new Map<string, number>();
   private readonly lastSegment = new Map<string, string>();
-  private lastStatus = new Map<string, string>();
+  private readonly lastStatus = new Map<string, string>();
   private lastSettledCheck = -Infinity;
+  // Incremental invariant state (every check costs what changed since the last, not the world):
+  /** IPs whose announcers changed since the last noteSegment / the last P3 check. */
+  private readonly segDirty = new Set<string>();
+  private readonly p3Dirty = new Set<string>();
+  /** P3 must look at every IP (a cause, a Service or EndpointSlice change, a new plan since the last check). */
+  private p3All = true;
+  private p3Plan: unknown;
+  /** Service (ns/name) → its status IPs; IP → the Services whose status holds it (P2). */
+  private readonly svcIps = new Map<string, string[]>();
+  private readonly ipHolders = new Map<string, Set<string>>();
+  /** IPs in two or more Services' status right now. */
+  private readonly doubled = new Set<string>();
+  /** Service (ns/name) → its EndpointSlices (ns/name) with a ready endpoint on a node. */
+  private readonly readySlices = new Map<string, Set<string>>();
+  private readonly sliceOwner = new Map<string, string>();
+  /** A plan's IP → layer-2 service index (the election of an IP looks it up, not scans). */
+  /** servedIps(), until a Service or EndpointSlice changes. */
+  private served: Map<string, string> | undefined;
+  private readonly planIndex = new WeakMap<object, Map<string, SpeakerPlan['l2']['services'][number]>>();
   /** Nodes cut off from NATS (setLink). */
   private readonly cutOff = new Set<string>();
 
@@ -226,7 +246,12 @@ export class SimProduct {
     this.settleMs = opts.settleMs ?? 3 * detect + 500;
     for (const name of opts.nodes) this.speakers.set(name, { name, inc: 0 });
     // The store's own record of Service status, to log status changes as they land.
-    this.store.source('Service').onChange(() => this.noteStatus());
+    this.store.source<Service>('Service').onChange((ev) => this.noteStatus(ev.type, ev.obj));
+    this.store.source('EndpointSlice').onChange((ev) => this.noteSlice(ev.type, ev.obj));
+    this.seg.watch((ip) => {
+      this.segDirty.add(ip);
+      this.p3Dirty.add(ip);
+    });
   }
 
   /** A node's address (198.51.100.11, .12, ...: the BGP sessions' local address). */
@@ -508,6 +533,7 @@ export class SimProduct {
 
   private cause(text: string): void {
     this.lastCauseAt = this.clock.now();
+    this.p3All = true;
     this.log.push({ at: this.clock.now(), kind: 'cause', text });
   }
 
@@ -515,8 +541,12 @@ export class SimProduct {
     return now - this.lastCauseAt >= this.settleMs;
   }
 
+  /** Kept: the first 50 violations of each invariant (one flooding invariant hides no other). */
   private violate(msg: string): void {
-    if (this.violations.length < 50) this.violations.push(`t=${this.clock.now()}ms ${msg}`);
+    const id = msg.slice(0, msg.indexOf(' '));
+    const n = (this.violationCount.get(id) ?? 0) + 1;
+    this.violationCount.set(id, n);
+    if (n <= 50) this.violations.push(`t=${this.clock.now()}ms ${msg}`);
   }
 
   private onTransition(t: Transition): void {
@@ -527,27 +557,66 @@ export class SimProduct {
   }
 
   private noteSegment(): void {
-    const ips = new Set([...this.seg.answering.keys(), ...this.lastSegment.keys()]);
-    for (const ip of [...ips].sort()) {
-      const now = this.announcers(ip).join(',');
+    if (this.segDirty.size === 0) return;
+    const ips = [...this.segDirty].sort();
+    this.segDirty.clear();
+    for (const ip of ips) {
+      const who = this.announcers(ip);
+      const now = who.join(',');
       if ((this.lastSegment.get(ip) ?? '') === now) continue;
       if (now === '') this.lastSegment.delete(ip);
       else this.lastSegment.set(ip, now);
-      this.log.push({ at: this.clock.now(), kind: 'segment', ip, announcers: this.announcers(ip) });
+      this.log.push({ at: this.clock.now(), kind: 'segment', ip, announcers: who });
     }
   }
 
-  private noteStatus(): void {
-    const next = new Map<string, string>();
-    for (const s of this.store.list<Service>('Service')) {
-      const key = `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
-      next.set(key, this.ingress(s.metadata?.name ?? '', s.metadata?.namespace ?? '').join(','));
-    }
-    for (const [key, ingress] of next) {
+  /** One Service changed: its status record (the log), its IPs' holders (P2), P3 looks at everything. */
+  private noteStatus(type: string, s: KubeObject): void {
+    const key = `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
+    this.p3All = true;
+    this.served = undefined;
+    const ips = type === 'delete' ? [] : ingressOf(s);
+    if (type === 'delete') this.lastStatus.delete(key);
+    else {
+      const ingress = ips.join(',');
       if (this.lastStatus.get(key) !== ingress)
-        this.log.push({ at: this.clock.now(), kind: 'serviceStatus', service: key, ingress: ingress === '' ? [] : ingress.split(',') });
+        this.log.push({ at: this.clock.now(), kind: 'serviceStatus', service: key, ingress: [...ips] });
+      this.lastStatus.set(key, ingress);
     }
-    this.lastStatus = next;
+    for (const ip of this.svcIps.get(key) ?? []) {
+      const h = this.ipHolders.get(ip);
+      h?.delete(key);
+      if (h && h.size < 2) this.doubled.delete(ip);
+      if (h?.size === 0) this.ipHolders.delete(ip);
+    }
+    if (ips.length === 0) this.svcIps.delete(key);
+    else this.svcIps.set(key, ips);
+    for (const ip of ips) {
+      const h = this.ipHolders.get(ip) ?? new Set<string>();
+      h.add(key);
+      this.ipHolders.set(ip, h);
+      if (h.size > 1) this.doubled.add(ip);
+    }
+  }
+
+  /** One EndpointSlice changed: which Services have a ready endpoint. */
+  private noteSlice(type: string, e: KubeObject & { endpoints?: Array<{ nodeName?: string; conditions?: { ready?: boolean } }> }): void {
+    this.p3All = true;
+    this.served = undefined;
+    const key = `${e.metadata?.namespace ?? ''}/${e.metadata?.name ?? ''}`;
+    const before = this.sliceOwner.get(key);
+    if (before !== undefined) {
+      this.readySlices.get(before)?.delete(key);
+      this.sliceOwner.delete(key);
+    }
+    const svc = e.metadata?.labels?.[SERVICE_NAME_LABEL];
+    const ready = (e.endpoints ?? []).some((x) => x.nodeName !== undefined && x.conditions?.ready !== false);
+    if (type === 'delete' || svc === undefined || !ready) return;
+    const owner = `${e.metadata?.namespace ?? ''}/${svc}`;
+    this.sliceOwner.set(key, owner);
+    const set = this.readySlices.get(owner) ?? new Set<string>();
+    set.add(key);
+    this.readySlices.set(owner, set);
   }
 
   /** The ground truth the election runs over: a node is live when its speaker runs and reaches NATS. */
@@ -563,34 +632,38 @@ export class SimProduct {
     return this.l2Election(ip)?.owner;
   }
 
+  /** The plan of the first running speaker that has one (the cluster's view of the config). */
+  private truthPlan(): SpeakerPlan | undefined {
+    for (const sp of this.speakers.values()) {
+      const plan = sp.proc?.alive ? sp.speaker?.plan() : undefined;
+      if (plan) return plan;
+    }
+    return undefined;
+  }
+
   /** The election for `ip`, or undefined when no running speaker's plan has it in layer 2. */
-  private l2Election(ip: string): { owner: string | undefined } | undefined {
-    const plan = [...this.speakers.values()].find((s) => s.proc?.alive && s.speaker?.plan())?.speaker?.plan();
-    const svc = plan?.l2.services.find((s) => s.ips.includes(ip));
-    if (!plan || !svc || svc.ips[0] === undefined) return undefined;
+  private l2Election(ip: string, plan = this.truthPlan()): { owner: string | undefined } | undefined {
+    if (!plan) return undefined;
+    let index = this.planIndex.get(plan);
+    if (!index) {
+      index = new Map();
+      for (const svc of plan.l2.services) for (const x of svc.ips) if (!index.has(x)) index.set(x, svc);
+      this.planIndex.set(plan, index);
+    }
+    const svc = index.get(ip);
+    if (!svc || svc.ips[0] === undefined) return undefined;
     const nodes = new Map<string, ElectionNode>(plan.l2.nodes.map((n) => [n.name, n]));
     const names = [...nodes.keys()];
     const view = { firstIp: svc.ips[0], ads: svc.ads, etpLocal: svc.etpLocal, endpointNodes: svc.endpointNodes };
     return { owner: decide({ svc: view, nodes, live: this.truthLive(), me: '\u0000', order: this.order, names }).owner };
   }
 
-  /** Services with a ready endpoint on some node (the ones whose IPs must be announced). */
+  /** Services with a ready endpoint on some node (the ones whose IPs must be announced): IP → Service. */
   private servedIps(): Map<string, string> {
+    if (this.served) return this.served;
     const out = new Map<string, string>();
-    const slices = this.store.list<KubeObject & { endpoints?: Array<{ nodeName?: string; conditions?: { ready?: boolean } }> }>(
-      'EndpointSlice',
-    );
-    for (const s of this.store.list<Service>('Service')) {
-      const ns = s.metadata?.namespace ?? '';
-      const name = s.metadata?.name ?? '';
-      const ready = slices.some(
-        (e) =>
-          e.metadata?.namespace === ns &&
-          e.metadata.labels?.[SERVICE_NAME_LABEL] === name &&
-          (e.endpoints ?? []).some((x) => x.nodeName !== undefined && x.conditions?.ready !== false),
-      );
-      if (ready) for (const ip of this.ingress(name, ns)) out.set(ip, `${ns}/${name}`);
-    }
+    for (const [svc, ips] of this.svcIps) if ((this.readySlices.get(svc)?.size ?? 0) > 0) for (const ip of ips) out.set(ip, svc);
+    this.served = out;
     return out;
   }
 
@@ -602,25 +675,31 @@ export class SimProduct {
       this.dualSince.set(ip, since);
       if (now - since > this.dualWindowMs) this.violate(`P1 ${ip} answered by ${this.announcers(ip).join(',')} for ${now - since} ms`);
     }
-    for (const ip of this.dualSince.keys()) if (!this.seg.multi.has(ip)) this.dualSince.delete(ip);
+    if (this.dualSince.size > this.seg.multi.size)
+      for (const ip of this.dualSince.keys()) if (!this.seg.multi.has(ip)) this.dualSince.delete(ip);
     // P2: an IP is in one Service's status at most.
-    const holder = new Map<string, string>();
-    for (const s of this.store.list<Service>('Service')) {
-      const key = `${s.metadata?.namespace ?? ''}/${s.metadata?.name ?? ''}`;
-      for (const ip of this.ingress(s.metadata?.name ?? '', s.metadata?.namespace ?? '')) {
-        const other = holder.get(ip);
-        if (other !== undefined) this.violate(`P2 ${ip} in the status of ${other} and ${key}`);
-        holder.set(ip, key);
-      }
+    for (const ip of this.doubled) {
+      const [a, b] = [...(this.ipHolders.get(ip) ?? [])].sort();
+      this.violate(`P2 ${ip} in the status of ${a ?? ''} and ${b ?? ''}`);
     }
     // P3: settled, every served layer-2 IP is answered for once, by the election's pick; an IP
-    // not in layer 2 (no L2Advertisement) by nobody.
+    // not in layer 2 (no L2Advertisement) by nobody. Only what changed since the last check is
+    // looked at again: every IP after a cause, a Service or EndpointSlice change or a new plan;
+    // else the IPs whose announcers changed.
     if (!this.settled(now) || now - this.lastSettledCheck < 50) return;
     this.lastSettledCheck = now;
     this.settledChecks++;
-    for (const [ip, svc] of this.servedIps()) {
+    const plan = this.truthPlan();
+    if (plan !== this.p3Plan) this.p3All = true;
+    this.p3Plan = plan;
+    const served = this.servedIps();
+    const ips = this.p3All ? [...served.keys()] : [...this.p3Dirty].filter((ip) => served.has(ip));
+    this.p3All = false;
+    this.p3Dirty.clear();
+    for (const ip of ips) {
+      const svc = served.get(ip) as string;
       const got = this.announcers(ip);
-      const e = this.l2Election(ip);
+      const e = this.l2Election(ip, plan);
       // With no connected eligible node, a running node cut off from NATS may keep what it owned.
       const ok =
         e === undefined
@@ -632,6 +711,12 @@ export class SimProduct {
         this.violate(`P3 ${ip} (${svc}) answered by [${got.join(',')}], election says ${e ? (e.owner ?? 'nobody') : 'not in layer 2'}`);
     }
   }
+}
+
+/** status.loadBalancer.ingress IPs of a Service object. */
+function ingressOf(s: KubeObject): string[] {
+  const st = (s as { status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } } }).status;
+  return (st?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((x): x is string => typeof x === 'string');
 }
 
 // --- objects -----------------------------------------------------------------------------------
