@@ -116,8 +116,10 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
     const start = Math.floor(r() * nodes.length);
     return Array.from({ length: n }, (_, k) => nodes[(start + k) % nodes.length] as string);
   });
+  // Up to 250 Services fit one IPv4 /24 (203.0.113.0/24); more are IPv6 from 2001:db8:100::/112.
+  const family = o.services > 250 ? 'IPv6' : 'IPv4';
   const createService = (i: number) => {
-    p.apply(objects.loadBalancer(serviceName(i)));
+    p.apply(objects.loadBalancer(serviceName(i), 'default', family));
     p.apply(objects.endpointSlice(serviceName(i), endpoints[i] as string[]));
   };
   const deleteService = (i: number) => {
@@ -128,7 +130,7 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
   p.start();
   for (const n of ['default', p.namespace]) p.apply(objects.namespace(n));
   for (const n of nodes) p.apply(objects.node(n));
-  p.apply(objects.pool('pool-a', ['203.0.113.0/24']));
+  p.apply(objects.pool('pool-a', [family === 'IPv4' ? '203.0.113.0/24' : '2001:db8:100::/112']));
   const l2ad = objects.l2Advertisement('l2-a', ['pool-a']);
   p.apply(l2ad);
   for (let i = 0; i < o.services; i++) createService(i);

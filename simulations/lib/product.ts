@@ -256,7 +256,9 @@ export class SimProduct {
 
   /** A node's address (198.51.100.11, .12, ...: the BGP sessions' local address). */
   nodeAddress(node: string): string {
-    return `198.51.100.${11 + this.opts.nodes.indexOf(node)}`;
+    const i = this.opts.nodes.indexOf(node);
+    // 240 nodes fit the IPv4 test range; the rest get IPv6 documentation addresses.
+    return i < 240 ? `198.51.100.${11 + i}` : `2001:db8:ffff::${(i + 1).toString(16)}`;
   }
 
   /** Detection window of the membership: heartbeat interval × misses (ms). */
@@ -753,7 +755,7 @@ export const objects = {
       metadata: { name, namespace },
       spec: { ipAddressPools: pools },
     }) as KubeObject,
-  loadBalancer: (name: string, namespace = 'default'): KubeObject =>
+  loadBalancer: (name: string, namespace = 'default', family: 'IPv4' | 'IPv6' = 'IPv4'): KubeObject =>
     ({
       apiVersion: 'v1',
       kind: 'Service',
@@ -762,7 +764,7 @@ export const objects = {
         type: 'LoadBalancer',
         selector: { app: name },
         ports: [{ name: 'http', protocol: 'TCP', port: 80, targetPort: 8080 }],
-        ipFamilies: ['IPv4'],
+        ipFamilies: [family],
         ipFamilyPolicy: 'SingleStack',
       },
     }) as KubeObject,

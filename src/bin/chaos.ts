@@ -100,8 +100,8 @@ async function sim(args: string[]): Promise<number> {
     // Test-only: a planted fencing bug (to see a failing run shrink and replay).
     ...(f.get('planted-bug') === 'zombie-l2' ? { plantedBug: 'zombie-l2' as const } : {}),
   };
-  if (opts.services > 250) fail('--services: at most 250 (one /24 pool)');
-  if (opts.nodes > 240) fail('--nodes: at most 240');
+  if (opts.services > 65_536) fail('--services: at most 65536 (one IPv6 /112 pool)');
+  if (opts.nodes > 10_000) fail('--nodes: at most 10000');
   const faults = schedule(opts);
   const run = await runChaos({ ...opts, onProgress: progress }, faults);
   const trace = f.get('trace');

@@ -95,17 +95,24 @@ function poolOf(cfg: Config, svc: ServiceObj, ip: string): string | undefined {
   return cfg.pools.find((p) => p.ranges.some((r) => r.family === parsed.family && r.first <= parsed.value && parsed.value <= r.last))?.name;
 }
 
-/** Nodes with a ready endpoint of the service (MetalLB: Ready unset counts as ready). */
-function endpointNodesOf(slices: readonly EndpointSliceObj[], key: string): string[] {
-  const [ns, name] = key.split('/');
-  const out = new Set<string>();
+/**
+ * Nodes with a ready endpoint of each service (MetalLB: Ready unset counts as ready), by service
+ * key: one pass over the slices (a lookup per service, not a scan: linear in Services + slices).
+ */
+function endpointNodesBy(slices: readonly EndpointSliceObj[]): Map<string, Set<string>> {
+  const out = new Map<string, Set<string>>();
   for (const s of slices) {
-    if ((s.metadata.namespace ?? 'default') !== ns || s.metadata.labels?.[SERVICE_NAME_LABEL] !== name) continue;
+    const name = s.metadata.labels?.[SERVICE_NAME_LABEL];
+    if (name === undefined) continue;
+    const key = `${s.metadata.namespace ?? 'default'}/${name}`;
+    let nodes = out.get(key);
     for (const e of s.endpoints ?? []) {
-      if (e.nodeName && e.conditions?.ready !== false) out.add(e.nodeName);
+      if (!e.nodeName || e.conditions?.ready === false) continue;
+      if (!nodes) out.set(key, (nodes = new Set()));
+      nodes.add(e.nodeName);
     }
   }
-  return [...out].sort();
+  return out;
 }
 
 const networkUnavailable = (n: NodeObj | undefined) =>
@@ -118,6 +125,7 @@ export function planSpeaker(input: PlanInput): SpeakerPlan {
   const services: PlanService[] = [];
   const notAnnounced: NotAnnounced[] = [];
   const sorted = [...input.services].sort((a, b) => (keyOf(a) < keyOf(b) ? -1 : keyOf(a) > keyOf(b) ? 1 : 0));
+  const endpointNodes = endpointNodesBy(input.endpointSlices);
   for (const svc of sorted) {
     const key = keyOf(svc);
     const ips = (svc.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((x): x is string => !!x);
@@ -157,7 +165,7 @@ export function planSpeaker(input: PlanInput): SpeakerPlan {
       pool,
       labels,
       etpLocal: svc.spec.externalTrafficPolicy === 'Local',
-      endpointNodes: endpointNodesOf(input.endpointSlices, key),
+      endpointNodes: [...(endpointNodes.get(key) ?? [])].sort(),
       l2Ads: l2.map((a) => ({
         name: a.name,
         nodeSelectors: a.nodeSelectors as LabelSelector[],
