@@ -4,7 +4,7 @@
 // same kind of run reports violations, so a clean run means something.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { FAULT_KINDS, quantile, runChaos, schedule, transitions, type ChaosOptions } from './lib/chaos.js';
+import { CONFIG_TARGETS, FAULT_KINDS, quantile, runChaos, schedule, transitions, type ChaosOptions } from './lib/chaos.js';
 import { invariantOf, shrink } from './lib/shrink.js';
 import { parseTrace, replayTrace, traceText, TRACE_VERSION } from './lib/trace.js';
 
@@ -18,6 +18,12 @@ test('a fixed-seed chaos run (3 nodes, 10 Services, 2 simulated minutes, every f
       `the schedule holds a ${k} fault`,
     );
   for (const k of FAULT_KINDS) assert.ok((a.result.faultsByKind[k] ?? 0) > 0, `a ${k} fault ran`);
+  for (const t of CONFIG_TARGETS)
+    assert.ok(
+      a.schedule.some((f) => f.kind === 'config' && f.target === t),
+      `the schedule changes config ${t}`,
+    );
+  assert.ok(a.result.bgpSessions > 0 && a.result.bgpPathsMax > 0, 'a BGPPeer brought up sessions that advertised paths');
   assert.deepEqual(a.result.violations, [], `invariants broken:\n${a.result.violations.join('\n')}`);
   assert.ok(a.result.settledChecks > 0, 'the settled-state invariant was checked');
   assert.ok(a.result.failovers.length > 0, 'some kill moved an announced IP');
@@ -88,4 +94,16 @@ test('a planted fencing bug: the failing schedule shrinks to a small one that fa
     `shrunk ${faults.length} faults × ${opts.nodes} nodes × ${opts.services} Services × ${opts.durationMs} ms → ` +
       `${s.faults.length} × ${s.opts.nodes} × ${s.opts.services} × ${s.opts.durationMs} ms in ${s.info.runs} runs: ${s.run.result.violations[0]}`,
   );
+});
+
+test('planted carrier bug: a speaker never told its link lost carrier keeps its IPs, and P5 reports it', async () => {
+  const o: ChaosOptions = { ...OPTS, kinds: ['carrier'], durationMs: 30_000 };
+  const bad = await runChaos({ ...o, plantedBug: 'deaf-carrier' });
+  assert.ok((bad.result.faultsByKind.carrier ?? 0) > 0, 'carrier faults ran');
+  assert.ok(
+    bad.result.violations.some((v) => / P5 .* carrier down for \d+ ms still holds/.test(v)),
+    `P5 among:\n${bad.result.violations.slice(0, 5).join('\n')}`,
+  );
+  const clean = await runChaos(o, bad.schedule);
+  assert.deepEqual(clean.result.violations, [], 'the product releases on carrier loss');
 });

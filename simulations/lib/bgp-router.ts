@@ -35,6 +35,13 @@ export class SimRouter {
     return out;
   }
 
+  /** Nodes with a session that advertises something now (cheap: no sorting). */
+  advertisingNodes(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const s of this.sessions) if (s.routes.size > 0) out.set(s.node, (out.get(s.node) ?? 0) + s.routes.size);
+    return out;
+  }
+
   /** The nodes that advertise `prefix` now. */
   nextHops(prefix: string): string[] {
     return [...this.sessions]

@@ -7,10 +7,20 @@
 // and the failover times (SIGKILL of a node → every IP it answered for answered by a node again).
 // Same seed and options → same schedule and same transition log.
 import { SimProduct, objects, type LogEntry, type ProductOptions } from './product.js';
+import type { KubeObject } from '../../src/actors/kube-ports.js';
 import { rng } from './clock.js';
 
-export type FaultKind = 'kill' | 'stall' | 'partition' | 'outage' | 'service' | 'config';
-export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'stall', 'partition', 'outage', 'service', 'config'];
+export type FaultKind = 'kill' | 'stall' | 'partition' | 'outage' | 'carrier' | 'apiserver' | 'service' | 'config';
+export const FAULT_KINDS: readonly FaultKind[] = ['kill', 'stall', 'partition', 'outage', 'carrier', 'apiserver', 'service', 'config'];
+
+/**
+ * What a config fault changes, undone at its end: `l2ad` the L2Advertisement deleted; `pool` the
+ * pool given a second range; `advertisement` the L2Advertisement restricted to every node but
+ * `node`; `peer` a BGPPeer (to the simulated router) and a BGPAdvertisement of the pool added.
+ * A config fault without a target (traces before targets existed) is `l2ad`.
+ */
+export const CONFIG_TARGETS = ['l2ad', 'pool', 'advertisement', 'peer'] as const;
+export type ConfigTarget = (typeof CONFIG_TARGETS)[number];
 
 /** One scheduled fault: at `at` (simulated ms) on `node` / `service`, undone `durationMs` later. */
 export interface Fault {
@@ -49,6 +59,10 @@ export interface ChaosResult {
   /** Simulated ms from a SIGKILL to each IP the killed node answered for being answered again. */
   failovers: number[];
   settledChecks: number;
+  /** BGP sessions the simulated router established (config churn `peer`). */
+  bgpSessions: number;
+  /** Most BGP paths the router held at once. */
+  bgpPathsMax: number;
 }
 
 export const nodeName = (i: number): string => `node-${String(i + 1).padStart(3, '0')}`;
@@ -80,14 +94,23 @@ export function schedule(o: ChaosOptions): Fault[] {
             ? int(200, 4000)
             : kind === 'outage'
               ? int(500, 3000)
-              : int(300, 3000);
+              : kind === 'carrier'
+                ? int(100, 3000)
+                : kind === 'apiserver'
+                  ? int(1000, 10_000)
+                  : int(300, 3000);
     if (at + durationMs > lastEnd) break;
+    const target = kind === 'config' ? pick(CONFIG_TARGETS) : undefined;
     const f: Fault =
       kind === 'service'
         ? { at, kind, service: serviceName(int(0, o.services - 1)), durationMs }
-        : kind === 'outage' || kind === 'config'
+        : kind === 'outage' || kind === 'apiserver'
           ? { at, kind, durationMs }
-          : { at, kind, node: pick(nodes), durationMs };
+          : kind === 'config'
+            ? target === 'advertisement'
+              ? { at, kind, target, node: pick(nodes), durationMs }
+              : { at, kind, target: target as string, durationMs }
+            : { at, kind, node: pick(nodes), durationMs };
     out.push(f);
   }
   return out;
@@ -108,7 +131,8 @@ export interface ChaosRun {
 export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<ChaosRun> {
   const t0 = performance.now();
   const nodes = Array.from({ length: o.nodes }, (_, i) => nodeName(i));
-  const p = new SimProduct({ seed: o.seed, nodes, ...(o.plantedBug ? { plantedBug: o.plantedBug } : {}) });
+  const router = { address: '198.51.100.1', asn: 64512 };
+  const p = new SimProduct({ seed: o.seed, nodes, router, ...(o.plantedBug ? { plantedBug: o.plantedBug } : {}) });
   const r = rng(o.seed ^ 0xc0ffee);
   // Ready endpoints on one to three nodes per Service, drawn once (a churned Service comes back with the same).
   const endpoints = Array.from({ length: o.services }, () => {
@@ -130,9 +154,39 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
   p.start();
   for (const n of ['default', p.namespace]) p.apply(objects.namespace(n));
   for (const n of nodes) p.apply(objects.node(n));
-  p.apply(objects.pool('pool-a', [family === 'IPv4' ? '203.0.113.0/24' : '2001:db8:100::/112']));
+  const range = family === 'IPv4' ? '203.0.113.0/24' : '2001:db8:100::/112';
+  const pool = objects.pool('pool-a', [range]);
+  p.apply(pool);
   const l2ad = objects.l2Advertisement('l2-a', ['pool-a']);
   p.apply(l2ad);
+  const config: Record<ConfigTarget, { on: (f: Fault) => void; off: () => void }> = {
+    l2ad: { on: () => p.delete('L2Advertisement', 'l2-a', p.namespace), off: () => p.apply(l2ad) },
+    pool: {
+      on: () => p.apply(objects.pool('pool-a', [range, family === 'IPv4' ? '198.51.100.240/28' : '2001:db8:101::/120'])),
+      off: () => p.apply(pool),
+    },
+    advertisement: {
+      on: (f) =>
+        p.apply({
+          ...l2ad,
+          spec: {
+            ipAddressPools: ['pool-a'],
+            nodeSelectors: [{ matchExpressions: [{ key: 'kubernetes.io/hostname', operator: 'NotIn', values: [f.node ?? ''] }] }],
+          },
+        } as KubeObject),
+      off: () => p.apply(l2ad),
+    },
+    peer: {
+      on: () => {
+        p.apply(objects.bgpPeer('peer-a', 64513, router.asn, router.address));
+        p.apply(objects.bgpAdvertisement('bgp-a', ['pool-a']));
+      },
+      off: () => {
+        p.delete('BGPAdvertisement', 'bgp-a', p.namespace);
+        p.delete('BGPPeer', 'peer-a', p.namespace);
+      },
+    },
+  };
   for (let i = 0; i < o.services; i++) createService(i);
 
   // Every fault and its undo, as timed actions in schedule order (ties: the order of the list).
@@ -140,6 +194,8 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
   const actions: Array<{ at: number; seq: number; run: () => void }> = [];
   for (const f of faults) {
     const act = (at: number, run: () => void) => actions.push({ at, seq: actions.length, run });
+    // kubectl against an unreachable apiserver: retried until it is back.
+    const viaApi = (fn: () => void) => () => (p.apiUp() ? fn() : p.whenApiUp(fn));
     const end = f.at + f.durationMs;
     const count = () => (byKind[f.kind] = (byKind[f.kind] ?? 0) + 1);
     const node = f.node ?? '';
@@ -172,22 +228,44 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
         });
         act(end, () => p.setNats(true));
         break;
+      case 'carrier':
+        act(f.at, () => {
+          count();
+          p.setCarrier(node, false);
+        });
+        act(end, () => p.setCarrier(node, true));
+        break;
+      case 'apiserver':
+        act(f.at, () => {
+          count();
+          p.setApi(false);
+        });
+        act(end, () => p.setApi(true));
+        break;
       case 'service': {
         const i = Number((f.service ?? '').replace('svc-', '')) - 1;
         act(f.at, () => {
           count();
-          deleteService(i);
+          viaApi(() => deleteService(i))();
         });
-        act(end, () => createService(i));
+        act(
+          end,
+          viaApi(() => createService(i)),
+        );
         break;
       }
-      case 'config':
+      case 'config': {
+        const c = config[(f.target ?? 'l2ad') as ConfigTarget];
         act(f.at, () => {
           count();
-          p.delete('L2Advertisement', 'l2-a', p.namespace);
+          viaApi(() => c.on(f))();
         });
-        act(end, () => p.apply(l2ad));
+        act(
+          end,
+          viaApi(() => c.off()),
+        );
         break;
+      }
     }
   }
   actions.sort((a, b) => a.at - b.at || a.seq - b.seq);
@@ -201,7 +279,9 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
     for (const [ip, set] of p.seg.answering) if (set.has(node) && set.size === 1 && !pending.has(ip)) pending.set(ip, p.clock.now());
   }
   const served = () => new Set(p.store.list('Service').flatMap((s) => p.ingress(s.metadata?.name ?? '', s.metadata?.namespace ?? '')));
+  let bgpPathsMax = 0;
   const watchFailovers = () => {
+    if (p.router) for (const n of p.router.advertisingNodes().values()) bgpPathsMax = Math.max(bgpPathsMax, n);
     if (pending.size === 0) return;
     const now = p.clock.now();
     let live: Set<string> | undefined;
@@ -254,6 +334,8 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
       violations: [...p.violations],
       failovers,
       settledChecks: p.settledChecks,
+      bgpSessions: p.router?.established ?? 0,
+      bgpPathsMax,
     },
     schedule: faults,
     log: p.log,

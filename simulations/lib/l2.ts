@@ -12,6 +12,8 @@ export class SimSegment {
   /** IPs answered by more than one node right now (kept incrementally for cheap invariant checks). */
   readonly multi = new Set<string>();
   private readonly ports = new Map<string, SimL2>();
+  /** Nodes whose segment link has no carrier: what they answer is not heard. */
+  readonly carrierDown = new Set<string>();
   private readonly watchers: Array<(ip: string, answering: number, at: number) => void> = [];
 
   constructor(
@@ -23,6 +25,24 @@ export class SimSegment {
     const p = new SimL2(this, node);
     this.ports.set(node, p);
     return p;
+  }
+
+  /**
+   * The node's link to the segment loses (or regains) carrier: while down, its answers are not
+   * heard (taken off the segment, put back when it returns for what it still answers); the
+   * node's port reports the change, as the pcap announcer reports a netlink carrier change.
+   */
+  setCarrier(node: string, up: boolean): void {
+    if (up === !this.carrierDown.has(node)) return;
+    if (up) this.carrierDown.delete(node);
+    else this.carrierDown.add(node);
+    const port = this.ports.get(node);
+    if (!port) return;
+    for (const ip of port.announced()) {
+      if (up) this.announce(node, ip);
+      else this.withdraw(node, ip);
+    }
+    port.setCarrier(up);
   }
 
   macOf(node: string): string {
@@ -78,6 +98,8 @@ export class SimL2 implements L2AnnouncerPort {
   private readonly conflictCbs: Array<(ev: L2Conflict) => void> = [];
   private readonly carrierCbs: Array<(ev: CarrierChange) => void> = [];
   crashed = false;
+  /** Test-only planted bug: carrier changes are not reported to the speaker. */
+  deaf = false;
 
   constructor(
     private readonly seg: SimSegment,
@@ -87,7 +109,7 @@ export class SimL2 implements L2AnnouncerPort {
   announce(ip: string): void {
     if (this.crashed) return;
     this.mine.add(ip);
-    this.seg.announce(this.node, ip);
+    if (!this.seg.carrierDown.has(this.node)) this.seg.announce(this.node, ip);
   }
 
   withdraw(ip: string): void {
@@ -121,6 +143,7 @@ export class SimL2 implements L2AnnouncerPort {
   }
 
   setCarrier(up: boolean): void {
+    if (this.crashed || this.deaf) return;
     for (const cb of [...this.carrierCbs]) cb({ iface: 'eth0', up });
   }
 

@@ -17,7 +17,9 @@
 //      endpoint and an L2Advertisement is answered for by exactly one node, the one the election
 //      picks over the speakers that are really running (without an L2Advertisement: by none); and
 //      nothing moves (no take-over or release without a cause);
-//   P4 no actor logged a bug (`bug: true`).
+//   P4 no actor logged a bug (`bug: true`);
+//   P5 a node whose segment carrier is down past the P1 window holds no IP; the router keeps no
+//      path of a dead speaker, and (settled) none without a BGPPeer.
 import { Coordinator, type Transition } from '../../src/actors/coordinator.js';
 import type { Clock } from '../../src/actors/coord-ports.js';
 import type {
@@ -69,8 +71,9 @@ export interface ProductOptions {
   /**
    * Test-only: a planted fencing bug, to show the invariants catch one. `zombie-l2`: a killed
    * speaker's L2 port keeps answering ARP for what it announced (its fencing never happens).
+   * `deaf-carrier`: a speaker is never told its segment link lost carrier (it keeps its IPs).
    */
-  readonly plantedBug?: 'zombie-l2';
+  readonly plantedBug?: 'zombie-l2' | 'deaf-carrier';
 }
 
 /** One line of the run's record: what the test compares between two runs of one seed. */
@@ -90,13 +93,26 @@ export interface TimedEvent {
   message: string;
 }
 
+/** The apiserver's reachability: while down, watch events and writes wait (in order) for its return. */
+interface ApiGate {
+  up: boolean;
+  waiting: Array<() => void>;
+}
+
 /** A speaker or controller process: every port it holds dies with it. */
 class Process {
   alive = true;
   constructor(
     readonly name: string,
     readonly clock: NodeClock,
+    private readonly api: ApiGate = { up: true, waiting: [] },
   ) {}
+
+  /** Runs `fn` now, or when the apiserver is back (a watch resumes, a request is retried). */
+  private viaApi(fn: () => void): void {
+    if (this.api.up) fn();
+    else this.api.waiting.push(fn);
+  }
 
   /** The node clock, silenced once the process is dead (its timers never fire again). */
   gatedClock(): Clock {
@@ -124,7 +140,7 @@ class Process {
       get: (n, ns) => s.get(n, ns),
       onChange: (cb) =>
         s.onChange((ev) => {
-          if (this.alive) cb(ev);
+          if (this.alive) this.viaApi(() => this.alive && cb(ev));
         }),
     };
   }
@@ -132,7 +148,7 @@ class Process {
   events(sink: EventSink): EventSink {
     return {
       record: (...a) => {
-        if (this.alive) sink.record(...a);
+        if (this.alive) this.viaApi(() => sink.record(...a));
       },
       flush: () => sink.flush(),
     };
@@ -140,8 +156,14 @@ class Process {
 
   status(sink: StatusSink): StatusSink {
     return {
-      configurationState: (n, v, e) => (this.alive ? sink.configurationState(n, v, e) : Promise.resolve()),
-      reconcile: (p, node, d) => (this.alive ? sink.reconcile(p, node, d) : Promise.resolve()),
+      configurationState: (n, v, e) => {
+        if (this.alive) this.viaApi(() => void sink.configurationState(n, v, e));
+        return Promise.resolve();
+      },
+      reconcile: (p, node, d) => {
+        if (this.alive) this.viaApi(() => void sink.reconcile(p, node, d));
+        return Promise.resolve();
+      },
     };
   }
 }
@@ -230,6 +252,11 @@ export class SimProduct {
   private readonly planIndex = new WeakMap<object, Map<string, SpeakerPlan['l2']['services'][number]>>();
   /** Nodes cut off from NATS (setLink). */
   private readonly cutOff = new Set<string>();
+  /** The apiserver (setApi): while down, every process's watches and writes wait. */
+  private readonly api: ApiGate = { up: true, waiting: [] };
+  /** Node → since when its carrier is down (P5). */
+  private readonly carrierSince = new Map<string, number>();
+  private lastP5 = -Infinity;
 
   constructor(private readonly opts: ProductOptions) {
     this.random = rng(opts.seed);
@@ -310,7 +337,7 @@ export class SimProduct {
 
   /** The controller's term, wired as src/bin/controller.ts wires a leader's ServiceReconciler. */
   private startController(): void {
-    const proc = new Process('controller', new NodeClock(this.clock));
+    const proc = new Process('controller', new NodeClock(this.clock), this.api);
     this.controller = proc;
     const log = this.logger('controller');
     this.reconciler = new ServiceReconciler({
@@ -331,12 +358,13 @@ export class SimProduct {
   private boot(name: string): void {
     const sp = this.speaker(name);
     sp.inc += 1;
-    const proc = new Process(name, new NodeClock(this.clock));
+    const proc = new Process(name, new NodeClock(this.clock), this.api);
     const clock = proc.gatedClock();
     const log = this.logger('speaker', name);
     const conn = this.nats.connect(name, 0, false, proc.clock);
     if (this.cutOff.has(name)) conn.setLink(false);
     const l2 = this.seg.port(name);
+    l2.deaf = this.opts.plantedBug === 'deaf-carrier';
     const coord = new Coordinator({
       cluster: 'sim',
       node: name,
@@ -398,6 +426,8 @@ export class SimProduct {
     });
     speaker.start();
     Object.assign(sp, { proc, coord, speaker, peers, conn, l2 });
+    // A link without carrier at start is reported as the pcap announcer reports it (a change event).
+    if (this.seg.carrierDown.has(name)) l2.setCarrier(false);
   }
 
   private speaker(name: string): Speaker {
@@ -451,6 +481,40 @@ export class SimProduct {
   setNats(up: boolean): void {
     this.cause(`NATS ${up ? 'up' : 'down'}`);
     this.nats.setServerUp(up);
+  }
+
+  /** The node's segment link loses (or regains) carrier (a link flap); NATS is on another path. */
+  setCarrier(name: string, up: boolean): void {
+    this.speaker(name);
+    this.cause(`carrier ${up ? 'up' : 'down'} on ${name}`);
+    if (up) this.carrierSince.delete(name);
+    else if (!this.carrierSince.has(name)) this.carrierSince.set(name, this.clock.now());
+    this.seg.setCarrier(name, up);
+  }
+
+  /**
+   * The apiserver unreachable (or back): watches deliver nothing and writes wait, then everything
+   * that waited lands in order. Not a cause: nothing announced may move because of it (P3 holds
+   * through it).
+   */
+  setApi(up: boolean): void {
+    if (this.api.up === up) return;
+    this.log.push({ at: this.clock.now(), kind: 'cause', text: `apiserver ${up ? 'back' : 'unavailable'}` });
+    this.api.up = up;
+    if (up) {
+      this.writer.resume();
+      for (const fn of this.api.waiting.splice(0)) fn();
+    } else this.writer.pause();
+  }
+
+  apiUp(): boolean {
+    return this.api.up;
+  }
+
+  /** Runs `fn` when the apiserver is back (a kubectl retried), after what already waited. */
+  whenApiUp(fn: () => void): void {
+    if (this.api.up) fn();
+    else this.api.waiting.push(fn);
   }
 
   /** A running speaker that is connected to NATS (the ones the election may pick). */
@@ -623,7 +687,7 @@ export class SimProduct {
 
   /** The ground truth the election runs over: a node is live when its speaker runs and reaches NATS. */
   private truthLive(): LiveView {
-    return { isLive: (n) => this.connected(n), carrierUp: () => true, draining: () => false };
+    return { isLive: (n) => this.connected(n), carrierUp: (n) => !this.seg.carrierDown.has(n), draining: () => false };
   }
 
   /**
@@ -688,6 +752,24 @@ export class SimProduct {
     // not in layer 2 (no L2Advertisement) by nobody. Only what changed since the last check is
     // looked at again: every IP after a cause, a Service or EndpointSlice change or a new plan;
     // else the IPs whose announcers changed.
+    // P5 (every 50 ms): a node whose carrier has been down past the fencing window holds no IP (it
+    // released them: coming back it must not answer what another node took); the router holds
+    // no path of a node whose speaker is dead, and none at all settled without a BGPPeer.
+    if (now - this.lastP5 >= 50) {
+      this.lastP5 = now;
+      for (const [node, since] of this.carrierSince) {
+        const held = this.isRunning(node) ? (this.speakers.get(node)?.l2?.announced() ?? []) : [];
+        if (now - since > this.dualWindowMs && held.length > 0)
+          this.violate(`P5 ${node} carrier down for ${now - since} ms still holds ${held.length} IPs (${held.slice(0, 3).join(',')})`);
+      }
+      if (this.router) {
+        const noPeer = this.settled(now) && this.store.list('BGPPeer').length === 0;
+        for (const [node, n] of this.router.advertisingNodes()) {
+          if (!this.isRunning(node)) this.violate(`P5 dead ${node} still has ${n} BGP paths`);
+          else if (noPeer) this.violate(`P5 ${node} has ${n} BGP paths without a BGPPeer`);
+        }
+      }
+    }
     if (!this.settled(now) || now - this.lastSettledCheck < 50) return;
     this.lastSettledCheck = now;
     this.settledChecks++;

@@ -25,6 +25,10 @@ export const INVARIANTS: ReadonlyArray<{ id: string; text: string }> = [
   { id: 'P2', text: 'an IP is in the status of at most one Service (no address allocated twice)' },
   { id: 'P3', text: 'settled: every served IP is answered by exactly the node the election picks; nothing moves without a cause' },
   { id: 'P4', text: 'no actor logged a bug' },
+  {
+    id: 'P5',
+    text: 'a node whose carrier is down past the P1 window holds no IP; no BGP path of a dead speaker; settled without a BGPPeer, no BGP path',
+  },
 ];
 
 const KIND_COLOURS: Record<string, string> = {

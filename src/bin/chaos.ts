@@ -1,5 +1,5 @@
 // `mooring chaos`: seeded chaos over the whole product in simulation (simulations/lib/chaos.ts).
-//   sim     --seed N --nodes N --services N --duration 10m --faults kill,stall,partition,outage,churn
+//   sim     --seed N --nodes N --services N --duration 10m --faults kill,stall,partition,outage,carrier,apiserver,churn
 //           [--trace FILE] [--shrunk FILE] [--shrink off]   runs a seed's fault schedule; progress on
 //           stderr, a table of faults by kind and failover times, then one JSON line; exit 1 when an
 //           invariant broke, after shrinking the schedule and writing the shrunk trace.
@@ -13,7 +13,7 @@ import { summaryLines } from '../../simulations/lib/summary.js';
 import { renderReport, type ReportInput } from '../../simulations/lib/report.js';
 
 const USAGE =
-  'usage: chaos sim [--seed N] [--nodes N] [--services N] [--duration 10m] [--faults kill,stall,partition,outage,churn]\n' +
+  'usage: chaos sim [--seed N] [--nodes N] [--services N] [--duration 10m] [--faults kill,stall,partition,outage,carrier,apiserver,churn]\n' +
   '                 [--trace FILE] [--shrunk FILE] [--shrink off] [--report FILE.html]\n' +
   '       chaos replay FILE [--report FILE.html]';
 
@@ -37,7 +37,7 @@ function parseKinds(s: string): FaultKind[] {
       out.add('service');
       out.add('config');
     } else if ((FAULT_KINDS as readonly string[]).includes(k)) out.add(k as FaultKind);
-    else fail(`unknown fault kind: ${k} (kill, stall, partition, outage, churn, service, config)`);
+    else fail(`unknown fault kind: ${k} (kill, stall, partition, outage, carrier, apiserver, churn, service, config)`);
   }
   if (out.size === 0) fail('no fault kinds');
   return FAULT_KINDS.filter((k) => out.has(k));
@@ -96,9 +96,11 @@ async function sim(args: string[]): Promise<number> {
     nodes: int(f.get('nodes'), 3, 'nodes'),
     services: int(f.get('services'), 10, 'services'),
     durationMs: parseDuration(f.get('duration') ?? '2m'),
-    kinds: parseKinds(f.get('faults') ?? 'kill,stall,partition,outage,churn'),
+    kinds: parseKinds(f.get('faults') ?? 'kill,stall,partition,outage,carrier,apiserver,churn'),
     // Test-only: a planted fencing bug (to see a failing run shrink and replay).
-    ...(f.get('planted-bug') === 'zombie-l2' ? { plantedBug: 'zombie-l2' as const } : {}),
+    ...(f.get('planted-bug') === 'zombie-l2' || f.get('planted-bug') === 'deaf-carrier'
+      ? { plantedBug: f.get('planted-bug') as 'zombie-l2' | 'deaf-carrier' }
+      : {}),
   };
   if (opts.services > 65_536) fail('--services: at most 65536 (one IPv6 /112 pool)');
   if (opts.nodes > 10_000) fail('--nodes: at most 10000');
