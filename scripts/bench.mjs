@@ -4,7 +4,7 @@
 // skipped when not root. Never asserts a time.
 import { spawnSync } from 'node:child_process';
 
-const benches = ['ipam', 'l2', 'failover', 'bgp', 'bfd', 'wakeup', 'controller', 'e2e'];
+const benches = ['ipam', 'l2', 'failover', 'bgp', 'bfd', 'wakeup', 'controller', 'e2e', 'chaos'];
 const only = process.argv.slice(2);
 const summary = {};
 for (const b of benches.filter((x) => only.length === 0 || only.includes(x))) {

@@ -281,7 +281,6 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
   const served = () => new Set(p.store.list('Service').flatMap((s) => p.ingress(s.metadata?.name ?? '', s.metadata?.namespace ?? '')));
   let bgpPathsMax = 0;
   const watchFailovers = () => {
-    if (p.router) for (const n of p.router.advertisingNodes().values()) bgpPathsMax = Math.max(bgpPathsMax, n);
     if (pending.size === 0) return;
     const now = p.clock.now();
     let live: Set<string> | undefined;
@@ -313,6 +312,8 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
         o.onProgress({ simSeconds: p.clock.now() / 1000, faults: count(), violations: p.violations.length });
       }
       if (o.stopOnViolation && p.violations.length > 0) stopped = true;
+      // Sampled every 100 simulated ms (not per timer: it walks every session).
+      if (p.router) for (const n of p.router.advertisingNodes().values()) bgpPathsMax = Math.max(bgpPathsMax, n);
     }
   };
   const count = () => Object.values(byKind).reduce((a, b) => a + b, 0);
