@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { runChaos, schedule, type ChaosOptions } from './lib/chaos.js';
-import { histogram, ownerSpans, renderReport } from './lib/report.js';
+import { bgpSeries, histogram, ownerSpans, renderReport } from './lib/report.js';
 import { summaryJson } from './lib/summary.js';
 
 interface Data {
@@ -13,6 +13,7 @@ interface Data {
   failovers: { count: number; histogram: Array<{ count: number }> };
   invariants: Array<{ id: string; violations: number }>;
   ipsShown: number;
+  bgp: { changes: number; maxPaths: number; maxPrefixes: number };
 }
 
 const dataOf = (html: string): Data => {
@@ -22,11 +23,11 @@ const dataOf = (html: string): Data => {
 };
 
 test('the HTML report of a run holds every section, loads nothing from elsewhere, and shows the run’s figures', async () => {
-  const opts: ChaosOptions = { seed: 3, nodes: 3, services: 10, durationMs: 60_000 };
+  const opts: ChaosOptions = { seed: 3, nodes: 3, services: 10, durationMs: 120_000 };
   const faults = schedule(opts);
   const run = await runChaos(opts, faults);
   const html = renderReport({ opts, faults, log: run.log, result: run.result, command: 'mooring chaos sim --seed 3' });
-  for (const id of ['summary', 'schedule', 'owners', 'failovers', 'invariants', 'data'])
+  for (const id of ['summary', 'schedule', 'owners', 'failovers', 'bgp', 'invariants', 'data'])
     assert.match(html, new RegExp(`id="${id}"`), `section ${id}`);
   assert.doesNotMatch(html, /(src|href)\s*=\s*["']?(https?:)?\/\//i, 'no external resource');
   assert.doesNotMatch(html, /<link\b|@import/i, 'no external stylesheet');
@@ -55,6 +56,17 @@ test('the HTML report of a run holds every section, loads nothing from elsewhere
   assert.equal(data.ipsShown, spans.size, 'every IP shown (fewer than the cap)');
   assert.equal((html.match(/<rect class="(owned|dual|gap)"/g) ?? []).length, [...spans.values()].flat().length, 'one bar per owner span');
   assert.ok(html.includes('class="gap"'), 'a config fault leaves IPs unanswered');
+  assert.ok(
+    faults.some((f) => f.target === 'peer'),
+    'the schedule adds a BGPPeer',
+  );
+  const series = bgpSeries(run.log);
+  assert.ok(
+    data.bgp.maxPaths > 0 && data.bgp.maxPaths === Math.max(...series.map((p) => p.paths)),
+    `BGP paths drawn: ${JSON.stringify(data.bgp)}`,
+  );
+  assert.equal(series[series.length - 1]?.paths, 0, 'every path withdrawn once the peer is gone');
+  assert.match(html, /<path class="bgp-paths" d="M/);
 });
 
 test('the report shows violations per invariant, and owner spans and the histogram are exact', async () => {
@@ -66,6 +78,20 @@ test('the report shows violations per invariant, and owner spans and the histogr
   assert.ok(p1 && p1.violations > 0 && p1.violations === run.result.violations.filter((v) => / P1 /.test(v)).length);
   assert.ok(html.includes('class="dual"'), 'two answering nodes drawn');
 
+  assert.deepEqual(
+    bgpSeries([
+      { at: 1, kind: 'bgp', node: 'n1', prefix: 'p/32', up: true },
+      { at: 1, kind: 'bgp', node: 'n2', prefix: 'p/32', up: true },
+      { at: 5, kind: 'bgp', node: 'n1', prefix: 'q/32', up: true },
+      { at: 9, kind: 'bgp', node: 'n1', prefix: 'p/32', up: false },
+      { at: 9, kind: 'bgp', node: 'n2', prefix: 'p/32', up: false },
+    ]),
+    [
+      { at: 1, paths: 2, prefixes: 1 },
+      { at: 5, paths: 3, prefixes: 2 },
+      { at: 9, paths: 1, prefixes: 1 },
+    ],
+  );
   const spans = ownerSpans(
     [
       { at: 10, kind: 'segment', ip: 'a', announcers: ['n1'] },

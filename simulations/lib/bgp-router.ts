@@ -19,6 +19,8 @@ export class SimRouter {
   private readonly sessions = new Set<Session>();
   /** Every session ever established, for reports. */
   established = 0;
+  /** Called on every path change: a node's session starts or stops advertising `prefix`. */
+  onPath: ((node: string, prefix: string, up: boolean) => void) | undefined;
 
   constructor(
     private readonly clock: SimClock,
@@ -77,6 +79,8 @@ export class SimRouter {
         if (!open) return;
         open = false;
         this.sessions.delete(session);
+        for (const p of session.routes) this.onPath?.(node, p, false);
+        session.routes.clear();
         clock.setTimeout(() => onClose?.(), this.latencyMs);
       },
     };
@@ -116,8 +120,13 @@ export class SimRouter {
           }
           toSpeaker(keepalive());
         } else if (msg.type === 'update') {
-          for (const p of [...msg.withdrawn, ...(msg.attrs.mpUnreach?.withdrawn ?? [])]) session.routes.delete(p);
-          for (const p of [...msg.nlri, ...(msg.attrs.mpReach?.nlri ?? [])]) session.routes.add(p);
+          for (const p of [...msg.withdrawn, ...(msg.attrs.mpUnreach?.withdrawn ?? [])])
+            if (session.routes.delete(p)) this.onPath?.(node, p, false);
+          for (const p of [...msg.nlri, ...(msg.attrs.mpReach?.nlri ?? [])])
+            if (!session.routes.has(p)) {
+              session.routes.add(p);
+              this.onPath?.(node, p, true);
+            }
         } else if (msg.type === 'notification') {
           session.close();
         }

@@ -81,6 +81,7 @@ export type LogEntry =
   | { at: number; kind: 'cause'; text: string }
   | { at: number; kind: 'transition'; node: string; ip: string; from: string; to: string; reason: string | undefined; epoch: number }
   | { at: number; kind: 'segment'; ip: string; announcers: string[] }
+  | { at: number; kind: 'bgp'; node: string; prefix: string; up: boolean }
   | { at: number; kind: 'serviceStatus'; service: string; ingress: string[] }
   | { at: number; kind: 'event'; source: string; object: string; type: EventType; reason: string; message: string };
 
@@ -266,6 +267,7 @@ export class SimProduct {
     this.kv = new SimKv(this.clock);
     this.seg = new SimSegment(this.clock);
     this.router = opts.router ? new SimRouter(this.clock, opts.router.address, opts.router.asn, (n) => this.nodeAddress(n)) : undefined;
+    if (this.router) this.router.onPath = (node, prefix, up) => this.log.push({ at: this.clock.now(), kind: 'bgp', node, prefix, up });
     this.writer = this.store.serviceWriter();
     this.controllerEvents = new TimedEventSink('controller', this);
     const detect = this.membership.intervalMs * this.membership.misses;

@@ -6,7 +6,8 @@
 //   #owners      per-IP answering node over time (a colour per node; red: two nodes answered;
 //                grey: nobody) with the faults as bands behind;
 //   #failovers   histogram of failover times (SIGKILL → the IP answered again), with p50/p99/max;
-//   #invariants  P1–P4: what each checks and how many violations it had, the first violations;
+//   #bgp         BGP paths at the simulated router over time (paths; prefixes with a path);
+//   #invariants  P1–P5: what each checks and how many violations it had, the first violations;
 //   #data        the figures as JSON (<script type="application/json">), equal to what is drawn.
 import { quantile, type ChaosOptions, type ChaosResult, type Fault } from './chaos.js';
 import type { LogEntry } from './product.js';
@@ -67,6 +68,24 @@ export function ownerSpans(log: readonly LogEntry[], endMs: number): Map<string,
   for (const spans of out.values()) {
     // Zero-length spans (two changes at one instant) say nothing on a timeline.
     for (let i = spans.length - 1; i >= 0; i--) if ((spans[i] as OwnerSpan).to <= (spans[i] as OwnerSpan).from) spans.splice(i, 1);
+  }
+  return out;
+}
+
+/** BGP paths at the router over time: after each change, how many (node, prefix) paths and how many prefixes had one. */
+export function bgpSeries(log: readonly LogEntry[]): Array<{ at: number; paths: number; prefixes: number }> {
+  const per = new Map<string, number>();
+  let paths = 0;
+  const out: Array<{ at: number; paths: number; prefixes: number }> = [];
+  for (const e of log) {
+    if (e.kind !== 'bgp') continue;
+    const n = (per.get(e.prefix) ?? 0) + (e.up ? 1 : -1);
+    if (n === 0) per.delete(e.prefix);
+    else per.set(e.prefix, n);
+    paths += e.up ? 1 : -1;
+    const last = out[out.length - 1];
+    if (last && last.at === e.at) Object.assign(last, { paths, prefixes: per.size });
+    else out.push({ at: e.at, paths, prefixes: per.size });
   }
   return out;
 }
@@ -165,6 +184,29 @@ export function renderReport(r: ReportInput, maxIps = 60): string {
     `<line x1="${left}" y1="${hH - 30}" x2="${W - 10}" y2="${hH - 30}" stroke="#333"/><text x="${left - 6}" y="${hH - 30 - (hH - 40) + 10}" text-anchor="end">${maxCount}</text>${bars.join('')}`,
   );
 
+  // BGP paths at the router: two step lines (paths; prefixes with a path).
+  const series = bgpSeries(r.log);
+  const bH = 160;
+  const maxPaths = Math.max(1, ...series.map((p) => p.paths));
+  const yb = (v: number) => f1(bH - 30 - ((bH - 40) * v) / maxPaths);
+  const step = (key: 'paths' | 'prefixes') => {
+    let d = `M${x(0)},${yb(0)}`;
+    let prev = 0;
+    for (const p of series) {
+      d += ` L${x(p.at)},${yb(prev)} L${x(p.at)},${yb(p[key])}`;
+      prev = p[key];
+    }
+    return `${d} L${x(end)},${yb(prev)}`;
+  };
+  const bgpSvg = svg(
+    W,
+    bH,
+    `<text x="${left - 6}" y="${yb(maxPaths) + 4}" text-anchor="end">${maxPaths}</text><text x="${left - 6}" y="${yb(0)}" text-anchor="end">0</text>` +
+      `<path class="bgp-paths" d="${step('paths')}" fill="none" stroke="#1f77b4" stroke-width="1.5"/>` +
+      `<path class="bgp-prefixes" d="${step('prefixes')}" fill="none" stroke="#ff7f0e" stroke-width="1.5"/>` +
+      axis(bH - 30),
+  );
+
   // Invariants.
   const byInv = new Map<string, string[]>();
   for (const v of r.result.violations) {
@@ -186,6 +228,7 @@ export function renderReport(r: ReportInput, maxIps = 60): string {
     failovers: { count: fo.length, p50: quantile(fo, 0.5), p99: quantile(fo, 0.99), max: quantile(fo, 1), histogram: hist },
     invariants,
     settledChecks: r.result.settledChecks,
+    bgp: { changes: series.length, maxPaths: series.length ? maxPaths : 0, maxPrefixes: Math.max(0, ...series.map((p) => p.prefixes)) },
     ipsShown: ips.length,
     ipsTotal: spans.size,
   };
@@ -211,6 +254,7 @@ ${r.result.faults} faults (${Object.entries(r.result.faultsByKind)
 <section id="schedule"><h2>Fault schedule</h2>${schedSvg}</section>
 <section id="owners"><h2>Who answers for each IP</h2><p>${ips.length} of ${spans.size} IPs (the ones that changed most); faults as bands behind.</p><p>${legend}</p>${ownersSvg}</section>
 <section id="failovers"><h2>Failover times</h2><p>${fo.length} failovers (SIGKILL → the IP answered again, simulated ms): p50 ${data.failovers.p50}, p99 ${data.failovers.p99}, max ${data.failovers.max}.</p>${histSvg}</section>
+<section id="bgp"><h2>BGP paths at the router</h2><p>${series.length === 0 ? 'No BGP path in this run (no BGPPeer).' : `<span class="key" style="background:#1f77b4"></span>paths (node, prefix), at most ${maxPaths} <span class="key" style="background:#ff7f0e"></span>prefixes with a path`}</p>${bgpSvg}</section>
 <section id="invariants"><h2>Invariants (checked after every step)</h2><table><tr><th>invariant</th><th>checks</th><th>violations</th></tr>
 ${invariants.map((i) => `<tr><td>${i.id}</td><td>${esc(i.text)}</td><td class="${i.violations === 0 ? 'ok' : 'bad'}">${i.violations}</td></tr>`).join('\n')}
 </table>${r.result.violations.length > 0 ? `<pre>${esc(r.result.violations.slice(0, 20).join('\n'))}</pre>` : ''}</section>

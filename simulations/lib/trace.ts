@@ -2,7 +2,7 @@
 // the visualizer): everything needed to run a chaos schedule again exactly, and what the run did.
 //   {"type":"run","version":1,"seed":…,"nodes":…,"services":…,"durationMs":…,"kinds":[…],…}  first line
 //   {"type":"fault","at":…,"kind":…,"node"?:…,"service"?:…,"target"?:…,"durationMs":…}    one per fault
-//   {"type":"log","at":…,"kind":"cause"|"transition"|"segment",…}                           the record
+//   {"type":"log","at":…,"kind":"cause"|"transition"|"segment"|"bgp",…}                     the record
 //   {"type":"violation","text":…}                                                           one per violation
 //   {"type":"summary","simSeconds":…,"faults":…,"violations":…,"failovers":[…],…}           last line
 // A shrunk trace's run line also has "shrunk": {"fromFaults":…,"fromNodes":…,"fromServices":…,"fromDurationMs":…,"runs":…}.
@@ -14,7 +14,7 @@ import type { LogEntry } from './product.js';
 export const TRACE_VERSION = 1;
 
 /** The log kinds a trace records (and a replay compares). */
-export const TRACE_LOG_KINDS: ReadonlySet<LogEntry['kind']> = new Set(['cause', 'transition', 'segment']);
+export const TRACE_LOG_KINDS: ReadonlySet<LogEntry['kind']> = new Set(['cause', 'transition', 'segment', 'bgp']);
 
 /** What a run is re-run from: the options that shape it (no callbacks) and the schedule. */
 export interface TraceCase {
