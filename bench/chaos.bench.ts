@@ -74,12 +74,20 @@ console.log(
 const std = rows[0] as Row;
 console.log(
   JSON.stringify({
-    standard: { nodes: std.nodes, services: std.services, simSeconds: std.simSeconds, wallSeconds: std.wallSeconds, faults: std.faults },
+    standard: {
+      nodes: std.nodes,
+      services: std.services,
+      simSeconds: std.simSeconds,
+      wallSeconds: std.wallSeconds,
+      cpuSeconds: std.cpuSeconds,
+      faults: std.faults,
+    },
     large: {
       nodes: large.nodes,
       services: large.services,
       simSeconds: large.simSeconds,
       wallSeconds: large.wallSeconds,
+      cpuSeconds: large.cpuSeconds,
       faults: large.faults,
     },
     faultsPerSecond: Number((rows.reduce((a, r) => a + r.faults, 0) / rows.reduce((a, r) => a + r.wallSeconds, 0)).toFixed(1)),
