@@ -107,3 +107,30 @@ test('planted carrier bug: a speaker never told its link lost carrier keeps its 
   const clean = await runChaos(o, bad.schedule);
   assert.deepEqual(clean.result.violations, [], 'the product releases on carrier loss');
 });
+
+test('a trace from before versions (causes and transitions only, no summary) still replays', async () => {
+  const o: ChaosOptions = {
+    seed: 5,
+    nodes: 3,
+    services: 6,
+    durationMs: 30_000,
+    kinds: ['kill', 'partition', 'outage', 'service', 'config'],
+  };
+  const faults = schedule(o).map(({ target: _t, ...f }) => f);
+  const run = await runChaos(o, faults);
+  const lines = traceText({ opts: o, faults }, run)
+    .trim()
+    .split('\n')
+    .map((l) => JSON.parse(l) as Record<string, unknown>)
+    .filter((l) => l.type === 'run' || l.type === 'fault' || (l.type === 'log' && (l.kind === 'cause' || l.kind === 'transition')))
+    .map(({ version: _v, ...l }) => l);
+  const t = parseTrace(lines.map((l) => JSON.stringify(l)).join('\n'));
+  assert.equal(t.version, 1);
+  assert.ok(!t.logKinds.has('segment'));
+  const r = await replayTrace(t);
+  assert.ok(r.same, `legacy replay differs: ${JSON.stringify(r.diff)}`);
+  assert.ok(t.log.length > 10);
+  // A changed schedule is caught with the legacy kinds too.
+  const moved = await replayTrace({ ...t, faults: t.faults.map((f, i) => (i === 0 ? { ...f, at: f.at + 300 } : f)) });
+  assert.ok(!moved.same && moved.diff !== undefined);
+});
