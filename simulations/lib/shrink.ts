@@ -1,12 +1,13 @@
 // Shrinking a failing chaos schedule to a small one that still fails the same way (the same
-// invariant, P1–P4, as the first violation of the original run). Every candidate is a whole run
+// invariant, P1–P5, as the first violation of the original run). Every candidate is a whole run
 // (deterministic: same case, same run) that stops at its first violation, so failing candidates
 // are cheap. In order, until nothing changes or the run budget is spent:
 //   1. the run ends at the violation (nothing later can matter: the simulation is causal);
 //   2. delta debugging (ddmin) over the faults;
 //   3. fewer nodes and Services: the ones the faults name renamed to the first ones, then
 //      smaller counts tried from the fewest up;
-//   4. each fault simplified: shorter (its kind's shortest, then halving), then the whole schedule
+//   4. each fault simplified: shorter (its kind's shortest, then ever longer halvings of its
+//      duration, the first that still fails), then the whole schedule
 //      earlier (a shorter run).
 import { runChaos, nodeName, serviceName, type ChaosOptions, type ChaosRun, type Fault } from './chaos.js';
 import type { ShrinkInfo, TraceCase } from './trace.js';
