@@ -2,7 +2,10 @@
 // one IP are announced from the same node; an L2Advertisement's node selectors and interfaces
 // decide who announces (and a config edit moves the IP); deleting a pool re-allocates from another
 // and the new IP is announced while the old one goes silent; SIGTERM of the announcing speaker
-// hands the IP over make-before-break, so a client opening connections all along loses none.
+// hands the IP over make-before-break, so a client opening connections all along loses none. The
+// operator is told why, as Events on the Service: the reason a node does not announce, an
+// advertisement interface the node lacks (interfaceNotFound), another station answering ARP for
+// the IP (l2Conflict: kube-proxy IPVS without strictARP, reproduced with a kube-ipvs0 dummy).
 // Real controller, three real speakers, real apiserver and NATS cluster (test/lib/cluster.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -148,9 +151,63 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
       .catch((e: Error) => {
         throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`);
       });
-    // An interface the node does not have: nobody announces.
+    // An interface the node does not have: nobody announces, and the Service says why.
     await cl.admin.apply(selAdvertisement('n2', ['eth7']));
     await cl.waitFor(`${ip} silent (no node has eth7)`, () => cl.arping(ip, 1) === undefined, 60_000, 100).catch(annotate);
+    const noIface = await cl
+      .waitFor(
+        'interfaceNotFound Event from n2',
+        async () =>
+          (await cl.events(NS, 'Service', 'selected')).find(
+            (e) => e.reason === 'interfaceNotFound' && String(e.message).includes('node n2'),
+          ),
+        30_000,
+        200,
+      )
+      .catch(annotate);
+    assert.equal(noIface.type, 'Warning');
+    assert.match(
+      String(noIface.message),
+      new RegExp(
+        `^node n2 owns ${ip.replaceAll('.', '\\.')} but answers ARP/NDP on no interface: L2Advertisement sel allows eth7, this node can announce on eth0;`,
+      ),
+    );
+  });
+
+  it('an ARP conflict (kube-proxy IPVS without strictARP) becomes an l2Conflict Event naming the other MAC', async () => {
+    assert.ok(c);
+    const cl = c;
+    await cl.createLbService(NS, 'clash');
+    await cl.createEndpointSlice(NS, 'clash', [{ ip: '198.51.100.215', node: 'n1' }]);
+    const [ip = ''] = await cl.waitLbIngress(NS, 'clash', 1, 60_000).catch(annotate);
+    const owner = nodeOfMac(await cl.waitFor(`${ip} answered`, () => cl.arping(ip, 1), 60_000, 100).catch(annotate));
+    assert.ok(owner >= 0);
+    // What kube-proxy in IPVS mode does on every node: the LB IP on the kube-ipvs0 dummy, and with
+    // arp_ignore=0 (strictARP false) the kernel answers ARP for it on eth0 too.
+    const other = (owner + 1) % NET.nodes.length;
+    const ns = cl.nodes[other]!;
+    ns.exec('ip', ['link', 'add', 'kube-ipvs0', 'type', 'dummy']);
+    try {
+      ns.exec('ip', ['addr', 'add', `${ip}/32`, 'dev', 'kube-ipvs0']);
+      const ev = await cl
+        .waitFor(
+          `l2Conflict Event naming ${macOf(other)}`,
+          async () =>
+            (await cl.events(NS, 'Service', 'clash')).find((e) => e.reason === 'l2Conflict' && String(e.message).includes(macOf(other))),
+          60_000,
+          250,
+        )
+        .catch(annotate);
+      assert.equal(ev.type, 'Warning');
+      assert.match(
+        String(ev.message),
+        new RegExp(
+          `^node ${NET.nodes[owner]!.name} announces ${ip.replaceAll('.', '\\.')} on eth0 and another station \\(MAC ${macOf(other)}\\) answers ARP/NDP for it too: .*strictARP: true`,
+        ),
+      );
+    } finally {
+      ns.exec('ip', ['link', 'del', 'kube-ipvs0'], { allowFail: true });
+    }
   });
 
   it('re-allocates from another pool when the pool is deleted, and announces the new IP', async () => {
