@@ -5,7 +5,7 @@
 // hands the IP over make-before-break, so a client opening connections all along loses none. The
 // operator is told why, as Events on the Service: the reason a node does not announce, an
 // advertisement interface the node lacks (interfaceNotFound), another station answering ARP for
-// the IP (l2Conflict: kube-proxy IPVS without strictARP, reproduced with a kube-ipvs0 dummy).
+// the IP (l2Conflict: kube-proxy IPVS without strictARP, reproduced with the IP on another node's lo).
 // Real controller, three real speakers, real apiserver and NATS cluster (test/lib/cluster.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -182,13 +182,13 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
     const [ip = ''] = await cl.waitLbIngress(NS, 'clash', 1, 60_000).catch(annotate);
     const owner = nodeOfMac(await cl.waitFor(`${ip} answered`, () => cl.arping(ip, 1), 60_000, 100).catch(annotate));
     assert.ok(owner >= 0);
-    // What kube-proxy in IPVS mode does on every node: the LB IP on the kube-ipvs0 dummy, and with
-    // arp_ignore=0 (strictARP false) the kernel answers ARP for it on eth0 too.
+    // What kube-proxy in IPVS mode does on every node: the LB IP as a local address (on its
+    // kube-ipvs0 dummy; here on lo, as this kernel has no dummy links), and with arp_ignore=0
+    // (strictARP false) the kernel answers ARP for any local address on eth0 too.
     const other = (owner + 1) % NET.nodes.length;
     const ns = cl.nodes[other]!;
-    ns.exec('ip', ['link', 'add', 'kube-ipvs0', 'type', 'dummy']);
     try {
-      ns.exec('ip', ['addr', 'add', `${ip}/32`, 'dev', 'kube-ipvs0']);
+      ns.exec('ip', ['addr', 'add', `${ip}/32`, 'dev', 'lo']);
       const ev = await cl
         .waitFor(
           `l2Conflict Event naming ${macOf(other)}`,
@@ -206,8 +206,53 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
         ),
       );
     } finally {
-      ns.exec('ip', ['link', 'del', 'kube-ipvs0'], { allowFail: true });
+      ns.exec('ip', ['addr', 'del', `${ip}/32`, 'dev', 'lo'], { allowFail: true });
     }
+  });
+
+  it('mooringctl status reads the lab: nodes with their speakers, components, pool usage, who announces each Service', async () => {
+    assert.ok(c);
+    const cl = c;
+    type Report = {
+      nodes: Array<{ name: string; ready: boolean; speaker: string }>;
+      components: Array<{ name: string; result: string }>;
+      pools: Array<{ name: string; assignedIPv4: number; availableIPv4: number }>;
+      services: Array<{ service: string; ips: string[]; pool: string; state: string; l2Node?: string }>;
+    };
+    let last = '';
+    const report = await cl
+      .waitFor(
+        'mooringctl status -o json shows sa announced and pool l2 in use',
+        async () => {
+          const r = await cl.run(cl.ctl, 'src/bin/mooringctl.ts', ['status', '-o', 'json'], { KUBECONFIG: cl.kube.kubeconfigPath });
+          last = `exit ${r.code}\n${r.stdout.slice(0, 3000)}\n${r.stderr.slice(0, 2000)}`;
+          if (r.code !== 0) return undefined;
+          const j = JSON.parse(r.stdout) as Report;
+          const sa = j.services.find((s) => s.service === `${NS}/sa`);
+          const pool = j.pools.find((p) => p.name === 'l2');
+          return sa?.state === 'announced' && (pool?.assignedIPv4 ?? 0) > 0 ? j : undefined;
+        },
+        60_000,
+        1000,
+      )
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; last run: ${last}`);
+      });
+    assert.deepEqual(
+      report.nodes.map((n) => [n.name, n.ready, n.speaker]),
+      NET.nodes.map((n) => [n.name, true, 'Valid']),
+    );
+    assert.ok(
+      report.components.some((x) => x.name === 'controller' && x.result === 'Valid'),
+      JSON.stringify(report.components),
+    );
+    const sa = report.services.find((s) => s.service === `${NS}/sa`);
+    assert.deepEqual([sa?.ips, sa?.pool], [['203.0.113.50'], 'l2']);
+    assert.equal(sa?.l2Node, NET.nodes[nodeOfMac(cl.arping('203.0.113.50', 1))]?.name, 'the node answering ARP');
+    const text = await cl.run(cl.ctl, 'src/bin/mooringctl.ts', ['status'], { KUBECONFIG: cl.kube.kubeconfigPath });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /^nodes 3\/3 ready; 0 components with an invalid configuration; services \d+: /);
+    assert.match(text.stdout, new RegExp(`^${NS}/sa +203\\.0\\.113\\.50 +l2 +announced +n\\d`, 'm'));
   });
 
   it('re-allocates from another pool when the pool is deleted, and announces the new IP', async () => {
