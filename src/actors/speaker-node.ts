@@ -24,6 +24,7 @@ import {
   noInterfaceEvent,
   notAnnouncedEvents,
   speakerStatus,
+  SpeakerEventReason,
   type Explained,
   type NotAnnouncedEvent,
   type ReportedReasons,
@@ -262,7 +263,7 @@ export class SpeakerNode {
       this.limiter,
       events.map((e) => ({ bucket: `${e.namespace}/${e.name}\n${e.why}`, slot: e.slot, event: e })),
       // A held notAnnounced Event is still true while its slot still has its reason.
-      (o) => o.event.reason !== 'notAnnounced' || this.reported.get(o.slot) === o.event.why,
+      (o) => o.event.reason !== SpeakerEventReason.notAnnounced || this.reported.get(o.slot) === o.event.why,
       clock.now(),
       this.o.eventLimits,
     );
