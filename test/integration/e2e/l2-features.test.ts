@@ -5,7 +5,7 @@
 // hands the IP over make-before-break, so a client opening connections all along loses none. The
 // operator is told why, as Events on the Service: the reason a node does not announce, an
 // advertisement interface the node lacks (interfaceNotFound), another station answering ARP for
-// the IP (l2Conflict: kube-proxy IPVS without strictARP, reproduced with the IP on another node's lo).
+// the IP (l2Conflict: kube-proxy IPVS without strictARP, reproduced with arp_ignore=0 on another node).
 // Real controller, three real speakers, real apiserver and NATS cluster (test/lib/cluster.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -182,13 +182,14 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
     const [ip = ''] = await cl.waitLbIngress(NS, 'clash', 1, 60_000).catch(annotate);
     const owner = nodeOfMac(await cl.waitFor(`${ip} answered`, () => cl.arping(ip, 1), 60_000, 100).catch(annotate));
     assert.ok(owner >= 0);
-    // What kube-proxy in IPVS mode does on every node: the LB IP as a local address (on its
-    // kube-ipvs0 dummy; here on lo, as this kernel has no dummy links), and with arp_ignore=0
-    // (strictARP false) the kernel answers ARP for any local address on eth0 too.
+    // The lab's nodes stand in for kube-proxy in IPVS mode (pool IPs local on every node,
+    // serveOnNodes) with strictARP (arp_ignore=1). strictARP off on one node: its kernel answers
+    // ARP for the Service IP too, as kube-proxy's kube-ipvs0 addresses do.
     const other = (owner + 1) % NET.nodes.length;
     const ns = cl.nodes[other]!;
+    const arpIgnore = (v: number) => ns.exec('sysctl', ['-qw', `net.ipv4.conf.all.arp_ignore=${v}`, `net.ipv4.conf.eth0.arp_ignore=${v}`]);
     try {
-      ns.exec('ip', ['addr', 'add', `${ip}/32`, 'dev', 'lo']);
+      arpIgnore(0);
       const ev = await cl
         .waitFor(
           `l2Conflict Event naming ${macOf(other)}`,
@@ -206,7 +207,7 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
         ),
       );
     } finally {
-      ns.exec('ip', ['addr', 'del', `${ip}/32`, 'dev', 'lo'], { allowFail: true });
+      arpIgnore(1);
     }
   });
 
