@@ -36,7 +36,15 @@ test('status: usage errors exit 2; an apiserver that does not answer exits 1 wit
   );
   const r = run(['status', '--kubeconfig', kubeconfig, '-o', 'json']);
   assert.equal(r.status, 1, r.stderr);
-  for (const l of ['nodes', 'configurationstates', 'ipaddresspools', 'services', 'servicel2statuses', 'servicebgpstatuses'])
+  for (const l of [
+    'lease mooring-controller',
+    'nodes',
+    'configurationstates',
+    'ipaddresspools',
+    'services',
+    'servicel2statuses',
+    'servicebgpstatuses',
+  ])
     assert.match(r.stderr, new RegExp(`mooringctl status: cannot list ${l}: `));
   assert.equal(r.stdout, '');
 });

@@ -4,7 +4,7 @@ import { clusterStatus, formatClusterStatus } from '../domain/cluster-status.js'
 import { DEFAULT_NAMESPACE } from '../api/metallb.js';
 
 export const STATUS_USAGE = `  status [-o text|json] [-n NAMESPACE] [--kubeconfig FILE]
-      Nodes (ready, speaker configuration, services announced), ConfigurationState per component,
+      Controller leader, nodes (ready, speaker configuration, services announced), ConfigurationState per component,
       pools with their usage, and each LoadBalancer Service with its IPs, pool, layer2 owner and
       BGP announcers, read from the apiserver (KUBECONFIG, ~/.kube/config or in-cluster). Lists
       that cannot be read are named on stderr. Exit 0 read, 1 apiserver unreachable, 2 usage.
@@ -38,7 +38,7 @@ export async function statusCommand(args: string[]): Promise<number> {
     return 1;
   }
   for (const p of read.problems) console.error(`mooringctl status: cannot list ${p}`);
-  if (read.problems.length === 6) return 1;
+  if (read.problems.length === 7) return 1; // nothing could be read
   const report = clusterStatus(read.objects);
   process.stdout.write(output === 'json' ? `${JSON.stringify(report, null, 2)}\n` : formatClusterStatus(report));
   return 0;

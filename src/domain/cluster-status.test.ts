@@ -58,10 +58,12 @@ const OBJECTS: ClusterObjects = {
   ],
   l2Statuses: [l2('n1', 'web', 'a', ['eth0'])],
   bgpStatuses: [bgp('n2', 'web', 'bgp', ['tor1', 'tor2']), bgp('n1', 'web', 'bgp', ['tor1'])],
+  controllerLease: { spec: { holderIdentity: 'controller-7d9f', renewTime: '2026-12-07T08:00:00.000000Z' } },
 };
 
 test('the report: nodes, components, pools and services, sorted, with states', () => {
   const s = clusterStatus(OBJECTS);
+  assert.deepEqual(s.controller, { leader: 'controller-7d9f', renewTime: '2026-12-07T08:00:00.000000Z' });
   assert.deepEqual(s.summary, { nodes: 3, readyNodes: 2, invalidComponents: 1, services: 4, pending: 1, notAnnounced: 1 });
   assert.deepEqual(
     s.nodes.map((n) => [n.name, n.ready, n.speaker, n.l2, n.bgp, n.excluded, n.networkUnavailable]),
@@ -94,7 +96,7 @@ test('the text: a summary line and one table per part', () => {
   assert.equal(
     text,
     [
-      'nodes 2/3 ready; 1 component with an invalid configuration; services 4: 1 pending, 1 not announced',
+      'controller leader controller-7d9f (renewed 2026-12-07T08:00:00.000000Z); nodes 2/3 ready; 1 component with an invalid configuration; services 4: 1 pending, 1 not announced',
       '',
       'NODE  READY  SPEAKER CONFIG  L2 SERVICES  BGP SERVICES  NOTES',
       'n1    yes    Valid           1            1',
@@ -131,5 +133,5 @@ test('empty and odd objects do not break it', () => {
   });
   assert.equal(s.components[0]?.result, 'Unknown');
   assert.equal(s.services[0]?.state, 'pending');
-  assert.ok(formatClusterStatus(s).startsWith('nodes 0/1 ready'));
+  assert.ok(formatClusterStatus(s).startsWith('controller leader (none); nodes 0/1 ready'));
 });

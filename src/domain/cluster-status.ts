@@ -1,6 +1,7 @@
 // `mooringctl status`: the cluster at a glance, from what the apiserver holds (pure: the objects are
 // read elsewhere). Nodes (ready, NetworkUnavailable, excluded, their speaker's configuration state,
-// what they announce), ConfigurationState per component, pools with their usage, and each
+// what they announce), the controller leader (its Lease), ConfigurationState per component, pools
+// with their usage, and each
 // LoadBalancer Service with its IPs, pool, layer2 owner and BGP announcers.
 import { EXCLUDE_LB_LABEL } from './election.js';
 import { POOL_ANNOTATION } from './lb-service.js';
@@ -18,6 +19,8 @@ export interface ClusterObjects {
   readonly services: readonly Obj[];
   readonly l2Statuses: readonly Obj[];
   readonly bgpStatuses: readonly Obj[];
+  /** The controller's leader-election Lease, when it could be read. */
+  readonly controllerLease?: Obj;
 }
 
 export interface NodeRow {
@@ -58,6 +61,8 @@ export interface ServiceRow {
   state: 'pending' | 'announced' | 'notAnnounced';
 }
 export interface ClusterStatus {
+  /** The Lease holder (the controller replica that reconciles) and when it last renewed. */
+  controller: { leader?: string; renewTime?: string };
   nodes: NodeRow[];
   components: ComponentRow[];
   pools: PoolRow[];
@@ -141,7 +146,12 @@ export function clusterStatus(o: ClusterObjects): ClusterStatus {
       };
     })
     .sort((a, b) => (a.service < b.service ? -1 : a.service > b.service ? 1 : 0));
+  const lease = o.controllerLease?.spec ?? {};
   return {
+    controller: {
+      ...(str(lease.holderIdentity) ? { leader: str(lease.holderIdentity) } : {}),
+      ...(str(lease.renewTime) ? { renewTime: str(lease.renewTime) } : {}),
+    },
     nodes,
     components,
     pools,
@@ -175,7 +185,7 @@ const long = (s: string, n = 100) => (s.length > n ? `${s.slice(0, n)}…` : s);
 export function formatClusterStatus(s: ClusterStatus): string {
   const m = s.summary;
   const out = [
-    `nodes ${m.readyNodes}/${m.nodes} ready; ${m.invalidComponents} component${m.invalidComponents === 1 ? '' : 's'} with an invalid configuration; services ${m.services}: ${m.pending} pending, ${m.notAnnounced} not announced`,
+    `controller leader ${s.controller.leader ?? '(none)'}${s.controller.renewTime ? ` (renewed ${s.controller.renewTime})` : ''}; nodes ${m.readyNodes}/${m.nodes} ready; ${m.invalidComponents} component${m.invalidComponents === 1 ? '' : 's'} with an invalid configuration; services ${m.services}: ${m.pending} pending, ${m.notAnnounced} not announced`,
     '',
     ...table(
       ['NODE', 'READY', 'SPEAKER CONFIG', 'L2 SERVICES', 'BGP SERVICES', 'NOTES'],

@@ -215,6 +215,7 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
     assert.ok(c);
     const cl = c;
     type Report = {
+      controller: { leader?: string };
       nodes: Array<{ name: string; ready: boolean; speaker: string }>;
       components: Array<{ name: string; result: string }>;
       pools: Array<{ name: string; assignedIPv4: number; availableIPv4: number }>;
@@ -247,12 +248,16 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
       report.components.some((x) => x.name === 'controller' && x.result === 'Valid'),
       JSON.stringify(report.components),
     );
+    assert.ok(report.controller.leader, 'the controller Lease has a holder');
     const sa = report.services.find((s) => s.service === `${NS}/sa`);
     assert.deepEqual([sa?.ips, sa?.pool], [['203.0.113.50'], 'l2']);
     assert.equal(sa?.l2Node, NET.nodes[nodeOfMac(cl.arping('203.0.113.50', 1))]?.name, 'the node answering ARP');
     const text = await cl.run(cl.ctl, 'src/bin/mooringctl.ts', ['status'], { KUBECONFIG: cl.kube.kubeconfigPath });
     assert.equal(text.code, 0, text.stderr);
-    assert.match(text.stdout, /^nodes 3\/3 ready; 0 components with an invalid configuration; services \d+: /);
+    assert.match(
+      text.stdout,
+      /^controller leader \S+ \(renewed [^)]+\); nodes 3\/3 ready; 0 components with an invalid configuration; services \d+: /,
+    );
     assert.match(text.stdout, new RegExp(`^${NS}/sa +203\\.0\\.113\\.50 +l2 +announced +n\\d`, 'm'));
   });
 
