@@ -11,7 +11,7 @@
 // given the same list, as in the simulator), the last elected owner and highest known epoch
 // are typed arrays indexed by IP, and peers' claims are kept as the decoded lists.
 import { createActor, type Actor } from 'xstate';
-import type { L2AnnouncerPort } from './l2-port.js';
+import type { L2AnnouncerPort, L2Conflict, NoInterface } from './l2-port.js';
 import type { Clock, CoordBus, EpochStore, KvFailure } from './coord-ports.js';
 import {
   decodeClaims,
@@ -267,6 +267,16 @@ export class Coordinator {
       const i = this.listeners.indexOf(cb);
       if (i >= 0) this.listeners.splice(i, 1);
     };
+  }
+
+  /** Another station answered for an IP this node announces (the L2 port's report, for Events). */
+  onConflict(cb: (c: L2Conflict) => void): () => void {
+    return this.o.l2.onConflict(cb);
+  }
+
+  /** An IP this node should answer for has no interface to answer on (the L2 port's report, for Events). */
+  onNoInterface(cb: (p: NoInterface) => void): () => void {
+    return this.o.l2.onNoInterface?.(cb) ?? (() => undefined);
   }
 
   start(): void {

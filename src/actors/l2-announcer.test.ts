@@ -454,6 +454,19 @@ test('announce with no usable interface is logged, not silently dropped', () => 
   );
 });
 
+test('announce with no usable interface is reported through onNoInterface (the speaker makes an Event of it)', () => {
+  const { a } = setup({ interfaces: ['eth0'] });
+  const seen: unknown[] = [];
+  const off = a.onNoInterface((p) => seen.push(p));
+  a.announce('203.0.113.50', ['eth9']);
+  a.announce('203.0.113.51');
+  assert.deepEqual(seen, [{ ip: '203.0.113.50', wanted: ['eth9'], eligible: ['eth0'] }]);
+  off();
+  a.announce('203.0.113.52', ['eth9']);
+  assert.equal(seen.length, 1);
+  void a.close();
+});
+
 test('per family: IPv4 only on broadcast-capable, IPv6 only on multicast-capable interfaces', () => {
   const host = new FakeHost();
   host.facts = [

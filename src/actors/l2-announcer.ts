@@ -2,7 +2,7 @@
 // production, fakes in tests). It owns the per-interface sets of answered IPs, the takeover
 // burst, the periodic refresh and conflict probe, solicited-node multicast membership, carrier
 // polling and MetalLB's layer2 counters. Every protocol decision is in domain/l2-responder.ts.
-import type { L2AnnouncerPort, L2Conflict, CarrierChange } from './l2-port.js';
+import type { L2AnnouncerPort, L2Conflict, CarrierChange, NoInterface } from './l2-port.js';
 import { realClock, type Clock } from './clock.js';
 import { respond, gratuitousFrames, probeFrame, solicitedNodeMac, isIpv6, type ResponderView } from '../domain/l2-responder.js';
 import { selectInterfaces, type IfaceFacts } from '../domain/l2-interfaces.js';
@@ -103,6 +103,7 @@ export class L2Announcer implements L2AnnouncerPort {
   private conflictCount = 0;
   private readonly conflictSeen = new Map<string, number>();
   private readonly conflictCbs = new Set<(ev: L2Conflict) => void>();
+  private readonly noIfaceCbs = new Set<(ev: NoInterface) => void>();
   private readonly carrierCbs = new Set<(ev: CarrierChange) => void>();
   private readonly timers = new Set<unknown>();
   private eligible: readonly string[] = [];
@@ -154,6 +155,7 @@ export class L2Announcer implements L2AnnouncerPort {
       }
       this.ips.delete(key);
       this.opts.log?.({ event: 'l2.noInterface', ip: key, wanted: ifaces, eligible: this.eligible, dropped: [...had] });
+      this.noInterface(key, ifaces);
       return;
     }
     const fresh = targets.filter((i) => !had.has(i));
@@ -163,6 +165,7 @@ export class L2Announcer implements L2AnnouncerPort {
     if (fresh.length === 0 && stale.length === 0) {
       if (had.size === 0)
         this.opts.log?.({ event: 'l2.noInterface', ip: key, wanted: ifaces ?? this.opts.interfaces ?? [], eligible: this.eligible });
+      if (had.size === 0) this.noInterface(key, ifaces ?? this.opts.interfaces ?? []);
       return;
     }
     for (const name of fresh) {
@@ -175,6 +178,7 @@ export class L2Announcer implements L2AnnouncerPort {
     }
     if (had.size === 0) {
       this.opts.log?.({ event: 'l2.noInterface', ip: key, wanted: ifaces ?? this.opts.interfaces ?? [], eligible: this.eligible });
+      this.noInterface(key, ifaces ?? this.opts.interfaces ?? []);
       return;
     }
     // Only once a wanted interface answers (one that failed to open leaves the old set in place).
@@ -240,6 +244,15 @@ export class L2Announcer implements L2AnnouncerPort {
 
   announced(): readonly string[] {
     return [...this.ips.keys()];
+  }
+
+  onNoInterface(cb: (ev: NoInterface) => void): () => void {
+    this.noIfaceCbs.add(cb);
+    return () => this.noIfaceCbs.delete(cb);
+  }
+
+  private noInterface(ip: string, wanted: readonly string[]): void {
+    for (const cb of this.noIfaceCbs) cb({ ip, wanted: [...wanted], eligible: [...this.eligible] });
   }
 
   onConflict(cb: (ev: L2Conflict) => void): () => void {

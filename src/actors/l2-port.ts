@@ -10,6 +10,15 @@ export interface L2Conflict {
   readonly iface: string;
 }
 
+/** An IP to answer for that has no interface to answer on: the set wanted exists nowhere on this host. */
+export interface NoInterface {
+  readonly ip: string;
+  /** The interfaces asked for (empty: every eligible one, and there is none). */
+  readonly wanted: readonly string[];
+  /** The interfaces this host could announce on. */
+  readonly eligible: readonly string[];
+}
+
 export interface CarrierChange {
   readonly iface: string;
   readonly up: boolean;
@@ -36,6 +45,8 @@ export interface L2AnnouncerPort {
   announced(): readonly string[];
   /** Another MAC answered for an IP we announce (or probe). Returns an unsubscribe function. */
   onConflict(cb: (ev: L2Conflict) => void): () => void;
+  /** An announce() that found no interface to answer on (optional: for Events). Returns an unsubscribe function. */
+  onNoInterface?(cb: (ev: NoInterface) => void): () => void;
   /** Link carrier changes on announcing interfaces. Returns an unsubscribe function. */
   onCarrier(cb: (ev: CarrierChange) => void): () => void;
   /** Stops replies and releases capture handles. */

@@ -7,6 +7,9 @@ import type { Clock } from './coord-ports.js';
 import type { ChangeType, DesiredStatus, EventSink, KubeObject, ObjectSource, StatusSink } from './kube-ports.js';
 import type { PeerSpec } from './bgp-peers.js';
 import type { RouteAttrs } from '../domain/bgp-advertisements.js';
+import type { Explained } from '../domain/speaker-status.js';
+import type { EventLimits } from '../domain/event-limiter.js';
+import type { L2Conflict, NoInterface } from './l2-port.js';
 
 /** An in-memory ObjectSource. */
 class Source implements ObjectSource {
@@ -51,7 +54,7 @@ const svc = (name: string, ip: string): KubeObject =>
     status: { loadBalancer: { ingress: [{ ip }] } },
   }) as KubeObject;
 
-function harness() {
+function harness(eventLimits?: EventLimits) {
   const sim = new SimulatedClock();
   const clock: Clock = {
     now: () => sim.now(),
@@ -72,6 +75,10 @@ function harness() {
   };
 
   const owned = new Set<string>();
+  /** What explain() says for an IP this node does not own (default: notOwner, owner n2). */
+  const why = new Map<string, Explained>();
+  const conflictCbs: Array<(c: L2Conflict) => void> = [];
+  const noIfaceCbs: Array<(p: NoInterface) => void> = [];
   const transitions: Array<(t: Transition) => void> = [];
   const clusters: ClusterSpec[] = [];
   const calls: string[] = [];
@@ -80,10 +87,20 @@ function harness() {
     setCluster: (spec) => clusters.push(spec),
     owned: () => [...owned],
     explain: (ip) =>
-      owned.has(ip) ? { owner: 'n1', state: 'announcing', reason: undefined } : { owner: 'n2', state: 'standby', reason: 'notOwner' },
+      owned.has(ip)
+        ? { owner: 'n1', state: 'announcing', reason: undefined }
+        : (why.get(ip) ?? { owner: 'n2', state: 'standby', reason: 'notOwner' }),
     stateOf: (ip) => ({ state: owned.has(ip) ? 'announcing' : 'standby' }),
     onTransition: (cb) => {
       transitions.push(cb);
+      return () => undefined;
+    },
+    onConflict: (cb) => {
+      conflictCbs.push(cb);
+      return () => undefined;
+    },
+    onNoInterface: (cb) => {
+      noIfaceCbs.push(cb);
       return () => undefined;
     },
     setDraining: (on) => {
@@ -136,6 +153,7 @@ function harness() {
     status,
     clock,
     log,
+    ...(eventLimits ? { eventLimits } : {}),
   });
   const settle = () => new Promise<void>((r) => setImmediate(r));
   const advance = async (ms: number) => {
@@ -167,6 +185,9 @@ function harness() {
     pools,
     services,
     owned,
+    why,
+    conflict: (c: L2Conflict) => conflictCbs.forEach((cb) => cb(c)),
+    noInterface: (p: NoInterface) => noIfaceCbs.forEach((cb) => cb(p)),
     clusters,
     calls,
     reconciled,
@@ -313,4 +334,93 @@ test('BGPPeers with fields the native backend cannot honour get no session: logg
     ['in-vrf', 'ok', 'unnumbered'],
   );
   assert.equal(h.logs.filter((l) => l.event === 'bgp.peerRefused').length, 2);
+});
+
+test('Events follow take-overs and releases: notOwner after a move, then fencedByEpoch, natsDisconnected (no reconcile needed)', async () => {
+  const h = harness();
+  h.start();
+  await h.advance(50);
+  const ip = '198.51.100.1';
+  h.events.length = 0;
+  h.owned.add(ip);
+  h.transition({ ip, from: 'standby', to: 'announcing' });
+  await h.advance(30);
+  h.owned.delete(ip);
+  h.transition({ ip, from: 'announcing', to: 'standby' });
+  await h.advance(30);
+  h.why.set(ip, { owner: 'n2', state: 'standby', reason: 'fencedByEpoch' });
+  h.transition({ ip, from: 'standby', to: 'awaitingRelease' });
+  await h.advance(30);
+  h.why.set(ip, { owner: 'n1', state: 'standby', reason: 'natsDisconnected' });
+  h.transition({ ip, from: 'awaitingRelease', to: 'standby' });
+  await h.advance(30);
+  assert.deepEqual(
+    h.events.map((e) => [e.name, e.type, e.reason, e.message.split(': ').slice(0, 2).join(': ')]),
+    [
+      ['web', 'Normal', 'nodeAssigned', 'announcing from node "n1" with protocol "layer2"'],
+      ['web', 'Normal', 'notAnnounced', 'node n1 no longer announces 198.51.100.1 by layer2: notOwner'],
+      ['web', 'Warning', 'notAnnounced', 'node n1 does not announce 198.51.100.1 by layer2: fencedByEpoch'],
+      ['web', 'Warning', 'notAnnounced', 'node n1 does not announce 198.51.100.1 by layer2: natsDisconnected'],
+    ],
+  );
+});
+
+test('l2Conflict and interfaceNotFound: one Event per sighting, again only after a quiet period', async () => {
+  const h = harness();
+  h.start();
+  await h.advance(50);
+  h.events.length = 0;
+  const c = { ip: '198.51.100.1', mac: '02:00:00:00:00:02', iface: 'eth1' };
+  h.conflict(c);
+  h.conflict(c);
+  h.conflict({ ...c, ip: '203.0.113.77' }); // not a Service IP of ours: nothing to say it on
+  h.noInterface({ ip: '198.51.100.1', wanted: ['eth1'], eligible: ['eth0'] });
+  h.noInterface({ ip: '198.51.100.1', wanted: ['eth1'], eligible: ['eth0'] });
+  await h.advance(1);
+  assert.deepEqual(
+    h.events.map((e) => [e.name, e.type, e.reason]),
+    [
+      ['web', 'Warning', 'l2Conflict'],
+      ['web', 'Warning', 'interfaceNotFound'],
+    ],
+  );
+  assert.match(h.events[0]?.message ?? '', /another station \(MAC 02:00:00:00:00:02\).*strictARP: true/);
+  assert.match(h.events[1]?.message ?? '', /L2Advertisement l2 allows eth1, this node can announce on eth0/);
+  h.sim.increment(600_000);
+  h.conflict(c);
+  await h.advance(1);
+  assert.deepEqual(
+    h.events.map((e) => e.reason),
+    ['l2Conflict', 'interfaceNotFound', 'l2Conflict'],
+  );
+});
+
+test('rate limit: a flapping reason gets its burst, the rest waits and goes out later with a count, if still true', async () => {
+  const h = harness({ perKey: { burst: 1, intervalMs: 1000 }, total: { burst: 100, intervalMs: 1 } });
+  h.start();
+  await h.advance(50);
+  h.events.length = 0;
+  const ip = '198.51.100.1';
+  const flip = async (reason: string) => {
+    h.why.set(ip, { owner: 'n2', state: 'standby', reason });
+    h.transition({ ip, from: 'standby', to: 'awaitingRelease' });
+    await h.advance(25);
+    h.transition({ ip, from: 'awaitingRelease', to: 'standby' });
+    await h.advance(25);
+  };
+  await flip('fencedByEpoch'); // sent
+  await flip('natsDisconnected'); // its own bucket: sent
+  await flip('fencedByEpoch'); // bucket empty: held
+  await flip('natsDisconnected'); // held fencedByEpoch no longer true: dropped; natsDisconnected held
+  await flip('fencedByEpoch'); // held
+  assert.deepEqual(
+    h.events.map((e) => /: (\w+): /.exec(e.message)?.[1]),
+    ['fencedByEpoch', 'natsDisconnected'],
+  );
+  await h.advance(1000);
+  assert.deepEqual(
+    h.events.map((e) => /: (\w+): /.exec(e.message)?.[1]),
+    ['fencedByEpoch', 'natsDisconnected', 'fencedByEpoch'],
+  );
+  assert.match(h.events[2]?.message ?? '', /\(1 earlier change of this reason not reported: rate limit\)$/);
 });

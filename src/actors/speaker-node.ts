@@ -3,7 +3,9 @@
 // and ConfigurationState/speaker-<node> says why), plans (domain/speaker-plan.ts), hands the L2
 // view to the coordinator, the BGP peers and routes to the peer supervisor, and writes
 // ServiceBGPStatus, ServiceL2Status (also after every take-over or release, coalesced over 20 ms)
-// and the Events (notAnnounced when a reason changes, nodeAssigned on a take-over). `stop()` is
+// and the Events (notAnnounced when a reason changes, also after take-overs and releases;
+// l2Conflict and interfaceNotFound from the announcer's reports; nodeAssigned on a take-over),
+// through the rate limit of domain/event-limiter.ts. `stop()` is
 // the SIGTERM sequence: drain (peers take our L2 IPs make-before-break), stop BGP (graceful
 // restart peers keep our routes), withdraw, remove our ServiceL2Status. Objects, status, Events,
 // the coordinator, the peers and time all come through ports, so the simulator runs this code.
@@ -15,7 +17,20 @@ import { formatRefusals, peerSpecs, refusedPeers } from './bgp-peers.js';
 import { parseConfig, formatConfigError, type Config, type RawObject, type SecretInfo } from '../domain/config.js';
 import { planSpeaker, type EndpointSliceObj, type NodeObj, type ServiceObj, type SpeakerPlan } from '../domain/speaker-plan.js';
 import { desiredRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';
-import { l2Statuses, speakerStatus, type Explained, type ReportedReasons } from '../domain/speaker-status.js';
+import {
+  currentReasons,
+  l2ConflictEvent,
+  l2Statuses,
+  noInterfaceEvent,
+  notAnnouncedEvents,
+  speakerStatus,
+  SpeakerEventReason,
+  type Explained,
+  type NotAnnouncedEvent,
+  type ReportedReasons,
+} from '../domain/speaker-status.js';
+import { emptyLimiter, isNews, limitEvents, type EventLimits, type LimiterState } from '../domain/event-limiter.js';
+import type { L2Conflict, NoInterface } from './l2-port.js';
 import type { ServiceIpState } from '../machines/service-ip.machine.js';
 
 /** What the speaker reads: core kinds and the metallb.io config kinds. */
@@ -37,6 +52,10 @@ export interface SpeakerCoordinator {
   explain(ip: string): Explained;
   stateOf(ip: string): { state: ServiceIpState };
   onTransition(cb: (t: Transition) => void): () => void;
+  /** Another station answered for an IP we announce (optional: l2Conflict Events). */
+  onConflict?(cb: (c: L2Conflict) => void): () => void;
+  /** An IP we should answer for has no interface to answer on (optional: interfaceNotFound Events). */
+  onNoInterface?(cb: (p: NoInterface) => void): () => void;
   setDraining(on: boolean): void;
   shutdown(): void;
 }
@@ -64,11 +83,15 @@ export interface SpeakerNodeOptions {
   readonly log: LogPort;
   /** Longest wait in `stop()` for peers to take our L2 IPs (default 3000 ms). */
   readonly drainTimeoutMs?: number;
+  /** The Event rate limit (default DEFAULT_EVENT_LIMITS). */
+  readonly eventLimits?: EventLimits;
 }
 
 const RECONCILE_DEBOUNCE_MS = 30;
 const L2_STATUS_COALESCE_MS = 20;
 const DRAIN_POLL_MS = 50;
+/** The same ARP conflict (IP, MAC) or missing interface is reported again after this long without it. */
+const SIGHTING_QUIET_MS = 600_000;
 
 type Change = { type: 'add' | 'update' | 'delete'; obj: KubeObject };
 
@@ -90,6 +113,10 @@ export class SpeakerNode {
   private lastRefusals = '';
   private current: SpeakerPlan | undefined;
   private reported: ReportedReasons = new Map();
+  private limiter: LimiterState<NotAnnouncedEvent> = emptyLimiter();
+  private limiterTimer: unknown;
+  /** When each conflict / missing interface was last seen (ms, the clock's). */
+  private readonly sightings = new Map<string, number>();
   private pending: unknown;
   private l2StatusTimer: unknown;
   private stopping = false;
@@ -99,7 +126,7 @@ export class SpeakerNode {
   private readonly startedAt = new Map<string, number>();
   private readonly takeoverListeners: Array<(ip: string, seconds: number) => void> = [];
   private readonly all: readonly ObjectSource[];
-  private unsubscribe: (() => void) | undefined;
+  private readonly unsubs: Array<() => void> = [];
 
   constructor(private readonly o: SpeakerNodeOptions) {
     const s = o.sources;
@@ -113,7 +140,10 @@ export class SpeakerNode {
     s.nodes.onChange(this.onlyRelevant(nodeKey));
     s.namespaces.onChange(this.onlyRelevant(labelsKey));
     for (const src of [s.services, s.endpointSlices, s.secrets]) src.onChange(() => this.schedule());
-    this.unsubscribe = this.o.coordinator.onTransition((t) => this.onTransition(t));
+    const coord = this.o.coordinator;
+    this.unsubs.push(coord.onTransition((t) => this.onTransition(t)));
+    if (coord.onConflict) this.unsubs.push(coord.onConflict((c) => this.onConflict(c)));
+    if (coord.onNoInterface) this.unsubs.push(coord.onNoInterface((p) => this.onNoInterface(p)));
     void Promise.all(this.all.map((x) => x.synced)).then(() => {
       this.o.log.info('caches synced', { event: 'informers.synced' });
       this.schedule();
@@ -210,14 +240,80 @@ export class SpeakerNode {
     this.reported = out.reported;
     void status.reconcile('servicebgpstatuses', node, out.bgp).catch(() => undefined);
     void status.reconcile('servicel2statuses', node, out.l2).catch(() => undefined);
-    for (const e of out.events) {
-      this.o.events.record(
-        { kind: 'Service', namespace: e.namespace, name: e.name, apiVersion: 'v1' },
-        'Warning',
-        'notAnnounced',
-        e.message,
-      );
+    this.offer(out.events);
+  }
+
+  /** The reasons again after take-overs and releases (NATS loss, fencing, a move): Events for the changed ones. */
+  private reportReasons(): void {
+    const plan = this.current;
+    if (!plan || this.stopping) return;
+    const coord = this.o.coordinator;
+    const explained = new Map(plan.l2.services.flatMap((x) => x.ips.map((ip) => [ip, coord.explain(ip)] as const)));
+    const { reasons, announcing } = currentReasons(this.o.node, plan, explained);
+    const out = notAnnouncedEvents(this.o.node, reasons, this.reported, announcing);
+    this.reported = out.reported;
+    this.offer(out.events);
+  }
+
+  /** Events through the rate limit; held ones go out when it allows, if still true then. */
+  private offer(events: readonly NotAnnouncedEvent[]): void {
+    if (this.stopping) return;
+    const { clock } = this.o;
+    const out = limitEvents(
+      this.limiter,
+      events.map((e) => ({ bucket: `${e.namespace}/${e.name}\n${e.why}`, slot: e.slot, event: e })),
+      // A held notAnnounced Event is still true while its slot still has its reason.
+      (o) => o.event.reason !== SpeakerEventReason.notAnnounced || this.reported.get(o.slot) === o.event.why,
+      clock.now(),
+      this.o.eventLimits,
+    );
+    this.limiter = out.state;
+    for (const { event: e, unreported } of out.send) {
+      const more =
+        unreported > 0 ? ` (${unreported} earlier change${unreported === 1 ? '' : 's'} of this reason not reported: rate limit)` : '';
+      this.o.events.record({ kind: 'Service', namespace: e.namespace, name: e.name, apiVersion: 'v1' }, e.type, e.reason, e.message + more);
     }
+    if (this.limiterTimer !== undefined) clock.clearTimeout(this.limiterTimer);
+    this.limiterTimer =
+      out.nextAt === undefined
+        ? undefined
+        : clock.setTimeout(
+            () => {
+              this.limiterTimer = undefined;
+              this.offer([]);
+            },
+            Math.max(1, out.nextAt - clock.now()),
+          );
+  }
+
+  /** Whether a repeated sighting is news (remembered for SIGHTING_QUIET_MS; old ones are forgotten). */
+  private news(slot: string): boolean {
+    const now = this.o.clock.now();
+    const fresh = isNews(this.sightings.get(slot), now, SIGHTING_QUIET_MS);
+    this.sightings.set(slot, now);
+    if (this.sightings.size > 4096) for (const [k, at] of this.sightings) if (now - at >= SIGHTING_QUIET_MS) this.sightings.delete(k);
+    return fresh;
+  }
+
+  private onConflict(c: L2Conflict): void {
+    for (const s of this.current?.services ?? [])
+      if (s.ips.includes(c.ip)) {
+        const e = l2ConflictEvent(this.o.node, s.key, c);
+        if (this.news(e.slot)) this.offer([e]);
+      }
+  }
+
+  private onNoInterface(p: NoInterface): void {
+    for (const s of this.current?.services ?? [])
+      if (s.ips.includes(p.ip)) {
+        const e = noInterfaceEvent(
+          this.o.node,
+          s.key,
+          s.l2Ads.map((a) => a.name),
+          p,
+        );
+        if (this.news(e.slot)) this.offer([e]);
+      }
   }
 
   /**
@@ -240,7 +336,11 @@ export class SpeakerNode {
       });
     const peersStopped = this.o.peers.stop(true);
     coord.shutdown();
-    this.unsubscribe?.();
+    for (const u of this.unsubs.splice(0)) u();
+    if (this.limiterTimer !== undefined) {
+      clock.clearTimeout(this.limiterTimer);
+      this.limiterTimer = undefined;
+    }
     if (this.l2StatusTimer !== undefined) {
       clock.clearTimeout(this.l2StatusTimer);
       this.l2StatusTimer = undefined;
@@ -315,7 +415,8 @@ export class SpeakerNode {
         `announcing from node "${node}" with protocol "layer2"`,
       );
     }
-    if (t.to === 'announcing' || t.from === 'announcing') this.scheduleL2Status();
+    // Every transition may change a reason (handover, fencing, NATS): the coalesced pass reports them.
+    this.scheduleL2Status();
   }
 
   /**
@@ -331,6 +432,7 @@ export class SpeakerNode {
       void this.o.status
         .reconcile('servicel2statuses', this.o.node, l2Statuses(this.o.node, plan, new Set(this.o.coordinator.owned())))
         .catch(() => undefined);
+      this.reportReasons();
     }, L2_STATUS_COALESCE_MS);
   }
 }

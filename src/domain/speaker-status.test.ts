@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { RouteAttrs } from './bgp-advertisements.js';
 import { PlanReason, type NotAnnounced, type SpeakerPlan } from './speaker-plan.js';
-import { speakerStatus, type Explained, type StatusObject } from './speaker-status.js';
+import { l2ConflictEvent, noInterfaceEvent, speakerStatus, type Explained, type StatusObject } from './speaker-status.js';
 
 interface Svc {
   key: string;
@@ -160,7 +160,7 @@ test('notAnnounced Events: reported when the reason of a (service, ip, mode) cha
       want: [[['ns/b', 'node n1 does not announce 203.0.113.1 by BGP: noMatchingPeer: no BGPPeer selects node n1']]],
     },
     {
-      desc: 'election reasons: stable ones only, never notOwner or a transient one, never while announcing',
+      desc: 'election reasons: every one (natsDisconnected too), but not notOwner at first sight and nothing while announcing',
       input: [
         {
           services: [
@@ -177,7 +177,37 @@ test('notAnnounced Events: reported when the reason of a (service, ip, mode) cha
           },
         },
       ],
-      want: [[['ns/a', msgNoLocal]]],
+      want: [
+        [
+          ['ns/a', msgNoLocal],
+          [
+            'ns/e',
+            'node n1 does not announce 198.51.100.5 by layer2: natsDisconnected: node n1 has no NATS connection: it takes over nothing until it reconnects (an owner keeps announcing what it has)',
+          ],
+        ],
+      ],
+    },
+    {
+      desc: 'notOwner is reported when it follows something: the IP moved away, or another reason went',
+      input: [
+        { services: [a], explained: { '198.51.100.1': announcing } },
+        { services: [a], explained: { '198.51.100.1': standby('notOwner', 'n2') } },
+        { services: [a], explained: { '198.51.100.1': noLocal } },
+        { services: [a], explained: { '198.51.100.1': standby('notOwner', 'n2') } },
+        { services: [a], explained: { '198.51.100.1': standby('fencedByEpoch', 'n2') } },
+      ],
+      want: [
+        [],
+        [['ns/a', 'node n1 no longer announces 198.51.100.1 by layer2: notOwner: the layer2 election picks node n2']],
+        [['ns/a', msgNoLocal]],
+        [['ns/a', 'node n1 does not announce 198.51.100.1 by layer2: notOwner: the layer2 election picks node n2']],
+        [
+          [
+            'ns/a',
+            'node n1 does not announce 198.51.100.1 by layer2: fencedByEpoch: a newer claim (higher epoch) for this IP exists: another node took it over and node n1 stands by',
+          ],
+        ],
+      ],
     },
     {
       desc: 'no eligible node is said so',
@@ -198,7 +228,7 @@ test('notAnnounced Events: reported when the reason of a (service, ip, mode) cha
         { services: [a], explained: { '198.51.100.1': announcing } },
         { services: [a], explained: { '198.51.100.1': noLocal } },
       ],
-      want: [[['ns/a', msgNoLocal]], [], [['ns/a', msgNoLocal]]],
+      want: [[['ns/a', msgNoLocal]], [], [['ns/a', msgNoLocal.replace('does not announce', 'no longer announces')]]],
     },
     {
       desc: 'a reason that comes back after another one is reported again',
@@ -255,4 +285,40 @@ test('notAnnounced Events: reported when the reason of a (service, ip, mode) cha
       assert.deepEqual(got, r.want);
     });
   }
+});
+
+test('Event types: notOwner, handoverPending and draining are Normal, every other reason a Warning', () => {
+  const a: Svc = { key: 'ns/a', ips: ['198.51.100.1'], l2: true };
+  const types = (reason: string, before: string | undefined) =>
+    speakerStatus({
+      node: 'n1',
+      plan: plan([a]),
+      routes: new Map(),
+      owned: new Set(),
+      explained: new Map([['198.51.100.1', standby(reason, 'n2')]]),
+      reported: new Map(before ? [['ns/a\n198.51.100.1\nl2', before]] : []),
+    }).events.map((e) => [e.type, e.reason, e.why]);
+  assert.deepEqual(types('notOwner', 'announcing'), [['Normal', 'notAnnounced', 'notOwner']]);
+  assert.deepEqual(types('handoverPending', undefined), [['Normal', 'notAnnounced', 'handoverPending']]);
+  assert.deepEqual(types('draining', undefined), [['Normal', 'notAnnounced', 'draining']]);
+  assert.deepEqual(types('conflictDetected', undefined), [['Warning', 'notAnnounced', 'conflictDetected']]);
+});
+
+test('l2Conflict and interfaceNotFound Events: the other MAC with the strictARP pointer; the interfaces wanted and present', () => {
+  const c = l2ConflictEvent('n1', 'ns/a', { ip: '198.51.100.1', mac: '02:00:00:00:00:02', iface: 'eth0' });
+  assert.deepEqual([c.namespace, c.name, c.type, c.reason], ['ns', 'a', 'Warning', 'l2Conflict']);
+  assert.match(
+    c.message,
+    /^node n1 announces 198\.51\.100\.1 on eth0 and another station \(MAC 02:00:00:00:00:02\) answers ARP\/NDP for it too/,
+  );
+  assert.match(c.message, /kube-proxy in IPVS mode .*strictARP: true/);
+  const i = noInterfaceEvent('n1', 'ns/a', ['l2-eth9'], { ip: '198.51.100.1', wanted: ['eth9'], eligible: ['eth0', 'eth1'] });
+  assert.deepEqual([i.type, i.reason], ['Warning', 'interfaceNotFound']);
+  assert.equal(
+    i.message,
+    'node n1 owns 198.51.100.1 but answers ARP/NDP on no interface: L2Advertisement l2-eth9 allows eth9, this node can announce on eth0, eth1; fix spec.interfaces, or the nodeSelectors so that only nodes with those interfaces are elected',
+  );
+  const none = noInterfaceEvent('n1', 'ns/a', [], { ip: '198.51.100.1', wanted: [], eligible: [] });
+  assert.match(none.message, /has no interface it can announce on/);
+  assert.notEqual(c.slot, i.slot);
 });

@@ -2,7 +2,10 @@
 // one IP are announced from the same node; an L2Advertisement's node selectors and interfaces
 // decide who announces (and a config edit moves the IP); deleting a pool re-allocates from another
 // and the new IP is announced while the old one goes silent; SIGTERM of the announcing speaker
-// hands the IP over make-before-break, so a client opening connections all along loses none.
+// hands the IP over make-before-break, so a client opening connections all along loses none. The
+// operator is told why, as Events on the Service: the reason a node does not announce, an
+// advertisement interface the node lacks (interfaceNotFound), another station answering ARP for
+// the IP (l2Conflict: kube-proxy IPVS without strictARP, reproduced with arp_ignore=0 on another node).
 // Real controller, three real speakers, real apiserver and NATS cluster (test/lib/cluster.ts).
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
@@ -148,9 +151,114 @@ ${'---'}${selAdvertisement('n3', ['eth0'])}`);
       .catch((e: Error) => {
         throw new Error(`${e.message}; ARP now ${cl.arping(ip, 1)}\n${dump()}`);
       });
-    // An interface the node does not have: nobody announces.
+    // An interface the node does not have: nobody announces, and the Service says why.
     await cl.admin.apply(selAdvertisement('n2', ['eth7']));
     await cl.waitFor(`${ip} silent (no node has eth7)`, () => cl.arping(ip, 1) === undefined, 60_000, 100).catch(annotate);
+    const noIface = await cl
+      .waitFor(
+        'interfaceNotFound Event from n2',
+        async () =>
+          (await cl.events(NS, 'Service', 'selected')).find(
+            (e) => e.reason === 'interfaceNotFound' && String(e.message).includes('node n2'),
+          ),
+        30_000,
+        200,
+      )
+      .catch(annotate);
+    assert.equal(noIface.type, 'Warning');
+    assert.match(
+      String(noIface.message),
+      new RegExp(
+        `^node n2 owns ${ip.replaceAll('.', '\\.')} but answers ARP/NDP on no interface: L2Advertisement sel allows eth7, this node can announce on eth0;`,
+      ),
+    );
+  });
+
+  it('an ARP conflict (kube-proxy IPVS without strictARP) becomes an l2Conflict Event naming the other MAC', async () => {
+    assert.ok(c);
+    const cl = c;
+    await cl.createLbService(NS, 'clash');
+    await cl.createEndpointSlice(NS, 'clash', [{ ip: '198.51.100.215', node: 'n1' }]);
+    const [ip = ''] = await cl.waitLbIngress(NS, 'clash', 1, 60_000).catch(annotate);
+    const owner = nodeOfMac(await cl.waitFor(`${ip} answered`, () => cl.arping(ip, 1), 60_000, 100).catch(annotate));
+    assert.ok(owner >= 0);
+    // The lab's nodes stand in for kube-proxy in IPVS mode (pool IPs local on every node,
+    // serveOnNodes) with strictARP (arp_ignore=1). strictARP off on one node: its kernel answers
+    // ARP for the Service IP too, as kube-proxy's kube-ipvs0 addresses do.
+    const other = (owner + 1) % NET.nodes.length;
+    const ns = cl.nodes[other]!;
+    const arpIgnore = (v: number) => ns.exec('sysctl', ['-qw', `net.ipv4.conf.all.arp_ignore=${v}`, `net.ipv4.conf.eth0.arp_ignore=${v}`]);
+    try {
+      arpIgnore(0);
+      const ev = await cl
+        .waitFor(
+          `l2Conflict Event naming ${macOf(other)}`,
+          async () =>
+            (await cl.events(NS, 'Service', 'clash')).find((e) => e.reason === 'l2Conflict' && String(e.message).includes(macOf(other))),
+          60_000,
+          250,
+        )
+        .catch(annotate);
+      assert.equal(ev.type, 'Warning');
+      assert.match(
+        String(ev.message),
+        new RegExp(
+          `^node ${NET.nodes[owner]!.name} announces ${ip.replaceAll('.', '\\.')} on eth0 and another station \\(MAC ${macOf(other)}\\) answers ARP/NDP for it too: .*strictARP: true`,
+        ),
+      );
+    } finally {
+      arpIgnore(1);
+    }
+  });
+
+  it('mooringctl status reads the lab: nodes with their speakers, components, pool usage, who announces each Service', async () => {
+    assert.ok(c);
+    const cl = c;
+    type Report = {
+      controller: { leader?: string };
+      nodes: Array<{ name: string; ready: boolean; speaker: string }>;
+      components: Array<{ name: string; result: string }>;
+      pools: Array<{ name: string; assignedIPv4: number; availableIPv4: number }>;
+      services: Array<{ service: string; ips: string[]; pool: string; state: string; l2Node?: string }>;
+    };
+    let last = '';
+    const report = await cl
+      .waitFor(
+        'mooringctl status -o json shows sa announced and pool l2 in use',
+        async () => {
+          const r = await cl.run(cl.ctl, 'src/bin/mooringctl.ts', ['status', '-o', 'json'], { KUBECONFIG: cl.kube.kubeconfigPath });
+          last = `exit ${r.code}\n${r.stdout.slice(0, 3000)}\n${r.stderr.slice(0, 2000)}`;
+          if (r.code !== 0) return undefined;
+          const j = JSON.parse(r.stdout) as Report;
+          const sa = j.services.find((s) => s.service === `${NS}/sa`);
+          const pool = j.pools.find((p) => p.name === 'l2');
+          return sa?.state === 'announced' && (pool?.assignedIPv4 ?? 0) > 0 ? j : undefined;
+        },
+        60_000,
+        1000,
+      )
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; last run: ${last}`);
+      });
+    assert.deepEqual(
+      report.nodes.map((n) => [n.name, n.ready, n.speaker]),
+      NET.nodes.map((n) => [n.name, true, 'Valid']),
+    );
+    assert.ok(
+      report.components.some((x) => x.name === 'controller' && x.result === 'Valid'),
+      JSON.stringify(report.components),
+    );
+    assert.ok(report.controller.leader, 'the controller Lease has a holder');
+    const sa = report.services.find((s) => s.service === `${NS}/sa`);
+    assert.deepEqual([sa?.ips, sa?.pool], [['203.0.113.50'], 'l2']);
+    assert.equal(sa?.l2Node, NET.nodes[nodeOfMac(cl.arping('203.0.113.50', 1))]?.name, 'the node answering ARP');
+    const text = await cl.run(cl.ctl, 'src/bin/mooringctl.ts', ['status'], { KUBECONFIG: cl.kube.kubeconfigPath });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(
+      text.stdout,
+      /^controller leader \S+ \(renewed [^)]+\); nodes 3\/3 ready; 0 components with an invalid configuration; services \d+: /,
+    );
+    assert.match(text.stdout, new RegExp(`^${NS}/sa +203\\.0\\.113\\.50 +l2 +announced +n\\d`, 'm'));
   });
 
   it('re-allocates from another pool when the pool is deleted, and announces the new IP', async () => {
