@@ -8,12 +8,17 @@
 //     again and wins its VIPs back; per restart, the longest time with no answer (from the first
 //     unanswered probe to the next answered one, 0 if every probe was answered) over its VIPs,
 //     and the probes answered by two different MACs (dual answers);
+//     With the death fast path (NATS disconnect advisories, src/domain/presence.ts) this is
+//     advisory → confirmation (interval/5) → takeover, not the heartbeat window;
+//   - link-cut trials: the owner's port leaves the switch's bridge (no reset, no carrier loss, no
+//     advisory: heartbeats only), measure cut → first gratuitous ARP from the new owner; then the
+//     link is restored and the cluster settles again;
 //   - NATS trials: SIGKILL one NATS server, count ownership changes within 3 s;
 //   - stall trials: SIGSTOP one NATS server for STALL_MS (default 1 s, over three detection
 //     windows: no disconnect, its clients' heartbeats only get out through their mirror
 //     connections), SIGCONT, count ownership changes until 3 s later.
 // Prints a table, then one JSON line. Never asserts a time.
-//   TRIALS=30 NATS_TRIALS=10 STALL_TRIALS=6 STALL_MS=1000 INTERVAL=100 MISSES=3 PROBE_MS=10
+//   TRIALS=30 LINK_TRIALS=30 NATS_TRIALS=10 STALL_TRIALS=6 STALL_MS=1000 INTERVAL=100 MISSES=3 PROBE_MS=10
 import type { ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -23,6 +28,7 @@ import { waitFor } from '../test/lib/netns.js';
 import { CoordLab, type CoordNode } from '../test/integration/coord/coord-lab.js';
 
 const TRIALS = Number(process.env.TRIALS ?? 30);
+const LINK_TRIALS = Number(process.env.LINK_TRIALS ?? 30);
 const NATS_TRIALS = Number(process.env.NATS_TRIALS ?? 10);
 const STALL_TRIALS = Number(process.env.STALL_TRIALS ?? 6);
 const STALL_MS = Number(process.env.STALL_MS ?? 1000);
@@ -164,6 +170,9 @@ let failbackDual = 0;
 let failbackProbes = 0;
 const failbackRows: string[] = [];
 const rows: string[] = [];
+const linkCuts: number[] = [];
+const linkRows: string[] = [];
+const deathCauses = { connections: 0, heartbeat: 0 };
 let natsChanges = 0;
 let stallChanges = 0;
 const natsRows: string[] = [];
@@ -193,6 +202,10 @@ try {
       10,
     );
     const newOwner = lab.ownership().get(vip)?.[0] as string;
+    for (const n of lab.nodes)
+      for (const e of n.events)
+        if (e.event === 'peer.dead' && e.peer === victim.name && e.t >= killAt && (e.cause === 'connections' || e.cause === 'heartbeat'))
+          deathCauses[e.cause]++;
     const mac = lab.nodes.find((n) => n.name === newOwner)?.mac;
     const g = await waitFor(
       'GARP seen by the client',
@@ -253,6 +266,37 @@ try {
       `  ${String(t + 1).padStart(2)}  ${newOwner} → ${victim.name} (${lost.length} VIPs)  gap ${String(gap).padStart(4)} ms  dual answers ${dual}  (${probes.length} probes)`,
     );
     console.error(failbackRows[failbackRows.length - 1]);
+    await allUp();
+  }
+  for (let t = 0; t < LINK_TRIALS; t++) {
+    const vip = VIPS[t % VIPS.length] as string;
+    const victim = lab.nodes.find((n) => n.name === lab.ownership().get(vip)?.[0]) as CoordNode;
+    const lost = VIPS.filter((ip) => lab.ownership().get(ip)?.[0] === victim.name);
+    const cutAt = Date.now();
+    lab.cutLink(victim.index, true);
+    try {
+      // The isolated node keeps announcing what it owns (NATS outage rule); a survivor takes over.
+      await waitFor(
+        'takeover by a survivor',
+        () => lost.every((ip) => (lab.ownership().get(ip) ?? []).some((o) => o !== victim.name)),
+        30000,
+        10,
+      );
+      const newOwner = (lab.ownership().get(vip) ?? []).find((o) => o !== victim.name) as string;
+      const mac = lab.nodes.find((n) => n.name === newOwner)?.mac;
+      const g = await waitFor(
+        'GARP seen by the client',
+        () => frames.find((f) => f.ip === vip && f.mac === mac && f.ts >= cutAt),
+        10000,
+        10,
+      );
+      const ms = Math.round((g.ts - cutAt) * 10) / 10;
+      linkCuts.push(ms);
+      linkRows.push(`  ${String(t + 1).padStart(2)}  ${vip.padEnd(13)} ${victim.name} → ${newOwner}  ${ms.toFixed(1).padStart(7)} ms`);
+      console.error(`link cut ${linkRows[linkRows.length - 1]}`);
+    } finally {
+      lab.cutLink(victim.index, false);
+    }
     await allUp();
   }
   for (let t = 0; t < NATS_TRIALS; t++) {
@@ -328,6 +372,14 @@ for (const r of failbackRows) console.log(r);
 console.log(
   `  longest gap without an ARP answer: p50 ${pct(failbackGaps, 50)} ms   p99 ${pct(failbackGaps, 99)} ms   max ${Math.max(...failbackGaps)} ms   dual answers ${failbackDual} of ${failbackProbes} probes   (${failbackGaps.length} restarts)`,
 );
+console.log(
+  `  survivors' verdicts on the killed node: ${deathCauses.connections} by its connections closing, ${deathCauses.heartbeat} by missed heartbeats`,
+);
+console.log('Link cut (the owner’s switch port leaves the bridge: heartbeats only) → first GARP from the new owner at the client');
+for (const r of linkRows) console.log(r);
+console.log(
+  `  p50 ${pct(linkCuts, 50)} ms   p99 ${pct(linkCuts, 99)} ms   max ${linkCuts.length ? Math.max(...linkCuts) : NaN} ms   (${linkCuts.length} trials)`,
+);
 for (const r of natsRows) console.log(r);
 console.log(
   `  NATS server SIGKILL trials: ${NATS_TRIALS}, ownership changes: ${natsChanges}, max client reconnect gap ${reconnectGaps.length ? Math.max(...reconnectGaps) : 'n/a'} ms`,
@@ -338,6 +390,11 @@ console.log(
     trials: failovers.length,
     failoverP50Ms: pct(failovers, 50),
     failoverP99Ms: pct(failovers, 99),
+    deathsByConnections: deathCauses.connections,
+    deathsByHeartbeat: deathCauses.heartbeat,
+    linkCutTrials: linkCuts.length,
+    linkCutFailoverP50Ms: pct(linkCuts, 50),
+    linkCutFailoverP99Ms: pct(linkCuts, 99),
     failbackTrials: failbackGaps.length,
     failbackProbeMs: PROBE_MS,
     failbackGapP50Ms: pct(failbackGaps, 50),

@@ -15,6 +15,9 @@ import {
   type KvWrite,
 } from '../../src/actors/coord-ports.js';
 import type { NodeClock, SimClock } from './clock.js';
+import type { ConnId } from '../../src/codecs/coord.js';
+import { encodeConnAdvisory } from '../../src/codecs/nats-advisory.js';
+import { presenceSubjects } from '../../src/domain/subjects.js';
 
 export function subjectMatches(pattern: string, subject: string): boolean {
   const p = pattern.split('.');
@@ -43,13 +46,39 @@ export class SimNats {
   private readonly all: SimConn[] = [];
   private readonly serverAlive: boolean[];
   published = 0;
+  /** Client ids per server, as a server numbers its connections. */
+  private nextCid = 1;
+  /** The servers' own connection, publishing advisories (always up while NATS is). */
+  private sys: SimConn | undefined;
+  /** Advisories published (connect, disconnect). */
+  readonly advisories = { connect: 0, disconnect: 0 };
 
   constructor(
     readonly clock: SimClock,
     readonly latencyMs = 1,
     readonly servers = 1,
+    /** Publish connect/disconnect advisories for this account (the death fast path), as the system account exports them. */
+    readonly presenceAccount?: string,
   ) {
     this.serverAlive = Array.from({ length: servers }, () => true);
+  }
+
+  cid(): number {
+    return this.nextCid++;
+  }
+
+  /** A live server reports a client connection opened or closed (a dead one reports nothing). */
+  advise(kind: 'connect' | 'disconnect', conn: SimConn, delayMs = 0): void {
+    if (this.presenceAccount === undefined || conn.node === '$server' || !this.serverAlive[conn.server]) return;
+    const id = conn.id();
+    this.advisories[kind]++;
+    const subj = presenceSubjects(this.presenceAccount);
+    this.sys ??= new SimConn(this, '$server');
+    const sys = this.sys;
+    this.clock.setTimeout(
+      () => this.deliver(sys, kind === 'connect' ? subj.connect : subj.disconnect, encodeConnAdvisory({ kind, conn: id })),
+      delayMs,
+    );
   }
 
   /** A node's connection on `server`; with `mirror`, plus a publish-only one on the next server. */
@@ -58,7 +87,7 @@ export class SimNats {
     this.conns.set(node, c);
     this.all.push(c);
     if (mirror && this.servers > 1) {
-      c.mirror = new SimConn(this, node, (server + 1) % this.servers);
+      c.mirror = new SimConn(this, node, (server + 1) % this.servers, undefined, `${node}-mirror`);
       this.all.push(c.mirror);
     }
     return c;
@@ -77,10 +106,33 @@ export class SimNats {
       this.clock.setTimeout(() => {
         const next = this.serverAlive.findIndex((up, k) => up && k !== i);
         if (next >= 0) c.server = next;
+        c.cid = this.cid();
         c.reconnecting = false;
         c.refresh();
+        this.advise('connect', c);
       }, reconnectGapMs);
     }
+  }
+
+  /**
+   * A live server closes one of a client's connections (or the client drops it: a reset, a
+   * slow-consumer kick) while the process lives: the server reports it closed, `disconnectDelayMs`
+   * later (a stalled server reporting late); the client is back on the next server `reconnectMs`
+   * after the drop, which that server reports.
+   */
+  dropConnection(c: SimConn, reconnectMs: number, disconnectDelayMs = 0): void {
+    if (c.closed || c.reconnecting) return;
+    this.advise('disconnect', c, disconnectDelayMs);
+    c.reconnecting = true;
+    c.refresh();
+    this.clock.setTimeout(() => {
+      const next = this.serverAlive.findIndex((up, k) => up && k !== c.server);
+      if (next >= 0) c.server = next;
+      c.cid = this.cid();
+      c.reconnecting = false;
+      c.refresh();
+      this.advise('connect', c);
+    }, reconnectMs);
   }
 
   restartServer(i: number): void {
@@ -130,6 +182,8 @@ export class SimConn implements CoordBus {
   reconnecting = false;
   /** Publish-only second connection (NatsBus mirror). */
   mirror: SimConn | undefined;
+  /** Client id on its server (a new one on every reconnect). */
+  cid: number;
   private readonly statusCbs: Array<(up: boolean) => void> = [];
 
   constructor(
@@ -137,8 +191,22 @@ export class SimConn implements CoordBus {
     readonly node: string,
     public server = 0,
     private readonly clock?: NodeClock,
+    /** Client name (the mirror's is `<node>-mirror`, as NatsBus names it). */
+    readonly name = node,
   ) {
     this.lastUp = this.isUp();
+    this.cid = nats.cid();
+    nats.advise('connect', this);
+  }
+
+  /** This connection as its server names it. */
+  id(): ConnId {
+    return { s: `sim-${this.server}`, c: this.cid, n: this.name };
+  }
+
+  /** Primary and mirror while connected (heartbeats carry them: src/domain/presence.ts). */
+  connections(): ConnId[] {
+    return [this, this.mirror].filter((c): c is SimConn => !!c && c.isUp()).map((c) => c.id());
   }
 
   isUp(): boolean {
@@ -166,8 +234,10 @@ export class SimConn implements CoordBus {
     }, 1);
   }
 
+  /** The process ends: the kernel closes its sockets, and a server that can still see it reports it (not through a cut link). */
   close(): void {
     this.mirror?.close();
+    if (!this.closed && this.linkUp && !this.reconnecting && this.nats.isServerUp()) this.nats.advise('disconnect', this);
     this.closed = true;
     this.refresh();
   }

@@ -16,6 +16,9 @@ import { NodeClock, SimClock, rng } from './clock.js';
 import { SimKv, SimNats, type SimConn } from './bus.js';
 import { SimSegment, type SimL2 } from './l2.js';
 
+/** The coordination account whose connect/disconnect advisories the simulated servers publish. */
+export const PRESENCE_ACCOUNT = 'SIM';
+
 export interface SimNodeSpec {
   readonly name: string;
   readonly labels?: Labels;
@@ -41,6 +44,8 @@ export interface SimOptions {
   readonly natsServers?: number;
   /** Each node also publishes through a mirror connection on the next server (NatsBus does). */
   readonly mirror?: boolean;
+  /** Servers report connections opened/closed and coordinators use it (the death fast path). */
+  readonly presence?: boolean;
 }
 
 interface SimNode {
@@ -80,7 +85,7 @@ export class SimCluster {
   readonly transitions: Transition[] = [];
   readonly log: Array<{ at: number; text: string }> = [];
   /** Coordinators' verdicts: a node saw NATS down, or declared a peer dead. */
-  readonly coordEvents: Array<{ at: number; node: string; event: string; peer?: string | undefined }> = [];
+  readonly coordEvents: Array<{ at: number; node: string; event: string; peer?: string | undefined; cause?: string }> = [];
   keepTransitions = true;
   /** How many times I2 was checked over every IP (a run must show some, or I2 proved nothing). */
   steadyChecks = 0;
@@ -102,7 +107,7 @@ export class SimCluster {
   constructor(private readonly opts: SimOptions) {
     this.random = rng(opts.seed);
     this.m = opts.membership ?? DEFAULT_MEMBERSHIP;
-    this.nats = new SimNats(this.clock, opts.latencyMs ?? 1, opts.natsServers ?? 1);
+    this.nats = new SimNats(this.clock, opts.latencyMs ?? 1, opts.natsServers ?? 1, opts.presence ? PRESENCE_ACCOUNT : undefined);
     this.kv = new SimKv(this.clock);
     this.seg = new SimSegment(this.clock);
     const detect = this.m.intervalMs * this.m.misses;
@@ -152,13 +157,20 @@ export class SimCluster {
       l2,
       epochs: this.opts.kv === false ? undefined : this.kv.store(conn),
       log: (ev) => {
-        if (ev.event === 'nats.down' || ev.event === 'peer.dead')
-          this.coordEvents.push({ at: this.clock.now(), node: name, event: String(ev.event), peer: ev.peer as string | undefined });
+        if (ev.event === 'nats.down' || ev.event === 'peer.dead' || ev.event === 'peer.connectionsGone')
+          this.coordEvents.push({
+            at: this.clock.now(),
+            node: name,
+            event: String(ev.event),
+            peer: ev.peer as string | undefined,
+            ...(ev.cause !== undefined ? { cause: String(ev.cause) } : {}),
+          });
       },
       membership: this.m,
       hashOrder: this.order,
       claimsRefreshMs: this.opts.claimsRefreshMs ?? 5000,
       codec: this.codec,
+      ...(this.opts.presence ? { presenceAccount: PRESENCE_ACCOUNT } : {}),
     });
     coord.onTransition((t) => this.onTransition(t));
     coord.setCluster(this.clusterSpec());
@@ -234,6 +246,17 @@ export class SimCluster {
   killNatsServer(i: number, reconnectGapMs: number): void {
     this.cause(`kill NATS server ${i}`);
     this.nats.killServer(i, reconnectGapMs);
+  }
+
+  /**
+   * One node's NATS connection(s) closed by a live server while the process lives, back on another
+   * server `reconnectMs` later; the close reported `disconnectDelayMs` late (a stalled server).
+   */
+  dropConnection(name: string, which: 'primary' | 'mirror' | 'both', reconnectMs: number, disconnectDelayMs = 0): void {
+    const n = this.node(name);
+    this.cause(`drop ${which} NATS connection of ${name} (back after ${reconnectMs} ms)`);
+    const conns = which === 'primary' ? [n.conn] : which === 'mirror' ? [n.conn?.mirror] : [n.conn, n.conn?.mirror];
+    for (const c of conns) if (c) this.nats.dropConnection(c, reconnectMs, disconnectDelayMs);
   }
 
   restartNatsServer(i: number): void {

@@ -8,7 +8,7 @@
 // bgp-speaker and bfd-bgp-node binaries and the simulator run this same code.
 import { randomInt } from 'node:crypto';
 import type { AnyActorLogic } from 'xstate';
-import { BgpSpeaker, type PeerMetrics, type SpeakerEvent, type SpeakerPeerConfig } from './bgp-speaker.js';
+import { BgpSpeaker, type PeerMetrics, type SpeakerEvent } from './bgp-speaker.js';
 import { BfdHub, type BfdDatagramPort } from './bfd-transport.actor.js';
 import { coupleBfdToBgp } from './bfd-bgp-coupling.js';
 import { BfdSessionTracker, sampleBfd, type BfdSessionSample } from './bfd-metrics.js';
@@ -16,32 +16,14 @@ import { createBfdSession, type BfdSession } from './bfd-session-runner.js';
 import { TimerQueue } from './timer-queue.js';
 import type { Clock } from './coord-ports.js';
 import { realClock } from './coord-ports.js';
-import { bfdSessionSettings, type BfdProfileSettings } from '../domain/bfd-profile.js';
-import { bgpWaitsForBfd, peerUsesBfd } from '../domain/bfd-coupling.js';
-import { nativePeerLimits, type BfdProfile, type Peer } from '../domain/config.js';
+import { bfdSessionSettings } from '../domain/bfd-profile.js';
 import type { RouteAttrs } from '../domain/bgp-advertisements.js';
 import { sessionStateOf } from '../machines/bfd-session.machine.js';
 
-/** Structured logs (the JSON logger satisfies it). */
-export interface LogPort {
-  info(msg: string, fields?: Record<string, unknown>): void;
-  warn(msg: string, fields?: Record<string, unknown>): void;
-  error(msg: string, fields?: Record<string, unknown>): void;
-}
-
-/** One BGP peer and, when it has a BFD profile, its BFD session. */
-export interface PeerSpec {
-  readonly bgp: SpeakerPeerConfig;
-  readonly bfd?: {
-    /** The peer's address for BFD (usually the BGP peer address). */
-    readonly address: string;
-    /** Local address to send from (default: the port's address of the family). */
-    readonly local?: string;
-    /** RFC 5883 multi-hop session (UDP 4784) instead of single hop (RFC 5881, UDP 3784). */
-    readonly multihop: boolean;
-    readonly profile: BfdProfileSettings;
-  };
-}
+// Peer specs, refusals and the log port live in peer-specs.ts (the speaker's loop needs them
+// without loading the BGP/BFD runtime); re-exported for this module's importers.
+export { formatRefusals, peerConfig, peerSpecs, refusedPeers, type LogPort, type PeerRefusal, type PeerSpec } from './peer-specs.js';
+import type { LogPort, PeerSpec } from './peer-specs.js';
 
 /** A BFD port with what the runtime may use of the real adapters (all optional). */
 export interface BfdPort extends BfdDatagramPort {
@@ -326,64 +308,4 @@ export class BgpPeers {
     if (this.multihopMinTtl.delete(run.tracker)) this.applyMultihopMinTtl();
     this.clock.setTimeout(() => run.actor.close(), BFD_CLOSE_DELAY_MS);
   }
-}
-
-/** A BGPPeer of the config → the session settings (MetalLB semantics). */
-export function peerConfig(p: Peer): SpeakerPeerConfig {
-  return {
-    name: p.name,
-    peerAddress: p.address ?? '',
-    peerPort: p.port,
-    myAsn: p.myASN,
-    // dynamicASN: the peer's ASN comes from its OPEN (same as ours for internal, any other for external).
-    peerAsn: p.peerASN ?? (p.dynamicASN === 'internal' ? p.myASN : 0),
-    ...(p.dynamicASN ? { dynamicAsn: p.dynamicASN } : {}),
-    holdTime: p.holdTimeMs / 1000,
-    keepaliveTime: p.keepaliveTimeMs / 1000,
-    ...(p.routerID ? { routerId: p.routerID } : {}),
-    ...(p.sourceAddress ? { sourceAddress: p.sourceAddress } : {}),
-    ...(p.password ? { password: p.password } : {}),
-    ebgpMultiHop: p.ebgpMultiHop,
-    enableGracefulRestart: p.enableGracefulRestart,
-    ...(p.connectTimeMs !== undefined ? { connectTimeMs: p.connectTimeMs } : {}),
-    ...(p.dualStackAddressFamily ? { families: ['ipv4', 'ipv6'] as const } : {}),
-    // With a BFD profile, the session drops when BFD does; a single-hop one also does not come up
-    // while BFD is down (bgpWaitsForBfd: a multi-hop router may register BFD only after BGP).
-    ...(bgpWaitsForBfd(p) ? { bfdRequired: true } : {}),
-  };
-}
-
-/** A BGPPeer this node refuses: a field the native backend cannot honour (no session is started). */
-export interface PeerRefusal {
-  readonly kind: 'BGPPeer';
-  readonly name: string;
-  readonly field: string;
-  readonly value: string;
-  readonly message: string;
-}
-
-/** The peers selecting this node that it refuses, one entry per unsupported field (peerSpecs leaves them out). */
-export function refusedPeers(peers: readonly Peer[]): PeerRefusal[] {
-  return peers.flatMap((p) => nativePeerLimits(p).map((u) => ({ kind: 'BGPPeer' as const, name: p.name, ...u })));
-}
-
-/** One line per refusal, for ConfigurationState's errorSummary. */
-export function formatRefusals(rs: readonly PeerRefusal[]): string {
-  return rs.map((r) => `${r.kind}/${r.name}: ${r.field}: ${JSON.stringify(r.value)}: refused on this node: ${r.message}`).join('; ');
-}
-
-/**
- * The config's BGPPeers selecting this node → peer specs (peers refusedPeers names are left out). A peer naming a bfdProfile gets a BFD
- * session with that profile's settings (multi-hop for an ebgpMultiHop peer); a profile that does
- * not exist gives the defaults, as before.
- */
-export function peerSpecs(peers: readonly Peer[], profiles: readonly BfdProfile[]): PeerSpec[] {
-  return peers
-    .filter((p) => p.address && nativePeerLimits(p).length === 0)
-    .map((p) => {
-      const bgp = peerConfig(p);
-      if (!peerUsesBfd(p) || !p.address) return { bgp };
-      const profile = profiles.find((b) => b.name === p.bfdProfile);
-      return { bgp, bfd: { address: p.address, multihop: p.ebgpMultiHop, profile: profile ?? {} } };
-    });
 }

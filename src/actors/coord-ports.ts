@@ -5,6 +5,10 @@
 /** The clock port lives in clock.ts (monotonic ms); re-exported for the coordinator's importers. */
 export { realClock, type Clock } from './clock.js';
 
+/** One connection as the NATS servers name it (re-exported for the bus's implementers). */
+export type { ConnId } from '../codecs/coord.js';
+import type { ConnId } from '../codecs/coord.js';
+
 export interface CoordBus {
   publish(subject: string, data: Uint8Array): void;
   /** Subscribes to a subject (wildcards allowed); returns an unsubscribe function. */
@@ -12,6 +16,11 @@ export interface CoordBus {
   /** Connection status changes (true = connected). Returns an unsubscribe function. */
   onStatus(cb: (up: boolean) => void): () => void;
   isUp(): boolean;
+  /**
+   * The bus's NATS connections now (primary, mirror), advertised in heartbeats for the death fast
+   * path (src/domain/presence.ts). Absent or empty: peers judge this node by heartbeats only.
+   */
+  connections?(): readonly ConnId[];
 }
 
 export interface KvEntry {

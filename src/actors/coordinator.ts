@@ -40,7 +40,9 @@ import {
   type ServiceIpView,
 } from '../domain/election.js';
 import { DEFAULT_MEMBERSHIP, Membership, type MembershipConfig, type MembershipEvent } from '../domain/membership.js';
-import { allOf, claimsSubject, drainSubject, epochKey, heartbeatSubject, Kind } from '../domain/subjects.js';
+import { Presence } from '../domain/presence.js';
+import { decodeConnAdvisory } from '../codecs/nats-advisory.js';
+import { allOf, claimsSubject, drainSubject, epochKey, heartbeatSubject, Kind, presenceSubjects } from '../domain/subjects.js';
 import { serviceIpMachine, type ServiceIpEvent, type ServiceIpState } from '../machines/service-ip.machine.js';
 import { natsPathConnected, natsPathMachine, type NatsPathState } from '../machines/nats-path.machine.js';
 
@@ -95,6 +97,12 @@ export interface CoordinatorOptions {
    * message delivered to 1,000 speakers is decoded once; results are treated as read-only.
    */
   readonly codec?: CoordDecoders;
+  /**
+   * Death fast path: the NATS account whose connect/disconnect advisories the system account
+   * exports to us (src/domain/nats-config.ts). A peer whose every connection closes is dead a
+   * few ms later (src/domain/presence.ts) instead of after the heartbeat window. Absent: off.
+   */
+  readonly presenceAccount?: string;
   readonly log?: (rec: Record<string, unknown>) => void;
 }
 
@@ -172,6 +180,8 @@ interface PeerClaims {
 export class Coordinator {
   readonly node: string;
   readonly membership: Membership;
+  /** Peers' NATS connections (the death fast path); undefined when it is off. */
+  readonly presence: Presence | undefined;
   private readonly o: CoordinatorOptions;
   private readonly clock: Clock;
   private readonly order: HashOrder;
@@ -227,6 +237,7 @@ export class Coordinator {
     this.order = opts.hashOrder ?? new HashOrder();
     this.decode = opts.codec ?? DECODERS;
     this.membership = new Membership(opts.node, opts.membership ?? DEFAULT_MEMBERSHIP);
+    this.presence = opts.presenceAccount === undefined ? undefined : new Presence(opts.node);
     // A starting speaker hears its peers for one resync window before taking anything over, so a
     // rolling start does not make the first speaker up claim every IP for a moment.
     this.path = createActor(natsPathMachine, {
@@ -285,6 +296,10 @@ export class Coordinator {
     this.unsubs.push(bus.subscribe(allOf(cluster, Kind.claims), (_s, d) => this.onClaims(d)));
     // Operator commands (mooringctl drain/undrain <node>); only an admin user may publish them.
     this.unsubs.push(bus.subscribe(drainSubject(cluster, this.node), (_s, d) => this.onDrain(d)));
+    if (this.o.presenceAccount !== undefined) {
+      const subj = presenceSubjects(this.o.presenceAccount);
+      for (const s of [subj.connect, subj.disconnect]) this.unsubs.push(bus.subscribe(s, (_s, d) => this.onAdvisory(d)));
+    }
     this.unsubs.push(bus.onStatus((up) => this.onBusStatus(up)));
     this.unsubs.push(this.o.l2.onConflict((c) => this.send(c.ip, { type: 'l2.conflict', mac: c.mac })));
     this.unsubs.push(this.o.l2.onCarrier((c) => this.setCarrier(c.up)));
@@ -445,8 +460,15 @@ export class Coordinator {
         l2Ready: this.localCarrier,
         draining: this.draining,
         settled: this.natsSettled && this.handoverReady,
+        ...this.connsField(),
       }),
     );
+  }
+
+  /** Our connections for the heartbeat (peers' fast path), when the bus can name them. */
+  private connsField(): { conns?: Heartbeat['conns'] } {
+    const conns = this.o.bus.connections?.();
+    return conns && conns.length > 0 ? { conns } : {};
   }
 
   private publishClaims(): void {
@@ -647,7 +669,40 @@ export class Coordinator {
       if (r.value.inc === this.o.inc) this.path.send({ type: 'echo.heard', seq: r.value.seq, at: this.clock.now() });
       return;
     }
-    this.onMembership(this.membership.heartbeat(r.value, this.clock.now()));
+    const hb = r.value;
+    const now = this.clock.now();
+    // Sent over connections that are all closed by now: last words of a process that is gone
+    // (a copy delayed on another route), which must not revive it.
+    if (this.presence?.heartbeat(hb.node, hb.inc, hb.seq, hb.conns, now) === 'stale') {
+      this.o.log?.({ component: 'coordinator', node: this.node, event: 'hb.stale', peer: hb.node, seq: hb.seq });
+      return;
+    }
+    this.onMembership(this.membership.heartbeat(hb, now));
+  }
+
+  /** A NATS server's connect/disconnect advisory (the death fast path, src/domain/presence.ts). */
+  private onAdvisory(data: Uint8Array): void {
+    if (this.stopped || !this.presence) return;
+    const r = decodeConnAdvisory(data);
+    if (!r.ok) {
+      this.o.log?.({ component: 'coordinator', node: this.node, event: 'advisory.dropped', err: r.error });
+      return;
+    }
+    const now = this.clock.now();
+    if (r.value.kind === 'connect') {
+      const peer = this.presence.connected(r.value.conn, now);
+      if (peer !== undefined) this.membership.connectionsBack(peer);
+      return;
+    }
+    const peer = this.presence.disconnected(r.value.conn);
+    if (peer === undefined) return;
+    const due = this.membership.connectionsGone(peer, now);
+    if (due === undefined) return;
+    this.o.log?.({ component: 'coordinator', node: this.node, event: 'peer.connectionsGone', peer, reason: r.value.reason });
+    // Judge it at the end of the confirmation, not at the next routine sweep (up to an interval away).
+    this.once(Math.max(1, due - now), () => {
+      if (this.natsUp) this.onMembership(this.membership.sweep(this.clock.now(), this.path.getSnapshot().context.lastEcho));
+    });
   }
 
   /**
@@ -698,7 +753,13 @@ export class Coordinator {
         this.onPeerSettled(ev.node, ev.settled);
         continue;
       }
-      this.o.log?.({ component: 'coordinator', node: this.node, event: ev.type, peer: ev.node });
+      this.o.log?.({
+        component: 'coordinator',
+        node: this.node,
+        event: ev.type,
+        peer: ev.node,
+        ...(ev.type === 'peer.dead' ? { cause: ev.cause, silentMs: ev.silentMs } : {}),
+      });
       if (ev.type === 'peer.dead' || (ev.type === 'peer.up' && ev.restarted)) this.forgetClaims(ev.node);
       // Let a newcomer learn what we hold; coalesced, since a rolling start brings many newcomers.
       // Twice within its resync window: the first copy can beat the newcomer's subscription

@@ -12,8 +12,8 @@
 import type { ClusterSpec, Transition } from './coordinator.js';
 import type { Clock } from './coord-ports.js';
 import type { EventSink, KubeObject, ObjectSource, StatusSink } from './kube-ports.js';
-import type { LogPort, PeerSpec } from './bgp-peers.js';
-import { formatRefusals, peerSpecs, refusedPeers } from './bgp-peers.js';
+import type { LogPort, PeerSpec } from './peer-specs.js';
+import { formatRefusals, peerSpecs, refusedPeers } from './peer-specs.js';
 import { parseConfig, formatConfigError, type Config, type RawObject, type SecretInfo } from '../domain/config.js';
 import { planSpeaker, type EndpointSliceObj, type NodeObj, type ServiceObj, type SpeakerPlan } from '../domain/speaker-plan.js';
 import { desiredRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';

@@ -22,7 +22,15 @@ import {
 } from '@nats-io/transport-node';
 import { Kvm, type KV } from '@nats-io/kv';
 import { JetStreamApiCodes } from '@nats-io/jetstream';
-import { KvErrorKind, type CoordBus, type EpochStore, type KvFailure, type KvRead, type KvWrite } from '../actors/coord-ports.js';
+import {
+  KvErrorKind,
+  type ConnId,
+  type CoordBus,
+  type EpochStore,
+  type KvFailure,
+  type KvRead,
+  type KvWrite,
+} from '../actors/coord-ports.js';
 
 export interface NatsAuth {
   readonly user?: string;
@@ -107,6 +115,8 @@ export class NatsBus implements CoordBus {
   private constructor(
     readonly nc: NatsConnection,
     private readonly log: (rec: Record<string, unknown>) => void,
+    /** The client name given to the server (advisories carry it). */
+    private readonly name = '',
   ) {
     void this.watch();
   }
@@ -189,7 +199,7 @@ export class NatsBus implements CoordBus {
     try {
       const nc = await connect(opts);
       log({ component: 'nats', event: 'connected', server: nc.getServer() });
-      return new NatsBus(nc, log);
+      return new NatsBus(nc, log, o.name ?? '');
     } catch (err) {
       throw new NatsBusError('connect', `cannot connect to NATS (${o.servers.join(', ')}): ${(err as Error).message}`, { cause: err });
     }
@@ -224,6 +234,20 @@ export class NatsBus implements CoordBus {
 
   isUp(): boolean {
     return this.up && !this.nc.isClosed();
+  }
+
+  /**
+   * The connections as the servers name them (server id, client id, client name): primary, then
+   * mirror, each while connected. Heartbeats carry them so peers learn of this process's death
+   * from the servers' disconnect advisories (src/domain/presence.ts).
+   */
+  connections(): ConnId[] {
+    const out: ConnId[] = [];
+    for (const b of [this as NatsBus, this.mirror]) {
+      const info = b?.isUp() && b.name ? b.nc.info : undefined;
+      if (info) out.push({ s: info.server_id, c: info.client_id, n: b!.name });
+    }
+    return out;
   }
 
   publish(subject: string, data: Uint8Array): void {

@@ -19,7 +19,7 @@ export function registerSpeakerMetrics(
     node: string;
     speaker: SpeakerNode;
     coordinator: SpeakerCoordinator;
-    peers: BgpPeers;
+    peers: Pick<BgpPeers, 'states' | 'metrics'>;
     l2Stats: L2Stats;
     log: Logger;
     /** Object updates processed / failed by the informers (src/adapters/kube/informer.ts). */

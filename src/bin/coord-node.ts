@@ -8,6 +8,7 @@
 //     --ips 203.0.113.65,203.0.113.66 [--cluster co] [--iface eth0] [--announcer pcap|log]
 //     [--user U --pass-file F | --nkey-file F] [--tls-ca F] [--interval 100] [--misses 3] [--no-kv]
 //     [--no-randomize]   (try servers in the given order: tests pin each node to one server)
+//     [--presence-account MOORING | --no-presence]   (the death fast path from the servers' advisories)
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Coordinator, type ServiceSpec } from '../actors/coordinator.js';
@@ -35,6 +36,8 @@ const { values: a } = parseArgs({
     'no-randomize': { type: 'boolean', default: false },
     'no-kv': { type: 'boolean', default: false },
     replicas: { type: 'string', default: '3' },
+    'presence-account': { type: 'string', default: 'MOORING' },
+    'no-presence': { type: 'boolean', default: false },
   },
 });
 
@@ -123,6 +126,7 @@ const coord = new Coordinator({
   l2,
   epochs,
   membership: { intervalMs: Number(a.interval), misses: Number(a.misses) },
+  ...(a['no-presence'] ? {} : { presenceAccount: a['presence-account'] }),
   log: (rec) => {
     if (rec.event !== undefined && rec.event !== 'hb.dropped') out(rec);
   },

@@ -7,7 +7,7 @@
 //   NODE_NAME=n1 KUBECONFIG=... tsx src/bin/speaker.ts --nats-url nats://a:4222,nats://b:4222
 //     [--namespace metallb-system] [--cluster mooring] [--metrics-port 7472] [--metrics-host 0.0.0.0]
 //     [--lb-class NAME] [--nats-user U --nats-pass-file F | --nats-pass-dir D] [--announcer pcap|log]
-//     [--ignore-exclude-lb] [--heartbeat-interval 100ms] [--heartbeat-misses 3]
+//     [--ignore-exclude-lb] [--heartbeat-interval 100ms] [--heartbeat-misses 3] [--nats-account MOORING ('': no death fast path)]
 //
 // SIGTERM: drain (peers take our L2 IPs make-before-break), stop BGP (graceful restart peers
 // keep our routes, others get CEASE), close NATS, exit.
@@ -15,10 +15,8 @@ import { parseArgs } from 'node:util';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Coordinator } from '../actors/coordinator.js';
 import { realClock } from '../actors/coord-ports.js';
-import { BgpPeers } from '../actors/bgp-peers.js';
 import { SpeakerNode } from '../actors/speaker-node.js';
-import { createBgpTransport } from '../actors/bgp-transport.actor.js';
-import { bgpSocketPort } from '../adapters/bgp-socket.js';
+import { LazyPeers } from '../actors/lazy-peers.js';
 import { createLogger } from '../adapters/log.js';
 import { createTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
@@ -28,9 +26,6 @@ import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/i
 import { coreSpecs, metallbSpec } from '../adapters/kube/resources.js';
 import { createEventRecorder } from '../adapters/kube/events.js';
 import { StatusWriter } from '../adapters/kube/status.js';
-import { BFD_MULTIHOP_PORT } from '../adapters/bfd-udp.js';
-import { openBfdPort } from '../adapters/bfd-port.js';
-import { registerBfdMetrics } from '../actors/bfd-metrics.js';
 import { CONFIG_KINDS, DEFAULT_NAMESPACE } from '../api/metallb.js';
 import { epochBucket } from '../domain/subjects.js';
 import { parseDuration } from '../domain/duration.js';
@@ -51,6 +46,7 @@ const { values: a } = parseArgs({
     announcer: { type: 'string', default: 'pcap' },
     'ignore-exclude-lb': { type: 'boolean', default: false },
     'kv-replicas': { type: 'string', default: '3' },
+    'nats-account': { type: 'string', default: process.env.NATS_ACCOUNT ?? 'MOORING' },
     /** Heartbeat period and missed beats before a peer is dead (default 100 ms × 3: sub-second failover). */
     'heartbeat-interval': { type: 'string', default: '100ms' },
     'heartbeat-misses': { type: 'string', default: '3' },
@@ -97,38 +93,17 @@ const coord = new Coordinator({
   l2,
   ...(epochs ? { epochs } : {}),
   membership: { intervalMs: Math.round(hbInterval), misses: hbMisses },
+  ...(a['nats-account'] ? { presenceAccount: a['nats-account'] } : {}),
   log: (rec) => {
     if (rec.event !== 'hb.dropped') log.debug('coord', rec);
   },
 });
 
-// ---- BGP + BFD -------------------------------------------------------------------------------
-// BFD: single-hop sessions (RFC 5881) on UDP 3784, received TTL 255; multi-hop ones (RFC 5883,
-// ebgpMultiHop peers) on UDP 4784, received TTL at least the lowest minimumTtl of their profiles.
-// The batched port (sendmmsg/recvmmsg, reading on readiness while idle), MOORING_BFD_IO=dgram for node:dgram.
-const peers = new BgpPeers({
-  nodeName: node,
-  transport: () => createBgpTransport(bgpSocketPort),
-  log,
-  bfdPort: async ({ multihop, minTtl, timers }) => {
-    const port = await openBfdPort({ localAddresses: ['0.0.0.0', '::'], timers, ...(multihop ? { port: BFD_MULTIHOP_PORT, minTtl } : {}) });
-    return { port, txSlotMs: port.txSlotMs };
-  },
-  onBfdReady: (samples) => registerBfdMetrics(telemetry.meter, samples),
-  onEvent: (e) => {
-    if (e.event === 'bfdState')
-      log.info('bfd session', {
-        event: 'bfd.transition',
-        machine: 'bfdSession',
-        peer: e.peer,
-        multihop: e.multihop,
-        from: e.from,
-        to: e.to,
-        reason: e.reason,
-      });
-    else if (e.event !== 'bfdCoupling') log.info('bgp', { ...e, event: `bgp.${e.event}` });
-  },
-});
+// ---- BGP + BFD: loaded when the first BGPPeer selects this node (src/adapters/speaker-bgp.ts) ----
+const peers = new LazyPeers(
+  () => import('../adapters/speaker-bgp.js').then((m) => m.createSpeakerPeers({ node, log, meter: telemetry.meter })),
+  (err) => log.error('cannot load the BGP runtime', { event: 'bgp.loadFailed', err: String(err) }),
+);
 
 // ---- Kubernetes ------------------------------------------------------------------------------
 const kc = loadKubeConfig();

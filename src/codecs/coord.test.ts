@@ -125,3 +125,37 @@ test('drain command: round trip, malformed dropped', () => {
   assert.equal(decodeDrain(new TextEncoder().encode('{"v":1,"node":"a","draining":"yes"}')).ok, false);
   assert.equal(decodeDrain(new TextEncoder().encode('{"v":2,"node":"a","draining":true}')).ok, false);
 });
+
+test('heartbeat connections (death fast path): round trip, absent stays absent, malformed refused', async () => {
+  const { decodeHeartbeat, encodeHeartbeat } = await import('./coord.js');
+  const base = { v: 1 as const, node: 'n1', inc: 1, seq: 2, intervalMs: 100, l2Ready: true, draining: false };
+  const conns = [
+    { s: 'NAB', c: 5, n: 'speaker-n1' },
+    { s: 'NCD', c: 9, n: 'speaker-n1-mirror' },
+  ];
+  const r = decodeHeartbeat(encodeHeartbeat({ ...base, conns }));
+  assert.ok(r.ok);
+  assert.deepEqual(r.value.conns, conns);
+  const none = decodeHeartbeat(encodeHeartbeat(base));
+  assert.ok(none.ok && none.value.conns === undefined);
+  const enc = (o: unknown) => new TextEncoder().encode(JSON.stringify({ ...base, conns: o }));
+  for (const bad of [{}, [{ s: 'A', c: -1, n: 'x' }], [{ s: '', c: 1, n: 'x' }], [1], Array(9).fill({ s: 'A', c: 1, n: 'x' })])
+    assert.equal(decodeHeartbeat(enc(bad)).ok, false, JSON.stringify(bad));
+});
+
+test('NATS connect/disconnect advisories: the fields presence needs, anything else refused', async () => {
+  const { decodeConnAdvisory, encodeConnAdvisory } = await import('./nats-advisory.js');
+  // As nats-server 2.9.10 sends it (trimmed).
+  const real = new TextEncoder().encode(
+    '{"type":"io.nats.server.advisory.v1.client_disconnect","id":"x","server":{"name":"s1","id":"NCOQ","ver":"2.9.10"},"client":{"id":6,"acc":"MOORING","user":"n2","name":"n2-x","kind":"Client"},"reason":"Client Closed"}',
+  );
+  assert.deepEqual(decodeConnAdvisory(real), {
+    ok: true,
+    value: { kind: 'disconnect', conn: { s: 'NCOQ', c: 6, n: 'n2-x' }, reason: 'Client Closed' },
+  });
+  const a = { kind: 'connect' as const, conn: { s: 'S', c: 1, n: 'n' } };
+  assert.deepEqual(decodeConnAdvisory(encodeConnAdvisory(a)), { ok: true, value: a });
+  for (const bad of ['', 'null', '{"type":"other"}', '{"type":"io.nats.server.advisory.v1.client_connect","server":{},"client":{"id":1}}'])
+    assert.equal(decodeConnAdvisory(new TextEncoder().encode(bad)).ok, false, bad);
+  assert.equal(decodeConnAdvisory(new Uint8Array([0xff])).ok, false);
+});

@@ -24,6 +24,22 @@ export interface Heartbeat {
    * (a sender before this field) = settled, which is how such a sender was treated.
    */
   readonly settled?: boolean;
+  /**
+   * The sender's NATS connections when it sent this (primary and mirror): server id, client id,
+   * client name, as the servers' connect/disconnect advisories name them. Receivers treat "every
+   * connection of the node is gone" as its death (src/domain/presence.ts). Absent: no fast path.
+   */
+  readonly conns?: readonly ConnId[];
+}
+
+/** One client connection as a NATS server identifies it (`server.id`, `client.id`, `client.name`). */
+export interface ConnId {
+  /** Server id (`nc.info.server_id`, the advisory's `server.id`). */
+  readonly s: string;
+  /** Client id on that server (`nc.info.client_id`, the advisory's `client.id`). */
+  readonly c: number;
+  /** Client name (stable across reconnects: `speaker-<node>`, `speaker-<node>-mirror`). */
+  readonly n: string;
 }
 
 export interface Claim {
@@ -95,7 +111,22 @@ export function decodeHeartbeat(bytes: Uint8Array): Decoded<Heartbeat> {
   if (typeof o.draining !== 'boolean') return { ok: false, error: 'draining: not a boolean' };
   if (o.settled !== undefined && typeof o.settled !== 'boolean') return { ok: false, error: 'settled: not a boolean' };
   const base = { v: 1 as const, ...from.value, intervalMs: o.intervalMs, l2Ready: o.l2Ready, draining: o.draining };
-  return { ok: true, value: o.settled === undefined ? base : { ...base, settled: o.settled } };
+  const withSettled = o.settled === undefined ? base : { ...base, settled: o.settled };
+  if (o.conns === undefined) return { ok: true, value: withSettled };
+  const conns = decodeConns(o.conns);
+  return conns.ok ? { ok: true, value: { ...withSettled, conns: conns.value } } : conns;
+}
+
+function decodeConns(x: unknown): Decoded<ConnId[]> {
+  if (!Array.isArray(x) || x.length > 8) return { ok: false, error: 'conns: not an array of at most 8' };
+  const out: ConnId[] = [];
+  for (const [i, c] of (x as unknown[]).entries()) {
+    if (typeof c !== 'object' || c === null) return { ok: false, error: `conns[${i}]: not an object` };
+    const { s, c: cid, n } = c as Record<string, unknown>;
+    if (!isName(s) || !isCount(cid) || !isName(n)) return { ok: false, error: `conns[${i}]: want {s: server id, c: client id, n: name}` };
+    out.push({ s, c: cid, n });
+  }
+  return { ok: true, value: out };
 }
 
 export function decodeClaims(bytes: Uint8Array): Decoded<Claims> {

@@ -218,3 +218,44 @@ test('property: the lazily re-armed heap reports what a full scan of every peer 
     { numRuns: 300 },
   );
 });
+
+test('death fast path: every connection gone → dead after the confirmation, not after the heartbeat window', () => {
+  const m = new Membership('me', { intervalMs: 100, misses: 3, goneConfirmMs: 20 });
+  m.heartbeat(hb('b', 1, 1), 0);
+  assert.equal(m.connectionsGone('b', 50), 70);
+  assert.deepEqual(m.sweep(69), []);
+  assert.equal(m.nextDeadline(), 70, 'the verdict is due at the end of the confirmation');
+  assert.deepEqual(
+    m.sweep(70).map((e) => (e.type === 'peer.dead' ? `${e.type}:${e.node}:${e.cause}` : e.type)),
+    ['peer.dead:b:connections'],
+  );
+  assert.equal(m.state('b'), 'dead');
+  assert.equal(m.connectionsGone('b', 80), undefined, 'already dead');
+  assert.equal(m.connectionsGone('unknown', 80), undefined);
+});
+
+test('death fast path: a new connection or a heartbeat inside the confirmation withdraws it; heartbeats still judge', () => {
+  const m = new Membership('me', { intervalMs: 100, misses: 3, goneConfirmMs: 20 });
+  m.heartbeat(hb('b', 1, 1), 0);
+  m.heartbeat(hb('c', 1, 1), 0);
+  m.connectionsGone('b', 50);
+  m.connectionsBack('b');
+  m.connectionsGone('c', 50);
+  m.heartbeat(hb('c', 1, 2), 60);
+  assert.deepEqual(m.sweep(100), []);
+  assert.equal(m.state('b'), 'alive');
+  assert.equal(m.state('c'), 'alive');
+  // Silence still kills on the heartbeat schedule (b silent since 0, c since 60).
+  const dead = m.sweep(300).filter((e) => e.type === 'peer.dead');
+  assert.deepEqual(
+    dead.map((e) => (e.type === 'peer.dead' ? `${e.node}:${e.cause}` : '')),
+    ['b:heartbeat'],
+  );
+  assert.equal(m.state('c'), 'suspect');
+});
+
+test('death fast path: the default confirmation is interval / 5', () => {
+  const m = new Membership('me', { intervalMs: 250, misses: 3 });
+  m.heartbeat(hb('b', 1, 1), 0);
+  assert.equal(m.connectionsGone('b', 10), 60);
+});

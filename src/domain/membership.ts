@@ -19,10 +19,21 @@ export interface MembershipConfig {
   readonly intervalMs: number;
   /** Missed intervals before a peer is dead (suspect after one). */
   readonly misses: number;
+  /**
+   * Death fast path: once every NATS connection of a peer is reported closed
+   * (`connectionsGone`), it is dead this long later unless it shows a new connection first
+   * (`connectionsBack`, or a heartbeat). Default: interval / 5.
+   */
+  readonly goneConfirmMs?: number;
 }
 
 /** Defaults: a peer that stops is declared dead ≤ 300 ms later (see docs/coordination.md). */
 export const DEFAULT_MEMBERSHIP: MembershipConfig = { intervalMs: 100, misses: 3 };
+
+/** How long "every connection gone" must hold before the peer is dead (see `goneConfirmMs`). */
+export function goneConfirmMs(c: MembershipConfig): number {
+  return c.goneConfirmMs ?? Math.max(1, Math.floor(c.intervalMs / 5));
+}
 
 export interface Peer {
   readonly node: string;
@@ -35,6 +46,8 @@ export interface Peer {
   draining: boolean;
   /** Past its resync window (heartbeat `settled`; absent = true): ready to take IPs over. */
   settled: boolean;
+  /** When every NATS connection of the peer was reported closed (undefined: not so). */
+  goneAt: number | undefined;
 }
 
 export type MembershipEvent =
@@ -46,7 +59,8 @@ export type MembershipEvent =
       readonly from: PeerState | 'unknown';
     }
   | { readonly type: 'peer.suspect'; readonly node: string }
-  | { readonly type: 'peer.dead'; readonly node: string; readonly silentMs: number }
+  /** `cause`: heartbeats missed, or every NATS connection of the peer closed (the fast path). */
+  | { readonly type: 'peer.dead'; readonly node: string; readonly silentMs: number; readonly cause: 'heartbeat' | 'connections' }
   | { readonly type: 'peer.flags'; readonly node: string }
   /** Only `settled` changed: it concerns the IPs the receiver announces, not the election. */
   | { readonly type: 'peer.settled'; readonly node: string; readonly settled: boolean };
@@ -94,6 +108,7 @@ export class Membership {
         l2Ready: hb.l2Ready,
         draining: hb.draining,
         settled: hb.settled ?? true,
+        goneAt: undefined,
         due: undefined,
       };
       this.peers.set(hb.node, q);
@@ -114,6 +129,8 @@ export class Membership {
     p.l2Ready = hb.l2Ready;
     p.draining = hb.draining;
     p.settled = settled;
+    // A heartbeat the caller let through shows a live connection (src/domain/presence.ts).
+    p.goneAt = undefined;
     if (!restarted && from === PeerState.alive && !flagsChanged) {
       // The common case: the pending entry (if any) is early now and is re-armed when it falls due.
       if (p.due === undefined || p.due > this.suspectAt(p)) this.arm(p);
@@ -144,10 +161,17 @@ export class Membership {
       if (!p || p.due !== top.key) continue; // superseded entry
       p.due = undefined;
       if (p.state === PeerState.dead) continue; // re-armed by its next heartbeat
+      if (p.goneAt !== undefined && now >= this.goneDue(p)) {
+        // Every connection closed and none came back within the confirmation: the fast path.
+        p.state = PeerState.dead;
+        p.goneAt = undefined;
+        (out ??= []).push({ type: 'peer.dead', node: p.node, silentMs: now - p.lastSeen, cause: 'connections' });
+        continue;
+      }
       if (p.state === PeerState.alive) {
         const s = this.suspectAt(p);
         if (s > now) {
-          this.reschedule(p, top, s);
+          this.reschedule(p, top, Math.min(s, this.goneDue(p)));
           continue;
         }
         p.state = PeerState.suspect;
@@ -155,7 +179,7 @@ export class Membership {
       }
       const d = this.deadAt(p);
       if (d > now) {
-        this.reschedule(p, top, d);
+        this.reschedule(p, top, Math.min(d, this.goneDue(p)));
         continue;
       }
       if (selfEcho !== undefined && selfEcho < d - 1.5 * this.config.intervalMs) {
@@ -163,9 +187,34 @@ export class Membership {
         continue;
       }
       p.state = PeerState.dead;
-      (out ??= []).push({ type: 'peer.dead', node: p.node, silentMs: now - p.lastSeen });
+      p.goneAt = undefined;
+      (out ??= []).push({ type: 'peer.dead', node: p.node, silentMs: now - p.lastSeen, cause: 'heartbeat' });
     }
     return out ?? NONE;
+  }
+
+  /**
+   * Every NATS connection of `node` was reported closed at `now` (src/domain/presence.ts): it is
+   * declared dead at the first sweep `goneConfirmMs` later, unless `connectionsBack` or one of its
+   * heartbeats comes first. Returns that time (undefined: unknown or already dead peer).
+   */
+  connectionsGone(node: string, now: number): number | undefined {
+    const p = this.peers.get(node);
+    if (!p || p.state === PeerState.dead) return undefined;
+    p.goneAt ??= now;
+    const due = this.goneDue(p);
+    if (p.due === undefined || p.due > due) this.schedule(p, due);
+    return due;
+  }
+
+  /** The peer showed a new NATS connection: the pending fast-path verdict is withdrawn. */
+  connectionsBack(node: string): void {
+    const p = this.peers.get(node);
+    if (p) p.goneAt = undefined; // its early heap entry is recomputed from lastSeen when it falls due
+  }
+
+  private goneDue(p: Peer): number {
+    return p.goneAt === undefined ? Infinity : p.goneAt + goneConfirmMs(this.config);
   }
 
   private suspectAt(p: Peer): number {

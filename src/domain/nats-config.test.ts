@@ -28,3 +28,22 @@ test('an admin (mooringctl) may publish drain commands for any node and nothing 
   assert.match(admin, /publish: \{ allow: \["mooring\.v1\.co\.drain\.\*"\] \}/);
   assert.match(admin, /subscribe: \{ allow: \["mooring\.v1\.co\.>", "_INBOX\.>"\] \}/);
 });
+
+test('death fast path: the system account exports only the account’s connect/disconnect advisories, nodes may only read them', () => {
+  const conf = natsAccountsBlock('co', [{ node: 'n1', user: 'n1', password: 'p1' }], 'MOORING', [{ user: 'ops', password: 'px' }]);
+  assert.match(
+    conf,
+    /SYS: \{\n {4}exports: \[\{ stream: "\$SYS\.ACCOUNT\.MOORING\.CONNECT" \}, \{ stream: "\$SYS\.ACCOUNT\.MOORING\.DISCONNECT" \}\]\n {2}\}/,
+  );
+  assert.match(
+    conf,
+    /imports: \[\{ stream: \{ account: SYS, subject: "\$SYS\.ACCOUNT\.MOORING\.CONNECT" \} \}, \{ stream: \{ account: SYS, subject: "\$SYS\.ACCOUNT\.MOORING\.DISCONNECT" \} \}\]/,
+  );
+  assert.match(conf, /^system_account: SYS$/m);
+  const n1 = (conf.split('user: "n1"')[1] ?? '').split('user: "ops"')[0] ?? '';
+  assert.match(n1, /subscribe: \{ allow: \[[^\]]*"\$SYS\.ACCOUNT\.MOORING\.DISCONNECT"/);
+  assert.doesNotMatch(n1.split('subscribe')[0] ?? '', /\$SYS/, 'nobody publishes advisories');
+  assert.doesNotMatch(conf, /users: \[[^\]]*\n\s*\]\n\s*\}\n\s*SYS/, 'no users in the system account');
+  const off = natsAccountsBlock('co', [{ node: 'n1', user: 'n1', password: 'p1' }], 'MOORING', [], { presence: false });
+  assert.doesNotMatch(off, /SYS/);
+});

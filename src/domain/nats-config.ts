@@ -1,7 +1,7 @@
 // NATS server authorization for coordination (deploy/nats, tests): one user per node, allowed
 // to publish only under its own node's subjects (plus what JetStream KV needs), subscribe to the
 // cluster's coordination subjects and its inboxes. Pure text generation from subjects.ts.
-import { adminPublishAllow, epochBucket, nodePublishAllow, nodeSubscribeAllow } from './subjects.js';
+import { adminPublishAllow, epochBucket, nodePublishAllow, nodeSubscribeAllow, presenceSubjects } from './subjects.js';
 
 export interface NodeUser {
   readonly node: string;
@@ -18,8 +18,36 @@ export function nodePublishPermissions(cluster: string, node: string): string[] 
   return [...nodePublishAllow(cluster, node), '$JS.API.>', `$KV.${bucket}.>`, '_INBOX.>'];
 }
 
-export function nodeSubscribePermissions(cluster: string): string[] {
-  return [...nodeSubscribeAllow(cluster), '_INBOX.>'];
+/** With `account`: also the connect/disconnect advisories the system account exports to it (the death fast path). */
+export function nodeSubscribePermissions(cluster: string, account?: string): string[] {
+  return [...nodeSubscribeAllow(cluster), '_INBOX.>', ...(account === undefined ? [] : presenceSubscribeAllow(account))];
+}
+
+/** The advisory subjects a node may subscribe to (nobody in the account may publish them). */
+export function presenceSubscribeAllow(account: string): string[] {
+  const p = presenceSubjects(account);
+  return [p.connect, p.disconnect];
+}
+
+/** The system account of the generated config (the server's own events; no users, no clients). */
+export const SYSTEM_ACCOUNT = 'SYS';
+
+/**
+ * Death fast path, least privilege: the system account exports exactly the coordination account's
+ * connect/disconnect advisories, and the coordination account imports exactly those. No client
+ * holds system-account credentials; a node sees when connections of its account open and close,
+ * nothing else of the system account.
+ */
+export function presenceExports(account: string): string {
+  return presenceSubscribeAllow(account)
+    .map((s) => `{ stream: ${q(s)} }`)
+    .join(', ');
+}
+
+export function presenceImports(account: string, system = SYSTEM_ACCOUNT): string {
+  return presenceSubscribeAllow(account)
+    .map((s) => `{ stream: { account: ${system}, subject: ${q(s)} } }`)
+    .join(', ');
 }
 
 /** An operator user (mooringctl drain/undrain): publishes drain commands, reads coordination traffic. */
@@ -36,13 +64,27 @@ export function adminSubscribePermissions(cluster: string): string[] {
   return [...nodeSubscribeAllow(cluster), '_INBOX.>'];
 }
 
-/** An `accounts { … }` block with JetStream enabled, one user per node and the operator users. */
+export interface AccountsBlockOptions {
+  /**
+   * Relay the servers' connect/disconnect advisories of the coordination account to it (the
+   * death fast path): adds a system account `SYS` exporting only them, the import, the nodes'
+   * subscribe permission, and `system_account: SYS`. Default true.
+   */
+  readonly presence?: boolean;
+}
+
+/**
+ * An `accounts { … }` block with JetStream enabled, one user per node and the operator users;
+ * with `presence` (default), the system account relaying the advisories and `system_account`.
+ */
 export function natsAccountsBlock(
   cluster: string,
   users: readonly NodeUser[],
   account = 'MOORING',
   admins: readonly AdminUser[] = [],
+  opts: AccountsBlockOptions = {},
 ): string {
+  const presence = opts.presence ?? true;
   const entry = (u: { user: string; password: string }, pub: string[], sub: string[]): string =>
     [
       `      { user: ${q(u.user)}, password: ${q(u.password)}, permissions: {`,
@@ -50,8 +92,26 @@ export function natsAccountsBlock(
       `          subscribe: { allow: [${sub.map(q).join(', ')}] } } }`,
     ].join('\n');
   const lines = [
-    ...users.map((u) => entry(u, nodePublishPermissions(cluster, u.node), nodeSubscribePermissions(cluster))),
+    ...users.map((u) =>
+      entry(u, nodePublishPermissions(cluster, u.node), nodeSubscribePermissions(cluster, presence ? account : undefined)),
+    ),
     ...admins.map((a) => entry(a, adminPublishPermissions(cluster), adminSubscribePermissions(cluster))),
   ];
-  return `accounts {\n  ${account}: {\n    jetstream: enabled\n    users: [\n${lines.join(',\n')}\n    ]\n  }\n}\n`;
+  if (!presence) return `accounts {\n  ${account}: {\n    jetstream: enabled\n    users: [\n${lines.join(',\n')}\n    ]\n  }\n}\n`;
+  return [
+    'accounts {',
+    `  ${SYSTEM_ACCOUNT}: {`,
+    `    exports: [${presenceExports(account)}]`,
+    '  }',
+    `  ${account}: {`,
+    '    jetstream: enabled',
+    `    imports: [${presenceImports(account)}]`,
+    '    users: [',
+    lines.join(',\n'),
+    '    ]',
+    '  }',
+    '}',
+    `system_account: ${SYSTEM_ACCOUNT}`,
+    '',
+  ].join('\n');
 }

@@ -86,6 +86,16 @@ export function nodeSubscribeAllow(cluster: string): string[] {
   return [`${prefix(cluster)}.>`];
 }
 
+/**
+ * The NATS servers' connect/disconnect advisories for the coordination account, as the system
+ * account exports them to it (src/domain/nats-config.ts): the death fast path
+ * (src/domain/presence.ts). The subjects keep their `$SYS` names inside the coordination account;
+ * nobody there may publish them.
+ */
+export function presenceSubjects(account: string): { readonly connect: string; readonly disconnect: string } {
+  return { connect: `$SYS.ACCOUNT.${account}.CONNECT`, disconnect: `$SYS.ACCOUNT.${account}.DISCONNECT` };
+}
+
 /** JetStream KV bucket holding the per-IP epochs (bucket names allow [A-Za-z0-9_-]). */
 export function epochBucket(cluster: string): string {
   return `mooring-${SUBJECT_VERSION}-${token(cluster).replace(/[:]/g, '-')}-epochs`;

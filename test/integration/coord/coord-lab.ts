@@ -35,6 +35,8 @@ export class CoordNode {
   constructor(
     readonly index: number,
     readonly ns: Netns,
+    /** Its link's bridge-side port in the switch namespace. */
+    readonly port = '',
   ) {}
   get name(): string {
     return NODE_NAMES[this.index] as string;
@@ -122,8 +124,8 @@ export class CoordLab {
     this.client.exec('ip', ['route', 'add', '203.0.113.64/27', 'dev', 'eth0']);
     for (let i = 0; i < 3; i++) {
       const ns = this.lab.netns(`n${i + 1}`);
-      this.lab.link(ns, 'eth0', this.sw, 'br0', [`${NODE_IPS[i]}/26`], NODE_MACS[i]);
-      this.nodes.push(new CoordNode(i, ns));
+      const port = this.lab.link(ns, 'eth0', this.sw, 'br0', [`${NODE_IPS[i]}/26`], NODE_MACS[i]);
+      this.nodes.push(new CoordNode(i, ns, port));
     }
     for (let i = 0; i < 3; i++) this.startNats(i);
     await waitFor(
@@ -260,6 +262,15 @@ export class CoordLab {
       out += d.toString();
     });
     return new Promise((resolve) => p.on('close', (status) => resolve({ status, out })));
+  }
+
+  /**
+   * Cuts (or restores) node i's link at the switch: its port leaves the bridge, the node keeps
+   * carrier and its sockets, nothing is reset (a cable cut further away, a dead switch port).
+   */
+  cutLink(i: number, cut: boolean): void {
+    const port = this.nodes[i]?.port;
+    if (port) this.sw.exec('ip', ['link', 'set', port, ...(cut ? ['nomaster'] : ['master', 'br0'])]);
   }
 
   killNode(i: number): void {
