@@ -279,7 +279,6 @@ description: A MetalLB-compatible load balancer for bare-metal Kubernetes (same 
 type: application
 version: ${version}
 appVersion: ${JSON.stringify(version)}
-kubeVersion: ">= 1.25.0-0"
 home: https://github.com/mooring/mooring
 keywords: [load-balancer, metallb, bgp, arp, ndp, bare-metal]
 `;
