@@ -19,6 +19,8 @@ export const TOOL_PACKAGES = {
   openssl: 'openssl',
   socat: 'socat',
   go: 'golang (https://go.dev/dl)',
+  mmdebstrap: 'mmdebstrap',
+  umoci: 'umoci',
 } as const;
 export type Tool = keyof typeof TOOL_PACKAGES;
 
