@@ -1,9 +1,9 @@
 // `npm run gen:manifest`: writes deploy/mooring.yaml (the one-file install) and the generated files
 // of the Helm chart deploy/helm/mooring from the kustomize sources in deploy/ (scripts/install-files.ts).
 // `--check` exits 1 when a committed file differs from a fresh rendering.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { renderInstallFiles } from './install-files.js';
+import { renderInstallFiles, staleTemplates } from './install-files.js';
 
 const root = join(import.meta.dirname, '..');
 const check = process.argv.includes('--check');
@@ -19,6 +19,14 @@ for (const [rel, text] of files) {
     mkdirSync(dirname(p), { recursive: true });
     writeFileSync(p, text);
     console.log(`gen:manifest: wrote ${rel}`);
+  }
+}
+for (const rel of staleTemplates(files)) {
+  stale++;
+  if (check) console.error(`gen:manifest: ${rel} is no longer generated`);
+  else {
+    unlinkSync(join(root, rel));
+    console.log(`gen:manifest: removed ${rel}`);
   }
 }
 if (check && stale > 0) {

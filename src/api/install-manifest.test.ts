@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { packageVersion, renderInstallFiles, sourceObjects } from '../../scripts/install-files.js';
+import { packageVersion, renderInstallFiles, sourceObjects, staleTemplates } from '../../scripts/install-files.js';
 
 const root = join(import.meta.dirname, '..', '..');
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -28,6 +28,7 @@ test('committed deploy/mooring.yaml and chart files equal a fresh `npm run gen:m
     assert.ok(committed !== undefined, `${file} is missing: run npm run gen:manifest`);
     assert.equal(committed, text, `${file} is stale: run npm run gen:manifest`);
   }
+  assert.deepEqual(staleTemplates(), [], 'generated chart templates whose source is gone: run npm run gen:manifest');
 });
 
 test('deploy/mooring.yaml holds every object of the kustomization, the Namespace first and the webhook last', () => {
