@@ -52,6 +52,16 @@ const progress = (s) => say(`[${++step}/${STEPS}] ${s} (${((Date.now() - t0) / 1
 const run = (cmd, argv, opts = {}) => execFileSync(cmd, argv, { stdio: ['ignore', 'inherit', 'inherit'], ...opts });
 const quiet = (cmd, argv, opts = {}) => execFileSync(cmd, argv, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], ...opts });
 
+// One build at a time per cache (several worktrees share ~/.cache/mooring/image): re-run under flock.
+mkdirSync(cache, { recursive: true });
+if (process.env.MOORING_IMAGE_LOCKED !== cache) {
+  const r = spawnSync('flock', [join(cache, '.lock'), process.execPath, new URL(import.meta.url).pathname, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, MOORING_IMAGE_LOCKED: cache },
+  });
+  process.exit(r.status ?? 1);
+}
+
 for (const tool of ['mmdebstrap', 'umoci', 'tar']) {
   if (spawnSync('sh', ['-c', `command -v ${tool}`]).status !== 0) {
     console.error(`image: missing ${tool}: apt-get install -y mmdebstrap umoci (scripts/install-deps.sh)`);

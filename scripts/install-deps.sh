@@ -11,6 +11,7 @@ PKGS=(
   nftables                                      # packet drops inside test namespaces (BGP hold timer)
   openssl ca-certificates socat
   mmdebstrap umoci                              # npm run image: OCI image from Debian packages, no Docker
+  containerd runc                               # the image test imports and runs it as the nodes do
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -21,6 +21,9 @@ export const TOOL_PACKAGES = {
   go: 'golang (https://go.dev/dl)',
   mmdebstrap: 'mmdebstrap',
   umoci: 'umoci',
+  containerd: 'containerd',
+  ctr: 'containerd',
+  runc: 'runc',
 } as const;
 export type Tool = keyof typeof TOOL_PACKAGES;
 

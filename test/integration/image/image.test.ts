@@ -4,15 +4,28 @@
 // runs the entry point from a read-only root (as readOnlyRootFilesystem): `mooring --version`,
 // `mooring mooringctl validate` on a sample, and the native addons (pcap, koffi) load. The image is
 // unpacked with umoci and run with chroot as root in a private mount namespace, in a throwaway
-// directory. No network is used from the root namespace.
+// directory; and a private containerd (as on the nodes) imports the archive by its name and runs
+// the entry point with runc. No network is used from the root namespace.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  closeSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { requireRoot, requireTools } from '../../lib/prereq.js';
+import { waitFor } from '../../lib/netns.js';
 
 const root = new URL('../../..', import.meta.url).pathname;
 const version = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }).version;
@@ -104,12 +117,12 @@ describe('npm run image: the OCI image archive', { timeout: 30 * 60_000 }, () =>
     env = config.config.Env;
   });
 
-  const inImage = (args: string[]): { status: number | null; stdout: string; stderr: string } => {
+  const inImage = (args: string[], userspec = '0:0'): { status: number | null; stdout: string; stderr: string } => {
     // A private mount namespace with the root file system bound read-only: the container's
     // readOnlyRootFilesystem. The image's environment only (env -i).
     const script =
-      'mount --make-rprivate / && mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && r="$1" && shift && exec chroot "$r" "$@"';
-    const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', rootfs, ...args], {
+      'mount --make-rprivate / && mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && r="$1" && shift && u="$1" && shift && exec chroot --userspec="$u" "$r" "$@"';
+    const r = spawnSync('unshare', ['-m', 'sh', '-c', script, 'sh', rootfs, userspec, ...args], {
       encoding: 'utf8',
       env: Object.fromEntries(env.map((e) => [e.slice(0, e.indexOf('=')), e.slice(e.indexOf('=') + 1)])),
     });
@@ -127,6 +140,11 @@ describe('npm run image: the OCI image archive', { timeout: 30 * 60_000 }, () =>
     const v = inImage(['/app/bin/mooring', '--version']);
     assert.equal(v.status, 0, v.stderr);
     assert.equal(v.stdout.trim(), version);
+
+    // The controller runs as nobody (runAsUser 65534).
+    const asNobody = inImage(['/app/bin/mooring', '--version'], '65534:65534');
+    assert.equal(asNobody.status, 0, asNobody.stderr);
+    assert.equal(asNobody.stdout.trim(), version);
 
     const node = inImage(['/usr/bin/node', '--version']);
     assert.match(node.stdout.trim(), /^v(2[0-9]|[3-9][0-9])\./, `image node ${node.stdout}`);
@@ -149,5 +167,56 @@ describe('npm run image: the OCI image archive', { timeout: 30 * 60_000 }, () =>
     assert.equal(natives.stdout.trim(), 'function function');
     const du = execFileSync('du', ['-sm', rootfs], { encoding: 'utf8' }).split('\t')[0];
     process.stdout.write(`# image: ${du} MB unpacked, node ${node.stdout.trim()}\n`);
+  });
+  it('containerd imports the archive as ghcr.io/mooring/mooring:<version> and runs its entry point', async () => {
+    requireTools('containerd', 'ctr', 'runc');
+    const d = join(dir, 'containerd');
+    mkdirSync(d);
+    const sock = join(d, 'c.sock');
+    writeFileSync(
+      join(d, 'config.toml'),
+      `version = 2\nroot = "${d}/root"\nstate = "${d}/state"\ndisabled_plugins = ["io.containerd.grpc.v1.cri"]\n` +
+        `[grpc]\n  address = "${sock}"\n[ttrpc]\n  address = "${sock}.ttrpc"\n`,
+    );
+    const log = openSync(join(d, 'log'), 'a');
+    let proc: ChildProcess | undefined;
+    try {
+      proc = spawn('containerd', ['--config', join(d, 'config.toml')], { stdio: ['ignore', log, log] });
+      const p = proc;
+      await waitFor(
+        'containerd socket',
+        () => {
+          if (p.exitCode !== null) throw new Error(`containerd exited: ${readFileSync(join(d, 'log'), 'utf8').slice(-2000)}`);
+          return existsSync(sock);
+        },
+        30_000,
+        100,
+      );
+      const ctr = (...a: string[]) => spawnSync('ctr', ['-a', sock, '-n', 'mooring-test', ...a], { encoding: 'utf8' });
+      const imp = ctr('images', 'import', archive);
+      assert.equal(imp.status, 0, imp.stderr);
+      const name = `ghcr.io/mooring/mooring:${version}`;
+      assert.ok(ctr('images', 'ls', '-q').stdout.split('\n').includes(name), `containerd has no ${name}`);
+      // No arguments: the image's entry point alone (bin/mooring's usage, exit 2).
+      const bare = ctr('run', '--rm', '--read-only', name, `mooring-bare-${process.pid}`);
+      assert.equal(bare.status, 2, bare.stderr);
+      assert.match(bare.stdout + bare.stderr, /usage: mooring controller\|speaker\|mooringctl/);
+      const v = ctr('run', '--rm', '--read-only', name, `mooring-version-${process.pid}`, '/app/bin/mooring', '--version');
+      assert.equal(v.status, 0, v.stderr);
+      assert.equal(v.stdout.trim(), version);
+    } finally {
+      closeSync(log);
+      if (proc && proc.exitCode === null && proc.pid) {
+        const p = proc;
+        process.kill(p.pid as number, 'SIGTERM');
+        await waitFor('containerd to stop', () => p.exitCode !== null || p.signalCode !== null, 15_000, 100).catch(() => {
+          process.kill(p.pid as number, 'SIGKILL');
+        });
+      }
+      for (const m of readFileSync('/proc/mounts', 'utf8').split('\n')) {
+        const target = m.split(' ')[1];
+        if (target?.startsWith(d)) spawnSync('umount', ['-l', target]);
+      }
+    }
   });
 });
