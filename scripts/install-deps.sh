@@ -10,6 +10,8 @@ PKGS=(
   frr gobgpd bird2                              # BGP/BFD interop peers
   nftables                                      # packet drops inside test namespaces (BGP hold timer)
   openssl ca-certificates socat
+  mmdebstrap umoci                              # npm run image: OCI image from Debian packages, no Docker
+  containerd runc                               # the image test imports and runs it as the nodes do
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -19,6 +19,11 @@ export const TOOL_PACKAGES = {
   openssl: 'openssl',
   socat: 'socat',
   go: 'golang (https://go.dev/dl)',
+  mmdebstrap: 'mmdebstrap',
+  umoci: 'umoci',
+  containerd: 'containerd',
+  ctr: 'containerd',
+  runc: 'runc',
 } as const;
 export type Tool = keyof typeof TOOL_PACKAGES;
 

@@ -1,0 +1,146 @@
+// The Helm chart deploy/helm/mooring with Helm itself (built from helm.sh/helm/v3, test/lib/helm.ts):
+// `helm lint`, and `helm template` with the default values (the same objects as deploy/mooring.yaml,
+// but for Helm's labels and the Namespace, which `helm install --create-namespace` makes) and with
+// changed values (each value lands where MetalLB's chart puts it). No apiserver: install.test.ts
+// installs, upgrades and uninstalls against one.
+import { before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { CHART_DIR, ensureHelm, parseObjects, runHelm } from '../../lib/helm.js';
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+type Obj = Record<string, any>;
+
+const HELM_LABELS = ['helm.sh/chart', 'app.kubernetes.io/managed-by', 'app.kubernetes.io/instance', 'app.kubernetes.io/version'];
+
+const key = (o: Obj): string => `${o.kind}/${o.metadata?.namespace ?? ''}/${o.metadata?.name}`;
+
+/** The object without Helm's labels (and without a labels map that held only those). */
+function withoutHelmLabels(o: Obj): Obj {
+  const c = structuredClone(o);
+  const labels = c.metadata?.labels as Record<string, string> | undefined;
+  if (labels) {
+    for (const l of HELM_LABELS) delete labels[l];
+    if (Object.keys(labels).length === 0) delete c.metadata.labels;
+  }
+  return c;
+}
+
+async function template(...args: string[]): Promise<Obj[]> {
+  const r = await runHelm(['template', 'mooring', CHART_DIR, '-n', 'metallb-system', ...args]);
+  assert.equal(r.code, 0, `helm template ${args.join(' ')} failed:\n${r.stderr}`);
+  return parseObjects(r.stdout);
+}
+
+const find = (objs: Obj[], kind: string, name: string): Obj => {
+  const o = objs.find((x) => x.kind === kind && x.metadata?.name === name);
+  assert.ok(o, `${kind}/${name} not rendered`);
+  return o;
+};
+const container = (o: Obj): Obj => o.spec.template.spec.containers[0];
+const envOf = (o: Obj, name: string): unknown => (container(o).env as Obj[]).find((e) => e.name === name)?.value;
+
+describe('Helm chart deploy/helm/mooring', { timeout: 40 * 60_000 }, () => {
+  before(async () => {
+    await ensureHelm();
+  });
+
+  it('passes helm lint --strict', async () => {
+    const r = await runHelm(['lint', '--strict', CHART_DIR]);
+    assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
+    assert.match(r.stdout, /1 chart\(s\) linted, 0 chart\(s\) failed/);
+  });
+
+  it('renders with default values the objects of deploy/mooring.yaml (Helm labels aside, no Namespace)', async () => {
+    const rendered = await template();
+    const manifest = parseObjects(readFileSync(join(CHART_DIR, '..', '..', 'mooring.yaml'), 'utf8')).filter((o) => o.kind !== 'Namespace');
+    assert.deepEqual(rendered.map(key).sort(), manifest.map(key).sort());
+    const byKey = new Map(rendered.map((o) => [key(o), o]));
+    for (const m of manifest) {
+      const r = byKey.get(key(m));
+      assert.ok(r);
+      // Every top-level object carries Helm's labels; pod templates do not (selectors stay stable).
+      assert.equal(r.metadata.labels['app.kubernetes.io/managed-by'], 'Helm', key(m));
+      assert.equal(r.metadata.labels['app.kubernetes.io/instance'], 'mooring', key(m));
+      assert.deepEqual(withoutHelmLabels(r), m, `${key(m)} differs from deploy/mooring.yaml`);
+    }
+  });
+
+  it('puts changed values where they belong', async () => {
+    const objs = await template(
+      '--set',
+      'image.repository=registry.example/mooring,image.tag=9.9.9,image.pullPolicy=Always',
+      '--set',
+      'loadBalancerClass=mooring.io/lb,controller.logLevel=all,speaker.logLevel=warn',
+      '--set',
+      'speaker.nodeSelector.mooring\\.io/speaker=yes,speaker.tolerations=null,speaker.priorityClassName=system-node-critical',
+      '--set',
+      'controller.resources.limits.memory=300Mi,controller.tolerations[0].operator=Exists',
+    );
+    const ds = find(objs, 'DaemonSet', 'speaker');
+    const dep = find(objs, 'Deployment', 'controller');
+    for (const o of [ds, dep]) {
+      assert.equal(container(o).image, 'registry.example/mooring:9.9.9');
+      assert.equal(container(o).imagePullPolicy, 'Always');
+      assert.ok((container(o).args as string[]).includes('--lb-class=mooring.io/lb'), key(o));
+    }
+    assert.equal(envOf(dep, 'MOORING_LOG_LEVEL'), 'debug', 'MetalLB level "all" is debug');
+    assert.equal(envOf(ds, 'MOORING_LOG_LEVEL'), 'warn');
+    assert.deepEqual(ds.spec.template.spec.nodeSelector, { 'mooring.io/speaker': 'yes' });
+    assert.equal(ds.spec.template.spec.tolerations, undefined);
+    assert.equal(ds.spec.template.spec.priorityClassName, 'system-node-critical');
+    assert.deepEqual(container(dep).resources, { limits: { memory: '300Mi' }, requests: { cpu: '50m', memory: '64Mi' } });
+    assert.deepEqual(dep.spec.template.spec.tolerations, [{ operator: 'Exists' }]);
+    // The NATS image is not Mooring's.
+    assert.equal(container(find(objs, 'StatefulSet', 'mooring-nats')).image, 'nats:2.10-alpine');
+  });
+
+  it('uses an existing NATS cluster with nats.bundled=false, and requires its URL', async () => {
+    const objs = await template('--set', 'nats.bundled=false,nats.url=nats://nats.example:4222,nats.credentialsSecret=my-nats');
+    assert.equal(objs.filter((o) => /nats/.test(o.metadata.name as string)).length, 0, 'no bundled NATS objects');
+    const ds = find(objs, 'DaemonSet', 'speaker');
+    assert.ok((container(ds).args as string[]).includes('--nats-url=nats://nats.example:4222'));
+    assert.equal(ds.spec.template.spec.volumes[0].secret.secretName, 'my-nats');
+    const r = await runHelm(['template', 'mooring', CHART_DIR, '--set', 'nats.bundled=false']);
+    assert.notEqual(r.code, 0);
+    assert.match(r.stderr, /nats\.url is required when nats\.bundled is false/);
+  });
+
+  it('installs into the release namespace, and leaves CRDs out with crds.enabled=false', async () => {
+    const objs = await template('-n', 'lb', '--set', 'crds.enabled=false');
+    assert.equal(objs.filter((o) => o.kind === 'CustomResourceDefinition').length, 0);
+    for (const o of objs) if (o.metadata.namespace !== undefined) assert.equal(o.metadata.namespace, 'lb', key(o));
+    assert.ok((container(find(objs, 'DaemonSet', 'speaker')).args as string[]).includes('--nats-url=nats://mooring-nats.lb.svc:4222'));
+    assert.ok((container(find(objs, 'Deployment', 'controller')).args as string[]).includes('--namespace=lb'));
+    assert.equal(
+      find(objs, 'ValidatingWebhookConfiguration', 'mooring-webhook-configuration').webhooks[0].clientConfig.service.namespace,
+      'lb',
+    );
+    assert.equal(find(objs, 'ClusterRoleBinding', 'mooring:speaker').subjects[0].namespace, 'lb');
+    assert.match(find(objs, 'ConfigMap', 'mooring-nats-config').data['nats.conf'], /mooring-nats-0\.mooring-nats-cluster\.lb\.svc/);
+  });
+
+  it('adds ServiceMonitors with prometheus.serviceMonitor.enabled, and refuses an unknown log level', async () => {
+    const none = await template();
+    assert.equal(none.filter((o) => o.kind === 'ServiceMonitor').length, 0);
+    const objs = await template('--set', 'prometheus.serviceMonitor.enabled=true,prometheus.serviceMonitor.additionalLabels.release=prom');
+    const sms = objs.filter((o) => o.kind === 'ServiceMonitor');
+    assert.deepEqual(sms.map((o) => o.metadata.name).sort(), ['mooring-controller', 'mooring-speaker']);
+    for (const sm of sms) {
+      assert.equal(sm.metadata.labels.release, 'prom');
+      assert.equal(sm.spec.endpoints[0].port, 'monitoring');
+      // Each ServiceMonitor selects a metrics Service that selects the component's Pods.
+      const svc = objs.find(
+        (o) =>
+          o.kind === 'Service' &&
+          o.metadata.labels?.['app.kubernetes.io/component'] === sm.spec.selector.matchLabels['app.kubernetes.io/component'],
+      );
+      assert.ok(svc, `no Service for ${sm.metadata.name}`);
+      assert.equal(svc.spec.ports[0].port, 7472);
+    }
+    const bad = await runHelm(['template', 'mooring', CHART_DIR, '--set', 'speaker.logLevel=verbose']);
+    assert.notEqual(bad.code, 0);
+    assert.match(bad.stderr, /logLevel "verbose"/);
+  });
+});
