@@ -10,10 +10,13 @@
 // keeps its informers warm (and serves the webhook) and takes over when the lease expires or is
 // released (SIGTERM releases it). A leader that cannot renew within the renew deadline (before
 // the lease can expire for the others) stops its reconciler, which stops writing at once.
-// Validating admission webhook (--webhook-port, --webhook-cert/--webhook-key): every replica
-// serves it, through the same parseConfig (domain/admission.ts).
+// Validating admission webhook (--webhook-port): every replica serves it, through the same
+// parseConfig (domain/admission.ts), with --webhook-cert/--webhook-key files, or with
+// --webhook-cert-secret S the certificate is managed: the leader issues and rotates it in Secret S
+// and patches the caBundle of --webhook-configuration; every replica serves S (hot reload).
 // Usage: controller.ts [--lb-class C] [--namespace metallb-system] [--metrics-port 7472] [--metrics-host 0.0.0.0]
 //          [--webhook-port 9443 --webhook-cert tls.crt --webhook-key tls.key] [--webhook-host 0.0.0.0]
+//          [--webhook-cert-secret S --webhook-configuration C --webhook-service SVC --webhook-cert-extra-names ip,name]
 //          [--lease-name mooring-controller] [--lease-duration 15s] [--lease-renew-deadline 10s] [--lease-retry 2s]
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -44,6 +47,10 @@ const { values: opts } = parseArgs({
     'webhook-host': { type: 'string', default: '0.0.0.0' },
     'webhook-cert': { type: 'string', default: '/tmp/k8s-webhook-server/serving-certs/tls.crt' },
     'webhook-key': { type: 'string', default: '/tmp/k8s-webhook-server/serving-certs/tls.key' },
+    'webhook-cert-secret': { type: 'string' },
+    'webhook-configuration': { type: 'string', default: 'mooring-webhook-configuration' },
+    'webhook-service': { type: 'string', default: 'mooring-webhook-service' },
+    'webhook-cert-extra-names': { type: 'string', default: '' },
     'lease-name': { type: 'string', default: 'mooring-controller' },
     'lease-duration': { type: 'string', default: '15s' },
     'lease-renew-deadline': { type: 'string', default: '10s' },
@@ -113,8 +120,17 @@ const webhook = opts['webhook-port']
       {
         port: Number(opts['webhook-port']),
         host: opts['webhook-host'] ?? '0.0.0.0',
-        certFile: opts['webhook-cert'] ?? '',
-        keyFile: opts['webhook-key'] ?? '',
+        cert: opts['webhook-cert-secret']
+          ? {
+              kc,
+              namespace,
+              secret: opts['webhook-cert-secret'],
+              configuration: opts['webhook-configuration'] ?? '',
+              service: opts['webhook-service'] ?? '',
+              extraNames: (opts['webhook-cert-extra-names'] ?? '').split(',').filter(Boolean),
+              isLeader: () => term !== undefined,
+            }
+          : { certFile: opts['webhook-cert'] ?? '', keyFile: opts['webhook-key'] ?? '' },
         namespace,
         config: configSpecs,
         namespaces: specs.namespaces,

@@ -1,19 +1,20 @@
 // The controller's validating webhook server: started when --webhook-port is set, it validates
 // against the config read live from the apiserver (the informer caches answer only when a list
-// fails), and waits for its certificate: until the files are readable it retries every 10 s
-// rather than crash-looping (with failurePolicy Fail, config changes are refused meanwhile).
-import type { KubernetesObject } from '@kubernetes/client-node';
+// fails), and waits for its certificate: until the files are readable (or the managed certificate
+// is issued: webhook-cert.ts) it retries every 10 s (1 s) rather than crash-looping.
+import type { KubeConfig, KubernetesObject } from '@kubernetes/client-node';
 import type { AdmissionContext } from '../../domain/admission.js';
 import type { Logger } from '../log.js';
 import type { InformerSpec } from './informer.js';
 import { storageVersion } from './resources.js';
-import { serveWebhook } from './webhook.js';
+import { fileTls, serveWebhook } from './webhook.js';
+import { startManagedWebhookCert, type ManagedCertOptions } from './webhook-cert.js';
 
 export interface ControllerWebhookOptions {
   port: number;
   host: string;
-  certFile: string;
-  keyFile: string;
+  /** The serving certificate: files (a mounted Secret), or managed by the controller (webhook-cert.ts). */
+  cert: { certFile: string; keyFile: string } | (ManagedCertOptions & { kc: KubeConfig });
   /** Mooring's namespace (where config objects live). */
   namespace: string;
   /** The config kinds' list calls, and the namespaces'. */
@@ -48,30 +49,35 @@ export async function startControllerWebhook(o: ControllerWebhookOptions, log: L
       return o.fromCaches();
     }
   };
+  const c = o.cert;
+  const managed = 'kc' in c ? startManagedWebhookCert(c.kc, c, log) : undefined;
+  const tls = 'kc' in c ? managed!.tls : fileTls(c.certFile, c.keyFile);
+  const retryMs = managed ? 1000 : CERT_RETRY_MS;
   let server: { close: () => void } | undefined;
   let retry: NodeJS.Timeout | undefined;
   let closed = false;
   const start = async (): Promise<void> => {
     if (closed) return;
     try {
-      server = await serveWebhook({ port: o.port, host: o.host, certFile: o.certFile, keyFile: o.keyFile, context }, log);
+      server = await serveWebhook({ port: o.port, host: o.host, tls, context }, log);
       log.info('webhook serving', { event: 'webhook.listening', port: o.port });
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       if (code !== 'ENOENT' && code !== 'EACCES') throw err;
-      log.error('webhook certificate not readable yet, retrying in 10 s', {
+      log.error(`webhook certificate not readable yet, retrying in ${retryMs / 1000} s`, {
         event: 'webhook.cert.missing',
         err: err instanceof Error ? err.message : String(err),
       });
       retry = setTimeout(() => {
         void start();
-      }, CERT_RETRY_MS);
+      }, retryMs);
     }
   };
   await start();
   return {
     close: () => {
       closed = true;
+      managed?.stop();
       if (retry) clearTimeout(retry);
       server?.close();
     },
