@@ -6,7 +6,8 @@
 //
 //   NODE_NAME=n1 KUBECONFIG=... tsx src/bin/speaker.ts --nats-url nats://a:4222,nats://b:4222
 //     [--namespace metallb-system] [--cluster mooring] [--metrics-port 7472] [--metrics-host 0.0.0.0]
-//     [--lb-class NAME] [--nats-user U --nats-pass-file F | --nats-pass-dir D] [--announcer pcap|log]
+//     [--lb-class NAME] [--nats-credentials-url URL --nats-token-file F | --nats-user U --nats-pass-file F | --nats-pass-dir D]
+//     [--announcer pcap|log]
 //     [--ignore-exclude-lb] [--heartbeat-interval 100ms] [--heartbeat-misses 3]
 // NATS is dialled only once the config has an L2Advertisement (BGP needs none). /healthz: the
 // process alone; /readyz: JSON list of what it waits for (caches, config, NATS when wanted).
@@ -25,7 +26,8 @@ import { createTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
 import { registerSpeakerMetrics } from '../adapters/speaker-metrics.js';
 import { openL2Announcer } from '../adapters/speaker-io.js';
-import { SpeakerNats, passwordCredentials } from '../adapters/speaker-nats.js';
+import { SpeakerNats } from '../adapters/speaker-nats.js';
+import { SPEAKER_NATS_FLAGS, speakerCredentials } from '../adapters/nats-credential-client.js';
 import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/informer.js';
 import { coreSpecs, metallbSpec } from '../adapters/kube/resources.js';
 import { createEventRecorder } from '../adapters/kube/events.js';
@@ -42,11 +44,7 @@ const { values: a } = parseArgs({
     node: { type: 'string', default: process.env.NODE_NAME },
     namespace: { type: 'string', default: process.env.METALLB_NAMESPACE ?? DEFAULT_NAMESPACE },
     cluster: { type: 'string', default: 'mooring' },
-    'nats-url': { type: 'string', default: process.env.NATS_URL },
-    'nats-user': { type: 'string', default: process.env.NATS_USER },
-    'nats-pass-file': { type: 'string' },
-    /** A directory with one password file per node (a mounted Secret): <dir>/<node>; the user is the node name. */
-    'nats-pass-dir': { type: 'string', default: process.env.NATS_PASS_DIR },
+    ...SPEAKER_NATS_FLAGS,
     'metrics-port': { type: 'string', default: '7472' },
     'metrics-host': { type: 'string', default: '0.0.0.0' },
     'lb-class': { type: 'string' },
@@ -78,6 +76,7 @@ if (hbInterval === undefined || hbInterval < 10 || !Number.isInteger(hbMisses) |
   process.exit(2);
 }
 const telemetry = createTelemetry('speaker');
+const kc = loadKubeConfig();
 
 // ---- L2 announcer, NATS (opened only once the config has an L2Advertisement), epoch store ----
 const { l2, stats: l2Stats } = await openL2Announcer(a.announcer as string, log);
@@ -86,7 +85,7 @@ const nats = new SpeakerNats({
   node,
   bucket: epochBucket(a.cluster as string),
   kvReplicas: Number(a['kv-replicas']),
-  credentials: passwordCredentials({ node, user: a['nats-user'], passFile: a['nats-pass-file'], passDir: a['nats-pass-dir'] }),
+  credentials: speakerCredentials(a, { node, kc, namespace: ns, log }),
   log,
 });
 const coord = new Coordinator({
@@ -132,7 +131,6 @@ const peers = new BgpPeers({
 });
 
 // ---- Kubernetes ------------------------------------------------------------------------------
-const kc = loadKubeConfig();
 const core = coreSpecs(kc, ns);
 const inf = {
   services: startInformer(kc, core.services, log),

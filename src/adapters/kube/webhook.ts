@@ -32,6 +32,8 @@ export interface WebhookOptions {
   port: number;
   host: string;
   tls: TlsSource;
+  /** More JSON POST endpoints on the same server (the NATS credential endpoint): path → handler. */
+  routes?: Readonly<Record<string, (bearer: string | undefined, body: unknown) => Promise<{ code: number; body: unknown }>>>;
   /** The objects to validate against; undefined when they cannot be read (refused, retried by the client). */
   context: () => Promise<AdmissionContext | undefined>;
 }
@@ -42,7 +44,9 @@ export function serveWebhook(o: WebhookOptions, log: Logger): Promise<{ server: 
   let stamp = mtimes();
   const server = createServer(load(), (req, res) => {
     const reply = (code: number, body: unknown) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== WEBHOOK_PATH) {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const route = o.routes?.[path];
+    if (req.method !== 'POST' || (path !== WEBHOOK_PATH && !route)) {
       reply(404, { error: 'not found' });
       return;
     }
@@ -62,6 +66,14 @@ export function serveWebhook(o: WebhookOptions, log: Logger): Promise<{ server: 
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
         reply(400, { error: 'body is not JSON' });
+        return;
+      }
+      if (route) {
+        const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+        void route(bearer, body).then(
+          (a) => reply(a.code, a.body),
+          () => reply(500, { error: 'internal error' }),
+        );
         return;
       }
       const d = decodeAdmissionReview(body);
