@@ -81,6 +81,8 @@ export interface SpeakerNodeOptions {
   readonly status: StatusSink;
   readonly clock: Clock;
   readonly log: LogPort;
+  /** Called with every configuration put in force (the speaker opens NATS once it has an L2Advertisement). */
+  readonly onConfig?: (config: Config) => void;
   /** Longest wait in `stop()` for peers to take our L2 IPs (default 3000 ms). */
   readonly drainTimeoutMs?: number;
   /** The Event rate limit (default DEFAULT_EVENT_LIMITS). */
@@ -159,6 +161,10 @@ export class SpeakerNode {
   loaded(): boolean {
     return this.lastGood !== undefined;
   }
+  /** What readiness still waits for (empty when ready). */
+  waitingFor(): string[] {
+    return [...(this.synced() ? [] : ['informers not synced']), ...(this.loaded() ? [] : ['no valid configuration yet'])];
+  }
   /** Running on the last good configuration because the latest one is invalid. */
   isStale(): boolean {
     return this.stale;
@@ -198,6 +204,7 @@ export class SpeakerNode {
       void status.configurationState(`speaker-${node}`, false, summary).catch(() => undefined);
     }
     if (!this.lastGood) return;
+    this.o.onConfig?.(this.lastGood);
     const nodes = s.nodes.list();
     const plan = planSpeaker({
       node,

@@ -1,10 +1,12 @@
-// The monitoring endpoint every process serves: /metrics (Prometheus text), /healthz (the
-// process is alive), /readyz (caches synced / config loaded; 503 with the reason otherwise).
+// The monitoring endpoint every process serves: /metrics (Prometheus text), /healthz (liveness:
+// the process answers; it depends on nothing else, so a NATS or apiserver outage never restarts
+// it), /readyz (JSON `{ ready, waitingFor: [reasons] }`, 503 while it waits for anything).
 import { createServer, type Server } from 'node:http';
 import type { Telemetry } from './telemetry.js';
 
 export interface Health {
-  ready(): { ok: boolean; reason?: string };
+  /** `reasons`: everything readiness still waits for (`reason`: the first of them). */
+  ready(): { ok: boolean; reason?: string; reasons?: readonly string[] };
 }
 
 export function serveMonitoring(telemetry: Telemetry, health: Health, port: number, host = '0.0.0.0'): Promise<Server> {
@@ -23,7 +25,8 @@ export function serveMonitoring(telemetry: Telemetry, health: Health, port: numb
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok\n');
     } else if (path === '/readyz') {
       const r = health.ready();
-      res.writeHead(r.ok ? 200 : 503, { 'content-type': 'text/plain' }).end(r.ok ? 'ok\n' : `not ready: ${r.reason ?? 'starting'}\n`);
+      const waitingFor = r.ok ? [] : (r.reasons ?? [r.reason ?? 'starting']);
+      res.writeHead(r.ok ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify({ ready: r.ok, waitingFor })}\n`);
     } else {
       res.writeHead(404).end('not found\n');
     }

@@ -1,5 +1,5 @@
 // NATS adapter: the coordination bus (core NATS) and the epoch store (JetStream KV) over
-// @nats-io/transport-node. Authenticates with user/password or an nkey seed, optional TLS,
+// @nats-io/transport-node. Authenticates with user/password, an nkey seed or a user JWT, optional TLS,
 // reconnects across every server of the cluster forever, and turns client status into
 // up/down events. Secrets are never logged.
 //
@@ -15,6 +15,7 @@
 // on another one (else the next death of that server would silence the node again).
 import {
   connect,
+  jwtAuthenticator,
   nkeyAuthenticator,
   usernamePasswordAuthenticator,
   type NatsConnection,
@@ -35,8 +36,10 @@ import {
 export interface NatsAuth {
   readonly user?: string;
   readonly pass?: string;
-  /** nkey seed (`SU…`), e.g. from a Secret. */
+  /** nkey seed (`SU…`), e.g. from a Secret; with `jwt`, the seed of the JWT's user. */
   readonly nkeySeed?: string;
+  /** A user JWT (decentralized auth), read at every (re)connect so a renewed one is used. */
+  readonly jwt?: () => string;
 }
 
 export interface NatsTls {
@@ -193,7 +196,8 @@ export class NatsBus implements CoordBus {
       ignoreClusterUpdates: false,
       timeout: 2000,
     };
-    if (o.auth?.nkeySeed) opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(o.auth.nkeySeed));
+    if (o.auth?.jwt && o.auth.nkeySeed) opts.authenticator = jwtAuthenticator(o.auth.jwt, new TextEncoder().encode(o.auth.nkeySeed));
+    else if (o.auth?.nkeySeed) opts.authenticator = nkeyAuthenticator(new TextEncoder().encode(o.auth.nkeySeed));
     else if (o.auth?.user) opts.authenticator = usernamePasswordAuthenticator(o.auth.user, o.auth.pass);
     if (o.tls) opts.tls = { caFile: o.tls.caFile, certFile: o.tls.certFile, keyFile: o.tls.keyFile };
     try {

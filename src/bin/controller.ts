@@ -10,11 +10,15 @@
 // keeps its informers warm (and serves the webhook) and takes over when the lease expires or is
 // released (SIGTERM releases it). A leader that cannot renew within the renew deadline (before
 // the lease can expire for the others) stops its reconciler, which stops writing at once.
-// Validating admission webhook (--webhook-port, --webhook-cert/--webhook-key): every replica
-// serves it, through the same parseConfig (domain/admission.ts).
+// Validating admission webhook (--webhook-port), served by every replica (domain/admission.ts),
+// with --webhook-cert/--webhook-key files or, with --webhook-cert-secret S, a certificate the
+// leader issues, rotates and puts in caBundle (webhook-cert.ts). --nats-cluster C: the NATS issuer
+// on the same server (kube/nats-issuer.ts): speakers' user JWTs, the servers' operator config.
 // Usage: controller.ts [--lb-class C] [--namespace metallb-system] [--metrics-port 7472] [--metrics-host 0.0.0.0]
-//          [--webhook-port 9443 --webhook-cert tls.crt --webhook-key tls.key] [--webhook-host 0.0.0.0]
-//          [--lease-name mooring-controller] [--lease-duration 15s] [--lease-renew-deadline 10s] [--lease-retry 2s]
+//   [--webhook-port 9443 --webhook-cert tls.crt --webhook-key tls.key | --webhook-cert-secret S] [--webhook-host 0.0.0.0]
+//   [--webhook-configuration C] [--webhook-service SVC] [--webhook-cert-extra-names ip,name]
+//   [--nats-cluster C --nats-credential-ttl 1h --nats-speaker-sa speaker]
+//   [--lease-name mooring-controller] [--lease-duration 15s] [--lease-renew-deadline 10s] [--lease-retry 2s]
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -27,7 +31,7 @@ import { coreSpecs, metallbSpec } from '../adapters/kube/resources.js';
 import { createEventRecorder } from '../adapters/kube/events.js';
 import { StatusWriter } from '../adapters/kube/status.js';
 import { createServiceWriter } from '../adapters/kube/service-writer.js';
-import { startControllerWebhook } from '../adapters/kube/controller-webhook.js';
+import { WEBHOOK_FLAGS, startControllerWebhook, webhookFromFlags } from '../adapters/kube/controller-webhook.js';
 import { registerControllerMetrics } from '../adapters/kube/controller-metrics.js';
 import { startLeaderElection } from '../adapters/kube/lease.js';
 import { createTelemetry } from '../adapters/telemetry.js';
@@ -40,10 +44,7 @@ const { values: opts } = parseArgs({
     namespace: { type: 'string', default: 'metallb-system' },
     'metrics-port': { type: 'string', default: '7472' },
     'metrics-host': { type: 'string', default: '0.0.0.0' },
-    'webhook-port': { type: 'string' },
-    'webhook-host': { type: 'string', default: '0.0.0.0' },
-    'webhook-cert': { type: 'string', default: '/tmp/k8s-webhook-server/serving-certs/tls.crt' },
-    'webhook-key': { type: 'string', default: '/tmp/k8s-webhook-server/serving-certs/tls.key' },
+    ...WEBHOOK_FLAGS,
     'lease-name': { type: 'string', default: 'mooring-controller' },
     'lease-duration': { type: 'string', default: '15s' },
     'lease-renew-deadline': { type: 'string', default: '10s' },
@@ -111,10 +112,7 @@ const monitoring = await serveMonitoring(
 const webhook = opts['webhook-port']
   ? await startControllerWebhook(
       {
-        port: Number(opts['webhook-port']),
-        host: opts['webhook-host'] ?? '0.0.0.0',
-        certFile: opts['webhook-cert'] ?? '',
-        keyFile: opts['webhook-key'] ?? '',
+        ...webhookFromFlags(opts, { kc, namespace, isLeader: () => term !== undefined }),
         namespace,
         config: configSpecs,
         namespaces: specs.namespaces,

@@ -6,9 +6,11 @@
 //
 //   NODE_NAME=n1 KUBECONFIG=... tsx src/bin/speaker.ts --nats-url nats://a:4222,nats://b:4222
 //     [--namespace metallb-system] [--cluster mooring] [--metrics-port 7472] [--metrics-host 0.0.0.0]
-//     [--lb-class NAME] [--nats-user U --nats-pass-file F | --nats-pass-dir D] [--announcer pcap|log]
+//     [--lb-class NAME] [--nats-credentials-url URL --nats-token-file F | --nats-user U --nats-pass-file F | --nats-pass-dir D]
+//     [--announcer pcap|log]
 //     [--ignore-exclude-lb] [--heartbeat-interval 100ms] [--heartbeat-misses 3] [--nats-account MOORING ('': no death fast path)]
-//
+// NATS is dialled only once the config has an L2Advertisement (BGP needs none). /healthz: the
+// process alone; /readyz: JSON list of what it waits for (caches, config, NATS when wanted).
 // SIGTERM: drain (peers take our L2 IPs make-before-break), stop BGP (graceful restart peers
 // keep our routes, others get CEASE), close NATS, exit.
 import { parseArgs } from 'node:util';
@@ -21,7 +23,9 @@ import { createLogger } from '../adapters/log.js';
 import { createTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
 import { registerSpeakerMetrics } from '../adapters/speaker-metrics.js';
-import { connectSpeakerNats, openEpochStore, openL2Announcer } from '../adapters/speaker-io.js';
+import { openL2Announcer } from '../adapters/speaker-io.js';
+import { SpeakerNats } from '../adapters/speaker-nats.js';
+import { SPEAKER_NATS_FLAGS, speakerCredentials } from '../adapters/nats-credential-client.js';
 import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/informer.js';
 import { coreSpecs, metallbSpec } from '../adapters/kube/resources.js';
 import { createEventRecorder } from '../adapters/kube/events.js';
@@ -35,11 +39,7 @@ const { values: a } = parseArgs({
     node: { type: 'string', default: process.env.NODE_NAME },
     namespace: { type: 'string', default: process.env.METALLB_NAMESPACE ?? DEFAULT_NAMESPACE },
     cluster: { type: 'string', default: 'mooring' },
-    'nats-url': { type: 'string', default: process.env.NATS_URL },
-    'nats-user': { type: 'string', default: process.env.NATS_USER },
-    'nats-pass-file': { type: 'string' },
-    /** A directory with one password file per node (a mounted Secret): <dir>/<node>; the user is the node name. */
-    'nats-pass-dir': { type: 'string', default: process.env.NATS_PASS_DIR },
+    ...SPEAKER_NATS_FLAGS,
     'metrics-port': { type: 'string', default: '7472' },
     'metrics-host': { type: 'string', default: '0.0.0.0' },
     'lb-class': { type: 'string' },
@@ -55,8 +55,8 @@ const { values: a } = parseArgs({
 
 const node = a.node;
 const log = createLogger({ component: 'speaker', node });
-if (!node || !a['nats-url']) {
-  log.error(!node ? 'NODE_NAME (or --node) is required' : '--nats-url (or NATS_URL) is required');
+if (!node) {
+  log.error('NODE_NAME (or --node) is required');
   process.exit(2);
 }
 const ns = a.namespace as string;
@@ -72,26 +72,26 @@ if (hbInterval === undefined || hbInterval < 10 || !Number.isInteger(hbMisses) |
   process.exit(2);
 }
 const telemetry = createTelemetry('speaker');
+const kc = loadKubeConfig();
 
-// ---- L2 announcer, NATS, epoch store ---------------------------------------------------------
+// ---- L2 announcer, NATS (opened only once the config has an L2Advertisement), epoch store ----
 const { l2, stats: l2Stats } = await openL2Announcer(a.announcer as string, log);
-const natsOptions = {
-  urls: a['nats-url'] as string,
+const nats = new SpeakerNats({
+  urls: a['nats-url'],
   node,
-  user: a['nats-user'],
-  passFile: a['nats-pass-file'],
-  passDir: a['nats-pass-dir'],
-};
-const bus = await connectSpeakerNats(natsOptions, log);
-const epochs = await openEpochStore(bus, epochBucket(a.cluster as string), Number(a['kv-replicas']), log);
+  bucket: epochBucket(a.cluster as string),
+  kvReplicas: Number(a['kv-replicas']),
+  credentials: speakerCredentials(a, { node, kc, namespace: ns, log }),
+  log,
+});
 const coord = new Coordinator({
   cluster: a.cluster as string,
   node,
   inc: Date.now(),
   clock: realClock,
-  bus,
+  bus: nats,
   l2,
-  ...(epochs ? { epochs } : {}),
+  epochs: nats.epochs,
   membership: { intervalMs: Math.round(hbInterval), misses: hbMisses },
   ...(a['nats-account'] ? { presenceAccount: a['nats-account'] } : {}),
   log: (rec) => {
@@ -106,7 +106,6 @@ const peers = new LazyPeers(
 );
 
 // ---- Kubernetes ------------------------------------------------------------------------------
-const kc = loadKubeConfig();
 const core = coreSpecs(kc, ns);
 const inf = {
   services: startInformer(kc, core.services, log),
@@ -131,20 +130,19 @@ const speaker = new SpeakerNode({
   status: new StatusWriter(kc, ns, log),
   clock: realClock,
   log,
+  onConfig: (c) => {
+    if (c.l2Advertisements.length > 0) nats.want();
+  },
 });
 registerSpeakerMetrics(telemetry.meter, { node, speaker, coordinator: coord, peers, l2Stats, log });
 speaker.start();
 const server = await serveMonitoring(
   telemetry,
   {
-    ready: () =>
-      !speaker.synced()
-        ? { ok: false, reason: 'informers not synced' }
-        : !speaker.loaded()
-          ? { ok: false, reason: 'no valid configuration yet' }
-          : !bus.isUp()
-            ? { ok: false, reason: 'NATS disconnected' }
-            : { ok: true },
+    ready: () => {
+      const reasons = [...speaker.waitingFor(), ...nats.waitingFor()];
+      return { ok: reasons.length === 0, reasons };
+    },
   },
   Number(a['metrics-port']),
   a['metrics-host'] as string,
@@ -158,9 +156,9 @@ async function shutdown(sig: string): Promise<void> {
   stopping = true;
   log.info('shutting down', { event: 'stopping', signal: sig });
   await speaker.stop();
-  await Promise.allSettled([bus.flush(), ...allInformers.map((i) => i.stop())]);
+  await Promise.allSettled([nats.flush(), ...allInformers.map((i) => i.stop())]);
   await l2.close();
-  await bus.close().catch(() => undefined);
+  await nats.close().catch(() => undefined);
   server.close();
   log.info('stopped', { event: 'stopped' });
   setTimeout(() => process.exit(0), 200).unref();

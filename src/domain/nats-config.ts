@@ -64,6 +64,27 @@ export function adminSubscribePermissions(cluster: string): string[] {
   return [...nodeSubscribeAllow(cluster), '_INBOX.>'];
 }
 
+/**
+ * Roles: who may do what on the bus, the one place permissions come from (password users above,
+ * minted JWT users in nats-auth.ts). A `node` publishes only under its own node's subjects; an
+ * `admin` (mooringctl) publishes drain commands. New roles (a read-only viewer, …) go here.
+ */
+export type NatsRole = { readonly role: 'node'; readonly node: string } | { readonly role: 'admin' };
+
+export interface RolePermissions {
+  readonly pub: readonly string[];
+  readonly sub: readonly string[];
+}
+
+export function rolePermissions(cluster: string, r: NatsRole): RolePermissions {
+  switch (r.role) {
+    case 'node':
+      return { pub: nodePublishPermissions(cluster, r.node), sub: nodeSubscribePermissions(cluster) };
+    case 'admin':
+      return { pub: adminPublishPermissions(cluster), sub: adminSubscribePermissions(cluster) };
+  }
+}
+
 export interface AccountsBlockOptions {
   /**
    * Relay the servers' connect/disconnect advisories of the coordination account to it (the

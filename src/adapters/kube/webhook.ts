@@ -1,7 +1,8 @@
 // The validating admission webhook's HTTPS endpoint: POST /validate-metallb-io with an
 // AdmissionReview v1, answered by the pure domain/admission.ts against the current config objects.
-// The serving certificate and key are files (in deploy/, a mounted Secret); they are re-read when
-// they change, so a rotated Secret needs no restart.
+// The serving certificate and key come from a TlsSource: files (a mounted Secret, re-read when
+// they change) or the controller's managed certificate (held in memory); a change is swapped in
+// with setSecureContext, so a rotated certificate needs no restart.
 import { createServer, type Server } from 'node:https';
 import { readFileSync, statSync } from 'node:fs';
 import { WEBHOOK_PATH, decodeAdmissionReview, review, type AdmissionContext, type AdmissionRequest } from '../../domain/admission.js';
@@ -9,22 +10,43 @@ import type { Logger } from '../log.js';
 
 const MAX_BODY = 3 << 20;
 
+/** Where the serving certificate comes from; `load` throws (code ENOENT) while there is none yet. */
+export interface TlsSource {
+  load(): { cert: string | Buffer; key: string | Buffer };
+  /** Changes when the certificate does. */
+  stamp(): string;
+  /** How often to look at `stamp`. */
+  readonly checkMs: number;
+}
+
+/** Certificate and key files (a mounted Secret). */
+export function fileTls(certFile: string, keyFile: string): TlsSource {
+  return {
+    load: () => ({ cert: readFileSync(certFile), key: readFileSync(keyFile) }),
+    stamp: () => `${statSync(certFile).mtimeMs}:${statSync(keyFile).mtimeMs}`,
+    checkMs: 30_000,
+  };
+}
+
 export interface WebhookOptions {
   port: number;
   host: string;
-  certFile: string;
-  keyFile: string;
+  tls: TlsSource;
+  /** More JSON POST endpoints on the same server (the NATS credential endpoint): path → handler. */
+  routes?: Readonly<Record<string, (bearer: string | undefined, body: unknown) => Promise<{ code: number; body: unknown }>>>;
   /** The objects to validate against; undefined when they cannot be read (refused, retried by the client). */
   context: () => Promise<AdmissionContext | undefined>;
 }
 
 export function serveWebhook(o: WebhookOptions, log: Logger): Promise<{ server: Server; close: () => void }> {
-  const load = () => ({ cert: readFileSync(o.certFile), key: readFileSync(o.keyFile) });
-  const mtimes = () => `${statSync(o.certFile).mtimeMs}:${statSync(o.keyFile).mtimeMs}`;
+  const load = () => o.tls.load();
+  const mtimes = () => o.tls.stamp();
   let stamp = mtimes();
   const server = createServer(load(), (req, res) => {
     const reply = (code: number, body: unknown) => res.writeHead(code, { 'content-type': 'application/json' }).end(JSON.stringify(body));
-    if (req.method !== 'POST' || (req.url ?? '').split('?')[0] !== WEBHOOK_PATH) {
+    const path = (req.url ?? '').split('?')[0] ?? '';
+    const route = o.routes?.[path];
+    if (req.method !== 'POST' || (path !== WEBHOOK_PATH && !route)) {
       reply(404, { error: 'not found' });
       return;
     }
@@ -44,6 +66,14 @@ export function serveWebhook(o: WebhookOptions, log: Logger): Promise<{ server: 
         body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
       } catch {
         reply(400, { error: 'body is not JSON' });
+        return;
+      }
+      if (route) {
+        const bearer = /^Bearer (.+)$/.exec(req.headers.authorization ?? '')?.[1];
+        void route(bearer, body).then(
+          (a) => reply(a.code, a.body),
+          () => reply(500, { error: 'internal error' }),
+        );
         return;
       }
       const d = decodeAdmissionReview(body);
@@ -81,7 +111,7 @@ export function serveWebhook(o: WebhookOptions, log: Logger): Promise<{ server: 
     });
     return out;
   };
-  // A rotated Secret shows up as new files in the mounted volume: swap the TLS context.
+  // A rotated certificate (new files in the mounted volume, or a new managed one): swap the TLS context.
   const watch = setInterval(() => {
     try {
       const now = mtimes();
@@ -92,7 +122,7 @@ export function serveWebhook(o: WebhookOptions, log: Logger): Promise<{ server: 
     } catch (e) {
       log.warn('webhook certificate reload failed', { event: 'webhook.cert.error', err: e instanceof Error ? e.message : String(e) });
     }
-  }, 30_000);
+  }, o.tls.checkMs);
   watch.unref();
   return new Promise((resolve, reject) => {
     server.once('error', reject);

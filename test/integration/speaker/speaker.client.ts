@@ -2,6 +2,7 @@
 // kubeconfig and prints one JSON object per call. Steps:
 //   setup <speaker-kubeconfig-out> <apiserver-url>   CRDs, namespace, RBAC from deploy/, Node n1, the speaker's SA token
 //   apply <yaml-file>                                 create (or replace) every object in the file
+//   delete <plural> <name>                            delete a metallb.io object in metallb-system
 //   lb-status <ns> <svc> <ip>                         set status.loadBalancer.ingress (as the controller would)
 //   get <plural> [labelSelector]                      list metallb.io objects in metallb-system
 //   events <ns>                                       Events in a namespace
@@ -98,6 +99,11 @@ async function main(): Promise<unknown> {
       return setup(args[0] ?? '', args[1] ?? '');
     case 'apply': {
       for (const o of loadAllYaml(readFileSync(args[0] ?? '', 'utf8')) as KubernetesObject[]) await upsert(o);
+      return { ok: true };
+    }
+    case 'delete': {
+      const [plural = '', name = ''] = args;
+      await custom.deleteNamespacedCustomObject({ group: 'metallb.io', version: 'v1beta1', namespace: 'metallb-system', plural, name });
       return { ok: true };
     }
     case 'lb-status': {

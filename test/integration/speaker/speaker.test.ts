@@ -4,10 +4,13 @@
 // Checks the Kubernetes side of issue 9: it announces an IP of a configured pool, writes
 // ServiceL2Status and ConfigurationState, keeps the last good config when a new one is invalid,
 // explains an IP it does not announce with an Event, cannot write Services, and on SIGTERM
-// withdraws and removes its status objects.
+// withdraws and removes its status objects. Then NATS only where needed: a speaker whose config
+// has no L2Advertisement runs without dialling NATS and is ready; once one appears it wants NATS,
+// and a node with no credential yet logs one line per retry (no stack trace, no exit) while
+// /healthz stays 200 and /readyz says what it waits for, until its credential appears.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -236,5 +239,86 @@ spec: { addresses: [203.0.113.20/30] }
     assert.ok(logged('l2.withdraw', VIP));
     const items = (await client('get', 'servicel2statuses')) as unknown[];
     assert.deepEqual(items, []);
+  });
+
+  it('BGP-only runs without NATS; an L2Advertisement makes it dial; a missing credential is a retried one-liner', async () => {
+    await client('delete', 'ipaddresspools', 'overlapping');
+    await client('delete', 'l2advertisements', 'l2');
+    const passDir = join(dir, 'nats-pass');
+    mkdirSync(passDir);
+    const n2logs: Array<Record<string, unknown>> = [];
+    const raw: string[] = [];
+    let n2exit: number | null | undefined;
+    // The speaker of a node n2 (its Node object is absent: it announces nothing, which is fine here).
+    const n2 = n1.spawn(
+      process.execPath,
+      [
+        '--import',
+        'tsx',
+        join(ROOT, 'src/bin/speaker.ts'),
+        ...['--nats-url', `nats://${API_IP}:4222`, '--nats-pass-dir', passDir, '--kv-replicas', '1', '--announcer', 'log'],
+        ...['--cluster', 'sp', '--metrics-host', NODE_IP, '--metrics-port', '7473'],
+      ],
+      {
+        env: { ...process.env, NODE_NAME: 'n2', KUBECONFIG: join(dir, 'speaker.kubeconfig'), MOORING_LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    n2.on('exit', (code) => {
+      n2exit = code;
+    });
+    let buf = '';
+    n2.stderr?.setEncoding('utf8').on('data', (d: string) => {
+      buf += d;
+      let i;
+      while ((i = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        raw.push(line);
+        try {
+          n2logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          n2logs.push({ event: 'raw', line });
+        }
+      }
+    });
+    const get = async (path: string): Promise<{ code: number; body: string }> => {
+      const r = n1.exec('curl', ['-s', '-o', '-', '-w', '\n%{http_code}', `http://${NODE_IP}:7473${path}`], { allowFail: true });
+      const lines = r.trim().split('\n');
+      return { code: Number(lines.pop()), body: lines.join('\n') };
+    };
+    try {
+      const dump = () => raw.slice(-30).join('\n');
+      // BGP-only: ready without NATS, and it never dialled.
+      await waitFor('n2 ready without NATS', async () => (await get('/readyz')).code === 200, 90_000, 300).catch((e: Error) => {
+        throw new Error(`${e.message}\n${dump()}`);
+      });
+      assert.deepEqual(JSON.parse((await get('/readyz')).body), { ready: true, waitingFor: [] });
+      assert.ok(!n2logs.some((l) => String(l.event).startsWith('nats.')), `no NATS activity expected:\n${dump()}`);
+      // An L2Advertisement appears: it wants NATS, has no credential: one-line errors, retried.
+      await apply('l2-again', 'apiVersion: metallb.io/v1beta1\nkind: L2Advertisement\nmetadata: { name: l2, namespace: metallb-system }\n');
+      await waitFor('second credential retry', () => n2logs.filter((l) => l.event === 'nats.noCredential').length >= 2, 60_000, 200);
+      const err = n2logs.find((l) => l.event === 'nats.noCredential');
+      assert.match(String(err?.msg ?? err?.message ?? JSON.stringify(err)), /no NATS password for node n2: .*\/n2: ENOENT/);
+      assert.ok(!raw.some((l) => /^\s+at /.test(l)), `no stack trace expected:\n${dump()}`);
+      assert.equal(n2exit, undefined, 'the speaker keeps running');
+      assert.equal((await get('/healthz')).code, 200, 'liveness does not depend on NATS');
+      const notReady = await get('/readyz');
+      assert.equal(notReady.code, 503);
+      const body = JSON.parse(notReady.body) as { ready: boolean; waitingFor: string[] };
+      assert.equal(body.ready, false);
+      assert.match(body.waitingFor.join('; '), /NATS: no NATS password for node n2/);
+      // The credential appears: it connects and becomes ready, with no restart.
+      writeFileSync(join(passDir, 'n2'), 'unused-by-this-server\n');
+      await waitFor(
+        'n2 connected and ready',
+        async () => n2logs.some((l) => l.event === 'nats.connected') && (await get('/readyz')).code === 200,
+        60_000,
+        300,
+      );
+      assert.equal(n2exit, undefined);
+    } finally {
+      if (n2.exitCode === null) n2.kill('SIGKILL');
+    }
   });
 });

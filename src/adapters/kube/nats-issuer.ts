@@ -1,0 +1,171 @@
+// The controller's NATS issuer in the cluster: the issuer keys live in the Secret
+// mooring-nats-issuer (created by the leader on first start; every replica reads it), the servers'
+// configuration (operator mode, public JWTs only) in the Secret mooring-nats-auth (key
+// coordination-auth.conf, included by deploy/nats), written by the leader when missing or made
+// for other keys. POST /nats/v1/credentials (on the webhook's HTTPS server) mints a node's user
+// JWT after a TokenReview (actors/nats-credentials.ts). Nothing secret is logged.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { issueCredential, type CredentialAnswer, type CredentialPorts, type PodFacts } from '../../actors/nats-credentials.js';
+import { NATS_TOKEN_AUDIENCE, type TokenReviewStatus } from '../../domain/nats-auth.js';
+import { err, ok } from '../../domain/result.js';
+import type { Logger } from '../log.js';
+import {
+  accountPublicKey,
+  isUserPublicKey,
+  mintUserJwt,
+  newIssuerSeeds,
+  serverAuthConfig,
+  validSeeds,
+  type IssuerSeeds,
+} from '../nats-issuer.js';
+import { KubeRestError, kubeRest } from './rest.js';
+
+export const CREDENTIALS_PATH = '/nats/v1/credentials';
+export const AUTH_CONF_KEY = 'coordination-auth.conf';
+
+export interface NatsIssuerOptions {
+  readonly namespace: string;
+  /** Coordination cluster name (subjects mooring.v1.<cluster>.…), as the speakers' --cluster. */
+  readonly cluster: string;
+  readonly issuerSecret: string;
+  readonly authSecret: string;
+  /** The speakers' ServiceAccount. */
+  readonly serviceAccount: string;
+  readonly lifetimeMs: number;
+  readonly isLeader: () => boolean;
+}
+
+interface SecretObj {
+  metadata?: { resourceVersion?: string };
+  data?: Record<string, string>;
+}
+const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+const unb64 = (s: string | undefined): string => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
+const why = (e: unknown): string =>
+  e instanceof KubeRestError
+    ? `HTTP ${e.code}: ${(/"message":"([^"]*)"/.exec(e.body)?.[1] ?? '').slice(0, 200)}`
+    : e instanceof Error
+      ? e.message
+      : String(e);
+
+export function startNatsIssuer(
+  kc: KubeConfig,
+  o: NatsIssuerOptions,
+  log: Logger,
+): { handle: (bearer: string | undefined, body: unknown) => Promise<CredentialAnswer>; stop: () => void } {
+  const rest = kubeRest(kc);
+  const secrets = `/api/v1/namespaces/${o.namespace}/secrets`;
+  let seeds: IssuerSeeds | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const labels = { 'app.kubernetes.io/part-of': 'mooring', 'app.kubernetes.io/managed-by': 'mooring-controller' };
+  const get = async (name: string): Promise<SecretObj | undefined> => {
+    try {
+      return await rest.request<SecretObj>('GET', `${secrets}/${name}`);
+    } catch (e) {
+      if (e instanceof KubeRestError && e.code === 404) return undefined;
+      throw e;
+    }
+  };
+  const put = async (name: string, data: Record<string, string>, version?: string): Promise<void> => {
+    const body = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name, namespace: o.namespace, labels, ...(version ? { resourceVersion: version } : {}) },
+      data,
+    };
+    await (version ? rest.request('PUT', `${secrets}/${name}`, { body }) : rest.request('POST', secrets, { body }));
+  };
+
+  const tick = async (): Promise<number> => {
+    const s = await get(o.issuerSecret);
+    const stored = { operator: unb64(s?.data?.operator), account: unb64(s?.data?.account), system: unb64(s?.data?.system) };
+    if (validSeeds(stored)) seeds = stored;
+    else if (o.isLeader() && !s) {
+      const fresh = newIssuerSeeds();
+      await put(o.issuerSecret, { operator: b64(fresh.operator), account: b64(fresh.account), system: b64(fresh.system) });
+      log.info('NATS issuer keys created', {
+        event: 'nats.issuer.created',
+        name: `${o.namespace}/${o.issuerSecret}`,
+        account: accountPublicKey(fresh),
+      });
+      seeds = fresh;
+    } else if (s) log.error('NATS issuer Secret is malformed: delete it to have it recreated', { event: 'nats.issuer.invalid' });
+    if (!seeds) return 2000;
+    if (o.isLeader()) {
+      const a = await get(o.authSecret);
+      const conf = unb64(a?.data?.[AUTH_CONF_KEY]);
+      if (!conf.includes(accountPublicKey(seeds))) {
+        await put(o.authSecret, { [AUTH_CONF_KEY]: b64(await serverAuthConfig(seeds)) }, a?.metadata?.resourceVersion);
+        log.info('NATS server authorization written', { event: 'nats.auth.written', name: `${o.namespace}/${o.authSecret}` });
+      }
+    }
+    return 60_000;
+  };
+  const loop = (): void => {
+    tick()
+      .catch((e: unknown) => {
+        log.warn('NATS issuer: cluster state not reconciled, retrying', { event: 'nats.issuer.retry', err: why(e) });
+        return 2000;
+      })
+      .then(
+        (ms) => {
+          if (!stopped) timer = setTimeout(loop, ms);
+        },
+        () => undefined,
+      );
+  };
+  loop();
+
+  const ports: CredentialPorts = {
+    namespace: o.namespace,
+    serviceAccount: o.serviceAccount,
+    audience: NATS_TOKEN_AUDIENCE,
+    log,
+    isUserKey: isUserPublicKey,
+    review: async (token, audience) => {
+      try {
+        const r = await rest.request<{ status?: TokenReviewStatus }>('POST', '/apis/authentication.k8s.io/v1/tokenreviews', {
+          body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenReview', spec: { token, audiences: [audience] } },
+        });
+        return ok(r.status ?? {});
+      } catch (e) {
+        return err(why(e));
+      }
+    },
+    pod: async (namespace, name) => {
+      try {
+        const p = await rest.request<{
+          metadata?: { uid?: string; deletionTimestamp?: string };
+          spec?: { nodeName?: string };
+          status?: { phase?: string };
+        }>('GET', `/api/v1/namespaces/${namespace}/pods/${name}`);
+        const facts: PodFacts = {
+          ...(p.metadata?.uid ? { uid: p.metadata.uid } : {}),
+          ...(p.spec?.nodeName ? { nodeName: p.spec.nodeName } : {}),
+          ...(p.status?.phase ? { phase: p.status.phase } : {}),
+          deleting: !!p.metadata?.deletionTimestamp,
+        };
+        return ok(facts);
+      } catch (e) {
+        if (e instanceof KubeRestError && e.code === 404) return ok(undefined);
+        return err(why(e));
+      }
+    },
+    mint: async (pub, role) => {
+      if (!seeds) return undefined;
+      try {
+        return ok(await mintUserJwt(seeds, pub, o.cluster, role, Date.now(), o.lifetimeMs));
+      } catch (e) {
+        return err(why(e));
+      }
+    },
+  };
+  return {
+    handle: (bearer, body) => issueCredential({ ...(bearer ? { bearer } : {}), body }, ports),
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,159 @@
+// The Kubernetes side of the managed webhook certificate: the Secret that holds it (type
+// kubernetes.io/tls with ca.crt and ca.key, as MetalLB's cert-controller keeps it; replaced with
+// its resourceVersion, so a write based on a stale read loses) and the caBundle of every webhook
+// in the ValidatingWebhookConfiguration (a JSON patch, guarded by a `test` of the value read).
+// Secret contents are never logged; errors carry the HTTP status and the apiserver's message only.
+import { isIP } from 'node:net';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { realClock } from '../../actors/clock.js';
+import { WebhookCertManager, type CaBundlePort, type CertStorePort, type StoredCerts } from '../../actors/webhook-cert-manager.js';
+import { err, ok } from '../../domain/result.js';
+import { serviceDnsNames, type CertPems } from '../../domain/webhook-cert.js';
+import type { Logger } from '../log.js';
+import { issueCerts, readCertFacts } from '../webhook-cert-x509.js';
+import { KubeRestError, kubeRest } from './rest.js';
+import type { TlsSource } from './webhook.js';
+
+interface SecretObj {
+  metadata?: { resourceVersion?: string };
+  data?: Record<string, string>;
+}
+
+const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+const unb64 = (s: string | undefined): string | undefined => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
+const why = (e: unknown): string =>
+  e instanceof KubeRestError
+    ? `HTTP ${e.code}: ${(/"message":"([^"]*)"/.exec(e.body)?.[1] ?? '').slice(0, 200)}`
+    : e instanceof Error
+      ? e.message
+      : String(e);
+
+export function certSecretStore(kc: KubeConfig, namespace: string, name: string): CertStorePort {
+  const rest = kubeRest(kc);
+  const path = `/api/v1/namespaces/${namespace}/secrets`;
+  return {
+    read: async () => {
+      try {
+        const s = await rest.request<SecretObj>('GET', `${path}/${name}`);
+        const d = s.data ?? {};
+        const pems: Partial<Record<keyof CertPems, string>> = {};
+        for (const [k, key] of [
+          ['caCrt', 'ca.crt'],
+          ['caKey', 'ca.key'],
+          ['tlsCrt', 'tls.crt'],
+          ['tlsKey', 'tls.key'],
+        ] as const) {
+          const v = unb64(d[key]);
+          if (v) pems[k] = v;
+        }
+        return ok<StoredCerts>({ pems, version: s.metadata?.resourceVersion ?? '' });
+      } catch (e) {
+        if (e instanceof KubeRestError && e.code === 404) return ok(undefined);
+        return err(why(e));
+      }
+    },
+    write: async (p, version) => {
+      const body = {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'kubernetes.io/tls',
+        metadata: {
+          name,
+          namespace,
+          labels: { 'app.kubernetes.io/part-of': 'mooring', 'app.kubernetes.io/managed-by': 'mooring-controller' },
+          ...(version ? { resourceVersion: version } : {}),
+        },
+        data: { 'ca.crt': b64(p.caCrt), 'ca.key': b64(p.caKey), 'tls.crt': b64(p.tlsCrt), 'tls.key': b64(p.tlsKey) },
+      };
+      try {
+        const s = version
+          ? await rest.request<SecretObj>('PUT', `${path}/${name}`, { body })
+          : await rest.request<SecretObj>('POST', path, { body });
+        return ok(s.metadata?.resourceVersion ?? '');
+      } catch (e) {
+        if (e instanceof KubeRestError && e.code === 409) return err('conflict');
+        return err(why(e));
+      }
+    },
+  };
+}
+
+interface WebhookConfigObj {
+  webhooks?: Array<{ name: string; clientConfig?: { caBundle?: string } }>;
+}
+
+export function caBundlePatcher(kc: KubeConfig, configuration: string): CaBundlePort {
+  const rest = kubeRest(kc);
+  const path = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${configuration}`;
+  return {
+    ensure: async (caPem) => {
+      const want = b64(caPem);
+      try {
+        const cfg = await rest.request<WebhookConfigObj>('GET', path);
+        const ops = (cfg.webhooks ?? []).flatMap((w, i) =>
+          w.clientConfig?.caBundle === want
+            ? []
+            : [
+                { op: 'test', path: `/webhooks/${i}/name`, value: w.name },
+                { op: 'add', path: `/webhooks/${i}/clientConfig/caBundle`, value: want },
+              ],
+        );
+        if (ops.length === 0) return ok(false);
+        await rest.request('PATCH', path, { body: ops, contentType: 'application/json-patch+json' });
+        return ok(true);
+      } catch (e) {
+        return err(`${configuration}: ${why(e)}`);
+      }
+    },
+  };
+}
+
+export interface ManagedCertOptions {
+  readonly namespace: string;
+  /** The Secret holding the CA and the serving certificate. */
+  readonly secret: string;
+  /** The ValidatingWebhookConfiguration whose caBundle is kept equal to the CA. */
+  readonly configuration: string;
+  /** The webhook's Service (its DNS names go into the certificate). */
+  readonly service: string;
+  /** More names: IP addresses or DNS names (a webhook registered by `url`). */
+  readonly extraNames?: readonly string[];
+  readonly isLeader: () => boolean;
+}
+
+/** Runs the certificate manager; the TLS source serves whatever it last read or issued. */
+export function startManagedWebhookCert(kc: KubeConfig, o: ManagedCertOptions, log: Logger): { tls: TlsSource; stop: () => void } {
+  let current: { cert: string; key: string } | undefined;
+  let version = 0;
+  const extra = o.extraNames ?? [];
+  const manager = new WebhookCertManager({
+    store: certSecretStore(kc, o.namespace, o.secret),
+    bundle: caBundlePatcher(kc, o.configuration),
+    issuer: { facts: readCertFacts, issue: issueCerts },
+    clock: realClock,
+    wallNow: Date.now,
+    names: {
+      dnsNames: [...serviceDnsNames(o.service, o.namespace), ...extra.filter((n) => isIP(n) === 0)],
+      ipAddresses: extra.filter((n) => isIP(n) !== 0),
+    },
+    isLeader: o.isLeader,
+    log,
+    onCert: (tls) => {
+      current = tls;
+      version++;
+      log.info('webhook certificate in use', { event: 'webhook.cert.loaded', name: `${o.namespace}/${o.secret}` });
+    },
+  });
+  manager.start();
+  return {
+    tls: {
+      load: () => {
+        if (current) return current;
+        throw Object.assign(new Error(`no certificate in Secret ${o.namespace}/${o.secret} yet`), { code: 'ENOENT' });
+      },
+      stamp: () => String(version),
+      checkMs: 1000,
+    },
+    stop: () => manager.stop(),
+  };
+}

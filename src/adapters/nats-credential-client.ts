@@ -1,0 +1,151 @@
+// The speaker's NATS credential from the controller (no Secret per node, nothing by hand): a user
+// nkey made in memory at start; a user JWT asked for at POST <url> (the controller's HTTPS
+// endpoint, verified against the CA in the webhook certificate Secret) with the Pod's projected
+// ServiceAccount token (audience mooring-nats, re-read each time: the kubelet rotates it); renewed
+// two thirds into its life, so a reconnect (or the server ending the connection when the old one
+// expires) always presents a valid one. Failures are one-line values. Nothing secret is logged.
+import { readFile } from 'node:fs/promises';
+import { request } from 'node:https';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { renewAtMs } from '../domain/nats-auth.js';
+import { backoffDelay } from '../domain/backoff.js';
+import { kubeRest } from './kube/rest.js';
+import type { Logger } from './log.js';
+import { newUserKey } from './nats-issuer.js';
+import { passwordCredentials, type NatsCredential, type NatsCredentialSource } from './speaker-nats.js';
+
+/** The speaker's NATS flags (parseArgs options). */
+export const SPEAKER_NATS_FLAGS = {
+  'nats-url': { type: 'string', default: process.env.NATS_URL },
+  /** Credentials minted by the controller (nothing by hand): its HTTPS endpoint, and the projected token to prove who asks. */
+  'nats-credentials-url': { type: 'string', default: process.env.NATS_CREDENTIALS_URL },
+  'nats-token-file': { type: 'string', default: '/var/run/secrets/mooring/nats/token' },
+  /** The Secret whose ca.crt verifies the credential endpoint. */
+  'nats-ca-secret': { type: 'string', default: 'mooring-webhook-cert' },
+  'nats-user': { type: 'string', default: process.env.NATS_USER },
+  'nats-pass-file': { type: 'string' },
+  /** A directory with one password file per node (a mounted Secret): <dir>/<node>; the user is the node name. */
+  'nats-pass-dir': { type: 'string', default: process.env.NATS_PASS_DIR },
+} as const;
+
+/** Minted JWTs when --nats-credentials-url is set; else a password (file or per-node directory), or none. */
+export function speakerCredentials(
+  f: Partial<Record<keyof typeof SPEAKER_NATS_FLAGS, string>>,
+  c: { node: string; kc: KubeConfig; namespace: string; log: Logger },
+): NatsCredentialSource {
+  if (f['nats-credentials-url'])
+    return jwtCredentials({
+      url: f['nats-credentials-url'],
+      tokenFile: f['nats-token-file'] ?? '',
+      caSecret: { kc: c.kc, namespace: c.namespace, name: f['nats-ca-secret'] ?? 'mooring-webhook-cert' },
+      log: c.log,
+    });
+  return passwordCredentials({ node: c.node, user: f['nats-user'], passFile: f['nats-pass-file'], passDir: f['nats-pass-dir'] });
+}
+
+export interface JwtCredentialOptions {
+  /** e.g. https://mooring-webhook-service.metallb-system.svc/nats/v1/credentials */
+  readonly url: string;
+  /** The projected ServiceAccount token (audience mooring-nats). */
+  readonly tokenFile: string;
+  /** The Secret whose ca.crt verifies the endpoint (the controller's webhook certificate). */
+  readonly caSecret: { readonly kc: KubeConfig; readonly namespace: string; readonly name: string };
+  readonly log: Logger;
+}
+
+function post(url: string, ca: string, token: string, body: unknown): Promise<{ code: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const data = JSON.stringify(body);
+    const req = request(
+      url,
+      {
+        method: 'POST',
+        ca,
+        timeout: 10_000,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(data), authorization: `Bearer ${token}` },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8').on('data', (c: string) => (text += c));
+        res.on('end', () => resolve({ code: res.statusCode ?? 0, body: text }));
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(data);
+  });
+}
+
+export function jwtCredentials(o: JwtCredentialOptions): NatsCredentialSource & { stop(): void } {
+  const key = newUserKey();
+  const seed = new TextDecoder().decode(key.seed);
+  let current: { jwt: string; issuedMs: number; expiresAtMs: number } | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  let stopped = false;
+  const rest = kubeRest(o.caSecret.kc);
+
+  const fetchOnce = async (): Promise<NatsCredential> => {
+    let token: string;
+    try {
+      token = (await readFile(o.tokenFile, 'utf8')).trim();
+    } catch (e) {
+      return { ok: false, error: `no ServiceAccount token at ${o.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}` };
+    }
+    let ca: string;
+    try {
+      const s = await rest.request<{ data?: Record<string, string> }>(
+        'GET',
+        `/api/v1/namespaces/${o.caSecret.namespace}/secrets/${o.caSecret.name}`,
+      );
+      ca = Buffer.from(s.data?.['ca.crt'] ?? '', 'base64').toString('utf8');
+      if (!ca) return { ok: false, error: `no ca.crt in Secret ${o.caSecret.namespace}/${o.caSecret.name} yet` };
+    } catch (e) {
+      return {
+        ok: false,
+        error: `cannot read Secret ${o.caSecret.namespace}/${o.caSecret.name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
+      };
+    }
+    try {
+      const issuedMs = Date.now();
+      const r = await post(o.url, ca, token, { publicKey: key.publicKey });
+      const body = JSON.parse(r.body || '{}') as { jwt?: string; expiresAtMs?: number; error?: string };
+      if (r.code !== 200 || !body.jwt || !body.expiresAtMs)
+        return { ok: false, error: `credential refused by ${o.url}: ${r.code}: ${body.error ?? 'no JWT'}` };
+      current = { jwt: body.jwt, issuedMs, expiresAtMs: body.expiresAtMs };
+      o.log.info('NATS credential received', { event: 'nats.credential.received', user: key.publicKey, expiresAtMs: body.expiresAtMs });
+      return credential();
+    } catch (e) {
+      return { ok: false, error: `credential endpoint ${o.url}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
+    }
+  };
+  const credential = (): NatsCredential => ({ ok: true, auth: { jwt: () => current?.jwt ?? '', nkeySeed: seed } });
+
+  // Renewal: at two thirds of the life, then retries with backoff until it works (or expires).
+  const schedule = (attempt: number): void => {
+    if (stopped || !current) return;
+    const due = attempt === 0 ? renewAtMs(current.issuedMs, current.expiresAtMs) - Date.now() : backoffDelay(attempt - 1, Math.random);
+    timer = setTimeout(
+      () => {
+        void fetchOnce().then((r) => {
+          if (!r.ok) o.log.error(r.error, { event: 'nats.credential.renewFailed', attempt });
+          schedule(r.ok ? 0 : attempt + 1);
+        });
+      },
+      Math.max(0, due),
+    );
+    timer.unref();
+  };
+
+  return {
+    get: async () => {
+      if (current && Date.now() < renewAtMs(current.issuedMs, current.expiresAtMs)) return credential();
+      const r = await fetchOnce();
+      if (r.ok && timer === undefined) schedule(0);
+      return r;
+    },
+    stop: () => {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+    },
+  };
+}
