@@ -12,10 +12,13 @@ import { KINDS } from '../api/metallb.js';
 import { Allocator, type ServiceRequest } from '../domain/allocator/index.js';
 import { formatConfigError, parseConfig, type RawObject } from '../domain/config.js';
 import {
+  DEPRECATED_POOL_ANNOTATION,
   POOL_ANNOTATION,
+  annotationPatch,
   clearedByConfigEvent,
   clearedNotOursEvent,
   deprecatedAnnotationEvents,
+  hasWrites,
   ingressIps,
   isManaged,
   poolStatus,
@@ -155,7 +158,6 @@ interface QueuedWrite {
   w: ServiceWrites;
   sig: string;
 }
-const hasWrites = (w: ServiceWrites) => w.ingress !== undefined || w.poolAnnotation !== undefined;
 const errText = (err: unknown) => (err instanceof Error ? err.message.split('\n')[0] : String(err));
 
 export class ServiceReconciler {
@@ -454,7 +456,14 @@ export class ServiceReconciler {
         const cleared = clearedNotOursEvent(s, held, lbClass);
         if (cleared) this.emit(s, cleared);
       }
-      if (s.metadata?.annotations?.[POOL_ANNOTATION] !== undefined) this.write(s, writesFor(s, [], undefined));
+      // The deprecated pool annotation goes when the service stops being a LoadBalancer (MetalLB
+      // clears it there); on another class's service it is that controller's.
+      const ann = s.metadata?.annotations;
+      const dropDeprecated = s.spec?.type !== 'LoadBalancer' && ann?.[DEPRECATED_POOL_ANNOTATION] !== undefined;
+      if (ann?.[POOL_ANNOTATION] !== undefined || dropDeprecated) {
+        const { dropDeprecatedPool: _, ...w } = writesFor(s, [], undefined);
+        this.writeReporting(s, dropDeprecated ? { ...w, dropDeprecatedPool: true } : w);
+      }
       return true;
     }
     const r = this.allocator.assign(this.requestFor(s));
@@ -468,9 +477,8 @@ export class ServiceReconciler {
         });
       const w = writesFor(s, r.ips, r.pool);
       if (hasWrites(w)) {
-        for (const e of deprecatedAnnotationEvents(s)) this.emit(s, e);
         log.info('service converged', { event: 'service.assigned', service: key, ip: r.ips, pool: r.pool });
-        this.write(s, w);
+        this.writeReporting(s, w);
       }
       return true;
     }
@@ -478,9 +486,21 @@ export class ServiceReconciler {
     if (hasWrites(w) || !this.failed.has(key)) {
       this.emit(s, refusalEvent(key, r.code, r.reason, r.ips));
       log.warn('allocation failed', { event: 'service.allocationFailed', service: key, reason: r.code, err: r.reason });
-      this.write(s, w);
+      if (hasWrites(w)) this.writeReporting(s, w);
     }
     return false;
+  }
+
+  /**
+   * A write, with MetalLB's deprecatedAnnotation Event per metallb.universe.tf/* annotation: it
+   * reports them only when it writes the service (not on every pass), and not again while the
+   * same write is already issued.
+   */
+  private writeReporting(s: Service, w: ServiceWrites): void {
+    const sig = `${s.metadata?.resourceVersion ?? ''}:${JSON.stringify(w)}`;
+    if (this.stopped || this.issued.get(serviceKey(s)) === sig) return;
+    for (const e of deprecatedAnnotationEvents(s)) this.emit(s, e);
+    this.write(s, w);
   }
 
   /**
@@ -521,7 +541,7 @@ export class ServiceReconciler {
   private async send(key: string, { s, w, sig }: QueuedWrite): Promise<void> {
     const name = s.metadata?.name ?? '';
     const ns = s.metadata?.namespace ?? '';
-    const annotations = w.poolAnnotation !== undefined ? { [POOL_ANNOTATION]: w.poolAnnotation } : undefined;
+    const annotations = annotationPatch(w);
     try {
       if (w.ingress !== undefined) {
         await this.o.writer.patchServiceStatus(

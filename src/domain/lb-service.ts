@@ -7,6 +7,15 @@ import type { AllocatorPool, IpFamily, IpFamilyPolicy, ServiceRequest } from './
 import { fromKubeFamily } from './ip-family.js';
 
 export const POOL_ANNOTATION = 'metallb.io/ip-allocated-from-pool';
+/**
+ * The pool annotation older MetalLB versions wrote. MetalLB (v0.15.3+, v0.16) drops it whenever it
+ * writes the pool annotation or clears a service, so the two never coexist after an upgrade
+ * (metallb/metallb#2642): the migration of the one deprecated annotation the controller owns. The
+ * user's own metallb.universe.tf/* annotations (address-pool, loadBalancerIPs, allow-shared-ip) are
+ * still read and reported (deprecatedAnnotation), never rewritten: they belong to whoever applies
+ * the Service.
+ */
+export const DEPRECATED_POOL_ANNOTATION = 'metallb.universe.tf/ip-allocated-from-pool';
 
 /** The fields of a core/v1 Service the controller reads (structural: no client types here). */
 export interface ServiceLike {
@@ -82,6 +91,8 @@ export interface ServiceWrites {
   ingress?: string[];
   /** New annotation value (null = remove), when it differs. */
   poolAnnotation?: string | null;
+  /** The deprecated pool annotation is on the object: remove it (in the same request). */
+  dropDeprecatedPool?: true;
 }
 
 export function writesFor(s: ServiceLike, ips: readonly string[], pool: string | undefined): ServiceWrites {
@@ -92,7 +103,21 @@ export function writesFor(s: ServiceLike, ips: readonly string[], pool: string |
   const want = ips.length > 0 ? pool : undefined;
   if (want !== undefined && ann !== want) out.poolAnnotation = want;
   if (want === undefined && ann !== undefined) out.poolAnnotation = null;
+  if (s.metadata?.annotations?.[DEPRECATED_POOL_ANNOTATION] !== undefined) out.dropDeprecatedPool = true;
   return out;
+}
+
+/** Any write: status, the pool annotation, or the deprecated one's removal. */
+export const hasWrites = (w: ServiceWrites): boolean =>
+  w.ingress !== undefined || w.poolAnnotation !== undefined || w.dropDeprecatedPool === true;
+
+/** The annotation part of a merge patch for `w` (null removes), undefined when it has none. */
+export function annotationPatch(w: ServiceWrites): Record<string, string | null> | undefined {
+  if (w.poolAnnotation === undefined && !w.dropDeprecatedPool) return undefined;
+  return {
+    ...(w.poolAnnotation !== undefined ? { [POOL_ANNOTATION]: w.poolAnnotation } : {}),
+    ...(w.dropDeprecatedPool ? { [DEPRECATED_POOL_ANNOTATION]: null } : {}),
+  };
 }
 
 // ---- Events with MetalLB's reasons (controller/service.go, controller/main.go) -----------------
