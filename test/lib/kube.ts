@@ -72,9 +72,14 @@ export interface Kube {
 
 /** Path of the cached binary for the current sources: rebuilt when go.mod, go.sum or main.go change. */
 export function kubeBinaryPath(): string {
+  return goBinaryPath(KUBE_DIR, 'kube-apiserver', ['go.mod', 'go.sum', 'main.go']);
+}
+
+/** ~/.cache/mooring/<name>-<hash of the module's files>: a new build when any of them changes. */
+export function goBinaryPath(dir: string, name: string, files: readonly string[]): string {
   const h = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum', 'main.go']) h.update(readFileSync(join(KUBE_DIR, f)));
-  return join(CACHE_DIR, `kube-apiserver-${h.digest('hex').slice(0, 16)}`);
+  for (const f of files) h.update(readFileSync(join(dir, f)));
+  return join(CACHE_DIR, `${name}-${h.digest('hex').slice(0, 16)}`);
 }
 
 /**
@@ -83,19 +88,45 @@ export function kubeBinaryPath(): string {
  * stderr: one line per 10% of packages compiled, and the total build time.
  */
 export async function ensureKubeBinary(log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<string> {
-  const bin = kubeBinaryPath();
+  return ensureGoBinary(
+    {
+      dir: KUBE_DIR,
+      bin: kubeBinaryPath(),
+      pkg: '.',
+      what: 'kube-apiserver from test/kube',
+      tag: 'kube',
+    },
+    log,
+  );
+}
+
+export interface GoBuild {
+  /** The Go module directory (go.mod) to build in. */
+  dir: string;
+  /** Where the binary goes (goBinaryPath). */
+  bin: string;
+  /** The main package to build ('.' or a package of a required module). */
+  pkg: string;
+  /** For the progress lines. */
+  what: string;
+  tag: string;
+  /** Also hold this flock(1) file while compiling (a build shared by many worktrees on 2 cores). */
+  flock?: string;
+}
+
+/** Builds a Go main package into the cache unless it is there (one builder at a time per binary). */
+export async function ensureGoBinary(b: GoBuild, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<string> {
+  const { bin } = b;
   if (existsSync(bin)) return bin;
   if (spawnSync(GO, ['version']).status !== 0) {
-    throw new Error(
-      `missing test prerequisite: go (${GO}); install Go ≥ 1.26 from https://go.dev/dl (the real kube-apiserver is built from source)`,
-    );
+    throw new Error(`missing test prerequisite: go (${GO}); install Go ≥ 1.26 from https://go.dev/dl (${b.what} is built from source)`);
   }
   mkdirSync(CACHE_DIR, { recursive: true });
   const lock = `${bin}.lock`;
   // mkdir is atomic: the first caller builds, the others wait for the binary. A lock whose
   // builder process is gone is stale.
   await waitFor(
-    'the kube-apiserver build lock',
+    `the ${b.tag} build lock`,
     () => {
       if (existsSync(bin)) return true;
       try {
@@ -118,16 +149,17 @@ export async function ensureKubeBinary(log: (s: string) => void = (s) => process
     const t0 = Date.now();
     const total =
       Number(
-        spawnSync(GO, ['list', '-deps', '.'], { cwd: KUBE_DIR, encoding: 'utf8', maxBuffer: 64 << 20 })
+        spawnSync(GO, ['list', '-deps', b.pkg], { cwd: b.dir, encoding: 'utf8', maxBuffer: 64 << 20 })
           .stdout.split('\n')
           .filter(Boolean).length,
       ) || 0;
-    log(
-      `kube: building kube-apiserver from test/kube (${total} packages; a cold build downloads modules and compiles for several minutes)`,
-    );
+    log(`${b.tag}: building ${b.what} (${total} packages; a cold build downloads modules and compiles for several minutes)`);
     const tmp = `${bin}.tmp${process.pid}`;
     await new Promise<void>((ok, fail) => {
-      const p = spawn(GO, ['build', '-v', '-o', tmp, '.'], { cwd: KUBE_DIR, stdio: ['ignore', 'ignore', 'pipe'] });
+      const args = ['build', '-v', '-o', tmp, b.pkg];
+      const p = b.flock
+        ? spawn('flock', [b.flock, GO, ...args], { cwd: b.dir, stdio: ['ignore', 'ignore', 'pipe'] })
+        : spawn(GO, args, { cwd: b.dir, stdio: ['ignore', 'ignore', 'pipe'] });
       let built = 0;
       let nextPct = 10;
       let errText = '';
@@ -142,7 +174,7 @@ export async function ensureKubeBinary(log: (s: string) => void = (s) => process
             built++;
             const pct = total ? Math.floor((built * 100) / total) : 0;
             if (pct >= nextPct) {
-              log(`kube: build ${pct}% (${built}/${total} packages, ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+              log(`${b.tag}: build ${pct}% (${built}/${total} packages, ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
               nextPct = pct - (pct % 10) + 10;
             }
           } else {
@@ -151,12 +183,10 @@ export async function ensureKubeBinary(log: (s: string) => void = (s) => process
         }
       });
       p.on('error', fail);
-      p.on('exit', (code) =>
-        code === 0 ? ok() : fail(new Error(`go build failed (exit ${code}) in ${KUBE_DIR}:\n${errText.slice(-4000)}`)),
-      );
+      p.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`go build failed (exit ${code}) in ${b.dir}:\n${errText.slice(-4000)}`))));
     });
     renameSync(tmp, bin);
-    log(`kube: built ${bin} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+    log(`${b.tag}: built ${bin} in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
     return bin;
   } finally {
     rmSync(lock, { recursive: true, force: true });
