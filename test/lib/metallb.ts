@@ -1,0 +1,50 @@
+// MetalLB's own controller (go.universe.tf/metallb/controller), built from the Go module proxy by
+// the module in test/metallb/ (its go.mod pins the version) into the cache the test control plane
+// uses (~/.cache/mooring), keyed by go.mod and go.sum: the anchor bench:controller measures
+// Mooring's controller against. The build holds /tmp/mooring-go.lock (Go builds share 2 cores).
+import { readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ensureGoBinary, goBinaryPath } from './kube.js';
+
+const METALLB_DIR = resolve(dirname(fileURLToPath(import.meta.url)), '..', 'metallb');
+const PKG = 'go.universe.tf/metallb/controller';
+
+/** The MetalLB version test/metallb/go.mod requires (e.g. v0.16.2). */
+export function metallbVersion(): string {
+  const m = /^require go\.universe\.tf\/metallb (v\S+)/m.exec(readFileSync(join(METALLB_DIR, 'go.mod'), 'utf8'));
+  if (!m?.[1]) throw new Error('test/metallb/go.mod: no go.universe.tf/metallb requirement');
+  return m[1];
+}
+
+/** Builds MetalLB's controller unless the cache has it; resolves with the binary's path. */
+export function ensureMetallbController(log?: (s: string) => void): Promise<string> {
+  const version = metallbVersion();
+  return ensureGoBinary(
+    {
+      dir: METALLB_DIR,
+      bin: goBinaryPath(METALLB_DIR, `metallb-controller-${version}`, ['go.mod', 'go.sum']),
+      pkg: PKG,
+      what: `MetalLB's controller ${version} from test/metallb`,
+      tag: 'metallb',
+      flock: '/tmp/mooring-go.lock',
+    },
+    log,
+  );
+}
+
+/**
+ * Its flags for the bench: the config namespace, the validating webhook and the certificate
+ * rotation off (Mooring's bench has no webhook either), metrics off (nothing scrapes them), the
+ * health probe on `healthPort`, logs at `logLevel`.
+ */
+export function metallbControllerArgs(o: { namespace: string; healthPort: number; logLevel: string }): string[] {
+  return [
+    `--namespace=${o.namespace}`,
+    '--webhook-mode=disabled',
+    '--disable-cert-rotation',
+    '--port=0',
+    `--health-probe-port=${o.healthPort}`,
+    `--log-level=${o.logLevel}`,
+  ];
+}
