@@ -171,7 +171,7 @@ export class ServiceReconciler {
   private lastConfigError = '';
   private reclaimed = false;
   /** Requests cached per resourceVersion: the allocator's fast path wants the very same object. */
-  private readonly requests = new Map<string, { rv: string | undefined; req: ServiceRequest }>();
+  private readonly requests = new Map<string, { rv: string | undefined; sig: string; req: ServiceRequest }>();
   /** Writes issued for a resourceVersion: not repeated until the source shows the result. */
   private readonly issued = new Map<string, string>();
   /** Services the allocator refused: converged again after any release. */
@@ -366,12 +366,24 @@ export class ServiceReconciler {
     this.schedulePoolStatus();
   }
 
+  /**
+   * The allocator's request for a service, the same object while what it reads is unchanged: the
+   * same resourceVersion, or a newer one that changed none of the fields the request holds (our
+   * own status and pool annotation write coming back through the watch), so the allocator takes
+   * its fast path instead of checking the addresses again.
+   */
   private requestFor(s: Service): ServiceRequest {
     const key = serviceKey(s);
+    const rv = s.metadata?.resourceVersion;
     const c = this.requests.get(key);
-    if (c && c.rv === s.metadata?.resourceVersion) return c.req;
+    if (c && c.rv === rv) return c.req;
     const req = toServiceRequest(s);
-    this.requests.set(key, { rv: s.metadata?.resourceVersion, req });
+    const sig = JSON.stringify(req);
+    if (c && c.sig === sig) {
+      c.rv = rv;
+      return c.req;
+    }
+    this.requests.set(key, { rv, sig, req });
     return req;
   }
 

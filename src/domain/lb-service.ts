@@ -45,6 +45,22 @@ export function ingressIps(s: ServiceLike): string[] {
   return (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => typeof ip === 'string' && ip !== '');
 }
 
+/**
+ * The annotations the allocator reads (metallb.io/* and metallb.universe.tf/*, without the pool
+ * annotations the controller writes itself): a request is the same while these are.
+ */
+function allocatorAnnotations(a: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in a)
+    if (
+      (k.startsWith('metallb.io/') || k.startsWith(DEPRECATED_ANNOTATION_PREFIX)) &&
+      k !== POOL_ANNOTATION &&
+      k !== DEPRECATED_POOL_ANNOTATION
+    )
+      out[k] = a[k] as string;
+  return out;
+}
+
 const POLICIES: readonly string[] = ['SingleStack', 'PreferDualStack', 'RequireDualStack'];
 
 export function toServiceRequest(s: ServiceLike): ServiceRequest {
@@ -54,7 +70,7 @@ export function toServiceRequest(s: ServiceLike): ServiceRequest {
     key: serviceKey(s),
     namespace: s.metadata?.namespace ?? '',
     labels: s.metadata?.labels ?? {},
-    annotations: s.metadata?.annotations ?? {},
+    annotations: allocatorAnnotations(s.metadata?.annotations),
     ports: (spec.ports ?? []).map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port })),
     ...(spec.ipFamilyPolicy && POLICIES.includes(spec.ipFamilyPolicy) ? { ipFamilyPolicy: spec.ipFamilyPolicy as IpFamilyPolicy } : {}),
     ipFamilies: fam.length > 0 ? fam : [4],
