@@ -11,6 +11,8 @@
 // Everything runs in namespaces (apiserver in one, controllers and client in another).
 // Usage: tsx bench/controller.bench.ts [N=5000] [M=200]. Prints a table, then one JSON line.
 // MOORING_BENCH_ONLY=ours|metallb runs one of them (the JSON then has that one's keys only).
+// MOORING_BENCH_BASE=<checkout> also runs the controller of another checkout of Mooring first (e.g.
+// a `git worktree` of the commit before a change), same flags and window: before/after in one run.
 // Profiles: MOORING_BENCH_PROFILE=<dir> runs Mooring's controller with `node --cpu-prof` into
 // <dir> (written when it exits at the end of its run), and saves a CPU profile of the apiserver
 // during Mooring's run (<dir>/apiserver.pprof, MOORING_BENCH_PROFILE_SEC=30 s, starting
@@ -30,8 +32,12 @@ const CONTROLLER = new URL('../src/bin/controller.ts', import.meta.url).pathname
 const PROFILE = process.env.MOORING_BENCH_PROFILE;
 const PROFILE_SEC = Number(process.env.MOORING_BENCH_PROFILE_SEC ?? 30);
 const PROFILE_DELAY_SEC = Number(process.env.MOORING_BENCH_PROFILE_DELAY_SEC ?? 5);
-type Who = 'ours' | 'metallb';
-const WHO: Who[] = (process.env.MOORING_BENCH_ONLY ?? 'ours,metallb').split(',').filter((w): w is Who => w === 'ours' || w === 'metallb');
+type Who = 'base' | 'ours' | 'metallb';
+const BASE = process.env.MOORING_BENCH_BASE;
+const WHO: Who[] = [
+  ...(BASE ? (['base'] as const) : []),
+  ...(process.env.MOORING_BENCH_ONLY ?? 'ours,metallb').split(',').filter((w): w is Who => w === 'ours' || w === 'metallb'),
+];
 
 function cpuSec(pid: number | undefined): number {
   if (!pid) return NaN;
@@ -96,12 +102,17 @@ try {
 
   const start = (who: Who): { proc: ChildProcess; log: () => string } => {
     let log = '';
+    const script = who === 'base' ? join(BASE ?? '', 'src/bin/controller.ts') : CONTROLLER;
     const proc =
-      who === 'ours'
-        ? cl.spawn(process.execPath, [...(PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), '--import', 'tsx', CONTROLLER], {
-            stdio: ['ignore', 'pipe', 'pipe'],
-            env: { ...process.env, KUBECONFIG: ctlConfig, MOORING_LOG_LEVEL: 'warn' },
-          })
+      who !== 'metallb'
+        ? cl.spawn(
+            process.execPath,
+            [...(PROFILE && who === 'ours' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : []), '--import', 'tsx', script],
+            {
+              stdio: ['ignore', 'pipe', 'pipe'],
+              env: { ...process.env, KUBECONFIG: ctlConfig, MOORING_LOG_LEVEL: 'warn' },
+            },
+          )
         : cl.spawn(metallbBin, metallbControllerArgs({ namespace: 'metallb-system', healthPort: 7473, logLevel: 'warn' }), {
             stdio: ['ignore', 'pipe', 'pipe'],
             env: { ...process.env, KUBECONFIG: k.kubeconfigPath },
@@ -150,7 +161,7 @@ try {
   const runs: RunFigures[] = [];
   for (const who of WHO) runs.push(await measure(who));
   const per = (x: number) => (1000 * x) / (N + M);
-  const name = (who: Who) => (who === 'ours' ? 'Mooring' : `MetalLB ${metallbVersion()}`);
+  const name = (who: Who) => (who === 'ours' ? 'Mooring' : who === 'base' ? 'Mooring (base)' : `MetalLB ${metallbVersion()}`);
   const rows: Array<[string, ...string[]]> = [
     ['', ...runs.map((x) => name(x.who))],
     ['bulk: all created (s)', ...runs.map((x) => String(round(x.r.bulkCreateSec ?? NaN)))],
@@ -181,6 +192,7 @@ try {
     );
   }
   const ours = runs.find((x) => x.who === 'ours');
+  const base = runs.find((x) => x.who === 'base');
   process.stdout.write(
     `${JSON.stringify({
       services: N,
@@ -193,6 +205,14 @@ try {
       ...(mlb ? { metallbRssMB: round(mlb.peakRss) } : {}),
       apiserverMsPerService: round(per((ours ?? mlb)?.apiCpu ?? NaN)),
       ...(mlb ? { metallbVersion: metallbVersion() } : {}),
+      ...(base
+        ? {
+            baseCpuMsPerService: round(per(base.ctlCpu), 2),
+            baseCreateToIpP99Ms: round(base.r.createToIpP99Ms ?? NaN),
+            baseRssMB: round(base.peakRss),
+          }
+        : {}),
+      ...(base && mlb ? { baseCpuRatioVsMetalLB: round(base.ctlCpu / mlb.ctlCpu, 2) } : {}),
     })}\n`,
   );
 } finally {
