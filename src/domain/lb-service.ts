@@ -8,7 +8,7 @@ import { fromKubeFamily } from './ip-family.js';
 
 export const POOL_ANNOTATION = 'metallb.io/ip-allocated-from-pool';
 /**
- * The pool annotation older MetalLB versions wrote. MetalLB (v0.15.3+, v0.16) drops it whenever it
+ * The pool annotation older MetalLB versions wrote. MetalLB v0.16 (not v0.15.2) drops it whenever it
  * writes the pool annotation or clears a service, so the two never coexist after an upgrade
  * (metallb/metallb#2642): the migration of the one deprecated annotation the controller owns. The
  * user's own metallb.universe.tf/* annotations (address-pool, loadBalancerIPs, allow-shared-ip) are
