@@ -113,7 +113,7 @@ try {
               env: { ...process.env, KUBECONFIG: ctlConfig, MOORING_LOG_LEVEL: 'warn' },
             },
           )
-        : cl.spawn(metallbBin, metallbControllerArgs({ namespace: 'metallb-system', healthPort: 7473, logLevel: 'warn' }), {
+        : cl.spawn(metallbBin, metallbControllerArgs({ namespace: 'metallb-system', metricsPort: 7473, logLevel: 'warn' }), {
             stdio: ['ignore', 'pipe', 'pipe'],
             env: { ...process.env, KUBECONFIG: k.kubeconfigPath },
           });
@@ -136,7 +136,11 @@ try {
   const measure = async (who: Who): Promise<RunFigures> => {
     const { proc, log } = start(who);
     // Serving: a probe service gets an IP (and is deleted again) before the window opens.
-    await driver(['probe', `probe-${who}`], 5 * 60_000).catch((e: unknown) => {
+    const exited = new Promise<never>((_, fail) =>
+      proc.once('exit', (code, sig) => fail(new Error(`${who}: the controller exited (${code ?? sig})`))),
+    );
+    exited.catch(() => {}); // observed below, and after the window the exit is ours
+    await Promise.race([driver(['probe', `probe-${who}`], 5 * 60_000), exited]).catch((e: unknown) => {
       throw new Error(`${who}: ${String(e)}\n--- controller log ---\n${log().slice(-5000)}`);
     });
     await new Promise((r) => setTimeout(r, 2000));
@@ -153,9 +157,14 @@ try {
     clearInterval(sampler);
     await stop(proc); // --cpu-prof writes when the process exits: while the apiserver still answers
     if (run.code !== 0) throw new Error(`${who}: run failed: ${run.stderr}\n--- controller ---\n${log().slice(-5000)}`);
+    const figures = { who, r: lastJson(run.stdout), ctlCpu: cpu1.ctl - cpu0.ctl, apiCpu: cpu1.api - cpu0.api, peakRss: peak, log: log() };
+    // Each run's figures as soon as it ends (a later failure keeps them).
+    process.stderr.write(
+      `${who}: ${JSON.stringify({ ...figures.r, ctlCpuSec: round(figures.ctlCpu, 2), apiCpuSec: round(figures.apiCpu, 2), peakRssMB: round(peak) })}\n`,
+    );
     const cleaned = await driver(['clean'], 20 * 60_000);
     process.stderr.write(`${who}: done; services deleted in ${round(cleaned.cleanSec ?? NaN)} s\n`);
-    return { who, r: lastJson(run.stdout), ctlCpu: cpu1.ctl - cpu0.ctl, apiCpu: cpu1.api - cpu0.api, peakRss: peak, log: log() };
+    return figures;
   };
 
   const runs: RunFigures[] = [];

@@ -34,17 +34,17 @@ export function ensureMetallbController(log?: (s: string) => void): Promise<stri
 }
 
 /**
- * Its flags for the bench: the config namespace, the validating webhook and the certificate
- * rotation off (Mooring's bench has no webhook either), metrics off (nothing scrapes them), the
- * health probe on `healthPort`, logs at `logLevel`.
+ * Its flags for the bench (v0.15.2's set: v0.16 adds --health-probe-port and lets --port=0 turn
+ * metrics off): the config namespace, the validating webhook and the certificate rotation off
+ * (Mooring's bench runs no webhook either), metrics on `metricsPort` (nothing scrapes them), logs
+ * at `logLevel`.
  */
-export function metallbControllerArgs(o: { namespace: string; healthPort: number; logLevel: string }): string[] {
+export function metallbControllerArgs(o: { namespace: string; metricsPort: number; logLevel: string }): string[] {
   return [
     `--namespace=${o.namespace}`,
     '--webhook-mode=disabled',
     '--disable-cert-rotation',
-    '--port=0',
-    `--health-probe-port=${o.healthPort}`,
+    `--port=${o.metricsPort}`,
     `--log-level=${o.logLevel}`,
   ];
 }
