@@ -184,6 +184,9 @@ try {
     ['controller peak RSS (MB)', ...runs.map((x) => String(round(x.peakRss)))],
     ['apiserver+etcd CPU ms per service', ...runs.map((x) => String(round(per(x.apiCpu))))],
     ['driver (client) CPU s', ...runs.map((x) => String(round(x.r.driverCpuSec ?? NaN)))],
+    // The driver does the same work in every run: how much CPU time the same work took in that
+    // window, a yardstick for the load of the shared machine (CPU seconds inflate under contention).
+    ['controller CPU / driver CPU', ...runs.map((x) => String(round(x.ctlCpu / (x.r.driverCpuSec ?? NaN), 2)))],
   ];
   const widths = (rows[0] ?? []).map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length)));
   process.stdout.write(
@@ -195,9 +198,20 @@ try {
   if (mlb) {
     // What MetalLB's controller said at warn and above: against Mooring's CRDs, nothing is expected.
     const lines = mlb.log.split('\n').filter((l) => l.trim() !== '');
-    const distinct = [...new Set(lines.map((l) => l.replace(/"ts":"[^"]*",?|^[IWE]\d{4} [\d:.]+\s+\d+ /g, '')))];
+    const counts = new Map<string, number>();
+    for (const l of lines) {
+      const k = l.replace(/"(ts|reconcileID|stacktrace)":"(\\.|[^"\\])*",?|^[IWE]\d{4} [\d:.]+\s+\d+ /g, '');
+      counts.set(k, (counts.get(k) ?? 0) + 1);
+    }
     process.stdout.write(
-      `MetalLB controller log at warn+: ${lines.length} lines${distinct.length ? `, distinct:\n  ${distinct.slice(0, 20).join('\n  ')}` : ''}\n`,
+      `MetalLB controller log at warn+: ${lines.length} lines${
+        counts.size
+          ? `, distinct (×count):\n  ${[...counts]
+              .slice(0, 20)
+              .map(([k, n]) => `×${n} ${k}`)
+              .join('\n  ')}`
+          : ''
+      }\n`,
     );
   }
   const ours = runs.find((x) => x.who === 'ours');
@@ -222,6 +236,7 @@ try {
           }
         : {}),
       ...(base && mlb ? { baseCpuRatioVsMetalLB: round(base.ctlCpu / mlb.ctlCpu, 2) } : {}),
+      ...Object.fromEntries(runs.map((x) => [`${x.who}CpuPerDriverCpu`, round(x.ctlCpu / (x.r.driverCpuSec ?? NaN), 2)])),
     })}\n`,
   );
 } finally {
