@@ -12,7 +12,8 @@
 // Usage: tsx bench/controller.bench.ts [N=5000] [M=200]. Prints a table, then one JSON line.
 // MOORING_BENCH_ONLY=ours|metallb runs one of them (the JSON then has that one's keys only).
 // MOORING_BENCH_BASE=<checkout> also runs the controller of another checkout of Mooring first (e.g.
-// a `git worktree` of the commit before a change), same flags and window: before/after in one run.
+// a `git worktree` of the commit before a change), same flags and window: before/after in one run
+// (MOORING_BENCH_BASE_LAST=1 runs it last instead).
 // Profiles: MOORING_BENCH_PROFILE=<dir> runs Mooring's controller with `node --cpu-prof` into
 // <dir> (written when it exits at the end of its run), and saves a CPU profile of the apiserver
 // during Mooring's run (<dir>/apiserver.pprof, MOORING_BENCH_PROFILE_SEC=30 s, starting
@@ -34,10 +35,9 @@ const PROFILE_SEC = Number(process.env.MOORING_BENCH_PROFILE_SEC ?? 30);
 const PROFILE_DELAY_SEC = Number(process.env.MOORING_BENCH_PROFILE_DELAY_SEC ?? 5);
 type Who = 'base' | 'ours' | 'metallb';
 const BASE = process.env.MOORING_BENCH_BASE;
-const WHO: Who[] = [
-  ...(BASE ? (['base'] as const) : []),
-  ...(process.env.MOORING_BENCH_ONLY ?? 'ours,metallb').split(',').filter((w): w is Who => w === 'ours' || w === 'metallb'),
-];
+const ONLY = (process.env.MOORING_BENCH_ONLY ?? 'ours,metallb').split(',').filter((w): w is Who => w === 'ours' || w === 'metallb');
+// MOORING_BENCH_BASE_LAST=1: the other checkout runs last (to see the order's own effect).
+const WHO: Who[] = !BASE ? ONLY : process.env.MOORING_BENCH_BASE_LAST ? [...ONLY, 'base'] : ['base', ...ONLY];
 
 function cpuSec(pid: number | undefined): number {
   if (!pid) return NaN;
