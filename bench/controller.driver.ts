@@ -1,8 +1,10 @@
 // Client half of bench/controller.bench.ts, run INSIDE the bench's client namespace.
 //   setup         CRDs, deploy/namespace.yaml, deploy/rbac/controller.yaml, an IPv6 pool of 65,536
 //                 addresses; prints {token} for the controller's ServiceAccount
+//   probe NAME    creates service NAME, waits for its IP, deletes it: the controller under test serves
 //   run N M       creates N LoadBalancer services in bulk (32 in flight), then M one by one; a
 //                 watch records when each first shows an IP. Prints one JSON line of timings.
+//   clean         deletes every service of the bench namespace (32 in flight), waits until none is left
 // IPv6 single-stack services with allocateLoadBalancerNodePorts: false: the documentation IPv4
 // ranges hold 512 addresses and the NodePort range 2,768 ports, both fewer than 5,000.
 // The creates and the watch go through the plain REST client (src/adapters/kube/rest.ts: one
@@ -188,7 +190,53 @@ async function run(n: number, m: number): Promise<Record<string, unknown>> {
   };
 }
 
+const svcPath = `/api/v1/namespaces/${NS}/services`;
+type Listed = { items: V1Service[] };
+
+async function probe(name: string): Promise<Record<string, unknown>> {
+  const t0 = performance.now();
+  await rest.request('POST', svcPath, { body: body(name) });
+  for (;;) {
+    const s = await rest.request<V1Service>('GET', `${svcPath}/${name}`);
+    if ((s.status?.loadBalancer?.ingress?.length ?? 0) > 0) break;
+    if (performance.now() - t0 > 120_000) throw new Error(`probe ${name}: no IP within 120 s`);
+    await sleep(100);
+  }
+  const ipMs = performance.now() - t0;
+  await rest.request('DELETE', `${svcPath}/${name}`);
+  return { probe: name, ipMs };
+}
+
+async function clean(): Promise<Record<string, unknown>> {
+  const t0 = performance.now();
+  for (;;) {
+    const names = (await rest.request<Listed>('GET', svcPath)).items.map((s) => s.metadata?.name ?? '');
+    if (names.length === 0) break;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 32 }, async () => {
+        while (next < names.length) {
+          const name = names[next++] ?? '';
+          try {
+            await rest.request('DELETE', `${svcPath}/${name}`, { discard: true });
+          } catch (e) {
+            if (!(e instanceof KubeRestError && (e.code === 404 || e.code === 429))) throw e;
+          }
+        }
+      }),
+    );
+  }
+  return { cleanSec: (performance.now() - t0) / 1000 };
+}
+
 const [step, a, b] = process.argv.slice(2);
-const out = step === 'setup' ? await setup() : await run(Number(a ?? 5000), Number(b ?? 200));
+const out =
+  step === 'setup'
+    ? await setup()
+    : step === 'probe'
+      ? await probe(a ?? 'probe')
+      : step === 'clean'
+        ? await clean()
+        : await run(Number(a ?? 5000), Number(b ?? 200));
 process.stdout.write(`${JSON.stringify(out)}\n`);
 process.exit(0);

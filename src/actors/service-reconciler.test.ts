@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { CONFIG_KINDS } from '../api/metallb.js';
 import { ApiStore, type StoredObject } from '../adapters/memory/api-store.js';
 import { createLogger } from '../adapters/log.js';
-import { ingressIps, POOL_ANNOTATION } from '../domain/lb-service.js';
+import { DEPRECATED_POOL_ANNOTATION, ingressIps, POOL_ANNOTATION } from '../domain/lb-service.js';
 import type { Clock } from './coord-ports.js';
 import { fifoLimiter, ServiceReconciler, type Limiter, type Service } from './service-reconciler.js';
 
@@ -66,6 +66,9 @@ const svc = (
   ...(o.ingress ? { status: { loadBalancer: { ingress: o.ingress.map((ip) => ({ ip, ipMode: 'VIP' })) } } } : {}),
 });
 
+/** A Service as the rows see it: ingress IPs, the pool annotation, the deprecated one (older MetalLB). */
+type View = { ips: string[]; pool?: string; deprecatedPool?: string };
+
 function harness(o: { limit?: Limiter } = {}) {
   const store = new ApiStore();
   const clock = new FakeClock();
@@ -104,11 +107,15 @@ function harness(o: { limit?: Limiter } = {}) {
       await r.idle();
     },
     /** Every Service: its ingress IPs and pool annotation. */
-    view(): Record<string, { ips: string[]; pool?: string }> {
+    view(): Record<string, View> {
       return Object.fromEntries(
         store.list<Service>('Service').map((s) => {
           const p = s.metadata?.annotations?.[POOL_ANNOTATION];
-          return [s.metadata?.name ?? '', { ips: ingressIps(s), ...(p !== undefined ? { pool: p } : {}) }];
+          const d = s.metadata?.annotations?.[DEPRECATED_POOL_ANNOTATION];
+          return [
+            s.metadata?.name ?? '',
+            { ips: ingressIps(s), ...(p !== undefined ? { pool: p } : {}), ...(d !== undefined ? { deprecatedPool: d } : {}) },
+          ];
         }),
       );
     },
@@ -127,7 +134,7 @@ interface Row {
   desc: string;
   apply?: StoredObject[];
   remove?: Array<[kind: string, name: string, namespace?: string]>;
-  want: Record<string, { ips: string[]; pool?: string }>;
+  want: Record<string, View>;
   events?: string[];
   /** The Event messages to check, by "name reason". */
   messages?: Record<string, string>;
@@ -232,12 +239,63 @@ const BASE: Row[] = [
   },
 ];
 
+const DEP = { [DEPRECATED_POOL_ANNOTATION]: 'pool-a' };
+/** Services an older MetalLB wrote (metallb.universe.tf/ip-allocated-from-pool): migrated as MetalLB v0.16 does. */
+const MIGRATION: Row[] = [
+  {
+    desc: 'at start (an upgrade): only the deprecated pool annotation -> metallb.io/ip-allocated-from-pool, the old one removed; both -> the old one removed',
+    want: { old: { ips: ['198.51.100.8'], pool: 'pool-a' }, both: { ips: ['198.51.100.9'], pool: 'pool-a' } },
+    events: ['old Warning deprecatedAnnotation', 'both Warning deprecatedAnnotation'],
+    messages: { 'old deprecatedAnnotation': 'Service uses deprecated annotation metallb.universe.tf/ip-allocated-from-pool' },
+    config: { valid: true },
+  },
+  {
+    desc: 'a new service carrying it: allocated, migrated in the same write',
+    apply: [svc('fresh', { annotations: DEP })],
+    want: {
+      old: { ips: ['198.51.100.8'], pool: 'pool-a' },
+      both: { ips: ['198.51.100.9'], pool: 'pool-a' },
+      fresh: { ips: ['198.51.100.10'], pool: 'pool-a' },
+    },
+    events: ['fresh Normal IPAllocated', 'fresh Warning deprecatedAnnotation'],
+  },
+  {
+    desc: 'not a LoadBalancer: the deprecated annotation is cleared too; another class keeps its own',
+    apply: [svc('cip', { type: 'ClusterIP', annotations: DEP }), svc('other', { lbClass: 'example.com/other', annotations: DEP })],
+    want: {
+      old: { ips: ['198.51.100.8'], pool: 'pool-a' },
+      both: { ips: ['198.51.100.9'], pool: 'pool-a' },
+      fresh: { ips: ['198.51.100.10'], pool: 'pool-a' },
+      cip: { ips: [] },
+      other: { ips: [], deprecatedPool: 'pool-a' },
+    },
+    events: ['cip Warning deprecatedAnnotation'],
+  },
+];
+
 describe('ServiceReconciler', () => {
   it('converges services row by row (allocate, request, exhaust/release, invalid config, not ours, deprecated annotation)', async () => {
     const h = harness();
     const r = h.make();
     r.start();
     await runRows(h, r, BASE);
+    await r.stop();
+  });
+
+  it('migrates the deprecated pool annotation when it writes the service (MetalLB v0.16), and reports it', async () => {
+    const h = harness();
+    h.store.apply(pool('pool-a', ['198.51.100.8/30']));
+    h.store.apply(svc('old', { ingress: ['198.51.100.8'], annotations: DEP }));
+    h.store.apply(svc('both', { ingress: ['198.51.100.9'], annotations: { ...DEP, [POOL_ANNOTATION]: 'pool-a' } }));
+    const r = h.make();
+    r.start();
+    await runRows(h, r, MIGRATION);
+    const writes = h.writer.ops.filter((o) => o.op !== 'poolStatus').length;
+    // Converged: another pass writes nothing more.
+    h.store.apply(pool('pool-a', ['198.51.100.8/30'], { touched: 'yes' }));
+    await h.settle(r);
+    assert.equal(h.writer.ops.filter((o) => o.op !== 'poolStatus').length, writes, 'no write once migrated');
+    assert.deepEqual(h.newEvents(), []);
     await r.stop();
   });
 

@@ -12,10 +12,13 @@ import { KINDS } from '../api/metallb.js';
 import { Allocator, type ServiceRequest } from '../domain/allocator/index.js';
 import { formatConfigError, parseConfig, type RawObject } from '../domain/config.js';
 import {
+  DEPRECATED_POOL_ANNOTATION,
   POOL_ANNOTATION,
+  annotationPatch,
   clearedByConfigEvent,
   clearedNotOursEvent,
   deprecatedAnnotationEvents,
+  hasWrites,
   ingressIps,
   isManaged,
   poolStatus,
@@ -155,7 +158,6 @@ interface QueuedWrite {
   w: ServiceWrites;
   sig: string;
 }
-const hasWrites = (w: ServiceWrites) => w.ingress !== undefined || w.poolAnnotation !== undefined;
 const errText = (err: unknown) => (err instanceof Error ? err.message.split('\n')[0] : String(err));
 
 export class ServiceReconciler {
@@ -169,7 +171,7 @@ export class ServiceReconciler {
   private lastConfigError = '';
   private reclaimed = false;
   /** Requests cached per resourceVersion: the allocator's fast path wants the very same object. */
-  private readonly requests = new Map<string, { rv: string | undefined; req: ServiceRequest }>();
+  private readonly requests = new Map<string, { rv: string | undefined; sig: string; req: ServiceRequest }>();
   /** Writes issued for a resourceVersion: not repeated until the source shows the result. */
   private readonly issued = new Map<string, string>();
   /** Services the allocator refused: converged again after any release. */
@@ -364,12 +366,24 @@ export class ServiceReconciler {
     this.schedulePoolStatus();
   }
 
+  /**
+   * The allocator's request for a service, the same object while what it reads is unchanged: the
+   * same resourceVersion, or a newer one that changed none of the fields the request holds (our
+   * own status and pool annotation write coming back through the watch), so the allocator takes
+   * its fast path instead of checking the addresses again.
+   */
   private requestFor(s: Service): ServiceRequest {
     const key = serviceKey(s);
+    const rv = s.metadata?.resourceVersion;
     const c = this.requests.get(key);
-    if (c && c.rv === s.metadata?.resourceVersion) return c.req;
+    if (c && c.rv === rv) return c.req;
     const req = toServiceRequest(s);
-    this.requests.set(key, { rv: s.metadata?.resourceVersion, req });
+    const sig = JSON.stringify(req);
+    if (c && c.sig === sig) {
+      c.rv = rv;
+      return c.req;
+    }
+    this.requests.set(key, { rv, sig, req });
     return req;
   }
 
@@ -454,7 +468,14 @@ export class ServiceReconciler {
         const cleared = clearedNotOursEvent(s, held, lbClass);
         if (cleared) this.emit(s, cleared);
       }
-      if (s.metadata?.annotations?.[POOL_ANNOTATION] !== undefined) this.write(s, writesFor(s, [], undefined));
+      // The deprecated pool annotation goes when the service stops being a LoadBalancer (MetalLB
+      // clears it there); on another class's service it is that controller's.
+      const ann = s.metadata?.annotations;
+      const dropDeprecated = s.spec?.type !== 'LoadBalancer' && ann?.[DEPRECATED_POOL_ANNOTATION] !== undefined;
+      if (ann?.[POOL_ANNOTATION] !== undefined || dropDeprecated) {
+        const { dropDeprecatedPool: _, ...w } = writesFor(s, [], undefined);
+        this.writeReporting(s, dropDeprecated ? { ...w, dropDeprecatedPool: true } : w);
+      }
       return true;
     }
     const r = this.allocator.assign(this.requestFor(s));
@@ -468,9 +489,8 @@ export class ServiceReconciler {
         });
       const w = writesFor(s, r.ips, r.pool);
       if (hasWrites(w)) {
-        for (const e of deprecatedAnnotationEvents(s)) this.emit(s, e);
         log.info('service converged', { event: 'service.assigned', service: key, ip: r.ips, pool: r.pool });
-        this.write(s, w);
+        this.writeReporting(s, w);
       }
       return true;
     }
@@ -478,9 +498,21 @@ export class ServiceReconciler {
     if (hasWrites(w) || !this.failed.has(key)) {
       this.emit(s, refusalEvent(key, r.code, r.reason, r.ips));
       log.warn('allocation failed', { event: 'service.allocationFailed', service: key, reason: r.code, err: r.reason });
-      this.write(s, w);
+      if (hasWrites(w)) this.writeReporting(s, w);
     }
     return false;
+  }
+
+  /**
+   * A write, with MetalLB's deprecatedAnnotation Event per metallb.universe.tf/* annotation: it
+   * reports them only when it writes the service (not on every pass), and not again while the
+   * same write is already issued.
+   */
+  private writeReporting(s: Service, w: ServiceWrites): void {
+    const sig = `${s.metadata?.resourceVersion ?? ''}:${JSON.stringify(w)}`;
+    if (this.stopped || this.issued.get(serviceKey(s)) === sig) return;
+    for (const e of deprecatedAnnotationEvents(s)) this.emit(s, e);
+    this.write(s, w);
   }
 
   /**
@@ -521,7 +553,7 @@ export class ServiceReconciler {
   private async send(key: string, { s, w, sig }: QueuedWrite): Promise<void> {
     const name = s.metadata?.name ?? '';
     const ns = s.metadata?.namespace ?? '';
-    const annotations = w.poolAnnotation !== undefined ? { [POOL_ANNOTATION]: w.poolAnnotation } : undefined;
+    const annotations = annotationPatch(w);
     try {
       if (w.ingress !== undefined) {
         await this.o.writer.patchServiceStatus(

@@ -1,10 +1,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  DEPRECATED_POOL_ANNOTATION,
   POOL_ANNOTATION,
+  annotationPatch,
   clearedByConfigEvent,
   clearedNotOursEvent,
   deprecatedAnnotationEvents,
+  hasWrites,
   ingressIps,
   isManaged,
   poolStatus,
@@ -108,8 +111,39 @@ describe('lb-service: writesFor', () => {
       pool: 'p',
       want: { ingress: ['198.51.100.1', '2001:db8::1'] },
     },
+    {
+      desc: 'deprecated pool annotation of an older MetalLB on a converged service: dropped alone',
+      svc: lb({}, ['198.51.100.1'], { [POOL_ANNOTATION]: 'p', [DEPRECATED_POOL_ANNOTATION]: 'p' }),
+      ips: ['198.51.100.1'],
+      pool: 'p',
+      want: { dropDeprecatedPool: true },
+    },
+    {
+      desc: 'deprecated pool annotation only (upgrade from MetalLB < 0.14): migrated to metallb.io',
+      svc: lb({}, ['198.51.100.1'], { [DEPRECATED_POOL_ANNOTATION]: 'p' }),
+      ips: ['198.51.100.1'],
+      pool: 'p',
+      want: { poolAnnotation: 'p', dropDeprecatedPool: true },
+    },
+    {
+      desc: 'released: the deprecated one goes too',
+      svc: lb({}, ['198.51.100.1'], { [DEPRECATED_POOL_ANNOTATION]: 'p' }),
+      ips: [],
+      want: { ingress: [], dropDeprecatedPool: true },
+    },
   ];
   for (const c of cases) it(c.desc, () => assert.deepEqual(writesFor(c.svc, c.ips, c.pool), c.want));
+  it('annotationPatch: the merge patch of the annotations, null removes; hasWrites', () => {
+    assert.deepEqual(annotationPatch({ poolAnnotation: 'p', dropDeprecatedPool: true }), {
+      [POOL_ANNOTATION]: 'p',
+      [DEPRECATED_POOL_ANNOTATION]: null,
+    });
+    assert.deepEqual(annotationPatch({ dropDeprecatedPool: true }), { [DEPRECATED_POOL_ANNOTATION]: null });
+    assert.deepEqual(annotationPatch({ poolAnnotation: null }), { [POOL_ANNOTATION]: null });
+    assert.equal(annotationPatch({ ingress: [] }), undefined);
+    assert.equal(hasWrites({}), false);
+    assert.equal(hasWrites({ dropDeprecatedPool: true }), true);
+  });
   it('ingressIps ignores hostname-only entries', () => {
     assert.deepEqual(ingressIps({ status: { loadBalancer: { ingress: [{ ip: '198.51.100.1' }, {}] } } }), ['198.51.100.1']);
   });

@@ -7,6 +7,15 @@ import type { AllocatorPool, IpFamily, IpFamilyPolicy, ServiceRequest } from './
 import { fromKubeFamily } from './ip-family.js';
 
 export const POOL_ANNOTATION = 'metallb.io/ip-allocated-from-pool';
+/**
+ * The pool annotation older MetalLB versions wrote. MetalLB v0.16 (not v0.15.2) drops it whenever it
+ * writes the pool annotation or clears a service, so the two never coexist after an upgrade
+ * (metallb/metallb#2642): the migration of the one deprecated annotation the controller owns. The
+ * user's own metallb.universe.tf/* annotations (address-pool, loadBalancerIPs, allow-shared-ip) are
+ * still read and reported (deprecatedAnnotation), never rewritten: they belong to whoever applies
+ * the Service.
+ */
+export const DEPRECATED_POOL_ANNOTATION = 'metallb.universe.tf/ip-allocated-from-pool';
 
 /** The fields of a core/v1 Service the controller reads (structural: no client types here). */
 export interface ServiceLike {
@@ -36,6 +45,22 @@ export function ingressIps(s: ServiceLike): string[] {
   return (s.status?.loadBalancer?.ingress ?? []).map((i) => i.ip).filter((ip): ip is string => typeof ip === 'string' && ip !== '');
 }
 
+/**
+ * The annotations the allocator reads (metallb.io/* and metallb.universe.tf/*, without the pool
+ * annotations the controller writes itself): a request is the same while these are.
+ */
+function allocatorAnnotations(a: Record<string, string> | undefined): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const k in a)
+    if (
+      (k.startsWith('metallb.io/') || k.startsWith(DEPRECATED_ANNOTATION_PREFIX)) &&
+      k !== POOL_ANNOTATION &&
+      k !== DEPRECATED_POOL_ANNOTATION
+    )
+      out[k] = a[k] as string;
+  return out;
+}
+
 const POLICIES: readonly string[] = ['SingleStack', 'PreferDualStack', 'RequireDualStack'];
 
 export function toServiceRequest(s: ServiceLike): ServiceRequest {
@@ -45,7 +70,7 @@ export function toServiceRequest(s: ServiceLike): ServiceRequest {
     key: serviceKey(s),
     namespace: s.metadata?.namespace ?? '',
     labels: s.metadata?.labels ?? {},
-    annotations: s.metadata?.annotations ?? {},
+    annotations: allocatorAnnotations(s.metadata?.annotations),
     ports: (spec.ports ?? []).map((p) => ({ protocol: p.protocol ?? 'TCP', port: p.port })),
     ...(spec.ipFamilyPolicy && POLICIES.includes(spec.ipFamilyPolicy) ? { ipFamilyPolicy: spec.ipFamilyPolicy as IpFamilyPolicy } : {}),
     ipFamilies: fam.length > 0 ? fam : [4],
@@ -82,6 +107,8 @@ export interface ServiceWrites {
   ingress?: string[];
   /** New annotation value (null = remove), when it differs. */
   poolAnnotation?: string | null;
+  /** The deprecated pool annotation is on the object: remove it (in the same request). */
+  dropDeprecatedPool?: true;
 }
 
 export function writesFor(s: ServiceLike, ips: readonly string[], pool: string | undefined): ServiceWrites {
@@ -92,7 +119,21 @@ export function writesFor(s: ServiceLike, ips: readonly string[], pool: string |
   const want = ips.length > 0 ? pool : undefined;
   if (want !== undefined && ann !== want) out.poolAnnotation = want;
   if (want === undefined && ann !== undefined) out.poolAnnotation = null;
+  if (s.metadata?.annotations?.[DEPRECATED_POOL_ANNOTATION] !== undefined) out.dropDeprecatedPool = true;
   return out;
+}
+
+/** Any write: status, the pool annotation, or the deprecated one's removal. */
+export const hasWrites = (w: ServiceWrites): boolean =>
+  w.ingress !== undefined || w.poolAnnotation !== undefined || w.dropDeprecatedPool === true;
+
+/** The annotation part of a merge patch for `w` (null removes), undefined when it has none. */
+export function annotationPatch(w: ServiceWrites): Record<string, string | null> | undefined {
+  if (w.poolAnnotation === undefined && !w.dropDeprecatedPool) return undefined;
+  return {
+    ...(w.poolAnnotation !== undefined ? { [POOL_ANNOTATION]: w.poolAnnotation } : {}),
+    ...(w.dropDeprecatedPool ? { [DEPRECATED_POOL_ANNOTATION]: null } : {}),
+  };
 }
 
 // ---- Events with MetalLB's reasons (controller/service.go, controller/main.go) -----------------

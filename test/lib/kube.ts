@@ -122,9 +122,7 @@ export async function ensureGoBuild(b: GoBuild, log: (s: string) => void = (s) =
   const bin = b.out;
   if (existsSync(bin)) return bin;
   if (spawnSync(GO, ['version']).status !== 0) {
-    throw new Error(
-      `missing test prerequisite: go (${GO}); install Go ≥ 1.26 from https://go.dev/dl (the real kube-apiserver is built from source)`,
-    );
+    throw new Error(`missing test prerequisite: go (${GO}); install Go ≥ 1.26 from https://go.dev/dl (${b.label} is built from source)`);
   }
   mkdirSync(dirname(bin), { recursive: true });
   const lock = `${bin}.lock`;

@@ -47,10 +47,19 @@ export function createEventRecorder(
     inflight.add(p);
     void p.finally(() => inflight.delete(p));
   };
+  // Entries past the aggregation window are dropped now and then, so the map does not keep one per
+  // Event ever recorded (every service created and deleted left its IPAllocated behind).
+  let sweepAt = 0;
+  const sweep = (now: number) => {
+    if (now - sweepAt < Math.min(windowMs, 60_000)) return;
+    sweepAt = now;
+    for (const [k, v] of seen) if (now - v.at >= windowMs) seen.delete(k);
+  };
   return {
     record(target, type, reason, message) {
       const key = `${target.namespace}/${target.kind}/${target.name}/${type}/${reason}/${message}`;
       const now = new Date();
+      sweep(now.getTime());
       const prev = seen.get(key);
       if (prev && now.getTime() - prev.at < windowMs) {
         prev.count++;

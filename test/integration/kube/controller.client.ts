@@ -19,7 +19,8 @@
 //   assignment     MetalLB's "IP Assignment" e2e group in namespace kb-ipa: pool priority with namespace
 //                  and service selectors, autoAssign: false skipped, shared IPs (allow-shared-ip),
 //                  PreferDualStack, a deleted pool's services re-allocated from another pool; Events
-//                  (ClearAssignment, deprecatedAnnotation, LoadBalancerFailed) and IPAddressPool status
+//                  (ClearAssignment, deprecatedAnnotation, LoadBalancerFailed) and IPAddressPool status; the
+//                  deprecated metallb.universe.tf/ip-allocated-from-pool migrated to metallb.io
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import {
@@ -461,6 +462,25 @@ async function assignment(): Promise<Record<string, unknown>> {
   await mk('dep', { annotations: { 'metallb.universe.tf/address-pool': 'ipa-low' } });
   const dep = await ipIn('dep');
   const depEvent = await eventFor('dep', 'deprecatedAnnotation');
+  // The pool annotation an older MetalLB wrote is migrated when the controller writes the service
+  // (MetalLB v0.16): metallb.io/ip-allocated-from-pool set, metallb.universe.tf/ip-allocated-from-pool
+  // removed in the same write, and reported. (Labelled app: dual: ipa-dual's selector picks it.)
+  {
+    const b = svcBody('mig');
+    b.metadata = {
+      name: 'mig',
+      namespace: ipa,
+      labels: { app: 'dual' },
+      annotations: { 'metallb.universe.tf/ip-allocated-from-pool': 'old' },
+    };
+    b.spec = { ...b.spec, ports: [{ name: 'p', port: 80, protocol: 'TCP' }] };
+    await core.createNamespacedService({ namespace: ipa, body: b });
+  }
+  const mig = await ipIn('mig');
+  const migAnnotations = Object.keys((await core.readNamespacedService({ name: 'mig', namespace: ipa })).metadata?.annotations ?? {})
+    .filter((k) => k.includes('ip-allocated-from-pool'))
+    .sort();
+  const migEvent = await eventFor('mig', 'deprecatedAnnotation');
   // Deleting a pool: its service is re-allocated from the next pool (ipa-high is full: ipa-low).
   await custom.deleteNamespacedCustomObject(poolRef('ipa-svc'));
   // (The annotation and the status are two writes: wait for both, not just the new pool name.)
@@ -501,7 +521,26 @@ async function assignment(): Promise<Record<string, unknown>> {
     },
     30_000,
   ).catch(async (e: unknown) => ({ error: String(e), high: await status('ipa-high'), low: await status('ipa-low') }));
-  return { p1, special, noauto, sh1, sh2, sh3, dual, dep, depEvent, moved, clearEvent, lbFailed, p1After, typeEvent, poolStatus };
+  return {
+    p1,
+    special,
+    noauto,
+    sh1,
+    sh2,
+    sh3,
+    dual,
+    dep,
+    depEvent,
+    mig,
+    migAnnotations,
+    migEvent,
+    moved,
+    clearEvent,
+    lbFailed,
+    p1After,
+    typeEvent,
+    poolStatus,
+  };
 }
 
 const out =

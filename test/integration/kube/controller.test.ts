@@ -323,7 +323,7 @@ describe('controller against the real apiserver, with the RBAC from deploy/', { 
   );
 
   it(
-    'IP assignment (MetalLB e2e group): priority and selectors, autoAssign: false, shared IPs, PreferDualStack, pool deletion; Events; pool status',
+    'IP assignment (MetalLB e2e group): priority and selectors, autoAssign: false, shared IPs, PreferDualStack, pool deletion; Events; pool status; deprecated pool annotation migrated',
     withLog(async () => {
       const r = (await client('assignment')) as Record<string, unknown>;
       const v = (ips: string[], pool: string) => ({ ips, pool });
@@ -339,6 +339,13 @@ describe('controller against the real apiserver, with the RBAC from deploy/', { 
         type: 'Warning',
         reason: 'deprecatedAnnotation',
         message: 'Service uses deprecated annotation metallb.universe.tf/address-pool',
+      });
+      assert.deepEqual(r.mig, v(['198.51.100.221'], 'ipa-dual'));
+      assert.deepEqual(r.migAnnotations, ['metallb.io/ip-allocated-from-pool'], 'the deprecated pool annotation migrated');
+      assert.deepEqual(r.migEvent, {
+        type: 'Warning',
+        reason: 'deprecatedAnnotation',
+        message: 'Service uses deprecated annotation metallb.universe.tf/ip-allocated-from-pool',
       });
       assert.deepEqual(r.moved, v(['198.51.100.209'], 'ipa-low'));
       assert.deepEqual(r.clearEvent, {
