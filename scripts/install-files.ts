@@ -178,7 +178,6 @@ interface ChartDefaults {
   speakerTolerations: unknown;
   logLevel: string;
   natsImage: string;
-  natsSecret: string;
 }
 
 function mooringContainer(obj: Obj): Obj {
@@ -207,9 +206,6 @@ function componentTemplate(obj: Obj, component: 'controller' | 'speaker', marks:
   if (component === 'speaker') {
     d.speakerTolerations = spec.tolerations;
     c.args = args.map((a) => (a.startsWith('--nats-url=') ? `--nats-url=${marks.expr('{{ include "mooring.natsUrl" . }}')}` : a));
-    for (const vol of spec.volumes as Obj[]) {
-      if (vol.secret?.secretName === d.natsSecret) vol.secret.secretName = marks.expr('{{ .Values.nats.credentialsSecret }}');
-    }
   }
   replaceKey(spec, 'tolerations', marks.block(optionalField('tolerations', `${v}.tolerations`)));
   replaceKey(spec, 'nodeSelector', marks.block(optionalField('nodeSelector', `${v}.nodeSelector`)));
@@ -240,7 +236,6 @@ export function renderChartFiles(objects = sourceObjects()): Map<string, string>
     speakerTolerations: [],
     logLevel: 'info',
     natsImage: '',
-    natsSecret: 'mooring-nats-speakers',
   };
   const namespace = (objects.find((o) => o.obj.kind === 'Namespace')?.obj.metadata?.name as string | undefined) ?? 'metallb-system';
   const byTemplate = new Map<string, string[]>();
@@ -341,10 +336,11 @@ nats:
   # PersistentVolumes). false: use an existing NATS cluster at nats.url.
   bundled: true
   image: ${d.natsImage}
-  # The speakers' server URL when nats.bundled is false (nats://host:4222[,nats://...]).
+  # The speakers' server URL when nats.bundled is false (nats://host:4222[,nats://...]). That
+  # cluster must trust the controller's operator: include the config the controller writes into
+  # the Secret mooring-nats-auth (key coordination-auth.conf). Speakers get per-node credentials
+  # from the controller either way; there is no Secret to write by hand.
   url: ""
-  # Secret with one password file per node (key = node name), mounted into the speakers.
-  credentialsSecret: ${d.natsSecret}
 
 prometheus:
   serviceMonitor:

@@ -66,7 +66,12 @@ test('the install needs no PersistentVolume, tolerates 1-3 nodes and runs the im
   const ours = images.filter((i) => i.startsWith('ghcr.io/mooring/mooring'));
   assert.equal(ours.length, 2);
   for (const i of ours) assert.equal(i, `ghcr.io/mooring/mooring:${packageVersion()}`);
-  // Octal modes are read as Kubernetes reads YAML (1.1): 0400 is 256, not 400.
+  // No credential to write by hand: the speakers' one volume is their projected token for the controller's NATS issuer.
   const speaker = objs.find((o) => o.kind === 'DaemonSet');
-  assert.equal(speaker?.spec.template.spec.volumes[0].secret.defaultMode, 0o400);
+  const vols = speaker?.spec.template.spec.volumes as Obj[];
+  assert.deepEqual(
+    vols.map((v) => v.name),
+    ['nats-token'],
+  );
+  assert.equal(vols[0]?.projected?.sources?.[0]?.serviceAccountToken?.audience, 'mooring-nats');
 });

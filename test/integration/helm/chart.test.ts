@@ -97,11 +97,13 @@ describe('Helm chart deploy/helm/mooring', { timeout: 40 * 60_000 }, () => {
   });
 
   it('uses an existing NATS cluster with nats.bundled=false, and requires its URL', async () => {
-    const objs = await template('--set', 'nats.bundled=false,nats.url=nats://nats.example:4222,nats.credentialsSecret=my-nats');
+    const objs = await template('--set', 'nats.bundled=false,nats.url=nats://nats.example:4222');
     assert.equal(objs.filter((o) => /nats/.test(o.metadata.name as string)).length, 0, 'no bundled NATS objects');
     const ds = find(objs, 'DaemonSet', 'speaker');
     assert.ok((container(ds).args as string[]).includes('--nats-url=nats://nats.example:4222'));
-    assert.equal(ds.spec.template.spec.volumes[0].secret.secretName, 'my-nats');
+    // No credential Secret to provide: the speakers get minted per-node credentials from the controller.
+    const volumes = (ds.spec.template.spec.volumes ?? []) as Array<{ secret?: unknown }>;
+    assert.equal(volumes.filter((v) => v.secret !== undefined).length, 0, 'no Secret volume on the speakers');
     const r = await runHelm(['template', 'mooring', CHART_DIR, '--set', 'nats.bundled=false']);
     assert.notEqual(r.code, 0);
     assert.match(r.stderr, /nats\.url is required when nats\.bundled is false/);
