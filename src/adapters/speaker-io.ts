@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 import type { L2AnnouncerPort } from '../actors/l2-port.js';
 import type { EpochStore } from '../actors/coord-ports.js';
 import { LogAnnouncer } from '../actors/log-announcer.js';
+import { realClock } from '../actors/clock.js';
+import type { Coordinator } from '../actors/coordinator.js';
+import { StateFeed } from '../actors/state-feed.js';
 import type { Logger } from './log.js';
 import { NatsBus } from './nats.js';
 import type { L2Stats } from './speaker-metrics.js';
@@ -60,4 +63,15 @@ export async function openEpochStore(bus: NatsBus, bucket: string, replicas: num
   }
   log.warn('running without the epoch store: takeovers are fenced by heartbeats and claims only', { event: 'kv.unavailable' });
   return undefined;
+}
+
+/**
+ * The state feed for `mooring viz` (docs/visualizer.md), started: every serviceIp transition of
+ * `coord`, record timestamps in wall ms. The caller passes BGP/BFD events to `peerEvent`.
+ */
+export function startStateFeed(cluster: string, node: string, bus: NatsBus, coord: Pick<Coordinator, 'onTransition'>): StateFeed {
+  const feed = new StateFeed({ cluster, node, inc: Date.now(), bus, clock: realClock, stamp: () => Date.now() });
+  coord.onTransition((t) => feed.serviceIp(t));
+  feed.start();
+  return feed;
 }

@@ -23,7 +23,7 @@ import { createLogger } from '../adapters/log.js';
 import { createTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
 import { registerSpeakerMetrics } from '../adapters/speaker-metrics.js';
-import { connectSpeakerNats, openEpochStore, openL2Announcer } from '../adapters/speaker-io.js';
+import { connectSpeakerNats, openEpochStore, openL2Announcer, startStateFeed } from '../adapters/speaker-io.js';
 import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/informer.js';
 import { coreSpecs, metallbSpec } from '../adapters/kube/resources.js';
 import { createEventRecorder } from '../adapters/kube/events.js';
@@ -101,6 +101,7 @@ const coord = new Coordinator({
     if (rec.event !== 'hb.dropped') log.debug('coord', rec);
   },
 });
+const feed = startStateFeed(a.cluster as string, node, bus, coord); // for `mooring viz`, silent at rest
 
 // ---- BGP + BFD -------------------------------------------------------------------------------
 // BFD: single-hop sessions (RFC 5881) on UDP 3784, received TTL 255; multi-hop ones (RFC 5883,
@@ -116,6 +117,7 @@ const peers = new BgpPeers({
   },
   onBfdReady: (samples) => registerBfdMetrics(telemetry.meter, samples),
   onEvent: (e) => {
+    feed.peerEvent(e);
     if (e.event === 'bfdState')
       log.info('bfd session', {
         event: 'bfd.transition',
@@ -182,7 +184,7 @@ async function shutdown(sig: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info('shutting down', { event: 'stopping', signal: sig });
-  await speaker.stop();
+  await speaker.stop().finally(() => feed.stop());
   await Promise.allSettled([bus.flush(), ...allInformers.map((i) => i.stop())]);
   await l2.close();
   await bus.close().catch(() => undefined);
