@@ -29,7 +29,7 @@ tr[data-ip]{cursor:pointer} tr.sel{background:#e6f0ff} .owner{font-weight:600;co
 svg .state rect{fill:#fff;stroke:#8895a7;rx:6} svg .state.compound rect{fill:#f3f5f8} svg .state.lit rect{fill:#ffe27a;stroke:#b58900;stroke-width:2}
 svg .state text{font-size:12px} svg path{fill:none;stroke:#9aa6b5} svg .edge text{font-size:9px;fill:#667}
 #timeline li.failover{color:#0b57d0} #timeline li.flap{color:#b3261e} #timeline li.nats{color:#8a5a00} #timeline li.cause{color:#555}
-ol,ul{margin:0;padding-left:18px} .hist{max-height:180px;overflow:auto;font-family:ui-monospace,monospace;font-size:12px}
+ol,ul{margin:0;padding-left:28px} .hist{max-height:180px;overflow:auto;font-family:ui-monospace,monospace;font-size:12px}
 `;
 
 const $ = <T extends Element = HTMLElement>(sel: string): T => document.querySelector(sel) as T;
@@ -182,7 +182,13 @@ function renderNodes(): void {
     const d = el('div', { class: 'node', 'data-node': name, 'data-up': String(up) });
     d.append(el('b', {}, name), el('span', { class: up ? 'up' : 'down' }, up ? ' up' : ' down'));
     const ips = model.ofKind(name, 'serviceIp');
-    d.append(el('div', {}, `${ips.filter((v) => v.state === 'announcing').length} announcing / ${ips.length} serviceIp`));
+    d.append(
+      el(
+        'div',
+        {},
+        `${ips.filter((v) => v.state === 'announcing').length} announcing / ${ips.length} serviceIp${up ? '' : ' (last known)'}`,
+      ),
+    );
     for (const [kind, title] of [
       ['bgpSession', 'BGP'],
       ['bfdSession', 'BFD'],
@@ -226,7 +232,14 @@ function renderIps(): void {
       el('td', { class: r.owners.length ? 'owner' : 'owner none', 'data-owner': r.owners.join(',') }, r.owners.join(', ') || 'none'),
     );
     const sb = el('td', { class: 'standby' });
-    for (const o of r.others) sb.append(el('span', { 'data-node': o.node }, `${o.node}: ${o.state}${o.reason ? ` (${o.reason})` : ''}`));
+    for (const o of r.others)
+      sb.append(
+        el(
+          'span',
+          { 'data-node': o.node },
+          o.state === 'none' ? `${o.node}: no machine (not in its plan)` : `${o.node}: ${o.state}${o.reason ? ` (${o.reason})` : ''}`,
+        ),
+      );
     tr.append(sb);
     tr.classList.toggle('sel', ip === selectedIp);
   }
