@@ -2,8 +2,7 @@
 // and serviceIp transitions become VizInputs (with standby orders), in time order, each time
 // `pump()` is called, and a real viz server (src/adapters/viz-server.ts) serves them live.
 import type { SimCluster } from './cluster.js';
-import { bundlePage, liveSource, serveViz } from '../../src/adapters/viz-server.js';
-import { layoutCharts } from '../../src/actors/viz-charts.js';
+import { liveSource, loadVizAssets, serveViz } from '../../src/adapters/viz-server.js';
 import { OrderTracker } from '../../src/actors/viz-order.js';
 import type { VizInput } from '../../src/domain/viz-model.js';
 
@@ -63,7 +62,7 @@ export async function serveSimViz(
 ): Promise<{ url: string; pump(): void; inputs(): readonly VizInput[]; close(): Promise<void> }> {
   const live = liveSource();
   const tap = new SimVizTap(sim, nodes, (x) => live.push(x));
-  const [script, charts] = await Promise.all([bundlePage(), layoutCharts()]);
+  const { script, charts } = await loadVizAssets();
   const viz = await serveViz({ host, port, title: 'Mooring visualizer (simulated cluster)', script, charts, source: live });
   return { url: viz.url, pump: () => tap.pump(), inputs: () => live.inputs(), close: () => viz.close() };
 }

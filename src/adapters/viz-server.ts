@@ -3,6 +3,7 @@
 // 50 ms). Read-only: GET and HEAD only, anything else is 405; nothing is loaded from elsewhere
 // (the Content-Security-Policy says so to the browser). Listens on 127.0.0.1 unless told.
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { spawn } from 'node:child_process';
 import type { VizInput } from '../domain/viz-model.js';
 import type { Chart } from '../actors/viz-charts.js';
 
@@ -125,4 +126,34 @@ export async function bundlePage(): Promise<string> {
     logLevel: 'silent',
   });
   return r.outputFiles[0]?.text ?? '';
+}
+
+/**
+ * The page script and the laid-out charts, built by a child process (src/viz/assets.ts, same node
+ * flags as this one): elkjs and esbuild never load into the viz process itself.
+ */
+export function loadVizAssets(): Promise<{ script: string; charts: Chart[] }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      [
+        ...process.execArgv.filter((a) => !a.startsWith('--test') && !a.startsWith('--inspect')),
+        new URL('../viz/assets.ts', import.meta.url).pathname,
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    const out: Buffer[] = [];
+    child.stdout.on('data', (d: Buffer) => out.push(d));
+    child.once('error', reject);
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`building the visualizer's assets failed (exit ${code})`));
+      try {
+        resolve(JSON.parse(Buffer.concat(out).toString('utf8')) as { script: string; charts: Chart[] });
+      } catch (err) {
+        reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    });
+  });
 }

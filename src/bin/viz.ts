@@ -10,8 +10,7 @@ import { parseArgs } from 'node:util';
 import { readFileSync, appendFileSync, writeFileSync } from 'node:fs';
 import { createLogger } from '../adapters/log.js';
 import { NatsBus } from '../adapters/nats.js';
-import { bundlePage, liveSource, serveViz, type VizSource } from '../adapters/viz-server.js';
-import { layoutCharts } from '../actors/viz-charts.js';
+import { liveSource, loadVizAssets, serveViz, type VizSource } from '../adapters/viz-server.js';
 import { FeedReader } from '../actors/viz-feed-reader.js';
 import { OrderTracker } from '../actors/viz-order.js';
 import { realClock } from '../actors/clock.js';
@@ -85,7 +84,7 @@ if (a.trace) {
   };
 }
 
-const [script, charts] = await Promise.all([bundlePage(), layoutCharts()]);
+const { script, charts } = await loadVizAssets();
 const viz = await serveViz({ host, port: Number(m[2]), title: 'Mooring visualizer', script, charts, source });
 log.info('visualizer serving', { event: 'viz.listening', url: viz.url, mode: source.mode });
 process.stdout.write(`visualizer: ${viz.url}\n`);
