@@ -1,7 +1,8 @@
 // The visualizer's side of the state feed: reads `feed.*`, `snap.*` and `hb.*` (a read-only
 // viewer's subjects) and turns them into VizInputs. A node is up while its heartbeats arrive (down
 // after 3 of its intervals without one); a node seen for the first time, restarted (new
-// incarnation) or whose feed has a gap is asked for a snapshot on `snapreq.<node>`.
+// incarnation) or whose feed has a gap is asked for a snapshot on `snapreq.<node>`. Feed
+// messages already seen (same incarnation, seq not above the last) are dropped.
 import type { Clock, CoordBus } from './coord-ports.js';
 import { decodeFeed, decodeSnapshot } from '../codecs/state-feed.js';
 import { decodeHeartbeat } from '../codecs/coord.js';
@@ -78,6 +79,8 @@ export class FeedReader {
     if (!r.ok || parseSubject(subject)?.id !== r.value.node) return;
     const m = r.value;
     const n = this.nodes.get(m.node);
+    // A speaker publishes through two connections (NatsBus's mirror): the second copy is dropped.
+    if (n && n.inc === m.inc && m.seq <= n.seq) return;
     const gap = !n || n.inc !== m.inc || m.seq !== n.seq + 1 || (m.dropped ?? 0) > 0;
     if (n && n.inc === m.inc) n.seq = m.seq;
     for (const t of m.transitions) this.o.onInput({ t: 'tr', r: t });

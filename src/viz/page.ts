@@ -237,7 +237,7 @@ function renderIps(): void {
         el(
           'span',
           { 'data-node': o.node },
-          o.state === 'none' ? `${o.node}: no machine (not in its plan)` : `${o.node}: ${o.state}${o.reason ? ` (${o.reason})` : ''}`,
+          o.state === 'none' ? `${o.node}: no state reported` : `${o.node}: ${o.state}${o.reason ? ` (${o.reason})` : ''}`,
         ),
       );
     tr.append(sb);
