@@ -30,7 +30,8 @@ function setup() {
   };
   const hb = (node: string, seq: number, inc = 1) =>
     deliver(heartbeatSubject('c', node), encodeHeartbeat({ v: 1, node, inc, seq, intervalMs: 100, l2Ready: true, draining: false }));
-  const feed = (node: string, seq: number, ids: string[], inc = 1) =>
+  // The feed's incarnation differs from the heartbeats' (StateFeed and Coordinator each take their own).
+  const feed = (node: string, seq: number, ids: string[], inc = 7) =>
     deliver(
       feedSubject('c', node),
       encodeFeed({
@@ -53,13 +54,15 @@ test('a new node is up and asked for a snapshot; duplicate feed copies are dropp
   );
   assert.deepEqual(published, [snapshotRequestSubject('c', 'n1')]);
   feed('n1', 1, ['a']);
+  assert.equal(published.length, 2, 'the first feed message of an incarnation: a snapshot request');
   feed('n1', 1, ['a']); // the mirror connection's copy
+  feed('n1', 2, ['b']);
   feed('n1', 2, ['b']);
   const trs = got.filter((x) => x.t === 'tr').map((x) => (x.t === 'tr' ? x.r.id : ''));
   assert.deepEqual(trs, ['a', 'b']);
-  assert.equal(published.length, 1, 'no gap, no request');
+  assert.equal(published.length, 2, 'no gap, no request');
   feed('n1', 5, ['c']);
-  assert.equal(published.length, 2, 'seq 2 → 5: a gap, a snapshot request');
+  assert.equal(published.length, 3, 'seq 2 → 5: a gap, a snapshot request');
 });
 
 test('a node silent for 3 heartbeat intervals is down; its next heartbeat brings it back with a snapshot request', async () => {

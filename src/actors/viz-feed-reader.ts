@@ -19,7 +19,10 @@ export interface FeedReaderOptions {
 }
 
 interface NodeSeen {
+  /** Heartbeat incarnation (the coordinator's). */
   inc: number;
+  /** The state feed's own incarnation and last seq (another value than the heartbeats'). */
+  feedInc: number;
   seq: number;
   lastHb: number;
   intervalMs: number;
@@ -60,7 +63,7 @@ export class FeedReader {
     const now = this.o.clock.now();
     const n = this.nodes.get(hb.node);
     if (!n || hb.inc !== n.inc) {
-      this.nodes.set(hb.node, { inc: hb.inc, seq: 0, lastHb: now, intervalMs: hb.intervalMs, up: true });
+      this.nodes.set(hb.node, { inc: hb.inc, feedInc: -1, seq: 0, lastHb: now, intervalMs: hb.intervalMs, up: true });
       this.o.onInput({ t: 'node', node: hb.node, at: this.o.stamp(), up: true });
       this.ask(hb.node);
       return;
@@ -80,9 +83,12 @@ export class FeedReader {
     const m = r.value;
     const n = this.nodes.get(m.node);
     // A speaker publishes through two connections (NatsBus's mirror): the second copy is dropped.
-    if (n && n.inc === m.inc && m.seq <= n.seq) return;
-    const gap = !n || n.inc !== m.inc || m.seq !== n.seq + 1 || (m.dropped ?? 0) > 0;
-    if (n && n.inc === m.inc) n.seq = m.seq;
+    if (n && n.feedInc === m.inc && m.seq <= n.seq) return;
+    const gap = !n || n.feedInc !== m.inc || m.seq !== n.seq + 1 || (m.dropped ?? 0) > 0;
+    if (n) {
+      n.feedInc = m.inc;
+      n.seq = m.seq;
+    }
     for (const t of m.transitions) this.o.onInput({ t: 'tr', r: t });
     if (gap && n) this.ask(m.node);
   }
@@ -92,7 +98,11 @@ export class FeedReader {
     if (!r.ok) return;
     const s = r.value;
     const n = this.nodes.get(s.node);
-    if (n && n.inc === s.inc) n.seq = Math.max(n.seq, s.seq);
+    if (n && n.feedInc === s.inc) n.seq = Math.max(n.seq, s.seq);
+    else if (n) {
+      n.feedInc = s.inc;
+      n.seq = s.seq;
+    }
     this.o.onInput({ t: 'snap', node: s.node, at: s.at, machines: s.machines });
   }
 
