@@ -72,6 +72,8 @@ export interface Transition {
   readonly to: ServiceIpState;
   readonly reason: Reason | undefined;
   readonly epoch: number;
+  /** The event that caused it (XState event type; `xstate.after.*` for a timer), when known. */
+  readonly event?: string;
 }
 
 export interface CoordinatorOptions {
@@ -601,8 +603,13 @@ export class Coordinator {
   }
 
   private spawn(info: IpInfo): Held {
+    let lastEvent: string | undefined;
     const actor = createActor(this.machine(), {
       clock: this.clock,
+      // The event a transition follows, for the state feed (domain/state-feed.ts).
+      inspect: (ev) => {
+        if (ev.type === '@xstate.event' && ev.actorRef === actor) lastEvent = ev.event.type;
+      },
       input: {
         ip: info.ip,
         node: this.node,
@@ -626,6 +633,7 @@ export class Coordinator {
         to,
         reason: snap.context.reason,
         epoch: snap.context.epoch,
+        ...(lastEvent !== undefined ? { event: lastEvent } : {}),
       };
       h.state = to;
       this.o.log?.({

@@ -98,6 +98,8 @@ export interface ServiceReconcilerOptions {
   lbClass?: string;
   /** Shared with the Event recorder in the controller; a fresh FIFO of 16 by default. */
   limit?: Limiter;
+  /** Told of every allocation written (the state feed's `allocation` records): Service key, IPs, pool. */
+  onAllocated?: (service: string, ips: readonly string[], pool: string | undefined) => void;
 }
 
 /** Service writes in flight at once (the apiserver's inflight limits answer 429 beyond a few dozen). */
@@ -562,6 +564,7 @@ export class ServiceReconciler {
           w.ingress.map((ip) => ({ ip, ipMode: 'VIP' })),
           annotations,
         );
+        this.o.onAllocated?.(key, w.ingress, w.poolAnnotation ?? undefined);
       } else if (annotations) {
         await this.o.writer.patchServiceAnnotations(ns, name, annotations);
       }

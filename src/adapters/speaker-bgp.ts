@@ -13,8 +13,12 @@ import { bgpSocketPort } from './bgp-socket.js';
 import { BFD_MULTIHOP_PORT } from './bfd-udp.js';
 import { openBfdPort } from './bfd-port.js';
 import type { Logger } from './log.js';
+import type { BgpPeersOptions } from '../actors/bgp-peers.js';
 
-export function createSpeakerPeers(o: { node: string; log: Logger; meter: Meter }): BgpPeers {
+/** `onEvent` also sees every peer event (the state feed for `mooring viz`). */
+type BgpPeersEvent = NonNullable<ConstructorParameters<typeof BgpPeers>[0]['onEvent']>;
+
+export function createSpeakerPeers(o: { node: string; log: Logger; meter: Meter; onEvent?: BgpPeersEvent }): BgpPeers {
   const { log } = o;
   return new BgpPeers({
     nodeName: o.node,
@@ -30,6 +34,7 @@ export function createSpeakerPeers(o: { node: string; log: Logger; meter: Meter 
     },
     onBfdReady: (samples) => registerBfdMetrics(o.meter, samples),
     onEvent: (e) => {
+      o.onEvent?.(e);
       if (e.event === 'bfdState')
         log.info('bfd session', {
           event: 'bfd.transition',

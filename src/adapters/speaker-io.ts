@@ -2,6 +2,10 @@
 // link, opened only when L2 needs it, is speaker-nats.ts.)
 import type { L2AnnouncerPort } from '../actors/l2-port.js';
 import { LogAnnouncer } from '../actors/log-announcer.js';
+import { realClock } from '../actors/clock.js';
+import type { Coordinator } from '../actors/coordinator.js';
+import type { CoordBus } from '../actors/coord-ports.js';
+import { StateFeed } from '../actors/state-feed.js';
 import type { Logger } from './log.js';
 import type { L2Stats } from './speaker-metrics.js';
 
@@ -13,4 +17,16 @@ export async function openL2Announcer(kind: string, log: Logger): Promise<{ l2: 
   const host = await createLinuxL2Host((ev) => log.debug('l2', { ...ev, event: `l2.${String(ev.event ?? 'host')}` }));
   const l2 = new L2Announcer(host, { log: (ev) => log.info('l2', { ...ev, event: `l2.${String(ev.event ?? 'event')}` }) });
   return { l2, stats: () => l2.stats() as unknown as ReturnType<L2Stats> };
+}
+
+/**
+ * The state feed for `mooring viz` (docs/visualizer.md), started: every serviceIp transition of
+ * `coord`, record timestamps in wall ms. The caller passes BGP/BFD events to `peerEvent`. It
+ * publishes through the speaker's bus, so a node that has no NATS link (BGP only) feeds nothing.
+ */
+export function startStateFeed(cluster: string, node: string, bus: CoordBus, coord: Pick<Coordinator, 'onTransition'>): StateFeed {
+  const feed = new StateFeed({ cluster, node, inc: Date.now(), bus, clock: realClock, stamp: () => Date.now() });
+  coord.onTransition((t) => feed.serviceIp(t));
+  feed.start();
+  return feed;
 }

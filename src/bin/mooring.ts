@@ -5,14 +5,21 @@
 //   --fast      no pauses between scenes
 //   --forever   keep causing seeded chaos until interrupted
 //   --seed N    another deterministic run
+//   --no-viz    console only; by default, on a terminal, it also serves the visualizer (docs/visualizer.md)
+//               on --listen (127.0.0.1:8089) and keeps serving after the story until Ctrl-C
+//   --viz       serve the visualizer even when stdout is not a terminal
 import { SimCluster, services } from '../../simulations/lib/cluster.js';
 import type { Failover } from '../../simulations/lib/cluster.js';
+import { serveSimViz } from '../../simulations/lib/viz-tap.js';
 
 const args = process.argv.slice(2);
 const fast = args.includes('--fast') || !process.stdout.isTTY;
 const forever = args.includes('--forever');
 const seedArg = args.indexOf('--seed');
 const seed = seedArg >= 0 ? Number(args[seedArg + 1] ?? 1) : 7;
+const listenArg = args.indexOf('--listen');
+const [vizHost = '127.0.0.1', vizPort = '8089'] = (listenArg >= 0 ? (args[listenArg + 1] ?? '') : '127.0.0.1:8089').split(/:(?=\d+$)/);
+const withViz = !args.includes('--no-viz') && (process.stdout.isTTY || args.includes('--viz'));
 
 const tty = process.stdout.isTTY;
 const c = (code: number, s: string): string => (tty ? `\x1b[${code}m${s}\x1b[0m` : s);
@@ -73,6 +80,7 @@ async function scene(title: string, act: () => void, runMs: number): Promise<voi
   console.log(`\n${yellow('▶')} ${bold(title)}`);
   act();
   await sim.run(runMs);
+  viz?.pump();
   printFailovers();
   printTable('after: ' + title);
   await pause(900);
@@ -99,7 +107,10 @@ console.log(
     'Real coordination code (membership, MetalLB election order, serviceIp machines, epochs) on a simulated clock, NATS, KV and L2 segment.',
   ),
 );
+const viz = withViz ? await serveSimViz(sim, NODES, vizHost, Number(vizPort)) : undefined;
+if (viz) console.log(`${bold('Visualizer')}: ${cyan(viz.url)} (the machines of this run, live; --no-viz for the console alone)`);
 await sim.start(2000);
+viz?.pump();
 shownFailovers = sim.failovers.length;
 printTable('cluster settled: each IP on the node MetalLB would pick (sha256(node#ip) order)');
 await pause(900);
@@ -157,3 +168,4 @@ if (sim.violations.length === 0) {
   for (const v of sim.violations) console.log('  ' + v);
   process.exitCode = 1;
 }
+if (viz) console.log(`\n${bold('Visualizer')} still serving at ${cyan(viz.url)}: scrub through the run; Ctrl-C to exit.`);

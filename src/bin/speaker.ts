@@ -23,7 +23,7 @@ import { createLogger } from '../adapters/log.js';
 import { createTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
 import { registerSpeakerMetrics } from '../adapters/speaker-metrics.js';
-import { openL2Announcer } from '../adapters/speaker-io.js';
+import { openL2Announcer, startStateFeed } from '../adapters/speaker-io.js';
 import { SpeakerNats } from '../adapters/speaker-nats.js';
 import { SPEAKER_NATS_FLAGS, speakerCredentials } from '../adapters/nats-credential-client.js';
 import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/informer.js';
@@ -98,10 +98,14 @@ const coord = new Coordinator({
     if (rec.event !== 'hb.dropped') log.debug('coord', rec);
   },
 });
+const feed = startStateFeed(a.cluster as string, node, nats, coord); // for `mooring viz`, silent at rest
 
 // ---- BGP + BFD: loaded when the first BGPPeer selects this node (src/adapters/speaker-bgp.ts) ----
 const peers = new LazyPeers(
-  () => import('../adapters/speaker-bgp.js').then((m) => m.createSpeakerPeers({ node, log, meter: telemetry.meter })),
+  () =>
+    import('../adapters/speaker-bgp.js').then((m) =>
+      m.createSpeakerPeers({ node, log, meter: telemetry.meter, onEvent: (e) => feed.peerEvent(e) }),
+    ),
   (err) => log.error('cannot load the BGP runtime', { event: 'bgp.loadFailed', err: String(err) }),
 );
 

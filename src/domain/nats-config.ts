@@ -1,7 +1,15 @@
 // NATS server authorization for coordination (deploy/nats, tests): one user per node, allowed
 // to publish only under its own node's subjects (plus what JetStream KV needs), subscribe to the
 // cluster's coordination subjects and its inboxes. Pure text generation from subjects.ts.
-import { adminPublishAllow, epochBucket, nodePublishAllow, nodeSubscribeAllow, presenceSubjects } from './subjects.js';
+import {
+  adminPublishAllow,
+  epochBucket,
+  nodePublishAllow,
+  nodeSubscribeAllow,
+  presenceSubjects,
+  viewerPublishAllow,
+  viewerSubscribeAllow,
+} from './subjects.js';
 
 export interface NodeUser {
   readonly node: string;
@@ -64,12 +72,26 @@ export function adminSubscribePermissions(cluster: string): string[] {
   return [...nodeSubscribeAllow(cluster), '_INBOX.>'];
 }
 
+/** A read-only viewer user (`mooring viz`): reads the state feed and heartbeats, asks for snapshots. */
+export interface ViewerUser {
+  readonly user: string;
+  readonly password: string;
+}
+
+export function viewerPublishPermissions(cluster: string): string[] {
+  return viewerPublishAllow(cluster);
+}
+
+export function viewerSubscribePermissions(cluster: string): string[] {
+  return viewerSubscribeAllow(cluster);
+}
+
 /**
  * Roles: who may do what on the bus, the one place permissions come from (password users above,
  * minted JWT users in nats-auth.ts). A `node` publishes only under its own node's subjects; an
- * `admin` (mooringctl) publishes drain commands. New roles (a read-only viewer, …) go here.
+ * `admin` (mooringctl) publishes drain commands; a `viewer` (mooring viz) only asks for snapshots.
  */
-export type NatsRole = { readonly role: 'node'; readonly node: string } | { readonly role: 'admin' };
+export type NatsRole = { readonly role: 'node'; readonly node: string } | { readonly role: 'admin' } | { readonly role: 'viewer' };
 
 export interface RolePermissions {
   readonly pub: readonly string[];
@@ -82,6 +104,8 @@ export function rolePermissions(cluster: string, r: NatsRole): RolePermissions {
       return { pub: nodePublishPermissions(cluster, r.node), sub: nodeSubscribePermissions(cluster) };
     case 'admin':
       return { pub: adminPublishPermissions(cluster), sub: adminSubscribePermissions(cluster) };
+    case 'viewer':
+      return { pub: viewerPublishPermissions(cluster), sub: viewerSubscribePermissions(cluster) };
   }
 }
 
@@ -92,11 +116,13 @@ export interface AccountsBlockOptions {
    * subscribe permission, and `system_account: SYS`. Default true.
    */
   readonly presence?: boolean;
+  /** Read-only viewer users (`mooring viz`). */
+  readonly viewers?: readonly ViewerUser[];
 }
 
 /**
- * An `accounts { … }` block with JetStream enabled, one user per node and the operator users;
- * with `presence` (default), the system account relaying the advisories and `system_account`.
+ * An `accounts { … }` block with JetStream enabled, one user per node, the operator and viewer
+ * users; with `presence` (default), the system account relaying the advisories and `system_account`.
  */
 export function natsAccountsBlock(
   cluster: string,
@@ -117,6 +143,7 @@ export function natsAccountsBlock(
       entry(u, nodePublishPermissions(cluster, u.node), nodeSubscribePermissions(cluster, presence ? account : undefined)),
     ),
     ...admins.map((a) => entry(a, adminPublishPermissions(cluster), adminSubscribePermissions(cluster))),
+    ...(opts.viewers ?? []).map((v) => entry(v, viewerPublishPermissions(cluster), viewerSubscribePermissions(cluster))),
   ];
   if (!presence) return `accounts {\n  ${account}: {\n    jetstream: enabled\n    users: [\n${lines.join(',\n')}\n    ]\n  }\n}\n`;
   return [

@@ -13,6 +13,12 @@ export const Kind = {
   claims: 'claims',
   /** Operator command to a node: drain (planned handover) or undrain. Published by an admin user. */
   drain: 'drain',
+  /** A node's state feed for the visualizer: batches of machine transitions (domain/state-feed.ts). */
+  feed: 'feed',
+  /** A node's full machine snapshot, published when asked for on `snapreq.<node>`. */
+  snapshot: 'snap',
+  /** A viewer asks a node for a snapshot (the only thing a viewer may publish). */
+  snapshotRequest: 'snapreq',
 } as const;
 export type Kind = (typeof Kind)[keyof typeof Kind];
 
@@ -41,6 +47,9 @@ export function subject(cluster: string, kind: Kind, id: string): string {
 export const heartbeatSubject = (cluster: string, node: string): string => subject(cluster, Kind.heartbeat, node);
 export const claimsSubject = (cluster: string, node: string): string => subject(cluster, Kind.claims, node);
 export const drainSubject = (cluster: string, node: string): string => subject(cluster, Kind.drain, node);
+export const feedSubject = (cluster: string, node: string): string => subject(cluster, Kind.feed, node);
+export const snapshotSubject = (cluster: string, node: string): string => subject(cluster, Kind.snapshot, node);
+export const snapshotRequestSubject = (cluster: string, node: string): string => subject(cluster, Kind.snapshotRequest, node);
 
 /** Wildcard matching one kind for every node of the cluster. */
 export function allOf(cluster: string, kind: Kind): string {
@@ -79,6 +88,19 @@ export function nodePublishAllow(cluster: string, node: string): string[] {
  */
 export function adminPublishAllow(cluster: string): string[] {
   return [`${prefix(cluster)}.${Kind.drain}.*`];
+}
+
+/**
+ * Subjects a viewer (`mooring viz`, read-only) may publish to: snapshot requests, nothing else. It
+ * cannot forge heartbeats, claims, drains or feed messages.
+ */
+export function viewerPublishAllow(cluster: string): string[] {
+  return [`${prefix(cluster)}.${Kind.snapshotRequest}.*`];
+}
+
+/** Subjects a viewer subscribes to: the feed, the snapshots and the heartbeats (node health). */
+export function viewerSubscribeAllow(cluster: string): string[] {
+  return [Kind.feed, Kind.snapshot, Kind.heartbeat].map((k) => `${prefix(cluster)}.${k}.*`);
 }
 
 /** Subjects every node subscribes to. */

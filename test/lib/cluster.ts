@@ -381,6 +381,8 @@ export class Cluster {
     user: n.name,
     password: `pw-${n.name}-${i}-${Math.random().toString(36).slice(2)}`,
   }));
+  /** The read-only NATS viewer of `mooring viz` (docs/visualizer.md). */
+  readonly natsViewer = { user: 'viz', password: `pw-viz-${Math.random().toString(36).slice(2)}` };
   private readonly clients: KubeClient[] = [];
   private readonly procs: Proc[] = [];
 
@@ -397,7 +399,13 @@ export class Cluster {
       // start while it comes up.
       const kubeP = startKube({ netns: c.ctl, host: NET.api4 });
       if (!o.noNats) {
-        c.nats = await NatsCluster.start(c.ctl, { ips: NET.nats, cluster: NATS_CLUSTER, users: c.natsUsers, dir: join(c.dir, 'nats') });
+        c.nats = await NatsCluster.start(c.ctl, {
+          ips: NET.nats,
+          cluster: NATS_CLUSTER,
+          users: c.natsUsers,
+          viewers: [c.natsViewer],
+          dir: join(c.dir, 'nats'),
+        });
       }
       if (!o.noFrr) c.frr = Frr.start(c.lab, c.router, o.frrConf ?? defaultFrrConf());
       if (c.frr && o.bfd) {

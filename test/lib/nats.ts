@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { waitFor, type Netns } from './netns.js';
 import { requireTools } from './prereq.js';
-import { natsAccountsBlock, type AdminUser } from '../../src/domain/nats-config.js';
+import { natsAccountsBlock, type AdminUser, type ViewerUser } from '../../src/domain/nats-config.js';
 
 export interface NatsUser {
   readonly node: string;
@@ -23,6 +23,8 @@ export interface NatsClusterOptions {
   readonly users: readonly NatsUser[];
   /** Operator users (mooringctl drain): may publish drain commands only. */
   readonly admins?: readonly AdminUser[];
+  /** Read-only viewers (`mooring viz`): read the state feed, ask for snapshots, publish nothing else. */
+  readonly viewers?: readonly ViewerUser[];
   /** Directory for config files and JetStream stores (removed by the caller). */
   readonly dir: string;
 }
@@ -39,7 +41,7 @@ export function natsServerConfig(o: NatsClusterOptions, i: number): string {
     `listen: "${ip}:4222"`,
     `jetstream { store_dir: "${store}", max_memory_store: 64MB, max_file_store: 256MB }`,
     `cluster { name: ${o.cluster}, listen: "${ip}:6222", routes: [${routes.join(', ')}] }`,
-    natsAccountsBlock(o.cluster, o.users, 'MOORING', o.admins ?? []),
+    natsAccountsBlock(o.cluster, o.users, 'MOORING', o.admins ?? [], { viewers: o.viewers ?? [] }),
   ].join('\n');
 }
 

@@ -1,0 +1,166 @@
+// The speaker's side of the state feed (docs/visualizer.md): turns the coordinator's serviceIp
+// transitions and the peer supervisor's BGP/BFD events into TransitionRecords, batches them
+// (domain/state-feed.ts FeedCoalescer) onto `feed.<node>`, and answers a snapshot request on
+// `snapreq.<node>` with every machine's last state on `snap.<node>` (at most one per
+// `snapshotGapMs`: a viewer cannot make a speaker spin). At rest it publishes nothing.
+import type { Clock, CoordBus } from './coord-ports.js';
+import type { Transition } from './coordinator.js';
+import type { SpeakerEvent } from './bgp-speaker.js';
+import type { BfdPeerEvent } from './bgp-peers.js';
+import { FeedCoalescer, MachineTable, type CoalescerOptions, type MachineKind, type TransitionRecord } from '../domain/state-feed.js';
+import { encodeFeed } from '../codecs/state-feed.js';
+import { feedSubject, snapshotRequestSubject, snapshotSubject } from '../domain/subjects.js';
+
+export interface StateFeedOptions extends CoalescerOptions {
+  readonly cluster: string;
+  readonly node: string;
+  /** Incarnation (the process start time in ms). */
+  readonly inc: number;
+  readonly bus: CoordBus;
+  readonly clock: Clock;
+  /** Timestamps of records (wall ms in production: Clock.now() is monotonic); default clock.now. */
+  readonly stamp?: () => number;
+  /** Least time between two snapshots (default 1000 ms). */
+  readonly snapshotGapMs?: number;
+}
+
+export class StateFeed {
+  private readonly core: FeedCoalescer;
+  private readonly table = new MachineTable();
+  private timer: unknown;
+  private unsub: (() => void) | undefined;
+  private lastSnapshot = -Infinity;
+  private snapshotTimer: unknown;
+  /** Last BGP down reason per peer: the reason of the state change that follows it. */
+  private readonly downReason = new Map<string, string>();
+  private stopped = false;
+  private readonly allocated = new Map<string, string>();
+  readonly sent = { messages: 0, snapshots: 0 };
+
+  constructor(private readonly o: StateFeedOptions) {
+    this.core = new FeedCoalescer(o.node, o.inc, o);
+  }
+
+  start(): void {
+    this.unsub = this.o.bus.subscribe(snapshotRequestSubject(this.o.cluster, this.o.node), () => this.snapshotRequested());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.unsub?.();
+    if (this.timer !== undefined) this.o.clock.clearTimeout(this.timer);
+    if (this.snapshotTimer !== undefined) this.o.clock.clearTimeout(this.snapshotTimer);
+    this.flush();
+  }
+
+  private now(): number {
+    return (this.o.stamp ?? (() => this.o.clock.now()))();
+  }
+
+  /** A serviceIp transition from the coordinator. */
+  serviceIp(t: Transition): void {
+    this.record({
+      machine: 'serviceIp',
+      id: t.ip,
+      node: this.o.node,
+      from: t.from,
+      to: t.to,
+      ...(t.event !== undefined ? { event: t.event } : {}),
+      ...(t.reason !== undefined ? { reason: t.reason } : {}),
+      epoch: t.epoch,
+      service: t.service,
+      at: this.o.stamp ? this.now() : t.at,
+    });
+  }
+
+  /** A BGP speaker or BFD event from the peer supervisor (others are ignored). */
+  peerEvent(e: SpeakerEvent | BfdPeerEvent): void {
+    if (e.event === 'sessionDown') {
+      this.downReason.set(e.peer, e.detail ? `${e.reason}: ${e.detail}` : e.reason);
+      return;
+    }
+    if (e.event === 'stateChanged') {
+      const reason = e.to === 'established' ? undefined : this.downReason.get(e.peer);
+      this.record({
+        machine: 'bgpSession',
+        id: e.peer,
+        node: this.o.node,
+        from: e.from,
+        to: e.to,
+        ...(reason !== undefined ? { reason, event: 'session.down' } : {}),
+        at: this.now(),
+      });
+      return;
+    }
+    if (e.event === 'bfdState')
+      this.record({
+        machine: 'bfdSession',
+        id: `${e.peer} ${e.address}`,
+        node: this.o.node,
+        from: e.from,
+        to: e.to,
+        ...(e.reason ? { reason: e.reason } : {}),
+        at: this.now(),
+      });
+  }
+
+  /** The controller wrote a Service's IPs (from: the IPs it had, as this feed last saw them). */
+  allocation(service: string, ips: readonly string[], pool: string | undefined): void {
+    const from = this.allocated.get(service) ?? '';
+    const to = ips.join(',');
+    this.allocated.set(service, to);
+    this.record({
+      machine: 'allocation',
+      id: service,
+      node: this.o.node,
+      from,
+      to,
+      event: 'allocate',
+      ...(pool ? { reason: `pool ${pool}` } : {}),
+      at: this.now(),
+    });
+  }
+
+  /** A machine that no longer exists leaves the snapshot. */
+  forget(machine: MachineKind, id: string): void {
+    this.table.forget(machine, id);
+  }
+
+  record(r: TransitionRecord): void {
+    if (this.stopped) return;
+    this.table.apply(r);
+    const due = this.core.add(r, this.o.clock.now());
+    if (due !== undefined) this.arm(due);
+  }
+
+  private arm(due: number): void {
+    this.timer = this.o.clock.setTimeout(() => this.flush(), Math.max(0, due - this.o.clock.now()));
+  }
+
+  private flush(): void {
+    this.timer = undefined;
+    const { message, next } = this.core.take(this.o.clock.now());
+    if (message) {
+      this.o.bus.publish(feedSubject(this.o.cluster, this.o.node), encodeFeed(message));
+      this.sent.messages++;
+    }
+    if (next !== undefined && !this.stopped) this.arm(next);
+  }
+
+  private snapshotRequested(): void {
+    if (this.stopped || this.snapshotTimer !== undefined) return;
+    const gap = this.o.snapshotGapMs ?? 1000;
+    const wait = Math.max(0, this.lastSnapshot + gap - this.o.clock.now());
+    this.snapshotTimer = this.o.clock.setTimeout(() => {
+      this.snapshotTimer = undefined;
+      this.lastSnapshot = this.o.clock.now();
+      // Pending transitions go first, so the snapshot is consistent with `seq`.
+      while (this.core.waiting() > 0) this.flush();
+      this.o.bus.publish(
+        snapshotSubject(this.o.cluster, this.o.node),
+        encodeFeed({ v: 1, node: this.o.node, inc: this.o.inc, seq: this.core.lastSeq(), at: this.now(), machines: this.table.list() }),
+      );
+      this.sent.snapshots++;
+    }, wait);
+  }
+}

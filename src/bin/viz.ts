@@ -1,0 +1,94 @@
+// `mooring viz`: the state-machine visualizer (docs/visualizer.md), wiring only. Live: reads the
+// state feed over NATS as a read-only viewer (feed, snapshots, heartbeats; it may publish only
+// snapshot requests). Replay: reads a trace (JSONL: `chaos sim --trace`, or one saved with
+// --save). Serves one page on 127.0.0.1:8089 by default; no write path.
+//
+//   tsx src/bin/viz.ts --nats-url nats://a:4222 [--cluster mooring] [--nats-user viz --nats-pass-file F]
+//     [--listen 127.0.0.1:8089] [--save trace.jsonl]
+//   tsx src/bin/viz.ts --trace run.jsonl [--listen 127.0.0.1:8089]
+import { parseArgs } from 'node:util';
+import { readFileSync, appendFileSync, writeFileSync } from 'node:fs';
+import { createLogger } from '../adapters/log.js';
+import { NatsBus } from '../adapters/nats.js';
+import { liveSource, loadVizAssets, serveViz, type VizSource } from '../adapters/viz-server.js';
+import { FeedReader } from '../actors/viz-feed-reader.js';
+import { OrderTracker } from '../actors/viz-order.js';
+import { realClock } from '../actors/clock.js';
+import { traceInputs, type VizInput } from '../domain/viz-model.js';
+
+const { values: a } = parseArgs({
+  options: {
+    listen: { type: 'string', default: '127.0.0.1:8089' },
+    trace: { type: 'string' },
+    save: { type: 'string' },
+    cluster: { type: 'string', default: 'mooring' },
+    'nats-url': { type: 'string', default: process.env.NATS_URL },
+    'nats-user': { type: 'string', default: process.env.NATS_USER },
+    'nats-pass-file': { type: 'string' },
+  },
+});
+const log = createLogger({ component: 'viz' });
+const m = /^(.*):(\d+)$/.exec(a.listen as string);
+if (!m || (!a.trace && !a['nats-url'])) {
+  log.error(!m ? '--listen must be HOST:PORT' : 'either --trace FILE or --nats-url (NATS_URL) is required');
+  process.exit(2);
+}
+const host = (m[1] as string).replace(/^\[(.*)\]$/, '$1');
+
+let source: VizSource;
+let stop = async (): Promise<void> => {};
+if (a.trace) {
+  const lines = readFileSync(a.trace, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim() !== '')
+    .flatMap((l): unknown[] => {
+      try {
+        return [JSON.parse(l)];
+      } catch {
+        return [];
+      }
+    });
+  const all: VizInput[] = [];
+  const orders = new OrderTracker((x) => all.push(x));
+  for (const x of traceInputs(lines)) orders.see(x);
+  source = { mode: 'replay', inputs: () => all, onInput: () => () => {} };
+  log.info('trace loaded', { event: 'viz.trace', file: a.trace, inputs: all.length });
+} else {
+  const live = liveSource();
+  const save = a.save;
+  if (save) writeFileSync(save, '');
+  const orders = new OrderTracker((x) => {
+    live.push(x);
+    if (save) appendFileSync(save, JSON.stringify(x) + '\n');
+  });
+  const pass = a['nats-pass-file'] ? readFileSync(a['nats-pass-file'], 'utf8').trim() : undefined;
+  const bus = await NatsBus.connect({
+    servers: (a['nats-url'] as string).split(','),
+    name: 'mooring-viz',
+    mirror: false,
+    ...(a['nats-user'] ? { auth: { user: a['nats-user'], pass: pass ?? '' } } : {}),
+    log: (rec) => log.info('nats', { ...rec, event: `nats.${String(rec.event)}` }),
+  });
+  const reader = new FeedReader({
+    cluster: a.cluster as string,
+    bus,
+    clock: realClock,
+    stamp: () => Date.now(),
+    onInput: (x) => orders.see(x),
+  });
+  reader.start();
+  source = live;
+  stop = async () => {
+    reader.stop();
+    await bus.close();
+  };
+}
+
+const { script, charts } = await loadVizAssets();
+const viz = await serveViz({ host, port: Number(m[2]), title: 'Mooring visualizer', script, charts, source });
+log.info('visualizer serving', { event: 'viz.listening', url: viz.url, mode: source.mode });
+process.stdout.write(`visualizer: ${viz.url}\n`);
+for (const sig of ['SIGINT', 'SIGTERM'] as const)
+  process.on(sig, () => {
+    void Promise.allSettled([stop(), viz.close()]).then(() => process.exit(0));
+  });

@@ -1,0 +1,77 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { VizModel, traceInputs, type VizInput } from './viz-model.js';
+import type { TransitionRecord } from './state-feed.js';
+
+const ip = (node: string, from: string, to: string, at: number, reason?: string): VizInput => ({
+  t: 'tr',
+  r: { machine: 'serviceIp', id: '203.0.113.1', node, from, to, at, service: 'default/web', ...(reason ? { reason } : {}) },
+});
+
+test('owner, standby order with reasons, and a failover timed from the kill to the new owner announcing', () => {
+  const m = new VizModel();
+  for (const x of [
+    ip('a', 'idle', 'announcing', 10),
+    ip('b', 'idle', 'standby', 11, 'notOwner'),
+    ip('c', 'idle', 'standby', 12, 'noLocalEndpoints'),
+    { t: 'order', ip: '203.0.113.1', nodes: ['a', 'c', 'b'] } as VizInput,
+  ])
+    m.apply(x);
+  assert.deepEqual(m.owners('203.0.113.1'), ['a']);
+  const row = m.ipRow('203.0.113.1');
+  assert.equal(row.service, 'default/web');
+  assert.deepEqual(row.others, [
+    { node: 'c', state: 'standby', reason: 'noLocalEndpoints' },
+    { node: 'b', state: 'standby', reason: 'notOwner' },
+  ]);
+  m.apply({ t: 'cause', at: 1000, text: 'kill a' });
+  assert.deepEqual(m.owners('203.0.113.1'), [], 'a dead node announces nothing');
+  assert.equal(m.ipRow('203.0.113.1').others[0]?.reason, 'nodeDown');
+  m.apply(ip('b', 'standby', 'announcing', 1250));
+  const f = m.timeline.find((t) => t.kind === 'failover');
+  assert.deepEqual([f?.ip, f?.node, f?.ms], ['203.0.113.1', 'b', 250]);
+  // a returns and wins its IP back: a move (a release), not a failover.
+  m.apply({ t: 'cause', at: 2000, text: 'restart a' });
+  m.apply(ip('b', 'announcing', 'withdrawing', 2100));
+  m.apply(ip('a', 'standby', 'announcing', 2101));
+  assert.equal(m.timeline.filter((t) => t.kind === 'failover').length, 1);
+  assert.equal(m.timeline.filter((t) => t.kind === 'move').length, 1);
+  assert.deepEqual(m.ownerHistory.get('203.0.113.1'), ['a', 'b', 'a']);
+});
+
+test('a BGP flap carries its down reason and ends when the session is established again; NATS outages are timed', () => {
+  const m = new VizModel();
+  const bgp = (from: string, to: string, at: number, reason?: string): VizInput => ({
+    t: 'tr',
+    r: { machine: 'bgpSession', id: 'router', node: 'a', from, to, at, ...(reason ? { reason } : {}) } as TransitionRecord,
+  });
+  m.apply(bgp('openConfirm', 'established', 5));
+  m.apply(bgp('established', 'idle', 10, 'notificationReceived: cease'));
+  const flap = m.timeline.find((t) => t.kind === 'flap');
+  assert.match(flap?.text ?? '', /notificationReceived/);
+  assert.equal(flap?.until, undefined);
+  m.apply(bgp('openConfirm', 'established', 90));
+  assert.equal(flap?.until, 90);
+  assert.equal(m.view('a', 'bgpSession', 'router')?.history.length, 3);
+  m.apply({ t: 'cause', at: 100, text: 'NATS down' });
+  m.apply({ t: 'cause', at: 400, text: 'NATS up' });
+  const out = m.timeline.find((t) => t.kind === 'nats');
+  assert.deepEqual([out?.at, out?.until], [100, 400]);
+});
+
+test('a chaos trace becomes inputs: transitions as serviceIp records, causes as causes, the rest ignored', () => {
+  const xs = traceInputs([
+    { type: 'run', seed: 1 },
+    { type: 'fault', at: 5, kind: 'kill', node: 'a' },
+    { type: 'log', at: 0, kind: 'cause', text: 'start' },
+    { type: 'log', at: 3, kind: 'transition', node: 'a', ip: '203.0.113.1', from: 'idle', to: 'announcing', reason: null, epoch: 1 },
+    'garbage',
+  ]);
+  assert.deepEqual(
+    xs.map((x) => x.t),
+    ['cause', 'tr'],
+  );
+  const tr = xs[1];
+  assert.ok(tr?.t === 'tr');
+  assert.deepEqual([tr.r.machine, tr.r.id, tr.r.to, tr.r.reason], ['serviceIp', '203.0.113.1', 'announcing', undefined]);
+});

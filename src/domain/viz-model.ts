@@ -1,0 +1,269 @@
+// What the visualizer page shows, as a pure fold over its inputs (docs/visualizer.md): feed
+// records, snapshots, node health, causes (a trace's faults) and standby orders. The same code runs
+// in the page (live and replay: replay folds the inputs up to the scrubber's time) and in tests.
+import type { MachineKind, MachineState, TransitionRecord } from './state-feed.js';
+
+export type VizInput =
+  | { readonly t: 'tr'; readonly r: TransitionRecord }
+  | { readonly t: 'snap'; readonly node: string; readonly at: number; readonly machines: readonly MachineState[] }
+  | { readonly t: 'node'; readonly node: string; readonly at: number; readonly up: boolean }
+  | { readonly t: 'nats'; readonly at: number; readonly up: boolean; readonly who: string }
+  | { readonly t: 'cause'; readonly at: number; readonly text: string }
+  | { readonly t: 'order'; readonly ip: string; readonly nodes: readonly string[] };
+
+export const inputAt = (x: VizInput): number | undefined => (x.t === 'tr' ? x.r.at : x.t === 'order' ? undefined : x.at);
+
+export interface MachineView extends MachineState {
+  readonly node: string;
+  /** The last transitions, oldest first. */
+  readonly history: TransitionRecord[];
+}
+
+export interface TimelineItem {
+  readonly kind: 'failover' | 'move' | 'flap' | 'nats' | 'cause';
+  readonly at: number;
+  /** End of a flap or outage (undefined while it lasts). */
+  until?: number;
+  readonly text: string;
+  readonly ip?: string;
+  readonly node?: string;
+  /** Failover: from losing the last announcer to the new one announcing. */
+  readonly ms?: number;
+}
+
+export interface IpRow {
+  readonly ip: string;
+  readonly service: string;
+  readonly owners: string[];
+  /** Every other node, in election order when known, with its state and reason. */
+  readonly others: Array<{ node: string; state: string; reason: string | undefined }>;
+}
+
+const HISTORY = 30;
+const key = (machine: MachineKind, id: string) => `${machine} ${id}`;
+
+export class VizModel {
+  readonly nodes = new Map<string, { up: boolean; since: number }>();
+  /** node → machine key → view. */
+  readonly machines = new Map<string, Map<string, MachineView>>();
+  readonly orders = new Map<string, readonly string[]>();
+  readonly timeline: TimelineItem[] = [];
+  /** ip → the sequence of its announcing nodes. */
+  readonly ownerHistory = new Map<string, string[]>();
+  /** Last serviceIp change per ip (for partial rendering). */
+  readonly changed = new Set<string>();
+  now = 0;
+  /** When an IP lost its last announcer, and whether by a failure (its node died) or a release. */
+  private readonly lostAt = new Map<string, { at: number; failure: boolean }>();
+  private readonly lastOwner = new Map<string, string>();
+  private readonly openFlap = new Map<string, TimelineItem>();
+  private readonly openNats = new Map<string, TimelineItem>();
+
+  apply(x: VizInput): void {
+    const at = inputAt(x);
+    if (at !== undefined && at > this.now) this.now = at;
+    switch (x.t) {
+      case 'tr':
+        return this.transition(x.r);
+      case 'snap':
+        for (const m of x.machines) this.put(x.node, { ...m, node: x.node, history: this.view(x.node, m.machine, m.id)?.history ?? [] });
+        this.health(x.node, true, x.at);
+        return;
+      case 'node':
+        return this.health(x.node, x.up, x.at);
+      case 'nats':
+        return this.nats(x.who, x.up, x.at);
+      case 'order':
+        this.orders.set(x.ip, x.nodes);
+        this.changed.add(x.ip);
+        return;
+      case 'cause':
+        this.timeline.push({ kind: 'cause', at: x.at, text: x.text });
+        this.fromCause(x.text, x.at);
+        return;
+    }
+  }
+
+  view(node: string, machine: MachineKind, id: string): MachineView | undefined {
+    return this.machines.get(node)?.get(key(machine, id));
+  }
+
+  private put(node: string, v: MachineView): void {
+    let m = this.machines.get(node);
+    if (!m) this.machines.set(node, (m = new Map()));
+    m.set(key(v.machine, v.id), v);
+    if (v.machine === 'serviceIp') this.changed.add(v.id);
+  }
+
+  private transition(r: TransitionRecord): void {
+    const prev = this.view(r.node, r.machine, r.id);
+    const history = prev?.history ?? [];
+    history.push(r);
+    if (history.length > HISTORY) history.splice(0, history.length - HISTORY);
+    this.put(r.node, {
+      machine: r.machine,
+      id: r.id,
+      node: r.node,
+      state: r.to,
+      ...(r.reason !== undefined ? { reason: r.reason } : {}),
+      ...(r.epoch !== undefined ? { epoch: r.epoch } : {}),
+      service: r.service ?? prev?.service ?? '',
+      since: r.at,
+      history,
+    });
+    if (!this.nodes.has(r.node) && r.machine !== 'allocation') this.nodes.set(r.node, { up: true, since: r.at });
+    if (r.machine === 'serviceIp') this.ipChanged(r);
+    if (r.machine === 'bgpSession') this.bgpChanged(r);
+  }
+
+  private ipChanged(r: TransitionRecord): void {
+    if (r.to === 'announcing') {
+      const from = this.lastOwner.get(r.id);
+      const lost = this.lostAt.get(r.id);
+      if (from !== r.node) {
+        const seq = this.ownerHistory.get(r.id) ?? [];
+        seq.push(r.node);
+        this.ownerHistory.set(r.id, seq);
+        if (from !== undefined) {
+          const ms = lost !== undefined ? r.at - lost.at : 0;
+          this.timeline.push({
+            kind: lost?.failure ? 'failover' : 'move',
+            at: r.at,
+            ip: r.id,
+            node: r.node,
+            ms,
+            text: `${r.id}: ${from} → ${r.node}${lost !== undefined ? ` in ${Math.round(ms)} ms` : ''}`,
+          });
+        }
+      }
+      this.lastOwner.set(r.id, r.node);
+      this.lostAt.delete(r.id);
+    } else if (r.from === 'announcing' && this.owners(r.id).length === 0 && !this.lostAt.has(r.id))
+      this.lostAt.set(r.id, { at: r.at, failure: false });
+  }
+
+  private bgpChanged(r: TransitionRecord): void {
+    const k = `${r.node} ${r.id}`;
+    const open = this.openFlap.get(k);
+    if (r.from === 'established' && r.to !== 'established' && !open) {
+      const item: TimelineItem = { kind: 'flap', at: r.at, node: r.node, text: `BGP ${r.id} on ${r.node} down: ${r.reason ?? 'unknown'}` };
+      this.timeline.push(item);
+      this.openFlap.set(k, item);
+    } else if (r.to === 'established' && open) {
+      open.until = r.at;
+      this.openFlap.delete(k);
+    }
+  }
+
+  private health(node: string, up: boolean, at: number): void {
+    const was = this.nodes.get(node);
+    if (was?.up === up) return;
+    this.nodes.set(node, { up, since: at });
+    if (up) return;
+    // A dead node announces nothing: its IPs are lost from now on.
+    for (const v of this.machines.get(node)?.values() ?? []) {
+      if (v.machine !== 'serviceIp') continue;
+      this.changed.add(v.id);
+      if (v.state === 'announcing' && this.owners(v.id).length === 0) this.lostAt.set(v.id, { at, failure: true });
+    }
+  }
+
+  private nats(who: string, up: boolean, at: number): void {
+    const open = this.openNats.get(who);
+    if (!up && !open) {
+      const item: TimelineItem = { kind: 'nats', at, text: `NATS unreachable (${who})` };
+      this.timeline.push(item);
+      this.openNats.set(who, item);
+    } else if (up && open) {
+      open.until = at;
+      this.openNats.delete(who);
+    }
+  }
+
+  /** Causes in a simulator trace (`kill n`, `restart n`, `NATS down`, `isolate n from NATS`, …). */
+  private fromCause(text: string, at: number): void {
+    const m = /^(kill|restart) (\S+)$/.exec(text);
+    if (m) return this.health(m[2] as string, m[1] === 'restart', at);
+    if (text === 'NATS down' || text === 'NATS up') return this.nats('all', text === 'NATS up', at);
+    const iso = /^(isolate|heal) (\S+) from NATS$/.exec(text);
+    if (iso) this.nats(iso[2] as string, iso[1] === 'heal', at);
+  }
+
+  /** Nodes announcing `ip` now (a node that is down announces nothing). */
+  owners(ip: string): string[] {
+    const out: string[] = [];
+    for (const [node, m] of this.machines) {
+      if (this.nodes.get(node)?.up === false) continue;
+      if (m.get(key('serviceIp', ip))?.state === 'announcing') out.push(node);
+    }
+    return out.sort();
+  }
+
+  ipRow(ip: string): IpRow {
+    const order = this.orders.get(ip) ?? [...this.nodes.keys()].sort();
+    const seen = new Set(order);
+    const all = [...order, ...[...this.machines.keys()].filter((n) => !seen.has(n)).sort()];
+    const owners = this.owners(ip);
+    let service = '';
+    const others: IpRow['others'] = [];
+    for (const node of all) {
+      const v = this.view(node, 'serviceIp', ip);
+      if (v?.service) service = v.service;
+      if (owners.includes(node)) continue;
+      const down = this.nodes.get(node)?.up === false;
+      others.push({ node, state: down ? 'down' : (v?.state ?? 'none'), reason: down ? 'nodeDown' : v?.reason });
+    }
+    return { ip, service, owners, others };
+  }
+
+  ips(): string[] {
+    const s = new Set<string>();
+    for (const m of this.machines.values()) for (const v of m.values()) if (v.machine === 'serviceIp') s.add(v.id);
+    return [...s].sort(compareIps);
+  }
+
+  /** A node's machines of one kind. */
+  ofKind(node: string, machine: MachineKind): MachineView[] {
+    return [...(this.machines.get(node)?.values() ?? [])].filter((v) => v.machine === machine).sort((a, b) => (a.id < b.id ? -1 : 1));
+  }
+}
+
+/** IPv4 numerically, then the rest as text. */
+export function compareIps(a: string, b: string): number {
+  const pa = a.split('.').map(Number);
+  const pb = b.split('.').map(Number);
+  if (pa.length === 4 && pb.length === 4) for (let i = 0; i < 4; i++) if (pa[i] !== pb[i]) return (pa[i] as number) - (pb[i] as number);
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+/**
+ * A simulator or chaos trace (JSONL, as `chaos sim --trace` and the viz write it) as inputs: `log`
+ * lines of kind transition (serviceIp) and cause; feed records (`machine` set) as they are.
+ */
+export function traceInputs(lines: readonly unknown[]): VizInput[] {
+  const out: VizInput[] = [];
+  for (const l of lines) {
+    if (typeof l !== 'object' || l === null) continue;
+    const x = l as Record<string, unknown>;
+    if (typeof x.t === 'string' && ['tr', 'snap', 'node', 'nats', 'cause', 'order'].includes(x.t)) out.push(x as unknown as VizInput);
+    else if (x.kind === 'transition' && typeof x.node === 'string' && typeof x.ip === 'string')
+      out.push({
+        t: 'tr',
+        r: {
+          machine: 'serviceIp',
+          id: x.ip,
+          node: x.node,
+          from: String(x.from),
+          to: String(x.to),
+          ...(typeof x.reason === 'string' ? { reason: x.reason } : {}),
+          ...(typeof x.epoch === 'number' ? { epoch: x.epoch } : {}),
+          ...(typeof x.event === 'string' ? { event: x.event } : {}),
+          ...(typeof x.service === 'string' ? { service: x.service } : {}),
+          at: Number(x.at),
+        },
+      });
+    else if (x.kind === 'cause' && typeof x.text === 'string') out.push({ t: 'cause', at: Number(x.at), text: x.text });
+    else if (typeof x.machine === 'string' && typeof x.id === 'string') out.push({ t: 'tr', r: x as unknown as TransitionRecord });
+  }
+  return out;
+}
