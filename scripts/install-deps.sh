@@ -9,7 +9,10 @@ PKGS=(
   nats-server                                   # coordination (3-server cluster in tests)
   frr gobgpd bird2                              # BGP/BFD interop peers
   nftables                                      # packet drops inside test namespaces (BGP hold timer)
-  openssl ca-certificates socat
+  openssl ca-certificates socat curl
+  # Real test cluster (docs/real-cluster.md): a containerd + kubelet per node namespace, Pod networks
+  # from the CNI plugins, kube-proxy's iptables and conntrack, images built with umoci from busybox
+  containerd runc containernetworking-plugins iptables conntrack umoci busybox-static
 )
 missing=()
 for p in "${PKGS[@]}"; do

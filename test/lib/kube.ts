@@ -23,7 +23,7 @@ import {
   statSync,
 } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Netns } from './netns.js';
 import { waitFor } from './netns.js';
@@ -43,6 +43,8 @@ export interface StartKubeOptions {
   port?: number;
   /** Extra kube-apiserver flags, e.g. ['--feature-gates=...']. */
   extraArgs?: string[];
+  /** Flags of the test/kube wrapper itself (before `--`), e.g. ['--service-cidrs', '203.0.113.192/26']. */
+  wrapperArgs?: string[];
   /** Readiness deadline in ms (default 180 s: a cold 2-core machine is slow). */
   readyTimeoutMs?: number;
 }
@@ -72,9 +74,22 @@ export interface Kube {
 
 /** Path of the cached binary for the current sources: rebuilt when go.mod, go.sum or main.go change. */
 export function kubeBinaryPath(): string {
+  return join(CACHE_DIR, `kube-apiserver-${hashFiles(KUBE_DIR, ['go.mod', 'go.sum', 'main.go'])}`);
+}
+
+/** Directory of the Go build cache (~/.cache/mooring, or $MOORING_CACHE). */
+export const GO_CACHE_DIR = CACHE_DIR;
+/** The Go toolchain the builds use ($GO, /usr/local/go/bin/go, or go on PATH). */
+export const GO_BIN = GO;
+/** Held (flock) by every Go build of the tests, so two builds never fight for the cores. */
+export const GO_LOCK = '/tmp/mooring-go.lock';
+
+/** First 16 hex digits of the SHA-256 of `files` (relative to `dir`) and `extra` strings: a cache key. */
+export function hashFiles(dir: string, files: string[], extra: string[] = []): string {
   const h = createHash('sha256');
-  for (const f of ['go.mod', 'go.sum', 'main.go']) h.update(readFileSync(join(KUBE_DIR, f)));
-  return join(CACHE_DIR, `kube-apiserver-${h.digest('hex').slice(0, 16)}`);
+  for (const f of files) h.update(readFileSync(join(dir, f)));
+  for (const e of extra) h.update(`\0${e}`);
+  return h.digest('hex').slice(0, 16);
 }
 
 /**
@@ -82,20 +97,43 @@ export function kubeBinaryPath(): string {
  * several worktrees) serialise on a lock directory; the binary appears atomically. Progress goes to
  * stderr: one line per 10% of packages compiled, and the total build time.
  */
-export async function ensureKubeBinary(log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<string> {
-  const bin = kubeBinaryPath();
+export function ensureKubeBinary(log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<string> {
+  return ensureGoBuild({ label: 'kube-apiserver', moduleDir: KUBE_DIR, pkg: '.', out: kubeBinaryPath() }, log);
+}
+
+export interface GoBuild {
+  /** Name in progress lines. */
+  label: string;
+  /** Directory of the Go module to build in. */
+  moduleDir: string;
+  /** Package to build (e.g. `.` or `k8s.io/kubernetes/cmd/kubelet`). */
+  pkg: string;
+  /** Cached output path; nothing is built when it exists. */
+  out: string;
+  ldflags?: string;
+  /** Extra environment (e.g. CGO_ENABLED=0). */
+  env?: Record<string, string>;
+}
+
+/**
+ * Builds `b.pkg` into `b.out` unless it exists. Concurrent callers of the same output serialise on
+ * a lock directory (the first builds, the others wait); every build also holds `flock GO_LOCK`, so
+ * builds of different outputs run one at a time. The output appears atomically (rename).
+ */
+export async function ensureGoBuild(b: GoBuild, log: (s: string) => void = (s) => process.stderr.write(`${s}\n`)): Promise<string> {
+  const bin = b.out;
   if (existsSync(bin)) return bin;
   if (spawnSync(GO, ['version']).status !== 0) {
     throw new Error(
       `missing test prerequisite: go (${GO}); install Go ≥ 1.26 from https://go.dev/dl (the real kube-apiserver is built from source)`,
     );
   }
-  mkdirSync(CACHE_DIR, { recursive: true });
+  mkdirSync(dirname(bin), { recursive: true });
   const lock = `${bin}.lock`;
   // mkdir is atomic: the first caller builds, the others wait for the binary. A lock whose
   // builder process is gone is stale.
   await waitFor(
-    'the kube-apiserver build lock',
+    `the ${b.label} build lock`,
     () => {
       if (existsSync(bin)) return true;
       try {
@@ -114,20 +152,25 @@ export async function ensureKubeBinary(log: (s: string) => void = (s) => process
     rmSync(lock, { recursive: true, force: true });
     return bin;
   }
+  const env = { ...process.env, ...b.env };
   try {
     const t0 = Date.now();
     const total =
       Number(
-        spawnSync(GO, ['list', '-deps', '.'], { cwd: KUBE_DIR, encoding: 'utf8', maxBuffer: 64 << 20 })
+        spawnSync(GO, ['list', '-deps', b.pkg], { cwd: b.moduleDir, env, encoding: 'utf8', maxBuffer: 64 << 20 })
           .stdout.split('\n')
           .filter(Boolean).length,
       ) || 0;
     log(
-      `kube: building kube-apiserver from test/kube (${total} packages; a cold build downloads modules and compiles for several minutes)`,
+      `kube: building ${b.label} in ${relative(process.cwd(), b.moduleDir) || '.'} (${total} packages; a cold build downloads modules and compiles for several minutes)`,
     );
     const tmp = `${bin}.tmp${process.pid}`;
     await new Promise<void>((ok, fail) => {
-      const p = spawn(GO, ['build', '-v', '-o', tmp, '.'], { cwd: KUBE_DIR, stdio: ['ignore', 'ignore', 'pipe'] });
+      const p = spawn('flock', [GO_LOCK, GO, 'build', '-v', ...(b.ldflags ? ['-ldflags', b.ldflags] : []), '-o', tmp, b.pkg], {
+        cwd: b.moduleDir,
+        env,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
       let built = 0;
       let nextPct = 10;
       let errText = '';
@@ -142,7 +185,7 @@ export async function ensureKubeBinary(log: (s: string) => void = (s) => process
             built++;
             const pct = total ? Math.floor((built * 100) / total) : 0;
             if (pct >= nextPct) {
-              log(`kube: build ${pct}% (${built}/${total} packages, ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
+              log(`kube: ${b.label} build ${pct}% (${built}/${total} packages, ${((Date.now() - t0) / 1000).toFixed(0)} s)`);
               nextPct = pct - (pct % 10) + 10;
             }
           } else {
@@ -152,7 +195,7 @@ export async function ensureKubeBinary(log: (s: string) => void = (s) => process
       });
       p.on('error', fail);
       p.on('exit', (code) =>
-        code === 0 ? ok() : fail(new Error(`go build failed (exit ${code}) in ${KUBE_DIR}:\n${errText.slice(-4000)}`)),
+        code === 0 ? ok() : fail(new Error(`go build ${b.pkg} failed (exit ${code}) in ${b.moduleDir}:\n${errText.slice(-4000)}`)),
       );
     });
     renameSync(tmp, bin);
@@ -185,7 +228,14 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<Kube> {
 
   const launch = async (): Promise<void> => {
     rmSync(join(dataDir, 'ready'), { force: true });
-    const args = ['--data-dir', dataDir, '--host', host, ...((opts.port ?? ep?.port) ? ['--port', String(opts.port ?? ep?.port)] : [])];
+    const args = [
+      '--data-dir',
+      dataDir,
+      '--host',
+      host,
+      ...((opts.port ?? ep?.port) ? ['--port', String(opts.port ?? ep?.port)] : []),
+      ...(opts.wrapperArgs ?? []),
+    ];
     if (opts.extraArgs?.length) args.push('--', ...opts.extraArgs);
     const fd = openSync(logPath, 'a');
     try {
