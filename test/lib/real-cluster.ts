@@ -31,6 +31,7 @@ import { mkdtempSync, rmdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { after, before } from 'node:test';
 import { Cluster, NET, type KObject, type LabNode } from './cluster.js';
 import { GO_CACHE_DIR, ensureGoBuild, hashFiles } from './kube.js';
 import { sh, waitFor, type Netns } from './netns.js';
@@ -718,6 +719,33 @@ oom_score = 0
     }
   }
 
+  /**
+   * Every live process of the cluster by role: `apiserver`, `kube-controller-manager`,
+   * `kube-scheduler`, `coredns`, and per node `<node>/containerd`, `<node>/kubelet`,
+   * `<node>/kube-proxy`, `<node>/shim` (containerd-shim-runc-v2) and `<node>/pod` (containers and
+   * pause, from the node's cgroups).
+   */
+  processes(): Array<{ role: string; pid: number }> {
+    const out: Array<{ role: string; pid: number }> = [];
+    const add = (role: string, pid: number | undefined) => {
+      if (pid !== undefined && alive(pid)) out.push({ role, pid });
+    };
+    add('apiserver', this.lab.kube.pid);
+    for (const [i, name] of ['kube-controller-manager', 'kube-scheduler', 'coredns'].entries()) add(name, this.others[i]?.pid);
+    for (const n of this.nodes) {
+      add(`${n.name}/containerd`, n.containerd?.pid);
+      add(`${n.name}/kubelet`, n.kubelet?.pid);
+      add(`${n.name}/kube-proxy`, n.kubeProxy?.pid);
+      const pods = new Set(cgroupPids(`/sys/fs/cgroup/pids/${n.cgroup}`));
+      for (const pid of n.mntNs ? pidsInMountNs(n.mntNs) : []) {
+        if (pid === n.containerd?.pid || pid === n.kubelet?.pid || pods.has(pid)) continue;
+        if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('containerd-shim')) add(`${n.name}/shim`, pid);
+      }
+      for (const pid of pods) add(`${n.name}/pod`, pid);
+    }
+    return out;
+  }
+
   // -- clients ---------------------------------------------------------------------------------
 
   /** kubectl (the cluster's own build) as admin, from the control namespace. Never rejects on a non-zero exit. */
@@ -839,6 +867,36 @@ oom_score = 0
     if (errors.length) throw new Error(`real-cluster cleanup: ${errors.join('; ')}`);
   }
 }
+
+/**
+ * node:test hooks for a describe block: `before` starts the cluster, `after` stops it (also when a
+ * test failed). Returns a getter for the tests:
+ *
+ *   describe('install', { timeout: 300_000 }, () => {
+ *     const rc = useRealCluster({ images: [...] });
+ *     it('…', async () => { await rc().kubectlOk(['apply', '-f', 'deploy/mooring.yaml']); });
+ *   });
+ *
+ * To share ONE cluster between several files, write them as `test/integration/cluster/*.suite.ts`
+ * (a default export `(rc: () => RealCluster) => void` that registers its describe blocks):
+ * test/integration/cluster/cluster.test.ts starts the cluster once and runs every suite in it.
+ */
+export function useRealCluster(opts: RealClusterOptions = {}): () => RealCluster {
+  let rc: RealCluster | undefined;
+  before(async () => {
+    rc = await RealCluster.start(opts);
+  });
+  after(async () => {
+    await rc?.stop();
+  });
+  return () => {
+    if (!rc) throw new Error('the real cluster is not running (useRealCluster() registers before/after hooks of the enclosing describe)');
+    return rc;
+  };
+}
+
+/** A file of tests that run in the shared cluster (test/integration/cluster/*.suite.ts). */
+export type ClusterSuite = (rc: () => RealCluster) => void;
 
 interface NodeObject {
   metadata: { name: string };
