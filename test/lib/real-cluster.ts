@@ -297,6 +297,8 @@ export class RealCluster {
     if (!existsSync('/usr/lib/cni/bridge'))
       throw new Error('missing test prerequisite: /usr/lib/cni/bridge; install with: apt-get install -y containernetworking-plugins');
     const log = o.log ?? ((s: string) => process.stderr.write(`${s}\n`));
+    const reaped = await reapStale();
+    if (reaped.length) log(`real-cluster: removed ${reaped.length} cluster(s) left by a killed test process: ${reaped.join(' ')}`);
     const bin = await ensureClusterBinaries(log);
     const t0 = Date.now();
     const dir = mkdtempSync(join(tmpdir(), 'mooring-real-'));
@@ -326,6 +328,7 @@ export class RealCluster {
         },
       });
       rc = new RealCluster(lab, bin, dir, log);
+      rc.writeOwner();
       log(`real-cluster: apiserver ready after ${((Date.now() - t0) / 1000).toFixed(1)} s (lab ${lab.lab.id}, state ${dir})`);
       await rc.boot(o);
       rc.startupMs = Date.now() - t0;
@@ -402,7 +405,12 @@ export class RealCluster {
     this.others.push(this.spawnLogged(lab.ctl, this.bin.coredns, 'coredns', ['-conf', corefile]));
     // Nodes, in parallel.
     for (let i = 0; i < count; i++) this.nodes.push(this.prepareNode(i));
-    await Promise.all(this.nodes.map((n) => this.startNode(n, o.images ?? [])));
+    this.writeOwner();
+    try {
+      await Promise.all(this.nodes.map((n) => this.startNode(n, o.images ?? [])));
+    } finally {
+      this.writeOwner();
+    }
     // kube-system/kube-dns: the ClusterIP every Pod's resolv.conf names, backed by CoreDNS in ctl.
     await this.apply([
       {
@@ -444,6 +452,17 @@ export class RealCluster {
       200,
     );
     await this.waitServiceAccount('default');
+  }
+
+  /** Records what a later start must remove should this process die without stop() (reapStale). */
+  private writeOwner(): void {
+    const owner: OwnerFile = {
+      pid: process.pid,
+      lab: this.lab.lab.id,
+      cgroups: this.nodes.map((n) => n.cgroup),
+      mntNs: this.nodes.flatMap((n) => (n.mntNs ? [n.mntNs] : [])),
+    };
+    writeFileSync(join(this.dir, OWNER_FILE), JSON.stringify(owner));
   }
 
   private spawnLogged(ns: Netns, bin: string, name: string, args: string[]): ChildProcess {
@@ -907,6 +926,77 @@ export interface PodObject {
   metadata: { name: string; namespace: string; deletionTimestamp?: string; labels?: Record<string, string> };
   spec: { nodeName?: string; hostNetwork?: boolean };
   status?: { phase?: string; podIP?: string; hostIP?: string; conditions?: Array<{ type: string; status: string }> };
+}
+
+const OWNER_FILE = 'owner.json';
+interface OwnerFile {
+  /** The test process that started the cluster. */
+  pid: number;
+  /** Lab id: its namespaces are `<lab>-<role>`. */
+  lab: string;
+  cgroups: string[];
+  /** containerd's mount namespace per node (the shims stay in it). */
+  mntNs: string[];
+}
+
+/**
+ * Removes clusters whose test process died without stop() (SIGKILL, a crash): every process in
+ * their namespaces, node cgroups and node mount namespaces (by PID), the cgroups, the namespaces
+ * and the state directory. Clusters whose owner is alive are left alone. Returns the lab ids removed.
+ */
+export async function reapStale(): Promise<string[]> {
+  const reaped: string[] = [];
+  for (const d of readdirSync(tmpdir()).filter((x) => x.startsWith('mooring-real-'))) {
+    const dir = join(tmpdir(), d);
+    let o: OwnerFile;
+    try {
+      o = JSON.parse(readFileSync(join(dir, OWNER_FILE), 'utf8')) as OwnerFile;
+    } catch {
+      continue;
+    }
+    if (alive(o.pid)) continue;
+    const namespaces = sh('ip', ['netns', 'list'])
+      .split('\n')
+      .map((l) => l.split(' ')[0] ?? '')
+      .filter((n) => n.startsWith(`${o.lab}-`));
+    const victims = (): number[] =>
+      [
+        ...namespaces.flatMap((ns) => sh('ip', ['netns', 'pids', ns], { allowFail: true }).split(/\s+/).filter(Boolean).map(Number)),
+        ...o.cgroups.flatMap((cg) => cgroupPids(`/sys/fs/cgroup/pids/${cg}`)),
+        ...o.mntNs.flatMap((ns) => pidsInMountNs(ns)),
+      ].filter((pid) => pid !== process.pid && alive(pid));
+    await waitFor(
+      `processes of the stale cluster ${o.lab} gone`,
+      () => {
+        const left = victims();
+        for (const pid of left) kill9(pid);
+        return left.length === 0;
+      },
+      20_000,
+      50,
+    );
+    await waitFor(
+      `cgroups of the stale cluster ${o.lab} removed`,
+      () => {
+        for (const cg of o.cgroups) for (const h of HIERARCHIES) tryRmCgroup(`/sys/fs/cgroup/${h}/${cg}`);
+        return o.cgroups.every((cg) => HIERARCHIES.every((h) => !existsSync(`/sys/fs/cgroup/${h}/${cg}`)));
+      },
+      20_000,
+      100,
+    );
+    for (const ns of namespaces) sh('ip', ['netns', 'del', ns], { allowFail: true });
+    rmSync(dir, { recursive: true, force: true });
+    reaped.push(o.lab);
+  }
+  return reaped;
+}
+
+function tryRmCgroup(dir: string): void {
+  try {
+    rmCgroup(dir);
+  } catch {
+    /* busy: retried */
+  }
 }
 
 /** SIGTERM, then SIGKILL after `graceMs`; resolves once the process has exited. */

@@ -2,11 +2,14 @@
 // here runs every test/integration/cluster/*.suite.ts in file order (each suite works in its own
 // Kubernetes namespace and removes it), then this file checks that stop() leaves no process,
 // cgroup, namespace, mount or file behind. MOORING_CLUSTER_SUITES=basics,install runs only those.
+import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { IMAGES, alive, useRealCluster, type ClusterSuite } from '../../lib/real-cluster.js';
+import { IMAGES, alive, reapStale, useRealCluster, type ClusterSuite } from '../../lib/real-cluster.js';
+import { REPO } from '../../lib/cluster.js';
 import { sh } from '../../lib/netns.js';
 
 const only = process.env.MOORING_CLUSTER_SUITES?.split(',').filter(Boolean);
@@ -82,6 +85,38 @@ describe('real cluster (one cluster for every *.suite.ts)', { timeout: 30 * 60_0
       readFileSync('/proc/self/mountinfo', 'utf8')
         .split('\n')
         .filter((l) => l.includes(dir) || l.includes(`kp-${id}`)),
+      [],
+    );
+  });
+
+  it('removes, at the next start, a cluster whose test process was SIGKILLed (reapStale)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(REPO, 'test/kube/cluster.ts'), '--nodes', '1', '--no-frr'], {
+      cwd: REPO,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise((r) => child.once('exit', r));
+    let err = '';
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (err = (err + d).slice(-4000)));
+    const lab = await new Promise<string>((ok, fail) => {
+      createInterface({ input: child.stdout }).on('line', (l) => {
+        const m = /^real cluster ready .*\(lab (\w+)\)/.exec(l);
+        if (m?.[1]) ok(m[1]);
+      });
+      child.once('exit', (code) => fail(new Error(`test/kube/cluster exited (${code}) before ready: ${err}`)));
+    });
+    child.kill('SIGKILL');
+    await exited;
+    // Left behind: its namespaces, the node cgroup with containerd and the kubelet in it.
+    const labNs = () =>
+      sh('ip', ['netns', 'list'])
+        .split('\n')
+        .filter((l) => l.startsWith(`${lab}-`));
+    assert.ok(labNs().length > 0, 'the killed cluster left no namespace: nothing to test');
+    assert.ok(existsSync(`/sys/fs/cgroup/pids/kp-${lab}-n1`));
+    assert.ok((await reapStale()).includes(lab), `${lab} not reaped`);
+    assert.deepEqual(labNs(), []);
+    assert.deepEqual(
+      readdirSync('/sys/fs/cgroup').filter((h) => existsSync(`/sys/fs/cgroup/${h}/kp-${lab}-n1`)),
       [],
     );
   });
