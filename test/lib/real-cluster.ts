@@ -758,7 +758,13 @@ oom_score = 0
       const pods = new Set(cgroupPids(`/sys/fs/cgroup/pids/${n.cgroup}`));
       for (const pid of n.mntNs ? pidsInMountNs(n.mntNs) : []) {
         if (pid === n.containerd?.pid || pid === n.kubelet?.pid || pods.has(pid)) continue;
-        if (readFileSync(`/proc/${pid}/comm`, 'utf8').startsWith('containerd-shim')) add(`${n.name}/shim`, pid);
+        let comm: string;
+        try {
+          comm = readFileSync(`/proc/${pid}/comm`, 'utf8');
+        } catch {
+          continue; // exited meanwhile
+        }
+        if (comm.startsWith('containerd-shim')) add(`${n.name}/shim`, pid);
       }
       for (const pid of pods) add(`${n.name}/pod`, pid);
     }
