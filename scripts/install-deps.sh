@@ -9,9 +9,12 @@ PKGS=(
   nats-server                                   # coordination (3-server cluster in tests)
   frr gobgpd bird2                              # BGP/BFD interop peers
   nftables                                      # packet drops inside test namespaces (BGP hold timer)
-  openssl ca-certificates socat
-  mmdebstrap umoci                              # npm run image: OCI image from Debian packages, no Docker
-  containerd runc                               # the image test imports and runs it as the nodes do
+  openssl ca-certificates socat curl
+  mmdebstrap                                    # npm run image: OCI image from Debian packages, no Docker
+  # Real test cluster (docs/real-cluster.md): a containerd + kubelet per node namespace, Pod networks
+  # from the CNI plugins, kube-proxy's iptables and conntrack, images built with umoci from busybox
+  containerd runc containernetworking-plugins iptables conntrack umoci busybox-static
+  chromium                                      # the visualizer's and the chaos report's browser tests
 )
 missing=()
 for p in "${PKGS[@]}"; do

@@ -50,6 +50,9 @@ if (needIntegration) run('native addons', process.execPath, ['scripts/native.mjs
 // The real kube-apiserver of the integration tests is built from Go once (cached in
 // ~/.cache/mooring; 10-35 min cold on 2 cores) as its own step, so no test's timeout has to cover it.
 if (needIntegration) run('test control plane (kube-apiserver build, cached)', 'bash', ['test/kube/start', '--build-only']);
+// The real cluster's kubelet, scheduler, controller-manager, kube-proxy, kubectl, CoreDNS and
+// images (test/lib/real-cluster.ts), cached the same way.
+if (needIntegration) run('test cluster nodes (kubelet & co. build, cached)', 'bash', ['test/kube/cluster', '--build-only']);
 if (!noStatic && wanted.length === 0) {
   run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
   run('lint', 'npx', ['eslint', '.']);

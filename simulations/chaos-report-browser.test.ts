@@ -6,40 +6,31 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium } from 'playwright-core';
+import { CHROMIUM, openBrowser } from '../test/lib/browser.js';
 import { quantile, runChaos, schedule, type ChaosOptions } from './lib/chaos.js';
 import { renderReport } from './lib/report.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+test('the chaos report renders in chromium: every plot drawn, no error, the figures shown equal the JSON', async (t) => {
+  assert.ok(existsSync(CHROMIUM), `missing test prerequisite: ${CHROMIUM} (Debian package chromium; scripts/install-deps.sh installs it)`);
+  const opts: ChaosOptions = { seed: 3, nodes: 3, services: 10, durationMs: 120_000 };
+  const faults = schedule(opts);
+  const run = await runChaos(opts, faults);
+  const dir = mkdtempSync(join(tmpdir(), 'chaos-report-'));
+  t.after(() => rmSync(dir, { recursive: true, force: true }));
+  const file = join(dir, 'report.html');
+  writeFileSync(file, renderReport({ opts, faults, log: run.log, result: run.result, command: 'mooring chaos sim --seed 3' }));
 
-test(
-  'the chaos report renders in chromium: every plot drawn, no error, the figures shown equal the JSON',
-  { skip: !existsSync(CHROMIUM) && 'no /usr/bin/chromium' },
-  async (t) => {
-    const opts: ChaosOptions = { seed: 3, nodes: 3, services: 10, durationMs: 120_000 };
-    const faults = schedule(opts);
-    const run = await runChaos(opts, faults);
-    const dir = mkdtempSync(join(tmpdir(), 'chaos-report-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const file = join(dir, 'report.html');
-    writeFileSync(file, renderReport({ opts, faults, log: run.log, result: run.result, command: 'mooring chaos sim --seed 3' }));
+  const browser = await openBrowser();
+  t.after(() => browser.close());
+  const { page, errors } = browser;
+  const requests: string[] = [];
+  page.on('request', (r) => {
+    if (!r.url().startsWith('file:')) requests.push(r.url());
+  });
+  await page.goto(`file://${file}`);
 
-    const browser = await chromium.launch({ executablePath: CHROMIUM, headless: true, args: ['--no-sandbox', '--disable-gpu'] });
-    t.after(() => browser.close());
-    const page = await browser.newPage();
-    const errors: string[] = [];
-    const requests: string[] = [];
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(m.text());
-    });
-    page.on('pageerror', (e) => errors.push(e.message));
-    page.on('request', (r) => {
-      if (!r.url().startsWith('file:')) requests.push(r.url());
-    });
-    await page.goto(`file://${file}`);
-
-    // In the page (a string: this project's TypeScript has no DOM types).
-    const seen = (await page.evaluate(`(() => {
+  // In the page (a string: this project's TypeScript has no DOM types).
+  const seen = (await page.evaluate(`(() => {
     const box = (sel) => {
       const r = document.querySelector(sel)?.getBoundingClientRect();
       return r ? { w: r.width, h: r.height } : undefined;
@@ -57,41 +48,40 @@ test(
       data: JSON.parse(document.getElementById('data')?.textContent ?? '{}'),
     };
   })()`)) as {
-      boxes: Array<[string, { w: number; h: number } | undefined]>;
-      faultBars: number;
-      ownerBars: number;
-      bins: number[];
-      failoverText: string;
-      summaryText: string;
-      invariantCells: string[];
-      bgpPath: number;
-      data: { summary: unknown; failovers: { count: number; p50: number; p99: number; max: number } };
-    };
-    assert.deepEqual(errors, [], 'no console or page error');
-    assert.deepEqual(requests, [], 'nothing loaded from elsewhere');
-    for (const [sel, b] of seen.boxes) assert.ok(b && b.w > 100 && b.h > 50, `${sel} rendered: ${JSON.stringify(b)}`);
-    assert.equal(seen.faultBars, faults.length, 'every fault bar drawn');
-    assert.ok(seen.ownerBars > 0);
-    assert.ok(seen.bgpPath > 0, 'the BGP line drawn');
-    const f = run.result.failovers;
-    assert.equal(
-      seen.bins.reduce((a, b) => a + b, 0),
-      f.length,
-    );
-    assert.deepEqual(seen.data.failovers, {
-      ...seen.data.failovers,
-      count: f.length,
-      p50: quantile(f, 0.5),
-      p99: quantile(f, 0.99),
-      max: quantile(f, 1),
-    });
-    assert.match(
-      seen.failoverText,
-      new RegExp(
-        `^${f.length} failovers .*p50 ${seen.data.failovers.p50}, p99 ${seen.data.failovers.p99}, max ${seen.data.failovers.max}\\.`,
-      ),
-    );
-    assert.deepEqual(JSON.parse(seen.summaryText), seen.data.summary, 'the summary shown is the JSON');
-    assert.deepEqual(seen.invariantCells, ['0', '0', '0', '0', '0']);
-  },
-);
+    boxes: Array<[string, { w: number; h: number } | undefined]>;
+    faultBars: number;
+    ownerBars: number;
+    bins: number[];
+    failoverText: string;
+    summaryText: string;
+    invariantCells: string[];
+    bgpPath: number;
+    data: { summary: unknown; failovers: { count: number; p50: number; p99: number; max: number } };
+  };
+  assert.deepEqual(errors, [], 'no console or page error');
+  assert.deepEqual(requests, [], 'nothing loaded from elsewhere');
+  for (const [sel, b] of seen.boxes) assert.ok(b && b.w > 100 && b.h > 50, `${sel} rendered: ${JSON.stringify(b)}`);
+  assert.equal(seen.faultBars, faults.length, 'every fault bar drawn');
+  assert.ok(seen.ownerBars > 0);
+  assert.ok(seen.bgpPath > 0, 'the BGP line drawn');
+  const f = run.result.failovers;
+  assert.equal(
+    seen.bins.reduce((a, b) => a + b, 0),
+    f.length,
+  );
+  assert.deepEqual(seen.data.failovers, {
+    ...seen.data.failovers,
+    count: f.length,
+    p50: quantile(f, 0.5),
+    p99: quantile(f, 0.99),
+    max: quantile(f, 1),
+  });
+  assert.match(
+    seen.failoverText,
+    new RegExp(
+      `^${f.length} failovers .*p50 ${seen.data.failovers.p50}, p99 ${seen.data.failovers.p99}, max ${seen.data.failovers.max}\\.`,
+    ),
+  );
+  assert.deepEqual(JSON.parse(seen.summaryText), seen.data.summary, 'the summary shown is the JSON');
+  assert.deepEqual(seen.invariantCells, ['0', '0', '0', '0', '0']);
+});

@@ -17,7 +17,7 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { parseAllDocuments } from 'yaml';
 import { Lab, waitFor, type Netns } from './netns.js';
-import { kubeconfig, runTs, startKube, type Kube, type RunResult } from './kube.js';
+import { kubeconfig, runTs, startKube, type Kube, type RunResult, type StartKubeOptions } from './kube.js';
 import { NatsCluster, type NatsUser } from './nats.js';
 import { Frr } from './bgp.js';
 import { Bfdd } from './bfd.js';
@@ -319,6 +319,13 @@ export interface ClusterOptions {
   readonly bfd?: { readonly receiveMs: number; readonly transmitMs: number; readonly multiplier: number };
   /** Speakers' heartbeat period and misses (default 200ms × 5, see `speakerArgs`). */
   readonly heartbeat?: { readonly interval: string; readonly misses: number };
+  /** apiserver options (flags, data directory); test/lib/real-cluster.ts uses them. */
+  readonly kube?: Pick<StartKubeOptions, 'extraArgs' | 'wrapperArgs' | 'dataDir'>;
+  /**
+   * Skip the bootstrap (deploy/'s namespace, CRDs and RBAC, hand-made Node objects, ServiceAccount
+   * kubeconfigs): for a cluster whose kubelets register their own Nodes (test/lib/real-cluster.ts).
+   */
+  readonly noBootstrap?: boolean;
 }
 
 /**
@@ -397,7 +404,7 @@ export class Cluster {
       c.network();
       // The apiserver is the slow part (seconds to a minute on a loaded machine): NATS and FRR
       // start while it comes up.
-      const kubeP = startKube({ netns: c.ctl, host: NET.api4 });
+      const kubeP = startKube({ ...o.kube, netns: c.ctl, host: NET.api4 });
       if (!o.noNats) {
         c.nats = await NatsCluster.start(c.ctl, {
           ips: NET.nats,
@@ -428,7 +435,7 @@ export class Cluster {
       }
       c.kube = await kubeP;
       c.admin = await c.kubeClient(c.ctl, c.kube.kubeconfigPath, 'admin');
-      await c.bootstrap();
+      if (!o.noBootstrap) await c.bootstrap();
       return c;
     } catch (e) {
       await c.cleanup();

@@ -43,6 +43,8 @@ export interface StartKubeOptions {
   port?: number;
   /** Extra kube-apiserver flags, e.g. ['--feature-gates=...']. */
   extraArgs?: string[];
+  /** Flags of the test/kube wrapper itself (before `--`), e.g. ['--service-cidrs', '203.0.113.192/26']. */
+  wrapperArgs?: string[];
   /** Readiness deadline in ms (default 180 s: a cold 2-core machine is slow). */
   readyTimeoutMs?: number;
 }
@@ -224,7 +226,14 @@ export async function startKube(opts: StartKubeOptions = {}): Promise<Kube> {
 
   const launch = async (): Promise<void> => {
     rmSync(join(dataDir, 'ready'), { force: true });
-    const args = ['--data-dir', dataDir, '--host', host, ...((opts.port ?? ep?.port) ? ['--port', String(opts.port ?? ep?.port)] : [])];
+    const args = [
+      '--data-dir',
+      dataDir,
+      '--host',
+      host,
+      ...((opts.port ?? ep?.port) ? ['--port', String(opts.port ?? ep?.port)] : []),
+      ...(opts.wrapperArgs ?? []),
+    ];
     if (opts.extraArgs?.length) args.push('--', ...opts.extraArgs);
     const fd = openSync(logPath, 'a');
     try {
