@@ -18,7 +18,7 @@ import {
   validSeeds,
   type IssuerSeeds,
 } from '../nats-issuer.js';
-import { KubeRestError, kubeRest } from './rest.js';
+import { KubeRestError, fromSecretData, kubeRest, restErrorText, toSecretData } from './rest.js';
 
 export const CREDENTIALS_PATH = '/nats/v1/credentials';
 export const AUTH_CONF_KEY = 'coordination-auth.conf';
@@ -39,14 +39,6 @@ interface SecretObj {
   metadata?: { resourceVersion?: string };
   data?: Record<string, string>;
 }
-const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
-const unb64 = (s: string | undefined): string => (s ? Buffer.from(s, 'base64').toString('utf8') : '');
-const why = (e: unknown): string =>
-  e instanceof KubeRestError
-    ? `HTTP ${e.code}: ${(/"message":"([^"]*)"/.exec(e.body)?.[1] ?? '').slice(0, 200)}`
-    : e instanceof Error
-      ? e.message
-      : String(e);
 
 export function startNatsIssuer(
   kc: KubeConfig,
@@ -79,11 +71,19 @@ export function startNatsIssuer(
 
   const tick = async (): Promise<number> => {
     const s = await get(o.issuerSecret);
-    const stored = { operator: unb64(s?.data?.operator), account: unb64(s?.data?.account), system: unb64(s?.data?.system) };
+    const stored = {
+      operator: fromSecretData(s?.data?.operator),
+      account: fromSecretData(s?.data?.account),
+      system: fromSecretData(s?.data?.system),
+    };
     if (validSeeds(stored)) seeds = stored;
     else if (o.isLeader() && !s) {
       const fresh = newIssuerSeeds();
-      await put(o.issuerSecret, { operator: b64(fresh.operator), account: b64(fresh.account), system: b64(fresh.system) });
+      await put(o.issuerSecret, {
+        operator: toSecretData(fresh.operator),
+        account: toSecretData(fresh.account),
+        system: toSecretData(fresh.system),
+      });
       log.info('NATS issuer keys created', {
         event: 'nats.issuer.created',
         name: `${o.namespace}/${o.issuerSecret}`,
@@ -94,9 +94,9 @@ export function startNatsIssuer(
     if (!seeds) return 2000;
     if (o.isLeader()) {
       const a = await get(o.authSecret);
-      const conf = unb64(a?.data?.[AUTH_CONF_KEY]);
+      const conf = fromSecretData(a?.data?.[AUTH_CONF_KEY]) ?? '';
       if (!conf.includes(accountPublicKey(seeds))) {
-        await put(o.authSecret, { [AUTH_CONF_KEY]: b64(await serverAuthConfig(seeds)) }, a?.metadata?.resourceVersion);
+        await put(o.authSecret, { [AUTH_CONF_KEY]: toSecretData(await serverAuthConfig(seeds)) }, a?.metadata?.resourceVersion);
         log.info('NATS server authorization written', { event: 'nats.auth.written', name: `${o.namespace}/${o.authSecret}` });
       }
     }
@@ -105,7 +105,7 @@ export function startNatsIssuer(
   const loop = (): void => {
     tick()
       .catch((e: unknown) => {
-        log.warn('NATS issuer: cluster state not reconciled, retrying', { event: 'nats.issuer.retry', err: why(e) });
+        log.warn('NATS issuer: cluster state not reconciled, retrying', { event: 'nats.issuer.retry', err: restErrorText(e) });
         return 2000;
       })
       .then(
@@ -130,7 +130,7 @@ export function startNatsIssuer(
         });
         return ok(r.status ?? {});
       } catch (e) {
-        return err(why(e));
+        return err(restErrorText(e));
       }
     },
     pod: async (namespace, name) => {
@@ -149,7 +149,7 @@ export function startNatsIssuer(
         return ok(facts);
       } catch (e) {
         if (e instanceof KubeRestError && e.code === 404) return ok(undefined);
-        return err(why(e));
+        return err(restErrorText(e));
       }
     },
     mint: async (pub, role) => {
@@ -157,7 +157,7 @@ export function startNatsIssuer(
       try {
         return ok(await mintUserJwt(seeds, pub, o.cluster, role, Date.now(), o.lifetimeMs));
       } catch (e) {
-        return err(why(e));
+        return err(restErrorText(e));
       }
     },
   };

@@ -29,6 +29,17 @@ export class KubeRestError extends Error {
   }
 }
 
+/** One line for a log or a status: the apiserver's message of an error answer, else the error's text. */
+export function restErrorText(e: unknown): string {
+  if (e instanceof KubeRestError) return `HTTP ${e.code}: ${(/"message":"([^"]*)"/.exec(e.body)?.[1] ?? '').slice(0, 200)}`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** A Secret's `data` value from text, and back (undefined when the key is absent). */
+export const toSecretData = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
+export const fromSecretData = (s: string | undefined): string | undefined =>
+  s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8');
+
 export interface RequestOpts {
   body?: unknown;
   /** Default application/json; merge-patch+json, json-patch+json for patches. */

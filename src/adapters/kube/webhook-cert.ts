@@ -11,22 +11,13 @@ import { err, ok } from '../../domain/result.js';
 import { serviceDnsNames, type CertPems } from '../../domain/webhook-cert.js';
 import type { Logger } from '../log.js';
 import { issueCerts, readCertFacts } from '../webhook-cert-x509.js';
-import { KubeRestError, kubeRest } from './rest.js';
+import { KubeRestError, fromSecretData, kubeRest, restErrorText, toSecretData } from './rest.js';
 import type { TlsSource } from './webhook.js';
 
 interface SecretObj {
   metadata?: { resourceVersion?: string };
   data?: Record<string, string>;
 }
-
-const b64 = (s: string): string => Buffer.from(s, 'utf8').toString('base64');
-const unb64 = (s: string | undefined): string | undefined => (s === undefined ? undefined : Buffer.from(s, 'base64').toString('utf8'));
-const why = (e: unknown): string =>
-  e instanceof KubeRestError
-    ? `HTTP ${e.code}: ${(/"message":"([^"]*)"/.exec(e.body)?.[1] ?? '').slice(0, 200)}`
-    : e instanceof Error
-      ? e.message
-      : String(e);
 
 export function certSecretStore(kc: KubeConfig, namespace: string, name: string): CertStorePort {
   const rest = kubeRest(kc);
@@ -43,13 +34,13 @@ export function certSecretStore(kc: KubeConfig, namespace: string, name: string)
           ['tlsCrt', 'tls.crt'],
           ['tlsKey', 'tls.key'],
         ] as const) {
-          const v = unb64(d[key]);
+          const v = fromSecretData(d[key]);
           if (v) pems[k] = v;
         }
         return ok<StoredCerts>({ pems, version: s.metadata?.resourceVersion ?? '' });
       } catch (e) {
         if (e instanceof KubeRestError && e.code === 404) return ok(undefined);
-        return err(why(e));
+        return err(restErrorText(e));
       }
     },
     write: async (p, version) => {
@@ -63,7 +54,12 @@ export function certSecretStore(kc: KubeConfig, namespace: string, name: string)
           labels: { 'app.kubernetes.io/part-of': 'mooring', 'app.kubernetes.io/managed-by': 'mooring-controller' },
           ...(version ? { resourceVersion: version } : {}),
         },
-        data: { 'ca.crt': b64(p.caCrt), 'ca.key': b64(p.caKey), 'tls.crt': b64(p.tlsCrt), 'tls.key': b64(p.tlsKey) },
+        data: {
+          'ca.crt': toSecretData(p.caCrt),
+          'ca.key': toSecretData(p.caKey),
+          'tls.crt': toSecretData(p.tlsCrt),
+          'tls.key': toSecretData(p.tlsKey),
+        },
       };
       try {
         const s = version
@@ -72,7 +68,7 @@ export function certSecretStore(kc: KubeConfig, namespace: string, name: string)
         return ok(s.metadata?.resourceVersion ?? '');
       } catch (e) {
         if (e instanceof KubeRestError && e.code === 409) return err('conflict');
-        return err(why(e));
+        return err(restErrorText(e));
       }
     },
   };
@@ -87,7 +83,7 @@ export function caBundlePatcher(kc: KubeConfig, configuration: string): CaBundle
   const path = `/apis/admissionregistration.k8s.io/v1/validatingwebhookconfigurations/${configuration}`;
   return {
     ensure: async (caPem) => {
-      const want = b64(caPem);
+      const want = toSecretData(caPem);
       try {
         const cfg = await rest.request<WebhookConfigObj>('GET', path);
         const ops = (cfg.webhooks ?? []).flatMap((w, i) =>
@@ -102,7 +98,7 @@ export function caBundlePatcher(kc: KubeConfig, configuration: string): CaBundle
         await rest.request('PATCH', path, { body: ops, contentType: 'application/json-patch+json' });
         return ok(true);
       } catch (e) {
-        return err(`${configuration}: ${why(e)}`);
+        return err(`${configuration}: ${restErrorText(e)}`);
       }
     },
   };
