@@ -13,7 +13,6 @@ import { bgpSocketPort } from './bgp-socket.js';
 import { BFD_MULTIHOP_PORT } from './bfd-udp.js';
 import { openBfdPort } from './bfd-port.js';
 import type { Logger } from './log.js';
-import type { BgpPeersOptions } from '../actors/bgp-peers.js';
 
 /** `onEvent` also sees every peer event (the state feed for `mooring viz`). */
 type BgpPeersEvent = NonNullable<ConstructorParameters<typeof BgpPeers>[0]['onEvent']>;
