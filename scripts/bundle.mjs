@@ -1,4 +1,4 @@
-// Bundles each component (src/bin/{controller,speaker,mooringctl}.ts) into one minified ES module
+// Bundles each component (src/bin/{controller,speaker,mooringctl,viz}.ts) into one minified ES module
 // under dist/bundle/ with esbuild, the image's entry points (bin/mooring with MOORING_DIST=1).
 // Why: a process that loads @kubernetes/client-node as ~600 separate modules keeps each module's
 // record, source text and scope alive (the speaker idled at ~110 MB); one bundle holds ~half.
@@ -9,9 +9,10 @@
 // module, 77.0 MB split, 76.5 MB split with BGP/BFD loaded on the first peer.
 // `node scripts/bundle.mjs` (part of `npm run build`).
 import { build } from 'esbuild';
-import { statSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { statSync, writeFileSync } from 'node:fs';
 
-const entries = ['controller', 'speaker', 'mooringctl'];
+const entries = ['controller', 'speaker', 'mooringctl', 'viz'];
 const t0 = Date.now();
 await build({
   entryPoints: Object.fromEntries(entries.map((e) => [e, `src/bin/${e}.ts`])),
@@ -25,7 +26,8 @@ await build({
   // Minified names would hide which function failed; keep them (costs ~3 % of the size).
   keepNames: true,
   sourcemap: 'linked',
-  external: ['pcap', 'koffi'],
+  // esbuild builds the visualizer's page only where no prebuilt assets exist (development).
+  external: ['pcap', 'koffi', 'esbuild'],
   splitting: true,
   chunkNames: 'chunks/[name]-[hash]',
   // CommonJS dependencies inside an ES module bundle still call require() for Node's builtins.
@@ -33,4 +35,11 @@ await build({
   logLevel: 'warning',
 });
 for (const e of entries) process.stdout.write(`dist/bundle/${e}.mjs ${(statSync(`dist/bundle/${e}.mjs`).size / 1048576).toFixed(1)} MB\n`);
+// The visualizer's page script and laid-out statecharts, prebuilt (`mooring viz` reads them through
+// MOORING_VIZ_ASSETS, set by bin/mooring in dist mode): the image carries neither esbuild nor a layout run.
+writeFileSync(
+  'dist/bundle/viz-assets.json',
+  execFileSync(process.execPath, ['--import', 'tsx', 'src/viz/assets.ts'], { maxBuffer: 64 << 20 }),
+);
+process.stdout.write(`dist/bundle/viz-assets.json ${(statSync('dist/bundle/viz-assets.json').size / 1024).toFixed(0)} KB\n`);
 process.stdout.write(`bundled in ${Date.now() - t0} ms\n`);

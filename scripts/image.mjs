@@ -217,9 +217,12 @@ try {
     copyFileSync(join(root, f), join(app, f));
   }
   execFileSync('chmod', ['0755', join(app, 'bin', 'mooring')]);
-  // The bundles only: the source maps (linked) are 3× their size and node does not read them by default.
-  for (const f of readdirSync(join(build, 'dist', 'bundle')).filter((x) => x.endsWith('.mjs'))) {
-    copyFileSync(join(build, 'dist', 'bundle', f), join(app, 'dist', 'bundle', f));
+  // The bundles, their split chunks (dist/bundle/chunks) and the visualizer's prebuilt assets; not
+  // the source maps (linked): they are 3× the size and node does not read them by default.
+  for (const f of walk(join(build, 'dist', 'bundle'), []).filter((x) => /\.(mjs|json)$/.test(x))) {
+    const dest = join(app, 'dist', 'bundle', relative(join(build, 'dist', 'bundle'), f));
+    mkdirSync(dirname(dest), { recursive: true });
+    copyFileSync(f, dest);
   }
   for (const m of RUNTIME_MODULES) {
     for (const f of walk(join(nodeModules, m.dir), m.skip)) {

@@ -3,6 +3,7 @@
 // 50 ms). Read-only: GET and HEAD only, anything else is 405; nothing is loaded from elsewhere
 // (the Content-Security-Policy says so to the browser). Listens on 127.0.0.1 unless told.
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { existsSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
 import type { VizInput } from '../domain/viz-model.js';
 import type { Chart } from '../actors/viz-charts.js';
@@ -130,9 +131,14 @@ export async function bundlePage(): Promise<string> {
 
 /**
  * The page script and the laid-out charts, built by a child process (src/viz/assets.ts, same node
- * flags as this one): elkjs and esbuild never load into the viz process itself.
+ * flags as this one): elkjs and esbuild never load into the viz process itself. With
+ * MOORING_VIZ_ASSETS naming a prebuilt file (the image), that file.
  */
 export function loadVizAssets(): Promise<{ script: string; charts: Chart[] }> {
+  // The image's build prebuilds them (scripts/bundle.mjs → dist/bundle/viz-assets.json).
+  const prebuilt = process.env.MOORING_VIZ_ASSETS;
+  if (prebuilt && existsSync(prebuilt))
+    return Promise.resolve(JSON.parse(readFileSync(prebuilt, 'utf8')) as { script: string; charts: Chart[] });
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
