@@ -154,9 +154,15 @@ describe('managed webhook certificate against the real apiserver', { timeout: 10
     ).catch((e: Error) => {
       throw new Error(`${e.message}\n${logs()}`);
     });
+    // Each replica picks the new Secret up on its own watch: wait for every one, not only the one
+    // the apiserver happened to call.
     for (const [n, c] of ctls) {
+      await waitFor(`controller ${n} reloads its certificate`, () => /"event":"webhook\.cert\.reloaded"/.test(c.log), 120_000, 200).catch(
+        (e: Error) => {
+          throw new Error(`${e.message}\n${logs()}`);
+        },
+      );
       assert.equal(c.p.exitCode, null, `controller ${n} still running`);
-      assert.match(c.log, /"event":"webhook\.cert\.reloaded"/, `controller ${n} reloaded its certificate`);
     }
   });
 });
