@@ -200,7 +200,7 @@ describe('npm run image: the OCI image archive', { timeout: 30 * 60_000 }, () =>
       // No arguments: the image's entry point alone (bin/mooring's usage, exit 2).
       const bare = ctr('run', '--rm', '--read-only', name, `mooring-bare-${process.pid}`);
       assert.equal(bare.status, 2, bare.stderr);
-      assert.match(bare.stdout + bare.stderr, /usage: mooring controller\|speaker\|mooringctl/);
+      assert.match(bare.stdout + bare.stderr, /usage: mooring controller\|speaker\|viz\|mooringctl/);
       const v = ctr('run', '--rm', '--read-only', name, `mooring-version-${process.pid}`, '/app/bin/mooring', '--version');
       assert.equal(v.status, 0, v.stderr);
       assert.equal(v.stdout.trim(), version);
