@@ -42,8 +42,8 @@ test('wanted without a credential: one error line per attempt, a retry scheduled
   const { nats, lines } = setup(passwordCredentials({ node: 'n9', passDir: '/nonexistent-mooring-dir' }));
   nats.want();
   nats.want(); // idempotent
-  await new Promise((r) => setImmediate(r));
-  await new Promise((r) => setImmediate(r));
+  // The credential is a real file read (the thread pool): wait for its outcome, however long it takes.
+  while (!lines.some((l) => l.level === 'error')) await new Promise((r) => setImmediate(r));
   assert.equal(nats.state(), 'connecting');
   assert.deepEqual(nats.waitingFor(), ['NATS: no NATS password for node n9: /nonexistent-mooring-dir/n9: ENOENT']);
   const errors = lines.filter((l) => l.level === 'error');
