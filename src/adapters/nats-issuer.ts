@@ -54,7 +54,8 @@ export async function serverAuthConfig(s: IssuerSeeds): Promise<string> {
   const exports = advisories.map((subject) => ({ name: subject, subject, type: 'stream' as const }));
   const imports = advisories.map((subject) => ({ name: subject, subject, account: sys.getPublicKey(), type: 'stream' as const }));
   const accountJwt = await encodeAccount('MOORING', acc, { limits: { ...ACCOUNT_LIMITS }, imports }, { ...opts, signer: op });
-  const systemJwt = await encodeAccount('SYS', sys, { exports }, { ...opts, signer: op });
+  // Its limits stay 0 (no connections, no JetStream) but for the exports (0 would refuse the JWT).
+  const systemJwt = await encodeAccount('SYS', sys, { exports, limits: { exports: exports.length } }, { ...opts, signer: op });
   return operatorModeConfig({
     operatorJwt,
     systemAccount: sys.getPublicKey(),

@@ -90,6 +90,7 @@ export function rotateCredentials(
     attempt = 0;
     o.log.info('NATS connection re-established with its renewed credential', { event: 'nats.credential.rotate', slot: next.slot });
     await bus.reconnect(next.slot === 0 ? 0 : 1);
+    o.log.info('NATS connection up with its renewed credential', { event: 'nats.credential.rotated', slot: next.slot });
     later(0);
   };
   later(0);

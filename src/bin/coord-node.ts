@@ -11,6 +11,7 @@
 //     [--presence-account MOORING | --no-presence]   (the death fast path from the servers' advisories)
 //     [--issuer-seeds F --jwt-ttl MS]   (operator mode: per-connection JWTs minted here from the issuer
 //       seeds (JSON), renewed in turns as the speaker does; the presence account is the issuer's key)
+//     [--no-rotation]   (tests: never renew, so both connections expire together)
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Coordinator, type ServiceSpec } from '../actors/coordinator.js';
@@ -45,6 +46,7 @@ const { values: a } = parseArgs({
     'no-presence': { type: 'boolean', default: false },
     'issuer-seeds': { type: 'string' },
     'jwt-ttl': { type: 'string', default: '3600000' },
+    'no-rotation': { type: 'boolean', default: false },
   },
 });
 
@@ -111,13 +113,15 @@ const bus = await NatsBus.connect({
   auth: minted
     ? await jwtAuth(0)
     : a['nkey-file']
-    ? { nkeySeed: readFileSync(a['nkey-file'], 'utf8').trim() }
-    : a.user
-      ? { user: a.user, pass: a['pass-file'] ? readFileSync(a['pass-file'], 'utf8').trim() : undefined }
-      : undefined,
+      ? { nkeySeed: readFileSync(a['nkey-file'], 'utf8').trim() }
+      : a.user
+        ? { user: a.user, pass: a['pass-file'] ? readFileSync(a['pass-file'], 'utf8').trim() : undefined }
+        : undefined,
   tls: a['tls-ca'] ? { caFile: a['tls-ca'] } : undefined,
   log: out,
 });
+// Renewals start with the connections (as in the speaker), not after the KV opened: that may take longer than a lifetime.
+const stopRotation = minted && !a['no-rotation'] ? rotateCredentials(bus, minted, { log: logger }) : () => {};
 /** JetStream needs a meta leader before the bucket can be created: retry for up to 60 s. */
 async function openEpochs() {
   for (let attempt = 1; ; attempt++) {
@@ -156,7 +160,6 @@ const coord = new Coordinator({
 coord.onTransition((t) => out({ event: 'transition', ip: t.ip, from: t.from, to: t.to, reason: t.reason, epoch: t.epoch }));
 coord.setCluster({ nodes: nodes.map((name) => ({ name, labels: {} })), services });
 coord.start();
-const stopRotation = minted ? rotateCredentials(bus, minted, { log: logger }) : () => {};
 out({ event: 'ready' });
 
 let stopping = false;

@@ -22,7 +22,7 @@ test('a node JWT carries exactly the node role permissions of nats-config (one s
   assert.deepEqual(rolePermissions('co', { role: 'admin' }).pub, ['mooring.v1.co.drain.*']);
 });
 
-test('a node JWT issued in account A may also subscribe to exactly A\'s connect/disconnect advisories', () => {
+test("a node JWT issued in account A may also subscribe to exactly A's connect/disconnect advisories", () => {
   const acc = `A${'B'.repeat(55)}`;
   const c = userClaims('co', { role: 'node', node: 'n1' }, acc);
   assert.deepEqual(c.sub.allow, [...nodeSubscribePermissions('co'), `$SYS.ACCOUNT.${acc}.CONNECT`, `$SYS.ACCOUNT.${acc}.DISCONNECT`]);

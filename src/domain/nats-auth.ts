@@ -91,7 +91,10 @@ export function jwtAccount(jwt: string): string | undefined {
   try {
     const b64 = part.replace(/-/g, '+').replace(/_/g, '/');
     const bin = atob(b64 + '='.repeat((4 - (b64.length % 4)) % 4));
-    const c = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0)))) as { iss?: unknown; nats?: { issuer_account?: unknown } };
+    const c = JSON.parse(new TextDecoder().decode(Uint8Array.from(bin, (ch) => ch.charCodeAt(0)))) as {
+      iss?: unknown;
+      nats?: { issuer_account?: unknown };
+    };
     const acc = c.nats?.issuer_account ?? c.iss;
     return typeof acc === 'string' && /^A[A-Z2-7]{55}$/.test(acc) ? acc : undefined;
   } catch {

@@ -200,7 +200,8 @@ export class CoordLab {
     return [...urls.slice(first), ...urls.slice(0, first)].join(',');
   }
 
-  startNode(i: number): CoordNode {
+  /** Starts node i (`extra`: more coord-node flags). */
+  startNode(i: number, extra: readonly string[] = []): CoordNode {
     const n = this.nodes[i] as CoordNode;
     const passFile = join(this.dir, `${n.name}.pass`);
     writeFileSync(passFile, this.passwords[i] as string, { mode: 0o600 });
@@ -235,6 +236,7 @@ export class CoordLab {
         String(this.o.intervalMs),
         '--misses',
         String(this.o.misses),
+        ...extra,
       ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );
