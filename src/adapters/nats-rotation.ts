@@ -57,11 +57,11 @@ export function jwtSlotCredentials(issue: JwtIssue, log: Logger, now: () => numb
 const RETRY: BackoffPolicy = { initialMs: 500, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
 /**
- * Runs until `closed()`: renews the due slot's JWT and re-establishes that connection, one at a
- * time, never while the other connection is down (it waits for it). Returns a stop function.
+ * Renews the due slot's JWT and re-establishes that connection, one at a time, never taking a
+ * connection down while the other is down (it waits for it). Returns a stop function.
  */
 export function rotateCredentials(
-  bus: Pick<NatsBus, 'allUp' | 'reconnect'>,
+  bus: Pick<NatsBus, 'slotUp' | 'reconnect'>,
   creds: RotatingCredentials,
   o: { log: Logger; now?: () => number; retry?: BackoffPolicy },
 ): () => void {
@@ -79,8 +79,10 @@ export function rotateCredentials(
     if (stopped || !next) return;
     const wait = next.atMs - now();
     if (wait > 0) return later(wait);
-    // One connection at a time: the other must be up before this one goes down.
-    if (!bus.allUp()) return later(200);
+    // One connection at a time: the other must be up before this one goes down, unless this one is
+    // down already (e.g. its JWT expired while the issuer was away): then its renewal is what helps.
+    const slot = next.slot === 0 ? 0 : 1;
+    if (bus.slotUp(slot) && !bus.slotUp(slot === 0 ? 1 : 0)) return later(200);
     const r = await creds.renew(next.slot);
     if (stopped) return;
     if (!r.ok) {
@@ -89,7 +91,7 @@ export function rotateCredentials(
     }
     attempt = 0;
     o.log.info('NATS connection re-established with its renewed credential', { event: 'nats.credential.rotate', slot: next.slot });
-    await bus.reconnect(next.slot === 0 ? 0 : 1);
+    await bus.reconnect(slot);
     o.log.info('NATS connection up with its renewed credential', { event: 'nats.credential.rotated', slot: next.slot });
     later(0);
   };

@@ -151,10 +151,9 @@ export class NatsBus implements CoordBus {
         name: o.name ? `${o.name}-mirror` : undefined,
         log: (rec) => log({ ...rec, connection: 'mirror' }),
       });
-    let moving = false;
-    const replace = (): Promise<void> => {
-      moving = true;
-      return openMirror()
+    let moving: Promise<void> | undefined;
+    const replace = (): Promise<void> =>
+      (moving = openMirror()
         .then(async (fresh) => {
           const old = bus.mirror;
           bus.mirror = fresh;
@@ -166,17 +165,18 @@ export class NatsBus implements CoordBus {
         })
         .catch((err: unknown) => log({ component: 'nats', event: 'mirror.failed', err: String(err) }))
         .finally(() => {
-          moving = false;
-        });
-    };
+          moving = undefined;
+        }));
     const spread = (): void => {
       const m = bus.mirror;
       if (!m || moving || bus.closing || m.nc.getServer() !== bus.nc.getServer()) return;
       log({ component: 'nats', event: 'mirror.move', server: m.nc.getServer() });
       void replace();
     };
+    // After a move in flight (it may have dialled with the previous credential), a new one.
     bus.replaceMirror = async () => {
-      if (!moving) await replace();
+      while (moving) await moving;
+      await replace();
     };
     try {
       bus.mirror = await openMirror();
@@ -251,9 +251,9 @@ export class NatsBus implements CoordBus {
     return this.up && !this.nc.isClosed();
   }
 
-  /** Whether the primary and (when there is one) the mirror are both connected. */
-  allUp(): boolean {
-    return this.isUp() && (this.mirror === undefined || this.mirror.isUp());
+  /** Whether connection `slot` (0: primary, 1: mirror) is connected; no mirror counts as up (nothing to wait for). */
+  slotUp(slot: 0 | 1): boolean {
+    return slot === 0 ? this.isUp() : (this.mirror?.isUp() ?? true);
   }
 
   /**

@@ -15,6 +15,15 @@ let lab: CoordLab;
 
 before(async () => {
   lab = await CoordLab.startSettled({ vips: VIPS, announcer: 'pcap', intervalMs: 100, misses: 10, jwtTtlMs: TTL_MS });
+  // Every node is up (a late one takes its share of the IPs) and has heard every other's connections.
+  await waitFor(
+    'every node ready, the IPs settled',
+    () => lab.nodes.every((n) => n.events.some((e) => e.event === 'ready')) && lab.settled(),
+    60000,
+    50,
+  );
+  await new Promise((r) => setTimeout(r, 1000));
+  await waitFor('the IPs settled', () => lab.settled(), 30000, 50);
 });
 
 after(async () => {
