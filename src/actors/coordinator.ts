@@ -103,8 +103,10 @@ export interface CoordinatorOptions {
    * Death fast path: the NATS account whose connect/disconnect advisories the system account
    * exports to us (src/domain/nats-config.ts). A peer whose every connection closes is dead a
    * few ms later (src/domain/presence.ts) instead of after the heartbeat window. Absent: off.
+   * A function when it is learnt later (operator mode: the account's public key, from the minted
+   * credential): subscribed at the first bus up where it answers.
    */
-  readonly presenceAccount?: string;
+  readonly presenceAccount?: string | (() => string | undefined);
   readonly log?: (rec: Record<string, unknown>) => void;
 }
 
@@ -231,6 +233,7 @@ export class Coordinator {
   private readonly kvCounts = { racesLost: 0, outages: 0 };
   private readonly listeners: Array<(t: Transition) => void> = [];
   private stopped = false;
+  private presenceSubscribed = false;
 
   constructor(opts: CoordinatorOptions) {
     this.o = opts;
@@ -298,10 +301,7 @@ export class Coordinator {
     this.unsubs.push(bus.subscribe(allOf(cluster, Kind.claims), (_s, d) => this.onClaims(d)));
     // Operator commands (mooringctl drain/undrain <node>); only an admin user may publish them.
     this.unsubs.push(bus.subscribe(drainSubject(cluster, this.node), (_s, d) => this.onDrain(d)));
-    if (this.o.presenceAccount !== undefined) {
-      const subj = presenceSubjects(this.o.presenceAccount);
-      for (const s of [subj.connect, subj.disconnect]) this.unsubs.push(bus.subscribe(s, (_s, d) => this.onAdvisory(d)));
-    }
+    this.subscribePresence();
     this.unsubs.push(bus.onStatus((up) => this.onBusStatus(up)));
     this.unsubs.push(this.o.l2.onConflict((c) => this.send(c.ip, { type: 'l2.conflict', mac: c.mac })));
     this.unsubs.push(this.o.l2.onCarrier((c) => this.setCarrier(c.up)));
@@ -873,7 +873,19 @@ export class Coordinator {
     }
   }
 
+  /** Subscribes to the advisories once the account is known (at start, or at a later bus up). */
+  private subscribePresence(): void {
+    const p = this.o.presenceAccount;
+    const account = typeof p === 'function' ? p() : p;
+    if (account === undefined || this.presenceSubscribed || this.stopped) return;
+    this.presenceSubscribed = true;
+    this.o.log?.({ event: 'presence.subscribed', account });
+    const subj = presenceSubjects(account);
+    for (const s of [subj.connect, subj.disconnect]) this.unsubs.push(this.o.bus.subscribe(s, (_s, d) => this.onAdvisory(d)));
+  }
+
   private onBusStatus(up: boolean): void {
+    if (up) this.subscribePresence();
     this.path.send(up ? { type: 'bus.up', at: this.clock.now() } : { type: 'bus.down' });
   }
 

@@ -1,18 +1,16 @@
 // The speaker's NATS credential from the controller (no Secret per node, nothing by hand): a user
 // nkey made in memory at start; a user JWT asked for at POST <url> (the controller's HTTPS
 // endpoint, verified against the CA in the webhook certificate Secret) with the Pod's projected
-// ServiceAccount token (audience mooring-nats, re-read each time: the kubelet rotates it); renewed
-// two thirds into its life, so a reconnect (or the server ending the connection when the old one
-// expires) always presents a valid one. Failures are one-line values. Nothing secret is logged.
+// ServiceAccount token (audience mooring-nats, re-read each time: the kubelet rotates it). One JWT
+// per connection, renewed in turns and presented by re-establishing that connection before the old
+// one expires (nats-rotation.ts). Failures are one-line values. Nothing secret is logged.
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { renewAtMs } from '../domain/nats-auth.js';
-import { backoffDelay } from '../domain/backoff.js';
 import { kubeRest } from './kube/rest.js';
 import type { Logger } from './log.js';
-import { newUserKey } from './nats-issuer.js';
-import { passwordCredentials, type NatsCredential, type NatsCredentialSource } from './speaker-nats.js';
+import { jwtSlotCredentials, type JwtIssue, type RotatingCredentials } from './nats-rotation.js';
+import { passwordCredentials, type NatsCredentialSource } from './speaker-nats.js';
 
 /** The speaker's NATS flags (parseArgs options). */
 export const SPEAKER_NATS_FLAGS = {
@@ -76,15 +74,10 @@ function post(url: string, ca: string, token: string, body: unknown): Promise<{ 
   });
 }
 
-export function jwtCredentials(o: JwtCredentialOptions): NatsCredentialSource & { stop(): void } {
-  const key = newUserKey();
-  const seed = new TextDecoder().decode(key.seed);
-  let current: { jwt: string; issuedMs: number; expiresAtMs: number } | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  let stopped = false;
+/** Minted JWTs, one per connection (nats-rotation.ts renews them in turns). */
+export function jwtCredentials(o: JwtCredentialOptions): RotatingCredentials {
   const rest = kubeRest(o.caSecret.kc);
-
-  const fetchOnce = async (): Promise<NatsCredential> => {
+  const issue: JwtIssue = async (publicKey) => {
     let token: string;
     try {
       token = (await readFile(o.tokenFile, 'utf8')).trim();
@@ -106,46 +99,14 @@ export function jwtCredentials(o: JwtCredentialOptions): NatsCredentialSource & 
       };
     }
     try {
-      const issuedMs = Date.now();
-      const r = await post(o.url, ca, token, { publicKey: key.publicKey });
+      const r = await post(o.url, ca, token, { publicKey });
       const body = JSON.parse(r.body || '{}') as { jwt?: string; expiresAtMs?: number; error?: string };
       if (r.code !== 200 || !body.jwt || !body.expiresAtMs)
         return { ok: false, error: `credential refused by ${o.url}: ${r.code}: ${body.error ?? 'no JWT'}` };
-      current = { jwt: body.jwt, issuedMs, expiresAtMs: body.expiresAtMs };
-      o.log.info('NATS credential received', { event: 'nats.credential.received', user: key.publicKey, expiresAtMs: body.expiresAtMs });
-      return credential();
+      return { ok: true, jwt: body.jwt, expiresAtMs: body.expiresAtMs };
     } catch (e) {
       return { ok: false, error: `credential endpoint ${o.url}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}` };
     }
   };
-  const credential = (): NatsCredential => ({ ok: true, auth: { jwt: () => current?.jwt ?? '', nkeySeed: seed } });
-
-  // Renewal: at two thirds of the life, then retries with backoff until it works (or expires).
-  const schedule = (attempt: number): void => {
-    if (stopped || !current) return;
-    const due = attempt === 0 ? renewAtMs(current.issuedMs, current.expiresAtMs) - Date.now() : backoffDelay(attempt - 1, Math.random);
-    timer = setTimeout(
-      () => {
-        void fetchOnce().then((r) => {
-          if (!r.ok) o.log.error(r.error, { event: 'nats.credential.renewFailed', attempt });
-          schedule(r.ok ? 0 : attempt + 1);
-        });
-      },
-      Math.max(0, due),
-    );
-    timer.unref();
-  };
-
-  return {
-    get: async () => {
-      if (current && Date.now() < renewAtMs(current.issuedMs, current.expiresAtMs)) return credential();
-      const r = await fetchOnce();
-      if (r.ok && timer === undefined) schedule(0);
-      return r;
-    },
-    stop: () => {
-      stopped = true;
-      if (timer) clearTimeout(timer);
-    },
-  };
+  return jwtSlotCredentials(issue, o.log);
 }

@@ -6,6 +6,7 @@ import { createAccount, createOperator, createUser, fromPublic, fromSeed } from 
 import { Algorithms, encodeAccount, encodeOperator, encodeUser } from '@nats-io/jwt';
 import type { NatsRole } from '../domain/nats-config.js';
 import { ACCOUNT_LIMITS, expirySeconds, operatorModeConfig, roleName, userClaims } from '../domain/nats-auth.js';
+import { presenceSubscribeAllow } from '../domain/nats-config.js';
 
 /** Seeds (`SO…`, `SA…`, `SA…`) as text: the Secret's content. */
 export interface IssuerSeeds {
@@ -46,8 +47,15 @@ export async function serverAuthConfig(s: IssuerSeeds): Promise<string> {
   const sys = fromSeed(bytes(s.system));
   const opts = { algorithm: Algorithms.v2 };
   const operatorJwt = await encodeOperator('mooring', op, { system_account: sys.getPublicKey() }, opts);
-  const accountJwt = await encodeAccount('MOORING', acc, { limits: { ...ACCOUNT_LIMITS } }, { ...opts, signer: op });
-  const systemJwt = await encodeAccount('SYS', sys, {}, { ...opts, signer: op });
+  // Death fast path, least privilege: the system account exports exactly the MOORING account's
+  // connect/disconnect advisories (the servers name it by its key), MOORING imports exactly those;
+  // no MOORING user may publish `$SYS.>` (nats-config.ts), so only the servers produce them.
+  const advisories = presenceSubscribeAllow(acc.getPublicKey());
+  const exports = advisories.map((subject) => ({ name: subject, subject, type: 'stream' as const }));
+  const imports = advisories.map((subject) => ({ name: subject, subject, account: sys.getPublicKey(), type: 'stream' as const }));
+  const accountJwt = await encodeAccount('MOORING', acc, { limits: { ...ACCOUNT_LIMITS }, imports }, { ...opts, signer: op });
+  // Its limits stay 0 (no connections, no JetStream) but for the exports (0 would refuse the JWT).
+  const systemJwt = await encodeAccount('SYS', sys, { exports, limits: { exports: exports.length } }, { ...opts, signer: op });
   return operatorModeConfig({
     operatorJwt,
     systemAccount: sys.getPublicKey(),
@@ -65,7 +73,8 @@ export async function mintUserJwt(
   lifetimeMs: number,
 ): Promise<{ jwt: string; expiresAtMs: number }> {
   const exp = expirySeconds(nowMs, lifetimeMs);
-  const jwt = await encodeUser(roleName(role), fromPublic(userPublicKey), fromSeed(bytes(s.account)), userClaims(cluster, role), {
+  const account = fromSeed(bytes(s.account));
+  const jwt = await encodeUser(roleName(role), fromPublic(userPublicKey), account, userClaims(cluster, role, account.getPublicKey()), {
     algorithm: Algorithms.v2,
     exp,
   });

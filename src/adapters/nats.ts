@@ -52,6 +52,8 @@ export interface NatsOptions {
   /** e.g. ["nats://198.51.100.130:4222", …]: all servers of the cluster. */
   readonly servers: readonly string[];
   readonly auth?: NatsAuth;
+  /** The mirror's own credential (default: `auth`): minted JWTs expire per connection, never together. */
+  readonly mirrorAuth?: NatsAuth;
   readonly tls?: NatsTls;
   /** Client name shown by the server (the node name). */
   readonly name?: string;
@@ -111,6 +113,8 @@ export class NatsBus implements CoordBus {
   /** Publish-only second connection to another server (see the header). */
   private mirror: NatsBus | undefined;
   private onReconnect: (() => void) | undefined;
+  /** Replaces the mirror by a fresh connection (new before old closes); set when there is one. */
+  private replaceMirror: (() => Promise<void>) | undefined;
   private closing = false;
   private readonly statusCbs = new Set<(up: boolean) => void>();
   private readonly enc = new TextEncoder();
@@ -141,18 +145,15 @@ export class NatsBus implements CoordBus {
     const openMirror = (): Promise<NatsBus> =>
       NatsBus.open({
         ...o,
+        ...(o.mirrorAuth ? { auth: o.mirrorAuth } : {}),
         servers: pool(),
         noRandomize: true,
         name: o.name ? `${o.name}-mirror` : undefined,
         log: (rec) => log({ ...rec, connection: 'mirror' }),
       });
-    let moving = false;
-    const spread = (): void => {
-      const m = bus.mirror;
-      if (!m || moving || bus.closing || m.nc.getServer() !== bus.nc.getServer()) return;
-      moving = true;
-      log({ component: 'nats', event: 'mirror.move', server: m.nc.getServer() });
-      openMirror()
+    let moving: Promise<void> | undefined;
+    const replace = (): Promise<void> =>
+      (moving = openMirror()
         .then(async (fresh) => {
           const old = bus.mirror;
           bus.mirror = fresh;
@@ -164,8 +165,18 @@ export class NatsBus implements CoordBus {
         })
         .catch((err: unknown) => log({ component: 'nats', event: 'mirror.failed', err: String(err) }))
         .finally(() => {
-          moving = false;
-        });
+          moving = undefined;
+        }));
+    const spread = (): void => {
+      const m = bus.mirror;
+      if (!m || moving || bus.closing || m.nc.getServer() !== bus.nc.getServer()) return;
+      log({ component: 'nats', event: 'mirror.move', server: m.nc.getServer() });
+      void replace();
+    };
+    // After a move in flight (it may have dialled with the previous credential), a new one.
+    bus.replaceMirror = async () => {
+      while (moving) await moving;
+      await replace();
     };
     try {
       bus.mirror = await openMirror();
@@ -238,6 +249,37 @@ export class NatsBus implements CoordBus {
 
   isUp(): boolean {
     return this.up && !this.nc.isClosed();
+  }
+
+  /** Whether connection `slot` (0: primary, 1: mirror) is connected; no mirror counts as up (nothing to wait for). */
+  slotUp(slot: 0 | 1): boolean {
+    return slot === 0 ? this.isUp() : (this.mirror?.isUp() ?? true);
+  }
+
+  /**
+   * Re-establishes one connection (0: primary, 1: mirror) so that it presents its renewed
+   * credential, leaving the other alone: the mirror is replaced (the new one opens before the old
+   * closes); the primary reconnects (its subscriptions are replayed) while the mirror keeps
+   * publishing. Resolves when the connection is up again (or the bus is closing).
+   */
+  async reconnect(slot: 0 | 1): Promise<void> {
+    if (this.closing) return;
+    if (slot === 1) return this.replaceMirror?.();
+    const back = new Promise<void>((resolve) => {
+      const off = this.onStatus((up) => {
+        if (up) {
+          off();
+          resolve();
+        }
+      });
+    });
+    try {
+      await this.nc.reconnect();
+    } catch (err) {
+      this.log({ component: 'nats', event: 'reconnect.failed', err: String(err) });
+      return;
+    }
+    await back;
   }
 
   /**

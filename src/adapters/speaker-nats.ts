@@ -1,7 +1,8 @@
 // The speaker's NATS link, opened only when it is needed: the Coordinator (L2 election) talks to
 // this CoordBus from the start, but nothing connects until `want()` is called (the speaker calls
 // it when its configuration has an L2Advertisement), so a BGP-only node never dials NATS. Once
-// wanted it gets a credential (a port: password file, or a JWT minted by the controller), connects
+// wanted it gets a credential (a port: password file, or JWTs minted by the controller, one per
+// connection, renewed in turns by nats-rotation.ts), connects
 // (NatsBus: reconnects forever, mirror connection), replays the subscriptions made meanwhile,
 // reports `up`, then opens the epoch store. Every failure (no credential yet, server unreachable,
 // epoch bucket not there yet) is a one-line log and a retry with capped backoff: never a throw,
@@ -12,12 +13,14 @@ import { KvErrorKind } from '../actors/coord-ports.js';
 import { backoffDelay, type BackoffPolicy } from '../domain/backoff.js';
 import type { Logger } from './log.js';
 import { NatsBus, type NatsAuth } from './nats.js';
+import { isRotating, rotateCredentials } from './nats-rotation.js';
 
 /** A credential for the NATS connection, or why there is none yet (one line, no secret in it). */
 export type NatsCredential = { readonly ok: true; readonly auth?: NatsAuth } | { readonly ok: false; readonly error: string };
 
 export interface NatsCredentialSource {
-  get(): Promise<NatsCredential>;
+  /** The credential of connection `slot` (0: primary, 1: mirror; minted JWTs differ per connection). */
+  get(slot?: number): Promise<NatsCredential>;
 }
 
 /** No authentication, or a user + password (file, or a per-node file in a mounted Secret directory). */
@@ -62,6 +65,7 @@ export class SpeakerNats implements CoordBus {
   private closed = false;
   private lastError = '';
   private retry: NodeJS.Timeout | undefined;
+  private stopRotation: (() => void) | undefined;
   private readonly subs = new Set<{ subject: string; cb: (s: string, d: Uint8Array) => void; off?: () => void }>();
   private readonly statusCbs = new Set<(up: boolean) => void>();
 
@@ -95,13 +99,17 @@ export class SpeakerNats implements CoordBus {
       this.retry = setTimeout(() => void this.connect(attempt + 1), delay);
     };
     if (!this.o.urls) return fail('an L2Advertisement needs NATS, but no --nats-url (NATS_URL) is set', 'nats.noUrl');
-    const cred = await this.o.credentials.get();
+    const cred = await this.o.credentials.get(0);
     if (!cred.ok) return fail(cred.error, 'nats.noCredential');
+    // The mirror's own credential (a minted JWT expiring apart from the primary's; see nats-rotation.ts).
+    const mirror = isRotating(this.o.credentials) ? await this.o.credentials.get(1) : cred;
+    if (!mirror.ok) return fail(mirror.error, 'nats.noCredential');
     try {
       const bus = await NatsBus.connect({
         servers: this.o.urls.split(','),
         name: `speaker-${this.o.node}`,
         ...(cred.auth ? { auth: cred.auth } : {}),
+        ...(mirror.auth ? { mirrorAuth: mirror.auth } : {}),
         log: (rec) => this.o.log.info('nats', { ...rec, event: `nats.${String(rec.event ?? 'status')}` }),
       });
       if (this.closed) return void (await bus.close().catch(() => undefined));
@@ -117,7 +125,16 @@ export class SpeakerNats implements CoordBus {
     for (const s of this.subs) s.off = bus.subscribe(s.subject, s.cb);
     bus.onStatus((up) => this.emit(up));
     this.emit(bus.isUp());
+    if (isRotating(this.o.credentials)) this.stopRotation = rotateCredentials(bus, this.o.credentials, { log: this.o.log });
     void this.openStore(bus);
+  }
+
+  /**
+   * The account the servers name in their advisories: with minted JWTs, the issuing account's
+   * public key (known once a credential arrived); else `fallback` (the password config's name).
+   */
+  presenceAccount(fallback: string): string | undefined {
+    return isRotating(this.o.credentials) ? this.o.credentials.account() : fallback;
   }
 
   /** The epoch bucket, retried (500 ms, then every 5 s): until it opens, epoch writes are deferred. */
@@ -174,6 +191,7 @@ export class SpeakerNats implements CoordBus {
   async close(): Promise<void> {
     this.closed = true;
     if (this.retry) clearTimeout(this.retry);
+    this.stopRotation?.();
     await this.bus?.close();
   }
 }

@@ -9,12 +9,18 @@
 //     [--user U --pass-file F | --nkey-file F] [--tls-ca F] [--interval 100] [--misses 3] [--no-kv]
 //     [--no-randomize]   (try servers in the given order: tests pin each node to one server)
 //     [--presence-account MOORING | --no-presence]   (the death fast path from the servers' advisories)
+//     [--issuer-seeds F --jwt-ttl MS]   (operator mode: per-connection JWTs minted here from the issuer
+//       seeds (JSON), renewed in turns as the speaker does; the presence account is the issuer's key)
+//     [--no-rotation]   (tests: never renew, so both connections expire together)
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Coordinator, type ServiceSpec } from '../actors/coordinator.js';
 import { realClock } from '../actors/coord-ports.js';
 import type { L2AnnouncerPort } from '../actors/l2-port.js';
-import { NatsBus } from '../adapters/nats.js';
+import { NatsBus, type NatsAuth } from '../adapters/nats.js';
+import { createLogger } from '../adapters/log.js';
+import { mintUserJwt, type IssuerSeeds } from '../adapters/nats-issuer.js';
+import { jwtSlotCredentials, rotateCredentials } from '../adapters/nats-rotation.js';
 import { LogAnnouncer } from '../actors/log-announcer.js';
 import { epochBucket } from '../domain/subjects.js';
 
@@ -38,6 +44,9 @@ const { values: a } = parseArgs({
     replicas: { type: 'string', default: '3' },
     'presence-account': { type: 'string', default: 'MOORING' },
     'no-presence': { type: 'boolean', default: false },
+    'issuer-seeds': { type: 'string' },
+    'jwt-ttl': { type: 'string', default: '3600000' },
+    'no-rotation': { type: 'boolean', default: false },
   },
 });
 
@@ -84,18 +93,35 @@ async function announcer(): Promise<L2AnnouncerPort> {
   };
 }
 
+const logger = createLogger({ component: 'coord-node' }, { write: (l) => out(JSON.parse(l) as Record<string, unknown>) });
+const seeds = a['issuer-seeds'] ? (JSON.parse(readFileSync(a['issuer-seeds'], 'utf8')) as IssuerSeeds) : undefined;
+const minted = seeds
+  ? jwtSlotCredentials(async (pub) => {
+      const r = await mintUserJwt(seeds, pub, a.cluster, { role: 'node', node }, Date.now(), Number(a['jwt-ttl']));
+      return { ok: true, ...r };
+    }, logger)
+  : undefined;
+const jwtAuth = async (slot: number): Promise<NatsAuth | undefined> => {
+  const c = await minted?.get(slot);
+  return c?.ok ? c.auth : undefined;
+};
 const bus = await NatsBus.connect({
   servers,
   name: node,
   noRandomize: a['no-randomize'],
-  auth: a['nkey-file']
-    ? { nkeySeed: readFileSync(a['nkey-file'], 'utf8').trim() }
-    : a.user
-      ? { user: a.user, pass: a['pass-file'] ? readFileSync(a['pass-file'], 'utf8').trim() : undefined }
-      : undefined,
+  ...(minted ? { mirrorAuth: await jwtAuth(1) } : {}),
+  auth: minted
+    ? await jwtAuth(0)
+    : a['nkey-file']
+      ? { nkeySeed: readFileSync(a['nkey-file'], 'utf8').trim() }
+      : a.user
+        ? { user: a.user, pass: a['pass-file'] ? readFileSync(a['pass-file'], 'utf8').trim() : undefined }
+        : undefined,
   tls: a['tls-ca'] ? { caFile: a['tls-ca'] } : undefined,
   log: out,
 });
+// Renewals start with the connections (as in the speaker), not after the KV opened: that may take longer than a lifetime.
+const stopRotation = minted && !a['no-rotation'] ? rotateCredentials(bus, minted, { log: logger }) : () => {};
 /** JetStream needs a meta leader before the bucket can be created: retry for up to 60 s. */
 async function openEpochs() {
   for (let attempt = 1; ; attempt++) {
@@ -126,7 +152,7 @@ const coord = new Coordinator({
   l2,
   epochs,
   membership: { intervalMs: Number(a.interval), misses: Number(a.misses) },
-  ...(a['no-presence'] ? {} : { presenceAccount: a['presence-account'] }),
+  ...(a['no-presence'] ? {} : { presenceAccount: minted?.account() ?? a['presence-account'] }),
   log: (rec) => {
     if (rec.event !== undefined && rec.event !== 'hb.dropped') out(rec);
   },
@@ -141,6 +167,7 @@ const stop = async (): Promise<void> => {
   if (stopping) return;
   stopping = true;
   coord.shutdown();
+  stopRotation();
   await bus.flush().catch(() => {});
   await l2.close();
   await bus.close();

@@ -8,7 +8,7 @@
 //     [--namespace metallb-system] [--cluster mooring] [--metrics-port 7472] [--metrics-host 0.0.0.0]
 //     [--lb-class NAME] [--nats-credentials-url URL --nats-token-file F | --nats-user U --nats-pass-file F | --nats-pass-dir D]
 //     [--announcer pcap|log]
-//     [--ignore-exclude-lb] [--heartbeat-interval 100ms] [--heartbeat-misses 3] [--nats-account MOORING ('': no death fast path)]
+//     [--ignore-exclude-lb] [--heartbeat-interval 100ms] [--heartbeat-misses 3] [--nats-account A ('': no death fast path)]
 // NATS is dialled only once the config has an L2Advertisement (BGP needs none). /healthz: the
 // process alone; /readyz: JSON list of what it waits for (caches, config, NATS when wanted).
 // SIGTERM: drain (peers take our L2 IPs make-before-break), stop BGP (graceful restart peers
@@ -46,7 +46,8 @@ const { values: a } = parseArgs({
     announcer: { type: 'string', default: 'pcap' },
     'ignore-exclude-lb': { type: 'boolean', default: false },
     'kv-replicas': { type: 'string', default: '3' },
-    'nats-account': { type: 'string', default: process.env.NATS_ACCOUNT ?? 'MOORING' },
+    /** Unset: MOORING with passwords, the issuing account's key with minted JWTs; '': no death fast path. */
+    'nats-account': { type: 'string', default: process.env.NATS_ACCOUNT },
     /** Heartbeat period and missed beats before a peer is dead (default 100 ms × 3: sub-second failover). */
     'heartbeat-interval': { type: 'string', default: '100ms' },
     'heartbeat-misses': { type: 'string', default: '3' },
@@ -93,7 +94,7 @@ const coord = new Coordinator({
   l2,
   epochs: nats.epochs,
   membership: { intervalMs: Math.round(hbInterval), misses: hbMisses },
-  ...(a['nats-account'] ? { presenceAccount: a['nats-account'] } : {}),
+  ...(a['nats-account'] !== '' ? { presenceAccount: a['nats-account'] ?? (() => nats.presenceAccount('MOORING')) } : {}),
   log: (rec) => {
     if (rec.event !== 'hb.dropped') log.debug('coord', rec);
   },

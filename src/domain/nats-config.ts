@@ -98,10 +98,11 @@ export interface RolePermissions {
   readonly sub: readonly string[];
 }
 
-export function rolePermissions(cluster: string, r: NatsRole): RolePermissions {
+/** With `presenceAccount`: a node may also subscribe to that account's connect/disconnect advisories (the death fast path). */
+export function rolePermissions(cluster: string, r: NatsRole, presenceAccount?: string): RolePermissions {
   switch (r.role) {
     case 'node':
-      return { pub: nodePublishPermissions(cluster, r.node), sub: nodeSubscribePermissions(cluster) };
+      return { pub: nodePublishPermissions(cluster, r.node), sub: nodeSubscribePermissions(cluster, presenceAccount) };
     case 'admin':
       return { pub: adminPublishPermissions(cluster), sub: adminSubscribePermissions(cluster) };
     case 'viewer':

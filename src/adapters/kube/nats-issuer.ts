@@ -2,11 +2,11 @@
 // mooring-nats-issuer (created by the leader on first start; every replica reads it), the servers'
 // configuration (operator mode, public JWTs only) in the Secret mooring-nats-auth (key
 // coordination-auth.conf, included by deploy/nats), written by the leader when missing or made
-// for other keys. POST /nats/v1/credentials (on the webhook's HTTPS server) mints a node's user
+// for other keys or by an older version. POST /nats/v1/credentials (on the webhook's HTTPS server) mints a node's user
 // JWT after a TokenReview (actors/nats-credentials.ts). Nothing secret is logged.
 import type { KubeConfig } from '@kubernetes/client-node';
 import { issueCredential, type CredentialAnswer, type CredentialPorts, type PodFacts } from '../../actors/nats-credentials.js';
-import { NATS_TOKEN_AUDIENCE, type TokenReviewStatus } from '../../domain/nats-auth.js';
+import { AUTH_CONF_VERSION, NATS_TOKEN_AUDIENCE, type TokenReviewStatus } from '../../domain/nats-auth.js';
 import { err, ok } from '../../domain/result.js';
 import type { Logger } from '../log.js';
 import {
@@ -95,7 +95,8 @@ export function startNatsIssuer(
     if (o.isLeader()) {
       const a = await get(o.authSecret);
       const conf = fromSecretData(a?.data?.[AUTH_CONF_KEY]) ?? '';
-      if (!conf.includes(accountPublicKey(seeds))) {
+      // Rewritten when written for other keys or by an older version (without the presence exports).
+      if (!conf.includes(accountPublicKey(seeds)) || !conf.includes(AUTH_CONF_VERSION)) {
         await put(o.authSecret, { [AUTH_CONF_KEY]: toSecretData(await serverAuthConfig(seeds)) }, a?.metadata?.resourceVersion);
         log.info('NATS server authorization written', { event: 'nats.auth.written', name: `${o.namespace}/${o.authSecret}` });
       }

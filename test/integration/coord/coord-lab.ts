@@ -2,12 +2,13 @@
 // a NATS namespace running a 3-server JetStream cluster (one address per server), three node
 // namespaces running src/bin/coord-node.ts, and a client namespace that ARPs for the VIPs.
 // Addresses: 198.51.100.128/26 on the segment, VIPs in 203.0.113.64/27 (on-link for the client).
-import { mkdtempSync, writeFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Lab, waitFor, type Netns } from '../../lib/netns.js';
 import { natsServerConfig } from '../../lib/nats.js';
+import { newIssuerSeeds, serverAuthConfig, type IssuerSeeds } from '../../../src/adapters/nats-issuer.js';
 import { requireRoot, requireTools } from '../../lib/prereq.js';
 
 export const NATS_IPS = ['198.51.100.129', '198.51.100.130', '198.51.100.131'];
@@ -66,6 +67,12 @@ export interface CoordLabOptions {
   readonly intervalMs: number;
   readonly misses: number;
   readonly passwords?: boolean;
+  /**
+   * Operator mode (decentralized JWT auth, as the controller sets it up): the servers trust an
+   * operator and preload the MOORING and system accounts; each node mints its own per-connection
+   * user JWTs from the issuer seeds with this lifetime and renews them in turns (the speaker's code).
+   */
+  readonly jwtTtlMs?: number;
 }
 
 export class CoordLab {
@@ -79,6 +86,10 @@ export class CoordLab {
   readonly passwords = NODE_NAMES.map((n, i) => `pw-${n}-${i}-${Math.random().toString(36).slice(2)}`);
   /** Operator user `ops` (mooringctl drain/undrain). */
   readonly adminPassword = `pw-ops-${Math.random().toString(36).slice(2)}`;
+
+  /** Operator mode: the issuer seeds and the servers' authorization block (serverAuthConfig). */
+  seeds: IssuerSeeds | undefined;
+  private authConf = '';
 
   constructor(readonly o: CoordLabOptions) {}
 
@@ -109,6 +120,11 @@ export class CoordLab {
   }
 
   async setup(): Promise<void> {
+    if (this.o.jwtTtlMs !== undefined) {
+      this.seeds = newIssuerSeeds();
+      this.authConf = await serverAuthConfig(this.seeds);
+      writeFileSync(join(this.dir, 'issuer-seeds.json'), JSON.stringify(this.seeds), { mode: 0o600 });
+    }
     this.sw = this.lab.netns('sw');
     this.lab.bridge(this.sw, 'br0');
     this.natsNs = this.lab.netns('nats');
@@ -139,6 +155,19 @@ export class CoordLab {
   }
 
   natsConfig(i: number): string {
+    if (this.seeds) {
+      const ip = NATS_IPS[i] as string;
+      const store = join(this.dir, `s${i + 1}`);
+      mkdirSync(store, { recursive: true });
+      const routes = NATS_IPS.filter((x) => x !== ip).map((x) => `"nats-route://${x}:6222"`);
+      return [
+        `server_name: s${i + 1}`,
+        `listen: "${ip}:4222"`,
+        `jetstream { store_dir: "${store}", max_memory_store: 64MB, max_file_store: 256MB }`,
+        `cluster { name: ${CLUSTER}, listen: "${ip}:6222", routes: [${routes.join(', ')}] }`,
+        this.authConf,
+      ].join('\n');
+    }
     const users = NODE_NAMES.map((n, k) => ({ node: n, user: n, password: this.passwords[k] as string }));
     return natsServerConfig(
       { ips: NATS_IPS, cluster: CLUSTER, users, admins: [{ user: 'ops', password: this.adminPassword }], dir: this.dir },
@@ -171,7 +200,8 @@ export class CoordLab {
     return [...urls.slice(first), ...urls.slice(0, first)].join(',');
   }
 
-  startNode(i: number): CoordNode {
+  /** Starts node i (`extra`: more coord-node flags). */
+  startNode(i: number, extra: readonly string[] = []): CoordNode {
     const n = this.nodes[i] as CoordNode;
     const passFile = join(this.dir, `${n.name}.pass`);
     writeFileSync(passFile, this.passwords[i] as string, { mode: 0o600 });
@@ -199,14 +229,14 @@ export class CoordLab {
         'eth0',
         '--announcer',
         this.o.announcer,
-        '--user',
-        n.name,
-        '--pass-file',
-        passFile,
+        ...(this.seeds
+          ? ['--issuer-seeds', join(this.dir, 'issuer-seeds.json'), '--jwt-ttl', String(this.o.jwtTtlMs)]
+          : ['--user', n.name, '--pass-file', passFile]),
         '--interval',
         String(this.o.intervalMs),
         '--misses',
         String(this.o.misses),
+        ...extra,
       ],
       { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] },
     );

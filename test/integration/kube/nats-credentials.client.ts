@@ -124,7 +124,6 @@ async function speaker(credUrl: string, tokenFile: string, natsUrl: string, clus
   await bus.flush().catch(() => undefined);
   for (let i = 0; i < 50 && !got.includes(`mooring.v1.${cluster}.hb.n1`); i++) await sleep(100);
   await bus.close();
-  creds.stop();
   return {
     ok: true,
     got,
