@@ -14,182 +14,28 @@
 // configuration, the test namespace) is deleted afterwards, also on failure.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { parseAllDocuments } from 'yaml';
-import { NET, REPO } from '../../lib/cluster.js';
-import { BUNDLED_NATS_IMAGE, ensureNatsImage, NATS_IMAGE_REPO } from '../../lib/nats-image.js';
-import { IMAGES, type ClusterSuite, type PodObject, type RealCluster } from '../../lib/real-cluster.js';
-
-const MS = 'metallb-system';
-const NS = 'install-test';
-const IMAGE_TAR = join(
-  REPO,
-  'dist/image',
-  `mooring-${(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version}.oci.tar`,
-);
-/** Generous: a 2-core machine shared with other work; these are bounds on conditions, not timings. */
-const READY_MS = 240_000;
-const L2_POOL = NET.pools.l2v4;
-const BGP_POOL = NET.pools.bgpv4;
-const SEL = {
-  controller: 'app.kubernetes.io/component=controller',
-  speaker: 'app.kubernetes.io/component=speaker',
-  nats: 'app.kubernetes.io/name=mooring-nats',
-};
-
-/** deploy/mooring.yaml with only the bundled NATS image replaced by ours. */
-function manifest(natsRef: string): string {
-  const text = readFileSync(join(REPO, 'deploy/mooring.yaml'), 'utf8');
-  const needle = `image: ${BUNDLED_NATS_IMAGE}\n`;
-  assert.equal(text.split(needle).length, 2, `deploy/mooring.yaml should name ${BUNDLED_NATS_IMAGE} exactly once`);
-  return text.replace(needle, `image: ${natsRef}\n`);
-}
-
-/** The same manifest without the bundled NATS (StatefulSet, its Services and ConfigMap). */
-function withoutNats(yaml: string): string {
-  const docs = parseAllDocuments(yaml).filter((d) => {
-    const o = d.toJSON() as { kind?: string; metadata?: { name?: string } } | null;
-    return o && !(o.metadata?.name ?? '').startsWith('mooring-nats');
-  });
-  return docs.map((d) => d.toString()).join('---\n');
-}
-
-const backend = `
-apiVersion: apps/v1
-kind: Deployment
-metadata: { name: web, namespace: ${NS} }
-spec:
-  replicas: 2
-  selector: { matchLabels: { app: web } }
-  template:
-    metadata: { labels: { app: web } }
-    spec:
-      terminationGracePeriodSeconds: 1
-      containers:
-        - name: httpd
-          image: ${IMAGES.busybox}
-          imagePullPolicy: Never
-          command: [sh, -c, 'mkdir -p /tmp/www && hostname > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www']
-          ports: [{ containerPort: 8080 }]
-          readinessProbe:
-            httpGet: { path: /, port: 8080 }
-            periodSeconds: 1
-`;
-
-const l2Config = `
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: l2-pool, namespace: ${MS} }
-spec: { addresses: ['${L2_POOL}'], avoidBuggyIPs: true }
----
-apiVersion: metallb.io/v1beta1
-kind: L2Advertisement
-metadata: { name: l2-adv, namespace: ${MS} }
-spec: { ipAddressPools: [l2-pool], interfaces: [eth0] }
-`;
-
-const bgpConfig = `
-apiVersion: metallb.io/v1beta1
-kind: IPAddressPool
-metadata: { name: bgp-pool, namespace: ${MS} }
-spec: { addresses: ['${BGP_POOL}'], autoAssign: false }
----
-apiVersion: metallb.io/v1beta1
-kind: BGPAdvertisement
-metadata: { name: bgp-adv, namespace: ${MS} }
-spec: { ipAddressPools: [bgp-pool] }
----
-apiVersion: metallb.io/v1beta2
-kind: BGPPeer
-metadata: { name: router, namespace: ${MS} }
-spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.router.seg4}, holdTime: 9s }
-`;
-
-function lbService(name: string, pool: string): string {
-  return JSON.stringify({
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name, namespace: NS, annotations: { 'metallb.io/address-pool': pool } },
-    spec: { type: 'LoadBalancer', selector: { app: 'web' }, ports: [{ name: 'http', port: 80, targetPort: 8080 }] },
-  });
-}
-
-/** Runs `node scripts/image.mjs` (the cached build: seconds when nothing changed). */
-function buildImage(): Promise<void> {
-  return new Promise((ok, fail) => {
-    const p = spawn(process.execPath, [join(REPO, 'scripts/image.mjs')], { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    p.stdout.setEncoding('utf8').on('data', (d: string) => (out = (out + d).slice(-4000)));
-    p.stderr.setEncoding('utf8').on('data', (d: string) => (out = (out + d).slice(-4000)));
-    p.on('error', fail);
-    p.on('exit', (code) => (code === 0 ? ok() : fail(new Error(`npm run image failed (${code}): ${out}`))));
-  });
-}
-
-const nodeByMac = (mac: string | undefined) => NET.nodes.find((n) => n.mac === mac)?.name;
-
-async function json<T>(c: RealCluster, args: string[]): Promise<T> {
-  return JSON.parse(await c.kubectlOk([...args, '-o', 'json'])) as T;
-}
-
-async function podsOf(c: RealCluster, sel: string): Promise<PodObject[]> {
-  return (await json<{ items: PodObject[] }>(c, ['get', 'pods', '-n', MS, '-l', sel])).items;
-}
-
-/** Every Pod of the install Ready: controller ×2, a speaker per node and (with NATS) 3 servers. */
-async function waitInstallReady(c: RealCluster, withNats: boolean): Promise<void> {
-  await Promise.all([
-    c.waitPodsReady(MS, SEL.controller, 2, READY_MS),
-    c.waitPodsReady(MS, SEL.speaker, c.nodes.length, READY_MS),
-    ...(withNats ? [c.waitPodsReady(MS, SEL.nats, 3, READY_MS)] : []),
-  ]);
-}
-
-async function ingressOf(c: RealCluster, name: string): Promise<string | undefined> {
-  const s = await json<{ status?: { loadBalancer?: { ingress?: Array<{ ip?: string }> } } }>(c, ['get', 'service', '-n', NS, name]);
-  return s.status?.loadBalancer?.ingress?.[0]?.ip;
-}
-
-function waitIngress(c: RealCluster, name: string): Promise<string> {
-  return c.lab
-    .waitFor(`Service ${NS}/${name} gets an ingress IP`, () => ingressOf(c, name), READY_MS, 500)
-    .catch(async (e: Error) => {
-      throw new Error(`${e.message}\n${await c.describePods(MS)}\n${await controllerLogs(c)}`);
-    });
-}
-
-async function controllerLogs(c: RealCluster): Promise<string> {
-  const r = await c.kubectl(['logs', '-n', MS, '-l', SEL.controller, '--tail=30', '--prefix']);
-  return `controller logs:\n${r.stdout}${r.stderr}`;
-}
-
-async function speakerLogs(c: RealCluster, tail = 30): Promise<string> {
-  const r = await c.kubectl(['logs', '-n', MS, '-l', SEL.speaker, `--tail=${tail}`, '--prefix']);
-  return `${r.stdout}${r.stderr}`;
-}
-
-/** HTTP GET of ip:80 from a lab namespace; the backend Pod's hostname, or undefined. */
-function httpFrom(c: RealCluster, where: 'client' | 'ext', ip: string): string | undefined {
-  const ns = where === 'client' ? c.lab.client : c.lab.ext;
-  return ns.exec('curl', ['-s', '-m', '2', `http://${ip}/`], { allowFail: true }).trim() || undefined;
-}
-
-/**
- * Removes the install: the webhook configuration first (with the controller gone, its
- * `failurePolicy: Fail` would refuse the deletion of config objects), the test namespace, the
- * config objects, then everything the manifest created; waits until metallb-system is gone.
- */
-async function uninstall(c: RealCluster, yaml: string): Promise<void> {
-  await c.kubectl(['delete', 'validatingwebhookconfiguration', 'mooring-webhook-configuration', '--ignore-not-found']);
-  await c.kubectl(['delete', 'namespace', NS, '--ignore-not-found', '--wait=false']);
-  await c.kubectl(['delete', 'ipaddresspools,l2advertisements,bgpadvertisements,bgppeers', '-n', MS, '--all', '--ignore-not-found'], {
-    timeoutMs: 120_000,
-  });
-  await c.kubectl(['delete', '-f', '-', '--ignore-not-found', '--wait=true', '--timeout=180s'], { input: yaml, timeoutMs: 200_000 });
-  await c.lab.waitFor(`namespace ${MS} deleted`, async () => (await c.kubectl(['get', 'namespace', MS])).code !== 0, READY_MS, 500);
-}
+import { NET } from '../../lib/cluster.js';
+import {
+  bgpConfig,
+  backend,
+  httpFrom,
+  json,
+  l2Config,
+  lbService,
+  MS,
+  nodeByMac,
+  NS,
+  podsOf,
+  prepareInstall,
+  READY_MS,
+  SEL,
+  speakerLogs,
+  uninstall,
+  waitIngress,
+  waitInstallReady,
+  withoutNats,
+} from '../../lib/install.js';
+import type { ClusterSuite, PodObject } from '../../lib/real-cluster.js';
 
 const suite: ClusterSuite = (rc) =>
   describe('install: deploy/mooring.yaml as real Pods', { timeout: 20 * 60_000 }, () => {
@@ -199,10 +45,7 @@ const suite: ClusterSuite = (rc) =>
 
     before(async () => {
       const c = rc();
-      const [nats] = await Promise.all([ensureNatsImage(), buildImage()]);
-      yaml = manifest(nats.ref);
-      await c.importImage({ path: IMAGE_TAR });
-      await c.importImage({ path: nats.path, baseName: NATS_IMAGE_REPO });
+      yaml = await prepareInstall(c);
       await c.ensureNamespace(NS);
       await c.kubectlOk(['apply', '-f', '-'], { input: backend });
     });
