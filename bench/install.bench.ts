@@ -13,6 +13,7 @@
 // Run under the integration lock: flock /tmp/mooring-integration.lock npm run bench:install
 import { readFileSync, statSync } from 'node:fs';
 import {
+  applyConfig,
   backend,
   httpFrom,
   IMAGE_TAR,
@@ -40,12 +41,7 @@ try {
   const t0 = performance.now();
   await c.kubectlOk(['apply', '-f', '-'], { input: yaml, timeoutMs: 120_000 });
   // As a user would: retry the config until the webhook (certificate made by the controller) admits it.
-  await c.lab.waitFor(
-    'the webhook admits the L2 configuration',
-    async () => (await c.kubectl(['apply', '-f', '-'], { input: l2Config })).code === 0,
-    READY_MS,
-    500,
-  );
+  await applyConfig(c, l2Config);
   await c.kubectlOk(['apply', '-f', '-'], { input: lbService('l2', 'l2-pool') });
   const ip = await waitIngress(c, 'l2');
   await c.lab.waitFor(`HTTP answer at ${ip}`, () => httpFrom(c, 'client', ip), READY_MS, 100);

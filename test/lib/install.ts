@@ -189,3 +189,32 @@ export async function prepareInstall(c: RealCluster): Promise<string> {
   await c.importImage({ path: nats.path, baseName: NATS_IMAGE_REPO });
   return manifest(nats.ref);
 }
+
+/**
+ * Applies Mooring configuration objects once the validating webhook admits them: right after the
+ * install the controller may still be making its serving certificate and patching the CA bundle
+ * (as with MetalLB, users wait for the webhook). Only webhook refusals are retried; the last one
+ * is in the error if it never admits.
+ */
+export async function applyConfig(c: RealCluster, yaml: string): Promise<{ webhookRefusals: number }> {
+  let refusals = 0;
+  let last = '';
+  await c.lab
+    .waitFor(
+      'the webhook admits the configuration',
+      async () => {
+        const r = await c.kubectl(['apply', '-f', '-'], { input: yaml });
+        if (r.code === 0) return true;
+        if (!/webhook/i.test(r.stderr)) throw new Error(`kubectl apply of the configuration failed: ${r.stderr.trim()}`);
+        refusals++;
+        last = r.stderr.trim();
+        return false;
+      },
+      READY_MS,
+      500,
+    )
+    .catch((e: Error) => {
+      throw new Error(`${e.message}; last refusal: ${last}`);
+    });
+  return { webhookRefusals: refusals };
+}

@@ -16,6 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NET } from '../../lib/cluster.js';
 import {
+  applyConfig,
   bgpConfig,
   backend,
   httpFrom,
@@ -75,7 +76,9 @@ const suite: ClusterSuite = (rc) =>
     it('an L2 Service gets an IP and is answered at the segment client', async () => {
       const c = rc();
       // The webhook (failurePolicy: Fail, certificate managed by the controller) must admit config.
-      await c.kubectlOk(['apply', '-f', '-'], { input: l2Config + '---\n' + bgpConfig });
+      const admitted = await applyConfig(c, l2Config + '---\n' + bgpConfig);
+      if (admitted.webhookRefusals)
+        console.log(`# the webhook refused the configuration ${admitted.webhookRefusals} time(s) before admitting it`);
       await c.waitPodsReady(NS, 'app=web', 2, READY_MS);
       await c.kubectlOk(['apply', '-f', '-'], { input: lbService('l2', 'l2-pool') });
       l2Ip = await waitIngress(c, 'l2');
@@ -190,7 +193,7 @@ const suite: ClusterSuite = (rc) =>
       await c.kubectlOk(['apply', '-f', '-'], { input: backend });
       await c.kubectlOk(['apply', '-f', '-'], { input: bgpOnly, timeoutMs: 120_000 });
       await waitInstallReady(c, false);
-      await c.kubectlOk(['apply', '-f', '-'], { input: bgpConfig });
+      await applyConfig(c, bgpConfig);
       await c.kubectlOk(['apply', '-f', '-'], { input: lbService('bgp', 'bgp-pool') });
       const ip = await waitIngress(c, 'bgp');
       const all = NET.nodes.map((n) => n.v4).sort();
