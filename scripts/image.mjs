@@ -218,8 +218,11 @@ try {
   }
   execFileSync('chmod', ['0755', join(app, 'bin', 'mooring')]);
   // The bundles only: the source maps (linked) are 3× their size and node does not read them by default.
-  for (const f of readdirSync(join(build, 'dist', 'bundle')).filter((x) => x.endsWith('.mjs'))) {
-    copyFileSync(join(build, 'dist', 'bundle', f), join(app, 'dist', 'bundle', f));
+  // Every .mjs, shared chunks included (dist/bundle/chunks/: the entry points import them).
+  for (const f of walk(join(build, 'dist', 'bundle')).filter((x) => x.endsWith('.mjs'))) {
+    const dest = join(app, 'dist', 'bundle', relative(join(build, 'dist', 'bundle'), f));
+    mkdirSync(dirname(dest), { recursive: true });
+    copyFileSync(f, dest);
   }
   for (const m of RUNTIME_MODULES) {
     for (const f of walk(join(nodeModules, m.dir), m.skip)) {
