@@ -135,7 +135,12 @@ export async function waitInstallReady(c: RealCluster, withNats: boolean): Promi
     c.waitPodsReady(MS, SEL.controller, 2, READY_MS),
     c.waitPodsReady(MS, SEL.speaker, c.nodes.length, READY_MS),
     ...(withNats ? [c.waitPodsReady(MS, SEL.nats, 3, READY_MS)] : []),
-  ]);
+  ]).catch(async (e: Error) => {
+    const nats = withNats ? await c.kubectl(['logs', '-n', MS, '-l', SEL.nats, '--tail=15', '--prefix']) : undefined;
+    throw new Error(
+      `${e.message}\n${await controllerLogs(c)}\nspeaker logs:\n${await speakerLogs(c, 15)}${nats ? `\nNATS logs:\n${nats.stdout}${nats.stderr}` : ''}`,
+    );
+  });
 }
 
 export async function ingressOf(c: RealCluster, name: string): Promise<string | undefined> {
