@@ -185,6 +185,26 @@ export async function uninstall(c: RealCluster, yaml: string): Promise<void> {
   });
   await c.kubectl(['delete', '-f', '-', '--ignore-not-found', '--wait=true', '--timeout=180s'], { input: yaml, timeoutMs: 200_000 });
   await c.lab.waitFor(`namespace ${MS} deleted`, async () => (await c.kubectl(['get', 'namespace', MS])).code !== 0, READY_MS, 500);
+  // Nothing cluster-scoped is left: CRDs, ClusterRoles and their bindings, the webhook configuration.
+  let left = '';
+  await c.lab
+    .waitFor(
+      'no cluster-scoped object of the install left',
+      async () => {
+        const names = async (kinds: string) => (await c.kubectlOk(['get', kinds, '-o', 'name'])).split('\n');
+        left = [
+          ...(await names('crd')).filter((l) => l.endsWith('.metallb.io')),
+          ...(await names('clusterroles,clusterrolebindings')).filter((l) => l.includes('/mooring:')),
+          ...(await names('validatingwebhookconfigurations')).filter((l) => l.includes('mooring')),
+        ].join(' ');
+        return left === '';
+      },
+      READY_MS,
+      500,
+    )
+    .catch((e: Error) => {
+      throw new Error(`${e.message}: ${left}`);
+    });
 }
 
 /** Builds (cached) the product and NATS images, imports both into every node; returns the manifest to apply. */
