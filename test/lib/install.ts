@@ -185,6 +185,8 @@ export async function uninstall(c: RealCluster, yaml: string): Promise<void> {
   });
   await c.kubectl(['delete', '-f', '-', '--ignore-not-found', '--wait=true', '--timeout=180s'], { input: yaml, timeoutMs: 200_000 });
   await c.lab.waitFor(`namespace ${MS} deleted`, async () => (await c.kubectl(['get', 'namespace', MS])).code !== 0, READY_MS, 500);
+  // The test namespace too: a reinstall right after must not find it still terminating.
+  await c.lab.waitFor(`namespace ${NS} deleted`, async () => (await c.kubectl(['get', 'namespace', NS])).code !== 0, READY_MS, 500);
   // Nothing cluster-scoped is left: CRDs, ClusterRoles and their bindings, the webhook configuration.
   let left = '';
   await c.lab
