@@ -84,7 +84,9 @@ try {
     .filter((p) => p.role.endsWith('/pod'))
     .filter((p) => {
       try {
-        return readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0').includes('speaker');
+        return readFileSync(`/proc/${p.pid}/cmdline`, 'utf8')
+          .split('\0')
+          .some((a) => a === 'speaker' || a.endsWith('/speaker.mjs'));
       } catch {
         return false;
       }
