@@ -4,6 +4,7 @@
 import { parseArgs } from 'node:util';
 import { readFileSync } from 'node:fs';
 import { ensureClusterBinaries, IMAGES, RealCluster } from '../lib/real-cluster.js';
+import { ensureNatsImage } from '../lib/nats-image.js';
 
 const { values } = parseArgs({
   options: {
@@ -17,7 +18,9 @@ const { values } = parseArgs({
 
 if (values['build-only']) {
   const b = await ensureClusterBinaries();
-  process.stdout.write(`${Object.values(b).join('\n')}\n`);
+  // The install suite's NATS image (deploy/mooring.yaml's nats:2.10-alpine cannot be pulled here).
+  const nats = await ensureNatsImage();
+  process.stdout.write(`${[...Object.values(b), nats.path].join('\n')}\n`);
 } else {
   const rc = await RealCluster.start({
     ...(values.nodes ? { nodes: Number(values.nodes) } : {}),

@@ -1,0 +1,124 @@
+// bench:install (issue 15): deploy/mooring.yaml on the real cluster (test/lib/real-cluster.ts, 3
+// real kubelets), with the install of test/lib/install.ts (the bundled NATS image replaced by a
+// nats-server 2.10 built from the Go module proxy: no registry here). Measures
+//   applyToFirstReachableS       `kubectl apply -f deploy/mooring.yaml` → the first L2 Service answers
+//                                 HTTP at the segment client (config applied as soon as the webhook
+//                                 admits it; the backend Deployment runs before the apply)
+//   natsPodDeleteOwnershipChanges owner changes of that Service's IP (ARP from the segment client)
+//                                 while the 3 NATS Pods are deleted one at a time
+//   imageMB                       size of the `npm run image` OCI archive
+//   speakerPodRssMB               largest speaker process RSS (VmRSS) in its Pod, after the above
+// Not measured here (null, with the reason in `notMeasured`): rollingUpgradeMaxGapMs and
+// drainLostConnections (no rolling-update or drain scenario is automated yet).
+// Run under the integration lock: flock /tmp/mooring-integration.lock npm run bench:install
+import { readFileSync, statSync } from 'node:fs';
+import {
+  applyConfig,
+  backend,
+  httpFrom,
+  IMAGE_TAR,
+  l2Config,
+  lbService,
+  MS,
+  nodeByMac,
+  NS,
+  prepareInstall,
+  READY_MS,
+  uninstall,
+  waitIngress,
+  waitInstallReady,
+} from '../test/lib/install.js';
+import { RealCluster, type PodObject } from '../test/lib/real-cluster.js';
+
+const c = await RealCluster.start({ frr: false });
+let yaml = '';
+try {
+  yaml = await prepareInstall(c);
+  await c.ensureNamespace(NS);
+  await c.kubectlOk(['apply', '-f', '-'], { input: backend });
+  await c.waitPodsReady(NS, 'app=web', 2, READY_MS);
+
+  const t0 = performance.now();
+  await c.kubectlOk(['apply', '-f', '-'], { input: yaml, timeoutMs: 120_000 });
+  // As a user would: retry the config until the webhook (certificate made by the controller) admits it.
+  await applyConfig(c, l2Config);
+  await c.kubectlOk(['apply', '-f', '-'], { input: lbService('l2', 'l2-pool') });
+  const ip = await waitIngress(c, 'l2');
+  await c.lab.waitFor(`HTTP answer at ${ip}`, () => httpFrom(c, 'client', ip), READY_MS, 100);
+  const applyToFirstReachableS = (performance.now() - t0) / 1000;
+  await waitInstallReady(c, true);
+
+  const owners: string[] = [];
+  const look = () => {
+    const mac = c.lab.arping(ip);
+    const who = mac ? (nodeByMac(mac) ?? mac) : undefined;
+    if (who && owners.at(-1) !== who) owners.push(who);
+  };
+  look();
+  for (const name of ['mooring-nats-0', 'mooring-nats-1', 'mooring-nats-2']) {
+    const uid = (JSON.parse(await c.kubectlOk(['get', 'pod', '-n', MS, name, '-o', 'json'])) as { metadata: { uid: string } }).metadata.uid;
+    await c.kubectlOk(['delete', 'pod', '-n', MS, name, '--wait=false']);
+    await c.lab.waitFor(
+      `${name} recreated and Ready`,
+      async () => {
+        look();
+        const r = await c.kubectl(['get', 'pod', '-n', MS, name, '-o', 'json']);
+        if (r.code !== 0) return false;
+        const p = JSON.parse(r.stdout) as PodObject & { metadata: { uid: string } };
+        return (
+          p.metadata.uid !== uid &&
+          !p.metadata.deletionTimestamp &&
+          p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')
+        );
+      },
+      READY_MS,
+      300,
+    );
+  }
+  look();
+  const natsPodDeleteOwnershipChanges = Math.max(0, owners.length - 1);
+
+  // Speaker processes: the Pods' processes whose command line is the speaker's.
+  const rss = c
+    .processes()
+    .filter((p) => p.role.endsWith('/pod'))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p.pid}/cmdline`, 'utf8')
+          .split('\0')
+          .some((a) => a === 'speaker' || a.endsWith('/speaker.mjs'));
+      } catch {
+        return false;
+      }
+    })
+    .map((p) => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${p.pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024);
+  if (rss.length < c.nodes.length) throw new Error(`found ${rss.length} speaker processes, want ${c.nodes.length}`);
+  const speakerPodRssMB = Math.max(...rss);
+  const imageMB = statSync(IMAGE_TAR).size / 1e6;
+
+  console.log('bench:install — deploy/mooring.yaml on 3 real kubelets (containerd + runc), NATS 2.10 from the Go module proxy');
+  console.log(`  apply → first L2 Service reachable   ${applyToFirstReachableS.toFixed(1)} s   target ≤ 60 s`);
+  console.log(`  NATS Pods deleted one at a time       ${natsPodDeleteOwnershipChanges} owner changes (${owners.join(' → ')})   target 0`);
+  console.log(`  image (OCI archive)                   ${imageMB.toFixed(1)} MB   target ≤ 250 MB`);
+  console.log(`  speaker RSS (largest of ${rss.length})          ${speakerPodRssMB.toFixed(1)} MB`);
+  console.log(
+    JSON.stringify({
+      applyToFirstReachableS: Number(applyToFirstReachableS.toFixed(1)),
+      rollingUpgradeMaxGapMs: null,
+      drainLostConnections: null,
+      natsPodDeleteOwnershipChanges,
+      imageMB: Number(imageMB.toFixed(1)),
+      speakerPodRssMB: Number(speakerPodRssMB.toFixed(1)),
+      notMeasured: {
+        rollingUpgradeMaxGapMs: 'no DaemonSet rolling-update scenario automated yet',
+        drainLostConnections: 'no kubectl drain scenario automated yet',
+      },
+    }),
+  );
+} finally {
+  try {
+    await uninstall(c, yaml);
+  } finally {
+    await c.stop();
+  }
+}

@@ -1,0 +1,216 @@
+// Installing Mooring the way users will (issue 15), a suite of the shared real cluster
+// (cluster.test.ts, docs/real-cluster.md): the product image built by `npm run image`
+// (scripts/image.mjs, a cache hit when no source changed) is imported into every node, then
+// `kubectl apply -f deploy/mooring.yaml` must bring every Pod Ready through its own probes, an L2
+// Service must be answered at the segment client and a BGP Service routed by FRR; deleting the
+// NATS Pods one at a time must move nothing; deleting the leading controller must not stop
+// allocation; and a BGP-only install without NATS must announce without ever dialing NATS.
+//
+// ONE change to the manifest: its bundled NATS image `nats:2.10-alpine` cannot be pulled here (no
+// registry), so it is replaced by a real nats-server of the same minor version built from the Go
+// module proxy (test/lib/nats-image.ts, test/nats/go.mod). Nothing else is edited.
+//
+// Everything it creates (namespace metallb-system, the CRDs, the cluster-scoped RBAC and webhook
+// configuration, the test namespace) is deleted afterwards, also on failure.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { NET } from '../../lib/cluster.js';
+import {
+  applyConfig,
+  bgpConfig,
+  backend,
+  httpFrom,
+  json,
+  l2Config,
+  lbService,
+  MS,
+  nodeByMac,
+  NS,
+  podsOf,
+  prepareInstall,
+  READY_MS,
+  SEL,
+  speakerLogs,
+  uninstall,
+  waitIngress,
+  waitInstallReady,
+  withoutNats,
+} from '../../lib/install.js';
+import type { ClusterSuite, PodObject } from '../../lib/real-cluster.js';
+
+const suite: ClusterSuite = (rc) =>
+  describe('install: deploy/mooring.yaml as real Pods', { timeout: 20 * 60_000 }, () => {
+    let yaml = '';
+    let l2Ip = '';
+    let l2Owner = '';
+
+    before(async () => {
+      const c = rc();
+      yaml = await prepareInstall(c);
+      await c.ensureNamespace(NS);
+      await c.kubectlOk(['apply', '-f', '-'], { input: backend });
+    });
+
+    after(async () => {
+      await uninstall(rc(), yaml);
+    });
+
+    it('kubectl apply -f deploy/mooring.yaml: every Pod Ready through its own probes', async () => {
+      const c = rc();
+      await c.kubectlOk(['apply', '-f', '-'], { input: yaml, timeoutMs: 120_000 });
+      await waitInstallReady(c, true);
+      // The probes are the manifest's own (nothing here marks a Pod Ready).
+      const ds = await json<{ spec: { template: { spec: { dnsPolicy?: string; containers: Array<{ readinessProbe?: unknown }> } } } }>(c, [
+        'get',
+        'daemonset',
+        '-n',
+        MS,
+        'speaker',
+      ]);
+      assert.equal(ds.spec.template.spec.dnsPolicy, 'ClusterFirstWithHostNet');
+      assert.ok(ds.spec.template.spec.containers[0]?.readinessProbe);
+      const speakers = await podsOf(c, SEL.speaker);
+      assert.deepEqual(speakers.map((p) => p.spec.nodeName).sort(), c.nodes.map((n) => n.name).sort());
+    });
+
+    it('an L2 Service gets an IP and is answered at the segment client', async () => {
+      const c = rc();
+      // The webhook (failurePolicy: Fail, certificate managed by the controller) must admit config.
+      const admitted = await applyConfig(c, l2Config + '---\n' + bgpConfig);
+      if (admitted.webhookRefusals)
+        console.log(`# the webhook refused the configuration ${admitted.webhookRefusals} time(s) before admitting it`);
+      await c.waitPodsReady(NS, 'app=web', 2, READY_MS);
+      await c.kubectlOk(['apply', '-f', '-'], { input: lbService('l2', 'l2-pool') });
+      l2Ip = await waitIngress(c, 'l2');
+      assert.ok(l2Ip.startsWith('203.0.113.'), l2Ip);
+      const mac = await c.lab
+        .waitFor(
+          `a node answers ARP for ${l2Ip}`,
+          () => {
+            const m = c.lab.arping(l2Ip);
+            return nodeByMac(m) ? m : undefined;
+          },
+          READY_MS,
+          200,
+        )
+        .catch(async (e: Error) => {
+          throw new Error(`${e.message}\nspeakers:\n${await speakerLogs(c)}`);
+        });
+      l2Owner = nodeByMac(mac) as string;
+      const web = (await c.waitPodsReady(NS, 'app=web', 2)).map((p) => p.metadata.name);
+      const answer = await c.lab.waitFor(
+        `HTTP answer at ${l2Ip} from the segment client`,
+        () => httpFrom(c, 'client', l2Ip),
+        READY_MS,
+        200,
+      );
+      assert.ok(web.includes(answer), `${answer} is not one of ${web.join(', ')}`);
+    });
+
+    it('a BGP Service is routed by FRR through every node', async () => {
+      const c = rc();
+      await c.kubectlOk(['apply', '-f', '-'], { input: lbService('bgp', 'bgp-pool') });
+      const ip = await waitIngress(c, 'bgp');
+      const all = NET.nodes.map((n) => n.v4).sort();
+      await c.lab
+        .waitFor(`3 next hops for ${ip} in the router`, () => c.lab.routerNextHops(ip).join() === all.join(), READY_MS, 200)
+        .catch(async (e: Error) => {
+          throw new Error(
+            `${e.message}; hops ${JSON.stringify(c.lab.routerNextHops(ip))}; FRR: ${JSON.stringify(c.lab.vtyshJson('show bgp ipv4 unicast summary json'))}\nspeakers:\n${await speakerLogs(c)}`,
+          );
+        });
+      const web = (await c.waitPodsReady(NS, 'app=web', 2)).map((p) => p.metadata.name);
+      const answer = await c.lab.waitFor(`HTTP answer at ${ip} from the external client`, () => httpFrom(c, 'ext', ip), READY_MS, 200);
+      assert.ok(web.includes(answer), `${answer} is not one of ${web.join(', ')}`);
+    });
+
+    it('deleting the NATS Pods one at a time moves nothing (the L2 owner answers ARP throughout)', async () => {
+      const c = rc();
+      assert.ok(l2Ip && l2Owner, 'needs the L2 Service of the test above');
+      const seen = new Set<string>();
+      const look = () => {
+        const mac = c.lab.arping(l2Ip);
+        if (mac) seen.add(nodeByMac(mac) ?? mac);
+      };
+      for (const name of ['mooring-nats-0', 'mooring-nats-1', 'mooring-nats-2']) {
+        const before = await json<{ metadata: { uid: string } }>(c, ['get', 'pod', '-n', MS, name]);
+        await c.kubectlOk(['delete', 'pod', '-n', MS, name, '--wait=false']);
+        // The StatefulSet recreates it; the ARP owner is watched until the new server is Ready.
+        await c.lab.waitFor(
+          `${name} recreated and Ready`,
+          async () => {
+            look();
+            const r = await c.kubectl(['get', 'pod', '-n', MS, name, '-o', 'json']);
+            if (r.code !== 0) return false;
+            const p = JSON.parse(r.stdout) as PodObject & { metadata: { uid: string } };
+            return (
+              p.metadata.uid !== before.metadata.uid &&
+              !p.metadata.deletionTimestamp &&
+              p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')
+            );
+          },
+          READY_MS,
+          300,
+        );
+        look();
+      }
+      await waitInstallReady(c, true);
+      look();
+      assert.deepEqual([...seen], [l2Owner], `ARP answers for ${l2Ip} came from ${[...seen].join(', ')}; owner was ${l2Owner}`);
+      const statuses = await json<{ items: Array<{ status?: { node?: string }; metadata: { labels?: Record<string, string> } }> }>(c, [
+        'get',
+        'servicel2statuses',
+        '-n',
+        MS,
+      ]);
+      const mine = statuses.items.filter((s) => s.metadata.labels?.['metallb.io/service-name'] === 'l2');
+      assert.deepEqual(
+        mine.map((s) => s.status?.node),
+        [l2Owner],
+      );
+    });
+
+    it('deleting the leading controller Pod: a new Service still gets an IP', async () => {
+      const c = rc();
+      const lease = await json<{ spec: { holderIdentity?: string } }>(c, ['get', 'lease', '-n', MS, 'mooring-controller']);
+      const holder = lease.spec.holderIdentity ?? '';
+      const leader = (await podsOf(c, SEL.controller)).find((p) => holder.startsWith(`${p.metadata.name}_`));
+      assert.ok(leader, `no controller Pod holds the lease (${holder})`);
+      await c.kubectlOk(['delete', 'pod', '-n', MS, leader.metadata.name, '--wait=false']);
+      await c.kubectlOk(['apply', '-f', '-'], { input: lbService('after-leader', 'l2-pool') });
+      const ip = await waitIngress(c, 'after-leader');
+      assert.notEqual(ip, l2Ip);
+      const now = await json<{ spec: { holderIdentity?: string } }>(c, ['get', 'lease', '-n', MS, 'mooring-controller']);
+      assert.ok(!(now.spec.holderIdentity ?? '').startsWith(`${leader.metadata.name}_`), 'the deleted Pod still holds the lease');
+    });
+
+    it('a BGP-only install without NATS announces; speakers never dial NATS', async () => {
+      const c = rc();
+      await uninstall(c, yaml);
+      const bgpOnly = withoutNats(yaml);
+      assert.ok(!bgpOnly.includes('kind: StatefulSet'), 'the NATS StatefulSet is still in the BGP-only manifest');
+      await c.ensureNamespace(NS);
+      await c.kubectlOk(['apply', '-f', '-'], { input: backend });
+      await c.kubectlOk(['apply', '-f', '-'], { input: bgpOnly, timeoutMs: 120_000 });
+      await waitInstallReady(c, false);
+      await applyConfig(c, bgpConfig);
+      await c.kubectlOk(['apply', '-f', '-'], { input: lbService('bgp', 'bgp-pool') });
+      const ip = await waitIngress(c, 'bgp');
+      const all = NET.nodes.map((n) => n.v4).sort();
+      await c.lab
+        .waitFor(`3 next hops for ${ip} in the router`, () => c.lab.routerNextHops(ip).join() === all.join(), READY_MS, 200)
+        .catch(async (e: Error) => {
+          throw new Error(`${e.message}; hops ${JSON.stringify(c.lab.routerNextHops(ip))}\nspeakers:\n${await speakerLogs(c)}`);
+        });
+      await c.waitPodsReady(NS, 'app=web', 2, READY_MS);
+      await c.lab.waitFor(`HTTP answer at ${ip} from the external client`, () => httpFrom(c, 'ext', ip), READY_MS, 200);
+      // Every speaker log line so far: none is about NATS (the speaker logs `nats.wanted` before its
+      // first dial and `nats.*` for every connection event).
+      const logs = await speakerLogs(c, -1);
+      assert.ok(logs.split('\n').filter(Boolean).length >= c.nodes.length, `no speaker logs: ${logs}`);
+      const natsLines = logs.split('\n').filter((l) => /"event":"nats\./.test(l));
+      assert.deepEqual(natsLines, []);
+      await uninstall(c, bgpOnly);
+    });
+  });
+export default suite;
