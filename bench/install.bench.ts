@@ -19,7 +19,6 @@ import {
   IMAGE_TAR,
   l2Config,
   lbService,
-  MS,
   nodeByMac,
   NS,
   prepareInstall,
@@ -27,8 +26,9 @@ import {
   uninstall,
   waitIngress,
   waitInstallReady,
+  recycleNatsPods,
 } from '../test/lib/install.js';
-import { RealCluster, type PodObject } from '../test/lib/real-cluster.js';
+import { RealCluster } from '../test/lib/real-cluster.js';
 
 const c = await RealCluster.start({ frr: false });
 let yaml = '';
@@ -55,26 +55,7 @@ try {
     if (who && owners.at(-1) !== who) owners.push(who);
   };
   look();
-  for (const name of ['mooring-nats-0', 'mooring-nats-1', 'mooring-nats-2']) {
-    const uid = (JSON.parse(await c.kubectlOk(['get', 'pod', '-n', MS, name, '-o', 'json'])) as { metadata: { uid: string } }).metadata.uid;
-    await c.kubectlOk(['delete', 'pod', '-n', MS, name, '--wait=false']);
-    await c.lab.waitFor(
-      `${name} recreated and Ready`,
-      async () => {
-        look();
-        const r = await c.kubectl(['get', 'pod', '-n', MS, name, '-o', 'json']);
-        if (r.code !== 0) return false;
-        const p = JSON.parse(r.stdout) as PodObject & { metadata: { uid: string } };
-        return (
-          p.metadata.uid !== uid &&
-          !p.metadata.deletionTimestamp &&
-          p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')
-        );
-      },
-      READY_MS,
-      300,
-    );
-  }
+  await recycleNatsPods(c, look);
   look();
   const natsPodDeleteOwnershipChanges = Math.max(0, owners.length - 1);
 

@@ -245,3 +245,31 @@ export async function applyConfig(c: RealCluster, yaml: string): Promise<{ webho
     });
   return { webhookRefusals: refusals };
 }
+
+/**
+ * Deletes the bundled NATS Pods one at a time, each time waiting until the StatefulSet's new Pod
+ * (another uid) is Ready; `look` runs on every poll (e.g. an ARP probe of a VIP) and once after each.
+ */
+export async function recycleNatsPods(c: RealCluster, look: () => void): Promise<void> {
+  for (const name of ['mooring-nats-0', 'mooring-nats-1', 'mooring-nats-2']) {
+    const before = await json<{ metadata: { uid: string } }>(c, ['get', 'pod', '-n', MS, name]);
+    await c.kubectlOk(['delete', 'pod', '-n', MS, name, '--wait=false']);
+    await c.lab.waitFor(
+      `${name} recreated and Ready`,
+      async () => {
+        look();
+        const r = await c.kubectl(['get', 'pod', '-n', MS, name, '-o', 'json']);
+        if (r.code !== 0) return false;
+        const p = JSON.parse(r.stdout) as PodObject & { metadata: { uid: string } };
+        return (
+          p.metadata.uid !== before.metadata.uid &&
+          !p.metadata.deletionTimestamp &&
+          p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')
+        );
+      },
+      READY_MS,
+      300,
+    );
+    look();
+  }
+}

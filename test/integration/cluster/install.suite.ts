@@ -35,8 +35,9 @@ import {
   waitIngress,
   waitInstallReady,
   withoutNats,
+  recycleNatsPods,
 } from '../../lib/install.js';
-import type { ClusterSuite, PodObject } from '../../lib/real-cluster.js';
+import type { ClusterSuite } from '../../lib/real-cluster.js';
 
 const suite: ClusterSuite = (rc) =>
   describe('install: deploy/mooring.yaml as real Pods', { timeout: 20 * 60_000 }, () => {
@@ -132,28 +133,8 @@ const suite: ClusterSuite = (rc) =>
         const mac = c.lab.arping(l2Ip);
         if (mac) seen.add(nodeByMac(mac) ?? mac);
       };
-      for (const name of ['mooring-nats-0', 'mooring-nats-1', 'mooring-nats-2']) {
-        const before = await json<{ metadata: { uid: string } }>(c, ['get', 'pod', '-n', MS, name]);
-        await c.kubectlOk(['delete', 'pod', '-n', MS, name, '--wait=false']);
-        // The StatefulSet recreates it; the ARP owner is watched until the new server is Ready.
-        await c.lab.waitFor(
-          `${name} recreated and Ready`,
-          async () => {
-            look();
-            const r = await c.kubectl(['get', 'pod', '-n', MS, name, '-o', 'json']);
-            if (r.code !== 0) return false;
-            const p = JSON.parse(r.stdout) as PodObject & { metadata: { uid: string } };
-            return (
-              p.metadata.uid !== before.metadata.uid &&
-              !p.metadata.deletionTimestamp &&
-              p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True')
-            );
-          },
-          READY_MS,
-          300,
-        );
-        look();
-      }
+      // The StatefulSet recreates each; the ARP owner is watched until the new server is Ready.
+      await recycleNatsPods(c, look);
       await waitInstallReady(c, true);
       look();
       assert.deepEqual([...seen], [l2Owner], `ARP answers for ${l2Ip} came from ${[...seen].join(', ')}; owner was ${l2Owner}`);
