@@ -1,13 +1,20 @@
 // `npm run bench:config`: the config path at scale (issue 20). Generates N IPAddressPools (one
 // 2001:db8::/32 /64 each, documentation space: pure data, never reaches a network) plus one
 // L2Advertisement and one BGPAdvertisement that select every pool and one BGPPeer, then times
-// `parseConfig` on the objects and the `mooringctl validate` path (YAML text → loadManifests →
-// parseConfig; "validate" includes the YAML parse, measured alone as "YAML load"). Prints a table
-// and one JSON line. Measures, never asserts times. Sizes: BENCH_CONFIG_SIZES=1000,4000,...
+// `parseConfig` on the objects, the controller's parse path (its configSnapshot of the informer
+// objects → parseConfig → the allocator taking the pools), and the `mooringctl validate` path
+// (YAML text → loadManifests → parseConfig; "validate" includes the YAML parse, measured alone as
+// "YAML load"). Prints a table and one JSON line. Measures, never asserts times.
+// Sizes: BENCH_CONFIG_SIZES=1000,4000,...
 import { performance } from 'node:perf_hooks';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseConfig } from '../src/domain/config.js';
 import { loadManifests } from '../src/domain/manifests.js';
+import { Allocator } from '../src/domain/allocator/index.js';
+import { toAllocatorPools } from '../src/domain/lb-service.js';
+import { configSnapshot } from '../src/actors/service-reconciler.js';
+import { KINDS } from '../src/api/metallb.js';
+import type { KubeObject, ObjectSource } from '../src/actors/kube-ports.js';
 
 const SIZES = (process.env.BENCH_CONFIG_SIZES ?? '1000,4000,10000,36000').split(',').map(Number);
 
@@ -35,9 +42,26 @@ function timed<T>(f: () => T): { value: T; ms: number; cpuMs: number } {
   return { value, ms: performance.now() - t0, cpuMs: (c.user + c.system) / 1000 };
 }
 
+/** An informer's cache as the controller sees it (objects as the apiserver returns them: no apiVersion/kind). */
+function source(objects: KubeObject[]): ObjectSource {
+  return { list: () => objects, get: () => undefined, onChange: () => undefined } as unknown as ObjectSource;
+}
+
+/** The controller's full-pass config step (ServiceReconciler.applyConfig without the status writes). */
+function controllerParse(sources: Array<{ kind: string; source: ObjectSource }>, namespaces: ObjectSource): number {
+  const { objects, namespaces: ns } = configSnapshot(sources, namespaces);
+  const res = parseConfig({ objects, namespaces: ns, namespace: 'metallb-system' });
+  if (!res.ok) throw new Error('controller path: config invalid');
+  const set = new Allocator().setPools(toAllocatorPools(res.config));
+  if (!set.ok) throw new Error(`controller path: pools refused: ${set.reason}`);
+  return res.config.pools.length;
+}
+
 interface Row {
   pools: number;
   parseMs: number;
+  controllerMs: number;
+  controllerCpuMs: number;
   yamlMs: number;
   validateMs: number;
   validateCpuMs: number;
@@ -49,20 +73,39 @@ for (const n of SIZES) {
   const loaded = loadManifests([{ file: 'bench.yaml', text }]);
   const p = timed(() => parseConfig(loaded.snapshot));
   if (!p.value.ok) throw new Error(`generated config invalid: ${JSON.stringify(p.value.errors.slice(0, 3))}`);
+  const byKind = new Map<string, KubeObject[]>();
+  for (const o of loaded.snapshot.objects) {
+    const { apiVersion: _a, kind, ...rest } = o as Record<string, unknown>;
+    const list = byKind.get(String(kind)) ?? [];
+    list.push(rest as KubeObject);
+    byKind.set(String(kind), list);
+  }
+  const sources = KINDS.map((k) => ({ kind: k.kind, source: source(byKind.get(k.kind) ?? []) }));
+  const c = timed(() => controllerParse(sources, source([])));
+  if (c.value !== n) throw new Error('controller path lost pools');
   const y = timed(() => loadManifests([{ file: 'bench.yaml', text }]));
   const v = timed(() => {
     const l = loadManifests([{ file: 'bench.yaml', text }]);
     return parseConfig(l.snapshot);
   });
   if (!v.value.ok || v.value.config.pools.length !== n) throw new Error('validate path lost pools');
-  rows.push({ pools: n, parseMs: p.ms, yamlMs: y.ms, validateMs: v.ms, validateCpuMs: v.cpuMs, perPoolUs: (v.ms * 1000) / n });
+  rows.push({
+    pools: n,
+    parseMs: p.ms,
+    controllerMs: c.ms,
+    controllerCpuMs: c.cpuMs,
+    yamlMs: y.ms,
+    validateMs: v.ms,
+    validateCpuMs: v.cpuMs,
+    perPoolUs: (v.ms * 1000) / n,
+  });
 }
 
 console.log(`config bench: ${availableParallelism()} cpus, load ${loadavg()[0]?.toFixed(2)}`);
-console.log('pools    parseConfig ms   YAML load ms   validate ms   validate CPU ms   validate µs/pool');
+console.log('pools    parseConfig ms   controller ms   YAML load ms   validate ms   validate CPU ms   validate µs/pool');
 for (const r of rows)
   console.log(
-    `${String(r.pools).padEnd(8)} ${r.parseMs.toFixed(1).padStart(14)} ${r.yamlMs.toFixed(1).padStart(14)} ${r.validateMs.toFixed(1).padStart(13)} ${r.validateCpuMs.toFixed(1).padStart(17)} ${r.perPoolUs.toFixed(1).padStart(18)}`,
+    `${String(r.pools).padEnd(8)} ${r.parseMs.toFixed(1).padStart(14)} ${r.controllerMs.toFixed(1).padStart(15)} ${r.yamlMs.toFixed(1).padStart(14)} ${r.validateMs.toFixed(1).padStart(13)} ${r.validateCpuMs.toFixed(1).padStart(17)} ${r.perPoolUs.toFixed(1).padStart(18)}`,
   );
 const at = (n: number) => rows.find((r) => r.pools === n);
 const r4 = at(4000);
@@ -70,6 +113,8 @@ const r36 = at(36000);
 console.log(
   JSON.stringify({
     pools10kMs: at(10000) ? Math.round(at(10000)!.validateMs) : null,
+    pools10kParseMs: at(10000) ? Math.round(at(10000)!.controllerMs) : null,
+    pools10kParseCpuMs: at(10000) ? Math.round(at(10000)!.controllerCpuMs) : null,
     pools10kCpuMs: at(10000) ? Math.round(at(10000)!.validateCpuMs) : null,
     pools36kMs: r36 ? Math.round(r36.validateMs) : null,
     ratio36kVs4kPerPool: r4 && r36 ? Number((r36.perPoolUs / r4.perPoolUs).toFixed(2)) : null,

@@ -135,3 +135,9 @@ test('bin/mooringctl runs through a symlink (npm bin link), from another directo
   const r2 = spawnSync(rel, ['validate', 'samples'], { cwd: dir, encoding: 'utf8' });
   assert.equal(r2.status, 0, r2.stdout + r2.stderr);
 });
+
+test('`npx mooringctl validate` in the project runs the declared bin', () => {
+  const r = spawnSync('npx', ['--offline', '--no-install', 'mooringctl', 'validate', 'deploy/samples'], { cwd: root, encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stdout + r.stderr);
+  assert.match(r.stdout, /mooringctl validate: 10 objects in 3 files: valid/);
+});

@@ -2,7 +2,9 @@
 // `file#doc`, and the documents after it (and the other files) are still read.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { loadManifests } from './manifests.js';
+import fc from 'fast-check';
+import { parseAllDocuments, stringify } from 'yaml';
+import { fastDocuments, loadManifests } from './manifests.js';
 import { formatConfigError, originKey, parseConfig, shortenValues } from './config.js';
 
 const pool = (name: string, addr: string) =>
@@ -92,4 +94,103 @@ test('a Secret, Node or Namespace that config resolution would trip over is a pr
     { file: 's.yaml', doc: 3, message: 'Namespace/(unnamed): metadata: must be a mapping with a name' },
   ]);
   assert.deepEqual([r.snapshot.secrets, r.snapshot.nodes, r.snapshot.namespaces], [[], [], []]);
+});
+
+/** What `yaml` (the parser that reports each document's problem) makes of a file, or undefined if any document has an error. */
+function byYaml(text: string): unknown[] | undefined {
+  try {
+    const docs = parseAllDocuments(text);
+    const list = Array.isArray(docs) ? docs : [docs];
+    return list.some((d) => d.errors.length > 0) ? undefined : list.map((d) => d.toJS() as unknown);
+  } catch {
+    return undefined;
+  }
+}
+
+test('the fast parser reads a file only when it reads it exactly as yaml does; otherwise yaml reads it', () => {
+  const cases: Array<[string, 'fast' | 'yaml']> = [
+    ['a: 1\n---\n---\nb: 2\n', 'fast'],
+    ['# only a comment\n---\na: 1\n---\n', 'fast'],
+    ['%YAML 1.2\n---\na: 1\n...\n---\nb: 2\n', 'fast'],
+    ['a: 0x1F\nb: 0o17\nc: 017\nd: 1e3\ne: .inf\nf: -.Inf\ng: .nan\nh: ~\ni: Null\nj: yes\nk: True\nl: 1_000\nm: 2021-01-01\n', 'fast'],
+    ["a: \"x\\ty\"\nb: 'it''s'\nc: |\n  l1\n  l2\nd: >\n  f1\n  f2\ne: [1, {f: 2}]\n? g\n: 1\n", 'fast'],
+    ['a: 9007199254740993\nb: -0\nc: "1e400"\n', 'yaml'], // a quoted overflowing number is left to yaml too (cannot tell)
+    [`big: ${'9'.repeat(5001)}\n`, 'yaml'],
+    ['a: 1e400\n', 'yaml'],
+    ['~: 1\n', 'yaml'],
+    ['null: 1\n', 'yaml'],
+    ['a: &x 1\nb: *x\n', 'yaml'],
+    ['a: !foo x\n', 'yaml'],
+    ['a: !!binary aGk=\n', 'yaml'],
+    ['a: 1\na: 2\n', 'yaml'],
+    ['a: [a, b\n---\nb: 1\n', 'yaml'],
+    [aliasBomb(10), 'yaml'],
+    [`${'['.repeat(120)}${']'.repeat(120)}\n`, 'yaml'],
+  ];
+  for (const [text, who] of cases) {
+    const fast = fastDocuments(text);
+    assert.equal(fast ? 'fast' : 'yaml', who, text.slice(0, 60));
+    if (fast) assert.deepEqual(fast, byYaml(text), text.slice(0, 60));
+  }
+});
+
+test('property: whatever the fast parser reads, it reads as yaml does', () => {
+  const scalar = fc.oneof(
+    fc.string(),
+    fc.constantFrom(
+      'null',
+      '~',
+      'yes',
+      'no',
+      'True',
+      '0x1F',
+      '0o17',
+      '017',
+      '1e400',
+      '-.inf',
+      '.NaN',
+      '1_000',
+      '2001:db8::/64',
+      '- a',
+      'a: b',
+      '#x',
+      "'",
+      '"',
+    ),
+    fc.integer(),
+    fc.double(),
+    fc.boolean(),
+    fc.constant(null),
+  );
+  const key = fc.oneof(fc.string(), fc.constantFrom('null', '~', 'true', '1', '<<', 'a b', '? x', '- y'));
+  const value = fc.letrec((tie) => ({
+    node: fc.oneof(
+      { depthSize: 'small' },
+      scalar,
+      fc.array(tie('node'), { maxLength: 4 }),
+      fc.dictionary(key, tie('node'), { maxKeys: 4 }),
+    ),
+  })).node;
+  const styles = fc.constantFrom<NonNullable<Parameters<typeof stringify>[2]>>(
+    {},
+    { collectionStyle: 'flow' },
+    { defaultStringType: 'QUOTE_DOUBLE' },
+    { defaultStringType: 'BLOCK_LITERAL' },
+    { defaultStringType: 'PLAIN', defaultKeyType: 'PLAIN' },
+  );
+  let runs = 0;
+  let fastRuns = 0;
+  fc.assert(
+    fc.property(fc.array(value, { minLength: 1, maxLength: 3 }), styles, (docs, style) => {
+      const text = docs.map((d) => stringify(d, null, style)).join('---\n');
+      const fast = fastDocuments(text);
+      runs++;
+      if (fast) {
+        fastRuns++;
+        assert.deepEqual(fast, byYaml(text));
+      }
+    }),
+    { numRuns: 1500 },
+  );
+  assert.ok(fastRuns > runs / 2, `the fast parser read ${fastRuns} of ${runs} files: the property says little`);
 });

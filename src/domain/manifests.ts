@@ -2,6 +2,12 @@
 // problems can be reported as `file#document`. Pure (the caller reads the files). Never throws on
 // input: whatever a document holds (malformed YAML, an alias bomb, huge values) becomes one problem
 // for that document and the other documents and files are still checked.
+//
+// Two parsers: js-yaml (about four times faster: 10,000 pools in a quarter of the CPU time) reads
+// a file when it can do so exactly as `yaml` would; `yaml` reads every other file (an error
+// anywhere, an alias, a tag js-yaml does not know, a value the two resolve differently), because it
+// reports each document's problem separately and keeps checking the next one.
+import { CORE_SCHEMA, loadAll } from 'js-yaml';
 import { parseAllDocuments } from 'yaml';
 import {
   originKey,
@@ -35,7 +41,49 @@ export function loadManifests(files: ReadonlyArray<{ file: string; text: string 
   const namespaces: NamespaceInfo[] = [];
   const origin = new Map<string, Located>();
   const problems: LoadedManifests['problems'] = [];
+  const take = (at: Located, v: unknown): void => {
+    if (v === null || v === undefined) return; // empty document
+    if (typeof v !== 'object' || Array.isArray(v)) {
+      problems.push({ ...at, message: 'not a Kubernetes object (expected a mapping with apiVersion and kind)' });
+      return;
+    }
+    const o = v as RawObject;
+    const meta = (o.metadata ?? {}) as { name?: string; namespace?: string; labels?: Record<string, string> };
+    if (o.kind === 'List' && Array.isArray(o.items)) {
+      problems.push({ ...at, message: 'List objects are not supported: put one object per YAML document' });
+      return;
+    }
+    if (typeof o.kind === 'string' && CONTEXT_KINDS.has(o.kind)) {
+      const bad = contextProblem(o);
+      if (bad) {
+        problems.push({
+          ...at,
+          message: shortenValues(`${o.kind}/${typeof meta.name === 'string' ? shortText(meta.name) : '(unnamed)'}: ${bad}`),
+        });
+        return;
+      }
+      if (o.kind === 'Secret') {
+        secrets.push({
+          name: meta.name ?? '',
+          namespace: meta.namespace ?? namespace ?? 'metallb-system',
+          type: (o.type as string | undefined) ?? 'Opaque',
+          ...(o.data ? { data: o.data as Record<string, string> } : {}),
+          ...(o.stringData ? { stringData: o.stringData as Record<string, string> } : {}),
+        });
+      } else if (o.kind === 'Node') nodes.push({ name: meta.name ?? '', labels: meta.labels ?? {} });
+      else namespaces.push({ name: meta.name ?? '', labels: meta.labels ?? {} });
+      return;
+    }
+    const key = originKey(o.kind, meta.name);
+    if (!origin.has(key)) origin.set(key, at);
+    objects.push(o);
+  };
   for (const { file, text } of files) {
+    const fast = fastDocuments(text);
+    if (fast) {
+      fast.forEach((v, i) => take({ file, doc: i + 1 }, v));
+      continue;
+    }
     let list: ReturnType<typeof parseAllDocuments>;
     try {
       list = parseAllDocuments(text);
@@ -68,44 +116,37 @@ export function loadManifests(files: ReadonlyArray<{ file: string; text: string 
         });
         return;
       }
-      if (v === null || v === undefined) return; // empty document
-      if (typeof v !== 'object' || Array.isArray(v)) {
-        problems.push({ ...at, message: 'not a Kubernetes object (expected a mapping with apiVersion and kind)' });
-        return;
-      }
-      const o = v as RawObject;
-      const meta = (o.metadata ?? {}) as { name?: string; namespace?: string; labels?: Record<string, string> };
-      if (o.kind === 'List' && Array.isArray(o.items)) {
-        problems.push({ ...at, message: 'List objects are not supported: put one object per YAML document' });
-        return;
-      }
-      if (typeof o.kind === 'string' && CONTEXT_KINDS.has(o.kind)) {
-        const bad = contextProblem(o);
-        if (bad) {
-          problems.push({
-            ...at,
-            message: shortenValues(`${o.kind}/${typeof meta.name === 'string' ? shortText(meta.name) : '(unnamed)'}: ${bad}`),
-          });
-          return;
-        }
-        if (o.kind === 'Secret') {
-          secrets.push({
-            name: meta.name ?? '',
-            namespace: meta.namespace ?? namespace ?? 'metallb-system',
-            type: (o.type as string | undefined) ?? 'Opaque',
-            ...(o.data ? { data: o.data as Record<string, string> } : {}),
-            ...(o.stringData ? { stringData: o.stringData as Record<string, string> } : {}),
-          });
-        } else if (o.kind === 'Node') nodes.push({ name: meta.name ?? '', labels: meta.labels ?? {} });
-        else namespaces.push({ name: meta.name ?? '', labels: meta.labels ?? {} });
-        return;
-      }
-      const key = originKey(o.kind, meta.name);
-      if (!origin.has(key)) origin.set(key, at);
-      objects.push(o);
+      take(at, v);
     });
   }
   return { snapshot: { objects, secrets, nodes, namespaces, ...(namespace ? { namespace } : {}) }, origin, problems };
+}
+
+/**
+ * The documents of a file read by js-yaml, or undefined when only `yaml` can tell what the file
+ * holds exactly: js-yaml stopped (a syntax error anywhere, an alias, a tag it does not know, nesting
+ * deeper than 100), or a value where the two differ: a plain number too large for a double (js-yaml
+ * keeps its text, `yaml` makes it Infinity) and a `null`/`~` key (js-yaml "null", `yaml` "").
+ */
+export function fastDocuments(text: string): unknown[] | undefined {
+  let docs: unknown[];
+  try {
+    docs = loadAll(text, { schema: CORE_SCHEMA, maxAliases: 0 });
+  } catch {
+    return undefined;
+  }
+  return docs.every(sameInYaml) ? docs : undefined;
+}
+
+const NUMBER = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
+const NULL_KEY = new Set(['null', 'Null', 'NULL']);
+/** No overflowing number and no null key anywhere in `v` (js-yaml's values form a tree: aliases were refused). */
+function sameInYaml(v: unknown): boolean {
+  if (typeof v === 'string') return !(NUMBER.test(v) && !Number.isFinite(Number(v)));
+  if (typeof v !== 'object' || v === null) return true;
+  if (Array.isArray(v)) return v.every(sameInYaml);
+  for (const [k, x] of Object.entries(v)) if (NULL_KEY.has(k) || !sameInYaml(x)) return false;
+  return true;
 }
 
 /** The first line of an error's message, with long values shortened. */
