@@ -6,6 +6,10 @@
 // (YAML text → loadManifests → parseConfig; "validate" includes the YAML parse, measured alone as
 // "YAML load"). Prints a table and one JSON line. Measures, never asserts times.
 // Sizes: BENCH_CONFIG_SIZES=1000,4000,...
+//
+// Then the pool-entry parser against ip-cidr (issue 20: use it or say why not): the same CIDRs
+// through both (µs per entry, same results required), and a table of entries where they disagree
+// (ranges, zones, IPv4-mapped prefixes, messages). ip-cidr is a devDependency for this comparison only.
 import { performance } from 'node:perf_hooks';
 import { availableParallelism, loadavg } from 'node:os';
 import { parseConfig } from '../src/domain/config.js';
@@ -15,6 +19,8 @@ import { toAllocatorPools } from '../src/domain/lb-service.js';
 import { configSnapshot } from '../src/actors/service-reconciler.js';
 import { KINDS } from '../src/api/metallb.js';
 import type { KubeObject, ObjectSource } from '../src/actors/kube-ports.js';
+import IPCIDR from 'ip-cidr';
+import { formatIp, parseAddressEntry } from '../src/domain/allocator/index.js';
 
 const SIZES = (process.env.BENCH_CONFIG_SIZES ?? '1000,4000,10000,36000').split(',').map(Number);
 
@@ -110,6 +116,75 @@ for (const r of rows)
 const at = (n: number) => rows.find((r) => r.pools === n);
 const r4 = at(4000);
 const r36 = at(36000);
+// ---- pool entries: our parser against ip-cidr ----
+const CIDRS = Number(process.env.BENCH_CIDR_ENTRIES ?? 20000);
+const entries = Array.from({ length: CIDRS }, (_, i) =>
+  i % 2 ? `2001:db8:${(i >> 16).toString(16)}:${(i & 0xffff).toString(16)}::/64` : `198.51.${(i >> 8) & 255}.${i & 255}/32`,
+);
+function oursSpan(): bigint {
+  let s = 0n;
+  for (const e of entries) {
+    const r = parseAddressEntry(e);
+    if (!r.ok) throw new Error(r.error);
+    s += r.value.last - r.value.first + 1n;
+  }
+  return s;
+}
+function ipCidrSpan(): bigint {
+  let s = 0n;
+  for (const e of entries) {
+    const c = new IPCIDR(e);
+    s += c.end<bigint>({ type: 'bigInteger' }) - c.start<bigint>({ type: 'bigInteger' }) + 1n;
+  }
+  return s;
+}
+oursSpan(); // warm both up
+ipCidrSpan();
+const ours = timed(oursSpan);
+const theirs = timed(ipCidrSpan);
+if (ours.value !== theirs.value) throw new Error('ip-cidr and our parser disagree on the benchmark entries');
+const oursUs = (ours.cpuMs * 1000) / CIDRS;
+const ipCidrUs = (theirs.cpuMs * 1000) / CIDRS;
+
+/** What each parser makes of an entry: "first..last", or why not. */
+function ourView(e: string): string {
+  const r = parseAddressEntry(e);
+  return r.ok ? `${formatIp(r.value.family, r.value.first)}..${formatIp(r.value.family, r.value.last)}` : `refused: ${r.error}`;
+}
+function ipCidrView(e: string): string {
+  try {
+    if (!IPCIDR.isValidCIDR(e)) return 'refused (no reason given)';
+    const c = new IPCIDR(e);
+    const f = (x: bigint, v6: boolean) => formatIp(v6 ? 6 : 4, x);
+    const v6 = e.includes(':');
+    return `${f(c.start<bigint>({ type: 'bigInteger' }), v6)}..${f(c.end<bigint>({ type: 'bigInteger' }), v6)}`;
+  } catch (err) {
+    return `throws: ${String(err)}`;
+  }
+}
+const tricky = [
+  '198.51.100.10-198.51.100.20',
+  '2001:db8::10-2001:db8::ff',
+  '2001:db8::%eth0/64',
+  '::ffff:198.51.100.0/120',
+  '198.51.100.0/33',
+  '2001:db8::/129',
+  '2001:db8::1-2001:db8::',
+  '198.51.100.0/24',
+  '0.0.0.0/0',
+  '::/0',
+  '2001:db8::1/128',
+];
+console.log(
+  `\npool entries (${CIDRS} CIDRs, half IPv4 /32, half IPv6 /64): ours ${oursUs.toFixed(2)} µs CPU each, ip-cidr ${ipCidrUs.toFixed(2)} µs`,
+);
+console.log(`${'entry'.padEnd(30)} ${'ours'.padEnd(72)} ip-cidr`);
+let disagreements = 0;
+for (const e of tricky) {
+  const [a, b] = [ourView(e), ipCidrView(e)];
+  if (a !== b) disagreements++;
+  console.log(`${e.padEnd(30)} ${a.padEnd(72)} ${b}${a === b ? '' : '   ≠'}`);
+}
 console.log(
   JSON.stringify({
     pools10kMs: at(10000) ? Math.round(at(10000)!.validateMs) : null,
@@ -118,5 +193,9 @@ console.log(
     pools10kCpuMs: at(10000) ? Math.round(at(10000)!.validateCpuMs) : null,
     pools36kMs: r36 ? Math.round(r36.validateMs) : null,
     ratio36kVs4kPerPool: r4 && r36 ? Number((r36.perPoolUs / r4.perPoolUs).toFixed(2)) : null,
+    cidrParseUsOurs: Number(oursUs.toFixed(2)),
+    cidrParseUsIpCidr: Number(ipCidrUs.toFixed(2)),
+    ipCidrSlowdown: Number((ipCidrUs / oursUs).toFixed(1)),
+    ipCidrDisagreements: `${disagreements}/${tricky.length}`,
   }),
 );
