@@ -180,7 +180,14 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: 64999, peerAddress: "${NET.router.seg6}"
     await cl.createLbService(NS, 'local', { externalTrafficPolicy: 'Local' });
     await cl.createEndpointSlice(NS, 'local', [{ ip: '198.51.100.222', node: 'n2' }]);
     const [ip = ''] = await cl.waitLbIngress(NS, 'local', 1, 60_000);
-    const { report: r } = await explainUntil('local announced by n2', 'local', (x) => x.election?.announcing.join() === 'n2');
+    // The speakers' own word comes as Events (a machine's reason in the snapshot is the one of its last state change).
+    const fromN1 = (x: ExplainReport) =>
+      x.events.some((e) => e.reason === 'notAnnounced' && /node n1 .*: noLocalEndpoints: /.test(e.message));
+    const { report: r } = await explainUntil(
+      'local announced by n2, n1 says noLocalEndpoints',
+      'local',
+      (x) => x.election?.announcing.join() === 'n2' && fromN1(x),
+    );
     assert.deepEqual(
       r.nodes.map((n) => [n.name, n.l2]),
       [
@@ -191,20 +198,18 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: 64999, peerAddress: "${NET.router.seg6}"
     );
     assert.deepEqual(r.election?.order, ['n2']);
     assert.ok(
-      r.nodes.find((n) => n.name === 'n1')?.machines.some((m) => m.ip === ip && m.reason === 'noLocalEndpoints'),
+      r.nodes.find((n) => n.name === 'n1')?.machines.some((m) => m.ip === ip && m.state === 'standby'),
       JSON.stringify(r.nodes),
     );
   });
 
-  it('a node excluded by label: not eligible, and its speaker says nodeExcluded', async () => {
+  it('a node excluded by label: not eligible, and its speaker says nodeExcluded (Event)', async () => {
     assert.ok(c);
     const cl = c;
     await cl.labelNode('n3', EXCLUDE_LB_LABEL, '');
     try {
-      const { report: r, text } = await explainUntil(
-        'n3 excluded in ok',
-        'ok',
-        (x) => !!x.nodes.find((n) => n.name === 'n3')?.machines.some((m) => m.reason === 'nodeExcluded'),
+      const { report: r, text } = await explainUntil('n3 excluded in ok, and n3 says so', 'ok', (x) =>
+        x.events.some((e) => e.reason === 'notAnnounced' && /node n3 .*: nodeExcluded: /.test(e.message)),
       );
       assert.equal(r.nodes.find((n) => n.name === 'n3')?.l2, 'nodeExcluded');
       assert.ok(!r.election?.order.includes('n3'), JSON.stringify(r.election));
