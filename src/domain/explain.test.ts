@@ -158,13 +158,18 @@ test('ETP Local without local endpoints: only the endpoint node is eligible; the
   );
 });
 
-test('a node excluded by label is not eligible, with the reason', () => {
+test('a node excluded by label, or NetworkUnavailable, is not eligible, with the reason', () => {
   const r = explainService(input({ service: 'app/web', nodes: [node('n1', { [EXCLUDE_LB_LABEL]: '' }), node('n2'), node('n3')] }));
   assert.deepEqual(
     r.nodes.map((n) => n.l2),
     ['nodeExcluded', '', ''],
   );
   assert.ok(!r.election?.order.includes('n1'));
+  const down = { ...node('n2'), status: { conditions: [{ type: 'NetworkUnavailable', status: 'True' }] } };
+  assert.deepEqual(
+    explainService(input({ service: 'app/web', nodes: [node('n1'), down, node('n3')] })).nodes.map((n) => n.l2),
+    ['', 'networkUnavailable', ''],
+  );
 });
 
 test('the owner killed: its speaker is silent, it leaves the order, the status still names it', () => {
