@@ -42,6 +42,7 @@ test('the chaos report renders in chromium: every plot drawn, no error, the figu
       ownerBars: all('#owners rect.owned, #owners rect.dual, #owners rect.gap').length,
       bins: all('#failovers rect.bin').map((e) => Number(e.getAttribute('data-count'))),
       failoverText: document.querySelector('#failovers p')?.textContent ?? '',
+      cdf: document.querySelector('#failovers path.cdf')?.getTotalLength() ?? 0,
       summaryText: document.querySelector('#summary pre')?.textContent ?? '',
       invariantCells: all('#invariants tr td:last-child').map((e) => e.textContent),
       bgpPath: document.querySelector('#bgp path.bgp-paths')?.getTotalLength() ?? 0,
@@ -53,12 +54,14 @@ test('the chaos report renders in chromium: every plot drawn, no error, the figu
     ownerBars: number;
     bins: number[];
     failoverText: string;
+    cdf: number;
     summaryText: string;
     invariantCells: string[];
     bgpPath: number;
     data: { summary: unknown; failovers: { count: number; p50: number; p99: number; max: number } };
   };
   assert.deepEqual(errors, [], 'no console or page error');
+  assert.ok(seen.cdf > 0 || seen.bins.length === 0, 'the CDF drawn');
   assert.deepEqual(requests, [], 'nothing loaded from elsewhere');
   for (const [sel, b] of seen.boxes) assert.ok(b && b.w > 100 && b.h > 50, `${sel} rendered: ${JSON.stringify(b)}`);
   assert.equal(seen.faultBars, faults.length, 'every fault bar drawn');

@@ -6,7 +6,7 @@
 //   #schedule    the fault schedule on a timeline (one row per kind, a bar per fault, its span);
 //   #owners      per-IP answering node over time (a colour per node; red: two nodes answered;
 //                grey: nobody) with the faults as bands behind;
-//   #failovers   histogram of failover times (SIGKILL → the IP answered again), with p50/p99/max;
+//   #failovers   histogram and CDF of failover times (SIGKILL → the IP answered again), with p50/p99/max;
 //   #bgp         BGP paths at the router over time (paths; prefixes with a path; one line per
 //                prefix when there are few);
 //   #invariants  P1–P6 (the lab: its own list): what each checks, its violations, the first ones;
@@ -200,10 +200,22 @@ export function renderReport(r: ReportInput, maxIps = 60): string {
       i % Math.ceil(hist.length / 10) === 0 ? `<text x="${f1(left + i * bw)}" y="${hH - 14}">${b.from} ms</text>` : ''
     }`;
   });
+  // The CDF over the same axis: the share of failovers at most as long as x (right-hand scale, 0–100 %).
+  const span = hist.length > 0 ? (hist[hist.length - 1] as { to: number }).to : 1;
+  const xc = (v: number) => f1(left + ((W - left - 10) * v) / span);
+  const yc = (share: number) => f1(hH - 30 - (hH - 40) * share);
+  let cdf = fo.length > 0 ? `M${xc(0)},${yc(0)}` : '';
+  fo.forEach((v, i) => {
+    cdf += ` L${xc(v)},${yc(i / fo.length)} L${xc(v)},${yc((i + 1) / fo.length)}`;
+  });
+  if (fo.length > 0) cdf += ` L${xc(span)},${yc(1)}`;
   const histSvg = svg(
     W,
     hH,
-    `<line x1="${left}" y1="${hH - 30}" x2="${W - 10}" y2="${hH - 30}" stroke="#333"/><text x="${left - 6}" y="${hH - 30 - (hH - 40) + 10}" text-anchor="end">${maxCount}</text>${bars.join('')}`,
+    `<line x1="${left}" y1="${hH - 30}" x2="${W - 10}" y2="${hH - 30}" stroke="#333"/><text x="${left - 6}" y="${hH - 30 - (hH - 40) + 10}" text-anchor="end">${maxCount}</text>${bars.join('')}` +
+      (cdf
+        ? `<path class="cdf" d="${cdf}" fill="none" stroke="#d62728" stroke-width="1.5"><title>CDF</title></path><text x="${W - 12}" y="${yc(1) + 10}" text-anchor="end">100 %</text>`
+        : ''),
   );
 
   // BGP paths at the router: two step lines (paths; prefixes with a path).
@@ -295,7 +307,7 @@ ${r.result.faults} faults (${Object.entries(r.result.faultsByKind)
 <pre>${esc(JSON.stringify(summary))}</pre></section>
 <section id="schedule"><h2>Fault schedule</h2>${schedSvg}</section>
 <section id="owners"><h2>Who answers for each IP</h2><p>${ips.length} of ${spans.size} IPs (the ones that changed most); faults as bands behind.</p><p>${legend}</p>${ownersSvg}</section>
-<section id="failovers"><h2>Failover times</h2><p>${fo.length} failovers (${r.lab?.failoverWhat ?? 'SIGKILL → the IP answered again, simulated ms'}): p50 ${data.failovers.p50}, p99 ${data.failovers.p99}, max ${data.failovers.max}.</p>${histSvg}</section>
+<section id="failovers"><h2>Failover times</h2><p>${fo.length} failovers (${r.lab?.failoverWhat ?? 'SIGKILL → the IP answered again, simulated ms'}): p50 ${data.failovers.p50}, p99 ${data.failovers.p99}, max ${data.failovers.max}. Bars: histogram; red line: CDF (right scale, 0–100 %).</p>${histSvg}</section>
 <section id="bgp"><h2>BGP paths at the router</h2><p>${series.length === 0 ? 'No BGP path in this run (no BGPPeer).' : `<span class="key" style="background:#1f77b4"></span>paths (node, prefix), at most ${maxPaths} <span class="key" style="background:#ff7f0e"></span>prefixes with a path`}</p>${bgpSvg}</section>
 <section id="invariants"><h2>Invariants (checked after every step)</h2><table><tr><th>invariant</th><th>checks</th><th>violations</th></tr>
 ${invariants.map((i) => `<tr><td>${i.id}</td><td>${esc(i.text)}</td><td class="${i.violations === 0 ? 'ok' : 'bad'}">${i.violations}</td></tr>`).join('\n')}

@@ -64,6 +64,7 @@ test(
       ownerRows: [...new Set(all('#owners rect.owned, #owners rect.dual, #owners rect.gap').map((e) => e.getAttribute('y')))].length,
       bins: all('#failovers rect.bin').map((e) => Number(e.getAttribute('data-count'))),
       failoverText: document.querySelector('#failovers p')?.textContent ?? '',
+      cdf: document.querySelector('#failovers path.cdf')?.getTotalLength() ?? 0,
       summaryText: document.querySelector('#summary pre')?.textContent ?? '',
       invariantCells: all('#invariants tr td:last-child').map((e) => e.textContent),
       prefixLines: all('#bgp path.bgp-prefix').filter((e) => e.getTotalLength() > 0).map((e) => e.getAttribute('data-prefix')),
@@ -75,12 +76,14 @@ test(
       ownerRows: number;
       bins: number[];
       failoverText: string;
+      cdf: number;
       summaryText: string;
       invariantCells: string[];
       prefixLines: string[];
       data: { summary: unknown; failovers: { count: number; p50: number; p99: number; max: number }; lab: { summary: unknown } };
     };
     assert.deepEqual(errors, [], 'no console or page error');
+    assert.ok(seen.cdf > 0 || seen.bins.length === 0, 'the CDF drawn');
     assert.deepEqual(requests, [], 'nothing loaded from elsewhere');
     for (const [sel, b] of seen.boxes) assert.ok(b && b.w > 100 && b.h > 50, `${sel} rendered: ${JSON.stringify(b)}`);
     assert.equal(seen.faultBars, run.faults.length, 'every fault drawn');
