@@ -78,7 +78,12 @@ function start(ips: string[]): void {
   let k = 0;
   // Self-correcting schedule: probe k goes out at t0 + k·PERIOD (a late timer does not shift the rest).
   const tick = (): void => {
-    if (STREAM) flush(Date.now() - GRACE_MS);
+    // After the poll phase (setImmediate): replies already waiting in the capture are matched
+    // first, so a prober that was itself descheduled does not count them as missing.
+    if (STREAM) {
+      const until = Date.now() - GRACE_MS;
+      setImmediate(() => flush(until));
+    }
     const slot = k % SLOTS;
     for (let i = 0; i < ips.length; i++) {
       const probe: Probe = { ip: ips[i] as string, t: Date.now(), macs: [] };
