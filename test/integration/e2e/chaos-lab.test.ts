@@ -5,12 +5,12 @@
 // error, and the figures it shows equal its JSON and the run's. Timings are reported, not asserted.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CHROMIUM, openBrowser } from '../../lib/browser.js';
+import { CHROMIUM } from '../../lib/browser.js';
 import { LAB_INVARIANTS, LAB_KINDS, runChaosLab } from '../../lib/chaos-lab.js';
 import { renderReport } from '../../../simulations/lib/report.js';
+import { showReport } from '../../../simulations/lib/report-page.js';
 import { quantile } from '../../../simulations/lib/chaos.js';
 
 const ARTIFACTS = new URL('../../../.cache/artifacts/chaos-lab/', import.meta.url).pathname;
@@ -40,48 +40,7 @@ test(
     // The speaker faults took an L2 owner or a BGP path away at least once (the observers saw faults).
     assert.ok(run.figures.bgpPathLoss.length > 0, 'a node fault was measured at the router');
 
-    const dir = mkdtempSync(join(tmpdir(), 'chaos-lab-report-'));
-    t.after(() => rmSync(dir, { recursive: true, force: true }));
-    const file = join(dir, 'report.html');
-    writeFileSync(file, renderReport(run.report));
-    const browser = await openBrowser();
-    t.after(() => browser.close());
-    const { page, errors } = browser;
-    const requests: string[] = [];
-    page.on('request', (r) => {
-      if (!r.url().startsWith('file:')) requests.push(r.url());
-    });
-    await page.goto(`file://${file}`);
-    const seen = (await page.evaluate(`(() => {
-    const box = (sel) => {
-      const r = document.querySelector(sel)?.getBoundingClientRect();
-      return r ? { w: r.width, h: r.height } : undefined;
-    };
-    const all = (sel) => [...document.querySelectorAll(sel)];
-    return {
-      boxes: ['#schedule svg', '#owners svg', '#failovers svg', '#bgp svg'].map((s) => [s, box(s)]),
-      faultBars: all('#schedule rect.fault').filter((e) => e.getBoundingClientRect().width > 0).length,
-      ownerRows: [...new Set(all('#owners rect.owned, #owners rect.dual, #owners rect.gap').map((e) => e.getAttribute('y')))].length,
-      bins: all('#failovers rect.bin').map((e) => Number(e.getAttribute('data-count'))),
-      failoverText: document.querySelector('#failovers p')?.textContent ?? '',
-      cdf: document.querySelector('#failovers path.cdf')?.getTotalLength() ?? 0,
-      summaryText: document.querySelector('#summary pre')?.textContent ?? '',
-      invariantCells: all('#invariants tr td:last-child').map((e) => e.textContent),
-      prefixLines: all('#bgp path.bgp-prefix').filter((e) => e.getTotalLength() > 0).map((e) => e.getAttribute('data-prefix')),
-      data: JSON.parse(document.getElementById('data')?.textContent ?? '{}'),
-    };
-  })()`)) as {
-      boxes: Array<[string, { w: number; h: number } | undefined]>;
-      faultBars: number;
-      ownerRows: number;
-      bins: number[];
-      failoverText: string;
-      cdf: number;
-      summaryText: string;
-      invariantCells: string[];
-      prefixLines: string[];
-      data: { summary: unknown; failovers: { count: number; p50: number; p99: number; max: number }; lab: { summary: unknown } };
-    };
+    const { shown: seen, errors, requests } = await showReport(renderReport(run.report));
     assert.deepEqual(errors, [], 'no console or page error');
     assert.ok(seen.cdf > 0 || seen.bins.length === 0, 'the CDF drawn');
     assert.deepEqual(requests, [], 'nothing loaded from elsewhere');
