@@ -6,7 +6,7 @@
 //   replay  FILE             re-runs a trace's schedule exactly and compares the record (exit 0 same
 //           and clean, 1 same violations, 3 a different record).
 //   lab     --seed N --duration 300 --faults sigkill,sigstop,link,nats,apiserver,frr,controller
-//           [--report FILE.html] [--json FILE]   the same fault kinds on a real network (root; the e2e
+//           [--report FILE.html] [--json FILE] [--logs DIR]   the same fault kinds on a real network (root; the e2e
 //           namespaces lab, test/lib/chaos-lab.ts), measured from outside; the report, then one JSON
 //           line; exit 1 when an invariant broke, 130 when interrupted (the lab is removed either way).
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -20,7 +20,7 @@ const USAGE =
   'usage: chaos sim [--seed N] [--nodes N] [--services N] [--duration 10m] [--faults kill,stall,partition,outage,carrier,apiserver,churn]\n' +
   '                 [--trace FILE] [--shrunk FILE] [--shrink off] [--report FILE.html]\n' +
   '       chaos replay FILE [--report FILE.html]\n' +
-  '       chaos lab [--seed N] [--duration 300] [--faults sigkill,sigstop,link,nats,apiserver,frr,controller] [--report FILE.html] [--json FILE]';
+  '       chaos lab [--seed N] [--duration 300] [--faults sigkill,sigstop,link,nats,apiserver,frr,controller] [--report FILE.html] [--json FILE] [--logs DIR]';
 
 function fail(msg: string): never {
   process.stderr.write(`${msg}\n${USAGE}\n`);
@@ -165,6 +165,7 @@ async function lab(args: string[]): Promise<number> {
     kinds: kinds as LabKind[],
     log: (l) => process.stderr.write(`${l}\n`),
     signal: ac.signal,
+    ...(f.get('logs') ? { logsDir: f.get('logs') as string } : {}),
   });
   const out = f.get('report') ?? `chaos-lab-seed${seed}.html`;
   writeReport(out, run.report);

@@ -17,6 +17,8 @@
 // routing table is read every 50 ms (`ip -j route show proto bgp` in its namespace). The run's
 // record is the chaos report (simulations/lib/report.ts) plus one JSON line.
 import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Cluster, MOORING_NS, NET, REPO, type Proc } from './cluster.js';
 import { waitFor } from './netns.js';
@@ -51,6 +53,8 @@ export interface LabOptions {
   readonly log?: (line: string) => void;
   /** Aborted (Ctrl-C): no further fault, the lab is cleaned up, the run returns what it has. */
   readonly signal?: AbortSignal;
+  /** Writes every product process's output there at the end (`<name>-<n>.log`: JSON lines, then the rest). */
+  readonly logsDir?: string;
 }
 
 export interface LabFault extends ReportFault {
@@ -192,6 +196,8 @@ export async function runChaosLab(o: LabOptions): Promise<LabRun> {
     heartbeat: { interval: `${hb.intervalMs}ms`, misses: hb.misses },
   });
   const helpers: ChildProcess[] = [];
+  /** Every product process started (for `logsDir`). */
+  const procs: Proc[] = [];
   const violations: string[] = [];
   const faults: LabFault[] = [];
   const arp: ArpProbe[] = [];
@@ -208,6 +214,7 @@ export async function runChaosLab(o: LabOptions): Promise<LabRun> {
   try {
     c.serveOnNodes([NET.pools.l2v4, NET.pools.bgpv4]);
     const started = c.startMooring();
+    procs.push(started.controller, ...started.speakers);
     let controller: Proc = started.controller;
     const speakers: Proc[] = started.speakers;
     /** Processes the run killed on purpose (their exit is no L5 violation). */
@@ -371,6 +378,7 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.ro
 
     const restartSpeaker = (i: number) => {
       speakers[i] = c.spawn(c.nodes[i]!, 'src/bin/speaker.ts', c.speakerArgs(i), c.nodeEnv(i), `speaker-${NET.nodes[i]!.name}`);
+      procs.push(speakers[i]);
     };
     const plan = labPlan(o.seed, kinds, 10_000, o.gapMs);
     for (const item of plan) {
@@ -436,6 +444,7 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.ro
           await controller.exited;
           await sleep(item.durationMs);
           controller = c.spawn(c.ctl, 'src/bin/controller.ts', [], c.controllerEnv(), 'controller');
+          procs.push(controller);
           break;
       }
       if (await settle(`${f.kind} ${f.node ?? f.target ?? ''}`)) f.recoveredAt = now();
@@ -516,6 +525,12 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.ro
     if (e instanceof Error) e.message += `\n${c.dump()}`;
     throw e;
   } finally {
+    if (o.logsDir) {
+      mkdirSync(o.logsDir, { recursive: true });
+      procs.forEach((p, i) =>
+        writeFileSync(join(o.logsDir as string, `${p.name}-${i}.log`), [...p.events.map((e) => JSON.stringify(e)), ...p.text].join('\n')),
+      );
+    }
     for (const p of helpers) if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     await c.cleanup();
   }
