@@ -1,12 +1,13 @@
 // ARP prober for bench/failover.bench.ts: runs INSIDE the client namespace, sends one ARP request
 // per VIP every PERIOD ms through pcap and records which MACs answered each request.
-//   arp-probe.ts <iface> <periodMs>
+//   arp-probe.ts <iface> <periodMs> [stream]
 // Commands on stdin, one per line:
 //   start <ip,ip,…>   start probing these IPs (a new session; the previous one is discarded)
 //   stop              stop; after a grace period for late replies, print one JSON line per probe
 //                     {"ip","t","macs"} (t = send time, ms since the epoch) then {"done":true}
 // Prints {"listening":true} once the capture is open, and {"answering":ip} the first time an IP
-// of a session is answered.
+// of a session is answered. With `stream` (the chaos lab, test/lib/chaos-lab.ts), each probe's line
+// is printed as soon as its grace period has passed, while probing goes on, and dropped from memory.
 //
 // Replies carry no request id, so each request uses its own sender protocol address, taken
 // round-robin from 198.51.100.192–251 (outside the lab's /26, documentation range): a reply goes
@@ -18,8 +19,9 @@ import { createSession } from 'pcap';
 import { decodeEthernet, encodeEthernet, EtherType, BROADCAST_MAC, ZERO_MAC } from '../src/codecs/ethernet.js';
 import { decodeArp, encodeArp, ArpOp } from '../src/codecs/arp.js';
 
-const [iface = 'eth0', periodArg = '10'] = process.argv.slice(2);
+const [iface = 'eth0', periodArg = '10', streamArg] = process.argv.slice(2);
 const PERIOD = Number(periodArg);
+const STREAM = streamArg === 'stream';
 const SLOTS = 60;
 const GRACE_MS = 300;
 const mac = readFileSync(`/sys/class/net/${iface}/address`, 'utf8').trim();
@@ -76,6 +78,12 @@ function start(ips: string[]): void {
   let k = 0;
   // Self-correcting schedule: probe k goes out at t0 + k·PERIOD (a late timer does not shift the rest).
   const tick = (): void => {
+    // After the poll phase (setImmediate): replies already waiting in the capture are matched
+    // first, so a prober that was itself descheduled does not count them as missing.
+    if (STREAM) {
+      const until = Date.now() - GRACE_MS;
+      setImmediate(() => flush(until));
+    }
     const slot = k % SLOTS;
     for (let i = 0; i < ips.length; i++) {
       const probe: Probe = { ip: ips[i] as string, t: Date.now(), macs: [] };
@@ -87,6 +95,19 @@ function start(ips: string[]): void {
     timer = setTimeout(tick, Math.max(0, t0 + k * PERIOD - Date.now()));
   };
   tick();
+}
+
+/** Stream mode: prints and forgets the probes sent before `until`. */
+function flush(until: number): void {
+  let n = 0;
+  while (n < probes.length && (probes[n] as Probe).t < until) n++;
+  if (n === 0) return;
+  process.stdout.write(
+    `${probes
+      .splice(0, n)
+      .map((p) => JSON.stringify(p))
+      .join('\n')}\n`,
+  );
 }
 
 function stop(): void {

@@ -50,7 +50,7 @@ test('the HTML report of a run holds every section, loads nothing from elsewhere
   );
   assert.deepEqual(
     data.invariants.map((i) => i.violations),
-    [0, 0, 0, 0, 0],
+    [0, 0, 0, 0, 0, 0],
   );
   const spans = ownerSpans(run.log, opts.durationMs);
   assert.equal(data.ipsShown, spans.size, 'every IP shown (fewer than the cap)');

@@ -26,6 +26,7 @@ test('a fixed-seed chaos run (3 nodes, 10 Services, 2 simulated minutes, every f
   assert.ok(a.result.bgpSessions > 0 && a.result.bgpPathsMax > 0, 'a BGPPeer brought up sessions that advertised paths');
   assert.deepEqual(a.result.violations, [], `invariants broken:\n${a.result.violations.join('\n')}`);
   assert.ok(a.result.settledChecks > 0, 'the settled-state invariant was checked');
+  assert.ok((a.result.restartsWatched ?? 0) > 0, 'P6 watched restarts');
   assert.ok(a.result.failovers.length > 0, 'some kill moved an announced IP');
   assert.ok(
     a.log.some((e) => e.kind === 'transition' && e.to === 'announcing'),
@@ -106,6 +107,18 @@ test('planted carrier bug: a speaker never told its link lost carrier keeps its 
   );
   const clean = await runChaos(o, bad.schedule);
   assert.deepEqual(clean.result.violations, [], 'the product releases on carrier loss');
+});
+
+test('planted restart bug: a restart that silently stops another node answering, and P6 reports it', async () => {
+  const o: ChaosOptions = { ...OPTS, kinds: ['kill'], durationMs: 60_000, meanGapMs: 5000 };
+  const bad = await runChaos({ ...o, plantedBug: 'restart-loses' });
+  assert.ok((bad.result.restartsWatched ?? 0) > 0, 'restarts were watched');
+  assert.ok(
+    bad.result.violations.some((v) => / P6 restart of \S+ left \S+ unanswered for \d+ ms/.test(v)),
+    `P6 among:\n${bad.result.violations.slice(0, 5).join('\n')}`,
+  );
+  const clean = await runChaos(o, bad.schedule);
+  assert.deepEqual(clean.result.violations, [], 'the product loses nothing on a restart');
 });
 
 test('a trace from before versions (causes and transitions only, no summary) still replays', async () => {

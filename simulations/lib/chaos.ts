@@ -59,6 +59,8 @@ export interface ChaosResult {
   /** Simulated ms from a SIGKILL to each IP the killed node answered for being answered again. */
   failovers: number[];
   settledChecks: number;
+  /** Speaker restarts P6 watched (no other fault in progress). */
+  restartsWatched?: number;
   /** BGP sessions the simulated router established (config churn `peer`). */
   bgpSessions: number;
   /** Most BGP paths the router held at once. */
@@ -206,7 +208,13 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
           noteKill(node);
           p.kill(node);
         });
-        act(end, () => p.restart(node));
+        // P6 watches the restart when every other fault begun before it is over and settled.
+        act(end, () =>
+          p.restart(
+            node,
+            faults.every((g) => g === f || g.at >= end || g.at + g.durationMs + p.settleMs <= end),
+          ),
+        );
         break;
       case 'stall':
         act(f.at, () => {
@@ -335,6 +343,7 @@ export async function runChaos(o: ChaosOptions, faults = schedule(o)): Promise<C
       violations: [...p.violations],
       failovers,
       settledChecks: p.settledChecks,
+      restartsWatched: p.restartsWatched,
       bgpSessions: p.router?.established ?? 0,
       bgpPathsMax,
     },

@@ -19,7 +19,13 @@
 //      nothing moves (no take-over or release without a cause);
 //   P4 no actor logged a bug (`bug: true`);
 //   P5 a node whose segment carrier is down past the P1 window holds no IP; the router keeps no
-//      path of a dead speaker, and (settled) none without a BGPPeer.
+//      path of a dead speaker, and (settled) none without a BGPPeer;
+//   P6 a speaker's restart (`restart(name, true)`: nothing else going on) moves no IP but to the
+//      restarted node and loses none: every change of an IP's announcers until the next cause
+//      keeps its announcer or hands it to the restarted node, and a served IP answered before is
+//      not left unanswered for longer than the P1 window.
+// The death fast path (NATS connect/disconnect advisories, src/domain/presence.ts) is on, as the
+// speaker runs it, unless `presence: false`.
 import { Coordinator, type Transition } from '../../src/actors/coordinator.js';
 import type { Clock } from '../../src/actors/coord-ports.js';
 import type {
@@ -52,6 +58,7 @@ import { NodeClock, SimClock, rng } from './clock.js';
 import { SimKv, SimNats, type SimConn } from './bus.js';
 import { SimSegment, type SimL2 } from './l2.js';
 import { SimRouter } from './bgp-router.js';
+import { PRESENCE_ACCOUNT } from './cluster.js';
 
 export interface ProductOptions {
   readonly seed: number;
@@ -72,8 +79,11 @@ export interface ProductOptions {
    * Test-only: a planted fencing bug, to show the invariants catch one. `zombie-l2`: a killed
    * speaker's L2 port keeps answering ARP for what it announced (its fencing never happens).
    * `deaf-carrier`: a speaker is never told its segment link lost carrier (it keeps its IPs).
+   * `restart-loses`: a watched restart silently stops another running node's ARP answers (P6).
    */
-  readonly plantedBug?: 'zombie-l2' | 'deaf-carrier';
+  readonly plantedBug?: 'zombie-l2' | 'deaf-carrier' | 'restart-loses';
+  /** The death fast path (servers' connection advisories); default on, as the speaker runs it. */
+  readonly presence?: boolean;
 }
 
 /** One line of the run's record: what the test compares between two runs of one seed. */
@@ -221,6 +231,8 @@ export class SimProduct {
   readonly logLines: string[] = [];
   /** How many times P3 was checked while settled (a run must show some, or P3 proved nothing). */
   settledChecks = 0;
+  /** Restarts P6 watched (nothing else going on). */
+  restartsWatched = 0;
   reconciler: ServiceReconciler | undefined;
   private controller: Process | undefined;
   private readonly speakers = new Map<string, Speaker>();
@@ -258,12 +270,17 @@ export class SimProduct {
   /** Node → since when its carrier is down (P5). */
   private readonly carrierSince = new Map<string, number>();
   private lastP5 = -Infinity;
+  /** P6: the node whose restart is watched (until the next cause), and served IPs unanswered since. */
+  private restartOf: string | undefined;
+  private readonly unansweredSince = new Map<string, number>();
 
   constructor(private readonly opts: ProductOptions) {
     this.random = rng(opts.seed);
     this.membership = opts.membership ?? DEFAULT_MEMBERSHIP;
     this.namespace = opts.namespace ?? DEFAULT_NAMESPACE;
-    this.nats = new SimNats(this.clock);
+    // With the fast path, three servers and a mirror connection per speaker (as deployed): a peer
+    // counts for the fast path only with connections on two servers (src/domain/presence.ts).
+    this.nats = opts.presence === false ? new SimNats(this.clock) : new SimNats(this.clock, 1, 3, PRESENCE_ACCOUNT);
     this.kv = new SimKv(this.clock);
     this.seg = new SimSegment(this.clock);
     this.router = opts.router ? new SimRouter(this.clock, opts.router.address, opts.router.asn, (n) => this.nodeAddress(n)) : undefined;
@@ -363,7 +380,7 @@ export class SimProduct {
     const proc = new Process(name, new NodeClock(this.clock), this.api);
     const clock = proc.gatedClock();
     const log = this.logger('speaker', name);
-    const conn = this.nats.connect(name, 0, false, proc.clock);
+    const conn = this.nats.connect(name, this.opts.nodes.indexOf(name), this.opts.presence !== false, proc.clock);
     if (this.cutOff.has(name)) conn.setLink(false);
     const l2 = this.seg.port(name);
     l2.deaf = this.opts.plantedBug === 'deaf-carrier';
@@ -380,6 +397,7 @@ export class SimProduct {
       log: (rec) => {
         if (rec.event !== 'hb.dropped') log.debug('coord', rec);
       },
+      ...(this.opts.presence === false ? {} : { presenceAccount: PRESENCE_ACCOUNT }),
     });
     coord.onTransition((t) => this.onTransition(t));
     const router = this.router;
@@ -451,12 +469,25 @@ export class SimProduct {
     this.noteSegment();
   }
 
-  /** A new process on the node (a new incarnation), from scratch: it lists everything again. */
-  restart(name: string): void {
+  /**
+   * A new process on the node (a new incarnation), from scratch: it lists everything again. With
+   * `watch` (nothing else going on until the run settles), P6 holds it to moving no IP but to
+   * itself and losing none.
+   */
+  restart(name: string, watch = false): void {
     const sp = this.speaker(name);
     if (sp.proc?.alive) return;
     this.cause(`restart ${name}`);
+    if (watch) {
+      this.restartOf = name;
+      this.restartsWatched++;
+    }
     this.boot(name);
+    if (watch && this.opts.plantedBug === 'restart-loses') {
+      const holders = new Set([...this.seg.answering.values()].flatMap((set) => [...set]));
+      const other = [...this.speakers.values()].find((s) => s.name !== name && s.proc?.alive && holders.has(s.name));
+      other?.l2?.crash();
+    }
   }
 
   /**
@@ -600,6 +631,8 @@ export class SimProduct {
   // --- invariants and records -------------------------------------------------------------------
 
   private cause(text: string): void {
+    this.restartOf = undefined;
+    this.unansweredSince.clear();
     this.lastCauseAt = this.clock.now();
     this.p3All = true;
     this.log.push({ at: this.clock.now(), kind: 'cause', text });
@@ -631,11 +664,26 @@ export class SimProduct {
     for (const ip of ips) {
       const who = this.announcers(ip);
       const now = who.join(',');
-      if ((this.lastSegment.get(ip) ?? '') === now) continue;
+      const before = this.lastSegment.get(ip) ?? '';
+      if (before === now) continue;
+      if (this.restartOf !== undefined) this.noteRestartChange(ip, before, who);
       if (now === '') this.lastSegment.delete(ip);
       else this.lastSegment.set(ip, now);
       this.log.push({ at: this.clock.now(), kind: 'segment', ip, announcers: who });
     }
+  }
+
+  /** P6: one IP's announcers changed while a restart is watched. */
+  private noteRestartChange(ip: string, before: string, who: string[]): void {
+    const r = this.restartOf as string;
+    const was = before === '' ? [] : before.split(',');
+    if (who.length === 0) {
+      if (was.length > 0 && this.servedIps().has(ip)) this.unansweredSince.set(ip, this.clock.now());
+      return;
+    }
+    this.unansweredSince.delete(ip);
+    const gone = was.filter((n) => !who.includes(n) && n !== r);
+    if (gone.length > 0 && !who.includes(r)) this.violate(`P6 restart of ${r} moved ${ip} from ${gone.join(',')} to ${who.join(',')}`);
   }
 
   /** One Service changed: its status record (the log), its IPs' holders (P2), P3 looks at everything. */
@@ -742,6 +790,14 @@ export class SimProduct {
       const since = this.dualSince.get(ip) ?? now;
       this.dualSince.set(ip, since);
       if (now - since > this.dualWindowMs) this.violate(`P1 ${ip} answered by ${this.announcers(ip).join(',')} for ${now - since} ms`);
+    }
+    // P6: a watched restart leaves no served IP unanswered past the P1 window.
+    for (const [ip, since] of this.unansweredSince) {
+      if (!this.servedIps().has(ip)) this.unansweredSince.delete(ip);
+      else if (now - since > this.dualWindowMs) {
+        this.violate(`P6 restart of ${this.restartOf ?? ''} left ${ip} unanswered for ${now - since} ms`);
+        this.unansweredSince.delete(ip);
+      }
     }
     if (this.dualSince.size > this.seg.multi.size)
       for (const ip of this.dualSince.keys()) if (!this.seg.multi.has(ip)) this.dualSince.delete(ip);

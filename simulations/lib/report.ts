@@ -1,24 +1,39 @@
-// The chaos run as one self-contained HTML page (`mooring chaos sim --report out.html`): no
+// The chaos run as one self-contained HTML page (`mooring chaos sim --report out.html`, and
+// `mooring chaos lab`, whose figures are measured on a real network: test/lib/chaos-lab.ts): no
 // script, stylesheet or font from elsewhere; the plots are inline SVG drawn here. Sections (each an
 // element with a stable id, which tests and readers look for):
 //   #summary     seed, the command to run it again, the JSON summary line;
 //   #schedule    the fault schedule on a timeline (one row per kind, a bar per fault, its span);
 //   #owners      per-IP answering node over time (a colour per node; red: two nodes answered;
 //                grey: nobody) with the faults as bands behind;
-//   #failovers   histogram of failover times (SIGKILL → the IP answered again), with p50/p99/max;
-//   #bgp         BGP paths at the simulated router over time (paths; prefixes with a path);
-//   #invariants  P1–P5: what each checks and how many violations it had, the first violations;
+//   #failovers   histogram and CDF of failover times (SIGKILL → the IP answered again), with p50/p99/max;
+//   #bgp         BGP paths at the router over time (paths; prefixes with a path; one line per
+//                prefix when there are few);
+//   #invariants  P1–P6 (the lab: its own list): what each checks, its violations, the first ones;
 //   #data        the figures as JSON (<script type="application/json">), equal to what is drawn.
 import { quantile, type ChaosOptions, type ChaosResult, type Fault } from './chaos.js';
 import type { LogEntry } from './product.js';
 
+/** A fault as drawn: the sim's kinds or the lab's (sigkill, sigstop, link, nats, apiserver, frr, controller). */
+export type ReportFault = Omit<Fault, 'kind'> & { readonly kind: string };
+
 export interface ReportInput {
-  readonly opts: ChaosOptions;
-  readonly faults: readonly Fault[];
+  readonly opts: Pick<ChaosOptions, 'seed' | 'nodes' | 'services' | 'durationMs'> & { readonly kinds?: readonly string[] };
+  readonly faults: readonly ReportFault[];
   readonly log: readonly LogEntry[];
   readonly result: ChaosResult;
   /** The command line that runs it again. */
   readonly command: string;
+  /** The lab's run (measured from outside, wall-clock ms): its title, invariants, summary line and figures. */
+  readonly lab?: {
+    readonly title: string;
+    readonly invariants: ReadonlyArray<{ id: string; text: string }>;
+    readonly summary: Record<string, unknown>;
+    /** What a failover time is in this run (the sentence before the histogram's figures). */
+    readonly failoverWhat: string;
+    /** More figures for the embedded JSON (`data.lab`). */
+    readonly figures: Record<string, unknown>;
+  };
 }
 
 export const INVARIANTS: ReadonlyArray<{ id: string; text: string }> = [
@@ -30,6 +45,7 @@ export const INVARIANTS: ReadonlyArray<{ id: string; text: string }> = [
     id: 'P5',
     text: 'a node whose carrier is down past the P1 window holds no IP; no BGP path of a dead speaker; settled without a BGPPeer, no BGP path',
   },
+  { id: 'P6', text: 'a restart moves no IP but to the restarted node and leaves no served IP unanswered past the P1 window' },
 ];
 
 const KIND_COLOURS: Record<string, string> = {
@@ -41,6 +57,12 @@ const KIND_COLOURS: Record<string, string> = {
   config: '#17becf',
   carrier: '#e377c2',
   apiserver: '#7f7f7f',
+  sigkill: '#d62728',
+  sigstop: '#ff7f0e',
+  link: '#e377c2',
+  nats: '#9467bd',
+  frr: '#bcbd22',
+  controller: '#17becf',
 };
 const NODE_PALETTE = ['#1f77b4', '#2ca02c', '#9467bd', '#8c564b', '#e377c2', '#17becf', '#bcbd22', '#ff7f0e', '#393b79', '#637939'];
 
@@ -178,10 +200,22 @@ export function renderReport(r: ReportInput, maxIps = 60): string {
       i % Math.ceil(hist.length / 10) === 0 ? `<text x="${f1(left + i * bw)}" y="${hH - 14}">${b.from} ms</text>` : ''
     }`;
   });
+  // The CDF over the same axis: the share of failovers at most as long as x (right-hand scale, 0–100 %).
+  const span = hist.length > 0 ? (hist[hist.length - 1] as { to: number }).to : 1;
+  const xc = (v: number) => f1(left + ((W - left - 10) * v) / span);
+  const yc = (share: number) => f1(hH - 30 - (hH - 40) * share);
+  let cdf = fo.length > 0 ? `M${xc(0)},${yc(0)}` : '';
+  fo.forEach((v, i) => {
+    cdf += ` L${xc(v)},${yc(i / fo.length)} L${xc(v)},${yc((i + 1) / fo.length)}`;
+  });
+  if (fo.length > 0) cdf += ` L${xc(span)},${yc(1)}`;
   const histSvg = svg(
     W,
     hH,
-    `<line x1="${left}" y1="${hH - 30}" x2="${W - 10}" y2="${hH - 30}" stroke="#333"/><text x="${left - 6}" y="${hH - 30 - (hH - 40) + 10}" text-anchor="end">${maxCount}</text>${bars.join('')}`,
+    `<line x1="${left}" y1="${hH - 30}" x2="${W - 10}" y2="${hH - 30}" stroke="#333"/><text x="${left - 6}" y="${hH - 30 - (hH - 40) + 10}" text-anchor="end">${maxCount}</text>${bars.join('')}` +
+      (cdf
+        ? `<path class="cdf" d="${cdf}" fill="none" stroke="#d62728" stroke-width="1.5"><title>CDF</title></path><text x="${W - 12}" y="${yc(1) + 10}" text-anchor="end">100 %</text>`
+        : ''),
   );
 
   // BGP paths at the router: two step lines (paths; prefixes with a path).
@@ -198,28 +232,44 @@ export function renderReport(r: ReportInput, maxIps = 60): string {
     }
     return `${d} L${x(end)},${yb(prev)}`;
   };
+  // Few prefixes (the lab's): one step line per prefix too, its path count over time.
+  const perPrefix = prefixSeries(r.log);
+  const prefixLines =
+    perPrefix.size > 0 && perPrefix.size <= 8
+      ? [...perPrefix].map(([prefix, pts], i) => {
+          let d = `M${x(0)},${yb(0)}`;
+          let prev = 0;
+          for (const p of pts) {
+            d += ` L${x(p.at)},${yb(prev)} L${x(p.at)},${yb(p.paths)}`;
+            prev = p.paths;
+          }
+          return `<path class="bgp-prefix" data-prefix="${esc(prefix)}" d="${d} L${x(end)},${yb(prev)}" fill="none" stroke="${NODE_PALETTE[(i + 2) % NODE_PALETTE.length] as string}" stroke-width="1" stroke-dasharray="4 2"><title>${esc(prefix)}</title></path>`;
+        })
+      : [];
   const bgpSvg = svg(
     W,
     bH,
     `<text x="${left - 6}" y="${yb(maxPaths) + 4}" text-anchor="end">${maxPaths}</text><text x="${left - 6}" y="${yb(0)}" text-anchor="end">0</text>` +
       `<path class="bgp-paths" d="${step('paths')}" fill="none" stroke="#1f77b4" stroke-width="1.5"/>` +
       `<path class="bgp-prefixes" d="${step('prefixes')}" fill="none" stroke="#ff7f0e" stroke-width="1.5"/>` +
+      prefixLines.join('') +
       axis(bH - 30),
   );
 
   // Invariants.
   const byInv = new Map<string, string[]>();
   for (const v of r.result.violations) {
-    const id = /^t=\d+ms (P\w+)/.exec(v)?.[1] ?? '?';
+    const id = /^t=\d+ms ([A-Z]\d+)/.exec(v)?.[1] ?? '?';
     byInv.set(id, [...(byInv.get(id) ?? []), v]);
   }
-  const invariants = INVARIANTS.map((i) => ({ id: i.id, text: i.text, violations: byInv.get(i.id)?.length ?? 0 }));
-  const summary = {
+  const invariants = (r.lab?.invariants ?? INVARIANTS).map((i) => ({ id: i.id, text: i.text, violations: byInv.get(i.id)?.length ?? 0 }));
+  const summary = r.lab?.summary ?? {
     simSeconds: r.result.simSeconds,
     wallSeconds: Number(r.result.wallSeconds.toFixed(2)),
     faults: r.result.faults,
     violations: r.result.violations.length,
   };
+  const violations = r.result.violations.length;
   const data = {
     summary,
     options: { seed: r.opts.seed, nodes: r.opts.nodes, services: r.opts.services, durationMs: r.opts.durationMs, kinds: r.opts.kinds },
@@ -231,7 +281,11 @@ export function renderReport(r: ReportInput, maxIps = 60): string {
     bgp: { changes: series.length, maxPaths: series.length ? maxPaths : 0, maxPrefixes: Math.max(0, ...series.map((p) => p.prefixes)) },
     ipsShown: ips.length,
     ipsTotal: spans.size,
+    ...(r.lab ? { lab: r.lab.figures } : {}),
   };
+  const title =
+    r.lab?.title ??
+    `Mooring chaos run: seed ${r.opts.seed}, ${r.opts.nodes} nodes × ${r.opts.services} Services × ${fmtT(r.opts.durationMs)} simulated`;
 
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Mooring chaos run: seed ${r.opts.seed}</title>
@@ -243,9 +297,9 @@ table{border-collapse:collapse}td,th{border:1px solid #ccc;padding:3px 8px;text-
 .ok{color:#070}.bad{color:#c00;font-weight:bold}.key{display:inline-block;width:10px;height:10px;margin:0 4px 0 10px}
 pre{background:#f6f6f6;padding:8px;overflow:auto}
 </style></head><body>
-<h1>Mooring chaos run: seed ${r.opts.seed}, ${r.opts.nodes} nodes × ${r.opts.services} Services × ${fmtT(r.opts.durationMs)} simulated</h1>
+<h1>${esc(title)}</h1>
 <section id="summary"><h2>Summary</h2>
-<p class="${summary.violations === 0 ? 'ok' : 'bad'}">${summary.violations === 0 ? 'No invariant broke.' : `${summary.violations} violations.`}
+<p class="${violations === 0 ? 'ok' : 'bad'}">${violations === 0 ? 'No invariant broke.' : `${violations} violations.`}
 ${r.result.faults} faults (${Object.entries(r.result.faultsByKind)
     .map(([k, n]) => `${esc(k)} ${n}`)
     .join(', ')}); ${r.result.settledChecks} settled checks.</p>
@@ -253,7 +307,7 @@ ${r.result.faults} faults (${Object.entries(r.result.faultsByKind)
 <pre>${esc(JSON.stringify(summary))}</pre></section>
 <section id="schedule"><h2>Fault schedule</h2>${schedSvg}</section>
 <section id="owners"><h2>Who answers for each IP</h2><p>${ips.length} of ${spans.size} IPs (the ones that changed most); faults as bands behind.</p><p>${legend}</p>${ownersSvg}</section>
-<section id="failovers"><h2>Failover times</h2><p>${fo.length} failovers (SIGKILL → the IP answered again, simulated ms): p50 ${data.failovers.p50}, p99 ${data.failovers.p99}, max ${data.failovers.max}.</p>${histSvg}</section>
+<section id="failovers"><h2>Failover times</h2><p>${fo.length} failovers (${r.lab?.failoverWhat ?? 'SIGKILL → the IP answered again, simulated ms'}): p50 ${data.failovers.p50}, p99 ${data.failovers.p99}, max ${data.failovers.max}. Bars: histogram; red line: CDF (right scale, 0–100 %).</p>${histSvg}</section>
 <section id="bgp"><h2>BGP paths at the router</h2><p>${series.length === 0 ? 'No BGP path in this run (no BGPPeer).' : `<span class="key" style="background:#1f77b4"></span>paths (node, prefix), at most ${maxPaths} <span class="key" style="background:#ff7f0e"></span>prefixes with a path`}</p>${bgpSvg}</section>
 <section id="invariants"><h2>Invariants (checked after every step)</h2><table><tr><th>invariant</th><th>checks</th><th>violations</th></tr>
 ${invariants.map((i) => `<tr><td>${i.id}</td><td>${esc(i.text)}</td><td class="${i.violations === 0 ? 'ok' : 'bad'}">${i.violations}</td></tr>`).join('\n')}
@@ -261,6 +315,21 @@ ${invariants.map((i) => `<tr><td>${i.id}</td><td>${esc(i.text)}</td><td class="$
 <script type="application/json" id="data">${JSON.stringify(data).replace(/</g, '\\u003c')}</script>
 </body></html>
 `;
+}
+
+/** Per prefix: its path count after each change. */
+export function prefixSeries(log: readonly LogEntry[]): Map<string, Array<{ at: number; paths: number }>> {
+  const out = new Map<string, Array<{ at: number; paths: number }>>();
+  for (const e of log) {
+    if (e.kind !== 'bgp') continue;
+    const pts = out.get(e.prefix) ?? [];
+    const n = (pts[pts.length - 1]?.paths ?? 0) + (e.up ? 1 : -1);
+    const last = pts[pts.length - 1];
+    if (last && last.at === e.at) last.paths = n;
+    else pts.push({ at: e.at, paths: n });
+    out.set(e.prefix, pts);
+  }
+  return out;
 }
 
 function svg(w: number, h: number, body: string): string {

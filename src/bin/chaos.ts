@@ -5,6 +5,10 @@
 //           invariant broke, after shrinking the schedule and writing the shrunk trace.
 //   replay  FILE             re-runs a trace's schedule exactly and compares the record (exit 0 same
 //           and clean, 1 same violations, 3 a different record).
+//   lab     --seed N --duration 300 --faults sigkill,sigstop,link,nats,apiserver,frr,controller
+//           [--report FILE.html] [--json FILE] [--logs DIR]   the same fault kinds on a real network (root; the e2e
+//           namespaces lab, test/lib/chaos-lab.ts), measured from outside; the report, then one JSON
+//           line; exit 1 when an invariant broke, 130 when interrupted (the lab is removed either way).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { FAULT_KINDS, runChaos, schedule, type ChaosOptions, type ChaosRun, type FaultKind } from '../../simulations/lib/chaos.js';
 import { shrink } from '../../simulations/lib/shrink.js';
@@ -15,7 +19,8 @@ import { renderReport, type ReportInput } from '../../simulations/lib/report.js'
 const USAGE =
   'usage: chaos sim [--seed N] [--nodes N] [--services N] [--duration 10m] [--faults kill,stall,partition,outage,carrier,apiserver,churn]\n' +
   '                 [--trace FILE] [--shrunk FILE] [--shrink off] [--report FILE.html]\n' +
-  '       chaos replay FILE [--report FILE.html]';
+  '       chaos replay FILE [--report FILE.html]\n' +
+  '       chaos lab [--seed N] [--duration 300] [--faults sigkill,sigstop,link,nats,apiserver,frr,controller] [--report FILE.html] [--json FILE] [--logs DIR]';
 
 function fail(msg: string): never {
   process.stderr.write(`${msg}\n${USAGE}\n`);
@@ -98,8 +103,8 @@ async function sim(args: string[]): Promise<number> {
     durationMs: parseDuration(f.get('duration') ?? '2m'),
     kinds: parseKinds(f.get('faults') ?? 'kill,stall,partition,outage,carrier,apiserver,churn'),
     // Test-only: a planted fencing bug (to see a failing run shrink and replay).
-    ...(f.get('planted-bug') === 'zombie-l2' || f.get('planted-bug') === 'deaf-carrier'
-      ? { plantedBug: f.get('planted-bug') as 'zombie-l2' | 'deaf-carrier' }
+    ...(['zombie-l2', 'deaf-carrier', 'restart-loses'].includes(f.get('planted-bug') ?? '')
+      ? { plantedBug: f.get('planted-bug') as NonNullable<ChaosOptions['plantedBug']> }
       : {}),
   };
   if (opts.services > 65_536) fail('--services: at most 65536 (one IPv6 /112 pool)');
@@ -139,11 +144,54 @@ async function replay(file: string | undefined, out: string | undefined): Promis
   return r.same ? (n === 0 ? 0 : 1) : 3;
 }
 
+async function lab(args: string[]): Promise<number> {
+  const f = flags(args);
+  // The lab's code lives with the test libraries (it builds the e2e namespaces lab): loaded only here.
+  const { LAB_KINDS, runChaosLab } = await import('../../test/lib/chaos-lab.js');
+  type LabKind = (typeof LAB_KINDS)[number];
+  const kinds = (f.get('faults') ?? LAB_KINDS.join(',')).split(',').filter(Boolean);
+  for (const k of kinds) if (!(LAB_KINDS as readonly string[]).includes(k)) fail(`unknown lab fault kind: ${k} (${LAB_KINDS.join(', ')})`);
+  const seed = int(f.get('seed'), 1, 'seed');
+  const ac = new AbortController();
+  const onSignal = () => {
+    process.stderr.write('interrupted: ending the fault in progress and removing the lab...\n');
+    ac.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const run = await runChaosLab({
+    seed,
+    durationMs: parseDuration(f.get('duration') ?? '300'),
+    kinds: kinds as LabKind[],
+    log: (l) => process.stderr.write(`${l}\n`),
+    signal: ac.signal,
+    ...(f.get('logs') ? { logsDir: f.get('logs') as string } : {}),
+  });
+  const out = f.get('report') ?? `chaos-lab-seed${seed}.html`;
+  writeReport(out, run.report);
+  const json = f.get('json') ?? out.replace(/\.html?$/, '') + '.json';
+  writeFileSync(
+    json,
+    `${JSON.stringify({ command: run.report.command, summary: run.summary, faults: run.faults, violations: run.violations, figures: run.figures }, null, 1)}\n`,
+  );
+  process.stderr.write(`figures: ${json}\n`);
+  const byKind = new Map<string, number>();
+  for (const x of run.faults) byKind.set(x.kind, (byKind.get(x.kind) ?? 0) + 1);
+  console.log(`faults: ${[...byKind].map(([k, n]) => `${k} ${n}`).join(', ')}`);
+  console.log(`violations: ${run.violations.length}`);
+  for (const v of run.violations.slice(0, 20)) console.log(`  ${v}`);
+  console.log(JSON.stringify(run.summary));
+  if (run.aborted) return 130;
+  return run.violations.length === 0 ? 0 : 1;
+}
+
 const [cmd, ...rest] = process.argv.slice(2);
 const code =
   cmd === 'sim'
     ? await sim(rest)
-    : cmd === 'replay'
-      ? await replay(rest[0], rest[1] === '--report' ? rest[2] : undefined)
-      : fail(`unknown command: ${cmd ?? ''}`);
+    : cmd === 'lab'
+      ? await lab(rest)
+      : cmd === 'replay'
+        ? await replay(rest[0], rest[1] === '--report' ? rest[2] : undefined)
+        : fail(`unknown command: ${cmd ?? ''}`);
 process.exit(code);

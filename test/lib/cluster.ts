@@ -414,25 +414,7 @@ export class Cluster {
           dir: join(c.dir, 'nats'),
         });
       }
-      if (!o.noFrr) c.frr = Frr.start(c.lab, c.router, o.frrConf ?? defaultFrrConf());
-      if (c.frr && o.bfd) {
-        const frr = c.frr;
-        const bfdd = Bfdd.start(c.lab, c.router, [], {
-          zserv: join(frr.dir, 'zserv.api'),
-          extraConf: [
-            ' profile mooring',
-            `  receive-interval ${o.bfd.receiveMs}`,
-            `  transmit-interval ${o.bfd.transmitMs}`,
-            `  detect-multiplier ${o.bfd.multiplier}`,
-            ' !',
-          ].join('\n'),
-        });
-        c.bfdd = bfdd;
-        // bgpd registers its neighbours' BFD sessions through zebra: only once bfdd is connected
-        // to zebra, or the registration is lost in the start-up race.
-        await waitFor('bfdd connected to zebra', () => /bfd/i.test(frr.vtysh('show zebra client summary')), 30_000, 200);
-        frr.vtysh('configure terminal', `router bgp ${NET.router.asn}`, 'neighbor NODES bfd profile mooring');
-      }
+      if (!o.noFrr) await c.startFrr();
       c.kube = await kubeP;
       c.admin = await c.kubeClient(c.ctl, c.kube.kubeconfigPath, 'admin');
       if (!o.noBootstrap) await c.bootstrap();
@@ -441,6 +423,39 @@ export class Cluster {
       await c.cleanup();
       throw e;
     }
+  }
+
+  /** Starts FRR in the router (zebra, bgpd; bfdd with `bfd`), e.g. again after `stopFrr()`. */
+  async startFrr(): Promise<void> {
+    const o = this.o;
+    const frr = (this.frr = Frr.start(this.lab, this.router, o.frrConf ?? defaultFrrConf()));
+    if (!o.bfd) return;
+    this.bfdd = Bfdd.start(this.lab, this.router, [], {
+      zserv: join(frr.dir, 'zserv.api'),
+      extraConf: [
+        ' profile mooring',
+        `  receive-interval ${o.bfd.receiveMs}`,
+        `  transmit-interval ${o.bfd.transmitMs}`,
+        `  detect-multiplier ${o.bfd.multiplier}`,
+        ' !',
+      ].join('\n'),
+    });
+    // bgpd registers its neighbours' BFD sessions through zebra: only once bfdd is connected
+    // to zebra, or the registration is lost in the start-up race.
+    await waitFor('bfdd connected to zebra', () => /bfd/i.test(frr.vtysh('show zebra client summary')), 30_000, 200);
+    frr.vtysh('configure terminal', `router bgp ${NET.router.asn}`, 'neighbor NODES bfd profile mooring');
+  }
+
+  /** Stops FRR's daemons by PID (`signal`: SIGTERM, a restart; SIGKILL, a crash) and waits for them to exit. */
+  async stopFrr(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const procs = [...(this.frr?.procs ?? []), ...(this.bfdd ? [this.bfdd.proc] : [])].filter(
+      (p) => p.exitCode === null && p.signalCode === null,
+    );
+    const exited = procs.map((p) => new Promise((r) => p.once('exit', r)));
+    for (const p of procs) p.kill(signal);
+    await Promise.all(exited);
+    this.frr = undefined;
+    this.bfdd = undefined;
   }
 
   private network(): void {
