@@ -36,6 +36,20 @@ test('live simulator: the page lists the nodes and each IP with its owner, and f
         [ownerCell(ip), owners[0]],
       );
     }
+    // Every node's machine for every IP, the ones never elected anywhere but idle/standby too (from
+    // the nodes' snapshots): no IP row says "no state reported".
+    const ips = sim.allIps();
+    await b.page.waitForFunction((n) => document.querySelectorAll('#ips td.standby span').length === n, ips.length * (NODES.length - 1));
+    const standby = await b.page.$$eval('#ips td.standby span', (ss) => ss.map((s) => s.textContent ?? ''));
+    assert.deepEqual(
+      standby.filter((t) => !/^node-[abc]: standby \(\w+\)$/.test(t)),
+      [],
+      'each other node: standby, with its reason',
+    );
+    const never = ips.flatMap((ip) =>
+      NODES.filter((n) => !sim.transitions.some((t) => t.ip === ip && t.node === n)).map((n) => `${n} ${ip}`),
+    );
+    assert.ok(never.length > 0, `some nodes never moved for some IP (the case under test): ${never.length}`);
     await b.screenshot('sim-cluster');
 
     const ip = sim.allIps()[0] as string;

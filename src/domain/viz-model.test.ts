@@ -75,3 +75,38 @@ test('a chaos trace becomes inputs: transitions as serviceIp records, causes as 
   assert.ok(tr?.t === 'tr');
   assert.deepEqual([tr.r.machine, tr.r.id, tr.r.to, tr.r.reason], ['serviceIp', '203.0.113.1', 'announcing', undefined]);
 });
+
+test('a snapshot is its node’s every machine: idle ones shown at once, unlisted ones gone; machine.removed removes one', () => {
+  const m = new VizModel();
+  m.apply(ip('a', 'idle', 'announcing', 10));
+  m.apply({
+    t: 'snap',
+    node: 'b',
+    at: 20,
+    machines: [
+      { machine: 'serviceIp', id: '203.0.113.1', state: 'standby', reason: 'notOwner', service: 'default/web', since: 20 },
+      { machine: 'serviceIp', id: '203.0.113.9', state: 'standby', reason: 'notOwner', service: 'default/old', since: 20 },
+      { machine: 'bfdSession', id: 'router 198.51.100.1', state: 'down', since: 20 },
+    ],
+  });
+  assert.deepEqual(m.ipRow('203.0.113.1').others, [{ node: 'b', state: 'standby', reason: 'notOwner' }]);
+  assert.deepEqual(m.ips(), ['203.0.113.1', '203.0.113.9']);
+  assert.deepEqual(
+    m.ofKind('b', 'bfdSession').map((v) => v.state),
+    ['down'],
+  );
+  m.apply({
+    t: 'snap',
+    node: 'b',
+    at: 30,
+    machines: [{ machine: 'serviceIp', id: '203.0.113.1', state: 'standby', reason: 'notOwner', service: 'default/web', since: 20 }],
+  });
+  assert.deepEqual(m.ips(), ['203.0.113.1'], 'the IP no snapshot lists any more is gone');
+  assert.deepEqual(m.ofKind('b', 'bfdSession'), []);
+  m.apply({
+    t: 'tr',
+    r: { machine: 'serviceIp', id: '203.0.113.1', node: 'b', from: 'standby', to: 'gone', event: 'machine.removed', at: 40 },
+  });
+  assert.equal(m.view('b', 'serviceIp', '203.0.113.1'), undefined);
+  assert.deepEqual(m.owners('203.0.113.1'), ['a']);
+});

@@ -1,7 +1,7 @@
 // What the visualizer page shows, as a pure fold over its inputs (docs/visualizer.md): feed
 // records, snapshots, node health, causes (a trace's faults) and standby orders. The same code runs
 // in the page (live and replay: replay folds the inputs up to the scrubber's time) and in tests.
-import type { MachineKind, MachineState, TransitionRecord } from './state-feed.js';
+import { REMOVED_TO, type MachineKind, type MachineState, type TransitionRecord } from './state-feed.js';
 
 export type VizInput =
   | { readonly t: 'tr'; readonly r: TransitionRecord }
@@ -65,10 +65,14 @@ export class VizModel {
     switch (x.t) {
       case 'tr':
         return this.transition(x.r);
-      case 'snap':
+      case 'snap': {
+        // A snapshot is every machine of its node: one it does not list no longer exists.
+        const listed = new Set(x.machines.map((m) => key(m.machine, m.id)));
+        for (const [k, v] of this.machines.get(x.node) ?? []) if (!listed.has(k)) this.remove(x.node, v);
         for (const m of x.machines) this.put(x.node, { ...m, node: x.node, history: this.view(x.node, m.machine, m.id)?.history ?? [] });
         this.health(x.node, true, x.at);
         return;
+      }
       case 'node':
         return this.health(x.node, x.up, x.at);
       case 'nats':
@@ -95,8 +99,17 @@ export class VizModel {
     if (v.machine === 'serviceIp') this.changed.add(v.id);
   }
 
+  private remove(node: string, v: MachineView): void {
+    this.machines.get(node)?.delete(key(v.machine, v.id));
+    if (v.machine === 'serviceIp') this.changed.add(v.id);
+  }
+
   private transition(r: TransitionRecord): void {
     const prev = this.view(r.node, r.machine, r.id);
+    if (r.to === REMOVED_TO && r.event === 'machine.removed') {
+      if (prev) this.remove(r.node, prev);
+      return;
+    }
     const history = prev?.history ?? [];
     history.push(r);
     if (history.length > HISTORY) history.splice(0, history.length - HISTORY);

@@ -216,7 +216,14 @@ function renderIps(): void {
     tbody.textContent = '';
     rows.clear();
   }
+  const known = full ? undefined : new Set(model.ips());
   for (const ip of ips) {
+    if (known && !known.has(ip)) {
+      // Its Service is gone: no node has its machine any more.
+      rows.get(ip)?.remove();
+      rows.delete(ip);
+      continue;
+    }
     const r = model.ipRow(ip);
     let tr = rows.get(ip);
     if (!tr) {

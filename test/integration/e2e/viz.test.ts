@@ -117,6 +117,19 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.ro
     await page.waitForSelector(ownerIs(ip, NET.nodes[owner]!.name), { timeout: 30_000 }).catch((e: Error) => {
       throw new Error(`${e.message}\n${dump()}`);
     });
+    // The two other nodes' machines for the IP, elected there or not (machine.added records and
+    // snapshots list every machine): each with a state and a reason, none "no state reported".
+    for (const n of NET.nodes.filter((_, k) => k !== owner))
+      await page.waitForSelector(`#ips tr[data-ip="${ip}"] td.standby span[data-node="${n.name}"]`, { timeout: 30_000 });
+    await cl.waitFor(
+      'every other node with its state and reason',
+      async () => {
+        const t = await page.$$eval(`#ips tr[data-ip="${ip}"] td.standby span`, (ss) => ss.map((x) => x.textContent ?? ''));
+        return t.length === NET.nodes.length - 1 && t.every((x) => /: (standby|awaitingRelease) \(\w+\)$/.test(x)) ? t : undefined;
+      },
+      30_000,
+      100,
+    );
     await b.screenshot('lab-cluster');
   });
 
