@@ -68,10 +68,10 @@ export async function serveSimViz(
   nodes: readonly string[],
   host: string,
   port: number,
-): Promise<{ url: string; pump(): void; inputs(): readonly VizInput[]; close(): Promise<void> }> {
+): Promise<{ url: string; pump(): void; push(x: VizInput): void; inputs(): readonly VizInput[]; close(): Promise<void> }> {
   const live = liveSource();
   const tap = new SimVizTap(sim, nodes, (x) => live.push(x));
   const { script, charts } = await loadVizAssets();
   const viz = await serveViz({ host, port, title: 'Mooring visualizer (simulated cluster)', script, charts, source: live });
-  return { url: viz.url, pump: () => tap.pump(), inputs: () => live.inputs(), close: () => viz.close() };
+  return { url: viz.url, pump: () => tap.pump(), push: (x) => live.push(x), inputs: () => live.inputs(), close: () => viz.close() };
 }

@@ -119,8 +119,11 @@ export class StateFeed {
       });
   }
 
-  /** The controller wrote a Service's IPs (from: the IPs it had, as this feed last saw them). */
-  allocation(service: string, ips: readonly string[], pool: string | undefined): void {
+  /**
+   * An allocation decision of the controller (from: the IPs it had, as this feed last saw them;
+   * to: the IPs now, '' for none), the reason `why` (default `pool <pool>`).
+   */
+  allocation(service: string, ips: readonly string[], pool: string | undefined, why?: string): void {
     const from = this.allocated.get(service) ?? '';
     const to = ips.join(',');
     this.allocated.set(service, to);
@@ -131,7 +134,7 @@ export class StateFeed {
       from,
       to,
       event: 'allocate',
-      ...(pool ? { reason: `pool ${pool}` } : {}),
+      ...(why !== undefined ? { reason: why } : pool ? { reason: `pool ${pool}` } : {}),
       at: this.now(),
     });
   }
@@ -221,6 +224,11 @@ export class StateFeed {
       this.sent.messages++;
     }
     if (next !== undefined && !this.stopped) this.arm(next);
+  }
+
+  /** Publishes a snapshot unasked (still at most one per `snapshotGapMs`): the controller at a new lease term. */
+  publishSnapshot(): void {
+    this.snapshotRequested();
   }
 
   private snapshotRequested(): void {

@@ -2,6 +2,10 @@
 // records, snapshots, node health, causes (a trace's faults) and standby orders. The same code runs
 // in the page (live and replay: replay folds the inputs up to the scrubber's time) and in tests.
 import { REMOVED_TO, type MachineKind, type MachineState, type TransitionRecord } from './state-feed.js';
+import { CONTROLLER_FEED_ID } from './subjects.js';
+
+/** Whether a feed sender is a node (a speaker), not the controller's allocation feed. */
+export const isNode = (name: string): boolean => name !== CONTROLLER_FEED_ID && name !== 'controller';
 
 export type VizInput =
   | { readonly t: 'tr'; readonly r: TransitionRecord }
@@ -52,6 +56,8 @@ export class VizModel {
   readonly ownerHistory = new Map<string, string[]>();
   /** Last serviceIp change per ip (for partial rendering). */
   readonly changed = new Set<string>();
+  /** An allocation changed since the page last drew them. */
+  allocChanged = false;
   now = 0;
   /** When an IP lost its last announcer, and whether by a failure (its node died) or a release. */
   private readonly lostAt = new Map<string, { at: number; failure: boolean }>();
@@ -70,7 +76,7 @@ export class VizModel {
         const listed = new Set(x.machines.map((m) => key(m.machine, m.id)));
         for (const [k, v] of this.machines.get(x.node) ?? []) if (!listed.has(k)) this.remove(x.node, v);
         for (const m of x.machines) this.put(x.node, { ...m, node: x.node, history: this.view(x.node, m.machine, m.id)?.history ?? [] });
-        this.health(x.node, true, x.at);
+        if (isNode(x.node)) this.health(x.node, true, x.at);
         return;
       }
       case 'node':
@@ -97,11 +103,20 @@ export class VizModel {
     if (!m) this.machines.set(node, (m = new Map()));
     m.set(key(v.machine, v.id), v);
     if (v.machine === 'serviceIp') this.changed.add(v.id);
+    if (v.machine === 'allocation') this.allocChanged = true;
   }
 
   private remove(node: string, v: MachineView): void {
     this.machines.get(node)?.delete(key(v.machine, v.id));
     if (v.machine === 'serviceIp') this.changed.add(v.id);
+    if (v.machine === 'allocation') this.allocChanged = true;
+  }
+
+  /** The controller's allocations, by Service: IPs (`state`, '' for none) and why (`reason`). */
+  allocations(): MachineView[] {
+    return [...(this.machines.get(CONTROLLER_FEED_ID)?.values() ?? [])]
+      .filter((v) => v.machine === 'allocation')
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   private transition(r: TransitionRecord): void {
@@ -215,7 +230,7 @@ export class VizModel {
   ipRow(ip: string): IpRow {
     const order = this.orders.get(ip) ?? [...this.nodes.keys()].sort();
     const seen = new Set(order);
-    const all = [...order, ...[...this.machines.keys()].filter((n) => !seen.has(n)).sort()];
+    const all = [...order, ...[...this.machines.keys()].filter((n) => !seen.has(n) && isNode(n)).sort()];
     const owners = this.owners(ip);
     let service = '';
     const others: IpRow['others'] = [];

@@ -4,7 +4,7 @@
 // Plain DOM, no framework: a cluster view (nodes, Service IPs with owner and standby order, BGP and
 // BFD sessions), a machine view (the statechart laid out server-side from the XState definition,
 // current state lit, history), a timeline, and a scrubber over time (live: it follows the end).
-import { VizModel, compareIps, inputAt, type VizInput } from '../domain/viz-model.js';
+import { VizModel, compareIps, inputAt, isNode, type VizInput } from '../domain/viz-model.js';
 import type { MachineKind } from '../domain/state-feed.js';
 import type { Chart } from '../actors/viz-charts.js';
 
@@ -25,7 +25,7 @@ h2{font-size:13px;margin:2px 0 8px;text-transform:uppercase;letter-spacing:.05em
 .node[data-up=false]{background:#fde8e8;border-color:#e99} .node b{font-size:14px}
 .up{color:#187a2f}.down{color:#b3261e} table{border-collapse:collapse;width:100%} td,th{padding:2px 6px;border-bottom:1px solid #eef;text-align:left;white-space:nowrap}
 tr[data-ip]{cursor:pointer} tr.sel{background:#e6f0ff} .owner{font-weight:600;color:#187a2f} .none{color:#b3261e}
-.standby span{margin-right:8px;color:#555} #ips-wrap{max-height:420px;overflow:auto}
+.standby span{margin-right:8px;color:#555} #ips-wrap,#allocs-wrap{max-height:420px;overflow:auto}
 svg .state rect{fill:#fff;stroke:#8895a7;rx:6} svg .state.compound rect{fill:#f3f5f8} svg .state.lit rect{fill:#ffe27a;stroke:#b58900;stroke-width:2}
 svg .state text{font-size:12px} svg path{fill:none;stroke:#9aa6b5} svg .edge text{font-size:9px;fill:#667}
 #timeline li.failover{color:#0b57d0} #timeline li.flap{color:#b3261e} #timeline li.nats{color:#8a5a00} #timeline li.cause{color:#555}
@@ -69,7 +69,8 @@ function layout(): void {
   app.innerHTML = `<header><h1>Mooring</h1><span id="mode"></span><span id="clock"></span>
 <input id="scrub" type="range" min="0" max="0" value="0" step="1" aria-label="time"><label><input id="follow" type="checkbox" checked> live</label></header>
 <main><div><section id="cluster"><h2>Nodes</h2><div id="nodes"></div></section>
-<section><h2>Service IPs</h2><div id="ips-wrap"><table id="ips"><thead><tr><th>IP</th><th>Service</th><th>Owner</th><th>Standby (election order) and why not announcing</th></tr></thead><tbody></tbody></table></div></section></div>
+<section><h2>Service IPs</h2><div id="ips-wrap"><table id="ips"><thead><tr><th>IP</th><th>Service</th><th>Owner</th><th>Standby (election order) and why not announcing</th></tr></thead><tbody></tbody></table></div></section>
+<section><h2>Allocations (controller)</h2><div id="allocs-wrap"><p id="allocs-none">no allocation reported (the controller publishes them with --nats-url)</p><table id="allocs"><thead><tr><th>Service</th><th>IPs</th><th>Pool and why, or why none</th></tr></thead><tbody></tbody></table></div></section></div>
 <div><section id="machine"><h2>Machine</h2><div id="machine-title">select an IP or a session</div><div id="chart"></div><div id="ip-detail"></div><div class="hist" id="history"></div></section>
 <section><h2>Timeline</h2><ol id="timeline" reversed></ol></section></div></main>`;
   $<HTMLInputElement>('#scrub').addEventListener('input', (e) => {
@@ -167,6 +168,7 @@ function render(): void {
   $('#clock').textContent = fmtTime(model.now);
   renderNodes();
   renderIps();
+  renderAllocs();
   renderMachine();
   renderTimeline();
   full = false;
@@ -175,7 +177,7 @@ function render(): void {
 function renderNodes(): void {
   const box = $('#nodes');
   box.textContent = '';
-  const names = [...new Set([...model.nodes.keys(), ...model.machines.keys()])].filter((n) => n !== 'controller').sort();
+  const names = [...new Set([...model.nodes.keys(), ...model.machines.keys()])].filter(isNode).sort();
   for (const name of names) {
     const h = model.nodes.get(name);
     const up = h?.up !== false;
@@ -251,6 +253,24 @@ function renderIps(): void {
     tr.classList.toggle('sel', ip === selectedIp);
   }
   model.changed.clear();
+}
+
+function renderAllocs(): void {
+  if (!full && !model.allocChanged) return;
+  model.allocChanged = false;
+  const all = model.allocations();
+  $('#allocs-none').hidden = all.length > 0;
+  const tbody = $('#allocs tbody');
+  tbody.textContent = '';
+  for (const a of all) {
+    const tr = el('tr', { 'data-service': a.id, 'data-ips': a.state });
+    tr.append(
+      el('td', {}, a.id),
+      el('td', { class: a.state ? 'ips' : 'ips none' }, a.state ? a.state.split(',').join(', ') : 'none'),
+      el('td', { class: 'why' }, a.reason ?? ''),
+    );
+    tbody.append(tr);
+  }
 }
 
 function select(s: Selected): void {

@@ -89,7 +89,10 @@ export function webhookFromFlags(
 }
 
 /** Starts serving (or retrying for the certificate); close() stops both. */
-export async function startControllerWebhook(o: ControllerWebhookOptions, log: Logger): Promise<{ close: () => void }> {
+export async function startControllerWebhook(
+  o: ControllerWebhookOptions,
+  log: Logger,
+): Promise<{ close: () => void; issuer?: Pick<ReturnType<typeof startNatsIssuer>, 'mint'> }> {
   // Admission reads the config live, not from the informers: a cache whose watch is in a backoff
   // (after an apiserver restart, a 429) may miss an object created a moment ago, and admitting
   // against a stale view is how a BFDProfile in use gets deleted. Config changes are rare; seven
@@ -139,6 +142,7 @@ export async function startControllerWebhook(o: ControllerWebhookOptions, log: L
   };
   await start();
   return {
+    ...(issuer ? { issuer } : {}),
     close: () => {
       closed = true;
       managed?.stop();

@@ -44,7 +44,12 @@ export function startNatsIssuer(
   kc: KubeConfig,
   o: NatsIssuerOptions,
   log: Logger,
-): { handle: (bearer: string | undefined, body: unknown) => Promise<CredentialAnswer>; stop: () => void } {
+): {
+  handle: (bearer: string | undefined, body: unknown) => Promise<CredentialAnswer>;
+  /** Mints a user JWT here (the controller's own, for its state feed); undefined while the keys are not loaded. */
+  mint: CredentialPorts['mint'];
+  stop: () => void;
+} {
   const rest = kubeRest(kc);
   const secrets = `/api/v1/namespaces/${o.namespace}/secrets`;
   let seeds: IssuerSeeds | undefined;
@@ -164,6 +169,7 @@ export function startNatsIssuer(
   };
   return {
     handle: (bearer, body) => issueCredential({ ...(bearer ? { bearer } : {}), body }, ports),
+    mint: ports.mint,
     stop: () => {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -110,7 +110,11 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.ro
     await cl.createLbService(NS, 'web');
     await cl.createEndpointSlice(NS, 'web', [{ ip: '198.51.100.201', node: NET.nodes[0]!.name }]);
     [ip = ''] = await cl.waitLbIngress(NS, 'web', 1, 90_000);
-    const mac = await cl.waitFor(`an ARP answer for ${ip}`, () => cl.arping(ip), 90_000, 200);
+    const mac = await cl
+      .waitFor(`an ARP answer for ${ip}`, () => cl.arping(ip), 90_000, 200)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}\n${dump()}`);
+      });
     owner = NET.nodes.findIndex((n) => n.mac === mac);
     assert.ok(owner >= 0);
     for (const n of NET.nodes) await page.waitForSelector(`#nodes .node[data-node="${n.name}"][data-up=true]`, { timeout: 60_000 });
