@@ -1,10 +1,14 @@
 // `mooring viz`: the state-machine visualizer (docs/visualizer.md), wiring only. Live: reads the
 // state feed over NATS as a read-only viewer (feed, snapshots, heartbeats; it may publish only
 // snapshot requests). Replay: reads a trace (JSONL: `chaos sim --trace`, or one saved with
-// --save). Serves one page on 127.0.0.1:8089 by default; no write path.
+// --save). Serves one page on 127.0.0.1:8089 by default; no write path. Live, it also reads the
+// apiserver read-only (the lists of `mooringctl status`) every --kube-interval: Service names,
+// pools, nodes without a feed and why; --kube auto (default: when a kubeconfig is given, KUBECONFIG
+// is set or it runs in a Pod), on or off.
 //
 //   tsx src/bin/viz.ts --nats-url nats://a:4222 [--cluster mooring] [--nats-user viz --nats-pass-file F]
-//     [--listen 127.0.0.1:8089] [--save trace.jsonl]
+//     [--listen 127.0.0.1:8089] [--save trace.jsonl] [--kube auto|on|off] [--kubeconfig F] [--namespace metallb-system]
+//     [--kube-interval 10s]
 //   tsx src/bin/viz.ts --trace run.jsonl [--listen 127.0.0.1:8089]
 import { parseArgs } from 'node:util';
 import { readFileSync, appendFileSync, writeFileSync } from 'node:fs';
@@ -15,6 +19,7 @@ import { FeedReader } from '../actors/viz-feed-reader.js';
 import { OrderTracker } from '../actors/viz-order.js';
 import { realClock } from '../actors/clock.js';
 import { traceInputs, type VizInput } from '../domain/viz-model.js';
+import { parseDuration } from '../domain/duration.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -25,6 +30,10 @@ const { values: a } = parseArgs({
     'nats-url': { type: 'string', default: process.env.NATS_URL },
     'nats-user': { type: 'string', default: process.env.NATS_USER },
     'nats-pass-file': { type: 'string' },
+    kube: { type: 'string', default: 'auto' },
+    kubeconfig: { type: 'string', default: process.env.KUBECONFIG },
+    namespace: { type: 'string', default: process.env.METALLB_NAMESPACE ?? 'metallb-system' },
+    'kube-interval': { type: 'string', default: '10s' },
   },
 });
 const log = createLogger({ component: 'viz' });
@@ -78,7 +87,30 @@ if (a.trace) {
   });
   reader.start();
   source = live;
+  // The apiserver, read-only (loaded only when used: the Kubernetes client is not small).
+  const kubeOn = a.kube === 'on' || (a.kube === 'auto' && (!!a.kubeconfig || !!process.env.KUBERNETES_SERVICE_HOST));
+  const intervalMs = parseDuration(a['kube-interval'] as string) ?? 10_000;
+  let poller: { stop(): void } | undefined;
+  if (kubeOn) {
+    const [{ loadKubeConfig }, { readClusterObjects }, { ClusterPoller }] = await Promise.all([
+      import('../adapters/kube/informer.js'),
+      import('../adapters/kube/cluster-read.js'),
+      import('../actors/viz-cluster.js'),
+    ]);
+    const kc = loadKubeConfig(a.kubeconfig);
+    const p = new ClusterPoller({
+      read: () => readClusterObjects(kc, a.namespace as string),
+      clock: realClock,
+      intervalMs: Math.max(1000, intervalMs),
+      stamp: () => Date.now(),
+      onInput: (x) => live.push(x),
+      onError: (err) => log.warn('cannot read the apiserver', { event: 'viz.kube.error', err: String(err) }),
+    });
+    p.start();
+    poller = p;
+  }
   stop = async () => {
+    poller?.stop();
     reader.stop();
     await bus.close();
   };

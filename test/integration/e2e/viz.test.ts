@@ -74,6 +74,13 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.ro
         pass,
         '--listen',
         '127.0.0.1:8089',
+        // The apiserver, read-only: Service names, pools, nodes as it has them.
+        '--kubeconfig',
+        cl.kube.kubeconfigPath,
+        '--namespace',
+        MOORING_NS,
+        '--kube-interval',
+        '1s',
       ],
       {},
       'viz',
@@ -134,6 +141,14 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.ro
       30_000,
       100,
     );
+    // From the apiserver: the Service's name and pool, the pool, every node's readiness.
+    await page.waitForSelector(`#ips tr[data-ip="${ip}"] td.service[data-pool=l2]`, { timeout: 30_000 });
+    assert.equal(await page.$eval(`#ips tr[data-ip="${ip}"] td.service`, (e) => e.textContent), `${NS}/web (pool l2)`);
+    await page.waitForSelector('#pools tr[data-pool=l2]');
+    for (const n of NET.nodes) {
+      const api = await page.$eval(`#nodes .node[data-node="${n.name}"] .api`, (e) => e.textContent ?? '');
+      assert.match(api, /^apiserver: /);
+    }
     await b.screenshot('lab-cluster');
   });
 

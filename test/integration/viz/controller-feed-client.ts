@@ -30,11 +30,14 @@ const mint = async (pub: string, role: NatsRole) => ({
 const feed = startControllerFeed({ urls: [server], cluster, credentials: controllerFeedCredentials({ mint }, log), log });
 const viewerKey = newUserKey();
 const viewerJwt = (await mint(viewerKey.publicKey, { role: 'viewer' })).value.jwt;
-const viewer = await NatsBus.connect({
-  servers: [server],
-  mirror: false,
-  auth: { jwt: () => viewerJwt, nkeySeed: new TextDecoder().decode(viewerKey.seed) },
-});
+// The test starts the server after this process: the viewer waits for it.
+let viewer: NatsBus | undefined;
+while (!viewer)
+  viewer = await NatsBus.connect({
+    servers: [server],
+    mirror: false,
+    auth: { jwt: () => viewerJwt, nkeySeed: new TextDecoder().decode(viewerKey.seed) },
+  }).catch(() => new Promise<undefined>((r) => setTimeout(() => r(undefined), 200)));
 const reader = new FeedReader({
   cluster,
   bus: viewer,
