@@ -6,14 +6,15 @@
 // pools, nodes without a feed and why; --kube auto (default: when a kubeconfig is given, KUBECONFIG
 // is set or it runs in a Pod), on or off.
 //
-//   tsx src/bin/viz.ts --nats-url nats://a:4222 [--cluster mooring] [--nats-user viz --nats-pass-file F]
+//   tsx src/bin/viz.ts --nats-url nats://a:4222 [--cluster mooring]
+//     [--nats-user viz --nats-pass-file F | --nats-credentials-url URL --nats-token-file F (a viewer JWT minted by the controller)]
 //     [--listen 127.0.0.1:8089] [--save trace.jsonl] [--kube auto|on|off] [--kubeconfig F] [--namespace metallb-system]
 //     [--kube-interval 10s]
 //   tsx src/bin/viz.ts --trace run.jsonl [--listen 127.0.0.1:8089]
 import { parseArgs } from 'node:util';
 import { readFileSync, appendFileSync, writeFileSync } from 'node:fs';
 import { createLogger } from '../adapters/log.js';
-import { NatsBus } from '../adapters/nats.js';
+import { NatsBus, type NatsAuth } from '../adapters/nats.js';
 import { liveSource, loadVizAssets, serveViz, type VizSource } from '../adapters/viz-server.js';
 import { FeedReader } from '../actors/viz-feed-reader.js';
 import { OrderTracker } from '../actors/viz-order.js';
@@ -30,6 +31,10 @@ const { values: a } = parseArgs({
     'nats-url': { type: 'string', default: process.env.NATS_URL },
     'nats-user': { type: 'string', default: process.env.NATS_USER },
     'nats-pass-file': { type: 'string' },
+    /** Viewer credentials minted by the controller (in the cluster): its endpoint, the projected token, the CA's Secret. */
+    'nats-credentials-url': { type: 'string', default: process.env.NATS_CREDENTIALS_URL },
+    'nats-token-file': { type: 'string', default: '/var/run/secrets/mooring/nats/token' },
+    'nats-ca-secret': { type: 'string', default: 'mooring-webhook-cert' },
     kube: { type: 'string', default: 'auto' },
     kubeconfig: { type: 'string', default: process.env.KUBECONFIG },
     namespace: { type: 'string', default: process.env.METALLB_NAMESPACE ?? 'metallb-system' },
@@ -71,13 +76,38 @@ if (a.trace) {
     if (save) appendFileSync(save, JSON.stringify(x) + '\n');
   });
   const pass = a['nats-pass-file'] ? readFileSync(a['nats-pass-file'], 'utf8').trim() : undefined;
+  // In the cluster: a viewer JWT minted by the controller for this Pod, renewed before it expires.
+  const minted = a['nats-credentials-url']
+    ? await import('../adapters/nats-credential-client.js').then(async (m) =>
+        m.jwtCredentials({
+          url: a['nats-credentials-url'] as string,
+          tokenFile: a['nats-token-file'] as string,
+          caSecret: {
+            kc: (await import('../adapters/kube/informer.js')).loadKubeConfig(a.kubeconfig),
+            namespace: a.namespace as string,
+            name: a['nats-ca-secret'] as string,
+          },
+          log,
+        }),
+      )
+    : undefined;
+  let auth: NatsAuth | undefined = a['nats-user'] ? { user: a['nats-user'], pass: pass ?? '' } : undefined;
+  for (let attempt = 0; minted && !auth; attempt++) {
+    const c = await minted.get(0);
+    if (c.ok) auth = c.auth;
+    else {
+      log.warn('no viewer credential yet, retrying', { event: 'viz.credential.retry', err: c.error });
+      await new Promise((r) => setTimeout(r, Math.min(30_000, 1000 * 2 ** attempt)));
+    }
+  }
   const bus = await NatsBus.connect({
     servers: (a['nats-url'] as string).split(','),
     name: 'mooring-viz',
     mirror: false,
-    ...(a['nats-user'] ? { auth: { user: a['nats-user'], pass: pass ?? '' } } : {}),
+    ...(auth ? { auth } : {}),
     log: (rec) => log.info('nats', { ...rec, event: `nats.${String(rec.event)}` }),
   });
+  const stopRotation = minted ? (await import('../adapters/nats-rotation.js')).rotateCredentials(bus, minted, { log }) : undefined;
   const reader = new FeedReader({
     cluster: a.cluster as string,
     bus,
@@ -110,6 +140,7 @@ if (a.trace) {
     poller = p;
   }
   stop = async () => {
+    stopRotation?.();
     poller?.stop();
     reader.stop();
     await bus.close();

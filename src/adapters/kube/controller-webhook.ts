@@ -43,6 +43,8 @@ export const WEBHOOK_FLAGS = {
   'nats-cluster': { type: 'string' },
   'nats-credential-ttl': { type: 'string', default: '1h' },
   'nats-speaker-sa': { type: 'string', default: 'speaker' },
+  /** The visualizer's ServiceAccount: its Pods get read-only viewer credentials ('' for none). */
+  'nats-viewer-sa': { type: 'string', default: 'viz' },
 } as const;
 type Flags = Partial<Record<keyof typeof WEBHOOK_FLAGS, string>>;
 
@@ -81,6 +83,7 @@ export function webhookFromFlags(
             issuerSecret: 'mooring-nats-issuer',
             authSecret: 'mooring-nats-auth',
             serviceAccount: f['nats-speaker-sa'] ?? 'speaker',
+            ...(f['nats-viewer-sa'] ? { viewerServiceAccount: f['nats-viewer-sa'] } : {}),
             lifetimeMs: ttl ?? 3_600_000,
           },
         }

@@ -31,6 +31,8 @@ export interface NatsIssuerOptions {
   readonly authSecret: string;
   /** The speakers' ServiceAccount. */
   readonly serviceAccount: string;
+  /** The visualizer's ServiceAccount (its Pods get the read-only viewer role); absent: none. */
+  readonly viewerServiceAccount?: string;
   readonly lifetimeMs: number;
   readonly isLeader: () => boolean;
 }
@@ -126,6 +128,7 @@ export function startNatsIssuer(
   const ports: CredentialPorts = {
     namespace: o.namespace,
     serviceAccount: o.serviceAccount,
+    ...(o.viewerServiceAccount ? { viewerServiceAccount: o.viewerServiceAccount } : {}),
     audience: NATS_TOKEN_AUDIENCE,
     log,
     isUserKey: isUserPublicKey,
