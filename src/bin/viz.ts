@@ -24,7 +24,8 @@ import { parseDuration } from '../domain/duration.js';
 
 const { values: a } = parseArgs({
   options: {
-    listen: { type: 'string', default: '127.0.0.1:8089' },
+    /** HOST:PORT, repeatable (in a Pod: the Pod IP for the Service and probes, 127.0.0.1 for kubectl port-forward). */
+    listen: { type: 'string', multiple: true, default: ['127.0.0.1:8089'] },
     trace: { type: 'string' },
     save: { type: 'string' },
     cluster: { type: 'string', default: 'mooring' },
@@ -42,12 +43,11 @@ const { values: a } = parseArgs({
   },
 });
 const log = createLogger({ component: 'viz' });
-const m = /^(.*):(\d+)$/.exec(a.listen as string);
-if (!m || (!a.trace && !a['nats-url'])) {
-  log.error(!m ? '--listen must be HOST:PORT' : 'either --trace FILE or --nats-url (NATS_URL) is required');
+const listen = (a.listen ?? []).map((l) => /^(.*):(\d+)$/.exec(l));
+if (listen.some((m) => !m) || (!a.trace && !a['nats-url'])) {
+  log.error(listen.some((m) => !m) ? '--listen must be HOST:PORT' : 'either --trace FILE or --nats-url (NATS_URL) is required');
   process.exit(2);
 }
-const host = (m[1] as string).replace(/^\[(.*)\]$/, '$1');
 
 let source: VizSource;
 let stop = async (): Promise<void> => {};
@@ -148,10 +148,15 @@ if (a.trace) {
 }
 
 const { script, charts } = await loadVizAssets();
-const viz = await serveViz({ host, port: Number(m[2]), title: 'Mooring visualizer', script, charts, source });
-log.info('visualizer serving', { event: 'viz.listening', url: viz.url, mode: source.mode });
-process.stdout.write(`visualizer: ${viz.url}\n`);
+const servers: Array<Awaited<ReturnType<typeof serveViz>>> = [];
+for (const m of listen as RegExpExecArray[]) {
+  const host = (m[1] as string).replace(/^\[(.*)\]$/, '$1');
+  const viz = await serveViz({ host, port: Number(m[2]), title: 'Mooring visualizer', script, charts, source });
+  servers.push(viz);
+  log.info('visualizer serving', { event: 'viz.listening', url: viz.url, mode: source.mode });
+  process.stdout.write(`visualizer: ${viz.url}\n`);
+}
 for (const sig of ['SIGINT', 'SIGTERM'] as const)
   process.on(sig, () => {
-    void Promise.allSettled([stop(), viz.close()]).then(() => process.exit(0));
+    void Promise.allSettled([stop(), ...servers.map((v) => v.close())]).then(() => process.exit(0));
   });
