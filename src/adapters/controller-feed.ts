@@ -67,6 +67,20 @@ export function controllerFeedCredentials(
   }, log);
 }
 
+/** The feed from the controller's flags (--nats-url, --nats-cluster or --cluster, --nats-user, --nats-pass-file). */
+export function controllerFeedFromFlags(
+  f: Partial<Record<'nats-url' | 'nats-cluster' | 'cluster' | 'nats-user' | 'nats-pass-file', string>>,
+  mint: CredentialPorts['mint'] | undefined,
+  log: Logger,
+): ControllerFeed {
+  return startControllerFeed({
+    urls: (f['nats-url'] ?? '').split(','),
+    cluster: f['nats-cluster'] ?? f.cluster ?? 'mooring',
+    credentials: controllerFeedCredentials({ mint, user: f['nats-user'], passFile: f['nats-pass-file'] }, log),
+    log,
+  });
+}
+
 const RETRY: BackoffPolicy = { initialMs: 1000, maxMs: 30_000, factor: 2, jitter: 0.2 };
 
 export function startControllerFeed(o: ControllerFeedOptions): ControllerFeed {

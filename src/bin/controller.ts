@@ -131,17 +131,7 @@ const webhook = opts['webhook-port']
   : undefined;
 // The state feed (optional, loaded only with --nats-url): the issuer mints the controller's own JWT.
 const feed = opts['nats-url']
-  ? await import('../adapters/controller-feed.js').then((m) =>
-      m.startControllerFeed({
-        urls: (opts['nats-url'] as string).split(','),
-        cluster: opts['nats-cluster'] ?? opts.cluster ?? 'mooring',
-        credentials: m.controllerFeedCredentials(
-          { mint: webhook?.issuer?.mint, user: opts['nats-user'], passFile: opts['nats-pass-file'] },
-          log,
-        ),
-        log,
-      }),
-    )
+  ? (await import('../adapters/controller-feed.js')).controllerFeedFromFlags(opts, webhook?.issuer?.mint, log)
   : undefined;
 await Promise.all(informers.map((i) => i.synced));
 log.info('informers synced', { event: 'controller.synced', lbClass: lbClass ?? null, namespace, identity });
