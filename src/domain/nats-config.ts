@@ -128,6 +128,8 @@ export interface AccountsBlockOptions {
   readonly presence?: boolean;
   /** Read-only viewer users (`mooring viz`). */
   readonly viewers?: readonly ViewerUser[];
+  /** Controller users (its allocation feed, `controller --nats-user`): role `controller`. */
+  readonly controllers?: readonly ViewerUser[];
 }
 
 /**
@@ -154,6 +156,10 @@ export function natsAccountsBlock(
     ),
     ...admins.map((a) => entry(a, adminPublishPermissions(cluster), adminSubscribePermissions(cluster))),
     ...(opts.viewers ?? []).map((v) => entry(v, viewerPublishPermissions(cluster), viewerSubscribePermissions(cluster))),
+    ...(opts.controllers ?? []).map((c) => {
+      const p = rolePermissions(cluster, { role: 'controller' });
+      return entry(c, [...p.pub], [...p.sub]);
+    }),
   ];
   if (!presence) return `accounts {\n  ${account}: {\n    jetstream: enabled\n    users: [\n${lines.join(',\n')}\n    ]\n  }\n}\n`;
   return [
