@@ -36,6 +36,20 @@ test('live simulator: the page lists the nodes and each IP with its owner, and f
         [ownerCell(ip), owners[0]],
       );
     }
+    // Every node's machine for every IP, the ones never elected anywhere but idle/standby too (from
+    // the nodes' snapshots): no IP row says "no state reported".
+    const ips = sim.allIps();
+    await b.page.waitForFunction((n) => document.querySelectorAll('#ips td.standby span').length === n, ips.length * (NODES.length - 1));
+    const standby = await b.page.$$eval('#ips td.standby span', (ss) => ss.map((s) => s.textContent ?? ''));
+    assert.deepEqual(
+      standby.filter((t) => !/^node-[abc]: standby \(\w+\)$/.test(t)),
+      [],
+      'each other node: standby, with its reason',
+    );
+    const never = ips.flatMap((ip) =>
+      NODES.filter((n) => !sim.transitions.some((t) => t.ip === ip && t.node === n)).map((n) => `${n} ${ip}`),
+    );
+    assert.ok(never.length > 0, `some nodes never moved for some IP (the case under test): ${never.length}`);
     await b.screenshot('sim-cluster');
 
     const ip = sim.allIps()[0] as string;
@@ -56,6 +70,42 @@ test('live simulator: the page lists the nodes and each IP with its owner, and f
     await b.page.waitForSelector(`#chart[data-node="${next[0]}"][data-id="${ip}"] g.state.lit[data-state=announcing]`);
     await b.page.waitForSelector(`#timeline li.failover[data-ip="${ip}"]`);
     await b.screenshot('sim-failover-machine');
+
+    // The controller's allocation feed (as FeedReader passes it on): its snapshot, then decisions.
+    const C = ':controller';
+    const at = sim.clock.now();
+    await b.page.waitForSelector('#allocs-none:not([hidden])');
+    viz.push({
+      t: 'snap',
+      node: C,
+      at,
+      machines: [
+        { machine: 'allocation', id: 'default/kept', state: '203.0.113.9', reason: 'pool p1: kept from the Service status', since: at },
+      ],
+    });
+    viz.push({
+      t: 'tr',
+      r: {
+        machine: 'allocation',
+        id: 'default/big',
+        node: C,
+        from: '',
+        to: '',
+        event: 'allocate',
+        reason: 'no IP: exhausted: pool p1 is full',
+        at,
+      },
+    });
+    await b.page.waitForSelector('#allocs tr[data-service="default/big"] td.ips.none');
+    const allocs = await b.page.$$eval('#allocs tbody tr', (rs) => rs.map((r) => [...r.children].map((c) => c.textContent)));
+    assert.deepEqual(allocs, [
+      ['default/big', 'none', 'no IP: exhausted: pool p1 is full'],
+      ['default/kept', '203.0.113.9', 'pool p1: kept from the Service status'],
+    ]);
+    assert.equal(await b.page.$eval('#allocs-none', (e) => (e as HTMLElement).hidden), true);
+    // The controller is not a node.
+    assert.deepEqual(await b.page.$$eval('#nodes .node', (ns) => ns.map((n) => n.getAttribute('data-node'))), NODES);
+    await b.screenshot('sim-allocations');
     assert.deepEqual(b.errors, []);
   } finally {
     await b.close();

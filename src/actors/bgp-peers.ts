@@ -154,6 +154,29 @@ export class BgpPeers {
     return new Map([...this.runs].flatMap(([n, r]) => (r.bfd ? [[n, sessionStateOf(r.bfd.actor.getSnapshot().value)] as const] : [])));
   }
 
+  /**
+   * Every session as it is now, for the state feed's snapshot: a BGP session per peer (id: the
+   * BGPPeer name) and a BFD session per peer with one (id: `<peer> <address>`, reason: its last
+   * down reason), as the feed's records name them.
+   */
+  machines(): Array<{ machine: 'bgpSession' | 'bfdSession'; id: string; state: string; reason?: string }> {
+    return [...this.runs].flatMap(([n, r]) => {
+      const bgp = { machine: 'bgpSession' as const, id: n, state: r.speaker.state(n) ?? 'idle' };
+      if (!r.bfd || !r.spec.bfd) return [bgp];
+      const snap = r.bfd.actor.getSnapshot();
+      const reason = snap.context.downReason;
+      return [
+        bgp,
+        {
+          machine: 'bfdSession' as const,
+          id: `${n} ${r.spec.bfd.address}`,
+          state: sessionStateOf(snap.value),
+          ...(reason ? { reason } : {}),
+        },
+      ];
+    });
+  }
+
   /** BFD samples for metrics (peer label: the BFD address). */
   bfdSamples(): BfdSessionSample[] {
     return [...this.trackers].flatMap(([t, hub]) => sampleBfd(hub, [t]));

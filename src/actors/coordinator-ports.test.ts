@@ -310,3 +310,22 @@ test('L2Advertisement interfaces changed while standing by: used at the next ann
   assert.deepEqual(t.coord.owned(), [IP]);
   assert.equal(t.l2.calls.at(-1), `announce ${IP} eth2`);
 });
+
+test('machines() lists every IP of the configuration, the ones never elected here too (the state feed snapshot)', async () => {
+  const t = setup();
+  const b = new Coordinator({ cluster: 'c', node: 'b', inc: 1, clock: t.clock, bus: t.bus, l2: new FakeL2(), claimsRefreshMs: 1000 });
+  const moved: string[] = [];
+  b.onTransition((tr) => moved.push(`${tr.from}>${tr.to}`));
+  b.setCluster(t.spec());
+  b.start();
+  await t.run(400);
+  assert.deepEqual(t.coord.machines(), [{ ip: IP, service: 'default/web', state: 'announcing', reason: undefined, epoch: 1 }]);
+  // b (NetworkUnavailable) is never elected: no actor, no transition, yet it has a state and a reason.
+  assert.deepEqual(moved, []);
+  const [m] = b.machines();
+  assert.deepEqual([m?.ip, m?.service, m?.state], [IP, 'default/web', 'standby']);
+  assert.equal(m?.reason, b.stateOf(IP).reason);
+  assert.ok(m?.reason, 'a reason for not announcing');
+  b.halt();
+  t.coord.halt();
+});

@@ -232,6 +232,7 @@ export class Coordinator {
   /** Epoch store failures: compare-and-sets lost to another writer, and writes deferred because the KV was unavailable. */
   private readonly kvCounts = { racesLost: 0, outages: 0 };
   private readonly listeners: Array<(t: Transition) => void> = [];
+  private readonly tableListeners: Array<() => void> = [];
   private stopped = false;
   private presenceSubscribed = false;
 
@@ -283,6 +284,11 @@ export class Coordinator {
       const i = this.listeners.indexOf(cb);
       if (i >= 0) this.listeners.splice(i, 1);
     };
+  }
+
+  /** The configuration's IPs changed (some may have come or gone: `machines()` lists them). */
+  onTable(cb: () => void): void {
+    this.tableListeners.push(cb);
   }
 
   /** Another station answered for an IP this node announces (the L2 port's report, for Events). */
@@ -359,6 +365,7 @@ export class Coordinator {
         h.actor.stop();
         this.held.delete(ip);
       }
+      for (const l of this.tableListeners) l();
     }
     // Node indices may have changed: owners are recomputed by the full reconcile this schedules.
     this.lastOwner = new Int32Array(next.list.length).fill(-1);
@@ -403,6 +410,27 @@ export class Coordinator {
       return { state: s.value as ServiceIpState, reason: s.context.reason, epoch: s.context.epoch };
     }
     return { state: 'standby', reason: this.decideFor(info).reason ?? Reason.notOwner, epoch: 0 };
+  }
+
+  /**
+   * Every IP of the configuration as this node's serviceIp machine has it now (`stateOf` for each,
+   * one live view for all): the state feed's snapshot, so an IP never elected here is listed too.
+   */
+  machines(): Array<{ ip: string; service: string; state: ServiceIpState; reason: Reason | undefined; epoch: number }> {
+    const live = this.liveView();
+    return this.table.list.map((info) => {
+      const h = this.held.get(info.ip);
+      if (!h)
+        return {
+          ip: info.ip,
+          service: info.svc.key,
+          state: 'standby',
+          reason: this.decideFor(info, live).reason ?? Reason.notOwner,
+          epoch: 0,
+        };
+      const s = h.actor.getSnapshot();
+      return { ip: info.ip, service: info.svc.key, state: s.value as ServiceIpState, reason: s.context.reason, epoch: s.context.epoch };
+    });
   }
 
   /** Why this node does or does not announce `ip`, and who the election picks. */

@@ -11,7 +11,7 @@ import type { RouteAttrs } from '../domain/bgp-advertisements.js';
 /** What the speaker's metrics read of the supervisor. */
 export type PeersView = Pick<BgpPeers, 'states' | 'metrics'>;
 
-export type LoadedPeers = SpeakerPeers & PeersView;
+export type LoadedPeers = SpeakerPeers & PeersView & Partial<Pick<BgpPeers, 'machines'>>;
 
 export class LazyPeers implements SpeakerPeers, PeersView {
   private real: LoadedPeers | undefined;
@@ -23,6 +23,8 @@ export class LazyPeers implements SpeakerPeers, PeersView {
   constructor(
     private readonly load: () => Promise<LoadedPeers>,
     private readonly onError: (err: unknown) => void = () => {},
+    /** After every reconcile (the state feed compares its sessions then). */
+    private readonly onReconcile: () => void = () => {},
   ) {}
 
   /** Loaded (a peer applied at least once). */
@@ -31,9 +33,12 @@ export class LazyPeers implements SpeakerPeers, PeersView {
   }
 
   reconcile(specs: readonly PeerSpec[]): void {
-    if (this.real) return this.real.reconcile(specs);
-    this.specs = specs;
-    if (specs.length > 0 && !this.stopped) this.start();
+    if (this.real) this.real.reconcile(specs);
+    else {
+      this.specs = specs;
+      if (specs.length > 0 && !this.stopped) this.start();
+    }
+    this.onReconcile();
   }
 
   setRoutes(routes: Map<string, Map<string, RouteAttrs>>): void {
@@ -47,6 +52,11 @@ export class LazyPeers implements SpeakerPeers, PeersView {
 
   metrics(): ReturnType<PeersView['metrics']> {
     return this.real?.metrics() ?? [];
+  }
+
+  /** The sessions as they are now (none before the runtime loads: no session exists yet). */
+  machines(): ReturnType<BgpPeers['machines']> {
+    return this.real?.machines?.() ?? [];
   }
 
   async stop(graceful: boolean): Promise<void> {
@@ -66,6 +76,7 @@ export class LazyPeers implements SpeakerPeers, PeersView {
         this.real = real;
         if (this.specs) real.reconcile(this.specs);
         if (this.routes) real.setRoutes(this.routes);
+        if (this.specs) this.onReconcile();
         this.specs = undefined;
         this.routes = undefined;
         return real;

@@ -64,3 +64,22 @@ test('refusals', async () => {
   assert.deepEqual(other, { code: 403, body: { error: 'pod speaker-a is not the one the token was issued to' } });
   assert.equal((await issueCredential({ bearer: 'good', body: { publicKey: USER } }, ports({ seeds: false }).p)).code, 503);
 });
+
+test('a Pod of the viewer ServiceAccount gets the read-only viewer role; without one configured it is refused', async () => {
+  const f = ports({ username: 'system:serviceaccount:metallb-system:viz' });
+  const off = await issueCredential({ bearer: 'good', body: { publicKey: USER } }, f.p);
+  assert.equal(off.code, 401, 'no viewer ServiceAccount configured: refused');
+  const on = await issueCredential({ bearer: 'good', body: { publicKey: USER } }, { ...f.p, viewerServiceAccount: 'viz' });
+  assert.deepEqual(on, { code: 200, body: { jwt: 'the-jwt', expiresAtMs: 42, node: '' } });
+  assert.deepEqual(f.minted, [{ role: 'viewer' }]);
+  // Still bound to a live Pod.
+  const gone = ports({ username: 'system:serviceaccount:metallb-system:viz', pod: { uid: 'other', nodeName: 'n3', phase: 'Running' } });
+  assert.equal(
+    (await issueCredential({ bearer: 'good', body: { publicKey: USER } }, { ...gone.p, viewerServiceAccount: 'viz' })).code,
+    403,
+  );
+  // A speaker's token stays a node's.
+  const sp = ports();
+  await issueCredential({ bearer: 'good', body: { publicKey: USER } }, { ...sp.p, viewerServiceAccount: 'viz' });
+  assert.deepEqual(sp.minted, [{ role: 'node', node: 'n3' }]);
+});

@@ -10,7 +10,7 @@ import { ApiStore, type StoredObject } from '../adapters/memory/api-store.js';
 import { createLogger } from '../adapters/log.js';
 import { DEPRECATED_POOL_ANNOTATION, ingressIps, POOL_ANNOTATION } from '../domain/lb-service.js';
 import type { Clock } from './coord-ports.js';
-import { fifoLimiter, ServiceReconciler, type Limiter, type Service } from './service-reconciler.js';
+import { fifoLimiter, ServiceReconciler, type AllocationDecision, type Limiter, type Service } from './service-reconciler.js';
 
 const NS = 'metallb-system';
 
@@ -69,7 +69,7 @@ const svc = (
 /** A Service as the rows see it: ingress IPs, the pool annotation, the deprecated one (older MetalLB). */
 type View = { ips: string[]; pool?: string; deprecatedPool?: string };
 
-function harness(o: { limit?: Limiter } = {}) {
+function harness(o: { limit?: Limiter; onAllocation?: (d: AllocationDecision) => void } = {}) {
   const store = new ApiStore();
   const clock = new FakeClock();
   const writer = store.serviceWriter();
@@ -91,6 +91,7 @@ function harness(o: { limit?: Limiter } = {}) {
       log,
       namespace: NS,
       ...(o.limit ? { limit: o.limit } : {}),
+      ...(o.onAllocation ? { onAllocation: o.onAllocation } : {}),
     });
   let seen = 0;
   const h = {
@@ -476,5 +477,48 @@ describe('ServiceReconciler', () => {
     );
     assert.deepEqual(h.view(), { x: { ips: ['198.51.100.8'], pool: 'pool-a' }, y: { ips: ['198.51.100.11'], pool: 'pool-a' } });
     await r.stop();
+  });
+
+  it('tells each allocation decision with its pool and why, or why none, once; allocations() lists them all', async () => {
+    const told: AllocationDecision[] = [];
+    const h = harness({ onAllocation: (d) => told.push(d) });
+    const r = h.make();
+    r.start();
+    h.store.apply(pool('p1', ['198.51.100.10/32']));
+    h.store.apply(pool('p2', ['203.0.113.0/30']));
+    h.store.apply(svc('a'));
+    await h.settle(r);
+    h.store.apply(svc('b', { annotations: { 'metallb.io/address-pool': 'p1' } }));
+    h.store.apply(svc('c', { annotations: { 'metallb.io/loadBalancerIPs': '203.0.113.2' } }));
+    await h.settle(r);
+    const why = (d: AllocationDecision) => `${d.service} [${d.ips.join(',')}] ${d.pool ?? '-'} ${d.why}`;
+    assert.deepEqual(told.map(why), [
+      'apps/a [198.51.100.10] p1 pool p1: auto-assigned (first pool by priority with a free address)',
+      'apps/b [] - no IP: exhausted: ' + (told[1]?.why.split(': ').slice(2).join(': ') ?? ''),
+      'apps/c [203.0.113.2] p2 pool p2: the IPs the Service requested',
+    ]);
+    assert.match(told[1]?.why ?? '', /^no IP: exhausted: .+/);
+    // Settling again tells nothing new; a deletion tells the release.
+    await h.clock.advance(5000);
+    await h.settle(r);
+    assert.equal(told.length, 3);
+    assert.deepEqual(
+      r
+        .allocations()
+        .map((d) => d.service)
+        .sort(),
+      ['apps/a', 'apps/b', 'apps/c'],
+    );
+    h.store.delete('Service', 'a', 'apps');
+    await h.settle(r);
+    assert.equal(why(told[3] as AllocationDecision), 'apps/a [] - released: the Service was deleted');
+    await r.stop();
+    // A new term re-claims from status: allocations() lists them without a decision told.
+    const r2 = h.make();
+    r2.start();
+    await h.settle(r2);
+    const c = r2.allocations().find((d) => d.service === 'apps/c');
+    assert.deepEqual([c?.ips, c?.pool], [['203.0.113.2'], 'p2']);
+    await r2.stop();
   });
 });

@@ -9,7 +9,7 @@
 // the in-memory API store (src/adapters/memory/api-store.ts). stop() ends the term: nothing is
 // written afterwards; the next term is a new instance.
 import { KINDS } from '../api/metallb.js';
-import { Allocator, type ServiceRequest } from '../domain/allocator/index.js';
+import { Allocator, Annotation, type ServiceRequest } from '../domain/allocator/index.js';
 import { formatConfigError, parseConfig, type RawObject } from '../domain/config.js';
 import {
   DEPRECATED_POOL_ANNOTATION,
@@ -98,8 +98,31 @@ export interface ServiceReconcilerOptions {
   lbClass?: string;
   /** Shared with the Event recorder in the controller; a fresh FIFO of 16 by default. */
   limit?: Limiter;
-  /** Told of every allocation written (the state feed's `allocation` records): Service key, IPs, pool. */
-  onAllocated?: (service: string, ips: readonly string[], pool: string | undefined) => void;
+  /**
+   * Told of every allocation decision (the state feed's `allocation` records): IPs written, a
+   * refusal (with the IPs kept, and why none), a release.
+   */
+  onAllocation?: (d: AllocationDecision) => void;
+}
+
+/** An allocation decision for one Service, as the visualizer shows it. */
+export interface AllocationDecision {
+  /** namespace/name */
+  readonly service: string;
+  readonly ips: readonly string[];
+  readonly pool?: string;
+  /** Why these IPs (the pool and how it was chosen), or why none. */
+  readonly why: string;
+}
+
+/** Why a Service got its IPs from `pool`: what it asked for, else the pools' order. */
+export function allocationWhy(req: ServiceRequest, pool: string | undefined): string {
+  const a = req.annotations ?? {};
+  const from = pool ? `pool ${pool}` : 'no pool';
+  if (a[Annotation.loadBalancerIPs] ?? a[Annotation.deprecatedLoadBalancerIPs] ?? req.loadBalancerIP)
+    return `${from}: the IPs the Service requested`;
+  if (a[Annotation.addressPool] ?? a[Annotation.deprecatedAddressPool]) return `${from}: the pool the Service requested`;
+  return `${from}: auto-assigned (first pool by priority with a free address)`;
 }
 
 /** Service writes in flight at once (the apiserver's inflight limits answer 429 beyond a few dozen). */
@@ -178,6 +201,8 @@ export class ServiceReconciler {
   private readonly issued = new Map<string, string>();
   /** Services the allocator refused: converged again after any release. */
   private readonly failed = new Set<string>();
+  /** The last decision told per Service (onAllocation): what `allocations()` lists. */
+  private readonly decisions = new Map<string, AllocationDecision>();
   private readonly dirtyKeys = new Set<string>();
   private fullDirty = true;
   private released = false;
@@ -253,6 +278,25 @@ export class ServiceReconciler {
       }
       await Promise.allSettled(busy);
     }
+  }
+
+  /**
+   * Every Service's allocation now: the last decision told, else (re-claimed from status at the
+   * term's start, unchanged since) its IPs and pool. The controller's state feed snapshot.
+   */
+  allocations(): AllocationDecision[] {
+    const out = new Map(this.decisions);
+    for (const a of this.allocator.list())
+      if (!out.has(a.key))
+        out.set(a.key, { service: a.key, ips: a.ips, pool: a.pool, why: `pool ${a.pool}: kept from the Service's status` });
+    return [...out.values()];
+  }
+
+  private decided(d: AllocationDecision): void {
+    const last = this.decisions.get(d.service);
+    if (last && last.why === d.why && last.pool === d.pool && last.ips.join() === d.ips.join()) return;
+    this.decisions.set(d.service, d);
+    this.o.onAllocation?.(d);
   }
 
   /** The allocator's per-pool counts (metrics). */
@@ -442,6 +486,8 @@ export class ServiceReconciler {
       this.o.log.info('released: service deleted', { event: 'service.released', service: key });
       this.released = true;
     }
+    if (this.decisions.has(key)) this.o.onAllocation?.({ service: key, ips: [], why: 'released: the Service was deleted' });
+    this.decisions.delete(key);
     this.requests.delete(key);
     this.issued.delete(key);
     this.queuedWrites.delete(key);
@@ -467,6 +513,7 @@ export class ServiceReconciler {
       if (this.allocator.release(key)) {
         log.info('released: no longer ours', { event: 'service.released', service: key });
         this.released = true;
+        this.decided({ service: key, ips: [], why: 'released: no longer a LoadBalancer Service of this controller' });
         const cleared = clearedNotOursEvent(s, held, lbClass);
         if (cleared) this.emit(s, cleared);
       }
@@ -500,6 +547,7 @@ export class ServiceReconciler {
     if (hasWrites(w) || !this.failed.has(key)) {
       this.emit(s, refusalEvent(key, r.code, r.reason, r.ips));
       log.warn('allocation failed', { event: 'service.allocationFailed', service: key, reason: r.code, err: r.reason });
+      this.decided({ service: key, ips: r.ips, why: `${r.ips.length > 0 ? 'kept, no new IP' : 'no IP'}: ${r.code}: ${r.reason}` });
       if (hasWrites(w)) this.writeReporting(s, w);
     }
     return false;
@@ -564,7 +612,10 @@ export class ServiceReconciler {
           w.ingress.map((ip) => ({ ip, ipMode: 'VIP' })),
           annotations,
         );
-        this.o.onAllocated?.(key, w.ingress, w.poolAnnotation ?? undefined);
+        const pool = w.poolAnnotation ?? undefined;
+        // An empty write follows a refusal or a release: that decision was told already.
+        if (w.ingress.length > 0)
+          this.decided({ service: key, ips: w.ingress, ...(pool ? { pool } : {}), why: allocationWhy(this.requestFor(s), pool) });
       } else if (annotations) {
         await this.o.writer.patchServiceAnnotations(ns, name, annotations);
       }

@@ -166,3 +166,88 @@ test('allocations are records of the Service key, from the old IPs to the new, w
     ],
   );
 });
+
+test('with sources, a snapshot lists every machine as it is now: the ones that never moved, and none that left', async () => {
+  const { clock, b, feed, snaps } = setup();
+  const ips = [
+    { ip: '203.0.113.1', state: 'announcing', reason: undefined },
+    { ip: '203.0.113.2', state: 'standby', reason: 'notOwner' },
+  ];
+  let sessions = [
+    { machine: 'bgpSession' as const, id: 'router', state: 'established' },
+    { machine: 'bfdSession' as const, id: 'router 198.51.100.1', state: 'up' },
+    { machine: 'bgpSession' as const, id: 'backup', state: 'idle' },
+  ];
+  feed.addSource(['serviceIp'], () =>
+    ips.map((m) => ({
+      machine: 'serviceIp' as const,
+      id: m.ip,
+      state: m.state,
+      ...(m.reason ? { reason: m.reason } : {}),
+      service: 'ns/web',
+      epoch: 1,
+    })),
+  );
+  feed.addSource(['bgpSession', 'bfdSession'], () => sessions);
+  await clock.advance(50);
+  // One recorded transition (its time is kept as `since`), a machine recorded but gone since.
+  feed.serviceIp({ ...tr(0, clock.now()), ip: '203.0.113.1', service: 'ns/web', from: 'standby', to: 'announcing' });
+  feed.serviceIp({ ...tr(0, clock.now()), ip: '203.0.113.99', service: 'ns/gone', from: 'standby', to: 'announcing' });
+  feed.allocation('ns/web', ['203.0.113.1'], 'pool-a');
+  feed.peerEvent({ event: 'sessionDown', peer: 'backup', reason: 'connectFailed', detail: 'ECONNREFUSED' });
+  await clock.advance(1000);
+  const ask = b.subs.get(snapshotRequestSubject('c1', 'node-a'));
+  ask?.('', new Uint8Array());
+  await clock.advance(10);
+  const snap = snaps()[0] as SnapshotMessage;
+  const byId = new Map(snap.machines.map((m) => [`${m.machine} ${m.id}`, m]));
+  assert.deepEqual([...byId.keys()].sort(), [
+    'allocation ns/web',
+    'bfdSession router 198.51.100.1',
+    'bgpSession backup',
+    'bgpSession router',
+    'serviceIp 203.0.113.1',
+    'serviceIp 203.0.113.2',
+  ]);
+  assert.equal(byId.get('serviceIp 203.0.113.1')?.since, 50, 'since: its last record');
+  assert.deepEqual(
+    [byId.get('serviceIp 203.0.113.2')?.state, byId.get('serviceIp 203.0.113.2')?.reason, byId.get('serviceIp 203.0.113.2')?.since],
+    ['standby', 'notOwner', snap.at],
+  );
+  assert.equal(byId.get('bgpSession backup')?.reason, 'connectFailed: ECONNREFUSED', 'the last down reason of a session never up');
+  assert.equal(byId.get('bgpSession router')?.reason, undefined);
+  // A session removed from the configuration leaves the next snapshot.
+  sessions = sessions.filter((s) => s.id !== 'backup');
+  await clock.advance(1000);
+  ask?.('', new Uint8Array());
+  await clock.advance(10);
+  const next = snaps()[1] as SnapshotMessage;
+  assert.deepEqual(
+    next.machines.filter((m) => m.machine === 'bgpSession').map((m) => m.id),
+    ['router'],
+  );
+});
+
+test('changed(): machines never told of are recorded as added, gone ones as removed, one window later', async () => {
+  const { clock, feed, feeds } = setup();
+  let ips = ['203.0.113.1', '203.0.113.2'];
+  feed.addSource(['serviceIp'], () =>
+    ips.map((ip) => ({ machine: 'serviceIp' as const, id: ip, state: 'standby', reason: 'notOwner', service: 'ns/web', epoch: 0 })),
+  );
+  // .1 moved here (its transition is told); .2 never did.
+  feed.serviceIp({ ...tr(0, clock.now()), ip: '203.0.113.1', from: 'idle', to: 'standby', reason: 'notOwner' });
+  feed.changed();
+  feed.changed();
+  await clock.advance(1000);
+  const told = () => feeds().flatMap((m) => m.msg.transitions.map((t) => `${t.id} ${t.from}>${t.to} ${t.event} ${t.reason ?? ''}`));
+  assert.deepEqual(told(), ['203.0.113.1 idle>standby election.changed notOwner', '203.0.113.2 none>standby machine.added notOwner']);
+  ips = ['203.0.113.1'];
+  feed.changed();
+  await clock.advance(1000);
+  assert.equal(told().at(-1), '203.0.113.2 standby>gone machine.removed ');
+  // Nothing new: nothing sent.
+  const n = feeds().length;
+  feed.changed();
+  await clock.advance(1000);
+  assert.equal(feeds().length, n);
+});

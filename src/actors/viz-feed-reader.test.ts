@@ -5,7 +5,7 @@ import type { CoordBus } from './coord-ports.js';
 import { FeedReader } from './viz-feed-reader.js';
 import { encodeFeed } from '../codecs/state-feed.js';
 import { encodeHeartbeat } from '../codecs/coord.js';
-import { feedSubject, heartbeatSubject, snapshotRequestSubject, snapshotSubject } from '../domain/subjects.js';
+import { CONTROLLER_FEED_ID, feedSubject, heartbeatSubject, snapshotRequestSubject, snapshotSubject } from '../domain/subjects.js';
 import type { VizInput } from '../domain/viz-model.js';
 
 function setup() {
@@ -24,6 +24,8 @@ function setup() {
   const got: VizInput[] = [];
   const r = new FeedReader({ cluster: 'c', bus, clock, stamp: () => clock.now(), onInput: (x) => got.push(x) });
   r.start();
+  // At start, the controller is asked for its allocations (it sends no heartbeats).
+  assert.deepEqual(published.splice(0), [snapshotRequestSubject('c', CONTROLLER_FEED_ID)]);
   const deliver = (subject: string, data: Uint8Array) => {
     const kind = subject.split('.')[3];
     subs.get(`mooring.v1.c.${kind}.*`)?.(subject, data);
@@ -82,4 +84,45 @@ test('a node silent for 3 heartbeat intervals is down; its next heartbeat brings
     encodeFeed({ v: 1, node: 'n1', inc: 1, seq: 0, at: 5, machines: [{ machine: 'bgpSession', id: 'r', state: 'established', since: 1 }] }),
   );
   assert.equal(got.at(-1)?.t, 'snap');
+});
+
+test('the controller’s allocation feed: passed on; a new lease term (incarnation) or a gap asks for its snapshot', () => {
+  const { got, published, deliver } = setup();
+  const alloc = (seq: number, inc: number, service: string) =>
+    deliver(
+      feedSubject('c', CONTROLLER_FEED_ID),
+      encodeFeed({
+        v: 1,
+        node: CONTROLLER_FEED_ID,
+        inc,
+        seq,
+        transitions: [
+          { machine: 'allocation', id: service, node: CONTROLLER_FEED_ID, from: '', to: '203.0.113.1', reason: 'pool p', at: 1 },
+        ],
+      }),
+    );
+  alloc(1, 9, 'ns/a');
+  assert.deepEqual(published.splice(0), [snapshotRequestSubject('c', CONTROLLER_FEED_ID)], 'a new incarnation: ask');
+  alloc(2, 9, 'ns/b');
+  alloc(2, 9, 'ns/b');
+  assert.deepEqual(published, []);
+  alloc(4, 9, 'ns/c');
+  assert.deepEqual(published.splice(0), [snapshotRequestSubject('c', CONTROLLER_FEED_ID)], 'a gap: ask');
+  assert.deepEqual(
+    got.flatMap((x) => (x.t === 'tr' ? [x.r.id] : [])),
+    ['ns/a', 'ns/b', 'ns/c'],
+  );
+  deliver(
+    snapshotSubject('c', CONTROLLER_FEED_ID),
+    encodeFeed({
+      v: 1,
+      node: CONTROLLER_FEED_ID,
+      inc: 9,
+      seq: 4,
+      at: 5,
+      machines: [{ machine: 'allocation', id: 'ns/a', state: '', since: 1 }],
+    }),
+  );
+  assert.equal(got.at(-1)?.t, 'snap');
+  assert.equal(got.filter((x) => x.t === 'node').length, 0, 'the controller is no node');
 });

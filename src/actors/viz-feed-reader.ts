@@ -2,11 +2,13 @@
 // viewer's subjects) and turns them into VizInputs. A node is up while its heartbeats arrive (down
 // after 3 of its intervals without one); a node seen for the first time, restarted (new
 // incarnation) or whose feed has a gap is asked for a snapshot on `snapreq.<node>`. Feed
-// messages already seen (same incarnation, seq not above the last) are dropped.
+// messages already seen (same incarnation, seq not above the last) are dropped. The controller
+// (no heartbeats) is asked for its allocations' snapshot at start, whenever NATS comes back, and
+// when its feed restarts (a new lease term) or has a gap.
 import type { Clock, CoordBus } from './coord-ports.js';
 import { decodeFeed, decodeSnapshot } from '../codecs/state-feed.js';
 import { decodeHeartbeat } from '../codecs/coord.js';
-import { Kind, allOf, parseSubject, snapshotRequestSubject } from '../domain/subjects.js';
+import { CONTROLLER_FEED_ID, Kind, allOf, parseSubject, snapshotRequestSubject } from '../domain/subjects.js';
 import type { VizInput } from '../domain/viz-model.js';
 
 export interface FeedReaderOptions {
@@ -31,6 +33,8 @@ interface NodeSeen {
 
 export class FeedReader {
   private readonly nodes = new Map<string, NodeSeen>();
+  /** The controller's feed: incarnation and last seq. */
+  private readonly ctl = { inc: -1, seq: 0 };
   private readonly unsubs: Array<() => void> = [];
   private timer: unknown;
   private stopped = false;
@@ -42,7 +46,13 @@ export class FeedReader {
     this.unsubs.push(bus.subscribe(allOf(cluster, Kind.heartbeat), (_s, d) => this.onHeartbeat(d)));
     this.unsubs.push(bus.subscribe(allOf(cluster, Kind.feed), (s, d) => this.onFeed(s, d)));
     this.unsubs.push(bus.subscribe(allOf(cluster, Kind.snapshot), (_s, d) => this.onSnapshot(d)));
-    this.unsubs.push(bus.onStatus((up) => this.o.onInput({ t: 'nats', at: this.o.stamp(), up, who: 'viz' })));
+    this.unsubs.push(
+      bus.onStatus((up) => {
+        this.o.onInput({ t: 'nats', at: this.o.stamp(), up, who: 'viz' });
+        if (up) this.ask(CONTROLLER_FEED_ID);
+      }),
+    );
+    this.ask(CONTROLLER_FEED_ID);
     this.tick();
   }
 
@@ -81,6 +91,15 @@ export class FeedReader {
     const r = decodeFeed(d);
     if (!r.ok || parseSubject(subject)?.id !== r.value.node) return;
     const m = r.value;
+    if (m.node === CONTROLLER_FEED_ID) {
+      if (this.ctl.inc === m.inc && m.seq <= this.ctl.seq) return;
+      const gap = this.ctl.inc !== m.inc || m.seq !== this.ctl.seq + 1 || (m.dropped ?? 0) > 0;
+      this.ctl.inc = m.inc;
+      this.ctl.seq = m.seq;
+      for (const t of m.transitions) this.o.onInput({ t: 'tr', r: t });
+      if (gap) this.ask(CONTROLLER_FEED_ID);
+      return;
+    }
     const n = this.nodes.get(m.node);
     // A speaker publishes through two connections (NatsBus's mirror): the second copy is dropped.
     if (n && n.feedInc === m.inc && m.seq <= n.seq) return;
@@ -97,6 +116,10 @@ export class FeedReader {
     const r = decodeSnapshot(d);
     if (!r.ok) return;
     const s = r.value;
+    if (s.node === CONTROLLER_FEED_ID && (this.ctl.inc !== s.inc || s.seq >= this.ctl.seq)) {
+      this.ctl.inc = s.inc;
+      this.ctl.seq = s.seq;
+    }
     const n = this.nodes.get(s.node);
     if (n && n.feedInc === s.inc) n.seq = Math.max(n.seq, s.seq);
     else if (n) {

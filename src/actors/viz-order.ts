@@ -3,7 +3,7 @@
 // The page cannot hash (no node:crypto there), so the viz process does. It ranks every node it
 // knows: eligibility (endpoints, selectors, health) is what each node's reason says.
 import { electionHash } from '../domain/election.js';
-import type { VizInput } from '../domain/viz-model.js';
+import { isNode, type VizInput } from '../domain/viz-model.js';
 
 export class OrderTracker {
   private readonly nodes = new Set<string>();
@@ -21,7 +21,7 @@ export class OrderTracker {
         : x.t === 'snap'
           ? x.machines.filter((m) => m.machine === 'serviceIp').map((m) => m.id)
           : [];
-    const newNode = node !== undefined && node !== 'controller' && !this.nodes.has(node);
+    const newNode = node !== undefined && isNode(node) && !this.nodes.has(node);
     if (newNode) this.nodes.add(node);
     const fresh = ips.filter((ip) => !this.ips.has(ip));
     for (const ip of fresh) this.ips.add(ip);

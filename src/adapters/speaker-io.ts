@@ -5,7 +5,8 @@ import { LogAnnouncer } from '../actors/log-announcer.js';
 import { realClock } from '../actors/clock.js';
 import type { Coordinator } from '../actors/coordinator.js';
 import type { CoordBus } from '../actors/coord-ports.js';
-import { StateFeed } from '../actors/state-feed.js';
+import { StateFeed, serviceIpSource } from '../actors/state-feed.js';
+import type { CurrentMachine } from '../domain/state-feed.js';
 import type { Logger } from './log.js';
 import type { L2Stats } from './speaker-metrics.js';
 
@@ -21,12 +22,24 @@ export async function openL2Announcer(kind: string, log: Logger): Promise<{ l2: 
 
 /**
  * The state feed for `mooring viz` (docs/visualizer.md), started: every serviceIp transition of
- * `coord`, record timestamps in wall ms. The caller passes BGP/BFD events to `peerEvent`. It
+ * `coord`, record timestamps in wall ms; snapshots list `coord`'s and `peers`' machines as they
+ * are (`peers` is called only when a snapshot is asked for, or after `feed.changed()`: the caller
+ * calls it when the peers change). The caller passes BGP/BFD events to `peerEvent`. It
  * publishes through the speaker's bus, so a node that has no NATS link (BGP only) feeds nothing.
  */
-export function startStateFeed(cluster: string, node: string, bus: CoordBus, coord: Pick<Coordinator, 'onTransition'>): StateFeed {
+export function startStateFeed(
+  cluster: string,
+  node: string,
+  bus: CoordBus,
+  coord: Pick<Coordinator, 'onTransition' | 'machines' | 'onTable'>,
+  peers?: { machines(): Iterable<CurrentMachine> },
+): StateFeed {
   const feed = new StateFeed({ cluster, node, inc: Date.now(), bus, clock: realClock, stamp: () => Date.now() });
   coord.onTransition((t) => feed.serviceIp(t));
+  // Snapshots list every machine as it is now, moved or not.
+  feed.addSource(['serviceIp'], serviceIpSource(coord));
+  if (peers) feed.addSource(['bgpSession', 'bfdSession'], () => peers.machines());
+  coord.onTable(() => feed.changed());
   feed.start();
   return feed;
 }

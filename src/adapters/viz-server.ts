@@ -95,7 +95,10 @@ export async function serveViz(o: VizServerOptions): Promise<{ server: Server; u
   };
 }
 
-/** A live source: keeps the inputs (at most `max`, oldest dropped) and forwards new ones. */
+/**
+ * A live source: keeps the inputs (at most `max`, oldest dropped) and forwards new ones. Of the
+ * apiserver's `cluster` inputs only the latest is kept (a full report each: not replayed).
+ */
 export function liveSource(max = 200_000): VizSource & { push(x: VizInput): void } {
   const all: VizInput[] = [];
   const cbs = new Set<(x: VizInput) => void>();
@@ -107,6 +110,10 @@ export function liveSource(max = 200_000): VizSource & { push(x: VizInput): void
       return () => cbs.delete(cb);
     },
     push: (x) => {
+      if (x.t === 'cluster') {
+        const i = all.findIndex((y) => y.t === 'cluster');
+        if (i >= 0) all.splice(i, 1);
+      }
       all.push(x);
       if (all.length > max) all.splice(0, all.length - max);
       for (const cb of cbs) cb(x);

@@ -14,10 +14,14 @@
 // with --webhook-cert/--webhook-key files or, with --webhook-cert-secret S, a certificate the
 // leader issues, rotates and puts in caBundle (webhook-cert.ts). --nats-cluster C: the NATS issuer
 // on the same server (kube/nats-issuer.ts): speakers' user JWTs, the servers' operator config.
+// --nats-url U (optional): the allocation decisions on the state feed for `mooring viz`
+// (adapters/controller-feed.ts), with a JWT the issuer mints for the controller itself, or
+// --nats-user/--nats-pass-file; nothing depends on it (no NATS: no feed, allocation as before).
 // Usage: controller.ts [--lb-class C] [--namespace metallb-system] [--metrics-port 7472] [--metrics-host 0.0.0.0]
 //   [--webhook-port 9443 --webhook-cert tls.crt --webhook-key tls.key | --webhook-cert-secret S] [--webhook-host 0.0.0.0]
 //   [--webhook-configuration C] [--webhook-service SVC] [--webhook-cert-extra-names ip,name]
 //   [--nats-cluster C --nats-credential-ttl 1h --nats-speaker-sa speaker]
+//   [--nats-url nats://… [--cluster mooring] [--nats-user U --nats-pass-file F]]
 //   [--lease-name mooring-controller] [--lease-duration 15s] [--lease-renew-deadline 10s] [--lease-retry 2s]
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
@@ -45,6 +49,10 @@ const { values: opts } = parseArgs({
     'metrics-port': { type: 'string', default: '7472' },
     'metrics-host': { type: 'string', default: '0.0.0.0' },
     ...WEBHOOK_FLAGS,
+    'nats-url': { type: 'string' },
+    cluster: { type: 'string', default: 'mooring' },
+    'nats-user': { type: 'string' },
+    'nats-pass-file': { type: 'string' },
     'lease-name': { type: 'string', default: 'mooring-controller' },
     'lease-duration': { type: 'string', default: '15s' },
     'lease-renew-deadline': { type: 'string', default: '10s' },
@@ -121,6 +129,10 @@ const webhook = opts['webhook-port']
       log,
     )
   : undefined;
+// The state feed (optional, loaded only with --nats-url): the issuer mints the controller's own JWT.
+const feed = opts['nats-url']
+  ? (await import('../adapters/controller-feed.js')).controllerFeedFromFlags(opts, webhook?.issuer?.mint, log)
+  : undefined;
 await Promise.all(informers.map((i) => i.synced));
 log.info('informers synced', { event: 'controller.synced', lbClass: lbClass ?? null, namespace, identity });
 
@@ -147,10 +159,15 @@ const elector = startLeaderElection(
         namespace,
         limit,
         ...(lbClass ? { lbClass } : {}),
+        ...(feed ? { onAllocation: (d) => feed.decision(d) } : {}),
       });
+      const t = term;
+      feed?.startTerm(() => t.allocations());
       term.start();
+      if (feed) void t.idle().then(() => feed.announce());
     },
     onStopped: (reason) => {
+      feed?.endTerm();
       void term?.stop();
       term = undefined;
       log.warn('stopped leading: standing by', { event: 'controller.standby', reason });
@@ -166,6 +183,7 @@ async function shutdown(): Promise<void> {
   const t = term;
   term = undefined;
   await t?.stop();
+  await feed?.close();
   await events.flush();
   await elector.release();
   await Promise.allSettled(informers.map((i) => i.stop()));

@@ -99,15 +99,17 @@ const coord = new Coordinator({
     if (rec.event !== 'hb.dropped') log.debug('coord', rec);
   },
 });
-const feed = startStateFeed(a.cluster as string, node, nats, coord); // for `mooring viz`, silent at rest
+// For `mooring viz`, silent at rest; `peers` is read only when a snapshot is asked for.
+const feed = startStateFeed(a.cluster as string, node, nats, coord, { machines: () => peers.machines() });
 
 // ---- BGP + BFD: loaded when the first BGPPeer selects this node (src/adapters/speaker-bgp.ts) ----
-const peers = new LazyPeers(
+const peers: LazyPeers = new LazyPeers(
   () =>
     import('../adapters/speaker-bgp.js').then((m) =>
       m.createSpeakerPeers({ node, log, meter: telemetry.meter, onEvent: (e) => feed.peerEvent(e) }),
     ),
   (err) => log.error('cannot load the BGP runtime', { event: 'bgp.loadFailed', err: String(err) }),
+  () => feed.changed(),
 );
 
 // ---- Kubernetes ------------------------------------------------------------------------------

@@ -1,5 +1,20 @@
 // State-feed payloads (domain/state-feed.ts) on core NATS: JSON in UTF-8. Decode never throws:
 // anything malformed is `{ ok: false, error }` and the reader drops it.
+//
+// Formats (v 1; fields are only ever added, readers ignore fields they do not know):
+//   feed.<node>  {v:1, node, inc, seq, transitions: TransitionRecord[], dropped?}
+//                a record: {machine, id, node, from, to, event?, reason?, epoch?, service?, at}.
+//                `event: "machine.added"` (from "none") tells of a machine that exists now without
+//                having moved (a new Service's IP on a node not elected for it); `"machine.removed"`
+//                (to "gone") of one that no longer exists.
+//   snap.<node>  {v:1, node, inc, seq, at, machines: MachineState[]}, the answer to `snapreq.<node>`
+//                a machine: {machine, id, state, reason?, epoch?, service?, since}. A speaker lists
+//                EVERY machine it runs as it is now (each serviceIp of the configuration, elected
+//                here or not, each BGP and BFD session), not only the ones that moved; `since` is
+//                the time of its last record in that state, else the snapshot's `at`. A snapshot
+//                is the whole set: a machine it does not list no longer exists.
+//   The controller's feed (node "controller") has `allocation` records: id the Service key, from/to
+//   its IPs joined by ",", reason "pool <name>" or why none.
 import type { Result } from '../domain/result.js';
 import { MACHINE_KINDS, type FeedMessage, type MachineState, type SnapshotMessage, type TransitionRecord } from '../domain/state-feed.js';
 

@@ -47,3 +47,15 @@ test('death fast path: the system account exports only the account’s connect/d
   const off = natsAccountsBlock('co', [{ node: 'n1', user: 'n1', password: 'p1' }], 'MOORING', [], { presence: false });
   assert.doesNotMatch(off, /SYS/);
 });
+
+test('the controller (its allocation feed) may publish only its feed and snapshots, and read only the requests for them', () => {
+  const conf = natsAccountsBlock('co', [{ node: 'n1', user: 'n1', password: 'p1' }], 'MOORING', [], {
+    controllers: [{ user: 'ctl', password: 'pc' }],
+  });
+  const ctl = conf.split('user: "ctl"')[1] ?? '';
+  assert.match(ctl, /publish: \{ allow: \["mooring\.v1\.co\.feed\.:controller", "mooring\.v1\.co\.snap\.:controller"\] \}/);
+  assert.match(ctl, /subscribe: \{ allow: \["mooring\.v1\.co\.snapreq\.:controller"\] \}/);
+  // Even a node named "controller" publishes under `*.controller`, never `*.:controller` (':' is
+  // not in node names): no node can forge allocations.
+  assert.equal(nodePublishPermissions('co', 'controller')[0], 'mooring.v1.co.*.controller');
+});

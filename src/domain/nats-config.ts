@@ -3,6 +3,8 @@
 // cluster's coordination subjects and its inboxes. Pure text generation from subjects.ts.
 import {
   adminPublishAllow,
+  controllerPublishAllow,
+  controllerSubscribeAllow,
   epochBucket,
   nodePublishAllow,
   nodeSubscribeAllow,
@@ -89,9 +91,14 @@ export function viewerSubscribePermissions(cluster: string): string[] {
 /**
  * Roles: who may do what on the bus, the one place permissions come from (password users above,
  * minted JWT users in nats-auth.ts). A `node` publishes only under its own node's subjects; an
- * `admin` (mooringctl) publishes drain commands; a `viewer` (mooring viz) only asks for snapshots.
+ * `admin` (mooringctl) publishes drain commands; a `viewer` (mooring viz) only asks for snapshots;
+ * the `controller` (its own minted JWT) publishes only its allocation feed and snapshots.
  */
-export type NatsRole = { readonly role: 'node'; readonly node: string } | { readonly role: 'admin' } | { readonly role: 'viewer' };
+export type NatsRole =
+  | { readonly role: 'node'; readonly node: string }
+  | { readonly role: 'admin' }
+  | { readonly role: 'viewer' }
+  | { readonly role: 'controller' };
 
 export interface RolePermissions {
   readonly pub: readonly string[];
@@ -107,6 +114,8 @@ export function rolePermissions(cluster: string, r: NatsRole, presenceAccount?: 
       return { pub: adminPublishPermissions(cluster), sub: adminSubscribePermissions(cluster) };
     case 'viewer':
       return { pub: viewerPublishPermissions(cluster), sub: viewerSubscribePermissions(cluster) };
+    case 'controller':
+      return { pub: controllerPublishAllow(cluster), sub: controllerSubscribeAllow(cluster) };
   }
 }
 
@@ -119,6 +128,8 @@ export interface AccountsBlockOptions {
   readonly presence?: boolean;
   /** Read-only viewer users (`mooring viz`). */
   readonly viewers?: readonly ViewerUser[];
+  /** Controller users (its allocation feed, `controller --nats-user`): role `controller`. */
+  readonly controllers?: readonly ViewerUser[];
 }
 
 /**
@@ -145,6 +156,10 @@ export function natsAccountsBlock(
     ),
     ...admins.map((a) => entry(a, adminPublishPermissions(cluster), adminSubscribePermissions(cluster))),
     ...(opts.viewers ?? []).map((v) => entry(v, viewerPublishPermissions(cluster), viewerSubscribePermissions(cluster))),
+    ...(opts.controllers ?? []).map((c) => {
+      const p = rolePermissions(cluster, { role: 'controller' });
+      return entry(c, [...p.pub], [...p.sub]);
+    }),
   ];
   if (!presence) return `accounts {\n  ${account}: {\n    jetstream: enabled\n    users: [\n${lines.join(',\n')}\n    ]\n  }\n}\n`;
   return [

@@ -9,6 +9,10 @@ export const FEED_VERSION = 1;
 export type MachineKind = 'serviceIp' | 'bgpSession' | 'bfdSession' | 'allocation';
 export const MACHINE_KINDS: readonly MachineKind[] = ['serviceIp', 'bgpSession', 'bfdSession', 'allocation'];
 
+/** `from` of a `machine.added` record and `to` of a `machine.removed` one. */
+export const ADDED_FROM = 'none';
+export const REMOVED_TO = 'gone';
+
 export interface TransitionRecord {
   readonly machine: MachineKind;
   /** The machine's id on its node: the IP, the BGPPeer name, the BFD peer, the Service key. */
@@ -17,7 +21,11 @@ export interface TransitionRecord {
   readonly node: string;
   readonly from: string;
   readonly to: string;
-  /** The event that caused it (XState event type), when known. */
+  /**
+   * The event that caused it (XState event type), when known. Two are the feed's own:
+   * `machine.added` (from `none`: a machine that exists now, e.g. the serviceIp of a new Service on
+   * a node never elected for it) and `machine.removed` (to `gone`: it no longer exists).
+   */
   readonly event?: string;
   /** Why the machine is where it is (non-announcing reasons, BGP down reasons, BFD diagnostics). */
   readonly reason?: string;
@@ -50,6 +58,40 @@ export interface FeedMessage {
   readonly transitions: readonly TransitionRecord[];
   /** Records dropped before this message (over `maxPending`): the reader should ask for a snapshot. */
   readonly dropped?: number;
+}
+
+/** A machine as its actor is now (what a snapshot source reports): a MachineState without `since`. */
+export type CurrentMachine = Omit<MachineState, 'since'>;
+
+/**
+ * A snapshot's machines. Of the kinds in `current` (the kinds a source reports: the speaker's
+ * serviceIp, bgpSession and bfdSession actors), every machine as it is now, so a machine that never
+ * left its first state is listed too, and one that no longer exists is not; its `since` is the
+ * time of its last record when it still is in that state, else `at` (it got there without a
+ * record). Kinds no source reports come from the records (`recorded`, the MachineTable).
+ */
+export function snapshotMachines(
+  recorded: readonly MachineState[],
+  current: ReadonlyMap<MachineKind, readonly CurrentMachine[]>,
+  at: number,
+): MachineState[] {
+  const last = new Map(recorded.map((r) => [`${r.machine}\u0000${r.id}`, r]));
+  const out: MachineState[] = recorded.filter((r) => !current.has(r.machine));
+  for (const rows of current.values())
+    for (const m of rows) {
+      const r = last.get(`${m.machine}\u0000${m.id}`);
+      const reason = m.reason ?? (r?.state === m.state ? r.reason : undefined);
+      out.push({
+        machine: m.machine,
+        id: m.id,
+        state: m.state,
+        ...(reason !== undefined ? { reason } : {}),
+        ...(m.epoch !== undefined ? { epoch: m.epoch } : {}),
+        ...(m.service !== undefined ? { service: m.service } : {}),
+        since: r?.state === m.state ? r.since : at,
+      });
+    }
+  return out;
 }
 
 /** A node's answer to a snapshot request: every machine it runs. */
@@ -159,6 +201,10 @@ export class MachineTable {
       ...(r.service !== undefined ? { service: r.service } : {}),
       since: r.at,
     });
+  }
+
+  has(machine: MachineKind, id: string): boolean {
+    return this.rows.has(`${machine}\u0000${id}`);
   }
 
   /** Forgets a machine that no longer exists (an IP or peer removed from the configuration). */

@@ -98,6 +98,23 @@ export function viewerPublishAllow(cluster: string): string[] {
   return [`${prefix(cluster)}.${Kind.snapshotRequest}.*`];
 }
 
+/**
+ * The controller's id on the state feed (`feed.<id>`, `snap.<id>`, `snapreq.<id>`): its allocation
+ * decisions. A ':' never occurs in a Kubernetes node name, so no node's own subjects (its
+ * `*.<node>`) can reach it: a node cannot forge allocations, nor the controller a node's feed.
+ */
+export const CONTROLLER_FEED_ID = ':controller';
+
+/** What the controller's NATS user may publish: its feed and its snapshots, nothing else. */
+export function controllerPublishAllow(cluster: string): string[] {
+  return [feedSubject(cluster, CONTROLLER_FEED_ID), snapshotSubject(cluster, CONTROLLER_FEED_ID)];
+}
+
+/** What the controller's NATS user subscribes to: the snapshot requests for it, nothing else. */
+export function controllerSubscribeAllow(cluster: string): string[] {
+  return [snapshotRequestSubject(cluster, CONTROLLER_FEED_ID)];
+}
+
 /** Subjects a viewer subscribes to: the feed, the snapshots and the heartbeats (node health). */
 export function viewerSubscribeAllow(cluster: string): string[] {
   return [Kind.feed, Kind.snapshot, Kind.heartbeat].map((k) => `${prefix(cluster)}.${k}.*`);

@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VizModel, traceInputs, type VizInput } from './viz-model.js';
 import type { TransitionRecord } from './state-feed.js';
+import { clusterStatus } from './cluster-status.js';
 
 const ip = (node: string, from: string, to: string, at: number, reason?: string): VizInput => ({
   t: 'tr',
@@ -74,4 +75,74 @@ test('a chaos trace becomes inputs: transitions as serviceIp records, causes as 
   const tr = xs[1];
   assert.ok(tr?.t === 'tr');
   assert.deepEqual([tr.r.machine, tr.r.id, tr.r.to, tr.r.reason], ['serviceIp', '203.0.113.1', 'announcing', undefined]);
+});
+
+test('a snapshot is its node’s every machine: idle ones shown at once, unlisted ones gone; machine.removed removes one', () => {
+  const m = new VizModel();
+  m.apply(ip('a', 'idle', 'announcing', 10));
+  m.apply({
+    t: 'snap',
+    node: 'b',
+    at: 20,
+    machines: [
+      { machine: 'serviceIp', id: '203.0.113.1', state: 'standby', reason: 'notOwner', service: 'default/web', since: 20 },
+      { machine: 'serviceIp', id: '203.0.113.9', state: 'standby', reason: 'notOwner', service: 'default/old', since: 20 },
+      { machine: 'bfdSession', id: 'router 198.51.100.1', state: 'down', since: 20 },
+    ],
+  });
+  assert.deepEqual(m.ipRow('203.0.113.1').others, [{ node: 'b', state: 'standby', reason: 'notOwner' }]);
+  assert.deepEqual(m.ips(), ['203.0.113.1', '203.0.113.9']);
+  assert.deepEqual(
+    m.ofKind('b', 'bfdSession').map((v) => v.state),
+    ['down'],
+  );
+  m.apply({
+    t: 'snap',
+    node: 'b',
+    at: 30,
+    machines: [{ machine: 'serviceIp', id: '203.0.113.1', state: 'standby', reason: 'notOwner', service: 'default/web', since: 20 }],
+  });
+  assert.deepEqual(m.ips(), ['203.0.113.1'], 'the IP no snapshot lists any more is gone');
+  assert.deepEqual(m.ofKind('b', 'bfdSession'), []);
+  m.apply({
+    t: 'tr',
+    r: { machine: 'serviceIp', id: '203.0.113.1', node: 'b', from: 'standby', to: 'gone', event: 'machine.removed', at: 40 },
+  });
+  assert.equal(m.view('b', 'serviceIp', '203.0.113.1'), undefined);
+  assert.deepEqual(m.owners('203.0.113.1'), ['a']);
+});
+
+test('the apiserver view: Service names and pools, a BGP-only node and Service shown with why they have no feed', () => {
+  const m = new VizModel();
+  m.apply(ip('a', 'idle', 'announcing', 10));
+  m.apply({ t: 'node', node: 'a', at: 10, up: true });
+  const status = clusterStatus({
+    nodes: ['a', 'b'].map((name) => ({ metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True' }] } })),
+    configurationStates: ['a', 'b'].map((n) => ({ metadata: { name: `speaker-${n}` }, status: { result: 'Valid' } })),
+    pools: [{ metadata: { name: 'p1' }, spec: { addresses: ['203.0.113.0/24'] }, status: { assignedIPv4: 2, availableIPv4: 254 } }],
+    services: [
+      {
+        metadata: { name: 'web', namespace: 'default', annotations: { 'metallb.io/ip-allocated-from-pool': 'p1' } },
+        spec: { type: 'LoadBalancer' },
+        status: { loadBalancer: { ingress: [{ ip: '203.0.113.1' }] } },
+      },
+      {
+        metadata: { name: 'api', namespace: 'prod', annotations: { 'metallb.io/ip-allocated-from-pool': 'p1' } },
+        spec: { type: 'LoadBalancer' },
+        status: { loadBalancer: { ingress: [{ ip: '203.0.113.2' }] } },
+      },
+    ],
+    l2Statuses: [{ status: { serviceName: 'web', serviceNamespace: 'default', node: 'a' } }],
+    bgpStatuses: [{ status: { serviceName: 'api', serviceNamespace: 'prod', node: 'b', peers: ['router'] } }],
+  });
+  m.apply({ t: 'cluster', at: 20, status, problems: [] });
+  assert.deepEqual(m.nodeNames(), ['a', 'b']);
+  assert.equal(m.nodeInfo('a').noFeed, undefined);
+  assert.match(m.nodeInfo('b').noFeed ?? '', /^BGP-only node: no NATS feed/);
+  assert.deepEqual(m.ips(), ['203.0.113.1', '203.0.113.2']);
+  const web = m.ipRow('203.0.113.1');
+  assert.deepEqual([web.service, web.pool, web.l2Status, web.owners, web.note], ['default/web', 'p1', 'a', ['a'], undefined]);
+  const api = m.ipRow('203.0.113.2');
+  assert.deepEqual([api.service, api.pool, api.bgp, api.others], ['prod/api', 'p1', ['b (router)'], []]);
+  assert.match(api.note ?? '', /^BGP-only Service/);
 });

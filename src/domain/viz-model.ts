@@ -1,7 +1,12 @@
 // What the visualizer page shows, as a pure fold over its inputs (docs/visualizer.md): feed
 // records, snapshots, node health, causes (a trace's faults) and standby orders. The same code runs
 // in the page (live and replay: replay folds the inputs up to the scrubber's time) and in tests.
-import type { MachineKind, MachineState, TransitionRecord } from './state-feed.js';
+import { REMOVED_TO, type MachineKind, type MachineState, type TransitionRecord } from './state-feed.js';
+import { CONTROLLER_FEED_ID } from './subjects.js';
+import type { ClusterStatus, NodeRow, ServiceRow } from './cluster-status.js';
+
+/** Whether a feed sender is a node (a speaker), not the controller's allocation feed. */
+export const isNode = (name: string): boolean => name !== CONTROLLER_FEED_ID && name !== 'controller';
 
 export type VizInput =
   | { readonly t: 'tr'; readonly r: TransitionRecord }
@@ -9,7 +14,9 @@ export type VizInput =
   | { readonly t: 'node'; readonly node: string; readonly at: number; readonly up: boolean }
   | { readonly t: 'nats'; readonly at: number; readonly up: boolean; readonly who: string }
   | { readonly t: 'cause'; readonly at: number; readonly text: string }
-  | { readonly t: 'order'; readonly ip: string; readonly nodes: readonly string[] };
+  | { readonly t: 'order'; readonly ip: string; readonly nodes: readonly string[] }
+  /** What the apiserver says (`mooring viz` reads it read-only; the latest only, not replayed): `mooringctl status`'s report. */
+  | { readonly t: 'cluster'; readonly at: number; readonly status: ClusterStatus; readonly problems: readonly string[] };
 
 export const inputAt = (x: VizInput): number | undefined => (x.t === 'tr' ? x.r.at : x.t === 'order' ? undefined : x.at);
 
@@ -37,6 +44,28 @@ export interface IpRow {
   readonly owners: string[];
   /** Every other node, in election order when known, with its state and reason. */
   readonly others: Array<{ node: string; state: string; reason: string | undefined }>;
+  /** From the apiserver: its pool, the node of its ServiceL2Status, its BGP announcers (`node (peers)`). */
+  readonly pool?: string;
+  readonly l2Status?: string;
+  readonly bgp: string[];
+  /** Why no node reports a machine for it, when none does. */
+  readonly note?: string;
+}
+
+/** Why a Node of the apiserver has no state feed (no heartbeat, no machine reported). */
+export function noFeedWhy(n: NodeRow): string {
+  if (n.speaker === 'missing') return `no speaker reported on this node (no ConfigurationState speaker-${n.name}): no state feed`;
+  if (n.excluded) return 'excluded from load balancers (label node.kubernetes.io/exclude-from-external-load-balancers): no state feed';
+  if (n.bgp > 0 && n.l2 === 0)
+    return `BGP-only node: no NATS feed (a speaker joins NATS only for L2Advertisements); it advertises ${n.bgp} Service(s) over BGP`;
+  return 'no NATS feed: no L2Advertisement selects this node (a speaker joins NATS only for L2), or its NATS link is down';
+}
+
+/** Why an IP the apiserver knows has no serviceIp machine on any node. */
+function noMachineWhy(svc: ServiceRow): string {
+  if (svc.bgp.length > 0 && !svc.l2Node) return 'BGP-only Service: no serviceIp machine (those are for L2); advertised over BGP';
+  if (svc.l2Node) return `no state feed from its nodes; the apiserver says ${svc.l2Node} answers for it (ServiceL2Status)`;
+  return 'no node announces it (apiserver): no L2 or BGP advertisement selects it, or no node is eligible';
 }
 
 const HISTORY = 30;
@@ -52,6 +81,13 @@ export class VizModel {
   readonly ownerHistory = new Map<string, string[]>();
   /** Last serviceIp change per ip (for partial rendering). */
   readonly changed = new Set<string>();
+  /** An allocation changed since the page last drew them. */
+  allocChanged = false;
+  /** The apiserver's view, the latest (live only). */
+  cluster: { readonly at: number; readonly status: ClusterStatus; readonly problems: readonly string[] } | undefined;
+  /** The apiserver's view changed since the page last drew it. */
+  clusterChanged = false;
+  private svcByIp = new Map<string, ServiceRow>();
   now = 0;
   /** When an IP lost its last announcer, and whether by a failure (its node died) or a release. */
   private readonly lostAt = new Map<string, { at: number; failure: boolean }>();
@@ -65,10 +101,14 @@ export class VizModel {
     switch (x.t) {
       case 'tr':
         return this.transition(x.r);
-      case 'snap':
+      case 'snap': {
+        // A snapshot is every machine of its node: one it does not list no longer exists.
+        const listed = new Set(x.machines.map((m) => key(m.machine, m.id)));
+        for (const [k, v] of this.machines.get(x.node) ?? []) if (!listed.has(k)) this.remove(x.node, v);
         for (const m of x.machines) this.put(x.node, { ...m, node: x.node, history: this.view(x.node, m.machine, m.id)?.history ?? [] });
-        this.health(x.node, true, x.at);
+        if (isNode(x.node)) this.health(x.node, true, x.at);
         return;
+      }
       case 'node':
         return this.health(x.node, x.up, x.at);
       case 'nats':
@@ -80,6 +120,11 @@ export class VizModel {
       case 'cause':
         this.timeline.push({ kind: 'cause', at: x.at, text: x.text });
         this.fromCause(x.text, x.at);
+        return;
+      case 'cluster':
+        this.cluster = { at: x.at, status: x.status, problems: x.problems };
+        this.svcByIp = new Map(x.status.services.flatMap((svc) => svc.ips.map((ip) => [ip, svc] as const)));
+        this.clusterChanged = true;
         return;
     }
   }
@@ -93,10 +138,28 @@ export class VizModel {
     if (!m) this.machines.set(node, (m = new Map()));
     m.set(key(v.machine, v.id), v);
     if (v.machine === 'serviceIp') this.changed.add(v.id);
+    if (v.machine === 'allocation') this.allocChanged = true;
+  }
+
+  private remove(node: string, v: MachineView): void {
+    this.machines.get(node)?.delete(key(v.machine, v.id));
+    if (v.machine === 'serviceIp') this.changed.add(v.id);
+    if (v.machine === 'allocation') this.allocChanged = true;
+  }
+
+  /** The controller's allocations, by Service: IPs (`state`, '' for none) and why (`reason`). */
+  allocations(): MachineView[] {
+    return [...(this.machines.get(CONTROLLER_FEED_ID)?.values() ?? [])]
+      .filter((v) => v.machine === 'allocation')
+      .sort((a, b) => (a.id < b.id ? -1 : 1));
   }
 
   private transition(r: TransitionRecord): void {
     const prev = this.view(r.node, r.machine, r.id);
+    if (r.to === REMOVED_TO && r.event === 'machine.removed') {
+      if (prev) this.remove(r.node, prev);
+      return;
+    }
     const history = prev?.history ?? [];
     history.push(r);
     if (history.length > HISTORY) history.splice(0, history.length - HISTORY);
@@ -202,24 +265,49 @@ export class VizModel {
   ipRow(ip: string): IpRow {
     const order = this.orders.get(ip) ?? [...this.nodes.keys()].sort();
     const seen = new Set(order);
-    const all = [...order, ...[...this.machines.keys()].filter((n) => !seen.has(n)).sort()];
+    const all = [...order, ...[...this.machines.keys()].filter((n) => !seen.has(n) && isNode(n)).sort()];
     const owners = this.owners(ip);
     let service = '';
+    let machines = 0;
     const others: IpRow['others'] = [];
     for (const node of all) {
       const v = this.view(node, 'serviceIp', ip);
+      if (v) machines++;
       if (v?.service) service = v.service;
       if (owners.includes(node)) continue;
       const down = this.nodes.get(node)?.up === false;
       others.push({ node, state: down ? 'down' : (v?.state ?? 'none'), reason: down ? 'nodeDown' : v?.reason });
     }
-    return { ip, service, owners, others };
+    const svc = this.svcByIp.get(ip);
+    const api = svc
+      ? {
+          ...(svc.pool ? { pool: svc.pool } : {}),
+          ...(svc.l2Node ? { l2Status: svc.l2Node } : {}),
+          bgp: svc.bgp.map((b) => `${b.node} (${b.peers.join(', ') || 'no peer'})`),
+        }
+      : { bgp: [] };
+    if (machines === 0 && svc) return { ip, service: svc.service, owners, others: [], ...api, note: noMachineWhy(svc) };
+    return { ip, service: service || (svc?.service ?? ''), owners, others, ...api };
   }
 
   ips(): string[] {
-    const s = new Set<string>();
+    const s = new Set<string>(this.svcByIp.keys());
     for (const m of this.machines.values()) for (const v of m.values()) if (v.machine === 'serviceIp') s.add(v.id);
     return [...s].sort(compareIps);
+  }
+
+  /** Every node: the feed's (speakers) and the apiserver's. */
+  nodeNames(): string[] {
+    return [...new Set([...this.nodes.keys(), ...this.machines.keys(), ...(this.cluster?.status.nodes.map((n) => n.name) ?? [])])]
+      .filter(isNode)
+      .sort();
+  }
+
+  /** A node as the apiserver has it, and why it has no state feed when it has none. */
+  nodeInfo(name: string): { api?: NodeRow; noFeed?: string } {
+    const api = this.cluster?.status.nodes.find((n) => n.name === name);
+    const feed = this.nodes.has(name) || this.machines.has(name);
+    return { ...(api ? { api } : {}), ...(api && !feed ? { noFeed: noFeedWhy(api) } : {}) };
   }
 
   /** A node's machines of one kind. */

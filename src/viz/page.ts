@@ -25,7 +25,7 @@ h2{font-size:13px;margin:2px 0 8px;text-transform:uppercase;letter-spacing:.05em
 .node[data-up=false]{background:#fde8e8;border-color:#e99} .node b{font-size:14px}
 .up{color:#187a2f}.down{color:#b3261e} table{border-collapse:collapse;width:100%} td,th{padding:2px 6px;border-bottom:1px solid #eef;text-align:left;white-space:nowrap}
 tr[data-ip]{cursor:pointer} tr.sel{background:#e6f0ff} .owner{font-weight:600;color:#187a2f} .none{color:#b3261e}
-.standby span{margin-right:8px;color:#555} #ips-wrap{max-height:420px;overflow:auto}
+.standby span{margin-right:8px;color:#555} .nofeed,.note{color:#8a5a00} .api{color:#556;font-size:12px} #ips-wrap,#allocs-wrap{max-height:420px;overflow:auto}
 svg .state rect{fill:#fff;stroke:#8895a7;rx:6} svg .state.compound rect{fill:#f3f5f8} svg .state.lit rect{fill:#ffe27a;stroke:#b58900;stroke-width:2}
 svg .state text{font-size:12px} svg path{fill:none;stroke:#9aa6b5} svg .edge text{font-size:9px;fill:#667}
 #timeline li.failover{color:#0b57d0} #timeline li.flap{color:#b3261e} #timeline li.nats{color:#8a5a00} #timeline li.cause{color:#555}
@@ -69,7 +69,9 @@ function layout(): void {
   app.innerHTML = `<header><h1>Mooring</h1><span id="mode"></span><span id="clock"></span>
 <input id="scrub" type="range" min="0" max="0" value="0" step="1" aria-label="time"><label><input id="follow" type="checkbox" checked> live</label></header>
 <main><div><section id="cluster"><h2>Nodes</h2><div id="nodes"></div></section>
-<section><h2>Service IPs</h2><div id="ips-wrap"><table id="ips"><thead><tr><th>IP</th><th>Service</th><th>Owner</th><th>Standby (election order) and why not announcing</th></tr></thead><tbody></tbody></table></div></section></div>
+<section><h2>Service IPs</h2><div id="ips-wrap"><table id="ips"><thead><tr><th>IP</th><th>Service</th><th>Owner</th><th>Standby (election order) and why not announcing</th></tr></thead><tbody></tbody></table></div></section>
+<section><h2>Pools (apiserver)</h2><p id="api-none">the apiserver is not read (mooring viz reads it with a kubeconfig or in the cluster)</p><p id="api-problems"></p><table id="pools"><thead><tr><th>Pool</th><th>Addresses</th><th>Assigned</th></tr></thead><tbody></tbody></table></section>
+<section><h2>Allocations (controller)</h2><div id="allocs-wrap"><p id="allocs-none">no allocation reported (the controller publishes them with --nats-url)</p><table id="allocs"><thead><tr><th>Service</th><th>IPs</th><th>Pool and why, or why none</th></tr></thead><tbody></tbody></table></div></section></div>
 <div><section id="machine"><h2>Machine</h2><div id="machine-title">select an IP or a session</div><div id="chart"></div><div id="ip-detail"></div><div class="hist" id="history"></div></section>
 <section><h2>Timeline</h2><ol id="timeline" reversed></ol></section></div></main>`;
   $<HTMLInputElement>('#scrub').addEventListener('input', (e) => {
@@ -165,8 +167,11 @@ function render(): void {
   updateScrub();
   $('#mode').textContent = mode === 'replay' ? 'replay' : 'live';
   $('#clock').textContent = fmtTime(model.now);
+  if (model.clusterChanged) full = true; // the apiserver's view touches every row
   renderNodes();
   renderIps();
+  renderApi();
+  renderAllocs();
   renderMachine();
   renderTimeline();
   full = false;
@@ -175,12 +180,28 @@ function render(): void {
 function renderNodes(): void {
   const box = $('#nodes');
   box.textContent = '';
-  const names = [...new Set([...model.nodes.keys(), ...model.machines.keys()])].filter((n) => n !== 'controller').sort();
-  for (const name of names) {
+  for (const name of model.nodeNames()) {
     const h = model.nodes.get(name);
+    const info = model.nodeInfo(name);
     const up = h?.up !== false;
-    const d = el('div', { class: 'node', 'data-node': name, 'data-up': String(up) });
-    d.append(el('b', {}, name), el('span', { class: up ? 'up' : 'down' }, up ? ' up' : ' down'));
+    const d = el('div', { class: 'node', 'data-node': name, 'data-up': String(up), 'data-feed': String(!info.noFeed) });
+    d.append(el('b', {}, name), el('span', { class: up ? 'up' : 'down' }, info.noFeed ? '' : up ? ' up' : ' down'));
+    if (info.api) {
+      const a = info.api;
+      const flags = [
+        a.ready ? 'Ready' : 'not Ready',
+        ...(a.networkUnavailable ? ['NetworkUnavailable'] : []),
+        ...(a.excluded ? ['excluded'] : []),
+      ];
+      d.append(
+        el('div', { class: 'api' }, `apiserver: ${flags.join(', ')}; speaker config ${a.speaker}; L2 ${a.l2}, BGP ${a.bgp} Services`),
+      );
+    }
+    if (info.noFeed) {
+      d.append(el('div', { class: 'nofeed' }, info.noFeed));
+      box.append(d);
+      continue;
+    }
     const ips = model.ofKind(name, 'serviceIp');
     d.append(
       el(
@@ -216,7 +237,14 @@ function renderIps(): void {
     tbody.textContent = '';
     rows.clear();
   }
+  const known = full ? undefined : new Set(model.ips());
   for (const ip of ips) {
+    if (known && !known.has(ip)) {
+      // Its Service is gone: no node has its machine any more.
+      rows.get(ip)?.remove();
+      rows.delete(ip);
+      continue;
+    }
     const r = model.ipRow(ip);
     let tr = rows.get(ip);
     if (!tr) {
@@ -227,11 +255,21 @@ function renderIps(): void {
       tbody.insertBefore(tr, before);
     }
     tr.textContent = '';
-    tr.append(el('td', {}, ip), el('td', { class: 'service' }, r.service));
     tr.append(
-      el('td', { class: r.owners.length ? 'owner' : 'owner none', 'data-owner': r.owners.join(',') }, r.owners.join(', ') || 'none'),
+      el('td', {}, ip),
+      el('td', { class: 'service', ...(r.pool ? { 'data-pool': r.pool } : {}) }, `${r.service}${r.pool ? ` (pool ${r.pool})` : ''}`),
+    );
+    const ownerText = r.owners.join(', ') || (r.l2Status ? `${r.l2Status} (ServiceL2Status)` : r.bgp.length ? 'BGP' : 'none');
+    tr.append(
+      el(
+        'td',
+        { class: r.owners.length || r.l2Status || r.bgp.length ? 'owner' : 'owner none', 'data-owner': r.owners.join(',') },
+        ownerText,
+      ),
     );
     const sb = el('td', { class: 'standby' });
+    if (r.note) sb.append(el('span', { class: 'note' }, r.note));
+    if (r.bgp.length) sb.append(el('span', { class: 'bgp' }, `BGP: ${r.bgp.join('; ')}`));
     for (const o of r.others)
       sb.append(
         el(
@@ -244,6 +282,47 @@ function renderIps(): void {
     tr.classList.toggle('sel', ip === selectedIp);
   }
   model.changed.clear();
+}
+
+function renderApi(): void {
+  if (!full && !model.clusterChanged) return;
+  model.clusterChanged = false;
+  const c = model.cluster;
+  $('#api-none').hidden = c !== undefined;
+  $('#api-problems').textContent = c?.problems.length ? `cannot read: ${c.problems.join('; ')}` : '';
+  const tbody = $('#pools tbody');
+  tbody.textContent = '';
+  for (const p of c?.status.pools ?? []) {
+    const tr = el('tr', { 'data-pool': p.name });
+    tr.append(
+      el('td', {}, p.name),
+      el('td', {}, p.addresses.join(', ')),
+      el(
+        'td',
+        {},
+        `${p.assignedIPv4}/${p.assignedIPv4 + p.availableIPv4} IPv4, ${p.assignedIPv6} IPv6${p.autoAssign ? '' : ', no auto-assign'}`,
+      ),
+    );
+    tbody.append(tr);
+  }
+}
+
+function renderAllocs(): void {
+  if (!full && !model.allocChanged) return;
+  model.allocChanged = false;
+  const all = model.allocations();
+  $('#allocs-none').hidden = all.length > 0;
+  const tbody = $('#allocs tbody');
+  tbody.textContent = '';
+  for (const a of all) {
+    const tr = el('tr', { 'data-service': a.id, 'data-ips': a.state });
+    tr.append(
+      el('td', {}, a.id),
+      el('td', { class: a.state ? 'ips' : 'ips none' }, a.state ? a.state.split(',').join(', ') : 'none'),
+      el('td', { class: 'why' }, a.reason ?? ''),
+    );
+    tbody.append(tr);
+  }
 }
 
 function select(s: Selected): void {

@@ -43,6 +43,8 @@ export const WEBHOOK_FLAGS = {
   'nats-cluster': { type: 'string' },
   'nats-credential-ttl': { type: 'string', default: '1h' },
   'nats-speaker-sa': { type: 'string', default: 'speaker' },
+  /** The visualizer's ServiceAccount: its Pods get read-only viewer credentials ('' for none). */
+  'nats-viewer-sa': { type: 'string', default: 'viz' },
 } as const;
 type Flags = Partial<Record<keyof typeof WEBHOOK_FLAGS, string>>;
 
@@ -81,6 +83,7 @@ export function webhookFromFlags(
             issuerSecret: 'mooring-nats-issuer',
             authSecret: 'mooring-nats-auth',
             serviceAccount: f['nats-speaker-sa'] ?? 'speaker',
+            ...(f['nats-viewer-sa'] ? { viewerServiceAccount: f['nats-viewer-sa'] } : {}),
             lifetimeMs: ttl ?? 3_600_000,
           },
         }
@@ -89,7 +92,10 @@ export function webhookFromFlags(
 }
 
 /** Starts serving (or retrying for the certificate); close() stops both. */
-export async function startControllerWebhook(o: ControllerWebhookOptions, log: Logger): Promise<{ close: () => void }> {
+export async function startControllerWebhook(
+  o: ControllerWebhookOptions,
+  log: Logger,
+): Promise<{ close: () => void; issuer?: Pick<ReturnType<typeof startNatsIssuer>, 'mint'> }> {
   // Admission reads the config live, not from the informers: a cache whose watch is in a backoff
   // (after an apiserver restart, a 429) may miss an object created a moment ago, and admitting
   // against a stale view is how a BFDProfile in use gets deleted. Config changes are rare; seven
@@ -139,6 +145,7 @@ export async function startControllerWebhook(o: ControllerWebhookOptions, log: L
   };
   await start();
   return {
+    ...(issuer ? { issuer } : {}),
     close: () => {
       closed = true;
       managed?.stop();

@@ -31,6 +31,8 @@ export interface NatsIssuerOptions {
   readonly authSecret: string;
   /** The speakers' ServiceAccount. */
   readonly serviceAccount: string;
+  /** The visualizer's ServiceAccount (its Pods get the read-only viewer role); absent: none. */
+  readonly viewerServiceAccount?: string;
   readonly lifetimeMs: number;
   readonly isLeader: () => boolean;
 }
@@ -44,7 +46,12 @@ export function startNatsIssuer(
   kc: KubeConfig,
   o: NatsIssuerOptions,
   log: Logger,
-): { handle: (bearer: string | undefined, body: unknown) => Promise<CredentialAnswer>; stop: () => void } {
+): {
+  handle: (bearer: string | undefined, body: unknown) => Promise<CredentialAnswer>;
+  /** Mints a user JWT here (the controller's own, for its state feed); undefined while the keys are not loaded. */
+  mint: CredentialPorts['mint'];
+  stop: () => void;
+} {
   const rest = kubeRest(kc);
   const secrets = `/api/v1/namespaces/${o.namespace}/secrets`;
   let seeds: IssuerSeeds | undefined;
@@ -121,6 +128,7 @@ export function startNatsIssuer(
   const ports: CredentialPorts = {
     namespace: o.namespace,
     serviceAccount: o.serviceAccount,
+    ...(o.viewerServiceAccount ? { viewerServiceAccount: o.viewerServiceAccount } : {}),
     audience: NATS_TOKEN_AUDIENCE,
     log,
     isUserKey: isUserPublicKey,
@@ -164,6 +172,7 @@ export function startNatsIssuer(
   };
   return {
     handle: (bearer, body) => issueCredential({ ...(bearer ? { bearer } : {}), body }, ports),
+    mint: ports.mint,
     stop: () => {
       stopped = true;
       if (timer) clearTimeout(timer);

@@ -74,6 +74,13 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.ro
         pass,
         '--listen',
         '127.0.0.1:8089',
+        // The apiserver, read-only: Service names, pools, nodes as it has them.
+        '--kubeconfig',
+        cl.kube.kubeconfigPath,
+        '--namespace',
+        MOORING_NS,
+        '--kube-interval',
+        '1s',
       ],
       {},
       'viz',
@@ -110,13 +117,38 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: ${NET.ro
     await cl.createLbService(NS, 'web');
     await cl.createEndpointSlice(NS, 'web', [{ ip: '198.51.100.201', node: NET.nodes[0]!.name }]);
     [ip = ''] = await cl.waitLbIngress(NS, 'web', 1, 90_000);
-    const mac = await cl.waitFor(`an ARP answer for ${ip}`, () => cl.arping(ip), 90_000, 200);
+    const mac = await cl
+      .waitFor(`an ARP answer for ${ip}`, () => cl.arping(ip), 90_000, 200)
+      .catch((e: Error) => {
+        throw new Error(`${e.message}\n${dump()}`);
+      });
     owner = NET.nodes.findIndex((n) => n.mac === mac);
     assert.ok(owner >= 0);
     for (const n of NET.nodes) await page.waitForSelector(`#nodes .node[data-node="${n.name}"][data-up=true]`, { timeout: 60_000 });
     await page.waitForSelector(ownerIs(ip, NET.nodes[owner]!.name), { timeout: 30_000 }).catch((e: Error) => {
       throw new Error(`${e.message}\n${dump()}`);
     });
+    // The two other nodes' machines for the IP, elected there or not (machine.added records and
+    // snapshots list every machine): each with a state and a reason, none "no state reported".
+    for (const n of NET.nodes.filter((_, k) => k !== owner))
+      await page.waitForSelector(`#ips tr[data-ip="${ip}"] td.standby span[data-node="${n.name}"]`, { timeout: 30_000 });
+    await cl.waitFor(
+      'every other node with its state and reason',
+      async () => {
+        const t = await page.$$eval(`#ips tr[data-ip="${ip}"] td.standby span`, (ss) => ss.map((x) => x.textContent ?? ''));
+        return t.length === NET.nodes.length - 1 && t.every((x) => /: (standby|awaitingRelease) \(\w+\)$/.test(x)) ? t : undefined;
+      },
+      30_000,
+      100,
+    );
+    // From the apiserver: the Service's name and pool, the pool, every node's readiness.
+    await page.waitForSelector(`#ips tr[data-ip="${ip}"] td.service[data-pool=l2]`, { timeout: 30_000 });
+    assert.equal(await page.$eval(`#ips tr[data-ip="${ip}"] td.service`, (e) => e.textContent), `${NS}/web (pool l2)`);
+    await page.waitForSelector('#pools tr[data-pool=l2]');
+    for (const n of NET.nodes) {
+      const api = await page.$eval(`#nodes .node[data-node="${n.name}"] .api`, (e) => e.textContent ?? '');
+      assert.match(api, /^apiserver: /);
+    }
     await b.screenshot('lab-cluster');
   });
 
