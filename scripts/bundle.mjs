@@ -11,6 +11,7 @@
 import { build } from 'esbuild';
 import { execFileSync } from 'node:child_process';
 import { statSync, writeFileSync } from 'node:fs';
+import { leanClientNode } from './lean-client-node.mjs';
 
 const entries = ['controller', 'speaker', 'mooringctl', 'viz'];
 const t0 = Date.now();
@@ -32,6 +33,8 @@ await build({
   chunkNames: 'chunks/[name]-[hash]',
   // CommonJS dependencies inside an ES module bundle still call require() for Node's builtins.
   banner: { js: "import { createRequire as __mooringRequire } from 'node:module'; const require = __mooringRequire(import.meta.url);" },
+  // @kubernetes/client-node: what a component does not use is dropped or loaded on first use (lean-client-node.mjs).
+  plugins: [leanClientNode],
   logLevel: 'warning',
 });
 for (const e of entries) process.stdout.write(`dist/bundle/${e}.mjs ${(statSync(`dist/bundle/${e}.mjs`).size / 1048576).toFixed(1)} MB\n`);
