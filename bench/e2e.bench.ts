@@ -5,6 +5,9 @@
 //     for each, the time from the create call to the first TCP connection that reaches a node
 //     through the IP — from the segment client (L2: NDP + the announcing node) and from the
 //     client behind the router (BGP: the route in the router's kernel). Same host clock.
+//   Phase 0: each speaker's RSS at rest: config loaded (/readyz answers ready: caches synced, config
+//     valid, NATS connected), BGP sessions Established, no Service yet; after the same settle and
+//     idle window as phase 2 (speakerRssMBIdle).
 //   Phase 2: more L2 services until TOTAL (default 1,000) are announced (ServiceL2Status), then
 //     each speaker's RSS and its CPU over an idle window (no changes).
 // Env: E2E_BENCH_N (100), E2E_BENCH_TOTAL (1000), E2E_BENCH_IDLE_S (30). Runs as root in
@@ -110,9 +113,6 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
     const r = await probe.reach(ip);
     return r.at - t0;
   }
-  // Warm-up (first informer events, first BGP UPDATEs, JIT): not counted.
-  progress('warm-up');
-  await one('bench-l2', l2Probe);
   type Summary = { peers?: Record<string, { state?: string }> };
   await cl.waitFor(
     'IPv6 BGP sessions Established',
@@ -124,6 +124,23 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
     120_000,
     500,
   );
+  // Phase 0: the speakers at rest (config loaded, nothing announced), measured as in phase 2.
+  await cl.waitFor(
+    'every speaker ready (/readyz)',
+    () =>
+      NET.nodes.every((n) =>
+        /"ready":true/.test(cl.client.exec('curl', ['-s', '--max-time', '5', `http://${n.v4}:7472/readyz`], { allowFail: true })),
+      ),
+    120_000,
+    500,
+  );
+  progress(`speakers at rest: settle 5 s, idle window ${IDLE_S} s`);
+  await new Promise((r) => setTimeout(r, 5000 + IDLE_S * 1000));
+  const rssIdle = speakers.map((s: Proc) => r1(procTimes(s.pid ?? 0).rssMB));
+  progress(`speaker RSS at rest: ${rssIdle.join(', ')} MB`);
+  // Warm-up (first informer events, first BGP UPDATEs, JIT): not counted.
+  progress('warm-up');
+  await one('bench-l2', l2Probe);
   await one('bench-bgp', bgpProbe);
   const l2Ms: number[] = [];
   const bgpMs: number[] = [];
@@ -211,14 +228,17 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
   console.log(
     `\nSpeakers with ${TOTAL} services announced (${l2Total} L2 + ${N + 1} BGP), idle ${IDLE_S} s (heartbeat 200 ms × 5, the lab's setting):`,
   );
-  console.log('  node   RSS MB   CPU % of one core');
-  NET.nodes.forEach((n, i) => console.log(`  ${n.name.padEnd(6)} ${String(rss[i]).padStart(7)} ${String(cpuPct[i]).padStart(8)}`));
+  console.log('  node   RSS MB at rest   RSS MB   CPU % of one core');
+  NET.nodes.forEach((n, i) =>
+    console.log(`  ${n.name.padEnd(6)} ${String(rssIdle[i]).padStart(15)} ${String(rss[i]).padStart(8)} ${String(cpuPct[i]).padStart(8)}`),
+  );
   console.log(
     JSON.stringify({
       l2CreateToReachP50Ms: l2.p50,
       l2CreateToReachP99Ms: l2.p99,
       bgpCreateToRouteP50Ms: bgp.p50,
       bgpCreateToRouteP99Ms: bgp.p99,
+      speakerRssMBIdle: Math.max(...rssIdle),
       speakerRssMB1000: Math.max(...rss),
       speakerCpuPctIdle1000: Math.max(...cpuPct),
       services: TOTAL,

@@ -122,9 +122,15 @@ function appKey() {
   const h = createHash('sha256');
   const files = [
     ...walk(join(root, 'src')).filter((f) => !f.endsWith('.test.ts')),
-    ...['package.json', 'package-lock.json', 'bin/mooring', 'scripts/bundle.mjs', 'scripts/image.mjs', 'tsconfig.json'].map((f) =>
-      join(root, f),
-    ),
+    ...[
+      'package.json',
+      'package-lock.json',
+      'bin/mooring',
+      'scripts/bundle.mjs',
+      'scripts/lean-client-node.mjs',
+      'scripts/image.mjs',
+      'tsconfig.json',
+    ].map((f) => join(root, f)),
     ...RUNTIME_MODULES.flatMap((m) => walk(join(nodeModules, m.dir), m.skip)),
   ];
   for (const f of files) h.update(relative(root, f)).update('\0').update(readFileSync(f)).update('\0');

@@ -1,9 +1,9 @@
 // Kubernetes Events (core/v1) with MetalLB's reasons (IPAllocated, AllocationFailed,
 // nodeAssigned, announceFailed, ...). Identical events for the same object within the
 // aggregation window are counted, not re-created, like client-go's recorder.
-import { CoreV1Api, type CoreV1Event, type KubeConfig } from '@kubernetes/client-node';
+import type { CoreV1Event, KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../log.js';
-import { kubeRest, restSupported } from './rest.js';
+import { fullClient, kubeRest, restSupported } from './rest.js';
 
 import type { EventSink, EventTarget, EventType } from '../../actors/kube-ports.js';
 
@@ -24,7 +24,7 @@ export function createEventRecorder(
 ): EventRecorder {
   // Plain JSON through rest.ts (one Event per allocation: a hot path in bulk); client-node behind a proxy.
   const rest = restSupported(kc) ? kubeRest(kc) : undefined;
-  const core = rest ? undefined : kc.makeApiClient(CoreV1Api);
+  const core = async () => kc.makeApiClient((await fullClient()).CoreV1Api);
   const enc = encodeURIComponent;
   const patchEvent = (name: string, namespace: string, body: unknown[]) =>
     rest
@@ -33,14 +33,14 @@ export function createEventRecorder(
           contentType: 'application/json-patch+json',
           discard: true,
         })
-      : core!.patchNamespacedEvent({ name, namespace, body });
+      : core().then((c) => c.patchNamespacedEvent({ name, namespace, body }));
   const createEvent = (namespace: string, body: CoreV1Event) =>
     rest
       ? rest.request('POST', `/api/v1/namespaces/${enc(namespace)}/events`, {
           body: { apiVersion: 'v1', kind: 'Event', ...body },
           discard: true,
         })
-      : core!.createNamespacedEvent({ namespace, body });
+      : core().then((c) => c.createNamespacedEvent({ namespace, body }));
   const seen = new Map<string, { name: string; namespace: string; count: number; first: string; at: number }>();
   const inflight = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>) => {

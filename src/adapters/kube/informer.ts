@@ -1,7 +1,12 @@
 // Informers: list+watch one resource kind into a cache, restarting with backoff after any watch
 // or list error (client-node's ListWatch stops on errors). Consumers get `changed` callbacks and
 // read the cache; `synced` resolves after the first successful list.
-import { KubeConfig, ListWatch, Watch, type KubernetesObject, type KubernetesListObject } from '@kubernetes/client-node';
+// client-node's KubeConfig, ListWatch and Watch from their own modules, not its barrel (which loads
+// every generated API and model: +20–27 MB in a speaker; scripts/lean-client-node.mjs).
+import type { KubernetesObject, KubernetesListObject } from '@kubernetes/client-node';
+import { ListWatch } from '@kubernetes/client-node/dist/cache.js';
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
+import { Watch } from '@kubernetes/client-node/dist/watch.js';
 import { backoffDelay } from '../../domain/backoff.js';
 import type { Logger } from '../log.js';
 import { kubeRest, restSupported } from './rest.js';

@@ -1,42 +1,51 @@
 // Informer specs for everything Mooring watches: core objects cluster-wide, metallb.io config
 // kinds and Secrets in Mooring's namespace. One place for watch paths and list calls.
-import {
-  CoreV1Api,
-  CustomObjectsApi,
-  DiscoveryV1Api,
-  type KubeConfig,
-  type KubernetesListObject,
-  type KubernetesObject,
-  type V1EndpointSlice,
-  type V1Namespace,
-  type V1Node,
-  type V1Secret,
-  type V1Service,
+// Lists are plain JSON GETs through rest.ts (what the watches already use); client-node's
+// generated API classes only for a cluster behind a proxy, loaded then (`fullClient`).
+import type {
+  KubeConfig,
+  KubernetesListObject,
+  KubernetesObject,
+  V1EndpointSlice,
+  V1Namespace,
+  V1Node,
+  V1Secret,
+  V1Service,
 } from '@kubernetes/client-node';
 import { GROUP, KINDS } from '../../api/metallb.js';
 import type { InformerSpec } from './informer.js';
+import { fullClient, kubeRest, restSupported } from './rest.js';
+
+type Client = Awaited<ReturnType<typeof fullClient>>;
+
+/** GET `path` (a list), or the same list through client-node's API classes behind a proxy. */
+function lister<T extends KubernetesObject>(
+  kc: KubeConfig,
+  path: string,
+  viaClient: (k: Client) => Promise<unknown>,
+): () => Promise<KubernetesListObject<T>> {
+  if (restSupported(kc)) {
+    const rest = kubeRest(kc);
+    return () => rest.request<KubernetesListObject<T>>('GET', path);
+  }
+  return async () => (await viaClient(await fullClient())) as KubernetesListObject<T>;
+}
 
 export function coreSpecs(kc: KubeConfig, namespace: string) {
-  const core = kc.makeApiClient(CoreV1Api);
-  const discovery = kc.makeApiClient(DiscoveryV1Api);
+  const core = (k: Client) => kc.makeApiClient(k.CoreV1Api);
+  const spec = <T extends KubernetesObject>(name: string, path: string, viaClient: (k: Client) => Promise<unknown>): InformerSpec<T> => ({
+    name,
+    path,
+    list: lister<T>(kc, path, viaClient),
+  });
   return {
-    services: {
-      name: 'services',
-      path: '/api/v1/services',
-      list: () => core.listServiceForAllNamespaces({}),
-    } satisfies InformerSpec<V1Service>,
-    endpointSlices: {
-      name: 'endpointslices',
-      path: '/apis/discovery.k8s.io/v1/endpointslices',
-      list: () => discovery.listEndpointSliceForAllNamespaces({}),
-    } satisfies InformerSpec<V1EndpointSlice>,
-    nodes: { name: 'nodes', path: '/api/v1/nodes', list: () => core.listNode({}) } satisfies InformerSpec<V1Node>,
-    namespaces: { name: 'namespaces', path: '/api/v1/namespaces', list: () => core.listNamespace({}) } satisfies InformerSpec<V1Namespace>,
-    secrets: {
-      name: 'secrets',
-      path: `/api/v1/namespaces/${namespace}/secrets`,
-      list: () => core.listNamespacedSecret({ namespace }),
-    } satisfies InformerSpec<V1Secret>,
+    services: spec<V1Service>('services', '/api/v1/services', (k) => core(k).listServiceForAllNamespaces({})),
+    endpointSlices: spec<V1EndpointSlice>('endpointslices', '/apis/discovery.k8s.io/v1/endpointslices', (k) =>
+      kc.makeApiClient(k.DiscoveryV1Api).listEndpointSliceForAllNamespaces({}),
+    ),
+    nodes: spec<V1Node>('nodes', '/api/v1/nodes', (k) => core(k).listNode({})),
+    namespaces: spec<V1Namespace>('namespaces', '/api/v1/namespaces', (k) => core(k).listNamespace({})),
+    secrets: spec<V1Secret>('secrets', `/api/v1/namespaces/${namespace}/secrets`, (k) => core(k).listNamespacedSecret({ namespace })),
   };
 }
 
@@ -50,19 +59,15 @@ export function storageVersion(kind: string): string {
 
 /** An informer spec for a namespaced metallb.io kind, at its storage version. */
 export function metallbSpec(kc: KubeConfig, namespace: string, kind: string): InformerSpec<KubernetesObject> {
-  const custom = kc.makeApiClient(CustomObjectsApi);
   const k = KINDS.find((x) => x.kind === kind);
   if (!k) throw new Error(`unknown metallb.io kind ${kind}`);
   const version = storageVersion(kind);
+  const path = `/apis/${GROUP}/${version}/namespaces/${namespace}/${k.plural}`;
   return {
     name: k.plural,
-    path: `/apis/${GROUP}/${version}/namespaces/${namespace}/${k.plural}`,
-    list: async () =>
-      (await custom.listNamespacedCustomObject({
-        group: GROUP,
-        version,
-        namespace,
-        plural: k.plural,
-      })) as KubernetesListObject<KubernetesObject>,
+    path,
+    list: lister(kc, path, (c) =>
+      kc.makeApiClient(c.CustomObjectsApi).listNamespacedCustomObject({ group: GROUP, version, namespace, plural: k.plural }),
+    ),
   };
 }

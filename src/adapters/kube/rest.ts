@@ -16,6 +16,14 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type 
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { createSecureContext } from 'node:tls';
 import type { KubeConfig } from '@kubernetes/client-node';
+import type * as ClientNode from '@kubernetes/client-node';
+
+/**
+ * All of client-node (its generated API classes and models), loaded only when asked: for clusters
+ * reached through a proxy (`restSupported` false). Other callers that need little of it import
+ * its modules directly (KubeConfig from dist/config.js), so a speaker never loads the barrel.
+ */
+export const fullClient = (): Promise<typeof ClientNode> => import('@kubernetes/client-node');
 
 /** An HTTP error answer; `code` is the status, as on client-node's ApiException. */
 export class KubeRestError extends Error {

@@ -4,9 +4,10 @@
 // speaker reconciles exactly its own set: create what is missing, patch what changed, delete
 // what is no longer true. Reconciles are serialized and coalesced (the last desired set wins).
 import { createHash } from 'node:crypto';
-import { CustomObjectsApi, type KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { GROUP } from '../../api/metallb.js';
 import type { Logger } from '../log.js';
+import { fullClient, kubeRest, restSupported } from './rest.js';
 
 export const NODE_LABEL = 'metallb.io/node';
 export const SERVICE_NAME_LABEL = 'metallb.io/service-name';
@@ -17,11 +18,48 @@ import type { DesiredStatus, StatusSink } from '../../actors/kube-ports.js';
 
 export type { DesiredStatus };
 
+/** The calls the writer makes on metallb.io/v1beta1 objects in one namespace (errors carry the HTTP `code`). */
+interface CustomCalls {
+  list(plural: string, labelSelector: string): Promise<unknown>;
+  get(plural: string, name: string): Promise<unknown>;
+  create(plural: string, body: object): Promise<unknown>;
+  /** A JSON patch of the status subresource. */
+  patchStatus(plural: string, name: string, body: object[]): Promise<unknown>;
+  delete(plural: string, name: string): Promise<unknown>;
+}
+
+/** Plain JSON through rest.ts; client-node's CustomObjectsApi behind a proxy (loaded then). */
+function customCalls(kc: KubeConfig, namespace: string): CustomCalls {
+  const version = 'v1beta1';
+  if (restSupported(kc)) {
+    const rest = kubeRest(kc);
+    const base = (plural: string) => `/apis/${GROUP}/${version}/namespaces/${encodeURIComponent(namespace)}/${plural}`;
+    const one = (plural: string, name: string) => `${base(plural)}/${encodeURIComponent(name)}`;
+    return {
+      list: (plural, labelSelector) => rest.request('GET', `${base(plural)}?labelSelector=${encodeURIComponent(labelSelector)}`),
+      get: (plural, name) => rest.request('GET', one(plural, name)),
+      create: (plural, body) => rest.request('POST', base(plural), { body, discard: true }),
+      patchStatus: (plural, name, body) =>
+        rest.request('PATCH', `${one(plural, name)}/status`, { body, contentType: 'application/json-patch+json', discard: true }),
+      delete: (plural, name) => rest.request('DELETE', one(plural, name), { discard: true }),
+    };
+  }
+  const api = async () => kc.makeApiClient((await fullClient()).CustomObjectsApi);
+  const at = { group: GROUP, version, namespace };
+  return {
+    list: async (plural, labelSelector) => (await api()).listNamespacedCustomObject({ ...at, plural, labelSelector }),
+    get: async (plural, name) => (await api()).getNamespacedCustomObject({ ...at, plural, name }),
+    create: async (plural, body) => (await api()).createNamespacedCustomObject({ ...at, plural, body }),
+    patchStatus: async (plural, name, body) => (await api()).patchNamespacedCustomObjectStatus({ ...at, plural, name, body }),
+    delete: async (plural, name) => (await api()).deleteNamespacedCustomObject({ ...at, plural, name }),
+  };
+}
+
 const statusName = (prefix: string, node: string, key: string): string =>
   `${prefix}-${createHash('sha256').update(`${node}/${key}`).digest('hex').slice(0, 16)}`;
 
 export class StatusWriter implements StatusSink {
-  private readonly api: CustomObjectsApi;
+  private readonly api: CustomCalls;
   private readonly queues = new Map<string, { running: boolean; failures?: number; next?: () => Promise<void> }>();
 
   constructor(
@@ -29,7 +67,7 @@ export class StatusWriter implements StatusSink {
     private readonly namespace: string,
     private readonly log: Logger,
   ) {
-    this.api = kc.makeApiClient(CustomObjectsApi);
+    this.api = customCalls(kc, namespace);
   }
 
   /** Runs `job` after the current one for `key`; a newer job replaces a waiting one. */
@@ -66,14 +104,7 @@ export class StatusWriter implements StatusSink {
   }
 
   private async setStatus(plural: string, name: string, status: Record<string, unknown>): Promise<void> {
-    await this.api.patchNamespacedCustomObjectStatus({
-      group: GROUP,
-      version: 'v1beta1',
-      namespace: this.namespace,
-      plural,
-      name,
-      body: [{ op: 'add', path: '/status', value: status }],
-    });
+    await this.api.patchStatus(plural, name, [{ op: 'add', path: '/status', value: status }]);
   }
 
   /**
@@ -93,13 +124,7 @@ export class StatusWriter implements StatusSink {
     return this.enqueue(plural, async () => {
       let k = this.known.get(plural);
       if (!k || Date.now() - k.at > StatusWriter.RESYNC_MS) {
-        const list = (await this.api.listNamespacedCustomObject({
-          group: GROUP,
-          version: 'v1beta1',
-          namespace: this.namespace,
-          plural,
-          labelSelector: `${NODE_LABEL}=${node}`,
-        })) as { items: Obj[] };
+        const list = (await this.api.list(plural, `${NODE_LABEL}=${node}`)) as { items: Obj[] };
         k = { at: Date.now(), objects: new Map(list.items.map((o) => [o.metadata.name, JSON.stringify(o.status ?? null)])) };
         this.known.set(plural, k);
       }
@@ -111,26 +136,20 @@ export class StatusWriter implements StatusSink {
           const json = JSON.stringify(d.status);
           if (cur === undefined) {
             const [ns = '', svc = ''] = d.serviceKey.split('/');
-            await this.api.createNamespacedCustomObject({
-              group: GROUP,
-              version: 'v1beta1',
-              namespace: this.namespace,
-              plural,
-              body: {
-                apiVersion: `${GROUP}/v1beta1`,
-                kind,
-                metadata: {
-                  name,
-                  namespace: this.namespace,
-                  labels: {
-                    [NODE_LABEL]: node,
-                    [SERVICE_NAME_LABEL]: svc.slice(0, 63),
-                    [SERVICE_NAMESPACE_LABEL]: ns.slice(0, 63),
-                    'app.kubernetes.io/managed-by': 'mooring',
-                  },
+            await this.api.create(plural, {
+              apiVersion: `${GROUP}/v1beta1`,
+              kind,
+              metadata: {
+                name,
+                namespace: this.namespace,
+                labels: {
+                  [NODE_LABEL]: node,
+                  [SERVICE_NAME_LABEL]: svc.slice(0, 63),
+                  [SERVICE_NAMESPACE_LABEL]: ns.slice(0, 63),
+                  'app.kubernetes.io/managed-by': 'mooring',
                 },
-                spec: {},
               },
+              spec: {},
             });
             have.set(name, 'null');
             await this.setStatus(plural, name, d.status);
@@ -142,11 +161,9 @@ export class StatusWriter implements StatusSink {
         }
         for (const name of [...have.keys()]) {
           if (want.has(name)) continue;
-          await this.api
-            .deleteNamespacedCustomObject({ group: GROUP, version: 'v1beta1', namespace: this.namespace, plural, name })
-            .catch((e: unknown) => {
-              if ((e as { code?: number }).code !== 404) throw e;
-            });
+          await this.api.delete(plural, name).catch((e: unknown) => {
+            if ((e as { code?: number }).code !== 404) throw e;
+          });
           have.delete(name);
         }
       } catch (err) {
@@ -178,25 +195,13 @@ export class StatusWriter implements StatusSink {
       };
       let cur: Obj | undefined;
       try {
-        cur = (await this.api.getNamespacedCustomObject({
-          group: GROUP,
-          version: 'v1beta1',
-          namespace: this.namespace,
-          plural: 'configurationstates',
-          name,
-        })) as Obj;
+        cur = (await this.api.get('configurationstates', name)) as Obj;
       } catch {
-        await this.api.createNamespacedCustomObject({
-          group: GROUP,
-          version: 'v1beta1',
-          namespace: this.namespace,
-          plural: 'configurationstates',
-          body: {
-            apiVersion: `${GROUP}/v1beta1`,
-            kind: 'ConfigurationState',
-            metadata: { name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'mooring' } },
-            spec: {},
-          },
+        await this.api.create('configurationstates', {
+          apiVersion: `${GROUP}/v1beta1`,
+          kind: 'ConfigurationState',
+          metadata: { name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'mooring' } },
+          spec: {},
         });
       }
       const prev = cur?.status as { result?: string; errorSummary?: string } | undefined;
