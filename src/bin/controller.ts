@@ -34,7 +34,7 @@ import { createServiceWriter } from '../adapters/kube/service-writer.js';
 import { WEBHOOK_FLAGS, startControllerWebhook, webhookFromFlags } from '../adapters/kube/controller-webhook.js';
 import { registerControllerMetrics } from '../adapters/kube/controller-metrics.js';
 import { startLeaderElection } from '../adapters/kube/lease.js';
-import { createTelemetry } from '../adapters/telemetry.js';
+import { openTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
 import { parseDuration } from '../domain/duration.js';
 
@@ -92,7 +92,7 @@ const synced = () => informers.every((i) => i.isSynced());
 /** The reconciler of the current lease term (undefined while standing by); the last one feeds /metrics. */
 let term: ServiceReconciler | undefined;
 let lastTerm: ServiceReconciler | undefined;
-const telemetry = createTelemetry('controller');
+const telemetry = await openTelemetry('controller'); // + traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
 registerControllerMetrics(telemetry, () => lastTerm);
 // A standby is ready once its caches are synced (it serves the webhook); the leader also needs a valid config.
 const monitoring = await serveMonitoring(
@@ -147,6 +147,7 @@ const elector = startLeaderElection(
         namespace,
         limit,
         ...(lbClass ? { lbClass } : {}),
+        ...(telemetry.tracer ? { tracer: telemetry.tracer } : {}),
       });
       term.start();
     },
@@ -171,6 +172,7 @@ async function shutdown(): Promise<void> {
   await Promise.allSettled(informers.map((i) => i.stop()));
   monitoring.close();
   webhook?.close();
+  await telemetry.shutdown().catch(() => undefined); // exports the last spans
   process.exit(0);
 }
 process.once('SIGTERM', () => {
