@@ -586,7 +586,16 @@ export class Coordinator {
     this.lastOwner[info.index] = owner === undefined ? -1 : (this.nodeIndex.get(owner) ?? -1);
     const mine = owner === this.node;
     let h = this.held.get(info.ip);
-    if (!mine && !h) return;
+    const elect = verdict?.child('failover.elect', {
+      'mooring.node': this.node,
+      'mooring.ip': info.ip,
+      'mooring.service': info.svc.key,
+      'mooring.owner': owner ?? '',
+    });
+    if (!mine && !h) {
+      elect?.end();
+      return;
+    }
     h ??= this.spawn(info);
     const d = { owner, reason: reasonFor({ svc: info.view, nodes: this.nodes, live, me: this.node, opts: this.o.election }, owner) };
     // A fence only holds while the fencing node still claims the IP.
@@ -603,12 +612,6 @@ export class Coordinator {
         : undefined;
     const successorPending =
       !mine && owner !== undefined && d.reason === Reason.notOwner && this.membership.isLive(owner) && !this.membership.settled(owner);
-    const elect = verdict?.child('failover.elect', {
-      'mooring.node': this.node,
-      'mooring.ip': info.ip,
-      'mooring.service': info.svc.key,
-      'mooring.owner': owner ?? '',
-    });
     // Elected with nobody to wait for: the machine claims the IP (new epoch) and announces it in this send.
     if (elect && mine && incumbent === undefined && h.state !== 'announcing') {
       this.claimSpans.get(info.ip)?.end('superseded');
