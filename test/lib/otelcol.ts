@@ -139,7 +139,8 @@ export function parseDebugSpans(text: string): CollectedSpan[] {
   let section: 'resource' | 'span' | 'attrs' | 'other' = 'other';
   for (const raw of text.split('\n')) {
     const line = raw.replace(/\r$/, '');
-    if (/^ResourceSpans #\d+/.test(line)) {
+    // The first line of each export is the log line's tail: `<time>\tinfo\tResourceSpans #0`.
+    if (/(^|\t)ResourceSpans #\d+/.test(line)) {
       resource = {};
       cur = undefined;
       section = 'other';
