@@ -242,7 +242,7 @@ export class Coordinator {
   private stopped = false;
   private presenceSubscribed = false;
   /** Tracing on: a peer's verdict on a death we have not judged yet (its headers), by dead node. */
-  private readonly heardVerdicts = new Map<string, TraceHeaders>();
+  private readonly heardVerdicts = new Map<string, { readonly headers: TraceHeaders; readonly at: number }>();
   /** Tracing on: our verdict span per dead node, until the reconcile that follows it ran. */
   private readonly verdicts = new Map<string, TraceSpan>();
   /** Tracing on: the open claim span per IP taken over after a death (ended when the claims go out). */
@@ -745,7 +745,8 @@ export class Coordinator {
     }
     // A peer's verdict on a death we have not judged yet: our own verdict will join its trace.
     const dead = this.o.tracer && headers?.[FAILOVER_HEADER];
-    if (dead && dead !== this.node && this.membership.isLive(dead) && this.heardVerdicts.size < 64) this.heardVerdicts.set(dead, headers);
+    if (dead && dead !== this.node && this.membership.isLive(dead) && this.heardVerdicts.size < 64)
+      this.heardVerdicts.set(dead, { headers, at: now });
     this.onMembership(this.membership.heartbeat(hb, now));
   }
 
@@ -857,8 +858,11 @@ export class Coordinator {
   private traceVerdict(peer: string, cause: string, silentMs: number): void {
     const tracer = this.o.tracer;
     if (!tracer) return;
-    const heard = this.heardVerdicts.get(peer);
+    // Only a verdict heard within our own detection window is about this death (the peer may have
+    // come back for everyone else meanwhile, which we would not have noticed).
+    const h = this.heardVerdicts.get(peer);
     this.heardVerdicts.delete(peer);
+    const heard = h && this.clock.now() - h.at <= 2 * this.cfg.intervalMs * this.cfg.misses ? h.headers : undefined;
     const p = this.membership.peer(peer);
     const span = tracer.start(
       'failover.detect',
