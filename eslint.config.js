@@ -118,7 +118,13 @@ export default tseslint.config(
         'error',
         {
           paths: ioModules.map((name) => ({ name, message: 'pure layer: put I/O behind a port in src/actors or src/adapters' })),
-          patterns: [{ group: ['@nats-io/*'], message: 'pure layer: NATS lives in src/adapters' }],
+          patterns: [
+            { group: ['@nats-io/*'], message: 'pure layer: NATS lives in src/adapters' },
+            {
+              group: ['@opentelemetry/*'],
+              message: 'pure layer: OpenTelemetry lives in src/adapters (spans through src/actors/trace-port.ts)',
+            },
+          ],
         },
       ],
       'no-restricted-globals': [

@@ -53,6 +53,8 @@ if (needIntegration) run('test control plane (kube-apiserver build, cached)', 'b
 // The real cluster's kubelet, scheduler, controller-manager, kube-proxy, kubectl, CoreDNS and
 // images (test/lib/real-cluster.ts), cached the same way.
 if (needIntegration) run('test cluster nodes (kubelet & co. build, cached)', 'bash', ['test/kube/cluster', '--build-only']);
+// The OpenTelemetry Collector the trace tests export to (test/otelcol, built from its Go modules).
+if (needIntegration) run('test OpenTelemetry Collector (build, cached)', process.execPath, ['--import', 'tsx', 'test/otelcol/build.ts']);
 if (!noStatic && wanted.length === 0) {
   run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
   run('lint', 'npx', ['eslint', '.']);

@@ -8,11 +8,13 @@ export { realClock, type Clock } from './clock.js';
 /** One connection as the NATS servers name it (re-exported for the bus's implementers). */
 export type { ConnId } from '../codecs/coord.js';
 import type { ConnId } from '../codecs/coord.js';
+import type { TraceHeaders } from './trace-port.js';
 
 export interface CoordBus {
-  publish(subject: string, data: Uint8Array): void;
-  /** Subscribes to a subject (wildcards allowed); returns an unsubscribe function. */
-  subscribe(subject: string, cb: (subject: string, data: Uint8Array) => void): () => void;
+  /** `headers`: a trace context (src/actors/trace-port.ts), sent as NATS message headers; a bus without headers drops them. */
+  publish(subject: string, data: Uint8Array, headers?: TraceHeaders): void;
+  /** Subscribes to a subject (wildcards allowed); returns an unsubscribe function. `headers`: the message's, when it has any. */
+  subscribe(subject: string, cb: (subject: string, data: Uint8Array, headers?: TraceHeaders) => void): () => void;
   /** Connection status changes (true = connected). Returns an unsubscribe function. */
   onStatus(cb: (up: boolean) => void): () => void;
   isUp(): boolean;

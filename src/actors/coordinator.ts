@@ -13,6 +13,7 @@
 import { createActor, type Actor } from 'xstate';
 import type { L2AnnouncerPort, L2Conflict, NoInterface } from './l2-port.js';
 import type { Clock, CoordBus, EpochStore, KvFailure } from './coord-ports.js';
+import { FAILOVER_HEADER, type TraceHeaders, type TraceSpan, type Tracer } from './trace-port.js';
 import {
   decodeClaims,
   decodeDrain,
@@ -107,6 +108,12 @@ export interface CoordinatorOptions {
    * credential): subscribed at the first bus up where it answers.
    */
   readonly presenceAccount?: string | (() => string | undefined);
+  /**
+   * Failover traces (docs/observability.md): verdict → election → claim → first announcement, the
+   * context carried in the heartbeat that follows a verdict and in the claims that follow a
+   * takeover. Absent: nothing traced, no header sent.
+   */
+  readonly tracer?: Tracer;
   readonly log?: (rec: Record<string, unknown>) => void;
 }
 
@@ -235,6 +242,12 @@ export class Coordinator {
   private readonly tableListeners: Array<() => void> = [];
   private stopped = false;
   private presenceSubscribed = false;
+  /** Tracing on: a peer's verdict on a death we have not judged yet (its headers), by dead node. */
+  private readonly heardVerdicts = new Map<string, { readonly headers: TraceHeaders; readonly at: number }>();
+  /** Tracing on: our verdict span per dead node, until the reconcile that follows it ran. */
+  private readonly verdicts = new Map<string, TraceSpan>();
+  /** Tracing on: the open claim span per IP taken over after a death (ended when the claims go out). */
+  private readonly claimSpans = new Map<string, TraceSpan>();
 
   constructor(opts: CoordinatorOptions) {
     this.o = opts;
@@ -303,8 +316,8 @@ export class Coordinator {
 
   start(): void {
     const { bus, cluster } = this.o;
-    this.unsubs.push(bus.subscribe(allOf(cluster, Kind.heartbeat), (_s, d) => this.onHeartbeat(d)));
-    this.unsubs.push(bus.subscribe(allOf(cluster, Kind.claims), (_s, d) => this.onClaims(d)));
+    this.unsubs.push(bus.subscribe(allOf(cluster, Kind.heartbeat), (_s, d, h) => this.onHeartbeat(d, h)));
+    this.unsubs.push(bus.subscribe(allOf(cluster, Kind.claims), (_s, d, h) => this.onClaims(d, h)));
     // Operator commands (mooringctl drain/undrain <node>); only an admin user may publish them.
     this.unsubs.push(bus.subscribe(drainSubject(cluster, this.node), (_s, d) => this.onDrain(d)));
     this.subscribePresence();
@@ -476,7 +489,7 @@ export class Coordinator {
     return decide({ svc: info.view, nodes: this.nodes, live, me: this.node, order: this.order, names: this.names, opts: this.o.election });
   }
 
-  private publishHeartbeat(): void {
+  private publishHeartbeat(headers?: TraceHeaders): void {
     if (this.stopped) return;
     this.path.send({ type: 'hb.sent', seq: this.hbSeq + 1, at: this.clock.now() });
     this.o.bus.publish(
@@ -492,6 +505,7 @@ export class Coordinator {
         settled: this.natsSettled && this.handoverReady,
         ...this.connsField(),
       }),
+      headers,
     );
   }
 
@@ -508,10 +522,15 @@ export class Coordinator {
       if (h.state === 'announcing' || h.state === 'withdrawing') claims.push({ ip: h.info.ip, epoch: h.actor.getSnapshot().context.epoch });
     }
     this.lastClaimsCount = claims.length;
+    // Claims that follow a traced takeover carry its context: the peers that hear them join the trace.
+    const traced = this.claimSpans.size > 0 ? [...this.claimSpans.values()] : undefined;
+    this.claimSpans.clear();
     this.o.bus.publish(
       claimsSubject(this.o.cluster, this.node),
       encodeClaims({ v: 1, node: this.node, inc: this.o.inc, seq: ++this.claimsSeq, claims }),
+      traced?.[0]?.headers(),
     );
+    for (const s of traced ?? []) s.end();
   }
 
   private scheduleClaims(delayMs = 0): void {
@@ -543,8 +562,9 @@ export class Coordinator {
     const full = this.fullReconcile && this.natsSettled;
     this.fullReconcile = false;
     if (full) {
-      for (const info of this.table.list) this.reconcileIp(info, live);
+      for (const info of this.table.list) this.reconcileIp(info, live, this.verdictFor(info));
       this.deadSince.clear();
+      this.verdicts.clear();
       this.flushClaims();
       return;
     }
@@ -567,13 +587,21 @@ export class Coordinator {
       todo.sort((a, b) => a.index - b.index);
     }
     this.deadSince.clear();
-    for (const info of todo) this.reconcileIp(info, live);
+    for (const info of todo) this.reconcileIp(info, live, this.verdictFor(info));
+    this.verdicts.clear();
     // What changed goes out now, not a timer turn later: a release is the next owner's cue to
     // announce, so this turn is part of the failback gap.
     this.flushClaims();
   }
 
-  private reconcileIp(info: IpInfo, live: LiveView): void {
+  /** Tracing on: our verdict span on the node that last owned `info`, when that death is why it is decided now. */
+  private verdictFor(info: IpInfo): TraceSpan | undefined {
+    if (this.verdicts.size === 0) return undefined;
+    const last = this.names[this.lastOwner[info.index] ?? -1];
+    return last !== undefined ? this.verdicts.get(last) : undefined;
+  }
+
+  private reconcileIp(info: IpInfo, live: LiveView, verdict?: TraceSpan): void {
     const owner = electOwner({
       svc: info.view,
       nodes: this.nodes,
@@ -586,7 +614,16 @@ export class Coordinator {
     this.lastOwner[info.index] = owner === undefined ? -1 : (this.nodeIndex.get(owner) ?? -1);
     const mine = owner === this.node;
     let h = this.held.get(info.ip);
-    if (!mine && !h) return;
+    const elect = verdict?.child('failover.elect', {
+      'mooring.node': this.node,
+      'mooring.ip': info.ip,
+      'mooring.service': info.svc.key,
+      'mooring.owner': owner ?? '',
+    });
+    if (!mine && !h) {
+      elect?.end();
+      return;
+    }
     h ??= this.spawn(info);
     const d = { owner, reason: reasonFor({ svc: info.view, nodes: this.nodes, live, me: this.node, opts: this.o.election }, owner) };
     // A fence only holds while the fencing node still claims the IP.
@@ -603,6 +640,11 @@ export class Coordinator {
         : undefined;
     const successorPending =
       !mine && owner !== undefined && d.reason === Reason.notOwner && this.membership.isLive(owner) && !this.membership.settled(owner);
+    // Elected with nobody to wait for: the machine claims the IP (new epoch) and announces it in this send.
+    if (elect && mine && incumbent === undefined && h.state !== 'announcing') {
+      this.claimSpans.get(info.ip)?.end('superseded');
+      this.claimSpans.set(info.ip, elect.child('failover.claim', { 'mooring.node': this.node, 'mooring.ip': info.ip }));
+    }
     h.actor.send({
       type: 'election.changed',
       owner: mine,
@@ -612,13 +654,29 @@ export class Coordinator {
       incumbent,
       successorPending,
     });
+    const claim = this.claimSpans.get(info.ip);
+    if (claim && h.state !== 'announcing') {
+      // The machine did not take it after all (NATS not settled, fenced): no claim to publish.
+      this.claimSpans.delete(info.ip);
+      claim.end(`not claimed: ${h.state}`);
+    } else if (claim) claim.set({ 'mooring.epoch': h.actor.getSnapshot().context.epoch });
+    elect?.end();
   }
 
   /** The machine with this coordinator's side effects bound: provided once, shared by its actors. */
   private machine(): typeof serviceIpMachine {
     this.logic ??= serviceIpMachine.provide({
       actions: {
-        announce: ({ context }) => this.o.l2.announce(context.ip, context.interfaces),
+        announce: ({ context }) => {
+          // A traced claim: the first gratuitous ARP / unsolicited NA goes out inside announce().
+          const span = this.claimSpans.get(context.ip)?.child('failover.announce', {
+            'mooring.node': this.node,
+            'mooring.ip': context.ip,
+            'mooring.interfaces': context.interfaces?.join(',') ?? '',
+          });
+          this.o.l2.announce(context.ip, context.interfaces);
+          span?.end();
+        },
         withdraw: ({ context }) => this.o.l2.withdraw(context.ip),
         claimsChanged: ({ context }) => {
           this.scheduleClaims();
@@ -693,7 +751,7 @@ export class Coordinator {
     return pc.index;
   }
 
-  private onHeartbeat(data: Uint8Array): void {
+  private onHeartbeat(data: Uint8Array, headers?: TraceHeaders): void {
     if (this.stopped) return;
     const r = this.decode.heartbeat(data);
     if (!r.ok) {
@@ -713,6 +771,10 @@ export class Coordinator {
       this.o.log?.({ component: 'coordinator', node: this.node, event: 'hb.stale', peer: hb.node, seq: hb.seq });
       return;
     }
+    // A peer's verdict on a death we have not judged yet: our own verdict will join its trace.
+    const dead = this.o.tracer && headers?.[FAILOVER_HEADER];
+    if (dead && dead !== this.node && this.membership.isLive(dead) && this.heardVerdicts.size < 64)
+      this.heardVerdicts.set(dead, { headers, at: now });
     this.onMembership(this.membership.heartbeat(hb, now));
   }
 
@@ -796,6 +858,8 @@ export class Coordinator {
         peer: ev.node,
         ...(ev.type === 'peer.dead' ? { cause: ev.cause, silentMs: ev.silentMs } : {}),
       });
+      if (ev.type === 'peer.dead') this.traceVerdict(ev.node, ev.cause, ev.silentMs);
+      else if (ev.type === 'peer.up') this.heardVerdicts.delete(ev.node);
       if (ev.type === 'peer.dead' || (ev.type === 'peer.up' && ev.restarted)) this.forgetClaims(ev.node);
       // Let a newcomer learn what we hold; coalesced, since a rolling start brings many newcomers.
       // Twice within its resync window: the first copy can beat the newcomer's subscription
@@ -811,6 +875,39 @@ export class Coordinator {
       else reconcile = true;
     }
     if (reconcile) this.scheduleReconcile();
+  }
+
+  /**
+   * Tracing on: our verdict on `peer` starts (or joins) the failover's trace. Its span covers the
+   * silence that led to it. A peer's verdict heard first is its parent; otherwise the trace id
+   * comes from the death itself (peer, incarnation, last heartbeat), the same on every node. The
+   * heartbeat sent at once carries it, so nodes still waiting for their own verdict join it.
+   */
+  private traceVerdict(peer: string, cause: string, silentMs: number): void {
+    const tracer = this.o.tracer;
+    if (!tracer) return;
+    // Only a verdict heard within our own detection window is about this death (the peer may have
+    // come back for everyone else meanwhile, which we would not have noticed).
+    const h = this.heardVerdicts.get(peer);
+    this.heardVerdicts.delete(peer);
+    const heard = h && this.clock.now() - h.at <= 2 * this.cfg.intervalMs * this.cfg.misses ? h.headers : undefined;
+    const p = this.membership.peer(peer);
+    const span = tracer.start(
+      'failover.detect',
+      {
+        'mooring.node': this.node,
+        'mooring.peer': peer,
+        'mooring.cause': cause,
+        'mooring.silentMs': silentMs,
+        'mooring.joined': heard !== undefined,
+      },
+      heard
+        ? { parent: heard, startedAgoMs: silentMs }
+        : { sharedKey: `${this.o.cluster}/${peer}/${p?.inc ?? 0}/${p?.seq ?? 0}`, startedAgoMs: silentMs },
+    );
+    span.end();
+    this.verdicts.set(peer, span);
+    this.publishHeartbeat({ ...span.headers(), [FAILOVER_HEADER]: peer });
   }
 
   /**
@@ -860,7 +957,7 @@ export class Coordinator {
     else if (this.claimer[info.index] === n) this.claimer[info.index] = -1;
   }
 
-  private onClaims(data: Uint8Array): void {
+  private onClaims(data: Uint8Array, headers?: TraceHeaders): void {
     if (this.stopped) return;
     const r = this.decode.claims(data);
     if (!r.ok) {
@@ -869,6 +966,14 @@ export class Coordinator {
     }
     const c = r.value;
     if (c.node === this.node) return;
+    if (this.o.tracer && headers?.traceparent)
+      this.o.tracer
+        .start(
+          'failover.claimSeen',
+          { 'mooring.node': this.node, 'mooring.peer': c.node, 'mooring.claims': c.claims.length },
+          { parent: headers },
+        )
+        .end();
     const peer = this.membership.peer(c.node);
     if (peer && c.inc < peer.inc) return; // previous life
     // Heartbeats and claims are published over two connections (NatsBus mirror): a copy arriving

@@ -34,6 +34,7 @@ import {
 } from '../domain/lb-service.js';
 import type { Logger } from '../adapters/log.js';
 import type { Clock } from './coord-ports.js';
+import type { TraceSpan, Tracer } from './trace-port.js';
 import type { ChangeType, EventSink, KubeObject, ObjectSource, StatusSink } from './kube-ports.js';
 
 /** A core/v1 Service as the reconciler reads it. */
@@ -98,6 +99,8 @@ export interface ServiceReconcilerOptions {
   lbClass?: string;
   /** Shared with the Event recorder in the controller; a fresh FIFO of 16 by default. */
   limit?: Limiter;
+  /** Spans (docs/observability.md): `controller.reconcile` per pass, `controller.allocate`, `controller.statusWrite`. */
+  tracer?: Tracer;
   /**
    * Told of every allocation decision (the state feed's `allocation` records): IPs written, a
    * refusal (with the IPs kept, and why none), a release.
@@ -182,6 +185,8 @@ interface QueuedWrite {
   s: Service;
   w: ServiceWrites;
   sig: string;
+  /** Tracing on: the span that decided the write (its allocation, or the pass). */
+  cause?: TraceSpan;
 }
 const errText = (err: unknown) => (err instanceof Error ? err.message.split('\n')[0] : String(err));
 
@@ -219,6 +224,10 @@ export class ServiceReconciler {
   private running: Promise<void> | undefined;
   private dirty = false;
   private retryTimer: unknown;
+  /** Tracing on: the pass under way. */
+  private passSpan: TraceSpan | undefined;
+  /** Tracing on: the allocation span of the service being converged. */
+  private allocSpan: TraceSpan | undefined;
 
   constructor(o: ServiceReconcilerOptions) {
     this.o = o;
@@ -333,13 +342,17 @@ export class ServiceReconciler {
       await Promise.resolve(); // `running` is set before the pass starts (a source may call back synchronously)
       while (this.dirty && !this.stopped) {
         this.dirty = false;
+        this.passSpan = this.o.tracer?.start('controller.reconcile', { 'mooring.full': this.fullDirty });
         try {
           await this.pass();
+          this.passSpan?.end();
         } catch (err) {
+          this.passSpan?.end(String(err));
           this.o.log.error('reconcile failed', { event: 'reconcile.error', bug: true, err: err instanceof Error ? err : String(err) });
           this.retrySoon();
         }
       }
+      this.passSpan = undefined;
       this.running = undefined;
     })();
   }
@@ -409,6 +422,7 @@ export class ServiceReconciler {
     }
     if (this.released) for (const k of this.failed) this.dirtyKeys.add(k);
     if (this.dirtyKeys.size > 0) this.dirty = true;
+    this.passSpan?.set({ 'mooring.services': todo.length, 'mooring.refused': this.failed.size });
     this.schedulePoolStatus();
   }
 
@@ -528,6 +542,25 @@ export class ServiceReconciler {
       return true;
     }
     const r = this.allocator.assign(this.requestFor(s));
+    // An allocation span when the answer changed or is a refusal (not for every unchanged service of a pass).
+    const alloc =
+      this.passSpan && (!r.ok || r.changed) ? this.passSpan.child('controller.allocate', { 'mooring.service': key }) : undefined;
+    this.allocSpan = alloc;
+    try {
+      return this.allocated(s, key, r, alloc);
+    } finally {
+      this.allocSpan = undefined;
+    }
+  }
+
+  private allocated(s: Service, key: string, r: ReturnType<Allocator['assign']>, alloc: TraceSpan | undefined): boolean {
+    const { log } = this.o;
+    alloc?.set({
+      'mooring.ips': r.ips.join(','),
+      'mooring.pool': r.ok ? (r.pool ?? '') : '',
+      'mooring.result': r.ok ? 'assigned' : r.code,
+    });
+    alloc?.end(r.ok ? undefined : r.reason);
     if (r.ok) {
       if (r.changed) this.emit(s, { type: 'Normal', reason: 'IPAllocated', message: `Assigned IP ${JSON.stringify(r.ips)}` });
       if (r.changed && r.warning)
@@ -576,7 +609,8 @@ export class ServiceReconciler {
     const sig = `${s.metadata?.resourceVersion ?? ''}:${JSON.stringify(w)}`;
     if (this.stopped || this.issued.get(key) === sig) return;
     this.issued.set(key, sig);
-    this.queuedWrites.set(key, { s, w, sig });
+    const cause = this.allocSpan ?? this.passSpan;
+    this.queuedWrites.set(key, { s, w, sig, ...(cause ? { cause } : {}) });
     if (this.writers.has(key)) return; // its writer picks the newest one up
     this.writers.set(
       key,
@@ -600,10 +634,15 @@ export class ServiceReconciler {
    * apiserver drop metadata on /status, the source shows the status without the annotation, and
    * the next converge writes the annotation alone.
    */
-  private async send(key: string, { s, w, sig }: QueuedWrite): Promise<void> {
+  private async send(key: string, { s, w, sig, cause }: QueuedWrite): Promise<void> {
     const name = s.metadata?.name ?? '';
     const ns = s.metadata?.namespace ?? '';
     const annotations = annotationPatch(w);
+    const span = cause?.child('controller.statusWrite', {
+      'mooring.service': key,
+      'mooring.ips': w.ingress?.join(',') ?? '',
+      'mooring.write': w.ingress !== undefined ? 'status' : 'annotations',
+    });
     try {
       if (w.ingress !== undefined) {
         await this.o.writer.patchServiceStatus(
@@ -619,7 +658,9 @@ export class ServiceReconciler {
       } else if (annotations) {
         await this.o.writer.patchServiceAnnotations(ns, name, annotations);
       }
+      span?.end();
     } catch (err) {
+      span?.end(errText(err));
       if (this.issued.get(key) === sig) this.issued.delete(key);
       this.o.log.warn('service write failed, will retry', {
         event: 'service.write.failed',
@@ -651,10 +692,13 @@ export class ServiceReconciler {
       const status = poolStatus(st);
       const sig = JSON.stringify(status);
       if (this.poolStatusWritten.get(st.pool) === sig) continue;
+      const span = this.o.tracer?.start('controller.poolStatusWrite', { 'mooring.pool': st.pool });
       try {
         await this.o.writer.patchPoolStatus(this.o.namespace, st.pool, status);
         this.poolStatusWritten.set(st.pool, sig);
+        span?.end();
       } catch (err) {
+        span?.end(errText(err));
         failures++;
         this.o.log.warn('pool status write failed, will retry', { event: 'pool.status.failed', pool: st.pool, err: errText(err) });
       }

@@ -15,12 +15,15 @@
 // on another one (else the next death of that server would silence the node again).
 import {
   connect,
+  headers as newHeaders,
   jwtAuthenticator,
   nkeyAuthenticator,
   usernamePasswordAuthenticator,
   type NatsConnection,
   type ConnectionOptions,
+  type MsgHdrs,
 } from '@nats-io/transport-node';
+import type { TraceHeaders } from '../actors/trace-port.js';
 import { Kvm, type KV } from '@nats-io/kv';
 import { JetStreamApiCodes } from '@nats-io/jetstream';
 import {
@@ -296,28 +299,29 @@ export class NatsBus implements CoordBus {
     return out;
   }
 
-  publish(subject: string, data: Uint8Array): void {
-    this.publishOwn(subject, data);
-    this.mirror?.publishOwn(subject, data);
+  publish(subject: string, data: Uint8Array, headers?: TraceHeaders): void {
+    const h = headers ? natsHeaders(headers) : undefined;
+    this.publishOwn(subject, data, h);
+    this.mirror?.publishOwn(subject, data, h);
   }
 
-  private publishOwn(subject: string, data: Uint8Array): void {
+  private publishOwn(subject: string, data: Uint8Array, h?: MsgHdrs): void {
     try {
-      this.nc.publish(subject, data);
+      this.nc.publish(subject, data, h ? { headers: h } : undefined);
     } catch (err) {
       // Closed or draining: heartbeats simply stop, which is what peers must see.
       this.log({ component: 'nats', event: 'publish.failed', subject, err: String(err) });
     }
   }
 
-  subscribe(subject: string, cb: (subject: string, data: Uint8Array) => void): () => void {
+  subscribe(subject: string, cb: (subject: string, data: Uint8Array, headers?: TraceHeaders) => void): () => void {
     const sub = this.nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err) {
           this.log({ component: 'nats', event: 'subscription.error', subject, err: String(err) });
           return;
         }
-        cb(msg.subject, msg.data);
+        cb(msg.subject, msg.data, msg.headers ? traceHeaders(msg.headers) : undefined);
       },
     });
     return () => sub.unsubscribe();
@@ -366,4 +370,18 @@ export class NatsBus implements CoordBus {
     if (this.nc.isClosed()) return;
     await this.nc.drain().catch(() => this.nc.close());
   }
+}
+
+/** A trace context (a few W3C headers) as NATS message headers. */
+function natsHeaders(h: TraceHeaders): MsgHdrs {
+  const out = newHeaders();
+  for (const [k, v] of Object.entries(h)) out.set(k, v);
+  return out;
+}
+
+/** A message's headers as a plain record (names as sent; NATS keeps their case). */
+function traceHeaders(h: MsgHdrs): TraceHeaders {
+  const out: Record<string, string> = {};
+  for (const k of h.keys()) out[k] = h.get(k);
+  return out;
 }

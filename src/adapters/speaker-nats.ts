@@ -10,6 +10,7 @@
 import { readFile } from 'node:fs/promises';
 import type { CoordBus, EpochStore, KvFailure } from '../actors/coord-ports.js';
 import { KvErrorKind } from '../actors/coord-ports.js';
+import type { TraceHeaders } from '../actors/trace-port.js';
 import { backoffDelay, type BackoffPolicy } from '../domain/backoff.js';
 import type { Logger } from './log.js';
 import { NatsBus, type NatsAuth } from './nats.js';
@@ -66,7 +67,7 @@ export class SpeakerNats implements CoordBus {
   private lastError = '';
   private retry: NodeJS.Timeout | undefined;
   private stopRotation: (() => void) | undefined;
-  private readonly subs = new Set<{ subject: string; cb: (s: string, d: Uint8Array) => void; off?: () => void }>();
+  private readonly subs = new Set<{ subject: string; cb: (s: string, d: Uint8Array, h?: TraceHeaders) => void; off?: () => void }>();
   private readonly statusCbs = new Set<(up: boolean) => void>();
 
   constructor(private readonly o: SpeakerNatsOptions) {}
@@ -154,11 +155,11 @@ export class SpeakerNats implements CoordBus {
     for (const cb of this.statusCbs) cb(up);
   }
 
-  publish(subject: string, data: Uint8Array): void {
-    this.bus?.publish(subject, data);
+  publish(subject: string, data: Uint8Array, headers?: TraceHeaders): void {
+    this.bus?.publish(subject, data, headers);
   }
 
-  subscribe(subject: string, cb: (subject: string, data: Uint8Array) => void): () => void {
+  subscribe(subject: string, cb: (subject: string, data: Uint8Array, headers?: TraceHeaders) => void): () => void {
     const s: { subject: string; cb: typeof cb; off?: () => void } = { subject, cb };
     if (this.bus) s.off = this.bus.subscribe(subject, cb);
     this.subs.add(s);

@@ -10,9 +10,8 @@
 // keeps its informers warm (and serves the webhook) and takes over when the lease expires or is
 // released (SIGTERM releases it). A leader that cannot renew within the renew deadline (before
 // the lease can expire for the others) stops its reconciler, which stops writing at once.
-// Validating admission webhook (--webhook-port), served by every replica (domain/admission.ts),
-// with --webhook-cert/--webhook-key files or, with --webhook-cert-secret S, a certificate the
-// leader issues, rotates and puts in caBundle (webhook-cert.ts). --nats-cluster C: the NATS issuer
+// Validating admission webhook (--webhook-port), served by every replica (domain/admission.ts), with
+// --webhook-cert/--webhook-key files or --webhook-cert-secret S (issued, rotated: webhook-cert.ts). --nats-cluster C: the NATS issuer
 // on the same server (kube/nats-issuer.ts): speakers' user JWTs, the servers' operator config.
 // --nats-url U (optional): the allocation decisions on the state feed for `mooring viz`
 // (adapters/controller-feed.ts), with a JWT the issuer mints for the controller itself, or
@@ -38,7 +37,7 @@ import { createServiceWriter } from '../adapters/kube/service-writer.js';
 import { WEBHOOK_FLAGS, startControllerWebhook, webhookFromFlags } from '../adapters/kube/controller-webhook.js';
 import { registerControllerMetrics } from '../adapters/kube/controller-metrics.js';
 import { startLeaderElection } from '../adapters/kube/lease.js';
-import { createTelemetry } from '../adapters/telemetry.js';
+import { openTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
 import { parseDuration } from '../domain/duration.js';
 
@@ -100,7 +99,7 @@ const synced = () => informers.every((i) => i.isSynced());
 /** The reconciler of the current lease term (undefined while standing by); the last one feeds /metrics. */
 let term: ServiceReconciler | undefined;
 let lastTerm: ServiceReconciler | undefined;
-const telemetry = createTelemetry('controller');
+const telemetry = await openTelemetry('controller'); // + traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
 registerControllerMetrics(telemetry, () => lastTerm);
 // A standby is ready once its caches are synced (it serves the webhook); the leader also needs a valid config.
 const monitoring = await serveMonitoring(
@@ -160,6 +159,7 @@ const elector = startLeaderElection(
         limit,
         ...(lbClass ? { lbClass } : {}),
         ...(feed ? { onAllocation: (d) => feed.decision(d) } : {}),
+        ...(telemetry.tracer ? { tracer: telemetry.tracer } : {}),
       });
       const t = term;
       feed?.startTerm(() => t.allocations());
@@ -189,6 +189,7 @@ async function shutdown(): Promise<void> {
   await Promise.allSettled(informers.map((i) => i.stop()));
   monitoring.close();
   webhook?.close();
+  await telemetry.shutdown().catch(() => undefined); // exports the last spans
   process.exit(0);
 }
 process.once('SIGTERM', () => {

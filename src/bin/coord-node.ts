@@ -12,6 +12,7 @@
 //     [--issuer-seeds F --jwt-ttl MS]   (operator mode: per-connection JWTs minted here from the issuer
 //       seeds (JSON), renewed in turns as the speaker does; the presence account is the issuer's key)
 //     [--no-rotation]   (tests: never renew, so both connections expire together)
+// Failover traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set (docs/observability.md).
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { Coordinator, type ServiceSpec } from '../actors/coordinator.js';
@@ -23,6 +24,7 @@ import { mintUserJwt, type IssuerSeeds } from '../adapters/nats-issuer.js';
 import { jwtSlotCredentials, rotateCredentials } from '../adapters/nats-rotation.js';
 import { LogAnnouncer } from '../actors/log-announcer.js';
 import { epochBucket } from '../domain/subjects.js';
+import { tracingWanted } from '../adapters/otel-env.js';
 
 const { values: a } = parseArgs({
   options: {
@@ -93,6 +95,8 @@ async function announcer(): Promise<L2AnnouncerPort> {
   };
 }
 
+// Traces as the speaker sends them (service.name mooring-speaker); nothing is loaded when off.
+const telemetry = tracingWanted() ? await (await import('../adapters/telemetry.js')).openTelemetry('speaker') : undefined;
 const logger = createLogger({ component: 'coord-node' }, { write: (l) => out(JSON.parse(l) as Record<string, unknown>) });
 const seeds = a['issuer-seeds'] ? (JSON.parse(readFileSync(a['issuer-seeds'], 'utf8')) as IssuerSeeds) : undefined;
 const minted = seeds
@@ -153,6 +157,7 @@ const coord = new Coordinator({
   epochs,
   membership: { intervalMs: Number(a.interval), misses: Number(a.misses) },
   ...(a['no-presence'] ? {} : { presenceAccount: minted?.account() ?? a['presence-account'] }),
+  ...(telemetry?.tracer ? { tracer: telemetry.tracer } : {}),
   log: (rec) => {
     if (rec.event !== undefined && rec.event !== 'hb.dropped') out(rec);
   },
@@ -171,6 +176,7 @@ const stop = async (): Promise<void> => {
   await bus.flush().catch(() => {});
   await l2.close();
   await bus.close();
+  await telemetry?.shutdown().catch(() => {});
   process.exit(0);
 };
 process.on('SIGTERM', () => {

@@ -20,7 +20,7 @@ import { realClock } from '../actors/coord-ports.js';
 import { SpeakerNode } from '../actors/speaker-node.js';
 import { LazyPeers } from '../actors/lazy-peers.js';
 import { createLogger } from '../adapters/log.js';
-import { createTelemetry } from '../adapters/telemetry.js';
+import { openTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
 import { registerSpeakerMetrics } from '../adapters/speaker-metrics.js';
 import { openL2Announcer, startStateFeed } from '../adapters/speaker-io.js';
@@ -72,7 +72,7 @@ if (hbInterval === undefined || hbInterval < 10 || !Number.isInteger(hbMisses) |
   });
   process.exit(2);
 }
-const telemetry = createTelemetry('speaker');
+const telemetry = await openTelemetry('speaker'); // + traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
 const kc = loadKubeConfig();
 
 // ---- L2 announcer, NATS (opened only once the config has an L2Advertisement), epoch store ----
@@ -95,6 +95,7 @@ const coord = new Coordinator({
   epochs: nats.epochs,
   membership: { intervalMs: Math.round(hbInterval), misses: hbMisses },
   ...(a['nats-account'] !== '' ? { presenceAccount: a['nats-account'] ?? (() => nats.presenceAccount('MOORING')) } : {}),
+  ...(telemetry.tracer ? { tracer: telemetry.tracer } : {}),
   log: (rec) => {
     if (rec.event !== 'hb.dropped') log.debug('coord', rec);
   },
@@ -166,6 +167,7 @@ async function shutdown(sig: string): Promise<void> {
   await Promise.allSettled([nats.flush(), ...allInformers.map((i) => i.stop())]);
   await l2.close();
   await nats.close().catch(() => undefined);
+  await telemetry.shutdown().catch(() => undefined); // exports the last spans
   server.close();
   log.info('stopped', { event: 'stopped' });
   setTimeout(() => process.exit(0), 200).unref();
