@@ -12,7 +12,7 @@ function versionSchema(v: VersionDef): JsonSchema {
   };
   if (v.spec) properties.spec = v.spec;
   if (v.status) properties.status = v.status;
-  return { type: 'object', properties };
+  return { type: 'object', properties, ...(v.specRequired ? { required: ['spec'] } : {}) };
 }
 
 export function renderCrd(k: KindDef): Record<string, unknown> {
@@ -44,7 +44,10 @@ export function renderCrd(k: KindDef): Record<string, unknown> {
         served: v.served,
         storage: v.storage,
         ...(v.deprecated
-          ? { deprecated: true, deprecationWarning: `${GROUP}/${v.name} ${k.kind} is deprecated, use a newer version` }
+          ? {
+              deprecated: true,
+              deprecationWarning: `${v.name} is deprecated, please use ${k.versions.find((x) => x.storage)?.name ?? 'a newer version'}`,
+            }
           : {}),
         additionalPrinterColumns: v.columns,
         schema: { openAPIV3Schema: { description: k.description, ...versionSchema(v) } },
