@@ -7,7 +7,6 @@
 import { createActor, type Actor, type ActorOptions, type AnyActorLogic } from 'xstate';
 import {
   Afi,
-  AsSegment,
   Origin,
   buildAnnouncements,
   buildWithdrawals,
@@ -17,7 +16,7 @@ import {
   type Result,
 } from '../codecs/bgp/index.js';
 import { bgpSessionMachine, type BgpSessionInput, type Family, type Negotiated } from '../machines/bgp-session.machine.js';
-import { attrsKey, diffRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';
+import { attrsKey, diffRoutes, originatedAsPath, type RouteAttrs } from '../domain/bgp-advertisements.js';
 import { familyOfText, fromBgpFamily, type BgpIpFamily } from '../domain/ip-family.js';
 
 export interface SpeakerPeerConfig {
@@ -263,7 +262,7 @@ export class BgpSpeaker {
               ps,
               {
                 origin: Origin.igp,
-                asPath: ebgp ? [{ type: AsSegment.sequence, asns: [st.cfg.myAsn] }] : [],
+                asPath: originatedAsPath(st.cfg.myAsn, ebgp, g.attrs.asPathPrepend),
                 nextHop: usable.get(fam) as string,
                 ...(!ebgp ? { localPref: g.attrs.localPref ?? 100 } : {}),
                 ...(g.attrs.communities.length > 0 ? { communities: g.attrs.communities } : {}),

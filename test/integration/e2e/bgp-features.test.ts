@@ -5,7 +5,8 @@
 // makes the router drop that node's path through BFD (the hold time is 90 s, so nothing else
 // could), and restoring it brings the path back. The peer is configured with dynamicASN: external
 // (the router's AS is learned from its OPEN). Real controller, three real speakers, FRR
-// (bgpd + bfdd) in the router, real apiserver and NATS cluster (test/lib/cluster.ts).
+// (bgpd + bfdd) in the router, real apiserver and NATS cluster (test/lib/cluster.ts). Last, the
+// MetalLB 0.16 fields the native speaker implements: asPathPrepend and the BGPPeer's localASN.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { Cluster, MOORING_NS, NET } from '../../lib/cluster.js';
@@ -167,5 +168,56 @@ spec: { ipAddressPools: [both] }
         throw new Error(`${e.message}; bfdd: ${JSON.stringify(cl.bfdd?.peers())}\n${dump()}`);
       });
     await cl.bfdLinkCut(ip, 0);
+  });
+
+  // Runs last: it changes the BGPPeer (sessions restart) and the router's peer group.
+  it('asPathPrepend puts the local AS in front of the AS_PATH; localASN opens the session and fills the path instead of myASN', async () => {
+    assert.ok(c);
+    const cl = c;
+    const frr = cl.frr;
+    assert.ok(frr);
+    const [ip = ''] = await cl.waitLbIngress(NS, 'both', 1, 10_000);
+    const pathsOf = () => (frr.paths('ipv4', `${ip}/32`) ?? []).map((p) => p.aspath?.string ?? '');
+    const ref = (kind: string, name: string, v = 'v1beta1') => ({ apiVersion: `metallb.io/${v}`, kind, name, namespace: MOORING_NS });
+    const patched = await cl.admin.patch(ref('BGPAdvertisement', 'plain'), { spec: { asPathPrepend: 2 } }, { patchType: 'merge' });
+    assert.equal(patched.code, 200, JSON.stringify(patched.body));
+    const want = (asn: number) => [asn, asn, asn].join(' ');
+    await cl
+      .waitFor(
+        `three paths with AS_PATH ${want(NET.nodeAsn)}`,
+        () => {
+          const ps = pathsOf();
+          return ps.length === 3 && ps.every((a) => a === want(NET.nodeAsn));
+        },
+        60_000,
+        200,
+      )
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; paths now ${JSON.stringify(pathsOf())}\n${dump()}`);
+      });
+    // localASN 64600: the router must accept any external AS on the node group, then sees 64600 in
+    // OPEN (remoteAs) and alone in the AS_PATH (replace-as: myASN 64512 appears nowhere).
+    frr.vtysh('configure terminal', `router bgp ${NET.router.asn}`, 'neighbor NODES remote-as external');
+    const peer = await cl.admin.patch(ref('BGPPeer', 'router', 'v1beta2'), { spec: { localASN: 64600 } }, { patchType: 'merge' });
+    assert.equal(peer.code, 200, JSON.stringify(peer.body));
+    await cl
+      .waitFor(
+        'every node session from AS 64600, paths 64600 64600 64600',
+        () => {
+          const ps = pathsOf();
+          return (
+            NET.nodes.every((n) => frr.neighbor(n.v4)?.remoteAs === 64600 && frr.peerState(n.v4) === 'Established') &&
+            ps.length === 3 &&
+            ps.every((a) => a === want(64600))
+          );
+        },
+        90_000,
+        250,
+      )
+      .catch((e: Error) => {
+        throw new Error(
+          `${e.message}; paths now ${JSON.stringify(pathsOf())}; remoteAs ${JSON.stringify(NET.nodes.map((n) => frr.neighbor(n.v4)?.remoteAs))}\n${dump()}`,
+        );
+      });
   });
 });
