@@ -9,7 +9,7 @@ import type { BgpPeers } from './bgp-peers.js';
 import type { RouteAttrs } from '../domain/bgp-advertisements.js';
 
 /** What the speaker's metrics read of the supervisor. */
-export type PeersView = Pick<BgpPeers, 'states' | 'metrics'>;
+export type PeersView = Pick<BgpPeers, 'states' | 'metrics' | 'adjRibOut'>;
 
 export type LoadedPeers = SpeakerPeers & PeersView;
 
@@ -47,6 +47,10 @@ export class LazyPeers implements SpeakerPeers, PeersView {
 
   metrics(): ReturnType<PeersView['metrics']> {
     return this.real?.metrics() ?? [];
+  }
+
+  adjRibOut(): ReturnType<PeersView['adjRibOut']> {
+    return this.real?.adjRibOut() ?? [];
   }
 
   async stop(graceful: boolean): Promise<void> {

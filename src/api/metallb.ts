@@ -355,7 +355,7 @@ export interface PrinterColumn {
   priority?: number;
 }
 export interface VersionDef {
-  name: 'v1beta1' | 'v1beta2';
+  name: 'v1alpha1' | 'v1beta1' | 'v1beta2';
   served: boolean;
   storage: boolean;
   deprecated?: boolean;
@@ -368,6 +368,8 @@ export interface VersionDef {
 /** MetalLB's config kinds carry an empty status subresource (`status: {type: object}`). */
 const emptyStatus = t.object({}).schema;
 export interface KindDef {
+  /** API group; metallb.io (GROUP) when absent. */
+  group?: string;
   kind: string;
   plural: string;
   singular: string;

@@ -2,13 +2,14 @@
 // function the controller, speakers and admission webhook use. `drain`/`undrain` hand a node's L2
 // IPs over (planned handover) through NATS (src/bin/mooringctl-drain.ts). `migrate` converts
 // MetalLB's legacy ConfigMap (src/bin/mooringctl-migrate.ts); `status` reads the cluster
-// (src/bin/mooringctl-status.ts).
+// (src/bin/mooringctl-status.ts); `routes` what a node's speaker sends its BGP peers (mooringctl-routes.ts).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, formatConfigError, originKey, shortenValues, shortText } from '../domain/config.js';
 import { loadManifests } from '../domain/manifests.js';
 import { MIGRATE_USAGE, migrateCommand } from './mooringctl-migrate.js';
 import { STATUS_USAGE, statusCommand } from './mooringctl-status.js';
+import { ROUTES_USAGE, routesCommand } from './mooringctl-routes.js';
 
 const DRAIN_USAGE = `  drain <node> --servers URL[,URL…] [--cluster NAME (default mooring, as the speaker)]
         [--user U --pass-file F | --nkey-file F]
@@ -30,7 +31,7 @@ commands:
       *.yaml/*.yml). Secrets, Nodes and Namespaces in the files are used to resolve references.
       Prints one line per problem (file#document: Kind/name: field: message; documents count
       from 1, long values are shortened). Exit 0 valid, 1 problems, 2 usage, 3 internal bug.
-${MIGRATE_USAGE}${STATUS_USAGE}${DRAIN_USAGE}`;
+${MIGRATE_USAGE}${STATUS_USAGE}${ROUTES_USAGE}${DRAIN_USAGE}`;
 
 function collect(path: string): string[] {
   const st = statSync(path);
@@ -131,6 +132,8 @@ async function main(argv: string[]): Promise<number> {
       return migrateCommand(rest);
     case 'status':
       return statusCommand(rest);
+    case 'routes':
+      return routesCommand(rest);
     case 'drain':
     case 'undrain': {
       const { drainCommand } = await import('./mooringctl-drain.js');
