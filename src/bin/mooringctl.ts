@@ -26,9 +26,10 @@ const DRAIN_USAGE = `  drain <node> --servers URL[,URL…] [--cluster NAME (defa
 const USAGE = `usage: mooringctl <command>
 
 commands:
-  validate [-n NAMESPACE] -f FILE|DIR [-f FILE|DIR ...]
+  validate [-n NAMESPACE] [--bgp-backend native|frr] -f FILE|DIR [-f FILE|DIR ...]
       Validate metallb.io manifests (multi-document YAML; directories are read recursively for
       *.yaml/*.yml). Secrets, Nodes and Namespaces in the files are used to resolve references.
+      Warns on BGPPeer fields the speakers' BGP backend (default native) cannot honour.
       Prints one line per problem (file#document: Kind/name: field: message; documents count
       from 1, long values are shortened). Exit 0 valid, 1 problems, 2 usage, 3 internal bug.
 ${MIGRATE_USAGE}${STATUS_USAGE}${ROUTES_USAGE}${DRAIN_USAGE}`;
@@ -47,9 +48,17 @@ function collect(path: string): string[] {
 function validate(args: string[]): number {
   const paths: string[] = [];
   let namespace: string | undefined;
+  let bgpBackend: 'native' | 'frr' = 'native';
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    if (a === '-f' || a === '--filename') {
+    if (a === '--bgp-backend') {
+      const v = args[++i];
+      if (v !== 'native' && v !== 'frr') {
+        console.error('mooringctl validate: --bgp-backend is native or frr');
+        return 2;
+      }
+      bgpBackend = v;
+    } else if (a === '-f' || a === '--filename') {
       const v = args[++i];
       if (!v) {
         console.error('mooringctl validate: -f needs a file or directory');
@@ -97,7 +106,7 @@ function validate(args: string[]): number {
     lines.push({ file: p.file, doc: p.doc, text: p.message });
     problems++;
   }
-  const result = parseConfig(loaded.snapshot);
+  const result = parseConfig({ ...loaded.snapshot, bgpBackend });
   const at = (kind: string, name: string) => loaded.origin.get(originKey(kind, name)) ?? { file: '(unknown file)', doc: 0 };
   for (const w of result.warnings)
     lines.push({

@@ -63,6 +63,8 @@ export interface ConfigSnapshot {
   secrets?: readonly SecretInfo[];
   /** The namespace config objects must live in (default metallb-system). */
   namespace?: string;
+  /** The speakers' BGP backend: warnings name the fields it cannot honour (default native). */
+  bgpBackend?: 'native' | 'frr';
 }
 
 // ---- outputs ---------------------------------------------------------------------------------
@@ -902,7 +904,8 @@ function peers(b: Buckets, snap: ConfigSnapshot, bfd: BfdProfile[], errs: Errors
       dualStackAddressFamily: spec.dualStackAddressFamily ?? false,
     };
     // Fields the native backend cannot honour: the speaker refuses the peer on its nodes; say so here too.
-    for (const u of nativePeerLimits(peer)) errs.warn(K, name, u.field, `${JSON.stringify(u.value)}: ${u.message}`);
+    if ((snap.bgpBackend ?? 'native') === 'native')
+      for (const u of nativePeerLimits(peer)) errs.warn(K, name, u.field, `${JSON.stringify(u.value)}: ${u.message}`);
     if (peer.disableMP) errs.warn(K, name, 'spec.disableMP', DISABLE_MP_WARNING);
     // Two peers describing the same session (MetalLB "peer already exists").
     const sessionKey = stable({ ...peer, name: '' });
