@@ -271,3 +271,12 @@ test('asPathPrepend on the wire, the Adj-RIB-Out view with every attribute, and 
   assert.equal(h.speaker.metrics().r?.mooring_bgp_received_prefixes, 0);
   assert.deepEqual(h.speaker.adjRibOut()[0]?.routes, []);
 });
+
+test('stateChanged names the TCP substates (connect, openSent, openConfirm), not a character index', () => {
+  const h = harness();
+  h.up();
+  const seen = h.events.flatMap((e) => (e.event === 'stateChanged' ? [e.to] : []));
+  assert.ok(seen.includes('openSent') || seen.includes('connect'), JSON.stringify(seen));
+  assert.ok(!seen.some((s) => /^\d+$/.test(s)), JSON.stringify(seen));
+  assert.equal(seen.at(-1), 'established');
+});

@@ -216,7 +216,9 @@ export class BgpSpeaker {
       actor.subscribe((s) => {
         const v = s.value;
         const top = typeof v === 'string' ? v : (Object.keys(v)[0] ?? '');
-        const inner = top === 'tcp' && typeof v === 'object' ? (Object.keys((v as Record<string, unknown>).tcp as object)[0] ?? top) : top;
+        // tcp's substate: a name when atomic (connect, openSent, openConfirm), an object when compound (established).
+        const sub = top === 'tcp' && typeof v === 'object' ? (v as Record<string, unknown>).tcp : undefined;
+        const inner = typeof sub === 'string' ? sub : sub && typeof sub === 'object' ? (Object.keys(sub)[0] ?? top) : top;
         const state = inner === 'closing' ? prev : inner;
         if (state !== prev) {
           this.emit({ event: 'stateChanged', peer: cfg.name, from: prev, to: state });
