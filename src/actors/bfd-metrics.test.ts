@@ -49,14 +49,18 @@ test('tracker counts up/down events; metrics render with MetalLB names and the p
   registerBfdMetrics(tel.meter, () => samples);
   const text = await tel.render();
   for (const line of [
-    'metallb_bfd_session_up{peer="198.51.100.65"} 1',
-    'metallb_bfd_control_packet_input{peer="198.51.100.65"} 7',
-    'metallb_bfd_control_packet_output{peer="198.51.100.65"} 9',
-    'metallb_bfd_session_up_events{peer="198.51.100.65"} 2',
-    'metallb_bfd_session_down_events{peer="198.51.100.65"} 1',
-    'metallb_bfd_echo_packet_input{peer="198.51.100.65"} 0',
+    'metallb_bfd_session_up{peer="198.51.100.65",vrf="default"} 1',
+    'metallb_bfd_control_packet_input{peer="198.51.100.65",vrf="default"} 7',
+    'metallb_bfd_control_packet_output{peer="198.51.100.65",vrf="default"} 9',
+    'metallb_bfd_session_up_events{peer="198.51.100.65",vrf="default"} 2',
+    'metallb_bfd_session_down_events{peer="198.51.100.65",vrf="default"} 1',
+    'metallb_bfd_echo_packet_input{peer="198.51.100.65",vrf="default"} 0',
+    'metallb_bfd_zebra_notifications{peer="198.51.100.65",vrf="default"} 0',
+    '# TYPE metallb_bfd_control_packet_input counter',
+    '# TYPE metallb_bfd_session_up gauge',
   ])
     assert.ok(text.includes(line), `missing ${line} in\n${text}`);
+  assert.doesNotMatch(text, /metallb_bfd_\w+_total/, 'no _total appended to the BFD counters');
   await tel.shutdown();
   t.stop();
   actor.stop();

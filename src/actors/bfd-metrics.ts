@@ -1,11 +1,10 @@
-// BFD metrics with MetalLB's FRR-mode names and `peer` label (MetalLB docs, "BFD metrics"):
-//   metallb_bfd_session_up (gauge 1/0), metallb_bfd_control_packet_input/_output,
-//   metallb_bfd_session_up_events, metallb_bfd_session_down_events, and the echo counters
-//   metallb_bfd_echo_packet_input/_output (always 0: echo mode is not implemented).
+// BFD metrics exactly as MetalLB v0.16.2's FRR mode serves them (frr-tools/metrics/collector/bfd.go):
+// labels `peer` and `vrf` ("default": Mooring peers in the default VRF), metallb_bfd_session_up a
+// gauge (1/0), the rest counters without a `_total` suffix (telemetry.ts keeps counter names as
+// given): metallb_bfd_control_packet_input/_output, metallb_bfd_session_up_events/_down_events,
+// the echo counters metallb_bfd_echo_packet_input/_output (always 0: echo mode is not implemented)
+// and metallb_bfd_zebra_notifications (always 0: there is no zebra).
 // Observable instruments read the live sources at scrape time: no work on the packet path.
-// The counters are exported as observable *gauges* on purpose: the OpenTelemetry Prometheus
-// serializer appends `_total` to every monotonic sum, which would break MetalLB's names (and the
-// dashboards and alerts written for them). The values are still monotonic; rate() works.
 import type { Meter } from '@opentelemetry/api';
 import { sessionStateOf } from '../machines/bfd-session.machine.js';
 import type { BfdSessionRef } from './bfd-session-runner.js';
@@ -60,20 +59,25 @@ export function sampleBfd(hub: BfdHub, trackers: Iterable<BfdSessionTracker>): B
 
 export function registerBfdMetrics(meter: Meter, samples: () => readonly BfdSessionSample[]): void {
   const up = meter.createObservableGauge('metallb_bfd_session_up', { description: 'BFD session state (1 up, 0 down)' });
-  const input = meter.createObservableGauge('metallb_bfd_control_packet_input', { description: 'Number of received BFD control packets' });
-  const output = meter.createObservableGauge('metallb_bfd_control_packet_output', { description: 'Number of sent BFD control packets' });
-  const echoIn = meter.createObservableGauge('metallb_bfd_echo_packet_input', {
+  const input = meter.createObservableCounter('metallb_bfd_control_packet_input', {
+    description: 'Number of received BFD control packets',
+  });
+  const output = meter.createObservableCounter('metallb_bfd_control_packet_output', { description: 'Number of sent BFD control packets' });
+  const echoIn = meter.createObservableCounter('metallb_bfd_echo_packet_input', {
     description: 'Number of received BFD echo packets (echo mode not implemented: 0)',
   });
-  const echoOut = meter.createObservableGauge('metallb_bfd_echo_packet_output', {
+  const echoOut = meter.createObservableCounter('metallb_bfd_echo_packet_output', {
     description: 'Number of sent BFD echo packets (echo mode not implemented: 0)',
   });
-  const upEv = meter.createObservableGauge('metallb_bfd_session_up_events', { description: 'Number of BFD session up events' });
-  const downEv = meter.createObservableGauge('metallb_bfd_session_down_events', { description: 'Number of BFD session down events' });
+  const upEv = meter.createObservableCounter('metallb_bfd_session_up_events', { description: 'Number of BFD session up events' });
+  const downEv = meter.createObservableCounter('metallb_bfd_session_down_events', { description: 'Number of BFD session down events' });
+  const zebra = meter.createObservableCounter('metallb_bfd_zebra_notifications', {
+    description: 'Number of BFD zebra notifications (no zebra in the native backend: 0)',
+  });
   meter.addBatchObservableCallback(
     (r) => {
       for (const s of samples()) {
-        const attrs = { peer: s.peer };
+        const attrs = { peer: s.peer, vrf: 'default' };
         r.observe(up, s.up ? 1 : 0, attrs);
         r.observe(input, s.input, attrs);
         r.observe(output, s.output, attrs);
@@ -81,8 +85,9 @@ export function registerBfdMetrics(meter: Meter, samples: () => readonly BfdSess
         r.observe(echoOut, 0, attrs);
         r.observe(upEv, s.upEvents, attrs);
         r.observe(downEv, s.downEvents, attrs);
+        r.observe(zebra, 0, attrs);
       }
     },
-    [up, input, output, echoIn, echoOut, upEv, downEv],
+    [up, input, output, echoIn, echoOut, upEv, downEv, zebra],
   );
 }

@@ -356,7 +356,7 @@ test('peerSpecs: BGPPeers with a bfdProfile get BFD with the profile (multi-hop 
   assert.equal(got[0]?.bgp.holdTime, 90);
 });
 
-test('native backend limits: vrf and interface peers are refused (no spec); disableMP keeps the default families (table)', () => {
+test('native backend limits: vrf and interface peers are refused (no spec); localASN runs; disableMP keeps the default families (table)', () => {
   const cases: Array<[Peer, Array<[string, string]>, readonly string[] | undefined]> = [
     [peer('plain', {}), [], undefined],
     [peer('vrf', { vrf: 'red' }), [['spec.vrf', 'red']], undefined],
@@ -370,7 +370,7 @@ test('native backend limits: vrf and interface peers are refused (no spec); disa
       undefined,
     ],
     // MetalLB 0.16: disableMP is the default behaviour (one family per session); dualStack still carries both.
-    [peer('local-as', { localASN: 64999 }), [['spec.localASN', '64999']], undefined],
+    [peer('local-as', { localASN: 64999 }), [], undefined],
     [peer('nomp', { disableMP: true }), [], undefined],
     [peer('nomp-dual', { disableMP: true, dualStackAddressFamily: true }), [], ['ipv4', 'ipv6']],
   ];
@@ -389,4 +389,7 @@ test('native backend limits: vrf and interface peers are refused (no spec); disa
     if (spec) assert.deepEqual(spec.bgp.families, families, p.name);
   }
   assert.deepEqual(peerConfig(peer('x', { disableMP: true })), peerConfig(peer('x', {})), 'disableMP changes nothing in the session');
+  // localASN (local-as … replace-as): the session's AS in OPEN and AS_PATH is localASN, not myASN.
+  assert.equal(specs.find((x) => x.bgp.name === 'local-as')?.bgp.myAsn, 64999);
+  assert.equal(specs.find((x) => x.bgp.name === 'plain')?.bgp.myAsn, peer('plain', {}).myASN);
 });

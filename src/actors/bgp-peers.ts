@@ -8,7 +8,7 @@
 // bgp-speaker and bfd-bgp-node binaries and the simulator run this same code.
 import { randomInt } from 'node:crypto';
 import type { AnyActorLogic } from 'xstate';
-import { BgpSpeaker, type PeerMetrics, type SpeakerEvent } from './bgp-speaker.js';
+import { BgpSpeaker, type AdjRibOut, type PeerMetrics, type SpeakerEvent } from './bgp-speaker.js';
 import { BfdHub, type BfdDatagramPort } from './bfd-transport.actor.js';
 import { coupleBfdToBgp } from './bfd-bgp-coupling.js';
 import { BfdSessionTracker, sampleBfd, type BfdSessionSample } from './bfd-metrics.js';
@@ -137,6 +137,11 @@ export class BgpPeers {
   /** BGP session state per peer ('idle', 'connect', ..., 'established'). */
   states(): Map<string, string> {
     return new Map([...this.runs].map(([n, r]) => [n, r.speaker.state(n) ?? 'idle']));
+  }
+
+  /** What each peer holds from this node, every attribute as sent (`mooringctl routes`). */
+  adjRibOut(): AdjRibOut[] {
+    return [...this.runs].flatMap(([n, r]) => r.speaker.adjRibOut().filter((x) => x.peer === n));
   }
 
   /** BGP counters per peer, with the peer's address and port. */

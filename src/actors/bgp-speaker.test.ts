@@ -6,6 +6,7 @@ import {
   decodeMessage,
   encodeOpen,
   encodeRouteRefresh,
+  encodeUpdate,
   endOfRibFamily,
   frame,
   keepalive,
@@ -123,6 +124,7 @@ test('full table then End-of-RIB per family on Established; diffs afterwards; re
     mooring_bgp_session_state: 'established',
     mooring_bgp_nlri_total: 257,
     mooring_bgp_encode_errors_total: 0,
+    mooring_bgp_received_prefixes: 0,
   });
   // A change sends only the difference.
   h.wire.length = 0;
@@ -209,4 +211,72 @@ test('pending prefixes: what should be advertised to the peer, before the sessio
   assert.equal(m?.metallb_bgp_announced_prefixes_total, 2);
   h.speaker.setRoutes(new Map([['r', new Map([['203.0.113.1/32', A]])]]));
   assert.equal(h.speaker.metrics().r?.metallb_bgp_pending_prefixes_total, 1);
+});
+
+test('asPathPrepend on the wire, the Adj-RIB-Out view with every attribute, and the prefixes the peer advertises counted', () => {
+  const h = harness();
+  const P: RouteAttrs = { asPathPrepend: 2, communities: [65000 * 65536 + 100], largeCommunities: [[1, 2, 3]] };
+  h.speaker.setRoutes(new Map([['r', new Map([['203.0.113.7/32', P] as const, ['203.0.113.8/32', A] as const])]]));
+  h.up();
+  const ann = h.updates().filter((x) => endOfRibFamily(x) === undefined);
+  const paths = new Map(ann.flatMap((u) => u.nlri.map((p) => [p, u.attrs.asPath] as const)));
+  assert.deepEqual(paths.get('203.0.113.7/32'), [{ type: 2, asns: [64512, 64512, 64512] }], 'eBGP: the local AS once plus twice');
+  assert.deepEqual(paths.get('203.0.113.8/32'), [{ type: 2, asns: [64512] }]);
+  const [view] = h.speaker.adjRibOut();
+  assert.deepEqual(view, {
+    peer: 'r',
+    address: '198.51.100.1:179',
+    state: 'established',
+    localAsn: 64512,
+    peerAsn: 64513,
+    ebgp: true,
+    routerId: view?.routerId,
+    peerRouterId: '198.51.100.1',
+    families: ['ipv4', 'ipv6'],
+    routes: [
+      {
+        prefix: '203.0.113.7/32',
+        nextHop: '198.51.100.11',
+        origin: 'igp',
+        asPath: [64512, 64512, 64512],
+        communities: ['65000:100'],
+        largeCommunities: ['1:2:3'],
+      },
+      {
+        prefix: '203.0.113.8/32',
+        nextHop: '198.51.100.11',
+        origin: 'igp',
+        asPath: [64512],
+        communities: ['65000:100'],
+        largeCommunities: [],
+      },
+    ],
+  });
+  // The router advertises two prefixes, then withdraws one: counted, never installed.
+  const upd = (body: Parameters<typeof encodeUpdate>[0]) => {
+    const r = encodeUpdate(body, { as4: true });
+    assert.ok(r.ok);
+    h.peer({ type: 'bgp.frame', frame: f(frame(MessageType.update, r.value)) });
+  };
+  upd({
+    withdrawn: [],
+    nlri: ['198.51.100.0/25', '198.51.100.128/25'],
+    attrs: { origin: 0, asPath: [{ type: 2, asns: [64513] }], nextHop: '198.51.100.1' },
+  });
+  assert.equal(h.speaker.metrics().r?.mooring_bgp_received_prefixes, 2);
+  upd({ withdrawn: ['198.51.100.0/25'], nlri: [], attrs: {} });
+  assert.equal(h.speaker.metrics().r?.mooring_bgp_received_prefixes, 1);
+  // Down: nothing held either way.
+  h.peer({ type: 'tcp.closed' } as never);
+  assert.equal(h.speaker.metrics().r?.mooring_bgp_received_prefixes, 0);
+  assert.deepEqual(h.speaker.adjRibOut()[0]?.routes, []);
+});
+
+test('stateChanged names the TCP substates (connect, openSent, openConfirm), not a character index', () => {
+  const h = harness();
+  h.up();
+  const seen = h.events.flatMap((e) => (e.event === 'stateChanged' ? [e.to] : []));
+  assert.ok(seen.includes('openSent') || seen.includes('connect'), JSON.stringify(seen));
+  assert.ok(!seen.some((s) => /^\d+$/.test(s)), JSON.stringify(seen));
+  assert.equal(seen.at(-1), 'established');
 });

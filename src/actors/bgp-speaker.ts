@@ -7,7 +7,6 @@
 import { createActor, type Actor, type ActorOptions, type AnyActorLogic } from 'xstate';
 import {
   Afi,
-  AsSegment,
   Origin,
   buildAnnouncements,
   buildWithdrawals,
@@ -17,7 +16,7 @@ import {
   type Result,
 } from '../codecs/bgp/index.js';
 import { bgpSessionMachine, type BgpSessionInput, type Family, type Negotiated } from '../machines/bgp-session.machine.js';
-import { attrsKey, diffRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';
+import { attrsKey, diffRoutes, originatedAsPath, type RouteAttrs } from '../domain/bgp-advertisements.js';
 import { familyOfText, fromBgpFamily, type BgpIpFamily } from '../domain/ip-family.js';
 
 export interface SpeakerPeerConfig {
@@ -61,6 +60,31 @@ export type SpeakerEvent =
   /** Prefixes the UPDATE encoder refused (`error` names them): left out of what is sent. */
   | { event: 'routesRefused'; peer: string; family: Family; prefixes: number; error: string };
 
+export interface AdjRibOutRoute {
+  readonly prefix: string;
+  readonly nextHop: string;
+  readonly origin: 'igp';
+  readonly asPath: readonly number[];
+  readonly localPref?: number;
+  /** "65000:100". */
+  readonly communities: readonly string[];
+  /** "1:2:3". */
+  readonly largeCommunities: readonly string[];
+}
+export interface AdjRibOut {
+  readonly peer: string;
+  readonly address: string;
+  readonly state: string;
+  readonly localAsn: number;
+  /** The configured peer ASN (absent with dynamicASN). */
+  readonly peerAsn?: number;
+  readonly ebgp?: boolean;
+  readonly routerId?: string;
+  readonly peerRouterId?: string;
+  readonly families?: readonly string[];
+  readonly routes: readonly AdjRibOutRoute[];
+}
+
 export interface PeerMetrics {
   metallb_bgp_session_up: number;
   metallb_bgp_updates_total: number;
@@ -71,6 +95,8 @@ export interface PeerMetrics {
   mooring_bgp_nlri_total: number;
   /** Prefixes the UPDATE encoder refused (they do not parse or are of another family). */
   mooring_bgp_encode_errors_total: number;
+  /** Prefixes the peer currently advertises to us (Adj-RIB-In size; the routes themselves are not used). */
+  mooring_bgp_received_prefixes?: number;
 }
 
 /** Maps MetalLB-style peer fields onto the machine's input (TTL rules as MetalLB + GTSM). */
@@ -111,8 +137,12 @@ interface PeerState {
   readonly actor: Actor<typeof bgpSessionMachine>;
   /** Adj-RIB-Out: prefix → attrsKey, only while Established. */
   readonly sent: Map<string, string>;
+  /** The attributes behind `sent` (shared per UPDATE group), for `mooringctl routes`. */
+  readonly sentAttrs: Map<string, RouteAttrs>;
   negotiated: Negotiated | undefined;
   readonly metrics: PeerMetrics;
+  /** Adj-RIB-In prefixes (counted for the session status; never installed). */
+  readonly received: Set<string>;
 }
 
 export class BgpSpeaker {
@@ -145,12 +175,16 @@ export class BgpSpeaker {
           mooring_bgp_session_state: 'idle',
           mooring_bgp_nlri_total: 0,
           mooring_bgp_encode_errors_total: 0,
+          mooring_bgp_received_prefixes: 0,
         },
+        received: new Set(),
+        sentAttrs: new Map(),
       };
       this.peers.set(cfg.name, st);
       actor.on('session.established', (e) => {
         st.negotiated = e.negotiated;
         st.sent.clear();
+        st.sentAttrs.clear();
         st.metrics.metallb_bgp_session_up = 1;
         this.emit({ event: 'sessionUp', peer: cfg.name, negotiated: e.negotiated });
         this.sync(st, true);
@@ -158,21 +192,33 @@ export class BgpSpeaker {
       actor.on('session.down', (e) => {
         st.negotiated = undefined;
         st.sent.clear();
+        st.sentAttrs.clear();
         st.metrics.metallb_bgp_session_up = 0;
         st.metrics.metallb_bgp_announced_prefixes_total = 0;
+        st.received.clear();
+        st.metrics.mooring_bgp_received_prefixes = 0;
         this.emit({ event: 'sessionDown', peer: cfg.name, reason: e.reason, detail: e.detail });
+      });
+      actor.on('session.updateReceived', ({ update: u }) => {
+        for (const p of u.withdrawn) st.received.delete(p);
+        for (const p of u.attrs.mpUnreach?.withdrawn ?? []) st.received.delete(p);
+        for (const p of u.nlri) st.received.add(p);
+        for (const p of u.attrs.mpReach?.nlri ?? []) st.received.add(p);
+        st.metrics.mooring_bgp_received_prefixes = st.received.size;
       });
       actor.on('session.routeRefresh', (e) => {
         this.emit({ event: 'routeRefresh', peer: cfg.name, afi: e.afi });
         const fam: Family = e.afi === Afi.ipv6 ? 6 : 4;
-        for (const p of [...st.sent.keys()]) if (familyOf(p) === fam) st.sent.delete(p);
+        for (const p of [...st.sent.keys()]) if (familyOf(p) === fam) st.sent.delete(p); // sentAttrs: rewritten by the resend
         this.sync(st, false);
       });
       let prev = 'idle';
       actor.subscribe((s) => {
         const v = s.value;
         const top = typeof v === 'string' ? v : (Object.keys(v)[0] ?? '');
-        const inner = top === 'tcp' && typeof v === 'object' ? (Object.keys((v as Record<string, unknown>).tcp as object)[0] ?? top) : top;
+        // tcp's substate: a name when atomic (connect, openSent, openConfirm), an object when compound (established).
+        const sub = top === 'tcp' && typeof v === 'object' ? (v as Record<string, unknown>).tcp : undefined;
+        const inner = typeof sub === 'string' ? sub : sub && typeof sub === 'object' ? (Object.keys(sub)[0] ?? top) : top;
         const state = inner === 'closing' ? prev : inner;
         if (state !== prev) {
           this.emit({ event: 'stateChanged', peer: cfg.name, from: prev, to: state });
@@ -214,6 +260,49 @@ export class BgpSpeaker {
 
   metrics(): Record<string, PeerMetrics> {
     return Object.fromEntries([...this.peers].map(([k, v]) => [k, { ...v.metrics }]));
+  }
+
+  /**
+   * What each peer holds from us (Adj-RIB-Out), every path attribute as sent: `mooringctl routes`
+   * reads it from the speaker's monitoring port. Empty while a session is down.
+   */
+  adjRibOut(): AdjRibOut[] {
+    return [...this.peers.values()].map((st) => {
+      const n = st.negotiated;
+      const routes: AdjRibOutRoute[] = [];
+      if (n)
+        for (const [prefix] of st.sent) {
+          const a = st.sentAttrs.get(prefix);
+          if (!a) continue;
+          const fam = familyOf(prefix);
+          routes.push({
+            prefix,
+            nextHop: this.nextHop(st, fam) ?? '',
+            origin: 'igp',
+            asPath: originatedAsPath(st.cfg.myAsn, n.ebgp, a.asPathPrepend).flatMap((s) => [...s.asns]),
+            ...(!n.ebgp ? { localPref: a.localPref ?? 100 } : {}),
+            communities: a.communities.map((c) => `${Math.floor(c / 65536)}:${c % 65536}`),
+            largeCommunities: a.largeCommunities.map((c) => c.join(':')),
+          });
+        }
+      routes.sort((x, y) => (x.prefix < y.prefix ? -1 : x.prefix > y.prefix ? 1 : 0));
+      return {
+        peer: st.cfg.name,
+        address: `${st.cfg.peerAddress}:${st.cfg.peerPort ?? 179}`,
+        state: st.metrics.mooring_bgp_session_state,
+        localAsn: st.cfg.myAsn,
+        ...(st.cfg.peerAsn ? { peerAsn: st.cfg.peerAsn } : {}),
+        ...(n
+          ? {
+              ebgp: n.ebgp,
+              routerId: n.routerId,
+              peerRouterId: n.peerRouterId,
+              families: [...n.families].map((f) => (f === 4 ? 'ipv4' : 'ipv6')),
+            }
+          : {}),
+        routes,
+      };
+    });
   }
 
   state(peer: string): string | undefined {
@@ -263,7 +352,7 @@ export class BgpSpeaker {
               ps,
               {
                 origin: Origin.igp,
-                asPath: ebgp ? [{ type: AsSegment.sequence, asns: [st.cfg.myAsn] }] : [],
+                asPath: originatedAsPath(st.cfg.myAsn, ebgp, g.attrs.asPathPrepend),
                 nextHop: usable.get(fam) as string,
                 ...(!ebgp ? { localPref: g.attrs.localPref ?? 100 } : {}),
                 ...(g.attrs.communities.length > 0 ? { communities: g.attrs.communities } : {}),
@@ -276,9 +365,17 @@ export class BgpSpeaker {
         announced += prefixes.length - (refused.size - before);
       }
     }
-    for (const p of diff.withdraw) if (!refused.has(p)) st.sent.delete(p);
+    for (const p of diff.withdraw)
+      if (!refused.has(p)) {
+        st.sent.delete(p);
+        st.sentAttrs.delete(p);
+      }
     for (const g of diff.announce)
-      for (const p of g.prefixes) if (usable.has(familyOf(p)) && !refused.has(p)) st.sent.set(p, attrsKey(g.attrs));
+      for (const p of g.prefixes)
+        if (usable.has(familyOf(p)) && !refused.has(p)) {
+          st.sent.set(p, attrsKey(g.attrs));
+          st.sentAttrs.set(p, g.attrs);
+        }
     const updates = messages.length;
     if (initial)
       for (const fam of n.families) {

@@ -25,6 +25,7 @@ function fake() {
     stop: async (g) => void calls.push(`stop:${g}`),
     states: () => new Map([['p', 'established']]),
     metrics: () => [],
+    adjRibOut: () => [],
   };
   return { calls, real };
 }

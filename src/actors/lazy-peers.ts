@@ -9,7 +9,7 @@ import type { BgpPeers } from './bgp-peers.js';
 import type { RouteAttrs } from '../domain/bgp-advertisements.js';
 
 /** What the speaker's metrics read of the supervisor. */
-export type PeersView = Pick<BgpPeers, 'states' | 'metrics'>;
+export type PeersView = Pick<BgpPeers, 'states' | 'metrics' | 'adjRibOut'>;
 
 export type LoadedPeers = SpeakerPeers & PeersView & Partial<Pick<BgpPeers, 'machines'>>;
 
@@ -57,6 +57,10 @@ export class LazyPeers implements SpeakerPeers, PeersView {
   /** The sessions as they are now (none before the runtime loads: no session exists yet). */
   machines(): ReturnType<BgpPeers['machines']> {
     return this.real?.machines?.() ?? [];
+  }
+
+  adjRibOut(): ReturnType<PeersView['adjRibOut']> {
+    return this.real?.adjRibOut() ?? [];
   }
 
   async stop(graceful: boolean): Promise<void> {

@@ -4,6 +4,7 @@
 import type { SpeakerPeerConfig } from './bgp-speaker.js';
 import type { BfdProfileSettings } from '../domain/bfd-profile.js';
 import { bgpWaitsForBfd, peerUsesBfd } from '../domain/bfd-coupling.js';
+import { sessionLocalAsn } from '../domain/bgp-advertisements.js';
 import { nativePeerLimits, type BfdProfile, type Peer } from '../domain/config.js';
 
 /** Structured logs (the JSON logger satisfies it). */
@@ -33,9 +34,10 @@ export function peerConfig(p: Peer): SpeakerPeerConfig {
     name: p.name,
     peerAddress: p.address ?? '',
     peerPort: p.port,
-    myAsn: p.myASN,
+    // localASN (local-as … replace-as) stands in for myASN on this session: OPEN and AS_PATH.
+    myAsn: sessionLocalAsn(p),
     // dynamicASN: the peer's ASN comes from its OPEN (same as ours for internal, any other for external).
-    peerAsn: p.peerASN ?? (p.dynamicASN === 'internal' ? p.myASN : 0),
+    peerAsn: p.peerASN ?? (p.dynamicASN === 'internal' ? sessionLocalAsn(p) : 0),
     ...(p.dynamicASN ? { dynamicAsn: p.dynamicASN } : {}),
     holdTime: p.holdTimeMs / 1000,
     keepaliveTime: p.keepaliveTimeMs / 1000,

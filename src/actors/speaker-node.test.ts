@@ -288,7 +288,7 @@ test('a take-over: nodeAssigned, L2 status written once for a burst; stop drains
   assert.deepEqual(h.lastWrite('servicel2statuses'), []);
 });
 
-test('BGPPeers with fields the native backend cannot honour get no session: logged, and ConfigurationState says so (table)', async () => {
+test('BGPPeers with fields the native backend cannot honour get no session: logged, an Event on the BGPPeer, and ConfigurationState says so (table)', async () => {
   const base = { myASN: 64512, peerASN: 64500 };
   const cases: Array<[string, Record<string, unknown>, string | undefined]> = [
     ['ok', { ...base, peerAddress: '198.51.100.20' }, undefined],
@@ -321,6 +321,20 @@ test('BGPPeers with fields the native backend cannot honour get no session: logg
     assert.match(String(l?.reason), /not (supported|implemented) by the native BGP backend/);
   }
   assert.equal(refusedLogs.length, 2);
+  // A Warning Event on each refused BGPPeer names the field and points to the FRR backend.
+  const refusedEvents = h.events.filter((e) => e.reason === 'peerRefused');
+  assert.deepEqual(refusedEvents.map((e) => [e.name, e.type]).sort(), [
+    ['in-vrf', 'Warning'],
+    ['unnumbered', 'Warning'],
+  ]);
+  assert.match(
+    refusedEvents.find((e) => e.name === 'in-vrf')?.message ?? '',
+    /^refused on node "n1": spec\.vrf: "red": .*--bgp-backend=frr/,
+  );
+  assert.match(
+    refusedEvents.find((e) => e.name === 'unnumbered')?.message ?? '',
+    /^refused on node "n1": spec\.interface: "eth1": .*--bgp-backend=frr/,
+  );
   // The same refusals are not logged again; fixing the peers makes the state valid.
   h.pools.put(mlb('BGPPeer', 'in-vrf', { ...base, peerAddress: '198.51.100.21' }, 'v1beta2'));
   h.pools.put(mlb('BGPPeer', 'unnumbered', { ...base, peerAddress: '198.51.100.22' }, 'v1beta2'));
@@ -334,6 +348,7 @@ test('BGPPeers with fields the native backend cannot honour get no session: logg
     ['in-vrf', 'ok', 'unnumbered'],
   );
   assert.equal(h.logs.filter((l) => l.event === 'bgp.peerRefused').length, 2);
+  assert.equal(h.events.filter((e) => e.reason === 'peerRefused').length, 2, 'no Event again once fixed');
 });
 
 test('Events follow take-overs and releases: notOwner after a move, then fencedByEpoch, natsDisconnected (no reconcile needed)', async () => {

@@ -221,7 +221,7 @@ export class SpeakerNode {
     const refused = refusedPeers(plan.bgp.peers);
     const refusals = formatRefusals(refused);
     if (refusals !== this.lastRefusals)
-      for (const x of refused)
+      for (const x of refused) {
         log.error('BGPPeer refused on this node', {
           event: 'bgp.peerRefused',
           kind: x.kind,
@@ -230,6 +230,14 @@ export class SpeakerNode {
           value: x.value,
           reason: x.message,
         });
+        // On the BGPPeer, naming the field (only when the set of refusals changes: no flood).
+        this.o.events.record(
+          { kind: 'BGPPeer', apiVersion: 'metallb.io/v1beta2', namespace: this.o.namespace, name: x.name },
+          'Warning',
+          SpeakerEventReason.peerRefused,
+          `refused on node "${node}": ${x.field}: ${JSON.stringify(x.value)}: ${x.message}`,
+        );
+      }
     this.lastRefusals = refusals;
     if (r.ok) void status.configurationState(`speaker-${node}`, refused.length === 0, refusals).catch(() => undefined);
     this.o.peers.reconcile(peerSpecs(plan.bgp.peers, this.lastGood.bfdProfiles));

@@ -1,6 +1,7 @@
 // The monitoring endpoint every process serves: /metrics (Prometheus text), /healthz (liveness:
 // the process answers; it depends on nothing else, so a NATS or apiserver outage never restarts
-// it), /readyz (JSON `{ ready, waitingFor: [reasons] }`, 503 while it waits for anything).
+// it), /readyz (JSON `{ ready, waitingFor: [reasons] }`, 503 while it waits for anything), and
+// read-only JSON views a component adds (the speaker's /routes: what each BGP peer holds from it).
 import { createServer, type Server } from 'node:http';
 import type { Telemetry } from './telemetry.js';
 
@@ -9,7 +10,13 @@ export interface Health {
   ready(): { ok: boolean; reason?: string; reasons?: readonly string[] };
 }
 
-export function serveMonitoring(telemetry: Telemetry, health: Health, port: number, host = '0.0.0.0'): Promise<Server> {
+export function serveMonitoring(
+  telemetry: Telemetry,
+  health: Health,
+  port: number,
+  host = '0.0.0.0',
+  views: Readonly<Record<string, () => unknown>> = {},
+): Promise<Server> {
   const server = createServer((req, res) => {
     const path = (req.url ?? '/').split('?')[0];
     if (path === '/metrics') {
@@ -27,6 +34,8 @@ export function serveMonitoring(telemetry: Telemetry, health: Health, port: numb
       const r = health.ready();
       const waitingFor = r.ok ? [] : (r.reasons ?? [r.reason ?? 'starting']);
       res.writeHead(r.ok ? 200 : 503, { 'content-type': 'application/json' }).end(`${JSON.stringify({ ready: r.ok, waitingFor })}\n`);
+    } else if (path && Object.hasOwn(views, path) && (req.method === 'GET' || req.method === 'HEAD')) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(`${JSON.stringify(views[path]?.())}\n`);
     } else {
       res.writeHead(404).end('not found\n');
     }

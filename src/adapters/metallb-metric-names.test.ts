@@ -1,7 +1,6 @@
 // The speaker's and the controller's exported metrics, serialised through telemetry.ts's
-// Prometheus exporter, against MetalLB v0.16.2's names, types and label sets, literally. A
-// mismatch breaks MetalLB's dashboards and alerts (a `_total` appended to a counter, a metric
-// missing, a label renamed). mooring_* metrics are ours and not compared.
+// Prometheus exporter, against MetalLB v0.16.2's names, types and label sets, literally
+// (src/api/metallb-metrics.ts; the e2e BGP test compares a real speaker's and controller's scrape too).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createTelemetry } from './telemetry.js';
@@ -11,61 +10,25 @@ import { createLogger } from './log.js';
 import type { SpeakerCoordinator, SpeakerNode } from '../actors/speaker-node.js';
 import type { BgpPeers } from '../actors/bgp-peers.js';
 import type { PeerMetrics } from '../actors/bgp-speaker.js';
+import {
+  METALLB_CONTROLLER_METRICS,
+  METALLB_SPEAKER_METRICS,
+  metallbRows,
+  parsePrometheusText,
+  type MetricRow,
+  type ScrapedMetric,
+} from '../api/metallb-metrics.js';
 
-type Row = readonly [name: string, type: 'counter' | 'gauge', labels: string];
+type Row = MetricRow;
+const METALLB_SPEAKER = METALLB_SPEAKER_METRICS;
+const METALLB_CONTROLLER = METALLB_CONTROLLER_METRICS;
 
-// MetalLB v0.16.2 (go.universe.tf/metallb@v0.16.2), native BGP mode.
-const METALLB_SPEAKER: readonly Row[] = [
-  ['metallb_speaker_announced', 'gauge', 'ip,node,protocol,service'], // speaker/main.go
-  ['metallb_layer2_requests_received', 'counter', 'ip'], // internal/layer2/stats.go
-  ['metallb_layer2_responses_sent', 'counter', 'ip'], // internal/layer2/stats.go
-  ['metallb_layer2_gratuitous_sent', 'counter', 'ip'], // internal/layer2/stats.go
-  ['metallb_bgp_session_up', 'gauge', 'peer'], // internal/bgp/native/stats.go, internal/bgp/metrics/metrics.go
-  ['metallb_bgp_updates_total', 'counter', 'peer'], // internal/bgp/native/stats.go, internal/bgp/metrics/metrics.go
-  ['metallb_bgp_announced_prefixes_total', 'gauge', 'peer'], // internal/bgp/native/stats.go, internal/bgp/metrics/metrics.go
-  ['metallb_bgp_pending_prefixes_total', 'gauge', 'peer'], // internal/bgp/native/stats.go
-  ['metallb_k8s_client_updates_total', 'counter', ''], // internal/k8s/controllers/stats.go
-  ['metallb_k8s_client_update_errors_total', 'counter', ''], // internal/k8s/controllers/stats.go
-  ['metallb_k8s_client_config_loaded_bool', 'gauge', ''], // internal/k8s/controllers/stats.go
-  ['metallb_k8s_client_config_stale_bool', 'gauge', ''], // internal/k8s/controllers/stats.go
-];
-
-const METALLB_CONTROLLER: readonly Row[] = [
-  ['metallb_allocator_addresses_total', 'gauge', 'pool'], // internal/allocator/stats.go
-  ['metallb_allocator_ipv4_addresses_total', 'gauge', 'pool'], // internal/allocator/stats.go
-  ['metallb_allocator_ipv6_addresses_total', 'gauge', 'pool'], // internal/allocator/stats.go
-  ['metallb_allocator_addresses_in_use_total', 'gauge', 'pool'], // internal/allocator/stats.go
-  ['metallb_allocator_ipv4_addresses_in_use_total', 'gauge', 'pool'], // internal/allocator/stats.go
-  ['metallb_allocator_ipv6_addresses_in_use_total', 'gauge', 'pool'], // internal/allocator/stats.go
-  ['metallb_allocator_services_allocated_total', 'gauge', 'pool'], // internal/allocator/stats.go
-  ['metallb_k8s_client_updates_total', 'counter', ''], // internal/k8s/controllers/stats.go
-  ['metallb_k8s_client_update_errors_total', 'counter', ''], // internal/k8s/controllers/stats.go
-  ['metallb_k8s_client_config_loaded_bool', 'gauge', ''], // internal/k8s/controllers/stats.go
-  ['metallb_k8s_client_config_stale_bool', 'gauge', ''], // internal/k8s/controllers/stats.go
-];
-
-/** name → [type, sorted label keys of its samples, values by label text] from Prometheus text. */
-function parse(text: string): Map<string, { type: string; labels: Set<string>; samples: Map<string, number> }> {
-  const out = new Map<string, { type: string; labels: Set<string>; samples: Map<string, number> }>();
-  for (const line of text.split('\n')) {
-    const t = /^# TYPE (\S+) (\S+)$/.exec(line);
-    if (t) out.set(t[1] ?? '', { type: t[2] ?? '', labels: new Set(), samples: new Map() });
-    const s = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
-    if (!s) continue;
-    const m = out.get(s[1] ?? '');
-    assert.ok(m, `sample without TYPE: ${line}`);
-    const keys = [...(s[2] ?? '').matchAll(/([a-zA-Z_]+)="/g)].map((k) => k[1] ?? '').sort();
-    m.labels.add(keys.join(','));
-    m.samples.set(s[2] ?? '', Number(s[3]));
-  }
-  return out;
+function parse(text: string): Map<string, ScrapedMetric> {
+  const r = parsePrometheusText(text);
+  assert.deepEqual(r.orphans, [], 'samples without TYPE');
+  return r.metrics;
 }
-
-const metallbOnly = (m: ReturnType<typeof parse>): Row[] =>
-  [...m]
-    .filter(([n]) => n.startsWith('metallb_'))
-    .map(([n, v]) => [n, v.type as Row[1], [...v.labels].join('|')] as const)
-    .sort((a, b) => a[0].localeCompare(b[0]));
+const metallbOnly = metallbRows;
 const sorted = (rows: readonly Row[]) => [...rows].sort((a, b) => a[0].localeCompare(b[0]));
 
 test('speaker: every metallb_* metric has MetalLB v0.16.2 name, type and labels, and none is missing', async () => {

@@ -2,6 +2,7 @@
 // metallb.ts. Pure: scripts/gen-crds.ts writes the YAML, a unit test checks the committed files
 // equal a fresh rendering.
 import { GROUP, KINDS, type KindDef, type VersionDef } from './metallb.js';
+import { MOORING_KINDS } from './mooring.js';
 import type { JsonSchema } from './schema.js';
 
 function versionSchema(v: VersionDef): JsonSchema {
@@ -12,28 +13,29 @@ function versionSchema(v: VersionDef): JsonSchema {
   };
   if (v.spec) properties.spec = v.spec;
   if (v.status) properties.status = v.status;
-  return { type: 'object', properties };
+  return { type: 'object', properties, ...(v.specRequired ? { required: ['spec'] } : {}) };
 }
 
 export function renderCrd(k: KindDef): Record<string, unknown> {
+  const group = k.group ?? GROUP;
   const hasStatus = (v: VersionDef) => v.status !== undefined;
   return {
     apiVersion: 'apiextensions.k8s.io/v1',
     kind: 'CustomResourceDefinition',
     metadata: {
-      name: `${k.plural}.${GROUP}`,
+      name: `${k.plural}.${group}`,
       labels: { 'app.kubernetes.io/part-of': 'mooring' },
       annotations: { 'mooring.io/generated-by': 'npm run gen:crds (src/api/metallb.ts)' },
     },
     spec: {
-      group: GROUP,
+      group,
       names: {
         kind: k.kind,
         listKind: `${k.kind}List`,
         plural: k.plural,
         singular: k.singular,
         ...(k.shortNames ? { shortNames: k.shortNames } : {}),
-        categories: ['metallb', 'mooring'],
+        categories: group === GROUP ? ['metallb', 'mooring'] : ['mooring'],
       },
       scope: 'Namespaced',
       // BGPPeer v1beta1 and v1beta2 share field names, so the apiserver converts by rewriting
@@ -44,7 +46,10 @@ export function renderCrd(k: KindDef): Record<string, unknown> {
         served: v.served,
         storage: v.storage,
         ...(v.deprecated
-          ? { deprecated: true, deprecationWarning: `${GROUP}/${v.name} ${k.kind} is deprecated, use a newer version` }
+          ? {
+              deprecated: true,
+              deprecationWarning: `${v.name} is deprecated, please use ${k.versions.find((x) => x.storage)?.name ?? 'a newer version'}`,
+            }
           : {}),
         additionalPrinterColumns: v.columns,
         schema: { openAPIV3Schema: { description: k.description, ...versionSchema(v) } },
@@ -55,5 +60,5 @@ export function renderCrd(k: KindDef): Record<string, unknown> {
 }
 
 export function renderAllCrds(): Array<{ file: string; crd: Record<string, unknown> }> {
-  return KINDS.map((k) => ({ file: `${GROUP}_${k.plural}.yaml`, crd: renderCrd(k) }));
+  return [...KINDS, ...MOORING_KINDS].map((k) => ({ file: `${k.group ?? GROUP}_${k.plural}.yaml`, crd: renderCrd(k) }));
 }

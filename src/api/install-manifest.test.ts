@@ -48,7 +48,11 @@ test('deploy/mooring.yaml holds every object of the kustomization, the Namespace
   for (const o of objs) {
     if (o.metadata?.namespace !== undefined) assert.equal(o.metadata.namespace, 'metallb-system', key(o));
   }
-  assert.equal(objs.filter((o) => o.kind === 'CustomResourceDefinition').length, 9);
+  assert.equal(
+    objs.filter((o) => o.kind === 'CustomResourceDefinition').length,
+    10,
+    'nine metallb.io kinds and mooring.io BGPSessionState',
+  );
 });
 
 test('the install needs no PersistentVolume, tolerates 1-3 nodes and runs the image of this version', () => {

@@ -1,7 +1,8 @@
 // The metallb.io API, defined once: every kind Mooring accepts, with MetalLB's fields, defaults,
-// ranges, printer columns and CEL rules (MetalLB v0.14/v0.15 `api/v1beta1`, `api/v1beta2`).
+// ranges, printer columns and CEL rules (MetalLB v0.16.2 `api/v1beta1`, `api/v1beta2`;
+// scripts/metallb-crd-diff.ts lists what differs from MetalLB's own CRDs).
 // TypeScript types are inferred from the same definitions the CRDs are generated from.
-import { t, type Infer, type JsonSchema } from './schema.js';
+import { t, type Infer, type JsonSchema, type S } from './schema.js';
 
 export const GROUP = 'metallb.io';
 export const DEFAULT_NAMESPACE = 'metallb-system';
@@ -9,8 +10,9 @@ export const DEFAULT_NAMESPACE = 'metallb-system';
 // ---- shared pieces -------------------------------------------------------------------------
 const labelSelectorRequirement = t.object({
   key: t.required(t.string({ description: 'key is the label key that the selector applies to.' })),
+  // A plain string in MetalLB's schema too: the config parser (src/domain/label-selector.ts) refuses other values.
   operator: t.required(
-    t.enumOf(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const, {
+    t.stringAs<'In' | 'NotIn' | 'Exists' | 'DoesNotExist'>({
       description: "operator represents a key's relationship to a set of values. Valid operators are In, NotIn, Exists and DoesNotExist.",
     }),
   ),
@@ -68,10 +70,10 @@ export const ipAddressPoolSpec = t.object(
   { description: 'IPAddressPoolSpec defines the desired state of IPAddressPool.' },
 );
 export const ipAddressPoolStatus = t.object({
-  assignedIPv4: t.int64({ description: 'Number of assigned IPv4 addresses.' }),
-  assignedIPv6: t.int64({ description: 'Number of assigned IPv6 addresses.' }),
-  availableIPv4: t.int64({ description: 'Number of available IPv4 addresses.' }),
-  availableIPv6: t.int64({ description: 'Number of available IPv6 addresses (saturates at int64 max).' }),
+  assignedIPv4: t.required(t.int64({ description: 'Number of assigned IPv4 addresses.' })),
+  assignedIPv6: t.required(t.int64({ description: 'Number of assigned IPv6 addresses.' })),
+  availableIPv4: t.required(t.int64({ description: 'Number of available IPv4 addresses.' })),
+  availableIPv6: t.required(t.int64({ description: 'Number of available IPv6 addresses (saturates at int64 max).' })),
 });
 
 // ---- L2Advertisement (v1beta1) -------------------------------------------------------------
@@ -109,50 +111,59 @@ export const l2AdvertisementSpec = t.object({
 });
 
 // ---- BGPAdvertisement (v1beta1) ------------------------------------------------------------
-export const bgpAdvertisementSpec = t.object({
-  aggregationLength: t.int32({
-    default: 32,
-    minimum: 0,
-    description:
-      'The aggregation-length advertisement option lets you “roll up” the /32s into a larger prefix. Defaults to 32. Works for IPv4 addresses.',
+export const bgpAdvertisementSpec = t.cel(
+  t.object({
+    aggregationLength: t.int32({
+      default: 32,
+      minimum: 1,
+      description:
+        'The aggregation-length advertisement option lets you “roll up” the /32s into a larger prefix. Defaults to 32. Works for IPv4 addresses.',
+    }),
+    aggregationLengthV6: t.int32({
+      default: 128,
+      description:
+        'The aggregation-length advertisement option lets you “roll up” the /128s into a larger prefix. Defaults to 128. Works for IPv6 addresses.',
+    }),
+    // format int32 as in MetalLB's CRD (a Go uint32); the config parser refuses values outside 0..2^32-1.
+    localPref: t.int32({
+      description:
+        'The BGP LOCAL_PREF attribute which is used by BGP best path algorithm, Path with higher localpref is preferred over one with lower localpref.',
+    }),
+    asPathPrepend: t.int({
+      minimum: 1,
+      maximum: 10,
+      description:
+        'Specifies the number of times to prepend the ASN to the AS-path on outgoing BGP updates, artificially lengthening the path for traffic engineering. Mooring prepends myASN (or localASN) on the native backend too.',
+    }),
+    communities: t.array(t.string(), {
+      description:
+        'The BGP communities to be associated with the announcement. Each item can be a standard community of the form 1234:1234, a large community of the form large:1234:1234:1234 or the name of an alias defined in the Community CRD.',
+    }),
+    ipAddressPools: t.array(t.string(), {
+      description: 'The list of IPAddressPools to advertise via this advertisement, selected by name.',
+    }),
+    ipAddressPoolSelectors: selectors(
+      'A selector for the IPAddressPools which would get advertised via this advertisement. If no IPAddressPool is selected by this or by the list, the advertisement is applied to all the IPAddressPools.',
+    ),
+    nodeSelectors: selectors(
+      'NodeSelectors allows to limit the nodes to announce as next hops for the LoadBalancer IP. When empty, all the nodes are announced as next hops.',
+    ),
+    serviceSelectors: selectors(
+      'A selector for the services this advertisement applies to. When empty, the advertisement applies to all the services. Mutually exclusive with a non-default aggregationLength.',
+    ),
+    peers: t.array(t.string(), {
+      description:
+        'Peers limits the bgppeer to advertise the ips of the selected pools to. When empty, the loadbalancer IP is announced to all the BGPPeers configured.',
+    }),
   }),
-  aggregationLengthV6: t.int32({
-    default: 128,
-    minimum: 0,
-    description:
-      'The aggregation-length advertisement option lets you “roll up” the /128s into a larger prefix. Defaults to 128. Works for IPv6 addresses.',
-  }),
-  localPref: t.int64({
-    minimum: 0,
-    maximum: 4294967295,
-    description:
-      'The BGP LOCAL_PREF attribute which is used by BGP best path algorithm, Path with higher localpref is preferred over one with lower localpref.',
-  }),
-  asPathPrepend: t.int({
-    minimum: 1,
-    maximum: 10,
-    description:
-      'Specifies the number of times to prepend the ASN to the AS-path on outgoing BGP updates, artificially lengthening the path for traffic engineering. Supported only in frr-k8s mode.',
-  }),
-  communities: t.array(t.string(), {
-    description:
-      'The BGP communities to be associated with the announcement. Each item can be a standard community of the form 1234:1234, a large community of the form large:1234:1234:1234 or the name of an alias defined in the Community CRD.',
-  }),
-  ipAddressPools: t.array(t.string(), { description: 'The list of IPAddressPools to advertise via this advertisement, selected by name.' }),
-  ipAddressPoolSelectors: selectors(
-    'A selector for the IPAddressPools which would get advertised via this advertisement. If no IPAddressPool is selected by this or by the list, the advertisement is applied to all the IPAddressPools.',
-  ),
-  nodeSelectors: selectors(
-    'NodeSelectors allows to limit the nodes to announce as next hops for the LoadBalancer IP. When empty, all the nodes are announced as next hops.',
-  ),
-  serviceSelectors: selectors(
-    'A selector for the services this advertisement applies to. When empty, the advertisement applies to all the services. Mutually exclusive with a non-default aggregationLength.',
-  ),
-  peers: t.array(t.string(), {
-    description:
-      'Peers limits the bgppeer to advertise the ips of the selected pools to. When empty, the loadbalancer IP is announced to all the BGPPeers configured.',
-  }),
-});
+  [
+    {
+      rule: '!has(self.serviceSelectors) || self.serviceSelectors.size() == 0 || ((!has(self.aggregationLength) || self.aggregationLength == 32) && (!has(self.aggregationLengthV6) || self.aggregationLengthV6 == 128))',
+      message:
+        'serviceSelectors and aggregationLength are mutually exclusive, can only be used together with default aggregationLength (32) and aggregationLengthV6 (128)',
+    },
+  ],
+);
 
 // ---- BGPPeer (v1beta1 served, v1beta2 stored) ----------------------------------------------
 const asn = (description: string) => t.int64({ minimum: 0, maximum: 4294967295, description });
@@ -160,7 +171,6 @@ const commonPeer = {
   myASN: t.required(asn('AS number to use for the local end of the session.')),
   peerAddress: t.string({ description: 'Address to dial when establishing the session.' }),
   sourceAddress: t.string({ description: 'Source address to use when establishing the session.' }),
-  peerPort: t.int({ default: 179, minimum: 0, maximum: 16384, description: 'Port to dial when establishing the session.' }),
   holdTime: t.duration({ description: 'Requested BGP hold time, per RFC4271. Defaults to 90s.' }),
   keepaliveTime: t.duration({ description: 'Requested BGP keepalive time, per RFC4271. Defaults to holdTime / 3.' }),
   routerID: t.string({ description: 'BGP router ID to advertise to the peer.' }),
@@ -175,13 +185,15 @@ export const bgpPeerSpecV1beta1 = t.object({
   ...commonPeer,
   peerASN: t.required(asn('AS number to expect from the remote end of the session.')),
   peerAddress: t.required(t.string({ description: 'Address to dial when establishing the session.' })),
+  // No default in v1beta1 (as in MetalLB); the config parser dials 179 when unset.
+  peerPort: t.int({ minimum: 0, maximum: 16384, description: 'Port to dial when establishing the session.' }),
   nodeSelectors: t.array(
     t.object({
       matchLabels: t.map(t.string()),
       matchExpressions: t.array(
         t.object({
           key: t.required(t.string()),
-          operator: t.required(t.enumOf(['In', 'NotIn', 'Exists', 'DoesNotExist'] as const)),
+          operator: t.required(t.stringAs<'In' | 'NotIn' | 'Exists' | 'DoesNotExist'>()),
           values: t.required(t.array(t.string(), { minItems: 1 })),
         }),
       ),
@@ -194,11 +206,12 @@ export const bgpPeerSpecV1beta2 = t.object({
   peerASN: asn(
     'AS number to expect from the remote end of the session. ASN and DynamicASN are mutually exclusive and one of them must be specified.',
   ),
+  peerPort: t.int({ default: 179, minimum: 1, maximum: 16384, description: 'Port to dial when establishing the session.' }),
   localASN: t.int64({
     minimum: 1,
     maximum: 4294967295,
     description:
-      'LocalASN allows advertising a different AS number to the peer using BGP\'s local-as feature. When set, MetalLB will advertise this ASN to the peer via "neighbor <peer> local-as <ASN> no-prepend replace-as", overriding the router-level MyASN for this specific session. Not supported in native BGP mode.',
+      'LocalASN allows advertising a different AS number to the peer using BGP\'s local-as feature. When set, MetalLB will advertise this ASN to the peer via "neighbor <peer> local-as <ASN> no-prepend replace-as", overriding the router-level MyASN for this specific session. Mooring\'s native backend sends it in OPEN and prepends it, never myASN, to the AS_PATH.',
   }),
   dynamicASN: t.enumOf(['internal', 'external'] as const, {
     description:
@@ -250,13 +263,13 @@ export const bgpPeerSpecV1beta2 = t.object({
 });
 
 // ---- BFDProfile (v1beta1) ------------------------------------------------------------------
-const ms = (description: string) => t.int64({ minimum: 10, maximum: 60000, description });
+const ms = (description: string) => t.int32({ minimum: 10, maximum: 60000, description });
 export const bfdProfileSpec = t.object({
   receiveInterval: ms('The minimum interval that this system is capable of receiving control packets in milliseconds. Defaults to 300ms.'),
   transmitInterval: ms(
     'The minimum transmission interval (less jitter) that this system wants to use to send BFD control packets in milliseconds. Defaults to 300ms.',
   ),
-  detectMultiplier: t.int64({
+  detectMultiplier: t.int32({
     minimum: 2,
     maximum: 255,
     description:
@@ -270,7 +283,7 @@ export const bfdProfileSpec = t.object({
     description:
       'Mark session as passive: a passive session will not attempt to start the connection and will wait for control packets from peer before it begins replying.',
   }),
-  minimumTtl: t.int64({
+  minimumTtl: t.int32({
     minimum: 1,
     maximum: 254,
     description: 'For multi hop sessions only: configure the minimum expected TTL for an incoming BFD control packet.',
@@ -291,25 +304,32 @@ export const communitySpec = t.object({
 });
 
 // ---- status kinds --------------------------------------------------------------------------
+// The identity of a per-service status object never changes once written (MetalLB's CEL rules).
+const immutable = <T>(s: S<T>): S<T> => t.cel(s, [{ rule: 'self == oldSelf', message: 'Value is immutable' }]);
 export const serviceL2StatusStatus = t.object({
-  node: t.string({ description: 'Node indicates the node that receives the directed traffic.' }),
-  serviceName: t.string({ description: 'ServiceName indicates the service this status represents.' }),
-  serviceNamespace: t.string({ description: 'ServiceNamespace indicates the namespace of the service.' }),
+  node: immutable(t.string({ description: 'Node indicates the node that receives the directed traffic.' })),
+  serviceName: immutable(t.string({ description: 'ServiceName indicates the service this status represents.' })),
+  serviceNamespace: immutable(t.string({ description: 'ServiceNamespace indicates the namespace of the service.' })),
   interfaces: t.array(t.object({ name: t.string() }), {
     description: 'Interfaces indicates the interfaces that receive the directed traffic.',
   }),
 });
 export const serviceBGPStatusStatus = t.object({
-  node: t.string({ description: 'Node indicates the node announcing the service.' }),
-  serviceName: t.string({ description: 'ServiceName indicates the service this status represents.' }),
-  serviceNamespace: t.string({ description: 'ServiceNamespace indicates the namespace of the service.' }),
+  node: immutable(t.string({ description: 'Node indicates the node announcing the service.' })),
+  serviceName: immutable(t.string({ description: 'ServiceName indicates the service this status represents.' })),
+  serviceNamespace: immutable(t.string({ description: 'ServiceNamespace indicates the namespace of the service.' })),
   peers: t.array(t.string(), {
     description:
       'Peers indicate the BGP peers for which the service is configured to be advertised to. The service being actually advertised to a given peer depends on the session state and is not indicated here.',
   }),
 });
 const condition = t.object({
-  type: t.required(t.string()),
+  type: t.required(
+    t.string({
+      maxLength: 316,
+      pattern: '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$',
+    }),
+  ),
   status: t.required(t.enumOf(['True', 'False', 'Unknown'] as const)),
   observedGeneration: t.int64({ minimum: 0 }),
   lastTransitionTime: t.required(t.string({ format: 'date-time' })),
@@ -319,7 +339,12 @@ const condition = t.object({
 export const configurationStateStatus = t.object({
   result: t.enumOf(['Valid', 'Invalid', 'Unknown'] as const, { description: 'Result of the last configuration load.' }),
   errorSummary: t.string({ description: 'A summary of the errors of the last configuration load, empty when valid.' }),
-  conditions: t.array(condition, { listType: 'atomic', description: 'Conditions (type ConfigurationValid) with the reason and message.' }),
+  conditions: t.array(condition, {
+    listType: 'map',
+    listMapKeys: ['type'],
+    description:
+      'Conditions as MetalLB writes them: poolReconcilerValid (controller) or configReconcilerValid (speakers), reason Reconciled, ConfigurationError or UnknownError.',
+  }),
 });
 
 // ---- the kinds -----------------------------------------------------------------------------
@@ -330,15 +355,21 @@ export interface PrinterColumn {
   priority?: number;
 }
 export interface VersionDef {
-  name: 'v1beta1' | 'v1beta2';
+  name: 'v1alpha1' | 'v1beta1' | 'v1beta2';
   served: boolean;
   storage: boolean;
   deprecated?: boolean;
   spec?: JsonSchema;
+  /** `spec` listed in the root's `required` (IPAddressPool, as in MetalLB). */
+  specRequired?: boolean;
   status?: JsonSchema;
   columns: PrinterColumn[];
 }
+/** MetalLB's config kinds carry an empty status subresource (`status: {type: object}`). */
+const emptyStatus = t.object({}).schema;
 export interface KindDef {
+  /** API group; metallb.io (GROUP) when absent. */
+  group?: string;
   kind: string;
   plural: string;
   singular: string;
@@ -409,6 +440,7 @@ export const KINDS: readonly KindDef[] = [
         served: true,
         storage: true,
         spec: ipAddressPoolSpec.schema,
+        specRequired: true,
         status: ipAddressPoolStatus.schema,
         columns: [
           { name: 'Auto Assign', type: 'boolean', jsonPath: '.spec.autoAssign' },
@@ -426,7 +458,9 @@ export const KINDS: readonly KindDef[] = [
     plural: 'l2advertisements',
     singular: 'l2advertisement',
     description: 'L2Advertisement allows to advertise the LoadBalancer IPs provided by the selected pools via L2.',
-    versions: [{ name: 'v1beta1', served: true, storage: true, spec: l2AdvertisementSpec.schema, columns: advColumns(false) }],
+    versions: [
+      { name: 'v1beta1', served: true, storage: true, spec: l2AdvertisementSpec.schema, status: emptyStatus, columns: advColumns(false) },
+    ],
   },
   {
     kind: 'BGPAdvertisement',
@@ -440,6 +474,7 @@ export const KINDS: readonly KindDef[] = [
         served: true,
         storage: true,
         spec: bgpAdvertisementSpec.schema,
+        status: emptyStatus,
         columns: [
           { name: 'IPAddressPools', type: 'string', jsonPath: '.spec.ipAddressPools' },
           { name: 'IPAddressPool Selectors', type: 'string', jsonPath: '.spec.ipAddressPoolSelectors' },
@@ -456,8 +491,16 @@ export const KINDS: readonly KindDef[] = [
     singular: 'bgppeer',
     description: 'BGPPeer is the Schema for the peers API.',
     versions: [
-      { name: 'v1beta1', served: true, storage: false, deprecated: true, spec: bgpPeerSpecV1beta1.schema, columns: peerColumns },
-      { name: 'v1beta2', served: true, storage: true, spec: bgpPeerSpecV1beta2.schema, columns: peerColumns },
+      {
+        name: 'v1beta1',
+        served: true,
+        storage: false,
+        deprecated: true,
+        spec: bgpPeerSpecV1beta1.schema,
+        status: emptyStatus,
+        columns: peerColumns,
+      },
+      { name: 'v1beta2', served: true, storage: true, spec: bgpPeerSpecV1beta2.schema, status: emptyStatus, columns: peerColumns },
     ],
   },
   {
@@ -471,6 +514,7 @@ export const KINDS: readonly KindDef[] = [
         served: true,
         storage: true,
         spec: bfdProfileSpec.schema,
+        status: emptyStatus,
         columns: [
           { name: 'Passive Mode', type: 'boolean', jsonPath: '.spec.passiveMode' },
           { name: 'Transmit Interval', type: 'integer', jsonPath: '.spec.transmitInterval' },
@@ -486,7 +530,7 @@ export const KINDS: readonly KindDef[] = [
     plural: 'communities',
     singular: 'community',
     description: 'Community is a collection of aliases for communities. Users can define named aliases to be used in the BGPPeer CRD.',
-    versions: [{ name: 'v1beta1', served: true, storage: true, spec: communitySpec.schema, columns: [age] }],
+    versions: [{ name: 'v1beta1', served: true, storage: true, spec: communitySpec.schema, status: emptyStatus, columns: [age] }],
   },
   serviceStatusKind(
     'ServiceL2Status',
@@ -515,7 +559,6 @@ export const KINDS: readonly KindDef[] = [
         name: 'v1beta1',
         served: true,
         storage: true,
-        spec: t.object({}).schema,
         status: configurationStateStatus.schema,
         columns: [
           { name: 'Result', type: 'string', jsonPath: '.status.result' },

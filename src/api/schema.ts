@@ -23,6 +23,7 @@ export interface JsonSchema {
   'x-kubernetes-preserve-unknown-fields'?: boolean;
   'x-kubernetes-map-type'?: 'atomic' | 'granular';
   'x-kubernetes-list-type'?: 'atomic' | 'set' | 'map';
+  'x-kubernetes-list-map-keys'?: string[];
   'x-kubernetes-validations'?: Array<{ rule: string; message: string }>;
 }
 
@@ -42,6 +43,8 @@ function node<T>(schema: JsonSchema): S<T> {
 
 export const t = {
   string: (o: Opts = {}): S<string> => node({ type: 'string', ...o }),
+  /** A plain string in the schema, typed `V` in TypeScript (the parser checks the value). */
+  stringAs: <V extends string>(o: Opts = {}): S<V> => node({ type: 'string', ...o }),
   enumOf: <const V extends string>(values: readonly V[], o: Opts = {}): S<V> => node({ type: 'string', enum: values, ...o }),
   int: (o: Opts = {}): S<number> => node({ type: 'integer', ...o }),
   int32: (o: Opts = {}): S<number> => node({ type: 'integer', format: 'int32', ...o }),
@@ -49,9 +52,15 @@ export const t = {
   bool: (o: Opts = {}): S<boolean> => node({ type: 'boolean', ...o }),
   /** A Go time.Duration string ("90s", "1m30s"). */
   duration: (o: Opts = {}): S<string> => node({ type: 'string', ...o }),
-  array: <I>(items: S<I>, o: Opts & { listType?: 'atomic' | 'set' } = {}): S<I[]> => {
-    const { listType, ...rest } = o;
-    return node({ type: 'array', items: items.schema, ...(listType ? { 'x-kubernetes-list-type': listType } : {}), ...rest });
+  array: <I>(items: S<I>, o: Opts & { listType?: 'atomic' | 'set' | 'map'; listMapKeys?: string[] } = {}): S<I[]> => {
+    const { listType, listMapKeys, ...rest } = o;
+    return node({
+      type: 'array',
+      items: items.schema,
+      ...(listType ? { 'x-kubernetes-list-type': listType } : {}),
+      ...(listMapKeys ? { 'x-kubernetes-list-map-keys': listMapKeys } : {}),
+      ...rest,
+    });
   },
   map: <V>(values: S<V>, o: Opts = {}): S<Record<string, V>> => node({ type: 'object', additionalProperties: values.schema, ...o }),
   object: <P extends Record<string, S<unknown>>>(props: P, o: Opts & { atomic?: boolean } = {}): S<ObjOf<P>> => {

@@ -141,3 +141,16 @@ test('`npx mooringctl validate` in the project runs the declared bin', () => {
   assert.equal(r.status, 0, r.stdout + r.stderr);
   assert.match(r.stdout, /mooringctl validate: 10 objects in 3 files: valid/);
 });
+
+test('validate warns on BGPPeer fields the chosen backend cannot honour: vrf under native (the default), nothing under frr', () => {
+  const native = run('validate', '-f', 'test/fixtures/validate/vrf-peer.yaml');
+  assert.equal(native.status, 0);
+  assert.match(
+    native.stdout,
+    /^test\/fixtures\/validate\/vrf-peer\.yaml#1: warning: BGPPeer\/in-vrf: spec\.vrf: "red": peering inside a VRF is not supported by the native BGP backend: .*--bgp-backend=frr/m,
+  );
+  const frr = run('validate', '--bgp-backend', 'frr', '-f', 'test/fixtures/validate/vrf-peer.yaml');
+  assert.equal(frr.status, 0);
+  assert.doesNotMatch(frr.stdout, /spec\.vrf/);
+  assert.equal(run('validate', '--bgp-backend', 'bird', '-f', 'test/fixtures/validate/vrf-peer.yaml').status, 2);
+});

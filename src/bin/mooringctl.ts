@@ -3,7 +3,7 @@
 // IPs over (planned handover) through NATS (src/bin/mooringctl-drain.ts). `migrate` converts
 // MetalLB's legacy ConfigMap (src/bin/mooringctl-migrate.ts); `status` reads the cluster
 // (src/bin/mooringctl-status.ts); `explain svc` says why a Service's IP is (not) reachable
-// (src/bin/mooringctl-explain.ts).
+// (src/bin/mooringctl-explain.ts); `routes` what a node's speaker sends its BGP peers (mooringctl-routes.ts).
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseConfig, formatConfigError, originKey, shortenValues, shortText } from '../domain/config.js';
@@ -11,6 +11,7 @@ import { loadManifests } from '../domain/manifests.js';
 import { MIGRATE_USAGE, migrateCommand } from './mooringctl-migrate.js';
 import { STATUS_USAGE, statusCommand } from './mooringctl-status.js';
 import { EXPLAIN_USAGE, explainCommand } from './mooringctl-explain.js';
+import { ROUTES_USAGE, routesCommand } from './mooringctl-routes.js';
 
 const DRAIN_USAGE = `  drain <node> --servers URL[,URL…] [--cluster NAME (default mooring, as the speaker)]
         [--user U --pass-file F | --nkey-file F]
@@ -27,12 +28,13 @@ const DRAIN_USAGE = `  drain <node> --servers URL[,URL…] [--cluster NAME (defa
 const USAGE = `usage: mooringctl <command>
 
 commands:
-  validate [-n NAMESPACE] -f FILE|DIR [-f FILE|DIR ...]
+  validate [-n NAMESPACE] [--bgp-backend native|frr] -f FILE|DIR [-f FILE|DIR ...]
       Validate metallb.io manifests (multi-document YAML; directories are read recursively for
       *.yaml/*.yml). Secrets, Nodes and Namespaces in the files are used to resolve references.
+      Warns on BGPPeer fields the speakers' BGP backend (default native) cannot honour.
       Prints one line per problem (file#document: Kind/name: field: message; documents count
       from 1, long values are shortened). Exit 0 valid, 1 problems, 2 usage, 3 internal bug.
-${MIGRATE_USAGE}${STATUS_USAGE}${EXPLAIN_USAGE}${DRAIN_USAGE}`;
+${MIGRATE_USAGE}${STATUS_USAGE}${EXPLAIN_USAGE}${ROUTES_USAGE}${DRAIN_USAGE}`;
 
 function collect(path: string): string[] {
   const st = statSync(path);
@@ -48,9 +50,17 @@ function collect(path: string): string[] {
 function validate(args: string[]): number {
   const paths: string[] = [];
   let namespace: string | undefined;
+  let bgpBackend: 'native' | 'frr' = 'native';
   for (let i = 0; i < args.length; i++) {
     const a = args[i] as string;
-    if (a === '-f' || a === '--filename') {
+    if (a === '--bgp-backend') {
+      const v = args[++i];
+      if (v !== 'native' && v !== 'frr') {
+        console.error('mooringctl validate: --bgp-backend is native or frr');
+        return 2;
+      }
+      bgpBackend = v;
+    } else if (a === '-f' || a === '--filename') {
       const v = args[++i];
       if (!v) {
         console.error('mooringctl validate: -f needs a file or directory');
@@ -98,7 +108,7 @@ function validate(args: string[]): number {
     lines.push({ file: p.file, doc: p.doc, text: p.message });
     problems++;
   }
-  const result = parseConfig(loaded.snapshot);
+  const result = parseConfig({ ...loaded.snapshot, bgpBackend });
   const at = (kind: string, name: string) => loaded.origin.get(originKey(kind, name)) ?? { file: '(unknown file)', doc: 0 };
   for (const w of result.warnings)
     lines.push({
@@ -135,6 +145,8 @@ async function main(argv: string[]): Promise<number> {
       return statusCommand(rest);
     case 'explain':
       return explainCommand(rest);
+    case 'routes':
+      return routesCommand(rest);
     case 'drain':
     case 'undrain': {
       const { drainCommand } = await import('./mooringctl-drain.js');

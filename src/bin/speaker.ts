@@ -30,6 +30,7 @@ import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/i
 import { coreSpecs, metallbSpec } from '../adapters/kube/resources.js';
 import { createEventRecorder } from '../adapters/kube/events.js';
 import { StatusWriter } from '../adapters/kube/status.js';
+import { createSessionStatus } from '../adapters/kube/session-state.js';
 import { CONFIG_KINDS, DEFAULT_NAMESPACE } from '../api/metallb.js';
 import { epochBucket } from '../domain/subjects.js';
 import { parseDuration } from '../domain/duration.js';
@@ -107,7 +108,7 @@ const feed = startStateFeed(a.cluster as string, node, nats, coord, { machines: 
 const peers: LazyPeers = new LazyPeers(
   () =>
     import('../adapters/speaker-bgp.js').then((m) =>
-      m.createSpeakerPeers({ node, log, meter: telemetry.meter, onEvent: (e) => feed.peerEvent(e) }),
+      m.createSpeakerPeers({ node, log, meter: telemetry.meter, onEvent: (e) => [feed.peerEvent(e), sessions.peerEvent(e)] }),
     ),
   (err) => log.error('cannot load the BGP runtime', { event: 'bgp.loadFailed', err: String(err) }),
   () => feed.changed(),
@@ -125,6 +126,8 @@ const inf = {
 const configInf: Informer<KubernetesObject>[] = CONFIG_KINDS.map((k) => startInformer(kc, metallbSpec(kc, ns, k), log));
 const allInformers = [...Object.values(inf), ...configInf] as Array<Informer<KubernetesObject>>;
 const events = createEventRecorder(kc, 'metallb-speaker', node, log);
+// Per-peer BGPSessionState objects and session up/down Events (src/actors/session-status.ts).
+const sessions = createSessionStatus({ kc, node, namespace: ns, events, peers, log });
 
 const speaker = new SpeakerNode({
   node,
@@ -154,6 +157,7 @@ const server = await serveMonitoring(
   },
   Number(a['metrics-port']),
   a['metrics-host'] as string,
+  { '/routes': () => ({ node, peers: peers.adjRibOut() }) }, // `mooringctl routes`
 );
 log.info('speaker started', { event: 'started', namespace: ns, cluster: a.cluster, metricsPort: Number(a['metrics-port']) });
 
@@ -163,6 +167,7 @@ async function shutdown(sig: string): Promise<void> {
   if (stopping) return;
   stopping = true;
   log.info('shutting down', { event: 'stopping', signal: sig });
+  sessions.stop();
   await speaker.stop();
   await Promise.allSettled([nats.flush(), ...allInformers.map((i) => i.stop())]);
   await l2.close();

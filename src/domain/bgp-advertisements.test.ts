@@ -1,6 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { desiredRoutes, diffRoutes, attrsKey, type AdvPeer, type AdvService, type AdvSpec, type RouteAttrs } from './bgp-advertisements.js';
+import {
+  desiredRoutes,
+  diffRoutes,
+  attrsKey,
+  originatedAsPath,
+  sessionLocalAsn,
+  type AdvPeer,
+  type AdvService,
+  type AdvSpec,
+  type RouteAttrs,
+} from './bgp-advertisements.js';
 
 function deepFreeze<T>(o: T): T {
   if (o && typeof o === 'object') {
@@ -51,6 +61,16 @@ test('desired routes table', () => {
       want: {
         'r-ebgp': { '203.0.113.129/32': { communities: [65000 * 65536 + 100, 0xffffff02], largeCommunities: [[1, 2, 3]] } },
         'r-ibgp': { '203.0.113.129/32': { localPref: 150, communities: [65000 * 65536 + 100, 0xffffff02], largeCommunities: [[1, 2, 3]] } },
+      },
+    },
+    {
+      desc: 'asPathPrepend on eBGP and iBGP; a different prepend is a different attribute set',
+      peers: [ebgp, ibgp],
+      advs: [{ name: 'a', asPathPrepend: 3 }],
+      services: [{ ...web, ips: ['203.0.113.129'] }],
+      want: {
+        'r-ebgp': { '203.0.113.129/32': { asPathPrepend: 3, communities: [], largeCommunities: [] } },
+        'r-ibgp': { '203.0.113.129/32': { asPathPrepend: 3, communities: [], largeCommunities: [] } },
       },
     },
     {
@@ -162,4 +182,48 @@ test('diff: sequential steps on one peer (announce, change attributes, withdraw)
     assert.deepEqual({ announce: d1.announce.map((g) => [g.attrs, g.prefixes]), withdraw: d1.withdraw }, s.want, s.desc);
     apply(d1);
   }
+});
+
+test('originatedAsPath: eBGP prepends the local AS once plus asPathPrepend times; iBGP only the prepends (table)', () => {
+  const cases: Array<[number, boolean, number | undefined, number[][]]> = [
+    [64512, true, undefined, [[64512]]],
+    [64512, false, undefined, []],
+    [64512, true, 3, [[64512, 64512, 64512, 64512]]],
+    [64512, false, 2, [[64512, 64512]]],
+    [4200000000, true, 10, [Array.from({ length: 11 }, () => 4200000000)]],
+  ];
+  for (const [asn, ebgpSession, prepend, want] of cases)
+    assert.deepEqual(
+      originatedAsPath(asn, ebgpSession, prepend).map((seg) => {
+        assert.equal(seg.type, 2, 'AS_SEQUENCE');
+        return [...seg.asns];
+      }),
+      want,
+      `${asn} ${ebgpSession} ${prepend}`,
+    );
+});
+
+test('sessionLocalAsn: localASN replaces myASN for the session; desiredRoutes decides iBGP against it', () => {
+  assert.equal(sessionLocalAsn({ myASN: 64512 }), 64512);
+  assert.equal(sessionLocalAsn({ myASN: 64512, localASN: 64999 }), 64999);
+  // myASN 64512 towards a 64999 router is eBGP, but with localASN 64999 the session is iBGP: LOCAL_PREF goes out.
+  const local: AdvPeer = { name: 'r', myAsn: sessionLocalAsn({ myASN: 64512, localASN: 64999 }), peerAsn: 64999 };
+  const routes = desiredRoutes({
+    node,
+    peers: [local],
+    advertisements: [{ name: 'a', localPref: 120 }],
+    services: [{ ...web, ips: ['203.0.113.129'] }],
+  });
+  assert.equal(routes.get('r')?.get('203.0.113.129/32')?.localPref, 120);
+});
+
+test('attrsKey: asPathPrepend changes the key (a changed prepend is re-announced)', () => {
+  const base: RouteAttrs = { communities: [], largeCommunities: [] };
+  assert.notEqual(attrsKey(base), attrsKey({ ...base, asPathPrepend: 1 }));
+  assert.notEqual(attrsKey({ ...base, asPathPrepend: 1 }), attrsKey({ ...base, asPathPrepend: 2 }));
+  const d = diffRoutes(new Map([['203.0.113.129/32', attrsKey(base)]]), new Map([['203.0.113.129/32', { ...base, asPathPrepend: 2 }]]));
+  assert.deepEqual(
+    d.announce.map((g) => [g.attrs.asPathPrepend, g.prefixes]),
+    [[2, ['203.0.113.129/32']]],
+  );
 });

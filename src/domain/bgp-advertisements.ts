@@ -9,11 +9,23 @@
 // - The prefix is the IP masked to aggregationLength (v4, default 32) / aggregationLengthV6
 //   (default 128); LOCAL_PREF only on iBGP sessions; communities are unioned when several
 //   advertisements yield the same prefix for a peer.
-import { canonicalPrefix, parseCommunity, parseLargeCommunity, type LargeCommunity } from '../codecs/bgp/index.js';
+// - asPathPrepend n puts the session's local AS n extra times in front of the AS_PATH (as
+//   frr-k8s's `set as-path prepend last-as n` does for a locally originated route).
+// - A BGPPeer's localASN (local-as … no-prepend replace-as) replaces myASN for that session: the
+//   OPEN carries it, iBGP/eBGP is decided against it, and it alone fills the AS_PATH.
+import {
+  AsSegment,
+  canonicalPrefix,
+  parseCommunity,
+  parseLargeCommunity,
+  type AsPathSegment,
+  type LargeCommunity,
+} from '../codecs/bgp/index.js';
 import { matchesAny, type LabelSelector, type Labels } from './label-selector.js';
 
 export interface AdvPeer {
   readonly name: string;
+  /** The session's local AS: BGPPeer localASN when set, else myASN (sessionLocalAsn). */
   readonly myAsn: number;
   readonly peerAsn: number;
   readonly nodeSelectors?: readonly LabelSelector[];
@@ -26,6 +38,8 @@ export interface AdvSpec {
   readonly aggregationLength?: number;
   readonly aggregationLengthV6?: number;
   readonly localPref?: number;
+  /** 1-10: extra copies of the local AS in front of the AS_PATH. */
+  readonly asPathPrepend?: number;
   /** Resolved community values ("65000:100", "NO_EXPORT", "large:1:2:3"); aliases resolved by config. */
   readonly communities?: readonly string[];
   readonly peers?: readonly string[];
@@ -50,6 +64,7 @@ export interface AdvNode {
 
 export interface RouteAttrs {
   readonly localPref?: number;
+  readonly asPathPrepend?: number;
   /** Sorted, unique. */
   readonly communities: readonly number[];
   readonly largeCommunities: readonly LargeCommunity[];
@@ -72,7 +87,14 @@ function merge(a: RouteAttrs | undefined, b: RouteAttrs): RouteAttrs {
   const largeCommunities = [...large.values()].sort((x, y) => x[0] - y[0] || x[1] - y[1] || x[2] - y[2]);
   // Config validation guarantees agreeing LOCAL_PREF; keep the higher if not.
   const localPref = a.localPref === undefined ? b.localPref : b.localPref === undefined ? a.localPref : Math.max(a.localPref, b.localPref);
-  return { ...(localPref !== undefined ? { localPref } : {}), communities, largeCommunities };
+  // Likewise for asPathPrepend (BGPAdvertisementsHaveCompatibleAsPathPrepend): keep the longer.
+  const asPathPrepend = Math.max(a.asPathPrepend ?? 0, b.asPathPrepend ?? 0);
+  return {
+    ...(localPref !== undefined ? { localPref } : {}),
+    ...(asPathPrepend > 0 ? { asPathPrepend } : {}),
+    communities,
+    largeCommunities,
+  };
 }
 
 export function attrsOf(spec: AdvSpec, ibgp: boolean): RouteAttrs {
@@ -89,6 +111,7 @@ export function attrsOf(spec: AdvSpec, ibgp: boolean): RouteAttrs {
   }
   return merge(undefined, {
     ...(ibgp && spec.localPref !== undefined ? { localPref: spec.localPref } : {}),
+    ...(spec.asPathPrepend ? { asPathPrepend: spec.asPathPrepend } : {}),
     communities: [...new Set(communities)].sort((x, y) => x - y),
     largeCommunities,
   });
@@ -124,8 +147,21 @@ export function desiredRoutes(input: {
   return out;
 }
 
+/** The session's local AS: a BGPPeer's localASN (local-as, replace-as) wins over myASN. */
+export const sessionLocalAsn = (p: { readonly myASN: number; readonly localASN?: number }): number => p.localASN ?? p.myASN;
+
+/**
+ * AS_PATH of a route this speaker originates: eBGP prepends the local AS once (RFC 4271 5.1.2),
+ * asPathPrepend adds it `prepend` more times (on iBGP too); an iBGP route without prepends has an
+ * empty AS_PATH.
+ */
+export function originatedAsPath(localAsn: number, ebgp: boolean, prepend = 0): AsPathSegment[] {
+  const n = (ebgp ? 1 : 0) + prepend;
+  return n === 0 ? [] : [{ type: AsSegment.sequence, asns: Array.from({ length: n }, () => localAsn) }];
+}
+
 export const attrsKey = (a: RouteAttrs): string =>
-  `${a.localPref ?? ''}|${a.communities.join(',')}|${a.largeCommunities.map((c) => c.join(':')).join(',')}`;
+  `${a.localPref ?? ''}|${a.asPathPrepend ? `p${a.asPathPrepend}|` : ''}${a.communities.join(',')}|${a.largeCommunities.map((c) => c.join(':')).join(',')}`;
 
 export interface RouteDiff {
   /** Groups of prefixes sharing attributes, to be packed into as few UPDATEs as possible. */

@@ -336,7 +336,7 @@ const cases: Case[] = [
         'IPAddressPool',
         'p',
         'spec.serviceAllocation.serviceSelectors[0].matchExpressions[0].operator',
-        'unsupported value "Equals": supported values: "In", "NotIn", "Exists", "DoesNotExist"',
+        'not a valid selector operator: "Equals"',
       ],
     ],
   },
@@ -498,7 +498,7 @@ const cases: Case[] = [
   {
     desc: 'negative aggregation length',
     objects: [bgpAdv('a', { aggregationLength: -1 })],
-    wantErr: [['BGPAdvertisement', 'a', 'spec.aggregationLength', 'must be greater than or equal to 0, got -1']],
+    wantErr: [['BGPAdvertisement', 'a', 'spec.aggregationLength', 'must be greater than or equal to 1, got -1']],
   },
   {
     desc: 'aggregation less specific than the pool',
@@ -1142,7 +1142,8 @@ test('parseConfig: BGPPeer fields the native backend cannot honour are valid con
       [['spec.disableMP', /^disable mp is deprecated and has no effect since it's the default behavior now/]],
     ],
     ['disableMP false', { ...P, disableMP: false }, []],
-    ['localASN', { ...P, localASN: 64999 }, [['spec.localASN', /^"64999": BGP local-as .* not implemented by the native BGP backend/]]],
+    // Implemented by the native backend (local-as … replace-as): no warning.
+    ['localASN', { ...P, localASN: 64999 }, []],
   ];
   for (const [name, spec, want] of cases) {
     const r = parseConfig({ objects: [peer(name, spec)] });
@@ -1156,11 +1157,11 @@ test('parseConfig: BGPPeer fields the native backend cannot honour are valid con
   }
 });
 
-test('parseConfig: BGPAdvertisement asPathPrepend (1-10 by the schema) is refused as MetalLB native mode refuses it (table)', () => {
+test('parseConfig: BGPAdvertisement asPathPrepend 1-10 by the schema, carried to the advertisement (native backend prepends) (table)', () => {
   const cases: Array<[string, unknown, Array<[string, RegExp]> | undefined]> = [
     ['unset', undefined, undefined],
-    ['one', 1, [['spec.asPathPrepend', /^asPathPrepend is only supported by the frr-k8s backend$/]]],
-    ['ten', 10, [['spec.asPathPrepend', /^asPathPrepend is only supported by the frr-k8s backend$/]]],
+    ['one', 1, undefined],
+    ['ten', 10, undefined],
     ['eleven', 11, [['spec.asPathPrepend', /10|maximum/]]],
     ['zero', 0, [['spec.asPathPrepend', /1|minimum/]]],
   ];
@@ -1170,6 +1171,7 @@ test('parseConfig: BGPAdvertisement asPathPrepend (1-10 by the schema) is refuse
     });
     if (!wantErr) {
       assert.equal(r.ok, true, `${name}: ${r.ok ? '' : r.errors.map(formatConfigError).join('\n')}`);
+      if (r.ok) assert.equal(r.config.bgpAdvertisements[0]?.asPathPrepend, n, name);
       continue;
     }
     assert.equal(r.ok, false, name);
@@ -1180,6 +1182,53 @@ test('parseConfig: BGPAdvertisement asPathPrepend (1-10 by the schema) is refuse
       name,
     );
     wantErr.forEach(([, re], i) => assert.match(r.errors[i]?.message ?? '', re, name));
+  }
+});
+
+test('parseConfig: two advertisements of one pool to the same peers must agree on asPathPrepend (MetalLB BGPAdvertisementsHaveCompatibleAsPathPrepend)', () => {
+  const clash = parseConfig({
+    objects: [v4pool, bgpAdv('a', { ipAddressPools: ['p'], asPathPrepend: 2 }), bgpAdv('b', { ipAddressPools: ['p'], asPathPrepend: 3 })],
+  });
+  assert.equal(clash.ok, false);
+  if (!clash.ok)
+    assert.deepEqual(
+      clash.errors.map((e) => [e.name, e.field, e.message]),
+      [
+        [
+          'b',
+          'spec.asPathPrepend',
+          'invalid as path prepend 3: BGPAdvertisement "a" sets as path prepend 2 for the same pool "p", peers, nodes and aggregation length',
+        ],
+      ],
+    );
+  // Disjoint peers: no common UPDATE, no clash.
+  const disjoint = parseConfig({
+    objects: [
+      v4pool,
+      peer('r1', P),
+      peer('r2', { ...P, peerAddress: '198.51.100.2' }),
+      bgpAdv('a', { ipAddressPools: ['p'], asPathPrepend: 2, peers: ['r1'] }),
+      bgpAdv('b', { ipAddressPools: ['p'], asPathPrepend: 3, peers: ['r2'] }),
+    ],
+  });
+  assert.equal(disjoint.ok, true, disjoint.ok ? '' : disjoint.errors.map(formatConfigError).join('\n'));
+});
+
+test('parseConfig: BGPAdvertisement localPref outside 0..2^32-1 (the schema says int32 as MetalLB does) is refused by the parser', () => {
+  for (const [v, ok] of [
+    [0, true],
+    [4294967295, true],
+    [-1, false],
+    [4294967296, false],
+  ] as const) {
+    const r = parseConfig({ objects: [v4pool, bgpAdv('a', { ipAddressPools: ['p'], localPref: v })] });
+    assert.equal(r.ok, ok, String(v));
+    if (!r.ok)
+      assert.deepEqual(
+        r.errors.map((e) => e.field),
+        ['spec.localPref'],
+        String(v),
+      );
   }
 });
 

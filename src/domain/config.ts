@@ -63,6 +63,8 @@ export interface ConfigSnapshot {
   secrets?: readonly SecretInfo[];
   /** The namespace config objects must live in (default metallb-system). */
   namespace?: string;
+  /** The speakers' BGP backend: warnings name the fields it cannot honour (default native). */
+  bgpBackend?: 'native' | 'frr';
 }
 
 // ---- outputs ---------------------------------------------------------------------------------
@@ -120,6 +122,8 @@ export interface BgpAdv {
   aggregationLength: number;
   aggregationLengthV6: number;
   localPref?: number;
+  /** AS_PATH prepends (1-10): the session's local AS this many extra times (MetalLB frr-k8s mode). */
+  asPathPrepend?: number;
   communities: BgpCommunity[];
   peers: string[];
   nodeSelectors: LabelSelector[];
@@ -147,7 +151,7 @@ export interface Peer {
   enableGracefulRestart: boolean;
   ebgpMultiHop: boolean;
   vrf: string;
-  /** v1beta2 localASN (BGP local-as): not supported by the native backend (nativePeerLimits). */
+  /** v1beta2 localASN (BGP local-as … replace-as): this session's AS instead of myASN (sessionLocalAsn). */
   localASN?: number;
   disableMP: boolean;
   dualStackAddressFamily: boolean;
@@ -600,9 +604,9 @@ function bgpAdvertisements(
         `duplicate definition of bgpadvertisements: ${JSON.stringify(name)} is equal to ${JSON.stringify(seenSpecs.get(key))}`,
       );
     else seenSpecs.set(key, name);
-    // MetalLB internal/config/validation.go (native mode): refused, not ignored.
-    if (spec.asPathPrepend !== undefined && spec.asPathPrepend > 0)
-      errs.add(K, name, 'spec.asPathPrepend', 'asPathPrepend is only supported by the frr-k8s backend', spec.asPathPrepend);
+    // MetalLB's schema says int32 for a Go uint32: the parser holds the uint32 range.
+    if (spec.localPref !== undefined && (spec.localPref < 0 || spec.localPref > 0xffffffff))
+      errs.add(K, name, 'spec.localPref', `invalid local preference ${spec.localPref}: must be 0-4294967295`, spec.localPref);
     checkDuplicates(errs, K, name, 'spec.ipAddressPools', spec.ipAddressPools, 'ipAddressPools');
     checkDuplicates(errs, K, name, 'spec.communities', spec.communities, 'community');
     checkDuplicates(errs, K, name, 'spec.peers', spec.peers, 'peers');
@@ -619,7 +623,7 @@ function bgpAdvertisements(
         `invalid aggregation length ${aggregationLength} for IPv4: must be 0-32`,
         aggregationLength,
       );
-    if (aggregationLengthV6 > 128)
+    if (aggregationLengthV6 > 128 || aggregationLengthV6 < 0)
       errs.add(
         K,
         name,
@@ -674,6 +678,7 @@ function bgpAdvertisements(
       aggregationLength,
       aggregationLengthV6,
       ...(spec.localPref !== undefined ? { localPref: spec.localPref } : {}),
+      ...(spec.asPathPrepend !== undefined ? { asPathPrepend: spec.asPathPrepend } : {}),
       communities,
       peers: [...(spec.peers ?? [])].sort(),
       nodeSelectors,
@@ -699,12 +704,34 @@ function bgpAdvertisements(
     return adv;
   });
   // Two advertisements of the same pool, to a common peer, from a common node, with the same
-  // aggregation, must agree on LOCAL_PREF (MetalLB BGPAdvertisementsHaveCompatibleLocalPref).
+  // aggregation, must agree on LOCAL_PREF and on asPathPrepend (MetalLB
+  // BGPAdvertisementsHaveCompatibleLocalPref / ...AsPathPrepend).
+  const clashes = (a: BgpAdv, c: BgpAdv): Array<{ field: string; message: string; value: number }> => [
+    ...((a.localPref ?? 0) !== (c.localPref ?? 0)
+      ? [
+          {
+            field: 'spec.localPref',
+            message: `invalid local preference ${c.localPref ?? 0}: BGPAdvertisement ${JSON.stringify(a.name)} sets local preference ${a.localPref ?? 0}`,
+            value: c.localPref ?? 0,
+          },
+        ]
+      : []),
+    ...((a.asPathPrepend ?? 0) !== (c.asPathPrepend ?? 0)
+      ? [
+          {
+            field: 'spec.asPathPrepend',
+            message: `invalid as path prepend ${c.asPathPrepend ?? 0}: BGPAdvertisement ${JSON.stringify(a.name)} sets as path prepend ${a.asPathPrepend ?? 0}`,
+            value: c.asPathPrepend ?? 0,
+          },
+        ]
+      : []),
+  ];
   for (let i = 0; i < out.length; i++) {
     for (let j = i + 1; j < out.length; j++) {
       const a = out[i] as BgpAdv;
       const c = out[j] as BgpAdv;
-      if ((a.localPref ?? 0) === (c.localPref ?? 0) || a.serviceSelectors.length > 0 || c.serviceSelectors.length > 0) continue;
+      const clash = clashes(a, c);
+      if (clash.length === 0 || a.serviceSelectors.length > 0 || c.serviceSelectors.length > 0) continue;
       const cPools = new Set(c.pools);
       const common = a.pools.filter((p) => cPools.has(p));
       const peersDisjoint = a.peers.length > 0 && c.peers.length > 0 && !a.peers.some((p) => c.peers.includes(p));
@@ -718,13 +745,14 @@ function bgpAdvertisements(
           (hasV6 && !hasV4 && a.aggregationLengthV6 !== c.aggregationLengthV6) ||
           (a.aggregationLength !== c.aggregationLength && a.aggregationLengthV6 !== c.aggregationLengthV6);
         if (!aggrDiffers && !peersDisjoint && nodesShared) {
-          errs.add(
-            K,
-            c.name,
-            'spec.localPref',
-            `invalid local preference ${c.localPref ?? 0}: BGPAdvertisement ${JSON.stringify(a.name)} sets local preference ${a.localPref ?? 0} for the same pool ${JSON.stringify(pn)}, peers, nodes and aggregation length`,
-            c.localPref ?? 0,
-          );
+          for (const x of clash)
+            errs.add(
+              K,
+              c.name,
+              x.field,
+              `${x.message} for the same pool ${JSON.stringify(pn)}, peers, nodes and aggregation length`,
+              x.value,
+            );
           break;
         }
       }
@@ -876,7 +904,8 @@ function peers(b: Buckets, snap: ConfigSnapshot, bfd: BfdProfile[], errs: Errors
       dualStackAddressFamily: spec.dualStackAddressFamily ?? false,
     };
     // Fields the native backend cannot honour: the speaker refuses the peer on its nodes; say so here too.
-    for (const u of nativePeerLimits(peer)) errs.warn(K, name, u.field, `${JSON.stringify(u.value)}: ${u.message}`);
+    if ((snap.bgpBackend ?? 'native') === 'native')
+      for (const u of nativePeerLimits(peer)) errs.warn(K, name, u.field, `${JSON.stringify(u.value)}: ${u.message}`);
     if (peer.disableMP) errs.warn(K, name, 'spec.disableMP', DISABLE_MP_WARNING);
     // Two peers describing the same session (MetalLB "peer already exists").
     const sessionKey = stable({ ...peer, name: '' });
@@ -935,33 +964,24 @@ export const DISABLE_MP_WARNING =
   "disable mp is deprecated and has no effect since it's the default behavior now: a session carries only its peer address's family unless dualStackAddressFamily is set";
 
 /**
- * BGPPeer fields the native BGP backend (the only one) cannot honour; a speaker refuses such a peer
+ * BGPPeer fields the native BGP backend cannot honour; a speaker refuses such a peer
  * on its node rather than run it without them. [] when the peer is supported.
  */
-export function nativePeerLimits(
-  p: Pick<Peer, 'vrf' | 'interface' | 'localASN'>,
-): Array<{ field: string; value: string; message: string }> {
+export function nativePeerLimits(p: Pick<Peer, 'vrf' | 'interface'>): Array<{ field: string; value: string; message: string }> {
   const out: Array<{ field: string; value: string; message: string }> = [];
-  if (p.localASN)
-    out.push({
-      field: 'spec.localASN',
-      value: String(p.localASN),
-      message:
-        'BGP local-as (a per-session ASN replacing myASN) is not implemented by the native BGP backend (MetalLB FRR and frr-k8s modes have it); native myASN is per session already: set myASN to it instead',
-    });
   if (p.vrf)
     out.push({
       field: 'spec.vrf',
       value: p.vrf,
       message:
-        'peering inside a VRF is not supported by the native BGP backend: it needs VRF devices in the kernel (CONFIG_NET_VRF) and a backend that binds the session to the VRF (MetalLB FRR mode)',
+        'peering inside a VRF is not supported by the native BGP backend: it needs VRF devices in the kernel (CONFIG_NET_VRF) and a backend that binds the session to the VRF; run the speakers with --bgp-backend=frr (as MetalLB FRR mode)',
     });
   if (p.interface)
     out.push({
       field: 'spec.interface',
       value: p.interface,
       message:
-        'BGP unnumbered (peering over the interface, IPv6 link-local) is not implemented by the native BGP backend (MetalLB FRR mode has it); set spec.peerAddress instead',
+        'BGP unnumbered (peering over the interface, IPv6 link-local) is not implemented by the native BGP backend: run the speakers with --bgp-backend=frr (as MetalLB FRR mode) or set spec.peerAddress instead',
     });
   return out;
 }

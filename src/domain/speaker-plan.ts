@@ -8,7 +8,7 @@
 import type { Config, Peer } from './config.js';
 import { matchesAny, type LabelSelector, type Labels } from './label-selector.js';
 import { EXCLUDE_LB_LABEL, type ElectionNode, type L2AdView } from './election.js';
-import type { AdvPeer, AdvService, AdvSpec } from './bgp-advertisements.js';
+import { sessionLocalAsn, type AdvPeer, type AdvService, type AdvSpec } from './bgp-advertisements.js';
 import { parseIp } from './ip.js';
 
 export const POOL_ANNOTATION = 'metallb.io/ip-allocated-from-pool';
@@ -211,6 +211,7 @@ export function planSpeaker(input: PlanInput): SpeakerPlan {
     aggregationLength: a.aggregationLength,
     aggregationLengthV6: a.aggregationLengthV6,
     ...(a.localPref !== undefined ? { localPref: a.localPref } : {}),
+    ...(a.asPathPrepend !== undefined ? { asPathPrepend: a.asPathPrepend } : {}),
     communities: a.communities.map((c) => c.text),
     peers: a.peers,
     nodeSelectors: a.nodeSelectors,
@@ -218,8 +219,8 @@ export function planSpeaker(input: PlanInput): SpeakerPlan {
   }));
   const advPeers: AdvPeer[] = peers.map((p) => ({
     name: p.name,
-    myAsn: p.myASN,
-    peerAsn: p.peerASN ?? (p.dynamicASN === 'internal' ? p.myASN : 0),
+    myAsn: sessionLocalAsn(p),
+    peerAsn: p.peerASN ?? (p.dynamicASN === 'internal' ? sessionLocalAsn(p) : 0),
     nodeSelectors: p.nodeSelectors,
   }));
 

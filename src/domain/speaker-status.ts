@@ -45,11 +45,13 @@ export interface NotAnnouncedEvent {
 /** The reason last reported per (service, ip, mode), or `announcing`: what the next call compares with. */
 export type ReportedReasons = ReadonlyMap<string, string>;
 
-/** The Event reasons a speaker writes on Services (besides nodeAssigned). */
+/** The Event reasons a speaker writes on Services (besides nodeAssigned), and peerRefused on BGPPeers. */
 export const SpeakerEventReason = {
   notAnnounced: 'notAnnounced',
   l2Conflict: 'l2Conflict',
   interfaceNotFound: 'interfaceNotFound',
+  /** A BGPPeer this node runs no session for: a field the BGP backend cannot honour (named in the message). */
+  peerRefused: 'peerRefused',
 } as const;
 
 /** Reasons for a normal state (Events of type Normal); every other reason is a Warning. */

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import { GROUP } from '../../api/metallb.js';
 import type { Logger } from '../log.js';
+import { configurationStateLabels, configurationStateStatus } from '../../domain/config-state.js';
 import { fullClient, kubeRest, restSupported } from './rest.js';
 
 export const NODE_LABEL = 'metallb.io/node';
@@ -180,19 +181,7 @@ export class StatusWriter implements StatusSink {
     if (last && last.key === `${valid ? 'Valid' : 'Invalid'}\n${errorSummary}` && Date.now() - last.at < StatusWriter.RESYNC_MS)
       return Promise.resolve();
     return this.enqueue(`configurationstate/${name}`, async () => {
-      const status = {
-        result: valid ? 'Valid' : 'Invalid',
-        errorSummary,
-        conditions: [
-          {
-            type: 'ConfigurationValid',
-            status: valid ? 'True' : 'False',
-            reason: valid ? 'ConfigurationLoaded' : 'InvalidConfiguration',
-            message: valid ? 'configuration loaded' : errorSummary.slice(0, 32000),
-            lastTransitionTime: new Date().toISOString().replace(/\.\d+Z$/, 'Z'),
-          },
-        ],
-      };
+      const status = configurationStateStatus(name, valid, errorSummary, new Date().toISOString().replace(/\.\d+Z$/, 'Z'));
       let cur: Obj | undefined;
       try {
         cur = (await this.api.get('configurationstates', name)) as Obj;
@@ -200,12 +189,18 @@ export class StatusWriter implements StatusSink {
         await this.api.create('configurationstates', {
           apiVersion: `${GROUP}/v1beta1`,
           kind: 'ConfigurationState',
-          metadata: { name, namespace: this.namespace, labels: { 'app.kubernetes.io/managed-by': 'mooring' } },
-          spec: {},
+          metadata: {
+            name,
+            namespace: this.namespace,
+            labels: { ...configurationStateLabels(name), 'app.kubernetes.io/managed-by': 'mooring' },
+          },
         });
       }
-      const prev = cur?.status as { result?: string; errorSummary?: string } | undefined;
-      if (prev?.result !== status.result || prev.errorSummary !== errorSummary) await this.setStatus('configurationstates', name, status);
+      const prev = cur?.status as { result?: string; errorSummary?: string; conditions?: Array<{ type?: string }> } | undefined;
+      // Also rewritten when an older writer left another condition type (Mooring's former ConfigurationValid).
+      const sameConditions = prev?.conditions?.map((c) => c.type).join() === status.conditions?.map((c) => c.type).join();
+      if (prev?.result !== status.result || prev?.errorSummary !== status.errorSummary || !sameConditions)
+        await this.setStatus('configurationstates', name, status);
       this.lastState.set(name, { key: `${status.result}\n${errorSummary}`, at: Date.now() });
     });
   }

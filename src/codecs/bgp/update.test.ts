@@ -274,3 +274,24 @@ test('encoders refuse a prefix that does not parse or is of the wrong family, an
     if (!r.ok) assert.match(r.error.message, re);
   }
 });
+
+test('a prepended AS_PATH (local AS eleven times) encodes byte for byte, 4-octet and 2-octet with AS4_PATH', () => {
+  const asns = Array.from({ length: 11 }, () => 4200000001);
+  const u: Update = {
+    withdrawn: [],
+    nlri: ['203.0.113.131/32'],
+    attrs: { origin: 0, asPath: [{ type: 2, asns }], nextHop: '198.51.100.3' },
+  };
+  const as4 = must(encodeUpdate(u, { as4: true }));
+  // 40 02 2e: well-known transitive AS_PATH of 46 bytes = segment type 2, count 11, 11 × fa56ea01.
+  const hex = Buffer.from(as4).toString('hex');
+  assert.ok(hex.includes(`40022e020b${'fa56ea01'.repeat(11)}`), hex);
+  const r4 = decodeUpdate(as4, { as4: true });
+  assert.ok(r4.ok);
+  assert.deepEqual(r4.value.attrs.asPath, [{ type: 2, asns }]);
+  const as2 = must(encodeUpdate(u, { as4: false }));
+  const r2 = decodeUpdate(as2, { as4: false });
+  assert.ok(r2.ok);
+  assert.deepEqual(r2.value.attrs.asPath, [{ type: 2, asns: asns.map(() => 23456) }]);
+  assert.deepEqual(r2.value.attrs.as4Path, [{ type: 2, asns }]);
+});

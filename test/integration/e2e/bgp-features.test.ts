@@ -5,12 +5,23 @@
 // makes the router drop that node's path through BFD (the hold time is 90 s, so nothing else
 // could), and restoring it brings the path back. The peer is configured with dynamicASN: external
 // (the router's AS is learned from its OPEN). Real controller, three real speakers, FRR
-// (bgpd + bfdd) in the router, real apiserver and NATS cluster (test/lib/cluster.ts).
+// (bgpd + bfdd) in the router, real apiserver and NATS cluster (test/lib/cluster.ts). Last, the
+// MetalLB 0.16 fields the native speaker implements: asPathPrepend and the BGPPeer's localASN. And
+// the metallb_* metrics the real processes serve, against MetalLB v0.16.2's list.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { join } from 'node:path';
 import { Cluster, MOORING_NS, NET } from '../../lib/cluster.js';
+import {
+  METALLB_BFD_METRICS,
+  METALLB_CONTROLLER_METRICS,
+  METALLB_SPEAKER_METRICS,
+  metallbRows,
+  parsePrometheusText,
+} from '../../../src/api/metallb-metrics.js';
 
 const NS = 'e2e-bgpf';
+const REPO_ROOT = join(import.meta.dirname, '..', '..', '..');
 const hops = (...i: number[]) => i.map((k) => NET.nodes[k]!.v4).sort();
 const lastOctet = (ip: string) => Number(ip.split('.')[3]);
 
@@ -157,6 +168,39 @@ spec: { ipAddressPools: [both] }
     assert.ok(await cl.waitFor(`ext reaches ${ip}`, () => cl.reach(cl.ext, ip)));
   });
 
+  it("the real speakers' and controller's /metrics carry MetalLB v0.16.2's metallb_* names, types and labels, literally", async () => {
+    assert.ok(c);
+    const cl = c;
+    const scrape = (host: string) => {
+      const text = cl.client.exec('curl', ['-s', '--max-time', '10', `http://${host}:7472/metrics`]);
+      const r = parsePrometheusText(text);
+      assert.deepEqual(r.orphans, [], `${host}: samples without TYPE`);
+      return r.metrics;
+    };
+    // One node owns the L2 address (only its layer2 counters have samples): the union of the three
+    // speakers must be MetalLB's list, and no speaker serves a metallb_* name outside it.
+    const union = new Map<string, { type: string; labels: Set<string> }>();
+    for (const n of NET.nodes) {
+      for (const [name, m] of scrape(n.v4)) {
+        if (!name.startsWith('metallb_')) continue;
+        const u = union.get(name) ?? { type: m.type, labels: new Set<string>() };
+        assert.equal(u.type, m.type, `${name} on ${n.name}`);
+        for (const l of m.labels) u.labels.add(l);
+        union.set(name, u);
+      }
+    }
+    // This lab's peer has a BFD profile: MetalLB's FRR-mode BFD metrics (peer, vrf) are served too.
+    const rows = [...union].map(([n, v]) => [n, v.type, [...v.labels].join('|')] as const).sort((a, b) => a[0].localeCompare(b[0]));
+    assert.deepEqual(
+      rows,
+      [...METALLB_SPEAKER_METRICS, ...METALLB_BFD_METRICS].sort((a, b) => a[0].localeCompare(b[0])),
+    );
+    assert.deepEqual(
+      metallbRows(scrape(NET.api4)),
+      [...METALLB_CONTROLLER_METRICS].sort((a, b) => a[0].localeCompare(b[0])),
+    );
+  });
+
   it("BFD down withdraws the node's routes at the router long before the 90 s hold time; back when the link is", async () => {
     assert.ok(c);
     const cl = c;
@@ -167,5 +211,171 @@ spec: { ipAddressPools: [both] }
         throw new Error(`${e.message}; bfdd: ${JSON.stringify(cl.bfdd?.peers())}\n${dump()}`);
       });
     await cl.bfdLinkCut(ip, 0);
+  });
+
+  it('a session the router shuts down shows in its BGPSessionState (state, last down reason) and as a BGPSessionDown Event; up again likewise', async () => {
+    assert.ok(c);
+    const cl = c;
+    const frr = cl.frr;
+    assert.ok(frr);
+    const n1 = NET.nodes[0]!;
+    type State = { status?: Record<string, unknown> };
+    const stateOf = async () =>
+      (await cl.admin.items<State>('mooring.io/v1alpha1', 'BGPSessionState', { namespace: MOORING_NS })).find(
+        (o) => o.status?.node === n1.name && o.status?.peer === 'router',
+      )?.status;
+    const established = await cl
+      .waitFor(
+        'n1 BGPSessionState Established with prefixes sent',
+        async () => {
+          const st = await stateOf();
+          return st?.bgpStatus === 'Established' && Number(st.prefixesSent) > 0 ? st : undefined;
+        },
+        60_000,
+        250,
+      )
+      .catch(async (e: Error) => {
+        throw new Error(`${e.message}; now ${JSON.stringify(await stateOf())}\n${dump()}`);
+      });
+    assert.equal(established.peerAddress, `${NET.router.seg4}:179`);
+    assert.equal(established.bfdStatus, 'up');
+    assert.equal(established.vrf, '');
+    // `mooringctl routes n1 router`: what n1 sends the router, from the live speaker, every attribute.
+    const [bothIp = ''] = await cl.waitLbIngress(NS, 'both', 1, 10_000);
+    const routesJson = cl.client.exec(process.execPath, [
+      '--import',
+      'tsx',
+      join(REPO_ROOT, 'src/bin/mooringctl.ts'),
+      'routes',
+      n1.name,
+      'router',
+      '--speaker',
+      `http://${n1.v4}:7472`,
+      '-o',
+      'json',
+    ]);
+    const view = JSON.parse(routesJson) as {
+      node: string;
+      peers: Array<{ peer: string; state: string; localAsn: number; routes: Array<Record<string, unknown>> }>;
+    };
+    assert.equal(view.node, n1.name);
+    assert.deepEqual(
+      view.peers.map((p) => [p.peer, p.state, p.localAsn]),
+      [['router', 'established', NET.nodeAsn]],
+    );
+    assert.deepEqual(
+      view.peers[0]?.routes.find((r) => r.prefix === `${bothIp}/32`),
+      { prefix: `${bothIp}/32`, nextHop: n1.v4, origin: 'igp', asPath: [NET.nodeAsn], communities: [], largeCommunities: [] },
+      routesJson,
+    );
+    assert.equal(view.peers[0]?.routes.length, established.prefixesSent, 'as many routes as the status counts');
+    const text = cl.client.exec(process.execPath, [
+      '--import',
+      'tsx',
+      join(REPO_ROOT, 'src/bin/mooringctl.ts'),
+      'routes',
+      n1.name,
+      '--speaker',
+      `http://${n1.v4}:7472`,
+    ]);
+    assert.match(
+      text,
+      new RegExp(`^  ${bothIp.replace(/\./g, '\\.')}/32  next-hop ${n1.v4.replace(/\./g, '\\.')}  as-path ${NET.nodeAsn}  origin igp`, 'm'),
+    );
+    frr.vtysh('configure terminal', `router bgp ${NET.router.asn}`, `neighbor ${n1.v4} shutdown`);
+    try {
+      const down = await cl
+        .waitFor(
+          'n1 BGPSessionState down with the NOTIFICATION as reason',
+          async () => {
+            const st = await stateOf();
+            return st?.bgpStatus !== 'Established' && st?.lastDownReason === 'notificationReceived' ? st : undefined;
+          },
+          60_000,
+          250,
+        )
+        .catch(async (e: Error) => {
+          throw new Error(`${e.message}; now ${JSON.stringify(await stateOf())}\n${dump()}`);
+        });
+      assert.match(String(down.lastDownDetail), /Cease/i);
+      assert.equal(down.prefixesSent, 0);
+      const ev = await cl.waitFor(
+        'BGPSessionDown Event on BGPPeer router',
+        async () =>
+          (await cl.events(MOORING_NS, 'BGPPeer', 'router')).find(
+            (e) => e.reason === 'BGPSessionDown' && String(e.message).includes(`node "${n1.name}"`),
+          ),
+        30_000,
+        250,
+      );
+      assert.equal(ev.type, 'Warning');
+      assert.match(String(ev.message), /down: notificationReceived: .*Cease/i);
+    } finally {
+      frr.vtysh('configure terminal', `router bgp ${NET.router.asn}`, `no neighbor ${n1.v4} shutdown`);
+    }
+    await cl.waitFor('n1 Established again', async () => (await stateOf())?.bgpStatus === 'Established', 90_000, 250);
+    await cl.waitFor(
+      'BGPSessionUp Event on BGPPeer router',
+      async () =>
+        (await cl.events(MOORING_NS, 'BGPPeer', 'router')).some(
+          (e) => e.reason === 'BGPSessionUp' && String(e.message).includes(`node "${n1.name}"`),
+        ),
+      30_000,
+      250,
+    );
+    // One object per node for the one peer.
+    const all = await cl.admin.items<State>('mooring.io/v1alpha1', 'BGPSessionState', { namespace: MOORING_NS });
+    assert.deepEqual(all.map((o) => o.status?.node).sort(), ['n1', 'n2', 'n3']);
+  });
+
+  // Runs last: it changes the BGPPeer (sessions restart) and the router's peer group.
+  it('asPathPrepend puts the local AS in front of the AS_PATH; localASN opens the session and fills the path instead of myASN', async () => {
+    assert.ok(c);
+    const cl = c;
+    const frr = cl.frr;
+    assert.ok(frr);
+    const [ip = ''] = await cl.waitLbIngress(NS, 'both', 1, 10_000);
+    const pathsOf = () => (frr.paths('ipv4', `${ip}/32`) ?? []).map((p) => p.aspath?.string ?? '');
+    const ref = (kind: string, name: string, v = 'v1beta1') => ({ apiVersion: `metallb.io/${v}`, kind, name, namespace: MOORING_NS });
+    const patched = await cl.admin.patch(ref('BGPAdvertisement', 'plain'), { spec: { asPathPrepend: 2 } }, { patchType: 'merge' });
+    assert.equal(patched.code, 200, JSON.stringify(patched.body));
+    const want = (asn: number) => [asn, asn, asn].join(' ');
+    await cl
+      .waitFor(
+        `three paths with AS_PATH ${want(NET.nodeAsn)}`,
+        () => {
+          const ps = pathsOf();
+          return ps.length === 3 && ps.every((a) => a === want(NET.nodeAsn));
+        },
+        60_000,
+        200,
+      )
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; paths now ${JSON.stringify(pathsOf())}\n${dump()}`);
+      });
+    // localASN 64600: the router must accept any external AS on the node group, then sees 64600 in
+    // OPEN (remoteAs) and alone in the AS_PATH (replace-as: myASN 64512 appears nowhere).
+    frr.vtysh('configure terminal', `router bgp ${NET.router.asn}`, 'neighbor NODES remote-as external');
+    const peer = await cl.admin.patch(ref('BGPPeer', 'router', 'v1beta2'), { spec: { localASN: 64600 } }, { patchType: 'merge' });
+    assert.equal(peer.code, 200, JSON.stringify(peer.body));
+    await cl
+      .waitFor(
+        'every node session from AS 64600, paths 64600 64600 64600',
+        () => {
+          const ps = pathsOf();
+          return (
+            NET.nodes.every((n) => frr.neighbor(n.v4)?.remoteAs === 64600 && frr.peerState(n.v4) === 'Established') &&
+            ps.length === 3 &&
+            ps.every((a) => a === want(64600))
+          );
+        },
+        90_000,
+        250,
+      )
+      .catch((e: Error) => {
+        throw new Error(
+          `${e.message}; paths now ${JSON.stringify(pathsOf())}; remoteAs ${JSON.stringify(NET.nodes.map((n) => frr.neighbor(n.v4)?.remoteAs))}\n${dump()}`,
+        );
+      });
   });
 });
