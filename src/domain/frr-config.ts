@@ -1,0 +1,288 @@
+// The speaker's BGP plan as an FRR configuration (pure): what the FRR backend (--bgp-backend=frr,
+// src/adapters/frr.ts) hands to FRR running beside the speaker, as MetalLB's FRR mode does.
+//
+// - One `router bgp ASN [vrf NAME]` per VRF (the default VRF unnamed). Its ASN is the lowest myASN
+//   of the VRF's peers; a peer with another myASN, or with a localASN, gets `local-as`.
+// - Per peer: remote-as (or internal/external for dynamicASN), port, timers, connect timer,
+//   password, ebgp-multihop, update-source, graceful restart, BFD (`bfd profile NAME`, the
+//   profiles rendered in the `bfd` block), unnumbered peers as `neighbor IFACE interface remote-as`.
+// - Nothing is accepted from the peers (route-map NAME-in deny). What each peer receives is its
+//   own outbound route-map: one entry per set of attributes (communities, large communities,
+//   LOCAL_PREF), matching a prefix list per family; the entries' prefixes are `network`s of the
+//   instance's address families. Prefix-list entries are numbered from the prefix itself (a hash,
+//   probing on collision), so adding or removing one prefix changes one line: the reload that
+//   diffs this text against FRR's running configuration touches only what changed.
+import type { RouteAttrs } from './bgp-advertisements.js';
+import type { BgpIpFamily } from './ip-family.js';
+
+export interface FrrPeer {
+  readonly name: string;
+  /** The peer's address; unset for an unnumbered peer (`interface`). */
+  readonly address?: string;
+  /** Unnumbered: the session runs over this interface to the router's IPv6 link-local address. */
+  readonly interface?: string;
+  readonly port?: number;
+  readonly vrf?: string;
+  readonly myAsn: number;
+  readonly peerAsn: number;
+  readonly dynamicAsn?: 'internal' | 'external';
+  /** BGP local-as (v1beta2 localASN). */
+  readonly localAsn?: number;
+  /** Seconds. */
+  readonly holdTime?: number;
+  readonly keepaliveTime?: number;
+  readonly connectTimeMs?: number;
+  readonly routerId?: string;
+  readonly sourceAddress?: string;
+  readonly password?: string;
+  readonly ebgpMultiHop?: boolean;
+  readonly enableGracefulRestart?: boolean;
+  /** Address families the session carries (default: the family of the address; both when unnumbered). */
+  readonly families?: readonly BgpIpFamily[];
+  /** A BFD profile name (rendered from `bfdProfiles`; the FRR defaults when it is not there). */
+  readonly bfdProfile?: string;
+}
+
+export interface FrrBfdProfile {
+  readonly name: string;
+  readonly receiveIntervalMs?: number;
+  readonly transmitIntervalMs?: number;
+  readonly detectMultiplier?: number;
+  readonly echoIntervalMs?: number;
+  readonly echoMode?: boolean;
+  readonly passiveMode?: boolean;
+  readonly minimumTtl?: number;
+}
+
+export interface FrrInput {
+  readonly hostname?: string;
+  readonly peers: readonly FrrPeer[];
+  readonly bfdProfiles?: readonly FrrBfdProfile[];
+  /** peer name → prefix → attributes (desiredRoutes). */
+  readonly routes: ReadonlyMap<string, ReadonlyMap<string, RouteAttrs>>;
+}
+
+/** A peer the renderer leaves out, and why (FRR would reject the line or misread it). */
+export interface FrrRefusal {
+  readonly peer: string;
+  readonly field: string;
+  readonly message: string;
+}
+
+export interface FrrRender {
+  readonly text: string;
+  readonly refused: readonly FrrRefusal[];
+}
+
+/** FRR's names for the well-known communities (running-config prints them so; the reload diff must agree). */
+const WELL_KNOWN: ReadonlyMap<number, string> = new Map([
+  [0xffff0000, 'graceful-shutdown'],
+  [0xffff0001, 'accept-own'],
+  [0xffff0006, 'llgr-stale'],
+  [0xffff0007, 'no-llgr'],
+  [0xffff029a, 'blackhole'],
+  [0xffffff01, 'no-export'],
+  [0xffffff02, 'no-advertise'],
+  [0xffffff03, 'local-AS'],
+  [0xffffff04, 'no-peer'],
+]);
+
+export function communityText(c: number): string {
+  return WELL_KNOWN.get(c) ?? `${Math.floor(c / 65536)}:${c % 65536}`;
+}
+
+/** FRR WORD tokens: no whitespace, printable; names also limited to what a route-map name may be. */
+const WORD = /^[\x21-\x7e]+$/;
+const NAME = /^[A-Za-z0-9._-]+$/;
+
+/** Fields FRR cannot take as given (the peer is left out rather than rendered wrong). */
+export function frrPeerLimits(p: FrrPeer): FrrRefusal[] {
+  const out: FrrRefusal[] = [];
+  const bad = (field: string, message: string) => out.push({ peer: p.name, field, message });
+  if (!NAME.test(p.name)) bad('metadata.name', 'not usable as an FRR route-map name');
+  if (!p.address && !p.interface) bad('spec.peerAddress', 'neither peerAddress nor interface is set');
+  if (p.interface && !NAME.test(p.interface)) bad('spec.interface', 'not an interface name');
+  if (p.vrf && !NAME.test(p.vrf)) bad('spec.vrf', 'not a VRF name');
+  if (p.password !== undefined && !WORD.test(p.password)) bad('spec.password', 'FRR takes a password without spaces or control characters');
+  if (p.bfdProfile !== undefined && !NAME.test(p.bfdProfile)) bad('spec.bfdProfile', 'not usable as an FRR BFD profile name');
+  return out;
+}
+
+const familyOf = (prefix: string): BgpIpFamily => (prefix.includes(':') ? 'ipv6' : 'ipv4');
+const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0);
+
+/** FNV-1a (32 bit) of a string, as a prefix-list sequence number in 1..2^32-2. */
+function seqOf(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return (h % 0xfffffffe) + 1;
+}
+
+/** Stable sequence numbers for the prefixes of one list (sorted input: collisions probe in order). */
+function sequenced(prefixes: readonly string[]): Array<[number, string]> {
+  const used = new Set<number>();
+  return prefixes.map((p) => {
+    let s = seqOf(p);
+    while (used.has(s)) s = (s % 0xfffffffe) + 1;
+    used.add(s);
+    return [s, p] as [number, string];
+  });
+}
+
+const attrKey = (a: RouteAttrs) => JSON.stringify([a.localPref ?? null, [...a.communities], a.largeCommunities.map((l) => l.join(':'))]);
+
+/** How FRR names the neighbor: its address, or its interface when unnumbered. */
+export const neighborId = (p: FrrPeer): string => p.interface ?? p.address ?? '';
+
+const peerFamilies = (p: FrrPeer): BgpIpFamily[] =>
+  p.families && p.families.length > 0 ? [...p.families] : p.interface ? ['ipv4', 'ipv6'] : [familyOf(p.address ?? '')];
+
+function neighborLines(p: FrrPeer, id: string, instanceAsn: number): string[] {
+  const remote = p.dynamicAsn ?? String(p.peerAsn);
+  const out = [p.interface ? ` neighbor ${id} interface remote-as ${remote}` : ` neighbor ${id} remote-as ${remote}`];
+  const n = (s: string) => out.push(` neighbor ${id} ${s}`);
+  n(`description ${p.name}`);
+  const localAs = p.localAsn ?? (p.myAsn !== instanceAsn ? p.myAsn : undefined);
+  if (localAs !== undefined && localAs !== instanceAsn) n(`local-as ${localAs} no-prepend replace-as`);
+  if (p.port !== undefined && p.port !== 179) n(`port ${p.port}`);
+  if (p.holdTime !== undefined) {
+    // MetalLB: keepalive defaults to a third of the hold time.
+    const hold = p.holdTime;
+    const keepalive = p.keepaliveTime ?? Math.floor(hold / 3);
+    n(`timers ${keepalive} ${hold}`);
+  }
+  if (p.connectTimeMs !== undefined) n(`timers connect ${Math.max(1, Math.round(p.connectTimeMs / 1000))}`);
+  if (p.password !== undefined && p.password !== '') n(`password ${p.password}`);
+  if (p.ebgpMultiHop) n('ebgp-multihop');
+  if (p.sourceAddress) n(`update-source ${p.sourceAddress}`);
+  if (p.enableGracefulRestart) n('graceful-restart');
+  if (p.bfdProfile !== undefined) n(`bfd profile ${p.bfdProfile}`);
+  return out;
+}
+
+interface PeerPolicy {
+  /** family → prefixes the peer receives. */
+  readonly byFamily: Map<BgpIpFamily, string[]>;
+  readonly lines: string[];
+}
+
+/** The peer's prefix lists and outbound route-map (one entry per attribute set and family). */
+function peerPolicy(p: FrrPeer, routes: ReadonlyMap<string, RouteAttrs> | undefined): PeerPolicy {
+  const fams = new Set(peerFamilies(p));
+  const classes = new Map<string, { attrs: RouteAttrs; prefixes: Map<BgpIpFamily, string[]> }>();
+  const byFamily = new Map<BgpIpFamily, string[]>();
+  for (const [prefix, attrs] of [...(routes ?? new Map<string, RouteAttrs>())].sort((a, b) => cmp(a[0], b[0]))) {
+    const fam = familyOf(prefix);
+    if (!fams.has(fam)) continue;
+    const k = attrKey(attrs);
+    let c = classes.get(k);
+    if (!c) classes.set(k, (c = { attrs, prefixes: new Map() }));
+    const list = c.prefixes.get(fam) ?? [];
+    list.push(prefix);
+    c.prefixes.set(fam, list);
+    const all = byFamily.get(fam) ?? [];
+    all.push(prefix);
+    byFamily.set(fam, all);
+  }
+  const lists: string[] = [];
+  const maps: string[] = [];
+  let seq = 0;
+  [...classes.entries()]
+    .sort((a, b) => cmp(a[0], b[0]))
+    .forEach(([, c], i) => {
+      for (const fam of ['ipv4', 'ipv6'] as const) {
+        const prefixes = c.prefixes.get(fam);
+        if (!prefixes) continue;
+        const pl = `mooring-${p.name}-${fam}-${i + 1}`;
+        const ip = fam === 'ipv4' ? 'ip' : 'ipv6';
+        for (const [s, prefix] of sequenced(prefixes)) lists.push(`${ip} prefix-list ${pl} seq ${s} permit ${prefix}`);
+        seq += 10;
+        maps.push(`route-map mooring-${p.name}-out permit ${seq}`, ` match ${ip} address prefix-list ${pl}`);
+        if (c.attrs.communities.length > 0) maps.push(` set community ${c.attrs.communities.map(communityText).join(' ')}`);
+        if (c.attrs.largeCommunities.length > 0)
+          maps.push(` set large-community ${c.attrs.largeCommunities.map((l) => l.join(':')).join(' ')}`);
+        if (c.attrs.localPref !== undefined) maps.push(` set local-preference ${c.attrs.localPref}`);
+        maps.push('exit', '!');
+      }
+    });
+  // The route-map always exists (a missing one is read as deny-all by some versions, permit by none).
+  maps.push(`route-map mooring-${p.name}-out deny 65535`, 'exit', '!', `route-map mooring-${p.name}-in deny 20`, 'exit', '!');
+  return { byFamily, lines: [...lists, ...(lists.length > 0 ? ['!'] : []), ...maps] };
+}
+
+function bfdBlock(profiles: readonly FrrBfdProfile[]): string[] {
+  if (profiles.length === 0) return [];
+  const out = ['bfd'];
+  for (const b of profiles) {
+    out.push(` profile ${b.name}`);
+    if (b.receiveIntervalMs !== undefined) out.push(`  receive-interval ${b.receiveIntervalMs}`);
+    if (b.transmitIntervalMs !== undefined) out.push(`  transmit-interval ${b.transmitIntervalMs}`);
+    if (b.detectMultiplier !== undefined) out.push(`  detect-multiplier ${b.detectMultiplier}`);
+    if (b.echoMode) out.push('  echo-mode');
+    if (b.echoIntervalMs !== undefined) out.push(`  echo-interval ${b.echoIntervalMs}`);
+    if (b.passiveMode) out.push('  passive-mode');
+    if (b.minimumTtl !== undefined) out.push(`  minimum-ttl ${b.minimumTtl}`);
+    out.push(' exit', ' !');
+  }
+  out.push('exit', '!');
+  return out;
+}
+
+/** The whole FRR configuration for `input` (deterministic: same input, same text). */
+export function renderFrrConfig(input: FrrInput): FrrRender {
+  const refused = input.peers.flatMap(frrPeerLimits);
+  const peers = input.peers.filter((p) => !refused.some((r) => r.peer === p.name)).sort((a, b) => cmp(a.name, b.name));
+  const out: string[] = ['frr defaults traditional'];
+  if (input.hostname && NAME.test(input.hostname)) out.push(`hostname ${input.hostname}`);
+  out.push('log stdout informational', '!');
+
+  const usedProfiles = new Set(peers.flatMap((p) => (p.bfdProfile ? [p.bfdProfile] : [])));
+  const profiles = [...(input.bfdProfiles ?? [])].filter((b) => usedProfiles.has(b.name)).sort((a, b) => cmp(a.name, b.name));
+  for (const name of [...usedProfiles].sort()) if (!profiles.some((b) => b.name === name)) profiles.push({ name });
+  out.push(...bfdBlock(profiles.sort((a, b) => cmp(a.name, b.name))));
+
+  const vrfs = [...new Set(peers.map((p) => p.vrf ?? ''))].sort();
+  const policies: string[] = [];
+  for (const vrf of vrfs) {
+    const mine = peers.filter((p) => (p.vrf ?? '') === vrf);
+    const asn = Math.min(...mine.map((p) => p.myAsn));
+    const routerId = mine.find((p) => p.routerId)?.routerId;
+    out.push(`router bgp ${asn}${vrf ? ` vrf ${vrf}` : ''}`);
+    if (routerId) out.push(` bgp router-id ${routerId}`);
+    out.push(' no bgp ebgp-requires-policy', ' no bgp default ipv4-unicast', ' no bgp network import-check');
+    const networks = new Map<BgpIpFamily, Set<string>>();
+    const active = new Map<BgpIpFamily, FrrPeer[]>();
+    for (const p of mine) {
+      out.push(...neighborLines(p, neighborId(p), asn));
+      const pol = peerPolicy(p, input.routes.get(p.name));
+      policies.push(...pol.lines);
+      for (const fam of peerFamilies(p)) active.set(fam, [...(active.get(fam) ?? []), p]);
+      for (const [fam, prefixes] of pol.byFamily) {
+        const set = networks.get(fam) ?? new Set();
+        for (const x of prefixes) set.add(x);
+        networks.set(fam, set);
+      }
+    }
+    for (const fam of ['ipv4', 'ipv6'] as const) {
+      const members = active.get(fam);
+      if (!members) continue;
+      out.push(' !', ` address-family ${fam} unicast`);
+      for (const x of [...(networks.get(fam) ?? [])].sort()) out.push(`  network ${x}`);
+      for (const p of members) {
+        const id = neighborId(p);
+        out.push(
+          `  neighbor ${id} activate`,
+          `  neighbor ${id} route-map mooring-${p.name}-in in`,
+          `  neighbor ${id} route-map mooring-${p.name}-out out`,
+        );
+      }
+      out.push(' exit-address-family');
+    }
+    out.push('exit', '!');
+  }
+  out.push(...policies);
+  return { text: `${out.join('\n')}\n`, refused };
+}
