@@ -8,17 +8,21 @@
 //     [--namespace metallb-system] [--cluster mooring] [--metrics-port 7472] [--metrics-host 0.0.0.0]
 //     [--lb-class NAME] [--nats-credentials-url URL --nats-token-file F | --nats-user U --nats-pass-file F | --nats-pass-dir D]
 //     [--announcer pcap|log]
+//     [--bgp-backend native|frr [--frr-vty-socket /var/run/frr] [--frr-state-dir DIR]]
 //     [--ignore-exclude-lb] [--heartbeat-interval 100ms] [--heartbeat-misses 3] [--nats-account A ('': no death fast path)]
 // NATS is dialled only once the config has an L2Advertisement (BGP needs none). /healthz: the
 // process alone; /readyz: JSON list of what it waits for (caches, config, NATS when wanted).
 // SIGTERM: drain (peers take our L2 IPs make-before-break), stop BGP (graceful restart peers
 // keep our routes, others get CEASE), close NATS, exit.
 import { parseArgs } from 'node:util';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { KubernetesObject } from '@kubernetes/client-node';
 import { Coordinator } from '../actors/coordinator.js';
 import { realClock } from '../actors/coord-ports.js';
 import { SpeakerNode } from '../actors/speaker-node.js';
 import { LazyPeers } from '../actors/lazy-peers.js';
+import { frrBackendPeerLimits } from '../actors/peer-specs.js';
 import { createLogger } from '../adapters/log.js';
 import { createTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
@@ -51,6 +55,10 @@ const { values: a } = parseArgs({
     /** Heartbeat period and missed beats before a peer is dead (default 100 ms × 3: sub-second failover). */
     'heartbeat-interval': { type: 'string', default: '100ms' },
     'heartbeat-misses': { type: 'string', default: '3' },
+    /** native: our BGP/BFD; frr: FRR beside the speaker, configured by reloads (src/adapters/frr.ts, docs/bgp-frr.md). */
+    'bgp-backend': { type: 'string', default: process.env.MOORING_BGP_BACKEND ?? 'native' },
+    'frr-vty-socket': { type: 'string', default: process.env.FRR_VTY_SOCKET ?? '/var/run/frr' },
+    'frr-state-dir': { type: 'string' },
   },
 });
 
@@ -70,6 +78,11 @@ if (hbInterval === undefined || hbInterval < 10 || !Number.isInteger(hbMisses) |
     misses: a['heartbeat-misses'],
     err: 'interval must be a duration >= 10ms, misses an integer >= 2',
   });
+  process.exit(2);
+}
+const backend = a['bgp-backend'];
+if (backend !== 'native' && backend !== 'frr') {
+  log.error('invalid --bgp-backend', { event: 'config.flags', backend, err: 'native or frr' });
   process.exit(2);
 }
 const telemetry = createTelemetry('speaker');
@@ -104,9 +117,19 @@ const feed = startStateFeed(a.cluster as string, node, nats, coord); // for `moo
 // ---- BGP + BFD: loaded when the first BGPPeer selects this node (src/adapters/speaker-bgp.ts) ----
 const peers = new LazyPeers(
   () =>
-    import('../adapters/speaker-bgp.js').then((m) =>
-      m.createSpeakerPeers({ node, log, meter: telemetry.meter, onEvent: (e) => feed.peerEvent(e) }),
-    ),
+    backend === 'frr'
+      ? import('../adapters/frr.js').then(
+          (m) =>
+            new m.FrrPeers({
+              vtySocket: a['frr-vty-socket'] as string,
+              stateDir: a['frr-state-dir'] ?? join(tmpdir(), `mooring-frr-${node}`),
+              hostname: node,
+              log,
+            }),
+        )
+      : import('../adapters/speaker-bgp.js').then((m) =>
+          m.createSpeakerPeers({ node, log, meter: telemetry.meter, onEvent: (e) => feed.peerEvent(e) }),
+        ),
   (err) => log.error('cannot load the BGP runtime', { event: 'bgp.loadFailed', err: String(err) }),
 );
 
@@ -131,6 +154,7 @@ const speaker = new SpeakerNode({
   sources: { ...inf, config: configInf },
   coordinator: coord,
   peers,
+  ...(backend === 'frr' ? { peerLimits: frrBackendPeerLimits } : {}),
   events,
   status: new StatusWriter(kc, ns, log),
   clock: realClock,
