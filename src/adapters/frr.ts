@@ -14,7 +14,7 @@ import type { PeerSpec } from '../actors/peer-specs.js';
 import type { LoadedPeers } from '../actors/lazy-peers.js';
 import type { PeerMetrics } from '../actors/bgp-speaker.js';
 import type { RouteAttrs } from '../domain/bgp-advertisements.js';
-import { renderFrrConfig, type FrrBfdProfile, type FrrPeer } from '../domain/frr-config.js';
+import { frrConfigDelta, frrPeerLimits, renderFrrConfig, type FrrBfdProfile, type FrrPeer } from '../domain/frr-config.js';
 import type { Logger } from './log.js';
 
 export interface FrrPeersOptions {
@@ -130,6 +130,8 @@ export class FrrPeers implements LoadedPeers {
   private stopped = false;
   private lastApplied = '';
   private lastFailed = '';
+  /** The next apply goes through frr-reload.py (first one, after a failure, FRR lost our configuration). */
+  private needFull = true;
   private neighbors = new Map<string, NeighborView>();
   private bfd = new Map<string, string>();
   private readonly waiters: Array<{ text: string; resolve: () => void }> = [];
@@ -252,6 +254,29 @@ export class FrrPeers implements LoadedPeers {
     for (const r of refused)
       this.o.log.error('BGPPeer not rendered for FRR', { event: 'frr.peerRefused', peer: r.peer, field: r.field, reason: r.message });
     if (text === this.lastApplied) return;
+    // Fast path: the delta from the last render FRR took, in one vtysh call. Any error (FRR
+    // restarted, a line it refused) falls back to the slow path at once.
+    if (this.lastApplied !== '' && !this.needFull) {
+      const t0 = performance.now();
+      const script = join(this.o.stateDir, 'delta.conf');
+      writeFileSync(script, frrConfigDelta(this.lastApplied, text));
+      const r = await run(this.vtysh, [...(this.o.vtySocket ? ['--vty_socket', this.o.vtySocket] : []), '-f', script]);
+      const ms = Math.round(performance.now() - t0);
+      if (r.code === 0) {
+        this.lastApplied = text;
+        this.reloads++;
+        this.o.log.info('FRR configuration applied', { event: 'frr.reloaded', mode: 'delta', ms });
+        void this.readBack();
+        return;
+      }
+      this.o.log.warn('FRR delta not taken, reloading in full', {
+        event: 'frr.deltaFailed',
+        ms,
+        code: r.code,
+        err: (r.stdout + r.stderr).slice(-2000),
+      });
+    }
+    this.needFull = false;
     const file = join(this.o.stateDir, 'frr.conf');
     writeFileSync(file, text);
     const t0 = performance.now();
@@ -274,8 +299,12 @@ export class FrrPeers implements LoadedPeers {
       this.lastApplied = text;
       this.lastFailed = '';
       this.reloads++;
-      this.o.log.info('FRR configuration applied', { event: 'frr.reloaded', ms, lines: text.split('\n').length });
-    } else if (text !== this.lastFailed) {
+      this.o.log.info('FRR configuration applied', { event: 'frr.reloaded', mode: 'full', ms, lines: text.split('\n').length });
+    } else {
+      this.needFull = true;
+      this.lastApplied = '';
+    }
+    if (r.code !== 0 && text !== this.lastFailed) {
       this.lastFailed = text;
       this.o.log.error('FRR reload failed', {
         event: 'frr.reloadFailed',
@@ -317,6 +346,19 @@ export class FrrPeers implements LoadedPeers {
             });
         }
         this.neighbors = next;
+        // A peer FRR took is gone (bgpd restarted, someone cleared it): reload in full.
+        if (this.lastApplied !== '' && !this.reloading && !this.timer && this.lastApplied === this.render().text) {
+          const missing = this.specs.filter((s) => frrPeerLimits(frrPeerOf(s)).length === 0 && !next.has(s.bgp.name));
+          if (missing.length > 0) {
+            this.o.log.warn('FRR lost peers we configured, reloading in full', {
+              event: 'frr.drift',
+              peers: missing.map((m) => m.bgp.name),
+            });
+            this.needFull = true;
+            this.lastApplied = '';
+            this.schedule();
+          }
+        }
       } catch {
         // a partial answer while bgpd restarts: keep the last view
       }

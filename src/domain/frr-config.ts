@@ -286,3 +286,108 @@ export function renderFrrConfig(input: FrrInput): FrrRender {
   out.push(...policies);
   return { text: `${out.join('\n')}\n`, refused };
 }
+
+// ---- incremental apply -----------------------------------------------------------------------
+// The fast path between two renders of this module (frr-reload.py, which diffs against FRR's
+// running configuration, is the slow path: first apply, after a failure, after FRR restarted).
+
+/** Sections of a render: section path ([] top level, [header], [header, sub-header]) → its lines. */
+type Sections = Map<string, { path: string[]; lines: string[] }>;
+
+const BLOCK_END = new Set(['exit', ' exit', ' exit-address-family']);
+
+function sections(text: string): Sections {
+  const out: Sections = new Map();
+  const stack: string[] = [];
+  const add = (line: string) => {
+    const key = JSON.stringify(stack);
+    let s = out.get(key);
+    if (!s) out.set(key, (s = { path: [...stack], lines: [] }));
+    if (line !== '') s.lines.push(line);
+  };
+  for (const raw of text.split('\n')) {
+    const line = raw.trimEnd();
+    if (line === '' || line.trim() === '!') continue;
+    if (BLOCK_END.has(line)) {
+      stack.pop();
+      continue;
+    }
+    const depth = line.length - line.trimStart().length;
+    const opensBlock = /^(bfd|router bgp .*|route-map .*)$/.test(line) || /^ (profile \S+|address-family .*)$/.test(line);
+    while (stack.length > depth) stack.pop();
+    if (opensBlock) {
+      stack.push(line);
+      add('');
+    } else add(line);
+  }
+  return out;
+}
+
+const neighborOf = (line: string): string | undefined => /^\s*neighbor (\S+) /.exec(line)?.[1];
+const isRemoteAs = (line: string) => /^ neighbor \S+ (interface )?remote-as /.test(line);
+
+/**
+ * The vtysh script that turns FRR configured with `before` (a render) into `after`: `no` for the
+ * lines that went (a removed neighbor, route-map entry, BFD profile or router instance as a whole),
+ * then the new lines, each under its section headers. Empty when nothing changed.
+ */
+export function frrConfigDelta(before: string, after: string): string {
+  const a = sections(before);
+  const b = sections(after);
+  const dels: string[] = [];
+  const adds: string[] = [];
+  const under = (path: string[], body: string[], out: string[], evenEmpty = false) => {
+    if (body.length === 0 && !evenEmpty) return;
+    out.push(...path, ...body);
+    if (path.length === 2) out.push(path[1]?.startsWith(' address-family') ? ' exit-address-family' : ' exit');
+    if (path.length >= 1) out.push('exit');
+  };
+  // Whole sections that went: a block header is removed with `no` at its parent's level.
+  const goneHeaders = new Set<string>();
+  for (const [k, s] of a) {
+    if (b.has(k) || s.path.length === 0) continue;
+    const parent = s.path.slice(0, -1);
+    const header = s.path.at(-1) as string;
+    if (parent.some((h) => goneHeaders.has(JSON.stringify([h])))) continue;
+    if (/^ address-family /.test(header)) continue; // its lines go with their neighbors or networks below
+    goneHeaders.add(JSON.stringify(s.path));
+    under(parent, [`${header.startsWith(' ') ? ' ' : ''}no ${header.trim()}`], dels);
+  }
+  // Neighbors removed from a router instance that stays: `no neighbor X` takes all their lines.
+  for (const [k, s] of a) {
+    const routerKey = JSON.stringify(s.path.slice(0, 1));
+    if (goneHeaders.has(routerKey) || goneHeaders.has(k)) continue;
+    const kept = b.get(k);
+    const keptLines = new Set(kept?.lines ?? []);
+    const routerAfter = b.get(routerKey)?.lines ?? [];
+    const removedNeighbors = new Set(
+      (a.get(routerKey)?.lines ?? [])
+        .filter(isRemoteAs)
+        .map((l) => neighborOf(l) as string)
+        .filter((n) => !routerAfter.some((l) => isRemoteAs(l) && neighborOf(l) === n)),
+    );
+    const body: string[] = [];
+    for (const line of s.lines) {
+      if (keptLines.has(line) || line.startsWith('frr defaults')) continue;
+      const n = neighborOf(line);
+      if (n !== undefined && removedNeighbors.has(n)) {
+        if (s.path.length === 1 && isRemoteAs(line)) body.push(` no neighbor ${n}`);
+        continue;
+      }
+      // A changed remote-as is set over the old one (`no` would delete the neighbor).
+      if (isRemoteAs(line)) continue;
+      const indent = line.length - line.trimStart().length;
+      body.push(`${' '.repeat(indent)}no ${line.trim()}`);
+    }
+    if (s.path.length === 0) dels.push(...body);
+    else under(s.path, body, dels);
+  }
+  for (const [k, s] of b) {
+    const had = new Set(a.get(k)?.lines ?? []);
+    const body = s.lines.filter((l) => !had.has(l));
+    if (s.path.length === 0) adds.push(...body);
+    else under(s.path, body, adds, !a.has(k));
+  }
+  const script = [...dels, ...adds];
+  return script.length === 0 ? '' : `${script.join('\n')}\n`;
+}
