@@ -89,7 +89,7 @@ describe('FRR backend apply path (frr-reload.py, then deltas) against real FRR',
     requireTools('ip', 'vtysh');
     if (!existsSync(RELOAD)) throw new Error(`${RELOAD} is missing: apt-get install frr-pythontools (scripts/install-deps.sh)`);
     ns = lab.netns('n');
-    ns.exec('ip', ['link', 'add', 'eth0', 'type', 'dummy']);
+    ns.exec('ip', ['link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']);
     ns.exec('ip', ['link', 'set', 'eth0', 'up']);
     frr = Frr.start(lab, ns, '', { bfdd: true });
     await waitFor(
