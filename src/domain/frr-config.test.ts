@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { communityText, renderFrrConfig, type FrrInput, type FrrPeer } from './frr-config.js';
+import { communityText, frrConfigDelta, renderFrrConfig, type FrrInput, type FrrPeer } from './frr-config.js';
 import type { RouteAttrs } from './bgp-advertisements.js';
 
 const GOLDEN = join(import.meta.dirname, 'testdata', 'frr');
@@ -175,5 +175,52 @@ describe('FRR configuration renderer', () => {
   it('well-known communities by FRR name, others as ASN:value', () => {
     assert.equal(communityText(0xffffff01), 'no-export');
     assert.equal(communityText(0xfde80064), '65000:100');
+  });
+
+  describe('delta between two renders', () => {
+    const r = (peers: FrrPeer[], rt: Record<string, Record<string, RouteAttrs>>, bfdProfiles: FrrInput['bfdProfiles'] = []) =>
+      renderFrrConfig({ peers, routes: routes(rt), bfdProfiles }).text;
+    const a = peer({ name: 'a', address: '198.51.100.1', holdTime: 9, bfdProfile: 'p' });
+    const b = peer({ name: 'b', address: '2001:db8:4::1' });
+    const before = r([a, b], { a: { '203.0.113.1/32': plain }, b: { '2001:db8:5::1/128': plain } }, [{ name: 'p', detectMultiplier: 3 }]);
+
+    it('nothing changed: empty', () => {
+      assert.equal(frrConfigDelta(before, before), '');
+    });
+
+    it('a removed neighbor goes by `no neighbor X` alone; a changed remote-as and hold time are set over the old ones', () => {
+      const after = r([{ ...a, peerAsn: 64999, holdTime: 30 }], { a: { '203.0.113.1/32': plain } }, [{ name: 'p', detectMultiplier: 5 }]);
+      const d = frrConfigDelta(before, after).split('\n');
+      assert.ok(d.includes(' no neighbor 2001:db8:4::1'), d.join('\n'));
+      assert.ok(!d.some((l) => /no neighbor 2001:db8:4::1 /.test(l)), d.join('\n'));
+      assert.ok(!d.some((l) => /no neighbor 198\.51\.100\.1 (remote-as|timers)/.test(l)), d.join('\n'));
+      assert.ok(d.includes(' neighbor 198.51.100.1 remote-as 64999') && d.includes(' neighbor 198.51.100.1 timers 10 30'), d.join('\n'));
+      assert.ok(d.includes('  detect-multiplier 5') && !d.some((l) => /no detect-multiplier/.test(l)), d.join('\n'));
+      assert.ok(d.includes('no route-map mooring-b-out deny 65535'), d.join('\n'));
+    });
+
+    it("every delta of a sequence of plans is read by FRR's parser", { skip: vtysh ? false : 'vtysh is not installed' }, () => {
+      const plans = [
+        before,
+        r(
+          [a, b, peer({ name: 'red', address: '198.51.100.2', vrf: 'red' })],
+          { red: { '203.0.113.9/32': { localPref: 5, communities: [1], largeCommunities: [] } } },
+          [{ name: 'p', echoMode: true }],
+        ),
+        r([peer({ name: 'tor', interface: 'eth0', peerAsn: 0, dynamicAsn: 'external' })], { tor: { '203.0.113.1/32': plain } }),
+        before,
+      ];
+      const dir = mkdtempSync(join(tmpdir(), 'mooring-frr-dry-'));
+      try {
+        for (let i = 1; i < plans.length; i++) {
+          const file = join(dir, `delta-${i}.conf`);
+          writeFileSync(file, frrConfigDelta(plans[i - 1] as string, plans[i] as string));
+          const out = spawnSync(vtysh as string, ['--dryrun', '-f', file], { encoding: 'utf8' });
+          assert.equal(out.status, 0, `delta ${i}: ${out.stdout}${out.stderr}`);
+        }
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
   });
 });

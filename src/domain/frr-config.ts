@@ -218,11 +218,12 @@ function bfdBlock(profiles: readonly FrrBfdProfile[]): string[] {
   const out = ['bfd'];
   for (const b of profiles) {
     out.push(` profile ${b.name}`);
-    if (b.receiveIntervalMs !== undefined) out.push(`  receive-interval ${b.receiveIntervalMs}`);
-    if (b.transmitIntervalMs !== undefined) out.push(`  transmit-interval ${b.transmitIntervalMs}`);
-    if (b.detectMultiplier !== undefined) out.push(`  detect-multiplier ${b.detectMultiplier}`);
+    // The timers always (their defaults, MetalLB's and FRR's, when unset): FRR has no `no` form of them.
+    out.push(`  receive-interval ${b.receiveIntervalMs ?? 300}`);
+    out.push(`  transmit-interval ${b.transmitIntervalMs ?? 300}`);
+    out.push(`  detect-multiplier ${b.detectMultiplier ?? 3}`);
     if (b.echoMode) out.push('  echo-mode');
-    if (b.echoIntervalMs !== undefined) out.push(`  echo-interval ${b.echoIntervalMs}`);
+    out.push(`  echo-interval ${b.echoIntervalMs ?? 50}`);
     if (b.passiveMode) out.push('  passive-mode');
     if (b.minimumTtl !== undefined) out.push(`  minimum-ttl ${b.minimumTtl}`);
     out.push(' exit', ' !');
@@ -323,6 +324,18 @@ function sections(text: string): Sections {
   return out;
 }
 
+/** Lines that set one value (a new value replaces the old one without a `no`): their setting. */
+function settingKey(line: string, path: readonly string[]): string | undefined {
+  const t = line.trim();
+  if (path.length === 2 && path[1]?.startsWith(' profile ')) return /^(\S+)/.exec(t)?.[1];
+  const n = /^neighbor (\S+) (timers connect|timers|password|local-as|description|port|update-source|bfd profile) /.exec(t);
+  if (n) return `neighbor ${n[1]} ${n[2]}`;
+  const set = /^set (community|large-community|local-preference) /.exec(t);
+  if (set) return `set ${set[1]}`;
+  if (/^(bgp router-id|hostname) /.test(t)) return t.split(' ').slice(0, -1).join(' ');
+  return undefined;
+}
+
 const neighborOf = (line: string): string | undefined => /^\s*neighbor (\S+) /.exec(line)?.[1];
 const isRemoteAs = (line: string) => /^ neighbor \S+ (interface )?remote-as /.test(line);
 
@@ -366,6 +379,8 @@ export function frrConfigDelta(before: string, after: string): string {
         .map((l) => neighborOf(l) as string)
         .filter((n) => !routerAfter.some((l) => isRemoteAs(l) && neighborOf(l) === n)),
     );
+    const had = new Set(s.lines);
+    const addedKeys = new Set((kept?.lines ?? []).filter((l) => !had.has(l)).flatMap((l) => settingKey(l, s.path) ?? []));
     const body: string[] = [];
     for (const line of s.lines) {
       if (keptLines.has(line) || line.startsWith('frr defaults')) continue;
@@ -374,8 +389,11 @@ export function frrConfigDelta(before: string, after: string): string {
         if (s.path.length === 1 && isRemoteAs(line)) body.push(` no neighbor ${n}`);
         continue;
       }
-      // A changed remote-as is set over the old one (`no` would delete the neighbor).
+      // A changed remote-as is set over the old one (`no` would delete the neighbor); so is any
+      // other setting whose new value is added below.
       if (isRemoteAs(line)) continue;
+      const key = settingKey(line, s.path);
+      if (key !== undefined && addedKeys.has(key)) continue;
       const indent = line.length - line.trimStart().length;
       body.push(`${' '.repeat(indent)}no ${line.trim()}`);
     }
