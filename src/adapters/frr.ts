@@ -132,6 +132,8 @@ export class FrrPeers implements LoadedPeers {
   private lastFailed = '';
   /** The next apply goes through frr-reload.py (first one, after a failure, FRR lost our configuration). */
   private needFull = true;
+  private memo:
+    { specs: readonly PeerSpec[]; routes: Map<string, Map<string, RouteAttrs>>; out: ReturnType<typeof renderFrrConfig> } | undefined;
   private neighbors = new Map<string, NeighborView>();
   private bfd = new Map<string, string>();
   private readonly waiters: Array<{ text: string; resolve: () => void }> = [];
@@ -169,12 +171,16 @@ export class FrrPeers implements LoadedPeers {
 
   /** The render of the current peers and routes. */
   render(): ReturnType<typeof renderFrrConfig> {
-    return renderFrrConfig({
+    // Memoized on the inputs' identity: the read-back compares with it every poll.
+    if (this.memo && this.memo.specs === this.specs && this.memo.routes === this.routes) return this.memo.out;
+    const out = renderFrrConfig({
       ...(this.o.hostname ? { hostname: this.o.hostname } : {}),
       peers: this.specs.map(frrPeerOf),
       bfdProfiles: bfdProfilesOf(this.specs),
       routes: this.routes,
     });
+    this.memo = { specs: this.specs, routes: this.routes, out };
+    return out;
   }
 
   /** Resolves once what is desired now is in FRR (tests, bench). */
