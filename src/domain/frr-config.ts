@@ -143,7 +143,7 @@ const peerFamilies = (p: FrrPeer): BgpIpFamily[] =>
 function neighborLines(p: FrrPeer, id: string, instanceAsn: number): string[] {
   const remote = p.dynamicAsn ?? String(p.peerAsn);
   const out = [p.interface ? ` neighbor ${id} interface remote-as ${remote}` : ` neighbor ${id} remote-as ${remote}`];
-  const n = (s: string) => out.push(` neighbor ${id} ${s}`);
+  const n = (...s: string[]) => out.push(...s.map((x) => ` neighbor ${id} ${x}`));
   n(`description ${p.name}`);
   const localAs = p.localAsn ?? (p.myAsn !== instanceAsn ? p.myAsn : undefined);
   if (localAs !== undefined && localAs !== instanceAsn) n(`local-as ${localAs} no-prepend replace-as`);
@@ -156,10 +156,10 @@ function neighborLines(p: FrrPeer, id: string, instanceAsn: number): string[] {
   }
   if (p.connectTimeMs !== undefined) n(`timers connect ${Math.max(1, Math.round(p.connectTimeMs / 1000))}`);
   if (p.password !== undefined && p.password !== '') n(`password ${p.password}`);
-  if (p.ebgpMultiHop) n('ebgp-multihop');
+  if (p.ebgpMultiHop) n('ebgp-multihop 255');
   if (p.sourceAddress) n(`update-source ${p.sourceAddress}`);
   if (p.enableGracefulRestart) n('graceful-restart');
-  if (p.bfdProfile !== undefined) n(`bfd profile ${p.bfdProfile}`);
+  if (p.bfdProfile !== undefined) n('bfd', `bfd profile ${p.bfdProfile}`);
   return out;
 }
 
@@ -213,18 +213,30 @@ function peerPolicy(p: FrrPeer, routes: ReadonlyMap<string, RouteAttrs> | undefi
   return { byFamily, lines: [...lists, ...(lists.length > 0 ? ['!'] : []), ...maps] };
 }
 
+/** FRR's BFD profile timers at their defaults (FRR has no `no` form for them: a removed one is set back). */
+const BFD_DEFAULTS: ReadonlyMap<string, string> = new Map(
+  ['receive-interval 300', 'transmit-interval 300', 'detect-multiplier 3', 'echo transmit-interval 50', 'echo receive-interval 50'].map(
+    (l) => [l.slice(0, l.lastIndexOf(' ')), l],
+  ),
+);
+
 function bfdBlock(profiles: readonly FrrBfdProfile[]): string[] {
   if (profiles.length === 0) return [];
   const out = ['bfd'];
   for (const b of profiles) {
     out.push(` profile ${b.name}`);
-    // The timers always (their defaults, MetalLB's and FRR's, when unset): FRR has no `no` form of them.
-    out.push(`  receive-interval ${b.receiveIntervalMs ?? 300}`);
-    out.push(`  transmit-interval ${b.transmitIntervalMs ?? 300}`);
-    out.push(`  detect-multiplier ${b.detectMultiplier ?? 3}`);
-    if (b.echoMode) out.push('  echo-mode');
-    out.push(`  echo-interval ${b.echoIntervalMs ?? 50}`);
+    // As FRR prints them (its running configuration and this text must agree line for line):
+    // defaults left out, the echo interval as its transmit and receive halves.
+    const timer = (line: string, v: number | undefined) => {
+      if (v !== undefined && `${line} ${v}` !== BFD_DEFAULTS.get(line)) out.push(`  ${line} ${v}`);
+    };
+    timer('receive-interval', b.receiveIntervalMs);
+    timer('transmit-interval', b.transmitIntervalMs);
+    timer('detect-multiplier', b.detectMultiplier);
     if (b.passiveMode) out.push('  passive-mode');
+    if (b.echoMode) out.push('  echo-mode');
+    timer('echo transmit-interval', b.echoIntervalMs);
+    timer('echo receive-interval', b.echoIntervalMs);
     if (b.minimumTtl !== undefined) out.push(`  minimum-ttl ${b.minimumTtl}`);
     out.push(' exit', ' !');
   }
@@ -327,7 +339,7 @@ function sections(text: string): Sections {
 /** Lines that set one value (a new value replaces the old one without a `no`): their setting. */
 function settingKey(line: string, path: readonly string[]): string | undefined {
   const t = line.trim();
-  if (path.length === 2 && path[1]?.startsWith(' profile ')) return /^(\S+)/.exec(t)?.[1];
+  if (path.length === 2 && path[1]?.startsWith(' profile ')) return /^(echo \S+|\S+)/.exec(t)?.[1];
   const n = /^neighbor (\S+) (timers connect|timers|password|local-as|description|port|update-source|bfd profile) /.exec(t);
   if (n) return `neighbor ${n[1]} ${n[2]}`;
   const set = /^set (community|large-community|local-preference) /.exec(t);
@@ -392,10 +404,14 @@ export function frrConfigDelta(before: string, after: string): string {
       // A changed remote-as is set over the old one (`no` would delete the neighbor); so is any
       // other setting whose new value is added below.
       if (isRemoteAs(line)) continue;
+      // `no neighbor X bfd` takes its profile with it.
+      if (/^ neighbor \S+ bfd profile /.test(line) && s.lines.includes(` neighbor ${n} bfd`) && !keptLines.has(` neighbor ${n} bfd`))
+        continue;
       const key = settingKey(line, s.path);
       if (key !== undefined && addedKeys.has(key)) continue;
       const indent = line.length - line.trimStart().length;
-      body.push(`${' '.repeat(indent)}no ${line.trim()}`);
+      const reset = key !== undefined && s.path[1]?.startsWith(' profile ') ? BFD_DEFAULTS.get(key) : undefined;
+      body.push(`${' '.repeat(indent)}${reset ?? `no ${line.trim()}`}`);
     }
     if (s.path.length === 0) dels.push(...body);
     else under(s.path, body, dels);
