@@ -138,18 +138,34 @@ describe('FRR configuration renderer', () => {
   });
 
   it('adding one prefix adds one prefix-list line and one network line (stable sequence numbers)', () => {
+    // r gets every network (no prefix list); s all but one (a prefix list).
     const many = Object.fromEntries(Array.from({ length: 200 }, (_, i) => [`203.0.113.${i}/32`, plain]));
-    const before = renderFrrConfig({ peers: [peer({ name: 'r', address: '198.51.100.1' })], routes: routes({ r: many }) }).text.split('\n');
-    const after = renderFrrConfig({
-      peers: [peer({ name: 'r', address: '198.51.100.1' })],
-      routes: routes({ r: { ...many, '198.51.100.200/32': plain } }),
-    }).text.split('\n');
+    const { ['203.0.113.0/32']: _left, ...most } = many;
+    const two = [peer({ name: 'r', address: '198.51.100.1' }), peer({ name: 's', address: '198.51.100.2' })];
+    const before = renderFrrConfig({ peers: two, routes: routes({ r: many, s: most }) }).text.split('\n');
+    const add = { '198.51.100.200/32': plain };
+    const after = renderFrrConfig({ peers: two, routes: routes({ r: { ...many, ...add }, s: { ...most, ...add } }) }).text.split('\n');
     const added = after.filter((l) => !before.includes(l));
     const removed = before.filter((l) => !after.includes(l));
     assert.deepEqual(removed, []);
     assert.equal(added.length, 2, added.join('\n'));
     assert.ok(added.some((l) => l === '  network 198.51.100.200/32'));
-    assert.ok(added.some((l) => /^ip prefix-list mooring-r-ipv4-1 seq \d+ permit 198\.51\.100\.200\/32$/.test(l)));
+    assert.ok(added.some((l) => /^ip prefix-list mooring-s-ipv4-1 seq \d+ permit 198\.51\.100\.200\/32$/.test(l)));
+    assert.ok(!after.some((l) => l.startsWith('ip prefix-list mooring-r-')));
+  });
+
+  it('a peer that gets every network with the same attributes has no prefix list', () => {
+    const t = renderFrrConfig({
+      peers: [peer({ name: 'r', address: '198.51.100.1', peerAsn: 64500 })],
+      routes: routes({
+        r: {
+          '203.0.113.1/32': { localPref: 120, communities: [], largeCommunities: [] },
+          '203.0.113.2/32': { localPref: 120, communities: [], largeCommunities: [] },
+        },
+      }),
+    }).text;
+    assert.ok(!t.includes('prefix-list'), t);
+    assert.ok(t.includes('route-map mooring-r-out permit 10\n set local-preference 120\nexit'), t);
   });
 
   it('refuses, with the field, what FRR cannot take', () => {
