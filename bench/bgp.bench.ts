@@ -12,6 +12,10 @@
 // granularity affects both sides alike. Also reported: our speaker's CPU seconds and peak RSS
 // (/proc), and NLRI per UPDATE from its own log.
 //
+//   frr backend (frrBackendMs): the speaker's FRR backend (src/adapters/frr.ts) drives an FRR of
+//           its own in a third node namespace whose session to the router is already up; the clock
+//           runs from handing it the peer and the prefixes (render, frr-reload.py, FRR's own
+//           transfer) until the router's RIB holds all of them. BGP_BENCH_FRR=0 leaves it out.
 // Prefixes come from 198.18.0.0/15 (RFC 2544, the benchmarking range): 50,000 distinct /32s do not
 // fit in the documentation ranges, and they never leave FRR's BGP table.
 // Prints a table and, as the last line, one JSON object. Never asserts times.
@@ -21,10 +25,15 @@ import { join } from 'node:path';
 import { Lab, waitFor, type Netns } from '../test/lib/netns.js';
 import { requireRoot, requireTools } from '../test/lib/prereq.js';
 import { Frr, GoBgp, Speaker } from '../test/lib/bgp.js';
+import { FrrPeers } from '../src/adapters/frr.js';
+import { createLogger } from '../src/adapters/log.js';
+import type { RouteAttrs } from '../src/domain/bgp-advertisements.js';
 
 const R = '198.51.100.1';
 const OURS = '198.51.100.11';
 const GOBGP = '198.51.100.12';
+const FRRB = '198.51.100.13';
+const WITH_FRR = process.env.BGP_BENCH_FRR !== '0';
 const SIZES = (process.env.BGP_BENCH_SIZES ?? '10000,50000').split(',').map(Number);
 
 function prefixes(n: number): string[] {
@@ -90,10 +99,13 @@ async function main(): Promise<void> {
     oursMs: number;
     gobgpMs: number;
     ratio: number;
+    frrBackendMs?: number;
+    frrReloadMs?: number;
     rssMB: number;
     cpuS: number;
     nlriPerUpdate: number;
   }> = [];
+  let backend: FrrPeers | undefined;
   try {
     const r = lab.netns('r');
     lab.bridge(r, 'br0');
@@ -102,6 +114,8 @@ async function main(): Promise<void> {
     const n2 = lab.netns('n2');
     lab.link(n1, 'eth0', r, 'br0', [`${OURS}/26`]);
     lab.link(n2, 'eth0', r, 'br0', [`${GOBGP}/26`]);
+    const n3 = lab.netns('n3');
+    lab.link(n3, 'eth0', r, 'br0', [`${FRRB}/26`]);
     const frr = Frr.start(
       lab,
       r,
@@ -114,9 +128,11 @@ async function main(): Promise<void> {
         ` neighbor ${OURS} shutdown`,
         ` neighbor ${GOBGP} remote-as 64514`,
         ` neighbor ${GOBGP} shutdown`,
+        ` neighbor ${FRRB} remote-as 64515`,
         ' address-family ipv4 unicast',
         `  neighbor ${OURS} activate`,
         `  neighbor ${GOBGP} activate`,
+        `  neighbor ${FRRB} activate`,
         '  table-map NOINSTALL',
         ' exit-address-family',
         // Keep the benchmark routes in the BGP table only: nothing is handed to zebra/the kernel.
@@ -125,6 +141,19 @@ async function main(): Promise<void> {
     );
     progress('FRR starting');
     await waitFor('FRR vty', () => frr.json('show bgp ipv4 unicast summary json') !== undefined, 20_000, 100);
+    // The FRR backend's own FRR, beside a "speaker" (this process) on node n3.
+    const nodeFrr = WITH_FRR ? Frr.start(lab, n3 as Netns, '') : undefined;
+    backend = nodeFrr
+      ? new FrrPeers({
+          vtySocket: nodeFrr.dir,
+          stateDir: join(dir, 'frr-backend'),
+          hostname: 'bench',
+          log: createLogger({ component: 'bench' }),
+        })
+      : undefined;
+    const frrPeer = {
+      bgp: { name: 'r', peerAddress: R, myAsn: 64515, peerAsn: 64513, holdTime: 90 },
+    };
     for (const n of SIZES) {
       const list = prefixes(n);
       // --- ours
@@ -221,24 +250,64 @@ async function main(): Promise<void> {
       gobgp.proc.kill('SIGTERM');
       await new Promise((res) => gobgp.proc.once('exit', res));
       await shut(frr, GOBGP);
+      // --- FRR backend: the session is up with no routes; then the plan with n prefixes.
+      let frrBackendMs: number | undefined;
+      let frrReloadMs: number | undefined;
+      if (backend) {
+        backend.reconcile([frrPeer]);
+        backend.setRoutes(new Map());
+        await backend.applied();
+        await waitFor(
+          'FRR backend session up',
+          () => frr.json<Summary>('show bgp ipv4 unicast summary json')?.peers?.[FRRB]?.state === 'Established',
+          60_000,
+          50,
+        );
+        progress(`${n} prefixes: FRR backend`);
+        const plain: RouteAttrs = { communities: [], largeCommunities: [] };
+        const t0 = performance.now();
+        backend.setRoutes(new Map([['r', new Map(list.map((p) => [p, plain]))]]));
+        await backend.applied();
+        frrReloadMs = Math.round(performance.now() - t0);
+        await waitFor(
+          'router holds the FRR backend prefixes',
+          () => (frr.json<Summary>('show bgp ipv4 unicast summary json')?.peers?.[FRRB]?.pfxRcd ?? 0) >= n,
+          600_000,
+          20,
+        );
+        frrBackendMs = Math.round(performance.now() - t0);
+        progress(`frr backend: ${frrBackendMs} ms (reload ${frrReloadMs} ms)`);
+        backend.setRoutes(new Map());
+        await backend.applied();
+        await waitFor(
+          'router table empty',
+          () => (frr.json<Summary>('show bgp ipv4 unicast summary json')?.peers?.[FRRB]?.pfxRcd ?? 0) === 0,
+          600_000,
+          100,
+        );
+      }
       rows.push({
         prefixes: n,
         oursMs: Math.round(ours.totalMs),
         gobgpMs: Math.round(theirs.totalMs),
         ratio: Number((ours.totalMs / theirs.totalMs).toFixed(2)),
+        ...(frrBackendMs !== undefined ? { frrBackendMs, frrReloadMs } : {}),
         rssMB: Number(ps.rssMB.toFixed(1)),
         cpuS: Number(ps.cpuS.toFixed(2)),
         nlriPerUpdate: sent.nlriPerUpdate ?? 0,
       });
     }
   } finally {
+    await backend?.stop();
     await lab.cleanup();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log('prefixes | ours ms (un-shut→all in FRR) | gobgpd ms | ratio | our peak RSS MB | our CPU s | NLRI/UPDATE');
+  console.log(
+    'prefixes | ours ms (un-shut→all in FRR) | gobgpd ms | ratio | FRR backend ms (plan→all in router) | our peak RSS MB | our CPU s | NLRI/UPDATE',
+  );
   for (const x of rows)
     console.log(
-      `${String(x.prefixes).padStart(8)} | ${String(x.oursMs).padStart(30)} | ${String(x.gobgpMs).padStart(9)} | ${x.ratio.toFixed(2).padStart(5)} | ${x.rssMB.toFixed(1).padStart(15)} | ${x.cpuS.toFixed(2).padStart(9)} | ${x.nlriPerUpdate}`,
+      `${String(x.prefixes).padStart(8)} | ${String(x.oursMs).padStart(30)} | ${String(x.gobgpMs).padStart(9)} | ${x.ratio.toFixed(2).padStart(5)} | ${String(x.frrBackendMs ?? '-').padStart(35)} | ${x.rssMB.toFixed(1).padStart(15)} | ${x.cpuS.toFixed(2).padStart(9)} | ${x.nlriPerUpdate}`,
     );
   const last = rows.at(-1);
   if (last) console.log(JSON.stringify(last));

@@ -10,7 +10,8 @@
 //     idle window as phase 2 (speakerRssMBIdle).
 //   Phase 2: more L2 services until TOTAL (default 1,000) are announced (ServiceL2Status), then
 //     each speaker's RSS and its CPU over an idle window (no changes).
-// Env: E2E_BENCH_N (100), E2E_BENCH_TOTAL (1000), E2E_BENCH_IDLE_S (30). Runs as root in
+// Env: E2E_BENCH_N (100), E2E_BENCH_TOTAL (1000), E2E_BENCH_IDLE_S (30), E2E_BENCH_BGP_BACKEND
+// (native, or frr: each speaker drives an FRR of its own, reported as bgpBackend). Runs as root in
 // namespaces it creates and removes. Never asserts a time. Prints a table, then one JSON line.
 import { readFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
@@ -19,6 +20,7 @@ import { Cluster, MOORING_NS, NET, type Proc } from '../test/lib/cluster.js';
 const N = Number(process.env.E2E_BENCH_N ?? 100);
 const TOTAL = Number(process.env.E2E_BENCH_TOTAL ?? 1000);
 const IDLE_S = Number(process.env.E2E_BENCH_IDLE_S ?? 30);
+const BGP_BACKEND = process.env.E2E_BENCH_BGP_BACKEND === 'frr' ? 'frr' : 'native';
 const NS = 'bench';
 const r1 = (x: number) => Math.round(x * 10) / 10;
 function pct(sorted: number[], p: number): number {
@@ -71,7 +73,7 @@ try {
   c = await Cluster.start();
   const cl = c;
   cl.serveOnNodes();
-  const { speakers } = cl.startMooring({ compiled: true });
+  const { speakers } = cl.startMooring({ compiled: true, bgpBackend: BGP_BACKEND });
   await cl.admin.apply(`
 apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
@@ -239,6 +241,7 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
       bgpCreateToRouteP50Ms: bgp.p50,
       bgpCreateToRouteP99Ms: bgp.p99,
       speakerRssMBIdle: Math.max(...rssIdle),
+      bgpBackend: BGP_BACKEND,
       speakerRssMB1000: Math.max(...rss),
       speakerCpuPctIdle1000: Math.max(...cpuPct),
       services: TOTAL,

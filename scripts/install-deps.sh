@@ -8,6 +8,7 @@ PKGS=(
   iproute2 iputils-ping iputils-arping ndisc6 tcpdump   # namespaces, ARP/NDP checks
   nats-server                                   # coordination (3-server cluster in tests)
   frr gobgpd bird2                              # BGP/BFD interop peers
+  frr-pythontools                               # frr-reload.py: the FRR backend applies its renders with it
   nftables                                      # packet drops inside test namespaces (BGP hold timer)
   openssl ca-certificates socat curl
   mmdebstrap                                    # npm run image: OCI image from Debian packages, no Docker

@@ -47,6 +47,10 @@ export interface SpeakerPeerConfig {
   readonly retryInitialMs?: number;
   readonly retryMaxMs?: number;
   readonly bfdRequired?: boolean;
+  /** FRR backend only (the native backend refuses peers with them, nativePeerLimits): VRF, unnumbered interface, local-as. */
+  readonly vrf?: string;
+  readonly interface?: string;
+  readonly localAsn?: number;
 }
 
 export type SpeakerEvent =

@@ -6,6 +6,7 @@ import type { BfdProfileSettings } from '../domain/bfd-profile.js';
 import { bgpWaitsForBfd, peerUsesBfd } from '../domain/bfd-coupling.js';
 import { sessionLocalAsn } from '../domain/bgp-advertisements.js';
 import { nativePeerLimits, type BfdProfile, type Peer } from '../domain/config.js';
+import { frrPeerLimits, type FrrPeer } from '../domain/frr-config.js';
 
 /** Structured logs (the JSON logger satisfies it). */
 export interface LogPort {
@@ -25,6 +26,8 @@ export interface PeerSpec {
     /** RFC 5883 multi-hop session (UDP 4784) instead of single hop (RFC 5881, UDP 3784). */
     readonly multihop: boolean;
     readonly profile: BfdProfileSettings;
+    /** The BFDProfile's name (the FRR backend renders it as a `bfd profile`). */
+    readonly profileName?: string;
   };
 }
 
@@ -51,6 +54,34 @@ export function peerConfig(p: Peer): SpeakerPeerConfig {
     // With a BFD profile, the session drops when BFD does; a single-hop one also does not come up
     // while BFD is down (bgpWaitsForBfd: a multi-hop router may register BFD only after BGP).
     ...(bgpWaitsForBfd(p) ? { bfdRequired: true } : {}),
+    ...(p.vrf ? { vrf: p.vrf } : {}),
+    ...(p.interface ? { interface: p.interface } : {}),
+    ...(p.localASN ? { localAsn: p.localASN } : {}),
+  };
+}
+
+/** The BGPPeer fields a backend cannot honour ([] when it runs the peer): nativePeerLimits, frrPeerLimits. */
+export type PeerLimits = (p: Peer) => Array<{ field: string; value: string; message: string }>;
+
+/** What the FRR backend cannot render (FRR takes VRFs, unnumbered peers and local-as). */
+export const frrBackendPeerLimits: PeerLimits = (p) =>
+  frrPeerLimits(frrPeerOf(p)).map((r) => ({
+    field: r.field,
+    value: r.field === 'spec.password' ? '(hidden)' : String(p[r.field.replace(/^spec\./, '') as keyof Peer] ?? ''),
+    message: r.message,
+  }));
+
+/** The renderer's view of a BGPPeer, for its limits. */
+function frrPeerOf(p: Peer): FrrPeer {
+  return {
+    name: p.name,
+    ...(p.address ? { address: p.address } : {}),
+    ...(p.interface ? { interface: p.interface } : {}),
+    ...(p.vrf ? { vrf: p.vrf } : {}),
+    ...(p.password ? { password: p.password } : {}),
+    ...(p.bfdProfile ? { bfdProfile: p.bfdProfile } : {}),
+    myAsn: p.myASN,
+    peerAsn: p.peerASN ?? 0,
   };
 }
 
@@ -64,8 +95,8 @@ export interface PeerRefusal {
 }
 
 /** The peers selecting this node that it refuses, one entry per unsupported field (peerSpecs leaves them out). */
-export function refusedPeers(peers: readonly Peer[]): PeerRefusal[] {
-  return peers.flatMap((p) => nativePeerLimits(p).map((u) => ({ kind: 'BGPPeer' as const, name: p.name, ...u })));
+export function refusedPeers(peers: readonly Peer[], limits: PeerLimits = nativePeerLimits): PeerRefusal[] {
+  return peers.flatMap((p) => limits(p).map((u) => ({ kind: 'BGPPeer' as const, name: p.name, ...u })));
 }
 
 /** One line per refusal, for ConfigurationState's errorSummary. */
@@ -78,13 +109,16 @@ export function formatRefusals(rs: readonly PeerRefusal[]): string {
  * session with that profile's settings (multi-hop for an ebgpMultiHop peer); a profile that does
  * not exist gives the defaults, as before.
  */
-export function peerSpecs(peers: readonly Peer[], profiles: readonly BfdProfile[]): PeerSpec[] {
+export function peerSpecs(peers: readonly Peer[], profiles: readonly BfdProfile[], limits: PeerLimits = nativePeerLimits): PeerSpec[] {
   return peers
-    .filter((p) => p.address && nativePeerLimits(p).length === 0)
+    .filter((p) => (p.address || p.interface) && limits(p).length === 0)
     .map((p) => {
       const bgp = peerConfig(p);
       if (!peerUsesBfd(p) || !p.address) return { bgp };
       const profile = profiles.find((b) => b.name === p.bfdProfile);
-      return { bgp, bfd: { address: p.address, multihop: p.ebgpMultiHop, profile: profile ?? {} } };
+      return {
+        bgp,
+        bfd: { address: p.address, multihop: p.ebgpMultiHop, profile: profile ?? {}, ...(profile ? { profileName: profile.name } : {}) },
+      };
     });
 }

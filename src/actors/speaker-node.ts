@@ -13,7 +13,7 @@ import type { ClusterSpec, Transition } from './coordinator.js';
 import type { Clock } from './coord-ports.js';
 import type { EventSink, KubeObject, ObjectSource, StatusSink } from './kube-ports.js';
 import type { LogPort, PeerSpec } from './peer-specs.js';
-import { formatRefusals, peerSpecs, refusedPeers } from './peer-specs.js';
+import { formatRefusals, peerSpecs, refusedPeers, type PeerLimits } from './peer-specs.js';
 import { parseConfig, formatConfigError, type Config, type RawObject, type SecretInfo } from '../domain/config.js';
 import { planSpeaker, type EndpointSliceObj, type NodeObj, type ServiceObj, type SpeakerPlan } from '../domain/speaker-plan.js';
 import { desiredRoutes, type RouteAttrs } from '../domain/bgp-advertisements.js';
@@ -77,6 +77,8 @@ export interface SpeakerNodeOptions {
   readonly sources: SpeakerSources;
   readonly coordinator: SpeakerCoordinator;
   readonly peers: SpeakerPeers;
+  /** What the BGP backend cannot honour (default: the native backend's, nativePeerLimits). */
+  readonly peerLimits?: PeerLimits;
   readonly events: EventSink;
   readonly status: StatusSink;
   readonly clock: Clock;
@@ -218,7 +220,7 @@ export class SpeakerNode {
     this.current = plan;
     this.o.coordinator.setCluster(plan.l2);
     // Peers with fields the native backend cannot honour get no session: logged and reported, not dropped silently.
-    const refused = refusedPeers(plan.bgp.peers);
+    const refused = refusedPeers(plan.bgp.peers, this.o.peerLimits);
     const refusals = formatRefusals(refused);
     if (refusals !== this.lastRefusals)
       for (const x of refused) {
@@ -240,7 +242,7 @@ export class SpeakerNode {
       }
     this.lastRefusals = refusals;
     if (r.ok) void status.configurationState(`speaker-${node}`, refused.length === 0, refusals).catch(() => undefined);
-    this.o.peers.reconcile(peerSpecs(plan.bgp.peers, this.lastGood.bfdProfiles));
+    this.o.peers.reconcile(peerSpecs(plan.bgp.peers, this.lastGood.bfdProfiles, this.o.peerLimits));
     const self = nodes.find((n) => n.metadata?.name === node);
     const routes = desiredRoutes({
       node: { name: node, labels: self?.metadata?.labels ?? {} },

@@ -7,8 +7,43 @@ import type { Coordinator } from '../actors/coordinator.js';
 import type { CoordBus } from '../actors/coord-ports.js';
 import { StateFeed, serviceIpSource } from '../actors/state-feed.js';
 import type { CurrentMachine } from '../domain/state-feed.js';
+import type { LoadedPeers } from '../actors/lazy-peers.js';
+import type { BgpPeers } from '../actors/bgp-peers.js';
+import type { Meter } from '@opentelemetry/api';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Logger } from './log.js';
 import type { L2Stats } from './speaker-metrics.js';
+
+type BgpPeersEvent = NonNullable<ConstructorParameters<typeof BgpPeers>[0]['onEvent']>;
+
+/**
+ * The BGP runtime's loader for LazyPeers: `native` (our BGP/BFD, src/adapters/speaker-bgp.ts) or
+ * `frr` (FRR beside the speaker configured by reloads, src/adapters/frr.ts); each a chunk of its own.
+ */
+export function bgpRuntime(o: {
+  backend: 'native' | 'frr';
+  node: string;
+  log: Logger;
+  meter: Meter;
+  frrVtySocket: string;
+  frrStateDir?: string;
+  onEvent: BgpPeersEvent;
+}): () => Promise<LoadedPeers> {
+  const { node, log } = o;
+  if (o.backend === 'frr')
+    return () =>
+      import('./frr.js').then(
+        (m) =>
+          new m.FrrPeers({
+            vtySocket: o.frrVtySocket,
+            stateDir: o.frrStateDir ?? join(tmpdir(), `mooring-frr-${node}`),
+            hostname: node,
+            log,
+          }),
+      );
+  return () => import('./speaker-bgp.js').then((m) => m.createSpeakerPeers({ node, log, meter: o.meter, onEvent: o.onEvent }));
+}
 
 /** The L2 announcer: `pcap` (ARP/NDP on the node's interfaces) or `log` (prints what it would do). */
 export async function openL2Announcer(kind: string, log: Logger): Promise<{ l2: L2AnnouncerPort; stats: L2Stats }> {

@@ -8,6 +8,7 @@
 //     [--namespace metallb-system] [--cluster mooring] [--metrics-port 7472] [--metrics-host 0.0.0.0]
 //     [--lb-class NAME] [--nats-credentials-url URL --nats-token-file F | --nats-user U --nats-pass-file F | --nats-pass-dir D]
 //     [--announcer pcap|log]
+//     [--bgp-backend native|frr [--frr-vty-socket /var/run/frr] [--frr-state-dir DIR]]
 //     [--ignore-exclude-lb] [--heartbeat-interval 100ms] [--heartbeat-misses 3] [--nats-account A ('': no death fast path)]
 // NATS is dialled only once the config has an L2Advertisement (BGP needs none). /healthz: the
 // process alone; /readyz: JSON list of what it waits for (caches, config, NATS when wanted).
@@ -19,11 +20,12 @@ import { Coordinator } from '../actors/coordinator.js';
 import { realClock } from '../actors/coord-ports.js';
 import { SpeakerNode } from '../actors/speaker-node.js';
 import { LazyPeers } from '../actors/lazy-peers.js';
+import { frrBackendPeerLimits } from '../actors/peer-specs.js';
 import { createLogger } from '../adapters/log.js';
 import { openTelemetry } from '../adapters/telemetry.js';
 import { serveMonitoring } from '../adapters/http.js';
 import { registerSpeakerMetrics } from '../adapters/speaker-metrics.js';
-import { openL2Announcer, startStateFeed } from '../adapters/speaker-io.js';
+import { bgpRuntime, openL2Announcer, startStateFeed } from '../adapters/speaker-io.js';
 import { SpeakerNats } from '../adapters/speaker-nats.js';
 import { SPEAKER_NATS_FLAGS, speakerCredentials } from '../adapters/nats-credential-client.js';
 import { loadKubeConfig, startInformer, type Informer } from '../adapters/kube/informer.js';
@@ -52,6 +54,10 @@ const { values: a } = parseArgs({
     /** Heartbeat period and missed beats before a peer is dead (default 100 ms × 3: sub-second failover). */
     'heartbeat-interval': { type: 'string', default: '100ms' },
     'heartbeat-misses': { type: 'string', default: '3' },
+    /** native: our BGP/BFD; frr: FRR beside the speaker, configured by reloads (src/adapters/frr.ts, docs/bgp-frr.md). */
+    'bgp-backend': { type: 'string', default: process.env.MOORING_BGP_BACKEND ?? 'native' },
+    'frr-vty-socket': { type: 'string', default: process.env.FRR_VTY_SOCKET ?? '/var/run/frr' },
+    'frr-state-dir': { type: 'string' },
   },
 });
 
@@ -71,6 +77,11 @@ if (hbInterval === undefined || hbInterval < 10 || !Number.isInteger(hbMisses) |
     misses: a['heartbeat-misses'],
     err: 'interval must be a duration >= 10ms, misses an integer >= 2',
   });
+  process.exit(2);
+}
+const backend = a['bgp-backend'];
+if (backend !== 'native' && backend !== 'frr') {
+  log.error('invalid --bgp-backend', { event: 'config.flags', backend, err: 'native or frr' });
   process.exit(2);
 }
 const telemetry = await openTelemetry('speaker'); // + traces over OTLP when OTEL_EXPORTER_OTLP_ENDPOINT is set
@@ -104,12 +115,13 @@ const coord = new Coordinator({
 // For `mooring viz`, silent at rest; `peers` is read only when a snapshot is asked for.
 const feed = startStateFeed(a.cluster as string, node, nats, coord, { machines: () => peers.machines() });
 
-// ---- BGP + BFD: loaded when the first BGPPeer selects this node (src/adapters/speaker-bgp.ts) ----
+// ---- BGP + BFD (native or FRR): loaded when the first BGPPeer selects this node ----
 const peers: LazyPeers = new LazyPeers(
-  () =>
-    import('../adapters/speaker-bgp.js').then((m) =>
-      m.createSpeakerPeers({ node, log, meter: telemetry.meter, onEvent: (e) => [feed.peerEvent(e), sessions.peerEvent(e)] }),
-    ),
+  bgpRuntime({
+    ...{ backend, node, log, meter: telemetry.meter, frrVtySocket: a['frr-vty-socket'] as string },
+    ...(a['frr-state-dir'] ? { frrStateDir: a['frr-state-dir'] } : {}),
+    onEvent: (e) => [feed.peerEvent(e), sessions.peerEvent(e)],
+  }),
   (err) => log.error('cannot load the BGP runtime', { event: 'bgp.loadFailed', err: String(err) }),
   () => feed.changed(),
 );
@@ -137,6 +149,7 @@ const speaker = new SpeakerNode({
   sources: { ...inf, config: configInf },
   coordinator: coord,
   peers,
+  ...(backend === 'frr' ? { peerLimits: frrBackendPeerLimits } : {}),
   events,
   status: new StatusWriter(kc, ns, log),
   clock: realClock,

@@ -22,7 +22,7 @@ export class Frr {
    * Starts zebra (kernel routes, classic multipath rather than nexthop objects) and bgpd with
    * `bgpConf` (the `router bgp` block and anything else bgpd accepts).
    */
-  static start(lab: Lab, ns: Netns, bgpConf: string, opts: { zebra?: boolean } = {}): Frr {
+  static start(lab: Lab, ns: Netns, bgpConf: string, opts: { zebra?: boolean; bfdd?: boolean } = {}): Frr {
     requireTools('vtysh');
     const bgpd = frrDaemon('bgpd');
     const dir = mkdtempSync(join(tmpdir(), `${lab.id}-frr-`));
@@ -73,6 +73,26 @@ export class Frr {
     ]);
     capture(b, 'bgpd');
     procs.push(b);
+    if (opts.bfdd) {
+      // bfdd in the same vty directory: one vtysh (and frr-reload.py) reaches zebra, bgpd and bfdd.
+      writeFileSync(join(dir, 'bfdd.conf'), '!\n', { mode: 0o644 });
+      const f = ns.spawn(frrDaemon('bfdd'), [
+        '-f',
+        join(dir, 'bfdd.conf'),
+        '-i',
+        join(dir, 'bfdd.pid'),
+        '--bfdctl',
+        join(dir, 'bfdd.sock'),
+        '-z',
+        zserv,
+        '--vty_socket',
+        dir,
+        '--log',
+        'stdout',
+      ]);
+      capture(f, 'bfdd');
+      procs.push(f);
+    }
     return new Frr(dir, procs, log);
   }
 

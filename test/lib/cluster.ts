@@ -375,6 +375,8 @@ export class Cluster {
   kube!: Kube;
   nats: NatsCluster | undefined;
   frr: Frr | undefined;
+  /** Node-side FRR of the FRR backend (`frrBackendArgs`), by node index. */
+  readonly nodeFrr: Frr[] = [];
   bfdd: Bfdd | undefined;
   /** Admin client (system:masters), running in the control namespace. */
   admin!: KubeClient;
@@ -689,6 +691,17 @@ export class Cluster {
     ];
   }
 
+  /**
+   * The FRR backend on node i: FRR (zebra, bgpd, bfdd) in the node's namespace with a vty directory
+   * of its own (started once, killed by PID at cleanup), and the speaker flags that drive it.
+   */
+  frrBackendArgs(i: number): string[] {
+    const ns = this.nodes[i];
+    if (!ns) throw new RangeError(`no node ${i}`);
+    const frr = (this.nodeFrr[i] ??= Frr.start(this.lab, ns, '', { bfdd: true }));
+    return ['--bgp-backend', 'frr', '--frr-vty-socket', frr.dir, '--frr-state-dir', join(this.dir, `frr-state-${i}`)];
+  }
+
   /** Environment of the controller: its ServiceAccount kubeconfig. */
   controllerEnv(): Record<string, string> {
     return { KUBECONFIG: this.kubeconfigs.controller, METALLB_ML_NAMESPACE: MOORING_NS };
@@ -698,12 +711,18 @@ export class Cluster {
    * Starts the product: the controller in the control namespace and one speaker per node. With
    * `compiled`, from `npm run build`'s output (dist/, what the image runs) instead of through tsx.
    */
-  startMooring(o: { compiled?: boolean } = {}): { controller: Proc; speakers: Proc[] } {
+  startMooring(o: { compiled?: boolean; bgpBackend?: 'native' | 'frr' } = {}): { controller: Proc; speakers: Proc[] } {
     const run = (ns: Netns, bin: 'controller' | 'speaker', args: string[], env: Record<string, string>, name: string) =>
       o.compiled ? this.spawnImage(ns, bin, args, env, name) : this.spawn(ns, `src/bin/${bin}.ts`, args, env, name);
     const controller = run(this.ctl, 'controller', [], this.controllerEnv(), 'controller');
     const speakers = this.nodes.map((ns, i) =>
-      run(ns, 'speaker', this.speakerArgs(i), this.nodeEnv(i), `speaker-${NET.nodes[i]?.name ?? i}`),
+      run(
+        ns,
+        'speaker',
+        [...this.speakerArgs(i), ...(o.bgpBackend === 'frr' ? this.frrBackendArgs(i) : [])],
+        this.nodeEnv(i),
+        `speaker-${NET.nodes[i]?.name ?? i}`,
+      ),
     );
     return { controller, speakers };
   }
