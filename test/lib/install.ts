@@ -6,6 +6,7 @@
 // proxy, the lab's L2 and BGP configuration, and an uninstall that removes everything.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
@@ -57,12 +58,16 @@ spec:
   template:
     metadata: { labels: { app: web } }
     spec:
-      terminationGracePeriodSeconds: 1
+      # As a backend that survives a drain should: it keeps serving for a moment after its
+      # deletion, while kube-proxy removes it from the Service (its connections are not refused).
+      terminationGracePeriodSeconds: 10
       containers:
         - name: httpd
           image: ${IMAGES.busybox}
           imagePullPolicy: Never
           command: [sh, -c, 'mkdir -p /tmp/www && hostname > /tmp/www/index.html && exec httpd -f -p 8080 -h /tmp/www']
+          lifecycle:
+            preStop: { exec: { command: [sh, -c, 'sleep 3'] } }
           ports: [{ containerPort: 8080 }]
           readinessProbe:
             httpGet: { path: /, port: 8080 }
@@ -187,7 +192,11 @@ export async function uninstall(c: RealCluster, yaml: string): Promise<void> {
   await c.lab.waitFor(`namespace ${MS} deleted`, async () => (await c.kubectl(['get', 'namespace', MS])).code !== 0, READY_MS, 500);
   // The test namespace too: a reinstall right after must not find it still terminating.
   await c.lab.waitFor(`namespace ${NS} deleted`, async () => (await c.kubectl(['get', 'namespace', NS])).code !== 0, READY_MS, 500);
-  // Nothing cluster-scoped is left: CRDs, ClusterRoles and their bindings, the webhook configuration.
+  await nothingLeft(c);
+}
+
+/** Waits until no cluster-scoped object of the install is left: CRDs, ClusterRoles and bindings, the webhook configuration. */
+export async function nothingLeft(c: RealCluster): Promise<void> {
   let left = '';
   await c.lab
     .waitFor(
@@ -272,4 +281,162 @@ export async function recycleNatsPods(c: RealCluster, look: () => void): Promise
     );
     look();
   }
+}
+
+/** The product image's reference as `npm run image` names it (ghcr.io/mooring/mooring:<version>). */
+export const IMAGE_REPO = 'ghcr.io/mooring/mooring';
+export const IMAGE_REF = `${IMAGE_REPO}:${(JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as { version: string }).version}`;
+
+/** What the segment client saw while watching (watchL2). */
+export interface L2WatchResult {
+  /** Per IP: the answering nodes in order, repeats collapsed; a probe answered by two nodes is `a+b`. */
+  readonly owners: Record<string, string[]>;
+  /** Per IP: the longest run of ARP probes (one every PROBE_MS) with no answer, send time to send time. */
+  readonly maxGapMs: Record<string, number>;
+  readonly probes: number;
+  /** Probes answered by two nodes (a make-before-break overlap). */
+  readonly dualAnswers: number;
+  /** TCP connection attempts (an HTTP GET each) and the ones that failed, with why. */
+  readonly attempts: number;
+  readonly failures: Array<{ i: number; err?: string; ms: number }>;
+}
+
+interface ArpProbe {
+  ip: string;
+  t: number;
+  macs: string[];
+}
+
+export const PROBE_MS = 10;
+const TCP_EVERY_MS = 20;
+
+/** Moves between single owners (dual answers skipped): [from, to] pairs. */
+export function moves(owners: readonly string[]): Array<[string, string]> {
+  const single = owners.filter((o) => !o.includes('+'));
+  const out: Array<[string, string]> = [];
+  for (let i = 1; i < single.length; i++) if (single[i] !== single[i - 1]) out.push([single[i - 1] as string, single[i] as string]);
+  return out;
+}
+
+/**
+ * Watches L2 Service IPs from the segment client until stop(): an ARP request for each IP every
+ * PROBE_MS (bench/arp-probe.ts, through pcap) and a new TCP connection to `tcpIp`:80 every
+ * TCP_EVERY_MS (test/lib/reach-loop.ts, an HTTP GET each, bounded by 1 s). Both run in the client
+ * namespace and are killed by PID at stop() (and by the lab's cleanup on failure).
+ */
+export async function watchL2(c: RealCluster, ips: string[], tcpIp: string): Promise<{ stop: () => Promise<L2WatchResult> }> {
+  const arp = c.lab.client.spawn(process.execPath, ['--import', 'tsx', join(REPO, 'bench/arp-probe.ts'), 'eth0', String(PROBE_MS)], {
+    cwd: REPO,
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const arpLines: Array<ArpProbe | { done: true } | { listening: true } | { answering: string }> = [];
+  createInterface({ input: arp.stdout! }).on('line', (l) => {
+    try {
+      arpLines.push(JSON.parse(l) as ArpProbe);
+    } catch {
+      /* not JSON */
+    }
+  });
+  let arpErr = '';
+  arp.stderr?.setEncoding('utf8').on('data', (d: string) => (arpErr = (arpErr + d).slice(-2000)));
+  const tcp = c.lab.client.spawn(
+    process.execPath,
+    ['--import', 'tsx', join(REPO, 'test/lib/reach-loop.ts'), tcpIp, '80', String(30 * 60_000), String(TCP_EVERY_MS), '1000', 'http'],
+    { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  const attempts: Array<{ i: number; ok: boolean; err?: string; ms: number }> = [];
+  createInterface({ input: tcp.stdout! }).on('line', (l) => {
+    try {
+      const o = JSON.parse(l) as { event: string; i: number; ok: boolean; err?: string; ms: number };
+      if (o.event === 'attempt') attempts.push(o);
+    } catch {
+      /* not JSON */
+    }
+  });
+  await c.lab.waitFor('the ARP prober listening', () => arpLines.some((l) => 'listening' in l) || arp.exitCode !== null, 60_000, 20);
+  if (arp.exitCode !== null) throw new Error(`bench/arp-probe.ts exited (${arp.exitCode}): ${arpErr}`);
+  arp.stdin?.write(`start ${ips.join(',')}\n`);
+  // Both probes running (and the first connection answered) before anything is changed.
+  await c.lab.waitFor('the first TCP attempt answered', () => attempts.some((a) => a.ok) || tcp.exitCode !== null, 60_000, 20);
+  if (tcp.exitCode !== null) throw new Error(`test/lib/reach-loop.ts exited (${tcp.exitCode})`);
+  await c.lab.waitFor(
+    'every IP answered',
+    () => ips.every((ip) => arpLines.some((l) => 'answering' in l && l.answering === ip)),
+    60_000,
+    20,
+  );
+  const firstOk = attempts.findIndex((a) => a.ok);
+  return {
+    stop: async () => {
+      arp.stdin?.write('stop\n');
+      const tcpExited = new Promise((r) => tcp.once('exit', r));
+      tcp.kill('SIGTERM');
+      await c.lab.waitFor('the ARP probes', () => arpLines.some((l) => 'done' in l), 30_000, 20);
+      const arpExited = new Promise((r) => arp.once('exit', r));
+      arp.stdin?.write('quit\n');
+      await Promise.all([tcpExited, arpExited]);
+      const probes = arpLines.filter((l): l is ArpProbe => 'ip' in l && 'macs' in l);
+      const owners: Record<string, string[]> = {};
+      const maxGapMs: Record<string, number> = {};
+      let dualAnswers = 0;
+      for (const ip of ips) {
+        const seq: string[] = [];
+        let worst = 0;
+        let since: number | undefined;
+        for (const p of probes.filter((x) => x.ip === ip)) {
+          if (p.macs.length === 0) {
+            since ??= p.t;
+            continue;
+          }
+          if (since !== undefined) worst = Math.max(worst, p.t - since);
+          since = undefined;
+          if (p.macs.length > 1) dualAnswers++;
+          const who = p.macs
+            .map((m) => nodeByMac(m) ?? m)
+            .sort()
+            .join('+');
+          if (seq.at(-1) !== who) seq.push(who);
+        }
+        const last = probes.filter((x) => x.ip === ip).at(-1);
+        if (since !== undefined && last) worst = Math.max(worst, last.t - since + PROBE_MS);
+        owners[ip] = seq;
+        maxGapMs[ip] = worst;
+      }
+      const counted = attempts.slice(firstOk);
+      return {
+        owners,
+        maxGapMs,
+        probes: probes.length,
+        dualAnswers,
+        attempts: counted.length,
+        failures: counted.filter((a) => !a.ok).map(({ i, err, ms }) => ({ i, ms, ...(err ? { err } : {}) })),
+      };
+    },
+  };
+}
+
+/** The ARP owner of `ip` as the segment client sees it (arping), or undefined. */
+export const arpOwner = (c: RealCluster, ip: string): string | undefined => nodeByMac(c.lab.arping(ip));
+
+/**
+ * A DaemonSet rolling update of the speakers to a new image tag: the imported image is tagged
+ * `tag` in every node's containerd (no registry), the DaemonSet's image is set to it, and the
+ * rollout is awaited (one node at a time: `maxUnavailable: 1`).
+ */
+export async function rollSpeakers(c: RealCluster, tag: string): Promise<void> {
+  const ref = `${IMAGE_REPO}:${tag}`;
+  await c.tagImage(IMAGE_REF, ref);
+  await c.kubectlOk(['set', 'image', '-n', MS, 'daemonset/speaker', `speaker=${ref}`]);
+  await c.kubectlOk(['rollout', 'status', '-n', MS, 'daemonset/speaker', '--timeout=300s'], { timeoutMs: 320_000 });
+  await c.waitPodsReady(MS, SEL.speaker, c.nodes.length, READY_MS);
+  const images = (await podsOf(c, SEL.speaker)).map((p) => (p.spec as { containers?: Array<{ image?: string }> }).containers?.[0]?.image);
+  assert.deepEqual(
+    images,
+    c.nodes.map(() => ref),
+  );
+}
+
+/** `kubectl drain` as a user runs it (DaemonSet Pods stay; emptyDir data, the bundled NATS's, goes). */
+export async function drainNode(c: RealCluster, node: string): Promise<void> {
+  await c.kubectlOk(['drain', node, '--ignore-daemonsets', '--delete-emptydir-data', '--timeout=180s'], { timeoutMs: 200_000 });
 }

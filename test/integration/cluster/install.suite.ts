@@ -36,14 +36,32 @@ import {
   waitInstallReady,
   withoutNats,
   recycleNatsPods,
+  arpOwner,
+  drainNode,
+  moves,
+  nothingLeft,
+  PROBE_MS,
+  rollSpeakers,
+  watchL2,
+  type L2WatchResult,
 } from '../../lib/install.js';
 import type { ClusterSuite } from '../../lib/real-cluster.js';
+
+/** One line per watch: owners, the longest ARP gap (printed, never asserted) and TCP attempts. */
+function report(what: string, r: L2WatchResult): void {
+  for (const [ip, seq] of Object.entries(r.owners))
+    console.log(`# ${what}: ${ip} answered by ${seq.join(' → ')}; longest ARP gap ${r.maxGapMs[ip]} ms (probe every ${PROBE_MS} ms)`);
+  console.log(
+    `# ${what}: ${r.probes} ARP probes (${r.dualAnswers} answered twice), ${r.attempts} TCP connections, ${r.failures.length} failed${r.failures.length ? `: ${JSON.stringify(r.failures.slice(0, 5))}` : ''}`,
+  );
+}
 
 const suite: ClusterSuite = (rc) =>
   describe('install: deploy/mooring.yaml as real Pods', { timeout: 20 * 60_000 }, () => {
     let yaml = '';
     let l2Ip = '';
     let l2Owner = '';
+    let afterIp = '';
 
     before(async () => {
       const c = rc();
@@ -161,8 +179,80 @@ const suite: ClusterSuite = (rc) =>
       await c.kubectlOk(['apply', '-f', '-'], { input: lbService('after-leader', 'l2-pool') });
       const ip = await waitIngress(c, 'after-leader');
       assert.notEqual(ip, l2Ip);
+      afterIp = ip;
+      await c.lab.waitFor(`a node answers ARP for ${ip}`, () => arpOwner(c, ip), READY_MS, 200);
       const now = await json<{ spec: { holderIdentity?: string } }>(c, ['get', 'lease', '-n', MS, 'mooring-controller']);
       assert.ok(!(now.spec.holderIdentity ?? '').startsWith(`${leader.metadata.name}_`), 'the deleted Pod still holds the lease');
+    });
+
+    it('a DaemonSet rolling update to a new image tag: no IP moves except off the restarting node, no lost connection', async () => {
+      const c = rc();
+      assert.ok(l2Ip && l2Owner && afterIp, 'needs the L2 Services of the tests above');
+      const owner: Record<string, string | undefined> = { [l2Ip]: l2Owner, [afterIp]: arpOwner(c, afterIp) };
+      assert.ok(owner[afterIp], `nobody answers ARP for ${afterIp}`);
+      const w = await watchL2(c, [l2Ip, afterIp], l2Ip);
+      let r: L2WatchResult | undefined;
+      try {
+        await rollSpeakers(c, '0.1.0-rolled');
+        // Each restarted owner takes its IP back (the same election order): wait for both.
+        await c.lab.waitFor(
+          'every IP answered by its owner again',
+          () => [l2Ip, afterIp].every((ip) => arpOwner(c, ip) === owner[ip]),
+          READY_MS,
+          200,
+        );
+      } finally {
+        r = await w.stop();
+      }
+      report('rolling update', r);
+      for (const ip of [l2Ip, afterIp])
+        for (const [from, to] of moves(r.owners[ip] ?? []))
+          assert.ok(from === owner[ip] || to === owner[ip], `${ip} moved ${from} → ${to}, neither is its restarting owner ${owner[ip]}`);
+      assert.deepEqual(r.failures, [], 'lost TCP connection attempts');
+    });
+
+    it('kubectl drain of the owner node hands its IPs over with no lost connection; uncordon takes them back', async () => {
+      const c = rc();
+      assert.ok(l2Ip && l2Owner);
+      await waitInstallReady(c, true);
+      const w = await watchL2(c, [l2Ip], l2Ip);
+      let r: L2WatchResult | undefined;
+      try {
+        await drainNode(c, l2Owner);
+        await c.lab.waitFor(`${l2Ip} answered by another node`, () => (arpOwner(c, l2Ip) ?? l2Owner) !== l2Owner, READY_MS, 200);
+      } finally {
+        r = await w.stop();
+      }
+      report(`kubectl drain ${l2Owner}`, r);
+      const m = moves(r.owners[l2Ip] ?? []);
+      assert.equal(m.length, 1, `${l2Ip}: ${(r.owners[l2Ip] ?? []).join(' → ')}`);
+      assert.equal(m[0]?.[0], l2Owner);
+      assert.deepEqual(r.failures, [], 'lost TCP connection attempts');
+
+      const back = await watchL2(c, [l2Ip], l2Ip);
+      let b: L2WatchResult | undefined;
+      try {
+        await c.kubectlOk(['uncordon', l2Owner]);
+        await c.lab.waitFor(`${l2Owner} answers for ${l2Ip} again`, () => arpOwner(c, l2Ip) === l2Owner, READY_MS, 200);
+      } finally {
+        b = await back.stop();
+      }
+      report(`kubectl uncordon ${l2Owner}`, b);
+      assert.deepEqual(b.failures, [], 'lost TCP connection attempts');
+      await waitInstallReady(c, true);
+    });
+
+    it('plain kubectl delete -f deploy/mooring.yaml removes everything and leaves nothing stuck or refusing', async () => {
+      const c = rc();
+      const t0 = performance.now();
+      // What a user types, with the config objects and Services still there.
+      const r = await c.kubectl(['delete', '-f', '-', '--timeout=300s'], { input: yaml, timeoutMs: 320_000 });
+      assert.equal(r.code, 0, `kubectl delete -f failed: ${r.stderr}`);
+      await c.lab.waitFor(`namespace ${MS} deleted`, async () => (await c.kubectl(['get', 'namespace', MS])).code !== 0, READY_MS, 500);
+      await nothingLeft(c);
+      console.log(`# kubectl delete -f deploy/mooring.yaml: everything gone in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      // Nothing refuses or holds what was left: the Services that had IPs, and their namespace, delete.
+      await c.kubectlOk(['delete', 'namespace', NS, '--timeout=120s'], { timeoutMs: 140_000 });
     });
 
     it('a BGP-only install without NATS announces; speakers never dial NATS', async () => {
