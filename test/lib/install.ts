@@ -298,7 +298,13 @@ export interface L2WatchResult {
   readonly dualAnswers: number;
   /** TCP connection attempts (an HTTP GET each) and the ones that failed, with why. */
   readonly attempts: number;
+  /** Attempts whose connection was never established (the SYN lost or refused): lost connection attempts. */
   readonly failures: Array<{ i: number; err?: string; ms: number }>;
+  /**
+   * Connections established and then broken before the answer (a reset): a connection in flight
+   * while its IP moves to another node, whose conntrack does not know it (L2 mode's nature, as MetalLB's).
+   */
+  readonly broken: Array<{ i: number; err?: string; ms: number }>;
 }
 
 interface ArpProbe {
@@ -344,10 +350,10 @@ export async function watchL2(c: RealCluster, ips: string[], tcpIp: string): Pro
     ['--import', 'tsx', join(REPO, 'test/lib/reach-loop.ts'), tcpIp, '80', String(30 * 60_000), String(TCP_EVERY_MS), '1000', 'http'],
     { cwd: REPO, stdio: ['ignore', 'pipe', 'pipe'] },
   );
-  const attempts: Array<{ i: number; ok: boolean; err?: string; ms: number }> = [];
+  const attempts: Array<{ i: number; ok: boolean; err?: string; ms: number; connected?: boolean }> = [];
   createInterface({ input: tcp.stdout! }).on('line', (l) => {
     try {
-      const o = JSON.parse(l) as { event: string; i: number; ok: boolean; err?: string; ms: number };
+      const o = JSON.parse(l) as { event: string; i: number; ok: boolean; err?: string; ms: number; connected?: boolean };
       if (o.event === 'attempt') attempts.push(o);
     } catch {
       /* not JSON */
@@ -409,7 +415,8 @@ export async function watchL2(c: RealCluster, ips: string[], tcpIp: string): Pro
         probes: probes.length,
         dualAnswers,
         attempts: counted.length,
-        failures: counted.filter((a) => !a.ok).map(({ i, err, ms }) => ({ i, ms, ...(err ? { err } : {}) })),
+        failures: counted.filter((a) => !a.ok && !a.connected).map(({ i, err, ms }) => ({ i, ms, ...(err ? { err } : {}) })),
+        broken: counted.filter((a) => !a.ok && a.connected).map(({ i, err, ms }) => ({ i, ms, ...(err ? { err } : {}) })),
       };
     },
   };

@@ -45,15 +45,21 @@ import {
   watchL2,
   type L2WatchResult,
 } from '../../lib/install.js';
-import type { ClusterSuite } from '../../lib/real-cluster.js';
+import type { ClusterSuite, RealCluster } from '../../lib/real-cluster.js';
 
 /** One line per watch: owners, the longest ARP gap (printed, never asserted) and TCP attempts. */
 function report(what: string, r: L2WatchResult): void {
   for (const [ip, seq] of Object.entries(r.owners))
     console.log(`# ${what}: ${ip} answered by ${seq.join(' → ')}; longest ARP gap ${r.maxGapMs[ip]} ms (probe every ${PROBE_MS} ms)`);
   console.log(
-    `# ${what}: ${r.probes} ARP probes (${r.dualAnswers} answered twice), ${r.attempts} TCP connections, ${r.failures.length} failed${r.failures.length ? `: ${JSON.stringify(r.failures.slice(0, 5))}` : ''}`,
+    `# ${what}: ${r.probes} ARP probes (${r.dualAnswers} answered twice), ${r.attempts} TCP connection attempts, ${r.failures.length} lost${r.failures.length ? `: ${JSON.stringify(r.failures.slice(0, 5))}` : ''}, ${r.broken.length} established then reset${r.broken.length ? `: ${JSON.stringify(r.broken.slice(0, 5))}` : ''}`,
   );
+}
+
+/** The speakers' serviceIp transitions of one IP (for a failure's message). */
+async function transitions(c: RealCluster, ip: string): Promise<string> {
+  const lines = (await speakerLogs(c, 2000)).split('\n').filter((l) => l.includes(`"${ip}"`));
+  return lines.slice(-60).join('\n');
 }
 
 const suite: ClusterSuite = (rc) =>
@@ -225,6 +231,7 @@ const suite: ClusterSuite = (rc) =>
       }
       report(`kubectl drain ${l2Owner}`, r);
       const m = moves(r.owners[l2Ip] ?? []);
+      if (m.length !== 1) console.log(await transitions(c, l2Ip));
       assert.equal(m.length, 1, `${l2Ip}: ${(r.owners[l2Ip] ?? []).join(' → ')}`);
       assert.equal(m[0]?.[0], l2Owner);
       assert.deepEqual(r.failures, [], 'lost TCP connection attempts');
