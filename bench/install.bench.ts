@@ -13,7 +13,8 @@
 //                                 unanswered ARP probes (one every 10 ms from the segment client) for
 //                                 the Service IPs, while a new TCP connection is opened every 20 ms
 //   drainLostConnections          `kubectl drain` of the first Service's owner node: TCP connection
-//                                 attempts (one every 20 ms) that failed while its IP moved; then uncordon
+//                                 attempts (one every 20 ms) never established while its IP moved (those
+//                                 established and then reset in flight are counted apart); then uncordon
 // Run under the integration lock: flock /tmp/mooring-integration.lock npm run bench:install
 import { readFileSync, statSync } from 'node:fs';
 import {
@@ -126,16 +127,18 @@ try {
   console.log(`  image (OCI archive)                   ${imageMB.toFixed(1)} MB   target ≤ 250 MB`);
   console.log(`  speaker RSS (largest of ${rss.length})          ${speakerPodRssMB.toFixed(1)} MB`);
   console.log(
-    `  rolling update, longest ARP gap         ${rollingUpgradeMaxGapMs} ms   target ≤ 100 ms   (probe every ${PROBE_MS} ms; ${rolled.probes} probes, ${rolled.dualAnswers} answered twice; moves: ${rollMoves.join(', ') || 'none'}; ${rolled.failures.length} of ${rolled.attempts} TCP connections failed)`,
+    `  rolling update, longest ARP gap         ${rollingUpgradeMaxGapMs} ms   target ≤ 100 ms   (probe every ${PROBE_MS} ms; ${rolled.probes} probes, ${rolled.dualAnswers} answered twice; moves: ${rollMoves.join(', ') || 'none'}; ${rolled.failures.length} of ${rolled.attempts} TCP connection attempts lost, ${rolled.broken.length} established ones reset in flight)`,
   );
   console.log(
-    `  kubectl drain ${victim}, lost connections  ${drainLostConnections} of ${drained.attempts}   target 0   (${ip}: ${(drained.owners[ip] ?? []).join(' → ')}; longest ARP gap ${drained.maxGapMs[ip]} ms)`,
+    `  kubectl drain ${victim}, lost connections  ${drainLostConnections} of ${drained.attempts}   target 0   (${ip}: ${(drained.owners[ip] ?? []).join(' → ')}; longest ARP gap ${drained.maxGapMs[ip]} ms; ${drained.broken.length} established connections reset in flight)`,
   );
   console.log(
     JSON.stringify({
       applyToFirstReachableS: Number(applyToFirstReachableS.toFixed(1)),
       rollingUpgradeMaxGapMs,
       drainLostConnections,
+      drainResetInFlight: drained.broken.length,
+      rollingUpgradeLostConnections: rolled.failures.length,
       natsPodDeleteOwnershipChanges,
       imageMB: Number(imageMB.toFixed(1)),
       speakerPodRssMB: Number(speakerPodRssMB.toFixed(1)),

@@ -16,6 +16,8 @@ import { IMAGES, type PodObject, type RealCluster } from './real-cluster.js';
 
 export const MS = 'metallb-system';
 export const NS = 'install-test';
+/** The NATS issuer keys' namespace (deploy/rbac/issuer.yaml), where speakers cannot read Secrets. */
+export const ISSUER_NS = 'mooring-secrets';
 export const IMAGE_TAR = join(
   REPO,
   'dist/image',
@@ -197,6 +199,12 @@ export async function uninstall(c: RealCluster, yaml: string): Promise<void> {
 
 /** Waits until no cluster-scoped object of the install is left: CRDs, ClusterRoles and bindings, the webhook configuration. */
 export async function nothingLeft(c: RealCluster): Promise<void> {
+  await c.lab.waitFor(
+    `namespace ${ISSUER_NS} deleted`,
+    async () => (await c.kubectl(['get', 'namespace', ISSUER_NS])).code !== 0,
+    READY_MS,
+    500,
+  );
   let left = '';
   await c.lab
     .waitFor(

@@ -43,6 +43,8 @@ export const WEBHOOK_FLAGS = {
   'nats-cluster': { type: 'string' },
   'nats-credential-ttl': { type: 'string', default: '1h' },
   'nats-speaker-sa': { type: 'string', default: 'speaker' },
+  /** Where the issuer keys' Secret lives (default: the controller's namespace); speakers must not read Secrets there. */
+  'nats-issuer-namespace': { type: 'string' },
 } as const;
 type Flags = Partial<Record<keyof typeof WEBHOOK_FLAGS, string>>;
 
@@ -79,6 +81,7 @@ export function webhookFromFlags(
             isLeader,
             cluster: f['nats-cluster'],
             issuerSecret: 'mooring-nats-issuer',
+            issuerNamespace: f['nats-issuer-namespace'] || namespace,
             authSecret: 'mooring-nats-auth',
             serviceAccount: f['nats-speaker-sa'] ?? 'speaker',
             lifetimeMs: ttl ?? 3_600_000,

@@ -36,6 +36,7 @@ import {
   waitInstallReady,
   withoutNats,
   recycleNatsPods,
+  ISSUER_NS,
   arpOwner,
   drainNode,
   moves,
@@ -96,6 +97,35 @@ const suite: ClusterSuite = (rc) =>
       assert.ok(ds.spec.template.spec.containers[0]?.readinessProbe);
       const speakers = await podsOf(c, SEL.speaker);
       assert.deepEqual(speakers.map((p) => p.spec.nodeName).sort(), c.nodes.map((n) => n.name).sort());
+    });
+
+    it('speakers cannot read the NATS issuer keys: kubectl auth can-i as their ServiceAccount, and a request with its token', async () => {
+      const c = rc();
+      // The controller made the keys in their own namespace, and not where speakers read Secrets.
+      await c.lab.waitFor(
+        `Secret ${ISSUER_NS}/mooring-nats-issuer created by the controller`,
+        async () => (await c.kubectl(['get', 'secret', '-n', ISSUER_NS, 'mooring-nats-issuer'])).code === 0,
+        READY_MS,
+        500,
+      );
+      assert.notEqual((await c.kubectl(['get', 'secret', '-n', MS, 'mooring-nats-issuer'])).code, 0);
+      const can = async (sa: string, ...args: string[]) =>
+        (await c.kubectl(['auth', 'can-i', ...args, `--as=system:serviceaccount:${MS}:${sa}`])).stdout.trim();
+      assert.equal(await can('speaker', 'get', 'secret/mooring-nats-issuer', '-n', ISSUER_NS), 'no');
+      assert.equal(await can('speaker', 'list', 'secrets', '-n', ISSUER_NS), 'no');
+      assert.equal(await can('speaker', 'watch', 'secrets', '-n', ISSUER_NS), 'no');
+      // What they do read: the Secrets of metallb-system (BGPPeer passwords, as MetalLB's speakers).
+      assert.equal(await can('speaker', 'list', 'secrets', '-n', MS), 'yes');
+      assert.equal(await can('controller', 'get', 'secret/mooring-nats-issuer', '-n', ISSUER_NS), 'yes');
+      // A real request with a token of the speaker's ServiceAccount (the kubeconfig's admin token replaced).
+      const token = (await c.kubectlOk(['create', 'token', 'speaker', '-n', MS, '--duration=10m'])).trim();
+      const asSpeaker = (args: string[]) => c.kubectl([...args, `--token=${token}`]);
+      const denied = await asSpeaker(['get', 'secret', '-n', ISSUER_NS, 'mooring-nats-issuer']);
+      assert.notEqual(denied.code, 0);
+      assert.match(denied.stderr, /forbidden/i);
+      const allowed = await asSpeaker(['get', 'secrets', '-n', MS, '-o', 'name']);
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.ok(!allowed.stdout.includes('mooring-nats-issuer'), allowed.stdout);
     });
 
     it('an L2 Service gets an IP and is answered at the segment client', async () => {
