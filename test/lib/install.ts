@@ -10,6 +10,7 @@ import { createInterface } from 'node:readline';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { electionHash } from '../../src/domain/election.js';
 import { NET, REPO } from './cluster.js';
 import { BUNDLED_NATS_IMAGE, ensureNatsImage, NATS_IMAGE_REPO } from './nats-image.js';
 import { IMAGES, type PodObject, type RealCluster } from './real-cluster.js';
@@ -299,6 +300,8 @@ export const IMAGE_REF = `${IMAGE_REPO}:${(JSON.parse(readFileSync(join(REPO, 'p
 export interface L2WatchResult {
   /** Per IP: the answering nodes in order, repeats collapsed; a probe answered by two nodes is `a+b`. */
   readonly owners: Record<string, string[]>;
+  /** The same with the send time (ms since the epoch) of each entry's first probe. */
+  readonly timeline: Record<string, Array<{ who: string; t: number }>>;
   /** Per IP: the longest run of ARP probes (one every PROBE_MS) with no answer, send time to send time. */
   readonly maxGapMs: Record<string, number>;
   readonly probes: number;
@@ -391,10 +394,12 @@ export async function watchL2(c: RealCluster, ips: string[], tcpIp: string): Pro
       await Promise.all([tcpExited, arpExited]);
       const probes = arpLines.filter((l): l is ArpProbe => 'ip' in l && 'macs' in l);
       const owners: Record<string, string[]> = {};
+      const timeline: Record<string, Array<{ who: string; t: number }>> = {};
       const maxGapMs: Record<string, number> = {};
       let dualAnswers = 0;
       for (const ip of ips) {
         const seq: string[] = [];
+        const at: Array<{ who: string; t: number }> = [];
         let worst = 0;
         let since: number | undefined;
         for (const p of probes.filter((x) => x.ip === ip)) {
@@ -409,16 +414,21 @@ export async function watchL2(c: RealCluster, ips: string[], tcpIp: string): Pro
             .map((m) => nodeByMac(m) ?? m)
             .sort()
             .join('+');
-          if (seq.at(-1) !== who) seq.push(who);
+          if (seq.at(-1) !== who) {
+            seq.push(who);
+            at.push({ who, t: p.t });
+          }
         }
         const last = probes.filter((x) => x.ip === ip).at(-1);
         if (since !== undefined && last) worst = Math.max(worst, last.t - since + PROBE_MS);
         owners[ip] = seq;
+        timeline[ip] = at;
         maxGapMs[ip] = worst;
       }
       const counted = attempts.slice(firstOk);
       return {
         owners,
+        timeline,
         maxGapMs,
         probes: probes.length,
         dualAnswers,
@@ -438,17 +448,76 @@ export const arpOwner = (c: RealCluster, ip: string): string | undefined => node
  * `tag` in every node's containerd (no registry), the DaemonSet's image is set to it, and the
  * rollout is awaited (one node at a time: `maxUnavailable: 1`).
  */
-export async function rollSpeakers(c: RealCluster, tag: string): Promise<void> {
+export async function rollSpeakers(c: RealCluster, tag: string): Promise<Record<string, RestartWindow>> {
   const ref = `${IMAGE_REPO}:${tag}`;
   await c.tagImage(IMAGE_REF, ref);
-  await c.kubectlOk(['set', 'image', '-n', MS, 'daemonset/speaker', `speaker=${ref}`]);
-  await c.kubectlOk(['rollout', 'status', '-n', MS, 'daemonset/speaker', '--timeout=300s'], { timeoutMs: 320_000 });
-  await c.waitPodsReady(MS, SEL.speaker, c.nodes.length, READY_MS);
+  const old = new Set((await podsOf(c, SEL.speaker)).map((p) => (p.metadata as { uid?: string }).uid));
+  // Each node's restart as seen by polling its speaker Pods: from its old Pod's deletion to its new Pod Ready.
+  const windows: Record<string, RestartWindow> = {};
+  let rolling = true;
+  const poll = (async () => {
+    while (rolling) {
+      const t = Date.now();
+      const r = await c.kubectl(['get', 'pods', '-n', MS, '-l', SEL.speaker, '-o', 'json']);
+      if (r.code === 0)
+        for (const p of (JSON.parse(r.stdout) as { items: Array<PodObject & { metadata: { uid: string } }> }).items) {
+          const node = p.spec.nodeName ?? '';
+          const w = (windows[node] ??= { from: Infinity, to: Infinity });
+          if (old.has(p.metadata.uid) && p.metadata.deletionTimestamp) w.from = Math.min(w.from, t - POLL_MS);
+          if (!old.has(p.metadata.uid) && p.status?.conditions?.some((x) => x.type === 'Ready' && x.status === 'True'))
+            w.to = Math.min(w.to, t);
+          // Not seen terminating (it went between two polls): its new Pod's creation bounds it.
+          if (!old.has(p.metadata.uid) && w.from === Infinity) w.from = t - POLL_MS;
+        }
+      await new Promise((ok) => setTimeout(ok, POLL_MS));
+    }
+  })();
+  try {
+    await c.kubectlOk(['set', 'image', '-n', MS, 'daemonset/speaker', `speaker=${ref}`]);
+    await c.kubectlOk(['rollout', 'status', '-n', MS, 'daemonset/speaker', '--timeout=300s'], { timeoutMs: 320_000 });
+    await c.waitPodsReady(MS, SEL.speaker, c.nodes.length, READY_MS);
+  } finally {
+    rolling = false;
+    await poll;
+  }
   const images = (await podsOf(c, SEL.speaker)).map((p) => (p.spec as { containers?: Array<{ image?: string }> }).containers?.[0]?.image);
   assert.deepEqual(
     images,
     c.nodes.map(() => ref),
   );
+  return windows;
+}
+
+const POLL_MS = 250;
+
+/** A node's speaker restart: its old Pod seen deleted (less one poll) → its new Pod seen Ready (ms since the epoch). */
+export interface RestartWindow {
+  from: number;
+  to: number;
+}
+
+/**
+ * The moves of a rolling update that break its rule: an IP leaves a node only while that node's
+ * speaker restarts, or moves to a node ahead in its election order (a restarted node taking its
+ * IP back). Anything else moved an IP off a healthy node.
+ */
+export function unexpectedMoves(
+  ip: string,
+  timeline: ReadonlyArray<{ who: string; t: number }>,
+  windows: Record<string, RestartWindow>,
+): string[] {
+  const rank = (n: string) => electionHash(n, ip);
+  const single = timeline.filter((x) => !x.who.includes('+'));
+  const bad: string[] = [];
+  for (let i = 1; i < single.length; i++) {
+    const a = single[i - 1] as { who: string; t: number };
+    const b = single[i] as { who: string; t: number };
+    if (a.who === b.who) continue;
+    const w = windows[a.who];
+    const restarting = w !== undefined && b.t >= w.from && b.t <= w.to;
+    if (!restarting && !(rank(b.who) < rank(a.who))) bad.push(`${ip}: ${a.who} → ${b.who} at ${new Date(b.t).toISOString()}`);
+  }
+  return bad;
 }
 
 /** `kubectl drain` as a user runs it (DaemonSet Pods stay; emptyDir data, the bundled NATS's, goes). */
