@@ -60,10 +60,11 @@ export function packageVersion(): string {
 
 /**
  * The objects of deploy/ in install order, as kustomize would build them: every namespaced object
- * in the kustomization's namespace, Mooring's image tagged with package.json's version.
+ * in the kustomization's namespace if it sets one (deploy/ does not: each names its own), Mooring's
+ * image tagged with package.json's version.
  */
 export function sourceObjects(deployDir = DEPLOY_DIR): SourceObject[] {
-  const k = parse(readFileSync(join(deployDir, 'kustomization.yaml'), 'utf8')) as { namespace: string; resources: string[] };
+  const k = parse(readFileSync(join(deployDir, 'kustomization.yaml'), 'utf8')) as { namespace?: string; resources: string[] };
   const version = packageVersion();
   const out: SourceObject[] = [];
   for (const file of k.resources) {
@@ -72,7 +73,8 @@ export function sourceObjects(deployDir = DEPLOY_DIR): SourceObject[] {
       if (d.errors.length > 0) throw new Error(`deploy/${file}: ${d.errors[0]?.message}`);
       const obj = d.toJS() as Obj | null;
       if (obj === null || obj === undefined) continue;
-      if (!CLUSTER_SCOPED.has(obj.kind as string)) obj.metadata = { ...obj.metadata, namespace: k.namespace };
+      // As kustomize: the kustomization's namespace when it sets one, else the object's own.
+      if (!CLUSTER_SCOPED.has(obj.kind as string)) obj.metadata = { ...obj.metadata, namespace: k.namespace ?? obj.metadata?.namespace };
       for (const c of podSpec(obj)?.containers ?? []) {
         if (typeof c.image === 'string' && c.image.startsWith(`${IMAGE_REPOSITORY}:`)) c.image = `${IMAGE_REPOSITORY}:${version}`;
       }

@@ -190,6 +190,31 @@ test('planned handover (drain): make-before-break, no instant without an announc
   assertClean(c);
 });
 
+test('cordon (kubectl drain): the IPs move to the next uncordoned node make-before-break; uncordon takes them back', async () => {
+  const c = await cluster(13);
+  const victim = 'node-b';
+  const lost = ownersOf(c, victim);
+  assert.ok(lost.length > 0, 'victim owns something');
+  let gaps = 0;
+  const watch = async (ms: number) => {
+    for (let t = 0; t < ms; t += 5) {
+      await c.run(5);
+      for (const ip of lost) if (c.announcers(ip).length === 0) gaps++;
+    }
+  };
+  c.cordon(victim);
+  await watch(3000);
+  assert.equal(gaps, 0, 'an IP had no announcer during the handover');
+  assert.deepEqual(ownersOf(c, victim), []);
+  for (const ip of lost) assert.deepEqual(c.announcers(ip), [c.expectedOwner(ip)]);
+  // Nothing else moved: every other IP is where it was.
+  for (const ip of c.allIps().filter((x) => !lost.includes(x))) assert.notEqual(c.expectedOwner(ip), victim);
+  c.cordon(victim, false);
+  await c.run(4000);
+  assert.deepEqual(ownersOf(c, victim).sort(), [...lost].sort());
+  assertClean(c);
+});
+
 test('restarted node (new incarnation) is not confused with its previous life', async () => {
   const c = await cluster(11);
   c.kill('node-c');

@@ -294,6 +294,14 @@ export class SimCluster {
     this.admin.publish(drainSubject('sim', name), encodeDrain({ v: 1, node: name, draining: on }));
   }
 
+  /** `kubectl cordon|uncordon <node>` (spec.unschedulable, as `kubectl drain` sets it), seen by every speaker's informer. */
+  cordon(name: string, on = true): void {
+    const n = this.node(name);
+    this.cause(`${on ? 'cordon' : 'uncordon'} ${name}`);
+    n.spec = { ...n.spec, ...(on ? { unschedulable: true } : { unschedulable: false }) };
+    this.pushConfig();
+  }
+
   setLabels(name: string, labels: Labels): void {
     const n = this.node(name);
     this.cause(`labels of ${name}`);

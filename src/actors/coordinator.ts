@@ -634,8 +634,15 @@ export class Coordinator {
     // window, we keep answering until it is ready to take over.
     const c = this.claimer[info.index] ?? -1;
     const claimer = c >= 0 ? this.names[c] : undefined;
+    // A draining or cordoned claimer hands over make-before-break: we announce at once.
+    const cordoned = (n: string) => this.nodes.get(n)?.unschedulable === true;
     const incumbent =
-      mine && claimer !== undefined && claimer !== this.node && this.membership.isLive(claimer) && !this.membership.draining(claimer)
+      mine &&
+      claimer !== undefined &&
+      claimer !== this.node &&
+      this.membership.isLive(claimer) &&
+      !this.membership.draining(claimer) &&
+      !cordoned(claimer)
         ? claimer
         : undefined;
     const successorPending =
@@ -650,7 +657,8 @@ export class Coordinator {
       owner: mine,
       reason: d.reason,
       knownEpoch: this.knownEpoch[info.index] ?? 0,
-      handover: !mine && d.reason === Reason.draining,
+      // Draining, or cordoned (`kubectl drain`) and outranked: keep answering until the new owner claims.
+      handover: !mine && (d.reason === Reason.draining || (d.reason === Reason.notOwner && cordoned(this.node))),
       incumbent,
       successorPending,
     });

@@ -42,6 +42,18 @@ test('RBAC: no wildcards, Secrets only namespaced', () => {
   }
 });
 
+test("speakers cannot read the NATS issuer keys: nothing binds the speaker in the issuer's namespace", () => {
+  const dep = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'controller') as
+    (Obj & { spec: { template: { spec: { containers: Array<{ args: string[] }> } } } }) | undefined;
+  assert.ok(dep?.spec.template.spec.containers[0]?.args.includes('--nats-issuer-namespace=mooring-secrets'));
+  type Binding = Obj & { subjects?: Array<{ kind: string; name: string; namespace?: string }> };
+  const inIssuerNs = docs.filter((d) => d.metadata.namespace === 'mooring-secrets') as Binding[];
+  assert.deepEqual(inIssuerNs.map((d) => `${d.kind}/${d.metadata.name}`).sort(), ['Role/controller', 'RoleBinding/controller']);
+  const subjects = inIssuerNs.flatMap((b) => b.subjects ?? []);
+  assert.deepEqual(subjects, [{ kind: 'ServiceAccount', name: 'controller', namespace: 'metallb-system' }]);
+  // No cluster-wide Secret access for anyone (the test below), so no other way in.
+});
+
 test('controller: two replicas, Lease access in its namespace only; only its own Secrets and its own webhook configuration', () => {
   const dep = docs.find((d) => d.kind === 'Deployment' && d.metadata.name === 'controller') as
     (Obj & { spec?: { replicas?: number } }) | undefined;
@@ -59,11 +71,20 @@ test('controller: two replicas, Lease access in its namespace only; only its own
   type Rule = { apiGroups: string[]; resources: string[]; verbs: string[]; resourceNames?: string[] };
   const rulesFor = (res: string) =>
     roles.flatMap((r) => ((r.rules ?? []) as Rule[]).filter((x) => x.resources.includes(res)).map((x) => ({ kind: r.kind, ...x })));
-  for (const x of rulesFor('secrets')) {
+  const ns = (r: Obj) => r.metadata.namespace;
+  const secretRules = roles.flatMap((r) =>
+    ((r.rules ?? []) as Rule[]).filter((x) => x.resources.includes('secrets')).map((x) => ({ kind: r.kind, ns: ns(r), ...x })),
+  );
+  for (const x of secretRules) {
     assert.equal(x.kind, 'Role');
     if (x.verbs.join() !== 'create')
-      assert.deepEqual(x.resourceNames, ['mooring-webhook-cert', 'mooring-nats-issuer', 'mooring-nats-auth'], `secrets ${x.verbs.join()}`);
+      assert.deepEqual(
+        x.resourceNames,
+        x.ns === 'mooring-secrets' ? ['mooring-nats-issuer'] : ['mooring-webhook-cert', 'mooring-nats-auth'],
+        `secrets ${x.verbs.join()} in ${x.ns}`,
+      );
   }
+  assert.deepEqual([...new Set(secretRules.map((x) => x.ns))].sort(), ['metallb-system', 'mooring-secrets']);
   assert.deepEqual(
     rulesFor('validatingwebhookconfigurations').map((x) => ({ names: x.resourceNames, verbs: x.verbs })),
     [{ names: ['mooring-webhook-configuration'], verbs: ['get', 'patch'] }],

@@ -19,7 +19,7 @@
 // Usage: controller.ts [--lb-class C] [--namespace metallb-system] [--metrics-port 7472] [--metrics-host 0.0.0.0]
 //   [--webhook-port 9443 --webhook-cert tls.crt --webhook-key tls.key | --webhook-cert-secret S] [--webhook-host 0.0.0.0]
 //   [--webhook-configuration C] [--webhook-service SVC] [--webhook-cert-extra-names ip,name]
-//   [--nats-cluster C --nats-credential-ttl 1h --nats-speaker-sa speaker]
+//   [--nats-cluster C --nats-credential-ttl 1h --nats-speaker-sa speaker --nats-viewer-sa viz --nats-issuer-namespace mooring-secrets]
 //   [--nats-url nats://… [--cluster mooring] [--nats-user U --nats-pass-file F]]
 //   [--lease-name mooring-controller] [--lease-duration 15s] [--lease-renew-deadline 10s] [--lease-retry 2s]
 import { randomUUID } from 'node:crypto';

@@ -168,6 +168,27 @@ const cases: Array<{ desc: string; nodes: ElectionNode[]; svc: ServiceIpView; li
     live: allLive,
     want: byHash(['n1', 'n2'], ip)[0],
   },
+  {
+    desc: 'cordoned owner (kubectl drain): the next uncordoned node in hash order',
+    nodes: names.map((n) => (n === first ? { ...plain(n), unschedulable: true } : plain(n))),
+    svc: svc(),
+    live: allLive,
+    want: second,
+  },
+  {
+    desc: 'every node cordoned: the hash order as without cordons',
+    nodes: names.map((n) => ({ ...plain(n), unschedulable: true })),
+    svc: svc(),
+    live: allLive,
+    want: first,
+  },
+  {
+    desc: 'cordoned node with the best preference score: an uncordoned one still wins',
+    nodes: names.map((n) => (n === first ? { ...plain(n, { edge: 'true' }), unschedulable: true } : plain(n))),
+    svc: svc({ ads: [{ name: 'p', preferredNodeSelectors: [{ weight: 100, preference: { matchLabels: { edge: 'true' } } }] }] }),
+    live: allLive,
+    want: second,
+  },
 ];
 
 for (const c of cases) {

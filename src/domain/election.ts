@@ -7,7 +7,9 @@
 //              own nodes), then sha256(nodeName + "#" + firstLbIp) ascending (MetalLB
 //              speaker/layer2_controller.go ShouldAnnounce: bytes.Compare of the digests, which
 //              is the same as comparing lower-case hex).
-// Ours on top: carrier up on an announcing interface, and a draining node is not elected.
+// Ours on top: carrier up on an announcing interface, and a draining node is not elected; a
+// cordoned node (spec.unschedulable, as `kubectl drain` leaves it) is elected only when no
+// uncordoned node is eligible, so a drain moves its IPs away (make-before-break, as a SIGTERM).
 // `node:crypto` hash is used for the digest: hashing is computation, not I/O.
 import { hash } from 'node:crypto';
 import { matchesAny, matchesSelector, type LabelSelector, type Labels } from './label-selector.js';
@@ -38,6 +40,8 @@ export interface ElectionNode {
   readonly labels: Labels;
   /** Node condition NetworkUnavailable=True. */
   readonly networkUnavailable?: boolean;
+  /** spec.unschedulable (cordoned): ranked after every uncordoned node. */
+  readonly unschedulable?: boolean;
 }
 
 export interface PreferredNodeSelector {
@@ -163,6 +167,9 @@ function topByHash(ip: string, names: readonly string[], k: number): string[] {
   return ns;
 }
 
+/** Above any sum of preference weights (each 1..100, a handful of ads). */
+const UNCORDONED = 1e9;
+
 /** Preference score of a node for a service: weights summed over ads that select the node. */
 export function preferenceScore(svc: ServiceIpView, node: ElectionNode): number {
   let score = 0;
@@ -226,23 +233,27 @@ export function electOwner({ svc, nodes, live, me, order, names, opts = {} }: El
       break;
     }
   // Without preferences the first eligible node in hash order wins: usually among the top few.
+  // A cordoned node is only the fallback: the first eligible uncordoned node wins.
   if (!scored) {
+    let cordoned: string | undefined;
     let ranked = order.ranked(svc.firstIp, names, 1);
     for (let i = 0; i < names.length; i++) {
       if (i === ranked.length) ranked = order.ranked(svc.firstIp, names);
       const name = ranked[i] as string;
       const n = nodes.get(name);
       if (!n || (name !== me && !live.isLive(name)) || ineligibility(svc, n, live, opts) !== undefined) continue;
-      return name;
+      if (!n.unschedulable) return name;
+      cordoned ??= name;
     }
-    return undefined;
+    return cordoned;
   }
   let owner: string | undefined;
   let best = -1;
   for (const name of order.ranked(svc.firstIp, names)) {
     const n = nodes.get(name);
     if (!n || (name !== me && !live.isLive(name)) || ineligibility(svc, n, live, opts) !== undefined) continue;
-    const s = preferenceScore(svc, n);
+    // Uncordoned first (by a margin above any score), then the preference score.
+    const s = preferenceScore(svc, n) + (n.unschedulable ? 0 : UNCORDONED);
     if (s > best) {
       best = s;
       owner = name;
@@ -276,7 +287,11 @@ export function electionOrder(
   opts: ElectionOptions = {},
 ): string[] {
   const eligible = [...nodes.values()].filter((n) => live.isLive(n.name) && ineligibility(svc, n, live, opts) === undefined);
-  const keyed = eligible.map((n) => ({ n: n.name, s: preferenceScore(svc, n), h: electionHash(n.name, svc.firstIp) }));
+  const keyed = eligible.map((n) => ({
+    n: n.name,
+    s: preferenceScore(svc, n) + (n.unschedulable ? 0 : UNCORDONED),
+    h: electionHash(n.name, svc.firstIp),
+  }));
   keyed.sort((a, b) => b.s - a.s || (a.h < b.h ? -1 : a.h > b.h ? 1 : a.n < b.n ? -1 : 1));
   return keyed.map((k) => k.n);
 }

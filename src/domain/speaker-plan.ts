@@ -25,6 +25,7 @@ export interface EndpointSliceObj {
 }
 export interface NodeObj {
   metadata: { name: string; labels?: Labels };
+  spec?: { unschedulable?: boolean };
   status?: { conditions?: Array<{ type: string; status: string }> };
 }
 
@@ -229,7 +230,12 @@ export function planSpeaker(input: PlanInput): SpeakerPlan {
     services,
     l2: {
       nodes: input.nodes
-        .map((n) => ({ name: n.metadata.name, labels: n.metadata.labels ?? {}, networkUnavailable: networkUnavailable(n) }))
+        .map((n) => ({
+          name: n.metadata.name,
+          labels: n.metadata.labels ?? {},
+          networkUnavailable: networkUnavailable(n),
+          ...(n.spec?.unschedulable === true ? { unschedulable: true } : {}),
+        }))
         .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)),
       services: services
         .filter((s) => s.l2Ads.length > 0)

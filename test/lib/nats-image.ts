@@ -52,7 +52,9 @@ export async function ensureNatsImage(log?: (s: string) => void): Promise<NatsIm
     log,
   );
   const tag = version.replace(/^v/, '');
-  const path = join(dir, 'nats-image.tar');
+  // v2: the server at /usr/local/bin/nats-server with PATH set, as in the upstream image (the
+  // manifest's preStop runs `nats-server --signal ldm=…`).
+  const path = join(dir, 'nats-image-v2.tar');
   if (!existsSync(path)) buildImage(bin, tag, path);
   return { path, ref: `${NATS_IMAGE_REPO}:${tag}`, version };
 }
@@ -68,10 +70,20 @@ function buildImage(bin: string, tag: string, out: string): void {
     um('new', '--image', ref);
     um('unpack', '--image', ref, bundle);
     const rootfs = join(bundle, 'rootfs');
-    for (const d of ['tmp', 'etc/nats', 'data']) mkdirSync(join(rootfs, d), { recursive: true });
-    sh('cp', [bin, join(rootfs, 'nats-server')]);
+    for (const d of ['tmp', 'etc/nats', 'data', 'usr/local/bin', 'var/run/nats']) mkdirSync(join(rootfs, d), { recursive: true });
+    sh('cp', [bin, join(rootfs, 'usr/local/bin/nats-server')]);
     um('repack', '--image', ref, bundle);
-    um('config', '--image', ref, '--config.entrypoint', '/nats-server', '--config.exposedports', '4222/tcp');
+    um(
+      'config',
+      '--image',
+      ref,
+      '--config.entrypoint',
+      '/usr/local/bin/nats-server',
+      '--config.env',
+      'PATH=/usr/local/bin:/usr/bin:/bin',
+      '--config.exposedports',
+      '4222/tcp',
+    );
     um('gc', '--layout', layout);
     const tmp = `${out}.tmp${process.pid}`;
     sh('tar', ['-C', layout, '-cf', tmp, '.']);

@@ -713,6 +713,28 @@ oom_score = 0
     await Promise.all(this.nodes.map((n) => this.importImages(n, [img])));
   }
 
+  /** Tags an image already in every node's containerd under another reference (`ctr images tag --force`). */
+  async tagImage(from: string, to: string): Promise<void> {
+    await Promise.all(
+      this.nodes.map(async (n) => {
+        const r = await run('nsenter', [
+          `--net=/run/netns/${n.netns.name}`,
+          'ctr',
+          '-a',
+          n.sock,
+          '-n',
+          'k8s.io',
+          'images',
+          'tag',
+          '--force',
+          from,
+          to,
+        ]);
+        if (r.code !== 0) throw new Error(`${n.name}: ctr images tag ${from} ${to} failed (${r.code}): ${r.stderr.trim()}`);
+      }),
+    );
+  }
+
   /** Image references each node's containerd holds (k8s.io namespace). */
   async nodeImages(n: RealNode): Promise<string[]> {
     const r = await run('nsenter', [`--net=/run/netns/${n.netns.name}`, 'ctr', '-a', n.sock, '-n', 'k8s.io', 'images', 'ls', '-q']);

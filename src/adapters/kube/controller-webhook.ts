@@ -45,6 +45,8 @@ export const WEBHOOK_FLAGS = {
   'nats-speaker-sa': { type: 'string', default: 'speaker' },
   /** The visualizer's ServiceAccount: its Pods get read-only viewer credentials ('' for none). */
   'nats-viewer-sa': { type: 'string', default: 'viz' },
+  /** Where the issuer keys' Secret lives (default: the controller's namespace); speakers must not read Secrets there. */
+  'nats-issuer-namespace': { type: 'string' },
 } as const;
 type Flags = Partial<Record<keyof typeof WEBHOOK_FLAGS, string>>;
 
@@ -81,6 +83,7 @@ export function webhookFromFlags(
             isLeader,
             cluster: f['nats-cluster'],
             issuerSecret: 'mooring-nats-issuer',
+            issuerNamespace: f['nats-issuer-namespace'] || namespace,
             authSecret: 'mooring-nats-auth',
             serviceAccount: f['nats-speaker-sa'] ?? 'speaker',
             ...(f['nats-viewer-sa'] ? { viewerServiceAccount: f['nats-viewer-sa'] } : {}),

@@ -1,5 +1,6 @@
 // The controller's NATS issuer in the cluster: the issuer keys live in the Secret
-// mooring-nats-issuer (created by the leader on first start; every replica reads it), the servers'
+// mooring-nats-issuer (created by the leader on first start; every replica reads it) in a namespace
+// where speakers cannot read Secrets (--nats-issuer-namespace, deploy/rbac/issuer.yaml), the servers'
 // configuration (operator mode, public JWTs only) in the Secret mooring-nats-auth (key
 // coordination-auth.conf, included by deploy/nats), written by the leader when missing or made
 // for other keys or by an older version. POST /nats/v1/credentials (on the webhook's HTTPS server) mints a node's user
@@ -28,6 +29,8 @@ export interface NatsIssuerOptions {
   /** Coordination cluster name (subjects mooring.v1.<cluster>.…), as the speakers' --cluster. */
   readonly cluster: string;
   readonly issuerSecret: string;
+  /** The issuer Secret's namespace: one the speakers cannot read Secrets in (deploy/rbac/issuer.yaml). */
+  readonly issuerNamespace?: string;
   readonly authSecret: string;
   /** The speakers' ServiceAccount. */
   readonly serviceAccount: string;
@@ -53,31 +56,32 @@ export function startNatsIssuer(
   stop: () => void;
 } {
   const rest = kubeRest(kc);
-  const secrets = `/api/v1/namespaces/${o.namespace}/secrets`;
+  const secretsIn = (ns: string) => `/api/v1/namespaces/${ns}/secrets`;
+  const issuerNs = o.issuerNamespace ?? o.namespace;
   let seeds: IssuerSeeds | undefined;
   let timer: NodeJS.Timeout | undefined;
   let stopped = false;
   const labels = { 'app.kubernetes.io/part-of': 'mooring', 'app.kubernetes.io/managed-by': 'mooring-controller' };
-  const get = async (name: string): Promise<SecretObj | undefined> => {
+  const get = async (name: string, ns = o.namespace): Promise<SecretObj | undefined> => {
     try {
-      return await rest.request<SecretObj>('GET', `${secrets}/${name}`);
+      return await rest.request<SecretObj>('GET', `${secretsIn(ns)}/${name}`);
     } catch (e) {
       if (e instanceof KubeRestError && e.code === 404) return undefined;
       throw e;
     }
   };
-  const put = async (name: string, data: Record<string, string>, version?: string): Promise<void> => {
+  const put = async (name: string, data: Record<string, string>, version?: string, ns = o.namespace): Promise<void> => {
     const body = {
       apiVersion: 'v1',
       kind: 'Secret',
-      metadata: { name, namespace: o.namespace, labels, ...(version ? { resourceVersion: version } : {}) },
+      metadata: { name, namespace: ns, labels, ...(version ? { resourceVersion: version } : {}) },
       data,
     };
-    await (version ? rest.request('PUT', `${secrets}/${name}`, { body }) : rest.request('POST', secrets, { body }));
+    await (version ? rest.request('PUT', `${secretsIn(ns)}/${name}`, { body }) : rest.request('POST', secretsIn(ns), { body }));
   };
 
   const tick = async (): Promise<number> => {
-    const s = await get(o.issuerSecret);
+    const s = await get(o.issuerSecret, issuerNs);
     const stored = {
       operator: fromSecretData(s?.data?.operator),
       account: fromSecretData(s?.data?.account),
@@ -86,14 +90,19 @@ export function startNatsIssuer(
     if (validSeeds(stored)) seeds = stored;
     else if (o.isLeader() && !s) {
       const fresh = newIssuerSeeds();
-      await put(o.issuerSecret, {
-        operator: toSecretData(fresh.operator),
-        account: toSecretData(fresh.account),
-        system: toSecretData(fresh.system),
-      });
+      await put(
+        o.issuerSecret,
+        {
+          operator: toSecretData(fresh.operator),
+          account: toSecretData(fresh.account),
+          system: toSecretData(fresh.system),
+        },
+        undefined,
+        issuerNs,
+      );
       log.info('NATS issuer keys created', {
         event: 'nats.issuer.created',
-        name: `${o.namespace}/${o.issuerSecret}`,
+        name: `${issuerNs}/${o.issuerSecret}`,
         account: accountPublicKey(fresh),
       });
       seeds = fresh;

@@ -36,14 +36,41 @@ import {
   waitInstallReady,
   withoutNats,
   recycleNatsPods,
+  ISSUER_NS,
+  arpOwner,
+  drainNode,
+  moves,
+  nothingLeft,
+  PROBE_MS,
+  rollSpeakers,
+  unexpectedMoves,
+  watchL2,
+  type L2WatchResult,
+  type RestartWindow,
 } from '../../lib/install.js';
-import type { ClusterSuite } from '../../lib/real-cluster.js';
+import type { ClusterSuite, RealCluster } from '../../lib/real-cluster.js';
+
+/** One line per watch: owners, the longest ARP gap (printed, never asserted) and TCP attempts. */
+function report(what: string, r: L2WatchResult): void {
+  for (const [ip, seq] of Object.entries(r.owners))
+    console.log(`# ${what}: ${ip} answered by ${seq.join(' → ')}; longest ARP gap ${r.maxGapMs[ip]} ms (probe every ${PROBE_MS} ms)`);
+  console.log(
+    `# ${what}: ${r.probes} ARP probes (${r.dualAnswers} answered twice), ${r.attempts} TCP connection attempts, ${r.failures.length} lost${r.failures.length ? `: ${JSON.stringify(r.failures.slice(0, 5))}` : ''}, ${r.broken.length} established then reset${r.broken.length ? `: ${JSON.stringify(r.broken.slice(0, 5))}` : ''}`,
+  );
+}
+
+/** The speakers' serviceIp transitions of one IP (for a failure's message). */
+async function transitions(c: RealCluster, ip: string): Promise<string> {
+  const lines = (await speakerLogs(c, 2000)).split('\n').filter((l) => l.includes(`"${ip}"`));
+  return lines.slice(-60).join('\n');
+}
 
 const suite: ClusterSuite = (rc) =>
   describe('install: deploy/mooring.yaml as real Pods', { timeout: 20 * 60_000 }, () => {
     let yaml = '';
     let l2Ip = '';
     let l2Owner = '';
+    let afterIp = '';
 
     before(async () => {
       const c = rc();
@@ -72,6 +99,35 @@ const suite: ClusterSuite = (rc) =>
       assert.ok(ds.spec.template.spec.containers[0]?.readinessProbe);
       const speakers = await podsOf(c, SEL.speaker);
       assert.deepEqual(speakers.map((p) => p.spec.nodeName).sort(), c.nodes.map((n) => n.name).sort());
+    });
+
+    it('speakers cannot read the NATS issuer keys: kubectl auth can-i as their ServiceAccount, and a request with its token', async () => {
+      const c = rc();
+      // The controller made the keys in their own namespace, and not where speakers read Secrets.
+      await c.lab.waitFor(
+        `Secret ${ISSUER_NS}/mooring-nats-issuer created by the controller`,
+        async () => (await c.kubectl(['get', 'secret', '-n', ISSUER_NS, 'mooring-nats-issuer'])).code === 0,
+        READY_MS,
+        500,
+      );
+      assert.notEqual((await c.kubectl(['get', 'secret', '-n', MS, 'mooring-nats-issuer'])).code, 0);
+      const can = async (sa: string, ...args: string[]) =>
+        (await c.kubectl(['auth', 'can-i', ...args, `--as=system:serviceaccount:${MS}:${sa}`])).stdout.trim();
+      assert.equal(await can('speaker', 'get', 'secret/mooring-nats-issuer', '-n', ISSUER_NS), 'no');
+      assert.equal(await can('speaker', 'list', 'secrets', '-n', ISSUER_NS), 'no');
+      assert.equal(await can('speaker', 'watch', 'secrets', '-n', ISSUER_NS), 'no');
+      // What they do read: the Secrets of metallb-system (BGPPeer passwords, as MetalLB's speakers).
+      assert.equal(await can('speaker', 'list', 'secrets', '-n', MS), 'yes');
+      assert.equal(await can('controller', 'get', 'secret/mooring-nats-issuer', '-n', ISSUER_NS), 'yes');
+      // A real request with a token of the speaker's ServiceAccount (the kubeconfig's admin token replaced).
+      const token = (await c.kubectlOk(['create', 'token', 'speaker', '-n', MS, '--duration=10m'])).trim();
+      const asSpeaker = (args: string[]) => c.kubectl([...args, `--token=${token}`]);
+      const denied = await asSpeaker(['get', 'secret', '-n', ISSUER_NS, 'mooring-nats-issuer']);
+      assert.notEqual(denied.code, 0);
+      assert.match(denied.stderr, /forbidden/i);
+      const allowed = await asSpeaker(['get', 'secrets', '-n', MS, '-o', 'name']);
+      assert.equal(allowed.code, 0, allowed.stderr);
+      assert.ok(!allowed.stdout.includes('mooring-nats-issuer'), allowed.stdout);
     });
 
     it('an L2 Service gets an IP and is answered at the segment client', async () => {
@@ -161,8 +217,86 @@ const suite: ClusterSuite = (rc) =>
       await c.kubectlOk(['apply', '-f', '-'], { input: lbService('after-leader', 'l2-pool') });
       const ip = await waitIngress(c, 'after-leader');
       assert.notEqual(ip, l2Ip);
+      afterIp = ip;
+      await c.lab.waitFor(`a node answers ARP for ${ip}`, () => arpOwner(c, ip), READY_MS, 200);
       const now = await json<{ spec: { holderIdentity?: string } }>(c, ['get', 'lease', '-n', MS, 'mooring-controller']);
       assert.ok(!(now.spec.holderIdentity ?? '').startsWith(`${leader.metadata.name}_`), 'the deleted Pod still holds the lease');
+    });
+
+    it('a DaemonSet rolling update to a new image tag: no IP moves except off the restarting node, no lost connection', async () => {
+      const c = rc();
+      assert.ok(l2Ip && l2Owner && afterIp, 'needs the L2 Services of the tests above');
+      const owner: Record<string, string | undefined> = { [l2Ip]: l2Owner, [afterIp]: arpOwner(c, afterIp) };
+      assert.ok(owner[afterIp], `nobody answers ARP for ${afterIp}`);
+      const w = await watchL2(c, [l2Ip, afterIp], l2Ip);
+      let r: L2WatchResult | undefined;
+      let windows: Record<string, RestartWindow> = {};
+      try {
+        windows = await rollSpeakers(c, '0.1.0-rolled');
+        // Each restarted owner takes its IP back (the same election order): wait for both.
+        await c.lab.waitFor(
+          'every IP answered by its owner again',
+          () => [l2Ip, afterIp].every((ip) => arpOwner(c, ip) === owner[ip]),
+          READY_MS,
+          200,
+        );
+      } finally {
+        r = await w.stop();
+      }
+      report('rolling update', r);
+      // An IP leaves a node only while that node restarts, or goes to a node ahead in its election order (taken back).
+      assert.deepEqual(
+        [l2Ip, afterIp].flatMap((ip) => unexpectedMoves(ip, r.timeline[ip] ?? [], windows)),
+        [],
+        `restarts: ${JSON.stringify(windows)}`,
+      );
+      for (const ip of [l2Ip, afterIp]) assert.ok((r.owners[ip] ?? []).length > 1, `${ip} never moved: nothing was tested`);
+      assert.deepEqual(r.failures, [], 'lost TCP connection attempts');
+    });
+
+    it('kubectl drain of the owner node hands its IPs over with no lost connection; uncordon takes them back', async () => {
+      const c = rc();
+      assert.ok(l2Ip && l2Owner);
+      await waitInstallReady(c, true);
+      const w = await watchL2(c, [l2Ip], l2Ip);
+      let r: L2WatchResult | undefined;
+      try {
+        await drainNode(c, l2Owner);
+        await c.lab.waitFor(`${l2Ip} answered by another node`, () => (arpOwner(c, l2Ip) ?? l2Owner) !== l2Owner, READY_MS, 200);
+      } finally {
+        r = await w.stop();
+      }
+      report(`kubectl drain ${l2Owner}`, r);
+      const m = moves(r.owners[l2Ip] ?? []);
+      if (m.length !== 1) console.log(await transitions(c, l2Ip));
+      assert.equal(m.length, 1, `${l2Ip}: ${(r.owners[l2Ip] ?? []).join(' → ')}`);
+      assert.equal(m[0]?.[0], l2Owner);
+      assert.deepEqual(r.failures, [], 'lost TCP connection attempts');
+
+      const back = await watchL2(c, [l2Ip], l2Ip);
+      let b: L2WatchResult | undefined;
+      try {
+        await c.kubectlOk(['uncordon', l2Owner]);
+        await c.lab.waitFor(`${l2Owner} answers for ${l2Ip} again`, () => arpOwner(c, l2Ip) === l2Owner, READY_MS, 200);
+      } finally {
+        b = await back.stop();
+      }
+      report(`kubectl uncordon ${l2Owner}`, b);
+      assert.deepEqual(b.failures, [], 'lost TCP connection attempts');
+      await waitInstallReady(c, true);
+    });
+
+    it('plain kubectl delete -f deploy/mooring.yaml removes everything and leaves nothing stuck or refusing', async () => {
+      const c = rc();
+      const t0 = performance.now();
+      // What a user types, with the config objects and Services still there.
+      const r = await c.kubectl(['delete', '-f', '-', '--timeout=300s'], { input: yaml, timeoutMs: 320_000 });
+      assert.equal(r.code, 0, `kubectl delete -f failed: ${r.stderr}`);
+      await c.lab.waitFor(`namespace ${MS} deleted`, async () => (await c.kubectl(['get', 'namespace', MS])).code !== 0, READY_MS, 500);
+      await nothingLeft(c);
+      console.log(`# kubectl delete -f deploy/mooring.yaml: everything gone in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+      // Nothing refuses or holds what was left: the Services that had IPs, and their namespace, delete.
+      await c.kubectlOk(['delete', 'namespace', NS, '--timeout=120s'], { timeoutMs: 140_000 });
     });
 
     it('a BGP-only install without NATS announces; speakers never dial NATS', async () => {

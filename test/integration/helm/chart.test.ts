@@ -54,7 +54,10 @@ describe('Helm chart deploy/helm/mooring', { timeout: 40 * 60_000 }, () => {
 
   it('renders with default values the objects of deploy/mooring.yaml (Helm labels aside, no Namespace)', async () => {
     const rendered = await template();
-    const manifest = parseObjects(readFileSync(join(CHART_DIR, '..', '..', 'mooring.yaml'), 'utf8')).filter((o) => o.kind !== 'Namespace');
+    // Not the release's Namespace (helm install -n … --create-namespace); the issuer keys' one is in the chart.
+    const manifest = parseObjects(readFileSync(join(CHART_DIR, '..', '..', 'mooring.yaml'), 'utf8')).filter(
+      (o) => !(o.kind === 'Namespace' && o.metadata.name === 'metallb-system'),
+    );
     assert.deepEqual(rendered.map(key).sort(), manifest.map(key).sort());
     const byKey = new Map(rendered.map((o) => [key(o), o]));
     for (const m of manifest) {
@@ -112,7 +115,13 @@ describe('Helm chart deploy/helm/mooring', { timeout: 40 * 60_000 }, () => {
   it('installs into the release namespace, and leaves CRDs out with crds.enabled=false', async () => {
     const objs = await template('-n', 'lb', '--set', 'crds.enabled=false');
     assert.equal(objs.filter((o) => o.kind === 'CustomResourceDefinition').length, 0);
-    for (const o of objs) if (o.metadata.namespace !== undefined) assert.equal(o.metadata.namespace, 'lb', key(o));
+    // Everything in the release namespace but the issuer keys' Role and RoleBinding (deploy/rbac/issuer.yaml).
+    for (const o of objs)
+      if (o.metadata.namespace !== undefined)
+        assert.equal(o.metadata.namespace, o.metadata.namespace === 'mooring-secrets' ? 'mooring-secrets' : 'lb', key(o));
+    const issuer = objs.filter((o) => o.metadata.namespace === 'mooring-secrets');
+    assert.deepEqual(issuer.map(key).sort(), ['Role/mooring-secrets/controller', 'RoleBinding/mooring-secrets/controller']);
+    assert.equal(issuer.find((o) => o.kind === 'RoleBinding')?.subjects[0].namespace, 'lb');
     assert.ok((container(find(objs, 'DaemonSet', 'speaker')).args as string[]).includes('--nats-url=nats://mooring-nats.lb.svc:4222'));
     assert.ok((container(find(objs, 'Deployment', 'controller')).args as string[]).includes('--namespace=lb'));
     assert.equal(

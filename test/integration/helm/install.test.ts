@@ -75,7 +75,7 @@ describe('install: deploy/mooring.yaml and the Helm chart against a real kube-ap
     const nats = read.found[`StatefulSet/${NS}/mooring-nats`] as Obj;
     assert.equal(nats.spec.volumeClaimTemplates, undefined);
     assert.equal(nats.spec.template.spec.affinity.podAntiAffinity.preferredDuringSchedulingIgnoredDuringExecution.length, 1);
-    // Keep the Namespace (no namespace controller runs here to finish deleting it): Helm installs into it next.
+    // Keep the Namespaces (no namespace controller runs here to finish deleting one): Helm installs into them next.
     const rest = await client(
       'delete',
       objs.filter((o) => o.kind !== 'Namespace'),
@@ -88,7 +88,9 @@ describe('install: deploy/mooring.yaml and the Helm chart against a real kube-ap
 
   it('helm install creates every object the chart renders', async () => {
     v1 = await rendered();
-    await helm('install', 'mooring', CHART_DIR, '-n', NS);
+    // --take-ownership: the issuer keys' Namespace (mooring-secrets) left by the kubectl test above
+    // is still there (no namespace controller runs here to finish deleting one); Helm adopts it.
+    await helm('install', 'mooring', CHART_DIR, '-n', NS, '--take-ownership');
     const read = await client('read', v1);
     assert.deepEqual(read.missing, []);
     const ds = read.found[`DaemonSet/${NS}/speaker`] as Obj;
@@ -135,7 +137,9 @@ describe('install: deploy/mooring.yaml and the Helm chart against a real kube-ap
       kind: 'Secret',
       metadata: { name: `sh.helm.release.v1.mooring.v${n}`, namespace: NS },
     }));
-    const gone = await client('gone', [...all, ...releases]);
+    // A deleted Namespace (the issuer keys' one) stays Terminating without the namespace controller,
+    // which does not run here: the real cluster's install suite checks that it goes.
+    const gone = await client('gone', [...all.filter((o) => o.kind !== 'Namespace'), ...releases]);
     assert.deepEqual(gone.left, []);
     assert.ok(all.some((o) => o.kind === 'CustomResourceDefinition'));
     assert.equal((await helm('list', '-n', NS, '-a', '-q')).trim(), '');

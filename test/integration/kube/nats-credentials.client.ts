@@ -45,6 +45,7 @@ async function setup(url: string, tokenOut: string): Promise<unknown> {
   await applyFile('deploy/namespace.yaml');
   await applyFile('deploy/rbac/controller.yaml');
   await applyFile('deploy/rbac/speaker.yaml');
+  await applyFile('deploy/rbac/issuer.yaml');
   const [cfg] = loadAllYaml(readFileSync(join(REPO, 'deploy/controller/webhook.yaml'), 'utf8')) as Array<
     KubernetesObject & { webhooks: Array<{ clientConfig: Record<string, unknown> }> }
   >;
@@ -90,7 +91,8 @@ async function authConf(file: string): Promise<unknown> {
       const conf = Buffer.from(s.data?.['coordination-auth.conf'] ?? '', 'base64').toString();
       if (conf) {
         writeFileSync(file, conf);
-        const issuer = await core.readNamespacedSecret({ name: 'mooring-nats-issuer', namespace: NS });
+        // In the issuer keys' own namespace (deploy/rbac/issuer.yaml), where speakers read no Secret.
+        const issuer = await core.readNamespacedSecret({ name: 'mooring-nats-issuer', namespace: 'mooring-secrets' });
         return { ok: true, issuerKeys: Object.keys(issuer.data ?? {}).sort(), hasSeed: /\bS[OAU][A-Z2-7]{50,}/.test(conf) };
       }
     } catch (e) {
