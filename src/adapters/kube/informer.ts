@@ -43,7 +43,28 @@ export function k8sClientStats(): { readonly updates: number; readonly updateErr
   return { ...k8sClient };
 }
 
-export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: InformerSpec<T>, log: Logger): Informer<T> {
+/**
+ * The retry backoff resets only after a watch has stayed up this long: start() resolves once the
+ * watch request is sent, before the apiserver answers it, so a watch refused at once (a restarting
+ * apiserver answering 403) must not count as a success (it would retry every ~0.5 s forever).
+ */
+export const WATCH_HEALTHY_MS = 10_000;
+
+export interface InformerTimers {
+  setTimeout(fn: () => void, ms: number): unknown;
+  clearTimeout(t: unknown): void;
+}
+const realTimers: InformerTimers = {
+  setTimeout: (fn, ms) => setTimeout(fn, ms),
+  clearTimeout: (t) => clearTimeout(t as NodeJS.Timeout),
+};
+
+export function startInformer<T extends KubernetesObject>(
+  kc: KubeConfig,
+  spec: InformerSpec<T>,
+  log: Logger,
+  timers: InformerTimers = realTimers,
+): Informer<T> {
   // The watch stream through the plain REST client (rest.ts: no WHATWG streams or readline per
   // event); client-node's Watch for clusters behind a proxy.
   const inner = restSupported(kc) ? ({ watch: kubeRest(kc).watch } as unknown as Watch) : new Watch(kc);
@@ -77,7 +98,8 @@ export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: 
   let stopped = false;
   let attempt = 0;
   let restarts = 0;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: unknown;
+  let healthy: unknown;
   let resolveSynced: () => void = () => {};
   const syncedP = new Promise<void>((r) => {
     resolveSynced = r;
@@ -110,7 +132,11 @@ export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: 
     lw.start().then(
       () => {
         if (failed || stopped) return;
-        attempt = 0;
+        if (healthy !== undefined) timers.clearTimeout(healthy);
+        healthy = timers.setTimeout(() => {
+          healthy = undefined;
+          attempt = 0;
+        }, WATCH_HEALTHY_MS);
         if (!synced) {
           synced = true;
           resolveSynced();
@@ -123,7 +149,9 @@ export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: 
   };
   const schedule = (err: unknown) => {
     failed = true;
-    if (stopped || timer) return;
+    if (healthy !== undefined) timers.clearTimeout(healthy);
+    healthy = undefined;
+    if (stopped || timer !== undefined) return;
     const delay = backoffDelay(attempt++, Math.random);
     restarts++;
     log.warn('watch failed, restarting', {
@@ -132,7 +160,7 @@ export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: 
       err: err instanceof Error ? err : String(err),
       retryInMs: delay,
     });
-    timer = setTimeout(() => {
+    timer = timers.setTimeout(() => {
       timer = undefined;
       begin();
     }, delay);
@@ -153,7 +181,8 @@ export function startInformer<T extends KubernetesObject>(kc: KubeConfig, spec: 
     restarts: () => restarts,
     async stop() {
       stopped = true;
-      if (timer) clearTimeout(timer);
+      if (timer !== undefined) timers.clearTimeout(timer);
+      if (healthy !== undefined) timers.clearTimeout(healthy);
       await lw.stop();
     },
   };
