@@ -12,6 +12,8 @@ import { SimCluster, services } from './lib/cluster.js';
 import { serveSimViz } from './lib/viz-tap.js';
 import { runChaos, transitions } from './lib/chaos.js';
 import { openBrowser, shownOwner } from '../test/lib/browser.js';
+import { clusterStatus } from '../src/domain/cluster-status.js';
+import { apiSessions } from '../src/domain/viz-model.js';
 
 const NODES = ['node-a', 'node-b', 'node-c'];
 const ownerCell = (ip: string) => `#ips tr[data-ip="${ip}"] td.owner`;
@@ -106,6 +108,46 @@ test('live simulator: the page lists the nodes and each IP with its owner, and f
     // The controller is not a node.
     assert.deepEqual(await b.page.$$eval('#nodes .node', (ns) => ns.map((n) => n.getAttribute('data-node'))), NODES);
     await b.screenshot('sim-allocations');
+
+    // A BGP-only node (no NATS link, so no feed): its sessions as its speaker wrote them to the apiserver.
+    const all = [...NODES, 'node-d'];
+    viz.push({
+      t: 'cluster',
+      at,
+      status: clusterStatus({
+        nodes: all.map((name) => ({ metadata: { name }, status: { conditions: [{ type: 'Ready', status: 'True' }] } })),
+        configurationStates: all.map((n) => ({ metadata: { name: `speaker-${n}` }, status: { result: 'Valid' } })),
+        pools: [],
+        services: [],
+        l2Statuses: [],
+        bgpStatuses: [{ status: { serviceName: 'bgp', serviceNamespace: 'default', node: 'node-d', peers: ['router'] } }],
+      }),
+      problems: [],
+      sessions: apiSessions([
+        {
+          status: {
+            node: 'node-d',
+            peer: 'router',
+            peerAddress: '198.51.100.1:179',
+            bgpStatus: 'Active',
+            since: '2026-12-07T12:00:00Z',
+            lastDownReason: 'notificationReceived',
+            lastDownDetail: 'cease/admin shutdown',
+            prefixesSent: 0,
+            prefixesReceived: 0,
+            bfdStatus: 'down',
+          },
+        },
+      ]),
+    });
+    const d = '#nodes .node[data-node="node-d"][data-feed=false]';
+    await b.page.waitForSelector(`${d} li[data-api-session=router][data-state=Active][data-bfd=down]`);
+    const text = await b.page.$eval(d, (e) => e.textContent ?? '');
+    assert.match(text, /BGP-only node: no NATS feed/);
+    assert.match(text, /read from the apiserver/);
+    assert.match(text, /last down: notificationReceived \(cease\/admin shutdown\)/);
+    assert.match(text, /prefixes sent 0, received 0; BFD down/);
+    await b.screenshot('sim-bgp-only-node');
     assert.deepEqual(b.errors, []);
   } finally {
     await b.close();

@@ -11,12 +11,13 @@ test('the apiserver is read every interval; a report goes out only when it chang
   const clock = new SimClock();
   let objects: ClusterObjects = empty;
   let fail = false;
+  let sessions: unknown[] = [];
   const got: VizInput[] = [];
   const errors: unknown[] = [];
   const p = new ClusterPoller({
     read: async () => {
       if (fail) throw new Error('connection refused');
-      return { objects, problems: [] };
+      return { objects, problems: [], sessions };
     },
     clock,
     intervalMs: 10_000,
@@ -43,7 +44,17 @@ test('the apiserver is read every interval; a report goes out only when it chang
     last.status.nodes.map((n) => n.name),
     ['n1'],
   );
+  assert.deepEqual(last.sessions, [], 'no sessions read: none');
+  sessions = [{ status: { node: 'n1', peer: 'router', bgpStatus: 'Established', prefixesSent: 2, prefixesReceived: 0 } }];
+  await clock.advance(10_000);
+  assert.equal(got.length, 3, 'a session changed: a report goes out');
+  const withSessions = got.at(-1);
+  assert.ok(withSessions?.t === 'cluster');
+  assert.deepEqual(
+    withSessions.sessions?.map((x) => [x.node, x.peer, x.bgp, x.prefixesSent]),
+    [['n1', 'router', 'Established', 2]],
+  );
   p.stop();
   await clock.advance(60_000);
-  assert.equal(p.reads, 5, 'stopped: no more reads');
+  assert.equal(p.reads, 6, 'stopped: no more reads');
 });

@@ -2,13 +2,15 @@
 // Nodes, Services, IPAddressPools, ServiceL2Status, ServiceBGPStatus, ConfigurationState, the
 // controller's Lease): every `intervalMs`, the report (domain/cluster-status.ts) as a `cluster`
 // input, only when it changed. What the feed cannot tell comes from here: Service names and pools,
-// nodes without a feed (BGP-only nodes have no NATS link by design) and why.
+// nodes without a feed (BGP-only nodes have no NATS link by design) and why, and every node's BGP
+// sessions as its speaker wrote them (BGPSessionState, mooring.io): those of a node without a feed.
 import type { Clock } from './coord-ports.js';
 import { clusterStatus, type ClusterObjects } from '../domain/cluster-status.js';
-import type { VizInput } from '../domain/viz-model.js';
+import { apiSessions, type VizInput } from '../domain/viz-model.js';
 
 export interface ClusterPollerOptions {
-  readonly read: () => Promise<{ objects: ClusterObjects; problems: string[] }>;
+  /** `sessions`: the BGPSessionState objects as listed (undefined: not read). */
+  readonly read: () => Promise<{ objects: ClusterObjects; problems: string[]; sessions?: readonly unknown[] }>;
   readonly clock: Clock;
   readonly intervalMs: number;
   /** Wall time of inputs (ms). */
@@ -41,10 +43,11 @@ export class ClusterPoller {
       const r = await this.o.read();
       this.reads++;
       const status = clusterStatus(r.objects);
-      const sig = JSON.stringify([status, r.problems]);
+      const sessions = apiSessions(r.sessions ?? []);
+      const sig = JSON.stringify([status, r.problems, sessions]);
       if (!this.stopped && sig !== this.last) {
         this.last = sig;
-        this.o.onInput({ t: 'cluster', at: this.o.stamp(), status, problems: r.problems });
+        this.o.onInput({ t: 'cluster', at: this.o.stamp(), status, problems: r.problems, sessions });
       }
     } catch (err) {
       this.o.onError?.(err);

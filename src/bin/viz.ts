@@ -2,9 +2,9 @@
 // state feed over NATS as a read-only viewer (feed, snapshots, heartbeats; it may publish only
 // snapshot requests). Replay: reads a trace (JSONL: `chaos sim --trace`, or one saved with
 // --save). Serves one page on 127.0.0.1:8089 by default; no write path. Live, it also reads the
-// apiserver read-only (the lists of `mooringctl status`) every --kube-interval: Service names,
-// pools, nodes without a feed and why; --kube auto (default: when a kubeconfig is given, KUBECONFIG
-// is set or it runs in a Pod), on or off.
+// apiserver read-only (the lists of `mooringctl status`, and BGPSessionStates) every --kube-interval:
+// Service names, pools, nodes without a feed, why, and their BGP sessions; --kube auto (default:
+// when a kubeconfig is given, KUBECONFIG is set or it runs in a Pod), on or off.
 //
 //   tsx src/bin/viz.ts --nats-url nats://a:4222 [--cluster mooring]
 //     [--nats-user viz --nats-pass-file F | --nats-credentials-url URL --nats-token-file F (a viewer JWT minted by the controller)]
@@ -122,14 +122,17 @@ if (a.trace) {
   const intervalMs = parseDuration(a['kube-interval'] as string) ?? 10_000;
   let poller: { stop(): void } | undefined;
   if (kubeOn) {
-    const [{ loadKubeConfig }, { readClusterObjects }, { ClusterPoller }] = await Promise.all([
+    const [{ loadKubeConfig }, { readClusterObjects, readBgpSessionStates }, { ClusterPoller }] = await Promise.all([
       import('../adapters/kube/informer.js'),
       import('../adapters/kube/cluster-read.js'),
       import('../actors/viz-cluster.js'),
     ]);
     const kc = loadKubeConfig(a.kubeconfig);
     const p = new ClusterPoller({
-      read: () => readClusterObjects(kc, a.namespace as string),
+      read: async () => {
+        const [c, s] = await Promise.all([readClusterObjects(kc, a.namespace as string), readBgpSessionStates(kc, a.namespace as string)]);
+        return { ...c, problems: [...c.problems, ...(s.problem ? [s.problem] : [])], sessions: s.items };
+      },
       clock: realClock,
       intervalMs: Math.max(1000, intervalMs),
       stamp: () => Date.now(),

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { VizModel, traceInputs, type VizInput } from './viz-model.js';
+import { VizModel, apiSessionText, apiSessions, traceInputs, type ApiSession, type VizInput } from './viz-model.js';
 import type { TransitionRecord } from './state-feed.js';
 import { clusterStatus } from './cluster-status.js';
 
@@ -135,10 +135,54 @@ test('the apiserver view: Service names and pools, a BGP-only node and Service s
     l2Statuses: [{ status: { serviceName: 'web', serviceNamespace: 'default', node: 'a' } }],
     bgpStatuses: [{ status: { serviceName: 'api', serviceNamespace: 'prod', node: 'b', peers: ['router'] } }],
   });
-  m.apply({ t: 'cluster', at: 20, status, problems: [] });
+  const sessions = apiSessions([
+    {
+      status: {
+        node: 'b',
+        peer: 'router',
+        peerAddress: '198.51.100.1:179',
+        vrf: '',
+        bgpStatus: 'Established',
+        since: '2026-12-07T12:00:00Z',
+        lastDownReason: 'holdTimerExpired',
+        lastDownDetail: 'no KEEPALIVE in 90 s',
+        lastDownTime: '2026-12-07T11:59:00Z',
+        prefixesSent: 1,
+        prefixesReceived: 0,
+        bfdStatus: 'up',
+      },
+    },
+    { status: { node: 'b', peer: 'backup', bgpStatus: 'Active', prefixesSent: 0, prefixesReceived: 0, bfdStatus: '' } },
+    { status: { node: 'a', peer: 'router', bgpStatus: 'Established', prefixesSent: 1, prefixesReceived: 0 } },
+    { status: { peer: 'no node' } },
+    {},
+  ]);
+  assert.deepEqual(
+    sessions.map((x) => `${x.node}/${x.peer}`),
+    ['a/router', 'b/backup', 'b/router'],
+    'by node then peer; one without a node or status skipped',
+  );
+  m.apply({ t: 'cluster', at: 20, status, problems: [], sessions });
   assert.deepEqual(m.nodeNames(), ['a', 'b']);
   assert.equal(m.nodeInfo('a').noFeed, undefined);
-  assert.match(m.nodeInfo('b').noFeed ?? '', /^BGP-only node: no NATS feed/);
+  assert.equal(m.nodeInfo('a').sessions, undefined, 'a node with a feed: its sessions are its machines');
+  const b = m.nodeInfo('b');
+  assert.match(b.noFeed ?? '', /^BGP-only node: no NATS feed/);
+  assert.deepEqual(
+    b.sessions?.map((x) => [x.peer, x.bgp, x.bfd]),
+    [
+      ['backup', 'Active', ''],
+      ['router', 'Established', 'up'],
+    ],
+  );
+  assert.equal(
+    apiSessionText(b.sessions?.[1] as ApiSession),
+    'Established since 2026-12-07T12:00:00Z; prefixes sent 1, received 0; BFD up; last down: holdTimerExpired (no KEEPALIVE in 90 s) at 2026-12-07T11:59:00Z',
+  );
+  assert.equal(apiSessionText(b.sessions?.[0] as ApiSession), 'Active; prefixes sent 0, received 0; BFD none');
+  m.apply({ t: 'cluster', at: 30, status, problems: [] });
+  assert.deepEqual(m.nodeInfo('b').sessions, [], 'a report without sessions replaces the last one');
+  m.apply({ t: 'cluster', at: 40, status, problems: [], sessions });
   assert.deepEqual(m.ips(), ['203.0.113.1', '203.0.113.2']);
   const web = m.ipRow('203.0.113.1');
   assert.deepEqual([web.service, web.pool, web.l2Status, web.owners, web.note], ['default/web', 'p1', 'a', ['a'], undefined]);

@@ -16,7 +16,72 @@ export type VizInput =
   | { readonly t: 'cause'; readonly at: number; readonly text: string }
   | { readonly t: 'order'; readonly ip: string; readonly nodes: readonly string[] }
   /** What the apiserver says (`mooring viz` reads it read-only; the latest only, not replayed): `mooringctl status`'s report. */
-  | { readonly t: 'cluster'; readonly at: number; readonly status: ClusterStatus; readonly problems: readonly string[] };
+  | {
+      readonly t: 'cluster';
+      readonly at: number;
+      readonly status: ClusterStatus;
+      readonly problems: readonly string[];
+      /** Every node's BGP sessions as its speaker reported them (BGPSessionState, mooring.io). */
+      readonly sessions?: readonly ApiSession[];
+    };
+
+/** One BGP session of one node as its BGPSessionState (mooring.io/v1alpha1) has it, read from the apiserver. */
+export interface ApiSession {
+  readonly node: string;
+  readonly peer: string;
+  readonly peerAddress: string;
+  readonly vrf: string;
+  /** The BGP FSM state (Idle … Established). */
+  readonly bgp: string;
+  readonly since: string;
+  readonly lastDownReason: string;
+  readonly lastDownDetail: string;
+  readonly lastDownTime: string;
+  readonly prefixesSent: number;
+  readonly prefixesReceived: number;
+  /** The BFD state; empty without a BFD profile. */
+  readonly bfd: string;
+}
+
+/** BGPSessionState objects (as listed: `{ status }`) as sessions, by node then peer; one without a node is skipped. */
+export function apiSessions(items: readonly unknown[]): ApiSession[] {
+  const s = (v: unknown): string => (typeof v === 'string' ? v : '');
+  const n = (v: unknown): number => (typeof v === 'number' && Number.isFinite(v) ? v : Number(v) || 0);
+  const out: ApiSession[] = [];
+  for (const o of items) {
+    const st = (o as { status?: Record<string, unknown> } | null)?.status;
+    if (!st || !s(st.node)) continue;
+    out.push({
+      node: s(st.node),
+      peer: s(st.peer),
+      peerAddress: s(st.peerAddress),
+      vrf: s(st.vrf),
+      bgp: s(st.bgpStatus) || 'Unknown',
+      since: s(st.since),
+      lastDownReason: s(st.lastDownReason),
+      lastDownDetail: s(st.lastDownDetail),
+      lastDownTime: s(st.lastDownTime),
+      prefixesSent: n(st.prefixesSent),
+      prefixesReceived: n(st.prefixesReceived),
+      bfd: s(st.bfdStatus),
+    });
+  }
+  return out.sort((a, b) => (a.node !== b.node ? (a.node < b.node ? -1 : 1) : a.peer < b.peer ? -1 : a.peer > b.peer ? 1 : 0));
+}
+
+/** A session of the apiserver as one line of the page: `Established since …; sent 3, received 0; BFD up; last down: …`. */
+export function apiSessionText(x: ApiSession): string {
+  const parts = [
+    `${x.bgp}${x.since ? ` since ${x.since}` : ''}`,
+    `prefixes sent ${x.prefixesSent}, received ${x.prefixesReceived}`,
+    `BFD ${x.bfd || 'none'}`,
+  ];
+  if (x.lastDownReason)
+    parts.push(
+      `last down: ${x.lastDownReason}${x.lastDownDetail ? ` (${x.lastDownDetail})` : ''}${x.lastDownTime ? ` at ${x.lastDownTime}` : ''}`,
+    );
+  return parts.join('; ');
+}
 
 export const inputAt = (x: VizInput): number | undefined => (x.t === 'tr' ? x.r.at : x.t === 'order' ? undefined : x.at);
 
@@ -84,7 +149,14 @@ export class VizModel {
   /** An allocation changed since the page last drew them. */
   allocChanged = false;
   /** The apiserver's view, the latest (live only). */
-  cluster: { readonly at: number; readonly status: ClusterStatus; readonly problems: readonly string[] } | undefined;
+  cluster:
+    | {
+        readonly at: number;
+        readonly status: ClusterStatus;
+        readonly problems: readonly string[];
+        readonly sessions: readonly ApiSession[];
+      }
+    | undefined;
   /** The apiserver's view changed since the page last drew it. */
   clusterChanged = false;
   private svcByIp = new Map<string, ServiceRow>();
@@ -122,7 +194,7 @@ export class VizModel {
         this.fromCause(x.text, x.at);
         return;
       case 'cluster':
-        this.cluster = { at: x.at, status: x.status, problems: x.problems };
+        this.cluster = { at: x.at, status: x.status, problems: x.problems, sessions: x.sessions ?? [] };
         this.svcByIp = new Map(x.status.services.flatMap((svc) => svc.ips.map((ip) => [ip, svc] as const)));
         this.clusterChanged = true;
         return;
@@ -303,11 +375,15 @@ export class VizModel {
       .sort();
   }
 
-  /** A node as the apiserver has it, and why it has no state feed when it has none. */
-  nodeInfo(name: string): { api?: NodeRow; noFeed?: string } {
+  /**
+   * A node as the apiserver has it, and when it has no state feed: why, and its BGP sessions as its
+   * speaker wrote them to the apiserver (BGPSessionState), the page's only view of a BGP-only node's sessions.
+   */
+  nodeInfo(name: string): { api?: NodeRow; noFeed?: string; sessions?: ApiSession[] } {
     const api = this.cluster?.status.nodes.find((n) => n.name === name);
     const feed = this.nodes.has(name) || this.machines.has(name);
-    return { ...(api ? { api } : {}), ...(api && !feed ? { noFeed: noFeedWhy(api) } : {}) };
+    if (!api || feed) return api ? { api } : {};
+    return { api, noFeed: noFeedWhy(api), sessions: (this.cluster?.sessions ?? []).filter((x) => x.node === name) };
   }
 
   /** A node's machines of one kind. */

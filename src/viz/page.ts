@@ -4,7 +4,7 @@
 // Plain DOM, no framework: a cluster view (nodes, Service IPs with owner and standby order, BGP and
 // BFD sessions), a machine view (the statechart laid out server-side from the XState definition,
 // current state lit, history), a timeline, and a scrubber over time (live: it follows the end).
-import { VizModel, compareIps, inputAt, type VizInput } from '../domain/viz-model.js';
+import { VizModel, apiSessionText, compareIps, inputAt, type VizInput } from '../domain/viz-model.js';
 import type { MachineKind } from '../domain/state-feed.js';
 import type { Chart } from '../actors/viz-charts.js';
 
@@ -199,6 +199,20 @@ function renderNodes(): void {
     }
     if (info.noFeed) {
       d.append(el('div', { class: 'nofeed' }, info.noFeed));
+      if (info.sessions && info.sessions.length > 0) {
+        // No feed, so no machines: the sessions as its speaker wrote them to the apiserver (BGPSessionState).
+        const ul = el('ul', { class: 'bgpSession api-sessions', title: 'read from the apiserver (BGPSessionState)' });
+        for (const x of info.sessions) {
+          const li = el('li', { 'data-api-session': x.peer, 'data-node': name, 'data-state': x.bgp, 'data-bfd': x.bfd });
+          li.append(
+            el('b', {}, `BGP ${x.peer}${x.peerAddress ? ` ${x.peerAddress}` : ''}${x.vrf ? ` (VRF ${x.vrf})` : ''}`),
+            document.createTextNode(`: ${apiSessionText(x)}`),
+          );
+          li.append(el('span', { class: 'api' }, ' [apiserver]'));
+          ul.append(li);
+        }
+        d.append(el('div', { class: 'api' }, 'BGP sessions, read from the apiserver (BGPSessionState):'), ul);
+      }
       box.append(d);
       continue;
     }

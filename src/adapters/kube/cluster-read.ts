@@ -57,3 +57,24 @@ export async function readClusterObjects(
     problems,
   };
 }
+
+/**
+ * The BGPSessionState objects (mooring.io/v1alpha1) of one namespace, one per node and peer, as
+ * each speaker writes them; not readable (RBAC, CRD not installed): a problem line and none.
+ */
+export async function readBgpSessionStates(
+  kc: KubeConfig,
+  namespace: string,
+  timeoutMs = 10_000,
+): Promise<{ items: unknown[]; problem?: string }> {
+  try {
+    const r = await kubeRest(kc).request<{ items?: unknown[] }>(
+      'GET',
+      `/apis/mooring.io/v1alpha1/namespaces/${encodeURIComponent(namespace)}/bgpsessionstates`,
+      { timeoutMs },
+    );
+    return { items: r.items ?? [] };
+  } catch (e) {
+    return { items: [], problem: `bgpsessionstates: ${(e as Error).message.split('\n')[0]?.slice(0, 300)}` };
+  }
+}
