@@ -9,11 +9,13 @@ import { DEFAULT_CERT_POLICY, type CertPems, type CertSetFacts } from '../domain
 const DAY = 86_400_000;
 const names = { dnsNames: ['wh.ns.svc'], ipAddresses: [] };
 
-function fixture(leader: boolean) {
+function fixture(leader: boolean, publish = true) {
   let now = Date.UTC(2026, 0, 1);
   let issued = 0;
   let secret: StoredCerts | undefined;
   let bundle = '';
+  let published = '';
+  let publishFails = false;
   const served: string[] = [];
   const logs: string[] = [];
   let conflictOnce = false;
@@ -49,6 +51,18 @@ function fixture(leader: boolean) {
         return { ok: true, value: changed };
       },
     },
+    ...(publish
+      ? {
+          published: {
+            ensure: async (ca: string) => {
+              if (publishFails) return { ok: false as const, error: 'configmaps "mooring-ca" is forbidden' };
+              const changed = ca !== published;
+              published = ca;
+              return { ok: true as const, value: changed };
+            },
+          },
+        }
+      : {}),
     issuer: {
       facts: (p): CertSetFacts => ({
         ...(p.caCrt ? { ca: { ...meta.get(p.caCrt)!, dnsNames: [], ipAddresses: [] } } : {}),
@@ -80,6 +94,13 @@ function fixture(leader: boolean) {
     set bundle(b) {
       bundle = b;
     },
+    get published() {
+      return published;
+    },
+    set published(p) {
+      published = p;
+    },
+    failPublish: (f: boolean) => (publishFails = f),
     served,
     logs,
     conflict: () => (conflictOnce = true),
@@ -94,7 +115,8 @@ test('leader: issues on start, patches caBundle, serves; then keeps; rotates the
   assert.equal(f.bundle, 'ca1');
   assert.deepEqual(f.served, ['tls1']);
   assert.equal(next, 30_000);
-  assert.deepEqual(f.logs, ['webhook.cert.issued', 'webhook.caBundle.patched']);
+  assert.deepEqual(f.logs, ['webhook.cert.issued', 'webhook.caBundle.patched', 'webhook.ca.published']);
+  assert.equal(f.published, 'ca1', 'the CA certificate (only) is published for clients');
   await f.m.tick();
   assert.deepEqual(f.served, ['tls1'], 'nothing new to serve');
   f.advance(365 * DAY - DEFAULT_CERT_POLICY.lookaheadMs);
@@ -126,6 +148,7 @@ test('follower: never writes; serves what the leader stored', async () => {
   assert.equal(await f.m.tick(), 30_000);
   assert.deepEqual(f.served, ['tlsX']);
   assert.equal(f.bundle, '', 'a follower does not patch');
+  assert.equal(f.published, '', 'nor publish');
 });
 
 test('leader: a lost compare-and-set is a retry, not an overwrite', async () => {
@@ -136,4 +159,25 @@ test('leader: a lost compare-and-set is a retry, not an overwrite', async () => 
   assert.deepEqual(f.logs, ['webhook.cert.writeFailed']);
   await f.m.tick();
   assert.equal((f.secret as StoredCerts | undefined)?.pems.tlsCrt, 'tls2');
+});
+
+test('leader: the published CA certificate follows the CA; a failed publish is retried soon; none configured, none published', async () => {
+  const f = fixture(true);
+  f.failPublish(true);
+  assert.equal(await f.m.tick(), 2000, 'not published: look again soon');
+  assert.deepEqual(f.logs, ['webhook.cert.issued', 'webhook.caBundle.patched', 'webhook.ca.publishFailed']);
+  assert.deepEqual(f.served, ['tls1'], 'the webhook serves regardless');
+  f.failPublish(false);
+  assert.equal(await f.m.tick(), 30_000);
+  assert.equal(f.published, 'ca1');
+  const before = f.logs.length;
+  await f.m.tick();
+  assert.deepEqual(f.logs.slice(before), [], 'unchanged: nothing written');
+  f.published = 'stale';
+  await f.m.tick();
+  assert.equal(f.published, 'ca1', 'an edited ConfigMap is put back');
+  const g = fixture(true, false);
+  await g.m.tick();
+  assert.deepEqual(g.logs, ['webhook.cert.issued', 'webhook.caBundle.patched']);
+  assert.equal(g.published, '');
 });

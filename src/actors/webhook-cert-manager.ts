@@ -2,7 +2,9 @@
 // on start and then periodically it reads the Secret; the leader decides (domain/webhook-cert.ts)
 // whether to issue a new CA and/or serving certificate, writes the Secret (compare-and-set on its
 // resourceVersion, so two leaders for a moment cannot both win) and makes the
-// ValidatingWebhookConfiguration's caBundle match the CA; every replica hands the Secret's
+// ValidatingWebhookConfiguration's caBundle match the CA, and publishes the CA certificate (public)
+// where clients of the credential endpoint read it (a ConfigMap: they need not read the Secret,
+// which holds the private keys); every replica hands the Secret's
 // certificate to its HTTPS server (hot reload, no restart). Errors are logged and retried.
 import type { Clock } from './clock.js';
 import type { LogPort } from './bgp-peers.js';
@@ -47,6 +49,8 @@ export interface CertIssuerPort {
 export interface WebhookCertManagerOptions {
   readonly store: CertStorePort;
   readonly bundle: CaBundlePort;
+  /** Where the CA certificate is published for clients (the ConfigMap mooring-ca, key ca.crt); true when it wrote. */
+  readonly published?: CaBundlePort;
   readonly issuer: CertIssuerPort;
   /** Timers only: its now() is monotonic, not a date. */
   readonly clock: Clock;
@@ -126,6 +130,11 @@ export class WebhookCertManager {
           log.warn('caBundle not patched, retrying', { event: 'webhook.caBundle.failed', err: b.error });
           next = RETRY_MS;
         } else if (b.value) log.info('caBundle patched', { event: 'webhook.caBundle.patched' });
+        const p = await this.o.published?.ensure(cur.pems.caCrt);
+        if (p && !p.ok) {
+          log.warn('CA certificate not published, retrying', { event: 'webhook.ca.publishFailed', err: p.error });
+          next = RETRY_MS;
+        } else if (p?.value) log.info('CA certificate published', { event: 'webhook.ca.published' });
       }
     }
     const { tlsCrt, tlsKey } = cur?.pems ?? {};

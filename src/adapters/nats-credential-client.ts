@@ -1,13 +1,14 @@
 // The speaker's NATS credential from the controller (no Secret per node, nothing by hand): a user
 // nkey made in memory at start; a user JWT asked for at POST <url> (the controller's HTTPS
-// endpoint, verified against the CA in the webhook certificate Secret) with the Pod's projected
+// endpoint, verified against the CA the controller publishes in the ConfigMap mooring-ca, or, from an
+// older controller that does not, in the webhook certificate Secret) with the Pod's projected
 // ServiceAccount token (audience mooring-nats, re-read each time: the kubelet rotates it). One JWT
 // per connection, renewed in turns and presented by re-establishing that connection before the old
 // one expires (nats-rotation.ts). Failures are one-line values. Nothing secret is logged.
 import { readFile } from 'node:fs/promises';
 import { request } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { kubeRest } from './kube/rest.js';
+import { kubeRest, type KubeRest } from './kube/rest.js';
 import type { Logger } from './log.js';
 import { jwtSlotCredentials, type JwtIssue, type RotatingCredentials } from './nats-rotation.js';
 import { passwordCredentials, type NatsCredentialSource } from './speaker-nats.js';
@@ -18,7 +19,9 @@ export const SPEAKER_NATS_FLAGS = {
   /** Credentials minted by the controller (nothing by hand): its HTTPS endpoint, and the projected token to prove who asks. */
   'nats-credentials-url': { type: 'string', default: process.env.NATS_CREDENTIALS_URL },
   'nats-token-file': { type: 'string', default: '/var/run/secrets/mooring/nats/token' },
-  /** The Secret whose ca.crt verifies the credential endpoint. */
+  /** The ConfigMap whose ca.crt verifies the credential endpoint (the controller publishes it); '' for none. */
+  'nats-ca-configmap': { type: 'string', default: 'mooring-ca' },
+  /** The fallback: the Secret whose ca.crt verifies the endpoint (an older controller publishes no ConfigMap). */
   'nats-ca-secret': { type: 'string', default: 'mooring-webhook-cert' },
   'nats-user': { type: 'string', default: process.env.NATS_USER },
   'nats-pass-file': { type: 'string' },
@@ -36,6 +39,7 @@ export function speakerCredentials(
       url: f['nats-credentials-url'],
       tokenFile: f['nats-token-file'] ?? '',
       caSecret: { kc: c.kc, namespace: c.namespace, name: f['nats-ca-secret'] ?? 'mooring-webhook-cert' },
+      caConfigMap: f['nats-ca-configmap'] ?? 'mooring-ca',
       log: c.log,
     });
   return passwordCredentials({ node: c.node, user: f['nats-user'], passFile: f['nats-pass-file'], passDir: f['nats-pass-dir'] });
@@ -46,8 +50,10 @@ export interface JwtCredentialOptions {
   readonly url: string;
   /** The projected ServiceAccount token (audience mooring-nats). */
   readonly tokenFile: string;
-  /** The Secret whose ca.crt verifies the endpoint (the controller's webhook certificate). */
+  /** The Secret whose ca.crt verifies the endpoint (the controller's webhook certificate): the fallback. */
   readonly caSecret: { readonly kc: KubeConfig; readonly namespace: string; readonly name: string };
+  /** The ConfigMap (same namespace) where the controller publishes that ca.crt alone: read first. */
+  readonly caConfigMap?: string;
   readonly log: Logger;
 }
 
@@ -74,6 +80,35 @@ function post(url: string, ca: string, token: string, body: unknown): Promise<{ 
   });
 }
 
+const firstLine = (e: unknown): string => (e instanceof Error ? (e.message.split('\n')[0] ?? '') : String(e));
+
+/** The CA certificate: from the ConfigMap (public), else from the Secret (an older controller publishes no ConfigMap). */
+export async function readCa(
+  rest: Pick<KubeRest, 'request'>,
+  o: Pick<JwtCredentialOptions, 'caSecret' | 'caConfigMap'>,
+): Promise<{ ok: true; ca: string } | { ok: false; error: string }> {
+  const ns = o.caSecret.namespace;
+  let missing = '';
+  if (o.caConfigMap) {
+    try {
+      const c = await rest.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${ns}/configmaps/${o.caConfigMap}`);
+      const ca = c.data?.['ca.crt'];
+      if (ca) return { ok: true, ca };
+      missing = `no ca.crt in ConfigMap ${ns}/${o.caConfigMap} yet; `;
+    } catch (e) {
+      missing = `cannot read ConfigMap ${ns}/${o.caConfigMap}: ${firstLine(e)}; `;
+    }
+  }
+  const where = `Secret ${ns}/${o.caSecret.name}`;
+  try {
+    const s = await rest.request<{ data?: Record<string, string> }>('GET', `/api/v1/namespaces/${ns}/secrets/${o.caSecret.name}`);
+    const ca = Buffer.from(s.data?.['ca.crt'] ?? '', 'base64').toString('utf8');
+    return ca ? { ok: true, ca } : { ok: false, error: `${missing}no ca.crt in ${where} yet` };
+  } catch (e) {
+    return { ok: false, error: `${missing}cannot read ${where}: ${firstLine(e)}` };
+  }
+}
+
 /** Minted JWTs, one per connection (nats-rotation.ts renews them in turns). */
 export function jwtCredentials(o: JwtCredentialOptions): RotatingCredentials {
   const rest = kubeRest(o.caSecret.kc);
@@ -84,22 +119,10 @@ export function jwtCredentials(o: JwtCredentialOptions): RotatingCredentials {
     } catch (e) {
       return { ok: false, error: `no ServiceAccount token at ${o.tokenFile}: ${(e as NodeJS.ErrnoException).code ?? 'error'}` };
     }
-    let ca: string;
+    const ca = await readCa(rest, o);
+    if (!ca.ok) return ca;
     try {
-      const s = await rest.request<{ data?: Record<string, string> }>(
-        'GET',
-        `/api/v1/namespaces/${o.caSecret.namespace}/secrets/${o.caSecret.name}`,
-      );
-      ca = Buffer.from(s.data?.['ca.crt'] ?? '', 'base64').toString('utf8');
-      if (!ca) return { ok: false, error: `no ca.crt in Secret ${o.caSecret.namespace}/${o.caSecret.name} yet` };
-    } catch (e) {
-      return {
-        ok: false,
-        error: `cannot read Secret ${o.caSecret.namespace}/${o.caSecret.name}: ${e instanceof Error ? e.message.split('\n')[0] : String(e)}`,
-      };
-    }
-    try {
-      const r = await post(o.url, ca, token, { publicKey });
+      const r = await post(o.url, ca.ca, token, { publicKey });
       const body = JSON.parse(r.body || '{}') as { jwt?: string; expiresAtMs?: number; error?: string };
       if (r.code !== 200 || !body.jwt || !body.expiresAtMs)
         return { ok: false, error: `credential refused by ${o.url}: ${r.code}: ${body.error ?? 'no JWT'}` };

@@ -30,8 +30,22 @@ test('deploy/viz.yaml: read-only RBAC, viewer credential minted for the Pod, Pod
   for (const r of objs.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole'))
     for (const rule of r.rules as Obj[])
       assert.deepEqual([...rule.verbs].sort(), ['get', 'list', 'watch'], `${r.kind} ${JSON.stringify(rule)}`);
-  const secrets = (objs.find((o) => o.kind === 'Role')?.rules as Obj[]).find((r) => r.resources.includes('secrets'));
-  assert.deepEqual(secrets?.resourceNames, ['mooring-webhook-cert'], 'one Secret only: the CA of the credential endpoint');
+  const rules = objs.filter((o) => o.kind === 'Role' || o.kind === 'ClusterRole').flatMap((r) => r.rules as Obj[]);
+  assert.deepEqual(
+    rules.filter((r) => r.resources.includes('secrets')),
+    [],
+    'no Secret: the webhook certificate Secret holds private keys',
+  );
+  const cms = rules.filter((r) => r.resources.includes('configmaps'));
+  assert.deepEqual(
+    cms.map((r) => r.resourceNames),
+    [['mooring-ca']],
+    'one ConfigMap only: the CA of the credential endpoint',
+  );
+  assert.ok(
+    rules.some((r) => r.apiGroups.includes('mooring.io') && r.resources.includes('bgpsessionstates')),
+    'BGP sessions of nodes without a feed',
+  );
   const dep = objs.find((o) => o.kind === 'Deployment') as Obj;
   const pod = dep.spec.template.spec;
   assert.equal(pod.serviceAccountName, 'viz');

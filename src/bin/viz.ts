@@ -32,9 +32,10 @@ const { values: a } = parseArgs({
     'nats-url': { type: 'string', default: process.env.NATS_URL },
     'nats-user': { type: 'string', default: process.env.NATS_USER },
     'nats-pass-file': { type: 'string' },
-    /** Viewer credentials minted by the controller (in the cluster): its endpoint, the projected token, the CA's Secret. */
+    /** Viewer credentials minted by the controller (in the cluster): its endpoint, the projected token, the CA's ConfigMap (Secret: older controllers). */
     'nats-credentials-url': { type: 'string', default: process.env.NATS_CREDENTIALS_URL },
     'nats-token-file': { type: 'string', default: '/var/run/secrets/mooring/nats/token' },
+    'nats-ca-configmap': { type: 'string', default: 'mooring-ca' },
     'nats-ca-secret': { type: 'string', default: 'mooring-webhook-cert' },
     kube: { type: 'string', default: 'auto' },
     kubeconfig: { type: 'string', default: process.env.KUBECONFIG },
@@ -87,6 +88,7 @@ if (a.trace) {
             namespace: a.namespace as string,
             name: a['nats-ca-secret'] as string,
           },
+          caConfigMap: a['nats-ca-configmap'] as string,
           log,
         }),
       )

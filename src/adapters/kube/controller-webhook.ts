@@ -38,6 +38,8 @@ export const WEBHOOK_FLAGS = {
   'webhook-key': { type: 'string', default: '/tmp/k8s-webhook-server/serving-certs/tls.key' },
   'webhook-cert-secret': { type: 'string' },
   'webhook-configuration': { type: 'string', default: 'mooring-webhook-configuration' },
+  /** With --webhook-cert-secret: the ConfigMap where the CA certificate (public) is published for the credential endpoint's clients ('' for none). */
+  'webhook-ca-configmap': { type: 'string', default: 'mooring-ca' },
   'webhook-service': { type: 'string', default: 'mooring-webhook-service' },
   'webhook-cert-extra-names': { type: 'string', default: '' },
   'nats-cluster': { type: 'string' },
@@ -71,6 +73,7 @@ export function webhookFromFlags(
           isLeader,
           secret: f['webhook-cert-secret'],
           configuration: f['webhook-configuration'] ?? 'mooring-webhook-configuration',
+          caConfigMap: f['webhook-ca-configmap'] ?? 'mooring-ca',
           service: f['webhook-service'] ?? 'mooring-webhook-service',
           extraNames: (f['webhook-cert-extra-names'] ?? '').split(',').filter(Boolean),
         }

@@ -1,7 +1,9 @@
 // The Kubernetes side of the managed webhook certificate: the Secret that holds it (type
 // kubernetes.io/tls with ca.crt and ca.key, as MetalLB's cert-controller keeps it; replaced with
 // its resourceVersion, so a write based on a stale read loses) and the caBundle of every webhook
-// in the ValidatingWebhookConfiguration (a JSON patch, guarded by a `test` of the value read).
+// in the ValidatingWebhookConfiguration (a JSON patch, guarded by a `test` of the value read), and
+// the CA certificate alone in a ConfigMap (mooring-ca, key ca.crt: public), which the clients of
+// the credential endpoint (speakers, the visualizer) read instead of the Secret and its keys.
 // Secret contents are never logged; errors carry the HTTP status and the apiserver's message only.
 import { isIP } from 'node:net';
 import type { KubeConfig } from '@kubernetes/client-node';
@@ -11,7 +13,7 @@ import { err, ok } from '../../domain/result.js';
 import { serviceDnsNames, type CertPems } from '../../domain/webhook-cert.js';
 import type { Logger } from '../log.js';
 import { issueCerts, readCertFacts } from '../webhook-cert-x509.js';
-import { KubeRestError, fromSecretData, kubeRest, restErrorText, toSecretData } from './rest.js';
+import { KubeRestError, fromSecretData, kubeRest, restErrorText, toSecretData, type KubeRest } from './rest.js';
 import type { TlsSource } from './webhook.js';
 
 interface SecretObj {
@@ -104,12 +106,58 @@ export function caBundlePatcher(kc: KubeConfig, configuration: string): CaBundle
   };
 }
 
+interface ConfigMapObj {
+  metadata?: { resourceVersion?: string };
+  data?: Record<string, string>;
+}
+
+/** The key of the CA certificate in the published ConfigMap (as in the Secret). */
+export const CA_CONFIGMAP_KEY = 'ca.crt';
+
+/** Keeps ConfigMap `name`'s ca.crt equal to the CA certificate (created if missing, replaced at its resourceVersion). */
+export function caConfigMapPublisher(rest: Pick<KubeRest, 'request'>, namespace: string, name: string): CaBundlePort {
+  const path = `/api/v1/namespaces/${namespace}/configmaps`;
+  return {
+    ensure: async (caPem) => {
+      try {
+        let cur: ConfigMapObj | undefined;
+        try {
+          cur = await rest.request<ConfigMapObj>('GET', `${path}/${name}`);
+        } catch (e) {
+          if (!(e instanceof KubeRestError && e.code === 404)) throw e;
+        }
+        if (cur?.data?.[CA_CONFIGMAP_KEY] === caPem) return ok(false);
+        const version = cur?.metadata?.resourceVersion;
+        const body = {
+          apiVersion: 'v1',
+          kind: 'ConfigMap',
+          metadata: {
+            name,
+            namespace,
+            labels: { 'app.kubernetes.io/part-of': 'mooring', 'app.kubernetes.io/managed-by': 'mooring-controller' },
+            ...(version ? { resourceVersion: version } : {}),
+          },
+          data: { [CA_CONFIGMAP_KEY]: caPem },
+        };
+        if (cur) await rest.request('PUT', `${path}/${name}`, { body });
+        else await rest.request('POST', path, { body });
+        return ok(true);
+      } catch (e) {
+        if (e instanceof KubeRestError && e.code === 409) return err(`ConfigMap ${name}: conflict`);
+        return err(`ConfigMap ${name}: ${restErrorText(e)}`);
+      }
+    },
+  };
+}
+
 export interface ManagedCertOptions {
   readonly namespace: string;
   /** The Secret holding the CA and the serving certificate. */
   readonly secret: string;
   /** The ValidatingWebhookConfiguration whose caBundle is kept equal to the CA. */
   readonly configuration: string;
+  /** The ConfigMap where the CA certificate is published for clients ('' or undefined: none). */
+  readonly caConfigMap?: string;
   /** The webhook's Service (its DNS names go into the certificate). */
   readonly service: string;
   /** More names: IP addresses or DNS names (a webhook registered by `url`). */
@@ -125,6 +173,7 @@ export function startManagedWebhookCert(kc: KubeConfig, o: ManagedCertOptions, l
   const manager = new WebhookCertManager({
     store: certSecretStore(kc, o.namespace, o.secret),
     bundle: caBundlePatcher(kc, o.configuration),
+    ...(o.caConfigMap ? { published: caConfigMapPublisher(kubeRest(kc), o.namespace, o.caConfigMap) } : {}),
     issuer: { facts: readCertFacts, issue: issueCerts },
     clock: realClock,
     wallNow: Date.now,
