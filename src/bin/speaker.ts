@@ -109,7 +109,9 @@ const coord = new Coordinator({
   ...(a['nats-account'] !== '' ? { presenceAccount: a['nats-account'] ?? (() => nats.presenceAccount('MOORING')) } : {}),
   ...(telemetry.tracer ? { tracer: telemetry.tracer } : {}),
   log: (rec) => {
-    if (rec.event !== 'hb.dropped') log.debug('coord', rec);
+    if (rec.event === 'peer.dead' || rec.event === 'peer.up')
+      log.info('membership', rec); // who judged whom, and why
+    else if (rec.event !== 'hb.dropped') log.debug('coord', rec);
   },
 });
 // For `mooring viz`, silent at rest; `peers` is read only when a snapshot is asked for.
