@@ -15,6 +15,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { NET } from '../../lib/cluster.js';
+import { electionHash } from '../../../src/domain/election.js';
 import {
   applyConfig,
   bgpConfig,
@@ -140,20 +141,22 @@ const suite: ClusterSuite = (rc) =>
       await c.kubectlOk(['apply', '-f', '-'], { input: lbService('l2', 'l2-pool') });
       l2Ip = await waitIngress(c, 'l2');
       assert.ok(l2Ip.startsWith('203.0.113.'), l2Ip);
-      const mac = await c.lab
+      // The first node to hear the Service may announce it alone before its peers are up (their
+      // NATS links come up in any order), then hand it to the election's owner: wait for that one
+      // (every node eligible, no preference, none cordoned: the lowest sha256(node#ip), as MetalLB).
+      const ip = l2Ip;
+      const expected = NET.nodes.map((n) => n.name).sort((a, b) => (electionHash(a, ip) < electionHash(b, ip) ? -1 : 1))[0] as string;
+      await c.lab
         .waitFor(
-          `a node answers ARP for ${l2Ip}`,
-          () => {
-            const m = c.lab.arping(l2Ip);
-            return nodeByMac(m) ? m : undefined;
-          },
+          `${expected} (the election's owner) answers ARP for ${l2Ip}`,
+          () => nodeByMac(c.lab.arping(ip)) === expected,
           READY_MS,
           200,
         )
         .catch(async (e: Error) => {
           throw new Error(`${e.message}\nspeakers:\n${await speakerLogs(c)}`);
         });
-      l2Owner = nodeByMac(mac) as string;
+      l2Owner = expected;
       const web = (await c.waitPodsReady(NS, 'app=web', 2)).map((p) => p.metadata.name);
       const answer = await c.lab.waitFor(
         `HTTP answer at ${l2Ip} from the segment client`,
