@@ -194,3 +194,10 @@ test('property: whatever the fast parser reads, it reads as yaml does', () => {
   );
   assert.ok(fastRuns > runs / 2, `the fast parser read ${fastRuns} of ${runs} files: the property says little`);
 });
+
+test('a block scalar with an indentation indicator is left to yaml (the two disagree on its leading spaces)', () => {
+  const text = '|1-\n !\n---\nnull\n';
+  assert.deepEqual(byYaml(text), ['!', null]);
+  assert.equal(fastDocuments(text), undefined);
+  assert.notEqual(fastDocuments('a: |\n  x\n'), undefined, 'a plain block scalar is still read fast');
+});

@@ -129,6 +129,9 @@ export function loadManifests(files: ReadonlyArray<{ file: string; text: string 
  * keeps its text, `yaml` makes it Infinity) and a `null`/`~` key (js-yaml "null", `yaml` "").
  */
 export function fastDocuments(text: string): unknown[] | undefined {
+  // A block scalar with an indentation indicator (`|1-`): at document level the two disagree on
+  // its leading spaces (found by the property test below), so `yaml` reads those files.
+  if (BLOCK_INDENT.test(text)) return undefined;
   let docs: unknown[];
   try {
     docs = loadAll(text, { schema: CORE_SCHEMA, maxAliases: 0 });
@@ -138,6 +141,7 @@ export function fastDocuments(text: string): unknown[] | undefined {
   return docs.every(sameInYaml) ? docs : undefined;
 }
 
+const BLOCK_INDENT = /[|>](?:[1-9][-+]?|[-+][1-9])/;
 const NUMBER = /^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$/;
 const NULL_KEY = new Set(['null', 'Null', 'NULL']);
 /** No overflowing number and no null key anywhere in `v` (js-yaml's values form a tree: aliases were refused). */
