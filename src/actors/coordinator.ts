@@ -1055,6 +1055,8 @@ export class Coordinator {
       // Back: hear peers' heartbeats and claims for one resync window (the machine's `resync`
       // delay) before taking anything over.
       this.membership.reconnected(this.clock.now());
+      // Advisories were missed while we were away: presence must hear every peer again first.
+      this.presence?.blinded();
       this.publishHeartbeat();
       this.publishClaims();
     }

@@ -80,3 +80,35 @@ test('a connection learned from an advisory but never listed is forgotten after 
   p.disconnected(P1);
   assert.equal(p.disconnected(M1), 'b');
 });
+
+test('after our own reconnect no peer is named until two of its heartbeats are heard (advisories were missed)', () => {
+  // Credential rotation, as a clean-clone run saw it: every node reconnects its primary at about
+  // the same time. b moves its primary from A to B while we are away (its CONNECT is missed), then
+  // replaces its mirror (B → C) after we are back; advisories of two servers are not ordered, so the
+  // close of its old mirror can come first: it is the last connection we know of, yet b is alive.
+  const run = (blind: boolean): Array<string | undefined> => {
+    const p = new Presence('me');
+    p.heartbeat('b', 1, 1, [P1, M1], 0);
+    const out = [p.disconnected(P1)]; // heard: we were still up
+    // we go down; b's new primary c('B', 8, 'b') connects unheard; we come back
+    if (blind) p.blinded();
+    out.push(p.disconnected(M1));
+    p.connected(c('C', 9, 'b-mirror'), 60); // b's new mirror, heard after
+    return out;
+  };
+  assert.deepEqual(run(false), [undefined, 'b'], 'without it, the live peer is named (the bug)');
+  assert.deepEqual(run(true), [undefined, undefined]);
+
+  const p = new Presence('me');
+  p.heartbeat('b', 1, 1, [P1, M1], 0);
+  p.blinded();
+  assert.equal(p.eligible('b'), false);
+  const P2 = c('B', 8, 'b');
+  const M2 = c('C', 9, 'b-mirror');
+  p.heartbeat('b', 1, 2, [P2, M2], 100);
+  assert.equal(p.eligible('b'), false, 'one heartbeat is not enough');
+  p.heartbeat('b', 1, 3, [P2, M2], 200);
+  assert.equal(p.eligible('b'), true, 'two: judged by presence again');
+  assert.equal(p.disconnected(P2), undefined);
+  assert.equal(p.disconnected(M2), 'b');
+});

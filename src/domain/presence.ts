@@ -11,12 +11,19 @@
 //     (a stalled server waking up) removes only that one, never the peer's new connections;
 //   - a heartbeat all of whose connections are known closed was sent before the peer went away
 //     (a copy delayed on another route): it is `stale`, and the caller drops it, so a dead peer is
-//     not revived by its own last words.
+//     not revived by its own last words;
+//   - while our own connection is down we hear no advisories, and a peer's new connection made
+//     meanwhile stays unknown: after our reconnect (`blinded`) no peer is judged by presence until
+//     two of its heartbeats have listed what it has now (credential rotation reconnects every
+//     node's primary at about the same time, which is exactly when peers replace connections).
 // Nothing here reads a clock; `now` is passed in.
 import type { ConnId } from '../codecs/coord.js';
 
 /** At most this many closed connections are remembered (oldest forgotten first). */
 export const MAX_GONE = 4096;
+
+/** Heartbeats of a peer heard after our own reconnect before it is judged by presence again. */
+export const VERIFY_HEARTBEATS = 2;
 
 interface Conn {
   readonly node: string;
@@ -33,6 +40,8 @@ interface PeerPresence {
   lastHbAt: number;
   /** Its last heartbeat listed live connections on ≥ 2 servers: the fast path applies. */
   eligible: boolean;
+  /** Heartbeats still to hear after our own reconnect before the fast path applies again. */
+  unverified: number;
   readonly keys: Set<string>;
 }
 
@@ -60,7 +69,7 @@ export class Presence {
     let p = this.peers.get(node);
     if (p && (inc < p.inc || (inc === p.inc && seq <= p.seq))) return 'ok';
     if (!p) {
-      p = { inc, seq, prevHbAt: now, lastHbAt: now, eligible: false, keys: new Set() };
+      p = { inc, seq, prevHbAt: now, lastHbAt: now, eligible: false, unverified: 0, keys: new Set() };
       this.peers.set(node, p);
     }
     p.inc = inc;
@@ -93,8 +102,21 @@ export class Presence {
         this.conns.delete(k);
       }
     }
-    p.eligible = servers.size >= 2;
+    if (p.unverified > 0) p.unverified--;
+    p.eligible = servers.size >= 2 && p.unverified === 0;
     return 'ok';
+  }
+
+  /**
+   * Our own connection was down and is back: advisories were missed meanwhile (a peer's new
+   * connection would be unknown, and the close of its old one would name it). Every peer waits for
+   * `VERIFY_HEARTBEATS` heartbeats before presence judges it again; heartbeats still judge it.
+   */
+  blinded(): void {
+    for (const p of this.peers.values()) {
+      p.unverified = VERIFY_HEARTBEATS;
+      p.eligible = false;
+    }
   }
 
   /** A CONNECT advisory: returns the peer that has a new connection (known by its client name), if any. */
