@@ -4,11 +4,11 @@
 // heartbeat to carry the new `draining` flag (the acknowledgement: it is what the peers act on)
 // and, for a drain, for the node's claims to become empty (every IP handed over, make-before-break).
 // The drain lives in the speaker process: a restarted speaker comes back undrained.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { NatsBus } from '../adapters/nats.js';
 import { decodeClaims, decodeHeartbeat, encodeDrain } from '../codecs/coord.js';
 import { claimsSubject, drainSubject, heartbeatSubject } from '../domain/subjects.js';
+import { natsAuthFromFlags } from './nats-flags.js';
 
 export async function drainCommand(argv: string[], on: boolean): Promise<number> {
   const cmd = on ? 'drain' : 'undrain';
@@ -48,19 +48,12 @@ export async function drainCommand(argv: string[], on: boolean): Promise<number>
     console.error(`mooringctl ${cmd}: --timeout must be a positive number of seconds`);
     return 2;
   }
-  const user = o.user ?? process.env.MOORING_NATS_USER;
-  const passFile = o['pass-file'] ?? process.env.MOORING_NATS_PASS_FILE;
-  let auth;
-  try {
-    auth = o['nkey-file']
-      ? { nkeySeed: readFileSync(o['nkey-file'], 'utf8').trim() }
-      : user
-        ? { user, pass: passFile ? readFileSync(passFile, 'utf8').trim() : undefined }
-        : undefined;
-  } catch (e) {
-    console.error(`mooringctl ${cmd}: cannot read credentials: ${(e as Error).message}`);
+  const creds = natsAuthFromFlags(o);
+  if (!creds.ok) {
+    console.error(`mooringctl ${cmd}: cannot read credentials: ${creds.error}`);
     return 1;
   }
+  const auth = creds.auth;
   let bus: NatsBus;
   try {
     bus = await NatsBus.connect({

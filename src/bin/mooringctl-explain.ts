@@ -2,10 +2,10 @@
 // apiserver (src/adapters/kube/explain-read.ts) and asks the live speakers for their snapshots over
 // NATS with the visualizer's read-only credentials (src/adapters/nats-snapshots.ts); the report is
 // built by src/domain/explain.ts.
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { DEFAULT_NAMESPACE } from '../api/metallb.js';
 import { explainService, formatExplain, type ExplainInput } from '../domain/explain.js';
+import { natsAuthFromFlags } from './nats-flags.js';
 
 export const EXPLAIN_USAGE = `  explain svc NAMESPACE/NAME [-o text|json] [-n NAMESPACE] [--kubeconfig FILE]
         [--servers URL[,URL…] --user U --pass-file F | --nkey-file F] [--tls-ca F] [--cluster NAME]
@@ -90,18 +90,9 @@ async function askSpeakers(
 ): Promise<ExplainInput['live']> {
   const servers = o.servers ?? process.env.MOORING_NATS_URL;
   if (!servers) return { error: 'no NATS servers given (--servers or MOORING_NATS_URL)' };
-  const user = o.user ?? process.env.MOORING_NATS_USER;
-  const passFile = o['pass-file'] ?? process.env.MOORING_NATS_PASS_FILE;
-  let auth;
-  try {
-    auth = o['nkey-file']
-      ? { nkeySeed: readFileSync(o['nkey-file'], 'utf8').trim() }
-      : user
-        ? { user, pass: passFile ? readFileSync(passFile, 'utf8').trim() : undefined }
-        : undefined;
-  } catch (e) {
-    return { error: `cannot read NATS credentials: ${(e as Error).message}` };
-  }
+  const creds = natsAuthFromFlags(o);
+  if (!creds.ok) return { error: `cannot read NATS credentials: ${creds.error}` };
+  const auth = creds.auth;
   const { NatsBus } = await import('../adapters/nats.js');
   const { askSnapshots } = await import('../adapters/nats-snapshots.js');
   let bus;
