@@ -5,6 +5,7 @@
 // out), and checks the counters every `pollMs` (prefix counts move without an event). Objects of
 // peers this node no longer has are deleted, those left by an earlier run too.
 import type { Clock } from './clock.js';
+import { HeldEventTimer } from './held-event-timer.js';
 import type { EventSink } from './kube-ports.js';
 import type { BGPSessionStateStatus } from '../api/mooring.js';
 import { DEFAULT_EVENT_LIMITS, emptyLimiter, limitEvents, type EventLimits, type LimiterState } from '../domain/event-limiter.js';
@@ -61,12 +62,14 @@ export class SessionStatusReporter {
   /** Peer → the object written for it. */
   private readonly objects = new Map<string, string>();
   private limiter: LimiterState<SessionEvent> = emptyLimiter();
-  private limiterTimer: unknown;
+  private readonly limiterTimer: HeldEventTimer;
   private pollTimer: unknown;
   private stopped = false;
   private chain: Promise<void> = Promise.resolve();
 
-  constructor(private readonly o: SessionStatusOptions) {}
+  constructor(private readonly o: SessionStatusOptions) {
+    this.limiterTimer = new HeldEventTimer(o.clock, () => this.offer([]));
+  }
 
   /** Lists objects left by an earlier run (deleted unless their peer is back) and starts polling the counters. */
   start(): void {
@@ -92,7 +95,7 @@ export class SessionStatusReporter {
     for (const t of this.timers.values()) this.o.clock.clearTimeout(t);
     this.timers.clear();
     if (this.pollTimer !== undefined) this.o.clock.clearTimeout(this.pollTimer);
-    if (this.limiterTimer !== undefined) this.o.clock.clearTimeout(this.limiterTimer);
+    this.limiterTimer.stop();
   }
 
   /** Waits for the writes queued so far (tests). */
@@ -183,16 +186,6 @@ export class SessionStatusReporter {
         e.message + more,
       );
     }
-    if (this.limiterTimer !== undefined) clock.clearTimeout(this.limiterTimer);
-    this.limiterTimer =
-      out.nextAt === undefined
-        ? undefined
-        : clock.setTimeout(
-            () => {
-              this.limiterTimer = undefined;
-              this.offer([]);
-            },
-            Math.max(1, out.nextAt - clock.now()),
-          );
+    this.limiterTimer.arm(out.nextAt);
   }
 }

@@ -11,6 +11,7 @@
 // the coordinator, the peers and time all come through ports, so the simulator runs this code.
 import type { ClusterSpec, Transition } from './coordinator.js';
 import type { Clock } from './coord-ports.js';
+import { HeldEventTimer } from './held-event-timer.js';
 import type { EventSink, KubeObject, ObjectSource, StatusSink } from './kube-ports.js';
 import type { LogPort, PeerSpec } from './peer-specs.js';
 import { formatRefusals, peerSpecs, refusedPeers, type PeerLimits } from './peer-specs.js';
@@ -118,7 +119,7 @@ export class SpeakerNode {
   private current: SpeakerPlan | undefined;
   private reported: ReportedReasons = new Map();
   private limiter: LimiterState<NotAnnouncedEvent> = emptyLimiter();
-  private limiterTimer: unknown;
+  private readonly limiterTimer: HeldEventTimer;
   /** When each conflict / missing interface was last seen (ms, the clock's). */
   private readonly sightings = new Map<string, number>();
   private pending: unknown;
@@ -133,6 +134,7 @@ export class SpeakerNode {
   private readonly unsubs: Array<() => void> = [];
 
   constructor(private readonly o: SpeakerNodeOptions) {
+    this.limiterTimer = new HeldEventTimer(o.clock, () => this.offer([]));
     const s = o.sources;
     this.all = [s.services, s.endpointSlices, s.nodes, s.namespaces, s.secrets, ...s.config];
   }
@@ -290,17 +292,7 @@ export class SpeakerNode {
         unreported > 0 ? ` (${unreported} earlier change${unreported === 1 ? '' : 's'} of this reason not reported: rate limit)` : '';
       this.o.events.record({ kind: 'Service', namespace: e.namespace, name: e.name, apiVersion: 'v1' }, e.type, e.reason, e.message + more);
     }
-    if (this.limiterTimer !== undefined) clock.clearTimeout(this.limiterTimer);
-    this.limiterTimer =
-      out.nextAt === undefined
-        ? undefined
-        : clock.setTimeout(
-            () => {
-              this.limiterTimer = undefined;
-              this.offer([]);
-            },
-            Math.max(1, out.nextAt - clock.now()),
-          );
+    this.limiterTimer.arm(out.nextAt);
   }
 
   /** Whether a repeated sighting is news (remembered for SIGHTING_QUIET_MS; old ones are forgotten). */
@@ -354,10 +346,7 @@ export class SpeakerNode {
     const peersStopped = this.o.peers.stop(true);
     coord.shutdown();
     for (const u of this.unsubs.splice(0)) u();
-    if (this.limiterTimer !== undefined) {
-      clock.clearTimeout(this.limiterTimer);
-      this.limiterTimer = undefined;
-    }
+    this.limiterTimer.stop();
     if (this.l2StatusTimer !== undefined) {
       clock.clearTimeout(this.l2StatusTimer);
       this.l2StatusTimer = undefined;
