@@ -71,6 +71,11 @@ for (const tier of tiers) {
     'tsx',
     '--test',
     `--test-concurrency=${tier.concurrency}`,
+    // TAP as before, and at the very end every failure with its error (scripts/failures-reporter.mjs).
+    '--test-reporter=tap',
+    '--test-reporter-destination=stdout',
+    `--test-reporter=${join(root, 'scripts/failures-reporter.mjs')}`,
+    '--test-reporter-destination=stderr',
     ...files,
   ]);
 }
