@@ -226,10 +226,11 @@ spec: { ipAddressPools: [both] }
       )?.status;
     const established = await cl
       .waitFor(
-        'n1 BGPSessionState Established with prefixes sent',
+        // The BFD test before this one cut n1's link: its session and BFD come back in either order.
+        'n1 BGPSessionState Established with prefixes sent and BFD up',
         async () => {
           const st = await stateOf();
-          return st?.bgpStatus === 'Established' && Number(st.prefixesSent) > 0 ? st : undefined;
+          return st?.bgpStatus === 'Established' && Number(st.prefixesSent) > 0 && st.bfdStatus === 'up' ? st : undefined;
         },
         60_000,
         250,
@@ -242,22 +243,43 @@ spec: { ipAddressPools: [both] }
     assert.equal(established.vrf, '');
     // `mooringctl routes n1 router`: what n1 sends the router, from the live speaker, every attribute.
     const [bothIp = ''] = await cl.waitLbIngress(NS, 'both', 1, 10_000);
-    const routesJson = cl.client.exec(process.execPath, [
-      '--import',
-      'tsx',
-      join(REPO_ROOT, 'src/bin/mooringctl.ts'),
-      'routes',
-      n1.name,
-      'router',
-      '--speaker',
-      `http://${n1.v4}:7472`,
-      '-o',
-      'json',
-    ]);
-    const view = JSON.parse(routesJson) as {
+    type RoutesView = {
       node: string;
       peers: Array<{ peer: string; state: string; localAsn: number; routes: Array<Record<string, unknown>> }>;
     };
+    const routesOf = () =>
+      cl.client.exec(process.execPath, [
+        '--import',
+        'tsx',
+        join(REPO_ROOT, 'src/bin/mooringctl.ts'),
+        'routes',
+        n1.name,
+        'router',
+        '--speaker',
+        `http://${n1.v4}:7472`,
+        '-o',
+        'json',
+      ]);
+    // The status object is written from counters polled every few seconds: wait until it counts
+    // what the live speaker shows (the session came back from the BFD test a moment ago).
+    let routesJson = '';
+    let counted: Record<string, unknown> | undefined;
+    await cl
+      .waitFor(
+        'as many routes in `mooringctl routes` as BGPSessionState counts',
+        async () => {
+          routesJson = routesOf();
+          counted = await stateOf();
+          const v = JSON.parse(routesJson) as RoutesView;
+          return v.peers[0]?.routes.length === Number(counted?.prefixesSent);
+        },
+        60_000,
+        500,
+      )
+      .catch((e: Error) => {
+        throw new Error(`${e.message}; status ${JSON.stringify(counted)}; routes ${routesJson}`);
+      });
+    const view = JSON.parse(routesJson) as RoutesView;
     assert.equal(view.node, n1.name);
     assert.deepEqual(
       view.peers.map((p) => [p.peer, p.state, p.localAsn]),
@@ -268,7 +290,6 @@ spec: { ipAddressPools: [both] }
       { prefix: `${bothIp}/32`, nextHop: n1.v4, origin: 'igp', asPath: [NET.nodeAsn], communities: [], largeCommunities: [] },
       routesJson,
     );
-    assert.equal(view.peers[0]?.routes.length, established.prefixesSent, 'as many routes as the status counts');
     const text = cl.client.exec(process.execPath, [
       '--import',
       'tsx',
