@@ -1,8 +1,10 @@
 // Moving from MetalLB to Mooring on the shared real cluster (issue 15; docs/install.md "Moving from
 // MetalLB"), measured as a user would do it: MetalLB installed from its own metallb-native.yaml
 // (test/lib/metallb-native.ts: only its images replaced, built from the Go module proxy) answers
-// an L2 Service; then the documented steps — MetalLB's webhook and workloads deleted, the CRs and
-// CRDs kept — and `kubectl apply -f deploy/mooring.yaml`. Asserted: the Service keeps its IP, the
+// an L2 Service; then the documented steps, the CRs and CRDs kept: by default the staged order
+// (MetalLB's webhook and controller out, Mooring but its speakers in and Ready, then MetalLB's
+// speakers out and Mooring's in), with MOORING_MOVE_ORDER=simple the simple one (MetalLB's webhook
+// and workloads out, then `kubectl apply -f deploy/mooring.yaml`). Asserted: the Service keeps its IP, the
 // node MetalLB elected answers it under Mooring (the same election order), and HTTP is answered
 // again. The segment client's gap (from MetalLB's speakers stopping to Mooring's answering) and
 // every answering node are printed, never asserted. Everything is removed afterwards, also on failure.
@@ -25,6 +27,7 @@ import {
   prepareInstall,
   PROBE_MS,
   READY_MS,
+  SEL,
   uninstall,
   waitIngress,
   waitInstallReady,
@@ -33,6 +36,9 @@ import {
 } from '../../lib/install.js';
 import { ensureMetallbNative, METALLB_IMAGE_REPO, METALLB_SEL, type MetallbNative } from '../../lib/metallb-native.js';
 import type { ClusterSuite, RealCluster } from '../../lib/real-cluster.js';
+
+/** docs/install.md's orders: `staged` (the default: Mooring's controller and NATS up before MetalLB's speakers stop) or `simple`. */
+const ORDER = process.env.MOORING_MOVE_ORDER === 'simple' ? 'simple' : 'staged';
 
 async function metallbLogs(c: RealCluster): Promise<string> {
   const out: string[] = [];
@@ -94,22 +100,32 @@ const suite: ClusterSuite = (rc) =>
       console.log(`# MetalLB ${mlb.version}: ${ip} answered by ${owner}`);
     });
 
-    it('replaced by Mooring as docs/install.md says: the IP does not change and the same node answers it', async () => {
+    it(`replaced by Mooring as docs/install.md says (${ORDER} order): the IP does not change and the same node answers it`, async () => {
       const c = rc();
       assert.ok(ip && owner, 'needs the MetalLB install of the test above');
       const w = await watchL2(c, [ip], ip);
       let r: L2WatchResult | undefined;
-      const t0 = Date.now();
+      let t0 = Date.now();
       let stoppedAt: number | undefined;
       let done: number | undefined;
       try {
-        // docs/install.md, "Moving from MetalLB", step 2 (manifest install): its webhook and workloads, the CRs kept.
         await c.kubectlOk(['delete', 'validatingwebhookconfiguration', 'metallb-webhook-configuration']);
-        await c.kubectlOk(['delete', '-n', MS, 'deployment/controller', 'daemonset/speaker', '--wait=true', '--timeout=120s'], {
-          timeoutMs: 140_000,
-        });
+        if (ORDER === 'staged') {
+          // docs/install.md, "Moving from MetalLB", the staged order: MetalLB's controller out
+          // (its speakers keep answering), everything of Mooring but its speakers in and Ready, then
+          // MetalLB's speakers out and Mooring's in.
+          await c.kubectlOk(['delete', '-n', MS, 'deployment/controller', '--wait=true', '--timeout=120s'], { timeoutMs: 140_000 });
+          await c.kubectlOk(['apply', '-f', '-', '-l', 'app.kubernetes.io/component!=speaker'], { input: yaml, timeoutMs: 120_000 });
+          await Promise.all([c.waitPodsReady(MS, SEL.controller, 2, READY_MS), c.waitPodsReady(MS, SEL.nats, 3, READY_MS)]);
+          t0 = Date.now();
+          await c.kubectlOk(['delete', '-n', MS, 'daemonset/speaker', '--wait=true', '--timeout=120s'], { timeoutMs: 140_000 });
+        } else {
+          // The simple order: MetalLB's webhook and workloads out, the CRs kept, then Mooring in.
+          await c.kubectlOk(['delete', '-n', MS, 'deployment/controller', 'daemonset/speaker', '--wait=true', '--timeout=120s'], {
+            timeoutMs: 140_000,
+          });
+        }
         stoppedAt = Date.now();
-        // Step 3: install Mooring.
         await c.kubectlOk(['apply', '-f', '-'], { input: yaml, timeoutMs: 120_000 });
         await waitInstallReady(c, true);
         await c.lab.waitFor(`${owner} answers ARP for ${ip} (Mooring)`, () => arpOwner(c, ip) === owner, READY_MS, 200);
@@ -120,10 +136,10 @@ const suite: ClusterSuite = (rc) =>
       }
       for (const [k, seq] of Object.entries(r.owners))
         console.log(
-          `# MetalLB → Mooring: ${k} answered by ${seq.join(' → ')}; longest ARP gap ${r.maxGapMs[k]} ms (probe every ${PROBE_MS} ms): MetalLB's speakers stopping to Mooring's answering`,
+          `# MetalLB → Mooring (${ORDER} order): ${k} answered by ${seq.join(' → ')}; longest ARP gap ${r.maxGapMs[k]} ms (probe every ${PROBE_MS} ms): MetalLB's speakers stopping to Mooring's answering`,
         );
       console.log(
-        `# MetalLB → Mooring: MetalLB's webhook and workloads deleted in ${(((stoppedAt ?? t0) - t0) / 1000).toFixed(1)} s, Mooring applied and answering ${(((done ?? 0) - (stoppedAt ?? 0)) / 1000).toFixed(1)} s later; ${r.probes} ARP probes, ${r.attempts} TCP attempts, ${r.failures.length} failed`,
+        `# MetalLB → Mooring (${ORDER} order): MetalLB's speakers deleted in ${(((stoppedAt ?? t0) - t0) / 1000).toFixed(1)} s, Mooring applied and answering ${(((done ?? 0) - (stoppedAt ?? 0)) / 1000).toFixed(1)} s later; ${r.probes} ARP probes, ${r.attempts} TCP attempts, ${r.failures.length} failed`,
       );
       assert.equal(await ingressOf(c, 'l2'), ip, 'the Service kept its IP');
       const statuses = await json<{ items: Array<{ status?: { node?: string }; metadata: { labels?: Record<string, string> } }> }>(c, [
