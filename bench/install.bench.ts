@@ -136,6 +136,12 @@ try {
   await c.kubectlOk(['uncordon', victim]);
   await c.lab.waitFor(`${victim} answers for ${ip} again`, () => arpOwner(c, ip) === victim, READY_MS, 100);
   const drainLostConnections = drained.failures.length;
+  let drainLog = '';
+  if (moves(drained.owners[ip] ?? []).length > 1) {
+    // The drain moved the IP more than once: keep what the speakers judged meanwhile.
+    drainLog = join(tmpdir(), `mooring-bench-install-drain-${process.pid}.log`);
+    writeFileSync(drainLog, await speakerLogs(c, 3000));
+  }
 
   console.log('bench:install — deploy/mooring.yaml on 3 real kubelets (containerd + runc), NATS 2.10 from the Go module proxy');
   console.log(`  apply → first L2 Service reachable   ${applyToFirstReachableS.toFixed(1)} s   target ≤ 60 s`);
@@ -148,7 +154,7 @@ try {
     `  rolling update, longest ARP gap         ${rollingUpgradeMaxGapMs} ms   target ≤ 100 ms   (probe every ${PROBE_MS} ms; ${rolled.probes} probes, ${rolled.dualAnswers} answered twice; moves: ${rollMoves.join(', ') || 'none'}; ${rolled.failures.length} of ${rolled.attempts} TCP connection attempts lost, ${rolled.broken.length} established ones reset in flight)`,
   );
   console.log(
-    `  kubectl drain ${victim}, lost connections  ${drainLostConnections} of ${drained.attempts}   target 0   (${ip}: ${(drained.owners[ip] ?? []).join(' → ')}; longest ARP gap ${drained.maxGapMs[ip]} ms; ${drained.broken.length} established connections reset in flight)`,
+    `  kubectl drain ${victim}, lost connections  ${drainLostConnections} of ${drained.attempts}   target 0   (${ip}: ${(drained.owners[ip] ?? []).join(' → ')}; longest ARP gap ${drained.maxGapMs[ip]} ms; ${drained.broken.length} established connections reset in flight)${drainLog ? ` (speaker logs: ${drainLog})` : ''}`,
   );
   console.log(
     JSON.stringify({
