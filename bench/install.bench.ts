@@ -5,7 +5,8 @@
 //                                 HTTP at the segment client (config applied as soon as the webhook
 //                                 admits it; the backend Deployment runs before the apply)
 //   natsPodDeleteOwnershipChanges owner changes of that Service's IP (ARP from the segment client)
-//                                 while the 3 NATS Pods are deleted one at a time
+//                                 while the 3 NATS Pods are deleted one at a time, from the
+//                                 election's owner on (the speakers' logs kept when it is not 0)
 //   imageMB                       size of the `npm run image` OCI archive
 //   speakerPodRssMB               largest speaker process RSS (VmRSS) in its Pod, after the above
 //   rollingUpgradeMaxGapMs        a DaemonSet rolling update of the speakers to a new image tag (the
@@ -16,7 +17,11 @@
 //                                 attempts (one every 20 ms) never established while its IP moved (those
 //                                 established and then reset in flight are counted apart); then uncordon
 // Run under the integration lock: flock /tmp/mooring-integration.lock npm run bench:install
-import { readFileSync, statSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { electionHash } from '../src/domain/election.js';
+import { NET } from '../test/lib/cluster.js';
 import {
   applyConfig,
   backend,
@@ -37,6 +42,7 @@ import {
   moves,
   PROBE_MS,
   rollSpeakers,
+  speakerLogs,
   watchL2,
   type L2WatchResult,
 } from '../test/lib/install.js';
@@ -59,6 +65,10 @@ try {
   await c.lab.waitFor(`HTTP answer at ${ip}`, () => httpFrom(c, 'client', ip), READY_MS, 100);
   const applyToFirstReachableS = (performance.now() - t0) / 1000;
   await waitInstallReady(c, true);
+  // The first node to hear the Service may announce it alone before its peers' NATS links are up,
+  // then hand it to the election's owner: start from that owner (as the install suite does).
+  const elected = NET.nodes.map((n) => n.name).sort((a, b) => (electionHash(a, ip) < electionHash(b, ip) ? -1 : 1))[0];
+  await c.lab.waitFor(`${elected} (the election's owner) answers ARP for ${ip}`, () => arpOwner(c, ip) === elected, READY_MS, 100);
 
   const owners: string[] = [];
   const look = () => {
@@ -70,6 +80,12 @@ try {
   await recycleNatsPods(c, look);
   look();
   const natsPodDeleteOwnershipChanges = Math.max(0, owners.length - 1);
+  let natsLog = '';
+  if (natsPodDeleteOwnershipChanges > 0) {
+    // What the speakers judged meanwhile (membership verdicts, NATS path, serviceIp transitions).
+    natsLog = join(tmpdir(), `mooring-bench-install-nats-${process.pid}.log`);
+    writeFileSync(natsLog, await speakerLogs(c, 3000));
+  }
 
   // Speaker processes: the Pods' processes whose command line is the speaker's.
   const rss = c
@@ -120,17 +136,25 @@ try {
   await c.kubectlOk(['uncordon', victim]);
   await c.lab.waitFor(`${victim} answers for ${ip} again`, () => arpOwner(c, ip) === victim, READY_MS, 100);
   const drainLostConnections = drained.failures.length;
+  let drainLog = '';
+  if (moves(drained.owners[ip] ?? []).length > 1) {
+    // The drain moved the IP more than once: keep what the speakers judged meanwhile.
+    drainLog = join(tmpdir(), `mooring-bench-install-drain-${process.pid}.log`);
+    writeFileSync(drainLog, await speakerLogs(c, 3000));
+  }
 
   console.log('bench:install — deploy/mooring.yaml on 3 real kubelets (containerd + runc), NATS 2.10 from the Go module proxy');
   console.log(`  apply → first L2 Service reachable   ${applyToFirstReachableS.toFixed(1)} s   target ≤ 60 s`);
-  console.log(`  NATS Pods deleted one at a time       ${natsPodDeleteOwnershipChanges} owner changes (${owners.join(' → ')})   target 0`);
+  console.log(
+    `  NATS Pods deleted one at a time       ${natsPodDeleteOwnershipChanges} owner changes (${owners.join(' → ')})   target 0${natsLog ? ` (speaker logs: ${natsLog})` : ''}`,
+  );
   console.log(`  image (OCI archive)                   ${imageMB.toFixed(1)} MB   target ≤ 250 MB`);
   console.log(`  speaker RSS (largest of ${rss.length})          ${speakerPodRssMB.toFixed(1)} MB`);
   console.log(
     `  rolling update, longest ARP gap         ${rollingUpgradeMaxGapMs} ms   target ≤ 100 ms   (probe every ${PROBE_MS} ms; ${rolled.probes} probes, ${rolled.dualAnswers} answered twice; moves: ${rollMoves.join(', ') || 'none'}; ${rolled.failures.length} of ${rolled.attempts} TCP connection attempts lost, ${rolled.broken.length} established ones reset in flight)`,
   );
   console.log(
-    `  kubectl drain ${victim}, lost connections  ${drainLostConnections} of ${drained.attempts}   target 0   (${ip}: ${(drained.owners[ip] ?? []).join(' → ')}; longest ARP gap ${drained.maxGapMs[ip]} ms; ${drained.broken.length} established connections reset in flight)`,
+    `  kubectl drain ${victim}, lost connections  ${drainLostConnections} of ${drained.attempts}   target 0   (${ip}: ${(drained.owners[ip] ?? []).join(' → ')}; longest ARP gap ${drained.maxGapMs[ip]} ms; ${drained.broken.length} established connections reset in flight)${drainLog ? ` (speaker logs: ${drainLog})` : ''}`,
   );
   console.log(
     JSON.stringify({

@@ -171,3 +171,42 @@ test('a conflict seen just before NATS turns out to be down makes us yield; an o
   old.send({ type: 'nats.down' });
   assert.equal(old.view().state, 'announcing');
 });
+
+test('take-back: waits for the live holder, prepares meanwhile, and announces on its release with the epoch reserved in the KV', () => {
+  const m = start();
+  const prepared: string[] = [];
+  const logic = serviceIpMachine.provide({
+    actions: {
+      announce: ({ context }) => void m.calls.push(`announce:${context.ip}:${context.epoch}`),
+      withdraw: ({ context }) => void m.calls.push(`withdraw:${context.ip}`),
+      claimsChanged: () => void m.calls.push('claims'),
+      prepareTakeover: ({ context }) => void prepared.push(`prepare:${context.ip}:${Math.max(context.epoch, context.knownEpoch) + 1}`),
+    },
+  });
+  const actor = createActor(logic, {
+    clock: m.clock,
+    input: { ip: '203.0.113.10', node: 'a', tieBreak: '5', natsUp: true, handoverTimeoutMs: 2000 },
+  });
+  actor.start();
+  actor.send({ type: 'election.changed', owner: true, knownEpoch: 4, incumbent: 'b' });
+  assert.equal(actor.getSnapshot().value, 'awaitingRelease');
+  assert.equal(actor.getSnapshot().context.reason, Reason.handoverPending);
+  assert.deepEqual(prepared, ['prepare:203.0.113.10:5'], 'prepared once, on entering the wait');
+  assert.deepEqual(m.calls, [], 'answers nothing while the holder does');
+  // The KV held a newer record by a node that no longer claims: the reservation went above it.
+  actor.send({ type: 'epoch.reserved', epoch: 9 });
+  actor.send({ type: 'claim.released', node: 'b' });
+  assert.equal(actor.getSnapshot().value, 'announcing');
+  assert.deepEqual(m.calls, ['announce:203.0.113.10:9', 'claims']);
+  assert.equal(actor.getSnapshot().context.reservedEpoch, 0, 'a reservation is used once');
+});
+
+test('take-back: a newer epoch seen after the reservation wins over it (claims stay ordered)', () => {
+  const m = start();
+  m.send({ type: 'election.changed', owner: true, knownEpoch: 4, incumbent: 'b' });
+  m.send({ type: 'epoch.reserved', epoch: 5 });
+  // The holder's epoch went up meanwhile (its own KV retry overwrote our reservation).
+  m.send({ type: 'claim.seen', node: 'b', epoch: 6, tieBreak: '9' });
+  m.send({ type: 'claim.released', node: 'b' });
+  assert.deepEqual(m.view(), { state: 'announcing', reason: undefined, epoch: 7 });
+});
