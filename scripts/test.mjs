@@ -55,6 +55,9 @@ if (needIntegration) run('test control plane (kube-apiserver build, cached)', 'b
 if (needIntegration) run('test cluster nodes (kubelet & co. build, cached)', 'bash', ['test/kube/cluster', '--build-only']);
 // The OpenTelemetry Collector the trace tests export to (test/otelcol, built from its Go modules).
 if (needIntegration) run('test OpenTelemetry Collector (build, cached)', process.execPath, ['--import', 'tsx', 'test/otelcol/build.ts']);
+// MetalLB's own controller and speaker for the MetalLB → Mooring move suite, cached the same way.
+if (needIntegration)
+  run("MetalLB's controller and speaker (build, cached)", process.execPath, ['--import', 'tsx', 'test/metallb-native/build.ts']);
 if (!noStatic && wanted.length === 0) {
   run('typecheck', 'npx', ['tsc', '-p', 'tsconfig.json', '--noEmit']);
   run('lint', 'npx', ['eslint', '.']);
