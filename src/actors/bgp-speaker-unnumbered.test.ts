@@ -164,4 +164,8 @@ test('a malformed extended next hop capability from the router counts as not off
     undefined,
   );
   assert.equal(r.events.filter((e) => e.event === 'nextHopMissing').length, 1);
+  const up = r.events.find((e) => e.event === 'sessionUp');
+  assert.deepEqual(up?.event === 'sessionUp' && up.negotiated.malformedCapabilities, [
+    '5: extended next hop capability length 4 is not a positive multiple of 6',
+  ]);
 });

@@ -35,7 +35,8 @@ export function createSpeakerPeers(o: { node: string; log: Logger; meter: Meter;
     onBfdReady: (samples) => registerBfdMetrics(o.meter, samples),
     // Unnumbered peers: the router's RAs on the interface name its link-local address.
     unnumbered: linuxUnnumberedPort({
-      onInvalid: (iface, reason) => log.warn('invalid router advertisement dropped', { event: 'bgp.raInvalid', interface: iface, reason }),
+      onInvalid: (iface, reason, count) =>
+        log.warn('invalid router advertisements dropped', { event: 'bgp.raInvalid', interface: iface, reason, count }),
     }),
     onEvent: (e) => {
       o.onEvent?.(e);

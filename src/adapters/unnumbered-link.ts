@@ -28,8 +28,11 @@ function ownLinkLocal(iface: string): string[] {
 }
 
 export interface UnnumberedLinkOptions {
-  /** Counts of RAs dropped as invalid, per interface (logs / tests). */
-  readonly onInvalid?: (iface: string, reason: string) => void;
+  /**
+   * Invalid RAs dropped on an interface: called for the first, then at most once a minute with
+   * the count since the last call (a flood of bad packets does not flood the logs).
+   */
+  readonly onInvalid?: (iface: string, reason: string, count: number) => void;
   readonly intervalMs?: number;
 }
 
@@ -43,6 +46,16 @@ export function linuxUnnumberedPort(o: UnnumberedLinkOptions = {}): UnnumberedPo
       const heard = new Map<string, number>();
       let current: string | undefined;
       let mac: string | undefined;
+      let invalid = 0;
+      let invalidReportedAt = -Infinity;
+      const dropInvalid = (reason: string): void => {
+        invalid++;
+        const now = Date.now();
+        if (now - invalidReportedAt < 60_000) return;
+        invalidReportedAt = now;
+        o.onInvalid?.(iface, reason, invalid);
+        invalid = 0;
+      };
       const decide = (): void => {
         const now = Date.now();
         const c = chooseUnnumberedPeer({
@@ -96,14 +109,14 @@ export function linuxUnnumberedPort(o: UnnumberedLinkOptions = {}): UnnumberedPo
             const eth = decodeEthernet(b);
             if (!eth.ok || eth.value.etherType !== EtherType.ipv6) return;
             const ip = decodeIpv6(eth.value.payload);
-            if (!ip.ok) return o.onInvalid?.(iface, ip.error);
+            if (!ip.ok) return dropInvalid(ip.error);
             if (ip.value.payload[0] === 133) {
               // A Router Solicitation (a router starting up): answer at once.
               if (!ownLinkLocal(iface).includes(ip.value.src)) sendRa();
               return;
             }
             const ra = decodeRouterAdvertisement(ip.value);
-            if (!ra.ok) return o.onInvalid?.(iface, ra.error);
+            if (!ra.ok) return dropInvalid(ra.error);
             if (!ra.value) return;
             heard.set(ra.value.src, Date.now());
             decide();

@@ -98,7 +98,7 @@ const peers = new BgpPeers({
   log: { info: logAt('info'), warn: logAt('warn'), error: logAt('error') },
   onEvent: (e) => out({ ...e }),
   unnumbered: linuxUnnumberedPort({
-    onInvalid: (iface, reason) => out({ level: 'warn', event: 'bgp.raInvalid', interface: iface, reason }),
+    onInvalid: (iface, reason, count) => out({ level: 'warn', event: 'bgp.raInvalid', interface: iface, reason, count }),
   }),
 });
 const apply = (c: SpeakerFile): void => {

@@ -127,6 +127,8 @@ export interface Negotiated {
    * may be sent with an IPv6 next hop (only when we advertised it: `input.extendedNextHop`).
    */
   readonly extendedNextHopIpv4?: boolean;
+  /** Capabilities in the peer's OPEN dropped as malformed (treated as not offered), for the logs. */
+  readonly malformedCapabilities?: readonly string[];
 }
 
 export interface BgpSessionContext {
@@ -405,6 +407,7 @@ const bgpSetup = setup({
           (o.capabilities.extendedNextHop ?? []).some((t) => t.afi === Afi.ipv4 && t.safi === Safi.unicast && t.nextHopAfi === Afi.ipv6)
             ? { extendedNextHopIpv4: true }
             : {}),
+          ...(o.capabilities.malformed ? { malformedCapabilities: o.capabilities.malformed.map((m) => `${m.code}: ${m.reason}`) } : {}),
         },
       };
     }),
