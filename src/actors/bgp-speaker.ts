@@ -17,7 +17,7 @@ import {
 } from '../codecs/bgp/index.js';
 import { bgpSessionMachine, type BgpSessionInput, type Family, type Negotiated } from '../machines/bgp-session.machine.js';
 import { attrsKey, diffRoutes, originatedAsPath, type RouteAttrs } from '../domain/bgp-advertisements.js';
-import { familyOfText, fromBgpFamily, type BgpIpFamily } from '../domain/ip-family.js';
+import { familyOfText, fromBgpFamily, isLinkLocalText, type BgpIpFamily } from '../domain/ip-family.js';
 
 export interface SpeakerPeerConfig {
   readonly name: string;
@@ -343,7 +343,7 @@ export class BgpSpeaker {
     if (!n) return undefined;
     const local = n.localAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1').replace(/%.*$/, '');
     const localFam = familyOfText(local);
-    const ll = localFam === 6 && /^fe[89ab][0-9a-f]:/i.test(local) ? local : undefined;
+    const ll = localFam === 6 && isLinkLocalText(local) ? local : undefined;
     const v6 = (): { nextHop: string; linkLocal?: string } | undefined =>
       ll ? (st.cfg.nextHopIpv6 ? { nextHop: st.cfg.nextHopIpv6, linkLocal: ll } : { nextHop: ll }) : undefined;
     if (fam === 4) {

@@ -12,6 +12,7 @@ import { decodeEthernet, encodeEthernet, EtherType } from '../codecs/ethernet.js
 import { ALL_NODES, decodeIpv6 } from '../codecs/ndp.js';
 import { decodeRouterAdvertisement, encodeRouterAdvertisement } from '../codecs/ra.js';
 import { chooseUnnumberedPeer } from '../domain/unnumbered.js';
+import { isLinkLocalText } from '../domain/ip-family.js';
 import { loadPcap } from './pcap-link.js';
 
 /** Router Solicitations and Advertisements only: nothing else wakes us. */
@@ -22,9 +23,7 @@ const MIN_FRAME = 60;
 
 /** Our link-local addresses on `iface` (no scope). */
 function ownLinkLocal(iface: string): string[] {
-  return (os.networkInterfaces()[iface] ?? [])
-    .filter((a) => a.family === 'IPv6' && /^fe[89ab][0-9a-f]:/i.test(a.address))
-    .map((a) => a.address);
+  return (os.networkInterfaces()[iface] ?? []).filter((a) => a.family === 'IPv6' && isLinkLocalText(a.address)).map((a) => a.address);
 }
 
 export interface UnnumberedLinkOptions {

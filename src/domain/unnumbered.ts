@@ -17,6 +17,8 @@
 // - otherwise the most recently heard sender is chosen, ties by the lowest address; more than one
 //   candidate is reported as `ambiguous` so the operator can see why.
 
+import { isLinkLocalText } from './ip-family.js';
+
 export interface RaHeard {
   /** The sender's link-local address (no scope). */
   readonly address: string;
@@ -36,8 +38,6 @@ export interface UnnumberedChoice {
 /** FRR's RA interval on unnumbered links is 10 s: six missed RAs forget a router. */
 export const UNNUMBERED_EXPIRE_MS = 60_000;
 
-const isLinkLocal = (a: string): boolean => /^fe[89ab][0-9a-f]:/i.test(a);
-
 export function chooseUnnumberedPeer(o: {
   readonly iface: string;
   readonly heard: readonly RaHeard[];
@@ -52,7 +52,7 @@ export function chooseUnnumberedPeer(o: {
   const live = new Map<string, number>();
   for (const h of o.heard) {
     const a = h.address.toLowerCase().replace(/%.*$/, '');
-    if (!isLinkLocal(a) || own.has(a) || h.ageMs > expire) continue;
+    if (!isLinkLocalText(a) || own.has(a) || h.ageMs > expire) continue;
     live.set(a, Math.min(h.ageMs, live.get(a) ?? Infinity));
   }
   const ranked = [...live].sort(([a, x], [b, y]) => x - y || (a < b ? -1 : a > b ? 1 : 0)).map(([a]) => a);

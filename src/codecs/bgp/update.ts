@@ -13,6 +13,7 @@
 //   +-----------------------------------------------------+
 // IPv6 routes travel in MP_REACH_NLRI / MP_UNREACH_NLRI attributes (RFC 4760).
 import { ipToBytes, u16, Writer } from './bytes.js';
+import { isLinkLocalText } from '../../domain/ip-family.js';
 import {
   AttrFlag,
   AttrType,
@@ -201,7 +202,7 @@ export function buildAnnouncements(
   const parsed = parsePrefixes(prefixes, afi, 'NLRI');
   if (!parsed.ok) return parsed;
   if (parsed.value.length === 0) return ok([]);
-  if (linkLocal !== undefined && !isLinkLocal(linkLocal))
+  if (linkLocal !== undefined && !(isLinkLocalText(linkLocal) && ipToBytes(linkLocal)?.length === 16))
     return {
       ok: false,
       error: { message: `MP_REACH_NLRI link-local next hop: not an IPv6 link-local address: ${JSON.stringify(linkLocal)}`, prefixes: [] },
@@ -239,9 +240,6 @@ export function buildAnnouncements(
   }
   return ok(out);
 }
-
-/** fe80::/10. */
-const isLinkLocal = (s: string): boolean => /^fe[89ab][0-9a-f]:/i.test(s) && ipToBytes(s)?.length === 16;
 
 /**
  * Framed UPDATEs withdrawing `prefixes` (one family), packed; errors as buildAnnouncements. */
