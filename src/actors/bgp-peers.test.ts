@@ -1,7 +1,16 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromCallback, SimulatedClock } from 'xstate';
-import { BgpPeers, peerConfig, peerSpecs, refusedPeers, type BfdPort, type BfdPortFactory, type PeerSpec } from './bgp-peers.js';
+import {
+  BgpPeers,
+  peerConfig,
+  peerSpecs,
+  refusedPeers,
+  type BfdPort,
+  type BfdPortFactory,
+  type PeerSpec,
+  type UnnumberedPort,
+} from './bgp-peers.js';
 import type { BfdDatagram } from './bfd-transport.actor.js';
 import type { Clock } from './coord-ports.js';
 import { TimerQueue } from './timer-queue.js';
@@ -43,7 +52,7 @@ class FakeBfdPort implements BfdPort {
   }
 }
 
-function harness() {
+function harness(o: { unnumbered?: UnnumberedPort } = {}) {
   const sim = new SimulatedClock();
   const clock: Clock = {
     now: () => sim.now(),
@@ -87,6 +96,7 @@ function harness() {
     timers,
     random: () => seq++,
     onEvent: (e) => events.push({ ...e }),
+    ...(o.unnumbered ? { unnumbered: o.unnumbered } : {}),
   });
   /** Settles pending promises (the fake port factory's), then runs `ms` of simulated time. */
   const settle = () => new Promise<void>((r) => setImmediate(r));
@@ -356,19 +366,13 @@ test('peerSpecs: BGPPeers with a bfdProfile get BFD with the profile (multi-hop 
   assert.equal(got[0]?.bgp.holdTime, 90);
 });
 
-test('native backend limits: vrf and interface peers are refused (no spec); localASN runs; disableMP keeps the default families (table)', () => {
+test('native backend limits: vrf peers are refused (no spec); unnumbered and localASN run; disableMP keeps the default families (table)', () => {
   const cases: Array<[Peer, Array<[string, string]>, readonly string[] | undefined]> = [
     [peer('plain', {}), [], undefined],
     [peer('vrf', { vrf: 'red' }), [['spec.vrf', 'red']], undefined],
-    [peer('unnumbered', { address: undefined, interface: 'eth1' }), [['spec.interface', 'eth1']], undefined],
-    [
-      peer('both', { address: undefined, interface: 'eth1', vrf: 'red' }),
-      [
-        ['spec.vrf', 'red'],
-        ['spec.interface', 'eth1'],
-      ],
-      undefined,
-    ],
+    // Unnumbered: a spec with the interface and no address (BgpPeers finds the router's fe80::).
+    [peer('unnumbered', { address: undefined, interface: 'eth1' }), [], undefined],
+    [peer('both', { address: undefined, interface: 'eth1', vrf: 'red' }), [['spec.vrf', 'red']], undefined],
     // MetalLB 0.16: disableMP is the default behaviour (one family per session); dualStack still carries both.
     [peer('local-as', { localASN: 64999 }), [], undefined],
     [peer('nomp', { disableMP: true }), [], undefined],
@@ -389,7 +393,78 @@ test('native backend limits: vrf and interface peers are refused (no spec); loca
     if (spec) assert.deepEqual(spec.bgp.families, families, p.name);
   }
   assert.deepEqual(peerConfig(peer('x', { disableMP: true })), peerConfig(peer('x', {})), 'disableMP changes nothing in the session');
+  const un = specs.find((x) => x.bgp.name === 'unnumbered')?.bgp;
+  assert.deepEqual([un?.interface, un?.peerAddress], ['eth1', '']);
   // localASN (local-as … replace-as): the session's AS in OPEN and AS_PATH is localASN, not myASN.
   assert.equal(specs.find((x) => x.bgp.name === 'local-as')?.bgp.myAsn, 64999);
   assert.equal(specs.find((x) => x.bgp.name === 'plain')?.bgp.myAsn, peer('plain', {}).myASN);
+});
+
+/** A fake interface watcher: the test says which router each interface sees. */
+function fakeLinks() {
+  const watches = new Map<string, { onRouter: (a: string | undefined) => void; closed: boolean }>();
+  const port: UnnumberedPort = {
+    watch(iface, onRouter) {
+      const w = { onRouter, closed: false };
+      watches.set(iface, w);
+      return {
+        close: () => {
+          w.closed = true;
+        },
+      };
+    },
+  };
+  return { port, watches };
+}
+
+test('unnumbered: a peer with an interface waits for its router, then runs to fe80::…%iface; a new router restarts it, a lost one keeps it', async () => {
+  const links = fakeLinks();
+  const h = harness({ unnumbered: links.port });
+  const un = spec('u', '', { interface: 'eth1' });
+  h.peers.reconcile([spec('a', A), un]);
+  await h.advance(1);
+  assert.deepEqual(
+    h.conns.map((c) => c.input.peerAddress),
+    [A],
+  );
+  assert.equal(h.logs.filter((l) => l.event === 'bgp.unnumberedWaiting').length, 1);
+  h.peers.reconcile([spec('a', A), un]);
+  assert.equal(h.logs.filter((l) => l.event === 'bgp.unnumberedWaiting').length, 1, 'waiting is logged once');
+  const w = links.watches.get('eth1');
+  assert.ok(w);
+  w.onRouter('fe80::1%eth1');
+  await h.advance(1);
+  assert.equal(h.live('fe80::1%eth1').length, 1);
+  // Both families and the extended next hop capability by default on an unnumbered session.
+  assert.deepEqual(h.peers.peers().get('u')?.bgp.peerAddress, 'fe80::1%eth1');
+  // Lost: the session stays (its hold timer judges it).
+  w.onRouter(undefined);
+  await h.advance(1);
+  assert.equal(h.live('fe80::1%eth1').length, 1);
+  // A different router: restarted towards it.
+  w.onRouter('fe80::2%eth1');
+  await h.advance(1);
+  assert.equal(h.live('fe80::1%eth1').length, 0);
+  assert.equal(h.live('fe80::2%eth1').length, 1);
+  assert.deepEqual(
+    h.logs.filter((l) => l.event === 'bgp.unnumberedRouter').map((l) => [l.from, l.to]),
+    [
+      [null, 'fe80::1%eth1'],
+      ['fe80::1%eth1', 'fe80::2%eth1'],
+    ],
+  );
+  // The peer removed: its session stops and the interface is no longer watched.
+  h.peers.reconcile([spec('a', A)]);
+  await h.advance(1);
+  assert.equal(h.live('fe80::2%eth1').length, 0);
+  assert.equal(w.closed, true);
+  await h.peers.stop(false);
+});
+
+test('unnumbered without an interface watcher: the peer does not run, and says why', async () => {
+  const h = harness();
+  h.peers.reconcile([spec('u', '', { interface: 'eth1' })]);
+  await h.advance(1);
+  assert.equal(h.conns.length, 0);
+  assert.equal(h.logs.filter((l) => l.event === 'bgp.unnumberedUnavailable').length, 1);
 });

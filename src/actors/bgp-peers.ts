@@ -62,6 +62,22 @@ export interface BgpPeersOptions {
   readonly random?: () => number;
   /** Called once, when the first BFD port is open: register BFD metrics on `samples`. */
   readonly onBfdReady?: (samples: () => readonly BfdSessionSample[]) => void;
+  /**
+   * Unnumbered peers (BGPPeer `interface`): finds the router's link-local address on an
+   * interface (src/adapters/unnumbered-link.ts: its Router Advertisements). Without it such
+   * peers wait, logged once.
+   */
+  readonly unnumbered?: UnnumberedPort;
+}
+
+/** Watches one interface for the router to peer with (unnumbered BGP). */
+export interface UnnumberedPort {
+  /**
+   * Starts watching `iface`: `onRouter` gets the router's address scoped to the interface
+   * (`fe80::1%eth0`) when it is found or changes, undefined when it is lost; `onError` when the
+   * interface cannot be watched. Our own RAs are sent meanwhile so the router learns us.
+   */
+  watch(iface: string, onRouter: (scoped: string | undefined) => void, onError: (message: string) => void): { close(): void };
 }
 
 interface BfdRuntime {
@@ -101,6 +117,10 @@ export class BgpPeers {
   private routes = new Map<string, Map<string, RouteAttrs>>();
   private bfdReady = false;
   private stopped = false;
+  /** The specs last asked for (an unnumbered router found later re-applies them). */
+  private lastSpecs: readonly PeerSpec[] = [];
+  /** Unnumbered watchers per interface, with the router found there. */
+  private readonly links = new Map<string, { watch: { close(): void }; router: string | undefined; waitingLogged: boolean }>();
 
   constructor(private readonly o: BgpPeersOptions) {
     this.clock = o.clock ?? realClock;
@@ -108,10 +128,15 @@ export class BgpPeers {
     this.random = o.random ?? (() => randomInt(1, 0xffffffff));
   }
 
-  /** Makes the running peers `specs` (peers without an address are skipped). */
+  /**
+   * Makes the running peers `specs` (peers without an address are skipped). An unnumbered peer
+   * (`interface`, no address) runs once its router is found on the interface, to that router's
+   * link-local address; a new address restarts it.
+   */
   reconcile(specs: readonly PeerSpec[]): void {
     if (this.stopped) return;
-    const want = new Map(specs.filter((s) => s.bgp.peerAddress).map((s) => [s.bgp.name, s]));
+    this.lastSpecs = specs;
+    const want = new Map(this.resolveUnnumbered(specs).map((s) => [s.bgp.name, s]));
     for (const [name, run] of this.runs) {
       const w = want.get(name);
       if (w && peerKey(w) === run.key) continue;
@@ -121,6 +146,69 @@ export class BgpPeers {
       this.runs.delete(name);
     }
     for (const [name, spec] of want) if (!this.runs.has(name)) this.startPeer(name, spec);
+  }
+
+  /** Specs with an address: unnumbered ones given their router's address, those still waiting left out. */
+  private resolveUnnumbered(specs: readonly PeerSpec[]): PeerSpec[] {
+    const ifaces = new Set(specs.flatMap((s) => (s.bgp.interface && !s.bgp.peerAddress ? [s.bgp.interface] : [])));
+    for (const [iface, l] of this.links)
+      if (!ifaces.has(iface)) {
+        l.watch.close();
+        this.links.delete(iface);
+      }
+    for (const iface of ifaces) if (!this.links.has(iface)) this.watchLink(iface);
+    return specs.flatMap((s) => {
+      if (s.bgp.peerAddress) return [s];
+      const iface = s.bgp.interface;
+      if (!iface) return [];
+      const l = this.links.get(iface);
+      if (!l?.router) {
+        if (l && !l.waitingLogged) {
+          l.waitingLogged = true;
+          this.o.log.info('unnumbered BGP peer waits for a router advertisement on its interface', {
+            event: 'bgp.unnumberedWaiting',
+            peer: s.bgp.name,
+            interface: iface,
+          });
+        }
+        return [];
+      }
+      return [{ ...s, bgp: { ...s.bgp, peerAddress: l.router } }];
+    });
+  }
+
+  private watchLink(iface: string): void {
+    const port = this.o.unnumbered;
+    const entry = { watch: { close: () => {} }, router: undefined as string | undefined, waitingLogged: false };
+    this.links.set(iface, entry);
+    if (!port) {
+      this.o.log.error('unnumbered BGP peer cannot run: no interface watcher in this process', {
+        event: 'bgp.unnumberedUnavailable',
+        interface: iface,
+      });
+      return;
+    }
+    entry.watch = port.watch(
+      iface,
+      (router) => {
+        // A router no longer heard keeps its session (the hold timer judges it); a new one restarts it.
+        if (this.stopped || this.links.get(iface) !== entry || !router || entry.router === router) return;
+        this.o.log.info('unnumbered BGP router', {
+          event: 'bgp.unnumberedRouter',
+          interface: iface,
+          from: entry.router ?? null,
+          to: router,
+        });
+        entry.router = router;
+        this.reconcile(this.lastSpecs);
+      },
+      (message) =>
+        this.o.log.error('cannot watch the interface of an unnumbered BGP peer', {
+          event: 'bgp.unnumberedError',
+          interface: iface,
+          err: message,
+        }),
+    );
   }
 
   /** Desired routes, peer name → prefix → attributes (kept for peers started later). */
@@ -199,6 +287,8 @@ export class BgpPeers {
   async stop(graceful: boolean): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    for (const l of this.links.values()) l.watch.close();
+    this.links.clear();
     for (const run of this.runs.values()) {
       run.speaker.stop(graceful);
       this.stopBfd(run.bfd);

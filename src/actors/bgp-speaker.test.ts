@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fromCallback, SimulatedClock } from 'xstate';
-import { BgpSpeaker, sessionInput, type SpeakerEvent } from './bgp-speaker.js';
+import { BgpSpeaker, sessionInput, type SpeakerEvent, type SpeakerPeerConfig } from './bgp-speaker.js';
 import {
   decodeMessage,
   encodeOpen,
@@ -13,6 +13,7 @@ import {
   unframe,
   MessageType,
   type Frame,
+  type Open,
 } from '../codecs/bgp/index.js';
 import type { BgpSessionEvent, BgpTransportInput, TransportCommand } from '../machines/bgp-session.machine.js';
 import type { RouteAttrs } from '../domain/bgp-advertisements.js';
@@ -24,7 +25,12 @@ const f = (b: Uint8Array): Frame => {
   return r.value;
 };
 
-function harness() {
+/**
+ * One speaker with one peer `r` on a fake transport. `peer` replaces the default peer's fields
+ * (an unnumbered peer, say), `localAddress` is what the connection reports as ours, `routerCaps`
+ * adds to the capabilities in the router's OPEN.
+ */
+function harness(o: { peer?: Partial<SpeakerPeerConfig>; localAddress?: string; routerCaps?: Partial<Open['capabilities']> } = {}) {
   const clock = new SimulatedClock();
   const wire: Uint8Array[] = [];
   let push: ((e: BgpSessionEvent) => void) | undefined;
@@ -52,6 +58,7 @@ function harness() {
         holdTime: 90,
         families: ['ipv4', 'ipv6'],
         nextHopIpv6: '2001:db8:4::11',
+        ...o.peer,
       },
     ],
   });
@@ -59,7 +66,7 @@ function harness() {
     speaker.start();
     clock.increment(0);
     assert.ok(push);
-    push({ type: 'tcp.connected', localAddress: '198.51.100.11' });
+    push({ type: 'tcp.connected', localAddress: o.localAddress ?? '198.51.100.11' });
     push({
       type: 'bgp.frame',
       frame: f(
@@ -76,6 +83,7 @@ function harness() {
               ],
               routeRefresh: true,
               fourOctetAs: 64513,
+              ...o.routerCaps,
             },
           }),
         ),
@@ -279,4 +287,123 @@ test('stateChanged names the TCP substates (connect, openSent, openConfirm), not
   assert.ok(seen.includes('openSent') || seen.includes('connect'), JSON.stringify(seen));
   assert.ok(!seen.some((s) => /^\d+$/.test(s)), JSON.stringify(seen));
   assert.equal(seen.at(-1), 'established');
+});
+
+// The speaker on an unnumbered session (BGPPeer `interface`): the OPEN offers IPv4 and IPv6 and
+// RFC 8950 extended next hop; IPv4 routes go in MP_REACH_NLRI (AFI 1) with our link-local
+// address as next hop only when the router offered the capability too; IPv6 routes carry it
+// as well, after a configured global next hop when there is one.
+const PLAIN: RouteAttrs = { communities: [], largeCommunities: [] };
+const OUR_LL = 'fe80::cc0d:b3ff:febb:502e';
+
+function run(peer: Partial<SpeakerPeerConfig>, routerCaps: Partial<Open['capabilities']>) {
+  const h = harness({
+    // No family list: an unnumbered session defaults to both; no global IPv6 next hop unless given.
+    peer: {
+      peerAddress: 'fe80::1%eth0',
+      interface: 'eth0',
+      families: undefined,
+      nextHopIpv6: undefined,
+      ...peer,
+    } as Partial<SpeakerPeerConfig>,
+    // Node reports the local address of a link-local connection with its zone.
+    localAddress: `${OUR_LL}%eth0`,
+    routerCaps,
+  });
+  h.speaker.setRoutes(
+    new Map([
+      [
+        'r',
+        new Map([
+          ['203.0.113.10/32', PLAIN],
+          ['2001:db8:5::10/128', PLAIN],
+        ]),
+      ],
+    ]),
+  );
+  h.up();
+  const msgs = h.wire.map((b) => decodeMessage(f(b), { as4: true })).flatMap((m) => (m.ok ? [m.value] : []));
+  const sentOpen = msgs.find((m) => m.type === 'open');
+  const updates = h.updates().filter((u) => endOfRibFamily(u) === undefined);
+  const rib = h.speaker.adjRibOut()[0];
+  h.speaker.stop(false);
+  return { sentOpen, updates, events: h.events, rib };
+}
+
+const EXT_NH = { extendedNextHop: [{ afi: 1, safi: 1, nextHopAfi: 2 }] };
+
+test('sessionInput: an unnumbered peer carries IPv4 and IPv6 and asks for extended next hop', () => {
+  const i = sessionInput({ name: 'r', peerAddress: 'fe80::1%eth0', interface: 'eth0', myAsn: 64512, peerAsn: 64513 }, 'n');
+  assert.deepEqual([i.families, i.extendedNextHop, i.transport.ttl], [[4, 6], true, 1]);
+  const only6 = sessionInput(
+    { name: 'r', peerAddress: 'fe80::1%eth0', interface: 'eth0', myAsn: 64512, peerAsn: 64513, families: ['ipv6'] },
+    'n',
+  );
+  assert.deepEqual(only6.families, [6]);
+  assert.equal(sessionInput({ name: 'r', peerAddress: '198.51.100.1', myAsn: 64512, peerAsn: 64513 }, 'n').extendedNextHop, undefined);
+});
+
+test('both sides offer extended next hop: IPv4 in MP_REACH_NLRI AFI 1 and IPv6, each via our link-local address (16 octets)', () => {
+  const r = run({}, EXT_NH);
+  assert.ok(r.sentOpen?.type === 'open');
+  assert.deepEqual(r.sentOpen.capabilities.extendedNextHop, [{ afi: 1, safi: 1, nextHopAfi: 2 }]);
+  assert.deepEqual(r.sentOpen.capabilities.multiprotocol, [
+    { afi: 1, safi: 1 },
+    { afi: 2, safi: 1 },
+  ]);
+  const v4 = r.updates.find((u) => u.attrs.mpReach?.afi === 1);
+  const v6 = r.updates.find((u) => u.attrs.mpReach?.afi === 2);
+  assert.deepEqual(v4?.attrs.mpReach, { afi: 1, safi: 1, nextHops: [OUR_LL], nlri: ['203.0.113.10/32'] });
+  assert.equal(v4?.attrs.nextHop, undefined);
+  assert.deepEqual(v4?.nlri, []);
+  assert.deepEqual(v6?.attrs.mpReach, { afi: 2, safi: 1, nextHops: [OUR_LL], nlri: ['2001:db8:5::10/128'] });
+  assert.deepEqual(
+    r.rib?.routes.map((x) => [x.prefix, x.nextHop]),
+    [
+      ['2001:db8:5::10/128', OUR_LL],
+      ['203.0.113.10/32', OUR_LL],
+    ],
+  );
+  assert.equal(
+    r.events.find((e) => e.event === 'nextHopMissing'),
+    undefined,
+  );
+});
+
+test('a configured global IPv6 next hop goes first, our link-local second (32 octets)', () => {
+  const r = run({ nextHopIpv6: '2001:db8:4::11' }, EXT_NH);
+  for (const afi of [1, 2]) {
+    assert.deepEqual(
+      r.updates.find((u) => u.attrs.mpReach?.afi === afi)?.attrs.mpReach?.nextHops,
+      ['2001:db8:4::11', OUR_LL],
+      `AFI ${afi}`,
+    );
+  }
+});
+
+test('the router does not offer extended next hop: no IPv4 route is sent (RFC 8950 §4), nextHopMissing says so; IPv6 still goes', () => {
+  const r = run({}, {});
+  assert.equal(
+    r.updates.find((u) => u.attrs.mpReach?.afi === 1 || u.nlri.length > 0),
+    undefined,
+  );
+  assert.deepEqual(r.updates.find((u) => u.attrs.mpReach?.afi === 2)?.attrs.mpReach?.nlri, ['2001:db8:5::10/128']);
+  assert.deepEqual(
+    r.events.filter((e) => e.event === 'nextHopMissing'),
+    [{ event: 'nextHopMissing', peer: 'r', family: 4 }],
+  );
+});
+
+test('a malformed extended next hop capability from the router counts as not offered', () => {
+  // Length 4 is not a multiple of 6: carried as an unknown-length raw capability via `unknown`.
+  const r = run({}, { unknown: [{ code: 5, value: Uint8Array.of(0, 1, 0, 1) }] });
+  assert.equal(
+    r.updates.find((u) => u.attrs.mpReach?.afi === 1),
+    undefined,
+  );
+  assert.equal(r.events.filter((e) => e.event === 'nextHopMissing').length, 1);
+  const up = r.events.find((e) => e.event === 'sessionUp');
+  assert.deepEqual(up?.event === 'sessionUp' && up.negotiated.malformedCapabilities, [
+    '5: extended next hop capability length 4 is not a positive multiple of 6',
+  ]);
 });

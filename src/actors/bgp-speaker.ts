@@ -17,7 +17,7 @@ import {
 } from '../codecs/bgp/index.js';
 import { bgpSessionMachine, type BgpSessionInput, type Family, type Negotiated } from '../machines/bgp-session.machine.js';
 import { attrsKey, diffRoutes, originatedAsPath, type RouteAttrs } from '../domain/bgp-advertisements.js';
-import { familyOfText, fromBgpFamily, type BgpIpFamily } from '../domain/ip-family.js';
+import { familyOfText, fromBgpFamily, isLinkLocalText, type BgpIpFamily } from '../domain/ip-family.js';
 
 export interface SpeakerPeerConfig {
   readonly name: string;
@@ -47,8 +47,13 @@ export interface SpeakerPeerConfig {
   readonly retryInitialMs?: number;
   readonly retryMaxMs?: number;
   readonly bfdRequired?: boolean;
-  /** FRR backend only (the native backend refuses peers with them, nativePeerLimits): VRF, unnumbered interface, local-as. */
+  /** FRR backend only (the native backend refuses peers with it, nativePeerLimits). */
   readonly vrf?: string;
+  /**
+   * BGP unnumbered: the session goes to the router's IPv6 link-local address on this interface
+   * (BgpPeers resolves it into `peerAddress` as `fe80::…%iface`), carries IPv4 and IPv6 unless
+   * `families` says otherwise, and sends IPv4 routes with an IPv6 next hop (RFC 8950).
+   */
   readonly interface?: string;
   readonly localAsn?: number;
 }
@@ -116,7 +121,12 @@ export function sessionInput(p: SpeakerPeerConfig, nodeName: string): BgpSession
     holdTime: p.holdTime ?? 90,
     ...(p.keepaliveTime !== undefined ? { keepaliveTime: p.keepaliveTime } : {}),
     ...(p.routerId ? { routerId: p.routerId } : {}),
-    families: p.families ? p.families.map(fromBgpFamily).filter((f) => f !== undefined) : [familyOfText(p.peerAddress)],
+    families: p.families
+      ? p.families.map(fromBgpFamily).filter((f) => f !== undefined)
+      : p.interface
+        ? [4, 6]
+        : [familyOfText(p.peerAddress)],
+    ...(p.interface ? { extendedNextHop: true } : {}),
     transport: {
       peerAddress: p.peerAddress,
       peerPort: p.peerPort ?? 179,
@@ -318,21 +328,41 @@ export class BgpSpeaker {
   }
 
   private nextHop(st: PeerState, fam: Family): string | undefined {
+    const nh = this.nextHops(st, fam);
+    return nh && (nh.linkLocal ? `${nh.nextHop},${nh.linkLocal}` : nh.nextHop);
+  }
+
+  /**
+   * The next hop of a family on this session: the configured one, else our address on the
+   * connection. Unnumbered (our address is link-local): IPv6 routes go with it, as the second
+   * (link-local) next hop after a configured global one (32 octets) or alone (16); IPv4 routes
+   * the same way when both sides advertised RFC 8950 extended next hop, else not at all.
+   */
+  private nextHops(st: PeerState, fam: Family): { nextHop: string; linkLocal?: string } | undefined {
     const n = st.negotiated;
     if (!n) return undefined;
-    const local = n.localAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1');
+    const local = n.localAddress.replace(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/, '$1').replace(/%.*$/, '');
     const localFam = familyOfText(local);
-    if (fam === 4) return st.cfg.nextHopIpv4 ?? (localFam === 4 ? local : undefined);
-    return st.cfg.nextHopIpv6 ?? (localFam === 6 ? local : undefined);
+    const ll = localFam === 6 && isLinkLocalText(local) ? local : undefined;
+    const v6 = (): { nextHop: string; linkLocal?: string } | undefined =>
+      ll ? (st.cfg.nextHopIpv6 ? { nextHop: st.cfg.nextHopIpv6, linkLocal: ll } : { nextHop: ll }) : undefined;
+    if (fam === 4) {
+      if (st.cfg.nextHopIpv4) return { nextHop: st.cfg.nextHopIpv4 };
+      if (localFam === 4) return { nextHop: local };
+      return n.extendedNextHopIpv4 ? v6() : undefined;
+    }
+    if (ll) return v6();
+    const nh = st.cfg.nextHopIpv6 ?? (localFam === 6 ? local : undefined);
+    return nh === undefined ? undefined : { nextHop: nh };
   }
 
   private sync(st: PeerState, initial: boolean): void {
     const n = st.negotiated;
     if (!n) return;
     const desired = new Map<string, RouteAttrs>();
-    const usable = new Map<Family, string>();
+    const usable = new Map<Family, { nextHop: string; linkLocal?: string }>();
     for (const fam of n.families) {
-      const nh = this.nextHop(st, fam);
+      const nh = this.nextHops(st, fam);
       if (nh) usable.set(fam, nh);
       else if (initial) this.emit({ event: 'nextHopMissing', peer: st.cfg.name, family: fam });
     }
@@ -357,12 +387,13 @@ export class BgpSpeaker {
               {
                 origin: Origin.igp,
                 asPath: originatedAsPath(st.cfg.myAsn, ebgp, g.attrs.asPathPrepend),
-                nextHop: usable.get(fam) as string,
+                nextHop: usable.get(fam)?.nextHop as string,
                 ...(!ebgp ? { localPref: g.attrs.localPref ?? 100 } : {}),
                 ...(g.attrs.communities.length > 0 ? { communities: g.attrs.communities } : {}),
                 ...(g.attrs.largeCommunities.length > 0 ? { largeCommunities: g.attrs.largeCommunities } : {}),
               },
               { as4: n.as4 },
+              usable.get(fam)?.linkLocal,
             ),
           ),
         );

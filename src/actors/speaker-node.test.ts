@@ -293,7 +293,9 @@ test('BGPPeers with fields the native backend cannot honour get no session: logg
   const cases: Array<[string, Record<string, unknown>, string | undefined]> = [
     ['ok', { ...base, peerAddress: '198.51.100.20' }, undefined],
     ['in-vrf', { ...base, peerAddress: '198.51.100.21', vrf: 'red' }, 'spec.vrf'],
-    ['unnumbered', { ...base, interface: 'eth1' }, 'spec.interface'],
+    ['vrf-unnumbered', { ...base, interface: 'eth1', vrf: 'blue' }, 'spec.vrf'],
+    // BGP unnumbered runs on the native backend: no refusal.
+    ['unnumbered', { ...base, interface: 'eth1' }, undefined],
   ];
   const h = harness();
   h.start();
@@ -325,19 +327,19 @@ test('BGPPeers with fields the native backend cannot honour get no session: logg
   const refusedEvents = h.events.filter((e) => e.reason === 'peerRefused');
   assert.deepEqual(refusedEvents.map((e) => [e.name, e.type]).sort(), [
     ['in-vrf', 'Warning'],
-    ['unnumbered', 'Warning'],
+    ['vrf-unnumbered', 'Warning'],
   ]);
   assert.match(
     refusedEvents.find((e) => e.name === 'in-vrf')?.message ?? '',
     /^refused on node "n1": spec\.vrf: "red": .*--bgp-backend=frr/,
   );
   assert.match(
-    refusedEvents.find((e) => e.name === 'unnumbered')?.message ?? '',
-    /^refused on node "n1": spec\.interface: "eth1": .*--bgp-backend=frr/,
+    refusedEvents.find((e) => e.name === 'vrf-unnumbered')?.message ?? '',
+    /^refused on node "n1": spec\.vrf: "blue": .*--bgp-backend=frr/,
   );
   // The same refusals are not logged again; fixing the peers makes the state valid.
   h.pools.put(mlb('BGPPeer', 'in-vrf', { ...base, peerAddress: '198.51.100.21' }, 'v1beta2'));
-  h.pools.put(mlb('BGPPeer', 'unnumbered', { ...base, peerAddress: '198.51.100.22' }, 'v1beta2'));
+  h.pools.put(mlb('BGPPeer', 'vrf-unnumbered', { ...base, interface: 'eth2' }, 'v1beta2'));
   await h.advance(50);
   assert.deepEqual(h.configStates.at(-1), ['speaker-n1', true, '']);
   assert.deepEqual(
@@ -345,7 +347,7 @@ test('BGPPeers with fields the native backend cannot honour get no session: logg
       .at(-1)
       ?.map((s) => s.bgp.name)
       .sort(),
-    ['in-vrf', 'ok', 'unnumbered'],
+    ['in-vrf', 'ok', 'unnumbered', 'vrf-unnumbered'],
   );
   assert.equal(h.logs.filter((l) => l.event === 'bgp.peerRefused').length, 2);
   assert.equal(h.events.filter((e) => e.reason === 'peerRefused').length, 2, 'no Event again once fixed');

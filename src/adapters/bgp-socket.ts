@@ -6,6 +6,7 @@
 // net.Socket. Linux only (TCP_MD5SIG = 14, struct tcp_md5sig from include/uapi/linux/tcp.h).
 import net from 'node:net';
 import os from 'node:os';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import type { BgpConnection, BgpSocketPort, BgpConnectOptions } from '../actors/bgp-transport.actor.js';
 
@@ -71,13 +72,18 @@ function loadLibc(): Libc | undefined {
   return libc ?? undefined;
 }
 
-/** struct sockaddr_in / sockaddr_in6 (family in host order, port network order). */
-export function sockaddr(ip: string, port: number): Buffer {
+/**
+ * struct sockaddr_in / sockaddr_in6 (family in host order, port network order); an IPv6 zone
+ * (`fe80::1%eth0`, or a numeric index) becomes sin6_scope_id, the interface index.
+ */
+export function sockaddr(ip: string, port: number, ifindex: (iface: string) => number = interfaceIndex): Buffer {
   if (net.isIPv6(ip)) {
+    const [addr, zone] = ip.split('%') as [string, string | undefined];
     const b = Buffer.alloc(28);
     b.writeUInt16LE(AF_INET6, 0);
     b.writeUInt16BE(port, 2);
-    ipv6Bytes(ip).copy(b, 8);
+    ipv6Bytes(addr).copy(b, 8);
+    if (zone) b.writeUInt32LE(/^\d+$/.test(zone) ? Number(zone) : ifindex(zone), 24);
     return b;
   }
   const b = Buffer.alloc(16);
@@ -85,6 +91,15 @@ export function sockaddr(ip: string, port: number): Buffer {
   b.writeUInt16BE(port, 2);
   Buffer.from(ip.split('.').map(Number)).copy(b, 4);
   return b;
+}
+
+/** The kernel's index of an interface (0, "any", when it does not exist: connect then fails). */
+function interfaceIndex(iface: string): number {
+  try {
+    return Number(readFileSync(`/sys/class/net/${iface}/ifindex`, 'utf8').trim()) || 0;
+  } catch {
+    return 0;
+  }
 }
 
 function ipv6Bytes(ip: string): Buffer {

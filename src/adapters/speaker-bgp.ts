@@ -10,6 +10,7 @@ import { BgpPeers } from '../actors/bgp-peers.js';
 import { createBgpTransport } from '../actors/bgp-transport.actor.js';
 import { registerBfdMetrics } from '../actors/bfd-metrics.js';
 import { bgpSocketPort } from './bgp-socket.js';
+import { linuxUnnumberedPort } from './unnumbered-link.js';
 import { BFD_MULTIHOP_PORT } from './bfd-udp.js';
 import { openBfdPort } from './bfd-port.js';
 import type { Logger } from './log.js';
@@ -32,6 +33,11 @@ export function createSpeakerPeers(o: { node: string; log: Logger; meter: Meter;
       return { port, txSlotMs: port.txSlotMs };
     },
     onBfdReady: (samples) => registerBfdMetrics(o.meter, samples),
+    // Unnumbered peers: the router's RAs on the interface name its link-local address.
+    unnumbered: linuxUnnumberedPort({
+      onInvalid: (iface, reason, count) =>
+        log.warn('invalid router advertisements dropped', { event: 'bgp.raInvalid', interface: iface, reason, count }),
+    }),
     onEvent: (e) => {
       o.onEvent?.(e);
       if (e.event === 'bfdState')

@@ -18,6 +18,7 @@ import { uniformRoutes, type SpeakerPeerConfig } from '../actors/bgp-speaker.js'
 import { BgpPeers } from '../actors/bgp-peers.js';
 import { createBgpTransport, type TransportStats } from '../actors/bgp-transport.actor.js';
 import { bgpSocketPort } from '../adapters/bgp-socket.js';
+import { linuxUnnumberedPort } from '../adapters/unnumbered-link.js';
 import { desiredRoutes, type AdvService, type AdvSpec, type RouteAttrs } from '../domain/bgp-advertisements.js';
 import type { Labels } from '../domain/label-selector.js';
 
@@ -96,6 +97,9 @@ const peers = new BgpPeers({
   bfdPort: () => Promise.reject(new Error('bgp-speaker runs no BFD')),
   log: { info: logAt('info'), warn: logAt('warn'), error: logAt('error') },
   onEvent: (e) => out({ ...e }),
+  unnumbered: linuxUnnumberedPort({
+    onInvalid: (iface, reason, count) => out({ level: 'warn', event: 'bgp.raInvalid', interface: iface, reason, count }),
+  }),
 });
 const apply = (c: SpeakerFile): void => {
   peers.setRoutes(routesOf(c));

@@ -154,3 +154,12 @@ test('validate warns on BGPPeer fields the chosen backend cannot honour: vrf und
   assert.doesNotMatch(frr.stdout, /spec\.vrf/);
   assert.equal(run('validate', '--bgp-backend', 'bird', '-f', 'test/fixtures/validate/vrf-peer.yaml').status, 2);
 });
+
+test('validate says nothing about an unnumbered BGPPeer (interface) under either backend: both run it', () => {
+  for (const backend of ['native', 'frr']) {
+    const r = run('validate', '--bgp-backend', backend, '-f', 'test/fixtures/validate/unnumbered-peer.yaml');
+    assert.equal(r.status, 0, r.stdout + r.stderr);
+    assert.doesNotMatch(r.stdout + r.stderr, /warning/, backend);
+    assert.match(r.stdout, /valid/, backend);
+  }
+});

@@ -1123,19 +1123,9 @@ test('parseConfig: BGPPeer fields the native backend cannot honour are valid con
       { ...P, vrf: 'red' },
       [['spec.vrf', /^"red": peering inside a VRF is not supported by the native BGP backend.*CONFIG_NET_VRF.*FRR mode/]],
     ],
-    [
-      'unnumbered',
-      { ...noAddr, interface: 'eth1' },
-      [['spec.interface', /^"eth1": BGP unnumbered .* not implemented by the native BGP backend.*spec\.peerAddress/]],
-    ],
-    [
-      'both',
-      { ...noAddr, interface: 'eth1', vrf: 'red' },
-      [
-        ['spec.interface', /unnumbered/],
-        ['spec.vrf', /VRF/],
-      ],
-    ],
+    // BGP unnumbered is implemented by the native backend (RFC 8950 over the router's fe80::): no warning.
+    ['unnumbered', { ...noAddr, interface: 'eth1' }, []],
+    ['both', { ...noAddr, interface: 'eth1', vrf: 'red' }, [['spec.vrf', /VRF/]]],
     [
       'disableMP',
       { ...P, disableMP: true },

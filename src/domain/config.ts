@@ -965,9 +965,10 @@ export const DISABLE_MP_WARNING =
 
 /**
  * BGPPeer fields the native BGP backend cannot honour; a speaker refuses such a peer
- * on its node rather than run it without them. [] when the peer is supported.
+ * on its node rather than run it without them. [] when the peer is supported. (`interface`,
+ * BGP unnumbered, is supported: the session goes to the router's IPv6 link-local address on it.)
  */
-export function nativePeerLimits(p: Pick<Peer, 'vrf' | 'interface'>): Array<{ field: string; value: string; message: string }> {
+export function nativePeerLimits(p: Pick<Peer, 'vrf'>): Array<{ field: string; value: string; message: string }> {
   const out: Array<{ field: string; value: string; message: string }> = [];
   if (p.vrf)
     out.push({
@@ -975,13 +976,6 @@ export function nativePeerLimits(p: Pick<Peer, 'vrf' | 'interface'>): Array<{ fi
       value: p.vrf,
       message:
         'peering inside a VRF is not supported by the native BGP backend: it needs VRF devices in the kernel (CONFIG_NET_VRF) and a backend that binds the session to the VRF; run the speakers with --bgp-backend=frr (as MetalLB FRR mode)',
-    });
-  if (p.interface)
-    out.push({
-      field: 'spec.interface',
-      value: p.interface,
-      message:
-        'BGP unnumbered (peering over the interface, IPv6 link-local) is not implemented by the native BGP backend: run the speakers with --bgp-backend=frr (as MetalLB FRR mode) or set spec.peerAddress instead',
     });
   return out;
 }

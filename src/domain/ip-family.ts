@@ -23,3 +23,10 @@ export const familyBits = (f: IpFamily): number => (f === 4 ? 32 : 128);
 
 /** The family of an address or prefix written as text (no validation: a colon means IPv6). */
 export const familyOfText = (s: string): IpFamily => (s.includes(':') ? 6 : 4);
+
+/**
+ * An IPv6 link-local address (fe80::/10) written as text, an optional `%zone` allowed (no
+ * validation of the rest: the first group must be written with its four digits, as every
+ * formatter does).
+ */
+export const isLinkLocalText = (s: string): boolean => /^fe[89ab][0-9a-f]:/i.test(s);

@@ -106,6 +106,8 @@ export interface BgpSessionInput {
   readonly gracefulRestart?: { readonly restartTime: number };
   /** Start administratively down. */
   readonly adminDown?: boolean;
+  /** Advertise RFC 8950 extended next hop for IPv4 unicast over IPv6 (unnumbered sessions). */
+  readonly extendedNextHop?: boolean;
 }
 
 export interface Negotiated {
@@ -120,6 +122,13 @@ export interface Negotiated {
   readonly routeRefresh: boolean;
   /** Our address on the connection (the default next hop, as MetalLB). */
   readonly localAddress: string;
+  /**
+   * Both sides advertised RFC 8950 extended next hop for IPv4 unicast over IPv6: IPv4 routes
+   * may be sent with an IPv6 next hop (only when we advertised it: `input.extendedNextHop`).
+   */
+  readonly extendedNextHopIpv4?: boolean;
+  /** Capabilities in the peer's OPEN dropped as malformed (treated as not offered), for the logs. */
+  readonly malformedCapabilities?: readonly string[];
 }
 
 export interface BgpSessionContext {
@@ -221,6 +230,7 @@ function buildOpen(ctx: BgpSessionContext): Uint8Array {
       capabilities: {
         multiprotocol: i.families.map((f) => ({ afi: FAMILY_AFI[f], safi: Safi.unicast })),
         routeRefresh: true,
+        ...(i.extendedNextHop ? { extendedNextHop: [{ afi: Afi.ipv4, safi: Safi.unicast, nextHopAfi: Afi.ipv6 }] } : {}),
         fourOctetAs: i.localAsn,
         ...(gr
           ? {
@@ -393,6 +403,11 @@ const bgpSetup = setup({
           peerGracefulRestart: o.capabilities.gracefulRestart !== undefined,
           routeRefresh: o.capabilities.routeRefresh,
           localAddress: context.localAddress ?? '',
+          ...(context.input.extendedNextHop &&
+          (o.capabilities.extendedNextHop ?? []).some((t) => t.afi === Afi.ipv4 && t.safi === Safi.unicast && t.nextHopAfi === Afi.ipv6)
+            ? { extendedNextHopIpv4: true }
+            : {}),
+          ...(o.capabilities.malformed ? { malformedCapabilities: o.capabilities.malformed.map((m) => `${m.code}: ${m.reason}`) } : {}),
         },
       };
     }),

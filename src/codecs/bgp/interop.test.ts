@@ -105,8 +105,9 @@ test('GoBGP: OPEN, KEEPALIVE, UPDATE (ORIGIN INCOMPLETE) that re-encodes to the 
   assert.equal(open.capabilities.fourOctetAs, 64513);
   assert.deepEqual(
     open.capabilities.unknown?.map((u) => u.code),
-    [73, 5],
+    [73],
   );
+  assert.deepEqual(open.capabilities.extendedNextHop, [{ afi: 1, safi: 1, nextHopAfi: 2 }]);
   assert.equal(ka?.type, 'keepalive');
   assert.ok(upd?.type === 'update');
   assert.deepEqual(upd.nlri, ['203.0.113.161/32']);

@@ -1,5 +1,5 @@
 // OPEN message and capabilities (RFC 4271 §4.2, RFC 5492, RFC 4760 MP, RFC 6793 AS4,
-// RFC 2918 route refresh, RFC 4724 graceful restart).
+// RFC 2918 route refresh, RFC 4724 graceful restart, RFC 8950 extended next hop encoding).
 //
 //   +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //   |    Version    |     My Autonomous System      |   Hold Time   :
@@ -15,6 +15,7 @@ import { AS_TRANS, ErrorCode, OpenSubcode, type Result, fail, ok } from './types
 export const CapabilityCode = {
   multiprotocol: 1,
   routeRefresh: 2,
+  extendedNextHop: 5,
   gracefulRestart: 64,
   fourOctetAs: 65,
   enhancedRouteRefresh: 70,
@@ -23,6 +24,13 @@ export const CapabilityCode = {
 export interface AfiSafi {
   readonly afi: number;
   readonly safi: number;
+}
+/**
+ * One RFC 8950 §3 tuple: NLRI of (afi, safi) may carry a next hop of family `nextHopAfi`
+ * (IPv4 unicast over an IPv6 next hop: afi 1, safi 1, nextHopAfi 2).
+ */
+export interface ExtendedNextHop extends AfiSafi {
+  readonly nextHopAfi: number;
 }
 export interface GracefulRestartCap {
   /** R bit: the sender has restarted (RFC 4724 §3). */
@@ -38,6 +46,14 @@ export interface Capabilities {
   readonly enhancedRouteRefresh?: boolean;
   readonly fourOctetAs?: number;
   readonly gracefulRestart?: GracefulRestartCap;
+  /** RFC 8950 extended next hop encoding (code 5): the tuples the sender accepts. */
+  readonly extendedNextHop?: readonly ExtendedNextHop[];
+  /**
+   * Capabilities dropped as malformed (e.g. an extended next hop value whose length is not a
+   * multiple of 6): treated as not advertised, as RFC 5492 §4 lets a speaker ignore a capability,
+   * and kept here so they can be logged and counted.
+   */
+  readonly malformed?: ReadonlyArray<{ readonly code: number; readonly reason: string }>;
   /** Capabilities we do not interpret, kept for logs and round trips. */
   readonly unknown?: ReadonlyArray<{ readonly code: number; readonly value: Uint8Array }>;
 }
@@ -58,6 +74,12 @@ export function encodeOpen(o: Omit<Open, 'version'> & { version?: number }): Uin
   };
   for (const f of o.capabilities.multiprotocol) cap(CapabilityCode.multiprotocol, new Writer(4).u16(f.afi).u8(0).u8(f.safi).finish());
   if (o.capabilities.routeRefresh) cap(CapabilityCode.routeRefresh, new Uint8Array(0));
+  const enh = o.capabilities.extendedNextHop ?? [];
+  if (enh.length > 0) {
+    const w = new Writer(6 * enh.length);
+    for (const t of enh) w.u16(t.afi).u16(t.safi).u16(t.nextHopAfi);
+    cap(CapabilityCode.extendedNextHop, w.finish());
+  }
   if (o.capabilities.enhancedRouteRefresh) cap(CapabilityCode.enhancedRouteRefresh, new Uint8Array(0));
   const gr = o.capabilities.gracefulRestart;
   if (gr) {
@@ -107,6 +129,15 @@ function decodeCapabilities(b: Uint8Array, acc: MutableCaps): Result<null> {
       case CapabilityCode.enhancedRouteRefresh:
         acc.enhancedRouteRefresh = true;
         break;
+      case CapabilityCode.extendedNextHop: {
+        // RFC 8950 §3: a list of 6-octet tuples (NLRI AFI 2, NLRI SAFI 2, next hop AFI 2).
+        if (len === 0 || len % 6 !== 0) {
+          acc.malformed.push({ code, reason: `extended next hop capability length ${len} is not a positive multiple of 6` });
+          break;
+        }
+        for (let j = 0; j < len; j += 6) acc.extendedNextHop.push({ afi: u16(v, j), safi: u16(v, j + 2), nextHopAfi: u16(v, j + 4) });
+        break;
+      }
       case CapabilityCode.fourOctetAs:
         if (len !== 4) return fail(ErrorCode.open, 0, `4-octet AS capability length ${len} != 4`);
         acc.fourOctetAs = u32(v, 0);
@@ -128,7 +159,12 @@ function decodeCapabilities(b: Uint8Array, acc: MutableCaps): Result<null> {
 }
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-type MutableCaps = Mutable<Capabilities> & { multiprotocol: AfiSafi[]; unknown: Array<{ code: number; value: Uint8Array }> };
+type MutableCaps = Mutable<Capabilities> & {
+  multiprotocol: AfiSafi[];
+  extendedNextHop: ExtendedNextHop[];
+  malformed: Array<{ code: number; reason: string }>;
+  unknown: Array<{ code: number; value: Uint8Array }>;
+};
 
 /** Decodes an OPEN body (after the header). Every error is a session reset (RFC 7606 does not relax OPEN). */
 export function decodeOpen(b: Uint8Array): Result<Open> {
@@ -142,7 +178,7 @@ export function decodeOpen(b: Uint8Array): Result<Open> {
   if (u32(b, 5) === 0) return fail(ErrorCode.open, OpenSubcode.badBgpIdentifier, 'BGP identifier 0.0.0.0');
   const optLen = b[9] as number;
   if (10 + optLen !== b.length) return fail(ErrorCode.open, 0, `optional parameters length ${optLen} does not match the message`);
-  const caps: MutableCaps = { multiprotocol: [], routeRefresh: false, unknown: [] };
+  const caps: MutableCaps = { multiprotocol: [], routeRefresh: false, extendedNextHop: [], malformed: [], unknown: [] };
   let i = 10;
   while (i < b.length) {
     if (i + 2 > b.length) return fail(ErrorCode.open, 0, 'optional parameter truncated');
@@ -161,6 +197,8 @@ export function decodeOpen(b: Uint8Array): Result<Open> {
     ...(caps.enhancedRouteRefresh ? { enhancedRouteRefresh: true } : {}),
     ...(caps.fourOctetAs !== undefined ? { fourOctetAs: caps.fourOctetAs } : {}),
     ...(caps.gracefulRestart ? { gracefulRestart: caps.gracefulRestart } : {}),
+    ...(caps.extendedNextHop.length > 0 ? { extendedNextHop: caps.extendedNextHop } : {}),
+    ...(caps.malformed.length > 0 ? { malformed: caps.malformed } : {}),
     ...(caps.unknown.length > 0 ? { unknown: caps.unknown } : {}),
   };
   return ok({ version, asn, holdTime, routerId, capabilities });

@@ -12,7 +12,8 @@
 //   |   Network Layer Reachability Information (variable) |
 //   +-----------------------------------------------------+
 // IPv6 routes travel in MP_REACH_NLRI / MP_UNREACH_NLRI attributes (RFC 4760).
-import { u16, Writer } from './bytes.js';
+import { ipToBytes, u16, Writer } from './bytes.js';
+import { isLinkLocalText } from '../../domain/ip-family.js';
 import {
   AttrFlag,
   AttrType,
@@ -184,7 +185,10 @@ function chunkByBytes(prefixes: readonly ParsedPrefix[], budget: number): Parsed
 
 /**
  * Framed UPDATEs announcing `prefixes` (one family) with shared attributes, packed into as few
- * 4096-byte messages as fit. IPv4 uses the NLRI field and NEXT_HOP; IPv6 uses MP_REACH_NLRI.
+ * 4096-byte messages as fit. IPv4 with an IPv4 NEXT_HOP uses the NLRI field and NEXT_HOP; IPv6,
+ * and IPv4 with an IPv6 next hop (RFC 8950 extended next hop: only on a session whose peer
+ * advertised the capability for IPv4 unicast), use MP_REACH_NLRI, whose next hop is 16 octets
+ * (`attrs.nextHop`), or 32 with `linkLocal` (global then link-local, RFC 2545 §3 / RFC 8950 §3).
  * Every prefix must parse and be of family `afi`: otherwise the error names those that are not
  * (`error.prefixes`) and nothing is built.
  */
@@ -193,12 +197,24 @@ export function buildAnnouncements(
   prefixes: readonly string[],
   attrs: Omit<PathAttributes, 'mpReach' | 'mpUnreach'>,
   ctx: EncodeContext,
+  linkLocal?: string,
 ): Result<Uint8Array[], EncodeError> {
   const parsed = parsePrefixes(prefixes, afi, 'NLRI');
   if (!parsed.ok) return parsed;
   if (parsed.value.length === 0) return ok([]);
+  if (linkLocal !== undefined && !(isLinkLocalText(linkLocal) && ipToBytes(linkLocal)?.length === 16))
+    return {
+      ok: false,
+      error: { message: `MP_REACH_NLRI link-local next hop: not an IPv6 link-local address: ${JSON.stringify(linkLocal)}`, prefixes: [] },
+    };
+  const v6NextHop = attrs.nextHop !== undefined && attrs.nextHop.includes(':');
+  if (afi === Afi.ipv4 && linkLocal !== undefined && !v6NextHop)
+    return {
+      ok: false,
+      error: { message: `IPv4 NLRI with a link-local next hop needs an IPv6 NEXT_HOP, got ${JSON.stringify(attrs.nextHop)}`, prefixes: [] },
+    };
   const out: Uint8Array[] = [];
-  if (afi === Afi.ipv4) {
+  if (afi === Afi.ipv4 && !v6NextHop) {
     const at = encodeAttributes(attrs, ctx);
     if (!at.ok) return at;
     for (const run of chunkByBytes(parsed.value, MAX_BODY - 4 - at.value.length)) {
@@ -211,7 +227,7 @@ export function buildAnnouncements(
   const { nextHop, ...rest } = attrs;
   const at = encodeAttributes(rest, ctx);
   if (!at.ok) return at;
-  const nextHops = nextHop ? [nextHop] : [];
+  const nextHops = nextHop ? [nextHop, ...(linkLocal !== undefined ? [linkLocal] : [])] : [];
   const mpFixed = 4 /* ext attr header */ + 5 + 16 * nextHops.length;
   for (const run of chunkByBytes(parsed.value, MAX_BODY - 4 - at.value.length - mpFixed)) {
     const v = mpReachValue(afi, Safi.unicast, nextHops, run);
@@ -225,7 +241,8 @@ export function buildAnnouncements(
   return ok(out);
 }
 
-/** Framed UPDATEs withdrawing `prefixes` (one family), packed; errors as buildAnnouncements. */
+/**
+ * Framed UPDATEs withdrawing `prefixes` (one family), packed; errors as buildAnnouncements. */
 export function buildWithdrawals(afi: Afi, prefixes: readonly string[]): Result<Uint8Array[], EncodeError> {
   const parsed = parsePrefixes(prefixes, afi, 'withdrawn routes');
   if (!parsed.ok) return parsed;
