@@ -64,6 +64,7 @@ function procTimes(pid: number): { cpuTicks: number; rssMB: number } {
 const t00 = Date.now();
 const progress = (msg: string) => process.stderr.write(`[bench:e2e +${Math.round((Date.now() - t00) / 1000)}s] ${msg}\n`);
 let c: Cluster | undefined;
+let procs: Proc[] = [];
 try {
   // The product runs as the image runs it: compiled (npm run build), not through tsx.
   progress('npm run build');
@@ -73,7 +74,8 @@ try {
   c = await Cluster.start();
   const cl = c;
   cl.serveOnNodes();
-  const { speakers } = cl.startMooring({ compiled: true, bgpBackend: BGP_BACKEND });
+  const { controller, speakers } = cl.startMooring({ compiled: true, bgpBackend: BGP_BACKEND });
+  procs = [controller, ...speakers];
   await cl.admin.apply(`
 apiVersion: metallb.io/v1beta1
 kind: IPAddressPool
@@ -248,6 +250,13 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
       trials: N,
     }),
   );
+} catch (e) {
+  // What the product said last, for the diagnosis (the lab is gone after cleanup).
+  for (const p of procs) {
+    const last = p.events.slice(-20).map((x) => JSON.stringify(x).slice(0, 400));
+    process.stderr.write(`---- ${p.name} (${p.alive() ? 'running' : 'exited'}):\n${[...last, p.tail(10)].join('\n')}\n`);
+  }
+  throw e;
 } finally {
   await c?.cleanup();
 }

@@ -16,7 +16,7 @@ import { leanClientNode } from './lean-client-node.mjs';
 
 const entries = ['controller', 'speaker', 'mooringctl', 'viz'];
 const t0 = Date.now();
-await build({
+const { metafile } = await build({
   entryPoints: Object.fromEntries(entries.map((e) => [e, `src/bin/${e}.ts`])),
   outdir: 'dist/bundle',
   outExtension: { '.js': '.mjs' },
@@ -37,7 +37,29 @@ await build({
   // @kubernetes/client-node: what a component does not use is dropped or loaded on first use (lean-client-node.mjs).
   plugins: [leanClientNode],
   logLevel: 'warning',
+  metafile: true,
 });
+// The speaker must not load client-node's generated API classes at start (a barrel import of
+// '@kubernetes/client-node' anywhere in its static graph did: +13.7 MB RSS). What its entry loads
+// statically (not through import()) is checked here, so such an import fails the build.
+const staticOutputs = (entry) => {
+  const seen = new Set();
+  const queue = [`dist/bundle/${entry}.mjs`];
+  while (queue.length > 0) {
+    const out = queue.pop();
+    if (seen.has(out) || !metafile.outputs[out]) continue;
+    seen.add(out);
+    for (const i of metafile.outputs[out].imports) if (i.kind === 'import-statement') queue.push(i.path);
+  }
+  return [...seen];
+};
+const speakerStatic = staticOutputs('speaker');
+const heavy = speakerStatic
+  .flatMap((o) => Object.keys(metafile.outputs[o].inputs))
+  .filter((f) => /client-node\/dist\/(gen\/apis\/|index\.js$)/.test(f));
+if (heavy.length > 0) throw new Error(`the speaker loads client-node's generated APIs at start, e.g. ${heavy.slice(0, 3).join(', ')}`);
+const staticMB = speakerStatic.reduce((n, o) => n + metafile.outputs[o].bytes, 0) / 1048576;
+process.stdout.write(`speaker loads ${staticMB.toFixed(2)} MB of bundle at start (${speakerStatic.length} files)\n`);
 for (const e of entries) process.stdout.write(`dist/bundle/${e}.mjs ${(statSync(`dist/bundle/${e}.mjs`).size / 1048576).toFixed(1)} MB\n`);
 // The visualizer's page script and laid-out statecharts, prebuilt (`mooring viz` reads them through
 // MOORING_VIZ_ASSETS, set by bin/mooring in dist mode): the image carries neither esbuild nor a layout run.

@@ -19,8 +19,8 @@ import type { DesiredStatus, StatusSink } from '../../actors/kube-ports.js';
 
 export type { DesiredStatus };
 
-/** The calls the writer makes on metallb.io/v1beta1 objects in one namespace (errors carry the HTTP `code`). */
-interface CustomCalls {
+/** The calls the writer makes on custom objects of one group/version in one namespace (errors carry the HTTP `code`). */
+export interface CustomCalls {
   list(plural: string, labelSelector: string): Promise<unknown>;
   get(plural: string, name: string): Promise<unknown>;
   create(plural: string, body: object): Promise<unknown>;
@@ -29,12 +29,14 @@ interface CustomCalls {
   delete(plural: string, name: string): Promise<unknown>;
 }
 
-/** Plain JSON through rest.ts; client-node's CustomObjectsApi behind a proxy (loaded then). */
-function customCalls(kc: KubeConfig, namespace: string): CustomCalls {
-  const version = 'v1beta1';
+/**
+ * Plain JSON through rest.ts; client-node's CustomObjectsApi behind a proxy (loaded then). Default:
+ * metallb.io/v1beta1; the speaker's BGPSessionState writer (session-state.ts) uses it for mooring.io.
+ */
+export function customCalls(kc: KubeConfig, namespace: string, group: string = GROUP, version = 'v1beta1'): CustomCalls {
   if (restSupported(kc)) {
     const rest = kubeRest(kc);
-    const base = (plural: string) => `/apis/${GROUP}/${version}/namespaces/${encodeURIComponent(namespace)}/${plural}`;
+    const base = (plural: string) => `/apis/${group}/${version}/namespaces/${encodeURIComponent(namespace)}/${plural}`;
     const one = (plural: string, name: string) => `${base(plural)}/${encodeURIComponent(name)}`;
     return {
       list: (plural, labelSelector) => rest.request('GET', `${base(plural)}?labelSelector=${encodeURIComponent(labelSelector)}`),
@@ -46,7 +48,7 @@ function customCalls(kc: KubeConfig, namespace: string): CustomCalls {
     };
   }
   const api = async () => kc.makeApiClient((await fullClient()).CustomObjectsApi);
-  const at = { group: GROUP, version, namespace };
+  const at = { group, version, namespace };
   return {
     list: async (plural, labelSelector) => (await api()).listNamespacedCustomObject({ ...at, plural, labelSelector }),
     get: async (plural, name) => (await api()).getNamespacedCustomObject({ ...at, plural, name }),
