@@ -13,7 +13,8 @@ import { join } from 'node:path';
 import type { PeerSpec } from '../actors/peer-specs.js';
 import type { LoadedPeers } from '../actors/lazy-peers.js';
 import type { AdjRibOut, PeerMetrics } from '../actors/bgp-speaker.js';
-import { originatedAsPath, type RouteAttrs } from '../domain/bgp-advertisements.js';
+import type { RouteAttrs } from '../domain/bgp-advertisements.js';
+import { adjRibOutRoutes } from '../domain/adj-rib-out.js';
 import { frrConfigDelta, frrPeerLimits, renderFrrConfig, type FrrBfdProfile, type FrrPeer } from '../domain/frr-config.js';
 import { frrReadBack, frrSessionEvents, type FrrNeighborView, type FrrSessionEvent } from '../domain/frr-status.js';
 import type { SpeakerEvent } from '../actors/bgp-speaker.js';
@@ -168,7 +169,7 @@ export class FrrPeers implements LoadedPeers {
       const b = s.bgp;
       const state = this.neighbors.get(b.name)?.state ?? 'idle';
       const ebgp = b.dynamicAsn ? b.dynamicAsn === 'external' : b.myAsn !== b.peerAsn;
-      const routes = state === 'established' ? [...(this.routes.get(b.name) ?? new Map<string, RouteAttrs>())] : [];
+      const routes = state === 'established' ? (this.routes.get(b.name) ?? new Map<string, RouteAttrs>()) : [];
       return {
         peer: b.name,
         address: `${b.peerAddress || (b.interface ?? '')}:${b.peerPort ?? 179}`,
@@ -176,17 +177,7 @@ export class FrrPeers implements LoadedPeers {
         localAsn: b.myAsn,
         ...(b.dynamicAsn ? {} : { peerAsn: b.peerAsn }),
         ebgp,
-        routes: routes
-          .map(([prefix, a]) => ({
-            prefix,
-            nextHop: '',
-            origin: 'igp' as const,
-            asPath: originatedAsPath(b.myAsn, ebgp, a.asPathPrepend).flatMap((x) => [...x.asns]),
-            ...(!ebgp ? { localPref: a.localPref ?? 100 } : {}),
-            communities: a.communities.map((c) => `${Math.floor(c / 65536)}:${c % 65536}`),
-            largeCommunities: a.largeCommunities.map((c) => c.join(':')),
-          }))
-          .sort((x, y) => (x.prefix < y.prefix ? -1 : x.prefix > y.prefix ? 1 : 0)),
+        routes: adjRibOutRoutes(routes, { localAsn: b.myAsn, ebgp, nextHop: () => '' }),
       };
     });
   }
