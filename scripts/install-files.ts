@@ -449,9 +449,10 @@ ${indentBlock(d.speakerTolerations, 4)}
     # network namespace) through FRR's vty sockets, shared in an emptyDir at /var/run/frr. FRR
     # starts from ConfigMap mooring-frr-startup; the speaker applies its render with frr-reload.py.
     enabled: false
-    # FRR's own image for the FRR container (MetalLB's chart uses the same one). Mooring's tests
-    # run FRR 8.4.4 (Debian bookworm); the rendered configuration is read by FRR's parser there.
-    image: quay.io/frrouting/frr:9.1.0
+    # FRR's own image for the FRR container (zebra, bgpd, bfdd; /usr/lib/frr/docker-start). Its
+    # FRR release should be the one of the speaker image variant's vtysh and frr-reload.py: FRR
+    # 10.3 (Debian trixie). Mooring's lab tests run FRR 8.4.4 daemons (Debian bookworm).
+    image: quay.io/frrouting/frr:10.3.0
     # The speaker's image in FRR mode: Mooring with vtysh and frr-reload.py (the image variant
     # built by \`npm run image -- --frr\`). Default: the Mooring image's tag with the suffix -frr.
     speakerImage: ""

@@ -168,7 +168,7 @@ describe('Helm chart deploy/helm/mooring', { timeout: 40 * 60_000 }, () => {
     assert.deepEqual(vol(sockets)?.emptyDir, {});
     assert.deepEqual(vol(mountOf(speaker!, '/var/lib/mooring/frr') ?? '')?.emptyDir, {}, 'a writable state dir (read-only root)');
     // FRR: its own image, the daemons, its configuration bootstrapped from the ConfigMap by the init container.
-    assert.equal(frr!.image, 'quay.io/frrouting/frr:9.1.0');
+    assert.equal(frr!.image, 'quay.io/frrouting/frr:10.3.0');
     assert.deepEqual(frr!.command, ['/sbin/tini', '--', '/usr/lib/frr/docker-start']);
     assert.deepEqual(frr!.resources, { limits: { memory: '200Mi' } });
     const conf = mountOf(frr!, '/etc/frr');
