@@ -369,7 +369,7 @@ export class FrrPeers implements LoadedPeers {
         this.o.log.warn('bgp', { event: 'bgp.sessionDown', peer: e.peer, reason: e.reason, detail: e.detail });
         return this.o.onEvent?.(e);
       case 'sessionUp':
-        return this.o.onEvent?.({ event: 'sessionUp', peer: e.peer, negotiated: e.session });
+        return this.o.onEvent?.({ event: 'sessionUp', peer: e.peer, negotiated: e.session, ...(e.since ? { since: e.since } : {}) });
       case 'bfdState':
         return this.o.onEvent?.({
           event: 'bfdState',

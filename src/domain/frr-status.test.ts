@@ -29,6 +29,7 @@ describe('FRR read-back (real FRR JSON)', () => {
         lastResetDueTo: 'No AFI/SAFI activated for peer',
         bfd: 'up',
         session: undefined,
+        upSince: '2026-12-07T13:52:49Z',
       },
     );
     assert.ok((r?.updatesSent ?? 0) > 0);
@@ -93,6 +94,13 @@ describe('FRR read-back (real FRR JSON)', () => {
       ['router stateChanged active>established', 'router up'],
       ['router down bfdDown', 'router stateChanged established>idle', 'router bfdState up>down'],
     ]);
+    // The established session says since when: FRR's uptime, also for a session seen first.
+    assert.deepEqual(
+      frrSessionEvents(new Map(), seq[0]!)
+        .filter((e) => e.peer === 'router' && e.event !== 'bfdState')
+        .map((e) => ('since' in e ? e.since : undefined)),
+      ['2026-12-07T13:52:49Z', '2026-12-07T13:52:49Z'],
+    );
     // Reading the same state again: nothing.
     assert.deepEqual(frrSessionEvents(seq[3]!, read('bfd-down')), []);
   });

@@ -61,6 +61,8 @@ export interface FrrNeighborView {
   /** BFD state in native names, when the peer has BFD. */
   readonly bfd?: string;
   readonly session?: FrrSession;
+  /** When an established session came up (FRR's bgpTimerUpEstablishedEpoch), RFC 3339. */
+  readonly upSince?: string;
 }
 
 export interface DownCause {
@@ -91,6 +93,7 @@ interface NeighborJson {
   hostLocal?: string;
   hostForeign?: string;
   peerBfdInfo?: { status?: string };
+  bgpTimerUpEstablishedEpoch?: number;
 }
 
 interface BfdPeerJson {
@@ -223,6 +226,9 @@ export function frrReadBack(neighbors: unknown, bfdPeers?: unknown): Map<string,
         ...(x.lastResetDueTo ? { lastResetDueTo: x.lastResetDueTo } : {}),
         ...(bfdState ? { bfd: bfdState } : {}),
         ...(state === 'established' ? { session: sessionOf(x) } : {}),
+        ...(state === 'established' && typeof x.bgpTimerUpEstablishedEpoch === 'number' && x.bgpTimerUpEstablishedEpoch > 0
+          ? { upSince: new Date(x.bgpTimerUpEstablishedEpoch * 1000).toISOString().replace(/\.\d+Z$/, 'Z') }
+          : {}),
       });
     }
   }
@@ -231,8 +237,8 @@ export function frrReadBack(neighbors: unknown, bfdPeers?: unknown): Map<string,
 
 /** The events of one read-back against the previous one, in the native speaker's shapes. */
 export type FrrSessionEvent =
-  | { readonly event: 'stateChanged'; readonly peer: string; readonly from: string; readonly to: string }
-  | { readonly event: 'sessionUp'; readonly peer: string; readonly session: FrrSession }
+  | { readonly event: 'stateChanged'; readonly peer: string; readonly from: string; readonly to: string; readonly since?: string }
+  | { readonly event: 'sessionUp'; readonly peer: string; readonly session: FrrSession; readonly since?: string }
   | { readonly event: 'sessionDown'; readonly peer: string; readonly reason: string; readonly detail: string }
   | { readonly event: 'bfdState'; readonly peer: string; readonly from: string; readonly to: string };
 
@@ -241,7 +247,8 @@ export type FrrSessionEvent =
  * connectionsDropped moved (a flap between two reads included), gives sessionDown with FRR's
  * reset reason mapped (frrDownCause); one that reached Established gives sessionUp; every state
  * change stateChanged; a BFD change bfdState. A peer seen for the first time starts from idle
- * (BFD from down) and its earlier drops are history, not events.
+ * (BFD from down) and its earlier drops are history, not events; an established one carries FRR's
+ * uptime as `since`.
  */
 export function frrSessionEvents(
   prev: ReadonlyMap<string, FrrNeighborView>,
@@ -259,8 +266,11 @@ export function frrSessionEvents(
       if (from === 'established' && n.state === 'established') out.push({ event: 'stateChanged', peer, from, to: 'idle' });
     }
     const before = dropped && from === 'established' && n.state === 'established' ? 'idle' : from;
-    if (n.state !== before) out.push({ event: 'stateChanged', peer, from: before, to: n.state });
-    if (n.state === 'established' && before !== 'established' && n.session) out.push({ event: 'sessionUp', peer, session: n.session });
+    // An established session says since when (FRR's uptime: right after a speaker restart too).
+    const since = n.state === 'established' && n.upSince ? { since: n.upSince } : {};
+    if (n.state !== before) out.push({ event: 'stateChanged', peer, from: before, to: n.state, ...since });
+    if (n.state === 'established' && before !== 'established' && n.session)
+      out.push({ event: 'sessionUp', peer, session: n.session, ...since });
     const bfdFrom = p?.bfd ?? 'down';
     if (n.bfd !== undefined && n.bfd !== bfdFrom) out.push({ event: 'bfdState', peer, from: bfdFrom, to: n.bfd });
   }
