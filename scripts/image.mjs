@@ -14,7 +14,10 @@
 //      native addons pcap and koffi). Cached by the hash of its inputs: with no source change the
 //      whole build is a cache hit.
 // Needs root (mmdebstrap --mode=root; as another user: --mode=unshare) and mmdebstrap, umoci, tar.
-// Options: --force (rebuild the app layer), --rebuild-base, --out FILE.
+// Options: --force (rebuild the app layer), --rebuild-base, --out FILE, --frr (the variant for the
+// FRR backend, chart value speaker.frr.enabled: Debian's frr and frr-pythontools added to the base,
+// for vtysh and /usr/lib/frr/frr-reload.py with python3; named ghcr.io/mooring/mooring:<version>-frr,
+// written to dist/image/mooring-<version>-frr.oci.tar).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import {
@@ -40,8 +43,10 @@ export const REPOSITORY = 'ghcr.io/mooring/mooring';
 const args = process.argv.slice(2);
 const force = args.includes('--force');
 const rebuildBase = args.includes('--rebuild-base');
+const frr = args.includes('--frr');
+const variant = frr ? '-frr' : '';
 const outIdx = args.indexOf('--out');
-const out = outIdx >= 0 ? args[outIdx + 1] : join(root, 'dist', 'image', `mooring-${version}.oci.tar`);
+const out = outIdx >= 0 ? args[outIdx + 1] : join(root, 'dist', 'image', `mooring-${version}${variant}.oci.tar`);
 const cache = join(process.env.MOORING_CACHE ?? join(homedir(), '.cache', 'mooring'), 'image');
 const layout = join(cache, 'layout');
 const t0 = Date.now();
@@ -72,7 +77,11 @@ for (const tool of ['mmdebstrap', 'umoci', 'tar']) {
 // ---- 1. base layer (Debian packages) ---------------------------------------------------------
 const SUITE = 'trixie';
 const MIRROR = process.env.MOORING_DEBIAN_MIRROR ?? 'http://deb.debian.org/debian';
-const PACKAGES = ['nodejs', 'libpcap0.8t64', 'libstdc++6', 'iproute2', 'dash', 'ca-certificates'];
+const PACKAGES = [
+  ...['nodejs', 'libpcap0.8t64', 'libstdc++6', 'iproute2', 'dash', 'ca-certificates'],
+  // The FRR backend runs vtysh and frr-reload.py (python3) against the FRR container of its Pod.
+  ...(frr ? ['frr', 'frr-pythontools'] : []),
+];
 // Run in the new root ($1) after the packages are extracted (variant extract: no maintainer scripts
 // run, so what they would do for us is done here; and it runs no customize hooks).
 const CUSTOMIZE = [
@@ -159,7 +168,7 @@ const key = appKey();
 const stamp = `${out}.key`;
 if (!force && !rebuildBase && existsSync(out) && existsSync(stamp) && readFileSync(stamp, 'utf8').trim() === key) {
   say(
-    `up to date: ${relative(process.cwd(), out)} (${REPOSITORY}:${version}, inputs ${key}, ${(statSync(out).size / 1048576).toFixed(1)} MB)`,
+    `up to date: ${relative(process.cwd(), out)} (${REPOSITORY}:${version}${variant}, inputs ${key}, ${(statSync(out).size / 1048576).toFixed(1)} MB)`,
   );
   process.exit(0);
 }
@@ -242,7 +251,7 @@ try {
   say(`app layer: ${(statSync(layerTar).size / 1048576).toFixed(1)} MB uncompressed`);
 
   progress('assemble: umoci add-layer and config');
-  const tag = `app-${key}`;
+  const tag = `app${variant}-${key}`;
   if (tags().includes(tag)) run('umoci', ['rm', '--image', `${layout}:${tag}`]);
   run('umoci', [
     'raw',
@@ -252,7 +261,7 @@ try {
     '--tag',
     tag,
     '--history.created_by',
-    `mooring ${version} app`,
+    `mooring ${version}${variant} app`,
     layerTar,
   ]);
   run('umoci', [
@@ -271,7 +280,7 @@ try {
     '--config.env',
     'NODE_ENV=production',
     '--config.label',
-    `org.opencontainers.image.version=${version}`,
+    `org.opencontainers.image.version=${version}${variant}`,
     '--config.label',
     'org.opencontainers.image.title=mooring',
     '--config.label',
@@ -288,13 +297,14 @@ try {
   exportImage(tag, out);
   writeFileSync(stamp, `${key}\n`);
   // Old app tags are garbage: keep the base and this build only.
-  for (const t of tags()) if (t.startsWith('app-') && t !== tag) run('umoci', ['rm', '--image', `${layout}:${t}`]);
+  const sameVariant = (t) => t.startsWith(`app${variant}-`) && (frr || !t.startsWith('app-frr-'));
+  for (const t of tags()) if (sameVariant(t) && t !== tag) run('umoci', ['rm', '--image', `${layout}:${t}`]);
   run('umoci', ['gc', '--layout', layout]);
 } finally {
   rmSync(work, { recursive: true, force: true });
 }
 say(
-  `wrote ${relative(process.cwd(), out)}: ${REPOSITORY}:${version}, ${(statSync(out).size / 1048576).toFixed(1)} MB, in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
+  `wrote ${relative(process.cwd(), out)}: ${REPOSITORY}:${version}${variant}, ${(statSync(out).size / 1048576).toFixed(1)} MB, in ${((Date.now() - t0) / 1000).toFixed(1)} s`,
 );
 
 /** Writes a fresh OCI layout holding only image `tag` (named REPOSITORY:version) as a tar archive. */
@@ -312,9 +322,9 @@ function exportImage(tag, file) {
   writeFileSync(join(dir, 'oci-layout'), JSON.stringify({ imageLayoutVersion: '1.0.0' }));
   const annotations = {
     // containerd (ctr import, the kubelet's image store) and Docker name the image from this one.
-    'io.containerd.image.name': `${REPOSITORY}:${version}`,
+    'io.containerd.image.name': `${REPOSITORY}:${version}${variant}`,
     // The OCI tag (umoci, skopeo, podman).
-    'org.opencontainers.image.ref.name': version,
+    'org.opencontainers.image.ref.name': `${version}${variant}`,
   };
   writeFileSync(
     join(dir, 'index.json'),

@@ -220,11 +220,101 @@ function componentTemplate(obj: Obj, component: 'controller' | 'speaker', marks:
   if (component === 'speaker') {
     d.speakerTolerations = spec.tolerations;
     c.args = args.map((a) => (a.startsWith('--nats-url=') ? `--nats-url=${marks.expr('{{ include "mooring.natsUrl" . }}')}` : a));
+    frrMode(spec, c, marks);
   }
   replaceKey(spec, 'tolerations', marks.block(optionalField('tolerations', `${v}.tolerations`)));
   replaceKey(spec, 'nodeSelector', marks.block(optionalField('nodeSelector', `${v}.nodeSelector`)));
   replaceKey(spec, 'affinity', marks.block(optionalField('affinity', `${v}.affinity`)));
   replaceKey(spec, 'priorityClassName', marks.block(optionalScalar('priorityClassName', `${v}.priorityClassName`)));
+}
+
+/** Lines shown only when `cond` holds, at the marker's indentation. */
+const when =
+  (cond: string, lines: readonly string[] | ((indent: string) => readonly string[])): Block =>
+  (i) =>
+    [`${i}{{- if ${cond} }}`, ...(typeof lines === 'function' ? lines(i) : lines).map((l) => i + l), `${i}{{- end }}`].join('\n');
+
+const FRR_ON = '.Values.speaker.frr.enabled';
+/** FRR's vty sockets, shared by the FRR container (its daemons) and the speaker (vtysh, frr-reload.py). */
+export const FRR_SOCKETS = '/var/run/frr';
+/** The speaker's render and delta files (its root file system is read-only). */
+export const FRR_STATE = '/var/lib/mooring/frr';
+
+/**
+ * MetalLB's FRR mode (`speaker.frr.enabled`, off by default): the speaker runs with
+ * --bgp-backend=frr from the image variant that carries vtysh and frr-reload.py, beside an FRR
+ * container (zebra, bgpd, bfdd from FRR's image; same network namespace: hostNetwork) whose vty
+ * sockets it reaches through a shared emptyDir at /var/run/frr. FRR starts from the bootstrap
+ * configuration of ConfigMap mooring-frr-startup (templates/speaker-frr.yaml), copied into its
+ * /etc/frr by an init container; the speaker then applies its render with frr-reload.py.
+ */
+function frrMode(spec: Obj, c: Obj, marks: Marks): void {
+  c.image = marks.expr('{{ include "mooring.speakerImage" . }}');
+  (c.args as string[]).push(
+    marks.block(when(FRR_ON, ['- --bgp-backend=frr', `- --frr-vty-socket=${FRR_SOCKETS}`, `- --frr-state-dir=${FRR_STATE}`])),
+  );
+  // The vty sockets belong to FRR's user (mode 0770): root without DAC_OVERRIDE may not connect.
+  (c.securityContext.capabilities.add as string[]).push(marks.block(when(FRR_ON, ['- DAC_OVERRIDE'])));
+  (c.volumeMounts as unknown[]).push(
+    marks.block(when(FRR_ON, ['- name: frr-sockets', `  mountPath: ${FRR_SOCKETS}`, '- name: frr-state', `  mountPath: ${FRR_STATE}`])),
+  );
+  (spec.containers as unknown[]).push(
+    marks.block(
+      when(FRR_ON, (i) => [
+        '- name: frr',
+        '  image: {{ .Values.speaker.frr.image }}',
+        '  # tini reaps the daemons watchfrr restarts; docker-start runs watchfrr with /etc/frr/daemons.',
+        '  command: [/sbin/tini, --, /usr/lib/frr/docker-start]',
+        '  env:',
+        '    - name: TINI_SUBREAPER',
+        '      value: "true"',
+        '  {{- with .Values.speaker.frr.resources }}',
+        `  resources: {{- toYaml . | nindent ${i.length + 4} }}`,
+        '  {{- end }}',
+        '  securityContext:',
+        '    capabilities:',
+        '      add: [NET_ADMIN, NET_RAW, SYS_ADMIN, NET_BIND_SERVICE]',
+        '  volumeMounts:',
+        '    - name: frr-sockets',
+        `      mountPath: ${FRR_SOCKETS}`,
+        '    - name: frr-conf',
+        '      mountPath: /etc/frr',
+      ]),
+    ),
+  );
+  replaceKey(
+    spec,
+    'initContainers',
+    marks.block(
+      when(FRR_ON, [
+        'initContainers:',
+        '  # FRR reads /etc/frr at start and frr-reload.py changes it: a writable copy of the bootstrap.',
+        '  - name: frr-bootstrap',
+        '    image: {{ .Values.speaker.frr.image }}',
+        '    command: [/bin/sh, -c, "cp -Lf /tmp/frr/* /etc/frr/ && chown -R frr:frr /etc/frr"]',
+        '    volumeMounts:',
+        '      - name: frr-startup',
+        '        mountPath: /tmp/frr',
+        '      - name: frr-conf',
+        '        mountPath: /etc/frr',
+      ]),
+    ),
+  );
+  (spec.volumes as unknown[]).push(
+    marks.block(
+      when(FRR_ON, [
+        '- name: frr-sockets',
+        '  emptyDir: {}',
+        '- name: frr-state',
+        '  emptyDir: {}',
+        '- name: frr-conf',
+        '  emptyDir: {}',
+        '- name: frr-startup',
+        '  configMap:',
+        '    name: mooring-frr-startup',
+      ]),
+    ),
+  );
 }
 
 /** Template file (under templates/) for a source file; undefined: not in the chart. */
@@ -353,6 +443,20 @@ ${indentBlock(d.speakerResources, 4)}
 ${indentBlock(d.speakerTolerations, 4)}
   affinity: {}
   priorityClassName: ""
+  frr:
+    # MetalLB's FRR mode: the speaker runs with --bgp-backend=frr (docs/bgp.md "FRR backend") and
+    # configures an FRR container of its Pod (zebra, bgpd, bfdd; hostNetwork, so the node's
+    # network namespace) through FRR's vty sockets, shared in an emptyDir at /var/run/frr. FRR
+    # starts from ConfigMap mooring-frr-startup; the speaker applies its render with frr-reload.py.
+    enabled: false
+    # FRR's own image for the FRR container (zebra, bgpd, bfdd; /usr/lib/frr/docker-start). Its
+    # FRR release should be the one of the speaker image variant's vtysh and frr-reload.py: FRR
+    # 10.3 (Debian trixie). Mooring's lab tests run FRR 8.4.4 daemons (Debian bookworm).
+    image: quay.io/frrouting/frr:10.3.0
+    # The speaker's image in FRR mode: Mooring with vtysh and frr-reload.py (the image variant
+    # built by \`npm run image -- --frr\`). Default: the Mooring image's tag with the suffix -frr.
+    speakerImage: ""
+    resources: {}
 
 nats:
   # true: run a 3-server NATS cluster (StatefulSet mooring-nats, JetStream on tmpfs, no

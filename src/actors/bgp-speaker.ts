@@ -18,6 +18,7 @@ import {
 import { bgpSessionMachine, type BgpSessionInput, type Family, type Negotiated } from '../machines/bgp-session.machine.js';
 import { attrsKey, diffRoutes, originatedAsPath, type RouteAttrs } from '../domain/bgp-advertisements.js';
 import { familyOfText, fromBgpFamily, isLinkLocalText, type BgpIpFamily } from '../domain/ip-family.js';
+import { adjRibOutRoutes, type AdjRibOutRoute } from '../domain/adj-rib-out.js';
 
 export interface SpeakerPeerConfig {
   readonly name: string;
@@ -69,17 +70,7 @@ export type SpeakerEvent =
   /** Prefixes the UPDATE encoder refused (`error` names them): left out of what is sent. */
   | { event: 'routesRefused'; peer: string; family: Family; prefixes: number; error: string };
 
-export interface AdjRibOutRoute {
-  readonly prefix: string;
-  readonly nextHop: string;
-  readonly origin: 'igp';
-  readonly asPath: readonly number[];
-  readonly localPref?: number;
-  /** "65000:100". */
-  readonly communities: readonly string[];
-  /** "1:2:3". */
-  readonly largeCommunities: readonly string[];
-}
+export type { AdjRibOutRoute };
 export interface AdjRibOut {
   readonly peer: string;
   readonly address: string;
@@ -283,23 +274,17 @@ export class BgpSpeaker {
   adjRibOut(): AdjRibOut[] {
     return [...this.peers.values()].map((st) => {
       const n = st.negotiated;
-      const routes: AdjRibOutRoute[] = [];
-      if (n)
-        for (const [prefix] of st.sent) {
-          const a = st.sentAttrs.get(prefix);
-          if (!a) continue;
-          const fam = familyOf(prefix);
-          routes.push({
-            prefix,
-            nextHop: this.nextHop(st, fam) ?? '',
-            origin: 'igp',
-            asPath: originatedAsPath(st.cfg.myAsn, n.ebgp, a.asPathPrepend).flatMap((s) => [...s.asns]),
-            ...(!n.ebgp ? { localPref: a.localPref ?? 100 } : {}),
-            communities: a.communities.map((c) => `${Math.floor(c / 65536)}:${c % 65536}`),
-            largeCommunities: a.largeCommunities.map((c) => c.join(':')),
-          });
-        }
-      routes.sort((x, y) => (x.prefix < y.prefix ? -1 : x.prefix > y.prefix ? 1 : 0));
+      const sent = n
+        ? [...st.sent.keys()].flatMap((p) => {
+            const a = st.sentAttrs.get(p);
+            return a ? [[p, a] as const] : [];
+          })
+        : [];
+      const routes = adjRibOutRoutes(sent, {
+        localAsn: st.cfg.myAsn,
+        ebgp: n?.ebgp ?? false,
+        nextHop: (p) => this.nextHop(st, familyOf(p)) ?? '',
+      });
       return {
         peer: st.cfg.name,
         address: `${st.cfg.peerAddress}:${st.cfg.peerPort ?? 179}`,

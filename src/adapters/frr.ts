@@ -13,8 +13,12 @@ import { join } from 'node:path';
 import type { PeerSpec } from '../actors/peer-specs.js';
 import type { LoadedPeers } from '../actors/lazy-peers.js';
 import type { AdjRibOut, PeerMetrics } from '../actors/bgp-speaker.js';
-import { originatedAsPath, type RouteAttrs } from '../domain/bgp-advertisements.js';
+import type { RouteAttrs } from '../domain/bgp-advertisements.js';
+import { adjRibOutRoutes } from '../domain/adj-rib-out.js';
 import { frrConfigDelta, frrPeerLimits, renderFrrConfig, type FrrBfdProfile, type FrrPeer } from '../domain/frr-config.js';
+import { frrReadBack, frrSessionEvents, type FrrNeighborView, type FrrSessionEvent } from '../domain/frr-status.js';
+import type { SpeakerEvent } from '../actors/bgp-speaker.js';
+import type { BfdPeerEvent } from '../actors/bgp-peers.js';
 import type { Logger } from './log.js';
 
 export interface FrrPeersOptions {
@@ -30,6 +34,12 @@ export interface FrrPeersOptions {
   /** Read-back period of session state (default 1000 ms). */
   readonly pollMs?: number;
   readonly log: Logger;
+  /**
+   * Session events as the native peers emit them (stateChanged, sessionUp, sessionDown with the
+   * typed reason, bfdState), from the change between two read-backs (domain/frr-status.ts): the
+   * speaker's BGPSessionState objects, Events and state feed take them.
+   */
+  readonly onEvent?: (e: SpeakerEvent | BfdPeerEvent) => void;
 }
 
 /** The PeerSpec (what the native backend takes too) as the renderer's peer. */
@@ -65,53 +75,6 @@ function bfdProfilesOf(specs: readonly PeerSpec[]): FrrBfdProfile[] {
   return [...out.values()];
 }
 
-/** FRR's bgpState → the native session's state names. */
-const STATES: Record<string, string> = {
-  Idle: 'idle',
-  Connect: 'connect',
-  Active: 'active',
-  OpenSent: 'openSent',
-  OpenConfirm: 'openConfirm',
-  Established: 'established',
-};
-
-interface FrrNeighbor {
-  nbrDesc?: string;
-  bgpState?: string;
-  messageStats?: { updatesSent?: number };
-  addressFamilyInfo?: Record<string, { sentPrefixCounter?: number }>;
-  lastResetDueTo?: string;
-}
-
-/** One neighbor's read-back, by peer name (the rendered `description`). */
-interface NeighborView {
-  state: string;
-  updatesSent: number;
-  prefixesSent: number;
-  lastResetDueTo?: string;
-}
-
-/** `show bgp vrf all neighbors json` → by peer name. */
-export function neighborsByPeer(json: unknown): Map<string, NeighborView> {
-  const out = new Map<string, NeighborView>();
-  if (!json || typeof json !== 'object') return out;
-  for (const vrf of Object.values(json as Record<string, unknown>)) {
-    if (!vrf || typeof vrf !== 'object') continue;
-    for (const n of Object.values(vrf as Record<string, unknown>)) {
-      if (!n || typeof n !== 'object') continue;
-      const x = n as FrrNeighbor;
-      if (!x.nbrDesc || !x.bgpState) continue;
-      out.set(x.nbrDesc, {
-        state: STATES[x.bgpState] ?? 'idle',
-        updatesSent: x.messageStats?.updatesSent ?? 0,
-        prefixesSent: Object.values(x.addressFamilyInfo ?? {}).reduce((a, f) => a + (f.sentPrefixCounter ?? 0), 0),
-        ...(x.lastResetDueTo ? { lastResetDueTo: x.lastResetDueTo } : {}),
-      });
-    }
-  }
-  return out;
-}
-
 const run = (cmd: string, args: string[], timeoutMs = 600_000) =>
   new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
     execFile(cmd, args, { maxBuffer: 512 * 1024 * 1024, timeout: timeoutMs }, (err, stdout, stderr) => {
@@ -134,8 +97,7 @@ export class FrrPeers implements LoadedPeers {
   private needFull = true;
   private memo:
     { specs: readonly PeerSpec[]; routes: Map<string, Map<string, RouteAttrs>>; out: ReturnType<typeof renderFrrConfig> } | undefined;
-  private neighbors = new Map<string, NeighborView>();
-  private bfd = new Map<string, string>();
+  private neighbors = new Map<string, FrrNeighborView>();
   private readonly waiters: Array<{ text: string; resolve: () => void }> = [];
   private readonly coalesceMs: number;
   private readonly vtysh: string;
@@ -195,7 +157,7 @@ export class FrrPeers implements LoadedPeers {
   }
 
   bfdStates(): Map<string, string> {
-    return new Map(this.bfd);
+    return new Map(this.specs.flatMap((s) => (s.bfd ? [[s.bgp.name, this.neighbors.get(s.bgp.name)?.bfd ?? 'down'] as const] : [])));
   }
 
   /**
@@ -207,7 +169,7 @@ export class FrrPeers implements LoadedPeers {
       const b = s.bgp;
       const state = this.neighbors.get(b.name)?.state ?? 'idle';
       const ebgp = b.dynamicAsn ? b.dynamicAsn === 'external' : b.myAsn !== b.peerAsn;
-      const routes = state === 'established' ? [...(this.routes.get(b.name) ?? new Map<string, RouteAttrs>())] : [];
+      const routes = state === 'established' ? (this.routes.get(b.name) ?? new Map<string, RouteAttrs>()) : [];
       return {
         peer: b.name,
         address: `${b.peerAddress || (b.interface ?? '')}:${b.peerPort ?? 179}`,
@@ -215,17 +177,7 @@ export class FrrPeers implements LoadedPeers {
         localAsn: b.myAsn,
         ...(b.dynamicAsn ? {} : { peerAsn: b.peerAsn }),
         ebgp,
-        routes: routes
-          .map(([prefix, a]) => ({
-            prefix,
-            nextHop: '',
-            origin: 'igp' as const,
-            asPath: originatedAsPath(b.myAsn, ebgp, a.asPathPrepend).flatMap((x) => [...x.asns]),
-            ...(!ebgp ? { localPref: a.localPref ?? 100 } : {}),
-            communities: a.communities.map((c) => `${Math.floor(c / 65536)}:${c % 65536}`),
-            largeCommunities: a.largeCommunities.map((c) => c.join(':')),
-          }))
-          .sort((x, y) => (x.prefix < y.prefix ? -1 : x.prefix > y.prefix ? 1 : 0)),
+        routes: adjRibOutRoutes(routes, { localAsn: b.myAsn, ebgp, nextHop: () => '' }),
       };
     });
   }
@@ -246,6 +198,7 @@ export class FrrPeers implements LoadedPeers {
           mooring_bgp_session_state: n?.state ?? 'idle',
           mooring_bgp_nlri_total: n?.prefixesSent ?? 0,
           mooring_bgp_encode_errors_total: 0,
+          mooring_bgp_received_prefixes: n?.prefixesReceived ?? 0,
         },
       };
     });
@@ -369,49 +322,65 @@ export class FrrPeers implements LoadedPeers {
 
   private async readBack(): Promise<void> {
     const n = await run(this.vtysh, this.vtyArgs('show bgp vrf all neighbors json'), 10_000);
-    if (n.code === 0) {
+    if (n.code !== 0 || this.stopped) return;
+    let neighbors: unknown;
+    try {
+      neighbors = JSON.parse(n.stdout);
+    } catch {
+      return; // a partial answer while bgpd restarts: keep the last view
+    }
+    let bfd: unknown;
+    if (this.specs.some((s) => s.bfd)) {
+      const b = await run(this.vtysh, this.vtyArgs('show bfd peers json'), 10_000);
       try {
-        const next = neighborsByPeer(JSON.parse(n.stdout));
-        for (const [peer, v] of next) {
-          const prev = this.neighbors.get(peer)?.state ?? 'idle';
-          if (prev !== v.state)
-            this.o.log.info('bgp', {
-              event: 'bgp.stateChanged',
-              peer,
-              from: prev,
-              to: v.state,
-              ...(v.lastResetDueTo ? { reason: v.lastResetDueTo } : {}),
-            });
-        }
-        this.neighbors = next;
-        // A peer FRR took is gone (bgpd restarted, someone cleared it): reload in full.
-        if (this.lastApplied !== '' && !this.reloading && !this.timer && this.lastApplied === this.render().text) {
-          const missing = this.specs.filter((s) => frrPeerLimits(frrPeerOf(s)).length === 0 && !next.has(s.bgp.name));
-          if (missing.length > 0) {
-            this.o.log.warn('FRR lost peers we configured, reloading in full', {
-              event: 'frr.drift',
-              peers: missing.map((m) => m.bgp.name),
-            });
-            this.needFull = true;
-            this.lastApplied = '';
-            this.schedule();
-          }
-        }
+        if (b.code === 0) bfd = JSON.parse(b.stdout);
       } catch {
-        // a partial answer while bgpd restarts: keep the last view
+        // bgpd's own view of BFD (peerBfdInfo) stands in
       }
     }
-    if (!this.specs.some((s) => s.bfd)) return;
-    const b = await run(this.vtysh, this.vtyArgs('show bfd peers json'), 10_000);
-    if (b.code !== 0) return;
-    try {
-      const peers = JSON.parse(b.stdout) as Array<{ peer?: string; status?: string }>;
-      const byAddr = new Map(peers.map((p) => [p.peer ?? '', p.status ?? 'down']));
-      this.bfd = new Map(
-        this.specs.flatMap((s) => (s.bfd && byAddr.has(s.bfd.address) ? [[s.bgp.name, byAddr.get(s.bfd.address) as string] as const] : [])),
-      );
-    } catch {
-      // keep the last view
+    if (this.stopped) return;
+    const next = frrReadBack(neighbors, bfd);
+    const events = frrSessionEvents(this.neighbors, next);
+    this.neighbors = next;
+    for (const e of events) this.emit(e, next.get(e.peer));
+    // A peer FRR took is gone (bgpd restarted, someone cleared it): reload in full.
+    if (this.lastApplied !== '' && !this.reloading && !this.timer && this.lastApplied === this.render().text) {
+      const missing = this.specs.filter((s) => frrPeerLimits(frrPeerOf(s)).length === 0 && !next.has(s.bgp.name));
+      if (missing.length > 0) {
+        this.o.log.warn('FRR lost peers we configured, reloading in full', {
+          event: 'frr.drift',
+          peers: missing.map((m) => m.bgp.name),
+        });
+        this.needFull = true;
+        this.lastApplied = '';
+        this.schedule();
+      }
+    }
+  }
+
+  /** One read-back event: logged as the native peers log it, and passed on in their shapes. */
+  private emit(e: FrrSessionEvent, view: FrrNeighborView | undefined): void {
+    const spec = this.specs.find((s) => s.bgp.name === e.peer);
+    switch (e.event) {
+      case 'stateChanged':
+        this.o.log.info('bgp', { event: 'bgp.stateChanged', peer: e.peer, from: e.from, to: e.to });
+        return this.o.onEvent?.(e);
+      case 'sessionDown':
+        this.o.log.warn('bgp', { event: 'bgp.sessionDown', peer: e.peer, reason: e.reason, detail: e.detail });
+        return this.o.onEvent?.(e);
+      case 'sessionUp':
+        return this.o.onEvent?.({ event: 'sessionUp', peer: e.peer, negotiated: e.session, ...(e.since ? { since: e.since } : {}) });
+      case 'bfdState':
+        return this.o.onEvent?.({
+          event: 'bfdState',
+          peer: e.peer,
+          address: spec?.bfd?.address || (view?.neighbor ?? ''),
+          multihop: spec?.bfd?.multihop ?? false,
+          from: e.from,
+          to: e.to,
+          diag: 0,
+          reason: null,
+        });
     }
   }
 }

@@ -40,6 +40,7 @@ export function bgpRuntime(o: {
             stateDir: o.frrStateDir ?? join(tmpdir(), `mooring-frr-${node}`),
             hostname: node,
             log,
+            onEvent: o.onEvent,
           }),
       );
   return () => import('./speaker-bgp.js').then((m) => m.createSpeakerPeers({ node, log, meter: o.meter, onEvent: o.onEvent }));

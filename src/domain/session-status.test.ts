@@ -25,6 +25,8 @@ test('session views from supervisor events: RFC state names, since, last down an
       ['Warning', 'BGPSessionDown', /^BGP session of node "n1" down: holdTimerExpired: no message from the peer for 9 s$/],
     ],
     [{ event: 'stateChanged', peer: 'r', to: 'idle' }, T1, { state: 'Idle', since: T1 }, undefined],
+    // A source that knows when the session came up (FRR's uptime) says so: `since` is that time.
+    [{ event: 'stateChanged', peer: 'r', to: 'established', since: T0 }, T1, { state: 'Established', since: T0 }, undefined],
   ];
   let views = new Map<string, SessionView>();
   for (const [input, now, want, ev] of steps) {

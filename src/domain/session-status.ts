@@ -5,8 +5,9 @@ import type { BGPSessionStateStatus } from '../api/mooring.js';
 
 /** The supervisor's events this module reads (a subset of SpeakerEvent | BfdPeerEvent). */
 export type SessionInput =
-  | { readonly event: 'stateChanged'; readonly peer: string; readonly to: string }
-  | { readonly event: 'sessionUp'; readonly peer: string }
+  /** `since`: when the state was entered, if the source knows better than the time it is told (FRR's session uptime). */
+  | { readonly event: 'stateChanged'; readonly peer: string; readonly to: string; readonly since?: string }
+  | { readonly event: 'sessionUp'; readonly peer: string; readonly since?: string }
   | { readonly event: 'sessionDown'; readonly peer: string; readonly reason: string; readonly detail: string }
   | { readonly event: 'bfdState'; readonly peer: string; readonly to: string };
 
@@ -53,11 +54,11 @@ export function applySessionInput(
   switch (e.event) {
     case 'stateChanged': {
       const state = rfcState(e.to);
-      if (state !== cur.state) out.set(e.peer, { ...cur, state, since: now });
+      if (state !== cur.state) out.set(e.peer, { ...cur, state, since: e.since ?? now });
       return { views: out };
     }
     case 'sessionUp':
-      out.set(e.peer, { ...cur, state: 'Established', since: cur.state === 'Established' ? cur.since : now });
+      out.set(e.peer, { ...cur, state: 'Established', since: cur.state === 'Established' ? cur.since : (e.since ?? now) });
       return {
         views: out,
         event: { peer: e.peer, type: 'Normal', reason: SessionEventReason.up, message: `BGP session of node "${node}" Established` },

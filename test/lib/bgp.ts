@@ -96,8 +96,9 @@ export class Frr {
     return new Frr(dir, procs, log);
   }
 
+  /** Bounded (60 s): a daemon busy with a large table must not hang the test or bench that asks. */
   vtysh(...cmds: string[]): string {
-    return sh('vtysh', ['--vty_socket', this.dir, ...cmds.flatMap((c) => ['-c', c])]);
+    return sh('vtysh', ['--vty_socket', this.dir, ...cmds.flatMap((c) => ['-c', c])], { timeoutMs: 60_000 });
   }
 
   json<T = unknown>(cmd: string): T | undefined {

@@ -17,8 +17,9 @@ export class CmdError extends Error {
 }
 
 /** Runs a command synchronously; throws CmdError with stderr on failure. */
-export function sh(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string } = {}): string {
-  const r = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input });
+export function sh(cmd: string, args: string[], opts: { allowFail?: boolean; input?: string; timeoutMs?: number } = {}): string {
+  // timeoutMs: the command is killed (SIGTERM) and this throws, rather than hang the caller.
+  const r = spawnSync(cmd, args, { encoding: 'utf8', input: opts.input, ...(opts.timeoutMs ? { timeout: opts.timeoutMs } : {}) });
   if (r.error) throw new CmdError(`${cmd} ${args.join(' ')}`, null, r.error.message);
   if (r.status !== 0 && !opts.allowFail) throw new CmdError(`${cmd} ${args.join(' ')}`, r.status, r.stderr);
   return r.stdout;

@@ -3,6 +3,8 @@
 // (test/lib/cluster.ts). A LoadBalancer Service's IP is routed by the router's kernel over 3-way
 // ECMP to the nodes, the external client behind the router reaches it, and every node reports a
 // ServiceBGPStatus. SIGKILL of one speaker removes exactly its path; the client still reaches the IP.
+// A session the router shuts down is shown by the node's BGPSessionState (state, the typed reason)
+// and a BGPSessionDown Event, then BGPSessionUp: the same objects and words from both backends.
 // Run for both BGP backends (MOORING_BGP_BACKENDS=native,frr by default): with --bgp-backend=frr the
 // speakers configure an FRR of their own in each node namespace (test/lib/cluster.ts
 // frrBackendArgs) and the same routes must reach the router; there a peer change is applied by a
@@ -132,6 +134,73 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
         const served4 = await cl.waitFor(`ext reaches ${v4}`, () => cl.reach(cl.ext, v4));
         const served6 = await cl.waitFor(`ext reaches ${v6}`, () => cl.reach(cl.ext, v6));
         assert.ok(NET.nodes.some((n) => n.name === served4) && NET.nodes.some((n) => n.name === served6), `${served4} ${served6}`);
+      });
+
+      it('a session the router shuts down shows in its BGPSessionState (state, typed reason) and as Events; up again likewise', async () => {
+        assert.ok(c && ip);
+        const cl = c;
+        const frr = cl.frr;
+        assert.ok(frr);
+        const n1 = NET.nodes[0]!;
+        type State = { status?: Record<string, unknown> };
+        const stateOf = async () =>
+          (await cl.admin.items<State>('mooring.io/v1alpha1', 'BGPSessionState', { namespace: MOORING_NS })).find(
+            (o) => o.status?.node === n1.name && o.status?.peer === 'router',
+          )?.status;
+        const upEvents = async () =>
+          (await cl.events(MOORING_NS, 'BGPPeer', 'router'))
+            .filter((e) => e.reason === 'BGPSessionUp' && String(e.message).includes(`node "${n1.name}"`))
+            .reduce((a, e) => a + Number(e.count ?? 1), 0);
+        const established = await cl
+          .waitFor(
+            'n1 BGPSessionState Established with prefixes sent',
+            async () => {
+              const st = await stateOf();
+              return st?.bgpStatus === 'Established' && Number(st.prefixesSent) > 0 ? st : undefined;
+            },
+            60_000,
+            250,
+          )
+          .catch(async (e: Error) => {
+            throw new Error(`${e.message}; now ${JSON.stringify(await stateOf())}\n${dump()}`);
+          });
+        assert.equal(established.peerAddress, `${NET.router.seg4}:179`);
+        assert.equal(established.vrf, '');
+        const upsBefore = await cl.waitFor('a BGPSessionUp Event for n1', upEvents, 30_000, 250);
+        frr.vtysh('configure terminal', `router bgp ${NET.router.asn}`, `neighbor ${n1.v4} shutdown`);
+        try {
+          const down = await cl
+            .waitFor(
+              'n1 BGPSessionState down with the NOTIFICATION as reason',
+              async () => {
+                const st = await stateOf();
+                return st?.bgpStatus !== 'Established' && st?.lastDownReason === 'notificationReceived' ? st : undefined;
+              },
+              60_000,
+              250,
+            )
+            .catch(async (e: Error) => {
+              throw new Error(`${e.message}; now ${JSON.stringify(await stateOf())}\n${dump()}`);
+            });
+          assert.match(String(down.lastDownDetail), /^peer sent NOTIFICATION 6\/2: cease: administrative shutdown$/);
+          assert.equal(down.prefixesSent, 0);
+          const ev = await cl.waitFor(
+            'BGPSessionDown Event on BGPPeer router',
+            async () =>
+              (await cl.events(MOORING_NS, 'BGPPeer', 'router')).find(
+                (e) => e.reason === 'BGPSessionDown' && String(e.message).includes(`node "${n1.name}"`),
+              ),
+            30_000,
+            250,
+          );
+          assert.equal(ev.type, 'Warning');
+          assert.match(String(ev.message), /down: notificationReceived: peer sent NOTIFICATION 6\/2: cease: administrative shutdown/);
+        } finally {
+          frr.vtysh('configure terminal', `router bgp ${NET.router.asn}`, `no neighbor ${n1.v4} shutdown`);
+        }
+        await cl.waitFor('n1 Established again', async () => (await stateOf())?.bgpStatus === 'Established', 90_000, 250);
+        await cl.waitFor('another BGPSessionUp Event for n1', async () => (await upEvents()) > upsBefore, 30_000, 250);
+        await cl.waitFor(`3 next hops for ${ip} again`, () => cl.routerNextHops(ip).join() === ALL_HOPS.join(), 60_000, 200);
       });
 
       it(

@@ -132,6 +132,62 @@ describe('Helm chart deploy/helm/mooring', { timeout: 40 * 60_000 }, () => {
     assert.match(find(objs, 'ConfigMap', 'mooring-nats-config').data['nats.conf'], /mooring-nats-0\.mooring-nats-cluster\.lb\.svc/);
   });
 
+  it('runs the speaker on the FRR backend beside an FRR container with speaker.frr.enabled (MetalLB FRR mode)', async () => {
+    const off = await template();
+    const dsOff = find(off, 'DaemonSet', 'speaker');
+    assert.deepEqual(
+      (dsOff.spec.template.spec.containers as Obj[]).map((c) => c.name),
+      ['speaker'],
+    );
+    assert.ok(!(container(dsOff).args as string[]).some((a) => a.startsWith('--bgp-backend')));
+    assert.equal(dsOff.spec.template.spec.initContainers, undefined);
+    assert.equal(off.filter((o) => o.kind === 'ConfigMap' && o.metadata.name === 'mooring-frr-startup').length, 0);
+
+    const objs = await template('--set', 'speaker.frr.enabled=true,image.tag=9.9.9,speaker.frr.resources.limits.memory=200Mi');
+    const ds = find(objs, 'DaemonSet', 'speaker');
+    const pod = ds.spec.template.spec as Obj;
+    const [speaker, frr] = pod.containers as Obj[];
+    assert.deepEqual(
+      (pod.containers as Obj[]).map((c) => c.name),
+      ['speaker', 'frr'],
+    );
+    assert.ok(pod.hostNetwork, 'FRR in the node network namespace');
+    // The speaker: the FRR backend, FRR's vty sockets, the image variant with vtysh and frr-reload.py.
+    assert.deepEqual(
+      (speaker!.args as string[]).filter((a) => a.startsWith('--bgp-backend') || a.startsWith('--frr-')),
+      ['--bgp-backend=frr', '--frr-vty-socket=/var/run/frr', '--frr-state-dir=/var/lib/mooring/frr'],
+    );
+    assert.equal(speaker!.image, 'ghcr.io/mooring/mooring:9.9.9-frr');
+    assert.ok((speaker!.securityContext.capabilities.add as string[]).includes('DAC_OVERRIDE'));
+    // One emptyDir at /var/run/frr in both containers.
+    const mountOf = (c: Obj, path: string) => (c.volumeMounts as Obj[]).find((m) => m.mountPath === path)?.name as string | undefined;
+    const sockets = mountOf(speaker!, '/var/run/frr');
+    assert.ok(sockets);
+    assert.equal(mountOf(frr!, '/var/run/frr'), sockets);
+    const vol = (name: string) => (pod.volumes as Obj[]).find((v) => v.name === name);
+    assert.deepEqual(vol(sockets)?.emptyDir, {});
+    assert.deepEqual(vol(mountOf(speaker!, '/var/lib/mooring/frr') ?? '')?.emptyDir, {}, 'a writable state dir (read-only root)');
+    // FRR: its own image, the daemons, its configuration bootstrapped from the ConfigMap by the init container.
+    assert.equal(frr!.image, 'quay.io/frrouting/frr:10.3.0');
+    assert.deepEqual(frr!.command, ['/sbin/tini', '--', '/usr/lib/frr/docker-start']);
+    assert.deepEqual(frr!.resources, { limits: { memory: '200Mi' } });
+    const conf = mountOf(frr!, '/etc/frr');
+    assert.ok(conf);
+    const [init] = pod.initContainers as Obj[];
+    assert.equal(mountOf(init!, '/etc/frr'), conf);
+    const startup = vol(mountOf(init!, '/tmp/frr') ?? '');
+    assert.equal(startup?.configMap?.name, 'mooring-frr-startup');
+    const cm = find(objs, 'ConfigMap', 'mooring-frr-startup');
+    assert.match(cm.data.daemons, /^bgpd=yes$/m);
+    assert.match(cm.data.daemons, /^bfdd=yes$/m);
+    assert.match(cm.data['frr.conf'], /^frr defaults traditional$/m);
+    assert.equal(cm.data['vtysh.conf'], 'service integrated-vtysh-config\n');
+    const own = await template('--set', 'speaker.frr.enabled=true,speaker.frr.speakerImage=registry.example/mooring-frr:1');
+    assert.equal(container(find(own, 'DaemonSet', 'speaker')).image, 'registry.example/mooring-frr:1');
+    const lint = await runHelm(['lint', '--strict', CHART_DIR, '--set', 'speaker.frr.enabled=true']);
+    assert.equal(lint.code, 0, `${lint.stdout}\n${lint.stderr}`);
+  });
+
   it('adds ServiceMonitors with prometheus.serviceMonitor.enabled, and refuses an unknown log level', async () => {
     const none = await template();
     assert.equal(none.filter((o) => o.kind === 'ServiceMonitor').length, 0);

@@ -24,3 +24,12 @@ nats://mooring-nats.{{ .Release.Namespace }}.svc:4222
 {{ required "nats.url is required when nats.bundled is false" .Values.nats.url }}
 {{- end }}
 {{- end }}
+
+{{- /* The speaker's image: the Mooring image, or in FRR mode its variant with vtysh and frr-reload.py. */}}
+{{- define "mooring.speakerImage" -}}
+{{- if .Values.speaker.frr.enabled -}}
+{{ .Values.speaker.frr.speakerImage | default (printf "%s-frr" (include "mooring.image" .)) }}
+{{- else -}}
+{{ include "mooring.image" . }}
+{{- end }}
+{{- end }}
