@@ -233,8 +233,6 @@ export class Coordinator {
   private reserving = 0;
   /** The settle delay has passed and only reservations in flight hold `settled` back. */
   private settleWaiting = false;
-  /** Counts NATS path `up`s: a settle timer of an earlier one does nothing. */
-  private settleGen = 0;
   private localCarrier = true;
   private draining = false;
   private reconcilePending = false;
@@ -1088,17 +1086,13 @@ export class Coordinator {
       this.reconcile();
       this.retryEpochs();
       this.settleWaiting = false;
-      const gen = ++this.settleGen;
       this.once(Math.floor(this.cfg.intervalMs / 2), () => {
-        if (gen !== this.settleGen) return;
         if (this.reserving === 0) return this.markHandoverReady();
         // Epoch writes still in flight: settle when they are done, or after a detection time
         // at most (a slow KV must not keep the holders answering for ever; the epoch is then
         // written after the take-back, as after a failover).
         this.settleWaiting = true;
-        this.once(this.cfg.intervalMs * this.cfg.misses, () => {
-          if (gen === this.settleGen) this.markHandoverReady();
-        });
+        this.once(this.cfg.intervalMs * this.cfg.misses, () => this.markHandoverReady());
       });
     }
   }
