@@ -9,8 +9,7 @@ import { SimulatedClock } from 'xstate';
 import { Coordinator, type ClusterSpec, type ServiceSpec } from './coordinator.js';
 import type { CoordBus, EpochStore, KvEntry, KvRead, KvWrite } from './coord-ports.js';
 import type { CarrierChange, L2AnnouncerPort, L2Conflict } from './l2-port.js';
-import { decodeEpochRecord, decodeHeartbeat, encodeClaims, encodeEpochRecord, encodeHeartbeat } from '../codecs/coord.js';
-import { takeBackWaitingFor } from '../domain/take-back.js';
+import { decodeEpochRecord, encodeClaims, encodeEpochRecord, encodeHeartbeat } from '../codecs/coord.js';
 import { claimsSubject, epochKey, heartbeatSubject } from '../domain/subjects.js';
 
 const IP = '203.0.113.10';
@@ -51,9 +50,6 @@ class FakeL2 implements L2AnnouncerPort {
   announce(ip: string, ifaces?: readonly string[]): void {
     this.on.add(ip);
     this.calls.push(`announce ${ip} ${ifaces?.join(',') ?? '*'}`);
-  }
-  prepare(ip?: string, ifaces?: readonly string[]): void {
-    if (ip !== undefined) this.calls.push(`prepare ${ip} ${ifaces?.join(',') ?? '*'}`); // per IP only
   }
   withdraw(ip: string): void {
     this.on.delete(ip);
@@ -242,21 +238,16 @@ test('lost race to a live claimer with a newer epoch: stand down (fenced)', asyn
   };
   beat();
   t.bClaim([{ ip: IP, epoch: 0 }]);
-  // a wins the election but b claims the IP: a waits for b's release (failback handover),
-  // writing its next epoch in the KV meanwhile (the reservation), ...
-  await t.run(400);
-  assert.deepEqual(t.coord.stateOf(IP), { state: 'awaitingRelease', reason: 'handoverPending', epoch: 0 });
-  assert.deepEqual(t.record(), { epoch: 1, node: 'a' }, 'reserved before the take-back');
-  // ... then b records a newer takeover. The release never comes: a takes over when the handover
-  // times out (2 s), finds b's newer record and stands down.
-  t.kv.put(epochKey(IP), encodeEpochRecord({ epoch: 7, node: 'b' }));
-  await t.run(2200);
-  assert.deepEqual(t.kv.ops, ['get', 'create', 'get']);
+  t.kv.rival = (key) => t.kv.put(key, encodeEpochRecord({ epoch: 7, node: 'b' }));
+  // a wins the election but b claims the IP: a waits for b's release (failback handover), which
+  // never comes, and takes over when the handover times out (2 s), then loses the KV race.
+  await t.run(2600);
+  assert.deepEqual(t.kv.ops.slice(0, 3), ['get', 'create', 'get']);
   assert.deepEqual(t.record(), { epoch: 7, node: 'b' }, 'b’s newer record stands');
   assert.deepEqual(t.coord.owned(), []);
   assert.deepEqual(t.coord.stateOf(IP), { state: 'standby', reason: 'fencedByEpoch', epoch: 1 });
-  assert.deepEqual(t.coord.kvFailures(), { racesLost: 0, outages: 0 });
-  assert.deepEqual(t.l2.calls, [`prepare ${IP} *`, `announce ${IP} *`, `withdraw ${IP}`]);
+  assert.deepEqual(t.coord.kvFailures(), { racesLost: 1, outages: 0 });
+  assert.deepEqual(t.l2.calls, [`announce ${IP} *`, `withdraw ${IP}`]);
 });
 
 test('every attempt loses the race: deferred as contention, still announcing, retried later', async () => {
@@ -337,77 +328,4 @@ test('machines() lists every IP of the configuration, the ones never elected her
   assert.ok(m?.reason, 'a reason for not announcing');
   b.halt();
   t.coord.halt();
-});
-
-/** b live (heartbeats every 100 ms) and holding the IP at epoch 4; a's first `settled` heartbeat recorded. */
-function takeBackSetup() {
-  const t = setup();
-  const beat = () => {
-    t.bBeats();
-    t.clock.setTimeout(beat, 100);
-  };
-  beat();
-  t.bClaim([{ ip: IP, epoch: 4 }]);
-  let settled: { at: number; record: ReturnType<typeof t.record>; l2: string[]; kvOps: number } | undefined;
-  t.bus.subscribe(heartbeatSubject('c', 'a'), (_s, d) => {
-    const h = decodeHeartbeat(d);
-    if (h.ok && h.value.settled && !settled)
-      settled = { at: t.clock.now(), record: t.record(), l2: [...t.l2.calls], kvOps: t.kv.ops.length };
-  });
-  const waiting = () => takeBackWaitingFor(t.coord.takeBack());
-  return { ...t, settledAt: () => settled, waiting };
-}
-
-test('take-back make-before-break: capture, frames and epoch ready before `settled`; the release is answered in the same tick with that epoch; readiness waits for it', async () => {
-  const t = takeBackSetup();
-  await t.run(100);
-  assert.deepEqual(t.waiting(), ['L2: hearing peers before taking IPs back (NATS resync window)']);
-  await t.run(260); // NATS path up at 300 ms, `settled` ½ interval later (heard 1 ms after)
-  assert.equal(t.coord.natsPath(), 'up');
-  assert.deepEqual(t.coord.stateOf(IP), { state: 'awaitingRelease', reason: 'handoverPending', epoch: 0 });
-  const s = t.settledAt();
-  assert.ok(s, 'settled said');
-  assert.deepEqual(s.record, { epoch: 5, node: 'a' }, 'the next epoch was written before a said settled');
-  assert.deepEqual(s.l2, [`prepare ${IP} *`], 'capture opened and frames built, nothing answered');
-  assert.deepEqual(t.waiting(), ["L2: taking back 1 IP (waiting for the holder's release)"]);
-  assert.deepEqual(t.coord.owned(), []);
-  // b hears `settled`, stops answering and releases: a answers when the release arrives (1 ms on this bus).
-  t.bClaim([]);
-  await t.run(1);
-  assert.deepEqual(t.coord.owned(), [IP]);
-  assert.deepEqual(t.l2.calls, [`prepare ${IP} *`, `announce ${IP} *`]);
-  assert.deepEqual(t.waiting(), [], 'ready once taken back');
-  await t.run(50);
-  assert.equal(t.coord.stateOf(IP).epoch, 5, 'claims the reserved epoch');
-  assert.deepEqual(t.record(), { epoch: 5, node: 'a' });
-  assert.deepEqual(t.kv.ops.slice(s.kvOps), ['get'], 'after the take-back the epoch is only read back: it was written before');
-});
-
-test('a KV that does not answer holds `settled` back one detection time at most; the take-back then writes its epoch after', async () => {
-  const t = takeBackSetup();
-  const get = t.kv.get.bind(t.kv);
-  let hung = true;
-  t.kv.get = (k) => (hung ? new Promise(() => undefined) : get(k));
-  await t.run(600);
-  assert.equal(t.settledAt(), undefined, 'not settled while its epoch write is in flight');
-  assert.deepEqual(t.waiting(), [
-    'L2: preparing the take-back (capture, frames, epochs)',
-    "L2: taking back 1 IP (waiting for the holder's release)",
-  ]);
-  await t.run(100);
-  assert.ok(t.settledAt(), 'settled after the bound (½ interval + 300 ms)');
-  hung = false;
-  t.bClaim([]);
-  await t.run(50);
-  assert.deepEqual(t.coord.owned(), [IP]);
-  assert.equal(t.coord.stateOf(IP).epoch, 5);
-  assert.deepEqual(t.record(), { epoch: 5, node: 'a' });
-  assert.deepEqual(t.waiting(), []);
-});
-
-test('nothing to take back: ready as soon as NATS settled and `settled` said', async () => {
-  const t = setup();
-  await t.run(400);
-  assert.deepEqual(t.coord.owned(), [IP]);
-  assert.deepEqual(takeBackWaitingFor(t.coord.takeBack()), []);
 });

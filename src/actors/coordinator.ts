@@ -42,7 +42,6 @@ import {
 } from '../domain/election.js';
 import { DEFAULT_MEMBERSHIP, Membership, type MembershipConfig, type MembershipEvent } from '../domain/membership.js';
 import { Presence } from '../domain/presence.js';
-import { takeBackWaitingFor, type TakeBackView } from '../domain/take-back.js';
 import { decodeConnAdvisory } from '../codecs/nats-advisory.js';
 import { allOf, claimsSubject, drainSubject, epochKey, heartbeatSubject, Kind, presenceSubjects } from '../domain/subjects.js';
 import { serviceIpMachine, type ServiceIpEvent, type ServiceIpState } from '../machines/service-ip.machine.js';
@@ -229,10 +228,6 @@ export class Coordinator {
    * release the IPs we win back to us, so the release finds us idle (failback).
    */
   private handoverReady = false;
-  /** Epoch reservations in flight (IPs awaiting a release): `settled` waits for them, within a bound. */
-  private reserving = 0;
-  /** The settle delay has passed and only reservations in flight hold `settled` back. */
-  private settleWaiting = false;
   private localCarrier = true;
   private draining = false;
   private reconcilePending = false;
@@ -691,12 +686,6 @@ export class Coordinator {
           span?.end();
         },
         withdraw: ({ context }) => this.o.l2.withdraw(context.ip),
-        // Awaiting a live holder's release: be ready before it lets go (capture open, frames
-        // built, the next epoch written), so that its release is all the take-back waits for.
-        prepareTakeover: ({ context }) => {
-          this.o.l2.prepare?.(context.ip, context.interfaces);
-          this.reserveEpoch(context.ip, Math.max(context.epoch, context.knownEpoch) + 1);
-        },
         claimsChanged: ({ context }) => {
           this.scheduleClaims();
           this.pendingEpochs.add(context.ip);
@@ -1085,80 +1074,12 @@ export class Coordinator {
       this.fullReconcile = true;
       this.reconcile();
       this.retryEpochs();
-      this.settleWaiting = false;
       this.once(Math.floor(this.cfg.intervalMs / 2), () => {
-        if (this.reserving === 0) return this.markHandoverReady();
-        // Epoch writes still in flight: settle when they are done, or after a detection time
-        // at most (a slow KV must not keep the holders answering for ever; the epoch is then
-        // written after the take-back, as after a failover).
-        this.settleWaiting = true;
-        this.once(this.cfg.intervalMs * this.cfg.misses, () => this.markHandoverReady());
+        if (!this.natsSettled || this.handoverReady) return;
+        this.handoverReady = true;
+        this.publishHeartbeat();
       });
     }
-  }
-
-  /** Heartbeats `settled`: the holders of IPs we win back release them when they hear it. */
-  private markHandoverReady(): void {
-    this.settleWaiting = false;
-    if (!this.natsSettled || this.handoverReady) return;
-    this.handoverReady = true;
-    this.publishHeartbeat();
-  }
-
-  /**
-   * What this node's take-back still waits for (readiness): NATS settled, `settled` said, and no
-   * IP awaiting its holder's release. Empty: nothing left to take back.
-   */
-  takeBack(): TakeBackView {
-    let awaiting = 0;
-    for (const h of this.held.values()) if (h.state === 'awaitingRelease') awaiting++;
-    return { path: this.pathState, handoverReady: this.handoverReady, awaiting };
-  }
-
-  /** What readiness waits for from L2 coordination (the take-back); empty when it is settled. */
-  waitingFor(): string[] {
-    return takeBackWaitingFor(this.takeBack());
-  }
-
-  /**
-   * Writes `want` (or above what the KV holds) as this node's epoch for `ip` before its holder
-   * releases it, and hands it to the machine (`epoch.reserved`): its takeover then claims that
-   * epoch and finds it recorded. A record by another node is only overwritten upwards, and a
-   * record nobody claims fences no one (`recordEpoch`), so a reservation never moves an IP.
-   */
-  private reserveEpoch(ip: string, want: number): void {
-    const store = this.o.epochs;
-    if (!store || !this.natsUp) return;
-    this.reserving++;
-    const done = (fail?: string): void => {
-      this.reserving--;
-      if (fail !== undefined) this.o.log?.({ component: 'coordinator', node: this.node, ip, event: 'epoch.reserveFailed', err: fail });
-      if (this.reserving === 0 && this.settleWaiting) this.markHandoverReady();
-    };
-    const key = epochKey(ip);
-    const attempt = async (): Promise<string | undefined> => {
-      for (let i = 0; i < 3; i++) {
-        const read = await store.get(key);
-        if (!read.ok) return read.error;
-        const cur = read.entry;
-        const rec = cur ? decodeEpochRecord(cur.value) : undefined;
-        const recEpoch = rec?.ok ? rec.value.epoch : 0;
-        if (rec?.ok && rec.value.node === this.node && recEpoch >= want) {
-          this.send(ip, { type: 'epoch.reserved', epoch: recEpoch });
-          return undefined;
-        }
-        const next = Math.max(want, recEpoch + 1);
-        const value = encodeEpochRecord({ epoch: next, node: this.node });
-        const w = cur === null ? await store.create(key, value) : await store.update(key, value, cur.revision);
-        if (w.ok) {
-          this.send(ip, { type: 'epoch.reserved', epoch: next });
-          return undefined;
-        }
-        if (w.kind === 'unavailable') return w.error;
-      }
-      return 'lost every compare-and-set';
-    };
-    attempt().then(done, (err: unknown) => done(String(err)));
   }
 
   /**
@@ -1217,14 +1138,7 @@ export class Coordinator {
       const rec = decodeEpochRecord(cur.value);
       const recEpoch = rec.ok ? rec.value.epoch : 0;
       const recNode = rec.ok ? rec.value.node : '';
-      if (recNode === this.node && recEpoch >= epoch) {
-        // Our own newer record (a reservation made while awaiting a release): claim that epoch.
-        if (recEpoch > epoch) {
-          this.send(ip, { type: 'epoch.recorded', epoch: recEpoch });
-          this.scheduleClaims();
-        }
-        return undefined;
-      }
+      if (recNode === this.node && recEpoch >= epoch) return undefined;
       if (recNode !== this.node && recEpoch >= epoch && this.membership.isLive(recNode) && this.claimsOf(recNode)?.has(ip)) {
         // A live node recorded a takeover at least as recent as ours: present it as a claim.
         const h = this.held.get(ip);

@@ -159,22 +159,6 @@ test('prepare opens the eligible interfaces before any announce, and announce th
   assert.deepEqual(a.announced(), ['203.0.113.50'], 'prepare announces nothing');
 });
 
-test('prepare(ip, ifaces) opens only the interfaces announcing that IP would use, and sends or answers nothing', () => {
-  const { host, a } = setup();
-  a.prepare('203.0.113.50', ['eth1']);
-  assert.deepEqual([...host.links.keys()], ['eth1']);
-  const eth1 = host.links.get('eth1')!;
-  assert.deepEqual(eth1.sent, [], 'no frame sent before the takeover');
-  assert.deepEqual(a.announced(), []);
-  a.announce('203.0.113.50', ['eth1']);
-  assert.equal(host.links.get('eth1'), eth1, 'not reopened');
-  assert.deepEqual(kinds(eth1.sent), ['garp-req 203.0.113.50', 'garp-rep 203.0.113.50']);
-  a.withdraw('203.0.113.50');
-  a.prepare('203.0.113.51', ['eth1']);
-  a.withdraw('203.0.113.51'); // prepared, never announced: its frames are dropped
-  assert.deepEqual(a.announced(), []);
-});
-
 test('refresh re-sends the takeover frames byte for byte, each interface with its own MAC, for every announced IP', () => {
   const { host, clock, a } = setup({ burstRounds: 1, refreshMs: 1000, probeOnRefresh: false });
   const ips = ['203.0.113.50', '203.0.113.51', '2001:db8:6::50'];

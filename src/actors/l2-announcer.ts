@@ -204,17 +204,10 @@ export class L2Announcer implements L2AnnouncerPort {
     );
   }
 
-  /**
-   * Opens every eligible interface now (L2AnnouncerPort.prepare): opening a capture takes tens of
-   * ms. With `ip`: the interfaces announcing it would use, and its takeover frames built and kept.
-   */
-  prepare(ip?: string, ifaces?: readonly string[]): void {
+  /** Opens every eligible interface now (L2AnnouncerPort.prepare): opening a capture takes tens of ms. */
+  prepare(): void {
     if (this.closed) return;
-    const key = ip === undefined ? undefined : this.key(ip);
-    for (const name of key === undefined ? this.eligible : this.targets(ifaces, isIpv6(key) ? 6 : 4)) {
-      const st = this.iface(name);
-      if (st && key !== undefined) this.cachedFrames(key, st.link.mac, true);
-    }
+    for (const name of this.eligible) this.iface(name);
   }
 
   withdraw(ip: string): void {
@@ -222,9 +215,9 @@ export class L2Announcer implements L2AnnouncerPort {
     if (key === undefined) return;
     const on = this.ips.get(key);
     for (const st of this.ifaces.values()) st.probing.delete(key);
-    this.frameCache.delete(key); // also frames prepared for a takeover that did not happen
     if (!on) return;
     this.ips.delete(key);
+    this.frameCache.delete(key);
     for (const name of on) {
       const st = this.ifaces.get(name);
       if (!st) continue;
@@ -402,12 +395,12 @@ export class L2Announcer implements L2AnnouncerPort {
   }
 
   /** The frames announcing `ip` from `mac` (per interface MAC: one IP may be on several links). */
-  private cachedFrames(ip: string, mac: string, keep = this.ips.has(ip)): { gratuitous: Uint8Array[]; probe?: Uint8Array } {
+  private cachedFrames(ip: string, mac: string): { gratuitous: Uint8Array[]; probe?: Uint8Array } {
     let byMac = this.frameCache.get(ip);
     let c = byMac?.get(mac);
     if (!c) {
       c = { gratuitous: gratuitousFrames(ip, mac) };
-      if (!keep) return c; // only announced (or prepared) IPs are kept
+      if (!this.ips.has(ip)) return c; // only announced IPs are kept
       if (!byMac) this.frameCache.set(ip, (byMac = new Map()));
       byMac.set(mac, c);
     }

@@ -36,10 +36,9 @@ export interface L2AnnouncerPort {
   /**
    * Open now the interfaces `announce()` without a list would use (capture, responder), so the
    * next first announce is not slowed by opening them: the coordinator calls it before it lets
-   * an owner hand it an IP (failback). With `ip`: the interfaces `announce(ip, ifaces)` would use,
-   * and that IP's takeover frames built. Optional; idempotent; answers for nothing.
+   * an owner hand it an IP (failback). Optional; idempotent.
    */
-  prepare?(ip?: string, ifaces?: readonly string[]): void;
+  prepare?(): void;
   /** Stop answering for `ip`. Idempotent. */
   withdraw(ip: string): void;
   /** IPs currently answered for. */

@@ -11,7 +11,7 @@
 //     [--bgp-backend native|frr [--frr-vty-socket /var/run/frr] [--frr-state-dir DIR]]
 //     [--ignore-exclude-lb] [--heartbeat-interval 100ms] [--heartbeat-misses 3] [--nats-account A ('': no death fast path)]
 // NATS is dialled only once the config has an L2Advertisement (BGP needs none). /healthz: the
-// process alone; /readyz: JSON list of what it waits for (caches, config, NATS when wanted, the L2 take-back).
+// process alone; /readyz: JSON list of what it waits for (caches, config, NATS when wanted).
 // SIGTERM: drain (peers take our L2 IPs make-before-break), stop BGP (graceful restart peers
 // keep our routes, others get CEASE), close NATS, exit.
 import { parseArgs } from 'node:util';
@@ -166,7 +166,7 @@ const server = await serveMonitoring(
   telemetry,
   {
     ready: () => {
-      const reasons = [...speaker.waitingFor(), ...nats.waitingFor(), ...(nats.state() === 'up' ? coord.waitingFor() : [])];
+      const reasons = [...speaker.waitingFor(), ...nats.waitingFor()];
       return { ok: reasons.length === 0, reasons };
     },
   },

@@ -16,10 +16,7 @@
 //     (`successorPending`), then stops and releases its claim; the winner waits in
 //     `awaitingRelease` for that release from the live `incumbent` (or its death, or
 //     `handoverTimeout`, after which the epoch fence settles it) and announces. The only window
-//     is the release's delivery; nobody answers twice. Entering `awaitingRelease` runs
-//     `prepareTakeover` (the coordinator opens the capture, builds the frames and writes the
-//     next epoch in the KV, `epoch.reserved`) so that the release finds the taker with nothing
-//     left to do but answer: the take-back is the release's delivery, make-before-break.
+//     is the release's delivery; nobody answers twice.
 import { assign, cancel, raise, setup } from 'xstate';
 import { Reason } from '../domain/election.js';
 
@@ -64,8 +61,6 @@ export interface ServiceIpContext {
   conflictRecent: boolean;
   /** L2Advertisement interfaces to answer on (undefined: every eligible interface). */
   interfaces: readonly string[] | undefined;
-  /** Epoch written in the KV for our next takeover while awaiting a release (0: none). */
-  reservedEpoch: number;
 }
 
 export type ServiceIpEvent =
@@ -84,7 +79,6 @@ export type ServiceIpEvent =
   | { type: 'claim.seen'; node: string; epoch: number; tieBreak: string }
   | { type: 'claim.released'; node: string }
   | { type: 'epoch.recorded'; epoch: number }
-  | { type: 'epoch.reserved'; epoch: number }
   | { type: 'ip.remove' }
   | { type: 'conflict.expire' }
   | { type: 'ip.interfacesChanged'; interfaces: readonly string[] | undefined };
@@ -100,7 +94,6 @@ export const serviceIpMachine = setup({
     announce: () => {},
     withdraw: () => {},
     claimsChanged: () => {},
-    prepareTakeover: () => {},
     recordElection: assign(({ context, event }) => {
       if (event.type !== 'election.changed') return {};
       return {
@@ -121,13 +114,8 @@ export const serviceIpMachine = setup({
             ? Reason.natsDisconnected
             : context.reason,
     })),
-    // The epoch reserved in the KV while awaiting a release, unless a newer one was seen since.
     nextEpoch: assign(({ context }) => ({
-      epoch:
-        Math.max(context.epoch, context.knownEpoch) < context.reservedEpoch
-          ? context.reservedEpoch
-          : Math.max(context.epoch, context.knownEpoch) + 1,
-      reservedEpoch: 0,
+      epoch: Math.max(context.epoch, context.knownEpoch) + 1,
       reason: undefined,
       fencedBy: undefined,
       incumbent: undefined,
@@ -174,7 +162,6 @@ export const serviceIpMachine = setup({
     conflictMemoryMs: input.conflictMemoryMs ?? 3000,
     conflictRecent: false,
     interfaces: input.interfaces,
-    reservedEpoch: 0,
   }),
   initial: 'idle',
   on: {
@@ -229,7 +216,7 @@ export const serviceIpMachine = setup({
     // never releases (its view differs), we take over after `handoverTimeout` with a higher epoch,
     // which fences it.
     awaitingRelease: {
-      entry: [assign({ reason: Reason.handoverPending }), 'prepareTakeover'],
+      entry: assign({ reason: Reason.handoverPending }),
       always: [
         { guard: 'canTakeOver', target: 'announcing' },
         { guard: ({ context }) => !(context.elected && context.natsUp && context.fencedBy === undefined), target: 'standby' },
@@ -240,7 +227,6 @@ export const serviceIpMachine = setup({
         'nats.down': { actions: assign({ natsUp: false }) },
         'claim.seen': { actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
         'claim.released': { guard: 'releasesIncumbent', actions: assign({ incumbent: undefined }) },
-        'epoch.reserved': { actions: assign(({ event }) => ({ reservedEpoch: event.epoch })) },
         'ip.remove': { target: 'standby', actions: assign({ elected: false, electedReason: Reason.notConfigured }) },
       },
     },
