@@ -27,6 +27,7 @@ describe('FRR read-back (real FRR JSON)', () => {
         prefixesReceived: 1,
         dropped: 0,
         lastResetDueTo: 'No AFI/SAFI activated for peer',
+        notifications: 0,
         bfd: 'up',
         session: undefined,
         upSince: '2026-12-07T13:52:49Z',
@@ -49,8 +50,14 @@ describe('FRR read-back (real FRR JSON)', () => {
     assert.equal(m.get('router6')?.bfd, undefined, 'no BFD configured for it');
     assert.equal(m.get('silent')?.state, 'active');
     assert.equal(m.get('silent')?.session, undefined);
-    // Never established: FRR's reset reason is not a down.
+    // Never established: FRR's reset reason is not a down, nor a refusal (no NOTIFICATION).
     assert.equal(m.get('silent')?.lastDown, undefined);
+    assert.equal(m.get('silent')?.refused, undefined);
+    assert.deepEqual(
+      frrSessionEvents(new Map(), m).filter((e) => e.event === 'sessionDown'),
+      [],
+      'a neighbor that never answers is not reported down',
+    );
   });
 
   it('the router shuts the neighbor down: a NOTIFICATION received, in the native words', () => {
