@@ -24,7 +24,7 @@
 // Runs as root in namespaces it creates and removes. Never asserts a time. Prints a table, then one
 // JSON line.
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { Cluster, MOORING_NS, NET, type Proc } from '../test/lib/cluster.js';
 
 const N = Number(process.env.E2E_BENCH_N ?? 100);
@@ -154,6 +154,7 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
 
   // Phase F: BGP create → route through the FRR backend, then back to BGP_BACKEND's speakers.
   const frrMs: number[] = [];
+  let frrMade = 0;
   if (FRR_N > 0) {
     progress(`FRR backend: warm-up, then ${FRR_N} BGP services one by one`);
     await one('bench-bgp', bgpProbe);
@@ -162,16 +163,22 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
       if ((i + 1) % 10 === 0) progress(`BGP (FRR) ${i + 1}/${FRR_N}: p50 ${stats(frrMs).p50} ms`);
     }
     // Leave nothing of phase F: its services (and their routes), the speakers, their FRRs.
+    frrMade = seq;
     const made = Array.from({ length: seq }, (_, i) => `bgp-${i}`);
     const ips = (await Promise.all(made.map((n) => cl.lbIngress(NS, n)))).flat();
     for (const n of made) await cl.deleteService(NS, n);
     await cl.waitFor('phase F routes withdrawn at the router', () => ips.every((ip) => cl.routerNextHops(ip).length === 0), 60_000, 500);
-    for (const p of speakers) p.kill('SIGTERM');
-    await Promise.all(speakers.map((p) => p.exited));
-    const daemons = cl.nodeFrr.flatMap((f) => f.procs).filter((p) => p.exitCode === null && p.signalCode === null);
-    const gone = daemons.map((p) => new Promise((r) => p.once('exit', r)));
-    for (const p of daemons) p.kill('SIGTERM');
-    await Promise.all(gone);
+    // SIGTERM, then SIGKILL after 20 s (by PID): a stuck shutdown must not hang the bench.
+    const stop = async (ps: ChildProcess[]) => {
+      const live = ps.filter((p) => p.exitCode === null && p.signalCode === null);
+      const gone = Promise.all(live.map((p) => new Promise((r) => p.once('exit', r))));
+      for (const p of live) p.kill('SIGTERM');
+      const t = setTimeout(() => live.forEach((p) => p.kill('SIGKILL')), 20_000);
+      await gone;
+      clearTimeout(t);
+    };
+    await stop(speakers.map((p) => p.proc));
+    await stop(cl.nodeFrr.flatMap((f) => f.procs));
     await cl.waitFor('IPv6 BGP sessions down at the router', () => routerSessions().every((st) => st !== 'Established'), 60_000, 500);
     progress(`FRR backend done; starting ${BGP_BACKEND} speakers`);
     speakers = NET.nodes.map((n, i) => cl.spawnImage(cl.nodes[i]!, 'speaker', cl.speakerArgs(i), cl.nodeEnv(i), `speaker-${n.name}`));
@@ -199,7 +206,7 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
   }
 
   // Phase 2: up to TOTAL announced services (the BGP ones count: every speaker announces them).
-  const have = seq;
+  const have = seq - frrMade; // phase F's services are gone
   const more = Math.max(0, TOTAL - have);
   progress(`creating ${more} more L2 services (${TOTAL} in all)`);
   const names = Array.from({ length: more }, (_, i) => `bulk-${i}`);
