@@ -48,12 +48,16 @@ const v6spec = { ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv6'], allocateLo
 function prober(c: Cluster, ns: Parameters<Cluster['spawn']>[0], name: string) {
   const p = c.spawn(ns, 'test/lib/reach-probe.ts', [], {}, name, 'pipe');
   let seen = 0;
+  // An IP is reached again when a deleted Service's IP goes to a new one (phase F's IPs in phase 1):
+  // an answer counts once, so a request never takes the answer of an earlier one.
+  const used = new WeakSet<Record<string, unknown>>();
   return {
     proc: p,
     ready: () => p.waitEvent('ready', (e) => e.ready === true, 60_000),
     reach: async (ip: string): Promise<{ at: number; node: string }> => {
       p.proc.stdin?.write(`${JSON.stringify({ ip })}\n`);
-      const e = await p.waitEvent(`reach ${ip}`, (x) => x.ip === ip, 130_000);
+      const e = await p.waitEvent(`reach ${ip}`, (x) => x.ip === ip && !used.has(x), 130_000);
+      used.add(e);
       seen++;
       if (e.ok !== true) throw new Error(`${ip} never reachable from ${name}`);
       return { at: Number(e.at), node: String(e.node) };
