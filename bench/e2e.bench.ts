@@ -10,17 +10,28 @@
 //     idle window as phase 2 (speakerRssMBIdle).
 //   Phase 2: more L2 services until TOTAL (default 1,000) are announced (ServiceL2Status), then
 //     each speaker's RSS and its CPU over an idle window (no changes).
-// Env: E2E_BENCH_N (100), E2E_BENCH_TOTAL (1000), E2E_BENCH_IDLE_S (30), E2E_BENCH_BGP_BACKEND
-// (native, or frr: each speaker drives an FRR of its own, reported as bgpBackend). Runs as root in
-// namespaces it creates and removes. Never asserts a time. Prints a table, then one JSON line.
+//   Phase F (first, when the phases above run on the native backend and E2E_BENCH_FRR_N > 0): the
+//     same BGP create → route measurement through the FRR backend (--bgp-backend=frr: each speaker
+//     drives an FRR of its own, zebra + bgpd + bfdd in its node namespace), E2E_BENCH_FRR_N trials
+//     (default 30, fewer than native's N to keep the run short; below 100 trials p99 is the max)
+//     after one warm-up. Its services are then deleted (routes gone at the router), the speakers and
+//     their FRRs stopped (sessions down at the router), and native speakers started: phases 0-2 run
+//     as without it (phase 0's speakers hold no Service).
+// Env: E2E_BENCH_N (100), E2E_BENCH_TOTAL (1000), E2E_BENCH_IDLE_S (30), E2E_BENCH_FRR_N (30),
+// E2E_BENCH_BGP_BACKEND (backend of phases 0-2: native, or frr — then no phase F; reported as
+// bgpBackend). The JSON line has bgpCreateToRouteP50Ms/P99Ms of phase 1 (as before) and the same per
+// backend: bgpCreateToRouteP99MsNative, bgpCreateToRouteP99MsFrr (P50 likewise), frrTrials.
+// Runs as root in namespaces it creates and removes. Never asserts a time. Prints a table, then one
+// JSON line.
 import { readFileSync } from 'node:fs';
-import { spawnSync } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { Cluster, MOORING_NS, NET, type Proc } from '../test/lib/cluster.js';
 
 const N = Number(process.env.E2E_BENCH_N ?? 100);
 const TOTAL = Number(process.env.E2E_BENCH_TOTAL ?? 1000);
 const IDLE_S = Number(process.env.E2E_BENCH_IDLE_S ?? 30);
 const BGP_BACKEND = process.env.E2E_BENCH_BGP_BACKEND === 'frr' ? 'frr' : 'native';
+const FRR_N = BGP_BACKEND === 'native' ? Number(process.env.E2E_BENCH_FRR_N ?? 30) : 0;
 const NS = 'bench';
 const r1 = (x: number) => Math.round(x * 10) / 10;
 function pct(sorted: number[], p: number): number {
@@ -37,12 +48,16 @@ const v6spec = { ipFamilyPolicy: 'SingleStack', ipFamilies: ['IPv6'], allocateLo
 function prober(c: Cluster, ns: Parameters<Cluster['spawn']>[0], name: string) {
   const p = c.spawn(ns, 'test/lib/reach-probe.ts', [], {}, name, 'pipe');
   let seen = 0;
+  // An IP is reached again when a deleted Service's IP goes to a new one (phase F's IPs in phase 1):
+  // an answer counts once, so a request never takes the answer of an earlier one.
+  const used = new WeakSet<Record<string, unknown>>();
   return {
     proc: p,
     ready: () => p.waitEvent('ready', (e) => e.ready === true, 60_000),
     reach: async (ip: string): Promise<{ at: number; node: string }> => {
       p.proc.stdin?.write(`${JSON.stringify({ ip })}\n`);
-      const e = await p.waitEvent(`reach ${ip}`, (x) => x.ip === ip, 130_000);
+      const e = await p.waitEvent(`reach ${ip}`, (x) => x.ip === ip && !used.has(x), 130_000);
+      used.add(e);
       seen++;
       if (e.ok !== true) throw new Error(`${ip} never reachable from ${name}`);
       return { at: Number(e.at), node: String(e.node) };
@@ -74,7 +89,10 @@ try {
   c = await Cluster.start();
   const cl = c;
   cl.serveOnNodes();
-  const { controller, speakers } = cl.startMooring({ compiled: true, bgpBackend: BGP_BACKEND });
+  // Phase F runs first on FRR-backend speakers; phases 0-2 on speakers of BGP_BACKEND.
+  const started = cl.startMooring({ compiled: true, bgpBackend: FRR_N > 0 ? 'frr' : BGP_BACKEND });
+  const controller = started.controller;
+  let speakers = started.speakers;
   procs = [controller, ...speakers];
   await cl.admin.apply(`
 apiVersion: metallb.io/v1beta1
@@ -118,26 +136,60 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
     return r.at - t0;
   }
   type Summary = { peers?: Record<string, { state?: string }> };
-  await cl.waitFor(
-    'IPv6 BGP sessions Established',
-    () => {
-      const j = cl.vtyshJson<Summary & { ipv6Unicast?: Summary }>('show bgp ipv6 unicast summary json');
-      const peers = (j?.ipv6Unicast ?? j)?.peers ?? {};
-      return NET.nodes.every((n) => peers[n.v6]?.state === 'Established');
-    },
-    120_000,
-    500,
-  );
+  /** The router's IPv6 session state with each node. */
+  const routerSessions = () => {
+    const j = cl.vtyshJson<Summary & { ipv6Unicast?: Summary }>('show bgp ipv6 unicast summary json');
+    const peers = (j?.ipv6Unicast ?? j)?.peers ?? {};
+    return NET.nodes.map((n) => peers[n.v6]?.state);
+  };
+  const speakersUp = async () => {
+    await cl.waitFor('IPv6 BGP sessions Established', () => routerSessions().every((st) => st === 'Established'), 120_000, 500);
+    await cl.waitFor(
+      'every speaker ready (/readyz)',
+      () =>
+        NET.nodes.every((n) =>
+          /"ready":true/.test(cl.client.exec('curl', ['-s', '--max-time', '5', `http://${n.v4}:7472/readyz`], { allowFail: true })),
+        ),
+      120_000,
+      500,
+    );
+  };
+  await speakersUp();
+
+  // Phase F: BGP create → route through the FRR backend, then back to BGP_BACKEND's speakers.
+  const frrMs: number[] = [];
+  let frrMade = 0;
+  if (FRR_N > 0) {
+    progress(`FRR backend: warm-up, then ${FRR_N} BGP services one by one`);
+    await one('bench-bgp', bgpProbe);
+    for (let i = 0; i < FRR_N; i++) {
+      frrMs.push(await one('bench-bgp', bgpProbe));
+      if ((i + 1) % 10 === 0) progress(`BGP (FRR) ${i + 1}/${FRR_N}: p50 ${stats(frrMs).p50} ms`);
+    }
+    // Leave nothing of phase F: its services (and their routes), the speakers, their FRRs.
+    frrMade = seq;
+    const made = Array.from({ length: seq }, (_, i) => `bgp-${i}`);
+    const ips = (await Promise.all(made.map((n) => cl.lbIngress(NS, n)))).flat();
+    for (const n of made) await cl.deleteService(NS, n);
+    await cl.waitFor('phase F routes withdrawn at the router', () => ips.every((ip) => cl.routerNextHops(ip).length === 0), 60_000, 500);
+    // SIGTERM, then SIGKILL after 20 s (by PID): a stuck shutdown must not hang the bench.
+    const stop = async (ps: ChildProcess[]) => {
+      const live = ps.filter((p) => p.exitCode === null && p.signalCode === null);
+      const gone = Promise.all(live.map((p) => new Promise((r) => p.once('exit', r))));
+      for (const p of live) p.kill('SIGTERM');
+      const t = setTimeout(() => live.forEach((p) => p.kill('SIGKILL')), 20_000);
+      await gone;
+      clearTimeout(t);
+    };
+    await stop(speakers.map((p) => p.proc));
+    await stop(cl.nodeFrr.flatMap((f) => f.procs));
+    await cl.waitFor('IPv6 BGP sessions down at the router', () => routerSessions().every((st) => st !== 'Established'), 60_000, 500);
+    progress(`FRR backend done; starting ${BGP_BACKEND} speakers`);
+    speakers = NET.nodes.map((n, i) => cl.spawnImage(cl.nodes[i]!, 'speaker', cl.speakerArgs(i), cl.nodeEnv(i), `speaker-${n.name}`));
+    procs = [controller, ...speakers];
+    await speakersUp();
+  }
   // Phase 0: the speakers at rest (config loaded, nothing announced), measured as in phase 2.
-  await cl.waitFor(
-    'every speaker ready (/readyz)',
-    () =>
-      NET.nodes.every((n) =>
-        /"ready":true/.test(cl.client.exec('curl', ['-s', '--max-time', '5', `http://${n.v4}:7472/readyz`], { allowFail: true })),
-      ),
-    120_000,
-    500,
-  );
   progress(`speakers at rest: settle 5 s, idle window ${IDLE_S} s`);
   await new Promise((r) => setTimeout(r, 5000 + IDLE_S * 1000));
   const rssIdle = speakers.map((s: Proc) => r1(procTimes(s.pid ?? 0).rssMB));
@@ -158,7 +210,7 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
   }
 
   // Phase 2: up to TOTAL announced services (the BGP ones count: every speaker announces them).
-  const have = seq;
+  const have = seq - frrMade; // phase F's services are gone
   const more = Math.max(0, TOTAL - have);
   progress(`creating ${more} more L2 services (${TOTAL} in all)`);
   const names = Array.from({ length: more }, (_, i) => `bulk-${i}`);
@@ -219,6 +271,8 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
 
   const l2 = stats(l2Ms);
   const bgp = stats(bgpMs);
+  const frr = frrMs.length > 0 ? stats(frrMs) : undefined;
+  const perBackend = { native: BGP_BACKEND === 'native' ? bgp : undefined, frr: BGP_BACKEND === 'frr' ? bgp : frr };
   console.log(
     `\nEnd to end: Service created → reachable (${N} one by one, IPv6; load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
   );
@@ -227,8 +281,12 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
     `  L2  (segment client, NDP)       ${String(l2.p50).padStart(8)} ${String(l2.p99).padStart(8)} ${String(l2.max).padStart(8)}`,
   );
   console.log(
-    `  BGP (client behind the router)  ${String(bgp.p50).padStart(8)} ${String(bgp.p99).padStart(8)} ${String(bgp.max).padStart(8)}`,
+    `  BGP (client behind the router)  ${String(bgp.p50).padStart(8)} ${String(bgp.p99).padStart(8)} ${String(bgp.max).padStart(8)}   ${BGP_BACKEND} backend, ${bgp.n} trials`,
   );
+  if (frr)
+    console.log(
+      `  BGP (client behind the router)  ${String(frr.p50).padStart(8)} ${String(frr.p99).padStart(8)} ${String(frr.max).padStart(8)}   frr backend, ${frr.n} trials`,
+    );
   console.log(
     `\nSpeakers with ${TOTAL} services announced (${l2Total} L2 + ${N + 1} BGP), idle ${IDLE_S} s (heartbeat 200 ms × 5, the lab's setting):`,
   );
@@ -244,6 +302,9 @@ spec: { myASN: ${NET.nodeAsn}, peerASN: ${NET.router.asn}, peerAddress: "${NET.r
       bgpCreateToRouteP99Ms: bgp.p99,
       speakerRssMBIdle: Math.max(...rssIdle),
       bgpBackend: BGP_BACKEND,
+      ...(perBackend.native && { bgpCreateToRouteP50MsNative: perBackend.native.p50, bgpCreateToRouteP99MsNative: perBackend.native.p99 }),
+      ...(perBackend.frr && { bgpCreateToRouteP50MsFrr: perBackend.frr.p50, bgpCreateToRouteP99MsFrr: perBackend.frr.p99 }),
+      ...(perBackend.frr && { frrTrials: perBackend.frr.n }),
       speakerRssMB1000: Math.max(...rss),
       speakerCpuPctIdle1000: Math.max(...cpuPct),
       services: TOTAL,

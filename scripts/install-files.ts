@@ -139,10 +139,15 @@ class Marks {
     return m;
   }
   apply(text: string): string {
-    const out = text.replace(/^( *)(?:- )?(__H\d+__)(?:: null)?$/gm, (line, indent: string, m: string) => {
-      const b = this.blocks.get(m);
-      return b ? b(indent) : line;
-    });
+    // Blocks may hold markers of their own (e.g. an optional field inside a conditional block).
+    let out = text;
+    for (let prev = ''; prev !== out;) {
+      prev = out;
+      out = out.replace(/^( *)(?:- )?(__H\d+__)(?:: null)?$/gm, (line, indent: string, m: string) => {
+        const b = this.blocks.get(m);
+        return b ? b(indent) : line;
+      });
+    }
     return out.replace(/__H\d+__/g, (m) => {
       const e = this.exprs.get(m);
       if (e === undefined) throw new Error(`chart generator: marker ${m} left in a template`);
@@ -240,82 +245,130 @@ export const FRR_SOCKETS = '/var/run/frr';
 /** The speaker's render and delta files (its root file system is read-only). */
 export const FRR_STATE = '/var/lib/mooring/frr';
 
+/** FRR's own image for the FRR container: the chart's default for speaker.frr.image, and deploy/mooring-frr.yaml's. */
+export const FRR_IMAGE = 'quay.io/frrouting/frr:10.3.0';
+/** The speaker's flags in FRR mode. */
+export const FRR_SPEAKER_ARGS = ['--bgp-backend=frr', `--frr-vty-socket=${FRR_SOCKETS}`, `--frr-state-dir=${FRR_STATE}`];
+
+/**
+ * The pieces FRR mode adds to the speaker's Pod, as plain objects: one description for the chart
+ * (each inside `{{- if .Values.speaker.frr.enabled }}`) and for deploy/mooring-frr.yaml. `image` is
+ * FRR's image; `resources`, when given, is put where the FRR container's resources go.
+ */
+function frrPodPieces(image: string, resources?: Obj) {
+  return {
+    // The vty sockets belong to FRR's user (mode 0770): root without DAC_OVERRIDE may not connect.
+    speakerCapabilities: ['DAC_OVERRIDE'],
+    speakerMounts: [
+      { name: 'frr-sockets', mountPath: FRR_SOCKETS },
+      { name: 'frr-state', mountPath: FRR_STATE },
+    ],
+    // tini reaps the daemons watchfrr restarts; docker-start runs watchfrr with /etc/frr/daemons.
+    container: {
+      name: 'frr',
+      image,
+      command: ['/sbin/tini', '--', '/usr/lib/frr/docker-start'],
+      env: [{ name: 'TINI_SUBREAPER', value: 'true' }],
+      ...resources,
+      securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW', 'SYS_ADMIN', 'NET_BIND_SERVICE'] } },
+      volumeMounts: [
+        { name: 'frr-sockets', mountPath: FRR_SOCKETS },
+        { name: 'frr-conf', mountPath: '/etc/frr' },
+      ],
+    },
+    // FRR reads /etc/frr at start and frr-reload.py changes it: a writable copy of the bootstrap.
+    initContainers: [
+      {
+        name: 'frr-bootstrap',
+        image,
+        command: ['/bin/sh', '-c', 'cp -Lf /tmp/frr/* /etc/frr/ && chown -R frr:frr /etc/frr'],
+        volumeMounts: [
+          { name: 'frr-startup', mountPath: '/tmp/frr' },
+          { name: 'frr-conf', mountPath: '/etc/frr' },
+        ],
+      },
+    ],
+    volumes: [
+      { name: 'frr-sockets', emptyDir: {} },
+      { name: 'frr-state', emptyDir: {} },
+      { name: 'frr-conf', emptyDir: {} },
+      { name: 'frr-startup', configMap: { name: 'mooring-frr-startup' } },
+    ],
+  };
+}
+
+/** A YAML text's lines (no trailing empty line). */
+const yamlLines = (o: unknown): string[] => yaml(o).trimEnd().split('\n');
+
 /**
  * MetalLB's FRR mode (`speaker.frr.enabled`, off by default): the speaker runs with
  * --bgp-backend=frr from the image variant that carries vtysh and frr-reload.py, beside an FRR
  * container (zebra, bgpd, bfdd from FRR's image; same network namespace: hostNetwork) whose vty
  * sockets it reaches through a shared emptyDir at /var/run/frr. FRR starts from the bootstrap
- * configuration of ConfigMap mooring-frr-startup (templates/speaker-frr.yaml), copied into its
+ * configuration of ConfigMap mooring-frr-startup (deploy/speaker/frr.yaml), copied into its
  * /etc/frr by an init container; the speaker then applies its render with frr-reload.py.
  */
 function frrMode(spec: Obj, c: Obj, marks: Marks): void {
+  const f = frrPodPieces(marks.expr('{{ .Values.speaker.frr.image }}'), {
+    [marks.block(optionalField('resources', '.Values.speaker.frr.resources'))]: null,
+  });
   c.image = marks.expr('{{ include "mooring.speakerImage" . }}');
-  (c.args as string[]).push(
-    marks.block(when(FRR_ON, ['- --bgp-backend=frr', `- --frr-vty-socket=${FRR_SOCKETS}`, `- --frr-state-dir=${FRR_STATE}`])),
-  );
-  // The vty sockets belong to FRR's user (mode 0770): root without DAC_OVERRIDE may not connect.
-  (c.securityContext.capabilities.add as string[]).push(marks.block(when(FRR_ON, ['- DAC_OVERRIDE'])));
-  (c.volumeMounts as unknown[]).push(
-    marks.block(when(FRR_ON, ['- name: frr-sockets', `  mountPath: ${FRR_SOCKETS}`, '- name: frr-state', `  mountPath: ${FRR_STATE}`])),
-  );
-  (spec.containers as unknown[]).push(
-    marks.block(
-      when(FRR_ON, (i) => [
-        '- name: frr',
-        '  image: {{ .Values.speaker.frr.image }}',
-        '  # tini reaps the daemons watchfrr restarts; docker-start runs watchfrr with /etc/frr/daemons.',
-        '  command: [/sbin/tini, --, /usr/lib/frr/docker-start]',
-        '  env:',
-        '    - name: TINI_SUBREAPER',
-        '      value: "true"',
-        '  {{- with .Values.speaker.frr.resources }}',
-        `  resources: {{- toYaml . | nindent ${i.length + 4} }}`,
-        '  {{- end }}',
-        '  securityContext:',
-        '    capabilities:',
-        '      add: [NET_ADMIN, NET_RAW, SYS_ADMIN, NET_BIND_SERVICE]',
-        '  volumeMounts:',
-        '    - name: frr-sockets',
-        `      mountPath: ${FRR_SOCKETS}`,
-        '    - name: frr-conf',
-        '      mountPath: /etc/frr',
-      ]),
-    ),
-  );
-  replaceKey(
-    spec,
-    'initContainers',
-    marks.block(
-      when(FRR_ON, [
-        'initContainers:',
-        '  # FRR reads /etc/frr at start and frr-reload.py changes it: a writable copy of the bootstrap.',
-        '  - name: frr-bootstrap',
-        '    image: {{ .Values.speaker.frr.image }}',
-        '    command: [/bin/sh, -c, "cp -Lf /tmp/frr/* /etc/frr/ && chown -R frr:frr /etc/frr"]',
-        '    volumeMounts:',
-        '      - name: frr-startup',
-        '        mountPath: /tmp/frr',
-        '      - name: frr-conf',
-        '        mountPath: /etc/frr',
-      ]),
-    ),
-  );
-  (spec.volumes as unknown[]).push(
-    marks.block(
-      when(FRR_ON, [
-        '- name: frr-sockets',
-        '  emptyDir: {}',
-        '- name: frr-state',
-        '  emptyDir: {}',
-        '- name: frr-conf',
-        '  emptyDir: {}',
-        '- name: frr-startup',
-        '  configMap:',
-        '    name: mooring-frr-startup',
-      ]),
-    ),
-  );
+  (c.args as string[]).push(marks.block(when(FRR_ON, yamlLines(FRR_SPEAKER_ARGS))));
+  (c.securityContext.capabilities.add as string[]).push(marks.block(when(FRR_ON, yamlLines(f.speakerCapabilities))));
+  (c.volumeMounts as unknown[]).push(marks.block(when(FRR_ON, yamlLines(f.speakerMounts))));
+  (spec.containers as unknown[]).push(marks.block(when(FRR_ON, yamlLines([f.container]))));
+  replaceKey(spec, 'initContainers', marks.block(when(FRR_ON, yamlLines({ initContainers: f.initContainers }))));
+  (spec.volumes as unknown[]).push(marks.block(when(FRR_ON, yamlLines(f.volumes))));
 }
+
+/**
+ * deploy/mooring-frr.yaml's objects: the install's objects in FRR mode, as the chart renders them
+ * with speaker.frr.enabled=true and its default values (the speaker from the image variant
+ * `<image>-frr`, FRR's image FRR_IMAGE), plus ConfigMap mooring-frr-startup.
+ */
+export function frrModeObjects(objects = sourceObjects(), startup = frrStartupObjects()): SourceObject[] {
+  const out = [...objects, ...startup].map((o) => ({ file: o.file, obj: structuredClone(o.obj) }));
+  const ds = out.find((o) => o.obj.kind === 'DaemonSet' && o.file.startsWith('speaker/'));
+  if (!ds) throw new Error('FRR mode: no speaker DaemonSet in deploy/');
+  const spec = podSpec(ds.obj) as Obj;
+  const c = mooringContainer(ds.obj);
+  const f = frrPodPieces(FRR_IMAGE);
+  c.image = `${String(c.image)}-frr`;
+  c.args = [...(c.args as string[]), ...FRR_SPEAKER_ARGS];
+  c.securityContext.capabilities.add = [...(c.securityContext.capabilities.add as string[]), ...f.speakerCapabilities];
+  c.volumeMounts = [...((c.volumeMounts as unknown[] | undefined) ?? []), ...f.speakerMounts];
+  spec.containers = [...(spec.containers as unknown[]), f.container];
+  // As the chart's template places it: after volumes.
+  const entries = Object.entries(spec);
+  for (const k of Object.keys(spec)) delete spec[k];
+  for (const [k, v] of entries) {
+    if (k === 'initContainers') continue;
+    spec[k] = k === 'volumes' ? [...(v as unknown[]), ...f.volumes] : v;
+    if (k === 'volumes') spec.initContainers = f.initContainers;
+  }
+  return out
+    .map((o, i) => ({ o, i }))
+    .sort((a, b) => kindRank(a.o.obj.kind) - kindRank(b.o.obj.kind) || a.i - b.i)
+    .map((x) => x.o);
+}
+
+/** deploy/speaker/frr.yaml (FRR mode only, not in kustomization.yaml): ConfigMap mooring-frr-startup. */
+export function frrStartupObjects(): SourceObject[] {
+  const docs = parseAllDocuments(readFileSync(join(DEPLOY_DIR, 'speaker', 'frr.yaml'), 'utf8'), { version: '1.1' });
+  return docs.map((d) => {
+    if (d.errors.length > 0) throw new Error(`deploy/speaker/frr.yaml: ${d.errors[0]?.message}`);
+    return { file: 'speaker/frr.yaml', obj: d.toJS() as Obj };
+  });
+}
+
+const FRR_MANIFEST_HEADER = `# Mooring in FRR mode (as MetalLB's metallb-frr.yaml beside metallb-native.yaml): the whole
+# install in one file, each speaker on the FRR backend beside an FRR container (docs/bgp.md).
+#   kubectl apply -f deploy/mooring-frr.yaml
+# The speaker image is the variant with vtysh and frr-reload.py (\`npm run image -- --frr\`).
+# Generated by \`npm run gen:manifest\`: the objects of deploy/mooring.yaml as the Helm chart renders
+# them with speaker.frr.enabled=true (without Helm's labels), plus deploy/speaker/frr.yaml.
+# Do not edit: change the sources and run \`npm run gen:manifest\`.
+`;
 
 /** Template file (under templates/) for a source file; undefined: not in the chart. */
 function templateFor(file: string): string | undefined {
@@ -331,6 +384,7 @@ const CONDITION: Record<string, string> = {
   'nats-statefulset.yaml': '.Values.nats.bundled',
   'viz-rbac.yaml': '.Values.viz.enabled',
   'viz-deployment.yaml': '.Values.viz.enabled',
+  'speaker-frr.yaml': FRR_ON,
 };
 
 /** Every generated file of the chart, by path relative to deploy/helm/mooring. */
@@ -452,7 +506,7 @@ ${indentBlock(d.speakerTolerations, 4)}
     # FRR's own image for the FRR container (zebra, bgpd, bfdd; /usr/lib/frr/docker-start). Its
     # FRR release should be the one of the speaker image variant's vtysh and frr-reload.py: FRR
     # 10.3 (Debian trixie). Mooring's lab tests run FRR 8.4.4 daemons (Debian bookworm).
-    image: quay.io/frrouting/frr:10.3.0
+    image: ${FRR_IMAGE}
     # The speaker's image in FRR mode: Mooring with vtysh and frr-reload.py (the image variant
     # built by \`npm run image -- --frr\`). Default: the Mooring image's tag with the suffix -frr.
     speakerImage: ""
@@ -490,11 +544,13 @@ prometheus:
 export function renderInstallFiles(): Map<string, string> {
   const objects = sourceObjects();
   const viz = vizSourceObjects();
+  const frrStartup = frrStartupObjects();
   const files = new Map<string, string>([
     ['deploy/mooring.yaml', renderManifest(objects)],
+    ['deploy/mooring-frr.yaml', renderManifest(frrModeObjects(objects, frrStartup), FRR_MANIFEST_HEADER)],
     ['deploy/viz.yaml', renderManifest(viz, VIZ_MANIFEST_HEADER)],
   ]);
-  for (const [p, t] of renderChartFiles([...objects, ...viz])) files.set(`deploy/helm/mooring/${p}`, t);
+  for (const [p, t] of renderChartFiles([...objects, ...frrStartup, ...viz])) files.set(`deploy/helm/mooring/${p}`, t);
   return files;
 }
 

@@ -1,6 +1,7 @@
 // The FRR backend's read-back mapping on JSON captured from a real FRR 8.4 (test/fixtures/frr,
 // scripts/capture-frr-status.ts): a node's FRR peering with a router that shuts the neighbor down,
-// brings it back, then loses its address (BFD down); plus a neighbor that never answers.
+// brings it back, then loses its address (BFD down); plus a neighbor that never answers, and one
+// refused at every OPEN (never-up: the node expects the wrong peer AS).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
@@ -27,6 +28,7 @@ describe('FRR read-back (real FRR JSON)', () => {
         prefixesReceived: 1,
         dropped: 0,
         lastResetDueTo: 'No AFI/SAFI activated for peer',
+        notifications: 0,
         bfd: 'up',
         session: undefined,
         upSince: '2026-12-07T13:52:49Z',
@@ -49,8 +51,14 @@ describe('FRR read-back (real FRR JSON)', () => {
     assert.equal(m.get('router6')?.bfd, undefined, 'no BFD configured for it');
     assert.equal(m.get('silent')?.state, 'active');
     assert.equal(m.get('silent')?.session, undefined);
-    // Never established: FRR's reset reason is not a down.
+    // Never established: FRR's reset reason is not a down, nor a refusal (no NOTIFICATION).
     assert.equal(m.get('silent')?.lastDown, undefined);
+    assert.equal(m.get('silent')?.refused, undefined);
+    assert.deepEqual(
+      frrSessionEvents(new Map(), m).filter((e) => e.event === 'sessionDown'),
+      [],
+      'a neighbor that never answers is not reported down',
+    );
   });
 
   it('the router shuts the neighbor down: a NOTIFICATION received, in the native words', () => {
@@ -118,6 +126,27 @@ describe('FRR read-back (real FRR JSON)', () => {
         ['sessionUp', ''],
       ],
     );
+  });
+
+  it('a session refused before Established (wrong peer AS): FRR counts no drop, the refusal is reported as native does', () => {
+    const m = read('never-up');
+    const v = m.get('badas');
+    assert.ok(v);
+    assert.notEqual(v.state, 'established');
+    assert.equal(v.dropped, 0, 'FRR counts no drop for a session that never came up');
+    assert.equal(v.lastDown, undefined);
+    assert.ok(v.notifications >= 2, `refused ${v.notifications} times`);
+    assert.deepEqual(v.refused, { reason: 'badPeerAs', detail: 'sent NOTIFICATION 2/2: OPEN message error: bad peer AS' });
+    const downs = (prev: ReadonlyMap<string, FrrNeighborView>) =>
+      frrSessionEvents(prev, m).filter((e) => e.event === 'sessionDown' && e.peer === 'badas');
+    // First seen already refused: reported once.
+    assert.deepEqual(downs(new Map()), [{ event: 'sessionDown', peer: 'badas', reason: 'badPeerAs', detail: v.refused?.detail }]);
+    // Refused again since the last read: once more; nothing new: nothing.
+    assert.equal(downs(new Map([['badas', { ...v, notifications: v.notifications - 1 }]])).length, 1);
+    assert.equal(downs(m).length, 0);
+    // The others in the same read are untouched by it.
+    assert.equal(m.get('router')?.refused, undefined);
+    assert.equal(m.get('silent')?.refused, undefined);
   });
 
   it("FRR's reset reasons as the native typed reasons", () => {

@@ -58,6 +58,13 @@ export interface FrrNeighborView {
   readonly lastDown?: DownCause;
   /** FRR's own words for the last reset. */
   readonly lastResetDueTo?: string;
+  /** NOTIFICATIONs sent and received so far (FRR's messageStats): each refused attempt adds one. */
+  readonly notifications: number;
+  /**
+   * Why the last attempt was refused, when it ended in a NOTIFICATION before Established (a wrong
+   * peer AS, an OPEN the peer refused): FRR counts no drop then, but says why.
+   */
+  readonly refused?: DownCause;
   /** BFD state in native names, when the peer has BFD. */
   readonly bfd?: string;
   readonly session?: FrrSession;
@@ -84,7 +91,7 @@ interface NeighborJson {
     gracefulRestart?: string;
     multiprotocolExtensions?: Record<string, { advertisedAndReceived?: boolean }>;
   };
-  messageStats?: { updatesSent?: number };
+  messageStats?: { updatesSent?: number; notificationsSent?: number; notificationsRecv?: number };
   addressFamilyInfo?: Record<string, { sentPrefixCounter?: number; acceptedPrefixCounter?: number }>;
   connectionsDropped?: number;
   lastResetDueTo?: string;
@@ -166,6 +173,11 @@ export function frrDownCause(n: Pick<NeighborJson, 'lastResetDueTo' | 'lastError
   return { reason: 'other', detail: `FRR: ${due || 'no reason given'}` };
 }
 
+/** The last reset was a NOTIFICATION (sent or received) with its code: a reason FRR can name. */
+const refusal = (x: NeighborJson): boolean =>
+  (x.lastResetDueTo === 'BGP Notification send' || x.lastResetDueTo === 'BGP Notification received') &&
+  /^[0-9a-f]{4}$/i.test(x.lastErrorCodeSubcode ?? '');
+
 const sum = (afs: NeighborJson['addressFamilyInfo'], k: 'sentPrefixCounter' | 'acceptedPrefixCounter') =>
   Object.values(afs ?? {}).reduce((a, f) => a + (f[k] ?? 0), 0);
 
@@ -224,6 +236,8 @@ export function frrReadBack(neighbors: unknown, bfdPeers?: unknown): Map<string,
         dropped: x.connectionsDropped ?? 0,
         ...((x.connectionsDropped ?? 0) > 0 ? { lastDown: frrDownCause(x) } : {}),
         ...(x.lastResetDueTo ? { lastResetDueTo: x.lastResetDueTo } : {}),
+        notifications: (x.messageStats?.notificationsSent ?? 0) + (x.messageStats?.notificationsRecv ?? 0),
+        ...(state !== 'established' && refusal(x) ? { refused: frrDownCause(x) } : {}),
         ...(bfdState ? { bfd: bfdState } : {}),
         ...(state === 'established' ? { session: sessionOf(x) } : {}),
         ...(state === 'established' && typeof x.bgpTimerUpEstablishedEpoch === 'number' && x.bgpTimerUpEstablishedEpoch > 0
@@ -248,7 +262,10 @@ export type FrrSessionEvent =
  * reset reason mapped (frrDownCause); one that reached Established gives sessionUp; every state
  * change stateChanged; a BFD change bfdState. A peer seen for the first time starts from idle
  * (BFD from down) and its earlier drops are history, not events; an established one carries FRR's
- * uptime as `since`.
+ * uptime as `since`. An attempt refused before Established (FRR counts no drop: a wrong peer AS,
+ * an OPEN the peer refused) gives sessionDown with the NOTIFICATION's reason, as the native
+ * speaker's refused session does: each time FRR's NOTIFICATION count moves while not established,
+ * and for a peer first seen not established with such a refusal on record.
  */
 export function frrSessionEvents(
   prev: ReadonlyMap<string, FrrNeighborView>,
@@ -265,6 +282,9 @@ export function frrSessionEvents(
       // Down and up again between two reads: the passage through idle is shown too.
       if (from === 'established' && n.state === 'established') out.push({ event: 'stateChanged', peer, from, to: 'idle' });
     }
+    // Refused before Established: one event per refused attempt seen (FRR keeps only the last reason).
+    const refused = !dropped && n.refused && (p === undefined ? n.dropped === 0 : n.notifications > p.notifications);
+    if (refused && n.refused) out.push({ event: 'sessionDown', peer, reason: n.refused.reason, detail: n.refused.detail });
     const before = dropped && from === 'established' && n.state === 'established' ? 'idle' : from;
     // An established session says since when (FRR's uptime: right after a speaker restart too).
     const since = n.state === 'established' && n.upSince ? { since: n.upSince } : {};

@@ -70,6 +70,16 @@ describe('Helm chart deploy/helm/mooring', { timeout: 40 * 60_000 }, () => {
     }
   });
 
+  it('renders with speaker.frr.enabled=true the objects of deploy/mooring-frr.yaml (Helm labels aside, no Namespace)', async () => {
+    const rendered = await template('--set', 'speaker.frr.enabled=true');
+    const manifest = parseObjects(readFileSync(join(CHART_DIR, '..', '..', 'mooring-frr.yaml'), 'utf8')).filter(
+      (o) => !(o.kind === 'Namespace' && o.metadata.name === 'metallb-system'),
+    );
+    assert.deepEqual(rendered.map(key).sort(), manifest.map(key).sort());
+    const byKey = new Map(rendered.map((o) => [key(o), withoutHelmLabels(o)]));
+    for (const m of manifest) assert.deepEqual(byKey.get(key(m)), m, `${key(m)} differs from deploy/mooring-frr.yaml`);
+  });
+
   it('puts changed values where they belong', async () => {
     const objs = await template(
       '--set',
