@@ -17,6 +17,10 @@
 //   - stall trials: SIGSTOP one NATS server for STALL_MS (default 1 s, over three detection
 //     windows: no disconnect, its clients' heartbeats only get out through their mirror
 //     connections), SIGCONT, count ownership changes until 3 s later.
+// Each SIGKILL trial is broken down from the new owner's log lines (wall clock, one host): kill →
+// the server closes the victim's last connection (the advisory's own timestamp) → the new owner
+// hears it (`peer.connectionsGone`) → verdict (`peer.dead`, after the confirmation) → announced
+// (`announce`, after the first gratuitous ARP was injected) → that ARP seen at the client.
 // Prints a table, then one JSON line. Never asserts a time.
 //   TRIALS=30 LINK_TRIALS=30 NATS_TRIALS=10 STALL_TRIALS=6 STALL_MS=1000 INTERVAL=100 MISSES=3 PROBE_MS=10
 import type { ChildProcess } from 'node:child_process';
@@ -165,6 +169,30 @@ async function allUp(): Promise<void> {
 }
 
 const failovers: number[] = [];
+/** Per-stage durations of the SIGKILL trials (ms), in path order; a stage missing from the logs is skipped. */
+const STAGES = ['killToServerClose', 'serverCloseToHeard', 'heardToDead', 'deadToAnnounced', 'announcedToSeen'] as const;
+type Stage = (typeof STAGES)[number];
+const stages = new Map<Stage, number[]>(STAGES.map((k) => [k, []]));
+const r1 = (x: number): number => Math.round(x * 10) / 10;
+
+/** The new owner's timeline of one SIGKILL trial (absent marks are undefined). */
+function breakdown(owner: CoordNode, victim: string, vip: string, killAt: number, seenAt: number): Partial<Record<Stage, number>> {
+  const ev = owner.events.filter((e) => e.t >= killAt);
+  const gone = ev.find((e) => e.event === 'peer.connectionsGone' && e.peer === victim);
+  const dead = ev.find((e) => e.event === 'peer.dead' && e.peer === victim);
+  const ann = ev.find((e) => e.event === 'announce' && e.ip === vip);
+  const srv = typeof gone?.serverAt === 'number' ? gone.serverAt : undefined;
+  const marks: Array<number | undefined> = [killAt, srv, gone?.t, dead?.t, ann?.t, seenAt];
+  const out: Partial<Record<Stage, number>> = {};
+  STAGES.forEach((k, i) => {
+    const a = marks[i];
+    const b = marks[i + 1];
+    if (a !== undefined && b !== undefined) out[k] = r1(b - a);
+  });
+  // Without the server's timestamp, kill → heard is one stage.
+  if (srv === undefined && gone) out.killToServerClose = r1(gone.t - killAt);
+  return out;
+}
 const failbackGaps: number[] = [];
 let failbackDual = 0;
 let failbackProbes = 0;
@@ -215,7 +243,12 @@ try {
     );
     const ms = Math.round((g.ts - killAt) * 10) / 10;
     failovers.push(ms);
-    rows.push(`  ${String(t + 1).padStart(2)}  ${vip.padEnd(13)} ${victim.name} → ${newOwner}  ${ms.toFixed(1).padStart(7)} ms`);
+    const ownerNode = lab.nodes.find((n) => n.name === newOwner) as CoordNode;
+    const b = breakdown(ownerNode, victim.name, vip, killAt, g.ts);
+    for (const k of STAGES) if (b[k] !== undefined) stages.get(k)?.push(b[k]);
+    rows.push(
+      `  ${String(t + 1).padStart(2)}  ${vip.padEnd(13)} ${victim.name} → ${newOwner}  ${ms.toFixed(1).padStart(7)} ms   ${STAGES.map((k) => (b[k] === undefined ? '-' : b[k].toFixed(1)).padStart(6)).join(' ')}`,
+    );
     console.error(rows[rows.length - 1]);
     // Failback: probe the victim's VIPs from the client while it comes back and wins them back.
     let restartAt = 0;
@@ -362,11 +395,17 @@ try {
 
 console.log('\nL2 failover over NATS (SIGKILL of the owner speaker → first GARP from the new owner at the client)');
 console.log(`  heartbeat ${INTERVAL} ms × ${MISSES} misses, 3 speakers, 3 NATS servers (JetStream R3 KV), ${VIPS.length} VIPs`);
-console.log('  trial VIP           move        failover');
+console.log('  trial VIP           move        failover   stages (ms): kill→server close→heard→dead→announced→seen');
 for (const r of rows) console.log(r);
 console.log(
   `  p50 ${pct(failovers, 50)} ms   p99 ${pct(failovers, 99)} ms   max ${Math.max(...failovers)} ms   (${failovers.length} trials)`,
 );
+for (const k of STAGES) {
+  const xs = stages.get(k) ?? [];
+  console.log(
+    `  ${k.padEnd(20)} p50 ${pct(xs, 50)} ms   p99 ${pct(xs, 99)} ms   max ${xs.length ? Math.max(...xs) : NaN} ms   (${xs.length})`,
+  );
+}
 console.log(`Failback (the killed speaker restarts and wins its VIPs back; ARP probe every ${PROBE_MS} ms from the client)`);
 for (const r of failbackRows) console.log(r);
 console.log(
@@ -390,6 +429,8 @@ console.log(
     trials: failovers.length,
     failoverP50Ms: pct(failovers, 50),
     failoverP99Ms: pct(failovers, 99),
+    failoverStageP50Ms: Object.fromEntries(STAGES.map((k) => [k, pct(stages.get(k) ?? [], 50)])),
+    failoverStageP99Ms: Object.fromEntries(STAGES.map((k) => [k, pct(stages.get(k) ?? [], 99)])),
     deathsByConnections: deathCauses.connections,
     deathsByHeartbeat: deathCauses.heartbeat,
     linkCutTrials: linkCuts.length,

@@ -475,6 +475,23 @@ export class Coordinator {
     this.timers.add(id);
   }
 
+  /**
+   * Runs `fn` once `now()` has reached `at` (the clock's `setTimeoutAt` when it has one); a timer
+   * that still fires early (a host without it) waits again for the rest.
+   */
+  private onceAt(at: number, fn: () => void): void {
+    const cb = (): void => {
+      this.timers.delete(id);
+      if (this.stopped) return;
+      if (this.clock.now() < at) this.onceAt(at, fn);
+      else fn();
+    };
+    const id = this.clock.setTimeoutAt
+      ? this.clock.setTimeoutAt(cb, at)
+      : this.clock.setTimeout(cb, Math.max(1, Math.ceil(at - this.clock.now())));
+    this.timers.add(id);
+  }
+
   private liveView(): LiveView {
     const me = this.node;
     const m = this.membership;
@@ -551,10 +568,14 @@ export class Coordinator {
     else this.deadSince.add(onlyDead);
     if (this.reconcilePending) return;
     this.reconcilePending = true;
-    this.once(0, () => {
+    const run = (): void => {
       this.reconcilePending = false;
       this.reconcile();
-    });
+    };
+    // A death is decided right after the I/O already waiting (a heartbeat that arrived meanwhile
+    // is heard first), not a timer turn later: a 0 ms timer costs the failover a loop wake-up (≥ 1 ms).
+    if (onlyDead !== undefined && this.clock.afterIo) this.clock.afterIo(() => !this.stopped && run());
+    else this.once(0, run);
   }
 
   private reconcile(): void {
@@ -804,9 +825,21 @@ export class Coordinator {
     if (peer === undefined) return;
     const due = this.membership.connectionsGone(peer, now);
     if (due === undefined) return;
-    this.o.log?.({ component: 'coordinator', node: this.node, event: 'peer.connectionsGone', peer, reason: r.value.reason });
-    // Judge it at the end of the confirmation, not at the next routine sweep (up to an interval away).
-    this.once(Math.max(1, due - now), () => {
+    this.o.log?.({
+      component: 'coordinator',
+      node: this.node,
+      event: 'peer.connectionsGone',
+      peer,
+      reason: r.value.reason,
+      // The server's own time of the close (wall clock: bench:failover's per-stage breakdown).
+      ...(r.value.at !== undefined ? { serverAt: r.value.at } : {}),
+      confirmMs: due - now,
+    });
+    // Judge it at the end of the confirmation, not at the next routine sweep (up to an interval
+    // away): at `due` itself, not before. Node's timers count whole loop milliseconds, so a plain
+    // 20 ms timer set at a fractional `now` fires up to a millisecond before `due`, finds nothing
+    // due, and the verdict waited for the next routine sweep (measured: +0–50 ms, the SIGKILL p99).
+    this.onceAt(due, () => {
       if (this.natsUp) this.onMembership(this.membership.sweep(this.clock.now(), this.path.getSnapshot().context.lastEcho));
     });
   }

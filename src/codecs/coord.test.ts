@@ -155,6 +155,17 @@ test('NATS connect/disconnect advisories: the fields presence needs, anything el
   });
   const a = { kind: 'connect' as const, conn: { s: 'S', c: 1, n: 'n' } };
   assert.deepEqual(decodeConnAdvisory(encodeConnAdvisory(a)), { ok: true, value: a });
+  // The server's timestamp (RFC 3339, ns) is kept in ms when it parses (failover diagnostics).
+  const stamped = (ts: string) =>
+    decodeConnAdvisory(
+      new TextEncoder().encode(
+        `{"type":"io.nats.server.advisory.v1.client_disconnect","timestamp":"${ts}","server":{"id":"S"},"client":{"id":1,"name":"n"}}`,
+      ),
+    );
+  const ok = stamped('2026-12-07T14:44:26.123456789Z');
+  assert.ok(ok.ok && ok.value.at === Date.UTC(2026, 11, 7, 14, 44, 26, 123));
+  const junk = stamped('yesterday');
+  assert.ok(junk.ok && junk.value.at === undefined);
   for (const bad of ['', 'null', '{"type":"other"}', '{"type":"io.nats.server.advisory.v1.client_connect","server":{},"client":{"id":1}}'])
     assert.equal(decodeConnAdvisory(new TextEncoder().encode(bad)).ok, false, bad);
   assert.equal(decodeConnAdvisory(new Uint8Array([0xff])).ok, false);

@@ -13,6 +13,8 @@ export interface ConnAdvisory {
   readonly conn: ConnId;
   /** The server's reason on a disconnect (`Client Closed`, `Stale Connection`, …). */
   readonly reason?: string;
+  /** The server's `timestamp` (ms since the epoch) when present: diagnostics only, never a verdict. */
+  readonly at?: number;
 }
 
 const dec = new TextDecoder('utf-8', { fatal: true });
@@ -25,7 +27,7 @@ export function decodeConnAdvisory(bytes: Uint8Array): Result<ConnAdvisory> {
     return { ok: false, error: 'not UTF-8 JSON' };
   }
   if (typeof o !== 'object' || o === null) return { ok: false, error: 'not an object' };
-  const { type, server, client, reason } = o as Record<string, unknown>;
+  const { type, server, client, reason, timestamp } = o as Record<string, unknown>;
   const kind = type === CONNECT_ADVISORY ? 'connect' : type === DISCONNECT_ADVISORY ? 'disconnect' : undefined;
   if (!kind) return { ok: false, error: `not a connect/disconnect advisory: ${String(type)}` };
   const sid = (server as Record<string, unknown> | null)?.id;
@@ -35,7 +37,11 @@ export function decodeConnAdvisory(bytes: Uint8Array): Result<ConnAdvisory> {
   // A client without a name cannot be one of ours (the speaker always names its connections).
   const name = typeof c.name === 'string' ? c.name : '';
   const conn: ConnId = { s: sid, c: c.id, n: name };
-  return { ok: true, value: typeof reason === 'string' ? { kind, conn, reason } : { kind, conn } };
+  const at = typeof timestamp === 'string' ? Date.parse(timestamp) : NaN;
+  return {
+    ok: true,
+    value: { kind, conn, ...(typeof reason === 'string' ? { reason } : {}), ...(Number.isFinite(at) ? { at } : {}) },
+  };
 }
 
 /** Encodes an advisory with the fields above (the simulator's servers, tests). */
