@@ -254,7 +254,28 @@ export function encodeNdp(src: string, dst: string, msg: NdpOut): Uint8Array {
   const t = parseIpv6(msg.target);
   if (!s || !d || !t) throw new TypeError(`encodeNdp: bad IPv6 ${src} / ${dst} / ${msg.target}`);
   const ll = msg.kind === 'ns' ? msg.sourceLinkAddr : msg.targetLinkAddr;
-  const bodyLen = 24 + (ll === undefined ? 0 : 8);
+  return icmpv6Packet(s, d, 24 + (ll === undefined ? 0 : 8), (m) => {
+    if (msg.kind === 'ns') {
+      m[0] = Icmpv6Type.neighborSolicitation;
+    } else {
+      m[0] = Icmpv6Type.neighborAdvertisement;
+      m[4] = (msg.router ? 0x80 : 0) | (msg.solicited ? 0x40 : 0) | (msg.override ? 0x20 : 0);
+    }
+    m.set(t, 8);
+    if (ll !== undefined) {
+      m[24] = msg.kind === 'ns' ? NdpOption.sourceLinkAddr : NdpOption.targetLinkAddr;
+      m[25] = 1;
+      putMac(m, 26, ll);
+    }
+  });
+}
+
+/**
+ * An IPv6 packet from `s` to `d` with hop limit 255 (neighbour discovery's rule, RFC 4861 §6.1)
+ * carrying an ICMPv6 message of `bodyLen` bytes: `fill` writes the message (type, fields,
+ * options), then its checksum is set. Used for NS/NA here and Router Advertisements (ra.ts).
+ */
+export function icmpv6Packet(s: Uint8Array, d: Uint8Array, bodyLen: number, fill: (m: Uint8Array) => void): Uint8Array {
   const out = new Uint8Array(IPV6_HEADER_LEN + bodyLen);
   out[0] = 0x60;
   out[4] = bodyLen >> 8;
@@ -264,18 +285,7 @@ export function encodeNdp(src: string, dst: string, msg: NdpOut): Uint8Array {
   out.set(s, 8);
   out.set(d, 24);
   const m = out.subarray(IPV6_HEADER_LEN);
-  if (msg.kind === 'ns') {
-    m[0] = Icmpv6Type.neighborSolicitation;
-  } else {
-    m[0] = Icmpv6Type.neighborAdvertisement;
-    m[4] = (msg.router ? 0x80 : 0) | (msg.solicited ? 0x40 : 0) | (msg.override ? 0x20 : 0);
-  }
-  m.set(t, 8);
-  if (ll !== undefined) {
-    m[24] = msg.kind === 'ns' ? NdpOption.sourceLinkAddr : NdpOption.targetLinkAddr;
-    m[25] = 1;
-    putMac(m, 26, ll);
-  }
+  fill(m);
   const ck = icmpv6Checksum(s, d, m);
   m[2] = ck >> 8;
   m[3] = ck & 0xff;

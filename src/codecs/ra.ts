@@ -14,7 +14,7 @@
 // |         retrans timer (4)         |
 // | options (source link-layer address, MTU, prefix information, ...)
 import { macAt, putMac } from './ethernet.js';
-import { IPV6_HEADER_LEN, NEXT_HEADER_ICMPV6, NdpOption, icmpv6Checksum, parseIpv6, type Ipv6Packet } from './ndp.js';
+import { NEXT_HEADER_ICMPV6, NdpOption, icmpv6Checksum, icmpv6Packet, parseIpv6, type Ipv6Packet } from './ndp.js';
 import type { Result } from '../domain/result.js';
 
 export const ROUTER_ADVERTISEMENT = 134;
@@ -88,28 +88,16 @@ export function encodeRouterAdvertisement(src: string, dst: string, ra: RouterAd
   const s = parseIpv6(src);
   const d = parseIpv6(dst);
   if (!s || !d) throw new TypeError(`encodeRouterAdvertisement: bad IPv6 ${src} / ${dst}`);
-  const bodyLen = RA_LEN + (ra.sourceLinkAddr === undefined ? 0 : 8);
-  const out = new Uint8Array(IPV6_HEADER_LEN + bodyLen);
-  out[0] = 0x60;
-  out[4] = bodyLen >> 8;
-  out[5] = bodyLen & 0xff;
-  out[6] = NEXT_HEADER_ICMPV6;
-  out[7] = 255;
-  out.set(s, 8);
-  out.set(d, 24);
-  const m = out.subarray(IPV6_HEADER_LEN);
-  m[0] = ROUTER_ADVERTISEMENT;
-  m[4] = ra.curHopLimit ?? 64;
-  const lifetime = ra.routerLifetime ?? 0;
-  m[6] = lifetime >> 8;
-  m[7] = lifetime & 0xff;
-  if (ra.sourceLinkAddr !== undefined) {
-    m[16] = NdpOption.sourceLinkAddr;
-    m[17] = 1;
-    putMac(m, 18, ra.sourceLinkAddr);
-  }
-  const ck = icmpv6Checksum(s, d, m);
-  m[2] = ck >> 8;
-  m[3] = ck & 0xff;
-  return out;
+  return icmpv6Packet(s, d, RA_LEN + (ra.sourceLinkAddr === undefined ? 0 : 8), (m) => {
+    m[0] = ROUTER_ADVERTISEMENT;
+    m[4] = ra.curHopLimit ?? 64;
+    const lifetime = ra.routerLifetime ?? 0;
+    m[6] = lifetime >> 8;
+    m[7] = lifetime & 0xff;
+    if (ra.sourceLinkAddr !== undefined) {
+      m[16] = NdpOption.sourceLinkAddr;
+      m[17] = 1;
+      putMac(m, 18, ra.sourceLinkAddr);
+    }
+  });
 }
