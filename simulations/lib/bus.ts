@@ -17,18 +17,7 @@ import {
 import type { NodeClock, SimClock } from './clock.js';
 import type { ConnId } from '../../src/codecs/coord.js';
 import { encodeConnAdvisory } from '../../src/codecs/nats-advisory.js';
-import { presenceSubjects } from '../../src/domain/subjects.js';
-
-export function subjectMatches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  for (let i = 0; i < p.length; i++) {
-    if (p[i] === '>') return s.length > i;
-    if (i >= s.length) return false;
-    if (p[i] !== '*' && p[i] !== s[i]) return false;
-  }
-  return p.length === s.length;
-}
+import { presenceSubjects, subjectMatches } from '../../src/domain/subjects.js';
 
 interface Sub {
   pattern: string;

@@ -11,7 +11,7 @@ import type { Clock, CoordBus } from './coord-ports.js';
 import type { CarrierChange, L2AnnouncerPort, L2Conflict } from './l2-port.js';
 import { encodeClaims, encodeHeartbeat } from '../codecs/coord.js';
 import { encodeConnAdvisory } from '../codecs/nats-advisory.js';
-import { claimsSubject, heartbeatSubject, presenceSubjects } from '../domain/subjects.js';
+import { claimsSubject, heartbeatSubject, presenceSubjects, subjectMatches } from '../domain/subjects.js';
 import { goneConfirmMs, DEFAULT_MEMBERSHIP } from '../domain/membership.js';
 
 const ACCOUNT = 'ACC';
@@ -68,17 +68,11 @@ class NodeLikeClock implements Clock {
   }
 }
 
-function matches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  return p.length === s.length && p.every((t, i) => t === '*' || t === s[i]);
-}
-
 /** Every message reaches every matching subscription (the publisher's too) at once. */
 class Bus implements CoordBus {
   private readonly subs: Array<{ pattern: string; cb: (subject: string, data: Uint8Array) => void }> = [];
   publish(subject: string, data: Uint8Array): void {
-    for (const s of [...this.subs]) if (matches(s.pattern, subject)) s.cb(subject, data);
+    for (const s of [...this.subs]) if (subjectMatches(s.pattern, subject)) s.cb(subject, data);
   }
   subscribe(pattern: string, cb: (subject: string, data: Uint8Array) => void): () => void {
     const s = { pattern, cb };

@@ -10,15 +10,9 @@ import { Coordinator, type ClusterSpec, type ServiceSpec } from './coordinator.j
 import type { CoordBus, EpochStore, KvEntry, KvRead, KvWrite } from './coord-ports.js';
 import type { CarrierChange, L2AnnouncerPort, L2Conflict } from './l2-port.js';
 import { decodeEpochRecord, encodeClaims, encodeEpochRecord, encodeHeartbeat } from '../codecs/coord.js';
-import { claimsSubject, epochKey, heartbeatSubject } from '../domain/subjects.js';
+import { claimsSubject, epochKey, heartbeatSubject, subjectMatches } from '../domain/subjects.js';
 
 const IP = '203.0.113.10';
-
-function matches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  return p.length === s.length && p.every((t, i) => t === '*' || t === s[i]);
-}
 
 /** Core NATS stand-in: every message reaches every matching subscription (publisher included) 1 ms later. */
 class LoopBus implements CoordBus {
@@ -26,7 +20,7 @@ class LoopBus implements CoordBus {
   constructor(private readonly clock: SimulatedClock) {}
   publish(subject: string, data: Uint8Array): void {
     this.clock.setTimeout(() => {
-      for (const s of [...this.subs]) if (matches(s.pattern, subject)) s.cb(subject, data);
+      for (const s of [...this.subs]) if (subjectMatches(s.pattern, subject)) s.cb(subject, data);
     }, 1);
   }
   subscribe(pattern: string, cb: (subject: string, data: Uint8Array) => void): () => void {

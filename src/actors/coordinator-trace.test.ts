@@ -11,15 +11,10 @@ import type { CoordBus } from './coord-ports.js';
 import type { CarrierChange, L2AnnouncerPort, L2Conflict } from './l2-port.js';
 import { FAILOVER_HEADER, type StartOptions, type TraceAttrs, type TraceHeaders, type TraceSpan, type Tracer } from './trace-port.js';
 import { HashOrder } from '../domain/election.js';
+import { subjectMatches } from '../domain/subjects.js';
 
 const IP = '203.0.113.10';
 const NODES = ['a', 'b', 'c'];
-
-function matches(pattern: string, subject: string): boolean {
-  const p = pattern.split('.');
-  const s = subject.split('.');
-  return p.length === s.length && p.every((t, i) => t === '*' || t === '>' || t === s[i]);
-}
 
 type Cb = (subject: string, data: Uint8Array, headers?: TraceHeaders) => void;
 
@@ -35,7 +30,7 @@ class SharedBus {
         if (cut) return;
         this.sent.push({ subject, ...(headers ? { headers } : {}) });
         this.clock.setTimeout(() => {
-          for (const s of [...this.subs]) if (matches(s.pattern, subject)) s.cb(subject, data, headers);
+          for (const s of [...this.subs]) if (subjectMatches(s.pattern, subject)) s.cb(subject, data, headers);
         }, 1);
       },
       subscribe: (pattern, cb) => {

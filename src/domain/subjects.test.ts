@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  subjectMatches,
   allOf,
   claimsSubject,
   epochBucket,
@@ -46,4 +47,16 @@ test('KV names', () => {
   assert.equal(epochKey('2001:db8::40'), '2001_db8__40');
   assert.equal(ipFromEpochKey('2001_db8__40'), '2001:db8::40');
   assert.equal(ipFromEpochKey('203.0.113.64'), '203.0.113.64');
+});
+
+test('subjectMatches: NATS wildcards, * one token, > one or more trailing tokens', () => {
+  assert.equal(subjectMatches('a.*.c', 'a.b.c'), true);
+  assert.equal(subjectMatches('a.*.c', 'a.b.d'), false);
+  assert.equal(subjectMatches('a.*', 'a.b.c'), false);
+  assert.equal(subjectMatches('a.>', 'a.b.c'), true);
+  assert.equal(subjectMatches('a.>', 'a.b'), true);
+  assert.equal(subjectMatches('a.>', 'a'), false);
+  assert.equal(subjectMatches('a.b', 'a.b'), true);
+  assert.equal(subjectMatches('a.b', 'a.b.c'), false);
+  assert.equal(subjectMatches('a.b.c', 'a.b'), false);
 });

@@ -150,3 +150,18 @@ export function epochKey(ip: string): string {
 export function ipFromEpochKey(k: string): string {
   return k.includes('_') ? k.replace(/_/g, ':') : k;
 }
+
+/**
+ * Whether NATS would deliver a message on `subject` to a subscription on `pattern` (`*` one token,
+ * `>` one or more trailing tokens). For the simulator's and the tests' in-memory buses.
+ */
+export function subjectMatches(pattern: string, subject: string): boolean {
+  const p = pattern.split('.');
+  const s = subject.split('.');
+  for (let i = 0; i < p.length; i++) {
+    if (p[i] === '>') return s.length > i;
+    if (i >= s.length) return false;
+    if (p[i] !== '*' && p[i] !== s[i]) return false;
+  }
+  return p.length === s.length;
+}
