@@ -156,6 +156,27 @@ const suite: ClusterSuite = (rc) =>
         .catch(async (e: Error) => {
           throw new Error(`${e.message}\nspeakers:\n${await speakerLogs(c)}`);
         });
+      // ...and until the others have stopped (a fresh install's speakers may each announce before
+      // hearing their peers, then are fenced: a known product gap, docs/install.md): the tests
+      // below watch the owner alone.
+      await c.lab
+        .waitFor(
+          `only ${expected} announces ${l2Ip} (the speakers' last serviceIp transitions)`,
+          async () => {
+            const last = new Map<string, string>();
+            for (const l of (await speakerLogs(c, 2000)).split('\n')) {
+              if (!l.includes('"serviceIp.transition"') || !l.includes(`"ip":"${ip}"`)) continue;
+              const m = /"node":"([^"]+)".*"to":"([^"]+)"/.exec(l);
+              if (m?.[1] && m[2]) last.set(m[1], m[2]);
+            }
+            return [...last].every(([node, to]) => (node === expected) === (to === 'announcing'));
+          },
+          READY_MS,
+          500,
+        )
+        .catch(async (e: Error) => {
+          throw new Error(`${e.message}\n${await transitions(c, ip)}`);
+        });
       l2Owner = expected;
       const web = (await c.waitPodsReady(NS, 'app=web', 2)).map((p) => p.metadata.name);
       const answer = await c.lab.waitFor(
