@@ -1,7 +1,7 @@
 // BGP lab helpers shared by test/integration/bgp and bench/bgp.bench.ts: FRR (zebra + bgpd)
 // started as plain processes in a router namespace (own vty socket dir, zserv socket and pid
 // files, so parallel labs never meet), and our bgp-speaker process with its JSON-lines output.
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
@@ -56,6 +56,16 @@ export class Frr {
       ]);
       capture(z, 'zebra');
       procs.push(z);
+      // bgpd and bfdd that find no zserv socket retry only 10 s later (FRR's zclient): on a busy
+      // machine they would run that long without zebra, and whatever needs it (graceful restart
+      // capabilities, BFD registration, kernel routes) fails meanwhile. Start them once it listens.
+      const until = Date.now() + 30_000;
+      const tick = new Int32Array(new SharedArrayBuffer(4));
+      while (!existsSync(zserv)) {
+        // (A sync wait: the child's exit and output events cannot arrive meanwhile.)
+        if (Date.now() > until) throw new Error(`zebra did not open ${zserv} within 30 s (${zebra})`);
+        Atomics.wait(tick, 0, 0, 20);
+      }
     }
     writeFileSync(join(dir, 'bgpd.conf'), `frr defaults traditional\n${bgpConf}\n!\n`, { mode: 0o644 });
     const b = ns.spawn(bgpd, [

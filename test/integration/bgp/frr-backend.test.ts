@@ -94,7 +94,11 @@ describe('FRR backend apply path (frr-reload.py, then deltas) against real FRR',
     frr = Frr.start(lab, ns, '', { bfdd: true });
     await waitFor(
       'FRR vty',
-      () => frr.json('show bgp vrf all neighbors json') !== undefined && /bfd/i.test(frr.vtysh('show zebra client summary')),
+      () => {
+        // Both of zebra's clients: graceful restart (step 2) is refused while bgpd is not connected.
+        const clients = frr.json('show bgp vrf all neighbors json') !== undefined ? frr.vtysh('show zebra client summary') : '';
+        return /^bgp\b/m.test(clients) && /^bfd\b/m.test(clients);
+      },
       30_000,
       100,
     );
