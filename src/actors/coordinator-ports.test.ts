@@ -10,7 +10,7 @@ import { Coordinator, type ClusterSpec, type ServiceSpec } from './coordinator.j
 import type { CoordBus, EpochStore, KvEntry, KvRead, KvWrite } from './coord-ports.js';
 import type { CarrierChange, L2AnnouncerPort, L2Conflict } from './l2-port.js';
 import { decodeEpochRecord, encodeClaims, encodeEpochRecord, encodeHeartbeat } from '../codecs/coord.js';
-import { claimsSubject, epochKey, heartbeatSubject, subjectMatches } from '../domain/subjects.js';
+import { claimsSubject, epochKey, heartbeatSubject, STORE_PROBE_KEY, subjectMatches } from '../domain/subjects.js';
 
 const IP = '203.0.113.10';
 
@@ -30,11 +30,19 @@ class LoopBus implements CoordBus {
       this.subs.splice(this.subs.indexOf(s), 1);
     };
   }
-  onStatus(): () => void {
-    return () => {};
+  private up = true;
+  private readonly statusCbs = new Set<(up: boolean) => void>();
+  onStatus(cb: (up: boolean) => void): () => void {
+    this.statusCbs.add(cb);
+    return () => this.statusCbs.delete(cb);
   }
   isUp(): boolean {
-    return true;
+    return this.up;
+  }
+  /** The client's connection status changes (a NATS disconnect / reconnect). */
+  setUp(up: boolean): void {
+    this.up = up;
+    for (const cb of this.statusCbs) cb(up);
   }
 }
 
@@ -68,9 +76,12 @@ class ScriptedKv implements EpochStore {
   available = true;
   /** Before the next create/update lands, this writer gets there first (the CAS then loses). */
   rival: ((key: string) => void) | undefined;
+  /** Operations on IP keys (the coordinator's reads of the probe key are counted apart). */
   readonly ops: string[] = [];
+  probes = 0;
   async get(key: string): Promise<KvRead> {
-    this.ops.push('get');
+    if (key === STORE_PROBE_KEY) this.probes++;
+    else this.ops.push('get');
     if (!this.available) return { ok: false, kind: 'unavailable', error: 'TimeoutError: timeout' };
     return { ok: true, entry: this.data.get(key) ?? null };
   }
@@ -109,11 +120,12 @@ function svc(interfaces?: readonly string[]): ServiceSpec {
 }
 
 /** Node `a` (eligible) and `b` (NetworkUnavailable: never elected, but it may still claim). */
-function setup(interfaces?: readonly string[]) {
+function setup(interfaces?: readonly string[], opts: { kvAvailable?: boolean } = {}) {
   const clock = new SimulatedClock();
   const bus = new LoopBus(clock);
   const l2 = new FakeL2();
   const kv = new ScriptedKv();
+  kv.available = opts.kvAvailable ?? true;
   const logs: Array<Record<string, unknown>> = [];
   const coord = new Coordinator({
     cluster: 'c',
@@ -175,8 +187,10 @@ test('settles, announces and records its epoch in the KV', async () => {
 
 test('KV unavailable: the IP stays announced, the write is deferred as an outage (not a race) and retried', async () => {
   const t = setup();
+  // The store answered once since start (the NATS cluster is formed), then goes away.
+  await t.run(50);
   t.kv.available = false;
-  await t.run(400);
+  await t.run(350);
   assert.deepEqual(t.coord.owned(), [IP], 'a KV outage never drops an IP');
   assert.equal(t.record(), undefined);
   assert.deepEqual(t.coord.kvFailures(), { racesLost: 0, outages: 1 });
@@ -192,6 +206,42 @@ test('KV unavailable: the IP stays announced, the write is deferred as an outage
   assert.deepEqual(t.record(), { epoch: 1, node: 'a' });
   assert.deepEqual(t.coord.owned(), [IP]);
   assert.equal(t.coord.kvFailures().racesLost, 0);
+});
+
+test('a store that has not answered since start holds the first takeover; its first answer settles it', async () => {
+  const t = setup(undefined, { kvAvailable: false });
+  await t.run(1000);
+  // A fresh install: the NATS servers are not clustered yet, peers on another server are unheard.
+  assert.equal(t.coord.natsPath(), 'awaitingStore');
+  assert.deepEqual(t.coord.owned(), [], 'no takeover while the store has never answered');
+  assert.ok(t.kv.probes >= 4, `probed every 200 ms: ${t.kv.probes}`);
+  assert.deepEqual(t.kv.ops, []);
+  assert.equal(t.logs.filter((l) => l.event === 'kv.waiting').length, 1, 'the wait is logged once, not per probe');
+  t.kv.available = true;
+  await t.run(250);
+  assert.equal(t.coord.natsPath(), 'resyncing', 'one more resync window: peers just became audible');
+  assert.deepEqual(t.coord.owned(), []);
+  await t.run(400);
+  assert.equal(t.coord.natsPath(), 'up');
+  assert.deepEqual(t.coord.owned(), [IP]);
+  assert.deepEqual(t.record(), { epoch: 1, node: 'a' });
+  assert.equal(t.logs.filter((l) => l.event === 'kv.ready').length, 1);
+  const probes = t.kv.probes;
+  // Once answered, never probed again: a later KV outage holds nothing up.
+  t.bus.setUp(false);
+  t.bus.setUp(true);
+  await t.run(1000);
+  assert.equal(t.kv.probes, probes);
+  assert.equal(t.coord.natsPath(), 'up');
+});
+
+test('a restart while the store is out: a settled peer’s heartbeat stands for it, nothing waits', async () => {
+  const t = setup(undefined, { kvAvailable: false });
+  t.bBeats(); // b is past its resync window: the cluster ran before us
+  await t.run(400);
+  assert.equal(t.coord.natsPath(), 'up');
+  assert.deepEqual(t.coord.owned(), [IP]);
+  assert.equal(t.kv.probes, 1, 'no probing once the cluster is known formed');
 });
 
 test('KV unavailable on the write itself (after a good read): an outage, not a race', async () => {

@@ -43,7 +43,16 @@ import {
 import { DEFAULT_MEMBERSHIP, Membership, type MembershipConfig, type MembershipEvent } from '../domain/membership.js';
 import { Presence } from '../domain/presence.js';
 import { decodeConnAdvisory } from '../codecs/nats-advisory.js';
-import { allOf, claimsSubject, drainSubject, epochKey, heartbeatSubject, Kind, presenceSubjects } from '../domain/subjects.js';
+import {
+  allOf,
+  claimsSubject,
+  drainSubject,
+  epochKey,
+  heartbeatSubject,
+  Kind,
+  presenceSubjects,
+  STORE_PROBE_KEY,
+} from '../domain/subjects.js';
 import { serviceIpMachine, type ServiceIpEvent, type ServiceIpState } from '../machines/service-ip.machine.js';
 import { natsPathConnected, natsPathMachine, type NatsPathState } from '../machines/nats-path.machine.js';
 
@@ -91,6 +100,11 @@ export interface CoordinatorOptions {
   readonly claimsRefreshMs?: number;
   /** After our NATS connection returns, wait this long (hearing peers) before taking over anything. */
   readonly resyncMs?: number;
+  /**
+   * With an epoch store, the first takeover after start waits until the store has answered once
+   * (the NATS servers are clustered), at most this long (default 30 s).
+   */
+  readonly storeWaitMs?: number;
   readonly handoverTimeoutMs?: number;
   readonly election?: ElectionOptions;
   /** Shared memo of the hash order (the simulator shares one across speakers). */
@@ -242,6 +256,9 @@ export class Coordinator {
   private readonly tableListeners: Array<() => void> = [];
   private stopped = false;
   private presenceSubscribed = false;
+  /** A read of the epoch store is in flight (until it first answers; see probeStore). */
+  private storeProbing = false;
+  private storeProbeFailures = 0;
   /** Tracing on: a peer's verdict on a death we have not judged yet (its headers), by dead node. */
   private readonly heardVerdicts = new Map<string, { readonly headers: TraceHeaders; readonly at: number }>();
   /** Tracing on: our verdict span per dead node, until the reconcile that follows it ran. */
@@ -266,6 +283,8 @@ export class Coordinator {
         now: opts.clock.now(),
         detectMs: this.cfg.intervalMs * this.cfg.misses,
         resyncMs: opts.resyncMs ?? this.cfg.intervalMs * this.cfg.misses,
+        awaitStore: opts.epochs !== undefined,
+        ...(opts.storeWaitMs === undefined ? {} : { storeWaitMs: opts.storeWaitMs }),
       },
     });
     this.pathState = this.path.getSnapshot().value as NatsPathState;
@@ -332,6 +351,42 @@ export class Coordinator {
     });
     this.publishHeartbeat();
     this.path.start();
+    this.probeStore();
+  }
+
+  /**
+   * Until the epoch store first answers, reads it every 200 ms while connected; its answer lets
+   * the path machine settle (`awaitingStore`): JetStream answers only once the NATS servers are
+   * clustered, so on a fresh install no speaker takes IPs while its peers may be unheard.
+   */
+  private probeStore(): void {
+    const store = this.o.epochs;
+    if (!store || this.storeProbing || this.stopped || !this.natsUp || this.path.getSnapshot().context.clusterFormed) return;
+    this.storeProbing = true;
+    const t0 = this.clock.now();
+    const retry = (why: string): void => {
+      this.storeProbing = false;
+      this.storeProbeFailures++;
+      if (this.storeProbeFailures % 25 === 1)
+        this.o.log?.({ component: 'coordinator', node: this.node, event: 'kv.waiting', failures: this.storeProbeFailures, err: why });
+      this.once(200, () => this.probeStore());
+    };
+    store.get(STORE_PROBE_KEY).then(
+      (r) => {
+        if (this.stopped) return;
+        if (!r.ok) return retry(r.error);
+        this.storeProbing = false;
+        this.o.log?.({
+          component: 'coordinator',
+          node: this.node,
+          event: 'kv.ready',
+          ms: this.clock.now() - t0,
+          failures: this.storeProbeFailures,
+        });
+        this.path.send({ type: 'store.ready' });
+      },
+      (err: unknown) => retry(String(err)),
+    );
   }
 
   /** Stops timers and actors without withdrawing (a crash, as the simulator models it). */
@@ -804,6 +859,8 @@ export class Coordinator {
     const dead = this.o.tracer && headers?.[FAILOVER_HEADER];
     if (dead && dead !== this.node && this.membership.isLive(dead) && this.heardVerdicts.size < 64)
       this.heardVerdicts.set(dead, { headers, at: now });
+    // A settled peer: the NATS cluster ran before us, no need to wait for the store (a restart).
+    if (hb.settled !== false && !this.path.getSnapshot().context.clusterFormed) this.path.send({ type: 'peer.settled' });
     this.onMembership(this.membership.heartbeat(hb, now));
   }
 
@@ -1092,6 +1149,7 @@ export class Coordinator {
       this.presence?.blinded();
       this.publishHeartbeat();
       this.publishClaims();
+      this.probeStore();
     }
     if (to === 'up') {
       for (const h of this.held.values()) h.actor.send({ type: 'nats.up' });

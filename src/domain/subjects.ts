@@ -140,6 +140,9 @@ export function epochBucket(cluster: string): string {
   return `mooring-${SUBJECT_VERSION}-${token(cluster).replace(/[:]/g, '-')}-epochs`;
 }
 
+/** A key of the epoch bucket no IP maps to: read (never written) to learn that the store answers. */
+export const STORE_PROBE_KEY = 'probe';
+
 /** KV key for an IP: KV keys allow [-/_=.A-Za-z0-9], so IPv6 ':' becomes '_'. */
 export function epochKey(ip: string): string {
   const k = ip.replace(/:/g, '_');

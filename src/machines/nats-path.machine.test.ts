@@ -14,9 +14,14 @@ import {
 const DETECT = 300;
 const RESYNC = 300;
 
-function start(connected = true, resyncMs = RESYNC) {
+const STORE_WAIT = 5_000;
+
+function start(connected = true, resyncMs = RESYNC, awaitStore = false) {
   const clock = new SimulatedClock();
-  const actor = createActor(natsPathMachine, { clock, input: { connected, now: clock.now(), detectMs: DETECT, resyncMs } });
+  const actor = createActor(natsPathMachine, {
+    clock,
+    input: { connected, now: clock.now(), detectMs: DETECT, resyncMs, awaitStore, storeWaitMs: STORE_WAIT },
+  });
   const seen: Array<{ from: NatsPathState; to: NatsPathState; reason: string }> = [];
   let last = actor.getSnapshot().value as NatsPathState;
   actor.subscribe((s) => {
@@ -49,6 +54,77 @@ test('connected at start: resyncing for one window, then up', () => {
   assert.equal(m.state(), 'up');
   assert.equal(m.ctx().reason, NatsPathReason.resynced);
   assert.deepEqual(m.seen, [{ from: 'resyncing', to: 'up', reason: 'resynced' }]);
+});
+
+test('with a store: the first takeover waits until it answers once, then one more resync window', () => {
+  const m = start(true, RESYNC, true);
+  m.clock.increment(RESYNC);
+  // Peers on a server not yet clustered with ours are unheard: no takeover on silence alone.
+  assert.equal(m.state(), 'awaitingStore');
+  assert.ok(natsPathConnected(m.state()), 'heartbeats flow and epochs are written meanwhile');
+  m.clock.increment(STORE_WAIT / 2);
+  m.send({ type: 'store.ready' });
+  assert.equal(m.state(), 'resyncing');
+  assert.equal(m.ctx().reason, NatsPathReason.storeReady);
+  m.clock.increment(RESYNC - 1);
+  assert.equal(m.state(), 'resyncing', 'the window restarts when the cluster answers: peers just became audible');
+  m.clock.increment(1);
+  assert.equal(m.state(), 'up');
+  // Only the first time: after a reconnect, a KV outage (a NATS server killed) holds nothing up.
+  m.send({ type: 'bus.down' });
+  m.send({ type: 'bus.up', at: m.clock.now() });
+  m.clock.increment(RESYNC);
+  assert.equal(m.state(), 'up');
+  assert.deepEqual(
+    m.seen.map((t) => `${t.from}>${t.to}:${t.reason}`),
+    [
+      'resyncing>awaitingStore:started',
+      'awaitingStore>resyncing:storeReady',
+      'resyncing>up:resynced',
+      'up>down:busDisconnected',
+      'down>resyncing:busConnected',
+      'resyncing>up:resynced',
+    ],
+  );
+});
+
+test('with a store: an answer inside the first window does not extend it; a settled peer counts as formed; a store that never answers is given up on', () => {
+  const early = start(true, RESYNC, true);
+  early.send({ type: 'store.ready' });
+  early.clock.increment(RESYNC);
+  assert.equal(early.state(), 'up');
+  assert.equal(early.ctx().reason, NatsPathReason.resynced);
+
+  const never = start(true, RESYNC, true);
+  never.clock.increment(RESYNC);
+  never.clock.increment(STORE_WAIT - 1);
+  assert.equal(never.state(), 'awaitingStore');
+  never.clock.increment(1);
+  assert.equal(never.state(), 'up');
+  assert.equal(never.ctx().reason, NatsPathReason.storeTimeout);
+
+  // A restart while the store is out: a settled peer says the cluster ran before us.
+  const restart = start(true, RESYNC, true);
+  restart.clock.increment(RESYNC);
+  assert.equal(restart.state(), 'awaitingStore');
+  restart.send({ type: 'peer.settled' });
+  assert.equal(restart.state(), 'resyncing');
+  assert.equal(restart.ctx().reason, NatsPathReason.peerSettled);
+  restart.clock.increment(RESYNC);
+  assert.equal(restart.state(), 'up');
+  const heardEarly = start(true, RESYNC, true);
+  heardEarly.send({ type: 'peer.settled' });
+  heardEarly.clock.increment(RESYNC);
+  assert.equal(heardEarly.state(), 'up', 'heard within the first window: settles with it');
+
+  // Cut off while waiting: down, and back to waiting for the store after the reconnect.
+  const cut = start(true, RESYNC, true);
+  cut.clock.increment(RESYNC);
+  cut.send({ type: 'bus.down' });
+  assert.equal(cut.state(), 'down');
+  cut.send({ type: 'bus.up', at: cut.clock.now() });
+  cut.clock.increment(RESYNC);
+  assert.equal(cut.state(), 'awaitingStore');
 });
 
 test('not connected at start: connecting until the client connects; silence is not judged meanwhile', () => {
@@ -215,8 +291,15 @@ test('unheard heartbeats are capped; echoes out of order only clear up to their 
   assert.equal(m.ctx().unheard[0]?.seq, 21);
 });
 
-test('natsPathConnected: resyncing and up are connected, the rest are not', () => {
-  const want: Record<NatsPathState, boolean> = { connecting: false, resyncing: true, up: true, down: false, echoLost: false };
+test('natsPathConnected: resyncing, awaitingStore and up are connected, the rest are not', () => {
+  const want: Record<NatsPathState, boolean> = {
+    connecting: false,
+    resyncing: true,
+    awaitingStore: true,
+    up: true,
+    down: false,
+    echoLost: false,
+  };
   for (const [s, v] of Object.entries(want)) assert.equal(natsPathConnected(s as NatsPathState), v, s);
 });
 
@@ -227,6 +310,8 @@ test('xstate/graph: every state is reachable and every transition out of up carr
     { type: 'hb.sent', seq: 1, at: 0 },
     { type: 'echo.heard', seq: 1, at: 0 },
     { type: 'echo.check', at: DETECT + 1 },
+    { type: 'store.ready' },
+    { type: 'peer.settled' },
   ];
   for (const connected of [true, false]) {
     const paths = getShortestPaths(natsPathMachine, {
