@@ -22,8 +22,9 @@ const suites = await Promise.all(files.map(async (f) => (await import(join(impor
 describe('real cluster (one cluster for every *.suite.ts)', { timeout: 30 * 60_000 }, () => {
   const rc = useRealCluster();
   // The host's /run before the cluster: containerd and the kubelet may write only to their private one.
-  // Except /run/mount: util-linux's libmount makes it (for its utab) the first time anything mounts
-  // on a freshly booted host, and it stays for the life of the boot; it is no cluster's leftover.
+  // Except /run/mount: util-linux's libmount makes it (for its utab) the first time `mount` runs on
+  // a freshly booted host — here the image build's mmdebstrap, mounting /proc and /dev in its
+  // chroot — and it stays for the life of the boot. A bare cluster start and stop makes none.
   const runEntries = () =>
     readdirSync('/run')
       .filter((e) => e !== 'mount')
