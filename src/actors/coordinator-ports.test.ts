@@ -214,6 +214,7 @@ test('a store that has not answered since start holds the first takeover; its fi
   // A fresh install: the NATS servers are not clustered yet, peers on another server are unheard.
   assert.equal(t.coord.natsPath(), 'awaitingStore');
   assert.deepEqual(t.coord.owned(), [], 'no takeover while the store has never answered');
+  assert.deepEqual(t.coord.stateOf(IP), { state: 'standby', reason: 'natsSettling', epoch: 0 }, 'connected: not “disconnected”');
   assert.ok(t.kv.probes >= 4, `probed every 200 ms: ${t.kv.probes}`);
   assert.deepEqual(t.kv.ops, []);
   assert.equal(t.logs.filter((l) => l.event === 'kv.waiting').length, 1, 'the wait is logged once, not per probe');

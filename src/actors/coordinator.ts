@@ -477,7 +477,17 @@ export class Coordinator {
       const s = h.actor.getSnapshot();
       return { state: s.value as ServiceIpState, reason: s.context.reason, epoch: s.context.epoch };
     }
-    return { state: 'standby', reason: this.decideFor(info).reason ?? Reason.notOwner, epoch: 0 };
+    return { state: 'standby', reason: this.unheldReason(this.decideFor(info).reason), epoch: 0 };
+  }
+
+  /**
+   * Why an IP without a machine here is not announced: the election's reason, or, where the
+   * election picks us, that we take nothing over yet (machines are made by the first reconcile
+   * after NATS settles).
+   */
+  private unheldReason(elected: Reason | undefined): Reason {
+    if (elected !== undefined) return elected;
+    return this.natsSettled ? Reason.notOwner : this.natsUp ? Reason.natsSettling : Reason.natsDisconnected;
   }
 
   /**
@@ -493,7 +503,7 @@ export class Coordinator {
           ip: info.ip,
           service: info.svc.key,
           state: 'standby',
-          reason: this.decideFor(info, live).reason ?? Reason.notOwner,
+          reason: this.unheldReason(this.decideFor(info, live).reason),
           epoch: 0,
         };
       const s = h.actor.getSnapshot();
@@ -785,6 +795,7 @@ export class Coordinator {
         node: this.node,
         tieBreak: electionHash(this.node, info.view.firstIp),
         natsUp: this.natsSettled,
+        natsConnected: this.natsUp,
         handoverTimeoutMs: this.o.handoverTimeoutMs,
         interfaces: interfacesOf(info.svc),
       },
@@ -1147,6 +1158,7 @@ export class Coordinator {
       this.membership.reconnected(this.clock.now());
       // Advisories were missed while we were away: presence must hear every peer again first.
       this.presence?.blinded();
+      for (const h of this.held.values()) h.actor.send({ type: 'nats.settling' });
       this.publishHeartbeat();
       this.publishClaims();
       this.probeStore();

@@ -27,6 +27,8 @@ export const Reason = {
   carrierDown: 'carrierDown',
   draining: 'draining',
   natsDisconnected: 'natsDisconnected',
+  /** Connected to NATS, hearing peers before taking anything over (resync window; after start, until the NATS cluster is known formed). */
+  natsSettling: 'natsSettling',
   conflictDetected: 'conflictDetected',
   fencedByEpoch: 'fencedByEpoch',
   /** Elected, waiting for the live current owner to hand the IP over (failback, config moves). */

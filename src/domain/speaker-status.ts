@@ -55,7 +55,12 @@ export const SpeakerEventReason = {
 } as const;
 
 /** Reasons for a normal state (Events of type Normal); every other reason is a Warning. */
-export const NORMAL_REASONS: ReadonlySet<string> = new Set<string>([Reason.notOwner, Reason.handoverPending, Reason.draining]);
+export const NORMAL_REASONS: ReadonlySet<string> = new Set<string>([
+  Reason.notOwner,
+  Reason.handoverPending,
+  Reason.draining,
+  Reason.natsSettling,
+]);
 
 /** What the election's reason means for this node, in words. */
 function electionDetail(node: string, ex: Explained): string {
@@ -68,6 +73,8 @@ function electionDetail(node: string, ex: Explained): string {
       return `node ${node} is draining (mooringctl drain): its IPs move to the next node in election order`;
     case Reason.natsDisconnected:
       return `node ${node} has no NATS connection: it takes over nothing until it reconnects (an owner keeps announcing what it has)`;
+    case Reason.natsSettling:
+      return `node ${node} is connected to NATS and hears its peers before taking anything over (a resync window after connecting; after start, until the NATS cluster is known formed)`;
     case Reason.fencedByEpoch:
       return `a newer claim (higher epoch) for this IP exists: another node took it over and node ${node} stands by`;
     case Reason.conflictDetected:

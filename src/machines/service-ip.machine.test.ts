@@ -4,7 +4,7 @@ import { createActor, SimulatedClock } from 'xstate';
 import { serviceIpMachine, type ServiceIpEvent } from './service-ip.machine.js';
 import { Reason } from '../domain/election.js';
 
-function start(over: { natsUp?: boolean; tieBreak?: string } = {}) {
+function start(over: { natsUp?: boolean; natsConnected?: boolean; tieBreak?: string } = {}) {
   const calls: string[] = [];
   const clock = new SimulatedClock();
   const logic = serviceIpMachine.provide({
@@ -22,7 +22,14 @@ function start(over: { natsUp?: boolean; tieBreak?: string } = {}) {
   });
   const actor = createActor(logic, {
     clock,
-    input: { ip: '203.0.113.10', node: 'a', tieBreak: over.tieBreak ?? '5', natsUp: over.natsUp ?? true, handoverTimeoutMs: 2000 },
+    input: {
+      ip: '203.0.113.10',
+      node: 'a',
+      tieBreak: over.tieBreak ?? '5',
+      natsUp: over.natsUp ?? true,
+      ...(over.natsConnected === undefined ? {} : { natsConnected: over.natsConnected }),
+      handoverTimeoutMs: 2000,
+    },
   });
   actor.start();
   const send = (e: ServiceIpEvent) => actor.send(e);
@@ -71,6 +78,21 @@ test('NATS down: keeps announcing, takes nothing new, yields to an L2 conflict',
   standby.send({ type: 'election.changed', owner: true });
   assert.deepEqual(standby.view(), { state: 'standby', reason: Reason.natsDisconnected, epoch: 0 });
   assert.deepEqual(standby.calls, []);
+});
+
+test('connected but not settled: natsSettling, not natsDisconnected; settled: takes over', () => {
+  // Spawned while the speaker hears its peers after start (resync, or the NATS cluster not formed yet).
+  const m = start({ natsUp: false, natsConnected: true });
+  m.send({ type: 'election.changed', owner: true });
+  assert.deepEqual(m.view(), { state: 'standby', reason: Reason.natsSettling, epoch: 0 });
+  // Cut off meanwhile, then connected again: the reason follows.
+  m.send({ type: 'nats.down' });
+  assert.deepEqual(m.view(), { state: 'standby', reason: Reason.natsDisconnected, epoch: 0 });
+  m.send({ type: 'nats.settling' });
+  assert.deepEqual(m.view(), { state: 'standby', reason: Reason.natsSettling, epoch: 0 });
+  assert.deepEqual(m.calls, [], 'nothing taken over before settled');
+  m.send({ type: 'nats.up' });
+  assert.deepEqual(m.view(), { state: 'announcing', reason: undefined, epoch: 1 });
 });
 
 test('with NATS up an L2 conflict does not move the IP (claims settle it)', () => {

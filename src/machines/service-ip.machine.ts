@@ -26,6 +26,8 @@ export interface ServiceIpInput {
   /** electionHash(node, firstIp): breaks epoch ties the way the election would. */
   readonly tieBreak: string;
   readonly natsUp: boolean;
+  /** Connected to NATS but not settled yet (default: natsUp). */
+  readonly natsConnected?: boolean;
   readonly handoverTimeoutMs?: number;
   /** How long an L2 conflict seen while NATS was up is remembered (see `nats.down`). */
   readonly conflictMemoryMs?: number;
@@ -43,6 +45,8 @@ export interface ServiceIpContext {
   elected: boolean;
   electedReason: Reason;
   natsUp: boolean;
+  /** Connected to NATS (natsUp: and settled, so takeovers are allowed). */
+  natsConnected: boolean;
   /** Our epoch for the current (or last) announcement. */
   epoch: number;
   /** Highest epoch known for this IP from claims and the KV. */
@@ -75,6 +79,8 @@ export type ServiceIpEvent =
     }
   | { type: 'nats.up' }
   | { type: 'nats.down' }
+  /** Connected again, hearing peers before taking anything over (still not `nats.up`). */
+  | { type: 'nats.settling' }
   | { type: 'l2.conflict'; mac: string }
   | { type: 'claim.seen'; node: string; epoch: number; tieBreak: string }
   | { type: 'claim.released'; node: string }
@@ -111,7 +117,9 @@ export const serviceIpMachine = setup({
         : context.fencedBy !== undefined
           ? Reason.fencedByEpoch
           : !context.natsUp
-            ? Reason.natsDisconnected
+            ? context.natsConnected
+              ? Reason.natsSettling
+              : Reason.natsDisconnected
             : context.reason,
     })),
     nextEpoch: assign(({ context }) => ({
@@ -151,6 +159,7 @@ export const serviceIpMachine = setup({
     elected: false,
     electedReason: Reason.notConfigured,
     natsUp: input.natsUp,
+    natsConnected: input.natsConnected ?? input.natsUp,
     epoch: 0,
     knownEpoch: 0,
     fencedBy: undefined,
@@ -165,8 +174,9 @@ export const serviceIpMachine = setup({
   }),
   initial: 'idle',
   on: {
-    'nats.up': { actions: assign({ natsUp: true }) },
-    'nats.down': { actions: assign({ natsUp: false }) },
+    'nats.up': { actions: assign({ natsUp: true, natsConnected: true }) },
+    'nats.down': { actions: assign({ natsUp: false, natsConnected: false }) },
+    'nats.settling': { actions: assign({ natsConnected: true }) },
     'epoch.recorded': {
       actions: assign(({ context, event }) => ({
         epoch: Math.max(context.epoch, event.epoch),
@@ -192,8 +202,9 @@ export const serviceIpMachine = setup({
       ],
       on: {
         'election.changed': { actions: ['recordElection', 'standbyReason'] },
-        'nats.up': { actions: [assign({ natsUp: true }), 'standbyReason'] },
-        'nats.down': { actions: [assign({ natsUp: false }), 'standbyReason'] },
+        'nats.up': { actions: [assign({ natsUp: true, natsConnected: true }), 'standbyReason'] },
+        'nats.down': { actions: [assign({ natsUp: false, natsConnected: false }), 'standbyReason'] },
+        'nats.settling': { actions: [assign({ natsConnected: true }), 'standbyReason'] },
         'claim.seen': { actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
         'claim.released': [
           {
@@ -224,7 +235,7 @@ export const serviceIpMachine = setup({
       after: { handoverTimeout: 'announcing' },
       on: {
         'election.changed': { actions: 'recordElection' },
-        'nats.down': { actions: assign({ natsUp: false }) },
+        'nats.down': { actions: assign({ natsUp: false, natsConnected: false }) },
         'claim.seen': { actions: assign(({ context, event }) => ({ knownEpoch: Math.max(context.knownEpoch, event.epoch) })) },
         'claim.released': { guard: 'releasesIncumbent', actions: assign({ incumbent: undefined }) },
         'ip.remove': { target: 'standby', actions: assign({ elected: false, electedReason: Reason.notConfigured }) },
@@ -255,9 +266,15 @@ export const serviceIpMachine = setup({
           {
             guard: ({ context }) => context.conflictRecent,
             target: 'withdrawing',
-            actions: assign({ natsUp: false, electedReason: Reason.conflictDetected, elected: false, handover: false }),
+            actions: assign({
+              natsUp: false,
+              natsConnected: false,
+              electedReason: Reason.conflictDetected,
+              elected: false,
+              handover: false,
+            }),
           },
-          { actions: assign({ natsUp: false }) },
+          { actions: assign({ natsUp: false, natsConnected: false }) },
         ],
         'claim.seen': [
           {
