@@ -71,7 +71,8 @@ export interface NatsPathContext {
   readonly connectedAtStart: boolean;
   /**
    * The NATS cluster is known to be formed: the epoch store answered once since start, or a
-   * settled peer was heard (or there is no store to wait for).
+   * settled peer was heard (or there is no store to wait for); also set when the wait is given up
+   * (`storeTimeout`), so that the first-start wait happens at most once.
    */
   clusterFormed: boolean;
   /** Why the machine is in its current state. */
@@ -196,7 +197,8 @@ export const natsPathMachine = setup({
      * time: a KV outage later (a server killed) never holds takeovers up.
      */
     awaitingStore: {
-      after: { storeWait: { target: 'up', actions: assign({ reason: NatsPathReason.storeTimeout }) } },
+      // Given up on: the wait is over for good (a reconnect later does not wait again, nor probe).
+      after: { storeWait: { target: 'up', actions: assign({ clusterFormed: true, reason: NatsPathReason.storeTimeout }) } },
       on: {
         'store.ready': { target: 'resyncing', actions: assign({ clusterFormed: true, reason: NatsPathReason.storeReady }) },
         'peer.settled': { target: 'resyncing', actions: assign({ clusterFormed: true, reason: NatsPathReason.peerSettled }) },
